@@ -1,0 +1,135 @@
+//! Runs one parsed command line to its exit code: the glue between the CLI and the layers.
+
+use std::io::Write;
+
+use crate::cli::{Cli, Command, ConnectArgs, InventoryArgs, OutputFormat};
+use crate::config::{RunConfig, is_secret_var};
+use crate::error::{Error, print_error};
+use crate::inventory::Inventory;
+use crate::report::{HumanReporter, JsonReporter, Reporter};
+use crate::runner::{self, Job};
+
+/// Runs `cli` and returns the process exit code (see `exit.rs`).
+pub fn run(cli: Cli) -> u8 {
+    let result = match cli.command {
+        Command::Inventory(args) => inventory(&args),
+        Command::Ping(args) => hosts(&args.connect, Job::Ping, "ping".to_owned()),
+        Command::Exec(args) => {
+            let command = args.command.join(" ");
+            let line = format!("exec -- {command}");
+            hosts(&args.connect, Job::Exec { command }, line)
+        }
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            print_error(&e);
+            e.exit_code()
+        }
+    }
+}
+
+fn init_logging(verbose: u8, quiet: bool) {
+    use tracing_subscriber::EnvFilter;
+    let default = match (quiet, verbose) {
+        (true, _) => "error",
+        (false, 0) => "warn,russh=error",
+        (false, 1) => "info,russh=warn",
+        (false, _) => "debug,russh=info",
+    };
+    let filter =
+        EnvFilter::try_from_env("CLEARFLEET_LOG").unwrap_or_else(|_| EnvFilter::new(default));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .try_init();
+}
+
+fn hosts(args: &ConnectArgs, job: Job, command_line: String) -> Result<u8, Error> {
+    init_logging(args.verbose, args.quiet);
+    let config = RunConfig::build(args)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(Error::Runtime)?;
+    let mut reporter: Box<dyn Reporter> = match args.output {
+        OutputFormat::Human => Box::new(HumanReporter::new(
+            anstream::stdout(),
+            anstream::stderr(),
+            args.quiet,
+        )),
+        OutputFormat::Json => Box::new(JsonReporter::new(std::io::stdout(), std::io::stderr())),
+    };
+    let summary = runtime.block_on(runner::run(config, job, command_line, reporter.as_mut()));
+    // Dropping the runtime would wait for lingering connection tasks; the run is over.
+    runtime.shutdown_background();
+    reporter.finish().map_err(Error::Output)?;
+    Ok(summary.exit_code())
+}
+
+fn inventory(args: &InventoryArgs) -> Result<u8, Error> {
+    let inventory = Inventory::load(&args.inventory)?;
+    let text = if args.list_hosts
+        || (args.limit.is_some() && !args.list && args.host.is_none() && args.graph.is_none())
+    {
+        let pattern = args.limit.as_deref().unwrap_or("all");
+        let mut s = String::new();
+        for host in inventory.select(pattern)? {
+            s.push_str(&host);
+            s.push('\n');
+        }
+        s
+    } else if let Some(group) = &args.graph {
+        inventory.to_graph(Some(group))?
+    } else if let Some(host) = &args.host {
+        let json = inventory.to_host_json(host)?;
+        mask_json_text(&json, args.show_secrets)
+    } else {
+        mask_json_text(&inventory.to_list_json(), args.show_secrets)
+    };
+    let mut out = std::io::stdout().lock();
+    out.write_all(text.as_bytes())
+        .and_then(|()| {
+            if text.is_empty() || text.ends_with('\n') {
+                Ok(())
+            } else {
+                out.write_all(b"\n")
+            }
+        })
+        .map_err(Error::Output)?;
+    Ok(crate::exit::OK)
+}
+
+/// Masks secret variables (passwords, tokens) in inventory JSON unless `--show-secrets`.
+fn mask_json_text(json: &str, show: bool) -> String {
+    if show {
+        return json.to_owned();
+    }
+    let Ok(mut value) = serde_json::from_str::<serde_json::Value>(json) else {
+        return json.to_owned();
+    };
+    let mut masked = false;
+    mask_value(&mut value, &mut masked);
+    if !masked {
+        return json.to_owned();
+    }
+    crate::inventory::output::python_json(&value)
+}
+
+fn mask_value(value: &mut serde_json::Value, masked: &mut bool) {
+    match value {
+        serde_json::Value::Object(map) => {
+            for (k, v) in map.iter_mut() {
+                if is_secret_var(k) && v.is_string() {
+                    *v = serde_json::Value::String("********".to_owned());
+                    *masked = true;
+                } else {
+                    mask_value(v, masked);
+                }
+            }
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(|v| mask_value(v, masked)),
+        _ => {}
+    }
+}

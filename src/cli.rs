@@ -1,0 +1,164 @@
+//! The command line, as clap parses it: raw and unvalidated (see `config.rs` for the checked form).
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Upgrade fleets of self-hosted ClearML servers over SSH; run commands and playbooks on many
+/// hosts at once, Ansible-style.
+#[derive(Debug, Parser)]
+#[command(name = "clearfleet", version, about, propagate_version = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Show the inventory: the same JSON as `ansible-inventory --list`, a graph, or one host.
+    Inventory(InventoryArgs),
+    /// Connect, authenticate and run `true` on every selected host.
+    Ping(PingArgs),
+    /// Run a command through `sh -c` on every selected host.
+    Exec(ExecArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct InventoryArgs {
+    /// Inventory file or directory (YAML or INI); repeat to merge several in order.
+    #[arg(
+        short = 'i',
+        long = "inventory",
+        env = "CLEARFLEET_INVENTORY",
+        required = true,
+        value_delimiter = ','
+    )]
+    pub inventory: Vec<PathBuf>,
+    /// Print the whole inventory as JSON, like `ansible-inventory --list`.
+    #[arg(long, group = "action")]
+    pub list: bool,
+    /// Print the group tree, from GROUP (default `all`).
+    #[arg(long, group = "action", num_args = 0..=1, default_missing_value = "all", value_name = "GROUP")]
+    pub graph: Option<String>,
+    /// Print one host's variables as JSON.
+    #[arg(long, group = "action", value_name = "HOST")]
+    pub host: Option<String>,
+    /// Print the hosts that `--limit` selects, one per line.
+    #[arg(long, group = "action")]
+    pub list_hosts: bool,
+    /// Host pattern selecting hosts for `--list-hosts` (Ansible syntax).
+    #[arg(short = 'l', long, value_name = "PATTERN", conflicts_with_all = ["list", "graph", "host"])]
+    pub limit: Option<String>,
+    /// Show passwords and other secret variables instead of masking them.
+    #[arg(long)]
+    pub show_secrets: bool,
+}
+
+/// How and where to connect: shared by every command that talks to hosts.
+#[derive(Debug, Args, Clone)]
+pub struct ConnectArgs {
+    /// Inventory file or directory (YAML or INI); repeat to merge several in order.
+    #[arg(
+        short = 'i',
+        long = "inventory",
+        env = "CLEARFLEET_INVENTORY",
+        required = true,
+        value_delimiter = ','
+    )]
+    pub inventory: Vec<PathBuf>,
+    /// Host pattern limiting the hosts (Ansible syntax: `web:&prod:!web03`, `~re`, `@file`).
+    #[arg(short = 'l', long, value_name = "PATTERN", env = "CLEARFLEET_LIMIT")]
+    pub limit: Option<String>,
+    /// How many hosts to work on at once (lowered to what the open-file limit allows).
+    #[arg(short = 'f', long, default_value_t = 50, env = "CLEARFLEET_FORKS")]
+    pub forks: usize,
+    /// Remote user when the inventory sets no `ansible_user`.
+    #[arg(short = 'u', long, env = "CLEARFLEET_USER")]
+    pub user: Option<String>,
+    /// Private key file when the inventory sets no `ansible_ssh_private_key_file`.
+    #[arg(long, value_name = "FILE", env = "CLEARFLEET_PRIVATE_KEY")]
+    pub private_key: Option<PathBuf>,
+    /// Ask for the SSH password once, for hosts without `ansible_password`.
+    #[arg(short = 'k', long)]
+    pub ask_pass: bool,
+    /// Run commands with sudo (like `ansible_become: true` on every host).
+    #[arg(short = 'b', long = "become")]
+    pub become_: bool,
+    /// User to become.
+    #[arg(long, value_name = "USER")]
+    pub become_user: Option<String>,
+    /// Ask for the sudo password once, for hosts without `ansible_become_password`.
+    #[arg(short = 'K', long)]
+    pub ask_become_pass: bool,
+    /// Seconds to wait for sudo's password prompt to be answered.
+    #[arg(long, default_value_t = 10, value_name = "SECS")]
+    pub become_timeout: u64,
+    /// OpenSSH client config file (default: ~/.ssh/config when it exists).
+    #[arg(long, value_name = "FILE", env = "CLEARFLEET_SSH_CONFIG")]
+    pub ssh_config: Option<PathBuf>,
+    /// known_hosts file (default: ~/.ssh/known_hosts).
+    #[arg(long, value_name = "FILE", env = "CLEARFLEET_KNOWN_HOSTS")]
+    pub known_hosts: Option<PathBuf>,
+    /// Host key policy; `accept-new` learns unknown keys but refuses changed ones, as OpenSSH does.
+    #[arg(long, value_enum, default_value_t = HostKeyCheckingArg::AcceptNew, env = "CLEARFLEET_HOST_KEY_CHECKING")]
+    pub host_key_checking: HostKeyCheckingArg,
+    /// Seconds allowed for TCP connect, SSH handshake and authentication.
+    #[arg(
+        long,
+        default_value_t = 10,
+        value_name = "SECS",
+        env = "CLEARFLEET_CONNECT_TIMEOUT"
+    )]
+    pub connect_timeout: u64,
+    /// Extra connection attempts after a refused or reset connection (sshd MaxStartups throttling).
+    #[arg(long, default_value_t = 2, value_name = "N")]
+    pub connect_retries: u32,
+    /// Seconds a remote command may run before it is stopped (0 = no limit).
+    #[arg(
+        long,
+        default_value_t = 0,
+        value_name = "SECS",
+        env = "CLEARFLEET_TIMEOUT"
+    )]
+    pub timeout: u64,
+    /// Do not offer keys from ssh-agent (SSH_AUTH_SOCK).
+    #[arg(long)]
+    pub no_agent: bool,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Human, env = "CLEARFLEET_OUTPUT")]
+    pub output: OutputFormat,
+    /// More log output on stderr (-v, -vv).
+    #[arg(short = 'v', long, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    /// Only the recap and errors.
+    #[arg(short = 'q', long)]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct PingArgs {
+    #[command(flatten)]
+    pub connect: ConnectArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ExecArgs {
+    #[command(flatten)]
+    pub connect: ConnectArgs,
+    /// The command; several words are joined with spaces, as ssh does.
+    #[arg(last = true, required = true, value_name = "CMD")]
+    pub command: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum HostKeyCheckingArg {
+    Strict,
+    AcceptNew,
+    Off,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    Human,
+    Json,
+}

@@ -1,0 +1,486 @@
+//! Validated settings built from the command line and the inventory before any host is contacted.
+//!
+//! Everything a user can get wrong (a bad pattern, a missing key file, a malformed port) is found
+//! here and reported as invalid input (exit 4), so a run never starts half-configured.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use indexmap::IndexMap;
+use serde_json::Value;
+
+use crate::cli::{ConnectArgs, HostKeyCheckingArg};
+use crate::connection::{
+    Become, Defaults, HostKeyChecking, HostParams, PassphrasePrompt, SshConfig, SshSettings, Target,
+};
+use crate::error::Error;
+use crate::inventory::Inventory;
+use crate::secret::{Redactor, Secret};
+
+/// What the runner needs to work on one host.
+#[derive(Debug, Clone)]
+pub struct HostPlan {
+    pub name: String,
+    pub target: Target,
+    pub become_: Option<Become>,
+}
+
+/// The validated run: selected hosts in inventory order, SSH settings and limits.
+pub struct RunConfig {
+    pub hosts: Vec<HostPlan>,
+    pub ssh: Arc<SshSettings>,
+    pub forks: usize,
+    pub command_timeout: Option<Duration>,
+    /// Masks every password the run knows of in anything printed.
+    pub redactor: Redactor,
+    /// Notes for the operator found while validating (forks lowered, host keys not checked).
+    pub warnings: Vec<String>,
+}
+
+/// Variables that hold secrets: masked in `inventory` output unless `--show-secrets`.
+pub const SECRET_VARS: &[&str] = &[
+    "ansible_password",
+    "ansible_ssh_pass",
+    "ansible_ssh_password",
+    "ansible_become_password",
+    "ansible_become_pass",
+    "ansible_sudo_pass",
+    "ansible_ssh_private_key_passphrase",
+];
+
+/// Whether a variable name holds a secret, by Ansible's names or by its own name.
+pub fn is_secret_var(name: &str) -> bool {
+    let lower = name.to_ascii_lowercase();
+    SECRET_VARS.contains(&lower.as_str())
+        || lower.contains("password")
+        || lower.contains("passphrase")
+        || [
+            "_pass",
+            "_passwd",
+            "_secret",
+            "_secret_key",
+            "_token",
+            "_api_key",
+            "_private_key",
+        ]
+        .iter()
+        .any(|suffix| lower.ends_with(suffix))
+}
+
+impl RunConfig {
+    /// Loads the inventory, selects hosts and resolves how to reach each one; no network I/O.
+    pub fn build(args: &ConnectArgs) -> Result<RunConfig, Error> {
+        let inventory = Inventory::load(&args.inventory)?;
+        let names = match &args.limit {
+            Some(pattern) => inventory.select(pattern)?,
+            None => inventory.select("all")?,
+        };
+        if names.is_empty() {
+            return Err(Error::NoHosts {
+                pattern: args.limit.clone().unwrap_or_else(|| "all".to_owned()),
+            });
+        }
+
+        let ssh_config = load_ssh_config(args.ssh_config.as_deref())?;
+        let ask_pass = if args.ask_pass {
+            Some(prompt_secret("SSH password: ")?)
+        } else {
+            None
+        };
+        let ask_become_pass = if args.ask_become_pass {
+            Some(prompt_secret("BECOME password: ")?)
+        } else {
+            None
+        };
+        if let Some(key) = &args.private_key {
+            check_key_file(key, "--private-key")?;
+        }
+        let defaults = Defaults {
+            user: args.user.clone(),
+            private_key: args.private_key.clone(),
+            password: ask_pass.clone(),
+        };
+
+        let mut secrets: Vec<Secret> = ask_pass.iter().chain(&ask_become_pass).cloned().collect();
+        let mut hosts = Vec::with_capacity(names.len());
+        for name in names {
+            let vars = inventory.host_vars(&name).unwrap_or_default();
+            secrets.extend(secret_values(&vars));
+            let params = host_params(&name, &vars)?;
+            if let Some(key) = &params.private_key {
+                check_key_file(
+                    key,
+                    &format!("ansible_ssh_private_key_file of host `{name}`"),
+                )?;
+            }
+            let target = Target::resolve(&name, &params, &defaults, ssh_config.as_ref()).map_err(
+                |source| Error::Target {
+                    host: name.clone(),
+                    source,
+                },
+            )?;
+            let become_ = become_for(&name, &vars, args, ask_become_pass.as_ref())?;
+            hosts.push(HostPlan {
+                name,
+                target,
+                become_,
+            });
+        }
+
+        let mut warnings = Vec::new();
+        let forks = cap_forks(args.forks.max(1), &mut warnings);
+        let host_key_checking = match args.host_key_checking {
+            HostKeyCheckingArg::Strict => HostKeyChecking::Strict,
+            HostKeyCheckingArg::AcceptNew => HostKeyChecking::AcceptNew,
+            HostKeyCheckingArg::Off => {
+                warnings.push(
+                    "host key checking is off: any host can impersonate any other".to_owned(),
+                );
+                HostKeyChecking::Off
+            }
+        };
+        let known_hosts = args
+            .known_hosts
+            .clone()
+            .or_else(|| home_dir().map(|h| h.join(".ssh/known_hosts")))
+            .ok_or(Error::NoHome)?;
+        let ssh = SshSettings {
+            known_hosts,
+            host_key_checking,
+            connect_timeout: Duration::from_secs(args.connect_timeout.max(1)),
+            connect_retries: args.connect_retries,
+            keepalive_interval: Some(Duration::from_secs(15)),
+            use_agent: !args.no_agent,
+            max_channels: 8,
+            passphrase: Some(passphrase_prompt()),
+            ..SshSettings::default()
+        };
+        Ok(RunConfig {
+            hosts,
+            ssh: Arc::new(ssh),
+            forks,
+            command_timeout: (args.timeout > 0).then(|| Duration::from_secs(args.timeout)),
+            redactor: Redactor::new(secrets),
+            warnings,
+        })
+    }
+}
+
+/// The user's home directory, from `$HOME`.
+pub fn home_dir() -> Option<PathBuf> {
+    std::env::var_os("HOME")
+        .filter(|h| !h.is_empty())
+        .map(PathBuf::from)
+}
+
+fn load_ssh_config(explicit: Option<&Path>) -> Result<Option<SshConfig>, Error> {
+    let path = match explicit {
+        Some(p) => p.to_path_buf(),
+        None => match SshConfig::default_path() {
+            Some(p) if p.exists() => p,
+            _ => return Ok(None),
+        },
+    };
+    SshConfig::load(&path)
+        .map(Some)
+        .map_err(|source| Error::SshConfig { path, source })
+}
+
+fn check_key_file(path: &Path, what: &str) -> Result<(), Error> {
+    match std::fs::metadata(path) {
+        Ok(m) if m.is_file() => Ok(()),
+        Ok(_) => Err(Error::KeyFile {
+            path: path.to_path_buf(),
+            what: what.to_owned(),
+            reason: "not a regular file".to_owned(),
+        }),
+        Err(e) => Err(Error::KeyFile {
+            path: path.to_path_buf(),
+            what: what.to_owned(),
+            reason: e.to_string(),
+        }),
+    }
+}
+
+fn prompt_secret(prompt: &str) -> Result<Secret, Error> {
+    rpassword::prompt_password(prompt)
+        .map(Secret::new)
+        .map_err(Error::Prompt)
+}
+
+/// Asks once per key file for its passphrase, whatever the number of hosts using it.
+fn passphrase_prompt() -> PassphrasePrompt {
+    let cache: Mutex<HashMap<PathBuf, Option<Secret>>> = Mutex::new(HashMap::new());
+    Arc::new(move |path: &Path| {
+        // Holding the lock while prompting keeps concurrent hosts from prompting at once.
+        let mut cache = cache
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        cache
+            .entry(path.to_path_buf())
+            .or_insert_with(|| {
+                rpassword::prompt_password(format!(
+                    "Enter passphrase for key '{}': ",
+                    path.display()
+                ))
+                .ok()
+                .map(Secret::new)
+            })
+            .clone()
+    })
+}
+
+fn secret_values(vars: &IndexMap<String, Value>) -> Vec<Secret> {
+    vars.iter()
+        .filter(|(k, _)| is_secret_var(k))
+        .filter_map(|(_, v)| v.as_str().map(Secret::new))
+        .collect()
+}
+
+fn var_str(
+    host: &str,
+    vars: &IndexMap<String, Value>,
+    name: &str,
+) -> Result<Option<String>, Error> {
+    match vars.get(name) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s.clone())),
+        Some(Value::Number(n)) => Ok(Some(n.to_string())),
+        Some(other) => Err(Error::HostVar {
+            host: host.to_owned(),
+            var: name.to_owned(),
+            reason: format!("expected a string, found {other}"),
+        }),
+    }
+}
+
+fn first_var(
+    host: &str,
+    vars: &IndexMap<String, Value>,
+    names: &[&str],
+) -> Result<Option<String>, Error> {
+    for name in names {
+        if let Some(v) = var_str(host, vars, name)? {
+            return Ok(Some(v));
+        }
+    }
+    Ok(None)
+}
+
+/// Ansible's boolean reading of a variable: `yes`, `on`, `true`, `1` (any case) are true.
+pub fn ansible_bool(v: &Value) -> Option<bool> {
+    match v {
+        Value::Bool(b) => Some(*b),
+        Value::Number(n) => n.as_f64().map(|f| f != 0.0),
+        Value::String(s) => match s.trim().to_ascii_lowercase().as_str() {
+            "yes" | "on" | "true" | "1" | "y" | "t" => Some(true),
+            "no" | "off" | "false" | "0" | "n" | "f" | "" => Some(false),
+            _ => None,
+        },
+        Value::Null => Some(false),
+        _ => None,
+    }
+}
+
+/// Reads the `ansible_*` connection variables, so existing inventories work unchanged.
+fn host_params(host: &str, vars: &IndexMap<String, Value>) -> Result<HostParams, Error> {
+    if let Some(kind) = var_str(host, vars, "ansible_connection")?
+        && !matches!(kind.as_str(), "ssh" | "smart" | "paramiko" | "paramiko_ssh")
+    {
+        return Err(Error::HostVar {
+            host: host.to_owned(),
+            var: "ansible_connection".to_owned(),
+            reason: format!("connection type `{kind}` is not supported (only ssh)"),
+        });
+    }
+    let port = match first_var(host, vars, &["ansible_port", "ansible_ssh_port"])? {
+        None => None,
+        Some(p) => Some(p.trim().parse::<u16>().map_err(|_| Error::HostVar {
+            host: host.to_owned(),
+            var: "ansible_port".to_owned(),
+            reason: format!("`{p}` is not a TCP port"),
+        })?),
+    };
+    Ok(HostParams {
+        address: first_var(host, vars, &["ansible_host", "ansible_ssh_host"])?,
+        port,
+        user: first_var(host, vars, &["ansible_user", "ansible_ssh_user"])?,
+        private_key: first_var(
+            host,
+            vars,
+            &["ansible_ssh_private_key_file", "ansible_private_key_file"],
+        )?
+        .map(|p| expand_tilde(&p)),
+        password: first_var(
+            host,
+            vars,
+            &[
+                "ansible_password",
+                "ansible_ssh_pass",
+                "ansible_ssh_password",
+            ],
+        )?
+        .map(Secret::new),
+        proxy_jump: None,
+    })
+}
+
+fn expand_tilde(p: &str) -> PathBuf {
+    match (p.strip_prefix("~/"), home_dir()) {
+        (Some(rest), Some(home)) => home.join(rest),
+        _ => PathBuf::from(p),
+    }
+}
+
+fn become_for(
+    host: &str,
+    vars: &IndexMap<String, Value>,
+    args: &ConnectArgs,
+    ask_become_pass: Option<&Secret>,
+) -> Result<Option<Become>, Error> {
+    let wanted = match vars.get("ansible_become") {
+        Some(v) => ansible_bool(v).ok_or_else(|| Error::HostVar {
+            host: host.to_owned(),
+            var: "ansible_become".to_owned(),
+            reason: format!("expected a boolean, found {v}"),
+        })?,
+        None => args.become_,
+    } || args.become_;
+    if !wanted {
+        return Ok(None);
+    }
+    let method = var_str(host, vars, "ansible_become_method")?.unwrap_or_else(|| "sudo".to_owned());
+    if method != "sudo" {
+        return Err(Error::HostVar {
+            host: host.to_owned(),
+            var: "ansible_become_method".to_owned(),
+            reason: format!("become method `{method}` is not supported (only sudo)"),
+        });
+    }
+    let user = match &args.become_user {
+        Some(u) => u.clone(),
+        None => var_str(host, vars, "ansible_become_user")?.unwrap_or_else(|| "root".to_owned()),
+    };
+    let password = first_var(
+        host,
+        vars,
+        &[
+            "ansible_become_password",
+            "ansible_become_pass",
+            "ansible_sudo_pass",
+        ],
+    )?
+    .map(Secret::new)
+    .or_else(|| ask_become_pass.cloned());
+    Ok(Some(Become {
+        user,
+        method,
+        password,
+        timeout: Duration::from_secs(args.become_timeout.max(1)),
+    }))
+}
+
+/// File descriptors a host may hold at once (its socket, and a jump host's).
+const FDS_PER_HOST: u64 = 2;
+/// Descriptors kept for everything else: std streams, known_hosts, logs, reports.
+const FDS_RESERVED: u64 = 64;
+
+/// Raises the soft open-file limit to the hard one, then lowers `forks` to what fits in it.
+fn cap_forks(forks: usize, warnings: &mut Vec<String>) -> usize {
+    use rustix::process::{Resource, getrlimit, setrlimit};
+    let mut limit = getrlimit(Resource::Nofile);
+    if let (Some(cur), max) = (limit.current, limit.maximum)
+        && max.is_none_or(|m| m > cur)
+    {
+        let raised = rustix::process::Rlimit {
+            current: Some(max.unwrap_or(cur.max(65536))),
+            maximum: max,
+        };
+        if setrlimit(Resource::Nofile, raised).is_ok() {
+            limit = getrlimit(Resource::Nofile);
+        }
+    }
+    let Some(soft) = limit.current else {
+        return forks;
+    };
+    let allowed = usize::try_from(soft.saturating_sub(FDS_RESERVED) / FDS_PER_HOST)
+        .unwrap_or(usize::MAX)
+        .max(1);
+    if forks > allowed {
+        warnings.push(format!(
+            "--forks lowered from {forks} to {allowed}: the open-file limit (ulimit -n) is {soft}"
+        ));
+        allowed
+    } else {
+        forks
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn vars(v: Value) -> IndexMap<String, Value> {
+        serde_json::from_value(v).unwrap_or_default()
+    }
+
+    #[test]
+    fn reads_ansible_connection_variables() {
+        let v = vars(json!({"ansible_host": "10.0.0.1", "ansible_port": "2222",
+            "ansible_user": "deploy", "ansible_ssh_pass": "pw12"}));
+        let p = host_params("h", &v).expect("valid vars");
+        assert_eq!(p.address.as_deref(), Some("10.0.0.1"));
+        assert_eq!(p.port, Some(2222));
+        assert_eq!(p.user.as_deref(), Some("deploy"));
+        assert_eq!(p.password.as_ref().map(Secret::expose), Some("pw12"));
+    }
+
+    #[test]
+    fn rejects_a_bad_port_and_unknown_connection_types() {
+        let err = host_params("h", &vars(json!({"ansible_port": "http"})))
+            .err()
+            .map(|e| e.to_string());
+        assert!(
+            err.as_deref()
+                .is_some_and(|e| e.contains("`http` is not a TCP port")),
+            "{err:?}"
+        );
+        let err = host_params("h", &vars(json!({"ansible_connection": "winrm"})))
+            .err()
+            .map(|e| e.to_string());
+        assert!(
+            err.as_deref().is_some_and(|e| e.contains("winrm")),
+            "{err:?}"
+        );
+    }
+
+    #[test]
+    fn ansible_booleans() {
+        assert_eq!(ansible_bool(&json!("yes")), Some(true));
+        assert_eq!(ansible_bool(&json!("No")), Some(false));
+        assert_eq!(ansible_bool(&json!(1)), Some(true));
+        assert_eq!(ansible_bool(&json!("maybe")), None);
+    }
+
+    #[test]
+    fn secret_variable_names() {
+        assert!(is_secret_var("ansible_become_password"));
+        assert!(is_secret_var("CLEARML_AGENT_GIT_PASS"));
+        assert!(is_secret_var("clearml_agent_secret_key"));
+        assert!(!is_secret_var("ansible_host"));
+        assert!(!is_secret_var("secret_port"));
+        assert!(!is_secret_var("ansible_ssh_private_key_file"));
+    }
+
+    #[test]
+    fn forks_never_exceed_the_open_file_limit() {
+        let mut warnings = Vec::new();
+        let forks = cap_forks(usize::MAX / 4, &mut warnings);
+        assert!(forks < usize::MAX / 4);
+        assert_eq!(warnings.len(), 1, "{warnings:?}");
+        assert!(warnings[0].contains("ulimit -n"));
+    }
+}

@@ -1,0 +1,33 @@
+//! The SSH transport: one russh connection per host for the whole run, one channel per command.
+//!
+//! Flow for a host: [`Target::resolve`] (inventory vars + CLI defaults + `~/.ssh/config`) →
+//! [`Connection::connect`] (TCP or jump tunnel, handshake, known_hosts policy, authentication;
+//! timeout and bounded retries) → [`Connection::exec`] for each command, concurrently if wanted
+//! (at most [`SshSettings::max_channels`] channels at once) → [`Connection::close`].
+//!
+//! Error mapping for the runner: every [`ConnectError`] and [`ExecError::ConnectionLost`] make
+//! the host "unreachable"; every other [`ExecError`] makes the task "failed". A non-zero exit
+//! status is an [`ExecOutput`], not an error.
+//!
+//! Files: `target.rs` (resolving how to reach a host), `ssh_config.rs`, `known_hosts.rs`,
+//! `auth.rs`, `session.rs` (connect, retries, jump hosts), `exec.rs` (channel loop),
+//! `become.rs` (sudo), `settings.rs`, `error.rs`.
+
+mod auth;
+pub mod r#become;
+mod error;
+mod exec;
+pub mod known_hosts;
+mod session;
+mod settings;
+mod ssh_config;
+mod target;
+
+pub use self::r#become::{Become, shell_quote};
+pub use self::error::{ConfigError, ConnectError, ExecError, TargetError};
+pub use self::exec::{ExecOptions, ExecOutput, ExitStatus};
+pub use self::known_hosts::HostKeyChecking;
+pub use self::session::Connection;
+pub use self::settings::{KeyCache, PassphrasePrompt, SshSettings};
+pub use self::ssh_config::{HostConfig, SshConfig};
+pub use self::target::{Defaults, HostParams, Target};

@@ -1,0 +1,120 @@
+//! The only interface between the runner and the reporters: typed events, in the order they happen.
+
+use std::time::Duration;
+
+use serde::Serialize;
+
+/// Something that happened during a run, stamped with the time since the run started.
+#[derive(Debug, Clone)]
+pub struct Event {
+    pub elapsed: Duration,
+    pub kind: EventKind,
+}
+
+#[derive(Debug, Clone)]
+pub enum EventKind {
+    /// The run is about to contact `hosts` (inventory order), at most `forks` at once.
+    RunStarted {
+        command: String,
+        hosts: Vec<String>,
+        forks: usize,
+    },
+    /// Work on a host began (connection attempt included).
+    HostStarted { host: String },
+    /// A host is done, whatever the outcome.
+    HostFinished(HostOutcome),
+    /// Something the operator should know that is not a host result.
+    Warning { message: String },
+    /// Ctrl-C was pressed: `stage` 1 stops new hosts, stage 2 cancels running ones.
+    Interrupted { stage: u8 },
+    /// The run is over; no event follows.
+    RunFinished(RunSummary),
+}
+
+/// How a host ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum HostStatus {
+    Ok,
+    Failed,
+    Unreachable,
+    /// Never started or cancelled because the run was interrupted.
+    Interrupted,
+}
+
+impl HostStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HostStatus::Ok => "ok",
+            HostStatus::Failed => "failed",
+            HostStatus::Unreachable => "unreachable",
+            HostStatus::Interrupted => "interrupted",
+        }
+    }
+}
+
+/// One host's result: what the reporters print and the recap counts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HostOutcome {
+    pub host: String,
+    pub status: HostStatus,
+    /// The remote command's exit status, when it ran to completion.
+    pub rc: Option<i64>,
+    pub stdout: String,
+    pub stderr: String,
+    pub duration: Duration,
+    /// Why the host failed or was unreachable, when it was not just a non-zero exit status.
+    pub error: Option<String>,
+}
+
+/// The totals of a run, owned and counted by the dispatcher.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RunSummary {
+    /// Every finished host, in inventory order.
+    pub outcomes: Vec<HostOutcome>,
+    pub ok: usize,
+    pub failed: usize,
+    pub unreachable: usize,
+    pub interrupted: usize,
+    pub was_interrupted: bool,
+    pub duration: Duration,
+}
+
+impl RunSummary {
+    pub fn hosts(&self) -> usize {
+        self.ok + self.failed + self.unreachable + self.interrupted
+    }
+
+    /// The documented exit code for this run (README, "Exit codes").
+    pub fn exit_code(&self) -> u8 {
+        if self.was_interrupted {
+            crate::exit::INTERRUPTED
+        } else if self.failed > 0 {
+            crate::exit::HOST_FAILED
+        } else if self.unreachable > 0 {
+            crate::exit::HOST_UNREACHABLE
+        } else {
+            crate::exit::OK
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exit_code_follows_the_documented_table() {
+        let mut s = RunSummary {
+            ok: 3,
+            ..Default::default()
+        };
+        assert_eq!(s.exit_code(), 0);
+        s.unreachable = 1;
+        assert_eq!(s.exit_code(), 3);
+        s.failed = 1;
+        assert_eq!(s.exit_code(), 2);
+        s.was_interrupted = true;
+        assert_eq!(s.exit_code(), 130);
+    }
+}

@@ -1,0 +1,71 @@
+//! `--output json`: JSON Lines on stdout, one object per host as it finishes, then a summary.
+
+use std::io::Write;
+
+use serde_json::json;
+
+use super::{FirstError, Reporter};
+use crate::events::{Event, EventKind, HostOutcome};
+
+pub struct JsonReporter<W: Write, E: Write> {
+    out: W,
+    err: E,
+    error: FirstError,
+}
+
+impl<W: Write, E: Write> JsonReporter<W, E> {
+    pub fn new(out: W, err: E) -> Self {
+        JsonReporter {
+            out,
+            err,
+            error: FirstError::default(),
+        }
+    }
+}
+
+/// The JSON object for one host (the `host` record of the JSON Lines output).
+pub fn host_json(o: &HostOutcome) -> serde_json::Value {
+    json!({
+        "type": "host",
+        "host": o.host,
+        "status": o.status,
+        "rc": o.rc,
+        "stdout": o.stdout,
+        "stderr": o.stderr,
+        "duration_ms": u64::try_from(o.duration.as_millis()).unwrap_or(u64::MAX),
+        "error": o.error,
+    })
+}
+
+impl<W: Write, E: Write> Reporter for JsonReporter<W, E> {
+    fn report(&mut self, event: &Event) {
+        let r = match &event.kind {
+            EventKind::HostFinished(o) => writeln!(self.out, "{}", host_json(o)),
+            EventKind::RunFinished(s) => writeln!(
+                self.out,
+                "{}",
+                json!({
+                    "type": "summary",
+                    "hosts": s.hosts(),
+                    "ok": s.ok,
+                    "failed": s.failed,
+                    "unreachable": s.unreachable,
+                    "interrupted": s.interrupted,
+                    "duration_ms": u64::try_from(s.duration.as_millis()).unwrap_or(u64::MAX),
+                    "exit_code": s.exit_code(),
+                })
+            )
+            .and_then(|()| self.out.flush()),
+            EventKind::Warning { message } => writeln!(self.err, "warning: {message}"),
+            EventKind::Interrupted { stage } => {
+                writeln!(self.err, "{}", super::human::interrupt_message(*stage))
+            }
+            EventKind::RunStarted { .. } | EventKind::HostStarted { .. } => Ok(()),
+        };
+        self.error.keep(r);
+    }
+
+    fn finish(&mut self) -> std::io::Result<()> {
+        self.error.take()
+    }
+}

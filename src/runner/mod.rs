@@ -1,0 +1,9 @@
+//! Runs a job on every selected host in parallel and turns what happens into events.
+//!
+//! The dispatcher owns the run state and talks to reporters; the executor does one host's work.
+
+mod dispatcher;
+mod executor;
+
+pub use dispatcher::run;
+pub use executor::Job;

@@ -1,0 +1,97 @@
+//! A string that must never reach output, logs or reports: `Debug` and `Display` mask it.
+
+use std::fmt;
+
+/// A secret value (password, passphrase, token). Only [`Secret::expose`] gives the text.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wraps a secret value.
+    pub fn new(value: impl Into<String>) -> Self {
+        Secret(value.into())
+    }
+
+    /// The secret text, for the one place that must send it (an SSH auth call, sudo's stdin).
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    /// Whether the secret is the empty string.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(********)")
+    }
+}
+
+impl fmt::Display for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("********")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Secret;
+
+    #[test]
+    fn secret_is_masked_in_debug_and_display() {
+        let s = Secret::new("hunter2");
+        assert_eq!(format!("{s}"), "********");
+        assert!(!format!("{s:?}").contains("hunter2"));
+        assert_eq!(s.expose(), "hunter2");
+    }
+}
+
+/// Replaces every known secret value in text bound for output with `********`.
+///
+/// A safety net for remote output and error messages: a host that echoes a password back, or an
+/// error that quotes a command line, must not leak it.
+#[derive(Debug, Clone, Default)]
+pub struct Redactor {
+    secrets: Vec<Secret>,
+}
+
+impl Redactor {
+    /// Values shorter than 4 characters are not redacted: masking every `a` would wreck output.
+    pub fn new(secrets: impl IntoIterator<Item = Secret>) -> Self {
+        let mut secrets: Vec<Secret> = secrets.into_iter().filter(|s| s.0.len() >= 4).collect();
+        // Longest first, so a secret that contains another is masked whole.
+        secrets.sort_by_key(|s| std::cmp::Reverse(s.0.len()));
+        secrets.dedup();
+        Redactor { secrets }
+    }
+
+    pub fn redact(&self, text: &str) -> String {
+        let mut out = text.to_owned();
+        for s in &self.secrets {
+            if out.contains(s.expose()) {
+                out = out.replace(s.expose(), "********");
+            }
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod redactor_tests {
+    use super::{Redactor, Secret};
+
+    #[test]
+    fn masks_every_known_secret() {
+        let r = Redactor::new([
+            Secret::new("hunter2"),
+            Secret::new("ab"),
+            Secret::new("hunter22"),
+        ]);
+        assert_eq!(
+            r.redact("pw=hunter22 pw=hunter2 ab"),
+            "pw=******** pw=******** ab"
+        );
+    }
+}

@@ -1,0 +1,357 @@
+//! Host keys, authentication methods, ProxyJump and become, end to end against real sshd hosts.
+
+mod support;
+
+use std::process::{Command, Stdio};
+
+use support::cli::{clearfleet, temp_home, write};
+use support::sshd::Fleet;
+
+fn host_line(name: &str, port: u16, user: &str, vars: &[String]) -> String {
+    let mut s = format!(
+        "    {name}:\n      ansible_host: 127.0.0.1\n      ansible_port: {port}\n      ansible_user: {user}\n"
+    );
+    for v in vars {
+        s.push_str(&format!("      {v}\n"));
+    }
+    s
+}
+
+fn key_var(fleet: &Fleet) -> String {
+    format!(
+        "ansible_ssh_private_key_file: {}",
+        fleet.client_key().display()
+    )
+}
+
+#[test]
+fn changed_host_key_is_refused_under_strict_and_accept_new() {
+    let Some(fleet) = Fleet::start(2) else {
+        return;
+    };
+    let home = temp_home();
+    let mut inv = String::from("all:\n  hosts:\n");
+    for h in fleet.hosts() {
+        inv.push_str(&host_line(h.name(), h.port(), "root", &[key_var(&fleet)]));
+    }
+    let inv = write(home.path(), "inv.yml", &inv);
+    fleet.hosts()[0].regenerate_host_key_and_restart();
+    let offered = fleet.hosts()[0].host_key_fingerprint();
+    for policy in ["strict", "accept-new"] {
+        let run = clearfleet(home.path())
+            .args([
+                "ping",
+                "--output",
+                "json",
+                "--host-key-checking",
+                policy,
+                "-i",
+            ])
+            .arg(&inv)
+            .arg("--known-hosts")
+            .arg(fleet.known_hosts_path())
+            .run();
+        assert_eq!(run.code, 3, "{policy}: {run:?}");
+        let h = run.host_json("h01");
+        assert_eq!(h["status"], "unreachable", "{h}");
+        let error = h["error"].as_str().unwrap_or_default();
+        assert!(
+            error.contains(&offered),
+            "{policy}: fingerprint missing: {error}"
+        );
+        let known = fleet.known_hosts_path().display().to_string();
+        assert!(
+            error.contains(&format!("{known}:")),
+            "{policy}: file:line missing: {error}"
+        );
+        assert_eq!(run.host_json("h02")["status"], "ok");
+    }
+    let run = clearfleet(home.path())
+        .args(["ping", "--host-key-checking", "off", "-i"])
+        .arg(&inv)
+        .arg("--known-hosts")
+        .arg(fleet.known_hosts_path())
+        .run();
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(
+        run.stderr.contains("warning: host key checking is off"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn accept_new_learns_unknown_keys_and_strict_refuses_them() {
+    let Some(fleet) = Fleet::start(2) else {
+        return;
+    };
+    let home = temp_home();
+    let mut inv = String::from("all:\n  hosts:\n");
+    for h in fleet.hosts() {
+        inv.push_str(&host_line(h.name(), h.port(), "root", &[key_var(&fleet)]));
+    }
+    let inv = write(home.path(), "inv.yml", &inv);
+    let known = home.path().join("fresh_known_hosts");
+    let run = clearfleet(home.path())
+        .args(["ping", "--host-key-checking", "strict", "-i"])
+        .arg(&inv)
+        .arg("--known-hosts")
+        .arg(&known)
+        .run();
+    assert_eq!(run.code, 3, "{run:?}");
+    assert!(run.stdout.contains("h01 | UNREACHABLE"), "{}", run.stdout);
+    let run = clearfleet(home.path())
+        .args(["ping", "-i"])
+        .arg(&inv)
+        .arg("--known-hosts")
+        .arg(&known)
+        .run();
+    assert_eq!(run.code, 0, "{run:?}");
+    let learnt = std::fs::read_to_string(&known).unwrap_or_default();
+    for h in fleet.hosts() {
+        assert!(
+            learnt.contains(&format!("[127.0.0.1]:{} ", h.port())),
+            "{learnt}"
+        );
+    }
+    let run = clearfleet(home.path())
+        .args(["ping", "--host-key-checking", "strict", "-i"])
+        .arg(&inv)
+        .arg("--known-hosts")
+        .arg(&known)
+        .run();
+    assert_eq!(run.code, 0, "learnt keys are trusted under strict: {run:?}");
+}
+
+#[test]
+fn password_authentication_never_shows_the_password() {
+    if !support::sshd::require_test_users() {
+        return;
+    }
+    let Some(fleet) = Fleet::builder().hosts(1).password_auth(true).build() else {
+        return;
+    };
+    let home = temp_home();
+    let h = &fleet.hosts()[0];
+    let password = "cf-pass-secret-1";
+    let inv = String::from("all:\n  hosts:\n")
+        + &host_line(
+            h.name(),
+            h.port(),
+            "cf-pass",
+            &[format!("ansible_password: {password}")],
+        );
+    let inv = write(home.path(), "inv.yml", &inv);
+    let run = clearfleet(home.path())
+        .args(["exec", "-vv", "-i"])
+        .arg(&inv)
+        .arg("--known-hosts")
+        .arg(fleet.known_hosts_path())
+        .args(["--", "id -un; echo cf-pass-secret-1"])
+        .run();
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(run.stdout.contains("cf-pass\n"), "{}", run.stdout);
+    assert!(
+        !run.all_output().contains(password),
+        "password leaked: {run:?}"
+    );
+    assert!(
+        run.stdout.contains("********"),
+        "echoed password is masked: {}",
+        run.stdout
+    );
+
+    let listed = clearfleet(home.path())
+        .args(["inventory", "--list", "-i"])
+        .arg(&inv)
+        .run();
+    assert_eq!(listed.code, 0, "{listed:?}");
+    assert!(!listed.stdout.contains(password), "{}", listed.stdout);
+    assert!(
+        listed.stdout.contains("\"ansible_password\": \"********\""),
+        "{}",
+        listed.stdout
+    );
+
+    let wrong = String::from("all:\n  hosts:\n")
+        + &host_line(
+            h.name(),
+            h.port(),
+            "cf-pass",
+            &["ansible_password: not-the-password".into()],
+        );
+    let wrong = write(home.path(), "wrong.yml", &wrong);
+    let run = clearfleet(home.path())
+        .args(["ping", "--output", "json", "-i"])
+        .arg(&wrong)
+        .arg("--known-hosts")
+        .arg(fleet.known_hosts_path())
+        .run();
+    assert_eq!(run.code, 3, "{run:?}");
+    let error = run.host_json("h01")["error"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(
+        error.contains("permission denied") && error.contains("password"),
+        "{error}"
+    );
+    assert!(!run.all_output().contains("not-the-password"));
+}
+
+#[test]
+fn ssh_agent_authentication() {
+    let Some(fleet) = Fleet::start(1) else {
+        return;
+    };
+    let home = temp_home();
+    let sock = home.path().join("agent.sock");
+    let mut agent = Command::new("ssh-agent")
+        .args(["-D", "-a"])
+        .arg(&sock)
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("ssh-agent: {e}"));
+    for _ in 0..50 {
+        if sock.exists() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let added = Command::new("ssh-add")
+        .arg(fleet.client_key())
+        .env("SSH_AUTH_SOCK", &sock)
+        .output()
+        .unwrap_or_else(|e| panic!("ssh-add: {e}"));
+    assert!(added.status.success(), "{added:?}");
+    let h = &fleet.hosts()[0];
+    let inv = String::from("all:\n  hosts:\n") + &host_line(h.name(), h.port(), "root", &[]);
+    let inv = write(home.path(), "inv.yml", &inv);
+    let with_agent = clearfleet(home.path())
+        .args(["exec", "-i"])
+        .arg(&inv)
+        .arg("--known-hosts")
+        .arg(fleet.known_hosts_path())
+        .env("SSH_AUTH_SOCK", &sock)
+        .args(["--", "echo via-agent"])
+        .run();
+    let without_agent = clearfleet(home.path())
+        .args(["exec", "--no-agent", "-i"])
+        .arg(&inv)
+        .arg("--known-hosts")
+        .arg(fleet.known_hosts_path())
+        .env("SSH_AUTH_SOCK", &sock)
+        .args(["--", "echo via-agent"])
+        .run();
+    let _ = agent.kill();
+    let _ = agent.wait();
+    assert_eq!(with_agent.code, 0, "{with_agent:?}");
+    assert!(with_agent.stdout.contains("via-agent"));
+    assert_eq!(without_agent.code, 3, "no key, no agent: {without_agent:?}");
+}
+
+#[test]
+fn proxyjump_from_ssh_config_reaches_a_host_through_another() {
+    let Some(fleet) = Fleet::start(2) else {
+        return;
+    };
+    let home = temp_home();
+    let (jump, target) = (&fleet.hosts()[0], &fleet.hosts()[1]);
+    let config = write(
+        home.path(),
+        "ssh_config",
+        &format!(
+            "Host target\n  HostName 127.0.0.1\n  Port {}\n  User root\n  ProxyJump root@127.0.0.1:{}\n\nHost *\n  IdentityFile {}\n",
+            target.port(),
+            jump.port(),
+            fleet.client_key().display()
+        ),
+    );
+    let inv = write(home.path(), "inv.yml", "all:\n  hosts:\n    target:\n");
+    let run = clearfleet(home.path())
+        .args(["exec", "-i"])
+        .arg(&inv)
+        .arg("--ssh-config")
+        .arg(&config)
+        .arg("--known-hosts")
+        .arg(fleet.known_hosts_path())
+        .args(["--", "echo ${SSH_CONNECTION##* }"])
+        .run();
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(
+        run.stdout.contains(&format!("\n{}\n", target.port())),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(jump.accepted_connections(), 1, "went through the jump host");
+    assert_eq!(target.accepted_connections(), 1);
+}
+
+#[test]
+fn become_runs_as_root_with_the_sudo_password() {
+    if !support::sshd::require_test_users() {
+        return;
+    }
+    let Some(fleet) = Fleet::start(1) else {
+        return;
+    };
+    let home = temp_home();
+    let h = &fleet.hosts()[0];
+    let password = "cf-sudo-secret-2";
+    let vars = |pw: &str| {
+        vec![
+            key_var(&fleet),
+            "ansible_become: yes".to_owned(),
+            format!("ansible_become_password: {pw}"),
+        ]
+    };
+    let inv = String::from("all:\n  hosts:\n")
+        + &host_line(h.name(), h.port(), "cf-sudo", &vars(password));
+    let inv = write(home.path(), "inv.yml", &inv);
+    let run = clearfleet(home.path())
+        .args(["exec", "-i"])
+        .arg(&inv)
+        .arg("--known-hosts")
+        .arg(fleet.known_hosts_path())
+        .args(["--", "id -un; cat"])
+        .run();
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(run.stdout.contains("\nroot\n"), "{}", run.stdout);
+    assert!(!run.all_output().contains(password), "{run:?}");
+
+    let wrong = String::from("all:\n  hosts:\n")
+        + &host_line(h.name(), h.port(), "cf-sudo", &vars("wrong-sudo-pw"));
+    let wrong = write(home.path(), "wrong.yml", &wrong);
+    let run = clearfleet(home.path())
+        .args(["exec", "--output", "json", "-i"])
+        .arg(&wrong)
+        .arg("--known-hosts")
+        .arg(fleet.known_hosts_path())
+        .args(["--", "id -un"])
+        .run();
+    assert_eq!(run.code, 2, "{run:?}");
+    let v = run.host_json("h01");
+    assert_eq!(v["status"], "failed");
+    assert!(
+        v["error"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("incorrect sudo password"),
+        "{v}"
+    );
+    assert!(!run.all_output().contains("wrong-sudo-pw"));
+
+    // Without become the same user stays itself.
+    let plain = String::from("all:\n  hosts:\n")
+        + &host_line(h.name(), h.port(), "cf-sudo", &[key_var(&fleet)]);
+    let plain = write(home.path(), "plain.yml", &plain);
+    let run = clearfleet(home.path())
+        .args(["exec", "-i"])
+        .arg(&plain)
+        .arg("--known-hosts")
+        .arg(fleet.known_hosts_path())
+        .args(["--", "id -un"])
+        .run();
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(run.stdout.contains("\ncf-sudo\n"), "{}", run.stdout);
+}

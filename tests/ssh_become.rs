@@ -1,0 +1,170 @@
+//! sudo through real sshd as the `cf-sudo` user (password-protected sudo, see
+//! scripts/setup-test-env.sh): right and wrong passwords, no password, stdin, and root.
+
+mod support;
+
+use std::time::Duration;
+
+use clearfleet::connection::{Become, Connection, ExecError, ExecOptions, ExitStatus};
+use clearfleet::secret::Secret;
+use support::Fleet;
+
+fn sudo(password: Option<&str>) -> ExecOptions {
+    ExecOptions {
+        become_: Some(Become {
+            user: "root".into(),
+            method: "sudo".into(),
+            password: password.map(Secret::new),
+            timeout: Duration::from_secs(10),
+        }),
+        ..Default::default()
+    }
+}
+
+async fn cf_sudo(fleet: &Fleet) -> Connection {
+    Connection::connect(&fleet.target(0, "cf-sudo"), &fleet.settings())
+        .await
+        .expect("cf-sudo key login")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn become_root_with_the_right_password() {
+    if !support::require_test_users() {
+        return;
+    }
+    let Some(fleet) = Fleet::start(1) else { return };
+    let conn = cf_sudo(&fleet).await;
+    let plain = conn
+        .exec("whoami", &ExecOptions::default())
+        .await
+        .expect("exec");
+    assert_eq!(plain.stdout, b"cf-sudo\n");
+
+    let out = conn
+        .exec(
+            "whoami; echo to-stderr >&2; exit 5",
+            &sudo(Some(support::CF_SUDO_PASSWORD)),
+        )
+        .await
+        .expect("become");
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "root\n");
+    // sudo's lecture and prompt are gone; the command's own stderr stays.
+    assert_eq!(String::from_utf8_lossy(&out.stderr), "to-stderr\n");
+    assert_eq!(out.exit, ExitStatus::Code(5));
+
+    // stdin reaches the command, after (never instead of) the password; with a timeout too.
+    let mut opts = sudo(Some(support::CF_SUDO_PASSWORD));
+    opts.stdin = Some(b"payload\n".to_vec());
+    opts.timeout = Some(Duration::from_secs(20));
+    let out = conn
+        .exec("cat; id -un", &opts)
+        .await
+        .expect("become + stdin");
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "payload\nroot\n");
+    assert!(
+        out.stderr.is_empty(),
+        "{:?}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let all = format!("{out:?}");
+    assert!(!all.contains(support::CF_SUDO_PASSWORD));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wrong_or_missing_sudo_password_fails_without_leaking_it() {
+    if !support::require_test_users() {
+        return;
+    }
+    let Some(fleet) = Fleet::start(1) else { return };
+    let conn = cf_sudo(&fleet).await;
+    let wrong = "not-the-sudo-password-42";
+    let err = conn
+        .exec("touch /tmp/cf-should-not-exist", &sudo(Some(wrong)))
+        .await
+        .expect_err("wrong password");
+    match &err {
+        ExecError::BecomeFailed { reason } => assert_eq!(reason, "incorrect sudo password"),
+        other => panic!("{other:?}"),
+    }
+    assert!(!format!("{err} {err:?}").contains(wrong));
+
+    let err = conn
+        .exec("whoami", &sudo(None))
+        .await
+        .expect_err("no password");
+    match &err {
+        ExecError::BecomeFailed { reason } => assert_eq!(reason, "a password is required"),
+        other => panic!("{other:?}"),
+    }
+
+    let mut su = sudo(None);
+    if let Some(b) = su.become_.as_mut() {
+        b.method = "su".into();
+    }
+    let err = conn.exec("whoami", &su).await.expect_err("su");
+    assert!(
+        matches!(err, ExecError::UnsupportedBecome { .. }),
+        "{err:?}"
+    );
+
+    // The connection survives all of this.
+    let out = conn
+        .exec("whoami", &sudo(Some(support::CF_SUDO_PASSWORD)))
+        .await
+        .expect("become after failures");
+    assert_eq!(out.stdout, b"root\n");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_prompt_means_no_password_is_sent() {
+    if !support::require_test_users() {
+        return;
+    }
+    let Some(fleet) = Fleet::start(1) else { return };
+    // root needs no sudo password: the prompt never comes, the command just runs, and the
+    // configured password must not end up on the command's stdin.
+    let conn = Connection::connect(&fleet.target(0, "root"), &fleet.settings())
+        .await
+        .expect("root login");
+    let mut opts = sudo(Some("unused-password-77"));
+    opts.stdin = Some(b"only-this".to_vec());
+    if let Some(b) = opts.become_.as_mut() {
+        b.user = "cf-pass".into();
+    }
+    let out = conn.exec("cat; echo; whoami", &opts).await.expect("become");
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "only-this\ncf-pass\n");
+    assert!(
+        out.stderr.is_empty(),
+        "{:?}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn user_without_sudo_rights_gets_a_clear_reason() {
+    if !support::require_test_users() {
+        return;
+    }
+    let Some(fleet) = Fleet::builder().password_auth(true).build() else {
+        return;
+    };
+    let mut target = fleet.target(0, "cf-pass");
+    target.identity_files.clear();
+    target.password = Some(Secret::new(support::CF_PASS_PASSWORD));
+    let conn = Connection::connect(&target, &fleet.settings())
+        .await
+        .expect("cf-pass login");
+    // The right password for cf-pass, but cf-pass is not in sudoers.
+    let err = conn
+        .exec("whoami", &sudo(Some(support::CF_PASS_PASSWORD)))
+        .await
+        .expect_err("not a sudoer");
+    match &err {
+        ExecError::BecomeFailed { reason } => assert_eq!(
+            reason, "the login user is not allowed to run sudo as root",
+            "{err}"
+        ),
+        other => panic!("{other:?}"),
+    }
+    assert!(!format!("{err:?}").contains(support::CF_PASS_PASSWORD));
+}

@@ -1,0 +1,278 @@
+//! Running commands over one connection against real sshd: output capture, concurrency above
+//! MaxSessions, large outputs, timeouts and lost connections.
+
+mod support;
+
+use std::time::{Duration, Instant};
+
+use clearfleet::connection::{Connection, ExecError, ExecOptions, ExitStatus};
+use support::Fleet;
+
+async fn connect(fleet: &Fleet, i: usize) -> Connection {
+    Connection::connect(&fleet.target(i, "root"), &fleet.settings())
+        .await
+        .expect("connect")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stdout_stderr_exit_and_stdin_are_captured_apart() {
+    let Some(fleet) = Fleet::start(1) else { return };
+    let conn = connect(&fleet, 0).await;
+    let out = conn
+        .exec(
+            "printf out; printf err >&2; exit 3",
+            &ExecOptions::default(),
+        )
+        .await
+        .expect("exec");
+    assert_eq!(out.stdout, b"out");
+    assert_eq!(out.stderr, b"err");
+    assert_eq!(out.exit, ExitStatus::Code(3));
+
+    let opts = ExecOptions {
+        stdin: Some(b"line one\nline two\n".to_vec()),
+        ..Default::default()
+    };
+    let out = conn.exec("cat; echo done", &opts).await.expect("exec cat");
+    assert_eq!(out.stdout, b"line one\nline two\ndone\n");
+    assert!(out.success());
+
+    // With a timeout the shell's pid line is taken out of stderr.
+    let opts = ExecOptions {
+        timeout: Some(Duration::from_secs(20)),
+        ..Default::default()
+    };
+    let out = conn
+        .exec("printf out; printf 'err\\n' >&2; exit 4", &opts)
+        .await
+        .expect("exec with timeout");
+    assert_eq!(out.stdout, b"out");
+    assert_eq!(out.stderr, b"err\n");
+    assert_eq!(out.exit, ExitStatus::Code(4));
+
+    // No stdin given: EOF is sent, so a command reading stdin does not hang.
+    let out = conn
+        .exec("cat; echo eof", &ExecOptions::default())
+        .await
+        .expect("exec");
+    assert_eq!(out.stdout, b"eof\n");
+
+    let out = conn
+        .exec("kill -TERM $$", &ExecOptions::default())
+        .await
+        .expect("exec");
+    assert_eq!(out.exit, ExitStatus::Signal("TERM".into()));
+
+    // Sequential exec cost on loopback.
+    let start = Instant::now();
+    for _ in 0..20 {
+        let out = conn
+            .exec("true", &ExecOptions::default())
+            .await
+            .expect("true");
+        assert!(out.success());
+    }
+    eprintln!(
+        "measured: {:.1} ms per sequential exec",
+        start.elapsed().as_secs_f64() * 1000.0 / 20.0
+    );
+    conn.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn twenty_concurrent_execs_share_one_connection() {
+    // MaxSessions 10 (the default, explicit here): 20 at once must still all succeed.
+    let Some(fleet) = Fleet::builder().hosts(1).max_sessions(10).build() else {
+        return;
+    };
+    let conn = connect(&fleet, 0).await;
+    let start = Instant::now();
+    let runs = (0..20).map(|i| {
+        let conn = conn.clone();
+        async move {
+            conn.exec(&format!("sleep 0.2; echo {i}"), &ExecOptions::default())
+                .await
+        }
+    });
+    let results = futures::future::join_all(runs).await;
+    let elapsed = start.elapsed();
+    for (i, r) in results.into_iter().enumerate() {
+        let out = r.unwrap_or_else(|e| panic!("exec {i} failed: {e}"));
+        assert_eq!(out.stdout, format!("{i}\n").into_bytes());
+        assert_eq!(out.exit, ExitStatus::Code(0));
+    }
+    eprintln!("measured: 20 concurrent execs (sleep 0.2) in {elapsed:?}");
+    assert_eq!(
+        fleet.host(0).accepted_connections(),
+        1,
+        "{}",
+        fleet.host(0).log()
+    );
+    conn.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn large_output_does_not_stall_a_parallel_exec() {
+    let Some(fleet) = Fleet::start(1) else { return };
+    let conn = connect(&fleet, 0).await;
+    let big_conn = conn.clone();
+    let big = tokio::spawn(async move {
+        let start = Instant::now();
+        let r = big_conn
+            .exec("head -c 20000000 /dev/zero", &ExecOptions::default())
+            .await;
+        (r, start.elapsed())
+    });
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let start = Instant::now();
+    let quick = conn
+        .exec("echo quick", &ExecOptions::default())
+        .await
+        .expect("quick exec");
+    let quick_time = start.elapsed();
+    assert_eq!(quick.stdout, b"quick\n");
+    let (big, big_time) = big.await.expect("join");
+    let big = big.expect("big exec");
+    assert_eq!(big.stdout.len(), 20_000_000);
+    assert!(big.stdout.iter().all(|&b| b == 0));
+    assert_eq!(big.exit, ExitStatus::Code(0));
+    eprintln!("measured: 20 MB output in {big_time:?}; parallel small exec in {quick_time:?}");
+    assert!(quick_time < Duration::from_secs(5), "{quick_time:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn timeout_kills_the_remote_command() {
+    let Some(fleet) = Fleet::start(1) else { return };
+    let conn = connect(&fleet, 0).await;
+    let marker = format!("cf-timeout-marker-{}", std::process::id());
+    let opts = ExecOptions {
+        timeout: Some(Duration::from_millis(800)),
+        ..Default::default()
+    };
+    let start = Instant::now();
+    let err = conn
+        .exec(&format!("sleep 300; echo {marker}"), &opts)
+        .await
+        .expect_err("must time out");
+    assert!(matches!(err, ExecError::Timeout { .. }), "{err:?}");
+    assert!(
+        start.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        start.elapsed()
+    );
+    assert!(
+        support::eventually(Duration::from_secs(3), || !support::process_running(
+            &marker
+        ))
+        .await,
+        "remote command still running after timeout; log:\n{}",
+        fleet.host(0).log()
+    );
+    // The connection is still usable.
+    let out = conn
+        .exec("echo still-here", &ExecOptions::default())
+        .await
+        .expect("exec after timeout");
+    assert_eq!(out.stdout, b"still-here\n");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killed_host_mid_command_is_connection_lost() {
+    let Some(fleet) = Fleet::start(1) else { return };
+    let conn = connect(&fleet, 0).await;
+    let running = {
+        let conn = conn.clone();
+        tokio::spawn(async move {
+            conn.exec("sleep 30; echo never", &ExecOptions::default())
+                .await
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let start = Instant::now();
+    fleet.host(0).kill();
+    let result = tokio::time::timeout(Duration::from_secs(10), running)
+        .await
+        .expect("exec must end soon after the host dies")
+        .expect("join");
+    let err = result.expect_err("no exit status may be invented");
+    assert!(matches!(err, ExecError::ConnectionLost { .. }), "{err:?}");
+    eprintln!("measured: connection loss noticed in {:?}", start.elapsed());
+    // Later commands fail the same way, quickly.
+    let err = conn
+        .exec("true", &ExecOptions::default())
+        .await
+        .expect_err("connection is gone");
+    assert!(matches!(err, ExecError::ConnectionLost { .. }), "{err:?}");
+    assert!(conn.is_closed());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cancelled_exec_kills_the_command_and_frees_its_channel() {
+    let Some(fleet) = Fleet::start(1) else { return };
+    let settings = clearfleet::connection::SshSettings {
+        max_channels: 1,
+        ..fleet.settings()
+    };
+    let conn = Connection::connect(&fleet.target(0, "root"), &settings)
+        .await
+        .expect("connect");
+    let marker = format!("cf-cancel-marker-{}", std::process::id());
+    let task = {
+        let conn = conn.clone();
+        let cmd = format!("sleep 300; echo {marker}");
+        tokio::spawn(async move {
+            let opts = ExecOptions {
+                timeout: Some(Duration::from_secs(600)),
+                ..Default::default()
+            };
+            conn.exec(&cmd, &opts).await
+        })
+    };
+    assert!(
+        support::eventually(Duration::from_secs(5), || support::process_running(&marker)).await,
+        "command did not start"
+    );
+    task.abort();
+    let _ = task.await;
+    assert!(
+        support::eventually(Duration::from_secs(5), || !support::process_running(
+            &marker
+        ))
+        .await,
+        "cancelled command still running"
+    );
+    // The only channel slot is free again.
+    let out = tokio::time::timeout(
+        Duration::from_secs(10),
+        conn.exec("echo next", &ExecOptions::default()),
+    )
+    .await
+    .expect("slot freed")
+    .expect("exec");
+    assert_eq!(out.stdout, b"next\n");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn server_max_sessions_below_max_channels_is_absorbed() {
+    // A hardened sshd (MaxSessions 2) refuses channels beyond 2; with max_channels 8 the
+    // refused opens are retried until a session frees up.
+    let Some(fleet) = Fleet::builder().hosts(1).max_sessions(2).build() else {
+        return;
+    };
+    let conn = connect(&fleet, 0).await;
+    let runs = (0..6).map(|i| {
+        let conn = conn.clone();
+        async move {
+            conn.exec(&format!("sleep 0.3; echo {i}"), &ExecOptions::default())
+                .await
+        }
+    });
+    for (i, r) in futures::future::join_all(runs)
+        .await
+        .into_iter()
+        .enumerate()
+    {
+        let out = r.unwrap_or_else(|e| panic!("exec {i}: {e}"));
+        assert_eq!(out.stdout, format!("{i}\n").into_bytes());
+    }
+}

@@ -1,0 +1,31 @@
+//! Shared integration-test support: real sshd hosts on loopback, and running the built binary.
+#![allow(dead_code)]
+
+pub mod cli;
+pub mod sshd;
+
+#[allow(unused_imports)]
+pub use sshd::*;
+
+use std::time::Duration;
+
+/// Whether a process whose command line contains `pattern` runs on this machine.
+pub fn process_running(pattern: &str) -> bool {
+    std::process::Command::new("pgrep")
+        .args(["-f", pattern])
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false)
+}
+
+/// Polls `cond` every 50 ms until it holds or `limit` passes.
+pub async fn eventually(limit: Duration, mut cond: impl FnMut() -> bool) -> bool {
+    let start = std::time::Instant::now();
+    while start.elapsed() < limit {
+        if cond() {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    cond()
+}

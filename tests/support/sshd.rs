@@ -1,0 +1,579 @@
+//! A fleet of real OpenSSH `sshd` processes on 127.0.0.1 for integration tests.
+//!
+//! Each [`Fleet`] lives in its own temporary directory: a client ed25519 key (authorized for
+//! every user through a shared `authorized_keys`), and per host its own host key, config, pid
+//! file and log. Hosts listen on free ports of 127.0.0.1 and are killed (with every process
+//! they forked) and reaped on drop.
+//!
+//! When `/usr/sbin/sshd` is missing the fleet is not started and tests skip with a message,
+//! except under `CI`, where that is a failure. Tests needing the `cf-pass`/`cf-sudo` users
+//! (see `scripts/setup-test-env.sh`) skip the same way through [`require_test_users`].
+
+use std::fs;
+use std::io::Write;
+use std::net::{TcpListener, TcpStream};
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use clearfleet::connection::{HostKeyChecking, SshSettings, Target};
+
+const SSHD: &str = "/usr/sbin/sshd";
+
+/// Password of the `cf-pass` test user.
+pub const CF_PASS_PASSWORD: &str = "cf-pass-secret-1";
+/// sudo password of the `cf-sudo` test user.
+pub const CF_SUDO_PASSWORD: &str = "cf-sudo-secret-2";
+
+fn in_ci() -> bool {
+    std::env::var_os("CI").is_some_and(|v| !v.is_empty())
+}
+
+/// Skips (returns false, printing why) or, under `CI`, fails.
+fn unavailable(why: &str) -> bool {
+    if in_ci() {
+        panic!("{why} (required because CI is set); run scripts/setup-test-env.sh");
+    }
+    eprintln!("SKIPPED: {why}; run scripts/setup-test-env.sh as root to enable this test");
+    false
+}
+
+/// Whether the `cf-pass`/`cf-sudo` users and sudo exist (created by setup-test-env.sh).
+pub fn require_test_users() -> bool {
+    let passwd = fs::read_to_string("/etc/passwd").unwrap_or_default();
+    let has = |u: &str| passwd.lines().any(|l| l.starts_with(&format!("{u}:")));
+    if !(has("cf-pass") && has("cf-sudo")) {
+        return unavailable("test users cf-pass/cf-sudo do not exist");
+    }
+    if !Path::new("/usr/bin/sudo").exists() {
+        return unavailable("sudo is not installed");
+    }
+    true
+}
+
+/// Options for [`Fleet`].
+#[derive(Debug, Clone)]
+pub struct FleetBuilder {
+    hosts: usize,
+    password_auth: bool,
+    max_sessions: Option<u32>,
+    max_startups: Option<String>,
+    empty_known_hosts: bool,
+}
+
+impl FleetBuilder {
+    pub fn hosts(mut self, n: usize) -> Self {
+        self.hosts = n;
+        self
+    }
+    pub fn password_auth(mut self, on: bool) -> Self {
+        self.password_auth = on;
+        self
+    }
+    pub fn max_sessions(mut self, n: u32) -> Self {
+        self.max_sessions = Some(n);
+        self
+    }
+    pub fn max_startups(mut self, spec: &str) -> Self {
+        self.max_startups = Some(spec.to_string());
+        self
+    }
+    /// Leave the fleet's known_hosts file empty (it is pre-populated by default).
+    pub fn empty_known_hosts(mut self, on: bool) -> Self {
+        self.empty_known_hosts = on;
+        self
+    }
+
+    /// Starts the hosts; `None` (after printing why) when sshd is not installed.
+    pub fn build(self) -> Option<Fleet> {
+        if !Path::new(SSHD).exists() {
+            unavailable("/usr/sbin/sshd is not installed");
+            return None;
+        }
+        if is_root() && !Path::new("/run/sshd").exists() {
+            // sshd refuses to start as root without its privilege separation directory.
+            fs::create_dir_all("/run/sshd").expect("create /run/sshd");
+        }
+        let dir = tempfile::Builder::new()
+            .prefix("cf-sshd-")
+            .tempdir()
+            .expect("tempdir");
+        // Non-root users (cf-sudo, cf-pass) must be able to read authorized_keys.
+        set_mode(dir.path(), 0o755);
+        let client_key = dir.path().join("id_ed25519");
+        keygen(&client_key, "ed25519", "");
+        let authorized = dir.path().join("authorized_keys");
+        fs::copy(client_key.with_extension("pub"), &authorized).expect("authorized_keys");
+        set_mode(&authorized, 0o644);
+
+        let mut hosts = Vec::new();
+        for i in 1..=self.hosts {
+            let hdir = dir.path().join(format!("h{i:02}"));
+            fs::create_dir(&hdir).expect("host dir");
+            let host = SshdHost {
+                name: format!("h{i:02}"),
+                dir: hdir.clone(),
+                host_key: hdir.join("ssh_host_ed25519_key"),
+                config: hdir.join("sshd_config"),
+                log: hdir.join("sshd.log"),
+                authorized_keys: authorized.clone(),
+                options: self.clone(),
+                port: Mutex::new(0),
+                child: Mutex::new(None),
+            };
+            keygen(&host.host_key, "ed25519", "");
+            host.start_on(None);
+            hosts.push(host);
+        }
+        let known_hosts = dir.path().join("known_hosts");
+        let fleet = Fleet {
+            dir,
+            hosts,
+            client_key,
+            known_hosts,
+        };
+        if self.empty_known_hosts {
+            fs::write(&fleet.known_hosts, "").expect("known_hosts");
+        } else {
+            fleet.write_known_hosts();
+        }
+        Some(fleet)
+    }
+}
+
+/// Several sshd hosts sharing a client key and a known_hosts file.
+pub struct Fleet {
+    dir: tempfile::TempDir,
+    hosts: Vec<SshdHost>,
+    client_key: PathBuf,
+    known_hosts: PathBuf,
+}
+
+impl Fleet {
+    pub fn builder() -> FleetBuilder {
+        FleetBuilder {
+            hosts: 1,
+            password_auth: false,
+            max_sessions: None,
+            max_startups: None,
+            empty_known_hosts: false,
+        }
+    }
+
+    /// `n` hosts with default options; `None` when sshd is missing (test skipped).
+    pub fn start(n: usize) -> Option<Fleet> {
+        Fleet::builder().hosts(n).build()
+    }
+
+    pub fn hosts(&self) -> &[SshdHost] {
+        &self.hosts
+    }
+
+    /// Host `i` (0-based).
+    pub fn host(&self, i: usize) -> &SshdHost {
+        &self.hosts[i]
+    }
+
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// The client private key, authorized for every user on every host.
+    pub fn client_key(&self) -> &Path {
+        &self.client_key
+    }
+
+    /// A known_hosts file holding every host's key as `[127.0.0.1]:port key` (unless built
+    /// with `empty_known_hosts`).
+    pub fn known_hosts_path(&self) -> &Path {
+        &self.known_hosts
+    }
+
+    /// Rewrites known_hosts with the hosts' current keys.
+    pub fn write_known_hosts(&self) {
+        let mut text = String::new();
+        for h in &self.hosts {
+            text.push_str(&format!(
+                "[127.0.0.1]:{} {}\n",
+                h.port(),
+                h.public_key_line()
+            ));
+        }
+        fs::write(&self.known_hosts, text).expect("known_hosts");
+    }
+
+    /// Adds a public key file to the shared authorized_keys.
+    pub fn authorize_key(&self, public_key: &Path) {
+        let key = fs::read_to_string(public_key).expect("public key");
+        let mut f = fs::OpenOptions::new()
+            .append(true)
+            .open(self.dir.path().join("authorized_keys"))
+            .expect("authorized_keys");
+        f.write_all(key.as_bytes()).expect("append key");
+    }
+
+    /// An Ansible YAML inventory with every host (h01…), as root with the client key.
+    pub fn write_inventory_yaml(&self, path: &Path) {
+        let mut y = String::from("all:\n  hosts:\n");
+        for h in &self.hosts {
+            y.push_str(&format!(
+                "    {}:\n      ansible_host: 127.0.0.1\n      ansible_port: {}\n      ansible_user: root\n      ansible_ssh_private_key_file: {}\n",
+                h.name(),
+                h.port(),
+                self.client_key.display()
+            ));
+        }
+        fs::write(path, y).expect("write inventory");
+    }
+
+    /// Settings for tests: this fleet's known_hosts, strict checking, no agent, no default
+    /// keys, short connect timeout.
+    pub fn settings(&self) -> SshSettings {
+        SshSettings {
+            known_hosts: self.known_hosts.clone(),
+            host_key_checking: HostKeyChecking::Strict,
+            connect_timeout: Duration::from_secs(10),
+            use_agent: false,
+            default_identity_files: Vec::new(),
+            ..SshSettings::default()
+        }
+    }
+
+    /// Host `i` as `user` with the client key.
+    pub fn target(&self, i: usize, user: &str) -> Target {
+        let h = self.host(i);
+        Target {
+            name: h.name().to_string(),
+            address: "127.0.0.1".into(),
+            port: h.port(),
+            user: user.into(),
+            identity_files: vec![self.client_key.clone()],
+            password: None,
+            connect_timeout: None,
+            jump: None,
+        }
+    }
+}
+
+/// One sshd process (and its config, keys and log).
+pub struct SshdHost {
+    name: String,
+    dir: PathBuf,
+    host_key: PathBuf,
+    config: PathBuf,
+    log: PathBuf,
+    authorized_keys: PathBuf,
+    options: FleetBuilder,
+    port: Mutex<u16>,
+    child: Mutex<Option<Child>>,
+}
+
+impl SshdHost {
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    pub fn port(&self) -> u16 {
+        *self.port.lock().expect("port lock")
+    }
+
+    pub fn addr(&self) -> String {
+        format!("127.0.0.1:{}", self.port())
+    }
+
+    pub fn log_path(&self) -> &Path {
+        &self.log
+    }
+
+    pub fn log(&self) -> String {
+        fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// `type base64` of the host key.
+    pub fn public_key_line(&self) -> String {
+        let text = fs::read_to_string(self.host_key.with_extension("pub")).expect("host pub key");
+        let mut f = text.split_whitespace();
+        format!(
+            "{} {}",
+            f.next().expect("key type"),
+            f.next().expect("key data")
+        )
+    }
+
+    /// `SHA256:…` of the host key, as `ssh-keygen -l` prints it.
+    pub fn host_key_fingerprint(&self) -> String {
+        let out = Command::new("ssh-keygen")
+            .args(["-l", "-E", "sha256", "-f"])
+            .arg(self.host_key.with_extension("pub"))
+            .output()
+            .expect("ssh-keygen -l");
+        String::from_utf8_lossy(&out.stdout)
+            .split_whitespace()
+            .nth(1)
+            .expect("fingerprint field")
+            .to_string()
+    }
+
+    /// Lines "Accepted publickey/password for …" in the log: one per authenticated connection.
+    pub fn accepted_connections(&self) -> usize {
+        self.log()
+            .lines()
+            .filter(|l| l.contains("Accepted publickey for") || l.contains("Accepted password for"))
+            .count()
+    }
+
+    /// Kills sshd and every process it forked (connection handlers, sessions, commands).
+    pub fn kill(&self) {
+        let mut child = self.child.lock().expect("child lock");
+        if let Some(mut c) = child.take() {
+            kill_tree(c.id());
+            let _ = c.wait();
+        }
+    }
+
+    /// Kills the host, gives it a new host key and starts it again on the same port.
+    pub fn regenerate_host_key_and_restart(&self) {
+        self.kill();
+        let _ = fs::remove_file(&self.host_key);
+        let _ = fs::remove_file(self.host_key.with_extension("pub"));
+        keygen(&self.host_key, "ed25519", "");
+        let port = self.port();
+        self.start_on(Some(port));
+    }
+
+    fn write_config(&self, port: u16) {
+        let o = &self.options;
+        let mut c = format!(
+            "ListenAddress 127.0.0.1\nPort {port}\nHostKey {}\nPidFile {}\nAuthorizedKeysFile {}\n\
+             StrictModes no\nUsePAM no\nPasswordAuthentication {}\nKbdInteractiveAuthentication no\n\
+             PubkeyAuthentication yes\nPermitRootLogin yes\nSubsystem sftp internal-sftp\nLogLevel VERBOSE\n",
+            self.host_key.display(),
+            self.dir.join("sshd.pid").display(),
+            self.authorized_keys.display(),
+            if o.password_auth { "yes" } else { "no" },
+        );
+        if let Some(n) = o.max_sessions {
+            c.push_str(&format!("MaxSessions {n}\n"));
+        }
+        if let Some(s) = &o.max_startups {
+            c.push_str(&format!("MaxStartups {s}\n"));
+        }
+        fs::write(&self.config, c).expect("sshd_config");
+    }
+
+    /// Starts sshd on `port` (or a free port), retrying with another free port when the port
+    /// got taken meanwhile. Panics with the log when sshd dies.
+    fn start_on(&self, port: Option<u16>) {
+        let mut last_log = String::new();
+        for _attempt in 0..5 {
+            let port = port.unwrap_or_else(free_port);
+            self.write_config(port);
+            let child = Command::new(SSHD)
+                .args(["-D", "-e", "-f"])
+                .arg(&self.config)
+                .arg("-E")
+                .arg(&self.log)
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("spawn sshd");
+            *self.port.lock().expect("port lock") = port;
+            let mut child = child;
+            let started = Instant::now();
+            let ready = loop {
+                if let Ok(Some(_status)) = child.try_wait() {
+                    break false;
+                }
+                if TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                    break true;
+                }
+                if started.elapsed() > Duration::from_secs(10) {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    panic!(
+                        "sshd {} not listening after 10 s; log:\n{}",
+                        self.name,
+                        self.log()
+                    );
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            };
+            if ready {
+                *self.child.lock().expect("child lock") = Some(child);
+                return;
+            }
+            last_log = self.log();
+            if !last_log.contains("Address already in use") {
+                break;
+            }
+        }
+        panic!("sshd {} failed to start; log:\n{last_log}", self.name);
+    }
+}
+
+impl Drop for SshdHost {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+fn is_root() -> bool {
+    fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("Uid:"))
+                .map(|u| u.split_whitespace().next() == Some("0"))
+        })
+        .unwrap_or(false)
+}
+
+fn set_mode(path: &Path, mode: u32) {
+    fs::set_permissions(path, fs::Permissions::from_mode(mode)).expect("chmod");
+}
+
+/// `ssh-keygen -t kind -N passphrase -f path` (bcrypt rounds kept low: debug builds decrypt
+/// slowly).
+pub fn keygen(path: &Path, kind: &str, passphrase: &str) {
+    let mut cmd = Command::new("ssh-keygen");
+    cmd.args([
+        "-q",
+        "-t",
+        kind,
+        "-N",
+        passphrase,
+        "-C",
+        "clearfleet-test",
+        "-f",
+    ])
+    .arg(path);
+    if kind == "rsa" {
+        cmd.args(["-b", "2048"]);
+    }
+    if !passphrase.is_empty() {
+        cmd.args(["-a", "2"]);
+    }
+    let out = cmd.output().expect("run ssh-keygen");
+    assert!(
+        out.status.success(),
+        "ssh-keygen failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// A port that was free a moment ago.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("bind 127.0.0.1:0")
+}
+
+/// Every descendant of `root` (children first found through /proc/*/stat).
+fn descendants(root: u32) -> Vec<u32> {
+    let mut parent_of = Vec::new();
+    if let Ok(entries) = fs::read_dir("/proc") {
+        for e in entries.flatten() {
+            let Some(pid) = e.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else {
+                continue;
+            };
+            let Ok(stat) = fs::read_to_string(e.path().join("stat")) else {
+                continue;
+            };
+            // "pid (comm) state ppid …"; comm may hold spaces and parentheses.
+            let Some(after) = stat.rfind(')').map(|i| &stat[i + 1..]) else {
+                continue;
+            };
+            if let Some(ppid) = after
+                .split_whitespace()
+                .nth(1)
+                .and_then(|p| p.parse::<u32>().ok())
+            {
+                parent_of.push((pid, ppid));
+            }
+        }
+    }
+    let mut out = Vec::new();
+    let mut frontier = vec![root];
+    while let Some(p) = frontier.pop() {
+        for &(pid, ppid) in &parent_of {
+            if ppid == p && !out.contains(&pid) {
+                out.push(pid);
+                frontier.push(pid);
+            }
+        }
+    }
+    out
+}
+
+fn kill_tree(root: u32) {
+    let _ = Command::new("kill")
+        .args(["-STOP", &root.to_string()])
+        .status();
+    let mut pids = descendants(root);
+    pids.push(root);
+    let args: Vec<String> = pids.iter().map(u32::to_string).collect();
+    let _ = Command::new("kill")
+        .arg("-KILL")
+        .args(&args)
+        .stderr(Stdio::null())
+        .status();
+}
+
+/// A running `ssh-agent` on its own socket, killed on drop.
+pub struct Agent {
+    child: Child,
+    socket: PathBuf,
+}
+
+impl Agent {
+    /// Starts `ssh-agent -D -a <dir>/agent.sock` and waits for the socket.
+    pub fn start(dir: &Path) -> Agent {
+        let socket = dir.join("agent.sock");
+        let child = Command::new("ssh-agent")
+            .arg("-D")
+            .arg("-a")
+            .arg(&socket)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn ssh-agent");
+        let started = Instant::now();
+        while !socket.exists() {
+            assert!(
+                started.elapsed() < Duration::from_secs(5),
+                "ssh-agent socket did not appear"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Agent { child, socket }
+    }
+
+    pub fn socket(&self) -> &Path {
+        &self.socket
+    }
+
+    /// `ssh-add key`.
+    pub fn add(&self, key: &Path) {
+        let out = Command::new("ssh-add")
+            .arg(key)
+            .env("SSH_AUTH_SOCK", &self.socket)
+            .output()
+            .expect("run ssh-add");
+        assert!(
+            out.status.success(),
+            "ssh-add failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+impl Drop for Agent {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
