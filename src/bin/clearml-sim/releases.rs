@@ -1,0 +1,738 @@
+//! The simulator's own table of ClearML/Trains releases, images and data-store versions (spec §1),
+//! kept independent of the product's release data so that the two can check each other.
+//!
+//! Choices the spec leaves open ([U]) and that the simulator fixes here:
+//! - `allegroai/clearml:latest` resolves to **2.0.0-613** (the last tag known under that name);
+//! - `clearml/server:latest` resolves to 2.3.0, `allegroai/trains:latest` to 0.16.1;
+//! - `clearml/server` has plain tags `2.1.0`, `2.2.0`, `2.3.0`; `allegroai/trains` has plain tags
+//!   for every Trains release; `allegroai/clearml` has the HELM tags plus `latest`;
+//! - builds of releases without a known HELM tag are the simulator's own numbers;
+//! - floating data-store tags resolve to: `redis:5.0` 5.0.14, `redis:6.2` 6.2.14, `mongo:4.4` 4.4.29.
+
+/// One server release.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Release {
+    pub version: &'static str,
+    pub build: &'static str,
+    /// Max API version (`server.info` `api_version`).
+    pub api: &'static str,
+}
+
+pub const RELEASES: &[Release] = &[
+    Release {
+        version: "0.10.0",
+        build: "50",
+        api: "2.1",
+    },
+    Release {
+        version: "0.11.0",
+        build: "60",
+        api: "2.3",
+    },
+    Release {
+        version: "0.12.0",
+        build: "70",
+        api: "2.4",
+    },
+    Release {
+        version: "0.12.1",
+        build: "72",
+        api: "2.4",
+    },
+    Release {
+        version: "0.13.0",
+        build: "80",
+        api: "2.6",
+    },
+    Release {
+        version: "0.14.0",
+        build: "90",
+        api: "2.7",
+    },
+    Release {
+        version: "0.14.1",
+        build: "92",
+        api: "2.7",
+    },
+    Release {
+        version: "0.14.2",
+        build: "94",
+        api: "2.7",
+    },
+    Release {
+        version: "0.15.0",
+        build: "100",
+        api: "2.8",
+    },
+    Release {
+        version: "0.15.1",
+        build: "102",
+        api: "2.8",
+    },
+    Release {
+        version: "0.16.0",
+        build: "110",
+        api: "2.9",
+    },
+    Release {
+        version: "0.16.1",
+        build: "112",
+        api: "2.9",
+    },
+    Release {
+        version: "0.17.0",
+        build: "120",
+        api: "2.12",
+    },
+    Release {
+        version: "1.0.0",
+        build: "104",
+        api: "2.13",
+    },
+    Release {
+        version: "1.0.2",
+        build: "108",
+        api: "2.13",
+    },
+    Release {
+        version: "1.1.0",
+        build: "130",
+        api: "2.14",
+    },
+    Release {
+        version: "1.1.1",
+        build: "135",
+        api: "2.14",
+    },
+    Release {
+        version: "1.2.0",
+        build: "150",
+        api: "2.16",
+    },
+    Release {
+        version: "1.3.0",
+        build: "170",
+        api: "2.17",
+    },
+    Release {
+        version: "1.4.0",
+        build: "185",
+        api: "2.17",
+    },
+    Release {
+        version: "1.5.0",
+        build: "200",
+        api: "2.17",
+    },
+    Release {
+        version: "1.6.0",
+        build: "230",
+        api: "2.20",
+    },
+    Release {
+        version: "1.7.0",
+        build: "260",
+        api: "2.21",
+    },
+    Release {
+        version: "1.8.0",
+        build: "290",
+        api: "2.22",
+    },
+    Release {
+        version: "1.9.1",
+        build: "312",
+        api: "2.23",
+    },
+    Release {
+        version: "1.9.2",
+        build: "317",
+        api: "2.23",
+    },
+    Release {
+        version: "1.10.0",
+        build: "357",
+        api: "2.24",
+    },
+    Release {
+        version: "1.11.0",
+        build: "373",
+        api: "2.25",
+    },
+    Release {
+        version: "1.12.0",
+        build: "393",
+        api: "2.26",
+    },
+    Release {
+        version: "1.12.1",
+        build: "400",
+        api: "2.26",
+    },
+    Release {
+        version: "1.13.0",
+        build: "414",
+        api: "2.27",
+    },
+    Release {
+        version: "1.13.1",
+        build: "420",
+        api: "2.27",
+    },
+    Release {
+        version: "1.14.0",
+        build: "431",
+        api: "2.28",
+    },
+    Release {
+        version: "1.14.1",
+        build: "448",
+        api: "2.28",
+    },
+    Release {
+        version: "1.15.0",
+        build: "472",
+        api: "2.29",
+    },
+    Release {
+        version: "1.15.1",
+        build: "478",
+        api: "2.29",
+    },
+    Release {
+        version: "1.16.0",
+        build: "494",
+        api: "2.30",
+    },
+    Release {
+        version: "1.16.1",
+        build: "499",
+        api: "2.30",
+    },
+    Release {
+        version: "1.16.2",
+        build: "502",
+        api: "2.30",
+    },
+    Release {
+        version: "1.17.0",
+        build: "548",
+        api: "2.31",
+    },
+    Release {
+        version: "1.17.1",
+        build: "554",
+        api: "2.31",
+    },
+    Release {
+        version: "2.0.0",
+        build: "613",
+        api: "2.31",
+    },
+    Release {
+        version: "2.1.0",
+        build: "668",
+        api: "2.32",
+    },
+    Release {
+        version: "2.2.0",
+        build: "702",
+        api: "2.33",
+    },
+    Release {
+        version: "2.3.0",
+        build: "735",
+        api: "2.34",
+    },
+];
+
+/// HELM-verified `allegroai/clearml` tags (spec §1), the only pinned tags of that repository.
+pub const CLEARML_TAGS: &[&str] = &[
+    "1.0.2",
+    "1.1.0",
+    "1.1.1",
+    "1.2.0",
+    "1.3.0",
+    "1.4.0",
+    "1.5.0",
+    "1.6.0",
+    "1.7.0",
+    "1.8.0",
+    "1.9.1-312",
+    "1.9.2-317",
+    "1.10.0-357",
+    "1.11.0-373",
+    "1.12.0-393",
+    "1.13.0-414",
+    "1.14.0-431",
+    "1.14.1-448",
+    "1.15.0-472",
+    "1.15.1-478",
+    "1.16.0-494",
+    "1.16.1-499",
+    "1.16.2-502",
+    "1.17.1-554",
+    "2.0.0-613",
+];
+
+pub const LATEST_ALLEGRO_CLEARML: &str = "2.0.0";
+pub const LATEST_CLEARML_SERVER: &str = "2.3.0";
+pub const LATEST_TRAINS: &str = "0.16.1";
+
+/// Parse "X.Y.Z" (extra suffixes after '-' ignored) into numbers; missing parts are 0.
+pub fn vnum(v: &str) -> (u32, u32, u32) {
+    let core = v.split('-').next().unwrap_or("");
+    let mut it = core
+        .split('.')
+        .map(|p| p.trim().parse::<u32>().unwrap_or(0));
+    (
+        it.next().unwrap_or(0),
+        it.next().unwrap_or(0),
+        it.next().unwrap_or(0),
+    )
+}
+
+pub fn vge(a: &str, b: &str) -> bool {
+    vnum(a) >= vnum(b)
+}
+
+/// Find a release by exact version, or the newest patch of "X.Y".
+pub fn find(version: &str) -> Option<&'static Release> {
+    if let Some(r) = RELEASES.iter().find(|r| r.version == version) {
+        return Some(r);
+    }
+    let (a, b, _) = vnum(version);
+    let parts = version.split('.').count();
+    if parts == 2 {
+        return RELEASES.iter().rev().find(|r| {
+            let (x, y, _) = vnum(r.version);
+            x == a && y == b
+        });
+    }
+    None
+}
+
+/// `version.py` is not bumped for patch releases (spec §2.1): it holds X.Y.0.
+pub fn version_py(version: &str) -> String {
+    let (a, b, _) = vnum(version);
+    format!("{a}.{b}.0")
+}
+
+/// Images and layout of a release's compose file (spec §1 and §3).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Stack {
+    pub server_repo: &'static str,
+    pub agent_repo: Option<&'static str>,
+    pub es_image: &'static str,
+    pub mongo_image: &'static str,
+    pub redis_image: Option<&'static str>,
+    pub trains: bool,
+    pub root: &'static str,
+    pub es_dir: &'static str,
+    pub mongo_dir: &'static str,
+    pub async_delete: bool,
+    /// 0.12–0.16 published 9200/27017/6379.
+    pub publish_db_ports: bool,
+    /// ES settings removed in 1.15 (ES 8 refuses them).
+    pub legacy_es_settings: bool,
+    /// 1.16+: services-agent key variables in the apiserver env.
+    pub agent_key_env: bool,
+}
+
+pub fn stack(version: &str) -> Stack {
+    let v = vnum(version);
+    let trains = v < (0, 17, 0);
+    let server_repo = if trains {
+        "allegroai/trains"
+    } else if v < (2, 1, 0) {
+        "allegroai/clearml"
+    } else {
+        "clearml/server"
+    };
+    let agent_repo = if v < (0, 15, 0) {
+        None
+    } else if v < (1, 0, 0) {
+        Some("allegroai/trains-agent-services")
+    } else if v < (2, 1, 0) {
+        Some("allegroai/clearml-agent-services")
+    } else {
+        Some("clearml/clearml-agent-services")
+    };
+    let es_image = if v < (0, 16, 0) {
+        "docker.elastic.co/elasticsearch/elasticsearch:5.6.16"
+    } else if v < (1, 2, 0) {
+        "docker.elastic.co/elasticsearch/elasticsearch:7.6.2"
+    } else if v < (1, 10, 0) {
+        "docker.elastic.co/elasticsearch/elasticsearch:7.16.2"
+    } else if v < (1, 15, 0) {
+        "docker.elastic.co/elasticsearch/elasticsearch:7.17.7"
+    } else if v < (1, 17, 0) {
+        "docker.elastic.co/elasticsearch/elasticsearch:7.17.18"
+    } else if v < (2, 0, 0) {
+        "docker.elastic.co/elasticsearch/elasticsearch:8.15.3"
+    } else {
+        "elasticsearch:8.17.0"
+    };
+    let mongo_image = if v < (1, 2, 0) {
+        "mongo:3.6.5"
+    } else if v < (1, 15, 0) {
+        "mongo:4.4.9"
+    } else if v < (1, 17, 0) {
+        "mongo:4.4.29"
+    } else if v < (2, 0, 0) {
+        "mongo:5.0.26"
+    } else if v < (2, 3, 0) {
+        "mongo:6.0.19"
+    } else {
+        "mongo:7.0.22"
+    };
+    let redis_image = if v < (0, 12, 0) {
+        None
+    } else if v < (1, 15, 0) {
+        Some("redis:5.0")
+    } else if v < (2, 0, 0) {
+        Some("redis:6.2")
+    } else {
+        Some("redis:7.4.1")
+    };
+    Stack {
+        server_repo,
+        agent_repo,
+        es_image,
+        mongo_image,
+        redis_image,
+        trains,
+        root: if trains {
+            "/opt/trains"
+        } else {
+            "/opt/clearml"
+        },
+        es_dir: if v < (0, 16, 0) {
+            "elastic"
+        } else {
+            "elastic_7"
+        },
+        mongo_dir: if v < (1, 2, 0) { "mongo" } else { "mongo_4" },
+        async_delete: v >= (1, 7, 0),
+        publish_db_ports: ((0, 12, 0)..(0, 17, 0)).contains(&v),
+        legacy_es_settings: v < (1, 15, 0),
+        agent_key_env: v >= (1, 16, 0),
+    }
+}
+
+/// The exact tag to pin a release's server image to, if the registry has one.
+pub fn pinned_server_tag(version: &str) -> Option<String> {
+    let st = stack(version);
+    let r = find(version)?;
+    match st.server_repo {
+        "allegroai/clearml" => {
+            let with_build = format!("{}-{}", r.version, r.build);
+            CLEARML_TAGS
+                .iter()
+                .find(|t| **t == with_build || **t == r.version)
+                .map(|t| format!("allegroai/clearml:{t}"))
+        }
+        repo => Some(format!("{repo}:{}", r.version)),
+    }
+}
+
+/// What an image is, as far as the simulator is concerned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ImageKind {
+    Server,
+    AgentServices,
+    Mongo,
+    Elastic,
+    Redis,
+    Other,
+}
+
+/// What the registry holds for a reference.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RegistryImage {
+    pub kind: ImageKind,
+    /// Server release, or data-store version.
+    pub version: String,
+    pub build: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Lookup {
+    Found(RegistryImage),
+    /// The repository exists but not the tag.
+    NoTag,
+    /// The repository does not exist.
+    NoRepo,
+}
+
+/// Normalise an image reference: drop `docker.io/` and `library/`, add `:latest`.
+pub fn normalize(reference: &str) -> String {
+    let mut r = reference.trim().to_string();
+    for p in [
+        "docker.io/library/",
+        "docker.io/",
+        "index.docker.io/library/",
+    ] {
+        if let Some(rest) = r.strip_prefix(p) {
+            r = rest.to_string();
+        }
+    }
+    if let Some(rest) = r.strip_prefix("library/") {
+        r = rest.to_string();
+    }
+    let last = r.rsplit('/').next().unwrap_or("");
+    if !last.contains(':') && !r.contains('@') {
+        r.push_str(":latest");
+    }
+    r
+}
+
+/// Split a normalised reference into repository and tag.
+pub fn split_ref(reference: &str) -> (String, String) {
+    let n = normalize(reference);
+    match n.rfind(':') {
+        Some(i) if !n[i..].contains('/') => (n[..i].to_string(), n[i + 1..].to_string()),
+        _ => (n, "latest".to_string()),
+    }
+}
+
+fn server(version: &str) -> Lookup {
+    match find(version) {
+        Some(r) => Lookup::Found(RegistryImage {
+            kind: ImageKind::Server,
+            version: r.version.to_string(),
+            build: Some(r.build.to_string()),
+        }),
+        None => Lookup::NoTag,
+    }
+}
+
+fn store(kind: ImageKind, version: &str) -> Lookup {
+    Lookup::Found(RegistryImage {
+        kind,
+        version: version.to_string(),
+        build: None,
+    })
+}
+
+/// The registry's answer for an image reference (before failure injections).
+pub fn registry(reference: &str) -> Lookup {
+    let (repo, tag) = split_ref(reference);
+    match repo.as_str() {
+        "allegroai/trains" => {
+            if tag == "latest" {
+                return server(LATEST_TRAINS);
+            }
+            if vnum(&tag) < (0, 17, 0) && find(&tag).is_some_and(|r| r.version == tag) {
+                return server(&tag);
+            }
+            Lookup::NoTag
+        }
+        "allegroai/clearml" => {
+            if tag == "latest" {
+                return server(LATEST_ALLEGRO_CLEARML);
+            }
+            if CLEARML_TAGS.contains(&tag.as_str()) {
+                let v = tag.split('-').next().unwrap_or("");
+                return server(v);
+            }
+            Lookup::NoTag
+        }
+        "clearml/server" => {
+            if tag == "latest" {
+                return server(LATEST_CLEARML_SERVER);
+            }
+            if ["2.1.0", "2.2.0", "2.3.0"].contains(&tag.as_str()) {
+                return server(&tag);
+            }
+            Lookup::NoTag
+        }
+        "allegroai/trains-agent-services"
+        | "allegroai/clearml-agent-services"
+        | "clearml/clearml-agent-services" => {
+            if tag == "latest" {
+                store(ImageKind::AgentServices, "latest")
+            } else {
+                Lookup::NoTag
+            }
+        }
+        "mongo" => {
+            let known = [
+                "3.6.5", "3.6.23", "4.0.27", "4.2.16", "4.4.9", "4.4.29", "5.0.26", "6.0.19",
+                "7.0.22",
+            ];
+            let floating = [
+                ("4.4", "4.4.29"),
+                ("5.0", "5.0.26"),
+                ("6.0", "6.0.19"),
+                ("7.0", "7.0.22"),
+            ];
+            if known.contains(&tag.as_str()) {
+                return store(ImageKind::Mongo, &tag);
+            }
+            match floating.iter().find(|(t, _)| *t == tag) {
+                Some((_, v)) => store(ImageKind::Mongo, v),
+                None => Lookup::NoTag,
+            }
+        }
+        "docker.elastic.co/elasticsearch/elasticsearch" => {
+            let known = [
+                "5.6.16", "7.6.2", "7.10.2", "7.16.2", "7.17.0", "7.17.7", "7.17.18", "8.15.3",
+                "8.17.0", "8.19.9",
+            ];
+            if known.contains(&tag.as_str()) {
+                store(ImageKind::Elastic, &tag)
+            } else {
+                Lookup::NoTag
+            }
+        }
+        "elasticsearch" => {
+            // The Docker Hub library has no floating `7.17` tag any more (clearml-server PR #237).
+            let known = ["7.17.18", "8.15.3", "8.17.0", "8.19.9"];
+            if known.contains(&tag.as_str()) {
+                store(ImageKind::Elastic, &tag)
+            } else {
+                Lookup::NoTag
+            }
+        }
+        "redis" => {
+            let map = [
+                ("5.0", "5.0.14"),
+                ("6.2", "6.2.14"),
+                ("7.4.1", "7.4.1"),
+                ("7.4", "7.4.1"),
+            ];
+            match map.iter().find(|(t, _)| *t == tag) {
+                Some((_, v)) => store(ImageKind::Redis, v),
+                None => Lookup::NoTag,
+            }
+        }
+        _ => Lookup::NoRepo,
+    }
+}
+
+/// Mongo release series in order ("4.4", "5.0", ...).
+pub const MONGO_SERIES: &[&str] = &[
+    "3.4", "3.6", "4.0", "4.2", "4.4", "5.0", "6.0", "7.0", "8.0",
+];
+
+/// "5.0.26" → "5.0".
+pub fn series(version: &str) -> String {
+    let (a, b, _) = vnum(version);
+    format!("{a}.{b}")
+}
+
+pub fn prev_series(s: &str) -> Option<&'static str> {
+    let i = MONGO_SERIES.iter().position(|x| *x == s)?;
+    if i == 0 {
+        None
+    } else {
+        MONGO_SERIES.get(i - 1).copied()
+    }
+}
+
+/// The Mongo series a server release raises FCV to by itself (spec §5 rule 1), if any.
+pub fn apiserver_mongo_target(version: &str) -> Option<&'static str> {
+    let v = vnum(version);
+    if v >= (2, 2, 0) {
+        Some("7.0")
+    } else if v >= (2, 0, 0) {
+        Some("6.0")
+    } else if v >= (1, 17, 0) {
+        Some("5.0")
+    } else {
+        None
+    }
+}
+
+/// Migration scripts applied on startup (spec §2.2); the last one is 1.9.0.
+pub const MIGRATIONS: &[&str] = &[
+    "0.12.1", "0.13.0", "0.14.0", "0.15.0", "0.16.0", "0.16.1", "0.16.2", "0.17.0", "1.0.0",
+    "1.0.2", "1.3.0", "1.6.0", "1.7.0", "1.9.0",
+];
+
+pub fn migrations_upto(version: &str) -> Vec<String> {
+    MIGRATIONS
+        .iter()
+        .filter(|m| vge(version, m))
+        .map(|m| m.to_string())
+        .collect()
+}
+
+/// Redis RDB format written by a redis version.
+pub fn rdb_version(redis: &str) -> u32 {
+    let v = vnum(redis);
+    if v >= (7, 4, 0) {
+        12
+    } else if v >= (7, 2, 0) {
+        11
+    } else if v >= (7, 0, 0) {
+        10
+    } else {
+        9
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn latest_resolution_follows_the_documented_choices() {
+        let ver = |r: &str| match registry(r) {
+            Lookup::Found(i) => i.version,
+            other => panic!("{r}: {other:?}"),
+        };
+        assert_eq!(ver("allegroai/clearml:latest"), "2.0.0");
+        assert_eq!(ver("allegroai/clearml"), "2.0.0");
+        assert_eq!(ver("clearml/server:latest"), "2.3.0");
+        assert_eq!(ver("docker.io/allegroai/trains:latest"), "0.16.1");
+        assert_eq!(ver("allegroai/clearml:1.17.1-554"), "1.17.1");
+        assert_eq!(ver("redis:6.2"), "6.2.14");
+        assert_eq!(registry("allegroai/clearml:9.9.9"), Lookup::NoTag);
+        assert_eq!(registry("elasticsearch:7.17"), Lookup::NoTag);
+        assert_eq!(registry("nosuch/thing:1"), Lookup::NoRepo);
+    }
+
+    #[test]
+    fn stacks_match_the_spec_table() {
+        assert_eq!(stack("1.16.2").mongo_image, "mongo:4.4.29");
+        assert_eq!(
+            stack("1.17.1").es_image,
+            "docker.elastic.co/elasticsearch/elasticsearch:8.15.3"
+        );
+        assert_eq!(stack("2.0.0").redis_image, Some("redis:7.4.1"));
+        assert_eq!(stack("2.1.0").server_repo, "clearml/server");
+        assert_eq!(stack("2.3.0").mongo_image, "mongo:7.0.22");
+        assert_eq!(stack("0.15.1").es_dir, "elastic");
+        assert_eq!(stack("1.1.1").mongo_dir, "mongo");
+        assert!(stack("0.16.1").trains);
+        assert_eq!(
+            pinned_server_tag("1.16.2").as_deref(),
+            Some("allegroai/clearml:1.16.2-502")
+        );
+        assert_eq!(
+            pinned_server_tag("2.0.0").as_deref(),
+            Some("allegroai/clearml:2.0.0-613")
+        );
+        assert_eq!(pinned_server_tag("0.17.0"), None);
+    }
+
+    #[test]
+    fn version_py_and_fcv_targets() {
+        assert_eq!(version_py("1.16.2"), "1.16.0");
+        assert_eq!(apiserver_mongo_target("1.17.1"), Some("5.0"));
+        assert_eq!(apiserver_mongo_target("2.1.0"), Some("6.0"));
+        assert_eq!(apiserver_mongo_target("2.2.0"), Some("7.0"));
+        assert_eq!(apiserver_mongo_target("1.16.2"), None);
+        assert_eq!(prev_series("5.0"), Some("4.4"));
+        assert_eq!(find("1.16").map(|r| r.version), Some("1.16.2"));
+        assert_eq!(
+            migrations_upto("0.15.1").last().map(String::as_str),
+            Some("0.15.0")
+        );
+        assert_eq!(rdb_version("7.4.1"), 12);
+        assert_eq!(rdb_version("6.2.14"), 9);
+    }
+}
