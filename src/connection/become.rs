@@ -15,6 +15,7 @@
 //! The success marker line and sudo's stderr up to the last prompt are removed from the output.
 //! The password appears in no output or error: sudo -S does not echo it.
 
+use crate::shell::quote;
 use std::hash::BuildHasher;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -71,21 +72,6 @@ impl Become {
             Err(self.method.clone())
         }
     }
-}
-
-/// Quotes `s` for POSIX sh: `'…'`, with `'` written as `'\''`.
-pub fn shell_quote(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('\'');
-    for c in s.chars() {
-        if c == '\'' {
-            out.push_str("'\\''");
-        } else {
-            out.push(c);
-        }
-    }
-    out.push('\'');
-    out
 }
 
 pub(crate) fn random_token() -> String {
@@ -145,9 +131,9 @@ impl SudoState {
         let inner = format!("echo {success}; {command}");
         let line = format!(
             "sudo -S -p {} -u {} -H -- sh -c {}",
-            shell_quote(&prompt),
-            shell_quote(&b.user),
-            shell_quote(&inner)
+            quote(&prompt),
+            quote(&b.user),
+            quote(&inner)
         );
         Ok((
             SudoState {
@@ -307,13 +293,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn quoting() {
-        assert_eq!(shell_quote("abc"), "'abc'");
-        assert_eq!(shell_quote("it's"), "'it'\\''s'");
-        assert_eq!(shell_quote(""), "''");
-    }
-
-    #[test]
     fn unsupported_method_is_an_error_up_front() {
         let err = Become::new("root", "su", None, Duration::from_secs(1)).expect_err("su");
         assert!(err.to_string().contains("\"su\""), "{err}");
@@ -326,10 +305,10 @@ mod tests {
         let (st, line) = SudoState::start(&b, "echo 'hi'").expect("sudo");
         assert!(line.starts_with("sudo -S -p '[cf-sudo-"), "{line}");
         assert!(
-            line.contains(" -u 'root' -H -- sh -c 'echo CF-BECOME-SUCCESS-"),
+            line.contains(" -u root -H -- sh -c 'echo CF-BECOME-SUCCESS-"),
             "{line}"
         );
-        assert!(line.ends_with("; echo '\\''hi'\\'''"), "{line}");
+        assert!(line.ends_with(r#"; echo '"'"'hi'"'"''"#), "{line}");
         assert!(!line.contains("pw"));
         assert!(st.deadline().is_some());
     }

@@ -23,7 +23,7 @@ mod settings;
 mod ssh_config;
 mod target;
 
-pub use self::r#become::{Become, shell_quote};
+pub use self::r#become::Become;
 pub use self::error::{ConfigError, ConnectError, ExecError, TargetError};
 pub use self::exec::{ExecOptions, ExecOutput, ExitStatus};
 pub use self::known_hosts::HostKeyChecking;
