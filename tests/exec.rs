@@ -243,3 +243,32 @@ fn bad_input_exits_4_and_contacts_no_host() {
     );
     assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
 }
+
+#[test]
+fn forks_are_lowered_to_what_the_open_file_limit_allows() {
+    let Some(fleet) = Fleet::start(2) else {
+        return;
+    };
+    let home = temp_home();
+    let inv = write(home.path(), "inv.yml", &inventory(&fleet, &[]));
+    let bin = env!("CARGO_BIN_EXE_clearfleet");
+    let out = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "ulimit -n 100 && exec {bin} exec --forks 500 -i {} --known-hosts {} -- true",
+            inv.display(),
+            fleet.known_hosts_path().display()
+        ))
+        .env("HOME", home.path())
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap_or_else(|e| panic!("sh: {e}"));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains(
+            "warning: --forks lowered from 500 to 18: the open-file limit (ulimit -n) is 100"
+        ),
+        "{stderr}"
+    );
+}

@@ -355,3 +355,95 @@ fn become_runs_as_root_with_the_sudo_password() {
     assert_eq!(run.code, 0, "{run:?}");
     assert!(run.stdout.contains("\ncf-sudo\n"), "{}", run.stdout);
 }
+
+/// Runs clearfleet under a pseudo-terminal (util-linux `script`) typing `input` at its prompts.
+fn run_with_tty(home: &std::path::Path, args: &str, input: &str) -> (i32, String) {
+    let bin = env!("CARGO_BIN_EXE_clearfleet");
+    let mut child = Command::new("script")
+        .args(["-qec", &format!("{bin} {args}"), "/dev/null"])
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", home)
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("script: {e}"));
+    if let Some(mut stdin) = child.stdin.take() {
+        use std::io::Write;
+        // Give the prompt time to appear, as a person would.
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        let _ = stdin.write_all(input.as_bytes());
+        std::thread::sleep(std::time::Duration::from_millis(300));
+    }
+    let out = child
+        .wait_with_output()
+        .unwrap_or_else(|e| panic!("wait: {e}"));
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // The pseudo-terminal turns every newline into CRLF.
+    (out.status.code().unwrap_or(-1), text.replace("\r\n", "\n"))
+}
+
+#[test]
+fn ask_pass_and_ask_become_pass_prompt_once_without_echo() {
+    if !support::sshd::require_test_users() {
+        return;
+    }
+    let Some(fleet) = Fleet::builder().hosts(2).password_auth(true).build() else {
+        return;
+    };
+    let home = temp_home();
+    let mut inv = String::from("all:\n  hosts:\n");
+    for h in fleet.hosts() {
+        inv.push_str(&host_line(h.name(), h.port(), "cf-pass", &[]));
+    }
+    let inv = write(home.path(), "inv.yml", &inv);
+    let known = fleet.known_hosts_path().display().to_string();
+    let (code, out) = run_with_tty(
+        home.path(),
+        &format!(
+            "exec -k -i {} --known-hosts {known} -- id -un",
+            inv.display()
+        ),
+        "cf-pass-secret-1\n",
+    );
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(
+        out.matches("SSH password:").count(),
+        1,
+        "one prompt for all hosts: {out}"
+    );
+    assert_eq!(out.matches("\ncf-pass\n").count(), 2, "{out}");
+    assert!(
+        !out.contains("cf-pass-secret-1"),
+        "typed password not echoed: {out}"
+    );
+
+    let mut inv = String::from("all:\n  hosts:\n");
+    for h in fleet.hosts() {
+        inv.push_str(&host_line(
+            h.name(),
+            h.port(),
+            "cf-sudo",
+            &[key_var(&fleet)],
+        ));
+    }
+    let inv = write(home.path(), "sudo.yml", &inv);
+    let (code, out) = run_with_tty(
+        home.path(),
+        &format!(
+            "exec -b -K -i {} --known-hosts {known} -- id -un",
+            inv.display()
+        ),
+        "cf-sudo-secret-2\n",
+    );
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(out.matches("BECOME password:").count(), 1, "{out}");
+    assert_eq!(out.matches("\nroot\n").count(), 2, "{out}");
+    assert!(!out.contains("cf-sudo-secret-2"), "{out}");
+}
