@@ -2,11 +2,14 @@
 
 use std::io::Write;
 
-use crate::cli::{Cli, Command, ConnectArgs, InventoryArgs, OutputFormat};
+use std::sync::Arc;
+
+use crate::clearml::{Releases, Version};
+use crate::cli::{Cli, Command, ConnectArgs, DetectArgs, InventoryArgs, OutputFormat};
 use crate::config::{RunConfig, is_secret_var};
 use crate::error::{Error, print_error};
 use crate::inventory::Inventory;
-use crate::report::{HumanReporter, JsonReporter, Reporter};
+use crate::report::{HumanReporter, JsonReporter, Reporter, View};
 use crate::runner::{self, Job};
 
 /// Runs `cli` and returns the process exit code (see `exit.rs`).
@@ -19,6 +22,7 @@ pub fn run(cli: Cli) -> u8 {
             let line = format!("exec -- {command}");
             hosts(&args.connect, Job::Exec { command }, line)
         }
+        Command::Detect(args) => detect(&args),
     };
     match result {
         Ok(code) => code,
@@ -46,6 +50,32 @@ fn init_logging(verbose: u8, quiet: bool) {
         .try_init();
 }
 
+fn detect(args: &DetectArgs) -> Result<u8, Error> {
+    let releases = Releases::builtin().map_err(Error::Releases)?;
+    let target = match &args.target {
+        None => releases.latest,
+        Some(t) => {
+            let v: Version = t.parse().map_err(Error::Version)?;
+            if releases.hop(v).is_none() {
+                return Err(Error::UnknownTarget {
+                    target: v,
+                    known: releases
+                        .hops
+                        .iter()
+                        .map(|h| h.version.to_string())
+                        .collect(),
+                });
+            }
+            v
+        }
+    };
+    let job = Job::Detect {
+        releases: Arc::new(releases),
+        target,
+    };
+    hosts(&args.connect, job, "detect".to_owned())
+}
+
 fn hosts(args: &ConnectArgs, job: Job, command_line: String) -> Result<u8, Error> {
     init_logging(args.verbose, args.quiet);
     let config = RunConfig::build(args)?;
@@ -53,11 +83,16 @@ fn hosts(args: &ConnectArgs, job: Job, command_line: String) -> Result<u8, Error
         .enable_all()
         .build()
         .map_err(Error::Runtime)?;
+    let view = match job {
+        Job::Detect { .. } => View::Detect,
+        _ => View::Commands,
+    };
     let mut reporter: Box<dyn Reporter> = match args.output {
         OutputFormat::Human => Box::new(HumanReporter::new(
             anstream::stdout(),
             anstream::stderr(),
             args.quiet,
+            view,
         )),
         OutputFormat::Json => Box::new(JsonReporter::new(std::io::stdout(), std::io::stderr())),
     };

@@ -21,6 +21,9 @@ pub enum Command {
     Ping(PingArgs),
     /// Run a command through `sh -c` on every selected host.
     Exec(ExecArgs),
+    /// Detect each host's ClearML or Trains server: version, data stores, layout, and the
+    /// upgrade it needs (read-only).
+    Detect(DetectArgs),
 }
 
 #[derive(Debug, Args)]
@@ -148,6 +151,15 @@ pub struct ExecArgs {
     /// The command; several words are joined with spaces, as ssh does.
     #[arg(last = true, required = true, value_name = "CMD")]
     pub command: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct DetectArgs {
+    #[command(flatten)]
+    pub connect: ConnectArgs,
+    /// The release to plan for (default: the latest in the release data).
+    #[arg(long, value_name = "VERSION")]
+    pub target: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

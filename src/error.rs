@@ -37,6 +37,15 @@ pub enum Error {
         var: String,
         reason: String,
     },
+    #[error(transparent)]
+    Releases(crate::clearml::releases::ReleasesError),
+    #[error("invalid --target: {0}")]
+    Version(crate::clearml::version::BadVersion),
+    #[error("no compose file is known for --target {target} (known: {})", known.join(", "))]
+    UnknownTarget {
+        target: crate::clearml::Version,
+        known: Vec<String>,
+    },
     #[error("HOME is not set: give --known-hosts")]
     NoHome,
     #[error("failed to read a password from the terminal: {0}")]

@@ -65,6 +65,24 @@ pub struct HostOutcome {
     pub duration: Duration,
     /// Why the host failed or was unreachable, when it was not just a non-zero exit status.
     pub error: Option<String>,
+    /// What `detect` found on the host.
+    pub detected: Option<Box<crate::clearml::Detected>>,
+}
+
+impl HostOutcome {
+    /// An outcome with no output yet.
+    pub fn new(host: impl Into<String>, status: HostStatus) -> Self {
+        HostOutcome {
+            host: host.into(),
+            status,
+            rc: None,
+            stdout: String::new(),
+            stderr: String::new(),
+            duration: Duration::ZERO,
+            error: None,
+            detected: None,
+        }
+    }
 }
 
 /// The totals of a run, owned and counted by the dispatcher.

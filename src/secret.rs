@@ -95,3 +95,10 @@ mod redactor_tests {
         );
     }
 }
+
+/// Secrets serialize masked, so a report or JSON output can never carry one by accident.
+impl serde::Serialize for Secret {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str("********")
+    }
+}

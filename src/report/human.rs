@@ -7,20 +7,31 @@ use anstyle::{AnsiColor, Style};
 use super::{FirstError, Reporter, human_duration};
 use crate::events::{Event, EventKind, HostOutcome, HostStatus, RunSummary};
 
+/// What the run's results look like.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum View {
+    /// A block per host with its command output (`exec`, `ping`).
+    Commands,
+    /// A table of detected deployments (`detect`); blocks only for hosts that failed.
+    Detect,
+}
+
 pub struct HumanReporter<W: Write, E: Write> {
     out: W,
     err: E,
     /// `-q`: print blocks only for hosts that did not end ok.
     quiet: bool,
+    view: View,
     error: FirstError,
 }
 
 impl<W: Write, E: Write> HumanReporter<W, E> {
-    pub fn new(out: W, err: E, quiet: bool) -> Self {
+    pub fn new(out: W, err: E, quiet: bool, view: View) -> Self {
         HumanReporter {
             out,
             err,
             quiet,
+            view,
             error: FirstError::default(),
         }
     }
@@ -114,6 +125,12 @@ pub fn recap(summary: &RunSummary) -> String {
             ));
         }
     }
+    s.push_str(&totals(summary));
+    s
+}
+
+/// The closing line: `N hosts in T: a ok, b failed, ...`.
+pub fn totals(summary: &RunSummary) -> String {
     let mut parts = vec![format!("{} ok", summary.ok)];
     if summary.failed > 0 {
         parts.push(format!("{} failed", summary.failed));
@@ -125,13 +142,12 @@ pub fn recap(summary: &RunSummary) -> String {
         parts.push(format!("{} interrupted", summary.interrupted));
     }
     let hosts = summary.hosts();
-    s.push_str(&format!(
+    format!(
         "{hosts} host{} in {}: {}\n",
         if hosts == 1 { "" } else { "s" },
         human_duration(summary.duration),
         parts.join(", ")
-    ));
-    s
+    )
 }
 
 fn first_line(s: &str) -> &str {
@@ -141,16 +157,25 @@ fn first_line(s: &str) -> &str {
 impl<W: Write, E: Write> Reporter for HumanReporter<W, E> {
     fn report(&mut self, event: &Event) {
         let r = match &event.kind {
-            EventKind::HostFinished(o) if self.quiet && o.status == HostStatus::Ok => Ok(()),
+            EventKind::HostFinished(o)
+                if (self.quiet || self.view == View::Detect) && o.status == HostStatus::Ok =>
+            {
+                Ok(())
+            }
             // One write per block keeps hosts from interleaving even if stdout is shared.
             EventKind::HostFinished(o) => self
                 .out
                 .write_all(host_block(o).as_bytes())
                 .and_then(|()| self.out.flush()),
-            EventKind::RunFinished(summary) => self
-                .out
-                .write_all(recap(summary).as_bytes())
-                .and_then(|()| self.out.flush()),
+            EventKind::RunFinished(summary) => {
+                let text = match self.view {
+                    View::Commands => recap(summary),
+                    View::Detect => super::detect_table::table(summary) + &totals(summary),
+                };
+                self.out
+                    .write_all(text.as_bytes())
+                    .and_then(|()| self.out.flush())
+            }
             EventKind::Warning { message } => {
                 let style = Style::new().fg_color(Some(AnsiColor::Yellow.into())).bold();
                 writeln!(self.err, "{style}warning{style:#}: {message}")
@@ -173,13 +198,9 @@ mod tests {
 
     fn outcome(host: &str, status: HostStatus, rc: Option<i64>) -> HostOutcome {
         HostOutcome {
-            host: host.to_owned(),
-            status,
             rc,
-            stdout: String::new(),
-            stderr: String::new(),
             duration: Duration::from_millis(12),
-            error: None,
+            ..HostOutcome::new(host, status)
         }
     }
 

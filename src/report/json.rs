@@ -25,7 +25,7 @@ impl<W: Write, E: Write> JsonReporter<W, E> {
 
 /// The JSON object for one host (the `host` record of the JSON Lines output).
 pub fn host_json(o: &HostOutcome) -> serde_json::Value {
-    json!({
+    let mut v = json!({
         "type": "host",
         "host": o.host,
         "status": o.status,
@@ -34,7 +34,14 @@ pub fn host_json(o: &HostOutcome) -> serde_json::Value {
         "stderr": o.stderr,
         "duration_ms": u64::try_from(o.duration.as_millis()).unwrap_or(u64::MAX),
         "error": o.error,
-    })
+    });
+    if let (Some(d), Some(map)) = (&o.detected, v.as_object_mut()) {
+        map.insert(
+            "detected".to_owned(),
+            serde_json::to_value(d).unwrap_or(serde_json::Value::Null),
+        );
+    }
+    v
 }
 
 impl<W: Write, E: Write> Reporter for JsonReporter<W, E> {

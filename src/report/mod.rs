@@ -1,9 +1,10 @@
 //! Reporters: the only writers of run output. Each turns the runner's events into one format.
 
+mod detect_table;
 mod human;
 mod json;
 
-pub use human::HumanReporter;
+pub use human::{HumanReporter, View};
 pub use json::JsonReporter;
 
 use crate::events::Event;

@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use tokio::task::JoinSet;
 
@@ -86,13 +86,9 @@ pub async fn run(
                             (HostStatus::Failed, format!("internal error: {e}"))
                         };
                         HostOutcome {
-                            host,
-                            status,
-                            rc: None,
-                            stdout: String::new(),
-                            stderr: String::new(),
                             duration: since.elapsed(),
                             error: Some(error),
+                            ..HostOutcome::new(host, status)
                         }
                     }
                     None => continue,
@@ -112,13 +108,8 @@ pub async fn run(
 
     for plan in pending {
         outcomes.push(HostOutcome {
-            host: plan.name,
-            status: HostStatus::Interrupted,
-            rc: None,
-            stdout: String::new(),
-            stderr: String::new(),
-            duration: Duration::ZERO,
             error: Some("not started: the run was interrupted".to_owned()),
+            ..HostOutcome::new(plan.name, HostStatus::Interrupted)
         });
     }
     outcomes.sort_by_key(|o| order.get(&o.host).copied().unwrap_or(usize::MAX));

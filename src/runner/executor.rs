@@ -1,8 +1,9 @@
-//! One host's work: connect once, run the job's commands on that connection, close.
+//! One host's work: connect once, run the job on that connection, close.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use crate::clearml::{Detected, Releases, Version, detect, plan};
 use crate::config::HostPlan;
 use crate::connection::{Connection, ExecError, ExecOptions, ExitStatus, SshSettings};
 use crate::events::{HostOutcome, HostStatus};
@@ -16,16 +17,11 @@ pub enum Job {
     Ping,
     /// Run a command through `sh -c`.
     Exec { command: String },
-}
-
-impl Job {
-    /// The remote command line: always `sh -c '<cmd>'`, whatever the user's login shell is.
-    fn remote_command(&self) -> String {
-        match self {
-            Job::Ping => "true".to_owned(),
-            Job::Exec { command } => format!("sh -c {}", quote(command)),
-        }
-    }
+    /// Detect the ClearML deployment and plan its upgrade to `target`.
+    Detect {
+        releases: Arc<Releases>,
+        target: Version,
+    },
 }
 
 /// Everything shared by all host tasks of a run.
@@ -36,17 +32,17 @@ pub(crate) struct Shared {
     pub redactor: Redactor,
 }
 
+/// The status a failed remote call gives its host: a lost connection is "unreachable".
+fn status_of(e: &ExecError) -> HostStatus {
+    match e {
+        ExecError::ConnectionLost { .. } => HostStatus::Unreachable,
+        _ => HostStatus::Failed,
+    }
+}
+
 pub(crate) async fn run_host(plan: HostPlan, shared: Arc<Shared>) -> HostOutcome {
     let started = Instant::now();
-    let mut outcome = HostOutcome {
-        host: plan.name.clone(),
-        status: HostStatus::Unreachable,
-        rc: None,
-        stdout: String::new(),
-        stderr: String::new(),
-        duration: Duration::ZERO,
-        error: None,
-    };
+    let mut outcome = HostOutcome::new(plan.name.clone(), HostStatus::Unreachable);
     let connection = match Connection::connect(&plan.target, &shared.ssh).await {
         Ok(c) => c,
         Err(e) => {
@@ -55,16 +51,48 @@ pub(crate) async fn run_host(plan: HostPlan, shared: Arc<Shared>) -> HostOutcome
             return outcome;
         }
     };
+    match &shared.job {
+        Job::Ping | Job::Exec { .. } => {
+            run_command(&connection, &plan, &shared, &mut outcome).await
+        }
+        Job::Detect { releases, target } => {
+            match detect::detect(&connection, plan.become_.as_ref(), releases).await {
+                Ok(state) => {
+                    let plan = plan::plan(&state, releases, *target);
+                    outcome.status = HostStatus::Ok;
+                    outcome.detected = Some(Box::new(Detected::new(state, plan)));
+                }
+                Err(e) => {
+                    outcome.status = match &e {
+                        detect::DetectError::Exec(x) => status_of(x),
+                        detect::DetectError::Script { .. } => HostStatus::Failed,
+                    };
+                    outcome.error = Some(shared.redactor.redact(&e.to_string()));
+                }
+            }
+        }
+    }
+    connection.close().await;
+    outcome.duration = started.elapsed();
+    outcome
+}
+
+async fn run_command(
+    connection: &Connection,
+    plan: &HostPlan,
+    shared: &Shared,
+    outcome: &mut HostOutcome,
+) {
+    let command = match &shared.job {
+        Job::Exec { command } => format!("sh -c {}", quote(command)),
+        _ => "true".to_owned(),
+    };
     let options = ExecOptions {
         stdin: None,
         timeout: shared.timeout,
         become_: plan.become_.clone(),
     };
-    let result = connection
-        .exec(&shared.job.remote_command(), &options)
-        .await;
-    connection.close().await;
-    match result {
+    match connection.exec(&command, &options).await {
         Ok(out) => {
             outcome.stdout = shared
                 .redactor
@@ -89,13 +117,8 @@ pub(crate) async fn run_host(plan: HostPlan, shared: Arc<Shared>) -> HostOutcome
             }
         }
         Err(e) => {
-            outcome.status = match e {
-                ExecError::ConnectionLost { .. } => HostStatus::Unreachable,
-                _ => HostStatus::Failed,
-            };
+            outcome.status = status_of(&e);
             outcome.error = Some(shared.redactor.redact(&e.to_string()));
         }
     }
-    outcome.duration = started.elapsed();
-    outcome
 }

@@ -61,9 +61,20 @@ pub struct FleetBuilder {
     max_sessions: Option<u32>,
     max_startups: Option<String>,
     empty_known_hosts: bool,
+    /// Each host runs in its own mount namespace with the ClearML simulator (see
+    /// tests/support/sim-host.sh): compose flavours per host, by index.
+    simulated: Option<Vec<String>>,
 }
 
 impl FleetBuilder {
+    /// Hosts that look like ClearML server hosts: `compose[i]` is `v1`, `v2` or `both` for
+    /// host i. The hosts start empty; lay each out with [`SshdHost::sim`] (`init --era X`).
+    pub fn simulated(mut self, compose: &[&str]) -> Self {
+        self.hosts = compose.len();
+        self.simulated = Some(compose.iter().map(|c| (*c).to_owned()).collect());
+        self
+    }
+
     pub fn hosts(mut self, n: usize) -> Self {
         self.hosts = n;
         self
@@ -159,6 +170,7 @@ impl Fleet {
             max_sessions: None,
             max_startups: None,
             empty_known_hosts: false,
+            simulated: None,
         }
     }
 
@@ -365,12 +377,67 @@ impl SshdHost {
 
     /// Starts sshd on `port` (or a free port), retrying with another free port when the port
     /// got taken meanwhile. Panics with the log when sshd dies.
+    /// The compose flavour of a simulated host, `None` for a plain host.
+    fn sim_compose(&self) -> Option<String> {
+        let index: usize = self.name.trim_start_matches('h').parse().ok()?;
+        self.options
+            .simulated
+            .as_ref()?
+            .get(index.checked_sub(1)?)
+            .cloned()
+    }
+
+    /// Runs `clearml-sim ARGS` inside this simulated host's namespace (as its own root would),
+    /// panicking with the output when it fails.
+    pub fn sim(&self, args: &[&str]) -> String {
+        let pid = self
+            .child
+            .lock()
+            .expect("child lock")
+            .as_ref()
+            .map(|c| c.id())
+            .expect("host is running");
+        let out = Command::new("nsenter")
+            .args([
+                "-t",
+                &pid.to_string(),
+                "-m",
+                "--",
+                "/usr/local/bin/clearml-sim",
+            ])
+            .args(args)
+            .output()
+            .expect("nsenter");
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(
+            out.status.success(),
+            "clearml-sim {args:?} on {}: {text}",
+            self.name
+        );
+        text
+    }
+
     fn start_on(&self, port: Option<u16>) {
         let mut last_log = String::new();
         for _attempt in 0..5 {
             let port = port.unwrap_or_else(free_port);
             self.write_config(port);
-            let child = Command::new(SSHD)
+            let mut command = match self.sim_compose() {
+                Some(compose) => {
+                    let mut c = Command::new("sh");
+                    c.arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/sim-host.sh"))
+                        .arg(self.dir.join("sim"))
+                        .arg(env!("CARGO_BIN_EXE_clearml-sim"))
+                        .args(["--compose", &compose, "--", SSHD]);
+                    c
+                }
+                None => Command::new(SSHD),
+            };
+            let child = command
                 .args(["-D", "-e", "-f"])
                 .arg(&self.config)
                 .arg("-E")

@@ -459,6 +459,8 @@ pub fn curl(host: &Host, args: &[String]) -> Out {
         "--key",
         "-x",
         "--proxy",
+        "-K",
+        "--config",
     ];
     while i < args.len() {
         let a = args[i].clone();
@@ -491,6 +493,7 @@ pub fn curl(host: &Host, args: &[String]) -> Out {
                 )),
                 ("--request", Some(v)) => req.method = v,
                 ("--url", Some(v)) => req.url = v,
+                ("--config", Some(v)) => apply_config(&mut req, &v),
                 _ => {}
             }
         } else if a.starts_with('-') && a.len() > 1 {
@@ -511,6 +514,7 @@ pub fn curl(host: &Host, args: &[String]) -> Out {
                             format!("Basic {}", b64_encode(v.as_bytes())),
                         )),
                         'X' => req.method = v,
+                        'K' => apply_config(&mut req, &v),
                         _ => {}
                     }
                     break;
@@ -601,6 +605,46 @@ pub fn curl(host: &Host, args: &[String]) -> Out {
             }
             out.stdout.push_str(&wo(resp.status));
             out
+        }
+    }
+}
+
+/// `curl -K FILE` (`-` = stdin): config lines `option = "value"`; `user`, `header`, `url` and
+/// `request` are honoured, as the real curl reads them.
+fn apply_config(req: &mut Request, source: &str) {
+    let text = if source == "-" {
+        let mut t = String::new();
+        let _ = std::io::Read::read_to_string(&mut std::io::stdin(), &mut t);
+        t
+    } else {
+        std::fs::read_to_string(source).unwrap_or_default()
+    };
+    for line in text.lines() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let (key, value) = match line.find(|c: char| c == '=' || c == ':' || c.is_whitespace()) {
+            Some(i) => (
+                &line[..i],
+                line[i + 1..].trim_start_matches(['=', ':', ' ', '\t']),
+            ),
+            None => (line, ""),
+        };
+        let value = value.trim();
+        let value = match value.strip_prefix('"').and_then(|v| v.strip_suffix('"')) {
+            Some(q) => q.replace("\\\"", "\"").replace("\\\\", "\\"),
+            None => value.to_string(),
+        };
+        match key.trim_start_matches("--") {
+            "user" | "u" => req.headers.push((
+                "Authorization".into(),
+                format!("Basic {}", b64_encode(value.as_bytes())),
+            )),
+            "header" | "H" => push_header(req, &value),
+            "url" => req.url = value,
+            "request" | "X" => req.method = value,
+            _ => {}
         }
     }
 }

@@ -1,0 +1,491 @@
+//! Detection: run the probe script on a host (one round trip, two for an authenticated 2.3+
+//! `server.info`) and turn its output into a [`HostState`]. Interpretation is pure and
+//! unit-tested; only [`detect`] touches the network.
+
+use indexmap::IndexMap;
+use serde_json::Value;
+
+use super::compose::{self, image_name, image_tag, parse_env};
+use super::containers::{Container, Family, Role, classify, parse_inspect};
+use super::probe::{self, HttpAnswer, Section, parse_http, parse_sections};
+use super::releases::Releases;
+use super::state::{AgentSettings, Compose, ContainerSummary, DockerAccess, HostState, Probe};
+use super::version::{self, Version};
+use crate::connection::{Become, Connection, ExecError, ExecOptions, ExitStatus};
+use crate::secret::Secret;
+use crate::shell::quote;
+
+/// Why detection could not run on a host.
+#[derive(Debug, thiserror::Error)]
+pub enum DetectError {
+    #[error(transparent)]
+    Exec(#[from] ExecError),
+    #[error("the probe script failed (exit {code}): {stderr}")]
+    Script { code: String, stderr: String },
+}
+
+/// Detects the ClearML deployment on the host behind `conn`.
+pub async fn detect(
+    conn: &Connection,
+    become_: Option<&Become>,
+    releases: &Releases,
+) -> Result<HostState, DetectError> {
+    let options = ExecOptions {
+        become_: become_.cloned(),
+        ..ExecOptions::default()
+    };
+    let out = conn
+        .exec(&format!("sh -c {}", quote(probe::SCRIPT)), &options)
+        .await?;
+    if out.exit != ExitStatus::Code(0) {
+        return Err(DetectError::Script {
+            code: format!("{:?}", out.exit),
+            stderr: String::from_utf8_lossy(&out.stderr).trim().to_owned(),
+        });
+    }
+    let sections = parse_sections(&String::from_utf8_lossy(&out.stdout));
+    let mut state = interpret(&sections, releases);
+    // 2.3+ answers server.info only with credentials: ask again with the services-agent's.
+    let info = sections
+        .get("http:server.info")
+        .map(|s| parse_http(&s.text));
+    if let (Some(HttpAnswer { status: 401, .. }), Some(key), Some(secret)) = (
+        info,
+        state.agent.access_key.clone(),
+        state.agent.secret_key.clone(),
+    ) {
+        let options = ExecOptions {
+            stdin: Some(probe::auth_config(&key, secret.expose())),
+            become_: become_.cloned(),
+            ..ExecOptions::default()
+        };
+        let out = conn.exec(probe::AUTH_SERVER_INFO, &options).await?;
+        let answer = parse_http(&String::from_utf8_lossy(&out.stdout));
+        if answer.status == 200 {
+            state
+                .notes
+                .retain(|n| !n.starts_with("server.info needs credentials"));
+            apply_server_info(&mut state, &answer.body, Probe::ServerInfoAuthenticated);
+        } else {
+            state.notes.push(format!(
+                "server.info refused the services-agent credentials (HTTP {})",
+                answer.status
+            ));
+        }
+    }
+    Ok(state)
+}
+
+fn text<'a>(sections: &'a IndexMap<String, Section>, name: &str) -> Option<&'a str> {
+    sections.get(name).map(|s| s.text.as_str())
+}
+
+/// Turns the probe script's sections into a host state. Never fails: what cannot be read
+/// becomes a note.
+pub fn interpret(sections: &IndexMap<String, Section>, releases: &Releases) -> HostState {
+    let mut st = HostState::default();
+    if let Some(os) = text(sections, "os") {
+        let mut lines = os.lines();
+        st.os = lines.next().map(|s| match s.trim() {
+            "Linux" => "linux".to_owned(),
+            "Darwin" => "macos".to_owned(),
+            other => other.to_ascii_lowercase(),
+        });
+        st.arch = lines.next().map(|s| s.trim().to_owned());
+    }
+    st.docker_access = text(sections, "docker-access").and_then(|a| match a.trim() {
+        "root" => Some(DockerAccess::Root),
+        "group" => Some(DockerAccess::Group),
+        "sudo" => Some(DockerAccess::Sudo),
+        "denied" => Some(DockerAccess::Denied),
+        "missing" => Some(DockerAccess::Missing),
+        _ => None,
+    });
+    let ok = |name: &str| sections.get(name).is_some_and(|s| s.rc == Some(0));
+    st.compose = if ok("compose-v2") {
+        Some(Compose::V2)
+    } else if ok("compose-v1") {
+        Some(Compose::V1)
+    } else {
+        None
+    };
+
+    let containers = match sections.get("inspect") {
+        Some(s) => match parse_inspect(&s.text) {
+            Ok(c) => c,
+            Err(e) => {
+                st.notes.push(e.to_string());
+                Vec::new()
+            }
+        },
+        None => Vec::new(),
+    };
+    let by_role = |role: Role| {
+        containers
+            .iter()
+            .find(|c| classify(&c.name).is_some_and(|(_, r)| r == role))
+    };
+    st.containers = containers
+        .iter()
+        .map(|c| ContainerSummary {
+            name: c.name.clone(),
+            image: c.image.clone(),
+            status: c.status.clone(),
+            exit_code: c.exit_code,
+            restart_count: c.restart_count,
+        })
+        .collect();
+    st.kind = containers
+        .iter()
+        .filter_map(|c| classify(&c.name).map(|(f, _)| f))
+        .find(|f| *f == Family::Trains)
+        .or_else(|| (!containers.is_empty()).then_some(Family::Clearml));
+
+    // The compose file: from the containers' compose labels, else the default paths.
+    let files: Vec<(&str, &str)> = sections
+        .iter()
+        .filter_map(|(k, s)| k.strip_prefix("file:").map(|p| (p, s.text.as_str())))
+        .collect();
+    let labelled = containers.iter().find_map(|c| {
+        c.labels
+            .get("com.docker.compose.project.config_files")
+            .and_then(|v| v.split(',').next())
+            .map(str::to_owned)
+    });
+    let compose_file = labelled
+        .clone()
+        .filter(|l| files.iter().any(|(p, _)| p == l))
+        .or_else(|| files.first().map(|(p, _)| (*p).to_owned()))
+        .or(labelled);
+    let compose_text = compose_file
+        .as_deref()
+        .and_then(|f| files.iter().find(|(p, _)| *p == f).map(|(_, t)| *t));
+    let services = compose_text.map(compose::services);
+    if st.kind.is_none()
+        && let Some(Ok(services)) = &services
+    {
+        st.kind = if services
+            .iter()
+            .any(|s| image_name(&s.image).contains("trains"))
+        {
+            Some(Family::Trains)
+        } else if services.iter().any(|s| {
+            let n = image_name(&s.image);
+            n == "allegroai/clearml" || n == "clearml/server"
+        }) {
+            Some(Family::Clearml)
+        } else {
+            None
+        };
+    }
+    if let Some(Err(e)) = &services {
+        st.notes.push(e.to_string());
+    }
+    if st.kind.is_none() {
+        if compose_file.is_some() {
+            st.notes
+                .push("a compose file exists but names no ClearML or Trains image".to_owned());
+        }
+        return st;
+    }
+    st.compose_file = compose_file.clone();
+    let env_text = sections.iter().find_map(|(k, s)| {
+        let path = k.strip_prefix("env:")?;
+        let dir = compose_file
+            .as_deref()
+            .and_then(|f| f.rsplit_once('/'))
+            .map(|(d, _)| d);
+        (dir.is_some_and(|d| path == format!("{d}/.env"))).then_some((path, s.text.as_str()))
+    });
+    st.env_file = env_text.map(|(p, _)| p.to_owned());
+    let dotenv = env_text.map(|(_, t)| parse_env(t)).unwrap_or_default();
+    st.root = root_from_mounts(&containers).or_else(|| {
+        compose_file
+            .as_deref()
+            .and_then(|f| f.rsplit_once('/'))
+            .map(|(d, _)| d.to_owned())
+    });
+
+    // The version, strongest probe first.
+    let http = |name: &str| sections.get(name).map(|s| parse_http(&s.text));
+    let apiserver = by_role(Role::Apiserver);
+    st.running = apiserver.is_some_and(|c| c.running)
+        || http("http:debug.ping").is_some_and(|a| a.status == 200);
+    match http("http:server.info") {
+        Some(a) if a.status == 200 => apply_server_info(&mut st, &a.body, Probe::ServerInfo),
+        Some(a) if a.status == 401 => st
+            .notes
+            .push("server.info needs credentials (2.3 or later)".to_owned()),
+        _ => {}
+    }
+    if st.version.is_none()
+        && let Some(a) = http("http:version.json").filter(|a| a.status == 200)
+        && let Some(v) = serde_json::from_str::<Value>(&a.body)
+            .ok()
+            .and_then(|j| j.get("version")?.as_str()?.parse::<Version>().ok())
+    {
+        st.version = Some(v);
+        st.version_probe = Some(Probe::VersionJson);
+    }
+    if st.version.is_none()
+        && let Some(c) = apiserver
+        && let Some(v) = c
+            .env_var("CLEARML_SERVER_VERSION")
+            .or_else(|| c.env_var("TRAINS_SERVER_VERSION"))
+            .and_then(|v| v.parse::<Version>().ok())
+    {
+        let build = c
+            .env_var("CLEARML_SERVER_BUILD")
+            .or_else(|| c.env_var("TRAINS_SERVER_BUILD"))
+            .and_then(|b| b.parse().ok());
+        st.version = Some(Version { build, ..v });
+        st.version_probe = Some(Probe::ApiserverEnv);
+    }
+    if st.version.is_none()
+        && let Some(v) = apiserver.and_then(|c| version::from_image_tag(&c.image))
+    {
+        st.version = Some(v);
+        st.version_probe = Some(Probe::ImageTag);
+    }
+    if st.version.is_none()
+        && let Some(v) = sections
+            .iter()
+            .find(|(k, _)| k.starts_with("version-py:"))
+            .and_then(|(_, s)| version::from_version_py(&s.text))
+    {
+        st.version = Some(v);
+        st.version_probe = Some(Probe::VersionPy);
+        st.notes.push(
+            "version.py is not bumped for patch releases: patch level may be older".to_owned(),
+        );
+    }
+
+    // Data stores: what the running containers say, else what the compose file pins.
+    for (k, s) in sections {
+        let line = s.text.trim();
+        if k.starts_with("mongo-version:") {
+            st.mongo = line
+                .lines()
+                .last()
+                .map(str::trim)
+                .filter(|v| v.parse::<Version>().is_ok())
+                .map(str::to_owned);
+        } else if k.starts_with("mongo-fcv:") {
+            st.mongo_fcv = serde_json::from_str::<Value>(line.lines().last().unwrap_or(""))
+                .ok()
+                .and_then(|j| {
+                    j.get("featureCompatibilityVersion")?
+                        .get("version")?
+                        .as_str()
+                        .map(str::to_owned)
+                });
+        } else if k.starts_with("elastic:") {
+            st.elasticsearch = serde_json::from_str::<Value>(line)
+                .ok()
+                .and_then(|j| j.get("version")?.get("number")?.as_str().map(str::to_owned));
+        } else if k.starts_with("redis:") {
+            st.redis = line
+                .lines()
+                .find_map(|l| l.trim().strip_prefix("redis_version:"))
+                .map(|v| v.trim().to_owned());
+        }
+    }
+    let pinned = |kind: &str| -> Option<String> {
+        let services = services.as_ref()?.as_ref().ok()?;
+        services
+            .iter()
+            .find(|s| image_name(&s.image).ends_with(kind))
+            .map(|s| image_tag(&s.image).to_owned())
+    };
+    let mut from_pins = Vec::new();
+    if st.elasticsearch.is_none() {
+        st.elasticsearch = pinned("elasticsearch");
+        from_pins.push("Elasticsearch");
+    }
+    if st.mongo.is_none() {
+        st.mongo = pinned("mongo");
+        from_pins.push("MongoDB");
+    }
+    if st.redis.is_none() {
+        st.redis = pinned("redis");
+        from_pins.push("Redis");
+    }
+    if st.mongo_fcv.is_none() && st.mongo.is_some() {
+        st.notes
+            .push("MongoDB feature compatibility version unknown (mongod not running)".to_owned());
+    }
+    if !st.running && !from_pins.is_empty() {
+        st.notes.push(format!(
+            "{} version from the compose file pins (server stopped)",
+            from_pins.join(", ")
+        ));
+    }
+    if st.version.is_none()
+        && let Some(Ok(services)) = &services
+    {
+        st.version_range = infer_range(services, releases);
+        if st.version_range.is_some() {
+            st.version_probe = Some(Probe::ComposePins);
+        }
+    }
+    let major = |v: &Option<String>| {
+        v.as_deref()
+            .and_then(|s| s.split('.').next())
+            .and_then(|m| m.parse::<u32>().ok())
+    };
+    st.es_migration_required = major(&st.elasticsearch) == Some(5);
+    st.mongo_migration_required = major(&st.mongo) == Some(3);
+    for name in ["http:login.supported_modes", "http:auth.fixed_users_mode"] {
+        if let Some(a) = http(name).filter(|a| a.status == 200)
+            && let Ok(j) = serde_json::from_str::<Value>(&a.body)
+            && let Some(errors) = j
+                .get("data")
+                .and_then(|d| d.get("server_errors"))
+                .and_then(Value::as_object)
+        {
+            for (k, v) in errors {
+                if v.as_bool() == Some(true) && !st.server_errors.contains(k) {
+                    st.server_errors.push(k.clone());
+                }
+            }
+        }
+    }
+    if st.server_errors.iter().any(|e| e == "missed_es_upgrade") {
+        st.es_migration_required = true;
+    }
+    st.agent = agent_settings(&containers, &dotenv);
+    st
+}
+
+fn apply_server_info(st: &mut HostState, body: &str, probe: Probe) {
+    let Ok(j) = serde_json::from_str::<Value>(body) else {
+        st.notes
+            .push("server.info answered something that is not JSON".to_owned());
+        return;
+    };
+    let data = j.get("data").unwrap_or(&Value::Null);
+    let Some(v) = data
+        .get("version")
+        .and_then(Value::as_str)
+        .and_then(|v| v.parse::<Version>().ok())
+    else {
+        st.notes.push("server.info gave no version".to_owned());
+        return;
+    };
+    let build = data
+        .get("build")
+        .and_then(|b| {
+            b.as_str()
+                .map(str::to_owned)
+                .or_else(|| b.as_u64().map(|n| n.to_string()))
+        })
+        .and_then(|b| b.parse().ok());
+    st.version = Some(Version {
+        build: build.or(v.build),
+        ..v
+    });
+    st.version_probe = Some(probe);
+    st.running = true;
+    st.uid = data.get("uid").and_then(Value::as_str).map(str::to_owned);
+    st.api_version = data.get("api_version").and_then(|a| {
+        a.as_str()
+            .map(str::to_owned)
+            .or_else(|| a.as_f64().map(|f| f.to_string()))
+    });
+}
+
+/// The deployment root: the host directory holding `data/` (from the data-store mounts) or
+/// `config/` (from the apiserver's mounts).
+fn root_from_mounts(containers: &[Container]) -> Option<String> {
+    let parent = |p: &str| {
+        p.trim_end_matches('/')
+            .rsplit_once('/')
+            .map(|(d, _)| d.to_owned())
+    };
+    for c in containers {
+        match classify(&c.name).map(|(_, r)| r) {
+            Some(Role::Elastic) => {
+                if let Some(src) = c.mount_source("/usr/share/elasticsearch/data") {
+                    // ROOT/data/elastic_7 → ROOT
+                    return parent(src).and_then(|d| parent(&d));
+                }
+            }
+            Some(Role::Apiserver) => {
+                for dest in ["/opt/clearml/config", "/opt/trains/config"] {
+                    if let Some(src) = c.mount_source(dest) {
+                        return parent(src);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
+/// The releases whose compose pins match the file's data-store images.
+fn infer_range(services: &[compose::Service], releases: &Releases) -> Option<(Version, Version)> {
+    let tag_of = |kind: &str| {
+        services
+            .iter()
+            .find(|s| image_name(&s.image).ends_with(kind))
+            .map(|s| image_tag(&s.image))
+    };
+    let server = services
+        .iter()
+        .map(|s| image_name(&s.image))
+        .find(|n| n.ends_with("/trains") || *n == "allegroai/clearml" || *n == "clearml/server");
+    let es = tag_of("elasticsearch");
+    let mongo = tag_of("mongo");
+    let matching: Vec<_> = releases
+        .eras
+        .iter()
+        .filter(|e| es.is_none_or(|t| t == e.elasticsearch))
+        .filter(|e| mongo.is_none_or(|t| t == e.mongo))
+        .filter(|e| server.is_none_or(|s| s == e.server_image))
+        .collect();
+    let lo = matching.iter().map(|e| e.from).min()?;
+    let hi = matching.iter().map(|e| e.to).max()?;
+    Some((lo, hi))
+}
+
+/// The services-agent settings from the running containers, then the `.env` file.
+fn agent_settings(containers: &[Container], dotenv: &IndexMap<String, String>) -> AgentSettings {
+    let api = containers
+        .iter()
+        .find(|c| classify(&c.name).is_some_and(|(_, r)| r == Role::Apiserver));
+    let agent = containers
+        .iter()
+        .find(|c| classify(&c.name).is_some_and(|(_, r)| r == Role::AgentServices));
+    let pick = |names: &[&str]| -> Option<String> {
+        for n in names {
+            for c in [agent, api].into_iter().flatten() {
+                if let Some(v) = c.env_var(n) {
+                    return Some(v.to_owned());
+                }
+            }
+            if let Some(v) = dotenv.get(*n).filter(|v| !v.is_empty()) {
+                return Some(v.clone());
+            }
+        }
+        None
+    };
+    AgentSettings {
+        host_ip: pick(&["CLEARML_HOST_IP", "TRAINS_HOST_IP"]),
+        git_user: pick(&["CLEARML_AGENT_GIT_USER", "TRAINS_AGENT_GIT_USER"]),
+        git_pass: pick(&["CLEARML_AGENT_GIT_PASS", "TRAINS_AGENT_GIT_PASS"]).map(Secret::new),
+        access_key: pick(&[
+            "CLEARML__secure__credentials__services_agent__user_key",
+            "CLEARML_AGENT_ACCESS_KEY",
+            "CLEARML_API_ACCESS_KEY",
+            "TRAINS_API_ACCESS_KEY",
+        ]),
+        secret_key: pick(&[
+            "CLEARML__secure__credentials__services_agent__user_secret",
+            "CLEARML_AGENT_SECRET_KEY",
+            "CLEARML_API_SECRET_KEY",
+            "TRAINS_API_SECRET_KEY",
+        ])
+        .map(Secret::new),
+    }
+}

@@ -1,0 +1,291 @@
+//! Upgrade planning: a pure function from a detected host state and a target release to the
+//! safe chain of hops (clearml-upgrade.md §5, "safe hop chain").
+
+use serde::Serialize;
+
+use super::containers::Family;
+use super::releases::Releases;
+use super::state::HostState;
+use super::version::Version;
+
+/// A step before the hops that changes data in place.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case", tag = "step")]
+pub enum Migration {
+    /// `mv /opt/trains /opt/clearml` (Trains → ClearML).
+    RenameRoot,
+    /// The documented MongoDB 3.6 → 4.0 → 4.2 → 4.4 FCV sequence (clearml-upgrade.md §7.2).
+    Mongo44,
+    /// Set FCV explicitly on MongoDB 6 when a 2.2+ server left it at 5.0 (Trap B).
+    SetFcv { version: String },
+}
+
+/// What to do with a host.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case", tag = "kind")]
+pub enum Plan {
+    UpToDate {
+        version: Version,
+    },
+    Upgrade {
+        migrations: Vec<Migration>,
+        hops: Vec<Version>,
+    },
+    /// The host cannot be upgraded automatically; `reason` says what to do.
+    Refused {
+        reason: String,
+    },
+    /// Not enough is known to plan.
+    Unknown {
+        reason: String,
+    },
+    /// The host runs no ClearML or Trains server.
+    NoServer,
+}
+
+impl Plan {
+    /// A short verdict for tables: "up to date", "upgrade: 3 hops", ...
+    pub fn verdict(&self) -> String {
+        match self {
+            Plan::UpToDate { .. } => "up to date".to_owned(),
+            Plan::Upgrade { migrations, hops } => {
+                let n = hops.len();
+                let hops = format!("{n} hop{}", if n == 1 { "" } else { "s" });
+                if migrations.iter().any(|m| matches!(m, Migration::Mongo44)) {
+                    format!("upgrade: MongoDB 4.4 migration + {hops}")
+                } else {
+                    format!("upgrade: {hops}")
+                }
+            }
+            Plan::Refused { .. } => "manual migration required".to_owned(),
+            Plan::Unknown { reason } => format!("unknown: {reason}"),
+            Plan::NoServer => "no ClearML server".to_owned(),
+        }
+    }
+}
+
+fn major_minor(v: &str) -> Option<(u32, u32)> {
+    let mut it = v.split('.');
+    let major = it.next()?.trim().parse().ok()?;
+    let minor = it.next().and_then(|m| m.trim().parse().ok()).unwrap_or(0);
+    Some((major, minor))
+}
+
+/// Plans the hops from `state` to `target` (pure; see the module docs).
+pub fn plan(state: &HostState, releases: &Releases, target: Version) -> Plan {
+    if state.kind.is_none() {
+        return Plan::NoServer;
+    }
+    let Some(current) = state.effective_version() else {
+        return Plan::Unknown {
+            reason: "server version not detected".to_owned(),
+        };
+    };
+    if current == target {
+        return Plan::UpToDate { version: current };
+    }
+    if current > target {
+        return Plan::Refused {
+            reason: format!(
+                "runs {current}, newer than the target {target}: downgrades need a backup restore"
+            ),
+        };
+    }
+    let es = state.elasticsearch.as_deref().and_then(major_minor);
+    let mongo = state.mongo.as_deref().and_then(major_minor);
+    if state.es_migration_required || es.is_some_and(|(m, _)| m < 7) {
+        let root = state.root.as_deref().unwrap_or("/opt/trains");
+        return Plan::Refused {
+            reason: format!(
+                "Host runs Trains Server ≤0.15 (Elasticsearch 5 data at {root}/data/elastic). \
+                 Elasticsearch 5→7 data migration (trains-server-0.16.0-migration.zip / \
+                 elastic_upgrade.py) is required first: needs ≥8 GB RAM, free disk ≥ 30% + 2–3× \
+                 the data size, python, docker access. See \
+                 https://clear.ml/docs/latest/docs/deploying_clearml/clearml_server_es7_migration"
+            ),
+        };
+    }
+    let mut migrations = Vec::new();
+    if state.kind == Some(Family::Trains) || state.root.as_deref() == Some("/opt/trains") {
+        migrations.push(Migration::RenameRoot);
+    }
+    // The hop that each data-store state must go through next (most demanding first).
+    let es_717 = es.is_some_and(|v| v >= (7, 17));
+    let mut chain: Vec<Version> = Vec::new();
+    match mongo {
+        Some((3, _)) => {
+            migrations.push(Migration::Mongo44);
+            chain.extend(["1.16.2", "1.17.1", "2.0.0"].map(parse));
+        }
+        Some((4, _)) if !es_717 => chain.extend(["1.16.2", "1.17.1", "2.0.0"].map(parse)),
+        Some((4, _)) => chain.extend(["1.17.1", "2.0.0"].map(parse)),
+        Some((5, _)) => chain.push(parse("2.0.0")),
+        Some((6, _)) => {
+            if state.mongo_fcv.as_deref().and_then(major_minor) == Some((5, 0)) {
+                migrations.push(Migration::SetFcv {
+                    version: "6.0".to_owned(),
+                });
+            }
+        }
+        Some(_) => {}
+        None => {
+            return Plan::Unknown {
+                reason: "MongoDB version not detected".to_owned(),
+            };
+        }
+    }
+    let mut hops: Vec<Version> = chain
+        .into_iter()
+        .filter(|h| *h > current && *h < target && releases.hop(*h).is_some())
+        .collect();
+    if releases.hop(target).is_none() {
+        return Plan::Unknown {
+            reason: format!("no compose file known for target {target}"),
+        };
+    }
+    hops.push(target);
+    Plan::Upgrade { migrations, hops }
+}
+
+fn parse(s: &str) -> Version {
+    s.parse().unwrap_or(Version::new(0, 0, 0))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn releases() -> Releases {
+        Releases::builtin().unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    fn state(version: &str, es: &str, mongo: &str, fcv: Option<&str>) -> HostState {
+        HostState {
+            kind: Some(Family::Clearml),
+            root: Some("/opt/clearml".to_owned()),
+            version: version.parse().ok(),
+            elasticsearch: Some(es.to_owned()),
+            mongo: Some(mongo.to_owned()),
+            mongo_fcv: fcv.map(str::to_owned),
+            ..HostState::default()
+        }
+    }
+
+    fn hops(p: &Plan) -> Vec<String> {
+        match p {
+            Plan::Upgrade { hops, .. } => hops.iter().map(ToString::to_string).collect(),
+            other => panic!("not an upgrade: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn follows_the_safe_hop_chain_table() {
+        let r = releases();
+        let t = r.latest;
+        assert_eq!(
+            hops(&plan(&state("1.12.0", "7.17.7", "4.4.9", None), &r, t)),
+            ["1.17.1", "2.0.0", "2.3.0"]
+        );
+        assert_eq!(
+            hops(&plan(&state("1.5.0", "7.16.2", "4.4.9", None), &r, t)),
+            ["1.16.2", "1.17.1", "2.0.0", "2.3.0"]
+        );
+        assert_eq!(
+            hops(&plan(
+                &state("1.17.1", "8.15.3", "5.0.26", Some("5.0")),
+                &r,
+                t
+            )),
+            ["2.0.0", "2.3.0"]
+        );
+        assert_eq!(
+            hops(&plan(
+                &state("2.0.0", "8.17.0", "6.0.19", Some("6.0")),
+                &r,
+                t
+            )),
+            ["2.3.0"]
+        );
+        let p = plan(&state("1.1.1", "7.6.2", "3.6.5", None), &r, t);
+        assert_eq!(hops(&p), ["1.16.2", "1.17.1", "2.0.0", "2.3.0"]);
+        assert_eq!(p.verdict(), "upgrade: MongoDB 4.4 migration + 4 hops");
+        assert_eq!(
+            plan(&state("1.16.2", "7.17.18", "4.4.29", None), &r, t).verdict(),
+            "upgrade: 3 hops"
+        );
+    }
+
+    #[test]
+    fn sets_fcv_where_no_release_raises_it() {
+        let r = releases();
+        let p = plan(
+            &state("2.2.0", "8.17.0", "6.0.19", Some("5.0")),
+            &r,
+            r.latest,
+        );
+        assert_eq!(
+            p,
+            Plan::Upgrade {
+                migrations: vec![Migration::SetFcv {
+                    version: "6.0".to_owned()
+                }],
+                hops: vec![r.latest]
+            }
+        );
+    }
+
+    #[test]
+    fn refuses_elasticsearch_5_and_downgrades_and_knows_when_done() {
+        let r = releases();
+        let mut trains = state("0.15.1", "5.6.16", "3.6.5", None);
+        trains.kind = Some(Family::Trains);
+        trains.root = Some("/opt/trains".to_owned());
+        let p = plan(&trains, &r, r.latest);
+        assert_eq!(p.verdict(), "manual migration required");
+        assert!(
+            matches!(&p, Plan::Refused { reason } if reason.contains("/opt/trains/data/elastic"))
+        );
+        assert_eq!(
+            plan(
+                &state("2.3.0", "8.17.0", "7.0.22", Some("7.0")),
+                &r,
+                r.latest
+            )
+            .verdict(),
+            "up to date"
+        );
+        let to_old = plan(
+            &state("2.3.0", "8.17.0", "7.0.22", None),
+            &r,
+            parse("2.0.0"),
+        );
+        assert!(matches!(to_old, Plan::Refused { .. }));
+        assert!(matches!(
+            plan(&HostState::default(), &r, r.latest),
+            Plan::Unknown { .. }
+        ));
+    }
+
+    #[test]
+    fn trains_0_16_renames_the_root_then_migrates_mongo() {
+        let r = releases();
+        let mut s = state("0.16.1", "7.6.2", "3.6.5", None);
+        s.kind = Some(Family::Trains);
+        let Plan::Upgrade { migrations, hops } = plan(&s, &r, r.latest) else {
+            panic!("expected an upgrade");
+        };
+        assert_eq!(migrations, vec![Migration::RenameRoot, Migration::Mongo44]);
+        assert_eq!(hops.len(), 4);
+    }
+
+    #[test]
+    fn stops_at_an_earlier_target() {
+        let r = releases();
+        let p = plan(
+            &state("1.12.0", "7.17.7", "4.4.9", None),
+            &r,
+            parse("2.0.0"),
+        );
+        assert_eq!(hops(&p), ["1.17.1", "2.0.0"]);
+    }
+}

@@ -1,0 +1,176 @@
+//! The remote side of detection: one POSIX shell script that gathers everything in one round
+//! trip, and the parser that splits its output into named sections.
+//!
+//! Each section starts with a line `@@cf:NAME`; commands whose exit status matters are followed
+//! by `@@cf-rc:N`. The script only reads: it never starts, stops or changes anything.
+
+use indexmap::IndexMap;
+
+/// The detection script. Docker access is tried as the login user, then through `sudo -n`
+/// (never prompting); every container probe is read-only.
+pub const SCRIPT: &str = r#"cf() { printf '\n@@cf:%s\n' "$1"; }
+rc() { printf '\n@@cf-rc:%s\n' "$1"; }
+cf os; uname -s; uname -m
+cf uid; id -u
+DK=; A=missing; RD=cat
+if command -v docker >/dev/null 2>&1; then
+  if docker info >/dev/null 2>&1; then
+    DK=docker; if [ "$(id -u)" = 0 ]; then A=root; else A=group; fi
+  elif sudo -n docker info >/dev/null 2>&1; then
+    DK="sudo -n docker"; A=sudo; RD="sudo -n cat"
+  else
+    A=denied
+  fi
+fi
+cf docker-access; echo "$A"
+get() {
+  if command -v curl >/dev/null 2>&1; then curl -s -m 5 -w '\n%{http_code}' "$1"
+  elif command -v wget >/dev/null 2>&1; then wget -q -T 5 -O - "$1" && printf '\n200'
+  else printf '\n000'; fi
+}
+cf http:debug.ping; get http://localhost:8008/debug.ping
+cf http:server.info; get http://localhost:8008/server.info
+cf http:version.json; get http://localhost:8080/version.json
+cf http:fileserver; get http://localhost:8081/
+cf http:login.supported_modes; get http://localhost:8008/login.supported_modes
+cf http:auth.fixed_users_mode; get http://localhost:8008/auth.fixed_users_mode
+[ -n "$DK" ] || exit 0
+cf compose-v2; $DK compose version 2>&1; rc $?
+if command -v docker-compose >/dev/null 2>&1; then
+  cf compose-v1
+  if [ "$A" = sudo ]; then sudo -n docker-compose version 2>&1; else docker-compose version 2>&1; fi
+  rc $?
+fi
+NAMES=$($DK ps -a --format '{{.Names}}' 2>/dev/null | grep -E '^(clearml-|trains-|async_delete$)' | tr '\n' ' ')
+cf names; echo "$NAMES"
+[ -n "$NAMES" ] && { cf inspect; $DK inspect $NAMES 2>&1; rc $?; }
+CF=
+for c in $NAMES; do
+  case "$c" in
+    *-mongo)
+      cf "mongo-version:$c"
+      $DK exec "$c" mongosh --quiet --eval 'db.version()' 2>/dev/null || $DK exec "$c" mongo --quiet --eval 'db.version()' 2>&1
+      cf "mongo-fcv:$c"
+      $DK exec "$c" mongosh --quiet --eval 'JSON.stringify(db.adminCommand({getParameter:1,featureCompatibilityVersion:1}))' 2>/dev/null || $DK exec "$c" mongo --quiet --eval 'JSON.stringify(db.adminCommand({getParameter:1,featureCompatibilityVersion:1}))' 2>&1 ;;
+    *-elastic) cf "elastic:$c"; $DK exec "$c" curl -s localhost:9200 2>&1 ;;
+    *-redis) cf "redis:$c"; $DK exec "$c" redis-cli INFO server 2>&1 ;;
+    *-apiserver)
+      cf "version-py:$c"
+      $DK exec "$c" sh -c 'cat /opt/clearml/apiserver/version.py /opt/trains/apiserver/version.py /opt/trains/server/version.py 2>/dev/null' 2>&1 ;;
+  esac
+  [ -n "$CF" ] || CF=$($DK inspect -f '{{index .Config.Labels "com.docker.compose.project.config_files"}}' "$c" 2>/dev/null)
+done
+for f in $(echo "$CF" | tr ',' ' ') /opt/clearml/docker-compose.yml /opt/trains/docker-compose.yml; do
+  $RD "$f" >/dev/null 2>&1 || continue
+  cf "file:$f"; $RD "$f"
+  d=$(dirname "$f")
+  if $RD "$d/.env" >/dev/null 2>&1; then cf "env:$d/.env"; $RD "$d/.env"; fi
+done
+exit 0
+"#;
+
+/// The command for an authenticated `server.info` (2.3+): credentials go through curl's stdin
+/// config (`-K -`), never the command line, so no other user sees them in `ps`.
+pub const AUTH_SERVER_INFO: &str =
+    "curl -s -m 5 -K - -w '\\n%{http_code}' http://localhost:8008/server.info";
+
+/// The stdin for [`AUTH_SERVER_INFO`].
+pub fn auth_config(key: &str, secret: &str) -> Vec<u8> {
+    let esc = |s: &str| s.replace('\\', "\\\\").replace('"', "\\\"");
+    format!("user = \"{}:{}\"\n", esc(key), esc(secret)).into_bytes()
+}
+
+/// One section of the script's output.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Section {
+    pub text: String,
+    /// The exit status printed after the section's command, when the script records one.
+    pub rc: Option<i32>,
+}
+
+/// The script's output by section name; the first of two same-named sections wins.
+pub fn parse_sections(output: &str) -> IndexMap<String, Section> {
+    let mut sections: IndexMap<String, Section> = IndexMap::new();
+    let mut current: Option<(String, Section)> = None;
+    let finish = |cur: Option<(String, Section)>, sections: &mut IndexMap<String, Section>| {
+        if let Some((name, mut s)) = cur {
+            // The marker printf starts with a newline of its own.
+            if s.text.ends_with('\n') {
+                s.text.pop();
+            }
+            sections.entry(name).or_insert(s);
+        }
+    };
+    for line in output.split_inclusive('\n') {
+        let bare = line.trim_end_matches(['\n', '\r']);
+        if let Some(name) = bare.strip_prefix("@@cf:") {
+            finish(current.take(), &mut sections);
+            current = Some((name.to_owned(), Section::default()));
+        } else if let Some(rc) = bare.strip_prefix("@@cf-rc:") {
+            if let Some((_, s)) = current.as_mut() {
+                if s.text.ends_with('\n') {
+                    s.text.pop();
+                }
+                s.rc = rc.trim().parse().ok();
+            }
+        } else if let Some((_, s)) = current.as_mut() {
+            s.text.push_str(line);
+        }
+    }
+    finish(current.take(), &mut sections);
+    sections
+}
+
+/// An HTTP answer as `get` prints it: the body, then the status code on the last line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpAnswer {
+    /// 0 when nothing answered (connection refused, no curl or wget).
+    pub status: u16,
+    pub body: String,
+}
+
+pub fn parse_http(section: &str) -> HttpAnswer {
+    let (body, code) = match section.rsplit_once('\n') {
+        Some((b, c)) => (b, c),
+        None => ("", section),
+    };
+    HttpAnswer {
+        status: code.trim().parse().unwrap_or(0),
+        body: body.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn splits_sections_and_exit_codes() {
+        let out = "\n@@cf:os\nLinux\nx86_64\n\n@@cf:compose-v2\nDocker Compose version v2.29.1\n\n@@cf-rc:0\n\n@@cf:names\n\n\n@@cf:os\nignored\n";
+        let s = parse_sections(out);
+        assert_eq!(s["os"].text, "Linux\nx86_64\n");
+        assert_eq!(s["compose-v2"].text, "Docker Compose version v2.29.1\n");
+        assert_eq!(s["compose-v2"].rc, Some(0));
+        assert_eq!(s["names"].text, "\n");
+        assert_eq!(s.len(), 3);
+    }
+
+    #[test]
+    fn reads_http_answers() {
+        assert_eq!(
+            parse_http("{\"a\":1}\n200"),
+            HttpAnswer {
+                status: 200,
+                body: "{\"a\":1}".to_owned()
+            }
+        );
+        assert_eq!(parse_http("\n000").status, 0);
+        assert_eq!(parse_http("").status, 0);
+    }
+
+    #[test]
+    fn credentials_are_quoted_for_curl_config() {
+        let cfg = String::from_utf8(auth_config("K\"1", "s\\2")).unwrap_or_default();
+        assert_eq!(cfg, "user = \"K\\\"1:s\\\\2\"\n");
+    }
+}

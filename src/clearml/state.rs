@@ -1,0 +1,132 @@
+//! What detection learns about one host: deployment, version and how it was found, data
+//! stores, layout, and the services-agent settings an upgrade must carry over.
+
+use serde::Serialize;
+
+use super::containers::Family;
+use super::version::Version;
+use crate::secret::Secret;
+
+/// How docker can be used on the host.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DockerAccess {
+    /// Logged in as root.
+    Root,
+    /// A user in the `docker` group.
+    Group,
+    /// Through passwordless `sudo`.
+    Sudo,
+    /// docker exists but this user may not use it.
+    Denied,
+    /// No docker command.
+    Missing,
+}
+
+/// Which compose command the host has (v2 preferred).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum Compose {
+    /// `docker compose` (the v2 plugin).
+    #[serde(rename = "v2")]
+    V2,
+    /// Only `docker-compose` (v1).
+    #[serde(rename = "v1")]
+    V1,
+}
+
+/// The probe a version came from, strongest first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Probe {
+    /// `GET :8008/server.info`, no credentials (up to 2.2).
+    ServerInfo,
+    /// `GET :8008/server.info` with the services-agent credentials (2.3+).
+    ServerInfoAuthenticated,
+    /// `GET :8080/version.json` from the webserver.
+    VersionJson,
+    /// `CLEARML_SERVER_VERSION`/`TRAINS_SERVER_VERSION` in the apiserver's environment.
+    ApiserverEnv,
+    /// The pinned tag of the apiserver image.
+    ImageTag,
+    /// `version.py` inside the apiserver (patch level not bumped for patch releases).
+    VersionPy,
+    /// A range inferred from the compose file's data-store pins (server stopped).
+    ComposePins,
+}
+
+impl Probe {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Probe::ServerInfo => "server.info",
+            Probe::ServerInfoAuthenticated => "server.info (auth)",
+            Probe::VersionJson => "version.json",
+            Probe::ApiserverEnv => "apiserver env",
+            Probe::ImageTag => "image tag",
+            Probe::VersionPy => "version.py",
+            Probe::ComposePins => "compose pins",
+        }
+    }
+}
+
+/// The services-agent settings that must survive an upgrade (clearml-upgrade.md §4.3).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct AgentSettings {
+    pub host_ip: Option<String>,
+    pub git_user: Option<String>,
+    pub git_pass: Option<Secret>,
+    pub access_key: Option<String>,
+    pub secret_key: Option<Secret>,
+}
+
+/// A container as detection reports it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ContainerSummary {
+    pub name: String,
+    pub image: String,
+    pub status: String,
+    pub exit_code: i64,
+    pub restart_count: u64,
+}
+
+/// Everything known about one host's ClearML deployment.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct HostState {
+    pub os: Option<String>,
+    pub arch: Option<String>,
+    pub docker_access: Option<DockerAccess>,
+    pub compose: Option<Compose>,
+    /// `None` when the host has no ClearML or Trains deployment.
+    pub kind: Option<Family>,
+    pub root: Option<String>,
+    pub compose_file: Option<String>,
+    pub env_file: Option<String>,
+    /// Whether the apiserver answered or runs.
+    pub running: bool,
+    pub version: Option<Version>,
+    pub version_probe: Option<Probe>,
+    /// For a stopped server: the releases its compose pins match (inclusive).
+    pub version_range: Option<(Version, Version)>,
+    pub api_version: Option<String>,
+    pub uid: Option<String>,
+    pub elasticsearch: Option<String>,
+    pub mongo: Option<String>,
+    pub mongo_fcv: Option<String>,
+    pub redis: Option<String>,
+    /// Elasticsearch 5 data (Trains ≤ 0.15): the documented ES 5 → 7 migration comes first.
+    pub es_migration_required: bool,
+    /// MongoDB 3.6 data (ClearML ≤ 1.1): the documented MongoDB 4.4 migration comes first.
+    pub mongo_migration_required: bool,
+    /// `server_errors` flags the server reports (`missed_es_upgrade`, `es_connection_error`).
+    pub server_errors: Vec<String>,
+    pub agent: AgentSettings,
+    pub containers: Vec<ContainerSummary>,
+    /// Things detection could not settle, in words (never secrets).
+    pub notes: Vec<String>,
+}
+
+impl HostState {
+    /// The version to plan from: the detected one, or the top of the inferred range.
+    pub fn effective_version(&self) -> Option<Version> {
+        self.version.or(self.version_range.map(|(_, hi)| hi))
+    }
+}

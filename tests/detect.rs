@@ -1,0 +1,402 @@
+//! `clearfleet detect` against real sshd hosts running the ClearML simulator, one per era.
+
+mod support;
+
+use support::cli::{clearfleet, temp_home, write};
+use support::sshd::Fleet;
+
+/// (host label, compose flavour, `clearml-sim init` arguments)
+const HOSTS: &[(&str, &str, &[&str])] = &[
+    (
+        "trains-0.14",
+        "both",
+        &[
+            "--era",
+            "0.14",
+            "--host-ip",
+            "10.1.2.3",
+            "--git-user",
+            "bot",
+            "--git-pass",
+            "gitpw-0.14",
+        ],
+    ),
+    ("trains-0.15", "both", &["--era", "0.15"]),
+    ("trains-0.16", "both", &["--era", "0.16"]),
+    ("clearml-0.17", "both", &["--era", "0.17"]),
+    ("clearml-1.1", "both", &["--era", "1.1"]),
+    ("clearml-1.5", "both", &["--era", "1.5"]),
+    ("clearml-1.12", "both", &["--era", "1.12"]),
+    (
+        "clearml-1.16",
+        "v2",
+        &[
+            "--era",
+            "1.16",
+            "--agent-key",
+            "AK116",
+            "--agent-secret",
+            "agent-secret-116",
+        ],
+    ),
+    ("clearml-1.17", "v2", &["--era", "1.17"]),
+    ("clearml-2.0", "v2", &["--era", "2.0"]),
+    ("clearml-2.2", "v2", &["--era", "2.2"]),
+    (
+        "clearml-2.3",
+        "v2",
+        &[
+            "--era",
+            "2.3",
+            "--agent-key",
+            "AK23",
+            "--agent-secret",
+            "agent-secret-23",
+        ],
+    ),
+    ("stopped-1.16", "v2", &["--era", "1.16", "--stopped"]),
+    (
+        "custom-root",
+        "v2",
+        &["--era", "1.12", "--root", "/opt/srv/clearml"],
+    ),
+    ("v1-only", "v1", &["--era", "1.5", "--compose", "v1"]),
+    ("no-clearml", "v2", &["--era", "2.3", "--no-clearml"]),
+];
+
+#[test]
+fn detects_every_era_in_one_parallel_run() {
+    let compose: Vec<&str> = HOSTS.iter().map(|(_, c, _)| *c).collect();
+    let Some(fleet) = Fleet::builder().simulated(&compose).build() else {
+        return;
+    };
+    let home = temp_home();
+    let mut inv =
+        String::from("all:\n  vars:\n    ansible_host: 127.0.0.1\n    ansible_user: root\n");
+    inv.push_str(&format!(
+        "    ansible_ssh_private_key_file: {}\n  hosts:\n",
+        fleet.client_key().display()
+    ));
+    for (host, (label, _, init)) in fleet.hosts().iter().zip(HOSTS) {
+        let mut args = vec!["init"];
+        args.extend_from_slice(init);
+        host.sim(&args);
+        inv.push_str(&format!(
+            "    {label}:\n      ansible_port: {}\n",
+            host.port()
+        ));
+    }
+    inv.push_str("    unreachable:\n      ansible_port: 1\n");
+    let inv = write(home.path(), "inv.yml", &inv);
+    let run = clearfleet(home.path())
+        .args(["detect", "--connect-retries", "0", "-i"])
+        .arg(&inv)
+        .arg("--known-hosts")
+        .arg(fleet.known_hosts_path())
+        .run();
+    // Shown with --nocapture: the README's sample comes from here.
+    eprintln!("{}", run.stdout);
+    assert_eq!(run.code, 3, "one host unreachable, none failed: {run:?}");
+    let json = clearfleet(home.path())
+        .args(["detect", "--output", "json", "--connect-retries", "0", "-i"])
+        .arg(&inv)
+        .arg("--known-hosts")
+        .arg(fleet.known_hosts_path())
+        .run();
+    assert_eq!(json.code, 3, "{json:?}");
+    for secret in ["gitpw-0.14", "agent-secret-116", "agent-secret-23"] {
+        assert!(
+            !run.all_output().contains(secret),
+            "{secret} leaked: {run:?}"
+        );
+        assert!(
+            !json.all_output().contains(secret),
+            "{secret} leaked: {json:?}"
+        );
+    }
+
+    // label, version, probe, ES, Mongo, FCV, Redis, root, compose, verdict
+    type Row<'a> = (
+        &'a str,
+        &'a str,
+        &'a str,
+        &'a str,
+        &'a str,
+        &'a str,
+        &'a str,
+        &'a str,
+        &'a str,
+        &'a str,
+    );
+    let expected: &[Row] = &[
+        (
+            "trains-0.14",
+            "0.14",
+            "server-info",
+            "5.6.16",
+            "3.6.5",
+            "3.6",
+            "5.0",
+            "/opt/trains",
+            "v2",
+            "manual migration required",
+        ),
+        (
+            "trains-0.15",
+            "0.15",
+            "server-info",
+            "5.6.16",
+            "3.6.5",
+            "3.6",
+            "5.0",
+            "/opt/trains",
+            "v2",
+            "manual migration required",
+        ),
+        (
+            "trains-0.16",
+            "0.16",
+            "server-info",
+            "7.6.2",
+            "3.6.5",
+            "3.6",
+            "5.0",
+            "/opt/trains",
+            "v2",
+            "upgrade: MongoDB 4.4 migration + 4 hops",
+        ),
+        (
+            "clearml-0.17",
+            "0.17",
+            "server-info",
+            "7.6.2",
+            "3.6.5",
+            "3.6",
+            "5.0",
+            "/opt/clearml",
+            "v2",
+            "upgrade: MongoDB 4.4 migration + 4 hops",
+        ),
+        (
+            "clearml-1.1",
+            "1.1",
+            "server-info",
+            "7.6.2",
+            "3.6.5",
+            "3.6",
+            "5.0",
+            "/opt/clearml",
+            "v2",
+            "upgrade: MongoDB 4.4 migration + 4 hops",
+        ),
+        (
+            "clearml-1.5",
+            "1.5",
+            "server-info",
+            "7.16.2",
+            "4.4.9",
+            "4.4",
+            "5.0",
+            "/opt/clearml",
+            "v2",
+            "upgrade: 4 hops",
+        ),
+        (
+            "clearml-1.12",
+            "1.12",
+            "server-info",
+            "7.17.7",
+            "4.4.9",
+            "4.4",
+            "5.0",
+            "/opt/clearml",
+            "v2",
+            "upgrade: 3 hops",
+        ),
+        (
+            "clearml-1.16",
+            "1.16",
+            "server-info",
+            "7.17.18",
+            "4.4.29",
+            "4.4",
+            "6.2",
+            "/opt/clearml",
+            "v2",
+            "upgrade: 3 hops",
+        ),
+        (
+            "clearml-1.17",
+            "1.17",
+            "server-info",
+            "8.15.3",
+            "5.0.26",
+            "5.0",
+            "6.2",
+            "/opt/clearml",
+            "v2",
+            "upgrade: 2 hops",
+        ),
+        (
+            "clearml-2.0",
+            "2.0",
+            "server-info",
+            "8.17.0",
+            "6.0.19",
+            "6.0",
+            "7.4.1",
+            "/opt/clearml",
+            "v2",
+            "upgrade: 1 hop",
+        ),
+        (
+            "clearml-2.2",
+            "2.2",
+            "server-info",
+            "8.17.0",
+            "6.0.19",
+            "6.0",
+            "7.4.1",
+            "/opt/clearml",
+            "v2",
+            "upgrade: 1 hop",
+        ),
+        (
+            "clearml-2.3",
+            "2.3",
+            "server-info-authenticated",
+            "8.17.0",
+            "7.0.22",
+            "7.0",
+            "7.4.1",
+            "/opt/clearml",
+            "v2",
+            "up to date",
+        ),
+        (
+            "stopped-1.16",
+            "",
+            "compose-pins",
+            "7.17.18",
+            "4.4.29",
+            "",
+            "6.2",
+            "/opt/clearml",
+            "v2",
+            "upgrade: 3 hops",
+        ),
+        (
+            "custom-root",
+            "1.12",
+            "server-info",
+            "7.17.7",
+            "4.4.9",
+            "4.4",
+            "5.0",
+            "/opt/srv/clearml",
+            "v2",
+            "upgrade: 3 hops",
+        ),
+        (
+            "v1-only",
+            "1.5",
+            "server-info",
+            "7.16.2",
+            "4.4.9",
+            "4.4",
+            "5.0",
+            "/opt/clearml",
+            "v1",
+            "upgrade: 4 hops",
+        ),
+    ];
+    for (label, version, probe, es, mongo, fcv, redis, root, compose, verdict) in expected {
+        let host = json.host_json(label);
+        let d = &host["detected"];
+        assert_eq!(host["status"], "ok", "{label}: {host}");
+        let v = d["version"].as_str().unwrap_or("");
+        assert!(
+            v.starts_with(&format!("{version}.")) || (version.is_empty() && v.is_empty()),
+            "{label}: version {v} is not {version}.x"
+        );
+        assert_eq!(d["version_probe"], *probe, "{label}");
+        assert_eq!(d["elasticsearch"], *es, "{label}");
+        assert_eq!(d["mongo"], *mongo, "{label}");
+        assert_eq!(d["mongo_fcv"].as_str().unwrap_or(""), *fcv, "{label}");
+        assert!(
+            d["redis"].as_str().is_some_and(|r| r.starts_with(redis)),
+            "{label}: {}",
+            d["redis"]
+        );
+        assert_eq!(d["root"], *root, "{label}");
+        assert_eq!(
+            d["compose_file"],
+            format!("{root}/docker-compose.yml"),
+            "{label}"
+        );
+        assert_eq!(d["compose"], *compose, "{label}");
+        assert_eq!(d["verdict"], *verdict, "{label}");
+        assert_eq!(d["os"], "linux");
+        assert_eq!(d["docker_access"], "root");
+        let kind = if label.starts_with("trains") {
+            "trains"
+        } else {
+            "clearml"
+        };
+        assert_eq!(d["kind"], kind, "{label}");
+        assert_eq!(d["running"], !label.starts_with("stopped"), "{label}");
+        assert_eq!(d["es_migration_required"], *es == "5.6.16", "{label}");
+        assert_eq!(d["mongo_migration_required"], *mongo == "3.6.5", "{label}");
+        // Every running server answers with its uid (API ≥ 2.8: from Trains 0.15 on).
+        let has_uid = d["uid"].is_string();
+        assert_eq!(
+            has_uid,
+            !matches!(*label, "trains-0.14" | "stopped-1.16"),
+            "{label}: uid {}",
+            d["uid"]
+        );
+        // The row in the human table says the same.
+        let row = run
+            .stdout
+            .lines()
+            .find(|l| l.starts_with(&format!("{label} ")))
+            .unwrap_or_else(|| panic!("no row for {label}:\n{}", run.stdout));
+        assert!(row.ends_with(verdict), "{row}");
+        assert!(row.contains(root), "{row}");
+    }
+    let stopped = &json.host_json("stopped-1.16")["detected"];
+    assert_eq!(
+        stopped["version_range"],
+        serde_json::json!(["1.15.0", "1.16.2"])
+    );
+    assert!(stopped["containers"].as_array().is_some_and(Vec::is_empty));
+
+    let old = &json.host_json("trains-0.14")["detected"]["agent"];
+    assert_eq!(old["host_ip"], "10.1.2.3");
+    assert_eq!(old["git_user"], "bot");
+    assert_eq!(old["git_pass"], "********");
+    for label in ["clearml-1.16", "clearml-2.3"] {
+        let agent = &json.host_json(label)["detected"]["agent"];
+        assert!(
+            agent["access_key"]
+                .as_str()
+                .is_some_and(|k| k.starts_with("AK")),
+            "{agent}"
+        );
+        assert_eq!(agent["secret_key"], "********");
+    }
+    let none = json.host_json("no-clearml");
+    assert_eq!(none["status"], "ok");
+    assert_eq!(none["detected"]["kind"], serde_json::Value::Null);
+    assert_eq!(none["detected"]["verdict"], "no ClearML server");
+    let down = json.host_json("unreachable");
+    assert_eq!(down["status"], "unreachable");
+    assert!(
+        run.stdout
+            .lines()
+            .any(|l| l.starts_with("unreachable ") && l.ends_with(" unreachable"))
+    );
+    let summary = json.json_lines().pop().unwrap_or_default();
+    assert_eq!(summary["ok"], 16);
+    assert_eq!(summary["unreachable"], 1);
+}
