@@ -7,6 +7,8 @@
 #       cf-pass  password login, password cf-pass-secret-1
 #       cf-sudo  key login (tests use the fixture's client key); sudo to any user,
 #                requiring its password cf-sudo-secret-2 (/etc/sudoers.d/clearfleet-test).
+#       cf-nopw  key login; passwordless sudo (docker access "through sudo -n" in detection).
+#       cf-docker key login; member of the `docker` group (docker access "docker group").
 # It never touches root's password, the system sshd's config or its service.
 set -euo pipefail
 
@@ -44,10 +46,16 @@ ensure_user() {
 
 ensure_user cf-pass 'cf-pass-secret-1'
 ensure_user cf-sudo 'cf-sudo-secret-2'
+ensure_user cf-nopw 'cf-nopw-unused-3'
+ensure_user cf-docker 'cf-docker-unused-4'
+getent group docker >/dev/null || groupadd --system docker
+id -nG cf-docker | tr ' ' '\n' | grep -qx docker || usermod -aG docker cf-docker
 
 sudoers=/etc/sudoers.d/clearfleet-test
-wanted='# clearfleet integration tests: cf-sudo may run anything, with its password.
-cf-sudo ALL=(ALL:ALL) ALL'
+wanted='# clearfleet integration tests: cf-sudo may run anything, with its password;
+# cf-nopw without one.
+cf-sudo ALL=(ALL:ALL) ALL
+cf-nopw ALL=(ALL:ALL) NOPASSWD: ALL'
 if [ ! -f "$sudoers" ] || [ "$(cat "$sudoers")" != "$wanted" ]; then
     tmp=$(mktemp)
     printf '%s\n' "$wanted" >"$tmp"
@@ -62,4 +70,4 @@ fi
 # The whole sudoers configuration must still parse.
 visudo -c -q
 
-echo "setup-test-env.sh: ready (users cf-pass, cf-sudo; /run/sshd)"
+echo "setup-test-env.sh: ready (users cf-pass, cf-sudo, cf-nopw, cf-docker; /run/sshd)"

@@ -400,3 +400,65 @@ fn detects_every_era_in_one_parallel_run() {
     assert_eq!(summary["ok"], 16);
     assert_eq!(summary["unreachable"], 1);
 }
+
+#[test]
+fn tells_how_docker_can_be_used() {
+    if !support::sshd::require_test_users() {
+        return;
+    }
+    let Some(fleet) = Fleet::builder()
+        .simulated(&["v2", "v2", "v2", "v2"])
+        .build()
+    else {
+        return;
+    };
+    let home = temp_home();
+    let key = fleet.client_key().display().to_string();
+    let mut inv = format!(
+        "all:\n  vars:\n    ansible_host: 127.0.0.1\n    ansible_ssh_private_key_file: {key}\n  hosts:\n"
+    );
+    let logins = [
+        ("as-root", "root"),
+        ("docker-group", "cf-docker"),
+        ("passwordless-sudo", "cf-nopw"),
+        ("no-access", "cf-sudo"),
+    ];
+    for (host, (label, user)) in fleet.hosts().iter().zip(logins) {
+        host.sim(&["init", "--era", "1.16", "--docker-access", "group"]);
+        inv.push_str(&format!(
+            "    {label}:\n      ansible_port: {}\n      ansible_user: {user}\n",
+            host.port()
+        ));
+    }
+    let inv = write(home.path(), "inv.yml", &inv);
+    let run = clearfleet(home.path())
+        .args(["detect", "--output", "json", "-i"])
+        .arg(&inv)
+        .arg("--known-hosts")
+        .arg(fleet.known_hosts_path())
+        .run();
+    assert_eq!(run.code, 0, "{run:?}");
+    for (label, access) in [
+        ("as-root", "root"),
+        ("docker-group", "group"),
+        ("passwordless-sudo", "sudo"),
+        ("no-access", "denied"),
+    ] {
+        let d = &run.host_json(label)["detected"];
+        assert_eq!(d["docker_access"], access, "{label}: {d}");
+        if access == "denied" {
+            assert!(
+                d["verdict"]
+                    .as_str()
+                    .is_some_and(|v| v.contains("may not use docker")),
+                "{label}: {d}"
+            );
+        } else {
+            assert_eq!(d["verdict"], "upgrade: 3 hops", "{label}: {d}");
+            assert_eq!(
+                d["mongo_fcv"], "4.4",
+                "{label}: probes ran through docker: {d}"
+            );
+        }
+    }
+}

@@ -489,3 +489,71 @@ fn agent_settings(containers: &[Container], dotenv: &IndexMap<String, String>) -
         .map(Secret::new),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn releases() -> Releases {
+        Releases::builtin().unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    fn sections(pairs: &[(&str, &str)]) -> IndexMap<String, Section> {
+        pairs
+            .iter()
+            .map(|(k, v)| {
+                (
+                    (*k).to_owned(),
+                    Section {
+                        text: (*v).to_owned(),
+                        rc: Some(0),
+                    },
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn nonsense_from_a_host_becomes_notes_not_a_crash() {
+        let s = sections(&[
+            ("os", "Darwin\narm64\n"),
+            ("docker-access", "root\n"),
+            ("names", "clearml-apiserver\n"),
+            ("inspect", "<html>oops</html>"),
+            ("http:server.info", "<html>proxy error</html>\n502"),
+            ("file:/opt/clearml/docker-compose.yml", "services: ["),
+        ]);
+        let st = interpret(&s, &releases());
+        assert_eq!(st.os.as_deref(), Some("macos"));
+        assert_eq!(st.arch.as_deref(), Some("arm64"));
+        assert_eq!(st.kind, None);
+        assert!(
+            st.notes.iter().any(|n| n.contains("docker inspect")),
+            "{:?}",
+            st.notes
+        );
+        assert!(
+            st.notes.iter().any(|n| n.contains("compose file")),
+            "{:?}",
+            st.notes
+        );
+    }
+
+    #[test]
+    fn server_info_that_is_not_json_is_noted() {
+        let inspect = r#"[{"Name":"/clearml-apiserver","State":{"Status":"running","Running":true},"Config":{"Image":"allegroai/clearml:latest"}}]"#;
+        let s = sections(&[
+            ("docker-access", "root"),
+            ("inspect", inspect),
+            ("http:server.info", "not json\n200"),
+        ]);
+        let st = interpret(&s, &releases());
+        assert_eq!(st.kind, Some(Family::Clearml));
+        assert_eq!(st.version, None);
+        assert!(
+            st.notes.iter().any(|n| n.contains("not JSON")),
+            "{:?}",
+            st.notes
+        );
+    }
+}

@@ -5,7 +5,7 @@ use serde::Serialize;
 
 use super::containers::Family;
 use super::releases::Releases;
-use super::state::HostState;
+use super::state::{DockerAccess, HostState};
 use super::version::Version;
 
 /// A step before the hops that changes data in place.
@@ -73,6 +73,13 @@ fn major_minor(v: &str) -> Option<(u32, u32)> {
 
 /// Plans the hops from `state` to `target` (pure; see the module docs).
 pub fn plan(state: &HostState, releases: &Releases, target: Version) -> Plan {
+    if state.docker_access == Some(DockerAccess::Denied) {
+        return Plan::Unknown {
+            reason: "the login user may not use docker (use --become, the docker group or \
+                     passwordless sudo)"
+                .to_owned(),
+        };
+    }
     if state.kind.is_none() {
         return Plan::NoServer;
     }
