@@ -16,3 +16,4 @@ pub mod report;
 pub mod runner;
 pub mod secret;
 pub mod shell;
+pub mod template;

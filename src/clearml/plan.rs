@@ -267,10 +267,19 @@ mod tests {
             parse("2.0.0"),
         );
         assert!(matches!(to_old, Plan::Refused { .. }));
-        assert!(matches!(
-            plan(&HostState::default(), &r, r.latest),
-            Plan::Unknown { .. }
-        ));
+        assert_eq!(plan(&HostState::default(), &r, r.latest), Plan::NoServer);
+        let unknown = HostState {
+            kind: Some(Family::Clearml),
+            ..HostState::default()
+        };
+        assert!(matches!(plan(&unknown, &r, r.latest), Plan::Unknown { .. }));
+        let denied = HostState {
+            docker_access: Some(DockerAccess::Denied),
+            ..HostState::default()
+        };
+        assert!(
+            matches!(plan(&denied, &r, r.latest), Plan::Unknown { reason } if reason.contains("docker"))
+        );
     }
 
     #[test]

@@ -1,0 +1,87 @@
+//! Builds the minijinja `Environment` configured like Ansible's Jinja2.
+
+use minijinja::syntax::SyntaxConfig;
+use minijinja::value::{Rest, Value, ValueKind};
+use minijinja::{AutoEscape, Environment, Error, Output, State, UndefinedBehavior};
+
+use super::{filters, tests};
+
+/// The value of Ansible's `omit` placeholder; the playbook engine drops arguments equal to it.
+pub const OMIT: &str = "__omit_place_holder__clearfleet";
+
+/// An environment with Ansible's settings, filters and tests.
+pub(crate) fn build() -> Environment<'static> {
+    let mut env = Environment::new();
+    // Strict: printing, iterating, testing the truth of, or passing an undefined value to a
+    // filter fails and names it; `default`, `defined` and `undefined` still accept it.
+    env.set_undefined_behavior(UndefinedBehavior::Strict);
+    // Never HTML/JSON-escape: minijinja would escape templates named *.html, *.yml, *.json...
+    env.set_auto_escape_callback(|_| AutoEscape::None);
+    // Ansible's Jinja2 settings: trim_blocks on, lstrip_blocks off; trailing newlines are
+    // restored after rendering (see `Templates`), as Ansible does.
+    if let Ok(syntax) = SyntaxConfig::builder().trim_blocks(true).build() {
+        env.set_syntax(syntax);
+    }
+    env.set_formatter(format_value);
+    minijinja_contrib::add_to_environment(&mut env);
+    env.set_unknown_method_callback(minijinja_contrib::pycompat::unknown_method_callback);
+    filters::register(&mut env);
+    tests::register(&mut env);
+    env.add_function(super::preprocess::GET_FN, chain_get);
+    env.add_global("omit", Value::from(OMIT));
+    env.add_global("True", Value::from(true));
+    env.add_global("False", Value::from(false));
+    env.add_global("None", Value::from(()));
+    env
+}
+
+/// `__clearfleet_get('name', key...)`: Ansible's chained lookup of variable `name`; a missing
+/// link (or a lookup on None, a string, ...) yields undefined instead of failing. See
+/// `preprocess`.
+fn chain_get(state: &State, name: &str, keys: Rest<Value>) -> Value {
+    let mut v = state.lookup(name).unwrap_or(Value::UNDEFINED);
+    for key in keys.iter() {
+        if v.is_undefined() {
+            return v;
+        }
+        let next = match key.as_str() {
+            Some(name) => v.get_attr(name),
+            None => v.get_item(key),
+        };
+        v = next.unwrap_or(Value::UNDEFINED);
+    }
+    v
+}
+
+/// What the formatter printed during one render: Ansible returns the value itself when a
+/// template outputs exactly one node (see `Templates::render`).
+#[derive(Debug, Default)]
+pub(crate) struct Emits {
+    pub count: usize,
+    pub written: usize,
+    pub last: Value,
+}
+
+/// Prints values as Ansible does in string context: None as nothing, booleans as
+/// `True`/`False`, floats as Python's repr; minijinja already prints lists and dicts the way
+/// Python's `repr` does. Records what it printed in the [`Emits`] extension.
+fn format_value(
+    out: &mut Output<'_>,
+    state: &mut State<'_, '_>,
+    value: &Value,
+) -> Result<(), Error> {
+    let text: std::borrow::Cow<'_, str> = match value.kind() {
+        ValueKind::None => "".into(),
+        ValueKind::Bool | ValueKind::Number => filters::py_str(value).into(),
+        ValueKind::String => value.as_str().unwrap_or_default().into(),
+        // Strict mode fails here and names the undefined value.
+        ValueKind::Undefined => return minijinja::escape_formatter(out, state, value),
+        _ => value.to_string().into(),
+    };
+    out.write_str(&text).map_err(Error::from)?;
+    let emits = state.get_or_insert_extension_with(Emits::default);
+    emits.count += 1;
+    emits.written += text.len();
+    emits.last = value.clone();
+    Ok(())
+}

@@ -1,0 +1,647 @@
+//! Source rewrites that give minijinja two Ansible behaviours, with a map back to the source.
+//!
+//! 1. Backslash escaping (Ansible's `escape_backslashes`): ansible-core doubles backslashes in
+//!    string literals inside `{{ }}` (not `{% %}`) of top-level templates, so only YAML's
+//!    escaping applies: `regex_replace('(a)', '\1')` from a double-quoted YAML string passes
+//!    `\1` to the filter. minijinja unescapes literals, so they are pre-escaped here.
+//! 2. Chained undefined lookups: Ansible lets `missing.attr | default(x)` and
+//!    `missing.attr is defined` work; minijinja's strict mode fails on `missing.attr`. An
+//!    attribute/item chain written directly before `| default`, `| d`, `is defined` or
+//!    `is undefined` becomes `__clearfleet_get('missing', 'attr')`, which yields undefined when
+//!    any link is missing. Everywhere else strict mode is kept.
+//! 3. Python's `%` formatting with a string literal on the left (`'%s:%s' % (h, p)`) becomes
+//!    `__clearfleet_pyformat('%s:%s', (h, p))`; minijinja has no `%` on strings.
+//! 4. `ansible.builtin.` / `ansible.legacy.` prefixes of filter and test names are dropped.
+
+/// Name of the lookup helper the chain rewrite calls.
+pub(crate) const GET_FN: &str = "__clearfleet_get";
+/// Name of the helper `'literal' % args` becomes.
+pub(crate) const PYFORMAT_FN: &str = "__clearfleet_pyformat";
+
+/// Rewritten text plus a map from its byte offsets back to the original's.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Processed {
+    pub text: String,
+    /// (offset in `text`, offset in the original) at every point where they stop advancing
+    /// together; sorted by the first item.
+    anchors: Vec<(usize, usize)>,
+}
+
+impl Processed {
+    /// The original offset of byte `offset` of the rewritten text.
+    pub fn original(&self, offset: usize) -> usize {
+        let idx = self.anchors.partition_point(|&(new, _)| new <= offset);
+        match idx.checked_sub(1).and_then(|i| self.anchors.get(i)) {
+            Some(&(new, old)) => {
+                let limit = self
+                    .anchors
+                    .get(idx)
+                    .map_or(usize::MAX, |&(_, next_old)| next_old);
+                (old + (offset - new)).min(limit.max(old))
+            }
+            None => offset,
+        }
+    }
+}
+
+/// Rewrites a whole template (`escape`: Ansible's escape_backslashes for `{{ }}` literals).
+pub(crate) fn template(source: &str, escape: bool) -> Processed {
+    let mut s = Scanner::new(source, escape);
+    s.template();
+    s.finish()
+}
+
+/// Rewrites a bare expression (a `when:` condition); literals are not escaped there.
+pub(crate) fn expression(source: &str) -> Processed {
+    let mut s = Scanner::new(source, false);
+    let end = s.expr(0, Stop::Eof, false);
+    s.copy(end, source.len());
+    s.finish()
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Stop {
+    /// `}}` at bracket depth 0.
+    Var,
+    /// `%}` at bracket depth 0.
+    Block,
+    /// `]` at depth 0 (a subscript).
+    Bracket,
+    /// A fixed offset.
+    At(usize),
+    Eof,
+}
+
+enum Access {
+    Attr(String),
+    Index(String),
+    /// Byte range of a subscript's inner expression.
+    Item(usize, usize),
+}
+
+struct Scanner<'a> {
+    src: &'a str,
+    out: Processed,
+    escape: bool,
+}
+
+const KEYWORDS: &[&str] = &[
+    "and", "or", "not", "in", "is", "if", "else", "true", "false", "none", "True", "False", "None",
+];
+
+fn is_ident_start(c: char) -> bool {
+    c.is_alphabetic() || c == '_'
+}
+
+fn is_ident_char(c: char) -> bool {
+    c.is_alphanumeric() || c == '_'
+}
+
+impl<'a> Scanner<'a> {
+    fn new(src: &'a str, escape: bool) -> Self {
+        Scanner {
+            src,
+            out: Processed {
+                text: String::with_capacity(src.len() + 16),
+                anchors: vec![(0, 0)],
+            },
+            escape,
+        }
+    }
+
+    fn finish(self) -> Processed {
+        self.out
+    }
+
+    fn char_at(&self, i: usize) -> Option<char> {
+        self.src.get(i..).and_then(|s| s.chars().next())
+    }
+
+    fn copy(&mut self, from: usize, to: usize) {
+        if let Some(s) = self.src.get(from..to) {
+            self.out.text.push_str(s);
+        }
+    }
+
+    /// Emits generated text standing for `src[old_from..old_to]`.
+    fn emit_replacement(&mut self, old_from: usize, text: &str, old_to: usize) {
+        self.out.anchors.push((self.out.text.len(), old_from));
+        self.out.text.push_str(text);
+        self.out.anchors.push((self.out.text.len(), old_to));
+    }
+
+    fn find(&self, from: usize, pat: &str) -> Option<usize> {
+        self.src.get(from..)?.find(pat).map(|p| p + from)
+    }
+
+    fn template(&mut self) {
+        let src = self.src;
+        let mut i = 0;
+        let mut text_start = 0;
+        while let Some(p) = self.find(i, "{") {
+            let next = src.as_bytes().get(p + 1).copied();
+            match next {
+                Some(b'#') => {
+                    i = self.find(p + 2, "#}").map_or(src.len(), |e| e + 2);
+                }
+                Some(b'{') => {
+                    self.copy(text_start, p + 2);
+                    let end = self.expr(p + 2, Stop::Var, self.escape);
+                    text_start = end;
+                    i = end;
+                }
+                Some(b'%') => {
+                    self.copy(text_start, p + 2);
+                    let end = self.expr(p + 2, Stop::Block, false);
+                    let tag = src
+                        .get(p..end.saturating_add(2).min(src.len()))
+                        .unwrap_or("");
+                    text_start = end;
+                    i = end;
+                    if tag_name(tag) == "raw" {
+                        let stop = self.find_endraw(end);
+                        self.copy(text_start, stop);
+                        text_start = stop;
+                        i = stop;
+                    }
+                }
+                _ => i = p + 1,
+            }
+        }
+        self.copy(text_start, src.len());
+    }
+
+    fn find_endraw(&self, from: usize) -> usize {
+        let mut at = from;
+        while let Some(p) = self.find(at, "{%") {
+            let end = self.find(p + 2, "%}").map_or(self.src.len(), |e| e + 2);
+            if tag_name(self.src.get(p..end).unwrap_or("")) == "endraw" {
+                return p;
+            }
+            at = p + 2;
+        }
+        self.src.len()
+    }
+
+    /// Scans an expression body from `i`, emitting it, until `stop` (not consumed). Returns
+    /// the offset of the stop delimiter (or the end).
+    fn expr(&mut self, mut i: usize, stop: Stop, escape: bool) -> usize {
+        let src = self.src;
+        let bytes = src.as_bytes();
+        let mut depth = 0usize;
+        let mut copied = i;
+        let mut prev: Option<char> = None;
+        while let Some(c) = self.char_at(i) {
+            if depth == 0 {
+                let rest = &bytes[i..];
+                let at_stop = match stop {
+                    Stop::Var => rest.starts_with(b"}}"),
+                    Stop::Block => rest.starts_with(b"%}"),
+                    Stop::Bracket => c == ']',
+                    Stop::At(end) => i >= end,
+                    Stop::Eof => false,
+                };
+                if at_stop {
+                    break;
+                }
+            }
+            match c {
+                '\'' | '"' => {
+                    let end = self.string_end(i, c);
+                    if let Some((operand, operand_end)) = self.percent_operand(end) {
+                        self.copy(copied, i);
+                        self.emit_replacement(i, &format!("{PYFORMAT_FN}("), i);
+                        self.literal(i, end, c, escape);
+                        self.emit_replacement(end, ", ", operand);
+                        let stop = self.expr(operand, Stop::At(operand_end), escape);
+                        self.emit_replacement(stop, ")", stop);
+                        copied = stop;
+                        i = stop;
+                        prev = Some(')');
+                        continue;
+                    }
+                    if escape {
+                        self.copy(copied, i);
+                        self.escaped_literal(i, end, c);
+                        copied = end;
+                    }
+                    i = end;
+                    prev = Some(c);
+                    continue;
+                }
+                '(' | '[' | '{' => depth += 1,
+                ')' | ']' | '}' => depth = depth.saturating_sub(1),
+                c if is_ident_start(c) && prev != Some('.') && !prev.is_some_and(is_ident_char) => {
+                    if let Some(prefix) = ["ansible.builtin.", "ansible.legacy."]
+                        .into_iter()
+                        .find(|p| src[i..].starts_with(p))
+                    {
+                        self.copy(copied, i);
+                        self.emit_replacement(i, "", i + prefix.len());
+                        i += prefix.len();
+                        copied = i;
+                        continue;
+                    }
+                    let name_end = self.ident_end(i);
+                    let name = &src[i..name_end];
+                    if !KEYWORDS.contains(&name)
+                        && let Some((accesses, chain_end)) = self.chain(name_end)
+                        && self.feeds_default_or_defined(chain_end)
+                    {
+                        self.copy(copied, i);
+                        self.emit_chain(i, name, &accesses, chain_end, escape);
+                        copied = chain_end;
+                        i = chain_end;
+                        prev = Some(')');
+                        continue;
+                    }
+                    i = name_end;
+                    prev = Some('a');
+                    continue;
+                }
+                _ => {}
+            }
+            prev = Some(if c.is_whitespace() { ' ' } else { c });
+            i += c.len_utf8();
+        }
+        self.copy(copied, i);
+        i
+    }
+
+    /// Emits a string literal, escaped or as written.
+    fn literal(&mut self, start: usize, end: usize, q: char, escape: bool) {
+        if escape {
+            self.escaped_literal(start, end, q);
+        } else {
+            self.copy(start, end);
+        }
+    }
+
+    /// After a string literal ending at `i`: if a `%` operator follows, the start and end of its
+    /// right operand (a primary with its accessors and filters).
+    fn percent_operand(&self, i: usize) -> Option<(usize, usize)> {
+        let p = self.skip_ws(i);
+        if self.char_at(p) != Some('%') || matches!(self.char_at(p + 1), Some('}' | '=' | '%')) {
+            return None;
+        }
+        let start = self.skip_ws(p + 1);
+        let mut j = match self.char_at(start)? {
+            '(' | '[' | '{' => self.closing(start)? + 1,
+            q @ ('\'' | '"') => self.string_end(start, q),
+            c if c.is_ascii_digit() || c == '-' => {
+                let mut k = start + 1;
+                while let Some(c) = self
+                    .char_at(k)
+                    .filter(|c| c.is_ascii_alphanumeric() || *c == '.' || *c == '_')
+                {
+                    k += c.len_utf8();
+                }
+                k
+            }
+            c if is_ident_start(c) => self.ident_end(start),
+            _ => return None,
+        };
+        // Accessors and calls: `.name`, `[...]`, `(...)`.
+        loop {
+            match self.char_at(j) {
+                Some('.') if self.char_at(j + 1).is_some_and(is_ident_char) => {
+                    j = self.ident_end(j + 1)
+                }
+                Some('[' | '(') => j = self.closing(j)? + 1,
+                _ => break,
+            }
+        }
+        // Filters bind tighter than `%`: `'%s' % x | int` formats `x | int`.
+        loop {
+            let k = self.skip_ws(j);
+            if self.char_at(k) != Some('|') {
+                break;
+            }
+            let mut n = self.skip_ws(k + 1);
+            if !self.char_at(n).is_some_and(is_ident_start) {
+                break;
+            }
+            while self
+                .char_at(n)
+                .is_some_and(|c| is_ident_char(c) || c == '.')
+            {
+                n = self.ident_end(n);
+                if self.char_at(n) == Some('.') {
+                    n += 1;
+                }
+            }
+            j = n;
+            if self.char_at(j) == Some('(') {
+                j = self.closing(j)? + 1;
+            }
+        }
+        Some((start, j))
+    }
+
+    /// The offset of the bracket closing the one at `open`.
+    fn closing(&self, open: usize) -> Option<usize> {
+        let mut depth = 0usize;
+        let mut i = open;
+        while let Some(c) = self.char_at(i) {
+            match c {
+                '\'' | '"' => {
+                    i = self.string_end(i, c);
+                    continue;
+                }
+                '(' | '[' | '{' => depth += 1,
+                ')' | ']' | '}' => {
+                    depth = depth.saturating_sub(1);
+                    if depth == 0 {
+                        return Some(i);
+                    }
+                }
+                _ => {}
+            }
+            i += c.len_utf8();
+        }
+        None
+    }
+
+    fn ident_end(&self, mut i: usize) -> usize {
+        while let Some(c) = self.char_at(i).filter(|&c| is_ident_char(c)) {
+            i += c.len_utf8();
+        }
+        i
+    }
+
+    /// The end (exclusive) of the string literal opening at `start`.
+    fn string_end(&self, start: usize, q: char) -> usize {
+        let rest = self.src.get(start + 1..).unwrap_or("");
+        let mut chars = rest.char_indices();
+        while let Some((i, c)) = chars.next() {
+            if c == '\\' {
+                chars.next();
+            } else if c == q {
+                return start + 1 + i + 1;
+            }
+        }
+        self.src.len()
+    }
+
+    /// Emits a literal so that minijinja's unescaping yields its characters as written.
+    fn escaped_literal(&mut self, start: usize, end: usize, q: char) {
+        let literal = self.src.get(start..end).unwrap_or("");
+        let mut chars = literal.char_indices().peekable();
+        while let Some((off, c)) = chars.next() {
+            if c != '\\' {
+                self.out.text.push(c);
+                continue;
+            }
+            let mut text = String::from("\\\\");
+            let mut consumed = 1;
+            if let Some(&(_, n)) = chars.peek() {
+                chars.next();
+                consumed += n.len_utf8();
+                if n == q || n == '\\' {
+                    text.push('\\');
+                }
+                text.push(n);
+            }
+            self.emit_replacement(start + off, &text, start + off + consumed);
+        }
+    }
+
+    /// Parses `.name`, `.0` and `[expr]` accessors after an identifier; None if there are none.
+    fn chain(&self, mut j: usize) -> Option<(Vec<Access>, usize)> {
+        let mut accesses = Vec::new();
+        loop {
+            match self.char_at(j) {
+                Some('.') => {
+                    let k = j + 1;
+                    match self.char_at(k) {
+                        Some(c) if is_ident_start(c) => {
+                            let end = self.ident_end(k);
+                            accesses.push(Access::Attr(self.src[k..end].to_owned()));
+                            j = end;
+                        }
+                        Some(c) if c.is_ascii_digit() => {
+                            let end = self.ident_end(k);
+                            let digits = &self.src[k..end];
+                            if !digits.bytes().all(|b| b.is_ascii_digit()) {
+                                return None;
+                            }
+                            accesses.push(Access::Index(digits.to_owned()));
+                            j = end;
+                        }
+                        _ => break,
+                    }
+                }
+                Some('[') => {
+                    let end = self.bracket_end(j + 1)?;
+                    accesses.push(Access::Item(j + 1, end));
+                    j = end + 1;
+                }
+                _ => break,
+            }
+        }
+        (!accesses.is_empty()).then_some((accesses, j))
+    }
+
+    /// The offset of the `]` closing a subscript whose body starts at `i`.
+    fn bracket_end(&self, mut i: usize) -> Option<usize> {
+        let mut depth = 0usize;
+        while let Some(c) = self.char_at(i) {
+            match c {
+                '\'' | '"' => {
+                    i = self.string_end(i, c);
+                    continue;
+                }
+                '(' | '[' | '{' => depth += 1,
+                ']' if depth == 0 => return Some(i),
+                ')' | ']' | '}' => depth = depth.saturating_sub(1),
+                _ => {}
+            }
+            i += c.len_utf8();
+        }
+        None
+    }
+
+    fn skip_ws(&self, mut i: usize) -> usize {
+        while let Some(c) = self.char_at(i).filter(|c| c.is_whitespace()) {
+            i += c.len_utf8();
+        }
+        i
+    }
+
+    fn word_at(&self, i: usize) -> &str {
+        match self.char_at(i) {
+            Some(c) if is_ident_start(c) => &self.src[i..self.ident_end(i)],
+            _ => "",
+        }
+    }
+
+    /// True when the text at `i` is `| default`, `| d`, `is [not] defined` or `is [not] undefined`.
+    fn feeds_default_or_defined(&self, i: usize) -> bool {
+        let i = self.skip_ws(i);
+        if self.char_at(i) == Some('|') {
+            let k = self.skip_ws(i + 1);
+            return matches!(self.word_at(k), "default" | "d");
+        }
+        if self.word_at(i) == "is" {
+            let mut k = self.skip_ws(i + 2);
+            if self.word_at(k) == "not" {
+                k = self.skip_ws(k + 3);
+            }
+            return matches!(self.word_at(k), "defined" | "undefined");
+        }
+        false
+    }
+
+    fn emit_chain(
+        &mut self,
+        start: usize,
+        name: &str,
+        accesses: &[Access],
+        end: usize,
+        escape: bool,
+    ) {
+        // The root goes in by name: strict mode rejects an undefined value as a call argument.
+        let head = format!("{GET_FN}('{name}'");
+        self.emit_replacement(start, &head, start + name.len());
+        for access in accesses {
+            match access {
+                Access::Attr(a) => {
+                    let text = format!(", '{a}'");
+                    let at = self.out.anchors.last().map_or(start, |a| a.1);
+                    self.emit_replacement(at, &text, at + a.len() + 1);
+                }
+                Access::Index(d) => {
+                    let text = format!(", {d}");
+                    let at = self.out.anchors.last().map_or(start, |a| a.1);
+                    self.emit_replacement(at, &text, at + d.len() + 1);
+                }
+                Access::Item(from, to) => {
+                    self.emit_replacement(from - 1, ", ", *from);
+                    let stop = self.expr(*from, Stop::Bracket, escape);
+                    self.out.anchors.push((self.out.text.len(), stop.min(*to)));
+                    self.emit_replacement(*to, "", to + 1);
+                }
+            }
+        }
+        self.emit_replacement(end, ")", end);
+    }
+}
+
+fn tag_name(tag: &str) -> &str {
+    tag.trim_start_matches("{%")
+        .trim_end_matches("%}")
+        .trim_matches(['-', '+'])
+        .trim()
+}
+
+#[cfg(test)]
+mod unit {
+    use super::*;
+
+    fn t(src: &str) -> String {
+        template(src, true).text
+    }
+
+    #[test]
+    fn escapes_backslashes_in_expression_literals_only() {
+        assert_eq!(
+            t(r"a\1 {{ 'x\1' }} {% set y = '\1' %}{# '\1' #}"),
+            r"a\1 {{ 'x\\1' }} {% set y = '\1' %}{# '\1' #}"
+        );
+        assert_eq!(t(r#"{{ 'it\'s' ~ "\\" }}"#), r#"{{ 'it\\\'s' ~ "\\\\" }}"#);
+        assert_eq!(
+            t(r"{% raw %}{{ '\1' }}{% endraw %}"),
+            r"{% raw %}{{ '\1' }}{% endraw %}"
+        );
+        assert_eq!(template(r"{{ '\1' }}", false).text, r"{{ '\1' }}");
+    }
+
+    #[test]
+    fn rewrites_chains_before_default_and_defined() {
+        assert_eq!(
+            t("{{ a.b | default(1) }}"),
+            "{{ __clearfleet_get('a', 'b') | default(1) }}"
+        );
+        assert_eq!(
+            t("{{ a.b[c.d].0|d(1) }}"),
+            "{{ __clearfleet_get('a', 'b', c.d, 0)|d(1) }}"
+        );
+        assert_eq!(
+            expression("a['x'].y is not defined and z.w is undefined").text,
+            "__clearfleet_get('a', 'x', 'y') is not defined and __clearfleet_get('z', 'w') is undefined"
+        );
+        assert_eq!(
+            t("{% if a.b is defined %}{{ a.b }}{% endif %}"),
+            "{% if __clearfleet_get('a', 'b') is defined %}{{ a.b }}{% endif %}"
+        );
+        // Untouched: no default/defined after the chain, method calls, filters on the chain.
+        for same in [
+            "{{ a.b }}",
+            "{{ a.b() | default(1) }}",
+            "{{ a.b | lower | default(1) }}",
+            "{{ a | default(1) }}",
+            "{{ f(x).y | default(1) }}",
+            "{% set ns.x = 1 %}",
+            "{{ 'a.b' | default(1) }}",
+        ] {
+            assert_eq!(t(same), same);
+        }
+    }
+
+    #[test]
+    fn rewrites_percent_formatting_and_namespaces() {
+        assert_eq!(
+            t("{{ '%s:%s' % (h, p) }}"),
+            "{{ __clearfleet_pyformat('%s:%s', (h, p)) }}"
+        );
+        assert_eq!(
+            t("{{ 'v=%d' % x.y | int ~ '!' }}"),
+            "{{ __clearfleet_pyformat('v=%d', x.y | int) ~ '!' }}"
+        );
+        assert_eq!(t("{% if 'a' %}{% endif %}"), "{% if 'a' %}{% endif %}");
+        assert_eq!(
+            t("{{ x | ansible.builtin.to_json }}{{ x is ansible.legacy.defined }}"),
+            "{{ x | to_json }}{{ x is defined }}"
+        );
+        assert_eq!(t("{{ 10 % 3 }}"), "{{ 10 % 3 }}");
+    }
+
+    #[test]
+    fn maps_offsets_back() {
+        let src = r"{{ '\d' }} {{ a.b | d(1) }} {{ x +* }}";
+        let p = template(src, true);
+        let star = p.text.find('*').unwrap_or(0);
+        assert_eq!(p.original(star), src.find('*').unwrap_or(0));
+        let x = p.text.find("x +").unwrap_or(0);
+        assert_eq!(p.original(x), src.find("x +").unwrap_or(0));
+    }
+
+    #[test]
+    fn never_panics_on_odd_input() {
+        for src in [
+            "{{ '\\é' }}",
+            "{{ 'é",
+            "{% 'é",
+            "{{ \"\\",
+            "{#",
+            "{",
+            "{{",
+            "é{{é}}é",
+            "{% raw %}é",
+            "{{ a[ }}",
+            "{{ a[é] | d }}",
+            "{{ a.é.0 is defined }}",
+            "{{ a. }}",
+            "{{ a.1x | d }}",
+            "{{ {'a': {'b': 1}} }}",
+            "{%é%}",
+            "{{ a['x\\'y'].b|d }}",
+        ] {
+            let p = template(src, true);
+            for i in 0..=p.text.len() {
+                assert!(p.original(i) <= src.len() + 1, "{src}");
+            }
+            let _ = expression(src);
+        }
+    }
+}
