@@ -16,13 +16,14 @@ use crate::runner::{self, Job};
 pub fn run(cli: Cli) -> u8 {
     let result = match cli.command {
         Command::Inventory(args) => inventory(&args),
-        Command::Ping(args) => hosts(&args.connect, Job::Ping, "ping".to_owned()),
+        Command::Ping(args) => hosts(&args.connect, Job::Ping, "ping".to_owned(), View::Commands),
         Command::Exec(args) => {
             let command = args.command.join(" ");
             let line = format!("exec -- {command}");
-            hosts(&args.connect, Job::Exec { command }, line)
+            hosts(&args.connect, Job::Exec { command }, line, View::Commands)
         }
-        Command::Detect(args) => detect(&args),
+        Command::Detect(args) => detect(&args, View::Detect),
+        Command::Plan(args) => detect(&args, View::Plan),
     };
     match result {
         Ok(code) => code,
@@ -50,7 +51,7 @@ fn init_logging(verbose: u8, quiet: bool) {
         .try_init();
 }
 
-fn detect(args: &DetectArgs) -> Result<u8, Error> {
+fn detect(args: &DetectArgs, view: View) -> Result<u8, Error> {
     let releases = Releases::builtin().map_err(Error::Releases)?;
     let target = match &args.target {
         None => releases.latest,
@@ -73,20 +74,17 @@ fn detect(args: &DetectArgs) -> Result<u8, Error> {
         releases: Arc::new(releases),
         target,
     };
-    hosts(&args.connect, job, "detect".to_owned())
+    let name = if view == View::Plan { "plan" } else { "detect" };
+    hosts(&args.connect, job, name.to_owned(), view)
 }
 
-fn hosts(args: &ConnectArgs, job: Job, command_line: String) -> Result<u8, Error> {
+fn hosts(args: &ConnectArgs, job: Job, command_line: String, view: View) -> Result<u8, Error> {
     init_logging(args.verbose, args.quiet);
     let config = RunConfig::build(args)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .map_err(Error::Runtime)?;
-    let view = match job {
-        Job::Detect { .. } => View::Detect,
-        _ => View::Commands,
-    };
     let mut reporter: Box<dyn Reporter> = match args.output {
         OutputFormat::Human => Box::new(HumanReporter::new(
             anstream::stdout(),

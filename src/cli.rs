@@ -24,6 +24,9 @@ pub enum Command {
     /// Detect each host's ClearML or Trains server: version, data stores, layout, and the
     /// upgrade it needs (read-only).
     Detect(DetectArgs),
+    /// Detect each host, then print the safe upgrade path to the target: hops, data
+    /// migrations, or why it is refused (read-only, nothing changes).
+    Plan(DetectArgs),
 }
 
 #[derive(Debug, Args)]

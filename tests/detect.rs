@@ -399,6 +399,66 @@ fn detects_every_era_in_one_parallel_run() {
     let summary = json.json_lines().pop().unwrap_or_default();
     assert_eq!(summary["ok"], 16);
     assert_eq!(summary["unreachable"], 1);
+
+    let plan = clearfleet(home.path())
+        .args(["plan", "--connect-retries", "0", "-i"])
+        .arg(&inv)
+        .arg("--known-hosts")
+        .arg(fleet.known_hosts_path())
+        .run();
+    eprintln!("{}", plan.stdout);
+    assert_eq!(plan.code, 3, "{plan:?}");
+    let line = |label: &str| {
+        // The last line for the host: a failed host's error block comes before the plans.
+        plan.stdout
+            .lines()
+            .rev()
+            .find(|l| l.starts_with(&format!("{label} ")))
+            .map(|l| l[label.len()..].trim().to_owned())
+            .unwrap_or_else(|| panic!("no plan line for {label}:\n{}", plan.stdout))
+    };
+    assert_eq!(line("clearml-1.12"), "1.12.1 → 1.17.1 → 2.0.0 → 2.3.0");
+    assert_eq!(
+        line("clearml-1.5"),
+        "1.5.0 → 1.16.2 → 1.17.1 → 2.0.0 → 2.3.0"
+    );
+    assert_eq!(
+        line("trains-0.16"),
+        "0.16.0 → [mv /opt/trains /opt/clearml] → [MongoDB 3.6→4.4 migration] → 1.16.2 → 1.17.1 → 2.0.0 → 2.3.0"
+    );
+    assert_eq!(line("clearml-2.3"), "2.3.0 (up to date)");
+    assert_eq!(
+        line("stopped-1.16"),
+        "1.15.0–1.16.2 → 1.17.1 → 2.0.0 → 2.3.0"
+    );
+    assert!(line("trains-0.15").starts_with("0.15.0: refused: Host runs Trains Server ≤0.15"));
+    assert_eq!(line("no-clearml"), "no ClearML server");
+    assert_eq!(line("unreachable"), "unreachable");
+    let to_2_0 = clearfleet(home.path())
+        .args(["plan", "--target", "2.0.0", "--limit", "clearml-1.12", "-i"])
+        .arg(&inv)
+        .arg("--known-hosts")
+        .arg(fleet.known_hosts_path())
+        .run();
+    assert_eq!(to_2_0.code, 0, "{to_2_0:?}");
+    assert!(
+        to_2_0
+            .stdout
+            .contains("clearml-1.12  1.12.1 → 1.17.1 → 2.0.0\n"),
+        "{}",
+        to_2_0.stdout
+    );
+    let bad = clearfleet(home.path())
+        .args(["plan", "--target", "1.13.0", "-i"])
+        .arg(&inv)
+        .run();
+    assert_eq!(bad.code, 4, "{bad:?}");
+    assert!(
+        bad.stderr
+            .contains("no compose file is known for --target 1.13.0"),
+        "{}",
+        bad.stderr
+    );
 }
 
 #[test]

@@ -304,4 +304,84 @@ mod tests {
         );
         assert_eq!(hops(&p), ["1.17.1", "2.0.0"]);
     }
+
+    /// Every era of the release data (as detected on a running server) against every hop
+    /// target: the plan never skips a MongoDB major, never brings pre-7.17 Elasticsearch data
+    /// to ES 8, ends at the target, and only uses known hops.
+    #[test]
+    fn every_era_against_every_target_keeps_the_data_store_rules() {
+        let r = releases();
+        let major = |v: &str| {
+            v.split('.')
+                .next()
+                .and_then(|m| m.parse::<u32>().ok())
+                .unwrap_or(0)
+        };
+        let es_of = |v: Version| -> String {
+            r.hop(v)
+                .map(|h| h.elasticsearch.clone())
+                .unwrap_or_default()
+        };
+        let mongo_of =
+            |v: Version| -> String { r.hop(v).map(|h| h.mongo.clone()).unwrap_or_default() };
+        for era in &r.eras {
+            let fcv = era.mongo.split('.').take(2).collect::<Vec<_>>().join(".");
+            let mut st = state(
+                &era.to.to_string(),
+                &era.elasticsearch,
+                &era.mongo,
+                Some(&fcv),
+            );
+            if era.server_image.contains("trains") {
+                st.kind = Some(Family::Trains);
+                st.root = Some("/opt/trains".to_owned());
+            }
+            for target in r.hops.iter().map(|h| h.version) {
+                let p = plan(&st, &r, target);
+                let label = format!("{} → {target}", era.to);
+                match &p {
+                    Plan::UpToDate { .. } => assert_eq!(era.to, target, "{label}"),
+                    Plan::Refused { reason } => assert!(
+                        era.to > target || major(&era.elasticsearch) == 5,
+                        "{label}: refused: {reason}"
+                    ),
+                    Plan::Upgrade { migrations, hops } => {
+                        assert!(era.to < target, "{label}");
+                        assert_eq!(hops.last(), Some(&target), "{label}");
+                        assert!(hops.windows(2).all(|w| w[0] < w[1]), "{label}: {hops:?}");
+                        assert!(hops.iter().all(|h| r.hop(*h).is_some()), "{label}");
+                        let mut es = era.elasticsearch.clone();
+                        let mut mongo = if migrations.contains(&Migration::Mongo44) {
+                            "4.4".to_owned()
+                        } else {
+                            era.mongo.clone()
+                        };
+                        for h in hops {
+                            let (next_es, next_mongo) = (es_of(*h), mongo_of(*h));
+                            if major(&next_es) == 8 && major(&es) == 7 {
+                                let minor: u32 = es
+                                    .split('.')
+                                    .nth(1)
+                                    .and_then(|m| m.parse().ok())
+                                    .unwrap_or(0);
+                                assert!(minor >= 17, "{label}: ES {es} → {next_es} at {h}");
+                            }
+                            assert!(
+                                major(&next_mongo) <= major(&mongo) + 1,
+                                "{label}: MongoDB {mongo} → {next_mongo} at {h}"
+                            );
+                            es = next_es;
+                            mongo = next_mongo;
+                        }
+                        assert_eq!(
+                            migrations.contains(&Migration::Mongo44),
+                            major(&era.mongo) == 3,
+                            "{label}"
+                        );
+                    }
+                    other => panic!("{label}: {other:?}"),
+                }
+            }
+        }
+    }
 }

@@ -1,5 +1,6 @@
 //! The `clearfleet detect` table: one row per host, in inventory order.
 
+use crate::clearml::plan::{Migration, Plan};
 use crate::clearml::state::Compose;
 use crate::events::{HostOutcome, HostStatus, RunSummary};
 
@@ -95,6 +96,50 @@ pub fn table(summary: &RunSummary) -> String {
     out.push_str(&line(&HEADERS.map(str::to_owned)));
     for r in &rows {
         out.push_str(&line(r));
+    }
+    out
+}
+
+/// `clearfleet plan`: per host, where it stands and each step to the target.
+pub fn plans(summary: &RunSummary) -> String {
+    let width = summary
+        .outcomes
+        .iter()
+        .map(|o| o.host.chars().count())
+        .max()
+        .unwrap_or(0);
+    let mut out = String::from("\n");
+    for o in &summary.outcomes {
+        let pad = " ".repeat(width - o.host.chars().count());
+        let Some(d) = &o.detected else {
+            let [.., verdict] = row(o);
+            out.push_str(&format!("{}{pad}  {verdict}\n", o.host));
+            continue;
+        };
+        let from = match (d.state.version, d.state.version_range) {
+            (Some(v), _) => v.release().to_string(),
+            (None, Some((lo, hi))) => format!("{lo}–{hi}"),
+            _ => "?".to_owned(),
+        };
+        let line = match &d.plan {
+            Plan::UpToDate { version } => format!("{} (up to date)", version.release()),
+            Plan::Upgrade { migrations, hops } => {
+                let mut steps = vec![from];
+                for m in migrations {
+                    steps.push(match m {
+                        Migration::RenameRoot => "[mv /opt/trains /opt/clearml]".to_owned(),
+                        Migration::Mongo44 => "[MongoDB 3.6→4.4 migration]".to_owned(),
+                        Migration::SetFcv { version } => format!("[set MongoDB FCV {version}]"),
+                    });
+                }
+                steps.extend(hops.iter().map(ToString::to_string));
+                steps.join(" → ")
+            }
+            Plan::Refused { reason } => format!("{from}: refused: {reason}"),
+            Plan::Unknown { reason } => format!("{from}: cannot plan: {reason}"),
+            Plan::NoServer => "no ClearML server".to_owned(),
+        };
+        out.push_str(&format!("{}{pad}  {line}\n", o.host));
     }
     out
 }

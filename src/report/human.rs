@@ -14,6 +14,8 @@ pub enum View {
     Commands,
     /// A table of detected deployments (`detect`); blocks only for hosts that failed.
     Detect,
+    /// The upgrade path of each host (`plan`); blocks only for hosts that failed.
+    Plan,
 }
 
 pub struct HumanReporter<W: Write, E: Write> {
@@ -158,7 +160,7 @@ impl<W: Write, E: Write> Reporter for HumanReporter<W, E> {
     fn report(&mut self, event: &Event) {
         let r = match &event.kind {
             EventKind::HostFinished(o)
-                if (self.quiet || self.view == View::Detect) && o.status == HostStatus::Ok =>
+                if (self.quiet || self.view != View::Commands) && o.status == HostStatus::Ok =>
             {
                 Ok(())
             }
@@ -171,6 +173,7 @@ impl<W: Write, E: Write> Reporter for HumanReporter<W, E> {
                 let text = match self.view {
                     View::Commands => recap(summary),
                     View::Detect => super::detect_table::table(summary) + &totals(summary),
+                    View::Plan => super::detect_table::plans(summary) + &totals(summary),
                 };
                 self.out
                     .write_all(text.as_bytes())
