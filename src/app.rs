@@ -5,7 +5,7 @@ use std::io::Write;
 use std::sync::Arc;
 
 use crate::clearml::{Releases, Version};
-use crate::cli::{Cli, Command, ConnectArgs, DetectArgs, InventoryArgs, OutputFormat};
+use crate::cli::{Cli, Command, ConnectArgs, DetectArgs, InventoryArgs, OutputFormat, RunArgs};
 use crate::config::{RunConfig, is_secret_var};
 use crate::error::{Error, print_error};
 use crate::inventory::Inventory;
@@ -22,6 +22,7 @@ pub fn run(cli: Cli) -> u8 {
             let line = format!("exec -- {command}");
             hosts(&args.connect, Job::Exec { command }, line, View::Commands)
         }
+        Command::Run(args) => playbook(&args),
         Command::Detect(args) => detect(&args, View::Detect),
         Command::Plan(args) => detect(&args, View::Plan),
     };
@@ -99,6 +100,126 @@ fn hosts(args: &ConnectArgs, job: Job, command_line: String, view: View) -> Resu
     runtime.shutdown_background();
     reporter.finish().map_err(Error::Output)?;
     Ok(summary.exit_code())
+}
+
+/// `clearfleet run`: load and check everything, then run the playbook.
+fn playbook(args: &RunArgs) -> Result<u8, Error> {
+    use crate::runner::playbook::{PlaybookOptions, TemplateCache};
+    init_logging(args.connect.verbose, args.connect.quiet);
+    let inventory = Inventory::load(&args.connect.inventory)?;
+    let templates = Arc::new(TemplateCache::default());
+    let mut check =
+        |src: &str, kind: crate::playbook::TemplateKind, at: &crate::diagnostic::Location| {
+            let r = match kind {
+                crate::playbook::TemplateKind::Text => {
+                    templates.compile_text(src, at, "template").map(|_| ())
+                }
+                crate::playbook::TemplateKind::Expression => {
+                    templates.compile_expr(src, at, "condition").map(|_| ())
+                }
+            };
+            r.map_err(|e| e.to_string())
+        };
+    let playbook = crate::playbook::load_playbook(&args.playbook, &mut check)?;
+    let extra_vars = parse_extra_vars(&args.extra_vars)?;
+    let names = inventory.select(args.connect.limit.as_deref().unwrap_or("all"))?;
+    if names.is_empty() {
+        return Err(Error::NoHosts {
+            pattern: args
+                .connect
+                .limit
+                .clone()
+                .unwrap_or_else(|| "all".to_owned()),
+        });
+    }
+    let config = RunConfig::for_hosts(&args.connect, &inventory, names)?;
+    let playbook_dir = args
+        .playbook
+        .parent()
+        .map(|p| {
+            if p.as_os_str().is_empty() {
+                std::path::Path::new(".")
+            } else {
+                p
+            }
+        })
+        .unwrap_or(std::path::Path::new("."))
+        .to_path_buf();
+    let options = PlaybookOptions {
+        check: args.check,
+        diff: args.diff,
+        tags: args.tags.clone(),
+        skip_tags: args.skip_tags.clone(),
+        start_at_task: args.start_at_task.clone(),
+        extra_vars,
+        limit: args.connect.limit.clone(),
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(Error::Runtime)?;
+    let mut reporter: Box<dyn Reporter> = match args.connect.output {
+        OutputFormat::Human => {
+            let mut r = HumanReporter::new(
+                anstream::stdout(),
+                anstream::stderr(),
+                args.connect.quiet,
+                View::Playbook,
+            );
+            r.verbose = args.connect.verbose > 0;
+            Box::new(r)
+        }
+        OutputFormat::Json => Box::new(JsonReporter::new(std::io::stdout(), std::io::stderr())),
+    };
+    let summary = runtime.block_on(crate::runner::playbook::run(
+        playbook,
+        inventory,
+        config,
+        templates,
+        options,
+        playbook_dir,
+        reporter.as_mut(),
+    ));
+    runtime.shutdown_background();
+    reporter.finish().map_err(Error::Output)?;
+    Ok(summary.exit_code())
+}
+
+/// `-e` values: `@file` (YAML or JSON), a JSON/YAML mapping, or `k=v` pairs.
+fn parse_extra_vars(
+    values: &[String],
+) -> Result<serde_json::Map<String, serde_json::Value>, Error> {
+    let mut out = serde_json::Map::new();
+    for value in values {
+        let bad = |reason: String| Error::ExtraVars {
+            value: value.clone(),
+            reason,
+        };
+        let text;
+        let source = if let Some(path) = value.strip_prefix('@') {
+            text = std::fs::read_to_string(path).map_err(|e| bad(e.to_string()))?;
+            text.as_str()
+        } else {
+            value.as_str()
+        };
+        let trimmed = source.trim_start();
+        if value.starts_with('@') || trimmed.starts_with('{') {
+            match serde_saphyr::from_str::<serde_json::Value>(source) {
+                Ok(serde_json::Value::Object(m)) => out.extend(m),
+                Ok(_) => return Err(bad("expected a mapping".to_owned())),
+                Err(e) => return Err(bad(e.to_string())),
+            }
+        } else {
+            let pairs = crate::playbook::kv::parse_kv(source, false).map_err(bad)?;
+            for (k, v) in pairs {
+                if k == "_raw_params" {
+                    return Err(bad("expected key=value".to_owned()));
+                }
+                out.insert(k, v);
+            }
+        }
+    }
+    Ok(out)
 }
 
 fn inventory(args: &InventoryArgs) -> Result<u8, Error> {

@@ -24,6 +24,8 @@ pub enum Command {
     /// Detect each host's ClearML or Trains server: version, data stores, layout, and the
     /// upgrade it needs (read-only).
     Detect(DetectArgs),
+    /// Run an Ansible-style playbook.
+    Run(RunArgs),
     /// Detect each host, then print the safe upgrade path to the target: hops, data
     /// migrations, or why it is refused (read-only, nothing changes).
     Plan(DetectArgs),
@@ -154,6 +156,34 @@ pub struct ExecArgs {
     /// The command; several words are joined with spaces, as ssh does.
     #[arg(last = true, required = true, value_name = "CMD")]
     pub command: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    #[command(flatten)]
+    pub connect: ConnectArgs,
+    /// The playbook file.
+    #[arg(value_name = "PLAYBOOK")]
+    pub playbook: PathBuf,
+    /// Extra variables, highest precedence: `k=v k2=v2`, JSON `{"k": 1}` or `@vars.yml`
+    /// (repeatable).
+    #[arg(short = 'e', long = "extra-vars", value_name = "VARS")]
+    pub extra_vars: Vec<String>,
+    /// Report what would change without changing anything.
+    #[arg(short = 'C', long)]
+    pub check: bool,
+    /// Show content changes of copy, template and lineinfile.
+    #[arg(short = 'D', long)]
+    pub diff: bool,
+    /// Only tasks with these tags (comma-separated, repeatable).
+    #[arg(short = 't', long, value_delimiter = ',')]
+    pub tags: Vec<String>,
+    /// Skip tasks with these tags.
+    #[arg(long, value_delimiter = ',')]
+    pub skip_tags: Vec<String>,
+    /// Start at the first task with this name.
+    #[arg(long, value_name = "NAME")]
+    pub start_at_task: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -25,6 +25,8 @@ pub struct HostPlan {
     pub name: String,
     pub target: Target,
     pub become_: Option<Become>,
+    /// The host's become user, method and password, for tasks that ask for `become`.
+    pub become_settings: Become,
 }
 
 /// The validated run: selected hosts in inventory order, SSH settings and limits.
@@ -82,7 +84,15 @@ impl RunConfig {
                 pattern: args.limit.clone().unwrap_or_else(|| "all".to_owned()),
             });
         }
+        RunConfig::for_hosts(args, &inventory, names)
+    }
 
+    /// Resolves how to reach each of `names` (already selected from `inventory`).
+    pub fn for_hosts(
+        args: &ConnectArgs,
+        inventory: &Inventory,
+        names: Vec<String>,
+    ) -> Result<RunConfig, Error> {
         let ssh_config = load_ssh_config(args.ssh_config.as_deref())?;
         let ask_pass = if args.ask_pass {
             Some(prompt_secret("SSH password: ")?)
@@ -121,11 +131,13 @@ impl RunConfig {
                     source,
                 },
             )?;
-            let become_ = become_for(&name, &vars, args, ask_become_pass.as_ref())?;
+            let (wanted, settings) = become_for(&name, &vars, args, ask_become_pass.as_ref())?;
+            let become_ = wanted.then(|| settings.clone());
             hosts.push(HostPlan {
                 name,
                 target,
                 become_,
+                become_settings: settings,
             });
         }
 
@@ -334,12 +346,13 @@ fn expand_tilde(p: &str) -> PathBuf {
     }
 }
 
+/// The host's become settings, and whether they apply to every command by default.
 fn become_for(
     host: &str,
     vars: &IndexMap<String, Value>,
     args: &ConnectArgs,
     ask_become_pass: Option<&Secret>,
-) -> Result<Option<Become>, Error> {
+) -> Result<(bool, Become), Error> {
     let wanted = match vars.get("ansible_become") {
         Some(v) => ansible_bool(v).ok_or_else(|| Error::HostVar {
             host: host.to_owned(),
@@ -348,9 +361,6 @@ fn become_for(
         })?,
         None => args.become_,
     } || args.become_;
-    if !wanted {
-        return Ok(None);
-    }
     let method = var_str(host, vars, "ansible_become_method")?.unwrap_or_else(|| "sudo".to_owned());
     if method != "sudo" {
         return Err(Error::HostVar {
@@ -374,12 +384,15 @@ fn become_for(
     )?
     .map(Secret::new)
     .or_else(|| ask_become_pass.cloned());
-    Ok(Some(Become {
-        user,
-        method,
-        password,
-        timeout: Duration::from_secs(args.become_timeout.max(1)),
-    }))
+    Ok((
+        wanted,
+        Become {
+            user,
+            method,
+            password,
+            timeout: Duration::from_secs(args.become_timeout.max(1)),
+        },
+    ))
 }
 
 /// File descriptors a host may hold at once (its socket, and a jump host's).

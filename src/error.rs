@@ -46,6 +46,10 @@ pub enum Error {
         target: crate::clearml::Version,
         known: Vec<String>,
     },
+    #[error(transparent)]
+    Playbook(#[from] crate::playbook::PlaybookError),
+    #[error("invalid --extra-vars `{value}`: {reason}")]
+    ExtraVars { value: String, reason: String },
     #[error("HOME is not set: give --known-hosts")]
     NoHome,
     #[error("failed to read a password from the terminal: {0}")]

@@ -27,8 +27,80 @@ pub enum EventKind {
     Warning { message: String },
     /// Ctrl-C was pressed: `stage` 1 stops new hosts, stage 2 cancels running ones.
     Interrupted { stage: u8 },
+    /// A play begins on these hosts (after `--limit`).
+    PlayStarted { name: String, hosts: Vec<String> },
+    /// A task (or handler) begins on the play's active hosts.
+    TaskStarted {
+        name: String,
+        location: String,
+        handler: bool,
+    },
+    /// One host's result for a task, or for one item of a looped task.
+    TaskResult(Box<TaskResult>),
     /// The run is over; no event follows.
     RunFinished(RunSummary),
+}
+
+/// How a task ended on a host (Ansible's words).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TaskStatus {
+    Ok,
+    Changed,
+    Skipped,
+    Failed,
+    Unreachable,
+    /// Failed, with `ignore_errors`.
+    Ignored,
+}
+
+impl TaskStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TaskStatus::Ok => "ok",
+            TaskStatus::Changed => "changed",
+            TaskStatus::Skipped => "skipping",
+            TaskStatus::Failed => "failed",
+            TaskStatus::Unreachable => "unreachable",
+            TaskStatus::Ignored => "ignored",
+        }
+    }
+}
+
+/// One host's result for one task.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TaskResult {
+    pub host: String,
+    pub task: String,
+    /// `file:line:col` of the task.
+    pub location: String,
+    pub status: TaskStatus,
+    /// The loop item's label, for looped tasks.
+    pub item: Option<String>,
+    pub msg: Option<String>,
+    pub rc: Option<i64>,
+    pub stdout: String,
+    pub stderr: String,
+    /// A unified diff (`--diff`).
+    pub diff: Option<String>,
+    #[serde(serialize_with = "ser_ms")]
+    pub duration: Duration,
+}
+
+fn ser_ms<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_u64(u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
+/// The PLAY RECAP counts of one host.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Recap {
+    pub ok: u32,
+    pub changed: u32,
+    pub unreachable: u32,
+    pub failed: u32,
+    pub skipped: u32,
+    pub rescued: u32,
+    pub ignored: u32,
 }
 
 /// How a host ended.
@@ -67,6 +139,10 @@ pub struct HostOutcome {
     pub error: Option<String>,
     /// What `detect` found on the host.
     pub detected: Option<Box<crate::clearml::Detected>>,
+    /// A playbook run's counts for the host.
+    pub recap: Option<Recap>,
+    /// A playbook run's failures on the host: (task, `file:line:col`, message).
+    pub failures: Vec<(String, String, String)>,
 }
 
 impl HostOutcome {
@@ -81,6 +157,8 @@ impl HostOutcome {
             duration: Duration::ZERO,
             error: None,
             detected: None,
+            recap: None,
+            failures: Vec::new(),
         }
     }
 }

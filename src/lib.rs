@@ -12,6 +12,8 @@ pub mod error;
 pub mod events;
 pub mod exit;
 pub mod inventory;
+pub mod modules;
+pub mod playbook;
 pub mod report;
 pub mod runner;
 pub mod secret;

@@ -5,7 +5,7 @@ use std::io::Write;
 use anstyle::{AnsiColor, Style};
 
 use super::{FirstError, Reporter, human_duration};
-use crate::events::{Event, EventKind, HostOutcome, HostStatus, RunSummary};
+use crate::events::{Event, EventKind, HostOutcome, HostStatus, RunSummary, TaskStatus};
 
 /// What the run's results look like.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -16,6 +16,8 @@ pub enum View {
     Detect,
     /// The upgrade path of each host (`plan`); blocks only for hosts that failed.
     Plan,
+    /// PLAY/TASK headers, a line per host and task, the PLAY RECAP (`run`).
+    Playbook,
 }
 
 pub struct HumanReporter<W: Write, E: Write> {
@@ -24,6 +26,8 @@ pub struct HumanReporter<W: Write, E: Write> {
     /// `-q`: print blocks only for hosts that did not end ok.
     quiet: bool,
     view: View,
+    /// `-v`: show output of every task, not only of failed ones.
+    pub verbose: bool,
     error: FirstError,
 }
 
@@ -34,6 +38,7 @@ impl<W: Write, E: Write> HumanReporter<W, E> {
             err,
             quiet,
             view,
+            verbose: false,
             error: FirstError::default(),
         }
     }
@@ -159,11 +164,29 @@ fn first_line(s: &str) -> &str {
 impl<W: Write, E: Write> Reporter for HumanReporter<W, E> {
     fn report(&mut self, event: &Event) {
         let r = match &event.kind {
+            EventKind::HostFinished(_) if self.view == View::Playbook => Ok(()),
             EventKind::HostFinished(o)
                 if (self.quiet || self.view != View::Commands) && o.status == HostStatus::Ok =>
             {
                 Ok(())
             }
+            EventKind::PlayStarted { name, .. } if !self.quiet => self
+                .out
+                .write_all(super::playbook::play_header(name).as_bytes()),
+            EventKind::TaskStarted { name, handler, .. } if !self.quiet => self
+                .out
+                .write_all(super::playbook::task_header(name, *handler).as_bytes()),
+            EventKind::TaskResult(r)
+                if !self.quiet
+                    || matches!(r.status, TaskStatus::Failed | TaskStatus::Unreachable) =>
+            {
+                self.out
+                    .write_all(super::playbook::task_line(r, self.verbose).as_bytes())
+                    .and_then(|()| self.out.flush())
+            }
+            EventKind::PlayStarted { .. }
+            | EventKind::TaskStarted { .. }
+            | EventKind::TaskResult(_) => Ok(()),
             // One write per block keeps hosts from interleaving even if stdout is shared.
             EventKind::HostFinished(o) => self
                 .out
@@ -174,6 +197,11 @@ impl<W: Write, E: Write> Reporter for HumanReporter<W, E> {
                     View::Commands => recap(summary),
                     View::Detect => super::detect_table::table(summary) + &totals(summary),
                     View::Plan => super::detect_table::plans(summary) + &totals(summary),
+                    View::Playbook => {
+                        super::playbook::recap(summary)
+                            + &super::playbook::digest(summary)
+                            + &totals(summary)
+                    }
                 };
                 self.out
                     .write_all(text.as_bytes())

@@ -35,6 +35,12 @@ pub fn host_json(o: &HostOutcome) -> serde_json::Value {
         "duration_ms": u64::try_from(o.duration.as_millis()).unwrap_or(u64::MAX),
         "error": o.error,
     });
+    if let (Some(r), Some(map)) = (&o.recap, v.as_object_mut()) {
+        map.insert(
+            "recap".to_owned(),
+            serde_json::to_value(r).unwrap_or_default(),
+        );
+    }
     if let (Some(d), Some(map)) = (&o.detected, v.as_object_mut()) {
         map.insert(
             "detected".to_owned(),
@@ -66,6 +72,32 @@ impl<W: Write, E: Write> Reporter for JsonReporter<W, E> {
             EventKind::Warning { message } => writeln!(self.err, "warning: {message}"),
             EventKind::Interrupted { stage } => {
                 writeln!(self.err, "{}", super::human::interrupt_message(*stage))
+            }
+            EventKind::PlayStarted { name, hosts } => writeln!(
+                self.out,
+                "{}",
+                json!({"type": "play", "name": name, "hosts": hosts})
+            ),
+            EventKind::TaskStarted {
+                name,
+                location,
+                handler,
+            } => writeln!(
+                self.out,
+                "{}",
+                json!({"type": "task", "name": name, "location": location, "handler": handler})
+            ),
+            EventKind::TaskResult(r) => {
+                let mut v = serde_json::to_value(r).unwrap_or_default();
+                if let Some(m) = v.as_object_mut() {
+                    m.insert("type".to_owned(), json!("result"));
+                    m.insert(
+                        "duration_ms".to_owned(),
+                        m.get("duration").cloned().unwrap_or_default(),
+                    );
+                    m.remove("duration");
+                }
+                writeln!(self.out, "{v}")
             }
             EventKind::RunStarted { .. } | EventKind::HostStarted { .. } => Ok(()),
         };

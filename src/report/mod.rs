@@ -3,6 +3,7 @@
 mod detect_table;
 mod human;
 mod json;
+mod playbook;
 
 pub use human::{HumanReporter, View};
 pub use json::JsonReporter;

@@ -4,6 +4,7 @@
 
 mod dispatcher;
 mod executor;
+pub mod playbook;
 
 pub use dispatcher::run;
 pub use executor::Job;

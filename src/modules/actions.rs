@@ -1,0 +1,67 @@
+//! The actions the playbook engine carries out itself, with no module run on the host
+//! (`debug`, `assert`, `set_fact`...): their names and accepted arguments, for the loader's
+//! checks. The engine (`runner::playbook`) implements them.
+
+use serde_json::Value;
+
+use super::args::ArgError;
+
+/// Engine actions, by short name.
+pub const ACTIONS: &[&str] = &[
+    "debug",
+    "assert",
+    "fail",
+    "set_fact",
+    "pause",
+    "include_tasks",
+    "import_tasks",
+    "import_playbook",
+    "meta",
+];
+
+fn keys(action: &str) -> Option<&'static [&'static str]> {
+    Some(match action {
+        "debug" => &["msg", "var", "verbosity"],
+        "assert" => &["fail_msg", "msg", "quiet", "success_msg", "that"],
+        "fail" => &["msg"],
+        "pause" => &["echo", "minutes", "prompt", "seconds"],
+        "include_tasks" | "import_tasks" => &["_raw_params", "file"],
+        "import_playbook" | "meta" => &["_raw_params"],
+        _ => return None,
+    })
+}
+
+/// Checks an action's argument names; `set_fact` takes any variable name.
+pub fn validate(action: &str, args: &Value) -> Result<(), ArgError> {
+    let Value::Object(map) = args else {
+        return Err(ArgError::general(format!(
+            "arguments of `{action}` must be a mapping"
+        )));
+    };
+    if action == "set_fact" {
+        return match map.contains_key("_raw_params") {
+            true => Err(ArgError::field(
+                "_raw_params",
+                "`set_fact` takes `name: value` pairs, not free-form text",
+            )),
+            false => Ok(()),
+        };
+    }
+    let allowed =
+        keys(action).ok_or_else(|| ArgError::general(format!("unknown action `{action}`")))?;
+    match map.keys().find(|k| !allowed.contains(&k.as_str())) {
+        Some(k) => Err(ArgError::field(
+            k.as_str(),
+            format!(
+                "unsupported argument `{k}` for module `{action}` (supported: {})",
+                allowed
+                    .iter()
+                    .filter(|a| !a.starts_with('_'))
+                    .copied()
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        )),
+        None => Ok(()),
+    }
+}

@@ -1,0 +1,155 @@
+//! What a module reports: Ansible's result keys, so `register:` stores what playbooks expect.
+
+use serde_json::{Map, Value, json};
+
+use super::remote::RemoteError;
+
+/// Before/after text for `--diff`, shaped like Ansible's `diff` result entry.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Diff {
+    pub before: String,
+    pub after: String,
+    /// Usually the path (Ansible's `before_header`).
+    pub before_header: Option<String>,
+    pub after_header: Option<String>,
+}
+
+impl Diff {
+    /// A diff of one path's content.
+    pub fn content(path: &str, before: String, after: String) -> Diff {
+        Diff {
+            before,
+            after,
+            before_header: Some(path.to_owned()),
+            after_header: Some(path.to_owned()),
+        }
+    }
+
+    /// Ansible's shape for the `diff` key of a registered result.
+    pub fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        m.insert("before".into(), Value::String(self.before.clone()));
+        m.insert("after".into(), Value::String(self.after.clone()));
+        if let Some(h) = &self.before_header {
+            m.insert("before_header".into(), Value::String(h.clone()));
+        }
+        if let Some(h) = &self.after_header {
+            m.insert("after_header".into(), Value::String(h.clone()));
+        }
+        Value::Object(m)
+    }
+}
+
+/// The outcome of one module run on one host.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ModuleResult {
+    pub changed: bool,
+    pub failed: bool,
+    pub msg: Option<String>,
+    pub rc: Option<i32>,
+    pub stdout: Option<String>,
+    pub stderr: Option<String>,
+    pub diff: Option<Diff>,
+    /// Module-specific return values, named as Ansible names them.
+    pub data: Map<String, Value>,
+    pub unreachable: bool,
+    /// The module does not support check mode (or could not decide) and did nothing.
+    pub skipped_check_mode: bool,
+}
+
+impl ModuleResult {
+    /// Nothing to do.
+    pub fn ok() -> ModuleResult {
+        ModuleResult::default()
+    }
+
+    /// A change was made (or would be, in check mode).
+    pub fn changed() -> ModuleResult {
+        ModuleResult {
+            changed: true,
+            ..ModuleResult::default()
+        }
+    }
+
+    /// A failure with a message.
+    pub fn fail(msg: impl Into<String>) -> ModuleResult {
+        ModuleResult {
+            failed: true,
+            msg: Some(msg.into()),
+            ..ModuleResult::default()
+        }
+    }
+
+    /// Skipped because the module cannot predict its effect in check mode.
+    pub fn skipped_check(msg: impl Into<String>) -> ModuleResult {
+        ModuleResult {
+            skipped_check_mode: true,
+            msg: Some(msg.into()),
+            ..ModuleResult::default()
+        }
+    }
+
+    /// The result of a transport error: unreachable, or failed on a timeout.
+    pub fn from_remote_error(e: &RemoteError) -> ModuleResult {
+        match e {
+            RemoteError::Unreachable(m) => ModuleResult {
+                unreachable: true,
+                msg: Some(format!("host unreachable: {m}")),
+                ..ModuleResult::default()
+            },
+            RemoteError::Timeout => ModuleResult::fail("command timed out"),
+            RemoteError::Other(m) => ModuleResult::fail(m.clone()),
+        }
+    }
+
+    /// Sets a message.
+    pub fn with_msg(mut self, msg: impl Into<String>) -> ModuleResult {
+        self.msg = Some(msg.into());
+        self
+    }
+
+    /// Adds a module-specific return value.
+    pub fn with(mut self, key: &str, value: impl Into<Value>) -> ModuleResult {
+        self.data.insert(key.to_owned(), value.into());
+        self
+    }
+
+    /// What `register:` stores, shaped as Ansible's result dict.
+    pub fn to_registered(&self) -> Value {
+        let mut m = Map::new();
+        m.insert("changed".into(), json!(self.changed));
+        m.insert("failed".into(), json!(self.failed));
+        if let Some(msg) = &self.msg {
+            m.insert("msg".into(), json!(msg));
+        }
+        if let Some(rc) = self.rc {
+            m.insert("rc".into(), json!(rc));
+        }
+        if let Some(out) = &self.stdout {
+            m.insert("stdout".into(), json!(out));
+            m.insert("stdout_lines".into(), json!(lines(out)));
+        }
+        if let Some(err) = &self.stderr {
+            m.insert("stderr".into(), json!(err));
+            m.insert("stderr_lines".into(), json!(lines(err)));
+        }
+        if let Some(d) = &self.diff {
+            m.insert("diff".into(), d.to_json());
+        }
+        if self.unreachable {
+            m.insert("unreachable".into(), json!(true));
+        }
+        if self.skipped_check_mode {
+            m.insert("skipped".into(), json!(true));
+        }
+        for (k, v) in &self.data {
+            m.insert(k.clone(), v.clone());
+        }
+        Value::Object(m)
+    }
+}
+
+/// Python's `str.splitlines()` for the `*_lines` keys.
+fn lines(s: &str) -> Vec<&str> {
+    s.lines().collect()
+}

@@ -1,0 +1,125 @@
+//! `stat`: what a path is, in Ansible's `stat` dictionary; one round trip, never a change.
+
+use serde_json::{Map, Value, json};
+
+use super::args::{ArgError, Args, Key};
+use super::context::ModuleContext;
+use super::probe::{Info, Kind, Probe, algo_arg, probe};
+use super::remote::Remote;
+use super::result::ModuleResult;
+
+/// Arguments of `stat`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StatArgs {
+    pub path: String,
+    pub follow: bool,
+    pub get_checksum: bool,
+    /// `sha1` (default), `sha224`, `sha256`, `sha384`, `sha512`, `md5`.
+    pub checksum_algorithm: String,
+}
+
+/// Accepted keys (`get_mime`/`get_attributes` are accepted and ignored: no fields for them).
+pub const KEYS: &[Key] = &[
+    ("path", &["dest", "name"]),
+    ("follow", &[]),
+    ("get_checksum", &[]),
+    ("checksum_algorithm", &["checksum", "checksum_algo"]),
+    ("get_mime", &["mime", "mime_type", "mime-type"]),
+    ("get_attributes", &["attr", "attributes"]),
+];
+
+impl StatArgs {
+    /// Parses and checks the arguments.
+    pub fn parse(v: &Value) -> Result<StatArgs, ArgError> {
+        let mut a = Args::new("stat", KEYS, v)?;
+        let parsed = StatArgs {
+            path: a.req_str("path")?,
+            follow: a.bool("follow", false)?,
+            get_checksum: a.bool("get_checksum", true)?,
+            checksum_algorithm: a
+                .choice(
+                    "checksum_algorithm",
+                    &["md5", "sha1", "sha224", "sha256", "sha384", "sha512"],
+                    Some("sha1"),
+                )?
+                .unwrap_or_default(),
+        };
+        a.bool("get_mime", true)?;
+        a.bool("get_attributes", true)?;
+        a.finish()?;
+        Ok(parsed)
+    }
+}
+
+/// Runs `stat`.
+pub async fn run<R: Remote>(args: &StatArgs, ctx: &ModuleContext<'_, R>) -> ModuleResult {
+    let p = Probe {
+        follow: args.follow,
+        checksum: if args.get_checksum {
+            algo_arg(&args.checksum_algorithm)
+        } else {
+            None
+        },
+        ..Probe::stat(&args.path)
+    };
+    let info = match probe(ctx, &[p]).await {
+        Ok(mut p) => p.infos.remove(0),
+        Err(r) => return r,
+    };
+    ModuleResult::ok().with("stat", stat_dict(&args.path, &info, args.get_checksum))
+}
+
+/// Ansible's `stat` dictionary.
+pub fn stat_dict(path: &str, info: &Info, checksum: bool) -> Value {
+    if !info.exists {
+        return json!({ "exists": false });
+    }
+    let k = info.kind;
+    let m = info.mode;
+    let mut d = Map::new();
+    let mut put = |k: &str, v: Value| {
+        d.insert(k.to_owned(), v);
+    };
+    put("exists", json!(true));
+    put("path", json!(path));
+    put("mode", json!(info.mode_str()));
+    put("isdir", json!(k == Some(Kind::Directory)));
+    put("ischr", json!(k == Some(Kind::Char)));
+    put("isblk", json!(k == Some(Kind::Block)));
+    put("isreg", json!(k == Some(Kind::File)));
+    put("isfifo", json!(k == Some(Kind::Fifo)));
+    put("islnk", json!(k == Some(Kind::Link)));
+    put("issock", json!(k == Some(Kind::Socket)));
+    put("uid", json!(info.uid));
+    put("gid", json!(info.gid));
+    put("size", json!(info.size));
+    put("inode", json!(info.inode));
+    put("dev", json!(info.dev));
+    put("nlink", json!(info.nlink));
+    put("atime", json!(info.atime));
+    put("mtime", json!(info.mtime));
+    put("ctime", json!(info.ctime));
+    put("wusr", json!(m & 0o200 != 0));
+    put("rusr", json!(m & 0o400 != 0));
+    put("xusr", json!(m & 0o100 != 0));
+    put("wgrp", json!(m & 0o020 != 0));
+    put("rgrp", json!(m & 0o040 != 0));
+    put("xgrp", json!(m & 0o010 != 0));
+    put("woth", json!(m & 0o002 != 0));
+    put("roth", json!(m & 0o004 != 0));
+    put("xoth", json!(m & 0o001 != 0));
+    put("isuid", json!(m & 0o4000 != 0));
+    put("isgid", json!(m & 0o2000 != 0));
+    put("pw_name", json!(info.owner));
+    put("gr_name", json!(info.group));
+    put("readable", json!(info.readable));
+    put("writeable", json!(info.writeable));
+    put("executable", json!(info.executable));
+    if let Some(t) = &info.link_target {
+        put("lnk_target", json!(t));
+    }
+    if checksum && let Some(c) = &info.checksum {
+        put("checksum", json!(c));
+    }
+    Value::Object(d)
+}

@@ -1,0 +1,109 @@
+//! Keyword inheritance, applied once at load time so the runner never walks parents.
+//!
+//! Rules (Ansible's, for the keywords clearfleet supports):
+//! - play → every task and handler: `tags` (added), `become*` (field by field, the task
+//!   wins), `environment` (key by key, the task wins), `ignore_errors`, `no_log`,
+//!   `run_once`, `timeout` (the task's own value wins).
+//! - block → each task of `block`, `rescue` and `always`: the above, plus `when` (the block's
+//!   conditions come first, ANDed), `notify` (added), `delegate_to` and `vars` (the task's
+//!   own win).
+//! - `import_tasks` → each imported task: as a block.
+//! - `include_tasks` → each included task (loaded by the runner): as a block, except `when`
+//!   and `tags`, which in Ansible apply to the include itself only ([`Inherited::for_include`]).
+
+use super::model::{BecomeSpec, Spanned, Task};
+use indexmap::IndexMap;
+use serde_json::Value;
+
+/// What a task inherits from its enclosing play, blocks and imports.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Inherited {
+    pub when: Vec<Spanned<String>>,
+    pub tags: Vec<String>,
+    pub notify: Vec<String>,
+    pub become_: Option<BecomeSpec>,
+    pub environment: IndexMap<String, String>,
+    pub ignore_errors: Option<bool>,
+    pub no_log: Option<bool>,
+    pub run_once: Option<bool>,
+    pub timeout: Option<u64>,
+    pub delegate_to: Option<String>,
+    pub vars: IndexMap<String, Value>,
+}
+
+impl Inherited {
+    /// What the tasks inside a block (or an `import_tasks`) whose effective keywords are
+    /// those of `task` inherit.
+    pub fn from_parent(task: &Task) -> Self {
+        Inherited {
+            when: task.when.clone(),
+            tags: task.tags.clone(),
+            notify: task.notify.clone(),
+            become_: task.become_.clone(),
+            environment: task.environment.clone(),
+            ignore_errors: Some(task.ignore_errors),
+            no_log: Some(task.no_log),
+            run_once: Some(task.run_once),
+            timeout: task.timeout,
+            delegate_to: task.delegate_to.clone(),
+            vars: task.vars.clone(),
+        }
+    }
+
+    /// What the tasks of a dynamic `include_tasks` inherit: as a block, minus `when`/`tags`.
+    pub fn for_include(task: &Task) -> Self {
+        Inherited {
+            when: Vec::new(),
+            tags: Vec::new(),
+            ..Self::from_parent(task)
+        }
+    }
+}
+
+/// A task's own keyword values before inheritance (`None`: not written).
+#[derive(Debug, Default)]
+pub struct Own {
+    pub when: Vec<Spanned<String>>,
+    pub tags: Vec<String>,
+    pub notify: Vec<String>,
+    pub become_: Option<BecomeSpec>,
+    pub environment: IndexMap<String, String>,
+    pub ignore_errors: Option<bool>,
+    pub no_log: Option<bool>,
+    pub run_once: Option<bool>,
+    pub timeout: Option<u64>,
+    pub delegate_to: Option<String>,
+    pub vars: IndexMap<String, Value>,
+}
+
+/// The effective keywords of a task: `own` over `parent`.
+pub fn apply(parent: &Inherited, own: Own, task: &mut Task) {
+    task.when = parent.when.iter().cloned().chain(own.when).collect();
+    task.tags = union(&parent.tags, own.tags);
+    task.notify = union(&parent.notify, own.notify);
+    task.become_ = match (&parent.become_, own.become_) {
+        (Some(p), Some(c)) => Some(p.overridden_by(&c)),
+        (p, c) => c.or_else(|| p.clone()),
+    };
+    let mut env = parent.environment.clone();
+    env.extend(own.environment);
+    task.environment = env;
+    task.ignore_errors = own.ignore_errors.or(parent.ignore_errors).unwrap_or(false);
+    task.no_log = own.no_log.or(parent.no_log).unwrap_or(false);
+    task.run_once = own.run_once.or(parent.run_once).unwrap_or(false);
+    task.timeout = own.timeout.or(parent.timeout);
+    task.delegate_to = own.delegate_to.or_else(|| parent.delegate_to.clone());
+    let mut vars = parent.vars.clone();
+    vars.extend(own.vars);
+    task.vars = vars;
+}
+
+fn union(parent: &[String], own: Vec<String>) -> Vec<String> {
+    let mut out = parent.to_vec();
+    for t in own {
+        if !out.contains(&t) {
+            out.push(t);
+        }
+    }
+    out
+}

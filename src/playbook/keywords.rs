@@ -1,0 +1,185 @@
+//! Ansible's keyword lists (ansible-core 2.19 `Play`/`Task`/`Block`/`Handler` field
+//! attributes), split into what clearfleet supports and what it rejects by name, plus the
+//! "did you mean" check used by every unknown-name diagnostic.
+
+/// Play keywords clearfleet implements.
+pub const PLAY: &[&str] = &[
+    "name",
+    "hosts",
+    "vars",
+    "vars_files",
+    "gather_facts",
+    "serial",
+    "max_fail_percentage",
+    "any_errors_fatal",
+    "strategy",
+    "become",
+    "become_user",
+    "become_method",
+    "become_flags",
+    "pre_tasks",
+    "tasks",
+    "post_tasks",
+    "handlers",
+    "tags",
+    "environment",
+    "ignore_errors",
+    "no_log",
+    "run_once",
+    "timeout",
+];
+
+/// Play keywords Ansible has and clearfleet does not (an error naming the keyword).
+pub const PLAY_UNSUPPORTED: &[&str] = &[
+    "become_exe",
+    "check_mode",
+    "collections",
+    "connection",
+    "debugger",
+    "diff",
+    "fact_path",
+    "force_handlers",
+    "gather_subset",
+    "gather_timeout",
+    "ignore_unreachable",
+    "module_defaults",
+    "order",
+    "port",
+    "remote_user",
+    "roles",
+    "throttle",
+    "vars_prompt",
+];
+
+/// Task keywords clearfleet implements (besides the module key).
+pub const TASK: &[&str] = &[
+    "name",
+    "when",
+    "register",
+    "loop",
+    "loop_control",
+    "with_items",
+    "with_list",
+    "changed_when",
+    "failed_when",
+    "ignore_errors",
+    "retries",
+    "until",
+    "delay",
+    "no_log",
+    "tags",
+    "notify",
+    "become",
+    "become_user",
+    "become_method",
+    "become_flags",
+    "environment",
+    "timeout",
+    "run_once",
+    "delegate_to",
+    "vars",
+    "args",
+    "action",
+    "local_action",
+];
+
+/// Task keywords Ansible has and clearfleet does not.
+pub const TASK_UNSUPPORTED: &[&str] = &[
+    "any_errors_fatal",
+    "async",
+    "become_exe",
+    "check_mode",
+    "collections",
+    "connection",
+    "debugger",
+    "delegate_facts",
+    "diff",
+    "ignore_unreachable",
+    "module_defaults",
+    "poll",
+    "port",
+    "remote_user",
+    "throttle",
+];
+
+/// Keywords a `block` accepts (Ansible's `Block` attributes that clearfleet implements).
+pub const BLOCK: &[&str] = &[
+    "block",
+    "rescue",
+    "always",
+    "name",
+    "when",
+    "become",
+    "become_user",
+    "become_method",
+    "become_flags",
+    "environment",
+    "ignore_errors",
+    "no_log",
+    "run_once",
+    "tags",
+    "timeout",
+    "delegate_to",
+    "notify",
+    "vars",
+];
+
+/// `loop_control` keys clearfleet implements, and the ones it rejects by name.
+pub const LOOP_CONTROL: &[&str] = &["label", "loop_var", "index_var"];
+pub const LOOP_CONTROL_UNSUPPORTED: &[&str] =
+    &["pause", "extended", "extended_allitems", "break_when"];
+
+/// Keys an `import_playbook` entry accepts.
+pub const IMPORT_PLAYBOOK: &[&str] = &["name", "vars", "tags", "when"];
+
+/// Levenshtein distance.
+pub fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let sub = prev[j] + usize::from(ca != *cb);
+            cur.push(sub.min(prev[j + 1] + 1).min(cur[j] + 1));
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
+/// The closest of `candidates` to `word`, if it is close enough to be a typo
+/// (at most 2 edits; never for one- or two-letter words).
+pub fn closest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    if word.chars().count() > 64 {
+        return None;
+    }
+    let limit = if word.chars().count() <= 2 { 0 } else { 2 };
+    candidates
+        .into_iter()
+        .map(|c| (edit_distance(word, c), c))
+        .filter(|(d, _)| *d > 0 && *d <= limit)
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, c)| c)
+}
+
+/// `did you mean `x`?` for the closest candidate, if any.
+pub fn did_you_mean<'a>(
+    word: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<String> {
+    closest(word, candidates).map(|c| format!("did you mean `{c}`?"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn suggestions() {
+        assert_eq!(closest("becom", TASK.iter().copied()), Some("become"));
+        assert_eq!(closest("hots", PLAY.iter().copied()), Some("hosts"));
+        assert_eq!(closest("whne", TASK.iter().copied()), Some("when"));
+        assert_eq!(closest("xyz", PLAY.iter().copied()), None);
+        assert_eq!(closest("a", ["b"]), None);
+    }
+}

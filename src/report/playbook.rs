@@ -1,0 +1,126 @@
+//! Human output of playbook runs: PLAY and TASK headers, a line per host and task, the PLAY
+//! RECAP, then a digest of every failure that cannot scroll away unnoticed.
+
+use anstyle::{AnsiColor, Style};
+
+use crate::events::{RunSummary, TaskResult, TaskStatus};
+
+fn banner(title: &str) -> String {
+    let stars = 79usize.saturating_sub(title.chars().count() + 1).max(3);
+    format!("\n{title} {}\n", "*".repeat(stars))
+}
+
+pub fn play_header(name: &str) -> String {
+    banner(&format!("PLAY [{name}]"))
+}
+
+pub fn task_header(name: &str, handler: bool) -> String {
+    banner(&format!(
+        "{} [{name}]",
+        if handler { "RUNNING HANDLER" } else { "TASK" }
+    ))
+}
+
+fn style(status: TaskStatus) -> Style {
+    let color = match status {
+        TaskStatus::Ok => AnsiColor::Green,
+        TaskStatus::Changed | TaskStatus::Ignored => AnsiColor::Yellow,
+        TaskStatus::Skipped => AnsiColor::Cyan,
+        TaskStatus::Failed | TaskStatus::Unreachable => AnsiColor::Red,
+    };
+    Style::new().fg_color(Some(color.into()))
+}
+
+/// `changed: [web01] => (item=a)` and, on failure or with `verbose`, the message and output
+/// as real lines.
+pub fn task_line(r: &TaskResult, verbose: bool) -> String {
+    let st = style(r.status);
+    let label = match r.status {
+        TaskStatus::Failed => "fatal",
+        TaskStatus::Ignored => "failed (ignored)",
+        other => other.as_str(),
+    };
+    let mut s = format!("{st}{label}: [{}]", r.host);
+    if let Some(item) = &r.item {
+        s.push_str(&format!(" => (item={item})"));
+    }
+    if let Some(msg) = &r.msg
+        && (verbose
+            || matches!(
+                r.status,
+                TaskStatus::Failed | TaskStatus::Unreachable | TaskStatus::Ignored
+            )
+            || r.task_is_debug())
+    {
+        s.push_str(&format!(": {msg}"));
+    }
+    s.push_str(&format!("{st:#}\n"));
+    let show_output = verbose || matches!(r.status, TaskStatus::Failed | TaskStatus::Ignored);
+    if show_output {
+        if let Some(rc) = r.rc.filter(|rc| *rc != 0) {
+            s.push_str(&format!("  rc: {rc}\n"));
+        }
+        for (name, text) in [("stdout", &r.stdout), ("stderr", &r.stderr)] {
+            if !text.trim().is_empty() {
+                s.push_str(&format!("  {name}:\n"));
+                for line in text.lines() {
+                    s.push_str(&format!("    {line}\n"));
+                }
+            }
+        }
+    }
+    if let Some(diff) = &r.diff {
+        s.push_str(diff);
+        if !diff.ends_with('\n') {
+            s.push('\n');
+        }
+    }
+    s
+}
+
+impl TaskResult {
+    fn task_is_debug(&self) -> bool {
+        self.stdout.is_empty() && self.status == TaskStatus::Ok && self.msg.is_some()
+    }
+}
+
+/// The PLAY RECAP, hosts in inventory order.
+pub fn recap(summary: &RunSummary) -> String {
+    let width = summary
+        .outcomes
+        .iter()
+        .map(|o| o.host.chars().count())
+        .max()
+        .unwrap_or(0);
+    let mut s = banner("PLAY RECAP");
+    for o in &summary.outcomes {
+        let r = o.recap.unwrap_or_default();
+        let pad = " ".repeat(width - o.host.chars().count());
+        s.push_str(&format!(
+            "{}{pad} : ok={:<4} changed={:<4} unreachable={:<4} failed={:<4} skipped={:<4} rescued={:<4} ignored={}\n",
+            o.host, r.ok, r.changed, r.unreachable, r.failed, r.skipped, r.rescued, r.ignored
+        ));
+    }
+    s
+}
+
+/// Every failure of the run, grouped by host: task, `file:line:col`, message.
+pub fn digest(summary: &RunSummary) -> String {
+    let failures: Vec<_> = summary
+        .outcomes
+        .iter()
+        .flat_map(|o| o.failures.iter().map(move |f| (&o.host, f)))
+        .collect();
+    if failures.is_empty() {
+        return String::new();
+    }
+    let bold = Style::new().fg_color(Some(AnsiColor::Red.into())).bold();
+    let mut s = format!("\n{bold}FAILURES ({}){bold:#}\n", failures.len());
+    for (host, (task, location, msg)) in failures {
+        s.push_str(&format!(
+            "  {host}: {task} ({location}): {}\n",
+            msg.lines().next().unwrap_or("")
+        ));
+    }
+    s
+}

@@ -1,0 +1,71 @@
+//! One host's state across a playbook run: its connection (opened once, on first use), the
+//! variables it gathered or registered, its failure state and its PLAY RECAP counts.
+
+use serde_json::{Map, Value};
+
+use crate::config::HostPlan;
+use crate::connection::{Connection, SshSettings};
+use crate::events::Recap;
+
+pub struct HostRun {
+    pub name: String,
+    pub plan: HostPlan,
+    connection: Option<Connection>,
+    /// Inventory variables plus the magic ones (`inventory_hostname`, `group_names`...).
+    pub inventory_vars: Map<String, Value>,
+    /// Facts gathered (`ansible_facts` and the injected `ansible_*` names).
+    pub facts: Map<String, Value>,
+    /// `register:` and `set_fact:` results; they outlive the play.
+    pub vars: Map<String, Value>,
+    /// Failed in the current play: no further tasks except `rescue`/`always`.
+    pub failed: bool,
+    /// Lost for the rest of the run.
+    pub unreachable: bool,
+    /// Handlers notified and not yet run (names or `listen` topics).
+    pub notified: Vec<String>,
+    pub recap: Recap,
+    /// (task, `file:line:col`, message) of every failure.
+    pub failures: Vec<(String, String, String)>,
+}
+
+impl HostRun {
+    pub fn new(plan: HostPlan, inventory_vars: Map<String, Value>) -> Self {
+        HostRun {
+            name: plan.name.clone(),
+            plan,
+            connection: None,
+            inventory_vars,
+            facts: Map::new(),
+            vars: Map::new(),
+            failed: false,
+            unreachable: false,
+            notified: Vec::new(),
+            recap: Recap::default(),
+            failures: Vec::new(),
+        }
+    }
+
+    /// Still taking tasks in this play.
+    pub fn active(&self) -> bool {
+        !self.failed && !self.unreachable
+    }
+
+    /// The host's one connection, opened now if it is not yet.
+    pub async fn connection(&mut self, ssh: &SshSettings) -> Result<&Connection, String> {
+        if self.connection.is_none() {
+            let c = Connection::connect(&self.plan.target, ssh)
+                .await
+                .map_err(|e| e.to_string())?;
+            self.connection = Some(c);
+        }
+        self.connection
+            .as_ref()
+            .ok_or_else(|| "no connection".to_owned())
+    }
+
+    pub async fn close(&mut self) {
+        if let Some(c) = self.connection.take() {
+            c.close().await;
+        }
+    }
+}

@@ -1,0 +1,651 @@
+//! Runs a loaded playbook across the inventory: plays in order, hosts in parallel (bounded by
+//! `--forks`), tasks in lockstep (`strategy: linear`) or per host (`free`), `serial` batches,
+//! handlers, blocks with rescue and always. Every outcome becomes an event; nothing prints.
+
+mod facts;
+mod host;
+mod remote;
+mod task;
+mod templating;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::time::Instant;
+
+use futures::StreamExt;
+use serde_json::{Map, Value, json};
+use tokio::sync::mpsc;
+
+use crate::config::RunConfig;
+use crate::events::{Event, EventKind, HostOutcome, HostStatus, RunSummary};
+use crate::inventory::Inventory;
+use crate::playbook::{Play, Playbook, Serial, SerialStep, Task, TaskBody};
+use crate::report::Reporter;
+
+pub use host::HostRun;
+pub use templating::TemplateCache;
+
+/// Run-wide choices from the command line.
+#[derive(Debug, Clone, Default)]
+pub struct PlaybookOptions {
+    pub check: bool,
+    pub diff: bool,
+    pub tags: Vec<String>,
+    pub skip_tags: Vec<String>,
+    pub start_at_task: Option<String>,
+    /// `-e`: the highest precedence of all.
+    pub extra_vars: Map<String, Value>,
+    pub limit: Option<String>,
+}
+
+/// Everything a playbook run shares: read-only while hosts work.
+pub struct Engine {
+    pub inventory: Inventory,
+    pub config: RunConfig,
+    pub templates: Arc<TemplateCache>,
+    pub options: PlaybookOptions,
+    pub playbook_dir: PathBuf,
+    events: mpsc::UnboundedSender<EventKind>,
+    /// 0 running, 1 Ctrl-C once (no new task starts), 2 twice.
+    interrupted: Arc<AtomicU8>,
+}
+
+/// Runs `playbook`; returns the summary also sent as `RunFinished`.
+pub async fn run(
+    playbook: Playbook,
+    inventory: Inventory,
+    config: RunConfig,
+    templates: Arc<TemplateCache>,
+    options: PlaybookOptions,
+    playbook_dir: PathBuf,
+    reporter: &mut dyn Reporter,
+) -> RunSummary {
+    let started = Instant::now();
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let interrupted = Arc::new(AtomicU8::new(0));
+    for message in &config.warnings {
+        reporter.report(&Event {
+            elapsed: started.elapsed(),
+            kind: EventKind::Warning {
+                message: message.clone(),
+            },
+        });
+    }
+    let engine = Engine {
+        inventory,
+        config,
+        templates,
+        options,
+        playbook_dir,
+        events: tx,
+        interrupted: interrupted.clone(),
+    };
+    let work = async move {
+        let mut hosts = engine.host_runs();
+        for play in &playbook.plays {
+            if engine.interrupted.load(Ordering::SeqCst) > 0 {
+                break;
+            }
+            engine.run_play(play, &mut hosts).await;
+        }
+        for h in &mut hosts {
+            h.close().await;
+        }
+        hosts
+    };
+    let hosts;
+    tokio::pin!(work);
+    loop {
+        tokio::select! {
+            done = &mut work => { hosts = done; break; }
+            Some(kind) = rx.recv() => reporter.report(&Event { elapsed: started.elapsed(), kind }),
+            _ = tokio::signal::ctrl_c(), if interrupted.load(Ordering::SeqCst) < 2 => {
+                let stage = interrupted.fetch_add(1, Ordering::SeqCst) + 1;
+                reporter.report(&Event { elapsed: started.elapsed(), kind: EventKind::Interrupted { stage } });
+                if stage == 2 {
+                    // Dropping the work drops every connection and running command.
+                    hosts = Vec::new();
+                    break;
+                }
+            }
+        }
+    }
+    while let Ok(kind) = rx.try_recv() {
+        reporter.report(&Event {
+            elapsed: started.elapsed(),
+            kind,
+        });
+    }
+    let stage = interrupted.load(Ordering::SeqCst);
+    let mut summary = RunSummary {
+        was_interrupted: stage > 0,
+        duration: started.elapsed(),
+        ..RunSummary::default()
+    };
+    for h in hosts {
+        let r = h.recap;
+        let status = if r.unreachable > 0 || h.unreachable {
+            HostStatus::Unreachable
+        } else if r.failed > 0 {
+            HostStatus::Failed
+        } else {
+            HostStatus::Ok
+        };
+        let outcome = HostOutcome {
+            recap: Some(r),
+            failures: h.failures,
+            ..HostOutcome::new(h.name, status)
+        };
+        reporter.report(&Event {
+            elapsed: started.elapsed(),
+            kind: EventKind::HostFinished(outcome.clone()),
+        });
+        match status {
+            HostStatus::Ok => summary.ok += 1,
+            HostStatus::Failed => summary.failed += 1,
+            HostStatus::Unreachable => summary.unreachable += 1,
+            HostStatus::Interrupted => summary.interrupted += 1,
+        }
+        summary.outcomes.push(outcome);
+    }
+    reporter.report(&Event {
+        elapsed: started.elapsed(),
+        kind: EventKind::RunFinished(summary.clone()),
+    });
+    summary
+}
+
+impl Engine {
+    pub(crate) fn emit(&self, kind: EventKind) {
+        // The receiver lives as long as the run; a send can only fail after it.
+        let _ = self.events.send(kind);
+    }
+
+    pub(crate) fn stopping(&self) -> bool {
+        self.interrupted.load(Ordering::SeqCst) > 0
+    }
+
+    /// One state per host the run may touch, with inventory and magic variables.
+    fn host_runs(&self) -> Vec<HostRun> {
+        let mut groups: Map<String, Value> = Map::new();
+        for g in self.inventory.group_names() {
+            let members = self.inventory.select(g).unwrap_or_default();
+            groups.insert(g.to_owned(), json!(members));
+        }
+        self.config
+            .hosts
+            .iter()
+            .map(|plan| {
+                let mut vars: Map<String, Value> = self
+                    .inventory
+                    .host_vars(&plan.name)
+                    .unwrap_or_default()
+                    .into_iter()
+                    .collect();
+                let group_names: Vec<&String> = groups
+                    .iter()
+                    .filter(|(g, m)| {
+                        *g != "all"
+                            && m.as_array()
+                                .is_some_and(|a| a.iter().any(|h| h == &plan.name))
+                    })
+                    .map(|(g, _)| g)
+                    .collect();
+                vars.insert("inventory_hostname".to_owned(), json!(plan.name));
+                vars.insert(
+                    "inventory_hostname_short".to_owned(),
+                    json!(plan.name.split('.').next().unwrap_or(&plan.name)),
+                );
+                vars.insert("group_names".to_owned(), json!(group_names));
+                vars.insert("groups".to_owned(), Value::Object(groups.clone()));
+                vars.insert("playbook_dir".to_owned(), json!(self.playbook_dir));
+                vars.insert("ansible_check_mode".to_owned(), json!(self.options.check));
+                vars.insert("ansible_diff_mode".to_owned(), json!(self.options.diff));
+                vars.insert("omit".to_owned(), json!(crate::template::OMIT));
+                HostRun::new(plan.clone(), vars)
+            })
+            .collect()
+    }
+
+    /// The hosts of a play: its pattern, then `--limit`, among the hosts of this run.
+    fn play_hosts(&self, play: &Play) -> Vec<String> {
+        let pattern = if crate::template::Templates::is_template(&play.hosts) {
+            let ctx = crate::template::Templates::context(&Value::Object(
+                self.options.extra_vars.clone(),
+            ));
+            self.templates
+                .render(&play.hosts, &ctx, &play.location, "play `hosts`")
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_owned))
+                .unwrap_or_default()
+        } else {
+            play.hosts.clone()
+        };
+        self.inventory
+            .select_limited(&pattern, self.options.limit.as_deref())
+            .unwrap_or_default()
+    }
+
+    async fn run_play(&self, play: &Play, hosts: &mut [HostRun]) {
+        let names = self.play_hosts(play);
+        let name = play.name.clone().unwrap_or_else(|| play.hosts.clone());
+        self.emit(EventKind::PlayStarted {
+            name,
+            hosts: names.clone(),
+        });
+        let in_play: Vec<usize> = hosts
+            .iter()
+            .enumerate()
+            .filter(|(_, h)| names.contains(&h.name))
+            .map(|(i, _)| i)
+            .collect();
+        for i in &in_play {
+            hosts[*i].failed = false;
+        }
+        let play_vars = self.play_vars(play);
+        let ctx = PlayCtx {
+            play,
+            vars: play_vars,
+        };
+        let batches = batches(play.serial.as_ref(), in_play.len());
+        let mut offset = 0;
+        for size in batches {
+            if self.stopping() {
+                break;
+            }
+            let batch: Vec<usize> = in_play[offset..(offset + size).min(in_play.len())].to_vec();
+            offset += size;
+            if play.gather_facts {
+                self.gather_facts(hosts, &batch).await;
+            }
+            let mut started_at = self.options.start_at_task.is_none();
+            for (section, tasks) in [
+                ("pre_tasks", &play.pre_tasks),
+                ("tasks", &play.tasks),
+                ("post_tasks", &play.post_tasks),
+            ] {
+                let _ = section;
+                self.run_tasks(tasks, hosts, &batch, &ctx, &mut started_at)
+                    .await;
+                self.flush_handlers(hosts, &batch, &ctx).await;
+            }
+            let failed = batch
+                .iter()
+                .filter(|i| hosts[**i].failed || hosts[**i].unreachable)
+                .count();
+            let too_many = match play.max_fail_percentage {
+                Some(p) => !batch.is_empty() && (failed as f64) * 100.0 / (batch.len() as f64) > p,
+                None => false,
+            };
+            if too_many || (play.any_errors_fatal && failed > 0) {
+                // The failure budget is spent: the remaining batches are not attempted.
+                break;
+            }
+            if batch.iter().all(|i| !hosts[*i].active()) {
+                break;
+            }
+        }
+    }
+
+    fn play_vars(&self, play: &Play) -> Map<String, Value> {
+        let mut vars: Map<String, Value> = play.vars.clone().into_iter().collect();
+        for file in &play.vars_files {
+            let written = if crate::template::Templates::is_template(&file.value) {
+                let ctx = crate::template::Templates::context(&Value::Object(vars.clone()));
+                match self
+                    .templates
+                    .render(&file.value, &ctx, &file.location, "vars_files")
+                {
+                    Ok(Value::String(s)) => s,
+                    _ => file.value.clone(),
+                }
+            } else {
+                file.value.clone()
+            };
+            let path = crate::playbook::resolve_path(&file.location, &written);
+            if let Ok(text) = std::fs::read_to_string(&path)
+                && let Ok(Value::Object(m)) = serde_saphyr::from_str::<Value>(&text)
+            {
+                vars.extend(m);
+            }
+        }
+        vars
+    }
+
+    async fn gather_facts(&self, hosts: &mut [HostRun], batch: &[usize]) {
+        self.emit(EventKind::TaskStarted {
+            name: "Gathering Facts".to_owned(),
+            location: String::new(),
+            handler: false,
+        });
+        let ssh = self.config.ssh.clone();
+        let futures = hosts
+            .iter_mut()
+            .enumerate()
+            .filter(|(i, h)| batch.contains(i) && h.active() && h.facts.is_empty())
+            .map(|(_, h)| {
+                let ssh = ssh.clone();
+                async move { task::gather(self, h, &ssh).await }
+            });
+        futures::stream::iter(futures)
+            .buffer_unordered(self.config.forks)
+            .collect::<Vec<()>>()
+            .await;
+    }
+
+    /// Runs `tasks` on the selected hosts in order; a host that fails stops taking tasks.
+    fn run_tasks<'a>(
+        &'a self,
+        tasks: &'a [Task],
+        hosts: &'a mut [HostRun],
+        sel: &'a [usize],
+        ctx: &'a PlayCtx<'a>,
+        started_at: &'a mut bool,
+    ) -> futures::future::LocalBoxFuture<'a, ()> {
+        Box::pin(async move {
+            for t in tasks {
+                if self.stopping() {
+                    return;
+                }
+                match &t.body {
+                    TaskBody::Block {
+                        block,
+                        rescue,
+                        always,
+                    } => {
+                        let entered: Vec<usize> =
+                            sel.iter().copied().filter(|i| hosts[*i].active()).collect();
+                        self.run_tasks(block, hosts, &entered, ctx, started_at)
+                            .await;
+                        let failed: Vec<usize> = entered
+                            .iter()
+                            .copied()
+                            .filter(|i| hosts[*i].failed && !hosts[*i].unreachable)
+                            .collect();
+                        if !rescue.is_empty() && !failed.is_empty() {
+                            for i in &failed {
+                                hosts[*i].failed = false;
+                            }
+                            self.run_tasks(rescue, hosts, &failed, ctx, started_at)
+                                .await;
+                            for i in &failed {
+                                if !hosts[*i].failed {
+                                    hosts[*i].recap.rescued += 1;
+                                    // A rescued failure is not a failure of the run.
+                                    hosts[*i].recap.failed =
+                                        hosts[*i].recap.failed.saturating_sub(1);
+                                    hosts[*i].failures.pop();
+                                }
+                            }
+                        }
+                        if !always.is_empty() {
+                            let still_failed: Vec<usize> = entered
+                                .iter()
+                                .copied()
+                                .filter(|i| hosts[*i].failed)
+                                .collect();
+                            for i in &still_failed {
+                                hosts[*i].failed = false;
+                            }
+                            let reachable: Vec<usize> = entered
+                                .iter()
+                                .copied()
+                                .filter(|i| !hosts[*i].unreachable)
+                                .collect();
+                            self.run_tasks(always, hosts, &reachable, ctx, started_at)
+                                .await;
+                            for i in still_failed {
+                                hosts[i].failed = true;
+                            }
+                        }
+                    }
+                    TaskBody::IncludeTasks {
+                        static_tasks: Some(inner),
+                        ..
+                    } => self.run_tasks(inner, hosts, sel, ctx, started_at).await,
+                    TaskBody::IncludeTasks {
+                        file,
+                        static_tasks: None,
+                    } => {
+                        self.include_tasks(t, file, hosts, sel, ctx, started_at)
+                            .await
+                    }
+                    TaskBody::Module { module, .. } if module == "meta" => {
+                        self.flush_handlers(hosts, sel, ctx).await;
+                    }
+                    TaskBody::Module { .. } => {
+                        if !*started_at {
+                            if self.options.start_at_task.as_deref() == t.name.as_deref() {
+                                *started_at = true;
+                            } else {
+                                continue;
+                            }
+                        }
+                        if !self.tags_selected(&t.tags) {
+                            continue;
+                        }
+                        self.run_module_task(t, hosts, sel, ctx, false).await;
+                        if ctx.play.any_errors_fatal && sel.iter().any(|i| hosts[*i].failed) {
+                            for i in sel {
+                                hosts[*i].failed = true;
+                            }
+                        }
+                    }
+                }
+            }
+        })
+    }
+
+    async fn include_tasks(
+        &self,
+        t: &Task,
+        file: &str,
+        hosts: &mut [HostRun],
+        sel: &[usize],
+        ctx: &PlayCtx<'_>,
+        started_at: &mut bool,
+    ) {
+        // The file name may be templated per host; hosts with the same file run it together.
+        let mut by_file: Vec<(String, Vec<usize>)> = Vec::new();
+        for i in sel.iter().copied().filter(|i| hosts[*i].active()) {
+            let vars = task::vars_for(self, &hosts[i], ctx, t);
+            // The include's own `when` decides whether it happens on this host.
+            let wanted = t.when.iter().all(|c| {
+                self.templates
+                    .condition(&c.value, &vars, &c.location, "when")
+                    .unwrap_or(false)
+            });
+            if !wanted {
+                continue;
+            }
+            let written =
+                match self
+                    .templates
+                    .render_value(&json!(file), &vars, &t.location, "include_tasks")
+                {
+                    Ok(Value::String(p)) => p,
+                    _ => file.to_owned(),
+                };
+            let path = crate::playbook::resolve_path(&t.location, &written)
+                .display()
+                .to_string();
+            match by_file.iter_mut().find(|(f, _)| *f == path) {
+                Some((_, v)) => v.push(i),
+                None => by_file.push((path, vec![i])),
+            }
+        }
+        for (path, group) in by_file {
+            let mut check = |src: &str,
+                             kind: crate::playbook::TemplateKind,
+                             at: &crate::diagnostic::Location| {
+                let r = match kind {
+                    crate::playbook::TemplateKind::Text => {
+                        self.templates.compile_text(src, at, "template").map(|_| ())
+                    }
+                    crate::playbook::TemplateKind::Expression => self
+                        .templates
+                        .compile_expr(src, at, "condition")
+                        .map(|_| ()),
+                };
+                r.map_err(|e| e.to_string())
+            };
+            let parent = crate::playbook::Inherited::for_include(t);
+            match crate::playbook::load_tasks_file(
+                std::path::Path::new(&path),
+                &parent,
+                false,
+                &mut check,
+            ) {
+                Ok((tasks, _)) => {
+                    self.run_tasks(&tasks, hosts, &group, ctx, started_at).await;
+                }
+                Err(e) => {
+                    for i in group {
+                        task::fail_host(self, &mut hosts[i], t, &e.to_string());
+                    }
+                }
+            }
+        }
+    }
+
+    async fn run_module_task(
+        &self,
+        t: &Task,
+        hosts: &mut [HostRun],
+        sel: &[usize],
+        ctx: &PlayCtx<'_>,
+        handler: bool,
+    ) {
+        let active: Vec<usize> = sel.iter().copied().filter(|i| hosts[*i].active()).collect();
+        if active.is_empty() {
+            return;
+        }
+        self.emit(EventKind::TaskStarted {
+            name: task::display_name(t),
+            location: t.location.to_string(),
+            handler,
+        });
+        if t.run_once {
+            let first = active[0];
+            task::run_on_host(self, t, &mut hosts[first], ctx).await;
+            if let Some(reg) = &t.register
+                && let Some(v) = hosts[first].vars.get(reg).cloned()
+            {
+                for i in &active[1..] {
+                    hosts[*i].vars.insert(reg.clone(), v.clone());
+                }
+            }
+            return;
+        }
+        let futures = hosts
+            .iter_mut()
+            .enumerate()
+            .filter(|(i, _)| active.contains(i))
+            .map(|(_, h)| task::run_on_host(self, t, h, ctx));
+        futures::stream::iter(futures)
+            .buffer_unordered(self.config.forks)
+            .collect::<Vec<()>>()
+            .await;
+    }
+
+    async fn flush_handlers(&self, hosts: &mut [HostRun], sel: &[usize], ctx: &PlayCtx<'_>) {
+        for handler in &ctx.play.handlers {
+            let name = handler.name.clone().unwrap_or_default();
+            let notified: Vec<usize> = sel
+                .iter()
+                .copied()
+                .filter(|i| {
+                    hosts[*i].active()
+                        && hosts[*i]
+                            .notified
+                            .iter()
+                            .any(|n| *n == name || handler.listen.contains(n))
+                })
+                .collect();
+            if notified.is_empty() {
+                continue;
+            }
+            self.run_module_task(handler, hosts, &notified, ctx, true)
+                .await;
+        }
+        for i in sel {
+            hosts[*i].notified.clear();
+        }
+    }
+
+    /// Ansible's tag rules: `--tags` (with `always`, `never`, `all`, `tagged`, `untagged`)
+    /// then `--skip-tags`.
+    fn tags_selected(&self, task_tags: &[String]) -> bool {
+        let has = |t: &str| task_tags.iter().any(|x| x == t);
+        if self.options.skip_tags.iter().any(|s| {
+            has(s)
+                || (s == "tagged" && !task_tags.is_empty())
+                || (s == "untagged" && task_tags.is_empty())
+        }) {
+            return false;
+        }
+        let wanted = &self.options.tags;
+        if wanted.is_empty() || wanted.iter().any(|w| w == "all") {
+            return !has("never") || wanted.iter().any(|w| has(w) && w != "all");
+        }
+        has("always")
+            || wanted.iter().any(|w| has(w))
+            || (wanted.iter().any(|w| w == "tagged") && !task_tags.is_empty())
+            || (wanted.iter().any(|w| w == "untagged") && task_tags.is_empty())
+    }
+}
+
+/// What every task of a play shares.
+pub struct PlayCtx<'a> {
+    pub play: &'a Play,
+    pub vars: Map<String, Value>,
+}
+
+/// Batch sizes for `serial` (a number, a percentage, or a list whose last step repeats).
+pub fn batches(serial: Option<&Serial>, hosts: usize) -> Vec<usize> {
+    let size = |step: SerialStep| -> usize {
+        let n = match step {
+            SerialStep::Number(n) => n as usize,
+            SerialStep::Percent(p) => (hosts * p as usize) / 100,
+        };
+        n.max(1)
+    };
+    let steps: Vec<SerialStep> = match serial {
+        None => return vec![hosts.max(1)],
+        Some(Serial::Number(0)) | Some(Serial::Percent(0)) => return vec![hosts.max(1)],
+        Some(Serial::Number(n)) => vec![SerialStep::Number(*n)],
+        Some(Serial::Percent(p)) => vec![SerialStep::Percent(*p)],
+        Some(Serial::List(l)) if l.is_empty() => return vec![hosts.max(1)],
+        Some(Serial::List(l)) => l.clone(),
+    };
+    let mut out = Vec::new();
+    let mut left = hosts;
+    let mut i = 0;
+    while left > 0 {
+        let step = steps[i.min(steps.len() - 1)];
+        let n = size(step).min(left);
+        out.push(n);
+        left -= n;
+        i += 1;
+    }
+    if out.is_empty() {
+        out.push(0);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn serial_batches_follow_ansible() {
+        assert_eq!(batches(None, 5), vec![5]);
+        assert_eq!(batches(Some(&Serial::Number(2)), 5), vec![2, 2, 1]);
+        assert_eq!(batches(Some(&Serial::Percent(30)), 10), vec![3, 3, 3, 1]);
+        assert_eq!(batches(Some(&Serial::Percent(10)), 3), vec![1, 1, 1]);
+        let list = Serial::List(vec![SerialStep::Number(1), SerialStep::Percent(50)]);
+        assert_eq!(batches(Some(&list), 6), vec![1, 3, 2]);
+    }
+}

@@ -1,0 +1,340 @@
+//! Rendered diagnostics, compared whole: location, message, quoted line, caret, hint.
+//! One test per distinct mistake; each input is
+//! `tests/fixtures/playbook_diagnostics/NAME.yml`, loaded as `site.yml`.
+
+use super::support::{assert_text, errors};
+
+/// The rendered diagnostics of fixture `name`, loaded as `site.yml`.
+fn of(name: &str) -> String {
+    let path = format!("tests/fixtures/playbook_diagnostics/{name}.yml");
+    match std::fs::read_to_string(&path) {
+        Ok(text) => errors(&text),
+        Err(e) => panic!("cannot read {path}: {e}"),
+    }
+}
+
+#[test]
+fn args_on_wrong_module() {
+    let expected = r#"site.yml:3:13: `copy` does not take free-form text; use `name: value` arguments
+  |
+3 |     - copy: just some text
+  |             ^"#;
+    assert_text(&of("args_on_wrong_module"), expected);
+}
+
+#[test]
+fn become_not_boolean() {
+    let expected = r#"site.yml:2:11: `become` must be a boolean (true/false, yes/no), got `maybe`
+  |
+2 |   become: maybe
+  |           ^"#;
+    assert_text(&of("become_not_boolean"), expected);
+}
+
+#[test]
+fn block_with_module() {
+    let expected = r#"site.yml:5:7: `command` is not a valid keyword for a block
+  |
+5 |       command: "true"
+  |       ^
+  = hint: a block cannot call a module itself: put the task under `block:`"#;
+    assert_text(&of("block_with_module"), expected);
+}
+
+#[test]
+fn collection_module() {
+    let expected = r#"site.yml:3:7: unknown module `community.general.ufw`
+  |
+3 |     - community.general.ufw:
+  |       ^
+  = hint: clearfleet runs only its own `ansible.builtin` modules (see docs/playbooks.md)"#;
+    assert_text(&of("collection_module"), expected);
+}
+
+#[test]
+fn conflicting_actions() {
+    let expected = r#"site.yml:4:7: conflicting action statements: copy, shell
+  |
+4 |       shell: echo hi
+  |       ^"#;
+    assert_text(&of("conflicting_actions"), expected);
+}
+
+#[test]
+fn delegate_elsewhere() {
+    let expected = r#"site.yml:4:20: `delegate_to: {{ groups.db[0] }}` is not supported
+  |
+4 |       delegate_to: "{{ groups.db[0] }}"
+  |                    ^
+  = hint: clearfleet can only delegate to `localhost`"#;
+    assert_text(&of("delegate_elsewhere"), expected);
+}
+
+#[test]
+fn free_form_unbalanced_quote() {
+    let expected = r#"site.yml:3:14: failed at splitting arguments, either an unbalanced jinja2 block or quotes
+  |
+3 |     - shell: echo 'oops
+  |              ^"#;
+    assert_text(&of("free_form_unbalanced_quote"), expected);
+}
+
+#[test]
+fn hosts_missing() {
+    let expected = r#"site.yml:1:3: this play has no `hosts`
+  |
+1 | - name: No hosts here
+  |   ^
+  = hint: every play needs `hosts:`, for example `hosts: all`"#;
+    assert_text(&of("hosts_missing"), expected);
+}
+
+#[test]
+fn import_templated() {
+    let expected = r#"site.yml:3:21: `import_tasks` is read before the run, so its file name cannot be templated
+  |
+3 |     - import_tasks: "{{ os }}.yml"
+  |                     ^
+  = hint: use `include_tasks` for a file chosen at run time"#;
+    assert_text(&of("import_templated"), expected);
+}
+
+#[test]
+fn keyword_typo_beside_module() {
+    let expected = r#"site.yml:4:7: unknown task keyword or module `becom`
+  |
+4 |       becom: yes
+  |       ^
+  = hint: did you mean `become`?"#;
+    assert_text(&of("keyword_typo_beside_module"), expected);
+}
+
+#[test]
+fn listen_on_task() {
+    let expected = r#"site.yml:4:7: `listen` is only valid on handlers
+  |
+4 |       listen: restart
+  |       ^"#;
+    assert_text(&of("listen_on_task"), expected);
+}
+
+#[test]
+fn loop_not_list() {
+    let expected = r#"site.yml:4:13: `loop` must be a list or a template that gives one, got `3`
+  |
+4 |       loop: 3
+  |             ^"#;
+    assert_text(&of("loop_not_list"), expected);
+}
+
+#[test]
+fn meta_unsupported() {
+    let expected = r#"site.yml:3:13: `meta: end_play` is not supported
+  |
+3 |     - meta: end_play
+  |             ^
+  = hint: clearfleet supports only `meta: flush_handlers`"#;
+    assert_text(&of("meta_unsupported"), expected);
+}
+
+#[test]
+fn no_action() {
+    let expected = r#"site.yml:3:7: no module/action detected in task
+  |
+3 |     - name: Does nothing
+  |       ^"#;
+    assert_text(&of("no_action"), expected);
+}
+
+#[test]
+fn play_not_mapping() {
+    let expected = r#"site.yml:2:3: a play must be a mapping of play keywords, got `just a string`
+  |
+2 | - just a string
+  |   ^"#;
+    assert_text(&of("play_not_mapping"), expected);
+}
+
+#[test]
+fn playbook_not_list() {
+    let expected = r#"site.yml:1:1: a playbook must be a list of plays, got a mapping
+  |
+1 | hosts: all
+  | ^"#;
+    assert_text(&of("playbook_not_list"), expected);
+}
+
+#[test]
+fn register_invalid() {
+    let expected = r#"site.yml:4:17: invalid variable name in `register`: `my-result`
+  |
+4 |       register: my-result
+  |                 ^"#;
+    assert_text(&of("register_invalid"), expected);
+}
+
+#[test]
+fn retries_not_a_number() {
+    let expected = r#"site.yml:4:16: `retries` must be a whole number, got `many`
+  |
+4 |       retries: many
+  |                ^"#;
+    assert_text(&of("retries_not_a_number"), expected);
+}
+
+#[test]
+fn roles_unsupported() {
+    let expected = r#"site.yml:2:3: the play keyword `roles` is not supported by clearfleet
+  |
+2 |   roles:
+  |   ^
+  = hint: use `include_tasks` with the role's task files"#;
+    assert_text(&of("roles_unsupported"), expected);
+}
+
+#[test]
+fn serial_boolean() {
+    let expected = r#"site.yml:2:11: `serial` must be a number, a percentage or a list of them, got `true`
+  |
+2 |   serial: true
+  |           ^
+  = hint: for example `serial: 2`, `serial: "30%"` or `serial: [1, 5, "50%"]`"#;
+    assert_text(&of("serial_boolean"), expected);
+}
+
+#[test]
+fn strategy_typo() {
+    let expected = r#"site.yml:2:13: unknown strategy `lineer`: clearfleet has `linear` and `free`
+  |
+2 |   strategy: lineer
+  |             ^
+  = hint: did you mean `linear`?"#;
+    assert_text(&of("strategy_typo"), expected);
+}
+
+#[test]
+fn task_at_play_level() {
+    let expected = r#"site.yml:2:3: unknown play keyword `shell`
+  |
+2 |   shell: echo misplaced
+  |   ^
+  = hint: this looks like a task: put it in a play's `tasks:` list"#;
+    assert_text(&of("task_at_play_level"), expected);
+}
+
+#[test]
+fn task_not_mapping() {
+    let expected = r#"site.yml:4:7: a task must be a mapping of keywords, got `echo two`
+  |
+4 |     - "echo two"
+  |       ^"#;
+    assert_text(&of("task_not_mapping"), expected);
+}
+
+#[test]
+fn template_syntax() {
+    let expected = r#"site.yml:4:14: invalid template in `args.msg`: unbalanced `{{`
+  |
+4 |         msg: "Hello {{ name"
+  |              ^"#;
+    assert_text(&of("template_syntax"), expected);
+}
+
+#[test]
+fn unknown_builtin_module() {
+    let expected = r#"site.yml:3:7: unknown module `ansible.builtin.shel`
+  |
+3 |     - ansible.builtin.shel: echo hi
+  |       ^
+  = hint: did you mean `shell`?"#;
+    assert_text(&of("unknown_builtin_module"), expected);
+}
+
+#[test]
+fn unknown_module_argument() {
+    let expected = r#"site.yml:4:9: unsupported argument `mesage` for module `fail` (supported: msg)
+  |
+4 |         mesage: boom
+  |         ^"#;
+    assert_text(&of("unknown_module_argument"), expected);
+}
+
+#[test]
+fn unknown_module_keyword_typo() {
+    let expected = r#"site.yml:4:7: unknown module `becom`
+  |
+4 |       becom: yes
+  |       ^
+  = hint: did you mean `become`?"#;
+    assert_text(&of("unknown_module_keyword_typo"), expected);
+}
+
+#[test]
+fn unknown_play_keyword() {
+    let expected = r#"site.yml:7:5: unknown play keyword `hots`
+  |
+7 |     hots: web
+  |     ^
+  = hint: did you mean `hosts`?"#;
+    assert_text(&of("unknown_play_keyword"), expected);
+}
+
+#[test]
+fn unsupported_keyword() {
+    let expected = r#"site.yml:4:7: the task keyword `async` is not supported by clearfleet
+  |
+4 |       async: 120
+  |       ^
+
+error: site.yml:5:7: the task keyword `poll` is not supported by clearfleet
+  |
+5 |       poll: 0
+  |       ^"#;
+    assert_text(&of("unsupported_keyword"), expected);
+}
+
+#[test]
+fn vars_bad_name() {
+    let expected = r#"site.yml:4:5: invalid variable name `2bad`: use letters, digits and `_`, not starting with a digit
+  |
+4 |     2bad: 2
+  |     ^"#;
+    assert_text(&of("vars_bad_name"), expected);
+}
+
+#[test]
+fn vault_value() {
+    let expected = r#"site.yml:4:7: `!vault` encrypted values are not supported
+  |
+4 |       $ANSIBLE_VAULT;1.1;AES256
+  |       ^"#;
+    assert_text(&of("vault_value"), expected);
+}
+
+#[test]
+fn when_syntax() {
+    let expected = r#"site.yml:6:11: invalid expression in `when`: unbalanced parentheses
+  |
+6 |         - (y | bool
+  |           ^"#;
+    assert_text(&of("when_syntax"), expected);
+}
+
+#[test]
+fn with_dict() {
+    let expected = r#"site.yml:4:7: `with_dict` loops are not supported by clearfleet
+  |
+4 |       with_dict: "{{ users }}"
+  |       ^
+  = hint: use `loop: "{{ your_dict | dict2items }}"`"#;
+    assert_text(&of("with_dict"), expected);
+}
+
+#[test]
+fn yaml_syntax() {
+    let expected = r#"site.yml:4:14: invalid YAML: unclosed quote
+  |
+4 |         msg: "unterminated
+  |              ^"#;
+    assert_text(&of("yaml_syntax"), expected);
+}

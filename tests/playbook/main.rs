@@ -1,0 +1,9 @@
+//! The playbook loader: diagnostics, Ansible's rules, the example playbooks, and a
+//! differential check against `ansible-playbook --syntax-check`.
+
+mod ansible;
+mod diagnostics;
+mod examples;
+mod no_panic;
+mod rules;
+mod support;

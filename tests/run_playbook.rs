@@ -1,0 +1,341 @@
+//! `clearfleet run` end to end: playbooks on real sshd hosts, idempotence, check mode,
+//! serial with a failure budget, shell safety and diagnostics.
+
+mod support;
+
+use std::path::{Path, PathBuf};
+
+use support::cli::{clearfleet, temp_home, write};
+use support::sshd::Fleet;
+
+fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/run")
+        .join(name)
+}
+
+/// An inventory of the fleet's hosts with `work_dir` pointing into `dir`.
+fn inventory(fleet: &Fleet, dir: &Path, extra: &str) -> String {
+    let mut s = format!(
+        "all:\n  vars:\n    ansible_host: 127.0.0.1\n    ansible_user: root\n    ansible_ssh_private_key_file: {}\n    work_dir: {}\n{extra}  hosts:\n",
+        fleet.client_key().display(),
+        dir.display()
+    );
+    for h in fleet.hosts() {
+        s.push_str(&format!(
+            "    {}:\n      ansible_port: {}\n",
+            h.name(),
+            h.port()
+        ));
+    }
+    s
+}
+
+fn recap_line<'a>(stdout: &'a str, host: &str) -> &'a str {
+    stdout
+        .lines()
+        .find(|l| l.starts_with(&format!("{host} ")) && l.contains(" : ok="))
+        .unwrap_or_else(|| panic!("no recap for {host}:\n{stdout}"))
+}
+
+fn counts(line: &str) -> Vec<(String, u32)> {
+    line.split_whitespace()
+        .filter_map(|w| w.split_once('='))
+        .map(|(k, v)| (k.to_owned(), v.parse().unwrap_or(u32::MAX)))
+        .collect()
+}
+
+fn count(line: &str, key: &str) -> u32 {
+    counts(line)
+        .into_iter()
+        .find(|(k, _)| k == key)
+        .map(|(_, v)| v)
+        .unwrap_or(u32::MAX)
+}
+
+#[test]
+fn a_playbook_runs_changes_once_and_check_mode_changes_nothing() {
+    let Some(fleet) = Fleet::start(2) else {
+        return;
+    };
+    let home = temp_home();
+    let work = home.path().join("work");
+    let inv = write(home.path(), "inv.yml", &inventory(&fleet, &work, ""));
+    let run = |extra: &[&str]| {
+        clearfleet(home.path())
+            .arg("run")
+            .args(extra)
+            .arg("-i")
+            .arg(&inv)
+            .arg("--known-hosts")
+            .arg(fleet.known_hosts_path())
+            .arg(fixture("site.yml"))
+            .run()
+    };
+
+    // Check mode first: predicts changes, touches nothing.
+    let check = run(&["--check"]);
+    assert!(!work.exists(), "check mode created {work:?}: {check:?}");
+    assert!(check.stdout.contains("PLAY RECAP"), "{check:?}");
+
+    let first = run(&[]);
+    assert_eq!(first.code, 0, "{first:?}");
+    for h in fleet.hosts() {
+        let line = recap_line(&first.stdout, h.name());
+        // facts, dir, template, lineinfile, copy loop, cat, set_fact, assert, stat, (block
+        // failure rescued), rescue debug, always copy, handler
+        assert_eq!(count(line, "failed"), 0, "{line}");
+        assert_eq!(count(line, "rescued"), 1, "{line}");
+        assert_eq!(count(line, "changed"), 6, "{line}");
+        assert_eq!(count(line, "unreachable"), 0, "{line}");
+        let dir = work.join(h.name());
+        let conf = std::fs::read_to_string(dir.join("app.conf")).unwrap_or_default();
+        assert_eq!(
+            conf,
+            format!(
+                "# Managed by clearfleet\nname={}\nport=8080\npackage=alpha\npackage=beta\npackage=gamma\n",
+                h.name()
+            )
+        );
+        assert_eq!(
+            std::fs::read_to_string(dir.join("alpha.txt")).unwrap_or_default(),
+            "ALPHA\n"
+        );
+        assert!(!dir.join("gamma.txt").exists(), "when: skipped gamma");
+        assert!(dir.join("reloaded.txt").exists(), "handler ran");
+        let always = std::fs::read_to_string(dir.join("always.txt")).unwrap_or_default();
+        assert_eq!(always, format!("size={}\n", conf.len()));
+        assert_eq!(
+            h.accepted_connections(),
+            2,
+            "one connection per run (the check run, then this one)"
+        );
+    }
+    assert!(
+        first.stdout.contains("changed: [h01] => (item=alpha)"),
+        "{}",
+        first.stdout
+    );
+    assert!(
+        first.stdout.contains("skipping: [h01] => (item=gamma)"),
+        "{}",
+        first.stdout
+    );
+    assert!(
+        first.stdout.contains("RUNNING HANDLER [reload app]"),
+        "{}",
+        first.stdout
+    );
+
+    // Second run: nothing changes, the handler does not run.
+    let second = run(&[]);
+    assert_eq!(second.code, 0, "{second:?}");
+    for h in fleet.hosts() {
+        let line = recap_line(&second.stdout, h.name());
+        assert_eq!(
+            count(line, "changed"),
+            0,
+            "second run changed something: {line}"
+        );
+    }
+    assert!(
+        !second.stdout.contains("RUNNING HANDLER"),
+        "{}",
+        second.stdout
+    );
+
+    // A check run now predicts no change either.
+    let check = run(&["--check", "--diff"]);
+    for h in fleet.hosts() {
+        assert_eq!(
+            count(recap_line(&check.stdout, h.name()), "changed"),
+            0,
+            "{}",
+            check.stdout
+        );
+    }
+}
+
+#[test]
+fn check_mode_with_diff_shows_the_change_and_leaves_the_file() {
+    let Some(fleet) = Fleet::start(1) else {
+        return;
+    };
+    let home = temp_home();
+    let work = home.path().join("work");
+    std::fs::create_dir_all(work.join("h01")).unwrap_or_default();
+    std::fs::write(work.join("h01/app.conf"), "port=1\n").unwrap_or_default();
+    let inv = write(
+        home.path(),
+        "inv.yml",
+        &inventory(&fleet, &work, "    app_port: 9000\n"),
+    );
+    let pb = write(
+        home.path(),
+        "pb.yml",
+        "- hosts: all\n  gather_facts: no\n  tasks:\n    - lineinfile:\n        path: \"{{ work_dir }}/h01/app.conf\"\n        regexp: '^port='\n        line: port={{ app_port }}\n",
+    );
+    let run = clearfleet(home.path())
+        .args(["run", "--check", "--diff", "-i"])
+        .arg(&inv)
+        .arg("--known-hosts")
+        .arg(fleet.known_hosts_path())
+        .arg(&pb)
+        .run();
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(
+        run.stdout.contains("-port=1\n+port=9000\n"),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(
+        std::fs::read_to_string(work.join("h01/app.conf")).unwrap_or_default(),
+        "port=1\n"
+    );
+}
+
+#[test]
+fn serial_batches_stop_when_the_failure_budget_is_spent() {
+    let Some(fleet) = Fleet::start(4) else {
+        return;
+    };
+    let home = temp_home();
+    let work = home.path().join("work");
+    let inv = write(home.path(), "inv.yml", &inventory(&fleet, &work, ""));
+    let pb = write(
+        home.path(),
+        "pb.yml",
+        "- hosts: all\n  gather_facts: false\n  serial: 2\n  max_fail_percentage: 0\n  tasks:\n    - name: fail on h02\n      command: \"{{ 'false' if inventory_hostname == 'h02' else 'true' }}\"\n    - name: touch\n      file:\n        path: \"{{ work_dir }}-{{ inventory_hostname }}\"\n        state: touch\n",
+    );
+    let run = clearfleet(home.path())
+        .args(["run", "--output", "json", "-i"])
+        .arg(&inv)
+        .arg("--known-hosts")
+        .arg(fleet.known_hosts_path())
+        .arg(&pb)
+        .run();
+    assert_eq!(run.code, 2, "{run:?}");
+    let touched = |h: &str| PathBuf::from(format!("{}-{h}", work.display())).exists();
+    assert!(
+        touched("h01"),
+        "the healthy host of the first batch went on"
+    );
+    assert!(!touched("h02"), "the failed host stopped");
+    assert!(
+        !touched("h03") && !touched("h04"),
+        "the second batch was never started"
+    );
+    assert_eq!(fleet.hosts()[2].accepted_connections(), 0);
+    let failed = run.host_json("h02");
+    assert_eq!(failed["status"], "failed");
+    assert_eq!(failed["recap"]["failed"], 1);
+    let results: Vec<_> = run
+        .json_lines()
+        .into_iter()
+        .filter(|v| v["type"] == "result")
+        .collect();
+    assert!(
+        results.iter().any(|r| r["host"] == "h02"
+            && r["status"] == "failed"
+            && r["location"]
+                .as_str()
+                .is_some_and(|l| l.ends_with("pb.yml:6:7"))),
+        "{results:?}"
+    );
+}
+
+#[test]
+fn quoted_values_never_become_commands() {
+    let Some(fleet) = Fleet::start(1) else {
+        return;
+    };
+    let home = temp_home();
+    let canary = home.path().join("canary");
+    let evil = format!("x; touch {}", canary.display());
+    let inv = write(
+        home.path(),
+        "inv.yml",
+        &inventory(&fleet, home.path(), &format!("    evil: \"{evil}\"\n")),
+    );
+    let pb = write(
+        home.path(),
+        "pb.yml",
+        "- hosts: all\n  gather_facts: no\n  tasks:\n    - shell: echo {{ evil | quote }}\n      register: out\n    - command: echo {{ evil }}\n    - assert:\n        that: out.stdout == evil\n",
+    );
+    let run = clearfleet(home.path())
+        .args(["run", "-i"])
+        .arg(&inv)
+        .arg("--known-hosts")
+        .arg(fleet.known_hosts_path())
+        .arg(&pb)
+        .run();
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(!canary.exists(), "a templated value ran as a command");
+}
+
+#[test]
+fn mistakes_are_reported_before_any_host_is_contacted() {
+    let Some(fleet) = Fleet::start(1) else {
+        return;
+    };
+    let home = temp_home();
+    let inv = write(home.path(), "inv.yml", &inventory(&fleet, home.path(), ""));
+    let pb = write(
+        home.path(),
+        "pb.yml",
+        "- hosts: all\n  tasks:\n    - name: typo\n      copy:\n        dest: /tmp/x\n        contnet: hi\n    - debug:\n        msg: \"{{ unclosed \"\n",
+    );
+    let run = clearfleet(home.path())
+        .args(["run", "-i"])
+        .arg(&inv)
+        .arg("--known-hosts")
+        .arg(fleet.known_hosts_path())
+        .arg(&pb)
+        .run();
+    assert_eq!(run.code, 4, "{run:?}");
+    assert!(
+        run.stderr
+            .contains("pb.yml:6:9: unsupported argument `contnet` for module `copy`"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("pb.yml:8:"), "{}", run.stderr);
+    assert_eq!(fleet.hosts()[0].accepted_connections(), 0);
+}
+
+#[test]
+fn an_unreachable_host_is_reported_and_the_others_finish() {
+    let Some(fleet) = Fleet::start(1) else {
+        return;
+    };
+    let home = temp_home();
+    let mut inv = inventory(&fleet, home.path(), "");
+    inv.push_str("    down:\n      ansible_port: 1\n");
+    let inv = write(home.path(), "inv.yml", &inv);
+    let pb = write(
+        home.path(),
+        "pb.yml",
+        "- hosts: all\n  tasks:\n    - command: \"true\"\n",
+    );
+    let run = clearfleet(home.path())
+        .args(["run", "--connect-retries", "0", "-i"])
+        .arg(&inv)
+        .arg("--known-hosts")
+        .arg(fleet.known_hosts_path())
+        .arg(&pb)
+        .run();
+    assert_eq!(run.code, 3, "{run:?}");
+    assert_eq!(
+        count(recap_line(&run.stdout, "down"), "unreachable"),
+        1,
+        "{}",
+        run.stdout
+    );
+    assert_eq!(
+        count(recap_line(&run.stdout, "h01"), "ok"),
+        2,
+        "{}",
+        run.stdout
+    );
+    assert!(run.stdout.contains("FAILURES (1)"), "{}", run.stdout);
+}
