@@ -23,6 +23,7 @@ pub fn run(cli: Cli) -> u8 {
             hosts(&args.connect, Job::Exec { command }, line, View::Commands)
         }
         Command::Run(args) => playbook(&args),
+        Command::Upgrade(args) => crate::upgrade::run(&args),
         Command::Detect(args) => detect(&args, View::Detect),
         Command::Plan(args) => detect(&args, View::Plan),
     };
@@ -35,7 +36,7 @@ pub fn run(cli: Cli) -> u8 {
     }
 }
 
-fn init_logging(verbose: u8, quiet: bool) {
+pub(crate) fn init_logging(verbose: u8, quiet: bool) {
     use tracing_subscriber::EnvFilter;
     let default = match (quiet, verbose) {
         (true, _) => "error",
@@ -153,6 +154,7 @@ fn playbook(args: &RunArgs) -> Result<u8, Error> {
         start_at_task: args.start_at_task.clone(),
         extra_vars,
         limit: args.connect.limit.clone(),
+        host_vars: Default::default(),
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

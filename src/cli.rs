@@ -26,6 +26,9 @@ pub enum Command {
     Detect(DetectArgs),
     /// Run an Ansible-style playbook.
     Run(RunArgs),
+    /// Upgrade every selected ClearML server to the target along its safe hop chain, with a
+    /// verified backup first and a rollback on any failure.
+    Upgrade(UpgradeArgs),
     /// Detect each host, then print the safe upgrade path to the target: hops, data
     /// migrations, or why it is refused (read-only, nothing changes).
     Plan(DetectArgs),
@@ -184,6 +187,37 @@ pub struct RunArgs {
     /// Start at the first task with this name.
     #[arg(long, value_name = "NAME")]
     pub start_at_task: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct UpgradeArgs {
+    #[command(flatten)]
+    pub connect: ConnectArgs,
+    /// The release to reach (default: the latest in the release data).
+    #[arg(long, value_name = "VERSION")]
+    pub target: Option<String>,
+    /// Detect and plan only: print what would happen per host, change nothing.
+    #[arg(long)]
+    pub check: bool,
+    /// Compose files from DIR/<version>/docker-compose.yml (a controller directory) or
+    /// URL/<version>/docker-compose.yml, for sites without internet.
+    #[arg(long, value_name = "DIR|URL")]
+    pub compose_mirror: Option<String>,
+    /// Where backups go (default: `<root>-backup-<UTC time>` beside each root). Never deleted.
+    #[arg(long, value_name = "DIR")]
+    pub backup_dir: Option<String>,
+    /// Upgrade hosts in batches: a number or a percentage.
+    #[arg(long, value_name = "N|P%")]
+    pub serial: Option<String>,
+    /// Stop starting new batches once more than P% of a batch failed.
+    #[arg(long, value_name = "P")]
+    pub max_fail_percentage: Option<f64>,
+    /// Seconds to wait for a server to answer after each `up` (and after a rollback).
+    #[arg(long, default_value_t = 300, value_name = "SECS")]
+    pub wait: u64,
+    /// Use this upgrade playbook instead of the built-in one.
+    #[arg(long, value_name = "FILE")]
+    pub playbook: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

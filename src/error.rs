@@ -50,6 +50,14 @@ pub enum Error {
     Playbook(#[from] crate::playbook::PlaybookError),
     #[error("invalid --extra-vars `{value}`: {reason}")]
     ExtraVars { value: String, reason: String },
+    #[error("invalid --serial `{0}` (expected a number or a percentage such as 25%)")]
+    Serial(String),
+    #[error("failed to write the upgrade playbook to {}: {source}", path.display())]
+    PlaybookFiles {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
     #[error("HOME is not set: give --known-hosts")]
     NoHome,
     #[error("failed to read a password from the terminal: {0}")]

@@ -19,3 +19,4 @@ pub mod runner;
 pub mod secret;
 pub mod shell;
 pub mod template;
+pub mod upgrade;

@@ -67,6 +67,11 @@ impl Redactor {
         Redactor { secrets }
     }
 
+    /// This redactor plus more secrets (found while running, e.g. detected agent keys).
+    pub fn with(&self, more: impl IntoIterator<Item = Secret>) -> Redactor {
+        Redactor::new(self.secrets.iter().cloned().chain(more))
+    }
+
     pub fn redact(&self, text: &str) -> String {
         let mut out = text.to_owned();
         for s in &self.secrets {

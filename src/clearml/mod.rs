@@ -8,6 +8,7 @@ pub mod plan;
 pub mod probe;
 pub mod releases;
 pub mod state;
+pub mod upgrade;
 pub mod version;
 
 pub use plan::{Plan, plan};

@@ -4,6 +4,7 @@ mod detect_table;
 mod human;
 mod json;
 mod playbook;
+pub mod upgrade;
 
 pub use human::{HumanReporter, View};
 pub use json::JsonReporter;

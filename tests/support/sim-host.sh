@@ -29,7 +29,7 @@ fi
 mkdir -p "$hostdir/opt" "$hostdir/state" "$hostdir/bin" /var/lib/clearml-sim
 hostdir=$(cd "$hostdir" && pwd)
 cp "$sim" "$hostdir/bin/clearml-sim"
-for n in docker curl wget; do
+for n in docker curl wget sysctl; do
     ln -sf clearml-sim "$hostdir/bin/$n"
 done
 case $compose in

@@ -387,6 +387,11 @@ impl SshdHost {
             .cloned()
     }
 
+    /// The directory behind this simulated host's `/` mounts (`opt/` is its `/opt`).
+    pub fn sim_root(&self) -> PathBuf {
+        self.dir.join("sim")
+    }
+
     /// Runs `clearml-sim ARGS` inside this simulated host's namespace (as its own root would),
     /// panicking with the output when it fails.
     pub fn sim(&self, args: &[&str]) -> String {

@@ -419,6 +419,7 @@ pub fn curl(host: &Host, args: &[String]) -> Out {
         (false, false, false, false, false);
     let mut output: Option<String> = None;
     let mut write_out: Option<String> = None;
+    let mut dump_header: Option<String> = None;
     let mut i = 0;
     let takes_arg = [
         "-o",
@@ -461,6 +462,8 @@ pub fn curl(host: &Host, args: &[String]) -> Out {
         "--proxy",
         "-K",
         "--config",
+        "-D",
+        "--dump-header",
     ];
     while i < args.len() {
         let a = args[i].clone();
@@ -494,6 +497,7 @@ pub fn curl(host: &Host, args: &[String]) -> Out {
                 ("--request", Some(v)) => req.method = v,
                 ("--url", Some(v)) => req.url = v,
                 ("--config", Some(v)) => apply_config(&mut req, &v),
+                ("--dump-header", Some(v)) => dump_header = Some(v),
                 _ => {}
             }
         } else if a.starts_with('-') && a.len() > 1 {
@@ -515,6 +519,7 @@ pub fn curl(host: &Host, args: &[String]) -> Out {
                         )),
                         'X' => req.method = v,
                         'K' => apply_config(&mut req, &v),
+                        'D' => dump_header = Some(v),
                         _ => {}
                     }
                     break;
@@ -545,6 +550,8 @@ pub fn curl(host: &Host, args: &[String]) -> Out {
             .map(|w| {
                 w.replace("%{http_code}", &format!("{code:03}"))
                     .replace("%{response_code}", &format!("{code:03}"))
+                    .replace("%{num_redirects}", "0")
+                    .replace("%{url_effective}", &req.url)
                     .replace("\\n", "\n")
             })
             .unwrap_or_default()
@@ -570,6 +577,34 @@ pub fn curl(host: &Host, args: &[String]) -> Out {
                 }
                 out.code = 22;
                 return out;
+            }
+            let header_block = {
+                let mut h = format!("HTTP/1.1 {} {}\r\n", resp.status, reason(resp.status));
+                h.push_str(&format!(
+                    "Content-Type: {}\r\nContent-Length: {}\r\n",
+                    resp.content_type,
+                    resp.body.len()
+                ));
+                for (k, v) in &resp.extra_headers {
+                    h.push_str(&format!("{k}: {v}\r\n"));
+                }
+                h.push_str("\r\n");
+                h
+            };
+            if let Some(f) = &dump_header {
+                let written = if f == "-" {
+                    out.stdout.push_str(&header_block);
+                    Ok(())
+                } else {
+                    std::fs::write(host.path(f), header_block.as_bytes())
+                };
+                if let Err(e) = written {
+                    out.eline(&format!(
+                        "curl: (23) Failure writing output to destination: {e}"
+                    ));
+                    out.code = 23;
+                    return out;
+                }
             }
             let mut body = String::new();
             if include || head {

@@ -17,6 +17,7 @@ mod mongo;
 mod redis;
 mod releases;
 mod state;
+mod sysctl;
 
 use state::{Host, Out};
 use std::io::Write;
@@ -26,7 +27,7 @@ const USAGE: &str = "usage: clearml-sim <command>
   init --era VERSION [--stopped|--exited] [--root DIR] [--compose v1|v2|both] [--no-clearml] [--no-avx]
        [--agent-key K --agent-secret S] [--host-ip IP] [--git-user U] [--git-pass P]
        [--docker-access root|group|none] [--no-dotenv] [--pin] [--free-mb N]
-  inject [--broken-tag TAG]... [--missing-tag TAG]... [--free-mb N] [--chown-data UID [--root DIR]]
+  inject [--broken-tag TAG]... [--missing-tag TAG]... [--free-mb N] [--max-map-count N] [--chown-data UID [--root DIR]]
          [--avx on|off] [--compose v1|v2|both] [--docker-access root|group|none] [--clear]
   show                      print the daemon state (JSON)
   compose-file --era VERSION [--pin] [--root DIR]   print that release's compose file
@@ -102,6 +103,7 @@ fn cmd_inject(host: &Host, args: &[String]) -> Out {
     let mut compose: Option<String> = None;
     let mut access: Option<String> = None;
     let mut clear = false;
+    let mut max_map: Option<u64> = None;
     while i < args.len() {
         let a = args[i].clone();
         let r: Result<(), Out> = (|| {
@@ -113,6 +115,13 @@ fn cmd_inject(host: &Host, args: &[String]) -> Out {
                         value(args, &mut i, &a)?
                             .parse()
                             .map_err(|_| Out::fail(2, "clearml-sim: bad --free-mb"))?,
+                    )
+                }
+                "--max-map-count" => {
+                    max_map = Some(
+                        value(args, &mut i, &a)?
+                            .parse()
+                            .map_err(|_| Out::fail(2, "clearml-sim: bad --max-map-count"))?,
                     )
                 }
                 "--chown-data" => {
@@ -162,6 +171,9 @@ fn cmd_inject(host: &Host, args: &[String]) -> Out {
         if let Some(f) = free {
             st.settings.free_mb = f;
         }
+        if let Some(m) = max_map {
+            st.settings.max_map_count = m;
+        }
         if let Some(a) = avx {
             st.settings.avx = a;
         }
@@ -208,14 +220,21 @@ fn cmd_links(host: &Host, args: &[String]) -> Out {
     if let Err(e) = std::fs::create_dir_all(&dir) {
         return Out::fail(1, format!("clearml-sim: {}: {e}", dir.display()));
     }
-    let mut names = vec!["curl", "wget", "clearml-sim"];
+    let mut names = vec!["curl", "wget", "sysctl", "clearml-sim"];
     if st.settings.docker_access != state::Access::None {
         names.push("docker");
         if st.settings.compose_v1 {
             names.push("docker-compose");
         }
     }
-    for n in ["docker", "docker-compose", "curl", "wget", "clearml-sim"] {
+    for n in [
+        "docker",
+        "docker-compose",
+        "curl",
+        "wget",
+        "sysctl",
+        "clearml-sim",
+    ] {
         let _ = std::fs::remove_file(dir.join(n));
     }
     for n in names {
@@ -359,6 +378,7 @@ fn main() -> ExitCode {
         "docker-compose" => compose_v1(&host, rest),
         "curl" => http::curl(&host, rest),
         "wget" => http::wget(&host, rest),
+        "sysctl" => sysctl::main(&host, rest),
         _ => cli(&host, rest),
     };
     let _ = std::io::stdout().write_all(out.stdout.as_bytes());

@@ -244,6 +244,9 @@ pub struct Settings {
     pub es_uid: u32,
     /// docker-compose v1 1.29.2 against a new engine fails on recreate (KeyError 'ContainerConfig').
     pub v1_recreate_bug: bool,
+    /// The kernel's `vm.max_map_count`, as the host's `sysctl` reports it (262144: the host was
+    /// prepared as ClearML's install docs say).
+    pub max_map_count: u64,
 }
 
 impl Default for Settings {
@@ -257,6 +260,7 @@ impl Default for Settings {
             os: "linux".into(),
             es_uid: 1000,
             v1_recreate_bug: true,
+            max_map_count: 262_144,
         }
     }
 }

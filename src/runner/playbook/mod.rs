@@ -36,6 +36,9 @@ pub struct PlaybookOptions {
     pub start_at_task: Option<String>,
     /// `-e`: the highest precedence of all.
     pub extra_vars: Map<String, Value>,
+    /// Per-host variables from the caller (e.g. `clearfleet upgrade`'s detected state and
+    /// plan): above everything but `-e`.
+    pub host_vars: std::collections::HashMap<String, Map<String, Value>>,
     pub limit: Option<String>,
 }
 
@@ -475,6 +478,9 @@ impl Engine {
                 None => by_file.push((path, vec![i])),
             }
         }
+        if t.loop_.is_some() {
+            return Box::pin(self.include_tasks_loop(t, file, hosts, sel, ctx, started_at)).await;
+        }
         for (path, group) in by_file {
             let mut check = |src: &str,
                              kind: crate::playbook::TemplateKind,
@@ -509,6 +515,66 @@ impl Engine {
         }
     }
 
+    /// `include_tasks` with `loop`: item `i` of every host runs together, the item bound to the
+    /// loop variable for the included tasks (hosts with fewer items stop taking part).
+    async fn include_tasks_loop(
+        &self,
+        t: &Task,
+        file: &str,
+        hosts: &mut [HostRun],
+        sel: &[usize],
+        ctx: &PlayCtx<'_>,
+        started_at: &mut bool,
+    ) {
+        let loop_var = t.loop_var.clone().unwrap_or_else(|| "item".to_owned());
+        let mut items: Vec<(usize, Vec<Value>)> = Vec::new();
+        let active: Vec<usize> = sel.iter().copied().filter(|i| hosts[*i].active()).collect();
+        for i in active {
+            let vars = task::vars_for(self, &hosts[i], ctx, t);
+            let wanted = t.when.iter().all(|c| {
+                self.templates
+                    .condition(&c.value, &vars, &c.location, "when")
+                    .unwrap_or(false)
+            });
+            if !wanted {
+                continue;
+            }
+            let Some(l) = &t.loop_ else { return };
+            match self.templates.render_value(l, &vars, &t.location, "loop") {
+                Ok(Value::Array(a)) => items.push((i, a)),
+                Ok(other) => task::fail_host(
+                    self,
+                    &mut hosts[i],
+                    t,
+                    &format!("loop: expected a list, got {other}"),
+                ),
+                Err(e) => task::fail_host(self, &mut hosts[i], t, &e.to_string()),
+            }
+        }
+        let longest = items.iter().map(|(_, a)| a.len()).max().unwrap_or(0);
+        let mut single = t.clone();
+        single.loop_ = None;
+        for n in 0..longest {
+            let mut group = Vec::new();
+            for (i, list) in &items {
+                if let Some(item) = list.get(n)
+                    && hosts[*i].active()
+                {
+                    hosts[*i].vars.insert(loop_var.clone(), item.clone());
+                    group.push(*i);
+                }
+            }
+            if group.is_empty() {
+                break;
+            }
+            self.include_tasks(&single, file, hosts, &group, ctx, started_at)
+                .await;
+        }
+        for (i, _) in &items {
+            hosts[*i].vars.remove(&loop_var);
+        }
+    }
+
     async fn run_module_task(
         &self,
         t: &Task,
@@ -521,8 +587,9 @@ impl Engine {
         if active.is_empty() {
             return;
         }
+        let vars = task::vars_for(self, &hosts[active[0]], ctx, t);
         self.emit(EventKind::TaskStarted {
-            name: task::display_name(t),
+            name: task::rendered_name(self, t, &vars),
             location: t.location.to_string(),
             handler,
         });

@@ -26,6 +26,19 @@ pub(crate) fn display_name(t: &Task) -> String {
     }
 }
 
+/// The task's name with its templates rendered for a host (the raw name if they cannot be).
+pub(crate) fn rendered_name(e: &Engine, t: &Task, vars: &Ctx) -> String {
+    let name = display_name(t);
+    if !Templates::is_template(&name) {
+        return name;
+    }
+    match e.templates.render(&name, vars, &t.location, "task name") {
+        Ok(Value::String(s)) => s,
+        Ok(other) => other.to_string(),
+        Err(_) => name,
+    }
+}
+
 /// The variables a task sees on a host, lowest precedence first: inventory, play vars, facts,
 /// registered and set_fact values, task vars, extra vars.
 pub(crate) fn vars_for(e: &Engine, h: &HostRun, ctx: &PlayCtx<'_>, t: &Task) -> Ctx {
@@ -55,6 +68,9 @@ fn var_map(e: &Engine, h: &HostRun, ctx: &PlayCtx<'_>, t: &Task) -> Map<String, 
     layer(&h.vars, &mut vars);
     let task_vars: Map<String, Value> = t.vars.clone().into_iter().collect();
     layer(&task_vars, &mut vars);
+    if let Some(hv) = e.options.host_vars.get(&h.name) {
+        layer(hv, &mut vars);
+    }
     layer(&e.options.extra_vars, &mut vars);
     vars
 }
@@ -487,9 +503,9 @@ pub(crate) async fn run_on_host(e: &Engine, t: &Task, h: &mut HostRun, ctx: &Pla
     let TaskBody::Module { module, args } = &t.body else {
         return;
     };
-    let name = display_name(t);
     let mut var_map = var_map(e, h, ctx, t);
     let vars = Templates::context(&Value::Object(var_map.clone()));
+    let name = rendered_name(e, t, &vars);
     // Every item is reported; the recap counts the task once (see `count` below).
     let report = |h: &mut HostRun,
                   status: TaskStatus,
@@ -803,5 +819,19 @@ pub(crate) async fn run_on_host(e: &Engine, t: &Task, h: &mut HostRun, ctx: &Pla
             }
         }
     }
-    let _ = last_result;
+    // What a `rescue` section sees of the failure, as in Ansible.
+    if any_failed && !t.ignore_errors {
+        h.vars
+            .insert("ansible_failed_task".to_owned(), json!({"name": name}));
+        if let Some(r) = &last_result {
+            let mut registered = r.to_registered();
+            if t.no_log
+                && let Some(m) = registered.as_object_mut()
+            {
+                m.insert("msg".to_owned(), json!(NO_LOG));
+            }
+            h.vars
+                .insert("ansible_failed_result".to_owned(), registered);
+        }
+    }
 }

@@ -1,0 +1,322 @@
+//! From a detected host and its plan to the variables of `playbooks/clearml-upgrade.yml`: the
+//! pure part of `clearfleet upgrade`. The playbook files are built into the binary too, so an
+//! installed clearfleet needs no checkout.
+
+use serde_json::{Map, Value, json};
+
+use super::plan::{Migration, Plan};
+use super::releases::Releases;
+use super::state::{Compose, DockerAccess, HostState};
+use crate::secret::Secret;
+
+/// The upgrade playbook and its task files, as shipped (path relative to `playbooks/`).
+pub const PLAYBOOK_FILES: &[(&str, &str)] = &[
+    (
+        "clearml-upgrade.yml",
+        include_str!("../../playbooks/clearml-upgrade.yml"),
+    ),
+    (
+        "clearml/preflight.yml",
+        include_str!("../../playbooks/clearml/preflight.yml"),
+    ),
+    (
+        "clearml/prepare_hop.yml",
+        include_str!("../../playbooks/clearml/prepare_hop.yml"),
+    ),
+    (
+        "clearml/backup.yml",
+        include_str!("../../playbooks/clearml/backup.yml"),
+    ),
+    (
+        "clearml/hop.yml",
+        include_str!("../../playbooks/clearml/hop.yml"),
+    ),
+    (
+        "clearml/postcheck.yml",
+        include_str!("../../playbooks/clearml/postcheck.yml"),
+    ),
+    (
+        "clearml/rollback.yml",
+        include_str!("../../playbooks/clearml/rollback.yml"),
+    ),
+];
+
+/// Where the compose files of the hops come from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ComposeSource {
+    /// Each hop's pinned upstream URL (from the release data).
+    Upstream,
+    /// A controller directory holding `<version>/docker-compose.yml`.
+    Dir(String),
+    /// A URL prefix serving `<version>/docker-compose.yml`.
+    Url(String),
+}
+
+/// Why a host is not handed to the upgrade playbook.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Skip {
+    UpToDate(String),
+    /// Refused by the planner or not automated yet; the reason says which.
+    Refused(String),
+    NoServer,
+}
+
+/// What the playbook needs for one host, or why the host is skipped.
+pub fn host_vars(
+    state: &HostState,
+    plan: &Plan,
+    releases: &Releases,
+    source: &ComposeSource,
+    backup_dir: &str,
+) -> Result<(Map<String, Value>, Vec<Secret>), Skip> {
+    let (migrations, hops) = match plan {
+        Plan::UpToDate { version } => return Err(Skip::UpToDate(version.release().to_string())),
+        Plan::NoServer => return Err(Skip::NoServer),
+        Plan::Refused { reason } | Plan::Unknown { reason } => {
+            return Err(Skip::Refused(reason.clone()));
+        }
+        Plan::Upgrade { migrations, hops } => (migrations, hops),
+    };
+    if let Some(m) = migrations.first() {
+        let what = match m {
+            Migration::RenameRoot => "the Trains → ClearML move (mv /opt/trains /opt/clearml)",
+            Migration::Mongo44 => "the MongoDB 3.6 → 4.4 migration",
+            Migration::SetFcv { .. } => "setting the MongoDB feature compatibility version",
+        };
+        return Err(Skip::Refused(format!(
+            "needs {what} first; clearfleet does not automate it yet (see the ClearML upgrade docs)"
+        )));
+    }
+    let (Some(root), Some(compose_file), Some(compose)) = (
+        state.root.as_deref(),
+        state.compose_file.as_deref(),
+        state.compose,
+    ) else {
+        return Err(Skip::Refused(
+            "root, compose file or compose command not detected".to_owned(),
+        ));
+    };
+    let docker = match state.docker_access {
+        Some(DockerAccess::Root | DockerAccess::Group) => "docker",
+        Some(DockerAccess::Sudo) => "sudo -n docker",
+        _ => {
+            return Err(Skip::Refused(
+                "docker is not usable on this host".to_owned(),
+            ));
+        }
+    };
+    let compose_cmd = match (compose, docker) {
+        (Compose::V2, d) => format!("{d} compose"),
+        (Compose::V1, "docker") => "docker-compose".to_owned(),
+        (Compose::V1, _) => "sudo -n docker-compose".to_owned(),
+    };
+    let mut hop_list = Vec::new();
+    for v in hops {
+        let Some(h) = releases.hop(*v) else {
+            return Err(Skip::Refused(format!("no compose file known for {v}")));
+        };
+        let url = match source {
+            ComposeSource::Url(prefix) => {
+                format!("{}/{v}/docker-compose.yml", prefix.trim_end_matches('/'))
+            }
+            _ => h.compose_url.clone(),
+        };
+        hop_list.push(json!({
+            "version": v.to_string(),
+            "server_image": h.server_image,
+            "compose_url": url,
+            "mongo": h.mongo,
+            "mongo_fcv": h.mongo_fcv,
+            "elasticsearch": h.elasticsearch,
+        }));
+    }
+    // The .env every hop writes: the services-agent settings, so that `up` never wipes the
+    // agent credentials (1.16+) and Trains ≤ 0.14 settings carry over under their new names.
+    let a = &state.agent;
+    let mut env =
+        String::from("# Written by clearfleet: services-agent settings kept across upgrades.\n");
+    let mut secrets = Vec::new();
+    let mut line = |k: &str, v: &str| env.push_str(&format!("{k}={v}\n"));
+    if let Some(v) = &a.access_key {
+        line("CLEARML_AGENT_ACCESS_KEY", v);
+    }
+    if let Some(v) = &a.secret_key {
+        line("CLEARML_AGENT_SECRET_KEY", v.expose());
+        secrets.push(v.clone());
+    }
+    if let Some(v) = &a.host_ip {
+        line("CLEARML_HOST_IP", v);
+    }
+    if let Some(v) = &a.git_user {
+        line("CLEARML_AGENT_GIT_USER", v);
+    }
+    if let Some(v) = &a.git_pass {
+        line("CLEARML_AGENT_GIT_PASS", v.expose());
+        secrets.push(v.clone());
+    }
+    let mut vars = Map::new();
+    vars.insert("clearml_root".into(), json!(root));
+    vars.insert("clearml_compose_file".into(), json!(compose_file));
+    vars.insert("clearml_compose".into(), json!(compose_cmd));
+    vars.insert("clearml_docker".into(), json!(docker));
+    vars.insert(
+        "clearml_from".into(),
+        json!(
+            state
+                .effective_version()
+                .map(|v| v.release().to_string())
+                .unwrap_or_default()
+        ),
+    );
+    vars.insert(
+        "clearml_uid".into(),
+        json!(state.uid.clone().unwrap_or_default()),
+    );
+    vars.insert("clearml_hops".into(), Value::Array(hop_list));
+    vars.insert(
+        "clearml_compose_mirror".into(),
+        json!(match source {
+            ComposeSource::Dir(d) => d.clone(),
+            _ => String::new(),
+        }),
+    );
+    vars.insert("clearml_backup_dir".into(), json!(backup_dir));
+    vars.insert("clearml_env".into(), json!(env));
+    vars.insert(
+        "clearml_os".into(),
+        json!(state.os.clone().unwrap_or_else(|| "linux".to_owned())),
+    );
+    if let (Some(k), Some(s)) = (&a.access_key, &a.secret_key) {
+        vars.insert("clearml_agent_key".into(), json!(k));
+        vars.insert("clearml_agent_secret".into(), json!(s.expose()));
+    }
+    Ok((vars, secrets))
+}
+
+/// `<root>-backup-<UTC timestamp>`: beside the root, never inside what a restore removes.
+pub fn default_backup_dir(root: &str, now: std::time::SystemTime) -> String {
+    let secs = now
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let days = (secs / 86_400) as i64;
+    let rem = secs % 86_400;
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{}-backup-{y:04}{m:02}{d:02}T{:02}{:02}{:02}Z",
+        root.trim_end_matches('/'),
+        rem / 3600,
+        (rem % 3600) / 60,
+        rem % 60
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clearml::containers::Family;
+    use crate::clearml::plan::plan;
+    use crate::clearml::state::AgentSettings;
+
+    fn releases() -> Releases {
+        Releases::builtin().unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    fn state() -> HostState {
+        HostState {
+            os: Some("linux".into()),
+            kind: Some(Family::Clearml),
+            root: Some("/opt/clearml".into()),
+            compose_file: Some("/opt/clearml/docker-compose.yml".into()),
+            compose: Some(Compose::V2),
+            docker_access: Some(DockerAccess::Sudo),
+            version: "1.12.1".parse().ok(),
+            elasticsearch: Some("7.17.7".into()),
+            mongo: Some("4.4.9".into()),
+            mongo_fcv: Some("4.4".into()),
+            uid: Some("u1".into()),
+            agent: AgentSettings {
+                access_key: Some("AK".into()),
+                secret_key: Some(Secret::new("S3CRET")),
+                git_pass: Some(Secret::new("GITPW")),
+                ..AgentSettings::default()
+            },
+            ..HostState::default()
+        }
+    }
+
+    #[test]
+    fn builds_the_playbook_variables() {
+        let r = releases();
+        let s = state();
+        let p = plan(&s, &r, r.latest);
+        let (v, secrets) = host_vars(
+            &s,
+            &p,
+            &r,
+            &ComposeSource::Dir("/m".into()),
+            "/opt/clearml-backup-x",
+        )
+        .unwrap_or_else(|e| panic!("{e:?}"));
+        assert_eq!(v["clearml_compose"], "sudo -n docker compose");
+        assert_eq!(v["clearml_docker"], "sudo -n docker");
+        assert_eq!(v["clearml_from"], "1.12.1");
+        let hops: Vec<&str> = v["clearml_hops"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|h| h["version"].as_str())
+            .collect();
+        assert_eq!(hops, ["1.17.1", "2.0.0", "2.3.0"]);
+        assert_eq!(
+            v["clearml_hops"][0]["server_image"],
+            "allegroai/clearml:1.17.1-554"
+        );
+        assert_eq!(v["clearml_compose_mirror"], "/m");
+        let env = v["clearml_env"].as_str().unwrap_or_default();
+        assert!(
+            env.contains("CLEARML_AGENT_ACCESS_KEY=AK\n")
+                && env.contains("CLEARML_AGENT_SECRET_KEY=S3CRET\n")
+        );
+        assert_eq!(secrets.len(), 2);
+    }
+
+    #[test]
+    fn skips_what_it_must_not_touch() {
+        let r = releases();
+        let mut s = state();
+        s.version = "2.3.0".parse().ok();
+        s.mongo = Some("7.0.22".into());
+        let p = plan(&s, &r, r.latest);
+        assert_eq!(
+            host_vars(&s, &p, &r, &ComposeSource::Upstream, "/b").err(),
+            Some(Skip::UpToDate("2.3.0".into()))
+        );
+        let mut old = state();
+        old.version = "1.1.1".parse().ok();
+        old.mongo = Some("3.6.5".into());
+        old.elasticsearch = Some("7.6.2".into());
+        let p = plan(&old, &r, r.latest);
+        assert!(
+            matches!(host_vars(&old, &p, &r, &ComposeSource::Upstream, "/b"), Err(Skip::Refused(m)) if m.contains("MongoDB 3.6"))
+        );
+    }
+
+    #[test]
+    fn backup_dirs_are_timestamped_beside_the_root() {
+        let t = std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_795_000_000);
+        assert_eq!(
+            default_backup_dir("/opt/clearml/", t),
+            "/opt/clearml-backup-20261118T110640Z"
+        );
+    }
+}

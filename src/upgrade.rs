@@ -1,0 +1,364 @@
+//! `clearfleet upgrade`: detect every host, plan its hops, run the upgrade playbook on the hosts
+//! that need it (with their state and plan as variables), then say what happened to each.
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use serde_json::{Map, Value};
+
+use crate::app::init_logging;
+use crate::clearml::upgrade::{ComposeSource, PLAYBOOK_FILES, Skip, default_backup_dir, host_vars};
+use crate::clearml::{Releases, Version};
+use crate::cli::{OutputFormat, UpgradeArgs};
+use crate::config::RunConfig;
+use crate::error::Error;
+use crate::events::{HostStatus, RunSummary};
+use crate::inventory::Inventory;
+use crate::playbook::Serial;
+use crate::report::upgrade::{UpgradeRow, table};
+use crate::report::{HumanReporter, JsonReporter, Reporter, View};
+use crate::runner::playbook::{PlaybookOptions, TemplateCache};
+use crate::runner::{self, Job};
+
+fn reporter(output: OutputFormat, quiet: bool, view: View) -> Box<dyn Reporter> {
+    match output {
+        OutputFormat::Human => Box::new(HumanReporter::new(
+            anstream::stdout(),
+            anstream::stderr(),
+            quiet,
+            view,
+        )),
+        OutputFormat::Json => Box::new(JsonReporter::new(std::io::stdout(), std::io::stderr())),
+    }
+}
+
+fn parse_serial(s: &str) -> Result<Serial, Error> {
+    let bad = || Error::Serial(s.to_owned());
+    match s.trim().strip_suffix('%') {
+        Some(p) => p
+            .trim()
+            .parse::<u8>()
+            .map(Serial::Percent)
+            .map_err(|_| bad()),
+        None => s
+            .trim()
+            .parse::<u32>()
+            .map(Serial::Number)
+            .map_err(|_| bad()),
+    }
+}
+
+/// Writes the built-in upgrade playbook into a private directory and returns its main file.
+fn materialize_playbook() -> Result<(PathBuf, PathBuf), Error> {
+    let dir = std::env::temp_dir().join(format!("clearfleet-upgrade-{}", std::process::id()));
+    for (name, text) in PLAYBOOK_FILES {
+        let path = dir.join(name);
+        let write = || -> std::io::Result<()> {
+            if let Some(parent) = path.parent() {
+                std::fs::create_dir_all(parent)?;
+            }
+            std::fs::write(&path, text)
+        };
+        write().map_err(|source| Error::PlaybookFiles {
+            path: path.clone(),
+            source,
+        })?;
+    }
+    Ok((dir.join("clearml-upgrade.yml"), dir))
+}
+
+/// Removes the materialized playbook directory when the command ends, however it ends.
+struct RemoveOnDrop(PathBuf);
+
+impl Drop for RemoveOnDrop {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Runs `clearfleet upgrade`.
+pub fn run(args: &UpgradeArgs) -> Result<u8, Error> {
+    init_logging(args.connect.verbose, args.connect.quiet);
+    let releases = Releases::builtin().map_err(Error::Releases)?;
+    let target = match &args.target {
+        None => releases.latest,
+        Some(t) => {
+            let v: Version = t.parse().map_err(Error::Version)?;
+            if releases.hop(v).is_none() {
+                return Err(Error::UnknownTarget {
+                    target: v,
+                    known: releases
+                        .hops
+                        .iter()
+                        .map(|h| h.version.to_string())
+                        .collect(),
+                });
+            }
+            v
+        }
+    };
+    let serial = args.serial.as_deref().map(parse_serial).transpose()?;
+    let source = match &args.compose_mirror {
+        None => ComposeSource::Upstream,
+        Some(m) if m.starts_with("http://") || m.starts_with("https://") => {
+            ComposeSource::Url(m.clone())
+        }
+        Some(m) => ComposeSource::Dir(
+            std::fs::canonicalize(m)
+                .map(|p| p.display().to_string())
+                .unwrap_or_else(|_| m.clone()),
+        ),
+    };
+    // Everything that can be wrong with the input is found before any host is contacted.
+    let (playbook_path, materialized) = match &args.playbook {
+        Some(p) => (p.clone(), None),
+        None => {
+            let (main, dir) = materialize_playbook()?;
+            (main, Some(dir))
+        }
+    };
+    let templates = Arc::new(TemplateCache::default());
+    let mut check =
+        |src: &str, kind: crate::playbook::TemplateKind, at: &crate::diagnostic::Location| {
+            let r = match kind {
+                crate::playbook::TemplateKind::Text => {
+                    templates.compile_text(src, at, "template").map(|_| ())
+                }
+                crate::playbook::TemplateKind::Expression => {
+                    templates.compile_expr(src, at, "condition").map(|_| ())
+                }
+            };
+            r.map_err(|e| e.to_string())
+        };
+    // The built-in files stay until the end: `include_tasks` reads them while running.
+    let _cleanup = materialized.map(RemoveOnDrop);
+    let mut playbook = crate::playbook::load_playbook(&playbook_path, &mut check)?;
+    for play in &mut playbook.plays {
+        if serial.is_some() {
+            play.serial = serial.clone();
+        }
+        if args.max_fail_percentage.is_some() {
+            play.max_fail_percentage = args.max_fail_percentage;
+        }
+    }
+    let inventory = Inventory::load(&args.connect.inventory)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(Error::Runtime)?;
+
+    // 1. Detect and plan every host.
+    let releases = Arc::new(releases);
+    let detect_config = RunConfig::build(&args.connect)?;
+    let mut detect_reporter = reporter(args.connect.output, args.connect.quiet, View::Plan);
+    let detected: RunSummary = runtime.block_on(runner::run(
+        detect_config,
+        Job::Detect {
+            releases: releases.clone(),
+            target,
+        },
+        "upgrade: detect".to_owned(),
+        detect_reporter.as_mut(),
+    ));
+    detect_reporter.finish().map_err(Error::Output)?;
+    if detected.was_interrupted {
+        return Ok(detected.exit_code());
+    }
+
+    // 2. Decide per host.
+    let now = std::time::SystemTime::now();
+    let mut rows: Vec<UpgradeRow> = Vec::new();
+    let mut per_host: HashMap<String, Map<String, Value>> = HashMap::new();
+    let mut secrets = Vec::new();
+    let mut from: HashMap<String, String> = HashMap::new();
+    for o in &detected.outcomes {
+        let Some(d) = &o.detected else {
+            rows.push(UpgradeRow {
+                host: o.host.clone(),
+                status: o.status,
+                result: match o.status {
+                    HostStatus::Unreachable => "unreachable".to_owned(),
+                    _ => format!("detection failed: {}", o.error.clone().unwrap_or_default()),
+                },
+                backup: None,
+            });
+            continue;
+        };
+        let root = d.state.root.clone().unwrap_or_default();
+        let backup = args.backup_dir.clone().map_or_else(
+            || default_backup_dir(&root, now),
+            |b| format!("{}/{}", b.trim_end_matches('/'), o.host),
+        );
+        match host_vars(&d.state, &d.plan, &releases, &source, &backup) {
+            Ok((mut vars, found)) => {
+                secrets.extend(found);
+                // Poll every 5 s (1 s for short waits) until `--wait` is used up.
+                let delay = if args.wait >= 60 { 5 } else { 1 };
+                vars.insert("clearml_wait_delay".into(), Value::from(delay));
+                vars.insert(
+                    "clearml_wait_retries".into(),
+                    Value::from((args.wait / delay).max(1)),
+                );
+                from.insert(
+                    o.host.clone(),
+                    vars["clearml_from"].as_str().unwrap_or("").to_owned(),
+                );
+                per_host.insert(o.host.clone(), vars);
+            }
+            Err(Skip::UpToDate(v)) => rows.push(UpgradeRow {
+                host: o.host.clone(),
+                status: HostStatus::Ok,
+                result: format!("up to date ({v})"),
+                backup: None,
+            }),
+            Err(Skip::NoServer) => rows.push(UpgradeRow {
+                host: o.host.clone(),
+                status: HostStatus::Ok,
+                result: "no ClearML server: nothing to do".to_owned(),
+                backup: None,
+            }),
+            Err(Skip::Refused(reason)) => rows.push(UpgradeRow {
+                host: o.host.clone(),
+                status: HostStatus::Failed,
+                result: format!("refused: {reason}"),
+                backup: None,
+            }),
+        }
+    }
+
+    // 3. Upgrade the hosts that need it.
+    if !args.check && !per_host.is_empty() {
+        let names: Vec<String> = detected
+            .outcomes
+            .iter()
+            .map(|o| o.host.clone())
+            .filter(|h| per_host.contains_key(h))
+            .collect();
+        let mut config = RunConfig::for_hosts(&args.connect, &inventory, names.clone())?;
+        config.redactor = config.redactor.with(secrets);
+        config.warnings.clear();
+        let options = PlaybookOptions {
+            limit: Some(names.join(",")),
+            host_vars: per_host.clone(),
+            ..PlaybookOptions::default()
+        };
+        let mut play_reporter: Box<dyn Reporter> = match args.connect.output {
+            OutputFormat::Human => {
+                let mut h = HumanReporter::new(
+                    anstream::stdout(),
+                    anstream::stderr(),
+                    args.connect.quiet,
+                    View::Playbook,
+                );
+                h.verbose = args.connect.verbose > 0;
+                Box::new(h)
+            }
+            OutputFormat::Json => Box::new(JsonReporter::new(std::io::stdout(), std::io::stderr())),
+        };
+        let playbook_dir = playbook_path
+            .parent()
+            .map(std::path::Path::to_path_buf)
+            .unwrap_or_default();
+        let summary = runtime.block_on(crate::runner::playbook::run(
+            playbook,
+            inventory,
+            config,
+            templates,
+            options,
+            playbook_dir,
+            play_reporter.as_mut(),
+        ));
+        play_reporter.finish().map_err(Error::Output)?;
+        for o in &summary.outcomes {
+            let backup = per_host
+                .get(&o.host)
+                .and_then(|v| v.get("clearml_backup_dir"))
+                .and_then(Value::as_str)
+                .map(str::to_owned);
+            let result = match o.status {
+                HostStatus::Ok => format!(
+                    "upgraded {} → {}",
+                    from.get(&o.host).cloned().unwrap_or_default(),
+                    target
+                ),
+                HostStatus::Unreachable => "unreachable during the upgrade".to_owned(),
+                _ => {
+                    let last = o
+                        .failures
+                        .last()
+                        .map(|(task, _, msg)| (task.clone(), msg.clone()));
+                    match last {
+                        Some((_, msg)) if msg.starts_with("rolled back") => msg,
+                        Some((task, msg)) => format!("not changed: {task}: {msg}"),
+                        None => "failed".to_owned(),
+                    }
+                }
+            };
+            // A backup exists once the host got past "Stop and back up": upgraded or rolled back.
+            let backed_up = result.starts_with("upgraded") || result.starts_with("rolled back");
+            rows.push(UpgradeRow {
+                host: o.host.clone(),
+                status: o.status,
+                result,
+                backup: if backed_up { backup } else { None },
+            });
+        }
+        if summary.was_interrupted {
+            return Ok(crate::exit::INTERRUPTED);
+        }
+    } else if args.check {
+        for (host, vars) in &per_host {
+            let hops: Vec<&str> = vars["clearml_hops"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|h| h["version"].as_str())
+                .collect();
+            rows.push(UpgradeRow {
+                host: host.clone(),
+                status: HostStatus::Ok,
+                result: format!(
+                    "would upgrade {} → {} (check: nothing changed)",
+                    from.get(host).cloned().unwrap_or_default(),
+                    hops.join(" → ")
+                ),
+                backup: None,
+            });
+        }
+    }
+    runtime.shutdown_background();
+
+    // 4. What happened to each host, in inventory order.
+    let order: HashMap<&str, usize> = detected
+        .outcomes
+        .iter()
+        .enumerate()
+        .map(|(i, o)| (o.host.as_str(), i))
+        .collect();
+    rows.sort_by_key(|r| order.get(r.host.as_str()).copied().unwrap_or(usize::MAX));
+    let text = match args.connect.output {
+        OutputFormat::Human => table(&rows),
+        OutputFormat::Json => rows
+            .iter()
+            .map(|r| {
+                let mut v = serde_json::to_value(r).unwrap_or_default();
+                if let Some(m) = v.as_object_mut() {
+                    m.insert("type".to_owned(), Value::String("upgrade".to_owned()));
+                }
+                format!("{v}\n")
+            })
+            .collect(),
+    };
+    let mut out = anstream::stdout();
+    out.write_all(text.as_bytes()).map_err(Error::Output)?;
+    let code = if rows.iter().any(|r| r.status == HostStatus::Failed) {
+        crate::exit::HOST_FAILED
+    } else if rows.iter().any(|r| r.status == HostStatus::Unreachable) {
+        crate::exit::HOST_UNREACHABLE
+    } else {
+        crate::exit::OK
+    };
+    Ok(code)
+}
