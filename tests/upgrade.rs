@@ -149,3 +149,184 @@ fn upgrades_rolls_back_and_leaves_up_to_date_hosts_alone() {
         again.stdout
     );
 }
+
+#[test]
+fn every_era_in_one_parallel_run() {
+    let eras = [
+        "0.14", "0.15", "0.16", "1.1", "1.5", "1.12", "1.16", "1.17", "2.0", "2.2", "2.3",
+    ];
+    let compose = vec!["v2"; eras.len()];
+    let Some(fleet) = Fleet::builder().simulated(&compose).build() else {
+        return;
+    };
+    let home = temp_home();
+    let mirror = home.path().join("mirror");
+    write_mirror(&mirror);
+    let mut inv = format!(
+        "all:\n  vars:\n    ansible_host: 127.0.0.1\n    ansible_user: root\n    ansible_ssh_private_key_file: {}\n  hosts:\n",
+        fleet.client_key().display()
+    );
+    for (host, era) in fleet.hosts().iter().zip(eras) {
+        let key = format!("AK{}", era.replace('.', ""));
+        let secret = format!("agent-secret-{}", era.replace('.', ""));
+        let mut init = vec![
+            "init",
+            "--era",
+            era,
+            "--agent-key",
+            &key,
+            "--agent-secret",
+            &secret,
+        ];
+        if era == "0.14" {
+            init.extend([
+                "--host-ip",
+                "10.0.0.14",
+                "--git-user",
+                "bot",
+                "--git-pass",
+                "git-secret-014",
+            ]);
+        }
+        host.sim(&init);
+        inv.push_str(&format!(
+            "    era-{era}:\n      ansible_port: {}\n",
+            host.port()
+        ));
+    }
+    inv.push_str("    down:\n      ansible_port: 1\n");
+    let inv = write(home.path(), "inv.yml", &inv);
+    let detect = |label: &str| {
+        clearfleet(home.path())
+            .args(["detect", "--output", "json", "--connect-retries", "0", "-i"])
+            .arg(&inv)
+            .arg("--known-hosts")
+            .arg(fleet.known_hosts_path())
+            .run()
+            .host_json(label)["detected"]
+            .clone()
+    };
+    let uid_before: Vec<serde_json::Value> = eras
+        .iter()
+        .map(|e| detect(&format!("era-{e}"))["uid"].clone())
+        .collect();
+    let files_before: Vec<_> = fleet
+        .hosts()
+        .iter()
+        .zip(eras)
+        .map(|(h, e)| {
+            let root = if e.starts_with("0.1") && e != "0.17" {
+                "opt/trains"
+            } else {
+                "opt/clearml"
+            };
+            snapshot(&h.sim_root().join(root).join("data/fileserver"))
+        })
+        .collect();
+
+    let run = clearfleet(home.path())
+        .args(["upgrade", "--wait", "3", "--connect-retries", "0", "-i"])
+        .arg(&inv)
+        .arg("--known-hosts")
+        .arg(fleet.known_hosts_path())
+        .arg("--compose-mirror")
+        .arg(&mirror)
+        .run();
+    eprintln!(
+        "{}",
+        run.stdout
+            .lines()
+            .skip_while(|l| !l.contains("UPGRADE RESULT"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+    assert_eq!(
+        run.code, 2,
+        "Trains ≤ 0.15 hosts are refused: {}",
+        run.stderr
+    );
+    for secret in ["agent-secret-116", "agent-secret-23", "git-secret-014"] {
+        assert!(!run.all_output().contains(secret), "{secret} leaked");
+    }
+    let result = |label: &str| {
+        run.stdout
+            .lines()
+            .skip_while(|l| !l.contains("UPGRADE RESULT"))
+            .find(|l| l.starts_with(&format!("{label} ")))
+            .map(|l| l[label.len()..].trim().to_owned())
+            .unwrap_or_else(|| panic!("no result for {label}:\n{}", run.stdout))
+    };
+    for era in ["0.14", "0.15"] {
+        assert!(
+            result(&format!("era-{era}")).starts_with("refused: Host runs Trains Server ≤0.15 (Elasticsearch 5 data at /opt/trains/data/elastic)"),
+            "{}",
+            result(&format!("era-{era}"))
+        );
+    }
+    assert_eq!(result("down"), "unreachable");
+    assert_eq!(result("era-2.3"), "up to date (2.3.0)");
+    for (i, era) in eras.iter().enumerate().skip(2).take(8) {
+        let label = format!("era-{era}");
+        let r = result(&label);
+        assert!(
+            r.starts_with("upgraded ") && r.ends_with(" → 2.3.0"),
+            "{label}: {r}"
+        );
+        // The same server, its data files, and working services-agent credentials: 2.3 answers
+        // server.info only to them.
+        let after = detect(&label);
+        assert_eq!(
+            after["version"].as_str().map(|v| v.starts_with("2.3.0")),
+            Some(true),
+            "{label}: {after}"
+        );
+        assert_eq!(
+            after["version_probe"], "server-info-authenticated",
+            "{label}: {after}"
+        );
+        assert_eq!(after["uid"], uid_before[i], "{label}: uid changed");
+        assert_eq!(after["root"], "/opt/clearml", "{label}");
+        let agent = after["containers"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|c| c["name"] == "clearml-agent-services")
+            .cloned()
+            .unwrap_or_default();
+        assert_eq!(
+            agent["status"], "running",
+            "{label}: agent-services {agent}"
+        );
+        let files = snapshot(
+            &fleet.hosts()[i]
+                .sim_root()
+                .join("opt/clearml/data/fileserver"),
+        );
+        assert_eq!(files, files_before[i], "{label}: fileserver data changed");
+    }
+
+    // A second run changes nothing.
+    let again = clearfleet(home.path())
+        .args(["upgrade", "--wait", "3", "--connect-retries", "0", "-i"])
+        .arg(&inv)
+        .arg("--known-hosts")
+        .arg(fleet.known_hosts_path())
+        .arg("--compose-mirror")
+        .arg(&mirror)
+        .run();
+    for era in &eras[2..] {
+        assert!(
+            again.stdout.contains(&format!("era-{era}  ")),
+            "{}",
+            again.stdout
+        );
+        let line = again
+            .stdout
+            .lines()
+            .skip_while(|l| !l.contains("UPGRADE RESULT"))
+            .find(|l| l.starts_with(&format!("era-{era} ")))
+            .unwrap_or_default()
+            .to_owned();
+        assert!(line.ends_with("up to date (2.3.0)"), "{line}");
+    }
+}

@@ -28,6 +28,14 @@ pub const PLAYBOOK_FILES: &[(&str, &str)] = &[
         include_str!("../../playbooks/clearml/backup.yml"),
     ),
     (
+        "clearml/migrate.yml",
+        include_str!("../../playbooks/clearml/migrate.yml"),
+    ),
+    (
+        "clearml/mongo_step.yml",
+        include_str!("../../playbooks/clearml/mongo_step.yml"),
+    ),
+    (
         "clearml/hop.yml",
         include_str!("../../playbooks/clearml/hop.yml"),
     ),
@@ -77,16 +85,25 @@ pub fn host_vars(
         }
         Plan::Upgrade { migrations, hops } => (migrations, hops),
     };
-    if let Some(m) = migrations.first() {
-        let what = match m {
-            Migration::RenameRoot => "the Trains → ClearML move (mv /opt/trains /opt/clearml)",
-            Migration::Mongo44 => "the MongoDB 3.6 → 4.4 migration",
-            Migration::SetFcv { .. } => "setting the MongoDB feature compatibility version",
-        };
-        return Err(Skip::Refused(format!(
-            "needs {what} first; clearfleet does not automate it yet (see the ClearML upgrade docs)"
-        )));
+    if migrations
+        .iter()
+        .any(|m| matches!(m, Migration::SetFcv { .. }))
+    {
+        return Err(Skip::Refused(
+            "MongoDB 6 data at feature compatibility version 5.0: set it to 6.0 first \
+             (db.adminCommand({setFeatureCompatibilityVersion: \"6.0\"})); clearfleet does not \
+             automate this yet"
+                .to_owned(),
+        ));
     }
+    let migration_names: Vec<&str> = migrations
+        .iter()
+        .map(|m| match m {
+            Migration::RenameRoot => "rename-root",
+            Migration::Mongo44 => "mongo44",
+            Migration::SetFcv { .. } => "set-fcv",
+        })
+        .collect();
     let (Some(root), Some(compose_file), Some(compose)) = (
         state.root.as_deref(),
         state.compose_file.as_deref(),
@@ -154,8 +171,15 @@ pub fn host_vars(
         line("CLEARML_AGENT_GIT_PASS", v.expose());
         secrets.push(v.clone());
     }
+    let new_root = if migration_names.contains(&"rename-root") {
+        "/opt/clearml"
+    } else {
+        root
+    };
     let mut vars = Map::new();
     vars.insert("clearml_root".into(), json!(root));
+    vars.insert("clearml_new_root".into(), json!(new_root));
+    vars.insert("clearml_migrations".into(), json!(migration_names));
     vars.insert("clearml_compose_file".into(), json!(compose_file));
     vars.insert("clearml_compose".into(), json!(compose_cmd));
     vars.insert("clearml_docker".into(), json!(docker));
@@ -306,9 +330,19 @@ mod tests {
         old.mongo = Some("3.6.5".into());
         old.elasticsearch = Some("7.6.2".into());
         let p = plan(&old, &r, r.latest);
-        assert!(
-            matches!(host_vars(&old, &p, &r, &ComposeSource::Upstream, "/b"), Err(Skip::Refused(m)) if m.contains("MongoDB 3.6"))
-        );
+        let (v, _) = host_vars(&old, &p, &r, &ComposeSource::Upstream, "/b")
+            .unwrap_or_else(|e| panic!("{e:?}"));
+        assert_eq!(v["clearml_migrations"], json!(["mongo44"]));
+        assert_eq!(v["clearml_new_root"], "/opt/clearml");
+        let mut fcv5 = state();
+        fcv5.version = "2.2.0".parse().ok();
+        fcv5.mongo = Some("6.0.19".into());
+        fcv5.mongo_fcv = Some("5.0".into());
+        let p = plan(&fcv5, &r, r.latest);
+        assert!(matches!(
+            host_vars(&fcv5, &p, &r, &ComposeSource::Upstream, "/b"),
+            Err(Skip::Refused(m)) if m.contains("feature compatibility")
+        ));
     }
 
     #[test]
@@ -318,5 +352,19 @@ mod tests {
             default_backup_dir("/opt/clearml/", t),
             "/opt/clearml-backup-20261118T110640Z"
         );
+    }
+
+    #[test]
+    fn every_upgrade_task_file_is_built_in() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("playbooks/clearml");
+        for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+            let name = format!("clearml/{}", entry.file_name().to_string_lossy());
+            if name.ends_with(".yml") && name != "clearml/releases.yml" {
+                assert!(
+                    PLAYBOOK_FILES.iter().any(|(n, _)| *n == name),
+                    "{name} is not built in"
+                );
+            }
+        }
     }
 }
