@@ -44,7 +44,7 @@ pub fn task_line(r: &TaskResult, verbose: bool) -> String {
     if let Some(item) = &r.item {
         s.push_str(&format!(" => (item={item})"));
     }
-    if let Some(msg) = &r.msg
+    if let Some(msg) = r.msg.as_ref().filter(|m| !m.trim().is_empty())
         && (verbose
             || matches!(
                 r.status,
