@@ -522,3 +522,53 @@ fn tells_how_docker_can_be_used() {
         }
     }
 }
+
+#[test]
+fn a_trains_server_upgraded_without_the_es_migration_is_flagged() {
+    let Some(fleet) = Fleet::builder().simulated(&["v2"]).build() else {
+        return;
+    };
+    let host = &fleet.hosts()[0];
+    host.sim(&["init", "--era", "0.15"]);
+    let home = temp_home();
+    let inv = write(
+        home.path(),
+        "inv.yml",
+        &format!(
+            "all:\n  hosts:\n    skipped-migration:\n      ansible_host: 127.0.0.1\n      ansible_port: {}\n      ansible_user: root\n      ansible_ssh_private_key_file: {}\n",
+            host.port(),
+            fleet.client_key().display()
+        ),
+    );
+    // What an admin does who follows only the compose part of the docs: 0.16 on ES 5 data.
+    let hop = clearfleet(home.path())
+        .args(["exec", "-i"])
+        .arg(&inv)
+        .arg("--known-hosts")
+        .arg(fleet.known_hosts_path())
+        .args([
+            "--",
+            "cd /opt/trains && docker compose down && clearml-sim compose-file --era 0.16 --root /opt/trains > docker-compose.yml && mkdir -p data/elastic_7 && chown -R 1000:1000 data && docker compose pull && docker compose up -d",
+        ])
+        .run();
+    assert_eq!(hop.code, 0, "{hop:?}");
+    let run = clearfleet(home.path())
+        .args(["detect", "--output", "json", "-i"])
+        .arg(&inv)
+        .arg("--known-hosts")
+        .arg(fleet.known_hosts_path())
+        .run();
+    let d = &run.host_json("skipped-migration")["detected"];
+    assert_eq!(
+        d["version"].as_str().map(|v| v.starts_with("0.16.")),
+        Some(true),
+        "{d}"
+    );
+    assert_eq!(
+        d["server_errors"],
+        serde_json::json!(["missed_es_upgrade"]),
+        "{d}"
+    );
+    assert_eq!(d["es_migration_required"], true);
+    assert_eq!(d["verdict"], "manual migration required");
+}

@@ -353,6 +353,19 @@ pub fn interpret(sections: &IndexMap<String, Section>, releases: &Releases) -> H
     if st.server_errors.iter().any(|e| e == "missed_es_upgrade") {
         st.es_migration_required = true;
     }
+    // Elasticsearch 5 data still in `data/elastic` with no `elastic_migrated_*` beside it: the
+    // ES 5 → 7 migration never ran, whatever the compose file now pins (clearml-upgrade.md §3).
+    if let Some(root) = &st.root
+        && let Some(listing) = text(sections, &format!("datadir:{root}"))
+    {
+        let names: Vec<&str> = listing.lines().map(str::trim).collect();
+        if names.contains(&"elastic") && !names.iter().any(|n| n.starts_with("elastic_migrated_")) {
+            st.es_migration_required = true;
+            st.notes.push(format!(
+                "Elasticsearch 5 data in {root}/data/elastic was never migrated to Elasticsearch 7"
+            ));
+        }
+    }
     st.agent = agent_settings(&containers, &dotenv);
     st
 }

@@ -65,6 +65,7 @@ for f in $(echo "$CF" | tr ',' ' ') /opt/clearml/docker-compose.yml /opt/trains/
   cf "file:$f"; $RD "$f"
   d=$(dirname "$f")
   if $RD "$d/.env" >/dev/null 2>&1; then cf "env:$d/.env"; $RD "$d/.env"; fi
+  cf "datadir:$d"; ls -1 "$d/data" 2>/dev/null
 done
 exit 0
 "#;
