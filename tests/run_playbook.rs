@@ -337,5 +337,5 @@ fn an_unreachable_host_is_reported_and_the_others_finish() {
         "{}",
         run.stdout
     );
-    assert!(run.stdout.contains("FAILURES (1)"), "{}", run.stdout);
+    assert!(run.stdout.contains("FAILURES (1 cause)"), "{}", run.stdout);
 }

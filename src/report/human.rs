@@ -194,9 +194,17 @@ impl<W: Write, E: Write> Reporter for HumanReporter<W, E> {
                 .and_then(|()| self.out.flush()),
             EventKind::RunFinished(summary) => {
                 let text = match self.view {
-                    View::Commands => recap(summary),
-                    View::Detect => super::detect_table::table(summary) + &totals(summary),
-                    View::Plan => super::detect_table::plans(summary) + &totals(summary),
+                    View::Commands => recap(summary) + &super::digest::digest(summary),
+                    View::Detect => {
+                        super::detect_table::table(summary)
+                            + &super::digest::digest(summary)
+                            + &totals(summary)
+                    }
+                    View::Plan => {
+                        super::detect_table::plans(summary)
+                            + &super::digest::digest(summary)
+                            + &totals(summary)
+                    }
                     View::Playbook => {
                         super::playbook::recap(summary)
                             + &super::playbook::digest(summary)

@@ -1,6 +1,7 @@
 //! Reporters: the only writers of run output. Each turns the runner's events into one format.
 
 mod detect_table;
+pub mod digest;
 mod human;
 mod json;
 mod playbook;

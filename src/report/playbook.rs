@@ -104,23 +104,7 @@ pub fn recap(summary: &RunSummary) -> String {
     s
 }
 
-/// Every failure of the run, grouped by host: task, `file:line:col`, message.
+/// Every failure of the run, grouped by cause (see `digest.rs`).
 pub fn digest(summary: &RunSummary) -> String {
-    let failures: Vec<_> = summary
-        .outcomes
-        .iter()
-        .flat_map(|o| o.failures.iter().map(move |f| (&o.host, f)))
-        .collect();
-    if failures.is_empty() {
-        return String::new();
-    }
-    let bold = Style::new().fg_color(Some(AnsiColor::Red.into())).bold();
-    let mut s = format!("\n{bold}FAILURES ({}){bold:#}\n", failures.len());
-    for (host, (task, location, msg)) in failures {
-        s.push_str(&format!(
-            "  {host}: {task} ({location}): {}\n",
-            msg.lines().next().unwrap_or("")
-        ));
-    }
-    s
+    super::digest::digest(summary)
 }
