@@ -9,8 +9,10 @@ use crate::cli::{Cli, Command, ConnectArgs, DetectArgs, InventoryArgs, OutputFor
 use crate::config::{RunConfig, is_secret_var};
 use crate::error::{Error, print_error};
 use crate::inventory::Inventory;
+use crate::report::files::{FilesReporter, RunKind, Tee};
 use crate::report::{HumanReporter, JsonReporter, Reporter, View};
 use crate::runner::{self, Job};
+use crate::secret::Redactor;
 
 /// Runs `cli` and returns the process exit code (see `exit.rs`).
 pub fn run(cli: Cli) -> u8 {
@@ -80,9 +82,60 @@ fn detect(args: &DetectArgs, view: View) -> Result<u8, Error> {
     hosts(&args.connect, job, name.to_owned(), view)
 }
 
+/// The `--report-dir` reporter, if one is wanted: `none` never, no flag only if `default_on`.
+pub(crate) fn files_reporter(
+    args: &ConnectArgs,
+    command: &str,
+    kind: RunKind,
+    redactor: &Redactor,
+    default_on: bool,
+) -> Result<Option<FilesReporter>, Error> {
+    let dir = match &args.report_dir {
+        Some(d) if d.as_os_str() == "none" => return Ok(None),
+        Some(d) => d.clone(),
+        None if default_on => FilesReporter::default_dir(),
+        None => return Ok(None),
+    };
+    let argv: Vec<String> = std::env::args().collect();
+    FilesReporter::new(dir.clone(), command, &argv, kind, redactor.clone())
+        .map(Some)
+        .map_err(|source| Error::Report { path: dir, source })
+}
+
+/// Writes the report directory, if any, and says where it is (stderr, unless `-q`).
+pub(crate) fn write_report(
+    files: Option<&mut FilesReporter>,
+    exit_code: u8,
+    quiet: bool,
+) -> Result<(), Error> {
+    let Some(files) = files else {
+        return Ok(());
+    };
+    files.set_exit_code(exit_code);
+    files.write().map_err(|source| Error::Report {
+        path: files.dir().to_path_buf(),
+        source,
+    })?;
+    if !quiet {
+        let _ = writeln!(
+            std::io::stderr(),
+            "report: {}",
+            files.dir().join("index.html").display()
+        );
+    }
+    Ok(())
+}
+
 fn hosts(args: &ConnectArgs, job: Job, command_line: String, view: View) -> Result<u8, Error> {
     init_logging(args.verbose, args.quiet);
     let config = RunConfig::build(args)?;
+    let (command, kind) = match (&job, view) {
+        (Job::Ping, _) => ("ping", RunKind::Commands),
+        (Job::Exec { .. }, _) => ("exec", RunKind::Commands),
+        (_, View::Plan) => ("plan", RunKind::Detect),
+        _ => ("detect", RunKind::Detect),
+    };
+    let mut files = files_reporter(args, command, kind, &config.redactor, false)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -96,10 +149,15 @@ fn hosts(args: &ConnectArgs, job: Job, command_line: String, view: View) -> Resu
         )),
         OutputFormat::Json => Box::new(JsonReporter::new(std::io::stdout(), std::io::stderr())),
     };
-    let summary = runtime.block_on(runner::run(config, job, command_line, reporter.as_mut()));
+    let mut tee = Tee {
+        screen: reporter.as_mut(),
+        files: files.as_mut(),
+    };
+    let summary = runtime.block_on(runner::run(config, job, command_line, &mut tee));
     // Dropping the runtime would wait for lingering connection tasks; the run is over.
     runtime.shutdown_background();
-    reporter.finish().map_err(Error::Output)?;
+    tee.finish().map_err(Error::Output)?;
+    write_report(files.as_mut(), summary.exit_code(), args.quiet)?;
     Ok(summary.exit_code())
 }
 
@@ -134,6 +192,13 @@ fn playbook(args: &RunArgs) -> Result<u8, Error> {
         });
     }
     let config = RunConfig::for_hosts(&args.connect, &inventory, names)?;
+    let redactor = config.redactor.with(
+        extra_vars
+            .iter()
+            .filter(|(k, _)| is_secret_var(k))
+            .filter_map(|(_, v)| v.as_str().map(crate::secret::Secret::new)),
+    );
+    let mut files = files_reporter(&args.connect, "run", RunKind::Playbook, &redactor, false)?;
     let playbook_dir = args
         .playbook
         .parent()
@@ -173,6 +238,10 @@ fn playbook(args: &RunArgs) -> Result<u8, Error> {
         }
         OutputFormat::Json => Box::new(JsonReporter::new(std::io::stdout(), std::io::stderr())),
     };
+    let mut tee = Tee {
+        screen: reporter.as_mut(),
+        files: files.as_mut(),
+    };
     let summary = runtime.block_on(crate::runner::playbook::run(
         playbook,
         inventory,
@@ -180,10 +249,11 @@ fn playbook(args: &RunArgs) -> Result<u8, Error> {
         templates,
         options,
         playbook_dir,
-        reporter.as_mut(),
+        &mut tee,
     ));
     runtime.shutdown_background();
-    reporter.finish().map_err(Error::Output)?;
+    tee.finish().map_err(Error::Output)?;
+    write_report(files.as_mut(), summary.exit_code(), args.connect.quiet)?;
     Ok(summary.exit_code())
 }
 

@@ -144,6 +144,10 @@ pub struct ConnectArgs {
     /// Only the recap and errors.
     #[arg(short = 'q', long)]
     pub quiet: bool,
+    /// Write a report directory: summary.json, hosts/<host>.{json,md}, junit.xml, events.jsonl
+    /// and index.html. `upgrade` writes one under reports/<UTC time>/ unless this is `none`.
+    #[arg(long, value_name = "DIR|none")]
+    pub report_dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

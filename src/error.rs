@@ -62,6 +62,12 @@ pub enum Error {
     NoHome,
     #[error("failed to read a password from the terminal: {0}")]
     Prompt(#[source] std::io::Error),
+    #[error("failed to write the report in {}: {source}", path.display())]
+    Report {
+        path: std::path::PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
     #[error("failed to write output: {0}")]
     Output(#[source] std::io::Error),
     #[error("failed to start the async runtime: {0}")]
@@ -72,7 +78,7 @@ impl Error {
     /// The documented exit code for this error.
     pub fn exit_code(&self) -> u8 {
         match self {
-            Error::Output(_) | Error::Runtime(_) => 1,
+            Error::Output(_) | Error::Runtime(_) | Error::Report { .. } => 1,
             _ => crate::exit::INVALID_INPUT,
         }
     }

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
-use crate::app::init_logging;
+use crate::app::{files_reporter, init_logging, write_report};
 use crate::clearml::upgrade::{ComposeSource, PLAYBOOK_FILES, Skip, default_backup_dir, host_vars};
 use crate::clearml::{Releases, Version};
 use crate::cli::{OutputFormat, UpgradeArgs};
@@ -17,6 +17,7 @@ use crate::error::Error;
 use crate::events::{HostStatus, RunSummary};
 use crate::inventory::Inventory;
 use crate::playbook::Serial;
+use crate::report::files::{RunKind, Tee};
 use crate::report::upgrade::{UpgradeRow, table};
 use crate::report::{HumanReporter, JsonReporter, Reporter, View};
 use crate::runner::playbook::{PlaybookOptions, TemplateCache};
@@ -152,7 +153,18 @@ pub fn run(args: &UpgradeArgs) -> Result<u8, Error> {
     // 1. Detect and plan every host.
     let releases = Arc::new(releases);
     let detect_config = RunConfig::build(&args.connect)?;
+    let mut files = files_reporter(
+        &args.connect,
+        "upgrade",
+        RunKind::Upgrade,
+        &detect_config.redactor,
+        true,
+    )?;
     let mut detect_reporter = reporter(args.connect.output, args.connect.quiet, View::Plan);
+    let mut tee = Tee {
+        screen: detect_reporter.as_mut(),
+        files: files.as_mut(),
+    };
     let detected: RunSummary = runtime.block_on(runner::run(
         detect_config,
         Job::Detect {
@@ -160,10 +172,11 @@ pub fn run(args: &UpgradeArgs) -> Result<u8, Error> {
             target,
         },
         "upgrade: detect".to_owned(),
-        detect_reporter.as_mut(),
+        &mut tee,
     ));
-    detect_reporter.finish().map_err(Error::Output)?;
+    tee.finish().map_err(Error::Output)?;
     if detected.was_interrupted {
+        write_report(files.as_mut(), detected.exit_code(), args.connect.quiet)?;
         return Ok(detected.exit_code());
     }
 
@@ -237,6 +250,9 @@ pub fn run(args: &UpgradeArgs) -> Result<u8, Error> {
             .filter(|h| per_host.contains_key(h))
             .collect();
         let mut config = RunConfig::for_hosts(&args.connect, &inventory, names.clone())?;
+        if let Some(f) = files.as_mut() {
+            f.redact_also(secrets.iter().cloned());
+        }
         config.redactor = config.redactor.with(secrets);
         config.warnings.clear();
         let options = PlaybookOptions {
@@ -261,6 +277,10 @@ pub fn run(args: &UpgradeArgs) -> Result<u8, Error> {
             .parent()
             .map(std::path::Path::to_path_buf)
             .unwrap_or_default();
+        let mut tee = Tee {
+            screen: play_reporter.as_mut(),
+            files: files.as_mut(),
+        };
         let summary = runtime.block_on(crate::runner::playbook::run(
             playbook,
             inventory,
@@ -268,9 +288,9 @@ pub fn run(args: &UpgradeArgs) -> Result<u8, Error> {
             templates,
             options,
             playbook_dir,
-            play_reporter.as_mut(),
+            &mut tee,
         ));
-        play_reporter.finish().map_err(Error::Output)?;
+        tee.finish().map_err(Error::Output)?;
         for o in &summary.outcomes {
             let backup = per_host
                 .get(&o.host)
@@ -306,6 +326,10 @@ pub fn run(args: &UpgradeArgs) -> Result<u8, Error> {
             });
         }
         if summary.was_interrupted {
+            if let Some(f) = files.as_mut() {
+                f.set_upgrade(&rows, &target.to_string());
+            }
+            write_report(files.as_mut(), crate::exit::INTERRUPTED, args.connect.quiet)?;
             return Ok(crate::exit::INTERRUPTED);
         }
     } else if args.check {
@@ -360,5 +384,9 @@ pub fn run(args: &UpgradeArgs) -> Result<u8, Error> {
     } else {
         crate::exit::OK
     };
+    if let Some(f) = files.as_mut() {
+        f.set_upgrade(&rows, &target.to_string());
+    }
+    write_report(files.as_mut(), code, args.connect.quiet)?;
     Ok(code)
 }

@@ -126,6 +126,68 @@ fn upgrades_rolls_back_and_leaves_up_to_date_hosts_alone() {
         "rolled-back data is byte-identical"
     );
 
+    // The report is on by default, under reports/<UTC time>/ of the current directory.
+    let reports: Vec<_> = std::fs::read_dir(home.path().join("reports"))
+        .unwrap_or_else(|e| panic!("no reports/: {e}"))
+        .flatten()
+        .map(|e| e.path())
+        .collect();
+    assert_eq!(reports.len(), 1, "{reports:?}");
+    let report = &reports[0];
+    let summary: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(report.join("summary.json")).unwrap_or_default(),
+    )
+    .unwrap_or_else(|e| panic!("summary.json: {e}"));
+    let host = |name: &str| {
+        summary["hosts"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|h| h["host"] == name)
+            .cloned()
+            .unwrap_or_else(|| panic!("{name} not in {summary}"))
+    };
+    let upgraded = host("clearml-1.12");
+    assert_eq!(upgraded["status"], "ok", "{upgraded}");
+    // The detected version, build number included.
+    assert_eq!(upgraded["version_before"], "1.12.1-400", "{upgraded}");
+    assert_eq!(upgraded["version_after"], "2.3.0", "{upgraded}");
+    assert_eq!(
+        upgraded["hops_done"].as_array().and_then(|h| h.last()),
+        Some(&serde_json::json!("2.3.0")),
+        "{upgraded}"
+    );
+    let rolled = host("broken-2.0");
+    assert_eq!(rolled["status"], "failed", "{rolled}");
+    assert_eq!(
+        rolled["version_after"], rolled["version_before"],
+        "{rolled}"
+    );
+    assert!(
+        rolled["failure"]
+            .as_str()
+            .is_some_and(|f| f.starts_with("rolled back to 2.0.0")),
+        "{rolled}"
+    );
+    let current = host("current-2.3");
+    assert_eq!(
+        current["version_after"], current["version_before"],
+        "{current}"
+    );
+    let page = std::fs::read_to_string(report.join("hosts/clearml-1.12.md")).unwrap_or_default();
+    for part in [
+        "## Steps",
+        "## Detected state",
+        "## Plan",
+        "- version: 1.12.1-400 → 2.3.0",
+    ] {
+        assert!(page.contains(part), "{part} missing:\n{page}");
+    }
+    for (path, text) in support::report::files(report) {
+        assert!(!text.contains("agent-secret-112"), "secret in {path:?}");
+    }
+    support::report::check_junit(&report.join("junit.xml"), 3, 1, 0);
+
     // The second run changes nothing.
     let again = clearfleet(home.path())
         .args([

@@ -21,6 +21,11 @@ impl<W: Write, E: Write> JsonReporter<W, E> {
             error: FirstError::default(),
         }
     }
+
+    /// What was written so far (the report directory keeps the stream in memory).
+    pub fn get_ref(&self) -> &W {
+        &self.out
+    }
 }
 
 /// The JSON object for one host (the `host` record of the JSON Lines output).

@@ -2,6 +2,7 @@
 
 mod detect_table;
 pub mod digest;
+pub mod files;
 mod human;
 mod json;
 mod playbook;

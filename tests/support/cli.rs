@@ -47,6 +47,8 @@ pub fn clearfleet(home: &Path) -> Clearfleet {
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
         .env("HOME", home)
         .env("NO_COLOR", "1")
+        // `upgrade` writes reports/<time>/ under the current directory by default.
+        .current_dir(home)
         .stdin(Stdio::null());
     Clearfleet { cmd }
 }

@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod cli;
+pub mod report;
 pub mod sshd;
 
 #[allow(unused_imports)]

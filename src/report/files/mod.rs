@@ -1,0 +1,525 @@
+//! `--report-dir`: a reporter that keeps what every other reporter prints, then writes a
+//! directory an operator can archive and read later: summary, per-host pages, JUnit, the JSON
+//! event stream and one self-contained HTML page.
+
+mod cmdline;
+mod host;
+mod html;
+mod junit;
+mod time;
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant, SystemTime};
+
+use indexmap::IndexMap;
+use serde::Serialize;
+use serde_json::{Value, json};
+
+use super::upgrade::UpgradeRow;
+use super::{FirstError, JsonReporter, Reporter};
+use crate::events::{Event, EventKind, HostOutcome, HostStatus, Recap, TaskStatus};
+use crate::secret::Redactor;
+
+pub use cmdline::masked as masked_command_line;
+
+/// How many lines of stdout and stderr a report keeps per step.
+pub const TAIL_LINES: usize = 50;
+
+/// What kind of run the report is about: it decides the JUnit test cases.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RunKind {
+    /// `exec`, `ping`: a test case per host.
+    Commands,
+    /// `detect`, `plan`: a test case per host, with the detected state and plan.
+    Detect,
+    /// `run`: a test case per host per play.
+    Playbook,
+    /// `upgrade`: a test case per host, with the state, the plan and the hops done.
+    Upgrade,
+}
+
+/// One task result, or the single command of `exec`/`ping`/`detect`.
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct Step {
+    pub play: Option<String>,
+    pub name: String,
+    pub location: Option<String>,
+    pub status: String,
+    pub item: Option<String>,
+    pub msg: Option<String>,
+    pub rc: Option<i64>,
+    pub stdout_tail: String,
+    pub stderr_tail: String,
+    pub diff: Option<String>,
+    /// Since the start of the report.
+    pub start_ms: u64,
+    pub duration_ms: u64,
+}
+
+/// Everything the report knows about one host.
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct HostRecord {
+    pub host: String,
+    /// `ok`, `failed`, `unreachable`, `interrupted`, or `pending` if it never started.
+    pub status: String,
+    pub start_ms: Option<u64>,
+    pub end_ms: Option<u64>,
+    pub duration_ms: u64,
+    pub rc: Option<i64>,
+    pub failure: Option<String>,
+    pub version_before: Option<String>,
+    pub version_after: Option<String>,
+    pub hops_done: Vec<String>,
+    /// What the upgrade did (`upgraded 1.12.1 → 2.3.0`).
+    pub result: Option<String>,
+    pub backup: Option<String>,
+    pub recap: Option<Recap>,
+    pub detected: Option<Value>,
+    pub plan: Option<Value>,
+    pub verdict: Option<String>,
+    pub steps: Vec<Step>,
+}
+
+impl HostRecord {
+    fn new(host: &str) -> Self {
+        HostRecord {
+            host: host.to_owned(),
+            status: "pending".to_owned(),
+            start_ms: None,
+            end_ms: None,
+            duration_ms: 0,
+            rc: None,
+            failure: None,
+            version_before: None,
+            version_after: None,
+            hops_done: Vec::new(),
+            result: None,
+            backup: None,
+            recap: None,
+            detected: None,
+            plan: None,
+            verdict: None,
+            steps: Vec::new(),
+        }
+    }
+
+    /// The file name stem of the host's pages: the name with anything odd replaced.
+    pub fn file_stem(&self) -> String {
+        file_stem(&self.host)
+    }
+}
+
+pub(crate) fn file_stem(host: &str) -> String {
+    let s: String = host
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    if s.is_empty() || s.starts_with('.') {
+        format!("_{s}")
+    } else {
+        s
+    }
+}
+
+/// A play and the hosts it ran on, for JUnit.
+#[derive(Debug, Clone)]
+pub(crate) struct Play {
+    pub name: String,
+    pub hosts: Vec<String>,
+}
+
+/// The whole report, as the writers see it.
+pub(crate) struct Report {
+    pub run_id: String,
+    pub command: String,
+    pub command_line: Vec<String>,
+    pub kind: RunKind,
+    pub start: SystemTime,
+    pub end: SystemTime,
+    pub duration_ms: u64,
+    pub plays: Vec<Play>,
+    pub hosts: Vec<HostRecord>,
+    pub exit_code: Option<u8>,
+}
+
+impl Report {
+    pub fn count(&self, status: &str) -> usize {
+        self.hosts.iter().filter(|h| h.status == status).count()
+    }
+}
+
+/// Collects a run's events and writes the report directory on [`FilesReporter::write`].
+pub struct FilesReporter {
+    dir: PathBuf,
+    run_id: String,
+    command: String,
+    /// What the current runner run calls itself (`exec -- uptime`): the step name of a command.
+    run_command: String,
+    command_line: Vec<String>,
+    kind: RunKind,
+    redactor: Redactor,
+    wall_start: SystemTime,
+    clock: Instant,
+    /// Offset of the current runner run's `elapsed` from the report's start.
+    base: Duration,
+    plays: Vec<Play>,
+    play: Option<String>,
+    hosts: IndexMap<String, HostRecord>,
+    events: JsonReporter<Vec<u8>, std::io::Sink>,
+    extra_events: Vec<u8>,
+    exit_code: Option<u8>,
+    error: FirstError,
+}
+
+fn ms(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
+/// The last `n` lines of `text`.
+pub(crate) fn tail(text: &str, n: usize) -> String {
+    let lines: Vec<&str> = text.lines().collect();
+    let skip = lines.len().saturating_sub(n);
+    let mut s = lines[skip..].join("\n");
+    if skip > 0 {
+        s = format!("[… {skip} earlier lines]\n{s}");
+    }
+    s
+}
+
+impl FilesReporter {
+    /// A report of `command` (`exec`, `upgrade`, ...) into `dir`, created now. `command_line`
+    /// is the process's arguments; secret `-e` values and every `redactor` secret are masked.
+    pub fn new(
+        dir: PathBuf,
+        command: &str,
+        command_line: &[String],
+        kind: RunKind,
+        redactor: Redactor,
+    ) -> std::io::Result<Self> {
+        std::fs::create_dir_all(dir.join("hosts"))?;
+        let wall_start = SystemTime::now();
+        let command_line = cmdline::masked(command_line)
+            .iter()
+            .map(|a| redactor.redact(a))
+            .collect();
+        Ok(FilesReporter {
+            dir,
+            run_id: format!("{}-{}", time::compact(wall_start), std::process::id()),
+            command: command.to_owned(),
+            run_command: command.to_owned(),
+            command_line,
+            kind,
+            redactor,
+            wall_start,
+            clock: Instant::now(),
+            base: Duration::ZERO,
+            plays: Vec::new(),
+            play: None,
+            hosts: IndexMap::new(),
+            events: JsonReporter::new(Vec::new(), std::io::sink()),
+            extra_events: Vec::new(),
+            exit_code: None,
+            error: FirstError::default(),
+        })
+    }
+
+    /// The default directory of `upgrade`: `reports/<UTC time>` under the current directory.
+    pub fn default_dir() -> PathBuf {
+        Path::new("reports").join(time::compact(SystemTime::now()))
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// More secrets to keep out of the files (found after the reporter was made).
+    pub fn redact_also(&mut self, more: impl IntoIterator<Item = crate::secret::Secret>) {
+        self.redactor = self.redactor.with(more);
+    }
+
+    fn host(&mut self, name: &str) -> &mut HostRecord {
+        self.hosts
+            .entry(name.to_owned())
+            .or_insert_with(|| HostRecord::new(name))
+    }
+
+    fn finished(&mut self, o: &HostOutcome, at: u64) {
+        let command = self.run_command.clone();
+        let play = self.play.clone();
+        let h = self.host(&o.host);
+        h.status = o.status.as_str().to_owned();
+        h.end_ms = Some(at);
+        let start = h
+            .start_ms
+            .unwrap_or_else(|| at.saturating_sub(ms(o.duration)));
+        h.start_ms.get_or_insert(start);
+        h.duration_ms = at.saturating_sub(h.start_ms.unwrap_or(start));
+        h.rc = o.rc.or(h.rc);
+        h.failure = super::digest::host_cause(o).map(|why| match o.failures.last() {
+            Some((task, location, msg)) => format!("{task} ({location}): {msg}"),
+            None => why,
+        });
+        if o.recap.is_some() {
+            h.recap = o.recap;
+        }
+        if let Some(d) = &o.detected {
+            let s = &d.state;
+            h.version_before = match (s.version, s.version_range) {
+                (Some(v), _) => Some(v.to_string()),
+                (None, Some((lo, hi))) if lo == hi => Some(lo.to_string()),
+                (None, Some((lo, hi))) => Some(format!("{lo}–{hi}")),
+                _ => None,
+            };
+            h.version_after = h.version_before.clone();
+            h.detected = serde_json::to_value(&d.state).ok();
+            h.plan = serde_json::to_value(&d.plan).ok();
+            h.verdict = Some(d.verdict.clone());
+        }
+        // A command run (exec, ping, detect) is one step; a playbook's steps are its tasks.
+        if o.recap.is_none() {
+            h.steps.push(Step {
+                play,
+                name: command,
+                location: None,
+                status: o.status.as_str().to_owned(),
+                item: None,
+                msg: o.error.clone(),
+                rc: o.rc,
+                stdout_tail: tail(&o.stdout, TAIL_LINES),
+                stderr_tail: tail(&o.stderr, TAIL_LINES),
+                diff: None,
+                start_ms: start,
+                duration_ms: ms(o.duration),
+            });
+        }
+    }
+
+    /// `upgrade`: what happened to each host, and the version it was taken to.
+    pub fn set_upgrade(&mut self, rows: &[UpgradeRow], target: &str) {
+        for r in rows {
+            let h = self.host(&r.host);
+            h.status = r.status.as_str().to_owned();
+            h.result = Some(r.result.clone());
+            h.backup = r.backup.clone();
+            if r.result.starts_with("upgraded") {
+                h.version_after = Some(target.to_owned());
+            } else if r.status == HostStatus::Ok {
+                // Up to date, no server, or a check run: nothing changed.
+            } else if r.result.starts_with("rolled back") || r.result.starts_with("refused") {
+                h.version_after = h.version_before.clone();
+            } else {
+                h.version_after = None;
+            }
+            if r.status != HostStatus::Ok {
+                h.failure = Some(r.result.clone());
+            }
+            let mut line = serde_json::to_value(r).unwrap_or_default();
+            if let Some(m) = line.as_object_mut() {
+                m.insert("type".to_owned(), json!("upgrade"));
+            }
+            let _ = writeln!(self.extra_events, "{line}");
+        }
+    }
+
+    /// The run's exit code, for `summary.json`.
+    pub fn set_exit_code(&mut self, code: u8) {
+        self.exit_code = Some(code);
+    }
+
+    /// Writes every file of the report; the directory exists already.
+    pub fn write(&mut self) -> std::io::Result<()> {
+        let end = SystemTime::now();
+        let duration_ms = ms(self.clock.elapsed());
+        let report = Report {
+            run_id: self.run_id.clone(),
+            command: self.command.clone(),
+            command_line: self.command_line.clone(),
+            kind: self.kind,
+            start: self.wall_start,
+            end,
+            duration_ms,
+            plays: self.plays.clone(),
+            hosts: self.hosts.values().cloned().collect(),
+            exit_code: self.exit_code,
+        };
+        let r = &self.redactor;
+        let put = |name: &str, text: &str| std::fs::write(self.dir.join(name), r.redact(text));
+        put("summary.json", &summary_json(&report))?;
+        for h in &report.hosts {
+            let stem = h.file_stem();
+            put(
+                &format!("hosts/{stem}.json"),
+                &pretty(&serde_json::to_value(h).unwrap_or_default()),
+            )?;
+            put(&format!("hosts/{stem}.md"), &host::markdown(h))?;
+        }
+        put("junit.xml", &junit::junit(&report))?;
+        let mut events = String::from_utf8_lossy(self.events.get_ref()).into_owned();
+        events.push_str(&String::from_utf8_lossy(&self.extra_events));
+        put("events.jsonl", &events)?;
+        put("index.html", &html::page(&report))?;
+        self.error.take()
+    }
+}
+
+fn pretty(v: &Value) -> String {
+    let mut s = serde_json::to_string_pretty(v).unwrap_or_default();
+    s.push('\n');
+    s
+}
+
+fn summary_json(r: &Report) -> String {
+    let hosts: Vec<Value> = r
+        .hosts
+        .iter()
+        .map(|h| {
+            json!({
+                "host": h.host,
+                "status": h.status,
+                "version_before": h.version_before,
+                "version_after": h.version_after,
+                "hops_done": h.hops_done,
+                "duration_ms": h.duration_ms,
+                "failure": h.failure,
+                "result": h.result,
+                "backup": h.backup,
+                "page": format!("hosts/{}.md", h.file_stem()),
+            })
+        })
+        .collect();
+    pretty(&json!({
+        "run_id": r.run_id,
+        "command": r.command,
+        "command_line": r.command_line,
+        "start": time::rfc3339(r.start),
+        "end": time::rfc3339(r.end),
+        "duration_ms": r.duration_ms,
+        "exit_code": r.exit_code,
+        "totals": {
+            "hosts": r.hosts.len(),
+            "ok": r.count("ok"),
+            "failed": r.count("failed"),
+            "unreachable": r.count("unreachable"),
+            "interrupted": r.count("interrupted"),
+        },
+        "hosts": hosts,
+    }))
+}
+
+/// The version a hop task names: `The server reports 2.0.0`.
+fn hop_done(task: &str) -> Option<&str> {
+    task.strip_prefix("The server reports ").map(str::trim)
+}
+
+impl Reporter for FilesReporter {
+    fn report(&mut self, event: &Event) {
+        self.events.report(event);
+        let now = self.clock.elapsed();
+        if let EventKind::RunStarted { hosts, command, .. } = &event.kind {
+            self.base = now.saturating_sub(event.elapsed);
+            self.run_command = command.clone();
+            for h in hosts {
+                self.host(h);
+            }
+        }
+        let at = ms(self.base + event.elapsed);
+        match &event.kind {
+            EventKind::HostStarted { host } => {
+                self.host(host).start_ms.get_or_insert(at);
+            }
+            EventKind::HostFinished(o) => self.finished(o, at),
+            EventKind::PlayStarted { name, hosts } => {
+                self.play = Some(name.clone());
+                self.plays.push(Play {
+                    name: name.clone(),
+                    hosts: hosts.clone(),
+                });
+                for h in hosts {
+                    self.host(h);
+                }
+            }
+            EventKind::TaskResult(t) => {
+                let play = self.play.clone();
+                let h = self.host(&t.host);
+                let start = at.saturating_sub(ms(t.duration));
+                h.start_ms.get_or_insert(start);
+                if matches!(t.status, TaskStatus::Ok | TaskStatus::Changed)
+                    && let Some(v) = hop_done(&t.task)
+                    && !h.hops_done.iter().any(|d| d == v)
+                {
+                    h.hops_done.push(v.to_owned());
+                }
+                h.steps.push(Step {
+                    play,
+                    name: t.task.clone(),
+                    location: Some(t.location.clone()),
+                    status: t.status.as_str().to_owned(),
+                    item: t.item.clone(),
+                    msg: t.msg.clone(),
+                    rc: t.rc,
+                    stdout_tail: tail(&t.stdout, TAIL_LINES),
+                    stderr_tail: tail(&t.stderr, TAIL_LINES),
+                    diff: t.diff.clone(),
+                    start_ms: start,
+                    duration_ms: ms(t.duration),
+                });
+            }
+            EventKind::RunFinished(_) => self.play = None,
+            EventKind::RunStarted { .. }
+            | EventKind::Warning { .. }
+            | EventKind::Interrupted { .. }
+            | EventKind::TaskStarted { .. } => {}
+        }
+    }
+
+    fn finish(&mut self) -> std::io::Result<()> {
+        self.events.finish()
+    }
+}
+
+/// Sends every event to the reporter on screen and, with `--report-dir`, to the files.
+pub struct Tee<'a> {
+    pub screen: &'a mut dyn Reporter,
+    pub files: Option<&'a mut FilesReporter>,
+}
+
+impl Reporter for Tee<'_> {
+    fn report(&mut self, event: &Event) {
+        self.screen.report(event);
+        if let Some(f) = self.files.as_deref_mut() {
+            f.report(event);
+        }
+    }
+
+    fn finish(&mut self) -> std::io::Result<()> {
+        self.screen.finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tails_keep_the_last_lines_and_say_how_many_were_cut() {
+        let text: String = (1..=60).map(|i| format!("l{i}\n")).collect();
+        let t = tail(&text, 50);
+        assert!(t.starts_with("[… 10 earlier lines]\nl11\n"), "{t}");
+        assert!(t.ends_with("l60"), "{t}");
+        assert_eq!(tail("a\nb", 50), "a\nb");
+    }
+
+    #[test]
+    fn odd_host_names_make_safe_file_names() {
+        assert_eq!(file_stem("web01.example.com"), "web01.example.com");
+        assert_eq!(file_stem("../etc/x"), "_.._etc_x");
+        assert_eq!(file_stem("a b/c"), "a_b_c");
+    }
+}
