@@ -553,7 +553,7 @@ fn a_trains_server_upgraded_without_the_es_migration_is_flagged() {
         .run();
     assert_eq!(hop.code, 0, "{hop:?}");
     let run = clearfleet(home.path())
-        .args(["detect", "--output", "json", "-i"])
+        .args(["detect", "--output", "json", "--report-dir", "rep", "-i"])
         .arg(&inv)
         .arg("--known-hosts")
         .arg(fleet.known_hosts_path())
@@ -571,4 +571,29 @@ fn a_trains_server_upgraded_without_the_es_migration_is_flagged() {
     );
     assert_eq!(d["es_migration_required"], true);
     assert_eq!(d["verdict"], "manual migration required");
+
+    // The report holds the detected state and the plan, and the same JSON stream.
+    let rep = home.path().join("rep");
+    let read = |p: &str| std::fs::read_to_string(rep.join(p)).unwrap_or_default();
+    assert_eq!(read("events.jsonl"), run.stdout);
+    let page = read("hosts/skipped-migration.md");
+    for part in [
+        "- version: 0.16.",
+        "- verdict: manual migration required",
+        "## Detected state",
+        "\"missed_es_upgrade\"",
+        "## Plan",
+    ] {
+        assert!(page.contains(part), "{part} missing:\n{page}");
+    }
+    let summary: serde_json::Value =
+        serde_json::from_str(&read("summary.json")).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(summary["command"], "detect", "{summary}");
+    assert_eq!(
+        summary["hosts"][0]["version_before"]
+            .as_str()
+            .map(|v| v.starts_with("0.16.")),
+        Some(true),
+        "{summary}"
+    );
 }

@@ -52,7 +52,7 @@ fn inventory(fleet: &Fleet) -> String {
 fn start(fleet: &Fleet, home: &std::path::Path, command: &str) -> Child {
     let inv = write(home, "inv.yml", &inventory(fleet));
     clearfleet(home)
-        .args(["exec", "--forks", "1", "-i"])
+        .args(["exec", "--forks", "1", "--report-dir", "rep", "-i"])
         .arg(&inv)
         .arg("--known-hosts")
         .arg(fleet.known_hosts_path())
@@ -90,6 +90,20 @@ fn first_ctrl_c_lets_running_hosts_finish_and_starts_no_new_one() {
         "{stdout}"
     );
     assert_eq!(fleet.hosts()[1].accepted_connections(), 0);
+
+    // The report is written too, with the host that never started.
+    let summary: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(home.path().join("rep/summary.json")).unwrap_or_default(),
+    )
+    .unwrap_or_else(|e| panic!("summary.json: {e}"));
+    assert_eq!(summary["exit_code"], 130, "{summary}");
+    assert_eq!(summary["hosts"][0]["status"], "ok", "{summary}");
+    assert_eq!(summary["hosts"][1]["status"], "interrupted", "{summary}");
+    let junit = std::fs::read_to_string(home.path().join("rep/junit.xml")).unwrap_or_default();
+    assert!(
+        junit.contains(r#"tests="2" failures="0" errors="0" skipped="1""#),
+        "{junit}"
+    );
 }
 
 #[test]

@@ -471,7 +471,17 @@ impl Reporter for FilesReporter {
                     duration_ms: ms(t.duration),
                 });
             }
-            EventKind::RunFinished(_) => self.play = None,
+            EventKind::RunFinished(summary) => {
+                self.play = None;
+                // Hosts that never started (an interrupted run) get no HostFinished event.
+                for o in &summary.outcomes {
+                    let h = self.host(&o.host);
+                    if h.status == "pending" {
+                        h.status = o.status.as_str().to_owned();
+                        h.failure = o.error.clone().or_else(|| super::digest::host_cause(o));
+                    }
+                }
+            }
             EventKind::RunStarted { .. }
             | EventKind::Warning { .. }
             | EventKind::Interrupted { .. }
