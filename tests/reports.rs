@@ -205,11 +205,44 @@ warn
 </testsuites>
 "#
     );
-    let host: serde_json::Value =
-        serde_json::from_str(&read(&dir.join("hosts/h02.json"))).unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(host["steps"][0]["stdout_tail"], "hello");
-    assert_eq!(host["steps"][0]["stderr_tail"], "warn");
-    assert_eq!(host["steps"][0]["rc"], 0);
+    assert_eq!(
+        redact_times(&read(&dir.join("hosts/h02.json"))),
+        r#"{
+  "host": "h02",
+  "status": "ok",
+  "start_ms": 0,
+  "end_ms": 0,
+  "duration_ms": 0,
+  "rc": 0,
+  "failure": null,
+  "version_before": null,
+  "version_after": null,
+  "hops_done": [],
+  "result": null,
+  "backup": null,
+  "recap": null,
+  "detected": null,
+  "plan": null,
+  "verdict": null,
+  "steps": [
+    {
+      "play": null,
+      "name": "exec -- echo hello; echo warn >&2",
+      "location": null,
+      "status": "ok",
+      "item": null,
+      "msg": null,
+      "rc": 0,
+      "stdout_tail": "hello",
+      "stderr_tail": "warn",
+      "diff": null,
+      "start_ms": 0,
+      "duration_ms": 0
+    }
+  ]
+}
+"#
+    );
     check_junit(&dir.join("junit.xml"), 2, 0, 0);
 
     // events.jsonl is the stream of --output json.
@@ -222,6 +255,29 @@ warn
         .run();
     assert_eq!(json.code, 0, "{json:?}");
     assert_eq!(read(&home.path().join("rep2/events.jsonl")), json.stdout);
+}
+
+#[test]
+fn ping_writes_a_report_too() {
+    let Some(fleet) = Fleet::start(1) else {
+        return;
+    };
+    let home = temp_home();
+    let inv = write(home.path(), "inv.yml", &inventory(&fleet, &[]));
+    let run = clearfleet(home.path())
+        .args(["ping", "-q", "--report-dir", "p", "--known-hosts"])
+        .arg(fleet.known_hosts_path())
+        .arg("-i")
+        .arg(&inv)
+        .run();
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(!run.stderr.contains("report:"), "-q: {}", run.stderr);
+    let summary: serde_json::Value =
+        serde_json::from_str(&read(&home.path().join("p/summary.json")))
+            .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(summary["command"], "ping");
+    assert_eq!(summary["hosts"][0]["status"], "ok");
+    check_junit(&home.path().join("p/junit.xml"), 1, 0, 0);
 }
 
 #[test]
