@@ -337,16 +337,26 @@ impl FilesReporter {
     pub fn write(&mut self) -> std::io::Result<()> {
         let end = SystemTime::now();
         let duration_ms = ms(self.clock.elapsed());
+        // Secrets are masked before any escaping (JSON, XML, HTML) could hide them from a
+        // text search; the finished files get a second pass below.
+        let mut hosts: Vec<HostRecord> = self.hosts.values().cloned().collect();
+        hosts
+            .iter_mut()
+            .for_each(|h| redact_record(h, &self.redactor));
         let report = Report {
             run_id: self.run_id.clone(),
             command: self.command.clone(),
-            command_line: self.command_line.clone(),
+            command_line: self
+                .command_line
+                .iter()
+                .map(|a| self.redactor.redact(a))
+                .collect(),
             kind: self.kind,
             start: self.wall_start,
             end,
             duration_ms,
             plays: self.plays.clone(),
-            hosts: self.hosts.values().cloned().collect(),
+            hosts,
             exit_code: self.exit_code,
         };
         let r = &self.redactor;
@@ -366,6 +376,52 @@ impl FilesReporter {
         put("events.jsonl", &events)?;
         put("index.html", &html::page(&report))?;
         self.error.take()
+    }
+}
+
+/// Every string of a JSON value with secrets masked.
+fn redact_value(v: &mut Value, r: &Redactor) {
+    match v {
+        Value::String(s) => *s = r.redact(s),
+        Value::Array(items) => items.iter_mut().for_each(|i| redact_value(i, r)),
+        Value::Object(map) => map.values_mut().for_each(|i| redact_value(i, r)),
+        _ => {}
+    }
+}
+
+fn redact_record(h: &mut HostRecord, r: &Redactor) {
+    let opt = |s: &mut Option<String>| {
+        if let Some(x) = s {
+            *x = r.redact(x);
+        }
+    };
+    for s in [
+        &mut h.failure,
+        &mut h.version_before,
+        &mut h.version_after,
+        &mut h.result,
+        &mut h.backup,
+        &mut h.verdict,
+    ] {
+        opt(s);
+    }
+    h.hops_done.iter_mut().for_each(|x| *x = r.redact(x));
+    for v in [&mut h.detected, &mut h.plan].into_iter().flatten() {
+        redact_value(v, r);
+    }
+    for st in &mut h.steps {
+        for s in [
+            &mut st.play,
+            &mut st.location,
+            &mut st.item,
+            &mut st.msg,
+            &mut st.diff,
+        ] {
+            opt(s);
+        }
+        st.name = r.redact(&st.name);
+        st.stdout_tail = r.redact(&st.stdout_tail);
+        st.stderr_tail = r.redact(&st.stderr_tail);
     }
 }
 
@@ -524,6 +580,19 @@ mod tests {
         assert!(t.starts_with("[… 10 earlier lines]\nl11\n"), "{t}");
         assert!(t.ends_with("l60"), "{t}");
         assert_eq!(tail("a\nb", 50), "a\nb");
+    }
+
+    #[test]
+    fn secrets_are_masked_before_escaping() {
+        let r = Redactor::new([crate::secret::Secret::new("p\"w<1>")]);
+        let mut h = HostRecord::new("h");
+        h.failure = Some("bad p\"w<1>".to_owned());
+        h.detected = Some(json!({"env": ["x=p\"w<1>"]}));
+        redact_record(&mut h, &r);
+        let text = serde_json::to_string(&h).unwrap_or_default();
+        assert!(!text.contains("p\\\"w"), "{text}");
+        assert_eq!(h.failure.as_deref(), Some("bad ********"));
+        assert_eq!(h.detected, Some(json!({"env": ["x=********"]})));
     }
 
     #[test]
