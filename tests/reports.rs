@@ -346,7 +346,7 @@ fn failures_reach_junit_html_and_the_digest() {
     }
     assert_eq!(html.matches("<svg class=\"timeline\"").count(), 4);
     assert!(html.contains("<a href=\"hosts/h01.md\">h01</a>"));
-    let Some((dom, log)) = chromium_dom(&dir.join("index.html")) else {
+    let Some((dom, log)) = chromium_dom(&dir.join("index.html"), "") else {
         return;
     };
     for count in [
@@ -360,6 +360,19 @@ fn failures_reach_junit_html_and_the_digest() {
     }
     let console: Vec<&str> = log.lines().filter(|l| l.contains("CONSOLE")).collect();
     assert!(console.is_empty(), "console messages: {console:#?}");
+
+    // Filtered by status: the same counts, only the unreachable rows shown.
+    let Some((dom, log)) = chromium_dom(&dir.join("index.html"), "#status=unreachable") else {
+        return;
+    };
+    assert!(dom.contains(r#"data-shown="2""#), "{dom}");
+    assert!(dom.contains(r#"data-hosts="4""#), "{dom}");
+    assert_eq!(
+        dom.matches(r#"style="display: none;""#).count(),
+        2,
+        "ok and failed rows hidden: {dom}"
+    );
+    assert!(!log.contains("CONSOLE"), "{log}");
 }
 
 #[test]

@@ -73,9 +73,9 @@ print(total['tests'], total['failures'], total['errors'])
     );
 }
 
-/// The DOM of `page` after its scripts ran, and Chromium's log, or `None` (with a message)
+/// The DOM of `page` (a path, with an optional `#fragment`) after its scripts ran, and Chromium's log, or `None` (with a message)
 /// when Chromium is not installed and `CI` is not set. Under `CI` a missing browser fails.
-pub fn chromium_dom(page: &Path) -> Option<(String, String)> {
+pub fn chromium_dom(page: &Path, fragment: &str) -> Option<(String, String)> {
     let found = ["chromium", "chromium-browser"].into_iter().find(|b| {
         Command::new(b)
             .arg("--version")
@@ -91,7 +91,7 @@ pub fn chromium_dom(page: &Path) -> Option<(String, String)> {
         return None;
     };
     let profile = tempfile::TempDir::new().unwrap_or_else(|e| panic!("tempdir: {e}"));
-    let url = format!("file://{}", page.display());
+    let url = format!("file://{}{fragment}", page.display());
     let out = Command::new("timeout")
         .arg("120")
         .arg(browser)

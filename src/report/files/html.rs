@@ -29,12 +29,16 @@ const SCRIPT: &str = r#"(function () {
     });
     el.textContent = text.join(' ');
   }
-  filter.addEventListener('change', function () {
+  function apply() {
     rows.forEach(function (r) {
       var keep = filter.value === 'all' || r.getAttribute('data-status') === filter.value;
       r.style.display = keep ? '' : 'none';
     });
     counts();
+  }
+  filter.addEventListener('change', function () {
+    history.replaceState(null, '', filter.value === 'all' ? '#' : '#status=' + filter.value);
+    apply();
   });
   Array.prototype.forEach.call(table.tHead.rows[0].cells, function (th, col) {
     th.addEventListener('click', function () {
@@ -50,7 +54,10 @@ const SCRIPT: &str = r#"(function () {
       rows.forEach(function (r) { table.tBodies[0].appendChild(r); });
     });
   });
-  counts();
+  // `index.html#status=failed` opens filtered.
+  var m = /^#status=(\w+)$/.exec(location.hash);
+  if (m && filter.querySelector('option[value="' + m[1] + '"]')) { filter.value = m[1]; }
+  apply();
 })();"#;
 
 fn color(status: &str) -> &'static str {
