@@ -83,8 +83,9 @@ fn timeline(h: &HostRecord, total_ms: u64) -> String {
         esc(&h.host)
     );
     for (i, st) in h.steps.iter().enumerate() {
-        let x = st.start_ms.min(total) * WIDTH / total;
-        let w = (st.duration_ms * WIDTH / total).clamp(2, WIDTH.saturating_sub(x).max(2));
+        let x = st.start_ms.min(total).saturating_mul(WIDTH) / total;
+        let w =
+            (st.duration_ms.saturating_mul(WIDTH) / total).clamp(2, WIDTH.saturating_sub(x).max(2));
         let y = 2 + ROW * i as u64;
         s.push_str(&format!(
             "<rect class=\"step\" x=\"{x}\" y=\"{y}\" width=\"{w}\" height=\"{}\" fill=\"{}\"><title>{} ({}, {} ms)</title></rect>\n",

@@ -77,7 +77,9 @@ fn play_case(h: &HostRecord, play: &str) -> Case {
     };
     Case {
         name: h.host.clone(),
-        time_ms: steps.iter().map(|s| s.duration_ms).sum(),
+        time_ms: steps
+            .iter()
+            .fold(0u64, |t, s| t.saturating_add(s.duration_ms)),
         outcome,
     }
 }
@@ -87,7 +89,7 @@ fn suite(out: &mut String, name: &str, classname: &str, timestamp: &str, cases: 
     let failures = count(|o| matches!(o, Outcome::Failed(_)));
     let errors = count(|o| matches!(o, Outcome::Error(_)));
     let skipped = count(|o| matches!(o, Outcome::Skipped(_)));
-    let time: u64 = cases.iter().map(|c| c.time_ms).sum();
+    let time = cases.iter().fold(0u64, |t, c| t.saturating_add(c.time_ms));
     out.push_str(&format!(
         "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{failures}\" errors=\"{errors}\" skipped=\"{skipped}\" time=\"{}\" timestamp=\"{timestamp}\">\n",
         xml_escape(name),

@@ -485,7 +485,7 @@ impl Reporter for FilesReporter {
                 self.host(h);
             }
         }
-        let at = ms(self.base + event.elapsed);
+        let at = ms(self.base.saturating_add(event.elapsed));
         match &event.kind {
             EventKind::HostStarted { host } => {
                 self.host(host).start_ms.get_or_insert(at);
