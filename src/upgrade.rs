@@ -277,7 +277,13 @@ pub fn run(args: &UpgradeArgs) -> Result<u8, Error> {
                 .and_then(|v| v.get("clearml_backup_dir"))
                 .and_then(Value::as_str)
                 .map(str::to_owned);
+            let attempted = o
+                .recap
+                .is_some_and(|r| r.ok + r.failed + r.unreachable + r.skipped > 0);
             let result = match o.status {
+                HostStatus::Ok if !attempted => {
+                    "not attempted: an earlier batch spent the failure budget".to_owned()
+                }
                 HostStatus::Ok => format!(
                     "upgraded {} → {}",
                     from.get(&o.host).cloned().unwrap_or_default(),
@@ -300,7 +306,11 @@ pub fn run(args: &UpgradeArgs) -> Result<u8, Error> {
             let backed_up = result.starts_with("upgraded") || result.starts_with("rolled back");
             rows.push(UpgradeRow {
                 host: o.host.clone(),
-                status: o.status,
+                status: if attempted {
+                    o.status
+                } else {
+                    HostStatus::Failed
+                },
                 result,
                 backup: if backed_up { backup } else { None },
             });
