@@ -402,3 +402,67 @@ fn a_spent_failure_budget_stops_the_rollout() {
         );
     }
 }
+
+#[test]
+fn trap_b_mongo_6_left_at_fcv_5_is_raised_before_the_mongo_7_hop() {
+    let Some(fleet) = Fleet::builder().simulated(&["v2"]).build() else {
+        return;
+    };
+    let home = temp_home();
+    let mirror = home.path().join("mirror");
+    write_mirror(&mirror);
+    let host = &fleet.hosts()[0];
+    host.sim(&["init", "--era", "2.2"]);
+    let inv = write(
+        home.path(),
+        "inv.yml",
+        &format!(
+            "all:\n  hosts:\n    trap-b:\n      ansible_host: 127.0.0.1\n      ansible_port: {}\n      ansible_user: root\n      ansible_ssh_private_key_file: {}\n",
+            host.port(),
+            fleet.client_key().display()
+        ),
+    );
+    let cli = |args: &[&str]| {
+        clearfleet(home.path())
+            .args(args)
+            .arg("-i")
+            .arg(&inv)
+            .arg("--known-hosts")
+            .arg(fleet.known_hosts_path())
+            .run()
+    };
+    // A 2.2 server on MongoDB 6 whose data was left at FCV 5.0 (clearml-upgrade.md §5, Trap B).
+    let lowered = clearfleet(home.path())
+        .args(["exec", "-i"])
+        .arg(&inv)
+        .arg("--known-hosts")
+        .arg(fleet.known_hosts_path())
+        .args([
+            "--",
+            "docker exec clearml-mongo mongosh --quiet --eval 'db.adminCommand({setFeatureCompatibilityVersion:\"5.0\"})'",
+        ])
+        .run();
+    assert_eq!(lowered.code, 0, "{lowered:?}");
+    let plan = cli(&["plan"]);
+    assert!(
+        plan.stdout
+            .contains("trap-b  2.2.0 → [set MongoDB FCV 6.0] → 2.3.0"),
+        "{}",
+        plan.stdout
+    );
+    let run = cli(&[
+        "upgrade",
+        "--wait",
+        "3",
+        "--compose-mirror",
+        &mirror.display().to_string(),
+    ]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(
+        run.stdout.contains("trap-b  upgraded 2.2.0 → 2.3.0"),
+        "{}",
+        run.stdout
+    );
+    let after = cli(&["detect", "--output", "json"]);
+    assert_eq!(after.host_json("trap-b")["detected"]["mongo_fcv"], "7.0");
+}
