@@ -53,25 +53,28 @@ pub(crate) fn init_logging(verbose: u8, quiet: bool) {
         .try_init();
 }
 
+/// `--target`: a release of the release data that has a compose file (default: the latest).
+pub(crate) fn resolve_target(releases: &Releases, target: Option<&str>) -> Result<Version, Error> {
+    let Some(t) = target else {
+        return Ok(releases.latest);
+    };
+    let v: Version = t.parse().map_err(Error::Version)?;
+    if releases.hop(v).is_none() {
+        return Err(Error::UnknownTarget {
+            target: v,
+            known: releases
+                .hops
+                .iter()
+                .map(|h| h.version.to_string())
+                .collect(),
+        });
+    }
+    Ok(v)
+}
+
 fn detect(args: &DetectArgs, view: View) -> Result<u8, Error> {
     let releases = Releases::builtin().map_err(Error::Releases)?;
-    let target = match &args.target {
-        None => releases.latest,
-        Some(t) => {
-            let v: Version = t.parse().map_err(Error::Version)?;
-            if releases.hop(v).is_none() {
-                return Err(Error::UnknownTarget {
-                    target: v,
-                    known: releases
-                        .hops
-                        .iter()
-                        .map(|h| h.version.to_string())
-                        .collect(),
-                });
-            }
-            v
-        }
-    };
+    let target = resolve_target(&releases, args.target.as_deref())?;
     let job = Job::Detect {
         releases: Arc::new(releases),
         target,

@@ -9,8 +9,8 @@ use std::sync::Arc;
 use serde_json::{Map, Value};
 
 use crate::app::init_logging;
+use crate::clearml::Releases;
 use crate::clearml::upgrade::{ComposeSource, PLAYBOOK_FILES, Skip, default_backup_dir, host_vars};
-use crate::clearml::{Releases, Version};
 use crate::cli::{OutputFormat, UpgradeArgs};
 use crate::config::RunConfig;
 use crate::error::Error;
@@ -82,23 +82,7 @@ impl Drop for RemoveOnDrop {
 pub fn run(args: &UpgradeArgs) -> Result<u8, Error> {
     init_logging(args.connect.verbose, args.connect.quiet);
     let releases = Releases::builtin().map_err(Error::Releases)?;
-    let target = match &args.target {
-        None => releases.latest,
-        Some(t) => {
-            let v: Version = t.parse().map_err(Error::Version)?;
-            if releases.hop(v).is_none() {
-                return Err(Error::UnknownTarget {
-                    target: v,
-                    known: releases
-                        .hops
-                        .iter()
-                        .map(|h| h.version.to_string())
-                        .collect(),
-                });
-            }
-            v
-        }
-    };
+    let target = crate::app::resolve_target(&releases, args.target.as_deref())?;
     let serial = args.serial.as_deref().map(parse_serial).transpose()?;
     let source = match &args.compose_mirror {
         None => ComposeSource::Upstream,
