@@ -62,9 +62,7 @@ fn var_map(e: &Engine, h: &HostRun, ctx: &PlayCtx<'_>, t: &Task) -> Map<String, 
 /// Marks a host failed by something outside a module (an include that does not load).
 pub(crate) fn fail_host(e: &Engine, h: &mut HostRun, t: &Task, msg: &str) {
     h.failed = true;
-    h.recap.failed += 1;
-    h.failures
-        .push((display_name(t), t.location.to_string(), msg.to_owned()));
+    h.count_failure(display_name(t), t.location.to_string(), msg.to_owned());
     e.emit(EventKind::TaskResult(Box::new(TaskResult {
         host: h.name.clone(),
         task: display_name(t),
@@ -365,7 +363,7 @@ async fn action(
 }
 
 /// Counts a task's final status on a host in its PLAY RECAP.
-fn count(h: &mut HostRun, status: TaskStatus) {
+fn count(h: &mut HostRun, t: &Task, status: TaskStatus, changed: bool, failure: Option<String>) {
     match status {
         TaskStatus::Ok => h.recap.ok += 1,
         TaskStatus::Changed => {
@@ -373,11 +371,19 @@ fn count(h: &mut HostRun, status: TaskStatus) {
             h.recap.changed += 1;
         }
         TaskStatus::Skipped => h.recap.skipped += 1,
-        TaskStatus::Failed => h.recap.failed += 1,
+        TaskStatus::Failed => h.count_failure(
+            display_name(t),
+            t.location.to_string(),
+            failure.unwrap_or_default(),
+        ),
         TaskStatus::Unreachable => h.recap.unreachable += 1,
         TaskStatus::Ignored => {
+            // Ansible: an ignored failure is `ok` and `ignored`, and `changed` if it changed.
             h.recap.ok += 1;
             h.recap.ignored += 1;
+            if changed {
+                h.recap.changed += 1;
+            }
         }
     }
 }
@@ -507,13 +513,19 @@ pub(crate) async fn run_on_host(e: &Engine, t: &Task, h: &mut HostRun, ctx: &Pla
                     .redact(s.map(String::as_str).unwrap_or(""))
             }
         };
+        // Ansible prints `(item=None)` for a hidden item.
+        let item = if hide {
+            item.map(|_| "None".to_owned())
+        } else {
+            item
+        };
         let msg = msg.or_else(|| r.and_then(|r| r.msg.clone()));
         let msg = if hide && msg.is_some() {
             Some(NO_LOG.to_owned())
         } else {
             msg.map(|m| e.config.redactor.redact(&m))
         };
-        if matches!(status, TaskStatus::Failed | TaskStatus::Unreachable) {
+        if status == TaskStatus::Unreachable {
             h.failures.push((
                 name.clone(),
                 t.location.to_string(),
@@ -526,13 +538,14 @@ pub(crate) async fn run_on_host(e: &Engine, t: &Task, h: &mut HostRun, ctx: &Pla
             location: t.location.to_string(),
             status,
             item,
-            msg,
+            msg: msg.clone(),
             rc: r.and_then(|r| r.rc).map(i64::from),
             stdout: text(r.and_then(|r| r.stdout.as_ref())),
             stderr: text(r.and_then(|r| r.stderr.as_ref())),
             diff: if hide { None } else { r.and_then(diff_text) },
             duration: dur,
         })));
+        msg
     };
     let condition = |vars: &Ctx,
                      conds: &[crate::playbook::Spanned<String>],
@@ -569,8 +582,8 @@ pub(crate) async fn run_on_host(e: &Engine, t: &Task, h: &mut HostRun, ctx: &Pla
                 } else {
                     TaskStatus::Failed
                 };
-                count(h, status);
-                report(h, status, None, None, Some(msg), started.elapsed());
+                let msg = report(h, status, None, None, Some(msg), started.elapsed());
+                count(h, t, status, false, msg);
                 return;
             }
             Err(err) => {
@@ -580,8 +593,7 @@ pub(crate) async fn run_on_host(e: &Engine, t: &Task, h: &mut HostRun, ctx: &Pla
                 } else {
                     TaskStatus::Failed
                 };
-                count(h, status);
-                report(
+                let msg = report(
                     h,
                     status,
                     None,
@@ -589,6 +601,7 @@ pub(crate) async fn run_on_host(e: &Engine, t: &Task, h: &mut HostRun, ctx: &Pla
                     Some(err.to_string()),
                     started.elapsed(),
                 );
+                count(h, t, status, false, msg);
                 return;
             }
         },
@@ -600,7 +613,8 @@ pub(crate) async fn run_on_host(e: &Engine, t: &Task, h: &mut HostRun, ctx: &Pla
     };
     let mut results = Vec::new();
     let (mut any_changed, mut any_failed, mut all_skipped) = (false, false, true);
-    let mut last_result: Option<ModuleResult> = None;
+    // The message of the last failed item, for the digest.
+    let mut failure: Option<String> = None;
     for run in runs {
         let item_started = Instant::now();
         let mut item_map = var_map.clone();
@@ -655,7 +669,7 @@ pub(crate) async fn run_on_host(e: &Engine, t: &Task, h: &mut HostRun, ctx: &Pla
                 all_skipped = false;
                 let r = ModuleResult::fail(msg);
                 results.push(r.to_registered());
-                report(
+                failure = report(
                     h,
                     if t.ignore_errors {
                         TaskStatus::Ignored
@@ -667,7 +681,6 @@ pub(crate) async fn run_on_host(e: &Engine, t: &Task, h: &mut HostRun, ctx: &Pla
                     None,
                     item_started.elapsed(),
                 );
-                last_result = Some(r);
                 continue;
             }
         }
@@ -727,6 +740,9 @@ pub(crate) async fn run_on_host(e: &Engine, t: &Task, h: &mut HostRun, ctx: &Pla
                         .msg
                         .get_or_insert_with(|| "Retries exhausted".to_owned());
                     o.registered = o.result.to_registered();
+                    if let Some(m) = o.registered.as_object_mut() {
+                        m.insert("attempts".into(), json!(attempt));
+                    }
                 }
             }
             break o;
@@ -743,7 +759,7 @@ pub(crate) async fn run_on_host(e: &Engine, t: &Task, h: &mut HostRun, ctx: &Pla
         if outcome.result.unreachable {
             h.unreachable = true;
         }
-        report(
+        let msg = report(
             h,
             status,
             label,
@@ -751,12 +767,14 @@ pub(crate) async fn run_on_host(e: &Engine, t: &Task, h: &mut HostRun, ctx: &Pla
             None,
             item_started.elapsed(),
         );
+        if outcome.result.failed {
+            failure = msg;
+        }
         if let TaskBody::Module { module, .. } = &t.body
             && module == "set_fact"
         {
             var_map = self::var_map(e, h, ctx, t);
         }
-        last_result = Some(outcome.result);
         if h.unreachable {
             break;
         }
@@ -795,7 +813,20 @@ pub(crate) async fn run_on_host(e: &Engine, t: &Task, h: &mut HostRun, ctx: &Pla
     } else {
         TaskStatus::Ok
     };
-    count(h, status);
+    if status == TaskStatus::Failed {
+        // For `rescue` and `always`, as Ansible's `ansible_failed_task`/`_result`.
+        let result = t
+            .register
+            .as_ref()
+            .and_then(|r| h.vars.get(r).cloned())
+            .unwrap_or_else(|| json!({"failed": true, "msg": failure.clone()}));
+        h.vars.insert(
+            "ansible_failed_task".to_owned(),
+            json!({"name": name, "action": module}),
+        );
+        h.vars.insert("ansible_failed_result".to_owned(), result);
+    }
+    count(h, t, status, any_changed, failure);
     if any_changed && !t.notify.is_empty() {
         for n in &t.notify {
             if !h.notified.contains(n) {
@@ -803,5 +834,4 @@ pub(crate) async fn run_on_host(e: &Engine, t: &Task, h: &mut HostRun, ctx: &Pla
             }
         }
     }
-    let _ = last_result;
 }
