@@ -576,6 +576,15 @@ impl Engine {
                 &mut check,
             ) {
                 Ok((tasks, _)) => {
+                    // Ansible counts the include itself as `ok` on every host that includes.
+                    self.emit(EventKind::TaskStarted {
+                        name: task::display_name(t),
+                        location: t.location.to_string(),
+                        handler: false,
+                    });
+                    for i in &group {
+                        task::included(self, &mut hosts[*i], t, &path);
+                    }
                     self.run_tasks(&tasks, hosts, &group, ctx, started_at).await;
                 }
                 Err(e) => {

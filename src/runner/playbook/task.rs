@@ -33,30 +33,108 @@ pub(crate) fn vars_for(e: &Engine, h: &HostRun, ctx: &PlayCtx<'_>, t: &Task) -> 
 }
 
 fn var_map(e: &Engine, h: &HostRun, ctx: &PlayCtx<'_>, t: &Task) -> Map<String, Value> {
+    // Variables written by the user (inventory, play vars, vars_files, task vars) may refer to
+    // any other variable, whatever its layer: Ansible templates them when they are used. Here
+    // they are layered raw, then rendered in the full context until nothing changes (chains
+    // of references resolve in a few passes). Registered results, facts and extra vars are
+    // data, never templated again (a registered stdout containing `{{` stays text).
     let mut vars = h.inventory_vars.clone();
-    let layer = |m: &Map<String, Value>, vars: &mut Map<String, Value>| {
+    let mut lazy: Vec<String> = h
+        .inventory_vars
+        .iter()
+        .filter(|(_, v)| has_template(v))
+        .map(|(k, _)| k.clone())
+        .collect();
+    let layer = |m: &Map<String, Value>,
+                 vars: &mut Map<String, Value>,
+                 lazy: &mut Vec<String>,
+                 templated: bool| {
         for (k, v) in m {
             vars.insert(k.clone(), v.clone());
+            lazy.retain(|x| x != k);
+            if templated && has_template(v) {
+                lazy.push(k.clone());
+            }
         }
     };
-    // Play vars may refer to inventory vars: render them in order, once per host and task.
-    for (k, v) in &ctx.vars {
-        let rendered = if v.as_str().is_some_and(Templates::is_template) {
-            let c = Templates::context(&Value::Object(vars.clone()));
-            e.templates
-                .render_value(v, &c, &ctx.play.location, &format!("play var `{k}`"))
-                .unwrap_or_else(|_| v.clone())
-        } else {
-            v.clone()
-        };
-        vars.insert(k.clone(), rendered);
-    }
-    layer(&h.facts, &mut vars);
-    layer(&h.vars, &mut vars);
+    layer(&ctx.vars, &mut vars, &mut lazy, true);
+    layer(&h.facts, &mut vars, &mut lazy, false);
+    layer(&h.vars, &mut vars, &mut lazy, false);
     let task_vars: Map<String, Value> = t.vars.clone().into_iter().collect();
-    layer(&task_vars, &mut vars);
-    layer(&e.options.extra_vars, &mut vars);
+    layer(&task_vars, &mut vars, &mut lazy, true);
+    layer(&e.options.extra_vars, &mut vars, &mut lazy, false);
+    for _ in 0..8 {
+        if lazy.is_empty() {
+            break;
+        }
+        let c = Templates::context(&Value::Object(vars.clone()));
+        let mut progress = false;
+        let mut still = Vec::new();
+        for k in lazy {
+            let Some(v) = vars.get(&k) else { continue };
+            match e
+                .templates
+                .render_value(v, &c, &t.location, &format!("variable `{k}`"))
+            {
+                Ok(new) => {
+                    if has_template(&new) && new != *v {
+                        still.push(k.clone());
+                    }
+                    if new != *v {
+                        progress = true;
+                        vars.insert(k, new);
+                    }
+                }
+                // It may need a variable that is itself not rendered yet: try again.
+                Err(_) => still.push(k),
+            }
+        }
+        lazy = still;
+        if !progress {
+            break;
+        }
+    }
+    // What still cannot render refers to something undefined: the variable is undefined too
+    // (a use reports it; `| default(...)` still works), never its raw template text.
+    for k in lazy {
+        let c = Templates::context(&Value::Object(vars.clone()));
+        if let Some(v) = vars.get(&k)
+            && e.templates
+                .render_value(v, &c, &t.location, &format!("variable `{k}`"))
+                .is_err()
+        {
+            vars.remove(&k);
+        }
+    }
     vars
+}
+
+/// Whether a variable's value holds a template anywhere inside.
+fn has_template(v: &Value) -> bool {
+    match v {
+        Value::String(s) => Templates::is_template(s),
+        Value::Array(a) => a.iter().any(has_template),
+        Value::Object(m) => m.values().any(has_template),
+        _ => false,
+    }
+}
+
+/// Reports an `include_tasks` that loaded on a host (`ok`, as Ansible counts it).
+pub(crate) fn included(e: &Engine, h: &mut HostRun, t: &Task, path: &str) {
+    h.recap.ok += 1;
+    e.emit(EventKind::TaskResult(Box::new(TaskResult {
+        host: h.name.clone(),
+        task: display_name(t),
+        location: t.location.to_string(),
+        status: TaskStatus::Ok,
+        item: None,
+        msg: Some(format!("included: {path}")),
+        rc: None,
+        stdout: String::new(),
+        stderr: String::new(),
+        diff: None,
+        duration: Duration::ZERO,
+    })));
 }
 
 /// Marks a host failed by something outside a module (an include that does not load).
