@@ -165,6 +165,8 @@ fn register_when_loops_changed_when_failed_when_and_ignore_errors() {
       command: /bin/false
       failed_when: false
       register: nf
+    - name: k=v escapes are decoded as Ansible does
+      copy: content="tab\there\n" dest={{ work_dir }}/escaped
     - name: dump
       copy:
         dest: "{{ work_dir }}/dump.json"
@@ -197,14 +199,15 @@ fn register_when_loops_changed_when_failed_when_and_ignore_errors() {
     );
     assert!(!run.stdout.contains("hidden-token"), "{}", run.stdout);
     assert!(run.stdout.contains("skipping: [h01]"), "{}", run.stdout);
-    // ok: hello, when_yes, loop, with_items, rc3, ignored, failed_when false, dump; a command
+    // ok: hello, when_yes, loop, with_items, rc3, ignored, failed_when false, escaped, dump; a command
     // is always `changed`, even when its failure is ignored (Ansible counts it).
     assert_eq!(
         recap(&run.stdout, "h01"),
-        [8, 7, 0, 0, 1, 0, 1],
+        [9, 8, 0, 0, 1, 0, 1],
         "{}",
         run.stdout
     );
+    assert_eq!(s.read("escaped"), "tab\there\n");
 }
 
 #[test]
