@@ -540,13 +540,20 @@ fn run_once_shares_its_result_and_delegate_to_runs_on_the_controller() {
       run_once: true
     - shell: echo "conn=${SSH_CONNECTION:-none}"
       register: remote
-    - shell: echo "conn=${SSH_CONNECTION:-none}"
+    - shell: echo "conn=${SSH_CONNECTION:-none} $DELEGATED"
       delegate_to: localhost
+      environment:
+        DELEGATED: "env-{{ inventory_hostname }}"
       register: local
+    - shell: sleep 20
+      delegate_to: localhost
+      timeout: 1
+      ignore_errors: true
+      register: local_slow
     - copy:
         dest: "{{ work_dir }}/{{ inventory_hostname }}.json"
         content: "{{ {'once': once.stdout, 'picked': picked, 'remote': remote.stdout is match('conn=127'),
-                      'local': local.stdout} | to_json }}"
+                      'local': local.stdout, 'local_slow': local_slow.failed} | to_json }}"
 "#,
     );
     let run = s.run(&pb, &["--output", "json"]);
@@ -554,7 +561,8 @@ fn run_once_shares_its_result_and_delegate_to_runs_on_the_controller() {
     for h in ["h01", "h02", "h03"] {
         assert_eq!(
             s.json(&format!("{h}.json")),
-            serde_json::json!({"once": "h01", "picked": "h01", "remote": true, "local": "conn=none"}),
+            serde_json::json!({"once": "h01", "picked": "h01", "remote": true,
+                               "local": format!("conn=none env-{h}"), "local_slow": true}),
             "{h}"
         );
     }

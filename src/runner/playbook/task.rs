@@ -393,24 +393,31 @@ async fn action(
                 Ok(c) => c,
                 Err(err) => return fail(format!("{module}: {}", err.message)),
             };
+            let mut env: indexmap::IndexMap<String, String> = indexmap::IndexMap::new();
+            for (k, v) in &t.environment {
+                let v = match e
+                    .templates
+                    .render_value(&json!(v), vars, &t.location, "environment")
+                {
+                    Ok(Value::String(s)) => s,
+                    Ok(other) => other.to_string(),
+                    Err(err) => return fail(err.to_string()),
+                };
+                env.insert(k.clone(), v);
+            }
+            let timeout = t
+                .timeout
+                .map(Duration::from_secs)
+                .or(e.config.command_timeout);
             let result = if t.delegate_to.is_some() {
-                let remote = LocalRemote::new(h.name.clone());
+                let remote = super::remote::DelegatedRemote {
+                    local: LocalRemote::new(h.name.clone()),
+                    environment: &env,
+                    timeout,
+                };
                 run_module(e, &call, &remote, false).await
             } else {
                 let become_ = become_of(h, t);
-                let mut env: indexmap::IndexMap<String, String> = indexmap::IndexMap::new();
-                for (k, v) in &t.environment {
-                    let v =
-                        match e
-                            .templates
-                            .render_value(&json!(v), vars, &t.location, "environment")
-                        {
-                            Ok(Value::String(s)) => s,
-                            Ok(other) => other.to_string(),
-                            Err(err) => return fail(err.to_string()),
-                        };
-                    env.insert(k.clone(), v);
-                }
                 let ssh = e.config.ssh.clone();
                 let name = h.name.clone();
                 match h.connection(&ssh).await {
@@ -425,10 +432,7 @@ async fn action(
                             connection: conn,
                             become_: become_.clone(),
                             environment: &env,
-                            timeout: t
-                                .timeout
-                                .map(Duration::from_secs)
-                                .or(e.config.command_timeout),
+                            timeout,
                         };
                         run_module(e, &call, &remote, become_.is_some()).await
                     }
