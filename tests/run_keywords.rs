@@ -1080,3 +1080,58 @@ fn max_fail_percentage_lets_failures_within_the_budget_pass() {
         "a failed host stays out"
     );
 }
+
+#[test]
+fn undefined_variables_are_reported_before_any_host_is_contacted() {
+    let Some(s) = Setup::new(1, "    port: 80\n") else {
+        return;
+    };
+    s.playbook(
+        "inc.yml",
+        "- set_fact:\n    from_include: 1\n- debug: msg={{ from_include }}\n",
+    );
+    let pb = s.playbook(
+        "pb.yml",
+        r#"
+- hosts: all
+  vars:
+    url: "http://x:{{ port }}"
+  tasks:
+    - command: echo {{ prot }}
+      register: out
+    - debug:
+        msg: "{{ out.stdout }} {{ maybe | default('') }} {{ item }} {{ idx }} {{ ansible_hostname }}"
+      loop: [1]
+      loop_control: { index_var: idx }
+      when: other is not defined or other
+    - include_tasks: inc.yml
+    - debug: msg="{{ from_include }} {{ cli_var }} {{ url }} {{ nowhere.attr }}"
+"#,
+    );
+    let run = s.run(&pb, &["-e", "cli_var=1"]);
+    assert_eq!(run.code, 4, "{run:?}");
+    assert!(
+        run.stderr
+            .contains("pb.yml:6:24: undefined variable `prot`"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("did you mean `port`?"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr
+            .contains("pb.yml:14:65: undefined variable `nowhere`"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(
+        run.stderr.matches("undefined variable").count(),
+        2,
+        "{}",
+        run.stderr
+    );
+    assert_eq!(s.fleet.hosts()[0].accepted_connections(), 0);
+}

@@ -7,6 +7,7 @@ mod host;
 mod remote;
 mod task;
 mod templating;
+pub mod undefined;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
