@@ -75,8 +75,8 @@ fn recaps(stdout: &str, hosts: &[&str]) -> Vec<(String, Vec<u32>)> {
         .collect()
 }
 
-fn dumped(dir: &Path, host: &str) -> serde_json::Value {
-    let path = dir.join(format!("{host}-result.json"));
+fn dumped(dir: &Path, name: &str) -> serde_json::Value {
+    let path = dir.join(name);
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path:?}: {e}"));
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path:?} ({e}): {text}"))
 }
@@ -164,11 +164,14 @@ fn ansible_and_clearfleet_agree_on_the_compat_playbook() {
         "PLAY RECAP differs\n--- clearfleet:\n{}\n--- ansible:\n{theirs_stdout}",
         ours.stdout
     );
-    for h in hosts {
+    for name in hosts
+        .iter()
+        .flat_map(|h| [format!("{h}-result.json"), format!("{h}-free.json")])
+    {
         assert_eq!(
-            dumped(&ours_dir, h),
-            dumped(&theirs_dir, h),
-            "registered values differ on {h}\n--- clearfleet:\n{}\n--- ansible:\n{theirs_stdout}",
+            dumped(&ours_dir, &name),
+            dumped(&theirs_dir, &name),
+            "registered values differ in {name}\n--- clearfleet:\n{}\n--- ansible:\n{theirs_stdout}",
             ours.stdout
         );
     }
