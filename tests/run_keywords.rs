@@ -1135,3 +1135,33 @@ fn undefined_variables_are_reported_before_any_host_is_contacted() {
     );
     assert_eq!(s.fleet.hosts()[0].accepted_connections(), 0);
 }
+
+#[test]
+fn a_rescued_failure_does_not_trigger_any_errors_fatal() {
+    let Some(s) = Setup::new(2, "") else {
+        return;
+    };
+    let pb = s.playbook(
+        "pb.yml",
+        r#"
+- hosts: all
+  gather_facts: false
+  any_errors_fatal: true
+  tasks:
+    - block:
+        - command: "{{ 'false' if inventory_hostname == 'h02' else 'true' }}"
+      rescue:
+        - file: path={{ work_dir }}/{{ inventory_hostname }}-rescued state=touch
+    - file: path={{ work_dir }}/{{ inventory_hostname }}-after state=touch
+"#,
+    );
+    let run = s.run(&pb, &[]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(s.exists("h02-rescued") && !s.exists("h01-rescued"));
+    assert!(
+        s.exists("h01-after") && s.exists("h02-after"),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(count(&run.stdout, "h02", "rescued"), 1, "{}", run.stdout);
+}

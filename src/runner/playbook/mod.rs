@@ -481,7 +481,12 @@ impl Engine {
                             continue;
                         }
                         self.run_module_task(t, hosts, sel, ctx, false).await;
-                        if ctx.play.any_errors_fatal && sel.iter().any(|i| hosts[*i].failed) {
+                        // A failure a `rescue` will handle does not count (yet).
+                        if ctx.play.any_errors_fatal
+                            && sel
+                                .iter()
+                                .any(|i| hosts[*i].failed && hosts[*i].rescuable == 0)
+                        {
                             ctx.abort.store(true, Ordering::SeqCst);
                             for i in sel {
                                 hosts[*i].failed = true;
@@ -509,7 +514,7 @@ impl Engine {
         }
         let failed = batch
             .iter()
-            .filter(|i| hosts[**i].failed || hosts[**i].unreachable)
+            .filter(|i| (hosts[**i].failed && hosts[**i].rescuable == 0) || hosts[**i].unreachable)
             .count();
         if (failed as f64) * 100.0 / (batch.len() as f64) > pct {
             ctx.abort.store(true, Ordering::SeqCst);
