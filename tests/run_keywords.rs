@@ -1165,3 +1165,41 @@ fn a_rescued_failure_does_not_trigger_any_errors_fatal() {
     );
     assert_eq!(count(&run.stdout, "h02", "rescued"), 1, "{}", run.stdout);
 }
+
+#[test]
+fn variables_referring_to_other_layers_and_loop_items_render_when_used() {
+    let Some(s) = Setup::new(1, "    inv_path: \"{{ work_dir }}/{{ name_from_cli }}\"\n") else {
+        return;
+    };
+    let pb = s.playbook(
+        "pb.yml",
+        r#"
+- hosts: all
+  gather_facts: false
+  vars:
+    greeting: "hello {{ who }}"
+    who: "{{ inventory_hostname }}"
+  tasks:
+    - command: echo '{{ "{{ not templated again }}" }}'
+      register: braces
+    - copy:
+        content: "{{ line }}|{{ greeting }}|{{ braces.stdout }}\n"
+        dest: "{{ inv_path }}-{{ item }}"
+      vars:
+        line: "item {{ item }} at {{ idx }}"
+      loop: [p, q]
+      loop_control:
+        index_var: idx
+"#,
+    );
+    let run = s.run(&pb, &["-e", "name_from_cli=out"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(
+        s.read("out-p"),
+        "item p at 0|hello h01|{{ not templated again }}\n"
+    );
+    assert_eq!(
+        s.read("out-q"),
+        "item q at 1|hello h01|{{ not templated again }}\n"
+    );
+}

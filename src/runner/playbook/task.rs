@@ -33,6 +33,18 @@ pub(crate) fn vars_for(e: &Engine, h: &HostRun, ctx: &PlayCtx<'_>, t: &Task) -> 
 }
 
 fn var_map(e: &Engine, h: &HostRun, ctx: &PlayCtx<'_>, t: &Task) -> Map<String, Value> {
+    var_map_with(e, h, ctx, t, &Map::new())
+}
+
+/// [`var_map`] with the loop variables of one item (`item`, `index_var`), which variables
+/// written by the user may refer to (`vars: {path: "/x/{{ item }}"}`).
+fn var_map_with(
+    e: &Engine,
+    h: &HostRun,
+    ctx: &PlayCtx<'_>,
+    t: &Task,
+    loop_vars: &Map<String, Value>,
+) -> Map<String, Value> {
     // Variables written by the user (inventory, play vars, vars_files, task vars) may refer to
     // any other variable, whatever its layer: Ansible templates them when they are used. Here
     // they are layered raw, then rendered in the full context until nothing changes (chains
@@ -62,6 +74,7 @@ fn var_map(e: &Engine, h: &HostRun, ctx: &PlayCtx<'_>, t: &Task) -> Map<String, 
     layer(&h.vars, &mut vars, &mut lazy, false);
     let task_vars: Map<String, Value> = t.vars.clone().into_iter().collect();
     layer(&task_vars, &mut vars, &mut lazy, true);
+    layer(loop_vars, &mut vars, &mut lazy, false);
     layer(&e.options.extra_vars, &mut vars, &mut lazy, false);
     for _ in 0..8 {
         if lazy.is_empty() {
@@ -699,7 +712,17 @@ pub(crate) async fn run_on_host(e: &Engine, t: &Task, h: &mut HostRun, ctx: &Pla
     let mut failure: Option<String> = None;
     for run in runs {
         let item_started = Instant::now();
-        let mut item_map = var_map.clone();
+        let mut item_map = match &run {
+            None => var_map.clone(),
+            Some((i, item)) => {
+                let mut loop_vars = Map::new();
+                loop_vars.insert(loop_var.clone(), item.clone());
+                if let Some(iv) = &t.index_var {
+                    loop_vars.insert(iv.clone(), json!(i));
+                }
+                var_map_with(e, h, ctx, t, &loop_vars)
+            }
+        };
         let label = run.as_ref().map(|(i, item)| {
             item_map.insert(loop_var.clone(), item.clone());
             if let Some(iv) = &t.index_var {
