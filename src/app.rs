@@ -133,8 +133,13 @@ fn playbook(args: &RunArgs) -> Result<u8, Error> {
         .flat_map(|h| inventory.host_vars(h).unwrap_or_default().into_keys())
         .chain(extra_vars.keys().cloned())
         .collect();
-    let undefined =
+    let mut undefined =
         crate::runner::playbook::undefined::check(&playbook, &sites, &known, &templates);
+    if let Some(task) = &args.start_at_task {
+        undefined.extend(crate::runner::playbook::undefined::check_start_at(
+            &playbook, task,
+        ));
+    }
     if !undefined.is_empty() {
         return Err(crate::playbook::PlaybookError::new(undefined).into());
     }

@@ -320,7 +320,12 @@ fn tags_skip_tags_always_never_and_start_at_task() {
       tags: shared
       block:
         - { name: t-in-block, debug: { msg: in-block } }
+    - { name: t-include, include_tasks: inc.yml, tags: inc }
 "#,
+    );
+    s.playbook(
+        "inc.yml",
+        "- { name: t-included, debug: { msg: included } }\n",
     );
     let ran = |args: &[&str]| -> Vec<String> {
         let run = s.run(&pb, args);
@@ -334,15 +339,39 @@ fn tags_skip_tags_always_never_and_start_at_task() {
     };
     assert_eq!(
         ran(&[]),
+        [
+            "t-plain",
+            "t-a",
+            "t-b",
+            "t-always",
+            "t-in-block",
+            "t-include",
+            "t-included"
+        ]
+    );
+    // The include's tags select the include, not the included tasks (Ansible).
+    assert_eq!(
+        ran(&["--skip-tags", "inc"]),
         ["t-plain", "t-a", "t-b", "t-always", "t-in-block"]
     );
+    assert_eq!(ran(&["--tags", "inc"]), ["t-always", "t-include"]);
+    // As Ansible: a task only reachable through a dynamic include cannot be started at.
+    let run = s.run(&pb, &["--start-at-task", "t-included"]);
+    assert_eq!(run.code, 4, "{run:?}");
+    assert!(
+        run.stderr
+            .contains("--start-at-task: no task named `t-included`"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(s.fleet.hosts()[0].accepted_connections(), 0);
     assert_eq!(ran(&["--tags", "a"]), ["t-a", "t-always", "t-never-a"]);
     assert_eq!(
         ran(&["--tags", "shared"]),
         ["t-b", "t-always", "t-in-block"]
     );
     assert_eq!(
-        ran(&["--skip-tags", "a,always"]),
+        ran(&["--skip-tags", "a,always,inc"]),
         ["t-plain", "t-b", "t-in-block"]
     );
     assert_eq!(
@@ -352,7 +381,7 @@ fn tags_skip_tags_always_never_and_start_at_task() {
     assert_eq!(ran(&["--tags", "untagged"]), ["t-plain", "t-always"]);
     assert_eq!(
         ran(&["--start-at-task", "t-b"]),
-        ["t-b", "t-always", "t-in-block"]
+        ["t-b", "t-always", "t-in-block", "t-include", "t-included"]
     );
 }
 

@@ -463,8 +463,14 @@ impl Engine {
                         file,
                         static_tasks: None,
                     } => {
-                        self.include_tasks(t, file, hosts, sel, ctx, started_at)
-                            .await
+                        // The include's own tags decide whether it happens (they are not
+                        // given to the included tasks, as in Ansible).
+                        // Before `--start-at-task`'s task, includes are skipped like any
+                        // task (Ansible cannot start inside a dynamic include either).
+                        if *started_at && self.tags_selected(&t.tags) {
+                            self.include_tasks(t, file, hosts, sel, ctx, started_at)
+                                .await
+                        }
                     }
                     TaskBody::Module { module, .. } if module == "meta" => {
                         self.flush_handlers(hosts, sel, ctx).await;

@@ -142,6 +142,37 @@ pub fn check(
     out
 }
 
+/// `--start-at-task NAME` must name a task of the playbook (in a block or a static import;
+/// Ansible cannot start inside a dynamic include either): else the error Ansible gives.
+pub fn check_start_at(playbook: &Playbook, name: &str) -> Option<Diagnostic> {
+    fn has(tasks: &[Task], name: &str) -> bool {
+        tasks.iter().any(|t| {
+            t.name.as_deref() == Some(name)
+                || match &t.body {
+                    TaskBody::Block {
+                        block,
+                        rescue,
+                        always,
+                    } => has(block, name) || has(rescue, name) || has(always, name),
+                    TaskBody::IncludeTasks {
+                        static_tasks: Some(inner),
+                        ..
+                    } => has(inner, name),
+                    _ => false,
+                }
+        })
+    }
+    let found = playbook
+        .plays
+        .iter()
+        .any(|p| has(&p.pre_tasks, name) || has(&p.tasks, name) || has(&p.post_tasks, name));
+    (!found).then(|| {
+        Diagnostic::new(format!("--start-at-task: no task named `{name}`")).with_hint(
+            "--start-at-task can only find tasks of the playbook, its blocks and import_tasks files, not dynamic includes",
+        )
+    })
+}
+
 /// The column of `name` itself when the template is written on one line at `at` (plain or
 /// quoted); else the column of the template.
 fn name_column(text: &str, at: &Location, source: &str, name: &str) -> usize {
