@@ -410,8 +410,15 @@ fn handlers_listen_and_flush_handlers() {
     - name: changes on h02 only
       command: echo 3
       changed_when: inventory_hostname == 'h02'
-      notify: [named handler, named handler]
+      notify: [named handler, named handler, once handler]
+    - meta: flush_handlers
+    - name: changes everywhere
+      command: echo 4
+      notify: once handler
   handlers:
+    - name: once handler
+      shell: echo {{ inventory_hostname }} >> {{ work_dir }}/once.txt
+      run_once: true
     - name: h one
       shell: echo h1 >> {{ work_dir }}/{{ inventory_hostname }}.h1
       listen: restart things
@@ -434,6 +441,8 @@ fn handlers_listen_and_flush_handlers() {
     }
     assert!(!s.exists("h01.h3"), "{}", run.stdout);
     assert_eq!(s.read("h02.h3"), "h3\n", "a handler runs once per flush");
+    // A run_once handler runs once per flush: on h02 (the only host notifying), then on h01.
+    assert_eq!(s.read("once.txt"), "h02\nh01\n", "{}", run.stdout);
 }
 
 #[test]

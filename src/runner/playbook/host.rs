@@ -26,6 +26,9 @@ pub struct HostRun {
     /// How many enclosing blocks with a `rescue` the host is in the `block` section of: a
     /// failure there counts as `rescued`, not `failed` (Ansible's `is_any_block_rescuing`).
     pub rescuable: u32,
+    /// How many times this host reached each `run_once` task (by location) in the current
+    /// batch: the nth time shares the nth run (a handler flushed twice runs twice).
+    pub once_seen: std::collections::HashMap<String, u32>,
     pub recap: Recap,
     /// (task, `file:line:col`, message) of every failure.
     pub failures: Vec<(String, String, String)>,
@@ -44,6 +47,7 @@ impl HostRun {
             unreachable: false,
             notified: Vec::new(),
             rescuable: 0,
+            once_seen: std::collections::HashMap::new(),
             recap: Recap::default(),
             failures: Vec::new(),
         }

@@ -271,6 +271,9 @@ impl Engine {
             *ctx.batch.lock().unwrap_or_else(|p| p.into_inner()) = batch.clone();
             // `run_once` is once per batch.
             ctx.once.lock().unwrap_or_else(|p| p.into_inner()).clear();
+            for i in &batch {
+                hosts[*i].once_seen.clear();
+            }
             match play.strategy {
                 Strategy::Linear => {
                     let mut started_at = self.options.start_at_task.is_none();
@@ -630,11 +633,18 @@ impl Engine {
             // Under `strategy: free` the hosts reach the task one by one: the first runs it,
             // the others wait for it and take its values.
             let first = active[0];
+            let location = t.location.to_string();
+            let mut occurrence = 0;
+            for i in &active {
+                let n = hosts[*i].once_seen.entry(location.clone()).or_insert(0);
+                *n += 1;
+                occurrence = occurrence.max(*n);
+            }
             let cell = ctx
                 .once
                 .lock()
                 .unwrap_or_else(|p| p.into_inner())
-                .entry(t.location.to_string())
+                .entry(format!("{location}#{occurrence}"))
                 .or_default()
                 .clone();
             let mut ran = false;
