@@ -112,8 +112,14 @@ fn playbook(args: &RunArgs) -> Result<u8, Error> {
     init_logging(args.connect.verbose, args.connect.quiet);
     let inventory = Inventory::load(&args.connect.inventory)?;
     let templates = Arc::new(TemplateCache::default());
+    let mut sites = Vec::new();
     let mut check =
         |src: &str, kind: crate::playbook::TemplateKind, at: &crate::diagnostic::Location| {
+            sites.push(crate::runner::playbook::undefined::Site {
+                source: src.to_owned(),
+                kind,
+                location: at.clone(),
+            });
             let r = match kind {
                 crate::playbook::TemplateKind::Text => {
                     templates.compile_text(src, at, "template").map(|_| ())
@@ -126,6 +132,21 @@ fn playbook(args: &RunArgs) -> Result<u8, Error> {
         };
     let playbook = crate::playbook::load_playbook(&args.playbook, &mut check)?;
     let extra_vars = parse_extra_vars(&args.extra_vars)?;
+    let known = inventory
+        .host_names()
+        .flat_map(|h| inventory.host_vars(h).unwrap_or_default().into_keys())
+        .chain(extra_vars.keys().cloned())
+        .collect();
+    let mut undefined =
+        crate::runner::playbook::undefined::check(&playbook, &sites, &known, &templates);
+    if let Some(task) = &args.start_at_task {
+        undefined.extend(crate::runner::playbook::undefined::check_start_at(
+            &playbook, task,
+        ));
+    }
+    if !undefined.is_empty() {
+        return Err(crate::playbook::PlaybookError::new(undefined).into());
+    }
     let names = inventory.select(args.connect.limit.as_deref().unwrap_or("all"))?;
     if names.is_empty() {
         return Err(Error::NoHosts {

@@ -125,6 +125,12 @@ impl TemplateCache {
         self.read(|i| i.templates.eval_bool_ctx(id, ctx))
     }
 
+    /// The variables `source` reads without setting them (see [`Templates::undeclared`]).
+    pub fn undeclared(&self, source: &str, kind: crate::playbook::TemplateKind) -> Vec<String> {
+        let expression = matches!(kind, crate::playbook::TemplateKind::Expression);
+        self.read(|i| i.templates.undeclared(source, expression))
+    }
+
     /// Renders a whole template file (the `template` module).
     pub fn render_file(
         &self,
