@@ -120,15 +120,7 @@ fn playbook(args: &RunArgs) -> Result<u8, Error> {
                 kind,
                 location: at.clone(),
             });
-            let r = match kind {
-                crate::playbook::TemplateKind::Text => {
-                    templates.compile_text(src, at, "template").map(|_| ())
-                }
-                crate::playbook::TemplateKind::Expression => {
-                    templates.compile_expr(src, at, "condition").map(|_| ())
-                }
-            };
-            r.map_err(|e| e.to_string())
+            templates.check(src, kind, at)
         };
     let playbook = crate::playbook::load_playbook(&args.playbook, &mut check)?;
     let extra_vars = parse_extra_vars(&args.extra_vars)?;

@@ -106,15 +106,7 @@ pub fn run(args: &UpgradeArgs) -> Result<u8, Error> {
     let templates = Arc::new(TemplateCache::default());
     let mut check =
         |src: &str, kind: crate::playbook::TemplateKind, at: &crate::diagnostic::Location| {
-            let r = match kind {
-                crate::playbook::TemplateKind::Text => {
-                    templates.compile_text(src, at, "template").map(|_| ())
-                }
-                crate::playbook::TemplateKind::Expression => {
-                    templates.compile_expr(src, at, "condition").map(|_| ())
-                }
-            };
-            r.map_err(|e| e.to_string())
+            templates.check(src, kind, at)
         };
     // The built-in files stay until the end: `include_tasks` reads them while running.
     let _cleanup = materialized.map(RemoveOnDrop);

@@ -578,16 +578,7 @@ impl Engine {
             let mut check = |src: &str,
                              kind: crate::playbook::TemplateKind,
                              at: &crate::diagnostic::Location| {
-                let r = match kind {
-                    crate::playbook::TemplateKind::Text => {
-                        self.templates.compile_text(src, at, "template").map(|_| ())
-                    }
-                    crate::playbook::TemplateKind::Expression => self
-                        .templates
-                        .compile_expr(src, at, "condition")
-                        .map(|_| ()),
-                };
-                r.map_err(|e| e.to_string())
+                self.templates.check(src, kind, at)
             };
             let parent = crate::playbook::Inherited::for_include(t);
             match crate::playbook::load_tasks_file(

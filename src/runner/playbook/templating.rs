@@ -47,6 +47,25 @@ impl TemplateCache {
         Ok(id)
     }
 
+    /// The loader's syntax check (`playbook::TemplateCheck`): compiles what it is given, so the
+    /// run later renders without compiling again.
+    pub fn check(
+        &self,
+        source: &str,
+        kind: crate::playbook::TemplateKind,
+        at: &Location,
+    ) -> Result<(), String> {
+        let r = match kind {
+            crate::playbook::TemplateKind::Text => {
+                self.compile_text(source, at, "template").map(|_| ())
+            }
+            crate::playbook::TemplateKind::Expression => {
+                self.compile_expr(source, at, "condition").map(|_| ())
+            }
+        };
+        r.map_err(|e| e.to_string())
+    }
+
     /// Compiles a bare expression (`when:` and friends) once.
     pub fn compile_expr(
         &self,
