@@ -55,25 +55,28 @@ pub(crate) fn init_logging(verbose: u8, quiet: bool) {
         .try_init();
 }
 
+/// `--target`: a release of the release data that has a compose file (default: the latest).
+pub(crate) fn resolve_target(releases: &Releases, target: Option<&str>) -> Result<Version, Error> {
+    let Some(t) = target else {
+        return Ok(releases.latest);
+    };
+    let v: Version = t.parse().map_err(Error::Version)?;
+    if releases.hop(v).is_none() {
+        return Err(Error::UnknownTarget {
+            target: v,
+            known: releases
+                .hops
+                .iter()
+                .map(|h| h.version.to_string())
+                .collect(),
+        });
+    }
+    Ok(v)
+}
+
 fn detect(args: &DetectArgs, view: View) -> Result<u8, Error> {
     let releases = Releases::builtin().map_err(Error::Releases)?;
-    let target = match &args.target {
-        None => releases.latest,
-        Some(t) => {
-            let v: Version = t.parse().map_err(Error::Version)?;
-            if releases.hop(v).is_none() {
-                return Err(Error::UnknownTarget {
-                    target: v,
-                    known: releases
-                        .hops
-                        .iter()
-                        .map(|h| h.version.to_string())
-                        .collect(),
-                });
-            }
-            v
-        }
-    };
+    let target = resolve_target(&releases, args.target.as_deref())?;
     let job = Job::Detect {
         releases: Arc::new(releases),
         target,
@@ -167,20 +170,33 @@ fn playbook(args: &RunArgs) -> Result<u8, Error> {
     init_logging(args.connect.verbose, args.connect.quiet);
     let inventory = Inventory::load(&args.connect.inventory)?;
     let templates = Arc::new(TemplateCache::default());
+    let mut sites = Vec::new();
     let mut check =
         |src: &str, kind: crate::playbook::TemplateKind, at: &crate::diagnostic::Location| {
-            let r = match kind {
-                crate::playbook::TemplateKind::Text => {
-                    templates.compile_text(src, at, "template").map(|_| ())
-                }
-                crate::playbook::TemplateKind::Expression => {
-                    templates.compile_expr(src, at, "condition").map(|_| ())
-                }
-            };
-            r.map_err(|e| e.to_string())
+            sites.push(crate::runner::playbook::undefined::Site {
+                source: src.to_owned(),
+                kind,
+                location: at.clone(),
+            });
+            templates.check(src, kind, at)
         };
     let playbook = crate::playbook::load_playbook(&args.playbook, &mut check)?;
     let extra_vars = parse_extra_vars(&args.extra_vars)?;
+    let known = inventory
+        .host_names()
+        .flat_map(|h| inventory.host_vars(h).unwrap_or_default().into_keys())
+        .chain(extra_vars.keys().cloned())
+        .collect();
+    let mut undefined =
+        crate::runner::playbook::undefined::check(&playbook, &sites, &known, &templates);
+    if let Some(task) = &args.start_at_task {
+        undefined.extend(crate::runner::playbook::undefined::check_start_at(
+            &playbook, task,
+        ));
+    }
+    if !undefined.is_empty() {
+        return Err(crate::playbook::PlaybookError::new(undefined).into());
+    }
     let names = inventory.select(args.connect.limit.as_deref().unwrap_or("all"))?;
     if names.is_empty() {
         return Err(Error::NoHosts {

@@ -9,8 +9,8 @@ use std::sync::Arc;
 use serde_json::{Map, Value};
 
 use crate::app::{files_reporter, init_logging, write_report};
+use crate::clearml::Releases;
 use crate::clearml::upgrade::{ComposeSource, PLAYBOOK_FILES, Skip, default_backup_dir, host_vars};
-use crate::clearml::{Releases, Version};
 use crate::cli::{OutputFormat, UpgradeArgs};
 use crate::config::RunConfig;
 use crate::error::Error;
@@ -83,23 +83,7 @@ impl Drop for RemoveOnDrop {
 pub fn run(args: &UpgradeArgs) -> Result<u8, Error> {
     init_logging(args.connect.verbose, args.connect.quiet);
     let releases = Releases::builtin().map_err(Error::Releases)?;
-    let target = match &args.target {
-        None => releases.latest,
-        Some(t) => {
-            let v: Version = t.parse().map_err(Error::Version)?;
-            if releases.hop(v).is_none() {
-                return Err(Error::UnknownTarget {
-                    target: v,
-                    known: releases
-                        .hops
-                        .iter()
-                        .map(|h| h.version.to_string())
-                        .collect(),
-                });
-            }
-            v
-        }
-    };
+    let target = crate::app::resolve_target(&releases, args.target.as_deref())?;
     let serial = args.serial.as_deref().map(parse_serial).transpose()?;
     let source = match &args.compose_mirror {
         None => ComposeSource::Upstream,
@@ -123,15 +107,7 @@ pub fn run(args: &UpgradeArgs) -> Result<u8, Error> {
     let templates = Arc::new(TemplateCache::default());
     let mut check =
         |src: &str, kind: crate::playbook::TemplateKind, at: &crate::diagnostic::Location| {
-            let r = match kind {
-                crate::playbook::TemplateKind::Text => {
-                    templates.compile_text(src, at, "template").map(|_| ())
-                }
-                crate::playbook::TemplateKind::Expression => {
-                    templates.compile_expr(src, at, "condition").map(|_| ())
-                }
-            };
-            r.map_err(|e| e.to_string())
+            templates.check(src, kind, at)
         };
     // The built-in files stay until the end: `include_tasks` reads them while running.
     let _cleanup = materialized.map(RemoveOnDrop);
@@ -297,7 +273,13 @@ pub fn run(args: &UpgradeArgs) -> Result<u8, Error> {
                 .and_then(|v| v.get("clearml_backup_dir"))
                 .and_then(Value::as_str)
                 .map(str::to_owned);
+            let attempted = o
+                .recap
+                .is_some_and(|r| r.ok + r.failed + r.unreachable + r.skipped > 0);
             let result = match o.status {
+                HostStatus::Ok if !attempted => {
+                    "not attempted: an earlier batch spent the failure budget".to_owned()
+                }
                 HostStatus::Ok => format!(
                     "upgraded {} → {}",
                     from.get(&o.host).cloned().unwrap_or_default(),
@@ -320,7 +302,11 @@ pub fn run(args: &UpgradeArgs) -> Result<u8, Error> {
             let backed_up = result.starts_with("upgraded") || result.starts_with("rolled back");
             rows.push(UpgradeRow {
                 host: o.host.clone(),
-                status: o.status,
+                status: if attempted {
+                    o.status
+                } else {
+                    HostStatus::Failed
+                },
                 result,
                 backup: if backed_up { backup } else { None },
             });

@@ -392,3 +392,139 @@ fn every_era_in_one_parallel_run() {
         assert!(line.ends_with("up to date (2.3.0)"), "{line}");
     }
 }
+
+#[test]
+fn a_spent_failure_budget_stops_the_rollout() {
+    let Some(fleet) = Fleet::builder().simulated(&["v2", "v2", "v2"]).build() else {
+        return;
+    };
+    let home = temp_home();
+    let mirror = home.path().join("mirror");
+    write_mirror(&mirror);
+    let mut inv = format!(
+        "all:\n  vars:\n    ansible_host: 127.0.0.1\n    ansible_user: root\n    ansible_ssh_private_key_file: {}\n  hosts:\n",
+        fleet.client_key().display()
+    );
+    for (i, host) in fleet.hosts().iter().enumerate() {
+        host.sim(&["init", "--era", "2.0"]);
+        inv.push_str(&format!("    s{i}:\n      ansible_port: {}\n", host.port()));
+    }
+    fleet.hosts()[0].sim(&["inject", "--broken-tag", "clearml/server:latest"]);
+    let inv = write(home.path(), "inv.yml", &inv);
+    let run = clearfleet(home.path())
+        .args([
+            "upgrade",
+            "--wait",
+            "2",
+            "--serial",
+            "1",
+            "--max-fail-percentage",
+            "0",
+            "-i",
+        ])
+        .arg(&inv)
+        .arg("--known-hosts")
+        .arg(fleet.known_hosts_path())
+        .arg("--compose-mirror")
+        .arg(&mirror)
+        .run();
+    assert_eq!(run.code, 2, "{run:?}");
+    let table: Vec<&str> = run
+        .stdout
+        .lines()
+        .skip_while(|l| !l.contains("UPGRADE RESULT"))
+        .collect();
+    assert!(
+        table
+            .iter()
+            .any(|l| l.starts_with("s0  rolled back to 2.0.0")),
+        "{table:?}"
+    );
+    for h in ["s1", "s2"] {
+        assert!(
+            table.iter().any(|l| l.starts_with(&format!(
+                "{h}  not attempted: an earlier batch spent the failure budget"
+            ))),
+            "{table:?}"
+        );
+    }
+    // The hosts not attempted still run 2.0 and were never stopped.
+    let detect = clearfleet(home.path())
+        .args(["detect", "--output", "json", "-i"])
+        .arg(&inv)
+        .arg("--known-hosts")
+        .arg(fleet.known_hosts_path())
+        .run();
+    for h in ["s1", "s2"] {
+        let d = &detect.host_json(h)["detected"];
+        assert_eq!(
+            d["version"].as_str().map(|v| v.starts_with("2.0.0")),
+            Some(true),
+            "{d}"
+        );
+    }
+}
+
+#[test]
+fn trap_b_mongo_6_left_at_fcv_5_is_raised_before_the_mongo_7_hop() {
+    let Some(fleet) = Fleet::builder().simulated(&["v2"]).build() else {
+        return;
+    };
+    let home = temp_home();
+    let mirror = home.path().join("mirror");
+    write_mirror(&mirror);
+    let host = &fleet.hosts()[0];
+    host.sim(&["init", "--era", "2.2"]);
+    let inv = write(
+        home.path(),
+        "inv.yml",
+        &format!(
+            "all:\n  hosts:\n    trap-b:\n      ansible_host: 127.0.0.1\n      ansible_port: {}\n      ansible_user: root\n      ansible_ssh_private_key_file: {}\n",
+            host.port(),
+            fleet.client_key().display()
+        ),
+    );
+    let cli = |args: &[&str]| {
+        clearfleet(home.path())
+            .args(args)
+            .arg("-i")
+            .arg(&inv)
+            .arg("--known-hosts")
+            .arg(fleet.known_hosts_path())
+            .run()
+    };
+    // A 2.2 server on MongoDB 6 whose data was left at FCV 5.0 (clearml-upgrade.md §5, Trap B).
+    let lowered = clearfleet(home.path())
+        .args(["exec", "-i"])
+        .arg(&inv)
+        .arg("--known-hosts")
+        .arg(fleet.known_hosts_path())
+        .args([
+            "--",
+            "docker exec clearml-mongo mongosh --quiet --eval 'db.adminCommand({setFeatureCompatibilityVersion:\"5.0\"})'",
+        ])
+        .run();
+    assert_eq!(lowered.code, 0, "{lowered:?}");
+    let plan = cli(&["plan"]);
+    assert!(
+        plan.stdout
+            .contains("trap-b  2.2.0 → [set MongoDB FCV 6.0] → 2.3.0"),
+        "{}",
+        plan.stdout
+    );
+    let run = cli(&[
+        "upgrade",
+        "--wait",
+        "3",
+        "--compose-mirror",
+        &mirror.display().to_string(),
+    ]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(
+        run.stdout.contains("trap-b  upgraded 2.2.0 → 2.3.0"),
+        "{}",
+        run.stdout
+    );
+    let after = cli(&["detect", "--output", "json"]);
+    assert_eq!(after.host_json("trap-b")["detected"]["mongo_fcv"], "7.0");
+}

@@ -85,17 +85,6 @@ pub fn host_vars(
         }
         Plan::Upgrade { migrations, hops } => (migrations, hops),
     };
-    if migrations
-        .iter()
-        .any(|m| matches!(m, Migration::SetFcv { .. }))
-    {
-        return Err(Skip::Refused(
-            "MongoDB 6 data at feature compatibility version 5.0: set it to 6.0 first \
-             (db.adminCommand({setFeatureCompatibilityVersion: \"6.0\"})); clearfleet does not \
-             automate this yet"
-                .to_owned(),
-        ));
-    }
     let migration_names: Vec<&str> = migrations
         .iter()
         .map(|m| match m {
@@ -180,6 +169,12 @@ pub fn host_vars(
     vars.insert("clearml_root".into(), json!(root));
     vars.insert("clearml_new_root".into(), json!(new_root));
     vars.insert("clearml_migrations".into(), json!(migration_names));
+    if let Some(Migration::SetFcv { version }) = migrations
+        .iter()
+        .find(|m| matches!(m, Migration::SetFcv { .. }))
+    {
+        vars.insert("clearml_set_fcv".into(), json!(version));
+    }
     vars.insert("clearml_compose_file".into(), json!(compose_file));
     vars.insert("clearml_compose".into(), json!(compose_cmd));
     vars.insert("clearml_docker".into(), json!(docker));
@@ -339,10 +334,10 @@ mod tests {
         fcv5.mongo = Some("6.0.19".into());
         fcv5.mongo_fcv = Some("5.0".into());
         let p = plan(&fcv5, &r, r.latest);
-        assert!(matches!(
-            host_vars(&fcv5, &p, &r, &ComposeSource::Upstream, "/b"),
-            Err(Skip::Refused(m)) if m.contains("feature compatibility")
-        ));
+        let (v, _) = host_vars(&fcv5, &p, &r, &ComposeSource::Upstream, "/b")
+            .unwrap_or_else(|e| panic!("{e:?}"));
+        assert_eq!(v["clearml_migrations"], json!(["set-fcv"]));
+        assert_eq!(v["clearml_set_fcv"], "6.0");
     }
 
     #[test]

@@ -134,12 +134,72 @@ fn unquote(s: &str) -> &str {
     }
 }
 
+/// Python's `unicode-escape` decoding of the sequences Ansible's `_decode_escapes` matches:
+/// `\\ \' \" \a \b \f \n \r \t \v`, `\xHH`, `\uHHHH`, `\UHHHHHHHH` (`\N{name}` is kept).
+fn decode_escapes(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let chars: Vec<char> = s.chars().collect();
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        if c != '\\' || i + 1 >= chars.len() {
+            out.push(c);
+            i += 1;
+            continue;
+        }
+        let next = chars[i + 1];
+        let simple = match next {
+            '\\' => Some('\\'),
+            '\'' => Some('\''),
+            '"' => Some('"'),
+            'a' => Some('\u{7}'),
+            'b' => Some('\u{8}'),
+            'f' => Some('\u{c}'),
+            'n' => Some('\n'),
+            'r' => Some('\r'),
+            't' => Some('\t'),
+            'v' => Some('\u{b}'),
+            _ => None,
+        };
+        if let Some(d) = simple {
+            out.push(d);
+            i += 2;
+            continue;
+        }
+        let width = match next {
+            'x' => 2,
+            'u' => 4,
+            'U' => 8,
+            _ => 0,
+        };
+        let hex: String = chars.iter().skip(i + 2).take(width).collect();
+        let decoded =
+            (width > 0 && hex.len() == width && hex.chars().all(|h| h.is_ascii_hexdigit()))
+                .then(|| u32::from_str_radix(&hex, 16).ok().and_then(char::from_u32))
+                .flatten();
+        match decoded {
+            Some(d) => {
+                out.push(d);
+                i += 2 + width;
+            }
+            None => {
+                out.push(c);
+                i += 1;
+            }
+        }
+    }
+    out
+}
+
 /// Ansible's `parse_kv`: `k=v` pairs become options and everything else `_raw_params`.
 /// With `check_raw` (the free-form modules) only `chdir`, `creates`, `removes` and the like are taken as options.
 pub fn parse_kv(args: &str, check_raw: bool) -> Result<Map<String, Value>, String> {
     let mut options = Map::new();
     let mut raw: Vec<String> = Vec::new();
-    for token in split_args(args)? {
+    for orig in split_args(args)? {
+        // Ansible looks for `k=v` in the token with its escapes (`\n`, `\t`, `\xHH`...)
+        // decoded; a free-form part keeps the token as written.
+        let token = decode_escapes(&orig);
         // The first `=` not preceded by a backslash (and not at position 0).
         let eq = token
             .char_indices()
@@ -148,11 +208,11 @@ pub fn parse_kv(args: &str, check_raw: bool) -> Result<Map<String, Value>, Strin
             .map(|(i, _)| i);
         match eq {
             None if token.contains('=') => raw.push(token.replace("\\=", "=")),
-            None => raw.push(token),
+            None => raw.push(orig),
             Some(pos) => {
                 let (k, v) = (&token[..pos], &token[pos + 1..]);
                 if check_raw && !RAW_OPTIONS.contains(&k) {
-                    raw.push(token.clone());
+                    raw.push(orig.clone());
                 } else {
                     options.insert(
                         k.trim().to_owned(),
@@ -194,6 +254,23 @@ mod tests {
         assert_eq!(
             kv("src=a.txt dest=/tmp/a.txt mode=0644", false),
             json!({"src": "a.txt", "dest": "/tmp/a.txt", "mode": "0644"})
+        );
+    }
+
+    #[test]
+    fn escapes_are_decoded_in_options_as_ansible_does() {
+        assert_eq!(
+            kv(r#"content="yes\n" dest=/x"#, false),
+            json!({"content": "yes\n", "dest": "/x"})
+        );
+        assert_eq!(
+            kv(r"content=a\tb\x41\u00e9\\ dest=/x", false),
+            json!({"content": "a\tbA\u{e9}\\", "dest": "/x"})
+        );
+        // Free-form text is kept as written.
+        assert_eq!(
+            kv(r"printf 'a\nb'", true),
+            json!({"_raw_params": r"printf 'a\nb'"})
         );
     }
 

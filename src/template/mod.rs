@@ -203,6 +203,32 @@ impl Templates {
         Ok(ExprId(id))
     }
 
+    /// The variables `source` reads that it does not set itself (`{% set %}`, loop targets),
+    /// top-level names only; empty when it does not compile. `expression`: a `when:`-style
+    /// condition rather than a text template.
+    pub fn undeclared(&self, source: &str, expression: bool) -> Vec<String> {
+        let names = if expression {
+            let inner = single_expression(source).map_or(source, |(inner, _)| inner);
+            let map = preprocess::expression(inner);
+            match self.env.compile_expression(&map.text) {
+                Ok(e) => e.undeclared_variables(false),
+                Err(_) => return Vec::new(),
+            }
+        } else {
+            let map = preprocess::template(source, true);
+            match self.env.template_from_str(&map.text) {
+                Ok(t) => t.undeclared_variables(false),
+                Err(_) => return Vec::new(),
+            }
+        };
+        let mut names: Vec<String> = names
+            .into_iter()
+            .filter(|n| self.env.globals().all(|(g, _)| g != n.as_str()))
+            .collect();
+        names.sort();
+        names
+    }
+
     /// Renders with Ansible's native types (see the module docs).
     pub fn render(
         &self,

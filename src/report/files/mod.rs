@@ -312,7 +312,10 @@ impl FilesReporter {
                 h.version_after = Some(target.to_owned());
             } else if r.status == HostStatus::Ok {
                 // Up to date, no server, or a check run: nothing changed.
-            } else if r.result.starts_with("rolled back") || r.result.starts_with("refused") {
+            } else if ["rolled back", "refused", "not attempted"]
+                .iter()
+                .any(|p| r.result.starts_with(p))
+            {
                 h.version_after = h.version_before.clone();
             } else {
                 h.version_after = None;

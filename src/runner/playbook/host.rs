@@ -23,6 +23,12 @@ pub struct HostRun {
     pub unreachable: bool,
     /// Handlers notified and not yet run (names or `listen` topics).
     pub notified: Vec<String>,
+    /// How many enclosing blocks with a `rescue` the host is in the `block` section of: a
+    /// failure there counts as `rescued`, not `failed` (Ansible's `is_any_block_rescuing`).
+    pub rescuable: u32,
+    /// How many times this host reached each `run_once` task (by location) in the current
+    /// batch: the nth time shares the nth run (a handler flushed twice runs twice).
+    pub once_seen: std::collections::HashMap<String, u32>,
     pub recap: Recap,
     /// (task, `file:line:col`, message) of every failure.
     pub failures: Vec<(String, String, String)>,
@@ -40,6 +46,8 @@ impl HostRun {
             failed: false,
             unreachable: false,
             notified: Vec::new(),
+            rescuable: 0,
+            once_seen: std::collections::HashMap::new(),
             recap: Recap::default(),
             failures: Vec::new(),
         }
@@ -66,6 +74,19 @@ impl HostRun {
     pub async fn close(&mut self) {
         if let Some(c) = self.connection.take() {
             c.close().await;
+        }
+    }
+}
+
+impl HostRun {
+    /// Counts a failure in the PLAY RECAP: `rescued` inside a block that has a rescue,
+    /// else `failed` (with the digest entry).
+    pub fn count_failure(&mut self, task: String, location: String, msg: String) {
+        if self.rescuable > 0 {
+            self.recap.rescued += 1;
+        } else {
+            self.recap.failed += 1;
+            self.failures.push((task, location, msg));
         }
     }
 }

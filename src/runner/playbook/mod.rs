@@ -7,10 +7,12 @@ mod host;
 mod remote;
 mod task;
 mod templating;
+pub mod undefined;
 
+use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use futures::StreamExt;
@@ -20,7 +22,7 @@ use tokio::sync::mpsc;
 use crate::config::RunConfig;
 use crate::events::{Event, EventKind, HostOutcome, HostStatus, RunSummary};
 use crate::inventory::Inventory;
-use crate::playbook::{Play, Playbook, Serial, SerialStep, Task, TaskBody};
+use crate::playbook::{Play, Playbook, Serial, SerialStep, Strategy, Task, TaskBody};
 use crate::report::Reporter;
 
 pub use host::HostRun;
@@ -90,7 +92,11 @@ pub async fn run(
             if engine.interrupted.load(Ordering::SeqCst) > 0 {
                 break;
             }
-            engine.run_play(play, &mut hosts).await;
+            if engine.run_play(play, &mut hosts).await.is_break() {
+                // `any_errors_fatal`, `max_fail_percentage` or a whole batch failed: Ansible
+                // ends the playbook.
+                break;
+            }
         }
         for h in &mut hosts {
             h.close().await;
@@ -230,7 +236,8 @@ impl Engine {
             .unwrap_or_default()
     }
 
-    async fn run_play(&self, play: &Play, hosts: &mut [HostRun]) {
+    /// Runs one play; `Break` when the rest of the playbook must not run.
+    async fn run_play(&self, play: &Play, hosts: &mut [HostRun]) -> std::ops::ControlFlow<()> {
         let names = self.play_hosts(play);
         let name = play.name.clone().unwrap_or_else(|| play.hosts.clone());
         self.emit(EventKind::PlayStarted {
@@ -243,13 +250,15 @@ impl Engine {
             .filter(|(_, h)| names.contains(&h.name))
             .map(|(i, _)| i)
             .collect();
-        for i in &in_play {
-            hosts[*i].failed = false;
-        }
+        // A host that failed in an earlier play stays out, as in Ansible.
+        let in_play: Vec<usize> = in_play.into_iter().filter(|i| !hosts[*i].failed).collect();
         let play_vars = self.play_vars(play);
         let ctx = PlayCtx {
             play,
             vars: play_vars,
+            once: Mutex::new(HashMap::new()),
+            abort: AtomicBool::new(false),
+            batch: Mutex::new(Vec::new()),
         };
         let batches = batches(play.serial.as_ref(), in_play.len());
         let mut offset = 0;
@@ -262,16 +271,38 @@ impl Engine {
             if play.gather_facts {
                 self.gather_facts(hosts, &batch).await;
             }
-            let mut started_at = self.options.start_at_task.is_none();
-            for (section, tasks) in [
-                ("pre_tasks", &play.pre_tasks),
-                ("tasks", &play.tasks),
-                ("post_tasks", &play.post_tasks),
-            ] {
-                let _ = section;
-                self.run_tasks(tasks, hosts, &batch, &ctx, &mut started_at)
-                    .await;
-                self.flush_handlers(hosts, &batch, &ctx).await;
+            *ctx.batch.lock().unwrap_or_else(|p| p.into_inner()) = batch.clone();
+            // `run_once` is once per batch.
+            ctx.once.lock().unwrap_or_else(|p| p.into_inner()).clear();
+            for i in &batch {
+                hosts[*i].once_seen.clear();
+            }
+            match play.strategy {
+                Strategy::Linear => {
+                    let mut started_at = self.options.start_at_task.is_none();
+                    self.run_sections(hosts, &batch, &ctx, &mut started_at)
+                        .await;
+                }
+                Strategy::Free => {
+                    // Each host goes through the whole play at its own pace; `--forks`
+                    // bounds how many hosts run at once.
+                    let runs = hosts
+                        .iter_mut()
+                        .enumerate()
+                        .filter(|(i, _)| batch.contains(i))
+                        .map(|(_, h)| {
+                            let ctx = &ctx;
+                            async move {
+                                let mut started_at = self.options.start_at_task.is_none();
+                                let one = std::slice::from_mut(h);
+                                self.run_sections(one, &[0], ctx, &mut started_at).await;
+                            }
+                        });
+                    futures::stream::iter(runs)
+                        .buffer_unordered(self.config.forks.max(1))
+                        .collect::<Vec<()>>()
+                        .await;
+                }
             }
             let failed = batch
                 .iter()
@@ -281,13 +312,30 @@ impl Engine {
                 Some(p) => !batch.is_empty() && (failed as f64) * 100.0 / (batch.len() as f64) > p,
                 None => false,
             };
-            if too_many || (play.any_errors_fatal && failed > 0) {
-                // The failure budget is spent: the remaining batches are not attempted.
-                break;
+            if too_many
+                || ctx.abort.load(Ordering::SeqCst)
+                || (play.any_errors_fatal && failed > 0)
+                || (!batch.is_empty() && failed == batch.len())
+            {
+                // The failure budget is spent: the remaining batches and plays are not
+                // attempted.
+                return std::ops::ControlFlow::Break(());
             }
-            if batch.iter().all(|i| !hosts[*i].active()) {
-                break;
-            }
+        }
+        std::ops::ControlFlow::Continue(())
+    }
+
+    /// `pre_tasks`, `tasks` and `post_tasks`, each followed by its handlers.
+    async fn run_sections(
+        &self,
+        hosts: &mut [HostRun],
+        sel: &[usize],
+        ctx: &PlayCtx<'_>,
+        started_at: &mut bool,
+    ) {
+        for tasks in [&ctx.play.pre_tasks, &ctx.play.tasks, &ctx.play.post_tasks] {
+            self.run_tasks(tasks, hosts, sel, ctx, started_at).await;
+            self.flush_handlers(hosts, sel, ctx).await;
         }
     }
 
@@ -351,6 +399,13 @@ impl Engine {
                 if self.stopping() {
                     return;
                 }
+                if ctx.abort.load(Ordering::SeqCst) {
+                    // `any_errors_fatal`: a host failed, the play ends for every host.
+                    for i in sel {
+                        hosts[*i].failed = true;
+                    }
+                    return;
+                }
                 match &t.body {
                     TaskBody::Block {
                         block,
@@ -359,28 +414,31 @@ impl Engine {
                     } => {
                         let entered: Vec<usize> =
                             sel.iter().copied().filter(|i| hosts[*i].active()).collect();
+                        let has_rescue = !rescue.is_empty();
+                        if has_rescue {
+                            for i in &entered {
+                                hosts[*i].rescuable += 1;
+                            }
+                        }
                         self.run_tasks(block, hosts, &entered, ctx, started_at)
                             .await;
+                        if has_rescue {
+                            for i in &entered {
+                                hosts[*i].rescuable = hosts[*i].rescuable.saturating_sub(1);
+                            }
+                        }
                         let failed: Vec<usize> = entered
                             .iter()
                             .copied()
                             .filter(|i| hosts[*i].failed && !hosts[*i].unreachable)
                             .collect();
-                        if !rescue.is_empty() && !failed.is_empty() {
+                        // Ansible counted the failure as `rescued` when it happened.
+                        if has_rescue && !failed.is_empty() && !ctx.abort.load(Ordering::SeqCst) {
                             for i in &failed {
                                 hosts[*i].failed = false;
                             }
                             self.run_tasks(rescue, hosts, &failed, ctx, started_at)
                                 .await;
-                            for i in &failed {
-                                if !hosts[*i].failed {
-                                    hosts[*i].recap.rescued += 1;
-                                    // A rescued failure is not a failure of the run.
-                                    hosts[*i].recap.failed =
-                                        hosts[*i].recap.failed.saturating_sub(1);
-                                    hosts[*i].failures.pop();
-                                }
-                            }
                         }
                         if !always.is_empty() {
                             let still_failed: Vec<usize> = entered
@@ -411,8 +469,14 @@ impl Engine {
                         file,
                         static_tasks: None,
                     } => {
-                        self.include_tasks(t, file, hosts, sel, ctx, started_at)
-                            .await
+                        // The include's own tags decide whether it happens (they are not
+                        // given to the included tasks, as in Ansible).
+                        // Before `--start-at-task`'s task, includes are skipped like any
+                        // task (Ansible cannot start inside a dynamic include either).
+                        if *started_at && self.tags_selected(&t.tags) {
+                            self.include_tasks(t, file, hosts, sel, ctx, started_at)
+                                .await
+                        }
                     }
                     TaskBody::Module { module, .. } if module == "meta" => {
                         self.flush_handlers(hosts, sel, ctx).await;
@@ -429,15 +493,44 @@ impl Engine {
                             continue;
                         }
                         self.run_module_task(t, hosts, sel, ctx, false).await;
-                        if ctx.play.any_errors_fatal && sel.iter().any(|i| hosts[*i].failed) {
+                        // A failure a `rescue` will handle does not count (yet).
+                        if ctx.play.any_errors_fatal
+                            && sel
+                                .iter()
+                                .any(|i| hosts[*i].failed && hosts[*i].rescuable == 0)
+                        {
+                            ctx.abort.store(true, Ordering::SeqCst);
                             for i in sel {
                                 hosts[*i].failed = true;
                             }
                         }
+                        self.check_fail_budget(hosts, ctx);
                     }
                 }
             }
         })
+    }
+
+    /// `max_fail_percentage`, checked after every task as Ansible's linear strategy does:
+    /// over budget, every host of the batch stops. (Under `free` it is checked per batch.)
+    fn check_fail_budget(&self, hosts: &mut [HostRun], ctx: &PlayCtx<'_>) {
+        let Some(pct) = ctx.play.max_fail_percentage else {
+            return;
+        };
+        if ctx.play.strategy != Strategy::Linear {
+            return;
+        }
+        let batch = ctx.batch.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        if batch.is_empty() || batch.iter().any(|i| *i >= hosts.len()) {
+            return;
+        }
+        let failed = batch
+            .iter()
+            .filter(|i| (hosts[**i].failed && hosts[**i].rescuable == 0) || hosts[**i].unreachable)
+            .count();
+        if (failed as f64) * 100.0 / (batch.len() as f64) > pct {
+            ctx.abort.store(true, Ordering::SeqCst);
+        }
     }
 
     async fn include_tasks(
@@ -485,16 +578,7 @@ impl Engine {
             let mut check = |src: &str,
                              kind: crate::playbook::TemplateKind,
                              at: &crate::diagnostic::Location| {
-                let r = match kind {
-                    crate::playbook::TemplateKind::Text => {
-                        self.templates.compile_text(src, at, "template").map(|_| ())
-                    }
-                    crate::playbook::TemplateKind::Expression => self
-                        .templates
-                        .compile_expr(src, at, "condition")
-                        .map(|_| ()),
-                };
-                r.map_err(|e| e.to_string())
+                self.templates.check(src, kind, at)
             };
             let parent = crate::playbook::Inherited::for_include(t);
             match crate::playbook::load_tasks_file(
@@ -504,6 +588,15 @@ impl Engine {
                 &mut check,
             ) {
                 Ok((tasks, _)) => {
+                    // Ansible counts the include itself as `ok` on every host that includes.
+                    self.emit(EventKind::TaskStarted {
+                        name: task::display_name(t),
+                        location: t.location.to_string(),
+                        handler: false,
+                    });
+                    for i in &group {
+                        task::included(self, &mut hosts[*i], t, &path);
+                    }
                     self.run_tasks(&tasks, hosts, &group, ctx, started_at).await;
                 }
                 Err(e) => {
@@ -594,13 +687,45 @@ impl Engine {
             handler,
         });
         if t.run_once {
+            // The first host runs it; what it registered or set is given to every host.
+            // Under `strategy: free` the hosts reach the task one by one: the first runs it,
+            // the others wait for it and take its values.
             let first = active[0];
-            task::run_on_host(self, t, &mut hosts[first], ctx).await;
-            if let Some(reg) = &t.register
-                && let Some(v) = hosts[first].vars.get(reg).cloned()
-            {
-                for i in &active[1..] {
-                    hosts[*i].vars.insert(reg.clone(), v.clone());
+            let location = t.location.to_string();
+            let mut occurrence = 0;
+            for i in &active {
+                let n = hosts[*i].once_seen.entry(location.clone()).or_insert(0);
+                *n += 1;
+                occurrence = occurrence.max(*n);
+            }
+            let cell = ctx
+                .once
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .entry(format!("{location}#{occurrence}"))
+                .or_default()
+                .clone();
+            let mut ran = false;
+            let set = cell
+                .get_or_init(|| {
+                    ran = true;
+                    let h = &mut hosts[first];
+                    async move {
+                        let before = h.vars.clone();
+                        task::run_on_host(self, t, h, ctx).await;
+                        h.vars
+                            .iter()
+                            .filter(|(k, v)| before.get(*k) != Some(*v))
+                            .map(|(k, v)| (k.clone(), v.clone()))
+                            .collect::<Map<String, Value>>()
+                    }
+                })
+                .await
+                .clone();
+            let others = if ran { &active[1..] } else { &active[..] };
+            for i in others {
+                for (k, v) in &set {
+                    hosts[*i].vars.insert(k.clone(), v.clone());
                 }
             }
             return;
@@ -663,10 +788,20 @@ impl Engine {
     }
 }
 
+/// What a `run_once` task set on the host that ran it (registered and `set_fact` values).
+type OnceResult = Arc<tokio::sync::OnceCell<Map<String, Value>>>;
+
 /// What every task of a play shares.
 pub struct PlayCtx<'a> {
     pub play: &'a Play,
     pub vars: Map<String, Value>,
+    /// `run_once` tasks of the current batch (by location): what the host that ran them set.
+    once: Mutex<HashMap<String, OnceResult>>,
+    /// Set when a host fails in an `any_errors_fatal` play, or the batch went over
+    /// `max_fail_percentage`: every host stops, and so does the playbook.
+    abort: AtomicBool,
+    /// The hosts of the current `serial` batch.
+    batch: Mutex<Vec<usize>>,
 }
 
 /// Batch sizes for `serial` (a number, a percentage, or a list whose last step repeats).

@@ -19,6 +19,46 @@ pub struct SshRemote<'a> {
     pub timeout: Option<Duration>,
 }
 
+/// `cmd` with the task's `environment` exported first (values quoted, never interpreted).
+fn with_environment(environment: &IndexMap<String, String>, cmd: &str) -> String {
+    if environment.is_empty() {
+        return cmd.to_owned();
+    }
+    let mut line = String::new();
+    for (k, v) in environment {
+        // Names are checked by the loader.
+        line.push_str(&format!("export {k}={}; ", quote(v)));
+    }
+    line.push_str(cmd);
+    format!("sh -c {}", quote(&line))
+}
+
+/// A task delegated to the controller (`delegate_to: localhost`), with the task's
+/// environment and timeout as on a host.
+pub struct DelegatedRemote<'a> {
+    pub local: crate::modules::LocalRemote,
+    pub environment: &'a IndexMap<String, String>,
+    pub timeout: Option<Duration>,
+}
+
+impl Remote for DelegatedRemote<'_> {
+    async fn run(
+        &self,
+        cmd: &str,
+        stdin: Option<Vec<u8>>,
+        timeout: Option<Duration>,
+    ) -> Result<RemoteOutput, RemoteError> {
+        let command = with_environment(self.environment, cmd);
+        self.local
+            .run(&command, stdin, timeout.or(self.timeout))
+            .await
+    }
+
+    fn host(&self) -> &str {
+        self.local.host()
+    }
+}
+
 impl Remote for SshRemote<'_> {
     async fn run(
         &self,
@@ -26,17 +66,7 @@ impl Remote for SshRemote<'_> {
         stdin: Option<Vec<u8>>,
         timeout: Option<Duration>,
     ) -> Result<RemoteOutput, RemoteError> {
-        let mut line = String::new();
-        for (k, v) in self.environment {
-            // Names are checked by the loader; values are quoted, never interpreted.
-            line.push_str(&format!("export {k}={}; ", quote(v)));
-        }
-        line.push_str(cmd);
-        let command = if self.environment.is_empty() {
-            line
-        } else {
-            format!("sh -c {}", quote(&line))
-        };
+        let command = with_environment(self.environment, cmd);
         let options = ExecOptions {
             stdin,
             timeout: timeout.or(self.timeout),

@@ -46,41 +46,132 @@ pub(crate) fn vars_for(e: &Engine, h: &HostRun, ctx: &PlayCtx<'_>, t: &Task) -> 
 }
 
 fn var_map(e: &Engine, h: &HostRun, ctx: &PlayCtx<'_>, t: &Task) -> Map<String, Value> {
+    var_map_with(e, h, ctx, t, &Map::new())
+}
+
+/// [`var_map`] with the loop variables of one item (`item`, `index_var`), which variables
+/// written by the user may refer to (`vars: {path: "/x/{{ item }}"}`).
+fn var_map_with(
+    e: &Engine,
+    h: &HostRun,
+    ctx: &PlayCtx<'_>,
+    t: &Task,
+    loop_vars: &Map<String, Value>,
+) -> Map<String, Value> {
+    // Variables written by the user (inventory, play vars, vars_files, task vars) may refer to
+    // any other variable, whatever its layer: Ansible templates them when they are used. Here
+    // they are layered raw, then rendered in the full context until nothing changes (chains
+    // of references resolve in a few passes). Registered results, facts and extra vars are
+    // data, never templated again (a registered stdout containing `{{` stays text).
     let mut vars = h.inventory_vars.clone();
-    let layer = |m: &Map<String, Value>, vars: &mut Map<String, Value>| {
+    let mut lazy: Vec<String> = h
+        .inventory_vars
+        .iter()
+        .filter(|(_, v)| has_template(v))
+        .map(|(k, _)| k.clone())
+        .collect();
+    let layer = |m: &Map<String, Value>,
+                 vars: &mut Map<String, Value>,
+                 lazy: &mut Vec<String>,
+                 templated: bool| {
         for (k, v) in m {
             vars.insert(k.clone(), v.clone());
+            lazy.retain(|x| x != k);
+            if templated && has_template(v) {
+                lazy.push(k.clone());
+            }
         }
     };
-    // Play vars may refer to inventory vars: render them in order, once per host and task.
-    for (k, v) in &ctx.vars {
-        let rendered = if v.as_str().is_some_and(Templates::is_template) {
-            let c = Templates::context(&Value::Object(vars.clone()));
-            e.templates
-                .render_value(v, &c, &ctx.play.location, &format!("play var `{k}`"))
-                .unwrap_or_else(|_| v.clone())
-        } else {
-            v.clone()
-        };
-        vars.insert(k.clone(), rendered);
-    }
-    layer(&h.facts, &mut vars);
-    layer(&h.vars, &mut vars);
+    layer(&ctx.vars, &mut vars, &mut lazy, true);
+    layer(&h.facts, &mut vars, &mut lazy, false);
+    layer(&h.vars, &mut vars, &mut lazy, false);
     let task_vars: Map<String, Value> = t.vars.clone().into_iter().collect();
-    layer(&task_vars, &mut vars);
+    layer(&task_vars, &mut vars, &mut lazy, true);
+    layer(loop_vars, &mut vars, &mut lazy, false);
+    // The caller's per-host values (clearfleet upgrade's detected state and plan): data, never
+    // templates.
     if let Some(hv) = e.options.host_vars.get(&h.name) {
-        layer(hv, &mut vars);
+        layer(hv, &mut vars, &mut lazy, false);
     }
-    layer(&e.options.extra_vars, &mut vars);
+    layer(&e.options.extra_vars, &mut vars, &mut lazy, false);
+    for _ in 0..8 {
+        if lazy.is_empty() {
+            break;
+        }
+        let c = Templates::context(&Value::Object(vars.clone()));
+        let mut progress = false;
+        let mut still = Vec::new();
+        for k in lazy {
+            let Some(v) = vars.get(&k) else { continue };
+            match e
+                .templates
+                .render_value(v, &c, &t.location, &format!("variable `{k}`"))
+            {
+                Ok(new) => {
+                    if has_template(&new) && new != *v {
+                        still.push(k.clone());
+                    }
+                    if new != *v {
+                        progress = true;
+                        vars.insert(k, new);
+                    }
+                }
+                // It may need a variable that is itself not rendered yet: try again.
+                Err(_) => still.push(k),
+            }
+        }
+        lazy = still;
+        if !progress {
+            break;
+        }
+    }
+    // What still cannot render refers to something undefined: the variable is undefined too
+    // (a use reports it; `| default(...)` still works), never its raw template text.
+    for k in lazy {
+        let c = Templates::context(&Value::Object(vars.clone()));
+        if let Some(v) = vars.get(&k)
+            && e.templates
+                .render_value(v, &c, &t.location, &format!("variable `{k}`"))
+                .is_err()
+        {
+            vars.remove(&k);
+        }
+    }
     vars
+}
+
+/// Whether a variable's value holds a template anywhere inside.
+fn has_template(v: &Value) -> bool {
+    match v {
+        Value::String(s) => Templates::is_template(s),
+        Value::Array(a) => a.iter().any(has_template),
+        Value::Object(m) => m.values().any(has_template),
+        _ => false,
+    }
+}
+
+/// Reports an `include_tasks` that loaded on a host (`ok`, as Ansible counts it).
+pub(crate) fn included(e: &Engine, h: &mut HostRun, t: &Task, path: &str) {
+    h.recap.ok += 1;
+    e.emit(EventKind::TaskResult(Box::new(TaskResult {
+        host: h.name.clone(),
+        task: display_name(t),
+        location: t.location.to_string(),
+        status: TaskStatus::Ok,
+        item: None,
+        msg: Some(format!("included: {path}")),
+        rc: None,
+        stdout: String::new(),
+        stderr: String::new(),
+        diff: None,
+        duration: Duration::ZERO,
+    })));
 }
 
 /// Marks a host failed by something outside a module (an include that does not load).
 pub(crate) fn fail_host(e: &Engine, h: &mut HostRun, t: &Task, msg: &str) {
     h.failed = true;
-    h.recap.failed += 1;
-    h.failures
-        .push((display_name(t), t.location.to_string(), msg.to_owned()));
+    h.count_failure(display_name(t), t.location.to_string(), msg.to_owned());
     e.emit(EventKind::TaskResult(Box::new(TaskResult {
         host: h.name.clone(),
         task: display_name(t),
@@ -333,24 +424,31 @@ async fn action(
                 Ok(c) => c,
                 Err(err) => return fail(format!("{module}: {}", err.message)),
             };
+            let mut env: indexmap::IndexMap<String, String> = indexmap::IndexMap::new();
+            for (k, v) in &t.environment {
+                let v = match e
+                    .templates
+                    .render_value(&json!(v), vars, &t.location, "environment")
+                {
+                    Ok(Value::String(s)) => s,
+                    Ok(other) => other.to_string(),
+                    Err(err) => return fail(err.to_string()),
+                };
+                env.insert(k.clone(), v);
+            }
+            let timeout = t
+                .timeout
+                .map(Duration::from_secs)
+                .or(e.config.command_timeout);
             let result = if t.delegate_to.is_some() {
-                let remote = LocalRemote::new(h.name.clone());
+                let remote = super::remote::DelegatedRemote {
+                    local: LocalRemote::new(h.name.clone()),
+                    environment: &env,
+                    timeout,
+                };
                 run_module(e, &call, &remote, false).await
             } else {
                 let become_ = become_of(h, t);
-                let mut env: indexmap::IndexMap<String, String> = indexmap::IndexMap::new();
-                for (k, v) in &t.environment {
-                    let v =
-                        match e
-                            .templates
-                            .render_value(&json!(v), vars, &t.location, "environment")
-                        {
-                            Ok(Value::String(s)) => s,
-                            Ok(other) => other.to_string(),
-                            Err(err) => return fail(err.to_string()),
-                        };
-                    env.insert(k.clone(), v);
-                }
                 let ssh = e.config.ssh.clone();
                 let name = h.name.clone();
                 match h.connection(&ssh).await {
@@ -365,10 +463,7 @@ async fn action(
                             connection: conn,
                             become_: become_.clone(),
                             environment: &env,
-                            timeout: t
-                                .timeout
-                                .map(Duration::from_secs)
-                                .or(e.config.command_timeout),
+                            timeout,
                         };
                         run_module(e, &call, &remote, become_.is_some()).await
                     }
@@ -381,7 +476,7 @@ async fn action(
 }
 
 /// Counts a task's final status on a host in its PLAY RECAP.
-fn count(h: &mut HostRun, status: TaskStatus) {
+fn count(h: &mut HostRun, t: &Task, status: TaskStatus, changed: bool, failure: Option<String>) {
     match status {
         TaskStatus::Ok => h.recap.ok += 1,
         TaskStatus::Changed => {
@@ -389,11 +484,19 @@ fn count(h: &mut HostRun, status: TaskStatus) {
             h.recap.changed += 1;
         }
         TaskStatus::Skipped => h.recap.skipped += 1,
-        TaskStatus::Failed => h.recap.failed += 1,
+        TaskStatus::Failed => h.count_failure(
+            display_name(t),
+            t.location.to_string(),
+            failure.unwrap_or_default(),
+        ),
         TaskStatus::Unreachable => h.recap.unreachable += 1,
         TaskStatus::Ignored => {
+            // Ansible: an ignored failure is `ok` and `ignored`, and `changed` if it changed.
             h.recap.ok += 1;
             h.recap.ignored += 1;
+            if changed {
+                h.recap.changed += 1;
+            }
         }
     }
 }
@@ -523,13 +626,19 @@ pub(crate) async fn run_on_host(e: &Engine, t: &Task, h: &mut HostRun, ctx: &Pla
                     .redact(s.map(String::as_str).unwrap_or(""))
             }
         };
+        // Ansible prints `(item=None)` for a hidden item.
+        let item = if hide {
+            item.map(|_| "None".to_owned())
+        } else {
+            item
+        };
         let msg = msg.or_else(|| r.and_then(|r| r.msg.clone()));
         let msg = if hide && msg.is_some() {
             Some(NO_LOG.to_owned())
         } else {
             msg.map(|m| e.config.redactor.redact(&m))
         };
-        if matches!(status, TaskStatus::Failed | TaskStatus::Unreachable) {
+        if status == TaskStatus::Unreachable {
             h.failures.push((
                 name.clone(),
                 t.location.to_string(),
@@ -542,13 +651,14 @@ pub(crate) async fn run_on_host(e: &Engine, t: &Task, h: &mut HostRun, ctx: &Pla
             location: t.location.to_string(),
             status,
             item,
-            msg,
+            msg: msg.clone(),
             rc: r.and_then(|r| r.rc).map(i64::from),
             stdout: text(r.and_then(|r| r.stdout.as_ref())),
             stderr: text(r.and_then(|r| r.stderr.as_ref())),
             diff: if hide { None } else { r.and_then(diff_text) },
             duration: dur,
         })));
+        msg
     };
     let condition = |vars: &Ctx,
                      conds: &[crate::playbook::Spanned<String>],
@@ -585,8 +695,8 @@ pub(crate) async fn run_on_host(e: &Engine, t: &Task, h: &mut HostRun, ctx: &Pla
                 } else {
                     TaskStatus::Failed
                 };
-                count(h, status);
-                report(h, status, None, None, Some(msg), started.elapsed());
+                let msg = report(h, status, None, None, Some(msg), started.elapsed());
+                count(h, t, status, false, msg);
                 return;
             }
             Err(err) => {
@@ -596,8 +706,7 @@ pub(crate) async fn run_on_host(e: &Engine, t: &Task, h: &mut HostRun, ctx: &Pla
                 } else {
                     TaskStatus::Failed
                 };
-                count(h, status);
-                report(
+                let msg = report(
                     h,
                     status,
                     None,
@@ -605,6 +714,7 @@ pub(crate) async fn run_on_host(e: &Engine, t: &Task, h: &mut HostRun, ctx: &Pla
                     Some(err.to_string()),
                     started.elapsed(),
                 );
+                count(h, t, status, false, msg);
                 return;
             }
         },
@@ -616,10 +726,21 @@ pub(crate) async fn run_on_host(e: &Engine, t: &Task, h: &mut HostRun, ctx: &Pla
     };
     let mut results = Vec::new();
     let (mut any_changed, mut any_failed, mut all_skipped) = (false, false, true);
-    let mut last_result: Option<ModuleResult> = None;
+    // The message of the last failed item, for the digest.
+    let mut failure: Option<String> = None;
     for run in runs {
         let item_started = Instant::now();
-        let mut item_map = var_map.clone();
+        let mut item_map = match &run {
+            None => var_map.clone(),
+            Some((i, item)) => {
+                let mut loop_vars = Map::new();
+                loop_vars.insert(loop_var.clone(), item.clone());
+                if let Some(iv) = &t.index_var {
+                    loop_vars.insert(iv.clone(), json!(i));
+                }
+                var_map_with(e, h, ctx, t, &loop_vars)
+            }
+        };
         let label = run.as_ref().map(|(i, item)| {
             item_map.insert(loop_var.clone(), item.clone());
             if let Some(iv) = &t.index_var {
@@ -671,7 +792,7 @@ pub(crate) async fn run_on_host(e: &Engine, t: &Task, h: &mut HostRun, ctx: &Pla
                 all_skipped = false;
                 let r = ModuleResult::fail(msg);
                 results.push(r.to_registered());
-                report(
+                failure = report(
                     h,
                     if t.ignore_errors {
                         TaskStatus::Ignored
@@ -683,7 +804,6 @@ pub(crate) async fn run_on_host(e: &Engine, t: &Task, h: &mut HostRun, ctx: &Pla
                     None,
                     item_started.elapsed(),
                 );
-                last_result = Some(r);
                 continue;
             }
         }
@@ -743,6 +863,9 @@ pub(crate) async fn run_on_host(e: &Engine, t: &Task, h: &mut HostRun, ctx: &Pla
                         .msg
                         .get_or_insert_with(|| "Retries exhausted".to_owned());
                     o.registered = o.result.to_registered();
+                    if let Some(m) = o.registered.as_object_mut() {
+                        m.insert("attempts".into(), json!(attempt));
+                    }
                 }
             }
             break o;
@@ -759,7 +882,7 @@ pub(crate) async fn run_on_host(e: &Engine, t: &Task, h: &mut HostRun, ctx: &Pla
         if outcome.result.unreachable {
             h.unreachable = true;
         }
-        report(
+        let msg = report(
             h,
             status,
             label,
@@ -767,12 +890,14 @@ pub(crate) async fn run_on_host(e: &Engine, t: &Task, h: &mut HostRun, ctx: &Pla
             None,
             item_started.elapsed(),
         );
+        if outcome.result.failed {
+            failure = msg;
+        }
         if let TaskBody::Module { module, .. } = &t.body
             && module == "set_fact"
         {
             var_map = self::var_map(e, h, ctx, t);
         }
-        last_result = Some(outcome.result);
         if h.unreachable {
             break;
         }
@@ -811,27 +936,25 @@ pub(crate) async fn run_on_host(e: &Engine, t: &Task, h: &mut HostRun, ctx: &Pla
     } else {
         TaskStatus::Ok
     };
-    count(h, status);
+    if status == TaskStatus::Failed {
+        // For `rescue` and `always`, as Ansible's `ansible_failed_task`/`_result`.
+        let result = t
+            .register
+            .as_ref()
+            .and_then(|r| h.vars.get(r).cloned())
+            .unwrap_or_else(|| json!({"failed": true, "msg": failure.clone()}));
+        h.vars.insert(
+            "ansible_failed_task".to_owned(),
+            json!({"name": name, "action": module}),
+        );
+        h.vars.insert("ansible_failed_result".to_owned(), result);
+    }
+    count(h, t, status, any_changed, failure);
     if any_changed && !t.notify.is_empty() {
         for n in &t.notify {
             if !h.notified.contains(n) {
                 h.notified.push(n.clone());
             }
-        }
-    }
-    // What a `rescue` section sees of the failure, as in Ansible.
-    if any_failed && !t.ignore_errors {
-        h.vars
-            .insert("ansible_failed_task".to_owned(), json!({"name": name}));
-        if let Some(r) = &last_result {
-            let mut registered = r.to_registered();
-            if t.no_log
-                && let Some(m) = registered.as_object_mut()
-            {
-                m.insert("msg".to_owned(), json!(NO_LOG));
-            }
-            h.vars
-                .insert("ansible_failed_result".to_owned(), registered);
         }
     }
 }

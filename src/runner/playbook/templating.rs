@@ -47,6 +47,25 @@ impl TemplateCache {
         Ok(id)
     }
 
+    /// The loader's syntax check (`playbook::TemplateCheck`): compiles what it is given, so the
+    /// run later renders without compiling again.
+    pub fn check(
+        &self,
+        source: &str,
+        kind: crate::playbook::TemplateKind,
+        at: &Location,
+    ) -> Result<(), String> {
+        let r = match kind {
+            crate::playbook::TemplateKind::Text => {
+                self.compile_text(source, at, "template").map(|_| ())
+            }
+            crate::playbook::TemplateKind::Expression => {
+                self.compile_expr(source, at, "condition").map(|_| ())
+            }
+        };
+        r.map_err(|e| e.to_string())
+    }
+
     /// Compiles a bare expression (`when:` and friends) once.
     pub fn compile_expr(
         &self,
@@ -123,6 +142,12 @@ impl TemplateCache {
     ) -> Result<bool, TemplateError> {
         let id = self.compile_expr(expr, at, what)?;
         self.read(|i| i.templates.eval_bool_ctx(id, ctx))
+    }
+
+    /// The variables `source` reads without setting them (see [`Templates::undeclared`]).
+    pub fn undeclared(&self, source: &str, kind: crate::playbook::TemplateKind) -> Vec<String> {
+        let expression = matches!(kind, crate::playbook::TemplateKind::Expression);
+        self.read(|i| i.templates.undeclared(source, expression))
     }
 
     /// Renders a whole template file (the `template` module).

@@ -1,0 +1,195 @@
+//! The same Ansible playbook (tests/fixtures/run/ansible_compat.yml) under `ansible-playbook`
+//! and `clearfleet run`, against the same real sshd hosts: the PLAY RECAP of every host and the
+//! values each run dumped must be equal.
+//!
+//! `ansible-playbook` comes from `$CLEARFLEET_ANSIBLE_BIN_DIR` (scripts/install-ansible.sh's
+//! venv); without it the test is skipped with a message, or fails when `CI` is set.
+//!
+//! Accepted differences (see docs/playbooks.md, "Differences from Ansible"): none in the recap
+//! counts or the dumped values of this playbook. Values that differ by nature (timings, the
+//! exact `cmd` form, fact sets) are not dumped.
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use support::cli::{clearfleet, temp_home, write};
+use support::sshd::Fleet;
+
+fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/run")
+        .join(name)
+}
+
+fn ansible_playbook() -> Option<PathBuf> {
+    let dir = std::env::var_os("CLEARFLEET_ANSIBLE_BIN_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv-ansible/bin"));
+    let bin = dir.join("ansible-playbook");
+    if bin.exists() {
+        return Some(bin);
+    }
+    let why = format!(
+        "{} not found (set CLEARFLEET_ANSIBLE_BIN_DIR)",
+        bin.display()
+    );
+    if std::env::var_os("CI").is_some_and(|v| !v.is_empty()) {
+        panic!("{why}; required because CI is set (run scripts/install-ansible.sh)");
+    }
+    eprintln!("SKIPPED: {why}");
+    None
+}
+
+/// `host -> [ok, changed, unreachable, failed, skipped, rescued, ignored]` from a PLAY RECAP.
+fn recaps(stdout: &str, hosts: &[&str]) -> Vec<(String, Vec<u32>)> {
+    hosts
+        .iter()
+        .map(|h| {
+            let line = stdout
+                .lines()
+                .rev()
+                .find(|l| l.starts_with(&format!("{h} ")) && l.contains(" : ok="))
+                .unwrap_or_else(|| panic!("no recap for {h}:\n{stdout}"));
+            let counts = [
+                "ok",
+                "changed",
+                "unreachable",
+                "failed",
+                "skipped",
+                "rescued",
+                "ignored",
+            ]
+            .iter()
+            .map(|k| {
+                line.split_whitespace()
+                    .filter_map(|w| w.split_once('='))
+                    .find(|(name, _)| name == k)
+                    .and_then(|(_, v)| v.parse().ok())
+                    .unwrap_or(u32::MAX)
+            })
+            .collect();
+            ((*h).to_owned(), counts)
+        })
+        .collect()
+}
+
+fn dumped(dir: &Path, name: &str) -> serde_json::Value {
+    let path = dir.join(name);
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path:?}: {e}"));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path:?} ({e}): {text}"))
+}
+
+#[test]
+fn ansible_and_clearfleet_agree_on_the_compat_playbook() {
+    let Some(ansible) = ansible_playbook() else {
+        return;
+    };
+    let Some(fleet) = Fleet::start(2) else {
+        return;
+    };
+    let home = temp_home();
+    let mut inv = format!(
+        "all:\n  vars:\n    ansible_host: 127.0.0.1\n    ansible_user: root\n    ansible_ssh_private_key_file: {}\n    ansible_python_interpreter: /usr/bin/python3\n    ansible_ssh_common_args: '-o UserKnownHostsFile={} -o StrictHostKeyChecking=yes'\n  hosts:\n",
+        fleet.client_key().display(),
+        fleet.known_hosts_path().display()
+    );
+    for h in fleet.hosts() {
+        inv.push_str(&format!(
+            "    {}:\n      ansible_port: {}\n",
+            h.name(),
+            h.port()
+        ));
+    }
+    let inv = write(home.path(), "inv.yml", &inv);
+    let ours_dir = home.path().join("clearfleet");
+    let theirs_dir = home.path().join("ansible");
+    let playbook = fixture("ansible_compat.yml");
+
+    let ours = clearfleet(home.path())
+        .arg("run")
+        .arg("-i")
+        .arg(&inv)
+        .arg("--known-hosts")
+        .arg(fleet.known_hosts_path())
+        .arg("-e")
+        .arg(format!("work_dir={}", ours_dir.display()))
+        .arg(&playbook)
+        .run();
+    assert_eq!(ours.code, 0, "clearfleet: {ours:?}");
+
+    let tmp = home.path().join("ansible-tmp");
+    let out = Command::new(&ansible)
+        .arg("-i")
+        .arg(&inv)
+        .arg("-e")
+        .arg(format!("work_dir={}", theirs_dir.display()))
+        .arg(&playbook)
+        .env_clear()
+        .env(
+            "PATH",
+            format!(
+                "{}:{}",
+                ansible
+                    .parent()
+                    .map(Path::display)
+                    .map(|d| d.to_string())
+                    .unwrap_or_default(),
+                std::env::var("PATH").unwrap_or_default()
+            ),
+        )
+        .env("HOME", home.path())
+        .env("LANG", "C.UTF-8")
+        .env("ANSIBLE_LOCAL_TEMP", tmp.join("local"))
+        .env("ANSIBLE_REMOTE_TEMP", tmp.join("remote"))
+        .env("ANSIBLE_NOCOLOR", "1")
+        .env("ANSIBLE_RETRY_FILES_ENABLED", "0")
+        .env("ANSIBLE_HOST_KEY_CHECKING", "True")
+        .env("ANSIBLE_FORKS", "5")
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {ansible:?}: {e}"));
+    let theirs_stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let theirs_stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "ansible-playbook:\n{theirs_stdout}\n{theirs_stderr}"
+    );
+
+    let hosts = ["h01", "h02"];
+    assert_eq!(
+        recaps(&ours.stdout, &hosts),
+        recaps(&theirs_stdout, &hosts),
+        "PLAY RECAP differs\n--- clearfleet:\n{}\n--- ansible:\n{theirs_stdout}",
+        ours.stdout
+    );
+    for name in hosts
+        .iter()
+        .flat_map(|h| [format!("{h}-result.json"), format!("{h}-free.json")])
+    {
+        assert_eq!(
+            dumped(&ours_dir, &name),
+            dumped(&theirs_dir, &name),
+            "registered values differ in {name}\n--- clearfleet:\n{}\n--- ansible:\n{theirs_stdout}",
+            ours.stdout
+        );
+    }
+    // Both left the same files on the hosts.
+    for h in hosts {
+        for f in [
+            "app.conf",
+            "hosts.txt",
+            "alpha.txt",
+            "beta.txt",
+            "count",
+            "config-changed",
+        ] {
+            let a = std::fs::read(ours_dir.join(h).join(f)).ok();
+            let b = std::fs::read(theirs_dir.join(h).join(f)).ok();
+            assert!(a.is_some(), "{h}/{f} missing under clearfleet");
+            assert_eq!(a, b, "{h}/{f}");
+        }
+        assert!(!ours_dir.join(h).join("gamma.txt").exists());
+    }
+}

@@ -1,0 +1,1243 @@
+//! `clearfleet run` end to end, one test per group of task keywords and modules, on real sshd
+//! hosts (tests/support/sshd.rs). Each test writes its playbook beside a fresh inventory and
+//! checks what happened on the hosts, in the output and in the PLAY RECAP.
+
+mod support;
+
+use std::io::{BufRead, BufReader, Write};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use support::cli::{Run, clearfleet, temp_home, write};
+use support::sshd::Fleet;
+
+/// An inventory of the fleet's hosts (as root) with `work_dir` pointing into `dir`; `extra` is
+/// inserted under `all.vars`.
+fn inventory(fleet: &Fleet, dir: &Path, extra: &str) -> String {
+    let mut s = format!(
+        "all:\n  vars:\n    ansible_host: 127.0.0.1\n    ansible_user: root\n    ansible_ssh_private_key_file: {}\n    work_dir: {}\n{extra}  hosts:\n",
+        fleet.client_key().display(),
+        dir.display()
+    );
+    for h in fleet.hosts() {
+        s.push_str(&format!(
+            "    {}:\n      ansible_port: {}\n",
+            h.name(),
+            h.port()
+        ));
+    }
+    s
+}
+
+/// A fleet, a temp dir with `work/` and an inventory: everything a test needs.
+struct Setup {
+    fleet: Fleet,
+    home: tempfile::TempDir,
+    work: PathBuf,
+    inv: PathBuf,
+}
+
+impl Setup {
+    fn new(hosts: usize, extra_vars: &str) -> Option<Setup> {
+        let fleet = Fleet::start(hosts)?;
+        let home = temp_home();
+        let work = home.path().join("work");
+        std::fs::create_dir_all(&work).unwrap_or_else(|e| panic!("mkdir: {e}"));
+        let inv = write(
+            home.path(),
+            "inv.yml",
+            &inventory(&fleet, &work, extra_vars),
+        );
+        Some(Setup {
+            fleet,
+            home,
+            work,
+            inv,
+        })
+    }
+
+    fn playbook(&self, name: &str, text: &str) -> PathBuf {
+        write(self.home.path(), name, text)
+    }
+
+    fn run(&self, playbook: &Path, args: &[&str]) -> Run {
+        clearfleet(self.home.path())
+            .arg("run")
+            .args(args)
+            .arg("-i")
+            .arg(&self.inv)
+            .arg("--known-hosts")
+            .arg(self.fleet.known_hosts_path())
+            .arg(playbook)
+            .run()
+    }
+
+    fn read(&self, name: &str) -> String {
+        std::fs::read_to_string(self.work.join(name)).unwrap_or_default()
+    }
+
+    fn json(&self, name: &str) -> serde_json::Value {
+        let text = self.read(name);
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("{name} is not JSON ({e}): {text}"))
+    }
+
+    fn exists(&self, name: &str) -> bool {
+        self.work.join(name).exists()
+    }
+}
+
+fn recap_line<'a>(stdout: &'a str, host: &str) -> &'a str {
+    stdout
+        .lines()
+        .find(|l| l.starts_with(&format!("{host} ")) && l.contains(" : ok="))
+        .unwrap_or_else(|| panic!("no recap for {host}:\n{stdout}"))
+}
+
+fn count(stdout: &str, host: &str, key: &str) -> u32 {
+    recap_line(stdout, host)
+        .split_whitespace()
+        .filter_map(|w| w.split_once('='))
+        .find(|(k, _)| *k == key)
+        .and_then(|(_, v)| v.parse().ok())
+        .unwrap_or(u32::MAX)
+}
+
+/// `[ok, changed, unreachable, failed, skipped, rescued, ignored]` of `host`.
+fn recap(stdout: &str, host: &str) -> [u32; 7] {
+    [
+        "ok",
+        "changed",
+        "unreachable",
+        "failed",
+        "skipped",
+        "rescued",
+        "ignored",
+    ]
+    .map(|k| count(stdout, host, k))
+}
+
+#[test]
+fn register_when_loops_changed_when_failed_when_and_ignore_errors() {
+    let Some(s) = Setup::new(1, "") else {
+        return;
+    };
+    let pb = s.playbook(
+        "pb.yml",
+        r#"
+- hosts: all
+  gather_facts: false
+  tasks:
+    - name: say hello
+      command: echo hello
+      register: out
+      changed_when: false
+    - name: runs on a registered value
+      copy: { content: "yes\n", dest: "{{ work_dir }}/when_yes" }
+      when: out.stdout == 'hello'
+    - name: skipped on a registered value
+      copy: { content: "no\n", dest: "{{ work_dir }}/when_no" }
+      when: out.stdout != 'hello' and out is succeeded
+    - name: loop with label and index
+      shell: echo "{{ idx }}:{{ item.name }}" >> {{ work_dir }}/loop.txt
+      loop:
+        - { name: a, token: hidden-token-1 }
+        - { name: b, token: hidden-token-2 }
+      loop_control:
+        label: "{{ item.name }}"
+        index_var: idx
+      register: looped
+    - name: with_items flattens one level
+      shell: echo {{ item }} >> {{ work_dir }}/items.txt
+      with_items:
+        - [x, y]
+        - z
+    - name: failed_when and changed_when on the rc
+      command: sh -c 'exit 3'
+      register: rc3
+      failed_when: rc3.rc != 3
+      changed_when: rc3.rc == 3
+    - name: a failure that is ignored
+      command: /bin/false
+      ignore_errors: true
+      register: ign
+    - name: failed_when false never fails
+      command: /bin/false
+      failed_when: false
+      register: nf
+    - name: k=v escapes are decoded as Ansible does
+      copy: content="tab\there\n" dest={{ work_dir }}/escaped
+    - name: dump
+      copy:
+        dest: "{{ work_dir }}/dump.json"
+        content: "{{ {'names': looped.results | map(attribute='item.name') | list,
+                      'idx': looped.results | map(attribute='ansible_loop_var') | list,
+                      'n': looped.results | length, 'looped_changed': looped.changed,
+                      'rc3': rc3.rc, 'rc3_failed': rc3.failed, 'rc3_changed': rc3.changed,
+                      'ign_failed': ign.failed, 'ign_rc': ign.rc, 'nf_failed': nf.failed,
+                      'nf_rc': nf.rc} | to_nice_json }}"
+"#,
+    );
+    let run = s.run(&pb, &[]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(s.read("when_yes"), "yes\n");
+    assert!(!s.exists("when_no"));
+    assert_eq!(s.read("loop.txt"), "0:a\n1:b\n");
+    assert_eq!(s.read("items.txt"), "x\ny\nz\n");
+    assert_eq!(
+        s.json("dump.json"),
+        serde_json::json!({
+            "names": ["a", "b"], "idx": ["item", "item"], "n": 2, "looped_changed": true,
+            "rc3": 3, "rc3_failed": false, "rc3_changed": true,
+            "ign_failed": true, "ign_rc": 1, "nf_failed": false, "nf_rc": 1
+        })
+    );
+    assert!(
+        run.stdout.contains("changed: [h01] => (item=a)"),
+        "{}",
+        run.stdout
+    );
+    assert!(!run.stdout.contains("hidden-token"), "{}", run.stdout);
+    assert!(run.stdout.contains("skipping: [h01]"), "{}", run.stdout);
+    // ok: hello, when_yes, loop, with_items, rc3, ignored, failed_when false, escaped, dump; a command
+    // is always `changed`, even when its failure is ignored (Ansible counts it).
+    assert_eq!(
+        recap(&run.stdout, "h01"),
+        [9, 8, 0, 0, 1, 0, 1],
+        "{}",
+        run.stdout
+    );
+    assert_eq!(s.read("escaped"), "tab\there\n");
+}
+
+#[test]
+fn until_retries_and_delay_count_attempts() {
+    let Some(s) = Setup::new(1, "") else {
+        return;
+    };
+    let pb = s.playbook(
+        "pb.yml",
+        r#"
+- hosts: all
+  gather_facts: false
+  tasks:
+    - name: succeeds on the third attempt
+      shell: n=$(cat {{ work_dir }}/count 2>/dev/null || echo 0); n=$((n+1)); echo $n > {{ work_dir }}/count; echo $n
+      register: r
+      until: r.stdout | int >= 3
+      retries: 5
+      delay: 1
+    - name: never succeeds
+      command: /bin/false
+      register: never
+      until: never.rc == 0
+      retries: 2
+      delay: 0
+      ignore_errors: true
+    - copy:
+        dest: "{{ work_dir }}/dump.json"
+        content: "{{ {'r': r.attempts, 'r_out': r.stdout, 'never': never.attempts, 'never_failed': never.failed} | to_json }}"
+"#,
+    );
+    let started = Instant::now();
+    let run = s.run(&pb, &[]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(
+        started.elapsed() >= Duration::from_secs(2),
+        "two delays of 1 s"
+    );
+    assert_eq!(s.read("count"), "3\n");
+    assert_eq!(
+        s.json("dump.json"),
+        serde_json::json!({"r": 3, "r_out": "3", "never": 3, "never_failed": true})
+    );
+    assert_eq!(count(&run.stdout, "h01", "ignored"), 1, "{}", run.stdout);
+}
+
+#[test]
+fn no_log_hides_secrets_from_every_output() {
+    let Some(s) = Setup::new(1, "    api_secret: s3cr3t-Value-42\n") else {
+        return;
+    };
+    let pb = s.playbook(
+        "pb.yml",
+        r#"
+- hosts: all
+  gather_facts: false
+  tasks:
+    - name: prints the secret and fails
+      shell: echo {{ api_secret }}; echo {{ api_secret }} >&2; exit 1
+      no_log: true
+      ignore_errors: true
+    - name: debug of the secret
+      debug:
+        msg: "the secret is {{ api_secret }}"
+      no_log: true
+    - name: loop over secrets
+      command: echo {{ item }}
+      loop: ["{{ api_secret }}", "other-{{ api_secret }}"]
+      no_log: true
+    - name: fails with the secret
+      fail:
+        msg: "bad {{ api_secret }}"
+      no_log: true
+"#,
+    );
+    for args in [&["-v"][..], &["--output", "json"], &["--diff", "-v"]] {
+        let run = s.run(&pb, args);
+        assert_eq!(run.code, 2, "{run:?}");
+        assert!(
+            !run.all_output().contains("s3cr3t"),
+            "{args:?}: {}",
+            run.all_output()
+        );
+        assert!(
+            run.all_output().contains("no_log: true"),
+            "{}",
+            run.all_output()
+        );
+    }
+}
+
+#[test]
+fn tags_skip_tags_always_never_and_start_at_task() {
+    let Some(s) = Setup::new(1, "") else {
+        return;
+    };
+    let pb = s.playbook(
+        "pb.yml",
+        r#"
+- hosts: all
+  gather_facts: false
+  tasks:
+    - { name: t-plain, debug: { msg: plain } }
+    - { name: t-a, debug: { msg: a }, tags: a }
+    - { name: t-b, debug: { msg: b }, tags: [b, shared] }
+    - { name: t-always, debug: { msg: always }, tags: always }
+    - { name: t-never, debug: { msg: never }, tags: never }
+    - { name: t-never-a, debug: { msg: never-a }, tags: [never, a] }
+    - name: t-block
+      tags: shared
+      block:
+        - { name: t-in-block, debug: { msg: in-block } }
+    - { name: t-include, include_tasks: inc.yml, tags: inc }
+"#,
+    );
+    s.playbook(
+        "inc.yml",
+        "- { name: t-included, debug: { msg: included } }\n",
+    );
+    let ran = |args: &[&str]| -> Vec<String> {
+        let run = s.run(&pb, args);
+        assert_eq!(run.code, 0, "{run:?}");
+        run.stdout
+            .lines()
+            .filter_map(|l| l.strip_prefix("TASK ["))
+            .filter_map(|l| l.split(']').next())
+            .map(str::to_owned)
+            .collect()
+    };
+    assert_eq!(
+        ran(&[]),
+        [
+            "t-plain",
+            "t-a",
+            "t-b",
+            "t-always",
+            "t-in-block",
+            "t-include",
+            "t-included"
+        ]
+    );
+    // The include's tags select the include, not the included tasks (Ansible).
+    assert_eq!(
+        ran(&["--skip-tags", "inc"]),
+        ["t-plain", "t-a", "t-b", "t-always", "t-in-block"]
+    );
+    assert_eq!(ran(&["--tags", "inc"]), ["t-always", "t-include"]);
+    // As Ansible: a task only reachable through a dynamic include cannot be started at.
+    let run = s.run(&pb, &["--start-at-task", "t-included"]);
+    assert_eq!(run.code, 4, "{run:?}");
+    assert!(
+        run.stderr
+            .contains("--start-at-task: no task named `t-included`"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(s.fleet.hosts()[0].accepted_connections(), 0);
+    assert_eq!(ran(&["--tags", "a"]), ["t-a", "t-always", "t-never-a"]);
+    assert_eq!(
+        ran(&["--tags", "shared"]),
+        ["t-b", "t-always", "t-in-block"]
+    );
+    assert_eq!(
+        ran(&["--skip-tags", "a,always,inc"]),
+        ["t-plain", "t-b", "t-in-block"]
+    );
+    assert_eq!(
+        ran(&["--tags", "never"]),
+        ["t-always", "t-never", "t-never-a"]
+    );
+    assert_eq!(ran(&["--tags", "untagged"]), ["t-plain", "t-always"]);
+    assert_eq!(
+        ran(&["--start-at-task", "t-b"]),
+        ["t-b", "t-always", "t-in-block", "t-include", "t-included"]
+    );
+}
+
+#[test]
+fn handlers_listen_and_flush_handlers() {
+    let Some(s) = Setup::new(2, "") else {
+        return;
+    };
+    let pb = s.playbook(
+        "pb.yml",
+        r#"
+- hosts: all
+  gather_facts: false
+  tasks:
+    - name: changes, notifies a topic
+      command: echo 1
+      notify: restart things
+    - name: flush
+      meta: flush_handlers
+    - name: sees the handlers' work
+      shell: test -f {{ work_dir }}/{{ inventory_hostname }}.h1 && test -f {{ work_dir }}/{{ inventory_hostname }}.h2 && touch {{ work_dir }}/{{ inventory_hostname }}.after
+    - name: unchanged, notifies nothing
+      command: echo 2
+      changed_when: false
+      notify: named handler
+    - name: changes on h02 only
+      command: echo 3
+      changed_when: inventory_hostname == 'h02'
+      notify: [named handler, named handler, once handler]
+    - meta: flush_handlers
+    - name: changes everywhere
+      command: echo 4
+      notify: once handler
+  handlers:
+    - name: once handler
+      shell: echo {{ inventory_hostname }} >> {{ work_dir }}/once.txt
+      run_once: true
+    - name: h one
+      shell: echo h1 >> {{ work_dir }}/{{ inventory_hostname }}.h1
+      listen: restart things
+    - name: h two
+      shell: echo h2 >> {{ work_dir }}/{{ inventory_hostname }}.h2
+      listen: [restart things]
+    - name: named handler
+      shell: echo h3 >> {{ work_dir }}/{{ inventory_hostname }}.h3
+"#,
+    );
+    let run = s.run(&pb, &[]);
+    assert_eq!(run.code, 0, "{run:?}");
+    for h in ["h01", "h02"] {
+        assert_eq!(s.read(&format!("{h}.h1")), "h1\n", "{}", run.stdout);
+        assert_eq!(s.read(&format!("{h}.h2")), "h2\n");
+        assert!(
+            s.exists(&format!("{h}.after")),
+            "flushed before the next task"
+        );
+    }
+    assert!(!s.exists("h01.h3"), "{}", run.stdout);
+    assert_eq!(s.read("h02.h3"), "h3\n", "a handler runs once per flush");
+    // A run_once handler runs once per flush: on h02 (the only host notifying), then on h01.
+    assert_eq!(s.read("once.txt"), "h02\nh01\n", "{}", run.stdout);
+}
+
+#[test]
+fn become_per_task_with_the_inventory_password() {
+    if !support::sshd::require_test_users() {
+        return;
+    }
+    let Some(s) = Setup::new(1, "") else {
+        return;
+    };
+    let inv = std::fs::read_to_string(&s.inv).unwrap_or_default().replace(
+        "ansible_user: root",
+        "ansible_user: cf-sudo\n    ansible_become_password: cf-sudo-secret-2",
+    );
+    std::fs::write(&s.inv, inv).unwrap_or_else(|e| panic!("{e}"));
+    let dump = s.home.path().join("become.json");
+    let pb = s.playbook(
+        "pb.yml",
+        &format!(
+            r#"
+- hosts: all
+  gather_facts: false
+  tasks:
+    - command: whoami
+      register: plain
+    - command: whoami
+      become: true
+      register: root
+    - name: a block becomes
+      become: yes
+      block:
+        - command: id -u
+          register: uid
+    - command: whoami
+      become: true
+      become_user: cf-pass
+      register: other
+      ignore_errors: true
+    - copy:
+        dest: {}
+        content: "{{{{ {{'plain': plain.stdout, 'root': root.stdout, 'uid': uid.stdout}} | to_json }}}}"
+      delegate_to: localhost
+"#,
+            dump.display()
+        ),
+    );
+    let run = s.run(&pb, &["-v"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let got: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&dump).unwrap_or_default())
+            .unwrap_or_default();
+    assert_eq!(
+        got,
+        serde_json::json!({"plain": "cf-sudo", "root": "root", "uid": "0"})
+    );
+    assert!(
+        !run.all_output().contains("cf-sudo-secret-2"),
+        "{}",
+        run.all_output()
+    );
+}
+
+#[test]
+fn environment_and_timeout_kill_the_remote_command() {
+    let Some(s) = Setup::new(1, "") else {
+        return;
+    };
+    let marker = format!("{}/slow-marker", s.work.display());
+    let pb = s.playbook(
+        "pb.yml",
+        r#"
+- hosts: all
+  gather_facts: false
+  environment:
+    FROM_PLAY: play
+  tasks:
+    - shell: echo "$GREETING|$FROM_PLAY|$OTHER"
+      environment:
+        GREETING: "hi there; $(touch {{ work_dir }}/injected)"
+        OTHER: "{{ inventory_hostname }}"
+      register: env
+    - name: too slow
+      shell: sleep 30; touch {{ work_dir }}/slow-marker
+      timeout: 2
+      register: slow
+      ignore_errors: true
+    - copy:
+        dest: "{{ work_dir }}/dump.json"
+        content: "{{ {'env': env.stdout, 'slow_failed': slow.failed, 'msg': slow.msg} | to_json }}"
+"#,
+    );
+    let started = Instant::now();
+    let run = s.run(&pb, &[]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(started.elapsed() < Duration::from_secs(20), "{run:?}");
+    let dump = s.json("dump.json");
+    assert_eq!(
+        dump["env"],
+        format!("hi there; $(touch {}/injected)|play|h01", s.work.display())
+    );
+    assert!(!s.exists("injected"));
+    assert_eq!(dump["slow_failed"], true);
+    assert!(
+        dump["msg"].as_str().unwrap_or("").contains("time"),
+        "{dump}"
+    );
+    // The remote shell and its sleep are gone, not left running.
+    let gone = (0..50).any(|_| {
+        std::thread::sleep(Duration::from_millis(100));
+        !support::process_running("sleep 30; touch")
+    });
+    assert!(gone, "the timed-out command still runs");
+    std::thread::sleep(Duration::from_millis(200));
+    assert!(!Path::new(&marker).exists());
+}
+
+#[test]
+fn run_once_shares_its_result_and_delegate_to_runs_on_the_controller() {
+    let Some(s) = Setup::new(3, "") else {
+        return;
+    };
+    let pb = s.playbook(
+        "pb.yml",
+        r#"
+- hosts: all
+  gather_facts: false
+  tasks:
+    - command: echo {{ inventory_hostname }}
+      run_once: true
+      register: once
+    - set_fact:
+        picked: "{{ inventory_hostname }}"
+      run_once: true
+    - shell: echo "conn=${SSH_CONNECTION:-none}"
+      register: remote
+    - shell: echo "conn=${SSH_CONNECTION:-none} $DELEGATED"
+      delegate_to: localhost
+      environment:
+        DELEGATED: "env-{{ inventory_hostname }}"
+      register: local
+    - shell: sleep 20
+      delegate_to: localhost
+      timeout: 1
+      ignore_errors: true
+      register: local_slow
+    - copy:
+        dest: "{{ work_dir }}/{{ inventory_hostname }}.json"
+        content: "{{ {'once': once.stdout, 'picked': picked, 'remote': remote.stdout is match('conn=127'),
+                      'local': local.stdout, 'local_slow': local_slow.failed} | to_json }}"
+"#,
+    );
+    let run = s.run(&pb, &["--output", "json"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    for h in ["h01", "h02", "h03"] {
+        assert_eq!(
+            s.json(&format!("{h}.json")),
+            serde_json::json!({"once": "h01", "picked": "h01", "remote": true,
+                               "local": format!("conn=none env-{h}"), "local_slow": true}),
+            "{h}"
+        );
+    }
+    let once_results = run
+        .json_lines()
+        .into_iter()
+        .filter(|v| {
+            v["type"] == "result"
+                && v["location"]
+                    .as_str()
+                    .is_some_and(|l| l.ends_with("pb.yml:5:7"))
+        })
+        .count();
+    assert_eq!(once_results, 1, "{}", run.stdout);
+}
+
+#[test]
+fn nested_blocks_rescue_and_always_run_in_order() {
+    let Some(s) = Setup::new(1, "") else {
+        return;
+    };
+    let pb = s.playbook(
+        "pb.yml",
+        r#"
+- hosts: all
+  gather_facts: false
+  vars:
+    log: "{{ work_dir }}/log.txt"
+  tasks:
+    - name: outer
+      block:
+        - name: inner
+          block:
+            - command: /bin/false
+            - shell: echo inner-not-reached >> {{ log }}
+          rescue:
+            - shell: echo inner-rescue {{ ansible_failed_task.name | default('?') }} >> {{ log }}
+            - command: /bin/false
+          always:
+            - shell: echo inner-always >> {{ log }}
+        - shell: echo outer-not-reached >> {{ log }}
+      rescue:
+        - shell: echo outer-rescue >> {{ log }}
+      always:
+        - shell: echo outer-always >> {{ log }}
+    - shell: echo after >> {{ log }}
+    - name: a block without rescue fails the host, always still runs
+      block:
+        - command: /bin/false
+      always:
+        - shell: echo last-always >> {{ log }}
+    - shell: echo never >> {{ log }}
+"#,
+    );
+    let run = s.run(&pb, &[]);
+    assert_eq!(run.code, 2, "{run:?}");
+    let log = s.read("log.txt");
+    let lines: Vec<&str> = log.lines().collect();
+    assert_eq!(
+        lines.first().map(|l| l.starts_with("inner-rescue")),
+        Some(true),
+        "{log}"
+    );
+    assert_eq!(
+        &lines[1..],
+        [
+            "inner-always",
+            "outer-rescue",
+            "outer-always",
+            "after",
+            "last-always"
+        ],
+        "{log}"
+    );
+    // Ansible counts a failure inside any block that has a rescue as `rescued` when it
+    // happens (both /bin/false of the inner block), and the last one as `failed`.
+    assert_eq!(count(&run.stdout, "h01", "failed"), 1, "{}", run.stdout);
+    assert_eq!(count(&run.stdout, "h01", "rescued"), 2, "{}", run.stdout);
+}
+
+#[test]
+fn includes_imports_vars_files_extra_vars_and_facts() {
+    let Some(s) = Setup::new(1, "") else {
+        return;
+    };
+    s.playbook(
+        "other.yml",
+        "- hosts: all\n  gather_facts: false\n  tasks:\n    - file: path={{ work_dir }}/from_imported_playbook state=touch\n",
+    );
+    s.playbook(
+        "vars/common.yml",
+        "from_file: file-value\nprec: from-vars-file\n",
+    );
+    s.playbook(
+        "tasks/imported.yml",
+        "- file: path={{ work_dir }}/imported state=touch\n- name: imported second\n  shell: echo {{ which }} > {{ work_dir }}/imported2\n",
+    );
+    s.playbook(
+        "tasks/inc_a.yml",
+        "- file: path={{ work_dir }}/inc_a state=touch\n",
+    );
+    s.playbook(
+        "tasks/inc_b.yml",
+        "- file: path={{ work_dir }}/inc_b state=touch\n- include_tasks: nested.yml\n",
+    );
+    s.playbook(
+        "tasks/nested.yml",
+        "- file: path={{ work_dir }}/nested state=touch\n",
+    );
+    s.playbook("extra.yml", "which: b\nfrom_extra_file: yes\n");
+    let pb = s.playbook(
+        "main.yml",
+        r#"
+- import_playbook: other.yml
+- hosts: all
+  vars:
+    which: a
+    prec: play
+  vars_files:
+    - vars/common.yml
+  tasks:
+    - import_tasks: tasks/imported.yml
+    - include_tasks: "tasks/inc_{{ which }}.yml"
+    - copy:
+        dest: "{{ work_dir }}/dump.json"
+        content: "{{ {'prec': prec, 'from_file': from_file, 'which': which, 'extra': from_extra_file,
+                      'system': ansible_facts.system, 'kernel_ok': ansible_kernel == ansible_facts.kernel,
+                      'host': ansible_hostname | length > 0, 'family': ansible_os_family} | to_json }}"
+"#,
+    );
+    let extra = format!("@{}", s.home.path().join("extra.yml").display());
+    let run = s.run(&pb, &["-e", "prec=cli", "-e", &extra]);
+    assert_eq!(run.code, 0, "{run:?}");
+    for f in ["from_imported_playbook", "imported", "inc_b", "nested"] {
+        assert!(s.exists(f), "{f}: {}", run.stdout);
+    }
+    assert!(!s.exists("inc_a"));
+    assert_eq!(s.read("imported2"), "b\n");
+    let dump = s.json("dump.json");
+    assert_eq!(dump["prec"], "cli");
+    assert_eq!(dump["from_file"], "file-value");
+    assert_eq!(dump["which"], "b");
+    assert_eq!(dump["extra"], true);
+    assert_eq!(dump["system"], "Linux");
+    assert_eq!(dump["kernel_ok"], true);
+    assert_eq!(dump["host"], true);
+    assert_eq!(dump["family"], "Debian");
+
+    // Without -e, the vars file beats the play's vars (Ansible's precedence).
+    let run = s.run(&pb, &[]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(s.json("dump.json")["prec"], "from-vars-file");
+    assert!(s.exists("inc_a"));
+}
+
+/// Task results of `task_name`, as host names in the order they were reported.
+fn result_hosts(run: &Run, task_name: &str) -> Vec<Vec<String>> {
+    // Groups consecutive results of the task (one group per TASK header).
+    let mut groups: Vec<Vec<String>> = Vec::new();
+    let mut current: Option<bool> = None;
+    for v in run.json_lines() {
+        if v["type"] == "task" {
+            current = Some(v["name"] == task_name);
+            if current == Some(true) {
+                groups.push(Vec::new());
+            }
+        } else if v["type"] == "result"
+            && current == Some(true)
+            && let (Some(g), Some(h)) = (groups.last_mut(), v["host"].as_str())
+        {
+            g.push(h.to_owned());
+        }
+    }
+    for g in &mut groups {
+        g.sort();
+    }
+    groups
+}
+
+#[test]
+fn serial_percentages_and_lists_make_batches() {
+    let Some(s) = Setup::new(5, "") else {
+        return;
+    };
+    let pb = s.playbook(
+        "pb.yml",
+        r#"
+- hosts: all
+  gather_facts: false
+  serial: ["20%", 2]
+  tasks:
+    - name: mark
+      command: "true"
+- hosts: all
+  gather_facts: false
+  serial: "40%"
+  tasks:
+    - name: second
+      command: "true"
+"#,
+    );
+    let run = s.run(&pb, &["--output", "json"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(
+        result_hosts(&run, "mark"),
+        [vec!["h01"], vec!["h02", "h03"], vec!["h04", "h05"]]
+    );
+    assert_eq!(
+        result_hosts(&run, "second"),
+        [vec!["h01", "h02"], vec!["h03", "h04"], vec!["h05"]]
+    );
+}
+
+/// Under `free`, hosts still running a task finish it, but start no other.
+#[test]
+fn any_errors_fatal_stops_every_host() {
+    let Some(s) = Setup::new(3, "") else {
+        return;
+    };
+    for strategy in ["linear", "free"] {
+        let pb = s.playbook(
+            "pb.yml",
+            &format!(
+                r#"
+- hosts: all
+  gather_facts: false
+  any_errors_fatal: true
+  strategy: {strategy}
+  tasks:
+    - shell: "{{{{ 'exit 1' if inventory_hostname == 'h02' else 'sleep 2' }}}}"
+    - shell: touch {{{{ work_dir }}}}/{strategy}-{{{{ inventory_hostname }}}}
+- hosts: all
+  gather_facts: false
+  tasks:
+    - file: path={{{{ work_dir }}}}/{strategy}-next-play state=touch
+"#
+            ),
+        );
+        let run = s.run(&pb, &[]);
+        assert_eq!(run.code, 2, "{run:?}");
+        for h in ["h01", "h02", "h03"] {
+            assert!(
+                !s.exists(&format!("{strategy}-{h}")),
+                "{strategy}: {h} went on: {}",
+                run.stdout
+            );
+        }
+        assert!(
+            !s.exists(&format!("{strategy}-next-play")),
+            "{}",
+            run.stdout
+        );
+    }
+}
+
+fn nanos(s: &Setup, name: &str) -> u128 {
+    s.read(name).trim().parse().unwrap_or(0)
+}
+
+#[test]
+fn strategy_free_lets_fast_hosts_go_ahead() {
+    let Some(s) = Setup::new(2, "") else {
+        return;
+    };
+    for strategy in ["linear", "free"] {
+        let pb = s.playbook(
+            "pb.yml",
+            &format!(
+                r#"
+- hosts: all
+  gather_facts: false
+  strategy: {strategy}
+  tasks:
+    - shell: "{{{{ 'sleep 3;' if inventory_hostname == 'h01' else '' }}}} date +%s%N > {{{{ work_dir }}}}/{strategy}-{{{{ inventory_hostname }}}}.t1"
+    - shell: date +%s%N > {{{{ work_dir }}}}/{strategy}-{{{{ inventory_hostname }}}}.t2
+      notify: h
+    - command: echo {{{{ inventory_hostname }}}}
+      run_once: true
+      register: once
+    - copy: content={{{{ once.stdout }}}} dest={{{{ work_dir }}}}/{strategy}-{{{{ inventory_hostname }}}}.once
+  handlers:
+    - name: h
+      file: path={{{{ work_dir }}}}/{strategy}-{{{{ inventory_hostname }}}}.handler state=touch
+"#
+            ),
+        );
+        let run = s.run(&pb, &[]);
+        assert_eq!(run.code, 0, "{run:?}");
+        let fast_second = nanos(&s, &format!("{strategy}-h02.t2"));
+        let slow_first = nanos(&s, &format!("{strategy}-h01.t1"));
+        assert!(fast_second > 0 && slow_first > 0, "{}", run.stdout);
+        if strategy == "free" {
+            assert!(fast_second < slow_first, "h02 waited for h01 under free");
+        } else {
+            assert!(fast_second > slow_first, "h02 ran ahead under linear");
+        }
+        let once: Vec<String> = ["h01", "h02"]
+            .iter()
+            .map(|h| s.read(&format!("{strategy}-{h}.once")))
+            .collect();
+        assert_eq!(once[0], once[1], "{strategy}: run_once ran on each host");
+        assert!(s.exists(&format!("{strategy}-h01.handler")));
+        assert!(s.exists(&format!("{strategy}-h02.handler")));
+        // run_once counts on the host that ran it only (under free: the first to get there)
+        assert_eq!(
+            count(&run.stdout, "h01", "ok") + count(&run.stdout, "h02", "ok"),
+            9,
+            "{}",
+            run.stdout
+        );
+    }
+}
+
+/// A tiny HTTP/1.0 server on 127.0.0.1 for `get_url` and `uri`; returns its port.
+fn http_server() -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("bind: {e}"));
+    let port = listener.local_addr().map(|a| a.port()).unwrap_or(0);
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let mut reader = BufReader::new(&stream);
+            let mut request_line = String::new();
+            let _ = reader.read_line(&mut request_line);
+            let mut auth = String::new();
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 || line.trim().is_empty() {
+                    break;
+                }
+                if let Some(v) = line.to_ascii_lowercase().strip_prefix("authorization:") {
+                    auth = v.trim().to_owned();
+                }
+            }
+            let path = request_line.split_whitespace().nth(1).unwrap_or("/");
+            let (status, ctype, body) = match path {
+                "/file.txt" => ("200 OK", "text/plain", "downloaded\n".to_owned()),
+                "/api" => (
+                    "200 OK",
+                    "application/json",
+                    r#"{"ok": true, "items": [1, 2]}"#.to_owned(),
+                ),
+                // user:pass
+                "/private" if auth == "basic dxnlcjpwyxnz" => (
+                    "200 OK",
+                    "application/json",
+                    r#"{"who": "user"}"#.to_owned(),
+                ),
+                "/private" => ("401 Unauthorized", "text/plain", "no\n".to_owned()),
+                _ => ("404 Not Found", "text/plain", "missing\n".to_owned()),
+            };
+            let mut out = &stream;
+            let _ = write!(
+                out,
+                "HTTP/1.0 {status}\r\nContent-Type: {ctype}\r\nX-Test: yes\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    port
+}
+
+#[test]
+fn modules_script_slurp_fetch_get_url_uri_wait_for_pause_fail_assert_set_fact() {
+    let Some(s) = Setup::new(1, "") else {
+        return;
+    };
+    let port = http_server();
+    s.playbook(
+        "files/hello.sh",
+        "#!/bin/sh\necho \"script args: $1 $2\"\necho \"$(id -un)\" > \"$3\"\n",
+    );
+    let fetched = s.home.path().join("fetched");
+    let pb = s.playbook(
+        "pb.yml",
+        &format!(
+            r#"
+- hosts: all
+  gather_facts: false
+  vars:
+    base: "http://127.0.0.1:{port}"
+    fetched: {fetched_dir}
+  tasks:
+    - script: hello.sh "one two" three {{{{ work_dir }}}}/script-user
+      register: sc
+    - copy: {{ content: "slurp me\n", dest: "{{{{ work_dir }}}}/data.txt" }}
+    - slurp: src={{{{ work_dir }}}}/data.txt
+      register: sl
+    - fetch: src={{{{ work_dir }}}}/data.txt dest={{{{ fetched }}}}/
+      register: fe
+    - get_url: url={{{{ base }}}}/file.txt dest={{{{ work_dir }}}}/dl.txt
+      register: gu
+    - get_url:
+        url: "{{{{ base }}}}/file.txt"
+        dest: "{{{{ work_dir }}}}/dl-sum.txt"
+        checksum: "sha256:{{{{ 'downloaded\n' | hash('sha256') }}}}"
+    - uri: url={{{{ base }}}}/api return_content=true
+      register: api
+    - uri:
+        url: "{{{{ base }}}}/private"
+        url_username: user
+        url_password: pass
+        force_basic_auth: true
+      register: priv
+    - uri: url={{{{ base }}}}/private status_code=401
+      register: denied
+    - wait_for: port={{{{ port }}}} host=127.0.0.1 timeout=5
+      vars:
+        port: {port}
+    - wait_for: path={{{{ work_dir }}}}/data.txt search_regex=slurp timeout=5
+    - wait_for: path={{{{ work_dir }}}}/never timeout=1
+      register: wf
+      ignore_errors: true
+    - pause: seconds=1
+    - set_fact:
+        computed: "{{{{ api.json['items'] | sum }}}}"
+        as_list: [1, "{{{{ 2 + 1 }}}}"]
+    - assert:
+        that:
+          - computed | int == 3
+          - as_list[1] == 3
+          - sl.content | b64decode == 'slurp me\n'
+        success_msg: all good
+    - name: intended failure
+      fail: msg="failing on {{{{ inventory_hostname }}}}"
+      register: fl
+      ignore_errors: true
+    - assert:
+        that: computed == '4'
+        fail_msg: computed is {{{{ computed }}}}
+      register: as_failed
+      ignore_errors: true
+    - copy:
+        dest: "{{{{ work_dir }}}}/dump.json"
+        content: "{{{{ {{'sc': sc.stdout_lines, 'sc_changed': sc.changed, 'sl': sl.content | b64decode,
+                      'sl_enc': sl.encoding, 'fe_changed': fe.changed, 'gu_changed': gu.changed,
+                      'api_status': api.status, 'api_json': api.json, 'priv': priv.json,
+                      'denied': denied.status, 'wf_failed': wf.failed, 'fl': fl.msg,
+                      'computed': computed, 'as_list': as_list, 'as_failed': as_failed.msg,
+                      'header': api.x_test | default('none')}} | to_json }}}}"
+"#,
+            fetched_dir = fetched.display()
+        ),
+    );
+    let started = Instant::now();
+    let run = s.run(&pb, &[]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(
+        started.elapsed() >= Duration::from_secs(2),
+        "pause + wait_for"
+    );
+    assert_eq!(s.read("script-user"), "root\n");
+    assert_eq!(s.read("dl.txt"), "downloaded\n");
+    assert_eq!(s.read("dl-sum.txt"), "downloaded\n");
+    let local = fetched
+        .join("h01")
+        .join(s.work.strip_prefix("/").unwrap_or(&s.work))
+        .join("data.txt");
+    assert_eq!(
+        std::fs::read_to_string(&local).unwrap_or_default(),
+        "slurp me\n",
+        "{local:?}"
+    );
+    let dump = s.json("dump.json");
+    assert_eq!(
+        dump,
+        serde_json::json!({
+            "sc": ["script args: one two three"], "sc_changed": true, "sl": "slurp me\n",
+            "sl_enc": "base64", "fe_changed": true, "gu_changed": true, "api_status": 200,
+            "api_json": {"ok": true, "items": [1, 2]}, "priv": {"who": "user"}, "denied": 401,
+            "wf_failed": true, "fl": "failing on h01", "computed": 3, "as_list": [1, 3],
+            "as_failed": "computed is 3", "header": "yes"
+        })
+    );
+    assert!(run.stdout.contains("all good"), "{}", run.stdout);
+
+    // Second run: nothing but script (which always runs) and pause-free tasks change.
+    let again = s.run(&pb, &[]);
+    assert_eq!(again.code, 0, "{again:?}");
+    assert_eq!(
+        count(&again.stdout, "h01", "changed"),
+        2,
+        "script and the final dump (fe/gu flags differ): {}",
+        again.stdout
+    );
+}
+
+#[test]
+fn max_fail_percentage_lets_failures_within_the_budget_pass() {
+    let Some(s) = Setup::new(4, "") else {
+        return;
+    };
+    let pb = s.playbook(
+        "pb.yml",
+        r#"
+- hosts: all
+  gather_facts: false
+  serial: 2
+  max_fail_percentage: 50
+  tasks:
+    - command: "{{ 'false' if inventory_hostname == 'h02' else 'true' }}"
+    - file: path={{ work_dir }}/{{ inventory_hostname }} state=touch
+- hosts: all
+  gather_facts: false
+  tasks:
+    - file: path={{ work_dir }}/{{ inventory_hostname }}-play2 state=touch
+"#,
+    );
+    let run = s.run(&pb, &[]);
+    assert_eq!(run.code, 2, "{run:?}");
+    for h in ["h01", "h03", "h04"] {
+        assert!(s.exists(h), "{h}: {}", run.stdout);
+        assert!(s.exists(&format!("{h}-play2")), "{h}: {}", run.stdout);
+    }
+    assert!(
+        !s.exists("h02") && !s.exists("h02-play2"),
+        "a failed host stays out"
+    );
+}
+
+#[test]
+fn undefined_variables_are_reported_before_any_host_is_contacted() {
+    let Some(s) = Setup::new(1, "    port: 80\n") else {
+        return;
+    };
+    s.playbook(
+        "inc.yml",
+        "- set_fact:\n    from_include: 1\n- debug: msg={{ from_include }}\n",
+    );
+    let pb = s.playbook(
+        "pb.yml",
+        r#"
+- hosts: all
+  vars:
+    url: "http://x:{{ port }}"
+  tasks:
+    - command: echo {{ prot }}
+      register: out
+    - debug:
+        msg: "{{ out.stdout }} {{ maybe | default('') }} {{ item }} {{ idx }} {{ ansible_hostname }}"
+      loop: [1]
+      loop_control: { index_var: idx }
+      when: other is not defined or other
+    - include_tasks: inc.yml
+    - debug: msg="{{ from_include }} {{ cli_var }} {{ url }} {{ nowhere.attr }}"
+"#,
+    );
+    let run = s.run(&pb, &["-e", "cli_var=1"]);
+    assert_eq!(run.code, 4, "{run:?}");
+    assert!(
+        run.stderr
+            .contains("pb.yml:6:24: undefined variable `prot`"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("did you mean `port`?"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr
+            .contains("pb.yml:14:65: undefined variable `nowhere`"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(
+        run.stderr.matches("undefined variable").count(),
+        2,
+        "{}",
+        run.stderr
+    );
+    assert_eq!(s.fleet.hosts()[0].accepted_connections(), 0);
+}
+
+#[test]
+fn a_rescued_failure_does_not_trigger_any_errors_fatal() {
+    let Some(s) = Setup::new(2, "") else {
+        return;
+    };
+    let pb = s.playbook(
+        "pb.yml",
+        r#"
+- hosts: all
+  gather_facts: false
+  any_errors_fatal: true
+  tasks:
+    - block:
+        - command: "{{ 'false' if inventory_hostname == 'h02' else 'true' }}"
+      rescue:
+        - file: path={{ work_dir }}/{{ inventory_hostname }}-rescued state=touch
+    - file: path={{ work_dir }}/{{ inventory_hostname }}-after state=touch
+"#,
+    );
+    let run = s.run(&pb, &[]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(s.exists("h02-rescued") && !s.exists("h01-rescued"));
+    assert!(
+        s.exists("h01-after") && s.exists("h02-after"),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(count(&run.stdout, "h02", "rescued"), 1, "{}", run.stdout);
+}
+
+#[test]
+fn variables_referring_to_other_layers_and_loop_items_render_when_used() {
+    let Some(s) = Setup::new(1, "    inv_path: \"{{ work_dir }}/{{ name_from_cli }}\"\n") else {
+        return;
+    };
+    let pb = s.playbook(
+        "pb.yml",
+        r#"
+- hosts: all
+  gather_facts: false
+  vars:
+    greeting: "hello {{ who }}"
+    who: "{{ inventory_hostname }}"
+  tasks:
+    - command: echo '{{ "{{ not templated again }}" }}'
+      register: braces
+    - copy:
+        content: "{{ line }}|{{ greeting }}|{{ braces.stdout }}\n"
+        dest: "{{ inv_path }}-{{ item }}"
+      vars:
+        line: "item {{ item }} at {{ idx }}"
+      loop: [p, q]
+      loop_control:
+        index_var: idx
+"#,
+    );
+    let run = s.run(&pb, &["-e", "name_from_cli=out"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(
+        s.read("out-p"),
+        "item p at 0|hello h01|{{ not templated again }}\n"
+    );
+    assert_eq!(
+        s.read("out-q"),
+        "item q at 1|hello h01|{{ not templated again }}\n"
+    );
+}
