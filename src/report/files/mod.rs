@@ -598,6 +598,105 @@ mod tests {
         assert_eq!(h.detected, Some(json!({"env": ["x=********"]})));
     }
 
+    fn ev(ms: u64, kind: EventKind) -> Event {
+        Event {
+            elapsed: Duration::from_millis(ms),
+            kind,
+        }
+    }
+
+    #[test]
+    fn upgrade_rows_decide_status_versions_and_the_last_hop() {
+        let dir = tempfile::TempDir::new().unwrap_or_else(|e| panic!("{e}"));
+        let mut f = FilesReporter::new(
+            dir.path().join("r"),
+            "upgrade",
+            &["clearfleet".to_owned(), "upgrade".to_owned()],
+            RunKind::Upgrade,
+            Redactor::default(),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        let hosts = vec!["a".to_owned(), "b".to_owned(), "never".to_owned()];
+        f.report(&ev(
+            0,
+            EventKind::RunStarted {
+                command: "upgrade: detect".into(),
+                hosts: hosts.clone(),
+                forks: 2,
+            },
+        ));
+        for (i, h) in ["a", "b"].iter().enumerate() {
+            f.report(&ev(1, EventKind::HostStarted { host: (*h).into() }));
+            let mut o = HostOutcome::new(*h, HostStatus::Ok);
+            o.duration = Duration::from_millis(5);
+            f.report(&ev(6 + i as u64, EventKind::HostFinished(o)));
+            f.host(h).version_before = Some("1.0.0".into());
+        }
+        let t = |host: &str, task: &str, status| {
+            EventKind::TaskResult(Box::new(crate::events::TaskResult {
+                host: host.into(),
+                task: task.into(),
+                location: "hop.yml:29:3".into(),
+                status,
+                item: None,
+                msg: None,
+                rc: None,
+                stdout: String::new(),
+                stderr: String::new(),
+                diff: None,
+                duration: Duration::from_millis(3),
+            }))
+        };
+        f.report(&ev(
+            0,
+            EventKind::RunStarted {
+                command: "upgrade".into(),
+                hosts: vec!["a".into(), "b".into()],
+                forks: 2,
+            },
+        ));
+        f.report(&ev(9, t("a", "The server reports 2.0.0", TaskStatus::Ok)));
+        f.report(&ev(
+            12,
+            t("b", "The server reports 2.0.0", TaskStatus::Failed),
+        ));
+        f.report(&ev(
+            20,
+            EventKind::RunFinished(crate::events::RunSummary {
+                outcomes: vec![HostOutcome::new("never", HostStatus::Interrupted)],
+                ..Default::default()
+            }),
+        ));
+        let row = |host: &str, status, result: &str| UpgradeRow {
+            host: host.into(),
+            status,
+            result: result.into(),
+            backup: None,
+        };
+        f.set_upgrade(
+            &[
+                row("a", HostStatus::Ok, "upgraded 1.0.0 → 2.0.0"),
+                row("b", HostStatus::Failed, "rolled back to 1.0.0: boom"),
+            ],
+            "2.0.0",
+        );
+        let a = f.host("a").clone();
+        assert_eq!(a.version_after.as_deref(), Some("2.0.0"));
+        assert_eq!(a.hops_done, ["2.0.0"]);
+        // The detect step, then the hop task, placed after the detect phase in time.
+        assert_eq!(a.steps.len(), 2);
+        assert!(a.steps[1].start_ms >= a.steps[0].start_ms, "{a:?}");
+        let b = f.host("b").clone();
+        assert_eq!(b.status, "failed");
+        assert!(b.hops_done.is_empty());
+        assert_eq!(b.version_after.as_deref(), Some("1.0.0"));
+        assert_eq!(b.failure.as_deref(), Some("rolled back to 1.0.0: boom"));
+        assert_eq!(f.host("never").status, "interrupted");
+        f.write().unwrap_or_else(|e| panic!("{e}"));
+        let events = std::fs::read_to_string(dir.path().join("r/events.jsonl")).unwrap_or_default();
+        assert!(events.ends_with("\"type\":\"upgrade\"}\n"), "{events}");
+    }
+
     #[test]
     fn odd_host_names_make_safe_file_names() {
         assert_eq!(file_stem("web01.example.com"), "web01.example.com");
