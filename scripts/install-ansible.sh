@@ -18,5 +18,6 @@ then
 fi
 python3 -m venv "$venv"
 "$venv/bin/pip" install --quiet --disable-pip-version-check "$want"
-"$venv/bin/ansible-inventory" --version | head -1
+# sed reads all of it: `head` would close the pipe and ansible would die of EPIPE.
+"$venv/bin/ansible-inventory" --version | sed -n 1p
 echo "installed into $venv; export CLEARFLEET_ANSIBLE_BIN_DIR=$venv/bin"
