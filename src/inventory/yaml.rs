@@ -5,6 +5,7 @@ use super::error::InventoryError;
 use super::model::{Data, Vars};
 use super::range;
 use crate::diagnostic::Diagnostic;
+use crate::playbook::syntax::on_parser_stack;
 use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::Value;
 use std::fmt;
@@ -188,22 +189,38 @@ pub fn parse_yaml(path: &Path, text: &str) -> Result<Option<Node>, InventoryErro
     {
         return Ok(None);
     }
-    let mut opts = serde_saphyr::options::Options::default();
-    opts.duplicate_keys = serde_saphyr::options::DuplicateKeyPolicy::LastWins;
-    opts.legacy_octal_numbers = true;
-    opts.strict_booleans = false;
-    opts.with_snippet = false;
-    match serde_saphyr::from_str_with_options::<Node>(text, opts) {
-        Ok(n) if n.kind == Kind::Null => Ok(None),
-        Ok(mut n) => {
+    // Deeply nested input must not overflow the caller's stack (see `on_parser_stack`).
+    let parsed = on_parser_stack(|| {
+        let mut opts = serde_saphyr::options::Options::default();
+        opts.duplicate_keys = serde_saphyr::options::DuplicateKeyPolicy::LastWins;
+        opts.legacy_octal_numbers = true;
+        opts.strict_booleans = false;
+        opts.with_snippet = false;
+        serde_saphyr::from_str_with_options::<Node>(text, opts).map_err(|e| {
+            let loc = e.location().map(|l| (l.line(), l.column()));
+            (loc, e.to_string())
+        })
+    });
+    match parsed {
+        None => Err(InventoryError::parse(Diagnostic::at(
+            "invalid YAML: the YAML parser failed on this file",
+            path,
+            text,
+            1,
+            1,
+        ))),
+        Some(Ok(n)) if n.kind == Kind::Null => Ok(None),
+        Some(Ok(mut n)) => {
             pyyaml_scalars(&mut n, text, 0);
             Ok(Some(n))
         }
-        Err(e) => {
-            let (line, col) = e
-                .location()
-                .map_or((1, 1), |l| (l.line() as usize, l.column() as usize));
-            let msg = e.to_string();
+        Some(Err((loc, msg))) => {
+            let (line, col) = loc.map_or((1, 1), |(l, c)| {
+                (
+                    usize::try_from(l).unwrap_or(1),
+                    usize::try_from(c).unwrap_or(1),
+                )
+            });
             let msg = msg.lines().next().unwrap_or("invalid YAML");
             // The location is shown by the diagnostic; drop the parser's own copy of it.
             let msg = msg.split(" at line ").next().unwrap_or(msg).to_owned();
@@ -228,7 +245,7 @@ fn pyyaml_scalars(node: &mut Node, text: &str, depth: usize) {
     }
     let src = node
         .span
-        .and_then(|(o, l)| text.get(o..o + l))
+        .and_then(|(o, l)| text.get(o..o.saturating_add(l)))
         .map(str::trim);
     match (&mut node.kind, src) {
         (Kind::Seq(items), _) => {
@@ -504,5 +521,17 @@ mod tests {
         let (l, _, m) = err_at("all:\n  hosts: {a: 1\n");
         assert!(l >= 2, "{m}");
         assert!(m.starts_with("invalid YAML"), "{m}");
+    }
+
+    #[test]
+    fn deep_nesting_is_an_error_not_a_stack_overflow() {
+        // Found by tests/fuzz_parsers.rs: 50 nested flow mappings overflowed a 2 MiB stack.
+        let text = format!("all:\n  vars:\n    x: {}", "{a: ".repeat(400));
+        let (line, _, msg) = std::thread::Builder::new()
+            .stack_size(2 << 20)
+            .spawn(move || err_at(&text))
+            .map(|h| h.join().unwrap_or_else(|_| (0, 0, "panicked".to_owned())))
+            .unwrap_or_else(|e| (0, 0, e.to_string()));
+        assert_eq!(line, 3, "{msg}");
     }
 }

@@ -147,28 +147,34 @@ pub fn parse_yaml(text: &str) -> Result<Option<Node>, SyntaxError> {
     {
         return Ok(None);
     }
-    // serde-saphyr recurses once per nesting level (up to its budget's 64) with large
-    // frames in debug builds: parse on a thread whose stack cannot run out.
-    let parsed = std::thread::scope(|s| {
-        std::thread::Builder::new()
-            .name("yaml-parse".to_owned())
-            .stack_size(PARSER_STACK)
-            .spawn_scoped(s, || parse_here(text))
-            .map(|h| h.join())
-    });
-    match parsed {
-        Ok(Ok(Ok(n))) if n.kind == Kind::Null => Ok(None),
-        Ok(Ok(Ok(mut n))) => {
+    match on_parser_stack(|| parse_here(text)) {
+        Some(Ok(n)) if n.kind == Kind::Null => Ok(None),
+        Some(Ok(mut n)) => {
             pyyaml_scalars(&mut n, text, 0);
             Ok(Some(n))
         }
-        Ok(Ok(Err(e))) => Err(e),
-        _ => Err(SyntaxError {
+        Some(Err(e)) => Err(e),
+        None => Err(SyntaxError {
             message: "the YAML parser failed on this file".to_owned(),
             line: 1,
             column: 1,
         }),
     }
+}
+
+/// Runs `f` (a YAML parse of untrusted text) on a thread with a large stack: serde-saphyr
+/// recurses once per nesting level (up to its budget's 64) with large frames in debug builds,
+/// which overflows a 2 MiB thread stack (tokio's workers, test threads) on hostile input.
+/// `None` when the thread could not be started or `f` panicked.
+pub fn on_parser_stack<T: Send>(f: impl FnOnce() -> T + Send) -> Option<T> {
+    std::thread::scope(|s| {
+        std::thread::Builder::new()
+            .name("yaml-parse".to_owned())
+            .stack_size(PARSER_STACK)
+            .spawn_scoped(s, f)
+            .ok()
+            .and_then(|h| h.join().ok())
+    })
 }
 
 fn parse_here(text: &str) -> Result<Node, SyntaxError> {
