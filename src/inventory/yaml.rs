@@ -524,6 +524,14 @@ mod tests {
     }
 
     #[test]
+    fn all_as_a_child_is_a_located_loop() {
+        // Found by tests/fuzz_parsers.rs: this used to fail in `reconcile`, with no location.
+        let (line, col, msg) = err_at("x:\n  children:\n    all:\n");
+        assert_eq!((line, col), (3, 5), "{msg}");
+        assert!(msg.contains("dependency loop"), "{msg}");
+    }
+
+    #[test]
     fn deep_nesting_is_an_error_not_a_stack_overflow() {
         // Found by tests/fuzz_parsers.rs: 50 nested flow mappings overflowed a 2 MiB stack.
         let text = format!("all:\n  vars:\n    x: {}", "{a: ".repeat(400));
