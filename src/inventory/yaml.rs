@@ -221,6 +221,8 @@ pub fn parse_yaml(path: &Path, text: &str) -> Result<Option<Node>, InventoryErro
                     usize::try_from(c).unwrap_or(1),
                 )
             });
+            let (line, col) =
+                crate::playbook::syntax::newline_position(text, line.max(1), col.max(1));
             let msg = msg.lines().next().unwrap_or("invalid YAML");
             // The location is shown by the diagnostic; drop the parser's own copy of it.
             let msg = msg.split(" at line ").next().unwrap_or(msg).to_owned();
@@ -529,6 +531,14 @@ mod tests {
         let (line, col, msg) = err_at("x:\n  children:\n    all:\n");
         assert_eq!((line, col), (3, 5), "{msg}");
         assert!(msg.contains("dependency loop"), "{msg}");
+    }
+
+    #[test]
+    fn lone_carriage_returns_do_not_push_an_error_past_the_last_line() {
+        // Found by tests/fuzz_parsers.rs: YAML breaks lines at a lone `\r`, so the parser said
+        // 3:1 for a file of one (`\n`) line, and the diagnostic could not quote it.
+        let (line, col, msg) = err_at("A\rA\r\0");
+        assert_eq!((line, col), (1, 5), "{msg}");
     }
 
     #[test]

@@ -177,6 +177,42 @@ pub fn on_parser_stack<T: Send>(f: impl FnOnce() -> T + Send) -> Option<T> {
     })
 }
 
+/// Converts a YAML parser position (lines broken by `\n`, `\r\n` or a lone `\r`, 1-based
+/// line and character column) to the `\n`-based line and column that diagnostics quote. They
+/// differ only when the text has lone `\r`s: the parser counts a line there, editors, `grep`
+/// and [`crate::diagnostic::Diagnostic::at`] do not.
+pub fn newline_position(text: &str, line: usize, column: usize) -> (usize, usize) {
+    if !text.contains('\r') {
+        return (line, column);
+    }
+    let mut cur_line = 1;
+    let mut chars = text.char_indices().peekable();
+    let mut offset = text.len();
+    let mut col = 1;
+    while let Some((i, c)) = chars.next() {
+        if cur_line == line && col == column {
+            offset = i;
+            break;
+        }
+        match c {
+            '\r' | '\n' => {
+                if c == '\r' && chars.peek().is_some_and(|&(_, n)| n == '\n') {
+                    chars.next();
+                }
+                if cur_line == line {
+                    // A column past the end of its line: stay at the line break.
+                    offset = i;
+                    break;
+                }
+                cur_line += 1;
+                col = 1;
+            }
+            _ => col += 1,
+        }
+    }
+    crate::diagnostic::line_col(text, offset)
+}
+
 fn parse_here(text: &str) -> Result<Node, SyntaxError> {
     let mut opts = serde_saphyr::options::Options::default();
     opts.duplicate_keys = serde_saphyr::options::DuplicateKeyPolicy::LastWins;
@@ -195,10 +231,11 @@ fn parse_here(text: &str) -> Result<Node, SyntaxError> {
         // The diagnostic shows the location; drop the parser's own copy of it.
         let msg = msg.split(" at line ").next().unwrap_or(msg);
         let msg = msg.strip_prefix("error: ").unwrap_or(msg).to_owned();
+        let (line, column) = newline_position(text, line.max(1), column.max(1));
         SyntaxError {
             message: msg,
-            line: line.max(1),
-            column: column.max(1),
+            line,
+            column,
         }
     })
 }
@@ -410,5 +447,17 @@ mod tests {
             panic!("parsed")
         };
         assert!(e.line >= 2, "{e:?}");
+    }
+
+    #[test]
+    fn positions_after_lone_carriage_returns_use_newline_lines() {
+        assert_eq!(newline_position("a\nb", 2, 1), (2, 1));
+        assert_eq!(newline_position("A\rA\r\0", 3, 1), (1, 5));
+        assert_eq!(newline_position("a\r\nb\rc\nd", 3, 1), (2, 3));
+        assert_eq!(newline_position("ab\rc", 1, 9), (1, 3));
+        assert_eq!(newline_position("a\rb", 7, 1), (1, 4));
+        // Found by tests/fuzz_parsers.rs (inventory side): the playbook parser does the same.
+        let e = parse_yaml("- a\r- b\r\0").err().map(|e| (e.line, e.column));
+        assert_eq!(e, Some((1, 9)));
     }
 }
