@@ -419,7 +419,8 @@ mod tests {
 
     #[test]
     fn all_as_a_child_is_a_located_loop() {
-        // Found by tests/fuzz_parsers.rs: this used to fail in `reconcile`, with no location.
+        // Found probing what tests/fuzz_parsers.rs should cover: this used to fail in
+        // `reconcile`, with no location.
         let (line, col, msg) = err_at("[x:children]\nall\n");
         assert_eq!((line, col), (2, 1), "{msg}");
         assert!(msg.contains("dependency loop"), "{msg}");
