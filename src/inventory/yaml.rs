@@ -5,7 +5,7 @@ use super::error::InventoryError;
 use super::model::{Data, Vars};
 use super::range;
 use crate::diagnostic::Diagnostic;
-use crate::playbook::syntax::on_parser_stack;
+use crate::playbook::syntax::{NewlinePositions, on_parser_stack};
 use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::Value;
 use std::fmt;
@@ -211,6 +211,8 @@ pub fn parse_yaml(path: &Path, text: &str) -> Result<Option<Node>, InventoryErro
         ))),
         Some(Ok(n)) if n.kind == Kind::Null => Ok(None),
         Some(Ok(mut n)) => {
+            let positions = NewlinePositions::new(text);
+            fix_positions(&positions, &mut n, 0);
             pyyaml_scalars(&mut n, text, 0);
             Ok(Some(n))
         }
@@ -234,6 +236,24 @@ pub fn parse_yaml(path: &Path, text: &str) -> Result<Option<Node>, InventoryErro
                 col.max(1),
             )))
         }
+    }
+}
+
+/// Node positions after a lone `\r` counted as the `\n` lines diagnostics show.
+fn fix_positions(p: &NewlinePositions, node: &mut Node, depth: usize) {
+    if depth > 256 || !p.has_lone_cr() {
+        return;
+    }
+    (node.line, node.column) = p.map(node.line.max(1), node.column.max(1));
+    match &mut node.kind {
+        Kind::Seq(items) => items
+            .iter_mut()
+            .for_each(|i| fix_positions(p, i, depth + 1)),
+        Kind::Map(entries) => entries.iter_mut().for_each(|(k, v)| {
+            fix_positions(p, k, depth + 1);
+            fix_positions(p, v, depth + 1);
+        }),
+        _ => {}
     }
 }
 
@@ -540,6 +560,12 @@ mod tests {
         // 3:1 for a file of one (`\n`) line, and the diagnostic could not quote it.
         let (line, col, msg) = err_at("A\rA\r\0");
         assert_eq!((line, col), (1, 5), "{msg}");
+    }
+
+    #[test]
+    fn lone_carriage_returns_keep_node_positions_on_newline_lines() {
+        let (line, col, msg) = err_at("all:\r  bogus: 1\r");
+        assert_eq!((line, col), (1, 8), "{msg}");
     }
 
     #[test]
