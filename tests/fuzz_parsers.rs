@@ -481,7 +481,7 @@ fn check_inventory_error(
     }
 }
 
-fn check_playbook_error(e: &PlaybookError) -> Result<(), String> {
+fn check_playbook_error(e: &PlaybookError, file: &Path, text: &str) -> Result<(), String> {
     if e.diagnostics.is_empty() {
         return Err("a playbook error with no diagnostic".into());
     }
@@ -500,6 +500,9 @@ fn check_playbook_error(e: &PlaybookError) -> Result<(), String> {
         let tag = format!("{name}:{}:{}", loc.line, loc.column);
         if name.is_empty() || !shown.contains(&tag) || loc.line == 0 || loc.column == 0 {
             return Err(format!("bad location `{tag}`: {d}"));
+        }
+        if loc.path == file && loc.line > line_count(text) + 1 {
+            return Err(format!("line {} past the end of the text: {d}", loc.line));
         }
     }
     Ok(())
@@ -708,7 +711,7 @@ proptest! {
             load_playbook_str(path, &text, &mut NoCheck)
         };
         if let Err(e) = r
-            && let Err(msg) = check_playbook_error(&e)
+            && let Err(msg) = check_playbook_error(&e, path, &text)
         {
             prop_assert!(false, "{}\n--- input ---\n{:?}", msg, text);
         }
