@@ -123,4 +123,19 @@ mod tests {
         assert_eq!(env.get("B").map(String::as_str), Some("q"));
         assert_eq!(env.len(), 3);
     }
+
+    #[test]
+    fn deeply_nested_compose_file_is_an_error_not_a_stack_overflow() {
+        // A host's file, parsed on a 2 MiB thread like tokio's workers (serde-saphyr's depth
+        // budget stops it; the inventory's spanned nodes needed a bigger stack, this does not).
+        let text = format!("services: {}{}", "{a: ".repeat(3000), "[".repeat(3000));
+        let r = std::thread::Builder::new()
+            .stack_size(2 << 20)
+            .spawn(move || services(&text).map_err(|e| e.to_string()))
+            .map(|h| h.join().unwrap_or_else(|_| Err("panicked".to_owned())));
+        match r {
+            Ok(Err(e)) => assert!(e.starts_with("unreadable compose file"), "{e}"),
+            other => panic!("{other:?}"),
+        }
+    }
 }

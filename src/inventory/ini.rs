@@ -416,4 +416,13 @@ mod tests {
         assert_eq!((l, c), (2, 1), "{m}");
         assert_eq!(err_at("h:\n").0, 1);
     }
+
+    #[test]
+    fn all_as_a_child_is_a_located_loop() {
+        // Found probing what tests/fuzz_parsers.rs should cover: this used to fail in
+        // `reconcile`, with no location.
+        let (line, col, msg) = err_at("[x:children]\nall\n");
+        assert_eq!((line, col), (2, 1), "{msg}");
+        assert!(msg.contains("dependency loop"), "{msg}");
+    }
 }

@@ -146,6 +146,14 @@ impl Data {
         {
             return Ok(());
         }
+        // Every group ends up under `all` (see `reconcile`), so `all` under any group is a
+        // loop; say so here, where the caller knows the line, not later in `reconcile`.
+        if child == ALL {
+            return Err(format!(
+                "adding group `all` as a child of `{}` creates a dependency loop (every group is in `all`)",
+                name(parent)
+            ));
+        }
         if self.ancestors(parent).contains(&child) {
             return Err(format!(
                 "adding group `{}` as a child of `{}` creates a dependency loop",

@@ -5,6 +5,7 @@ use super::error::InventoryError;
 use super::model::{Data, Vars};
 use super::range;
 use crate::diagnostic::Diagnostic;
+use crate::playbook::syntax::{NewlinePositions, on_parser_stack};
 use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::Value;
 use std::fmt;
@@ -188,22 +189,42 @@ pub fn parse_yaml(path: &Path, text: &str) -> Result<Option<Node>, InventoryErro
     {
         return Ok(None);
     }
-    let mut opts = serde_saphyr::options::Options::default();
-    opts.duplicate_keys = serde_saphyr::options::DuplicateKeyPolicy::LastWins;
-    opts.legacy_octal_numbers = true;
-    opts.strict_booleans = false;
-    opts.with_snippet = false;
-    match serde_saphyr::from_str_with_options::<Node>(text, opts) {
-        Ok(n) if n.kind == Kind::Null => Ok(None),
-        Ok(mut n) => {
+    // Deeply nested input must not overflow the caller's stack (see `on_parser_stack`).
+    let parsed = on_parser_stack(|| {
+        let mut opts = serde_saphyr::options::Options::default();
+        opts.duplicate_keys = serde_saphyr::options::DuplicateKeyPolicy::LastWins;
+        opts.legacy_octal_numbers = true;
+        opts.strict_booleans = false;
+        opts.with_snippet = false;
+        serde_saphyr::from_str_with_options::<Node>(text, opts).map_err(|e| {
+            let loc = e.location().map(|l| (l.line(), l.column()));
+            (loc, e.to_string())
+        })
+    });
+    match parsed {
+        None => Err(InventoryError::parse(Diagnostic::at(
+            "invalid YAML: the YAML parser failed on this file",
+            path,
+            text,
+            1,
+            1,
+        ))),
+        Some(Ok(n)) if n.kind == Kind::Null => Ok(None),
+        Some(Ok(mut n)) => {
+            let positions = NewlinePositions::new(text);
+            fix_positions(&positions, &mut n, 0);
             pyyaml_scalars(&mut n, text, 0);
             Ok(Some(n))
         }
-        Err(e) => {
-            let (line, col) = e
-                .location()
-                .map_or((1, 1), |l| (l.line() as usize, l.column() as usize));
-            let msg = e.to_string();
+        Some(Err((loc, msg))) => {
+            let (line, col) = loc.map_or((1, 1), |(l, c)| {
+                (
+                    usize::try_from(l).unwrap_or(1),
+                    usize::try_from(c).unwrap_or(1),
+                )
+            });
+            let (line, col) =
+                crate::playbook::syntax::newline_position(text, line.max(1), col.max(1));
             let msg = msg.lines().next().unwrap_or("invalid YAML");
             // The location is shown by the diagnostic; drop the parser's own copy of it.
             let msg = msg.split(" at line ").next().unwrap_or(msg).to_owned();
@@ -218,6 +239,24 @@ pub fn parse_yaml(path: &Path, text: &str) -> Result<Option<Node>, InventoryErro
     }
 }
 
+/// Node positions after a lone `\r` counted as the `\n` lines diagnostics show.
+fn fix_positions(p: &NewlinePositions, node: &mut Node, depth: usize) {
+    if depth > 256 || !p.has_lone_cr() {
+        return;
+    }
+    (node.line, node.column) = p.map(node.line.max(1), node.column.max(1));
+    match &mut node.kind {
+        Kind::Seq(items) => items
+            .iter_mut()
+            .for_each(|i| fix_positions(p, i, depth + 1)),
+        Kind::Map(entries) => entries.iter_mut().for_each(|(k, v)| {
+            fix_positions(p, k, depth + 1);
+            fix_positions(p, v, depth + 1);
+        }),
+        _ => {}
+    }
+}
+
 /// Brings scalars in line with PyYAML's YAML 1.1 resolver where serde-saphyr is more liberal:
 /// only `yes/Yes/YES/no/.../on/off/true/false` in those three spellings are booleans (`y`, `n`,
 /// `yEs` stay strings), only `~`/`null`/`Null`/`NULL` are null, a float needs a `.` (`1e3` is
@@ -228,7 +267,7 @@ fn pyyaml_scalars(node: &mut Node, text: &str, depth: usize) {
     }
     let src = node
         .span
-        .and_then(|(o, l)| text.get(o..o + l))
+        .and_then(|(o, l)| text.get(o..o.saturating_add(l)))
         .map(str::trim);
     match (&mut node.kind, src) {
         (Kind::Seq(items), _) => {
@@ -504,5 +543,40 @@ mod tests {
         let (l, _, m) = err_at("all:\n  hosts: {a: 1\n");
         assert!(l >= 2, "{m}");
         assert!(m.starts_with("invalid YAML"), "{m}");
+    }
+
+    #[test]
+    fn all_as_a_child_is_a_located_loop() {
+        // Found probing what tests/fuzz_parsers.rs should cover: this used to fail in
+        // `reconcile`, with no location.
+        let (line, col, msg) = err_at("x:\n  children:\n    all:\n");
+        assert_eq!((line, col), (3, 5), "{msg}");
+        assert!(msg.contains("dependency loop"), "{msg}");
+    }
+
+    #[test]
+    fn lone_carriage_returns_do_not_push_an_error_past_the_last_line() {
+        // Found by tests/fuzz_parsers.rs: YAML breaks lines at a lone `\r`, so the parser said
+        // 3:1 for a file of one (`\n`) line, and the diagnostic could not quote it.
+        let (line, col, msg) = err_at("A\rA\r\0");
+        assert_eq!((line, col), (1, 5), "{msg}");
+    }
+
+    #[test]
+    fn lone_carriage_returns_keep_node_positions_on_newline_lines() {
+        let (line, col, msg) = err_at("all:\r  bogus: 1\r");
+        assert_eq!((line, col), (1, 8), "{msg}");
+    }
+
+    #[test]
+    fn deep_nesting_is_an_error_not_a_stack_overflow() {
+        // Found by tests/fuzz_parsers.rs: 50 nested flow mappings overflowed a 2 MiB stack.
+        let text = format!("all:\n  vars:\n    x: {}", "{a: ".repeat(400));
+        let (line, _, msg) = std::thread::Builder::new()
+            .stack_size(2 << 20)
+            .spawn(move || err_at(&text))
+            .map(|h| h.join().unwrap_or_else(|_| (0, 0, "panicked".to_owned())))
+            .unwrap_or_else(|e| (0, 0, e.to_string()));
+        assert_eq!(line, 3, "{msg}");
     }
 }

@@ -147,28 +147,135 @@ pub fn parse_yaml(text: &str) -> Result<Option<Node>, SyntaxError> {
     {
         return Ok(None);
     }
-    // serde-saphyr recurses once per nesting level (up to its budget's 64) with large
-    // frames in debug builds: parse on a thread whose stack cannot run out.
-    let parsed = std::thread::scope(|s| {
-        std::thread::Builder::new()
-            .name("yaml-parse".to_owned())
-            .stack_size(PARSER_STACK)
-            .spawn_scoped(s, || parse_here(text))
-            .map(|h| h.join())
-    });
-    match parsed {
-        Ok(Ok(Ok(n))) if n.kind == Kind::Null => Ok(None),
-        Ok(Ok(Ok(mut n))) => {
+    match on_parser_stack(|| parse_here(text)) {
+        Some(Ok(n)) if n.kind == Kind::Null => Ok(None),
+        Some(Ok(mut n)) => {
+            NewlinePositions::new(text).fix(&mut n, 0);
             pyyaml_scalars(&mut n, text, 0);
             Ok(Some(n))
         }
-        Ok(Ok(Err(e))) => Err(e),
-        _ => Err(SyntaxError {
+        Some(Err(e)) => Err(e),
+        None => Err(SyntaxError {
             message: "the YAML parser failed on this file".to_owned(),
             line: 1,
             column: 1,
         }),
     }
+}
+
+/// Runs `f` (a YAML parse of untrusted text) on a thread with a large stack: serde-saphyr
+/// recurses once per nesting level (up to its budget's 64) with large frames in debug builds,
+/// which overflows a 2 MiB thread stack (tokio's workers, test threads) on hostile input.
+/// `None` when the thread could not be started or `f` panicked.
+pub fn on_parser_stack<T: Send>(f: impl FnOnce() -> T + Send) -> Option<T> {
+    std::thread::scope(|s| {
+        std::thread::Builder::new()
+            .name("yaml-parse".to_owned())
+            .stack_size(PARSER_STACK)
+            .spawn_scoped(s, f)
+            .ok()
+            .and_then(|h| h.join().ok())
+    })
+}
+
+/// Converts YAML parser positions (lines broken by `\n`, `\r\n` or a lone `\r`, 1-based line
+/// and character column) to the `\n`-based line and column that diagnostics quote. They differ
+/// only when the text has lone `\r`s: the parser counts a line there, editors, `grep` and
+/// [`crate::diagnostic::Diagnostic::at`] do not.
+pub struct NewlinePositions<'a> {
+    text: &'a str,
+    /// Byte offset where each YAML line starts; empty when the text has no `\r`.
+    yaml_lines: Vec<usize>,
+    /// Byte offset where each `\n` line starts.
+    lines: Vec<usize>,
+}
+
+impl<'a> NewlinePositions<'a> {
+    pub fn new(text: &'a str) -> Self {
+        if !text.contains('\r') {
+            return NewlinePositions {
+                text,
+                yaml_lines: Vec::new(),
+                lines: Vec::new(),
+            };
+        }
+        let bytes = text.as_bytes();
+        let mut yaml_lines = vec![0];
+        let mut lines = vec![0];
+        for (i, &b) in bytes.iter().enumerate() {
+            if b == b'\n' {
+                lines.push(i + 1);
+                yaml_lines.push(i + 1);
+            } else if b == b'\r' && bytes.get(i + 1) != Some(&b'\n') {
+                yaml_lines.push(i + 1);
+            }
+        }
+        if yaml_lines.len() == lines.len() {
+            // Only `\r\n`: both count the same lines.
+            yaml_lines.clear();
+        }
+        NewlinePositions {
+            text,
+            yaml_lines,
+            lines,
+        }
+    }
+
+    /// Whether positions need mapping at all.
+    pub fn has_lone_cr(&self) -> bool {
+        !self.yaml_lines.is_empty()
+    }
+
+    /// The `\n`-based (line, column) of the parser's (line, column).
+    pub fn map(&self, line: usize, column: usize) -> (usize, usize) {
+        if self.yaml_lines.is_empty() {
+            return (line, column);
+        }
+        let start = self
+            .yaml_lines
+            .get(line.saturating_sub(1))
+            .copied()
+            .unwrap_or(self.text.len());
+        let end = self
+            .yaml_lines
+            .get(line)
+            .copied()
+            .unwrap_or(self.text.len());
+        let rest = self.text.get(start..end).unwrap_or("");
+        let offset = start
+            + rest
+                .char_indices()
+                .nth(column.saturating_sub(1))
+                .map_or(rest.trim_end_matches(['\r', '\n']).len(), |(i, _)| i);
+        let n = self.lines.partition_point(|&l| l <= offset).max(1);
+        let line_start = self.lines.get(n - 1).copied().unwrap_or(0);
+        let col = self
+            .text
+            .get(line_start..offset)
+            .map_or(1, |t| t.chars().count() + 1);
+        (n, col)
+    }
+
+    /// Rewrites the positions of `node` and everything under it.
+    pub fn fix(&self, node: &mut Node, depth: usize) {
+        if self.yaml_lines.is_empty() || depth > MAX_DEPTH {
+            return;
+        }
+        (node.line, node.column) = self.map(node.line.max(1), node.column.max(1));
+        match &mut node.kind {
+            Kind::Seq(items) => items.iter_mut().for_each(|i| self.fix(i, depth + 1)),
+            Kind::Map(entries) => entries.iter_mut().for_each(|(k, v)| {
+                self.fix(k, depth + 1);
+                self.fix(v, depth + 1);
+            }),
+            _ => {}
+        }
+    }
+}
+
+/// [`NewlinePositions::map`] for one position.
+pub fn newline_position(text: &str, line: usize, column: usize) -> (usize, usize) {
+    NewlinePositions::new(text).map(line, column)
 }
 
 fn parse_here(text: &str) -> Result<Node, SyntaxError> {
@@ -189,10 +296,11 @@ fn parse_here(text: &str) -> Result<Node, SyntaxError> {
         // The diagnostic shows the location; drop the parser's own copy of it.
         let msg = msg.split(" at line ").next().unwrap_or(msg);
         let msg = msg.strip_prefix("error: ").unwrap_or(msg).to_owned();
+        let (line, column) = newline_position(text, line.max(1), column.max(1));
         SyntaxError {
             message: msg,
-            line: line.max(1),
-            column: column.max(1),
+            line,
+            column,
         }
     })
 }
@@ -404,5 +512,27 @@ mod tests {
             panic!("parsed")
         };
         assert!(e.line >= 2, "{e:?}");
+    }
+
+    #[test]
+    fn positions_after_lone_carriage_returns_use_newline_lines() {
+        assert_eq!(newline_position("a\nb", 2, 1), (2, 1));
+        assert_eq!(newline_position("A\rA\r\0", 3, 1), (1, 5));
+        assert_eq!(newline_position("a\r\nb\rc\nd", 3, 1), (2, 3));
+        assert_eq!(newline_position("ab\rc", 1, 9), (1, 3));
+        assert_eq!(newline_position("a\rb", 7, 1), (1, 4));
+        // Found by tests/fuzz_parsers.rs (inventory side): the playbook parser does the same.
+        let e = parse_yaml("- a\r- b\r\0").err().map(|e| (e.line, e.column));
+        assert_eq!(e, Some((1, 9)));
+        // Node positions too: `bogus` is on the first (and only) `\n` line, column 16.
+        let n = parse_yaml("- hosts: all\r  bogus: 1\r").ok().flatten();
+        let key = n.as_ref().and_then(|n| match &n.kind {
+            Kind::Seq(plays) => match &plays.first()?.kind {
+                Kind::Map(entries) => entries.get(1).map(|(k, _)| (k.line, k.column)),
+                _ => None,
+            },
+            _ => None,
+        });
+        assert_eq!(key, Some((1, 16)));
     }
 }
