@@ -218,7 +218,7 @@ pub fn run(args: &UpgradeArgs) -> Result<u8, Error> {
     }
 
     // 3. Upgrade the hosts that need it.
-    if !args.check && !per_host.is_empty() {
+    if !per_host.is_empty() {
         let names: Vec<String> = detected
             .outcomes
             .iter()
@@ -231,9 +231,16 @@ pub fn run(args: &UpgradeArgs) -> Result<u8, Error> {
         }
         config.redactor = config.redactor.with(secrets);
         config.warnings.clear();
+        // `--check`: only the preflight, whose checks are read-only and run for real.
         let options = PlaybookOptions {
             limit: Some(names.join(",")),
             host_vars: per_host.clone(),
+            check: args.check,
+            tags: if args.check {
+                vec!["preflight".to_owned()]
+            } else {
+                Vec::new()
+            },
             ..PlaybookOptions::default()
         };
         let mut play_reporter: Box<dyn Reporter> = match args.connect.output {
@@ -280,6 +287,20 @@ pub fn run(args: &UpgradeArgs) -> Result<u8, Error> {
                 HostStatus::Ok if !attempted => {
                     "not attempted: an earlier batch spent the failure budget".to_owned()
                 }
+                HostStatus::Ok if args.check => {
+                    let hops: Vec<&str> = per_host
+                        .get(&o.host)
+                        .and_then(|v| v["clearml_hops"].as_array())
+                        .into_iter()
+                        .flatten()
+                        .filter_map(|h| h["version"].as_str())
+                        .collect();
+                    format!(
+                        "would upgrade {} → {} (preflight passed; check: nothing changed)",
+                        from.get(&o.host).cloned().unwrap_or_default(),
+                        hops.join(" → ")
+                    )
+                }
                 HostStatus::Ok => format!(
                     "upgraded {} → {}",
                     from.get(&o.host).cloned().unwrap_or_default(),
@@ -317,25 +338,6 @@ pub fn run(args: &UpgradeArgs) -> Result<u8, Error> {
             }
             write_report(files.as_mut(), crate::exit::INTERRUPTED, args.connect.quiet)?;
             return Ok(crate::exit::INTERRUPTED);
-        }
-    } else if args.check {
-        for (host, vars) in &per_host {
-            let hops: Vec<&str> = vars["clearml_hops"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .filter_map(|h| h["version"].as_str())
-                .collect();
-            rows.push(UpgradeRow {
-                host: host.clone(),
-                status: HostStatus::Ok,
-                result: format!(
-                    "would upgrade {} → {} (check: nothing changed)",
-                    from.get(host).cloned().unwrap_or_default(),
-                    hops.join(" → ")
-                ),
-                backup: None,
-            });
         }
     }
     runtime.shutdown_background();

@@ -528,3 +528,70 @@ fn trap_b_mongo_6_left_at_fcv_5_is_raised_before_the_mongo_7_hop() {
     let after = cli(&["detect", "--output", "json"]);
     assert_eq!(after.host_json("trap-b")["detected"]["mongo_fcv"], "7.0");
 }
+
+#[test]
+fn check_runs_the_preflight_for_real_and_changes_nothing() {
+    let Some(fleet) = Fleet::builder().simulated(&["v2", "v2"]).build() else {
+        return;
+    };
+    let home = temp_home();
+    let mirror = home.path().join("mirror");
+    write_mirror(&mirror);
+    let mut inv = format!(
+        "all:\n  vars:\n    ansible_host: 127.0.0.1\n    ansible_user: root\n    ansible_ssh_private_key_file: {}\n  hosts:\n",
+        fleet.client_key().display()
+    );
+    for (i, host) in fleet.hosts().iter().enumerate() {
+        host.sim(&["init", "--era", "1.16"]);
+        inv.push_str(&format!("    c{i}:\n      ansible_port: {}\n", host.port()));
+    }
+    // A kernel setting Elasticsearch cannot live with: the preflight must say so.
+    fleet.hosts()[1].sim(&["inject", "--max-map-count", "65530"]);
+    let inv = write(home.path(), "inv.yml", &inv);
+    let before: Vec<_> = fleet
+        .hosts()
+        .iter()
+        .map(|h| snapshot(&h.sim_root().join("opt")))
+        .collect();
+    let run = clearfleet(home.path())
+        .args(["upgrade", "--check", "-i"])
+        .arg(&inv)
+        .arg("--known-hosts")
+        .arg(fleet.known_hosts_path())
+        .arg("--compose-mirror")
+        .arg(&mirror)
+        .run();
+    let table: Vec<&str> = run
+        .stdout
+        .lines()
+        .skip_while(|l| !l.contains("UPGRADE RESULT"))
+        .collect();
+    assert!(
+        table.iter().any(|l| l.starts_with(
+            "c0  would upgrade 1.16.2 → 1.17.1 → 2.0.0 → 2.3.0 (preflight passed; check: nothing changed)"
+        )),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        table.iter().any(
+            |l| l.starts_with("c1  not changed: vm.max_map_count is at least 262144")
+                && l.contains("vm.max_map_count is 65530")
+        ),
+        "{table:?}"
+    );
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(
+        !run.stdout.contains("TASK [Stop the server]"),
+        "{}",
+        run.stdout
+    );
+    for (h, b) in fleet.hosts().iter().zip(before) {
+        assert_eq!(
+            snapshot(&h.sim_root().join("opt")),
+            b,
+            "check mode changed {}",
+            h.name()
+        );
+    }
+}

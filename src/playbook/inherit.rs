@@ -4,7 +4,7 @@
 //! - play → every task and handler: `tags` (added), `become*` (field by field, the task
 //!   wins), `environment` (key by key, the task wins), `ignore_errors`, `no_log`,
 //!   `run_once`, `timeout` (the task's own value wins).
-//! - block → each task of `block`, `rescue` and `always`: the above, plus `when` (the block's
+//! - block → each task of `block`, `rescue` and `always`: the above, plus `check_mode`, `when` (the block's
 //!   conditions come first, ANDed), `notify` (added), `delegate_to` and `vars` (the task's
 //!   own win).
 //! - `import_tasks` → each imported task: as a block.
@@ -29,6 +29,7 @@ pub struct Inherited {
     pub timeout: Option<u64>,
     pub delegate_to: Option<String>,
     pub vars: IndexMap<String, Value>,
+    pub check_mode: Option<bool>,
 }
 
 impl Inherited {
@@ -47,6 +48,7 @@ impl Inherited {
             timeout: task.timeout,
             delegate_to: task.delegate_to.clone(),
             vars: task.vars.clone(),
+            check_mode: task.check_mode,
         }
     }
 
@@ -74,6 +76,7 @@ pub struct Own {
     pub timeout: Option<u64>,
     pub delegate_to: Option<String>,
     pub vars: IndexMap<String, Value>,
+    pub check_mode: Option<bool>,
 }
 
 /// The effective keywords of a task: `own` over `parent`.
@@ -92,6 +95,7 @@ pub fn apply(parent: &Inherited, own: Own, task: &mut Task) {
     task.no_log = own.no_log.or(parent.no_log).unwrap_or(false);
     task.run_once = own.run_once.or(parent.run_once).unwrap_or(false);
     task.timeout = own.timeout.or(parent.timeout);
+    task.check_mode = own.check_mode.or(parent.check_mode);
     task.delegate_to = own.delegate_to.or_else(|| parent.delegate_to.clone());
     let mut vars = parent.vars.clone();
     vars.extend(own.vars);

@@ -169,6 +169,9 @@ pub struct Task {
     pub until: Option<Spanned<String>>,
     pub delay: Option<f64>,
     pub no_log: bool,
+    /// `check_mode: false` runs the task for real under `--check` (read-only probes);
+    /// `true` always runs it in check mode. `None`: as the run says.
+    pub check_mode: Option<bool>,
     pub tags: Vec<String>,
     pub notify: Vec<String>,
     pub become_: Option<BecomeSpec>,

@@ -63,6 +63,7 @@ fn new_task(location: crate::diagnostic::Location) -> Task {
         until: None,
         delay: None,
         no_log: false,
+        check_mode: None,
         tags: Vec::new(),
         notify: Vec::new(),
         become_: None,
@@ -158,6 +159,7 @@ pub fn task(
             "loop_control" => loop_control(cx, f, v, &mut task, &mut sites),
             "ignore_errors" => own.ignore_errors = cx.bool(f, "ignore_errors", v),
             "no_log" => own.no_log = cx.bool(f, "no_log", v),
+            "check_mode" => own.check_mode = cx.bool(f, "check_mode", v),
             "run_once" => own.run_once = cx.bool(f, "run_once", v),
             "retries" => {
                 task.retries = cx

@@ -446,7 +446,7 @@ async fn action(
                     environment: &env,
                     timeout,
                 };
-                run_module(e, &call, &remote, false).await
+                run_module(e, t, &call, &remote, false).await
             } else {
                 let become_ = become_of(h, t);
                 let ssh = e.config.ssh.clone();
@@ -465,7 +465,7 @@ async fn action(
                             environment: &env,
                             timeout,
                         };
-                        run_module(e, &call, &remote, become_.is_some()).await
+                        run_module(e, t, &call, &remote, become_.is_some()).await
                     }
                 }
             };
@@ -538,13 +538,15 @@ fn render_template_file(
 
 async fn run_module<R: Remote>(
     e: &Engine,
+    t: &Task,
     call: &ModuleCall,
     remote: &R,
     become_: bool,
 ) -> ModuleResult {
     let ctx = ModuleContext {
         remote,
-        check_mode: e.options.check,
+        // The task's `check_mode:` wins over `--check`, as in Ansible.
+        check_mode: t.check_mode.unwrap_or(e.options.check),
         diff: e.options.diff,
         become_,
         controller_dir: &e.playbook_dir,
