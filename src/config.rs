@@ -74,7 +74,11 @@ pub fn is_secret_var(name: &str) -> bool {
 impl RunConfig {
     /// Loads the inventory, selects hosts and resolves how to reach each one; no network I/O.
     pub fn build(args: &ConnectArgs) -> Result<RunConfig, Error> {
-        let inventory = Inventory::load(&args.inventory)?;
+        RunConfig::from_inventory(args, &Inventory::load(&args.inventory)?)
+    }
+
+    /// Selects the `--limit` hosts of an inventory already loaded and resolves them.
+    pub fn from_inventory(args: &ConnectArgs, inventory: &Inventory) -> Result<RunConfig, Error> {
         let names = match &args.limit {
             Some(pattern) => inventory.select(pattern)?,
             None => inventory.select("all")?,
@@ -84,7 +88,7 @@ impl RunConfig {
                 pattern: args.limit.clone().unwrap_or_else(|| "all".to_owned()),
             });
         }
-        RunConfig::for_hosts(args, &inventory, names)
+        RunConfig::for_hosts(args, inventory, names)
     }
 
     /// Resolves how to reach each of `names` (already selected from `inventory`).

@@ -128,7 +128,8 @@ pub fn run(args: &UpgradeArgs) -> Result<u8, Error> {
 
     // 1. Detect and plan every host.
     let releases = Arc::new(releases);
-    let detect_config = RunConfig::build(&args.connect)?;
+    // The inventory is read once: detection and the playbook both use it.
+    let detect_config = RunConfig::from_inventory(&args.connect, &inventory)?;
     let mut files = files_reporter(
         &args.connect,
         "upgrade",
