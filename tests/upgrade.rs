@@ -31,6 +31,34 @@ fn write_mirror(dir: &Path) {
     }
 }
 
+/// The head of a YAML inventory for the fleet's hosts (root login, the fleet's key); hosts follow.
+fn inventory_head(fleet: &Fleet) -> String {
+    format!(
+        "all:\n  vars:\n    ansible_host: 127.0.0.1\n    ansible_user: root\n    ansible_ssh_private_key_file: {}\n  hosts:\n",
+        fleet.client_key().display()
+    )
+}
+
+/// `clearfleet upgrade FLAGS` on the inventory, with the fleet's known_hosts and the test mirror.
+fn upgrade(
+    home: &tempfile::TempDir,
+    inv: &Path,
+    fleet: &Fleet,
+    mirror: &Path,
+    flags: &[&str],
+) -> support::cli::Run {
+    clearfleet(home.path())
+        .arg("upgrade")
+        .args(flags)
+        .arg("-i")
+        .arg(inv)
+        .arg("--known-hosts")
+        .arg(fleet.known_hosts_path())
+        .arg("--compose-mirror")
+        .arg(mirror)
+        .run()
+}
+
 /// Every file under `dir` with its bytes, for byte-identical comparisons.
 fn snapshot(dir: &Path) -> Vec<(String, Vec<u8>)> {
     let mut out = Vec::new();
@@ -77,10 +105,7 @@ fn upgrades_rolls_back_and_leaves_up_to_date_hosts_alone() {
         ("broken-2.0", vec!["init", "--era", "2.0"]),
         ("current-2.3", vec!["init", "--era", "2.3"]),
     ];
-    let mut inv = format!(
-        "all:\n  vars:\n    ansible_host: 127.0.0.1\n    ansible_user: root\n    ansible_ssh_private_key_file: {}\n  hosts:\n",
-        fleet.client_key().display()
-    );
+    let mut inv = inventory_head(&fleet);
     for (host, (label, init)) in fleet.hosts().iter().zip(&hosts) {
         host.sim(init);
         inv.push_str(&format!(
@@ -92,14 +117,7 @@ fn upgrades_rolls_back_and_leaves_up_to_date_hosts_alone() {
     fleet.hosts()[1].sim(&["inject", "--broken-tag", "clearml/server:latest"]);
     let inv = write(home.path(), "inv.yml", &inv);
     let data_before = snapshot(&fleet.hosts()[1].sim_root().join("opt/clearml/data"));
-    let run = clearfleet(home.path())
-        .args(["upgrade", "--wait", "3", "-i"])
-        .arg(&inv)
-        .arg("--known-hosts")
-        .arg(fleet.known_hosts_path())
-        .arg("--compose-mirror")
-        .arg(&mirror)
-        .run();
+    let run = upgrade(&home, &inv, &fleet, &mirror, &["--wait", "3"]);
     eprintln!("{}\n{}", run.stdout, run.stderr);
     assert_eq!(run.code, 2, "one host rolled back: {run:?}");
     assert!(
@@ -189,21 +207,13 @@ fn upgrades_rolls_back_and_leaves_up_to_date_hosts_alone() {
     support::report::check_junit(&report.join("junit.xml"), 3, 1, 0);
 
     // The second run changes nothing.
-    let again = clearfleet(home.path())
-        .args([
-            "upgrade",
-            "--wait",
-            "3",
-            "--limit",
-            "clearml-1.12,current-2.3",
-            "-i",
-        ])
-        .arg(&inv)
-        .arg("--known-hosts")
-        .arg(fleet.known_hosts_path())
-        .arg("--compose-mirror")
-        .arg(&mirror)
-        .run();
+    let again = upgrade(
+        &home,
+        &inv,
+        &fleet,
+        &mirror,
+        &["--wait", "3", "--limit", "clearml-1.12,current-2.3"],
+    );
     assert_eq!(again.code, 0, "{again:?}");
     assert!(
         again.stdout.contains("clearml-1.12  up to date (2.3.0)"),
@@ -224,10 +234,7 @@ fn every_era_in_one_parallel_run() {
     let home = temp_home();
     let mirror = home.path().join("mirror");
     write_mirror(&mirror);
-    let mut inv = format!(
-        "all:\n  vars:\n    ansible_host: 127.0.0.1\n    ansible_user: root\n    ansible_ssh_private_key_file: {}\n  hosts:\n",
-        fleet.client_key().display()
-    );
+    let mut inv = inventory_head(&fleet);
     for (host, era) in fleet.hosts().iter().zip(eras) {
         let key = format!("AK{}", era.replace('.', ""));
         let secret = format!("agent-secret-{}", era.replace('.', ""));
@@ -286,14 +293,13 @@ fn every_era_in_one_parallel_run() {
         })
         .collect();
 
-    let run = clearfleet(home.path())
-        .args(["upgrade", "--wait", "3", "--connect-retries", "0", "-i"])
-        .arg(&inv)
-        .arg("--known-hosts")
-        .arg(fleet.known_hosts_path())
-        .arg("--compose-mirror")
-        .arg(&mirror)
-        .run();
+    let run = upgrade(
+        &home,
+        &inv,
+        &fleet,
+        &mirror,
+        &["--wait", "3", "--connect-retries", "0"],
+    );
     eprintln!(
         "{}",
         run.stdout
@@ -368,14 +374,13 @@ fn every_era_in_one_parallel_run() {
     }
 
     // A second run changes nothing.
-    let again = clearfleet(home.path())
-        .args(["upgrade", "--wait", "3", "--connect-retries", "0", "-i"])
-        .arg(&inv)
-        .arg("--known-hosts")
-        .arg(fleet.known_hosts_path())
-        .arg("--compose-mirror")
-        .arg(&mirror)
-        .run();
+    let again = upgrade(
+        &home,
+        &inv,
+        &fleet,
+        &mirror,
+        &["--wait", "3", "--connect-retries", "0"],
+    );
     for era in &eras[2..] {
         assert!(
             again.stdout.contains(&format!("era-{era}  ")),
@@ -401,33 +406,20 @@ fn a_spent_failure_budget_stops_the_rollout() {
     let home = temp_home();
     let mirror = home.path().join("mirror");
     write_mirror(&mirror);
-    let mut inv = format!(
-        "all:\n  vars:\n    ansible_host: 127.0.0.1\n    ansible_user: root\n    ansible_ssh_private_key_file: {}\n  hosts:\n",
-        fleet.client_key().display()
-    );
+    let mut inv = inventory_head(&fleet);
     for (i, host) in fleet.hosts().iter().enumerate() {
         host.sim(&["init", "--era", "2.0"]);
         inv.push_str(&format!("    s{i}:\n      ansible_port: {}\n", host.port()));
     }
     fleet.hosts()[0].sim(&["inject", "--broken-tag", "clearml/server:latest"]);
     let inv = write(home.path(), "inv.yml", &inv);
-    let run = clearfleet(home.path())
-        .args([
-            "upgrade",
-            "--wait",
-            "2",
-            "--serial",
-            "1",
-            "--max-fail-percentage",
-            "0",
-            "-i",
-        ])
-        .arg(&inv)
-        .arg("--known-hosts")
-        .arg(fleet.known_hosts_path())
-        .arg("--compose-mirror")
-        .arg(&mirror)
-        .run();
+    let run = upgrade(
+        &home,
+        &inv,
+        &fleet,
+        &mirror,
+        &["--wait", "2", "--serial", "1", "--max-fail-percentage", "0"],
+    );
     assert_eq!(run.code, 2, "{run:?}");
     let table: Vec<&str> = run
         .stdout
@@ -537,10 +529,7 @@ fn check_runs_the_preflight_for_real_and_changes_nothing() {
     let home = temp_home();
     let mirror = home.path().join("mirror");
     write_mirror(&mirror);
-    let mut inv = format!(
-        "all:\n  vars:\n    ansible_host: 127.0.0.1\n    ansible_user: root\n    ansible_ssh_private_key_file: {}\n  hosts:\n",
-        fleet.client_key().display()
-    );
+    let mut inv = inventory_head(&fleet);
     for (i, host) in fleet.hosts().iter().enumerate() {
         host.sim(&["init", "--era", "1.16"]);
         inv.push_str(&format!("    c{i}:\n      ansible_port: {}\n", host.port()));
@@ -553,14 +542,7 @@ fn check_runs_the_preflight_for_real_and_changes_nothing() {
         .iter()
         .map(|h| snapshot(&h.sim_root().join("opt")))
         .collect();
-    let run = clearfleet(home.path())
-        .args(["upgrade", "--check", "-i"])
-        .arg(&inv)
-        .arg("--known-hosts")
-        .arg(fleet.known_hosts_path())
-        .arg("--compose-mirror")
-        .arg(&mirror)
-        .run();
+    let run = upgrade(&home, &inv, &fleet, &mirror, &["--check"]);
     let table: Vec<&str> = run
         .stdout
         .lines()
