@@ -523,7 +523,10 @@ fn trap_b_mongo_6_left_at_fcv_5_is_raised_before_the_mongo_7_hop() {
 
 #[test]
 fn check_runs_the_preflight_for_real_and_changes_nothing() {
-    let Some(fleet) = Fleet::builder().simulated(&["v2", "v2"]).build() else {
+    let Some(fleet) = Fleet::builder()
+        .simulated(&["v2", "v2", "v2", "v2", "v2", "v2"])
+        .build()
+    else {
         return;
     };
     let home = temp_home();
@@ -531,11 +534,31 @@ fn check_runs_the_preflight_for_real_and_changes_nothing() {
     write_mirror(&mirror);
     let mut inv = inventory_head(&fleet);
     for (i, host) in fleet.hosts().iter().enumerate() {
-        host.sim(&["init", "--era", "1.16"]);
+        // c3's server is down (stopped by its admin), so a site's own container got 8080.
+        if i == 3 {
+            host.sim(&["init", "--era", "1.16", "--stopped"]);
+        } else {
+            host.sim(&["init", "--era", "1.16"]);
+        }
         inv.push_str(&format!("    c{i}:\n      ansible_port: {}\n", host.port()));
     }
-    // A kernel setting Elasticsearch cannot live with: the preflight must say so.
-    fleet.hosts()[1].sim(&["inject", "--max-map-count", "65530"]);
+    let h = fleet.hosts();
+    // What the preflight must catch before anything stops: a kernel setting Elasticsearch
+    // cannot live with, too little memory, a port taken by another container, and a CPU
+    // without AVX for MongoDB 5+. c0 passes although its running server holds all three ports.
+    h[1].sim(&["inject", "--max-map-count", "65530"]);
+    h[2].sim(&["inject", "--memory-mb", "4096"]);
+    h[3].sim(&[
+        "docker", "run", "-d", "--name", "portal", "-p", "8080:80", "nginx",
+    ]);
+    h[4].sim(&["inject", "--avx", "off"]);
+    // c5 also needs a port that a process outside docker listens on (a real listener on the
+    // machine: the test's own, on a port of its choosing, so other tests are not disturbed).
+    let listener = std::net::TcpListener::bind("0.0.0.0:0").expect("listen");
+    let held = listener.local_addr().expect("addr").port();
+    inv.push_str(&format!(
+        "      clearml_ports: [8008, 8080, 8081, {held}]\n"
+    ));
     let inv = write(home.path(), "inv.yml", &inv);
     let before: Vec<_> = fleet
         .hosts()
@@ -562,6 +585,33 @@ fn check_runs_the_preflight_for_real_and_changes_nothing() {
         ),
         "{table:?}"
     );
+    let row = |host: &str| {
+        table
+            .iter()
+            .find(|l| l.starts_with(&format!("{host}  ")))
+            .map(|l| l.to_string())
+            .unwrap_or_default()
+    };
+    assert!(
+        row("c2").contains("not changed: Enough memory for ClearML Server (8 GB)")
+            && row("c2").contains("not enough memory: 4096 MiB"),
+        "{table:?}"
+    );
+    assert!(
+        row("c3").contains("port 8080 is held by container portal, not by ClearML"),
+        "{table:?}"
+    );
+    assert!(
+        row("c4").contains("not changed: The CPU has AVX (MongoDB 5 and later)"),
+        "{table:?}"
+    );
+    assert!(
+        row("c5").contains(&format!(
+            "port {held} is in use by a process outside docker"
+        )),
+        "{table:?}"
+    );
+    drop(listener);
     assert_eq!(run.code, 2, "{run:?}");
     assert!(
         !run.stdout.contains("TASK [Stop the server]"),

@@ -7,6 +7,9 @@
 #   HOSTDIR/bin    is bind-mounted over /usr/local/bin         (clearml-sim plus docker, docker-compose,
 #                                                               curl, wget symlinks to it; they shadow
 #                                                               /usr/bin/docker and /usr/bin/curl)
+#   HOSTDIR/state/proc/{cpuinfo,meminfo} over /proc/{cpuinfo,meminfo} (the simulated CPU flags and
+#                                                               memory size; `clearml-sim inject
+#                                                               --avx off --memory-mb N` rewrites them)
 #
 # usage: sim-host.sh HOSTDIR SIM_BINARY [--compose v1|v2|both] -- COMMAND [ARGS...]
 # Needs root (mount namespaces); the real /usr/bin/curl and /usr/bin/wget stay visible for URLs
@@ -26,8 +29,12 @@ if [ "$1" = "--compose" ]; then
     shift 2
 fi
 [ "$1" = "--" ] && shift
-mkdir -p "$hostdir/opt" "$hostdir/state" "$hostdir/bin" /var/lib/clearml-sim
+mkdir -p "$hostdir/opt" "$hostdir/state/proc" "$hostdir/bin" /var/lib/clearml-sim
 hostdir=$(cd "$hostdir" && pwd)
+for f in cpuinfo meminfo; do
+    cat "/proc/$f" >"$hostdir/state/proc/$f.orig"
+    cp "$hostdir/state/proc/$f.orig" "$hostdir/state/proc/$f"
+done
 cp "$sim" "$hostdir/bin/clearml-sim"
 for n in docker curl wget sysctl; do
     ln -sf clearml-sim "$hostdir/bin/$n"
@@ -43,4 +50,6 @@ exec env -u CLEARML_SIM_FSROOT -u CLEARML_SIM_STATE \
         mount --bind "$0/opt" /opt
         mount --bind "$0/state" /var/lib/clearml-sim
         mount --bind "$0/bin" /usr/local/bin
+        mount --bind "$0/state/proc/cpuinfo" /proc/cpuinfo
+        mount --bind "$0/state/proc/meminfo" /proc/meminfo
         exec "$@"' "$hostdir" "$@"

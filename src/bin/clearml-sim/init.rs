@@ -32,6 +32,7 @@ pub struct InitOpts {
     pub no_dotenv: bool,
     pub pin: bool,
     pub free_mb: Option<u64>,
+    pub memory_mb: Option<u64>,
 }
 
 /// The compose file of release `version` (server images pinned to exact tags with `pin`).
@@ -356,6 +357,10 @@ pub fn init(host: &Host, o: &InitOpts) -> Out {
         }
     }
     st.settings.avx = !o.no_avx;
+    st.settings.memory_mb = o.memory_mb;
+    if let Err(m) = crate::procfs::sync(host, &st.settings) {
+        return Out::fail(1, format!("clearml-sim: {m}"));
+    }
     if let Some(f) = o.free_mb {
         st.settings.free_mb = f;
     }

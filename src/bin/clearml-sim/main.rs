@@ -14,6 +14,7 @@ mod init;
 mod inspect;
 mod interpolate;
 mod mongo;
+mod procfs;
 mod redis;
 mod releases;
 mod state;
@@ -26,9 +27,9 @@ use std::process::ExitCode;
 const USAGE: &str = "usage: clearml-sim <command>
   init --era VERSION [--stopped|--exited] [--root DIR] [--compose v1|v2|both] [--no-clearml] [--no-avx]
        [--agent-key K --agent-secret S] [--host-ip IP] [--git-user U] [--git-pass P]
-       [--docker-access root|group|none] [--no-dotenv] [--pin] [--free-mb N]
+       [--docker-access root|group|none] [--no-dotenv] [--pin] [--free-mb N] [--memory-mb N]
   inject [--broken-tag TAG]... [--missing-tag TAG]... [--free-mb N] [--max-map-count N] [--chown-data UID [--root DIR]]
-         [--avx on|off] [--compose v1|v2|both] [--docker-access root|group|none] [--clear]
+         [--avx on|off] [--memory-mb N] [--compose v1|v2|both] [--docker-access root|group|none] [--clear]
   show                      print the daemon state (JSON)
   compose-file --era VERSION [--pin] [--root DIR]   print that release's compose file
   links DIR                 create docker/docker-compose/curl/wget symlinks to this binary in DIR
@@ -65,6 +66,12 @@ fn cmd_init(host: &Host, args: &[String]) -> Out {
                 "--docker-access" => o.docker_access = Some(value(args, &mut i, &a)?),
                 "--no-dotenv" => o.no_dotenv = true,
                 "--pin" => o.pin = true,
+                "--memory-mb" => {
+                    let v = value(args, &mut i, &a)?;
+                    o.memory_mb = Some(v.parse().map_err(|_| {
+                        Out::fail(2, format!("clearml-sim: bad --memory-mb {v:?}"))
+                    })?);
+                }
                 "--free-mb" => {
                     let v = value(args, &mut i, &a)?;
                     o.free_mb =
@@ -104,6 +111,7 @@ fn cmd_inject(host: &Host, args: &[String]) -> Out {
     let mut access: Option<String> = None;
     let mut clear = false;
     let mut max_map: Option<u64> = None;
+    let mut memory: Option<u64> = None;
     while i < args.len() {
         let a = args[i].clone();
         let r: Result<(), Out> = (|| {
@@ -115,6 +123,13 @@ fn cmd_inject(host: &Host, args: &[String]) -> Out {
                         value(args, &mut i, &a)?
                             .parse()
                             .map_err(|_| Out::fail(2, "clearml-sim: bad --free-mb"))?,
+                    )
+                }
+                "--memory-mb" => {
+                    memory = Some(
+                        value(args, &mut i, &a)?
+                            .parse()
+                            .map_err(|_| Out::fail(2, "clearml-sim: bad --memory-mb"))?,
                     )
                 }
                 "--max-map-count" => {
@@ -177,6 +192,9 @@ fn cmd_inject(host: &Host, args: &[String]) -> Out {
         if let Some(a) = avx {
             st.settings.avx = a;
         }
+        if memory.is_some() {
+            st.settings.memory_mb = memory;
+        }
         match compose.as_deref() {
             None => {}
             Some("v1") => (st.settings.compose_v1, st.settings.compose_v2) = (true, false),
@@ -196,6 +214,12 @@ fn cmd_inject(host: &Host, args: &[String]) -> Out {
             }
         }
         Ok(())
+    });
+    let r = r.map(|r| {
+        r.and_then(|()| {
+            let st = host.load().map_err(|e| e.to_string())?;
+            procfs::sync(host, &st.settings)
+        })
     });
     match r {
         Ok(Ok(())) => Out::default(),

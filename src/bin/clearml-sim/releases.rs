@@ -608,6 +608,11 @@ pub fn registry(reference: &str) -> Lookup {
                 None => Lookup::NoTag,
             }
         }
+        // Not ClearML: a site's own web server, for port conflicts on 8080 and the like.
+        "nginx" => match tag.as_str() {
+            "latest" | "1.27" | "1.27.3" => store(ImageKind::Other, "1.27.3"),
+            _ => Lookup::NoTag,
+        },
         _ => Lookup::NoRepo,
     }
 }

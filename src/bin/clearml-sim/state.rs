@@ -247,6 +247,8 @@ pub struct Settings {
     /// The kernel's `vm.max_map_count`, as the host's `sysctl` reports it (262144: the host was
     /// prepared as ClearML's install docs say).
     pub max_map_count: u64,
+    /// Physical memory in MiB as `/proc/meminfo` shows it; `None`: the machine's own.
+    pub memory_mb: Option<u64>,
 }
 
 impl Default for Settings {
@@ -261,6 +263,7 @@ impl Default for Settings {
             es_uid: 1000,
             v1_recreate_bug: true,
             max_map_count: 262_144,
+            memory_mb: None,
         }
     }
 }
