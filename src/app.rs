@@ -4,6 +4,7 @@ use std::io::Write;
 
 use std::sync::Arc;
 
+use crate::clearml::plan::PlanOptions;
 use crate::clearml::{Releases, Version};
 use crate::cli::{Cli, Command, ConnectArgs, DetectArgs, InventoryArgs, OutputFormat, RunArgs};
 use crate::config::{RunConfig, is_secret_var};
@@ -80,6 +81,9 @@ fn detect(args: &DetectArgs, view: View) -> Result<u8, Error> {
     let job = Job::Detect {
         releases: Arc::new(releases),
         target,
+        options: PlanOptions {
+            allow_es_migration: args.allow_es_migration,
+        },
     };
     let name = if view == View::Plan { "plan" } else { "detect" };
     hosts(&args.connect, job, name.to_owned(), view)

@@ -203,6 +203,11 @@ pub struct UpgradeArgs {
     /// Detect and plan only: print what would happen per host, change nothing.
     #[arg(long)]
     pub check: bool,
+    /// Run Trains 0.16's Elasticsearch 5 → 7 migration script (trains-server-0.16.0-migration.zip,
+    /// fetched like the compose files) on Trains ≤ 0.15 hosts instead of refusing them; its
+    /// preconditions (python, disk, memory) are checked first.
+    #[arg(long)]
+    pub allow_es_migration: bool,
     /// Compose files from DIR/<version>/docker-compose.yml (a controller directory) or
     /// URL/<version>/docker-compose.yml, for sites without internet.
     #[arg(long, value_name = "DIR|URL")]
@@ -231,6 +236,10 @@ pub struct DetectArgs {
     /// The release to plan for (default: the latest in the release data).
     #[arg(long, value_name = "VERSION")]
     pub target: Option<String>,
+    /// Plan Trains ≤ 0.15 hosts through the Elasticsearch 5 → 7 migration script instead of
+    /// refusing them.
+    #[arg(long)]
+    pub allow_es_migration: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -10,6 +10,7 @@ use serde_json::{Map, Value};
 
 use crate::app::{files_reporter, init_logging, write_report};
 use crate::clearml::Releases;
+use crate::clearml::plan::PlanOptions;
 use crate::clearml::upgrade::{ComposeSource, PLAYBOOK_FILES, Skip, default_backup_dir, host_vars};
 use crate::cli::{OutputFormat, UpgradeArgs};
 use crate::config::RunConfig;
@@ -147,6 +148,9 @@ pub fn run(args: &UpgradeArgs) -> Result<u8, Error> {
         Job::Detect {
             releases: releases.clone(),
             target,
+            options: PlanOptions {
+                allow_es_migration: args.allow_es_migration,
+            },
         },
         "upgrade: detect".to_owned(),
         &mut tee,
@@ -313,15 +317,35 @@ pub fn run(args: &UpgradeArgs) -> Result<u8, Error> {
                         .failures
                         .last()
                         .map(|(task, _, msg)| (task.clone(), msg.clone()));
+                    let rescued = o.recap.is_some_and(|r| r.rescued > 0);
                     match last {
-                        Some((_, msg)) if msg.starts_with("rolled back") => msg,
+                        Some((_, msg))
+                            if msg.starts_with("rolled back")
+                                || msg.starts_with("restarted")
+                                || msg.starts_with("ROLLBACK FAILED") =>
+                        {
+                            msg
+                        }
+                        // The rollback itself failed: the host needs a person, now.
+                        Some((task, msg)) if rescued => {
+                            let cause = o
+                                .failures
+                                .first()
+                                .map(|(t, _, m)| format!("{t}: {m}"))
+                                .unwrap_or_default();
+                            format!(
+                                "ROLLBACK FAILED at {task}: {msg} (after {cause}); restore the backup by hand"
+                            )
+                        }
                         Some((task, msg)) => format!("not changed: {task}: {msg}"),
                         None => "failed".to_owned(),
                     }
                 }
             };
             // A backup exists once the host got past "Stop and back up": upgraded or rolled back.
-            let backed_up = result.starts_with("upgraded") || result.starts_with("rolled back");
+            let backed_up = result.starts_with("upgraded")
+                || result.starts_with("rolled back")
+                || result.starts_with("ROLLBACK FAILED");
             rows.push(UpgradeRow {
                 host: o.host.clone(),
                 status: if attempted {

@@ -1127,9 +1127,14 @@ proptest! {
                 );
             }
         }
-        let _ = clearfleet::clearml::plan(&st, releases(), clearfleet::clearml::Version {
-            major: 2, minor: 3, patch: 0, build: None,
-        });
+        for allow_es_migration in [false, true] {
+            let _ = clearfleet::clearml::plan(
+                &st,
+                releases(),
+                clearfleet::clearml::Version { major: 2, minor: 3, patch: 0, build: None },
+                clearfleet::clearml::PlanOptions { allow_es_migration },
+            );
+        }
         let mut out = String::new();
         for (k, s) in &secs {
             out.push_str(&format!("\n@@cf:{k}\n{}\n", s.text));

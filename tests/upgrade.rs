@@ -627,3 +627,291 @@ fn check_runs_the_preflight_for_real_and_changes_nothing() {
         );
     }
 }
+
+/// The Elasticsearch migration kit the tests serve from their mirror: a zip holding an
+/// `elastic_upgrade.py` whose effects are the simulator's (`clearml-sim es7-migrate`).
+fn write_es_migration_kit(mirror: &Path) {
+    let dir = mirror.join("0.16.0");
+    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
+    let script = "import os, sys\n\
+        here = os.path.dirname(os.path.abspath(__file__))\n\
+        os.execvp('clearml-sim', ['clearml-sim', 'es7-migrate', '--script-dir', here] + sys.argv[1:])\n";
+    let out = Command::new("python3")
+        .arg("-c")
+        .arg(
+            "import sys, zipfile\n\
+             with zipfile.ZipFile(sys.argv[1], 'w') as z:\n    z.writestr('elastic_upgrade.py', sys.argv[2])\n",
+        )
+        .arg(dir.join("trains-server-0.16.0-migration.zip"))
+        .arg(script)
+        .output()
+        .unwrap_or_else(|e| panic!("python3: {e}"));
+    assert!(out.status.success(), "{out:?}");
+}
+
+fn es_indices(dir: &Path) -> serde_json::Value {
+    let text = std::fs::read_to_string(dir.join(".sim-es.json")).unwrap_or_default();
+    serde_json::from_str::<serde_json::Value>(&text).unwrap_or_default()["indices"].clone()
+}
+
+#[test]
+fn allow_es_migration_brings_trains_0_14_and_0_15_to_the_latest_or_rolls_back() {
+    let Some(fleet) = Fleet::builder().simulated(&["v2", "v2", "v2"]).build() else {
+        return;
+    };
+    let home = temp_home();
+    let mirror = home.path().join("mirror");
+    write_mirror(&mirror);
+    write_es_migration_kit(&mirror);
+    let labels = ["t14", "t15", "t15-bad"];
+    let mut inv = inventory_head(&fleet);
+    for (host, label) in fleet.hosts().iter().zip(labels) {
+        let era = if label == "t14" { "0.14" } else { "0.15" };
+        let mut init = vec![
+            "init",
+            "--era",
+            era,
+            "--agent-key",
+            "AKTRAINS",
+            "--agent-secret",
+            "agent-secret-trains",
+        ];
+        if era == "0.14" {
+            init.extend(["--host-ip", "10.0.0.14", "--git-user", "bot"]);
+            init.extend(["--git-pass", "git-secret-014"]);
+        }
+        host.sim(&init);
+        inv.push_str(&format!(
+            "    {label}:\n      ansible_port: {}\n",
+            host.port()
+        ));
+    }
+    // The migration script cannot get the Elasticsearch 7 image on this host: it fails after
+    // the backup, so the host must come back as it was.
+    fleet.hosts()[2].sim(&[
+        "inject",
+        "--missing-tag",
+        "docker.elastic.co/elasticsearch/elasticsearch:7.6.2",
+    ]);
+    let inv = write(home.path(), "inv.yml", &inv);
+    let es_before: Vec<_> = fleet
+        .hosts()
+        .iter()
+        .map(|h| es_indices(&h.sim_root().join("opt/trains/data/elastic")))
+        .collect();
+    assert!(
+        es_before
+            .iter()
+            .all(|i| i.as_object().is_some_and(|o| !o.is_empty()))
+    );
+    let data_before = snapshot(&fleet.hosts()[2].sim_root().join("opt/trains/data"));
+    let files_before: Vec<_> = fleet
+        .hosts()
+        .iter()
+        .map(|h| snapshot(&h.sim_root().join("opt/trains/data/fileserver")))
+        .collect();
+
+    // Without the flag: refused, as the docs say.
+    let plan = clearfleet(home.path())
+        .args(["plan", "--allow-es-migration", "-i"])
+        .arg(&inv)
+        .arg("--known-hosts")
+        .arg(fleet.known_hosts_path())
+        .run();
+    assert!(
+        plan.stdout
+            .contains("[Elasticsearch 5→7 migration] → [mv /opt/trains /opt/clearml]"),
+        "{}",
+        plan.stdout
+    );
+
+    let run = upgrade(
+        &home,
+        &inv,
+        &fleet,
+        &mirror,
+        &["--allow-es-migration", "--wait", "3"],
+    );
+    let table: Vec<&str> = run
+        .stdout
+        .lines()
+        .skip_while(|l| !l.contains("UPGRADE RESULT"))
+        .collect();
+    let row = |label: &str| {
+        table
+            .iter()
+            .find(|l| l.starts_with(&format!("{label} ")))
+            .map(|l| l[label.len()..].trim().to_owned())
+            .unwrap_or_else(|| panic!("no row for {label}: {}", run.stdout))
+    };
+    assert!(
+        row("t14").starts_with("upgraded 0.14.") && row("t14").ends_with(" → 2.3.0"),
+        "{table:?}"
+    );
+    assert!(
+        row("t15").starts_with("upgraded 0.15.") && row("t15").ends_with(" → 2.3.0"),
+        "{table:?}"
+    );
+    assert!(
+        row("t15-bad").starts_with("rolled back to 0.15.0: Migrate the Elasticsearch 5 data to Elasticsearch 7: Failed pulling"),
+        "{table:?}"
+    );
+    assert_eq!(run.code, 2, "{run:?}");
+    for secret in ["agent-secret-trains", "git-secret-014"] {
+        assert!(!run.all_output().contains(secret), "{secret} leaked");
+    }
+    for (i, host) in fleet.hosts().iter().take(2).enumerate() {
+        let root = host.sim_root().join("opt/clearml");
+        // Every index with every document made it to Elasticsearch 8 through 7.
+        assert_eq!(es_indices(&root.join("data/elastic_7")), es_before[i]);
+        assert_eq!(
+            snapshot(&root.join("data/fileserver")),
+            files_before[i],
+            "{}",
+            labels[i]
+        );
+        let migrated = std::fs::read_dir(root.join("data"))
+            .into_iter()
+            .flatten()
+            .flatten()
+            .any(|e| {
+                e.file_name()
+                    .to_string_lossy()
+                    .starts_with("elastic_migrated_")
+            });
+        assert!(migrated, "the ES 5 source is kept as elastic_migrated_*");
+    }
+    // The failed host: its Trains root and data byte-identical, the old server answering.
+    let bad = &fleet.hosts()[2];
+    assert_eq!(
+        snapshot(&bad.sim_root().join("opt/trains/data")),
+        data_before
+    );
+    assert!(!bad.sim_root().join("opt/clearml").exists());
+    let after = clearfleet(home.path())
+        .args(["detect", "--output", "json", "-i"])
+        .arg(&inv)
+        .arg("--known-hosts")
+        .arg(fleet.known_hosts_path())
+        .run();
+    assert!(
+        after.host_json("t15-bad")["detected"]["version"]
+            .as_str()
+            .is_some_and(|v| v.starts_with("0.15.")),
+        "{}",
+        after.stdout
+    );
+    assert!(
+        after.host_json("t14")["detected"]["version"]
+            .as_str()
+            .is_some_and(|v| v.starts_with("2.3.0")),
+        "{}",
+        after.stdout
+    );
+}
+
+#[test]
+fn a_failed_backup_restarts_the_old_server_and_touches_no_data() {
+    let Some(fleet) = Fleet::builder().simulated(&["v2"]).build() else {
+        return;
+    };
+    let home = temp_home();
+    let mirror = home.path().join("mirror");
+    write_mirror(&mirror);
+    let host = &fleet.hosts()[0];
+    host.sim(&["init", "--era", "1.16"]);
+    let inv = format!(
+        "{}    nobackup:\n      ansible_port: {}\n",
+        inventory_head(&fleet),
+        host.port()
+    );
+    let inv = write(home.path(), "inv.yml", &inv);
+    // The backup directory's parent is a file: the preflight sees the disk space of /opt, but
+    // `mkdir` fails once the server is down.
+    std::fs::write(host.sim_root().join("opt/not-a-dir"), "x").unwrap_or_else(|e| panic!("{e}"));
+    let before = snapshot(&host.sim_root().join("opt/clearml"));
+    let run = upgrade(
+        &home,
+        &inv,
+        &fleet,
+        &mirror,
+        &["--backup-dir", "/opt/not-a-dir/backup", "--wait", "3"],
+    );
+    let row = run
+        .stdout
+        .lines()
+        .skip_while(|l| !l.contains("UPGRADE RESULT"))
+        .find(|l| l.starts_with("nobackup "))
+        .unwrap_or_default()
+        .to_owned();
+    assert!(
+        row.contains(
+            "restarted 1.16.2 (data untouched, no verified backup): Back up data and config:"
+        ),
+        "{}",
+        run.stdout
+    );
+    assert!(!run.stdout.contains("backup: /opt"), "{}", run.stdout);
+    assert_eq!(run.code, 2, "{run:?}");
+    let after = snapshot(&host.sim_root().join("opt/clearml"));
+    let changed: Vec<&String> = after
+        .iter()
+        .filter(|f| !before.contains(f) && !f.0.starts_with(".clearfleet/"))
+        .map(|f| &f.0)
+        .collect();
+    assert!(changed.is_empty(), "changed: {changed:?}");
+    let detect = clearfleet(home.path())
+        .args(["detect", "--output", "json", "-i"])
+        .arg(&inv)
+        .arg("--known-hosts")
+        .arg(fleet.known_hosts_path())
+        .run();
+    let d = &detect.host_json("nobackup")["detected"];
+    assert_eq!(
+        d["version"].as_str().map(|v| v.starts_with("1.16")),
+        Some(true),
+        "{d}"
+    );
+    assert_eq!(d["running"], true, "{d}");
+}
+
+#[test]
+fn a_failed_rollback_is_reported_loudly_with_the_backup() {
+    let Some(fleet) = Fleet::builder().simulated(&["v2"]).build() else {
+        return;
+    };
+    let home = temp_home();
+    let mirror = home.path().join("mirror");
+    write_mirror(&mirror);
+    let host = &fleet.hosts()[0];
+    host.sim(&["init", "--era", "1.16"]);
+    // The 1.17.1 hop's server image crashes, and so does the old one once recreated.
+    host.sim(&["inject", "--broken-tag", "allegroai/clearml:1.17.1-554"]);
+    host.sim(&["inject", "--broken-tag", "allegroai/clearml:latest"]);
+    let inv = format!(
+        "{}    doomed:\n      ansible_port: {}\n",
+        inventory_head(&fleet),
+        host.port()
+    );
+    let inv = write(home.path(), "inv.yml", &inv);
+    let run = upgrade(&home, &inv, &fleet, &mirror, &["--wait", "2"]);
+    let table: Vec<&str> = run
+        .stdout
+        .lines()
+        .skip_while(|l| !l.contains("UPGRADE RESULT"))
+        .collect();
+    assert!(
+        table.iter().any(|l| l.starts_with(
+            "doomed  ROLLBACK FAILED at The previous version answers: the apiserver did not answer in time (after "
+        ) && l.ends_with("restore the backup by hand")),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        table
+            .iter()
+            .any(|l| l.trim().starts_with("backup: /opt/clearml-backup-")),
+        "{table:?}"
+    );
+    assert_eq!(run.code, 2, "{run:?}");
+}

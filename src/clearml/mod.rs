@@ -11,7 +11,7 @@ pub mod state;
 pub mod upgrade;
 pub mod version;
 
-pub use plan::{Plan, plan};
+pub use plan::{Plan, PlanOptions, plan};
 pub use releases::Releases;
 pub use state::HostState;
 pub use version::Version;

@@ -12,6 +12,9 @@ use super::version::Version;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case", tag = "step")]
 pub enum Migration {
+    /// Trains 0.16's `elastic_upgrade.py`: Elasticsearch 5 data reindexed into `data/elastic_7`
+    /// (clearml-upgrade.md §7.1); only with `--allow-es-migration`.
+    Es7,
     /// `mv /opt/trains /opt/clearml` (Trains → ClearML).
     RenameRoot,
     /// The documented MongoDB 3.6 → 4.0 → 4.2 → 4.4 FCV sequence (clearml-upgrade.md §7.2).
@@ -50,12 +53,16 @@ impl Plan {
             Plan::UpToDate { .. } => "up to date".to_owned(),
             Plan::Upgrade { migrations, hops } => {
                 let n = hops.len();
-                let hops = format!("{n} hop{}", if n == 1 { "" } else { "s" });
-                if migrations.iter().any(|m| matches!(m, Migration::Mongo44)) {
-                    format!("upgrade: MongoDB 4.4 migration + {hops}")
-                } else {
-                    format!("upgrade: {hops}")
-                }
+                let mut parts: Vec<String> = migrations
+                    .iter()
+                    .filter_map(|m| match m {
+                        Migration::Es7 => Some("Elasticsearch 7 migration".to_owned()),
+                        Migration::Mongo44 => Some("MongoDB 4.4 migration".to_owned()),
+                        _ => None,
+                    })
+                    .collect();
+                parts.push(format!("{n} hop{}", if n == 1 { "" } else { "s" }));
+                format!("upgrade: {}", parts.join(" + "))
             }
             Plan::Refused { .. } => "manual migration required".to_owned(),
             Plan::Unknown { reason } => format!("unknown: {reason}"),
@@ -71,8 +78,15 @@ fn major_minor(v: &str) -> Option<(u32, u32)> {
     Some((major, minor))
 }
 
+/// What the operator allows beyond the default plan.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PlanOptions {
+    /// Run the Elasticsearch 5 → 7 migration script instead of refusing Trains ≤ 0.15.
+    pub allow_es_migration: bool,
+}
+
 /// Plans the hops from `state` to `target` (pure; see the module docs).
-pub fn plan(state: &HostState, releases: &Releases, target: Version) -> Plan {
+pub fn plan(state: &HostState, releases: &Releases, target: Version, options: PlanOptions) -> Plan {
     if state.docker_access == Some(DockerAccess::Denied) {
         return Plan::Unknown {
             reason: "the login user may not use docker (use --become, the docker group or \
@@ -98,9 +112,15 @@ pub fn plan(state: &HostState, releases: &Releases, target: Version) -> Plan {
             ),
         };
     }
-    let es = state.elasticsearch.as_deref().and_then(major_minor);
+    let mut es = state.elasticsearch.as_deref().and_then(major_minor);
     let mongo = state.mongo.as_deref().and_then(major_minor);
-    if state.es_migration_required || es.is_some_and(|(m, _)| m < 7) {
+    let mut migrations = Vec::new();
+    let es5 = state.es_migration_required || es.is_some_and(|(m, _)| m < 7);
+    if es5 && options.allow_es_migration {
+        migrations.push(Migration::Es7);
+        // What the script leaves: Elasticsearch 7.6 data, as a 0.16 server would write it.
+        es = Some((7, 6));
+    } else if es5 {
         let root = state.root.as_deref().unwrap_or("/opt/trains");
         return Plan::Refused {
             reason: format!(
@@ -112,7 +132,6 @@ pub fn plan(state: &HostState, releases: &Releases, target: Version) -> Plan {
             ),
         };
     }
-    let mut migrations = Vec::new();
     if state.kind == Some(Family::Trains) || state.root.as_deref() == Some("/opt/trains") {
         migrations.push(Migration::RenameRoot);
     }
@@ -190,18 +209,29 @@ mod tests {
         let r = releases();
         let t = r.latest;
         assert_eq!(
-            hops(&plan(&state("1.12.0", "7.17.7", "4.4.9", None), &r, t)),
+            hops(&plan(
+                &state("1.12.0", "7.17.7", "4.4.9", None),
+                &r,
+                t,
+                PlanOptions::default()
+            )),
             ["1.17.1", "2.0.0", "2.3.0"]
         );
         assert_eq!(
-            hops(&plan(&state("1.5.0", "7.16.2", "4.4.9", None), &r, t)),
+            hops(&plan(
+                &state("1.5.0", "7.16.2", "4.4.9", None),
+                &r,
+                t,
+                PlanOptions::default()
+            )),
             ["1.16.2", "1.17.1", "2.0.0", "2.3.0"]
         );
         assert_eq!(
             hops(&plan(
                 &state("1.17.1", "8.15.3", "5.0.26", Some("5.0")),
                 &r,
-                t
+                t,
+                PlanOptions::default(),
             )),
             ["2.0.0", "2.3.0"]
         );
@@ -209,15 +239,27 @@ mod tests {
             hops(&plan(
                 &state("2.0.0", "8.17.0", "6.0.19", Some("6.0")),
                 &r,
-                t
+                t,
+                PlanOptions::default(),
             )),
             ["2.3.0"]
         );
-        let p = plan(&state("1.1.1", "7.6.2", "3.6.5", None), &r, t);
+        let p = plan(
+            &state("1.1.1", "7.6.2", "3.6.5", None),
+            &r,
+            t,
+            PlanOptions::default(),
+        );
         assert_eq!(hops(&p), ["1.16.2", "1.17.1", "2.0.0", "2.3.0"]);
         assert_eq!(p.verdict(), "upgrade: MongoDB 4.4 migration + 4 hops");
         assert_eq!(
-            plan(&state("1.16.2", "7.17.18", "4.4.29", None), &r, t).verdict(),
+            plan(
+                &state("1.16.2", "7.17.18", "4.4.29", None),
+                &r,
+                t,
+                PlanOptions::default()
+            )
+            .verdict(),
             "upgrade: 3 hops"
         );
     }
@@ -229,6 +271,7 @@ mod tests {
             &state("2.2.0", "8.17.0", "6.0.19", Some("5.0")),
             &r,
             r.latest,
+            PlanOptions::default(),
         );
         assert_eq!(
             p,
@@ -242,12 +285,46 @@ mod tests {
     }
 
     #[test]
+    fn elasticsearch_5_is_migrated_only_when_allowed() {
+        let r = releases();
+        let mut trains = state("0.15.1", "5.6.16", "3.6.5", None);
+        trains.kind = Some(Family::Trains);
+        trains.root = Some("/opt/trains".to_owned());
+        let allow = PlanOptions {
+            allow_es_migration: true,
+        };
+        let p = plan(&trains, &r, r.latest, allow);
+        assert_eq!(
+            p,
+            Plan::Upgrade {
+                migrations: vec![Migration::Es7, Migration::RenameRoot, Migration::Mongo44],
+                hops: ["1.16.2", "1.17.1", "2.0.0", "2.3.0"].map(parse).to_vec(),
+            }
+        );
+        assert_eq!(
+            p.verdict(),
+            "upgrade: Elasticsearch 7 migration + MongoDB 4.4 migration + 4 hops"
+        );
+        // A 0.16+ server that missed the migration (ES 5 data still in data/elastic).
+        let mut missed = state("1.1.1", "7.6.2", "3.6.5", None);
+        missed.es_migration_required = true;
+        assert!(matches!(
+            plan(&missed, &r, r.latest, PlanOptions::default()),
+            Plan::Refused { .. }
+        ));
+        let Plan::Upgrade { migrations, .. } = plan(&missed, &r, r.latest, allow) else {
+            panic!("not an upgrade");
+        };
+        assert_eq!(migrations, [Migration::Es7, Migration::Mongo44]);
+    }
+
+    #[test]
     fn refuses_elasticsearch_5_and_downgrades_and_knows_when_done() {
         let r = releases();
         let mut trains = state("0.15.1", "5.6.16", "3.6.5", None);
         trains.kind = Some(Family::Trains);
         trains.root = Some("/opt/trains".to_owned());
-        let p = plan(&trains, &r, r.latest);
+        let p = plan(&trains, &r, r.latest, PlanOptions::default());
         assert_eq!(p.verdict(), "manual migration required");
         assert!(
             matches!(&p, Plan::Refused { reason } if reason.contains("/opt/trains/data/elastic"))
@@ -256,7 +333,8 @@ mod tests {
             plan(
                 &state("2.3.0", "8.17.0", "7.0.22", Some("7.0")),
                 &r,
-                r.latest
+                r.latest,
+                PlanOptions::default()
             )
             .verdict(),
             "up to date"
@@ -265,20 +343,27 @@ mod tests {
             &state("2.3.0", "8.17.0", "7.0.22", None),
             &r,
             parse("2.0.0"),
+            PlanOptions::default(),
         );
         assert!(matches!(to_old, Plan::Refused { .. }));
-        assert_eq!(plan(&HostState::default(), &r, r.latest), Plan::NoServer);
+        assert_eq!(
+            plan(&HostState::default(), &r, r.latest, PlanOptions::default()),
+            Plan::NoServer
+        );
         let unknown = HostState {
             kind: Some(Family::Clearml),
             ..HostState::default()
         };
-        assert!(matches!(plan(&unknown, &r, r.latest), Plan::Unknown { .. }));
+        assert!(matches!(
+            plan(&unknown, &r, r.latest, PlanOptions::default()),
+            Plan::Unknown { .. }
+        ));
         let denied = HostState {
             docker_access: Some(DockerAccess::Denied),
             ..HostState::default()
         };
         assert!(
-            matches!(plan(&denied, &r, r.latest), Plan::Unknown { reason } if reason.contains("docker"))
+            matches!(plan(&denied, &r, r.latest, PlanOptions::default()), Plan::Unknown { reason } if reason.contains("docker"))
         );
     }
 
@@ -287,7 +372,8 @@ mod tests {
         let r = releases();
         let mut s = state("0.16.1", "7.6.2", "3.6.5", None);
         s.kind = Some(Family::Trains);
-        let Plan::Upgrade { migrations, hops } = plan(&s, &r, r.latest) else {
+        let Plan::Upgrade { migrations, hops } = plan(&s, &r, r.latest, PlanOptions::default())
+        else {
             panic!("expected an upgrade");
         };
         assert_eq!(migrations, vec![Migration::RenameRoot, Migration::Mongo44]);
@@ -301,6 +387,7 @@ mod tests {
             &state("1.12.0", "7.17.7", "4.4.9", None),
             &r,
             parse("2.0.0"),
+            PlanOptions::default(),
         );
         assert_eq!(hops(&p), ["1.17.1", "2.0.0"]);
     }
@@ -336,13 +423,18 @@ mod tests {
                 st.kind = Some(Family::Trains);
                 st.root = Some("/opt/trains".to_owned());
             }
-            for target in r.hops.iter().map(|h| h.version) {
-                let p = plan(&st, &r, target);
-                let label = format!("{} → {target}", era.to);
+            let targets = r.hops.iter().map(|h| h.version);
+            for (target, allow) in targets.flat_map(|t| [(t, false), (t, true)]) {
+                let options = PlanOptions {
+                    allow_es_migration: allow,
+                };
+                let p = plan(&st, &r, target, options);
+                let label = format!("{} → {target} (allow ES migration: {allow})", era.to);
+                let es5 = major(&era.elasticsearch) == 5;
                 match &p {
                     Plan::UpToDate { .. } => assert_eq!(era.to, target, "{label}"),
                     Plan::Refused { reason } => assert!(
-                        era.to > target || major(&era.elasticsearch) == 5,
+                        era.to > target || (es5 && !allow),
                         "{label}: refused: {reason}"
                     ),
                     Plan::Upgrade { migrations, hops } => {
@@ -350,7 +442,17 @@ mod tests {
                         assert_eq!(hops.last(), Some(&target), "{label}");
                         assert!(hops.windows(2).all(|w| w[0] < w[1]), "{label}: {hops:?}");
                         assert!(hops.iter().all(|h| r.hop(*h).is_some()), "{label}");
-                        let mut es = era.elasticsearch.clone();
+                        // The ES migration comes first, and only for Elasticsearch 5 data.
+                        assert_eq!(
+                            migrations.first() == Some(&Migration::Es7),
+                            es5,
+                            "{label}: {migrations:?}"
+                        );
+                        let mut es = if es5 {
+                            "7.6.2".to_owned()
+                        } else {
+                            era.elasticsearch.clone()
+                        };
                         let mut mongo = if migrations.contains(&Migration::Mongo44) {
                             "4.4".to_owned()
                         } else {

@@ -42,8 +42,19 @@ pub struct Hop {
 #[serde(deny_unknown_fields)]
 pub struct Releases {
     pub latest: Version,
+    pub es_migration: EsMigrationKit,
     pub eras: Vec<Era>,
     pub hops: Vec<Hop>,
+}
+
+/// The Elasticsearch 5 → 7 migration kit (a release asset holding the script).
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct EsMigrationKit {
+    pub release: Version,
+    pub asset: String,
+    pub url: String,
+    pub script: String,
 }
 
 /// The release data file does not parse or is inconsistent.

@@ -88,6 +88,7 @@ pub fn host_vars(
     let migration_names: Vec<&str> = migrations
         .iter()
         .map(|m| match m {
+            Migration::Es7 => "es7",
             Migration::RenameRoot => "rename-root",
             Migration::Mongo44 => "mongo44",
             Migration::SetFcv { .. } => "set-fcv",
@@ -175,6 +176,29 @@ pub fn host_vars(
     {
         vars.insert("clearml_set_fcv".into(), json!(version));
     }
+    if migration_names.contains(&"es7") {
+        let kit = &releases.es_migration;
+        let url = match source {
+            ComposeSource::Url(prefix) => format!(
+                "{}/{}/{}",
+                prefix.trim_end_matches('/'),
+                kit.release,
+                kit.asset
+            ),
+            _ => kit.url.clone(),
+        };
+        vars.insert(
+            "clearml_es_migration".into(),
+            json!({
+                "release": kit.release.to_string(),
+                "asset": kit.asset,
+                "url": url,
+                "script": kit.script,
+                "source": format!("{root}/data/elastic"),
+                "target": format!("{root}/data/elastic_7"),
+            }),
+        );
+    }
     vars.insert("clearml_compose_file".into(), json!(compose_file));
     vars.insert("clearml_compose".into(), json!(compose_cmd));
     vars.insert("clearml_docker".into(), json!(docker));
@@ -243,7 +267,7 @@ pub fn default_backup_dir(root: &str, now: std::time::SystemTime) -> String {
 mod tests {
     use super::*;
     use crate::clearml::containers::Family;
-    use crate::clearml::plan::plan;
+    use crate::clearml::plan::{PlanOptions, plan};
     use crate::clearml::state::AgentSettings;
 
     fn releases() -> Releases {
@@ -277,7 +301,7 @@ mod tests {
     fn builds_the_playbook_variables() {
         let r = releases();
         let s = state();
-        let p = plan(&s, &r, r.latest);
+        let p = plan(&s, &r, r.latest, PlanOptions::default());
         let (v, secrets) = host_vars(
             &s,
             &p,
@@ -315,7 +339,7 @@ mod tests {
         let mut s = state();
         s.version = "2.3.0".parse().ok();
         s.mongo = Some("7.0.22".into());
-        let p = plan(&s, &r, r.latest);
+        let p = plan(&s, &r, r.latest, PlanOptions::default());
         assert_eq!(
             host_vars(&s, &p, &r, &ComposeSource::Upstream, "/b").err(),
             Some(Skip::UpToDate("2.3.0".into()))
@@ -324,7 +348,7 @@ mod tests {
         old.version = "1.1.1".parse().ok();
         old.mongo = Some("3.6.5".into());
         old.elasticsearch = Some("7.6.2".into());
-        let p = plan(&old, &r, r.latest);
+        let p = plan(&old, &r, r.latest, PlanOptions::default());
         let (v, _) = host_vars(&old, &p, &r, &ComposeSource::Upstream, "/b")
             .unwrap_or_else(|e| panic!("{e:?}"));
         assert_eq!(v["clearml_migrations"], json!(["mongo44"]));
@@ -333,7 +357,7 @@ mod tests {
         fcv5.version = "2.2.0".parse().ok();
         fcv5.mongo = Some("6.0.19".into());
         fcv5.mongo_fcv = Some("5.0".into());
-        let p = plan(&fcv5, &r, r.latest);
+        let p = plan(&fcv5, &r, r.latest, PlanOptions::default());
         let (v, _) = host_vars(&fcv5, &p, &r, &ComposeSource::Upstream, "/b")
             .unwrap_or_else(|e| panic!("{e:?}"));
         assert_eq!(v["clearml_migrations"], json!(["set-fcv"]));

@@ -127,6 +127,7 @@ pub fn plans(summary: &RunSummary) -> String {
                 let mut steps = vec![from];
                 for m in migrations {
                     steps.push(match m {
+                        Migration::Es7 => "[Elasticsearch 5→7 migration]".to_owned(),
                         Migration::RenameRoot => "[mv /opt/trains /opt/clearml]".to_owned(),
                         Migration::Mongo44 => "[MongoDB 3.6→4.4 migration]".to_owned(),
                         Migration::SetFcv { version } => format!("[set MongoDB FCV {version}]"),

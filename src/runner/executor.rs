@@ -3,6 +3,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use crate::clearml::plan::PlanOptions;
 use crate::clearml::{Detected, Releases, Version, detect, plan};
 use crate::config::HostPlan;
 use crate::connection::{Connection, ExecError, ExecOptions, ExitStatus, SshSettings};
@@ -21,6 +22,7 @@ pub enum Job {
     Detect {
         releases: Arc<Releases>,
         target: Version,
+        options: PlanOptions,
     },
 }
 
@@ -55,22 +57,24 @@ pub(crate) async fn run_host(plan: HostPlan, shared: Arc<Shared>) -> HostOutcome
         Job::Ping | Job::Exec { .. } => {
             run_command(&connection, &plan, &shared, &mut outcome).await
         }
-        Job::Detect { releases, target } => {
-            match detect::detect(&connection, plan.become_.as_ref(), releases).await {
-                Ok(state) => {
-                    let plan = plan::plan(&state, releases, *target);
-                    outcome.status = HostStatus::Ok;
-                    outcome.detected = Some(Box::new(Detected::new(state, plan)));
-                }
-                Err(e) => {
-                    outcome.status = match &e {
-                        detect::DetectError::Exec(x) => status_of(x),
-                        detect::DetectError::Script { .. } => HostStatus::Failed,
-                    };
-                    outcome.error = Some(shared.redactor.redact(&e.to_string()));
-                }
+        Job::Detect {
+            releases,
+            target,
+            options,
+        } => match detect::detect(&connection, plan.become_.as_ref(), releases).await {
+            Ok(state) => {
+                let plan = plan::plan(&state, releases, *target, *options);
+                outcome.status = HostStatus::Ok;
+                outcome.detected = Some(Box::new(Detected::new(state, plan)));
             }
-        }
+            Err(e) => {
+                outcome.status = match &e {
+                    detect::DetectError::Exec(x) => status_of(x),
+                    detect::DetectError::Script { .. } => HostStatus::Failed,
+                };
+                outcome.error = Some(shared.redactor.redact(&e.to_string()));
+            }
+        },
     }
     connection.close().await;
     outcome.duration = started.elapsed();

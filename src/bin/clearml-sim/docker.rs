@@ -38,6 +38,11 @@ fn docker_gid() -> Option<u32> {
     })
 }
 
+/// Whether the calling process may use the simulated daemon.
+pub fn caller_may_use(st: &State) -> bool {
+    caller_ok(st)
+}
+
 fn caller_ok(st: &State) -> bool {
     let uid = rustix::process::geteuid().as_raw();
     let mut gids: Vec<u32> = rustix::process::getgroups()

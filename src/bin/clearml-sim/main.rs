@@ -7,6 +7,7 @@ mod compose_cli;
 mod containers;
 mod docker;
 mod elastic;
+mod es7_migration;
 mod exec;
 mod gotemplate;
 mod http;
@@ -30,6 +31,8 @@ const USAGE: &str = "usage: clearml-sim <command>
        [--docker-access root|group|none] [--no-dotenv] [--pin] [--free-mb N] [--memory-mb N]
   inject [--broken-tag TAG]... [--missing-tag TAG]... [--free-mb N] [--max-map-count N] [--chown-data UID [--root DIR]]
          [--avx on|off] [--memory-mb N] [--compose v1|v2|both] [--docker-access root|group|none] [--clear]
+  es7-migrate [--script-dir DIR] [-s SRC] [-t DST] [-n] [-p]
+                            Trains 0.16's elastic_upgrade.py, by its effects (ES 5 → 7 data)
   show                      print the daemon state (JSON)
   compose-file --era VERSION [--pin] [--root DIR]   print that release's compose file
   links DIR                 create docker/docker-compose/curl/wget symlinks to this binary in DIR
@@ -331,6 +334,7 @@ fn cli(host: &Host, args: &[String]) -> Out {
             out
         }
         "docker" => docker::main(host, rest),
+        "es7-migrate" => es7_migration::main(host, rest),
         "docker-compose" => compose_v1(host, rest),
         "curl" => http::curl(host, rest),
         "wget" => http::wget(host, rest),

@@ -312,9 +312,15 @@ impl FilesReporter {
                 h.version_after = Some(target.to_owned());
             } else if r.status == HostStatus::Ok {
                 // Up to date, no server, or a check run: nothing changed.
-            } else if ["rolled back", "refused", "not attempted"]
-                .iter()
-                .any(|p| r.result.starts_with(p))
+            } else if [
+                "rolled back",
+                "restarted",
+                "not changed",
+                "refused",
+                "not attempted",
+            ]
+            .iter()
+            .any(|p| r.result.starts_with(p))
             {
                 h.version_after = h.version_before.clone();
             } else {
