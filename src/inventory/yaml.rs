@@ -5,163 +5,17 @@ use super::error::InventoryError;
 use super::model::{Data, Vars};
 use super::range;
 use crate::diagnostic::Diagnostic;
-use crate::playbook::syntax::{NewlinePositions, on_parser_stack};
-use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
-use serde_json::Value;
-use std::fmt;
 use std::path::Path;
 
-/// A YAML node with its 1-based position.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Node {
-    pub kind: Kind,
-    pub line: usize,
-    pub column: usize,
-    /// Byte offset and length of the node's text, when the parser reports it.
-    pub span: Option<(usize, usize)>,
-}
+pub use crate::playbook::syntax::{Kind, Node};
+use crate::playbook::syntax::key_text;
 
-/// The value of a [`Node`].
-#[derive(Debug, Clone, PartialEq)]
-pub enum Kind {
-    Null,
-    Bool(bool),
-    Int(i64),
-    UInt(u64),
-    Float(f64),
-    Str(String),
-    Seq(Vec<Node>),
-    Map(Vec<(Node, Node)>),
-}
-
-impl<'de> Deserialize<'de> for Node {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = serde_saphyr::Spanned::<Kind>::deserialize(d)?;
-        let span = s.referenced.span();
-        let span = span
-            .byte_offset()
-            .zip(span.byte_len())
-            .and_then(|(o, l)| Some((usize::try_from(o).ok()?, usize::try_from(l).ok()?)));
-        Ok(Node {
-            kind: s.value,
-            line: usize::try_from(s.referenced.line()).unwrap_or(0),
-            column: usize::try_from(s.referenced.column()).unwrap_or(0),
-            span,
-        })
-    }
-}
-
-struct KindVisitor;
-
-impl<'de> Visitor<'de> for KindVisitor {
-    type Value = Kind;
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("any YAML value")
-    }
-    fn visit_unit<E>(self) -> Result<Kind, E> {
-        Ok(Kind::Null)
-    }
-    fn visit_none<E>(self) -> Result<Kind, E> {
-        Ok(Kind::Null)
-    }
-    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Kind, D::Error> {
-        Kind::deserialize(d)
-    }
-    fn visit_bool<E>(self, v: bool) -> Result<Kind, E> {
-        Ok(Kind::Bool(v))
-    }
-    fn visit_i64<E>(self, v: i64) -> Result<Kind, E> {
-        Ok(Kind::Int(v))
-    }
-    fn visit_u64<E>(self, v: u64) -> Result<Kind, E> {
-        Ok(i64::try_from(v).map_or(Kind::UInt(v), Kind::Int))
-    }
-    fn visit_i128<E>(self, v: i128) -> Result<Kind, E> {
-        Ok(i64::try_from(v).map_or(Kind::Str(v.to_string()), Kind::Int))
-    }
-    fn visit_u128<E>(self, v: u128) -> Result<Kind, E> {
-        Ok(i64::try_from(v).map_or(Kind::Str(v.to_string()), Kind::Int))
-    }
-    fn visit_f64<E>(self, v: f64) -> Result<Kind, E> {
-        Ok(Kind::Float(v))
-    }
-    fn visit_str<E>(self, v: &str) -> Result<Kind, E> {
-        Ok(Kind::Str(v.to_owned()))
-    }
-    fn visit_string<E>(self, v: String) -> Result<Kind, E> {
-        Ok(Kind::Str(v))
-    }
-    fn visit_bytes<E: de::Error>(self, v: &[u8]) -> Result<Kind, E> {
-        Ok(Kind::Str(String::from_utf8_lossy(v).into_owned()))
-    }
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Kind, A::Error> {
-        let mut out = Vec::new();
-        while let Some(n) = seq.next_element::<Node>()? {
-            out.push(n);
-        }
-        Ok(Kind::Seq(out))
-    }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Kind, A::Error> {
-        let mut out: Vec<(Node, Node)> = Vec::new();
-        while let Some(k) = map.next_key::<Node>()? {
-            let v = map.next_value::<Node>()?;
-            // Last wins, like PyYAML, whatever the parser's own policy does.
-            if let Some(slot) = out.iter_mut().find(|(ok, _)| ok.kind == k.kind) {
-                *slot = (k, v);
-            } else {
-                out.push((k, v));
-            }
-        }
-        Ok(Kind::Map(out))
-    }
-}
-
-impl<'de> Deserialize<'de> for Kind {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        d.deserialize_any(KindVisitor)
-    }
-}
-
-impl Node {
-    /// The node as text when it is a scalar (keys, host and group names).
-    pub fn as_text(&self) -> Option<String> {
-        match &self.kind {
-            Kind::Str(s) => Some(s.clone()),
-            Kind::Int(i) => Some(i.to_string()),
-            Kind::UInt(u) => Some(u.to_string()),
-            Kind::Float(f) => Some(f.to_string()),
-            Kind::Bool(b) => Some(if *b { "True" } else { "False" }.to_owned()),
-            Kind::Null => Some("None".to_owned()),
-            Kind::Seq(_) | Kind::Map(_) => None,
-        }
-    }
-
-    /// The node as a JSON value (map keys become text).
-    pub fn to_value(&self) -> Value {
-        match &self.kind {
-            Kind::Null => Value::Null,
-            Kind::Bool(b) => Value::Bool(*b),
-            Kind::Int(i) => Value::from(*i),
-            Kind::UInt(u) => Value::from(*u),
-            Kind::Float(f) => serde_json::Number::from_f64(*f)
-                .map_or_else(|| Value::String(f.to_string()), Value::Number),
-            Kind::Str(s) => Value::String(s.clone()),
-            Kind::Seq(items) => Value::Array(items.iter().map(Node::to_value).collect()),
-            Kind::Map(entries) => Value::Object(
-                entries
-                    .iter()
-                    .map(|(k, v)| (key_text(k), v.to_value()))
-                    .collect(),
-            ),
-        }
-    }
-}
-
-fn key_text(k: &Node) -> String {
-    match &k.kind {
-        Kind::Bool(b) => if *b { "true" } else { "false" }.to_owned(),
-        Kind::Null => "null".to_owned(),
-        _ => k.as_text().unwrap_or_else(|| k.to_value().to_string()),
+/// A scalar as Python's `str()` spells it, as Ansible names hosts, groups and variables
+/// (`~` becomes `None`).
+fn scalar_text(n: &Node) -> Option<String> {
+    match n.kind {
+        Kind::Null => Some("None".to_owned()),
+        _ => n.as_text(),
     }
 }
 
@@ -181,133 +35,18 @@ fn edit_distance(a: &str, b: &str) -> usize {
 }
 
 /// Parses YAML text (first document) into a [`Node`] tree; `Ok(None)` for an empty document.
-/// YAML 1.1 like PyYAML: `yes`/`no` booleans, `0755` octal, last duplicate key wins.
+/// YAML 1.1 like PyYAML: `yes`/`no` booleans, `0755` octal, last duplicate key wins (the
+/// playbook loader's parser, with the inventory's error type).
 pub fn parse_yaml(path: &Path, text: &str) -> Result<Option<Node>, InventoryError> {
-    if text
-        .lines()
-        .all(|l| l.trim().is_empty() || l.trim_start().starts_with('#') || l.trim() == "---")
-    {
-        return Ok(None);
-    }
-    // Deeply nested input must not overflow the caller's stack (see `on_parser_stack`).
-    let parsed = on_parser_stack(|| {
-        let mut opts = serde_saphyr::options::Options::default();
-        opts.duplicate_keys = serde_saphyr::options::DuplicateKeyPolicy::LastWins;
-        opts.legacy_octal_numbers = true;
-        opts.strict_booleans = false;
-        opts.with_snippet = false;
-        serde_saphyr::from_str_with_options::<Node>(text, opts).map_err(|e| {
-            let loc = e.location().map(|l| (l.line(), l.column()));
-            (loc, e.to_string())
-        })
-    });
-    match parsed {
-        None => Err(InventoryError::parse(Diagnostic::at(
-            "invalid YAML: the YAML parser failed on this file",
+    crate::playbook::syntax::parse_yaml(text).map_err(|e| {
+        InventoryError::parse(Diagnostic::at(
+            format!("invalid YAML: {}", e.message),
             path,
             text,
-            1,
-            1,
-        ))),
-        Some(Ok(n)) if n.kind == Kind::Null => Ok(None),
-        Some(Ok(mut n)) => {
-            let positions = NewlinePositions::new(text);
-            fix_positions(&positions, &mut n, 0);
-            pyyaml_scalars(&mut n, text, 0);
-            Ok(Some(n))
-        }
-        Some(Err((loc, msg))) => {
-            let (line, col) = loc.map_or((1, 1), |(l, c)| {
-                (
-                    usize::try_from(l).unwrap_or(1),
-                    usize::try_from(c).unwrap_or(1),
-                )
-            });
-            let (line, col) =
-                crate::playbook::syntax::newline_position(text, line.max(1), col.max(1));
-            let msg = msg.lines().next().unwrap_or("invalid YAML");
-            // The location is shown by the diagnostic; drop the parser's own copy of it.
-            let msg = msg.split(" at line ").next().unwrap_or(msg).to_owned();
-            Err(InventoryError::parse(Diagnostic::at(
-                format!("invalid YAML: {msg}"),
-                path,
-                text,
-                line.max(1),
-                col.max(1),
-            )))
-        }
-    }
-}
-
-/// Node positions after a lone `\r` counted as the `\n` lines diagnostics show.
-fn fix_positions(p: &NewlinePositions, node: &mut Node, depth: usize) {
-    if depth > 256 || !p.has_lone_cr() {
-        return;
-    }
-    (node.line, node.column) = p.map(node.line.max(1), node.column.max(1));
-    match &mut node.kind {
-        Kind::Seq(items) => items
-            .iter_mut()
-            .for_each(|i| fix_positions(p, i, depth + 1)),
-        Kind::Map(entries) => entries.iter_mut().for_each(|(k, v)| {
-            fix_positions(p, k, depth + 1);
-            fix_positions(p, v, depth + 1);
-        }),
-        _ => {}
-    }
-}
-
-/// Brings scalars in line with PyYAML's YAML 1.1 resolver where serde-saphyr is more liberal:
-/// only `yes/Yes/YES/no/.../on/off/true/false` in those three spellings are booleans (`y`, `n`,
-/// `yEs` stay strings), only `~`/`null`/`Null`/`NULL` are null, a float needs a `.` (`1e3` is
-/// a string) and `0o17` is a string.
-fn pyyaml_scalars(node: &mut Node, text: &str, depth: usize) {
-    if depth > 256 {
-        return;
-    }
-    let src = node
-        .span
-        .and_then(|(o, l)| text.get(o..o.saturating_add(l)))
-        .map(str::trim);
-    match (&mut node.kind, src) {
-        (Kind::Seq(items), _) => {
-            for i in items {
-                pyyaml_scalars(i, text, depth + 1);
-            }
-        }
-        (Kind::Map(entries), _) => {
-            for (k, v) in entries {
-                pyyaml_scalars(k, text, depth + 1);
-                pyyaml_scalars(v, text, depth + 1);
-            }
-        }
-        (Kind::Bool(_), Some(s)) if !s.is_empty() && !s.starts_with('!') => {
-            const BOOLS: [&str; 18] = [
-                "yes", "Yes", "YES", "no", "No", "NO", "true", "True", "TRUE", "false", "False",
-                "FALSE", "on", "On", "ON", "off", "Off", "OFF",
-            ];
-            if !BOOLS.contains(&s) {
-                node.kind = Kind::Str(s.to_owned());
-            }
-        }
-        (Kind::Null, Some(s))
-            if !s.is_empty()
-                && !s.starts_with('!')
-                && !["~", "null", "Null", "NULL"].contains(&s) =>
-        {
-            node.kind = Kind::Str(s.to_owned());
-        }
-        (Kind::Float(_), Some(s)) if !s.is_empty() && !s.starts_with('!') => {
-            let special = s.to_ascii_lowercase();
-            if !s.contains('.') && !special.ends_with("inf") && !special.ends_with("nan") {
-                node.kind = Kind::Str(s.to_owned());
-            }
-        }
-        (Kind::Int(_), Some(s)) if s.starts_with("0o") || s.starts_with("0O") => {
-            node.kind = Kind::Str(s.to_owned());
-        }
-        _ => {}
-    }
+            e.line.max(1),
+            e.column.max(1),
+        ))
+    })
 }
 
 /// Populates `data` from a YAML inventory document (Ansible's `yaml` inventory plugin).
@@ -339,8 +78,7 @@ impl YamlInventory<'_> {
     }
 
     fn group(&self, data: &mut Data, key: &Node, body: &Node) -> Result<usize, InventoryError> {
-        let name = key
-            .as_text()
+        let name = scalar_text(key)
             .filter(|n| !n.is_empty())
             .ok_or_else(|| self.err(key, "a group name must be a non-empty string"))?;
         let g = data.add_group(&name);
@@ -355,7 +93,7 @@ impl YamlInventory<'_> {
             }
         };
         for (k, v) in entries {
-            let section = k.as_text().unwrap_or_default();
+            let section = scalar_text(k).unwrap_or_default();
             if !matches!(section.as_str(), "hosts" | "children" | "vars") {
                 let mut e = Diagnostic::at(
                     format!(
@@ -387,6 +125,7 @@ impl YamlInventory<'_> {
                             line: v.line,
                             column: v.column,
                             span: None,
+                            tag: None,
                         },
                     )];
                     &single
@@ -401,8 +140,7 @@ impl YamlInventory<'_> {
             for (ik, iv) in items {
                 match section.as_str() {
                     "vars" => {
-                        let var = ik
-                            .as_text()
+                        let var = scalar_text(ik)
                             .ok_or_else(|| self.err(ik, "a variable name must be a string"))?;
                         data.set_group_var(g, &var, iv.to_value())
                             .map_err(|m| self.err(iv, m))?;
@@ -412,8 +150,7 @@ impl YamlInventory<'_> {
                         data.add_child(g, c).map_err(|m| self.err(ik, m))?;
                     }
                     _ => {
-                        let pattern = ik
-                            .as_text()
+                        let pattern = scalar_text(ik)
                             .ok_or_else(|| self.err(ik, "a host name must be a string"))?;
                         let (host, port) =
                             range::parse_address(&pattern).map_err(|m| self.err(ik, m))?;
