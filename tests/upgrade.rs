@@ -59,6 +59,34 @@ fn upgrade(
         .run()
 }
 
+/// A fleet of `n` simulated hosts (compose v2), a temporary HOME and the test's compose mirror;
+/// `None` where sshd tests cannot run.
+fn sim_fleet(n: usize) -> Option<(Fleet, tempfile::TempDir, std::path::PathBuf)> {
+    let fleet = Fleet::builder().simulated(&vec!["v2"; n]).build()?;
+    let home = temp_home();
+    let mirror = home.path().join("mirror");
+    write_mirror(&mirror);
+    Some((fleet, home, mirror))
+}
+
+/// The lines of the `UPGRADE RESULT` table (its title first).
+fn result_rows(stdout: &str) -> Vec<&str> {
+    stdout
+        .lines()
+        .skip_while(|l| !l.contains("UPGRADE RESULT"))
+        .collect()
+}
+
+/// `clearfleet detect --output json` on the inventory.
+fn detect_json(home: &tempfile::TempDir, inv: &Path, fleet: &Fleet) -> support::cli::Run {
+    clearfleet(home.path())
+        .args(["detect", "--output", "json", "-i"])
+        .arg(inv)
+        .arg("--known-hosts")
+        .arg(fleet.known_hosts_path())
+        .run()
+}
+
 /// Every file under `dir` with its bytes, for byte-identical comparisons.
 fn snapshot(dir: &Path) -> Vec<(String, Vec<u8>)> {
     let mut out = Vec::new();
@@ -83,12 +111,9 @@ fn snapshot(dir: &Path) -> Vec<(String, Vec<u8>)> {
 
 #[test]
 fn upgrades_rolls_back_and_leaves_up_to_date_hosts_alone() {
-    let Some(fleet) = Fleet::builder().simulated(&["v2", "v2", "v2"]).build() else {
+    let Some((fleet, home, mirror)) = sim_fleet(3) else {
         return;
     };
-    let home = temp_home();
-    let mirror = home.path().join("mirror");
-    write_mirror(&mirror);
     let hosts = [
         (
             "clearml-1.12",
@@ -125,9 +150,8 @@ fn upgrades_rolls_back_and_leaves_up_to_date_hosts_alone() {
         "secret leaked"
     );
     let result = |label: &str| {
-        run.stdout
-            .lines()
-            .skip_while(|l| !l.contains("UPGRADE RESULT"))
+        result_rows(&run.stdout)
+            .into_iter()
             .find(|l| l.starts_with(&format!("{label} ")))
             .map(|l| l[label.len()..].trim().to_owned())
             .unwrap_or_else(|| panic!("no result for {label}:\n{}", run.stdout))
@@ -302,9 +326,8 @@ fn every_era_in_one_parallel_run() {
     );
     eprintln!(
         "{}",
-        run.stdout
-            .lines()
-            .skip_while(|l| !l.contains("UPGRADE RESULT"))
+        result_rows(&run.stdout)
+            .into_iter()
             .collect::<Vec<_>>()
             .join("\n")
     );
@@ -317,9 +340,8 @@ fn every_era_in_one_parallel_run() {
         assert!(!run.all_output().contains(secret), "{secret} leaked");
     }
     let result = |label: &str| {
-        run.stdout
-            .lines()
-            .skip_while(|l| !l.contains("UPGRADE RESULT"))
+        result_rows(&run.stdout)
+            .into_iter()
             .find(|l| l.starts_with(&format!("{label} ")))
             .map(|l| l[label.len()..].trim().to_owned())
             .unwrap_or_else(|| panic!("no result for {label}:\n{}", run.stdout))
@@ -387,10 +409,8 @@ fn every_era_in_one_parallel_run() {
             "{}",
             again.stdout
         );
-        let line = again
-            .stdout
-            .lines()
-            .skip_while(|l| !l.contains("UPGRADE RESULT"))
+        let line = result_rows(&again.stdout)
+            .into_iter()
             .find(|l| l.starts_with(&format!("era-{era} ")))
             .unwrap_or_default()
             .to_owned();
@@ -400,12 +420,9 @@ fn every_era_in_one_parallel_run() {
 
 #[test]
 fn a_spent_failure_budget_stops_the_rollout() {
-    let Some(fleet) = Fleet::builder().simulated(&["v2", "v2", "v2"]).build() else {
+    let Some((fleet, home, mirror)) = sim_fleet(3) else {
         return;
     };
-    let home = temp_home();
-    let mirror = home.path().join("mirror");
-    write_mirror(&mirror);
     let mut inv = inventory_head(&fleet);
     for (i, host) in fleet.hosts().iter().enumerate() {
         host.sim(&["init", "--era", "2.0"]);
@@ -421,11 +438,7 @@ fn a_spent_failure_budget_stops_the_rollout() {
         &["--wait", "2", "--serial", "1", "--max-fail-percentage", "0"],
     );
     assert_eq!(run.code, 2, "{run:?}");
-    let table: Vec<&str> = run
-        .stdout
-        .lines()
-        .skip_while(|l| !l.contains("UPGRADE RESULT"))
-        .collect();
+    let table = result_rows(&run.stdout);
     assert!(
         table
             .iter()
@@ -441,12 +454,7 @@ fn a_spent_failure_budget_stops_the_rollout() {
         );
     }
     // The hosts not attempted still run 2.0 and were never stopped.
-    let detect = clearfleet(home.path())
-        .args(["detect", "--output", "json", "-i"])
-        .arg(&inv)
-        .arg("--known-hosts")
-        .arg(fleet.known_hosts_path())
-        .run();
+    let detect = detect_json(&home, &inv, &fleet);
     for h in ["s1", "s2"] {
         let d = &detect.host_json(h)["detected"];
         assert_eq!(
@@ -459,12 +467,9 @@ fn a_spent_failure_budget_stops_the_rollout() {
 
 #[test]
 fn trap_b_mongo_6_left_at_fcv_5_is_raised_before_the_mongo_7_hop() {
-    let Some(fleet) = Fleet::builder().simulated(&["v2"]).build() else {
+    let Some((fleet, home, mirror)) = sim_fleet(1) else {
         return;
     };
-    let home = temp_home();
-    let mirror = home.path().join("mirror");
-    write_mirror(&mirror);
     let host = &fleet.hosts()[0];
     host.sim(&["init", "--era", "2.2"]);
     let inv = write(
@@ -523,15 +528,9 @@ fn trap_b_mongo_6_left_at_fcv_5_is_raised_before_the_mongo_7_hop() {
 
 #[test]
 fn check_runs_the_preflight_for_real_and_changes_nothing() {
-    let Some(fleet) = Fleet::builder()
-        .simulated(&["v2", "v2", "v2", "v2", "v2", "v2"])
-        .build()
-    else {
+    let Some((fleet, home, mirror)) = sim_fleet(6) else {
         return;
     };
-    let home = temp_home();
-    let mirror = home.path().join("mirror");
-    write_mirror(&mirror);
     let mut inv = inventory_head(&fleet);
     for (i, host) in fleet.hosts().iter().enumerate() {
         // c3's server is down (stopped by its admin), so a site's own container got 8080.
@@ -566,11 +565,7 @@ fn check_runs_the_preflight_for_real_and_changes_nothing() {
         .map(|h| snapshot(&h.sim_root().join("opt")))
         .collect();
     let run = upgrade(&home, &inv, &fleet, &mirror, &["--check"]);
-    let table: Vec<&str> = run
-        .stdout
-        .lines()
-        .skip_while(|l| !l.contains("UPGRADE RESULT"))
-        .collect();
+    let table = result_rows(&run.stdout);
     assert!(
         table.iter().any(|l| l.starts_with(
             "c0  would upgrade 1.16.2 → 1.17.1 → 2.0.0 → 2.3.0 (preflight passed; check: nothing changed)"
@@ -656,12 +651,9 @@ fn es_indices(dir: &Path) -> serde_json::Value {
 
 #[test]
 fn allow_es_migration_brings_trains_0_14_and_0_15_to_the_latest_or_rolls_back() {
-    let Some(fleet) = Fleet::builder().simulated(&["v2", "v2", "v2"]).build() else {
+    let Some((fleet, home, mirror)) = sim_fleet(3) else {
         return;
     };
-    let home = temp_home();
-    let mirror = home.path().join("mirror");
-    write_mirror(&mirror);
     write_es_migration_kit(&mirror);
     let labels = ["t14", "t15", "t15-bad"];
     let mut inv = inventory_head(&fleet);
@@ -732,11 +724,7 @@ fn allow_es_migration_brings_trains_0_14_and_0_15_to_the_latest_or_rolls_back() 
         &mirror,
         &["--allow-es-migration", "--wait", "3"],
     );
-    let table: Vec<&str> = run
-        .stdout
-        .lines()
-        .skip_while(|l| !l.contains("UPGRADE RESULT"))
-        .collect();
+    let table = result_rows(&run.stdout);
     let row = |label: &str| {
         table
             .iter()
@@ -788,12 +776,7 @@ fn allow_es_migration_brings_trains_0_14_and_0_15_to_the_latest_or_rolls_back() 
         data_before
     );
     assert!(!bad.sim_root().join("opt/clearml").exists());
-    let after = clearfleet(home.path())
-        .args(["detect", "--output", "json", "-i"])
-        .arg(&inv)
-        .arg("--known-hosts")
-        .arg(fleet.known_hosts_path())
-        .run();
+    let after = detect_json(&home, &inv, &fleet);
     assert!(
         after.host_json("t15-bad")["detected"]["version"]
             .as_str()
@@ -812,12 +795,9 @@ fn allow_es_migration_brings_trains_0_14_and_0_15_to_the_latest_or_rolls_back() 
 
 #[test]
 fn a_failed_backup_restarts_the_old_server_and_touches_no_data() {
-    let Some(fleet) = Fleet::builder().simulated(&["v2"]).build() else {
+    let Some((fleet, home, mirror)) = sim_fleet(1) else {
         return;
     };
-    let home = temp_home();
-    let mirror = home.path().join("mirror");
-    write_mirror(&mirror);
     let host = &fleet.hosts()[0];
     host.sim(&["init", "--era", "1.16"]);
     let inv = format!(
@@ -837,10 +817,8 @@ fn a_failed_backup_restarts_the_old_server_and_touches_no_data() {
         &mirror,
         &["--backup-dir", "/opt/not-a-dir/backup", "--wait", "3"],
     );
-    let row = run
-        .stdout
-        .lines()
-        .skip_while(|l| !l.contains("UPGRADE RESULT"))
+    let row = result_rows(&run.stdout)
+        .into_iter()
         .find(|l| l.starts_with("nobackup "))
         .unwrap_or_default()
         .to_owned();
@@ -860,12 +838,7 @@ fn a_failed_backup_restarts_the_old_server_and_touches_no_data() {
         .map(|f| &f.0)
         .collect();
     assert!(changed.is_empty(), "changed: {changed:?}");
-    let detect = clearfleet(home.path())
-        .args(["detect", "--output", "json", "-i"])
-        .arg(&inv)
-        .arg("--known-hosts")
-        .arg(fleet.known_hosts_path())
-        .run();
+    let detect = detect_json(&home, &inv, &fleet);
     let d = &detect.host_json("nobackup")["detected"];
     assert_eq!(
         d["version"].as_str().map(|v| v.starts_with("1.16")),
@@ -877,12 +850,9 @@ fn a_failed_backup_restarts_the_old_server_and_touches_no_data() {
 
 #[test]
 fn a_failed_rollback_is_reported_loudly_with_the_backup() {
-    let Some(fleet) = Fleet::builder().simulated(&["v2"]).build() else {
+    let Some((fleet, home, mirror)) = sim_fleet(1) else {
         return;
     };
-    let home = temp_home();
-    let mirror = home.path().join("mirror");
-    write_mirror(&mirror);
     let host = &fleet.hosts()[0];
     host.sim(&["init", "--era", "1.16"]);
     // The 1.17.1 hop's server image crashes, and so does the old one once recreated.
@@ -895,11 +865,7 @@ fn a_failed_rollback_is_reported_loudly_with_the_backup() {
     );
     let inv = write(home.path(), "inv.yml", &inv);
     let run = upgrade(&home, &inv, &fleet, &mirror, &["--wait", "2"]);
-    let table: Vec<&str> = run
-        .stdout
-        .lines()
-        .skip_while(|l| !l.contains("UPGRADE RESULT"))
-        .collect();
+    let table = result_rows(&run.stdout);
     assert!(
         table.iter().any(|l| l.starts_with(
             "doomed  ROLLBACK FAILED at The previous version answers: the apiserver did not answer in time (after "

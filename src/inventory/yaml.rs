@@ -7,8 +7,8 @@ use super::range;
 use crate::diagnostic::Diagnostic;
 use std::path::Path;
 
-pub use crate::playbook::syntax::{Kind, Node};
 use crate::playbook::syntax::key_text;
+pub use crate::playbook::syntax::{Kind, Node};
 
 /// A scalar as Python's `str()` spells it, as Ansible names hosts, groups and variables
 /// (`~` becomes `None`).
