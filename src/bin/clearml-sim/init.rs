@@ -357,7 +357,8 @@ pub fn init(host: &Host, o: &InitOpts) -> Out {
         }
     }
     st.settings.avx = !o.no_avx;
-    st.settings.memory_mb = o.memory_mb;
+    // A simulated server has 16 GB unless told otherwise, whatever this machine has.
+    st.settings.memory_mb = Some(o.memory_mb.unwrap_or(16_384));
     if let Err(m) = crate::procfs::sync(host, &st.settings) {
         return Out::fail(1, format!("clearml-sim: {m}"));
     }

@@ -27,19 +27,20 @@ fn rewrite(dir: &Path, name: &str, f: impl Fn(&str) -> String) -> Result<(), Str
     std::fs::write(&path, f(&text)).map_err(|e| format!("{}: {e}", path.display()))
 }
 
-/// The CPU flags without any `avx*` word when the simulated CPU lacks AVX.
+/// The CPU flags without any `avx*` word when the simulated CPU lacks AVX, and with `avx`
+/// when it has it (whatever the machine running the simulation has).
 fn cpuinfo(text: &str, avx: bool) -> String {
-    if avx {
-        return text.to_owned();
-    }
     let mut out = String::with_capacity(text.len());
     for line in text.lines() {
         match line.split_once(':') {
             Some((key, flags)) if key.trim() == "flags" => {
-                let kept: Vec<&str> = flags
+                let mut kept: Vec<&str> = flags
                     .split_whitespace()
-                    .filter(|w| !w.starts_with("avx"))
+                    .filter(|w| avx || !w.starts_with("avx"))
                     .collect();
+                if avx && !kept.contains(&"avx") {
+                    kept.push("avx");
+                }
                 out.push_str(&format!("{key}: {}\n", kept.join(" ")));
             }
             _ => {
@@ -91,6 +92,11 @@ mod tests {
         assert!(t.contains("flags\t\t: fpu sse2 aes\n"), "{t}");
         assert!(t.contains("bogomips\t: 4800.00"));
         assert_eq!(cpuinfo(CPU, true), CPU);
+        // A machine without AVX still shows it on a simulated host that has it.
+        assert_eq!(
+            cpuinfo(&t, true),
+            CPU.replace("fpu sse2 avx avx2 avx512f aes", "fpu sse2 aes avx")
+        );
     }
 
     #[test]

@@ -247,7 +247,8 @@ pub struct Settings {
     /// The kernel's `vm.max_map_count`, as the host's `sysctl` reports it (262144: the host was
     /// prepared as ClearML's install docs say).
     pub max_map_count: u64,
-    /// Physical memory in MiB as `/proc/meminfo` shows it; `None`: the machine's own.
+    /// Physical memory in MiB as `/proc/meminfo` shows it (`init` default: 16384); `None`:
+    /// the machine's own.
     pub memory_mb: Option<u64>,
 }
 
