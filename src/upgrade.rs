@@ -81,7 +81,7 @@ impl Drop for RemoveOnDrop {
 
 /// Runs `clearfleet upgrade`.
 pub fn run(args: &UpgradeArgs) -> Result<u8, Error> {
-    init_logging(args.connect.verbose, args.connect.quiet);
+    init_logging(&args.connect)?;
     let releases = Releases::builtin().map_err(Error::Releases)?;
     let target = crate::app::resolve_target(&releases, args.target.as_deref())?;
     let serial = args.serial.as_deref().map(parse_serial).transpose()?;
@@ -121,6 +121,11 @@ pub fn run(args: &UpgradeArgs) -> Result<u8, Error> {
         }
     }
     let inventory = Inventory::load(&args.connect.inventory)?;
+    let connect = crate::app::with_rerun(&args.connect, &inventory)?;
+    let args = &UpgradeArgs {
+        connect,
+        ..args.clone()
+    };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -130,6 +135,7 @@ pub fn run(args: &UpgradeArgs) -> Result<u8, Error> {
     let releases = Arc::new(releases);
     // The inventory is read once: detection and the playbook both use it.
     let detect_config = RunConfig::from_inventory(&args.connect, &inventory)?;
+    crate::logging::add_secrets(&detect_config.redactor);
     let mut files = files_reporter(
         &args.connect,
         "upgrade",
@@ -231,6 +237,7 @@ pub fn run(args: &UpgradeArgs) -> Result<u8, Error> {
             f.redact_also(secrets.iter().cloned());
         }
         config.redactor = config.redactor.with(secrets);
+        crate::logging::add_secrets(&config.redactor);
         config.warnings.clear();
         // `--check`: only the preflight, whose checks are read-only and run for real.
         let options = PlaybookOptions {

@@ -6,6 +6,7 @@ pub mod files;
 mod human;
 mod json;
 mod playbook;
+pub mod rerun;
 pub mod upgrade;
 
 pub use human::{HumanReporter, View};

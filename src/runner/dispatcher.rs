@@ -63,7 +63,11 @@ pub async fn run(
             let Some(plan) = pending.next() else { break };
             let name = plan.name.clone();
             emit(EventKind::HostStarted { host: name.clone() });
-            let handle = running.spawn(run_host(plan, shared.clone()));
+            let span = crate::logging::host_span(&name);
+            let handle = running.spawn(tracing::Instrument::instrument(
+                run_host(plan, shared.clone()),
+                span,
+            ));
             running_names.insert(handle.id(), (name, Instant::now()));
         }
         if running.is_empty() {

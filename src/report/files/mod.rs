@@ -23,6 +23,48 @@ use crate::secret::Redactor;
 
 pub use cmdline::masked as masked_command_line;
 
+/// Where `upgrade` puts its reports unless told otherwise (and where `--rerun` looks).
+pub const DEFAULT_PARENT: &str = "reports";
+
+/// Creates `base`, or `base-2`, `base-3`... if it exists: the first that did not.
+fn claim_dir(base: &Path) -> std::io::Result<PathBuf> {
+    if let Some(parent) = base.parent() {
+        std::fs::create_dir_all(parent)?;
+    }
+    for n in 1u32.. {
+        let path = if n == 1 {
+            base.to_path_buf()
+        } else {
+            let mut name = base.file_name().unwrap_or_default().to_os_string();
+            name.push(format!("-{n}"));
+            base.with_file_name(name)
+        };
+        match std::fs::create_dir(&path) {
+            Ok(()) => return Ok(path),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    Err(std::io::Error::other("no free report directory name"))
+}
+
+/// Removes the host pages (`hosts/*.json`, `hosts/*.md`) of an earlier report in the same
+/// directory that this report does not rewrite; nothing else is touched.
+fn remove_stale_host_pages(hosts_dir: &Path, keep: &[String]) -> std::io::Result<()> {
+    for entry in std::fs::read_dir(hosts_dir)? {
+        let path = entry?.path();
+        let ours = matches!(
+            path.extension().and_then(|e| e.to_str()),
+            Some("json" | "md")
+        );
+        let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("");
+        if ours && path.is_file() && !keep.iter().any(|k| k == stem) {
+            std::fs::remove_file(&path)?;
+        }
+    }
+    Ok(())
+}
+
 /// How many lines of stdout and stderr a report keeps per step.
 pub const TAIL_LINES: usize = 50;
 
@@ -230,9 +272,10 @@ impl FilesReporter {
         })
     }
 
-    /// The default directory of `upgrade`: `reports/<UTC time>` under the current directory.
-    pub fn default_dir() -> PathBuf {
-        Path::new("reports").join(time::compact(SystemTime::now()))
+    /// The default directory of `upgrade`: `reports/<UTC time>` under the current directory,
+    /// claimed now (created empty). Two runs starting in the same second get `-2`, `-3`...
+    pub fn default_dir() -> std::io::Result<PathBuf> {
+        claim_dir(&Path::new(DEFAULT_PARENT).join(time::compact(SystemTime::now())))
     }
 
     pub fn dir(&self) -> &Path {
@@ -365,6 +408,8 @@ impl FilesReporter {
         let r = &self.redactor;
         let put = |name: &str, text: &str| std::fs::write(self.dir.join(name), r.redact(text));
         put("summary.json", &summary_json(&report))?;
+        let stems: Vec<String> = report.hosts.iter().map(HostRecord::file_stem).collect();
+        remove_stale_host_pages(&self.dir.join("hosts"), &stems)?;
         for h in &report.hosts {
             let stem = h.file_stem();
             put(
@@ -561,6 +606,7 @@ pub struct Tee<'a> {
 
 impl Reporter for Tee<'_> {
     fn report(&mut self, event: &Event) {
+        crate::logging::log_event(event);
         self.screen.report(event);
         if let Some(f) = self.files.as_deref_mut() {
             f.report(event);
@@ -695,6 +741,36 @@ mod tests {
         f.write().unwrap_or_else(|e| panic!("{e}"));
         let events = std::fs::read_to_string(dir.path().join("r/events.jsonl")).unwrap_or_default();
         assert!(events.ends_with("\"type\":\"upgrade\"}\n"), "{events}");
+    }
+
+    #[test]
+    fn two_runs_in_the_same_second_get_different_directories() {
+        let dir = tempfile::TempDir::new().unwrap_or_else(|e| panic!("{e}"));
+        let base = dir.path().join("reports/20260101T000000Z");
+        let a = claim_dir(&base).unwrap_or_else(|e| panic!("{e}"));
+        let b = claim_dir(&base).unwrap_or_else(|e| panic!("{e}"));
+        let c = claim_dir(&base).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(a, base);
+        assert_eq!(b, dir.path().join("reports/20260101T000000Z-2"));
+        assert_eq!(c, dir.path().join("reports/20260101T000000Z-3"));
+    }
+
+    #[test]
+    fn only_stale_host_pages_are_removed() {
+        let dir = tempfile::TempDir::new().unwrap_or_else(|e| panic!("{e}"));
+        let hosts = dir.path().join("hosts");
+        std::fs::create_dir_all(hosts.join("sub.json")).unwrap_or_else(|e| panic!("{e}"));
+        for f in ["a.json", "a.md", "old.json", "old.md", "notes.txt"] {
+            std::fs::write(hosts.join(f), "x").unwrap_or_else(|e| panic!("{e}"));
+        }
+        remove_stale_host_pages(&hosts, &["a".to_owned()]).unwrap_or_else(|e| panic!("{e}"));
+        let mut left: Vec<String> = std::fs::read_dir(&hosts)
+            .unwrap_or_else(|e| panic!("{e}"))
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect();
+        left.sort();
+        assert_eq!(left, ["a.json", "a.md", "notes.txt", "sub.json"]);
     }
 
     #[test]

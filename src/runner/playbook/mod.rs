@@ -377,7 +377,11 @@ impl Engine {
             .filter(|(i, h)| batch.contains(i) && h.active() && h.facts.is_empty())
             .map(|(_, h)| {
                 let ssh = ssh.clone();
-                async move { task::gather(self, h, &ssh).await }
+                let span = crate::logging::host_span(&h.name);
+                tracing::Instrument::instrument(
+                    async move { task::gather(self, h, &ssh).await },
+                    span,
+                )
             });
         futures::stream::iter(futures)
             .buffer_unordered(self.config.forks)
@@ -712,7 +716,9 @@ impl Engine {
                     let h = &mut hosts[first];
                     async move {
                         let before = h.vars.clone();
-                        task::run_on_host(self, t, h, ctx).await;
+                        let span = crate::logging::host_span(&h.name);
+                        tracing::Instrument::instrument(task::run_on_host(self, t, h, ctx), span)
+                            .await;
                         h.vars
                             .iter()
                             .filter(|(k, v)| before.get(*k) != Some(*v))
@@ -734,7 +740,10 @@ impl Engine {
             .iter_mut()
             .enumerate()
             .filter(|(i, _)| active.contains(i))
-            .map(|(_, h)| task::run_on_host(self, t, h, ctx));
+            .map(|(_, h)| {
+                let span = crate::logging::host_span(&h.name);
+                tracing::Instrument::instrument(task::run_on_host(self, t, h, ctx), span)
+            });
         futures::stream::iter(futures)
             .buffer_unordered(self.config.forks)
             .collect::<Vec<()>>()
