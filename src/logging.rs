@@ -143,6 +143,9 @@ pub fn log_event(event: &Event) {
         EventKind::TaskStarted { name, location, .. } => {
             tracing::debug!(target: EVENTS_TARGET, task = %name, location = %location, "task started");
         }
+        EventKind::HostTask { host, task } => host_span(host).in_scope(|| {
+            tracing::debug!(target: EVENTS_TARGET, task = %task, "task begins");
+        }),
         EventKind::TaskResult(r) => host_span(&r.host).in_scope(|| {
             tracing::info!(
                 target: EVENTS_TARGET,

@@ -35,6 +35,73 @@ fn reporter(output: OutputFormat, quiet: bool, view: View) -> Box<dyn Reporter> 
     }
 }
 
+/// The backup steps of the built-in playbook (`clearml/backup.yml`).
+const BACKUP_TASK: &str = "Back up data and config";
+const VERIFY_TASK: &str = "Verify the backup";
+
+/// How far a host's backup got, from its task events.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+enum Backup {
+    #[default]
+    NotStarted,
+    /// The backup task began and has not finished (a cancelled host: a partial backup).
+    Writing,
+    Taken,
+    Verified,
+}
+
+/// Passes every event on and notes each host's backup progress on the way.
+struct BackupWatch<'a> {
+    inner: &'a mut dyn Reporter,
+    hosts: HashMap<String, Backup>,
+}
+
+impl Reporter for BackupWatch<'_> {
+    fn report(&mut self, event: &crate::events::Event) {
+        use crate::events::{EventKind, TaskStatus};
+        match &event.kind {
+            EventKind::HostTask { host, task } if task == BACKUP_TASK => {
+                self.hosts.insert(host.clone(), Backup::Writing);
+            }
+            EventKind::TaskResult(r)
+                if matches!(r.status, TaskStatus::Ok | TaskStatus::Changed) =>
+            {
+                let next = match r.task.as_str() {
+                    BACKUP_TASK => Some(Backup::Taken),
+                    VERIFY_TASK => Some(Backup::Verified),
+                    _ => None,
+                };
+                if let Some(next) = next {
+                    self.hosts.insert(r.host.clone(), next);
+                }
+            }
+            _ => {}
+        }
+        self.inner.report(event);
+    }
+
+    fn finish(&mut self) -> std::io::Result<()> {
+        self.inner.finish()
+    }
+}
+
+/// What an interrupted host's row says about its backup at `path`.
+fn backup_state(state: Backup, path: Option<&str>) -> (String, Option<String>) {
+    let at = path.unwrap_or("?");
+    match state {
+        Backup::NotStarted => ("none: the server was not yet backed up".to_owned(), None),
+        Backup::Writing => (
+            format!("incomplete: cancelled while being written at {at}"),
+            path.map(str::to_owned),
+        ),
+        Backup::Taken => (
+            format!("taken at {at}, not verified"),
+            path.map(str::to_owned),
+        ),
+        Backup::Verified => (format!("verified at {at}"), path.map(str::to_owned)),
+    }
+}
+
 fn parse_serial(s: &str) -> Result<Serial, Error> {
     let bad = || Error::Serial(s.to_owned());
     match s.trim().strip_suffix('%') {
@@ -179,6 +246,8 @@ pub fn run(args: &UpgradeArgs) -> Result<u8, Error> {
                     _ => format!("detection failed: {}", o.error.clone().unwrap_or_default()),
                 },
                 backup: None,
+                step: None,
+                backup_state: None,
             });
             continue;
         };
@@ -208,23 +277,30 @@ pub fn run(args: &UpgradeArgs) -> Result<u8, Error> {
                 status: HostStatus::Ok,
                 result: format!("up to date ({v})"),
                 backup: None,
+                step: None,
+                backup_state: None,
             }),
             Err(Skip::NoServer) => rows.push(UpgradeRow {
                 host: o.host.clone(),
                 status: HostStatus::Ok,
                 result: "no ClearML server: nothing to do".to_owned(),
                 backup: None,
+                step: None,
+                backup_state: None,
             }),
             Err(Skip::Refused(reason)) => rows.push(UpgradeRow {
                 host: o.host.clone(),
                 status: HostStatus::Failed,
                 result: format!("refused: {reason}"),
                 backup: None,
+                step: None,
+                backup_state: None,
             }),
         }
     }
 
     // 3. Upgrade the hosts that need it.
+    let mut interrupted = false;
     if !per_host.is_empty() {
         let names: Vec<String> = detected
             .outcomes
@@ -268,9 +344,14 @@ pub fn run(args: &UpgradeArgs) -> Result<u8, Error> {
             .parent()
             .map(std::path::Path::to_path_buf)
             .unwrap_or_default();
-        let mut tee = Tee {
+        let tee = Tee {
             screen: play_reporter.as_mut(),
             files: files.as_mut(),
+        };
+        let mut tee = tee;
+        let mut watch = BackupWatch {
+            inner: &mut tee,
+            hosts: HashMap::new(),
         };
         let summary = runtime.block_on(crate::runner::playbook::run(
             playbook,
@@ -279,9 +360,11 @@ pub fn run(args: &UpgradeArgs) -> Result<u8, Error> {
             templates,
             options,
             playbook_dir,
-            &mut tee,
+            &mut watch,
         ));
-        tee.finish().map_err(Error::Output)?;
+        let backups = std::mem::take(&mut watch.hosts);
+        watch.finish().map_err(Error::Output)?;
+        interrupted = summary.was_interrupted;
         for o in &summary.outcomes {
             let backup = per_host
                 .get(&o.host)
@@ -291,6 +374,20 @@ pub fn run(args: &UpgradeArgs) -> Result<u8, Error> {
             let attempted = o
                 .recap
                 .is_some_and(|r| r.ok + r.failed + r.unreachable + r.skipped > 0);
+            if o.status == HostStatus::Interrupted {
+                let state = backups.get(&o.host).copied().unwrap_or_default();
+                let (said, path) = backup_state(state, backup.as_deref());
+                let step = o.error.clone().unwrap_or_else(|| "interrupted".to_owned());
+                rows.push(UpgradeRow {
+                    host: o.host.clone(),
+                    status: HostStatus::Interrupted,
+                    result: format!("interrupted: {step}"),
+                    backup: path,
+                    step: Some(step),
+                    backup_state: Some(said),
+                });
+                continue;
+            }
             let result = match o.status {
                 HostStatus::Ok if !attempted => {
                     "not attempted: an earlier batch spent the failure budget".to_owned()
@@ -338,14 +435,9 @@ pub fn run(args: &UpgradeArgs) -> Result<u8, Error> {
                 },
                 result,
                 backup: if backed_up { backup } else { None },
+                step: None,
+                backup_state: None,
             });
-        }
-        if summary.was_interrupted {
-            if let Some(f) = files.as_mut() {
-                f.set_upgrade(&rows, &target.to_string());
-            }
-            write_report(files.as_mut(), crate::exit::INTERRUPTED, args.connect.quiet)?;
-            return Ok(crate::exit::INTERRUPTED);
         }
     }
     runtime.shutdown_background();
@@ -373,7 +465,9 @@ pub fn run(args: &UpgradeArgs) -> Result<u8, Error> {
     };
     let mut out = anstream::stdout();
     out.write_all(text.as_bytes()).map_err(Error::Output)?;
-    let code = if rows.iter().any(|r| r.status == HostStatus::Failed) {
+    let code = if interrupted {
+        crate::exit::INTERRUPTED
+    } else if rows.iter().any(|r| r.status == HostStatus::Failed) {
         crate::exit::HOST_FAILED
     } else if rows.iter().any(|r| r.status == HostStatus::Unreachable) {
         crate::exit::HOST_UNREACHABLE

@@ -110,6 +110,10 @@ pub async fn run(
         }
     }
 
+    if interrupt_stage >= 2 {
+        // The aborted hosts' commands are being killed on their hosts; let that finish.
+        crate::connection::cancelled_commands_settled(std::time::Duration::from_secs(5)).await;
+    }
     for plan in pending {
         outcomes.push(HostOutcome {
             error: Some("not started: the run was interrupted".to_owned()),

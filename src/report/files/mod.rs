@@ -116,6 +116,12 @@ pub(crate) struct HostRecord {
     /// What the upgrade did (`upgraded 1.12.1 → 2.3.0`).
     pub result: Option<String>,
     pub backup: Option<String>,
+    /// Where Ctrl-C left an interrupted host (the step it was in).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub step: Option<String>,
+    /// Whether an interrupted upgrade host's backup exists.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub backup_state: Option<String>,
     pub recap: Option<Recap>,
     pub detected: Option<Value>,
     pub plan: Option<Value>,
@@ -138,6 +144,8 @@ impl HostRecord {
             hops_done: Vec::new(),
             result: None,
             backup: None,
+            step: None,
+            backup_state: None,
             recap: None,
             detected: None,
             plan: None,
@@ -305,10 +313,18 @@ impl FilesReporter {
         h.start_ms.get_or_insert(start);
         h.duration_ms = at.saturating_sub(h.start_ms.unwrap_or(start));
         h.rc = o.rc.or(h.rc);
-        h.failure = super::digest::host_cause(o).map(|why| match o.failures.last() {
-            Some((task, location, msg)) => format!("{task} ({location}): {msg}"),
-            None => why,
-        });
+        if o.status == HostStatus::Interrupted {
+            h.step = o.error.clone();
+            h.failure = Some(match &o.error {
+                Some(e) => format!("interrupted: {e}"),
+                None => "interrupted".to_owned(),
+            });
+        } else {
+            h.failure = super::digest::host_cause(o).map(|why| match o.failures.last() {
+                Some((task, location, msg)) => format!("{task} ({location}): {msg}"),
+                None => why,
+            });
+        }
         if o.recap.is_some() {
             h.recap = o.recap;
         }
@@ -351,6 +367,8 @@ impl FilesReporter {
             h.status = r.status.as_str().to_owned();
             h.result = Some(r.result.clone());
             h.backup = r.backup.clone();
+            h.step = r.step.clone();
+            h.backup_state = r.backup_state.clone();
             if r.result.starts_with("upgraded") {
                 h.version_after = Some(target.to_owned());
             } else if r.status == HostStatus::Ok {
@@ -449,6 +467,8 @@ fn redact_record(h: &mut HostRecord, r: &Redactor) {
         &mut h.version_after,
         &mut h.result,
         &mut h.backup,
+        &mut h.step,
+        &mut h.backup_state,
         &mut h.verdict,
     ] {
         opt(s);
@@ -484,7 +504,7 @@ fn summary_json(r: &Report) -> String {
         .hosts
         .iter()
         .map(|h| {
-            json!({
+            let mut v = json!({
                 "host": h.host,
                 "status": h.status,
                 "version_before": h.version_before,
@@ -495,7 +515,15 @@ fn summary_json(r: &Report) -> String {
                 "result": h.result,
                 "backup": h.backup,
                 "page": format!("hosts/{}.md", h.file_stem()),
-            })
+            });
+            if let Some(m) = v.as_object_mut() {
+                for (k, x) in [("step", &h.step), ("backup_state", &h.backup_state)] {
+                    if let Some(x) = x {
+                        m.insert(k.to_owned(), json!(x));
+                    }
+                }
+            }
+            v
         })
         .collect();
     pretty(&json!({
@@ -589,7 +617,8 @@ impl Reporter for FilesReporter {
             EventKind::RunStarted { .. }
             | EventKind::Warning { .. }
             | EventKind::Interrupted { .. }
-            | EventKind::TaskStarted { .. } => {}
+            | EventKind::TaskStarted { .. }
+            | EventKind::HostTask { .. } => {}
         }
     }
 
@@ -718,6 +747,8 @@ mod tests {
             status,
             result: result.into(),
             backup: None,
+            step: None,
+            backup_state: None,
         };
         f.set_upgrade(
             &[
