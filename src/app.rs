@@ -78,6 +78,24 @@ fn detect(args: &DetectArgs, view: View) -> Result<u8, Error> {
     hosts(&args.connect, job, name.to_owned(), view)
 }
 
+/// The reporter on screen: JSON Lines, or human output (with the live view on a terminal).
+pub(crate) fn screen_reporter(args: &ConnectArgs, view: View) -> Box<dyn Reporter> {
+    match args.output {
+        OutputFormat::Human => {
+            let mut human =
+                HumanReporter::new(anstream::stdout(), anstream::stderr(), args.quiet, view);
+            human.verbose = args.verbose > 0;
+            let human: Box<dyn Reporter> = Box::new(human);
+            if crate::report::live::wanted(args.quiet, args.verbose) {
+                Box::new(crate::report::live::LiveReporter::new(human))
+            } else {
+                human
+            }
+        }
+        OutputFormat::Json => Box::new(JsonReporter::new(std::io::stdout(), std::io::stderr())),
+    }
+}
+
 /// `--rerun`: the arguments with `--limit` narrowed to the hosts of the earlier report that
 /// ended with the asked statuses (and that the inventory and the user's `--limit` still select).
 pub(crate) fn with_rerun(args: &ConnectArgs, inventory: &Inventory) -> Result<ConnectArgs, Error> {
@@ -178,15 +196,7 @@ fn hosts(args: &ConnectArgs, job: Job, command_line: String, view: View) -> Resu
         .enable_all()
         .build()
         .map_err(Error::Runtime)?;
-    let mut reporter: Box<dyn Reporter> = match args.output {
-        OutputFormat::Human => Box::new(HumanReporter::new(
-            anstream::stdout(),
-            anstream::stderr(),
-            args.quiet,
-            view,
-        )),
-        OutputFormat::Json => Box::new(JsonReporter::new(std::io::stdout(), std::io::stderr())),
-    };
+    let mut reporter = screen_reporter(args, view);
     let mut tee = Tee {
         screen: reporter.as_mut(),
         files: files.as_mut(),
@@ -282,19 +292,7 @@ fn playbook(args: &RunArgs) -> Result<u8, Error> {
         .enable_all()
         .build()
         .map_err(Error::Runtime)?;
-    let mut reporter: Box<dyn Reporter> = match args.connect.output {
-        OutputFormat::Human => {
-            let mut r = HumanReporter::new(
-                anstream::stdout(),
-                anstream::stderr(),
-                args.connect.quiet,
-                View::Playbook,
-            );
-            r.verbose = args.connect.verbose > 0;
-            Box::new(r)
-        }
-        OutputFormat::Json => Box::new(JsonReporter::new(std::io::stdout(), std::io::stderr())),
-    };
+    let mut reporter = screen_reporter(&args.connect, View::Playbook);
     let mut tee = Tee {
         screen: reporter.as_mut(),
         files: files.as_mut(),

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
-use crate::app::{files_reporter, init_logging, write_report};
+use crate::app::{files_reporter, init_logging, screen_reporter, write_report};
 use crate::clearml::Releases;
 use crate::clearml::upgrade::{ComposeSource, PLAYBOOK_FILES, Skip, default_backup_dir, host_vars};
 use crate::cli::{OutputFormat, UpgradeArgs};
@@ -19,21 +19,9 @@ use crate::inventory::Inventory;
 use crate::playbook::Serial;
 use crate::report::files::{RunKind, Tee};
 use crate::report::upgrade::{UpgradeRow, table};
-use crate::report::{HumanReporter, JsonReporter, Reporter, View};
+use crate::report::{Reporter, View};
 use crate::runner::playbook::{PlaybookOptions, TemplateCache};
 use crate::runner::{self, Job};
-
-fn reporter(output: OutputFormat, quiet: bool, view: View) -> Box<dyn Reporter> {
-    match output {
-        OutputFormat::Human => Box::new(HumanReporter::new(
-            anstream::stdout(),
-            anstream::stderr(),
-            quiet,
-            view,
-        )),
-        OutputFormat::Json => Box::new(JsonReporter::new(std::io::stdout(), std::io::stderr())),
-    }
-}
 
 /// The backup steps of the built-in playbook (`clearml/backup.yml`).
 const BACKUP_TASK: &str = "Back up data and config";
@@ -210,7 +198,7 @@ pub fn run(args: &UpgradeArgs) -> Result<u8, Error> {
         &detect_config.redactor,
         true,
     )?;
-    let mut detect_reporter = reporter(args.connect.output, args.connect.quiet, View::Plan);
+    let mut detect_reporter = screen_reporter(&args.connect, View::Plan);
     let mut tee = Tee {
         screen: detect_reporter.as_mut(),
         files: files.as_mut(),
@@ -327,19 +315,7 @@ pub fn run(args: &UpgradeArgs) -> Result<u8, Error> {
             },
             ..PlaybookOptions::default()
         };
-        let mut play_reporter: Box<dyn Reporter> = match args.connect.output {
-            OutputFormat::Human => {
-                let mut h = HumanReporter::new(
-                    anstream::stdout(),
-                    anstream::stderr(),
-                    args.connect.quiet,
-                    View::Playbook,
-                );
-                h.verbose = args.connect.verbose > 0;
-                Box::new(h)
-            }
-            OutputFormat::Json => Box::new(JsonReporter::new(std::io::stdout(), std::io::stderr())),
-        };
+        let mut play_reporter = screen_reporter(&args.connect, View::Playbook);
         let playbook_dir = playbook_path
             .parent()
             .map(std::path::Path::to_path_buf)

@@ -5,6 +5,7 @@ pub mod digest;
 pub mod files;
 mod human;
 mod json;
+pub mod live;
 mod playbook;
 pub mod rerun;
 pub mod upgrade;
