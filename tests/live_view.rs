@@ -68,6 +68,24 @@ fn on_terminal(
     )
 }
 
+/// The end of a long terminal capture, for failure messages.
+fn tail(out: &str) -> String {
+    let chars: Vec<char> = out.chars().collect();
+    let from = chars.len().saturating_sub(3000);
+    format!("…{:?}", chars[from..].iter().collect::<String>())
+}
+
+/// The view in one frame of the capture (what follows a clear): its lines from the overall
+/// line on; the lines before it are output printed above the view.
+fn view_of(frame: &str) -> Vec<&str> {
+    let lines: Vec<&str> = frame.lines().collect();
+    let start = lines
+        .iter()
+        .rposition(|l| l.contains("hosts done"))
+        .unwrap_or(lines.len());
+    lines[start..].to_vec()
+}
+
 /// The heights of every redraw of the view: the `ESC [ N A` cursor moves that clear it.
 fn redraw_heights(text: &str) -> Vec<usize> {
     let re = regex::Regex::new(r"\x1b\[(\d+)A\r\x1b\[J").unwrap_or_else(|e| panic!("{e}"));
@@ -94,9 +112,13 @@ fn the_live_view_fits_the_terminal_with_many_hosts() {
         ),
         &[("NO_COLOR", "1")],
     );
-    assert_eq!(code, 0, "{out}");
+    assert_eq!(code, 0, "{}", tail(&out));
     let heights = redraw_heights(&out);
-    assert!(!heights.is_empty(), "the view was never drawn: {out:?}");
+    assert!(
+        !heights.is_empty(),
+        "the view was never drawn: {}",
+        tail(&out)
+    );
     assert!(
         heights.iter().all(|h| *h <= 11),
         "more lines than the 12-row terminal: {heights:?}"
@@ -107,8 +129,8 @@ fn the_live_view_fits_the_terminal_with_many_hosts() {
     let full = views
         .iter()
         .find(|v| v.contains("+21 more running"))
-        .unwrap_or_else(|| panic!("no collapsed view: {out:?}"));
-    let lines: Vec<&str> = full.lines().filter(|l| !l.contains("\x1b[")).collect();
+        .unwrap_or_else(|| panic!("no collapsed view: {}", tail(&out)));
+    let lines = view_of(full);
     assert!(
         lines[0].starts_with("0/30 hosts done · ok 0 · failed 0 · unreachable 0 · 0:0"),
         "{lines:#?}"
@@ -120,8 +142,8 @@ fn the_live_view_fits_the_terminal_with_many_hosts() {
     );
     assert_eq!(lines[10], "  +21 more running", "{lines:#?}");
     // No line of any view wraps: at most 69 characters on the 70-column terminal.
-    for view in &views[1..views.len() - 1] {
-        for line in view.lines() {
+    for frame in &views[1..views.len() - 1] {
+        for line in view_of(frame) {
             let visible = line.split("\x1b[").next().unwrap_or("");
             assert!(visible.chars().count() <= 69, "{line:?}");
         }
@@ -144,9 +166,9 @@ fn colors_on_a_terminal_unless_no_color_and_no_view_with_quiet() {
     let known = fleet.known_hosts_path().display().to_string();
     let args = format!("exec -i {} --known-hosts {known} -- sleep 1", inv.display());
     let (code, out) = on_terminal(home.path(), 24, 80, &args, &[]);
-    assert_eq!(code, 0, "{out}");
-    assert!(out.contains("\x1b[1m"), "bold overall line: {out:?}");
-    assert!(!redraw_heights(&out).is_empty(), "{out:?}");
+    assert_eq!(code, 0, "{}", tail(&out));
+    assert!(out.contains("\x1b[1m"), "bold overall line: {}", tail(&out));
+    assert!(!redraw_heights(&out).is_empty(), "{}", tail(&out));
     let (code, out) = on_terminal(
         home.path(),
         24,
@@ -154,10 +176,14 @@ fn colors_on_a_terminal_unless_no_color_and_no_view_with_quiet() {
         &format!("-q {args}").replacen("-q exec", "exec -q", 1),
         &[],
     );
-    assert_eq!(code, 0, "{out}");
-    assert!(redraw_heights(&out).is_empty(), "no view with -q: {out:?}");
-    assert!(!out.contains("hosts done"), "{out:?}");
-    assert!(out.contains("2 hosts in"), "the recap: {out:?}");
+    assert_eq!(code, 0, "{}", tail(&out));
+    assert!(
+        redraw_heights(&out).is_empty(),
+        "no view with -q: {}",
+        tail(&out)
+    );
+    assert!(!out.contains("hosts done"), "{}", tail(&out));
+    assert!(out.contains("2 hosts in"), "the recap: {}", tail(&out));
 }
 
 /// Times and durations replaced, so two runs print the same text.

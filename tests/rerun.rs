@@ -192,3 +192,61 @@ fn a_reused_report_dir_drops_the_pages_of_hosts_no_longer_in_it() {
     assert_eq!(left, ["h02.json", "h02.md", "notes.txt"]);
     assert!(home.path().join("rep/notes.md").exists());
 }
+
+#[test]
+fn upgrade_reruns_only_the_hosts_of_the_report() {
+    let Some(fleet) = Fleet::builder().simulated(&["v2", "v2"]).build() else {
+        return;
+    };
+    let home = temp_home();
+    let mut inv = format!(
+        "all:\n  vars:\n    ansible_host: 127.0.0.1\n    ansible_user: root\n    ansible_ssh_private_key_file: {}\n  hosts:\n",
+        fleet.client_key().display()
+    );
+    for h in fleet.hosts() {
+        h.sim(&["init", "--era", "2.3"]);
+        inv.push_str(&format!(
+            "    {}:\n      ansible_port: {}\n",
+            h.name(),
+            h.port()
+        ));
+    }
+    let inv = write(home.path(), "inv.yml", &inv);
+    let upgrade = |extra: &[&str]| {
+        clearfleet(home.path())
+            .arg("upgrade")
+            .args(extra)
+            .arg("-i")
+            .arg(&inv)
+            .arg("--known-hosts")
+            .arg(fleet.known_hosts_path())
+            .run()
+    };
+    let none = upgrade(&["--rerun", "failed"]);
+    assert_eq!(none.code, 4, "{none:?}");
+    assert!(
+        none.stderr
+            .starts_with("error: --rerun needs an earlier report"),
+        "{}",
+        none.stderr
+    );
+    assert!(
+        !home.path().join("reports").exists(),
+        "no report for a refused run"
+    );
+    // An earlier report where h02 failed.
+    write(
+        home.path(),
+        "old/summary.json",
+        r#"{"hosts": [{"host": "h01", "status": "ok"}, {"host": "h02", "status": "failed"}]}"#,
+    );
+    let run = upgrade(&["--rerun", "failed", "--from-report", "old"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let result: Vec<&str> = run
+        .stdout
+        .lines()
+        .skip_while(|l| !l.contains("UPGRADE RESULT"))
+        .skip(1)
+        .collect();
+    assert_eq!(result, ["h02  up to date (2.3.0)"], "{}", run.stdout);
+}
