@@ -39,21 +39,14 @@ pub fn run(cli: Cli) -> u8 {
     }
 }
 
-pub(crate) fn init_logging(verbose: u8, quiet: bool) {
-    use tracing_subscriber::EnvFilter;
-    let default = match (quiet, verbose) {
-        (true, _) => "error",
-        (false, 0) => "warn,russh=error",
-        (false, 1) => "info,russh=warn",
-        (false, _) => "debug,russh=info",
-    };
-    let filter =
-        EnvFilter::try_from_env("CLEARFLEET_LOG").unwrap_or_else(|_| EnvFilter::new(default));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_target(false)
-        .try_init();
+/// Starts logging (stderr and `--log-file`); see `logging.rs`.
+pub(crate) fn init_logging(args: &ConnectArgs) -> Result<(), Error> {
+    crate::logging::init(args.verbose, args.quiet, args.log_file.as_deref()).map_err(|source| {
+        Error::LogFile {
+            path: args.log_file.clone().unwrap_or_default(),
+            source,
+        }
+    })
 }
 
 /// `--target`: a release of the release data that has a compose file (default: the latest).
@@ -89,6 +82,60 @@ fn detect(args: &DetectArgs, view: View) -> Result<u8, Error> {
     hosts(&args.connect, job, name.to_owned(), view)
 }
 
+/// The reporter on screen: JSON Lines, or human output (with the live view on a terminal).
+pub(crate) fn screen_reporter(args: &ConnectArgs, view: View) -> Box<dyn Reporter> {
+    match args.output {
+        OutputFormat::Human => {
+            let mut human =
+                HumanReporter::new(anstream::stdout(), anstream::stderr(), args.quiet, view);
+            human.verbose = args.verbose > 0;
+            let human: Box<dyn Reporter> = Box::new(human);
+            if crate::report::live::wanted(args.quiet, args.verbose) {
+                Box::new(crate::report::live::LiveReporter::new(human))
+            } else {
+                human
+            }
+        }
+        OutputFormat::Json => Box::new(JsonReporter::new(std::io::stdout(), std::io::stderr())),
+    }
+}
+
+/// `--rerun`: the arguments with `--limit` narrowed to the hosts of the earlier report that
+/// ended with the asked statuses (and that the inventory and the user's `--limit` still select).
+pub(crate) fn with_rerun(args: &ConnectArgs, inventory: &Inventory) -> Result<ConnectArgs, Error> {
+    let mut args = args.clone();
+    if args.rerun.is_empty() {
+        return Ok(args);
+    }
+    use crate::report::rerun;
+    let dir = rerun::report_dir(
+        args.from_report.as_deref(),
+        std::path::Path::new(crate::report::files::DEFAULT_PARENT),
+    )?;
+    let statuses: Vec<String> = args.rerun.iter().map(|s| s.as_str().to_owned()).collect();
+    let wanted = rerun::hosts(&dir, &statuses)?;
+    let selected = inventory.select(args.limit.as_deref().unwrap_or("all"))?;
+    let names: Vec<String> = selected
+        .into_iter()
+        .filter(|h| wanted.contains(h))
+        .collect();
+    if names.is_empty() {
+        return Err(Error::NoHosts {
+            pattern: format!(
+                "--rerun {} of {}{}",
+                statuses.join(","),
+                dir.display(),
+                args.limit
+                    .as_deref()
+                    .map(|l| format!(" within --limit {l}"))
+                    .unwrap_or_default()
+            ),
+        });
+    }
+    args.limit = Some(names.join(","));
+    Ok(args)
+}
+
 /// The `--report-dir` reporter, if one is wanted: `none` never, no flag only if `default_on`.
 pub(crate) fn files_reporter(
     args: &ConnectArgs,
@@ -100,7 +147,10 @@ pub(crate) fn files_reporter(
     let dir = match &args.report_dir {
         Some(d) if d.as_os_str() == "none" => return Ok(None),
         Some(d) => d.clone(),
-        None if default_on => FilesReporter::default_dir(),
+        None if default_on => FilesReporter::default_dir().map_err(|source| Error::Report {
+            path: crate::report::files::DEFAULT_PARENT.into(),
+            source,
+        })?,
         None => return Ok(None),
     };
     let argv: Vec<String> = std::env::args().collect();
@@ -134,8 +184,11 @@ pub(crate) fn write_report(
 }
 
 fn hosts(args: &ConnectArgs, job: Job, command_line: String, view: View) -> Result<u8, Error> {
-    init_logging(args.verbose, args.quiet);
-    let config = RunConfig::build(args)?;
+    init_logging(args)?;
+    let inventory = Inventory::load(&args.inventory)?;
+    let args = &with_rerun(args, &inventory)?;
+    let config = RunConfig::from_inventory(args, &inventory)?;
+    crate::logging::add_secrets(&config.redactor);
     let (command, kind) = match (&job, view) {
         (Job::Ping, _) => ("ping", RunKind::Commands),
         (Job::Exec { .. }, _) => ("exec", RunKind::Commands),
@@ -147,15 +200,7 @@ fn hosts(args: &ConnectArgs, job: Job, command_line: String, view: View) -> Resu
         .enable_all()
         .build()
         .map_err(Error::Runtime)?;
-    let mut reporter: Box<dyn Reporter> = match args.output {
-        OutputFormat::Human => Box::new(HumanReporter::new(
-            anstream::stdout(),
-            anstream::stderr(),
-            args.quiet,
-            view,
-        )),
-        OutputFormat::Json => Box::new(JsonReporter::new(std::io::stdout(), std::io::stderr())),
-    };
+    let mut reporter = screen_reporter(args, view);
     let mut tee = Tee {
         screen: reporter.as_mut(),
         files: files.as_mut(),
@@ -171,8 +216,13 @@ fn hosts(args: &ConnectArgs, job: Job, command_line: String, view: View) -> Resu
 /// `clearfleet run`: load and check everything, then run the playbook.
 fn playbook(args: &RunArgs) -> Result<u8, Error> {
     use crate::runner::playbook::{PlaybookOptions, TemplateCache};
-    init_logging(args.connect.verbose, args.connect.quiet);
+    init_logging(&args.connect)?;
     let inventory = Inventory::load(&args.connect.inventory)?;
+    let connect = with_rerun(&args.connect, &inventory)?;
+    let args = &RunArgs {
+        connect,
+        ..args.clone()
+    };
     let templates = Arc::new(TemplateCache::default());
     let mut sites = Vec::new();
     let mut check =
@@ -218,6 +268,7 @@ fn playbook(args: &RunArgs) -> Result<u8, Error> {
             .filter(|(k, _)| is_secret_var(k))
             .filter_map(|(_, v)| v.as_str().map(crate::secret::Secret::new)),
     );
+    crate::logging::add_secrets(&redactor);
     let mut files = files_reporter(&args.connect, "run", RunKind::Playbook, &redactor, false)?;
     let playbook_dir = args
         .playbook
@@ -245,19 +296,7 @@ fn playbook(args: &RunArgs) -> Result<u8, Error> {
         .enable_all()
         .build()
         .map_err(Error::Runtime)?;
-    let mut reporter: Box<dyn Reporter> = match args.connect.output {
-        OutputFormat::Human => {
-            let mut r = HumanReporter::new(
-                anstream::stdout(),
-                anstream::stderr(),
-                args.connect.quiet,
-                View::Playbook,
-            );
-            r.verbose = args.connect.verbose > 0;
-            Box::new(r)
-        }
-        OutputFormat::Json => Box::new(JsonReporter::new(std::io::stdout(), std::io::stderr())),
-    };
+    let mut reporter = screen_reporter(&args.connect, View::Playbook);
     let mut tee = Tee {
         screen: reporter.as_mut(),
         files: files.as_mut(),

@@ -148,6 +148,36 @@ pub struct ConnectArgs {
     /// and index.html. `upgrade` writes one under reports/<UTC time>/ unless this is `none`.
     #[arg(long, value_name = "DIR|none")]
     pub report_dir: Option<PathBuf>,
+    /// Only the hosts that ended with these statuses in the last report (the newest under
+    /// reports/, or --from-report); combines with --limit.
+    #[arg(long, value_enum, value_delimiter = ',', value_name = "STATUS")]
+    pub rerun: Vec<RerunStatus>,
+    /// The report directory --rerun reads (its summary.json).
+    #[arg(long, value_name = "DIR", requires = "rerun")]
+    pub from_report: Option<PathBuf>,
+    /// Also write a debug log here, one span per host (secrets masked).
+    #[arg(long, value_name = "PATH")]
+    pub log_file: Option<PathBuf>,
+}
+
+/// A host status of an earlier report, for `--rerun`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RerunStatus {
+    Failed,
+    Unreachable,
+    Ok,
+    Interrupted,
+}
+
+impl RerunStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RerunStatus::Failed => "failed",
+            RerunStatus::Unreachable => "unreachable",
+            RerunStatus::Ok => "ok",
+            RerunStatus::Interrupted => "interrupted",
+        }
+    }
 }
 
 #[derive(Debug, Args)]
@@ -165,7 +195,7 @@ pub struct ExecArgs {
     pub command: Vec<String>,
 }
 
-#[derive(Debug, Args)]
+#[derive(Debug, Args, Clone)]
 pub struct RunArgs {
     #[command(flatten)]
     pub connect: ConnectArgs,
@@ -193,7 +223,7 @@ pub struct RunArgs {
     pub start_at_task: Option<String>,
 }
 
-#[derive(Debug, Args)]
+#[derive(Debug, Args, Clone)]
 pub struct UpgradeArgs {
     #[command(flatten)]
     pub connect: ConnectArgs,

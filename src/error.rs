@@ -68,6 +68,14 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    #[error("cannot open the log file {}: {source}", path.display())]
+    LogFile {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Rerun(#[from] crate::report::rerun::RerunError),
     #[error("failed to write output: {0}")]
     Output(#[source] std::io::Error),
     #[error("failed to start the async runtime: {0}")]

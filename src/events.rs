@@ -35,6 +35,8 @@ pub enum EventKind {
         location: String,
         handler: bool,
     },
+    /// A host begins a task (its rendered name): what the live view shows for the host.
+    HostTask { host: String, task: String },
     /// One host's result for a task, or for one item of a looped task.
     TaskResult(Box<TaskResult>),
     /// The run is over; no event follows.

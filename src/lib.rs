@@ -12,6 +12,7 @@ pub mod error;
 pub mod events;
 pub mod exit;
 pub mod inventory;
+pub mod logging;
 pub mod modules;
 pub mod playbook;
 pub mod report;

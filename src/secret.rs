@@ -72,6 +72,11 @@ impl Redactor {
         Redactor::new(self.secrets.iter().cloned().chain(more))
     }
 
+    /// The secrets this redactor masks.
+    pub fn secrets(&self) -> &[Secret] {
+        &self.secrets
+    }
+
     pub fn redact(&self, text: &str) -> String {
         let mut out = text.to_owned();
         for s in &self.secrets {

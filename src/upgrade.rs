@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
-use crate::app::{files_reporter, init_logging, write_report};
+use crate::app::{files_reporter, init_logging, screen_reporter, write_report};
 use crate::clearml::Releases;
 use crate::clearml::plan::PlanOptions;
 use crate::clearml::upgrade::{ComposeSource, PLAYBOOK_FILES, Skip, default_backup_dir, host_vars};
@@ -20,19 +20,74 @@ use crate::inventory::Inventory;
 use crate::playbook::Serial;
 use crate::report::files::{RunKind, Tee};
 use crate::report::upgrade::{UpgradeRow, table};
-use crate::report::{HumanReporter, JsonReporter, Reporter, View};
+use crate::report::{Reporter, View};
 use crate::runner::playbook::{PlaybookOptions, TemplateCache};
 use crate::runner::{self, Job};
 
-fn reporter(output: OutputFormat, quiet: bool, view: View) -> Box<dyn Reporter> {
-    match output {
-        OutputFormat::Human => Box::new(HumanReporter::new(
-            anstream::stdout(),
-            anstream::stderr(),
-            quiet,
-            view,
-        )),
-        OutputFormat::Json => Box::new(JsonReporter::new(std::io::stdout(), std::io::stderr())),
+/// The backup steps of the built-in playbook (`clearml/backup.yml`).
+const BACKUP_TASK: &str = "Back up data and config";
+const VERIFY_TASK: &str = "Verify the backup";
+
+/// How far a host's backup got, from its task events.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+enum Backup {
+    #[default]
+    NotStarted,
+    /// The backup task began and has not finished (a cancelled host: a partial backup).
+    Writing,
+    Taken,
+    Verified,
+}
+
+/// Passes every event on and notes each host's backup progress on the way.
+struct BackupWatch<'a> {
+    inner: &'a mut dyn Reporter,
+    hosts: HashMap<String, Backup>,
+}
+
+impl Reporter for BackupWatch<'_> {
+    fn report(&mut self, event: &crate::events::Event) {
+        use crate::events::{EventKind, TaskStatus};
+        match &event.kind {
+            EventKind::HostTask { host, task } if task == BACKUP_TASK => {
+                self.hosts.insert(host.clone(), Backup::Writing);
+            }
+            EventKind::TaskResult(r)
+                if matches!(r.status, TaskStatus::Ok | TaskStatus::Changed) =>
+            {
+                let next = match r.task.as_str() {
+                    BACKUP_TASK => Some(Backup::Taken),
+                    VERIFY_TASK => Some(Backup::Verified),
+                    _ => None,
+                };
+                if let Some(next) = next {
+                    self.hosts.insert(r.host.clone(), next);
+                }
+            }
+            _ => {}
+        }
+        self.inner.report(event);
+    }
+
+    fn finish(&mut self) -> std::io::Result<()> {
+        self.inner.finish()
+    }
+}
+
+/// What an interrupted host's row says about its backup at `path`.
+fn backup_state(state: Backup, path: Option<&str>) -> (String, Option<String>) {
+    let at = path.unwrap_or("?");
+    match state {
+        Backup::NotStarted => ("none: the server was not yet backed up".to_owned(), None),
+        Backup::Writing => (
+            format!("incomplete: cancelled while being written at {at}"),
+            path.map(str::to_owned),
+        ),
+        Backup::Taken => (
+            format!("taken at {at}, not verified"),
+            path.map(str::to_owned),
+        ),
+        Backup::Verified => (format!("verified at {at}"), path.map(str::to_owned)),
     }
 }
 
@@ -82,7 +137,7 @@ impl Drop for RemoveOnDrop {
 
 /// Runs `clearfleet upgrade`.
 pub fn run(args: &UpgradeArgs) -> Result<u8, Error> {
-    init_logging(args.connect.verbose, args.connect.quiet);
+    init_logging(&args.connect)?;
     let releases = Releases::builtin().map_err(Error::Releases)?;
     let target = crate::app::resolve_target(&releases, args.target.as_deref())?;
     let serial = args.serial.as_deref().map(parse_serial).transpose()?;
@@ -122,6 +177,11 @@ pub fn run(args: &UpgradeArgs) -> Result<u8, Error> {
         }
     }
     let inventory = Inventory::load(&args.connect.inventory)?;
+    let connect = crate::app::with_rerun(&args.connect, &inventory)?;
+    let args = &UpgradeArgs {
+        connect,
+        ..args.clone()
+    };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -131,6 +191,7 @@ pub fn run(args: &UpgradeArgs) -> Result<u8, Error> {
     let releases = Arc::new(releases);
     // The inventory is read once: detection and the playbook both use it.
     let detect_config = RunConfig::from_inventory(&args.connect, &inventory)?;
+    crate::logging::add_secrets(&detect_config.redactor);
     let mut files = files_reporter(
         &args.connect,
         "upgrade",
@@ -138,7 +199,7 @@ pub fn run(args: &UpgradeArgs) -> Result<u8, Error> {
         &detect_config.redactor,
         true,
     )?;
-    let mut detect_reporter = reporter(args.connect.output, args.connect.quiet, View::Plan);
+    let mut detect_reporter = screen_reporter(&args.connect, View::Plan);
     let mut tee = Tee {
         screen: detect_reporter.as_mut(),
         files: files.as_mut(),
@@ -177,6 +238,8 @@ pub fn run(args: &UpgradeArgs) -> Result<u8, Error> {
                     _ => format!("detection failed: {}", o.error.clone().unwrap_or_default()),
                 },
                 backup: None,
+                step: None,
+                backup_state: None,
             });
             continue;
         };
@@ -206,23 +269,30 @@ pub fn run(args: &UpgradeArgs) -> Result<u8, Error> {
                 status: HostStatus::Ok,
                 result: format!("up to date ({v})"),
                 backup: None,
+                step: None,
+                backup_state: None,
             }),
             Err(Skip::NoServer) => rows.push(UpgradeRow {
                 host: o.host.clone(),
                 status: HostStatus::Ok,
                 result: "no ClearML server: nothing to do".to_owned(),
                 backup: None,
+                step: None,
+                backup_state: None,
             }),
             Err(Skip::Refused(reason)) => rows.push(UpgradeRow {
                 host: o.host.clone(),
                 status: HostStatus::Failed,
                 result: format!("refused: {reason}"),
                 backup: None,
+                step: None,
+                backup_state: None,
             }),
         }
     }
 
     // 3. Upgrade the hosts that need it.
+    let mut interrupted = false;
     if !per_host.is_empty() {
         let names: Vec<String> = detected
             .outcomes
@@ -235,6 +305,7 @@ pub fn run(args: &UpgradeArgs) -> Result<u8, Error> {
             f.redact_also(secrets.iter().cloned());
         }
         config.redactor = config.redactor.with(secrets);
+        crate::logging::add_secrets(&config.redactor);
         config.warnings.clear();
         // `--check`: only the preflight, whose checks are read-only and run for real.
         let options = PlaybookOptions {
@@ -248,26 +319,19 @@ pub fn run(args: &UpgradeArgs) -> Result<u8, Error> {
             },
             ..PlaybookOptions::default()
         };
-        let mut play_reporter: Box<dyn Reporter> = match args.connect.output {
-            OutputFormat::Human => {
-                let mut h = HumanReporter::new(
-                    anstream::stdout(),
-                    anstream::stderr(),
-                    args.connect.quiet,
-                    View::Playbook,
-                );
-                h.verbose = args.connect.verbose > 0;
-                Box::new(h)
-            }
-            OutputFormat::Json => Box::new(JsonReporter::new(std::io::stdout(), std::io::stderr())),
-        };
+        let mut play_reporter = screen_reporter(&args.connect, View::Playbook);
         let playbook_dir = playbook_path
             .parent()
             .map(std::path::Path::to_path_buf)
             .unwrap_or_default();
-        let mut tee = Tee {
+        let tee = Tee {
             screen: play_reporter.as_mut(),
             files: files.as_mut(),
+        };
+        let mut tee = tee;
+        let mut watch = BackupWatch {
+            inner: &mut tee,
+            hosts: HashMap::new(),
         };
         let summary = runtime.block_on(crate::runner::playbook::run(
             playbook,
@@ -276,9 +340,11 @@ pub fn run(args: &UpgradeArgs) -> Result<u8, Error> {
             templates,
             options,
             playbook_dir,
-            &mut tee,
+            &mut watch,
         ));
-        tee.finish().map_err(Error::Output)?;
+        let backups = std::mem::take(&mut watch.hosts);
+        watch.finish().map_err(Error::Output)?;
+        interrupted = summary.was_interrupted;
         for o in &summary.outcomes {
             let backup = per_host
                 .get(&o.host)
@@ -288,6 +354,20 @@ pub fn run(args: &UpgradeArgs) -> Result<u8, Error> {
             let attempted = o
                 .recap
                 .is_some_and(|r| r.ok + r.failed + r.unreachable + r.skipped > 0);
+            if o.status == HostStatus::Interrupted {
+                let state = backups.get(&o.host).copied().unwrap_or_default();
+                let (said, path) = backup_state(state, backup.as_deref());
+                let step = o.error.clone().unwrap_or_else(|| "interrupted".to_owned());
+                rows.push(UpgradeRow {
+                    host: o.host.clone(),
+                    status: HostStatus::Interrupted,
+                    result: format!("interrupted: {step}"),
+                    backup: path,
+                    step: Some(step),
+                    backup_state: Some(said),
+                });
+                continue;
+            }
             let result = match o.status {
                 HostStatus::Ok if !attempted => {
                     "not attempted: an earlier batch spent the failure budget".to_owned()
@@ -355,14 +435,9 @@ pub fn run(args: &UpgradeArgs) -> Result<u8, Error> {
                 },
                 result,
                 backup: if backed_up { backup } else { None },
+                step: None,
+                backup_state: None,
             });
-        }
-        if summary.was_interrupted {
-            if let Some(f) = files.as_mut() {
-                f.set_upgrade(&rows, &target.to_string());
-            }
-            write_report(files.as_mut(), crate::exit::INTERRUPTED, args.connect.quiet)?;
-            return Ok(crate::exit::INTERRUPTED);
         }
     }
     runtime.shutdown_background();
@@ -390,7 +465,9 @@ pub fn run(args: &UpgradeArgs) -> Result<u8, Error> {
     };
     let mut out = anstream::stdout();
     out.write_all(text.as_bytes()).map_err(Error::Output)?;
-    let code = if rows.iter().any(|r| r.status == HostStatus::Failed) {
+    let code = if interrupted {
+        crate::exit::INTERRUPTED
+    } else if rows.iter().any(|r| r.status == HostStatus::Failed) {
         crate::exit::HOST_FAILED
     } else if rows.iter().any(|r| r.status == HostStatus::Unreachable) {
         crate::exit::HOST_UNREACHABLE

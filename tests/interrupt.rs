@@ -1,4 +1,6 @@
-//! Ctrl-C: the first stops new hosts and lets running ones finish; the second cancels; exit 130.
+//! Ctrl-C: the first stops new hosts and tasks and lets running ones finish; the second cancels
+//! the running commands (killed on their hosts); exit 130 either way, with the reports written.
+//! For `exec`, `run` and `upgrade`.
 
 mod support;
 
@@ -64,6 +66,46 @@ fn start(fleet: &Fleet, home: &std::path::Path, command: &str) -> Child {
         .unwrap_or_else(|e| panic!("spawn: {e}"))
 }
 
+/// The processes on this machine (where the test hosts' sshd run) whose command line
+/// contains `marker`.
+fn remote_processes(marker: &str) -> Vec<String> {
+    let out = Command::new("ps")
+        .args(["-eo", "pid,args"])
+        .output()
+        .unwrap_or_else(|e| panic!("ps: {e}"));
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter(|l| l.contains(marker) && !l.contains("ps -eo"))
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Waits up to `max` for `marker` to show up in (`true`) or vanish from (`false`) the
+/// process list.
+fn wait_processes(marker: &str, present: bool, max: Duration) -> Vec<String> {
+    let until = Instant::now() + max;
+    loop {
+        let found = remote_processes(marker);
+        if found.is_empty() != present || Instant::now() > until {
+            return found;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn spawn(cmd: support::cli::Clearfleet) -> Child {
+    cmd.command()
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("spawn: {e}"))
+}
+
+fn json(path: &std::path::Path) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap_or_default())
+        .unwrap_or_else(|e| panic!("{path:?}: {e}"))
+}
+
 #[test]
 fn first_ctrl_c_lets_running_hosts_finish_and_starts_no_new_one() {
     let Some(fleet) = Fleet::start(2) else {
@@ -76,7 +118,7 @@ fn first_ctrl_c_lets_running_hosts_finish_and_starts_no_new_one() {
     let (code, stdout, stderr, _) = finish(child);
     assert_eq!(code, 130, "{stdout}\n{stderr}");
     assert!(
-        stderr.contains("interrupted: no new host will start"),
+        stderr.contains("interrupted: no new host or task will start"),
         "{stderr}"
     );
     assert!(
@@ -123,7 +165,7 @@ fn second_ctrl_c_cancels_running_hosts() {
         waited < Duration::from_secs(10),
         "cancelled promptly: {waited:?}"
     );
-    assert!(stderr.contains("cancelling running hosts"), "{stderr}");
+    assert!(stderr.contains("cancelling running commands"), "{stderr}");
     assert!(
         stdout
             .lines()
@@ -133,5 +175,253 @@ fn second_ctrl_c_cancels_running_hosts() {
     assert!(
         !stdout.contains("INTERRUPTED | 0ms"),
         "the time spent is kept: {stdout}"
+    );
+}
+
+#[test]
+fn second_ctrl_c_kills_the_remote_command_of_exec() {
+    let Some(fleet) = Fleet::start(1) else {
+        return;
+    };
+    let home = temp_home();
+    let child = start(&fleet, home.path(), "sleep 4101; echo never");
+    let running = wait_processes("sleep 4101", true, Duration::from_secs(10));
+    assert!(!running.is_empty(), "the command never started");
+    sigint(&child);
+    std::thread::sleep(Duration::from_millis(200));
+    sigint(&child);
+    let (code, stdout, stderr, _) = finish(child);
+    assert_eq!(code, 130, "{stdout}\n{stderr}");
+    let left = wait_processes("sleep 4101", false, Duration::from_secs(3));
+    assert!(left.is_empty(), "still running on the host: {left:?}");
+}
+
+fn playbook_run(fleet: &Fleet, home: &std::path::Path, tasks: &str) -> Child {
+    let inv = write(home, "inv.yml", &inventory(fleet));
+    let pb = write(
+        home,
+        "pb.yml",
+        &format!("- name: Work\n  hosts: all\n  gather_facts: false\n  tasks:\n{tasks}"),
+    );
+    spawn(
+        clearfleet(home)
+            .args(["run", "--report-dir", "rep", "-i"])
+            .arg(&inv)
+            .arg("--known-hosts")
+            .arg(fleet.known_hosts_path())
+            .arg(&pb),
+    )
+}
+
+#[test]
+fn run_first_ctrl_c_finishes_the_running_task_and_starts_no_other() {
+    let Some(fleet) = Fleet::start(2) else {
+        return;
+    };
+    let home = temp_home();
+    let child = playbook_run(
+        &fleet,
+        home.path(),
+        "    - name: Quick\n      command: \"true\"\n    - name: Slow\n      shell: sleep 2.5; echo slept-4202\n    - name: After\n      command: touch /tmp/cf-interrupt-after-{{ inventory_hostname }}\n",
+    );
+    let running = wait_processes("sleep 2.5", true, Duration::from_secs(10));
+    assert!(!running.is_empty(), "the slow task never started");
+    sigint(&child);
+    let (code, stdout, stderr, _) = finish(child);
+    assert_eq!(code, 130, "{stdout}\n{stderr}");
+    assert!(
+        stderr.contains("interrupted: no new host or task will start"),
+        "{stderr}"
+    );
+    assert_eq!(
+        stdout.matches("changed: [h0").count(),
+        4,
+        "Quick and Slow ran: {stdout}"
+    );
+    assert!(!stdout.contains("TASK [After]"), "{stdout}");
+    for h in ["h01", "h02"] {
+        assert!(
+            stdout.contains(&format!("  {h}: stopped after `Slow`, before `After`")),
+            "{stdout}"
+        );
+        assert!(!std::path::Path::new(&format!("/tmp/cf-interrupt-after-{h}")).exists());
+    }
+    assert!(stdout.contains("INTERRUPTED (2 hosts)"), "{stdout}");
+    let summary = json(&home.path().join("rep/summary.json"));
+    assert_eq!(summary["exit_code"], 130, "{summary}");
+    assert_eq!(summary["totals"]["interrupted"], 2, "{summary}");
+    assert_eq!(
+        summary["hosts"][0]["step"], "stopped after `Slow`, before `After`",
+        "{summary}"
+    );
+    let page = json(&home.path().join("rep/hosts/h01.json"));
+    assert_eq!(page["status"], "interrupted", "{page}");
+    assert_eq!(
+        page["step"], "stopped after `Slow`, before `After`",
+        "{page}"
+    );
+    assert_eq!(page["steps"].as_array().map(Vec::len), Some(2), "{page}");
+}
+
+#[test]
+fn run_second_ctrl_c_cancels_the_running_task_and_kills_it_on_the_host() {
+    let Some(fleet) = Fleet::start(2) else {
+        return;
+    };
+    let home = temp_home();
+    let child = playbook_run(
+        &fleet,
+        home.path(),
+        "    - name: Long\n      shell: sleep 4303; echo never\n    - name: After\n      command: \"true\"\n",
+    );
+    let running = wait_processes("sleep 4303", true, Duration::from_secs(10));
+    assert!(!running.is_empty(), "the long task never started");
+    // Both hosts' commands run before the first Ctrl-C.
+    let both = Instant::now() + Duration::from_secs(5);
+    let sleeps = || {
+        remote_processes("sleep 4303")
+            .iter()
+            .filter(|l| l.split_whitespace().skip(1).collect::<Vec<_>>() == ["sleep", "4303"])
+            .count()
+    };
+    while sleeps() < 2 && Instant::now() < both {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(sleeps(), 2, "{:?}", remote_processes("sleep 4303"));
+    sigint(&child);
+    std::thread::sleep(Duration::from_millis(300));
+    sigint(&child);
+    let (code, stdout, stderr, waited) = finish(child);
+    assert_eq!(code, 130, "{stdout}\n{stderr}");
+    assert!(waited < Duration::from_secs(10), "{waited:?}");
+    assert!(stderr.contains("cancelling running commands"), "{stderr}");
+    for h in ["h01", "h02"] {
+        assert!(
+            stdout.contains(&format!("  {h}: cancelled during `Long`")),
+            "{stdout}"
+        );
+    }
+    let left = wait_processes("sleep 4303", false, Duration::from_secs(3));
+    assert!(left.is_empty(), "still running on the hosts: {left:?}");
+    let page = json(&home.path().join("rep/hosts/h02.json"));
+    assert_eq!(page["status"], "interrupted", "{page}");
+    assert_eq!(page["step"], "cancelled during `Long`", "{page}");
+}
+
+/// `upgrade` with a stand-in playbook (the built-in step names, slow steps) on one simulated
+/// 2.0 server.
+fn upgrade_run(home: &std::path::Path, fleet: &Fleet, backup_sleep: &str, hop: &str) -> Child {
+    fleet.hosts()[0].sim(&["init", "--era", "2.0"]);
+    let inv = write(
+        home,
+        "inv.yml",
+        &format!(
+            "all:\n  vars:\n    ansible_host: 127.0.0.1\n    ansible_user: root\n    ansible_ssh_private_key_file: {}\n  hosts:\n    srv:\n      ansible_port: {}\n",
+            fleet.client_key().display(),
+            fleet.hosts()[0].port()
+        ),
+    );
+    let pb = write(
+        home,
+        "upgrade.yml",
+        &format!(
+            "- name: Upgrade ClearML servers\n  hosts: all\n  gather_facts: false\n  tasks:\n\
+             \x20   - name: Stop the server\n      command: \"true\"\n\
+             \x20   - name: Back up data and config\n      shell: mkdir -p {{{{ clearml_backup_dir | quote }}}} && sleep {backup_sleep}\n\
+             \x20   - name: Verify the backup\n      command: test -d {{{{ clearml_backup_dir }}}}\n\
+             \x20   - name: Start 2.3.0\n      shell: {hop}\n"
+        ),
+    );
+    spawn(
+        clearfleet(home)
+            .args(["upgrade", "--backup-dir", "/srv/bk", "--playbook"])
+            .arg(&pb)
+            .arg("-i")
+            .arg(&inv)
+            .arg("--known-hosts")
+            .arg(fleet.known_hosts_path()),
+    )
+}
+
+/// The newest report under `home/reports/`.
+fn newest_report(home: &std::path::Path) -> std::path::PathBuf {
+    let mut dirs: Vec<_> = std::fs::read_dir(home.join("reports"))
+        .unwrap_or_else(|e| panic!("no reports/: {e}"))
+        .flatten()
+        .map(|e| e.path())
+        .collect();
+    dirs.sort();
+    dirs.pop().unwrap_or_else(|| panic!("no report"))
+}
+
+#[test]
+fn upgrade_first_ctrl_c_reports_the_step_and_a_backup_not_yet_verified() {
+    let Some(fleet) = Fleet::builder().simulated(&["v2"]).build() else {
+        return;
+    };
+    let home = temp_home();
+    let child = upgrade_run(home.path(), &fleet, "2.7", "echo hop");
+    let running = wait_processes("sleep 2.7", true, Duration::from_secs(20));
+    if running.is_empty() {
+        let (code, stdout, stderr, _) = finish(child);
+        panic!("the backup step never started: {code}\n{stdout}\n{stderr}");
+    }
+    sigint(&child);
+    let (code, stdout, stderr, _) = finish(child);
+    assert_eq!(code, 130, "{stdout}\n{stderr}");
+    let step = "stopped after `Back up data and config`, before `Verify the backup`";
+    assert!(
+        stdout.contains(&format!(
+            "srv  interrupted: {step}\n     backup: taken at /srv/bk/srv, not verified"
+        )),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("TASK [Start 2.3.0]"), "{stdout}");
+    let report = newest_report(home.path());
+    let summary = json(&report.join("summary.json"));
+    let host = &summary["hosts"][0];
+    assert_eq!(host["status"], "interrupted", "{summary}");
+    assert_eq!(host["step"], step, "{summary}");
+    assert_eq!(
+        host["backup_state"], "taken at /srv/bk/srv, not verified",
+        "{summary}"
+    );
+    let page = json(&report.join("hosts/srv.json"));
+    assert_eq!(page["step"], step, "{page}");
+    assert_eq!(page["backup"], "/srv/bk/srv", "{page}");
+}
+
+#[test]
+fn upgrade_second_ctrl_c_cancels_the_hop_and_leaves_nothing_running() {
+    let Some(fleet) = Fleet::builder().simulated(&["v2"]).build() else {
+        return;
+    };
+    let home = temp_home();
+    let child = upgrade_run(home.path(), &fleet, "0", "sleep 4505; echo never");
+    let running = wait_processes("sleep 4505", true, Duration::from_secs(20));
+    assert!(!running.is_empty(), "the hop never started");
+    sigint(&child);
+    std::thread::sleep(Duration::from_millis(300));
+    sigint(&child);
+    let (code, stdout, stderr, waited) = finish(child);
+    assert_eq!(code, 130, "{stdout}\n{stderr}");
+    assert!(waited < Duration::from_secs(10), "{waited:?}");
+    assert!(
+        stdout.contains(
+            "srv  interrupted: cancelled during `Start 2.3.0`\n     backup: verified at /srv/bk/srv"
+        ),
+        "{stdout}"
+    );
+    let left = wait_processes("sleep 4505", false, Duration::from_secs(3));
+    assert!(left.is_empty(), "still running on the host: {left:?}");
+    let summary = json(&newest_report(home.path()).join("summary.json"));
+    assert_eq!(summary["exit_code"], 130, "{summary}");
+    assert_eq!(
+        summary["hosts"][0]["step"], "cancelled during `Start 2.3.0`",
+        "{summary}"
+    );
+    assert_eq!(
+        summary["hosts"][0]["backup_state"], "verified at /srv/bk/srv",
+        "{summary}"
     );
 }

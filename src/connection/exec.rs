@@ -26,9 +26,10 @@ pub struct ExecOptions {
     pub stdin: Option<Vec<u8>>,
     /// Kill the command after this long, counted from the call (waiting for a free channel
     /// included). The kill is a "signal KILL" channel request plus, because sshd ignores that
-    /// request for root logins, `kill -KILL -- -<pgid>` from a second channel: with a timeout
-    /// the login shell first prints its pid on stderr (`printf … "$$" >&2;`, taken out of the
-    /// output), so the login shell must be POSIX-like (sh, bash, dash, zsh, ksh).
+    /// request for root logins, `kill -KILL -- -<pgid>` from a second channel: the login shell
+    /// first prints its pid on stderr (`printf … "$$" >&2;`, taken out of the output), so the
+    /// login shell must be POSIX-like (sh, bash, dash, zsh, ksh). A dropped (cancelled) exec
+    /// is killed the same way.
     pub timeout: Option<Duration>,
     /// Run through sudo.
     pub become_: Option<Become>,
@@ -91,10 +92,11 @@ impl Connection {
             }
             None => (None, command.to_string()),
         };
-        // With a timeout, the login shell first reports its pid (= its process group, as sshd
-        // starts each session with setsid) on stderr, so a timed-out command can be killed even
-        // where sshd ignores "signal" requests (root logins run without privilege separation).
-        let mut pid_line = opts.timeout.map(|_| PidLine::new());
+        // The login shell first reports its pid (= its process group, as sshd starts each
+        // session with setsid) on stderr, so a timed-out or cancelled (Ctrl-C) command can be
+        // killed even where sshd ignores "signal" requests (root logins run without privilege
+        // separation).
+        let mut pid_line = Some(PidLine::new());
         let line = match &pid_line {
             Some(p) => format!("{}{line}", p.prefix()),
             None => line,
@@ -396,6 +398,34 @@ struct Live {
     drained: bool,
 }
 
+/// Commands being killed because their caller dropped them (see [`Live`]).
+static KILLING: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// Counts one kill in progress until dropped.
+struct Killing;
+
+impl Killing {
+    fn start() -> Killing {
+        KILLING.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        Killing
+    }
+}
+
+impl Drop for Killing {
+    fn drop(&mut self) {
+        KILLING.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+/// Waits (at most `max`) until every command whose exec was dropped (Ctrl-C twice) has been
+/// killed on its host and its channel closed: call it before the runtime shuts down.
+pub async fn cancelled_commands_settled(max: Duration) {
+    let deadline = Instant::now() + max;
+    while KILLING.load(std::sync::atomic::Ordering::SeqCst) > 0 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 impl Drop for Live {
     fn drop(&mut self) {
         if self.drained {
@@ -408,7 +438,9 @@ impl Drop for Live {
             return;
         };
         let (conn, pid) = (self.conn.clone(), self.pid);
+        let killing = Killing::start();
         runtime.spawn(async move {
+            let _killing = killing;
             let _ = writer.signal(Sig::KILL).await;
             if let Some(pid) = pid {
                 conn.kill_process_group(pid).await;

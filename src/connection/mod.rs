@@ -25,7 +25,7 @@ mod target;
 
 pub use self::r#become::Become;
 pub use self::error::{ConfigError, ConnectError, ExecError, TargetError};
-pub use self::exec::{ExecOptions, ExecOutput, ExitStatus};
+pub use self::exec::{ExecOptions, ExecOutput, ExitStatus, cancelled_commands_settled};
 pub use self::known_hosts::HostKeyChecking;
 pub use self::session::Connection;
 pub use self::settings::{KeyCache, PassphrasePrompt, SshSettings};

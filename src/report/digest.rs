@@ -30,7 +30,7 @@ pub fn normalise(message: &str, host: &str) -> String {
         .unwrap_or("")
         .to_owned();
     if !host.is_empty() {
-        s = s.replace(host, "<host>");
+        s = replace_word(&s, host, "<host>");
     }
     for (re, with) in [(&PATH, "<path>"), (&NUMBER, "N"), (&SPACES, " ")] {
         if let Some(re) = re.as_ref() {
@@ -43,6 +43,24 @@ pub fn normalise(message: &str, host: &str) -> String {
     } else {
         s.to_owned()
     }
+}
+
+/// `text` with `word` replaced where it stands alone: not inside a longer name (host `a` in
+/// `task`, `web` in `webserver`).
+fn replace_word(text: &str, word: &str, with: &str) -> String {
+    let is_name = |c: char| c.is_alphanumeric() || matches!(c, '_' | '-' | '.');
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find(word) {
+        let before = rest[..at].chars().next_back();
+        let after = rest[at + word.len()..].chars().next();
+        let alone = !before.is_some_and(is_name) && !after.is_some_and(|c| is_name(c) && c != '.');
+        out.push_str(&rest[..at]);
+        out.push_str(if alone { with } else { word });
+        rest = &rest[at + word.len()..];
+    }
+    out.push_str(rest);
+    out
 }
 
 /// Why one host of `exec`, `ping` or `detect` did not end ok, or `None` if it did.
@@ -166,5 +184,17 @@ mod tests {
             }]
         );
         assert_eq!(digest(&RunSummary::default()), "");
+    }
+
+    #[test]
+    fn a_host_name_inside_another_word_is_kept() {
+        assert_eq!(
+            normalise("command on a: a task has a problem", "a"),
+            "command on <host>: <host> task has <host> problem"
+        );
+        assert_eq!(
+            normalise("webserver web down; web.", "web"),
+            "webserver <host> down; <host>."
+        );
     }
 }

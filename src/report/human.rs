@@ -66,9 +66,9 @@ fn status_label(status: HostStatus) -> &'static str {
 /// What the operator is told at each Ctrl-C.
 pub(crate) fn interrupt_message(stage: u8) -> &'static str {
     if stage == 1 {
-        "interrupted: no new host will start; running hosts finish (Ctrl-C again to cancel them)"
+        "interrupted: no new host or task will start; running ones finish (Ctrl-C again to cancel them)"
     } else {
-        "interrupted again: cancelling running hosts"
+        "interrupted again: cancelling running commands"
     }
 }
 
@@ -220,7 +220,9 @@ impl<W: Write, E: Write> Reporter for HumanReporter<W, E> {
                 writeln!(self.err, "{style}warning{style:#}: {message}")
             }
             EventKind::Interrupted { stage } => writeln!(self.err, "{}", interrupt_message(*stage)),
-            EventKind::RunStarted { .. } | EventKind::HostStarted { .. } => Ok(()),
+            EventKind::RunStarted { .. }
+            | EventKind::HostStarted { .. }
+            | EventKind::HostTask { .. } => Ok(()),
         };
         self.error.keep(r);
     }

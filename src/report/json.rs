@@ -104,7 +104,9 @@ impl<W: Write, E: Write> Reporter for JsonReporter<W, E> {
                 }
                 writeln!(self.out, "{v}")
             }
-            EventKind::RunStarted { .. } | EventKind::HostStarted { .. } => Ok(()),
+            EventKind::RunStarted { .. }
+            | EventKind::HostStarted { .. }
+            | EventKind::HostTask { .. } => Ok(()),
         };
         self.error.keep(r);
     }

@@ -5,7 +5,9 @@ pub mod digest;
 pub mod files;
 mod human;
 mod json;
+pub mod live;
 mod playbook;
+pub mod rerun;
 pub mod upgrade;
 
 pub use human::{HumanReporter, View};

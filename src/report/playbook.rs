@@ -101,6 +101,33 @@ pub fn recap(summary: &RunSummary) -> String {
             o.host, r.ok, r.changed, r.unreachable, r.failed, r.skipped, r.rescued, r.ignored
         ));
     }
+    s.push_str(&interrupted(summary));
+    s
+}
+
+/// Where Ctrl-C left each interrupted host (empty when none was).
+pub fn interrupted(summary: &RunSummary) -> String {
+    let hosts: Vec<_> = summary
+        .outcomes
+        .iter()
+        .filter(|o| o.status == crate::events::HostStatus::Interrupted)
+        .collect();
+    if hosts.is_empty() {
+        return String::new();
+    }
+    let st = Style::new().fg_color(Some(AnsiColor::Yellow.into())).bold();
+    let mut s = format!(
+        "\n{st}INTERRUPTED{st:#} ({} host{})\n",
+        hosts.len(),
+        if hosts.len() == 1 { "" } else { "s" }
+    );
+    for o in hosts {
+        s.push_str(&format!(
+            "  {}: {}\n",
+            o.host,
+            o.error.as_deref().unwrap_or("interrupted")
+        ));
+    }
     s
 }
 

@@ -14,6 +14,12 @@ pub struct UpgradeRow {
     pub result: String,
     /// The backup directory, when one was made.
     pub backup: Option<String>,
+    /// Where Ctrl-C left an interrupted host: `cancelled during `Start 2.0.0``.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub step: Option<String>,
+    /// Whether an interrupted host's backup exists: `verified at ...`, `none: ...`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub backup_state: Option<String>,
 }
 
 pub fn table(rows: &[UpgradeRow]) -> String {
@@ -34,8 +40,10 @@ pub fn table(rows: &[UpgradeRow]) -> String {
         let st = Style::new().fg_color(Some(color.into()));
         let pad = " ".repeat(width - r.host.chars().count());
         s.push_str(&format!("{}{pad}  {st}{}{st:#}\n", r.host, r.result));
-        if let Some(b) = &r.backup {
-            s.push_str(&format!("{}  backup: {b}\n", " ".repeat(width)));
+        match (&r.backup_state, &r.backup) {
+            (Some(state), _) => s.push_str(&format!("{}  backup: {state}\n", " ".repeat(width))),
+            (None, Some(b)) => s.push_str(&format!("{}  backup: {b}\n", " ".repeat(width))),
+            (None, None) => {}
         }
     }
     s

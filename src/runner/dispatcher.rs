@@ -63,7 +63,11 @@ pub async fn run(
             let Some(plan) = pending.next() else { break };
             let name = plan.name.clone();
             emit(EventKind::HostStarted { host: name.clone() });
-            let handle = running.spawn(run_host(plan, shared.clone()));
+            let span = crate::logging::host_span(&name);
+            let handle = running.spawn(tracing::Instrument::instrument(
+                run_host(plan, shared.clone()),
+                span,
+            ));
             running_names.insert(handle.id(), (name, Instant::now()));
         }
         if running.is_empty() {
@@ -106,6 +110,10 @@ pub async fn run(
         }
     }
 
+    if interrupt_stage >= 2 {
+        // The aborted hosts' commands are being killed on their hosts; let that finish.
+        crate::connection::cancelled_commands_settled(std::time::Duration::from_secs(5)).await;
+    }
     for plan in pending {
         outcomes.push(HostOutcome {
             error: Some("not started: the run was interrupted".to_owned()),

@@ -23,6 +23,48 @@ use crate::secret::Redactor;
 
 pub use cmdline::masked as masked_command_line;
 
+/// Where `upgrade` puts its reports unless told otherwise (and where `--rerun` looks).
+pub const DEFAULT_PARENT: &str = "reports";
+
+/// Creates `base`, or `base-2`, `base-3`... if it exists: the first that did not.
+fn claim_dir(base: &Path) -> std::io::Result<PathBuf> {
+    if let Some(parent) = base.parent() {
+        std::fs::create_dir_all(parent)?;
+    }
+    for n in 1u32.. {
+        let path = if n == 1 {
+            base.to_path_buf()
+        } else {
+            let mut name = base.file_name().unwrap_or_default().to_os_string();
+            name.push(format!("-{n}"));
+            base.with_file_name(name)
+        };
+        match std::fs::create_dir(&path) {
+            Ok(()) => return Ok(path),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    Err(std::io::Error::other("no free report directory name"))
+}
+
+/// Removes the host pages (`hosts/*.json`, `hosts/*.md`) of an earlier report in the same
+/// directory that this report does not rewrite; nothing else is touched.
+fn remove_stale_host_pages(hosts_dir: &Path, keep: &[String]) -> std::io::Result<()> {
+    for entry in std::fs::read_dir(hosts_dir)? {
+        let path = entry?.path();
+        let ours = matches!(
+            path.extension().and_then(|e| e.to_str()),
+            Some("json" | "md")
+        );
+        let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("");
+        if ours && path.is_file() && !keep.iter().any(|k| k == stem) {
+            std::fs::remove_file(&path)?;
+        }
+    }
+    Ok(())
+}
+
 /// How many lines of stdout and stderr a report keeps per step.
 pub const TAIL_LINES: usize = 50;
 
@@ -74,6 +116,12 @@ pub(crate) struct HostRecord {
     /// What the upgrade did (`upgraded 1.12.1 → 2.3.0`).
     pub result: Option<String>,
     pub backup: Option<String>,
+    /// Where Ctrl-C left an interrupted host (the step it was in).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub step: Option<String>,
+    /// Whether an interrupted upgrade host's backup exists.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub backup_state: Option<String>,
     pub recap: Option<Recap>,
     pub detected: Option<Value>,
     pub plan: Option<Value>,
@@ -96,6 +144,8 @@ impl HostRecord {
             hops_done: Vec::new(),
             result: None,
             backup: None,
+            step: None,
+            backup_state: None,
             recap: None,
             detected: None,
             plan: None,
@@ -230,9 +280,10 @@ impl FilesReporter {
         })
     }
 
-    /// The default directory of `upgrade`: `reports/<UTC time>` under the current directory.
-    pub fn default_dir() -> PathBuf {
-        Path::new("reports").join(time::compact(SystemTime::now()))
+    /// The default directory of `upgrade`: `reports/<UTC time>` under the current directory,
+    /// claimed now (created empty). Two runs starting in the same second get `-2`, `-3`...
+    pub fn default_dir() -> std::io::Result<PathBuf> {
+        claim_dir(&Path::new(DEFAULT_PARENT).join(time::compact(SystemTime::now())))
     }
 
     pub fn dir(&self) -> &Path {
@@ -262,10 +313,18 @@ impl FilesReporter {
         h.start_ms.get_or_insert(start);
         h.duration_ms = at.saturating_sub(h.start_ms.unwrap_or(start));
         h.rc = o.rc.or(h.rc);
-        h.failure = super::digest::host_cause(o).map(|why| match o.failures.last() {
-            Some((task, location, msg)) => format!("{task} ({location}): {msg}"),
-            None => why,
-        });
+        if o.status == HostStatus::Interrupted {
+            h.step = o.error.clone();
+            h.failure = Some(match &o.error {
+                Some(e) => format!("interrupted: {e}"),
+                None => "interrupted".to_owned(),
+            });
+        } else {
+            h.failure = super::digest::host_cause(o).map(|why| match o.failures.last() {
+                Some((task, location, msg)) => format!("{task} ({location}): {msg}"),
+                None => why,
+            });
+        }
         if o.recap.is_some() {
             h.recap = o.recap;
         }
@@ -308,6 +367,8 @@ impl FilesReporter {
             h.status = r.status.as_str().to_owned();
             h.result = Some(r.result.clone());
             h.backup = r.backup.clone();
+            h.step = r.step.clone();
+            h.backup_state = r.backup_state.clone();
             if r.result.starts_with("upgraded") {
                 h.version_after = Some(target.to_owned());
             } else if r.status == HostStatus::Ok {
@@ -371,6 +432,8 @@ impl FilesReporter {
         let r = &self.redactor;
         let put = |name: &str, text: &str| std::fs::write(self.dir.join(name), r.redact(text));
         put("summary.json", &summary_json(&report))?;
+        let stems: Vec<String> = report.hosts.iter().map(HostRecord::file_stem).collect();
+        remove_stale_host_pages(&self.dir.join("hosts"), &stems)?;
         for h in &report.hosts {
             let stem = h.file_stem();
             put(
@@ -410,6 +473,8 @@ fn redact_record(h: &mut HostRecord, r: &Redactor) {
         &mut h.version_after,
         &mut h.result,
         &mut h.backup,
+        &mut h.step,
+        &mut h.backup_state,
         &mut h.verdict,
     ] {
         opt(s);
@@ -445,7 +510,7 @@ fn summary_json(r: &Report) -> String {
         .hosts
         .iter()
         .map(|h| {
-            json!({
+            let mut v = json!({
                 "host": h.host,
                 "status": h.status,
                 "version_before": h.version_before,
@@ -456,7 +521,15 @@ fn summary_json(r: &Report) -> String {
                 "result": h.result,
                 "backup": h.backup,
                 "page": format!("hosts/{}.md", h.file_stem()),
-            })
+            });
+            if let Some(m) = v.as_object_mut() {
+                for (k, x) in [("step", &h.step), ("backup_state", &h.backup_state)] {
+                    if let Some(x) = x {
+                        m.insert(k.to_owned(), json!(x));
+                    }
+                }
+            }
+            v
         })
         .collect();
     pretty(&json!({
@@ -550,7 +623,8 @@ impl Reporter for FilesReporter {
             EventKind::RunStarted { .. }
             | EventKind::Warning { .. }
             | EventKind::Interrupted { .. }
-            | EventKind::TaskStarted { .. } => {}
+            | EventKind::TaskStarted { .. }
+            | EventKind::HostTask { .. } => {}
         }
     }
 
@@ -567,6 +641,7 @@ pub struct Tee<'a> {
 
 impl Reporter for Tee<'_> {
     fn report(&mut self, event: &Event) {
+        crate::logging::log_event(event);
         self.screen.report(event);
         if let Some(f) = self.files.as_deref_mut() {
             f.report(event);
@@ -678,6 +753,8 @@ mod tests {
             status,
             result: result.into(),
             backup: None,
+            step: None,
+            backup_state: None,
         };
         f.set_upgrade(
             &[
@@ -701,6 +778,36 @@ mod tests {
         f.write().unwrap_or_else(|e| panic!("{e}"));
         let events = std::fs::read_to_string(dir.path().join("r/events.jsonl")).unwrap_or_default();
         assert!(events.ends_with("\"type\":\"upgrade\"}\n"), "{events}");
+    }
+
+    #[test]
+    fn two_runs_in_the_same_second_get_different_directories() {
+        let dir = tempfile::TempDir::new().unwrap_or_else(|e| panic!("{e}"));
+        let base = dir.path().join("reports/20260101T000000Z");
+        let a = claim_dir(&base).unwrap_or_else(|e| panic!("{e}"));
+        let b = claim_dir(&base).unwrap_or_else(|e| panic!("{e}"));
+        let c = claim_dir(&base).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(a, base);
+        assert_eq!(b, dir.path().join("reports/20260101T000000Z-2"));
+        assert_eq!(c, dir.path().join("reports/20260101T000000Z-3"));
+    }
+
+    #[test]
+    fn only_stale_host_pages_are_removed() {
+        let dir = tempfile::TempDir::new().unwrap_or_else(|e| panic!("{e}"));
+        let hosts = dir.path().join("hosts");
+        std::fs::create_dir_all(hosts.join("sub.json")).unwrap_or_else(|e| panic!("{e}"));
+        for f in ["a.json", "a.md", "old.json", "old.md", "notes.txt"] {
+            std::fs::write(hosts.join(f), "x").unwrap_or_else(|e| panic!("{e}"));
+        }
+        remove_stale_host_pages(&hosts, &["a".to_owned()]).unwrap_or_else(|e| panic!("{e}"));
+        let mut left: Vec<String> = std::fs::read_dir(&hosts)
+            .unwrap_or_else(|e| panic!("{e}"))
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect();
+        left.sort();
+        assert_eq!(left, ["a.json", "a.md", "notes.txt", "sub.json"]);
     }
 
     #[test]

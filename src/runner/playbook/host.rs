@@ -32,6 +32,12 @@ pub struct HostRun {
     pub recap: Recap,
     /// (task, `file:line:col`, message) of every failure.
     pub failures: Vec<(String, String, String)>,
+    /// The task running on the host now (its rendered name).
+    pub current: Option<String>,
+    /// The last task that ran to its end on the host.
+    pub last_done: Option<String>,
+    /// Where Ctrl-C left the host: `stopped before ...`, `cancelled during ...`.
+    pub interrupted: Option<String>,
 }
 
 impl HostRun {
@@ -50,6 +56,20 @@ impl HostRun {
             once_seen: std::collections::HashMap::new(),
             recap: Recap::default(),
             failures: Vec::new(),
+            current: None,
+            last_done: None,
+            interrupted: None,
+        }
+    }
+
+    /// Ctrl-C stopped the run before `next` (a task, or a play) started on this host: noted
+    /// once, the innermost place first, for hosts still taking tasks.
+    pub fn stop_before(&mut self, next: &str) {
+        if self.active() && self.interrupted.is_none() {
+            self.interrupted = Some(match &self.last_done {
+                Some(done) => format!("stopped after `{done}`, before {next}"),
+                None => format!("stopped before {next}"),
+            });
         }
     }
 

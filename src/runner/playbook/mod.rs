@@ -86,10 +86,17 @@ pub async fn run(
         events: tx,
         interrupted: interrupted.clone(),
     };
-    let work = async move {
-        let mut hosts = engine.host_runs();
+    // The hosts live outside the work so a second Ctrl-C, which drops the work (and with it
+    // every running command), still leaves their state for the recap.
+    let mut hosts = engine.host_runs();
+    let mut work = Some(Box::pin(async {
         for play in &playbook.plays {
-            if engine.interrupted.load(Ordering::SeqCst) > 0 {
+            if engine.stopping() {
+                let names = engine.play_hosts(play);
+                let next = format!("play `{}`", ctx_name(play));
+                for h in hosts.iter_mut().filter(|h| names.contains(&h.name)) {
+                    h.stop_before(&next);
+                }
                 break;
             }
             if engine.run_play(play, &mut hosts).await.is_break() {
@@ -98,27 +105,32 @@ pub async fn run(
                 break;
             }
         }
-        for h in &mut hosts {
-            h.close().await;
-        }
-        hosts
-    };
-    let hosts;
-    tokio::pin!(work);
-    loop {
+    }));
+    while let Some(running) = work.as_mut() {
         tokio::select! {
-            done = &mut work => { hosts = done; break; }
+            () = running => work = None,
             Some(kind) = rx.recv() => reporter.report(&Event { elapsed: started.elapsed(), kind }),
             _ = tokio::signal::ctrl_c(), if interrupted.load(Ordering::SeqCst) < 2 => {
                 let stage = interrupted.fetch_add(1, Ordering::SeqCst) + 1;
                 reporter.report(&Event { elapsed: started.elapsed(), kind: EventKind::Interrupted { stage } });
                 if stage == 2 {
-                    // Dropping the work drops every connection and running command.
-                    hosts = Vec::new();
-                    break;
+                    // Dropping the work drops every running command: each is killed on its
+                    // host (see `connection::exec`), which the wait below lets finish.
+                    work = None;
                 }
             }
         }
+    }
+    drop(work);
+    let stage = interrupted.load(Ordering::SeqCst);
+    if stage >= 2 {
+        crate::connection::cancelled_commands_settled(std::time::Duration::from_secs(5)).await;
+    }
+    for h in &mut hosts {
+        if let Some(task) = h.current.take() {
+            h.interrupted = Some(format!("cancelled during `{task}`"));
+        }
+        h.close().await;
     }
     while let Ok(kind) = rx.try_recv() {
         reporter.report(&Event {
@@ -126,7 +138,6 @@ pub async fn run(
             kind,
         });
     }
-    let stage = interrupted.load(Ordering::SeqCst);
     let mut summary = RunSummary {
         was_interrupted: stage > 0,
         duration: started.elapsed(),
@@ -138,12 +149,15 @@ pub async fn run(
             HostStatus::Unreachable
         } else if r.failed > 0 {
             HostStatus::Failed
+        } else if h.interrupted.is_some() {
+            HostStatus::Interrupted
         } else {
             HostStatus::Ok
         };
         let outcome = HostOutcome {
             recap: Some(r),
             failures: h.failures,
+            error: h.interrupted.filter(|_| status == HostStatus::Interrupted),
             ..HostOutcome::new(h.name, status)
         };
         reporter.report(&Event {
@@ -264,6 +278,9 @@ impl Engine {
         let mut offset = 0;
         for size in batches {
             if self.stopping() {
+                for i in &in_play[offset..] {
+                    hosts[*i].stop_before(&format!("its batch of play `{}`", ctx_name(play)));
+                }
                 break;
             }
             let batch: Vec<usize> = in_play[offset..(offset + size).min(in_play.len())].to_vec();
@@ -377,7 +394,11 @@ impl Engine {
             .filter(|(i, h)| batch.contains(i) && h.active() && h.facts.is_empty())
             .map(|(_, h)| {
                 let ssh = ssh.clone();
-                async move { task::gather(self, h, &ssh).await }
+                let span = crate::logging::host_span(&h.name);
+                tracing::Instrument::instrument(
+                    async move { task::gather(self, h, &ssh).await },
+                    span,
+                )
             });
         futures::stream::iter(futures)
             .buffer_unordered(self.config.forks)
@@ -397,6 +418,10 @@ impl Engine {
         Box::pin(async move {
             for t in tasks {
                 if self.stopping() {
+                    let next = format!("`{}`", task::display_name(t));
+                    for i in sel {
+                        hosts[*i].stop_before(&next);
+                    }
                     return;
                 }
                 if ctx.abort.load(Ordering::SeqCst) {
@@ -712,7 +737,7 @@ impl Engine {
                     let h = &mut hosts[first];
                     async move {
                         let before = h.vars.clone();
-                        task::run_on_host(self, t, h, ctx).await;
+                        run_tracked(self, t, h, ctx).await;
                         h.vars
                             .iter()
                             .filter(|(k, v)| before.get(*k) != Some(*v))
@@ -734,7 +759,7 @@ impl Engine {
             .iter_mut()
             .enumerate()
             .filter(|(i, _)| active.contains(i))
-            .map(|(_, h)| task::run_on_host(self, t, h, ctx));
+            .map(|(_, h)| run_tracked(self, t, h, ctx));
         futures::stream::iter(futures)
             .buffer_unordered(self.config.forks)
             .collect::<Vec<()>>()
@@ -788,6 +813,13 @@ impl Engine {
     }
 }
 
+/// Runs `t` on `h` in the host's log span and remembers it as the host's last finished task.
+async fn run_tracked(e: &Engine, t: &Task, h: &mut HostRun, ctx: &PlayCtx<'_>) {
+    let span = crate::logging::host_span(&h.name);
+    tracing::Instrument::instrument(task::run_on_host(e, t, h, ctx), span).await;
+    h.last_done = h.current.take();
+}
+
 /// What a `run_once` task set on the host that ran it (registered and `set_fact` values).
 type OnceResult = Arc<tokio::sync::OnceCell<Map<String, Value>>>;
 
@@ -802,6 +834,10 @@ pub struct PlayCtx<'a> {
     abort: AtomicBool,
     /// The hosts of the current `serial` batch.
     batch: Mutex<Vec<usize>>,
+}
+
+fn ctx_name(play: &Play) -> String {
+    play.name.clone().unwrap_or_else(|| play.hosts.clone())
 }
 
 /// Batch sizes for `serial` (a number, a percentage, or a list whose last step repeats).

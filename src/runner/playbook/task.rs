@@ -611,6 +611,11 @@ pub(crate) async fn run_on_host(e: &Engine, t: &Task, h: &mut HostRun, ctx: &Pla
     let mut var_map = var_map(e, h, ctx, t);
     let vars = Templates::context(&Value::Object(var_map.clone()));
     let name = rendered_name(e, t, &vars);
+    h.current = Some(name.clone());
+    e.emit(EventKind::HostTask {
+        host: h.name.clone(),
+        task: name.clone(),
+    });
     // Every item is reported; the recap counts the task once (see `count` below).
     let report = |h: &mut HostRun,
                   status: TaskStatus,

@@ -1,0 +1,96 @@
+//! `--log-file`: one span per host, and no secret (SSH password, become password, the output
+//! of a `no_log` task) in the log file, on stdout, on stderr or in the report, even at `-vv`.
+
+mod support;
+
+use support::cli::{clearfleet, temp_home, write};
+use support::report::files;
+use support::sshd::{CF_PASS_PASSWORD, Fleet};
+
+#[test]
+fn secrets_never_reach_the_log_file_the_output_or_the_report() {
+    if !support::sshd::require_test_users() {
+        return;
+    }
+    let Some(fleet) = Fleet::builder().hosts(2).password_auth(true).build() else {
+        return;
+    };
+    let home = temp_home();
+    let [h1, h2] = [&fleet.hosts()[0], &fleet.hosts()[1]];
+    let become_password = "cf-sudo-secret-2";
+    let hidden = "nolog-value-7f3e";
+    let inv = format!(
+        "all:\n  vars:\n    blob: {hidden}\n  hosts:\n\
+         \x20   {}:\n      ansible_host: 127.0.0.1\n      ansible_port: {}\n      ansible_user: cf-pass\n      ansible_password: {CF_PASS_PASSWORD}\n\
+         \x20   {}:\n      ansible_host: 127.0.0.1\n      ansible_port: {}\n      ansible_user: cf-sudo\n      ansible_ssh_private_key_file: {}\n      ansible_become: true\n      ansible_become_password: {become_password}\n",
+        h1.name(),
+        h1.port(),
+        h2.name(),
+        h2.port(),
+        fleet.client_key().display()
+    );
+    let inv = write(home.path(), "inv.yml", &inv);
+    let pb = write(
+        home.path(),
+        "pb.yml",
+        "- hosts: all\n  gather_facts: false\n  tasks:\n\
+         \x20   - name: Who\n      command: id -un\n\
+         \x20   - name: Hidden\n      command: echo {{ blob }}\n      no_log: true\n\
+         \x20   - name: Hidden failure\n      shell: echo {{ blob }} >&2; exit 3\n      no_log: true\n      ignore_errors: true\n",
+    );
+    let run = clearfleet(home.path())
+        .args(["run", "-vv", "--log-file", "run.log", "--report-dir", "rep"])
+        .arg("--known-hosts")
+        .arg(fleet.known_hosts_path())
+        .arg("-i")
+        .arg(&inv)
+        .arg(&pb)
+        .run();
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(
+        run.stdout.contains("\ncf-pass\n") || run.stdout.contains("cf-pass"),
+        "{run:?}"
+    );
+    let log = std::fs::read_to_string(home.path().join("run.log")).unwrap_or_default();
+    // One span per host, with the task results inside it.
+    for h in [h1.name(), h2.name()] {
+        assert!(
+            log.lines().any(|l| l.contains(&format!("host{{host={h}}}"))
+                && l.contains("task result")
+                && l.contains("task=Who")),
+            "no span for {h}:\n{log}"
+        );
+    }
+    assert!(log.contains("run finished"), "{log}");
+    let mut texts = vec![
+        ("stdout".to_owned(), run.stdout.clone()),
+        ("stderr".to_owned(), run.stderr.clone()),
+        ("run.log".to_owned(), log),
+    ];
+    for (path, text) in files(&home.path().join("rep")) {
+        texts.push((path.display().to_string(), text));
+    }
+    for (name, text) in &texts {
+        for secret in [CF_PASS_PASSWORD, become_password, hidden] {
+            assert!(!text.contains(secret), "{secret} in {name}:\n{text}");
+        }
+    }
+}
+
+#[test]
+fn an_unwritable_log_file_is_an_input_error() {
+    let home = temp_home();
+    let inv = write(home.path(), "inv.yml", "all:\n  hosts:\n    a:\n");
+    let run = clearfleet(home.path())
+        .args(["exec", "--log-file", "no/such/dir/x.log", "-i"])
+        .arg(&inv)
+        .args(["--", "true"])
+        .run();
+    assert_eq!(run.code, 4, "{run:?}");
+    assert!(
+        run.stderr
+            .starts_with("error: cannot open the log file no/such/dir/x.log"),
+        "{}",
+        run.stderr
+    );
+}

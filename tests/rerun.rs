@@ -1,0 +1,252 @@
+//! `--rerun failed|unreachable|ok` picks hosts from the last report (or `--from-report`), for
+//! `exec`, `run` and `upgrade`; a reused report directory keeps no stale host pages.
+
+mod support;
+
+use support::cli::{clearfleet, temp_home, write};
+use support::sshd::Fleet;
+
+/// Two reachable hosts and one on a closed port.
+fn inventory(fleet: &Fleet) -> String {
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .unwrap_or(1);
+    let mut s = String::from("all:\n  hosts:\n");
+    for h in fleet.hosts() {
+        s.push_str(&format!(
+            "    {}:\n      ansible_host: 127.0.0.1\n      ansible_port: {}\n",
+            h.name(),
+            h.port()
+        ));
+    }
+    s.push_str(&format!(
+        "    down:\n      ansible_host: 127.0.0.1\n      ansible_port: {closed}\n"
+    ));
+    s.push_str(&format!(
+        "  vars:\n    ansible_user: root\n    ansible_ssh_private_key_file: {}\n",
+        fleet.client_key().display()
+    ));
+    s
+}
+
+fn hosts_of(dir: &std::path::Path) -> Vec<(String, String)> {
+    let text = std::fs::read_to_string(dir.join("summary.json")).unwrap_or_default();
+    let v: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
+    v["hosts"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|h| {
+            (
+                h["host"].as_str().unwrap_or("").to_owned(),
+                h["status"].as_str().unwrap_or("").to_owned(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn rerun_takes_the_hosts_of_the_last_report() {
+    let Some(fleet) = Fleet::start(2) else {
+        return;
+    };
+    let home = temp_home();
+    let inv = write(home.path(), "inv.yml", &inventory(&fleet));
+    let exec = |extra: &[&str], cmd: &str| {
+        clearfleet(home.path())
+            .args(["exec", "--connect-retries", "0", "--known-hosts"])
+            .arg(fleet.known_hosts_path())
+            .arg("-i")
+            .arg(&inv)
+            .args(extra)
+            .args(["--", cmd])
+            .run()
+    };
+
+    // No report yet: a clear error, nothing contacted.
+    let none = exec(&["--rerun", "failed"], "true");
+    assert_eq!(none.code, 4, "{none:?}");
+    assert!(
+        none.stderr
+            .starts_with("error: --rerun needs an earlier report: none under reports/"),
+        "{}",
+        none.stderr
+    );
+
+    // First: h01 and h02 ok, `down` unreachable. Second: h01 fails too (by its port).
+    let first = exec(&["--report-dir", "reports/first"], "true");
+    assert_eq!(first.code, 3, "{first:?}");
+    let port1 = fleet.hosts()[0].port();
+    let second = exec(
+        &["--report-dir", "reports/second"],
+        &format!("case \"$SSH_CONNECTION\" in *' {port1}') exit 5;; esac; true"),
+    );
+    assert_eq!(second.code, 2, "{second:?}");
+    assert_eq!(
+        hosts_of(&home.path().join("reports/second")),
+        [
+            ("h01".to_owned(), "failed".to_owned()),
+            ("h02".to_owned(), "ok".to_owned()),
+            ("down".to_owned(), "unreachable".to_owned())
+        ]
+    );
+
+    // The newest report is `second`: only h01 failed there.
+    let again = exec(&["--rerun", "failed", "--report-dir", "none"], "echo again");
+    assert_eq!(again.code, 0, "{again:?}");
+    assert!(again.stdout.contains("h01 | ok"), "{}", again.stdout);
+    assert!(!again.stdout.contains("h02"), "{}", again.stdout);
+    let both = exec(
+        &["--rerun", "failed,unreachable", "--report-dir", "none"],
+        "true",
+    );
+    assert_eq!(both.code, 3, "{both:?}");
+    assert!(both.stdout.contains("h01 ") && both.stdout.contains("down "));
+    assert!(!both.stdout.contains("h02"), "{}", both.stdout);
+
+    // --from-report reads that one instead; --limit narrows further.
+    let from_first = exec(
+        &[
+            "--rerun",
+            "ok",
+            "--from-report",
+            "reports/first",
+            "--limit",
+            "h02",
+            "--report-dir",
+            "none",
+        ],
+        "true",
+    );
+    assert_eq!(from_first.code, 0, "{from_first:?}");
+    assert!(
+        from_first.stdout.contains("h02 | ok"),
+        "{}",
+        from_first.stdout
+    );
+    assert!(!from_first.stdout.contains("h01"), "{}", from_first.stdout);
+    let empty = exec(
+        &["--rerun", "failed", "--from-report", "reports/first"],
+        "true",
+    );
+    assert_eq!(empty.code, 4, "{empty:?}");
+    assert!(
+        empty.stderr.contains("has no failed host"),
+        "{}",
+        empty.stderr
+    );
+
+    // `run` takes the same hosts.
+    let pb = write(
+        home.path(),
+        "pb.yml",
+        "- hosts: all\n  gather_facts: false\n  tasks:\n    - command: hostname\n",
+    );
+    let run = clearfleet(home.path())
+        .args(["run", "--rerun", "failed", "--known-hosts"])
+        .arg(fleet.known_hosts_path())
+        .arg("-i")
+        .arg(&inv)
+        .arg(&pb)
+        .run();
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(run.stdout.contains("changed: [h01]"), "{}", run.stdout);
+    assert!(!run.stdout.contains("h02") && !run.stdout.contains("down"));
+}
+
+#[test]
+fn a_reused_report_dir_drops_the_pages_of_hosts_no_longer_in_it() {
+    let Some(fleet) = Fleet::start(2) else {
+        return;
+    };
+    let home = temp_home();
+    let inv = write(home.path(), "inv.yml", &inventory(&fleet));
+    let exec = |limit: &str| {
+        clearfleet(home.path())
+            .args([
+                "exec",
+                "--report-dir",
+                "rep",
+                "--limit",
+                limit,
+                "--known-hosts",
+            ])
+            .arg(fleet.known_hosts_path())
+            .arg("-i")
+            .arg(&inv)
+            .args(["--", "true"])
+            .run()
+    };
+    assert_eq!(exec("h01,h02").code, 0);
+    write(home.path(), "rep/hosts/notes.txt", "mine");
+    write(home.path(), "rep/notes.md", "mine");
+    assert_eq!(exec("h02").code, 0);
+    let mut left: Vec<String> = std::fs::read_dir(home.path().join("rep/hosts"))
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    left.sort();
+    assert_eq!(left, ["h02.json", "h02.md", "notes.txt"]);
+    assert!(home.path().join("rep/notes.md").exists());
+}
+
+#[test]
+fn upgrade_reruns_only_the_hosts_of_the_report() {
+    let Some(fleet) = Fleet::builder().simulated(&["v2", "v2"]).build() else {
+        return;
+    };
+    let home = temp_home();
+    let mut inv = format!(
+        "all:\n  vars:\n    ansible_host: 127.0.0.1\n    ansible_user: root\n    ansible_ssh_private_key_file: {}\n  hosts:\n",
+        fleet.client_key().display()
+    );
+    for h in fleet.hosts() {
+        h.sim(&["init", "--era", "2.3"]);
+        inv.push_str(&format!(
+            "    {}:\n      ansible_port: {}\n",
+            h.name(),
+            h.port()
+        ));
+    }
+    let inv = write(home.path(), "inv.yml", &inv);
+    let upgrade = |extra: &[&str]| {
+        clearfleet(home.path())
+            .arg("upgrade")
+            .args(extra)
+            .arg("-i")
+            .arg(&inv)
+            .arg("--known-hosts")
+            .arg(fleet.known_hosts_path())
+            .run()
+    };
+    let none = upgrade(&["--rerun", "failed"]);
+    assert_eq!(none.code, 4, "{none:?}");
+    assert!(
+        none.stderr
+            .starts_with("error: --rerun needs an earlier report"),
+        "{}",
+        none.stderr
+    );
+    assert!(
+        !home.path().join("reports").exists(),
+        "no report for a refused run"
+    );
+    // An earlier report where h02 failed.
+    write(
+        home.path(),
+        "old/summary.json",
+        r#"{"hosts": [{"host": "h01", "status": "ok"}, {"host": "h02", "status": "failed"}]}"#,
+    );
+    let run = upgrade(&["--rerun", "failed", "--from-report", "old"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let result: Vec<&str> = run
+        .stdout
+        .lines()
+        .skip_while(|l| !l.contains("UPGRADE RESULT"))
+        .skip(1)
+        .collect();
+    assert_eq!(result, ["h02  up to date (2.3.0)"], "{}", run.stdout);
+}
