@@ -167,7 +167,9 @@ impl RunConfig {
             host_key_checking,
             connect_timeout: Duration::from_secs(args.connect_timeout.max(1)),
             connect_retries: args.connect_retries,
-            keepalive_interval: Some(Duration::from_secs(15)),
+            keepalive_interval: (args.keepalive_interval > 0)
+                .then(|| Duration::from_secs(args.keepalive_interval)),
+            keepalive_max: args.keepalive_count,
             use_agent: !args.no_agent,
             max_channels: 8,
             passphrase: Some(passphrase_prompt()),

@@ -228,7 +228,7 @@ fn client_config(settings: &SshSettings, known_types: &[String]) -> Arc<client::
     }
     Arc::new(client::Config {
         keepalive_interval: settings.keepalive_interval,
-        keepalive_max: 3,
+        keepalive_max: usize::try_from(settings.keepalive_max).unwrap_or(usize::MAX),
         inactivity_timeout: None,
         nodelay: true,
         preferred,

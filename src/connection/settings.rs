@@ -29,9 +29,12 @@ pub struct SshSettings {
     /// Extra attempts after a refused / reset / closed-before-handshake connection (2), with
     /// exponential backoff from 200 ms plus jitter. Never for auth or host key failures.
     pub connect_retries: u32,
-    /// SSH keepalive period (15 s); 3 unanswered keepalives close the connection. There is
-    /// deliberately no inactivity timeout: it would kill silent long commands.
+    /// SSH keepalive period (15 s): sent after this long without a word from the host. There
+    /// is deliberately no inactivity timeout: it would kill silent long commands.
     pub keepalive_interval: Option<Duration>,
+    /// Unanswered keepalives in a row (3) after which the connection is closed, so a host
+    /// behind a cut network is noticed after about `(keepalive_max + 1) × keepalive_interval`.
+    pub keepalive_max: u32,
     /// Try the keys of ssh-agent (after explicit keys, before default keys).
     pub use_agent: bool,
     /// The agent socket; `None` = `$SSH_AUTH_SOCK`.
@@ -58,6 +61,7 @@ impl Default for SshSettings {
             connect_timeout: Duration::from_secs(10),
             connect_retries: 2,
             keepalive_interval: Some(Duration::from_secs(15)),
+            keepalive_max: 3,
             use_agent: true,
             agent_socket: None,
             default_identity_files: ["id_ed25519", "id_rsa", "id_ecdsa"]
@@ -79,6 +83,7 @@ impl fmt::Debug for SshSettings {
             .field("connect_timeout", &self.connect_timeout)
             .field("connect_retries", &self.connect_retries)
             .field("keepalive_interval", &self.keepalive_interval)
+            .field("keepalive_max", &self.keepalive_max)
             .field("use_agent", &self.use_agent)
             .field("agent_socket", &self.agent_socket)
             .field("default_identity_files", &self.default_identity_files)
