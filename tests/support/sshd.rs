@@ -503,7 +503,7 @@ fn is_root() -> bool {
         .unwrap_or(false)
 }
 
-fn set_mode(path: &Path, mode: u32) {
+pub fn set_mode(path: &Path, mode: u32) {
     fs::set_permissions(path, fs::Permissions::from_mode(mode)).expect("chmod");
 }
 
@@ -581,7 +581,7 @@ fn descendants(root: u32) -> Vec<u32> {
     out
 }
 
-fn kill_tree(root: u32) {
+pub fn kill_tree(root: u32) {
     let _ = Command::new("kill")
         .args(["-STOP", &root.to_string()])
         .status();
