@@ -285,3 +285,324 @@ fn a_network_cut_without_a_reset_is_noticed_by_the_keepalives() {
     let line = recap_line(&run.stdout, "h01");
     assert_eq!(count(line, "ok"), 2, "{line}");
 }
+
+#[test]
+fn a_task_timeout_ends_a_hung_command_and_every_process_it_started() {
+    let Some(fleet) = Fleet::start(2) else {
+        return;
+    };
+    let home = temp_home();
+    let work = home.path().join("work");
+    std::fs::create_dir_all(&work).unwrap_or_else(|e| panic!("{e}"));
+    let inv = write(home.path(), "inv.yml", &inventory(&fleet, &work, &[]));
+    // Unique markers in the command lines, to find the processes on the host afterwards.
+    let marker = format!("cf-hung-{}", std::process::id());
+    let pb = write(
+        home.path(),
+        "pb.yml",
+        &format!(
+            r#"
+- hosts: all
+  gather_facts: false
+  tasks:
+    - name: hung step
+      shell: >-
+        trap '' TERM HUP INT;
+        sh -c 'sleep 301; echo {marker}-child' &
+        sh -c 'sleep 302; echo {marker}-main';
+        touch {{{{ work_dir }}}}/finished-{{{{ inventory_hostname }}}}
+      timeout: 2
+    - name: after
+      command: "true"
+"#
+        ),
+    );
+    let child = spawn(
+        clearfleet(home.path())
+            .args(["run", "-i"])
+            .arg(&inv)
+            .arg("--known-hosts")
+            .arg(fleet.known_hosts_path())
+            .arg(&pb),
+    );
+    let (run, took) = finish_within(child, Duration::from_secs(30));
+    eprintln!("{}\n{}", run.stdout, run.stderr);
+    eprintln!("measured: the run with a 2 s task timeout took {took:?}");
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(took < Duration::from_secs(10), "{took:?}");
+    for h in ["h01", "h02"] {
+        let line = recap_line(&run.stdout, h);
+        assert_eq!(count(line, "failed"), 1, "{line}");
+        assert_eq!(count(line, "ok"), 0, "{line}");
+    }
+    let hung = run
+        .stdout
+        .split("TASK [hung step]")
+        .nth(1)
+        .unwrap_or_default();
+    assert!(
+        hung.lines()
+            .filter(|l| l.starts_with("fatal: [h0") && l.ends_with(": command timed out after 2s"))
+            .count()
+            == 2,
+        "{hung}"
+    );
+    // Nothing it started survives on the hosts: not the shell that ignores SIGTERM/SIGHUP,
+    // nor its background child.
+    let gone = (0..60).any(|_| {
+        std::thread::sleep(Duration::from_millis(100));
+        !support::process_running(&format!("{marker}-"))
+    });
+    let ps = std::process::Command::new("ps")
+        .args(["-eo", "pid,pgid,args"])
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+        .unwrap_or_default();
+    assert!(
+        gone,
+        "processes of the timed-out task still run:\n{}",
+        ps.lines()
+            .filter(|l| l.contains(&marker))
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+    assert!(!work.join("finished-h01").exists());
+}
+
+#[test]
+fn a_listener_that_never_speaks_ssh_fails_by_the_connect_timeout() {
+    let Some(fleet) = Fleet::start(1) else {
+        return;
+    };
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("{e}"));
+    let port = listener
+        .local_addr()
+        .map(|a| a.port())
+        .unwrap_or_else(|e| panic!("{e}"));
+    // Accepts every connection and holds it open, never sending a banner.
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for s in listener.incoming().flatten() {
+            held.push(s);
+        }
+    });
+    let home = temp_home();
+    let work = home.path().join("work");
+    let mut inv = inventory(&fleet, &work, &[]);
+    inv.push_str(&format!("    silent:\n      ansible_port: {port}\n"));
+    let inv = write(home.path(), "inv.yml", &inv);
+    let child = spawn(
+        clearfleet(home.path())
+            .args(["exec", "--connect-timeout", "2", "--output", "json", "-i"])
+            .arg(&inv)
+            .arg("--known-hosts")
+            .arg(fleet.known_hosts_path())
+            .args(["--", "echo hello"]),
+    );
+    let (run, took) = finish_within(child, Duration::from_secs(30));
+    eprintln!("measured: a silent listener failed the run in {took:?} (connect timeout 2 s)");
+    assert_eq!(run.code, 3, "{run:?}");
+    // One attempt: a timeout is never retried.
+    assert!(
+        took >= Duration::from_secs(2) && took < Duration::from_secs(5),
+        "{took:?}"
+    );
+    let silent = run.host_json("silent");
+    assert_eq!(silent["status"], "unreachable", "{silent}");
+    assert!(
+        silent["error"]
+            .as_str()
+            .is_some_and(|e| e.starts_with("timed out after 2s")),
+        "{silent}"
+    );
+    assert_eq!(run.host_json("h01")["status"], "ok");
+}
+
+#[test]
+fn a_changed_host_key_refuses_that_host_only_and_off_warns() {
+    let Some(fleet) = Fleet::start(3) else {
+        return;
+    };
+    let home = temp_home();
+    let work = home.path().join("work");
+    let inv = write(home.path(), "inv.yml", &inventory(&fleet, &work, &[]));
+    let exec = |policy: &str| {
+        clearfleet(home.path())
+            .args([
+                "exec",
+                "--output",
+                "json",
+                "--host-key-checking",
+                policy,
+                "-i",
+            ])
+            .arg(&inv)
+            .arg("--known-hosts")
+            .arg(fleet.known_hosts_path())
+            .args(["--", "echo hello"])
+            .run()
+    };
+    assert_eq!(exec("strict").code, 0, "first run");
+    let known_before = std::fs::read_to_string(fleet.known_hosts_path()).unwrap_or_default();
+    fleet.host(1).regenerate_host_key_and_restart();
+    let new_fp = fleet.host(1).host_key_fingerprint();
+    let accepted_before = fleet.host(1).accepted_connections();
+    for policy in ["strict", "accept-new"] {
+        let run = exec(policy);
+        assert_eq!(run.code, 3, "{policy}: {run:?}");
+        let h02 = run.host_json("h02");
+        assert_eq!(h02["status"], "unreachable", "{policy}: {h02}");
+        let error = h02["error"].as_str().unwrap_or_default();
+        assert!(
+            error.contains(&new_fp)
+                && error.contains(&format!("{}:2", fleet.known_hosts_path().display())),
+            "{policy}: {error}"
+        );
+        for h in ["h01", "h03"] {
+            assert_eq!(run.host_json(h)["status"], "ok", "{policy}");
+        }
+        // Refused before authenticating, and known_hosts is left alone.
+        assert_eq!(fleet.host(1).accepted_connections(), accepted_before);
+        assert_eq!(
+            std::fs::read_to_string(fleet.known_hosts_path()).unwrap_or_default(),
+            known_before,
+            "{policy}"
+        );
+    }
+    let run = exec("off");
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(
+        run.stderr
+            .contains("host key checking is off: any host can impersonate any other"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(run.host_json("h02")["status"], "ok");
+    assert_eq!(
+        std::fs::read_to_string(fleet.known_hosts_path()).unwrap_or_default(),
+        known_before
+    );
+}
+
+/// An inventory of `n` aliases (`a000`…) of one sshd host.
+fn aliases(fleet: &Fleet, host: usize, n: usize) -> String {
+    let mut s = format!(
+        "all:\n  vars:\n    ansible_host: 127.0.0.1\n    ansible_user: root\n    ansible_ssh_private_key_file: {}\n    ansible_port: {}\n  hosts:\n",
+        fleet.client_key().display(),
+        fleet.host(host).port()
+    );
+    for i in 0..n {
+        s.push_str(&format!("    a{i:03}:\n"));
+    }
+    s
+}
+
+/// (ok, unreachable, other) host counts of a JSON Lines run.
+fn statuses(run: &Run) -> (usize, usize, usize) {
+    let hosts: Vec<serde_json::Value> = run
+        .json_lines()
+        .into_iter()
+        .filter(|v| v["type"] == "host")
+        .collect();
+    let ok = hosts.iter().filter(|h| h["status"] == "ok").count();
+    let unreachable = hosts
+        .iter()
+        .filter(|h| h["status"] == "unreachable")
+        .count();
+    (ok, unreachable, hosts.len() - ok - unreachable)
+}
+
+/// Lines of an sshd log where `MaxStartups` dropped a connection.
+fn drops(log: &str) -> usize {
+    log.lines()
+        .filter(|l| l.contains("drop connection #"))
+        .count()
+}
+
+#[test]
+fn two_hundred_connections_to_one_sshd_all_get_through_max_startups() {
+    if support::skip_slow("200 connections against sshd MaxStartups 10:30:60") {
+        return;
+    }
+    // 200 inventory names for one sshd (as 200 hosts behind one bastion would be) at forks
+    // 200: clearfleet keeps at most 8 handshakes in flight to one address, below the 10
+    // where sshd starts dropping, so none is dropped and every host succeeds.
+    let Some(fleet) = Fleet::builder().hosts(1).max_startups("10:30:60").build() else {
+        return;
+    };
+    let home = temp_home();
+    let inv = write(home.path(), "inv.yml", &aliases(&fleet, 0, 200));
+    let started = Instant::now();
+    let run = clearfleet(home.path())
+        .args(["exec", "--forks", "200", "--output", "json", "-i"])
+        .arg(&inv)
+        .arg("--known-hosts")
+        .arg(fleet.known_hosts_path())
+        .args(["--", "echo hello"])
+        .run();
+    let took = started.elapsed();
+    let log = fleet.host(0).log();
+    eprintln!(
+        "measured: 200 hosts through one sshd (MaxStartups 10:30:60) in {took:?}, {} drops",
+        drops(&log)
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(statuses(&run), (200, 0, 0));
+    assert_eq!(fleet.host(0).accepted_connections(), 200);
+    assert_eq!(drops(&log), 0, "sshd dropped connections");
+}
+
+#[test]
+fn retries_with_backoff_get_through_a_stricter_max_startups_and_without_them_some_fail() {
+    if support::skip_slow("MaxStartups 3 with and without retries") {
+        return;
+    }
+    // An sshd that drops every unauthenticated connection beyond 3 (below clearfleet's 8 in
+    // flight): only the retries with backoff get 40 hosts through.
+    let Some(fleet) = Fleet::builder().hosts(1).max_startups("3").build() else {
+        return;
+    };
+    let home = temp_home();
+    let inv = write(home.path(), "inv.yml", &aliases(&fleet, 0, 40));
+    let exec = |retries: &str| {
+        clearfleet(home.path())
+            .args(["exec", "--forks", "40", "--output", "json"])
+            .args(["--connect-retries", retries, "-i"])
+            .arg(&inv)
+            .arg("--known-hosts")
+            .arg(fleet.known_hosts_path())
+            .args(["--", "echo hello"])
+            .run()
+    };
+    let without = exec("0");
+    let (ok, unreachable, other) = statuses(&without);
+    eprintln!("measured: --connect-retries 0: {ok} ok, {unreachable} unreachable");
+    assert_eq!(without.code, 3, "{}", without.stderr);
+    assert!(unreachable > 0 && other == 0, "{ok} {unreachable} {other}");
+    let closed = format!(
+        "connection closed by 127.0.0.1:{} before the ssh handshake",
+        fleet.host(0).port()
+    );
+    for v in without
+        .json_lines()
+        .iter()
+        .filter(|v| v["status"] == "unreachable")
+    {
+        assert!(
+            v["error"].as_str().is_some_and(|e| e.starts_with(&closed)),
+            "{v}"
+        );
+    }
+    let dropped_before = drops(&fleet.host(0).log());
+    let started = Instant::now();
+    let with = exec("8");
+    let dropped = drops(&fleet.host(0).log()) - dropped_before;
+    eprintln!(
+        "measured: --connect-retries 8: {:?} (ok, unreachable, other) in {:?}; sshd dropped {dropped} attempts",
+        statuses(&with),
+        started.elapsed()
+    );
+    assert_eq!(with.code, 0, "{}", with.stderr);
+    assert_eq!(statuses(&with), (40, 0, 0));
+    assert!(dropped > 0, "the retries were needed");
+}
