@@ -313,15 +313,24 @@ pub fn run(args: &UpgradeArgs) -> Result<u8, Error> {
                         .failures
                         .last()
                         .map(|(task, _, msg)| (task.clone(), msg.clone()));
+                    // A failure after the rescue started is the rollback's own: the server
+                    // may be down, and must not be called unchanged.
+                    let rescued = o.recap.is_some_and(|r| r.rescued > 0);
                     match last {
                         Some((_, msg)) if msg.starts_with("rolled back") => msg,
+                        Some((task, msg)) if rescued => format!(
+                            "ROLLBACK FAILED at {task}: {msg} (the backup is in {})",
+                            backup.as_deref().unwrap_or("the backup directory")
+                        ),
                         Some((task, msg)) => format!("not changed: {task}: {msg}"),
                         None => "failed".to_owned(),
                     }
                 }
             };
             // A backup exists once the host got past "Stop and back up": upgraded or rolled back.
-            let backed_up = result.starts_with("upgraded") || result.starts_with("rolled back");
+            let backed_up = ["upgraded", "rolled back", "ROLLBACK FAILED"]
+                .iter()
+                .any(|p| result.starts_with(p));
             rows.push(UpgradeRow {
                 host: o.host.clone(),
                 status: if attempted {

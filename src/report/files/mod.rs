@@ -312,7 +312,7 @@ impl FilesReporter {
                 h.version_after = Some(target.to_owned());
             } else if r.status == HostStatus::Ok {
                 // Up to date, no server, or a check run: nothing changed.
-            } else if ["rolled back", "refused", "not attempted"]
+            } else if ["rolled back", "refused", "not attempted", "not changed"]
                 .iter()
                 .any(|p| r.result.starts_with(p))
             {
