@@ -4,6 +4,7 @@
 pub mod cli;
 pub mod netns;
 pub mod report;
+pub mod secrets;
 pub mod sshd;
 
 #[allow(unused_imports)]
