@@ -364,6 +364,14 @@ impl Engine {
         vars
     }
 
+    /// Closes `h`'s connection after a task when the open-file limit cannot hold one per host
+    /// (`RunConfig::max_connections`); its next task connects again.
+    async fn release_connection(&self, h: &mut HostRun) {
+        if self.config.hosts.len() > self.config.max_connections {
+            h.close().await;
+        }
+    }
+
     async fn gather_facts(&self, hosts: &mut [HostRun], batch: &[usize]) {
         self.emit(EventKind::TaskStarted {
             name: "Gathering Facts".to_owned(),
@@ -377,7 +385,10 @@ impl Engine {
             .filter(|(i, h)| batch.contains(i) && h.active() && h.facts.is_empty())
             .map(|(_, h)| {
                 let ssh = ssh.clone();
-                async move { task::gather(self, h, &ssh).await }
+                async move {
+                    task::gather(self, h, &ssh).await;
+                    self.release_connection(h).await;
+                }
             });
         futures::stream::iter(futures)
             .buffer_unordered(self.config.forks)
@@ -713,6 +724,7 @@ impl Engine {
                     async move {
                         let before = h.vars.clone();
                         task::run_on_host(self, t, h, ctx).await;
+                        self.release_connection(h).await;
                         h.vars
                             .iter()
                             .filter(|(k, v)| before.get(*k) != Some(*v))
@@ -734,7 +746,10 @@ impl Engine {
             .iter_mut()
             .enumerate()
             .filter(|(i, _)| active.contains(i))
-            .map(|(_, h)| task::run_on_host(self, t, h, ctx));
+            .map(|(_, h)| async move {
+                task::run_on_host(self, t, h, ctx).await;
+                self.release_connection(h).await;
+            });
         futures::stream::iter(futures)
             .buffer_unordered(self.config.forks)
             .collect::<Vec<()>>()
