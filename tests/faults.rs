@@ -606,3 +606,156 @@ fn retries_with_backoff_get_through_a_stricter_max_startups_and_without_them_som
     assert_eq!(statuses(&with), (40, 0, 0));
     assert!(dropped > 0, "the retries were needed");
 }
+
+/// Runs `clearfleet ARGS` under `ulimit -n LIMIT` (soft and hard), sampling its open file
+/// descriptors every 20 ms: (run, the most seen at once, wall time).
+fn run_with_fd_limit(home: &Path, limit: u32, args: &[String]) -> (Run, usize, Duration) {
+    let bin = env!("CARGO_BIN_EXE_clearfleet");
+    let quoted: Vec<String> = args
+        .iter()
+        .map(|a| format!("'{}'", a.replace('\'', "'\\''")))
+        .collect();
+    let child = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "ulimit -n {limit} && exec {bin} {}",
+            quoted.join(" ")
+        ))
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", home)
+        .env("NO_COLOR", "1")
+        .current_dir(home)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("spawn: {e}"));
+    let fd_dir = std::path::PathBuf::from(format!("/proc/{}/fd", child.id()));
+    let peak = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let sampler = {
+        let (peak, done) = (peak.clone(), done.clone());
+        std::thread::spawn(move || {
+            while !done.load(std::sync::atomic::Ordering::SeqCst) {
+                if let Ok(d) = std::fs::read_dir(&fd_dir) {
+                    peak.fetch_max(d.count(), std::sync::atomic::Ordering::SeqCst);
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        })
+    };
+    let (run, took) = finish_within(child, Duration::from_secs(400));
+    done.store(true, std::sync::atomic::Ordering::SeqCst);
+    let _ = sampler.join();
+    (run, peak.load(std::sync::atomic::Ordering::SeqCst), took)
+}
+
+#[test]
+fn two_hundred_hosts_at_forks_200_with_an_exact_recap_and_bounded_descriptors() {
+    if support::skip_slow("200 hosts at --forks 200") {
+        return;
+    }
+    // 20 sshd processes, 10 inventory names each: 200 hosts, 200 connections at once.
+    let Some(fleet) = Fleet::start(20) else {
+        return;
+    };
+    let home = temp_home();
+    let mut inv = format!(
+        "all:\n  vars:\n    ansible_host: 127.0.0.1\n    ansible_user: root\n    ansible_ssh_private_key_file: {}\n  hosts:\n",
+        fleet.client_key().display()
+    );
+    let mut names = Vec::new();
+    for (i, h) in fleet.hosts().iter().enumerate() {
+        for k in 0..10 {
+            let name = format!("s{i:02}-{k}");
+            inv.push_str(&format!("    {name}:\n      ansible_port: {}\n", h.port()));
+            names.push(name);
+        }
+    }
+    let inv = write(home.path(), "inv.yml", &inv);
+    let pb = write(
+        home.path(),
+        "pb.yml",
+        "- hosts: all\n  gather_facts: false\n  tasks:\n    - command: echo {{ inventory_hostname }}\n      register: out\n    - command: \"true\"\n    - assert:\n        that: out.stdout == inventory_hostname\n",
+    );
+    // All 200 handshakes share this machine's CPUs with the 20 sshds (0.3–0.6 s of sshd CPU
+    // each when the machine is busy): a generous connect timeout, so that the test measures
+    // clearfleet, not the machine's load.
+    let args = |forks: &str, limit: &str| -> Vec<String> {
+        vec![
+            "run".into(),
+            "--connect-timeout".into(),
+            "120".into(),
+            "--forks".into(),
+            forks.into(),
+            "--limit".into(),
+            limit.into(),
+            "-i".into(),
+            inv.display().to_string(),
+            "--known-hosts".into(),
+            fleet.known_hosts_path().display().to_string(),
+            pb.display().to_string(),
+        ]
+    };
+    // 1024 descriptors: room for 200 forks (2 per host + 64), no lowering.
+    let (run, peak, took) = run_with_fd_limit(home.path(), 1024, &args("200", "all"));
+    eprintln!("measured: 200 hosts at --forks 200 in {took:?}, at most {peak} descriptors open");
+    assert_eq!(
+        run.code,
+        0,
+        "{}",
+        run.stdout
+            .lines()
+            .filter(|l| l.contains("nreachable") || l.contains("fatal"))
+            .take(10)
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+    assert!(!run.stderr.contains("lowered"), "{}", run.stderr);
+    assert!(!run.all_output().contains("Too many open files"));
+    for name in &names {
+        assert_eq!(
+            recap_line(&run.stdout, name)
+                .split_once(" : ")
+                .map(|(_, counts)| counts.split_whitespace().collect::<Vec<_>>().join(" ")),
+            Some("ok=3 changed=2 unreachable=0 failed=0 skipped=0 rescued=0 ignored=0".to_owned()),
+            "{name}"
+        );
+    }
+    assert!(run.stdout.contains("\n200 hosts in "), "{}", run.stdout);
+    assert!(
+        run.stdout.trim_end().ends_with(": 200 ok"),
+        "{}",
+        run.stdout
+    );
+    assert!(peak < 1024 && peak > 200, "{peak}");
+
+    let accepted = || -> usize { fleet.hosts().iter().map(|h| h.accepted_connections()).sum() };
+    assert_eq!(accepted(), 200, "one connection per host");
+
+    // Under a low limit the forks are lowered, with a message, the hosts' connections are
+    // reopened for each task instead of kept for the whole play, and every host succeeds.
+    let (run, peak, took) = run_with_fd_limit(home.path(), 128, &args("200", "s0*"));
+    eprintln!("measured: 100 hosts under ulimit -n 128 in {took:?}, at most {peak} descriptors");
+    assert_eq!(run.code, 0, "{}\n{}", run.stderr, run.stdout);
+    for warning in [
+        "warning: --forks lowered from 200 to 32: the open-file limit (ulimit -n) is 128",
+        "warning: the open-file limit (ulimit -n) allows 32 connections at once for 200 hosts: \
+         a playbook reopens each host's connection for every task",
+    ] {
+        assert!(run.stderr.contains(warning), "{}", run.stderr);
+    }
+    assert!(
+        run.stdout.trim_end().ends_with(": 200 ok"),
+        "{}",
+        run.stdout
+    );
+    assert!(peak <= 128, "{peak}");
+    // Two remote tasks (the assert runs on the controller): two connections per host.
+    assert_eq!(
+        accepted(),
+        200 + 200,
+        "one connection per host and remote task"
+    );
+}
