@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Prepares a fresh Debian 12 machine for the real-sshd integration tests (tests/ssh_*.rs).
 # Run as root. Idempotent: running it twice changes nothing the second time.
-#   - installs openssh-server, openssh-client, sudo, chromium (the headless browser of the
-#     report's HTML test, tests/reports.rs), python3 and python3-venv (ansible-core for the
-#     differential tests; the simulated Elasticsearch migration script) when missing (apt-get
-#     update only then);
+#   - installs openssh-server, openssh-client, sudo, iproute2 (`ip netns` for the network-cut
+#     test, tests/faults.rs), chromium (the headless browser of the report's HTML test,
+#     tests/reports.rs), python3 and python3-venv (ansible-core for the differential tests; the
+#     simulated Elasticsearch migration script) when missing (apt-get update only then);
 #   - creates /run/sshd (sshd's privilege-separation directory; sshd exits without it);
 #   - creates the test users:
 #       cf-pass  password login, password cf-pass-secret-1
@@ -21,7 +21,7 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 
 missing=()
-for pkg in openssh-server openssh-client sudo chromium python3 python3-venv; do
+for pkg in openssh-server openssh-client sudo iproute2 chromium python3 python3-venv; do
     if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed"; then
         missing+=("$pkg")
     fi

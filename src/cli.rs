@@ -124,6 +124,19 @@ pub struct ConnectArgs {
     /// Extra connection attempts after a refused or reset connection (sshd MaxStartups throttling).
     #[arg(long, default_value_t = 2, value_name = "N")]
     pub connect_retries: u32,
+    /// Seconds of silence from a host before an SSH keepalive is sent (0 = none). A host that
+    /// leaves `--keepalive-count` keepalives in a row unanswered is unreachable: a cut network
+    /// is noticed after about (count + 1) × this.
+    #[arg(
+        long,
+        default_value_t = 15,
+        value_name = "SECS",
+        env = "CLEARFLEET_KEEPALIVE_INTERVAL"
+    )]
+    pub keepalive_interval: u64,
+    /// Unanswered keepalives after which a host is unreachable (as ssh's ServerAliveCountMax).
+    #[arg(long, default_value_t = 3, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub keepalive_count: u32,
     /// Seconds a remote command may run before it is stopped (0 = no limit).
     #[arg(
         long,

@@ -34,6 +34,9 @@ pub struct RunConfig {
     pub hosts: Vec<HostPlan>,
     pub ssh: Arc<SshSettings>,
     pub forks: usize,
+    /// Connections the open-file limit lets the run hold at once. A playbook keeps each host's
+    /// connection from task to task; with more hosts than this it reopens them for each task.
+    pub max_connections: usize,
     pub command_timeout: Option<Duration>,
     /// Masks every password the run knows of in anything printed.
     pub redactor: Redactor,
@@ -146,7 +149,14 @@ impl RunConfig {
         }
 
         let mut warnings = Vec::new();
-        let forks = cap_forks(args.forks.max(1), &mut warnings);
+        let (forks, max_connections) = cap_forks(args.forks.max(1), &mut warnings);
+        if hosts.len() > max_connections {
+            warnings.push(format!(
+                "the open-file limit (ulimit -n) allows {max_connections} connections at once \
+                 for {} hosts: a playbook reopens each host's connection for every task",
+                hosts.len()
+            ));
+        }
         let host_key_checking = match args.host_key_checking {
             HostKeyCheckingArg::Strict => HostKeyChecking::Strict,
             HostKeyCheckingArg::AcceptNew => HostKeyChecking::AcceptNew,
@@ -167,7 +177,9 @@ impl RunConfig {
             host_key_checking,
             connect_timeout: Duration::from_secs(args.connect_timeout.max(1)),
             connect_retries: args.connect_retries,
-            keepalive_interval: Some(Duration::from_secs(15)),
+            keepalive_interval: (args.keepalive_interval > 0)
+                .then(|| Duration::from_secs(args.keepalive_interval)),
+            keepalive_max: args.keepalive_count,
             use_agent: !args.no_agent,
             max_channels: 8,
             passphrase: Some(passphrase_prompt()),
@@ -177,6 +189,7 @@ impl RunConfig {
             hosts,
             ssh: Arc::new(ssh),
             forks,
+            max_connections,
             command_timeout: (args.timeout > 0).then(|| Duration::from_secs(args.timeout)),
             redactor: Redactor::new(secrets),
             warnings,
@@ -404,8 +417,9 @@ const FDS_PER_HOST: u64 = 2;
 /// Descriptors kept for everything else: std streams, known_hosts, logs, reports.
 const FDS_RESERVED: u64 = 64;
 
-/// Raises the soft open-file limit to the hard one, then lowers `forks` to what fits in it.
-fn cap_forks(forks: usize, warnings: &mut Vec<String>) -> usize {
+/// Raises the soft open-file limit to the hard one, then lowers `forks` to what fits in it:
+/// `(forks, connections the limit allows at once)`.
+fn cap_forks(forks: usize, warnings: &mut Vec<String>) -> (usize, usize) {
     use rustix::process::{Resource, getrlimit, setrlimit};
     let mut limit = getrlimit(Resource::Nofile);
     if let (Some(cur), max) = (limit.current, limit.maximum)
@@ -420,7 +434,7 @@ fn cap_forks(forks: usize, warnings: &mut Vec<String>) -> usize {
         }
     }
     let Some(soft) = limit.current else {
-        return forks;
+        return (forks, usize::MAX);
     };
     let allowed = usize::try_from(soft.saturating_sub(FDS_RESERVED) / FDS_PER_HOST)
         .unwrap_or(usize::MAX)
@@ -429,9 +443,9 @@ fn cap_forks(forks: usize, warnings: &mut Vec<String>) -> usize {
         warnings.push(format!(
             "--forks lowered from {forks} to {allowed}: the open-file limit (ulimit -n) is {soft}"
         ));
-        allowed
+        (allowed, allowed)
     } else {
-        forks
+        (forks, allowed)
     }
 }
 
@@ -495,8 +509,9 @@ mod tests {
     #[test]
     fn forks_never_exceed_the_open_file_limit() {
         let mut warnings = Vec::new();
-        let forks = cap_forks(usize::MAX / 4, &mut warnings);
+        let (forks, connections) = cap_forks(usize::MAX / 4, &mut warnings);
         assert!(forks < usize::MAX / 4);
+        assert_eq!(forks, connections);
         assert_eq!(warnings.len(), 1, "{warnings:?}");
         assert!(warnings[0].contains("ulimit -n"));
     }

@@ -1337,7 +1337,10 @@ async fn local_remote_timeout_and_signals() {
     let e = r
         .run("sleep 5", None, Some(std::time::Duration::from_millis(200)))
         .await;
-    assert_eq!(e, Err(RemoteError::Timeout));
+    assert_eq!(
+        e,
+        Err(RemoteError::Timeout(std::time::Duration::from_millis(200)))
+    );
     let o = r.run("kill -9 $$", None, None).await.expect("run");
     assert_eq!(o.rc, None);
     let t = T::new();
@@ -1658,7 +1661,7 @@ async fn malformed_output_and_lost_connections_are_results() {
         assert_eq!(r.to_registered()["unreachable"], json!(true));
     }
     let remote = Canned {
-        out: Err(RemoteError::Timeout),
+        out: Err(RemoteError::Timeout(std::time::Duration::from_secs(3))),
     };
     let ctx = ModuleContext {
         remote: &remote,
@@ -1671,5 +1674,10 @@ async fn malformed_output_and_lost_connections_are_results() {
         .expect("parse")
         .run(&ctx)
         .await;
-    assert!(r.failed && r.msg.unwrap_or_default().contains("timed out"));
+    assert!(r.failed);
+    assert_eq!(
+        r.msg.unwrap_or_default(),
+        "command timed out after 3s",
+        "the limit is in the message"
+    );
 }

@@ -283,14 +283,16 @@ fn no_log_hides_secrets_from_every_output() {
       no_log: true
 "#,
     );
-    for args in [&["-v"][..], &["--output", "json"], &["--diff", "-v"]] {
+    let rep = s.home.path().join("rep");
+    let rep = rep.display().to_string();
+    for args in [
+        &["-vv", "--report-dir", &rep][..],
+        &["--output", "json", "--report-dir", &rep],
+        &["--diff", "-vv", "--report-dir", &rep],
+    ] {
         let run = s.run(&pb, args);
         assert_eq!(run.code, 2, "{run:?}");
-        assert!(
-            !run.all_output().contains("s3cr3t"),
-            "{args:?}: {}",
-            run.all_output()
-        );
+        support::secrets::assert_nowhere(&["s3cr3t"], &run, &[s.home.path().join("rep").as_path()]);
         assert!(
             run.all_output().contains("no_log: true"),
             "{}",

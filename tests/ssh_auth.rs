@@ -143,13 +143,25 @@ fn password_authentication_never_shows_the_password() {
         );
     let inv = write(home.path(), "inv.yml", &inv);
     let run = clearfleet(home.path())
-        .args(["exec", "-vv", "-i"])
+        .args(["exec", "-vv", "--report-dir", "rep", "-i"])
         .arg(&inv)
         .arg("--known-hosts")
         .arg(fleet.known_hosts_path())
         .args(["--", "id -un; echo cf-pass-secret-1"])
         .run();
     assert_eq!(run.code, 0, "{run:?}");
+    support::secrets::assert_nowhere(&[password], &run, &[&home.path().join("rep")]);
+    // Not even in the most verbose log (every library at trace level).
+    let traced = clearfleet(home.path())
+        .env("CLEARFLEET_LOG", "trace")
+        .args(["exec", "--report-dir", "rep-trace", "-i"])
+        .arg(&inv)
+        .arg("--known-hosts")
+        .arg(fleet.known_hosts_path())
+        .args(["--", "id -un"])
+        .run();
+    assert_eq!(traced.code, 0, "{traced:?}");
+    support::secrets::assert_nowhere(&[password], &traced, &[&home.path().join("rep-trace")]);
     assert!(run.stdout.contains("cf-pass\n"), "{}", run.stdout);
     assert!(
         !run.all_output().contains(password),
@@ -308,16 +320,22 @@ fn become_runs_as_root_with_the_sudo_password() {
     let inv = String::from("all:\n  hosts:\n")
         + &host_line(h.name(), h.port(), "cf-sudo", &vars(password));
     let inv = write(home.path(), "inv.yml", &inv);
-    let run = clearfleet(home.path())
-        .args(["exec", "-i"])
-        .arg(&inv)
-        .arg("--known-hosts")
-        .arg(fleet.known_hosts_path())
-        .args(["--", "id -un; cat"])
-        .run();
-    assert_eq!(run.code, 0, "{run:?}");
-    assert!(run.stdout.contains("\nroot\n"), "{}", run.stdout);
-    assert!(!run.all_output().contains(password), "{run:?}");
+    for (log, dir) in [(None, "rep"), (Some("trace"), "rep-trace")] {
+        let mut cmd = clearfleet(home.path());
+        if let Some(level) = log {
+            cmd = cmd.env("CLEARFLEET_LOG", level);
+        }
+        let run = cmd
+            .args(["exec", "-vv", "--report-dir", dir, "-i"])
+            .arg(&inv)
+            .arg("--known-hosts")
+            .arg(fleet.known_hosts_path())
+            .args(["--", "id -un; cat"])
+            .run();
+        assert_eq!(run.code, 0, "{run:?}");
+        assert!(run.stdout.contains("\nroot\n"), "{}", run.stdout);
+        support::secrets::assert_nowhere(&[password], &run, &[&home.path().join(dir)]);
+    }
 
     let wrong = String::from("all:\n  hosts:\n")
         + &host_line(h.name(), h.port(), "cf-sudo", &vars("wrong-sudo-pw"));

@@ -28,6 +28,6 @@ pub use self::error::{ConfigError, ConnectError, ExecError, TargetError};
 pub use self::exec::{ExecOptions, ExecOutput, ExitStatus, cancelled_commands_settled};
 pub use self::known_hosts::HostKeyChecking;
 pub use self::session::Connection;
-pub use self::settings::{KeyCache, PassphrasePrompt, SshSettings};
+pub use self::settings::{HandshakeGates, KeyCache, PassphrasePrompt, SshSettings};
 pub use self::ssh_config::{HostConfig, SshConfig};
 pub use self::target::{Defaults, HostParams, Target};

@@ -6,6 +6,10 @@
 //! - Retries (exponential backoff from 200 ms, plus up to 50 % jitter) only follow a refused
 //!   connection or one closed/reset before the handshake finished (what sshd's `MaxStartups`
 //!   does under load); never authentication, host key or timeout failures.
+//! - At most `SshSettings::max_handshakes_per_destination` attempts to one address and port
+//!   are in flight at a time (the others wait their turn, outside the connect timeout), so
+//!   that many names for one host, or many hosts behind one jump host, stay below sshd's
+//!   `MaxStartups` instead of being dropped by it.
 //! - A jump host is connected (recursively, host-key-checked and authenticated like any host),
 //!   then the target is reached with `direct-tcpip` through it. The jump connections live as
 //!   long as the target's.
@@ -175,9 +179,14 @@ async fn connect_with_retries(
     keys: &[LoadedKey],
 ) -> Result<Handle<ClientHandler>, ConnectError> {
     let limit = target.connect_timeout.unwrap_or(settings.connect_timeout);
+    let gate = settings
+        .handshake_gates
+        .gate(&target.addr(), settings.max_handshakes_per_destination);
     let mut attempt: u32 = 0;
     loop {
         attempt += 1;
+        // Held for the attempt only (not the backoff), and not counted in its timeout.
+        let permit = gate.clone().acquire_owned().await.ok();
         let started = Instant::now();
         let err =
             match tokio::time::timeout(limit, attempt_once(target, settings, via, keys, limit))
@@ -190,6 +199,7 @@ async fn connect_with_retries(
                     after: limit,
                 },
             };
+        drop(permit);
         tracing::debug!(host = %target.name, attempt, elapsed = ?started.elapsed(), error = %err, "connect attempt failed");
         if err.is_transient() && attempt <= settings.connect_retries {
             tokio::time::sleep(backoff(attempt)).await;
@@ -228,7 +238,7 @@ fn client_config(settings: &SshSettings, known_types: &[String]) -> Arc<client::
     }
     Arc::new(client::Config {
         keepalive_interval: settings.keepalive_interval,
-        keepalive_max: 3,
+        keepalive_max: usize::try_from(settings.keepalive_max).unwrap_or(usize::MAX),
         inactivity_timeout: None,
         nodelay: true,
         preferred,

@@ -29,9 +29,19 @@ pub struct SshSettings {
     /// Extra attempts after a refused / reset / closed-before-handshake connection (2), with
     /// exponential backoff from 200 ms plus jitter. Never for auth or host key failures.
     pub connect_retries: u32,
-    /// SSH keepalive period (15 s); 3 unanswered keepalives close the connection. There is
-    /// deliberately no inactivity timeout: it would kill silent long commands.
+    /// SSH keepalive period (15 s): sent after this long without a word from the host. There
+    /// is deliberately no inactivity timeout: it would kill silent long commands.
     pub keepalive_interval: Option<Duration>,
+    /// Unanswered keepalives in a row (3) after which the connection is closed, so a host
+    /// behind a cut network is noticed after about `(keepalive_max + 1) × keepalive_interval`.
+    pub keepalive_max: u32,
+    /// Connection attempts in flight to one address and port at a time (8), below sshd's
+    /// default `MaxStartups 10`: many inventory names for one host, or many hosts behind one
+    /// jump host, then queue here instead of being dropped by the server's throttling.
+    pub max_handshakes_per_destination: usize,
+    /// The per-destination queues, shared by all connections made with (clones of) these
+    /// settings.
+    pub handshake_gates: HandshakeGates,
     /// Try the keys of ssh-agent (after explicit keys, before default keys).
     pub use_agent: bool,
     /// The agent socket; `None` = `$SSH_AUTH_SOCK`.
@@ -58,6 +68,9 @@ impl Default for SshSettings {
             connect_timeout: Duration::from_secs(10),
             connect_retries: 2,
             keepalive_interval: Some(Duration::from_secs(15)),
+            keepalive_max: 3,
+            max_handshakes_per_destination: 8,
+            handshake_gates: HandshakeGates::default(),
             use_agent: true,
             agent_socket: None,
             default_identity_files: ["id_ed25519", "id_rsa", "id_ecdsa"]
@@ -79,6 +92,11 @@ impl fmt::Debug for SshSettings {
             .field("connect_timeout", &self.connect_timeout)
             .field("connect_retries", &self.connect_retries)
             .field("keepalive_interval", &self.keepalive_interval)
+            .field("keepalive_max", &self.keepalive_max)
+            .field(
+                "max_handshakes_per_destination",
+                &self.max_handshakes_per_destination,
+            )
             .field("use_agent", &self.use_agent)
             .field("agent_socket", &self.agent_socket)
             .field("default_identity_files", &self.default_identity_files)
@@ -103,5 +121,31 @@ pub struct KeyCache {
 impl fmt::Debug for KeyCache {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("KeyCache")
+    }
+}
+
+/// One semaphore per destination (`address:port`), bounding the connection attempts in
+/// flight to it (see [`SshSettings::max_handshakes_per_destination`]).
+#[derive(Clone, Default)]
+pub struct HandshakeGates {
+    inner: Arc<std::sync::Mutex<HashMap<String, Arc<tokio::sync::Semaphore>>>>,
+}
+
+impl HandshakeGates {
+    /// The gate of `destination`, created with `size` permits on first use.
+    pub(crate) fn gate(&self, destination: &str, size: usize) -> Arc<tokio::sync::Semaphore> {
+        let mut map = match self.inner.lock() {
+            Ok(m) => m,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        map.entry(destination.to_owned())
+            .or_insert_with(|| Arc::new(tokio::sync::Semaphore::new(size.max(1))))
+            .clone()
+    }
+}
+
+impl fmt::Debug for HandshakeGates {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("HandshakeGates")
     }
 }

@@ -58,7 +58,7 @@ impl Remote for LocalRemote {
         let out = match timeout {
             Some(t) => tokio::time::timeout(t, run)
                 .await
-                .map_err(|_| RemoteError::Timeout)?,
+                .map_err(|_| RemoteError::Timeout(t))?,
             None => run.await,
         }
         .map_err(|e| RemoteError::Other(e.to_string()))?;

@@ -14,7 +14,7 @@ use std::time::Duration;
 ///   Ok(ExecOutput { exit: Code(c), .. })    => RemoteOutput { rc: Some(c as i32), .. }
 ///   Ok(ExecOutput { exit: Signal(_), .. })  => RemoteOutput { rc: None, .. }
 ///   Err(ExecError::ConnectionLost { .. })   => RemoteError::Unreachable(e.to_string())
-///   Err(ExecError::Timeout { .. })          => RemoteError::Timeout
+///   Err(ExecError::Timeout { after })       => RemoteError::Timeout(after)
 ///   Err(other)                              => RemoteError::Other(other.to_string())
 /// ```
 /// Modules send `/bin/sh -c '<script>'` (POSIX sh whatever the login shell), except `raw`.
@@ -64,8 +64,9 @@ pub enum RemoteError {
     /// The connection was lost (the host becomes unreachable).
     #[error("host unreachable: {0}")]
     Unreachable(String),
-    #[error("command timed out")]
-    Timeout,
+    /// The command ran longer than allowed and was stopped.
+    #[error("command timed out after {}s", .0.as_secs_f32())]
+    Timeout(std::time::Duration),
     #[error("{0}")]
     Other(String),
 }

@@ -97,7 +97,7 @@ impl ModuleResult {
                 msg: Some(format!("host unreachable: {m}")),
                 ..ModuleResult::default()
             },
-            RemoteError::Timeout => ModuleResult::fail("command timed out"),
+            RemoteError::Timeout(_) => ModuleResult::fail(e.to_string()),
             RemoteError::Other(m) => ModuleResult::fail(m.clone()),
         }
     }

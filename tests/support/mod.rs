@@ -2,7 +2,9 @@
 #![allow(dead_code)]
 
 pub mod cli;
+pub mod netns;
 pub mod report;
+pub mod secrets;
 pub mod sshd;
 
 #[allow(unused_imports)]
@@ -29,4 +31,14 @@ pub async fn eventually(limit: Duration, mut cond: impl FnMut() -> bool) -> bool
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     cond()
+}
+
+/// Whether a slow scenario should be skipped: `CLEARFLEET_QUICK=1` asks for a quick local run
+/// (CI never sets it and runs everything). Prints what is skipped.
+pub fn skip_slow(what: &str) -> bool {
+    let quick = std::env::var("CLEARFLEET_QUICK").is_ok_and(|v| v == "1");
+    if quick {
+        eprintln!("SKIPPED (CLEARFLEET_QUICK=1): {what}");
+    }
+    quick
 }

@@ -395,6 +395,12 @@ impl SshdHost {
     /// Runs `clearml-sim ARGS` inside this simulated host's namespace (as its own root would),
     /// panicking with the output when it fails.
     pub fn sim(&self, args: &[&str]) -> String {
+        self.in_namespace("/usr/local/bin/clearml-sim", args)
+    }
+
+    /// Runs `program ARGS` inside this simulated host's mount namespace (e.g. `mount` a small
+    /// filesystem that only this host sees), panicking with the output when it fails.
+    pub fn in_namespace(&self, program: &str, args: &[&str]) -> String {
         let pid = self
             .child
             .lock()
@@ -403,13 +409,7 @@ impl SshdHost {
             .map(|c| c.id())
             .expect("host is running");
         let out = Command::new("nsenter")
-            .args([
-                "-t",
-                &pid.to_string(),
-                "-m",
-                "--",
-                "/usr/local/bin/clearml-sim",
-            ])
+            .args(["-t", &pid.to_string(), "-m", "--", program])
             .args(args)
             .output()
             .expect("nsenter");
@@ -420,7 +420,7 @@ impl SshdHost {
         );
         assert!(
             out.status.success(),
-            "clearml-sim {args:?} on {}: {text}",
+            "{program} {args:?} on {}: {text}",
             self.name
         );
         text
@@ -503,7 +503,7 @@ fn is_root() -> bool {
         .unwrap_or(false)
 }
 
-fn set_mode(path: &Path, mode: u32) {
+pub fn set_mode(path: &Path, mode: u32) {
     fs::set_permissions(path, fs::Permissions::from_mode(mode)).expect("chmod");
 }
 
@@ -581,7 +581,7 @@ fn descendants(root: u32) -> Vec<u32> {
     out
 }
 
-fn kill_tree(root: u32) {
+pub fn kill_tree(root: u32) {
     let _ = Command::new("kill")
         .args(["-STOP", &root.to_string()])
         .status();

@@ -304,12 +304,17 @@ pub fn main(host: &Host, args: &[String], flavour: Flavour) -> Out {
             };
             up(host, st, &p, flavour, &o)
         }
-        "down" => down(
-            st,
-            &p,
-            flavour,
-            rest.iter().any(|a| a == "--remove-orphans"),
-        ),
+        "down" => {
+            if let Some(dir) = st.inject.fill_disk_on_down.clone() {
+                fill_disk(&host.path(&dir));
+            }
+            down(
+                st,
+                &p,
+                flavour,
+                rest.iter().any(|a| a == "--remove-orphans"),
+            )
+        }
         "ps" => ps(st, &p, flavour, &rest),
         "pull" => pull_cmd(st, &p, flavour, &rest),
         "logs" => logs(st, &p, &rest),
@@ -354,4 +359,19 @@ pub fn main(host: &Host, args: &[String], flavour: Flavour) -> Out {
         Ok(o) => o,
         Err(e) => e.into(),
     }
+}
+
+/// Writes `dir/.clearml-sim-fill` until its filesystem is full (at most 8 GiB).
+fn fill_disk(dir: &std::path::Path) {
+    use std::io::Write;
+    let Ok(mut f) = std::fs::File::create(dir.join(".clearml-sim-fill")) else {
+        return;
+    };
+    let chunk = vec![0u8; 1 << 20];
+    for _ in 0..8192 {
+        if f.write_all(&chunk).is_err() {
+            break;
+        }
+    }
+    let _ = f.sync_all();
 }

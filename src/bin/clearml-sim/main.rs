@@ -29,7 +29,7 @@ const USAGE: &str = "usage: clearml-sim <command>
   init --era VERSION [--stopped|--exited] [--root DIR] [--compose v1|v2|both] [--no-clearml] [--no-avx]
        [--agent-key K --agent-secret S] [--host-ip IP] [--git-user U] [--git-pass P]
        [--docker-access root|group|none] [--no-dotenv] [--pin] [--free-mb N] [--memory-mb N]
-  inject [--broken-tag TAG]... [--missing-tag TAG]... [--free-mb N] [--max-map-count N] [--chown-data UID [--root DIR]]
+  inject [--broken-tag TAG]... [--missing-tag TAG]... [--fill-disk-on-down DIR] [--free-mb N] [--max-map-count N] [--chown-data UID [--root DIR]]
          [--avx on|off] [--memory-mb N] [--compose v1|v2|both] [--docker-access root|group|none] [--clear]
   es7-migrate [--script-dir DIR] [-s SRC] [-t DST] [-n] [-p]
                             Trains 0.16's elastic_upgrade.py, by its effects (ES 5 → 7 data)
@@ -113,6 +113,7 @@ fn cmd_inject(host: &Host, args: &[String]) -> Out {
     let mut compose: Option<String> = None;
     let mut access: Option<String> = None;
     let mut clear = false;
+    let mut fill: Option<String> = None;
     let mut max_map: Option<u64> = None;
     let mut memory: Option<u64> = None;
     while i < args.len() {
@@ -121,6 +122,7 @@ fn cmd_inject(host: &Host, args: &[String]) -> Out {
             match a.as_str() {
                 "--broken-tag" => broken.push(value(args, &mut i, &a)?),
                 "--missing-tag" => missing.push(value(args, &mut i, &a)?),
+                "--fill-disk-on-down" => fill = Some(value(args, &mut i, &a)?),
                 "--free-mb" => {
                     free = Some(
                         value(args, &mut i, &a)?
@@ -186,6 +188,9 @@ fn cmd_inject(host: &Host, args: &[String]) -> Out {
         }
         st.inject.broken_tags.extend(broken);
         st.inject.missing_tags.extend(missing);
+        if fill.is_some() {
+            st.inject.fill_disk_on_down = fill;
+        }
         if let Some(f) = free {
             st.settings.free_mb = f;
         }

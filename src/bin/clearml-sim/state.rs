@@ -276,6 +276,9 @@ pub struct Injections {
     pub broken_tags: Vec<String>,
     /// Image references the registry does not have (beyond the real table).
     pub missing_tags: Vec<String>,
+    /// A host directory whose filesystem `compose down` fills up (another process taking the
+    /// disk while the server stops, so that the backup that follows runs out of space).
+    pub fill_disk_on_down: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

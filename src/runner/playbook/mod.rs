@@ -381,6 +381,14 @@ impl Engine {
         vars
     }
 
+    /// Closes `h`'s connection after a task when the open-file limit cannot hold one per host
+    /// (`RunConfig::max_connections`); its next task connects again.
+    async fn release_connection(&self, h: &mut HostRun) {
+        if self.config.hosts.len() > self.config.max_connections {
+            h.close().await;
+        }
+    }
+
     async fn gather_facts(&self, hosts: &mut [HostRun], batch: &[usize]) {
         self.emit(EventKind::TaskStarted {
             name: "Gathering Facts".to_owned(),
@@ -396,7 +404,10 @@ impl Engine {
                 let ssh = ssh.clone();
                 let span = crate::logging::host_span(&h.name);
                 tracing::Instrument::instrument(
-                    async move { task::gather(self, h, &ssh).await },
+                    async move {
+                        task::gather(self, h, &ssh).await;
+                        self.release_connection(h).await;
+                    },
                     span,
                 )
             });
@@ -738,6 +749,7 @@ impl Engine {
                     async move {
                         let before = h.vars.clone();
                         run_tracked(self, t, h, ctx).await;
+                        self.release_connection(h).await;
                         h.vars
                             .iter()
                             .filter(|(k, v)| before.get(*k) != Some(*v))
@@ -759,7 +771,10 @@ impl Engine {
             .iter_mut()
             .enumerate()
             .filter(|(i, _)| active.contains(i))
-            .map(|(_, h)| run_tracked(self, t, h, ctx));
+            .map(|(_, h)| async move {
+                run_tracked(self, t, h, ctx).await;
+                self.release_connection(h).await;
+            });
         futures::stream::iter(futures)
             .buffer_unordered(self.config.forks)
             .collect::<Vec<()>>()

@@ -84,7 +84,7 @@ impl Remote for SshRemote<'_> {
             Err(ExecError::ConnectionLost { .. }) => {
                 Err(RemoteError::Unreachable("connection lost".to_owned()))
             }
-            Err(ExecError::Timeout { .. }) => Err(RemoteError::Timeout),
+            Err(ExecError::Timeout { after }) => Err(RemoteError::Timeout(after)),
             Err(e) => Err(RemoteError::Other(e.to_string())),
         }
     }

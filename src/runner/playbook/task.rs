@@ -475,8 +475,31 @@ async fn action(
     }
 }
 
+/// A failed command's reason for the digest and the upgrade result: "non-zero return code"
+/// alone says nothing, so the last line of its stderr (redacted) is added. `register` keeps
+/// Ansible's bare message.
+fn with_stderr_reason(e: &Engine, msg: Option<String>, r: &ModuleResult) -> Option<String> {
+    let last = r
+        .stderr
+        .as_deref()
+        .and_then(|s| s.lines().rev().map(str::trim).find(|l| !l.is_empty()));
+    match (msg.as_deref(), last) {
+        (Some(m @ "non-zero return code"), Some(line)) => {
+            Some(format!("{m}: {}", e.config.redactor.redact(line)))
+        }
+        _ => msg,
+    }
+}
+
 /// Counts a task's final status on a host in its PLAY RECAP.
-fn count(h: &mut HostRun, t: &Task, status: TaskStatus, changed: bool, failure: Option<String>) {
+fn count(
+    h: &mut HostRun,
+    t: &Task,
+    name: &str,
+    status: TaskStatus,
+    changed: bool,
+    failure: Option<String>,
+) {
     match status {
         TaskStatus::Ok => h.recap.ok += 1,
         TaskStatus::Changed => {
@@ -485,7 +508,7 @@ fn count(h: &mut HostRun, t: &Task, status: TaskStatus, changed: bool, failure: 
         }
         TaskStatus::Skipped => h.recap.skipped += 1,
         TaskStatus::Failed => h.count_failure(
-            display_name(t),
+            name.to_owned(),
             t.location.to_string(),
             failure.unwrap_or_default(),
         ),
@@ -703,7 +726,7 @@ pub(crate) async fn run_on_host(e: &Engine, t: &Task, h: &mut HostRun, ctx: &Pla
                     TaskStatus::Failed
                 };
                 let msg = report(h, status, None, None, Some(msg), started.elapsed());
-                count(h, t, status, false, msg);
+                count(h, t, &name, status, false, msg);
                 return;
             }
             Err(err) => {
@@ -721,7 +744,7 @@ pub(crate) async fn run_on_host(e: &Engine, t: &Task, h: &mut HostRun, ctx: &Pla
                     Some(err.to_string()),
                     started.elapsed(),
                 );
-                count(h, t, status, false, msg);
+                count(h, t, &name, status, false, msg);
                 return;
             }
         },
@@ -898,7 +921,7 @@ pub(crate) async fn run_on_host(e: &Engine, t: &Task, h: &mut HostRun, ctx: &Pla
             item_started.elapsed(),
         );
         if outcome.result.failed {
-            failure = msg;
+            failure = with_stderr_reason(e, msg, &outcome.result);
         }
         if let TaskBody::Module { module, .. } = &t.body
             && module == "set_fact"
@@ -944,11 +967,16 @@ pub(crate) async fn run_on_host(e: &Engine, t: &Task, h: &mut HostRun, ctx: &Pla
         TaskStatus::Ok
     };
     if status == TaskStatus::Failed {
-        // For `rescue` and `always`, as Ansible's `ansible_failed_task`/`_result`.
+        // For `rescue` and `always`, as Ansible's `ansible_failed_task`/`_result`: the task's
+        // whole result (its `stderr` too) whether registered or not, except under `no_log`.
         let result = t
             .register
             .as_ref()
             .and_then(|r| h.vars.get(r).cloned())
+            .or_else(|| match (&items, results.last()) {
+                (None, Some(r)) if !t.no_log => Some(r.clone()),
+                _ => None,
+            })
             .unwrap_or_else(|| json!({"failed": true, "msg": failure.clone()}));
         h.vars.insert(
             "ansible_failed_task".to_owned(),
@@ -956,7 +984,7 @@ pub(crate) async fn run_on_host(e: &Engine, t: &Task, h: &mut HostRun, ctx: &Pla
         );
         h.vars.insert("ansible_failed_result".to_owned(), result);
     }
-    count(h, t, status, any_changed, failure);
+    count(h, t, &name, status, any_changed, failure);
     if any_changed && !t.notify.is_empty() {
         for n in &t.notify {
             if !h.notified.contains(n) {

@@ -1,0 +1,635 @@
+//! Upgrade faults on simulated ClearML hosts over real sshd (issue 7): a missing image tag, a
+//! server that fails its health check after `up`, a disk that fills during the backup, too
+//! little disk before it, and Ctrl-C twice during a hop. Each asserts what the host runs
+//! afterwards, its data (checksums before and after) and what the report says; every run is
+//! swept for the secrets it handled.
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use support::cli::{Run, clearfleet, temp_home, write};
+use support::sshd::{Fleet, SshdHost};
+
+const SIM: &str = env!("CARGO_BIN_EXE_clearml-sim");
+
+/// The compose mirror: upstream-shaped files for the releases the hops use.
+fn write_mirror(dir: &Path) {
+    for v in ["1.16.2", "1.17.1", "2.0.0", "2.3.0"] {
+        let mut args = vec!["compose-file", "--era", v];
+        if v == "1.17.1" {
+            args.push("--pin");
+        }
+        let out = Command::new(SIM)
+            .args(&args)
+            .output()
+            .unwrap_or_else(|e| panic!("clearml-sim: {e}"));
+        assert!(out.status.success(), "{out:?}");
+        write(
+            dir,
+            &format!("{v}/docker-compose.yml"),
+            &String::from_utf8_lossy(&out.stdout),
+        );
+    }
+}
+
+fn inventory_head(fleet: &Fleet) -> String {
+    format!(
+        "all:\n  vars:\n    ansible_host: 127.0.0.1\n    ansible_user: root\n    ansible_ssh_private_key_file: {}\n  hosts:\n",
+        fleet.client_key().display()
+    )
+}
+
+/// `sha256sum` of every file under `dir` (relative paths, sorted): the data's checksums.
+fn checksums(dir: &Path) -> String {
+    let out = Command::new("sh")
+        .arg("-c")
+        .arg("find . -type f -print0 | LC_ALL=C sort -z | xargs -0 -r sha256sum")
+        .current_dir(dir)
+        .output()
+        .unwrap_or_else(|e| panic!("sha256sum: {e}"));
+    assert!(out.status.success(), "{out:?}");
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(text.lines().count() > 3, "no data under {dir:?}: {text}");
+    text
+}
+
+/// The UPGRADE RESULT line of `label`, without the label.
+fn result(run: &Run, label: &str) -> String {
+    run.stdout
+        .lines()
+        .skip_while(|l| !l.contains("UPGRADE RESULT"))
+        .find(|l| l.starts_with(&format!("{label} ")))
+        .map(|l| l[label.len()..].trim().to_owned())
+        .unwrap_or_else(|| panic!("no result for {label}:\n{}", run.stdout))
+}
+
+/// What `clearfleet detect` sees on `label` now.
+fn detect(home: &Path, inv: &Path, fleet: &Fleet, label: &str) -> serde_json::Value {
+    clearfleet(home)
+        .args(["detect", "--output", "json", "-i"])
+        .arg(inv)
+        .arg("--known-hosts")
+        .arg(fleet.known_hosts_path())
+        .run()
+        .host_json(label)["detected"]
+        .clone()
+}
+
+/// Asserts that `label` runs `version` with every ClearML container running.
+fn assert_serving(detected: &serde_json::Value, version: &str, label: &str) {
+    assert!(
+        detected["version"]
+            .as_str()
+            .is_some_and(|v| v.starts_with(version)),
+        "{label}: {detected}"
+    );
+    let containers = detected["containers"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert!(containers.len() >= 6, "{label}: {detected}");
+    for c in &containers {
+        assert_eq!(c["status"], "running", "{label}: {c}");
+    }
+}
+
+/// The one report directory under `home/reports/`.
+fn report_dir(home: &Path) -> PathBuf {
+    let dirs: Vec<PathBuf> = std::fs::read_dir(home.join("reports"))
+        .unwrap_or_else(|e| panic!("no reports/: {e}"))
+        .flatten()
+        .map(|e| e.path())
+        .collect();
+    assert_eq!(dirs.len(), 1, "{dirs:?}");
+    dirs[0].clone()
+}
+
+fn init(host: &SshdHost, era: &str, label: &str) {
+    let key = format!("AK-{label}");
+    let secret = format!("agent-secret-{label}");
+    host.sim(&[
+        "init",
+        "--era",
+        era,
+        "--agent-key",
+        &key,
+        "--agent-secret",
+        &secret,
+        "--git-user",
+        "bot",
+        "--git-pass",
+        &format!("git-pass-{label}"),
+    ]);
+}
+
+#[test]
+fn upgrade_faults_leave_each_server_running_with_its_data() {
+    let labels = ["missing-tag", "unhealthy", "disk-fills", "disk-short"];
+    let Some(fleet) = Fleet::builder().simulated(&["v2"; 4]).build() else {
+        return;
+    };
+    let home = temp_home();
+    let mirror = home.path().join("mirror");
+    write_mirror(&mirror);
+    let mut inv = inventory_head(&fleet);
+    for (host, label) in fleet.hosts().iter().zip(labels) {
+        init(host, "2.0", label);
+        inv.push_str(&format!(
+            "    {label}:\n      ansible_port: {}\n",
+            host.port()
+        ));
+        std::fs::create_dir_all(host.sim_root().join("opt/backups"))
+            .unwrap_or_else(|e| panic!("{e}"));
+    }
+    let inv = write(home.path(), "inv.yml", &inv);
+    let h = |i: usize| &fleet.hosts()[i];
+    // The registry does not have the 2.3 MongoDB image: the pull fails in the preflight.
+    h(0).sim(&["inject", "--missing-tag", "mongo:7.0.22"]);
+    // The 2.3 server image exits at start: the health check after `up` fails.
+    h(1).sim(&["inject", "--broken-tag", "clearml/server:latest"]);
+    // Enough disk for the preflight (600 MB), filled by another process as the server
+    // stops, so the backup runs out of space.
+    h(2).in_namespace(
+        "mount",
+        &[
+            "-t",
+            "tmpfs",
+            "-o",
+            "size=600m",
+            "cf-backup",
+            "/opt/backups",
+        ],
+    );
+    h(2).sim(&["inject", "--fill-disk-on-down", "/opt/backups"]);
+    // Too little disk for a backup at all: refused before anything stops.
+    h(3).in_namespace(
+        "mount",
+        &["-t", "tmpfs", "-o", "size=64m", "cf-backup", "/opt/backups"],
+    );
+    let started_at = |i: usize| {
+        h(i).in_namespace(
+            "/usr/local/bin/docker",
+            &["inspect", "-f", "{{.State.StartedAt}}", "clearml-apiserver"],
+        )
+    };
+    let started_before = [started_at(0), started_at(3)];
+    assert!(
+        started_before.iter().all(|s| s.trim().len() > 10),
+        "{started_before:?}"
+    );
+    let before: Vec<String> = fleet
+        .hosts()
+        .iter()
+        .map(|h| checksums(&h.sim_root().join("opt/clearml/data")))
+        .collect();
+
+    let run = clearfleet(home.path())
+        .args([
+            "upgrade",
+            "-vv",
+            "--wait",
+            "3",
+            "--backup-dir",
+            "/opt/backups",
+        ])
+        .arg("-i")
+        .arg(&inv)
+        .arg("--known-hosts")
+        .arg(fleet.known_hosts_path())
+        .arg("--compose-mirror")
+        .arg(&mirror)
+        .run();
+    eprintln!(
+        "{}",
+        run.stdout
+            .lines()
+            .skip_while(|l| !l.contains("UPGRADE RESULT"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+    assert_eq!(run.code, 2, "{}", run.stderr);
+
+    let missing = result(&run, "missing-tag");
+    assert_eq!(
+        missing,
+        "not changed: Pull the 2.3.0 images before anything stops: non-zero return code: \
+         Error response from daemon: manifest for mongo:7.0.22 not found: manifest unknown: \
+         manifest unknown"
+    );
+    let unhealthy = result(&run, "unhealthy");
+    assert_eq!(
+        unhealthy,
+        "rolled back to 2.0.0: Wait for the apiserver: the apiserver did not answer /debug.ping in time"
+    );
+    let fills = result(&run, "disk-fills");
+    assert_eq!(
+        fills,
+        "restarted 2.0.0 (data untouched, no verified backup): Back up data and config: gzip: stdout: No space left on device; \
+         tar: Child returned status 1; tar: Error is not recoverable: exiting now"
+    );
+    let short = result(&run, "disk-short");
+    assert!(
+        short.starts_with("not changed: Enough disk for the backup: not enough disk for backup: "),
+        "{short}"
+    );
+
+    // Every server runs its old version again (or never stopped), with the same data.
+    for (i, label) in labels.iter().enumerate() {
+        assert_serving(&detect(home.path(), &inv, &fleet, label), "2.0.0", label);
+        assert_eq!(
+            checksums(&h(i).sim_root().join("opt/clearml/data")),
+            before[i],
+            "{label}: the data changed"
+        );
+    }
+    // The servers refused in the preflight were never stopped (same start time), and nothing
+    // was backed up.
+    assert_eq!([started_at(0), started_at(3)], started_before);
+    for i in [0, 3] {
+        let backup = h(i).sim_root().join(format!("opt/backups/{}", labels[i]));
+        assert!(!backup.exists(), "{}: {backup:?}", labels[i]);
+    }
+    let report = report_dir(home.path());
+    let summary: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(report.join("summary.json")).unwrap_or_default(),
+    )
+    .unwrap_or_else(|e| panic!("summary.json: {e}"));
+    for label in labels {
+        let host = summary["hosts"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|h| h["host"] == label)
+            .cloned()
+            .unwrap_or_default();
+        assert_eq!(host["status"], "failed", "{host}");
+        assert_eq!(host["version_after"], host["version_before"], "{host}");
+    }
+    let secrets: Vec<String> = labels
+        .iter()
+        .flat_map(|l| [format!("agent-secret-{l}"), format!("git-pass-{l}")])
+        .collect();
+    let secrets: Vec<&str> = secrets.iter().map(String::as_str).collect();
+    let files = support::secrets::assert_nowhere(&secrets, &run, &[&report]);
+    assert!(files >= 6, "{files} report files");
+}
+
+/// Pending on two fixes outside this suite (docs/reliability.md, "Open findings"): the playbook
+/// runner drops every running host on the second Ctrl-C (the report then shows no step, no
+/// status and no backup for it), and a re-run detects the half-upgraded host as "up to date"
+/// without the hop's health checks ever having passed. What already holds (exit 130, the
+/// backup on disk) is asserted first.
+#[test]
+#[ignore = "second Ctrl-C drops the host from the report; re-run calls a half-done hop up to date"]
+fn ctrl_c_twice_during_a_hop_reports_where_keeps_the_backup_and_a_rerun_recovers() {
+    use std::io::BufRead;
+    let Some(fleet) = Fleet::builder().simulated(&["v2"]).build() else {
+        return;
+    };
+    let home = temp_home();
+    let mirror = home.path().join("mirror");
+    write_mirror(&mirror);
+    let host = fleet.host(0);
+    init(host, "2.0", "hop");
+    // The 2.3 server does not come up: the hop sits in its health check when Ctrl-C comes.
+    host.sim(&["inject", "--broken-tag", "clearml/server:latest"]);
+    let mut inv = inventory_head(&fleet);
+    inv.push_str(&format!("    hop:\n      ansible_port: {}\n", host.port()));
+    let inv = write(home.path(), "inv.yml", &inv);
+    let data = host.sim_root().join("opt/clearml/data");
+    let before = checksums(&data);
+    let upgrade = |extra: &[&str]| {
+        clearfleet(home.path())
+            .args(["upgrade", "--wait", "30", "--backup-dir", "/opt/backups"])
+            .args(extra)
+            .arg("-i")
+            .arg(&inv)
+            .arg("--known-hosts")
+            .arg(fleet.known_hosts_path())
+            .arg("--compose-mirror")
+            .arg(&mirror)
+    };
+    let mut child = upgrade(&["--report-dir", "first"])
+        .command()
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("spawn: {e}"));
+    let stdout = child.stdout.take().unwrap_or_else(|| panic!("no stdout"));
+    let pid = child.id().to_string();
+    let sigint = || {
+        let ok = Command::new("kill")
+            .args(["-INT", &pid])
+            .status()
+            .is_ok_and(|s| s.success());
+        assert!(ok, "kill -INT");
+    };
+    let mut lines = std::io::BufReader::new(stdout).lines();
+    let mut seen = String::new();
+    for line in lines.by_ref() {
+        let line = line.unwrap_or_default();
+        seen.push_str(&line);
+        seen.push('\n');
+        if line.starts_with("TASK [Wait for the apiserver]") {
+            std::thread::sleep(std::time::Duration::from_millis(1500));
+            sigint();
+            std::thread::sleep(std::time::Duration::from_millis(300));
+            sigint();
+            break;
+        }
+    }
+    let rest: Vec<String> = lines.map(|l| l.unwrap_or_default()).collect();
+    seen.push_str(&rest.join("\n"));
+    let status = child.wait().unwrap_or_else(|e| panic!("wait: {e}"));
+    let mut stderr = String::new();
+    if let Some(mut e) = child.stderr.take() {
+        let _ = std::io::Read::read_to_string(&mut e, &mut stderr);
+    }
+    eprintln!("{seen}\n{stderr}");
+    assert_eq!(status.code(), Some(130), "{stderr}");
+    let backup = host.sim_root().join("opt/backups/hop");
+    for f in ["clearml_backup_data.tgz", "docker-compose.yml"] {
+        assert!(backup.join(f).is_file(), "{f} missing from the backup");
+    }
+    // Where it stopped: the host's status, the step it was in, and its backup.
+    let report = home.path().join("first");
+    let summary: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(report.join("summary.json")).unwrap_or_default(),
+    )
+    .unwrap_or_else(|e| panic!("summary.json: {e}"));
+    let h = &summary["hosts"][0];
+    assert_eq!(h["status"], "interrupted", "{summary}");
+    assert!(
+        h["failure"]
+            .as_str()
+            .is_some_and(|f| f.contains("Wait for the apiserver")),
+        "{summary}"
+    );
+    assert_eq!(h["backup"], "/opt/backups/hop", "{summary}");
+
+    // The fault is gone; a re-run brings the host to a clean state: the upgrade finished
+    // (2.3 answering, checks passed) or rolled back (2.0 answering, the same data).
+    host.sim(&["inject", "--clear"]);
+    let again = upgrade(&["--report-dir", "second"]).run();
+    let line = result(&again, "hop");
+    let now = detect(home.path(), &inv, &fleet, "hop");
+    eprintln!("re-run: {line}\n{now}");
+    if line == "upgraded 2.0.0 → 2.3.0" {
+        assert_eq!(again.code, 0, "{}", again.stderr);
+        assert_serving(&now, "2.3.0", "hop");
+        assert_eq!(now["mongo_fcv"], "7.0", "{now}");
+    } else {
+        assert!(line.starts_with("rolled back to 2.0.0"), "{line}");
+        assert_serving(&now, "2.0.0", "hop");
+        assert_eq!(checksums(&data), before, "the data changed");
+    }
+}
+
+/// Shell metacharacters, quotes, unicode and (where a value may hold one) newlines, each
+/// trying to create its own canary file.
+fn hostile(canaries: &Path, tag: &str, newline: bool) -> String {
+    let c = |n: u32| canaries.join(format!("{tag}-{n}")).display().to_string();
+    let mut v = format!(
+        "x$(touch {})`touch {}`;touch {}|touch {}&&touch {} 'q\"\\ ñ✓ ${{IFS}}",
+        c(1),
+        c(2),
+        c(3),
+        c(4),
+        c(5)
+    );
+    if newline {
+        v.push_str(&format!("\ntouch {}\n", c(6)));
+    }
+    v
+}
+
+/// Canary files that appeared.
+fn canaries_found(dir: &Path) -> Vec<String> {
+    std::fs::read_dir(dir)
+        .map(|d| {
+            d.flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[test]
+fn hostile_facts_and_vars_through_the_shipped_playbooks_never_run() {
+    let Some(fleet) = Fleet::builder().simulated(&["v2", "v2"]).build() else {
+        return;
+    };
+    let home = temp_home();
+    let canaries = home.path().join("canaries");
+    std::fs::create_dir_all(&canaries).unwrap_or_else(|e| panic!("{e}"));
+    let mirror = home.path().join("mirror");
+    write_mirror(&mirror);
+
+    // 1. Detected facts: the services agent's credentials and git account on the host, and the
+    // backup directory, carry the hostile text through `clearfleet upgrade`.
+    let host = fleet.host(0);
+    let key = hostile(&canaries, "agent-key", false);
+    let secret = hostile(&canaries, "agent-secret", false);
+    let git_user = hostile(&canaries, "git-user", false);
+    let git_pass = hostile(&canaries, "git-pass", false);
+    host.sim(&[
+        "init",
+        "--era",
+        "2.0",
+        "--agent-key",
+        &key,
+        "--agent-secret",
+        &secret,
+        "--git-user",
+        &git_user,
+        "--git-pass",
+        &git_pass,
+    ]);
+    let backup_dir = format!("/opt/b {}", hostile(&canaries, "backup-dir", false));
+    let mut inv = inventory_head(&fleet);
+    inv.push_str(&format!(
+        "    facts:\n      ansible_port: {}\n",
+        host.port()
+    ));
+    let inv = write(home.path(), "inv.yml", &inv);
+    let run = clearfleet(home.path())
+        .args(["upgrade", "-vv", "--wait", "3", "--backup-dir", &backup_dir])
+        .arg("-i")
+        .arg(&inv)
+        .arg("--known-hosts")
+        .arg(fleet.known_hosts_path())
+        .arg("--compose-mirror")
+        .arg(&mirror)
+        .run();
+    let line = result(&run, "facts");
+    eprintln!("{line}");
+    assert_eq!(
+        canaries_found(&canaries),
+        Vec::<String>::new(),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(line, "upgraded 2.0.0 → 2.3.0", "{}", run.stderr);
+    assert_eq!(run.code, 0);
+    // The hostile values arrived intact where they belong.
+    let env = std::fs::read_to_string(host.sim_root().join("opt/clearml/.env")).unwrap_or_default();
+    assert!(env.contains(&secret) && env.contains(&git_pass), "{env}");
+    let report = report_dir(home.path());
+    support::secrets::assert_nowhere(&[&secret, &git_pass], &run, &[&report]);
+    let backups: Vec<String> = canaries_found(&host.sim_root().join("opt"));
+    assert!(
+        backups.iter().any(|b| b.starts_with("b x$(touch ")),
+        "the backup went to the literal directory: {backups:?}"
+    );
+
+    // 2. Host and group variables: the shipped playbook run as a playbook, every value it
+    // interpolates into a command hostile (newlines too), except `clearml_compose` and
+    // `clearml_docker`, which are commands by design.
+    let plain = fleet.host(1);
+    plain.sim(&["init", "--era", "2.0"]);
+    let h = |tag: &str| serde_json::Value::String(hostile(&canaries, tag, true));
+    // The hop's version names files (and a directory of the controller's compose mirror), so
+    // it holds no `/`: its canaries are created in the working directory of whatever runs it.
+    let bare = format!("cf-canary-{}", std::process::id());
+    let version = format!(
+        "2.3$(touch {bare}-1)`touch {bare}-2`;touch {bare}-3|touch {bare}-4&&touch {bare}-5 'q\"\\ ñ✓ ${{IFS}}\ntouch {bare}-6\n"
+    );
+    let bare_found = || -> Vec<std::path::PathBuf> {
+        let dirs = [
+            PathBuf::from("/"),
+            PathBuf::from("/root"),
+            PathBuf::from("/tmp"),
+            home.path().to_path_buf(),
+            plain.sim_root().join("opt/clearml"),
+            plain.sim_root().join("opt/clearml/.clearfleet"),
+        ];
+        dirs.iter()
+            .flat_map(|d| std::fs::read_dir(d).into_iter().flatten().flatten())
+            .map(|e| e.path())
+            .filter(|p| {
+                p.file_name()
+                    .is_some_and(|n| n.to_string_lossy().starts_with(&bare))
+            })
+            .collect()
+    };
+    let mirror2 = home.path().join("mirror2");
+    std::fs::create_dir_all(mirror2.join(&version)).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::copy(
+        mirror.join("2.3.0/docker-compose.yml"),
+        mirror2.join(&version).join("docker-compose.yml"),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let group_vars = serde_json::json!({
+        "clearml_root": "/opt/clearml",
+        "clearml_new_root": "/opt/clearml",
+        "clearml_migrations": [],
+        "clearml_set_fcv": h("set-fcv"),
+        "clearml_compose_file": "/opt/clearml/docker-compose.yml",
+        "clearml_compose": "docker compose",
+        "clearml_docker": "docker",
+        "clearml_from": h("from"),
+        "clearml_uid": h("uid"),
+        "clearml_compose_mirror": mirror2.display().to_string(),
+        "clearml_backup_dir": h("group-backup"),
+        "clearml_env": h("env"),
+        "clearml_os": "linux",
+        "clearml_wait_retries": 1,
+        "clearml_wait_delay": 1,
+    });
+    let host_vars = serde_json::json!({
+        "ansible_port": plain.port(),
+        "clearml_agent_key": h("host-agent-key"),
+        "clearml_agent_secret": h("host-agent-secret"),
+        "clearml_hops": [{
+            "version": version,
+            "server_image": "clearml/server:latest",
+            "compose_url": format!("http://127.0.0.1:1/{}", hostile(&canaries, "hop-url", true)),
+            "mongo_fcv": h("hop-fcv"),
+            "mongo": "7.0.22",
+        }],
+    });
+    let inv2 = write(
+        home.path(),
+        "inv2.yml",
+        &format!(
+            "all:\n  vars: {}\n  hosts:\n    vars-host: {}\n",
+            serde_json::json!({
+                "ansible_host": "127.0.0.1",
+                "ansible_user": "root",
+                "ansible_ssh_private_key_file": fleet.client_key().display().to_string(),
+            })
+            .as_object()
+            .map(|m| {
+                let mut all = m.clone();
+                all.extend(group_vars.as_object().cloned().unwrap_or_default());
+                serde_json::Value::Object(all)
+            })
+            .unwrap_or_default(),
+            host_vars
+        ),
+    );
+    let statuses = |d: &serde_json::Value| -> Vec<(String, String)> {
+        d["containers"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|c| (c["name"].to_string(), c["status"].to_string()))
+            .collect()
+    };
+    let statuses_before = statuses(&detect(home.path(), &inv2, &fleet, "vars-host"));
+    assert!(statuses_before.len() >= 6, "{statuses_before:?}");
+    let playbook = Path::new(env!("CARGO_MANIFEST_DIR")).join("playbooks/clearml-upgrade.yml");
+    let run = clearfleet(home.path())
+        .args(["run", "-vv", "-i"])
+        .arg(&inv2)
+        .arg("--known-hosts")
+        .arg(fleet.known_hosts_path())
+        .arg(&playbook)
+        .run();
+    eprintln!("{}", run.stdout);
+    assert_eq!(
+        canaries_found(&canaries),
+        Vec::<String>::new(),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(bare_found(), Vec::<PathBuf>::new(), "{}", run.stdout);
+    // The hop cannot pass its checks (the server does not report a hostile version): the
+    // whole path ran with the values, preflight, backup, hop and rollback, which brought the
+    // server back.
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    for task in [
+        "TASK [Back up data and config]",
+        "TASK [Write .env with the services-agent settings]",
+        "TASK [Restore data, config, compose file and .env]",
+        "TASK [Report the rollback]",
+    ] {
+        assert!(
+            run.stdout.contains(task),
+            "{task} did not run:\n{}",
+            run.stdout
+        );
+    }
+    assert!(
+        run.stdout.contains(&format!(
+            "fatal: [vars-host]: rolled back to {}",
+            h("from").as_str().unwrap_or_default()
+        )),
+        "{}",
+        run.stdout
+    );
+    let after = detect(home.path(), &inv2, &fleet, "vars-host");
+    assert!(
+        after["version"]
+            .as_str()
+            .is_some_and(|v| v.starts_with("2.0.0")),
+        "{after}"
+    );
+    assert_eq!(
+        statuses(&after),
+        statuses_before,
+        "containers after the rollback"
+    );
+}
