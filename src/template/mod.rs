@@ -141,6 +141,17 @@ impl Templates {
         Value::from(minijinja::value::Serde(vars))
     }
 
+    /// [`Templates::context`] of a variable map, without building a `serde_json::Value` first.
+    pub fn context_map(vars: &serde_json::Map<String, serde_json::Value>) -> Value {
+        Value::from(minijinja::value::Serde(vars))
+    }
+
+    /// Layers contexts: a name is looked up in `layers` from last to first, lazily (nothing is
+    /// copied), so run-wide variables can sit under every host's without a copy per host.
+    pub fn layered(layers: impl IntoIterator<Item = Value>) -> Value {
+        minijinja::value::merge_maps(layers)
+    }
+
     /// Compiles a string field once, remembering where it came from for errors.
     pub fn compile(&mut self, source: &str, origin: Origin) -> Result<TemplateId, TemplateError> {
         let id = self.templates.len();
@@ -357,6 +368,16 @@ impl Templates {
         source: &str,
         vars: &serde_json::Value,
     ) -> Result<String, TemplateError> {
+        self.render_file_ctx(name, source, &Self::context(vars))
+    }
+
+    /// [`Templates::render_file`] with variables converted by [`Templates::context`].
+    pub fn render_file_ctx(
+        &self,
+        name: &str,
+        source: &str,
+        ctx: &Value,
+    ) -> Result<String, TemplateError> {
         let origin = Origin::new(name, 1, 1, format!("template `{name}`"));
         // The template module does not escape backslashes (ansible-core passes
         // escape_backslashes=False), but undefined chains are rewritten as for fields.
@@ -365,7 +386,7 @@ impl Templates {
             |e: &minijinja::Error| TemplateError::from_minijinja(e, &origin, source, 0, 0, &map);
         let out = self
             .env
-            .render_named_str(name, &map.text, Self::context(vars))
+            .render_named_str(name, &map.text, ctx.clone())
             .map_err(|e| located(&e))?;
         Ok(restore_trailing_newlines(source, out))
     }

@@ -51,6 +51,12 @@ pub struct Engine {
     pub templates: Arc<TemplateCache>,
     pub options: PlaybookOptions,
     pub playbook_dir: PathBuf,
+    /// `groups`: the same for every host, so held once here and layered under each host's
+    /// variables by [`Engine::context`] (a copy in every host's variables made each task cost
+    /// time and memory proportional to the number of hosts).
+    groups: Map<String, Value>,
+    /// `groups` converted once for templates.
+    shared: crate::template::Value,
     events: mpsc::UnboundedSender<EventKind>,
     /// 0 running, 1 Ctrl-C once (no new task starts), 2 twice.
     interrupted: Arc<AtomicU8>,
@@ -77,8 +83,15 @@ pub async fn run(
             },
         });
     }
+    let groups = groups_of(&inventory);
+    let shared = crate::template::Templates::context_map(&Map::from_iter([(
+        "groups".to_owned(),
+        Value::Object(groups.clone()),
+    )]));
     let engine = Engine {
         inventory,
+        groups,
+        shared,
         config,
         templates,
         options,
@@ -189,12 +202,31 @@ impl Engine {
         self.interrupted.load(Ordering::SeqCst) > 0
     }
 
-    /// One state per host the run may touch, with inventory and magic variables.
+    /// The template context of a host's variables: `vars` over the run-wide ones (`groups`).
+    pub(crate) fn context(&self, vars: &Map<String, Value>) -> crate::template::Value {
+        crate::template::Templates::layered([
+            self.shared.clone(),
+            crate::template::Templates::context_map(vars),
+        ])
+    }
+
+    /// One state per host the run may touch, with inventory and magic variables (`groups` is
+    /// shared, see [`Engine::context`]).
     fn host_runs(&self) -> Vec<HostRun> {
-        let mut groups: Map<String, Value> = Map::new();
-        for g in self.inventory.group_names() {
-            let members = self.inventory.select(g).unwrap_or_default();
-            groups.insert(g.to_owned(), json!(members));
+        // Each host's groups, in the order of `groups`, from one pass over the memberships.
+        let mut member_of: HashMap<&str, Vec<&String>> = HashMap::new();
+        for (g, members) in &self.groups {
+            if g == "all" {
+                continue;
+            }
+            for m in members.as_array().into_iter().flatten() {
+                if let Some(m) = m.as_str() {
+                    let entry = member_of.entry(m).or_default();
+                    if !entry.contains(&g) {
+                        entry.push(g);
+                    }
+                }
+            }
         }
         self.config
             .hosts
@@ -206,22 +238,18 @@ impl Engine {
                     .unwrap_or_default()
                     .into_iter()
                     .collect();
-                let group_names: Vec<&String> = groups
-                    .iter()
-                    .filter(|(g, m)| {
-                        *g != "all"
-                            && m.as_array()
-                                .is_some_and(|a| a.iter().any(|h| h == &plan.name))
-                    })
-                    .map(|(g, _)| g)
-                    .collect();
+                let group_names = member_of
+                    .get(plan.name.as_str())
+                    .cloned()
+                    .unwrap_or_default();
                 vars.insert("inventory_hostname".to_owned(), json!(plan.name));
                 vars.insert(
                     "inventory_hostname_short".to_owned(),
                     json!(plan.name.split('.').next().unwrap_or(&plan.name)),
                 );
                 vars.insert("group_names".to_owned(), json!(group_names));
-                vars.insert("groups".to_owned(), Value::Object(groups.clone()));
+                // The magic `groups` wins over an inventory variable of that name, as before.
+                vars.remove("groups");
                 vars.insert("playbook_dir".to_owned(), json!(self.playbook_dir));
                 vars.insert("ansible_check_mode".to_owned(), json!(self.options.check));
                 vars.insert("ansible_diff_mode".to_owned(), json!(self.options.diff));
@@ -360,7 +388,7 @@ impl Engine {
         let mut vars: Map<String, Value> = play.vars.clone().into_iter().collect();
         for file in &play.vars_files {
             let written = if crate::template::Templates::is_template(&file.value) {
-                let ctx = crate::template::Templates::context(&Value::Object(vars.clone()));
+                let ctx = self.context(&vars);
                 match self
                     .templates
                     .render(&file.value, &ctx, &file.location, "vars_files")
@@ -833,6 +861,17 @@ async fn run_tracked(e: &Engine, t: &Task, h: &mut HostRun, ctx: &PlayCtx<'_>) {
     let span = crate::logging::host_span(&h.name);
     tracing::Instrument::instrument(task::run_on_host(e, t, h, ctx), span).await;
     h.last_done = h.current.take();
+}
+
+/// `groups`: every group of the inventory and its hosts.
+fn groups_of(inventory: &Inventory) -> Map<String, Value> {
+    inventory
+        .group_names()
+        .map(|g| {
+            let members = inventory.select(g).unwrap_or_default();
+            (g.to_owned(), json!(members))
+        })
+        .collect()
 }
 
 /// What a `run_once` task set on the host that ran it (registered and `set_fact` values).

@@ -42,7 +42,7 @@ pub(crate) fn rendered_name(e: &Engine, t: &Task, vars: &Ctx) -> String {
 /// The variables a task sees on a host, lowest precedence first: inventory, play vars, facts,
 /// registered and set_fact values, task vars, extra vars.
 pub(crate) fn vars_for(e: &Engine, h: &HostRun, ctx: &PlayCtx<'_>, t: &Task) -> Ctx {
-    Templates::context(&Value::Object(var_map(e, h, ctx, t)))
+    e.context(&var_map(e, h, ctx, t))
 }
 
 fn var_map(e: &Engine, h: &HostRun, ctx: &PlayCtx<'_>, t: &Task) -> Map<String, Value> {
@@ -98,7 +98,7 @@ fn var_map_with(
         if lazy.is_empty() {
             break;
         }
-        let c = Templates::context(&Value::Object(vars.clone()));
+        let c = e.context(&vars);
         let mut progress = false;
         let mut still = Vec::new();
         for k in lazy {
@@ -128,7 +128,7 @@ fn var_map_with(
     // What still cannot render refers to something undefined: the variable is undefined too
     // (a use reports it; `| default(...)` still works), never its raw template text.
     for k in lazy {
-        let c = Templates::context(&Value::Object(vars.clone()));
+        let c = e.context(&vars);
         if let Some(v) = vars.get(&k)
             && e.templates
                 .render_value(v, &c, &t.location, &format!("variable `{k}`"))
@@ -551,11 +551,7 @@ fn render_template_file(
     let text = std::fs::read_to_string(path)
         .map_err(|err| format!("template: {}: {err}", path.display()))?;
     e.templates
-        .render_file(
-            &path.display().to_string(),
-            &text,
-            &Value::Object(vars.clone()),
-        )
+        .render_file(&path.display().to_string(), &text, &e.context(vars))
         .map_err(|err| err.to_string())
 }
 
@@ -632,7 +628,7 @@ pub(crate) async fn run_on_host(e: &Engine, t: &Task, h: &mut HostRun, ctx: &Pla
         return;
     };
     let mut var_map = var_map(e, h, ctx, t);
-    let vars = Templates::context(&Value::Object(var_map.clone()));
+    let vars = e.context(&var_map);
     let name = rendered_name(e, t, &vars);
     h.current = Some(name.clone());
     e.emit(EventKind::HostTask {
@@ -760,44 +756,41 @@ pub(crate) async fn run_on_host(e: &Engine, t: &Task, h: &mut HostRun, ctx: &Pla
     let mut failure: Option<String> = None;
     for run in runs {
         let item_started = Instant::now();
-        let mut item_map = match &run {
-            None => var_map.clone(),
-            Some((i, item)) => {
-                let mut loop_vars = Map::new();
-                loop_vars.insert(loop_var.clone(), item.clone());
-                if let Some(iv) = &t.index_var {
-                    loop_vars.insert(iv.clone(), json!(i));
-                }
-                var_map_with(e, h, ctx, t, &loop_vars)
-            }
-        };
-        let label = run.as_ref().map(|(i, item)| {
-            item_map.insert(loop_var.clone(), item.clone());
+        // Without a loop the task's variables are used as they are (no copy per task).
+        let looped: Option<Map<String, Value>> = run.as_ref().map(|(i, item)| {
+            let mut loop_vars = Map::new();
+            loop_vars.insert(loop_var.clone(), item.clone());
             if let Some(iv) = &t.index_var {
-                item_map.insert(iv.clone(), json!(i));
+                loop_vars.insert(iv.clone(), json!(i));
             }
-            match &t.loop_label {
-                Some(l) => {
-                    let c = Templates::context(&Value::Object(item_map.clone()));
-                    match e
-                        .templates
-                        .render_value(&json!(l), &c, &t.location, "loop_control.label")
-                    {
-                        Ok(Value::String(s)) => s,
-                        Ok(v) => v.to_string(),
-                        Err(_) => l.clone(),
-                    }
-                }
-                None => match item {
-                    Value::String(s) => s.clone(),
-                    other => other.to_string(),
-                },
+            let mut m = var_map_with(e, h, ctx, t, &loop_vars);
+            m.insert(loop_var.clone(), item.clone());
+            if let Some(iv) = &t.index_var {
+                m.insert(iv.clone(), json!(i));
             }
+            m
         });
-        let item_vars = if run.is_some() {
-            Templates::context(&Value::Object(item_map.clone()))
-        } else {
-            vars.clone()
+        let item_map: &Map<String, Value> = looped.as_ref().unwrap_or(&var_map);
+        let label = run.as_ref().map(|(_, item)| match &t.loop_label {
+            Some(l) => {
+                let c = e.context(item_map);
+                match e
+                    .templates
+                    .render_value(&json!(l), &c, &t.location, "loop_control.label")
+                {
+                    Ok(Value::String(s)) => s,
+                    Ok(v) => v.to_string(),
+                    Err(_) => l.clone(),
+                }
+            }
+            None => match item {
+                Value::String(s) => s.clone(),
+                other => other.to_string(),
+            },
+        });
+        let item_vars = match &looped {
+            Some(m) => e.context(m),
+            None => vars.clone(),
         };
         match condition(&item_vars, &t.when, "when") {
             Ok(true) => {}
@@ -845,18 +838,26 @@ pub(crate) async fn run_on_host(e: &Engine, t: &Task, h: &mut HostRun, ctx: &Pla
             1
         };
         let mut attempt = 0;
+        let checks = !t.changed_when.is_empty() || !t.failed_when.is_empty() || t.until.is_some();
         let outcome = loop {
             attempt += 1;
-            let mut o = action(e, h, t, module, args, &item_vars, &item_map).await;
-            // changed_when / failed_when see the result under the register name.
-            let mut check_map = item_map.clone();
-            if let Some(reg) = &t.register {
-                check_map.insert(reg.clone(), o.registered.clone());
+            let mut o = action(e, h, t, module, args, &item_vars, item_map).await;
+            if !checks {
+                break o;
             }
+            // changed_when / failed_when see the result under the register name and its
+            // fields as bare names: only the result is layered over the task's variables.
+            let mut result_vars = Map::new();
             for (k, v) in o.registered.as_object().into_iter().flatten() {
-                check_map.entry(k.clone()).or_insert(v.clone());
+                if !item_map.contains_key(k) {
+                    result_vars.insert(k.clone(), v.clone());
+                }
             }
-            let check_vars = Templates::context(&Value::Object(check_map));
+            if let Some(reg) = &t.register {
+                result_vars.insert(reg.clone(), o.registered.clone());
+            }
+            let check_vars =
+                Templates::layered([item_vars.clone(), Templates::context_map(&result_vars)]);
             if !o.result.unreachable {
                 if !t.changed_when.is_empty() {
                     match condition(&check_vars, &t.changed_when, "changed_when") {

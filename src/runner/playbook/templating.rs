@@ -155,8 +155,8 @@ impl TemplateCache {
         &self,
         name: &str,
         source: &str,
-        vars: &Value,
+        ctx: &crate::template::Value,
     ) -> Result<String, TemplateError> {
-        self.read(|i| i.templates.render_file(name, source, vars))
+        self.read(|i| i.templates.render_file_ctx(name, source, ctx))
     }
 }
