@@ -67,7 +67,7 @@ fn start(fleet: &Fleet, home: &std::path::Path, command: &str) -> Child {
 }
 
 /// The processes on this machine (where the test hosts' sshd run) whose command line
-/// contains `marker`.
+/// contains `marker`, clearfleet itself left out.
 fn remote_processes(marker: &str) -> Vec<String> {
     let out = Command::new("ps")
         .args(["-eo", "pid,args"])
@@ -75,7 +75,8 @@ fn remote_processes(marker: &str) -> Vec<String> {
         .unwrap_or_else(|e| panic!("ps: {e}"));
     String::from_utf8_lossy(&out.stdout)
         .lines()
-        .filter(|l| l.contains(marker) && !l.contains("ps -eo"))
+        // Not clearfleet itself, whose own command line may hold the marker (`exec -- CMD`).
+        .filter(|l| l.contains(marker) && !l.contains("ps -eo") && !l.contains("clearfleet"))
         .map(str::to_owned)
         .collect()
 }
