@@ -67,7 +67,7 @@ fn start(fleet: &Fleet, home: &std::path::Path, command: &str) -> Child {
 }
 
 /// The processes on this machine (where the test hosts' sshd run) whose command line
-/// contains `marker`.
+/// contains `marker`, clearfleet itself left out.
 fn remote_processes(marker: &str) -> Vec<String> {
     let out = Command::new("ps")
         .args(["-eo", "pid,args"])
@@ -75,7 +75,8 @@ fn remote_processes(marker: &str) -> Vec<String> {
         .unwrap_or_else(|e| panic!("ps: {e}"));
     String::from_utf8_lossy(&out.stdout)
         .lines()
-        .filter(|l| l.contains(marker) && !l.contains("ps -eo"))
+        // Not clearfleet itself, whose own command line may hold the marker (`exec -- CMD`).
+        .filter(|l| l.contains(marker) && !l.contains("ps -eo") && !l.contains("clearfleet"))
         .map(str::to_owned)
         .collect()
 }
@@ -154,8 +155,11 @@ fn second_ctrl_c_cancels_running_hosts() {
         return;
     };
     let home = temp_home();
-    let child = start(&fleet, home.path(), "sleep 30");
-    std::thread::sleep(Duration::from_millis(800));
+    let child = start(&fleet, home.path(), "sleep 4606");
+    // Cancelled once the command runs (a login shell killed in its rc files can leave their
+    // locks behind, e.g. pyenv's rehash lock).
+    let running = wait_processes("sleep 4606", true, Duration::from_secs(90));
+    assert!(!running.is_empty(), "the command never started");
     sigint(&child);
     std::thread::sleep(Duration::from_millis(200));
     sigint(&child);
@@ -185,7 +189,7 @@ fn second_ctrl_c_kills_the_remote_command_of_exec() {
     };
     let home = temp_home();
     let child = start(&fleet, home.path(), "sleep 4101; echo never");
-    let running = wait_processes("sleep 4101", true, Duration::from_secs(10));
+    let running = wait_processes("sleep 4101", true, Duration::from_secs(90));
     assert!(!running.is_empty(), "the command never started");
     sigint(&child);
     std::thread::sleep(Duration::from_millis(200));
@@ -224,7 +228,7 @@ fn run_first_ctrl_c_finishes_the_running_task_and_starts_no_other() {
         home.path(),
         "    - name: Quick\n      command: \"true\"\n    - name: Slow\n      shell: sleep 2.5; echo slept-4202\n    - name: After\n      command: touch /tmp/cf-interrupt-after-{{ inventory_hostname }}\n",
     );
-    let running = wait_processes("sleep 2.5", true, Duration::from_secs(10));
+    let running = wait_processes("sleep 2.5", true, Duration::from_secs(90));
     assert!(!running.is_empty(), "the slow task never started");
     sigint(&child);
     let (code, stdout, stderr, _) = finish(child);
@@ -274,10 +278,10 @@ fn run_second_ctrl_c_cancels_the_running_task_and_kills_it_on_the_host() {
         home.path(),
         "    - name: Long\n      shell: sleep 4303; echo never\n    - name: After\n      command: \"true\"\n",
     );
-    let running = wait_processes("sleep 4303", true, Duration::from_secs(10));
+    let running = wait_processes("sleep 4303", true, Duration::from_secs(90));
     assert!(!running.is_empty(), "the long task never started");
     // Both hosts' commands run before the first Ctrl-C.
-    let both = Instant::now() + Duration::from_secs(5);
+    let both = Instant::now() + Duration::from_secs(90);
     let sleeps = || {
         remote_processes("sleep 4303")
             .iter()
@@ -361,7 +365,7 @@ fn upgrade_first_ctrl_c_reports_the_step_and_a_backup_not_yet_verified() {
     };
     let home = temp_home();
     let child = upgrade_run(home.path(), &fleet, "2.7", "echo hop");
-    let running = wait_processes("sleep 2.7", true, Duration::from_secs(20));
+    let running = wait_processes("sleep 2.7", true, Duration::from_secs(90));
     if running.is_empty() {
         let (code, stdout, stderr, _) = finish(child);
         panic!("the backup step never started: {code}\n{stdout}\n{stderr}");
@@ -398,7 +402,7 @@ fn upgrade_second_ctrl_c_cancels_the_hop_and_leaves_nothing_running() {
     };
     let home = temp_home();
     let child = upgrade_run(home.path(), &fleet, "0", "sleep 4505; echo never");
-    let running = wait_processes("sleep 4505", true, Duration::from_secs(20));
+    let running = wait_processes("sleep 4505", true, Duration::from_secs(90));
     assert!(!running.is_empty(), "the hop never started");
     sigint(&child);
     std::thread::sleep(Duration::from_millis(300));

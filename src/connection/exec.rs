@@ -254,9 +254,7 @@ impl Connection {
         if let Some(p) = pid_line.as_mut()
             && !p.done
         {
-            let mut all = std::mem::take(&mut p.buf);
-            all.extend_from_slice(&stderr);
-            stderr = all;
+            stderr.extend_from_slice(&p.rest());
         }
 
         let Some(exit) = status else {
@@ -480,30 +478,37 @@ impl PidLine {
     }
 
     /// Takes stderr bytes until the pid line is complete; returns the bytes that belong to
-    /// the command's stderr.
+    /// the command's stderr. Whole lines before the pid line (the login shell's rc files
+    /// complaining, or the shell failing before it printed) are handed over as they come; a
+    /// partial line waits for its end (or for the end of the stream, see `rest`).
     fn feed(&mut self, data: &[u8]) -> Vec<u8> {
         self.buf.extend_from_slice(data);
         let tag = self.tag.as_bytes();
-        if self.buf.len() < tag.len() && tag.starts_with(&self.buf) {
-            return Vec::new(); // still receiving the tag
-        }
-        if !self.buf.starts_with(tag) {
-            // Not ours (the shell failed before printing): hand everything over.
-            self.done = true;
-            return std::mem::take(&mut self.buf);
-        }
-        let Some(nl) = self.buf.iter().position(|&b| b == b'\n') else {
-            if self.buf.len() > tag.len() + 20 {
+        let mut out = Vec::new();
+        while let Some(nl) = self.buf.iter().position(|&b| b == b'\n') {
+            let line: Vec<u8> = self.buf.drain(..=nl).collect();
+            if let Some(pid) = line.strip_prefix(tag) {
+                self.pid = std::str::from_utf8(pid)
+                    .ok()
+                    .and_then(|p| p.trim().parse().ok());
                 self.done = true;
-                return std::mem::take(&mut self.buf);
+                out.append(&mut self.buf);
+                return out;
             }
-            return Vec::new();
-        };
-        self.pid = std::str::from_utf8(&self.buf[tag.len()..nl])
-            .ok()
-            .and_then(|p| p.trim().parse().ok());
+            out.extend_from_slice(&line);
+        }
+        if self.buf.len() > 64 * 1024 {
+            // A line this long is not the pid line: stop looking.
+            self.done = true;
+            out.append(&mut self.buf);
+        }
+        out
+    }
+
+    /// What is held back when the stream ends without the pid line.
+    fn rest(&mut self) -> Vec<u8> {
         self.done = true;
-        self.buf.split_off(nl + 1)
+        std::mem::take(&mut self.buf)
     }
 }
 
@@ -595,5 +600,21 @@ mod tests {
         let mut p = PidLine::new();
         assert_eq!(p.feed(b"sh: syntax error\n"), b"sh: syntax error\n");
         assert_eq!(p.pid, None);
+        assert_eq!(p.feed(b"no newline"), b"");
+        assert_eq!(p.rest(), b"no newline");
+    }
+
+    #[test]
+    fn rc_file_noise_before_the_pid_line_stays_in_stderr() {
+        let mut p = PidLine::new();
+        assert_eq!(p.feed(b"pyenv: cannot reh"), b"");
+        assert_eq!(
+            p.feed(b"ash\nsecond line\n"),
+            b"pyenv: cannot rehash\nsecond line\n"
+        );
+        let rest = format!("{}77\nreal err", p.tag);
+        assert_eq!(p.feed(rest.as_bytes()), b"real err");
+        assert_eq!(p.pid, Some(77));
+        assert!(p.done);
     }
 }

@@ -106,7 +106,7 @@ pub async fn run(
         for play in &playbook.plays {
             if engine.stopping() {
                 let names = engine.play_hosts(play);
-                let next = format!("play `{}`", ctx_name(play));
+                let next = format!("play `{}`", play_label(play));
                 for h in hosts.iter_mut().filter(|h| names.contains(&h.name)) {
                     h.stop_before(&next);
                 }
@@ -307,7 +307,7 @@ impl Engine {
         for size in batches {
             if self.stopping() {
                 for i in &in_play[offset..] {
-                    hosts[*i].stop_before(&format!("its batch of play `{}`", ctx_name(play)));
+                    hosts[*i].stop_before(&format!("its batch of play `{}`", play_label(play)));
                 }
                 break;
             }
@@ -890,7 +890,8 @@ pub struct PlayCtx<'a> {
     batch: Mutex<Vec<usize>>,
 }
 
-fn ctx_name(play: &Play) -> String {
+/// A play as the output names it: its `name`, else its `hosts` pattern.
+fn play_label(play: &Play) -> String {
     play.name.clone().unwrap_or_else(|| play.hosts.clone())
 }
 
