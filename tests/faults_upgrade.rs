@@ -282,7 +282,7 @@ fn upgrade_faults_leave_each_server_running_with_its_data() {
 /// without the hop's health checks ever having passed. What already holds (exit 130, the
 /// backup on disk) is asserted first.
 #[test]
-#[ignore = "second Ctrl-C drops the host from the report; re-run calls a half-done hop up to date"]
+#[ignore = "a re-run calls a half-done hop up to date (docs/reliability.md, finding 8)"]
 fn ctrl_c_twice_during_a_hop_reports_where_keeps_the_backup_and_a_rerun_recovers() {
     use std::io::BufRead;
     let Some(fleet) = Fleet::builder().simulated(&["v2"]).build() else {
