@@ -11,35 +11,7 @@ use std::process::Command;
 
 use support::cli::{Run, clearfleet, temp_home, write};
 use support::sshd::{Fleet, SshdHost};
-
-const SIM: &str = env!("CARGO_BIN_EXE_clearml-sim");
-
-/// The compose mirror: upstream-shaped files for the releases the hops use.
-fn write_mirror(dir: &Path) {
-    for v in ["1.16.2", "1.17.1", "2.0.0", "2.3.0"] {
-        let mut args = vec!["compose-file", "--era", v];
-        if v == "1.17.1" {
-            args.push("--pin");
-        }
-        let out = Command::new(SIM)
-            .args(&args)
-            .output()
-            .unwrap_or_else(|e| panic!("clearml-sim: {e}"));
-        assert!(out.status.success(), "{out:?}");
-        write(
-            dir,
-            &format!("{v}/docker-compose.yml"),
-            &String::from_utf8_lossy(&out.stdout),
-        );
-    }
-}
-
-fn inventory_head(fleet: &Fleet) -> String {
-    format!(
-        "all:\n  vars:\n    ansible_host: 127.0.0.1\n    ansible_user: root\n    ansible_ssh_private_key_file: {}\n  hosts:\n",
-        fleet.client_key().display()
-    )
-}
+use support::upgrade::{inventory_head, write_mirror};
 
 /// `sha256sum` of every file under `dir` (relative paths, sorted): the data's checksums.
 fn checksums(dir: &Path) -> String {

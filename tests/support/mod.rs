@@ -6,6 +6,7 @@ pub mod netns;
 pub mod report;
 pub mod secrets;
 pub mod sshd;
+pub mod upgrade;
 
 #[allow(unused_imports)]
 pub use sshd::*;

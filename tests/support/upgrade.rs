@@ -1,0 +1,39 @@
+//! What the `clearfleet upgrade` tests share: the compose mirror they write themselves from the
+//! simulator's release table, and the head of an inventory for a fleet's hosts.
+
+use std::path::Path;
+use std::process::Command;
+
+use super::cli::write;
+use super::sshd::Fleet;
+
+const SIM: &str = env!("CARGO_BIN_EXE_clearml-sim");
+
+/// The compose mirror: upstream-shaped files for the releases the hops use (server images on
+/// `:latest`, except the 1.17.1 upgrade compose, which upstream pins).
+pub fn write_mirror(dir: &Path) {
+    for v in ["1.16.2", "1.17.1", "2.0.0", "2.3.0"] {
+        let mut args = vec!["compose-file", "--era", v];
+        if v == "1.17.1" {
+            args.push("--pin");
+        }
+        let out = Command::new(SIM)
+            .args(&args)
+            .output()
+            .unwrap_or_else(|e| panic!("clearml-sim: {e}"));
+        assert!(out.status.success(), "{out:?}");
+        write(
+            dir,
+            &format!("{v}/docker-compose.yml"),
+            &String::from_utf8_lossy(&out.stdout),
+        );
+    }
+}
+
+/// The head of a YAML inventory for the fleet's hosts (root login, the fleet's key); hosts follow.
+pub fn inventory_head(fleet: &Fleet) -> String {
+    format!(
+        "all:\n  vars:\n    ansible_host: 127.0.0.1\n    ansible_user: root\n    ansible_ssh_private_key_file: {}\n  hosts:\n",
+        fleet.client_key().display()
+    )
+}
