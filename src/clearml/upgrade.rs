@@ -238,28 +238,10 @@ pub fn host_vars(
 
 /// `<root>-backup-<UTC timestamp>`: beside the root, never inside what a restore removes.
 pub fn default_backup_dir(root: &str, now: std::time::SystemTime) -> String {
-    let secs = now
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
-    let days = (secs / 86_400) as i64;
-    let rem = secs % 86_400;
-    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
     format!(
-        "{}-backup-{y:04}{m:02}{d:02}T{:02}{:02}{:02}Z",
+        "{}-backup-{}",
         root.trim_end_matches('/'),
-        rem / 3600,
-        (rem % 3600) / 60,
-        rem % 60
+        crate::report::files::time::compact(now)
     )
 }
 

@@ -6,7 +6,7 @@ mod cmdline;
 mod host;
 mod html;
 mod junit;
-mod time;
+pub(crate) mod time;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
