@@ -368,10 +368,19 @@ pub fn run(args: &UpgradeArgs) -> Result<u8, Error> {
                 });
                 continue;
             }
+            let vars = per_host.get(&o.host);
+            let recover_reason = vars
+                .and_then(|v| v.get("clearml_recover_reason"))
+                .and_then(Value::as_str);
             let result = match o.status {
                 HostStatus::Ok if !attempted => {
                     "not attempted: an earlier batch spent the failure budget".to_owned()
                 }
+                HostStatus::Ok if args.check && recover_reason.is_some() => format!(
+                    "would roll back to {}: {} (check: nothing changed)",
+                    from.get(&o.host).cloned().unwrap_or_default(),
+                    recover_reason.unwrap_or_default()
+                ),
                 HostStatus::Ok if args.check => {
                     let hops: Vec<&str> = per_host
                         .get(&o.host)
@@ -386,11 +395,21 @@ pub fn run(args: &UpgradeArgs) -> Result<u8, Error> {
                         hops.join(" → ")
                     )
                 }
-                HostStatus::Ok => format!(
-                    "upgraded {} → {}",
-                    from.get(&o.host).cloned().unwrap_or_default(),
-                    target
-                ),
+                HostStatus::Ok => {
+                    let to = vars
+                        .and_then(|v| v["clearml_hops"].as_array()?.last()?["version"].as_str())
+                        .map_or_else(|| target.to_string(), str::to_owned);
+                    let resumed = vars.is_some_and(|v| v.get("clearml_resume").is_some());
+                    format!(
+                        "upgraded {} → {to}{}",
+                        from.get(&o.host).cloned().unwrap_or_default(),
+                        if resumed {
+                            " (finished an interrupted upgrade)"
+                        } else {
+                            ""
+                        }
+                    )
+                }
                 HostStatus::Unreachable => "unreachable during the upgrade".to_owned(),
                 _ => {
                     let last = o

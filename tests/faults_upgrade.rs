@@ -254,7 +254,6 @@ fn upgrade_faults_leave_each_server_running_with_its_data() {
 /// without the hop's health checks ever having passed. What already holds (exit 130, the
 /// backup on disk) is asserted first.
 #[test]
-#[ignore = "a re-run calls a half-done hop up to date (docs/reliability.md, finding 8)"]
 fn ctrl_c_twice_during_a_hop_reports_where_keeps_the_backup_and_a_rerun_recovers() {
     use std::io::BufRead;
     let Some(fleet) = Fleet::builder().simulated(&["v2"]).build() else {
@@ -341,22 +340,68 @@ fn ctrl_c_twice_during_a_hop_reports_where_keeps_the_backup_and_a_rerun_recovers
     );
     assert_eq!(h["backup"], "/opt/backups/hop", "{summary}");
 
-    // The fault is gone; a re-run brings the host to a clean state: the upgrade finished
-    // (2.3 answering, checks passed) or rolled back (2.0 answering, the same data).
+    // The backup holds exactly the data the 2.0 server had.
+    let unpacked = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let untar = Command::new("tar")
+        .arg("xzf")
+        .arg(backup.join("clearml_backup_data.tgz"))
+        .arg("-C")
+        .arg(unpacked.path())
+        .status()
+        .is_ok_and(|s| s.success());
+    assert!(untar, "tar xzf of the backup");
+    assert_eq!(
+        checksums(unpacked.path()),
+        before,
+        "the backup is not the data"
+    );
+
+    // The hop left its marker: detection does not trust the half-written 2.3 deployment.
+    let marker = host
+        .sim_root()
+        .join("opt/clearml/.clearfleet/upgrade-in-progress");
+    let text = std::fs::read_to_string(&marker).unwrap_or_default();
+    let m: serde_json::Value =
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("marker {text}: {e}"));
+    assert_eq!(
+        (&m["step"], &m["backup"], &m["from"]),
+        (
+            &"hop:2.3.0".into(),
+            &"/opt/backups/hop".into(),
+            &"2.0.0".into()
+        ),
+        "{text}"
+    );
+
+    // The fault is gone; the re-run finishes the hop it stopped in, with every check, and
+    // keeps the first backup as the way back (no second backup of half-upgraded data).
     host.sim(&["inject", "--clear"]);
+    let archive = std::fs::read(backup.join("clearml_backup_data.tgz")).unwrap_or_default();
     let again = upgrade(&["--report-dir", "second"]).run();
     let line = result(&again, "hop");
     let now = detect(home.path(), &inv, &fleet, "hop");
     eprintln!("re-run: {line}\n{now}");
-    if line == "upgraded 2.0.0 → 2.3.0" {
-        assert_eq!(again.code, 0, "{}", again.stderr);
-        assert_serving(&now, "2.3.0", "hop");
-        assert_eq!(now["mongo_fcv"], "7.0", "{now}");
-    } else {
-        assert!(line.starts_with("rolled back to 2.0.0"), "{line}");
-        assert_serving(&now, "2.0.0", "hop");
-        assert_eq!(checksums(&data), before, "the data changed");
-    }
+    assert_eq!(
+        line, "upgraded 2.0.0 → 2.3.0 (finished an interrupted upgrade)",
+        "{}",
+        again.stdout
+    );
+    assert_eq!(again.code, 0, "{}", again.stderr);
+    assert_serving(&now, "2.3.0", "hop");
+    assert_eq!(now["mongo_fcv"], "7.0", "{now}");
+    assert!(!marker.exists(), "the finished upgrade removes its marker");
+    assert!(
+        std::fs::read(backup.join("clearml_backup_data.tgz")).unwrap_or_default() == archive,
+        "the first backup was replaced"
+    );
+    let summary: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(home.path().join("second/summary.json")).unwrap_or_default(),
+    )
+    .unwrap_or_else(|e| panic!("summary.json: {e}"));
+    assert_eq!(
+        summary["hosts"][0]["backup"], "/opt/backups/hop",
+        "{summary}"
+    );
 }
 
 /// Shell metacharacters, quotes, unicode and (where a value may hold one) newlines, each

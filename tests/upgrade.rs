@@ -823,6 +823,49 @@ fn a_failed_backup_restarts_the_old_server_and_touches_no_data() {
 }
 
 #[test]
+fn an_earlier_backup_in_the_backup_directory_is_never_overwritten() {
+    let Some((fleet, home, mirror)) = sim_fleet(1) else {
+        return;
+    };
+    let host = &fleet.hosts()[0];
+    host.sim(&["init", "--era", "1.16"]);
+    let inv = format!(
+        "{}    kept:\n      ansible_port: {}\n",
+        inventory_head(&fleet),
+        host.port()
+    );
+    let inv = write(home.path(), "inv.yml", &inv);
+    let earlier = host.sim_root().join("opt/backups/kept");
+    std::fs::create_dir_all(&earlier).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(earlier.join("clearml_backup_data.tgz"), "the only copy")
+        .unwrap_or_else(|e| panic!("{e}"));
+    let run = upgrade(
+        &home,
+        &inv,
+        &fleet,
+        &mirror,
+        &["--backup-dir", "/opt/backups", "--wait", "3"],
+    );
+    let row = result_rows(&run.stdout)
+        .into_iter()
+        .find(|l| l.starts_with("kept "))
+        .unwrap_or_default()
+        .to_owned();
+    assert!(
+        row.contains("not changed: The backup directory holds no earlier backup: non-zero return code: /opt/backups/kept already holds a backup (of an earlier run): choose another --backup-dir"),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(run.code, 2, "{run:?}");
+    assert_eq!(
+        std::fs::read_to_string(earlier.join("clearml_backup_data.tgz")).unwrap_or_default(),
+        "the only copy"
+    );
+    let detect = detect_json(&home, &inv, &fleet);
+    assert_eq!(detect.host_json("kept")["detected"]["running"], true);
+}
+
+#[test]
 fn a_failed_rollback_is_reported_loudly_with_the_backup() {
     let Some((fleet, home, mirror)) = sim_fleet(1) else {
         return;
@@ -838,6 +881,8 @@ fn a_failed_rollback_is_reported_loudly_with_the_backup() {
         host.port()
     );
     let inv = write(home.path(), "inv.yml", &inv);
+    let data = host.sim_root().join("opt/clearml/data");
+    let before = snapshot(&data);
     let run = upgrade(&home, &inv, &fleet, &mirror, &["--wait", "2"]);
     let table = result_rows(&run.stdout);
     assert!(
@@ -854,4 +899,55 @@ fn a_failed_rollback_is_reported_loudly_with_the_backup() {
         "{table:?}"
     );
     assert_eq!(run.code, 2, "{run:?}");
+    let marker = host
+        .sim_root()
+        .join("opt/clearml/.clearfleet/upgrade-in-progress");
+    assert!(marker.is_file(), "a failed rollback keeps its marker");
+
+    // Once the cause is fixed, the next run retries the rollback from the same backup (it
+    // does not take a new backup of the half-restored data, nor upgrade from it).
+    host.sim(&["inject", "--clear"]);
+    let plan = clearfleet(home.path())
+        .args(["plan", "-i"])
+        .arg(&inv)
+        .arg("--known-hosts")
+        .arg(fleet.known_hosts_path())
+        .run();
+    assert!(
+        plan.stdout
+            .contains("[roll back the upgrade interrupted in its rollback step] → 1.16.2"),
+        "{plan:?}"
+    );
+    let again = upgrade(&home, &inv, &fleet, &mirror, &["--wait", "5"]);
+    let row = result_rows(&again.stdout)
+        .into_iter()
+        .find(|l| l.starts_with("doomed "))
+        .unwrap_or_default()
+        .to_owned();
+    assert_eq!(
+        row.trim_end(),
+        "doomed  rolled back to 1.16.2: an earlier upgrade to 2.3.0 stopped in its rollback step",
+        "{}",
+        again.stdout
+    );
+    assert_eq!(again.code, 2, "{again:?}");
+    assert!(!marker.exists(), "a finished rollback removes its marker");
+    assert!(snapshot(&data) == before, "the data is not the backup's");
+    let detect = detect_json(&home, &inv, &fleet);
+    let d = &detect.host_json("doomed")["detected"];
+    assert_eq!(
+        d["version"].as_str().map(|v| v.starts_with("1.16.2")),
+        Some(true),
+        "{d}"
+    );
+    assert_eq!(d["running"], true, "{d}");
+
+    // And the run after that upgrades as usual.
+    let last = upgrade(&home, &inv, &fleet, &mirror, &["--wait", "5"]);
+    assert!(
+        last.stdout.contains("doomed  upgraded 1.16.2 → 2.3.0"),
+        "{}",
+        last.stdout
+    );
+    assert_eq!(last.code, 0, "{last:?}");
 }

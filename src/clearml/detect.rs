@@ -9,7 +9,9 @@ use super::compose::{self, image_name, image_tag, parse_env};
 use super::containers::{Container, Family, Role, classify, parse_inspect};
 use super::probe::{self, HttpAnswer, Section, parse_http, parse_sections};
 use super::releases::Releases;
-use super::state::{AgentSettings, Compose, ContainerSummary, DockerAccess, HostState, Probe};
+use super::state::{
+    AgentSettings, Compose, ContainerSummary, DockerAccess, HostState, InterruptedUpgrade, Probe,
+};
 use super::version::{self, Version};
 use crate::connection::{Become, Connection, ExecError, ExecOptions, ExitStatus};
 use crate::secret::Secret;
@@ -205,6 +207,27 @@ pub fn interpret(sections: &IndexMap<String, Section>, releases: &Releases) -> H
             .and_then(|f| f.rsplit_once('/'))
             .map(|(d, _)| d.to_owned())
     });
+
+    // An earlier upgrade that stopped half-way, beside the compose file in use.
+    if let Some(dir) = st.compose_file.as_deref().and_then(|f| f.rsplit_once('/'))
+        && let Some(text) = text(sections, &format!("marker:{}", dir.0))
+    {
+        st.interrupted = InterruptedUpgrade::parse(text);
+        st.interrupted_unreadable = st.interrupted.is_none();
+        if let Some(m) = &st.interrupted {
+            st.notes.push(format!(
+                "an upgrade from {} stopped in its {} step (backup {}): `upgrade` finishes or \
+                 rolls it back",
+                m.from, m.step, m.backup
+            ));
+        } else {
+            st.notes.push(format!(
+                "{}/.clearfleet/upgrade-in-progress is unreadable: an earlier upgrade stopped \
+                 half-way; check the host and remove the file by hand",
+                dir.0
+            ));
+        }
+    }
 
     // The version, strongest probe first.
     let http = |name: &str| sections.get(name).map(|s| parse_http(&s.text));
@@ -550,6 +573,44 @@ mod tests {
             "{:?}",
             st.notes
         );
+    }
+
+    #[test]
+    fn the_marker_of_an_interrupted_upgrade_is_read_beside_the_compose_file() {
+        let compose = "services:\n  apiserver:\n    image: allegroai/clearml:latest\n  mongo:\n    image: mongo:7.0.22\n";
+        let marker = r#"{"from":"2.0.0","hops":["2.3.0"],"step":"hop:2.3.0","backup":"/opt/b","root":"/opt/clearml","compose_file":"/opt/clearml/docker-compose.yml","uid":"u1"}"#;
+        let base = [
+            ("docker-access", "root"),
+            ("file:/opt/clearml/docker-compose.yml", compose),
+        ];
+        let read = |extra: &[(&str, &str)]| {
+            let mut pairs = base.to_vec();
+            pairs.extend_from_slice(extra);
+            interpret(&sections(&pairs), &releases())
+        };
+        let st = read(&[("marker:/opt/clearml", marker)]);
+        let m = st
+            .interrupted
+            .unwrap_or_else(|| panic!("no marker: {:?}", st.notes));
+        assert_eq!(m.hop(), "2.3.0".parse().ok());
+        assert_eq!((m.backup.as_str(), m.uid.as_str()), ("/opt/b", "u1"));
+        assert!(!st.interrupted_unreadable);
+        // A marker elsewhere is not this deployment's.
+        assert_eq!(read(&[("marker:/srv/other", marker)]).interrupted, None);
+        // Garbage, an unknown step, or a hop outside its own plan: unreadable, noted.
+        for bad in [
+            "{not json",
+            r#"{"from":"2.0.0","hops":["2.3.0"],"step":"dance","backup":"/b","root":"/r","compose_file":"/r/c"}"#,
+            r#"{"from":"2.0.0","hops":["2.3.0"],"step":"hop:9.9.9","backup":"/b","root":"/r","compose_file":"/r/c"}"#,
+            r#"{"from":"2.0.0","hops":[],"step":"migrate","backup":"/b","root":"/r","compose_file":"/r/c"}"#,
+        ] {
+            let st = read(&[("marker:/opt/clearml", bad)]);
+            assert!(
+                st.interrupted.is_none() && st.interrupted_unreadable,
+                "{bad}"
+            );
+            assert!(st.notes.iter().any(|n| n.contains("upgrade-in-progress")));
+        }
     }
 
     #[test]

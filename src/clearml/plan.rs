@@ -5,7 +5,7 @@ use serde::Serialize;
 
 use super::containers::Family;
 use super::releases::Releases;
-use super::state::{DockerAccess, HostState};
+use super::state::{DockerAccess, HostState, InterruptedUpgrade};
 use super::version::Version;
 
 /// A step before the hops that changes data in place.
@@ -33,6 +33,20 @@ pub enum Plan {
     Upgrade {
         migrations: Vec<Migration>,
         hops: Vec<Version>,
+    },
+    /// An earlier upgrade stopped in one of its hops (its marker is on the host): finish the
+    /// hops from that one on, with every check, rolling back to its backup if they fail.
+    Resume {
+        from: Version,
+        hops: Vec<Version>,
+        backup: String,
+    },
+    /// An earlier upgrade stopped before its hops or during its rollback: restore its backup
+    /// and start the previous version again; the next run upgrades afresh.
+    Recover {
+        from: Version,
+        step: String,
+        backup: String,
     },
     /// The host cannot be upgraded automatically; `reason` says what to do.
     Refused {
@@ -64,6 +78,11 @@ impl Plan {
                 parts.push(format!("{n} hop{}", if n == 1 { "" } else { "s" }));
                 format!("upgrade: {}", parts.join(" + "))
             }
+            Plan::Resume { hops, .. } => {
+                let n = hops.len();
+                format!("resume: {n} hop{}", if n == 1 { "" } else { "s" })
+            }
+            Plan::Recover { .. } => "roll back an interrupted upgrade".to_owned(),
             Plan::Refused { .. } => "manual migration required".to_owned(),
             Plan::Unknown { reason } => format!("unknown: {reason}"),
             Plan::NoServer => "no ClearML server".to_owned(),
@@ -96,6 +115,17 @@ pub fn plan(state: &HostState, releases: &Releases, target: Version, options: Pl
     }
     if state.kind.is_none() {
         return Plan::NoServer;
+    }
+    if state.interrupted_unreadable {
+        return Plan::Refused {
+            reason: "an earlier upgrade stopped half-way and its marker \
+                     (.clearfleet/upgrade-in-progress) is unreadable: check the server and its \
+                     backup, then remove the marker by hand"
+                .to_owned(),
+        };
+    }
+    if let Some(m) = &state.interrupted {
+        return resume(m, target);
     }
     let Some(current) = state.effective_version() else {
         return Plan::Unknown {
@@ -171,6 +201,39 @@ pub fn plan(state: &HostState, releases: &Releases, target: Version, options: Pl
     }
     hops.push(target);
     Plan::Upgrade { migrations, hops }
+}
+
+/// What to do about an upgrade that stopped half-way: finish its hops from the one it was in
+/// (never past `target`), or restore its backup when it stopped outside the hops.
+fn resume(m: &InterruptedUpgrade, target: Version) -> Plan {
+    let recover = || Plan::Recover {
+        from: m.from,
+        step: m.step.clone(),
+        backup: m.backup.clone(),
+    };
+    let Some(at) = m.hop() else {
+        return recover();
+    };
+    if at > target {
+        return Plan::Refused {
+            reason: format!(
+                "an upgrade from {} stopped in its {at} hop, beyond the target {target}: re-run \
+                 with --target {at} or later to finish it (its backup: {})",
+                m.from, m.backup
+            ),
+        };
+    }
+    Plan::Resume {
+        from: m.from,
+        hops: m
+            .hops
+            .iter()
+            .copied()
+            .skip_while(|h| *h != at)
+            .take_while(|h| *h <= target)
+            .collect(),
+        backup: m.backup.clone(),
+    }
 }
 
 fn parse(s: &str) -> Version {
@@ -395,6 +458,63 @@ mod tests {
     /// Every era of the release data (as detected on a running server) against every hop
     /// target: the plan never skips a MongoDB major, never brings pre-7.17 Elasticsearch data
     /// to ES 8, ends at the target, and only uses known hops.
+    #[test]
+    fn an_interrupted_upgrade_is_finished_from_its_hop_or_rolled_back() {
+        let r = releases();
+        let v = |s: &str| parse(s);
+        // Whatever the half-written deployment now says (here: already the target's version).
+        let mut s = state("2.3.0", "8.17.0", "7.0.22", None);
+        let marker = |step: &str| InterruptedUpgrade {
+            from: v("1.12.0"),
+            hops: ["1.17.1", "2.0.0", "2.3.0"].map(v).to_vec(),
+            step: step.to_owned(),
+            backup: "/opt/b".to_owned(),
+            root: "/opt/clearml".to_owned(),
+            compose_file: "/opt/clearml/docker-compose.yml".to_owned(),
+            uid: String::new(),
+        };
+        let o = PlanOptions::default();
+        s.interrupted = Some(marker("hop:2.0.0"));
+        let p = plan(&s, &r, v("2.3.0"), o);
+        assert_eq!(
+            p,
+            Plan::Resume {
+                from: v("1.12.0"),
+                hops: vec![v("2.0.0"), v("2.3.0")],
+                backup: "/opt/b".to_owned()
+            }
+        );
+        assert_eq!(p.verdict(), "resume: 2 hops");
+        // Never past the target; a target below the hop it stopped in is refused.
+        assert_eq!(
+            plan(&s, &r, v("2.0.0"), o),
+            Plan::Resume {
+                from: v("1.12.0"),
+                hops: vec![v("2.0.0")],
+                backup: "/opt/b".to_owned()
+            }
+        );
+        assert!(
+            matches!(plan(&s, &r, v("1.17.1"), o), Plan::Refused { reason } if reason.contains("--target 2.0.0"))
+        );
+        for step in ["migrate", "rollback"] {
+            s.interrupted = Some(marker(step));
+            assert_eq!(
+                plan(&s, &r, v("2.3.0"), o),
+                Plan::Recover {
+                    from: v("1.12.0"),
+                    step: step.to_owned(),
+                    backup: "/opt/b".to_owned()
+                }
+            );
+        }
+        s.interrupted = None;
+        s.interrupted_unreadable = true;
+        assert!(
+            matches!(plan(&s, &r, v("2.3.0"), o), Plan::Refused { reason } if reason.contains("unreadable"))
+        );
+    }
+
     #[test]
     fn every_era_against_every_target_keeps_the_data_store_rules() {
         let r = releases();

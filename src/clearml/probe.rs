@@ -66,6 +66,8 @@ for f in $(echo "$CF" | tr ',' ' ') /opt/clearml/docker-compose.yml /opt/trains/
   d=$(dirname "$f")
   if $RD "$d/.env" >/dev/null 2>&1; then cf "env:$d/.env"; $RD "$d/.env"; fi
   cf "datadir:$d"; ls -1 "$d/data" 2>/dev/null
+  M="$d/.clearfleet/upgrade-in-progress"
+  if $RD "$M" >/dev/null 2>&1; then cf "marker:$d"; $RD "$M"; fi
 done
 exit 0
 "#;

@@ -88,6 +88,58 @@ pub struct ContainerSummary {
     pub restart_count: u64,
 }
 
+/// Where an earlier `clearfleet upgrade` stopped without finishing: the marker
+/// `<root>/.clearfleet/upgrade-in-progress` that the upgrade playbook writes once its backup is
+/// verified and removes after the final checks or a finished rollback.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct InterruptedUpgrade {
+    /// The version that ran before that upgrade (the rollback's target).
+    pub from: Version,
+    /// Every hop that upgrade planned, in order.
+    pub hops: Vec<Version>,
+    /// The step it was in: `migrate`, `hop:<version>` or `rollback`.
+    pub step: String,
+    /// Its verified backup, the way back.
+    pub backup: String,
+    /// The root and compose file the previous version ran from.
+    pub root: String,
+    pub compose_file: String,
+    /// The server uid before that upgrade ("" when unknown).
+    pub uid: String,
+}
+
+impl InterruptedUpgrade {
+    /// The hop it was in, when it stopped in one.
+    pub fn hop(&self) -> Option<Version> {
+        self.step.strip_prefix("hop:")?.parse().ok()
+    }
+
+    /// Reads the marker (JSON); `None` for anything malformed, which detection notes.
+    pub fn parse(text: &str) -> Option<InterruptedUpgrade> {
+        let v: serde_json::Value = serde_json::from_str(text.trim()).ok()?;
+        let s = |k: &str| v.get(k)?.as_str().map(str::to_owned);
+        let hops = v
+            .get("hops")?
+            .as_array()?
+            .iter()
+            .map(|h| h.as_str()?.parse().ok())
+            .collect::<Option<Vec<Version>>>()?;
+        let marker = InterruptedUpgrade {
+            from: s("from")?.parse().ok()?,
+            hops,
+            step: s("step")?,
+            backup: s("backup")?,
+            root: s("root")?,
+            compose_file: s("compose_file")?,
+            uid: s("uid").unwrap_or_default(),
+        };
+        let known = marker.step == "migrate"
+            || marker.step == "rollback"
+            || marker.hop().is_some_and(|h| marker.hops.contains(&h));
+        (known && !marker.hops.is_empty() && !marker.backup.is_empty()).then_some(marker)
+    }
+}
+
 /// Everything known about one host's ClearML deployment.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct HostState {
@@ -120,6 +172,10 @@ pub struct HostState {
     pub server_errors: Vec<String>,
     pub agent: AgentSettings,
     pub containers: Vec<ContainerSummary>,
+    /// An earlier upgrade that stopped half-way (its marker), to finish or roll back first.
+    pub interrupted: Option<InterruptedUpgrade>,
+    /// A marker of an interrupted upgrade exists but cannot be read: the host needs a person.
+    pub interrupted_unreadable: bool,
     /// Things detection could not settle, in words (never secrets).
     pub notes: Vec<String>,
 }

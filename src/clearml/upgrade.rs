@@ -6,7 +6,7 @@ use serde_json::{Map, Value, json};
 
 use super::plan::{Migration, Plan};
 use super::releases::Releases;
-use super::state::{Compose, DockerAccess, HostState};
+use super::state::{Compose, DockerAccess, HostState, InterruptedUpgrade};
 use crate::secret::Secret;
 
 /// The upgrade playbook and its task files, as shipped (path relative to `playbooks/`).
@@ -77,13 +77,15 @@ pub fn host_vars(
     source: &ComposeSource,
     backup_dir: &str,
 ) -> Result<(Map<String, Value>, Vec<Secret>), Skip> {
-    let (migrations, hops) = match plan {
+    let (migrations, hops): (&[Migration], &[_]) = match plan {
         Plan::UpToDate { version } => return Err(Skip::UpToDate(version.release().to_string())),
         Plan::NoServer => return Err(Skip::NoServer),
         Plan::Refused { reason } | Plan::Unknown { reason } => {
             return Err(Skip::Refused(reason.clone()));
         }
         Plan::Upgrade { migrations, hops } => (migrations, hops),
+        Plan::Resume { hops, .. } => (&[], hops),
+        Plan::Recover { .. } => (&[], &[]),
     };
     let migration_names: Vec<&str> = migrations
         .iter()
@@ -233,7 +235,40 @@ pub fn host_vars(
         vars.insert("clearml_agent_key".into(), json!(k));
         vars.insert("clearml_agent_secret".into(), json!(s.expose()));
     }
+    if let (Some(m), Plan::Resume { .. } | Plan::Recover { .. }) = (&state.interrupted, plan) {
+        resume_vars(&mut vars, m, plan);
+    }
     Ok((vars, secrets))
+}
+
+/// Finishing what an interrupted upgrade started: its backup (verified then) stays the way
+/// back to the version it started from, in the root and compose file it ran from; the hops go
+/// on from where the deployment is now.
+fn resume_vars(vars: &mut Map<String, Value>, m: &InterruptedUpgrade, plan: &Plan) {
+    let now = vars["clearml_root"].clone();
+    vars.insert("clearml_new_root".into(), now);
+    vars.insert("clearml_old_root".into(), json!(m.root));
+    vars.insert("clearml_compose_file".into(), json!(m.compose_file));
+    vars.insert("clearml_from".into(), json!(m.from.release().to_string()));
+    vars.insert("clearml_uid".into(), json!(m.uid));
+    vars.insert("clearml_backup_dir".into(), json!(m.backup));
+    vars.insert("clearml_backup_verified".into(), json!(true));
+    let hops: Vec<String> = m.hops.iter().map(ToString::to_string).collect();
+    vars.insert("clearml_plan_hops".into(), json!(hops));
+    let resume = if matches!(plan, Plan::Recover { .. }) {
+        let to = hops.last().map_or("", String::as_str);
+        vars.insert(
+            "clearml_recover_reason".into(),
+            json!(format!(
+                "an earlier upgrade to {to} stopped in its {} step",
+                m.step
+            )),
+        );
+        "rollback"
+    } else {
+        "hops"
+    };
+    vars.insert("clearml_resume".into(), json!(resume));
 }
 
 /// `<root>-backup-<UTC timestamp>`: beside the root, never inside what a restore removes.
@@ -344,6 +379,67 @@ mod tests {
             .unwrap_or_else(|e| panic!("{e:?}"));
         assert_eq!(v["clearml_migrations"], json!(["set-fcv"]));
         assert_eq!(v["clearml_set_fcv"], "6.0");
+    }
+
+    #[test]
+    fn an_interrupted_upgrade_goes_on_with_its_own_backup_root_and_origin() {
+        let r = releases();
+        let v = |x: &str| x.parse().unwrap_or_else(|e| panic!("{e}"));
+        let mut s = state();
+        // A Trains server stopped in its 1.17.1 hop: renamed, its compose file is 1.17.1's.
+        s.version = Some(v("1.17.1"));
+        s.interrupted = Some(InterruptedUpgrade {
+            from: v("0.17.0"),
+            hops: ["1.16.2", "1.17.1", "2.0.0", "2.3.0"].map(v).to_vec(),
+            step: "hop:1.17.1".into(),
+            backup: "/opt/trains-backup-1".into(),
+            root: "/opt/trains".into(),
+            compose_file: "/opt/trains/docker-compose.yml".into(),
+            uid: "u0".into(),
+        });
+        let p = plan(&s, &r, r.latest, PlanOptions::default());
+        let (vars, _) = host_vars(&s, &p, &r, &ComposeSource::Upstream, "/new-backup")
+            .unwrap_or_else(|e| panic!("{e:?}"));
+        for (k, want) in [
+            ("clearml_resume", json!("hops")),
+            ("clearml_from", json!("0.17.0")),
+            ("clearml_root", json!("/opt/clearml")),
+            ("clearml_new_root", json!("/opt/clearml")),
+            ("clearml_old_root", json!("/opt/trains")),
+            (
+                "clearml_compose_file",
+                json!("/opt/trains/docker-compose.yml"),
+            ),
+            ("clearml_backup_dir", json!("/opt/trains-backup-1")),
+            ("clearml_backup_verified", json!(true)),
+            ("clearml_uid", json!("u0")),
+            ("clearml_migrations", json!([])),
+            (
+                "clearml_plan_hops",
+                json!(["1.16.2", "1.17.1", "2.0.0", "2.3.0"]),
+            ),
+        ] {
+            assert_eq!(vars[k], want, "{k}");
+        }
+        let hops: Vec<&str> = vars["clearml_hops"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|h| h["version"].as_str())
+            .collect();
+        assert_eq!(hops, ["1.17.1", "2.0.0", "2.3.0"]);
+        if let Some(m) = s.interrupted.as_mut() {
+            m.step = "migrate".into();
+        }
+        let p = plan(&s, &r, r.latest, PlanOptions::default());
+        let (vars, _) = host_vars(&s, &p, &r, &ComposeSource::Upstream, "/new-backup")
+            .unwrap_or_else(|e| panic!("{e:?}"));
+        assert_eq!(vars["clearml_resume"], "rollback");
+        assert_eq!(vars["clearml_hops"], json!([]));
+        assert_eq!(
+            vars["clearml_recover_reason"],
+            "an earlier upgrade to 2.3.0 stopped in its migrate step"
+        );
     }
 
     #[test]

@@ -136,6 +136,16 @@ pub fn plans(summary: &RunSummary) -> String {
                 steps.extend(hops.iter().map(ToString::to_string));
                 steps.join(" → ")
             }
+            Plan::Resume { from, hops, backup } => {
+                let hops: Vec<String> = hops.iter().map(ToString::to_string).collect();
+                format!(
+                    "{from} → [finish the interrupted upgrade] → {} (way back: {backup})",
+                    hops.join(" → ")
+                )
+            }
+            Plan::Recover { from, step, backup } => format!(
+                "[roll back the upgrade interrupted in its {step} step] → {from} (from {backup})"
+            ),
             Plan::Refused { reason } => format!("{from}: refused: {reason}"),
             Plan::Unknown { reason } => format!("{from}: cannot plan: {reason}"),
             Plan::NoServer => "no ClearML server".to_owned(),
