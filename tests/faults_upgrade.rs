@@ -291,35 +291,63 @@ fn ctrl_c_twice_at(mut cmd: Command, line: &str) -> (std::process::ExitStatus, S
     (status, stderr)
 }
 
+/// One simulated host of `era` named `label` whose `broken` image exits at start, in an
+/// inventory of its own, with the test's compose mirror.
+struct OneBroken {
+    fleet: Fleet,
+    home: tempfile::TempDir,
+    mirror: PathBuf,
+    inv: PathBuf,
+}
+
+impl OneBroken {
+    fn new(era: &str, label: &str, broken: &str) -> Option<OneBroken> {
+        let fleet = Fleet::builder().simulated(&["v2"]).build()?;
+        let home = temp_home();
+        let mirror = home.path().join("mirror");
+        write_mirror(&mirror);
+        init(fleet.host(0), era, label);
+        fleet.host(0).sim(&["inject", "--broken-tag", broken]);
+        let mut inv = inventory_head(&fleet);
+        inv.push_str(&format!(
+            "    {label}:\n      ansible_port: {}\n",
+            fleet.host(0).port()
+        ));
+        let inv = write(home.path(), "inv.yml", &inv);
+        Some(OneBroken {
+            fleet,
+            home,
+            mirror,
+            inv,
+        })
+    }
+
+    /// `clearfleet upgrade --wait WAIT --backup-dir BACKUPS FLAGS` on the host.
+    fn upgrade(&self, wait: &str, backups: &str, flags: &[&str]) -> support::cli::Clearfleet {
+        clearfleet(self.home.path())
+            .args(["upgrade", "--wait", wait, "--backup-dir", backups])
+            .args(flags)
+            .arg("-i")
+            .arg(&self.inv)
+            .arg("--known-hosts")
+            .arg(self.fleet.known_hosts_path())
+            .arg("--compose-mirror")
+            .arg(&self.mirror)
+    }
+}
+
 /// The upgrade stops in its health check (second Ctrl-C); the re-run finishes that hop.
 #[test]
 fn ctrl_c_twice_during_a_hop_reports_where_keeps_the_backup_and_a_rerun_recovers() {
-    let Some(fleet) = Fleet::builder().simulated(&["v2"]).build() else {
+    // The 2.3 server does not come up: the hop sits in its health check when Ctrl-C comes.
+    let Some(t) = OneBroken::new("2.0", "hop", "clearml/server:latest") else {
         return;
     };
-    let home = temp_home();
-    let mirror = home.path().join("mirror");
-    write_mirror(&mirror);
+    let (fleet, home, inv) = (&t.fleet, &t.home, &t.inv);
     let host = fleet.host(0);
-    init(host, "2.0", "hop");
-    // The 2.3 server does not come up: the hop sits in its health check when Ctrl-C comes.
-    host.sim(&["inject", "--broken-tag", "clearml/server:latest"]);
-    let mut inv = inventory_head(&fleet);
-    inv.push_str(&format!("    hop:\n      ansible_port: {}\n", host.port()));
-    let inv = write(home.path(), "inv.yml", &inv);
     let data = host.sim_root().join("opt/clearml/data");
     let before = checksums(&data);
-    let upgrade = |extra: &[&str]| {
-        clearfleet(home.path())
-            .args(["upgrade", "--wait", "30", "--backup-dir", "/opt/backups"])
-            .args(extra)
-            .arg("-i")
-            .arg(&inv)
-            .arg("--known-hosts")
-            .arg(fleet.known_hosts_path())
-            .arg("--compose-mirror")
-            .arg(&mirror)
-    };
+    let upgrade = |extra: &[&str]| t.upgrade("30", "/opt/backups", extra);
     let (status, stderr) = ctrl_c_twice_at(
         upgrade(&["--report-dir", "first"]).command(),
         "TASK [Wait for the apiserver]",
@@ -384,7 +412,7 @@ fn ctrl_c_twice_during_a_hop_reports_where_keeps_the_backup_and_a_rerun_recovers
     let archive = std::fs::read(backup.join("clearml_backup_data.tgz")).unwrap_or_default();
     let again = upgrade(&["--report-dir", "second"]).run();
     let line = result(&again, "hop");
-    let now = detect(home.path(), &inv, &fleet, "hop");
+    let now = detect(home.path(), inv, fleet, "hop");
     eprintln!("re-run: {line}\n{now}");
     assert_eq!(
         line, "upgraded 2.0.0 → 2.3.0 (finished an interrupted upgrade)",
@@ -417,31 +445,15 @@ fn a_resumed_hop_that_fails_rolls_a_renamed_trains_server_back() {
     if support::skip_slow("three upgrade runs of a Trains server") {
         return;
     }
-    let Some(fleet) = Fleet::builder().simulated(&["v2"]).build() else {
+    let Some(t) = OneBroken::new("0.16", "old", "allegroai/clearml:1.16.2-502") else {
         return;
     };
-    let home = temp_home();
-    let mirror = home.path().join("mirror");
-    write_mirror(&mirror);
+    let (fleet, home, inv) = (&t.fleet, &t.home, &t.inv);
     let host = fleet.host(0);
-    init(host, "0.16", "old");
-    host.sim(&["inject", "--broken-tag", "allegroai/clearml:1.16.2-502"]);
-    let mut inv = inventory_head(&fleet);
-    inv.push_str(&format!("    old:\n      ansible_port: {}\n", host.port()));
-    let inv = write(home.path(), "inv.yml", &inv);
     let trains = host.sim_root().join("opt/trains");
     let clearml = host.sim_root().join("opt/clearml");
     let before = checksums(&trains.join("data"));
-    let upgrade = || {
-        clearfleet(home.path())
-            .args(["upgrade", "--wait", "4", "--backup-dir", "/opt/backups"])
-            .arg("-i")
-            .arg(&inv)
-            .arg("--known-hosts")
-            .arg(fleet.known_hosts_path())
-            .arg("--compose-mirror")
-            .arg(&mirror)
-    };
+    let upgrade = || t.upgrade("10", "/opt/backups", &[]);
     let (status, stderr) = ctrl_c_twice_at(upgrade().command(), "TASK [Wait for the apiserver]");
     assert_eq!(status.code(), Some(130), "{stderr}");
     assert!(
@@ -477,27 +489,19 @@ fn a_resumed_hop_that_fails_rolls_a_renamed_trains_server_back() {
     );
     assert!(!trains.join(".clearfleet/upgrade-in-progress").exists());
     assert_eq!(checksums(&trains.join("data")), before, "the data changed");
-    let now = detect(home.path(), &inv, &fleet, "old");
+    let now = detect(home.path(), inv, fleet, "old");
     assert_serving(&now, "0.16.0", "old");
 
     // Fixed: a fresh upgrade (a new backup beside the first) takes it all the way.
     host.sim(&["inject", "--clear"]);
-    let last = clearfleet(home.path())
-        .args(["upgrade", "--wait", "4", "--backup-dir", "/opt/backups-2"])
-        .arg("-i")
-        .arg(&inv)
-        .arg("--known-hosts")
-        .arg(fleet.known_hosts_path())
-        .arg("--compose-mirror")
-        .arg(&mirror)
-        .run();
+    let last = t.upgrade("60", "/opt/backups-2", &[]).run();
     assert_eq!(
         result(&last, "old"),
         "upgraded 0.16.0 → 2.3.0",
         "{}",
         last.stdout
     );
-    assert_serving(&detect(home.path(), &inv, &fleet, "old"), "2.3.0", "old");
+    assert_serving(&detect(home.path(), inv, fleet, "old"), "2.3.0", "old");
 }
 
 /// Shell metacharacters, quotes, unicode and (where a value may hold one) newlines, each

@@ -39,6 +39,55 @@ fn sim_fleet(n: usize) -> Option<(Fleet, tempfile::TempDir, std::path::PathBuf)>
     Some((fleet, home, mirror))
 }
 
+/// One simulated host of `era` named `label` in an inventory of its own: the fleet, HOME,
+/// the mirror and the inventory's path.
+struct OneHost {
+    fleet: Fleet,
+    home: tempfile::TempDir,
+    mirror: std::path::PathBuf,
+    inv: std::path::PathBuf,
+}
+
+impl OneHost {
+    fn new(era: &str, label: &str) -> Option<OneHost> {
+        let (fleet, home, mirror) = sim_fleet(1)?;
+        fleet.hosts()[0].sim(&["init", "--era", era]);
+        let inv = format!(
+            "{}    {label}:\n      ansible_port: {}\n",
+            inventory_head(&fleet),
+            fleet.hosts()[0].port()
+        );
+        let inv = write(home.path(), "inv.yml", &inv);
+        Some(OneHost {
+            fleet,
+            home,
+            mirror,
+            inv,
+        })
+    }
+
+    fn host(&self) -> &support::sshd::SshdHost {
+        &self.fleet.hosts()[0]
+    }
+
+    fn upgrade(&self, flags: &[&str]) -> support::cli::Run {
+        upgrade(&self.home, &self.inv, &self.fleet, &self.mirror, flags)
+    }
+
+    fn detect(&self, label: &str) -> serde_json::Value {
+        detect_json(&self.home, &self.inv, &self.fleet).host_json(label)["detected"].clone()
+    }
+}
+
+/// The `UPGRADE RESULT` row of `label` ("" when there is none).
+fn row(run: &support::cli::Run, label: &str) -> String {
+    result_rows(&run.stdout)
+        .into_iter()
+        .find(|l| l.starts_with(&format!("{label} ")))
+        .unwrap_or_default()
+        .to_owned()
+}
+
 /// The lines of the `UPGRADE RESULT` table (its title first).
 fn result_rows(stdout: &str) -> Vec<&str> {
     stdout
@@ -769,35 +818,17 @@ fn allow_es_migration_brings_trains_0_14_and_0_15_to_the_latest_or_rolls_back() 
 
 #[test]
 fn a_failed_backup_restarts_the_old_server_and_touches_no_data() {
-    let Some((fleet, home, mirror)) = sim_fleet(1) else {
+    let Some(t) = OneHost::new("1.16", "nobackup") else {
         return;
     };
-    let host = &fleet.hosts()[0];
-    host.sim(&["init", "--era", "1.16"]);
-    let inv = format!(
-        "{}    nobackup:\n      ansible_port: {}\n",
-        inventory_head(&fleet),
-        host.port()
-    );
-    let inv = write(home.path(), "inv.yml", &inv);
+    let host = t.host();
     // The backup directory's parent is a file: the preflight sees the disk space of /opt, but
     // `mkdir` fails once the server is down.
     std::fs::write(host.sim_root().join("opt/not-a-dir"), "x").unwrap_or_else(|e| panic!("{e}"));
     let before = snapshot(&host.sim_root().join("opt/clearml"));
-    let run = upgrade(
-        &home,
-        &inv,
-        &fleet,
-        &mirror,
-        &["--backup-dir", "/opt/not-a-dir/backup", "--wait", "3"],
-    );
-    let row = result_rows(&run.stdout)
-        .into_iter()
-        .find(|l| l.starts_with("nobackup "))
-        .unwrap_or_default()
-        .to_owned();
+    let run = t.upgrade(&["--backup-dir", "/opt/not-a-dir/backup", "--wait", "3"]);
     assert!(
-        row.contains(
+        row(&run, "nobackup").contains(
             "restarted 1.16.2 (data untouched, no verified backup): Back up data and config:"
         ),
         "{}",
@@ -812,10 +843,13 @@ fn a_failed_backup_restarts_the_old_server_and_touches_no_data() {
         .map(|f| &f.0)
         .collect();
     assert!(changed.is_empty(), "changed: {changed:?}");
-    let detect = detect_json(&home, &inv, &fleet);
-    let d = &detect.host_json("nobackup")["detected"];
+    assert_serving_version(&t.detect("nobackup"), "1.16.2");
+}
+
+/// The server answers with `version` (any build) and runs.
+fn assert_serving_version(d: &serde_json::Value, version: &str) {
     assert_eq!(
-        d["version"].as_str().map(|v| v.starts_with("1.16")),
+        d["version"].as_str().map(|v| v.starts_with(version)),
         Some(true),
         "{d}"
     );
@@ -824,35 +858,19 @@ fn a_failed_backup_restarts_the_old_server_and_touches_no_data() {
 
 #[test]
 fn an_earlier_backup_in_the_backup_directory_is_never_overwritten() {
-    let Some((fleet, home, mirror)) = sim_fleet(1) else {
+    let Some(t) = OneHost::new("1.16", "kept") else {
         return;
     };
-    let host = &fleet.hosts()[0];
-    host.sim(&["init", "--era", "1.16"]);
-    let inv = format!(
-        "{}    kept:\n      ansible_port: {}\n",
-        inventory_head(&fleet),
-        host.port()
-    );
-    let inv = write(home.path(), "inv.yml", &inv);
-    let earlier = host.sim_root().join("opt/backups/kept");
+    let earlier = t.host().sim_root().join("opt/backups/kept");
     std::fs::create_dir_all(&earlier).unwrap_or_else(|e| panic!("{e}"));
     std::fs::write(earlier.join("clearml_backup_data.tgz"), "the only copy")
         .unwrap_or_else(|e| panic!("{e}"));
-    let run = upgrade(
-        &home,
-        &inv,
-        &fleet,
-        &mirror,
-        &["--backup-dir", "/opt/backups", "--wait", "3"],
-    );
-    let row = result_rows(&run.stdout)
-        .into_iter()
-        .find(|l| l.starts_with("kept "))
-        .unwrap_or_default()
-        .to_owned();
+    let run = t.upgrade(&["--backup-dir", "/opt/backups", "--wait", "3"]);
     assert!(
-        row.contains("not changed: The backup directory holds no earlier backup: non-zero return code: /opt/backups/kept already holds a backup (of an earlier run): choose another --backup-dir"),
+        row(&run, "kept").contains(
+            "not changed: The backup directory holds no earlier backup: non-zero return code: \
+             /opt/backups/kept already holds a backup (of an earlier run): choose another --backup-dir"
+        ),
         "{}",
         run.stdout
     );
@@ -861,29 +879,21 @@ fn an_earlier_backup_in_the_backup_directory_is_never_overwritten() {
         std::fs::read_to_string(earlier.join("clearml_backup_data.tgz")).unwrap_or_default(),
         "the only copy"
     );
-    let detect = detect_json(&home, &inv, &fleet);
-    assert_eq!(detect.host_json("kept")["detected"]["running"], true);
+    assert_serving_version(&t.detect("kept"), "1.16.2");
 }
 
 #[test]
 fn a_failed_rollback_is_reported_loudly_with_the_backup() {
-    let Some((fleet, home, mirror)) = sim_fleet(1) else {
+    let Some(t) = OneHost::new("1.16", "doomed") else {
         return;
     };
-    let host = &fleet.hosts()[0];
-    host.sim(&["init", "--era", "1.16"]);
+    let host = t.host();
     // The 1.17.1 hop's server image crashes, and so does the old one once recreated.
     host.sim(&["inject", "--broken-tag", "allegroai/clearml:1.17.1-554"]);
     host.sim(&["inject", "--broken-tag", "allegroai/clearml:latest"]);
-    let inv = format!(
-        "{}    doomed:\n      ansible_port: {}\n",
-        inventory_head(&fleet),
-        host.port()
-    );
-    let inv = write(home.path(), "inv.yml", &inv);
     let data = host.sim_root().join("opt/clearml/data");
     let before = snapshot(&data);
-    let run = upgrade(&home, &inv, &fleet, &mirror, &["--wait", "2"]);
+    let run = t.upgrade(&["--wait", "2"]);
     let table = result_rows(&run.stdout);
     assert!(
         table.iter().any(|l| l.starts_with(
@@ -907,25 +917,20 @@ fn a_failed_rollback_is_reported_loudly_with_the_backup() {
     // Once the cause is fixed, the next run retries the rollback from the same backup (it
     // does not take a new backup of the half-restored data, nor upgrade from it).
     host.sim(&["inject", "--clear"]);
-    let plan = clearfleet(home.path())
+    let plan = clearfleet(t.home.path())
         .args(["plan", "-i"])
-        .arg(&inv)
+        .arg(&t.inv)
         .arg("--known-hosts")
-        .arg(fleet.known_hosts_path())
+        .arg(t.fleet.known_hosts_path())
         .run();
     assert!(
         plan.stdout
             .contains("[roll back the upgrade interrupted in its rollback step] → 1.16.2"),
         "{plan:?}"
     );
-    let again = upgrade(&home, &inv, &fleet, &mirror, &["--wait", "5"]);
-    let row = result_rows(&again.stdout)
-        .into_iter()
-        .find(|l| l.starts_with("doomed "))
-        .unwrap_or_default()
-        .to_owned();
+    let again = t.upgrade(&["--wait", "60"]);
     assert_eq!(
-        row.trim_end(),
+        row(&again, "doomed").trim_end(),
         "doomed  rolled back to 1.16.2: an earlier upgrade to 2.3.0 stopped in its rollback step",
         "{}",
         again.stdout
@@ -933,19 +938,13 @@ fn a_failed_rollback_is_reported_loudly_with_the_backup() {
     assert_eq!(again.code, 2, "{again:?}");
     assert!(!marker.exists(), "a finished rollback removes its marker");
     assert!(snapshot(&data) == before, "the data is not the backup's");
-    let detect = detect_json(&home, &inv, &fleet);
-    let d = &detect.host_json("doomed")["detected"];
-    assert_eq!(
-        d["version"].as_str().map(|v| v.starts_with("1.16.2")),
-        Some(true),
-        "{d}"
-    );
-    assert_eq!(d["running"], true, "{d}");
+    assert_serving_version(&t.detect("doomed"), "1.16.2");
 
     // And the run after that upgrades as usual.
-    let last = upgrade(&home, &inv, &fleet, &mirror, &["--wait", "5"]);
-    assert!(
-        last.stdout.contains("doomed  upgraded 1.16.2 → 2.3.0"),
+    let last = t.upgrade(&["--wait", "60"]);
+    assert_eq!(
+        row(&last, "doomed").trim_end(),
+        "doomed  upgraded 1.16.2 → 2.3.0",
         "{}",
         last.stdout
     );

@@ -291,6 +291,15 @@ mod tests {
         Releases::builtin().unwrap_or_else(|e| panic!("{e}"))
     }
 
+    fn hop_versions(vars: &Map<String, Value>) -> Vec<&str> {
+        vars["clearml_hops"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|h| h["version"].as_str())
+            .collect()
+    }
+
     fn state() -> HostState {
         HostState {
             os: Some("linux".into()),
@@ -330,13 +339,7 @@ mod tests {
         assert_eq!(v["clearml_compose"], "sudo -n docker compose");
         assert_eq!(v["clearml_docker"], "sudo -n docker");
         assert_eq!(v["clearml_from"], "1.12.1");
-        let hops: Vec<&str> = v["clearml_hops"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(|h| h["version"].as_str())
-            .collect();
-        assert_eq!(hops, ["1.17.1", "2.0.0", "2.3.0"]);
+        assert_eq!(hop_versions(&v), ["1.17.1", "2.0.0", "2.3.0"]);
         assert_eq!(
             v["clearml_hops"][0]["server_image"],
             "allegroai/clearml:1.17.1-554"
@@ -421,13 +424,7 @@ mod tests {
         ] {
             assert_eq!(vars[k], want, "{k}");
         }
-        let hops: Vec<&str> = vars["clearml_hops"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(|h| h["version"].as_str())
-            .collect();
-        assert_eq!(hops, ["1.17.1", "2.0.0", "2.3.0"]);
+        assert_eq!(hop_versions(&vars), ["1.17.1", "2.0.0", "2.3.0"]);
         if let Some(m) = s.interrupted.as_mut() {
             m.step = "migrate".into();
         }

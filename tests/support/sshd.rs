@@ -462,11 +462,11 @@ impl SshdHost {
                 if TcpStream::connect(("127.0.0.1", port)).is_ok() {
                     break true;
                 }
-                if started.elapsed() > Duration::from_secs(10) {
+                if started.elapsed() > Duration::from_secs(30) {
                     let _ = child.kill();
                     let _ = child.wait();
                     panic!(
-                        "sshd {} not listening after 10 s; log:\n{}",
+                        "sshd {} not listening after 30 s; log:\n{}",
                         self.name,
                         self.log()
                     );
