@@ -354,8 +354,16 @@ pub fn run(args: &UpgradeArgs) -> Result<u8, Error> {
             let attempted = o
                 .recap
                 .is_some_and(|r| r.ok + r.failed + r.unreachable + r.skipped > 0);
+            // A resumed upgrade carries on from the verified backup its marker names.
+            let resumed = per_host
+                .get(&o.host)
+                .is_some_and(|v| v.get("clearml_resume").is_some());
             if o.status == HostStatus::Interrupted {
-                let state = backups.get(&o.host).copied().unwrap_or_default();
+                let state = backups.get(&o.host).copied().unwrap_or(if resumed {
+                    Backup::Verified
+                } else {
+                    Backup::NotStarted
+                });
                 let (said, path) = backup_state(state, backup.as_deref());
                 let step = o.error.clone().unwrap_or_else(|| "interrupted".to_owned());
                 rows.push(UpgradeRow {
@@ -399,7 +407,6 @@ pub fn run(args: &UpgradeArgs) -> Result<u8, Error> {
                     let to = vars
                         .and_then(|v| v["clearml_hops"].as_array()?.last()?["version"].as_str())
                         .map_or_else(|| target.to_string(), str::to_owned);
-                    let resumed = vars.is_some_and(|v| v.get("clearml_resume").is_some());
                     format!(
                         "upgraded {} → {to}{}",
                         from.get(&o.host).cloned().unwrap_or_default(),
@@ -442,7 +449,8 @@ pub fn run(args: &UpgradeArgs) -> Result<u8, Error> {
                 }
             };
             // A backup exists once the host got past "Stop and back up": upgraded or rolled back.
-            let backed_up = result.starts_with("upgraded")
+            let backed_up = resumed
+                || result.starts_with("upgraded")
                 || result.starts_with("rolled back")
                 || result.starts_with("ROLLBACK FAILED");
             rows.push(UpgradeRow {
