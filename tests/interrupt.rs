@@ -81,6 +81,12 @@ fn remote_processes(marker: &str) -> Vec<String> {
         .collect()
 }
 
+/// A sleep duration that starts with `base` and ends with this test process's id, so that
+/// process-list checks never see another suite's sleeps (two checkouts may test at once).
+fn unique(base: &str) -> String {
+    format!("{base}{:05}", std::process::id() % 100_000)
+}
+
 /// Waits up to `max` for `marker` to show up in (`true`) or vanish from (`false`) the
 /// process list.
 fn wait_processes(marker: &str, present: bool, max: Duration) -> Vec<String> {
@@ -155,10 +161,11 @@ fn second_ctrl_c_cancels_running_hosts() {
         return;
     };
     let home = temp_home();
-    let child = start(&fleet, home.path(), "sleep 4606");
+    let sleep = format!("sleep {}", unique("4606"));
+    let child = start(&fleet, home.path(), &sleep);
     // Cancelled once the command runs (a login shell killed in its rc files can leave their
     // locks behind, e.g. pyenv's rehash lock).
-    let running = wait_processes("sleep 4606", true, Duration::from_secs(90));
+    let running = wait_processes(&sleep, true, Duration::from_secs(90));
     assert!(!running.is_empty(), "the command never started");
     sigint(&child);
     std::thread::sleep(Duration::from_millis(200));
@@ -188,15 +195,16 @@ fn second_ctrl_c_kills_the_remote_command_of_exec() {
         return;
     };
     let home = temp_home();
-    let child = start(&fleet, home.path(), "sleep 4101; echo never");
-    let running = wait_processes("sleep 4101", true, Duration::from_secs(90));
+    let sleep = format!("sleep {}", unique("4101"));
+    let child = start(&fleet, home.path(), &format!("{sleep}; echo never"));
+    let running = wait_processes(&sleep, true, Duration::from_secs(90));
     assert!(!running.is_empty(), "the command never started");
     sigint(&child);
     std::thread::sleep(Duration::from_millis(200));
     sigint(&child);
     let (code, stdout, stderr, _) = finish(child);
     assert_eq!(code, 130, "{stdout}\n{stderr}");
-    let left = wait_processes("sleep 4101", false, Duration::from_secs(3));
+    let left = wait_processes(&sleep, false, Duration::from_secs(3));
     assert!(left.is_empty(), "still running on the host: {left:?}");
 }
 
@@ -223,12 +231,15 @@ fn run_first_ctrl_c_finishes_the_running_task_and_starts_no_other() {
         return;
     };
     let home = temp_home();
+    let sleep = format!("sleep {}", unique("2.5"));
     let child = playbook_run(
         &fleet,
         home.path(),
-        "    - name: Quick\n      command: \"true\"\n    - name: Slow\n      shell: sleep 2.5; echo slept-4202\n    - name: After\n      command: touch /tmp/cf-interrupt-after-{{ inventory_hostname }}\n",
+        &format!(
+            "    - name: Quick\n      command: \"true\"\n    - name: Slow\n      shell: {sleep}; echo slept-4202\n    - name: After\n      command: touch /tmp/cf-interrupt-after-{{{{ inventory_hostname }}}}\n"
+        ),
     );
-    let running = wait_processes("sleep 2.5", true, Duration::from_secs(90));
+    let running = wait_processes(&sleep, true, Duration::from_secs(90));
     assert!(!running.is_empty(), "the slow task never started");
     sigint(&child);
     let (code, stdout, stderr, _) = finish(child);
@@ -273,25 +284,29 @@ fn run_second_ctrl_c_cancels_the_running_task_and_kills_it_on_the_host() {
         return;
     };
     let home = temp_home();
+    let secs = unique("4303");
+    let sleep = format!("sleep {secs}");
     let child = playbook_run(
         &fleet,
         home.path(),
-        "    - name: Long\n      shell: sleep 4303; echo never\n    - name: After\n      command: \"true\"\n",
+        &format!(
+            "    - name: Long\n      shell: {sleep}; echo never\n    - name: After\n      command: \"true\"\n"
+        ),
     );
-    let running = wait_processes("sleep 4303", true, Duration::from_secs(90));
+    let running = wait_processes(&sleep, true, Duration::from_secs(90));
     assert!(!running.is_empty(), "the long task never started");
     // Both hosts' commands run before the first Ctrl-C.
     let both = Instant::now() + Duration::from_secs(90);
     let sleeps = || {
-        remote_processes("sleep 4303")
+        remote_processes(&sleep)
             .iter()
-            .filter(|l| l.split_whitespace().skip(1).collect::<Vec<_>>() == ["sleep", "4303"])
+            .filter(|l| l.split_whitespace().skip(1).collect::<Vec<_>>() == ["sleep", &secs])
             .count()
     };
     while sleeps() < 2 && Instant::now() < both {
         std::thread::sleep(Duration::from_millis(50));
     }
-    assert_eq!(sleeps(), 2, "{:?}", remote_processes("sleep 4303"));
+    assert_eq!(sleeps(), 2, "{:?}", remote_processes(&sleep));
     sigint(&child);
     std::thread::sleep(Duration::from_millis(300));
     sigint(&child);
@@ -305,7 +320,7 @@ fn run_second_ctrl_c_cancels_the_running_task_and_kills_it_on_the_host() {
             "{stdout}"
         );
     }
-    let left = wait_processes("sleep 4303", false, Duration::from_secs(3));
+    let left = wait_processes(&sleep, false, Duration::from_secs(3));
     assert!(left.is_empty(), "still running on the hosts: {left:?}");
     let page = json(&home.path().join("rep/hosts/h02.json"));
     assert_eq!(page["status"], "interrupted", "{page}");
@@ -364,8 +379,9 @@ fn upgrade_first_ctrl_c_reports_the_step_and_a_backup_not_yet_verified() {
         return;
     };
     let home = temp_home();
-    let child = upgrade_run(home.path(), &fleet, "2.7", "echo hop");
-    let running = wait_processes("sleep 2.7", true, Duration::from_secs(90));
+    let secs = unique("2.7");
+    let child = upgrade_run(home.path(), &fleet, &secs, "echo hop");
+    let running = wait_processes(&format!("sleep {secs}"), true, Duration::from_secs(90));
     if running.is_empty() {
         let (code, stdout, stderr, _) = finish(child);
         panic!("the backup step never started: {code}\n{stdout}\n{stderr}");
@@ -401,8 +417,9 @@ fn upgrade_second_ctrl_c_cancels_the_hop_and_leaves_nothing_running() {
         return;
     };
     let home = temp_home();
-    let child = upgrade_run(home.path(), &fleet, "0", "sleep 4505; echo never");
-    let running = wait_processes("sleep 4505", true, Duration::from_secs(90));
+    let sleep = format!("sleep {}", unique("4505"));
+    let child = upgrade_run(home.path(), &fleet, "0", &format!("{sleep}; echo never"));
+    let running = wait_processes(&sleep, true, Duration::from_secs(90));
     assert!(!running.is_empty(), "the hop never started");
     sigint(&child);
     std::thread::sleep(Duration::from_millis(300));
@@ -416,7 +433,7 @@ fn upgrade_second_ctrl_c_cancels_the_hop_and_leaves_nothing_running() {
         ),
         "{stdout}"
     );
-    let left = wait_processes("sleep 4505", false, Duration::from_secs(3));
+    let left = wait_processes(&sleep, false, Duration::from_secs(3));
     assert!(left.is_empty(), "still running on the host: {left:?}");
     let summary = json(&newest_report(home.path()).join("summary.json"));
     assert_eq!(summary["exit_code"], 130, "{summary}");
