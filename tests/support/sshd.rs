@@ -366,6 +366,16 @@ impl SshdHost {
             self.authorized_keys.display(),
             if o.password_auth { "yes" } else { "no" },
         );
+        // Root's ~/.bashrc on the build machines runs `pyenv init`, whose rehash lock, left
+        // behind when a test kills a login shell in it (timeouts, Ctrl-C), makes every later
+        // login wait 60 s. Test hosts get an empty HOME, as real servers' non-interactive
+        // logins have no such rc files (the benchmark's hosts do the same).
+        let home = self.dir.join("home");
+        if !home.is_dir() {
+            fs::create_dir(&home).expect("host home");
+            set_mode(&home, 0o1777);
+        }
+        c.push_str(&format!("SetEnv HOME={}\n", home.display()));
         if let Some(n) = o.max_sessions {
             c.push_str(&format!("MaxSessions {n}\n"));
         }
