@@ -577,7 +577,11 @@ fn two_hundred_connections_to_one_sshd_all_get_through_max_startups() {
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert_eq!(statuses(&run), (200, 0, 0));
     assert_eq!(fleet.host(0).accepted_connections(), 200);
-    assert!(drops(&log) <= 10, "sshd dropped {} connections", drops(&log));
+    assert!(
+        drops(&log) <= 10,
+        "sshd dropped {} connections",
+        drops(&log)
+    );
 }
 
 #[test]
