@@ -148,6 +148,10 @@ pub struct ConnectArgs {
     /// Do not offer keys from ssh-agent (SSH_AUTH_SOCK).
     #[arg(long)]
     pub no_agent: bool,
+    /// Run every command on its own SSH channel (a new session on the host) instead of in one
+    /// long-lived shell per host.
+    #[arg(long, env = "CLEARFLEET_NO_PERSISTENT_SHELL")]
+    pub no_persistent_shell: bool,
     /// Output format.
     #[arg(long, value_enum, default_value_t = OutputFormat::Human, env = "CLEARFLEET_OUTPUT")]
     pub output: OutputFormat,

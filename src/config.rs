@@ -182,6 +182,7 @@ impl RunConfig {
             keepalive_max: args.keepalive_count,
             use_agent: !args.no_agent,
             max_channels: 8,
+            persistent_shell: !args.no_persistent_shell,
             passphrase: Some(passphrase_prompt()),
             ..SshSettings::default()
         };

@@ -1,4 +1,5 @@
-//! Runs one command on its own channel and reads that channel to its end.
+//! Runs one command on its own channel and reads that channel to its end, unless the
+//! connection's persistent shell can run it (`persistent_shell.rs`, tried first).
 //!
 //! Every channel is drained until the server closes it: an unread channel stalls the whole
 //! connection in russh (its session loop blocks on a full channel queue), so stdout, stderr and
@@ -17,6 +18,7 @@ use tokio::time::Instant;
 
 use super::r#become::{Action, Become, SudoState};
 use super::error::ExecError;
+use super::persistent_shell::{self, Routed};
 use super::session::Connection;
 
 /// How to run one command.
@@ -29,7 +31,8 @@ pub struct ExecOptions {
     /// request for root logins, `kill -KILL -- -<pgid>` from a second channel: the login shell
     /// first prints its pid on stderr (`printf … "$$" >&2;`, taken out of the output), so the
     /// login shell must be POSIX-like (sh, bash, dash, zsh, ksh). A dropped (cancelled) exec
-    /// is killed the same way.
+    /// is killed the same way. In the persistent shell, the shell's own process group (the
+    /// command's) is killed the same way, and the shell replaced.
     pub timeout: Option<Duration>,
     /// Run through sudo.
     pub become_: Option<Become>,
@@ -60,7 +63,7 @@ pub enum ExitStatus {
 
 /// How long to keep draining a channel we gave up on (timeout, sudo failure) so it closes
 /// cleanly and frees its session slot on the server.
-const DRAIN_AFTER_KILL: Duration = Duration::from_secs(3);
+pub(super) const DRAIN_AFTER_KILL: Duration = Duration::from_secs(3);
 
 /// Channel open attempts when the server refuses for lack of sessions.
 const OPEN_ATTEMPTS: u32 = 10;
@@ -75,13 +78,23 @@ enum Event {
 }
 
 impl Connection {
-    /// Runs `command` (through the login user's shell) on a new channel.
+    /// Runs `command` through the login user's shell: in the connection's persistent shell
+    /// when its options allow (no stdin data, no sudo password) and that shell is free,
+    /// otherwise on a new channel.
     ///
     /// A non-zero exit is not an error. Errors: [`ExecError::ConnectionLost`] if the connection
     /// died before the exit status came, [`ExecError::Timeout`], [`ExecError::BecomeFailed`],
     /// and channel/exec refusals.
     pub async fn exec(&self, command: &str, opts: &ExecOptions) -> Result<ExecOutput, ExecError> {
         let deadline = opts.timeout.and_then(|t| Instant::now().checked_add(t));
+        if let Some(slot) = &self.inner.shell
+            && persistent_shell::eligible(opts)
+        {
+            match self.exec_in_shell(slot, command, opts, deadline).await {
+                Routed::Done(result) => return result,
+                Routed::Fallback => {}
+            }
+        }
         let timeout_err = || ExecError::Timeout {
             after: opts.timeout.unwrap_or_default(),
         };
@@ -265,29 +278,13 @@ impl Connection {
             };
             return Err(self.lost(detail));
         };
-        if let Some(s) = &sudo {
-            if !s.running() {
-                let code = match &exit {
-                    ExitStatus::Code(c) => Some(*c),
-                    ExitStatus::Signal(_) => None,
-                };
-                return Err(ExecError::BecomeFailed {
-                    reason: s.failure_reason(&stderr, code),
-                });
-            }
-            s.clean_stderr(&mut stderr);
-        }
-        Ok(ExecOutput {
-            stdout,
-            stderr,
-            exit,
-        })
+        finish(sudo.as_ref(), stdout, stderr, exit)
     }
 
     /// Opens a session channel. A server whose `MaxSessions` is below `max_channels` (or
     /// still counts closing channels) refuses with "connect failed": that is retried with
     /// backoff (50 ms doubling to 800 ms, about 5 s in all) before giving up.
-    async fn open_channel(&self) -> Result<russh::Channel<client::Msg>, ExecError> {
+    pub(super) async fn open_channel(&self) -> Result<russh::Channel<client::Msg>, ExecError> {
         let mut wait = Duration::from_millis(50);
         let mut attempts = 0;
         loop {
@@ -309,7 +306,7 @@ impl Connection {
     }
 
     /// Kills remote process group `pid` from a separate channel (bounded in time).
-    async fn kill_process_group(&self, pid: u32) {
+    pub(super) async fn kill_process_group(&self, pid: u32) {
         let inner = &self.inner;
         let _ = tokio::time::timeout(DRAIN_AFTER_KILL, async {
             let Ok(_slot) = inner.killer.acquire().await else {
@@ -333,7 +330,7 @@ impl Connection {
         .await;
     }
 
-    fn lost(&self, detail: &str) -> ExecError {
+    pub(super) fn lost(&self, detail: &str) -> ExecError {
         ExecError::ConnectionLost {
             host: self.inner.host.clone(),
             detail: detail.to_string(),
@@ -381,6 +378,33 @@ impl Connection {
     }
 }
 
+/// The command's output, or sudo's failure if sudo never started it (`sudo` = the become
+/// conversation, if any): shared by the channel path and the persistent shell.
+pub(super) fn finish(
+    sudo: Option<&SudoState>,
+    stdout: Vec<u8>,
+    mut stderr: Vec<u8>,
+    exit: ExitStatus,
+) -> Result<ExecOutput, ExecError> {
+    if let Some(s) = sudo {
+        if !s.running() {
+            let code = match &exit {
+                ExitStatus::Code(c) => Some(*c),
+                ExitStatus::Signal(_) => None,
+            };
+            return Err(ExecError::BecomeFailed {
+                reason: s.failure_reason(&stderr, code),
+            });
+        }
+        s.clean_stderr(&mut stderr);
+    }
+    Ok(ExecOutput {
+        stdout,
+        stderr,
+        exit,
+    })
+}
+
 /// An open channel and its slot. If the exec future is dropped before the channel was read to
 /// its end (the caller cancelled it), the command is killed and the channel closed and drained
 /// in a background task, which frees the slot only then: a dropped russh channel is otherwise
@@ -400,10 +424,10 @@ struct Live {
 static KILLING: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
 
 /// Counts one kill in progress until dropped.
-struct Killing;
+pub(super) struct Killing;
 
 impl Killing {
-    fn start() -> Killing {
+    pub(super) fn start() -> Killing {
         KILLING.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         Killing
     }
@@ -543,21 +567,21 @@ async fn drain(reader: &mut russh::ChannelReadHalf) {
 }
 
 /// Runs `fut` until `deadline`; `None` if the deadline came first.
-async fn until<T>(deadline: Option<Instant>, fut: impl Future<Output = T>) -> Option<T> {
+pub(super) async fn until<T>(deadline: Option<Instant>, fut: impl Future<Output = T>) -> Option<T> {
     match deadline {
         Some(d) => tokio::time::timeout_at(d, fut).await.ok(),
         None => Some(fut.await),
     }
 }
 
-async fn sleep_until(deadline: Option<Instant>) {
+pub(super) async fn sleep_until(deadline: Option<Instant>) {
     match deadline {
         Some(d) => tokio::time::sleep_until(d).await,
         None => std::future::pending().await,
     }
 }
 
-fn signal_name_of(sig: &Sig) -> String {
+pub(super) fn signal_name_of(sig: &Sig) -> String {
     match sig {
         Sig::ABRT => "ABRT".into(),
         Sig::ALRM => "ALRM".into(),

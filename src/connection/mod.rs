@@ -1,4 +1,5 @@
-//! The SSH transport: one russh connection per host for the whole run, one channel per command.
+//! The SSH transport: one russh connection per host for the whole run; each command runs in the
+//! connection's persistent shell or on a channel of its own.
 //!
 //! Flow for a host: [`Target::resolve`] (inventory vars + CLI defaults + `~/.ssh/config`) →
 //! [`Connection::connect`] (TCP or jump tunnel, handshake, known_hosts policy, authentication;
@@ -11,15 +12,18 @@
 //!
 //! Files: `target.rs` (resolving how to reach a host), `ssh_config.rs`, `known_hosts.rs`,
 //! `auth.rs`, `session.rs` (connect, retries, jump hosts), `exec.rs` (channel loop),
-//! `become.rs` (sudo), `settings.rs`, `error.rs`.
+//! `persistent_shell.rs` + `shell_frame.rs` (one long-lived shell per connection that runs
+//! most commands without a new channel), `become.rs` (sudo), `settings.rs`, `error.rs`.
 
 mod auth;
 pub mod r#become;
 mod error;
 mod exec;
 pub mod known_hosts;
+mod persistent_shell;
 mod session;
 mod settings;
+mod shell_frame;
 mod ssh_config;
 mod target;
 

@@ -32,6 +32,7 @@ use tokio::sync::Semaphore;
 use super::auth::{self, LoadedKey};
 use super::error::ConnectError;
 use super::known_hosts::{self, HostKeyChecking};
+use super::persistent_shell;
 use super::settings::SshSettings;
 use super::target::Target;
 
@@ -89,6 +90,8 @@ pub(crate) struct Inner {
     /// OpenSSH's MaxSessions 10 with the default 8).
     pub(crate) killer: Semaphore,
     pub(crate) host: String,
+    /// The persistent shell (`None` when turned off in the settings).
+    pub(crate) shell: Option<persistent_shell::Slot>,
 }
 
 impl std::fmt::Debug for Connection {
@@ -119,6 +122,10 @@ impl Connection {
                 channels: Arc::new(Semaphore::new(settings.max_channels.max(1))),
                 killer: Semaphore::new(1),
                 host: target.name.clone(),
+                // The shell keeps one channel slot for its life: with a single slot, a
+                // command that needs its own channel would wait for it forever.
+                shell: (settings.persistent_shell && settings.max_channels >= 2)
+                    .then(persistent_shell::new_slot),
             }),
         })
     }

@@ -51,6 +51,9 @@ pub struct SshSettings {
     pub default_identity_files: Vec<PathBuf>,
     /// Concurrent channels per connection (8, below OpenSSH's `MaxSessions 10`).
     pub max_channels: usize,
+    /// Run commands in one long-lived login shell per connection when they allow it (true;
+    /// `--no-persistent-shell` turns it off): see `persistent_shell.rs`.
+    pub persistent_shell: bool,
     /// Asked for the passphrase of an encrypted key.
     pub passphrase: Option<PassphrasePrompt>,
     /// Decrypted keys, shared by all connections made with (clones of) these settings.
@@ -78,6 +81,7 @@ impl Default for SshSettings {
                 .map(|k| ssh_dir.join(k))
                 .collect(),
             max_channels: 8,
+            persistent_shell: true,
             passphrase: None,
             key_cache: KeyCache::default(),
         }
@@ -101,6 +105,7 @@ impl fmt::Debug for SshSettings {
             .field("agent_socket", &self.agent_socket)
             .field("default_identity_files", &self.default_identity_files)
             .field("max_channels", &self.max_channels)
+            .field("persistent_shell", &self.persistent_shell)
             .field(
                 "passphrase",
                 &self.passphrase.as_ref().map(|_| "<callback>"),
