@@ -206,6 +206,43 @@ async fn killed_host_mid_command_is_connection_lost() {
     assert!(conn.is_closed());
 }
 
+/// Commands on a channel of their own cancelled at increasing delays after the call (before
+/// the channel opens, between the exec request and the login shell's pid line, while they
+/// run) leave nothing running on the host. The narrowest window (the pid line printed but not
+/// read yet when the command is dropped, where the kill now reads it from the channel first)
+/// cannot be hit on purpose from here; this checks every moment around it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn commands_cancelled_at_any_moment_leave_nothing_running() {
+    let Some(fleet) = Fleet::start(1) else { return };
+    let conn = Connection::connect(&fleet.target(0, "root"), &fleet.settings())
+        .await
+        .expect("connect");
+    let mut started = 0;
+    for (i, delay_ms) in [2u64, 5, 10, 20, 30, 50, 80, 120].into_iter().enumerate() {
+        let marker = format!("cf-early-cancel-{}-{i}", std::process::id());
+        // stdin keeps it on a channel of its own (the persistent shell takes no stdin).
+        let opts = ExecOptions {
+            stdin: Some(b"x".to_vec()),
+            ..Default::default()
+        };
+        let evidence = std::env::temp_dir().join(&marker);
+        let cmd = format!("touch {}; sleep 300; echo {marker}", evidence.display());
+        let _ = tokio::time::timeout(Duration::from_millis(delay_ms), conn.exec(&cmd, &opts)).await;
+        clearfleet::connection::cancelled_commands_settled(Duration::from_secs(10)).await;
+        if std::fs::remove_file(&evidence).is_ok() {
+            started += 1;
+        }
+        assert!(
+            support::eventually(Duration::from_secs(5), || !support::process_running(
+                &marker
+            ))
+            .await,
+            "cancelled after {delay_ms} ms and still running"
+        );
+    }
+    eprintln!("{started} of 8 commands had started when they were cancelled");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cancelled_exec_kills_the_command_and_frees_its_channel() {
     let Some(fleet) = Fleet::start(1) else { return };

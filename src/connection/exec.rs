@@ -127,6 +127,7 @@ impl Connection {
             parts: Some((reader, writer, permit)),
             conn: self.clone(),
             pid: None,
+            pid_tag: pid_line.as_ref().map(|p| p.tag.clone()),
             drained: false,
         };
         let Some((reader, writer, _permit)) = live.parts.as_mut() else {
@@ -417,6 +418,9 @@ struct Live {
     )>,
     conn: Connection,
     pid: Option<u32>,
+    /// The pid line's tag, to read the pid from the channel when the command is dropped
+    /// before its pid line arrived.
+    pid_tag: Option<String>,
     drained: bool,
 }
 
@@ -459,10 +463,15 @@ impl Drop for Live {
         let Ok(runtime) = tokio::runtime::Handle::try_current() else {
             return;
         };
-        let (conn, pid) = (self.conn.clone(), self.pid);
+        let (conn, pid, tag) = (self.conn.clone(), self.pid, self.pid_tag.take());
         let killing = Killing::start();
         runtime.spawn(async move {
             let _killing = killing;
+            // Dropped right after it started: the pid line may still be on its way.
+            let pid = match (pid, tag) {
+                (None, Some(tag)) => read_pid(&mut reader, tag).await,
+                (pid, _) => pid,
+            };
             let _ = writer.signal(Sig::KILL).await;
             if let Some(pid) = pid {
                 conn.kill_process_group(pid).await;
@@ -473,6 +482,33 @@ impl Drop for Live {
             drop(permit);
         });
     }
+}
+
+/// How long a dropped command's kill waits for a pid line that has not arrived yet.
+const PID_WAIT: Duration = Duration::from_secs(2);
+
+/// Reads the channel (bounded by [`PID_WAIT`]) until the pid line tagged `tag` arrives.
+async fn read_pid(reader: &mut russh::ChannelReadHalf, tag: String) -> Option<u32> {
+    let mut line = PidLine {
+        tag,
+        buf: Vec::new(),
+        done: false,
+        pid: None,
+    };
+    tokio::time::timeout(PID_WAIT, async {
+        while let Some(msg) = reader.wait().await {
+            if let ChannelMsg::ExtendedData { data, ext: 1 } = msg {
+                line.feed(&data);
+                if line.done {
+                    return line.pid;
+                }
+            }
+        }
+        None
+    })
+    .await
+    .ok()
+    .flatten()
 }
 
 /// The `cf-pid-<token>:<pid>` line the login shell prints first on stderr when a timeout is
