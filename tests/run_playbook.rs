@@ -65,10 +65,7 @@ fn a_playbook_runs_changes_once_and_check_mode_changes_nothing() {
         clearfleet(home.path())
             .arg("run")
             .args(extra)
-            .arg("-i")
-            .arg(&inv)
-            .arg("--known-hosts")
-            .arg(fleet.known_hosts_path())
+            .fleet(&inv, fleet.known_hosts_path())
             .arg(fixture("site.yml"))
             .run()
     };

@@ -346,10 +346,7 @@ fn a_ten_task_play_opens_one_session_per_host() {
         clearfleet(home.path())
             .arg("run")
             .args(extra)
-            .arg("-i")
-            .arg(&inv)
-            .arg("--known-hosts")
-            .arg(fleet.known_hosts_path())
+            .fleet(&inv, fleet.known_hosts_path())
             .arg(&pb)
             .run()
     };

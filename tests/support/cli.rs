@@ -68,6 +68,14 @@ impl Clearfleet {
         self
     }
 
+    /// `-i INV --known-hosts KNOWN_HOSTS`: a test fleet's inventory and host keys.
+    pub fn fleet(self, inv: &Path, known_hosts: &Path) -> Self {
+        self.arg("-i")
+            .arg(inv)
+            .arg("--known-hosts")
+            .arg(known_hosts)
+    }
+
     pub fn env(mut self, key: &str, value: impl AsRef<std::ffi::OsStr>) -> Self {
         self.cmd.env(key, value);
         self
