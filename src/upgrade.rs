@@ -392,7 +392,7 @@ pub fn run(args: &UpgradeArgs) -> Result<u8, Error> {
                 HostStatus::Ok if args.check => {
                     let hops: Vec<&str> = per_host
                         .get(&o.host)
-                        .and_then(|v| v["clearml_hops"].as_array())
+                        .and_then(|v| v.get("clearml_hops")?.as_array())
                         .into_iter()
                         .flatten()
                         .filter_map(|h| h["version"].as_str())
@@ -405,7 +405,13 @@ pub fn run(args: &UpgradeArgs) -> Result<u8, Error> {
                 }
                 HostStatus::Ok => {
                     let to = vars
-                        .and_then(|v| v["clearml_hops"].as_array()?.last()?["version"].as_str())
+                        .and_then(|v| {
+                            v.get("clearml_hops")?
+                                .as_array()?
+                                .last()?
+                                .get("version")?
+                                .as_str()
+                        })
                         .map_or_else(|| target.to_string(), str::to_owned);
                     format!(
                         "upgraded {} → {to}{}",

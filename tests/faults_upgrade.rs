@@ -157,21 +157,8 @@ fn upgrade_faults_leave_each_server_running_with_its_data() {
         .map(|h| checksums(&h.sim_root().join("opt/clearml/data")))
         .collect();
 
-    let run = clearfleet(home.path())
-        .args([
-            "upgrade",
-            "-vv",
-            "--wait",
-            "3",
-            "--backup-dir",
-            "/opt/backups",
-        ])
-        .arg("-i")
-        .arg(&inv)
-        .arg("--known-hosts")
-        .arg(fleet.known_hosts_path())
-        .arg("--compose-mirror")
-        .arg(&mirror)
+    let run = upgrade_on(home.path(), &inv, &fleet, &mirror)
+        .args(["-vv", "--wait", "3", "--backup-dir", "/opt/backups"])
         .run();
     eprintln!(
         "{}",
@@ -291,6 +278,15 @@ fn ctrl_c_twice_at(mut cmd: Command, line: &str) -> (std::process::ExitStatus, S
     (status, stderr)
 }
 
+/// `clearfleet upgrade` on the fleet's inventory with the test's compose mirror; flags follow.
+fn upgrade_on(home: &Path, inv: &Path, fleet: &Fleet, mirror: &Path) -> support::cli::Clearfleet {
+    clearfleet(home)
+        .arg("upgrade")
+        .fleet(inv, fleet.known_hosts_path())
+        .arg("--compose-mirror")
+        .arg(mirror)
+}
+
 /// One simulated host of `era` named `label` whose `broken` image exits at start, in an
 /// inventory of its own, with the test's compose mirror.
 struct OneBroken {
@@ -324,15 +320,9 @@ impl OneBroken {
 
     /// `clearfleet upgrade --wait WAIT --backup-dir BACKUPS FLAGS` on the host.
     fn upgrade(&self, wait: &str, backups: &str, flags: &[&str]) -> support::cli::Clearfleet {
-        clearfleet(self.home.path())
-            .args(["upgrade", "--wait", wait, "--backup-dir", backups])
+        upgrade_on(self.home.path(), &self.inv, &self.fleet, &self.mirror)
+            .args(["--wait", wait, "--backup-dir", backups])
             .args(flags)
-            .arg("-i")
-            .arg(&self.inv)
-            .arg("--known-hosts")
-            .arg(self.fleet.known_hosts_path())
-            .arg("--compose-mirror")
-            .arg(&self.mirror)
     }
 }
 
@@ -571,14 +561,8 @@ fn hostile_facts_and_vars_through_the_shipped_playbooks_never_run() {
         host.port()
     ));
     let inv = write(home.path(), "inv.yml", &inv);
-    let run = clearfleet(home.path())
-        .args(["upgrade", "-vv", "--wait", "3", "--backup-dir", &backup_dir])
-        .arg("-i")
-        .arg(&inv)
-        .arg("--known-hosts")
-        .arg(fleet.known_hosts_path())
-        .arg("--compose-mirror")
-        .arg(&mirror)
+    let run = upgrade_on(home.path(), &inv, &fleet, &mirror)
+        .args(["-vv", "--wait", "3", "--backup-dir", &backup_dir])
         .run();
     let line = result(&run, "facts");
     eprintln!("{line}");

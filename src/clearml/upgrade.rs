@@ -236,7 +236,7 @@ pub fn host_vars(
         vars.insert("clearml_agent_secret".into(), json!(s.expose()));
     }
     if let (Some(m), Plan::Resume { .. } | Plan::Recover { .. }) = (&state.interrupted, plan) {
-        resume_vars(&mut vars, m, plan);
+        resume_vars(&mut vars, root, m, plan);
     }
     Ok((vars, secrets))
 }
@@ -244,9 +244,8 @@ pub fn host_vars(
 /// Finishing what an interrupted upgrade started: its backup (verified then) stays the way
 /// back to the version it started from, in the root and compose file it ran from; the hops go
 /// on from where the deployment is now.
-fn resume_vars(vars: &mut Map<String, Value>, m: &InterruptedUpgrade, plan: &Plan) {
-    let now = vars["clearml_root"].clone();
-    vars.insert("clearml_new_root".into(), now);
+fn resume_vars(vars: &mut Map<String, Value>, root: &str, m: &InterruptedUpgrade, plan: &Plan) {
+    vars.insert("clearml_new_root".into(), json!(root));
     vars.insert("clearml_old_root".into(), json!(m.root));
     vars.insert("clearml_compose_file".into(), json!(m.compose_file));
     vars.insert("clearml_from".into(), json!(m.from.release().to_string()));
