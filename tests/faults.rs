@@ -15,24 +15,7 @@ use support::sshd::Fleet;
 
 /// An inventory of the fleet's hosts (h01…) with `work_dir` and per-host extra lines.
 fn inventory(fleet: &Fleet, work: &Path, extra: &[(&str, &str)]) -> String {
-    let mut s = format!(
-        "all:\n  vars:\n    ansible_host: 127.0.0.1\n    ansible_user: root\n    ansible_ssh_private_key_file: {}\n    work_dir: {}\n  hosts:\n",
-        fleet.client_key().display(),
-        work.display()
-    );
-    for h in fleet.hosts() {
-        s.push_str(&format!(
-            "    {}:\n      ansible_port: {}\n",
-            h.name(),
-            h.port()
-        ));
-        for (name, line) in extra {
-            if *name == h.name() {
-                s.push_str(&format!("      {line}\n"));
-            }
-        }
-    }
-    s
+    fleet.inventory(work, "", extra)
 }
 
 /// Waits for `child` at most `limit`; a run still going then is a hang (killed, then a panic).

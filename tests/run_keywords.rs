@@ -15,19 +15,7 @@ use support::sshd::Fleet;
 /// An inventory of the fleet's hosts (as root) with `work_dir` pointing into `dir`; `extra` is
 /// inserted under `all.vars`.
 fn inventory(fleet: &Fleet, dir: &Path, extra: &str) -> String {
-    let mut s = format!(
-        "all:\n  vars:\n    ansible_host: 127.0.0.1\n    ansible_user: root\n    ansible_ssh_private_key_file: {}\n    work_dir: {}\n{extra}  hosts:\n",
-        fleet.client_key().display(),
-        dir.display()
-    );
-    for h in fleet.hosts() {
-        s.push_str(&format!(
-            "    {}:\n      ansible_port: {}\n",
-            h.name(),
-            h.port()
-        ));
-    }
-    s
+    fleet.inventory(dir, extra, &[])
 }
 
 /// A fleet, a temp dir with `work/` and an inventory: everything a test needs.

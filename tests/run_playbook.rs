@@ -16,19 +16,7 @@ fn fixture(name: &str) -> PathBuf {
 
 /// An inventory of the fleet's hosts with `work_dir` pointing into `dir`.
 fn inventory(fleet: &Fleet, dir: &Path, extra: &str) -> String {
-    let mut s = format!(
-        "all:\n  vars:\n    ansible_host: 127.0.0.1\n    ansible_user: root\n    ansible_ssh_private_key_file: {}\n    work_dir: {}\n{extra}  hosts:\n",
-        fleet.client_key().display(),
-        dir.display()
-    );
-    for h in fleet.hosts() {
-        s.push_str(&format!(
-            "    {}:\n      ansible_port: {}\n",
-            h.name(),
-            h.port()
-        ));
-    }
-    s
+    fleet.inventory(dir, extra, &[])
 }
 
 fn recap_line<'a>(stdout: &'a str, host: &str) -> &'a str {

@@ -163,6 +163,30 @@ pub struct Fleet {
 }
 
 impl Fleet {
+    /// A YAML inventory of the fleet's hosts as root, `work_dir: work` and `vars` (whole
+    /// lines, indented four spaces) under `all.vars`, and each host's `extra` lines (indented
+    /// six spaces) under it.
+    pub fn inventory(&self, work: &Path, vars: &str, extra: &[(&str, &str)]) -> String {
+        let mut s = format!(
+            "all:\n  vars:\n    ansible_host: 127.0.0.1\n    ansible_user: root\n    ansible_ssh_private_key_file: {}\n    work_dir: {}\n{vars}  hosts:\n",
+            self.client_key().display(),
+            work.display()
+        );
+        for h in self.hosts() {
+            s.push_str(&format!(
+                "    {}:\n      ansible_port: {}\n",
+                h.name(),
+                h.port()
+            ));
+            for (name, line) in extra {
+                if *name == h.name() {
+                    s.push_str(&format!("      {line}\n"));
+                }
+            }
+        }
+        s
+    }
+
     pub fn builder() -> FleetBuilder {
         FleetBuilder {
             hosts: 1,
