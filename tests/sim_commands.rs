@@ -33,7 +33,9 @@ fn inspect_is_docker_shaped() {
     assert_eq!(c["State"]["Status"], "running");
     assert_eq!(c["State"]["Running"], true);
     assert_eq!(c["RestartCount"], 0);
-    assert_eq!(c["Config"]["Image"], "allegroai/clearml:latest");
+    // 1.17's newest patch, 1.17.1, is upstream's upgrade compose file, which pins its build
+    // (clearml/clearml-server 2976ce69, upgrade/1_17_to_2_0/docker-compose.yml).
+    assert_eq!(c["Config"]["Image"], "allegroai/clearml:1.17.1-554");
     let labels = &c["Config"]["Labels"];
     assert_eq!(labels["com.docker.compose.project"], "clearml");
     assert_eq!(

@@ -31,6 +31,15 @@ fn server_info(h: &SimHost, auth: &str) -> serde_json::Value {
     serde_json::from_str(&r.stdout).unwrap_or(serde_json::Value::Null)
 }
 
+/// The uid, from the only `server.info` handler that reports it (API 2.8 … 2.11): an
+/// unversioned call reaches the newest handler, which has none from 0.17 on.
+fn server_uid(h: &SimHost, auth: &str) -> serde_json::Value {
+    let r = h.sh(&format!(
+        "curl -s {auth} http://localhost:8008/v2.8/server.info"
+    ));
+    serde_json::from_str::<serde_json::Value>(&r.stdout).unwrap_or_default()["data"]["uid"].clone()
+}
+
 fn all_running(h: &SimHost) -> Vec<String> {
     h.sh("docker ps -a --format '{{.Names}} {{.State}}'")
         .ok()
@@ -54,10 +63,7 @@ fn direct_1_16_to_2_3_fails_with_mongo_exit_62_and_the_backup_brings_1_16_back()
         "AS",
     ])
     .ok();
-    let uid = server_info(&h, "")["data"]["uid"]
-        .as_str()
-        .unwrap_or_default()
-        .to_string();
+    let uid = server_uid(&h, "").as_str().unwrap_or_default().to_string();
     assert_eq!(uid.len(), 32);
     let old_compose = std::fs::read(h.path("/opt/clearml/docker-compose.yml")).expect("compose");
     // Backup as the docs say, with the server down.
@@ -138,7 +144,7 @@ fn direct_1_16_to_2_3_fails_with_mongo_exit_62_and_the_backup_brings_1_16_back()
     assert!(all_running(&h).is_empty(), "{:?}", all_running(&h));
     let info = server_info(&h, "");
     assert_eq!(info["data"]["version"], "1.16.2");
-    assert_eq!(info["data"]["uid"], uid.as_str());
+    assert_eq!(server_uid(&h, ""), uid.as_str());
     assert_eq!(fcv(&h), "4.4");
 }
 
@@ -155,10 +161,7 @@ fn hops_1_16_to_1_17_to_2_0_to_2_3_succeed_and_keep_the_uid() {
         "AS",
     ])
     .ok();
-    let uid = server_info(&h, "")["data"]["uid"]
-        .as_str()
-        .unwrap_or_default()
-        .to_string();
+    let uid = server_uid(&h, "").as_str().unwrap_or_default().to_string();
     for (era, want_fcv, want_version) in [
         ("1.17", "5.0", "1.17.1"),
         ("2.0", "6.0", "2.0.0"),
@@ -169,7 +172,7 @@ fn hops_1_16_to_1_17_to_2_0_to_2_3_succeed_and_keep_the_uid() {
         assert_eq!(fcv(&h), want_fcv, "{era}");
         let info = server_info(&h, "-u AK:AS");
         assert_eq!(info["data"]["version"], want_version, "{era}: {info}");
-        assert_eq!(info["data"]["uid"], uid.as_str(), "{era}");
+        assert_eq!(server_uid(&h, "-u AK:AS"), uid.as_str(), "{era}");
     }
     // 2.3 needs credentials for server.info.
     let r = h.sh("curl -s -o /dev/null -w '%{http_code}' http://localhost:8008/server.info");
@@ -359,7 +362,7 @@ fn missing_tag_pull_fails_and_running_containers_are_untouched() {
     let ids = h.sh("docker ps -q").ok().stdout;
     let y = std::fs::read_to_string(h.path("/opt/clearml/docker-compose.yml"))
         .expect("y")
-        .replace("allegroai/clearml:latest", "allegroai/clearml:9.9.9");
+        .replace("allegroai/clearml:1.17.1-554", "allegroai/clearml:9.9.9");
     std::fs::write(h.path("/opt/clearml/next.yml"), y).expect("w");
     let r = h.sh_in("/opt/clearml", "docker compose -f next.yml pull", &[]);
     assert_eq!(r.code, 1);
@@ -583,6 +586,18 @@ fn leftover_trains_containers_hold_the_ports_after_the_rename() {
     std::fs::rename(h.path("/opt/trains"), h.path("/opt/clearml")).expect("mv");
     let y = h.sim(&["compose-file", "--era", "0.17"]).ok().stdout;
     std::fs::write(h.path("/opt/clearml/docker-compose.yml"), y).expect("w");
+    // 0.17.0's services agent keeps its Trains name (clearml/clearml-server 0.17.0,
+    // docker/docker-compose.yml: container_name trains-agent-services), so the leftover one
+    // blocks the create first.
+    let r = h.sh_in("/opt/clearml", "docker compose up -d", &[]);
+    assert_eq!(r.code, 1);
+    assert!(
+        r.stderr
+            .contains("The container name \"/trains-agent-services\" is already in use"),
+        "{}",
+        r.stderr
+    );
+    h.sh("docker rm -f trains-agent-services").ok();
     let r = h.sh_in("/opt/clearml", "docker compose up -d", &[]);
     assert_eq!(r.code, 1);
     assert!(

@@ -430,6 +430,7 @@ pub fn specs(p: &Project, flavour: Flavour) -> Result<Vec<(String, Spec)>, Strin
             env,
             mounts: mounts(p, svc),
             ports,
+            network_mode: svc.get("network_mode").and_then(scalar),
             restart_policy: restart,
             privileged: svc
                 .get("privileged")
@@ -438,8 +439,17 @@ pub fn specs(p: &Project, flavour: Flavour) -> Result<Vec<(String, Spec)>, Strin
             labels,
         };
         let hash = hex_id(&format!(
-            "{:?}|{:?}|{:?}|{:?}|{:?}|{}",
-            spec.image, spec.entrypoint, spec.command, spec.env, spec.mounts, spec.restart_policy
+            "{:?}|{:?}|{:?}|{:?}|{:?}|{}{}",
+            spec.image,
+            spec.entrypoint,
+            spec.command,
+            spec.env,
+            spec.mounts,
+            spec.restart_policy,
+            spec.network_mode
+                .as_deref()
+                .map(|n| format!("|{n}"))
+                .unwrap_or_default()
         ));
         let mut l = IndexMap::new();
         l.insert("com.docker.compose.config-hash".to_string(), hash);

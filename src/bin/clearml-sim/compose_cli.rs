@@ -68,7 +68,7 @@ pub fn ps(st: &State, p: &Project, flavour: Flavour, args: &[String]) -> Out {
                     c.label("com.docker.compose.service").unwrap_or(""),
                     format!("{} ago", human_duration(t.saturating_sub(c.created))),
                     status_text(c, t),
-                    c.ports
+                    c.published_ports()
                         .iter()
                         .map(|x| format!(
                             "0.0.0.0:{}->{}/tcp",
@@ -97,7 +97,7 @@ pub fn ps(st: &State, p: &Project, flavour: Flavour, args: &[String]) -> Out {
                     c.name,
                     crate::inspect::command_text(c),
                     state,
-                    c.ports.join(", ")
+                    c.published_ports().join(", ")
                 ));
             }
         }

@@ -131,8 +131,24 @@ pub struct Spec {
     pub labels: IndexMap<String, String>,
     pub mounts: Vec<Mount>,
     pub ports: Vec<String>,
+    pub network_mode: Option<String>,
     pub restart_policy: String,
     pub privileged: bool,
+}
+
+/// The ports a ClearML container's process listens on: what it holds on the host network (the
+/// Trains 0.10 README: "API server on port 8008, Web server on port 8080, File server on port
+/// 8081"; the data stores on their defaults).
+pub fn listen_ports(role: Role) -> &'static [&'static str] {
+    match role {
+        Role::Apiserver => &["8008"],
+        Role::Webserver => &["8080"],
+        Role::Fileserver => &["8081"],
+        Role::Elastic => &["9200"],
+        Role::Mongo => &["27017"],
+        Role::Redis => &["6379"],
+        Role::AsyncDelete | Role::AgentServices | Role::Other => &[],
+    }
 }
 
 pub fn conflict_msg(name: &str, id: &str) -> String {
@@ -183,13 +199,19 @@ pub fn create(host: &Host, st: &mut State, spec: Spec) -> Result<String, String>
     }
     let id = st.next_id(&spec.name);
     let t = now();
+    let role = role_of(img.kind, &spec.entrypoint, &spec.command);
+    let ports = if spec.network_mode.as_deref() == Some("host") {
+        listen_ports(role).iter().map(|p| p.to_string()).collect()
+    } else {
+        spec.ports
+    };
     let c = Container {
         id,
         name: spec.name.clone(),
         image: spec.image.clone(),
         image_id: img.id.clone(),
         kind: img.kind,
-        role: role_of(img.kind, &spec.entrypoint, &spec.command),
+        role,
         version: img.version.clone(),
         build: img.build.clone(),
         entrypoint: spec.entrypoint,
@@ -197,7 +219,8 @@ pub fn create(host: &Host, st: &mut State, spec: Spec) -> Result<String, String>
         env,
         labels: spec.labels,
         mounts: spec.mounts,
-        ports: spec.ports,
+        ports,
+        network_mode: spec.network_mode,
         restart_policy: if spec.restart_policy.is_empty() {
             "no".into()
         } else {
@@ -295,10 +318,13 @@ fn verdict(host: &Host, st: &State, c: &Container) -> Result<Verdict, SimError> 
     match c.role {
         Role::Mongo => {
             let dir = data_dir(host, c, "/data/db");
-            Ok(match mongo::start(&c.version, &dir, st.settings.avx)? {
-                mongo::Start::Running(l) => Verdict::run(l),
-                mongo::Start::Exited(code, l) => Verdict::exit(code, l),
-            })
+            let args: Vec<String> = c.entrypoint.iter().chain(&c.command).cloned().collect();
+            Ok(
+                match mongo::start(&c.version, &dir, st.settings.avx, &args)? {
+                    mongo::Start::Running(l) => Verdict::run(l),
+                    mongo::Start::Exited(code, l) => Verdict::exit(code, l),
+                },
+            )
         }
         Role::Elastic => {
             let dir = data_dir(host, c, "/usr/share/elasticsearch/data");

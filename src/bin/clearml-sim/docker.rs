@@ -384,8 +384,11 @@ fn run(host: &Host, st: &mut State, args: &[String]) -> Out {
                 let (k, v) = l.split_once('=').unwrap_or((l.as_str(), ""));
                 spec.labels.insert(k.to_string(), v.to_string());
             }
-            "-w" | "--workdir" | "-u" | "--user" | "--network" | "--net" | "--ulimit" | "-m"
-            | "--memory" => {
+            "--network" | "--net" => {
+                let n = val(&mut i);
+                spec.network_mode = (n == "host").then_some(n);
+            }
+            "-w" | "--workdir" | "-u" | "--user" | "--ulimit" | "-m" | "--memory" => {
                 val(&mut i);
             }
             "--privileged" => spec.privileged = true,

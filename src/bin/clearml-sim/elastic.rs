@@ -134,9 +134,12 @@ fn fatal(msg: String) -> Start {
 pub fn start(version: &str, dir: &Path, e: &Env) -> Result<Start, SimError> {
     let v = vnum(version);
     if v >= (8, 0, 0) {
+        // Settings ES 8 removed (clearml/clearml-server dropped them in v1.15.0, before ES 8):
+        // node.ingest is one of the legacy role settings replaced by node.roles.
         for removed in [
             "discovery.zen.minimum_master_nodes",
             "xpack.monitoring.enabled",
+            "node.ingest",
         ] {
             if e.env.iter().any(|kv| kv.split('=').next() == Some(removed)) {
                 return Ok(fatal(format!(

@@ -284,16 +284,21 @@ fn api(host: &Host, st: &State, c: &Container, req: &Request, path: &str) -> Res
                 .or_else(|| rel.map(|r| r.build.to_string()))
                 .unwrap_or_default();
             let mut data = json!({"version": reported_version(c), "build": build, "commit": hex_id(&format!("commit/{ver}")).get(..40).unwrap_or_default()});
+            // Routed by the requested version, as upstream routes it: only the handler with
+            // min_version 2.8 adds `uid` (it answers /v2.8 … /v2.11); the 2.12 handler adds
+            // `api_version` and no uid; an unversioned call goes to the newest handler
+            // (clearml/clearml-server v2.3.0, apiserver/services/server/__init__.py, lines 59-77).
             let api_num = releases::vnum(max_api);
+            let req_num = releases::vnum(&requested).min(api_num);
             if let Some(m) = data.as_object_mut() {
-                if api_num >= (2, 8, 0) {
+                if ((2, 8, 0)..(2, 12, 0)).contains(&req_num) {
                     let uid = mongo_data
                         .as_ref()
                         .and_then(|d| d.server_uid.clone())
                         .unwrap_or_default();
                     m.insert("uid".into(), Value::String(uid));
                 }
-                if api_num >= (2, 12, 0) {
+                if req_num >= (2, 12, 0) {
                     m.insert("api_version".into(), Value::String(max_api.to_string()));
                 }
             }
@@ -910,14 +915,15 @@ mod tests {
 
     #[test]
     fn server_info_auth_rule_and_fields_per_release() {
-        // (era, needs auth, has uid, has api_version, reported version)
+        // (era, needs auth, unversioned has uid, has api_version, reported version): from 0.17
+        // (API 2.12) the unversioned call reaches the newest handler, which has no uid.
         let cases = [
             ("0.14", false, false, false, "0.14.0"),
             ("0.15", false, true, false, "0.15.0"),
-            ("0.17", false, true, true, "0.17.0"),
-            ("1.12", false, true, true, "1.12.1"),
-            ("2.2", false, true, true, "2.2.0"),
-            ("2.3", true, true, true, "2.3.0"),
+            ("0.17", false, false, true, "0.17.0"),
+            ("1.12", false, false, true, "1.12.1"),
+            ("2.2", false, false, true, "2.2.0"),
+            ("2.3", true, false, true, "2.3.0"),
         ];
         for (era, auth, uid, api, version) in cases {
             let t = tempfile::tempdir().expect("tmp");
@@ -946,7 +952,21 @@ mod tests {
             assert_eq!(v["data"].get("uid").is_some(), uid, "{era}");
             assert_eq!(v["data"].get("api_version").is_some(), api, "{era}");
             assert_eq!(v["meta"]["endpoint"]["name"], "server.info");
+            // /v2.8 reaches the handler that reports the uid, from 0.15 (API 2.8) on.
+            if era != "0.14" {
+                let (c, v8) =
+                    get(&h, "http://localhost:8008/v2.8/server.info", None).expect("local");
+                assert_eq!(c, 200, "{era}");
+                assert!(v8["data"]["uid"].as_str().is_some(), "{era}: {v8}");
+                assert!(v8["data"].get("api_version").is_none(), "{era}: {v8}");
+            }
         }
+        let t = tempfile::tempdir().expect("tmp");
+        let h = host_of("2.3", t.path());
+        let (c, v8) =
+            get(&h, "http://localhost:8008/v2.8/server.info", Some("AK:AS")).expect("local");
+        assert_eq!(c, 200);
+        assert!(v8["data"]["uid"].as_str().is_some(), "{v8}");
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! `clearml-sim init`: lays out a host of a given release as a real installation would have it
-//! (root dir, that release's compose file generated from the simulator's own table, `.env`,
-//! data directories with markers, local images, running containers), plus `compose-file`.
+//! (root dir, that release's compose file as upstream wrote it (see `COMPOSE`), `.env`, data
+//! directories with markers, local images, running containers), plus `compose-file`.
 
 use crate::compose;
 use crate::containers;
@@ -35,7 +35,365 @@ pub struct InitOpts {
     pub memory_mb: Option<u64>,
 }
 
-/// The compose file of release `version` (server images pinned to exact tags with `pin`).
+/// Upstream's compose files, one row per line: `FROM UNTIL |LINE` puts LINE in the compose file
+/// of every release R with FROM <= R < UNTIL (`-`: still in v2.3.0's), in this order.
+///
+/// Source of every row: repository clearml/clearml-server (github.com/clearml/clearml-server),
+/// the compose file at tag R (spelled `R` up to 1.2.0, `vR` from v1.3.0, `v1.10` for 1.10.0):
+/// docker-compose.yml up to 0.16.1, docker/docker-compose.yml from 0.17.0 (no tag has both).
+/// Releases without a tag: 1.17.1 is commit 2976ce69's upgrade/1_17_to_2_0/docker-compose.yml,
+/// which is v1.17.0's file but for its server image (`releases::compose_server_image`); 1.15.1
+/// (a HELM tag only) gets v1.15.0's file. Upstream's comments and blank lines are left out.
+/// Placeholders: `@ROOT@` is the release's default root (/opt/trains up to 0.16.1, /opt/clearml
+/// from 0.17.0) where it is the host side of a bind mount, including the one the services agent
+/// is told to make (`*_AGENT_DOCKER_HOST_MOUNT`); `--root` replaces only these. `@SERVER@`,
+/// `@ELASTIC@`, `@MONGO@`, `@REDIS@`, `@AGENT@` are the images of `releases::stack`.
+/// tests/sim_upstream.rs checks every release's file against facts recorded from the upstream
+/// repository (tests/fixtures/upstream/clearml-server-compose.json, scripts/upstream-facts.py).
+const COMPOSE: &str = r##"
+0.10.0 -      |version: "3.6"
+0.10.0 -      |services:
+# services.apiserver
+0.10.0 -      |  apiserver:
+0.10.0 -      |    command:
+0.10.0 -      |    - apiserver
+0.10.0 0.17.0 |    container_name: trains-apiserver
+0.17.0 -      |    container_name: clearml-apiserver
+0.10.0 -      |    image: @SERVER@
+# 0.10.x: every container on the host network, no ports published; 0.10–0.11: long-syntax binds.
+0.10.0 0.11.0 |    network_mode: host
+0.10.0 0.12.0 |    restart: always
+0.12.0 -      |    restart: unless-stopped
+0.10.0 -      |    volumes:
+0.10.0 0.12.0 |    - type: bind
+0.10.0 0.12.0 |      source: @ROOT@/logs
+0.10.0 0.12.0 |      target: /var/log/trains
+0.11.0 0.12.0 |    - type: bind
+0.11.0 0.12.0 |      source: @ROOT@/config
+0.11.0 0.12.0 |      target: /opt/trains/config
+0.11.0 0.12.0 |    links:
+0.11.0 0.12.0 |      - mongo:mongo
+0.11.0 0.12.0 |      - elasticsearch:elasticsearch
+0.11.0 0.12.0 |      - fileserver:fileserver
+0.12.0 1.0.0  |    - @ROOT@/logs:/var/log/trains
+0.12.0 1.0.0  |    - @ROOT@/config:/opt/trains/config
+1.0.0  -      |    - @ROOT@/logs:/var/log/clearml
+1.0.0  -      |    - @ROOT@/config:/opt/clearml/config
+0.16.0 -      |    - @ROOT@/data/fileserver:/mnt/fileserver
+0.12.0 -      |    depends_on:
+0.12.0 -      |      - redis
+0.12.0 -      |      - mongo
+0.12.0 -      |      - elasticsearch
+0.12.0 -      |      - fileserver
+0.11.0 -      |    environment:
+# Service addresses: ELASTIC_SERVICE_SERVICE_HOST (0.11), ELASTIC_SERVICE_HOST (0.12),
+# TRAINS_* with ports (0.13), CLEARML_* (1.0.0).
+0.11.0 0.12.0 |      ELASTIC_SERVICE_SERVICE_HOST: elasticsearch
+0.11.0 0.12.0 |      MONGODB_SERVICE_SERVICE_HOST: mongo
+0.12.0 0.13.0 |      ELASTIC_SERVICE_HOST: elasticsearch
+0.12.0 0.13.0 |      MONGODB_SERVICE_HOST: mongo
+0.12.0 0.13.0 |      REDIS_SERVICE_HOST: redis
+0.13.0 1.0.0  |      TRAINS_ELASTIC_SERVICE_HOST: elasticsearch
+0.13.0 1.0.0  |      TRAINS_ELASTIC_SERVICE_PORT: 9200
+0.13.0 1.0.0  |      TRAINS_MONGODB_SERVICE_HOST: mongo
+0.13.0 1.0.0  |      TRAINS_MONGODB_SERVICE_PORT: 27017
+0.13.0 1.0.0  |      TRAINS_REDIS_SERVICE_HOST: redis
+0.13.0 1.0.0  |      TRAINS_REDIS_SERVICE_PORT: 6379
+0.15.1 1.0.0  |      TRAINS_SERVER_DEPLOYMENT_TYPE: ${TRAINS_SERVER_DEPLOYMENT_TYPE:-linux}
+0.14.0 0.16.0 |      TRAINS__apiserver__mongo__pre_populate__enabled: "true"
+0.14.0 0.16.0 |      TRAINS__apiserver__mongo__pre_populate__zip_file: "/opt/trains/db-pre-populate/export.zip"
+0.16.0 1.0.0  |      TRAINS__apiserver__pre_populate__enabled: "true"
+0.16.0 1.0.0  |      TRAINS__apiserver__pre_populate__zip_files: "/opt/trains/db-pre-populate"
+0.16.0 1.0.0  |      TRAINS__apiserver__pre_populate__artifacts_path: "/mnt/fileserver"
+1.0.0  -      |      CLEARML_ELASTIC_SERVICE_HOST: elasticsearch
+1.0.0  -      |      CLEARML_ELASTIC_SERVICE_PORT: 9200
+# ES credentials (clearml-server #93, in 1.2.0), gone again in v1.16.0.
+1.2.0  1.16.0 |      CLEARML_ELASTIC_SERVICE_PASSWORD: ${ELASTIC_PASSWORD}
+1.0.0  -      |      CLEARML_MONGODB_SERVICE_HOST: mongo
+1.0.0  -      |      CLEARML_MONGODB_SERVICE_PORT: 27017
+1.0.0  -      |      CLEARML_REDIS_SERVICE_HOST: redis
+1.0.0  -      |      CLEARML_REDIS_SERVICE_PORT: 6379
+1.0.0  1.16.0 |      CLEARML_SERVER_DEPLOYMENT_TYPE: ${CLEARML_SERVER_DEPLOYMENT_TYPE:-linux}
+1.16.0 -      |      CLEARML_SERVER_DEPLOYMENT_TYPE: linux
+1.0.0  -      |      CLEARML__apiserver__pre_populate__enabled: "true"
+1.0.0  -      |      CLEARML__apiserver__pre_populate__zip_files: "/opt/clearml/db-pre-populate"
+1.0.0  -      |      CLEARML__apiserver__pre_populate__artifacts_path: "/mnt/fileserver"
+1.7.0  -      |      CLEARML__services__async_urls_delete__enabled: "true"
+1.11.0 -      |      CLEARML__services__async_urls_delete__fileserver__url_prefixes: "[${CLEARML_FILES_HOST:-}]"
+1.16.0 -      |      CLEARML__secure__credentials__services_agent__user_key: ${CLEARML_AGENT_ACCESS_KEY:-}
+1.16.0 -      |      CLEARML__secure__credentials__services_agent__user_secret: ${CLEARML_AGENT_SECRET_KEY:-}
+0.11.0 -      |    ports:
+0.11.0 -      |    - "8008:8008"
+0.11.0 -      |    networks:
+0.11.0 -      |      - backend
+0.17.0 -      |      - frontend
+# services.elasticsearch
+0.10.0 -      |  elasticsearch:
+0.11.0 -      |    networks:
+0.11.0 -      |      - backend
+0.10.0 0.17.0 |    container_name: trains-elastic
+0.17.0 -      |    container_name: clearml-elastic
+0.10.0 -      |    environment:
+0.10.0 1.2.0  |      ES_JAVA_OPTS: -Xms2g -Xmx2g
+1.2.0  1.16.0 |      ES_JAVA_OPTS: -Xms2g -Xmx2g -Dlog4j2.formatMsgNoLookups=true
+1.2.0  1.16.0 |      ELASTIC_PASSWORD: ${ELASTIC_PASSWORD}
+0.10.0 -      |      bootstrap.memory_lock: "true"
+0.10.0 0.17.0 |      cluster.name: trains
+0.17.0 -      |      cluster.name: clearml
+0.10.0 -      |      cluster.routing.allocation.node_initial_primaries_recoveries: "500"
+# Disk watermarks: 10gb in 0.17.0, 500mb from 1.0.0.
+0.17.0 1.0.0  |      cluster.routing.allocation.disk.watermark.low: 10gb
+0.17.0 1.0.0  |      cluster.routing.allocation.disk.watermark.high: 10gb
+0.17.0 1.0.0  |      cluster.routing.allocation.disk.watermark.flood_stage: 10gb
+1.0.0  -      |      cluster.routing.allocation.disk.watermark.low: 500mb
+1.0.0  -      |      cluster.routing.allocation.disk.watermark.high: 500mb
+1.0.0  -      |      cluster.routing.allocation.disk.watermark.flood_stage: 500mb
+# ES 5-only settings went with ES 7 (0.16.0); the ones ES 8 refuses went in v1.15.0.
+0.10.0 1.15.0 |      discovery.zen.minimum_master_nodes: "1"
+0.16.0 -      |      discovery.type: "single-node"
+0.10.0 -      |      http.compression_level: "7"
+0.10.0 1.15.0 |      node.ingest: "true"
+0.10.0 0.17.0 |      node.name: trains
+0.17.0 -      |      node.name: clearml
+0.10.0 1.15.0 |      reindex.remote.whitelist: '*.*'
+0.10.0 0.16.0 |      script.inline: "true"
+0.10.0 0.16.0 |      script.painless.regex.enabled: "true"
+0.10.0 0.16.0 |      script.update: "true"
+0.10.0 0.16.0 |      thread_pool.bulk.queue_size: "2000"
+0.10.0 0.16.0 |      thread_pool.search.queue_size: "10000"
+0.10.0 1.15.0 |      xpack.monitoring.enabled: "false"
+1.15.0 -      |      reindex.remote.whitelist: "'*.*'"
+0.10.0 -      |      xpack.security.enabled: "false"
+0.11.0 -      |    ulimits:
+0.11.0 -      |      memlock:
+0.11.0 -      |        soft: -1
+0.11.0 -      |        hard: -1
+0.12.0 -      |      nofile:
+0.12.0 -      |        soft: 65536
+0.12.0 -      |        hard: 65536
+0.10.0 -      |    image: @ELASTIC@
+0.10.0 0.11.0 |    network_mode: host
+0.10.0 0.12.0 |    restart: always
+0.12.0 -      |    restart: unless-stopped
+0.10.0 -      |    volumes:
+0.10.0 0.12.0 |    - type: bind
+0.10.0 0.12.0 |      source: @ROOT@/data/elastic
+0.10.0 0.12.0 |      target: /usr/share/elasticsearch/data
+0.12.0 0.16.0 |    - @ROOT@/data/elastic:/usr/share/elasticsearch/data
+0.16.0 1.0.0  |    - @ROOT@/data/elastic_7:/usr/share/elasticsearch/data
+1.0.0  -      |      - @ROOT@/data/elastic_7:/usr/share/elasticsearch/data
+1.0.0  -      |      - /usr/share/elasticsearch/logs
+0.11.0 0.17.0 |    ports:
+0.11.0 0.17.0 |    - "9200:9200"
+# services.fileserver
+0.10.0 -      |  fileserver:
+0.11.0 -      |    networks:
+0.11.0 -      |      - backend
+1.0.0  -      |      - frontend
+0.10.0 -      |    command:
+0.10.0 -      |    - fileserver
+0.10.0 0.17.0 |    container_name: trains-fileserver
+0.17.0 -      |    container_name: clearml-fileserver
+0.10.0 -      |    image: @SERVER@
+1.7.0  -      |    environment:
+1.7.0  -      |      CLEARML__fileserver__delete__allow_batch: "true"
+0.10.0 0.11.0 |    network_mode: host
+0.10.0 0.12.0 |    restart: always
+0.12.0 -      |    restart: unless-stopped
+0.10.0 -      |    volumes:
+0.10.0 0.12.0 |    - type: bind
+0.10.0 0.12.0 |      source: @ROOT@/logs
+0.10.0 0.12.0 |      target: /var/log/trains
+0.10.0 0.12.0 |    - type: bind
+0.10.0 0.12.0 |      source: @ROOT@/data/fileserver
+0.10.0 0.12.0 |      target: /mnt/fileserver
+0.12.0 1.0.0  |    - @ROOT@/logs:/var/log/trains
+1.0.0  -      |    - @ROOT@/logs:/var/log/clearml
+0.12.0 -      |    - @ROOT@/data/fileserver:/mnt/fileserver
+0.15.1 1.0.0  |    - @ROOT@/config:/opt/trains/config
+1.0.0  -      |    - @ROOT@/config:/opt/clearml/config
+0.11.0 -      |    ports:
+0.11.0 -      |    - "8081:8081"
+# services.mongo
+0.10.0 -      |  mongo:
+0.11.0 -      |    networks:
+0.11.0 -      |      - backend
+0.10.0 0.17.0 |    container_name: trains-mongo
+0.17.0 -      |    container_name: clearml-mongo
+0.10.0 -      |    image: @MONGO@
+0.10.0 0.11.0 |    network_mode: host
+0.10.0 0.12.0 |    restart: always
+0.12.0 -      |    restart: unless-stopped
+# The sort-memory parameter took its MongoDB 4.4 name with mongo 4.4.9 (v1.3.0); 4.4 refuses the
+# old one, 3.6 the new one. 1.2.0's tag still has mongo 3.6.23 on data/mongo.
+0.12.0 1.3.0  |    command: --setParameter internalQueryExecMaxBlockingSortBytes=196100200
+1.3.0  -      |    command: --setParameter internalQueryMaxBlockingSortMemoryUsageBytes=196100200
+0.10.0 -      |    volumes:
+0.10.0 0.12.0 |    - type: bind
+0.10.0 0.12.0 |      source: @ROOT@/data/mongo/db
+0.10.0 0.12.0 |      target: /data/db
+0.10.0 0.12.0 |    - type: bind
+0.10.0 0.12.0 |      source: @ROOT@/data/mongo/configdb
+0.10.0 0.12.0 |      target: /data/configdb
+0.12.0 1.3.0  |    - @ROOT@/data/mongo/db:/data/db
+0.12.0 1.3.0  |    - @ROOT@/data/mongo/configdb:/data/configdb
+1.3.0  -      |    - @ROOT@/data/mongo_4/db:/data/db
+1.3.0  -      |    - @ROOT@/data/mongo_4/configdb:/data/configdb
+0.11.0 0.17.0 |    ports:
+0.11.0 0.17.0 |    - "27017:27017"
+# services.redis
+0.12.0 -      |  redis:
+0.12.0 -      |    networks:
+0.12.0 -      |      - backend
+0.12.0 0.17.0 |    container_name: trains-redis
+0.17.0 -      |    container_name: clearml-redis
+0.12.0 -      |    image: @REDIS@
+0.12.0 -      |    restart: unless-stopped
+0.12.0 -      |    volumes:
+0.12.0 -      |    - @ROOT@/data/redis:/data
+0.12.0 0.17.0 |    ports:
+0.12.0 0.17.0 |    - "6379:6379"
+# services.webserver
+0.10.0 -      |  webserver:
+0.11.0 0.12.0 |    networks:
+0.11.0 0.12.0 |      - backend
+0.10.0 -      |    command:
+0.10.0 -      |    - webserver
+0.10.0 0.17.0 |    container_name: trains-webserver
+0.17.0 -      |    container_name: clearml-webserver
+0.10.0 -      |    image: @SERVER@
+0.10.0 0.11.0 |    network_mode: host
+0.10.0 0.12.0 |    restart: always
+0.12.0 -      |    restart: unless-stopped
+0.10.0 0.15.1 |    volumes:
+0.10.0 0.12.0 |    - type: bind
+0.10.0 0.12.0 |      source: @ROOT@/logs
+0.10.0 0.12.0 |      target: /var/log/trains
+0.11.0 0.12.0 |    links:
+0.12.0 0.15.1 |    - @ROOT@/logs:/var/log/trains
+0.12.0 -      |    depends_on:
+0.11.0 -      |      - apiserver
+0.11.0 -      |    ports:
+0.11.0 -      |    - "8080:80"
+0.17.0 -      |    networks:
+0.17.0 -      |      - backend
+0.17.0 -      |      - frontend
+# services.async_delete
+1.7.0  -      |  async_delete:
+1.7.0  -      |    depends_on:
+1.7.0  -      |      - apiserver
+1.7.0  -      |      - redis
+1.7.0  -      |      - mongo
+1.7.0  -      |      - elasticsearch
+1.7.0  -      |      - fileserver
+1.7.0  -      |    container_name: async_delete
+1.7.0  -      |    image: @SERVER@
+1.7.0  -      |    networks:
+1.7.0  -      |      - backend
+1.7.0  -      |    restart: unless-stopped
+1.7.0  -      |    environment:
+1.7.0  -      |      CLEARML_ELASTIC_SERVICE_HOST: elasticsearch
+1.7.0  -      |      CLEARML_ELASTIC_SERVICE_PORT: 9200
+1.7.0  1.16.0 |      CLEARML_ELASTIC_SERVICE_PASSWORD: ${ELASTIC_PASSWORD}
+1.7.0  -      |      CLEARML_MONGODB_SERVICE_HOST: mongo
+1.7.0  -      |      CLEARML_MONGODB_SERVICE_PORT: 27017
+1.7.0  -      |      CLEARML_REDIS_SERVICE_HOST: redis
+1.7.0  -      |      CLEARML_REDIS_SERVICE_PORT: 6379
+1.7.0  -      |      PYTHONPATH: /opt/clearml/apiserver
+1.8.0  -      |      CLEARML__services__async_urls_delete__fileserver__url_prefixes: "[${CLEARML_FILES_HOST:-}]"
+1.7.0  -      |    entrypoint:
+1.7.0  -      |      - python3
+1.7.0  -      |      - -m
+1.7.0  -      |      - jobs.async_urls_delete
+1.7.0  -      |      - --fileserver-host
+1.7.0  -      |      - http://fileserver:8081
+1.7.0  -      |    volumes:
+1.7.0  -      |      - @ROOT@/logs:/var/log/clearml
+1.13.0 -      |      - @ROOT@/config:/opt/clearml/config
+# services.agent-services
+0.15.0 -      |  agent-services:
+0.15.1 -      |    networks:
+0.15.1 -      |      - backend
+# 0.17.0's services agent is still Trains (container, image, TRAINS_* variables).
+0.15.0 1.0.0  |    container_name: trains-agent-services
+1.0.0  -      |    container_name: clearml-agent-services
+0.15.0 -      |    image: @AGENT@
+0.15.0 1.2.0  |    restart: unless-stopped
+1.2.0  -      |    deploy:
+1.2.0  -      |      restart_policy:
+1.2.0  -      |        condition: on-failure
+0.15.0 -      |    privileged: true
+0.15.0 -      |    environment:
+0.15.0 1.0.0  |      TRAINS_HOST_IP: ${TRAINS_HOST_IP}
+0.15.0 1.0.0  |      TRAINS_WEB_HOST: ${TRAINS_WEB_HOST:-}
+0.15.0 0.15.1 |      TRAINS_API_HOST: ${TRAINS_API_HOST:-}
+0.15.1 1.0.0  |      TRAINS_API_HOST: http://apiserver:8008
+0.15.0 1.0.0  |      TRAINS_FILES_HOST: ${TRAINS_FILES_HOST:-}
+0.15.0 1.0.0  |      TRAINS_API_ACCESS_KEY: ${TRAINS_API_ACCESS_KEY:-}
+0.15.0 1.0.0  |      TRAINS_API_SECRET_KEY: ${TRAINS_API_SECRET_KEY:-}
+0.15.0 1.0.0  |      TRAINS_AGENT_GIT_USER: ${TRAINS_AGENT_GIT_USER}
+0.15.0 1.0.0  |      TRAINS_AGENT_GIT_PASS: ${TRAINS_AGENT_GIT_PASS}
+0.15.0 1.0.0  |      TRAINS_AGENT_UPDATE_VERSION: ${TRAINS_AGENT_UPDATE_VERSION:->=0.15.0}
+0.15.0 1.0.0  |      TRAINS_AGENT_DEFAULT_BASE_DOCKER: "ubuntu:18.04"
+1.0.0  -      |      CLEARML_HOST_IP: ${CLEARML_HOST_IP}
+1.0.0  -      |      CLEARML_WEB_HOST: ${CLEARML_WEB_HOST:-}
+1.0.0  -      |      CLEARML_API_HOST: http://apiserver:8008
+1.0.0  -      |      CLEARML_FILES_HOST: ${CLEARML_FILES_HOST:-}
+1.0.0  1.16.0 |      CLEARML_API_ACCESS_KEY: ${CLEARML_API_ACCESS_KEY:-}
+1.0.0  1.16.0 |      CLEARML_API_SECRET_KEY: ${CLEARML_API_SECRET_KEY:-}
+1.16.0 -      |      CLEARML_API_ACCESS_KEY: ${CLEARML_AGENT_ACCESS_KEY:-$CLEARML_API_ACCESS_KEY}
+1.16.0 -      |      CLEARML_API_SECRET_KEY: ${CLEARML_AGENT_SECRET_KEY:-$CLEARML_API_SECRET_KEY}
+1.0.0  -      |      CLEARML_AGENT_GIT_USER: ${CLEARML_AGENT_GIT_USER}
+1.0.0  -      |      CLEARML_AGENT_GIT_PASS: ${CLEARML_AGENT_GIT_PASS}
+1.0.0  1.2.0  |      CLEARML_AGENT_UPDATE_VERSION: ${CLEARML_AGENT_UPDATE_VERSION:->=0.17.0}
+# 1.2.0–1.9.1 quote the default: the value keeps the quotes.
+1.2.0  1.9.2  |      CLEARML_AGENT_UPDATE_VERSION: ${CLEARML_AGENT_UPDATE_VERSION:-">=0.17.0"}
+1.9.2  -      |      CLEARML_AGENT_UPDATE_VERSION: ${CLEARML_AGENT_UPDATE_VERSION:->=0.17.0}
+1.0.0  -      |      CLEARML_AGENT_DEFAULT_BASE_DOCKER: "ubuntu:18.04"
+0.15.0 -      |      AWS_ACCESS_KEY_ID: ${AWS_ACCESS_KEY_ID:-}
+0.15.0 -      |      AWS_SECRET_ACCESS_KEY: ${AWS_SECRET_ACCESS_KEY:-}
+0.15.0 -      |      AWS_DEFAULT_REGION: ${AWS_DEFAULT_REGION:-}
+0.15.0 -      |      AZURE_STORAGE_ACCOUNT: ${AZURE_STORAGE_ACCOUNT:-}
+0.15.0 -      |      AZURE_STORAGE_KEY: ${AZURE_STORAGE_KEY:-}
+0.15.0 -      |      GOOGLE_APPLICATION_CREDENTIALS: ${GOOGLE_APPLICATION_CREDENTIALS:-}
+0.15.0 1.0.0  |      TRAINS_WORKER_ID: "trains-services"
+0.15.0 0.17.0 |      TRAINS_AGENT_DOCKER_HOST_MOUNT: "@ROOT@/agent:/root/.trains"
+# 0.17.0 mounts /opt/clearml/agent but tells the agent /opt/trains/agent (upstream's).
+0.17.0 1.0.0  |      TRAINS_AGENT_DOCKER_HOST_MOUNT: "/opt/trains/agent:/root/.trains"
+1.0.0  -      |      CLEARML_WORKER_ID: "clearml-services"
+1.0.0  -      |      CLEARML_AGENT_DOCKER_HOST_MOUNT: "@ROOT@/agent:/root/.clearml"
+1.2.0  -      |      SHUTDOWN_IF_NO_ACCESS_KEY: 1
+0.15.0 -      |    volumes:
+0.15.0 -      |      - /var/run/docker.sock:/var/run/docker.sock
+0.15.0 1.0.0  |      - @ROOT@/agent:/root/.trains
+1.0.0  -      |      - @ROOT@/agent:/root/.clearml
+0.15.0 -      |    depends_on:
+0.15.0 -      |      - apiserver
+1.4.0  -      |    entrypoint: >
+1.4.0  -      |      bash -c "curl --retry 10 --retry-delay 10 --retry-connrefused 'http://apiserver:8008/debug.ping' && /usr/agent/entrypoint.sh"
+# Top-level networks (none in 0.10.x, whose containers use the host network).
+0.11.0 -      |networks:
+0.11.0 -      |  backend:
+0.11.0 -      |    driver: bridge
+0.17.0 -      |  frontend:
+0.17.0 -      |    driver: bridge
+"##;
+
+/// The rows of [`COMPOSE`]: (from, until, line); `until` is "-" when the line is still there.
+fn compose_rows() -> impl Iterator<Item = (&'static str, &'static str, &'static str)> {
+    COMPOSE.lines().filter_map(|l| {
+        if l.trim().is_empty() || l.starts_with('#') {
+            return None;
+        }
+        let (range, line) = l.split_once('|')?;
+        let mut r = range.split_whitespace();
+        Some((r.next()?, r.next()?, line))
+    })
+}
+
+/// The compose file of release `version` as upstream has it (see [`COMPOSE`]), with the host
+/// side of its bind mounts under `root_override` when given and, with `pin`, the server image
+/// pinned to its exact build tag where the registry has one.
 pub fn compose_yaml(version: &str, root_override: Option<&str>, pin: bool) -> String {
     let s: Stack = stack(version);
     let root = root_override
@@ -43,129 +401,36 @@ pub fn compose_yaml(version: &str, root_override: Option<&str>, pin: bool) -> St
         .trim_end_matches('/')
         .to_string();
     let v = releases::vnum(version);
-    let trains_paths = v < (1, 0, 0); // 0.17 still mounted /opt/trains/config and /var/log/trains
-    let inner = if trains_paths { "trains" } else { "clearml" };
-    let pre = if s.trains { "TRAINS" } else { "CLEARML" };
-    let cn = if s.trains { "trains" } else { "clearml" };
-    let server = match (pin, releases::pinned_server_tag(version)) {
-        (true, Some(t)) => t,
-        _ => format!("{}:latest", s.server_repo),
-    };
-    let mut y = String::from("version: \"3.6\"\nservices:\n\n");
-    // apiserver
-    y.push_str(&format!(
-        "  apiserver:\n    command:\n    - apiserver\n    container_name: {cn}-apiserver\n    image: {server}\n    restart: unless-stopped\n    volumes:\n    - {root}/logs:/var/log/{inner}\n    - {root}/config:/opt/{inner}/config\n    - {root}/data/fileserver:/mnt/fileserver\n    depends_on:\n      - redis\n      - mongo\n      - elasticsearch\n      - fileserver\n    environment:\n      {pre}_ELASTIC_SERVICE_HOST: elasticsearch\n      {pre}_ELASTIC_SERVICE_PORT: 9200\n      {pre}_MONGODB_SERVICE_HOST: mongo\n      {pre}_MONGODB_SERVICE_PORT: 27017\n      {pre}_REDIS_SERVICE_HOST: redis\n      {pre}_REDIS_SERVICE_PORT: 6379\n      {pre}_SERVER_DEPLOYMENT_TYPE: ${{{pre}_SERVER_DEPLOYMENT_TYPE:-linux}}\n      {pre}__apiserver__pre_populate__enabled: \"true\"\n      {pre}__apiserver__pre_populate__zip_files: \"/opt/{inner}/db-pre-populate\"\n      {pre}__apiserver__pre_populate__artifacts_path: \"/mnt/fileserver\"\n"
-    ));
-    if s.async_delete {
-        y.push_str("      CLEARML__services__async_urls_delete__enabled: \"true\"\n      CLEARML__services__async_urls_delete__fileserver__url_prefixes: \"[${CLEARML_FILES_HOST:-}]\"\n");
-    }
-    if s.agent_key_env {
-        y.push_str("      CLEARML__secure__credentials__services_agent__user_key: ${CLEARML_AGENT_ACCESS_KEY:-}\n      CLEARML__secure__credentials__services_agent__user_secret: ${CLEARML_AGENT_SECRET_KEY:-}\n");
-    }
-    y.push_str(
-        "    ports:\n    - \"8008:8008\"\n    networks:\n      - backend\n      - frontend\n\n",
-    );
-    // elasticsearch
-    y.push_str(&format!("  elasticsearch:\n    networks:\n      - backend\n    container_name: {cn}-elastic\n    environment:\n"));
-    if v < (1, 16, 0) {
-        y.push_str("      ES_JAVA_OPTS: -Xms2g -Xmx2g -Dlog4j2.formatMsgNoLookups=true\n");
-    }
-    if ((0, 16, 0)..(1, 16, 0)).contains(&v) {
-        y.push_str("      ELASTIC_PASSWORD: changeme\n");
-    }
-    y.push_str(&format!("      bootstrap.memory_lock: \"true\"\n      cluster.name: {cn}\n      cluster.routing.allocation.node_initial_primaries_recoveries: \"500\"\n"));
-    if v >= (0, 17, 0) {
-        y.push_str("      cluster.routing.allocation.disk.watermark.low: 500mb\n      cluster.routing.allocation.disk.watermark.high: 500mb\n      cluster.routing.allocation.disk.watermark.flood_stage: 500mb\n");
-    }
-    if s.legacy_es_settings {
-        y.push_str("      discovery.zen.minimum_master_nodes: \"1\"\n");
-    }
-    if v >= (0, 16, 0) {
-        y.push_str("      discovery.type: \"single-node\"\n");
-    }
-    y.push_str(&format!("      http.compression_level: \"7\"\n      node.name: {cn}\n      reindex.remote.whitelist: \"'*.*'\"\n"));
-    if s.legacy_es_settings {
-        y.push_str("      xpack.monitoring.enabled: \"false\"\n");
-    }
-    y.push_str(&format!(
-        "      xpack.security.enabled: \"false\"\n    ulimits:\n      memlock:\n        soft: -1\n        hard: -1\n      nofile:\n        soft: 65536\n        hard: 65536\n    image: {}\n    restart: unless-stopped\n    volumes:\n      - {root}/data/{}:/usr/share/elasticsearch/data\n",
-        s.es_image, s.es_dir
-    ));
-    if v >= (0, 17, 0) {
-        y.push_str("      - /usr/share/elasticsearch/logs\n");
-    }
-    if s.publish_db_ports {
-        y.push_str("    ports:\n      - \"9200:9200\"\n");
-    }
-    y.push('\n');
-    // fileserver
-    y.push_str(&format!("  fileserver:\n    networks:\n      - backend\n      - frontend\n    command:\n    - fileserver\n    container_name: {cn}-fileserver\n    image: {server}\n"));
-    if v >= (1, 16, 0) {
-        y.push_str("    environment:\n      CLEARML__fileserver__delete__allow_batch: \"true\"\n");
-    }
-    y.push_str(&format!("    restart: unless-stopped\n    volumes:\n    - {root}/logs:/var/log/{inner}\n    - {root}/data/fileserver:/mnt/fileserver\n    - {root}/config:/opt/{inner}/config\n    ports:\n    - \"8081:8081\"\n\n"));
-    // mongo
-    let mongo_cmd = if v >= (1, 17, 0) {
-        "internalQueryMaxBlockingSortMemoryUsageBytes=196100200"
-    } else {
-        "internalQueryExecMaxBlockingSortBytes=196100200"
-    };
-    y.push_str(&format!(
-        "  mongo:\n    networks:\n      - backend\n    container_name: {cn}-mongo\n    image: {}\n    restart: unless-stopped\n    command: --setParameter {mongo_cmd}\n    volumes:\n    - {root}/data/{}/db:/data/db\n    - {root}/data/{}/configdb:/data/configdb\n",
-        s.mongo_image, s.mongo_dir, s.mongo_dir
-    ));
-    if s.publish_db_ports {
-        y.push_str("    ports:\n    - \"27017:27017\"\n");
-    }
-    y.push('\n');
-    // redis
-    if let Some(r) = s.redis_image {
-        y.push_str(&format!("  redis:\n    networks:\n      - backend\n    container_name: {cn}-redis\n    image: {r}\n    restart: unless-stopped\n    volumes:\n    - {root}/data/redis:/data\n"));
-        if s.publish_db_ports {
-            y.push_str("    ports:\n    - \"6379:6379\"\n");
+    let server = releases::compose_server_image(version, pin);
+    let agent = s
+        .agent_repo
+        .map(|a| format!("{a}:latest"))
+        .unwrap_or_default();
+    let mut y = String::new();
+    let mut in_services = false;
+    for (from, until, line) in compose_rows() {
+        if v < releases::vnum(from) || (until != "-" && v >= releases::vnum(until)) {
+            continue;
         }
+        let top = !line.starts_with(' ');
+        let service = in_services && line.starts_with("  ") && !line.starts_with("   ");
+        // A blank line before each service and the top-level networks, as upstream writes them.
+        if service || (top && line != "services:" && !y.is_empty() && in_services) {
+            y.push('\n');
+        }
+        if top {
+            in_services = line == "services:";
+        }
+        let line = line
+            .replace("@ROOT@", &root)
+            .replace("@SERVER@", &server)
+            .replace("@ELASTIC@", s.es_image)
+            .replace("@MONGO@", s.mongo_image)
+            .replace("@REDIS@", s.redis_image.unwrap_or_default())
+            .replace("@AGENT@", &agent);
+        y.push_str(&line);
         y.push('\n');
     }
-    // webserver
-    y.push_str(&format!("  webserver:\n    command:\n    - webserver\n    container_name: {cn}-webserver\n    image: {server}\n    restart: unless-stopped\n    depends_on:\n      - apiserver\n    ports:\n    - \"8080:80\"\n    networks:\n      - backend\n      - frontend\n\n"));
-    if s.async_delete {
-        y.push_str(&format!(
-            "  async_delete:\n    depends_on:\n      - apiserver\n      - redis\n      - mongo\n      - elasticsearch\n      - fileserver\n    container_name: async_delete\n    image: {server}\n    networks:\n      - backend\n    restart: unless-stopped\n    environment:\n      CLEARML_ELASTIC_SERVICE_HOST: elasticsearch\n      CLEARML_ELASTIC_SERVICE_PORT: 9200\n      CLEARML_MONGODB_SERVICE_HOST: mongo\n      CLEARML_MONGODB_SERVICE_PORT: 27017\n      CLEARML_REDIS_SERVICE_HOST: redis\n      CLEARML_REDIS_SERVICE_PORT: 6379\n      PYTHONPATH: /opt/clearml/apiserver\n      CLEARML__services__async_urls_delete__fileserver__url_prefixes: \"[${{CLEARML_FILES_HOST:-}}]\"\n    entrypoint:\n      - python3\n      - -m\n      - jobs.async_urls_delete\n      - --fileserver-host\n      - http://fileserver:8081\n    volumes:\n      - {root}/logs:/var/log/clearml\n      - {root}/config:/opt/clearml/config\n\n"
-        ));
-    }
-    if let Some(agent) = s.agent_repo {
-        y.push_str(&format!("  agent-services:\n    networks:\n      - backend\n    container_name: {cn}-agent-services\n    image: {agent}:latest\n"));
-        if v < (0, 17, 0) {
-            y.push_str("    restart: unless-stopped\n");
-        } else {
-            y.push_str("    deploy:\n      restart_policy:\n        condition: on-failure\n");
-        }
-        y.push_str("    privileged: true\n    environment:\n");
-        if s.trains {
-            y.push_str("      TRAINS_HOST_IP: ${TRAINS_HOST_IP}\n      TRAINS_WEB_HOST: ${TRAINS_WEB_HOST:-}\n      TRAINS_API_HOST: http://apiserver:8008\n      TRAINS_FILES_HOST: ${TRAINS_FILES_HOST:-}\n      TRAINS_API_ACCESS_KEY: ${TRAINS_API_ACCESS_KEY:-}\n      TRAINS_API_SECRET_KEY: ${TRAINS_API_SECRET_KEY:-}\n      TRAINS_AGENT_GIT_USER: ${TRAINS_AGENT_GIT_USER}\n      TRAINS_AGENT_GIT_PASS: ${TRAINS_AGENT_GIT_PASS}\n      TRAINS_AGENT_UPDATE_VERSION: ${TRAINS_AGENT_UPDATE_VERSION:->=0.15.0}\n      TRAINS_AGENT_DEFAULT_BASE_DOCKER: \"ubuntu:18.04\"\n      TRAINS_WORKER_ID: \"trains-services\"\n      TRAINS_AGENT_DOCKER_HOST_MOUNT: \"/opt/trains/agent:/root/.trains\"\n");
-        } else {
-            let (key, secret) = if s.agent_key_env {
-                (
-                    "${CLEARML_AGENT_ACCESS_KEY:-$CLEARML_API_ACCESS_KEY}",
-                    "${CLEARML_AGENT_SECRET_KEY:-$CLEARML_API_SECRET_KEY}",
-                )
-            } else {
-                ("${CLEARML_API_ACCESS_KEY:-}", "${CLEARML_API_SECRET_KEY:-}")
-            };
-            y.push_str(&format!("      CLEARML_HOST_IP: ${{CLEARML_HOST_IP}}\n      CLEARML_WEB_HOST: ${{CLEARML_WEB_HOST:-}}\n      CLEARML_API_HOST: http://apiserver:8008\n      CLEARML_FILES_HOST: ${{CLEARML_FILES_HOST:-}}\n      CLEARML_API_ACCESS_KEY: {key}\n      CLEARML_API_SECRET_KEY: {secret}\n      CLEARML_AGENT_GIT_USER: ${{CLEARML_AGENT_GIT_USER}}\n      CLEARML_AGENT_GIT_PASS: ${{CLEARML_AGENT_GIT_PASS}}\n      CLEARML_AGENT_UPDATE_VERSION: ${{CLEARML_AGENT_UPDATE_VERSION:->=0.17.0}}\n      CLEARML_AGENT_DEFAULT_BASE_DOCKER: \"ubuntu:18.04\"\n      AWS_ACCESS_KEY_ID: ${{AWS_ACCESS_KEY_ID:-}}\n      AWS_SECRET_ACCESS_KEY: ${{AWS_SECRET_ACCESS_KEY:-}}\n      AWS_DEFAULT_REGION: ${{AWS_DEFAULT_REGION:-}}\n      AZURE_STORAGE_ACCOUNT: ${{AZURE_STORAGE_ACCOUNT:-}}\n      AZURE_STORAGE_KEY: ${{AZURE_STORAGE_KEY:-}}\n      GOOGLE_APPLICATION_CREDENTIALS: ${{GOOGLE_APPLICATION_CREDENTIALS:-}}\n      CLEARML_WORKER_ID: \"clearml-services\"\n      CLEARML_AGENT_DOCKER_HOST_MOUNT: \"{root}/agent:/root/.clearml\"\n      SHUTDOWN_IF_NO_ACCESS_KEY: 1\n"));
-        }
-        let agent_home = if s.trains || trains_paths {
-            "/root/.trains"
-        } else {
-            "/root/.clearml"
-        };
-        y.push_str(&format!("    volumes:\n      - /var/run/docker.sock:/var/run/docker.sock\n      - {root}/agent:{agent_home}\n    depends_on:\n      - apiserver\n"));
-        if s.agent_key_env {
-            y.push_str("    entrypoint: >\n      bash -c \"curl --retry 10 --retry-delay 10 --retry-connrefused 'http://apiserver:8008/debug.ping' && /usr/agent/entrypoint.sh\"\n");
-        }
-        y.push('\n');
-    }
-    y.push_str("networks:\n  backend:\n    driver: bridge\n  frontend:\n    driver: bridge\n");
     y
 }
 
@@ -190,7 +455,13 @@ pub fn chown_tree(p: &Path, uid: u32) -> bool {
 fn agent_vars(o: &InitOpts, version: &str) -> BTreeMap<String, String> {
     let s = stack(version);
     let mut m = BTreeMap::new();
-    let p = if s.trains { "TRAINS" } else { "CLEARML" };
+    // The services agent reads TRAINS_* up to and including 0.17.0, CLEARML_* from 1.0.0
+    // (clearml/clearml-server 0.17.0 and 1.0.0, docker/docker-compose.yml, agent-services).
+    let p = if releases::vnum(version) < (1, 0, 0) {
+        "TRAINS"
+    } else {
+        "CLEARML"
+    };
     if let (Some(k), Some(sec)) = (&o.agent_key, &o.agent_secret) {
         if s.agent_key_env {
             m.insert("CLEARML_AGENT_ACCESS_KEY".into(), k.clone());
@@ -312,10 +583,10 @@ fn populate(
         version,
         rel.map(|r| r.build),
     );
-    if o.pin
-        && let Some(t) = releases::pinned_server_tag(version)
-    {
-        containers::install_image(st, &t, ImageKind::Server, version, rel.map(|r| r.build));
+    // And the image the compose file names, if another (a pinned tag: `--pin`, or 1.17.1's).
+    let named = releases::compose_server_image(version, o.pin);
+    if named != server_ref {
+        containers::install_image(st, &named, ImageKind::Server, version, rel.map(|r| r.build));
     }
     if let Some(a) = s.agent_repo {
         containers::install_image(
@@ -455,8 +726,24 @@ mod tests {
     use super::*;
 
     #[test]
-    fn compose_files_follow_the_spec_shapes() {
-        let y = compose_yaml("1.17.1", None, true);
+    fn compose_rows_are_well_formed() {
+        let known = |v: &str| releases::RELEASES.iter().any(|r| r.version == v);
+        let mut n = 0;
+        for (from, until, line) in compose_rows() {
+            n += 1;
+            assert!(known(from), "{from} |{line}");
+            assert!(until == "-" || known(until), "{until} |{line}");
+            assert!(
+                until == "-" || releases::vnum(from) < releases::vnum(until),
+                "{from} {until} |{line}"
+            );
+        }
+        assert!(n > 250, "{n} rows");
+    }
+
+    #[test]
+    fn compose_files_follow_upstream_shapes() {
+        let y = compose_yaml("1.17.1", None, false);
         assert!(y.contains("image: allegroai/clearml:1.17.1-554"));
         assert!(y.contains("docker.elastic.co/elasticsearch/elasticsearch:8.15.3"));
         assert!(y.contains(
@@ -479,12 +766,28 @@ mod tests {
                 && c.contains("mongo:7.0.22")
                 && c.contains("container_name: async_delete")
         );
-        for v in [
-            "0.14.2", "0.16.1", "0.17.0", "1.1.1", "1.5.0", "1.12.1", "1.16.2", "2.0.0", "2.2.0",
-        ] {
-            let y = compose_yaml(v, None, false);
+        let h = compose_yaml("0.10.0", Some("/srv/t"), false);
+        assert!(h.contains("network_mode: host") && !h.contains("ports:"));
+        assert!(h.contains("      source: /srv/t/logs\n      target: /var/log/trains\n"));
+        let z = compose_yaml("0.17.0", Some("/srv/c/"), false);
+        assert!(z.contains("container_name: trains-agent-services"));
+        assert!(z.contains("- /srv/c/config:/opt/trains/config"));
+        assert!(z.contains("TRAINS_AGENT_DOCKER_HOST_MOUNT: \"/opt/trains/agent:/root/.trains\""));
+        assert!(z.contains("watermark.flood_stage: 10gb"));
+        let r = compose_yaml("1.16.2", Some("/srv/c"), true);
+        assert!(r.contains("image: allegroai/clearml:1.16.2-502"));
+        assert!(r.contains("PYTHONPATH: /opt/clearml/apiserver"));
+        assert!(r.contains("CLEARML_AGENT_DOCKER_HOST_MOUNT: \"/srv/c/agent:/root/.clearml\""));
+        assert!(r.contains("zip_files: \"/opt/clearml/db-pre-populate\""));
+        for r in releases::RELEASES {
+            let y = compose_yaml(r.version, None, false);
             let parsed: Result<serde_json::Value, _> = serde_saphyr::from_str(&y);
-            assert!(parsed.is_ok(), "{v}: {parsed:?}\n{y}");
+            assert!(parsed.is_ok(), "{}: {parsed:?}\n{y}", r.version);
+            assert!(
+                !y.contains('@'),
+                "{}: a placeholder is left\n{y}",
+                r.version
+            );
         }
     }
 }

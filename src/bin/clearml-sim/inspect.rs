@@ -70,7 +70,7 @@ pub fn ports_text(c: &Container) -> String {
     if c.status != Status::Running {
         return String::new();
     }
-    c.ports
+    c.published_ports()
         .iter()
         .map(|p| {
             let parts: Vec<&str> = p.split(':').collect();
@@ -103,7 +103,7 @@ pub fn inspect_json(c: &Container, t: u64) -> Value {
         })
         .collect();
     let mut port_map = serde_json::Map::new();
-    for p in &c.ports {
+    for p in c.published_ports() {
         let parts: Vec<&str> = p.split(':').collect();
         let (h, ct) = match parts.as_slice() {
             [a] => (*a, *a),
@@ -164,7 +164,7 @@ pub fn inspect_json(c: &Container, t: u64) -> Value {
         "Platform": "linux",
         "HostConfig": {
             "Binds": c.mounts.iter().filter(|m| m.kind == "bind").map(|m| format!("{}:{}:rw", m.source, m.destination)).collect::<Vec<_>>(),
-            "NetworkMode": format!("{project}_backend"),
+            "NetworkMode": if c.host_network() { "host".to_string() } else { format!("{project}_backend") },
             "RestartPolicy": {"Name": c.restart_policy, "MaximumRetryCount": 0},
             "Privileged": c.privileged,
         },
@@ -204,7 +204,7 @@ pub fn ps_row(c: &Container, t: u64) -> Value {
         "LocalVolumes": c.mounts.iter().filter(|m| m.kind == "volume").count().to_string(),
         "Mounts": c.mounts.iter().map(|m| m.source.clone()).collect::<Vec<_>>().join(","),
         "Names": c.name,
-        "Networks": format!("{}_backend", c.label("com.docker.compose.project").unwrap_or("bridge")),
+        "Networks": if c.host_network() { "host".to_string() } else { format!("{}_backend", c.label("com.docker.compose.project").unwrap_or("bridge")) },
         "Ports": ports_text(c),
         "RunningFor": format!("{} ago", human_duration(t.saturating_sub(c.created))),
         "Size": "0B",

@@ -326,11 +326,11 @@ fn cli(host: &Host, args: &[String]) -> Out {
             for r in releases::RELEASES {
                 let s = releases::stack(r.version);
                 out.line(&format!(
-                    "{:<8} build {:<4} api {:<5} {}:latest  {}  {}  {}",
+                    "{:<8} build {:<4} api {:<5} {}  {}  {}  {}",
                     r.version,
                     r.build,
                     r.api,
-                    s.server_repo,
+                    releases::compose_server_image(r.version, false),
                     s.es_image,
                     s.mongo_image,
                     s.redis_image.unwrap_or("-")

@@ -88,7 +88,34 @@ fn jlog(sev: &str, comp: &str, id: u32, msg: &str, attr: serde_json::Value) -> S
 }
 
 /// mongod `binary` starting on the db directory `dir`.
-pub fn start(binary: &str, dir: &Path, avx: bool) -> Result<Start, SimError> {
+/// The `--setParameter` names of `args` this mongod refuses at option parsing (exit 2,
+/// EXIT_BADOPTIONS): the blocking-sort memory limit is internalQueryExecMaxBlockingSortBytes up
+/// to 4.2 and internalQueryMaxBlockingSortMemoryUsageBytes from 4.4, which is why
+/// clearml/clearml-server changed its mongo `command` together with mongo 4.4.9 (v1.3.0,
+/// docker/docker-compose.yml).
+pub fn refused_parameter(binary: &str, args: &[String]) -> Option<String> {
+    let new_name = vnum(binary) >= (4, 4, 0);
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        let p = match a.strip_prefix("--setParameter") {
+            Some("") => it.next().map(String::as_str).unwrap_or(""),
+            Some(rest) => rest.trim_start_matches('='),
+            None => continue,
+        };
+        let name = p.split('=').next().unwrap_or("");
+        let refused = match name {
+            "internalQueryExecMaxBlockingSortBytes" => new_name,
+            "internalQueryMaxBlockingSortMemoryUsageBytes" => !new_name,
+            _ => false,
+        };
+        if refused {
+            return Some(name.to_string());
+        }
+    }
+    None
+}
+
+pub fn start(binary: &str, dir: &Path, avx: bool, args: &[String]) -> Result<Start, SimError> {
     let b = vnum(binary);
     if !avx && b >= (5, 0, 0) {
         return Ok(Start::Exited(
@@ -97,6 +124,17 @@ pub fn start(binary: &str, dir: &Path, avx: bool) -> Result<Start, SimError> {
                 "WARNING: MongoDB 5.0+ requires a CPU with AVX support, and your current system does not appear to have that!".into(),
                 "/usr/local/bin/docker-entrypoint.sh: line 416:    28 Illegal instruction     (core dumped) \"${mongodHackedArgs[@]}\" --fork".into(),
             ],
+        ));
+    }
+    if let Some(name) = refused_parameter(binary, args) {
+        let why = if b >= (4, 4, 0) {
+            format!("BadValue: Unknown --setParameter '{name}'")
+        } else {
+            format!("BadValue: Illegal --setParameter parameter: \"{name}\"")
+        };
+        return Ok(Start::Exited(
+            2,
+            vec![why, "try 'mongod --help' for more information".into()],
         ));
     }
     let s = series(binary);
@@ -361,7 +399,7 @@ mod tests {
     fn fcv_more_than_one_series_behind_exits_62() {
         let t = tempfile::tempdir().expect("tmp");
         data(t.path(), "4.4.29", "4.4");
-        match start("6.0.19", t.path(), true).expect("start") {
+        match start("6.0.19", t.path(), true, &[]).expect("start") {
             Start::Exited(62, logs) => {
                 assert!(logs[0].contains("Wrong mongod version"), "{logs:?}")
             }
@@ -369,19 +407,19 @@ mod tests {
         }
         data(t.path(), "6.0.19", "5.0");
         assert!(matches!(
-            start("7.0.22", t.path(), true).expect("s"),
+            start("7.0.22", t.path(), true, &[]).expect("s"),
             Start::Exited(62, _)
         ));
         // 3.6 data on 4.4 (the documented migration is required).
         data(t.path(), "3.6.5", "3.6");
         assert!(matches!(
-            start("4.4.9", t.path(), true).expect("s"),
+            start("4.4.9", t.path(), true, &[]).expect("s"),
             Start::Exited(62, _)
         ));
         // One series behind is fine, and the binary is recorded but never the FCV.
         data(t.path(), "4.4.29", "4.4");
         assert!(matches!(
-            start("5.0.26", t.path(), true).expect("s"),
+            start("5.0.26", t.path(), true, &[]).expect("s"),
             Start::Running(_)
         ));
         let d = load(t.path()).expect("l").expect("some");
@@ -389,20 +427,51 @@ mod tests {
         // Downgrade: 4.4 on FCV 5.0 refuses too.
         data(t.path(), "5.0.26", "5.0");
         assert!(matches!(
-            start("4.4.29", t.path(), true).expect("s"),
+            start("4.4.29", t.path(), true, &[]).expect("s"),
             Start::Exited(62, _)
         ));
+    }
+
+    #[test]
+    fn the_sort_memory_parameter_has_one_name_per_series() {
+        let t = tempfile::tempdir().expect("tmp");
+        let cmd = |p: &str| vec!["--setParameter".to_string(), format!("{p}=196100200")];
+        let old = cmd("internalQueryExecMaxBlockingSortBytes");
+        let new = cmd("internalQueryMaxBlockingSortMemoryUsageBytes");
+        match start("4.4.9", t.path(), true, &old).expect("s") {
+            Start::Exited(2, logs) => assert_eq!(
+                logs[0],
+                "BadValue: Unknown --setParameter 'internalQueryExecMaxBlockingSortBytes'"
+            ),
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(
+            start("3.6.23", t.path(), true, &new).expect("s"),
+            Start::Exited(2, _)
+        ));
+        assert!(matches!(
+            start("3.6.5", t.path(), true, &old).expect("s"),
+            Start::Running(_)
+        ));
+        let t = tempfile::tempdir().expect("tmp");
+        let joined =
+            vec!["--setParameter=internalQueryMaxBlockingSortMemoryUsageBytes=1".to_string()];
+        assert!(matches!(
+            start("4.4.29", t.path(), true, &joined).expect("s"),
+            Start::Running(_)
+        ));
+        assert_eq!(refused_parameter("7.0.22", &new), None);
     }
 
     #[test]
     fn mongo_5_needs_avx() {
         let t = tempfile::tempdir().expect("tmp");
         assert!(matches!(
-            start("5.0.26", t.path(), false).expect("s"),
+            start("5.0.26", t.path(), false, &[]).expect("s"),
             Start::Exited(132, _)
         ));
         assert!(matches!(
-            start("4.4.29", t.path(), false).expect("s"),
+            start("4.4.29", t.path(), false, &[]).expect("s"),
             Start::Running(_)
         ));
     }

@@ -18,10 +18,23 @@ pub struct Release {
     pub api: &'static str,
 }
 
+/// Every clearml/clearml-server release: each tag from 0.10.0 to v2.3.0 (0.9.0 had no compose
+/// file), plus 1.15.1 and 1.17.1, which have no tag (see their comments).
+/// - `version`: the tag without its `v` (tag `v1.10` is 1.10.0).
+/// - `build`: the HELM-verified `allegroai/clearml` tag's build number (spec §1, `CLEARML_TAGS`)
+///   where there is one; otherwise the simulator's own number.
+/// - `api`: `_max_version` in apiserver/service_repo/service_repo.py (server/… up to 0.16.1) at
+///   the tag; for 0.14–0.16 that is `__version__` of server/api_version.py (spec §1).
 pub const RELEASES: &[Release] = &[
     Release {
         version: "0.10.0",
         build: "50",
+        api: "2.1",
+    },
+    // added: tag 0.10.1; build: the simulator's own number.
+    Release {
+        version: "0.10.1",
+        build: "52",
         api: "2.1",
     },
     Release {
@@ -89,6 +102,12 @@ pub const RELEASES: &[Release] = &[
         build: "104",
         api: "2.13",
     },
+    // added: tag 1.0.1; build: the simulator's own number.
+    Release {
+        version: "1.0.1",
+        build: "106",
+        api: "2.13",
+    },
     Release {
         version: "1.0.2",
         build: "108",
@@ -112,6 +131,12 @@ pub const RELEASES: &[Release] = &[
     Release {
         version: "1.3.0",
         build: "170",
+        api: "2.17",
+    },
+    // added: tag v1.3.1; build: the simulator's own number.
+    Release {
+        version: "1.3.1",
+        build: "172",
         api: "2.17",
     },
     Release {
@@ -139,6 +164,12 @@ pub const RELEASES: &[Release] = &[
         build: "290",
         api: "2.22",
     },
+    // added: tag v1.9.0; build: the simulator's own number.
+    Release {
+        version: "1.9.0",
+        build: "310",
+        api: "2.23",
+    },
     Release {
         version: "1.9.1",
         build: "312",
@@ -149,9 +180,16 @@ pub const RELEASES: &[Release] = &[
         build: "317",
         api: "2.23",
     },
+    // tag v1.10.
     Release {
         version: "1.10.0",
         build: "357",
+        api: "2.24",
+    },
+    // added: tag v1.10.1; build: the simulator's own number.
+    Release {
+        version: "1.10.1",
+        build: "359",
         api: "2.24",
     },
     Release {
@@ -194,6 +232,7 @@ pub const RELEASES: &[Release] = &[
         build: "472",
         api: "2.29",
     },
+    // no upstream tag (HELM tag 1.15.1-478 only): its compose file is v1.15.0's.
     Release {
         version: "1.15.1",
         build: "478",
@@ -219,6 +258,7 @@ pub const RELEASES: &[Release] = &[
         build: "548",
         api: "2.31",
     },
+    // no upstream tag: the 1.17 -> 2.0 upgrade compose file, commit 2976ce69, upgrade/1_17_to_2_0/docker-compose.yml (pins allegroai/clearml:1.17.1-554).
     Release {
         version: "1.17.1",
         build: "554",
@@ -318,7 +358,10 @@ pub fn version_py(version: &str) -> String {
     format!("{a}.{b}.0")
 }
 
-/// Images and layout of a release's compose file (spec §1 and §3).
+/// Images and layout of a release's compose file (spec §1 and §3). Every threshold below is the
+/// upstream tag whose compose file changed it: repository clearml/clearml-server, file
+/// docker-compose.yml up to 0.16.1 and docker/docker-compose.yml from 0.17.0 (the compose file
+/// itself is `init::compose_yaml`'s table, which uses these images and paths).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Stack {
     pub server_repo: &'static str,
@@ -327,21 +370,21 @@ pub struct Stack {
     pub mongo_image: &'static str,
     pub redis_image: Option<&'static str>,
     pub trains: bool,
+    /// The default root: the host side of every bind mount but the docker socket.
     pub root: &'static str,
     pub es_dir: &'static str,
     pub mongo_dir: &'static str,
-    pub async_delete: bool,
-    /// 0.12–0.16 published 9200/27017/6379.
-    pub publish_db_ports: bool,
-    /// ES settings removed in 1.15 (ES 8 refuses them).
-    pub legacy_es_settings: bool,
     /// 1.16+: services-agent key variables in the apiserver env.
     pub agent_key_env: bool,
 }
 
 pub fn stack(version: &str) -> Stack {
     let v = vnum(version);
+    // Trains until 0.16.1; 0.17.0 is the first ClearML release (container names clearml-*, root
+    // /opt/clearml), although its services agent is still trains-agent-services.
     let trains = v < (0, 17, 0);
+    // Server image: allegroai/trains:latest (0.10.0–0.16.1), allegroai/clearml:latest
+    // (0.17.0–v2.0.0), clearml/server:latest (v2.1.0+).
     let server_repo = if trains {
         "allegroai/trains"
     } else if v < (2, 1, 0) {
@@ -349,6 +392,8 @@ pub fn stack(version: &str) -> Stack {
     } else {
         "clearml/server"
     };
+    // Services agent: from 0.15.0; allegroai/trains-agent-services up to and including 0.17.0,
+    // allegroai/clearml-agent-services from 1.0.0, clearml/clearml-agent-services from v2.1.0.
     let agent_repo = if v < (0, 15, 0) {
         None
     } else if v < (1, 0, 0) {
@@ -358,6 +403,8 @@ pub fn stack(version: &str) -> Stack {
     } else {
         Some("clearml/clearml-agent-services")
     };
+    // Elasticsearch: 5.6.16 (0.10.0), 7.6.2 (0.16.0), 7.16.2 (1.2.0), 7.17.7 (v1.10), 7.17.18
+    // (v1.15.0), 8.15.3 (v1.17.0), Docker Hub's elasticsearch:8.17.0 (v2.0.0).
     let es_image = if v < (0, 16, 0) {
         "docker.elastic.co/elasticsearch/elasticsearch:5.6.16"
     } else if v < (1, 2, 0) {
@@ -373,8 +420,13 @@ pub fn stack(version: &str) -> Stack {
     } else {
         "elasticsearch:8.17.0"
     };
+    // Mongo: 3.6.5 (0.10.0), 3.6.23 (1.2.0: the tag still mounts data/mongo; master moved to
+    // 4.4.9 a minute after the tag), 4.4.9 (v1.3.0), 4.4.29 (v1.15.0), 5.0.26 (v1.17.0), 6.0.19
+    // (v2.0.0), 7.0.22 (v2.3.0).
     let mongo_image = if v < (1, 2, 0) {
         "mongo:3.6.5"
+    } else if v < (1, 3, 0) {
+        "mongo:3.6.23"
     } else if v < (1, 15, 0) {
         "mongo:4.4.9"
     } else if v < (1, 17, 0) {
@@ -386,6 +438,7 @@ pub fn stack(version: &str) -> Stack {
     } else {
         "mongo:7.0.22"
     };
+    // Redis: none before 0.12.0; redis:5.0 (0.12.0), redis:6.2 (v1.15.0), redis:7.4.1 (v2.0.0).
     let redis_image = if v < (0, 12, 0) {
         None
     } else if v < (1, 15, 0) {
@@ -402,22 +455,36 @@ pub fn stack(version: &str) -> Stack {
         mongo_image,
         redis_image,
         trains,
+        // /opt/trains up to 0.16.1, /opt/clearml from 0.17.0.
         root: if trains {
             "/opt/trains"
         } else {
             "/opt/clearml"
         },
+        // data/elastic (ES 5) up to 0.15.1, data/elastic_7 from 0.16.0.
         es_dir: if v < (0, 16, 0) {
             "elastic"
         } else {
             "elastic_7"
         },
-        mongo_dir: if v < (1, 2, 0) { "mongo" } else { "mongo_4" },
-        async_delete: v >= (1, 7, 0),
-        publish_db_ports: ((0, 12, 0)..(0, 17, 0)).contains(&v),
-        legacy_es_settings: v < (1, 15, 0),
+        // data/mongo up to 1.2.0, data/mongo_4 from v1.3.0 (with mongo 4.4.9).
+        mongo_dir: if v < (1, 3, 0) { "mongo" } else { "mongo_4" },
+        // v1.16.0: CLEARML__secure__credentials__services_agent__user_key: ${CLEARML_AGENT_ACCESS_KEY:-}.
         agent_key_env: v >= (1, 16, 0),
     }
+}
+
+/// The server image a release's compose file names: upstream's `:latest` (see [`stack`]), except
+/// 1.17.1, whose compose file (commit 2976ce69, upgrade/1_17_to_2_0/docker-compose.yml) pins
+/// `allegroai/clearml:1.17.1-554`; with `pin`, the exact tag where the registry has one.
+pub fn compose_server_image(version: &str, pin: bool) -> String {
+    if pin && let Some(t) = pinned_server_tag(version) {
+        return t;
+    }
+    if version == "1.17.1" {
+        return "allegroai/clearml:1.17.1-554".to_string();
+    }
+    format!("{}:latest", stack(version).server_repo)
 }
 
 /// The exact tag to pin a release's server image to, if the registry has one.
@@ -558,6 +625,8 @@ pub fn registry(reference: &str) -> Lookup {
             }
         }
         "mongo" => {
+            // The tags clearml/clearml-server's compose files pin (see `stack`), plus 4.0.27 and
+            // 4.2.16, the steps of the documented 3.6 → 4.4 data migration (spec §7.2).
             let known = [
                 "3.6.5", "3.6.23", "4.0.27", "4.2.16", "4.4.9", "4.4.29", "5.0.26", "6.0.19",
                 "7.0.22",
@@ -577,6 +646,8 @@ pub fn registry(reference: &str) -> Lookup {
             }
         }
         "docker.elastic.co/elasticsearch/elasticsearch" => {
+            // The tags the compose files pin (see `stack`), plus 7.10.2 (interim master compose,
+            // spec §1), 7.17.0 (the ES 8 upgrade floor, spec §5) and 8.19.9 (2.4 release notes).
             let known = [
                 "5.6.16", "7.6.2", "7.10.2", "7.16.2", "7.17.0", "7.17.7", "7.17.18", "8.15.3",
                 "8.17.0", "8.19.9",
@@ -712,6 +783,21 @@ mod tests {
         assert_eq!(stack("2.3.0").mongo_image, "mongo:7.0.22");
         assert_eq!(stack("0.15.1").es_dir, "elastic");
         assert_eq!(stack("1.1.1").mongo_dir, "mongo");
+        assert_eq!(stack("1.2.0").mongo_image, "mongo:3.6.23");
+        assert_eq!(stack("1.2.0").mongo_dir, "mongo");
+        assert_eq!(stack("1.3.0").mongo_dir, "mongo_4");
+        assert_eq!(
+            compose_server_image("1.17.1", false),
+            "allegroai/clearml:1.17.1-554"
+        );
+        assert_eq!(
+            compose_server_image("1.17.0", false),
+            "allegroai/clearml:latest"
+        );
+        assert_eq!(
+            compose_server_image("1.3.1", true),
+            "allegroai/clearml:latest"
+        );
         assert!(stack("0.16.1").trains);
         assert_eq!(
             pinned_server_tag("1.16.2").as_deref(),

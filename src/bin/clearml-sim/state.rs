@@ -346,7 +346,12 @@ pub struct Container {
     pub env: Vec<String>,
     pub labels: IndexMap<String, String>,
     pub mounts: Vec<Mount>,
+    /// Host ports the container holds: published ones (`HOST:CONTAINER`) or, on the host
+    /// network, the ports its process listens on.
     pub ports: Vec<String>,
+    /// `host` for compose's `network_mode: host` / `docker run --network host` (Trains 0.10).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub network_mode: Option<String>,
     pub restart_policy: String,
     pub privileged: bool,
     pub status: Status,
@@ -370,6 +375,17 @@ impl Container {
     }
     pub fn label(&self, k: &str) -> Option<&str> {
         self.labels.get(k).map(String::as_str)
+    }
+    pub fn host_network(&self) -> bool {
+        self.network_mode.as_deref() == Some("host")
+    }
+    /// The ports `docker ps`/`inspect` show as published: none on the host network.
+    pub fn published_ports(&self) -> &[String] {
+        if self.host_network() {
+            &[]
+        } else {
+            &self.ports
+        }
     }
     pub fn is_up(&self) -> bool {
         self.status == Status::Running
