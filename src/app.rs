@@ -29,6 +29,7 @@ pub fn run(cli: Cli) -> u8 {
         Command::Upgrade(args) => crate::upgrade::run(&args),
         Command::Detect(args) => detect(&args, View::Detect),
         Command::Plan(args) => detect(&args, View::Plan),
+        Command::Releases(args) => releases(&args),
     };
     match result {
         Ok(code) => code,
@@ -55,7 +56,8 @@ pub(crate) fn resolve_target(releases: &Releases, target: Option<&str>) -> Resul
         return Ok(releases.latest);
     };
     let v: Version = t.parse().map_err(Error::Version)?;
-    if releases.hop(v).is_none() {
+    // An announced release is a target the planner refuses per host, saying what is unknown.
+    if releases.hop(v).is_none() && releases.announced(v).is_none() {
         return Err(Error::UnknownTarget {
             target: v,
             known: releases
@@ -68,8 +70,31 @@ pub(crate) fn resolve_target(releases: &Releases, target: Option<&str>) -> Resul
     Ok(v)
 }
 
+/// `clearfleet releases`: the release data in use (built in, or `--releases FILE`), checked.
+fn releases(args: &crate::cli::ReleasesArgs) -> Result<u8, Error> {
+    let path = args.data.releases.as_deref();
+    let releases = Releases::load(path).map_err(Error::Releases)?;
+    let text = match args.output {
+        OutputFormat::Human => crate::report::releases_table(
+            &releases,
+            &path.map_or_else(
+                || "built in (playbooks/clearml/releases.yml)".to_owned(),
+                |p| p.display().to_string(),
+            ),
+        ),
+        OutputFormat::Json => format!(
+            "{}\n",
+            serde_json::to_string_pretty(&releases).map_err(|e| Error::Output(e.into()))?
+        ),
+    };
+    anstream::stdout()
+        .write_all(text.as_bytes())
+        .map_err(Error::Output)?;
+    Ok(crate::exit::OK)
+}
+
 fn detect(args: &DetectArgs, view: View) -> Result<u8, Error> {
-    let releases = Releases::builtin().map_err(Error::Releases)?;
+    let releases = Releases::load(args.data.releases.as_deref()).map_err(Error::Releases)?;
     let target = resolve_target(&releases, args.target.as_deref())?;
     let job = Job::Detect {
         releases: Arc::new(releases),

@@ -32,6 +32,27 @@ pub enum Command {
     /// Detect each host, then print the safe upgrade path to the target: hops, data
     /// migrations, or why it is refused (read-only, nothing changes).
     Plan(DetectArgs),
+    /// Print the ClearML release data in use: releases and their pins, the upgrade hops with
+    /// their pinned images, and the upstream source of each.
+    Releases(ReleasesArgs),
+}
+
+/// Where the ClearML release data comes from.
+#[derive(Debug, Args, Clone, Default)]
+pub struct ReleaseDataArgs {
+    /// Release data file replacing the built-in table (same format as
+    /// playbooks/clearml/releases.yml), checked before any host is contacted.
+    #[arg(long = "releases", value_name = "FILE", env = "CLEARFLEET_RELEASES")]
+    pub releases: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct ReleasesArgs {
+    #[command(flatten)]
+    pub data: ReleaseDataArgs,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Human)]
+    pub output: OutputFormat,
 }
 
 #[derive(Debug, Args)]
@@ -244,6 +265,8 @@ pub struct RunArgs {
 pub struct UpgradeArgs {
     #[command(flatten)]
     pub connect: ConnectArgs,
+    #[command(flatten)]
+    pub data: ReleaseDataArgs,
     /// The release to reach (default: the latest in the release data).
     #[arg(long, value_name = "VERSION")]
     pub target: Option<String>,
@@ -280,6 +303,8 @@ pub struct UpgradeArgs {
 pub struct DetectArgs {
     #[command(flatten)]
     pub connect: ConnectArgs,
+    #[command(flatten)]
+    pub data: ReleaseDataArgs,
     /// The release to plan for (default: the latest in the release data).
     #[arg(long, value_name = "VERSION")]
     pub target: Option<String>,

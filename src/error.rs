@@ -86,7 +86,7 @@ impl Error {
     /// The documented exit code for this error.
     pub fn exit_code(&self) -> u8 {
         match self {
-            Error::Output(_) | Error::Runtime(_) | Error::Report { .. } => 1,
+            Error::Output(_) | Error::Runtime(_) | Error::Report { .. } => crate::exit::INTERNAL,
             _ => crate::exit::INVALID_INPUT,
         }
     }

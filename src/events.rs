@@ -114,6 +114,9 @@ pub enum HostStatus {
     Unreachable,
     /// Never started or cancelled because the run was interrupted.
     Interrupted,
+    /// Left alone on purpose: the upgrade planner refused it (it needs a step clearfleet does
+    /// not take, e.g. a manual data migration). Nothing on the host was changed.
+    Refused,
 }
 
 impl HostStatus {
@@ -123,6 +126,7 @@ impl HostStatus {
             HostStatus::Failed => "failed",
             HostStatus::Unreachable => "unreachable",
             HostStatus::Interrupted => "interrupted",
+            HostStatus::Refused => "refused",
         }
     }
 }
@@ -174,13 +178,15 @@ pub struct RunSummary {
     pub failed: usize,
     pub unreachable: usize,
     pub interrupted: usize,
+    /// Hosts the upgrade planner refused (only `upgrade` has them).
+    pub refused: usize,
     pub was_interrupted: bool,
     pub duration: Duration,
 }
 
 impl RunSummary {
     pub fn hosts(&self) -> usize {
-        self.ok + self.failed + self.unreachable + self.interrupted
+        self.ok + self.failed + self.unreachable + self.interrupted + self.refused
     }
 
     /// The documented exit code for this run (README, "Exit codes").
@@ -191,6 +197,8 @@ impl RunSummary {
             crate::exit::HOST_FAILED
         } else if self.unreachable > 0 {
             crate::exit::HOST_UNREACHABLE
+        } else if self.refused > 0 {
+            crate::exit::HOST_REFUSED
         } else {
             crate::exit::OK
         }
@@ -208,6 +216,8 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(s.exit_code(), 0);
+        s.refused = 1;
+        assert_eq!(s.exit_code(), 5);
         s.unreachable = 1;
         assert_eq!(s.exit_code(), 3);
         s.failed = 1;

@@ -138,7 +138,7 @@ impl Drop for RemoveOnDrop {
 /// Runs `clearfleet upgrade`.
 pub fn run(args: &UpgradeArgs) -> Result<u8, Error> {
     init_logging(&args.connect)?;
-    let releases = Releases::builtin().map_err(Error::Releases)?;
+    let releases = Releases::load(args.data.releases.as_deref()).map_err(Error::Releases)?;
     let target = crate::app::resolve_target(&releases, args.target.as_deref())?;
     let serial = args.serial.as_deref().map(parse_serial).transpose()?;
     let source = match &args.compose_mirror {
@@ -272,6 +272,14 @@ pub fn run(args: &UpgradeArgs) -> Result<u8, Error> {
                 step: None,
                 backup_state: None,
             }),
+            Err(Skip::NewerThanKnown(v)) => rows.push(UpgradeRow {
+                host: o.host.clone(),
+                status: HostStatus::Ok,
+                result: format!("newer than known ({v}): left alone"),
+                backup: None,
+                step: None,
+                backup_state: None,
+            }),
             Err(Skip::NoServer) => rows.push(UpgradeRow {
                 host: o.host.clone(),
                 status: HostStatus::Ok,
@@ -282,7 +290,7 @@ pub fn run(args: &UpgradeArgs) -> Result<u8, Error> {
             }),
             Err(Skip::Refused(reason)) => rows.push(UpgradeRow {
                 host: o.host.clone(),
-                status: HostStatus::Failed,
+                status: HostStatus::Refused,
                 result: format!("refused: {reason}"),
                 backup: None,
                 step: None,
@@ -504,6 +512,8 @@ pub fn run(args: &UpgradeArgs) -> Result<u8, Error> {
         crate::exit::HOST_FAILED
     } else if rows.iter().any(|r| r.status == HostStatus::Unreachable) {
         crate::exit::HOST_UNREACHABLE
+    } else if rows.iter().any(|r| r.status == HostStatus::Refused) {
+        crate::exit::HOST_REFUSED
     } else {
         crate::exit::OK
     };

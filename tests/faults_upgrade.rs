@@ -120,7 +120,7 @@ fn upgrade_faults_leave_each_server_running_with_its_data() {
     // The registry does not have the 2.3 MongoDB image: the pull fails in the preflight.
     h(0).sim(&["inject", "--missing-tag", "mongo:7.0.22"]);
     // The 2.3 server image exits at start: the health check after `up` fails.
-    h(1).sim(&["inject", "--broken-tag", "clearml/server:latest"]);
+    h(1).sim(&["inject", "--broken-tag", "clearml/server:2.3.0"]);
     // Enough disk for the preflight (600 MB), filled by another process as the server
     // stops, so the backup runs out of space.
     h(2).in_namespace(
@@ -330,7 +330,7 @@ impl OneBroken {
 #[test]
 fn ctrl_c_twice_during_a_hop_reports_where_keeps_the_backup_and_a_rerun_recovers() {
     // The 2.3 server does not come up: the hop sits in its health check when Ctrl-C comes.
-    let Some(t) = OneBroken::new("2.0", "hop", "clearml/server:latest") else {
+    let Some(t) = OneBroken::new("2.0", "hop", "clearml/server:2.3.0") else {
         return;
     };
     let (fleet, home, inv) = (&t.fleet, &t.home, &t.inv);
@@ -703,7 +703,7 @@ fn hostile_facts_and_vars_through_the_shipped_playbooks_never_run() {
     assert_eq!(run.code, 2, "{}", run.stderr);
     for task in [
         "TASK [Back up data and config]",
-        "TASK [Write .env with the services-agent settings]",
+        "TASK [Merge the services-agent settings into .env]",
         "TASK [Restore data, config, compose file and .env]",
         "TASK [Report the rollback]",
     ] {

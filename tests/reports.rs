@@ -150,7 +150,8 @@ fn a_small_exec_run_writes_exactly_these_files() {
     "ok": 2,
     "failed": 0,
     "unreachable": 0,
-    "interrupted": 0
+    "interrupted": 0,
+    "refused": 0
   }},
   "hosts": [
 {},

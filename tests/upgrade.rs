@@ -158,7 +158,7 @@ fn upgrades_rolls_back_and_leaves_up_to_date_hosts_alone() {
         ));
     }
     // The 2.3 server image fails to start on this host: its upgrade must roll back.
-    fleet.hosts()[1].sim(&["inject", "--broken-tag", "clearml/server:latest"]);
+    fleet.hosts()[1].sim(&["inject", "--broken-tag", "clearml/server:2.3.0"]);
     let inv = write(home.path(), "inv.yml", &inv);
     let data_before = snapshot(&fleet.hosts()[1].sim_root().join("opt/clearml/data"));
     let run = upgrade(&home, &inv, &fleet, &mirror, &["--wait", "3", "-vv"]);
@@ -352,11 +352,24 @@ fn every_era_in_one_parallel_run() {
             .collect::<Vec<_>>()
             .join("\n")
     );
+    // Refused is not failed: the Trains ≤ 0.15 hosts are left alone with their reason, and the
+    // one unreachable host decides the exit code (3), not the refusals (5) or a failure (2).
     assert_eq!(
-        run.code, 2,
-        "Trains ≤ 0.15 hosts are refused: {}",
+        run.code, 3,
+        "Trains ≤ 0.15 hosts are refused, one host is unreachable: {}",
         run.stderr
     );
+    let summary: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(home.path().join("rep/summary.json")).expect("summary.json"),
+    )
+    .expect("summary.json parses");
+    assert_eq!(summary["totals"]["refused"], 2, "{summary}");
+    assert_eq!(summary["totals"]["failed"], 0, "{summary}");
+    for h in summary["hosts"].as_array().into_iter().flatten() {
+        if matches!(h["host"].as_str(), Some("era-0.14" | "era-0.15")) {
+            assert_eq!(h["status"], "refused", "{h}");
+        }
+    }
     support::secrets::assert_nowhere(
         &["agent-secret-116", "agent-secret-23", "git-secret-014"],
         &run,
@@ -451,7 +464,7 @@ fn a_spent_failure_budget_stops_the_rollout() {
         host.sim(&["init", "--era", "2.0"]);
         inv.push_str(&format!("    s{i}:\n      ansible_port: {}\n", host.port()));
     }
-    fleet.hosts()[0].sim(&["inject", "--broken-tag", "clearml/server:latest"]);
+    fleet.hosts()[0].sim(&["inject", "--broken-tag", "clearml/server:2.3.0"]);
     let inv = write(home.path(), "inv.yml", &inv);
     let run = upgrade(
         &home,
@@ -616,7 +629,7 @@ fn check_runs_the_preflight_for_real_and_changes_nothing() {
         "{table:?}"
     );
     assert!(
-        row("c3").contains("port 8080 is held by container portal, not by ClearML"),
+        row("c3").contains("port 8080 is held by container portal, not by this ClearML server"),
         "{table:?}"
     );
     assert!(

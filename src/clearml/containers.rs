@@ -66,9 +66,10 @@ pub fn classify(name: &str) -> Option<(Family, Role)> {
     Some((family, role))
 }
 
-/// Whether clearfleet may ever remove this container: only ClearML's and Trains' own.
+/// Whether clearfleet may ever remove this container: only ClearML's and Trains' own, by their
+/// exact names (never `clearml-serving-*` or a site's own `clearml-*` service).
 pub fn is_removable(name: &str) -> bool {
-    name == "async_delete" || name.starts_with("clearml-") || name.starts_with("trains-")
+    classify(name).is_some()
 }
 
 #[derive(Deserialize)]
@@ -227,5 +228,7 @@ mod tests {
         assert_eq!(classify("postgres"), None);
         assert!(is_removable("trains-redis"));
         assert!(!is_removable("my-clearml-backup"));
+        assert!(!is_removable("clearml-serving-inference"));
+        assert!(!is_removable("clearml-nginx"));
     }
 }

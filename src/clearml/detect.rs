@@ -62,12 +62,15 @@ pub async fn detect(
             ..ExecOptions::default()
         };
         let out = conn.exec(probe::AUTH_SERVER_INFO, &options).await?;
-        let answer = parse_http(&String::from_utf8_lossy(&out.stdout));
+        let text = String::from_utf8_lossy(&out.stdout);
+        let (plain, v28) = text.split_once("\n@@v2.8\n").unwrap_or((&text, ""));
+        let answer = parse_http(plain);
         if answer.status == 200 {
             state
                 .notes
                 .retain(|n| !n.starts_with("server.info needs credentials"));
             apply_server_info(&mut state, &answer.body, Probe::ServerInfoAuthenticated);
+            apply_uid(&mut state, &parse_http(v28));
         } else {
             state.notes.push(format!(
                 "server.info refused the services-agent credentials (HTTP {})",
@@ -137,11 +140,7 @@ pub fn interpret(sections: &IndexMap<String, Section>, releases: &Releases) -> H
             restart_count: c.restart_count,
         })
         .collect();
-    st.kind = containers
-        .iter()
-        .filter_map(|c| classify(&c.name).map(|(f, _)| f))
-        .find(|f| *f == Family::Trains)
-        .or_else(|| (!containers.is_empty()).then_some(Family::Clearml));
+    st.kind = family_of(&containers);
 
     // The compose file: from the containers' compose labels, else the default paths.
     let files: Vec<(&str, &str)> = sections
@@ -166,9 +165,11 @@ pub fn interpret(sections: &IndexMap<String, Section>, releases: &Releases) -> H
     if st.kind.is_none()
         && let Some(Ok(services)) = &services
     {
+        // The server image decides: ClearML 0.17.0 still ran `allegroai/trains-agent-services`
+        // (clearml/clearml-server 0.17.0, docker/docker-compose.yml).
         st.kind = if services
             .iter()
-            .any(|s| image_name(&s.image).contains("trains"))
+            .any(|s| image_name(&s.image) == "allegroai/trains")
         {
             Some(Family::Trains)
         } else if services.iter().any(|s| {
@@ -235,7 +236,12 @@ pub fn interpret(sections: &IndexMap<String, Section>, releases: &Releases) -> H
     st.running = apiserver.is_some_and(|c| c.running)
         || http("http:debug.ping").is_some_and(|a| a.status == 200);
     match http("http:server.info") {
-        Some(a) if a.status == 200 => apply_server_info(&mut st, &a.body, Probe::ServerInfo),
+        Some(a) if a.status == 200 => {
+            apply_server_info(&mut st, &a.body, Probe::ServerInfo);
+            if let Some(a) = http("http:server.info-v2.8") {
+                apply_uid(&mut st, &a);
+            }
+        }
         Some(a) if a.status == 401 => st
             .notes
             .push("server.info needs credentials (2.3 or later)".to_owned()),
@@ -393,6 +399,22 @@ pub fn interpret(sections: &IndexMap<String, Section>, releases: &Releases) -> H
     st
 }
 
+/// The uid from `/v2.8/server.info`: from API 2.12 (0.17) on, the unversioned call reaches the
+/// newest handler, which reports no uid; only the 2.8 handler does (clearml/clearml-server
+/// v2.3.0, apiserver/services/server/__init__.py, lines 59-77). A 0.15/0.16 server's
+/// unversioned answer already has it.
+fn apply_uid(st: &mut HostState, answer: &HttpAnswer) {
+    if answer.status != 200 {
+        return;
+    }
+    let uid = serde_json::from_str::<Value>(&answer.body)
+        .ok()
+        .and_then(|j| j.get("data")?.get("uid")?.as_str().map(str::to_owned));
+    if uid.is_some() {
+        st.uid = uid;
+    }
+}
+
 fn apply_server_info(st: &mut HostState, body: &str, probe: Probe) {
     let Ok(j) = serde_json::from_str::<Value>(body) else {
         st.notes
@@ -486,6 +508,27 @@ fn infer_range(services: &[compose::Service], releases: &Releases) -> Option<(Ve
 }
 
 /// The services-agent settings from the running containers, then the `.env` file.
+/// Trains or ClearML, by the apiserver container's name. ClearML 0.17.0 is ClearML although its
+/// services agent is still `trains-agent-services` (clearml/clearml-server 0.17.0,
+/// docker/docker-compose.yml): a Trains container other than the apiserver decides only when
+/// no ClearML container exists.
+fn family_of(containers: &[Container]) -> Option<Family> {
+    let classified: Vec<(Family, Role)> = containers
+        .iter()
+        .filter_map(|c| classify(&c.name))
+        .collect();
+    if let Some((f, _)) = classified.iter().find(|(_, r)| *r == Role::Apiserver) {
+        return Some(*f);
+    }
+    if classified.iter().any(|(f, _)| *f == Family::Clearml) {
+        return Some(Family::Clearml);
+    }
+    classified
+        .first()
+        .map(|(f, _)| *f)
+        .or_else(|| (!containers.is_empty()).then_some(Family::Clearml))
+}
+
 fn agent_settings(containers: &[Container], dotenv: &IndexMap<String, String>) -> AgentSettings {
     let api = containers
         .iter()
@@ -611,6 +654,35 @@ mod tests {
             );
             assert!(st.notes.iter().any(|n| n.contains("upgrade-in-progress")));
         }
+    }
+
+    /// ClearML 0.17.0 runs `clearml-*` containers beside `trains-agent-services`
+    /// (clearml/clearml-server 0.17.0, docker/docker-compose.yml): ClearML, never renamed.
+    #[test]
+    fn clearml_0_17_with_its_trains_agent_is_clearml() {
+        let inspect = r#"[{"Name":"/trains-agent-services","State":{"Status":"running","Running":true},"Config":{"Image":"allegroai/trains-agent-services:latest"}},
+            {"Name":"/clearml-apiserver","State":{"Status":"running","Running":true},"Config":{"Image":"allegroai/clearml:latest"}}]"#;
+        let st = interpret(
+            &sections(&[("docker-access", "root"), ("inspect", inspect)]),
+            &releases(),
+        );
+        assert_eq!(st.kind, Some(Family::Clearml));
+        let trains = r#"[{"Name":"/trains-apiserver","State":{"Status":"running","Running":true},"Config":{"Image":"allegroai/trains:latest"}}]"#;
+        let st = interpret(
+            &sections(&[("docker-access", "root"), ("inspect", trains)]),
+            &releases(),
+        );
+        assert_eq!(st.kind, Some(Family::Trains));
+        // Stopped: the compose file's server image decides, not the agent's.
+        let compose = "services:\n  apiserver:\n    image: allegroai/clearml:latest\n    container_name: clearml-apiserver\n  agent-services:\n    image: allegroai/trains-agent-services:latest\n    container_name: trains-agent-services\n";
+        let st = interpret(
+            &sections(&[
+                ("docker-access", "root"),
+                ("file:/opt/clearml/docker-compose.yml", compose),
+            ]),
+            &releases(),
+        );
+        assert_eq!(st.kind, Some(Family::Clearml), "{:?}", st.notes);
     }
 
     #[test]

@@ -19,7 +19,9 @@ pub enum Migration {
     RenameRoot,
     /// The documented MongoDB 3.6 → 4.0 → 4.2 → 4.4 FCV sequence (clearml-upgrade.md §7.2).
     Mongo44,
-    /// Set FCV explicitly on MongoDB 6 when a 2.2+ server left it at 5.0 (Trap B).
+    /// Set the MongoDB feature compatibility version to the running series before the first
+    /// hop starts a newer MongoDB, when it is behind (Trap B: MongoDB 6 left at 5.0) or unknown
+    /// (a stopped server): MongoDB N refuses data below FCV N-1. Idempotent.
     SetFcv { version: String },
 }
 
@@ -58,6 +60,10 @@ pub enum Plan {
     },
     /// The host runs no ClearML or Trains server.
     NoServer,
+    /// The host runs a release newer than every release the data knows: left alone.
+    NewerThanKnown {
+        version: Version,
+    },
 }
 
 impl Plan {
@@ -86,6 +92,7 @@ impl Plan {
             Plan::Refused { .. } => "manual migration required".to_owned(),
             Plan::Unknown { reason } => format!("unknown: {reason}"),
             Plan::NoServer => "no ClearML server".to_owned(),
+            Plan::NewerThanKnown { version } => format!("newer than known ({version})"),
         }
     }
 }
@@ -135,6 +142,18 @@ pub fn plan(state: &HostState, releases: &Releases, target: Version, options: Pl
     if current == target {
         return Plan::UpToDate { version: current };
     }
+    if current > releases.newest_known() {
+        return Plan::NewerThanKnown { version: current };
+    }
+    if let Some(a) = releases.announced(target) {
+        return Plan::Refused {
+            reason: format!(
+                "{target} cannot be planned: {}; known: {}. Choose a --target from `clearfleet \
+                 releases`, or give release data that pins it (--releases FILE)",
+                a.unknown, a.known
+            ),
+        };
+    }
     if current > target {
         return Plan::Refused {
             reason: format!(
@@ -176,13 +195,6 @@ pub fn plan(state: &HostState, releases: &Releases, target: Version, options: Pl
         Some((4, _)) if !es_717 => chain.extend(["1.16.2", "1.17.1", "2.0.0"].map(parse)),
         Some((4, _)) => chain.extend(["1.17.1", "2.0.0"].map(parse)),
         Some((5, _)) => chain.push(parse("2.0.0")),
-        Some((6, _)) => {
-            if state.mongo_fcv.as_deref().and_then(major_minor) == Some((5, 0)) {
-                migrations.push(Migration::SetFcv {
-                    version: "6.0".to_owned(),
-                });
-            }
-        }
         Some(_) => {}
         None => {
             return Plan::Unknown {
@@ -200,6 +212,18 @@ pub fn plan(state: &HostState, releases: &Releases, target: Version, options: Pl
         };
     }
     hops.push(target);
+    // The first hop that runs a newer MongoDB series needs the data at the running series' FCV.
+    if let (Some((maj, min)), Some(first)) = (mongo, hops.first().and_then(|h| releases.hop(*h)))
+        && maj >= 4
+        && major_minor(&first.mongo).is_some_and(|next| next > (maj, min))
+    {
+        let fcv = state.mongo_fcv.as_deref().and_then(major_minor);
+        if fcv.is_none_or(|f| f < (maj, min)) {
+            migrations.push(Migration::SetFcv {
+                version: format!("{maj}.{min}"),
+            });
+        }
+    }
     Plan::Upgrade { migrations, hops }
 }
 
@@ -344,6 +368,83 @@ mod tests {
                 }],
                 hops: vec![r.latest]
             }
+        );
+    }
+
+    #[test]
+    fn announced_targets_are_refused_and_newer_hosts_left_alone() {
+        let r = releases();
+        let v = |s: &str| s.parse::<Version>().unwrap_or(Version::new(0, 0, 0));
+        let p = plan(
+            &state("2.0.0", "8.17.0", "6.0.19", Some("6.0")),
+            &r,
+            v("2.4.0"),
+            PlanOptions::default(),
+        );
+        assert!(
+            matches!(&p, Plan::Refused { reason } if reason.contains("2.4.0 cannot be planned") && reason.contains("no v2.4.0 tag") && reason.contains("8.19.9")),
+            "{p:?}"
+        );
+        assert_eq!(
+            plan(
+                &state("2.5.1", "8.19.9", "7.0.22", Some("7.0")),
+                &r,
+                r.latest,
+                PlanOptions::default()
+            ),
+            Plan::NewerThanKnown {
+                version: v("2.5.1")
+            }
+        );
+        // 2.4.0 is known (announced): a host on it is newer than the target, not unknown.
+        assert!(matches!(
+            plan(
+                &state("2.4.0", "8.19.9", "7.0.22", Some("7.0")),
+                &r,
+                r.latest,
+                PlanOptions::default()
+            ),
+            Plan::Refused { .. }
+        ));
+    }
+
+    #[test]
+    fn sets_fcv_when_it_is_unknown_or_behind_before_a_newer_mongodb() {
+        let r = releases();
+        let set = |v: &str| Migration::SetFcv {
+            version: v.to_owned(),
+        };
+        let migrations = |s: HostState| match plan(&s, &r, r.latest, PlanOptions::default()) {
+            Plan::Upgrade { migrations, .. } => migrations,
+            other => panic!("{other:?}"),
+        };
+        // A stopped server: FCV unknown.
+        assert_eq!(
+            migrations(state("1.16.2", "7.17.18", "4.4.29", None)),
+            vec![set("4.4")]
+        );
+        assert_eq!(
+            migrations(state("1.17.0", "8.15.3", "5.0.26", None)),
+            vec![set("5.0")]
+        );
+        assert_eq!(
+            migrations(state("2.1.0", "8.17.0", "6.0.19", None)),
+            vec![set("6.0")]
+        );
+        // Behind the running series.
+        assert_eq!(
+            migrations(state("1.17.0", "8.15.3", "5.0.26", Some("4.4"))),
+            vec![set("5.0")]
+        );
+        // At the running series: nothing to set.
+        assert_eq!(
+            migrations(state("1.17.0", "8.15.3", "5.0.26", Some("5.0"))),
+            vec![]
+        );
+        // MongoDB 3.6 goes through the documented 4.4 migration instead.
+        assert_eq!(
+            migrations(state("1.1.1", "7.6.2", "3.6.5", None)),
+            vec![Migration::Mongo44]
         );
     }
 

@@ -30,6 +30,7 @@ get() {
 }
 cf http:debug.ping; get http://localhost:8008/debug.ping
 cf http:server.info; get http://localhost:8008/server.info
+cf http:server.info-v2.8; get http://localhost:8008/v2.8/server.info
 cf http:version.json; get http://localhost:8080/version.json
 cf http:fileserver; get http://localhost:8081/
 cf http:login.supported_modes; get http://localhost:8008/login.supported_modes
@@ -72,10 +73,14 @@ done
 exit 0
 "#;
 
-/// The command for an authenticated `server.info` (2.3+): credentials go through curl's stdin
-/// config (`-K -`), never the command line, so no other user sees them in `ps`.
-pub const AUTH_SERVER_INFO: &str =
-    "curl -s -m 5 -K - -w '\\n%{http_code}' http://localhost:8008/server.info";
+/// The command for an authenticated `server.info` (2.3+), unversioned (version, build) then
+/// `/v2.8` (the only handler that reports the uid): credentials go through curl's stdin config
+/// (`-K -`, read twice from one copy), never the command line, so no other user sees them in
+/// `ps`.
+pub const AUTH_SERVER_INFO: &str = "c=$(cat); \
+     printf '%s\\n' \"$c\" | curl -s -m 5 -K - -w '\\n%{http_code}' http://localhost:8008/server.info; \
+     printf '\\n@@v2.8\\n'; \
+     printf '%s\\n' \"$c\" | curl -s -m 5 -K - -w '\\n%{http_code}' http://localhost:8008/v2.8/server.info";
 
 /// The stdin for [`AUTH_SERVER_INFO`].
 pub fn auth_config(key: &str, secret: &str) -> Vec<u8> {

@@ -64,6 +64,8 @@ pub enum ComposeSource {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Skip {
     UpToDate(String),
+    /// Runs a release newer than the release data knows: left alone, not a failure.
+    NewerThanKnown(String),
     /// Refused by the planner or not automated yet; the reason says which.
     Refused(String),
     NoServer,
@@ -79,6 +81,9 @@ pub fn host_vars(
 ) -> Result<(Map<String, Value>, Vec<Secret>), Skip> {
     let (migrations, hops): (&[Migration], &[_]) = match plan {
         Plan::UpToDate { version } => return Err(Skip::UpToDate(version.release().to_string())),
+        Plan::NewerThanKnown { version } => {
+            return Err(Skip::NewerThanKnown(version.release().to_string()));
+        }
         Plan::NoServer => return Err(Skip::NoServer),
         Plan::Refused { reason } | Plan::Unknown { reason } => {
             return Err(Skip::Refused(reason.clone()));
@@ -133,6 +138,7 @@ pub fn host_vars(
         hop_list.push(json!({
             "version": v.to_string(),
             "server_image": h.server_image,
+            "images": h.pins(),
             "compose_url": url,
             "mongo": h.mongo,
             "mongo_fcv": h.mongo_fcv,

@@ -149,6 +149,9 @@ pub fn plans(summary: &RunSummary) -> String {
             Plan::Refused { reason } => format!("{from}: refused: {reason}"),
             Plan::Unknown { reason } => format!("{from}: cannot plan: {reason}"),
             Plan::NoServer => "no ClearML server".to_owned(),
+            Plan::NewerThanKnown { version } => {
+                format!("{version} (newer than known: left alone)")
+            }
         };
         out.push_str(&format!("{}{pad}  {line}\n", o.host));
     }

@@ -49,7 +49,7 @@ fn status_style(status: HostStatus) -> Style {
         HostStatus::Ok => AnsiColor::Green,
         HostStatus::Failed => AnsiColor::Red,
         HostStatus::Unreachable => AnsiColor::Magenta,
-        HostStatus::Interrupted => AnsiColor::Yellow,
+        HostStatus::Interrupted | HostStatus::Refused => AnsiColor::Yellow,
     };
     Style::new().fg_color(Some(color.into())).bold()
 }
@@ -60,6 +60,7 @@ fn status_label(status: HostStatus) -> &'static str {
         HostStatus::Failed => "FAILED",
         HostStatus::Unreachable => "UNREACHABLE",
         HostStatus::Interrupted => "INTERRUPTED",
+        HostStatus::Refused => "REFUSED",
     }
 }
 

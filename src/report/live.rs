@@ -83,7 +83,7 @@ impl LiveState {
                         HostStatus::Ok => self.ok += 1,
                         HostStatus::Failed => self.failed += 1,
                         HostStatus::Unreachable => self.unreachable += 1,
-                        HostStatus::Interrupted => {}
+                        HostStatus::Interrupted | HostStatus::Refused => {}
                     }
                 }
                 self.done.insert(o.host.clone(), o.status);

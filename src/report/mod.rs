@@ -7,11 +7,13 @@ mod human;
 mod json;
 pub mod live;
 mod playbook;
+mod releases;
 pub mod rerun;
 pub mod upgrade;
 
 pub use human::{HumanReporter, View};
 pub use json::JsonReporter;
+pub use releases::releases_table;
 
 use crate::events::Event;
 

@@ -35,7 +35,7 @@ pub fn table(rows: &[UpgradeRow]) -> String {
             HostStatus::Ok => AnsiColor::Green,
             HostStatus::Failed => AnsiColor::Red,
             HostStatus::Unreachable => AnsiColor::Magenta,
-            HostStatus::Interrupted => AnsiColor::Yellow,
+            HostStatus::Interrupted | HostStatus::Refused => AnsiColor::Yellow,
         };
         let st = Style::new().fg_color(Some(color.into()));
         let pad = " ".repeat(width - r.host.chars().count());

@@ -7,7 +7,7 @@ use super::{HostRecord, Report, time};
 const STYLE: &str = "body{font-family:system-ui,sans-serif;margin:1.5em;color:#222}\
 table{border-collapse:collapse;margin:1em 0}th,td{border:1px solid #ccc;padding:.3em .6em;text-align:left;vertical-align:top}\
 th{background:#f3f3f3;cursor:pointer;user-select:none}\
-.ok{color:#17803d}.failed{color:#c62828}.unreachable{color:#8e24aa}.interrupted,.pending{color:#b26a00}\
+.ok{color:#17803d}.failed{color:#c62828}.unreachable{color:#8e24aa}.interrupted,.pending{color:#b26a00}.refused{color:#1565c0}\
 .status{font-weight:bold}.timeline{margin:.2em 0 1em}.muted{color:#777}#counts{margin:.5em 0}";
 
 const SCRIPT: &str = r#"(function () {
@@ -114,15 +114,23 @@ pub fn page(r: &Report) -> String {
         esc(&r.command_line.join(" "))
     ));
     s.push_str(&format!(
-        "<p>{} hosts: {} ok, {} failed, {} unreachable, {} interrupted</p>\n",
+        "<p>{} hosts: {} ok, {} failed, {} unreachable, {} interrupted, {} refused</p>\n",
         r.hosts.len(),
         r.count("ok"),
         r.count("failed"),
         r.count("unreachable"),
-        r.count("interrupted")
+        r.count("interrupted"),
+        r.count("refused")
     ));
     s.push_str("<label>Status <select id=\"filter\"><option value=\"all\">all</option>");
-    for st in ["ok", "failed", "unreachable", "interrupted", "pending"] {
+    for st in [
+        "ok",
+        "failed",
+        "unreachable",
+        "interrupted",
+        "refused",
+        "pending",
+    ] {
         s.push_str(&format!("<option value=\"{st}\">{st}</option>"));
     }
     s.push_str("</select></label>\n<div id=\"counts\"></div>\n");

@@ -546,6 +546,7 @@ fn summary_json(r: &Report) -> String {
             "failed": r.count("failed"),
             "unreachable": r.count("unreachable"),
             "interrupted": r.count("interrupted"),
+            "refused": r.count("refused"),
         },
         "hosts": hosts,
     }))

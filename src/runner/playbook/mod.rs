@@ -182,6 +182,7 @@ pub async fn run(
             HostStatus::Failed => summary.failed += 1,
             HostStatus::Unreachable => summary.unreachable += 1,
             HostStatus::Interrupted => summary.interrupted += 1,
+            HostStatus::Refused => summary.refused += 1,
         }
         summary.outcomes.push(outcome);
     }

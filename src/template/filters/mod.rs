@@ -1,6 +1,7 @@
 //! Ansible's filters, written to match ansible-core 2.19 where minijinja's built-ins differ.
 
 mod collections;
+mod compose;
 mod core;
 mod data;
 mod encode;
@@ -19,7 +20,7 @@ use super::pyjson;
 
 pub(crate) use self::core::version_compare;
 pub(crate) use self::regex::{compile_regex, dollar_fallback};
-use self::{collections::*, core::*, data::*, encode::*, math::*, random::*, regex::*};
+use self::{collections::*, compose::*, core::*, data::*, encode::*, math::*, random::*, regex::*};
 
 /// Registers every Ansible filter on `env`, replacing minijinja's versions where they differ.
 pub(crate) fn register(env: &mut Environment<'static>) {
@@ -74,6 +75,8 @@ pub(crate) fn register(env: &mut Environment<'static>) {
     env.add_filter("log", log);
     env.add_filter("root", root);
     env.add_filter("product", product);
+    // clearfleet's own (not Ansible's): see compose.rs.
+    env.add_filter("compose_rebase", compose_rebase);
     env.add_filter("zip_longest", zip_longest);
     env.add_function("dict", dict);
     env.add_function(super::preprocess::PYFORMAT_FN, printf::pyformat);
