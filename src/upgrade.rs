@@ -230,17 +230,14 @@ pub fn run(args: &UpgradeArgs) -> Result<u8, Error> {
     let mut from: HashMap<String, String> = HashMap::new();
     for o in &detected.outcomes {
         let Some(d) = &o.detected else {
-            rows.push(UpgradeRow {
-                host: o.host.clone(),
-                status: o.status,
-                result: match o.status {
+            rows.push(UpgradeRow::untouched(
+                &o.host,
+                o.status,
+                match o.status {
                     HostStatus::Unreachable => "unreachable".to_owned(),
                     _ => format!("detection failed: {}", o.error.clone().unwrap_or_default()),
                 },
-                backup: None,
-                step: None,
-                backup_state: None,
-            });
+            ));
             continue;
         };
         let root = d.state.root.clone().unwrap_or_default();
@@ -264,38 +261,26 @@ pub fn run(args: &UpgradeArgs) -> Result<u8, Error> {
                 );
                 per_host.insert(o.host.clone(), vars);
             }
-            Err(Skip::UpToDate(v)) => rows.push(UpgradeRow {
-                host: o.host.clone(),
-                status: HostStatus::Ok,
-                result: format!("up to date ({v})"),
-                backup: None,
-                step: None,
-                backup_state: None,
-            }),
-            Err(Skip::NewerThanKnown(v)) => rows.push(UpgradeRow {
-                host: o.host.clone(),
-                status: HostStatus::Ok,
-                result: format!("newer than known ({v}): left alone"),
-                backup: None,
-                step: None,
-                backup_state: None,
-            }),
-            Err(Skip::NoServer) => rows.push(UpgradeRow {
-                host: o.host.clone(),
-                status: HostStatus::Ok,
-                result: "no ClearML server: nothing to do".to_owned(),
-                backup: None,
-                step: None,
-                backup_state: None,
-            }),
-            Err(Skip::Refused(reason)) => rows.push(UpgradeRow {
-                host: o.host.clone(),
-                status: HostStatus::Refused,
-                result: format!("refused: {reason}"),
-                backup: None,
-                step: None,
-                backup_state: None,
-            }),
+            Err(Skip::UpToDate(v)) => rows.push(UpgradeRow::untouched(
+                &o.host,
+                HostStatus::Ok,
+                format!("up to date ({v})"),
+            )),
+            Err(Skip::NewerThanKnown(v)) => rows.push(UpgradeRow::untouched(
+                &o.host,
+                HostStatus::Ok,
+                format!("newer than known ({v}): left alone"),
+            )),
+            Err(Skip::NoServer) => rows.push(UpgradeRow::untouched(
+                &o.host,
+                HostStatus::Ok,
+                "no ClearML server: nothing to do".to_owned(),
+            )),
+            Err(Skip::Refused(reason)) => rows.push(UpgradeRow::untouched(
+                &o.host,
+                HostStatus::Refused,
+                format!("refused: {reason}"),
+            )),
         }
     }
 

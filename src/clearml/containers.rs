@@ -41,7 +41,10 @@ pub enum Family {
     Clearml,
 }
 
-/// The role and family of a container named like ClearML's compose files name them.
+/// The role and family of a container named exactly as an upstream compose file names it
+/// (container_name of every service in clearml/clearml-server's compose files, 0.10.0 …
+/// v2.3.0; recorded in tests/fixtures/upstream/clearml-server-compose.json). Nothing else is
+/// this server's: not `clearml-serving-*`, not a site's own `clearml-*` service.
 pub fn classify(name: &str) -> Option<(Family, Role)> {
     if name == "async_delete" {
         return Some((Family::Clearml, Role::AsyncDelete));
@@ -57,14 +60,18 @@ pub fn classify(name: &str) -> Option<(Family, Role)> {
         "apiserver" => Role::Apiserver,
         "webserver" => Role::Webserver,
         "fileserver" => Role::Fileserver,
-        "elastic" | "elasticsearch" => Role::Elastic,
-        "mongo" | "mongodb" => Role::Mongo,
+        "elastic" => Role::Elastic,
+        "mongo" => Role::Mongo,
         "redis" => Role::Redis,
         "agent-services" => Role::AgentServices,
         _ => return None,
     };
     Some((family, role))
 }
+
+/// [`classify`]'s names as the regular expression the probe script and the upgrade playbook
+/// (`clearml_server_containers`) filter `docker ps` with; a test keeps the three equal.
+pub const SERVER_CONTAINERS_RE: &str = "^((clearml|trains)-(apiserver|webserver|fileserver|elastic|mongo|redis|agent-services)|async_delete)$";
 
 /// Whether clearfleet may ever remove this container: only ClearML's and Trains' own, by their
 /// exact names (never `clearml-serving-*` or a site's own `clearml-*` service).
@@ -175,6 +182,37 @@ impl Container {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn one_list_of_server_containers_everywhere() {
+        let re = regex::Regex::new(SERVER_CONTAINERS_RE).unwrap_or_else(|e| panic!("{e}"));
+        assert!(super::super::probe::SCRIPT.contains(SERVER_CONTAINERS_RE));
+        let playbook = super::super::upgrade::PLAYBOOK_FILES
+            .iter()
+            .find(|(n, _)| *n == "clearml-upgrade.yml")
+            .map(|(_, t)| *t)
+            .unwrap_or_default();
+        assert!(playbook.contains(&format!("      {SERVER_CONTAINERS_RE}\n")));
+        // Every container_name of every upstream compose file, and nothing else.
+        let facts: serde_json::Value = serde_json::from_str(include_str!(
+            "../../tests/fixtures/upstream/clearml-server-compose.json"
+        ))
+        .unwrap_or_else(|e| panic!("{e}"));
+        for release in facts.as_array().into_iter().flatten() {
+            for (_, svc) in release["services"].as_object().into_iter().flatten() {
+                let name = svc["container_name"].as_str().unwrap_or_default();
+                assert!(classify(name).is_some(), "{name}");
+                assert!(re.is_match(name), "{name}");
+            }
+        }
+        for other in [
+            "clearml-serving-inference",
+            "clearml-nginx",
+            "trains-elasticsearch",
+        ] {
+            assert!(classify(other).is_none() && !re.is_match(other), "{other}");
+        }
+    }
+
     use super::*;
 
     const INSPECT: &str = r#"[{"Id":"4f1","Name":"/clearml-apiserver","RestartCount":2,

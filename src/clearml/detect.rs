@@ -523,10 +523,7 @@ fn family_of(containers: &[Container]) -> Option<Family> {
     if classified.iter().any(|(f, _)| *f == Family::Clearml) {
         return Some(Family::Clearml);
     }
-    classified
-        .first()
-        .map(|(f, _)| *f)
-        .or_else(|| (!containers.is_empty()).then_some(Family::Clearml))
+    classified.first().map(|(f, _)| *f)
 }
 
 fn agent_settings(containers: &[Container], dotenv: &IndexMap<String, String>) -> AgentSettings {

@@ -42,7 +42,7 @@ if command -v docker-compose >/dev/null 2>&1; then
   if [ "$A" = sudo ]; then sudo -n docker-compose version 2>&1; else docker-compose version 2>&1; fi
   rc $?
 fi
-NAMES=$($DK ps -a --format '{{.Names}}' 2>/dev/null | grep -E '^(clearml-|trains-|async_delete$)' | tr '\n' ' ')
+NAMES=$($DK ps -a --format '{{.Names}}' 2>/dev/null | grep -E '^((clearml|trains)-(apiserver|webserver|fileserver|elastic|mongo|redis|agent-services)|async_delete)$' | tr '\n' ' ')
 cf names; echo "$NAMES"
 [ -n "$NAMES" ] && { cf inspect; $DK inspect $NAMES 2>&1; rc $?; }
 CF=

@@ -22,6 +22,20 @@ pub struct UpgradeRow {
     pub backup_state: Option<String>,
 }
 
+impl UpgradeRow {
+    /// A row with no backup: a host left alone, refused or unreachable.
+    pub fn untouched(host: &str, status: HostStatus, result: String) -> UpgradeRow {
+        UpgradeRow {
+            host: host.to_owned(),
+            status,
+            result,
+            backup: None,
+            step: None,
+            backup_state: None,
+        }
+    }
+}
+
 pub fn table(rows: &[UpgradeRow]) -> String {
     let width = rows
         .iter()
