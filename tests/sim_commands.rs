@@ -413,13 +413,15 @@ fn other_urls_go_to_the_real_curl() {
 
 #[test]
 fn every_era_lays_out_a_healthy_host() {
-    // (era, root, container prefix, reported version, ES dir, mongo dir)
+    // (era, root, container prefix, reported version, ES dir, mongo dir). Before 1.1 the image
+    // sets no version variable and the server reports version.py, which upstream bumped for
+    // 0.14.2, 0.15.1 and 0.16.1 (clearml/clearml-server tags, server/version.py).
     let eras = [
         (
             "0.14",
             "/opt/trains",
             "trains",
-            "0.14.0",
+            "0.14.2",
             "elastic",
             "mongo",
         ),
@@ -427,7 +429,7 @@ fn every_era_lays_out_a_healthy_host() {
             "0.15",
             "/opt/trains",
             "trains",
-            "0.15.0",
+            "0.15.1",
             "elastic",
             "mongo",
         ),
@@ -435,7 +437,7 @@ fn every_era_lays_out_a_healthy_host() {
             "0.16",
             "/opt/trains",
             "trains",
-            "0.16.0",
+            "0.16.1",
             "elastic_7",
             "mongo",
         ),
@@ -604,4 +606,384 @@ fn non_root_callers_need_the_docker_group() {
         assert_eq!(r.code, 0, "{}", r.stderr);
         assert_eq!(as_nobody("docker ps").code, 1);
     }
+}
+
+/// `docker tag` and moved tags: a pull that moves a reference keeps the old image (dangling,
+/// reachable by ID), `docker tag ID REF` points the reference back, containers keep the ID of the
+/// image they were created from, and `inject --latest` moves the registry's `latest` past 2.3.0.
+#[test]
+fn tags_move_and_images_stay_reachable_by_id() {
+    let h = SimHost::new();
+    h.sim(&[
+        "init",
+        "--era",
+        "2.3",
+        "--agent-key",
+        "AK",
+        "--agent-secret",
+        "AS",
+    ])
+    .ok();
+    let id_of = |r: &str| {
+        h.sh(&format!("docker image inspect -f '{{{{.Id}}}}' {r}"))
+            .ok()
+            .stdout
+            .trim()
+            .to_string()
+    };
+    let short = |id: &str| id.trim_start_matches("sha256:")[..12].to_string();
+    let old = id_of("clearml/server:latest");
+    assert!(old.starts_with("sha256:") && old.len() == 71, "{old}");
+    assert_eq!(h.inspect("clearml-apiserver", "{{.Image}}"), old);
+    // One image, two names.
+    h.sh("docker tag clearml/server:latest site/keep:1").ok();
+    assert_eq!(id_of("site/keep:1"), old);
+    let tags = h
+        .sh(&format!(
+            "docker image inspect -f '{{{{join .RepoTags \",\"}}}}' {old}"
+        ))
+        .ok()
+        .stdout;
+    assert_eq!(tags.trim(), "clearml/server:latest,site/keep:1");
+    let up_to_date = h.sh("docker pull clearml/server").ok().stdout;
+    assert!(
+        up_to_date.contains("Status: Image is up to date for clearml/server:latest"),
+        "{up_to_date}"
+    );
+    // The registry's latest moves on to 2.4.0.
+    h.sim(&["inject", "--latest", "clearml/server=2.4.0"]).ok();
+    let p = h.sh("docker pull clearml/server:latest").ok().stdout;
+    assert!(
+        p.contains("Status: Downloaded newer image for clearml/server:latest"),
+        "{p}"
+    );
+    let new = id_of("clearml/server:latest");
+    assert_ne!(new, old);
+    assert_eq!(
+        h.sh(&format!(
+            "docker image inspect -f '{{{{index .Config.Env 1}}}}' {new}"
+        ))
+        .ok()
+        .stdout,
+        "CLEARML_SERVER_VERSION=2.4.0\n"
+    );
+    // Still named site/keep:1, so nothing dangles yet. The running containers keep their image;
+    // `docker ps` shows their reference only while it names that image, else the image's ID.
+    assert_eq!(
+        h.sh("docker images -q --filter dangling=true").ok().stdout,
+        ""
+    );
+    assert_eq!(h.inspect("clearml-apiserver", "{{.Image}}"), old);
+    let ps = h
+        .sh("docker ps --filter name=clearml-apiserver --format '{{.Image}}'")
+        .ok()
+        .stdout;
+    assert_eq!(
+        ps.trim(),
+        short(&old),
+        "the tag moved: ps shows the image ID"
+    );
+    let ps = h
+        .sh("docker ps --no-trunc --filter name=clearml-apiserver --format '{{.Image}}'")
+        .ok()
+        .stdout;
+    assert_eq!(ps.trim(), old);
+    let anc = h
+        .sh(&format!(
+            "docker ps --filter ancestor={} --format '{{{{.Names}}}}' | sort",
+            short(&old)
+        ))
+        .ok()
+        .stdout;
+    assert!(
+        anc.contains("clearml-apiserver\n") && anc.contains("clearml-webserver\n"),
+        "{anc}"
+    );
+    // Move its other name too: the old image dangles, shown as <none>, found by ID.
+    h.sh("docker tag clearml/server:latest site/keep:1").ok();
+    let dangling = h.sh("docker images --filter dangling=true").ok().stdout;
+    assert!(
+        dangling
+            .lines()
+            .nth(1)
+            .is_some_and(|l| l.starts_with("<none>")
+                && l.split_whitespace().nth(1) == Some("<none>")
+                && l.split_whitespace().nth(2) == Some(short(&old).as_str())),
+        "{dangling}"
+    );
+    assert_eq!(dangling.lines().count(), 2, "{dangling}");
+    let all = h
+        .sh("docker images -a --format '{{.Repository}}:{{.Tag}} {{.ID}}'")
+        .ok()
+        .stdout;
+    assert!(
+        all.contains(&format!("<none>:<none> {}", short(&old))),
+        "{all}"
+    );
+    assert!(
+        all.contains(&format!("clearml/server:latest {}", short(&new))),
+        "{all}"
+    );
+    assert_eq!(
+        h.sh(&format!(
+            "docker image inspect -f '{{{{.Id}}}} {{{{len .RepoTags}}}} {{{{len .RepoDigests}}}}' {}",
+            short(&old)
+        ))
+        .ok()
+        .stdout
+        .trim(),
+        format!("{old} 0 1")
+    );
+    // `docker run ID` runs the dangling image.
+    h.sh(&format!(
+        "docker run -d --name old-web {} webserver",
+        short(&old)
+    ))
+    .ok();
+    assert_eq!(
+        h.inspect("old-web", "{{.Image}} {{.Config.Image}} {{.State.Status}}"),
+        format!("{old} {} running", short(&old))
+    );
+    h.sh("docker rm -f old-web").ok();
+    // `docker tag ID REF` points `latest` back: `up -d` keeps the running containers; the
+    // 2.4.0 image is still named site/keep:1.
+    h.sh(&format!("docker tag {old} clearml/server:latest"))
+        .ok();
+    assert_eq!(id_of("clearml/server:latest"), old);
+    assert_eq!(h.sh("docker images -q -f dangling=true").ok().stdout, "");
+    assert_eq!(id_of("site/keep:1"), new);
+    let up = h.sh_in("/opt/clearml", "docker compose up -d", &[]).ok();
+    assert!(
+        up.stderr.contains("Container clearml-apiserver  Running")
+            && !up.stderr.contains("Recreate"),
+        "{}",
+        up.stderr
+    );
+    // Pulling again and `up -d` recreates on 2.4.0, which reports its version.
+    h.sh("docker pull clearml/server:latest").ok();
+    assert_eq!(id_of("clearml/server:latest"), new);
+    assert_eq!(
+        h.sh("docker images -q -f dangling=true").ok().stdout.trim(),
+        short(&old)
+    );
+    let up = h.sh_in("/opt/clearml", "docker compose up -d", &[]).ok();
+    assert!(
+        up.stderr.contains("Container clearml-apiserver  Recreate"),
+        "{}",
+        up.stderr
+    );
+    assert_eq!(h.inspect("clearml-apiserver", "{{.Image}}"), new);
+    let info = h
+        .sh("curl -s -u AK:AS localhost:8008/server.info")
+        .ok()
+        .stdout;
+    let v: serde_json::Value = serde_json::from_str(&info).expect("json");
+    assert_eq!(
+        (v["data"]["version"].as_str(), v["data"]["build"].as_str()),
+        (Some("2.4.0"), Some("771")),
+        "{v}"
+    );
+    assert_eq!(
+        h.sh("docker info --format '{{.Images}}'")
+            .ok()
+            .stdout
+            .trim(),
+        "6",
+        "server 2.3.0 and 2.4.0, agent, mongo, elastic, redis"
+    );
+    // --clear: the registry's latest is 2.3.0 again.
+    h.sim(&["inject", "--clear"]).ok();
+    h.sh("docker pull clearml/server:latest").ok();
+    assert_eq!(id_of("clearml/server:latest"), old);
+    // Errors as docker gives them.
+    let r = h.sh("docker tag nosuch clearml/x");
+    assert_eq!(
+        (r.code, r.stderr.trim()),
+        (
+            1,
+            "Error response from daemon: No such image: nosuch:latest"
+        )
+    );
+    let r = h.sh("docker tag clearml/server:latest Clearml/X");
+    assert_eq!(r.code, 1);
+    assert!(
+        r.stderr.contains("invalid reference format"),
+        "{}",
+        r.stderr
+    );
+    let r = h.sh("docker tag clearml/server:latest");
+    assert!(
+        r.code == 1
+            && r.stderr
+                .starts_with("\"docker tag\" requires exactly 2 arguments."),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(h.sh("docker image inspect sha256:0000").code, 1);
+    // --latest takes a server repository and a release the registry can hold.
+    assert_eq!(h.sim(&["inject", "--latest", "mongo=7.0.22"]).code, 2);
+    assert_eq!(
+        h.sim(&["inject", "--latest", "clearml/server=9.9.9"]).code,
+        2
+    );
+    h.sim(&["inject", "--latest", "allegroai/clearml=1.17.1"])
+        .ok();
+    let r = h.sh("docker pull allegroai/clearml && docker image inspect -f '{{json .Config.Env}}' allegroai/clearml").ok();
+    assert!(
+        r.stdout.contains("CLEARML_SERVER_VERSION=1.17.1"),
+        "{}",
+        r.stdout
+    );
+}
+
+/// ClearML Serving beside the server: its inference container publishes 8080 in upstream's
+/// compose file, so beside a ClearML server a site moves it (`init --serving PORT`); the Serving
+/// containers are their own compose project and never the server's.
+#[test]
+fn clearml_serving_beside_the_server() {
+    let h = SimHost::new();
+    let r = h.sim(&["init", "--era", "2.3", "--serving", "8090"]).ok();
+    assert!(
+        r.stdout.contains("clearml-serving-inference Running"),
+        "{}",
+        r.stdout
+    );
+    let ps = h
+        .sh("docker ps --format '{{.Names}}\t{{.Ports}}' | sort")
+        .ok()
+        .stdout;
+    for line in [
+        "clearml-serving-inference\t0.0.0.0:8090->8080/tcp",
+        "clearml-serving-grafana\t0.0.0.0:3000->3000/tcp",
+        "clearml-serving-kafka\t",
+        "clearml-serving-zookeeper\t",
+        "clearml-serving-prometheus\t",
+        "clearml-serving-alertmanager\t",
+        "clearml-serving-statistics\t",
+        "clearml-webserver\t0.0.0.0:8080->80/tcp",
+    ] {
+        assert!(ps.lines().any(|l| l == line), "{line:?} in\n{ps}");
+    }
+    assert_eq!(
+        h.inspect(
+            "clearml-serving-inference",
+            "{{index .Config.Labels \"com.docker.compose.project\"}} {{.Config.Image}}"
+        ),
+        "docker clearml/clearml-serving-inference:latest"
+    );
+    let y = std::fs::read_to_string(h.path("/opt/clearml-serving/docker/compose.yaml"))
+        .expect("compose");
+    assert!(
+        y.contains("- \"8090:8080\"")
+            && y.contains("CLEARML_SERVING_PORT: ${CLEARML_SERVING_PORT:-8080}")
+    );
+    // Each port answers for its own holder.
+    let r = h
+        .sh("curl -s -w ' %{http_code}' localhost:8090/serve/test_model")
+        .ok();
+    assert_eq!(r.stdout, "{\"detail\":\"Not Found\"} 404");
+    let r = h.sh("curl -s localhost:8080/version.json").ok();
+    assert!(
+        r.stdout.contains("\"version\":\"2.3.0-735\""),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        h.sh("curl -s localhost:3000/api/health")
+            .ok()
+            .stdout
+            .contains("\"version\": \"8.4.4\"")
+    );
+    let logs = h.sh("docker logs clearml-serving-inference").ok().stdout;
+    assert!(logs.contains("SERVING_PORT=8080"), "{logs}");
+    // The server's own compose project does not include them.
+    let down = h.sh_in("/opt/clearml", "docker compose down", &[]).ok();
+    assert!(!down.stderr.contains("serving"), "{}", down.stderr);
+    assert_eq!(
+        h.sh("docker ps -q --filter name=clearml-serving- | wc -l")
+            .ok()
+            .stdout
+            .trim(),
+        "7"
+    );
+
+    // Upstream's own port, 8080, beside a running server: compose fails like docker does and
+    // the inference container is left created.
+    let c = SimHost::new();
+    let r = c.sim(&["init", "--era", "2.3", "--serving", "8080"]);
+    assert_eq!(r.code, 1);
+    assert!(
+        r.stderr
+            .contains("Bind for 0.0.0.0:8080 failed: port is already allocated"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(
+        c.inspect("clearml-serving-inference", "{{.State.Status}}"),
+        "created"
+    );
+    // On 8080 while the server is down, Serving holds the port and the server cannot start.
+    let s = SimHost::new();
+    s.sim(&["init", "--era", "2.3", "--stopped", "--serving", "8080"])
+        .ok();
+    let r = s.sh_in("/opt/clearml", "docker compose up -d", &[]);
+    assert_eq!(r.code, 1);
+    assert!(
+        r.stderr.contains("port is already allocated"),
+        "{}",
+        r.stderr
+    );
+    let ps = s
+        .sh("docker ps --format '{{.Names}} {{.Ports}}'")
+        .ok()
+        .stdout;
+    assert!(
+        ps.lines()
+            .any(|l| l == "clearml-serving-inference 0.0.0.0:8080->8080/tcp"),
+        "{ps}"
+    );
+    // A host with Serving only.
+    let n = SimHost::new();
+    n.sim(&["init", "--no-clearml", "--serving", "8080"]).ok();
+    assert_eq!(
+        n.sh("docker ps -a --format '{{.Names}}' | grep -c clearml-serving-")
+            .ok()
+            .stdout
+            .trim(),
+        "7"
+    );
+    assert_eq!(
+        n.sh("docker ps -a -q --filter name=clearml-apiserver")
+            .ok()
+            .stdout,
+        ""
+    );
+    // And the stand-alone `docker run` of upstream's README, with the tags' image name.
+    let d = SimHost::new();
+    d.sim(&["init", "--era", "2.3", "--stopped"]).ok();
+    let r = d
+        .sh("docker run -d --name clearml-serving-inference -p 8080:8080 allegroai/clearml-serving-inference:latest")
+        .ok();
+    assert_eq!(r.stdout.trim().len(), 64);
+    assert_eq!(
+        d.inspect(
+            "clearml-serving-inference",
+            "{{.State.Status}} {{.RestartCount}}"
+        ),
+        "running 0"
+    );
+    let r = d.sh("curl -s -w ' %{http_code}' localhost:8080/").ok();
+    assert_eq!(r.stdout, "{\"detail\":\"Not Found\"} 404");
+}
+
+/// The simulated host is prepared as ClearML's docs say today: `vm.max_map_count=524288`
+/// (clearml/clearml-docs df22ffc, docs/deploying_clearml/clearml_server_linux_mac.md).
+#[test]
+fn max_map_count_defaults_to_the_documented_524288() {
+    let h = SimHost::new();
+    h.sim(&["init", "--era", "2.3"]).ok();
+    std::os::unix::fs::symlink(sim::SIM, h.bin.join("sysctl")).expect("symlink");
+    assert_eq!(h.sh("sysctl -n vm.max_map_count").ok().stdout, "524288\n");
+    let st: serde_json::Value = serde_json::from_str(&h.sim(&["show"]).ok().stdout).expect("state");
+    assert_eq!(st["settings"]["max_map_count"], 524_288);
 }

@@ -539,7 +539,7 @@ pub fn up(host: &Host, st: &mut State, p: &Project, flavour: Flavour, o: &UpOpts
     let mut pulled: Vec<String> = Vec::new();
     for (svc, spec) in &wanted {
         let r = normalize(&spec.image);
-        if pulled.contains(&r) || (!o.pull_always && st.images.contains_key(&r)) {
+        if pulled.contains(&r) || (!o.pull_always && st.resolve_image(&spec.image).is_some()) {
             continue;
         }
         if flavour == Flavour::V1 {
@@ -597,8 +597,7 @@ pub fn up(host: &Host, st: &mut State, p: &Project, flavour: Flavour, o: &UpOpts
             .cloned()
             .unwrap_or_default();
         let image_id = st
-            .images
-            .get(&normalize(&spec.image))
+            .resolve_image(&spec.image)
             .map(|i| i.id.clone())
             .unwrap_or_default();
         if let Some(c) = st.containers.get(&spec.name).cloned() {

@@ -12,7 +12,24 @@ use crate::state::{
 use indexmap::IndexMap;
 use std::path::PathBuf;
 
-/// Pull `reference` into the local image store; the error is the daemon's message.
+/// The ID of an image: derived from what it is (repository, release or version, build), not from
+/// the reference it was pulled by, so that two tags of one image (`clearml/server:latest` and
+/// `clearml/server:2.3.0`, `mongo:4.4` and `mongo:4.4.29`) are one image, as in docker.
+pub fn image_id(repo: &str, version: &str, build: Option<&str>) -> String {
+    format!(
+        "sha256:{}",
+        hex_id(&format!("image/{repo}@{version}+{}", build.unwrap_or("")))
+    )
+}
+
+/// The registry digest of an image (`RepoDigests`, `docker pull`'s "Digest:").
+pub fn digest(img: &Image) -> String {
+    format!("sha256:{}", hex_id(&format!("digest/{}", img.id)))
+}
+
+/// Pull `reference` into the local image store; the error is the daemon's message. When the
+/// reference named another image before, that image stays in the store (dangling unless another
+/// tag names it).
 pub fn pull(st: &mut State, reference: &str) -> Result<Image, String> {
     let r = normalize(reference);
     let (repo, _) = releases::split_ref(&r);
@@ -20,20 +37,25 @@ pub fn pull(st: &mut State, reference: &str) -> Result<Image, String> {
     let found = if missing {
         Lookup::NoTag
     } else {
-        releases::registry(&r)
+        releases::registry_at(&r, &st.inject.latest)
     };
     match found {
         Lookup::Found(ri) => {
+            let id = image_id(&repo, &ri.version, ri.build.as_deref());
+            if let Some(same) = st.image_by_ref(&r).filter(|i| i.id == id) {
+                return Ok(same.clone());
+            }
             let img = Image {
                 reference: r.clone(),
-                id: format!("sha256:{}", hex_id(&format!("{r}@{}", ri.version))),
+                id,
+                dangling: false,
                 kind: ri.kind,
                 env: image_env(ri.kind, &ri.version, ri.build.as_deref()),
                 version: ri.version,
                 build: ri.build,
                 pulled_at: now(),
             };
-            st.images.insert(r, img.clone());
+            st.set_tag(&r, img.clone());
             Ok(img)
         }
         Lookup::NoTag => Err(format!(
@@ -55,16 +77,18 @@ pub fn install_image(
     build: Option<&str>,
 ) {
     let r = normalize(reference);
+    let (repo, _) = releases::split_ref(&r);
     let img = Image {
         reference: r.clone(),
-        id: format!("sha256:{}", hex_id(&format!("{r}@{version}"))),
+        id: image_id(&repo, version, build),
+        dangling: false,
         kind,
         version: version.to_string(),
         build: build.map(str::to_string),
         env: image_env(kind, version, build),
         pulled_at: now(),
     };
-    st.images.insert(r, img);
+    st.set_tag(&r, img);
 }
 
 /// The image's own `Config.Env`.
@@ -175,9 +199,8 @@ pub fn create(host: &Host, st: &mut State, spec: Spec) -> Result<String, String>
     if let Some(c) = st.containers.get(&spec.name) {
         return Err(conflict_msg(&spec.name, &c.id));
     }
-    let r = normalize(&spec.image);
-    let Some(img) = st.images.get(&r).cloned() else {
-        return Err(format!("No such image: {r}"));
+    let Some(img) = st.resolve_image(&spec.image).cloned() else {
+        return Err(format!("No such image: {}", normalize(&spec.image)));
     };
     let mut env = img.env.clone();
     for kv in &spec.env {
@@ -360,7 +383,7 @@ fn verdict(host: &Host, st: &State, c: &Container) -> Result<Verdict, SimError> 
             "async_urls_delete",
             "Starting async urls delete",
         )])),
-        Role::Other => Ok(Verdict::run(vec![])),
+        Role::Other => Ok(Verdict::run(crate::serving::start_logs(c))),
     }
 }
 

@@ -1,5 +1,5 @@
 //! The `docker` CLI: daemon access check, version/info, ps, inspect, image inspect, images, logs,
-//! rm, stop/start/restart, exec, pull, run, and dispatch of `docker compose` to the v2 plugin
+//! rm, stop/start/restart, exec, pull, tag, run, and dispatch of `docker compose` to the v2 plugin
 //! (the JSON and table shapes are in inspect.rs).
 
 use crate::containers::{self, Spec};
@@ -52,10 +52,46 @@ fn caller_ok(st: &State) -> bool {
     may_access(st.settings.docker_access, uid, &gids, docker_gid())
 }
 
+/// `-f` is `--filter` for `ps` and `images` (it is `--format` only for `inspect`).
+fn filter_flag(args: &[String]) -> Vec<String> {
+    args.iter()
+        .map(|a| {
+            if a == "-f" {
+                "--filter".to_string()
+            } else {
+                a.clone()
+            }
+        })
+        .collect()
+}
+
+/// What `docker ps` shows as a container's image: the reference it was created from while that
+/// still names the container's image, else the image's ID (truncated unless `--no-trunc`), as
+/// the daemon and the CLI do once a pull or `docker tag` has moved the tag.
+fn shown_image(st: &State, c: &Container, no_trunc: bool) -> String {
+    let short = |id: &str| {
+        id.trim_start_matches("sha256:")
+            .get(..12)
+            .unwrap_or_default()
+            .to_string()
+    };
+    let same = st
+        .resolve_image(&c.image)
+        .is_some_and(|i| i.id == c.image_id);
+    if same && !c.image.starts_with("sha256:") {
+        c.image.clone()
+    } else if no_trunc {
+        c.image_id.clone()
+    } else {
+        short(&c.image_id)
+    }
+}
+
 fn ps(st: &State, args: &[String]) -> Out {
-    let (fmt, rest) = format_arg(args);
+    let (fmt, rest) = format_arg(&filter_flag(args));
     let mut all = false;
     let mut quiet = false;
+    let mut no_trunc = false;
     let mut filters: Vec<(String, String)> = Vec::new();
     let mut i = 0;
     while i < rest.len() {
@@ -67,7 +103,7 @@ fn ps(st: &State, args: &[String]) -> Out {
                 all = true;
                 quiet = true;
             }
-            "--no-trunc" => {}
+            "--no-trunc" => no_trunc = true,
             "--filter" => {
                 i += 1;
                 if let Some((k, v)) = rest.get(i).and_then(|f| f.split_once('=')) {
@@ -102,7 +138,8 @@ fn ps(st: &State, args: &[String]) -> Out {
                         Some((lk, lv)) => c.label(lk) == Some(lv),
                         None => c.label(v).is_some(),
                     },
-                    "ancestor" => normalize(&c.image) == normalize(v),
+                    // The image the filter names now, by ID (docker resolves it first).
+                    "ancestor" => st.resolve_image(v).is_some_and(|i| i.id == c.image_id),
                     _ => false,
                 })
         })
@@ -121,7 +158,16 @@ fn ps(st: &State, args: &[String]) -> Out {
         }
         return out;
     }
-    let rows: Vec<Value> = list.iter().map(|c| ps_row(c, t)).collect();
+    let rows: Vec<Value> = list
+        .iter()
+        .map(|c| {
+            let mut row = ps_row(c, t);
+            if let Some(o) = row.as_object_mut() {
+                o.insert("Image".into(), Value::String(shown_image(st, c, no_trunc)));
+            }
+            row
+        })
+        .collect();
     match fmt {
         Some(f) => render_lines(&f, &rows),
         None => {
@@ -188,20 +234,9 @@ fn inspect(st: &State, args: &[String], only_images: bool) -> Out {
         };
         let v = match c {
             Some(c) => Some(inspect_json(c, t)),
-            None if kind.as_deref() != Some("container") => {
-                let r = normalize(n);
-                st.images
-                    .get(&r)
-                    .or_else(|| {
-                        st.images.values().find(|i| {
-                            i.id == *n
-                                || i.id
-                                    .trim_start_matches("sha256:")
-                                    .starts_with(n.trim_start_matches("sha256:"))
-                        })
-                    })
-                    .map(image_json)
-            }
+            None if kind.as_deref() != Some("container") => st
+                .resolve_image(n)
+                .map(|i| image_json(i, &st.tags_of(&i.id), &containers::digest(i))),
             None => None,
         };
         match v {
@@ -282,7 +317,7 @@ fn info(st: &State, args: &[String], ok: bool) -> Out {
         "Debian GNU/Linux 12 (bookworm)"
     };
     let data = json!({"ID": "4b6a5f7c-sim", "Containers": st.containers.len(), "ContainersRunning": running, "ContainersPaused": 0,
-        "ContainersStopped": stopped, "Images": st.images.len(), "Driver": "overlay2", "DockerRootDir": "/var/lib/docker",
+        "ContainersStopped": stopped, "Images": st.image_count(), "Driver": "overlay2", "DockerRootDir": "/var/lib/docker",
         "ServerVersion": ENGINE, "OperatingSystem": os, "OSType": "linux", "Architecture": "x86_64", "NCPU": 2, "MemTotal": 25_769_803_776u64,
         "ClientInfo": {"Version": ENGINE, "Context": "default", "Plugins": plugins}});
     if let Some(f) = fmt {
@@ -310,7 +345,7 @@ fn info(st: &State, args: &[String], ok: bool) -> Out {
     out.stdout.push_str(&format!(
         " Containers: {}\n  Running: {running}\n  Paused: 0\n  Stopped: {stopped}\n Images: {}\n Server Version: {ENGINE}\n Storage Driver: overlay2\n Docker Root Dir: /var/lib/docker\n Operating System: {os}\n OSType: linux\n Architecture: x86_64\n CPUs: 2\n",
         st.containers.len(),
-        st.images.len()
+        st.image_count()
     ));
     out
 }
@@ -324,13 +359,117 @@ fn pull_cmd(st: &mut State, args: &[String]) -> Out {
     };
     let r = normalize(img);
     let (repo, tag) = crate::releases::split_ref(&r);
+    let before = st.image_by_ref(&r).map(|i| i.id.clone());
     match containers::pull(st, &r) {
-        Ok(i) => Out::ok(format!(
-            "{tag}: Pulling from {repo}\nDigest: sha256:{}\nStatus: Downloaded newer image for {r}\ndocker.io/{r}\n",
-            crate::state::hex_id(&format!("digest/{}/{}", i.reference, i.version))
-        )),
+        Ok(i) => {
+            let status = if before.as_deref() == Some(i.id.as_str()) {
+                format!("Image is up to date for {r}")
+            } else {
+                format!("Downloaded newer image for {r}")
+            };
+            Out::ok(format!(
+                "{tag}: Pulling from {repo}\nDigest: {}\nStatus: {status}\ndocker.io/{r}\n",
+                containers::digest(&i)
+            ))
+        }
         Err(m) => Out::fail(1, format!("Error response from daemon: {m}")),
     }
+}
+
+/// Whether `r` is a reference docker accepts as a new tag; the error is docker's.
+fn check_new_tag(r: &str) -> Result<(), String> {
+    let bad = |why: &str| {
+        Err(format!(
+            "Error parsing reference: \"{r}\" is not a valid repository/tag: invalid reference format{why}"
+        ))
+    };
+    if r.contains('@') {
+        return Err(
+            "Error response from daemon: refusing to create a tag with a digest reference".into(),
+        );
+    }
+    let (name, tag) = match r.rfind(':') {
+        Some(i) if !r[i..].contains('/') => (&r[..i], Some(&r[i + 1..])),
+        _ => (r, None),
+    };
+    if let Some(t) = tag {
+        let ok_first = t
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphanumeric() || c == '_');
+        if !ok_first
+            || t.len() > 128
+            || !t
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c))
+        {
+            return bad("");
+        }
+    }
+    if name.is_empty() {
+        return bad("");
+    }
+    let parts: Vec<&str> = name.split('/').collect();
+    let domain = parts.len() > 1
+        && parts
+            .first()
+            .is_some_and(|d| d.contains('.') || d.contains(':') || *d == "localhost");
+    for (k, p) in parts.iter().enumerate() {
+        if k == 0 && domain {
+            continue;
+        }
+        if p.chars().any(|c| c.is_ascii_uppercase()) {
+            return bad(": repository name must be lowercase");
+        }
+        let sep = |c: char| "._-".contains(c);
+        if p.is_empty()
+            || !p
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || sep(c))
+            || p.starts_with(sep)
+            || p.ends_with(sep)
+        {
+            return bad("");
+        }
+    }
+    if parts.len() == 1 && name.len() == 64 && name.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err("Error response from daemon: refusing to create an ambiguous tag using digest algorithm as name".into());
+    }
+    Ok(())
+}
+
+/// `docker tag SOURCE TARGET`: TARGET names SOURCE's image (a reference, an image ID or a unique
+/// ID prefix); the image TARGET named before stays in the store (dangling if nothing else names
+/// it).
+fn tag(st: &mut State, args: &[String]) -> Out {
+    let pos: Vec<&String> = args.iter().filter(|a| !a.starts_with('-')).collect();
+    let [src, dst] = pos.as_slice() else {
+        return Out::fail(
+            1,
+            "\"docker tag\" requires exactly 2 arguments.\nSee 'docker tag --help'.\n\nUsage:  docker tag SOURCE_IMAGE[:TAG] TARGET_IMAGE[:TAG]\n\nCreate a tag TARGET_IMAGE that refers to SOURCE_IMAGE",
+        );
+    };
+    if let Err(m) = check_new_tag(dst) {
+        return Out::fail(1, m);
+    }
+    let Some(img) = st.resolve_image(src).cloned() else {
+        let hexish = src
+            .strip_prefix("sha256:")
+            .unwrap_or(src)
+            .bytes()
+            .all(|b| b.is_ascii_hexdigit());
+        let shown = if hexish && src.len() >= 12 {
+            src.to_string()
+        } else {
+            normalize(src)
+        };
+        return Out::fail(
+            1,
+            format!("Error response from daemon: No such image: {shown}"),
+        );
+    };
+    st.set_tag(dst, img);
+    Out::default()
 }
 
 fn run(host: &Host, st: &mut State, args: &[String]) -> Out {
@@ -421,7 +560,7 @@ fn run(host: &Host, st: &mut State, args: &[String]) -> Out {
     }
     let mut out = Out::default();
     let r = normalize(&image);
-    if !st.images.contains_key(&r) {
+    if st.resolve_image(&image).is_none() {
         out.eline(&format!("Unable to find image '{r}' locally"));
         if let Err(m) = containers::pull(st, &r) {
             out.eline(&format!(
@@ -620,16 +759,107 @@ fn exec_cmd(host: &Host, st: &State, args: &[String]) -> Out {
     crate::exec::exec(host, st, &c, &cmd)
 }
 
+/// `*`/`?` glob of docker's `reference=` filter (Go's path.Match, without classes).
+fn glob(pat: &str, s: &str) -> bool {
+    match pat.chars().next() {
+        None => s.is_empty(),
+        Some('*') => {
+            let rest = &pat[1..];
+            (0..=s.len())
+                .filter(|&i| s.is_char_boundary(i))
+                .any(|i| !s[..i].contains('/') && glob(rest, &s[i..]))
+        }
+        Some(c) => {
+            let mut it = s.chars();
+            match it.next() {
+                Some(x) if (c == '?' && x != '/') || x == c => {
+                    glob(&pat[c.len_utf8()..], it.as_str())
+                }
+                _ => false,
+            }
+        }
+    }
+}
+
+/// `docker images [-a] [-q] [--no-trunc] [--digests] [-f|--filter dangling=…|reference=…]
+/// [--format T] [REPOSITORY[:TAG]]`: tagged images, one row per tag, and dangling ones as
+/// `<none>`/`<none>` (there are no intermediate layers, so `-a` shows the same).
 fn images(st: &State, args: &[String]) -> Out {
-    let (fmt, _) = format_arg(args);
+    let (fmt, rest) = format_arg(&filter_flag(args));
+    let mut quiet = false;
+    let mut no_trunc = false;
+    let mut filters: Vec<(String, String)> = Vec::new();
+    let mut wanted: Option<String> = None;
+    let mut i = 0;
+    while i < rest.len() {
+        let a = rest[i].as_str();
+        match a {
+            "-q" | "--quiet" | "-aq" | "-qa" => quiet = true,
+            "-a" | "--all" | "--digests" => {}
+            "--no-trunc" => no_trunc = true,
+            "--filter" => {
+                i += 1;
+                if let Some((k, v)) = rest.get(i).and_then(|f| f.split_once('=')) {
+                    filters.push((k.to_string(), v.to_string()));
+                }
+            }
+            _ => {
+                if let Some(f) = a.strip_prefix("--filter=") {
+                    if let Some((k, v)) = f.split_once('=') {
+                        filters.push((k.to_string(), v.to_string()));
+                    }
+                } else if !a.starts_with('-') {
+                    wanted = Some(a.to_string());
+                }
+            }
+        }
+        i += 1;
+    }
+    let keep = |img: &crate::state::Image| -> bool {
+        let (repo, tag) = crate::releases::split_ref(&img.reference);
+        let familiar = format!("{repo}:{tag}");
+        let ok_filters = filters.iter().all(|(k, v)| match k.as_str() {
+            "dangling" => img.dangling == (v == "true" || v == "1"),
+            "reference" => !img.dangling && (glob(v, &familiar) || glob(v, &repo)),
+            _ => true,
+        });
+        let ok_name = wanted.as_ref().is_none_or(|w| {
+            if img.dangling {
+                return false;
+            }
+            match w.rfind(':').filter(|&i| !w[i..].contains('/')) {
+                Some(_) => normalize(w) == img.reference,
+                None => normalize(w).trim_end_matches(":latest") == repo,
+            }
+        });
+        ok_filters && ok_name
+    };
     let rows: Vec<Value> = st
         .images
         .values()
+        .filter(|i| keep(i))
         .map(|i| {
-            let (repo, tag) = crate::releases::split_ref(&i.reference);
-            json!({"Repository": repo, "Tag": tag, "ID": i.id.trim_start_matches("sha256:").get(..12).unwrap_or_default(), "CreatedSince": "2 months ago", "Size": "1.2GB"})
+            let (repo, tag) = if i.dangling {
+                ("<none>".to_string(), "<none>".to_string())
+            } else {
+                crate::releases::split_ref(&i.reference)
+            };
+            let id = if no_trunc {
+                i.id.clone()
+            } else {
+                i.id.trim_start_matches("sha256:").get(..12).unwrap_or_default().to_string()
+            };
+            json!({"Repository": repo, "Tag": tag, "ID": id, "Digest": containers::digest(i),
+                "CreatedAt": crate::state::rfc3339(i.pulled_at), "CreatedSince": "2 months ago", "Size": "1.2GB"})
         })
         .collect();
+    if quiet {
+        let mut out = Out::default();
+        for r in &rows {
+            out.line(r.get("ID").and_then(Value::as_str).unwrap_or(""));
+        }
+        return out;
+    }
     match fmt {
         Some(f) => render_lines(&f, &rows),
         None => {
@@ -725,6 +955,10 @@ pub fn main(host: &Host, args: &[String]) -> Out {
             "pull",
             rest.get(1..).map(<[String]>::to_vec).unwrap_or_default(),
         ),
+        ("image", Some("tag")) => (
+            "tag",
+            rest.get(1..).map(<[String]>::to_vec).unwrap_or_default(),
+        ),
         _ => (sub, rest),
     };
     let read_only = |f: &dyn Fn(&State) -> Out| f(&st);
@@ -736,6 +970,7 @@ pub fn main(host: &Host, args: &[String]) -> Out {
         "logs" => return read_only(&|s| logs(s, &rest)),
         "exec" => return exec_cmd(host, &st, &rest),
         "pull" => host.with_state(|s| pull_cmd(s, &rest)),
+        "tag" => host.with_state(|s| tag(s, &rest)),
         "run" => host.with_state(|s| run(host, s, &rest)),
         "rm" | "stop" | "start" | "restart" | "kill" => {
             host.with_state(|s| lifecycle(host, s, sub, &rest))
@@ -744,7 +979,7 @@ pub fn main(host: &Host, args: &[String]) -> Out {
             return Out::fail(
                 1,
                 format!(
-                    "clearml-sim: `docker {other}` is not simulated (supported: version, info, ps, inspect, image inspect, images, logs, exec, pull, run, rm, stop, start, restart, compose)"
+                    "clearml-sim: `docker {other}` is not simulated (supported: version, info, ps, inspect, image inspect, images, image ls, tag, logs, exec, pull, run, rm, stop, start, restart, compose)"
                 ),
             );
         }

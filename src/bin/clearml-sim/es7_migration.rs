@@ -14,7 +14,7 @@ use crate::containers;
 use crate::docker;
 use crate::elastic::{self, EsData};
 use crate::init::chown_tree;
-use crate::releases::{normalize, vnum};
+use crate::releases::vnum;
 use crate::state::{Host, Out, State, Status, now, rfc3339, write_file};
 
 const ES5_IMAGE: &str = "docker.elastic.co/elasticsearch/elasticsearch:5.6.16";
@@ -99,7 +99,7 @@ fn migrate(host: &Host, st: &mut State, a: &Args) -> Out {
     }
     // `docker run` pulls only what is not local (the old server left its ES 5 image).
     for image in [ES5_IMAGE, ES7_IMAGE] {
-        if st.images.contains_key(&normalize(image)) {
+        if st.image_by_ref(image).is_some() {
             continue;
         }
         if let Err(m) = containers::pull(st, image) {

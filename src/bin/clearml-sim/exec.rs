@@ -18,7 +18,10 @@ fn not_found(prog: &str) -> Out {
     )
 }
 
-/// Files that exist inside a server-image container.
+/// Files that exist inside a server-image container: version.py where the release has one
+/// (`releases::VERSION_PY`): `server/version.py` from 0.12.0 (under /opt/trains),
+/// `apiserver/version.py` from 0.17.0 (under /opt/clearml from 1.1.0). No `VERSION`, `BUILD` or
+/// `COMMIT` file: the repository has none (see `http::reported_version`).
 fn image_file(c: &Container, path: &str) -> Option<String> {
     if c.kind != releases::ImageKind::Server {
         return None;
@@ -31,7 +34,8 @@ fn image_file(c: &Container, path: &str) -> Option<String> {
     } else {
         "/opt/clearml/apiserver/version.py"
     };
-    (path == vp).then(|| format!("__version__ = \"{}\"\n", releases::version_py(&c.version)))
+    let text = releases::version_py(&c.version)?;
+    (path == vp).then(|| format!("__version__ = \"{text}\"\n"))
 }
 
 fn cat(host: &Host, c: &Container, files: &[String]) -> Out {

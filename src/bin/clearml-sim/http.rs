@@ -71,9 +71,10 @@ fn is_local(h: &str) -> bool {
     matches!(h, "localhost" | "127.0.0.1" | "::1" | "0.0.0.0")
 }
 
-/// Published host port → container.
+/// Published host port → container: a live one first (a stopped container keeps its port
+/// mapping but does not hold the port).
 fn publisher(st: &State, port: u16) -> Option<(&Container, u16)> {
-    st.containers.values().find_map(|c| {
+    let hit = |c: &Container| {
         c.ports.iter().find_map(|p| {
             let p = p.split('/').next().unwrap_or(p);
             let parts: Vec<&str> = p.split(':').collect();
@@ -83,9 +84,16 @@ fn publisher(st: &State, port: u16) -> Option<(&Container, u16)> {
                 [_, h, c] => (*h, *c),
                 _ => return None,
             };
-            (hp.parse::<u16>().ok() == Some(port)).then(|| (c, cp.parse::<u16>().unwrap_or(port)))
+            (hp.parse::<u16>().ok() == Some(port)).then(|| cp.parse::<u16>().unwrap_or(port))
         })
-    })
+    };
+    let find = |live: bool| {
+        st.containers
+            .values()
+            .filter(|c| c.is_up() == live)
+            .find_map(|c| hit(c).map(|cp| (c, cp)))
+    };
+    find(true).or_else(|| find(false))
 }
 
 pub fn route(host: &Host, st: &State, req: &Request) -> Route {
@@ -187,7 +195,10 @@ pub fn serve(
             "text/plain",
             "It looks like you are trying to access MongoDB over HTTP on the native driver port.\n",
         ),
-        _ => text(404, "text/plain", "404 page not found\n"),
+        _ => match crate::serving::http(c, path) {
+            Some((status, ct, body)) => text(status, ct, &body),
+            None => text(404, "text/plain", "404 page not found\n"),
+        },
     }
 }
 
@@ -206,8 +217,16 @@ fn basic_creds(req: &Request) -> Option<(String, String)> {
     Some((k.to_string(), sec.to_string()))
 }
 
-/// The version `server.info` reports (spec §2.1: env, then version.py which is not bumped for patches).
+/// The version `server.info` reports, as upstream's `server/config/info.py` (`apiserver/…` from
+/// 0.17.0) finds it. 0.11.0 … 0.12.1: only the file `server/VERSION`, else "" — the repository
+/// has no such file and the simulated image has none either (what the official images held is
+/// not found upstream), so "". From 0.13.0: the env variable (`TRAINS_SERVER_VERSION`; from
+/// 1.0.0 `CLEARML_SERVER_VERSION` first), then that file, then `version.py`
+/// ([`releases::VERSION_PY`]).
 pub fn reported_version(c: &Container) -> String {
+    if !releases::reads_version_py(&c.version) {
+        return String::new();
+    }
     let env = if vge(&c.version, "1.0.0") {
         c.env_var("CLEARML_SERVER_VERSION")
             .or(c.env_var("TRAINS_SERVER_VERSION"))
@@ -216,13 +235,15 @@ pub fn reported_version(c: &Container) -> String {
     };
     match env {
         Some(v) if !v.is_empty() => v.to_string(),
-        _ => releases::version_py(&c.version),
+        _ => releases::version_py(&c.version)
+            .unwrap_or_default()
+            .to_string(),
     }
 }
 
 fn api(host: &Host, st: &State, c: &Container, req: &Request, path: &str) -> Response {
     let ver = c.version.clone();
-    let rel = releases::find(&ver);
+    let rel = releases::find_image(&ver);
     let max_api = rel.map(|r| r.api).unwrap_or("2.1");
     let p = path
         .split('?')
@@ -916,10 +937,16 @@ mod tests {
     #[test]
     fn server_info_auth_rule_and_fields_per_release() {
         // (era, needs auth, unversioned has uid, has api_version, reported version): from 0.17
-        // (API 2.12) the unversioned call reaches the newest handler, which has no uid.
+        // (API 2.12) the unversioned call reaches the newest handler, which has no uid. The
+        // version is version.py's where the image sets no env variable (before 1.1), and
+        // version.py is bumped for some patches (0.14.2, 0.15.1, 1.0.2: releases::VERSION_PY);
+        // 0.12.x reads only the file server/VERSION, which no image has.
         let cases = [
-            ("0.14", false, false, false, "0.14.0"),
-            ("0.15", false, true, false, "0.15.0"),
+            ("0.12", false, false, false, ""),
+            ("0.13", false, false, false, "0.13.0"),
+            ("0.14", false, false, false, "0.14.2"),
+            ("0.15", false, true, false, "0.15.1"),
+            ("1.0", false, false, true, "1.0.2"),
             ("0.17", false, false, true, "0.17.0"),
             ("1.12", false, false, true, "1.12.1"),
             ("2.2", false, false, true, "2.2.0"),
@@ -953,7 +980,7 @@ mod tests {
             assert_eq!(v["data"].get("api_version").is_some(), api, "{era}");
             assert_eq!(v["meta"]["endpoint"]["name"], "server.info");
             // /v2.8 reaches the handler that reports the uid, from 0.15 (API 2.8) on.
-            if era != "0.14" {
+            if !["0.12", "0.13", "0.14"].contains(&era) {
                 let (c, v8) =
                     get(&h, "http://localhost:8008/v2.8/server.info", None).expect("local");
                 assert_eq!(c, 200, "{era}");

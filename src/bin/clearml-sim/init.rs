@@ -33,6 +33,9 @@ pub struct InitOpts {
     pub pin: bool,
     pub free_mb: Option<u64>,
     pub memory_mb: Option<u64>,
+    /// Also install ClearML Serving (see `serving.rs`), its inference container published on
+    /// this host port.
+    pub serving: Option<u16>,
 }
 
 /// Upstream's compose files, one row per line: `FROM UNTIL |LINE` puts LINE in the compose file
@@ -49,7 +52,7 @@ pub struct InitOpts {
 /// is told to make (`*_AGENT_DOCKER_HOST_MOUNT`); `--root` replaces only these. `@SERVER@`,
 /// `@ELASTIC@`, `@MONGO@`, `@REDIS@`, `@AGENT@` are the images of `releases::stack`.
 /// tests/sim_upstream.rs checks every release's file against facts recorded from the upstream
-/// repository (tests/fixtures/upstream/clearml-server-compose.json, scripts/upstream-facts.py).
+/// repository (playbooks/clearml/upstream-compose.json, scripts/upstream-facts.py).
 const COMPOSE: &str = r##"
 0.10.0 -      |version: "3.6"
 0.10.0 -      |services:
@@ -650,8 +653,12 @@ pub fn init(host: &Host, o: &InitOpts) -> Out {
         }
     };
     if o.no_clearml {
+        let mut out = Out::ok("clearml-sim: host without ClearML initialised\n");
+        if let Some(port) = o.serving {
+            add_serving(host, &mut st, port, &mut out);
+        }
         return match host.with_state(|s| *s = st.clone()) {
-            Ok(()) => Out::ok("clearml-sim: host without ClearML initialised\n"),
+            Ok(()) => out,
             Err(e) => e.into(),
         };
     }
@@ -714,11 +721,41 @@ pub fn init(host: &Host, o: &InitOpts) -> Out {
             out.line(&format!("  {} {:?} ({})", c.name, c.status, c.exit_code));
         }
     }
+    if let Some(port) = o.serving {
+        add_serving(host, &mut st, port, &mut out);
+    }
     if let Err(e) = host.with_state(|s| *s = st.clone()) {
         return e.into();
     }
     let _ = vge;
     out
+}
+
+/// `--serving PORT`: ClearML Serving after the server, as a site adds it later. When its `up`
+/// fails (PORT is 8080 and the server's webserver holds it), the state is kept as compose left
+/// it and `init` fails with compose's error.
+fn add_serving(host: &Host, st: &mut State, port: u16, out: &mut Out) {
+    let flavour = if st.settings.compose_v2 {
+        Flavour::V2
+    } else {
+        Flavour::V1
+    };
+    let r = crate::serving::install(host, st, port, flavour);
+    out.line(&format!(
+        "clearml-sim: ClearML Serving laid out at {}/docker (inference on port {port})",
+        crate::serving::CLONE
+    ));
+    for c in st
+        .containers
+        .values()
+        .filter(|c| c.label("com.docker.compose.project") == Some("docker"))
+    {
+        out.line(&format!("  {} {:?} ({})", c.name, c.status, c.exit_code));
+    }
+    if r.code != 0 {
+        out.stderr.push_str(&r.stderr);
+        out.code = r.code;
+    }
 }
 
 #[cfg(test)]

@@ -181,12 +181,21 @@ pub fn inspect_json(c: &Container, t: u64) -> Value {
     })
 }
 
-pub fn image_json(i: &crate::state::Image) -> Value {
-    let (repo, _) = crate::releases::split_ref(&i.reference);
+/// `docker image inspect` JSON: every tag naming the image in `RepoTags` (none when dangling),
+/// the registry digest under each repository it came from in `RepoDigests`.
+pub fn image_json(i: &crate::state::Image, tags: &[String], digest: &str) -> Value {
+    let mut repos: Vec<String> = tags
+        .iter()
+        .map(|t| crate::releases::split_ref(t).0)
+        .collect();
+    if repos.is_empty() {
+        repos.push(crate::releases::split_ref(&i.reference).0);
+    }
+    repos.dedup();
     json!({
         "Id": i.id,
-        "RepoTags": [i.reference],
-        "RepoDigests": [format!("{repo}@sha256:{}", crate::state::hex_id(&format!("digest/{}/{}", i.reference, i.version)))],
+        "RepoTags": tags,
+        "RepoDigests": repos.iter().map(|r| format!("{r}@{digest}")).collect::<Vec<_>>(),
         "Created": rfc3339(i.pulled_at),
         "Config": {"Env": i.env, "Labels": {}},
         "Architecture": "amd64",

@@ -18,6 +18,7 @@ mod mongo;
 mod procfs;
 mod redis;
 mod releases;
+mod serving;
 mod state;
 mod sysctl;
 
@@ -29,8 +30,11 @@ const USAGE: &str = "usage: clearml-sim <command>
   init --era VERSION [--stopped|--exited] [--root DIR] [--compose v1|v2|both] [--no-clearml] [--no-avx]
        [--agent-key K --agent-secret S] [--host-ip IP] [--git-user U] [--git-pass P]
        [--docker-access root|group|none] [--no-dotenv] [--pin] [--free-mb N] [--memory-mb N]
+       [--serving PORT]     also ClearML Serving (upstream's compose file), inference published on PORT
   inject [--broken-tag TAG]... [--missing-tag TAG]... [--fill-disk-on-down DIR] [--free-mb N] [--max-map-count N] [--chown-data UID [--root DIR]]
-         [--avx on|off] [--memory-mb N] [--compose v1|v2|both] [--docker-access root|group|none] [--clear]
+         [--avx on|off] [--memory-mb N] [--compose v1|v2|both] [--docker-access root|group|none]
+         [--latest REPO=VERSION]...   the registry's REPO:latest is that release from now on (e.g. clearml/server=2.4.0)
+         [--clear]
   es7-migrate [--script-dir DIR] [-s SRC] [-t DST] [-n] [-p]
                             Trains 0.16's elastic_upgrade.py, by its effects (ES 5 → 7 data)
   show                      print the daemon state (JSON)
@@ -69,6 +73,12 @@ fn cmd_init(host: &Host, args: &[String]) -> Out {
                 "--docker-access" => o.docker_access = Some(value(args, &mut i, &a)?),
                 "--no-dotenv" => o.no_dotenv = true,
                 "--pin" => o.pin = true,
+                "--serving" => {
+                    let v = value(args, &mut i, &a)?;
+                    o.serving = Some(v.parse().ok().filter(|p: &u16| *p > 0).ok_or_else(|| {
+                        Out::fail(2, format!("clearml-sim: bad --serving port {v:?}"))
+                    })?);
+                }
                 "--memory-mb" => {
                     let v = value(args, &mut i, &a)?;
                     o.memory_mb = Some(v.parse().map_err(|_| {
@@ -116,12 +126,17 @@ fn cmd_inject(host: &Host, args: &[String]) -> Out {
     let mut fill: Option<String> = None;
     let mut max_map: Option<u64> = None;
     let mut memory: Option<u64> = None;
+    let mut latest: Vec<(String, String)> = Vec::new();
     while i < args.len() {
         let a = args[i].clone();
         let r: Result<(), Out> = (|| {
             match a.as_str() {
                 "--broken-tag" => broken.push(value(args, &mut i, &a)?),
                 "--missing-tag" => missing.push(value(args, &mut i, &a)?),
+                "--latest" => {
+                    let v = value(args, &mut i, &a)?;
+                    latest.push(parse_latest(&v).map_err(|m| Out::fail(2, m))?);
+                }
                 "--fill-disk-on-down" => fill = Some(value(args, &mut i, &a)?),
                 "--free-mb" => {
                     free = Some(
@@ -188,6 +203,7 @@ fn cmd_inject(host: &Host, args: &[String]) -> Out {
         }
         st.inject.broken_tags.extend(broken);
         st.inject.missing_tags.extend(missing);
+        st.inject.latest.extend(latest);
         if fill.is_some() {
             st.inject.fill_disk_on_down = fill;
         }
@@ -234,6 +250,25 @@ fn cmd_inject(host: &Host, args: &[String]) -> Out {
         Ok(Err(m)) => Out::fail(2, format!("clearml-sim inject: {m}")),
         Err(e) => e.into(),
     }
+}
+
+/// `REPO=VERSION` of `inject --latest`: a server repository and a release the registry can hold.
+fn parse_latest(v: &str) -> Result<(String, String), String> {
+    let bad = || {
+        format!(
+            "clearml-sim inject: --latest takes REPO=VERSION with REPO one of {} and VERSION a known server release (e.g. clearml/server=2.4.0), not {v:?}",
+            releases::SERVER_REPOS.join(", ")
+        )
+    };
+    let (repo, ver) = v.split_once('=').ok_or_else(bad)?;
+    let (repo, tag) = releases::split_ref(repo);
+    if tag != "latest" || !releases::SERVER_REPOS.contains(&repo.as_str()) {
+        return Err(bad());
+    }
+    let rel = releases::find_image(ver.trim())
+        .filter(|r| r.version == ver.trim())
+        .ok_or_else(bad)?;
+    Ok((repo, rel.version.to_string()))
 }
 
 fn cmd_links(host: &Host, args: &[String]) -> Out {
@@ -334,6 +369,16 @@ fn cli(host: &Host, args: &[String]) -> Out {
                     s.es_image,
                     s.mongo_image,
                     s.redis_image.unwrap_or("-")
+                ));
+            }
+            for r in releases::IMAGE_ONLY {
+                out.line(&format!(
+                    "{:<8} build {:<4} api {:<5} image only (no compose file): inject --latest {}={}",
+                    r.version,
+                    r.build,
+                    r.api,
+                    releases::stack(r.version).server_repo,
+                    r.version
                 ));
             }
             out

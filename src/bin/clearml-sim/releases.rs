@@ -3,7 +3,8 @@
 //!
 //! Choices the spec leaves open ([U]) and that the simulator fixes here:
 //! - `allegroai/clearml:latest` resolves to **2.0.0-613** (the last tag known under that name);
-//! - `clearml/server:latest` resolves to 2.3.0, `allegroai/trains:latest` to 0.16.1;
+//! - `clearml/server:latest` resolves to 2.3.0, `allegroai/trains:latest` to 0.16.1, until
+//!   `inject --latest` moves a server repository's `latest` (to 2.4.0, say: see `IMAGE_ONLY`);
 //! - `clearml/server` has plain tags `2.1.0`, `2.2.0`, `2.3.0`; `allegroai/trains` has plain tags
 //!   for every Trains release; `allegroai/clearml` has the HELM tags plus `latest`;
 //! - builds of releases without a known HELM tag are the simulator's own numbers;
@@ -336,6 +337,28 @@ pub fn vge(a: &str, b: &str) -> bool {
     vnum(a) >= vnum(b)
 }
 
+/// Server releases whose image the registry can hold (see `inject --latest`) but that `init`
+/// cannot lay out: they have no tag, hence no compose file, in clearml/clearml-server.
+/// - 2.4.0: clearml/clearml-docs (df22ffc) `docs/release_notes/clearml_server/open_source/ver_2_4.md`
+///   says only "Update Elastic to version 8.19.9"; the server image, its build and API version,
+///   and its MongoDB and Redis are not found upstream (docs/upstream.md items 6 and 11). Assumed
+///   here: it reports version 2.4.0 with the simulator's own build 771, keeps 2.3.0's API version
+///   2.34 and, like 2.2.0 and 2.3.0, raises MongoDB's FCV to 7.0 (needs MongoDB 7).
+pub const IMAGE_ONLY: &[Release] = &[Release {
+    version: "2.4.0",
+    build: "771",
+    api: "2.34",
+}];
+
+/// A release whose image the registry can hold: one of [`RELEASES`] (exact or "X.Y") or of
+/// [`IMAGE_ONLY`] (exact).
+pub fn find_image(version: &str) -> Option<&'static Release> {
+    find(version).or_else(|| IMAGE_ONLY.iter().find(|r| r.version == version))
+}
+
+/// The repositories of the ClearML/Trains server image (see [`stack`]).
+pub const SERVER_REPOS: &[&str] = &["allegroai/trains", "allegroai/clearml", "clearml/server"];
+
 /// Find a release by exact version, or the newest patch of "X.Y".
 pub fn find(version: &str) -> Option<&'static Release> {
     if let Some(r) = RELEASES.iter().find(|r| r.version == version) {
@@ -352,10 +375,95 @@ pub fn find(version: &str) -> Option<&'static Release> {
     None
 }
 
-/// `version.py` is not bumped for patch releases (spec §2.1): it holds X.Y.0.
-pub fn version_py(version: &str) -> String {
-    let (a, b, _) = vnum(version);
-    format!("{a}.{b}.0")
+/// `__version__` in each release's `version.py`, read at every tag of github.com/clearml/clearml-server
+/// (`git show TAG:server/version.py` up to 0.16.1, `TAG:apiserver/version.py` from 0.17.0; tags
+/// `0.10.0` … `1.2.0`, `v1.3.0` … `v2.3.0`, `v1.10` for 1.10.0). Upstream bumps it for some patch
+/// releases and not for others, so it is a table, not a rule. `None`: the release has no
+/// version.py (0.10.0, 0.10.1 and 0.11.0 have only the DB model `server/database/model/version.py`).
+pub const VERSION_PY: &[(&str, Option<&str>)] = &[
+    ("0.10.0", None),
+    ("0.10.1", None),
+    ("0.11.0", None),
+    // First version.py: tag 0.12.0 (server/version.py). Tag 0.12.1 (2c3f0e4) still says 0.12.0.
+    ("0.12.0", Some("0.12.0")),
+    ("0.12.1", Some("0.12.0")),
+    ("0.13.0", Some("0.13.0")),
+    ("0.14.0", Some("0.14.0")),
+    // Bumped for these patches: 0.14.1 (50c373c), 0.14.2 (d9bdebe), 0.15.1 (5ce202c), 0.16.1
+    // (b93591e), 1.0.1 (2216bfe), 1.0.2 (09ab2af), 1.1.1 (1bc8529), v1.9.1 (b1a50c1), v1.9.2 (3a2675a).
+    ("0.14.1", Some("0.14.1")),
+    ("0.14.2", Some("0.14.2")),
+    ("0.15.0", Some("0.15.0")),
+    ("0.15.1", Some("0.15.1")),
+    ("0.16.0", Some("0.16.0")),
+    ("0.16.1", Some("0.16.1")),
+    // apiserver/version.py from 0.17.0.
+    ("0.17.0", Some("0.17.0")),
+    ("1.0.0", Some("1.0.0")),
+    ("1.0.1", Some("1.0.1")),
+    ("1.0.2", Some("1.0.2")),
+    ("1.1.0", Some("1.1.0")),
+    ("1.1.1", Some("1.1.1")),
+    ("1.2.0", Some("1.2.0")),
+    ("1.3.0", Some("1.3.0")),
+    // Not bumped: v1.3.1 (bf65ea7) says 1.3.0.
+    ("1.3.1", Some("1.3.0")),
+    ("1.4.0", Some("1.4.0")),
+    ("1.5.0", Some("1.5.0")),
+    ("1.6.0", Some("1.6.0")),
+    ("1.7.0", Some("1.7.0")),
+    ("1.8.0", Some("1.8.0")),
+    ("1.9.0", Some("1.9.0")),
+    ("1.9.1", Some("1.9.1")),
+    ("1.9.2", Some("1.9.2")),
+    ("1.10.0", Some("1.10.0")),
+    // Not bumped: v1.10.1 (c8e4d9e) says 1.10.0.
+    ("1.10.1", Some("1.10.0")),
+    ("1.11.0", Some("1.11.0")),
+    ("1.12.0", Some("1.12.0")),
+    // v1.12.1 and v1.12.0 are the same commit (2263e7c).
+    ("1.12.1", Some("1.12.0")),
+    ("1.13.0", Some("1.13.0")),
+    // v1.13.1 and v1.13.0 are the same commit (4684fd5).
+    ("1.13.1", Some("1.13.0")),
+    ("1.14.0", Some("1.14.0")),
+    // Not bumped: v1.14.1 (6a1fc04) says 1.14.0.
+    ("1.14.1", Some("1.14.0")),
+    ("1.15.0", Some("1.15.0")),
+    // No tag (HELM 1.15.1-478): every commit from v1.15.0 (9c95c63) to the 1.16.0 bump (3f34f83)
+    // says 1.15.0.
+    ("1.15.1", Some("1.15.0")),
+    ("1.16.0", Some("1.16.0")),
+    // v1.16.1 and v1.16.2 are one commit (83a0485), which says 1.16.0.
+    ("1.16.1", Some("1.16.0")),
+    ("1.16.2", Some("1.16.0")),
+    ("1.17.0", Some("1.17.0")),
+    // No tag (HELM 1.17.1-554): every commit from v1.17.0 (1299ebf) to the v2.0.0 bump (8de039e)
+    // says 1.17.0.
+    ("1.17.1", Some("1.17.0")),
+    ("2.0.0", Some("2.0.0")),
+    ("2.1.0", Some("2.1.0")),
+    ("2.2.0", Some("2.2.0")),
+    ("2.3.0", Some("2.3.0")),
+    // Assumed: 2.4.0 has no tag in clearml/clearml-server (see IMAGE_ONLY).
+    ("2.4.0", Some("2.4.0")),
+];
+
+/// The `__version__` of a release's version.py (see [`VERSION_PY`]); `None` when the release has
+/// no version.py or is unknown.
+pub fn version_py(version: &str) -> Option<&'static str> {
+    VERSION_PY
+        .iter()
+        .find(|(v, _)| *v == version)
+        .and_then(|(_, p)| *p)
+}
+
+/// Whether the apiserver reads `version.py` for `server.info`'s version at all: from 0.13.0 on
+/// (`server/config/info.py` `_get("VERSION", default=__version__)`, after the env variable and a
+/// `VERSION` file). 0.11.0 … 0.12.1 read only the file `server/VERSION` (empty string when it
+/// is missing; same file, tags 0.11.0 and 0.12.1), and before 0.11.0 there is no server.info.
+pub fn reads_version_py(version: &str) -> bool {
+    vge(version, "0.13.0")
 }
 
 /// Images and layout of a release's compose file (spec §1 and §3). Every threshold below is the
@@ -565,7 +673,7 @@ pub fn split_ref(reference: &str) -> (String, String) {
 }
 
 fn server(version: &str) -> Lookup {
-    match find(version) {
+    match find_image(version) {
         Some(r) => Lookup::Found(RegistryImage {
             kind: ImageKind::Server,
             version: r.version.to_string(),
@@ -581,6 +689,21 @@ fn store(kind: ImageKind, version: &str) -> Lookup {
         version: version.to_string(),
         build: None,
     })
+}
+
+/// The registry's answer for an image reference once the `latest` of some server repositories
+/// has moved (`inject --latest REPO=VERSION`, repository → release): `REPO:latest` is that
+/// release from then on, and in the repositories with plain version tags (`clearml/server`,
+/// `allegroai/trains`) its plain tag `REPO:VERSION` exists too.
+pub fn registry_at(reference: &str, latest: &std::collections::BTreeMap<String, String>) -> Lookup {
+    let (repo, tag) = split_ref(reference);
+    if let Some(v) = latest.get(&repo)
+        && SERVER_REPOS.contains(&repo.as_str())
+        && (tag == "latest" || (tag == *v && repo != "allegroai/clearml"))
+    {
+        return server(v);
+    }
+    registry(reference)
 }
 
 /// The registry's answer for an image reference (before failure injections).
@@ -684,6 +807,40 @@ pub fn registry(reference: &str) -> Lookup {
             "latest" | "1.27" | "1.27.3" => store(ImageKind::Other, "1.27.3"),
             _ => Lookup::NoTag,
         },
+        // ClearML Serving, not ClearML Server: the images of github.com/clearml/clearml-serving's
+        // docker/docker-compose*.yml and docker/compose*.yaml. `main` (c0ee96e, since 1484e13 of
+        // 2026-01-04) names clearml/clearml-serving-{inference,inference-intel,statistics,triton}
+        // and bitnamilegacy/{zookeeper,kafka} (bitnami/ → bitnamilegacy/ in a761e8a, "Update
+        // bitnami repositories"); tags 0.9.0 … 1.3.1 name allegroai/clearml-serving-* (all
+        // `:latest`). Long-running containers of no ClearML role (see `serving.rs`).
+        "clearml/clearml-serving-inference"
+        | "clearml/clearml-serving-inference-intel"
+        | "clearml/clearml-serving-statistics"
+        | "clearml/clearml-serving-triton"
+        | "allegroai/clearml-serving-inference"
+        | "allegroai/clearml-serving-statistics"
+        | "allegroai/clearml-serving-triton" => match tag.as_str() {
+            "latest" => store(ImageKind::Other, "latest"),
+            _ => Lookup::NoTag,
+        },
+        "bitnamilegacy/zookeeper"
+        | "bitnamilegacy/kafka"
+        | "prom/prometheus"
+        | "prom/alertmanager"
+        | "grafana/grafana" => {
+            let known = [
+                ("bitnamilegacy/zookeeper", "3.7.0"),
+                ("bitnamilegacy/kafka", "3.1.1"),
+                ("prom/prometheus", "v2.34.0"),
+                ("prom/alertmanager", "v0.23.0"),
+                ("grafana/grafana", "8.4.4-ubuntu"),
+            ];
+            if known.contains(&(repo.as_str(), tag.as_str())) {
+                store(ImageKind::Other, &tag)
+            } else {
+                Lookup::NoTag
+            }
+        }
         _ => Lookup::NoRepo,
     }
 }
@@ -811,8 +968,64 @@ mod tests {
     }
 
     #[test]
+    fn version_py_is_upstreams_per_release() {
+        for r in RELEASES.iter().chain(IMAGE_ONLY) {
+            assert!(
+                VERSION_PY.iter().any(|(v, _)| *v == r.version),
+                "{} has no version.py row",
+                r.version
+            );
+        }
+        assert_eq!(VERSION_PY.len(), RELEASES.len() + IMAGE_ONLY.len());
+        // Bumped for these patches (tags 0.14.1 … v1.9.2), not for v1.16.1/v1.16.2 and others.
+        for v in [
+            "0.14.1", "0.14.2", "0.15.1", "0.16.1", "1.0.1", "1.0.2", "1.1.1", "1.9.1", "1.9.2",
+        ] {
+            assert_eq!(version_py(v), Some(v));
+        }
+        for (v, py) in [
+            ("1.16.1", "1.16.0"),
+            ("1.16.2", "1.16.0"),
+            ("1.17.1", "1.17.0"),
+            ("1.3.1", "1.3.0"),
+            ("0.12.1", "0.12.0"),
+        ] {
+            assert_eq!(version_py(v), Some(py), "{v}");
+        }
+        assert_eq!(version_py("0.11.0"), None);
+        assert!(!reads_version_py("0.12.1") && reads_version_py("0.13.0"));
+    }
+
+    #[test]
+    fn latest_can_move_past_the_newest_known_release() {
+        let mut latest = std::collections::BTreeMap::new();
+        let ver = |r: &str, l: &std::collections::BTreeMap<String, String>| match registry_at(r, l)
+        {
+            Lookup::Found(i) => (i.version, i.build),
+            other => panic!("{r}: {other:?}"),
+        };
+        assert_eq!(ver("clearml/server", &latest).0, "2.3.0");
+        assert_eq!(registry("clearml/server:2.4.0"), Lookup::NoTag);
+        latest.insert("clearml/server".to_string(), "2.4.0".to_string());
+        assert_eq!(
+            ver("clearml/server:latest", &latest),
+            ("2.4.0".to_string(), Some("771".to_string()))
+        );
+        assert_eq!(ver("clearml/server:2.4.0", &latest).0, "2.4.0");
+        assert_eq!(ver("clearml/server:2.3.0", &latest).0, "2.3.0");
+        latest.insert("allegroai/clearml".to_string(), "2.4.0".to_string());
+        assert_eq!(ver("allegroai/clearml:latest", &latest).0, "2.4.0");
+        assert_eq!(
+            registry_at("allegroai/clearml:2.4.0", &latest),
+            Lookup::NoTag
+        );
+        assert_eq!(find("2.4"), None, "init cannot lay out 2.4.0");
+        assert_eq!(apiserver_mongo_target("2.4.0"), Some("7.0"));
+    }
+
+    #[test]
     fn version_py_and_fcv_targets() {
-        assert_eq!(version_py("1.16.2"), "1.16.0");
+        assert_eq!(version_py("1.16.2"), Some("1.16.0"));
         assert_eq!(apiserver_mongo_target("1.17.1"), Some("5.0"));
         assert_eq!(apiserver_mongo_target("2.1.0"), Some("6.0"));
         assert_eq!(apiserver_mongo_target("2.2.0"), Some("7.0"));

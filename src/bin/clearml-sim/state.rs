@@ -244,8 +244,10 @@ pub struct Settings {
     pub es_uid: u32,
     /// docker-compose v1 1.29.2 against a new engine fails on recreate (KeyError 'ContainerConfig').
     pub v1_recreate_bug: bool,
-    /// The kernel's `vm.max_map_count`, as the host's `sysctl` reports it (262144: the host was
-    /// prepared as ClearML's install docs say).
+    /// The kernel's `vm.max_map_count`, as the host's `sysctl` reports it (524288: the host was
+    /// prepared as ClearML's install docs say: github.com/clearml/clearml-docs df22ffc,
+    /// docs/deploying_clearml/clearml_server_linux_mac.md lines 80-93, `vm.max_map_count=524288`;
+    /// 262144 until docs commit 4874fa9b of 2025-08-13).
     pub max_map_count: u64,
     /// Physical memory in MiB as `/proc/meminfo` shows it (`init` default: 16384); `None`:
     /// the machine's own.
@@ -263,7 +265,7 @@ impl Default for Settings {
             os: "linux".into(),
             es_uid: 1000,
             v1_recreate_bug: true,
-            max_map_count: 262_144,
+            max_map_count: 524_288,
             memory_mb: None,
         }
     }
@@ -279,12 +281,21 @@ pub struct Injections {
     /// A host directory whose filesystem `compose down` fills up (another process taking the
     /// disk while the server stops, so that the backup that follows runs out of space).
     pub fill_disk_on_down: Option<String>,
+    /// Server repositories whose `latest` the registry has moved on to another release
+    /// (`inject --latest clearml/server=2.4.0`): repository → release.
+    pub latest: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Image {
+    /// The reference this entry is stored under; for a dangling image, the last one that named
+    /// it (its repository still gives `RepoDigests`).
     pub reference: String,
     pub id: String,
+    /// No reference names it any more (a pull or `docker tag` moved its tag elsewhere): stored
+    /// under its ID, shown as `<none>`, still usable by ID.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub dangling: bool,
     pub kind: ImageKind,
     pub version: String,
     pub build: Option<String>,
@@ -436,6 +447,83 @@ impl State {
         self.counter += 1;
         hex_id(&format!("{salt}/{}/{}", self.counter, now()))
     }
+
+    /// The image a reference (`repo[:tag]`, normalised) names now.
+    pub fn image_by_ref(&self, reference: &str) -> Option<&Image> {
+        self.images
+            .get(&crate::releases::normalize(reference))
+            .filter(|i| !i.dangling)
+    }
+
+    /// The image `key` names, as the daemon resolves it: a reference first, then a full image ID
+    /// (`sha256:…` or bare hex), then a unique ID prefix. Dangling images are found by ID.
+    pub fn resolve_image(&self, key: &str) -> Option<&Image> {
+        if let Some(i) = self.image_by_ref(key) {
+            return Some(i);
+        }
+        let hex = key.strip_prefix("sha256:").unwrap_or(key);
+        if hex.is_empty() || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return None;
+        }
+        let hex = hex.to_ascii_lowercase();
+        let mut hits: Vec<&Image> = Vec::new();
+        for i in self.images.values() {
+            let id = i.id.trim_start_matches("sha256:");
+            if id.starts_with(&hex) && !hits.iter().any(|h| h.id == i.id) {
+                hits.push(i);
+            }
+        }
+        match hits.as_slice() {
+            // Prefer a tagged entry of that image (its `reference` is a live tag).
+            [one] => self
+                .images
+                .values()
+                .find(|i| i.id == one.id && !i.dangling)
+                .or(Some(*one)),
+            _ => None,
+        }
+    }
+
+    /// Every reference that names image `id`, in store order.
+    pub fn tags_of(&self, id: &str) -> Vec<String> {
+        self.images
+            .values()
+            .filter(|i| i.id == id && !i.dangling)
+            .map(|i| i.reference.clone())
+            .collect()
+    }
+
+    /// Point `reference` at `img` (a pull, `docker tag`, `init`). As docker does, the image the
+    /// reference named before is not lost: when no other reference names it, it stays in the
+    /// store untagged (dangling), reachable by its ID. A dangling entry of `img` itself goes.
+    pub fn set_tag(&mut self, reference: &str, mut img: Image) {
+        let r = crate::releases::normalize(reference);
+        img.reference = r.clone();
+        img.dangling = false;
+        let old = self.image_by_ref(&r).cloned();
+        self.images.insert(r.clone(), img.clone());
+        self.images.shift_remove(&img.id);
+        if let Some(o) = old
+            && o.id != img.id
+            && self.tags_of(&o.id).is_empty()
+        {
+            self.images.insert(
+                o.id.clone(),
+                Image {
+                    dangling: true,
+                    ..o
+                },
+            );
+        }
+    }
+
+    /// Distinct images (by ID), as `docker info` counts them.
+    pub fn image_count(&self) -> usize {
+        let mut ids: Vec<&str> = self.images.values().map(|i| i.id.as_str()).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        ids.len()
+    }
 }
 
 pub fn now() -> u64 {
@@ -534,6 +622,59 @@ mod tests {
             h.unpath(Path::new("/tmp/r/opt/clearml/../trains")),
             "/opt/trains"
         );
+    }
+
+    fn img(r: &str, id: &str) -> Image {
+        Image {
+            reference: r.into(),
+            id: id.into(),
+            dangling: false,
+            kind: ImageKind::Server,
+            version: "2.3.0".into(),
+            build: None,
+            env: vec![],
+            pulled_at: 0,
+        }
+    }
+
+    #[test]
+    fn moved_tags_leave_dangling_images_reachable_by_id() {
+        let mut st = State::default();
+        let a = format!("sha256:{}", hex_id("a"));
+        let b = format!("sha256:{}", hex_id("b"));
+        st.set_tag("clearml/server", img("x", &a));
+        st.set_tag("site/server:keep", img("x", &a));
+        assert_eq!(
+            st.tags_of(&a),
+            ["clearml/server:latest", "site/server:keep"]
+        );
+        // Moving one of two tags dangles nothing.
+        st.set_tag("clearml/server:latest", img("x", &b));
+        assert!(!st.images.values().any(|i| i.dangling));
+        // Moving the last one does: the image stays, under its ID, found by ID or prefix.
+        st.set_tag("site/server:keep", img("x", &b));
+        let d = st.images.get(&a).expect("dangling entry");
+        assert!(d.dangling && d.reference == "site/server:keep");
+        assert_eq!(st.tags_of(&a), Vec::<String>::new());
+        assert_eq!(
+            st.resolve_image(&a).map(|i| i.id.as_str()),
+            Some(a.as_str())
+        );
+        let short = a.trim_start_matches("sha256:").get(..12).expect("id");
+        assert_eq!(
+            st.resolve_image(short).map(|i| i.id.as_str()),
+            Some(a.as_str())
+        );
+        assert!(st.image_by_ref(&a).is_none(), "an ID is not a reference");
+        assert_eq!(st.image_count(), 2);
+        // Tagging it again makes it a tagged image, not a dangling one.
+        st.set_tag(
+            "clearml/server:2.3.0",
+            st.resolve_image(&a).cloned().expect("a"),
+        );
+        assert!(st.images.get(&a).is_none());
+        assert_eq!(st.tags_of(&a), ["clearml/server:2.3.0"]);
+        assert!(st.resolve_image("nosuch").is_none() && st.resolve_image("").is_none());
     }
 
     #[test]
