@@ -6,7 +6,7 @@ Usage:
 
 MIRROR is a git clone (a bare mirror without a work tree is enough) of
 https://github.com/clearml/clearml-server, e.g. /work/.mirror/clearml+clearml-server/repo.
-OUTPUT defaults to tests/fixtures/upstream/clearml-server-compose.json next to this script's
+OUTPUT defaults to playbooks/clearml/upstream-compose.json next to this script's
 repository. Nothing is copied from upstream but the facts below, each entry naming its source
 (tag, commit, path). The test tests/sim_upstream.rs checks the simulator against that file.
 
@@ -187,7 +187,7 @@ def main():
     out_path = (
         sys.argv[2]
         if len(sys.argv) == 3
-        else os.path.join(here, "..", "tests", "fixtures", "upstream", "clearml-server-compose.json")
+        else os.path.join(here, "..", "playbooks", "clearml", "upstream-compose.json")
     )
     entries = []
     for tag in git(mirror, "tag", "--list").split():

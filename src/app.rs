@@ -101,6 +101,7 @@ fn detect(args: &DetectArgs, view: View) -> Result<u8, Error> {
         target,
         options: PlanOptions {
             allow_es_migration: args.allow_es_migration,
+            discard_compose_changes: args.discard_compose_changes,
         },
     };
     let name = if view == View::Plan { "plan" } else { "detect" };

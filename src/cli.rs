@@ -278,6 +278,12 @@ pub struct UpgradeArgs {
     /// preconditions (python, disk, memory) are checked first.
     #[arg(long)]
     pub allow_es_migration: bool,
+    /// Upgrade hosts whose compose file differs from upstream's file of their release (extra
+    /// services, other ports, images or environment): those changes are dropped with the old
+    /// file, which stays in the backup. Without it such hosts are refused, the differences
+    /// listed.
+    #[arg(long)]
+    pub discard_compose_changes: bool,
     /// Compose files from DIR/<version>/docker-compose.yml (a controller directory) or
     /// URL/<version>/docker-compose.yml, for sites without internet.
     #[arg(long, value_name = "DIR|URL")]
@@ -312,6 +318,9 @@ pub struct DetectArgs {
     /// refusing them.
     #[arg(long)]
     pub allow_es_migration: bool,
+    /// Plan hosts whose compose file differs from upstream's too (their changes are dropped).
+    #[arg(long)]
+    pub discard_compose_changes: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

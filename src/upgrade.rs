@@ -211,6 +211,7 @@ pub fn run(args: &UpgradeArgs) -> Result<u8, Error> {
             target,
             options: PlanOptions {
                 allow_es_migration: args.allow_es_migration,
+                discard_compose_changes: args.discard_compose_changes,
             },
         },
         "upgrade: detect".to_owned(),

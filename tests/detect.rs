@@ -424,14 +424,14 @@ fn detects_every_era_in_one_parallel_run() {
     );
     assert_eq!(
         line("trains-0.16"),
-        "0.16.0 → [mv /opt/trains /opt/clearml] → [MongoDB 3.6→4.4 migration] → 1.16.2 → 1.17.1 → 2.0.0 → 2.3.0"
+        "0.16.1 → [mv /opt/trains /opt/clearml] → [MongoDB 3.6→4.4 migration] → 1.16.2 → 1.17.1 → 2.0.0 → 2.3.0"
     );
     assert_eq!(line("clearml-2.3"), "2.3.0 (up to date)");
     assert_eq!(
         line("stopped-1.16"),
         "1.15.0–1.16.2 → [set MongoDB FCV 4.4] → 1.17.1 → 2.0.0 → 2.3.0"
     );
-    assert!(line("trains-0.15").starts_with("0.15.0: refused: Host runs Trains Server ≤0.15"));
+    assert!(line("trains-0.15").starts_with("0.15.1: refused: Host runs Trains Server ≤0.15"));
     assert_eq!(line("no-clearml"), "no ClearML server");
     assert_eq!(line("unreachable"), "unreachable");
     let to_2_0 = clearfleet(home.path())

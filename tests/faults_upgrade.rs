@@ -459,7 +459,7 @@ fn a_resumed_hop_that_fails_rolls_a_renamed_trains_server_back() {
         (
             &"hop:1.16.2".into(),
             &"/opt/trains".into(),
-            &"0.16.0".into()
+            &"0.16.1".into()
         ),
         "{m}"
     );
@@ -468,7 +468,7 @@ fn a_resumed_hop_that_fails_rolls_a_renamed_trains_server_back() {
     let again = upgrade().run();
     let line = result(&again, "old");
     assert!(
-        line.starts_with("rolled back to 0.16.0: Wait for the apiserver:"),
+        line.starts_with("rolled back to 0.16.1: Wait for the apiserver:"),
         "{}",
         again.stdout
     );
@@ -480,14 +480,14 @@ fn a_resumed_hop_that_fails_rolls_a_renamed_trains_server_back() {
     assert!(!trains.join(".clearfleet/upgrade-in-progress").exists());
     assert_eq!(checksums(&trains.join("data")), before, "the data changed");
     let now = detect(home.path(), inv, fleet, "old");
-    assert_serving(&now, "0.16.0", "old");
+    assert_serving(&now, "0.16.1", "old");
 
     // Fixed: a fresh upgrade (a new backup beside the first) takes it all the way.
     host.sim(&["inject", "--clear"]);
     let last = t.upgrade("60", "/opt/backups-2", &[]).run();
     assert_eq!(
         result(&last, "old"),
-        "upgraded 0.16.0 → 2.3.0",
+        "upgraded 0.16.1 → 2.3.0",
         "{}",
         last.stdout
     );

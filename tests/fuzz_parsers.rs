@@ -1132,7 +1132,7 @@ proptest! {
                 &st,
                 releases(),
                 clearfleet::clearml::Version { major: 2, minor: 3, patch: 0, build: None },
-                clearfleet::clearml::PlanOptions { allow_es_migration },
+                clearfleet::clearml::PlanOptions { allow_es_migration, ..Default::default() },
             );
         }
         let mut out = String::new();

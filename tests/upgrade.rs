@@ -564,18 +564,30 @@ fn trap_b_mongo_6_left_at_fcv_5_is_raised_before_the_mongo_7_hop() {
 
 #[test]
 fn check_runs_the_preflight_for_real_and_changes_nothing() {
-    let Some((fleet, home, mirror)) = sim_fleet(6) else {
+    let Some((fleet, home, mirror)) = sim_fleet(7) else {
         return;
     };
+    // c5 also needs a port that a process outside docker listens on (a real listener on the
+    // machine: the test's own, on a port of its choosing, so other tests are not disturbed).
+    let listener = std::net::TcpListener::bind("0.0.0.0:0").expect("listen");
+    let held = listener.local_addr().expect("addr").port();
     let mut inv = inventory_head(&fleet);
     for (i, host) in fleet.hosts().iter().enumerate() {
         // c3's server is down (stopped by its admin), so a site's own container got 8080.
+        // c6 runs MongoDB 3.6 (1.1), so its upgrade starts with the 3.6 → 4.4 migration.
         if i == 3 {
             host.sim(&["init", "--era", "1.16", "--stopped"]);
+        } else if i == 6 {
+            host.sim(&["init", "--era", "1.1"]);
         } else {
             host.sim(&["init", "--era", "1.16"]);
         }
         inv.push_str(&format!("    c{i}:\n      ansible_port: {}\n", host.port()));
+        if i == 5 {
+            inv.push_str(&format!(
+                "      clearml_ports: [8008, 8080, 8081, {held}]\n"
+            ));
+        }
     }
     let h = fleet.hosts();
     // What the preflight must catch before anything stops: a kernel setting Elasticsearch
@@ -587,13 +599,20 @@ fn check_runs_the_preflight_for_real_and_changes_nothing() {
         "docker", "run", "-d", "--name", "portal", "-p", "8080:80", "nginx",
     ]);
     h[4].sim(&["inject", "--avx", "off"]);
-    // c5 also needs a port that a process outside docker listens on (a real listener on the
-    // machine: the test's own, on a port of its choosing, so other tests are not disturbed).
-    let listener = std::net::TcpListener::bind("0.0.0.0:0").expect("listen");
-    let held = listener.local_addr().expect("addr").port();
-    inv.push_str(&format!(
-        "      clearml_ports: [8008, 8080, 8081, {held}]\n"
-    ));
+    // c6: its data on a small file system of its own (a real tmpfs in the host's namespace),
+    // 20 MB of MongoDB data and less than 3× that free: the documented migration needs 3×.
+    // The backup goes elsewhere (/opt), where there is room.
+    h[6].in_namespace(
+        "sh",
+        &[
+            "-c",
+            "set -e; cp -a /opt/clearml/data /opt/.cf-data-copy; \
+             mount -t tmpfs -o size=48m cf-data /opt/clearml/data; \
+             cp -a /opt/.cf-data-copy/. /opt/clearml/data/; rm -rf /opt/.cf-data-copy; \
+             head -c 20000000 /dev/zero > /opt/clearml/data/mongo/db/filler; \
+             chown -R 1000:1000 /opt/clearml/data",
+        ],
+    );
     let inv = write(home.path(), "inv.yml", &inv);
     let before: Vec<_> = fleet
         .hosts()
@@ -611,7 +630,7 @@ fn check_runs_the_preflight_for_real_and_changes_nothing() {
     );
     assert!(
         table.iter().any(
-            |l| l.starts_with("c1  not changed: vm.max_map_count is at least 262144")
+            |l| l.starts_with("c1  not changed: vm.max_map_count is at least 524288")
                 && l.contains("vm.max_map_count is 65530")
         ),
         "{table:?}"
@@ -640,6 +659,12 @@ fn check_runs_the_preflight_for_real_and_changes_nothing() {
         row("c5").contains(&format!(
             "port {held} is in use by a process outside docker"
         )),
+        "{table:?}"
+    );
+    assert!(
+        row("c6").contains(
+            "not changed: Enough disk for the MongoDB 4.4 migration (3× the MongoDB data)"
+        ) && row("c6").contains("ClearML's docs ask for at least 3× the data"),
         "{table:?}"
     );
     drop(listener);
@@ -777,7 +802,7 @@ fn allow_es_migration_brings_trains_0_14_and_0_15_to_the_latest_or_rolls_back() 
         "{table:?}"
     );
     assert!(
-        row("t15-bad").starts_with("rolled back to 0.15.0: Migrate the Elasticsearch 5 data to Elasticsearch 7: Failed pulling"),
+        row("t15-bad").starts_with("rolled back to 0.15.1: Migrate the Elasticsearch 5 data to Elasticsearch 7: Failed pulling"),
         "{table:?}"
     );
     assert_eq!(run.code, 2, "{run:?}");
@@ -962,4 +987,344 @@ fn a_failed_rollback_is_reported_loudly_with_the_backup() {
         last.stdout
     );
     assert_eq!(last.code, 0, "{last:?}");
+}
+
+/// A site changed its compose file (another web port, a setting of its own): upstream's next
+/// file would drop both, so the host is refused with the differences named (exit 5, nothing
+/// touched) until the operator says the changes may go; then it upgrades, and the backup
+/// keeps the site's file.
+#[test]
+fn a_compose_file_changed_by_the_site_is_refused_until_its_changes_may_go() {
+    let Some(t) = OneHost::new("2.0", "site") else {
+        return;
+    };
+    let file = t.host().sim_root().join("opt/clearml/docker-compose.yml");
+    let text = std::fs::read_to_string(&file).unwrap_or_else(|e| panic!("{e}"));
+    assert!(text.contains("\"8080:80\""), "{text}");
+    let changed = text.replace("\"8080:80\"", "\"18080:80\"");
+    std::fs::write(&file, &changed).unwrap_or_else(|e| panic!("{e}"));
+    let d = t.detect("site");
+    assert_eq!(
+        d["compose_drift"],
+        serde_json::json!(["webserver ports: host [\"18080:80\"], upstream [\"8080:80\"]"]),
+        "{d}"
+    );
+    assert!(
+        d["compose_compared_with"]
+            .as_str()
+            .is_some_and(|s| s.starts_with("2.0.0 (clearml/clearml-server v2.0.0@")),
+        "{d}"
+    );
+    let run = t.upgrade(&["--wait", "3"]);
+    assert_eq!(run.code, 5, "{run:?}");
+    assert!(
+        row(&run, "site")
+            .starts_with("site  refused: the compose file differs from upstream's 2.0.0")
+            && row(&run, "site").contains("webserver ports: host [\"18080:80\"]")
+            && row(&run, "site").contains("--discard-compose-changes"),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(
+        std::fs::read_to_string(&file).unwrap_or_default(),
+        changed,
+        "refused means untouched"
+    );
+    let run = t.upgrade(&["--wait", "3", "--discard-compose-changes"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(
+        row(&run, "site").starts_with("site  upgraded 2.0.0 → 2.3.0"),
+        "{}",
+        run.stdout
+    );
+    let backup = run
+        .stdout
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("backup: "))
+        .unwrap_or_else(|| panic!("no backup in {}", run.stdout))
+        .to_owned();
+    let kept = t
+        .host()
+        .sim_root()
+        .join(backup.trim_start_matches('/'))
+        .join("docker-compose.yml");
+    assert_eq!(
+        std::fs::read_to_string(&kept).unwrap_or_default(),
+        changed,
+        "the site's file is in the backup"
+    );
+}
+
+/// The way back runs the images that ran, by ID: here someone pulled `allegroai/clearml:latest`
+/// after the 1.16 server started, so that name now means 2.0.0, an image that cannot run on
+/// MongoDB 4.4 data. The upgrade fails in its first hop; the rollback points the old name at
+/// the recorded image again, and 1.16 comes back (without that, `up` would start 2.0.0 and the
+/// way back would fail).
+#[test]
+fn the_rollback_runs_the_recorded_images_even_after_latest_moved() {
+    let Some(t) = OneHost::new("1.16", "moved") else {
+        return;
+    };
+    let host = t.host();
+    let id_of = |what: &[&str]| host.sim(what).trim().to_owned();
+    let ran = id_of(&["docker", "inspect", "-f", "{{.Image}}", "clearml-apiserver"]);
+    host.sim(&["inject", "--latest", "allegroai/clearml=2.0.0"]);
+    host.sim(&["docker", "pull", "allegroai/clearml:latest"]);
+    let latest = id_of(&[
+        "docker",
+        "image",
+        "inspect",
+        "-f",
+        "{{.Id}}",
+        "allegroai/clearml:latest",
+    ]);
+    assert!(
+        ran.starts_with("sha256:") && latest.starts_with("sha256:") && ran != latest,
+        "{ran} {latest}"
+    );
+    host.sim(&["inject", "--broken-tag", "allegroai/clearml:1.17.1-554"]);
+    let run = t.upgrade(&["--wait", "3"]);
+    assert!(
+        row(&run, "moved").starts_with("moved  rolled back to 1.16."),
+        "{}",
+        run.stdout
+    );
+    // The report names the images: the host's page holds what was recorded and re-tagged.
+    let index = run
+        .stderr
+        .lines()
+        .find_map(|l| l.strip_prefix("report: "))
+        .unwrap_or_else(|| panic!("no report in {}", run.stderr));
+    let page = t
+        .home
+        .path()
+        .join(index.trim())
+        .with_file_name("hosts")
+        .join("moved.md");
+    let page = std::fs::read_to_string(&page).unwrap_or_else(|e| panic!("{}: {e}", page.display()));
+    assert!(
+        page.contains(&format!("clearml-apiserver allegroai/clearml:latest {ran}")),
+        "{page}"
+    );
+    assert!(
+        page.contains(&format!("allegroai/clearml:latest → {ran}")),
+        "{page}"
+    );
+    assert_eq!(
+        id_of(&["docker", "inspect", "-f", "{{.Image}}", "clearml-apiserver"]),
+        ran
+    );
+    assert_serving_version(&t.detect("moved"), "1.16.");
+}
+
+/// Issue #17's matrix, in one parallel run: compose v1, a custom root, a stopped server,
+/// ClearML 0.17.0 (ClearML with a Trains agent), a server with ClearML Serving beside it, a
+/// registry whose `latest` is already past the target, and a Trains server that needs the
+/// manual Elasticsearch migration. Every upgradable host reaches exactly 2.3.0 with its uid,
+/// agent credentials, site `.env` keys and data; Serving is never touched; the Trains host is
+/// refused with its reason; a second run changes nothing.
+#[test]
+fn the_upstream_matrix_in_one_parallel_run() {
+    // (label, era, compose flavour, extra init flags)
+    let hosts: [(&str, &str, &str, &[&str]); 7] = [
+        ("v1-1.12", "1.12", "v1", &["--compose", "v1"]),
+        ("root-1.16", "1.16", "v2", &["--root", "/opt/srv/cml"]),
+        ("stopped-2.0", "2.0", "v2", &["--stopped"]),
+        ("clearml-0.17", "0.17", "v2", &[]),
+        ("serving-2.0", "2.0", "v2", &["--serving", "18080"]),
+        ("moved-2.2", "2.2", "v2", &[]),
+        ("trains-0.14", "0.14", "v2", &[]),
+    ];
+    let flavours: Vec<&str> = hosts.iter().map(|h| h.2).collect();
+    let Some(fleet) = Fleet::builder().simulated(&flavours).build() else {
+        return;
+    };
+    let home = temp_home();
+    let mirror = home.path().join("mirror");
+    write_mirror(&mirror);
+    let mut inv = inventory_head(&fleet);
+    let root_of = |label: &str| match label {
+        "root-1.16" => "opt/srv/cml",
+        "trains-0.14" => "opt/trains",
+        _ => "opt/clearml",
+    };
+    for (host, (label, era, _, extra)) in fleet.hosts().iter().zip(hosts) {
+        let key = format!("AK-{label}");
+        let secret = format!("agent-secret-{label}");
+        let mut init = vec![
+            "init",
+            "--era",
+            era,
+            "--agent-key",
+            &key,
+            "--agent-secret",
+            &secret,
+        ];
+        init.extend(extra);
+        host.sim(&init);
+        // A site's own settings beside the agent's: every one must survive the upgrade.
+        let env = host.sim_root().join(root_of(label)).join(".env");
+        let mut text = std::fs::read_to_string(&env).unwrap_or_default();
+        text.push_str(
+            "CLEARML_FILES_HOST=http://files.example:8081\nAWS_ACCESS_KEY_ID=site-aws-key\n",
+        );
+        std::fs::write(&env, text).unwrap_or_else(|e| panic!("{e}"));
+        inv.push_str(&format!(
+            "    {label}:\n      ansible_port: {}\n",
+            host.port()
+        ));
+    }
+    // `latest` already means 2.4.0: a hop on `latest` would land past the target.
+    fleet.hosts()[5].sim(&["inject", "--latest", "clearml/server=2.4.0"]);
+    let inv = write(home.path(), "inv.yml", &inv);
+    let detect =
+        |label: &str| detect_json(&home, &inv, &fleet).host_json(label)["detected"].clone();
+    let before: Vec<serde_json::Value> = hosts.iter().map(|h| detect(h.0)).collect();
+    assert_eq!(before[0]["compose"], "v1", "{}", before[0]);
+    let serving = |h: &support::sshd::SshdHost| {
+        let mut v: Vec<String> = h
+            .sim(&[
+                "docker",
+                "ps",
+                "-a",
+                "--no-trunc",
+                "--format",
+                "{{.Names}} {{.ID}} {{.State}}",
+            ])
+            .lines()
+            .filter(|l| l.starts_with("clearml-serving-"))
+            .map(str::to_owned)
+            .collect();
+        v.sort();
+        v
+    };
+    let serving_before = serving(&fleet.hosts()[4]);
+    assert!(
+        serving_before.len() >= 2 && serving_before.iter().all(|l| l.ends_with(" running")),
+        "{serving_before:?}"
+    );
+    let files_before: Vec<_> = fleet
+        .hosts()
+        .iter()
+        .zip(hosts)
+        .map(|(h, (label, ..))| {
+            snapshot(&h.sim_root().join(root_of(label)).join("data/fileserver"))
+        })
+        .collect();
+
+    let run = upgrade(&home, &inv, &fleet, &mirror, &["--wait", "3"]);
+    let table = result_rows(&run.stdout);
+    eprintln!("{}", table.join("\n"));
+    assert_eq!(
+        run.code, 5,
+        "only the Trains host is not ok (refused): {run:?}"
+    );
+    assert!(
+        row(&run, "trains-0.14")
+            .contains("refused: Host runs Trains Server ≤0.15 (Elasticsearch 5 data at /opt/trains/data/elastic)"),
+        "{table:?}"
+    );
+    for (i, (label, ..)) in hosts.iter().enumerate().take(6) {
+        let r = row(&run, label);
+        assert!(
+            r.starts_with(&format!("{label} "))
+                && r[label.len()..].trim_start().starts_with("upgraded ")
+                && r.ends_with(" → 2.3.0"),
+            "{label}: {r}"
+        );
+        let after = detect(label);
+        // Exactly the target (not the 2.4.0 `latest`), answering its agent's credentials.
+        assert_eq!(
+            after["version"].as_str().map(|v| v.starts_with("2.3.0")),
+            Some(true),
+            "{label}: {after}"
+        );
+        assert_eq!(
+            after["version_probe"], "server-info-authenticated",
+            "{label}: {after}"
+        );
+        if before[i]["uid"].is_string() {
+            assert_eq!(after["uid"], before[i]["uid"], "{label}: uid changed");
+        }
+        let root = if *label == "root-1.16" {
+            "/opt/srv/cml"
+        } else {
+            "/opt/clearml"
+        };
+        assert_eq!(after["root"], root, "{label}");
+        assert_eq!(
+            after["compose_drift"],
+            serde_json::json!([]),
+            "{label}: {after}"
+        );
+        let dir = fleet.hosts()[i]
+            .sim_root()
+            .join(root.trim_start_matches('/'));
+        assert_eq!(
+            snapshot(&dir.join("data/fileserver")),
+            files_before[i],
+            "{label}: fileserver data changed"
+        );
+        let env = std::fs::read_to_string(dir.join(".env")).unwrap_or_default();
+        for kept in [
+            "CLEARML_FILES_HOST=http://files.example:8081",
+            "AWS_ACCESS_KEY_ID=site-aws-key",
+            &format!("CLEARML_AGENT_ACCESS_KEY=AK-{label}"),
+        ] {
+            assert!(
+                env.lines().any(|l| l == kept),
+                "{label}: {kept} lost:\n{env}"
+            );
+        }
+        // Container-side paths stay upstream's under a custom root.
+        let compose = std::fs::read_to_string(dir.join("docker-compose.yml")).unwrap_or_default();
+        assert!(
+            compose.contains("/opt/clearml/config"),
+            "{label}: {compose}"
+        );
+    }
+    assert!(
+        !fleet.hosts()[3].sim_root().join("opt/trains").exists(),
+        "0.17.0 is ClearML: nothing renamed"
+    );
+    assert_eq!(
+        serving(&fleet.hosts()[4]),
+        serving_before,
+        "Serving was touched"
+    );
+    for secret in hosts.iter().map(|h| format!("agent-secret-{}", h.0)) {
+        assert!(!run.all_output().contains(&secret), "{secret} leaked");
+    }
+
+    // A second run changes nothing.
+    let compose_of = |i: usize, label: &str| {
+        std::fs::read_to_string(
+            fleet.hosts()[i]
+                .sim_root()
+                .join(if label == "root-1.16" {
+                    "opt/srv/cml"
+                } else {
+                    "opt/clearml"
+                })
+                .join("docker-compose.yml"),
+        )
+        .unwrap_or_default()
+    };
+    let composes: Vec<String> = hosts
+        .iter()
+        .enumerate()
+        .map(|(i, h)| compose_of(i, h.0))
+        .collect();
+    let again = upgrade(&home, &inv, &fleet, &mirror, &["--wait", "3"]);
+    assert_eq!(again.code, 5, "{again:?}");
+    for (i, (label, ..)) in hosts.iter().enumerate().take(6) {
+        let r = row(&again, label);
+        assert_eq!(
+            r[label.len().min(r.len())..].trim(),
+            "up to date (2.3.0)",
+            "{label}: {}",
+            again.stdout
+        );
+        assert_eq!(compose_of(i, label), composes[i], "{label}");
+    }
 }

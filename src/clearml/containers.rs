@@ -43,7 +43,7 @@ pub enum Family {
 
 /// The role and family of a container named exactly as an upstream compose file names it
 /// (container_name of every service in clearml/clearml-server's compose files, 0.10.0 …
-/// v2.3.0; recorded in tests/fixtures/upstream/clearml-server-compose.json). Nothing else is
+/// v2.3.0; recorded in playbooks/clearml/upstream-compose.json). Nothing else is
 /// this server's: not `clearml-serving-*`, not a site's own `clearml-*` service.
 pub fn classify(name: &str) -> Option<(Family, Role)> {
     if name == "async_delete" {
@@ -194,7 +194,7 @@ mod tests {
         assert!(playbook.contains(&format!("      {SERVER_CONTAINERS_RE}\n")));
         // Every container_name of every upstream compose file, and nothing else.
         let facts: serde_json::Value = serde_json::from_str(include_str!(
-            "../../tests/fixtures/upstream/clearml-server-compose.json"
+            "../../playbooks/clearml/upstream-compose.json"
         ))
         .unwrap_or_else(|e| panic!("{e}"));
         for release in facts.as_array().into_iter().flatten() {

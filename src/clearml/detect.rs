@@ -12,6 +12,7 @@ use super::releases::Releases;
 use super::state::{
     AgentSettings, Compose, ContainerSummary, DockerAccess, HostState, InterruptedUpgrade, Probe,
 };
+use super::upstream;
 use super::version::{self, Version};
 use crate::connection::{Become, Connection, ExecError, ExecOptions, ExitStatus};
 use crate::secret::Secret;
@@ -78,7 +79,38 @@ pub async fn detect(
             ));
         }
     }
+    if let (Some(file), Some(root)) = (state.compose_file.clone(), state.root.clone())
+        && let Some(s) = sections.get(&format!("file:{file}"))
+    {
+        apply_drift(&mut state, &s.text, &root);
+    }
     Ok(state)
+}
+
+/// Compares the compose file in use with upstream's file of the release the host runs (the
+/// closest of its `major.minor` series, or of the range a stopped server's pins allow).
+pub fn apply_drift(st: &mut HostState, text: &str, root: &str) {
+    let candidates: Vec<&'static upstream::ReleaseFacts> = match (st.version, st.version_range) {
+        (Some(v), _) => upstream::series_of(v),
+        (None, Some((lo, hi))) => upstream::facts()
+            .iter()
+            .filter(|f| {
+                f.release
+                    .parse::<Version>()
+                    .is_ok_and(|r| lo <= r && r <= hi)
+            })
+            .collect(),
+        _ => Vec::new(),
+    };
+    match upstream::drift(text, root, &candidates) {
+        Some((f, d)) => {
+            st.compose_compared_with = Some(format!("{} ({})", f.release, f.source()));
+            st.compose_drift = d;
+        }
+        None => st.notes.push(
+            "compose file not compared with upstream: no recorded release matches".to_owned(),
+        ),
+    }
 }
 
 fn text<'a>(sections: &'a IndexMap<String, Section>, name: &str) -> Option<&'a str> {
@@ -192,6 +224,13 @@ pub fn interpret(sections: &IndexMap<String, Section>, releases: &Releases) -> H
         return st;
     }
     st.compose_file = compose_file.clone();
+    if let Some(Ok(services)) = &services {
+        for s in services {
+            if !s.image.is_empty() && !st.compose_images.contains(&s.image) {
+                st.compose_images.push(s.image.clone());
+            }
+        }
+    }
     let env_text = sections.iter().find_map(|(k, s)| {
         let path = k.strip_prefix("env:")?;
         let dir = compose_file
@@ -285,7 +324,8 @@ pub fn interpret(sections: &IndexMap<String, Section>, releases: &Releases) -> H
         st.version = Some(v);
         st.version_probe = Some(Probe::VersionPy);
         st.notes.push(
-            "version.py is not bumped for patch releases: patch level may be older".to_owned(),
+            "version.py lags some patch releases (v1.16.2 says 1.16.0): patch level may be older"
+                .to_owned(),
         );
     }
 

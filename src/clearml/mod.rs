@@ -9,6 +9,7 @@ pub mod probe;
 pub mod releases;
 pub mod state;
 pub mod upgrade;
+pub mod upstream;
 pub mod version;
 
 pub use plan::{Plan, PlanOptions, plan};

@@ -109,6 +109,9 @@ fn major_minor(v: &str) -> Option<(u32, u32)> {
 pub struct PlanOptions {
     /// Run the Elasticsearch 5 → 7 migration script instead of refusing Trains ≤ 0.15.
     pub allow_es_migration: bool,
+    /// Upgrade hosts whose compose file differs from upstream's, dropping those changes (the
+    /// old file stays in the backup).
+    pub discard_compose_changes: bool,
 }
 
 /// Plans the hops from `state` to `target` (pure; see the module docs).
@@ -158,6 +161,29 @@ pub fn plan(state: &HostState, releases: &Releases, target: Version, options: Pl
         return Plan::Refused {
             reason: format!(
                 "runs {current}, newer than the target {target}: downgrades need a backup restore"
+            ),
+        };
+    }
+    if !state.compose_drift.is_empty() && !options.discard_compose_changes {
+        const SHOWN: usize = 8;
+        let d = &state.compose_drift;
+        let more = d.len().saturating_sub(SHOWN);
+        return Plan::Refused {
+            reason: format!(
+                "the compose file differs from upstream's {}: {}{}. The upgrade puts upstream's \
+                 next file in its place and these changes would be lost: carry them over by \
+                 hand afterwards and re-run with --discard-compose-changes (the old file is kept \
+                 in the backup)",
+                state
+                    .compose_compared_with
+                    .as_deref()
+                    .unwrap_or("file of its release"),
+                d.iter().take(SHOWN).cloned().collect::<Vec<_>>().join("; "),
+                if more > 0 {
+                    format!("; and {more} more")
+                } else {
+                    String::new()
+                }
             ),
         };
     }
@@ -372,6 +398,39 @@ mod tests {
     }
 
     #[test]
+    fn a_changed_compose_file_is_refused_unless_its_changes_may_go() {
+        let r = releases();
+        let mut s = state("2.0.0", "8.17.0", "6.0.19", Some("6.0"));
+        s.compose_compared_with = Some("2.0.0 (clearml/clearml-server v2.0.0@…)".to_owned());
+        s.compose_drift = (0..10).map(|i| format!("difference {i}")).collect();
+        let p = plan(&s, &r, r.latest, PlanOptions::default());
+        assert!(
+            matches!(&p, Plan::Refused { reason } if reason.starts_with("the compose file differs from upstream's 2.0.0 (clearml/clearml-server v2.0.0@…): difference 0; ")
+                && reason.contains("difference 7; and 2 more")
+                && reason.contains("--discard-compose-changes")),
+            "{p:?}"
+        );
+        let discard = PlanOptions {
+            discard_compose_changes: true,
+            ..PlanOptions::default()
+        };
+        assert!(matches!(
+            plan(&s, &r, r.latest, discard),
+            Plan::Upgrade { .. }
+        ));
+        // Up to date: nothing would be dropped, nothing refused.
+        assert!(matches!(
+            plan(
+                &s,
+                &r,
+                "2.0.0".parse().unwrap_or(r.latest),
+                PlanOptions::default()
+            ),
+            Plan::UpToDate { .. }
+        ));
+    }
+
+    #[test]
     fn announced_targets_are_refused_and_newer_hosts_left_alone() {
         let r = releases();
         let v = |s: &str| s.parse::<Version>().unwrap_or(Version::new(0, 0, 0));
@@ -456,6 +515,7 @@ mod tests {
         trains.root = Some("/opt/trains".to_owned());
         let allow = PlanOptions {
             allow_es_migration: true,
+            ..PlanOptions::default()
         };
         let p = plan(&trains, &r, r.latest, allow);
         assert_eq!(
@@ -648,6 +708,7 @@ mod tests {
             for (target, allow) in targets.flat_map(|t| [(t, false), (t, true)]) {
                 let options = PlanOptions {
                     allow_es_migration: allow,
+                    ..PlanOptions::default()
                 };
                 let p = plan(&st, &r, target, options);
                 let label = format!("{} → {target} (allow ES migration: {allow})", era.to);

@@ -48,7 +48,8 @@ pub enum Probe {
     ApiserverEnv,
     /// The pinned tag of the apiserver image.
     ImageTag,
-    /// `version.py` inside the apiserver (patch level not bumped for patch releases).
+    /// `version.py` inside the apiserver (it lags some patch releases: clearml/clearml-server
+    /// v1.16.2 apiserver/version.py says 1.16.0).
     VersionPy,
     /// A range inferred from the compose file's data-store pins (server stopped).
     ComposePins,
@@ -172,6 +173,13 @@ pub struct HostState {
     pub server_errors: Vec<String>,
     pub agent: AgentSettings,
     pub containers: Vec<ContainerSummary>,
+    /// The image references of the compose file in use, in file order, without repeats.
+    pub compose_images: Vec<String>,
+    /// The upstream compose file the one in use was compared with (its source), if any.
+    pub compose_compared_with: Option<String>,
+    /// How the compose file in use differs from that upstream file: a site's own changes,
+    /// which an upgrade to upstream's next file would drop.
+    pub compose_drift: Vec<String>,
     /// An earlier upgrade that stopped half-way (its marker), to finish or roll back first.
     pub interrupted: Option<InterruptedUpgrade>,
     /// A marker of an interrupted upgrade exists but cannot be read: the host needs a person.

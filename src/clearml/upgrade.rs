@@ -208,6 +208,7 @@ pub fn host_vars(
         );
     }
     vars.insert("clearml_compose_file".into(), json!(compose_file));
+    vars.insert("clearml_old_images".into(), json!(state.compose_images));
     vars.insert("clearml_compose".into(), json!(compose_cmd));
     vars.insert("clearml_docker".into(), json!(docker));
     vars.insert(
