@@ -607,3 +607,31 @@ fn leftover_trains_containers_hold_the_ports_after_the_rename() {
         r.stderr
     );
 }
+
+/// A custom root done by text substitution over the whole compose file also rewrites the
+/// container-side `PYTHONPATH: /opt/clearml/apiserver` of async_delete, and the real image
+/// then cannot find its module: the simulated one exits 1 too. Host sides only (as
+/// `clearml-sim compose-file --root` and the upgrade's `compose_rebase` do) runs.
+#[test]
+fn container_side_paths_rewritten_for_a_custom_root_break_async_delete() {
+    let h = SimHost::new();
+    h.sim(&["init", "--era", "1.16", "--stopped"]).ok();
+    h.sh_in(
+        "/opt/clearml",
+        "sed -i 's#/opt/clearml/#/opt/cml/#g' docker-compose.yml && docker compose up -d",
+        &[],
+    );
+    assert_eq!(
+        h.inspect("async_delete", "{{.State.ExitCode}}"),
+        "1",
+        "{}",
+        h.sh("docker logs async_delete").stdout
+    );
+    h.sh_in("/opt/clearml", "docker compose down", &[]).ok();
+    let good = h
+        .sim(&["compose-file", "--era", "1.16", "--root", "/opt/cml"])
+        .ok();
+    std::fs::write(h.path("/opt/clearml/docker-compose.yml"), good.stdout).expect("write");
+    h.sh_in("/opt/clearml", "docker compose up -d", &[]).ok();
+    assert_eq!(h.inspect("async_delete", "{{.State.Status}}"), "running");
+}

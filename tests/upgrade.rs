@@ -564,7 +564,7 @@ fn trap_b_mongo_6_left_at_fcv_5_is_raised_before_the_mongo_7_hop() {
 
 #[test]
 fn check_runs_the_preflight_for_real_and_changes_nothing() {
-    let Some((fleet, home, mirror)) = sim_fleet(7) else {
+    let Some((fleet, home, mirror)) = sim_fleet(8) else {
         return;
     };
     // c5 also needs a port that a process outside docker listens on (a real listener on the
@@ -579,6 +579,10 @@ fn check_runs_the_preflight_for_real_and_changes_nothing() {
             host.sim(&["init", "--era", "1.16", "--stopped"]);
         } else if i == 6 {
             host.sim(&["init", "--era", "1.1"]);
+        } else if i == 7 {
+            // c7's server is down and ClearML Serving, installed beside it, publishes 8080
+            // (clearml/clearml-serving c0ee96e, docker/docker-compose.yml).
+            host.sim(&["init", "--era", "2.0", "--stopped", "--serving", "8080"]);
         } else {
             host.sim(&["init", "--era", "1.16"]);
         }
@@ -665,6 +669,12 @@ fn check_runs_the_preflight_for_real_and_changes_nothing() {
         row("c6").contains(
             "not changed: Enough disk for the MongoDB 4.4 migration (3× the MongoDB data)"
         ) && row("c6").contains("ClearML's docs ask for at least 3× the data"),
+        "{table:?}"
+    );
+    assert!(
+        row("c7").contains(
+            "port 8080 is held by container clearml-serving-inference, not by this ClearML server"
+        ),
         "{table:?}"
     );
     drop(listener);
@@ -1326,5 +1336,117 @@ fn the_upstream_matrix_in_one_parallel_run() {
             again.stdout
         );
         assert_eq!(compose_of(i, label), composes[i], "{label}");
+    }
+}
+
+/// Trains 0.10 has neither `server.info` nor `debug.ping` (clearml/clearml-server 0.10.0):
+/// a rollback to it is checked by what it has (`auth.fixed_users_mode`) and reported as
+/// rolled back, not as a failed rollback.
+#[test]
+fn a_rollback_to_trains_0_10_is_checked_by_what_0_10_has() {
+    let Some((fleet, home, mirror)) = sim_fleet(1) else {
+        return;
+    };
+    write_es_migration_kit(&mirror);
+    let host = &fleet.hosts()[0];
+    host.sim(&["init", "--era", "0.10"]);
+    // The migration fails after the backup (no Elasticsearch 7 image): the way back runs.
+    host.sim(&[
+        "inject",
+        "--missing-tag",
+        "docker.elastic.co/elasticsearch/elasticsearch:7.6.2",
+    ]);
+    let inv = write(
+        home.path(),
+        "inv.yml",
+        &format!(
+            "{}    t10:\n      ansible_port: {}\n",
+            inventory_head(&fleet),
+            host.port()
+        ),
+    );
+    let data_before = snapshot(&host.sim_root().join("opt/trains/data"));
+    let run = upgrade(
+        &home,
+        &inv,
+        &fleet,
+        &mirror,
+        &["--allow-es-migration", "--wait", "3"],
+    );
+    assert!(
+        row(&run, "t10").starts_with("t10  rolled back to 0.10."),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(run.code, 2, "{run:?}");
+    assert_eq!(
+        snapshot(&host.sim_root().join("opt/trains/data")),
+        data_before,
+        "restored byte for byte"
+    );
+    let answer = host.in_namespace(
+        "curl",
+        &["-s", "http://localhost:8008/auth.fixed_users_mode"],
+    );
+    assert!(answer.contains("\"result_code\":200"), "{answer}");
+}
+
+/// The release data in use is printed, and replaced from a file (flag or environment) after
+/// the same validation: a broken file names itself, line and column, exit 4, no host contacted.
+#[test]
+fn release_data_is_printed_and_replaced_from_a_file() {
+    let home = temp_home();
+    let shown = clearfleet(home.path()).arg("releases").run();
+    assert_eq!(shown.code, 0, "{shown:?}");
+    for want in [
+        "Release data: built in (playbooks/clearml/releases.yml)",
+        "2.3.0    clearml/server:2.3.0",
+        "1.2.0            allegroai/clearml                7.16.2         3.6.23",
+        "ANNOUNCED 2.4.0: not a target.",
+        "source: clearml/clearml-server v2.3.0 docker/docker-compose.yml",
+    ] {
+        assert!(shown.stdout.contains(want), "{want}\n{}", shown.stdout);
+    }
+    let builtin = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/playbooks/clearml/releases.yml"
+    ))
+    .unwrap_or_else(|e| panic!("{e}"));
+    let mine = write(
+        home.path(),
+        "mine.yml",
+        &builtin.replace("latest: 2.3.0", "latest: 2.0.0"),
+    );
+    let json = clearfleet(home.path())
+        .args(["releases", "--output", "json"])
+        .env("CLEARFLEET_RELEASES", &mine)
+        .run();
+    assert_eq!(json.code, 0, "{json:?}");
+    let v: serde_json::Value = serde_json::from_str(&json.stdout).unwrap_or_default();
+    assert_eq!(v["latest"], "2.0.0", "{}", json.stdout);
+    let bad = write(home.path(), "bad.yml", "latest: [\n");
+    let inv = write(
+        home.path(),
+        "inv.yml",
+        "all:\n  hosts:\n    never:\n      ansible_host: 127.0.0.1\n      ansible_port: 1\n",
+    );
+    for args in [vec!["releases"], vec!["plan", "-i"], vec!["upgrade", "-i"]] {
+        let mut cmd = clearfleet(home.path()).args(&args);
+        if args.len() > 1 {
+            cmd = cmd.arg(&inv);
+        }
+        let run = cmd.arg("--releases").arg(&bad).run();
+        assert_eq!(run.code, 4, "{args:?}: {run:?}");
+        assert!(
+            run.stderr
+                .contains(&format!("invalid release data in {}: ", bad.display()))
+                && run.stderr.contains("line 1 column 9"),
+            "{args:?}: {}",
+            run.stderr
+        );
+        assert!(
+            !run.all_output().contains("never"),
+            "{args:?}: a host was contacted"
+        );
     }
 }

@@ -378,11 +378,23 @@ fn verdict(host: &Host, st: &State, c: &Container) -> Result<Verdict, SimError> 
             "fileserver",
             "Running on http://0.0.0.0:8081",
         )])),
-        Role::AsyncDelete => Ok(Verdict::run(vec![crate::apiserver::apilog(
-            "INFO",
-            "async_urls_delete",
-            "Starting async urls delete",
-        )])),
+        // The job is `python3 -m jobs.async_urls_delete` with PYTHONPATH=/opt/clearml/apiserver,
+        // the image's own path (clearml/clearml-server v1.7.0 … v2.3.0, docker/docker-compose.yml,
+        // async_delete): a container-side path rewritten for a custom root (a text substitution
+        // over the whole file) leaves Python without its module, and the container exits.
+        Role::AsyncDelete => match c.env_var("PYTHONPATH") {
+            Some(p) if p != "/opt/clearml/apiserver" => Ok(Verdict::exit(
+                1,
+                vec![
+                    "/usr/bin/python3: Error while finding module specification for 'jobs.async_urls_delete' (ModuleNotFoundError: No module named 'jobs')".into(),
+                ],
+            )),
+            _ => Ok(Verdict::run(vec![crate::apiserver::apilog(
+                "INFO",
+                "async_urls_delete",
+                "Starting async urls delete",
+            )])),
+        },
         Role::Other => Ok(Verdict::run(crate::serving::start_logs(c))),
     }
 }

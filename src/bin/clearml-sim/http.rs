@@ -325,7 +325,9 @@ fn api(host: &Host, st: &State, c: &Container, req: &Request, path: &str) -> Res
             }
             envelope(200, 0, "OK", data)
         }
-        "auth.fixed_users_mode" if vge(&ver, "0.16.0") => {
+        // From 0.10.0, without credentials (clearml/clearml-server 0.10.0,
+        // server/schema/services/auth.conf); `server_errors` from 0.16.0.
+        "auth.fixed_users_mode" if vge(&ver, "0.10.0") => {
             let mut se = serde_json::Map::new();
             if errors.missed_es_upgrade {
                 se.insert("missed_es_upgrade".into(), Value::Bool(true));
