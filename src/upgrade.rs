@@ -407,13 +407,32 @@ pub fn run(args: &UpgradeArgs) -> Result<u8, Error> {
                                 .as_str()
                         })
                         .map_or_else(|| target.to_string(), str::to_owned);
+                    // What compose v1 costs: it cannot recreate on a recent engine, so every
+                    // hop after the first removed all containers (data stores too) first.
+                    let hops = vars
+                        .and_then(|v| v.get("clearml_hops")?.as_array().map(Vec::len))
+                        .unwrap_or(0);
+                    let v1 = vars
+                        .and_then(|v| v.get("clearml_compose")?.as_str())
+                        .is_some_and(|c| c.ends_with("docker-compose"));
+                    let mut notes = Vec::new();
+                    if resumed {
+                        notes.push("finished an interrupted upgrade".to_owned());
+                    }
+                    if v1 && hops > 1 {
+                        notes.push(format!(
+                            "compose v1: all containers were removed and created again at each of \
+                             the {} hops after the first, data stores included",
+                            hops - 1
+                        ));
+                    }
                     format!(
                         "upgraded {} → {to}{}",
                         from.get(&o.host).cloned().unwrap_or_default(),
-                        if resumed {
-                            " (finished an interrupted upgrade)"
+                        if notes.is_empty() {
+                            String::new()
                         } else {
-                            ""
+                            format!(" ({})", notes.join("; "))
                         }
                     )
                 }

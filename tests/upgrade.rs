@@ -1239,7 +1239,12 @@ fn the_upstream_matrix_in_one_parallel_run() {
         assert!(
             r.starts_with(&format!("{label} "))
                 && r[label.len()..].trim_start().starts_with("upgraded ")
-                && r.ends_with(" → 2.3.0"),
+                && if *label == "v1-1.12" {
+                    // 1.12 → 1.17.1 → 2.0.0 → 2.3.0: what compose v1 cost is said.
+                    r.ends_with(" → 2.3.0 (compose v1: all containers were removed and created again at each of the 2 hops after the first, data stores included)")
+                } else {
+                    r.ends_with(" → 2.3.0")
+                },
             "{label}: {r}"
         );
         let after = detect(label);
