@@ -1,17 +1,18 @@
 #!/usr/bin/env bash
 # Prepares a fresh Debian 12 machine for the real-sshd integration tests (tests/ssh_*.rs).
 # Run as root. Idempotent: running it twice changes nothing the second time.
-#   - installs openssh-server, openssh-client, sudo, iproute2 (`ip netns` for the network-cut
-#     test, tests/faults.rs), chromium (the headless browser of the report's HTML test,
+#   - installs openssh-server, openssh-client, sudo, openssl (the tests hash their users'
+#     passwords with `openssl passwd -6`), iproute2 (`ip netns` for the network-cut test,
+#     tests/faults.rs), chromium (the headless browser of the report's HTML test,
 #     tests/reports.rs), python3 and python3-venv (ansible-core for the differential tests; the
 #     simulated Elasticsearch migration script) when missing (apt-get update only then);
-#   - creates /run/sshd (sshd's privilege-separation directory; sshd exits without it);
-#   - creates the test users:
-#       cf-pass  password login, password cf-pass-secret-1
-#       cf-sudo  key login (tests use the fixture's client key); sudo to any user,
-#                requiring its password cf-sudo-secret-2 (/etc/sudoers.d/clearfleet-test).
-#       cf-nopw  key login; passwordless sudo (docker access "through sudo -n" in detection).
-#       cf-docker key login; member of the `docker` group (docker access "docker group").
+#   - creates /run/sshd (sshd's privilege-separation directory; sshd exits without it).
+# It adds no user, group or sudo rule to this machine: the test users (cf-pass, cf-sudo, cf-nopw,
+# cf-docker), their passwords, home directories and sudo rules exist only inside the private
+# mount namespace of the test sshd processes that need them (tests/support/sshd.rs binds
+# per-test copies of /etc/passwd, /etc/shadow, /etc/group and /etc/sudoers.d there).
+# Older versions of this script did add those users and /etc/sudoers.d/clearfleet-test to the
+# machine; it removes them when it finds them.
 # It never touches root's password, the system sshd's config or its service.
 set -euo pipefail
 
@@ -21,7 +22,7 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 
 missing=()
-for pkg in openssh-server openssh-client sudo iproute2 chromium python3 python3-venv; do
+for pkg in openssh-server openssh-client sudo openssl iproute2 chromium python3 python3-venv; do
     if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed"; then
         missing+=("$pkg")
     fi
@@ -37,40 +38,22 @@ fi
 
 install -d -m 0755 /run/sshd
 
-ensure_user() {
-    local user=$1 password=$2
-    if ! getent passwd "$user" >/dev/null; then
-        useradd --create-home --shell /bin/bash "$user"
+# Left behind by older versions of this script, which created the test users on the machine
+# itself (one with passwordless sudo, passwords in the repository): remove them. (The `docker`
+# group stays: Docker's own packages create it too; userdel drops cf-docker from it.)
+for user in cf-pass cf-sudo cf-nopw cf-docker; do
+    if getent passwd "$user" >/dev/null; then
+        echo "setup-test-env.sh: removing user $user (added to this machine by an older version of this script)"
+        # -r: its home too (it warns that there is no mail spool). userdel refuses while the
+        # user has processes.
+        if ! err=$(userdel -r "$user" 2>&1); then
+            echo "setup-test-env.sh: could not remove user $user: $err; run this script again once its processes have ended" >&2
+        fi
     fi
-    # A user with a locked ("!") password cannot log in at all when sshd runs with UsePAM no,
-    # so both users get a password. chpasswd is idempotent.
-    echo "$user:$password" | chpasswd
-}
-
-ensure_user cf-pass 'cf-pass-secret-1'
-ensure_user cf-sudo 'cf-sudo-secret-2'
-ensure_user cf-nopw 'cf-nopw-unused-3'
-ensure_user cf-docker 'cf-docker-unused-4'
-getent group docker >/dev/null || groupadd --system docker
-id -nG cf-docker | tr ' ' '\n' | grep -qx docker || usermod -aG docker cf-docker
-
-sudoers=/etc/sudoers.d/clearfleet-test
-wanted='# clearfleet integration tests: cf-sudo may run anything, with its password;
-# cf-nopw without one.
-cf-sudo ALL=(ALL:ALL) ALL
-cf-nopw ALL=(ALL:ALL) NOPASSWD: ALL'
-if [ ! -f "$sudoers" ] || [ "$(cat "$sudoers")" != "$wanted" ]; then
-    tmp=$(mktemp)
-    printf '%s\n' "$wanted" >"$tmp"
-    chmod 0440 "$tmp"
-    if ! visudo -c -q -f "$tmp"; then
-        rm -f "$tmp"
-        echo "setup-test-env.sh: generated sudoers file is invalid" >&2
-        exit 1
-    fi
-    mv "$tmp" "$sudoers"
+done
+if [ -e /etc/sudoers.d/clearfleet-test ]; then
+    echo "setup-test-env.sh: removing /etc/sudoers.d/clearfleet-test (added by an older version of this script)"
+    rm -f /etc/sudoers.d/clearfleet-test
 fi
-# The whole sudoers configuration must still parse.
-visudo -c -q
 
-echo "setup-test-env.sh: ready (users cf-pass, cf-sudo, cf-nopw, cf-docker; /run/sshd)"
+echo "setup-test-env.sh: ready (/run/sshd; the test users live only in the tests' sshd namespaces)"

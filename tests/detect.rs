@@ -468,6 +468,7 @@ fn tells_how_docker_can_be_used() {
     }
     let Some(fleet) = Fleet::builder()
         .simulated(&["v2", "v2", "v2", "v2"])
+        .test_users(true)
         .build()
     else {
         return;
@@ -596,4 +597,141 @@ fn a_trains_server_upgraded_without_the_es_migration_is_flagged() {
         Some(true),
         "{summary}"
     );
+}
+
+/// The compose that created the server's containers (their `com.docker.compose.version` label)
+/// is the one detected when the host has both; a v2 plugin installed only under root's
+/// `~/.docker/cli-plugins` (the session's HOME is another directory) is found there; and when
+/// neither mongosh nor mongo can run in a running MongoDB container, the note says so.
+#[test]
+fn compose_of_the_containers_plugin_under_root_and_mongo_shell_errors() {
+    let Some(fleet) = Fleet::builder()
+        .simulated(&["both", "both", "both", "v2"])
+        .build()
+    else {
+        return;
+    };
+    let h = fleet.hosts();
+    // Created by v2 (the default), both installed.
+    h[0].sim(&["init", "--era", "1.16", "--compose", "both"]);
+    // Created by v1, then compose v2 installed beside it.
+    h[1].sim(&["init", "--era", "1.16", "--compose", "v1"]);
+    h[1].sim(&["inject", "--compose", "both"]);
+    let label = |i: usize| {
+        h[i].in_namespace(
+            "docker",
+            &[
+                "inspect",
+                "-f",
+                r#"{{ index .Config.Labels "com.docker.compose.version" }}"#,
+                "clearml-apiserver",
+            ],
+        )
+    };
+    assert_eq!(label(0).trim(), "2.29.7");
+    assert_eq!(label(1).trim(), "1.29.2");
+    // Created by v2, whose plugin now lives only in root's ~/.docker/cli-plugins (a directory
+    // of this host's namespace); the SSH session's HOME is another (sshd_config SetEnv).
+    h[2].sim(&["init", "--era", "1.16"]);
+    h[2].sim(&["inject", "--compose", "v1"]);
+    h[2].in_namespace(
+        "sh",
+        &[
+            "-c",
+            "set -e; mount -t tmpfs cf-root-home /root; mkdir -p /root/.docker/cli-plugins; \
+             ln -s /usr/local/bin/clearml-sim /root/.docker/cli-plugins/docker-compose",
+        ],
+    );
+    // A MongoDB container that runs but has neither shell (a site's own image, say): a docker
+    // that answers for them as the daemon does for a missing executable.
+    h[3].sim(&["init", "--era", "1.16"]);
+    let bin = h[3].sim_root().join("bin");
+    std::fs::create_dir_all(bin.join("real")).unwrap_or_else(|e| panic!("{e}"));
+    std::os::unix::fs::symlink("../clearml-sim", bin.join("real/docker"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    std::fs::remove_file(bin.join("docker")).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(
+        bin.join("docker"),
+        "#!/bin/sh\n\
+         case \"$1 $2 $3\" in\n\
+         'exec clearml-mongo mongosh' | 'exec clearml-mongo mongo')\n\
+         \x20   echo \"OCI runtime exec failed: exec failed: unable to start container process: exec: \\\"$3\\\": executable file not found in \\$PATH: unknown\" >&2\n\
+         \x20   exit 127 ;;\n\
+         esac\n\
+         exec /usr/local/bin/real/docker \"$@\"\n",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    support::sshd::set_mode(&bin.join("docker"), 0o755);
+
+    let home = temp_home();
+    let mut inv = format!(
+        "all:\n  vars:\n    ansible_host: 127.0.0.1\n    ansible_user: root\n    ansible_ssh_private_key_file: {}\n  hosts:\n",
+        fleet.client_key().display()
+    );
+    for (host, label) in h.iter().zip([
+        "made-by-v2",
+        "made-by-v1",
+        "v2-in-root-home",
+        "no-mongo-shell",
+    ]) {
+        inv.push_str(&format!(
+            "    {label}:\n      ansible_port: {}\n",
+            host.port()
+        ));
+    }
+    let inv = write(home.path(), "inv.yml", &inv);
+    let run = clearfleet(home.path())
+        .args(["detect", "--output", "json", "-i"])
+        .arg(&inv)
+        .arg("--known-hosts")
+        .arg(fleet.known_hosts_path())
+        .run();
+    assert_eq!(run.code, 0, "{run:?}");
+    let d = |label: &str| run.host_json(label)["detected"].clone();
+    let notes = |label: &str| d(label)["notes"].to_string();
+
+    assert_eq!(d("made-by-v2")["compose"], "v2", "{}", d("made-by-v2"));
+    assert_eq!(d("made-by-v2")["compose_created_by"], "2.29.7");
+    assert_eq!(d("made-by-v1")["compose"], "v1", "{}", d("made-by-v1"));
+    assert_eq!(d("made-by-v1")["compose_created_by"], "1.29.2");
+    assert!(
+        !notes("made-by-v1").contains("compose"),
+        "{}",
+        notes("made-by-v1")
+    );
+
+    let root_home = d("v2-in-root-home");
+    assert_eq!(root_home["compose"], "v2", "{root_home}");
+    assert_eq!(
+        root_home["compose_docker_config"], "/root/.docker",
+        "{root_home}"
+    );
+    // The command the upgrade would use finds the plugin, and the session's own does not.
+    let exec = |cmd: &str| {
+        clearfleet(home.path())
+            .args(["exec", "--limit", "v2-in-root-home", "-i"])
+            .arg(&inv)
+            .arg("--known-hosts")
+            .arg(fleet.known_hosts_path())
+            .args(["--", cmd])
+            .run()
+    };
+    let found = exec(
+        "env DOCKER_CONFIG=/root/.docker docker compose -f /opt/clearml/docker-compose.yml ps --services",
+    );
+    assert_eq!(found.code, 0, "{found:?}");
+    assert!(found.stdout.contains("apiserver"), "{}", found.stdout);
+    assert_eq!(exec("docker compose version").code, 2);
+
+    let mongo = notes("no-mongo-shell");
+    assert!(
+        mongo.contains(
+            "MongoDB feature compatibility version unknown: neither mongosh nor mongo answered in \
+             clearml-mongo: mongosh (exit 127): OCI runtime exec failed: exec failed: unable to \
+             start container process: exec: \\\"mongosh\\\": executable file not found in $PATH: \
+             unknown; mongo (exit 127): OCI runtime exec failed"
+        ),
+        "{mongo}"
+    );
+    assert!(!mongo.contains("mongod not running"), "{mongo}");
 }

@@ -12,7 +12,12 @@ fn secrets_never_reach_the_log_file_the_output_or_the_report() {
     if !support::sshd::require_test_users() {
         return;
     }
-    let Some(fleet) = Fleet::builder().hosts(2).password_auth(true).build() else {
+    let Some(fleet) = Fleet::builder()
+        .hosts(2)
+        .password_auth(true)
+        .test_users(true)
+        .build()
+    else {
         return;
     };
     let home = temp_home();

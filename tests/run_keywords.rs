@@ -28,7 +28,11 @@ struct Setup {
 
 impl Setup {
     fn new(hosts: usize, extra_vars: &str) -> Option<Setup> {
-        let fleet = Fleet::start(hosts)?;
+        Setup::on(Fleet::start(hosts)?, extra_vars)
+    }
+
+    /// The same on a fleet built by the caller.
+    fn on(fleet: Fleet, extra_vars: &str) -> Option<Setup> {
         let home = temp_home();
         let work = home.path().join("work");
         std::fs::create_dir_all(&work).unwrap_or_else(|e| panic!("mkdir: {e}"));
@@ -440,7 +444,11 @@ fn become_per_task_with_the_inventory_password() {
     if !support::sshd::require_test_users() {
         return;
     }
-    let Some(s) = Setup::new(1, "") else {
+    let Some(s) = Fleet::builder()
+        .test_users(true)
+        .build()
+        .and_then(|fleet| Setup::on(fleet, ""))
+    else {
         return;
     };
     let inv = std::fs::read_to_string(&s.inv).unwrap_or_default().replace(

@@ -128,7 +128,12 @@ fn password_authentication_never_shows_the_password() {
     if !support::sshd::require_test_users() {
         return;
     }
-    let Some(fleet) = Fleet::builder().hosts(1).password_auth(true).build() else {
+    let Some(fleet) = Fleet::builder()
+        .hosts(1)
+        .password_auth(true)
+        .test_users(true)
+        .build()
+    else {
         return;
     };
     let home = temp_home();
@@ -304,7 +309,7 @@ fn become_runs_as_root_with_the_sudo_password() {
     if !support::sshd::require_test_users() {
         return;
     }
-    let Some(fleet) = Fleet::start(1) else {
+    let Some(fleet) = Fleet::builder().test_users(true).build() else {
         return;
     };
     let home = temp_home();
@@ -412,7 +417,12 @@ fn ask_pass_and_ask_become_pass_prompt_once_without_echo() {
     if !support::sshd::require_test_users() {
         return;
     }
-    let Some(fleet) = Fleet::builder().hosts(2).password_auth(true).build() else {
+    let Some(fleet) = Fleet::builder()
+        .hosts(2)
+        .password_auth(true)
+        .test_users(true)
+        .build()
+    else {
         return;
     };
     let home = temp_home();
@@ -464,4 +474,95 @@ fn ask_pass_and_ask_become_pass_prompt_once_without_echo() {
     assert_eq!(out.matches("BECOME password:").count(), 1, "{out}");
     assert_eq!(out.matches("\nroot\n").count(), 2, "{out}");
     assert!(!out.contains("cf-sudo-secret-2"), "{out}");
+}
+
+#[test]
+fn test_users_exist_only_inside_the_test_hosts() {
+    if !support::sshd::require_test_users() {
+        return;
+    }
+    let Some(fleet) = Fleet::builder()
+        .hosts(1)
+        .password_auth(true)
+        .test_users(true)
+        .build()
+    else {
+        return;
+    };
+    let home = temp_home();
+    let h = &fleet.hosts()[0];
+    let inv = String::from("all:\n  hosts:\n")
+        + &host_line(
+            h.name(),
+            h.port(),
+            "cf-pass",
+            &[format!(
+                "ansible_password: {}",
+                support::sshd::CF_PASS_PASSWORD
+            )],
+        );
+    let inv = write(home.path(), "inv.yml", &inv);
+    // Inside the host: the user logs in with its password, has its home under the fleet's
+    // directory, and the sudo rules are there.
+    let run = clearfleet(home.path())
+        .args(["exec", "-i"])
+        .arg(&inv)
+        .arg("--known-hosts")
+        .arg(fleet.known_hosts_path())
+        .args([
+            "--",
+            "id -un; pwd; getent passwd cf-sudo >/dev/null && echo has-cf-sudo; ls /etc/sudoers.d",
+        ])
+        .run();
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(run.stdout.contains("\ncf-pass\n"), "{}", run.stdout);
+    assert!(
+        run.stdout
+            .contains(&format!("{}/users/home/cf-pass\n", fleet.dir().display())),
+        "{}",
+        run.stdout
+    );
+    assert!(run.stdout.contains("has-cf-sudo\n"), "{}", run.stdout);
+    assert!(
+        run.stdout
+            .contains(&format!("{}\n", support::sshd::TEST_SUDOERS)),
+        "{}",
+        run.stdout
+    );
+    // On the machine itself, while the fleet runs: no such users, groups, passwords or rules.
+    for user in support::sshd::TEST_USERS {
+        let getent = Command::new("getent")
+            .args(["passwd", user.name])
+            .output()
+            .unwrap_or_else(|e| panic!("getent: {e}"));
+        assert!(
+            !getent.status.success() && getent.stdout.is_empty(),
+            "{} exists on this machine: {} (old versions of scripts/setup-test-env.sh added it; run the current one to remove it)",
+            user.name,
+            String::from_utf8_lossy(&getent.stdout)
+        );
+        for file in ["/etc/passwd", "/etc/shadow", "/etc/group"] {
+            let text = std::fs::read_to_string(file).unwrap_or_else(|e| panic!("{file}: {e}"));
+            assert!(
+                !text.contains(user.name),
+                "{} in the machine's {file}",
+                user.name
+            );
+        }
+    }
+    let rules: Vec<String> = std::fs::read_dir("/etc/sudoers.d")
+        .map(|d| {
+            d.flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    assert!(
+        !rules.iter().any(|f| f.contains("clearfleet")),
+        "the machine's /etc/sudoers.d: {rules:?}"
+    );
+    for f in &rules {
+        let text = std::fs::read_to_string(format!("/etc/sudoers.d/{f}")).unwrap_or_default();
+        assert!(!text.contains("cf-"), "/etc/sudoers.d/{f}: {text}");
+    }
 }

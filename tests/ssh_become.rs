@@ -1,5 +1,5 @@
-//! sudo through real sshd as the `cf-sudo` user (password-protected sudo, see
-//! scripts/setup-test-env.sh): right and wrong passwords, no password, stdin, and root.
+//! sudo through real sshd as the `cf-sudo` user (password-protected sudo; the test users exist
+//! only in the hosts' namespaces, see tests/support/sshd.rs): right and wrong passwords, no password, stdin, and root.
 
 mod support;
 
@@ -32,7 +32,9 @@ async fn become_root_with_the_right_password() {
     if !support::require_test_users() {
         return;
     }
-    let Some(fleet) = Fleet::start(1) else { return };
+    let Some(fleet) = Fleet::builder().test_users(true).build() else {
+        return;
+    };
     let conn = cf_sudo(&fleet).await;
     let plain = conn
         .exec("whoami", &ExecOptions::default())
@@ -75,7 +77,9 @@ async fn wrong_or_missing_sudo_password_fails_without_leaking_it() {
     if !support::require_test_users() {
         return;
     }
-    let Some(fleet) = Fleet::start(1) else { return };
+    let Some(fleet) = Fleet::builder().test_users(true).build() else {
+        return;
+    };
     let conn = cf_sudo(&fleet).await;
     let wrong = "not-the-sudo-password-42";
     let err = conn
@@ -120,7 +124,9 @@ async fn no_prompt_means_no_password_is_sent() {
     if !support::require_test_users() {
         return;
     }
-    let Some(fleet) = Fleet::start(1) else { return };
+    let Some(fleet) = Fleet::builder().test_users(true).build() else {
+        return;
+    };
     // root needs no sudo password: the prompt never comes, the command just runs, and the
     // configured password must not end up on the command's stdin.
     let conn = Connection::connect(&fleet.target(0, "root"), &fleet.settings())
@@ -145,7 +151,11 @@ async fn user_without_sudo_rights_gets_a_clear_reason() {
     if !support::require_test_users() {
         return;
     }
-    let Some(fleet) = Fleet::builder().password_auth(true).build() else {
+    let Some(fleet) = Fleet::builder()
+        .password_auth(true)
+        .test_users(true)
+        .build()
+    else {
         return;
     };
     let mut target = fleet.target(0, "cf-pass");

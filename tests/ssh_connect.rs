@@ -298,7 +298,11 @@ async fn password_auth() {
     if !support::require_test_users() {
         return;
     }
-    let Some(fleet) = Fleet::builder().password_auth(true).build() else {
+    let Some(fleet) = Fleet::builder()
+        .password_auth(true)
+        .test_users(true)
+        .build()
+    else {
         return;
     };
     let mut target = fleet.target(0, "cf-pass");

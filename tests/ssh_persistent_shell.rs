@@ -245,7 +245,11 @@ async fn a_command_that_kills_the_shell_reports_it_like_a_channel() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stdin_and_sudo_passwords_get_their_own_channel() {
-    let Some(fleet) = Fleet::start(1) else { return };
+    // The sudo half needs the test users; without them only the stdin half runs.
+    let users = support::require_test_users();
+    let Some(fleet) = Fleet::builder().test_users(users).build() else {
+        return;
+    };
     let conn = connect_with(&fleet, "root", &fleet.settings()).await;
     assert!(run(&conn, "true").await.success());
     let opts = ExecOptions {
@@ -259,7 +263,7 @@ async fn stdin_and_sudo_passwords_get_their_own_channel() {
     assert_eq!(sessions(&fleet, 0), 2, "then the shell again");
     conn.close().await;
 
-    if !support::require_test_users() {
+    if !users {
         return;
     }
     let conn = connect_with(&fleet, "cf-sudo", &fleet.settings()).await;

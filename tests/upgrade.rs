@@ -564,7 +564,7 @@ fn trap_b_mongo_6_left_at_fcv_5_is_raised_before_the_mongo_7_hop() {
 
 #[test]
 fn check_runs_the_preflight_for_real_and_changes_nothing() {
-    let Some((fleet, home, mirror)) = sim_fleet(8) else {
+    let Some((fleet, home, mirror)) = sim_fleet(9) else {
         return;
     };
     // c5 also needs a port that a process outside docker listens on (a real listener on the
@@ -603,6 +603,8 @@ fn check_runs_the_preflight_for_real_and_changes_nothing() {
         "docker", "run", "-d", "--name", "portal", "-p", "8080:80", "nginx",
     ]);
     h[4].sim(&["inject", "--avx", "off"]);
+    // c8: its data belongs to root (copied in by root, say), where Elasticsearch cannot write.
+    h[8].sim(&["inject", "--chown-data", "0"]);
     // c6: its data on a small file system of its own (a real tmpfs in the host's namespace),
     // 20 MB of MongoDB data and less than 3× that free: the documented migration needs 3×.
     // The backup goes elsewhere (/opt), where there is room.
@@ -674,6 +676,15 @@ fn check_runs_the_preflight_for_real_and_changes_nothing() {
     assert!(
         row("c7").contains(
             "port 8080 is held by container clearml-serving-inference, not by this ClearML server"
+        ),
+        "{table:?}"
+    );
+    // The owner found, where, and the exact command that fixes it.
+    assert!(
+        row("c8").contains(
+            "not changed: The data belongs to uid 1000 (Elasticsearch and MongoDB run as 1000): \
+             /opt/clearml/data belongs to uid 0, not 1000 (Elasticsearch and MongoDB run as uid \
+             1000): run `chown -R 1000:1000 /opt/clearml/data`"
         ),
         "{table:?}"
     );

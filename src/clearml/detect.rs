@@ -138,15 +138,6 @@ pub fn interpret(sections: &IndexMap<String, Section>, releases: &Releases) -> H
         "missing" => Some(DockerAccess::Missing),
         _ => None,
     });
-    let ok = |name: &str| sections.get(name).is_some_and(|s| s.rc == Some(0));
-    st.compose = if ok("compose-v2") {
-        Some(Compose::V2)
-    } else if ok("compose-v1") {
-        Some(Compose::V1)
-    } else {
-        None
-    };
-
     let containers = match sections.get("inspect") {
         Some(s) => match parse_inspect(&s.text) {
             Ok(c) => c,
@@ -173,6 +164,7 @@ pub fn interpret(sections: &IndexMap<String, Section>, releases: &Releases) -> H
         })
         .collect();
     st.kind = family_of(&containers);
+    choose_compose(&mut st, sections, &containers);
 
     // The compose file: from the containers' compose labels, else the default paths.
     let files: Vec<(&str, &str)> = sections
@@ -380,8 +372,10 @@ pub fn interpret(sections: &IndexMap<String, Section>, releases: &Releases) -> H
         from_pins.push("Redis");
     }
     if st.mongo_fcv.is_none() && st.mongo.is_some() {
-        st.notes
-            .push("MongoDB feature compatibility version unknown (mongod not running)".to_owned());
+        st.notes.push(format!(
+            "MongoDB feature compatibility version unknown{}",
+            why_no_fcv(sections, by_role(Role::Mongo))
+        ));
     }
     if !st.running && !from_pins.is_empty() {
         st.notes.push(format!(
@@ -443,6 +437,116 @@ pub fn interpret(sections: &IndexMap<String, Section>, releases: &Releases) -> H
 /// newest handler, which reports no uid; only the 2.8 handler does (clearml/clearml-server
 /// v2.3.0, apiserver/services/server/__init__.py, lines 59-77). A 0.15/0.16 server's
 /// unversioned answer already has it.
+/// The compose flavour: the one that created the server's containers (their
+/// `com.docker.compose.version` label) when this login can run it, else v2, else v1. The v2
+/// plugin counts as there when `docker compose version` answers, or does so under the
+/// `DOCKER_CONFIG` of the login's or root's home (a plugin installed under
+/// `~/.docker/cli-plugins` of a home that is not this session's `HOME`).
+fn choose_compose(
+    st: &mut HostState,
+    sections: &IndexMap<String, Section>,
+    containers: &[Container],
+) {
+    let ok = |name: &str| sections.get(name).is_some_and(|s| s.rc == Some(0));
+    let config = text(sections, "compose-v2-config")
+        .and_then(|t| t.lines().next())
+        .map(str::trim)
+        .filter(|d| !d.is_empty());
+    let v2 = ok("compose-v2") || config.is_some();
+    let v1 = ok("compose-v1");
+    let have = |c: Compose| match c {
+        Compose::V2 => v2,
+        Compose::V1 => v1,
+    };
+    st.compose_created_by = containers
+        .iter()
+        .filter(|c| classify(&c.name).is_some())
+        .find_map(|c| c.labels.get("com.docker.compose.version"))
+        .map(|v| v.trim().to_owned())
+        .filter(|v| !v.is_empty());
+    let created = st.compose_created_by.as_deref().and_then(|v| {
+        match v
+            .trim_start_matches('v')
+            .split('.')
+            .next()?
+            .parse::<u32>()
+            .ok()?
+        {
+            0 | 1 => Some(Compose::V1),
+            _ => Some(Compose::V2),
+        }
+    });
+    st.compose = match created {
+        Some(c) if have(c) => Some(c),
+        _ if v2 => Some(Compose::V2),
+        _ if v1 => Some(Compose::V1),
+        _ => None,
+    };
+    if st.compose == Some(Compose::V2) && !ok("compose-v2") {
+        st.compose_docker_config = config.map(str::to_owned);
+    }
+    let name = |c: Compose| match c {
+        Compose::V2 => "v2 (`docker compose`)",
+        Compose::V1 => "v1 (`docker-compose`)",
+    };
+    if let (Some(made), Some(used), Some(version)) =
+        (created, st.compose, st.compose_created_by.as_deref())
+        && made != used
+    {
+        st.notes.push(format!(
+            "the server's containers were created by compose {version}, {} of which this login \
+             cannot run; compose {} is used",
+            name(made),
+            name(used)
+        ));
+    }
+    if !v2 && let Some(path) = text(sections, "compose-v2-system").map(str::trim) {
+        let why = text(sections, "compose-v2")
+            .and_then(|t| t.lines().map(str::trim).find(|l| !l.is_empty()))
+            .unwrap_or("no output");
+        st.notes.push(format!(
+            "the compose v2 plugin {path} is installed but `docker compose version` failed: {why}"
+        ));
+    }
+}
+
+/// Why the feature compatibility version is unknown: mongod's container does not run, neither
+/// mongosh nor mongo answered in it (what they said), or its answer was not the version.
+fn why_no_fcv(sections: &IndexMap<String, Section>, mongo: Option<&Container>) -> String {
+    let Some(c) = mongo.filter(|c| c.running) else {
+        return " (mongod not running)".to_owned();
+    };
+    let Some(s) = sections.get(&format!("mongo-fcv:{}", c.name)) else {
+        return format!(" (no answer from {})", c.name);
+    };
+    let errors: Vec<&str> = s
+        .text
+        .lines()
+        .filter_map(|l| l.strip_prefix("@@cf-err:"))
+        .map(str::trim)
+        .collect();
+    if s.rc.is_some_and(|rc| rc != 0) || !errors.is_empty() {
+        return format!(
+            ": neither mongosh nor mongo answered in {}: {}",
+            c.name,
+            if errors.is_empty() {
+                format!("exit {}", s.rc.unwrap_or_default())
+            } else {
+                errors.join("; ")
+            }
+        );
+    }
+    let last = s.text.lines().map(str::trim).rfind(|l| !l.is_empty());
+    match last {
+        Some(l) => format!(
+            ": {} answered {:?}",
+            c.name,
+            l.chars().take(200).collect::<String>()
+        ),
+        None => format!(": {} gave no answer", c.name),
+    }
+}
+
 fn apply_uid(st: &mut HostState, answer: &HttpAnswer) {
     if answer.status != 200 {
         return;
@@ -737,6 +841,145 @@ mod tests {
             st.notes.iter().any(|n| n.contains("not JSON")),
             "{:?}",
             st.notes
+        );
+    }
+
+    fn container(name: &str, running: bool, compose_version: &str) -> String {
+        format!(
+            r#"{{"Name":"/{name}","State":{{"Status":"{}","Running":{running}}},"Config":{{"Image":"allegroai/clearml:1.16.2","Labels":{{"com.docker.compose.version":"{compose_version}"}}}}}}"#,
+            if running { "running" } else { "exited" }
+        )
+    }
+
+    fn with_rc(mut s: IndexMap<String, Section>, name: &str, rc: i32) -> IndexMap<String, Section> {
+        if let Some(x) = s.get_mut(name) {
+            x.rc = Some(rc);
+        }
+        s
+    }
+
+    #[test]
+    fn the_compose_that_made_the_containers_wins_when_this_login_can_run_it() {
+        let inspect = |version: &str| {
+            format!(
+                "[{},{}]",
+                container("clearml-apiserver", true, version),
+                container("clearml-mongo", true, version)
+            )
+        };
+        let detect = |made: &str, v2: i32, v1: Option<i32>, extra: &[(&str, &str)]| {
+            let inspect = inspect(made);
+            let mut pairs = vec![
+                ("docker-access", "root"),
+                ("compose-v2", "Docker Compose version v2.26.1"),
+                ("inspect", inspect.as_str()),
+            ];
+            if v1.is_some() {
+                pairs.push((
+                    "compose-v1",
+                    "docker-compose version 1.29.2, build 5becea4c",
+                ));
+            }
+            pairs.extend_from_slice(extra);
+            let mut s = with_rc(sections(&pairs), "compose-v2", v2);
+            if let Some(rc) = v1 {
+                s = with_rc(s, "compose-v1", rc);
+            }
+            interpret(&s, &releases())
+        };
+        // Both installed: the label decides.
+        let st = detect("1.29.2", 0, Some(0), &[]);
+        assert_eq!(st.compose, Some(Compose::V1));
+        assert_eq!(st.compose_created_by.as_deref(), Some("1.29.2"));
+        assert!(st.notes.is_empty(), "{:?}", st.notes);
+        assert_eq!(detect("2.26.1", 0, Some(0), &[]).compose, Some(Compose::V2));
+        // Made by v1, which is gone: v2, said in a note.
+        let st = detect("1.29.2", 0, None, &[]);
+        assert_eq!(st.compose, Some(Compose::V2));
+        assert!(
+            st.notes.iter().any(|n| n.contains(
+                "created by compose 1.29.2, v1 (`docker-compose`) of which this login cannot run; compose v2 (`docker compose`) is used"
+            )),
+            "{:?}",
+            st.notes
+        );
+        // Made by v2 whose plugin this session's HOME lacks: found under root's home.
+        let st = detect(
+            "2.26.1",
+            1,
+            Some(0),
+            &[(
+                "compose-v2-config",
+                "/root/.docker\nDocker Compose version v2.26.1",
+            )],
+        );
+        assert_eq!(st.compose, Some(Compose::V2));
+        assert_eq!(st.compose_docker_config.as_deref(), Some("/root/.docker"));
+        // Nowhere to be found: v1, and a plugin docker did not run is named.
+        let st = detect(
+            "2.26.1",
+            1,
+            Some(0),
+            &[(
+                "compose-v2-system",
+                "/usr/libexec/docker/cli-plugins/docker-compose",
+            )],
+        );
+        assert_eq!(st.compose, Some(Compose::V1));
+        assert_eq!(st.compose_docker_config, None);
+        let notes = st.notes.join("\n");
+        assert!(notes.contains("created by compose 2.26.1, v2"), "{notes}");
+        assert!(
+            notes.contains("the compose v2 plugin /usr/libexec/docker/cli-plugins/docker-compose is installed but `docker compose version` failed: Docker Compose version v2.26.1"),
+            "{notes}"
+        );
+    }
+
+    #[test]
+    fn an_unknown_fcv_says_what_failed() {
+        let compose = "services:\n  apiserver:\n    image: allegroai/clearml:1.16.2\n    container_name: clearml-apiserver\n  mongo:\n    image: mongo:4.4.29\n    container_name: clearml-mongo\n";
+        let note = |mongo_running: bool, fcv: Option<(&str, i32)>| {
+            let inspect = format!(
+                "[{},{}]",
+                container("clearml-apiserver", true, "2.26.1"),
+                container("clearml-mongo", mongo_running, "2.26.1")
+            );
+            let mut pairs = vec![
+                ("docker-access", "root"),
+                ("inspect", inspect.as_str()),
+                ("file:/opt/clearml/docker-compose.yml", compose),
+            ];
+            if let Some((text, _)) = fcv {
+                pairs.push(("mongo-fcv:clearml-mongo", text));
+            }
+            let mut s = sections(&pairs);
+            if let Some((_, rc)) = fcv {
+                s = with_rc(s, "mongo-fcv:clearml-mongo", rc);
+            }
+            let st = interpret(&s, &releases());
+            assert_eq!(st.mongo.as_deref(), Some("4.4.29"), "from the pins");
+            st.notes
+                .into_iter()
+                .find(|n| n.starts_with("MongoDB feature compatibility version unknown"))
+                .unwrap_or_default()
+        };
+        assert_eq!(
+            note(false, None),
+            "MongoDB feature compatibility version unknown (mongod not running)"
+        );
+        assert_eq!(
+            note(
+                true,
+                Some((
+                    "\n@@cf-err:mongosh (exit 127): OCI runtime exec failed: exec: \"mongosh\": executable file not found in $PATH: unknown\n@@cf-err:mongo (exit 126): permission denied",
+                    126
+                ))
+            ),
+            "MongoDB feature compatibility version unknown: neither mongosh nor mongo answered in clearml-mongo: mongosh (exit 127): OCI runtime exec failed: exec: \"mongosh\": executable file not found in $PATH: unknown; mongo (exit 126): permission denied"
+        );
+        assert_eq!(
+            note(true, Some(("Warning: something\n{\"ok\":0}", 0))),
+            "MongoDB feature compatibility version unknown: clearml-mongo answered \"{\\\"ok\\\":0}\""
         );
     }
 }

@@ -36,7 +36,27 @@ cf http:fileserver; get http://localhost:8081/
 cf http:login.supported_modes; get http://localhost:8008/login.supported_modes
 cf http:auth.fixed_users_mode; get http://localhost:8008/auth.fixed_users_mode
 [ -n "$DK" ] || exit 0
-cf compose-v2; $DK compose version 2>&1; rc $?
+cf compose-v2; $DK compose version 2>&1; R=$?; rc $R
+if [ "$R" != 0 ]; then
+  # Docker finds the v2 plugin in ${DOCKER_CONFIG:-$HOME/.docker}/cli-plugins, then in its system
+  # directories: a plugin installed under the home of the login (when this session's HOME is
+  # another) or of root is found through DOCKER_CONFIG; one in a system directory that docker
+  # did not run is reported.
+  if [ "$A" = sudo ]; then DE="sudo -n env"; else DE=env; fi
+  H=$(getent passwd "$(id -un)" 2>/dev/null | cut -d: -f6)
+  for d in ${H:+"$H/.docker"} ~root/.docker; do
+    [ "$d" = "${DOCKER_CONFIG:-$HOME/.docker}" ] && continue
+    if $DE DOCKER_CONFIG="$d" docker compose version >/dev/null 2>&1; then
+      cf compose-v2-config; echo "$d"; $DE DOCKER_CONFIG="$d" docker compose version 2>&1; R=0
+      break
+    fi
+  done
+  if [ "$R" != 0 ]; then
+    for p in /usr/local/lib/docker/cli-plugins /usr/local/libexec/docker/cli-plugins /usr/lib/docker/cli-plugins /usr/libexec/docker/cli-plugins; do
+      [ -x "$p/docker-compose" ] && { cf compose-v2-system; echo "$p/docker-compose"; break; }
+    done
+  fi
+fi
 if command -v docker-compose >/dev/null 2>&1; then
   cf compose-v1
   if [ "$A" = sudo ]; then sudo -n docker-compose version 2>&1; else docker-compose version 2>&1; fi
@@ -45,14 +65,24 @@ fi
 NAMES=$($DK ps -a --format '{{.Names}}' 2>/dev/null | grep -E '^((clearml|trains)-(apiserver|webserver|fileserver|elastic|mongo|redis|agent-services)|async_delete)$' | tr '\n' ' ')
 cf names; echo "$NAMES"
 [ -n "$NAMES" ] && { cf inspect; $DK inspect $NAMES 2>&1; rc $?; }
+# mq CONTAINER JS: mongosh, else mongo (MongoDB 6+ images have only mongosh, older ones only
+# mongo): the answer on stdout; when neither answers, what each said on stderr (first line) and
+# its exit status, then the last status.
+mq() {
+  { E1=$($DK exec "$1" mongosh --quiet --eval "$2" 2>&1 >&3); } 3>&1 && { rc 0; return; }
+  R1=$?
+  { E2=$($DK exec "$1" mongo --quiet --eval "$2" 2>&1 >&3); } 3>&1 && { rc 0; return; }
+  R2=$?
+  printf '\n@@cf-err:mongosh (exit %s): %s\n' "$R1" "$(printf '%s\n' "$E1" | grep -m1 . || echo 'no error output')"
+  printf '@@cf-err:mongo (exit %s): %s\n' "$R2" "$(printf '%s\n' "$E2" | grep -m1 . || echo 'no error output')"
+  rc "$R2"
+}
 CF=
 for c in $NAMES; do
   case "$c" in
     *-mongo)
-      cf "mongo-version:$c"
-      $DK exec "$c" mongosh --quiet --eval 'db.version()' 2>/dev/null || $DK exec "$c" mongo --quiet --eval 'db.version()' 2>&1
-      cf "mongo-fcv:$c"
-      $DK exec "$c" mongosh --quiet --eval 'JSON.stringify(db.adminCommand({getParameter:1,featureCompatibilityVersion:1}))' 2>/dev/null || $DK exec "$c" mongo --quiet --eval 'JSON.stringify(db.adminCommand({getParameter:1,featureCompatibilityVersion:1}))' 2>&1 ;;
+      cf "mongo-version:$c"; mq "$c" 'db.version()'
+      cf "mongo-fcv:$c"; mq "$c" 'JSON.stringify(db.adminCommand({getParameter:1,featureCompatibilityVersion:1}))' ;;
     *-elastic) cf "elastic:$c"; $DK exec "$c" curl -s localhost:9200 2>&1 ;;
     *-redis) cf "redis:$c"; $DK exec "$c" redis-cli INFO server 2>&1 ;;
     *-apiserver)

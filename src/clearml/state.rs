@@ -23,7 +23,7 @@ pub enum DockerAccess {
     Missing,
 }
 
-/// Which compose command the host has (v2 preferred).
+/// A compose flavour (which command: `docker compose` or `docker-compose`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub enum Compose {
     /// `docker compose` (the v2 plugin).
@@ -147,7 +147,15 @@ pub struct HostState {
     pub os: Option<String>,
     pub arch: Option<String>,
     pub docker_access: Option<DockerAccess>,
+    /// The compose the upgrade uses: the one that created the server's containers when this
+    /// login can run it, else v2, else v1.
     pub compose: Option<Compose>,
+    /// The compose version that created the server's containers (their
+    /// `com.docker.compose.version` label: `1.29.2` is v1, `2.26.1` v2).
+    pub compose_created_by: Option<String>,
+    /// A `DOCKER_CONFIG` under whose `cli-plugins` `docker compose` finds the v2 plugin when
+    /// this session's own (`$HOME/.docker`) lacks it: the login's or root's home.
+    pub compose_docker_config: Option<String>,
     /// `None` when the host has no ClearML or Trains deployment.
     pub kind: Option<Family>,
     pub root: Option<String>,

@@ -8,6 +8,7 @@ use super::plan::{Migration, Plan};
 use super::releases::Releases;
 use super::state::{Compose, DockerAccess, HostState, InterruptedUpgrade};
 use crate::secret::Secret;
+use crate::shell::quote;
 
 /// The upgrade playbook and its task files, as shipped (path relative to `playbooks/`).
 pub const PLAYBOOK_FILES: &[(&str, &str)] = &[
@@ -119,7 +120,15 @@ pub fn host_vars(
             ));
         }
     };
+    // The v2 plugin under another home than the session's HOME (detection found it there).
+    let v2_env = state
+        .compose_docker_config
+        .as_deref()
+        .map(|config| format!("env DOCKER_CONFIG={} ", quote(config)))
+        .unwrap_or_default();
     let compose_cmd = match (compose, docker) {
+        (Compose::V2, "docker") if !v2_env.is_empty() => format!("{v2_env}docker compose"),
+        (Compose::V2, _) if !v2_env.is_empty() => format!("sudo -n {v2_env}docker compose"),
         (Compose::V2, d) => format!("{d} compose"),
         (Compose::V1, "docker") => "docker-compose".to_owned(),
         (Compose::V1, _) => "sudo -n docker-compose".to_owned(),
@@ -344,6 +353,23 @@ mod tests {
         .unwrap_or_else(|e| panic!("{e:?}"));
         assert_eq!(v["clearml_compose"], "sudo -n docker compose");
         assert_eq!(v["clearml_docker"], "sudo -n docker");
+        // The v2 plugin only under root's home, which is not this session's HOME.
+        let elsewhere = HostState {
+            compose_docker_config: Some("/root/.docker".into()),
+            ..state()
+        };
+        let (v, _) = host_vars(
+            &elsewhere,
+            &p,
+            &r,
+            &ComposeSource::Dir("/m".into()),
+            "/opt/clearml-backup-x",
+        )
+        .unwrap_or_else(|e| panic!("{e:?}"));
+        assert_eq!(
+            v["clearml_compose"],
+            "sudo -n env DOCKER_CONFIG=/root/.docker docker compose"
+        );
         assert_eq!(v["clearml_from"], "1.12.1");
         assert_eq!(hop_versions(&v), ["1.17.1", "2.0.0", "2.3.0"]);
         assert_eq!(

@@ -6,8 +6,16 @@
 //! they forked) and reaped on drop.
 //!
 //! When `/usr/sbin/sshd` is missing the fleet is not started and tests skip with a message,
-//! except under `CI`, where that is a failure. Tests needing the `cf-pass`/`cf-sudo` users
-//! (see `scripts/setup-test-env.sh`) skip the same way through [`require_test_users`].
+//! except under `CI`, where that is a failure.
+//!
+//! The test users (`cf-pass`, `cf-sudo`, `cf-nopw`, `cf-docker`, see [`TEST_USERS`]) exist only
+//! inside the hosts of a fleet built with [`FleetBuilder::test_users`]: such a host's sshd runs in
+//! its own private mount namespace (`unshare -m`) where per-fleet copies of `/etc/passwd`,
+//! `/etc/shadow` and `/etc/group` (the machine's lines plus the users'), a private
+//! `/etc/sudoers.d` (the machine's rules plus the users') are bind-mounted over the machine's, so
+//! `sshd` and the `sudo` of its sessions see them, and nothing else on the machine does. Their
+//! homes are under the fleet's temporary directory. Tests needing them first check
+//! [`require_test_users`] (root, sudo, unshare, openssl), which skips the same way.
 
 use std::fs;
 use std::io::Write;
@@ -40,17 +48,211 @@ fn unavailable(why: &str) -> bool {
     false
 }
 
-/// Whether the `cf-pass`/`cf-sudo` users and sudo exist (created by setup-test-env.sh).
+/// A test user: name, password, what it may do beyond logging in (sudoers line, groups).
+pub struct TestUser {
+    pub name: &'static str,
+    pub password: &'static str,
+    /// The rule of `/etc/sudoers.d/clearfleet-test` for this user, if any.
+    pub sudo: Option<&'static str>,
+    /// Supplementary groups (created in the namespace's `/etc/group` when the machine lacks
+    /// them).
+    pub groups: &'static [&'static str],
+}
+
+/// The users of a fleet built with [`FleetBuilder::test_users`]. Each has a password (with
+/// `UsePAM no`, sshd refuses even key logins to an account whose password is locked).
+pub const TEST_USERS: &[TestUser] = &[
+    // Password login; not a sudoer.
+    TestUser {
+        name: "cf-pass",
+        password: CF_PASS_PASSWORD,
+        sudo: None,
+        groups: &[],
+    },
+    // Key login; sudo to any user with its password.
+    TestUser {
+        name: "cf-sudo",
+        password: CF_SUDO_PASSWORD,
+        sudo: Some("cf-sudo ALL=(ALL:ALL) ALL"),
+        groups: &[],
+    },
+    // Key login; passwordless sudo (docker access "through sudo -n" in detection).
+    TestUser {
+        name: "cf-nopw",
+        password: "cf-nopw-unused-3",
+        sudo: Some("cf-nopw ALL=(ALL:ALL) NOPASSWD: ALL"),
+        groups: &[],
+    },
+    // Key login; member of the `docker` group (docker access "docker group").
+    TestUser {
+        name: "cf-docker",
+        password: "cf-docker-unused-4",
+        sudo: None,
+        groups: &["docker"],
+    },
+];
+
+/// Name of the sudoers file holding the test users' rules (inside the hosts' namespaces only).
+pub const TEST_SUDOERS: &str = "clearfleet-test";
+
+/// Whether fleets with [`FleetBuilder::test_users`] can run here: root (mount namespaces), sudo,
+/// unshare and openssl (password hashes).
 pub fn require_test_users() -> bool {
-    let passwd = fs::read_to_string("/etc/passwd").unwrap_or_default();
-    let has = |u: &str| passwd.lines().any(|l| l.starts_with(&format!("{u}:")));
-    if !(has("cf-pass") && has("cf-sudo")) {
-        return unavailable("test users cf-pass/cf-sudo do not exist");
+    if !is_root() {
+        return unavailable("the test users need root (a private mount namespace per sshd)");
     }
-    if !Path::new("/usr/bin/sudo").exists() {
-        return unavailable("sudo is not installed");
+    for (tool, package) in [
+        ("/usr/bin/sudo", "sudo"),
+        ("/usr/sbin/visudo", "sudo"),
+        ("/usr/bin/unshare", "util-linux"),
+        ("/usr/bin/openssl", "openssl"),
+    ] {
+        if !Path::new(tool).exists() {
+            return unavailable(&format!("{tool} is missing (package {package})"));
+        }
     }
     true
+}
+
+/// Lays out the test users under `dir`: `etc/{passwd,shadow,group}` (the machine's files plus
+/// the users' lines), `etc/sudoers.d/` (the machine's rules plus theirs) and `home/USER`.
+/// Nothing outside `dir` changes.
+fn write_test_users(dir: &Path) {
+    let etc = dir.join("etc");
+    let sudoers_d = etc.join("sudoers.d");
+    fs::create_dir_all(&sudoers_d).expect("test users' etc");
+    set_mode(dir, 0o755);
+    set_mode(&etc, 0o755);
+    set_mode(&sudoers_d, 0o755);
+    let ours = |line: &str| {
+        TEST_USERS
+            .iter()
+            .any(|u| line.split(':').next() == Some(u.name))
+    };
+    // The machine's lines, without any user of ours an old setup script left there.
+    let machine = |path: &str| -> Vec<String> {
+        fs::read_to_string(path)
+            .unwrap_or_else(|e| panic!("read {path}: {e}"))
+            .lines()
+            .filter(|l| !ours(l))
+            .map(str::to_owned)
+            .collect()
+    };
+    let mut passwd = machine("/etc/passwd");
+    let mut shadow = machine("/etc/shadow");
+    let mut group = machine("/etc/group");
+    let id_of = |line: &String| line.split(':').nth(2).and_then(|f| f.parse::<u32>().ok());
+    let mut used: Vec<u32> = passwd
+        .iter()
+        .chain(group.iter())
+        .filter_map(id_of)
+        .collect();
+    let mut next_id = || {
+        let id = (20000..60000)
+            .find(|i| !used.contains(i))
+            .expect("a free uid");
+        used.push(id);
+        id
+    };
+    let home_root = dir.join("home");
+    fs::create_dir_all(&home_root).expect("test users' homes");
+    set_mode(&home_root, 0o755);
+    let mut rules = String::from(
+        "# clearfleet integration tests (this file exists only in the test hosts' namespaces)\n",
+    );
+    for u in TEST_USERS {
+        let id = next_id();
+        let home = home_root.join(u.name);
+        fs::create_dir_all(&home).expect("test user's home");
+        std::os::unix::fs::chown(&home, Some(id), Some(id)).expect("chown home");
+        set_mode(&home, 0o755);
+        passwd.push(format!(
+            "{}:x:{id}:{id}:clearfleet test user:{}:/bin/bash",
+            u.name,
+            home.display()
+        ));
+        group.push(format!("{}:x:{id}:", u.name));
+        // Last change 2022-01-08, never expires: no forced password change at login.
+        shadow.push(format!(
+            "{}:{}:19000:0:99999:7:::",
+            u.name,
+            hash_password(u.password)
+        ));
+        for g in u.groups {
+            match group.iter_mut().find(|l| l.split(':').next() == Some(*g)) {
+                Some(line) => {
+                    if !line.ends_with(':') {
+                        line.push(',');
+                    }
+                    line.push_str(u.name);
+                }
+                None => {
+                    let gid = next_id();
+                    group.push(format!("{g}:x:{gid}:{}", u.name));
+                }
+            }
+        }
+        if let Some(rule) = u.sudo {
+            rules.push_str(rule);
+            rules.push('\n');
+        }
+    }
+    let write_lines = |name: &str, lines: &[String], mode: u32| {
+        let path = etc.join(name);
+        fs::write(&path, lines.join("\n") + "\n").expect("write test users' file");
+        set_mode(&path, mode);
+    };
+    write_lines("passwd", &passwd, 0o644);
+    write_lines("group", &group, 0o644);
+    write_lines("shadow", &shadow, 0o640);
+    // The machine's own sudo rules stay in force inside (an old setup script's file aside).
+    if let Ok(entries) = fs::read_dir("/etc/sudoers.d") {
+        for e in entries.flatten() {
+            if e.file_name() != TEST_SUDOERS && e.path().is_file() {
+                let to = sudoers_d.join(e.file_name());
+                fs::copy(e.path(), &to).expect("copy sudoers.d file");
+                set_mode(&to, 0o440);
+            }
+        }
+    }
+    let file = sudoers_d.join(TEST_SUDOERS);
+    fs::write(&file, rules).expect("sudoers file");
+    set_mode(&file, 0o440);
+    let check = Command::new("visudo")
+        .args(["-c", "-q", "-f"])
+        .arg(&file)
+        .output()
+        .expect("run visudo");
+    assert!(
+        check.status.success(),
+        "invalid test sudoers: {}",
+        String::from_utf8_lossy(&check.stderr)
+    );
+}
+
+/// A SHA-512 crypt hash of `password` (`openssl passwd -6`), for /etc/shadow.
+fn hash_password(password: &str) -> String {
+    let mut child = Command::new("openssl")
+        .args(["passwd", "-6", "-stdin"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run openssl passwd");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(format!("{password}\n").as_bytes())
+        .expect("write password");
+    let out = child.wait_with_output().expect("openssl passwd");
+    let hash = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+    assert!(
+        out.status.success() && hash.starts_with("$6$"),
+        "openssl passwd -6: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    hash
 }
 
 /// Options for [`Fleet`].
@@ -61,6 +263,8 @@ pub struct FleetBuilder {
     max_sessions: Option<u32>,
     max_startups: Option<String>,
     empty_known_hosts: bool,
+    /// The hosts see the test users ([`TEST_USERS`]) in their own mount namespace.
+    test_users: bool,
     /// Each host runs in its own mount namespace with the ClearML simulator (see
     /// tests/support/sim-host.sh): compose flavours per host, by index.
     simulated: Option<Vec<String>>,
@@ -91,6 +295,12 @@ impl FleetBuilder {
         self.max_startups = Some(spec.to_string());
         self
     }
+    /// Give the hosts the test users ([`TEST_USERS`]), visible only to their sshd and its
+    /// sessions. Check [`require_test_users`] first.
+    pub fn test_users(mut self, on: bool) -> Self {
+        self.test_users = on;
+        self
+    }
     /// Leave the fleet's known_hosts file empty (it is pre-populated by default).
     pub fn empty_known_hosts(mut self, on: bool) -> Self {
         self.empty_known_hosts = on;
@@ -118,6 +328,11 @@ impl FleetBuilder {
         let authorized = dir.path().join("authorized_keys");
         fs::copy(client_key.with_extension("pub"), &authorized).expect("authorized_keys");
         set_mode(&authorized, 0o644);
+        let users = self.test_users.then(|| {
+            let users = dir.path().join("users");
+            write_test_users(&users);
+            users
+        });
 
         let mut hosts = Vec::new();
         for i in 1..=self.hosts {
@@ -130,6 +345,7 @@ impl FleetBuilder {
                 config: hdir.join("sshd_config"),
                 log: hdir.join("sshd.log"),
                 authorized_keys: authorized.clone(),
+                users: users.clone(),
                 options: self.clone(),
                 port: Mutex::new(0),
                 child: Mutex::new(None),
@@ -194,6 +410,7 @@ impl Fleet {
             max_sessions: None,
             max_startups: None,
             empty_known_hosts: false,
+            test_users: false,
             simulated: None,
         }
     }
@@ -301,6 +518,8 @@ pub struct SshdHost {
     config: PathBuf,
     log: PathBuf,
     authorized_keys: PathBuf,
+    /// The test users' files (see [`write_test_users`]), bind-mounted in sshd's namespace.
+    users: Option<PathBuf>,
     options: FleetBuilder,
     port: Mutex<u16>,
     child: Mutex<Option<Child>>,
@@ -465,18 +684,39 @@ impl SshdHost {
         for _attempt in 0..5 {
             let port = port.unwrap_or_else(free_port);
             self.write_config(port);
-            let mut command = match self.sim_compose() {
-                Some(compose) => {
-                    let mut c = Command::new("sh");
-                    c.arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/sim-host.sh"))
-                        .arg(self.dir.join("sim"))
-                        .arg(env!("CARGO_BIN_EXE_clearml-sim"))
-                        .args(["--compose", &compose, "--", SSHD]);
-                    c
-                }
-                None => Command::new(SSHD),
-            };
-            let child = command
+            let mut argv: Vec<std::ffi::OsString> = Vec::new();
+            if let Some(users) = &self.users {
+                // Every step execs, so the child's pid ends up being sshd's (see in_namespace).
+                argv.extend(
+                    [
+                        "unshare",
+                        "-m",
+                        "--propagation",
+                        "private",
+                        "sh",
+                        "-c",
+                        "set -e\n\
+                         for f in passwd shadow group sudoers.d; do mount --bind \"$0/etc/$f\" \"/etc/$f\"; done\n\
+                         exec \"$@\"",
+                    ]
+                    .map(Into::into),
+                );
+                argv.push(users.clone().into());
+            }
+            if let Some(compose) = self.sim_compose() {
+                argv.push("sh".into());
+                argv.push(
+                    Path::new(env!("CARGO_MANIFEST_DIR"))
+                        .join("tests/support/sim-host.sh")
+                        .into(),
+                );
+                argv.push(self.dir.join("sim").into());
+                argv.push(env!("CARGO_BIN_EXE_clearml-sim").into());
+                argv.extend(["--compose", &compose, "--"].map(Into::into));
+            }
+            argv.push(SSHD.into());
+            let child = Command::new(&argv[0])
+                .args(&argv[1..])
                 .args(["-D", "-e", "-f"])
                 .arg(&self.config)
                 .arg("-E")

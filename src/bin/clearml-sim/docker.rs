@@ -52,6 +52,31 @@ fn caller_ok(st: &State) -> bool {
     may_access(st.settings.docker_access, uid, &gids, docker_gid())
 }
 
+/// Where the docker CLI finds the compose v2 plugin, as Docker does: first
+/// `${DOCKER_CONFIG:-$HOME/.docker}/cli-plugins/docker-compose` (any file there: a plugin
+/// installed for one user), then the system directory of the host's plugin (when the host has
+/// compose v2).
+pub fn compose_plugin(host: &Host, st: &State) -> Option<String> {
+    let config = std::env::var("DOCKER_CONFIG")
+        .ok()
+        .filter(|d| !d.is_empty())
+        .or_else(|| {
+            std::env::var("HOME")
+                .ok()
+                .filter(|h| !h.is_empty())
+                .map(|h| format!("{}/.docker", h.trim_end_matches('/')))
+        });
+    if let Some(dir) = config {
+        let user = format!("{dir}/cli-plugins/docker-compose");
+        if host.path(&user).is_file() {
+            return Some(user);
+        }
+    }
+    st.settings
+        .compose_v2
+        .then(|| "/usr/libexec/docker/cli-plugins/docker-compose".to_owned())
+}
+
 /// `-f` is `--filter` for `ps` and `images` (it is `--format` only for `inspect`).
 fn filter_flag(args: &[String]) -> Vec<String> {
     args.iter()
@@ -292,7 +317,7 @@ fn version(host: &Host, st: &State, args: &[String], ok: bool) -> Out {
     out
 }
 
-fn info(st: &State, args: &[String], ok: bool) -> Out {
+fn info(host: &Host, st: &State, args: &[String], ok: bool) -> Out {
     let (fmt, _) = format_arg(args);
     let running = st
         .containers
@@ -304,12 +329,12 @@ fn info(st: &State, args: &[String], ok: bool) -> Out {
         .values()
         .filter(|c| c.status == Status::Exited || c.status == Status::Created)
         .count();
-    let plugins: Vec<Value> = if st.settings.compose_v2 {
-        vec![
-            json!({"Name": "compose", "Vendor": "Docker Inc.", "Version": format!("v{}", crate::compose::V2_VERSION), "ShortDescription": "Docker Compose", "Path": "/usr/libexec/docker/cli-plugins/docker-compose"}),
-        ]
-    } else {
-        vec![]
+    let plugin = compose_plugin(host, st);
+    let plugins: Vec<Value> = match &plugin {
+        Some(path) => vec![
+            json!({"Name": "compose", "Vendor": "Docker Inc.", "Version": format!("v{}", crate::compose::V2_VERSION), "ShortDescription": "Docker Compose", "Path": path}),
+        ],
+        None => vec![],
     };
     let os = if st.settings.os == "macos" {
         "Docker Desktop"
@@ -330,8 +355,11 @@ fn info(st: &State, args: &[String], ok: bool) -> Out {
     }
     let mut out = Out::default();
     out.stdout.push_str("Client: Docker Engine - Community\n Version:    27.3.1\n Context:    default\n Debug Mode: false\n Plugins:\n");
-    if st.settings.compose_v2 {
-        out.stdout.push_str(&format!("  compose: Docker Compose (Docker Inc.)\n    Version:  v{}\n    Path:     /usr/libexec/docker/cli-plugins/docker-compose\n", crate::compose::V2_VERSION));
+    if let Some(path) = &plugin {
+        out.stdout.push_str(&format!(
+            "  compose: Docker Compose (Docker Inc.)\n    Version:  v{}\n    Path:     {path}\n",
+            crate::compose::V2_VERSION
+        ));
     }
     out.stdout.push_str("\nServer:\n");
     if !ok {
@@ -913,9 +941,9 @@ pub fn main(host: &Host, args: &[String]) -> Out {
     let ok = caller_ok(&st);
     match sub {
         "version" => return version(host, &st, &rest, ok),
-        "info" => return info(&st, &rest, ok),
+        "info" => return info(host, &st, &rest, ok),
         "compose" => {
-            if !st.settings.compose_v2 {
+            if compose_plugin(host, &st).is_none() {
                 return Out::fail(
                     1,
                     "docker: 'compose' is not a docker command.\nSee 'docker --help'",
