@@ -2,7 +2,9 @@
 #![allow(dead_code)]
 
 pub mod cli;
+pub mod docker_host;
 pub mod netns;
+pub mod registry;
 pub mod report;
 pub mod secrets;
 pub mod sshd;

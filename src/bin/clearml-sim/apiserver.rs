@@ -11,59 +11,57 @@ pub(crate) fn apilog(level: &str, comp: &str, msg: &str) -> String {
     format!("[2025-01-01 00:00:00,000] [9] [{level}] [clearml.{comp}] {msg}")
 }
 
-pub(crate) fn apiserver(host: &Host, st: &State, c: &Container) -> Result<Verdict, SimError> {
-    let ver = c.version.clone();
-    let conf = if vnum(&ver) < (0, 17, 0) {
+/// Where the apiserver of release `ver` loads its configuration from (its first log line).
+pub(crate) fn config_dir(ver: &str) -> &'static str {
+    if vnum(ver) < (0, 17, 0) {
         "/opt/trains/server/config/default"
-    } else if vnum(&ver) < (1, 1, 0) {
+    } else if vnum(ver) < (1, 1, 0) {
         "/opt/trains/apiserver/config/default"
     } else {
         "/opt/clearml/apiserver/config/default"
-    };
-    let mut logs = vec![apilog(
-        "INFO",
-        "initialize",
-        &format!("Loading config from {conf}"),
-    )];
-    let Some(m) = peer(st, c, Role::Mongo) else {
-        logs.push(apilog(
-            "ERROR",
-            "app_sequence",
-            "Error starting server: failed connecting to MongoDB service",
-        ));
-        return Ok(Verdict::exit(1, logs));
-    };
-    let Some(es) = peer(st, c, Role::Elastic) else {
-        logs.push(apilog(
-            "ERROR",
-            "app_sequence",
-            "Error starting server: failed connecting to ElasticSearch service",
-        ));
-        return Ok(Verdict::exit(1, logs));
-    };
-    if vge(&ver, "0.12.0") && peer(st, c, Role::Redis).is_none() {
-        logs.push(apilog(
-            "ERROR",
-            "app_sequence",
-            "Error starting server: failed connecting to Redis service",
-        ));
-        return Ok(Verdict::exit(1, logs));
     }
-    let mdir = data_dir(host, m, "/data/db");
-    let edir = data_dir(host, es, "/usr/share/elasticsearch/data");
-    let mut md = mongo::load(&mdir)?.unwrap_or_else(|| mongo::fresh(&m.version));
-    let mut ed = elastic::load(&edir)?.unwrap_or_default();
+}
+
+/// The apiserver's log line when a data store it needs cannot be reached (`what`: "MongoDB",
+/// "ElasticSearch" or "Redis").
+pub(crate) fn peer_error(what: &str) -> String {
+    apilog(
+        "ERROR",
+        "app_sequence",
+        &format!("Error starting server: failed connecting to {what} service"),
+    )
+}
+
+/// What the apiserver's startup steps did to the data of its MongoDB and Elasticsearch.
+pub(crate) struct Steps {
+    pub(crate) logs: Vec<String>,
+    pub(crate) errors: ServerErrors,
+    /// The Elasticsearch data was changed (example data written on a first start).
+    pub(crate) es_changed: bool,
+}
+
+/// The apiserver's steps once its data stores answer: uid, migrations and example data on a
+/// first start, the missed-ES-upgrade check, the FCV raise of its release and the services-agent
+/// credentials. `ver`: the server release; `uid_seed`: what the new server uid is derived from;
+/// `env`: the container's environment; `mongo_version`/`es_version`: the versions of the running
+/// data stores; `md`/`ed`: their data, changed in place.
+pub(crate) fn startup_steps(
+    ver: &str,
+    uid_seed: &str,
+    env: &dyn Fn(&str) -> Option<String>,
+    mongo_version: &str,
+    es_version: &str,
+    md: &mut mongo::MongoData,
+    ed: &mut elastic::EsData,
+) -> Steps {
+    let mut logs = Vec::new();
     let mut errors = ServerErrors::default();
+    let mut es_changed = false;
     if !md.non_empty || md.server_uid.is_none() {
         // First start on empty data: server uid, migrations, pre-populated examples.
         md.non_empty = true;
-        md.server_uid = Some(
-            hex_id(&format!("uid/{}/{}", c.id, now()))
-                .get(..32)
-                .unwrap_or_default()
-                .to_string(),
-        );
-        md.versions = releases::migrations_upto(&ver);
+        md.server_uid = Some(hex_id(uid_seed).get(..32).unwrap_or_default().to_string());
+        md.versions = releases::migrations_upto(ver);
         md.collections = [("task", 12), ("project", 3), ("model", 4), ("user", 2)]
             .iter()
             .map(|(k, v)| (k.to_string(), *v))
@@ -71,9 +69,9 @@ pub(crate) fn apiserver(host: &Host, st: &State, c: &Container) -> Result<Verdic
         if ed.indices.is_empty() {
             ed.indices = elastic::sample_indices(1);
             if ed.version.is_empty() {
-                ed.version = es.version.clone();
+                ed.version = es_version.to_string();
             }
-            elastic::save(&edir, &ed)?;
+            es_changed = true;
         }
         logs.push(apilog(
             "INFO",
@@ -86,10 +84,10 @@ pub(crate) fn apiserver(host: &Host, st: &State, c: &Container) -> Result<Verdic
             "Finished mongodb migrations",
         ));
     } else {
-        let max = mongo::max_version(&md);
-        let missed = vge(&ver, "0.16.0")
+        let max = mongo::max_version(md);
+        let missed = vge(ver, "0.16.0")
             && !vge(&max, "0.16.0")
-            && vnum(&es.version).0 >= 7
+            && vnum(es_version).0 >= 7
             && ed.indices.is_empty();
         if missed {
             errors.missed_es_upgrade = true;
@@ -99,7 +97,7 @@ pub(crate) fn apiserver(host: &Host, st: &State, c: &Container) -> Result<Verdic
                 "ES database seems not migrated",
             ));
         } else {
-            for v in releases::migrations_upto(&ver) {
+            for v in releases::migrations_upto(ver) {
                 if !md.versions.contains(&v) {
                     logs.push(apilog(
                         "INFO",
@@ -117,8 +115,8 @@ pub(crate) fn apiserver(host: &Host, st: &State, c: &Container) -> Result<Verdic
         }
     }
     // FCV: each release raises it only for its own Mongo series (spec §5 rule 1).
-    if let Some(target) = apiserver_mongo_target(&ver) {
-        let bin = series(&m.version);
+    if let Some(target) = apiserver_mongo_target(ver) {
+        let bin = series(mongo_version);
         if bin == target {
             if md.fcv != target {
                 logs.push(apilog(
@@ -138,21 +136,15 @@ pub(crate) fn apiserver(host: &Host, st: &State, c: &Container) -> Result<Verdic
             logs.push(apilog(
                 "WARNING",
                 "mongo.initialize.migration",
-                &format!(
-                    "Database version should be {target}. Instead: {}",
-                    m.version
-                ),
+                &format!("Database version should be {target}. Instead: {mongo_version}"),
             ));
         }
     }
     // Services-agent credentials (1.16+, spec §4.3).
-    if vge(&ver, "1.16.0") {
-        let key = c
-            .env_var("CLEARML__secure__credentials__services_agent__user_key")
-            .unwrap_or("");
-        let secret = c
-            .env_var("CLEARML__secure__credentials__services_agent__user_secret")
-            .unwrap_or("");
+    if vge(ver, "1.16.0") {
+        let key = env("CLEARML__secure__credentials__services_agent__user_key").unwrap_or_default();
+        let secret =
+            env("CLEARML__secure__credentials__services_agent__user_secret").unwrap_or_default();
         if key.is_empty() || secret.is_empty() {
             logs.push(apilog(
                 "INFO",
@@ -161,39 +153,87 @@ pub(crate) fn apiserver(host: &Host, st: &State, c: &Container) -> Result<Verdic
             ));
             md.services_agent = None;
         } else {
-            md.services_agent = Some(Creds {
-                key: key.to_string(),
-                secret: secret.to_string(),
-            });
+            md.services_agent = Some(Creds { key, secret });
         }
     }
-    mongo::save(&mdir, &md)?;
-    logs.push(apilog(
+    Steps {
+        logs,
+        errors,
+        es_changed,
+    }
+}
+
+/// The apiserver's last startup line, once it serves.
+pub(crate) fn started_log() -> String {
+    apilog("INFO", "server", "Server started, listening on port 8008")
+}
+
+pub(crate) fn apiserver(host: &Host, st: &State, c: &Container) -> Result<Verdict, SimError> {
+    let ver = c.version.clone();
+    let mut logs = vec![apilog(
         "INFO",
-        "server",
-        "Server started, listening on port 8008",
-    ));
+        "initialize",
+        &format!("Loading config from {}", config_dir(&ver)),
+    )];
+    let Some(m) = peer(st, c, Role::Mongo) else {
+        logs.push(peer_error("MongoDB"));
+        return Ok(Verdict::exit(1, logs));
+    };
+    let Some(es) = peer(st, c, Role::Elastic) else {
+        logs.push(peer_error("ElasticSearch"));
+        return Ok(Verdict::exit(1, logs));
+    };
+    if vge(&ver, "0.12.0") && peer(st, c, Role::Redis).is_none() {
+        logs.push(peer_error("Redis"));
+        return Ok(Verdict::exit(1, logs));
+    }
+    let mdir = data_dir(host, m, "/data/db");
+    let edir = data_dir(host, es, "/usr/share/elasticsearch/data");
+    let mut md = mongo::load(&mdir)?.unwrap_or_else(|| mongo::fresh(&m.version));
+    let mut ed = elastic::load(&edir)?.unwrap_or_default();
+    let env = |k: &str| c.env_var(k).map(str::to_string);
+    let steps = startup_steps(
+        &ver,
+        &format!("uid/{}/{}", c.id, now()),
+        &env,
+        &m.version,
+        &es.version,
+        &mut md,
+        &mut ed,
+    );
+    logs.extend(steps.logs);
+    if steps.es_changed {
+        elastic::save(&edir, &ed)?;
+    }
+    mongo::save(&mdir, &md)?;
+    logs.push(started_log());
     Ok(Verdict {
         outcome: Outcome::Run,
         logs,
-        errors,
+        errors: steps.errors,
     })
 }
 
-pub(crate) fn agent_services(host: &Host, st: &State, c: &Container) -> Result<Verdict, SimError> {
-    let key = c
-        .env_var("CLEARML_API_ACCESS_KEY")
+/// Asks the server whether a key and secret are the services agent's (`None`: the apiserver
+/// cannot be reached).
+pub(crate) type CredCheck<'a> = dyn FnMut(&str, &str) -> Result<Option<bool>, SimError> + 'a;
+
+/// What the agent-services entrypoint does with the credentials of its environment `env`:
+/// `check(key, secret)` asks the server whether they are the services agent's (`None`: the
+/// apiserver cannot be reached).
+pub(crate) fn agent_outcome(
+    env: &dyn Fn(&str) -> Option<String>,
+    check: &mut CredCheck,
+) -> Result<Verdict, SimError> {
+    let key = env("CLEARML_API_ACCESS_KEY")
         .filter(|s| !s.is_empty())
-        .or(c.env_var("TRAINS_API_ACCESS_KEY"))
-        .unwrap_or("");
-    let secret = c
-        .env_var("CLEARML_API_SECRET_KEY")
+        .or(env("TRAINS_API_ACCESS_KEY"))
+        .unwrap_or_default();
+    let secret = env("CLEARML_API_SECRET_KEY")
         .filter(|s| !s.is_empty())
-        .or(c.env_var("TRAINS_API_SECRET_KEY"))
-        .unwrap_or("");
-    let shutdown = c
-        .env_var("SHUTDOWN_IF_NO_ACCESS_KEY")
-        .is_some_and(|v| !v.is_empty());
+        .or(env("TRAINS_API_SECRET_KEY"))
+        .unwrap_or_default();
+    let shutdown = env("SHUTDOWN_IF_NO_ACCESS_KEY").is_some_and(|v| !v.is_empty());
     if key.is_empty() {
         if shutdown {
             return Ok(Verdict::exit(
@@ -205,15 +245,9 @@ pub(crate) fn agent_services(host: &Host, st: &State, c: &Container) -> Result<V
             "clearml-agent: using default credentials".into(),
         ]));
     }
-    let Some(api) = peer(st, c, Role::Apiserver) else {
+    let Some(ok) = check(&key, &secret)? else {
         return Ok(Verdict::exit(7, vec!["curl: (7) Failed to connect to apiserver port 8008 after 0 ms: Couldn't connect to server".into()]));
     };
-    let m = peer(st, api, Role::Mongo);
-    let creds = match m {
-        Some(m) => mongo::load(&data_dir(host, m, "/data/db"))?.and_then(|d| d.services_agent),
-        None => None,
-    };
-    let ok = creds.is_some_and(|cr| cr.key == key && cr.secret == secret);
     if ok {
         Ok(Verdict::run(vec![
             "{\"meta\":{\"result_code\":200},\"data\":{\"msg\":\"ClearML server\"}}".into(),
@@ -227,4 +261,21 @@ pub(crate) fn agent_services(host: &Host, st: &State, c: &Container) -> Result<V
             ],
         ))
     }
+}
+
+pub(crate) fn agent_services(host: &Host, st: &State, c: &Container) -> Result<Verdict, SimError> {
+    let env = |k: &str| c.env_var(k).map(str::to_string);
+    let mut check = |key: &str, secret: &str| -> Result<Option<bool>, SimError> {
+        let Some(api) = peer(st, c, Role::Apiserver) else {
+            return Ok(None);
+        };
+        let creds = match peer(st, api, Role::Mongo) {
+            Some(m) => mongo::load(&data_dir(host, m, "/data/db"))?.and_then(|d| d.services_agent),
+            None => None,
+        };
+        Ok(Some(
+            creds.is_some_and(|cr| cr.key == key && cr.secret == secret),
+        ))
+    };
+    agent_outcome(&env, &mut check)
 }

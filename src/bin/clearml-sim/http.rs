@@ -134,6 +134,45 @@ fn text(status: u16, ct: &str, body: &str) -> Response {
     }
 }
 
+/// nginx's answer when the apiserver behind `/api/` cannot be reached.
+pub fn bad_gateway() -> Response {
+    text(
+        502,
+        "text/html",
+        "<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n",
+    )
+}
+
+/// The webserver's own pages (everything but its `/api/` proxy): `/version.json`, and the web
+/// app's index for any other path.
+pub fn webserver_page(c: &Container, path: &str) -> Response {
+    let p = path.split('?').next().unwrap_or(path);
+    if p == "/version.json" {
+        let v = json!({"version": format!("{}-{}", c.version, c.build.clone().unwrap_or_default()),
+            "date": "2025-01-01", "build-number": c.build.clone().unwrap_or_default(), "docker-image": c.image,
+            "webapp-treeish": format!("release/community-v{}", releases::series(&c.version)), "webapp-commit": hex_id(&c.version).get(..40).unwrap_or_default()});
+        return json_resp(200, &v, false);
+    }
+    text(
+        200,
+        "text/html",
+        "<!doctype html><html lang=\"en\"><head><title>ClearML</title></head><body><sm-root></sm-root></body></html>\n",
+    )
+}
+
+/// The fileserver's answer for a path it holds no file for: `/` answers "OK" from 1.7.0.
+pub fn fileserver_root(c: &Container, path: &str) -> Response {
+    if (path == "/" || path.is_empty()) && vge(&c.version, "1.7.0") {
+        text(200, "text/html; charset=utf-8", "OK")
+    } else {
+        text(
+            404,
+            "text/html; charset=utf-8",
+            "<!doctype html>\n<title>404 Not Found</title>\n<h1>Not Found</h1>\n",
+        )
+    }
+}
+
 /// Serve `path` on container port `cport` of `c`.
 pub fn serve(
     host: &Host,
@@ -147,12 +186,6 @@ pub fn serve(
         Role::Apiserver => api(host, st, c, req, path),
         Role::Webserver => {
             let p = path.split('?').next().unwrap_or(path);
-            if p == "/version.json" {
-                let v = json!({"version": format!("{}-{}", c.version, c.build.clone().unwrap_or_default()),
-                    "date": "2025-01-01", "build-number": c.build.clone().unwrap_or_default(), "docker-image": c.image,
-                    "webapp-treeish": format!("release/community-v{}", releases::series(&c.version)), "webapp-commit": hex_id(&c.version).get(..40).unwrap_or_default()});
-                return json_resp(200, &v, false);
-            }
             if let Some(rest) = p.strip_prefix("/api/") {
                 let q = path
                     .split_once('?')
@@ -160,30 +193,12 @@ pub fn serve(
                     .unwrap_or_default();
                 return match peer(st, c, Role::Apiserver) {
                     Some(a) => api(host, st, a, req, &format!("/{rest}{q}")),
-                    None => text(
-                        502,
-                        "text/html",
-                        "<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n",
-                    ),
+                    None => bad_gateway(),
                 };
             }
-            text(
-                200,
-                "text/html",
-                "<!doctype html><html lang=\"en\"><head><title>ClearML</title></head><body><sm-root></sm-root></body></html>\n",
-            )
+            webserver_page(c, path)
         }
-        Role::Fileserver => {
-            if (path == "/" || path.is_empty()) && vge(&c.version, "1.7.0") {
-                text(200, "text/html; charset=utf-8", "OK")
-            } else {
-                text(
-                    404,
-                    "text/html; charset=utf-8",
-                    "<!doctype html>\n<title>404 Not Found</title>\n<h1>Not Found</h1>\n",
-                )
-            }
-        }
+        Role::Fileserver => fileserver_root(c, path),
         Role::Elastic if cport == 9200 => {
             let dir = data_dir(host, c, "/usr/share/elasticsearch/data");
             let cluster = c.env_var("cluster.name").unwrap_or("docker-cluster");
@@ -242,6 +257,18 @@ pub fn reported_version(c: &Container) -> String {
 }
 
 fn api(host: &Host, st: &State, c: &Container, req: &Request, path: &str) -> Response {
+    let mongo_data = peer(st, c, Role::Mongo)
+        .and_then(|m| mongo::load(&data_dir(host, m, "/data/db")).ok().flatten());
+    api_answer(c, mongo_data.as_ref(), req, path)
+}
+
+/// The apiserver `c`'s answer for `path`, given the data of its MongoDB (`None`: unreachable).
+pub fn api_answer(
+    c: &Container,
+    mongo_data: Option<&mongo::MongoData>,
+    req: &Request,
+    path: &str,
+) -> Response {
     let ver = c.version.clone();
     let rel = releases::find_image(&ver);
     let max_api = rel.map(|r| r.api).unwrap_or("2.1");
@@ -265,8 +292,6 @@ fn api(host: &Host, st: &State, c: &Container, req: &Request, path: &str) -> Res
             "result_code": code, "result_subcode": sub, "result_msg": msg, "error_stack": "", "error_data": {}});
         json_resp(code, &json!({"meta": meta, "data": data}), server_header)
     };
-    let mongo_data = peer(st, c, Role::Mongo)
-        .and_then(|m| mongo::load(&data_dir(host, m, "/data/db")).ok().flatten());
     let errors = &c.server_errors;
     match name.as_str() {
         "debug.ping" if vge(&ver, "0.16.0") => {
@@ -285,7 +310,6 @@ fn api(host: &Host, st: &State, c: &Container, req: &Request, path: &str) -> Res
                     }
                     Some((k, s)) => {
                         let ok = mongo_data
-                            .as_ref()
                             .and_then(|d| d.services_agent.as_ref())
                             .is_some_and(|cr| cr.key == k && cr.secret == s);
                         if !ok {
@@ -314,7 +338,6 @@ fn api(host: &Host, st: &State, c: &Container, req: &Request, path: &str) -> Res
             if let Some(m) = data.as_object_mut() {
                 if ((2, 8, 0)..(2, 12, 0)).contains(&req_num) {
                     let uid = mongo_data
-                        .as_ref()
                         .and_then(|d| d.server_uid.clone())
                         .unwrap_or_default();
                     m.insert("uid".into(), Value::String(uid));

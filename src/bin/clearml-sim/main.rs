@@ -19,6 +19,7 @@ mod procfs;
 mod redis;
 mod releases;
 mod serving;
+mod standin;
 mod state;
 mod sysctl;
 
@@ -41,6 +42,8 @@ const USAGE: &str = "usage: clearml-sim <command>
   compose-file --era VERSION [--pin] [--root DIR]   print that release's compose file
   links DIR                 create docker/docker-compose/curl/wget symlinks to this binary in DIR
   releases                  print the simulator's release table
+  standin-images [--latest REPO=VERSION]... [--era VERSION]
+                            the stand-in images (JSON): the registry's, or a host's of that release
 Run as docker, docker-compose, curl or wget (symlink name) to simulate those commands.
 Environment: CLEARML_SIM_FSROOT (default /), CLEARML_SIM_STATE (default FSROOT/var/lib/clearml-sim)";
 
@@ -385,6 +388,7 @@ fn cli(host: &Host, args: &[String]) -> Out {
         }
         "docker" => docker::main(host, rest),
         "es7-migrate" => es7_migration::main(host, rest),
+        "standin-images" => standin::images::main(rest, &parse_latest),
         "docker-compose" => compose_v1(host, rest),
         "curl" => http::curl(host, rest),
         "wget" => http::wget(host, rest),
@@ -440,6 +444,10 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args_os()
         .map(|a| a.to_string_lossy().into_owned())
         .collect();
+    // Inside a stand-in image (its /etc/clearml-standin.json) or as `clearml-standin`.
+    if let Some(code) = standin::main(&args) {
+        return code;
+    }
     let prog = args
         .first()
         .map(|a| {

@@ -706,6 +706,103 @@ pub fn registry_at(reference: &str, latest: &std::collections::BTreeMap<String, 
     registry(reference)
 }
 
+/// MongoDB tags the registry holds: the tags clearml/clearml-server's compose files pin (see
+/// [`stack`]), plus 4.0.27 and 4.2.16, the steps of the documented 3.6 → 4.4 data migration
+/// (spec §7.2).
+pub const MONGO_TAGS: &[&str] = &[
+    "3.6.5", "3.6.23", "4.0.27", "4.2.16", "4.4.9", "4.4.29", "5.0.26", "6.0.19", "7.0.22",
+];
+
+/// Floating MongoDB tags and the version each resolves to.
+pub const MONGO_FLOATING: &[(&str, &str)] = &[
+    ("4.4", "4.4.29"),
+    ("5.0", "5.0.26"),
+    ("6.0", "6.0.19"),
+    ("7.0", "7.0.22"),
+];
+
+/// docker.elastic.co/elasticsearch/elasticsearch tags: the tags the compose files pin (see
+/// [`stack`]), plus 7.10.2 (interim master compose, spec §1), 7.17.0 (the ES 8 upgrade floor,
+/// spec §5) and 8.19.9 (2.4 release notes).
+pub const ELASTIC_CO_TAGS: &[&str] = &[
+    "5.6.16", "7.6.2", "7.10.2", "7.16.2", "7.17.0", "7.17.7", "7.17.18", "8.15.3", "8.17.0",
+    "8.19.9",
+];
+
+/// Docker Hub's `elasticsearch` tags. The library has no floating `7.17` tag any more
+/// (clearml-server PR #237).
+pub const ELASTIC_HUB_TAGS: &[&str] = &["7.17.18", "8.15.3", "8.17.0", "8.19.9"];
+
+/// Redis tags and the version each resolves to.
+pub const REDIS_TAGS: &[(&str, &str)] = &[
+    ("5.0", "5.0.14"),
+    ("6.2", "6.2.14"),
+    ("7.4.1", "7.4.1"),
+    ("7.4", "7.4.1"),
+];
+
+/// The repositories of the services-agent image (only ever `:latest`).
+pub const AGENT_REPOS: &[&str] = &[
+    "allegroai/trains-agent-services",
+    "allegroai/clearml-agent-services",
+    "clearml/clearml-agent-services",
+];
+
+/// ClearML Serving's own images (only `:latest`, see [`registry`]).
+pub const SERVING_REPOS: &[&str] = &[
+    "clearml/clearml-serving-inference",
+    "clearml/clearml-serving-inference-intel",
+    "clearml/clearml-serving-statistics",
+    "clearml/clearml-serving-triton",
+    "allegroai/clearml-serving-inference",
+    "allegroai/clearml-serving-statistics",
+    "allegroai/clearml-serving-triton",
+];
+
+/// The third-party images of ClearML Serving's compose file, with their only tags.
+pub const SERVING_THIRD_PARTY: &[(&str, &str)] = &[
+    ("bitnamilegacy/zookeeper", "3.7.0"),
+    ("bitnamilegacy/kafka", "3.1.1"),
+    ("prom/prometheus", "v2.34.0"),
+    ("prom/alertmanager", "v0.23.0"),
+    ("grafana/grafana", "8.4.4-ubuntu"),
+];
+
+/// Every reference [`registry`] answers `Found` for (before injections), each tag once.
+pub fn known_references() -> Vec<String> {
+    let mut v: Vec<String> = Vec::new();
+    v.push("allegroai/trains:latest".into());
+    for r in RELEASES.iter().filter(|r| vnum(r.version) < (0, 17, 0)) {
+        v.push(format!("allegroai/trains:{}", r.version));
+    }
+    v.push("allegroai/clearml:latest".into());
+    v.extend(
+        CLEARML_TAGS
+            .iter()
+            .map(|t| format!("allegroai/clearml:{t}")),
+    );
+    v.push("clearml/server:latest".into());
+    v.extend(["2.1.0", "2.2.0", "2.3.0"].map(|t| format!("clearml/server:{t}")));
+    v.extend(AGENT_REPOS.iter().map(|r| format!("{r}:latest")));
+    v.extend(MONGO_TAGS.iter().map(|t| format!("mongo:{t}")));
+    v.extend(MONGO_FLOATING.iter().map(|(t, _)| format!("mongo:{t}")));
+    v.extend(
+        ELASTIC_CO_TAGS
+            .iter()
+            .map(|t| format!("docker.elastic.co/elasticsearch/elasticsearch:{t}")),
+    );
+    v.extend(
+        ELASTIC_HUB_TAGS
+            .iter()
+            .map(|t| format!("elasticsearch:{t}")),
+    );
+    v.extend(REDIS_TAGS.iter().map(|(t, _)| format!("redis:{t}")));
+    v.extend(["latest", "1.27", "1.27.3"].map(|t| format!("nginx:{t}")));
+    v.extend(SERVING_REPOS.iter().map(|r| format!("{r}:latest")));
+    v.extend(SERVING_THIRD_PARTY.iter().map(|(r, t)| format!("{r}:{t}")));
+    v
+}
+
 /// The registry's answer for an image reference (before failure injections).
 pub fn registry(reference: &str) -> Lookup {
     let (repo, tag) = split_ref(reference);
@@ -738,9 +835,7 @@ pub fn registry(reference: &str) -> Lookup {
             }
             Lookup::NoTag
         }
-        "allegroai/trains-agent-services"
-        | "allegroai/clearml-agent-services"
-        | "clearml/clearml-agent-services" => {
+        r if AGENT_REPOS.contains(&r) => {
             if tag == "latest" {
                 store(ImageKind::AgentServices, "latest")
             } else {
@@ -748,60 +843,32 @@ pub fn registry(reference: &str) -> Lookup {
             }
         }
         "mongo" => {
-            // The tags clearml/clearml-server's compose files pin (see `stack`), plus 4.0.27 and
-            // 4.2.16, the steps of the documented 3.6 → 4.4 data migration (spec §7.2).
-            let known = [
-                "3.6.5", "3.6.23", "4.0.27", "4.2.16", "4.4.9", "4.4.29", "5.0.26", "6.0.19",
-                "7.0.22",
-            ];
-            let floating = [
-                ("4.4", "4.4.29"),
-                ("5.0", "5.0.26"),
-                ("6.0", "6.0.19"),
-                ("7.0", "7.0.22"),
-            ];
-            if known.contains(&tag.as_str()) {
+            if MONGO_TAGS.contains(&tag.as_str()) {
                 return store(ImageKind::Mongo, &tag);
             }
-            match floating.iter().find(|(t, _)| *t == tag) {
+            match MONGO_FLOATING.iter().find(|(t, _)| *t == tag) {
                 Some((_, v)) => store(ImageKind::Mongo, v),
                 None => Lookup::NoTag,
             }
         }
         "docker.elastic.co/elasticsearch/elasticsearch" => {
-            // The tags the compose files pin (see `stack`), plus 7.10.2 (interim master compose,
-            // spec §1), 7.17.0 (the ES 8 upgrade floor, spec §5) and 8.19.9 (2.4 release notes).
-            let known = [
-                "5.6.16", "7.6.2", "7.10.2", "7.16.2", "7.17.0", "7.17.7", "7.17.18", "8.15.3",
-                "8.17.0", "8.19.9",
-            ];
-            if known.contains(&tag.as_str()) {
+            if ELASTIC_CO_TAGS.contains(&tag.as_str()) {
                 store(ImageKind::Elastic, &tag)
             } else {
                 Lookup::NoTag
             }
         }
         "elasticsearch" => {
-            // The Docker Hub library has no floating `7.17` tag any more (clearml-server PR #237).
-            let known = ["7.17.18", "8.15.3", "8.17.0", "8.19.9"];
-            if known.contains(&tag.as_str()) {
+            if ELASTIC_HUB_TAGS.contains(&tag.as_str()) {
                 store(ImageKind::Elastic, &tag)
             } else {
                 Lookup::NoTag
             }
         }
-        "redis" => {
-            let map = [
-                ("5.0", "5.0.14"),
-                ("6.2", "6.2.14"),
-                ("7.4.1", "7.4.1"),
-                ("7.4", "7.4.1"),
-            ];
-            match map.iter().find(|(t, _)| *t == tag) {
-                Some((_, v)) => store(ImageKind::Redis, v),
-                None => Lookup::NoTag,
-            }
-        }
+        "redis" => match REDIS_TAGS.iter().find(|(t, _)| *t == tag) {
+            Some((_, v)) => store(ImageKind::Redis, v),
+            None => Lookup::NoTag,
+        },
         // Not ClearML: a site's own web server, for port conflicts on 8080 and the like.
         "nginx" => match tag.as_str() {
             "latest" | "1.27" | "1.27.3" => store(ImageKind::Other, "1.27.3"),
@@ -813,29 +880,12 @@ pub fn registry(reference: &str) -> Lookup {
         // and bitnamilegacy/{zookeeper,kafka} (bitnami/ → bitnamilegacy/ in a761e8a, "Update
         // bitnami repositories"); tags 0.9.0 … 1.3.1 name allegroai/clearml-serving-* (all
         // `:latest`). Long-running containers of no ClearML role (see `serving.rs`).
-        "clearml/clearml-serving-inference"
-        | "clearml/clearml-serving-inference-intel"
-        | "clearml/clearml-serving-statistics"
-        | "clearml/clearml-serving-triton"
-        | "allegroai/clearml-serving-inference"
-        | "allegroai/clearml-serving-statistics"
-        | "allegroai/clearml-serving-triton" => match tag.as_str() {
+        r if SERVING_REPOS.contains(&r) => match tag.as_str() {
             "latest" => store(ImageKind::Other, "latest"),
             _ => Lookup::NoTag,
         },
-        "bitnamilegacy/zookeeper"
-        | "bitnamilegacy/kafka"
-        | "prom/prometheus"
-        | "prom/alertmanager"
-        | "grafana/grafana" => {
-            let known = [
-                ("bitnamilegacy/zookeeper", "3.7.0"),
-                ("bitnamilegacy/kafka", "3.1.1"),
-                ("prom/prometheus", "v2.34.0"),
-                ("prom/alertmanager", "v0.23.0"),
-                ("grafana/grafana", "8.4.4-ubuntu"),
-            ];
-            if known.contains(&(repo.as_str(), tag.as_str())) {
+        r if SERVING_THIRD_PARTY.iter().any(|(x, _)| *x == r) => {
+            if SERVING_THIRD_PARTY.contains(&(repo.as_str(), tag.as_str())) {
                 store(ImageKind::Other, &tag)
             } else {
                 Lookup::NoTag
@@ -910,6 +960,19 @@ pub fn rdb_version(redis: &str) -> u32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_known_reference_is_found_once() {
+        let all = known_references();
+        for r in &all {
+            assert!(matches!(registry(r), Lookup::Found(_)), "{r}");
+        }
+        let mut seen = std::collections::BTreeSet::new();
+        for r in &all {
+            assert!(seen.insert(r.clone()), "{r} twice");
+        }
+        assert!(all.iter().any(|r| r == "mongo:4.0.27"));
+    }
 
     #[test]
     fn latest_resolution_follows_the_documented_choices() {

@@ -1,0 +1,690 @@
+//! A real-Docker test host: its own network namespace (reached over a veth pair, see
+//! [`super::netns::Link`]) and mount namespace, with its own `sshd`, `dockerd` (data root,
+//! socket and containerd of its own), compose v1, v2 or both, a real `curl`, and a registry
+//! process that answers as Docker Hub and docker.elastic.co from a hard-linked copy of the
+//! stand-in store ([`super::registry`]). Nothing on the machine changes: accounts, /etc,
+//! the machine's kernel settings and its own Docker (if any) stay as they are. The inside is
+//! set up by `tests/support/docker-host.sh`; see docs/simulator.md, "Real Docker hosts".
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::Duration;
+
+use serde_json::Value;
+
+use super::netns::{Link, available, sshd_config, trust, wait_for_sshd};
+use super::registry::{self, REGISTRY_NAMES, Store};
+use super::sshd::Fleet;
+
+const SIM: &str = env!("CARGO_BIN_EXE_clearml-sim");
+const SCRIPT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/support/docker-host.sh");
+const RUNTIME: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/support/clamped-runc");
+
+/// What a command run inside the host returned.
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    fn from(o: Output) -> Run {
+        Run {
+            code: o.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
+        }
+    }
+
+    /// Panics unless the command exited 0.
+    pub fn ok(self) -> Run {
+        assert_eq!(
+            self.code, 0,
+            "stdout:\n{}\nstderr:\n{}",
+            self.stdout, self.stderr
+        );
+        self
+    }
+}
+
+/// Whether real-Docker hosts can run here (root, iproute2, docker.io, docker-registry);
+/// otherwise `false` with a message, or a panic under `CI`.
+pub fn available_here() -> bool {
+    let missing: Vec<&str> = [
+        "/usr/sbin/dockerd",
+        "/usr/bin/docker",
+        "/usr/bin/docker-registry",
+        "/usr/bin/nsenter",
+        "/bin/busybox",
+    ]
+    .into_iter()
+    .filter(|p| !Path::new(p).exists())
+    .collect();
+    let root = rustix::process::geteuid().is_root();
+    if root && missing.is_empty() {
+        return available();
+    }
+    let why = if root {
+        format!("missing {}", missing.join(", "))
+    } else {
+        "not root".to_owned()
+    };
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "real-Docker hosts cannot run under CI: {why}; run scripts/install-docker.sh"
+    );
+    eprintln!("SKIPPED: real-Docker hosts: {why}; run scripts/install-docker.sh as root");
+    false
+}
+
+/// One real-Docker host. Torn down on drop: every process of the host (containers included)
+/// killed, its cgroups and namespace removed.
+pub struct DockerHost {
+    link: Link,
+    dir: PathBuf,
+    anchor: Option<Child>,
+    cgroup: String,
+}
+
+impl DockerHost {
+    /// Starts a host whose compose is `v1`, `v2` or `both`; its host key joins the fleet's
+    /// known_hosts and it authorizes the fleet's client key for root. `None` where real-Docker
+    /// hosts cannot run (see [`available_here`]).
+    pub fn start(fleet: &Fleet, compose: &str) -> Option<DockerHost> {
+        if !available_here() {
+            return None;
+        }
+        let host = Self::launch(fleet, compose);
+        trust(fleet, &host.dir, host.address());
+        Some(host)
+    }
+
+    /// Starts the host and waits for its sshd; its key is not yet in the fleet's known_hosts.
+    fn launch(fleet: &Fleet, compose: &str) -> DockerHost {
+        let store = registry::store();
+        let link = Link::create().unwrap_or_else(|e| panic!("network namespace: {e}"));
+        let dir = fleet.dir().join(link.ns());
+        let cgroup = format!("clearfleet-{}", link.ns());
+        lay_out(&dir, store, &cgroup);
+        sshd_config(fleet, &dir, link.address());
+        let anchor = Command::new("nsenter")
+            .arg(format!("--net=/run/netns/{}", link.ns()))
+            .args(["unshare", "-m", "--propagation", "private", "sh", SCRIPT])
+            .arg(&dir)
+            .arg(compose)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(
+                fs::File::create(dir.join("host.log"))
+                    .ok()
+                    .map_or(Stdio::null(), Stdio::from),
+            )
+            .spawn()
+            .unwrap_or_else(|e| panic!("start the host: {e}"));
+        let host = DockerHost {
+            link,
+            dir,
+            anchor: Some(anchor),
+            cgroup,
+        };
+        wait_for_sshd(host.address(), Duration::from_secs(60), || host.logs());
+        host
+    }
+
+    /// The host's address (sshd on port 22).
+    pub fn address(&self) -> &str {
+        self.link.address()
+    }
+
+    /// The host's entry in a YAML inventory (see [`DockerFleet::inventory_head`]).
+    pub fn inventory_entry(&self, label: &str) -> String {
+        format!("    {label}:\n      ansible_host: {}\n", self.address())
+    }
+
+    /// The host's own directory on the machine; its `/opt` is `dir/opt`, so that
+    /// `dir.join("opt/clearml/…")` is the machine path of `/opt/clearml/…` inside.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The machine path of a path under the host's /opt.
+    pub fn path(&self, inside: &str) -> PathBuf {
+        self.dir.join(inside.trim_start_matches('/'))
+    }
+
+    /// The logs of the host's setup, dockerd, registry and sshd (their last lines), for failure
+    /// messages.
+    pub fn logs(&self) -> String {
+        ["host.log", "dockerd.log", "registry.log", "sshd.log"]
+            .iter()
+            .map(|f| {
+                let t = fs::read_to_string(self.dir.join(f)).unwrap_or_default();
+                let mut tail: Vec<&str> = t.lines().rev().take(30).collect();
+                tail.reverse();
+                format!("--- {f}\n{}\n", tail.join("\n"))
+            })
+            .collect()
+    }
+
+    /// `sh -c script` as root inside the host (its mounts and network), with the environment
+    /// of an SSH session.
+    pub fn sh(&self, script: &str) -> Run {
+        let pid = self.anchor.as_ref().map_or(0, Child::id);
+        let out = Command::new("nsenter")
+            .args(["-t", &pid.to_string(), "-m", "-n", "--"])
+            .args(["env", "-i", "HOME=/root", "LC_ALL=C"])
+            .arg("PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin")
+            .args(["sh", "-c", script])
+            .current_dir("/")
+            .stdin(Stdio::null())
+            .output()
+            .unwrap_or_else(|e| panic!("nsenter: {e}"));
+        Run::from(out)
+    }
+
+    /// `clearml-sim ARGS` inside the host (e.g. `init --era X --stopped`, which lays out a
+    /// server's files and data), with the simulator's own state kept in the host's directory.
+    pub fn sim(&self, args: &[&str]) -> Run {
+        let quoted: Vec<String> = args.iter().map(|a| shell_quote(a)).collect();
+        self.sh(&format!(
+            "CLEARML_SIM_FSROOT=/ CLEARML_SIM_STATE={} {SIM} {}",
+            shell_quote(&self.dir.join("sim-state").display().to_string()),
+            quoted.join(" ")
+        ))
+    }
+
+    /// Installs ClearML (or Trains) as a site would have: `args` are `clearml-sim init`'s
+    /// (`--era X` and the rest), which lays out the server's files and data; then the images of
+    /// the compose file are pulled as the site pulled them back then (a `latest` that has moved
+    /// on since is pulled while the registry still named that release, then the registry moves
+    /// on), and `compose up -d` (v2 where the host has it, else v1) starts the server, and
+    /// ClearML Serving with `--serving`. Returns once the apiserver answers `debug.ping`; with
+    /// `--stopped` nothing is started (no containers), with `--exited` the containers are
+    /// created and stopped.
+    pub fn install(&self, args: &[&str]) {
+        let era = args
+            .iter()
+            .position(|a| *a == "--era")
+            .and_then(|i| args.get(i + 1))
+            .copied()
+            .unwrap_or_else(|| panic!("install needs --era: {args:?}"));
+        let stopped = args.contains(&"--stopped");
+        let exited = args.contains(&"--exited");
+        let mut init = vec!["init", "--stopped"];
+        init.extend(
+            args.iter()
+                .filter(|a| !matches!(**a, "--stopped" | "--exited")),
+        );
+        let r = self.sim(&init);
+        assert_eq!(r.code, 0, "clearml-sim {init:?}: {}{}", r.stdout, r.stderr);
+        let store = registry::store();
+        for entry in registry::listing(&["--era", era]) {
+            let reference = entry["reference"].as_str().unwrap_or_default();
+            let q = shell_quote(reference);
+            let description = registry::identity(&entry);
+            let now = store.images.get(reference).filter(|i| i.in_registry);
+            if now.is_some_and(|i| i.description == description) {
+                self.sh(&format!("docker pull -q {q}")).ok();
+                continue;
+            }
+            let seed = store.seed_of(&description);
+            self.retag(reference, &seed);
+            self.sh(&format!("docker pull -q {q}")).ok();
+            if now.is_some() {
+                self.retag(reference, reference);
+            } else {
+                self.remove_tag(reference);
+            }
+        }
+        if stopped {
+            return;
+        }
+        let root = self.server_root();
+        self.compose_up(&root);
+        if args.contains(&"--serving") {
+            self.compose_up("/opt/clearml-serving/docker");
+        }
+        if exited {
+            self.sh("docker stop $(docker ps -q) >/dev/null").ok();
+        } else {
+            self.wait_for_apiserver(Duration::from_secs(90));
+        }
+    }
+
+    /// The server's root (where its docker-compose.yml is): /opt/clearml, /opt/trains or a
+    /// custom root under /opt.
+    pub fn server_root(&self) -> String {
+        let found = self.sh("for d in /opt/clearml /opt/trains /opt/*/* /opt/*; do \
+             [ -f \"$d/docker-compose.yml\" ] && [ \"$d\" != /opt/clearml-serving/docker ] \
+             && echo \"$d\" && break; done");
+        let root = found.stdout.trim().to_owned();
+        assert!(!root.is_empty(), "no server compose file under /opt");
+        root
+    }
+
+    /// `compose up -d` in `dir` with the host's compose (v2 where it has it). Once, under load,
+    /// dockerd 20.10 failed to start one container of a fresh project ("error running hook
+    /// #0: … no such file or directory", libnetwork's prestart hook): the setup then runs `up`
+    /// a second time, as a site would, and says so.
+    pub fn compose_up(&self, dir: &str) {
+        let up = format!(
+            "cd {} && if docker compose version >/dev/null 2>&1; then docker compose up -d; \
+             else docker-compose up -d; fi",
+            shell_quote(dir)
+        );
+        let mut r = self.sh(&up);
+        if r.code != 0 && r.stderr.contains("error running hook") {
+            eprintln!(
+                "{up}: again after: {}",
+                r.stderr.lines().last().unwrap_or("")
+            );
+            r = self.sh(&up);
+        }
+        assert_eq!(r.code, 0, "{up}: {}{}\n{}", r.stdout, r.stderr, self.logs());
+    }
+
+    /// Waits until `curl localhost:8008/debug.ping` answers 200 inside the host.
+    pub fn wait_for_apiserver(&self, limit: Duration) {
+        let started = std::time::Instant::now();
+        loop {
+            let r = self
+                .sh("curl -s -m 2 -o /dev/null -w '%{http_code}' http://localhost:8008/debug.ping");
+            if r.stdout.trim() == "200" {
+                return;
+            }
+            if started.elapsed() > limit {
+                let ps = self.sh(
+                    "docker ps -a --format '{{.Names}} {{.Image}} {{.Status}}'; \
+                     for c in $(docker ps -aq); do docker logs --tail 5 $c 2>&1; done",
+                );
+                panic!(
+                    "the apiserver did not answer within {limit:?} ({}):\n{}{}",
+                    r.stdout, ps.stdout, ps.stderr
+                );
+            }
+            std::thread::sleep(Duration::from_millis(250));
+        }
+    }
+
+    /// Faults made real, named as `clearml-sim inject` names them:
+    /// `--broken-tag REF` (the registry's REF becomes an image whose main process exits at
+    /// start), `--missing-tag REF` ("manifest unknown"), `--latest REPO=VERSION` (the registry's
+    /// `REPO:latest`, and `REPO:VERSION` where the repository has plain version tags, are that
+    /// release), `--max-map-count N` (the host's `vm.max_map_count`), `--memory-mb N` (the
+    /// host's MemTotal), `--avx off` (no AVX flags in the host's /proc/cpuinfo), `--chown-data
+    /// UID` (the server's data tree, for real). Anything else panics: it is not real yet.
+    pub fn inject(&self, args: &[&str]) {
+        let store = registry::store();
+        let mut it = args.iter();
+        while let Some(flag) = it.next() {
+            let mut value = || {
+                *it.next()
+                    .unwrap_or_else(|| panic!("inject {flag} needs a value"))
+            };
+            match *flag {
+                "--broken-tag" => {
+                    let r = value();
+                    self.retag(r, &store.broken_twin(r));
+                }
+                "--missing-tag" => self.remove_tag(value()),
+                "--latest" => {
+                    let v = value();
+                    let (repo, version) = v
+                        .split_once('=')
+                        .unwrap_or_else(|| panic!("--latest REPO=VERSION, not {v}"));
+                    let seed = store.server_release(repo, version);
+                    self.retag(&format!("{repo}:latest"), &seed);
+                    if repo != "allegroai/clearml" {
+                        self.retag(&format!("{repo}:{version}"), &seed);
+                    }
+                }
+                "--max-map-count" => {
+                    let n = value();
+                    fs::write(self.dir.join("proc/max_map_count"), format!("{n}\n"))
+                        .unwrap_or_else(|e| panic!("{e}"));
+                }
+                "--memory-mb" => {
+                    let mb: u64 = value().parse().unwrap_or_else(|e| panic!("{e}"));
+                    let p = self.dir.join("proc/meminfo");
+                    let t = fs::read_to_string(&p).unwrap_or_default();
+                    let t: Vec<String> = t
+                        .lines()
+                        .map(|l| {
+                            if l.starts_with("MemTotal:") {
+                                format!("MemTotal:       {} kB", mb * 1024)
+                            } else {
+                                l.to_owned()
+                            }
+                        })
+                        .collect();
+                    fs::write(&p, t.join("\n") + "\n").unwrap_or_else(|e| panic!("{e}"));
+                }
+                "--avx" => {
+                    let on = value() == "on";
+                    let p = self.dir.join("proc/cpuinfo");
+                    let t = if on {
+                        fs::read_to_string("/proc/cpuinfo").unwrap_or_default()
+                    } else {
+                        let t = fs::read_to_string(&p).unwrap_or_default();
+                        t.lines()
+                            .map(|l| {
+                                if l.starts_with("flags") {
+                                    l.split(' ')
+                                        .filter(|f| !f.starts_with("avx"))
+                                        .collect::<Vec<_>>()
+                                        .join(" ")
+                                } else {
+                                    l.to_owned()
+                                }
+                            })
+                            .collect::<Vec<_>>()
+                            .join("\n")
+                            + "\n"
+                    };
+                    fs::write(&p, t).unwrap_or_else(|e| panic!("{e}"));
+                }
+                "--chown-data" => {
+                    let uid = value();
+                    let root = self.server_root();
+                    self.sh(&format!(
+                        "chown -R {}:{} {}/data",
+                        shell_quote(uid),
+                        shell_quote(uid),
+                        shell_quote(&root)
+                    ))
+                    .ok();
+                }
+                other => panic!("inject {other}: not a real fault on real-Docker hosts yet"),
+            }
+        }
+    }
+
+    /// The names and states of the host's containers (`docker ps -a`).
+    pub fn containers(&self) -> Vec<(String, String)> {
+        self.sh("docker ps -a --format '{{.Names}} {{.State}}'")
+            .ok()
+            .stdout
+            .lines()
+            .filter_map(|l| l.split_once(' ').map(|(a, b)| (a.to_owned(), b.to_owned())))
+            .collect()
+    }
+
+    /// The host's registry storage (a copy of the store).
+    pub fn registry_root(&self) -> PathBuf {
+        self.dir.join("registry")
+    }
+
+    /// From now on the host's registry lacks `reference` ("manifest unknown").
+    pub fn remove_tag(&self, reference: &str) {
+        let (repo, tag) = registry::registry_path(reference);
+        let d = self.registry_root().join(format!(
+            "docker/registry/v2/repositories/{repo}/_manifests/tags/{tag}"
+        ));
+        fs::remove_dir_all(&d).unwrap_or_else(|e| panic!("{}: {e}", d.display()));
+    }
+
+    /// From now on `reference` in the host's registry names the image that `to` names in the
+    /// store (a registry reference or a hidden one).
+    pub fn retag(&self, reference: &str, to: &str) {
+        let img = registry::store().image(to);
+        let (repo, tag) = registry::registry_path(reference);
+        let manifest = self.manifest(&img.manifest);
+        let blobs = blobs_of(&manifest);
+        registry::tag_manifest(&self.registry_root(), &repo, &tag, &img.manifest, &blobs);
+    }
+
+    fn manifest(&self, digest: &str) -> Value {
+        let h = digest.trim_start_matches("sha256:");
+        let p = self.registry_root().join(format!(
+            "docker/registry/v2/blobs/sha256/{}/{h}/data",
+            &h[..2]
+        ));
+        serde_json::from_slice(&fs::read(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display())))
+            .unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+    }
+}
+
+fn blobs_of(manifest: &Value) -> Vec<String> {
+    let mut v: Vec<String> = manifest["layers"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|l| l["digest"].as_str().map(str::to_owned))
+        .collect();
+    if let Some(c) = manifest["config"]["digest"].as_str() {
+        v.push(c.to_owned());
+    }
+    v
+}
+
+/// `'…'` quoting for sh.
+pub fn shell_quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', r"'\''"))
+}
+
+/// Everything the inside script mounts, under `dir`.
+fn lay_out(dir: &Path, store: &Store, cgroup: &str) {
+    for d in ["opt", "etc-docker", "empty", "proc", "docker", "sim-state"] {
+        fs::create_dir_all(dir.join(d)).unwrap_or_else(|e| panic!("{e}"));
+    }
+    let write = |name: &str, body: &str| {
+        fs::write(dir.join(name), body).unwrap_or_else(|e| panic!("{name}: {e}"));
+    };
+    write(
+        "etc-docker/daemon.json",
+        &serde_json::json!({
+            "cgroup-parent": format!("/{cgroup}"),
+            "runtimes": {"clamped-runc": {"path": RUNTIME}},
+            "default-runtime": "clamped-runc",
+            "storage-driver": "overlay2",
+            "log-level": "warn",
+        })
+        .to_string(),
+    );
+    write(
+        "hosts",
+        &format!(
+            "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost\n127.0.0.1\t{}\n",
+            REGISTRY_NAMES.join(" ")
+        ),
+    );
+    let mut bundle = fs::read_to_string("/etc/ssl/certs/ca-certificates.crt").unwrap_or_default();
+    bundle.push_str(&fs::read_to_string(&store.ca).unwrap_or_else(|e| panic!("CA: {e}")));
+    write("ca-certificates.crt", &bundle);
+    for f in ["cpuinfo", "meminfo"] {
+        let t = fs::read_to_string(format!("/proc/{f}")).unwrap_or_default();
+        write(&format!("proc/{f}"), &t);
+    }
+    // ClearML's documented minimum (clearml-docs, "Deploying ClearML Server: Linux or macOS").
+    write("proc/max_map_count", "524288\n");
+    write(
+        "registry.yml",
+        &format!(
+            "version: 0.1\nlog:\n  level: warn\n  accesslog:\n    disabled: true\n\
+             storage:\n  filesystem:\n    rootdirectory: {}\n  maintenance:\n    readonly:\n      enabled: true\n\
+             http:\n  addr: 127.0.0.1:443\n  tls:\n    certificate: {}\n    key: {}\n",
+            dir.join("registry").display(),
+            store.cert.display(),
+            store.key.display()
+        ),
+    );
+    let out = Command::new("cp")
+        .arg("-al")
+        .arg(&store.root)
+        .arg(dir.join("registry"))
+        .output()
+        .unwrap_or_else(|e| panic!("cp -al: {e}"));
+    assert!(
+        out.status.success(),
+        "cp -al of the store: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// The pids of every process whose mount namespace is `mnt` (a `/proc/PID/ns/mnt` link).
+fn pids_in(mnt: &str) -> Vec<i32> {
+    fs::read_dir("/proc")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| e.file_name().to_str().and_then(|n| n.parse::<i32>().ok()))
+        .filter(|pid| {
+            fs::read_link(format!("/proc/{pid}/ns/mnt")).is_ok_and(|l| l.to_string_lossy() == mnt)
+        })
+        .collect()
+}
+
+/// The cgroup directories of `name` under every v1 hierarchy (and v2's root), deepest first.
+fn cgroup_dirs(name: &str) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut roots: Vec<PathBuf> = fs::read_dir("/sys/fs/cgroup")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.path().join(name))
+        .collect();
+    roots.push(Path::new("/sys/fs/cgroup").join(name));
+    fn walk(d: &Path, out: &mut Vec<PathBuf>) {
+        for e in fs::read_dir(d).into_iter().flatten().flatten() {
+            if e.file_type().is_ok_and(|t| t.is_dir()) {
+                walk(&e.path(), out);
+            }
+        }
+        out.push(d.to_path_buf());
+    }
+    for r in roots.into_iter().filter(|r| r.is_dir()) {
+        walk(&r, &mut out);
+    }
+    out
+}
+
+fn kill9(pid: i32) {
+    if let Some(p) = rustix::process::Pid::from_raw(pid) {
+        let _ = rustix::process::kill_process(p, rustix::process::Signal::KILL);
+    }
+}
+
+impl Drop for DockerHost {
+    fn drop(&mut self) {
+        let Some(mut anchor) = self.anchor.take() else {
+            return;
+        };
+        // The host's own mount namespace, never the machine's (should its anchor be gone).
+        let own = fs::read_link("/proc/self/ns/mnt").ok();
+        let mnt = fs::read_link(format!("/proc/{}/ns/mnt", anchor.id()))
+            .ok()
+            .filter(|m| Some(m) != own.as_ref())
+            .map(|l| l.to_string_lossy().into_owned());
+        // The containers' processes (their own namespaces, the host's cgroup parent) first,
+        // then every process of the host's mount namespace: dockerd, containerd, the shims,
+        // docker-proxy, the registry, sshd.
+        for _ in 0..50 {
+            let mut left = 0;
+            for d in cgroup_dirs(&self.cgroup) {
+                let procs = fs::read_to_string(d.join("cgroup.procs")).unwrap_or_default();
+                for pid in procs.lines().filter_map(|l| l.trim().parse::<i32>().ok()) {
+                    kill9(pid);
+                    left += 1;
+                }
+            }
+            if let Some(m) = &mnt {
+                for pid in pids_in(m) {
+                    kill9(pid);
+                    left += 1;
+                }
+            }
+            if left == 0 {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let _ = anchor.kill();
+        let _ = anchor.wait();
+        for _ in 0..20 {
+            let dirs = cgroup_dirs(&self.cgroup);
+            if dirs.is_empty() {
+                break;
+            }
+            for d in dirs {
+                let _ = fs::remove_dir(&d);
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+/// A fleet of real-Docker hosts: the [`Fleet`]'s client key and known_hosts, and its hosts,
+/// started in parallel.
+pub struct DockerFleet {
+    fleet: Fleet,
+    hosts: Vec<DockerHost>,
+}
+
+impl DockerFleet {
+    /// One host per entry of `compose` (`v1`, `v2` or `both`); `None` where real-Docker hosts
+    /// cannot run.
+    pub fn start(compose: &[&str]) -> Option<DockerFleet> {
+        if !available_here() {
+            return None;
+        }
+        let fleet = Fleet::builder().hosts(0).build()?;
+        registry::store();
+        let hosts: Vec<DockerHost> = std::thread::scope(|s| {
+            let started: Vec<_> = compose
+                .iter()
+                .map(|c| s.spawn(|| DockerHost::launch(&fleet, c)))
+                .collect();
+            started
+                .into_iter()
+                .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+                .collect()
+        });
+        for h in &hosts {
+            trust(&fleet, &h.dir, h.address());
+        }
+        Some(DockerFleet { fleet, hosts })
+    }
+
+    pub fn hosts(&self) -> &[DockerHost] {
+        &self.hosts
+    }
+
+    pub fn host(&self, i: usize) -> &DockerHost {
+        &self.hosts[i]
+    }
+
+    /// The fleet: client key, known_hosts.
+    pub fn fleet(&self) -> &Fleet {
+        &self.fleet
+    }
+
+    pub fn known_hosts_path(&self) -> &Path {
+        self.fleet.known_hosts_path()
+    }
+
+    /// The head of a YAML inventory (root, the fleet's key); entries follow
+    /// ([`DockerHost::inventory_entry`]).
+    pub fn inventory_head(&self) -> String {
+        format!(
+            "all:\n  vars:\n    ansible_user: root\n    ansible_port: 22\n    ansible_ssh_private_key_file: {}\n  hosts:\n",
+            self.fleet.client_key().display()
+        )
+    }
+
+    /// Installs every host at once: `args[i]` are the `clearml-sim init` arguments of host i
+    /// (see [`DockerHost::install`]).
+    pub fn install(&self, args: &[Vec<&str>]) {
+        std::thread::scope(|s| {
+            let jobs: Vec<_> = self
+                .hosts
+                .iter()
+                .zip(args)
+                .map(|(h, a)| s.spawn(move || h.install(a)))
+                .collect();
+            for j in jobs {
+                j.join().unwrap_or_else(|e| std::panic::resume_unwind(e));
+            }
+        });
+    }
+}
