@@ -65,16 +65,24 @@ fi
 NAMES=$($DK ps -a --format '{{.Names}}' 2>/dev/null | grep -E '^((clearml|trains)-(apiserver|webserver|fileserver|elastic|mongo|redis|agent-services)|async_delete)$' | tr '\n' ' ')
 cf names; echo "$NAMES"
 [ -n "$NAMES" ] && { cf inspect; $DK inspect $NAMES 2>&1; rc $?; }
+# m1 CONTAINER SHELL JS: the shell's answer on fd 3 when it exits 0; else what it wrote, stderr
+# then stdout, on stdout (the daemon writes why an exec could not start, a missing executable say,
+# on the exec's stdout, with exit 126 or 127).
+m1() {
+  { MO=$($DK exec "$1" "$2" --quiet --eval "$3" 2>&4); MR=$?; } 4>&1
+  if [ "$MR" = 0 ]; then printf '%s\n' "$MO" >&3; else printf '%s\n' "$MO"; fi
+  return "$MR"
+}
 # mq CONTAINER JS: mongosh, else mongo (MongoDB 6+ images have only mongosh, older ones only
-# mongo): the answer on stdout; when neither answers, what each said on stderr (first line) and
-# its exit status, then the last status.
+# mongo): the answer on stdout; when neither answers, what each said (first line) and its exit
+# status, then the last status.
 mq() {
-  { E1=$($DK exec "$1" mongosh --quiet --eval "$2" 2>&1 >&3); } 3>&1 && { rc 0; return; }
+  { E1=$(m1 "$1" mongosh "$2"); } 3>&1 && { rc 0; return; }
   R1=$?
-  { E2=$($DK exec "$1" mongo --quiet --eval "$2" 2>&1 >&3); } 3>&1 && { rc 0; return; }
+  { E2=$(m1 "$1" mongo "$2"); } 3>&1 && { rc 0; return; }
   R2=$?
-  printf '\n@@cf-err:mongosh (exit %s): %s\n' "$R1" "$(printf '%s\n' "$E1" | grep -m1 . || echo 'no error output')"
-  printf '@@cf-err:mongo (exit %s): %s\n' "$R2" "$(printf '%s\n' "$E2" | grep -m1 . || echo 'no error output')"
+  printf '\n@@cf-err:mongosh (exit %s): %s\n' "$R1" "$(printf '%s\n' "$E1" | tr -d '\r' | grep -m1 . || echo 'no error output')"
+  printf '@@cf-err:mongo (exit %s): %s\n' "$R2" "$(printf '%s\n' "$E2" | tr -d '\r' | grep -m1 . || echo 'no error output')"
   rc "$R2"
 }
 CF=
@@ -204,6 +212,67 @@ mod tests {
         );
         assert_eq!(parse_http("\n000").status, 0);
         assert_eq!(parse_http("").status, 0);
+    }
+
+    /// The script's `rc`, `m1` and `mq` run by `sh` against a `docker` that answers as given.
+    fn run_mq(docker: &str) -> Section {
+        let lines: Vec<&str> = SCRIPT.lines().collect();
+        let from = |head: &str| {
+            lines
+                .iter()
+                .position(|l| l.starts_with(head))
+                .unwrap_or_else(|| panic!("{head} not in the script"))
+        };
+        let (m1, cf) = (from("m1() {"), from("CF="));
+        let script = format!(
+            "{}\n{}\n{}\nDK=docker\nprintf '\\n@@cf:q\\n'; mq clearml-mongo 'db.version()'\n",
+            lines[from("rc() {")],
+            lines[m1..cf].join("\n"),
+            docker
+        );
+        let out = std::process::Command::new("sh")
+            .args(["-c", &script])
+            .output()
+            .unwrap_or_else(|e| panic!("sh: {e}"));
+        parse_sections(&String::from_utf8_lossy(&out.stdout))
+            .shift_remove("q")
+            .unwrap_or_default()
+    }
+
+    #[test]
+    fn mongo_shells_answer_or_say_why_not() {
+        // Docker Engine writes why an exec could not start on the exec's stdout, ending "\r\n"
+        // (moby, api/server/router/container/exec.go), with exit 126 (20.10).
+        let missing = r#"docker() {
+  case "$3" in
+    mongosh) printf 'OCI runtime exec failed: exec failed: unable to start container process: exec: "mongosh": executable file not found in $PATH: unknown\r\n'; return 126 ;;
+    mongo) echo 'MongoDB shell version v4.4.29'; echo 'Error: couldn'"'"'t connect to server' >&2; return 1 ;;
+  esac
+}"#;
+        let s = run_mq(missing);
+        assert_eq!(s.rc, Some(1), "{s:?}");
+        assert_eq!(
+            s.text,
+            "\n@@cf-err:mongosh (exit 126): OCI runtime exec failed: exec failed: unable to start \
+             container process: exec: \"mongosh\": executable file not found in $PATH: unknown\n\
+             @@cf-err:mongo (exit 1): Error: couldn't connect to server"
+        );
+        // The answer alone (the shell's warnings on stderr left out); mongo after mongosh failed.
+        let answers = r#"docker() {
+  case "$3" in
+    mongosh) printf 'OCI runtime exec failed: exec: "mongosh": not found\r\n'; return 126 ;;
+    mongo) echo 'WARNING: shell deprecated' >&2; echo '4.4.29'; return 0 ;;
+  esac
+}"#;
+        let s = run_mq(answers);
+        assert_eq!((s.text.as_str(), s.rc), ("4.4.29", Some(0)), "{s:?}");
+        let silent = "docker() { return 137; }";
+        let s = run_mq(silent);
+        assert!(
+            s.text
+                .contains("@@cf-err:mongosh (exit 137): no error output"),
+            "{s:?}"
+        );
     }
 
     #[test]
