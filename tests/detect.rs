@@ -1,11 +1,20 @@
-//! `clearfleet detect` against real sshd hosts running the ClearML simulator, one per era.
+//! `clearfleet detect` against real-Docker hosts (tests/support/docker_host.rs): each host's
+//! real dockerd, compose and curl answer the probes, one host per era.
 
 mod support;
 
-use support::cli::{clearfleet, temp_home, write};
-use support::sshd::Fleet;
+use std::time::Duration;
 
-/// (host label, compose flavour, `clearml-sim init` arguments)
+use support::cli::{clearfleet, temp_home, write};
+use support::docker_host::{DockerFleet, DockerHost, shell_quote};
+
+/// The versions of the machine's compose v2 plugin and compose v1 (scripts/install-docker.sh),
+/// which the containers they create carry in their `com.docker.compose.version` label.
+const COMPOSE_V2: &str = "2.26.1";
+const COMPOSE_V1: &str = "1.29.2";
+
+/// (host label, compose flavour, `clearml-sim init` arguments of the install; `--no-clearml`:
+/// nothing is installed)
 const HOSTS: &[(&str, &str, &[&str])] = &[
     (
         "trains-0.14",
@@ -60,33 +69,31 @@ const HOSTS: &[(&str, &str, &[&str])] = &[
         "v2",
         &["--era", "1.12", "--root", "/opt/srv/clearml"],
     ),
-    ("v1-only", "v1", &["--era", "1.5", "--compose", "v1"]),
+    ("v1-only", "v1", &["--era", "1.5"]),
     ("no-clearml", "v2", &["--era", "2.3", "--no-clearml"]),
 ];
 
 #[test]
 fn detects_every_era_in_one_parallel_run() {
     let compose: Vec<&str> = HOSTS.iter().map(|(_, c, _)| *c).collect();
-    let Some(fleet) = Fleet::builder().simulated(&compose).build() else {
+    let Some(fleet) = DockerFleet::start(&compose) else {
         return;
     };
     let home = temp_home();
-    let mut inv =
-        String::from("all:\n  vars:\n    ansible_host: 127.0.0.1\n    ansible_user: root\n");
-    inv.push_str(&format!(
-        "    ansible_ssh_private_key_file: {}\n  hosts:\n",
-        fleet.client_key().display()
-    ));
-    for (host, (label, _, init)) in fleet.hosts().iter().zip(HOSTS) {
-        let mut args = vec!["init"];
-        args.extend_from_slice(init);
-        host.sim(&args);
-        inv.push_str(&format!(
-            "    {label}:\n      ansible_port: {}\n",
-            host.port()
-        ));
+    let mut inv = fleet.inventory_head();
+    for (host, (label, _, _)) in fleet.hosts().iter().zip(HOSTS) {
+        inv.push_str(&host.inventory_entry(label));
     }
-    inv.push_str("    unreachable:\n      ansible_port: 1\n");
+    // A host without ClearML is a Docker host with nothing installed.
+    let installed: Vec<(&DockerHost, Vec<&str>)> = fleet
+        .hosts()
+        .iter()
+        .zip(HOSTS)
+        .filter(|(_, (_, _, init))| !init.contains(&"--no-clearml"))
+        .map(|(h, (_, _, init))| (h, init.to_vec()))
+        .collect();
+    install_all(&installed);
+    inv.push_str("    unreachable:\n      ansible_host: 127.0.0.1\n      ansible_port: 1\n");
     let inv = write(home.path(), "inv.yml", &inv);
     let run = clearfleet(home.path())
         .args(["detect", "--connect-retries", "0", "-i"])
@@ -463,33 +470,24 @@ fn detects_every_era_in_one_parallel_run() {
 
 #[test]
 fn tells_how_docker_can_be_used() {
-    if !support::sshd::require_test_users() {
-        return;
-    }
-    let Some(fleet) = Fleet::builder()
-        .simulated(&["v2", "v2", "v2", "v2"])
-        .test_users(true)
-        .build()
-    else {
+    // One host, four logins: cf-docker is in the `docker` group that owns the host's
+    // /run/docker.sock, cf-nopw may `sudo -n` anything, cf-sudo only with its password.
+    let Some(fleet) = DockerFleet::start_with_test_users(&["v2"]) else {
         return;
     };
+    let host = fleet.host(0);
+    host.install(&["--era", "1.16"]);
     let home = temp_home();
-    let key = fleet.client_key().display().to_string();
-    let mut inv = format!(
-        "all:\n  vars:\n    ansible_host: 127.0.0.1\n    ansible_ssh_private_key_file: {key}\n  hosts:\n"
-    );
+    let mut inv = fleet.inventory_head();
     let logins = [
         ("as-root", "root"),
         ("docker-group", "cf-docker"),
         ("passwordless-sudo", "cf-nopw"),
         ("no-access", "cf-sudo"),
     ];
-    for (host, (label, user)) in fleet.hosts().iter().zip(logins) {
-        host.sim(&["init", "--era", "1.16", "--docker-access", "group"]);
-        inv.push_str(&format!(
-            "    {label}:\n      ansible_port: {}\n      ansible_user: {user}\n",
-            host.port()
-        ));
+    for (label, user) in logins {
+        inv.push_str(&host.inventory_entry(label));
+        inv.push_str(&format!("      ansible_user: {user}\n"));
     }
     let inv = write(home.path(), "inv.yml", &inv);
     let run = clearfleet(home.path())
@@ -526,21 +524,20 @@ fn tells_how_docker_can_be_used() {
 
 #[test]
 fn a_trains_server_upgraded_without_the_es_migration_is_flagged() {
-    let Some(fleet) = Fleet::builder().simulated(&["v2"]).build() else {
+    let Some(fleet) = DockerFleet::start(&["v2"]) else {
         return;
     };
-    let host = &fleet.hosts()[0];
-    host.sim(&["init", "--era", "0.15"]);
+    let host = fleet.host(0);
+    host.install(&["--era", "0.15"]);
+    // Upstream's 0.16 compose file, as the admin downloaded it.
+    let compose_016 = host.sim(&["compose-file", "--era", "0.16", "--root", "/opt/trains"]);
+    let compose_016 = compose_016.ok().stdout;
+    std::fs::write(host.path("opt/trains/docker-compose-0.16.yml"), compose_016)
+        .unwrap_or_else(|e| panic!("{e}"));
     let home = temp_home();
-    let inv = write(
-        home.path(),
-        "inv.yml",
-        &format!(
-            "all:\n  hosts:\n    skipped-migration:\n      ansible_host: 127.0.0.1\n      ansible_port: {}\n      ansible_user: root\n      ansible_ssh_private_key_file: {}\n",
-            host.port(),
-            fleet.client_key().display()
-        ),
-    );
+    let mut inv = fleet.inventory_head();
+    inv.push_str(&host.inventory_entry("skipped-migration"));
+    let inv = write(home.path(), "inv.yml", &inv);
     // What an admin does who follows only the compose part of the docs: 0.16 on ES 5 data.
     let hop = clearfleet(home.path())
         .args(["exec", "-i"])
@@ -549,10 +546,11 @@ fn a_trains_server_upgraded_without_the_es_migration_is_flagged() {
         .arg(fleet.known_hosts_path())
         .args([
             "--",
-            "cd /opt/trains && docker compose down && clearml-sim compose-file --era 0.16 --root /opt/trains > docker-compose.yml && mkdir -p data/elastic_7 && chown -R 1000:1000 data && docker compose pull && docker compose up -d",
+            "cd /opt/trains && docker compose down && mv docker-compose-0.16.yml docker-compose.yml && mkdir -p data/elastic_7 && chown -R 1000:1000 data && docker compose pull && docker compose up -d",
         ])
         .run();
     assert_eq!(hop.code, 0, "{hop:?}");
+    host.wait_for_apiserver(Duration::from_secs(90));
     let run = clearfleet(home.path())
         .args(["detect", "--output", "json", "--report-dir", "rep", "-i"])
         .arg(&inv)
@@ -605,79 +603,84 @@ fn a_trains_server_upgraded_without_the_es_migration_is_flagged() {
 /// neither mongosh nor mongo can run in a running MongoDB container, the note says so.
 #[test]
 fn compose_of_the_containers_plugin_under_root_and_mongo_shell_errors() {
-    let Some(fleet) = Fleet::builder()
-        .simulated(&["both", "both", "both", "v2"])
-        .build()
-    else {
+    let Some(fleet) = DockerFleet::start(&["both", "both", "v1", "v2"]) else {
         return;
     };
     let h = fleet.hosts();
-    // Created by v2 (the default), both installed.
-    h[0].sim(&["init", "--era", "1.16", "--compose", "both"]);
-    // Created by v1, then compose v2 installed beside it.
-    h[1].sim(&["init", "--era", "1.16", "--compose", "v1"]);
-    h[1].sim(&["inject", "--compose", "both"]);
-    let label = |i: usize| {
-        h[i].in_namespace(
-            "docker",
-            &[
-                "inspect",
-                "-f",
-                r#"{{ index .Config.Labels "com.docker.compose.version" }}"#,
-                "clearml-apiserver",
-            ],
-        )
+    // Pulled as the install pulls, then created by compose v1 (once more after dockerd 20.10's
+    // occasional "error running hook", as DockerHost::compose_up does).
+    let v1_up = |host: &DockerHost| {
+        host.install(&["--era", "1.16", "--stopped"]);
+        let up = "cd /opt/clearml && docker-compose up -d";
+        let mut r = host.sh(up);
+        if r.code != 0 && r.stderr.contains("error running hook") {
+            r = host.sh(up);
+        }
+        r.ok();
+        host.wait_for_apiserver(Duration::from_secs(90));
     };
-    assert_eq!(label(0).trim(), "2.29.7");
-    assert_eq!(label(1).trim(), "1.29.2");
-    // Created by v2, whose plugin now lives only in root's ~/.docker/cli-plugins (a directory
-    // of this host's namespace); the SSH session's HOME is another (sshd_config SetEnv).
-    h[2].sim(&["init", "--era", "1.16"]);
-    h[2].sim(&["inject", "--compose", "v1"]);
-    h[2].in_namespace(
-        "sh",
-        &[
-            "-c",
-            "set -e; mount -t tmpfs cf-root-home /root; mkdir -p /root/.docker/cli-plugins; \
-             ln -s /usr/local/bin/clearml-sim /root/.docker/cli-plugins/docker-compose",
-        ],
-    );
-    // A MongoDB container that runs but has neither shell (a site's own image, say): a docker
-    // that answers for them as the daemon does for a missing executable.
-    h[3].sim(&["init", "--era", "1.16"]);
-    let bin = h[3].sim_root().join("bin");
-    std::fs::create_dir_all(bin.join("real")).unwrap_or_else(|e| panic!("{e}"));
-    std::os::unix::fs::symlink("../clearml-sim", bin.join("real/docker"))
-        .unwrap_or_else(|e| panic!("{e}"));
-    std::fs::remove_file(bin.join("docker")).unwrap_or_else(|e| panic!("{e}"));
-    std::fs::write(
-        bin.join("docker"),
-        "#!/bin/sh\n\
-         case \"$1 $2 $3\" in\n\
-         'exec clearml-mongo mongosh' | 'exec clearml-mongo mongo')\n\
-         \x20   echo \"OCI runtime exec failed: exec failed: unable to start container process: exec: \\\"$3\\\": executable file not found in \\$PATH: unknown\" >&2\n\
-         \x20   exit 127 ;;\n\
-         esac\n\
-         exec /usr/local/bin/real/docker \"$@\"\n",
-    )
-    .unwrap_or_else(|e| panic!("{e}"));
-    support::sshd::set_mode(&bin.join("docker"), 0o755);
+    // The v2 plugin (from the machine's system directory, hidden in a v1 host) placed only in
+    // root's ~/.docker/cli-plugins: a directory of the host's directory mounted on its /root.
+    let plugin_in_root_home = |host: &DockerHost| {
+        let plugins = host.dir().join("root-home/.docker/cli-plugins");
+        std::fs::create_dir_all(&plugins).unwrap_or_else(|e| panic!("{e}"));
+        std::fs::copy(
+            "/usr/libexec/docker/cli-plugins/docker-compose",
+            plugins.join("docker-compose"),
+        )
+        .unwrap_or_else(|e| panic!("the compose v2 plugin: {e}"));
+        host.sh(&format!(
+            "mount --bind {} /root",
+            shell_quote(&host.dir().join("root-home").display().to_string())
+        ))
+        .ok();
+        host.install(&["--era", "1.16"]);
+        // The SSH session's HOME is another directory (sshd_config SetEnv).
+        let session = host.dir().join("session-home");
+        std::fs::create_dir_all(&session).unwrap_or_else(|e| panic!("{e}"));
+        host.set_session_home(&session.display().to_string());
+    };
+    // A MongoDB container that runs but has neither shell (a site's own image, say): the
+    // container's `mongo` removed, so that the daemon answers for a missing executable.
+    let no_mongo_shell = |host: &DockerHost| {
+        host.install(&["--era", "1.16"]);
+        host.sh("docker exec clearml-mongo rm -f /usr/bin/mongo /usr/bin/mongosh")
+            .ok();
+    };
+    std::thread::scope(|s| {
+        let jobs = [
+            // Created by v2 (the host's compose up uses v2 where it has it), both installed.
+            s.spawn(|| h[0].install(&["--era", "1.16"])),
+            // Created by v1 on a host that has v2 beside it.
+            s.spawn(|| v1_up(&h[1])),
+            // Created by v2, whose plugin lives only in root's ~/.docker/cli-plugins.
+            s.spawn(|| plugin_in_root_home(&h[2])),
+            s.spawn(|| no_mongo_shell(&h[3])),
+        ];
+        for j in jobs {
+            j.join().unwrap_or_else(|e| std::panic::resume_unwind(e));
+        }
+    });
+    let label = |i: usize| {
+        h[i].sh(
+            r#"docker inspect -f '{{ index .Config.Labels "com.docker.compose.version" }}' clearml-apiserver"#,
+        )
+        .ok()
+        .stdout
+    };
+    assert_eq!(label(0).trim(), COMPOSE_V2);
+    assert_eq!(label(1).trim(), COMPOSE_V1);
+    assert_eq!(label(2).trim(), COMPOSE_V2);
 
     let home = temp_home();
-    let mut inv = format!(
-        "all:\n  vars:\n    ansible_host: 127.0.0.1\n    ansible_user: root\n    ansible_ssh_private_key_file: {}\n  hosts:\n",
-        fleet.client_key().display()
-    );
+    let mut inv = fleet.inventory_head();
     for (host, label) in h.iter().zip([
         "made-by-v2",
         "made-by-v1",
         "v2-in-root-home",
         "no-mongo-shell",
     ]) {
-        inv.push_str(&format!(
-            "    {label}:\n      ansible_port: {}\n",
-            host.port()
-        ));
+        inv.push_str(&host.inventory_entry(label));
     }
     let inv = write(home.path(), "inv.yml", &inv);
     let run = clearfleet(home.path())
@@ -691,9 +694,9 @@ fn compose_of_the_containers_plugin_under_root_and_mongo_shell_errors() {
     let notes = |label: &str| d(label)["notes"].to_string();
 
     assert_eq!(d("made-by-v2")["compose"], "v2", "{}", d("made-by-v2"));
-    assert_eq!(d("made-by-v2")["compose_created_by"], "2.29.7");
+    assert_eq!(d("made-by-v2")["compose_created_by"], COMPOSE_V2);
     assert_eq!(d("made-by-v1")["compose"], "v1", "{}", d("made-by-v1"));
-    assert_eq!(d("made-by-v1")["compose_created_by"], "1.29.2");
+    assert_eq!(d("made-by-v1")["compose_created_by"], COMPOSE_V1);
     assert!(
         !notes("made-by-v1").contains("compose"),
         "{}",
@@ -723,15 +726,29 @@ fn compose_of_the_containers_plugin_under_root_and_mongo_shell_errors() {
     assert!(found.stdout.contains("apiserver"), "{}", found.stdout);
     assert_eq!(exec("docker compose version").code, 2);
 
+    // Docker Engine 20.10 says why on the exec's stdout and exits 126.
     let mongo = notes("no-mongo-shell");
     assert!(
         mongo.contains(
             "MongoDB feature compatibility version unknown: neither mongosh nor mongo answered in \
-             clearml-mongo: mongosh (exit 127): OCI runtime exec failed: exec failed: unable to \
+             clearml-mongo: mongosh (exit 126): OCI runtime exec failed: exec failed: unable to \
              start container process: exec: \\\"mongosh\\\": executable file not found in $PATH: \
-             unknown; mongo (exit 127): OCI runtime exec failed"
+             unknown; mongo (exit 126): OCI runtime exec failed"
         ),
         "{mongo}"
     );
     assert!(!mongo.contains("mongod not running"), "{mongo}");
+}
+
+/// Installs every host at once (see [`DockerHost::install`]).
+fn install_all(hosts: &[(&DockerHost, Vec<&str>)]) {
+    std::thread::scope(|s| {
+        let jobs: Vec<_> = hosts
+            .iter()
+            .map(|(h, a)| s.spawn(move || h.install(a)))
+            .collect();
+        for j in jobs {
+            j.join().unwrap_or_else(|e| std::panic::resume_unwind(e));
+        }
+    });
 }

@@ -4,20 +4,14 @@
 
 mod support;
 
-use support::docker_host::DockerHost;
-use support::sshd::Fleet;
+use support::docker_host::DockerFleet;
 
 #[test]
 fn a_host_is_a_real_docker_engine_with_its_compose_and_registry() {
-    let Some(fleet) = Fleet::builder().hosts(0).build() else {
+    let Some(fleet) = DockerFleet::start(&["v2", "v1"]) else {
         return;
     };
-    let Some(v2) = DockerHost::start(&fleet, "v2") else {
-        return;
-    };
-    let Some(v1) = DockerHost::start(&fleet, "v1") else {
-        return;
-    };
+    let (v2, v1) = (fleet.host(0), fleet.host(1));
     let info = v2.sh("docker version --format '{{.Server.Version}}'").ok();
     assert!(info.stdout.starts_with("20.10"), "{}", info.stdout);
     assert!(v2.sh("docker compose version").ok().stdout.contains("2.26"));
@@ -60,21 +54,6 @@ fn sha256_hex(bytes: &[u8]) -> String {
         .collect()
 }
 
-/// The inventory of real-Docker hosts: `(label, host)` pairs, root with the fleet's key.
-fn inventory(fleet: &Fleet, hosts: &[(&str, &DockerHost)]) -> String {
-    let mut inv = format!(
-        "all:\n  vars:\n    ansible_user: root\n    ansible_port: 22\n    ansible_ssh_private_key_file: {}\n  hosts:\n",
-        fleet.client_key().display()
-    );
-    for (label, h) in hosts {
-        inv.push_str(&format!(
-            "    {label}:\n      ansible_host: {}\n",
-            h.address()
-        ));
-    }
-    inv
-}
-
 /// The result row of `label` in an upgrade's output, without the label.
 fn result(stdout: &str, label: &str) -> String {
     stdout
@@ -87,15 +66,10 @@ fn result(stdout: &str, label: &str) -> String {
 
 #[test]
 fn upgrades_through_real_docker_with_compose_v2_and_v1() {
-    let Some(fleet) = Fleet::builder().hosts(0).build() else {
+    let Some(fleet) = DockerFleet::start(&["v2", "v1"]) else {
         return;
     };
-    let Some(v2) = DockerHost::start(&fleet, "v2") else {
-        return;
-    };
-    let Some(v1) = DockerHost::start(&fleet, "v1") else {
-        return;
-    };
+    let (v2, v1) = (fleet.host(0), fleet.host(1));
     v2.install(&["--era", "2.0.0"]);
     v1.install(&["--era", "1.16.2"]);
     let model = "opt/clearml/data/fileserver/example/model.pkl";
@@ -115,7 +89,12 @@ fn upgrades_through_real_docker_with_compose_v2_and_v1() {
     let inv = support::cli::write(
         home.path(),
         "inv.yml",
-        &inventory(&fleet, &[("on-v2", &v2), ("on-v1", &v1)]),
+        &format!(
+            "{}{}{}",
+            fleet.inventory_head(),
+            v2.inventory_entry("on-v2"),
+            v1.inventory_entry("on-v1")
+        ),
     );
     let run = support::cli::clearfleet(home.path())
         .arg("upgrade")

@@ -1,4 +1,6 @@
-//! `clearfleet upgrade` end to end on simulated ClearML hosts over real sshd.
+//! `clearfleet upgrade` end to end on ClearML hosts that are real Docker Engines (each its own
+//! sshd, dockerd, compose v1 or v2 and registry: tests/support/docker_host.rs) running stand-in
+//! images of the real services under their real names (docs/simulator.md, "Real Docker hosts").
 
 mod support;
 
@@ -6,6 +8,7 @@ use std::path::Path;
 use std::process::Command;
 
 use support::cli::{clearfleet, temp_home, write};
+use support::docker_host::{DockerFleet, DockerHost};
 use support::sshd::Fleet;
 use support::upgrade::{inventory_head, write_mirror};
 
@@ -13,7 +16,7 @@ use support::upgrade::{inventory_head, write_mirror};
 fn upgrade(
     home: &tempfile::TempDir,
     inv: &Path,
-    fleet: &Fleet,
+    fleet: &dyn KnownHosts,
     mirror: &Path,
     flags: &[&str],
 ) -> support::cli::Run {
@@ -23,15 +26,26 @@ fn upgrade(
         .arg("-i")
         .arg(inv)
         .arg("--known-hosts")
-        .arg(fleet.known_hosts_path())
+        .arg(fleet.known_hosts())
         .arg("--compose-mirror")
         .arg(mirror)
         .run()
 }
 
-/// A fleet of `n` simulated hosts (compose v2), a temporary HOME and the test's compose mirror;
-/// `None` where sshd tests cannot run.
-fn sim_fleet(n: usize) -> Option<(Fleet, tempfile::TempDir, std::path::PathBuf)> {
+/// A fleet of `n` real-Docker hosts (compose v2), a temporary HOME and the test's compose
+/// mirror; `None` where they cannot run.
+fn sim_fleet(n: usize) -> Option<(DockerFleet, tempfile::TempDir, std::path::PathBuf)> {
+    let fleet = DockerFleet::start(&vec!["v2"; n])?;
+    let home = temp_home();
+    let mirror = home.path().join("mirror");
+    write_mirror(&mirror);
+    Some((fleet, home, mirror))
+}
+
+/// A fleet of `n` hosts with the simulated Docker (tests/support/sim-host.sh), for what real
+/// Docker hosts cannot do yet (the Elasticsearch 5 → 7 migration script); `None` where sshd
+/// tests cannot run.
+fn sim_fleet_simulated(n: usize) -> Option<(Fleet, tempfile::TempDir, std::path::PathBuf)> {
     let fleet = Fleet::builder().simulated(&vec!["v2"; n]).build()?;
     let home = temp_home();
     let mirror = home.path().join("mirror");
@@ -39,10 +53,66 @@ fn sim_fleet(n: usize) -> Option<(Fleet, tempfile::TempDir, std::path::PathBuf)>
     Some((fleet, home, mirror))
 }
 
+/// [`OneHost`] on the simulated Docker.
+struct SimulatedOneHost {
+    fleet: Fleet,
+    home: tempfile::TempDir,
+    mirror: std::path::PathBuf,
+    inv: std::path::PathBuf,
+}
+
+impl SimulatedOneHost {
+    fn new(era: &str, label: &str) -> Option<SimulatedOneHost> {
+        let (fleet, home, mirror) = sim_fleet_simulated(1)?;
+        fleet.hosts()[0].sim(&["init", "--era", era]);
+        let inv = format!(
+            "{}    {label}:\n      ansible_port: {}\n",
+            inventory_head(&fleet),
+            fleet.hosts()[0].port()
+        );
+        let inv = write(home.path(), "inv.yml", &inv);
+        Some(SimulatedOneHost {
+            fleet,
+            home,
+            mirror,
+            inv,
+        })
+    }
+
+    fn host(&self) -> &support::sshd::SshdHost {
+        &self.fleet.hosts()[0]
+    }
+
+    fn upgrade(&self, flags: &[&str]) -> support::cli::Run {
+        upgrade(&self.home, &self.inv, &self.fleet, &self.mirror, flags)
+    }
+
+    fn detect(&self, label: &str) -> serde_json::Value {
+        detect_json(&self.home, &self.inv, &self.fleet).host_json(label)["detected"].clone()
+    }
+}
+
+/// The known_hosts file of a fleet of either kind.
+trait KnownHosts {
+    fn known_hosts(&self) -> &Path;
+}
+
+impl KnownHosts for Fleet {
+    fn known_hosts(&self) -> &Path {
+        self.known_hosts_path()
+    }
+}
+
+impl KnownHosts for DockerFleet {
+    fn known_hosts(&self) -> &Path {
+        self.known_hosts_path()
+    }
+}
+
 /// One simulated host of `era` named `label` in an inventory of its own: the fleet, HOME,
 /// the mirror and the inventory's path.
 struct OneHost {
-    fleet: Fleet,
+    fleet: DockerFleet,
     home: tempfile::TempDir,
     mirror: std::path::PathBuf,
     inv: std::path::PathBuf,
@@ -51,11 +121,11 @@ struct OneHost {
 impl OneHost {
     fn new(era: &str, label: &str) -> Option<OneHost> {
         let (fleet, home, mirror) = sim_fleet(1)?;
-        fleet.hosts()[0].sim(&["init", "--era", era]);
+        fleet.host(0).install(&["--era", era]);
         let inv = format!(
-            "{}    {label}:\n      ansible_port: {}\n",
-            inventory_head(&fleet),
-            fleet.hosts()[0].port()
+            "{}{}",
+            fleet.inventory_head(),
+            fleet.host(0).inventory_entry(label)
         );
         let inv = write(home.path(), "inv.yml", &inv);
         Some(OneHost {
@@ -66,8 +136,8 @@ impl OneHost {
         })
     }
 
-    fn host(&self) -> &support::sshd::SshdHost {
-        &self.fleet.hosts()[0]
+    fn host(&self) -> &DockerHost {
+        self.fleet.host(0)
     }
 
     fn upgrade(&self, flags: &[&str]) -> support::cli::Run {
@@ -97,12 +167,12 @@ fn result_rows(stdout: &str) -> Vec<&str> {
 }
 
 /// `clearfleet detect --output json` on the inventory.
-fn detect_json(home: &tempfile::TempDir, inv: &Path, fleet: &Fleet) -> support::cli::Run {
+fn detect_json(home: &tempfile::TempDir, inv: &Path, fleet: &dyn KnownHosts) -> support::cli::Run {
     clearfleet(home.path())
         .args(["detect", "--output", "json", "-i"])
         .arg(inv)
         .arg("--known-hosts")
-        .arg(fleet.known_hosts_path())
+        .arg(fleet.known_hosts())
         .run()
 }
 
@@ -133,35 +203,30 @@ fn upgrades_rolls_back_and_leaves_up_to_date_hosts_alone() {
     let Some((fleet, home, mirror)) = sim_fleet(3) else {
         return;
     };
-    let hosts = [
-        (
-            "clearml-1.12",
-            vec![
-                "init",
-                "--era",
-                "1.12",
-                "--agent-key",
-                "AK1",
-                "--agent-secret",
-                "agent-secret-112",
-            ],
-        ),
-        ("broken-2.0", vec!["init", "--era", "2.0"]),
-        ("current-2.3", vec!["init", "--era", "2.3"]),
-    ];
-    let mut inv = inventory_head(&fleet);
-    for (host, (label, init)) in fleet.hosts().iter().zip(&hosts) {
-        host.sim(init);
-        inv.push_str(&format!(
-            "    {label}:\n      ansible_port: {}\n",
-            host.port()
-        ));
+    let labels = ["clearml-1.12", "broken-2.0", "current-2.3"];
+    fleet.install(&[
+        vec![
+            "--era",
+            "1.12",
+            "--agent-key",
+            "AK1",
+            "--agent-secret",
+            "agent-secret-112",
+        ],
+        vec!["--era", "2.0"],
+        vec!["--era", "2.3"],
+    ]);
+    let mut inv = fleet.inventory_head();
+    for (host, label) in fleet.hosts().iter().zip(labels) {
+        inv.push_str(&host.inventory_entry(label));
     }
     // The 2.3 server image fails to start on this host: its upgrade must roll back.
-    fleet.hosts()[1].sim(&["inject", "--broken-tag", "clearml/server:2.3.0"]);
+    fleet
+        .host(1)
+        .inject(&["--broken-tag", "clearml/server:2.3.0"]);
     let inv = write(home.path(), "inv.yml", &inv);
-    let data_before = snapshot(&fleet.hosts()[1].sim_root().join("opt/clearml/data"));
-    let run = upgrade(&home, &inv, &fleet, &mirror, &["--wait", "3", "-vv"]);
+    let data_before = snapshot(&fleet.host(1).dir().join("opt/clearml/data"));
+    let run = upgrade(&home, &inv, &fleet, &mirror, &["--wait", "20", "-vv"]);
     eprintln!("{}\n{}", run.stdout, run.stderr);
     assert_eq!(run.code, 2, "one host rolled back: {run:?}");
     let result = |label: &str| {
@@ -177,7 +242,7 @@ fn upgrades_rolls_back_and_leaves_up_to_date_hosts_alone() {
         "rolled back to 2.0.0: Wait for the apiserver: the apiserver did not answer /debug.ping in time"
     );
     assert_eq!(result("current-2.3"), "up to date (2.3.0)");
-    let data_after = snapshot(&fleet.hosts()[1].sim_root().join("opt/clearml/data"));
+    let data_after = snapshot(&fleet.host(1).dir().join("opt/clearml/data"));
     assert_eq!(
         data_before, data_after,
         "rolled-back data is byte-identical"
@@ -249,7 +314,7 @@ fn upgrades_rolls_back_and_leaves_up_to_date_hosts_alone() {
         &inv,
         &fleet,
         &mirror,
-        &["--wait", "3", "--limit", "clearml-1.12,current-2.3"],
+        &["--wait", "30", "--limit", "clearml-1.12,current-2.3"],
     );
     assert_eq!(again.code, 0, "{again:?}");
     assert!(
@@ -265,26 +330,26 @@ fn every_era_in_one_parallel_run() {
         "0.14", "0.15", "0.16", "1.1", "1.5", "1.12", "1.16", "1.17", "2.0", "2.2", "2.3",
     ];
     let compose = vec!["v2"; eras.len()];
-    let Some(fleet) = Fleet::builder().simulated(&compose).build() else {
+    let Some(fleet) = DockerFleet::start(&compose) else {
         return;
     };
     let home = temp_home();
     let mirror = home.path().join("mirror");
     write_mirror(&mirror);
-    let mut inv = inventory_head(&fleet);
-    for (host, era) in fleet.hosts().iter().zip(eras) {
-        let key = format!("AK{}", era.replace('.', ""));
-        let secret = format!("agent-secret-{}", era.replace('.', ""));
-        let mut init = vec![
-            "init",
-            "--era",
-            era,
-            "--agent-key",
-            &key,
-            "--agent-secret",
-            &secret,
-        ];
-        if era == "0.14" {
+    let mut inv = fleet.inventory_head();
+    let creds: Vec<(String, String)> = eras
+        .iter()
+        .map(|era| {
+            (
+                format!("AK{}", era.replace('.', "")),
+                format!("agent-secret-{}", era.replace('.', "")),
+            )
+        })
+        .collect();
+    let mut inits = Vec::new();
+    for (host, (era, (key, secret))) in fleet.hosts().iter().zip(eras.iter().zip(&creds)) {
+        let mut init = vec!["--era", era, "--agent-key", key, "--agent-secret", secret];
+        if *era == "0.14" {
             init.extend([
                 "--host-ip",
                 "10.0.0.14",
@@ -294,13 +359,11 @@ fn every_era_in_one_parallel_run() {
                 "git-secret-014",
             ]);
         }
-        host.sim(&init);
-        inv.push_str(&format!(
-            "    era-{era}:\n      ansible_port: {}\n",
-            host.port()
-        ));
+        inits.push(init);
+        inv.push_str(&host.inventory_entry(&format!("era-{era}")));
     }
-    inv.push_str("    down:\n      ansible_port: 1\n");
+    fleet.install(&inits);
+    inv.push_str("    down:\n      ansible_host: 127.0.0.1\n      ansible_port: 1\n");
     let inv = write(home.path(), "inv.yml", &inv);
     let detect = |label: &str| {
         clearfleet(home.path())
@@ -326,7 +389,7 @@ fn every_era_in_one_parallel_run() {
             } else {
                 "opt/clearml"
             };
-            snapshot(&h.sim_root().join(root).join("data/fileserver"))
+            snapshot(&h.dir().join(root).join("data/fileserver"))
         })
         .collect();
 
@@ -337,7 +400,7 @@ fn every_era_in_one_parallel_run() {
         &mirror,
         &[
             "--wait",
-            "3",
+            "30",
             "--connect-retries",
             "0",
             "-vv",
@@ -423,11 +486,7 @@ fn every_era_in_one_parallel_run() {
             agent["status"], "running",
             "{label}: agent-services {agent}"
         );
-        let files = snapshot(
-            &fleet.hosts()[i]
-                .sim_root()
-                .join("opt/clearml/data/fileserver"),
-        );
+        let files = snapshot(&fleet.hosts()[i].dir().join("opt/clearml/data/fileserver"));
         assert_eq!(files, files_before[i], "{label}: fileserver data changed");
     }
 
@@ -437,7 +496,7 @@ fn every_era_in_one_parallel_run() {
         &inv,
         &fleet,
         &mirror,
-        &["--wait", "3", "--connect-retries", "0"],
+        &["--wait", "30", "--connect-retries", "0"],
     );
     for era in &eras[2..] {
         assert!(
@@ -459,19 +518,26 @@ fn a_spent_failure_budget_stops_the_rollout() {
     let Some((fleet, home, mirror)) = sim_fleet(3) else {
         return;
     };
-    let mut inv = inventory_head(&fleet);
+    let mut inv = fleet.inventory_head();
+    fleet.install(&vec![vec!["--era", "2.0"]; 3]);
     for (i, host) in fleet.hosts().iter().enumerate() {
-        host.sim(&["init", "--era", "2.0"]);
-        inv.push_str(&format!("    s{i}:\n      ansible_port: {}\n", host.port()));
+        inv.push_str(&host.inventory_entry(&format!("s{i}")));
     }
-    fleet.hosts()[0].sim(&["inject", "--broken-tag", "clearml/server:2.3.0"]);
+    fleet.hosts()[0].inject(&["--broken-tag", "clearml/server:2.3.0"]);
     let inv = write(home.path(), "inv.yml", &inv);
     let run = upgrade(
         &home,
         &inv,
         &fleet,
         &mirror,
-        &["--wait", "2", "--serial", "1", "--max-fail-percentage", "0"],
+        &[
+            "--wait",
+            "20",
+            "--serial",
+            "1",
+            "--max-fail-percentage",
+            "0",
+        ],
     );
     assert_eq!(run.code, 2, "{run:?}");
     let table = result_rows(&run.stdout);
@@ -507,14 +573,14 @@ fn trap_b_mongo_6_left_at_fcv_5_is_raised_before_the_mongo_7_hop() {
         return;
     };
     let host = &fleet.hosts()[0];
-    host.sim(&["init", "--era", "2.2"]);
+    host.install(&["--era", "2.2"]);
     let inv = write(
         home.path(),
         "inv.yml",
         &format!(
-            "all:\n  hosts:\n    trap-b:\n      ansible_host: 127.0.0.1\n      ansible_port: {}\n      ansible_user: root\n      ansible_ssh_private_key_file: {}\n",
-            host.port(),
-            fleet.client_key().display()
+            "{}{}",
+            fleet.inventory_head(),
+            host.inventory_entry("trap-b")
         ),
     );
     let cli = |args: &[&str]| {
@@ -548,7 +614,7 @@ fn trap_b_mongo_6_left_at_fcv_5_is_raised_before_the_mongo_7_hop() {
     let run = cli(&[
         "upgrade",
         "--wait",
-        "3",
+        "30",
         "--compose-mirror",
         &mirror.display().to_string(),
     ]);
@@ -567,26 +633,24 @@ fn check_runs_the_preflight_for_real_and_changes_nothing() {
     let Some((fleet, home, mirror)) = sim_fleet(9) else {
         return;
     };
-    // c5 also needs a port that a process outside docker listens on (a real listener on the
-    // machine: the test's own, on a port of its choosing, so other tests are not disturbed).
-    let listener = std::net::TcpListener::bind("0.0.0.0:0").expect("listen");
-    let held = listener.local_addr().expect("addr").port();
-    let mut inv = inventory_head(&fleet);
+    // c5 also needs a port that a process outside docker listens on (a real listener in the
+    // host's network namespace).
+    let held = 18999;
+    let mut inv = fleet.inventory_head();
+    // c3's server is down (stopped by its admin), so a site's own container got 8080.
+    // c6 runs MongoDB 3.6 (1.1), so its upgrade starts with the 3.6 → 4.4 migration.
+    // c7's server is down and ClearML Serving, installed beside it, publishes 8080
+    // (clearml/clearml-serving c0ee96e, docker/docker-compose.yml).
+    let mut inits = vec![vec!["--era", "1.16"]; 9];
+    inits[3] = vec!["--era", "1.16", "--stopped"];
+    inits[6] = vec!["--era", "1.1"];
+    inits[7] = vec!["--era", "2.0", "--stopped", "--serving", "8080"];
+    fleet.install(&inits);
+    fleet.host(5).sh(&format!(
+        "setsid python3 -m http.server {held} --bind 0.0.0.0 >/dev/null 2>&1 </dev/null &"
+    ));
     for (i, host) in fleet.hosts().iter().enumerate() {
-        // c3's server is down (stopped by its admin), so a site's own container got 8080.
-        // c6 runs MongoDB 3.6 (1.1), so its upgrade starts with the 3.6 → 4.4 migration.
-        if i == 3 {
-            host.sim(&["init", "--era", "1.16", "--stopped"]);
-        } else if i == 6 {
-            host.sim(&["init", "--era", "1.1"]);
-        } else if i == 7 {
-            // c7's server is down and ClearML Serving, installed beside it, publishes 8080
-            // (clearml/clearml-serving c0ee96e, docker/docker-compose.yml).
-            host.sim(&["init", "--era", "2.0", "--stopped", "--serving", "8080"]);
-        } else {
-            host.sim(&["init", "--era", "1.16"]);
-        }
-        inv.push_str(&format!("    c{i}:\n      ansible_port: {}\n", host.port()));
+        inv.push_str(&host.inventory_entry(&format!("c{i}")));
         if i == 5 {
             inv.push_str(&format!(
                 "      clearml_ports: [8008, 8080, 8081, {held}]\n"
@@ -597,33 +661,26 @@ fn check_runs_the_preflight_for_real_and_changes_nothing() {
     // What the preflight must catch before anything stops: a kernel setting Elasticsearch
     // cannot live with, too little memory, a port taken by another container, and a CPU
     // without AVX for MongoDB 5+. c0 passes although its running server holds all three ports.
-    h[1].sim(&["inject", "--max-map-count", "65530"]);
-    h[2].sim(&["inject", "--memory-mb", "4096"]);
-    h[3].sim(&[
-        "docker", "run", "-d", "--name", "portal", "-p", "8080:80", "nginx",
-    ]);
-    h[4].sim(&["inject", "--avx", "off"]);
+    h[1].inject(&["--max-map-count", "65530"]);
+    h[2].inject(&["--memory-mb", "4096"]);
+    h[3].sh("docker run -d --name portal -p 8080:80 nginx").ok();
+    h[4].inject(&["--avx", "off"]);
     // c8: its data belongs to root (copied in by root, say), where Elasticsearch cannot write.
-    h[8].sim(&["inject", "--chown-data", "0"]);
+    h[8].inject(&["--chown-data", "0"]);
     // c6: its data on a small file system of its own (a real tmpfs in the host's namespace),
     // 20 MB of MongoDB data and less than 3× that free: the documented migration needs 3×.
     // The backup goes elsewhere (/opt), where there is room.
-    h[6].in_namespace(
-        "sh",
-        &[
-            "-c",
-            "set -e; cp -a /opt/clearml/data /opt/.cf-data-copy; \
-             mount -t tmpfs -o size=48m cf-data /opt/clearml/data; \
-             cp -a /opt/.cf-data-copy/. /opt/clearml/data/; rm -rf /opt/.cf-data-copy; \
-             head -c 20000000 /dev/zero > /opt/clearml/data/mongo/db/filler; \
-             chown -R 1000:1000 /opt/clearml/data",
-        ],
-    );
+    h[6].sh("set -e; cp -a /opt/clearml/data /opt/.cf-data-copy; \
+         mount -t tmpfs -o size=48m cf-data /opt/clearml/data; \
+         cp -a /opt/.cf-data-copy/. /opt/clearml/data/; rm -rf /opt/.cf-data-copy; \
+         head -c 20000000 /dev/zero > /opt/clearml/data/mongo/db/filler; \
+         chown -R 1000:1000 /opt/clearml/data")
+        .ok();
     let inv = write(home.path(), "inv.yml", &inv);
     let before: Vec<_> = fleet
         .hosts()
         .iter()
-        .map(|h| snapshot(&h.sim_root().join("opt")))
+        .map(|h| snapshot(&h.dir().join("opt")))
         .collect();
     let run = upgrade(&home, &inv, &fleet, &mirror, &["--check"]);
     let table = result_rows(&run.stdout);
@@ -688,7 +745,6 @@ fn check_runs_the_preflight_for_real_and_changes_nothing() {
         ),
         "{table:?}"
     );
-    drop(listener);
     assert_eq!(run.code, 2, "{run:?}");
     assert!(
         !run.stdout.contains("TASK [Stop the server]"),
@@ -697,10 +753,10 @@ fn check_runs_the_preflight_for_real_and_changes_nothing() {
     );
     for (h, b) in fleet.hosts().iter().zip(before) {
         assert_eq!(
-            snapshot(&h.sim_root().join("opt")),
+            snapshot(&h.dir().join("opt")),
             b,
             "check mode changed {}",
-            h.name()
+            h.address()
         );
     }
 }
@@ -733,7 +789,7 @@ fn es_indices(dir: &Path) -> serde_json::Value {
 
 #[test]
 fn allow_es_migration_brings_trains_0_14_and_0_15_to_the_latest_or_rolls_back() {
-    let Some((fleet, home, mirror)) = sim_fleet(3) else {
+    let Some((fleet, home, mirror)) = sim_fleet_simulated(3) else {
         return;
     };
     write_es_migration_kit(&mirror);
@@ -883,9 +939,9 @@ fn a_failed_backup_restarts_the_old_server_and_touches_no_data() {
     let host = t.host();
     // The backup directory's parent is a file: the preflight sees the disk space of /opt, but
     // `mkdir` fails once the server is down.
-    std::fs::write(host.sim_root().join("opt/not-a-dir"), "x").unwrap_or_else(|e| panic!("{e}"));
-    let before = snapshot(&host.sim_root().join("opt/clearml"));
-    let run = t.upgrade(&["--backup-dir", "/opt/not-a-dir/backup", "--wait", "3"]);
+    std::fs::write(host.dir().join("opt/not-a-dir"), "x").unwrap_or_else(|e| panic!("{e}"));
+    let before = snapshot(&host.dir().join("opt/clearml"));
+    let run = t.upgrade(&["--backup-dir", "/opt/not-a-dir/backup", "--wait", "30"]);
     assert!(
         row(&run, "nobackup").contains(
             "restarted 1.16.2 (data untouched, no verified backup): Back up data and config:"
@@ -895,7 +951,7 @@ fn a_failed_backup_restarts_the_old_server_and_touches_no_data() {
     );
     assert!(!run.stdout.contains("backup: /opt"), "{}", run.stdout);
     assert_eq!(run.code, 2, "{run:?}");
-    let after = snapshot(&host.sim_root().join("opt/clearml"));
+    let after = snapshot(&host.dir().join("opt/clearml"));
     let changed: Vec<&String> = after
         .iter()
         .filter(|f| !before.contains(f) && !f.0.starts_with(".clearfleet/"))
@@ -920,11 +976,11 @@ fn an_earlier_backup_in_the_backup_directory_is_never_overwritten() {
     let Some(t) = OneHost::new("1.16", "kept") else {
         return;
     };
-    let earlier = t.host().sim_root().join("opt/backups/kept");
+    let earlier = t.host().dir().join("opt/backups/kept");
     std::fs::create_dir_all(&earlier).unwrap_or_else(|e| panic!("{e}"));
     std::fs::write(earlier.join("clearml_backup_data.tgz"), "the only copy")
         .unwrap_or_else(|e| panic!("{e}"));
-    let run = t.upgrade(&["--backup-dir", "/opt/backups", "--wait", "3"]);
+    let run = t.upgrade(&["--backup-dir", "/opt/backups", "--wait", "30"]);
     assert!(
         row(&run, "kept").contains(
             "not changed: The backup directory holds no earlier backup: non-zero return code: \
@@ -941,9 +997,13 @@ fn an_earlier_backup_in_the_backup_directory_is_never_overwritten() {
     assert_serving_version(&t.detect("kept"), "1.16.2");
 }
 
+// On the simulated Docker: on a real engine a broken registry tag cannot break the way back,
+// because the rollback runs the images recorded before the upgrade (still on the host). A real
+// fault that does (the recorded images deleted in the middle of the run) needs a hook into the
+// run that the tests do not have yet.
 #[test]
 fn a_failed_rollback_is_reported_loudly_with_the_backup() {
-    let Some(t) = OneHost::new("1.16", "doomed") else {
+    let Some(t) = SimulatedOneHost::new("1.16", "doomed") else {
         return;
     };
     let host = t.host();
@@ -1019,7 +1079,7 @@ fn a_compose_file_changed_by_the_site_is_refused_until_its_changes_may_go() {
     let Some(t) = OneHost::new("2.0", "site") else {
         return;
     };
-    let file = t.host().sim_root().join("opt/clearml/docker-compose.yml");
+    let file = t.host().dir().join("opt/clearml/docker-compose.yml");
     let text = std::fs::read_to_string(&file).unwrap_or_else(|e| panic!("{e}"));
     assert!(text.contains("\"8080:80\""), "{text}");
     let changed = text.replace("\"8080:80\"", "\"18080:80\"");
@@ -1036,7 +1096,7 @@ fn a_compose_file_changed_by_the_site_is_refused_until_its_changes_may_go() {
             .is_some_and(|s| s.starts_with("2.0.0 (clearml/clearml-server v2.0.0@")),
         "{d}"
     );
-    let run = t.upgrade(&["--wait", "3"]);
+    let run = t.upgrade(&["--wait", "30"]);
     assert_eq!(run.code, 5, "{run:?}");
     assert!(
         row(&run, "site")
@@ -1051,7 +1111,7 @@ fn a_compose_file_changed_by_the_site_is_refused_until_its_changes_may_go() {
         changed,
         "refused means untouched"
     );
-    let run = t.upgrade(&["--wait", "3", "--discard-compose-changes"]);
+    let run = t.upgrade(&["--wait", "30", "--discard-compose-changes"]);
     assert_eq!(run.code, 0, "{run:?}");
     assert!(
         row(&run, "site").starts_with("site  upgraded 2.0.0 → 2.3.0"),
@@ -1066,7 +1126,7 @@ fn a_compose_file_changed_by_the_site_is_refused_until_its_changes_may_go() {
         .to_owned();
     let kept = t
         .host()
-        .sim_root()
+        .dir()
         .join(backup.trim_start_matches('/'))
         .join("docker-compose.yml");
     assert_eq!(
@@ -1087,24 +1147,17 @@ fn the_rollback_runs_the_recorded_images_even_after_latest_moved() {
         return;
     };
     let host = t.host();
-    let id_of = |what: &[&str]| host.sim(what).trim().to_owned();
-    let ran = id_of(&["docker", "inspect", "-f", "{{.Image}}", "clearml-apiserver"]);
-    host.sim(&["inject", "--latest", "allegroai/clearml=2.0.0"]);
-    host.sim(&["docker", "pull", "allegroai/clearml:latest"]);
-    let latest = id_of(&[
-        "docker",
-        "image",
-        "inspect",
-        "-f",
-        "{{.Id}}",
-        "allegroai/clearml:latest",
-    ]);
+    let id_of = |script: &str| host.sh(script).ok().stdout.trim().to_owned();
+    let ran = id_of("docker inspect -f '{{.Image}}' clearml-apiserver");
+    host.inject(&["--latest", "allegroai/clearml=2.0.0"]);
+    host.sh("docker pull -q allegroai/clearml:latest").ok();
+    let latest = id_of("docker image inspect -f '{{.Id}}' allegroai/clearml:latest");
     assert!(
         ran.starts_with("sha256:") && latest.starts_with("sha256:") && ran != latest,
         "{ran} {latest}"
     );
-    host.sim(&["inject", "--broken-tag", "allegroai/clearml:1.17.1-554"]);
-    let run = t.upgrade(&["--wait", "3"]);
+    host.inject(&["--broken-tag", "allegroai/clearml:1.17.1-554"]);
+    let run = t.upgrade(&["--wait", "30"]);
     assert!(
         row(&run, "moved").starts_with("moved  rolled back to 1.16."),
         "{}",
@@ -1132,7 +1185,7 @@ fn the_rollback_runs_the_recorded_images_even_after_latest_moved() {
         "{page}"
     );
     assert_eq!(
-        id_of(&["docker", "inspect", "-f", "{{.Image}}", "clearml-apiserver"]),
+        id_of("docker inspect -f '{{.Image}}' clearml-apiserver"),
         ran
     );
     assert_serving_version(&t.detect("moved"), "1.16.");
@@ -1157,61 +1210,54 @@ fn the_upstream_matrix_in_one_parallel_run() {
         ("trains-0.14", "0.14", "v2", &[]),
     ];
     let flavours: Vec<&str> = hosts.iter().map(|h| h.2).collect();
-    let Some(fleet) = Fleet::builder().simulated(&flavours).build() else {
+    let Some(fleet) = DockerFleet::start(&flavours) else {
         return;
     };
     let home = temp_home();
     let mirror = home.path().join("mirror");
     write_mirror(&mirror);
-    let mut inv = inventory_head(&fleet);
+    let mut inv = fleet.inventory_head();
     let root_of = |label: &str| match label {
         "root-1.16" => "opt/srv/cml",
         "trains-0.14" => "opt/trains",
         _ => "opt/clearml",
     };
-    for (host, (label, era, _, extra)) in fleet.hosts().iter().zip(hosts) {
-        let key = format!("AK-{label}");
-        let secret = format!("agent-secret-{label}");
-        let mut init = vec![
-            "init",
-            "--era",
-            era,
-            "--agent-key",
-            &key,
-            "--agent-secret",
-            &secret,
-        ];
-        init.extend(extra);
-        host.sim(&init);
+    let creds: Vec<(String, String)> = hosts
+        .iter()
+        .map(|(label, ..)| (format!("AK-{label}"), format!("agent-secret-{label}")))
+        .collect();
+    let inits: Vec<Vec<&str>> = hosts
+        .iter()
+        .zip(&creds)
+        .map(|((_, era, _, extra), (key, secret))| {
+            let mut init = vec!["--era", era, "--agent-key", key, "--agent-secret", secret];
+            init.extend(extra.iter());
+            init
+        })
+        .collect();
+    fleet.install(&inits);
+    for (host, (label, ..)) in fleet.hosts().iter().zip(hosts) {
         // A site's own settings beside the agent's: every one must survive the upgrade.
-        let env = host.sim_root().join(root_of(label)).join(".env");
+        let env = host.dir().join(root_of(label)).join(".env");
         let mut text = std::fs::read_to_string(&env).unwrap_or_default();
         text.push_str(
             "CLEARML_FILES_HOST=http://files.example:8081\nAWS_ACCESS_KEY_ID=site-aws-key\n",
         );
         std::fs::write(&env, text).unwrap_or_else(|e| panic!("{e}"));
-        inv.push_str(&format!(
-            "    {label}:\n      ansible_port: {}\n",
-            host.port()
-        ));
+        inv.push_str(&host.inventory_entry(label));
     }
     // `latest` already means 2.4.0: a hop on `latest` would land past the target.
-    fleet.hosts()[5].sim(&["inject", "--latest", "clearml/server=2.4.0"]);
+    fleet.hosts()[5].inject(&["--latest", "clearml/server=2.4.0"]);
     let inv = write(home.path(), "inv.yml", &inv);
     let detect =
         |label: &str| detect_json(&home, &inv, &fleet).host_json(label)["detected"].clone();
     let before: Vec<serde_json::Value> = hosts.iter().map(|h| detect(h.0)).collect();
     assert_eq!(before[0]["compose"], "v1", "{}", before[0]);
-    let serving = |h: &support::sshd::SshdHost| {
+    let serving = |h: &DockerHost| {
         let mut v: Vec<String> = h
-            .sim(&[
-                "docker",
-                "ps",
-                "-a",
-                "--no-trunc",
-                "--format",
-                "{{.Names}} {{.ID}} {{.State}}",
-            ])
+            .sh("docker ps -a --no-trunc --format '{{.Names}} {{.ID}} {{.State}}'")
+            .ok()
+            .stdout
             .lines()
             .filter(|l| l.starts_with("clearml-serving-"))
             .map(str::to_owned)
@@ -1228,12 +1274,10 @@ fn the_upstream_matrix_in_one_parallel_run() {
         .hosts()
         .iter()
         .zip(hosts)
-        .map(|(h, (label, ..))| {
-            snapshot(&h.sim_root().join(root_of(label)).join("data/fileserver"))
-        })
+        .map(|(h, (label, ..))| snapshot(&h.dir().join(root_of(label)).join("data/fileserver")))
         .collect();
 
-    let run = upgrade(&home, &inv, &fleet, &mirror, &["--wait", "3"]);
+    let run = upgrade(&home, &inv, &fleet, &mirror, &["--wait", "30"]);
     let table = result_rows(&run.stdout);
     eprintln!("{}", table.join("\n"));
     assert_eq!(
@@ -1283,9 +1327,7 @@ fn the_upstream_matrix_in_one_parallel_run() {
             serde_json::json!([]),
             "{label}: {after}"
         );
-        let dir = fleet.hosts()[i]
-            .sim_root()
-            .join(root.trim_start_matches('/'));
+        let dir = fleet.hosts()[i].dir().join(root.trim_start_matches('/'));
         assert_eq!(
             snapshot(&dir.join("data/fileserver")),
             files_before[i],
@@ -1310,7 +1352,7 @@ fn the_upstream_matrix_in_one_parallel_run() {
         );
     }
     assert!(
-        !fleet.hosts()[3].sim_root().join("opt/trains").exists(),
+        !fleet.hosts()[3].dir().join("opt/trains").exists(),
         "0.17.0 is ClearML: nothing renamed"
     );
     assert_eq!(
@@ -1326,7 +1368,7 @@ fn the_upstream_matrix_in_one_parallel_run() {
     let compose_of = |i: usize, label: &str| {
         std::fs::read_to_string(
             fleet.hosts()[i]
-                .sim_root()
+                .dir()
                 .join(if label == "root-1.16" {
                     "opt/srv/cml"
                 } else {
@@ -1341,7 +1383,7 @@ fn the_upstream_matrix_in_one_parallel_run() {
         .enumerate()
         .map(|(i, h)| compose_of(i, h.0))
         .collect();
-    let again = upgrade(&home, &inv, &fleet, &mirror, &["--wait", "3"]);
+    let again = upgrade(&home, &inv, &fleet, &mirror, &["--wait", "30"]);
     assert_eq!(again.code, 5, "{again:?}");
     for (i, (label, ..)) in hosts.iter().enumerate().take(6) {
         let r = row(&again, label);
@@ -1360,7 +1402,7 @@ fn the_upstream_matrix_in_one_parallel_run() {
 /// rolled back, not as a failed rollback.
 #[test]
 fn a_rollback_to_trains_0_10_is_checked_by_what_0_10_has() {
-    let Some((fleet, home, mirror)) = sim_fleet(1) else {
+    let Some((fleet, home, mirror)) = sim_fleet_simulated(1) else {
         return;
     };
     write_es_migration_kit(&mirror);

@@ -15,6 +15,10 @@
 #                         settings are machine-wide: the host's preflight reads and sets its own)
 #   /run                  a tmpfs (dockerd's socket /run/docker.sock, containerd, sshd)
 #   compose               COMPOSE = v1 (no v2 plugin), v2 (no docker-compose) or both
+#   /etc/{passwd,shadow,group,sudoers.d}  with CF_TEST_USERS=DIR in the environment: DIR/etc/...,
+#                         the fleet's test users (tests/support/sshd.rs, write_test_users; their
+#                         homes are under DIR), mounted before dockerd starts so that its socket
+#                         belongs to their `docker` group (dockerd's default `-G docker`, by name)
 # then starts the registry (127.0.0.1:443, TLS, read-only), dockerd (data root HOSTDIR/docker)
 # and, once `docker info` answers, execs sshd (the process that keeps the namespace alive).
 set -eu
@@ -46,6 +50,10 @@ case $compose in
         exit 2
         ;;
 esac
+
+if [ -n "${CF_TEST_USERS:-}" ]; then
+    for f in passwd shadow group sudoers.d; do mount --bind "$CF_TEST_USERS/etc/$f" "/etc/$f"; done
+fi
 
 docker-registry serve "$h/registry.yml" >"$h/registry.log" 2>&1 &
 echo $! >"$h/registry.pid"

@@ -14,7 +14,7 @@ use std::time::Duration;
 use serde_json::Value;
 
 use super::netns::{Link, available, sshd_config, trust, wait_for_sshd};
-use super::registry::{self, REGISTRY_NAMES, Store};
+use super::registry::{self, Store};
 use super::sshd::Fleet;
 
 const SIM: &str = env!("CARGO_BIN_EXE_clearml-sim");
@@ -113,6 +113,7 @@ impl DockerHost {
             .args(["unshare", "-m", "--propagation", "private", "sh", SCRIPT])
             .arg(&dir)
             .arg(compose)
+            .envs(test_users_env(fleet))
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(
@@ -199,56 +200,38 @@ impl DockerHost {
     /// the compose file are pulled as the site pulled them back then (a `latest` that has moved
     /// on since is pulled while the registry still named that release, then the registry moves
     /// on), and `compose up -d` (v2 where the host has it, else v1) starts the server, and
-    /// ClearML Serving with `--serving`. Returns once the apiserver answers `debug.ping`; with
-    /// `--stopped` nothing is started (no containers), with `--exited` the containers are
-    /// created and stopped.
+    /// ClearML Serving with `--serving` (also beside a stopped server). Returns once the
+    /// apiserver answers; with `--stopped` the server is not started (no containers), with
+    /// `--exited` its containers are created and stopped.
     pub fn install(&self, args: &[&str]) {
-        let era = args
-            .iter()
-            .position(|a| *a == "--era")
-            .and_then(|i| args.get(i + 1))
-            .copied()
-            .unwrap_or_else(|| panic!("install needs --era: {args:?}"));
         let stopped = args.contains(&"--stopped");
         let exited = args.contains(&"--exited");
-        let mut init = vec!["init", "--stopped"];
-        init.extend(
-            args.iter()
-                .filter(|a| !matches!(**a, "--stopped" | "--exited")),
+        // `init --stopped` and the pulls as back then: the simulator's `host-install`
+        // (src/bin/clearml-sim/standin/host.rs, shared with scripts/demo).
+        let store = registry::store().dir.display().to_string();
+        let storage = self.registry_root().display().to_string();
+        let mut install = vec!["host-install", "--store", &store, "--registry", &storage];
+        install.extend(args);
+        let r = self.sim(&install);
+        assert_eq!(
+            r.code, 0,
+            "clearml-sim {install:?}: {}{}",
+            r.stdout, r.stderr
         );
-        let r = self.sim(&init);
-        assert_eq!(r.code, 0, "clearml-sim {init:?}: {}{}", r.stdout, r.stderr);
-        let store = registry::store();
-        for entry in registry::listing(&["--era", era]) {
-            let reference = entry["reference"].as_str().unwrap_or_default();
-            let q = shell_quote(reference);
-            let description = registry::identity(&entry);
-            let now = store.images.get(reference).filter(|i| i.in_registry);
-            if now.is_some_and(|i| i.description == description) {
-                self.sh(&format!("docker pull -q {q}")).ok();
-                continue;
-            }
-            let seed = store.seed_of(&description);
-            self.retag(reference, &seed);
-            self.sh(&format!("docker pull -q {q}")).ok();
-            if now.is_some() {
-                self.retag(reference, reference);
+        for l in r.stderr.lines().filter(|l| l.contains("again after")) {
+            eprintln!("{l}");
+        }
+        if !stopped {
+            let root = self.server_root();
+            self.compose_up(&root);
+            if exited {
+                self.sh("docker stop $(docker ps -q) >/dev/null").ok();
             } else {
-                self.remove_tag(reference);
+                self.wait_for_apiserver(Duration::from_secs(90));
             }
         }
-        if stopped {
-            return;
-        }
-        let root = self.server_root();
-        self.compose_up(&root);
         if args.contains(&"--serving") {
             self.compose_up("/opt/clearml-serving/docker");
-        }
-        if exited {
-            self.sh("docker stop $(docker ps -q) >/dev/null").ok();
-        } else {
-            self.wait_for_apiserver(Duration::from_secs(90));
         }
     }
 
@@ -284,13 +267,14 @@ impl DockerHost {
         assert_eq!(r.code, 0, "{up}: {}{}\n{}", r.stdout, r.stderr, self.logs());
     }
 
-    /// Waits until `curl localhost:8008/debug.ping` answers 200 inside the host.
+    /// Waits until the apiserver answers on 8008 inside the host (`debug.ping`: 200, or 404
+    /// from the Trains releases whose API has no such call).
     pub fn wait_for_apiserver(&self, limit: Duration) {
         let started = std::time::Instant::now();
         loop {
             let r = self
                 .sh("curl -s -m 2 -o /dev/null -w '%{http_code}' http://localhost:8008/debug.ping");
-            if r.stdout.trim() == "200" {
+            if matches!(r.stdout.trim(), "200" | "404") {
                 return;
             }
             if started.elapsed() > limit {
@@ -313,7 +297,8 @@ impl DockerHost {
     /// `REPO:latest`, and `REPO:VERSION` where the repository has plain version tags, are that
     /// release), `--max-map-count N` (the host's `vm.max_map_count`), `--memory-mb N` (the
     /// host's MemTotal), `--avx off` (no AVX flags in the host's /proc/cpuinfo), `--chown-data
-    /// UID` (the server's data tree, for real). Anything else panics: it is not real yet.
+    /// UID` (the server's data tree, for real), `--clear` (the registry as upstream's again).
+    /// Anything else panics: it is not real yet.
     pub fn inject(&self, args: &[&str]) {
         let store = registry::store();
         let mut it = args.iter();
@@ -395,6 +380,18 @@ impl DockerHost {
                     ))
                     .ok();
                 }
+                "--clear" => {
+                    // The registry as upstream's is again (the host's settings stay).
+                    let root = self.registry_root();
+                    fs::remove_dir_all(&root).unwrap_or_else(|e| panic!("{e}"));
+                    let out = Command::new("cp")
+                        .arg("-al")
+                        .arg(&store.root)
+                        .arg(&root)
+                        .output()
+                        .unwrap_or_else(|e| panic!("cp -al: {e}"));
+                    assert!(out.status.success(), "cp -al: {out:?}");
+                }
                 other => panic!("inject {other}: not a real fault on real-Docker hosts yet"),
             }
         }
@@ -463,61 +460,20 @@ pub fn shell_quote(s: &str) -> String {
     format!("'{}'", s.replace('\'', r"'\''"))
 }
 
-/// Everything the inside script mounts, under `dir`.
+/// Everything the inside script mounts, under `dir`: the simulator's `host-layout`
+/// (src/bin/clearml-sim/standin/host.rs, shared with scripts/demo).
 fn lay_out(dir: &Path, store: &Store, cgroup: &str) {
-    for d in ["opt", "etc-docker", "empty", "proc", "docker", "sim-state"] {
-        fs::create_dir_all(dir.join(d)).unwrap_or_else(|e| panic!("{e}"));
-    }
-    let write = |name: &str, body: &str| {
-        fs::write(dir.join(name), body).unwrap_or_else(|e| panic!("{name}: {e}"));
-    };
-    write(
-        "etc-docker/daemon.json",
-        &serde_json::json!({
-            "cgroup-parent": format!("/{cgroup}"),
-            "runtimes": {"clamped-runc": {"path": RUNTIME}},
-            "default-runtime": "clamped-runc",
-            "storage-driver": "overlay2",
-            "log-level": "warn",
-        })
-        .to_string(),
-    );
-    write(
-        "hosts",
-        &format!(
-            "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost\n127.0.0.1\t{}\n",
-            REGISTRY_NAMES.join(" ")
-        ),
-    );
-    let mut bundle = fs::read_to_string("/etc/ssl/certs/ca-certificates.crt").unwrap_or_default();
-    bundle.push_str(&fs::read_to_string(&store.ca).unwrap_or_else(|e| panic!("CA: {e}")));
-    write("ca-certificates.crt", &bundle);
-    for f in ["cpuinfo", "meminfo"] {
-        let t = fs::read_to_string(format!("/proc/{f}")).unwrap_or_default();
-        write(&format!("proc/{f}"), &t);
-    }
-    // ClearML's documented minimum (clearml-docs, "Deploying ClearML Server: Linux or macOS").
-    write("proc/max_map_count", "524288\n");
-    write(
-        "registry.yml",
-        &format!(
-            "version: 0.1\nlog:\n  level: warn\n  accesslog:\n    disabled: true\n\
-             storage:\n  filesystem:\n    rootdirectory: {}\n  maintenance:\n    readonly:\n      enabled: true\n\
-             http:\n  addr: 127.0.0.1:443\n  tls:\n    certificate: {}\n    key: {}\n",
-            dir.join("registry").display(),
-            store.cert.display(),
-            store.key.display()
-        ),
-    );
-    let out = Command::new("cp")
-        .arg("-al")
-        .arg(&store.root)
-        .arg(dir.join("registry"))
+    let out = Command::new(SIM)
+        .arg("host-layout")
+        .arg(dir)
+        .arg("--store")
+        .arg(&store.dir)
+        .args(["--cgroup", cgroup, "--runtime", RUNTIME])
         .output()
-        .unwrap_or_else(|e| panic!("cp -al: {e}"));
+        .unwrap_or_else(|e| panic!("clearml-sim host-layout: {e}"));
     assert!(
         out.status.success(),
-        "cp -al of the store: {}",
+        "clearml-sim host-layout: {}",
         String::from_utf8_lossy(&out.stderr)
     );
 }
@@ -617,9 +573,17 @@ impl Drop for DockerHost {
 /// A fleet of real-Docker hosts: the [`Fleet`]'s client key and known_hosts, and its hosts,
 /// started in parallel.
 pub struct DockerFleet {
-    fleet: Fleet,
+    // Dropped in this order: the hosts (torn down), then the fleet's directory, then the turn.
     hosts: Vec<DockerHost>,
+    fleet: Fleet,
+    _turn: std::sync::MutexGuard<'static, ()>,
 }
+
+/// One fleet of real-Docker hosts at a time in a test process: each host is a whole Docker
+/// Engine, and two fleets side by side on the 2-core machine made dockerd 20.10 fail container
+/// starts now and then (libnetwork's prestart hook: "no such file or directory") while one
+/// fleet started containers and the other was torn down.
+static TURN: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 impl DockerFleet {
     /// One host per entry of `compose` (`v1`, `v2` or `both`); `None` where real-Docker hosts
@@ -629,6 +593,14 @@ impl DockerFleet {
             return None;
         }
         let fleet = Fleet::builder().hosts(0).build()?;
+        Some(Self::on(fleet, compose))
+    }
+
+    /// Starts one host per entry of `compose` in parallel, for `fleet`'s key and known_hosts.
+    fn on(fleet: Fleet, compose: &[&str]) -> DockerFleet {
+        let turn = TURN
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         registry::store();
         let hosts: Vec<DockerHost> = std::thread::scope(|s| {
             let started: Vec<_> = compose
@@ -643,7 +615,11 @@ impl DockerFleet {
         for h in &hosts {
             trust(&fleet, &h.dir, h.address());
         }
-        Some(DockerFleet { fleet, hosts })
+        DockerFleet {
+            hosts,
+            fleet,
+            _turn: turn,
+        }
     }
 
     pub fn hosts(&self) -> &[DockerHost] {
@@ -687,4 +663,69 @@ impl DockerFleet {
             }
         });
     }
+}
+
+/// The environment that gives a host the fleet's test users ([`super::sshd::TEST_USERS`]): set
+/// when the fleet was built with them (see [`DockerFleet::start_with_test_users`]).
+fn test_users_env(fleet: &Fleet) -> Option<(&'static str, PathBuf)> {
+    let users = fleet.dir().join("users");
+    users
+        .join("etc/passwd")
+        .is_file()
+        .then_some(("CF_TEST_USERS", users))
+}
+
+/// Test users and SSH session settings of real-Docker hosts.
+impl DockerFleet {
+    /// Like [`DockerFleet::start`], with the fleet's test users (cf-pass, cf-sudo, cf-nopw,
+    /// cf-docker; see [`super::sshd::TEST_USERS`]) in every host: their `/etc/passwd`,
+    /// `/etc/shadow`, `/etc/group` and `/etc/sudoers.d` are bind-mounted inside the host's mount
+    /// namespace only (tests/support/docker-host.sh, `CF_TEST_USERS`), before its dockerd starts,
+    /// so that `/run/docker.sock` belongs to the `docker` group cf-docker is a member of, and
+    /// cf-nopw may `sudo -n docker`. `None` where real-Docker hosts or test users cannot run.
+    pub fn start_with_test_users(compose: &[&str]) -> Option<DockerFleet> {
+        if !available_here() || !super::sshd::require_test_users() {
+            return None;
+        }
+        let fleet = Fleet::builder().hosts(0).test_users(true).build()?;
+        Some(Self::on(fleet, compose))
+    }
+}
+
+/// SSH session settings of a real-Docker host.
+impl DockerHost {
+    /// From now on the host's SSH sessions have `HOME=home` (sshd_config `SetEnv`), a directory
+    /// other than the login's home from /etc/passwd: sshd rereads its configuration on SIGHUP
+    /// (same pid); returns once it listens again.
+    pub fn set_session_home(&self, home: &str) {
+        let config = self.dir.join("sshd_config");
+        let mut c = fs::read_to_string(&config).unwrap_or_else(|e| panic!("{e}"));
+        c.push_str(&format!("SetEnv HOME={home}\n"));
+        fs::write(&config, c).unwrap_or_else(|e| panic!("{e}"));
+        let listening = || {
+            fs::read_to_string(self.dir.join("sshd.log"))
+                .unwrap_or_default()
+                .matches("Server listening on")
+                .count()
+        };
+        let before = listening();
+        let pid = self.anchor.as_ref().map_or(0, Child::id);
+        kill_hup(pid as i32);
+        let started = std::time::Instant::now();
+        while listening() <= before {
+            assert!(
+                started.elapsed() < Duration::from_secs(10),
+                "sshd did not restart after SIGHUP:\n{}",
+                self.logs()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        wait_for_sshd(self.address(), Duration::from_secs(10), || self.logs());
+    }
+}
+
+fn kill_hup(pid: i32) {
+    let p = rustix::process::Pid::from_raw(pid).unwrap_or_else(|| panic!("no pid {pid}"));
+    rustix::process::kill_process(p, rustix::process::Signal::HUP)
+        .unwrap_or_else(|e| panic!("SIGHUP {pid}: {e}"));
 }

@@ -44,6 +44,13 @@ const USAGE: &str = "usage: clearml-sim <command>
   releases                  print the simulator's release table
   standin-images [--latest REPO=VERSION]... [--era VERSION]
                             the stand-in images (JSON): the registry's, or a host's of that release
+  standin-store CACHE       the registry storage of every stand-in image, built once per build of
+                            this binary under CACHE (its index.json, tls/); prints its path
+  host-layout HOSTDIR --store STORE --cgroup NAME --runtime PATH
+                            on the machine: what tests/support/docker-host.sh mounts in a real-Docker host
+  host-install --store STORE --registry DIR --era VERSION [init options]
+                            inside a real-Docker host: init --stopped, then the release's images pulled
+                            as the site pulled them back then (DIR: the host's registry storage)
 Run as docker, docker-compose, curl or wget (symlink name) to simulate those commands.
 Environment: CLEARML_SIM_FSROOT (default /), CLEARML_SIM_STATE (default FSROOT/var/lib/clearml-sim)";
 
@@ -113,6 +120,59 @@ fn cmd_init(host: &Host, args: &[String]) -> Out {
         return Out::fail(2, format!("clearml-sim init: --era is required\n{USAGE}"));
     }
     init::init(host, &o)
+}
+
+/// `host-install --store STORE --registry DIR [init options]`: `init --stopped` with the init
+/// options (`--stopped` and `--exited` are dropped: nothing is started), then the images of the
+/// release pulled as the site pulled them back then (standin/host.rs).
+fn cmd_host_install(host: &Host, args: &[String]) -> Out {
+    let (mut store, mut registry, mut era) = (None, None, None);
+    let mut init = vec!["--stopped".to_owned()];
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        let slot = match a.as_str() {
+            "--store" => &mut store,
+            "--registry" => &mut registry,
+            "--era" => &mut era,
+            "--stopped" | "--exited" => continue,
+            _ => {
+                init.push(a.clone());
+                continue;
+            }
+        };
+        let Some(v) = it.next() else {
+            return Out::fail(2, format!("clearml-sim host-install: {a} needs a value"));
+        };
+        *slot = Some(v.clone());
+    }
+    let (Some(store), Some(registry), Some(era)) = (store, registry, era) else {
+        return Out::fail(
+            2,
+            format!(
+                "clearml-sim host-install: --store, --registry and --era are required\n{USAGE}"
+            ),
+        );
+    };
+    init.extend(["--era".to_owned(), era.clone()]);
+    let mut out = cmd_init(host, &init);
+    if out.code != 0 {
+        return out;
+    }
+    let mut log = Vec::new();
+    let r = standin::host::pull_as_then(
+        std::path::Path::new(&store),
+        std::path::Path::new(&registry),
+        &era,
+        &mut log,
+    );
+    for l in log {
+        out.eline(&l);
+    }
+    if let Err(m) = r {
+        out.eline(&format!("clearml-sim host-install: {m}"));
+        out.code = 1;
+    }
+    out
 }
 
 fn cmd_inject(host: &Host, args: &[String]) -> Out {
@@ -389,6 +449,9 @@ fn cli(host: &Host, args: &[String]) -> Out {
         "docker" => docker::main(host, rest),
         "es7-migrate" => es7_migration::main(host, rest),
         "standin-images" => standin::images::main(rest, &parse_latest),
+        "standin-store" => standin::host::standin_store(rest),
+        "host-layout" => standin::host::host_layout(rest),
+        "host-install" => cmd_host_install(host, rest),
         "docker-compose" => compose_v1(host, rest),
         "curl" => http::curl(host, rest),
         "wget" => http::wget(host, rest),

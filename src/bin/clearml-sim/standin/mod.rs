@@ -2,7 +2,9 @@
 //! minimal image as `/usr/local/bin/clearml-standin` with links under the names the real
 //! image's commands have, acts as that image's processes inside a real Docker container.
 //!
-//! - `clearml-sim standin-images` lists the images a stand-in registry holds (images.rs).
+//! - `clearml-sim standin-images` lists the images a stand-in registry holds (images.rs);
+//!   `clearml-sim standin-store` writes them into a registry's storage (store.rs), and
+//!   `host-layout` / `host-install` set up a real-Docker host with them (host.rs).
 //! - With `/etc/clearml-standin.json` present (the image's description, one entry of that list;
 //!   `CLEARML_STANDIN_CONFIG` overrides the path) or when called as `clearml-standin`, `main`
 //!   dispatches on argv[0]'s basename and acts as that command: mongod and the mongo shells,
@@ -20,9 +22,11 @@
 //! Paths inside the container are absolute; `CLEARML_STANDIN_ROOT` (tests) prefixes them.
 
 mod curl;
+pub mod host;
 pub mod images;
 mod net;
 mod server;
+pub mod store;
 mod stores;
 
 use crate::releases::ImageKind;

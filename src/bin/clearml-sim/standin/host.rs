@@ -1,0 +1,242 @@
+//! The setup of a real-Docker host (docs/simulator.md, "Real Docker hosts"), shared by the tests'
+//! hosts (tests/support/docker_host.rs) and the demo's (scripts/demo):
+//!
+//! - `clearml-sim standin-store CACHE`: the stand-in store (store.rs) of every image the tests
+//!   and the demo may need, built once per build of the simulator under CACHE; prints its path.
+//! - `clearml-sim host-layout HOSTDIR --store STORE --cgroup NAME --runtime PATH`: on the
+//!   machine, everything tests/support/docker-host.sh mounts inside the host, under HOSTDIR.
+//! - `clearml-sim host-install --store STORE --registry DIR --era V [init options]`: inside the
+//!   host, `clearml-sim init --stopped` with those options, then the release's images pulled as
+//!   the site pulled them back then.
+
+use super::images;
+use super::store;
+use crate::releases;
+use crate::state::Out;
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// Every image the tests and the demo may need: the registry as upstream's is, every release's
+/// images as a host of that release holds them (`latest` as it was then), and the releases past
+/// the target a moved `latest` can name.
+fn wanted() -> Result<Vec<Value>, String> {
+    let mut all = images::registry_images(&BTreeMap::new());
+    // Image-only releases (no compose file, so no host of theirs) come with the moved `latest`.
+    for r in releases::RELEASES {
+        all.extend(images::era_images(r.version)?);
+    }
+    let moved = BTreeMap::from([("clearml/server".to_owned(), "2.4.0".to_owned())]);
+    all.extend(images::registry_images(&moved));
+    all.iter()
+        .map(|d| serde_json::to_value(d).map_err(|e| e.to_string()))
+        .collect()
+}
+
+/// `clearml-sim standin-store CACHE`.
+pub fn standin_store(args: &[String]) -> Out {
+    let [cache] = args else {
+        return Out::fail(
+            2,
+            "usage: clearml-sim standin-store CACHE   (prints the path of the store under CACHE)",
+        );
+    };
+    let r = (|| {
+        let exe = std::env::current_exe().map_err(|e| format!("own executable: {e}"))?;
+        let cache = absolute(Path::new(cache))?;
+        store::ensure(&cache, &wanted()?, &exe)
+    })();
+    match r {
+        Ok(dir) => Out::ok(format!("{}\n", dir.display())),
+        Err(m) => Out::fail(1, format!("clearml-sim standin-store: {m}")),
+    }
+}
+
+fn absolute(p: &Path) -> Result<PathBuf, String> {
+    fs::create_dir_all(p).map_err(|e| format!("{}: {e}", p.display()))?;
+    fs::canonicalize(p).map_err(|e| format!("{}: {e}", p.display()))
+}
+
+/// `--name VALUE` options, and the words that are not options.
+fn options(
+    args: &[String],
+    names: &[&str],
+) -> Result<(BTreeMap<String, String>, Vec<String>), String> {
+    let mut found = BTreeMap::new();
+    let mut words = Vec::new();
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        if names.contains(&a.as_str()) {
+            let v = it.next().ok_or_else(|| format!("{a} needs a value"))?;
+            found.insert(a.clone(), v.clone());
+        } else {
+            words.push(a.clone());
+        }
+    }
+    Ok((found, words))
+}
+
+/// `clearml-sim host-layout HOSTDIR --store STORE --cgroup NAME --runtime PATH`.
+pub fn host_layout(args: &[String]) -> Out {
+    let usage = "usage: clearml-sim host-layout HOSTDIR --store STORE --cgroup NAME --runtime PATH";
+    let r = options(args, &["--store", "--cgroup", "--runtime"]).and_then(|(o, words)| {
+        match (
+            &words[..],
+            o.get("--store"),
+            o.get("--cgroup"),
+            o.get("--runtime"),
+        ) {
+            ([dir], Some(s), Some(c), Some(r)) => {
+                lay_out(&absolute(Path::new(dir))?, Path::new(s), c, Path::new(r))
+            }
+            _ => Err(usage.to_owned()),
+        }
+    });
+    match r {
+        Ok(()) => Out::default(),
+        Err(m) => Out::fail(2, format!("clearml-sim host-layout: {m}")),
+    }
+}
+
+/// Everything the inside script (tests/support/docker-host.sh) mounts, under `dir`: /opt,
+/// /etc/docker (daemon.json: the clamped runtime, the cgroup parent `cgroup`), /etc/hosts (the
+/// registry names are 127.0.0.1), the CA bundle (the machine's plus the store's CA), /proc files,
+/// the registry's configuration and its storage (a hard-linked copy of the store's).
+fn lay_out(dir: &Path, store: &Path, cgroup: &str, runtime: &Path) -> Result<(), String> {
+    for d in ["opt", "etc-docker", "empty", "proc", "docker", "sim-state"] {
+        let p = dir.join(d);
+        fs::create_dir_all(&p).map_err(|e| format!("{}: {e}", p.display()))?;
+    }
+    let write = |name: &str, body: &str| {
+        fs::write(dir.join(name), body).map_err(|e| format!("{}: {e}", dir.join(name).display()))
+    };
+    let store = fs::canonicalize(store).map_err(|e| format!("{}: {e}", store.display()))?;
+    write(
+        "etc-docker/daemon.json",
+        &serde_json::json!({
+            "cgroup-parent": format!("/{cgroup}"),
+            "runtimes": {"clamped-runc": {"path": runtime}},
+            "default-runtime": "clamped-runc",
+            "storage-driver": "overlay2",
+            "log-level": "warn",
+        })
+        .to_string(),
+    )?;
+    // The machine's hostname (the host shares its UTS namespace) as Debian's installer writes
+    // it: sudo warns on stderr about a name it cannot resolve.
+    let hostname = fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
+    write(
+        "hosts",
+        &format!(
+            "127.0.0.1\tlocalhost\n127.0.1.1\t{}\n::1\tlocalhost ip6-localhost\n127.0.0.1\t{}\n",
+            hostname.trim(),
+            store::REGISTRY_NAMES.join(" ")
+        ),
+    )?;
+    let mut bundle = fs::read_to_string("/etc/ssl/certs/ca-certificates.crt").unwrap_or_default();
+    let ca = store.join("tls/ca.crt");
+    bundle.push_str(&fs::read_to_string(&ca).map_err(|e| format!("{}: {e}", ca.display()))?);
+    write("ca-certificates.crt", &bundle)?;
+    for f in ["cpuinfo", "meminfo"] {
+        let t = fs::read_to_string(format!("/proc/{f}")).unwrap_or_default();
+        write(&format!("proc/{f}"), &t)?;
+    }
+    // ClearML's documented minimum (clearml-docs, "Deploying ClearML Server: Linux or macOS").
+    write("proc/max_map_count", "524288\n")?;
+    write(
+        "registry.yml",
+        &format!(
+            "version: 0.1\nlog:\n  level: warn\n  accesslog:\n    disabled: true\n\
+             storage:\n  filesystem:\n    rootdirectory: {}\n  maintenance:\n    readonly:\n      enabled: true\n\
+             http:\n  addr: 127.0.0.1:443\n  tls:\n    certificate: {}\n    key: {}\n",
+            dir.join("registry").display(),
+            store.join("tls/registry.crt").display(),
+            store.join("tls/registry.key").display()
+        ),
+    )?;
+    let registry = dir.join("registry");
+    if registry.exists() {
+        return Ok(());
+    }
+    let out = Command::new("cp")
+        .arg("-al")
+        .arg(store.join("storage"))
+        .arg(&registry)
+        .output()
+        .map_err(|e| format!("cp -al: {e}"))?;
+    if !out.status.success() {
+        return Err(format!(
+            "cp -al of the store: {}",
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
+    Ok(())
+}
+
+/// After `init`, inside the host: the images of release `era` pulled as the site pulled them
+/// back then. For each image a host of that release holds (`standin-images --era`): where the
+/// registry as upstream's still names it so, a plain pull; else (a `latest` that has moved on
+/// since, a tag no longer served) the host's registry `registry` names it for the pull, then is
+/// as upstream's again. Retry messages go to `log`.
+pub fn pull_as_then(
+    store: &Path,
+    registry: &Path,
+    era: &str,
+    log: &mut Vec<String>,
+) -> Result<(), String> {
+    let path = store.join("index.json");
+    let text = fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let index: Value =
+        serde_json::from_slice(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+    let manifest = |reference: &str| -> Result<String, String> {
+        index[reference]["manifest"]
+            .as_str()
+            .map(str::to_owned)
+            .ok_or_else(|| {
+                format!(
+                    "{reference} is not in the stand-in store {}",
+                    store.display()
+                )
+            })
+    };
+    for d in images::era_images(era)? {
+        let entry = serde_json::to_value(&d).map_err(|e| e.to_string())?;
+        let reference = d.reference.as_str();
+        let description = store::identity(&entry);
+        let now = index.get(reference).filter(|i| i["in_registry"] == true);
+        if now.is_some_and(|i| i["description"] == description) {
+            pull(reference, log)?;
+            continue;
+        }
+        let seed = store::seed_reference(&description);
+        store::retag(registry, reference, &manifest(&seed)?)?;
+        pull(reference, log)?;
+        if now.is_some() {
+            store::retag(registry, reference, &manifest(reference)?)?;
+        } else {
+            store::remove_tag(registry, reference)?;
+        }
+    }
+    Ok(())
+}
+
+/// `docker pull -q REF`, tried up to three times: under the load of many hosts starting at once,
+/// dockerd 20.10 was seen to lose a layer's unpacking ("failed to register layer: Error
+/// processing tar file(signal: killed)").
+fn pull(reference: &str, log: &mut Vec<String>) -> Result<(), String> {
+    let mut last = String::new();
+    for _ in 0..3 {
+        let out = Command::new("docker")
+            .args(["pull", "-q", reference])
+            .output()
+            .map_err(|e| format!("docker pull {reference}: {e}"))?;
+        if out.status.success() {
+            return Ok(());
+        }
+        last = String::from_utf8_lossy(&out.stderr).trim().to_owned();
+        log.push(format!("docker pull {reference}: again after: {last}"));
+    }
+    Err(format!("docker pull {reference}: {last}"))
+}
