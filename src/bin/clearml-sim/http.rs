@@ -472,50 +472,6 @@ pub fn curl(host: &Host, args: &[String]) -> Out {
     let mut write_out: Option<String> = None;
     let mut dump_header: Option<String> = None;
     let mut i = 0;
-    let takes_arg = [
-        "-o",
-        "--output",
-        "-w",
-        "--write-out",
-        "-H",
-        "--header",
-        "-u",
-        "--user",
-        "-m",
-        "--max-time",
-        "-X",
-        "--request",
-        "-d",
-        "--data",
-        "--data-raw",
-        "--data-binary",
-        "--connect-timeout",
-        "--retry",
-        "--retry-delay",
-        "--retry-max-time",
-        "-A",
-        "--user-agent",
-        "-e",
-        "--referer",
-        "--url",
-        "--cacert",
-        "-b",
-        "--cookie",
-        "-c",
-        "--cookie-jar",
-        "--resolve",
-        "-T",
-        "--upload-file",
-        "-E",
-        "--cert",
-        "--key",
-        "-x",
-        "--proxy",
-        "-K",
-        "--config",
-        "-D",
-        "--dump-header",
-    ];
     while i < args.len() {
         let a = args[i].clone();
         let next = |i: &mut usize| -> String {
@@ -527,7 +483,7 @@ pub fn curl(host: &Host, args: &[String]) -> Out {
                 Some((n, v)) => (n.to_string(), Some(v.to_string())),
                 None => (a.clone(), None),
             };
-            let val = if takes_arg.contains(&name.as_str()) {
+            let val = if crate::standin::curl::TAKES_VALUE.contains(&name.as_str()) {
                 Some(inline.unwrap_or_else(|| next(&mut i)))
             } else {
                 None
@@ -557,7 +513,7 @@ pub fn curl(host: &Host, args: &[String]) -> Out {
             while j < flags.len() {
                 let f = flags[j];
                 let opt = format!("-{f}");
-                if takes_arg.contains(&opt.as_str()) {
+                if crate::standin::curl::TAKES_VALUE.contains(&opt.as_str()) {
                     let rest: String = flags[j + 1..].iter().collect();
                     let v = if rest.is_empty() { next(&mut i) } else { rest };
                     match f {

@@ -28,7 +28,8 @@ struct Opts {
     retry_connrefused: bool,
 }
 
-const TAKES_VALUE: &[&str] = &[
+/// The curl options that take a value, shared with the simulated daemon's `curl` (http.rs).
+pub(crate) const TAKES_VALUE: &[&str] = &[
     "-o",
     "--output",
     "-w",

@@ -21,7 +21,7 @@
 //!
 //! Paths inside the container are absolute; `CLEARML_STANDIN_ROOT` (tests) prefixes them.
 
-mod curl;
+pub(crate) mod curl;
 pub mod host;
 pub mod images;
 mod net;
