@@ -1,6 +1,7 @@
-//! Upgrade faults on simulated ClearML hosts over real sshd (issue 7): a missing image tag, a
-//! server that fails its health check after `up`, a disk that fills during the backup, too
-//! little disk before it, and Ctrl-C twice during a hop. Each asserts what the host runs
+//! Upgrade faults on ClearML hosts that are real Docker Engines (tests/support/docker_host.rs)
+//! (issue 7, made real in issue 15): a tag missing from the registry, a server image that
+//! exits at start, a small disk that another process fills as the server stops, too little
+//! disk before the backup, and Ctrl-C twice during a hop. Each asserts what the host runs
 //! afterwards, its data (checksums before and after) and what the report says; every run is
 //! swept for the secrets it handled.
 
@@ -10,8 +11,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use support::cli::{Run, clearfleet, temp_home, write};
-use support::sshd::{Fleet, SshdHost};
-use support::upgrade::{inventory_head, write_mirror};
+use support::docker_host::{DockerFleet, DockerHost};
+use support::upgrade::write_mirror;
 
 /// `sha256sum` of every file under `dir` (relative paths, sorted): the data's checksums.
 fn checksums(dir: &Path) -> String {
@@ -38,7 +39,7 @@ fn result(run: &Run, label: &str) -> String {
 }
 
 /// What `clearfleet detect` sees on `label` now.
-fn detect(home: &Path, inv: &Path, fleet: &Fleet, label: &str) -> serde_json::Value {
+fn detect(home: &Path, inv: &Path, fleet: &DockerFleet, label: &str) -> serde_json::Value {
     clearfleet(home)
         .args(["detect", "--output", "json", "-i"])
         .arg(inv)
@@ -78,75 +79,71 @@ fn report_dir(home: &Path) -> PathBuf {
     dirs[0].clone()
 }
 
-fn init(host: &SshdHost, era: &str, label: &str) {
-    let key = format!("AK-{label}");
-    let secret = format!("agent-secret-{label}");
-    host.sim(&[
-        "init",
+/// `clearml-sim init` arguments of a server of `era` with services-agent credentials and a
+/// git account of its own (`agent-secret-LABEL`, `git-pass-LABEL`).
+fn init_args(era: &str, label: &str) -> Vec<String> {
+    [
         "--era",
         era,
         "--agent-key",
-        &key,
+        &format!("AK-{label}"),
         "--agent-secret",
-        &secret,
+        &format!("agent-secret-{label}"),
         "--git-user",
         "bot",
         "--git-pass",
         &format!("git-pass-{label}"),
-    ]);
+    ]
+    .map(str::to_owned)
+    .to_vec()
+}
+
+/// Installs every host of the fleet at once, host i with `args[i]`.
+fn install(fleet: &DockerFleet, args: &[Vec<String>]) {
+    let args: Vec<Vec<&str>> = args
+        .iter()
+        .map(|a| a.iter().map(String::as_str).collect())
+        .collect();
+    fleet.install(&args);
+}
+
+/// When the host's apiserver container started.
+fn started_at(host: &DockerHost) -> String {
+    host.sh("docker inspect -f '{{.State.StartedAt}}' clearml-apiserver")
+        .ok()
+        .stdout
 }
 
 #[test]
 fn upgrade_faults_leave_each_server_running_with_its_data() {
     let labels = ["missing-tag", "unhealthy", "disk-fills", "disk-short"];
-    let Some(fleet) = Fleet::builder().simulated(&["v2"; 4]).build() else {
+    let Some(fleet) = DockerFleet::start(&["v2"; 4]) else {
         return;
     };
     let home = temp_home();
     let mirror = home.path().join("mirror");
     write_mirror(&mirror);
-    let mut inv = inventory_head(&fleet);
+    let args: Vec<Vec<String>> = labels.iter().map(|l| init_args("2.0", l)).collect();
+    install(&fleet, &args);
+    let mut inv = fleet.inventory_head();
     for (host, label) in fleet.hosts().iter().zip(labels) {
-        init(host, "2.0", label);
-        inv.push_str(&format!(
-            "    {label}:\n      ansible_port: {}\n",
-            host.port()
-        ));
-        std::fs::create_dir_all(host.sim_root().join("opt/backups"))
-            .unwrap_or_else(|e| panic!("{e}"));
+        inv.push_str(&host.inventory_entry(label));
     }
     let inv = write(home.path(), "inv.yml", &inv);
-    let h = |i: usize| &fleet.hosts()[i];
+    let h = |i: usize| fleet.host(i);
     // The registry does not have the 2.3 MongoDB image: the pull fails in the preflight.
-    h(0).sim(&["inject", "--missing-tag", "mongo:7.0.22"]);
+    h(0).inject(&["--missing-tag", "mongo:7.0.22"]);
+    h(0).sh("mkdir -p /opt/backups").ok();
     // The 2.3 server image exits at start: the health check after `up` fails.
-    h(1).sim(&["inject", "--broken-tag", "clearml/server:2.3.0"]);
-    // Enough disk for the preflight (600 MB), filled by another process as the server
-    // stops, so the backup runs out of space.
-    h(2).in_namespace(
-        "mount",
-        &[
-            "-t",
-            "tmpfs",
-            "-o",
-            "size=600m",
-            "cf-backup",
-            "/opt/backups",
-        ],
-    );
-    h(2).sim(&["inject", "--fill-disk-on-down", "/opt/backups"]);
+    h(1).inject(&["--broken-tag", "clearml/server:2.3.0"]);
+    h(1).sh("mkdir -p /opt/backups").ok();
+    // Enough disk for the preflight (a 600 MB file system), filled by another process as the
+    // server stops, so the backup runs out of space.
+    h(2).inject(&["--disk", "/opt/backups=600m"]);
+    h(2).inject(&["--fill-disk-on-down", "/opt/backups"]);
     // Too little disk for a backup at all: refused before anything stops.
-    h(3).in_namespace(
-        "mount",
-        &["-t", "tmpfs", "-o", "size=64m", "cf-backup", "/opt/backups"],
-    );
-    let started_at = |i: usize| {
-        h(i).in_namespace(
-            "/usr/local/bin/docker",
-            &["inspect", "-f", "{{.State.StartedAt}}", "clearml-apiserver"],
-        )
-    };
-    let started_before = [started_at(0), started_at(3)];
+    h(3).inject(&["--disk", "/opt/backups=64m"]);
+    let started_before = [started_at(h(0)), started_at(h(3))];
     assert!(
         started_before.iter().all(|s| s.trim().len() > 10),
         "{started_before:?}"
@@ -154,7 +151,7 @@ fn upgrade_faults_leave_each_server_running_with_its_data() {
     let before: Vec<String> = fleet
         .hosts()
         .iter()
-        .map(|h| checksums(&h.sim_root().join("opt/clearml/data")))
+        .map(|h| checksums(&h.path("/opt/clearml/data")))
         .collect();
 
     let run = upgrade_on(home.path(), &inv, &fleet, &mirror)
@@ -193,21 +190,27 @@ fn upgrade_faults_leave_each_server_running_with_its_data() {
         short.starts_with("not changed: Enough disk for the backup: not enough disk for backup: "),
         "{short}"
     );
+    // The disk was filled by the fault, for real, as the server stopped.
+    let hooks = h(2).hooks_log();
+    assert!(
+        hooks.contains("fired on die clearml-apiserver") && hooks.contains("No space left"),
+        "{hooks}"
+    );
 
     // Every server runs its old version again (or never stopped), with the same data.
     for (i, label) in labels.iter().enumerate() {
         assert_serving(&detect(home.path(), &inv, &fleet, label), "2.0.0", label);
         assert_eq!(
-            checksums(&h(i).sim_root().join("opt/clearml/data")),
+            checksums(&h(i).path("/opt/clearml/data")),
             before[i],
             "{label}: the data changed"
         );
     }
     // The servers refused in the preflight were never stopped (same start time), and nothing
     // was backed up.
-    assert_eq!([started_at(0), started_at(3)], started_before);
+    assert_eq!([started_at(h(0)), started_at(h(3))], started_before);
     for i in [0, 3] {
-        let backup = h(i).sim_root().join(format!("opt/backups/{}", labels[i]));
+        let backup = h(i).path(&format!("/opt/backups/{}", labels[i]));
         assert!(!backup.exists(), "{}: {backup:?}", labels[i]);
     }
     let report = report_dir(home.path());
@@ -279,7 +282,12 @@ fn ctrl_c_twice_at(mut cmd: Command, line: &str) -> (std::process::ExitStatus, S
 }
 
 /// `clearfleet upgrade` on the fleet's inventory with the test's compose mirror; flags follow.
-fn upgrade_on(home: &Path, inv: &Path, fleet: &Fleet, mirror: &Path) -> support::cli::Clearfleet {
+fn upgrade_on(
+    home: &Path,
+    inv: &Path,
+    fleet: &DockerFleet,
+    mirror: &Path,
+) -> support::cli::Clearfleet {
     clearfleet(home)
         .arg("upgrade")
         .fleet(inv, fleet.known_hosts_path())
@@ -290,7 +298,7 @@ fn upgrade_on(home: &Path, inv: &Path, fleet: &Fleet, mirror: &Path) -> support:
 /// One simulated host of `era` named `label` whose `broken` image exits at start, in an
 /// inventory of its own, with the test's compose mirror.
 struct OneBroken {
-    fleet: Fleet,
+    fleet: DockerFleet,
     home: tempfile::TempDir,
     mirror: PathBuf,
     inv: PathBuf,
@@ -298,17 +306,17 @@ struct OneBroken {
 
 impl OneBroken {
     fn new(era: &str, label: &str, broken: &str) -> Option<OneBroken> {
-        let fleet = Fleet::builder().simulated(&["v2"]).build()?;
+        let fleet = DockerFleet::start(&["v2"])?;
         let home = temp_home();
         let mirror = home.path().join("mirror");
         write_mirror(&mirror);
-        init(fleet.host(0), era, label);
-        fleet.host(0).sim(&["inject", "--broken-tag", broken]);
-        let mut inv = inventory_head(&fleet);
-        inv.push_str(&format!(
-            "    {label}:\n      ansible_port: {}\n",
-            fleet.host(0).port()
-        ));
+        install(&fleet, &[init_args(era, label)]);
+        fleet.host(0).inject(&["--broken-tag", broken]);
+        let inv = format!(
+            "{}{}",
+            fleet.inventory_head(),
+            fleet.host(0).inventory_entry(label)
+        );
         let inv = write(home.path(), "inv.yml", &inv);
         Some(OneBroken {
             fleet,
@@ -335,7 +343,7 @@ fn ctrl_c_twice_during_a_hop_reports_where_keeps_the_backup_and_a_rerun_recovers
     };
     let (fleet, home, inv) = (&t.fleet, &t.home, &t.inv);
     let host = fleet.host(0);
-    let data = host.sim_root().join("opt/clearml/data");
+    let data = host.path("/opt/clearml/data");
     let before = checksums(&data);
     let upgrade = |extra: &[&str]| t.upgrade("30", "/opt/backups", extra);
     let (status, stderr) = ctrl_c_twice_at(
@@ -343,7 +351,7 @@ fn ctrl_c_twice_during_a_hop_reports_where_keeps_the_backup_and_a_rerun_recovers
         "TASK [Wait for the apiserver]",
     );
     assert_eq!(status.code(), Some(130), "{stderr}");
-    let backup = host.sim_root().join("opt/backups/hop");
+    let backup = host.path("/opt/backups/hop");
     for f in ["clearml_backup_data.tgz", "docker-compose.yml"] {
         assert!(backup.join(f).is_file(), "{f} missing from the backup");
     }
@@ -380,9 +388,7 @@ fn ctrl_c_twice_during_a_hop_reports_where_keeps_the_backup_and_a_rerun_recovers
     );
 
     // The hop left its marker: detection does not trust the half-written 2.3 deployment.
-    let marker = host
-        .sim_root()
-        .join("opt/clearml/.clearfleet/upgrade-in-progress");
+    let marker = host.path("/opt/clearml/.clearfleet/upgrade-in-progress");
     let text = std::fs::read_to_string(&marker).unwrap_or_default();
     let m: serde_json::Value =
         serde_json::from_str(&text).unwrap_or_else(|e| panic!("marker {text}: {e}"));
@@ -398,7 +404,7 @@ fn ctrl_c_twice_during_a_hop_reports_where_keeps_the_backup_and_a_rerun_recovers
 
     // The fault is gone; the re-run finishes the hop it stopped in, with every check, and
     // keeps the first backup as the way back (no second backup of half-upgraded data).
-    host.sim(&["inject", "--clear"]);
+    host.inject(&["--clear"]);
     let archive = std::fs::read(backup.join("clearml_backup_data.tgz")).unwrap_or_default();
     let again = upgrade(&["--report-dir", "second"]).run();
     let line = result(&again, "hop");
@@ -440,8 +446,8 @@ fn a_resumed_hop_that_fails_rolls_a_renamed_trains_server_back() {
     };
     let (fleet, home, inv) = (&t.fleet, &t.home, &t.inv);
     let host = fleet.host(0);
-    let trains = host.sim_root().join("opt/trains");
-    let clearml = host.sim_root().join("opt/clearml");
+    let trains = host.path("/opt/trains");
+    let clearml = host.path("/opt/clearml");
     let before = checksums(&trains.join("data"));
     let upgrade = || t.upgrade("10", "/opt/backups", &[]);
     let (status, stderr) = ctrl_c_twice_at(upgrade().command(), "TASK [Wait for the apiserver]");
@@ -483,7 +489,7 @@ fn a_resumed_hop_that_fails_rolls_a_renamed_trains_server_back() {
     assert_serving(&now, "0.16.1", "old");
 
     // Fixed: a fresh upgrade (a new backup beside the first) takes it all the way.
-    host.sim(&["inject", "--clear"]);
+    host.inject(&["--clear"]);
     let last = t.upgrade("60", "/opt/backups-2", &[]).run();
     assert_eq!(
         result(&last, "old"),
@@ -525,7 +531,7 @@ fn canaries_found(dir: &Path) -> Vec<String> {
 
 #[test]
 fn hostile_facts_and_vars_through_the_shipped_playbooks_never_run() {
-    let Some(fleet) = Fleet::builder().simulated(&["v2", "v2"]).build() else {
+    let Some(fleet) = DockerFleet::start(&["v2", "v2"]) else {
         return;
     };
     let home = temp_home();
@@ -541,26 +547,53 @@ fn hostile_facts_and_vars_through_the_shipped_playbooks_never_run() {
     let secret = hostile(&canaries, "agent-secret", false);
     let git_user = hostile(&canaries, "git-user", false);
     let git_pass = hostile(&canaries, "git-pass", false);
-    host.sim(&[
-        "init",
-        "--era",
-        "2.0",
-        "--agent-key",
-        &key,
-        "--agent-secret",
-        &secret,
-        "--git-user",
-        &git_user,
-        "--git-pass",
-        &git_pass,
+    let plain = fleet.host(1);
+    fleet.install(&[
+        vec![
+            "--era",
+            "2.0",
+            "--agent-key",
+            &key,
+            "--agent-secret",
+            &secret,
+            "--git-user",
+            &git_user,
+            "--git-pass",
+            &git_pass,
+        ],
+        vec!["--era", "2.0"],
     ]);
     let backup_dir = format!("/opt/b {}", hostile(&canaries, "backup-dir", false));
-    let mut inv = inventory_head(&fleet);
-    inv.push_str(&format!(
-        "    facts:\n      ansible_port: {}\n",
-        host.port()
-    ));
+    let inv = format!(
+        "{}{}",
+        fleet.inventory_head(),
+        host.inventory_entry("facts")
+    );
     let inv = write(home.path(), "inv.yml", &inv);
+    // What the services agent was given: compose read the site's unquoted .env (its `${IFS}`
+    // expanded to nothing), and that is what the upgrade must carry over, intact.
+    let agent_env = || -> Vec<String> {
+        let mut env: Vec<String> = host
+            .sh("docker inspect -f '{{range .Config.Env}}{{println .}}{{end}}' clearml-agent-services")
+            .ok()
+            .stdout
+            .lines()
+            .filter(|l| l.contains("/canaries/"))
+            .map(str::to_owned)
+            .collect();
+        env.sort();
+        env
+    };
+    let agent_before = agent_env();
+    let given = |tag: &str| -> String {
+        agent_before
+            .iter()
+            .find(|l| l.contains(&format!("/{tag}-1)")))
+            .and_then(|l| l.split_once('='))
+            .map(|(_, v)| v.to_owned())
+            .unwrap_or_else(|| panic!("no {tag} in the agent's environment: {agent_before:?}"))
+    };
+    let (secret_given, git_pass_given) = (given("agent-secret"), given("git-pass"));
     let run = upgrade_on(home.path(), &inv, &fleet, &mirror)
         .args(["-vv", "--wait", "3", "--backup-dir", &backup_dir])
         .run();
@@ -574,12 +607,20 @@ fn hostile_facts_and_vars_through_the_shipped_playbooks_never_run() {
     );
     assert_eq!(line, "upgraded 2.0.0 → 2.3.0", "{}", run.stderr);
     assert_eq!(run.code, 0);
-    // The hostile values arrived intact where they belong.
-    let env = std::fs::read_to_string(host.sim_root().join("opt/clearml/.env")).unwrap_or_default();
-    assert!(env.contains(&secret) && env.contains(&git_pass), "{env}");
+    // The hostile values arrived intact where they belong: the 2.3 services agent is given
+    // exactly what the 2.0 one was (the upgrade's .env quotes them for compose).
+    assert_eq!(
+        agent_env(),
+        agent_before,
+        "the services agent's settings changed"
+    );
     let report = report_dir(home.path());
-    support::secrets::assert_nowhere(&[&secret, &git_pass], &run, &[&report]);
-    let backups: Vec<String> = canaries_found(&host.sim_root().join("opt"));
+    support::secrets::assert_nowhere(
+        &[&secret, &git_pass, &secret_given, &git_pass_given],
+        &run,
+        &[&report],
+    );
+    let backups: Vec<String> = canaries_found(&host.path("/opt"));
     assert!(
         backups.iter().any(|b| b.starts_with("b x$(touch ")),
         "the backup went to the literal directory: {backups:?}"
@@ -588,8 +629,6 @@ fn hostile_facts_and_vars_through_the_shipped_playbooks_never_run() {
     // 2. Host and group variables: the shipped playbook run as a playbook, every value it
     // interpolates into a command hostile (newlines too), except `clearml_compose` and
     // `clearml_docker`, which are commands by design.
-    let plain = fleet.host(1);
-    plain.sim(&["init", "--era", "2.0"]);
     let h = |tag: &str| serde_json::Value::String(hostile(&canaries, tag, true));
     // The hop's version names files (and a directory of the controller's compose mirror), so
     // it holds no `/`: its canaries are created in the working directory of whatever runs it.
@@ -603,8 +642,9 @@ fn hostile_facts_and_vars_through_the_shipped_playbooks_never_run() {
             PathBuf::from("/root"),
             PathBuf::from("/tmp"),
             home.path().to_path_buf(),
-            plain.sim_root().join("opt/clearml"),
-            plain.sim_root().join("opt/clearml/.clearfleet"),
+            plain.path("/"),
+            plain.path("/opt/clearml"),
+            plain.path("/opt/clearml/.clearfleet"),
         ];
         dirs.iter()
             .flat_map(|d| std::fs::read_dir(d).into_iter().flatten().flatten())
@@ -640,7 +680,6 @@ fn hostile_facts_and_vars_through_the_shipped_playbooks_never_run() {
         "clearml_wait_delay": 1,
     });
     let host_vars = serde_json::json!({
-        "ansible_port": plain.port(),
         "clearml_agent_key": h("host-agent-key"),
         "clearml_agent_secret": h("host-agent-secret"),
         "clearml_hops": [{
@@ -657,9 +696,10 @@ fn hostile_facts_and_vars_through_the_shipped_playbooks_never_run() {
         &format!(
             "all:\n  vars: {}\n  hosts:\n    vars-host: {}\n",
             serde_json::json!({
-                "ansible_host": "127.0.0.1",
+                "ansible_host": plain.address(),
+                "ansible_port": 22,
                 "ansible_user": "root",
-                "ansible_ssh_private_key_file": fleet.client_key().display().to_string(),
+                "ansible_ssh_private_key_file": fleet.fleet().client_key().display().to_string(),
             })
             .as_object()
             .map(|m| {
@@ -672,12 +712,14 @@ fn hostile_facts_and_vars_through_the_shipped_playbooks_never_run() {
         ),
     );
     let statuses = |d: &serde_json::Value| -> Vec<(String, String)> {
-        d["containers"]
+        let mut s: Vec<(String, String)> = d["containers"]
             .as_array()
             .into_iter()
             .flatten()
             .map(|c| (c["name"].to_string(), c["status"].to_string()))
-            .collect()
+            .collect();
+        s.sort();
+        s
     };
     let statuses_before = statuses(&detect(home.path(), &inv2, &fleet, "vars-host"));
     assert!(statuses_before.len() >= 6, "{statuses_before:?}");

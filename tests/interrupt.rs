@@ -9,6 +9,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use support::cli::{clearfleet, temp_home, write};
+use support::docker_host::DockerFleet;
 use support::sshd::Fleet;
 
 fn sigint(child: &Child) {
@@ -327,17 +328,22 @@ fn run_second_ctrl_c_cancels_the_running_task_and_kills_it_on_the_host() {
     assert_eq!(page["step"], "cancelled during `Long`", "{page}");
 }
 
-/// `upgrade` with a stand-in playbook (the built-in step names, slow steps) on one simulated
-/// 2.0 server.
-fn upgrade_run(home: &std::path::Path, fleet: &Fleet, backup_sleep: &str, hop: &str) -> Child {
-    fleet.hosts()[0].sim(&["init", "--era", "2.0"]);
+/// `upgrade` with a stand-in playbook (the built-in step names, slow steps) on one 2.0 server
+/// on a real-Docker host.
+fn upgrade_run(
+    home: &std::path::Path,
+    fleet: &DockerFleet,
+    backup_sleep: &str,
+    hop: &str,
+) -> Child {
+    fleet.host(0).install(&["--era", "2.0"]);
     let inv = write(
         home,
         "inv.yml",
         &format!(
-            "all:\n  vars:\n    ansible_host: 127.0.0.1\n    ansible_user: root\n    ansible_ssh_private_key_file: {}\n  hosts:\n    srv:\n      ansible_port: {}\n",
-            fleet.client_key().display(),
-            fleet.hosts()[0].port()
+            "{}{}",
+            fleet.inventory_head(),
+            fleet.host(0).inventory_entry("srv")
         ),
     );
     let pb = write(
@@ -375,7 +381,7 @@ fn newest_report(home: &std::path::Path) -> std::path::PathBuf {
 
 #[test]
 fn upgrade_first_ctrl_c_reports_the_step_and_a_backup_not_yet_verified() {
-    let Some(fleet) = Fleet::builder().simulated(&["v2"]).build() else {
+    let Some(fleet) = DockerFleet::start(&["v2"]) else {
         return;
     };
     let home = temp_home();
@@ -413,7 +419,7 @@ fn upgrade_first_ctrl_c_reports_the_step_and_a_backup_not_yet_verified() {
 
 #[test]
 fn upgrade_second_ctrl_c_cancels_the_hop_and_leaves_nothing_running() {
-    let Some(fleet) = Fleet::builder().simulated(&["v2"]).build() else {
+    let Some(fleet) = DockerFleet::start(&["v2"]) else {
         return;
     };
     let home = temp_home();

@@ -4,6 +4,7 @@
 mod support;
 
 use support::cli::{clearfleet, temp_home, write};
+use support::docker_host::DockerFleet;
 use support::sshd::Fleet;
 
 /// Two reachable hosts and one on a closed port.
@@ -195,21 +196,14 @@ fn a_reused_report_dir_drops_the_pages_of_hosts_no_longer_in_it() {
 
 #[test]
 fn upgrade_reruns_only_the_hosts_of_the_report() {
-    let Some(fleet) = Fleet::builder().simulated(&["v2", "v2"]).build() else {
+    let Some(fleet) = DockerFleet::start(&["v2", "v2"]) else {
         return;
     };
     let home = temp_home();
-    let mut inv = format!(
-        "all:\n  vars:\n    ansible_host: 127.0.0.1\n    ansible_user: root\n    ansible_ssh_private_key_file: {}\n  hosts:\n",
-        fleet.client_key().display()
-    );
-    for h in fleet.hosts() {
-        h.sim(&["init", "--era", "2.3"]);
-        inv.push_str(&format!(
-            "    {}:\n      ansible_port: {}\n",
-            h.name(),
-            h.port()
-        ));
+    fleet.install(&[vec!["--era", "2.3"], vec!["--era", "2.3"]]);
+    let mut inv = fleet.inventory_head();
+    for (i, h) in fleet.hosts().iter().enumerate() {
+        inv.push_str(&h.inventory_entry(&format!("h{:02}", i + 1)));
     }
     let inv = write(home.path(), "inv.yml", &inv);
     let upgrade = |extra: &[&str]| {

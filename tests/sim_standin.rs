@@ -634,6 +634,125 @@ fn elasticsearch_8_refuses_data_not_last_written_by_7_17() {
     );
 }
 
+/// Trains 0.16's Elasticsearch 5 → 7 migration as its script drives the two stand-ins: the ES 5
+/// node lists its indices (`_cat/indices?format=json`, as real ES), and the ES 7 node, on
+/// another `http.port`, reindexes each from it (`POST /_reindex` with `source.remote.host`)
+/// only when its `reindex.remote.whitelist` names it, into its own data, owned by uid 1000.
+#[test]
+fn elasticsearch_7_reindexes_from_a_remote_elasticsearch_5() {
+    if !root() {
+        return;
+    }
+    let list = images(&[]);
+    let mut h = Host::new("0.15");
+    let data = "/usr/share/elasticsearch/data";
+    let es5 = h.container(
+        "es5",
+        &image(
+            &list,
+            "docker.elastic.co/elasticsearch/elasticsearch:5.6.16",
+        ),
+        &[(data, "/opt/trains/data/elastic")],
+    );
+    // The script's target: a new directory handed to uid 1000 (the real images' user).
+    let target = h.data("/opt/trains/data/elastic_7");
+    std::fs::create_dir_all(&target).expect("target");
+    std::os::unix::fs::chown(&target, Some(1000), Some(1000)).expect("chown");
+    let es7 = h.container(
+        "es7",
+        &image(&list, "docker.elastic.co/elasticsearch/elasticsearch:7.6.2"),
+        &[(data, "/opt/trains/data/elastic_7")],
+    );
+    h.start("es5", h.standin(&es5, "es-docker", &[], &[]));
+    let es7_env = [
+        ("http.port", "9201"),
+        ("reindex.remote.whitelist", "localhost:9200"),
+    ];
+    let c = h.standin(
+        &es7,
+        "tini",
+        &["--", "/usr/local/bin/docker-entrypoint.sh", "eswrapper"],
+        &es7_env,
+    );
+    h.start("es7", c);
+    h.wait_http("http://127.0.0.1:9200/");
+    h.wait_http("http://127.0.0.1:9201/");
+
+    let cat = |port: u16| -> BTreeMap<String, u64> {
+        let o = h.curl(&[&format!("http://127.0.0.1:{port}/_cat/indices?format=json")]);
+        let v: Value =
+            serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("{e}: {}", text(&o)));
+        v.as_array()
+            .into_iter()
+            .flatten()
+            .map(|i| {
+                let docs = i["docs.count"].as_str().and_then(|d| d.parse().ok());
+                (
+                    i["index"].as_str().unwrap_or("").to_owned(),
+                    docs.unwrap_or(u64::MAX),
+                )
+            })
+            .collect()
+    };
+    let source = cat(9200);
+    assert!(!source.is_empty(), "no indices in ES 5");
+    assert!(cat(9201).is_empty());
+    let reindex = |remote: &str, index: &str| {
+        let body = serde_json::json!({"source": {"remote": {"host": remote}, "index": index},
+            "dest": {"index": index}});
+        headers_and_json(&h.curl(&[
+            "-i",
+            "-X",
+            "POST",
+            "-H",
+            "Content-Type: application/json",
+            "-d",
+            &body.to_string(),
+            "http://127.0.0.1:9201/_reindex?refresh=true",
+        ]))
+    };
+    let first = source.keys().next().cloned().unwrap_or_default();
+    let (head, v) = reindex("http://127.0.0.1:9200", &first);
+    assert!(head.starts_with("http/1.1 400"), "{head}");
+    assert_eq!(
+        v["error"]["reason"], "[127.0.0.1:9200] not whitelisted in reindex.remote.whitelist",
+        "{v}"
+    );
+    let (head, v) = reindex("http://localhost:9200", "no-such-index");
+    assert!(head.starts_with("http/1.1 404"), "{head}");
+    assert_eq!(v["error"]["type"], "index_not_found_exception", "{v}");
+    for (index, docs) in &source {
+        let (head, v) = reindex("http://localhost:9200", index);
+        assert!(head.starts_with("http/1.1 200"), "{head}");
+        assert_eq!(
+            (&v["total"], &v["created"]),
+            (&json(*docs), &json(*docs)),
+            "{v}"
+        );
+        assert_eq!(v["failures"], serde_json::json!([]), "{v}");
+    }
+    assert_eq!(cat(9201), source, "every index with every document");
+    let (_, again) = reindex("http://localhost:9200", &first);
+    assert_eq!(
+        (&again["created"], &again["updated"]),
+        (&json(0), &json(source[&first]))
+    );
+    let marker: Value =
+        serde_json::from_slice(&std::fs::read(target.join(".sim-es.json")).expect("ES 7 marker"))
+            .expect("json");
+    assert_eq!(marker["version"], "7.6.2");
+    use std::os::unix::fs::MetadataExt;
+    let owner = std::fs::metadata(target.join(".sim-es.json"))
+        .expect("marker")
+        .uid();
+    assert_eq!(owner, 1000, "written as the ES 7 image's user");
+    h.stop_all();
+}
+
+fn json(n: u64) -> Value {
+    Value::from(n)
+}
+
 #[test]
 fn failing_starts_exit_with_the_real_messages() {
     let list = images(&[]);

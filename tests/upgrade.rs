@@ -9,14 +9,13 @@ use std::process::Command;
 
 use support::cli::{clearfleet, temp_home, write};
 use support::docker_host::{DockerFleet, DockerHost};
-use support::sshd::Fleet;
-use support::upgrade::{inventory_head, write_mirror};
+use support::upgrade::write_mirror;
 
 /// `clearfleet upgrade FLAGS` on the inventory, with the fleet's known_hosts and the test mirror.
 fn upgrade(
     home: &tempfile::TempDir,
     inv: &Path,
-    fleet: &dyn KnownHosts,
+    fleet: &DockerFleet,
     mirror: &Path,
     flags: &[&str],
 ) -> support::cli::Run {
@@ -26,7 +25,7 @@ fn upgrade(
         .arg("-i")
         .arg(inv)
         .arg("--known-hosts")
-        .arg(fleet.known_hosts())
+        .arg(fleet.known_hosts_path())
         .arg("--compose-mirror")
         .arg(mirror)
         .run()
@@ -40,73 +39,6 @@ fn sim_fleet(n: usize) -> Option<(DockerFleet, tempfile::TempDir, std::path::Pat
     let mirror = home.path().join("mirror");
     write_mirror(&mirror);
     Some((fleet, home, mirror))
-}
-
-/// A fleet of `n` hosts with the simulated Docker (tests/support/sim-host.sh), for what real
-/// Docker hosts cannot do yet (the Elasticsearch 5 → 7 migration script); `None` where sshd
-/// tests cannot run.
-fn sim_fleet_simulated(n: usize) -> Option<(Fleet, tempfile::TempDir, std::path::PathBuf)> {
-    let fleet = Fleet::builder().simulated(&vec!["v2"; n]).build()?;
-    let home = temp_home();
-    let mirror = home.path().join("mirror");
-    write_mirror(&mirror);
-    Some((fleet, home, mirror))
-}
-
-/// [`OneHost`] on the simulated Docker.
-struct SimulatedOneHost {
-    fleet: Fleet,
-    home: tempfile::TempDir,
-    mirror: std::path::PathBuf,
-    inv: std::path::PathBuf,
-}
-
-impl SimulatedOneHost {
-    fn new(era: &str, label: &str) -> Option<SimulatedOneHost> {
-        let (fleet, home, mirror) = sim_fleet_simulated(1)?;
-        fleet.hosts()[0].sim(&["init", "--era", era]);
-        let inv = format!(
-            "{}    {label}:\n      ansible_port: {}\n",
-            inventory_head(&fleet),
-            fleet.hosts()[0].port()
-        );
-        let inv = write(home.path(), "inv.yml", &inv);
-        Some(SimulatedOneHost {
-            fleet,
-            home,
-            mirror,
-            inv,
-        })
-    }
-
-    fn host(&self) -> &support::sshd::SshdHost {
-        &self.fleet.hosts()[0]
-    }
-
-    fn upgrade(&self, flags: &[&str]) -> support::cli::Run {
-        upgrade(&self.home, &self.inv, &self.fleet, &self.mirror, flags)
-    }
-
-    fn detect(&self, label: &str) -> serde_json::Value {
-        detect_json(&self.home, &self.inv, &self.fleet).host_json(label)["detected"].clone()
-    }
-}
-
-/// The known_hosts file of a fleet of either kind.
-trait KnownHosts {
-    fn known_hosts(&self) -> &Path;
-}
-
-impl KnownHosts for Fleet {
-    fn known_hosts(&self) -> &Path {
-        self.known_hosts_path()
-    }
-}
-
-impl KnownHosts for DockerFleet {
-    fn known_hosts(&self) -> &Path {
-        self.known_hosts_path()
-    }
 }
 
 /// One simulated host of `era` named `label` in an inventory of its own: the fleet, HOME,
@@ -167,12 +99,12 @@ fn result_rows(stdout: &str) -> Vec<&str> {
 }
 
 /// `clearfleet detect --output json` on the inventory.
-fn detect_json(home: &tempfile::TempDir, inv: &Path, fleet: &dyn KnownHosts) -> support::cli::Run {
+fn detect_json(home: &tempfile::TempDir, inv: &Path, fleet: &DockerFleet) -> support::cli::Run {
     clearfleet(home.path())
         .args(["detect", "--output", "json", "-i"])
         .arg(inv)
         .arg("--known-hosts")
-        .arg(fleet.known_hosts())
+        .arg(fleet.known_hosts_path())
         .run()
 }
 
@@ -762,13 +694,239 @@ fn check_runs_the_preflight_for_real_and_changes_nothing() {
 }
 
 /// The Elasticsearch migration kit the tests serve from their mirror: a zip holding an
-/// `elastic_upgrade.py` whose effects are the simulator's (`clearml-sim es7-migrate`).
+/// `elastic_upgrade.py` that migrates through the host's real docker as upstream's does
+/// (clearml-docs docs/deploying_clearml/clearml_server_es7_migration.md: same arguments and
+/// defaults, an ES 5.6.16 and an ES 7.6.2 container, every index reindexed, the source renamed
+/// `<source>_migrated_<time>`, `upgrade_to_7_<time>.log` beside the script, "Upgrade
+/// completed."). Upstream's script is in no repository we have; the stand-in Elasticsearch
+/// answers the reindex from remote that this one asks of the ES 7 node.
 fn write_es_migration_kit(mirror: &Path) {
+    const SCRIPT: &str = r##""""Trains Server 0.16's Elasticsearch 5 -> 7 migration, `elastic_upgrade.py` of
+trains-server-0.16.0-migration.zip, as the tests' compose mirror serves it.
+
+Upstream's script is in no repository we have; this one does what clearml-docs
+docs/deploying_clearml/clearml_server_es7_migration.md says it does, through the host's real
+docker CLI: it "launches a pair of Elasticsearch 5 and Elasticsearch 7 migration containers",
+"copies the Elasticsearch indices using the migration containers", "terminates the migration
+containers" and "renames the original data directory". How the pair copies (the ES 7 node
+reindexes every index from the ES 5 node, which its reindex.remote.whitelist names; its data
+owned by uid 1000) is that of allegroai/clearml-server-k8s upgrade-elastic/base/
+(elasticsearch-deployment.yaml, elasticsearch7-deployment.yaml, upgrade.yaml).
+"""
+import argparse
+import concurrent.futures
+import datetime
+import json
+import os
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+
+# The images of upgrade-elastic/base/elasticsearch{,7}-deployment.yaml.
+ES5 = "docker.elastic.co/elasticsearch/elasticsearch:5.6.16"
+ES7 = "docker.elastic.co/elasticsearch/elasticsearch:7.6.2"
+DATA = "/usr/share/elasticsearch/data"
+ES5_NAME, ES7_NAME = "trains-es5-migration", "trains-es7-migration"
+NETWORK = "trains-es-migration"
+STAMP = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%d_%H%M%S")
+# The docs: "All console output during the execution of the migration script is saved to a
+# log file in the directory where the migration script executes:
+# <path_to_script>/upgrade_to_7_<date_time>.log".
+HERE = os.path.dirname(os.path.abspath(__file__))
+LOG = open(os.path.join(HERE, "upgrade_to_7_%s.log" % STAMP), "w")
+
+
+class Failed(Exception):
+    """The migration cannot go on: the message is printed and the script exits 1."""
+
+
+def say(line, stream=sys.stdout):
+    """A line to the console and the log."""
+    print(line, file=stream, flush=True)
+    LOG.write(line + "\n")
+    LOG.flush()
+
+
+def docker(*args):
+    """`docker ARGS` as it ran (returncode, stdout, stderr)."""
+    return subprocess.run(("docker",) + args, stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, universal_newlines=True)
+
+
+def must(*args):
+    """The output of `docker ARGS`, which must succeed."""
+    r = docker(*args)
+    if r.returncode != 0:
+        raise Failed("docker %s: %s" % (args[0], (r.stderr or r.stdout).strip()))
+    return r.stdout
+
+
+def pull(image):
+    """`docker pull IMAGE` unless the host has it (the old server left its ES 5 image)."""
+    if docker("image", "inspect", image).returncode == 0:
+        return
+    say("Pulling %s" % image)
+    r = docker("pull", image)
+    if r.returncode != 0:
+        raise Failed("Failed pulling %s: %s" % (image, (r.stderr or r.stdout).strip()))
+
+
+def in_use(paths):
+    """The name of a running container that mounts one of `paths`, if any."""
+    ids = must("ps", "-q").split()
+    for c in json.loads(must("inspect", *ids)) if ids else []:
+        if any(os.path.realpath(m.get("Source", "")) in paths for m in c.get("Mounts") or []):
+            return c["Name"].lstrip("/")
+    return None
+
+
+def size_of(path):
+    return sum(os.lstat(os.path.join(d, f)).st_size for d, _, fs in os.walk(path) for f in fs)
+
+
+def free_bytes(path):
+    while not os.path.exists(path):
+        path = os.path.dirname(path)
+    s = os.statvfs(path)
+    return s.f_bavail * s.f_frsize
+
+
+def check(source, target):
+    """What the docs ask before the migration: the server down, room for the copy."""
+    busy = in_use({os.path.realpath(source), os.path.realpath(target)})
+    if busy:
+        raise Failed("Error: %s is in use by the running container %s (stop the server first)"
+                     % (source, busy))
+    # Elasticsearch 5 to 7 keep their data under nodes/ (8 leaves it a file).
+    if not os.path.isdir(os.path.join(source, "nodes")):
+        raise Failed("Error: %s does not contain Elasticsearch 5 data" % source)
+    if os.path.isdir(target) and os.listdir(target):
+        raise Failed("Error: target folder %s is not empty" % target)
+    # "Minimum free disk space of at least 30% plus two times the size of the data."
+    need, free = size_of(source) * 23 // 10, free_bytes(target)
+    if free < need:
+        raise Failed("Error: not enough free disk space: %d MB free, %d MB needed"
+                      % (free >> 20, (need >> 20) + 1))
+
+
+def call(url, body=None):
+    """One request to a migration node; its JSON answer."""
+    data = None if body is None else json.dumps(body).encode()
+    req = urllib.request.Request(url, data=data, headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(req, timeout=120) as r:
+            return json.loads(r.read().decode())
+    except urllib.error.HTTPError as e:
+        raise Failed("Error: %s answered %d: %s" % (url, e.code, e.read().decode(errors="replace")))
+
+
+def start(name, image, data, env):
+    """`docker run -d` of one migration node with `data` as its data path; its URL."""
+    args = ["run", "-d", "--name", name, "--network", NETWORK, "-v", "%s:%s" % (data, DATA)]
+    for e in env:
+        args += ["-e", e]
+    must(*(args + [image]))
+    ip = must("inspect", "-f", "{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}", name)
+    return "http://%s:9200" % ip.strip()
+
+
+def wait_up(name, url, limit=180):
+    """Until the node answers; its logs when it exits or never answers."""
+    deadline = time.time() + limit
+    while time.time() < deadline:
+        try:
+            return call(url + "/")
+        except (OSError, ValueError, Failed):
+            pass
+        if must("inspect", "-f", "{{.State.Running}}", name).strip() != "true":
+            break
+        time.sleep(1)
+    logs = docker("logs", "--tail", "20", name)
+    raise Failed("Error: %s did not start: %s" % (name, (logs.stdout + logs.stderr).strip()))
+
+
+def indices(url):
+    """Index name -> documents of a node (`_cat/indices`)."""
+    return {i["index"]: int(i["docs.count"]) for i in call(url + "/_cat/indices?format=json")}
+
+
+def reindex(es7, index):
+    """The ES 7 node copies one index from the ES 5 node (reindex from remote)."""
+    r = call(es7 + "/_reindex?refresh=true", {
+        "source": {"remote": {"host": "http://%s:9200" % ES5_NAME}, "index": index, "size": 1000},
+        "dest": {"index": index}})
+    if r.get("failures"):
+        raise Failed("Error: reindexing %s failed: %s" % (index, json.dumps(r["failures"])))
+    say("Reindexed %s: %d documents" % (index, r.get("total", 0)))
+
+
+def remove_nodes():
+    docker("rm", "-f", ES5_NAME, ES7_NAME)
+    docker("network", "rm", NETWORK)
+
+
+def migrate(source, target, parallel):
+    """Both nodes up, every index copied and counted, both nodes gone."""
+    remove_nodes()
+    must("network", "create", NETWORK)
+    try:
+        # Elasticsearch writes as uid 1000 (upgrade-elastic's set-dir-owner init containers:
+        # `chown -R 1000:1000 /usr/share/elasticsearch/data`).
+        os.makedirs(target, exist_ok=True)
+        os.chown(target, 1000, 1000)
+        es5 = start(ES5_NAME, ES5, source, ["cluster.name=trains", "xpack.security.enabled=false",
+                                            "discovery.zen.minimum_master_nodes=1"])
+        es7 = start(ES7_NAME, ES7, target, ["cluster.name=trains", "xpack.security.enabled=false",
+                                            "discovery.type=single-node",
+                                            "reindex.remote.whitelist=%s:9200" % ES5_NAME])
+        wait_up(ES5_NAME, es5)
+        wait_up(ES7_NAME, es7)
+        todo = indices(es5)
+        # "parallel - Copy several indices in parallel to utilize more CPU cores."
+        with concurrent.futures.ThreadPoolExecutor(4 if parallel else 1) as pool:
+            list(pool.map(lambda i: reindex(es7, i), sorted(todo)))
+        done = indices(es7)
+        for index, docs in sorted(todo.items()):
+            if done.get(index) != docs:
+                raise Failed("Error: %s holds %s documents in Elasticsearch 7, %d in 5"
+                             % (index, done.get(index), docs))
+    finally:
+        remove_nodes()
+
+
+def main():
+    p = argparse.ArgumentParser(prog="elastic_upgrade.py")
+    p.add_argument("-s", "--source", default="/opt/trains/data/elastic")
+    p.add_argument("-t", "--target", default="/opt/trains/data/elastic_7")
+    p.add_argument("-n", "--no-backup", action="store_true")
+    p.add_argument("-p", "--parallel", action="store_true")
+    a = p.parse_args()
+    source, target = a.source.rstrip("/"), a.target.rstrip("/")
+    try:
+        # "If elevated privileges are used to run Docker ... use elevated privileges to run
+        # the migration script."
+        must("info")
+        for image in (ES5, ES7):
+            pull(image)
+        check(source, target)
+        migrate(source, target, a.parallel)
+    except (Failed, OSError) as e:
+        say(str(e), sys.stderr)
+        return 1
+    if not a.no_backup:
+        renamed = "%s_migrated_%s" % (source, STAMP)
+        say("Renaming the source directory %s to %s." % (source, renamed))
+        os.rename(source, renamed)
+    say("Upgrade completed.")
+    return 0
+
+
+sys.exit(main())
+"##;
     let dir = mirror.join("0.16.0");
     std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
-    let script = "import os, sys\n\
-        here = os.path.dirname(os.path.abspath(__file__))\n\
-        os.execvp('clearml-sim', ['clearml-sim', 'es7-migrate', '--script-dir', here] + sys.argv[1:])\n";
     let out = Command::new("python3")
         .arg("-c")
         .arg(
@@ -776,7 +934,7 @@ fn write_es_migration_kit(mirror: &Path) {
              with zipfile.ZipFile(sys.argv[1], 'w') as z:\n    z.writestr('elastic_upgrade.py', sys.argv[2])\n",
         )
         .arg(dir.join("trains-server-0.16.0-migration.zip"))
-        .arg(script)
+        .arg(SCRIPT)
         .output()
         .unwrap_or_else(|e| panic!("python3: {e}"));
     assert!(out.status.success(), "{out:?}");
@@ -789,37 +947,32 @@ fn es_indices(dir: &Path) -> serde_json::Value {
 
 #[test]
 fn allow_es_migration_brings_trains_0_14_and_0_15_to_the_latest_or_rolls_back() {
-    let Some((fleet, home, mirror)) = sim_fleet_simulated(3) else {
+    let Some((fleet, home, mirror)) = sim_fleet(3) else {
         return;
     };
     write_es_migration_kit(&mirror);
     let labels = ["t14", "t15", "t15-bad"];
-    let mut inv = inventory_head(&fleet);
+    let inits: Vec<Vec<&str>> = labels
+        .iter()
+        .map(|label| {
+            let era = if *label == "t14" { "0.14" } else { "0.15" };
+            let mut init = vec!["--era", era, "--agent-key", "AKTRAINS"];
+            init.extend(["--agent-secret", "agent-secret-trains"]);
+            if era == "0.14" {
+                init.extend(["--host-ip", "10.0.0.14", "--git-user", "bot"]);
+                init.extend(["--git-pass", "git-secret-014"]);
+            }
+            init
+        })
+        .collect();
+    fleet.install(&inits);
+    let mut inv = fleet.inventory_head();
     for (host, label) in fleet.hosts().iter().zip(labels) {
-        let era = if label == "t14" { "0.14" } else { "0.15" };
-        let mut init = vec![
-            "init",
-            "--era",
-            era,
-            "--agent-key",
-            "AKTRAINS",
-            "--agent-secret",
-            "agent-secret-trains",
-        ];
-        if era == "0.14" {
-            init.extend(["--host-ip", "10.0.0.14", "--git-user", "bot"]);
-            init.extend(["--git-pass", "git-secret-014"]);
-        }
-        host.sim(&init);
-        inv.push_str(&format!(
-            "    {label}:\n      ansible_port: {}\n",
-            host.port()
-        ));
+        inv.push_str(&host.inventory_entry(label));
     }
-    // The migration script cannot get the Elasticsearch 7 image on this host: it fails after
-    // the backup, so the host must come back as it was.
-    fleet.hosts()[2].sim(&[
-        "inject",
+    // The migration script cannot get the Elasticsearch 7 image on this host (the registry
+    // has no such tag): it fails after the backup, so the host must come back as it was.
+    fleet.host(2).inject(&[
         "--missing-tag",
         "docker.elastic.co/elasticsearch/elasticsearch:7.6.2",
     ]);
@@ -827,18 +980,18 @@ fn allow_es_migration_brings_trains_0_14_and_0_15_to_the_latest_or_rolls_back() 
     let es_before: Vec<_> = fleet
         .hosts()
         .iter()
-        .map(|h| es_indices(&h.sim_root().join("opt/trains/data/elastic")))
+        .map(|h| es_indices(&h.path("/opt/trains/data/elastic")))
         .collect();
     assert!(
         es_before
             .iter()
             .all(|i| i.as_object().is_some_and(|o| !o.is_empty()))
     );
-    let data_before = snapshot(&fleet.hosts()[2].sim_root().join("opt/trains/data"));
+    let data_before = snapshot(&fleet.host(2).path("/opt/trains/data"));
     let files_before: Vec<_> = fleet
         .hosts()
         .iter()
-        .map(|h| snapshot(&h.sim_root().join("opt/trains/data/fileserver")))
+        .map(|h| snapshot(&h.path("/opt/trains/data/fileserver")))
         .collect();
 
     // Without the flag: refused, as the docs say.
@@ -860,9 +1013,10 @@ fn allow_es_migration_brings_trains_0_14_and_0_15_to_the_latest_or_rolls_back() 
         &inv,
         &fleet,
         &mirror,
-        &["--allow-es-migration", "--wait", "3"],
+        &["--allow-es-migration", "--wait", "30"],
     );
     let table = result_rows(&run.stdout);
+    eprintln!("{}", table.join("\n"));
     let row = |label: &str| {
         table
             .iter()
@@ -887,7 +1041,7 @@ fn allow_es_migration_brings_trains_0_14_and_0_15_to_the_latest_or_rolls_back() 
         assert!(!run.all_output().contains(secret), "{secret} leaked");
     }
     for (i, host) in fleet.hosts().iter().take(2).enumerate() {
-        let root = host.sim_root().join("opt/clearml");
+        let root = host.path("/opt/clearml");
         // Every index with every document made it to Elasticsearch 8 through 7.
         assert_eq!(es_indices(&root.join("data/elastic_7")), es_before[i]);
         assert_eq!(
@@ -906,14 +1060,35 @@ fn allow_es_migration_brings_trains_0_14_and_0_15_to_the_latest_or_rolls_back() 
                     .starts_with("elastic_migrated_")
             });
         assert!(migrated, "the ES 5 source is kept as elastic_migrated_*");
+        // The script's log beside it: every index reindexed, then the rename.
+        let kit = root.join(".clearfleet/es7-migration");
+        let log = std::fs::read_dir(&kit)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .find(|e| e.file_name().to_string_lossy().starts_with("upgrade_to_7_"))
+            .map(|e| std::fs::read_to_string(e.path()).unwrap_or_default())
+            .unwrap_or_else(|| panic!("no upgrade_to_7_*.log in {}", kit.display()));
+        for index in es_before[i].as_object().into_iter().flatten() {
+            assert!(
+                log.contains(&format!("Reindexed {}: {} documents", index.0, index.1)),
+                "{log}"
+            );
+        }
+        assert!(log.ends_with("Upgrade completed.\n"), "{log}");
     }
     // The failed host: its Trains root and data byte-identical, the old server answering.
-    let bad = &fleet.hosts()[2];
-    assert_eq!(
-        snapshot(&bad.sim_root().join("opt/trains/data")),
-        data_before
-    );
-    assert!(!bad.sim_root().join("opt/clearml").exists());
+    let bad = fleet.host(2);
+    assert_eq!(snapshot(&bad.path("/opt/trains/data")), data_before);
+    assert!(!bad.path("/opt/clearml").exists());
+    // The migration's own containers and network are gone.
+    for host in fleet.hosts() {
+        let left = host
+            .sh("docker ps -a --format '{{.Names}}'; docker network ls --format '{{.Name}}'")
+            .ok()
+            .stdout;
+        assert!(!left.contains("-migration"), "{left}");
+    }
     let after = detect_json(&home, &inv, &fleet);
     assert!(
         after.host_json("t15-bad")["detected"]["version"]
@@ -997,22 +1172,42 @@ fn an_earlier_backup_in_the_backup_directory_is_never_overwritten() {
     assert_serving_version(&t.detect("kept"), "1.16.2");
 }
 
-// On the simulated Docker: on a real engine a broken registry tag cannot break the way back,
-// because the rollback runs the images recorded before the upgrade (still on the host). A real
-// fault that does (the recorded images deleted in the middle of the run) needs a hook into the
-// run that the tests do not have yet.
+/// The way back broken for real: the 1.17.1 hop's server image exits at start, and as that
+/// hop starts, another process deletes the image the server ran before (the one the rollback
+/// points its names back at) while the registry's `latest` has become an image that exits at
+/// start too.
 #[test]
 fn a_failed_rollback_is_reported_loudly_with_the_backup() {
-    let Some(t) = SimulatedOneHost::new("1.16", "doomed") else {
+    let Some(t) = OneHost::new("1.16", "doomed") else {
         return;
     };
     let host = t.host();
-    // The 1.17.1 hop's server image crashes, and so does the old one once recreated.
-    host.sim(&["inject", "--broken-tag", "allegroai/clearml:1.17.1-554"]);
-    host.sim(&["inject", "--broken-tag", "allegroai/clearml:latest"]);
-    let data = host.sim_root().join("opt/clearml/data");
+    host.inject(&[
+        "--broken-tag",
+        "allegroai/clearml:1.17.1-554",
+        "--broken-tag",
+        "allegroai/clearml:latest",
+    ]);
+    let ran = host
+        .sh("docker inspect -f '{{.Image}}' clearml-apiserver")
+        .ok()
+        .stdout
+        .trim()
+        .to_owned();
+    host.on_event(
+        &["event=start"],
+        "'start clearml-apiserver allegroai/clearml:1.17.1'*",
+        &format!("docker rmi -f {ran}"),
+    );
+    let data = host.path("/opt/clearml/data");
     let before = snapshot(&data);
     let run = t.upgrade(&["--wait", "2"]);
+    let hooks = host.hooks_log();
+    assert!(
+        hooks.contains("fired on start clearml-apiserver allegroai/clearml:1.17.1-554")
+            && hooks.contains(&format!("Deleted: {ran}")),
+        "{hooks}"
+    );
     let table = result_rows(&run.stdout);
     assert!(
         table.iter().any(|l| l.starts_with(
@@ -1028,14 +1223,14 @@ fn a_failed_rollback_is_reported_loudly_with_the_backup() {
         "{table:?}"
     );
     assert_eq!(run.code, 2, "{run:?}");
-    let marker = host
-        .sim_root()
-        .join("opt/clearml/.clearfleet/upgrade-in-progress");
+    let marker = host.path("/opt/clearml/.clearfleet/upgrade-in-progress");
     assert!(marker.is_file(), "a failed rollback keeps its marker");
 
-    // Once the cause is fixed, the next run retries the rollback from the same backup (it
-    // does not take a new backup of the half-restored data, nor upgrade from it).
-    host.sim(&["inject", "--clear"]);
+    // Once the cause is fixed (the registry's `latest` is the image that ran, and the host has
+    // it again), the next run retries the rollback from the same backup (it does not take a
+    // new backup of the half-restored data, nor upgrade from it).
+    host.inject(&["--clear", "--latest", "allegroai/clearml=1.16.2"]);
+    host.sh("docker pull -q allegroai/clearml:latest").ok();
     let plan = clearfleet(t.home.path())
         .args(["plan", "-i"])
         .arg(&t.inv)
@@ -1060,6 +1255,7 @@ fn a_failed_rollback_is_reported_loudly_with_the_backup() {
     assert_serving_version(&t.detect("doomed"), "1.16.2");
 
     // And the run after that upgrades as usual.
+    host.inject(&["--clear"]);
     let last = t.upgrade(&["--wait", "60"]);
     assert_eq!(
         row(&last, "doomed").trim_end(),
@@ -1337,7 +1533,7 @@ fn the_upstream_matrix_in_one_parallel_run() {
         for kept in [
             "CLEARML_FILES_HOST=http://files.example:8081",
             "AWS_ACCESS_KEY_ID=site-aws-key",
-            &format!("CLEARML_AGENT_ACCESS_KEY=AK-{label}"),
+            &format!("CLEARML_AGENT_ACCESS_KEY='AK-{label}'"),
         ] {
             assert!(
                 env.lines().any(|l| l == kept),
@@ -1402,50 +1598,35 @@ fn the_upstream_matrix_in_one_parallel_run() {
 /// rolled back, not as a failed rollback.
 #[test]
 fn a_rollback_to_trains_0_10_is_checked_by_what_0_10_has() {
-    let Some((fleet, home, mirror)) = sim_fleet_simulated(1) else {
+    let Some(t) = OneHost::new("0.10", "t10") else {
         return;
     };
-    write_es_migration_kit(&mirror);
-    let host = &fleet.hosts()[0];
-    host.sim(&["init", "--era", "0.10"]);
+    write_es_migration_kit(&t.mirror);
+    let host = t.host();
     // The migration fails after the backup (no Elasticsearch 7 image): the way back runs.
-    host.sim(&[
-        "inject",
+    host.inject(&[
         "--missing-tag",
         "docker.elastic.co/elasticsearch/elasticsearch:7.6.2",
     ]);
-    let inv = write(
-        home.path(),
-        "inv.yml",
-        &format!(
-            "{}    t10:\n      ansible_port: {}\n",
-            inventory_head(&fleet),
-            host.port()
-        ),
-    );
-    let data_before = snapshot(&host.sim_root().join("opt/trains/data"));
-    let run = upgrade(
-        &home,
-        &inv,
-        &fleet,
-        &mirror,
-        &["--allow-es-migration", "--wait", "3"],
-    );
+    let data_before = snapshot(&host.path("/opt/trains/data"));
+    let run = t.upgrade(&["--allow-es-migration", "--wait", "30"]);
+    eprintln!("{}", result_rows(&run.stdout).join("\n"));
     assert!(
-        row(&run, "t10").starts_with("t10  rolled back to 0.10."),
+        row(&run, "t10").starts_with("t10  rolled back to 0.10.")
+            && row(&run, "t10")
+                .contains(": Migrate the Elasticsearch 5 data to Elasticsearch 7: Failed pulling"),
         "{}",
         run.stdout
     );
     assert_eq!(run.code, 2, "{run:?}");
     assert_eq!(
-        snapshot(&host.sim_root().join("opt/trains/data")),
+        snapshot(&host.path("/opt/trains/data")),
         data_before,
         "restored byte for byte"
     );
-    let answer = host.in_namespace(
-        "curl",
-        &["-s", "http://localhost:8008/auth.fixed_users_mode"],
-    );
+    let answer = host
+        .sh("curl -s http://localhost:8008/auth.fixed_users_mode")
+        .stdout;
     assert!(answer.contains("\"result_code\":200"), "{answer}");
 }
 

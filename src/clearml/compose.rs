@@ -1,5 +1,5 @@
-//! Reading a ClearML `docker-compose.yml` and its `.env`: the images each service pins and the
-//! variables compose would substitute.
+//! Reading a ClearML `docker-compose.yml` and its `.env` (the images each service pins and the
+//! variables compose would substitute), and writing `.env` values compose reads back exactly.
 
 use indexmap::IndexMap;
 use serde_json::Value;
@@ -73,19 +73,79 @@ pub fn parse_env(text: &str) -> IndexMap<String, String> {
             let line = line.strip_prefix("export ").unwrap_or(line);
             let (k, v) = line.split_once('=')?;
             let v = v.trim();
-            let v = v
-                .strip_prefix('"')
-                .and_then(|x| x.strip_suffix('"'))
-                .or_else(|| v.strip_prefix('\'').and_then(|x| x.strip_suffix('\'')))
-                .unwrap_or(v);
-            Some((k.trim().to_owned(), v.to_owned()))
+            let v = match v.strip_prefix('\'').and_then(|x| x.strip_suffix('\'')) {
+                // As both flavours read single quotes (see `env_value`).
+                Some(quoted) => quoted.replace("\\'", "'"),
+                None => v
+                    .strip_prefix('"')
+                    .and_then(|x| x.strip_suffix('"'))
+                    .unwrap_or(v)
+                    .to_owned(),
+            };
+            Some((k.trim().to_owned(), v))
         })
         .collect()
+}
+
+/// A value compose's `.env` cannot hold as it is, and why.
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct EnvValueError(&'static str);
+
+/// `value` as a `.env` value that the host's compose reads back exactly: single-quoted, `'` as
+/// `\'` (and for v1 `\` as `\\`). Measured with both flavours' `config` on this project's test
+/// machines (compose v2 2.26.1, whose single-quoted values are literal except `\'`; compose v1
+/// 1.29.2, whose python-dotenv unescapes `\\` and `\'` and expands `${…}` even inside single
+/// quotes). Unquoted, compose would expand `${…}` and `$NAME`, cut at ` #` and trim: a git
+/// password holding `$` would not survive the upgrade. What a flavour cannot hold is an error.
+pub fn env_value(value: &str, flavour: super::state::Compose) -> Result<String, EnvValueError> {
+    use super::state::Compose;
+    if value.contains(['\n', '\r']) {
+        return Err(EnvValueError("a line break"));
+    }
+    let body = match flavour {
+        Compose::V2 => {
+            if value.contains("\\'") || value.ends_with('\\') {
+                return Err(EnvValueError(
+                    "a backslash before a quote or at the end, which compose v2's .env reads differently",
+                ));
+            }
+            value.replace('\'', "\\'")
+        }
+        Compose::V1 => {
+            if value.contains("${") {
+                return Err(EnvValueError(
+                    "`${`, which docker-compose 1.x expands even in a quoted .env value",
+                ));
+            }
+            value.replace('\\', "\\\\").replace('\'', "\\'")
+        }
+    };
+    Ok(format!("'{body}'"))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn env_values_are_quoted_for_each_flavour() {
+        use super::super::state::Compose::{V1, V2};
+        let hostile = "x$(touch a)`b`;c|d&&e 'q\"\\ ñ✓ ${IFS} # f";
+        assert_eq!(
+            env_value(hostile, V2).as_deref(),
+            Ok("'x$(touch a)`b`;c|d&&e \\'q\"\\ ñ✓ ${IFS} # f'")
+        );
+        assert!(env_value(hostile, V1).is_err());
+        assert_eq!(
+            env_value("pa$word 'x\\y", V1).as_deref(),
+            Ok("'pa$word \\'x\\\\y'")
+        );
+        assert!(env_value("a\nb", V2).is_err());
+        assert!(env_value("ends\\", V2).is_err());
+        assert!(env_value("a\\'b", V2).is_err());
+        assert_eq!(env_value("plain", V2).as_deref(), Ok("'plain'"));
+    }
 
     #[test]
     fn reads_services_and_images() {

@@ -4,6 +4,7 @@
 
 use serde_json::{Map, Value, json};
 
+use super::compose::env_value;
 use super::plan::{Migration, Plan};
 use super::releases::Releases;
 use super::state::{Compose, DockerAccess, HostState, InterruptedUpgrade};
@@ -160,24 +161,31 @@ pub fn host_vars(
     let mut env =
         String::from("# Written by clearfleet: services-agent settings kept across upgrades.\n");
     let mut secrets = Vec::new();
-    let mut line = |k: &str, v: &str| env.push_str(&format!("{k}={v}\n"));
-    if let Some(v) = &a.access_key {
-        line("CLEARML_AGENT_ACCESS_KEY", v);
+    let settings = [
+        ("CLEARML_AGENT_ACCESS_KEY", a.access_key.as_deref()),
+        (
+            "CLEARML_AGENT_SECRET_KEY",
+            a.secret_key.as_ref().map(Secret::expose),
+        ),
+        ("CLEARML_HOST_IP", a.host_ip.as_deref()),
+        ("CLEARML_AGENT_GIT_USER", a.git_user.as_deref()),
+        (
+            "CLEARML_AGENT_GIT_PASS",
+            a.git_pass.as_ref().map(Secret::expose),
+        ),
+    ];
+    for (key, value) in settings {
+        let Some(value) = value else { continue };
+        // The value itself is never in the message: two of these are secrets.
+        let quoted = env_value(value, compose).map_err(|why| {
+            Skip::Refused(format!(
+                "the services agent's {key} holds {why}: it would not survive the upgrade's \
+                 .env; change it on the server first"
+            ))
+        })?;
+        env.push_str(&format!("{key}={quoted}\n"));
     }
-    if let Some(v) = &a.secret_key {
-        line("CLEARML_AGENT_SECRET_KEY", v.expose());
-        secrets.push(v.clone());
-    }
-    if let Some(v) = &a.host_ip {
-        line("CLEARML_HOST_IP", v);
-    }
-    if let Some(v) = &a.git_user {
-        line("CLEARML_AGENT_GIT_USER", v);
-    }
-    if let Some(v) = &a.git_pass {
-        line("CLEARML_AGENT_GIT_PASS", v.expose());
-        secrets.push(v.clone());
-    }
+    secrets.extend(a.secret_key.iter().chain(&a.git_pass).cloned());
     let new_root = if migration_names.contains(&"rename-root") {
         "/opt/clearml"
     } else {
@@ -379,8 +387,8 @@ mod tests {
         assert_eq!(v["clearml_compose_mirror"], "/m");
         let env = v["clearml_env"].as_str().unwrap_or_default();
         assert!(
-            env.contains("CLEARML_AGENT_ACCESS_KEY=AK\n")
-                && env.contains("CLEARML_AGENT_SECRET_KEY=S3CRET\n")
+            env.contains("CLEARML_AGENT_ACCESS_KEY='AK'\n")
+                && env.contains("CLEARML_AGENT_SECRET_KEY='S3CRET'\n")
         );
         assert_eq!(secrets.len(), 2);
     }

@@ -149,9 +149,42 @@ impl DockerHost {
         &self.dir
     }
 
-    /// The machine path of a path under the host's /opt.
+    /// The machine path of `inside` as the host sees it (through `/proc/PID/root` of a process
+    /// in its mount namespace): file systems mounted inside the host, such as a small backup
+    /// disk, are seen too.
     pub fn path(&self, inside: &str) -> PathBuf {
-        self.dir.join(inside.trim_start_matches('/'))
+        let pid = self.anchor.as_ref().map_or(0, Child::id);
+        PathBuf::from(format!("/proc/{pid}/root")).join(inside.trim_start_matches('/'))
+    }
+
+    /// Runs `script` as root inside the host, in the background, once its daemon reports a
+    /// container event (`docker events --filter type=container --filter F`… for each of
+    /// `filters`) whose line `ACTION NAME IMAGE` matches the shell pattern `pattern`: faults
+    /// that strike in the middle of a run (a disk filled as the server stops, images deleted
+    /// while a hop starts). Events from the moment of the call on count, even those before the
+    /// watcher's connection (`--since`); [`DockerHost::hooks_log`] says what fired.
+    pub fn on_event(&self, filters: &[&str], pattern: &str, script: &str) {
+        let filters: String = std::iter::once("type=container")
+            .chain(filters.iter().copied())
+            .map(|f| format!(" --filter {}", shell_quote(f)))
+            .collect();
+        let watch = format!(
+            "docker events --since \"$since\"{filters} --format '{{{{.Action}}}} {{{{.Actor.Attributes.name}}}} \
+             {{{{.Actor.Attributes.image}}}}' | while read -r ev; do case \"$ev\" in {pattern}) \
+             echo \"fired on $ev\"; {{ {script}\n}}; echo \"done: $?\"; exit;; esac; done"
+        );
+        let log = shell_quote(&self.dir.join("hooks.log").display().to_string());
+        let started = self.sh(&format!(
+            "since=$(date +%s.%N) setsid sh -c {} </dev/null >>{log} 2>&1 &",
+            shell_quote(&watch)
+        ));
+        assert_eq!(started.code, 0, "{}{}", started.stdout, started.stderr);
+    }
+
+    /// What the host's event hooks ([`DockerHost::on_event`]) did: `fired on EVENT` and
+    /// `done: STATUS` lines with the scripts' output between.
+    pub fn hooks_log(&self) -> String {
+        fs::read_to_string(self.dir.join("hooks.log")).unwrap_or_default()
     }
 
     /// The logs of the host's setup, dockerd, registry and sshd (their last lines), for failure
@@ -297,7 +330,10 @@ impl DockerHost {
     /// `REPO:latest`, and `REPO:VERSION` where the repository has plain version tags, are that
     /// release), `--max-map-count N` (the host's `vm.max_map_count`), `--memory-mb N` (the
     /// host's MemTotal), `--avx off` (no AVX flags in the host's /proc/cpuinfo), `--chown-data
-    /// UID` (the server's data tree, for real), `--clear` (the registry as upstream's again).
+    /// UID` (the server's data tree, for real), `--disk PATH=SIZE` (a file system of SIZE, e.g.
+    /// `64m`, mounted at PATH inside the host: a small disk), `--fill-disk-on-down PATH`
+    /// (another process fills PATH's file system as soon as the apiserver container dies, i.e.
+    /// as the upgrade stops the server), `--clear` (the registry as upstream's again).
     /// Anything else panics: it is not real yet.
     pub fn inject(&self, args: &[&str]) {
         let store = registry::store();
@@ -379,6 +415,26 @@ impl DockerHost {
                         shell_quote(&root)
                     ))
                     .ok();
+                }
+                "--disk" => {
+                    let v = value();
+                    let (path, size) = v
+                        .split_once('=')
+                        .unwrap_or_else(|| panic!("--disk PATH=SIZE, not {v}"));
+                    self.sh(&format!(
+                        "mkdir -p {p} && mount -t tmpfs -o size={} cf-disk {p}",
+                        shell_quote(size),
+                        p = shell_quote(path)
+                    ))
+                    .ok();
+                }
+                "--fill-disk-on-down" => {
+                    let fill = shell_quote(&format!("{}/.cf-fill", value()));
+                    self.on_event(
+                        &["event=die", "container=clearml-apiserver"],
+                        "*",
+                        &format!("dd if=/dev/zero of={fill} bs=1M; df -m {fill}"),
+                    );
                 }
                 "--clear" => {
                     // The registry as upstream's is again (the host's settings stay).

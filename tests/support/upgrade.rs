@@ -1,11 +1,10 @@
 //! What the `clearfleet upgrade` tests share: the compose mirror they write themselves from the
-//! simulator's release table, and the head of an inventory for a fleet's hosts.
+//! simulator's release table.
 
 use std::path::Path;
 use std::process::Command;
 
 use super::cli::write;
-use super::sshd::Fleet;
 
 const SIM: &str = env!("CARGO_BIN_EXE_clearml-sim");
 
@@ -28,12 +27,4 @@ pub fn write_mirror(dir: &Path) {
             &String::from_utf8_lossy(&out.stdout),
         );
     }
-}
-
-/// The head of a YAML inventory for the fleet's hosts (root login, the fleet's key); hosts follow.
-pub fn inventory_head(fleet: &Fleet) -> String {
-    format!(
-        "all:\n  vars:\n    ansible_host: 127.0.0.1\n    ansible_user: root\n    ansible_ssh_private_key_file: {}\n  hosts:\n",
-        fleet.client_key().display()
-    )
 }

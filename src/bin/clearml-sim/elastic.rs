@@ -208,6 +208,56 @@ pub fn start(version: &str, dir: &Path, e: &Env) -> Result<Start, SimError> {
     )]))
 }
 
+/// Whether Elasticsearch may reindex from the remote `host_port` (`host:port`, the scheme
+/// ignored): its `reindex.remote.whitelist` setting, comma-separated `host:port` patterns where
+/// `*` matches any run of characters (elastic/elasticsearch docs/reference/docs/reindex.asciidoc,
+/// "Reindex from remote": `reindex.remote.whitelist: "otherhost:9200, another:9200,
+/// 127.0.10.*:9200, localhost:*"`). Refused, ES answers "[HOST:PORT] not whitelisted in
+/// reindex.remote.whitelist" (its `checkRemoteWhitelist`).
+pub fn remote_whitelisted(whitelist: &str, host_port: &str) -> bool {
+    whitelist
+        .split(',')
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .any(|p| glob(p, host_port))
+}
+
+/// `*`-only glob matching.
+fn glob(pattern: &str, s: &str) -> bool {
+    match pattern.split_once('*') {
+        None => pattern == s,
+        Some((head, rest)) => {
+            let Some(tail) = s.strip_prefix(head) else {
+                return false;
+            };
+            (0..=tail.len())
+                .filter(|&i| tail.is_char_boundary(i))
+                .any(|i| glob(rest, &tail[i..]))
+        }
+    }
+}
+
+/// What one `_reindex` wrote: documents created (new ids) and updated (ids already there).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Reindexed {
+    pub created: u64,
+    pub updated: u64,
+}
+
+/// `_reindex` of an index of `docs` documents into `index` of the data in `dir`: documents keep
+/// their ids, so those already in `index` are updated and the others created (the index holds
+/// the larger of both counts). The data stays the running node's (its version unchanged).
+pub fn reindex_into(dir: &Path, index: &str, docs: u64) -> Result<Reindexed, SimError> {
+    let mut data = load(dir)?.unwrap_or_default();
+    let had = data.indices.get(index).copied().unwrap_or(0);
+    data.indices.insert(index.to_string(), had.max(docs));
+    save(dir, &data)?;
+    Ok(Reindexed {
+        created: docs.saturating_sub(had),
+        updated: docs.min(had),
+    })
+}
+
 /// `curl [-s] [-X GET] URL` against localhost:9200 inside the container (or published port).
 pub fn http(version: &str, cluster: &str, dir: &Path, path: &str) -> (u16, String) {
     let data = load(dir).ok().flatten().unwrap_or_default();
@@ -355,6 +405,27 @@ mod tests {
             start("7.17.18", t.path(), &e).expect("s"),
             Start::Running(_)
         ));
+    }
+
+    #[test]
+    fn reindex_whitelist_and_documents() {
+        assert!(remote_whitelisted("es5:9200", "es5:9200"));
+        assert!(remote_whitelisted(
+            "otherhost:9200, 127.0.10.*:9200",
+            "127.0.10.4:9200"
+        ));
+        assert!(remote_whitelisted("localhost:*", "localhost:9201"));
+        assert!(!remote_whitelisted("es5:9200", "es5:9201"));
+        assert!(!remote_whitelisted("", "es5:9200"));
+        let t = tempfile::tempdir().expect("tmp");
+        prepare(t.path(), "7.6.2");
+        let first = reindex_into(t.path(), "events-new", 10).expect("reindex");
+        assert_eq!((first.created, first.updated), (10, 0));
+        let again = reindex_into(t.path(), "events-new", 12).expect("reindex");
+        assert_eq!((again.created, again.updated), (2, 10));
+        let d = load(t.path()).expect("load").expect("marker");
+        assert_eq!(d.indices.get("events-new"), Some(&12));
+        assert_eq!(d.version, "7.6.2");
     }
 
     #[test]

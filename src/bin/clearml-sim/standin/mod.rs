@@ -8,7 +8,9 @@
 //! - With `/etc/clearml-standin.json` present (the image's description, one entry of that list;
 //!   `CLEARML_STANDIN_CONFIG` overrides the path) or when called as `clearml-standin`, `main`
 //!   dispatches on argv[0]'s basename and acts as that command: mongod and the mongo shells,
-//!   Elasticsearch, redis-server and redis-cli (stores.rs), the server image's apiserver,
+//!   Elasticsearch, redis-server and redis-cli (stores.rs; Elasticsearch's `POST /_reindex`
+//!   from a remote node in reindex.rs, for Trains 0.16's ES 5 → 7 migration script, whose ES 7
+//!   container copies every index of its ES 5 container), the server image's apiserver,
 //!   webserver, fileserver and async_delete, the services agent and other long-running images
 //!   (server.rs), and the small tools the real images have (curl, bash, tini, printenv).
 //!
@@ -25,6 +27,7 @@ pub(crate) mod curl;
 pub mod host;
 pub mod images;
 mod net;
+mod reindex;
 mod server;
 pub mod store;
 mod stores;

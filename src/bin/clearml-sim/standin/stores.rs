@@ -359,11 +359,12 @@ fn elasticsearch(cfg: &ImageDesc, _args: &[String]) -> i32 {
         }
         Ok(elastic::Start::Running(logs)) => {
             own_like_dir(&dir);
+            let port = http_port();
             let listener = bind_or_exit(
-                9200,
+                port,
                 |e| {
                     format!(
-                        "{{\"log.level\":\"ERROR\", \"message\":\"fatal exception while booting Elasticsearch\", \"error.message\":\"BindHttpException[Failed to bind to 0.0.0.0:9200]; {e}\"}}"
+                        "{{\"log.level\":\"ERROR\", \"message\":\"fatal exception while booting Elasticsearch\", \"error.message\":\"BindHttpException[Failed to bind to 0.0.0.0:{port}]; {e}\"}}"
                     )
                 },
                 1,
@@ -381,9 +382,26 @@ fn elasticsearch(cfg: &ImageDesc, _args: &[String]) -> i32 {
     }
 }
 
+/// The HTTP port: the `http.port` setting (the official images take settings as environment
+/// variables, as compose files pass `cluster.name`), else 9200.
+fn http_port() -> u16 {
+    std::env::var("http.port")
+        .ok()
+        .and_then(|p| p.trim().parse().ok())
+        .unwrap_or(9200)
+}
+
 fn es_http(version: &str, cluster: &str, dir: &Path, guard: &Mutex<()>, req: &Request) -> Reply {
     let path = req.path.split('?').next().unwrap_or("");
-    match (req.method.as_str(), path) {
+    match (req.method.as_str(), path.trim_end_matches('/')) {
+        // Reindex, from a remote node too (Trains 0.16's ES 5 → 7 migration): reindex.rs.
+        ("POST", "/_reindex") => {
+            let mut r = super::reindex::reindex(dir, guard, &req.body);
+            own_like_dir(dir);
+            r.headers
+                .push(("X-elastic-product".into(), "Elasticsearch".into()));
+            r
+        }
         ("GET", MARKER_PATH) => {
             let _g = lock(guard);
             match elastic::load(dir) {
