@@ -116,8 +116,14 @@ fn started_at(host: &DockerHost) -> String {
 
 #[test]
 fn upgrade_faults_leave_each_server_running_with_its_data() {
-    let labels = ["missing-tag", "unhealthy", "disk-fills", "disk-short"];
-    let Some(fleet) = DockerFleet::start(&["v2"; 4]) else {
+    let labels = [
+        "missing-tag",
+        "unhealthy",
+        "disk-fills",
+        "disk-short",
+        "no-daemon",
+    ];
+    let Some(fleet) = DockerFleet::start(&["v2"; 5]) else {
         return;
     };
     let home = temp_home();
@@ -144,15 +150,18 @@ fn upgrade_faults_leave_each_server_running_with_its_data() {
     // Too little disk for a backup at all: refused before anything stops.
     h(3).inject(&["--disk", "/opt/backups=64m"]);
     let started_before = [started_at(h(0)), started_at(h(3))];
-    assert!(
-        started_before.iter().all(|s| s.trim().len() > 10),
-        "{started_before:?}"
-    );
     let before: Vec<String> = fleet
         .hosts()
         .iter()
         .map(|h| checksums(&h.path("/opt/clearml/data")))
         .collect();
+    // The Docker daemon killed: the server's containers keep running under their shims, and
+    // answer, but nothing can be done with docker.
+    h(4).inject(&["--kill-dockerd"]);
+    assert!(
+        started_before.iter().all(|s| s.trim().len() > 10),
+        "{started_before:?}"
+    );
 
     let run = upgrade_on(home.path(), &inv, &fleet, &mirror)
         .args(["-vv", "--wait", "3", "--backup-dir", "/opt/backups"])
@@ -197,9 +206,24 @@ fn upgrade_faults_leave_each_server_running_with_its_data() {
         "{hooks}"
     );
 
-    // Every server runs its old version again (or never stopped), with the same data.
+    let no_daemon = result(&run, "no-daemon");
+    assert!(
+        no_daemon.starts_with(
+            "refused: the Docker daemon does not answer (`docker info`: cannot connect)"
+        ),
+        "{no_daemon}"
+    );
+
+    // Every server runs its old version again (or never stopped), with the same data; the one
+    // without a daemon was never touched and still answers.
+    let answer = h(4)
+        .sh("curl -s -m 5 http://localhost:8008/server.info")
+        .stdout;
+    assert!(answer.contains("\"version\":\"2.0.0\""), "{answer}");
     for (i, label) in labels.iter().enumerate() {
-        assert_serving(&detect(home.path(), &inv, &fleet, label), "2.0.0", label);
+        if i < 4 {
+            assert_serving(&detect(home.path(), &inv, &fleet, label), "2.0.0", label);
+        }
         assert_eq!(
             checksums(&h(i).path("/opt/clearml/data")),
             before[i],

@@ -135,6 +135,7 @@ pub fn interpret(sections: &IndexMap<String, Section>, releases: &Releases) -> H
         "group" => Some(DockerAccess::Group),
         "sudo" => Some(DockerAccess::Sudo),
         "denied" => Some(DockerAccess::Denied),
+        "down" => Some(DockerAccess::Down),
         "missing" => Some(DockerAccess::Missing),
         _ => None,
     });

@@ -123,6 +123,14 @@ pub fn plan(state: &HostState, releases: &Releases, target: Version, options: Pl
                 .to_owned(),
         };
     }
+    if state.docker_access == Some(DockerAccess::Down) {
+        return Plan::Unknown {
+            reason: "the Docker daemon does not answer (`docker info`: cannot connect); its \
+                     containers may still run: start it (e.g. `systemctl start docker`) and run \
+                     again"
+                .to_owned(),
+        };
+    }
     if state.kind.is_none() {
         return Plan::NoServer;
     }
@@ -587,7 +595,14 @@ mod tests {
             ..HostState::default()
         };
         assert!(
-            matches!(plan(&denied, &r, r.latest, PlanOptions::default()), Plan::Unknown { reason } if reason.contains("docker"))
+            matches!(plan(&denied, &r, r.latest, PlanOptions::default()), Plan::Unknown { reason } if reason.contains("may not use docker"))
+        );
+        let down = HostState {
+            docker_access: Some(DockerAccess::Down),
+            ..HostState::default()
+        };
+        assert!(
+            matches!(plan(&down, &r, r.latest, PlanOptions::default()), Plan::Unknown { reason } if reason.starts_with("the Docker daemon does not answer"))
         );
     }
 

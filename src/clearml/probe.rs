@@ -14,12 +14,12 @@ cf os; uname -s; uname -m
 cf uid; id -u
 DK=; A=missing; RD=cat
 if command -v docker >/dev/null 2>&1; then
-  if docker info >/dev/null 2>&1; then
+  if E=$(docker info 2>&1 >/dev/null); then
     DK=docker; if [ "$(id -u)" = 0 ]; then A=root; else A=group; fi
   elif sudo -n docker info >/dev/null 2>&1; then
     DK="sudo -n docker"; A=sudo; RD="sudo -n cat"
   else
-    A=denied
+    case "$E" in *"Cannot connect to the Docker daemon"*) A=down;; *) A=denied;; esac
   fi
 fi
 cf docker-access; echo "$A"
@@ -85,19 +85,36 @@ mq() {
   printf '@@cf-err:mongo (exit %s): %s\n' "$R2" "$(printf '%s\n' "$E2" | tr -d '\r' | grep -m1 . || echo 'no error output')"
   rc "$R2"
 }
+# p1 CONTAINER: what detection asks inside one data store or the apiserver (`docker exec`).
+p1() {
+  case "$1" in
+    *-mongo)
+      cf "mongo-version:$1"; mq "$1" 'db.version()'
+      cf "mongo-fcv:$1"; mq "$1" 'JSON.stringify(db.adminCommand({getParameter:1,featureCompatibilityVersion:1}))' ;;
+    *-elastic) cf "elastic:$1"; $DK exec "$1" curl -s localhost:9200 2>&1 ;;
+    *-redis) cf "redis:$1"; $DK exec "$1" redis-cli INFO server 2>&1 ;;
+    *-apiserver)
+      cf "version-py:$1"
+      $DK exec "$1" sh -c 'cat /opt/clearml/apiserver/version.py /opt/trains/apiserver/version.py /opt/trains/server/version.py 2>/dev/null' 2>&1 ;;
+  esac
+}
+# The containers are asked at once (each `docker exec` costs a round trip to the daemon), each
+# into its own file of a private directory, printed in order; one after another without mktemp.
+T=$(mktemp -d 2>/dev/null) || T=
+i=0
+for c in $NAMES; do
+  i=$((i + 1))
+  if [ -n "$T" ]; then p1 "$c" >"$T/$i" & else p1 "$c"; fi
+done
+if [ -n "$T" ]; then
+  wait
+  j=0; while [ "$j" -lt "$i" ]; do j=$((j + 1)); cat "$T/$j"; done
+  rm -rf "$T"
+fi
 CF=
 for c in $NAMES; do
-  case "$c" in
-    *-mongo)
-      cf "mongo-version:$c"; mq "$c" 'db.version()'
-      cf "mongo-fcv:$c"; mq "$c" 'JSON.stringify(db.adminCommand({getParameter:1,featureCompatibilityVersion:1}))' ;;
-    *-elastic) cf "elastic:$c"; $DK exec "$c" curl -s localhost:9200 2>&1 ;;
-    *-redis) cf "redis:$c"; $DK exec "$c" redis-cli INFO server 2>&1 ;;
-    *-apiserver)
-      cf "version-py:$c"
-      $DK exec "$c" sh -c 'cat /opt/clearml/apiserver/version.py /opt/trains/apiserver/version.py /opt/trains/server/version.py 2>/dev/null' 2>&1 ;;
-  esac
-  [ -n "$CF" ] || CF=$($DK inspect -f '{{index .Config.Labels "com.docker.compose.project.config_files"}}' "$c" 2>/dev/null)
+  CF=$($DK inspect -f '{{index .Config.Labels "com.docker.compose.project.config_files"}}' "$c" 2>/dev/null)
+  [ -n "$CF" ] && break
 done
 for f in $(echo "$CF" | tr ',' ' ') /opt/clearml/docker-compose.yml /opt/trains/docker-compose.yml; do
   $RD "$f" >/dev/null 2>&1 || continue

@@ -19,6 +19,9 @@ pub enum DockerAccess {
     Sudo,
     /// docker exists but this user may not use it.
     Denied,
+    /// docker exists but its daemon does not answer ("Cannot connect to the Docker daemon"):
+    /// the server's containers may still run, nothing can be done with them.
+    Down,
     /// No docker command.
     Missing,
 }

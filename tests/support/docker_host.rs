@@ -333,7 +333,9 @@ impl DockerHost {
     /// UID` (the server's data tree, for real), `--disk PATH=SIZE` (a file system of SIZE, e.g.
     /// `64m`, mounted at PATH inside the host: a small disk), `--fill-disk-on-down PATH`
     /// (another process fills PATH's file system as soon as the apiserver container dies, i.e.
-    /// as the upgrade stops the server), `--clear` (the registry as upstream's again).
+    /// as the upgrade stops the server), `--kill-dockerd` (SIGKILL to the host's dockerd: the
+    /// containers keep running under their shims, the docker CLI gets no answer), `--clear` (the
+    /// registry as upstream's again).
     /// Anything else panics: it is not real yet.
     pub fn inject(&self, args: &[&str]) {
         let store = registry::store();
@@ -435,6 +437,15 @@ impl DockerHost {
                         "*",
                         &format!("dd if=/dev/zero of={fill} bs=1M; df -m {fill}"),
                     );
+                }
+                "--kill-dockerd" => {
+                    let pid = fs::read_to_string(self.dir.join("dockerd.pid"))
+                        .unwrap_or_else(|e| panic!("dockerd.pid: {e}"));
+                    self.sh(&format!(
+                        "kill -9 {p}; while kill -0 {p} 2>/dev/null; do sleep 0.05; done",
+                        p = pid.trim()
+                    ))
+                    .ok();
                 }
                 "--clear" => {
                     // The registry as upstream's is again (the host's settings stay).
