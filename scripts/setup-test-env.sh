@@ -5,7 +5,7 @@
 #     passwords with `openssl passwd -6`), iproute2 (`ip netns` for the network-cut test,
 #     tests/faults.rs), chromium (the headless browser of the report's HTML test,
 #     tests/reports.rs), python3 and python3-venv (ansible-core for the differential tests; the
-#     simulated Elasticsearch migration script) when missing (apt-get update only then);
+#     tests' Elasticsearch migration script) when missing (apt-get update only then);
 #   - creates /run/sshd (sshd's privilege-separation directory; sshd exits without it).
 # It adds no user, group or sudo rule to this machine: the test users (cf-pass, cf-sudo, cf-nopw,
 # cf-docker), their passwords, home directories and sudo rules exist only inside the private

@@ -64,14 +64,12 @@ impl Host {
                 "init",
                 "--era",
                 era,
-                "--stopped",
                 "--agent-key",
                 "AK",
                 "--agent-secret",
                 "AS",
             ])
             .env("CLEARML_SIM_FSROOT", dir.path().join("fs"))
-            .env("CLEARML_SIM_STATE", dir.path().join("state"))
             .env_remove("CLEARML_STANDIN_CONFIG")
             .output()
             .expect("init");

@@ -34,7 +34,6 @@ fn compose_file(args: &[&str]) -> Result<String, String> {
         .arg("compose-file")
         .args(args)
         .env("CLEARML_SIM_FSROOT", tmp.path())
-        .env("CLEARML_SIM_STATE", tmp.path().join("state"))
         .output()
         .expect("run clearml-sim");
     if o.status.success() {

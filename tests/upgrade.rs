@@ -1397,7 +1397,7 @@ fn the_rollback_runs_the_recorded_images_even_after_latest_moved() {
 fn the_upstream_matrix_in_one_parallel_run() {
     // (label, era, compose flavour, extra init flags)
     let hosts: [(&str, &str, &str, &[&str]); 7] = [
-        ("v1-1.12", "1.12", "v1", &["--compose", "v1"]),
+        ("v1-1.12", "1.12", "v1", &[]),
         ("root-1.16", "1.16", "v2", &["--root", "/opt/srv/cml"]),
         ("stopped-2.0", "2.0", "v2", &["--stopped"]),
         ("clearml-0.17", "0.17", "v2", &[]),

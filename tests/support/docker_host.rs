@@ -217,15 +217,11 @@ impl DockerHost {
         Run::from(out)
     }
 
-    /// `clearml-sim ARGS` inside the host (e.g. `init --era X --stopped`, which lays out a
-    /// server's files and data), with the simulator's own state kept in the host's directory.
+    /// `clearml-sim ARGS` inside the host (e.g. `compose-file --era X`, or `init --era X`, which
+    /// lays out a server's files and data).
     pub fn sim(&self, args: &[&str]) -> Run {
         let quoted: Vec<String> = args.iter().map(|a| shell_quote(a)).collect();
-        self.sh(&format!(
-            "CLEARML_SIM_FSROOT=/ CLEARML_SIM_STATE={} {SIM} {}",
-            shell_quote(&self.dir.join("sim-state").display().to_string()),
-            quoted.join(" ")
-        ))
+        self.sh(&format!("CLEARML_SIM_FSROOT=/ {SIM} {}", quoted.join(" ")))
     }
 
     /// Installs ClearML (or Trains) as a site would have: `args` are `clearml-sim init`'s

@@ -265,20 +265,9 @@ pub struct FleetBuilder {
     empty_known_hosts: bool,
     /// The hosts see the test users ([`TEST_USERS`]) in their own mount namespace.
     test_users: bool,
-    /// Each host runs in its own mount namespace with the ClearML simulator (see
-    /// tests/support/sim-host.sh): compose flavours per host, by index.
-    simulated: Option<Vec<String>>,
 }
 
 impl FleetBuilder {
-    /// Hosts that look like ClearML server hosts: `compose[i]` is `v1`, `v2` or `both` for
-    /// host i. The hosts start empty; lay each out with [`SshdHost::sim`] (`init --era X`).
-    pub fn simulated(mut self, compose: &[&str]) -> Self {
-        self.hosts = compose.len();
-        self.simulated = Some(compose.iter().map(|c| (*c).to_owned()).collect());
-        self
-    }
-
     pub fn hosts(mut self, n: usize) -> Self {
         self.hosts = n;
         self
@@ -411,7 +400,6 @@ impl Fleet {
             max_startups: None,
             empty_known_hosts: false,
             test_users: false,
-            simulated: None,
         }
     }
 
@@ -630,55 +618,6 @@ impl SshdHost {
 
     /// Starts sshd on `port` (or a free port), retrying with another free port when the port
     /// got taken meanwhile. Panics with the log when sshd dies.
-    /// The compose flavour of a simulated host, `None` for a plain host.
-    fn sim_compose(&self) -> Option<String> {
-        let index: usize = self.name.trim_start_matches('h').parse().ok()?;
-        self.options
-            .simulated
-            .as_ref()?
-            .get(index.checked_sub(1)?)
-            .cloned()
-    }
-
-    /// The directory behind this simulated host's `/` mounts (`opt/` is its `/opt`).
-    pub fn sim_root(&self) -> PathBuf {
-        self.dir.join("sim")
-    }
-
-    /// Runs `clearml-sim ARGS` inside this simulated host's namespace (as its own root would),
-    /// panicking with the output when it fails.
-    pub fn sim(&self, args: &[&str]) -> String {
-        self.in_namespace("/usr/local/bin/clearml-sim", args)
-    }
-
-    /// Runs `program ARGS` inside this simulated host's mount namespace (e.g. `mount` a small
-    /// filesystem that only this host sees), panicking with the output when it fails.
-    pub fn in_namespace(&self, program: &str, args: &[&str]) -> String {
-        let pid = self
-            .child
-            .lock()
-            .expect("child lock")
-            .as_ref()
-            .map(|c| c.id())
-            .expect("host is running");
-        let out = Command::new("nsenter")
-            .args(["-t", &pid.to_string(), "-m", "--", program])
-            .args(args)
-            .output()
-            .expect("nsenter");
-        let text = format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        assert!(
-            out.status.success(),
-            "{program} {args:?} on {}: {text}",
-            self.name
-        );
-        text
-    }
-
     fn start_on(&self, port: Option<u16>) {
         let mut last_log = String::new();
         for _attempt in 0..5 {
@@ -686,7 +625,7 @@ impl SshdHost {
             self.write_config(port);
             let mut argv: Vec<std::ffi::OsString> = Vec::new();
             if let Some(users) = &self.users {
-                // Every step execs, so the child's pid ends up being sshd's (see in_namespace).
+                // Every step execs, so the child's pid ends up being sshd's.
                 argv.extend(
                     [
                         "unshare",
@@ -702,17 +641,6 @@ impl SshdHost {
                     .map(Into::into),
                 );
                 argv.push(users.clone().into());
-            }
-            if let Some(compose) = self.sim_compose() {
-                argv.push("sh".into());
-                argv.push(
-                    Path::new(env!("CARGO_MANIFEST_DIR"))
-                        .join("tests/support/sim-host.sh")
-                        .into(),
-                );
-                argv.push(self.dir.join("sim").into());
-                argv.push(env!("CARGO_BIN_EXE_clearml-sim").into());
-                argv.extend(["--compose", &compose, "--"].map(Into::into));
             }
             argv.push(SSHD.into());
             let child = Command::new(&argv[0])

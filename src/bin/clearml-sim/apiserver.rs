@@ -1,11 +1,11 @@
 //! The apiserver's own startup steps (dependencies, uid, migrations, the per-release FCV raise,
 //! services-agent credentials, missed ES upgrade) and the agent-services entrypoint's outcome.
 
-use crate::containers::{Outcome, Verdict, data_dir, peer};
+use crate::containers::Verdict;
 use crate::elastic;
 use crate::mongo::{self, Creds};
 use crate::releases::{self, apiserver_mongo_target, series, vge, vnum};
-use crate::state::{Container, Host, Role, ServerErrors, SimError, State, hex_id, now};
+use crate::state::{ServerErrors, SimError, hex_id};
 
 pub(crate) fn apilog(level: &str, comp: &str, msg: &str) -> String {
     format!("[2025-01-01 00:00:00,000] [9] [{level}] [clearml.{comp}] {msg}")
@@ -168,52 +168,6 @@ pub(crate) fn started_log() -> String {
     apilog("INFO", "server", "Server started, listening on port 8008")
 }
 
-pub(crate) fn apiserver(host: &Host, st: &State, c: &Container) -> Result<Verdict, SimError> {
-    let ver = c.version.clone();
-    let mut logs = vec![apilog(
-        "INFO",
-        "initialize",
-        &format!("Loading config from {}", config_dir(&ver)),
-    )];
-    let Some(m) = peer(st, c, Role::Mongo) else {
-        logs.push(peer_error("MongoDB"));
-        return Ok(Verdict::exit(1, logs));
-    };
-    let Some(es) = peer(st, c, Role::Elastic) else {
-        logs.push(peer_error("ElasticSearch"));
-        return Ok(Verdict::exit(1, logs));
-    };
-    if vge(&ver, "0.12.0") && peer(st, c, Role::Redis).is_none() {
-        logs.push(peer_error("Redis"));
-        return Ok(Verdict::exit(1, logs));
-    }
-    let mdir = data_dir(host, m, "/data/db");
-    let edir = data_dir(host, es, "/usr/share/elasticsearch/data");
-    let mut md = mongo::load(&mdir)?.unwrap_or_else(|| mongo::fresh(&m.version));
-    let mut ed = elastic::load(&edir)?.unwrap_or_default();
-    let env = |k: &str| c.env_var(k).map(str::to_string);
-    let steps = startup_steps(
-        &ver,
-        &format!("uid/{}/{}", c.id, now()),
-        &env,
-        &m.version,
-        &es.version,
-        &mut md,
-        &mut ed,
-    );
-    logs.extend(steps.logs);
-    if steps.es_changed {
-        elastic::save(&edir, &ed)?;
-    }
-    mongo::save(&mdir, &md)?;
-    logs.push(started_log());
-    Ok(Verdict {
-        outcome: Outcome::Run,
-        logs,
-        errors: steps.errors,
-    })
-}
-
 /// Asks the server whether a key and secret are the services agent's (`None`: the apiserver
 /// cannot be reached).
 pub(crate) type CredCheck<'a> = dyn FnMut(&str, &str) -> Result<Option<bool>, SimError> + 'a;
@@ -261,21 +215,4 @@ pub(crate) fn agent_outcome(
             ],
         ))
     }
-}
-
-pub(crate) fn agent_services(host: &Host, st: &State, c: &Container) -> Result<Verdict, SimError> {
-    let env = |k: &str| c.env_var(k).map(str::to_string);
-    let mut check = |key: &str, secret: &str| -> Result<Option<bool>, SimError> {
-        let Some(api) = peer(st, c, Role::Apiserver) else {
-            return Ok(None);
-        };
-        let creds = match peer(st, api, Role::Mongo) {
-            Some(m) => mongo::load(&data_dir(host, m, "/data/db"))?.and_then(|d| d.services_agent),
-            None => None,
-        };
-        Ok(Some(
-            creds.is_some_and(|cr| cr.key == key && cr.secret == secret),
-        ))
-    };
-    agent_outcome(&env, &mut check)
 }

@@ -2,16 +2,13 @@
 //! (apiserver 8008, webserver 8080, fileserver 8081, Trains-era 9200) are answered from the state
 //! with the real ClearML envelope; every other URL goes to the real /usr/bin/curl or /usr/bin/wget.
 
-use crate::containers::{data_dir, peer};
+use crate::mongo;
 use crate::releases::{self, vge};
-use crate::state::{Container, Host, Out, Role, State, hex_id, now};
-use crate::{elastic, mongo};
+use crate::state::{Container, hex_id, now};
 use serde_json::{Value, json};
 
 #[derive(Debug, Clone, Default)]
 pub struct Request {
-    pub method: String,
-    pub url: String,
     pub headers: Vec<(String, String)>,
 }
 
@@ -21,13 +18,6 @@ pub struct Response {
     pub content_type: String,
     pub body: String,
     pub extra_headers: Vec<(String, String)>,
-}
-
-#[derive(Debug, Clone)]
-pub enum Route {
-    Local(Response),
-    Refused { host: String, port: u16 },
-    Passthrough,
 }
 
 /// (host, port, path-with-query) of an http URL; None when not http.
@@ -65,51 +55,6 @@ pub fn parse_url(url: &str) -> Option<(String, u16, String)> {
         path
     };
     Some((h.to_ascii_lowercase(), port, path))
-}
-
-fn is_local(h: &str) -> bool {
-    matches!(h, "localhost" | "127.0.0.1" | "::1" | "0.0.0.0")
-}
-
-/// Published host port → container: a live one first (a stopped container keeps its port
-/// mapping but does not hold the port).
-fn publisher(st: &State, port: u16) -> Option<(&Container, u16)> {
-    let hit = |c: &Container| {
-        c.ports.iter().find_map(|p| {
-            let p = p.split('/').next().unwrap_or(p);
-            let parts: Vec<&str> = p.split(':').collect();
-            let (hp, cp) = match parts.as_slice() {
-                [one] => (*one, *one),
-                [h, c] => (*h, *c),
-                [_, h, c] => (*h, *c),
-                _ => return None,
-            };
-            (hp.parse::<u16>().ok() == Some(port)).then(|| cp.parse::<u16>().unwrap_or(port))
-        })
-    };
-    let find = |live: bool| {
-        st.containers
-            .values()
-            .filter(|c| c.is_up() == live)
-            .find_map(|c| hit(c).map(|cp| (c, cp)))
-    };
-    find(true).or_else(|| find(false))
-}
-
-pub fn route(host: &Host, st: &State, req: &Request) -> Route {
-    let Some((h, port, path)) = parse_url(&req.url) else {
-        return Route::Passthrough;
-    };
-    if !is_local(&h) {
-        return Route::Passthrough;
-    }
-    let Some((c, cport)) = publisher(st, port) else {
-        return Route::Passthrough;
-    };
-    if !c.is_up() {
-        return Route::Refused { host: h, port };
-    }
-    Route::Local(serve(host, st, c, cport, req, &path))
 }
 
 fn json_resp(status: u16, v: &Value, server_header: bool) -> Response {
@@ -173,50 +118,6 @@ pub fn fileserver_root(c: &Container, path: &str) -> Response {
     }
 }
 
-/// Serve `path` on container port `cport` of `c`.
-pub fn serve(
-    host: &Host,
-    st: &State,
-    c: &Container,
-    cport: u16,
-    req: &Request,
-    path: &str,
-) -> Response {
-    match c.role {
-        Role::Apiserver => api(host, st, c, req, path),
-        Role::Webserver => {
-            let p = path.split('?').next().unwrap_or(path);
-            if let Some(rest) = p.strip_prefix("/api/") {
-                let q = path
-                    .split_once('?')
-                    .map(|(_, q)| format!("?{q}"))
-                    .unwrap_or_default();
-                return match peer(st, c, Role::Apiserver) {
-                    Some(a) => api(host, st, a, req, &format!("/{rest}{q}")),
-                    None => bad_gateway(),
-                };
-            }
-            webserver_page(c, path)
-        }
-        Role::Fileserver => fileserver_root(c, path),
-        Role::Elastic if cport == 9200 => {
-            let dir = data_dir(host, c, "/usr/share/elasticsearch/data");
-            let cluster = c.env_var("cluster.name").unwrap_or("docker-cluster");
-            let (s, b) = elastic::http(&c.version, cluster, &dir, path);
-            text(s, "application/json; charset=UTF-8", &b)
-        }
-        Role::Mongo => text(
-            200,
-            "text/plain",
-            "It looks like you are trying to access MongoDB over HTTP on the native driver port.\n",
-        ),
-        _ => match crate::serving::http(c, path) {
-            Some((status, ct, body)) => text(status, ct, &body),
-            None => text(404, "text/plain", "404 page not found\n"),
-        },
-    }
-}
-
 fn basic_creds(req: &Request) -> Option<(String, String)> {
     let v = req
         .headers
@@ -254,12 +155,6 @@ pub fn reported_version(c: &Container) -> String {
             .unwrap_or_default()
             .to_string(),
     }
-}
-
-fn api(host: &Host, st: &State, c: &Container, req: &Request, path: &str) -> Response {
-    let mongo_data = peer(st, c, Role::Mongo)
-        .and_then(|m| mongo::load(&data_dir(host, m, "/data/db")).ok().flatten());
-    api_answer(c, mongo_data.as_ref(), req, path)
 }
 
 /// The apiserver `c`'s answer for `path`, given the data of its MongoDB (`None`: unreachable).
@@ -424,434 +319,6 @@ pub fn b64_decode(s: &str) -> Option<Vec<u8>> {
     Some(out)
 }
 
-fn reason(code: u16) -> &'static str {
-    match code {
-        200 => "OK",
-        400 => "BAD REQUEST",
-        401 => "UNAUTHORIZED",
-        404 => "NOT FOUND",
-        502 => "Bad Gateway",
-        _ => "",
-    }
-}
-
-fn exec_real(prog: &str, env_key: &str, host: &Host, args: &[String]) -> Out {
-    use std::os::unix::process::CommandExt;
-    let real = host.var(env_key).unwrap_or(prog).to_string();
-    // Output files are host paths (under CLEARML_SIM_FSROOT when it is set).
-    let mut mapped: Vec<String> = Vec::with_capacity(args.len());
-    let mut it = args.iter().peekable();
-    while let Some(a) = it.next() {
-        mapped.push(a.clone());
-        if ["-o", "--output", "-O", "--output-document"].contains(&a.as_str())
-            && let Some(f) = it.next()
-        {
-            mapped.push(if f == "-" {
-                f.clone()
-            } else {
-                host.path(f).display().to_string()
-            });
-        }
-    }
-    let err = std::process::Command::new(&real)
-        .arg0(prog.rsplit('/').next().unwrap_or(prog))
-        .args(&mapped)
-        .exec();
-    Out::fail(127, format!("clearml-sim: cannot run {real}: {err}"))
-}
-
-/// `curl ARGS`.
-pub fn curl(host: &Host, args: &[String]) -> Out {
-    let mut req = Request {
-        method: "GET".into(),
-        ..Request::default()
-    };
-    let (mut silent, mut show_err, mut fail, mut include, mut head) =
-        (false, false, false, false, false);
-    let mut output: Option<String> = None;
-    let mut write_out: Option<String> = None;
-    let mut dump_header: Option<String> = None;
-    let mut i = 0;
-    while i < args.len() {
-        let a = args[i].clone();
-        let next = |i: &mut usize| -> String {
-            *i += 1;
-            args.get(*i).cloned().unwrap_or_default()
-        };
-        if a.starts_with("--") {
-            let (name, inline) = match a.split_once('=') {
-                Some((n, v)) => (n.to_string(), Some(v.to_string())),
-                None => (a.clone(), None),
-            };
-            let val = if crate::standin::curl::TAKES_VALUE.contains(&name.as_str()) {
-                Some(inline.unwrap_or_else(|| next(&mut i)))
-            } else {
-                None
-            };
-            match (name.as_str(), val) {
-                ("--silent", _) => silent = true,
-                ("--show-error", _) => show_err = true,
-                ("--fail", _) | ("--fail-with-body", _) => fail = true,
-                ("--include", _) => include = true,
-                ("--head", _) => head = true,
-                ("--output", Some(v)) => output = Some(v),
-                ("--write-out", Some(v)) => write_out = Some(v),
-                ("--header", Some(v)) => push_header(&mut req, &v),
-                ("--user", Some(v)) => req.headers.push((
-                    "Authorization".into(),
-                    format!("Basic {}", b64_encode(v.as_bytes())),
-                )),
-                ("--request", Some(v)) => req.method = v,
-                ("--url", Some(v)) => req.url = v,
-                ("--config", Some(v)) => apply_config(&mut req, &v),
-                ("--dump-header", Some(v)) => dump_header = Some(v),
-                _ => {}
-            }
-        } else if a.starts_with('-') && a.len() > 1 {
-            let flags: Vec<char> = a[1..].chars().collect();
-            let mut j = 0;
-            while j < flags.len() {
-                let f = flags[j];
-                let opt = format!("-{f}");
-                if crate::standin::curl::TAKES_VALUE.contains(&opt.as_str()) {
-                    let rest: String = flags[j + 1..].iter().collect();
-                    let v = if rest.is_empty() { next(&mut i) } else { rest };
-                    match f {
-                        'o' => output = Some(v),
-                        'w' => write_out = Some(v),
-                        'H' => push_header(&mut req, &v),
-                        'u' => req.headers.push((
-                            "Authorization".into(),
-                            format!("Basic {}", b64_encode(v.as_bytes())),
-                        )),
-                        'X' => req.method = v,
-                        'K' => apply_config(&mut req, &v),
-                        'D' => dump_header = Some(v),
-                        _ => {}
-                    }
-                    break;
-                }
-                match f {
-                    's' => silent = true,
-                    'S' => show_err = true,
-                    'f' => fail = true,
-                    'i' => include = true,
-                    'I' => head = true,
-                    _ => {}
-                }
-                j += 1;
-            }
-        } else if req.url.is_empty() {
-            req.url = a;
-        }
-        i += 1;
-    }
-    let st = match host.load() {
-        Ok(s) => s,
-        Err(e) => return e.into(),
-    };
-    let mut out = Out::default();
-    let wo = |code: u16| -> String {
-        write_out
-            .as_ref()
-            .map(|w| {
-                w.replace("%{http_code}", &format!("{code:03}"))
-                    .replace("%{response_code}", &format!("{code:03}"))
-                    .replace("%{num_redirects}", "0")
-                    .replace("%{url_effective}", &req.url)
-                    .replace("\\n", "\n")
-            })
-            .unwrap_or_default()
-    };
-    match route(host, &st, &req) {
-        Route::Passthrough => exec_real("/usr/bin/curl", "CLEARML_SIM_REAL_CURL", host, args),
-        Route::Refused { host: h, port } => {
-            out.stdout.push_str(&wo(0));
-            if !silent || show_err {
-                out.eline(&format!("curl: (7) Failed to connect to {h} port {port} after 0 ms: Couldn't connect to server"));
-            }
-            out.code = 7;
-            out
-        }
-        Route::Local(resp) => {
-            if fail && resp.status >= 400 {
-                out.stdout.push_str(&wo(resp.status));
-                if !silent || show_err {
-                    out.eline(&format!(
-                        "curl: (22) The requested URL returned error: {}",
-                        resp.status
-                    ));
-                }
-                out.code = 22;
-                return out;
-            }
-            let header_block = {
-                let mut h = format!("HTTP/1.1 {} {}\r\n", resp.status, reason(resp.status));
-                h.push_str(&format!(
-                    "Content-Type: {}\r\nContent-Length: {}\r\n",
-                    resp.content_type,
-                    resp.body.len()
-                ));
-                for (k, v) in &resp.extra_headers {
-                    h.push_str(&format!("{k}: {v}\r\n"));
-                }
-                h.push_str("\r\n");
-                h
-            };
-            if let Some(f) = &dump_header {
-                let written = if f == "-" {
-                    out.stdout.push_str(&header_block);
-                    Ok(())
-                } else {
-                    std::fs::write(host.path(f), header_block.as_bytes())
-                };
-                if let Err(e) = written {
-                    out.eline(&format!(
-                        "curl: (23) Failure writing output to destination: {e}"
-                    ));
-                    out.code = 23;
-                    return out;
-                }
-            }
-            let mut body = String::new();
-            if include || head {
-                body.push_str(&format!(
-                    "HTTP/1.1 {} {}\r\n",
-                    resp.status,
-                    reason(resp.status)
-                ));
-                body.push_str(&format!(
-                    "Content-Type: {}\r\nContent-Length: {}\r\n",
-                    resp.content_type,
-                    resp.body.len()
-                ));
-                for (k, v) in &resp.extra_headers {
-                    body.push_str(&format!("{k}: {v}\r\n"));
-                }
-                body.push_str("\r\n");
-            }
-            if !head {
-                body.push_str(&resp.body);
-            }
-            match output.as_deref() {
-                Some("-") | None => out.stdout.push_str(&body),
-                Some(f) => {
-                    if let Err(e) = std::fs::write(host.path(f), body.as_bytes()) {
-                        out.eline(&format!(
-                            "curl: (23) Failure writing output to destination: {e}"
-                        ));
-                        out.code = 23;
-                        return out;
-                    }
-                }
-            }
-            out.stdout.push_str(&wo(resp.status));
-            out
-        }
-    }
-}
-
-/// `curl -K FILE` (`-` = stdin): config lines `option = "value"`; `user`, `header`, `url` and
-/// `request` are honoured, as the real curl reads them.
-fn apply_config(req: &mut Request, source: &str) {
-    let text = if source == "-" {
-        let mut t = String::new();
-        let _ = std::io::Read::read_to_string(&mut std::io::stdin(), &mut t);
-        t
-    } else {
-        std::fs::read_to_string(source).unwrap_or_default()
-    };
-    for line in text.lines() {
-        let line = line.trim();
-        if line.is_empty() || line.starts_with('#') {
-            continue;
-        }
-        let (key, value) = match line.find(|c: char| c == '=' || c == ':' || c.is_whitespace()) {
-            Some(i) => (
-                &line[..i],
-                line[i + 1..].trim_start_matches(['=', ':', ' ', '\t']),
-            ),
-            None => (line, ""),
-        };
-        let value = value.trim();
-        let value = match value.strip_prefix('"').and_then(|v| v.strip_suffix('"')) {
-            Some(q) => q.replace("\\\"", "\"").replace("\\\\", "\\"),
-            None => value.to_string(),
-        };
-        match key.trim_start_matches("--") {
-            "user" | "u" => req.headers.push((
-                "Authorization".into(),
-                format!("Basic {}", b64_encode(value.as_bytes())),
-            )),
-            "header" | "H" => push_header(req, &value),
-            "url" => req.url = value,
-            "request" | "X" => req.method = value,
-            _ => {}
-        }
-    }
-}
-
-fn push_header(req: &mut Request, h: &str) {
-    if let Some((k, v)) = h.split_once(':') {
-        req.headers
-            .push((k.trim().to_string(), v.trim().to_string()));
-    }
-}
-
-/// `wget ARGS`.
-pub fn wget(host: &Host, args: &[String]) -> Out {
-    let mut req = Request {
-        method: "GET".into(),
-        ..Request::default()
-    };
-    let mut quiet = false;
-    let mut output: Option<String> = None;
-    let (mut user, mut pass) = (None::<String>, None::<String>);
-    let mut i = 0;
-    while i < args.len() {
-        let a = args[i].clone();
-        if let Some(long) = a.strip_prefix("--") {
-            let (name, inline) = match long.split_once('=') {
-                Some((n, v)) => (n.to_string(), Some(v.to_string())),
-                None => (long.to_string(), None),
-            };
-            let needs = [
-                "output-document",
-                "header",
-                "user",
-                "password",
-                "http-user",
-                "http-password",
-                "timeout",
-                "tries",
-                "post-data",
-                "method",
-            ];
-            let val = if needs.contains(&name.as_str()) {
-                inline.or_else(|| {
-                    i += 1;
-                    args.get(i).cloned()
-                })
-            } else {
-                None
-            };
-            match (name.as_str(), val) {
-                ("quiet", _) => quiet = true,
-                ("output-document", Some(v)) => output = Some(v),
-                ("header", Some(v)) => push_header(&mut req, &v),
-                ("user" | "http-user", Some(v)) => user = Some(v),
-                ("password" | "http-password", Some(v)) => pass = Some(v),
-                ("method", Some(v)) => req.method = v,
-                _ => {}
-            }
-        } else if a.starts_with('-') && a.len() > 1 {
-            let flags: Vec<char> = a[1..].chars().collect();
-            let mut j = 0;
-            while j < flags.len() {
-                match flags[j] {
-                    'q' => quiet = true,
-                    'O' | 'T' | 't' | 'U' => {
-                        let rest: String = flags[j + 1..].iter().collect();
-                        let v = if rest.is_empty() {
-                            i += 1;
-                            args.get(i).cloned().unwrap_or_default()
-                        } else {
-                            rest
-                        };
-                        if flags[j] == 'O' {
-                            output = Some(v);
-                        }
-                        break;
-                    }
-                    _ => {}
-                }
-                j += 1;
-            }
-        } else if req.url.is_empty() {
-            req.url = a;
-        }
-        i += 1;
-    }
-    if let (Some(u), Some(p)) = (&user, &pass) {
-        req.headers.push((
-            "Authorization".into(),
-            format!("Basic {}", b64_encode(format!("{u}:{p}").as_bytes())),
-        ));
-    }
-    let st = match host.load() {
-        Ok(s) => s,
-        Err(e) => return e.into(),
-    };
-    let mut out = Out::default();
-    let (h, port) = parse_url(&req.url)
-        .map(|(h, p, _)| (h, p))
-        .unwrap_or_default();
-    if !quiet {
-        out.eline(&format!("--2025-01-01 00:00:00--  {}", req.url));
-        out.eline(&format!("Resolving {h} ({h})... 127.0.0.1"));
-    }
-    match route(host, &st, &req) {
-        Route::Passthrough => exec_real("/usr/bin/wget", "CLEARML_SIM_REAL_WGET", host, args),
-        Route::Refused { .. } => {
-            if !quiet {
-                out.eline(&format!(
-                    "Connecting to {h} ({h})|127.0.0.1|:{port}... failed: Connection refused."
-                ));
-            }
-            out.code = 4;
-            out
-        }
-        Route::Local(resp) => {
-            if !quiet {
-                out.eline(&format!(
-                    "Connecting to {h} ({h})|127.0.0.1|:{port}... connected."
-                ));
-                out.eline(&format!(
-                    "HTTP request sent, awaiting response... {} {}",
-                    resp.status,
-                    reason(resp.status)
-                ));
-            }
-            if resp.status >= 400 {
-                if !quiet {
-                    out.eline(&format!(
-                        "2025-01-01 00:00:00 ERROR {}: {}.",
-                        resp.status,
-                        reason(resp.status)
-                    ));
-                }
-                out.code = 8;
-                return out;
-            }
-            let target = output.unwrap_or_else(|| {
-                let p = parse_url(&req.url).map(|(_, _, p)| p).unwrap_or_default();
-                let base = p
-                    .split('?')
-                    .next()
-                    .unwrap_or("")
-                    .rsplit('/')
-                    .next()
-                    .unwrap_or("")
-                    .to_string();
-                if base.is_empty() {
-                    "index.html".into()
-                } else {
-                    base
-                }
-            });
-            if target == "-" {
-                out.stdout.push_str(&resp.body);
-            } else if let Err(e) = std::fs::write(host.path(&target), resp.body.as_bytes()) {
-                out.eline(&format!("{target}: {e}"));
-                out.code = 3;
-            } else if !quiet {
-                out.eline(&format!("Saving to: '{target}'"));
-            }
-            out
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -875,44 +342,42 @@ mod tests {
         assert_eq!(b64_decode(&b64_encode(b"ab")).as_deref(), Some(&b"ab"[..]));
     }
 
-    fn host_of(era: &str, t: &std::path::Path) -> Host {
-        let h = Host {
-            fsroot: t.join("root"),
-            state_dir: t.join("state"),
-            cwd: t.to_path_buf(),
-            env: Default::default(),
-        };
-        let o = crate::init::InitOpts {
-            era: era.into(),
-            agent_key: Some("AK".into()),
-            agent_secret: Some("AS".into()),
+    /// The apiserver of release `era` (its image's environment) over data with a uid and the
+    /// services agent's credentials AK:AS, as a stand-in apiserver sees itself.
+    fn apiserver_of(era: &str) -> (Container, mongo::MongoData) {
+        let r = releases::find(era).expect("release");
+        let mut c = crate::containers::tests::container(r.version);
+        c.env = crate::containers::image_env(releases::ImageKind::Server, r.version, Some(r.build));
+        let md = mongo::MongoData {
+            server_uid: Some(hex_id("uid").get(..32).unwrap_or_default().to_owned()),
+            services_agent: Some(mongo::Creds {
+                key: "AK".into(),
+                secret: "AS".into(),
+            }),
             ..Default::default()
         };
-        let r = crate::init::init(&h, &o);
-        assert_eq!(r.code, 0, "{r:?}");
-        h
+        (c, md)
     }
 
-    fn get(h: &Host, url: &str, auth: Option<&str>) -> Option<(u16, Value)> {
-        let st = h.load().expect("state");
-        let mut req = Request {
-            method: "GET".into(),
-            url: url.into(),
-            headers: vec![],
-        };
+    /// What the apiserver of `h` answers to `url` (a path on 8008), with basic auth `auth`.
+    fn get(
+        h: &(Container, mongo::MongoData),
+        url: &str,
+        auth: Option<&str>,
+    ) -> Option<(u16, Value)> {
+        let path = url.strip_prefix("http://localhost:8008")?;
+        let mut req = Request { headers: vec![] };
         if let Some(a) = auth {
             req.headers.push((
                 "Authorization".into(),
                 format!("Basic {}", b64_encode(a.as_bytes())),
             ));
         }
-        match route(h, &st, &req) {
-            Route::Local(r) => Some((
-                r.status,
-                serde_json::from_str(&r.body).unwrap_or(Value::Null),
-            )),
-            _ => None,
-        }
+        let r = api_answer(&h.0, Some(&h.1), &req, path);
+        Some((
+            r.status,
+            serde_json::from_str(&r.body).unwrap_or(Value::Null),
+        ))
     }
 
     #[test]
@@ -934,8 +399,7 @@ mod tests {
             ("2.3", true, false, true, "2.3.0"),
         ];
         for (era, auth, uid, api, version) in cases {
-            let t = tempfile::tempdir().expect("tmp");
-            let h = host_of(era, t.path());
+            let h = apiserver_of(era);
             let (code, v) = get(&h, "http://localhost:8008/server.info", None).expect("local");
             if auth {
                 assert_eq!(
@@ -969,8 +433,7 @@ mod tests {
                 assert!(v8["data"].get("api_version").is_none(), "{era}: {v8}");
             }
         }
-        let t = tempfile::tempdir().expect("tmp");
-        let h = host_of("2.3", t.path());
+        let h = apiserver_of("2.3");
         let (c, v8) =
             get(&h, "http://localhost:8008/v2.8/server.info", Some("AK:AS")).expect("local");
         assert_eq!(c, 200);
@@ -979,18 +442,10 @@ mod tests {
 
     #[test]
     fn endpoints_by_release() {
-        let t = tempfile::tempdir().expect("tmp");
-        let h = host_of("0.15", t.path());
+        let h = apiserver_of("0.15");
         let (c, _) = get(&h, "http://localhost:8008/debug.ping", None).expect("local");
         assert_eq!(c, 404, "debug.ping arrives in 0.16");
-        assert!(
-            get(&h, "http://localhost:9200/", None).is_some(),
-            "Trains publishes 9200"
-        );
-        let t = tempfile::tempdir().expect("tmp");
-        let h = host_of("1.5", t.path());
-        let (c, _) = get(&h, "http://127.0.0.1:8081/", None).expect("local");
-        assert_eq!(c, 404, "fileserver OK arrives in 1.7");
+        let h = apiserver_of("1.5");
         let (c, v) = get(
             &h,
             "http://localhost:8008/v2.17/login.supported_modes",
@@ -1004,10 +459,5 @@ mod tests {
         assert_eq!(v["meta"]["endpoint"]["requested_version"], "2.17");
         let (_, v) = get(&h, "http://localhost:8008/auth.fixed_users_mode", None).expect("local");
         assert_eq!(v["data"]["server_errors"], serde_json::json!({}));
-        assert!(
-            get(&h, "http://localhost:9999/", None).is_none(),
-            "unknown ports go to the real curl"
-        );
-        assert!(get(&h, "http://example.invalid:8008/", None).is_none());
     }
 }

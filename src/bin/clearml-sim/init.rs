@@ -1,40 +1,31 @@
 //! `clearml-sim init`: lays out a host of a given release as a real installation would have it
 //! (root dir, that release's compose file as upstream wrote it (see `COMPOSE`), `.env`, data
-//! directories with markers, local images, running containers), plus `compose-file`.
+//! directories with markers), plus `compose-file`. The images and containers are the real
+//! Docker host's (`host-install` pulls them, the tests run `compose up`).
 
-use crate::compose;
-use crate::containers;
 use crate::elastic;
-use crate::interpolate::Flavour;
 use crate::mongo;
 use crate::redis;
-use crate::releases::{self, ImageKind, Stack, rdb_version, series, stack, vge};
-use crate::state::{Access, Host, Out, SimError, State, hex_id, io_err, now, set_mode, write_file};
+use crate::releases::{self, Stack, rdb_version, series, stack};
+use crate::state::{Host, Out, SimError, hex_id, io_err, now, set_mode, write_file};
 use std::collections::BTreeMap;
 use std::path::Path;
 
 #[derive(Debug, Clone, Default)]
 pub struct InitOpts {
     pub era: String,
-    pub stopped: bool,
-    pub exited: bool,
     pub root: Option<String>,
-    pub compose: Option<String>,
     pub no_clearml: bool,
-    pub no_avx: bool,
     pub agent_key: Option<String>,
     pub agent_secret: Option<String>,
     pub host_ip: Option<String>,
     pub git_user: Option<String>,
     pub git_pass: Option<String>,
-    pub docker_access: Option<String>,
     /// Keep the agent settings out of `.env` (as if they had been exported in the shell at install).
     pub no_dotenv: bool,
     pub pin: bool,
-    pub free_mb: Option<u64>,
-    pub memory_mb: Option<u64>,
-    /// Also install ClearML Serving (see `serving.rs`), its inference container published on
-    /// this host port.
+    /// Also lay out ClearML Serving's clone (see `serving.rs`), its inference container to be
+    /// published on this host port.
     pub serving: Option<u16>,
 }
 
@@ -486,15 +477,8 @@ fn agent_vars(o: &InitOpts, version: &str) -> BTreeMap<String, String> {
     m
 }
 
-fn populate(
-    host: &Host,
-    st: &mut State,
-    o: &InitOpts,
-    version: &str,
-    root: &str,
-) -> Result<(), SimError> {
+fn populate(host: &Host, o: &InitOpts, version: &str, root: &str) -> Result<(), SimError> {
     let s = stack(version);
-    let rel = releases::find(version);
     let data = format!("{root}/data");
     for d in ["config", "logs", "data/fileserver"] {
         let p = host.path(&format!("{root}/{d}"));
@@ -575,92 +559,21 @@ fn populate(
     }
     // Ownership as the docs prescribe (chown -R 1000:1000).
     if !chown_tree(&host.path(&data), 1000) {
-        st.settings.es_uid = crate::state::owner_uid(&edir).unwrap_or(1000);
-    }
-    // Images as pulled back then: `:latest` meant this release.
-    let server_ref = format!("{}:latest", s.server_repo);
-    containers::install_image(
-        st,
-        &server_ref,
-        ImageKind::Server,
-        version,
-        rel.map(|r| r.build),
-    );
-    // And the image the compose file names, if another (a pinned tag: `--pin`, or 1.17.1's).
-    let named = releases::compose_server_image(version, o.pin);
-    if named != server_ref {
-        containers::install_image(st, &named, ImageKind::Server, version, rel.map(|r| r.build));
-    }
-    if let Some(a) = s.agent_repo {
-        containers::install_image(
-            st,
-            &format!("{a}:latest"),
-            ImageKind::AgentServices,
-            "latest",
-            None,
-        );
-    }
-    for img in [Some(s.mongo_image), Some(s.es_image), s.redis_image]
-        .into_iter()
-        .flatten()
-    {
-        if let Err(e) = containers::pull(st, img) {
-            return Err(SimError::BadState {
-                path: img.to_string(),
-                msg: e,
-            });
-        }
+        return Err(SimError::BadState {
+            path: data,
+            msg: "cannot chown -R 1000:1000".into(),
+        });
     }
     Ok(())
 }
 
 pub fn init(host: &Host, o: &InitOpts) -> Out {
-    let mut st = State::default();
-    match o.compose.as_deref() {
-        None | Some("v2") => {}
-        Some("v1") => {
-            st.settings.compose_v1 = true;
-            st.settings.compose_v2 = false;
-        }
-        Some("both") => st.settings.compose_v1 = true,
-        Some(other) => {
-            return Out::fail(
-                2,
-                format!("clearml-sim init: --compose must be v1, v2 or both, not {other:?}"),
-            );
-        }
-    }
-    st.settings.avx = !o.no_avx;
-    // A simulated server has 16 GB unless told otherwise, whatever this machine has.
-    st.settings.memory_mb = Some(o.memory_mb.unwrap_or(16_384));
-    if let Err(m) = crate::procfs::sync(host, &st.settings) {
-        return Out::fail(1, format!("clearml-sim: {m}"));
-    }
-    if let Some(f) = o.free_mb {
-        st.settings.free_mb = f;
-    }
-    st.settings.docker_access = match o.docker_access.as_deref() {
-        None | Some("group") => Access::Group,
-        Some("root") => Access::Root,
-        Some("none") => Access::None,
-        Some(other) => {
-            return Out::fail(
-                2,
-                format!(
-                    "clearml-sim init: --docker-access must be root, group or none, not {other:?}"
-                ),
-            );
-        }
-    };
     if o.no_clearml {
         let mut out = Out::ok("clearml-sim: host without ClearML initialised\n");
         if let Some(port) = o.serving {
-            add_serving(host, &mut st, port, &mut out);
+            add_serving(host, port, &mut out);
         }
-        return match host.with_state(|s| *s = st.clone()) {
-            Ok(()) => out,
-            Err(e) => e.into(),
-        };
+        return out;
     }
     let Some(rel) = releases::find(&o.era) else {
         return Out::fail(2, format!("clearml-sim init: unknown release {:?}", o.era));
@@ -669,7 +582,7 @@ pub fn init(host: &Host, o: &InitOpts) -> Out {
     let s = stack(version);
     let root = o.root.clone().unwrap_or_else(|| s.root.to_string());
     let root = root.trim_end_matches('/').to_string();
-    if let Err(e) = populate(host, &mut st, o, version, &root) {
+    if let Err(e) = populate(host, o, version, &root) {
         return e.into();
     }
     let yaml = compose_yaml(version, Some(&root), o.pin);
@@ -691,140 +604,21 @@ pub fn init(host: &Host, o: &InitOpts) -> Out {
     let mut out = Out::ok(format!(
         "clearml-sim: host of release {version} laid out at {root}\n"
     ));
-    if !o.stopped {
-        let mut h = host.clone();
-        h.cwd = host.path(&root);
-        let flavour = if st.settings.compose_v2 {
-            Flavour::V2
-        } else {
-            Flavour::V1
-        };
-        let opts = compose::Opts {
-            files: vec![format!("{root}/docker-compose.yml")],
-            ..compose::Opts::default()
-        };
-        let p = match compose::load_project(&h, &opts, flavour, &vars) {
-            Ok(p) => p,
-            Err(o) => return o,
-        };
-        let r = compose::up(&h, &mut st, &p, flavour, &compose::UpOpts::default());
-        if r.code != 0 {
-            return r;
-        }
-        if o.exited {
-            let names: Vec<String> = st.containers.keys().cloned().collect();
-            for n in names {
-                containers::stop(&mut st, &n);
-            }
-        }
-        for c in st.containers.values() {
-            out.line(&format!("  {} {:?} ({})", c.name, c.status, c.exit_code));
-        }
-    }
     if let Some(port) = o.serving {
-        add_serving(host, &mut st, port, &mut out);
+        add_serving(host, port, &mut out);
     }
-    if let Err(e) = host.with_state(|s| *s = st.clone()) {
-        return e.into();
-    }
-    let _ = vge;
     out
 }
 
-/// `--serving PORT`: ClearML Serving after the server, as a site adds it later. When its `up`
-/// fails (PORT is 8080 and the server's webserver holds it), the state is kept as compose left
-/// it and `init` fails with compose's error.
-fn add_serving(host: &Host, st: &mut State, port: u16, out: &mut Out) {
-    let flavour = if st.settings.compose_v2 {
-        Flavour::V2
-    } else {
-        Flavour::V1
-    };
-    let r = crate::serving::install(host, st, port, flavour);
+/// `--serving PORT`: ClearML Serving's clone beside the server, as a site adds it later.
+fn add_serving(host: &Host, port: u16, out: &mut Out) {
+    let r = crate::serving::install(host, port);
     out.line(&format!(
         "clearml-sim: ClearML Serving laid out at {}/docker (inference on port {port})",
         crate::serving::CLONE
     ));
-    for c in st
-        .containers
-        .values()
-        .filter(|c| c.label("com.docker.compose.project") == Some("docker"))
-    {
-        out.line(&format!("  {} {:?} ({})", c.name, c.status, c.exit_code));
-    }
     if r.code != 0 {
         out.stderr.push_str(&r.stderr);
         out.code = r.code;
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn compose_rows_are_well_formed() {
-        let known = |v: &str| releases::RELEASES.iter().any(|r| r.version == v);
-        let mut n = 0;
-        for (from, until, line) in compose_rows() {
-            n += 1;
-            assert!(known(from), "{from} |{line}");
-            assert!(until == "-" || known(until), "{until} |{line}");
-            assert!(
-                until == "-" || releases::vnum(from) < releases::vnum(until),
-                "{from} {until} |{line}"
-            );
-        }
-        assert!(n > 250, "{n} rows");
-    }
-
-    #[test]
-    fn compose_files_follow_upstream_shapes() {
-        let y = compose_yaml("1.17.1", None, false);
-        assert!(y.contains("image: allegroai/clearml:1.17.1-554"));
-        assert!(y.contains("docker.elastic.co/elasticsearch/elasticsearch:8.15.3"));
-        assert!(y.contains(
-            "CLEARML__secure__credentials__services_agent__user_key: ${CLEARML_AGENT_ACCESS_KEY:-}"
-        ));
-        assert!(y.contains("${CLEARML_AGENT_ACCESS_KEY:-$CLEARML_API_ACCESS_KEY}"));
-        assert!(!y.contains("discovery.zen.minimum_master_nodes"));
-        let t = compose_yaml("0.15.1", None, false);
-        assert!(
-            t.contains("container_name: trains-apiserver")
-                && t.contains("/opt/trains/data/elastic:/usr/share/elasticsearch/data")
-        );
-        assert!(
-            t.contains("TRAINS_AGENT_GIT_USER: ${TRAINS_AGENT_GIT_USER}")
-                && t.contains("\"9200:9200\"")
-        );
-        let c = compose_yaml("2.3.0", None, false);
-        assert!(
-            c.contains("image: clearml/server:latest")
-                && c.contains("mongo:7.0.22")
-                && c.contains("container_name: async_delete")
-        );
-        let h = compose_yaml("0.10.0", Some("/srv/t"), false);
-        assert!(h.contains("network_mode: host") && !h.contains("ports:"));
-        assert!(h.contains("      source: /srv/t/logs\n      target: /var/log/trains\n"));
-        let z = compose_yaml("0.17.0", Some("/srv/c/"), false);
-        assert!(z.contains("container_name: trains-agent-services"));
-        assert!(z.contains("- /srv/c/config:/opt/trains/config"));
-        assert!(z.contains("TRAINS_AGENT_DOCKER_HOST_MOUNT: \"/opt/trains/agent:/root/.trains\""));
-        assert!(z.contains("watermark.flood_stage: 10gb"));
-        let r = compose_yaml("1.16.2", Some("/srv/c"), true);
-        assert!(r.contains("image: allegroai/clearml:1.16.2-502"));
-        assert!(r.contains("PYTHONPATH: /opt/clearml/apiserver"));
-        assert!(r.contains("CLEARML_AGENT_DOCKER_HOST_MOUNT: \"/srv/c/agent:/root/.clearml\""));
-        assert!(r.contains("zip_files: \"/opt/clearml/db-pre-populate\""));
-        for r in releases::RELEASES {
-            let y = compose_yaml(r.version, None, false);
-            let parsed: Result<serde_json::Value, _> = serde_saphyr::from_str(&y);
-            assert!(parsed.is_ok(), "{}: {parsed:?}\n{y}", r.version);
-            assert!(
-                !y.contains('@'),
-                "{}: a placeholder is left\n{y}",
-                r.version
-            );
-        }
     }
 }

@@ -15,11 +15,8 @@
 //!   host side of that mapping; that is what PORT is (8080: upstream's file unchanged).
 //! - No top-level `name:`, so the project is named after the directory: `docker`.
 
-use crate::compose::{self, Opts, UpOpts};
-use crate::interpolate::Flavour;
 use crate::releases::split_ref;
-use crate::state::{Container, Host, Out, State, write_file};
-use std::collections::BTreeMap;
+use crate::state::{Container, Host, Out, write_file};
 
 /// Where the simulated site cloned clearml-serving (a choice of the simulator; upstream's README
 /// clones it into the current directory).
@@ -161,6 +158,13 @@ CLEARML_API_SECRET_KEY="<secret_key_here>"
 CLEARML_SERVING_TASK_ID="<serving_service_id_here>"
 "#;
 
+/// A compose flavour, as far as Serving's files differ for it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flavour {
+    V1,
+    V2,
+}
+
 /// The compose file with the inference container published on host port `port`: `compose.yaml`
 /// for compose v2, `docker-compose.yml` (with upstream's `version: "3"` line) for v1.
 pub fn compose_yaml(port: u16, flavour: Flavour) -> String {
@@ -171,8 +175,9 @@ pub fn compose_yaml(port: u16, flavour: Flavour) -> String {
     }
 }
 
-/// Lay out the clone's `docker/` directory and bring Serving up as its README says.
-pub fn install(host: &Host, st: &mut State, port: u16, flavour: Flavour) -> Out {
+/// Lay out the clone's `docker/` directory as its README says (the tests bring it up with the
+/// host's real compose).
+pub fn install(host: &Host, port: u16) -> Out {
     let dir = format!("{CLONE}/docker");
     for (name, fl) in [
         ("compose.yaml", Flavour::V2),
@@ -185,28 +190,13 @@ pub fn install(host: &Host, st: &mut State, port: u16, flavour: Flavour) -> Out 
             return e.into();
         }
     }
-    if let Err(e) = write_file(
+    match write_file(
         &host.path(&format!("{dir}/example.env")),
         EXAMPLE_ENV.as_bytes(),
     ) {
-        return e.into();
+        Ok(()) => Out::default(),
+        Err(e) => e.into(),
     }
-    let file = match flavour {
-        Flavour::V2 => "compose.yaml",
-        Flavour::V1 => "docker-compose.yml",
-    };
-    let mut h = host.clone();
-    h.cwd = host.path(&dir);
-    let opts = Opts {
-        files: vec![format!("{dir}/{file}")],
-        env_files: vec![format!("{dir}/example.env")],
-        ..Opts::default()
-    };
-    let p = match compose::load_project(&h, &opts, flavour, &BTreeMap::new()) {
-        Ok(p) => p,
-        Err(o) => return o,
-    };
-    compose::up(&h, st, &p, flavour, &UpOpts::default())
 }
 
 fn repo_of(c: &Container) -> String {

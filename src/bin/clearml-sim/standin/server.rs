@@ -362,8 +362,6 @@ fn apiserver_main(cfg: &ImageDesc) -> i32 {
             return Reply::json(if ok { 200 } else { 401 }, &serde_json::json!({"ok": ok}));
         }
         let sim_req = http::Request {
-            method: req.method.clone(),
-            url: format!("http://localhost:8008{}", req.path),
             headers: req.headers.clone(),
         };
         Reply::from_sim(http::api_answer(&c, md.as_ref(), &sim_req, &req.path))
