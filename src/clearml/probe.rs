@@ -14,7 +14,9 @@ cf os; uname -s; uname -m
 cf uid; id -u
 DK=; A=missing; RD=cat
 if command -v docker >/dev/null 2>&1; then
-  if E=$(docker info 2>&1 >/dev/null); then
+  # Both streams: with its daemon gone, docker 20.10 says why on stdout ("ERROR: Cannot connect
+  # to the Docker daemon …") and only "errors pretty printing info" on stderr.
+  if E=$(docker info 2>&1); then
     DK=docker; if [ "$(id -u)" = 0 ]; then A=root; else A=group; fi
   elif sudo -n docker info >/dev/null 2>&1; then
     DK="sudo -n docker"; A=sudo; RD="sudo -n cat"
