@@ -541,14 +541,7 @@ done"#;
         "{{.State.Status}} {{.State.ExitCode}}",
         "restarting 1",
     );
-    std::fs::write(
-        h.path("/opt/clearml/.env"),
-        "CLEARML_AGENT_ACCESS_KEY=AK\nCLEARML_AGENT_SECRET_KEY=AS\n",
-    )
-    .unwrap_or_else(|e| panic!("{e}"));
-    sh_in(h, CLEARML, "docker compose down && docker compose up -d").ok();
-    h.wait_for_apiserver(LIMIT);
-    settle(h, &[]);
+    resupply_agent_credentials(h);
     assert_eq!(json_file(h, MONGO_MARKER)["binary"], "4.4.29");
     let info = api(h, "", "server.info");
     assert_eq!(info["data"]["version"], "1.16.2", "{info}");
@@ -674,6 +667,12 @@ fn up_without_the_agent_key_wipes_the_credentials(h: &DockerHost) {
         "failed to locate provided credentials",
     );
     // Re-supplying them (in .env) restores a working agent.
+    resupply_agent_credentials(h);
+}
+
+/// Writes the services agent's credentials AK:AS into `.env` and brings the server down and
+/// up again, as a site does after `up` wiped them; returns once every container has settled.
+fn resupply_agent_credentials(h: &DockerHost) {
     std::fs::write(
         h.path("/opt/clearml/.env"),
         "CLEARML_AGENT_ACCESS_KEY=AK\nCLEARML_AGENT_SECRET_KEY=AS\n",

@@ -710,8 +710,9 @@ docker CLI: it "launches a pair of Elasticsearch 5 and Elasticsearch 7 migration
 "copies the Elasticsearch indices using the migration containers", "terminates the migration
 containers" and "renames the original data directory". How the pair copies (the ES 7 node
 reindexes every index from the ES 5 node, which its reindex.remote.whitelist names; its data
-owned by uid 1000) is that of allegroai/clearml-server-k8s upgrade-elastic/base/
-(elasticsearch-deployment.yaml, elasticsearch7-deployment.yaml, upgrade.yaml).
+owned by uid 1000) is that of allegroai/clearml-server-k8s 9a768227 upgrade-elastic/base/
+(elasticsearch-deployment.yaml, elasticsearch7-deployment.yaml: 7.6.2, `chown -R 1000:1000` of
+the data, `reindex.remote.whitelist: elasticsearch-service:9200`; upgrade.yaml).
 """
 import argparse
 import concurrent.futures

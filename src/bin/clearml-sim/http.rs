@@ -346,8 +346,15 @@ mod tests {
     /// services agent's credentials AK:AS, as a stand-in apiserver sees itself.
     fn apiserver_of(era: &str) -> (Container, mongo::MongoData) {
         let r = releases::find(era).expect("release");
-        let mut c = crate::containers::tests::container(r.version);
-        c.env = crate::containers::image_env(releases::ImageKind::Server, r.version, Some(r.build));
+        let c = Container::running(
+            "clearml-apiserver".into(),
+            String::new(),
+            releases::ImageKind::Server,
+            crate::state::Role::Apiserver,
+            r.version.into(),
+            None,
+            crate::containers::image_env(releases::ImageKind::Server, r.version, Some(r.build)),
+        );
         let md = mongo::MongoData {
             server_uid: Some(hex_id("uid").get(..32).unwrap_or_default().to_owned()),
             services_agent: Some(mongo::Creds {

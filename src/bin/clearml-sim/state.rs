@@ -176,6 +176,47 @@ pub struct Container {
 }
 
 impl Container {
+    /// A running container of `image` (`kind`, `version`, `build`) in `role` with environment
+    /// `env`: what the rules need of one (a stand-in builds itself so).
+    pub fn running(
+        name: String,
+        image: String,
+        kind: ImageKind,
+        role: Role,
+        version: String,
+        build: Option<String>,
+        env: Vec<String>,
+    ) -> Container {
+        Container {
+            id: hex_id(&format!("standin/{name}/{}", std::process::id())),
+            name,
+            image,
+            image_id: String::new(),
+            kind,
+            role,
+            version,
+            build,
+            entrypoint: vec![],
+            command: vec![],
+            env,
+            labels: IndexMap::new(),
+            mounts: vec![],
+            ports: vec![],
+            network_mode: None,
+            restart_policy: "no".into(),
+            privileged: false,
+            status: Status::Running,
+            exit_code: 0,
+            restart_count: 0,
+            restarting_since: None,
+            created: 0,
+            started_at: 0,
+            finished_at: 0,
+            logs: vec![],
+            server_errors: ServerErrors::default(),
+        }
+    }
+
     pub fn env_var(&self, k: &str) -> Option<&str> {
         self.env
             .iter()

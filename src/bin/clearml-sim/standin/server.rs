@@ -8,7 +8,7 @@ use super::{ImageDesc, Term, check_broken, cpath, err, exec_args, exit, out, unk
 use crate::apiserver::{self, apilog};
 use crate::containers::Outcome;
 use crate::releases::{vge, vnum};
-use crate::state::{Container, Role, ServerErrors, Status, hex_id, now};
+use crate::state::{Container, Role, now};
 use crate::{elastic, http, mongo};
 use std::sync::Arc;
 use std::time::Duration;
@@ -43,35 +43,15 @@ fn hostname() -> String {
 
 /// This container as the simulator's rules see one.
 fn container(cfg: &ImageDesc, role: Role) -> Container {
-    let name = hostname();
-    Container {
-        id: hex_id(&format!("standin/{name}/{}", std::process::id())),
-        name,
-        image: cfg.display(),
-        image_id: String::new(),
-        kind: cfg.kind,
+    Container::running(
+        hostname(),
+        cfg.display(),
+        cfg.kind,
         role,
-        version: cfg.version.clone(),
-        build: cfg.build.clone(),
-        entrypoint: vec![],
-        command: vec![],
-        env: env_vec(),
-        labels: indexmap::IndexMap::new(),
-        mounts: vec![],
-        ports: vec![],
-        network_mode: None,
-        restart_policy: "no".into(),
-        privileged: false,
-        status: Status::Running,
-        exit_code: 0,
-        restart_count: 0,
-        restarting_since: None,
-        created: 0,
-        started_at: 0,
-        finished_at: 0,
-        logs: vec![],
-        server_errors: ServerErrors::default(),
-    }
+        cfg.version.clone(),
+        cfg.build.clone(),
+        env_vec(),
+    )
 }
 
 /// Where a data store is, from the apiserver's environment: `CLEARML_*` (1.0+), `TRAINS_*`
