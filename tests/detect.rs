@@ -1,7 +1,7 @@
 //! `clearfleet detect` against real-Docker hosts (tests/support/docker_host.rs): each host's
 //! real dockerd, compose and curl answer the probes, one host per era.
 
-mod support;
+use crate::support;
 
 use std::time::Duration;
 

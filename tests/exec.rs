@@ -1,6 +1,6 @@
 //! `clearfleet exec` and `ping` end to end, against real OpenSSH sshd hosts on loopback.
 
-mod support;
+use crate::support;
 
 use support::cli::{clearfleet, temp_home, write};
 use support::sshd::Fleet;

@@ -3,7 +3,7 @@
 //! host keys, and 200 hosts at once. Each scenario asserts its exact outcome and a time bound.
 //! Slow scenarios are skipped when `CLEARFLEET_QUICK=1` (CI runs them all).
 
-mod support;
+use crate::support;
 
 use std::io::Read;
 use std::path::Path;

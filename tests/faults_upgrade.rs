@@ -5,7 +5,7 @@
 //! afterwards, its data (checksums before and after) and what the report says; every run is
 //! swept for the secrets it handled.
 
-mod support;
+use crate::support;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

@@ -22,12 +22,12 @@
 //!   scalar that named it, so nothing in a `load_playbook_str` is about a file as a whole);
 //! - a template error has a location in the origin's file, at or after the origin.
 
-use clearfleet::clearml::probe::{Section, parse_sections};
-use clearfleet::clearml::{Releases, compose, containers, detect, version};
-use clearfleet::diagnostic::Location;
-use clearfleet::inventory::{Inventory, InventoryError};
-use clearfleet::playbook::{NoCheck, PlaybookError, TemplateKind, load_playbook_str};
-use clearfleet::template::{Origin, TemplateError, Templates};
+use clearfleet_base::diagnostic::Location;
+use clearfleet_clearml::probe::{Section, parse_sections};
+use clearfleet_clearml::{Releases, compose, containers, detect, version};
+use clearfleet_inventory::{Inventory, InventoryError};
+use clearfleet_playbook::{NoCheck, PlaybookError, TemplateKind, load_playbook_str};
+use clearfleet_template::{Origin, TemplateError, Templates};
 use indexmap::IndexMap;
 use proptest::prelude::*;
 use proptest::test_runner::Config;
@@ -1118,7 +1118,7 @@ proptest! {
         if let Some(s) = secs.get("http:server.info")
             && st.kind.is_some()
         {
-            let a = clearfleet::clearml::probe::parse_http(&s.text);
+            let a = clearfleet_clearml::probe::parse_http(&s.text);
             if a.status == 200 && serde_json::from_str::<serde_json::Value>(&a.body).is_err() {
                 prop_assert!(
                     st.notes.iter().any(|n| n.contains("server.info answered something that is not JSON")),
@@ -1128,11 +1128,11 @@ proptest! {
             }
         }
         for allow_es_migration in [false, true] {
-            let _ = clearfleet::clearml::plan(
+            let _ = clearfleet_clearml::plan(
                 &st,
                 releases(),
-                clearfleet::clearml::Version { major: 2, minor: 3, patch: 0, build: None },
-                clearfleet::clearml::PlanOptions { allow_es_migration, ..Default::default() },
+                clearfleet_clearml::Version { major: 2, minor: 3, patch: 0, build: None },
+                clearfleet_clearml::PlanOptions { allow_es_migration, ..Default::default() },
             );
         }
         let mut out = String::new();
@@ -1196,8 +1196,8 @@ proptest! {
             "(?s).{0,30}",
         ],
     ) {
-        if let Ok(v) = s.parse::<clearfleet::clearml::Version>() {
-            prop_assert_eq!(v.to_string().parse::<clearfleet::clearml::Version>().ok(), Some(v));
+        if let Ok(v) = s.parse::<clearfleet_clearml::Version>() {
+            prop_assert_eq!(v.to_string().parse::<clearfleet_clearml::Version>().ok(), Some(v));
         }
         let _ = version::from_version_py(&format!("__version__ = \"{s}\""));
         let _ = version::from_version_py(&s);

@@ -2,7 +2,7 @@
 //! the running commands (killed on their hosts); exit 130 either way, with the reports written.
 //! For `exec`, `run` and `upgrade`.
 
-mod support;
+use crate::support;
 
 use std::io::Read;
 use std::process::{Child, Command, Stdio};

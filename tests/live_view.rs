@@ -1,7 +1,7 @@
 //! The live view on a terminal (through a pseudo-terminal: util-linux `script`), and the plain
 //! output everywhere else (snapshots with times redacted).
 
-mod support;
+use crate::support;
 
 use std::io::Read;
 use std::process::{Command, Stdio};

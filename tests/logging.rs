@@ -1,7 +1,7 @@
 //! `--log-file`: one span per host, and no secret (SSH password, become password, the output
 //! of a `no_log` task) in the log file, on stdout, on stderr or in the report, even at `-vv`.
 
-mod support;
+use crate::support;
 
 use support::cli::{clearfleet, temp_home, write};
 use support::report::files;

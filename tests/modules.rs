@@ -7,7 +7,7 @@ use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use clearfleet::modules::{LocalRemote, ModuleCall, ModuleContext, ModuleResult, validate_args};
+use clearfleet_modules::{LocalRemote, ModuleCall, ModuleContext, ModuleResult, validate_args};
 use serde_json::{Value, json};
 use tempfile::TempDir;
 
@@ -1101,7 +1101,7 @@ async fn wait_for_port_and_path() {
 
 #[tokio::test]
 async fn registry_and_registered_shape() {
-    for m in clearfleet::modules::MODULES
+    for m in clearfleet_modules::MODULES
         .iter()
         .filter(|m| **m != "set_fact")
     {
@@ -1259,13 +1259,13 @@ struct Recording {
     lines: Mutex<Vec<String>>,
 }
 
-impl clearfleet::modules::Remote for Recording {
+impl clearfleet_modules::Remote for Recording {
     async fn run(
         &self,
         cmd: &str,
         stdin: Option<Vec<u8>>,
         timeout: Option<std::time::Duration>,
-    ) -> Result<clearfleet::modules::RemoteOutput, clearfleet::modules::RemoteError> {
+    ) -> Result<clearfleet_modules::RemoteOutput, clearfleet_modules::RemoteError> {
         if let Ok(mut l) = self.lines.lock() {
             l.push(cmd.to_owned());
         }
@@ -1332,7 +1332,7 @@ async fn secrets_and_content_never_in_command_lines() {
 
 #[tokio::test]
 async fn local_remote_timeout_and_signals() {
-    use clearfleet::modules::{Remote, RemoteError};
+    use clearfleet_modules::{Remote, RemoteError};
     let r = LocalRemote::default();
     let e = r
         .run("sleep 5", None, Some(std::time::Duration::from_millis(200)))
@@ -1424,13 +1424,13 @@ struct NoCurl {
     path: String,
 }
 
-impl clearfleet::modules::Remote for NoCurl {
+impl clearfleet_modules::Remote for NoCurl {
     async fn run(
         &self,
         cmd: &str,
         stdin: Option<Vec<u8>>,
         timeout: Option<std::time::Duration>,
-    ) -> Result<clearfleet::modules::RemoteOutput, clearfleet::modules::RemoteError> {
+    ) -> Result<clearfleet_modules::RemoteOutput, clearfleet_modules::RemoteError> {
         let line = format!("PATH={}; export PATH; {cmd}", self.path);
         self.inner.run(&line, stdin, timeout).await
     }
@@ -1548,16 +1548,16 @@ async fn wait_for_falls_back_to_python_then_fails_clearly() {
 
 /// A host that answers with fixed output, or loses the connection.
 struct Canned {
-    out: Result<clearfleet::modules::RemoteOutput, clearfleet::modules::RemoteError>,
+    out: Result<clearfleet_modules::RemoteOutput, clearfleet_modules::RemoteError>,
 }
 
-impl clearfleet::modules::Remote for Canned {
+impl clearfleet_modules::Remote for Canned {
     async fn run(
         &self,
         _cmd: &str,
         _stdin: Option<Vec<u8>>,
         _timeout: Option<std::time::Duration>,
-    ) -> Result<clearfleet::modules::RemoteOutput, clearfleet::modules::RemoteError> {
+    ) -> Result<clearfleet_modules::RemoteOutput, clearfleet_modules::RemoteError> {
         self.out.clone()
     }
 
@@ -1596,7 +1596,7 @@ fn every_module(t: &T) -> Vec<(&'static str, Value)> {
 
 #[tokio::test]
 async fn malformed_output_and_lost_connections_are_results() {
-    use clearfleet::modules::{RemoteError, RemoteOutput};
+    use clearfleet_modules::{RemoteError, RemoteOutput};
     let t = T::new();
     let garbage = [
         RemoteOutput {

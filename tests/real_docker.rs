@@ -2,7 +2,7 @@
 //! Engine with the compose flavours its state says, pulling real stand-in images from its own
 //! registry under their real names, with nothing of it visible on the machine.
 
-mod support;
+use crate::support;
 
 use support::docker_host::DockerFleet;
 

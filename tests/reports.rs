@@ -2,7 +2,7 @@
 //! run (times redacted), JUnit through Python's parser, the HTML page in headless Chromium, and
 //! no secret in any file.
 
-mod support;
+use crate::support;
 
 use std::path::Path;
 

@@ -1,7 +1,7 @@
 //! `--rerun failed|unreachable|ok` picks hosts from the last report (or `--from-report`), for
 //! `exec`, `run` and `upgrade`; a reused report directory keeps no stale host pages.
 
-mod support;
+use crate::support;
 
 use support::cli::{clearfleet, temp_home, write};
 use support::docker_host::DockerFleet;

@@ -9,7 +9,7 @@
 //! counts or the dumped values of this playbook. Values that differ by nature (timings, the
 //! exact `cmd` form, fact sets) are not dumped.
 
-mod support;
+use crate::support;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

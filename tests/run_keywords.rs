@@ -2,7 +2,7 @@
 //! hosts (tests/support/sshd.rs). Each test writes its playbook beside a fresh inventory and
 //! checks what happened on the hosts, in the output and in the PLAY RECAP.
 
-mod support;
+use crate::support;
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpListener;

@@ -1,7 +1,7 @@
 //! `clearfleet run` end to end: playbooks on real sshd hosts, idempotence, check mode,
 //! serial with a failure budget, shell safety and diagnostics.
 
-mod support;
+use crate::support;
 
 use std::path::{Path, PathBuf};
 

@@ -1,6 +1,6 @@
 //! Host keys, authentication methods, ProxyJump and become, end to end against real sshd hosts.
 
-mod support;
+use crate::support;
 
 use std::process::{Command, Stdio};
 

@@ -1,12 +1,12 @@
 //! sudo through real sshd as the `cf-sudo` user (password-protected sudo; the test users exist
 //! only in the hosts' namespaces, see tests/support/sshd.rs): right and wrong passwords, no password, stdin, and root.
 
-mod support;
+use crate::support;
 
 use std::time::Duration;
 
-use clearfleet::connection::{Become, Connection, ExecError, ExecOptions, ExitStatus};
-use clearfleet::secret::Secret;
+use clearfleet_base::secret::Secret;
+use clearfleet_ssh::{Become, Connection, ExecError, ExecOptions, ExitStatus};
 use support::Fleet;
 
 fn sudo(password: Option<&str>) -> ExecOptions {

@@ -1,7 +1,7 @@
 //! Connecting against real sshd: unreachable hosts, timeouts, known_hosts policies, every
 //! authentication method, and ProxyJump.
 
-mod support;
+use crate::support;
 
 use std::fs;
 use std::io::Read;
@@ -12,11 +12,11 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use clearfleet::connection::{
+use clearfleet_base::secret::Secret;
+use clearfleet_ssh::{
     ConnectError, Connection, Defaults, ExecOptions, HostKeyChecking, HostParams, SshConfig,
     SshSettings, Target,
 };
-use clearfleet::secret::Secret;
 use support::{Agent, Fleet};
 
 async fn whoami(conn: &Connection) -> String {

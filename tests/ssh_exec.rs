@@ -1,11 +1,11 @@
 //! Running commands over one connection against real sshd: output capture, concurrency above
 //! MaxSessions, large outputs, timeouts and lost connections.
 
-mod support;
+use crate::support;
 
 use std::time::{Duration, Instant};
 
-use clearfleet::connection::{Connection, ExecError, ExecOptions, ExitStatus};
+use clearfleet_ssh::{Connection, ExecError, ExecOptions, ExitStatus};
 use support::Fleet;
 
 async fn connect(fleet: &Fleet, i: usize) -> Connection {
@@ -228,7 +228,7 @@ async fn commands_cancelled_at_any_moment_leave_nothing_running() {
         let evidence = std::env::temp_dir().join(&marker);
         let cmd = format!("touch {}; sleep 300; echo {marker}", evidence.display());
         let _ = tokio::time::timeout(Duration::from_millis(delay_ms), conn.exec(&cmd, &opts)).await;
-        clearfleet::connection::cancelled_commands_settled(Duration::from_secs(10)).await;
+        clearfleet_ssh::cancelled_commands_settled(Duration::from_secs(10)).await;
         if std::fs::remove_file(&evidence).is_ok() {
             started += 1;
         }
@@ -246,7 +246,7 @@ async fn commands_cancelled_at_any_moment_leave_nothing_running() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cancelled_exec_kills_the_command_and_frees_its_channel() {
     let Some(fleet) = Fleet::start(1) else { return };
-    let settings = clearfleet::connection::SshSettings {
+    let settings = clearfleet_ssh::SshSettings {
         max_channels: 1,
         ..fleet.settings()
     };

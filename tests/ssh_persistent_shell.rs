@@ -3,13 +3,13 @@
 //! and stdin; timeouts and cancellations kill them; stdin and sudo passwords fall back to a
 //! channel of their own; `--no-persistent-shell` turns it off.
 
-mod support;
+use crate::support;
 
 use std::path::Path;
 use std::time::Duration;
 
-use clearfleet::connection::{Become, Connection, ExecError, ExecOptions, ExitStatus, SshSettings};
-use clearfleet::secret::Secret;
+use clearfleet_base::secret::Secret;
+use clearfleet_ssh::{Become, Connection, ExecError, ExecOptions, ExitStatus, SshSettings};
 use support::Fleet;
 use support::cli::{clearfleet, temp_home, write};
 
@@ -19,7 +19,7 @@ async fn connect_with(fleet: &Fleet, user: &str, settings: &SshSettings) -> Conn
         .expect("connect")
 }
 
-async fn run(conn: &Connection, cmd: &str) -> clearfleet::connection::ExecOutput {
+async fn run(conn: &Connection, cmd: &str) -> clearfleet_ssh::ExecOutput {
     conn.exec(cmd, &ExecOptions::default())
         .await
         .unwrap_or_else(|e| panic!("{cmd}: {e}"))
@@ -217,7 +217,7 @@ async fn a_cancelled_command_is_killed_and_the_shell_replaced() {
     );
     task.abort();
     let _ = task.await;
-    clearfleet::connection::cancelled_commands_settled(Duration::from_secs(5)).await;
+    clearfleet_ssh::cancelled_commands_settled(Duration::from_secs(5)).await;
     assert!(
         support::eventually(Duration::from_secs(5), || !support::process_running(
             &marker

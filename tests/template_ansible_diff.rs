@@ -6,7 +6,7 @@
 use std::io::Write;
 use std::process::{Command, Stdio};
 
-use clearfleet::template::{Origin, Templates};
+use clearfleet_template::{Origin, Templates};
 use serde_json::{Value, json};
 
 /// (kind, source, vars). Kinds: "template" (render), "expr" (eval), "cond" (eval_bool).

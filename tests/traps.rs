@@ -7,7 +7,7 @@
 //! Each trap is a function of one host; a test installs one host per trap in one fleet and plays
 //! them side by side (`play`).
 
-mod support;
+use crate::support;
 
 use std::collections::BTreeMap;
 use std::path::Path;

@@ -2,7 +2,7 @@
 //! sshd, dockerd, compose v1 or v2 and registry: tests/support/docker_host.rs) running stand-in
 //! images of the real services under their real names (docs/simulator.md, "Real Docker hosts").
 
-mod support;
+use crate::support;
 
 use std::path::Path;
 use std::process::Command;

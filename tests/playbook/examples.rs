@@ -1,8 +1,8 @@
 //! Example playbooks an Ansible user would write load cleanly; one is checked field by field.
 
 use super::support::ok_file;
-use clearfleet::diagnostic::Location;
-use clearfleet::playbook::{Spanned, Strategy, TaskBody};
+use clearfleet_base::diagnostic::Location;
+use clearfleet_playbook::{Spanned, Strategy, TaskBody};
 use serde_json::json;
 
 /// Every top-level example playbook: the test fixtures and the shipped examples.
@@ -130,7 +130,7 @@ fn basic_field_by_field() {
 fn rolling_upgrade_shape() {
     let pb = ok_file("playbooks/examples/rolling_upgrade.yml");
     let play = &pb.plays[0];
-    assert_eq!(play.serial, Some(clearfleet::playbook::Serial::Number(1)));
+    assert_eq!(play.serial, Some(clearfleet_playbook::Serial::Number(1)));
     assert_eq!(play.max_fail_percentage, Some(0.0));
     assert_eq!(play.vars_files[0].value, "vars/clearml.yml");
     let TaskBody::Block {

@@ -1,8 +1,8 @@
 //! Ansible's rules, one test each: what the model holds for a given task or play.
 
 use super::support::{assert_text, check, errors, file_errors, ok, ok_file};
-use clearfleet::diagnostic::Location;
-use clearfleet::playbook::{
+use clearfleet_base::diagnostic::Location;
+use clearfleet_playbook::{
     BecomeSpec, Inherited, Serial, SerialStep, Strategy, Task, TaskBody, TemplateKind,
     load_playbook_str, load_tasks_file, resolve_path,
 };
@@ -25,7 +25,7 @@ fn module(t: &Task) -> (&str, &Value) {
     }
 }
 
-fn conditions(c: &[clearfleet::playbook::Spanned<String>]) -> Vec<&str> {
+fn conditions(c: &[clearfleet_playbook::Spanned<String>]) -> Vec<&str> {
     c.iter().map(|s| s.value.as_str()).collect()
 }
 

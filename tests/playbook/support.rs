@@ -1,7 +1,7 @@
 //! Helpers: a stand-in template checker and short ways to load a playbook.
 
-use clearfleet::diagnostic::Location;
-use clearfleet::playbook::{
+use clearfleet_base::diagnostic::Location;
+use clearfleet_playbook::{
     Playbook, PlaybookError, TemplateKind, load_playbook, load_playbook_str,
 };
 use std::path::Path;

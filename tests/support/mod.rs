@@ -15,6 +15,22 @@ pub use sshd::*;
 
 use std::time::Duration;
 
+/// The simulator's binary (its own package, `crates/clearml-sim`): `cargo test --workspace`
+/// builds it beside `clearfleet` before any test runs. A lone `cargo test -p clearfleet` does
+/// not, and would use whatever `clearml-sim` an earlier build left there.
+pub fn sim() -> &'static str {
+    static SIM: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    SIM.get_or_init(|| {
+        let path = std::path::Path::new(env!("CARGO_BIN_EXE_clearfleet")).with_file_name("clearml-sim");
+        assert!(
+            path.exists(),
+            "{} is missing: run the tests with `cargo test --workspace` (or `cargo build -p clearml-sim` first)",
+            path.display()
+        );
+        path.display().to_string()
+    })
+}
+
 /// Whether a process whose command line contains `pattern` runs on this machine.
 pub fn process_running(pattern: &str) -> bool {
     std::process::Command::new("pgrep")

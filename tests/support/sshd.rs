@@ -26,7 +26,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use clearfleet::connection::{HostKeyChecking, SshSettings, Target};
+use clearfleet_ssh::{HostKeyChecking, SshSettings, Target};
 
 const SSHD: &str = "/usr/sbin/sshd";
 

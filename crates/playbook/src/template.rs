@@ -1,0 +1,42 @@
+//! The hook through which the loader has every template and condition syntax-checked before
+//! anything runs. The real checker (minijinja) lives elsewhere; the loader only decides
+//! which strings to hand it and turns its complaints into diagnostics at the right place.
+
+use clearfleet_base::diagnostic::Location;
+
+/// What kind of text the checker is given.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TemplateKind {
+    /// A string with `{{ }}`/`{% %}` in it (module arguments, names, vars, loop, …).
+    Text,
+    /// A bare Jinja expression: `when`, `changed_when`, `failed_when`, `until`.
+    Expression,
+}
+
+/// Checks the syntax of one template or expression; `Err` is the message to report at `at`.
+pub trait TemplateCheck {
+    fn check(&mut self, source: &str, kind: TemplateKind, at: &Location) -> Result<(), String>;
+}
+
+impl<F> TemplateCheck for F
+where
+    F: FnMut(&str, TemplateKind, &Location) -> Result<(), String>,
+{
+    fn check(&mut self, source: &str, kind: TemplateKind, at: &Location) -> Result<(), String> {
+        self(source, kind, at)
+    }
+}
+
+/// A checker that accepts everything (for callers with no template engine at hand).
+pub struct NoCheck;
+
+impl TemplateCheck for NoCheck {
+    fn check(&mut self, _: &str, _: TemplateKind, _: &Location) -> Result<(), String> {
+        Ok(())
+    }
+}
+
+/// Whether `s` is templated, as Ansible decides it (`{{` or `{%` anywhere).
+pub fn is_template(s: &str) -> bool {
+    s.contains("{{") || s.contains("{%")
+}

@@ -1,0 +1,153 @@
+//! `clearfleet run`: an Ansible playbook over the inventory.
+
+use super::shared::{Tee, files_reporter, init_logging, screen_reporter, with_rerun, write_report};
+
+use std::sync::Arc;
+
+use crate::cli::RunArgs;
+use crate::error::Error;
+use clearfleet_base::secret::is_secret_var;
+use clearfleet_inventory::Inventory;
+use clearfleet_report::files::RunKind;
+use clearfleet_report::{Reporter, View};
+
+/// `clearfleet run`: load and check everything, then run the playbook.
+pub fn playbook(args: &RunArgs) -> Result<u8, Error> {
+    use clearfleet_runner::playbook::{PlaybookOptions, TemplateCache};
+    init_logging(&args.connect)?;
+    let inventory = Inventory::load(&args.connect.inventory)?;
+    let connect = with_rerun(&args.connect, &inventory)?;
+    let args = &RunArgs {
+        connect,
+        ..args.clone()
+    };
+    let templates = Arc::new(TemplateCache::default());
+    let mut sites = Vec::new();
+    let mut check = |src: &str,
+                     kind: clearfleet_playbook::TemplateKind,
+                     at: &clearfleet_base::diagnostic::Location| {
+        sites.push(clearfleet_runner::playbook::undefined::Site {
+            source: src.to_owned(),
+            kind,
+            location: at.clone(),
+        });
+        templates.check(src, kind, at)
+    };
+    let playbook = clearfleet_playbook::load_playbook(&args.playbook, &mut check)?;
+    let extra_vars = parse_extra_vars(&args.extra_vars)?;
+    let known = inventory
+        .host_names()
+        .flat_map(|h| inventory.host_vars(h).unwrap_or_default().into_keys())
+        .chain(extra_vars.keys().cloned())
+        .collect();
+    let mut undefined =
+        clearfleet_runner::playbook::undefined::check(&playbook, &sites, &known, &templates);
+    if let Some(task) = &args.start_at_task {
+        undefined.extend(clearfleet_runner::playbook::undefined::check_start_at(
+            &playbook, task,
+        ));
+    }
+    if !undefined.is_empty() {
+        return Err(clearfleet_playbook::PlaybookError::new(undefined).into());
+    }
+    let names = inventory.select(args.connect.limit.as_deref().unwrap_or("all"))?;
+    if names.is_empty() {
+        return Err(Error::NoHosts {
+            pattern: args
+                .connect
+                .limit
+                .clone()
+                .unwrap_or_else(|| "all".to_owned()),
+        });
+    }
+    let config = crate::config::for_hosts(&args.connect, &inventory, names)?;
+    let redactor = config.redactor.with(
+        extra_vars
+            .iter()
+            .filter(|(k, _)| is_secret_var(k))
+            .filter_map(|(_, v)| v.as_str().map(clearfleet_base::secret::Secret::new)),
+    );
+    crate::logging::add_secrets(&redactor);
+    let mut files = files_reporter(&args.connect, "run", RunKind::Playbook, &redactor, false)?;
+    let playbook_dir = args
+        .playbook
+        .parent()
+        .map(|p| {
+            if p.as_os_str().is_empty() {
+                std::path::Path::new(".")
+            } else {
+                p
+            }
+        })
+        .unwrap_or(std::path::Path::new("."))
+        .to_path_buf();
+    let options = PlaybookOptions {
+        check: args.check,
+        diff: args.diff,
+        tags: args.tags.clone(),
+        skip_tags: args.skip_tags.clone(),
+        start_at_task: args.start_at_task.clone(),
+        extra_vars,
+        limit: args.connect.limit.clone(),
+        host_vars: Default::default(),
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(Error::Runtime)?;
+    let mut reporter = screen_reporter(&args.connect, View::Playbook);
+    let mut tee = Tee {
+        screen: reporter.as_mut(),
+        files: files.as_mut(),
+    };
+    let summary = runtime.block_on(clearfleet_runner::playbook::run(
+        playbook,
+        inventory,
+        config,
+        templates,
+        options,
+        playbook_dir,
+        &mut tee,
+    ));
+    runtime.shutdown_background();
+    tee.finish().map_err(Error::Output)?;
+    write_report(files.as_mut(), summary.exit_code(), args.connect.quiet)?;
+    Ok(summary.exit_code())
+}
+
+/// `-e` values: `@file` (YAML or JSON), a JSON/YAML mapping, or `k=v` pairs.
+pub fn parse_extra_vars(
+    values: &[String],
+) -> Result<serde_json::Map<String, serde_json::Value>, Error> {
+    let mut out = serde_json::Map::new();
+    for value in values {
+        let bad = |reason: String| Error::ExtraVars {
+            value: value.clone(),
+            reason,
+        };
+        let text;
+        let source = if let Some(path) = value.strip_prefix('@') {
+            text = std::fs::read_to_string(path).map_err(|e| bad(e.to_string()))?;
+            text.as_str()
+        } else {
+            value.as_str()
+        };
+        let trimmed = source.trim_start();
+        if value.starts_with('@') || trimmed.starts_with('{') {
+            match serde_saphyr::from_str::<serde_json::Value>(source) {
+                Ok(serde_json::Value::Object(m)) => out.extend(m),
+                Ok(_) => return Err(bad("expected a mapping".to_owned())),
+                Err(e) => return Err(bad(e.to_string())),
+            }
+        } else {
+            let pairs = clearfleet_playbook::kv::parse_kv(source, false).map_err(bad)?;
+            for (k, v) in pairs {
+                if k == "_raw_params" {
+                    return Err(bad("expected key=value".to_owned()));
+                }
+                out.insert(k, v);
+            }
+        }
+    }
+    Ok(out)
+}
