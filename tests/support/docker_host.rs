@@ -239,7 +239,7 @@ impl DockerHost {
         let stopped = args.contains(&"--stopped");
         let exited = args.contains(&"--exited");
         // `init --stopped` and the pulls as back then: the simulator's `host-install`
-        // (src/bin/clearml-sim/standin/host.rs, shared with scripts/demo).
+        // (crates/clearml-sim/src/standin/host.rs, shared with scripts/demo).
         let store = registry::store().dir.display().to_string();
         let storage = self.registry_root().display().to_string();
         let mut install = vec!["host-install", "--store", &store, "--registry", &storage];
@@ -527,7 +527,7 @@ pub fn shell_quote(s: &str) -> String {
 }
 
 /// Everything the inside script mounts, under `dir`: the simulator's `host-layout`
-/// (src/bin/clearml-sim/standin/host.rs, shared with scripts/demo).
+/// (crates/clearml-sim/src/standin/host.rs, shared with scripts/demo).
 fn lay_out(dir: &Path, store: &Store, cgroup: &str) {
     let out = Command::new(super::sim())
         .arg("host-layout")

@@ -42,7 +42,7 @@ pub struct InitOpts {
 /// from 0.17.0) where it is the host side of a bind mount, including the one the services agent
 /// is told to make (`*_AGENT_DOCKER_HOST_MOUNT`); `--root` replaces only these. `@SERVER@`,
 /// `@ELASTIC@`, `@MONGO@`, `@REDIS@`, `@AGENT@` are the images of `releases::stack`.
-/// tests/sim_upstream.rs checks every release's file against facts recorded from the upstream
+/// crates/clearml-sim/tests/upstream.rs checks every release's file against facts recorded from the upstream
 /// repository (playbooks/clearml/upstream-compose.json, scripts/upstream-facts.py).
 const COMPOSE: &str = r##"
 0.10.0 -      |version: "3.6"

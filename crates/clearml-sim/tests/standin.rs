@@ -1,4 +1,4 @@
-//! The stand-in images' processes (src/bin/clearml-sim/standin/): the simulator binary run under
+//! The stand-in images' processes (crates/clearml-sim/src/standin/): the simulator binary run under
 //! the real commands' names with an image description (`CLEARML_STANDIN_CONFIG`, one entry of
 //! `clearml-sim standin-images`) and a container root (`CLEARML_STANDIN_ROOT`) whose data dirs
 //! are the ones `clearml-sim init` lays out, as plain processes in a private network namespace

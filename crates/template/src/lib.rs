@@ -7,7 +7,7 @@
 //! large variable set costs one walk over it per call, so a caller rendering many templates for
 //! one host should convert once with [`Templates::context`] and use the `*_ctx` methods.
 //!
-//! # Ansible semantics kept (checked against ansible-core 2.19.14, see tests/ansible_diff.rs)
+//! # Ansible semantics kept (checked against ansible-core 2.19.14, see tests/template_ansible_diff.rs)
 //! - Native types: a template that outputs exactly one node yields that node's value (list,
 //!   dict, int, bool, None): `"{{ [1] }}"`, `"{% if c %}{{ [1] }}{% endif %}"`; no node yields
 //!   None; several nodes join into a string (`"x{{ 3 }}"` is `"x3"`).

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
-"""Repeated blocks: pairs of places whose N consecutive non-blank trimmed lines (lone braces
-skipped, windows under 60 chars ignored) are identical; overlapping windows of one pair count
-once. Usage: dups.py N DIR... [-v]"""
+"""Repeated blocks (docs/design.md, "Before and after"): pairs of places whose N consecutive
+non-blank trimmed lines (lone braces skipped, windows under 60 chars ignored) are identical;
+overlapping windows of one pair count once. Usage: dups.py N DIR... [-v]"""
 import collections, os, sys
 args = [a for a in sys.argv[1:] if a != '-v']; N = int(args[0]); files = []
 for d in args[1:]:
