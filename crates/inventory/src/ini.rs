@@ -6,80 +6,11 @@ use super::literal::parse_value;
 use super::model::{Data, UNGROUPED};
 use super::range;
 use clearfleet_base::diagnostic::Diagnostic;
+use clearfleet_base::shlex;
 use indexmap::IndexMap;
 use regex::Regex;
 use std::path::Path;
 use std::sync::OnceLock;
-
-/// A token from [`shlex_split`] and the byte offset where it starts in the line.
-pub type Token = (String, usize);
-
-/// POSIX `shlex.split(line, comments=True)`: quotes, backslash escapes, `#` comments.
-pub fn shlex_split(line: &str) -> Result<Vec<Token>, String> {
-    let mut out = Vec::new();
-    let mut cur = String::new();
-    let mut in_token = false;
-    let mut start = 0;
-    let mut chars = line.char_indices().peekable();
-    while let Some((i, c)) = chars.next() {
-        match c {
-            c if c.is_whitespace() => {
-                if in_token {
-                    out.push((std::mem::take(&mut cur), start));
-                    in_token = false;
-                }
-            }
-            '#' => break,
-            '\'' | '"' => {
-                if !in_token {
-                    in_token = true;
-                    start = i;
-                }
-                loop {
-                    let Some((_, d)) = chars.next() else {
-                        return Err("no closing quotation".into());
-                    };
-                    if d == c {
-                        break;
-                    }
-                    if c == '"' && d == '\\' {
-                        match chars.peek() {
-                            Some(&(_, e)) if e == '"' || e == '\\' => {
-                                cur.push(e);
-                                chars.next();
-                            }
-                            Some(_) => cur.push('\\'),
-                            None => return Err("no closing quotation".into()),
-                        }
-                        continue;
-                    }
-                    cur.push(d);
-                }
-            }
-            '\\' => {
-                if !in_token {
-                    in_token = true;
-                    start = i;
-                }
-                match chars.next() {
-                    Some((_, e)) => cur.push(e),
-                    None => return Err("no escaped character".into()),
-                }
-            }
-            c => {
-                if !in_token {
-                    in_token = true;
-                    start = i;
-                }
-                cur.push(c);
-            }
-        }
-    }
-    if in_token {
-        out.push((cur, start));
-    }
-    Ok(out)
-}
 
 fn section_re() -> Option<&'static Regex> {
     static R: OnceLock<Option<Regex>> = OnceLock::new();
@@ -191,7 +122,8 @@ pub fn parse_ini(path: &Path, text: &str, data: &mut Data) -> Result<(), Invento
         }
         match state {
             State::Hosts => {
-                let tokens = shlex_split(line)
+                // Ansible's ini plugin: `shlex.split(line, comments=True)`.
+                let tokens = shlex::split_with_offsets(line, true)
                     .map_err(|m| err(lineno, col(0), format!("cannot parse host line: {m}")))?;
                 let Some((first, first_off)) = tokens.first() else {
                     continue;
@@ -338,23 +270,6 @@ mod tests {
             }
             other => (0, 0, format!("not a parse error: {other:?}")),
         }
-    }
-
-    #[test]
-    fn shlex_like_python() {
-        let t = |s: &str| -> Vec<String> {
-            shlex_split(s)
-                .unwrap_or_default()
-                .into_iter()
-                .map(|x| x.0)
-                .collect()
-        };
-        assert_eq!(
-            t("h a='x y' b=\"q\\\"z\" c=d#e f"),
-            ["h", "a=x y", "b=q\"z", "c=d"]
-        );
-        assert_eq!(t("h a=\\ b"), ["h", "a= b"]);
-        assert!(shlex_split("h a='x").is_err());
     }
 
     #[test]

@@ -2,136 +2,21 @@
 //! (Python's `json.dumps(sort_keys=True, indent=4, ensure_ascii=False)`, Python float repr).
 
 use super::model::{ALL, Data, Vars};
+use clearfleet_base::python_json::{DumpOptions, dumps};
 use serde_json::{Map, Value};
-use std::fmt::Write;
 
 /// `value` as Python's `json.dumps(value, sort_keys=True, indent=4, ensure_ascii=False)` writes
 /// it (ansible-core 2.19's inventory encoder turns `ensure_ascii` off: non-ASCII stays as is,
 /// only `"`, `\\` and control characters are escaped).
 pub fn python_json(value: &Value) -> String {
-    let mut out = String::new();
-    write_value(&mut out, value, 0);
-    out
-}
-
-fn write_value(out: &mut String, value: &Value, level: usize) {
-    match value {
-        Value::Null => out.push_str("null"),
-        Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
-        Value::Number(n) => {
-            if let Some(i) = n.as_i64() {
-                let _ = write!(out, "{i}");
-            } else if let Some(u) = n.as_u64() {
-                let _ = write!(out, "{u}");
-            } else if let Some(f) = n.as_f64() {
-                out.push_str(&python_float(f));
-            }
-        }
-        Value::String(s) => write_string(out, s),
-        Value::Array(items) => {
-            if items.is_empty() {
-                out.push_str("[]");
-                return;
-            }
-            out.push('[');
-            for (i, item) in items.iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                newline(out, level + 1);
-                write_value(out, item, level + 1);
-            }
-            newline(out, level);
-            out.push(']');
-        }
-        Value::Object(map) => {
-            if map.is_empty() {
-                out.push_str("{}");
-                return;
-            }
-            let mut keys: Vec<&String> = map.keys().collect();
-            keys.sort();
-            out.push('{');
-            for (i, k) in keys.into_iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                newline(out, level + 1);
-                write_string(out, k);
-                out.push_str(": ");
-                if let Some(v) = map.get(k) {
-                    write_value(out, v, level + 1);
-                }
-            }
-            newline(out, level);
-            out.push('}');
-        }
-    }
-}
-
-fn newline(out: &mut String, level: usize) {
-    out.push('\n');
-    for _ in 0..level {
-        out.push_str("    ");
-    }
-}
-
-fn write_string(out: &mut String, s: &str) {
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            '\u{8}' => out.push_str("\\b"),
-            '\u{c}' => out.push_str("\\f"),
-            c if (c as u32) < 0x20 => {
-                let _ = write!(out, "\\u{:04x}", c as u32);
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-}
-
-/// Python's `repr(float)`: shortest round-trip digits, scientific below 1e-4 and from 1e16.
-pub fn python_float(f: f64) -> String {
-    if f.is_nan() {
-        return "NaN".into();
-    }
-    if f.is_infinite() {
-        return if f > 0.0 { "Infinity" } else { "-Infinity" }.into();
-    }
-    let sci = format!("{:e}", f.abs());
-    let (mant, exp) = sci.split_once('e').unwrap_or((&sci, "0"));
-    let exp: i32 = exp.parse().unwrap_or(0);
-    let digits: String = mant.chars().filter(char::is_ascii_digit).collect();
-    let sign = if f.is_sign_negative() { "-" } else { "" };
-    if (-4..16).contains(&exp) {
-        let body = if exp >= 0 {
-            let point = exp as usize + 1;
-            let mut d = digits.clone();
-            while d.len() < point {
-                d.push('0');
-            }
-            let (int, frac) = d.split_at(point);
-            format!("{int}.{}", if frac.is_empty() { "0" } else { frac })
-        } else {
-            format!("0.{}{digits}", "0".repeat((-exp - 1) as usize))
-        };
-        format!("{sign}{body}")
-    } else {
-        let (first, rest) = digits.split_at(1.min(digits.len()));
-        let frac = if rest.is_empty() {
-            String::new()
-        } else {
-            format!(".{rest}")
-        };
-        let esign = if exp < 0 { '-' } else { '+' };
-        format!("{sign}{first}{frac}e{esign}{:02}", exp.abs())
-    }
+    dumps(
+        value,
+        DumpOptions {
+            indent: Some(4),
+            sort_keys: true,
+            ensure_ascii: false,
+        },
+    )
 }
 
 /// The `--list` document: every non-empty group, `all.children`, `_meta.hostvars`.
@@ -226,18 +111,20 @@ mod tests {
 
     #[test]
     fn python_float_repr() {
-        for (f, s) in [
-            (1.5, "1.5"),
-            (1000.0, "1000.0"),
-            (0.0001, "0.0001"),
-            (0.00001, "1e-05"),
-            (1e16, "1e+16"),
-            (1.5e300, "1.5e+300"),
-            (123456789.125, "123456789.125"),
-            (-2.0, "-2.0"),
-            (0.1, "0.1"),
-        ] {
-            assert_eq!(python_float(f), s);
-        }
+        let v = json!([
+            1.5,
+            1000.0,
+            0.0001,
+            0.00001,
+            1e16,
+            1.5e300,
+            123456789.125,
+            -2.0,
+            0.1
+        ]);
+        assert_eq!(
+            python_json(&v),
+            "[\n    1.5,\n    1000.0,\n    0.0001,\n    1e-05,\n    1e+16,\n    1.5e+300,\n    123456789.125,\n    -2.0,\n    0.1\n]"
+        );
     }
 }

@@ -5,6 +5,7 @@ use super::error::InventoryError;
 use super::model::{Data, Vars};
 use super::range;
 use clearfleet_base::diagnostic::Diagnostic;
+use clearfleet_base::suggest;
 use std::path::Path;
 
 use clearfleet_yaml::syntax::key_text;
@@ -17,21 +18,6 @@ fn scalar_text(n: &Node) -> Option<String> {
         Kind::Null => Some("None".to_owned()),
         _ => n.as_text(),
     }
-}
-
-/// Levenshtein distance, for "did you mean" hints.
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut cur = vec![i + 1];
-        for (j, cb) in b.iter().enumerate() {
-            let sub = prev[j] + usize::from(ca != *cb);
-            cur.push(sub.min(prev[j + 1] + 1).min(cur[j] + 1));
-        }
-        prev = cur;
-    }
-    prev[b.len()]
 }
 
 /// Parses YAML text (first document) into a [`Node`] tree; `Ok(None)` for an empty document.
@@ -106,7 +92,7 @@ impl YamlInventory<'_> {
                 );
                 if let Some(near) = ["hosts", "children", "vars"]
                     .into_iter()
-                    .find(|w| edit_distance(w, &section) <= 2)
+                    .find(|w| suggest::distance(w, &section) <= 2)
                 {
                     e = e.with_hint(format!("did you mean `{near}`?"));
                 }

@@ -3,6 +3,8 @@
 
 use std::fmt;
 
+use clearfleet_base::boolean::ansible_bool;
+use clearfleet_base::shlex;
 use serde_json::{Map, Value};
 
 /// A bad task argument, found before any host is contacted when possible.
@@ -158,7 +160,7 @@ impl Args {
     pub fn bool(&mut self, key: &str, default: bool) -> Result<bool, ArgError> {
         match self.map.remove(key) {
             None => Ok(default),
-            Some(v) => to_bool(&v).ok_or_else(|| {
+            Some(v) => ansible_bool(&v).ok_or_else(|| {
                 ArgError::field(key, format!("the value {v} is not a valid boolean"))
             }),
         }
@@ -292,7 +294,7 @@ impl Args {
 /// `key=value key2='v 2'` as a mapping (Ansible's free-form module arguments).
 fn free_form(s: &str) -> Value {
     let mut map = Map::new();
-    for tok in shlex_split(s).unwrap_or_default() {
+    for tok in shlex::split(s, false).unwrap_or_default() {
         match tok.split_once('=') {
             Some((k, v)) => {
                 map.insert(k.to_owned(), Value::String(v.to_owned()));
@@ -314,24 +316,6 @@ pub fn kind(v: &Value) -> &'static str {
         Value::String(_) => "a string",
         Value::Array(_) => "a list",
         Value::Object(_) => "a mapping",
-    }
-}
-
-/// Ansible's `boolean()`: `yes/no/on/off/true/false/y/n/t/f/1/0`, case-insensitive.
-pub fn to_bool(v: &Value) -> Option<bool> {
-    match v {
-        Value::Bool(b) => Some(*b),
-        Value::Number(n) => match n.as_f64() {
-            Some(1.0) => Some(true),
-            Some(0.0) => Some(false),
-            _ => None,
-        },
-        Value::String(s) => match s.trim().to_ascii_lowercase().as_str() {
-            "y" | "yes" | "on" | "1" | "true" | "t" | "1.0" => Some(true),
-            "n" | "no" | "off" | "0" | "false" | "f" | "0.0" => Some(false),
-            _ => None,
-        },
-        _ => None,
     }
 }
 
@@ -479,69 +463,6 @@ fn spread(users: u32, perm: u32) -> u32 {
     out
 }
 
-/// Python's `shlex.split` (POSIX mode, no comments).
-pub fn shlex_split(s: &str) -> Result<Vec<String>, String> {
-    let mut out = Vec::new();
-    let mut cur = String::new();
-    let mut in_word = false;
-    let mut chars = s.chars();
-    while let Some(c) = chars.next() {
-        match c {
-            c if c.is_whitespace() => {
-                if in_word {
-                    out.push(std::mem::take(&mut cur));
-                    in_word = false;
-                }
-            }
-            '\'' => {
-                in_word = true;
-                loop {
-                    match chars.next() {
-                        Some('\'') => break,
-                        Some(c) => cur.push(c),
-                        None => return Err("No closing quotation".into()),
-                    }
-                }
-            }
-            '"' => {
-                in_word = true;
-                loop {
-                    match chars.next() {
-                        Some('"') => break,
-                        Some('\\') => match chars.next() {
-                            Some(c @ ('\\' | '"' | '$' | '`')) => cur.push(c),
-                            Some('\n') => {}
-                            Some(c) => {
-                                cur.push('\\');
-                                cur.push(c);
-                            }
-                            None => return Err("No closing quotation".into()),
-                        },
-                        Some(c) => cur.push(c),
-                        None => return Err("No closing quotation".into()),
-                    }
-                }
-            }
-            '\\' => {
-                in_word = true;
-                match chars.next() {
-                    Some('\n') => {}
-                    Some(c) => cur.push(c),
-                    None => return Err("No escaped character".into()),
-                }
-            }
-            c => {
-                in_word = true;
-                cur.push(c);
-            }
-        }
-    }
-    if in_word {
-        out.push(cur);
-    }
-    Ok(out)
-}
-
 /// Takes `key=value` tokens for `keys` out of a free-form command line (Ansible's
 /// `parse_kv(check_raw=True)`), leaving the rest of the text byte for byte.
 pub fn extract_kv(raw: &str, keys: &[&str]) -> (String, Vec<(String, String)>) {
@@ -556,7 +477,7 @@ pub fn extract_kv(raw: &str, keys: &[&str]) -> (String, Vec<(String, String)>) {
         if !keys.contains(&k) {
             continue;
         }
-        let value = shlex_split(v)
+        let value = shlex::split(v, false)
             .ok()
             .and_then(|mut w| if w.len() == 1 { w.pop() } else { None })
             .unwrap_or_else(|| v.to_owned());
@@ -635,48 +556,6 @@ mod tests {
         assert_eq!(m.resolve(Some(0), false), Ok(0o750));
         let m = Mode::Symbolic("+t".into());
         assert_eq!(m.resolve(Some(0o777), true), Ok(0o1777));
-    }
-
-    #[test]
-    fn booleans_like_ansible() {
-        for t in [
-            json!("yes"),
-            json!("On"),
-            json!(1),
-            json!("TRUE"),
-            json!(true),
-            json!("y"),
-        ] {
-            assert_eq!(to_bool(&t), Some(true), "{t}");
-        }
-        for f in [
-            json!("no"),
-            json!("off"),
-            json!(0),
-            json!("False"),
-            json!(false),
-            json!("n"),
-        ] {
-            assert_eq!(to_bool(&f), Some(false), "{f}");
-        }
-        assert_eq!(to_bool(&json!("maybe")), None);
-        assert_eq!(to_bool(&json!(2)), None);
-    }
-
-    #[test]
-    fn shlex_like_python() {
-        assert_eq!(
-            shlex_split(r#"echo 'a b' "c \"d\" \q" e\ f"#),
-            Ok(vec![
-                "echo".into(),
-                "a b".into(),
-                r#"c "d" \q"#.into(),
-                "e f".into()
-            ])
-        );
-        assert!(shlex_split("echo 'oops").is_err());
-        assert_eq!(shlex_split("  "), Ok(vec![]));
-        assert_eq!(shlex_split("''"), Ok(vec![String::new()]));
     }
 
     #[test]

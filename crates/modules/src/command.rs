@@ -5,16 +5,18 @@
 //! `*` and `?` honoured), then `exec`s the command. When the command does not run, the script
 //! prints a per-call marker instead, so the command's own output is never mistaken for ours.
 
-use std::time::{SystemTime, UNIX_EPOCH};
+use clearfleet_base::time::ansible_timestamp;
+use std::time::SystemTime;
 
 use serde_json::{Value, json};
 
-use super::args::{ArgError, Args, Key, extract_kv, shlex_split};
+use super::args::{ArgError, Args, Key, extract_kv};
 use super::context::ModuleContext;
 use super::probe::{call, nonce};
 use super::remote::{Remote, RemoteOutput};
 use super::result::ModuleResult;
 use clearfleet_base::shell::quote;
+use clearfleet_base::shlex;
 
 /// Arguments of `command` and `shell`.
 #[derive(Debug, Clone, PartialEq)]
@@ -127,7 +129,7 @@ impl CommandArgs {
             return Err(ArgError::general(format!("{module}: no command given")));
         }
         if !shell && let Some(c) = &cmd {
-            shlex_split(c).map_err(|e| ArgError::field("cmd", e))?;
+            shlex::split(c, false).map_err(|e| ArgError::field("cmd", e.to_string()))?;
         }
         let parsed = CommandArgs {
             cmd,
@@ -149,7 +151,7 @@ impl CommandArgs {
     fn words(&self) -> Vec<String> {
         match (&self.argv, &self.cmd) {
             (Some(v), _) => v.clone(),
-            (None, Some(c)) => shlex_split(c).unwrap_or_default(),
+            (None, Some(c)) => shlex::split(c, false).unwrap_or_default(),
             (None, None) => Vec::new(),
         }
     }
@@ -458,8 +460,8 @@ pub(super) fn finish(
         }
     }
     let delta = end.duration_since(start).unwrap_or_default();
-    r.with("start", timestamp(start))
-        .with("end", timestamp(end))
+    r.with("start", ansible_timestamp(start))
+        .with("end", ansible_timestamp(end))
         .with(
             "delta",
             format!(
@@ -476,24 +478,32 @@ fn now() -> SystemTime {
     SystemTime::now()
 }
 
-/// `2024-05-01 12:00:00.123456` (UTC; Ansible prints the host's local time).
-pub(super) fn timestamp(t: SystemTime) -> String {
-    let d = t.duration_since(UNIX_EPOCH).unwrap_or_default();
-    let secs = d.as_secs() as i64;
-    let (y, m, day) = clearfleet_base::time::civil_from_days(secs.div_euclid(86_400));
-    let s = secs.rem_euclid(86_400);
-    format!(
-        "{y:04}-{m:02}-{day:02} {:02}:{:02}:{:02}.{:06}",
-        s / 3600,
-        s / 60 % 60,
-        s % 60,
-        d.subsec_micros()
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Python's `shlex.split`, as Ansible's command module splits: a backslash in `"…"` stays
+    /// before `$` (the old copy here dropped it), and `\<newline>` outside quotes is a newline.
+    #[test]
+    fn command_lines_split_like_python() {
+        let words = |line: &str| {
+            CommandArgs::parse(&serde_json::json!({ "_raw_params": line }), false)
+                .map(|c| c.words())
+        };
+        assert_eq!(
+            words(r#"echo "a \$HOME" 'b c'"#),
+            Ok(vec![
+                "echo".to_owned(),
+                r"a \$HOME".to_owned(),
+                "b c".to_owned()
+            ])
+        );
+        assert_eq!(
+            words("printf a\\\nb"),
+            Ok(vec!["printf".to_owned(), "a\nb".to_owned()])
+        );
+        assert!(words("echo 'open").is_err());
+    }
 
     #[test]
     fn words_are_quoted_and_vars_expanded_safely() {
@@ -508,11 +518,5 @@ mod tests {
         assert_eq!(glob_word("/tmp/a b/*.txt"), "'/tmp/a b/'*.txt");
         assert_eq!(glob_word("/x;y"), "'/x;y'");
         assert_eq!(glob_word(""), "''");
-    }
-
-    #[test]
-    fn timestamps() {
-        let t = UNIX_EPOCH + std::time::Duration::from_micros(1_714_564_800_000_123);
-        assert_eq!(timestamp(t), "2024-05-01 12:00:00.000123");
     }
 }

@@ -9,7 +9,7 @@ use std::path::Path;
 
 use serde_json::Value;
 
-use super::args::{ArgError, Args, Key, shlex_split};
+use super::args::{ArgError, Args, Key};
 use super::command::{Guard, Marker, finish, lift_free_form};
 use super::context::ModuleContext;
 use super::copy::read_source;
@@ -17,6 +17,7 @@ use super::probe::{call, nonce};
 use super::remote::Remote;
 use super::result::ModuleResult;
 use clearfleet_base::shell::quote;
+use clearfleet_base::shlex;
 
 /// Arguments of `script`.
 #[derive(Debug, Clone, PartialEq)]
@@ -57,8 +58,8 @@ impl ScriptArgs {
         let line = raw
             .or(cmd)
             .ok_or_else(|| ArgError::general("script: no script given"))?;
-        let mut words = shlex_split(&line)
-            .map_err(|e| ArgError::field("cmd", e))?
+        let mut words = shlex::split(&line, false)
+            .map_err(|e| ArgError::field("cmd", e.to_string()))?
             .into_iter();
         let path = words
             .next()

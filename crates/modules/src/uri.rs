@@ -85,7 +85,7 @@ impl UriArgs {
         };
         let follow = match a.value("follow_redirects") {
             None => "safe".to_owned(),
-            Some(v) => match super::args::to_bool(&v) {
+            Some(v) => match clearfleet_base::boolean::ansible_bool(&v) {
                 Some(true) => "all".to_owned(),
                 Some(false) => "none".to_owned(),
                 None => match v.as_str() {

@@ -3,10 +3,10 @@
 //! registry's argument check.
 
 use super::cx::{Cx, File, shown};
-use super::keywords::did_you_mean;
 use super::kv::{join_args, parse_kv, split_args};
 use super::model::TemplateSite;
 use super::template::is_template;
+use clearfleet_base::suggest::did_you_mean;
 use clearfleet_modules::MODULES;
 use clearfleet_yaml::syntax::{Kind, Node, key_text};
 use serde_json::{Map, Value};

@@ -4,6 +4,7 @@
 
 use super::model::{SourceFile, Spanned, TemplateSite};
 use super::template::{TemplateCheck, TemplateKind, is_template};
+use clearfleet_base::boolean::{ansible_bool_number, ansible_bool_text};
 use clearfleet_base::diagnostic::{Diagnostic, Location};
 use clearfleet_yaml::syntax::{Kind, Node, key_text};
 use indexmap::IndexMap;
@@ -62,28 +63,28 @@ impl<'h> Cx<'h> {
         self.diags.push(d);
     }
 
-    /// A boolean as Ansible's `boolean()` reads it: YAML booleans, `yes`/`on`/`1`/`true`/…
-    /// as strings, and the integers 0 and 1.
+    /// A boolean as Ansible's `boolean()` reads it (`clearfleet_base::boolean`): YAML
+    /// booleans, `yes`/`on`/`1`/`true`/… as strings, and the numbers 0 and 1.
     pub fn bool(&mut self, f: &File, key: &str, n: &Node) -> Option<bool> {
-        match &n.kind {
-            Kind::Bool(b) => return Some(*b),
-            Kind::Int(0) => return Some(false),
-            Kind::Int(1) => return Some(true),
-            Kind::Str(s) => match s.to_ascii_lowercase().as_str() {
-                "y" | "yes" | "on" | "1" | "true" | "t" => return Some(true),
-                "n" | "no" | "off" | "0" | "false" | "f" => return Some(false),
-                _ if is_template(s) => {
-                    self.error_hint(
-                        f,
-                        n,
-                        format!("`{key}` must be a literal boolean here, not a template"),
-                        Some("clearfleet reads this keyword before any variable exists; write `true` or `false`".to_owned()),
-                    );
-                    return None;
-                }
-                _ => {}
-            },
-            _ => {}
+        let read = match &n.kind {
+            Kind::Bool(b) => Some(*b),
+            Kind::Int(i) => ansible_bool_number(*i as f64),
+            Kind::UInt(u) => ansible_bool_number(*u as f64),
+            Kind::Float(x) => ansible_bool_number(*x),
+            Kind::Str(s) => ansible_bool_text(s),
+            Kind::Null | Kind::Seq(_) | Kind::Map(_) => None,
+        };
+        if read.is_some() {
+            return read;
+        }
+        if n.as_str().is_some_and(is_template) {
+            self.error_hint(
+                f,
+                n,
+                format!("`{key}` must be a literal boolean here, not a template"),
+                Some("clearfleet reads this keyword before any variable exists; write `true` or `false`".to_owned()),
+            );
+            return None;
         }
         self.error(
             f,

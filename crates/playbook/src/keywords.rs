@@ -1,6 +1,6 @@
 //! Ansible's keyword lists (ansible-core 2.19 `Play`/`Task`/`Block`/`Handler` field
-//! attributes), split into what clearfleet supports and what it rejects by name, plus the
-//! "did you mean" check used by every unknown-name diagnostic.
+//! attributes), split into what clearfleet supports and what it rejects by name (the "did you
+//! mean" check over them is `clearfleet_base::suggest`).
 
 /// Play keywords clearfleet implements.
 pub const PLAY: &[&str] = &[
@@ -132,47 +132,10 @@ pub const LOOP_CONTROL_UNSUPPORTED: &[&str] =
 /// Keys an `import_playbook` entry accepts.
 pub const IMPORT_PLAYBOOK: &[&str] = &["name", "vars", "tags", "when"];
 
-/// Levenshtein distance.
-pub fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut cur = vec![i + 1];
-        for (j, cb) in b.iter().enumerate() {
-            let sub = prev[j] + usize::from(ca != *cb);
-            cur.push(sub.min(prev[j + 1] + 1).min(cur[j] + 1));
-        }
-        prev = cur;
-    }
-    prev[b.len()]
-}
-
-/// The closest of `candidates` to `word`, if it is close enough to be a typo
-/// (at most 2 edits; never for one- or two-letter words).
-pub fn closest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
-    if word.chars().count() > 64 {
-        return None;
-    }
-    let limit = if word.chars().count() <= 2 { 0 } else { 2 };
-    candidates
-        .into_iter()
-        .map(|c| (edit_distance(word, c), c))
-        .filter(|(d, _)| *d > 0 && *d <= limit)
-        .min_by_key(|(d, _)| *d)
-        .map(|(_, c)| c)
-}
-
-/// `did you mean `x`?` for the closest candidate, if any.
-pub fn did_you_mean<'a>(
-    word: &str,
-    candidates: impl IntoIterator<Item = &'a str>,
-) -> Option<String> {
-    closest(word, candidates).map(|c| format!("did you mean `{c}`?"))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use clearfleet_base::suggest::closest;
 
     #[test]
     fn suggestions() {
@@ -180,6 +143,5 @@ mod tests {
         assert_eq!(closest("hots", PLAY.iter().copied()), Some("hosts"));
         assert_eq!(closest("whne", TASK.iter().copied()), Some("when"));
         assert_eq!(closest("xyz", PLAY.iter().copied()), None);
-        assert_eq!(closest("a", ["b"]), None);
     }
 }

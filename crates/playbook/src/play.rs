@@ -4,11 +4,12 @@
 use super::action::canonical_module;
 use super::cx::{Cx, File, shown};
 use super::inherit::Inherited;
-use super::keywords::{IMPORT_PLAYBOOK, PLAY, PLAY_UNSUPPORTED, did_you_mean};
+use super::keywords::{IMPORT_PLAYBOOK, PLAY, PLAY_UNSUPPORTED};
 use super::load;
 use super::model::{BecomeSpec, Play, Serial, SerialStep, Spanned, Strategy, Task, TaskBody};
 use super::task::task_list;
 use super::template::is_template;
+use clearfleet_base::suggest::did_you_mean;
 use clearfleet_yaml::syntax::{Kind, Node, key_text};
 use indexmap::IndexMap;
 

@@ -4,12 +4,11 @@
 use super::action::{Action, canonical_module, module_call};
 use super::cx::{Cx, File, is_identifier, shown};
 use super::inherit::{self, Inherited, Own};
-use super::keywords::{
-    BLOCK, LOOP_CONTROL, LOOP_CONTROL_UNSUPPORTED, TASK, TASK_UNSUPPORTED, did_you_mean,
-};
+use super::keywords::{BLOCK, LOOP_CONTROL, LOOP_CONTROL_UNSUPPORTED, TASK, TASK_UNSUPPORTED};
 use super::load;
 use super::model::{BecomeSpec, Task, TaskBody, TemplateSite};
 use super::template::is_template;
+use clearfleet_base::suggest::did_you_mean;
 use clearfleet_modules::MODULES;
 use clearfleet_yaml::syntax::{Kind, MAX_DEPTH, Node, key_text};
 use indexmap::IndexMap;

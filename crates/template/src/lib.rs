@@ -50,7 +50,6 @@ mod env;
 mod error;
 mod filters;
 mod preprocess;
-mod pyjson;
 mod tests;
 pub mod version;
 mod yaml;

@@ -2,6 +2,7 @@
 
 use std::path::Path;
 
+use clearfleet_base::boolean::{ansible_bool_number, ansible_bool_text};
 use minijinja::value::{Kwargs, Value, ValueKind};
 use minijinja::{Environment, Error, State};
 
@@ -190,15 +191,17 @@ fn is_truthy(state: &State, value: &Value, kwargs: Kwargs) -> Result<bool, Error
     let convert = kwargs.get::<Option<bool>>("convert_bool")?.unwrap_or(false);
     kwargs.assert_all_used()?;
     if convert {
-        let text = match value.kind() {
-            ValueKind::String => value.as_str().map(str::to_lowercase),
-            ValueKind::Number | ValueKind::Bool => Some(py_str(value).to_lowercase()),
+        // Ansible: `value = boolean(value)`, and a value that is no boolean stays as it is.
+        let converted = match value.kind() {
+            ValueKind::String => value.as_str().and_then(ansible_bool_text),
+            ValueKind::Bool => Some(value.is_true()),
+            ValueKind::Number => f64::try_from(value.clone())
+                .ok()
+                .and_then(ansible_bool_number),
             _ => None,
         };
-        match text.as_deref() {
-            Some("y" | "yes" | "on" | "1" | "true" | "t" | "1.0") => return Ok(true),
-            Some("n" | "no" | "off" | "0" | "false" | "f" | "0.0") => return Ok(false),
-            _ => {}
+        if let Some(b) = converted {
+            return Ok(b);
         }
     }
     Ok(truthy(value))

@@ -7,9 +7,7 @@
 //! differences (no `...` after a plain root scalar, no `---` for an empty one, keys up to 128
 //! bytes stay simple).
 
-use std::sync::LazyLock;
-
-use regex::Regex;
+use clearfleet_yaml::resolve::{Resolved, resolve};
 use serde_json::Value as J;
 
 /// Options of `yaml.dump` that Ansible's filters pass.
@@ -46,25 +44,9 @@ enum Node {
     Map(Vec<(Node, Node)>, bool),
 }
 
-static RESOLVERS: LazyLock<Vec<Regex>> = LazyLock::new(|| {
-    [
-        r"^(?:yes|Yes|YES|no|No|NO|true|True|TRUE|false|False|FALSE|on|On|ON|off|Off|OFF)$",
-        r"^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+][0-9]+)?|\.[0-9][0-9_]*(?:[eE][-+][0-9]+)?|[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+\.[0-9_]*|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$",
-        r"^(?:[-+]?0b[0-1_]+|[-+]?0[0-7_]+|[-+]?(?:0|[1-9][0-9_]*)|[-+]?0x[0-9a-fA-F_]+|[-+]?[1-9][0-9_]*(?::[0-5]?[0-9])+)$",
-        r"^(?:<<)$",
-        r"^(?:~|null|Null|NULL|)$",
-        r"^(?:[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]|[0-9][0-9][0-9][0-9]-[0-9][0-9]?-[0-9][0-9]?(?:[Tt]|[ \t]+)[0-9][0-9]?:[0-9][0-9]:[0-9][0-9](?:\.[0-9]*)?(?:[ \t]*(?:Z|[-+][0-9][0-9]?(?::[0-9][0-9])?))?)$",
-        r"^(?:=)$",
-        r"^(?:!|&|\*)$",
-    ]
-    .iter()
-    .filter_map(|p| Regex::new(p).ok())
-    .collect()
-});
-
 /// True when a plain scalar `s` reads back as a string.
 fn resolves_to_str(s: &str) -> bool {
-    !RESOLVERS.iter().any(|re| re.is_match(s))
+    resolve(s) == Resolved::Str
 }
 
 fn float_text(f: f64) -> String {
@@ -74,7 +56,7 @@ fn float_text(f: f64) -> String {
     if f.is_infinite() {
         return if f > 0.0 { ".inf" } else { "-.inf" }.into();
     }
-    let v = super::pyjson::float_repr(f, false).to_lowercase();
+    let v = clearfleet_base::python_json::float_repr(f, false).to_lowercase();
     if !v.contains('.') && v.contains('e') {
         v.replacen('e', ".0e", 1)
     } else {

@@ -6,28 +6,10 @@
 //! Timestamps stay strings (PyYAML would build `datetime` objects).
 
 use std::collections::HashMap;
-use std::sync::LazyLock;
 
-use regex::Regex;
+use clearfleet_yaml::resolve::{Resolved, bool_value, resolve};
 use serde_json::{Map, Number, Value as J};
 use serde_saphyr::granit_parser::{Event, Parser, ScalarStyle};
-
-static BOOL: LazyLock<Option<Regex>> = LazyLock::new(|| {
-    Regex::new(r"^(?:yes|Yes|YES|no|No|NO|true|True|TRUE|false|False|FALSE|on|On|ON|off|Off|OFF)$")
-        .ok()
-});
-static FLOAT: LazyLock<Option<Regex>> = LazyLock::new(|| {
-    Regex::new(r"^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+][0-9]+)?|\.[0-9][0-9_]*(?:[eE][-+][0-9]+)?|[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+\.[0-9_]*|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$").ok()
-});
-static INT: LazyLock<Option<Regex>> = LazyLock::new(|| {
-    Regex::new(r"^(?:[-+]?0b[0-1_]+|[-+]?0[0-7_]+|[-+]?(?:0|[1-9][0-9_]*)|[-+]?0x[0-9a-fA-F_]+|[-+]?[1-9][0-9_]*(?::[0-5]?[0-9])+)$").ok()
-});
-static NULL: LazyLock<Option<Regex>> =
-    LazyLock::new(|| Regex::new(r"^(?:~|null|Null|NULL|)$").ok());
-
-fn matches(re: &LazyLock<Option<Regex>>, s: &str) -> bool {
-    re.as_ref().is_some_and(|r| r.is_match(s))
-}
 
 /// Python's int from a YAML 1.1 int literal.
 fn construct_int(text: &str) -> J {
@@ -98,24 +80,20 @@ fn construct_float(text: &str) -> J {
     float(sign * f)
 }
 
-/// Resolves and constructs a plain scalar as PyYAML's SafeLoader does.
+/// Resolves and constructs a plain scalar as PyYAML's SafeLoader does (timestamps, `<<`, `=`
+/// and the lone indicators stay strings).
 fn resolve_plain(text: &str) -> J {
-    if matches(&BOOL, text) {
-        return J::Bool(
-            matches!(text.chars().next(), Some('y' | 'Y' | 't' | 'T'))
-                || text.eq_ignore_ascii_case("on"),
-        );
+    match resolve(text) {
+        Resolved::Bool => J::Bool(bool_value(text).unwrap_or(false)),
+        Resolved::Null => J::Null,
+        Resolved::Int => construct_int(text),
+        Resolved::Float => construct_float(text),
+        Resolved::Merge
+        | Resolved::Timestamp
+        | Resolved::Value
+        | Resolved::Yaml
+        | Resolved::Str => J::String(text.to_owned()),
     }
-    if matches(&NULL, text) {
-        return J::Null;
-    }
-    if matches(&INT, text) {
-        return construct_int(text);
-    }
-    if matches(&FLOAT, text) {
-        return construct_float(text);
-    }
-    J::String(text.to_owned())
 }
 
 fn construct_tagged(text: &str, suffix: &str, handle: &str) -> Result<J, String> {
@@ -124,10 +102,7 @@ fn construct_tagged(text: &str, suffix: &str, handle: &str) -> Result<J, String>
         (true, "str") => Ok(J::String(text.to_owned())),
         (true, "int") => Ok(construct_int(text)),
         (true, "float") => Ok(construct_float(text)),
-        (true, "bool") => Ok(J::Bool(matches!(
-            text.to_lowercase().as_str(),
-            "yes" | "true" | "on"
-        ))),
+        (true, "bool") => Ok(J::Bool(bool_value(text).unwrap_or(false))),
         (true, "null") => Ok(J::Null),
         (false, "unsafe") => Ok(J::String(text.to_owned())),
         _ => Err(format!(

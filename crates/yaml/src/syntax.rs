@@ -5,6 +5,7 @@
 //! free key naming the module) does not fit a derive, and walking a positioned tree lets the
 //! loader report every mistake of a file instead of stopping at the first.
 
+use crate::resolve::{Resolved, resolve};
 use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::Value;
 use std::fmt;
@@ -305,8 +306,14 @@ fn parse_here(text: &str) -> Result<Node, SyntaxError> {
     })
 }
 
-/// Brings scalars in line with PyYAML's YAML 1.1 resolver where serde-saphyr is more liberal
-/// (only `yes/Yes/YES`… are booleans, a float needs a `.`), and reads back local tags.
+/// Brings scalars in line with PyYAML's YAML 1.1 resolver ([`resolve`]) where serde-saphyr is
+/// more liberal (only `yes/Yes/YES`… are booleans, only `~`/`null`… are null, `0o17` is no
+/// int), and reads back local tags.
+///
+/// Floats keep this parser's own rule, a `.` or `inf`/`nan`, which is laxer than PyYAML's:
+/// `1.5e3`, `1.e3` and `+.5` stay floats here where PyYAML (and so Ansible) reads strings
+/// (the inventory's unit tests pin `1.5e3` → 1500.0). Where saphyr is stricter than PyYAML
+/// (sexagesimal `1:30`, `1_000.5`) the scalar stays a string.
 fn pyyaml_scalars(node: &mut Node, text: &str, depth: usize) {
     if depth > MAX_DEPTH {
         return;
@@ -317,42 +324,34 @@ fn pyyaml_scalars(node: &mut Node, text: &str, depth: usize) {
         .map(str::trim);
     node.tag = node.span.and_then(|(o, _)| tag_of(text, o, src));
     let tagged = node.tag.is_some();
-    match (&mut node.kind, src) {
+    // What PyYAML makes of the text of an untagged scalar (a tag decides its own type).
+    let resolved = src.filter(|s| !tagged && !s.is_empty()).map(resolve);
+    let demote = match (&mut node.kind, src) {
         (Kind::Seq(items), _) => {
             for i in items {
                 pyyaml_scalars(i, text, depth + 1);
             }
+            false
         }
         (Kind::Map(entries), _) => {
             for (k, v) in entries {
                 pyyaml_scalars(k, text, depth + 1);
                 pyyaml_scalars(v, text, depth + 1);
             }
+            false
         }
-        (Kind::Bool(_), Some(s)) if !s.is_empty() && !tagged => {
-            const BOOLS: [&str; 18] = [
-                "yes", "Yes", "YES", "no", "No", "NO", "true", "True", "TRUE", "false", "False",
-                "FALSE", "on", "On", "ON", "off", "Off", "OFF",
-            ];
-            if !BOOLS.contains(&s) {
-                node.kind = Kind::Str(s.to_owned());
-            }
-        }
-        (Kind::Null, Some(s))
-            if !s.is_empty() && !tagged && !["~", "null", "Null", "NULL"].contains(&s) =>
-        {
-            node.kind = Kind::Str(s.to_owned());
-        }
-        (Kind::Float(_), Some(s)) if !s.is_empty() && !tagged => {
+        (Kind::Bool(_), _) => resolved.is_some_and(|r| r != Resolved::Bool),
+        (Kind::Null, _) => resolved.is_some_and(|r| r != Resolved::Null),
+        (Kind::Float(_), Some(s)) if resolved.is_some() => {
             let special = s.to_ascii_lowercase();
-            if !s.contains('.') && !special.ends_with("inf") && !special.ends_with("nan") {
-                node.kind = Kind::Str(s.to_owned());
-            }
+            !s.contains('.') && !special.ends_with("inf") && !special.ends_with("nan")
         }
-        (Kind::Int(_), Some(s)) if s.starts_with("0o") || s.starts_with("0O") => {
-            node.kind = Kind::Str(s.to_owned());
-        }
-        _ => {}
+        // `0o17` is YAML 1.2 only, tagged (`!unsafe 0o17`) or not.
+        (Kind::Int(_), Some(s)) => s.starts_with("0o") || s.starts_with("0O"),
+        _ => false,
+    };
+    if demote && let Some(s) = src {
+        node.kind = Kind::Str(s.to_owned());
     }
 }
 
@@ -492,6 +491,27 @@ mod tests {
         assert_eq!(m[2].1.tag.as_deref(), Some("!unsafe"));
         assert_eq!(m[2].1.as_str(), Some("{{ a }}"));
         assert_eq!((m[3].1.line, m[3].1.column), (4, 6));
+    }
+
+    /// Expected values: PyYAML 6's `yaml.safe_load` of the same documents, but for the floats
+    /// noted at [`pyyaml_scalars`].
+    #[test]
+    fn scalars_resolve_like_pyyaml() {
+        let n = parse(
+            "a: [yes, y, On, oN, ~, nULL, 1.5, 1., .5, 1.5e+3, 1e3, 0o17, 0755, 0x1F]\nb: !unsafe 0o17\nc: !unsafe yes\nNull: k\n",
+        );
+        assert_eq!(
+            n.to_value(),
+            serde_json::json!({
+                "a": [true, "y", true, "oN", null, "nULL", 1.5, 1.0, 0.5, 1500.0, "1e3", "0o17", 493, 31],
+                "b": "0o17",
+                "c": true,
+                "null": "k",
+            })
+        );
+        // Laxer than PyYAML, which reads "1.5e3", "1.e3", "+.5".
+        let n = parse("[1.5e3, 1.e3, +.5]");
+        assert_eq!(n.to_value(), serde_json::json!([1500.0, 1000.0, 0.5]));
     }
 
     #[test]

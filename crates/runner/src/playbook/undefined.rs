@@ -129,13 +129,12 @@ pub fn check(
                     d
                 }
             };
-            let hint = clearfleet_playbook::keywords::did_you_mean(
-                &name,
-                defined.iter().map(String::as_str),
-            )
-            .unwrap_or_else(|| {
-                "define it (vars, -e) or guard it with `| default(...)` / `is defined`".to_owned()
-            });
+            let hint =
+                clearfleet_base::suggest::did_you_mean(&name, defined.iter().map(String::as_str))
+                    .unwrap_or_else(|| {
+                        "define it (vars, -e) or guard it with `| default(...)` / `is defined`"
+                            .to_owned()
+                    });
             d = d.with_hint(hint);
             out.push(d);
         }

@@ -5,8 +5,8 @@ use minijinja::{Error, State};
 use serde_json::Value as J;
 
 use super::{check_defined, fail, from_j, to_j, truthy};
-use crate::pyjson::{self, DumpOptions};
 use crate::{yaml, yaml_load};
+use clearfleet_base::python_json::{self as pyjson, DumpOptions};
 
 /// `to_json(a, **kwargs)`: Python's `json.dumps` (`indent`, `sort_keys`, `ensure_ascii`).
 pub(super) fn to_json(state: &State, value: &Value, kwargs: Kwargs) -> Result<String, Error> {

@@ -16,7 +16,7 @@ use minijinja::value::{ArgType, Value, ValueKind};
 use minijinja::{Environment, Error, ErrorKind, State};
 use serde_json::Value as J;
 
-use super::pyjson;
+use clearfleet_base::python_json as pyjson;
 
 pub(crate) use self::core::version_compare;
 pub(crate) use self::regex::{compile_regex, dollar_fallback};

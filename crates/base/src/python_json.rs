@@ -1,4 +1,6 @@
-//! Python-compatible text forms: `json.dumps` output (for `to_json`/`to_nice_json`) and `repr`/`str`.
+//! Python's `json.dumps` and `repr(float)`, byte for byte, one copy for the template filters
+//! (`to_json`, `to_nice_json`, float `str`) and `ansible-inventory`'s output (which is
+//! `json.dumps(sort_keys=True, indent=4, ensure_ascii=False)`).
 
 use std::fmt::Write;
 
@@ -194,5 +196,41 @@ mod unit {
         assert_eq!(float_repr(0.00001, false), "1e-05");
         assert_eq!(float_repr(-2.5e-7, false), "-2.5e-07");
         assert_eq!(float_repr(f64::INFINITY, true), "Infinity");
+        assert_eq!(float_repr(f64::NEG_INFINITY, false), "-inf");
+        assert_eq!(float_repr(f64::NAN, true), "NaN");
+        for (f, s) in [
+            (1.5, "1.5"),
+            (1000.0, "1000.0"),
+            (1.5e300, "1.5e+300"),
+            (123456789.125, "123456789.125"),
+            (-2.0, "-2.0"),
+            (-0.0, "-0.0"),
+            (1e15, "1000000000000000.0"),
+            (5e-324, "5e-324"),
+        ] {
+            assert_eq!(float_repr(f, true), s);
+        }
+    }
+
+    #[test]
+    fn ensure_ascii_off_escapes_only_controls() {
+        let v = json!({"d": "é\"\n\u{1F600}\u{1}\u{7f}"});
+        let opts = DumpOptions {
+            indent: None,
+            sort_keys: false,
+            ensure_ascii: false,
+        };
+        assert_eq!(
+            dumps(&v, opts),
+            "{\"d\": \"é\\\"\\n\u{1F600}\\u0001\u{7f}\"}"
+        );
+        let ascii = DumpOptions {
+            ensure_ascii: true,
+            ..opts
+        };
+        assert_eq!(
+            dumps(&v, ascii),
+            r#"{"d": "\u00e9\"\n\ud83d\ude00\u0001\u007f"}"#
+        );
     }
 }
