@@ -508,6 +508,18 @@ fn check_playbook_error(e: &PlaybookError, file: &Path, text: &str) -> Result<()
     Ok(())
 }
 
+/// [`check_template_error`] on every error among `outcomes` (a failed compile, or each use of
+/// what compiled): the first complaint.
+fn check_template_errors(
+    outcomes: &[Result<(), TemplateError>],
+    origin: &Origin,
+) -> Result<(), String> {
+    outcomes
+        .iter()
+        .filter_map(|r| r.as_ref().err())
+        .try_for_each(|e| check_template_error(e, origin))
+}
+
 fn check_template_error(e: &TemplateError, origin: &Origin) -> Result<(), String> {
     let shown = e.to_string();
     let Some(loc) = e.location() else {
@@ -929,6 +941,11 @@ fn json_value() -> impl Strategy<Value = serde_json::Value> {
     })
 }
 
+/// Where a fuzzed template says it comes from: `fuzz.yml`, anywhere in its first 5000 lines.
+fn origin() -> impl Strategy<Value = Origin> {
+    (1usize..5000, 1usize..200).prop_map(|(line, col)| Origin::new("fuzz.yml", line, col, "fuzz"))
+}
+
 fn vars() -> impl Strategy<Value = serde_json::Value> {
     (json_value(), json_value(), json_value()).prop_map(
         |(x, y, z)| serde_json::json!({ "x": x, "y": y, "z": z, "item": 1, "loop": [1, 2] }),
@@ -943,24 +960,15 @@ proptest! {
     fn templates_never_panic_and_errors_are_located(
         src in template_source(),
         vars in vars(),
-        line in 1usize..5000,
-        col in 1usize..200,
+        origin in origin(),
     ) {
         let mut t = Templates::new();
-        let origin = Origin::new("fuzz.yml", line, col, "fuzz");
-        match t.compile(&src, origin.clone()) {
-            Ok(id) => {
-                for r in [t.render(id, &vars).map(|_| ()), t.render_str(id, &vars).map(|_| ())] {
-                    if let Err(e) = r && let Err(m) = check_template_error(&e, &origin) {
-                        prop_assert!(false, "{} for {:?}", m, src);
-                    }
-                }
-            }
-            Err(e) => {
-                if let Err(m) = check_template_error(&e, &origin) {
-                    prop_assert!(false, "{} for {:?}", m, src);
-                }
-            }
+        let outcomes = match t.compile(&src, origin.clone()) {
+            Ok(id) => vec![t.render(id, &vars).map(|_| ()), t.render_str(id, &vars).map(|_| ())],
+            Err(e) => vec![Err(e)],
+        };
+        if let Err(m) = check_template_errors(&outcomes, &origin) {
+            prop_assert!(false, "{} for {:?}", m, src);
         }
     }
 }
@@ -974,25 +982,16 @@ proptest! {
         expr in expression(),
         braces in any::<bool>(),
         vars in vars(),
-        line in 1usize..5000,
-        col in 1usize..200,
+        origin in origin(),
     ) {
         let mut t = Templates::new();
-        let origin = Origin::new("fuzz.yml", line, col, "fuzz");
         let src = if braces { format!("{{{{ {expr} }}}}") } else { expr };
-        match t.compile_expr(&src, origin.clone()) {
-            Ok(id) => {
-                for r in [t.eval(id, &vars).map(|_| ()), t.eval_bool(id, &vars).map(|_| ())] {
-                    if let Err(e) = r && let Err(m) = check_template_error(&e, &origin) {
-                        prop_assert!(false, "{} for {:?}", m, src);
-                    }
-                }
-            }
-            Err(e) => {
-                if let Err(m) = check_template_error(&e, &origin) {
-                    prop_assert!(false, "{} for {:?}", m, src);
-                }
-            }
+        let outcomes = match t.compile_expr(&src, origin.clone()) {
+            Ok(id) => vec![t.eval(id, &vars).map(|_| ()), t.eval_bool(id, &vars).map(|_| ())],
+            Err(e) => vec![Err(e)],
+        };
+        if let Err(m) = check_template_errors(&outcomes, &origin) {
+            prop_assert!(false, "{} for {:?}", m, src);
         }
     }
 }

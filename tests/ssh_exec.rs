@@ -161,10 +161,7 @@ async fn timeout_kills_the_remote_command() {
         start.elapsed()
     );
     assert!(
-        support::eventually(Duration::from_secs(3), || !support::process_running(
-            &marker
-        ))
-        .await,
+        support::process_comes_to(&marker, false, Duration::from_secs(3)).await,
         "remote command still running after timeout; log:\n{}",
         fleet.host(0).log()
     );
@@ -233,10 +230,7 @@ async fn commands_cancelled_at_any_moment_leave_nothing_running() {
             started += 1;
         }
         assert!(
-            support::eventually(Duration::from_secs(5), || !support::process_running(
-                &marker
-            ))
-            .await,
+            support::process_comes_to(&marker, false, Duration::from_secs(5)).await,
             "cancelled after {delay_ms} ms and still running"
         );
     }
@@ -265,17 +259,9 @@ async fn cancelled_exec_kills_the_command_and_frees_its_channel() {
             conn.exec(&cmd, &opts).await
         })
     };
+    support::abort_once_running(task, &marker).await;
     assert!(
-        support::eventually(Duration::from_secs(5), || support::process_running(&marker)).await,
-        "command did not start"
-    );
-    task.abort();
-    let _ = task.await;
-    assert!(
-        support::eventually(Duration::from_secs(5), || !support::process_running(
-            &marker
-        ))
-        .await,
+        support::process_comes_to(&marker, false, Duration::from_secs(5)).await,
         "cancelled command still running"
     );
     // The only channel slot is free again.

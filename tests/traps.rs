@@ -134,6 +134,11 @@ fn wait_inspect(h: &DockerHost, name: &str, fmt: &str, want: &str) {
     });
 }
 
+/// Waits until container `name`'s status and exit code read `want` (`exited 0`).
+fn wait_state(h: &DockerHost, name: &str, want: &str) {
+    wait_inspect(h, name, "{{.State.Status}} {{.State.ExitCode}}", want);
+}
+
 /// Waits until `docker logs NAME` holds `needle`; returns the logs.
 fn wait_logs(h: &DockerHost, name: &str, needle: &str) -> String {
     wait_for(&format!("{name} logs {needle:?}"), || {
@@ -467,12 +472,7 @@ fn trap_a_1_17_straight_to_2_3_fails_but_setting_fcv_by_hand_on_mongo_6_works(h:
 /// 7.16 and crash-loops, so does the apiserver; via 1.16 (ES 7.17.18) it works.
 fn hop_1_5_to_1_17_fails_on_elasticsearch_7_16(h: &DockerHost) {
     hop(h, "1.17");
-    wait_inspect(
-        h,
-        "clearml-elastic",
-        "{{.State.Status}} {{.State.ExitCode}}",
-        "restarting 1",
-    );
+    wait_state(h, "clearml-elastic", "restarting 1");
     wait_logs(
         h,
         "clearml-elastic",
@@ -488,12 +488,7 @@ fn hop_1_5_to_1_17_fails_on_elasticsearch_7_16(h: &DockerHost) {
     h.wait_for_apiserver(LIMIT);
     // No agent key: the services agent leaves at once (SHUTDOWN_IF_NO_ACCESS_KEY).
     settle(h, &["clearml-agent-services"]);
-    wait_inspect(
-        h,
-        "clearml-agent-services",
-        "{{.State.Status}} {{.State.ExitCode}}",
-        "exited 0",
-    );
+    wait_state(h, "clearml-agent-services", "exited 0");
 }
 
 /// The documented MongoDB 3.6 → 4.4 migration of a 1.1 server (clearml-docs
@@ -535,12 +530,7 @@ done"#;
         "failed to locate provided credentials",
     );
     settle(h, &["clearml-agent-services"]);
-    wait_inspect(
-        h,
-        "clearml-agent-services",
-        "{{.State.Status}} {{.State.ExitCode}}",
-        "restarting 1",
-    );
+    wait_state(h, "clearml-agent-services", "restarting 1");
     resupply_agent_credentials(h);
     assert_eq!(json_file(h, MONGO_MARKER)["binary"], "4.4.29");
     let info = api(h, "", "server.info");
@@ -637,12 +627,7 @@ fn up_without_the_agent_key_wipes_the_credentials(h: &DockerHost) {
         "clearml-apiserver",
         "Resetting credentials for existing user __services_agent__ (services_agent)",
     );
-    wait_inspect(
-        h,
-        "clearml-agent-services",
-        "{{.State.Status}} {{.State.ExitCode}}",
-        "exited 0",
-    );
+    wait_state(h, "clearml-agent-services", "exited 0");
     wait_logs(
         h,
         "clearml-agent-services",
@@ -655,12 +640,7 @@ fn up_without_the_agent_key_wipes_the_credentials(h: &DockerHost) {
         "docker compose down && CLEARML_API_ACCESS_KEY=AK CLEARML_API_SECRET_KEY=AS docker compose up -d",
     )
     .ok();
-    wait_inspect(
-        h,
-        "clearml-agent-services",
-        "{{.State.Status}} {{.State.ExitCode}}",
-        "restarting 1",
-    );
+    wait_state(h, "clearml-agent-services", "restarting 1");
     wait_logs(
         h,
         "clearml-agent-services",
