@@ -109,7 +109,7 @@ impl Connection {
         // session with setsid) on stderr, so a timed-out or cancelled (Ctrl-C) command can be
         // killed even where sshd ignores "signal" requests (root logins run without privilege
         // separation).
-        let mut pid_line = Some(PidLine::new());
+        let mut pid_line = Some(PidLine::new().map_err(ExecError::Random)?);
         let line = match &pid_line {
             Some(p) => format!("{}{line}", p.prefix()),
             None => line,
@@ -521,13 +521,13 @@ struct PidLine {
 }
 
 impl PidLine {
-    fn new() -> PidLine {
-        PidLine {
-            tag: format!("cf-pid-{}:", &crate::r#become::random_token()[..16]),
+    fn new() -> Result<PidLine, getrandom::Error> {
+        Ok(PidLine {
+            tag: format!("cf-pid-{}:", &crate::r#become::random_token()?[..16]),
             buf: Vec::new(),
             done: false,
             pid: None,
-        }
+        })
     }
 
     fn prefix(&self) -> String {
@@ -645,7 +645,7 @@ mod tests {
 
     #[test]
     fn pid_line_is_taken_out_of_stderr_across_chunks() {
-        let mut p = PidLine::new();
+        let mut p = PidLine::new().unwrap_or_else(|e| panic!("{e}"));
         let line = format!("{}4242\nreal stderr", p.tag);
         let (a, b) = line.as_bytes().split_at(5);
         assert!(p.feed(a).is_empty());
@@ -654,7 +654,7 @@ mod tests {
         assert_eq!(p.pid, Some(4242));
         assert!(p.prefix().contains(&p.tag));
 
-        let mut p = PidLine::new();
+        let mut p = PidLine::new().unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(p.feed(b"sh: syntax error\n"), b"sh: syntax error\n");
         assert_eq!(p.pid, None);
         assert_eq!(p.feed(b"no newline"), b"");
@@ -663,7 +663,7 @@ mod tests {
 
     #[test]
     fn rc_file_noise_before_the_pid_line_stays_in_stderr() {
-        let mut p = PidLine::new();
+        let mut p = PidLine::new().unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(p.feed(b"pyenv: cannot reh"), b"");
         assert_eq!(
             p.feed(b"ash\nsecond line\n"),

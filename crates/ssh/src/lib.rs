@@ -28,7 +28,7 @@ mod ssh_config;
 mod target;
 
 pub use self::r#become::Become;
-pub use self::error::{ConfigError, ConnectError, ExecError, TargetError};
+pub use self::error::{ConfigError, ConnectError, ExecError, JumpSpecError, TargetError};
 pub use self::exec::{ExecOptions, ExecOutput, ExitStatus, cancelled_commands_settled};
 pub use self::known_hosts::HostKeyChecking;
 pub use self::session::Connection;

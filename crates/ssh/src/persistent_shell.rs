@@ -257,7 +257,10 @@ impl Connection {
             },
             None => (None, command.to_string()),
         };
-        let nonce = random_token();
+        let nonce = match random_token() {
+            Ok(t) => t,
+            Err(e) => return Routed::Done(Err(ExecError::Random(e))),
+        };
         let Some(frame) = frame_command(&nonce, &line) else {
             return Routed::Fallback;
         };
@@ -402,6 +405,9 @@ impl Connection {
     /// the first command is sent right behind the exec request (sshd keeps it until the
     /// shell reads it), so a driver costs no round trip of its own.
     async fn start_driver(&self, deadline: Option<Instant>) -> Result<Driver, StartError> {
+        let token =
+            random_token().map_err(|e| StartError::Unavailable(format!("no random tag: {e}")))?;
+        let tag = format!("cf-drv-{}", &token[..16]);
         let timed_out = || match deadline {
             Some(d) if Instant::now() >= d => StartError::Timeout,
             _ => StartError::Unavailable("timed out starting".into()),
@@ -415,7 +421,6 @@ impl Connection {
             .ok_or_else(timed_out)?
             .map_err(|e| StartError::Unavailable(e.to_string()))?;
         let (reader, writer) = channel.split();
-        let tag = format!("cf-drv-{}", &random_token()[..16]);
         if let Err(e) = writer.exec(true, driver_script(&tag).into_bytes()).await {
             tokio::spawn(async move {
                 let _ = writer.close().await;

@@ -18,7 +18,6 @@
 
 use std::borrow::Cow;
 use std::future::Future;
-use std::hash::BuildHasher;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -216,12 +215,20 @@ async fn connect_with_retries(
     }
 }
 
-/// 200 ms, 400 ms, 800 ms… (capped at 5 s) plus up to 50 % random jitter.
+/// 200 ms, 400 ms, 800 ms… (capped at 5 s) plus up to 50 % random jitter from the OS. Without
+/// random bytes there is no jitter: it only spreads the retries of many hosts apart, which is
+/// not worth failing a connection for.
 fn backoff(attempt: u32) -> Duration {
     let base = Duration::from_millis(200).saturating_mul(1 << attempt.saturating_sub(1).min(5));
     let base = base.min(Duration::from_secs(5));
-    let jitter = std::collections::hash_map::RandomState::new().hash_one(Instant::now()) % 500;
-    base + base.mul_f64(jitter as f64 / 1000.0)
+    let jitter = match getrandom::u32() {
+        Ok(r) => r % 500,
+        Err(e) => {
+            tracing::debug!(error = %e, "no random jitter for the connect retry");
+            0
+        }
+    };
+    base + base.mul_f64(f64::from(jitter) / 1000.0)
 }
 
 fn with_attempts(err: ConnectError, n: u32) -> ConnectError {
