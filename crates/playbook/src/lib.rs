@@ -35,4 +35,4 @@ pub use model::{
     BecomeSpec, Play, Playbook, Serial, SerialStep, SourceFile, Spanned, Strategy, Task, TaskBody,
     TemplateSite,
 };
-pub use template::{NoCheck, TemplateCheck, TemplateKind};
+pub use template::{NoCheck, TemplateCheck, TemplateKind, TemplateRejected};

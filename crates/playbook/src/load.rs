@@ -155,8 +155,19 @@ fn empty_playbook(f: &File) -> Diagnostic {
     Diagnostic::at("empty playbook, nothing to do", &f.path, &f.text, 1, 1)
 }
 
-/// Pushes `path` on the include stack; `Err` with the cycle when it is already there.
-fn enter(cx: &mut Cx, path: &Path) -> Result<(), String> {
+/// Why a file cannot be entered; `what` is `import` or `include`.
+#[derive(Debug, thiserror::Error)]
+enum EnterError {
+    /// The file is already on the stack: `a.yml -> b.yml -> a.yml`.
+    #[error("{what} cycle: {chain}")]
+    Cycle { what: &'static str, chain: String },
+    #[error("more than {MAX_INCLUDE_DEPTH} nested {what}s")]
+    TooDeep { what: &'static str },
+}
+
+/// Pushes `path` on the include stack; `Err` when it is already there (a cycle) or the stack is
+/// full. `what`: `import` or `include`, for the message.
+fn enter(cx: &mut Cx, path: &Path, what: &'static str) -> Result<(), EnterError> {
     let c = canonical(path);
     if let Some(i) = cx.stack.iter().position(|(p, _)| *p == c) {
         let mut chain: Vec<String> = cx.stack[i..]
@@ -164,10 +175,13 @@ fn enter(cx: &mut Cx, path: &Path) -> Result<(), String> {
             .map(|(_, shown)| shown.display().to_string())
             .collect();
         chain.push(path.display().to_string());
-        return Err(chain.join(" -> "));
+        return Err(EnterError::Cycle {
+            what,
+            chain: chain.join(" -> "),
+        });
     }
     if cx.stack.len() >= MAX_INCLUDE_DEPTH {
-        return Err(format!("more than {MAX_INCLUDE_DEPTH} nested includes"));
+        return Err(EnterError::TooDeep { what });
     }
     cx.stack.push((c, path.to_path_buf()));
     Ok(())
@@ -180,9 +194,9 @@ pub fn playbook_file(
     path: &Path,
     depth: usize,
 ) -> Vec<Play> {
-    if let Err(chain) = enter(cx, path) {
+    if let Err(e) = enter(cx, path, "import") {
         if let Some((f, n)) = from {
-            cx.error(f, n, format!("import cycle: {chain}"));
+            cx.error(f, n, e.to_string());
         }
         return Vec::new();
     }
@@ -219,13 +233,11 @@ pub fn tasks_file(
     depth: usize,
 ) -> Option<Vec<Task>> {
     let from = at.map(|n| (f, n));
-    if let Err(chain) = enter(cx, path) {
+    if let Err(e) = enter(cx, path, "include") {
         if strict {
             match from {
-                Some((f, n)) => cx.error(f, n, format!("include cycle: {chain}")),
-                None => cx
-                    .diags
-                    .push(Diagnostic::new(format!("include cycle: {chain}"))),
+                Some((f, n)) => cx.error(f, n, e.to_string()),
+                None => cx.diags.push(Diagnostic::new(e.to_string())),
             }
         }
         return None;
