@@ -19,6 +19,7 @@
 pub mod action;
 pub mod cx;
 pub mod error;
+mod files;
 pub mod inherit;
 pub mod keywords;
 pub mod kv;
