@@ -7,7 +7,7 @@
 //! and every other [`ExecError`] to "failed".
 
 use std::io;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 /// A host's connection settings could not be worked out (before any network traffic).
@@ -195,4 +195,40 @@ pub enum ExecError {
     /// The OS gave no random bytes for the command's output markers; nothing was sent.
     #[error("cannot get random bytes from the OS for the command's markers: {0}")]
     Random(#[source] getrandom::Error),
+}
+
+/// Why a key file could not be used (cached per path for the run).
+#[derive(Debug, Clone)]
+pub enum KeyLoadError {
+    Missing,
+    Unreadable(String),
+    Invalid(String),
+    NoPassphrase,
+    BadPassphrase,
+}
+
+impl KeyLoadError {
+    /// The connection error for key file `path`.
+    pub(crate) fn into_connect_error(self, path: &Path) -> ConnectError {
+        let path = path.to_path_buf();
+        match self {
+            KeyLoadError::Missing => ConnectError::KeyFile {
+                path,
+                reason: "no such file".into(),
+            },
+            KeyLoadError::Unreadable(reason) => ConnectError::KeyFile { path, reason },
+            KeyLoadError::Invalid(reason) => ConnectError::KeyFile {
+                path,
+                reason: format!("not a usable private key ({reason})"),
+            },
+            KeyLoadError::NoPassphrase => ConnectError::KeyPassphrase {
+                path,
+                reason: "the key is encrypted and no passphrase was given".into(),
+            },
+            KeyLoadError::BadPassphrase => ConnectError::KeyPassphrase {
+                path,
+                reason: "wrong passphrase".into(),
+            },
+        }
+    }
 }
