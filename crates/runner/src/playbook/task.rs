@@ -95,11 +95,18 @@ fn var_map_with(
         layer(hv, &mut vars, &mut lazy, false);
     }
     layer(&e.options.extra_vars, &mut vars, &mut lazy, false);
+    resolve_lazy(e, t, &mut vars, lazy);
+    vars
+}
+
+/// Renders the `lazy` variables of `vars` in the full context until nothing changes; drops
+/// those that still cannot render.
+fn resolve_lazy(e: &Engine, t: &Task, vars: &mut Map<String, Value>, mut lazy: Vec<String>) {
     for _ in 0..8 {
         if lazy.is_empty() {
             break;
         }
-        let c = e.context(&vars);
+        let c = e.context(vars);
         let mut progress = false;
         let mut still = Vec::new();
         for k in lazy {
@@ -129,7 +136,7 @@ fn var_map_with(
     // What still cannot render refers to something undefined: the variable is undefined too
     // (a use reports it; `| default(...)` still works), never its raw template text.
     for k in lazy {
-        let c = e.context(&vars);
+        let c = e.context(vars);
         if let Some(v) = vars.get(&k)
             && e.templates
                 .render_value(v, &c, &t.location, &format!("variable `{k}`"))
@@ -138,7 +145,6 @@ fn var_map_with(
             vars.remove(&k);
         }
     }
-    vars
 }
 
 /// Whether a variable's value holds a template anywhere inside.
