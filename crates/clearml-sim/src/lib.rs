@@ -140,13 +140,20 @@ fn cmd_host_install(host: &Host, args: &[String]) -> Out {
     out
 }
 
+/// A `--latest` value that is not `REPO=VERSION` of a server repository and a known release.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "clearml-sim inject: --latest takes REPO=VERSION with REPO one of {repos} and VERSION a known server release (e.g. clearml/server=2.4.0), not {value:?}",
+    repos = releases::SERVER_REPOS.join(", ")
+)]
+pub struct BadLatest {
+    value: String,
+}
+
 /// `REPO=VERSION` of `standin-images --latest`: a server repository and a release the registry can hold.
-fn parse_latest(v: &str) -> Result<(String, String), String> {
-    let bad = || {
-        format!(
-            "clearml-sim inject: --latest takes REPO=VERSION with REPO one of {} and VERSION a known server release (e.g. clearml/server=2.4.0), not {v:?}",
-            releases::SERVER_REPOS.join(", ")
-        )
+fn parse_latest(v: &str) -> Result<(String, String), BadLatest> {
+    let bad = || BadLatest {
+        value: v.to_owned(),
     };
     let (repo, ver) = v.split_once('=').ok_or_else(bad)?;
     let (repo, tag) = releases::split_ref(repo);

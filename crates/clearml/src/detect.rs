@@ -41,14 +41,68 @@ pub fn apply_drift(st: &mut HostState, text: &str, root: &str) {
     }
 }
 
-fn text<'a>(sections: &'a IndexMap<String, Section>, name: &str) -> Option<&'a str> {
+fn text<'a>(sections: &'a Sections, name: &str) -> Option<&'a str> {
     sections.get(name).map(|s| s.text.as_str())
 }
 
+/// The probe script's output: its sections by name.
+type Sections = IndexMap<String, Section>;
+
 /// Turns the probe script's sections into a host state. Never fails: what cannot be read
 /// becomes a note.
-pub fn interpret(sections: &IndexMap<String, Section>, releases: &Releases) -> HostState {
+pub fn interpret(sections: &Sections, releases: &Releases) -> HostState {
     let mut st = HostState::default();
+    read_platform(&mut st, sections);
+    let containers = read_containers(&mut st, sections);
+    st.kind = family_of(&containers);
+    choose_compose(&mut st, sections, &containers);
+    let (compose_file, compose_text) = compose_in_use(sections, &containers);
+    let services = compose_text.map(compose::services);
+    if st.kind.is_none()
+        && let Some(Ok(services)) = &services
+    {
+        st.kind = family_of_services(services);
+    }
+    if let Some(Err(e)) = &services {
+        st.notes.push(e.to_string());
+    }
+    if st.kind.is_none() {
+        if compose_file.is_some() {
+            st.notes
+                .push("a compose file exists but names no ClearML or Trains image".to_owned());
+        }
+        return st;
+    }
+    let services = services.as_ref().and_then(|s| s.as_ref().ok());
+    let dotenv = read_layout(&mut st, sections, &containers, compose_file, services);
+    read_interrupted(&mut st, sections);
+    let apiserver = by_role(&containers, Role::Apiserver);
+    st.running = apiserver.is_some_and(|c| c.running)
+        || http(sections, "http:debug.ping").is_some_and(|a| a.status == 200);
+    version_from_api(&mut st, sections);
+    version_from_host(&mut st, sections, apiserver);
+    read_data_stores(
+        &mut st,
+        sections,
+        services,
+        by_role(&containers, Role::Mongo),
+    );
+    if st.version.is_none()
+        && let Some(services) = services
+    {
+        st.version_range = infer_range(services, releases);
+        if st.version_range.is_some() {
+            st.version_probe = Some(Probe::ComposePins);
+        }
+    }
+    read_migrations(&mut st, sections);
+    st.agent = agent_settings(&containers, &dotenv);
+    st
+}
+
+/// The operating system and the machine (`uname -s`, `uname -m`), and how this login reaches
+/// Docker.
+fn read_platform(st: &mut HostState, sections: &Sections) {
     if let Some(os) = text(sections, "os") {
         let mut lines = os.lines();
         st.os = lines.next().map(|s| match s.trim() {
@@ -67,6 +121,11 @@ pub fn interpret(sections: &IndexMap<String, Section>, releases: &Releases) -> H
         "missing" => Some(DockerAccess::Missing),
         _ => None,
     });
+}
+
+/// The containers `docker inspect` described (none, with a note, if its output is unreadable),
+/// summed up in the state.
+fn read_containers(st: &mut HostState, sections: &Sections) -> Vec<Container> {
     let containers = match sections.get("inspect") {
         Some(s) => match parse_inspect(&s.text) {
             Ok(c) => c,
@@ -76,11 +135,6 @@ pub fn interpret(sections: &IndexMap<String, Section>, releases: &Releases) -> H
             }
         },
         None => Vec::new(),
-    };
-    let by_role = |role: Role| {
-        containers
-            .iter()
-            .find(|c| classify(&c.name).is_some_and(|(_, r)| r == role))
     };
     st.containers = containers
         .iter()
@@ -92,10 +146,27 @@ pub fn interpret(sections: &IndexMap<String, Section>, releases: &Releases) -> H
             restart_count: c.restart_count,
         })
         .collect();
-    st.kind = family_of(&containers);
-    choose_compose(&mut st, sections, &containers);
+    containers
+}
 
-    // The compose file: from the containers' compose labels, else the default paths.
+/// The server's container in `role`, if there is one.
+fn by_role(containers: &[Container], role: Role) -> Option<&Container> {
+    containers
+        .iter()
+        .find(|c| classify(&c.name).is_some_and(|(_, r)| r == role))
+}
+
+/// The answer of an HTTP probe section.
+fn http(sections: &Sections, name: &str) -> Option<HttpAnswer> {
+    sections.get(name).map(|s| parse_http(&s.text))
+}
+
+/// The compose file in use and its text (when the probe read it): the one the containers'
+/// compose labels name, else the first of the default paths found.
+fn compose_in_use<'a>(
+    sections: &'a Sections,
+    containers: &[Container],
+) -> (Option<String>, Option<&'a str>) {
     let files: Vec<(&str, &str)> = sections
         .iter()
         .filter_map(|(k, s)| k.strip_prefix("file:").map(|p| (p, s.text.as_str())))
@@ -114,92 +185,90 @@ pub fn interpret(sections: &IndexMap<String, Section>, releases: &Releases) -> H
     let compose_text = compose_file
         .as_deref()
         .and_then(|f| files.iter().find(|(p, _)| *p == f).map(|(_, t)| *t));
-    let services = compose_text.map(compose::services);
-    if st.kind.is_none()
-        && let Some(Ok(services)) = &services
+    (compose_file, compose_text)
+}
+
+/// The family a compose file's services run. The server image decides: ClearML 0.17.0 still
+/// ran `allegroai/trains-agent-services` (clearml/clearml-server 0.17.0,
+/// docker/docker-compose.yml).
+fn family_of_services(services: &[compose::Service]) -> Option<Family> {
+    if services
+        .iter()
+        .any(|s| image_name(&s.image) == "allegroai/trains")
     {
-        // The server image decides: ClearML 0.17.0 still ran `allegroai/trains-agent-services`
-        // (clearml/clearml-server 0.17.0, docker/docker-compose.yml).
-        st.kind = if services
-            .iter()
-            .any(|s| image_name(&s.image) == "allegroai/trains")
-        {
-            Some(Family::Trains)
-        } else if services.iter().any(|s| {
-            let n = image_name(&s.image);
-            n == "allegroai/clearml" || n == "clearml/server"
-        }) {
-            Some(Family::Clearml)
-        } else {
-            None
-        };
+        Some(Family::Trains)
+    } else if services.iter().any(|s| {
+        let n = image_name(&s.image);
+        n == "allegroai/clearml" || n == "clearml/server"
+    }) {
+        Some(Family::Clearml)
+    } else {
+        None
     }
-    if let Some(Err(e)) = &services {
-        st.notes.push(e.to_string());
-    }
-    if st.kind.is_none() {
-        if compose_file.is_some() {
-            st.notes
-                .push("a compose file exists but names no ClearML or Trains image".to_owned());
-        }
-        return st;
-    }
-    st.compose_file = compose_file.clone();
-    if let Some(Ok(services)) = &services {
-        for s in services {
-            if !s.image.is_empty() && !st.compose_images.contains(&s.image) {
-                st.compose_images.push(s.image.clone());
-            }
+}
+
+/// Where the deployment lives: the compose file and the images it names, the `.env` beside it,
+/// the root directory. Returns the `.env` variables.
+fn read_layout(
+    st: &mut HostState,
+    sections: &Sections,
+    containers: &[Container],
+    compose_file: Option<String>,
+    services: Option<&Vec<compose::Service>>,
+) -> IndexMap<String, String> {
+    for s in services.into_iter().flatten() {
+        if !s.image.is_empty() && !st.compose_images.contains(&s.image) {
+            st.compose_images.push(s.image.clone());
         }
     }
+    let dir = compose_file
+        .as_deref()
+        .and_then(|f| f.rsplit_once('/'))
+        .map(|(d, _)| d.to_owned());
     let env_text = sections.iter().find_map(|(k, s)| {
         let path = k.strip_prefix("env:")?;
-        let dir = compose_file
-            .as_deref()
-            .and_then(|f| f.rsplit_once('/'))
-            .map(|(d, _)| d);
-        (dir.is_some_and(|d| path == format!("{d}/.env"))).then_some((path, s.text.as_str()))
+        (dir.as_deref().is_some_and(|d| path == format!("{d}/.env")))
+            .then_some((path, s.text.as_str()))
     });
     st.env_file = env_text.map(|(p, _)| p.to_owned());
-    let dotenv = env_text.map(|(_, t)| parse_env(t)).unwrap_or_default();
-    st.root = root_from_mounts(&containers).or_else(|| {
-        compose_file
-            .as_deref()
-            .and_then(|f| f.rsplit_once('/'))
-            .map(|(d, _)| d.to_owned())
-    });
+    st.root = root_from_mounts(containers).or(dir);
+    st.compose_file = compose_file;
+    env_text.map(|(_, t)| parse_env(t)).unwrap_or_default()
+}
 
-    // An earlier upgrade that stopped half-way, beside the compose file in use.
-    if let Some(dir) = st.compose_file.as_deref().and_then(|f| f.rsplit_once('/'))
-        && let Some(text) = text(sections, &format!("marker:{}", dir.0))
-    {
-        st.interrupted = InterruptedUpgrade::parse(text);
-        st.interrupted_unreadable = st.interrupted.is_none();
-        if let Some(m) = &st.interrupted {
-            st.notes.push(format!(
-                "an upgrade from {} stopped in its {} step (backup {}): `upgrade` finishes or \
-                 rolls it back",
-                m.from, m.step, m.backup
-            ));
-        } else {
-            st.notes.push(format!(
-                "{}/.clearfleet/upgrade-in-progress is unreadable: an earlier upgrade stopped \
-                 half-way; check the host and remove the file by hand",
-                dir.0
-            ));
-        }
-    }
+/// An earlier upgrade that stopped half-way, beside the compose file in use.
+fn read_interrupted(st: &mut HostState, sections: &Sections) {
+    let Some(dir) = st.compose_file.as_deref().and_then(|f| f.rsplit_once('/')) else {
+        return;
+    };
+    let Some(text) = text(sections, &format!("marker:{}", dir.0)) else {
+        return;
+    };
+    st.interrupted = InterruptedUpgrade::parse(text);
+    st.interrupted_unreadable = st.interrupted.is_none();
+    let note = match &st.interrupted {
+        Some(m) => format!(
+            "an upgrade from {} stopped in its {} step (backup {}): `upgrade` finishes or \
+             rolls it back",
+            m.from, m.step, m.backup
+        ),
+        None => format!(
+            "{}/.clearfleet/upgrade-in-progress is unreadable: an earlier upgrade stopped \
+             half-way; check the host and remove the file by hand",
+            dir.0
+        ),
+    };
+    st.notes.push(note);
+}
 
-    // The version, strongest probe first.
-    let http = |name: &str| sections.get(name).map(|s| parse_http(&s.text));
-    let apiserver = by_role(Role::Apiserver);
-    st.running = apiserver.is_some_and(|c| c.running)
-        || http("http:debug.ping").is_some_and(|a| a.status == 200);
-    match http("http:server.info") {
+/// The version as the server's API tells it: `server.info` (with the uid of `/v2.8`), else the
+/// web server's `version.json`.
+fn version_from_api(st: &mut HostState, sections: &Sections) {
+    match http(sections, "http:server.info") {
         Some(a) if a.status == 200 => {
-            apply_server_info(&mut st, &a.body, Probe::ServerInfo);
-            if let Some(a) = http("http:server.info-v2.8") {
-                apply_uid(&mut st, &a);
+            apply_server_info(st, &a.body, Probe::ServerInfo);
+            if let Some(a) = http(sections, "http:server.info-v2.8") {
+                apply_uid(st, &a);
             }
         }
         Some(a) if a.status == 401 => st
@@ -208,7 +277,7 @@ pub fn interpret(sections: &IndexMap<String, Section>, releases: &Releases) -> H
         _ => {}
     }
     if st.version.is_none()
-        && let Some(a) = http("http:version.json").filter(|a| a.status == 200)
+        && let Some(a) = http(sections, "http:version.json").filter(|a| a.status == 200)
         && let Some(v) = serde_json::from_str::<Value>(&a.body)
             .ok()
             .and_then(|j| j.get("version")?.as_str()?.parse::<Version>().ok())
@@ -216,6 +285,11 @@ pub fn interpret(sections: &IndexMap<String, Section>, releases: &Releases) -> H
         st.version = Some(v);
         st.version_probe = Some(Probe::VersionJson);
     }
+}
+
+/// The version from the host when the API did not tell it, strongest first: the apiserver's
+/// environment, its image tag, the `version.py` of its files.
+fn version_from_host(st: &mut HostState, sections: &Sections, apiserver: Option<&Container>) {
     if st.version.is_none()
         && let Some(c) = apiserver
         && let Some(v) = c
@@ -249,8 +323,15 @@ pub fn interpret(sections: &IndexMap<String, Section>, releases: &Releases) -> H
                 .to_owned(),
         );
     }
+}
 
-    // Data stores: what the running containers say, else what the compose file pins.
+/// Data stores: what the running containers say, else what the compose file pins.
+fn read_data_stores(
+    st: &mut HostState,
+    sections: &Sections,
+    services: Option<&Vec<compose::Service>>,
+    mongo: Option<&Container>,
+) {
     for (k, s) in sections {
         let line = s.text.trim();
         if k.starts_with("mongo-version:") {
@@ -281,8 +362,7 @@ pub fn interpret(sections: &IndexMap<String, Section>, releases: &Releases) -> H
         }
     }
     let pinned = |kind: &str| -> Option<String> {
-        let services = services.as_ref()?.as_ref().ok()?;
-        services
+        services?
             .iter()
             .find(|s| image_name(&s.image).ends_with(kind))
             .map(|s| image_tag(&s.image).to_owned())
@@ -303,7 +383,7 @@ pub fn interpret(sections: &IndexMap<String, Section>, releases: &Releases) -> H
     if st.mongo_fcv.is_none() && st.mongo.is_some() {
         st.notes.push(format!(
             "MongoDB feature compatibility version unknown{}",
-            why_no_fcv(sections, by_role(Role::Mongo))
+            why_no_fcv(sections, mongo)
         ));
     }
     if !st.running && !from_pins.is_empty() {
@@ -312,14 +392,11 @@ pub fn interpret(sections: &IndexMap<String, Section>, releases: &Releases) -> H
             from_pins.join(", ")
         ));
     }
-    if st.version.is_none()
-        && let Some(Ok(services)) = &services
-    {
-        st.version_range = infer_range(services, releases);
-        if st.version_range.is_some() {
-            st.version_probe = Some(Probe::ComposePins);
-        }
-    }
+}
+
+/// Whether the data must be migrated first: Elasticsearch 5 or MongoDB 3 in use, the server's
+/// own `missed_es_upgrade` error, or Elasticsearch 5 data never migrated.
+fn read_migrations(st: &mut HostState, sections: &Sections) {
     let major = |v: &Option<String>| {
         v.as_deref()
             .and_then(|s| s.split('.').next())
@@ -328,7 +405,7 @@ pub fn interpret(sections: &IndexMap<String, Section>, releases: &Releases) -> H
     st.es_migration_required = major(&st.elasticsearch) == Some(5);
     st.mongo_migration_required = major(&st.mongo) == Some(3);
     for name in ["http:login.supported_modes", "http:auth.fixed_users_mode"] {
-        if let Some(a) = http(name).filter(|a| a.status == 200)
+        if let Some(a) = http(sections, name).filter(|a| a.status == 200)
             && let Ok(j) = serde_json::from_str::<Value>(&a.body)
             && let Some(errors) = j
                 .get("data")
@@ -358,14 +435,8 @@ pub fn interpret(sections: &IndexMap<String, Section>, releases: &Releases) -> H
             ));
         }
     }
-    st.agent = agent_settings(&containers, &dotenv);
-    st
 }
 
-/// The uid from `/v2.8/server.info`: from API 2.12 (0.17) on, the unversioned call reaches the
-/// newest handler, which reports no uid; only the 2.8 handler does (clearml/clearml-server
-/// v2.3.0, apiserver/services/server/__init__.py, lines 59-77). A 0.15/0.16 server's
-/// unversioned answer already has it.
 /// The compose flavour: the one that created the server's containers (their
 /// `com.docker.compose.version` label) when this login can run it, else v2, else v1. The v2
 /// plugin counts as there when `docker compose version` answers, or does so under the
@@ -476,6 +547,10 @@ fn why_no_fcv(sections: &IndexMap<String, Section>, mongo: Option<&Container>) -
     }
 }
 
+/// The uid from `/v2.8/server.info`: from API 2.12 (0.17) on, the unversioned call reaches the
+/// newest handler, which reports no uid; only the 2.8 handler does (clearml/clearml-server
+/// v2.3.0, apiserver/services/server/__init__.py, lines 59-77). A 0.15/0.16 server's
+/// unversioned answer already has it.
 pub fn apply_uid(st: &mut HostState, answer: &HttpAnswer) {
     if answer.status != 200 {
         return;

@@ -51,15 +51,30 @@ impl FetchArgs {
     }
 }
 
+/// Why a fetched file has no place on the controller.
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+pub enum DestError {
+    /// `flat` into a directory (`dest` ending in `/`) and `src` has no file name.
+    #[error("src has no file name")]
+    NoFileName,
+    /// `..` in the path would climb out of `dest`.
+    #[error("refusing a destination outside {}: {}", base.display(), rel.display())]
+    Outside { base: PathBuf, rel: PathBuf },
+}
+
 /// Where the file goes on the controller; `..` that would climb out of `dest` is refused.
-pub fn local_dest(controller_dir: &Path, args: &FetchArgs, host: &str) -> Result<PathBuf, String> {
+pub fn local_dest(
+    controller_dir: &Path,
+    args: &FetchArgs,
+    host: &str,
+) -> Result<PathBuf, DestError> {
     let base = controller_dir.join(&args.dest);
     let rel = if args.flat {
         if args.dest.ends_with('/') {
             Path::new(&args.src)
                 .file_name()
                 .map(PathBuf::from)
-                .ok_or("src has no file name")?
+                .ok_or(DestError::NoFileName)?
         } else {
             return Ok(base);
         }
@@ -72,11 +87,7 @@ pub fn local_dest(controller_dir: &Path, args: &FetchArgs, host: &str) -> Result
             Component::Normal(p) => clean.push(p),
             Component::CurDir | Component::RootDir => {}
             _ => {
-                return Err(format!(
-                    "refusing a destination outside {}: {}",
-                    base.display(),
-                    rel.display()
-                ));
+                return Err(DestError::Outside { base, rel });
             }
         }
     }
@@ -118,7 +129,7 @@ pub async fn run<R: Remote>(args: &FetchArgs, ctx: &ModuleContext<'_, R>) -> Mod
     };
     let dest = match local_dest(ctx.controller_dir, args, ctx.remote.host()) {
         Ok(d) => d,
-        Err(e) => return base(ModuleResult::fail(e)),
+        Err(e) => return base(ModuleResult::fail(e.to_string())),
     };
     let dest_s = dest.display().to_string();
     let base = |r: ModuleResult| {

@@ -260,8 +260,28 @@ pub struct Probed {
     pub content: Option<Vec<u8>>,
 }
 
+/// Why a probe script's output cannot be read.
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ProbeError {
+    /// A line that is not `key=value` with a known key.
+    #[error("unexpected probe output line: {0:?}")]
+    Line(String),
+    /// Fewer (or more) blocks than paths probed: the script failed part way.
+    #[error(
+        "could not inspect the path(s) on the host (rc={rc:?}){}",
+        if stderr.is_empty() { String::new() } else { format!(": {stderr}") }
+    )]
+    Incomplete { rc: Option<i32>, stderr: String },
+    /// The `stat` line does not have its 12 fields.
+    #[error("cannot read `stat` output: {0:?} (neither GNU nor BSD stat?)")]
+    Stat(String),
+    /// One `stat` field is not a number.
+    #[error("cannot read {field} in `stat` output: {line:?}")]
+    StatField { field: &'static str, line: String },
+}
+
 /// Parses a probe script's output; `n` blocks are expected.
-pub fn parse_probe(out: &RemoteOutput, n: usize) -> Result<Probed, String> {
+pub fn parse_probe(out: &RemoteOutput, n: usize) -> Result<Probed, ProbeError> {
     let bytes = &out.stdout;
     let mut infos = Vec::new();
     let mut cur = Info::default();
@@ -283,7 +303,7 @@ pub fn parse_probe(out: &RemoteOutput, n: usize) -> Result<Probed, String> {
             continue;
         }
         let Some((k, v)) = line.split_once('=') else {
-            return Err(format!("unexpected probe output line: {line:?}"));
+            return Err(ProbeError::Line(line));
         };
         match k {
             "e" => cur.exists = v == "1",
@@ -296,33 +316,28 @@ pub fn parse_probe(out: &RemoteOutput, n: usize) -> Result<Probed, String> {
                 cur.writeable = v.contains('w');
                 cur.executable = v.contains('x');
             }
-            _ => return Err(format!("unexpected probe output line: {line:?}")),
+            _ => return Err(ProbeError::Line(line)),
         }
     }
     if infos.len() != n {
-        let err = out.stderr_text();
-        return Err(format!(
-            "could not inspect the path(s) on the host (rc={:?}){}",
-            out.rc,
-            if err.is_empty() {
-                String::new()
-            } else {
-                format!(": {err}")
-            }
-        ));
+        return Err(ProbeError::Incomplete {
+            rc: out.rc,
+            stderr: out.stderr_text(),
+        });
     }
     Ok(Probed { infos, content })
 }
 
 /// `mode_hex|uid|gid|user|group|size|atime|mtime|ctime|inode|dev|nlink`.
-fn parse_stat(v: &str, info: &mut Info) -> Result<(), String> {
+fn parse_stat(v: &str, info: &mut Info) -> Result<(), ProbeError> {
     let f: Vec<&str> = v.split('|').collect();
     if f.len() != 12 {
-        return Err(format!(
-            "cannot read `stat` output: {v:?} (neither GNU nor BSD stat?)"
-        ));
+        return Err(ProbeError::Stat(v.to_owned()));
     }
-    let bad = |what: &str| format!("cannot read {what} in `stat` output: {v:?}");
+    let bad = |field: &'static str| ProbeError::StatField {
+        field,
+        line: v.to_owned(),
+    };
     let raw = u32::from_str_radix(f[0], 16).map_err(|_| bad("mode"))?;
     info.kind = Some(Kind::from_mode(raw));
     info.mode = raw & 0o7777;
@@ -354,7 +369,7 @@ pub async fn probe<R: Remote>(
             out.stderr_text()
         )));
     }
-    parse_probe(&out, probes.len()).map_err(ModuleResult::fail)
+    parse_probe(&out, probes.len()).map_err(|e| ModuleResult::fail(e.to_string()))
 }
 
 /// How to write a file atomically from stdin.

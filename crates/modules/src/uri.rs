@@ -220,8 +220,17 @@ fn quote_plus(s: &str) -> String {
     o
 }
 
+/// Why the request cannot be put in a curl config.
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+enum ConfigError {
+    #[error("body must be a mapping or a list of pairs for form-urlencoded")]
+    FormBody,
+    #[error("body contains a NUL byte")]
+    NulInBody,
+}
+
 /// The curl config (sent on stdin).
-fn curl_config(a: &UriArgs) -> Result<String, String> {
+fn curl_config(a: &UriArgs) -> Result<String, ConfigError> {
     let mut c = format!("url = {}\n", curl_str(&a.url));
     if a.method == "HEAD" {
         c.push_str("head\n");
@@ -266,8 +275,7 @@ fn curl_config(a: &UriArgs) -> Result<String, String> {
                 "application/json",
             ),
             "form-urlencoded" => (
-                form_encode(body)
-                    .ok_or("body must be a mapping or a list of pairs for form-urlencoded")?,
+                form_encode(body).ok_or(ConfigError::FormBody)?,
                 "application/x-www-form-urlencoded",
             ),
             _ => (scalar(body), ""),
@@ -279,7 +287,7 @@ fn curl_config(a: &UriArgs) -> Result<String, String> {
             ));
         }
         if text.contains('\0') {
-            return Err("body contains a NUL byte".into());
+            return Err(ConfigError::NulInBody);
         }
         c.push_str(&format!("data-raw = {}\n", curl_str(&text)));
     }
@@ -310,25 +318,35 @@ pub(super) struct Response {
     pub body: Vec<u8>,
 }
 
+/// Why [`SCRIPT`]'s output cannot be read.
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+enum OutputError {
+    #[error("no output from the request script")]
+    Empty,
+    /// The first line is not four numbers.
+    #[error("unexpected output from the request script: {0:?}")]
+    Header(String),
+    #[error("truncated output from the request script")]
+    Truncated,
+}
+
 /// Parses [`SCRIPT`]'s output.
-fn parse(stdout: &[u8]) -> Result<Response, String> {
+fn parse(stdout: &[u8]) -> Result<Response, OutputError> {
     let nl = stdout
         .iter()
         .position(|&b| b == b'\n')
-        .ok_or("no output from the request script")?;
+        .ok_or(OutputError::Empty)?;
     let head = String::from_utf8_lossy(&stdout[..nl]);
     let nums: Vec<usize> = head
         .split_whitespace()
         .filter_map(|x| x.parse().ok())
         .collect();
     let [rc, w, h, b] = nums[..] else {
-        return Err(format!(
-            "unexpected output from the request script: {head:?}"
-        ));
+        return Err(OutputError::Header(head.into_owned()));
     };
     let rest = &stdout[nl + 1..];
     if rest.len() != w + h + b {
-        return Err("truncated output from the request script".into());
+        return Err(OutputError::Truncated);
     }
     let summary = String::from_utf8_lossy(&rest[..w]).into_owned();
     let mut parts = summary.splitn(3, ' ');
@@ -417,7 +435,7 @@ pub async fn run<R: Remote>(args: &UriArgs, ctx: &ModuleContext<'_, R>) -> Modul
     }
     let config = match curl_config(args) {
         Ok(c) => c,
-        Err(e) => return ModuleResult::fail(e),
+        Err(e) => return ModuleResult::fail(e.to_string()),
     };
     let started = Instant::now();
     let timeout = std::time::Duration::from_secs_f64(args.timeout + 30.0);

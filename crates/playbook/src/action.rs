@@ -49,7 +49,7 @@ pub fn module_call(
                 let words = match split_args(s) {
                     Ok(w) => w,
                     Err(e) => {
-                        cx.error(f, v, e);
+                        cx.error(f, v, e.to_string());
                         return None;
                     }
                 };

@@ -36,9 +36,14 @@ fn jinja_depth(token: &str, depth: usize, open: &str, close: &str) -> usize {
     (depth + o).saturating_sub(c)
 }
 
+/// An unbalanced quote or Jinja block, with Ansible's message.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("failed at splitting arguments, either an unbalanced jinja2 block or quotes")]
+pub struct SplitError;
+
 /// Splits on spaces, keeping quoted strings and Jinja blocks together (Ansible's
 /// `split_args`). Errors on an unbalanced quote or Jinja block, with Ansible's message.
-pub fn split_args(args: &str) -> Result<Vec<String>, String> {
+pub fn split_args(args: &str) -> Result<Vec<String>, SplitError> {
     let mut params: Vec<String> = Vec::new();
     let mut quote: Option<char> = None;
     let (mut print, mut block, mut comment) = (0usize, 0usize, 0usize);
@@ -106,9 +111,7 @@ pub fn split_args(args: &str) -> Result<Vec<String>, String> {
         }
     }
     if print > 0 || block > 0 || comment > 0 || quote.is_some() {
-        return Err(
-            "failed at splitting arguments, either an unbalanced jinja2 block or quotes".to_owned(),
-        );
+        return Err(SplitError);
     }
     Ok(params)
 }
@@ -193,10 +196,14 @@ fn decode_escapes(s: &str) -> String {
 
 /// Ansible's `parse_kv`: `k=v` pairs become options and everything else `_raw_params`.
 /// With `check_raw` (the free-form modules) only `chdir`, `creates`, `removes` and the like are taken as options.
+///
+/// The error is [`SplitError`]'s message as text only because the binary's `-e k=v` parser
+/// (src/commands/run.rs, `parse_extra_vars`) passes it to a closure taking a `String`: make this
+/// `Result<_, SplitError>` together with that call (`.map_err(|e| bad(e.to_string()))`).
 pub fn parse_kv(args: &str, check_raw: bool) -> Result<Map<String, Value>, String> {
     let mut options = Map::new();
     let mut raw: Vec<String> = Vec::new();
-    for orig in split_args(args)? {
+    for orig in split_args(args).map_err(|e| e.to_string())? {
         // Ansible looks for `k=v` in the token with its escapes (`\n`, `\t`, `\xHH`...)
         // decoded; a free-form part keeps the token as written.
         let token = decode_escapes(&orig);

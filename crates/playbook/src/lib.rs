@@ -19,6 +19,7 @@
 pub mod action;
 pub mod cx;
 pub mod error;
+mod files;
 pub mod inherit;
 pub mod keywords;
 pub mod kv;
@@ -35,4 +36,4 @@ pub use model::{
     BecomeSpec, Play, Playbook, Serial, SerialStep, SourceFile, Spanned, Strategy, Task, TaskBody,
     TemplateSite,
 };
-pub use template::{NoCheck, TemplateCheck, TemplateKind};
+pub use template::{NoCheck, TemplateCheck, TemplateKind, TemplateRejected};

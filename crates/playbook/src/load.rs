@@ -1,20 +1,17 @@
-//! Reading files: the playbook, `import_playbook`/`import_tasks`/`include_tasks` targets
-//! (resolved relative to the including file) and `vars_files`; include cycles; and the public
-//! entry points that turn everything found into one [`PlaybookError`].
+//! The public entry points: a playbook (from a file or a string) or a tasks file loaded, with
+//! everything found turned into one [`PlaybookError`]; where a path written in a file points.
+//! The files themselves are read in `files`, playbook files in `play`, tasks files in `task`.
 
 use super::cx::{Cx, File};
 use super::error::PlaybookError;
+use super::files::{canonical, empty_playbook, parse};
 use super::inherit::Inherited;
 use super::model::{Play, Playbook, SourceFile, Task};
-use super::play;
-use super::task::task_list;
+use super::play::{self, playbook_file};
+use super::task::tasks_file;
 use super::template::TemplateCheck;
-use clearfleet_base::diagnostic::{Diagnostic, Location};
-use clearfleet_yaml::syntax::{Kind, Node, parse_yaml};
+use clearfleet_base::diagnostic::Location;
 use std::path::{Path, PathBuf};
-
-/// Includes nested deeper than this are reported (a guard against runaway recursion).
-const MAX_INCLUDE_DEPTH: usize = 64;
 
 /// Loads the playbook at `path` and everything it imports, checking every template with
 /// `hook`. Touches only the local filesystem.
@@ -99,173 +96,5 @@ fn finish(cx: Cx, plays: Vec<Play>) -> Result<Playbook, PlaybookError> {
         })
     } else {
         Err(PlaybookError::new(cx.diags))
-    }
-}
-
-fn canonical(path: &Path) -> PathBuf {
-    path.canonicalize().unwrap_or_else(|_| path.to_path_buf())
-}
-
-/// Reads `path`, reporting a missing file at `from` (the scalar that named it).
-fn read(cx: &mut Cx, from: Option<(&File, &Node)>, path: &Path, what: &str) -> Option<File> {
-    match std::fs::read_to_string(path) {
-        Ok(text) => {
-            if !cx.files.iter().any(|s| s.path == path) {
-                cx.files.push(SourceFile {
-                    path: path.to_path_buf(),
-                    text: text.clone(),
-                });
-            }
-            Some(File {
-                path: path.to_path_buf(),
-                text,
-            })
-        }
-        Err(e) => {
-            let msg = if e.kind() == std::io::ErrorKind::NotFound {
-                format!("{what} `{}` not found", path.display())
-            } else {
-                format!("cannot read {what} `{}`: {e}", path.display())
-            };
-            cx.diags.push(match from {
-                Some((f, n)) => Cx::diag(f, n, msg),
-                None => Diagnostic::new(msg),
-            });
-            None
-        }
-    }
-}
-
-/// Parses a file's YAML, reporting a syntax error at its place (`Err`); `Ok(None)` for a
-/// file with no document.
-fn parse(cx: &mut Cx, f: &File) -> Result<Option<Node>, ()> {
-    parse_yaml(&f.text).map_err(|e| {
-        cx.diags.push(Diagnostic::at(
-            format!("invalid YAML: {}", e.message),
-            &f.path,
-            &f.text,
-            e.line,
-            e.column,
-        ));
-    })
-}
-
-/// Ansible's "Empty playbook, nothing to do", at the top of the file.
-fn empty_playbook(f: &File) -> Diagnostic {
-    Diagnostic::at("empty playbook, nothing to do", &f.path, &f.text, 1, 1)
-}
-
-/// Pushes `path` on the include stack; `Err` with the cycle when it is already there.
-fn enter(cx: &mut Cx, path: &Path) -> Result<(), String> {
-    let c = canonical(path);
-    if let Some(i) = cx.stack.iter().position(|(p, _)| *p == c) {
-        let mut chain: Vec<String> = cx.stack[i..]
-            .iter()
-            .map(|(_, shown)| shown.display().to_string())
-            .collect();
-        chain.push(path.display().to_string());
-        return Err(chain.join(" -> "));
-    }
-    if cx.stack.len() >= MAX_INCLUDE_DEPTH {
-        return Err(format!("more than {MAX_INCLUDE_DEPTH} nested includes"));
-    }
-    cx.stack.push((c, path.to_path_buf()));
-    Ok(())
-}
-
-/// The plays of the playbook file at `path` (`from`: the `import_playbook` that named it).
-pub fn playbook_file(
-    cx: &mut Cx,
-    from: Option<(&File, &Node)>,
-    path: &Path,
-    depth: usize,
-) -> Vec<Play> {
-    if let Err(chain) = enter(cx, path) {
-        if let Some((f, n)) = from {
-            cx.error(f, n, format!("import cycle: {chain}"));
-        }
-        return Vec::new();
-    }
-    let plays = match read(cx, from, path, "playbook") {
-        Some(file) => match parse(cx, &file) {
-            Ok(Some(root)) => play::plays(cx, &file, &root, depth),
-            Ok(None) => {
-                cx.diags.push(empty_playbook(&file));
-                Vec::new()
-            }
-            Err(()) => Vec::new(),
-        },
-        None => Vec::new(),
-    };
-    cx.stack.pop();
-    plays
-}
-
-/// The tasks of the tasks file at `path`, named by `at` in `f`. With `strict` (imports)
-/// a cycle is an error; for a dynamic include (which may recurse under a condition) the
-/// recursion is simply not followed at load time.
-#[expect(
-    clippy::too_many_arguments,
-    reason = "internal; mirrors the task walk's state"
-)]
-pub fn tasks_file(
-    cx: &mut Cx,
-    f: &File,
-    at: Option<&Node>,
-    path: &Path,
-    parent: &Inherited,
-    handlers: bool,
-    strict: bool,
-    depth: usize,
-) -> Option<Vec<Task>> {
-    let from = at.map(|n| (f, n));
-    if let Err(chain) = enter(cx, path) {
-        if strict {
-            match from {
-                Some((f, n)) => cx.error(f, n, format!("include cycle: {chain}")),
-                None => cx
-                    .diags
-                    .push(Diagnostic::new(format!("include cycle: {chain}"))),
-            }
-        }
-        return None;
-    }
-    let out = read(cx, from, path, "tasks file").map(|file| match parse(cx, &file) {
-        Ok(Some(root)) => match &root.kind {
-            Kind::Seq(_) => task_list(cx, &file, &root, "tasks", handlers, parent, depth + 1),
-            _ => {
-                cx.error(
-                    &file,
-                    &root,
-                    format!(
-                        "a tasks file must be a list of tasks, got {}",
-                        root.type_name()
-                    ),
-                );
-                Vec::new()
-            }
-        },
-        Ok(None) | Err(()) => Vec::new(),
-    });
-    cx.stack.pop();
-    out
-}
-
-/// Checks that a `vars_files` entry exists and holds a mapping (the runner reads it).
-pub fn vars_file(cx: &mut Cx, f: &File, at: &Node, path: &Path) {
-    let Some(file) = read(cx, Some((f, at)), path, "vars file") else {
-        return;
-    };
-    if let Ok(Some(root)) = parse(cx, &file)
-        && root.as_map().is_none()
-    {
-        cx.error(
-            &file,
-            &root,
-            format!(
-                "a vars file must be a mapping of variables, got {}",
-                root.type_name()
-            ),
-        );
     }
 }

@@ -3,15 +3,16 @@
 
 use super::action::canonical_module;
 use super::cx::{Cx, File, shown};
+use super::files::{self, empty_playbook, enter, parse, read};
 use super::inherit::Inherited;
 use super::keywords::{IMPORT_PLAYBOOK, PLAY, PLAY_UNSUPPORTED};
-use super::load;
 use super::model::{BecomeSpec, Play, Serial, SerialStep, Spanned, Strategy, Task, TaskBody};
 use super::task::task_list;
 use super::template::is_template;
 use clearfleet_base::suggest::did_you_mean;
 use clearfleet_yaml::syntax::{Kind, Node, key_text};
 use indexmap::IndexMap;
+use std::path::Path;
 
 /// The plays of a playbook document (`root` must be a list), imports expanded in place.
 pub fn plays(cx: &mut Cx, f: &File, root: &Node, depth: usize) -> Vec<Play> {
@@ -86,7 +87,7 @@ fn import_playbook(cx: &mut Cx, f: &File, item: &Node, target: &Node, depth: usi
         return Vec::new();
     }
     let path = f.dir().join(file.trim());
-    let mut plays = load::playbook_file(cx, Some((f, target)), &path, depth + 1);
+    let mut plays = playbook_file(cx, Some((f, target)), &path, depth + 1);
     for play in &mut plays {
         for t in &tags {
             if !play.tags.contains(t) {
@@ -311,7 +312,7 @@ fn vars_files(
         };
         cx.templates(f, item, "vars_files", sites);
         if !is_template(&p) {
-            load::vars_file(cx, f, item, &f.dir().join(&p));
+            files::vars_file(cx, f, item, &f.dir().join(&p));
         }
         out.push(Spanned::new(p, Cx::loc(f, item)));
     }
@@ -381,4 +382,32 @@ fn strategy(cx: &mut Cx, f: &File, v: &Node) -> Strategy {
             Strategy::Linear
         }
     }
+}
+
+/// The plays of the playbook file at `path` (`from`: the `import_playbook` that named it).
+pub(crate) fn playbook_file(
+    cx: &mut Cx,
+    from: Option<(&File, &Node)>,
+    path: &Path,
+    depth: usize,
+) -> Vec<Play> {
+    if let Err(e) = enter(cx, path, "import") {
+        if let Some((f, n)) = from {
+            cx.error(f, n, e.to_string());
+        }
+        return Vec::new();
+    }
+    let plays = match read(cx, from, path, "playbook") {
+        Some(file) => match parse(cx, &file) {
+            Ok(Some(root)) => plays(cx, &file, &root, depth),
+            Ok(None) => {
+                cx.diags.push(empty_playbook(&file));
+                Vec::new()
+            }
+            Err(()) => Vec::new(),
+        },
+        None => Vec::new(),
+    };
+    cx.stack.pop();
+    plays
 }

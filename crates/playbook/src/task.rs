@@ -3,16 +3,18 @@
 
 use super::action::{Action, canonical_module, module_call};
 use super::cx::{Cx, File, is_identifier, shown};
+use super::files::{enter, parse, read};
 use super::inherit::{self, Inherited, Own};
 use super::keywords::{BLOCK, LOOP_CONTROL, LOOP_CONTROL_UNSUPPORTED, TASK, TASK_UNSUPPORTED};
-use super::load;
 use super::model::{BecomeSpec, Task, TaskBody, TemplateSite};
 use super::template::is_template;
+use clearfleet_base::diagnostic::Diagnostic;
 use clearfleet_base::suggest::did_you_mean;
 use clearfleet_modules::MODULES;
 use clearfleet_yaml::syntax::{Kind, MAX_DEPTH, Node, key_text};
 use indexmap::IndexMap;
 use serde_json::{Map, Value};
+use std::path::Path;
 
 /// A list of tasks under `key` (`tasks`, `block`, …).
 pub fn task_list(
@@ -375,7 +377,7 @@ fn body(
             if module == "include_tasks" {
                 if !is_template(file) {
                     // Checked now so a missing or broken file is reported before the run.
-                    load::tasks_file(
+                    tasks_file(
                         cx,
                         f,
                         Some(at),
@@ -409,7 +411,7 @@ fn body(
                 );
                 return None;
             }
-            let tasks = load::tasks_file(
+            let tasks = tasks_file(
                 cx,
                 f,
                 Some(at),
@@ -548,4 +550,52 @@ fn loop_control(cx: &mut Cx, f: &File, v: &Node, task: &mut Task, sites: &mut Ve
             ),
         }
     }
+}
+
+/// The tasks of the tasks file at `path`, named by `at` in `f`. With `strict` (imports)
+/// a cycle is an error; for a dynamic include (which may recurse under a condition) the
+/// recursion is simply not followed at load time.
+#[expect(
+    clippy::too_many_arguments,
+    reason = "internal; mirrors the task walk's state"
+)]
+pub(crate) fn tasks_file(
+    cx: &mut Cx,
+    f: &File,
+    at: Option<&Node>,
+    path: &Path,
+    parent: &Inherited,
+    handlers: bool,
+    strict: bool,
+    depth: usize,
+) -> Option<Vec<Task>> {
+    let from = at.map(|n| (f, n));
+    if let Err(e) = enter(cx, path, "include") {
+        if strict {
+            match from {
+                Some((f, n)) => cx.error(f, n, e.to_string()),
+                None => cx.diags.push(Diagnostic::new(e.to_string())),
+            }
+        }
+        return None;
+    }
+    let out = read(cx, from, path, "tasks file").map(|file| match parse(cx, &file) {
+        Ok(Some(root)) => match &root.kind {
+            Kind::Seq(_) => task_list(cx, &file, &root, "tasks", handlers, parent, depth + 1),
+            _ => {
+                cx.error(
+                    &file,
+                    &root,
+                    format!(
+                        "a tasks file must be a list of tasks, got {}",
+                        root.type_name()
+                    ),
+                );
+                Vec::new()
+            }
+        },
+        Ok(None) | Err(()) => Vec::new(),
+    });
+    cx.stack.pop();
+    out
 }

@@ -13,17 +13,35 @@ pub enum TemplateKind {
     Expression,
 }
 
-/// Checks the syntax of one template or expression; `Err` is the message to report at `at`.
+/// The checker's complaint about one template or expression: its message is reported at the
+/// template's place. The checker's own error is kept as the cause.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct TemplateRejected(#[source] pub Box<dyn std::error::Error + Send + Sync>);
+
+/// Checks the syntax of one template or expression; `Err` is reported at `at`.
 pub trait TemplateCheck {
-    fn check(&mut self, source: &str, kind: TemplateKind, at: &Location) -> Result<(), String>;
+    fn check(
+        &mut self,
+        source: &str,
+        kind: TemplateKind,
+        at: &Location,
+    ) -> Result<(), TemplateRejected>;
 }
 
-impl<F> TemplateCheck for F
+/// Any closure is a checker, whatever its error (a template engine's, or a message).
+impl<F, E> TemplateCheck for F
 where
-    F: FnMut(&str, TemplateKind, &Location) -> Result<(), String>,
+    F: FnMut(&str, TemplateKind, &Location) -> Result<(), E>,
+    E: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
-    fn check(&mut self, source: &str, kind: TemplateKind, at: &Location) -> Result<(), String> {
-        self(source, kind, at)
+    fn check(
+        &mut self,
+        source: &str,
+        kind: TemplateKind,
+        at: &Location,
+    ) -> Result<(), TemplateRejected> {
+        self(source, kind, at).map_err(|e| TemplateRejected(e.into()))
     }
 }
 
@@ -31,7 +49,7 @@ where
 pub struct NoCheck;
 
 impl TemplateCheck for NoCheck {
-    fn check(&mut self, _: &str, _: TemplateKind, _: &Location) -> Result<(), String> {
+    fn check(&mut self, _: &str, _: TemplateKind, _: &Location) -> Result<(), TemplateRejected> {
         Ok(())
     }
 }

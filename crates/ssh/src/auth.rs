@@ -17,46 +17,11 @@ use russh::keys::agent::AgentIdentity;
 use russh::keys::agent::client::AgentClient;
 use russh::keys::{HashAlg, PrivateKey, PrivateKeyWithHashAlg, PublicKey};
 
-use super::error::ConnectError;
+use super::error::{ConnectError, KeyLoadError};
+use super::handler::ClientHandler;
 use super::known_hosts::fingerprint;
-use super::session::ClientHandler;
 use super::settings::{PassphrasePrompt, SshSettings};
 use super::target::Target;
-
-/// Why a key file could not be used (cached per path for the run).
-#[derive(Debug, Clone)]
-pub enum KeyLoadError {
-    Missing,
-    Unreadable(String),
-    Invalid(String),
-    NoPassphrase,
-    BadPassphrase,
-}
-
-impl KeyLoadError {
-    fn into_connect_error(self, path: &Path) -> ConnectError {
-        let path = path.to_path_buf();
-        match self {
-            KeyLoadError::Missing => ConnectError::KeyFile {
-                path,
-                reason: "no such file".into(),
-            },
-            KeyLoadError::Unreadable(reason) => ConnectError::KeyFile { path, reason },
-            KeyLoadError::Invalid(reason) => ConnectError::KeyFile {
-                path,
-                reason: format!("not a usable private key ({reason})"),
-            },
-            KeyLoadError::NoPassphrase => ConnectError::KeyPassphrase {
-                path,
-                reason: "the key is encrypted and no passphrase was given".into(),
-            },
-            KeyLoadError::BadPassphrase => ConnectError::KeyPassphrase {
-                path,
-                reason: "wrong passphrase".into(),
-            },
-        }
-    }
-}
 
 /// A private key ready to sign, with the file it came from.
 #[derive(Clone)]

@@ -16,9 +16,7 @@
 //! The password appears in no output or error: sudo -S does not echo it.
 
 use clearfleet_base::shell::quote;
-use std::hash::BuildHasher;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use super::error::{ExecError, TargetError};
 use clearfleet_base::secret::Secret;
@@ -51,7 +49,7 @@ impl Become {
             timeout,
         };
         b.check()
-            .map_err(|method| TargetError::UnsupportedBecome { method })?;
+            .map_err(|e| TargetError::UnsupportedBecome { method: e.method })?;
         Ok(b)
     }
 
@@ -65,21 +63,31 @@ impl Become {
         }
     }
 
-    fn check(&self) -> Result<(), String> {
+    fn check(&self) -> Result<(), UnsupportedMethod> {
         if self.method.eq_ignore_ascii_case("sudo") {
             Ok(())
         } else {
-            Err(self.method.clone())
+            Err(UnsupportedMethod {
+                method: self.method.clone(),
+            })
         }
     }
 }
 
-pub(crate) fn random_token() -> String {
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    let a = std::collections::hash_map::RandomState::new().hash_one((Instant::now(), n));
-    let b = std::collections::hash_map::RandomState::new().hash_one((n, a));
-    format!("{a:016x}{b:016x}")
+/// A become method other than sudo; each stage reports it in its own error
+/// ([`TargetError::UnsupportedBecome`], [`ExecError::UnsupportedBecome`]).
+#[derive(Debug, thiserror::Error)]
+#[error("become method {method:?} is not supported (only sudo is)")]
+struct UnsupportedMethod {
+    method: String,
+}
+
+/// 32 hex digits from the OS's random source, for the markers of a command's output: a
+/// command cannot guess them, so it cannot fake sudo's success or the end of its output.
+pub(crate) fn random_token() -> Result<String, getrandom::Error> {
+    let mut bytes = [0u8; 16];
+    getrandom::fill(&mut bytes)?;
+    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
 }
 
 /// What the exec loop must do after feeding output to [`SudoState`].
@@ -124,8 +132,8 @@ impl SudoState {
     /// The state and the command line to send; `Err` for an unsupported method.
     pub(crate) fn start(b: &Become, command: &str) -> Result<(SudoState, String), ExecError> {
         b.check()
-            .map_err(|method| ExecError::UnsupportedBecome { method })?;
-        let token = random_token();
+            .map_err(|e| ExecError::UnsupportedBecome { method: e.method })?;
+        let token = random_token().map_err(ExecError::Random)?;
         let prompt = format!("[cf-sudo-{}] ", &token[..16]);
         let success = format!("CF-BECOME-SUCCESS-{}", &token[16..]);
         let inner = format!("echo {success}; {command}");

@@ -7,7 +7,7 @@
 //! and every other [`ExecError`] to "failed".
 
 use std::io;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 /// A host's connection settings could not be worked out (before any network traffic).
@@ -21,7 +21,8 @@ pub enum TargetError {
     BadJump {
         host: String,
         spec: String,
-        reason: String,
+        #[source]
+        reason: JumpSpecError,
     },
     /// ProxyJump chains that go on for too long (most likely a loop in ssh_config).
     #[error("proxyjump chain for {host} is longer than {max} hops (a loop in ssh config?)")]
@@ -29,6 +30,22 @@ pub enum TargetError {
     /// A become method other than sudo.
     #[error("become method {method:?} is not supported (only sudo is)")]
     UnsupportedBecome { method: String },
+}
+
+/// Why a ProxyJump entry is not `[ssh://][user@]host[:port]`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum JumpSpecError {
+    #[error("empty user")]
+    EmptyUser,
+    #[error("unclosed '['")]
+    UnclosedBracket,
+    #[error("junk after ']'")]
+    JunkAfterBracket,
+    #[error("empty host")]
+    EmptyHost,
+    /// Not a number from 1 to 65535.
+    #[error("bad port {0:?}")]
+    BadPort(String),
 }
 
 /// `~/.ssh/config` (or another ssh_config file) could not be read or parsed.
@@ -175,4 +192,43 @@ pub enum ExecError {
     /// A become method other than sudo.
     #[error("become method {method:?} is not supported (only sudo is)")]
     UnsupportedBecome { method: String },
+    /// The OS gave no random bytes for the command's output markers; nothing was sent.
+    #[error("cannot get random bytes from the OS for the command's markers: {0}")]
+    Random(#[source] getrandom::Error),
+}
+
+/// Why a key file could not be used (cached per path for the run).
+#[derive(Debug, Clone)]
+pub enum KeyLoadError {
+    Missing,
+    Unreadable(String),
+    Invalid(String),
+    NoPassphrase,
+    BadPassphrase,
+}
+
+impl KeyLoadError {
+    /// The connection error for key file `path`.
+    pub(crate) fn into_connect_error(self, path: &Path) -> ConnectError {
+        let path = path.to_path_buf();
+        match self {
+            KeyLoadError::Missing => ConnectError::KeyFile {
+                path,
+                reason: "no such file".into(),
+            },
+            KeyLoadError::Unreadable(reason) => ConnectError::KeyFile { path, reason },
+            KeyLoadError::Invalid(reason) => ConnectError::KeyFile {
+                path,
+                reason: format!("not a usable private key ({reason})"),
+            },
+            KeyLoadError::NoPassphrase => ConnectError::KeyPassphrase {
+                path,
+                reason: "the key is encrypted and no passphrase was given".into(),
+            },
+            KeyLoadError::BadPassphrase => ConnectError::KeyPassphrase {
+                path,
+                reason: "wrong passphrase".into(),
+            },
+        }
+    }
 }

@@ -16,54 +16,14 @@ use russh::{ChannelMsg, ChannelWriteHalf, Sig, client};
 use tokio::sync::OwnedSemaphorePermit;
 use tokio::time::Instant;
 
-use super::r#become::{Action, Become, SudoState};
+use super::r#become::{Action, SudoState};
 use super::error::ExecError;
+use super::output::{
+    DRAIN_AFTER_KILL, ExecOptions, ExecOutput, ExitStatus, Killing, finish, signal_name_of,
+    sleep_until, until,
+};
 use super::persistent_shell::{self, Routed};
 use super::session::Connection;
-
-/// How to run one command.
-#[derive(Debug, Clone, Default)]
-pub struct ExecOptions {
-    /// Sent to the command's stdin, followed by EOF (EOF alone when `None`).
-    pub stdin: Option<Vec<u8>>,
-    /// Kill the command after this long, counted from the call (waiting for a free channel
-    /// included). The kill is a "signal KILL" channel request plus, because sshd ignores that
-    /// request for root logins, `kill -KILL -- -<pgid>` from a second channel: the login shell
-    /// first prints its pid on stderr (`printf … "$$" >&2;`, taken out of the output), so the
-    /// login shell must be POSIX-like (sh, bash, dash, zsh, ksh). A dropped (cancelled) exec
-    /// is killed the same way. In the persistent shell, the shell's own process group (the
-    /// command's) is killed the same way, and the shell replaced.
-    pub timeout: Option<Duration>,
-    /// Run through sudo.
-    pub become_: Option<Become>,
-}
-
-/// What a command printed and how it ended.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ExecOutput {
-    pub stdout: Vec<u8>,
-    pub stderr: Vec<u8>,
-    pub exit: ExitStatus,
-}
-
-impl ExecOutput {
-    /// Exit code 0.
-    pub fn success(&self) -> bool {
-        self.exit == ExitStatus::Code(0)
-    }
-}
-
-/// How the remote command ended.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ExitStatus {
-    Code(u32),
-    /// Killed by this signal (name without `SIG`, e.g. `KILL`).
-    Signal(String),
-}
-
-/// How long to keep draining a channel we gave up on (timeout, sudo failure) so it closes
-/// cleanly and frees its session slot on the server.
-pub(super) const DRAIN_AFTER_KILL: Duration = Duration::from_secs(3);
 
 /// Channel open attempts when the server refuses for lack of sessions.
 const OPEN_ATTEMPTS: u32 = 10;
@@ -109,7 +69,7 @@ impl Connection {
         // session with setsid) on stderr, so a timed-out or cancelled (Ctrl-C) command can be
         // killed even where sshd ignores "signal" requests (root logins run without privilege
         // separation).
-        let mut pid_line = Some(PidLine::new());
+        let mut pid_line = Some(PidLine::new().map_err(ExecError::Random)?);
         let line = match &pid_line {
             Some(p) => format!("{}{line}", p.prefix()),
             None => line,
@@ -379,33 +339,6 @@ impl Connection {
     }
 }
 
-/// The command's output, or sudo's failure if sudo never started it (`sudo` = the become
-/// conversation, if any): shared by the channel path and the persistent shell.
-pub(super) fn finish(
-    sudo: Option<&SudoState>,
-    stdout: Vec<u8>,
-    mut stderr: Vec<u8>,
-    exit: ExitStatus,
-) -> Result<ExecOutput, ExecError> {
-    if let Some(s) = sudo {
-        if !s.running() {
-            let code = match &exit {
-                ExitStatus::Code(c) => Some(*c),
-                ExitStatus::Signal(_) => None,
-            };
-            return Err(ExecError::BecomeFailed {
-                reason: s.failure_reason(&stderr, code),
-            });
-        }
-        s.clean_stderr(&mut stderr);
-    }
-    Ok(ExecOutput {
-        stdout,
-        stderr,
-        exit,
-    })
-}
-
 /// An open channel and its slot. If the exec future is dropped before the channel was read to
 /// its end (the caller cancelled it), the command is killed and the channel closed and drained
 /// in a background task, which frees the slot only then: a dropped russh channel is otherwise
@@ -422,34 +355,6 @@ struct Live {
     /// before its pid line arrived.
     pid_tag: Option<String>,
     drained: bool,
-}
-
-/// Commands being killed because their caller dropped them (see [`Live`]).
-static KILLING: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-
-/// Counts one kill in progress until dropped.
-pub(super) struct Killing;
-
-impl Killing {
-    pub(super) fn start() -> Killing {
-        KILLING.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        Killing
-    }
-}
-
-impl Drop for Killing {
-    fn drop(&mut self) {
-        KILLING.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
-    }
-}
-
-/// Waits (at most `max`) until every command whose exec was dropped (Ctrl-C twice) has been
-/// killed on its host and its channel closed: call it before the runtime shuts down.
-pub async fn cancelled_commands_settled(max: Duration) {
-    let deadline = Instant::now() + max;
-    while KILLING.load(std::sync::atomic::Ordering::SeqCst) > 0 && Instant::now() < deadline {
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
 }
 
 impl Drop for Live {
@@ -521,13 +426,13 @@ struct PidLine {
 }
 
 impl PidLine {
-    fn new() -> PidLine {
-        PidLine {
-            tag: format!("cf-pid-{}:", &crate::r#become::random_token()[..16]),
+    fn new() -> Result<PidLine, getrandom::Error> {
+        Ok(PidLine {
+            tag: format!("cf-pid-{}:", &crate::r#become::random_token()?[..16]),
             buf: Vec::new(),
             done: false,
             pid: None,
-        }
+        })
     }
 
     fn prefix(&self) -> String {
@@ -599,39 +504,6 @@ async fn drain(reader: &mut russh::ChannelReadHalf) {
     .await;
 }
 
-/// Runs `fut` until `deadline`; `None` if the deadline came first.
-pub(super) async fn until<T>(deadline: Option<Instant>, fut: impl Future<Output = T>) -> Option<T> {
-    match deadline {
-        Some(d) => tokio::time::timeout_at(d, fut).await.ok(),
-        None => Some(fut.await),
-    }
-}
-
-pub(super) async fn sleep_until(deadline: Option<Instant>) {
-    match deadline {
-        Some(d) => tokio::time::sleep_until(d).await,
-        None => std::future::pending().await,
-    }
-}
-
-pub(super) fn signal_name_of(sig: &Sig) -> String {
-    match sig {
-        Sig::ABRT => "ABRT".into(),
-        Sig::ALRM => "ALRM".into(),
-        Sig::FPE => "FPE".into(),
-        Sig::HUP => "HUP".into(),
-        Sig::ILL => "ILL".into(),
-        Sig::INT => "INT".into(),
-        Sig::KILL => "KILL".into(),
-        Sig::PIPE => "PIPE".into(),
-        Sig::QUIT => "QUIT".into(),
-        Sig::SEGV => "SEGV".into(),
-        Sig::TERM => "TERM".into(),
-        Sig::USR1 => "USR1".into(),
-        Sig::Custom(name) => name.clone(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -645,7 +517,7 @@ mod tests {
 
     #[test]
     fn pid_line_is_taken_out_of_stderr_across_chunks() {
-        let mut p = PidLine::new();
+        let mut p = PidLine::new().unwrap_or_else(|e| panic!("{e}"));
         let line = format!("{}4242\nreal stderr", p.tag);
         let (a, b) = line.as_bytes().split_at(5);
         assert!(p.feed(a).is_empty());
@@ -654,7 +526,7 @@ mod tests {
         assert_eq!(p.pid, Some(4242));
         assert!(p.prefix().contains(&p.tag));
 
-        let mut p = PidLine::new();
+        let mut p = PidLine::new().unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(p.feed(b"sh: syntax error\n"), b"sh: syntax error\n");
         assert_eq!(p.pid, None);
         assert_eq!(p.feed(b"no newline"), b"");
@@ -663,7 +535,7 @@ mod tests {
 
     #[test]
     fn rc_file_noise_before_the_pid_line_stays_in_stderr() {
-        let mut p = PidLine::new();
+        let mut p = PidLine::new().unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(p.feed(b"pyenv: cannot reh"), b"");
         assert_eq!(
             p.feed(b"ash\nsecond line\n"),

@@ -11,15 +11,20 @@
 //! status is an [`ExecOutput`], not an error.
 //!
 //! Files: `target.rs` (resolving how to reach a host), `ssh_config.rs`, `known_hosts.rs`,
-//! `auth.rs`, `session.rs` (connect, retries, jump hosts), `exec.rs` (channel loop),
-//! `persistent_shell.rs` + `shell_frame.rs` (one long-lived shell per connection that runs
-//! most commands without a new channel), `become.rs` (sudo), `settings.rs`, `error.rs`.
+//! `handler.rs` (russh's callbacks: the host key check), `auth.rs`, `session.rs` (connect,
+//! retries, jump hosts), `output.rs` (what a command is given and gives back), `exec.rs`
+//! (channel loop), `persistent_shell.rs` + `driver.rs` + `shell_frame.rs` (one long-lived shell
+//! per connection that runs most commands without a new channel), `become.rs` (sudo),
+//! `settings.rs`, `error.rs`.
 
 mod auth;
 pub mod r#become;
+mod driver;
 mod error;
 mod exec;
+mod handler;
 pub mod known_hosts;
+mod output;
 mod persistent_shell;
 mod session;
 mod settings;
@@ -28,9 +33,9 @@ mod ssh_config;
 mod target;
 
 pub use self::r#become::Become;
-pub use self::error::{ConfigError, ConnectError, ExecError, TargetError};
-pub use self::exec::{ExecOptions, ExecOutput, ExitStatus, cancelled_commands_settled};
+pub use self::error::{ConfigError, ConnectError, ExecError, JumpSpecError, TargetError};
 pub use self::known_hosts::HostKeyChecking;
+pub use self::output::{ExecOptions, ExecOutput, ExitStatus, cancelled_commands_settled};
 pub use self::session::Connection;
 pub use self::settings::{HandshakeGates, KeyCache, PassphrasePrompt, SshSettings};
 pub use self::ssh_config::{HostConfig, SshConfig};

@@ -35,42 +35,22 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::time::Duration;
 
-use russh::{ChannelMsg, ChannelReadHalf, ChannelWriteHalf, Sig, client};
-use tokio::sync::{Mutex, OwnedMutexGuard, OwnedSemaphorePermit, mpsc};
-use tokio::task::JoinHandle;
+use russh::{ChannelMsg, ChannelReadHalf};
+use tokio::sync::{OwnedMutexGuard, mpsc};
 use tokio::time::Instant;
 
 use super::r#become::{Action, SudoState, random_token};
+use super::driver::{Driver, Event, Job, Slot, State};
 use super::error::ExecError;
-use super::exec::{
-    DRAIN_AFTER_KILL, ExecOptions, ExecOutput, ExitStatus, Killing, finish, signal_name_of,
-    sleep_until, until,
+use super::output::{
+    ExecOptions, ExecOutput, ExitStatus, Killing, finish, signal_name_of, sleep_until, until,
 };
 use super::session::Connection;
 use super::shell_frame::{StreamCut, driver_script, frame_command, parse_rc};
 
-/// How long a kill waits for the driver's pid line if it has not arrived yet.
-const PID_WAIT: Duration = Duration::from_secs(2);
-
 /// Longest stderr noise (rc files) searched for the driver's pid line.
 const MAX_START_NOISE: usize = 64 * 1024;
-
-/// The connection's driver, behind a lock that a command holds while it runs.
-pub(crate) type Slot = Arc<Mutex<State>>;
-
-pub(crate) fn new_slot() -> Slot {
-    Arc::new(Mutex::new(State::Empty))
-}
-
-pub(crate) enum State {
-    /// None yet (or the last one was closed): the next eligible command starts one.
-    Empty,
-    Ready(Driver),
-    /// It could not start on this host: every command gets its own channel.
-    Unavailable,
-}
 
 /// What [`Connection::exec_in_shell`] did.
 pub(super) enum Routed {
@@ -83,68 +63,6 @@ pub(super) enum Routed {
 pub(super) fn eligible(opts: &ExecOptions) -> bool {
     opts.stdin.as_ref().is_none_or(Vec::is_empty)
         && opts.become_.as_ref().is_none_or(|b| b.password.is_none())
-}
-
-/// A running driver.
-pub(crate) struct Driver {
-    writer: ChannelWriteHalf<client::Msg>,
-    /// Its pid, which is also its process group (0 until its first line arrived).
-    pid: Arc<AtomicU32>,
-    jobs: mpsc::UnboundedSender<Job>,
-    reader: JoinHandle<()>,
-    permit: OwnedSemaphorePermit,
-}
-
-/// One command handed to the reader task: where its output goes.
-struct Job {
-    nonce: String,
-    events: mpsc::UnboundedSender<Event>,
-}
-
-enum Event {
-    Stdout(Vec<u8>),
-    Stderr(Vec<u8>),
-    /// Both end markers arrived; the exit code (`None`: unreadable, cannot happen).
-    Finished(Option<u32>),
-    /// The driver's channel ended during the command (`began`: the command had started;
-    /// `started`: the driver had printed its pid line).
-    Ended {
-        exit: Option<ExitStatus>,
-        began: bool,
-        started: bool,
-    },
-}
-
-impl Driver {
-    fn alive(&self) -> bool {
-        !self.reader.is_finished() && !self.jobs.is_closed()
-    }
-
-    /// Kills the driver's process group (the running command with it) and closes it.
-    async fn kill(self, conn: &Connection) {
-        let _ = self.writer.signal(Sig::KILL).await;
-        // The pid line may still be on its way (a command cancelled right after it started):
-        // the reader stores it as soon as it arrives.
-        let _ = tokio::time::timeout(PID_WAIT, async {
-            while self.pid.load(Ordering::SeqCst) == 0 && !self.reader.is_finished() {
-                tokio::time::sleep(Duration::from_millis(10)).await;
-            }
-        })
-        .await;
-        let pid = self.pid.load(Ordering::SeqCst);
-        if pid != 0 {
-            conn.kill_process_group(pid).await;
-        }
-        self.close().await;
-    }
-
-    /// Closes the channel and waits (bounded) until the reader saw its end; frees the slot.
-    async fn close(mut self) {
-        let _ = self.writer.eof().await;
-        let _ = self.writer.close().await;
-        let _ = tokio::time::timeout(DRAIN_AFTER_KILL, &mut self.reader).await;
-        drop(self.permit);
-    }
 }
 
 /// Why a driver did not start.
@@ -191,7 +109,7 @@ impl InFlight {
     async fn kill(mut self) {
         self.settled = true;
         if let Some(d) = self.take() {
-            d.kill(&self.conn).await;
+            d.kill(|pid| self.conn.kill_process_group(pid)).await;
         }
     }
 
@@ -229,7 +147,7 @@ impl Drop for InFlight {
         let killing = Killing::start();
         runtime.spawn(async move {
             let _killing = killing;
-            driver.kill(&conn).await;
+            driver.kill(|pid| conn.kill_process_group(pid)).await;
         });
     }
 }
@@ -257,7 +175,10 @@ impl Connection {
             },
             None => (None, command.to_string()),
         };
-        let nonce = random_token();
+        let nonce = match random_token() {
+            Ok(t) => t,
+            Err(e) => return Routed::Done(Err(ExecError::Random(e))),
+        };
         let Some(frame) = frame_command(&nonce, &line) else {
             return Routed::Fallback;
         };
@@ -402,6 +323,9 @@ impl Connection {
     /// the first command is sent right behind the exec request (sshd keeps it until the
     /// shell reads it), so a driver costs no round trip of its own.
     async fn start_driver(&self, deadline: Option<Instant>) -> Result<Driver, StartError> {
+        let token =
+            random_token().map_err(|e| StartError::Unavailable(format!("no random tag: {e}")))?;
+        let tag = format!("cf-drv-{}", &token[..16]);
         let timed_out = || match deadline {
             Some(d) if Instant::now() >= d => StartError::Timeout,
             _ => StartError::Unavailable("timed out starting".into()),
@@ -415,7 +339,6 @@ impl Connection {
             .ok_or_else(timed_out)?
             .map_err(|e| StartError::Unavailable(e.to_string()))?;
         let (reader, writer) = channel.split();
-        let tag = format!("cf-drv-{}", &random_token()[..16]);
         if let Err(e) = writer.exec(true, driver_script(&tag).into_bytes()).await {
             tokio::spawn(async move {
                 let _ = writer.close().await;

@@ -18,60 +18,22 @@
 
 use std::borrow::Cow;
 use std::future::Future;
-use std::hash::BuildHasher;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use russh::client::{self, Handle};
-use russh::keys::PublicKeyOrCertificate;
 use russh::{Disconnect, Preferred};
 use tokio::net::TcpStream;
 use tokio::sync::Semaphore;
 
 use super::auth::{self, LoadedKey};
+use super::driver;
 use super::error::ConnectError;
+use super::handler::ClientHandler;
 use super::known_hosts::{self, HostKeyChecking};
-use super::persistent_shell;
 use super::settings::SshSettings;
 use super::target::Target;
-
-/// russh callbacks: only the host key check is ours; a refusal is kept in `rejection` so the
-/// caller gets our error instead of russh's generic "unknown server key".
-pub struct ClientHandler {
-    host: String,
-    settings_known_hosts: std::path::PathBuf,
-    policy: HostKeyChecking,
-    rejection: Arc<Mutex<Option<ConnectError>>>,
-}
-
-impl client::Handler for ClientHandler {
-    type Error = russh::Error;
-
-    async fn check_server_key(
-        &mut self,
-        offered: &PublicKeyOrCertificate,
-    ) -> Result<bool, Self::Error> {
-        let verdict = match offered {
-            PublicKeyOrCertificate::PublicKey { key, .. } => {
-                known_hosts::verify(self.policy, &self.settings_known_hosts, &self.host, key)
-            }
-            PublicKeyOrCertificate::Certificate(_) if self.policy == HostKeyChecking::Off => Ok(()),
-            PublicKeyOrCertificate::Certificate(_) => Err(ConnectError::HostCertificate {
-                host: self.host.clone(),
-            }),
-        };
-        match verdict {
-            Ok(()) => Ok(true),
-            Err(e) => {
-                if let Ok(mut slot) = self.rejection.lock() {
-                    *slot = Some(e);
-                }
-                Ok(false)
-            }
-        }
-    }
-}
 
 /// One authenticated SSH connection to one host (through its jump chain). `Send + Sync`;
 /// clones share the connection. Commands run on their own channels, at most
@@ -91,7 +53,7 @@ pub(crate) struct Inner {
     pub(crate) killer: Semaphore,
     pub(crate) host: String,
     /// The persistent shell (`None` when turned off in the settings).
-    pub(crate) shell: Option<persistent_shell::Slot>,
+    pub(crate) shell: Option<driver::Slot>,
 }
 
 impl std::fmt::Debug for Connection {
@@ -125,7 +87,7 @@ impl Connection {
                 // The shell keeps one channel slot for its life: with a single slot, a
                 // command that needs its own channel would wait for it forever.
                 shell: (settings.persistent_shell && settings.max_channels >= 2)
-                    .then(persistent_shell::new_slot),
+                    .then(driver::new_slot),
             }),
         })
     }
@@ -216,12 +178,20 @@ async fn connect_with_retries(
     }
 }
 
-/// 200 ms, 400 ms, 800 ms… (capped at 5 s) plus up to 50 % random jitter.
+/// 200 ms, 400 ms, 800 ms… (capped at 5 s) plus up to 50 % random jitter from the OS. Without
+/// random bytes there is no jitter: it only spreads the retries of many hosts apart, which is
+/// not worth failing a connection for.
 fn backoff(attempt: u32) -> Duration {
     let base = Duration::from_millis(200).saturating_mul(1 << attempt.saturating_sub(1).min(5));
     let base = base.min(Duration::from_secs(5));
-    let jitter = std::collections::hash_map::RandomState::new().hash_one(Instant::now()) % 500;
-    base + base.mul_f64(jitter as f64 / 1000.0)
+    let jitter = match getrandom::u32() {
+        Ok(r) => r % 500,
+        Err(e) => {
+            tracing::debug!(error = %e, "no random jitter for the connect retry");
+            0
+        }
+    };
+    base + base.mul_f64(f64::from(jitter) / 1000.0)
 }
 
 fn with_attempts(err: ConnectError, n: u32) -> ConnectError {
@@ -269,12 +239,12 @@ async fn attempt_once(
     };
     let config = client_config(settings, &known_types);
     let rejection = Arc::new(Mutex::new(None));
-    let handler = ClientHandler {
+    let handler = ClientHandler::new(
         host,
-        settings_known_hosts: settings.known_hosts.clone(),
-        policy: settings.host_key_checking,
-        rejection: rejection.clone(),
-    };
+        settings.known_hosts.clone(),
+        settings.host_key_checking,
+        rejection.clone(),
+    );
     let connected = match via {
         None => {
             let stream = TcpStream::connect((target.address.as_str(), target.port))

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use russh::keys::PrivateKey;
 
-use super::auth::KeyLoadError;
+use super::error::KeyLoadError;
 use super::known_hosts::HostKeyChecking;
 use clearfleet_base::secret::Secret;
 

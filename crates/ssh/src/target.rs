@@ -28,7 +28,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use super::error::TargetError;
+use super::error::{JumpSpecError, TargetError};
 use super::ssh_config::{HostConfig, SshConfig};
 use clearfleet_base::secret::Secret;
 
@@ -267,25 +267,22 @@ fn resolve_chain(
 }
 
 /// Parses `[ssh://][user@]host[:port]`, where host may be `[v6addr]`.
-fn parse_jump_spec(spec: &str) -> Result<(Option<String>, String, Option<u16>), String> {
+fn parse_jump_spec(spec: &str) -> Result<(Option<String>, String, Option<u16>), JumpSpecError> {
     let rest = spec.strip_prefix("ssh://").unwrap_or(spec);
     let (user, hostport) = match rest.rsplit_once('@') {
         Some((u, h)) if !u.is_empty() => (Some(u.to_string()), h),
-        Some(_) => return Err("empty user".into()),
+        Some(_) => return Err(JumpSpecError::EmptyUser),
         None => (None, rest),
     };
     let (host, port) = if let Some(inner) = hostport.strip_prefix('[') {
         let (h, after) = inner
             .split_once(']')
-            .ok_or_else(|| "unclosed '['".to_string())?;
+            .ok_or(JumpSpecError::UnclosedBracket)?;
         match after {
             "" => (h, None),
             p => (
                 h,
-                Some(
-                    p.strip_prefix(':')
-                        .ok_or_else(|| "junk after ']'".to_string())?,
-                ),
+                Some(p.strip_prefix(':').ok_or(JumpSpecError::JunkAfterBracket)?),
             ),
         }
     } else {
@@ -295,14 +292,14 @@ fn parse_jump_spec(spec: &str) -> Result<(Option<String>, String, Option<u16>), 
         }
     };
     if host.is_empty() {
-        return Err("empty host".into());
+        return Err(JumpSpecError::EmptyHost);
     }
     let port = match port {
         Some(p) => Some(
             p.parse::<u16>()
                 .ok()
                 .filter(|p| *p != 0)
-                .ok_or_else(|| format!("bad port {p:?}"))?,
+                .ok_or_else(|| JumpSpecError::BadPort(p.to_owned()))?,
         ),
         None => None,
     };

@@ -2,6 +2,38 @@
 
 use std::cmp::Ordering;
 
+/// Why two versions cannot be compared, in the words of Ansible's (Python's) messages.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum VersionError {
+    /// LooseVersion: an int meets a string at the same position (Python 3 refuses).
+    #[error("'<' not supported between instances of '{left}' and '{right}'")]
+    Unorderable {
+        left: &'static str,
+        right: &'static str,
+    },
+    #[error("invalid version number '{0}'")]
+    InvalidStrict(String),
+    #[error("invalid semantic version '{0}'")]
+    InvalidSemver(String),
+    #[error("Input version value cannot be empty")]
+    EmptyValue,
+    #[error("Version parameter to compare against cannot be empty")]
+    EmptyVersion,
+    #[error("version_type 'pep440' is not supported by clearfleet")]
+    Pep440,
+    #[error(
+        "Invalid version type ({0}). Must be one of 'loose', 'strict', 'semver', 'semantic', 'pep440'"
+    )]
+    UnknownType(String),
+    /// The comparison itself failed (one of the errors above, from the chosen ordering).
+    #[error("Version comparison failed: {0}")]
+    Comparison(Box<VersionError>),
+    #[error(
+        "Invalid operator type ({0}). Must be one of '==', '=', 'eq', '<', 'lt', '<=', 'le', '>', 'gt', '>=', 'ge', '!=', '<>', 'ne'"
+    )]
+    UnknownOperator(String),
+}
+
 /// One piece of a LooseVersion: Python keeps digit runs as ints and everything else as strings.
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Piece {
@@ -59,17 +91,23 @@ fn loose_pieces(v: &str) -> Vec<Piece> {
 
 /// Compares two versions the way Python's `LooseVersion` does; an int meeting a string at the
 /// same position is an error, as in Python 3.
-pub fn compare_loose(a: &str, b: &str) -> Result<Ordering, String> {
+pub fn compare_loose(a: &str, b: &str) -> Result<Ordering, VersionError> {
     let (pa, pb) = (loose_pieces(a), loose_pieces(b));
     for (x, y) in pa.iter().zip(pb.iter()) {
         let ord = match (x, y) {
             (Piece::Num(x), Piece::Num(y)) => x.cmp(y),
             (Piece::Text(x), Piece::Text(y)) => x.cmp(y),
             (Piece::Num(_), Piece::Text(_)) => {
-                return Err("'<' not supported between instances of 'int' and 'str'".into());
+                return Err(VersionError::Unorderable {
+                    left: "int",
+                    right: "str",
+                });
             }
             (Piece::Text(_), Piece::Num(_)) => {
-                return Err("'<' not supported between instances of 'str' and 'int'".into());
+                return Err(VersionError::Unorderable {
+                    left: "str",
+                    right: "int",
+                });
             }
         };
         if ord != Ordering::Equal {
@@ -83,8 +121,8 @@ pub fn compare_loose(a: &str, b: &str) -> Result<Ordering, String> {
 type Strict = (u64, u64, u64, Option<(char, u64)>);
 
 /// Python's `StrictVersion`: `N.N[.N][(a|b)N]`.
-fn parse_strict(v: &str) -> Result<Strict, String> {
-    let invalid = || format!("invalid version number '{v}'");
+fn parse_strict(v: &str) -> Result<Strict, VersionError> {
+    let invalid = || VersionError::InvalidStrict(v.to_owned());
     let (main, pre) = match v.find(['a', 'b']) {
         Some(i) => {
             let tag = v[i..].chars().next().ok_or_else(invalid)?;
@@ -113,7 +151,7 @@ fn parse_strict(v: &str) -> Result<Strict, String> {
 }
 
 /// Compares two versions as Python's `StrictVersion`.
-pub fn compare_strict(a: &str, b: &str) -> Result<Ordering, String> {
+pub fn compare_strict(a: &str, b: &str) -> Result<Ordering, VersionError> {
     let (a, b) = (parse_strict(a)?, parse_strict(b)?);
     let main = (a.0, a.1, a.2).cmp(&(b.0, b.1, b.2));
     if main != Ordering::Equal {
@@ -129,9 +167,9 @@ pub fn compare_strict(a: &str, b: &str) -> Result<Ordering, String> {
 }
 
 /// Compares two versions as Ansible's `SemanticVersion`: semver 2.0 precedence, build ignored.
-pub fn compare_semver(a: &str, b: &str) -> Result<Ordering, String> {
+pub fn compare_semver(a: &str, b: &str) -> Result<Ordering, VersionError> {
     let parse =
-        |v: &str| semver::Version::parse(v).map_err(|_| format!("invalid semantic version '{v}'"));
+        |v: &str| semver::Version::parse(v).map_err(|_| VersionError::InvalidSemver(v.to_owned()));
     let (a, b) = (parse(a)?, parse(b)?);
     Ok((a.major, a.minor, a.patch, &a.pre).cmp(&(b.major, b.minor, b.patch, &b.pre)))
 }
@@ -143,31 +181,25 @@ pub fn version_test(
     operator: &str,
     strict: bool,
     version_type: Option<&str>,
-) -> Result<bool, String> {
+) -> Result<bool, VersionError> {
     if value.is_empty() {
-        return Err("Input version value cannot be empty".into());
+        return Err(VersionError::EmptyValue);
     }
     if version.is_empty() {
-        return Err("Version parameter to compare against cannot be empty".into());
+        return Err(VersionError::EmptyVersion);
     }
-    let compare: fn(&str, &str) -> Result<Ordering, String> = if strict {
+    let compare: fn(&str, &str) -> Result<Ordering, VersionError> = if strict {
         compare_strict
     } else {
         match version_type {
             None | Some("loose") => compare_loose,
             Some("strict") => compare_strict,
             Some("semver" | "semantic") => compare_semver,
-            Some("pep440") => {
-                return Err("version_type 'pep440' is not supported by clearfleet".into());
-            }
-            Some(other) => {
-                return Err(format!(
-                    "Invalid version type ({other}). Must be one of 'loose', 'strict', 'semver', 'semantic', 'pep440'"
-                ));
-            }
+            Some("pep440") => return Err(VersionError::Pep440),
+            Some(other) => return Err(VersionError::UnknownType(other.to_owned())),
         }
     };
-    let ord = compare(value, version).map_err(|e| format!("Version comparison failed: {e}"))?;
+    let ord = compare(value, version).map_err(|e| VersionError::Comparison(Box::new(e)))?;
     let result = match operator {
         "==" | "=" | "eq" => ord == Ordering::Equal,
         "<" | "lt" => ord == Ordering::Less,
@@ -175,11 +207,7 @@ pub fn version_test(
         ">" | "gt" => ord == Ordering::Greater,
         ">=" | "ge" => ord != Ordering::Less,
         "!=" | "<>" | "ne" => ord != Ordering::Equal,
-        other => {
-            return Err(format!(
-                "Invalid operator type ({other}). Must be one of '==', '=', 'eq', '<', 'lt', '<=', 'le', '>', 'gt', '>=', 'ge', '!=', '<>', 'ne'"
-            ));
-        }
+        other => return Err(VersionError::UnknownOperator(other.to_owned())),
     };
     Ok(result)
 }

@@ -88,16 +88,34 @@ fn push_header(o: &mut Opts, h: &str) {
     }
 }
 
+/// Command-line mistakes, in curl's words.
+#[derive(Debug, thiserror::Error)]
+enum ArgError {
+    #[error("curl: (26) cannot read config from stdin: {0}")]
+    ConfigStdin(#[source] std::io::Error),
+    #[error("curl: (26) cannot read config file {path}: {source}")]
+    ConfigFile {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("curl: option {0}: expected a proper numerical parameter")]
+    NotANumber(String),
+    #[error("curl: option {0}: requires parameter")]
+    NoValue(String),
+}
+
 /// `-K FILE` (`-` = stdin): `option = "value"` lines; `user`, `header`, `url`, `request`.
-fn apply_config(o: &mut Opts, source: &str) -> Result<(), String> {
+fn apply_config(o: &mut Opts, source: &str) -> Result<(), ArgError> {
     let text = if source == "-" {
         let mut t = String::new();
         std::io::Read::read_to_string(&mut std::io::stdin(), &mut t)
-            .map_err(|e| format!("curl: (26) cannot read config from stdin: {e}"))?;
+            .map_err(ArgError::ConfigStdin)?;
         t
     } else {
-        std::fs::read_to_string(source)
-            .map_err(|e| format!("curl: (26) cannot read config file {source}: {e}"))?
+        std::fs::read_to_string(source).map_err(|e| ArgError::ConfigFile {
+            path: source.to_owned(),
+            source: e,
+        })?
     };
     for line in text.lines() {
         let line = line.trim();
@@ -130,11 +148,11 @@ fn apply_config(o: &mut Opts, source: &str) -> Result<(), String> {
     Ok(())
 }
 
-fn set(o: &mut Opts, name: &str, v: String) -> Result<(), String> {
+fn set(o: &mut Opts, name: &str, v: String) -> Result<(), ArgError> {
     let num = |v: &str| {
         v.trim()
             .parse::<f64>()
-            .map_err(|_| format!("curl: option {name}: expected a proper numerical parameter"))
+            .map_err(|_| ArgError::NotANumber(name.to_owned()))
     };
     match name {
         "-o" | "--output" => o.output = Some(v),
@@ -156,7 +174,7 @@ fn set(o: &mut Opts, name: &str, v: String) -> Result<(), String> {
             o.retry = v
                 .trim()
                 .parse()
-                .map_err(|_| "curl: option --retry: expected a proper numerical parameter")?
+                .map_err(|_| ArgError::NotANumber("--retry".to_owned()))?
         }
         "--retry-delay" => o.retry_delay = Some(num(&v)?),
         "-A" | "--user-agent" => o.headers.push(("User-Agent".into(), v)),
@@ -167,7 +185,7 @@ fn set(o: &mut Opts, name: &str, v: String) -> Result<(), String> {
     Ok(())
 }
 
-fn parse(args: &[String]) -> Result<Opts, String> {
+fn parse(args: &[String]) -> Result<Opts, ArgError> {
     let mut o = Opts::default();
     let mut i = 0;
     while i < args.len() {
@@ -184,7 +202,7 @@ fn parse(args: &[String]) -> Result<Opts, String> {
                         i += 1;
                         args.get(i)
                             .cloned()
-                            .ok_or_else(|| format!("curl: option {name}: requires parameter"))?
+                            .ok_or_else(|| ArgError::NoValue(name.clone()))?
                     }
                 };
                 set(&mut o, &name, v)?;
@@ -210,7 +228,7 @@ fn parse(args: &[String]) -> Result<Opts, String> {
                         i += 1;
                         args.get(i)
                             .cloned()
-                            .ok_or_else(|| format!("curl: option {flag}: requires parameter"))?
+                            .ok_or_else(|| ArgError::NoValue(flag.clone()))?
                     } else {
                         rest
                     };
@@ -248,7 +266,7 @@ pub fn main(args: &[String]) -> i32 {
     let o = match parse(args) {
         Ok(o) => o,
         Err(m) => {
-            super::err(&m);
+            super::err(&m.to_string());
             return 2;
         }
     };

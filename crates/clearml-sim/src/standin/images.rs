@@ -463,11 +463,16 @@ pub fn registry_images(latest: &BTreeMap<String, String>) -> Vec<ImageDesc> {
     out
 }
 
+/// A release the simulator does not know.
+#[derive(Debug, thiserror::Error)]
+#[error("unknown release {0:?}")]
+pub struct UnknownRelease(pub String);
+
 /// The images a host of release `version` holds as `init` lays it out: `:latest` of its server
 /// repository as pulled back then (that release, which the registry may no longer hold under
 /// that tag), the image its compose file names, the services agent's and the data stores'.
-pub fn era_images(version: &str) -> Result<Vec<ImageDesc>, String> {
-    let rel = releases::find(version).ok_or_else(|| format!("unknown release {version:?}"))?;
+pub fn era_images(version: &str) -> Result<Vec<ImageDesc>, UnknownRelease> {
+    let rel = releases::find(version).ok_or_else(|| UnknownRelease(version.to_owned()))?;
     let st = releases::stack(rel.version);
     let none = BTreeMap::new();
     let server = RegistryImage {
@@ -518,7 +523,7 @@ pub fn era_images(version: &str) -> Result<Vec<ImageDesc>, String> {
 }
 
 /// Parses `REPO=VERSION` of `--latest` (main.rs `parse_latest`, as `inject --latest`).
-pub type ParseLatest = dyn Fn(&str) -> Result<(String, String), String>;
+pub type ParseLatest = dyn Fn(&str) -> Result<(String, String), crate::BadLatest>;
 
 /// `clearml-sim standin-images [--latest REPO=VERSION]... [--era VERSION]`.
 pub fn main(args: &[String], parse_latest: &ParseLatest) -> crate::state::Out {
@@ -537,7 +542,7 @@ pub fn main(args: &[String], parse_latest: &ParseLatest) -> crate::state::Out {
                     Ok((r, ver)) => {
                         latest.insert(r, ver);
                     }
-                    Err(m) => return Out::fail(2, m),
+                    Err(m) => return Out::fail(2, m.to_string()),
                 }
             }
             "--era" => {

@@ -187,15 +187,33 @@ pub fn main(args: &[String]) -> Option<ExitCode> {
     ))
 }
 
-fn load_config(path: &Path) -> Result<ImageDesc, String> {
-    let text = std::fs::read_to_string(path).map_err(|e| {
-        format!(
-            "cannot read the image description {}: {e} (a stand-in image holds it at {CONFIG_PATH}; CLEARML_STANDIN_CONFIG overrides)",
-            path.display()
-        )
+/// Why the stand-in has no image description.
+#[derive(Debug, thiserror::Error)]
+enum ConfigError {
+    #[error(
+        "cannot read the image description {}: {source} (a stand-in image holds it at {CONFIG_PATH}; CLEARML_STANDIN_CONFIG overrides)",
+        path.display()
+    )]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("the image description {} is not valid: {source}", path.display())]
+    Invalid {
+        path: PathBuf,
+        source: serde_json::Error,
+    },
+}
+
+fn load_config(path: &Path) -> Result<ImageDesc, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        path: path.to_path_buf(),
+        source,
     })?;
-    serde_json::from_str(&text)
-        .map_err(|e| format!("the image description {} is not valid: {e}", path.display()))
+    serde_json::from_str(&text).map_err(|source| ConfigError::Invalid {
+        path: path.to_path_buf(),
+        source,
+    })
 }
 
 /// Whether `name` is one of this image's stand-in commands (its links), so that it runs in

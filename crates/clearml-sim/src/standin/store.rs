@@ -17,9 +17,8 @@
 //! The store's `index.json` maps each reference to its registry path, tag, manifest digest,
 //! image ID, description and whether the registry as upstream's holds it.
 //!
-//! This file needs nothing but std, serde_json and sha2: the tests' support
-//! (tests/support/registry.rs) compiles it too, for the registry helpers its hosts use
-//! ([`registry_path`], [`tag_manifest`], [`identity`], [`seed_reference`]).
+//! The tests' support (tests/support/registry.rs) uses it too, for the registry helpers its
+//! hosts use ([`registry_path`], [`tag_manifest`], [`identity`], [`seed_reference`]).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
@@ -40,7 +39,58 @@ const LAYER_GZIP: &str = "application/vnd.docker.image.rootfs.diff.tar.gzip";
 /// The names the host registry answers as (its certificate's names, the hosts' /etc/hosts).
 pub const REGISTRY_NAMES: &[&str] = &["registry-1.docker.io", "docker.elastic.co"];
 
-type Result<T> = std::result::Result<T, String>;
+/// Why the store, or a change to a registry's storage, could not be made.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A file or directory could not be read, written or made.
+    #[error("{}: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    /// A file could not be copied into an image's tree.
+    #[error("copy {}: {source}", path.display())]
+    Copy {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    /// A manifest in the storage is not JSON.
+    #[error("{}: {source}", path.display())]
+    Json {
+        path: PathBuf,
+        source: serde_json::Error,
+    },
+    /// A command could not be started (`command` as `Command`'s `Debug` shows it).
+    #[error("run {command}: {source}")]
+    Spawn {
+        command: String,
+        source: std::io::Error,
+    },
+    /// A command failed; `stderr` is what it said.
+    #[error("{command} failed: {stderr}")]
+    Failed { command: String, stderr: String },
+    /// `tar | gzip` of an image's tree could not be started.
+    #[error("tar | gzip: {0}")]
+    TarSpawn(#[source] std::io::Error),
+    /// `tar | gzip` of an image's tree failed.
+    #[error("tar | gzip of {} failed", .0.display())]
+    Tar(PathBuf),
+    /// The store's directory holds no `index.json` after the build.
+    #[error("{}: no complete store", .0.display())]
+    Incomplete(PathBuf),
+}
+
+type Result<T> = std::result::Result<T, StoreError>;
+
+fn io(path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> StoreError {
+    let path = path.into();
+    move |source| StoreError::Io { path, source }
+}
+
+fn copy_err(path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> StoreError {
+    let path = path.into();
+    move |source| StoreError::Copy { path, source }
+}
 
 fn hex(bytes: &[u8]) -> String {
     Sha256::digest(bytes)
@@ -50,22 +100,25 @@ fn hex(bytes: &[u8]) -> String {
 }
 
 fn run(cmd: &mut Command) -> Result<String> {
-    let out = cmd.output().map_err(|e| format!("run {cmd:?}: {e}"))?;
+    let out = cmd.output().map_err(|source| StoreError::Spawn {
+        command: format!("{cmd:?}"),
+        source,
+    })?;
     if !out.status.success() {
-        return Err(format!(
-            "{cmd:?} failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        ));
+        return Err(StoreError::Failed {
+            command: format!("{cmd:?}"),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        });
     }
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
 fn write(path: &Path, bytes: &[u8]) -> Result<()> {
-    fs::write(path, bytes).map_err(|e| format!("{}: {e}", path.display()))
+    fs::write(path, bytes).map_err(io(path))
 }
 
 fn mkdir(path: &Path) -> Result<()> {
-    fs::create_dir_all(path).map_err(|e| format!("{}: {e}", path.display()))
+    fs::create_dir_all(path).map_err(io(path))
 }
 
 /// Registry path and tag of a reference: `mongo:4.4` → (`library/mongo`, `4.4`);
@@ -152,7 +205,7 @@ pub fn tag_manifest(
 pub fn remove_tag(storage: &Path, reference: &str) -> Result<()> {
     let (repo, tag) = registry_path(reference);
     let d = repo_dir(storage, &repo).join(format!("_manifests/tags/{tag}"));
-    fs::remove_dir_all(&d).map_err(|e| format!("{}: {e}", d.display()))
+    fs::remove_dir_all(&d).map_err(io(&d))
 }
 
 /// Makes `reference` in the storage name the image whose manifest is `manifest` (its blobs read
@@ -163,8 +216,11 @@ pub fn retag(storage: &Path, reference: &str, manifest: &str) -> Result<()> {
         "docker/registry/v2/blobs/sha256/{}/{h}/data",
         h.get(..2).unwrap_or_default()
     ));
-    let text = fs::read(&p).map_err(|e| format!("{}: {e}", p.display()))?;
-    let m: Value = serde_json::from_slice(&text).map_err(|e| format!("{}: {e}", p.display()))?;
+    let text = fs::read(&p).map_err(io(&p))?;
+    let m: Value = serde_json::from_slice(&text).map_err(|source| StoreError::Json {
+        path: p.clone(),
+        source,
+    })?;
     let mut blobs: Vec<String> = m["layers"]
         .as_array()
         .into_iter()
@@ -200,9 +256,9 @@ fn layer(dir: &Path) -> Result<(Vec<u8>, String)> {
         .arg(format!("{tar} | gzip -1 -n"))
         .current_dir(dir)
         .output()
-        .map_err(|e| format!("tar | gzip: {e}"))?;
+        .map_err(StoreError::TarSpawn)?;
     if !gz.status.success() {
-        return Err(format!("tar | gzip of {} failed", dir.display()));
+        return Err(StoreError::Tar(dir.to_path_buf()));
     }
     Ok((gz.stdout, format!("sha256:{}", diff.trim())))
 }
@@ -224,18 +280,16 @@ fn base_tree(dir: &Path, exe: &Path) -> Result<()> {
     ] {
         mkdir(&dir.join(p))?;
     }
-    fs::set_permissions(dir.join("tmp"), fs::Permissions::from_mode(0o1777))
-        .map_err(|e| format!("/tmp: {e}"))?;
+    fs::set_permissions(dir.join("tmp"), fs::Permissions::from_mode(0o1777)).map_err(io("/tmp"))?;
     let bin = dir.join("bin");
-    fs::copy("/bin/busybox", bin.join("busybox")).map_err(|e| format!("/bin/busybox: {e}"))?;
+    fs::copy("/bin/busybox", bin.join("busybox")).map_err(io("/bin/busybox"))?;
     let applets = run(Command::new("/bin/busybox").arg("--list"))?;
     for a in applets.lines().map(str::trim).filter(|a| !a.is_empty()) {
         if a != "busybox" {
             let _ = std::os::unix::fs::symlink("busybox", bin.join(a));
         }
     }
-    fs::copy(exe, dir.join("usr/local/bin/clearml-standin"))
-        .map_err(|e| format!("copy {}: {e}", exe.display()))?;
+    fs::copy(exe, dir.join("usr/local/bin/clearml-standin")).map_err(copy_err(exe))?;
     // The shared libraries the simulator links, at the paths the dynamic loader looks.
     let ldd = run(Command::new("ldd").arg(exe))?;
     for line in ldd.lines() {
@@ -246,8 +300,8 @@ fn base_tree(dir: &Path, exe: &Path) -> Result<()> {
         if let Some(parent) = to.parent() {
             mkdir(parent)?;
         }
-        let real = fs::canonicalize(p).map_err(|e| format!("{p}: {e}"))?;
-        fs::copy(&real, &to).map_err(|e| format!("copy {p}: {e}"))?;
+        let real = fs::canonicalize(p).map_err(io(p))?;
+        fs::copy(&real, &to).map_err(copy_err(p))?;
     }
     write(
         &dir.join("etc/passwd"),
@@ -426,13 +480,13 @@ fn tls(dir: &Path) -> Result<()> {
     mkdir(dir)?;
     let sans: Vec<String> = REGISTRY_NAMES.iter().map(|n| format!("DNS:{n}")).collect();
     let ext = dir.join("ext.cnf");
-    let mut f = fs::File::create(&ext).map_err(|e| format!("{}: {e}", ext.display()))?;
+    let mut f = fs::File::create(&ext).map_err(io(&ext))?;
     writeln!(
         f,
         "subjectAltName={}\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth",
         sans.join(",")
     )
-    .map_err(|e| format!("{}: {e}", ext.display()))?;
+    .map_err(io(&ext))?;
     let script = "set -e
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 3650 \
   -subj '/CN=clearfleet test registry CA' -keyout ca.key -out ca.crt 2>/dev/null
@@ -451,7 +505,7 @@ openssl x509 -req -in registry.csr -CA ca.crt -CAkey ca.key -CAcreateserial -day
 /// ask) and the leftovers of builds whose process is gone are removed.
 pub fn ensure(cache: &Path, list: &[Value], exe: &Path) -> Result<PathBuf> {
     let text = serde_json::to_string(list).unwrap_or_default();
-    let bin = fs::read(exe).map_err(|e| format!("{}: {e}", exe.display()))?;
+    let bin = fs::read(exe).map_err(io(exe))?;
     let key = hex(&[LAYOUT.as_bytes(), &bin, text.as_bytes()].concat());
     let key = &key[..16];
     let dir = cache.join(key);
@@ -495,7 +549,7 @@ pub fn ensure(cache: &Path, list: &[Value], exe: &Path) -> Result<PathBuf> {
         }
     }
     if !dir.join("index.json").is_file() {
-        return Err(format!("{}: no complete store", dir.display()));
+        return Err(StoreError::Incomplete(dir));
     }
     Ok(dir)
 }

@@ -5,7 +5,7 @@ use serde_json::{Map, Value};
 
 use crate::config::HostPlan;
 use clearfleet_events::Recap;
-use clearfleet_ssh::{Connection, SshSettings};
+use clearfleet_ssh::{ConnectError, Connection, SshSettings};
 
 pub struct HostRun {
     pub name: String,
@@ -79,16 +79,12 @@ impl HostRun {
     }
 
     /// The host's one connection, opened now if it is not yet.
-    pub async fn connection(&mut self, ssh: &SshSettings) -> Result<&Connection, String> {
-        if self.connection.is_none() {
-            let c = Connection::connect(&self.plan.target, ssh)
-                .await
-                .map_err(|e| e.to_string())?;
-            self.connection = Some(c);
-        }
-        self.connection
-            .as_ref()
-            .ok_or_else(|| "no connection".to_owned())
+    pub async fn connection(&mut self, ssh: &SshSettings) -> Result<&Connection, ConnectError> {
+        let c = match self.connection.take() {
+            Some(c) => c,
+            None => Connection::connect(&self.plan.target, ssh).await?,
+        };
+        Ok(self.connection.insert(c))
     }
 
     pub async fn close(&mut self) {

@@ -54,16 +54,15 @@ impl TemplateCache {
         source: &str,
         kind: clearfleet_playbook::TemplateKind,
         at: &Location,
-    ) -> Result<(), String> {
-        let r = match kind {
+    ) -> Result<(), TemplateError> {
+        match kind {
             clearfleet_playbook::TemplateKind::Text => {
                 self.compile_text(source, at, "template").map(|_| ())
             }
             clearfleet_playbook::TemplateKind::Expression => {
                 self.compile_expr(source, at, "condition").map(|_| ())
             }
-        };
-        r.map_err(|e| e.to_string())
+        }
     }
 
     /// Compiles a bare expression (`when:` and friends) once.

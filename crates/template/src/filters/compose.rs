@@ -47,13 +47,24 @@ impl Rebase {
     }
 }
 
+/// Why a compose file cannot be rebased.
+#[derive(Debug, thiserror::Error)]
+pub enum RebaseError {
+    /// The text is not YAML.
+    #[error(transparent)]
+    Yaml(#[from] serde_saphyr::Error),
+    /// The YAML is not a mapping with a `services` mapping.
+    #[error("no `services` mapping")]
+    NoServices,
+}
+
 /// The compose file `text` with `r` applied, as YAML (key order kept; comments are not).
-pub fn rebase(text: &str, r: &Rebase) -> Result<String, String> {
-    let mut doc: J = serde_saphyr::from_str(text).map_err(|e| e.to_string())?;
+pub fn rebase(text: &str, r: &Rebase) -> Result<String, RebaseError> {
+    let mut doc: J = serde_saphyr::from_str(text)?;
     let services = doc
         .get_mut("services")
         .and_then(J::as_object_mut)
-        .ok_or_else(|| "no `services` mapping".to_owned())?;
+        .ok_or(RebaseError::NoServices)?;
     for (_, svc) in services.iter_mut() {
         let Some(svc) = svc.as_object_mut() else {
             continue;

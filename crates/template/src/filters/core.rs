@@ -324,7 +324,7 @@ pub(crate) fn version_compare(
         strict,
         version_type.as_deref(),
     )
-    .map_err(fail)
+    .map_err(|e| fail(e.to_string()))
 }
 
 /// `dict()` as Python's: from a mapping or an iterable of pairs, updated with keyword arguments.
