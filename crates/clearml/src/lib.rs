@@ -1,5 +1,6 @@
-//! ClearML and Trains servers: release data, detection of what a host runs, and upgrade
-//! planning (the upgrade itself is being built: see the ClearML issues).
+//! What clearfleet knows about ClearML and Trains servers, with no I/O: the release data,
+//! the probe script and the interpretation of its output, the upgrade planner, and the upgrade
+//! playbook's per-host variables. Running the probe on a host is the runner's job.
 
 pub mod compose;
 pub mod containers;
