@@ -373,8 +373,8 @@ fn direct_1_16_to_2_3_fails_with_mongo_exit_62_and_the_backup_brings_1_16_back(h
 }
 
 /// The documented hops 1.16 → 1.17 → 2.0 → 2.3 each start every container, raise the FCV
-/// (5.0, 6.0, 7.0) and keep the uid; 2.3 wants credentials for `server.info`, and §9's probes
-/// answer on the upgraded host.
+/// (5.0, 6.0, 7.0) and keep the uid; 2.3 wants credentials for `server.info`, and the health
+/// probes (see the end of the function) answer on the upgraded host.
 fn hops_1_16_to_1_17_to_2_0_to_2_3_succeed_and_keep_the_uid(h: &DockerHost) {
     let uid = server_uid(h, "").as_str().unwrap_or_default().to_owned();
     assert_eq!(uid.len(), 32, "uid {uid:?}");
@@ -405,7 +405,9 @@ fn hops_1_16_to_1_17_to_2_0_to_2_3_succeed_and_keep_the_uid(h: &DockerHost) {
         (Some(401), Some(20)),
         "{noauth}"
     );
-    // The probes of §9 on the upgraded host.
+    // Health probes on the upgraded host: the FCV query of playbooks/clearml/hop.yml, redis,
+    // Elasticsearch, the file server and the web server's `/api` proxy
+    // (docs/upstream.md Summary fact 13).
     let fcv_probe = h
         .sh("docker exec clearml-mongo mongosh --quiet --eval 'db.adminCommand({getParameter:1, featureCompatibilityVersion:1})'")
         .ok();

@@ -502,7 +502,9 @@ fn trap_b_mongo_6_left_at_fcv_5_is_raised_before_the_mongo_7_hop() {
             .fleet(&inv, fleet.known_hosts_path())
             .run()
     };
-    // A 2.2 server on MongoDB 6 whose data was left at FCV 5.0 (clearml-upgrade.md §5, Trap B).
+    // A 2.2 server on MongoDB 6 whose data was left at FCV 5.0 (Trap B: 2.2's compose file pins
+    // MongoDB 6.0.19, but 2.2 raises the FCV only on MongoDB 7: docs/upstream.md Summary
+    // fact 8 and §6.1).
     let lowered = clearfleet(home.path())
         .arg("exec")
         .fleet(&inv, fleet.known_hosts_path())

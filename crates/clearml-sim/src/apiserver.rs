@@ -114,7 +114,8 @@ pub(crate) fn startup_steps(
             ));
         }
     }
-    // FCV: each release raises it only for its own Mongo series (spec §5 rule 1).
+    // FCV: each release raises it only for its own Mongo series (docs/upstream.md §6.1:
+    // clearml/clearml-server `apiserver/mongo/initialize/migration.py`).
     if let Some(target) = apiserver_mongo_target(ver) {
         let bin = series(mongo_version);
         if bin == target {
@@ -140,7 +141,8 @@ pub(crate) fn startup_steps(
             ));
         }
     }
-    // Services-agent credentials (1.16+, spec §4.3).
+    // Services-agent credentials (1.16+: clearml/clearml-server v1.16.0
+    // `apiserver/mongo/initialize/user.py`; docs/upstream.md Summary fact 12).
     if vge(ver, "1.16.0") {
         let key = env("CLEARML__secure__credentials__services_agent__user_key").unwrap_or_default();
         let secret =

@@ -41,7 +41,8 @@ pub fn save(dir: &Path, d: &EsData) -> Result<(), SimError> {
     write_file(&dir.join(MARKER), body.as_bytes())
 }
 
-/// Index families seen in the wild (spec §9), with a stable company id.
+/// Index families seen in the wild (the logs in clearml/clearml-server issues #239 and #57), with
+/// a stable company id.
 pub fn sample_indices(n: u64) -> IndexMap<String, u64> {
     let company = "d1bd92a3b039400cbafc60a7a5b1e52b";
     let mut m = IndexMap::new();

@@ -1,7 +1,10 @@
-//! The simulator's own table of ClearML/Trains releases, images and data-store versions (spec §1),
+//! The simulator's own table of ClearML/Trains releases, images and data-store versions
+//! (clearml/clearml-server tags and compose files, clearml-helm-charts tags:
+//! docs/upstream.md §1.4, §3, §6),
 //! kept independent of the product's release data so that the two can check each other.
 //!
-//! Choices the spec leaves open ([U]) and that the simulator fixes here:
+//! Choices no upstream source settles (docs/upstream.md §3: "not found") and that the simulator
+//! fixes here:
 //! - `allegroai/clearml:latest` resolves to **2.0.0-613** (the last tag known under that name);
 //! - `clearml/server:latest` resolves to 2.3.0, `allegroai/trains:latest` to 0.16.1, until
 //!   `inject --latest` moves a server repository's `latest` (to 2.4.0, say: see `IMAGE_ONLY`);
@@ -22,10 +25,12 @@ pub struct Release {
 /// Every clearml/clearml-server release: each tag from 0.10.0 to v2.3.0 (0.9.0 had no compose
 /// file), plus 1.15.1 and 1.17.1, which have no tag (see their comments).
 /// - `version`: the tag without its `v` (tag `v1.10` is 1.10.0).
-/// - `build`: the HELM-verified `allegroai/clearml` tag's build number (spec §1, `CLEARML_TAGS`)
-///   where there is one; otherwise the simulator's own number.
+/// - `build`: the build number of the `allegroai/clearml` tag in clearml/clearml-helm-charts
+///   747c018 `charts/clearml/values.yaml` (docs/upstream.md §3, `CLEARML_TAGS`) where there is
+///   one; otherwise the simulator's own number.
 /// - `api`: `_max_version` in apiserver/service_repo/service_repo.py (server/… up to 0.16.1) at
-///   the tag; for 0.14–0.16 that is `__version__` of server/api_version.py (spec §1).
+///   the tag; for 0.14–0.16 that is `__version__` of server/api_version.py
+///   (docs/upstream.md §1.4).
 pub const RELEASES: &[Release] = &[
     Release {
         version: "0.10.0",
@@ -287,7 +292,8 @@ pub const RELEASES: &[Release] = &[
     },
 ];
 
-/// HELM-verified `allegroai/clearml` tags (spec §1), the only pinned tags of that repository.
+/// The `allegroai/clearml` tags of clearml/clearml-helm-charts 747c018 `charts/clearml/values.yaml`
+/// (docs/upstream.md §3), the only pinned tags of that repository.
 pub const CLEARML_TAGS: &[&str] = &[
     "1.0.2",
     "1.1.0",
@@ -466,10 +472,11 @@ pub fn reads_version_py(version: &str) -> bool {
     vge(version, "0.13.0")
 }
 
-/// Images and layout of a release's compose file (spec §1 and §3). Every threshold below is the
-/// upstream tag whose compose file changed it: repository clearml/clearml-server, file
-/// docker-compose.yml up to 0.16.1 and docker/docker-compose.yml from 0.17.0 (the compose file
-/// itself is `init::compose_yaml`'s table, which uses these images and paths).
+/// Images and layout of a release's compose file (recorded in
+/// playbooks/clearml/upstream-compose.json; docs/simulator.md "Compose files"). Every threshold
+/// below is the upstream tag whose compose file changed it: repository clearml/clearml-server,
+/// file docker-compose.yml up to 0.16.1 and docker/docker-compose.yml from 0.17.0 (the compose
+/// file itself is `init::compose_yaml`'s table, which uses these images and paths).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Stack {
     pub server_repo: &'static str,
@@ -708,7 +715,8 @@ pub fn registry_at(reference: &str, latest: &std::collections::BTreeMap<String, 
 
 /// MongoDB tags the registry holds: the tags clearml/clearml-server's compose files pin (see
 /// [`stack`]), plus 4.0.27 and 4.2.16, the steps of the documented 3.6 → 4.4 data migration
-/// (spec §7.2).
+/// (clearml-docs `docs/deploying_clearml/clearml_server_mongo44_migration.md`,
+/// docs/upstream.md §4).
 pub const MONGO_TAGS: &[&str] = &[
     "3.6.5", "3.6.23", "4.0.27", "4.2.16", "4.4.9", "4.4.29", "5.0.26", "6.0.19", "7.0.22",
 ];
@@ -722,8 +730,9 @@ pub const MONGO_FLOATING: &[(&str, &str)] = &[
 ];
 
 /// docker.elastic.co/elasticsearch/elasticsearch tags: the tags the compose files pin (see
-/// [`stack`]), plus 7.10.2 (interim master compose, spec §1), 7.17.0 (the ES 8 upgrade floor,
-/// spec §5) and 8.19.9 (2.4 release notes).
+/// [`stack`]), plus 7.10.2 (clearml/clearml-server master `docker/docker-compose.yml` from
+/// 2021-11-15 to 2021-12-22, between the 1.1.1 and 1.2.0 tags; no commit recorded), 7.17.0 (the
+/// ES 8 upgrade floor, docs/upstream.md §6.2) and 8.19.9 (clearml-docs `ver_2_4.md`).
 pub const ELASTIC_CO_TAGS: &[&str] = &[
     "5.6.16", "7.6.2", "7.10.2", "7.16.2", "7.17.0", "7.17.7", "7.17.18", "8.15.3", "8.17.0",
     "8.19.9",
@@ -915,7 +924,7 @@ pub fn prev_series(s: &str) -> Option<&'static str> {
     }
 }
 
-/// The Mongo series a server release raises FCV to by itself (spec §5 rule 1), if any.
+/// The Mongo series a server release raises FCV to by itself (docs/upstream.md §6.1), if any.
 pub fn apiserver_mongo_target(version: &str) -> Option<&'static str> {
     let v = vnum(version);
     if v >= (2, 2, 0) {
@@ -929,7 +938,8 @@ pub fn apiserver_mongo_target(version: &str) -> Option<&'static str> {
     }
 }
 
-/// Migration scripts applied on startup (spec §2.2); the last one is 1.9.0.
+/// Migration scripts applied on startup (clearml/clearml-server v2.3.0
+/// `apiserver/mongo/migrations/`, docs/upstream.md §6.1); the last one is 1.9.0.
 pub const MIGRATIONS: &[&str] = &[
     "0.12.1", "0.13.0", "0.14.0", "0.15.0", "0.16.0", "0.16.1", "0.16.2", "0.17.0", "1.0.0",
     "1.0.2", "1.3.0", "1.6.0", "1.7.0", "1.9.0",

@@ -423,7 +423,9 @@ fn read_migrations(st: &mut HostState, sections: &Sections) {
         st.es_migration_required = true;
     }
     // Elasticsearch 5 data still in `data/elastic` with no `elastic_migrated_*` beside it: the
-    // ES 5 → 7 migration never ran, whatever the compose file now pins (clearml-upgrade.md §3).
+    // ES 5 → 7 migration never ran, whatever the compose file now pins (the script renames its
+    // source to `elastic_migrated_<date_time>`: clearml-docs
+    // `docs/deploying_clearml/clearml_server_es7_migration.md`).
     if let Some(root) = &st.root
         && let Some(listing) = text(sections, &format!("datadir:{root}"))
     {

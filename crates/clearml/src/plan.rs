@@ -1,5 +1,6 @@
 //! Upgrade planning: a pure function from a detected host state and a target release to the
-//! safe chain of hops (clearml-upgrade.md §5, "safe hop chain").
+//! safe chain of hops (docs/upgrade.md step 2, "Plan"; its upstream rules are
+//! docs/upstream.md Summary facts 6–10 and 15).
 
 use serde::Serialize;
 
@@ -13,11 +14,13 @@ use super::version::Version;
 #[serde(rename_all = "kebab-case", tag = "step")]
 pub enum Migration {
     /// Trains 0.16's `elastic_upgrade.py`: Elasticsearch 5 data reindexed into `data/elastic_7`
-    /// (clearml-upgrade.md §7.1); only with `--allow-es-migration`.
+    /// (clearml-docs `docs/deploying_clearml/clearml_server_es7_migration.md`,
+    /// docs/upstream.md §4); only with `--allow-es-migration`.
     Es7,
     /// `mv /opt/trains /opt/clearml` (Trains → ClearML).
     RenameRoot,
-    /// The documented MongoDB 3.6 → 4.0 → 4.2 → 4.4 FCV sequence (clearml-upgrade.md §7.2).
+    /// The documented MongoDB 3.6 → 4.0 → 4.2 → 4.4 FCV sequence (clearml-docs
+    /// `docs/deploying_clearml/clearml_server_mongo44_migration.md`, docs/upstream.md §4).
     Mongo44,
     /// Set the MongoDB feature compatibility version to the running series before the first
     /// hop starts a newer MongoDB, when it is behind (Trap B: MongoDB 6 left at 5.0) or unknown

@@ -72,7 +72,10 @@ impl Probe {
     }
 }
 
-/// The services-agent settings that must survive an upgrade (clearml-upgrade.md §4.3).
+/// The services-agent settings that must survive an upgrade: from 1.16.0 the apiserver resets
+/// the agent's credentials to the configured pair on every start (clearml/clearml-server v1.16.0
+/// `apiserver/mongo/initialize/user.py`, `docker/docker-compose.yml`;
+/// docs/upstream.md Summary fact 12).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct AgentSettings {
     pub host_ip: Option<String>,
