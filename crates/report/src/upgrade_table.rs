@@ -3,6 +3,7 @@
 use anstyle::{AnsiColor, Style};
 use serde::Serialize;
 
+use super::text::{pad, width};
 use clearfleet_events::HostStatus;
 
 /// What the upgrade did to one host.
@@ -37,11 +38,7 @@ impl UpgradeRow {
 }
 
 pub fn table(rows: &[UpgradeRow]) -> String {
-    let width = rows
-        .iter()
-        .map(|r| r.host.chars().count())
-        .max()
-        .unwrap_or(0);
+    let host_width = rows.iter().map(|r| width(&r.host)).max().unwrap_or(0);
     let bold = Style::new().bold();
     let mut s = format!("\n{bold}UPGRADE RESULT{bold:#}\n");
     for r in rows {
@@ -52,11 +49,16 @@ pub fn table(rows: &[UpgradeRow]) -> String {
             HostStatus::Interrupted | HostStatus::Refused => AnsiColor::Yellow,
         };
         let st = Style::new().fg_color(Some(color.into()));
-        let pad = " ".repeat(width - r.host.chars().count());
-        s.push_str(&format!("{}{pad}  {st}{}{st:#}\n", r.host, r.result));
+        s.push_str(&format!(
+            "{}  {st}{}{st:#}\n",
+            pad(&r.host, host_width),
+            r.result
+        ));
         match (&r.backup_state, &r.backup) {
-            (Some(state), _) => s.push_str(&format!("{}  backup: {state}\n", " ".repeat(width))),
-            (None, Some(b)) => s.push_str(&format!("{}  backup: {b}\n", " ".repeat(width))),
+            (Some(state), _) => {
+                s.push_str(&format!("{}  backup: {state}\n", " ".repeat(host_width)))
+            }
+            (None, Some(b)) => s.push_str(&format!("{}  backup: {b}\n", " ".repeat(host_width))),
             (None, None) => {}
         }
     }
