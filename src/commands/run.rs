@@ -1,19 +1,19 @@
 //! `clearfleet run`: an Ansible playbook over the inventory.
 
-use super::shared::{Tee, files_reporter, init_logging, screen_reporter, with_rerun, write_report};
-
-use std::sync::Arc;
+use super::shared::{
+    PlaybookRun, files_reporter, init_logging, load_playbook, run_playbook, with_rerun,
+    write_report,
+};
 
 use crate::cli::RunArgs;
 use crate::error::Error;
 use clearfleet_base::secret::is_secret_var;
 use clearfleet_inventory::Inventory;
 use clearfleet_report::files::RunKind;
-use clearfleet_report::{Reporter, View};
 
 /// `clearfleet run`: load and check everything, then run the playbook.
 pub fn playbook(args: &RunArgs) -> Result<u8, Error> {
-    use clearfleet_runner::playbook::{PlaybookOptions, TemplateCache};
+    use clearfleet_runner::playbook::PlaybookOptions;
     init_logging(&args.connect)?;
     let inventory = Inventory::load(&args.connect.inventory)?;
     let connect = with_rerun(&args.connect, &inventory)?;
@@ -21,30 +21,23 @@ pub fn playbook(args: &RunArgs) -> Result<u8, Error> {
         connect,
         ..args.clone()
     };
-    let templates = Arc::new(TemplateCache::default());
-    let mut sites = Vec::new();
-    let mut check = |src: &str,
-                     kind: clearfleet_playbook::TemplateKind,
-                     at: &clearfleet_base::diagnostic::Location| {
-        sites.push(clearfleet_runner::playbook::undefined::Site {
-            source: src.to_owned(),
-            kind,
-            location: at.clone(),
-        });
-        templates.check(src, kind, at)
-    };
-    let playbook = clearfleet_playbook::load_playbook(&args.playbook, &mut check)?;
+    let loaded = load_playbook(&args.playbook)?;
     let extra_vars = parse_extra_vars(&args.extra_vars)?;
     let known = inventory
         .host_names()
         .flat_map(|h| inventory.host_vars(h).unwrap_or_default().into_keys())
         .chain(extra_vars.keys().cloned())
         .collect();
-    let mut undefined =
-        clearfleet_runner::playbook::undefined::check(&playbook, &sites, &known, &templates);
+    let mut undefined = clearfleet_runner::playbook::undefined::check(
+        &loaded.playbook,
+        &loaded.sites,
+        &known,
+        &loaded.templates,
+    );
     if let Some(task) = &args.start_at_task {
         undefined.extend(clearfleet_runner::playbook::undefined::check_start_at(
-            &playbook, task,
+            &loaded.playbook,
+            task,
         ));
     }
     if !undefined.is_empty() {
@@ -91,26 +84,15 @@ pub fn playbook(args: &RunArgs) -> Result<u8, Error> {
         limit: args.connect.limit.clone(),
         host_vars: Default::default(),
     };
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(Error::Runtime)?;
-    let mut reporter = screen_reporter(&args.connect, View::Playbook);
-    let mut tee = Tee {
-        screen: reporter.as_mut(),
-        files: files.as_mut(),
-    };
-    let summary = runtime.block_on(clearfleet_runner::playbook::run(
-        playbook,
+    let runtime = super::shared::runtime()?;
+    let run = PlaybookRun {
+        playbook: loaded,
         inventory,
         config,
-        templates,
         options,
         playbook_dir,
-        &mut tee,
-    ));
-    runtime.shutdown_background();
-    tee.finish().map_err(Error::Output)?;
+    };
+    let summary = run_playbook(runtime, run, &args.connect, files.as_mut(), None)?;
     write_report(files.as_mut(), summary.exit_code(), args.connect.quiet)?;
     Ok(summary.exit_code())
 }

@@ -1,17 +1,23 @@
 //! What the commands share: logging set-up, the reporters on screen and on disk, `--rerun`,
-//! `--target`, and running one runner job over the selected hosts (ping, exec, detect, plan).
+//! `--target`, running one runner job over the selected hosts (ping, exec, detect, plan), and
+//! loading and running a playbook (`run`, `upgrade`).
 
 use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use crate::cli::{ConnectArgs, OutputFormat};
 use crate::error::Error;
 use clearfleet_base::secret::Redactor;
 use clearfleet_clearml::{Releases, Version};
-use clearfleet_events::Event;
+use clearfleet_events::{Event, RunSummary};
 use clearfleet_inventory::Inventory;
 use clearfleet_report::files::{FilesReporter, RunKind};
 use clearfleet_report::{HumanReporter, JsonReporter, Reporter, View};
 use clearfleet_runner::Job;
+use clearfleet_runner::config::RunConfig;
+use clearfleet_runner::playbook::undefined::Site;
+use clearfleet_runner::playbook::{PlaybookOptions, TemplateCache};
 
 /// Starts logging (stderr and `--log-file`); see `logging.rs`.
 pub fn init_logging(args: &ConnectArgs) -> Result<(), Error> {
@@ -21,6 +27,14 @@ pub fn init_logging(args: &ConnectArgs) -> Result<(), Error> {
             source,
         }
     })
+}
+
+/// The async runtime a command runs its hosts on.
+pub fn runtime() -> Result<tokio::runtime::Runtime, Error> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(Error::Runtime)
 }
 
 /// `--target`: a release of the release data that has a compose file (default: the latest).
@@ -158,15 +172,9 @@ pub fn hosts(args: &ConnectArgs, job: Job, command_line: String, view: View) -> 
         _ => ("detect", RunKind::Detect),
     };
     let mut files = files_reporter(args, command, kind, &config.redactor, false)?;
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(Error::Runtime)?;
+    let runtime = runtime()?;
     let mut reporter = screen_reporter(args, view);
-    let mut tee = Tee {
-        screen: reporter.as_mut(),
-        files: files.as_mut(),
-    };
+    let mut tee = Tee::new(reporter.as_mut(), files.as_mut());
     let summary = runtime.block_on(clearfleet_runner::run(config, job, command_line, &mut tee));
     // Dropping the runtime would wait for lingering connection tasks; the run is over.
     runtime.shutdown_background();
@@ -175,14 +183,100 @@ pub fn hosts(args: &ConnectArgs, job: Job, command_line: String, view: View) -> 
     Ok(summary.exit_code())
 }
 
+/// A playbook loaded with its templates compiled once (a template's syntax error is a load
+/// error), and every template site the loader saw (for `run`'s undefined-variable check).
+pub struct LoadedPlaybook {
+    pub playbook: clearfleet_playbook::Playbook,
+    pub templates: Arc<TemplateCache>,
+    pub sites: Vec<Site>,
+}
+
+/// Loads the playbook at `path` and checks its templates; nothing is contacted.
+pub fn load_playbook(path: &Path) -> Result<LoadedPlaybook, Error> {
+    let templates = Arc::new(TemplateCache::default());
+    let mut sites = Vec::new();
+    let mut check = |src: &str,
+                     kind: clearfleet_playbook::TemplateKind,
+                     at: &clearfleet_base::diagnostic::Location| {
+        sites.push(Site {
+            source: src.to_owned(),
+            kind,
+            location: at.clone(),
+        });
+        templates.check(src, kind, at)
+    };
+    let playbook = clearfleet_playbook::load_playbook(path, &mut check)?;
+    Ok(LoadedPlaybook {
+        playbook,
+        templates,
+        sites,
+    })
+}
+
+/// One playbook run: everything the runner takes besides the reporters.
+pub struct PlaybookRun {
+    pub playbook: LoadedPlaybook,
+    pub inventory: Inventory,
+    pub config: RunConfig,
+    pub options: PlaybookOptions,
+    /// `playbook_dir`, where relative `src:` paths resolve.
+    pub playbook_dir: PathBuf,
+}
+
+/// Runs a playbook with its events on screen (the playbook view) and, with `--report-dir`, in
+/// the files; `watch` sees every event first. The runtime is shut down without waiting for
+/// lingering connection tasks: the run is over.
+pub fn run_playbook(
+    runtime: tokio::runtime::Runtime,
+    run: PlaybookRun,
+    args: &ConnectArgs,
+    files: Option<&mut FilesReporter>,
+    watch: Option<&mut dyn Reporter>,
+) -> Result<RunSummary, Error> {
+    let mut reporter = screen_reporter(args, View::Playbook);
+    let mut tee = Tee {
+        screen: reporter.as_mut(),
+        files,
+        // A shorter borrow of the same watcher (`&mut dyn` does not shorten inside `Option`).
+        watch: watch.map(|w| w as &mut dyn Reporter),
+    };
+    let summary = runtime.block_on(clearfleet_runner::playbook::run(
+        run.playbook.playbook,
+        run.inventory,
+        run.config,
+        run.playbook.templates,
+        run.options,
+        run.playbook_dir,
+        &mut tee,
+    ));
+    runtime.shutdown_background();
+    tee.finish().map_err(Error::Output)?;
+    Ok(summary)
+}
+
 /// Sends every event to the reporter on screen and, with `--report-dir`, to the files.
 pub struct Tee<'a> {
     pub screen: &'a mut dyn Reporter,
     pub files: Option<&'a mut FilesReporter>,
+    /// Sees every event before the others (only for what it learns; it writes nothing).
+    pub watch: Option<&'a mut dyn Reporter>,
+}
+
+impl<'a> Tee<'a> {
+    pub fn new(screen: &'a mut dyn Reporter, files: Option<&'a mut FilesReporter>) -> Self {
+        Tee {
+            screen,
+            files,
+            watch: None,
+        }
+    }
 }
 
 impl Reporter for Tee<'_> {
     fn report(&mut self, event: &Event) {
+        if let Some(w) = self.watch.as_deref_mut() {
+            w.report(event);
+        }
         crate::logging::log_event(event);
         self.screen.report(event);
         if let Some(f) = self.files.as_deref_mut() {

@@ -3,6 +3,7 @@
 pub mod exit;
 mod reporter;
 mod span;
+mod upgrade;
 
 use std::time::Duration;
 
@@ -10,6 +11,7 @@ use serde::Serialize;
 
 pub use reporter::Reporter;
 pub use span::{EVENTS_TARGET, host_span};
+pub use upgrade::{BackupProgress, UpgradeOutcome};
 
 /// Something that happened during a run, stamped with the time since the run started.
 #[derive(Debug, Clone)]
@@ -196,19 +198,20 @@ impl RunSummary {
         self.ok + self.failed + self.unreachable + self.interrupted + self.refused
     }
 
+    /// How many hosts ended with `status`.
+    pub fn count(&self, status: HostStatus) -> usize {
+        match status {
+            HostStatus::Ok => self.ok,
+            HostStatus::Failed => self.failed,
+            HostStatus::Unreachable => self.unreachable,
+            HostStatus::Interrupted => self.interrupted,
+            HostStatus::Refused => self.refused,
+        }
+    }
+
     /// The documented exit code for this run (README, "Exit codes").
     pub fn exit_code(&self) -> u8 {
-        if self.was_interrupted {
-            crate::exit::INTERRUPTED
-        } else if self.failed > 0 {
-            crate::exit::HOST_FAILED
-        } else if self.unreachable > 0 {
-            crate::exit::HOST_UNREACHABLE
-        } else if self.refused > 0 {
-            crate::exit::HOST_REFUSED
-        } else {
-            crate::exit::OK
-        }
+        crate::exit::code(self.was_interrupted, |s| self.count(s) > 0)
     }
 }
 

@@ -1,5 +1,6 @@
 //! The `clearfleet detect` table: one row per host, in inventory order.
 
+use super::text::{pad, width};
 use clearfleet_clearml::plan::{Migration, Plan};
 use clearfleet_clearml::state::Compose;
 use clearfleet_events::{HostOutcome, HostStatus, RunSummary};
@@ -73,10 +74,10 @@ fn row(o: &HostOutcome) -> [String; 8] {
 /// The table, with a blank line before it.
 pub fn table(summary: &RunSummary) -> String {
     let rows: Vec<[String; 8]> = summary.outcomes.iter().map(row).collect();
-    let mut widths = HEADERS.map(|h| h.chars().count());
+    let mut widths = HEADERS.map(width);
     for r in &rows {
         for (w, cell) in widths.iter_mut().zip(r) {
-            *w = (*w).max(cell.chars().count());
+            *w = (*w).max(width(cell));
         }
     }
     let line = |cells: &[String]| {
@@ -85,8 +86,7 @@ pub fn table(summary: &RunSummary) -> String {
             if i + 1 == cells.len() {
                 s.push_str(cell);
             } else {
-                s.push_str(cell);
-                s.push_str(&" ".repeat(w - cell.chars().count() + 2));
+                s.push_str(&pad(cell, w + 2));
             }
         }
         s.push('\n');
@@ -102,18 +102,18 @@ pub fn table(summary: &RunSummary) -> String {
 
 /// `clearfleet plan`: per host, where it stands and each step to the target.
 pub fn plans(summary: &RunSummary) -> String {
-    let width = summary
+    let host_width = summary
         .outcomes
         .iter()
-        .map(|o| o.host.chars().count())
+        .map(|o| width(&o.host))
         .max()
         .unwrap_or(0);
     let mut out = String::from("\n");
     for o in &summary.outcomes {
-        let pad = " ".repeat(width - o.host.chars().count());
+        let host = pad(&o.host, host_width);
         let Some(d) = &o.detected else {
             let [.., verdict] = row(o);
-            out.push_str(&format!("{}{pad}  {verdict}\n", o.host));
+            out.push_str(&format!("{host}  {verdict}\n"));
             continue;
         };
         let from = match (d.state.version, d.state.version_range) {
@@ -153,7 +153,33 @@ pub fn plans(summary: &RunSummary) -> String {
                 format!("{version} (newer than known: left alone)")
             }
         };
-        out.push_str(&format!("{}{pad}  {line}\n", o.host));
+        out.push_str(&format!("{host}  {line}\n"));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_cjk_host_name_keeps_the_columns_aligned() {
+        let summary = RunSummary {
+            outcomes: vec![
+                HostOutcome::new("服务器-1", HostStatus::Unreachable),
+                HostOutcome::new("web01", HostStatus::Interrupted),
+            ],
+            ..RunSummary::default()
+        };
+        assert_eq!(
+            table(&summary),
+            "\nHOST      VERSION  ELASTIC  MONGO (FCV)  REDIS  ROOT  COMPOSE  VERDICT\n\
+             服务器-1  -        -        -            -      -     -        unreachable\n\
+             web01     -        -        -            -      -     -        interrupted\n"
+        );
+        assert_eq!(
+            plans(&summary),
+            "\n服务器-1  unreachable\nweb01     interrupted\n"
+        );
+    }
 }

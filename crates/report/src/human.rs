@@ -108,7 +108,7 @@ pub fn recap(summary: &RunSummary) -> String {
     let width = summary
         .outcomes
         .iter()
-        .map(|o| o.host.chars().count())
+        .map(|o| super::text::width(&o.host))
         .max()
         .unwrap_or(0)
         .max(4);
@@ -122,12 +122,12 @@ pub fn recap(summary: &RunSummary) -> String {
             (_, Some(e)) if o.status != HostStatus::Ok => first_line(e).to_owned(),
             _ => String::new(),
         };
+        let host = super::text::pad(&o.host, width);
         if detail.is_empty() {
-            s.push_str(&format!("{:<width$}  {style}{label}{style:#}\n", o.host));
+            s.push_str(&format!("{host}  {style}{label}{style:#}\n"));
         } else {
             s.push_str(&format!(
-                "{:<width$}  {style}{label}{style:#}{:pad$}  {detail}\n",
-                o.host,
+                "{host}  {style}{label}{style:#}{:pad$}  {detail}\n",
                 "",
                 pad = 11usize.saturating_sub(label.len())
             ));
@@ -281,6 +281,25 @@ mod tests {
         assert_eq!(
             plain,
             "\nRECAP\nh1    ok\nh2    unreachable  timed out\n2 hosts in 1.50s: 1 ok, 1 unreachable\n"
+        );
+    }
+
+    #[test]
+    fn recap_lines_up_a_cjk_host_name() {
+        let summary = RunSummary {
+            outcomes: vec![
+                outcome("服务器-1", HostStatus::Ok, Some(0)),
+                outcome("web01", HostStatus::Failed, Some(2)),
+            ],
+            ok: 1,
+            failed: 1,
+            duration: Duration::from_millis(1500),
+            ..Default::default()
+        };
+        let plain = anstream::adapter::strip_str(&recap(&summary)).to_string();
+        assert_eq!(
+            plain,
+            "\nRECAP\n服务器-1  ok\nweb01     failed       rc=2\n2 hosts in 1.50s: 1 ok, 1 failed\n"
         );
     }
 }

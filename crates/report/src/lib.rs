@@ -9,6 +9,7 @@ pub mod live;
 mod playbook;
 mod releases;
 pub mod rerun;
+mod text;
 pub mod upgrade_table;
 
 pub use human::{HumanReporter, View};

@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 
 use indexmap::IndexMap;
 
+use super::text::{cut, pad, width as columns};
 use super::{Reporter, human_duration};
 use clearfleet_events::{Event, EventKind, HostStatus, TaskStatus};
 
@@ -97,7 +98,8 @@ impl LiveState {
     }
 
     /// The lines of the view for a terminal of `rows` x `cols`: at most `rows - 1` lines
-    /// (the cursor needs the last row), none longer than `cols - 1` characters.
+    /// (the cursor needs the last row), none wider than `cols - 1` columns (a wider line would
+    /// wrap, and the redraw would move up too few rows).
     pub(crate) fn lines(&self, now: Instant, rows: usize, cols: usize) -> Vec<String> {
         let max_lines = rows.saturating_sub(1).max(1);
         let width = cols.saturating_sub(1).max(10);
@@ -126,7 +128,7 @@ impl LiveState {
         let name_width = self
             .running
             .keys()
-            .map(|h| h.chars().count())
+            .map(|h| columns(h))
             .max()
             .unwrap_or(0)
             .min(width / 3);
@@ -138,8 +140,8 @@ impl LiveState {
         };
         for (host, (task, since)) in self.running.iter().take(shown) {
             let line = format!(
-                "  {:<name_width$}  {task}  ({})",
-                cut(host, name_width),
+                "  {}  {task}  ({})",
+                pad(&cut(host, name_width), name_width),
                 human_duration(now.duration_since(*since))
             );
             out.push(cut(&line, width));
@@ -162,16 +164,6 @@ fn clock(d: Duration) -> String {
     } else {
         format!("{}:{:02}", s / 60, s % 60)
     }
-}
-
-/// `text` cut to `width` characters, with `…` when cut.
-fn cut(text: &str, width: usize) -> String {
-    if text.chars().count() <= width {
-        return text.to_owned();
-    }
-    let mut s: String = text.chars().take(width.saturating_sub(1)).collect();
-    s.push('…');
-    s
 }
 
 /// The terminal's size (rows, columns) from stderr, or 24x80.
@@ -350,7 +342,7 @@ mod tests {
         for rows in [1usize, 2, 3, 5, 10, 24, 60] {
             let lines = s.lines(t0, rows, 40);
             assert!(lines.len() < rows.max(2), "{rows}: {lines:#?}");
-            assert!(lines.iter().all(|l| l.chars().count() <= 39), "{lines:#?}");
+            assert!(lines.iter().all(|l| columns(l) <= 39), "{lines:#?}");
         }
         let lines = s.lines(t0 + Duration::from_secs(10), 10, 200);
         assert_eq!(lines.len(), 9);
@@ -407,5 +399,48 @@ mod tests {
                 "  b  Back up data and config  (0ms)"
             ]
         );
+    }
+
+    #[test]
+    fn wide_host_names_and_tasks_fit_the_terminal_and_line_up() {
+        let mut s = LiveState::default();
+        let t0 = Instant::now();
+        s.update(
+            &ev(EventKind::PlayStarted {
+                name: "升级".into(),
+                hosts: vec!["服务器-1".into(), "web01".into()],
+            }),
+            t0,
+        );
+        for (host, task) in [("服务器-1", "启动 2.0.0 🚀"), ("web01", "Start 2.0.0")] {
+            s.update(
+                &ev(EventKind::HostTask {
+                    host: host.into(),
+                    task: task.into(),
+                }),
+                t0,
+            );
+        }
+        let lines = s.lines(t0, 24, 100);
+        assert_eq!(
+            lines[1..],
+            [
+                "  服务器-1  启动 2.0.0 🚀  (0ms)",
+                "  web01     Start 2.0.0  (0ms)"
+            ]
+        );
+        // The task column starts at the same terminal column on both lines.
+        let task_at = |l: &str, task: &str| columns(&l[..l.find(task).unwrap_or(0)]);
+        assert_eq!(task_at(&lines[1], "启动"), task_at(&lines[2], "Start"));
+        // On a narrow terminal no line is wider than it (it would wrap and break the redraw).
+        for cols in [12usize, 20, 27, 33, 40] {
+            let lines = s.lines(t0, 24, cols);
+            assert!(
+                lines.iter().all(|l| columns(l) < cols),
+                "{cols}: {lines:#?}"
+            );
+        }
+        let lines = s.lines(t0, 24, 25);
+        assert_eq!(lines[1], "  服务器-1  启动 2.0.0 …");
     }
 }

@@ -5,8 +5,9 @@ use anstyle::{AnsiColor, Style};
 
 use clearfleet_events::{RunSummary, TaskResult, TaskStatus};
 
+/// `title` and stars to the 79th column (at least three), as Ansible draws it.
 fn banner(title: &str) -> String {
-    let stars = 79usize.saturating_sub(title.chars().count() + 1).max(3);
+    let stars = 79usize.saturating_sub(super::text::width(title) + 1).max(3);
     format!("\n{title} {}\n", "*".repeat(stars))
 }
 
@@ -88,16 +89,15 @@ pub fn recap(summary: &RunSummary) -> String {
     let width = summary
         .outcomes
         .iter()
-        .map(|o| o.host.chars().count())
+        .map(|o| super::text::width(&o.host))
         .max()
         .unwrap_or(0);
     let mut s = banner("PLAY RECAP");
     for o in &summary.outcomes {
         let r = o.recap.unwrap_or_default();
-        let pad = " ".repeat(width - o.host.chars().count());
         s.push_str(&format!(
-            "{}{pad} : ok={:<4} changed={:<4} unreachable={:<4} failed={:<4} skipped={:<4} rescued={:<4} ignored={}\n",
-            o.host, r.ok, r.changed, r.unreachable, r.failed, r.skipped, r.rescued, r.ignored
+            "{} : ok={:<4} changed={:<4} unreachable={:<4} failed={:<4} skipped={:<4} rescued={:<4} ignored={}\n",
+            super::text::pad(&o.host, width), r.ok, r.changed, r.unreachable, r.failed, r.skipped, r.rescued, r.ignored
         ));
     }
     s.push_str(&interrupted(summary));
@@ -133,4 +133,37 @@ pub fn interrupted(summary: &RunSummary) -> String {
 /// Every failure of the run, grouped by cause (see `digest.rs`).
 pub fn digest(summary: &RunSummary) -> String {
     super::digest::digest(summary)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clearfleet_events::{HostOutcome, HostStatus, Recap};
+
+    #[test]
+    fn banners_and_the_recap_count_columns_not_characters() {
+        // 79 columns wide, like an ASCII one: `TASK [启动]` takes 11 columns, not 9.
+        let header = task_header("启动", false);
+        assert_eq!(header, format!("\nTASK [启动] {}\n", "*".repeat(67)));
+        assert_eq!(
+            task_header("Start", false),
+            format!("\nTASK [Start] {}\n", "*".repeat(66))
+        );
+        let summary = RunSummary {
+            outcomes: ["服务器-1", "web01"]
+                .map(|h| HostOutcome {
+                    recap: Some(Recap {
+                        ok: 1,
+                        ..Recap::default()
+                    }),
+                    ..HostOutcome::new(h, HostStatus::Ok)
+                })
+                .into(),
+            ..RunSummary::default()
+        };
+        let text = recap(&summary);
+        let lines: Vec<&str> = text.lines().skip(2).collect();
+        assert!(lines[0].starts_with("服务器-1 : ok=1 "), "{text}");
+        assert!(lines[1].starts_with("web01    : ok=1 "), "{text}");
+    }
 }

@@ -21,8 +21,8 @@ fn cell(s: &str) -> String {
 }
 
 pub fn markdown(h: &HostRecord) -> String {
-    let mut s = format!("# {}: {}\n\n", h.host, h.status);
-    s.push_str(&format!("- status: {}\n", h.status));
+    let mut s = format!("# {}: {}\n\n", h.host, h.status_word());
+    s.push_str(&format!("- status: {}\n", h.status_word()));
     s.push_str(&format!("- duration: {} ms\n", h.duration_ms));
     if let Some(rc) = h.rc {
         s.push_str(&format!("- rc: {rc}\n"));

@@ -2,8 +2,9 @@
 //! fleet table, sortable and filterable by status, and a timeline of each host's steps.
 
 use super::junit::xml_escape as esc;
-use super::{HostRecord, Report};
+use super::{HostRecord, PENDING, Report};
 use clearfleet_base::time;
+use clearfleet_events::HostStatus;
 
 const STYLE: &str = "body{font-family:system-ui,sans-serif;margin:1.5em;color:#222}\
 table{border-collapse:collapse;margin:1em 0}th,td{border:1px solid #ccc;padding:.3em .6em;text-align:left;vertical-align:top}\
@@ -117,20 +118,20 @@ pub fn page(r: &Report) -> String {
     s.push_str(&format!(
         "<p>{} hosts: {} ok, {} failed, {} unreachable, {} interrupted, {} refused</p>\n",
         r.hosts.len(),
-        r.count("ok"),
-        r.count("failed"),
-        r.count("unreachable"),
-        r.count("interrupted"),
-        r.count("refused")
+        r.count(HostStatus::Ok),
+        r.count(HostStatus::Failed),
+        r.count(HostStatus::Unreachable),
+        r.count(HostStatus::Interrupted),
+        r.count(HostStatus::Refused)
     ));
     s.push_str("<label>Status <select id=\"filter\"><option value=\"all\">all</option>");
     for st in [
-        "ok",
-        "failed",
-        "unreachable",
-        "interrupted",
-        "refused",
-        "pending",
+        HostStatus::Ok.as_str(),
+        HostStatus::Failed.as_str(),
+        HostStatus::Unreachable.as_str(),
+        HostStatus::Interrupted.as_str(),
+        HostStatus::Refused.as_str(),
+        PENDING,
     ] {
         s.push_str(&format!("<option value=\"{st}\">{st}</option>"));
     }
@@ -144,7 +145,7 @@ pub fn page(r: &Report) -> String {
             v(&h.version_after),
             esc(&h.hops_done.join(" → ")),
             esc(h.failure.as_deref().unwrap_or("")),
-            st = esc(&h.status),
+            st = h.status_word(),
             stem = esc(&h.file_stem()),
             host = esc(&h.host),
             d = h.duration_ms,
@@ -156,7 +157,7 @@ pub fn page(r: &Report) -> String {
             "<h3 id=\"host-{stem}\"><a href=\"hosts/{stem}.md\">{}</a> <span class=\"status {st}\">{st}</span></h3>\n",
             esc(&h.host),
             stem = esc(&h.file_stem()),
-            st = esc(&h.status),
+            st = h.status_word(),
         ));
         s.push_str(&timeline(h, r.duration_ms));
     }

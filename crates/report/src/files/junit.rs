@@ -3,6 +3,7 @@
 
 use super::{HostRecord, Report, RunKind};
 use clearfleet_base::time;
+use clearfleet_events::HostStatus;
 
 /// Text safe in XML attributes and content: escaped, without characters XML 1.0 forbids.
 pub(crate) fn xml_escape(s: &str) -> String {
@@ -42,12 +43,16 @@ fn secs(ms: u64) -> String {
 
 /// A host's one test case for `exec`, `ping`, `detect` and `upgrade`.
 fn host_case(h: &HostRecord) -> Case {
-    let why = || h.failure.clone().unwrap_or_else(|| h.status.clone());
-    let outcome = match h.status.as_str() {
-        "ok" => Outcome::Passed,
-        "failed" => Outcome::Failed(why()),
-        "unreachable" => Outcome::Error(why()),
-        _ => Outcome::Skipped(why()),
+    let why = || {
+        h.failure
+            .clone()
+            .unwrap_or_else(|| h.status_word().to_owned())
+    };
+    let outcome = match h.status {
+        Some(HostStatus::Ok) => Outcome::Passed,
+        Some(HostStatus::Failed) => Outcome::Failed(why()),
+        Some(HostStatus::Unreachable) => Outcome::Error(why()),
+        Some(HostStatus::Interrupted | HostStatus::Refused) | None => Outcome::Skipped(why()),
     };
     Case {
         name: h.host.clone(),
@@ -71,8 +76,8 @@ fn play_case(h: &HostRecord, play: &str) -> Case {
         Outcome::Failed(describe(s))
     } else if let Some(s) = steps.iter().find(|s| s.status == "unreachable") {
         Outcome::Error(describe(s))
-    } else if steps.is_empty() && matches!(h.status.as_str(), "interrupted" | "pending") {
-        Outcome::Skipped(h.status.clone())
+    } else if steps.is_empty() && matches!(h.status, Some(HostStatus::Interrupted) | None) {
+        Outcome::Skipped(h.status_word().to_owned())
     } else {
         Outcome::Passed
     };

@@ -18,7 +18,9 @@ use super::upgrade_table::UpgradeRow;
 use super::{FirstError, JsonReporter, Reporter};
 use clearfleet_base::secret::Redactor;
 use clearfleet_base::time;
-use clearfleet_events::{Event, EventKind, HostOutcome, HostStatus, Recap, TaskStatus};
+use clearfleet_events::{
+    Event, EventKind, HostOutcome, HostStatus, Recap, TaskStatus, UpgradeOutcome,
+};
 
 /// Where `upgrade` puts its reports unless told otherwise (and where `--rerun` looks).
 pub const DEFAULT_PARENT: &str = "reports";
@@ -100,8 +102,9 @@ pub(crate) struct Step {
 #[derive(Debug, Clone, Serialize)]
 pub(crate) struct HostRecord {
     pub host: String,
-    /// `ok`, `failed`, `unreachable`, `interrupted`, or `pending` if it never started.
-    pub status: String,
+    /// How the host ended; `None` (written `pending`) while it has not.
+    #[serde(serialize_with = "status_or_pending")]
+    pub status: Option<HostStatus>,
     pub start_ms: Option<u64>,
     pub end_ms: Option<u64>,
     pub duration_ms: u64,
@@ -130,7 +133,7 @@ impl HostRecord {
     fn new(host: &str) -> Self {
         HostRecord {
             host: host.to_owned(),
-            status: "pending".to_owned(),
+            status: None,
             start_ms: None,
             end_ms: None,
             duration_ms: 0,
@@ -155,6 +158,22 @@ impl HostRecord {
     pub fn file_stem(&self) -> String {
         file_stem(&self.host)
     }
+
+    /// The status in words: `ok`, `failed`, `unreachable`, `interrupted`, `refused`, or
+    /// `pending` while the host has not ended.
+    pub fn status_word(&self) -> &'static str {
+        self.status.map_or(PENDING, HostStatus::as_str)
+    }
+}
+
+/// The status of a host that has not ended (it never started, or the report was written early).
+pub(crate) const PENDING: &str = "pending";
+
+fn status_or_pending<S: serde::Serializer>(
+    status: &Option<HostStatus>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    s.serialize_str(status.map_or(PENDING, HostStatus::as_str))
 }
 
 pub(crate) fn file_stem(host: &str) -> String {
@@ -197,8 +216,11 @@ pub(crate) struct Report {
 }
 
 impl Report {
-    pub fn count(&self, status: &str) -> usize {
-        self.hosts.iter().filter(|h| h.status == status).count()
+    pub fn count(&self, status: HostStatus) -> usize {
+        self.hosts
+            .iter()
+            .filter(|h| h.status == Some(status))
+            .count()
     }
 }
 
@@ -300,7 +322,7 @@ impl FilesReporter {
         let command = self.run_command.clone();
         let play = self.play.clone();
         let h = self.host(&o.host);
-        h.status = o.status.as_str().to_owned();
+        h.status = Some(o.status);
         h.end_ms = Some(at);
         let start = h
             .start_ms
@@ -358,33 +380,25 @@ impl FilesReporter {
     /// `upgrade`: what happened to each host, and the version it was taken to.
     pub fn set_upgrade(&mut self, rows: &[UpgradeRow], target: &str) {
         for r in rows {
+            let result = r.result();
             let h = self.host(&r.host);
-            h.status = r.status.as_str().to_owned();
-            h.result = Some(r.result.clone());
+            h.status = Some(r.status());
             h.backup = r.backup.clone();
-            h.step = r.step.clone();
-            h.backup_state = r.backup_state.clone();
-            if r.result.starts_with("upgraded") {
+            h.step = r.step().map(str::to_owned);
+            h.backup_state = r.backup_state();
+            if matches!(r.outcome, UpgradeOutcome::Upgraded { .. }) {
                 h.version_after = Some(target.to_owned());
-            } else if r.status == HostStatus::Ok {
+            } else if r.status() == HostStatus::Ok {
                 // Up to date, no server, or a check run: nothing changed.
-            } else if [
-                "rolled back",
-                "restarted",
-                "not changed",
-                "refused",
-                "not attempted",
-            ]
-            .iter()
-            .any(|p| r.result.starts_with(p))
-            {
+            } else if r.outcome.left_as_it_was() {
                 h.version_after = h.version_before.clone();
             } else {
                 h.version_after = None;
             }
-            if r.status != HostStatus::Ok {
-                h.failure = Some(r.result.clone());
+            if r.status() != HostStatus::Ok {
+                h.failure = Some(result.clone());
             }
+            h.result = Some(result);
             let mut line = serde_json::to_value(r).unwrap_or_default();
             if let Some(m) = line.as_object_mut() {
                 m.insert("type".to_owned(), json!("upgrade"));
@@ -507,7 +521,7 @@ fn summary_json(r: &Report) -> String {
         .map(|h| {
             let mut v = json!({
                 "host": h.host,
-                "status": h.status,
+                "status": h.status_word(),
                 "version_before": h.version_before,
                 "version_after": h.version_after,
                 "hops_done": h.hops_done,
@@ -537,11 +551,11 @@ fn summary_json(r: &Report) -> String {
         "exit_code": r.exit_code,
         "totals": {
             "hosts": r.hosts.len(),
-            "ok": r.count("ok"),
-            "failed": r.count("failed"),
-            "unreachable": r.count("unreachable"),
-            "interrupted": r.count("interrupted"),
-            "refused": r.count("refused"),
+            "ok": r.count(HostStatus::Ok),
+            "failed": r.count(HostStatus::Failed),
+            "unreachable": r.count(HostStatus::Unreachable),
+            "interrupted": r.count(HostStatus::Interrupted),
+            "refused": r.count(HostStatus::Refused),
         },
         "hosts": hosts,
     }))
@@ -610,8 +624,8 @@ impl Reporter for FilesReporter {
                 // Hosts that never started (an interrupted run) get no HostFinished event.
                 for o in &summary.outcomes {
                     let h = self.host(&o.host);
-                    if h.status == "pending" {
-                        h.status = o.status.as_str().to_owned();
+                    if h.status.is_none() {
+                        h.status = Some(o.status);
                         h.failure = o.error.clone().or_else(|| super::digest::host_cause(o));
                     }
                 }
@@ -724,18 +738,23 @@ mod tests {
                 ..Default::default()
             }),
         ));
-        let row = |host: &str, status, result: &str| UpgradeRow {
-            host: host.into(),
-            status,
-            result: result.into(),
-            backup: None,
-            step: None,
-            backup_state: None,
-        };
         f.set_upgrade(
             &[
-                row("a", HostStatus::Ok, "upgraded 1.0.0 → 2.0.0"),
-                row("b", HostStatus::Failed, "rolled back to 1.0.0: boom"),
+                UpgradeRow::new(
+                    "a",
+                    UpgradeOutcome::Upgraded {
+                        from: "1.0.0".into(),
+                        to: "2.0.0".into(),
+                        resumed: false,
+                        compose_v1_recreations: 0,
+                    },
+                ),
+                UpgradeRow::new(
+                    "b",
+                    UpgradeOutcome::RolledBack {
+                        report: "rolled back to 1.0.0: boom".into(),
+                    },
+                ),
             ],
             "2.0.0",
         );
@@ -746,11 +765,11 @@ mod tests {
         assert_eq!(a.steps.len(), 2);
         assert!(a.steps[1].start_ms >= a.steps[0].start_ms, "{a:?}");
         let b = f.host("b").clone();
-        assert_eq!(b.status, "failed");
+        assert_eq!(b.status, Some(HostStatus::Failed));
         assert!(b.hops_done.is_empty());
         assert_eq!(b.version_after.as_deref(), Some("1.0.0"));
         assert_eq!(b.failure.as_deref(), Some("rolled back to 1.0.0: boom"));
-        assert_eq!(f.host("never").status, "interrupted");
+        assert_eq!(f.host("never").status, Some(HostStatus::Interrupted));
         f.write().unwrap_or_else(|e| panic!("{e}"));
         let events = std::fs::read_to_string(dir.path().join("r/events.jsonl")).unwrap_or_default();
         assert!(events.ends_with("\"type\":\"upgrade\"}\n"), "{events}");
