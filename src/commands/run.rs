@@ -122,7 +122,8 @@ pub fn parse_extra_vars(
                 Err(e) => return Err(bad(e.to_string())),
             }
         } else {
-            let pairs = clearfleet_playbook::kv::parse_kv(source, false).map_err(bad)?;
+            let pairs =
+                clearfleet_playbook::kv::parse_kv(source, false).map_err(|e| bad(e.to_string()))?;
             for (k, v) in pairs {
                 if k == "_raw_params" {
                     return Err(bad("expected key=value".to_owned()));

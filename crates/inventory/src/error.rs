@@ -1,5 +1,7 @@
 //! The one error type of the inventory layer; file errors carry a `Diagnostic` (file:line:col, caret).
 
+use crate::model::ModelError;
+use crate::range::AddressError;
 use clearfleet_base::diagnostic::Diagnostic;
 use std::path::PathBuf;
 
@@ -25,9 +27,16 @@ pub enum InventoryError {
     /// `--host H` did not name exactly one host.
     #[error("`{0}` does not name exactly one host in the inventory")]
     UnknownHost(String),
-    /// An error that belongs to no single file (for example a cycle across two inventories).
+    /// No `-i` source at all.
+    #[error("no inventory source given")]
+    NoSource,
+    /// A bad host in a comma-separated host list given as a source (`web1,web2,`).
+    #[error("in host list `{list}`: {reason}")]
+    HostList { list: String, reason: AddressError },
+    /// A group-graph error that belongs to no single file (for example a cycle across two
+    /// inventories, found by `reconcile`).
     #[error("{0}")]
-    Other(String),
+    Other(ModelError),
 }
 
 impl InventoryError {

@@ -3,7 +3,7 @@
 
 use super::error::InventoryError;
 use super::literal::parse_value;
-use super::model::{Data, UNGROUPED};
+use super::model::{Data, ModelError, UNGROUPED};
 use super::range;
 use clearfleet_base::diagnostic::Diagnostic;
 use clearfleet_base::shlex;
@@ -95,7 +95,7 @@ pub fn parse_ini(path: &Path, text: &str, data: &mut Data) -> Result<(), Invento
             {
                 if p.state == State::Children {
                     add_pending_children(data, &name, &mut pending)
-                        .map_err(|m| err(lineno, col(1), m))?;
+                        .map_err(|m| err(lineno, col(1), m.to_string()))?;
                 } else {
                     pending.shift_remove(&name);
                 }
@@ -128,8 +128,8 @@ pub fn parse_ini(path: &Path, text: &str, data: &mut Data) -> Result<(), Invento
                 let Some((first, first_off)) = tokens.first() else {
                     continue;
                 };
-                let (host, port) =
-                    range::parse_address(first).map_err(|m| err(lineno, col(*first_off), m))?;
+                let (host, port) = range::parse_address(first)
+                    .map_err(|m| err(lineno, col(*first_off), m.to_string()))?;
                 if first.trim_end().ends_with(':') && port.is_none() {
                     return Err(err(
                         lineno,
@@ -139,7 +139,8 @@ pub fn parse_ini(path: &Path, text: &str, data: &mut Data) -> Result<(), Invento
                         ),
                     ));
                 }
-                let names = range::expand(&host).map_err(|m| err(lineno, col(*first_off), m))?;
+                let names = range::expand(&host)
+                    .map_err(|m| err(lineno, col(*first_off), m.to_string()))?;
                 if names.iter().any(|n| n == "---") {
                     return Err(err(
                         lineno,
@@ -175,7 +176,7 @@ pub fn parse_ini(path: &Path, text: &str, data: &mut Data) -> Result<(), Invento
                 };
                 let value = parse_value(v.trim());
                 data.set_group_var(group, k.trim(), value)
-                    .map_err(|m| err(lineno, col(0), m))?;
+                    .map_err(|m| err(lineno, col(0), m.to_string()))?;
             }
             State::Children => {
                 let Some(child) = groupname_re()
@@ -191,7 +192,7 @@ pub fn parse_ini(path: &Path, text: &str, data: &mut Data) -> Result<(), Invento
                 };
                 if let Some(c) = data.groups.get_index_of(&child) {
                     data.add_child(group, c)
-                        .map_err(|m| err(lineno, col(0), m))?;
+                        .map_err(|m| err(lineno, col(0), m.to_string()))?;
                 } else if let Some(p) = pending.get_mut(&child) {
                     p.parents.push((group_name.clone(), lineno, col(0)));
                 } else {
@@ -231,7 +232,7 @@ fn add_pending_children(
     data: &mut Data,
     group: &str,
     pending: &mut IndexMap<String, Pending>,
-) -> Result<(), String> {
+) -> Result<(), ModelError> {
     let Some(p) = pending.shift_remove(group) else {
         return Ok(());
     };

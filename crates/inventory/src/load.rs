@@ -94,7 +94,7 @@ impl Inventory {
     /// directory of them, or a comma-separated host list such as `web1,web2,`.
     pub fn load(paths: &[PathBuf]) -> Result<Inventory, InventoryError> {
         if paths.is_empty() {
-            return Err(InventoryError::Other("no inventory source given".into()));
+            return Err(InventoryError::NoSource);
         }
         let mut data = Data::new();
         let mut basedirs: Vec<PathBuf> = Vec::new();
@@ -102,8 +102,12 @@ impl Inventory {
             let s = p.to_string_lossy();
             if !p.exists() && s.contains(',') {
                 for h in s.split(',').map(str::trim).filter(|h| !h.is_empty()) {
-                    let (host, port) = super::range::parse_address(h)
-                        .map_err(|m| InventoryError::Other(format!("in host list `{s}`: {m}")))?;
+                    let (host, port) = super::range::parse_address(h).map_err(|reason| {
+                        InventoryError::HostList {
+                            list: s.to_string(),
+                            reason,
+                        }
+                    })?;
                     data.add_host(&host, Some(UNGROUPED), port);
                 }
                 continue;

@@ -4,6 +4,25 @@
 use indexmap::IndexMap;
 use serde_json::Value;
 
+/// Why a change to the group graph or a group variable was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ModelError {
+    /// A group listed among its own children.
+    #[error("group `{0}` cannot be a child of itself")]
+    SelfChild(String),
+    /// `all` listed as a child (of the named group): every group is already in `all`.
+    #[error(
+        "adding group `all` as a child of `{0}` creates a dependency loop (every group is in `all`)"
+    )]
+    AllAsChild(String),
+    /// `child` is already an ancestor of `parent`.
+    #[error("adding group `{child}` as a child of `{parent}` creates a dependency loop")]
+    Loop { child: String, parent: String },
+    /// `ansible_group_priority` that is not an integer (the value as JSON).
+    #[error("ansible_group_priority must be an integer, got {0}")]
+    BadPriority(String),
+}
+
 /// Variables of a host or group, in insertion order.
 pub type Vars = IndexMap<String, Value>;
 
@@ -131,13 +150,15 @@ impl Data {
     }
 
     /// Makes `child` a child of `parent`, rejecting self-membership and cycles like Ansible.
-    pub fn add_child(&mut self, parent: usize, child: usize) -> Result<(), String> {
-        let name = |i: usize| self.groups.get_index(i).map_or("?", |(n, _)| n.as_str());
+    pub fn add_child(&mut self, parent: usize, child: usize) -> Result<(), ModelError> {
+        let name = |i: usize| {
+            self.groups
+                .get_index(i)
+                .map_or("?", |(n, _)| n.as_str())
+                .to_owned()
+        };
         if parent == child {
-            return Err(format!(
-                "group `{}` cannot be a child of itself",
-                name(parent)
-            ));
+            return Err(ModelError::SelfChild(name(parent)));
         }
         if self
             .groups
@@ -149,17 +170,13 @@ impl Data {
         // Every group ends up under `all` (see `reconcile`), so `all` under any group is a
         // loop; say so here, where the caller knows the line, not later in `reconcile`.
         if child == ALL {
-            return Err(format!(
-                "adding group `all` as a child of `{}` creates a dependency loop (every group is in `all`)",
-                name(parent)
-            ));
+            return Err(ModelError::AllAsChild(name(parent)));
         }
         if self.ancestors(parent).contains(&child) {
-            return Err(format!(
-                "adding group `{}` as a child of `{}` creates a dependency loop",
-                name(child),
-                name(parent)
-            ));
+            return Err(ModelError::Loop {
+                child: name(child),
+                parent: name(parent),
+            });
         }
         let parent_depth = self.groups.get_index(parent).map_or(0, |(_, g)| g.depth);
         if let Some((_, p)) = self.groups.get_index_mut(parent) {
@@ -284,7 +301,7 @@ impl Data {
 
     /// Ansible's `reconcile_inventory`: parentless groups become children of `all`; hosts in
     /// no group but `all` go to `ungrouped`; hosts also in a real group leave `ungrouped`.
-    pub fn reconcile(&mut self) -> Result<(), String> {
+    pub fn reconcile(&mut self) -> Result<(), ModelError> {
         for g in 0..self.groups.len() {
             if g != ALL
                 && self
@@ -309,7 +326,7 @@ impl Data {
     }
 
     /// Sets a group variable; `ansible_group_priority` sets the priority instead (as Ansible).
-    pub fn set_group_var(&mut self, g: usize, key: &str, value: Value) -> Result<(), String> {
+    pub fn set_group_var(&mut self, g: usize, key: &str, value: Value) -> Result<(), ModelError> {
         let Some((_, group)) = self.groups.get_index_mut(g) else {
             return Ok(());
         };
@@ -320,7 +337,7 @@ impl Data {
                 Value::Bool(b) => Some(i64::from(*b)),
                 _ => None,
             }
-            .ok_or_else(|| format!("ansible_group_priority must be an integer, got {value}"))?;
+            .ok_or_else(|| ModelError::BadPriority(value.to_string()))?;
         } else {
             group.vars.insert(key.to_owned(), value);
         }

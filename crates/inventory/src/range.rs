@@ -8,42 +8,88 @@ pub fn has_range(name: &str) -> bool {
     name.contains('[')
 }
 
+/// Why a host range could not be expanded. `range` is the text between the brackets.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RangeError {
+    /// No `[` in a name that was taken for a range.
+    #[error("missing `[`")]
+    MissingOpen,
+    /// A `[` without its `]` (the whole host name).
+    #[error("unclosed host range in `{0}`")]
+    Unclosed(String),
+    /// Not `begin:end` nor `begin:end:step`.
+    #[error("host range `[{0}]` must be begin:end or begin:end:step")]
+    Arity(String),
+    /// `begin:` with nothing after the colon.
+    #[error("host range `[{0}]` must specify an end value")]
+    NoEnd(String),
+    /// A step that is not a positive integer.
+    #[error("host range `[{range}]` has an invalid step `{step}`")]
+    BadStep { range: String, step: String },
+    /// `begin` after `end`.
+    #[error("host range `[{0}]` must have begin <= end")]
+    Reversed(String),
+    /// Bounds that are neither two numbers nor two letters.
+    #[error("host range `[{0}]` must be two numbers or two letters")]
+    Mixed(String),
+    /// A zero-padded begin whose width differs from end's.
+    #[error("host range `[{0}]` must use equal-length begin and end when zero-padded")]
+    UnequalPadding(String),
+    /// More than 100,000 names.
+    #[error("host range `[{0}]` is too large")]
+    TooLarge(String),
+}
+
+/// Why a `host[:port]` string was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AddressError {
+    /// The port does not fit in 16 bits.
+    #[error("port `{port}` in `{address}` is out of range")]
+    PortOutOfRange { port: String, address: String },
+    /// The host part is neither a host name nor an IPv4/IPv6 address.
+    #[error("not a valid host name or address: `{0}`")]
+    NotAHost(String),
+}
+
 /// Expands every `[begin:end(:step)]` range in `name`, left to right, like Ansible's
 /// `expand_hostname_range`. Numeric bounds with a leading zero keep their width; letter
-/// bounds walk `a..zA..Z`. Errors (as text) on malformed, empty or reversed ranges.
-pub fn expand(name: &str) -> Result<Vec<String>, String> {
+/// bounds walk `a..zA..Z`. Errors on malformed, empty or reversed ranges.
+pub fn expand(name: &str) -> Result<Vec<String>, RangeError> {
     if !has_range(name) {
         return Ok(vec![name.to_owned()]);
     }
-    let open = name.find('[').ok_or("missing `[`")?;
+    let open = name.find('[').ok_or(RangeError::MissingOpen)?;
     let close = name[open..]
         .find(']')
         .map(|i| i + open)
-        .ok_or_else(|| format!("unclosed host range in `{name}`"))?;
+        .ok_or_else(|| RangeError::Unclosed(name.to_owned()))?;
     let head = &name[..open];
     let inner = &name[open + 1..close];
     let tail = &name[close + 1..];
     let bounds: Vec<&str> = inner.split(':').collect();
     if bounds.len() != 2 && bounds.len() != 3 {
-        return Err(format!(
-            "host range `[{inner}]` must be begin:end or begin:end:step"
-        ));
+        return Err(RangeError::Arity(inner.to_owned()));
     }
     let beg = if bounds[0].is_empty() { "0" } else { bounds[0] };
     let end = bounds[1];
     if end.is_empty() {
-        return Err(format!("host range `[{inner}]` must specify an end value"));
+        return Err(RangeError::NoEnd(inner.to_owned()));
     }
     let step: usize = match bounds.get(2) {
         None => 1,
         Some(s) => match s.parse::<usize>() {
             Ok(n) if n > 0 => n,
-            _ => return Err(format!("host range `[{inner}]` has an invalid step `{s}`")),
+            _ => {
+                return Err(RangeError::BadStep {
+                    range: inner.to_owned(),
+                    step: (*s).to_owned(),
+                });
+            }
         },
     };
     let items: Vec<String> = if let (Some(b), Some(e)) = (letter_index(beg), letter_index(end)) {
         if b > e {
-            return Err(format!("host range `[{inner}]` must have begin <= end"));
+            return Err(RangeError::Reversed(inner.to_owned()));
         }
         (b..=e)
             .step_by(step)
@@ -51,25 +97,21 @@ pub fn expand(name: &str) -> Result<Vec<String>, String> {
             .collect()
     } else {
         let (Ok(b), Ok(e)) = (beg.parse::<u64>(), end.parse::<u64>()) else {
-            return Err(format!(
-                "host range `[{inner}]` must be two numbers or two letters"
-            ));
+            return Err(RangeError::Mixed(inner.to_owned()));
         };
         let width = if beg.len() > 1 && beg.starts_with('0') {
             if beg.len() != end.len() {
-                return Err(format!(
-                    "host range `[{inner}]` must use equal-length begin and end when zero-padded"
-                ));
+                return Err(RangeError::UnequalPadding(inner.to_owned()));
             }
             beg.len()
         } else {
             0
         };
         if b > e {
-            return Err(format!("host range `[{inner}]` must have begin <= end"));
+            return Err(RangeError::Reversed(inner.to_owned()));
         }
         if (e - b) / step as u64 > 100_000 {
-            return Err(format!("host range `[{inner}]` is too large"));
+            return Err(RangeError::TooLarge(inner.to_owned()));
         }
         (b..=e)
             .step_by(step)
@@ -95,7 +137,7 @@ fn re(cell: &'static OnceLock<Option<Regex>>, src: &str) -> Option<&'static Rege
 
 /// Splits `host[:port]` (or `[v6]:port`) like Ansible's `parse_address(allow_ranges=True)`
 /// and checks the host is a host name, IPv4 or IPv6 address (ranges allowed).
-pub fn parse_address(address: &str) -> Result<(String, Option<u16>), String> {
+pub fn parse_address(address: &str) -> Result<(String, Option<u16>), AddressError> {
     static BRACKETED: OnceLock<Option<Regex>> = OnceLock::new();
     static HOSTPORT: OnceLock<Option<Regex>> = OnceLock::new();
     static LABEL: OnceLock<Option<Regex>> = OnceLock::new();
@@ -109,10 +151,10 @@ pub fn parse_address(address: &str) -> Result<(String, Option<u16>), String> {
         if let Some(caps) = re(cell, src).and_then(|r| r.captures(&host)) {
             let h = caps.get(1).map_or("", |m| m.as_str()).to_owned();
             let p = caps.get(2).map_or("", |m| m.as_str());
-            port = Some(
-                p.parse::<u16>()
-                    .map_err(|_| format!("port `{p}` in `{address}` is out of range"))?,
-            );
+            port = Some(p.parse::<u16>().map_err(|_| AddressError::PortOutOfRange {
+                port: p.to_owned(),
+                address: address.to_owned(),
+            })?);
             host = h;
         }
     }
@@ -127,7 +169,7 @@ pub fn parse_address(address: &str) -> Result<(String, Option<u16>), String> {
     let is_ipv6 = host.matches(':').count() >= 2
         && re(&IPV6, r"^[0-9a-fA-F:.\[\]]+$").is_some_and(|r| r.is_match(&host));
     if !is_hostname && !is_ipv6 {
-        return Err(format!("not a valid host name or address: `{host}`"));
+        return Err(AddressError::NotAHost(host));
     }
     Ok((host, port))
 }

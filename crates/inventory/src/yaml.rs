@@ -129,18 +129,20 @@ impl YamlInventory<'_> {
                         let var = scalar_text(ik)
                             .ok_or_else(|| self.err(ik, "a variable name must be a string"))?;
                         data.set_group_var(g, &var, iv.to_value())
-                            .map_err(|m| self.err(iv, m))?;
+                            .map_err(|m| self.err(iv, m.to_string()))?;
                     }
                     "children" => {
                         let c = self.group(data, ik, iv)?;
-                        data.add_child(g, c).map_err(|m| self.err(ik, m))?;
+                        data.add_child(g, c)
+                            .map_err(|m| self.err(ik, m.to_string()))?;
                     }
                     _ => {
                         let pattern = scalar_text(ik)
                             .ok_or_else(|| self.err(ik, "a host name must be a string"))?;
-                        let (host, port) =
-                            range::parse_address(&pattern).map_err(|m| self.err(ik, m))?;
-                        let names = range::expand(&host).map_err(|m| self.err(ik, m))?;
+                        let (host, port) = range::parse_address(&pattern)
+                            .map_err(|m| self.err(ik, m.to_string()))?;
+                        let names =
+                            range::expand(&host).map_err(|m| self.err(ik, m.to_string()))?;
                         let vars: Vars = match &iv.kind {
                             Kind::Null => Vars::new(),
                             Kind::Map(e) => {

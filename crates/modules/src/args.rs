@@ -275,7 +275,7 @@ impl Args {
             None => Ok(None),
             Some(v) => Mode::parse(&v, allow_preserve)
                 .map(Some)
-                .map_err(|m| ArgError::field(key, m)),
+                .map_err(|m| ArgError::field(key, m.to_string())),
         }
     }
 
@@ -319,6 +319,40 @@ pub fn kind(v: &Value) -> &'static str {
     }
 }
 
+/// Why a mode value was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ModeError {
+    /// A YAML number above 0o7777 (or negative, or not an integer).
+    #[error("{0} is not a valid mode")]
+    BadNumber(String),
+    /// A string of octal digits above 0o7777.
+    #[error("'{0}' is not a valid mode")]
+    BadOctal(String),
+    /// A string that is neither octal nor a valid symbolic mode.
+    #[error("'{mode}' is not a valid mode: {reason}")]
+    BadSymbolic {
+        mode: String,
+        reason: SymbolicModeError,
+    },
+    /// Neither a number nor a string (the JSON type name, see [`kind`]).
+    #[error("expected a mode, got {0}")]
+    WrongType(&'static str),
+}
+
+/// Why a symbolic mode (`u=rw,g=r`) could not be applied.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SymbolicModeError {
+    /// A clause without `=`, `+` or `-`.
+    #[error("missing operator in '{0}'")]
+    MissingOperator(String),
+    /// Users other than `u`, `g`, `o`, `a`.
+    #[error("bad user class '{0}'")]
+    BadUserClass(String),
+    /// A permission letter chmod does not know.
+    #[error("bad permission '{0}'")]
+    BadPermission(char),
+}
+
 /// A requested file mode.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Mode {
@@ -333,11 +367,11 @@ pub enum Mode {
 
 impl Mode {
     /// Parses a mode value.
-    pub fn parse(v: &Value, allow_preserve: bool) -> Result<Mode, String> {
+    pub fn parse(v: &Value, allow_preserve: bool) -> Result<Mode, ModeError> {
         match v {
             Value::Number(n) => match n.as_u64() {
                 Some(b) if b <= 0o7777 => Ok(Mode::Bits(b as u32)),
-                _ => Err(format!("{n} is not a valid mode")),
+                _ => Err(ModeError::BadNumber(n.to_string())),
             },
             Value::String(s) => {
                 let s = s.trim();
@@ -347,20 +381,23 @@ impl Mode {
                 if !s.is_empty() && s.bytes().all(|b| (b'0'..=b'7').contains(&b)) {
                     return match u32::from_str_radix(s, 8) {
                         Ok(b) if b <= 0o7777 => Ok(Mode::Bits(b)),
-                        _ => Err(format!("'{s}' is not a valid mode")),
+                        _ => Err(ModeError::BadOctal(s.to_owned())),
                     };
                 }
                 symbolic(s, 0, false)
                     .map(|_| Mode::Symbolic(s.to_owned()))
-                    .map_err(|e| format!("'{s}' is not a valid mode: {e}"))
+                    .map_err(|reason| ModeError::BadSymbolic {
+                        mode: s.to_owned(),
+                        reason,
+                    })
             }
-            other => Err(format!("expected a mode, got {}", kind(other))),
+            other => Err(ModeError::WrongType(kind(other))),
         }
     }
 
     /// The bits to set, given the current ones (`None`: the path does not exist yet; new files
     /// start from 0644, directories from 0755). `Preserve` resolves to `current`.
-    pub fn resolve(&self, current: Option<u32>, is_dir: bool) -> Result<u32, String> {
+    pub fn resolve(&self, current: Option<u32>, is_dir: bool) -> Result<u32, SymbolicModeError> {
         let base = current.unwrap_or(if is_dir { 0o755 } else { 0o644 });
         match self {
             Mode::Bits(b) => Ok(*b),
@@ -371,14 +408,14 @@ impl Mode {
 }
 
 /// Applies a symbolic mode (`chmod` syntax, as Ansible's `_symbolic_mode_to_octal`).
-fn symbolic(spec: &str, mut mode: u32, is_dir: bool) -> Result<u32, String> {
+fn symbolic(spec: &str, mut mode: u32, is_dir: bool) -> Result<u32, SymbolicModeError> {
     for clause in spec.split(',') {
         let op_at = clause
             .find(['=', '+', '-'])
-            .ok_or_else(|| format!("missing operator in '{clause}'"))?;
+            .ok_or_else(|| SymbolicModeError::MissingOperator(clause.to_owned()))?;
         let (who, rest) = clause.split_at(op_at);
         if !who.chars().all(|c| "ugoa".contains(c)) {
-            return Err(format!("bad user class '{who}'"));
+            return Err(SymbolicModeError::BadUserClass(who.to_owned()));
         }
         let who = if who.is_empty() { "a" } else { who };
         let mut users = 0u32; // bitmask u=4 g=2 o=1
@@ -423,7 +460,7 @@ fn symbolic(spec: &str, mut mode: u32, is_dir: bool) -> Result<u32, String> {
                     'u' => spread(users, (mode >> 6) & 7),
                     'g' => spread(users, (mode >> 3) & 7),
                     'o' => spread(users, mode & 7),
-                    other => return Err(format!("bad permission '{other}'")),
+                    other => return Err(SymbolicModeError::BadPermission(other)),
                 };
             }
             match op {

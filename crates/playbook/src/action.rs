@@ -171,7 +171,7 @@ fn kv(cx: &mut Cx, f: &File, n: &Node, text: &str, check_raw: bool) -> Option<Ma
     match parse_kv(text, check_raw) {
         Ok(m) => Some(m),
         Err(e) => {
-            cx.error(f, n, e);
+            cx.error(f, n, e.to_string());
             None
         }
     }

@@ -196,14 +196,10 @@ fn decode_escapes(s: &str) -> String {
 
 /// Ansible's `parse_kv`: `k=v` pairs become options and everything else `_raw_params`.
 /// With `check_raw` (the free-form modules) only `chdir`, `creates`, `removes` and the like are taken as options.
-///
-/// The error is [`SplitError`]'s message as text only because the binary's `-e k=v` parser
-/// (src/commands/run.rs, `parse_extra_vars`) passes it to a closure taking a `String`: make this
-/// `Result<_, SplitError>` together with that call (`.map_err(|e| bad(e.to_string()))`).
-pub fn parse_kv(args: &str, check_raw: bool) -> Result<Map<String, Value>, String> {
+pub fn parse_kv(args: &str, check_raw: bool) -> Result<Map<String, Value>, SplitError> {
     let mut options = Map::new();
     let mut raw: Vec<String> = Vec::new();
-    for orig in split_args(args).map_err(|e| e.to_string())? {
+    for orig in split_args(args)? {
         // Ansible looks for `k=v` in the token with its escapes (`\n`, `\t`, `\xHH`...)
         // decoded; a free-form part keeps the token as written.
         let token = decode_escapes(&orig);

@@ -9,7 +9,39 @@ use std::collections::HashMap;
 
 use clearfleet_yaml::resolve::{Resolved, bool_value, resolve};
 use serde_json::{Map, Number, Value as J};
-use serde_saphyr::granit_parser::{Event, Parser, ScalarStyle};
+use serde_saphyr::granit_parser::{Event, Parser, ScalarStyle, ScanError};
+
+/// Why YAML text could not be loaded (the messages are PyYAML's where it has one).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum YamlLoadError {
+    /// The text is not YAML.
+    #[error(transparent)]
+    Scan(#[from] ScanError),
+    /// A tag SafeLoader has no constructor for (handle and suffix, e.g. `!vault`).
+    #[error("could not determine a constructor for the tag '{0}'")]
+    UnknownTag(String),
+    /// A list or mapping used as a mapping key.
+    #[error("found unhashable key (a list or dict) in a mapping")]
+    UnhashableKey,
+    /// `<<` given a scalar.
+    #[error("expected a mapping or list of mappings for merging")]
+    MergeNotMapping,
+    /// `<<` given a list with a non-mapping item.
+    #[error("expected a mapping for merging")]
+    MergeItemNotMapping,
+    /// `*name` before any `&name`.
+    #[error("found undefined alias")]
+    UndefinedAlias,
+    /// A sequence end without its start (a parser bug, kept as an error).
+    #[error("unbalanced sequence")]
+    UnbalancedSequence,
+    /// A mapping end without its start (a parser bug, kept as an error).
+    #[error("unbalanced mapping")]
+    UnbalancedMapping,
+    /// `load` given a stream of several documents.
+    #[error("expected a single document in the stream, but found another document")]
+    SeveralDocuments,
+}
 
 /// Python's int from a YAML 1.1 int literal.
 fn construct_int(text: &str) -> J {
@@ -96,7 +128,7 @@ fn resolve_plain(text: &str) -> J {
     }
 }
 
-fn construct_tagged(text: &str, suffix: &str, handle: &str) -> Result<J, String> {
+fn construct_tagged(text: &str, suffix: &str, handle: &str) -> Result<J, YamlLoadError> {
     let core = handle == "tag:yaml.org,2002:" || handle == "!!";
     match (core, suffix) {
         (true, "str") => Ok(J::String(text.to_owned())),
@@ -105,9 +137,7 @@ fn construct_tagged(text: &str, suffix: &str, handle: &str) -> Result<J, String>
         (true, "bool") => Ok(J::Bool(bool_value(text).unwrap_or(false))),
         (true, "null") => Ok(J::Null),
         (false, "unsafe") => Ok(J::String(text.to_owned())),
-        _ => Err(format!(
-            "could not determine a constructor for the tag '{handle}{suffix}'"
-        )),
+        _ => Err(YamlLoadError::UnknownTag(format!("{handle}{suffix}"))),
     }
 }
 
@@ -116,19 +146,19 @@ enum Frame {
     Map(Vec<(J, J)>, Option<J>, usize),
 }
 
-fn key_text(k: &J) -> Result<String, String> {
+fn key_text(k: &J) -> Result<String, YamlLoadError> {
     match k {
         J::String(s) => Ok(s.clone()),
         J::Null => Ok("None".into()),
         J::Bool(b) => Ok(if *b { "True" } else { "False" }.into()),
         J::Number(n) => Ok(n.to_string()),
-        _ => Err("found unhashable key (a list or dict) in a mapping".into()),
+        _ => Err(YamlLoadError::UnhashableKey),
     }
 }
 
 /// Builds a mapping with Python dict semantics: later keys win but keep the first position;
 /// `<<` merges (one mapping or a list of them) come first and never override explicit keys.
-fn build_map(pairs: Vec<(J, J)>) -> Result<J, String> {
+fn build_map(pairs: Vec<(J, J)>) -> Result<J, YamlLoadError> {
     let mut merged: Vec<(String, J)> = Vec::new();
     let mut own: Vec<(String, J)> = Vec::new();
     for (k, v) in pairs {
@@ -136,14 +166,14 @@ fn build_map(pairs: Vec<(J, J)>) -> Result<J, String> {
             let sources = match v {
                 J::Object(m) => vec![J::Object(m)],
                 J::Array(items) => items,
-                _ => return Err("expected a mapping or list of mappings for merging".into()),
+                _ => return Err(YamlLoadError::MergeNotMapping),
             };
             // PyYAML merges later sources first, so earlier ones win.
             let mut merge_pairs = Vec::new();
             for src in sources.into_iter().rev() {
                 match src {
                     J::Object(m) => merge_pairs.extend(m),
-                    _ => return Err("expected a mapping for merging".into()),
+                    _ => return Err(YamlLoadError::MergeItemNotMapping),
                 }
             }
             merged.extend(merge_pairs);
@@ -159,13 +189,13 @@ fn build_map(pairs: Vec<(J, J)>) -> Result<J, String> {
 }
 
 /// Loads every document of `text`.
-pub fn load_all(text: &str) -> Result<Vec<J>, String> {
+pub fn load_all(text: &str) -> Result<Vec<J>, YamlLoadError> {
     let mut docs = Vec::new();
     let mut stack: Vec<Frame> = Vec::new();
     let mut anchors: HashMap<usize, J> = HashMap::new();
     let mut current: Option<J> = None;
     for event in Parser::new_from_str(text) {
-        let (event, span) = event.map_err(|e| e.to_string())?;
+        let (event, span) = event?;
         let _ = span;
         let (node, anchor) = match event {
             Event::DocumentStart(..) => {
@@ -189,7 +219,7 @@ pub fn load_all(text: &str) -> Result<Vec<J>, String> {
                 anchors
                     .get(&id)
                     .cloned()
-                    .ok_or_else(|| "found undefined alias".to_owned())?,
+                    .ok_or(YamlLoadError::UndefinedAlias)?,
                 0,
             ),
             Event::SequenceStart(_, anchor, tag) => {
@@ -204,11 +234,11 @@ pub fn load_all(text: &str) -> Result<Vec<J>, String> {
             }
             Event::SequenceEnd => match stack.pop() {
                 Some(Frame::Seq(items, anchor)) => (J::Array(items), anchor),
-                _ => return Err("unbalanced sequence".into()),
+                _ => return Err(YamlLoadError::UnbalancedSequence),
             },
             Event::MappingEnd => match stack.pop() {
                 Some(Frame::Map(pairs, _, anchor)) => (build_map(pairs)?, anchor),
-                _ => return Err("unbalanced mapping".into()),
+                _ => return Err(YamlLoadError::UnbalancedMapping),
             },
             _ => continue,
         };
@@ -227,23 +257,21 @@ pub fn load_all(text: &str) -> Result<Vec<J>, String> {
     Ok(docs)
 }
 
-fn check_collection_tag(tag: Option<(&str, &str)>, kind: &str) -> Result<(), String> {
+fn check_collection_tag(tag: Option<(&str, &str)>, kind: &str) -> Result<(), YamlLoadError> {
     match tag {
         None => Ok(()),
         Some(("tag:yaml.org,2002:" | "!!", s)) if s == kind => Ok(()),
-        Some((h, s)) => Err(format!(
-            "could not determine a constructor for the tag '{h}{s}'"
-        )),
+        Some((h, s)) => Err(YamlLoadError::UnknownTag(format!("{h}{s}"))),
     }
 }
 
 /// Loads a single document (`yaml.load`); an empty stream is None.
-pub fn load(text: &str) -> Result<J, String> {
+pub fn load(text: &str) -> Result<J, YamlLoadError> {
     let mut docs = load_all(text)?;
     match docs.len() {
         0 => Ok(J::Null),
         1 => Ok(docs.remove(0)),
-        _ => Err("expected a single document in the stream, but found another document".into()),
+        _ => Err(YamlLoadError::SeveralDocuments),
     }
 }
 
