@@ -3,7 +3,7 @@
 //! uid 1000, free space, removed settings) and the `curl localhost:9200` probes.
 
 use crate::releases::vnum;
-use crate::state::{SimError, io_err, owner_uid, write_file};
+use crate::state::{SimError, io_err, load_json, owner_uid, write_file};
 use indexmap::IndexMap;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
@@ -20,17 +20,7 @@ pub struct EsData {
 }
 
 pub fn load(dir: &Path) -> Result<Option<EsData>, SimError> {
-    let p = dir.join(MARKER);
-    match std::fs::read_to_string(&p) {
-        Ok(s) => serde_json::from_str(&s)
-            .map(Some)
-            .map_err(|e| SimError::BadState {
-                path: p.display().to_string(),
-                msg: e.to_string(),
-            }),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(io_err(&p, e)),
-    }
+    load_json(&dir.join(MARKER))
 }
 
 pub fn save(dir: &Path, d: &EsData) -> Result<(), SimError> {

@@ -2,7 +2,7 @@
 //! (FCV at most one series behind, AVX from 5.0) and the `mongo`/`mongosh --eval` probes.
 
 use crate::releases::{self, prev_series, series, vnum};
-use crate::state::{Out, SimError, io_err, write_file};
+use crate::state::{Out, SimError, load_json, write_file};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 
@@ -30,17 +30,7 @@ pub struct MongoData {
 }
 
 pub fn load(dir: &Path) -> Result<Option<MongoData>, SimError> {
-    let p = dir.join(MARKER);
-    match std::fs::read_to_string(&p) {
-        Ok(s) => serde_json::from_str(&s)
-            .map(Some)
-            .map_err(|e| SimError::BadState {
-                path: p.display().to_string(),
-                msg: e.to_string(),
-            }),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(io_err(&p, e)),
-    }
+    load_json(&dir.join(MARKER))
 }
 
 pub fn save(dir: &Path, d: &MongoData) -> Result<(), SimError> {

@@ -26,6 +26,20 @@ pub fn io_err(path: &Path, source: std::io::Error) -> SimError {
     }
 }
 
+/// The JSON state file at `p`, or None when it does not exist.
+pub fn load_json<T: serde::de::DeserializeOwned>(p: &Path) -> Result<Option<T>, SimError> {
+    match std::fs::read_to_string(p) {
+        Ok(s) => serde_json::from_str(&s)
+            .map(Some)
+            .map_err(|e| SimError::BadState {
+                path: p.display().to_string(),
+                msg: e.to_string(),
+            }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(io_err(p, e)),
+    }
+}
+
 /// What a command prints and its exit code.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Out {

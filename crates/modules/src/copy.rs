@@ -24,14 +24,7 @@ pub struct CopyArgs {
     /// A controller-side file (relative: `files/`, then the playbook dir).
     pub src: Option<String>,
     pub dest: String,
-    pub mode: Option<Mode>,
-    pub owner: Option<String>,
-    pub group: Option<String>,
-    pub backup: bool,
-    /// `false`: never replace an existing dest.
-    pub force: bool,
-    /// A command with `%s` (the temporary file) that must succeed before the file is moved in.
-    pub validate: Option<String>,
+    pub file: FileParams,
     /// Write through a symlink at dest instead of replacing it.
     pub follow: bool,
 }
@@ -55,17 +48,21 @@ pub const KEYS: &[Key] = &[
     ("decrypt", &[]),
 ];
 
-/// Accepted keys of a whole-file write (shared with `template`).
-pub(super) struct FileParams {
+/// The whole-file write options shared by `copy` and `template`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FileParams {
     pub mode: Option<Mode>,
     pub owner: Option<String>,
     pub group: Option<String>,
     pub backup: bool,
+    /// `false`: never replace an existing dest.
     pub force: bool,
+    /// A command with `%s` (the temporary file) that must succeed before the file is moved in.
     pub validate: Option<String>,
 }
 
 impl FileParams {
+    /// Takes the shared keys (`mode`, `owner`, `group`, `backup`, `force`, `validate`).
     pub(super) fn take(a: &mut Args) -> Result<FileParams, ArgError> {
         let validate = a.str("validate")?;
         if let Some(v) = &validate
@@ -107,7 +104,7 @@ impl CopyArgs {
             return Err(ArgError::general("copy: src (or content) is required"));
         }
         let dest = a.req_str("dest")?;
-        let p = FileParams::take(&mut a)?;
+        let file = FileParams::take(&mut a)?;
         if a.bool("remote_src", false)? {
             return Err(ArgError::field(
                 "remote_src",
@@ -124,12 +121,7 @@ impl CopyArgs {
             content,
             src,
             dest,
-            mode: p.mode,
-            owner: p.owner,
-            group: p.group,
-            backup: p.backup,
-            force: p.force,
-            validate: p.validate,
+            file,
             follow,
         })
     }
@@ -156,12 +148,7 @@ pub async fn run<R: Remote>(args: &CopyArgs, ctx: &ModuleContext<'_, R>) -> Modu
         src_name: name,
         src_mode,
         dest: &args.dest,
-        mode: args.mode.as_ref(),
-        owner: args.owner.as_deref(),
-        group: args.group.as_deref(),
-        backup: args.backup,
-        force: args.force,
-        validate: args.validate.as_deref(),
+        file: &args.file,
         follow: args.follow,
     };
     let mut r = put.run(ctx).await;
@@ -207,17 +194,13 @@ pub(super) struct Put<'a> {
     /// The source's mode (for `mode: preserve`).
     pub src_mode: Option<u32>,
     pub dest: &'a str,
-    pub mode: Option<&'a Mode>,
-    pub owner: Option<&'a str>,
-    pub group: Option<&'a str>,
-    pub backup: bool,
-    pub force: bool,
-    pub validate: Option<&'a str>,
+    pub file: &'a FileParams,
     pub follow: bool,
 }
 
 impl Put<'_> {
     pub(super) async fn run<R: Remote>(&self, ctx: &ModuleContext<'_, R>) -> ModuleResult {
+        let (owner, group) = (self.file.owner.as_deref(), self.file.group.as_deref());
         let content_kind = if ctx.diff {
             Content::Small
         } else {
@@ -271,11 +254,11 @@ impl Put<'_> {
                 .with("checksum", checksum.clone())
                 .with("size", self.content.len() as u64)
         };
-        if info.exists && !self.force {
+        if info.exists && !self.file.force {
             return base(ModuleResult::ok().with("msg", "file already exists"));
         }
         let current = info.exists.then_some(info.mode);
-        let mode = match self.mode {
+        let mode = match &self.file.mode {
             Some(Mode::Preserve) => self.src_mode.or(current),
             Some(m) => match m.resolve(current, false) {
                 Ok(b) => Some(b),
@@ -290,8 +273,7 @@ impl Put<'_> {
             ));
         }
         let attrs_changed = info.exists
-            && (mode.is_some_and(|m| m != info.mode)
-                || owner_differs(&info, self.owner, self.group));
+            && (mode.is_some_and(|m| m != info.mode) || owner_differs(&info, owner, group));
         if !content_changed && !attrs_changed {
             return base(ModuleResult::ok())
                 .with("mode", format!("{:04o}", info.mode))
@@ -317,11 +299,11 @@ impl Put<'_> {
             let w = Write {
                 dest: target,
                 mode,
-                owner: self.owner,
-                group: self.group,
+                owner,
+                group,
                 keep_ids: info.exists.then_some((info.uid, info.gid)),
-                backup: self.backup,
-                validate: self.validate,
+                backup: self.file.backup,
+                validate: self.file.validate.as_deref(),
                 make_parents: false,
                 follow_links: self.follow,
             };
@@ -330,7 +312,7 @@ impl Put<'_> {
                 Ok(None) => {}
                 Err(e) => return base(e),
             }
-        } else if let Err(e) = set_attrs(ctx, target, mode, self.owner, self.group).await {
+        } else if let Err(e) = set_attrs(ctx, target, mode, owner, group).await {
             return base(e);
         }
         base(r)

@@ -14,7 +14,7 @@ use super::copy::set_attrs;
 use super::probe::{self, Probe, algo_arg, call, nonce, owner_differs, qpath};
 use super::remote::Remote;
 use super::result::ModuleResult;
-use super::uri::{check_url, curl_str};
+use super::uri::{check_url, curl_str, http_agent};
 use clearfleet_base::shell::quote;
 
 /// Arguments of `get_url`.
@@ -107,9 +107,7 @@ impl GetUrlArgs {
             url_username: a.str("url_username")?,
             url_password: a.str("url_password")?.map(Secret),
             validate_certs: a.bool("validate_certs", true)?,
-            http_agent: a
-                .str("http_agent")?
-                .unwrap_or_else(|| "ansible-httpget".into()),
+            http_agent: http_agent(&mut a)?,
             use_proxy: a.bool("use_proxy", true)?,
         };
         a.bool("force_basic_auth", false)?;

@@ -77,7 +77,7 @@ use serde_json::Value;
 pub use self::args::ArgError;
 pub use self::command::{CommandArgs, RawArgs};
 pub use self::context::ModuleContext;
-pub use self::copy::CopyArgs;
+pub use self::copy::{CopyArgs, FileParams};
 pub use self::fetch::FetchArgs;
 pub use self::file::{FileArgs, FileState};
 pub use self::get_url::GetUrlArgs;
@@ -94,31 +94,23 @@ pub use self::wait_for::WaitForArgs;
 
 /// Every task action a playbook may name: the host modules below and the engine's own
 /// [`actions::ACTIONS`] (short names; `ansible.builtin.` is stripped by the loader).
-pub const MODULES: &[&str] = &[
-    "command",
-    "shell",
-    "raw",
-    "script",
-    "copy",
-    "template",
-    "file",
-    "lineinfile",
-    "stat",
-    "slurp",
-    "fetch",
-    "get_url",
-    "wait_for",
-    "uri",
-    "debug",
-    "assert",
-    "fail",
-    "set_fact",
-    "pause",
-    "include_tasks",
-    "import_tasks",
-    "import_playbook",
-    "meta",
-];
+pub const MODULES: &[&str] =
+    &concat::<{ HOST_MODULES.len() + actions::ACTIONS.len() }>(HOST_MODULES, actions::ACTIONS);
+
+/// `a` then `b` as one array of length `N` (`N` must be their total length).
+const fn concat<const N: usize>(a: &[&'static str], b: &[&'static str]) -> [&'static str; N] {
+    let mut out = [""; N];
+    let mut i = 0;
+    while i < a.len() {
+        out[i] = a[i];
+        i += 1;
+    }
+    while i < N {
+        out[i] = b[i - a.len()];
+        i += 1;
+    }
+    out
+}
 
 /// The module names this file handles (short names; the engine strips `ansible.builtin.`).
 pub const HOST_MODULES: &[&str] = &[

@@ -15,12 +15,7 @@ pub struct TemplateArgs {
     /// The controller-side template (the engine renders it).
     pub src: String,
     pub dest: String,
-    pub mode: Option<Mode>,
-    pub owner: Option<String>,
-    pub group: Option<String>,
-    pub backup: bool,
-    pub force: bool,
-    pub validate: Option<String>,
+    pub file: FileParams,
     /// Rendering options (`trim_blocks`, `newline_sequence`, ...), for the engine.
     pub render_options: Map<String, Value>,
     /// The rendered text: set by the engine with [`TemplateArgs::with_rendered`], or given as
@@ -74,7 +69,7 @@ impl TemplateArgs {
         let mut a = Args::new("template", KEYS, v)?;
         let src = a.req_str("src")?;
         let dest = a.req_str("dest")?;
-        let p = FileParams::take(&mut a)?;
+        let file = FileParams::take(&mut a)?;
         let mut render_options = Map::new();
         for k in RENDER_OPTIONS {
             if let Some(v) = a.value(k) {
@@ -88,12 +83,7 @@ impl TemplateArgs {
         Ok(TemplateArgs {
             src,
             dest,
-            mode: p.mode,
-            owner: p.owner,
-            group: p.group,
-            backup: p.backup,
-            force: p.force,
-            validate: p.validate,
+            file,
             render_options,
             rendered,
             follow,
@@ -115,7 +105,7 @@ pub async fn run<R: Remote>(args: &TemplateArgs, ctx: &ModuleContext<'_, R>) -> 
             args.src
         ));
     };
-    let src_mode = match args.mode {
+    let src_mode = match args.file.mode {
         Some(Mode::Preserve) => ctx.find_source(&args.src, "templates").and_then(|p| {
             use std::os::unix::fs::PermissionsExt;
             std::fs::metadata(p)
@@ -131,12 +121,7 @@ pub async fn run<R: Remote>(args: &TemplateArgs, ctx: &ModuleContext<'_, R>) -> 
             .map(|n| n.to_string_lossy().into_owned()),
         src_mode,
         dest: &args.dest,
-        mode: args.mode.as_ref(),
-        owner: args.owner.as_deref(),
-        group: args.group.as_deref(),
-        backup: args.backup,
-        force: args.force,
-        validate: args.validate.as_deref(),
+        file: &args.file,
         follow: args.follow,
     };
     put.run(ctx).await.with("src", args.src.clone())

@@ -123,9 +123,7 @@ impl UriArgs {
             follow_redirects: follow,
             creates: a.str("creates")?,
             removes: a.str("removes")?,
-            http_agent: a
-                .str("http_agent")?
-                .unwrap_or_else(|| "ansible-httpget".into()),
+            http_agent: http_agent(&mut a)?,
             use_proxy: a.bool("use_proxy", true)?,
         };
         a.bool("force_basic_auth", false)?;
@@ -143,6 +141,12 @@ fn status_int(v: &Value) -> Option<i64> {
         Value::String(s) => s.trim().parse().ok(),
         _ => None,
     }
+}
+
+/// The `http_agent` argument, defaulting to Ansible's `ansible-httpget`.
+pub(super) fn http_agent(a: &mut Args) -> Result<String, ArgError> {
+    Ok(a.str("http_agent")?
+        .unwrap_or_else(|| "ansible-httpget".into()))
 }
 
 /// Only http(s) URLs, without newlines (they would end a config line).

@@ -7,7 +7,7 @@ use super::files::{self, empty_playbook, enter, parse, read};
 use super::inherit::Inherited;
 use super::keywords::{IMPORT_PLAYBOOK, PLAY, PLAY_UNSUPPORTED};
 use super::model::{BecomeSpec, Play, Serial, SerialStep, Spanned, Strategy, Task, TaskBody};
-use super::task::task_list;
+use super::task::{become_keyword, task_list};
 use super::template::is_template;
 use clearfleet_base::suggest::did_you_mean;
 use clearfleet_yaml::syntax::{Kind, Node, key_text};
@@ -196,19 +196,9 @@ fn play(cx: &mut Cx, f: &File, n: &Node) -> Option<Play> {
                 play.any_errors_fatal = cx.bool(f, "any_errors_fatal", v).unwrap_or(false)
             }
             "strategy" => play.strategy = strategy(cx, f, v),
-            "become" => {
+            "become" | "become_user" | "become_method" | "become_flags" => {
                 has_become = true;
-                become_.enabled = cx.bool(f, "become", v);
-            }
-            "become_user" | "become_method" | "become_flags" => {
-                has_become = true;
-                let s = cx.string(f, &key, v);
-                cx.templates(f, v, &key, &mut sites);
-                match key.as_str() {
-                    "become_user" => become_.user = s,
-                    "become_method" => become_.method = s,
-                    _ => become_.flags = s,
-                }
+                become_keyword(cx, f, &key, v, &mut become_, &mut sites);
             }
             "tags" => play.tags = cx.strings(f, "tags", v, true),
             "environment" => play.environment = cx.environment(f, v, &mut sites),

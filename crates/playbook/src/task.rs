@@ -16,6 +16,28 @@ use indexmap::IndexMap;
 use serde_json::{Map, Value};
 use std::path::Path;
 
+/// One `become*` keyword of a play or task, into `become_` (string values may be templates).
+pub(crate) fn become_keyword(
+    cx: &mut Cx,
+    f: &File,
+    key: &str,
+    v: &Node,
+    become_: &mut BecomeSpec,
+    sites: &mut Vec<TemplateSite>,
+) {
+    if key == "become" {
+        become_.enabled = cx.bool(f, "become", v);
+        return;
+    }
+    let s = cx.string(f, key, v);
+    cx.templates(f, v, key, sites);
+    match key {
+        "become_user" => become_.user = s,
+        "become_method" => become_.method = s,
+        _ => become_.flags = s,
+    }
+}
+
 /// A list of tasks under `key` (`tasks`, `block`, …).
 pub fn task_list(
     cx: &mut Cx,
@@ -173,19 +195,9 @@ pub fn task(
             "notify" => own.notify = cx.strings(f, "notify", v, false),
             "listen" if handlers => task.listen = cx.strings(f, "listen", v, false),
             "listen" => cx.error(f, k, "`listen` is only valid on handlers"),
-            "become" => {
+            "become" | "become_user" | "become_method" | "become_flags" => {
                 has_become = true;
-                become_.enabled = cx.bool(f, "become", v);
-            }
-            "become_user" | "become_method" | "become_flags" => {
-                has_become = true;
-                let s = cx.string(f, &key, v);
-                cx.templates(f, v, &key, &mut sites);
-                match key.as_str() {
-                    "become_user" => become_.user = s,
-                    "become_method" => become_.method = s,
-                    _ => become_.flags = s,
-                }
+                become_keyword(cx, f, &key, v, &mut become_, &mut sites);
             }
             "environment" => own.environment = cx.environment(f, v, &mut sites),
             "vars" => own.vars = cx.vars(f, v, &mut sites),

@@ -81,18 +81,7 @@ impl SshConfig {
     /// OpenSSH).
     pub fn lookup(&self, host: &str) -> HostConfig {
         let p = self.inner.query(host);
-        let proxy_jump = p.proxy_jump.map(|hops| {
-            let hops: Vec<String> = hops
-                .into_iter()
-                .map(|h| h.trim().to_string())
-                .filter(|h| !h.is_empty())
-                .collect();
-            if hops.len() == 1 && hops[0].eq_ignore_ascii_case("none") {
-                Vec::new()
-            } else {
-                hops
-            }
-        });
+        let proxy_jump = p.proxy_jump.map(jump_hops);
         HostConfig {
             host_name: p.host_name.map(|h| expand_host_tokens(&h, host)),
             user: p.user,
@@ -124,6 +113,20 @@ fn expand_host_tokens(value: &str, host: &str) -> String {
         }
     }
     out
+}
+
+/// A `ProxyJump` list's hops, trimmed, empty ones dropped; a lone `none` means no hops.
+pub(crate) fn jump_hops<S: AsRef<str>>(hops: impl IntoIterator<Item = S>) -> Vec<String> {
+    let hops: Vec<String> = hops
+        .into_iter()
+        .map(|h| h.as_ref().trim().to_string())
+        .filter(|h| !h.is_empty())
+        .collect();
+    if hops.len() == 1 && hops[0].eq_ignore_ascii_case("none") {
+        Vec::new()
+    } else {
+        hops
+    }
 }
 
 #[cfg(test)]

@@ -29,7 +29,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use super::error::{JumpSpecError, TargetError};
-use super::ssh_config::{HostConfig, SshConfig};
+use super::ssh_config::{HostConfig, SshConfig, jump_hops};
 use clearfleet_base::secret::Secret;
 
 /// Longest ProxyJump chain followed; longer means a loop in ssh_config.
@@ -200,16 +200,7 @@ fn push_existing(list: &mut Vec<PathBuf>, candidates: &[PathBuf]) {
 }
 
 fn split_jump_list(spec: &str) -> Vec<String> {
-    let hops: Vec<String> = spec
-        .split(',')
-        .map(|h| h.trim().to_string())
-        .filter(|h| !h.is_empty())
-        .collect();
-    if hops.len() == 1 && hops[0].eq_ignore_ascii_case("none") {
-        Vec::new()
-    } else {
-        hops
-    }
+    jump_hops(spec.split(','))
 }
 
 /// Resolves `hops` (first hop first) into the chain whose last hop is returned.

@@ -7,7 +7,8 @@ use minijinja::value::{Kwargs, Value, ValueKind};
 use minijinja::{Environment, Error, State};
 
 use super::filters::{
-    check_defined, compile_regex, dollar_fallback, fail, py_str, truthy, type_name, version_compare,
+    check_defined, compile_regex, dollar_fallback, fail, kwarg_flag, py_str, truthy, type_name,
+    version_compare,
 };
 
 /// Registers the Ansible tests on `env`.
@@ -91,12 +92,8 @@ fn regex_test(
     match_type: &str,
 ) -> Result<bool, Error> {
     check_defined(state, value)?;
-    let ignorecase = kwargs
-        .get::<Option<Value>>("ignorecase")?
-        .is_some_and(|v| truthy(&v));
-    let multiline = kwargs
-        .get::<Option<Value>>("multiline")?
-        .is_some_and(|v| truthy(&v));
+    let ignorecase = kwarg_flag(&kwargs, "ignorecase")?;
+    let multiline = kwarg_flag(&kwargs, "multiline")?;
     kwargs.assert_all_used()?;
     if value.kind() != ValueKind::String {
         return Err(fail(format!(

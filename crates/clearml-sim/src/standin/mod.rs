@@ -255,11 +255,7 @@ fn run(cfg: &ImageDesc, name: &str, args: &[String]) -> i32 {
                     cfg.display(),
                     cfg.kind,
                     cfg.version,
-                    cfg.links
-                        .iter()
-                        .map(|l| basename(l))
-                        .collect::<Vec<_>>()
-                        .join(", ")
+                    link_names(cfg)
                 ));
                 2
             }
@@ -284,13 +280,18 @@ pub fn unknown(cfg: &ImageDesc, name: &str) -> i32 {
     err(&format!(
         "clearml-standin: `{name}` is not a command of the stand-in of {} (it has: {})",
         cfg.display(),
-        cfg.links
-            .iter()
-            .map(|l| basename(l))
-            .collect::<Vec<_>>()
-            .join(", ")
+        link_names(cfg)
     ));
     127
+}
+
+/// The commands of the stand-in of `cfg`, comma-separated.
+fn link_names(cfg: &ImageDesc) -> String {
+    cfg.links
+        .iter()
+        .map(|l| basename(l))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// The broken-image fault: the main process exits 1 at once.

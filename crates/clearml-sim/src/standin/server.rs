@@ -296,17 +296,13 @@ fn apiserver_main(cfg: &ImageDesc) -> i32 {
     for l in &steps.logs {
         out(l);
     }
-    if steps.es_changed
-        && let Err(e) = put_json(&eh, ep, MARKER_PATH, &ed)
-    {
-        err(&apilog(
-            "ERROR",
-            "app_sequence",
-            &format!("Error starting server: {e}"),
-        ));
-        return 1;
+    let saved = if steps.es_changed {
+        put_json(&eh, ep, MARKER_PATH, &ed)
+    } else {
+        Ok(())
     }
-    if let Err(e) = put_json(&mh, mp, MARKER_PATH, &md) {
+    .and_then(|()| put_json(&mh, mp, MARKER_PATH, &md));
+    if let Err(e) = saved {
         err(&apilog(
             "ERROR",
             "app_sequence",

@@ -598,6 +598,15 @@ impl Engine {
         }
     }
 
+    /// Whether an include happens on a host: its own `when` (an error counts as false).
+    fn include_wanted(&self, t: &Task, vars: &clearfleet_template::Value) -> bool {
+        t.when.iter().all(|c| {
+            self.templates
+                .condition(&c.value, vars, &c.location, "when")
+                .unwrap_or(false)
+        })
+    }
+
     async fn include_tasks(
         &self,
         t: &Task,
@@ -611,13 +620,7 @@ impl Engine {
         let mut by_file: Vec<(String, Vec<usize>)> = Vec::new();
         for i in sel.iter().copied().filter(|i| hosts[*i].active()) {
             let vars = task::vars_for(self, &hosts[i], ctx, t);
-            // The include's own `when` decides whether it happens on this host.
-            let wanted = t.when.iter().all(|c| {
-                self.templates
-                    .condition(&c.value, &vars, &c.location, "when")
-                    .unwrap_or(false)
-            });
-            if !wanted {
+            if !self.include_wanted(t, &vars) {
                 continue;
             }
             let written =
@@ -690,12 +693,7 @@ impl Engine {
         let active: Vec<usize> = sel.iter().copied().filter(|i| hosts[*i].active()).collect();
         for i in active {
             let vars = task::vars_for(self, &hosts[i], ctx, t);
-            let wanted = t.when.iter().all(|c| {
-                self.templates
-                    .condition(&c.value, &vars, &c.location, "when")
-                    .unwrap_or(false)
-            });
-            if !wanted {
+            if !self.include_wanted(t, &vars) {
                 continue;
             }
             let Some(l) = &t.loop_ else { return };

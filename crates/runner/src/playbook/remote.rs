@@ -1,5 +1,5 @@
 //! How modules reach a host during a playbook run: over the host's one SSH connection, with the
-//! task's become and environment applied.
+//! task's become, environment and timeout applied.
 
 use std::time::Duration;
 
@@ -14,9 +14,6 @@ pub struct SshRemote<'a> {
     pub host: &'a str,
     pub connection: &'a Connection,
     pub become_: Option<Become>,
-    pub environment: &'a IndexMap<String, String>,
-    /// The task's `timeout:`, applied when the module asks for none.
-    pub timeout: Option<Duration>,
 }
 
 /// `cmd` with the task's `environment` exported first (values quoted, never interpreted).
@@ -33,15 +30,16 @@ fn with_environment(environment: &IndexMap<String, String>, cmd: &str) -> String
     format!("sh -c {}", quote(&line))
 }
 
-/// A task delegated to the controller (`delegate_to: localhost`), with the task's
-/// environment and timeout as on a host.
-pub struct DelegatedRemote<'a> {
-    pub local: clearfleet_modules::LocalRemote,
+/// A host's [`Remote`] (SSH, or the controller for `delegate_to: localhost`) with the task's
+/// environment and timeout applied.
+pub struct TaskRemote<'a, R> {
+    pub inner: R,
     pub environment: &'a IndexMap<String, String>,
+    /// The task's `timeout:`, applied when the module asks for none.
     pub timeout: Option<Duration>,
 }
 
-impl Remote for DelegatedRemote<'_> {
+impl<R: Remote> Remote for TaskRemote<'_, R> {
     async fn run(
         &self,
         cmd: &str,
@@ -49,13 +47,13 @@ impl Remote for DelegatedRemote<'_> {
         timeout: Option<Duration>,
     ) -> Result<RemoteOutput, RemoteError> {
         let command = with_environment(self.environment, cmd);
-        self.local
+        self.inner
             .run(&command, stdin, timeout.or(self.timeout))
             .await
     }
 
     fn host(&self) -> &str {
-        self.local.host()
+        self.inner.host()
     }
 }
 
@@ -66,13 +64,12 @@ impl Remote for SshRemote<'_> {
         stdin: Option<Vec<u8>>,
         timeout: Option<Duration>,
     ) -> Result<RemoteOutput, RemoteError> {
-        let command = with_environment(self.environment, cmd);
         let options = ExecOptions {
             stdin,
-            timeout: timeout.or(self.timeout),
+            timeout,
             become_: self.become_.clone(),
         };
-        match self.connection.exec(&command, &options).await {
+        match self.connection.exec(cmd, &options).await {
             Ok(out) => Ok(RemoteOutput {
                 stdout: out.stdout,
                 stderr: out.stderr,

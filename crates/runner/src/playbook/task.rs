@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use serde_json::{Map, Value, json};
 
 use super::host::HostRun;
-use super::remote::SshRemote;
+use super::remote::{SshRemote, TaskRemote};
 use super::{Engine, PlayCtx};
 use clearfleet_events::{EventKind, TaskResult, TaskStatus};
 use clearfleet_modules::{LocalRemote, ModuleCall, ModuleContext, ModuleResult, Remote};
@@ -160,32 +160,25 @@ fn has_template(v: &Value) -> bool {
 /// Reports an `include_tasks` that loaded on a host (`ok`, as Ansible counts it).
 pub(crate) fn included(e: &Engine, h: &mut HostRun, t: &Task, path: &str) {
     h.recap.ok += 1;
-    e.emit(EventKind::TaskResult(Box::new(TaskResult {
-        host: h.name.clone(),
-        task: display_name(t),
-        location: t.location.to_string(),
-        status: TaskStatus::Ok,
-        item: None,
-        msg: Some(format!("included: {path}")),
-        rc: None,
-        stdout: String::new(),
-        stderr: String::new(),
-        diff: None,
-        duration: Duration::ZERO,
-    })));
+    emit_engine_result(e, h, t, TaskStatus::Ok, format!("included: {path}"));
 }
 
 /// Marks a host failed by something outside a module (an include that does not load).
 pub(crate) fn fail_host(e: &Engine, h: &mut HostRun, t: &Task, msg: &str) {
     h.failed = true;
     h.count_failure(display_name(t), t.location.to_string(), msg.to_owned());
+    emit_engine_result(e, h, t, TaskStatus::Failed, msg.to_owned());
+}
+
+/// Emits the result of a step the engine took itself (no module, no output, no time).
+fn emit_engine_result(e: &Engine, h: &HostRun, t: &Task, status: TaskStatus, msg: String) {
     e.emit(EventKind::TaskResult(Box::new(TaskResult {
         host: h.name.clone(),
         task: display_name(t),
         location: t.location.to_string(),
-        status: TaskStatus::Failed,
+        status,
         item: None,
-        msg: Some(msg.to_owned()),
+        msg: Some(msg),
         rc: None,
         stdout: String::new(),
         stderr: String::new(),
@@ -205,8 +198,6 @@ pub(crate) async fn gather(e: &Engine, h: &mut HostRun, ssh: &SshSettings) {
                 host: &name,
                 connection: conn,
                 become_: None,
-                environment: &Default::default(),
-                timeout: None,
             };
             match remote
                 .run(
@@ -448,8 +439,8 @@ async fn run_host_module(
         .map(Duration::from_secs)
         .or(e.config.command_timeout);
     if t.delegate_to.is_some() {
-        let remote = super::remote::DelegatedRemote {
-            local: LocalRemote::new(h.name.clone()),
+        let remote = TaskRemote {
+            inner: LocalRemote::new(h.name.clone()),
             environment: &env,
             timeout,
         };
@@ -465,10 +456,12 @@ async fn run_host_module(
             r
         }
         Ok(conn) => {
-            let remote = SshRemote {
-                host: &name,
-                connection: conn,
-                become_: become_.clone(),
+            let remote = TaskRemote {
+                inner: SshRemote {
+                    host: &name,
+                    connection: conn,
+                    become_: become_.clone(),
+                },
                 environment: &env,
                 timeout,
             };

@@ -120,9 +120,8 @@ fn json_type_name(v: &J) -> &'static str {
     }
 }
 
-/// `dict2items(mydict, key_name='key', value_name='value')`.
-pub(super) fn dict2items(state: &State, value: &Value, kwargs: Kwargs) -> Result<Value, Error> {
-    check_defined(state, value)?;
+/// The `key_name` and `value_name` arguments of `dict2items`/`items2dict` (the only ones).
+fn key_value_names(kwargs: &Kwargs) -> Result<(String, String), Error> {
     let key_name = kwargs
         .get::<Option<String>>("key_name")?
         .unwrap_or_else(|| "key".into());
@@ -130,6 +129,13 @@ pub(super) fn dict2items(state: &State, value: &Value, kwargs: Kwargs) -> Result
         .get::<Option<String>>("value_name")?
         .unwrap_or_else(|| "value".into());
     kwargs.assert_all_used()?;
+    Ok((key_name, value_name))
+}
+
+/// `dict2items(mydict, key_name='key', value_name='value')`.
+pub(super) fn dict2items(state: &State, value: &Value, kwargs: Kwargs) -> Result<Value, Error> {
+    check_defined(state, value)?;
+    let (key_name, value_name) = key_value_names(&kwargs)?;
     if value.kind() != ValueKind::Map {
         return Err(fail(format!(
             "dict2items requires a dictionary, got {} instead.",
@@ -150,13 +156,7 @@ pub(super) fn dict2items(state: &State, value: &Value, kwargs: Kwargs) -> Result
 /// `items2dict(mylist, key_name='key', value_name='value')`.
 pub(super) fn items2dict(state: &State, value: &Value, kwargs: Kwargs) -> Result<Value, Error> {
     check_defined(state, value)?;
-    let key_name = kwargs
-        .get::<Option<String>>("key_name")?
-        .unwrap_or_else(|| "key".into());
-    let value_name = kwargs
-        .get::<Option<String>>("value_name")?
-        .unwrap_or_else(|| "value".into());
-    kwargs.assert_all_used()?;
+    let (key_name, value_name) = key_value_names(&kwargs)?;
     if value.kind() != ValueKind::Seq {
         return Err(fail(format!(
             "items2dict requires a list, got {} instead.",

@@ -112,6 +112,14 @@ fn number_of(value: &Value) -> Option<f64> {
     }
 }
 
+/// The `default` argument, given by position or keyword, else `zero`.
+fn default_arg(default: Option<Value>, kwargs: &Kwargs, zero: Value) -> Result<Value, Error> {
+    match default {
+        Some(d) => Ok(d),
+        None => Ok(kwargs.get::<Option<Value>>("default")?.unwrap_or(zero)),
+    }
+}
+
 /// Jinja's `int(default=0, base=10)`: `'42.7'` gives 42; anything unparsable gives `default`.
 pub(super) fn int(
     state: &State,
@@ -121,12 +129,7 @@ pub(super) fn int(
     kwargs: Kwargs,
 ) -> Result<Value, Error> {
     check_defined(state, value)?;
-    let default = match default {
-        Some(d) => d,
-        None => kwargs
-            .get::<Option<Value>>("default")?
-            .unwrap_or_else(|| Value::from(0)),
-    };
+    let default = default_arg(default, &kwargs, Value::from(0))?;
     let base = match base {
         Some(b) => b,
         None => kwargs.get::<Option<u32>>("base")?.unwrap_or(10),
@@ -158,12 +161,7 @@ pub(super) fn float(
     kwargs: Kwargs,
 ) -> Result<Value, Error> {
     check_defined(state, value)?;
-    let default = match default {
-        Some(d) => d,
-        None => kwargs
-            .get::<Option<Value>>("default")?
-            .unwrap_or_else(|| Value::from(0.0)),
-    };
+    let default = default_arg(default, &kwargs, Value::from(0.0))?;
     kwargs.assert_all_used()?;
     Ok(number_of(value).map_or(default, Value::from))
 }

@@ -12,9 +12,8 @@ pub(super) fn b64encode(
     value: &Value,
     encoding: Option<String>,
 ) -> Result<String, Error> {
-    check_defined(state, value)?;
-    check_encoding(encoding.as_deref())?;
-    Ok(base64::engine::general_purpose::STANDARD.encode(py_str(value).as_bytes()))
+    let text = b64_input(state, value, encoding)?;
+    Ok(base64::engine::general_purpose::STANDARD.encode(text.as_bytes()))
 }
 
 pub(super) fn b64decode(
@@ -22,10 +21,8 @@ pub(super) fn b64decode(
     value: &Value,
     encoding: Option<String>,
 ) -> Result<String, Error> {
-    check_defined(state, value)?;
-    check_encoding(encoding.as_deref())?;
     // Python's b64decode drops characters outside the alphabet before decoding.
-    let cleaned: String = py_str(value)
+    let cleaned: String = b64_input(state, value, encoding)?
         .chars()
         .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '/' | '='))
         .collect();
@@ -33,6 +30,13 @@ pub(super) fn b64decode(
         .decode(cleaned.as_bytes())
         .map_err(|e| fail(format!("b64decode: {e}")))?;
     String::from_utf8(bytes).map_err(|_| fail("b64decode: the decoded bytes are not valid UTF-8"))
+}
+
+/// The text of a `b64encode`/`b64decode` input, once the value and `encoding` are checked.
+fn b64_input(state: &State, value: &Value, encoding: Option<String>) -> Result<String, Error> {
+    check_defined(state, value)?;
+    check_encoding(encoding.as_deref())?;
+    Ok(py_str(value))
 }
 
 fn check_encoding(encoding: Option<&str>) -> Result<(), Error> {

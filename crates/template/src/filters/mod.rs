@@ -12,7 +12,7 @@ mod regex;
 
 use std::borrow::Cow;
 
-use minijinja::value::{ArgType, Value, ValueKind};
+use minijinja::value::{ArgType, Kwargs, Value, ValueKind};
 use minijinja::{Environment, Error, ErrorKind, State};
 use serde_json::Value as J;
 
@@ -127,6 +127,13 @@ pub(crate) fn py_str(v: &Value) -> String {
 /// Python truthiness.
 pub(crate) fn truthy(v: &Value) -> bool {
     v.is_true()
+}
+
+/// A boolean keyword argument (`ignorecase=True`), by Python truthiness; absent is false.
+pub(crate) fn kwarg_flag(kwargs: &Kwargs, name: &str) -> Result<bool, Error> {
+    Ok(kwargs
+        .get::<Option<Value>>(name)?
+        .is_some_and(|v| truthy(&v)))
 }
 
 /// Python's type name of a value, as Ansible error messages and `type_debug` show it.

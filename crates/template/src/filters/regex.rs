@@ -8,7 +8,7 @@ use regex::{Captures, Regex, RegexBuilder};
 use minijinja::value::{Kwargs, Rest, Value};
 use minijinja::{Error, State};
 
-use super::{check_defined, fail, py_str, truthy};
+use super::{check_defined, fail, kwarg_flag, py_str, truthy};
 
 type RegexKey = (String, bool, bool);
 static REGEX_CACHE: LazyLock<Mutex<HashMap<RegexKey, Regex>>> =
@@ -236,12 +236,8 @@ pub(super) fn regex_search(
     kwargs: Kwargs,
 ) -> Result<Value, Error> {
     check_defined(state, value)?;
-    let ignorecase = kwargs
-        .get::<Option<Value>>("ignorecase")?
-        .is_some_and(|v| truthy(&v));
-    let multiline = kwargs
-        .get::<Option<Value>>("multiline")?
-        .is_some_and(|v| truthy(&v));
+    let ignorecase = kwarg_flag(&kwargs, "ignorecase")?;
+    let multiline = kwarg_flag(&kwargs, "multiline")?;
     let mut refs = Vec::new();
     for arg in groups.iter() {
         if let Some(rest) = arg.strip_prefix("\\g") {
@@ -295,13 +291,8 @@ pub(super) fn regex_findall(
     kwargs: Kwargs,
 ) -> Result<Value, Error> {
     check_defined(state, value)?;
-    let multiline = multiline.is_some_and(|m| truthy(&m))
-        || kwargs
-            .get::<Option<Value>>("multiline")?
-            .is_some_and(|m| truthy(&m));
-    let ignorecase = kwargs
-        .get::<Option<Value>>("ignorecase")?
-        .is_some_and(|m| truthy(&m));
+    let multiline = multiline.is_some_and(|m| truthy(&m)) || kwarg_flag(&kwargs, "multiline")?;
+    let ignorecase = kwarg_flag(&kwargs, "ignorecase")?;
     kwargs.assert_all_used()?;
     let text = py_str(value);
     let re = compile_regex(&pattern, ignorecase, multiline)?;
