@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Creates (idempotently) a Python venv with ansible-core 2.19 for the differential tests.
 # Usage: scripts/install-ansible.sh [VENV_DIR]   (default: .venv-ansible in the repo root)
-# Then: CLEARFLEET_ANSIBLE_BIN_DIR="$VENV_DIR/bin" cargo test --test inventory_cli
+# Then: CLEARFLEET_ANSIBLE_BIN_DIR="$VENV_DIR/bin" cargo test --test it inventory_cli::
 set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 venv="${1:-$repo/.venv-ansible}"

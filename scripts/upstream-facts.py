@@ -8,7 +8,7 @@ MIRROR is a git clone (a bare mirror without a work tree is enough) of
 https://github.com/clearml/clearml-server, e.g. /work/.mirror/clearml+clearml-server/repo.
 OUTPUT defaults to playbooks/clearml/upstream-compose.json next to this script's
 repository. Nothing is copied from upstream but the facts below, each entry naming its source
-(tag, commit, path). The test tests/sim_upstream.rs checks the simulator against that file.
+(tag, commit, path). The test crates/clearml-sim/tests/upstream.rs checks the simulator against that file.
 
 Dependencies: python3 (3.7+) standard library, git on PATH, and PyYAML (`import yaml`; Debian
 package python3-yaml, installed at /usr/lib/python3/dist-packages). Scalars are read with
@@ -19,7 +19,7 @@ What is recorded, per release (in version order):
   {"release", "tag", "commit" (40 hex), "path",
    "services": {NAME: {"container_name", "image", "environment", "volumes", "ports",
                        "network_mode", "command", "entrypoint", "privileged", "restart"}}}
-Normalisation (tests/sim_upstream.rs does the same to the simulator's file):
+Normalisation (crates/clearml-sim/tests/upstream.rs does the same to the simulator's file):
   - a key absent from a service is null;
   - environment: a map {NAME: value}; value is the literal text (string), `${...}` kept as
     written; a list ("K=V" / "K") becomes the same map, null where no value is given (an

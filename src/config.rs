@@ -12,190 +12,129 @@ use indexmap::IndexMap;
 use serde_json::Value;
 
 use crate::cli::{ConnectArgs, HostKeyCheckingArg};
-use crate::connection::{
+use crate::error::Error;
+use clearfleet_base::secret::{Redactor, Secret, is_secret_var};
+use clearfleet_inventory::Inventory;
+use clearfleet_runner::config::{HostPlan, RunConfig};
+use clearfleet_ssh::{
     Become, Defaults, HostKeyChecking, HostParams, PassphrasePrompt, SshConfig, SshSettings, Target,
 };
-use crate::error::Error;
-use crate::inventory::Inventory;
-use crate::secret::{Redactor, Secret};
 
-/// What the runner needs to work on one host.
-#[derive(Debug, Clone)]
-pub struct HostPlan {
-    pub name: String,
-    pub target: Target,
-    pub become_: Option<Become>,
-    /// The host's become user, method and password, for tasks that ask for `become`.
-    pub become_settings: Become,
-}
-
-/// The validated run: selected hosts in inventory order, SSH settings and limits.
-pub struct RunConfig {
-    pub hosts: Vec<HostPlan>,
-    pub ssh: Arc<SshSettings>,
-    pub forks: usize,
-    /// Connections the open-file limit lets the run hold at once. A playbook keeps each host's
-    /// connection from task to task; with more hosts than this it reopens them for each task.
-    pub max_connections: usize,
-    pub command_timeout: Option<Duration>,
-    /// Masks every password the run knows of in anything printed.
-    pub redactor: Redactor,
-    /// Notes for the operator found while validating (forks lowered, host keys not checked).
-    pub warnings: Vec<String>,
-}
-
-/// Variables that hold secrets: masked in `inventory` output unless `--show-secrets`.
-pub const SECRET_VARS: &[&str] = &[
-    "ansible_password",
-    "ansible_ssh_pass",
-    "ansible_ssh_password",
-    "ansible_become_password",
-    "ansible_become_pass",
-    "ansible_sudo_pass",
-    "ansible_ssh_private_key_passphrase",
-];
-
-/// Whether a variable name holds a secret, by Ansible's names or by its own name.
-pub fn is_secret_var(name: &str) -> bool {
-    let lower = name.to_ascii_lowercase();
-    SECRET_VARS.contains(&lower.as_str())
-        || lower.contains("password")
-        || lower.contains("passphrase")
-        || [
-            "_pass",
-            "_passwd",
-            "_secret",
-            "_secret_key",
-            "_token",
-            "_api_key",
-            "_private_key",
-        ]
-        .iter()
-        .any(|suffix| lower.ends_with(suffix))
-}
-
-impl RunConfig {
-    /// Loads the inventory, selects hosts and resolves how to reach each one; no network I/O.
-    pub fn build(args: &ConnectArgs) -> Result<RunConfig, Error> {
-        RunConfig::from_inventory(args, &Inventory::load(&args.inventory)?)
+/// Selects the `--limit` hosts of an inventory already loaded and resolves them.
+pub fn from_inventory(args: &ConnectArgs, inventory: &Inventory) -> Result<RunConfig, Error> {
+    let names = match &args.limit {
+        Some(pattern) => inventory.select(pattern)?,
+        None => inventory.select("all")?,
+    };
+    if names.is_empty() {
+        return Err(Error::NoHosts {
+            pattern: args.limit.clone().unwrap_or_else(|| "all".to_owned()),
+        });
     }
+    for_hosts(args, inventory, names)
+}
 
-    /// Selects the `--limit` hosts of an inventory already loaded and resolves them.
-    pub fn from_inventory(args: &ConnectArgs, inventory: &Inventory) -> Result<RunConfig, Error> {
-        let names = match &args.limit {
-            Some(pattern) => inventory.select(pattern)?,
-            None => inventory.select("all")?,
-        };
-        if names.is_empty() {
-            return Err(Error::NoHosts {
-                pattern: args.limit.clone().unwrap_or_else(|| "all".to_owned()),
-            });
-        }
-        RunConfig::for_hosts(args, inventory, names)
+/// Resolves how to reach each of `names` (already selected from `inventory`).
+pub fn for_hosts(
+    args: &ConnectArgs,
+    inventory: &Inventory,
+    names: Vec<String>,
+) -> Result<RunConfig, Error> {
+    let ssh_config = load_ssh_config(args.ssh_config.as_deref())?;
+    let ask_pass = if args.ask_pass {
+        Some(prompt_secret("SSH password: ")?)
+    } else {
+        None
+    };
+    let ask_become_pass = if args.ask_become_pass {
+        Some(prompt_secret("BECOME password: ")?)
+    } else {
+        None
+    };
+    if let Some(key) = &args.private_key {
+        check_key_file(key, "--private-key")?;
     }
+    let defaults = Defaults {
+        user: args.user.clone(),
+        private_key: args.private_key.clone(),
+        password: ask_pass.clone(),
+    };
 
-    /// Resolves how to reach each of `names` (already selected from `inventory`).
-    pub fn for_hosts(
-        args: &ConnectArgs,
-        inventory: &Inventory,
-        names: Vec<String>,
-    ) -> Result<RunConfig, Error> {
-        let ssh_config = load_ssh_config(args.ssh_config.as_deref())?;
-        let ask_pass = if args.ask_pass {
-            Some(prompt_secret("SSH password: ")?)
-        } else {
-            None
-        };
-        let ask_become_pass = if args.ask_become_pass {
-            Some(prompt_secret("BECOME password: ")?)
-        } else {
-            None
-        };
-        if let Some(key) = &args.private_key {
-            check_key_file(key, "--private-key")?;
+    let mut secrets: Vec<Secret> = ask_pass.iter().chain(&ask_become_pass).cloned().collect();
+    let mut hosts = Vec::with_capacity(names.len());
+    for name in names {
+        let vars = inventory.host_vars(&name).unwrap_or_default();
+        secrets.extend(secret_values(&vars));
+        let params = host_params(&name, &vars)?;
+        if let Some(key) = &params.private_key {
+            check_key_file(
+                key,
+                &format!("ansible_ssh_private_key_file of host `{name}`"),
+            )?;
         }
-        let defaults = Defaults {
-            user: args.user.clone(),
-            private_key: args.private_key.clone(),
-            password: ask_pass.clone(),
-        };
-
-        let mut secrets: Vec<Secret> = ask_pass.iter().chain(&ask_become_pass).cloned().collect();
-        let mut hosts = Vec::with_capacity(names.len());
-        for name in names {
-            let vars = inventory.host_vars(&name).unwrap_or_default();
-            secrets.extend(secret_values(&vars));
-            let params = host_params(&name, &vars)?;
-            if let Some(key) = &params.private_key {
-                check_key_file(
-                    key,
-                    &format!("ansible_ssh_private_key_file of host `{name}`"),
-                )?;
-            }
-            let target = Target::resolve(&name, &params, &defaults, ssh_config.as_ref()).map_err(
-                |source| Error::Target {
+        let target =
+            Target::resolve(&name, &params, &defaults, ssh_config.as_ref()).map_err(|source| {
+                Error::Target {
                     host: name.clone(),
                     source,
-                },
-            )?;
-            let (wanted, settings) = become_for(&name, &vars, args, ask_become_pass.as_ref())?;
-            let become_ = wanted.then(|| settings.clone());
-            hosts.push(HostPlan {
-                name,
-                target,
-                become_,
-                become_settings: settings,
-            });
-        }
-
-        let mut warnings = Vec::new();
-        let (forks, max_connections) = cap_forks(args.forks.max(1), &mut warnings);
-        if hosts.len() > max_connections {
-            warnings.push(format!(
-                "the open-file limit (ulimit -n) allows {max_connections} connections at once \
-                 for {} hosts: a playbook reopens each host's connection for every task",
-                hosts.len()
-            ));
-        }
-        let host_key_checking = match args.host_key_checking {
-            HostKeyCheckingArg::Strict => HostKeyChecking::Strict,
-            HostKeyCheckingArg::AcceptNew => HostKeyChecking::AcceptNew,
-            HostKeyCheckingArg::Off => {
-                warnings.push(
-                    "host key checking is off: any host can impersonate any other".to_owned(),
-                );
-                HostKeyChecking::Off
-            }
-        };
-        let known_hosts = args
-            .known_hosts
-            .clone()
-            .or_else(|| home_dir().map(|h| h.join(".ssh/known_hosts")))
-            .ok_or(Error::NoHome)?;
-        let ssh = SshSettings {
-            known_hosts,
-            host_key_checking,
-            connect_timeout: Duration::from_secs(args.connect_timeout.max(1)),
-            connect_retries: args.connect_retries,
-            keepalive_interval: (args.keepalive_interval > 0)
-                .then(|| Duration::from_secs(args.keepalive_interval)),
-            keepalive_max: args.keepalive_count,
-            use_agent: !args.no_agent,
-            max_channels: 8,
-            persistent_shell: !args.no_persistent_shell,
-            passphrase: Some(passphrase_prompt()),
-            ..SshSettings::default()
-        };
-        Ok(RunConfig {
-            hosts,
-            ssh: Arc::new(ssh),
-            forks,
-            max_connections,
-            command_timeout: (args.timeout > 0).then(|| Duration::from_secs(args.timeout)),
-            redactor: Redactor::new(secrets),
-            warnings,
-        })
+                }
+            })?;
+        let (wanted, settings) = become_for(&name, &vars, args, ask_become_pass.as_ref())?;
+        let become_ = wanted.then(|| settings.clone());
+        hosts.push(HostPlan {
+            name,
+            target,
+            become_,
+            become_settings: settings,
+        });
     }
+
+    let mut warnings = Vec::new();
+    let (forks, max_connections) = cap_forks(args.forks.max(1), &mut warnings);
+    if hosts.len() > max_connections {
+        warnings.push(format!(
+            "the open-file limit (ulimit -n) allows {max_connections} connections at once \
+             for {} hosts: a playbook reopens each host's connection for every task",
+            hosts.len()
+        ));
+    }
+    let host_key_checking = match args.host_key_checking {
+        HostKeyCheckingArg::Strict => HostKeyChecking::Strict,
+        HostKeyCheckingArg::AcceptNew => HostKeyChecking::AcceptNew,
+        HostKeyCheckingArg::Off => {
+            warnings
+                .push("host key checking is off: any host can impersonate any other".to_owned());
+            HostKeyChecking::Off
+        }
+    };
+    let known_hosts = args
+        .known_hosts
+        .clone()
+        .or_else(|| home_dir().map(|h| h.join(".ssh/known_hosts")))
+        .ok_or(Error::NoHome)?;
+    let ssh = SshSettings {
+        known_hosts,
+        host_key_checking,
+        connect_timeout: Duration::from_secs(args.connect_timeout.max(1)),
+        connect_retries: args.connect_retries,
+        keepalive_interval: (args.keepalive_interval > 0)
+            .then(|| Duration::from_secs(args.keepalive_interval)),
+        keepalive_max: args.keepalive_count,
+        use_agent: !args.no_agent,
+        max_channels: 8,
+        persistent_shell: !args.no_persistent_shell,
+        passphrase: Some(passphrase_prompt()),
+        ..SshSettings::default()
+    };
+    Ok(RunConfig {
+        hosts,
+        ssh: Arc::new(ssh),
+        forks,
+        max_connections,
+        command_timeout: (args.timeout > 0).then(|| Duration::from_secs(args.timeout)),
+        redactor: Redactor::new(secrets),
+        warnings,
+    })
 }
 
 /// The user's home directory, from `$HOME`.

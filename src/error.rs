@@ -4,8 +4,8 @@
 
 use std::path::PathBuf;
 
-use crate::connection::{ConfigError, TargetError};
-use crate::inventory::InventoryError;
+use clearfleet_inventory::InventoryError;
+use clearfleet_ssh::{ConfigError, TargetError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -38,16 +38,16 @@ pub enum Error {
         reason: String,
     },
     #[error(transparent)]
-    Releases(crate::clearml::releases::ReleasesError),
+    Releases(clearfleet_clearml::releases::ReleasesError),
     #[error("invalid --target: {0}")]
-    Version(crate::clearml::version::BadVersion),
+    Version(clearfleet_clearml::version::BadVersion),
     #[error("no compose file is known for --target {target} (known: {})", known.join(", "))]
     UnknownTarget {
-        target: crate::clearml::Version,
+        target: clearfleet_clearml::Version,
         known: Vec<String>,
     },
     #[error(transparent)]
-    Playbook(#[from] crate::playbook::PlaybookError),
+    Playbook(#[from] clearfleet_playbook::PlaybookError),
     #[error("invalid --extra-vars `{value}`: {reason}")]
     ExtraVars { value: String, reason: String },
     #[error("invalid --serial `{0}` (expected a number or a percentage such as 25%)")]
@@ -75,7 +75,7 @@ pub enum Error {
         source: std::io::Error,
     },
     #[error(transparent)]
-    Rerun(#[from] crate::report::rerun::RerunError),
+    Rerun(#[from] clearfleet_report::rerun::RerunError),
     #[error("failed to write output: {0}")]
     Output(#[source] std::io::Error),
     #[error("failed to start the async runtime: {0}")]
@@ -86,8 +86,10 @@ impl Error {
     /// The documented exit code for this error.
     pub fn exit_code(&self) -> u8 {
         match self {
-            Error::Output(_) | Error::Runtime(_) | Error::Report { .. } => crate::exit::INTERNAL,
-            _ => crate::exit::INVALID_INPUT,
+            Error::Output(_) | Error::Runtime(_) | Error::Report { .. } => {
+                clearfleet_events::exit::INTERNAL
+            }
+            _ => clearfleet_events::exit::INVALID_INPUT,
         }
     }
 }

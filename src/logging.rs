@@ -2,25 +2,15 @@
 //! debug), one span per host. Every line passes through the run's [`Redactor`] on its way out,
 //! so a secret that reaches a log message is masked like anywhere else.
 
-use std::collections::HashMap;
 use std::io::Write;
 use std::path::Path;
 use std::sync::{Arc, Mutex, RwLock};
 
-use tracing::Span;
-
-use crate::events::{Event, EventKind};
-use crate::secret::Redactor;
+use clearfleet_base::secret::Redactor;
+use clearfleet_events::{EVENTS_TARGET, Event, EventKind, host_span};
 
 /// The secrets of the current run; set once they are known (after the inventory is read).
 static REDACTOR: RwLock<Option<Redactor>> = RwLock::new(None);
-
-/// One span per host, made on first use and shared by the runner and the event log.
-static HOST_SPANS: Mutex<Option<HashMap<String, Span>>> = Mutex::new(None);
-
-/// The target of the log lines made from run events: only the log file shows them by
-/// default (stderr has the human output already).
-pub const EVENTS_TARGET: &str = "clearfleet::events";
 
 /// Masks `redactor`'s secrets (and those set before) in every later log line.
 pub fn add_secrets(redactor: &Redactor) {
@@ -36,16 +26,6 @@ fn redact(text: &str) -> String {
         Some(r) => r.redact(text),
         None => text.to_owned(),
     }
-}
-
-/// The span of `host`'s work: the same span every time for the same host.
-pub fn host_span(host: &str) -> Span {
-    let mut spans = HOST_SPANS.lock().unwrap_or_else(|p| p.into_inner());
-    spans
-        .get_or_insert_with(HashMap::new)
-        .entry(host.to_owned())
-        .or_insert_with(|| tracing::info_span!("host", host = %host))
-        .clone()
 }
 
 /// Where one log destination writes: every write is one formatted line (or several).

@@ -1,11 +1,12 @@
 //! `clearfleet detect` against real-Docker hosts (tests/support/docker_host.rs): each host's
 //! real dockerd, compose and curl answer the probes, one host per era.
 
-mod support;
+use crate::support;
 
+use std::path::Path;
 use std::time::Duration;
 
-use support::cli::{clearfleet, temp_home, write};
+use support::cli::{Run, clearfleet, temp_home, write};
 use support::docker_host::{DockerFleet, DockerHost, shell_quote};
 
 /// The versions of the machine's compose v2 plugin and compose v1 (scripts/install-docker.sh),
@@ -73,6 +74,15 @@ const HOSTS: &[(&str, &str, &[&str])] = &[
     ("no-clearml", "v2", &["--era", "2.3", "--no-clearml"]),
 ];
 
+/// `clearfleet detect --output json EXTRA` on the inventory `inv` of `fleet`.
+fn detect_json(home: &Path, inv: &Path, fleet: &DockerFleet, extra: &[&str]) -> Run {
+    clearfleet(home)
+        .args(["detect", "--output", "json"])
+        .args(extra)
+        .fleet(inv, fleet.known_hosts_path())
+        .run()
+}
+
 #[test]
 fn detects_every_era_in_one_parallel_run() {
     let compose: Vec<&str> = HOSTS.iter().map(|(_, c, _)| *c).collect();
@@ -96,20 +106,13 @@ fn detects_every_era_in_one_parallel_run() {
     inv.push_str("    unreachable:\n      ansible_host: 127.0.0.1\n      ansible_port: 1\n");
     let inv = write(home.path(), "inv.yml", &inv);
     let run = clearfleet(home.path())
-        .args(["detect", "--connect-retries", "0", "-i"])
-        .arg(&inv)
-        .arg("--known-hosts")
-        .arg(fleet.known_hosts_path())
+        .args(["detect", "--connect-retries", "0"])
+        .fleet(&inv, fleet.known_hosts_path())
         .run();
     // Shown with --nocapture: the README's sample comes from here.
     eprintln!("{}", run.stdout);
     assert_eq!(run.code, 3, "one host unreachable, none failed: {run:?}");
-    let json = clearfleet(home.path())
-        .args(["detect", "--output", "json", "--connect-retries", "0", "-i"])
-        .arg(&inv)
-        .arg("--known-hosts")
-        .arg(fleet.known_hosts_path())
-        .run();
+    let json = detect_json(home.path(), &inv, &fleet, &["--connect-retries", "0"]);
     assert_eq!(json.code, 3, "{json:?}");
     for secret in ["gitpw-0.14", "agent-secret-116", "agent-secret-23"] {
         assert!(
@@ -408,10 +411,8 @@ fn detects_every_era_in_one_parallel_run() {
     assert_eq!(summary["unreachable"], 1);
 
     let plan = clearfleet(home.path())
-        .args(["plan", "--connect-retries", "0", "-i"])
-        .arg(&inv)
-        .arg("--known-hosts")
-        .arg(fleet.known_hosts_path())
+        .args(["plan", "--connect-retries", "0"])
+        .fleet(&inv, fleet.known_hosts_path())
         .run();
     eprintln!("{}", plan.stdout);
     assert_eq!(plan.code, 3, "{plan:?}");
@@ -442,10 +443,8 @@ fn detects_every_era_in_one_parallel_run() {
     assert_eq!(line("no-clearml"), "no ClearML server");
     assert_eq!(line("unreachable"), "unreachable");
     let to_2_0 = clearfleet(home.path())
-        .args(["plan", "--target", "2.0.0", "--limit", "clearml-1.12", "-i"])
-        .arg(&inv)
-        .arg("--known-hosts")
-        .arg(fleet.known_hosts_path())
+        .args(["plan", "--target", "2.0.0", "--limit", "clearml-1.12"])
+        .fleet(&inv, fleet.known_hosts_path())
         .run();
     assert_eq!(to_2_0.code, 0, "{to_2_0:?}");
     assert!(
@@ -490,12 +489,7 @@ fn tells_how_docker_can_be_used() {
         inv.push_str(&format!("      ansible_user: {user}\n"));
     }
     let inv = write(home.path(), "inv.yml", &inv);
-    let run = clearfleet(home.path())
-        .args(["detect", "--output", "json", "-i"])
-        .arg(&inv)
-        .arg("--known-hosts")
-        .arg(fleet.known_hosts_path())
-        .run();
+    let run = detect_json(home.path(), &inv, &fleet, &[]);
     assert_eq!(run.code, 0, "{run:?}");
     for (label, access) in [
         ("as-root", "root"),
@@ -535,15 +529,12 @@ fn a_trains_server_upgraded_without_the_es_migration_is_flagged() {
     std::fs::write(host.path("opt/trains/docker-compose-0.16.yml"), compose_016)
         .unwrap_or_else(|e| panic!("{e}"));
     let home = temp_home();
-    let mut inv = fleet.inventory_head();
-    inv.push_str(&host.inventory_entry("skipped-migration"));
+    let inv = support::docker_inventory(&fleet, [(host, "skipped-migration")]);
     let inv = write(home.path(), "inv.yml", &inv);
     // What an admin does who follows only the compose part of the docs: 0.16 on ES 5 data.
     let hop = clearfleet(home.path())
-        .args(["exec", "-i"])
-        .arg(&inv)
-        .arg("--known-hosts")
-        .arg(fleet.known_hosts_path())
+        .arg("exec")
+        .fleet(&inv, fleet.known_hosts_path())
         .args([
             "--",
             "cd /opt/trains && docker compose down && mv docker-compose-0.16.yml docker-compose.yml && mkdir -p data/elastic_7 && chown -R 1000:1000 data && docker compose pull && docker compose up -d",
@@ -551,12 +542,7 @@ fn a_trains_server_upgraded_without_the_es_migration_is_flagged() {
         .run();
     assert_eq!(hop.code, 0, "{hop:?}");
     host.wait_for_apiserver(Duration::from_secs(90));
-    let run = clearfleet(home.path())
-        .args(["detect", "--output", "json", "--report-dir", "rep", "-i"])
-        .arg(&inv)
-        .arg("--known-hosts")
-        .arg(fleet.known_hosts_path())
-        .run();
+    let run = detect_json(home.path(), &inv, &fleet, &["--report-dir", "rep"]);
     let d = &run.host_json("skipped-migration")["detected"];
     assert_eq!(
         d["version"].as_str().map(|v| v.starts_with("0.16.")),
@@ -673,22 +659,15 @@ fn compose_of_the_containers_plugin_under_root_and_mongo_shell_errors() {
     assert_eq!(label(2).trim(), COMPOSE_V2);
 
     let home = temp_home();
-    let mut inv = fleet.inventory_head();
-    for (host, label) in h.iter().zip([
+    let labels = [
         "made-by-v2",
         "made-by-v1",
         "v2-in-root-home",
         "no-mongo-shell",
-    ]) {
-        inv.push_str(&host.inventory_entry(label));
-    }
+    ];
+    let inv = support::docker_inventory(&fleet, h.iter().zip(labels));
     let inv = write(home.path(), "inv.yml", &inv);
-    let run = clearfleet(home.path())
-        .args(["detect", "--output", "json", "-i"])
-        .arg(&inv)
-        .arg("--known-hosts")
-        .arg(fleet.known_hosts_path())
-        .run();
+    let run = detect_json(home.path(), &inv, &fleet, &[]);
     assert_eq!(run.code, 0, "{run:?}");
     let d = |label: &str| run.host_json(label)["detected"].clone();
     let notes = |label: &str| d(label)["notes"].to_string();
@@ -712,10 +691,8 @@ fn compose_of_the_containers_plugin_under_root_and_mongo_shell_errors() {
     // The command the upgrade would use finds the plugin, and the session's own does not.
     let exec = |cmd: &str| {
         clearfleet(home.path())
-            .args(["exec", "--limit", "v2-in-root-home", "-i"])
-            .arg(&inv)
-            .arg("--known-hosts")
-            .arg(fleet.known_hosts_path())
+            .args(["exec", "--limit", "v2-in-root-home"])
+            .fleet(&inv, fleet.known_hosts_path())
             .args(["--", cmd])
             .run()
     };

@@ -1,46 +1,22 @@
 //! `clearfleet exec` and `ping` end to end, against real OpenSSH sshd hosts on loopback.
 
-mod support;
+use crate::support;
 
 use support::cli::{clearfleet, temp_home, write};
-use support::sshd::Fleet;
-
-/// A YAML inventory for the fleet's hosts (h01…), with extra per-host YAML lines.
-fn inventory(fleet: &Fleet, extra: &[(&str, &str)]) -> String {
-    let mut s = String::from("all:\n  hosts:\n");
-    for host in fleet.hosts() {
-        s.push_str(&format!(
-            "    {}:\n      ansible_host: 127.0.0.1\n      ansible_port: {}\n      ansible_user: root\n      ansible_ssh_private_key_file: {}\n",
-            host.name(),
-            host.port(),
-            fleet.client_key().display()
-        ));
-        for (name, line) in extra {
-            if *name == host.name() {
-                s.push_str(&format!("      {line}\n"));
-            }
-        }
-    }
-    s
-}
+use support::setup::Setup;
+use support::sshd::{Fleet, free_port};
 
 #[test]
 fn exec_runs_on_every_host_with_one_connection_each() {
-    let Some(fleet) = Fleet::start(3) else {
+    let Some(s) = Setup::new(3) else {
         return;
     };
-    let home = temp_home();
-    let inv = write(home.path(), "inv.yml", &inventory(&fleet, &[]));
-    let run = clearfleet(home.path())
-        .arg("exec")
-        .arg("-i")
-        .arg(&inv)
-        .arg("--known-hosts")
-        .arg(fleet.known_hosts_path())
+    let run = s
+        .clearfleet("exec")
         .args(["--", "echo out-$((20+22)); echo err >&2"])
         .run();
     assert_eq!(run.code, 0, "{run:?}");
-    for host in fleet.hosts() {
+    for host in s.fleet.hosts() {
         assert!(
             run.stdout
                 .contains(&format!("{} | ok | rc=0 |", host.name())),
@@ -65,27 +41,15 @@ fn exec_runs_on_every_host_with_one_connection_each() {
 
 #[test]
 fn a_failing_host_and_an_unreachable_host_do_not_stop_the_others() {
-    let Some(fleet) = Fleet::start(3) else {
+    // `down`: a port nothing listens on.
+    let Some(s) = Setup::with(3, |inv| inv.host("down", free_port())) else {
         return;
     };
-    let home = temp_home();
-    let failing_port = fleet.hosts()[1].port();
-    // A port nothing listens on.
-    let closed = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .unwrap_or(1);
-    let mut inv = inventory(&fleet, &[]);
-    inv.push_str(&format!(
-        "    down:\n      ansible_host: 127.0.0.1\n      ansible_port: {closed}\n"
-    ));
-    let inv = write(home.path(), "inv.yml", &inv);
+    let failing_port = s.fleet.hosts()[1].port();
     let cmd = format!("echo start; [ \"${{SSH_CONNECTION##* }}\" != {failing_port} ] || exit 7");
-    let run = clearfleet(home.path())
-        .args(["exec", "--output", "json", "--connect-retries", "0", "-i"])
-        .arg(&inv)
-        .arg("--known-hosts")
-        .arg(fleet.known_hosts_path())
+    let run = s
+        .clearfleet("exec")
+        .args(["--output", "json", "--connect-retries", "0"])
         .args(["--", &cmd])
         .run();
     assert_eq!(
@@ -123,18 +87,9 @@ fn a_failing_host_and_an_unreachable_host_do_not_stop_the_others() {
     assert_eq!(summary["exit_code"], 2);
 
     // Without the failing host, unreachable alone gives exit 3.
-    let run = clearfleet(home.path())
-        .args([
-            "exec",
-            "--connect-retries",
-            "0",
-            "--limit",
-            "all:!h02",
-            "-i",
-        ])
-        .arg(&inv)
-        .arg("--known-hosts")
-        .arg(fleet.known_hosts_path())
+    let run = s
+        .clearfleet("exec")
+        .args(["--connect-retries", "0", "--limit", "all:!h02"])
         .args(["--", "true"])
         .run();
     assert_eq!(run.code, 3, "{run:?}");
@@ -147,15 +102,9 @@ fn a_failing_host_and_an_unreachable_host_do_not_stop_the_others() {
 
 #[test]
 fn ping_and_limit_patterns_select_hosts() {
-    let Some(fleet) = Fleet::start(4) else {
+    let Some(s) = Setup::with(4, |inv| inv.group("even", &["h02", "h04"])) else {
         return;
     };
-    let home = temp_home();
-    let inv = inventory(&fleet, &[]).replace(
-        "all:\n  hosts:\n",
-        "all:\n  children:\n    even:\n      hosts:\n        h02:\n        h04:\n  hosts:\n",
-    );
-    let inv = write(home.path(), "inv.yml", &inv);
     for (pattern, expected) in [
         ("even", vec!["h02", "h04"]),
         ("all:!even", vec!["h01", "h03"]),
@@ -166,11 +115,9 @@ fn ping_and_limit_patterns_select_hosts() {
         ("even:&h04", vec!["h04"]),
         ("h01,h04", vec!["h01", "h04"]),
     ] {
-        let run = clearfleet(home.path())
-            .args(["ping", "--output", "json", "--limit", pattern, "-i"])
-            .arg(&inv)
-            .arg("--known-hosts")
-            .arg(fleet.known_hosts_path())
+        let run = s
+            .clearfleet("ping")
+            .args(["--output", "json", "--limit", pattern])
             .run();
         assert_eq!(run.code, 0, "{pattern}: {run:?}");
         let hosts: Vec<String> = run
@@ -183,9 +130,9 @@ fn ping_and_limit_patterns_select_hosts() {
         sorted.sort();
         assert_eq!(sorted, expected, "{pattern}");
     }
-    let run = clearfleet(home.path())
+    let run = clearfleet(s.home())
         .args(["ping", "--limit", "nosuchhost", "-i"])
-        .arg(&inv)
+        .arg(&s.inv)
         .run();
     assert_eq!(run.code, 4, "{run:?}");
     assert!(
@@ -193,7 +140,7 @@ fn ping_and_limit_patterns_select_hosts() {
         "{}",
         run.stderr
     );
-    for host in fleet.hosts() {
+    for host in s.fleet.hosts() {
         assert!(host.accepted_connections() <= 6);
     }
 }
@@ -204,18 +151,10 @@ fn bad_input_exits_4_and_contacts_no_host() {
         return;
     };
     let home = temp_home();
-    let inv = inventory(
-        &fleet,
-        &[("h01", "ansible_ssh_private_key_file: /nonexistent/key")],
-    )
-    .replace(
-        &format!(
-            "      ansible_ssh_private_key_file: {}\n",
-            fleet.client_key().display()
-        ),
-        "",
-    );
-    let inv = write(home.path(), "inv.yml", &inv);
+    let inv = fleet
+        .inventory()
+        .var("ansible_ssh_private_key_file", "/nonexistent/key")
+        .write(home.path(), "inv.yml");
     let run = clearfleet(home.path())
         .args(["exec", "-i"])
         .arg(&inv)
@@ -246,29 +185,20 @@ fn bad_input_exits_4_and_contacts_no_host() {
 
 #[test]
 fn forks_are_lowered_to_what_the_open_file_limit_allows() {
-    let Some(fleet) = Fleet::start(2) else {
+    let Some(s) = Setup::new(2) else {
         return;
     };
-    let home = temp_home();
-    let inv = write(home.path(), "inv.yml", &inventory(&fleet, &[]));
-    let bin = env!("CARGO_BIN_EXE_clearfleet");
-    let out = std::process::Command::new("sh")
-        .arg("-c")
-        .arg(format!(
-            "ulimit -n 100 && exec {bin} exec --forks 500 -i {} --known-hosts {} -- true",
-            inv.display(),
-            fleet.known_hosts_path().display()
-        ))
-        .env("HOME", home.path())
-        .env("NO_COLOR", "1")
-        .output()
-        .unwrap_or_else(|e| panic!("sh: {e}"));
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let run = s
+        .clearfleet("exec")
+        .fd_limit(100)
+        .args(["--forks", "500", "--", "true"])
+        .run();
+    assert_eq!(run.code, 0, "{}", run.stderr);
     assert!(
-        stderr.contains(
+        run.stderr.contains(
             "warning: --forks lowered from 500 to 18: the open-file limit (ulimit -n) is 100"
         ),
-        "{stderr}"
+        "{}",
+        run.stderr
     );
 }

@@ -3,20 +3,16 @@
 //! host keys, and 200 hosts at once. Each scenario asserts its exact outcome and a time bound.
 //! Slow scenarios are skipped when `CLEARFLEET_QUICK=1` (CI runs them all).
 
-mod support;
+use crate::support;
 
 use std::io::Read;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
-use support::cli::{Run, clearfleet, temp_home, write};
+use support::cli::{Clearfleet, Recap, Run, clearfleet, play, temp_home};
+use support::setup::Setup;
 use support::sshd::Fleet;
-
-/// An inventory of the fleet's hosts (h01…) with `work_dir` and per-host extra lines.
-fn inventory(fleet: &Fleet, work: &Path, extra: &[(&str, &str)]) -> String {
-    fleet.inventory(work, "", extra)
-}
 
 /// Waits for `child` at most `limit`; a run still going then is a hang (killed, then a panic).
 fn finish_within(mut child: Child, limit: Duration) -> (Run, Duration) {
@@ -57,7 +53,7 @@ fn finish_within(mut child: Child, limit: Duration) -> (Run, Duration) {
     (run, started.elapsed())
 }
 
-fn spawn(cmd: support::cli::Clearfleet) -> Child {
+fn spawn(cmd: Clearfleet) -> Child {
     cmd.command()
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -78,22 +74,13 @@ fn wait_for_file(path: &Path, limit: Duration) {
     }
 }
 
-/// The recap line of `host` in `run`'s playbook output.
-fn recap_line<'a>(stdout: &'a str, host: &str) -> &'a str {
+/// What the playbook output of `stdout` shows under `TASK [name]`, up to the next task.
+fn task_output<'a>(stdout: &'a str, name: &str) -> &'a str {
     stdout
-        .lines()
-        .skip_while(|l| !l.starts_with("PLAY RECAP"))
-        .find(|l| l.starts_with(&format!("{host} ")) && l.contains(" : ok="))
-        .unwrap_or_else(|| panic!("no recap for {host}:\n{stdout}"))
-}
-
-/// `key=N` of a recap line.
-fn count(line: &str, key: &str) -> u32 {
-    line.split_whitespace()
-        .filter_map(|w| w.split_once('='))
-        .find(|(k, _)| *k == key)
-        .and_then(|(_, v)| v.parse().ok())
-        .unwrap_or_else(|| panic!("no {key}= in {line}"))
+        .split(&format!("TASK [{name}]"))
+        .nth(1)
+        .and_then(|s| s.split("TASK [").next())
+        .unwrap_or_else(|| panic!("no task {name}:\n{stdout}"))
 }
 
 /// `(start_ms, duration_ms)` of `host`'s step `name` in the report directory `rep`.
@@ -119,24 +106,12 @@ fn json_file(path: &Path) -> serde_json::Value {
 
 #[test]
 fn a_host_dying_mid_step_is_unreachable_in_that_step_and_the_others_finish() {
-    let Some(fleet) = Fleet::start(3) else {
+    let Some(s) = Setup::with(3, |inv| inv.host_var("h02", "nap", 60)) else {
         return;
     };
-    let home = temp_home();
-    let work = home.path().join("work");
-    std::fs::create_dir_all(&work).unwrap_or_else(|e| panic!("{e}"));
-    let inv = write(
-        home.path(),
-        "inv.yml",
-        &inventory(&fleet, &work, &[("h02", "nap: 60")]),
-    );
-    let pb = write(
-        home.path(),
-        "pb.yml",
+    let pb = play(
+        s.home(),
         r#"
-- hosts: all
-  gather_facts: false
-  tasks:
     - name: first step
       command: "true"
     - name: long step
@@ -146,20 +121,17 @@ fn a_host_dying_mid_step_is_unreachable_in_that_step_and_the_others_finish() {
 "#,
     );
     let child = spawn(
-        clearfleet(home.path())
-            .args(["run", "--forks", "3", "--report-dir", "rep", "-i"])
-            .arg(&inv)
-            .arg("--known-hosts")
-            .arg(fleet.known_hosts_path())
+        s.clearfleet("run")
+            .args(["--forks", "3", "--report-dir", "rep"])
             .arg(&pb),
     );
-    wait_for_file(&work.join("started-h02"), Duration::from_secs(20));
+    wait_for_file(&s.work.join("started-h02"), Duration::from_secs(20));
     let killed = Instant::now();
-    fleet.host(1).kill();
+    s.fleet.host(1).kill();
     let (run, _) = finish_within(child, Duration::from_secs(90));
     let after_kill = killed.elapsed();
     eprintln!("{}\n{}", run.stdout, run.stderr);
-    let (_, step_ms) = step_times(&home.path().join("rep"), "h02", "long step");
+    let (_, step_ms) = step_times(&s.home().join("rep"), "h02", "long step");
     eprintln!(
         "measured: run ended {after_kill:?} after the host died; its step lasted {step_ms} ms"
     );
@@ -167,21 +139,16 @@ fn a_host_dying_mid_step_is_unreachable_in_that_step_and_the_others_finish() {
     // The dead host's step ended with the death, not with its 60 s sleep.
     assert!(step_ms < 20_000, "{step_ms} ms");
     for h in ["h01", "h03"] {
-        let line = recap_line(&run.stdout, h);
-        assert_eq!(count(line, "ok"), 3, "{line}");
-        assert_eq!(count(line, "unreachable"), 0, "{line}");
-        assert_eq!(count(line, "failed"), 0, "{line}");
+        let line = Recap::of(&run.stdout, h);
+        assert_eq!(line.count("ok"), 3, "{line}");
+        assert_eq!(line.count("unreachable"), 0, "{line}");
+        assert_eq!(line.count("failed"), 0, "{line}");
     }
-    let line = recap_line(&run.stdout, "h02");
-    assert_eq!(count(line, "ok"), 1, "{line}");
-    assert_eq!(count(line, "unreachable"), 1, "{line}");
+    let line = Recap::of(&run.stdout, "h02");
+    assert_eq!(line.count("ok"), 1, "{line}");
+    assert_eq!(line.count("unreachable"), 1, "{line}");
     // The step it was in is named with the host.
-    let long_step = run
-        .stdout
-        .split("TASK [long step]")
-        .nth(1)
-        .and_then(|s| s.split("TASK [").next())
-        .unwrap_or_else(|| panic!("no long step:\n{}", run.stdout));
+    let long_step = task_output(&run.stdout, "long step");
     assert!(
         long_step
             .lines()
@@ -196,11 +163,11 @@ fn a_host_dying_mid_step_is_unreachable_in_that_step_and_the_others_finish() {
         "{}",
         run.stdout
     );
-    let summary = json_file(&home.path().join("rep/summary.json"));
+    let summary = json_file(&s.home().join("rep/summary.json"));
     assert_eq!(summary["exit_code"], 3, "{summary}");
     assert_eq!(summary["totals"]["unreachable"], 1, "{summary}");
     assert_eq!(summary["totals"]["ok"], 2, "{summary}");
-    let h02 = json_file(&home.path().join("rep/hosts/h02.json"));
+    let h02 = json_file(&s.home().join("rep/hosts/h02.json"));
     assert_eq!(h02["status"], "unreachable", "{h02}");
     let steps = h02["steps"].as_array().cloned().unwrap_or_default();
     let last = steps.last().cloned().unwrap_or_default();
@@ -218,22 +185,14 @@ fn a_network_cut_without_a_reset_is_noticed_by_the_keepalives() {
     let Some(cut) = support::netns::NetnsHost::start(&fleet) else {
         return;
     };
-    let home = temp_home();
-    let work = home.path().join("work");
-    std::fs::create_dir_all(&work).unwrap_or_else(|e| panic!("{e}"));
-    let mut inv = inventory(&fleet, &work, &[]);
-    inv.push_str(&format!(
-        "    cut:\n      ansible_host: {}\n      ansible_port: 22\n      nap: 120\n",
-        cut.address()
-    ));
-    let inv = write(home.path(), "inv.yml", &inv);
-    let pb = write(
-        home.path(),
-        "pb.yml",
+    let s = Setup::on(fleet, |inv| {
+        inv.host("cut", 22)
+            .host_var("cut", "ansible_host", cut.address())
+            .host_var("cut", "nap", 120)
+    });
+    let pb = play(
+        s.home(),
         r#"
-- hosts: all
-  gather_facts: false
-  tasks:
     - name: long step
       shell: touch {{ work_dir }}/started-{{ inventory_hostname }}; sleep {{ nap | default(1) }}
     - name: last step
@@ -242,23 +201,18 @@ fn a_network_cut_without_a_reset_is_noticed_by_the_keepalives() {
     );
     let spawned = Instant::now();
     let child = spawn(
-        clearfleet(home.path())
+        s.clearfleet("run")
             .args([
-                "run",
                 "--report-dir",
                 "rep",
                 "--keepalive-interval",
                 "1",
                 "--keepalive-count",
                 "3",
-                "-i",
             ])
-            .arg(&inv)
-            .arg("--known-hosts")
-            .arg(fleet.known_hosts_path())
             .arg(&pb),
     );
-    wait_for_file(&work.join("started-cut"), Duration::from_secs(20));
+    wait_for_file(&s.work.join("started-cut"), Duration::from_secs(20));
     let cut_at = Instant::now();
     cut.cut();
     let cut_ms = u64::try_from(cut_at.duration_since(spawned).as_millis()).unwrap_or(0);
@@ -267,50 +221,37 @@ fn a_network_cut_without_a_reset_is_noticed_by_the_keepalives() {
     assert_eq!(run.code, 3, "{run:?}");
     // When the host's step ended, counted from the cut (the report's times start with the
     // run, a little after the spawn: this slightly underestimates).
-    let (start, duration) = step_times(&home.path().join("rep"), "cut", "long step");
+    let (start, duration) = step_times(&s.home().join("rep"), "cut", "long step");
     let noticed = (start + duration).saturating_sub(cut_ms);
     eprintln!("measured: the cut was noticed {noticed} ms after it");
     // 4 keepalive periods of 1 s (3 unanswered, the 4th period closes), plus slack; not a
     // reset (that would be immediate) and not TCP's 15-minute retransmission timeout.
     assert!((2_000..9_000).contains(&noticed), "{noticed} ms");
-    let long_step = run
-        .stdout
-        .split("TASK [long step]")
-        .nth(1)
-        .and_then(|s| s.split("TASK [").next())
-        .unwrap_or_else(|| panic!("no long step:\n{}", run.stdout));
+    let long_step = task_output(&run.stdout, "long step");
     assert!(
         long_step
             .lines()
             .any(|l| l.starts_with("unreachable: [cut]: host unreachable: ")),
         "{long_step}"
     );
-    let line = recap_line(&run.stdout, "cut");
-    assert_eq!(count(line, "unreachable"), 1, "{line}");
-    assert_eq!(count(line, "ok"), 0, "{line}");
-    let line = recap_line(&run.stdout, "h01");
-    assert_eq!(count(line, "ok"), 2, "{line}");
+    let line = Recap::of(&run.stdout, "cut");
+    assert_eq!(line.count("unreachable"), 1, "{line}");
+    assert_eq!(line.count("ok"), 0, "{line}");
+    let line = Recap::of(&run.stdout, "h01");
+    assert_eq!(line.count("ok"), 2, "{line}");
 }
 
 #[test]
 fn a_task_timeout_ends_a_hung_command_and_every_process_it_started() {
-    let Some(fleet) = Fleet::start(2) else {
+    let Some(s) = Setup::new(2) else {
         return;
     };
-    let home = temp_home();
-    let work = home.path().join("work");
-    std::fs::create_dir_all(&work).unwrap_or_else(|e| panic!("{e}"));
-    let inv = write(home.path(), "inv.yml", &inventory(&fleet, &work, &[]));
     // Unique markers in the command lines, to find the processes on the host afterwards.
     let marker = format!("cf-hung-{}", std::process::id());
-    let pb = write(
-        home.path(),
-        "pb.yml",
+    let pb = play(
+        s.home(),
         &format!(
             r#"
-- hosts: all
-  gather_facts: false
-  tasks:
     - name: hung step
       shell: >-
         trap '' TERM HUP INT;
@@ -323,32 +264,21 @@ fn a_task_timeout_ends_a_hung_command_and_every_process_it_started() {
 "#
         ),
     );
-    let child = spawn(
-        clearfleet(home.path())
-            .args(["run", "--report-dir", "rep", "-i"])
-            .arg(&inv)
-            .arg("--known-hosts")
-            .arg(fleet.known_hosts_path())
-            .arg(&pb),
-    );
+    let child = spawn(s.clearfleet("run").args(["--report-dir", "rep"]).arg(&pb));
     let (run, took) = finish_within(child, Duration::from_secs(90));
     eprintln!("{}\n{}", run.stdout, run.stderr);
     eprintln!("measured: the run with a 2 s task timeout took {took:?}");
     assert_eq!(run.code, 2, "{run:?}");
     for h in ["h01", "h02"] {
-        let (_, ms) = step_times(&home.path().join("rep"), h, "hung step");
+        let (_, ms) = step_times(&s.home().join("rep"), h, "hung step");
         assert!((2_000..8_000).contains(&ms), "{h}: the step lasted {ms} ms");
     }
     for h in ["h01", "h02"] {
-        let line = recap_line(&run.stdout, h);
-        assert_eq!(count(line, "failed"), 1, "{line}");
-        assert_eq!(count(line, "ok"), 0, "{line}");
+        let line = Recap::of(&run.stdout, h);
+        assert_eq!(line.count("failed"), 1, "{line}");
+        assert_eq!(line.count("ok"), 0, "{line}");
     }
-    let hung = run
-        .stdout
-        .split("TASK [hung step]")
-        .nth(1)
-        .unwrap_or_default();
+    let hung = task_output(&run.stdout, "hung step");
     assert!(
         hung.lines()
             .filter(|l| l.starts_with("fatal: [h0") && l.ends_with(": command timed out after 2s"))
@@ -375,7 +305,7 @@ fn a_task_timeout_ends_a_hung_command_and_every_process_it_started() {
             .collect::<Vec<_>>()
             .join("\n")
     );
-    assert!(!work.join("finished-h01").exists());
+    assert!(!s.work.join("finished-h01").exists());
 }
 
 #[test]
@@ -395,17 +325,10 @@ fn a_listener_that_never_speaks_ssh_fails_by_the_connect_timeout() {
             held.push(s);
         }
     });
-    let home = temp_home();
-    let work = home.path().join("work");
-    let mut inv = inventory(&fleet, &work, &[]);
-    inv.push_str(&format!("    silent:\n      ansible_port: {port}\n"));
-    let inv = write(home.path(), "inv.yml", &inv);
+    let s = Setup::on(fleet, |inv| inv.host("silent", port));
     let child = spawn(
-        clearfleet(home.path())
-            .args(["exec", "--connect-timeout", "2", "--output", "json", "-i"])
-            .arg(&inv)
-            .arg("--known-hosts")
-            .arg(fleet.known_hosts_path())
+        s.clearfleet("exec")
+            .args(["--connect-timeout", "2", "--output", "json"])
             .args(["--", "echo hello"]),
     );
     let (run, took) = finish_within(child, Duration::from_secs(60));
@@ -427,33 +350,20 @@ fn a_listener_that_never_speaks_ssh_fails_by_the_connect_timeout() {
 
 #[test]
 fn a_changed_host_key_refuses_that_host_only_and_off_warns() {
-    let Some(fleet) = Fleet::start(3) else {
+    let Some(s) = Setup::new(3) else {
         return;
     };
-    let home = temp_home();
-    let work = home.path().join("work");
-    let inv = write(home.path(), "inv.yml", &inventory(&fleet, &work, &[]));
     let exec = |policy: &str| {
-        clearfleet(home.path())
-            .args([
-                "exec",
-                "--output",
-                "json",
-                "--host-key-checking",
-                policy,
-                "-i",
-            ])
-            .arg(&inv)
-            .arg("--known-hosts")
-            .arg(fleet.known_hosts_path())
+        s.clearfleet("exec")
+            .args(["--output", "json", "--host-key-checking", policy])
             .args(["--", "echo hello"])
             .run()
     };
     assert_eq!(exec("strict").code, 0, "first run");
-    let known_before = std::fs::read_to_string(fleet.known_hosts_path()).unwrap_or_default();
-    fleet.host(1).regenerate_host_key_and_restart();
-    let new_fp = fleet.host(1).host_key_fingerprint();
-    let accepted_before = fleet.host(1).accepted_connections();
+    let known_before = std::fs::read_to_string(s.fleet.known_hosts_path()).unwrap_or_default();
+    s.fleet.host(1).regenerate_host_key_and_restart();
+    let new_fp = s.fleet.host(1).host_key_fingerprint();
+    let accepted_before = s.fleet.host(1).accepted_connections();
     for policy in ["strict", "accept-new"] {
         let run = exec(policy);
         assert_eq!(run.code, 3, "{policy}: {run:?}");
@@ -462,16 +372,16 @@ fn a_changed_host_key_refuses_that_host_only_and_off_warns() {
         let error = h02["error"].as_str().unwrap_or_default();
         assert!(
             error.contains(&new_fp)
-                && error.contains(&format!("{}:2", fleet.known_hosts_path().display())),
+                && error.contains(&format!("{}:2", s.fleet.known_hosts_path().display())),
             "{policy}: {error}"
         );
         for h in ["h01", "h03"] {
             assert_eq!(run.host_json(h)["status"], "ok", "{policy}");
         }
         // Refused before authenticating, and known_hosts is left alone.
-        assert_eq!(fleet.host(1).accepted_connections(), accepted_before);
+        assert_eq!(s.fleet.host(1).accepted_connections(), accepted_before);
         assert_eq!(
-            std::fs::read_to_string(fleet.known_hosts_path()).unwrap_or_default(),
+            std::fs::read_to_string(s.fleet.known_hosts_path()).unwrap_or_default(),
             known_before,
             "{policy}"
         );
@@ -486,22 +396,20 @@ fn a_changed_host_key_refuses_that_host_only_and_off_warns() {
     );
     assert_eq!(run.host_json("h02")["status"], "ok");
     assert_eq!(
-        std::fs::read_to_string(fleet.known_hosts_path()).unwrap_or_default(),
+        std::fs::read_to_string(s.fleet.known_hosts_path()).unwrap_or_default(),
         known_before
     );
 }
 
-/// An inventory of `n` aliases (`a000`…) of one sshd host.
-fn aliases(fleet: &Fleet, host: usize, n: usize) -> String {
-    let mut s = format!(
-        "all:\n  vars:\n    ansible_host: 127.0.0.1\n    ansible_user: root\n    ansible_ssh_private_key_file: {}\n    ansible_port: {}\n  hosts:\n",
-        fleet.client_key().display(),
-        fleet.host(host).port()
-    );
+/// An inventory of `n` aliases (`a000`…) of the fleet's first sshd host, written to
+/// `dir/inv.yml`.
+fn aliases(fleet: &Fleet, n: usize, dir: &Path) -> PathBuf {
+    let port = fleet.host(0).port();
+    let mut inv = fleet.inventory().without_hosts();
     for i in 0..n {
-        s.push_str(&format!("    a{i:03}:\n"));
+        inv = inv.host(&format!("a{i:03}"), port);
     }
-    s
+    inv.write(dir, "inv.yml")
 }
 
 /// (ok, unreachable, other) host counts of a JSON Lines run.
@@ -542,13 +450,11 @@ fn two_hundred_connections_to_one_sshd_all_get_through_max_startups() {
         return;
     };
     let home = temp_home();
-    let inv = write(home.path(), "inv.yml", &aliases(&fleet, 0, 200));
+    let inv = aliases(&fleet, 200, home.path());
     let started = Instant::now();
     let run = clearfleet(home.path())
-        .args(["exec", "--forks", "200", "--output", "json", "-i"])
-        .arg(&inv)
-        .arg("--known-hosts")
-        .arg(fleet.known_hosts_path())
+        .args(["exec", "--forks", "200", "--output", "json"])
+        .fleet(&inv, fleet.known_hosts_path())
         .args(["--", "echo hello"])
         .run();
     let took = started.elapsed();
@@ -578,14 +484,12 @@ fn retries_with_backoff_get_through_a_stricter_max_startups_and_without_them_som
         return;
     };
     let home = temp_home();
-    let inv = write(home.path(), "inv.yml", &aliases(&fleet, 0, 40));
+    let inv = aliases(&fleet, 40, home.path());
     let exec = |retries: &str| {
         clearfleet(home.path())
             .args(["exec", "--forks", "40", "--output", "json"])
-            .args(["--connect-retries", retries, "-i"])
-            .arg(&inv)
-            .arg("--known-hosts")
-            .arg(fleet.known_hosts_path())
+            .args(["--connect-retries", retries])
+            .fleet(&inv, fleet.known_hosts_path())
             .args(["--", "echo hello"])
             .run()
     };
@@ -622,30 +526,10 @@ fn retries_with_backoff_get_through_a_stricter_max_startups_and_without_them_som
     assert!(dropped > 0, "the retries were needed");
 }
 
-/// Runs `clearfleet ARGS` under `ulimit -n LIMIT` (soft and hard), sampling its open file
-/// descriptors every 20 ms: (run, the most seen at once, wall time).
-fn run_with_fd_limit(home: &Path, limit: u32, args: &[String]) -> (Run, usize, Duration) {
-    let bin = env!("CARGO_BIN_EXE_clearfleet");
-    let quoted: Vec<String> = args
-        .iter()
-        .map(|a| format!("'{}'", a.replace('\'', "'\\''")))
-        .collect();
-    let child = std::process::Command::new("sh")
-        .arg("-c")
-        .arg(format!(
-            "ulimit -n {limit} && exec {bin} {}",
-            quoted.join(" ")
-        ))
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("HOME", home)
-        .env("NO_COLOR", "1")
-        .current_dir(home)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("spawn: {e}"));
+/// Runs `cmd`, sampling its open file descriptors every 20 ms: (run, the most seen at once,
+/// wall time).
+fn run_sampling_fds(cmd: Clearfleet) -> (Run, usize, Duration) {
+    let child = spawn(cmd);
     let fd_dir = std::path::PathBuf::from(format!("/proc/{}/fd", child.id()));
     let peak = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
@@ -676,45 +560,35 @@ fn two_hundred_hosts_at_forks_200_with_an_exact_recap_and_bounded_descriptors() 
         return;
     };
     let home = temp_home();
-    let mut inv = format!(
-        "all:\n  vars:\n    ansible_host: 127.0.0.1\n    ansible_user: root\n    ansible_ssh_private_key_file: {}\n  hosts:\n",
-        fleet.client_key().display()
-    );
+    let mut inv = fleet.inventory().without_hosts();
     let mut names = Vec::new();
     for (i, h) in fleet.hosts().iter().enumerate() {
         for k in 0..10 {
             let name = format!("s{i:02}-{k}");
-            inv.push_str(&format!("    {name}:\n      ansible_port: {}\n", h.port()));
+            inv = inv.host(&name, h.port());
             names.push(name);
         }
     }
-    let inv = write(home.path(), "inv.yml", &inv);
-    let pb = write(
+    let inv = inv.write(home.path(), "inv.yml");
+    let pb = play(
         home.path(),
-        "pb.yml",
-        "- hosts: all\n  gather_facts: false\n  tasks:\n    - command: echo {{ inventory_hostname }}\n      register: out\n    - command: \"true\"\n    - assert:\n        that: out.stdout == inventory_hostname\n",
+        "    - command: echo {{ inventory_hostname }}\n      register: out\n    - command: \"true\"\n    - assert:\n        that: out.stdout == inventory_hostname\n",
     );
     // All 200 handshakes share this machine's CPUs with the 20 sshds (0.3–0.6 s of sshd CPU
     // each when the machine is busy): a generous connect timeout, so that the test measures
     // clearfleet, not the machine's load.
-    let args = |forks: &str, limit: &str| -> Vec<String> {
-        vec![
-            "run".into(),
-            "--connect-timeout".into(),
-            "120".into(),
-            "--forks".into(),
-            forks.into(),
-            "--limit".into(),
-            limit.into(),
-            "-i".into(),
-            inv.display().to_string(),
-            "--known-hosts".into(),
-            fleet.known_hosts_path().display().to_string(),
-            pb.display().to_string(),
-        ]
+    let run_under = |fd_limit: u32, hosts: &str| {
+        run_sampling_fds(
+            clearfleet(home.path())
+                .fd_limit(fd_limit)
+                .args(["run", "--connect-timeout", "120", "--forks", "200"])
+                .args(["--limit", hosts])
+                .fleet(&inv, fleet.known_hosts_path())
+                .arg(&pb),
+        )
     };
     // 1024 descriptors: room for 200 forks (2 per host + 64), no lowering.
-    let (run, peak, took) = run_with_fd_limit(home.path(), 1024, &args("200", "all"));
+    let (run, peak, took) = run_under(1024, "all");
     eprintln!("measured: 200 hosts at --forks 200 in {took:?}, at most {peak} descriptors open");
     assert_eq!(
         run.code,
@@ -731,7 +605,8 @@ fn two_hundred_hosts_at_forks_200_with_an_exact_recap_and_bounded_descriptors() 
     assert!(!run.all_output().contains("Too many open files"));
     for name in &names {
         assert_eq!(
-            recap_line(&run.stdout, name)
+            Recap::of(&run.stdout, name)
+                .0
                 .split_once(" : ")
                 .map(|(_, counts)| counts.split_whitespace().collect::<Vec<_>>().join(" ")),
             Some("ok=3 changed=2 unreachable=0 failed=0 skipped=0 rescued=0 ignored=0".to_owned()),
@@ -751,7 +626,7 @@ fn two_hundred_hosts_at_forks_200_with_an_exact_recap_and_bounded_descriptors() 
 
     // Under a low limit the forks are lowered, with a message, the hosts' connections are
     // reopened for each task instead of kept for the whole play, and every host succeeds.
-    let (run, peak, took) = run_with_fd_limit(home.path(), 128, &args("200", "s0*"));
+    let (run, peak, took) = run_under(128, "s0*");
     eprintln!("measured: 100 hosts under ulimit -n 128 in {took:?}, at most {peak} descriptors");
     assert_eq!(run.code, 0, "{}\n{}", run.stderr, run.stdout);
     for warning in [

@@ -5,7 +5,7 @@
 //! afterwards, its data (checksums before and after) and what the report says; every run is
 //! swept for the secrets it handled.
 
-mod support;
+use crate::support;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -41,10 +41,8 @@ fn result(run: &Run, label: &str) -> String {
 /// What `clearfleet detect` sees on `label` now.
 fn detect(home: &Path, inv: &Path, fleet: &DockerFleet, label: &str) -> serde_json::Value {
     clearfleet(home)
-        .args(["detect", "--output", "json", "-i"])
-        .arg(inv)
-        .arg("--known-hosts")
-        .arg(fleet.known_hosts_path())
+        .args(["detect", "--output", "json"])
+        .fleet(inv, fleet.known_hosts_path())
         .run()
         .host_json(label)["detected"]
         .clone()
@@ -131,10 +129,7 @@ fn upgrade_faults_leave_each_server_running_with_its_data() {
     write_mirror(&mirror);
     let args: Vec<Vec<String>> = labels.iter().map(|l| init_args("2.0", l)).collect();
     install(&fleet, &args);
-    let mut inv = fleet.inventory_head();
-    for (host, label) in fleet.hosts().iter().zip(labels) {
-        inv.push_str(&host.inventory_entry(label));
-    }
+    let inv = support::docker_inventory(&fleet, fleet.hosts().iter().zip(labels));
     let inv = write(home.path(), "inv.yml", &inv);
     let h = |i: usize| fleet.host(i);
     // The registry does not have the 2.3 MongoDB image: the pull fails in the preflight.
@@ -352,11 +347,7 @@ impl OneBroken {
         write_mirror(&mirror);
         install(&fleet, &[init_args(era, label)]);
         fleet.host(0).inject(&["--broken-tag", broken]);
-        let inv = format!(
-            "{}{}",
-            fleet.inventory_head(),
-            fleet.host(0).inventory_entry(label)
-        );
+        let inv = support::docker_inventory(&fleet, [(fleet.host(0), label)]);
         let inv = write(home.path(), "inv.yml", &inv);
         Some(OneBroken {
             fleet,
@@ -559,6 +550,16 @@ fn hostile(canaries: &Path, tag: &str, newline: bool) -> String {
 }
 
 /// Canary files that appeared.
+/// Asserts that no hostile value ran as a command: `canaries` holds no file.
+fn assert_no_canary(canaries: &Path, run: &Run) {
+    assert_eq!(
+        canaries_found(canaries),
+        Vec::<String>::new(),
+        "{}",
+        run.stdout
+    );
+}
+
 fn canaries_found(dir: &Path) -> Vec<String> {
     std::fs::read_dir(dir)
         .map(|d| {
@@ -604,11 +605,7 @@ fn hostile_facts_and_vars_through_the_shipped_playbooks_never_run() {
         vec!["--era", "2.0"],
     ]);
     let backup_dir = format!("/opt/b {}", hostile(&canaries, "backup-dir", false));
-    let inv = format!(
-        "{}{}",
-        fleet.inventory_head(),
-        host.inventory_entry("facts")
-    );
+    let inv = support::docker_inventory(&fleet, [(host, "facts")]);
     let inv = write(home.path(), "inv.yml", &inv);
     // What the services agent was given: compose read the site's unquoted .env (its `${IFS}`
     // expanded to nothing), and that is what the upgrade must carry over, intact.
@@ -639,12 +636,7 @@ fn hostile_facts_and_vars_through_the_shipped_playbooks_never_run() {
         .run();
     let line = result(&run, "facts");
     eprintln!("{line}");
-    assert_eq!(
-        canaries_found(&canaries),
-        Vec::<String>::new(),
-        "{}",
-        run.stdout
-    );
+    assert_no_canary(&canaries, &run);
     assert_eq!(line, "upgraded 2.0.0 → 2.3.0", "{}", run.stderr);
     assert_eq!(run.code, 0);
     // The hostile values arrived intact where they belong: the 2.3 services agent is given
@@ -765,19 +757,12 @@ fn hostile_facts_and_vars_through_the_shipped_playbooks_never_run() {
     assert!(statuses_before.len() >= 6, "{statuses_before:?}");
     let playbook = Path::new(env!("CARGO_MANIFEST_DIR")).join("playbooks/clearml-upgrade.yml");
     let run = clearfleet(home.path())
-        .args(["run", "-vv", "-i"])
-        .arg(&inv2)
-        .arg("--known-hosts")
-        .arg(fleet.known_hosts_path())
+        .args(["run", "-vv"])
+        .fleet(&inv2, fleet.known_hosts_path())
         .arg(&playbook)
         .run();
     eprintln!("{}", run.stdout);
-    assert_eq!(
-        canaries_found(&canaries),
-        Vec::<String>::new(),
-        "{}",
-        run.stdout
-    );
+    assert_no_canary(&canaries, &run);
     assert_eq!(bare_found(), Vec::<PathBuf>::new(), "{}", run.stdout);
     // The hop cannot pass its checks (the server does not report a hostile version): the
     // whole path ran with the values, preflight, backup, hop and rollback, which brought the

@@ -22,12 +22,12 @@
 //!   scalar that named it, so nothing in a `load_playbook_str` is about a file as a whole);
 //! - a template error has a location in the origin's file, at or after the origin.
 
-use clearfleet::clearml::probe::{Section, parse_sections};
-use clearfleet::clearml::{Releases, compose, containers, detect, version};
-use clearfleet::diagnostic::Location;
-use clearfleet::inventory::{Inventory, InventoryError};
-use clearfleet::playbook::{NoCheck, PlaybookError, TemplateKind, load_playbook_str};
-use clearfleet::template::{Origin, TemplateError, Templates};
+use clearfleet_base::diagnostic::Location;
+use clearfleet_clearml::probe::{Section, parse_sections};
+use clearfleet_clearml::{Releases, compose, containers, detect, version};
+use clearfleet_inventory::{Inventory, InventoryError};
+use clearfleet_playbook::{NoCheck, PlaybookError, TemplateKind, load_playbook_str};
+use clearfleet_template::{Origin, TemplateError, Templates};
 use indexmap::IndexMap;
 use proptest::prelude::*;
 use proptest::test_runner::Config;
@@ -508,6 +508,18 @@ fn check_playbook_error(e: &PlaybookError, file: &Path, text: &str) -> Result<()
     Ok(())
 }
 
+/// [`check_template_error`] on every error among `outcomes` (a failed compile, or each use of
+/// what compiled): the first complaint.
+fn check_template_errors(
+    outcomes: &[Result<(), TemplateError>],
+    origin: &Origin,
+) -> Result<(), String> {
+    outcomes
+        .iter()
+        .filter_map(|r| r.as_ref().err())
+        .try_for_each(|e| check_template_error(e, origin))
+}
+
 fn check_template_error(e: &TemplateError, origin: &Origin) -> Result<(), String> {
     let shown = e.to_string();
     let Some(loc) = e.location() else {
@@ -929,6 +941,11 @@ fn json_value() -> impl Strategy<Value = serde_json::Value> {
     })
 }
 
+/// Where a fuzzed template says it comes from: `fuzz.yml`, anywhere in its first 5000 lines.
+fn origin() -> impl Strategy<Value = Origin> {
+    (1usize..5000, 1usize..200).prop_map(|(line, col)| Origin::new("fuzz.yml", line, col, "fuzz"))
+}
+
 fn vars() -> impl Strategy<Value = serde_json::Value> {
     (json_value(), json_value(), json_value()).prop_map(
         |(x, y, z)| serde_json::json!({ "x": x, "y": y, "z": z, "item": 1, "loop": [1, 2] }),
@@ -943,24 +960,15 @@ proptest! {
     fn templates_never_panic_and_errors_are_located(
         src in template_source(),
         vars in vars(),
-        line in 1usize..5000,
-        col in 1usize..200,
+        origin in origin(),
     ) {
         let mut t = Templates::new();
-        let origin = Origin::new("fuzz.yml", line, col, "fuzz");
-        match t.compile(&src, origin.clone()) {
-            Ok(id) => {
-                for r in [t.render(id, &vars).map(|_| ()), t.render_str(id, &vars).map(|_| ())] {
-                    if let Err(e) = r && let Err(m) = check_template_error(&e, &origin) {
-                        prop_assert!(false, "{} for {:?}", m, src);
-                    }
-                }
-            }
-            Err(e) => {
-                if let Err(m) = check_template_error(&e, &origin) {
-                    prop_assert!(false, "{} for {:?}", m, src);
-                }
-            }
+        let outcomes = match t.compile(&src, origin.clone()) {
+            Ok(id) => vec![t.render(id, &vars).map(|_| ()), t.render_str(id, &vars).map(|_| ())],
+            Err(e) => vec![Err(e)],
+        };
+        if let Err(m) = check_template_errors(&outcomes, &origin) {
+            prop_assert!(false, "{} for {:?}", m, src);
         }
     }
 }
@@ -974,25 +982,16 @@ proptest! {
         expr in expression(),
         braces in any::<bool>(),
         vars in vars(),
-        line in 1usize..5000,
-        col in 1usize..200,
+        origin in origin(),
     ) {
         let mut t = Templates::new();
-        let origin = Origin::new("fuzz.yml", line, col, "fuzz");
         let src = if braces { format!("{{{{ {expr} }}}}") } else { expr };
-        match t.compile_expr(&src, origin.clone()) {
-            Ok(id) => {
-                for r in [t.eval(id, &vars).map(|_| ()), t.eval_bool(id, &vars).map(|_| ())] {
-                    if let Err(e) = r && let Err(m) = check_template_error(&e, &origin) {
-                        prop_assert!(false, "{} for {:?}", m, src);
-                    }
-                }
-            }
-            Err(e) => {
-                if let Err(m) = check_template_error(&e, &origin) {
-                    prop_assert!(false, "{} for {:?}", m, src);
-                }
-            }
+        let outcomes = match t.compile_expr(&src, origin.clone()) {
+            Ok(id) => vec![t.eval(id, &vars).map(|_| ()), t.eval_bool(id, &vars).map(|_| ())],
+            Err(e) => vec![Err(e)],
+        };
+        if let Err(m) = check_template_errors(&outcomes, &origin) {
+            prop_assert!(false, "{} for {:?}", m, src);
         }
     }
 }
@@ -1118,7 +1117,7 @@ proptest! {
         if let Some(s) = secs.get("http:server.info")
             && st.kind.is_some()
         {
-            let a = clearfleet::clearml::probe::parse_http(&s.text);
+            let a = clearfleet_clearml::probe::parse_http(&s.text);
             if a.status == 200 && serde_json::from_str::<serde_json::Value>(&a.body).is_err() {
                 prop_assert!(
                     st.notes.iter().any(|n| n.contains("server.info answered something that is not JSON")),
@@ -1128,11 +1127,11 @@ proptest! {
             }
         }
         for allow_es_migration in [false, true] {
-            let _ = clearfleet::clearml::plan(
+            let _ = clearfleet_clearml::plan(
                 &st,
                 releases(),
-                clearfleet::clearml::Version { major: 2, minor: 3, patch: 0, build: None },
-                clearfleet::clearml::PlanOptions { allow_es_migration, ..Default::default() },
+                clearfleet_clearml::Version { major: 2, minor: 3, patch: 0, build: None },
+                clearfleet_clearml::PlanOptions { allow_es_migration, ..Default::default() },
             );
         }
         let mut out = String::new();
@@ -1196,8 +1195,8 @@ proptest! {
             "(?s).{0,30}",
         ],
     ) {
-        if let Ok(v) = s.parse::<clearfleet::clearml::Version>() {
-            prop_assert_eq!(v.to_string().parse::<clearfleet::clearml::Version>().ok(), Some(v));
+        if let Ok(v) = s.parse::<clearfleet_clearml::Version>() {
+            prop_assert_eq!(v.to_string().parse::<clearfleet_clearml::Version>().ok(), Some(v));
         }
         let _ = version::from_version_py(&format!("__version__ = \"{s}\""));
         let _ = version::from_version_py(&s);

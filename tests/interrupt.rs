@@ -2,7 +2,7 @@
 //! the running commands (killed on their hosts); exit 130 either way, with the reports written.
 //! For `exec`, `run` and `upgrade`.
 
-mod support;
+use crate::support;
 
 use std::io::Read;
 use std::process::{Child, Command, Stdio};
@@ -18,6 +18,28 @@ fn sigint(child: &Child) {
         .status()
         .unwrap_or_else(|e| panic!("kill: {e}"));
     assert!(status.success());
+}
+
+/// What the first Ctrl-C prints.
+const FIRST_CTRL_C: &str = "interrupted: no new host or task will start";
+
+/// One Ctrl-C, then the run's end, which must be exit 130: (stdout, stderr).
+fn ctrl_c(child: Child) -> (String, String) {
+    sigint(&child);
+    let (code, stdout, stderr, _) = finish(child);
+    assert_eq!(code, 130, "{stdout}\n{stderr}");
+    (stdout, stderr)
+}
+
+/// Two Ctrl-C `gap` apart, then the run's end, which must be exit 130: (stdout, stderr, how
+/// long the end took after the second).
+fn ctrl_c_twice(child: Child, gap: Duration) -> (String, String, Duration) {
+    sigint(&child);
+    std::thread::sleep(gap);
+    sigint(&child);
+    let (code, stdout, stderr, waited) = finish(child);
+    assert_eq!(code, 130, "{stdout}\n{stderr}");
+    (stdout, stderr, waited)
 }
 
 fn finish(mut child: Child) -> (i32, String, String, Duration) {
@@ -39,32 +61,15 @@ fn finish(mut child: Child) -> (i32, String, String, Duration) {
     )
 }
 
-fn inventory(fleet: &Fleet) -> String {
-    let mut s = String::from("all:\n  hosts:\n");
-    for h in fleet.hosts() {
-        s.push_str(&format!(
-            "    {}:\n      ansible_host: 127.0.0.1\n      ansible_port: {}\n      ansible_user: root\n      ansible_ssh_private_key_file: {}\n",
-            h.name(),
-            h.port(),
-            fleet.client_key().display()
-        ));
-    }
-    s
-}
-
+/// `exec --forks 1 -- command` on the fleet, spawned.
 fn start(fleet: &Fleet, home: &std::path::Path, command: &str) -> Child {
-    let inv = write(home, "inv.yml", &inventory(fleet));
-    clearfleet(home)
-        .args(["exec", "--forks", "1", "--report-dir", "rep", "-i"])
-        .arg(&inv)
-        .arg("--known-hosts")
-        .arg(fleet.known_hosts_path())
-        .args(["--", command])
-        .command()
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("spawn: {e}"))
+    let inv = fleet.inventory().write(home, "inv.yml");
+    spawn(
+        clearfleet(home)
+            .args(["exec", "--forks", "1", "--report-dir", "rep"])
+            .fleet(&inv, fleet.known_hosts_path())
+            .args(["--", command]),
+    )
 }
 
 /// The processes on this machine (where the test hosts' sshd run) whose command line
@@ -101,6 +106,7 @@ fn wait_processes(marker: &str, present: bool, max: Duration) -> Vec<String> {
     }
 }
 
+/// Spawns `cmd` with its stdout and stderr piped.
 fn spawn(cmd: support::cli::Clearfleet) -> Child {
     cmd.command()
         .stdout(Stdio::piped())
@@ -122,13 +128,8 @@ fn first_ctrl_c_lets_running_hosts_finish_and_starts_no_new_one() {
     let home = temp_home();
     let child = start(&fleet, home.path(), "sleep 2; echo finished");
     std::thread::sleep(Duration::from_millis(800));
-    sigint(&child);
-    let (code, stdout, stderr, _) = finish(child);
-    assert_eq!(code, 130, "{stdout}\n{stderr}");
-    assert!(
-        stderr.contains("interrupted: no new host or task will start"),
-        "{stderr}"
-    );
+    let (stdout, stderr) = ctrl_c(child);
+    assert!(stderr.contains(FIRST_CTRL_C), "{stderr}");
     assert!(
         stdout.contains("h01 | ok | rc=0"),
         "running host finished: {stdout}"
@@ -168,11 +169,7 @@ fn second_ctrl_c_cancels_running_hosts() {
     // locks behind, e.g. pyenv's rehash lock).
     let running = wait_processes(&sleep, true, Duration::from_secs(90));
     assert!(!running.is_empty(), "the command never started");
-    sigint(&child);
-    std::thread::sleep(Duration::from_millis(200));
-    sigint(&child);
-    let (code, stdout, stderr, waited) = finish(child);
-    assert_eq!(code, 130, "{stdout}\n{stderr}");
+    let (stdout, stderr, waited) = ctrl_c_twice(child, Duration::from_millis(200));
     assert!(
         waited < Duration::from_secs(10),
         "cancelled promptly: {waited:?}"
@@ -200,17 +197,13 @@ fn second_ctrl_c_kills_the_remote_command_of_exec() {
     let child = start(&fleet, home.path(), &format!("{sleep}; echo never"));
     let running = wait_processes(&sleep, true, Duration::from_secs(90));
     assert!(!running.is_empty(), "the command never started");
-    sigint(&child);
-    std::thread::sleep(Duration::from_millis(200));
-    sigint(&child);
-    let (code, stdout, stderr, _) = finish(child);
-    assert_eq!(code, 130, "{stdout}\n{stderr}");
+    ctrl_c_twice(child, Duration::from_millis(200));
     let left = wait_processes(&sleep, false, Duration::from_secs(3));
     assert!(left.is_empty(), "still running on the host: {left:?}");
 }
 
 fn playbook_run(fleet: &Fleet, home: &std::path::Path, tasks: &str) -> Child {
-    let inv = write(home, "inv.yml", &inventory(fleet));
+    let inv = fleet.inventory().write(home, "inv.yml");
     let pb = write(
         home,
         "pb.yml",
@@ -218,10 +211,8 @@ fn playbook_run(fleet: &Fleet, home: &std::path::Path, tasks: &str) -> Child {
     );
     spawn(
         clearfleet(home)
-            .args(["run", "--report-dir", "rep", "-i"])
-            .arg(&inv)
-            .arg("--known-hosts")
-            .arg(fleet.known_hosts_path())
+            .args(["run", "--report-dir", "rep"])
+            .fleet(&inv, fleet.known_hosts_path())
             .arg(&pb),
     )
 }
@@ -242,13 +233,8 @@ fn run_first_ctrl_c_finishes_the_running_task_and_starts_no_other() {
     );
     let running = wait_processes(&sleep, true, Duration::from_secs(90));
     assert!(!running.is_empty(), "the slow task never started");
-    sigint(&child);
-    let (code, stdout, stderr, _) = finish(child);
-    assert_eq!(code, 130, "{stdout}\n{stderr}");
-    assert!(
-        stderr.contains("interrupted: no new host or task will start"),
-        "{stderr}"
-    );
+    let (stdout, stderr) = ctrl_c(child);
+    assert!(stderr.contains(FIRST_CTRL_C), "{stderr}");
     assert_eq!(
         stdout.matches("changed: [h0").count(),
         4,
@@ -308,11 +294,7 @@ fn run_second_ctrl_c_cancels_the_running_task_and_kills_it_on_the_host() {
         std::thread::sleep(Duration::from_millis(50));
     }
     assert_eq!(sleeps(), 2, "{:?}", remote_processes(&sleep));
-    sigint(&child);
-    std::thread::sleep(Duration::from_millis(300));
-    sigint(&child);
-    let (code, stdout, stderr, waited) = finish(child);
-    assert_eq!(code, 130, "{stdout}\n{stderr}");
+    let (stdout, stderr, waited) = ctrl_c_twice(child, Duration::from_millis(300));
     assert!(waited < Duration::from_secs(10), "{waited:?}");
     assert!(stderr.contains("cancelling running commands"), "{stderr}");
     for h in ["h01", "h02"] {
@@ -340,11 +322,7 @@ fn upgrade_run(
     let inv = write(
         home,
         "inv.yml",
-        &format!(
-            "{}{}",
-            fleet.inventory_head(),
-            fleet.host(0).inventory_entry("srv")
-        ),
+        &support::docker_inventory(fleet, [(fleet.host(0), "srv")]),
     );
     let pb = write(
         home,
@@ -361,10 +339,7 @@ fn upgrade_run(
         clearfleet(home)
             .args(["upgrade", "--backup-dir", "/srv/bk", "--playbook"])
             .arg(&pb)
-            .arg("-i")
-            .arg(&inv)
-            .arg("--known-hosts")
-            .arg(fleet.known_hosts_path()),
+            .fleet(&inv, fleet.known_hosts_path()),
     )
 }
 
@@ -392,9 +367,7 @@ fn upgrade_first_ctrl_c_reports_the_step_and_a_backup_not_yet_verified() {
         let (code, stdout, stderr, _) = finish(child);
         panic!("the backup step never started: {code}\n{stdout}\n{stderr}");
     }
-    sigint(&child);
-    let (code, stdout, stderr, _) = finish(child);
-    assert_eq!(code, 130, "{stdout}\n{stderr}");
+    let (stdout, _) = ctrl_c(child);
     let step = "stopped after `Back up data and config`, before `Verify the backup`";
     assert!(
         stdout.contains(&format!(
@@ -427,11 +400,7 @@ fn upgrade_second_ctrl_c_cancels_the_hop_and_leaves_nothing_running() {
     let child = upgrade_run(home.path(), &fleet, "0", &format!("{sleep}; echo never"));
     let running = wait_processes(&sleep, true, Duration::from_secs(90));
     assert!(!running.is_empty(), "the hop never started");
-    sigint(&child);
-    std::thread::sleep(Duration::from_millis(300));
-    sigint(&child);
-    let (code, stdout, stderr, waited) = finish(child);
-    assert_eq!(code, 130, "{stdout}\n{stderr}");
+    let (stdout, _, waited) = ctrl_c_twice(child, Duration::from_millis(300));
     assert!(waited < Duration::from_secs(10), "{waited:?}");
     assert!(
         stdout.contains(

@@ -1,71 +1,22 @@
 //! The live view on a terminal (through a pseudo-terminal: util-linux `script`), and the plain
 //! output everywhere else (snapshots with times redacted).
 
-mod support;
+use crate::support;
 
-use std::io::Read;
-use std::process::{Command, Stdio};
+use std::path::{Path, PathBuf};
 
 use support::cli::{clearfleet, temp_home, write};
 use support::sshd::Fleet;
 
-/// `n` inventory hosts spread over the fleet's sshd hosts (several names per sshd).
-fn inventory(fleet: &Fleet, n: usize) -> String {
-    let mut s = format!(
-        "all:\n  vars:\n    ansible_host: 127.0.0.1\n    ansible_user: root\n    ansible_ssh_private_key_file: {}\n  hosts:\n",
-        fleet.client_key().display()
-    );
+/// An inventory of `n` hosts (node01…) spread over the fleet's sshd hosts (several names per
+/// sshd), written to `dir/inv.yml`.
+fn nodes(fleet: &Fleet, n: usize, dir: &Path) -> PathBuf {
+    let mut inv = fleet.inventory().without_hosts();
     for i in 0..n {
-        let h = &fleet.hosts()[i % fleet.hosts().len()];
-        s.push_str(&format!(
-            "    node{:02}:\n      ansible_port: {}\n",
-            i + 1,
-            h.port()
-        ));
+        let port = fleet.host(i % fleet.hosts().len()).port();
+        inv = inv.host(&format!("node{:02}", i + 1), port);
     }
-    s
-}
-
-/// Runs clearfleet on a pseudo-terminal of `rows` x `cols`; returns the exit code and every
-/// byte it wrote to the terminal.
-fn on_terminal(
-    home: &std::path::Path,
-    rows: u16,
-    cols: u16,
-    args: &str,
-    env: &[(&str, &str)],
-) -> (i32, String) {
-    let bin = env!("CARGO_BIN_EXE_clearfleet");
-    let mut cmd = Command::new("script");
-    cmd.args([
-        "-qec",
-        &format!("stty rows {rows} cols {cols}; exec {bin} {args}"),
-        "/dev/null",
-    ])
-    .env_clear()
-    .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-    .env("HOME", home)
-    .env("TERM", "xterm")
-    .current_dir(home)
-    .stdin(Stdio::piped())
-    .stdout(Stdio::piped())
-    .stderr(Stdio::piped());
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    let mut child = cmd.spawn().unwrap_or_else(|e| panic!("script: {e}"));
-    // stdin stays open (script ends the session when it reads EOF) until the run is over.
-    let stdin = child.stdin.take();
-    let mut out = Vec::new();
-    if let Some(mut o) = child.stdout.take() {
-        let _ = o.read_to_end(&mut out);
-    }
-    let status = child.wait().unwrap_or_else(|e| panic!("wait: {e}"));
-    drop(stdin);
-    (
-        status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out).replace("\r\n", "\n"),
-    )
+    inv.write(dir, "inv.yml")
 }
 
 /// The end of a long terminal capture, for failure messages.
@@ -100,18 +51,14 @@ fn the_live_view_fits_the_terminal_with_many_hosts() {
         return;
     };
     let home = temp_home();
-    let inv = write(home.path(), "inv.yml", &inventory(&fleet, 30));
-    let known = fleet.known_hosts_path().display().to_string();
-    let (code, out) = on_terminal(
-        home.path(),
-        12,
-        70,
-        &format!(
-            "exec -f 30 -i {} --known-hosts {known} -- sleep 2",
-            inv.display()
-        ),
-        &[("NO_COLOR", "1")],
-    );
+    let inv = nodes(&fleet, 30, home.path());
+    let (code, out) = clearfleet(home.path())
+        .terminal(12, 70)
+        .env("TERM", "xterm")
+        .args(["exec", "-f", "30"])
+        .fleet(&inv, fleet.known_hosts_path())
+        .args(["--", "sleep", "2"])
+        .run_on_terminal("");
     assert_eq!(code, 0, "{}", tail(&out));
     let heights = redraw_heights(&out);
     assert!(
@@ -162,20 +109,23 @@ fn colors_on_a_terminal_unless_no_color_and_no_view_with_quiet() {
         return;
     };
     let home = temp_home();
-    let inv = write(home.path(), "inv.yml", &inventory(&fleet, 2));
-    let known = fleet.known_hosts_path().display().to_string();
-    let args = format!("exec -i {} --known-hosts {known} -- sleep 1", inv.display());
-    let (code, out) = on_terminal(home.path(), 24, 80, &args, &[]);
+    let inv = nodes(&fleet, 2, home.path());
+    let on_terminal = |extra: &[&str]| {
+        clearfleet(home.path())
+            .terminal(24, 80)
+            .env("TERM", "xterm")
+            .env_remove("NO_COLOR")
+            .arg("exec")
+            .args(extra)
+            .fleet(&inv, fleet.known_hosts_path())
+            .args(["--", "sleep", "1"])
+            .run_on_terminal("")
+    };
+    let (code, out) = on_terminal(&[]);
     assert_eq!(code, 0, "{}", tail(&out));
     assert!(out.contains("\x1b[1m"), "bold overall line: {}", tail(&out));
     assert!(!redraw_heights(&out).is_empty(), "{}", tail(&out));
-    let (code, out) = on_terminal(
-        home.path(),
-        24,
-        80,
-        &format!("-q {args}").replacen("-q exec", "exec -q", 1),
-        &[],
-    );
+    let (code, out) = on_terminal(&["-q"]);
     assert_eq!(code, 0, "{}", tail(&out));
     assert!(
         redraw_heights(&out).is_empty(),
@@ -199,7 +149,7 @@ fn off_a_terminal_the_output_is_plain_lines() {
         return;
     };
     let home = temp_home();
-    let inv = write(home.path(), "inv.yml", &inventory(&fleet, 2));
+    let inv = nodes(&fleet, 2, home.path());
     let pb = write(
         home.path(),
         "pb.yml",
@@ -208,10 +158,8 @@ fn off_a_terminal_the_output_is_plain_lines() {
          \x20   - name: Only node01 passes\n      shell: test {{ inventory_hostname }} = node01\n",
     );
     let run = clearfleet(home.path())
-        .args(["run", "-f", "1", "--known-hosts"])
-        .arg(fleet.known_hosts_path())
-        .arg("-i")
-        .arg(&inv)
+        .args(["run", "-f", "1"])
+        .fleet(&inv, fleet.known_hosts_path())
         .arg(&pb)
         .run();
     assert_eq!(run.code, 2, "{run:?}");
@@ -232,10 +180,8 @@ fn off_a_terminal_the_output_is_plain_lines() {
     assert_eq!(run.stderr, "");
 
     let run = clearfleet(home.path())
-        .args(["exec", "-f", "1", "--known-hosts"])
-        .arg(fleet.known_hosts_path())
-        .arg("-i")
-        .arg(&inv)
+        .args(["exec", "-f", "1"])
+        .fleet(&inv, fleet.known_hosts_path())
         .args(["--", "echo out-$((6*7))"])
         .run();
     assert_eq!(run.code, 0, "{run:?}");

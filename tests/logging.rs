@@ -1,40 +1,36 @@
 //! `--log-file`: one span per host, and no secret (SSH password, become password, the output
 //! of a `no_log` task) in the log file, on stdout, on stderr or in the report, even at `-vv`.
 
-mod support;
+use crate::support;
 
 use support::cli::{clearfleet, temp_home, write};
-use support::report::files;
 use support::sshd::{CF_PASS_PASSWORD, Fleet};
 
 #[test]
 fn secrets_never_reach_the_log_file_the_output_or_the_report() {
-    if !support::sshd::require_test_users() {
-        return;
-    }
-    let Some(fleet) = Fleet::builder()
-        .hosts(2)
-        .password_auth(true)
-        .test_users(true)
-        .build()
-    else {
+    let Some(fleet) = Fleet::with_test_users(2) else {
         return;
     };
     let home = temp_home();
     let [h1, h2] = [&fleet.hosts()[0], &fleet.hosts()[1]];
     let become_password = "cf-sudo-secret-2";
     let hidden = "nolog-value-7f3e";
-    let inv = format!(
-        "all:\n  vars:\n    blob: {hidden}\n  hosts:\n\
-         \x20   {}:\n      ansible_host: 127.0.0.1\n      ansible_port: {}\n      ansible_user: cf-pass\n      ansible_password: {CF_PASS_PASSWORD}\n\
-         \x20   {}:\n      ansible_host: 127.0.0.1\n      ansible_port: {}\n      ansible_user: cf-sudo\n      ansible_ssh_private_key_file: {}\n      ansible_become: true\n      ansible_become_password: {become_password}\n",
-        h1.name(),
-        h1.port(),
-        h2.name(),
-        h2.port(),
-        fleet.client_key().display()
-    );
-    let inv = write(home.path(), "inv.yml", &inv);
+    // h01 logs in as cf-pass with its password, h02 as cf-sudo with the key and becomes root.
+    let inv = fleet
+        .inventory()
+        .var("blob", hidden)
+        .unset_var("ansible_ssh_private_key_file")
+        .host_var(h1.name(), "ansible_user", "cf-pass")
+        .host_var(h1.name(), "ansible_password", CF_PASS_PASSWORD)
+        .host_var(h2.name(), "ansible_user", "cf-sudo")
+        .host_var(
+            h2.name(),
+            "ansible_ssh_private_key_file",
+            fleet.client_key().display(),
+        )
+        .host_var(h2.name(), "ansible_become", true)
+        .host_var(h2.name(), "ansible_become_password", become_password)
+        .write(home.path(), "inv.yml");
     let pb = write(
         home.path(),
         "pb.yml",
@@ -45,10 +41,7 @@ fn secrets_never_reach_the_log_file_the_output_or_the_report() {
     );
     let run = clearfleet(home.path())
         .args(["run", "-vv", "--log-file", "run.log", "--report-dir", "rep"])
-        .arg("--known-hosts")
-        .arg(fleet.known_hosts_path())
-        .arg("-i")
-        .arg(&inv)
+        .fleet(&inv, fleet.known_hosts_path())
         .arg(&pb)
         .run();
     assert_eq!(run.code, 0, "{run:?}");
@@ -67,18 +60,10 @@ fn secrets_never_reach_the_log_file_the_output_or_the_report() {
         );
     }
     assert!(log.contains("run finished"), "{log}");
-    let mut texts = vec![
-        ("stdout".to_owned(), run.stdout.clone()),
-        ("stderr".to_owned(), run.stderr.clone()),
-        ("run.log".to_owned(), log),
-    ];
-    for (path, text) in files(&home.path().join("rep")) {
-        texts.push((path.display().to_string(), text));
-    }
-    for (name, text) in &texts {
-        for secret in [CF_PASS_PASSWORD, become_password, hidden] {
-            assert!(!text.contains(secret), "{secret} in {name}:\n{text}");
-        }
+    let secrets = [CF_PASS_PASSWORD, become_password, hidden];
+    support::secrets::assert_nowhere(&secrets, &run, &[&home.path().join("rep")]);
+    for secret in secrets {
+        assert!(!log.contains(secret), "{secret} in run.log:\n{log}");
     }
 }
 

@@ -7,7 +7,9 @@ use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use clearfleet::modules::{LocalRemote, ModuleCall, ModuleContext, ModuleResult, validate_args};
+use clearfleet_modules::{
+    LocalRemote, ModuleCall, ModuleContext, ModuleResult, Remote, validate_args,
+};
 use serde_json::{Value, json};
 use tempfile::TempDir;
 
@@ -33,15 +35,23 @@ impl T {
         self.dir.path().join(rel)
     }
 
+    /// A context on `remote` with this controller directory, out of check mode.
+    fn ctx<'a, R: Remote>(&'a self, remote: &'a R, diff: bool) -> ModuleContext<'a, R> {
+        ModuleContext {
+            remote,
+            check_mode: false,
+            diff,
+            become_: false,
+            controller_dir: self.dir.path(),
+        }
+    }
+
     async fn go(&self, module: &str, args: Value, check: bool, diff: bool) -> ModuleResult {
         let call =
             ModuleCall::parse(module, &args).unwrap_or_else(|e| panic!("{module} {args}: {e}"));
         let ctx = ModuleContext {
-            remote: &self.remote,
             check_mode: check,
-            diff,
-            become_: false,
-            controller_dir: self.dir.path(),
+            ..self.ctx(&self.remote, diff)
         };
         call.run(&ctx).await
     }
@@ -53,14 +63,7 @@ impl T {
     /// Runs if the arguments parse (hostile values may be refused up front: fine too).
     async fn try_run(&self, module: &str, args: Value) {
         if let Ok(call) = ModuleCall::parse(module, &args) {
-            let ctx = ModuleContext {
-                remote: &self.remote,
-                check_mode: false,
-                diff: true,
-                become_: false,
-                controller_dir: self.dir.path(),
-            };
-            let _ = call.run(&ctx).await;
+            let _ = call.run(&self.ctx(&self.remote, true)).await;
         }
     }
 
@@ -502,13 +505,7 @@ async fn template_writes_rendered_text() {
     };
     assert!(a.rendered.is_none());
     let a = a.with_rendered("listen 81;\n".into());
-    let ctx = ModuleContext {
-        remote: &t.remote,
-        check_mode: false,
-        diff: true,
-        become_: false,
-        controller_dir: t.dir.path(),
-    };
+    let ctx = t.ctx(&t.remote, true);
     let r = ModuleCall::Template(a).run(&ctx).await;
     let d = r.diff.expect("diff");
     assert_eq!(
@@ -1101,7 +1098,7 @@ async fn wait_for_port_and_path() {
 
 #[tokio::test]
 async fn registry_and_registered_shape() {
-    for m in clearfleet::modules::MODULES
+    for m in clearfleet_modules::MODULES
         .iter()
         .filter(|m| **m != "set_fact")
     {
@@ -1253,23 +1250,41 @@ async fn hostile_values_never_run_a_second_command() {
     assert_eq!(read(Path::new(&p)), evil[0]);
 }
 
-/// Records every command line a module sends.
-struct Recording {
+/// The local shell behind a wrapper that records every command line a module sends and, with
+/// `path` set, runs it with that PATH (a host that lacks some tools).
+struct Wrapped {
     inner: LocalRemote,
+    path: Option<String>,
     lines: Mutex<Vec<String>>,
 }
 
-impl clearfleet::modules::Remote for Recording {
+impl Wrapped {
+    fn new(path: Option<String>) -> Wrapped {
+        Wrapped {
+            inner: LocalRemote::new("web1"),
+            path,
+            lines: Mutex::new(Vec::new()),
+        }
+    }
+}
+
+impl Remote for Wrapped {
     async fn run(
         &self,
         cmd: &str,
         stdin: Option<Vec<u8>>,
         timeout: Option<std::time::Duration>,
-    ) -> Result<clearfleet::modules::RemoteOutput, clearfleet::modules::RemoteError> {
+    ) -> Result<clearfleet_modules::RemoteOutput, clearfleet_modules::RemoteError> {
         if let Ok(mut l) = self.lines.lock() {
             l.push(cmd.to_owned());
         }
-        self.inner.run(cmd, stdin, timeout).await
+        match &self.path {
+            Some(path) => {
+                let line = format!("PATH={path}; export PATH; {cmd}");
+                self.inner.run(&line, stdin, timeout).await
+            }
+            None => self.inner.run(cmd, stdin, timeout).await,
+        }
     }
 
     fn host(&self) -> &str {
@@ -1281,17 +1296,8 @@ impl clearfleet::modules::Remote for Recording {
 async fn secrets_and_content_never_in_command_lines() {
     let t = T::new();
     let (port, _) = http_server();
-    let rec = Recording {
-        inner: LocalRemote::new("web1"),
-        lines: Mutex::new(Vec::new()),
-    };
-    let ctx = ModuleContext {
-        remote: &rec,
-        check_mode: false,
-        diff: false,
-        become_: false,
-        controller_dir: t.dir.path(),
-    };
+    let rec = Wrapped::new(None);
+    let ctx = t.ctx(&rec, false);
     let calls = [
         (
             "uri",
@@ -1332,7 +1338,7 @@ async fn secrets_and_content_never_in_command_lines() {
 
 #[tokio::test]
 async fn local_remote_timeout_and_signals() {
-    use clearfleet::modules::{Remote, RemoteError};
+    use clearfleet_modules::{Remote, RemoteError};
     let r = LocalRemote::default();
     let e = r
         .run("sleep 5", None, Some(std::time::Duration::from_millis(200)))
@@ -1418,57 +1424,15 @@ fn path_without(t: &T, missing: &[&str]) -> String {
     bin.display().to_string()
 }
 
-/// A host whose PATH lacks some tools.
-struct NoCurl {
-    inner: LocalRemote,
-    path: String,
-}
-
-impl clearfleet::modules::Remote for NoCurl {
-    async fn run(
-        &self,
-        cmd: &str,
-        stdin: Option<Vec<u8>>,
-        timeout: Option<std::time::Duration>,
-    ) -> Result<clearfleet::modules::RemoteOutput, clearfleet::modules::RemoteError> {
-        let line = format!("PATH={}; export PATH; {cmd}", self.path);
-        self.inner.run(&line, stdin, timeout).await
-    }
-
-    fn host(&self) -> &str {
-        "web1"
-    }
-}
-
 #[tokio::test]
 async fn get_url_falls_back_to_wget() {
     if !Path::new("/usr/bin/wget").exists() {
         return;
     }
     let t = T::new();
-    let bin = t.path("bin");
-    std::fs::create_dir(&bin).expect("mkdir");
-    for dir in ["/usr/bin", "/bin"] {
-        for e in std::fs::read_dir(dir).expect("ls").filter_map(|e| e.ok()) {
-            let name = e.file_name();
-            if name == "curl" || bin.join(&name).exists() {
-                continue;
-            }
-            let _ = std::os::unix::fs::symlink(e.path(), bin.join(&name));
-        }
-    }
     let (port, seen) = http_server();
-    let remote = NoCurl {
-        inner: LocalRemote::new("web1"),
-        path: bin.display().to_string(),
-    };
-    let ctx = ModuleContext {
-        remote: &remote,
-        check_mode: false,
-        diff: false,
-        become_: false,
-        controller_dir: t.dir.path(),
-    };
+    let remote = Wrapped::new(Some(path_without(&t, &["curl"])));
+    let ctx = t.ctx(&remote, false);
     let args = json!({"url": format!("http://127.0.0.1:{port}/file.txt"), "dest": t.p("w.txt"), "headers": {"X-Token": "abc"}, "url_username": "u", "url_password": "pw"});
     let r = ModuleCall::parse("get_url", &args)
         .expect("parse")
@@ -1504,34 +1468,19 @@ async fn wait_for_falls_back_to_python_then_fails_clearly() {
     let t = T::new();
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
     let port = listener.local_addr().expect("addr").port();
-    let remote = NoCurl {
-        inner: LocalRemote::new("web1"),
-        path: path_without(&t, &["nc", "bash", "netcat"]),
-    };
-    let ctx = ModuleContext {
-        remote: &remote,
-        check_mode: false,
-        diff: false,
-        become_: false,
-        controller_dir: t.dir.path(),
-    };
+    let remote = Wrapped::new(Some(path_without(&t, &["nc", "bash", "netcat"])));
+    let ctx = t.ctx(&remote, false);
     let r = ModuleCall::parse("wait_for", &json!({"port": port, "timeout": 5}))
         .expect("parse")
         .run(&ctx)
         .await;
     assert!(!r.failed, "{r:?}");
     let t2 = T::new();
-    let remote = NoCurl {
-        inner: LocalRemote::new("web1"),
-        path: path_without(&t2, &["nc", "bash", "netcat", "python3", "python"]),
-    };
-    let ctx = ModuleContext {
-        remote: &remote,
-        check_mode: false,
-        diff: false,
-        become_: false,
-        controller_dir: t2.dir.path(),
-    };
+    let remote = Wrapped::new(Some(path_without(
+        &t2,
+        &["nc", "bash", "netcat", "python3", "python"],
+    )));
+    let ctx = t2.ctx(&remote, false);
     let r = ModuleCall::parse("wait_for", &json!({"port": port, "timeout": 5}))
         .expect("parse")
         .run(&ctx)
@@ -1548,16 +1497,16 @@ async fn wait_for_falls_back_to_python_then_fails_clearly() {
 
 /// A host that answers with fixed output, or loses the connection.
 struct Canned {
-    out: Result<clearfleet::modules::RemoteOutput, clearfleet::modules::RemoteError>,
+    out: Result<clearfleet_modules::RemoteOutput, clearfleet_modules::RemoteError>,
 }
 
-impl clearfleet::modules::Remote for Canned {
+impl Remote for Canned {
     async fn run(
         &self,
         _cmd: &str,
         _stdin: Option<Vec<u8>>,
         _timeout: Option<std::time::Duration>,
-    ) -> Result<clearfleet::modules::RemoteOutput, clearfleet::modules::RemoteError> {
+    ) -> Result<clearfleet_modules::RemoteOutput, clearfleet_modules::RemoteError> {
         self.out.clone()
     }
 
@@ -1596,7 +1545,7 @@ fn every_module(t: &T) -> Vec<(&'static str, Value)> {
 
 #[tokio::test]
 async fn malformed_output_and_lost_connections_are_results() {
-    use clearfleet::modules::{RemoteError, RemoteOutput};
+    use clearfleet_modules::{RemoteError, RemoteOutput};
     let t = T::new();
     let garbage = [
         RemoteOutput {
@@ -1629,13 +1578,7 @@ async fn malformed_output_and_lost_connections_are_results() {
         let remote = Canned {
             out: Ok(out.clone()),
         };
-        let ctx = ModuleContext {
-            remote: &remote,
-            check_mode: false,
-            diff: true,
-            become_: false,
-            controller_dir: t.dir.path(),
-        };
+        let ctx = t.ctx(&remote, true);
         for (m, a) in every_module(&t) {
             let r = ModuleCall::parse(m, &a).expect("parse").run(&ctx).await;
             // Probing modules cannot make sense of it: a failure with a message, never a panic.
@@ -1648,13 +1591,7 @@ async fn malformed_output_and_lost_connections_are_results() {
     let remote = Canned {
         out: Err(RemoteError::Unreachable("connection reset".into())),
     };
-    let ctx = ModuleContext {
-        remote: &remote,
-        check_mode: false,
-        diff: false,
-        become_: false,
-        controller_dir: t.dir.path(),
-    };
+    let ctx = t.ctx(&remote, false);
     for (m, a) in every_module(&t) {
         let r = ModuleCall::parse(m, &a).expect("parse").run(&ctx).await;
         assert!(r.unreachable && !r.failed, "{m}: {r:?}");
@@ -1663,13 +1600,7 @@ async fn malformed_output_and_lost_connections_are_results() {
     let remote = Canned {
         out: Err(RemoteError::Timeout(std::time::Duration::from_secs(3))),
     };
-    let ctx = ModuleContext {
-        remote: &remote,
-        check_mode: false,
-        diff: false,
-        become_: false,
-        controller_dir: t.dir.path(),
-    };
+    let ctx = t.ctx(&remote, false);
     let r = ModuleCall::parse("command", &json!({"cmd": "ls"}))
         .expect("parse")
         .run(&ctx)

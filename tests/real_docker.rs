@@ -2,7 +2,7 @@
 //! Engine with the compose flavours its state says, pulling real stand-in images from its own
 //! registry under their real names, with nothing of it visible on the machine.
 
-mod support;
+use crate::support;
 
 use support::docker_host::DockerFleet;
 
@@ -89,19 +89,11 @@ fn upgrades_through_real_docker_with_compose_v2_and_v1() {
     let inv = support::cli::write(
         home.path(),
         "inv.yml",
-        &format!(
-            "{}{}{}",
-            fleet.inventory_head(),
-            v2.inventory_entry("on-v2"),
-            v1.inventory_entry("on-v1")
-        ),
+        &support::docker_inventory(&fleet, [(v2, "on-v2"), (v1, "on-v1")]),
     );
     let run = support::cli::clearfleet(home.path())
         .arg("upgrade")
-        .arg("-i")
-        .arg(&inv)
-        .arg("--known-hosts")
-        .arg(fleet.known_hosts_path())
+        .fleet(&inv, fleet.known_hosts_path())
         .arg("--compose-mirror")
         .arg(&mirror)
         .run();

@@ -2,37 +2,14 @@
 //! run (times redacted), JUnit through Python's parser, the HTML page in headless Chromium, and
 //! no secret in any file.
 
-mod support;
+use crate::support;
 
 use std::path::Path;
 
 use support::cli::{clearfleet, temp_home, write};
 use support::report::{check_junit, chromium_dom, files};
-use support::sshd::Fleet;
-
-fn inventory(fleet: &Fleet, extra: &[&str]) -> String {
-    let mut s = String::from("all:\n  hosts:\n");
-    for host in fleet.hosts() {
-        s.push_str(&format!(
-            "    {}:\n      ansible_host: 127.0.0.1\n      ansible_port: {}\n      ansible_user: root\n      ansible_ssh_private_key_file: {}\n",
-            host.name(),
-            host.port(),
-            fleet.client_key().display()
-        ));
-        for line in extra {
-            s.push_str(&format!("      {line}\n"));
-        }
-    }
-    s
-}
-
-/// A port nothing listens on.
-fn closed_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .unwrap_or(1)
-}
+use support::setup::Setup;
+use support::sshd::{Fleet, free_port};
 
 fn read(path: &Path) -> String {
     std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{path:?}: {e}"))
@@ -58,20 +35,15 @@ fn redact_times(text: &str) -> String {
 
 #[test]
 fn a_small_exec_run_writes_exactly_these_files() {
-    let Some(fleet) = Fleet::start(2) else {
+    let Some(s) = Setup::new(2) else {
         return;
     };
-    let home = temp_home();
-    let inv = write(home.path(), "inv.yml", &inventory(&fleet, &[]));
-    let run = clearfleet(home.path())
-        .args(["exec", "--known-hosts"])
-        .arg(fleet.known_hosts_path())
-        .arg("-i")
-        .arg(&inv)
+    let run = s
+        .clearfleet("exec")
         .args(["--report-dir", "rep", "--", "echo hello; echo warn >&2"])
         .run();
     assert_eq!(run.code, 0, "{run:?}");
-    let dir = home.path().join("rep");
+    let dir = s.home().join("rep");
     assert!(
         run.stderr.contains("report: rep/index.html"),
         "{}",
@@ -98,13 +70,13 @@ fn a_small_exec_run_writes_exactly_these_files() {
             "summary.json"
         ]
     );
-    let paths = |s: String| {
-        s.replace(env!("CARGO_BIN_EXE_clearfleet"), "clearfleet")
+    let paths = |text: String| {
+        text.replace(support::cli::bin(), "clearfleet")
             .replace(
-                &fleet.known_hosts_path().display().to_string(),
+                &s.fleet.known_hosts_path().display().to_string(),
                 "KNOWN_HOSTS",
             )
-            .replace(&home.path().display().to_string(), "HOME")
+            .replace(&s.home().display().to_string(), "HOME")
     };
     let summary = paths(redact_times(&read(&dir.join("summary.json"))));
     let host_summary = |h: &str| {
@@ -132,10 +104,10 @@ fn a_small_exec_run_writes_exactly_these_files() {
   "command_line": [
     "clearfleet",
     "exec",
-    "--known-hosts",
-    "KNOWN_HOSTS",
     "-i",
     "HOME/inv.yml",
+    "--known-hosts",
+    "KNOWN_HOSTS",
     "--report-dir",
     "rep",
     "--",
@@ -247,38 +219,34 @@ warn
     check_junit(&dir.join("junit.xml"), 2, 0, 0);
 
     // events.jsonl is the stream of --output json.
-    let json = clearfleet(home.path())
-        .args(["exec", "--output", "json", "--known-hosts"])
-        .arg(fleet.known_hosts_path())
-        .arg("-i")
-        .arg(&inv)
-        .args(["--report-dir", "rep2", "--", "echo hello"])
+    let json = s
+        .clearfleet("exec")
+        .args([
+            "--output",
+            "json",
+            "--report-dir",
+            "rep2",
+            "--",
+            "echo hello",
+        ])
         .run();
     assert_eq!(json.code, 0, "{json:?}");
-    assert_eq!(read(&home.path().join("rep2/events.jsonl")), json.stdout);
+    assert_eq!(read(&s.home().join("rep2/events.jsonl")), json.stdout);
 }
 
 #[test]
 fn ping_writes_a_report_too() {
-    let Some(fleet) = Fleet::start(1) else {
+    let Some(s) = Setup::new(1) else {
         return;
     };
-    let home = temp_home();
-    let inv = write(home.path(), "inv.yml", &inventory(&fleet, &[]));
-    let run = clearfleet(home.path())
-        .args(["ping", "-q", "--report-dir", "p", "--known-hosts"])
-        .arg(fleet.known_hosts_path())
-        .arg("-i")
-        .arg(&inv)
-        .run();
+    let run = s.clearfleet("ping").args(["-q", "--report-dir", "p"]).run();
     assert_eq!(run.code, 0, "{run:?}");
     assert!(!run.stderr.contains("report:"), "-q: {}", run.stderr);
-    let summary: serde_json::Value =
-        serde_json::from_str(&read(&home.path().join("p/summary.json")))
-            .unwrap_or_else(|e| panic!("{e}"));
+    let summary: serde_json::Value = serde_json::from_str(&read(&s.home().join("p/summary.json")))
+        .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(summary["command"], "ping");
     assert_eq!(summary["hosts"][0]["status"], "ok");
-    check_junit(&home.path().join("p/junit.xml"), 1, 0, 0);
+    check_junit(&s.home().join("p/junit.xml"), 1, 0, 0);
 }
 
 #[test]
@@ -287,20 +255,15 @@ fn failures_reach_junit_html_and_the_digest() {
         return;
     };
     let home = temp_home();
-    let mut inv = inventory(&fleet, &[]);
-    for name in ["down1", "down2"] {
-        inv.push_str(&format!(
-            "    {name}:\n      ansible_host: 127.0.0.1\n      ansible_port: {}\n",
-            closed_port()
-        ));
-    }
-    let inv = write(home.path(), "inv.yml", &inv);
+    let inv = fleet
+        .inventory()
+        .host("down1", free_port())
+        .host("down2", free_port())
+        .write(home.path(), "inv.yml");
     let bad = fleet.hosts()[1].port();
     let run = clearfleet(home.path())
-        .args(["exec", "--connect-retries", "0", "--known-hosts"])
-        .arg(fleet.known_hosts_path())
-        .arg("-i")
-        .arg(&inv)
+        .args(["exec", "--connect-retries", "0"])
+        .fleet(&inv, fleet.known_hosts_path())
         .arg("--report-dir")
         .arg(home.path().join("rep"))
         .arg("--")
@@ -384,22 +347,14 @@ fn no_secret_reaches_any_report_file() {
     let home = temp_home();
     let password = "cf-report-pass-8c1";
     let token = "cf-report-token-5d2";
-    let inv = write(
-        home.path(),
-        "inv.yml",
-        &inventory(
-            &fleet,
-            &[
-                &format!("ansible_password: {password}"),
-                &format!("clearml_api_token: {token}"),
-            ],
-        ),
-    );
+    let inv = fleet
+        .inventory()
+        .host_var("h01", "ansible_password", password)
+        .host_var("h01", "clearml_api_token", token)
+        .write(home.path(), "inv.yml");
     let run = clearfleet(home.path())
-        .args(["exec", "--known-hosts"])
-        .arg(fleet.known_hosts_path())
-        .arg("-i")
-        .arg(&inv)
+        .arg("exec")
+        .fleet(&inv, fleet.known_hosts_path())
         .args(["--report-dir", "rep", "--"])
         .arg(format!(
             "echo {password}; echo {token} >&2; echo {password} | tr a-z A-Z; exit 1"
@@ -429,17 +384,15 @@ fn secret_extra_vars_are_masked_in_the_recorded_command_line() {
         return;
     };
     let home = temp_home();
-    let inv = write(home.path(), "inv.yml", &inventory(&fleet, &[]));
+    let inv = fleet.inventory().write(home.path(), "inv.yml");
     let pb = write(
         home.path(),
         "pb.yml",
         "- name: First\n  hosts: all\n  gather_facts: false\n  tasks:\n    - name: Say\n      command: echo {{ greeting }}\n- name: Second\n  hosts: all\n  gather_facts: false\n  tasks:\n    - name: Fail\n      command: \"false\"\n",
     );
     let run = clearfleet(home.path())
-        .args(["run", "--known-hosts"])
-        .arg(fleet.known_hosts_path())
-        .arg("-i")
-        .arg(&inv)
+        .arg("run")
+        .fleet(&inv, fleet.known_hosts_path())
         .args([
             "--report-dir",
             "rep",

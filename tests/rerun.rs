@@ -1,35 +1,11 @@
 //! `--rerun failed|unreachable|ok` picks hosts from the last report (or `--from-report`), for
 //! `exec`, `run` and `upgrade`; a reused report directory keeps no stale host pages.
 
-mod support;
+use crate::support;
 
 use support::cli::{clearfleet, temp_home, write};
 use support::docker_host::DockerFleet;
-use support::sshd::Fleet;
-
-/// Two reachable hosts and one on a closed port.
-fn inventory(fleet: &Fleet) -> String {
-    let closed = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .unwrap_or(1);
-    let mut s = String::from("all:\n  hosts:\n");
-    for h in fleet.hosts() {
-        s.push_str(&format!(
-            "    {}:\n      ansible_host: 127.0.0.1\n      ansible_port: {}\n",
-            h.name(),
-            h.port()
-        ));
-    }
-    s.push_str(&format!(
-        "    down:\n      ansible_host: 127.0.0.1\n      ansible_port: {closed}\n"
-    ));
-    s.push_str(&format!(
-        "  vars:\n    ansible_user: root\n    ansible_ssh_private_key_file: {}\n",
-        fleet.client_key().display()
-    ));
-    s
-}
+use support::sshd::{Fleet, free_port};
 
 fn hosts_of(dir: &std::path::Path) -> Vec<(String, String)> {
     let text = std::fs::read_to_string(dir.join("summary.json")).unwrap_or_default();
@@ -53,13 +29,15 @@ fn rerun_takes_the_hosts_of_the_last_report() {
         return;
     };
     let home = temp_home();
-    let inv = write(home.path(), "inv.yml", &inventory(&fleet));
+    // Two reachable hosts and one on a closed port.
+    let inv = fleet
+        .inventory()
+        .host("down", free_port())
+        .write(home.path(), "inv.yml");
     let exec = |extra: &[&str], cmd: &str| {
         clearfleet(home.path())
-            .args(["exec", "--connect-retries", "0", "--known-hosts"])
-            .arg(fleet.known_hosts_path())
-            .arg("-i")
-            .arg(&inv)
+            .args(["exec", "--connect-retries", "0"])
+            .fleet(&inv, fleet.known_hosts_path())
             .args(extra)
             .args(["--", cmd])
             .run()
@@ -145,10 +123,8 @@ fn rerun_takes_the_hosts_of_the_last_report() {
         "- hosts: all\n  gather_facts: false\n  tasks:\n    - command: hostname\n",
     );
     let run = clearfleet(home.path())
-        .args(["run", "--rerun", "failed", "--known-hosts"])
-        .arg(fleet.known_hosts_path())
-        .arg("-i")
-        .arg(&inv)
+        .args(["run", "--rerun", "failed"])
+        .fleet(&inv, fleet.known_hosts_path())
         .arg(&pb)
         .run();
     assert_eq!(run.code, 0, "{run:?}");
@@ -162,20 +138,14 @@ fn a_reused_report_dir_drops_the_pages_of_hosts_no_longer_in_it() {
         return;
     };
     let home = temp_home();
-    let inv = write(home.path(), "inv.yml", &inventory(&fleet));
+    let inv = fleet
+        .inventory()
+        .host("down", free_port())
+        .write(home.path(), "inv.yml");
     let exec = |limit: &str| {
         clearfleet(home.path())
-            .args([
-                "exec",
-                "--report-dir",
-                "rep",
-                "--limit",
-                limit,
-                "--known-hosts",
-            ])
-            .arg(fleet.known_hosts_path())
-            .arg("-i")
-            .arg(&inv)
+            .args(["exec", "--report-dir", "rep", "--limit", limit])
+            .fleet(&inv, fleet.known_hosts_path())
             .args(["--", "true"])
             .run()
     };
@@ -201,19 +171,14 @@ fn upgrade_reruns_only_the_hosts_of_the_report() {
     };
     let home = temp_home();
     fleet.install(&[vec!["--era", "2.3"], vec!["--era", "2.3"]]);
-    let mut inv = fleet.inventory_head();
-    for (i, h) in fleet.hosts().iter().enumerate() {
-        inv.push_str(&h.inventory_entry(&format!("h{:02}", i + 1)));
-    }
+    let names = fleet.hosts().iter().enumerate();
+    let inv = support::docker_inventory(&fleet, names.map(|(i, h)| (h, format!("h{:02}", i + 1))));
     let inv = write(home.path(), "inv.yml", &inv);
     let upgrade = |extra: &[&str]| {
         clearfleet(home.path())
             .arg("upgrade")
             .args(extra)
-            .arg("-i")
-            .arg(&inv)
-            .arg("--known-hosts")
-            .arg(fleet.known_hosts_path())
+            .fleet(&inv, fleet.known_hosts_path())
             .run()
     };
     let none = upgrade(&["--rerun", "failed"]);

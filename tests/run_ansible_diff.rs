@@ -9,12 +9,12 @@
 //! counts or the dumped values of this playbook. Values that differ by nature (timings, the
 //! exact `cmd` form, fact sets) are not dumped.
 
-mod support;
+use crate::support;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use support::cli::{clearfleet, temp_home, write};
+use support::cli::{Recap, clearfleet, temp_home};
 use support::sshd::Fleet;
 
 fn fixture(name: &str) -> PathBuf {
@@ -43,35 +43,10 @@ fn ansible_playbook() -> Option<PathBuf> {
 }
 
 /// `host -> [ok, changed, unreachable, failed, skipped, rescued, ignored]` from a PLAY RECAP.
-fn recaps(stdout: &str, hosts: &[&str]) -> Vec<(String, Vec<u32>)> {
+fn recaps(stdout: &str, hosts: &[&str]) -> Vec<(String, [u32; 7])> {
     hosts
         .iter()
-        .map(|h| {
-            let line = stdout
-                .lines()
-                .rev()
-                .find(|l| l.starts_with(&format!("{h} ")) && l.contains(" : ok="))
-                .unwrap_or_else(|| panic!("no recap for {h}:\n{stdout}"));
-            let counts = [
-                "ok",
-                "changed",
-                "unreachable",
-                "failed",
-                "skipped",
-                "rescued",
-                "ignored",
-            ]
-            .iter()
-            .map(|k| {
-                line.split_whitespace()
-                    .filter_map(|w| w.split_once('='))
-                    .find(|(name, _)| name == k)
-                    .and_then(|(_, v)| v.parse().ok())
-                    .unwrap_or(u32::MAX)
-            })
-            .collect();
-            ((*h).to_owned(), counts)
-        })
+        .map(|h| ((*h).to_owned(), Recap::of(stdout, h).counts()))
         .collect()
 }
 
@@ -90,29 +65,24 @@ fn ansible_and_clearfleet_agree_on_the_compat_playbook() {
         return;
     };
     let home = temp_home();
-    let mut inv = format!(
-        "all:\n  vars:\n    ansible_host: 127.0.0.1\n    ansible_user: root\n    ansible_ssh_private_key_file: {}\n    ansible_python_interpreter: /usr/bin/python3\n    ansible_ssh_common_args: '-o UserKnownHostsFile={} -o StrictHostKeyChecking=yes'\n  hosts:\n",
-        fleet.client_key().display(),
-        fleet.known_hosts_path().display()
-    );
-    for h in fleet.hosts() {
-        inv.push_str(&format!(
-            "    {}:\n      ansible_port: {}\n",
-            h.name(),
-            h.port()
-        ));
-    }
-    let inv = write(home.path(), "inv.yml", &inv);
+    let inv = fleet
+        .inventory()
+        .var("ansible_python_interpreter", "/usr/bin/python3")
+        .var(
+            "ansible_ssh_common_args",
+            format!(
+                "'-o UserKnownHostsFile={} -o StrictHostKeyChecking=yes'",
+                fleet.known_hosts_path().display()
+            ),
+        )
+        .write(home.path(), "inv.yml");
     let ours_dir = home.path().join("clearfleet");
     let theirs_dir = home.path().join("ansible");
     let playbook = fixture("ansible_compat.yml");
 
     let ours = clearfleet(home.path())
         .arg("run")
-        .arg("-i")
-        .arg(&inv)
-        .arg("--known-hosts")
-        .arg(fleet.known_hosts_path())
+        .fleet(&inv, fleet.known_hosts_path())
         .arg("-e")
         .arg(format!("work_dir={}", ours_dir.display()))
         .arg(&playbook)

@@ -2,124 +2,24 @@
 //! hosts (tests/support/sshd.rs). Each test writes its playbook beside a fresh inventory and
 //! checks what happened on the hosts, in the output and in the PLAY RECAP.
 
-mod support;
+use crate::support;
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpListener;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
-use support::cli::{Run, clearfleet, temp_home, write};
+use support::cli::{Recap, Run};
+use support::setup::Setup;
 use support::sshd::Fleet;
-
-/// An inventory of the fleet's hosts (as root) with `work_dir` pointing into `dir`; `extra` is
-/// inserted under `all.vars`.
-fn inventory(fleet: &Fleet, dir: &Path, extra: &str) -> String {
-    fleet.inventory(dir, extra, &[])
-}
-
-/// A fleet, a temp dir with `work/` and an inventory: everything a test needs.
-struct Setup {
-    fleet: Fleet,
-    home: tempfile::TempDir,
-    work: PathBuf,
-    inv: PathBuf,
-}
-
-impl Setup {
-    fn new(hosts: usize, extra_vars: &str) -> Option<Setup> {
-        Setup::on(Fleet::start(hosts)?, extra_vars)
-    }
-
-    /// The same on a fleet built by the caller.
-    fn on(fleet: Fleet, extra_vars: &str) -> Option<Setup> {
-        let home = temp_home();
-        let work = home.path().join("work");
-        std::fs::create_dir_all(&work).unwrap_or_else(|e| panic!("mkdir: {e}"));
-        let inv = write(
-            home.path(),
-            "inv.yml",
-            &inventory(&fleet, &work, extra_vars),
-        );
-        Some(Setup {
-            fleet,
-            home,
-            work,
-            inv,
-        })
-    }
-
-    fn playbook(&self, name: &str, text: &str) -> PathBuf {
-        write(self.home.path(), name, text)
-    }
-
-    fn run(&self, playbook: &Path, args: &[&str]) -> Run {
-        clearfleet(self.home.path())
-            .arg("run")
-            .args(args)
-            .arg("-i")
-            .arg(&self.inv)
-            .arg("--known-hosts")
-            .arg(self.fleet.known_hosts_path())
-            .arg(playbook)
-            .run()
-    }
-
-    fn read(&self, name: &str) -> String {
-        std::fs::read_to_string(self.work.join(name)).unwrap_or_default()
-    }
-
-    fn json(&self, name: &str) -> serde_json::Value {
-        let text = self.read(name);
-        serde_json::from_str(&text).unwrap_or_else(|e| panic!("{name} is not JSON ({e}): {text}"))
-    }
-
-    fn exists(&self, name: &str) -> bool {
-        self.work.join(name).exists()
-    }
-}
-
-fn recap_line<'a>(stdout: &'a str, host: &str) -> &'a str {
-    stdout
-        .lines()
-        .find(|l| l.starts_with(&format!("{host} ")) && l.contains(" : ok="))
-        .unwrap_or_else(|| panic!("no recap for {host}:\n{stdout}"))
-}
-
-fn count(stdout: &str, host: &str, key: &str) -> u32 {
-    recap_line(stdout, host)
-        .split_whitespace()
-        .filter_map(|w| w.split_once('='))
-        .find(|(k, _)| *k == key)
-        .and_then(|(_, v)| v.parse().ok())
-        .unwrap_or(u32::MAX)
-}
-
-/// `[ok, changed, unreachable, failed, skipped, rescued, ignored]` of `host`.
-fn recap(stdout: &str, host: &str) -> [u32; 7] {
-    [
-        "ok",
-        "changed",
-        "unreachable",
-        "failed",
-        "skipped",
-        "rescued",
-        "ignored",
-    ]
-    .map(|k| count(stdout, host, k))
-}
 
 #[test]
 fn register_when_loops_changed_when_failed_when_and_ignore_errors() {
-    let Some(s) = Setup::new(1, "") else {
+    let Some(s) = Setup::new(1) else {
         return;
     };
-    let pb = s.playbook(
-        "pb.yml",
+    let pb = s.play(
         r#"
-- hosts: all
-  gather_facts: false
-  tasks:
     - name: say hello
       command: echo hello
       register: out
@@ -194,7 +94,7 @@ fn register_when_loops_changed_when_failed_when_and_ignore_errors() {
     // ok: hello, when_yes, loop, with_items, rc3, ignored, failed_when false, escaped, dump; a command
     // is always `changed`, even when its failure is ignored (Ansible counts it).
     assert_eq!(
-        recap(&run.stdout, "h01"),
+        Recap::of(&run.stdout, "h01").counts(),
         [9, 8, 0, 0, 1, 0, 1],
         "{}",
         run.stdout
@@ -204,15 +104,11 @@ fn register_when_loops_changed_when_failed_when_and_ignore_errors() {
 
 #[test]
 fn until_retries_and_delay_count_attempts() {
-    let Some(s) = Setup::new(1, "") else {
+    let Some(s) = Setup::new(1) else {
         return;
     };
-    let pb = s.playbook(
-        "pb.yml",
+    let pb = s.play(
         r#"
-- hosts: all
-  gather_facts: false
-  tasks:
     - name: succeeds on the third attempt
       shell: n=$(cat {{ work_dir }}/count 2>/dev/null || echo 0); n=$((n+1)); echo $n > {{ work_dir }}/count; echo $n
       register: r
@@ -243,20 +139,21 @@ fn until_retries_and_delay_count_attempts() {
         s.json("dump.json"),
         serde_json::json!({"r": 3, "r_out": "3", "never": 3, "never_failed": true})
     );
-    assert_eq!(count(&run.stdout, "h01", "ignored"), 1, "{}", run.stdout);
+    assert_eq!(
+        Recap::of(&run.stdout, "h01").count("ignored"),
+        1,
+        "{}",
+        run.stdout
+    );
 }
 
 #[test]
 fn no_log_hides_secrets_from_every_output() {
-    let Some(s) = Setup::new(1, "    api_secret: s3cr3t-Value-42\n") else {
+    let Some(s) = Setup::with(1, |inv| inv.var("api_secret", "s3cr3t-Value-42")) else {
         return;
     };
-    let pb = s.playbook(
-        "pb.yml",
+    let pb = s.play(
         r#"
-- hosts: all
-  gather_facts: false
-  tasks:
     - name: prints the secret and fails
       shell: echo {{ api_secret }}; echo {{ api_secret }} >&2; exit 1
       no_log: true
@@ -295,15 +192,11 @@ fn no_log_hides_secrets_from_every_output() {
 
 #[test]
 fn tags_skip_tags_always_never_and_start_at_task() {
-    let Some(s) = Setup::new(1, "") else {
+    let Some(s) = Setup::new(1) else {
         return;
     };
-    let pb = s.playbook(
-        "pb.yml",
+    let pb = s.play(
         r#"
-- hosts: all
-  gather_facts: false
-  tasks:
     - { name: t-plain, debug: { msg: plain } }
     - { name: t-a, debug: { msg: a }, tags: a }
     - { name: t-b, debug: { msg: b }, tags: [b, shared] }
@@ -317,7 +210,7 @@ fn tags_skip_tags_always_never_and_start_at_task() {
     - { name: t-include, include_tasks: inc.yml, tags: inc }
 "#,
     );
-    s.playbook(
+    s.write(
         "inc.yml",
         "- { name: t-included, debug: { msg: included } }\n",
     );
@@ -381,15 +274,11 @@ fn tags_skip_tags_always_never_and_start_at_task() {
 
 #[test]
 fn handlers_listen_and_flush_handlers() {
-    let Some(s) = Setup::new(2, "") else {
+    let Some(s) = Setup::new(2) else {
         return;
     };
-    let pb = s.playbook(
-        "pb.yml",
+    let pb = s.play(
         r#"
-- hosts: all
-  gather_facts: false
-  tasks:
     - name: changes, notifies a topic
       command: echo 1
       notify: restart things
@@ -441,29 +330,17 @@ fn handlers_listen_and_flush_handlers() {
 
 #[test]
 fn become_per_task_with_the_inventory_password() {
-    if !support::sshd::require_test_users() {
-        return;
-    }
-    let Some(s) = Fleet::builder()
-        .test_users(true)
-        .build()
-        .and_then(|fleet| Setup::on(fleet, ""))
-    else {
+    let Some(fleet) = Fleet::builder().test_users(true).build() else {
         return;
     };
-    let inv = std::fs::read_to_string(&s.inv).unwrap_or_default().replace(
-        "ansible_user: root",
-        "ansible_user: cf-sudo\n    ansible_become_password: cf-sudo-secret-2",
-    );
-    std::fs::write(&s.inv, inv).unwrap_or_else(|e| panic!("{e}"));
+    let s = Setup::on(fleet, |inv| {
+        inv.var("ansible_user", "cf-sudo")
+            .var("ansible_become_password", "cf-sudo-secret-2")
+    });
     let dump = s.home.path().join("become.json");
-    let pb = s.playbook(
-        "pb.yml",
+    let pb = s.play(
         &format!(
             r#"
-- hosts: all
-  gather_facts: false
-  tasks:
     - command: whoami
       register: plain
     - command: whoami
@@ -505,11 +382,11 @@ fn become_per_task_with_the_inventory_password() {
 
 #[test]
 fn environment_and_timeout_kill_the_remote_command() {
-    let Some(s) = Setup::new(1, "") else {
+    let Some(s) = Setup::new(1) else {
         return;
     };
     let marker = format!("{}/slow-marker", s.work.display());
-    let pb = s.playbook(
+    let pb = s.write(
         "pb.yml",
         r#"
 - hosts: all
@@ -559,15 +436,11 @@ fn environment_and_timeout_kill_the_remote_command() {
 
 #[test]
 fn run_once_shares_its_result_and_delegate_to_runs_on_the_controller() {
-    let Some(s) = Setup::new(3, "") else {
+    let Some(s) = Setup::new(3) else {
         return;
     };
-    let pb = s.playbook(
-        "pb.yml",
+    let pb = s.play(
         r#"
-- hosts: all
-  gather_facts: false
-  tasks:
     - command: echo {{ inventory_hostname }}
       run_once: true
       register: once
@@ -617,10 +490,10 @@ fn run_once_shares_its_result_and_delegate_to_runs_on_the_controller() {
 
 #[test]
 fn nested_blocks_rescue_and_always_run_in_order() {
-    let Some(s) = Setup::new(1, "") else {
+    let Some(s) = Setup::new(1) else {
         return;
     };
-    let pb = s.playbook(
+    let pb = s.write(
         "pb.yml",
         r#"
 - hosts: all
@@ -675,41 +548,51 @@ fn nested_blocks_rescue_and_always_run_in_order() {
     );
     // Ansible counts a failure inside any block that has a rescue as `rescued` when it
     // happens (both /bin/false of the inner block), and the last one as `failed`.
-    assert_eq!(count(&run.stdout, "h01", "failed"), 1, "{}", run.stdout);
-    assert_eq!(count(&run.stdout, "h01", "rescued"), 2, "{}", run.stdout);
+    assert_eq!(
+        Recap::of(&run.stdout, "h01").count("failed"),
+        1,
+        "{}",
+        run.stdout
+    );
+    assert_eq!(
+        Recap::of(&run.stdout, "h01").count("rescued"),
+        2,
+        "{}",
+        run.stdout
+    );
 }
 
 #[test]
 fn includes_imports_vars_files_extra_vars_and_facts() {
-    let Some(s) = Setup::new(1, "") else {
+    let Some(s) = Setup::new(1) else {
         return;
     };
-    s.playbook(
+    s.write(
         "other.yml",
         "- hosts: all\n  gather_facts: false\n  tasks:\n    - file: path={{ work_dir }}/from_imported_playbook state=touch\n",
     );
-    s.playbook(
+    s.write(
         "vars/common.yml",
         "from_file: file-value\nprec: from-vars-file\n",
     );
-    s.playbook(
+    s.write(
         "tasks/imported.yml",
         "- file: path={{ work_dir }}/imported state=touch\n- name: imported second\n  shell: echo {{ which }} > {{ work_dir }}/imported2\n",
     );
-    s.playbook(
+    s.write(
         "tasks/inc_a.yml",
         "- file: path={{ work_dir }}/inc_a state=touch\n",
     );
-    s.playbook(
+    s.write(
         "tasks/inc_b.yml",
         "- file: path={{ work_dir }}/inc_b state=touch\n- include_tasks: nested.yml\n",
     );
-    s.playbook(
+    s.write(
         "tasks/nested.yml",
         "- file: path={{ work_dir }}/nested state=touch\n",
     );
-    s.playbook("extra.yml", "which: b\nfrom_extra_file: yes\n");
-    let pb = s.playbook(
+    s.write("extra.yml", "which: b\nfrom_extra_file: yes\n");
+    let pb = s.write(
         "main.yml",
         r#"
 - import_playbook: other.yml
@@ -780,10 +663,10 @@ fn result_hosts(run: &Run, task_name: &str) -> Vec<Vec<String>> {
 
 #[test]
 fn serial_percentages_and_lists_make_batches() {
-    let Some(s) = Setup::new(5, "") else {
+    let Some(s) = Setup::new(5) else {
         return;
     };
-    let pb = s.playbook(
+    let pb = s.write(
         "pb.yml",
         r#"
 - hosts: all
@@ -815,11 +698,11 @@ fn serial_percentages_and_lists_make_batches() {
 /// Under `free`, hosts still running a task finish it, but start no other.
 #[test]
 fn any_errors_fatal_stops_every_host() {
-    let Some(s) = Setup::new(3, "") else {
+    let Some(s) = Setup::new(3) else {
         return;
     };
     for strategy in ["linear", "free"] {
-        let pb = s.playbook(
+        let pb = s.write(
             "pb.yml",
             &format!(
                 r#"
@@ -860,11 +743,11 @@ fn nanos(s: &Setup, name: &str) -> u128 {
 
 #[test]
 fn strategy_free_lets_fast_hosts_go_ahead() {
-    let Some(s) = Setup::new(2, "") else {
+    let Some(s) = Setup::new(2) else {
         return;
     };
     for strategy in ["linear", "free"] {
-        let pb = s.playbook(
+        let pb = s.write(
             "pb.yml",
             &format!(
                 r#"
@@ -904,7 +787,7 @@ fn strategy_free_lets_fast_hosts_go_ahead() {
         assert!(s.exists(&format!("{strategy}-h02.handler")));
         // run_once counts on the host that ran it only (under free: the first to get there)
         assert_eq!(
-            count(&run.stdout, "h01", "ok") + count(&run.stdout, "h02", "ok"),
+            Recap::of(&run.stdout, "h01").count("ok") + Recap::of(&run.stdout, "h02").count("ok"),
             9,
             "{}",
             run.stdout
@@ -961,16 +844,16 @@ fn http_server() -> u16 {
 
 #[test]
 fn modules_script_slurp_fetch_get_url_uri_wait_for_pause_fail_assert_set_fact() {
-    let Some(s) = Setup::new(1, "") else {
+    let Some(s) = Setup::new(1) else {
         return;
     };
     let port = http_server();
-    s.playbook(
+    s.write(
         "files/hello.sh",
         "#!/bin/sh\necho \"script args: $1 $2\"\necho \"$(id -un)\" > \"$3\"\n",
     );
     let fetched = s.home.path().join("fetched");
-    let pb = s.playbook(
+    let pb = s.write(
         "pb.yml",
         &format!(
             r#"
@@ -1077,7 +960,7 @@ fn modules_script_slurp_fetch_get_url_uri_wait_for_pause_fail_assert_set_fact() 
     let again = s.run(&pb, &[]);
     assert_eq!(again.code, 0, "{again:?}");
     assert_eq!(
-        count(&again.stdout, "h01", "changed"),
+        Recap::of(&again.stdout, "h01").count("changed"),
         2,
         "script and the final dump (fe/gu flags differ): {}",
         again.stdout
@@ -1086,10 +969,10 @@ fn modules_script_slurp_fetch_get_url_uri_wait_for_pause_fail_assert_set_fact() 
 
 #[test]
 fn max_fail_percentage_lets_failures_within_the_budget_pass() {
-    let Some(s) = Setup::new(4, "") else {
+    let Some(s) = Setup::new(4) else {
         return;
     };
-    let pb = s.playbook(
+    let pb = s.write(
         "pb.yml",
         r#"
 - hosts: all
@@ -1119,14 +1002,14 @@ fn max_fail_percentage_lets_failures_within_the_budget_pass() {
 
 #[test]
 fn undefined_variables_are_reported_before_any_host_is_contacted() {
-    let Some(s) = Setup::new(1, "    port: 80\n") else {
+    let Some(s) = Setup::with(1, |inv| inv.var("port", 80)) else {
         return;
     };
-    s.playbook(
+    s.write(
         "inc.yml",
         "- set_fact:\n    from_include: 1\n- debug: msg={{ from_include }}\n",
     );
-    let pb = s.playbook(
+    let pb = s.write(
         "pb.yml",
         r#"
 - hosts: all
@@ -1174,10 +1057,10 @@ fn undefined_variables_are_reported_before_any_host_is_contacted() {
 
 #[test]
 fn a_rescued_failure_does_not_trigger_any_errors_fatal() {
-    let Some(s) = Setup::new(2, "") else {
+    let Some(s) = Setup::new(2) else {
         return;
     };
-    let pb = s.playbook(
+    let pb = s.write(
         "pb.yml",
         r#"
 - hosts: all
@@ -1199,15 +1082,22 @@ fn a_rescued_failure_does_not_trigger_any_errors_fatal() {
         "{}",
         run.stdout
     );
-    assert_eq!(count(&run.stdout, "h02", "rescued"), 1, "{}", run.stdout);
+    assert_eq!(
+        Recap::of(&run.stdout, "h02").count("rescued"),
+        1,
+        "{}",
+        run.stdout
+    );
 }
 
 #[test]
 fn variables_referring_to_other_layers_and_loop_items_render_when_used() {
-    let Some(s) = Setup::new(1, "    inv_path: \"{{ work_dir }}/{{ name_from_cli }}\"\n") else {
+    let Some(s) = Setup::with(1, |inv| {
+        inv.var("inv_path", "\"{{ work_dir }}/{{ name_from_cli }}\"")
+    }) else {
         return;
     };
-    let pb = s.playbook(
+    let pb = s.write(
         "pb.yml",
         r#"
 - hosts: all

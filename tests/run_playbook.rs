@@ -1,44 +1,18 @@
 //! `clearfleet run` end to end: playbooks on real sshd hosts, idempotence, check mode,
 //! serial with a failure budget, shell safety and diagnostics.
 
-mod support;
+use crate::support;
 
 use std::path::{Path, PathBuf};
 
-use support::cli::{clearfleet, temp_home, write};
+use support::cli::{Recap, clearfleet, temp_home, write};
+use support::setup::Setup;
 use support::sshd::Fleet;
 
 fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/fixtures/run")
         .join(name)
-}
-
-/// An inventory of the fleet's hosts with `work_dir` pointing into `dir`.
-fn inventory(fleet: &Fleet, dir: &Path, extra: &str) -> String {
-    fleet.inventory(dir, extra, &[])
-}
-
-fn recap_line<'a>(stdout: &'a str, host: &str) -> &'a str {
-    stdout
-        .lines()
-        .find(|l| l.starts_with(&format!("{host} ")) && l.contains(" : ok="))
-        .unwrap_or_else(|| panic!("no recap for {host}:\n{stdout}"))
-}
-
-fn counts(line: &str) -> Vec<(String, u32)> {
-    line.split_whitespace()
-        .filter_map(|w| w.split_once('='))
-        .map(|(k, v)| (k.to_owned(), v.parse().unwrap_or(u32::MAX)))
-        .collect()
-}
-
-fn count(line: &str, key: &str) -> u32 {
-    counts(line)
-        .into_iter()
-        .find(|(k, _)| k == key)
-        .map(|(_, v)| v)
-        .unwrap_or(u32::MAX)
 }
 
 #[test]
@@ -48,7 +22,10 @@ fn a_playbook_runs_changes_once_and_check_mode_changes_nothing() {
     };
     let home = temp_home();
     let work = home.path().join("work");
-    let inv = write(home.path(), "inv.yml", &inventory(&fleet, &work, ""));
+    let inv = fleet
+        .inventory()
+        .work_dir(&work)
+        .write(home.path(), "inv.yml");
     let run = |extra: &[&str]| {
         clearfleet(home.path())
             .arg("run")
@@ -66,13 +43,13 @@ fn a_playbook_runs_changes_once_and_check_mode_changes_nothing() {
     let first = run(&[]);
     assert_eq!(first.code, 0, "{first:?}");
     for h in fleet.hosts() {
-        let line = recap_line(&first.stdout, h.name());
+        let line = Recap::of(&first.stdout, h.name());
         // facts, dir, template, lineinfile, copy loop, cat, set_fact, assert, stat, (block
         // failure rescued), rescue debug, always copy, handler
-        assert_eq!(count(line, "failed"), 0, "{line}");
-        assert_eq!(count(line, "rescued"), 1, "{line}");
-        assert_eq!(count(line, "changed"), 6, "{line}");
-        assert_eq!(count(line, "unreachable"), 0, "{line}");
+        assert_eq!(line.count("failed"), 0, "{line}");
+        assert_eq!(line.count("rescued"), 1, "{line}");
+        assert_eq!(line.count("changed"), 6, "{line}");
+        assert_eq!(line.count("unreachable"), 0, "{line}");
         let dir = work.join(h.name());
         let conf = std::fs::read_to_string(dir.join("app.conf")).unwrap_or_default();
         assert_eq!(
@@ -116,9 +93,9 @@ fn a_playbook_runs_changes_once_and_check_mode_changes_nothing() {
     let second = run(&[]);
     assert_eq!(second.code, 0, "{second:?}");
     for h in fleet.hosts() {
-        let line = recap_line(&second.stdout, h.name());
+        let line = Recap::of(&second.stdout, h.name());
         assert_eq!(
-            count(line, "changed"),
+            line.count("changed"),
             0,
             "second run changed something: {line}"
         );
@@ -133,7 +110,7 @@ fn a_playbook_runs_changes_once_and_check_mode_changes_nothing() {
     let check = run(&["--check", "--diff"]);
     for h in fleet.hosts() {
         assert_eq!(
-            count(recap_line(&check.stdout, h.name()), "changed"),
+            Recap::of(&check.stdout, h.name()).count("changed"),
             0,
             "{}",
             check.stdout
@@ -143,30 +120,16 @@ fn a_playbook_runs_changes_once_and_check_mode_changes_nothing() {
 
 #[test]
 fn check_mode_with_diff_shows_the_change_and_leaves_the_file() {
-    let Some(fleet) = Fleet::start(1) else {
+    let Some(s) = Setup::with(1, |inv| inv.var("app_port", 9000)) else {
         return;
     };
-    let home = temp_home();
-    let work = home.path().join("work");
-    std::fs::create_dir_all(work.join("h01")).unwrap_or_default();
-    std::fs::write(work.join("h01/app.conf"), "port=1\n").unwrap_or_default();
-    let inv = write(
-        home.path(),
-        "inv.yml",
-        &inventory(&fleet, &work, "    app_port: 9000\n"),
-    );
-    let pb = write(
-        home.path(),
+    std::fs::create_dir_all(s.work.join("h01")).unwrap_or_default();
+    std::fs::write(s.work.join("h01/app.conf"), "port=1\n").unwrap_or_default();
+    let pb = s.write(
         "pb.yml",
         "- hosts: all\n  gather_facts: no\n  tasks:\n    - lineinfile:\n        path: \"{{ work_dir }}/h01/app.conf\"\n        regexp: '^port='\n        line: port={{ app_port }}\n",
     );
-    let run = clearfleet(home.path())
-        .args(["run", "--check", "--diff", "-i"])
-        .arg(&inv)
-        .arg("--known-hosts")
-        .arg(fleet.known_hosts_path())
-        .arg(&pb)
-        .run();
+    let run = s.run(&pb, &["--check", "--diff"]);
     assert_eq!(run.code, 0, "{run:?}");
     assert!(
         run.stdout.contains("-port=1\n+port=9000\n"),
@@ -174,33 +137,23 @@ fn check_mode_with_diff_shows_the_change_and_leaves_the_file() {
         run.stdout
     );
     assert_eq!(
-        std::fs::read_to_string(work.join("h01/app.conf")).unwrap_or_default(),
+        std::fs::read_to_string(s.work.join("h01/app.conf")).unwrap_or_default(),
         "port=1\n"
     );
 }
 
 #[test]
 fn serial_batches_stop_when_the_failure_budget_is_spent() {
-    let Some(fleet) = Fleet::start(4) else {
+    let Some(s) = Setup::new(4) else {
         return;
     };
-    let home = temp_home();
-    let work = home.path().join("work");
-    let inv = write(home.path(), "inv.yml", &inventory(&fleet, &work, ""));
-    let pb = write(
-        home.path(),
+    let pb = s.write(
         "pb.yml",
         "- hosts: all\n  gather_facts: false\n  serial: 2\n  max_fail_percentage: 0\n  tasks:\n    - name: fail on h02\n      command: \"{{ 'false' if inventory_hostname == 'h02' else 'true' }}\"\n    - name: touch\n      file:\n        path: \"{{ work_dir }}-{{ inventory_hostname }}\"\n        state: touch\n",
     );
-    let run = clearfleet(home.path())
-        .args(["run", "--output", "json", "-i"])
-        .arg(&inv)
-        .arg("--known-hosts")
-        .arg(fleet.known_hosts_path())
-        .arg(&pb)
-        .run();
+    let run = s.run(&pb, &["--output", "json"]);
     assert_eq!(run.code, 2, "{run:?}");
-    let touched = |h: &str| PathBuf::from(format!("{}-{h}", work.display())).exists();
+    let touched = |h: &str| PathBuf::from(format!("{}-{h}", s.work.display())).exists();
     assert!(
         !touched("h01"),
         "over the budget after the first task, the whole batch stops (Ansible's linear strategy)"
@@ -210,7 +163,7 @@ fn serial_batches_stop_when_the_failure_budget_is_spent() {
         !touched("h03") && !touched("h04"),
         "the second batch was never started"
     );
-    assert_eq!(fleet.hosts()[2].accepted_connections(), 0);
+    assert_eq!(s.fleet.hosts()[2].accepted_connections(), 0);
     let failed = run.host_json("h02");
     assert_eq!(failed["status"], "failed");
     assert_eq!(failed["recap"]["failed"], 1);
@@ -237,21 +190,19 @@ fn quoted_values_never_become_commands() {
     let home = temp_home();
     let canary = home.path().join("canary");
     let evil = format!("x; touch {}", canary.display());
-    let inv = write(
-        home.path(),
-        "inv.yml",
-        &inventory(&fleet, home.path(), &format!("    evil: \"{evil}\"\n")),
-    );
+    let inv = fleet
+        .inventory()
+        .work_dir(home.path())
+        .var("evil", format!("\"{evil}\""))
+        .write(home.path(), "inv.yml");
     let pb = write(
         home.path(),
         "pb.yml",
         "- hosts: all\n  gather_facts: no\n  tasks:\n    - shell: echo {{ evil | quote }}\n      register: out\n    - command: echo {{ evil }}\n    - assert:\n        that: out.stdout == evil\n",
     );
     let run = clearfleet(home.path())
-        .args(["run", "-i"])
-        .arg(&inv)
-        .arg("--known-hosts")
-        .arg(fleet.known_hosts_path())
+        .arg("run")
+        .fleet(&inv, fleet.known_hosts_path())
         .arg(&pb)
         .run();
     assert_eq!(run.code, 0, "{run:?}");
@@ -260,23 +211,14 @@ fn quoted_values_never_become_commands() {
 
 #[test]
 fn mistakes_are_reported_before_any_host_is_contacted() {
-    let Some(fleet) = Fleet::start(1) else {
+    let Some(s) = Setup::new(1) else {
         return;
     };
-    let home = temp_home();
-    let inv = write(home.path(), "inv.yml", &inventory(&fleet, home.path(), ""));
-    let pb = write(
-        home.path(),
+    let pb = s.write(
         "pb.yml",
         "- hosts: all\n  tasks:\n    - name: typo\n      copy:\n        dest: /tmp/x\n        contnet: hi\n    - debug:\n        msg: \"{{ unclosed \"\n",
     );
-    let run = clearfleet(home.path())
-        .args(["run", "-i"])
-        .arg(&inv)
-        .arg("--known-hosts")
-        .arg(fleet.known_hosts_path())
-        .arg(&pb)
-        .run();
+    let run = s.run(&pb, &[]);
     assert_eq!(run.code, 4, "{run:?}");
     assert!(
         run.stderr
@@ -285,39 +227,28 @@ fn mistakes_are_reported_before_any_host_is_contacted() {
         run.stderr
     );
     assert!(run.stderr.contains("pb.yml:8:"), "{}", run.stderr);
-    assert_eq!(fleet.hosts()[0].accepted_connections(), 0);
+    assert_eq!(s.fleet.hosts()[0].accepted_connections(), 0);
 }
 
 #[test]
 fn an_unreachable_host_is_reported_and_the_others_finish() {
-    let Some(fleet) = Fleet::start(1) else {
+    let Some(s) = Setup::with(1, |inv| inv.host("down", 1)) else {
         return;
     };
-    let home = temp_home();
-    let mut inv = inventory(&fleet, home.path(), "");
-    inv.push_str("    down:\n      ansible_port: 1\n");
-    let inv = write(home.path(), "inv.yml", &inv);
-    let pb = write(
-        home.path(),
+    let pb = s.write(
         "pb.yml",
         "- hosts: all\n  tasks:\n    - command: \"true\"\n",
     );
-    let run = clearfleet(home.path())
-        .args(["run", "--connect-retries", "0", "-i"])
-        .arg(&inv)
-        .arg("--known-hosts")
-        .arg(fleet.known_hosts_path())
-        .arg(&pb)
-        .run();
+    let run = s.run(&pb, &["--connect-retries", "0"]);
     assert_eq!(run.code, 3, "{run:?}");
     assert_eq!(
-        count(recap_line(&run.stdout, "down"), "unreachable"),
+        Recap::of(&run.stdout, "down").count("unreachable"),
         1,
         "{}",
         run.stdout
     );
     assert_eq!(
-        count(recap_line(&run.stdout, "h01"), "ok"),
+        Recap::of(&run.stdout, "h01").count("ok"),
         2,
         "{}",
         run.stdout

@@ -1,27 +1,20 @@
 //! Host keys, authentication methods, ProxyJump and become, end to end against real sshd hosts.
 
-mod support;
+use crate::support;
 
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use support::cli::{clearfleet, temp_home, write};
-use support::sshd::Fleet;
+use support::sshd::{Agent, Fleet, Inventory};
 
-fn host_line(name: &str, port: u16, user: &str, vars: &[String]) -> String {
-    let mut s = format!(
-        "    {name}:\n      ansible_host: 127.0.0.1\n      ansible_port: {port}\n      ansible_user: {user}\n"
-    );
-    for v in vars {
-        s.push_str(&format!("      {v}\n"));
-    }
-    s
-}
+const KEY_VAR: &str = "ansible_ssh_private_key_file";
 
-fn key_var(fleet: &Fleet) -> String {
-    format!(
-        "ansible_ssh_private_key_file: {}",
-        fleet.client_key().display()
-    )
+/// The fleet's inventory as `cf-pass`, without the key: a password login.
+fn as_cf_pass(fleet: &Fleet) -> Inventory {
+    fleet
+        .inventory()
+        .var("ansible_user", "cf-pass")
+        .unset_var(KEY_VAR)
 }
 
 #[test]
@@ -30,26 +23,13 @@ fn changed_host_key_is_refused_under_strict_and_accept_new() {
         return;
     };
     let home = temp_home();
-    let mut inv = String::from("all:\n  hosts:\n");
-    for h in fleet.hosts() {
-        inv.push_str(&host_line(h.name(), h.port(), "root", &[key_var(&fleet)]));
-    }
-    let inv = write(home.path(), "inv.yml", &inv);
+    let inv = fleet.inventory().write(home.path(), "inv.yml");
     fleet.hosts()[0].regenerate_host_key_and_restart();
     let offered = fleet.hosts()[0].host_key_fingerprint();
     for policy in ["strict", "accept-new"] {
         let run = clearfleet(home.path())
-            .args([
-                "ping",
-                "--output",
-                "json",
-                "--host-key-checking",
-                policy,
-                "-i",
-            ])
-            .arg(&inv)
-            .arg("--known-hosts")
-            .arg(fleet.known_hosts_path())
+            .args(["ping", "--output", "json", "--host-key-checking", policy])
+            .fleet(&inv, fleet.known_hosts_path())
             .run();
         assert_eq!(run.code, 3, "{policy}: {run:?}");
         let h = run.host_json("h01");
@@ -67,10 +47,8 @@ fn changed_host_key_is_refused_under_strict_and_accept_new() {
         assert_eq!(run.host_json("h02")["status"], "ok");
     }
     let run = clearfleet(home.path())
-        .args(["ping", "--host-key-checking", "off", "-i"])
-        .arg(&inv)
-        .arg("--known-hosts")
-        .arg(fleet.known_hosts_path())
+        .args(["ping", "--host-key-checking", "off"])
+        .fleet(&inv, fleet.known_hosts_path())
         .run();
     assert_eq!(run.code, 0, "{run:?}");
     assert!(
@@ -86,25 +64,17 @@ fn accept_new_learns_unknown_keys_and_strict_refuses_them() {
         return;
     };
     let home = temp_home();
-    let mut inv = String::from("all:\n  hosts:\n");
-    for h in fleet.hosts() {
-        inv.push_str(&host_line(h.name(), h.port(), "root", &[key_var(&fleet)]));
-    }
-    let inv = write(home.path(), "inv.yml", &inv);
+    let inv = fleet.inventory().write(home.path(), "inv.yml");
     let known = home.path().join("fresh_known_hosts");
     let run = clearfleet(home.path())
-        .args(["ping", "--host-key-checking", "strict", "-i"])
-        .arg(&inv)
-        .arg("--known-hosts")
-        .arg(&known)
+        .args(["ping", "--host-key-checking", "strict"])
+        .fleet(&inv, &known)
         .run();
     assert_eq!(run.code, 3, "{run:?}");
     assert!(run.stdout.contains("h01 | UNREACHABLE"), "{}", run.stdout);
     let run = clearfleet(home.path())
-        .args(["ping", "-i"])
-        .arg(&inv)
-        .arg("--known-hosts")
-        .arg(&known)
+        .arg("ping")
+        .fleet(&inv, &known)
         .run();
     assert_eq!(run.code, 0, "{run:?}");
     let learnt = std::fs::read_to_string(&known).unwrap_or_default();
@@ -115,43 +85,28 @@ fn accept_new_learns_unknown_keys_and_strict_refuses_them() {
         );
     }
     let run = clearfleet(home.path())
-        .args(["ping", "--host-key-checking", "strict", "-i"])
-        .arg(&inv)
-        .arg("--known-hosts")
-        .arg(&known)
+        .args(["ping", "--host-key-checking", "strict"])
+        .fleet(&inv, &known)
         .run();
     assert_eq!(run.code, 0, "learnt keys are trusted under strict: {run:?}");
 }
 
 #[test]
 fn password_authentication_never_shows_the_password() {
-    if !support::sshd::require_test_users() {
-        return;
-    }
-    let Some(fleet) = Fleet::builder()
-        .hosts(1)
-        .password_auth(true)
-        .test_users(true)
-        .build()
-    else {
+    let Some(fleet) = Fleet::with_test_users(1) else {
         return;
     };
     let home = temp_home();
-    let h = &fleet.hosts()[0];
     let password = "cf-pass-secret-1";
-    let inv = String::from("all:\n  hosts:\n")
-        + &host_line(
-            h.name(),
-            h.port(),
-            "cf-pass",
-            &[format!("ansible_password: {password}")],
-        );
-    let inv = write(home.path(), "inv.yml", &inv);
+    let with_password = |password: &str, name: &str| {
+        as_cf_pass(&fleet)
+            .var("ansible_password", password)
+            .write(home.path(), name)
+    };
+    let inv = with_password(password, "inv.yml");
     let run = clearfleet(home.path())
-        .args(["exec", "-vv", "--report-dir", "rep", "-i"])
-        .arg(&inv)
-        .arg("--known-hosts")
-        .arg(fleet.known_hosts_path())
+        .args(["exec", "-vv", "--report-dir", "rep"])
+        .fleet(&inv, fleet.known_hosts_path())
         .args(["--", "id -un; echo cf-pass-secret-1"])
         .run();
     assert_eq!(run.code, 0, "{run:?}");
@@ -159,10 +114,8 @@ fn password_authentication_never_shows_the_password() {
     // Not even in the most verbose log (every library at trace level).
     let traced = clearfleet(home.path())
         .env("CLEARFLEET_LOG", "trace")
-        .args(["exec", "--report-dir", "rep-trace", "-i"])
-        .arg(&inv)
-        .arg("--known-hosts")
-        .arg(fleet.known_hosts_path())
+        .args(["exec", "--report-dir", "rep-trace"])
+        .fleet(&inv, fleet.known_hosts_path())
         .args(["--", "id -un"])
         .run();
     assert_eq!(traced.code, 0, "{traced:?}");
@@ -190,19 +143,10 @@ fn password_authentication_never_shows_the_password() {
         listed.stdout
     );
 
-    let wrong = String::from("all:\n  hosts:\n")
-        + &host_line(
-            h.name(),
-            h.port(),
-            "cf-pass",
-            &["ansible_password: not-the-password".into()],
-        );
-    let wrong = write(home.path(), "wrong.yml", &wrong);
+    let wrong = with_password("not-the-password", "wrong.yml");
     let run = clearfleet(home.path())
-        .args(["ping", "--output", "json", "-i"])
-        .arg(&wrong)
-        .arg("--known-hosts")
-        .arg(fleet.known_hosts_path())
+        .args(["ping", "--output", "json"])
+        .fleet(&wrong, fleet.known_hosts_path())
         .run();
     assert_eq!(run.code, 3, "{run:?}");
     let error = run.host_json("h01")["error"]
@@ -222,46 +166,25 @@ fn ssh_agent_authentication() {
         return;
     };
     let home = temp_home();
-    let sock = home.path().join("agent.sock");
-    let mut agent = Command::new("ssh-agent")
-        .args(["-D", "-a"])
-        .arg(&sock)
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap_or_else(|e| panic!("ssh-agent: {e}"));
-    for _ in 0..50 {
-        if sock.exists() {
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
-    let added = Command::new("ssh-add")
-        .arg(fleet.client_key())
-        .env("SSH_AUTH_SOCK", &sock)
-        .output()
-        .unwrap_or_else(|e| panic!("ssh-add: {e}"));
-    assert!(added.status.success(), "{added:?}");
-    let h = &fleet.hosts()[0];
-    let inv = String::from("all:\n  hosts:\n") + &host_line(h.name(), h.port(), "root", &[]);
-    let inv = write(home.path(), "inv.yml", &inv);
+    let agent = Agent::start(home.path());
+    agent.add(fleet.client_key());
+    let inv = fleet
+        .inventory()
+        .unset_var(KEY_VAR)
+        .write(home.path(), "inv.yml");
     let with_agent = clearfleet(home.path())
-        .args(["exec", "-i"])
-        .arg(&inv)
-        .arg("--known-hosts")
-        .arg(fleet.known_hosts_path())
-        .env("SSH_AUTH_SOCK", &sock)
+        .arg("exec")
+        .fleet(&inv, fleet.known_hosts_path())
+        .env("SSH_AUTH_SOCK", agent.socket())
         .args(["--", "echo via-agent"])
         .run();
     let without_agent = clearfleet(home.path())
-        .args(["exec", "--no-agent", "-i"])
-        .arg(&inv)
-        .arg("--known-hosts")
-        .arg(fleet.known_hosts_path())
-        .env("SSH_AUTH_SOCK", &sock)
+        .args(["exec", "--no-agent"])
+        .fleet(&inv, fleet.known_hosts_path())
+        .env("SSH_AUTH_SOCK", agent.socket())
         .args(["--", "echo via-agent"])
         .run();
-    let _ = agent.kill();
-    let _ = agent.wait();
+    drop(agent);
     assert_eq!(with_agent.code, 0, "{with_agent:?}");
     assert!(with_agent.stdout.contains("via-agent"));
     assert_eq!(without_agent.code, 3, "no key, no agent: {without_agent:?}");
@@ -306,35 +229,27 @@ fn proxyjump_from_ssh_config_reaches_a_host_through_another() {
 
 #[test]
 fn become_runs_as_root_with_the_sudo_password() {
-    if !support::sshd::require_test_users() {
-        return;
-    }
     let Some(fleet) = Fleet::builder().test_users(true).build() else {
         return;
     };
     let home = temp_home();
-    let h = &fleet.hosts()[0];
     let password = "cf-sudo-secret-2";
-    let vars = |pw: &str| {
-        vec![
-            key_var(&fleet),
-            "ansible_become: yes".to_owned(),
-            format!("ansible_become_password: {pw}"),
-        ]
+    let as_cf_sudo = || fleet.inventory().var("ansible_user", "cf-sudo");
+    let become_with = |pw: &str, name: &str| {
+        as_cf_sudo()
+            .var("ansible_become", "yes")
+            .var("ansible_become_password", pw)
+            .write(home.path(), name)
     };
-    let inv = String::from("all:\n  hosts:\n")
-        + &host_line(h.name(), h.port(), "cf-sudo", &vars(password));
-    let inv = write(home.path(), "inv.yml", &inv);
+    let inv = become_with(password, "inv.yml");
     for (log, dir) in [(None, "rep"), (Some("trace"), "rep-trace")] {
         let mut cmd = clearfleet(home.path());
         if let Some(level) = log {
             cmd = cmd.env("CLEARFLEET_LOG", level);
         }
         let run = cmd
-            .args(["exec", "-vv", "--report-dir", dir, "-i"])
-            .arg(&inv)
-            .arg("--known-hosts")
-            .arg(fleet.known_hosts_path())
+            .args(["exec", "-vv", "--report-dir", dir])
+            .fleet(&inv, fleet.known_hosts_path())
             .args(["--", "id -un; cat"])
             .run();
         assert_eq!(run.code, 0, "{run:?}");
@@ -342,14 +257,10 @@ fn become_runs_as_root_with_the_sudo_password() {
         support::secrets::assert_nowhere(&[password], &run, &[&home.path().join(dir)]);
     }
 
-    let wrong = String::from("all:\n  hosts:\n")
-        + &host_line(h.name(), h.port(), "cf-sudo", &vars("wrong-sudo-pw"));
-    let wrong = write(home.path(), "wrong.yml", &wrong);
+    let wrong = become_with("wrong-sudo-pw", "wrong.yml");
     let run = clearfleet(home.path())
-        .args(["exec", "--output", "json", "-i"])
-        .arg(&wrong)
-        .arg("--known-hosts")
-        .arg(fleet.known_hosts_path())
+        .args(["exec", "--output", "json"])
+        .fleet(&wrong, fleet.known_hosts_path())
         .args(["--", "id -un"])
         .run();
     assert_eq!(run.code, 2, "{run:?}");
@@ -365,81 +276,29 @@ fn become_runs_as_root_with_the_sudo_password() {
     assert!(!run.all_output().contains("wrong-sudo-pw"));
 
     // Without become the same user stays itself.
-    let plain = String::from("all:\n  hosts:\n")
-        + &host_line(h.name(), h.port(), "cf-sudo", &[key_var(&fleet)]);
-    let plain = write(home.path(), "plain.yml", &plain);
+    let plain = as_cf_sudo().write(home.path(), "plain.yml");
     let run = clearfleet(home.path())
-        .args(["exec", "-i"])
-        .arg(&plain)
-        .arg("--known-hosts")
-        .arg(fleet.known_hosts_path())
+        .arg("exec")
+        .fleet(&plain, fleet.known_hosts_path())
         .args(["--", "id -un"])
         .run();
     assert_eq!(run.code, 0, "{run:?}");
     assert!(run.stdout.contains("\ncf-sudo\n"), "{}", run.stdout);
 }
 
-/// Runs clearfleet under a pseudo-terminal (util-linux `script`) typing `input` at its prompts.
-fn run_with_tty(home: &std::path::Path, args: &str, input: &str) -> (i32, String) {
-    let bin = env!("CARGO_BIN_EXE_clearfleet");
-    let mut child = Command::new("script")
-        .args(["-qec", &format!("{bin} {args}"), "/dev/null"])
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("HOME", home)
-        .env("NO_COLOR", "1")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("script: {e}"));
-    if let Some(mut stdin) = child.stdin.take() {
-        use std::io::Write;
-        // Give the prompt time to appear, as a person would.
-        std::thread::sleep(std::time::Duration::from_millis(300));
-        let _ = stdin.write_all(input.as_bytes());
-        std::thread::sleep(std::time::Duration::from_millis(300));
-    }
-    let out = child
-        .wait_with_output()
-        .unwrap_or_else(|e| panic!("wait: {e}"));
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    // The pseudo-terminal turns every newline into CRLF.
-    (out.status.code().unwrap_or(-1), text.replace("\r\n", "\n"))
-}
-
 #[test]
 fn ask_pass_and_ask_become_pass_prompt_once_without_echo() {
-    if !support::sshd::require_test_users() {
-        return;
-    }
-    let Some(fleet) = Fleet::builder()
-        .hosts(2)
-        .password_auth(true)
-        .test_users(true)
-        .build()
-    else {
+    let Some(fleet) = Fleet::with_test_users(2) else {
         return;
     };
     let home = temp_home();
-    let mut inv = String::from("all:\n  hosts:\n");
-    for h in fleet.hosts() {
-        inv.push_str(&host_line(h.name(), h.port(), "cf-pass", &[]));
-    }
-    let inv = write(home.path(), "inv.yml", &inv);
-    let known = fleet.known_hosts_path().display().to_string();
-    let (code, out) = run_with_tty(
-        home.path(),
-        &format!(
-            "exec -k -i {} --known-hosts {known} -- id -un",
-            inv.display()
-        ),
-        "cf-pass-secret-1\n",
-    );
+    let inv = as_cf_pass(&fleet).write(home.path(), "inv.yml");
+    let (code, out) = clearfleet(home.path())
+        .terminal(24, 80)
+        .args(["exec", "-k"])
+        .fleet(&inv, fleet.known_hosts_path())
+        .args(["--", "id", "-un"])
+        .run_on_terminal("cf-pass-secret-1\n");
     assert_eq!(code, 0, "{out}");
     assert_eq!(
         out.matches("SSH password:").count(),
@@ -452,24 +311,16 @@ fn ask_pass_and_ask_become_pass_prompt_once_without_echo() {
         "typed password not echoed: {out}"
     );
 
-    let mut inv = String::from("all:\n  hosts:\n");
-    for h in fleet.hosts() {
-        inv.push_str(&host_line(
-            h.name(),
-            h.port(),
-            "cf-sudo",
-            &[key_var(&fleet)],
-        ));
-    }
-    let inv = write(home.path(), "sudo.yml", &inv);
-    let (code, out) = run_with_tty(
-        home.path(),
-        &format!(
-            "exec -b -K -i {} --known-hosts {known} -- id -un",
-            inv.display()
-        ),
-        "cf-sudo-secret-2\n",
-    );
+    let inv = fleet
+        .inventory()
+        .var("ansible_user", "cf-sudo")
+        .write(home.path(), "sudo.yml");
+    let (code, out) = clearfleet(home.path())
+        .terminal(24, 80)
+        .args(["exec", "-b", "-K"])
+        .fleet(&inv, fleet.known_hosts_path())
+        .args(["--", "id", "-un"])
+        .run_on_terminal("cf-sudo-secret-2\n");
     assert_eq!(code, 0, "{out}");
     assert_eq!(out.matches("BECOME password:").count(), 1, "{out}");
     assert_eq!(out.matches("\nroot\n").count(), 2, "{out}");
@@ -478,37 +329,18 @@ fn ask_pass_and_ask_become_pass_prompt_once_without_echo() {
 
 #[test]
 fn test_users_exist_only_inside_the_test_hosts() {
-    if !support::sshd::require_test_users() {
-        return;
-    }
-    let Some(fleet) = Fleet::builder()
-        .hosts(1)
-        .password_auth(true)
-        .test_users(true)
-        .build()
-    else {
+    let Some(fleet) = Fleet::with_test_users(1) else {
         return;
     };
     let home = temp_home();
-    let h = &fleet.hosts()[0];
-    let inv = String::from("all:\n  hosts:\n")
-        + &host_line(
-            h.name(),
-            h.port(),
-            "cf-pass",
-            &[format!(
-                "ansible_password: {}",
-                support::sshd::CF_PASS_PASSWORD
-            )],
-        );
-    let inv = write(home.path(), "inv.yml", &inv);
+    let inv = as_cf_pass(&fleet)
+        .var("ansible_password", support::sshd::CF_PASS_PASSWORD)
+        .write(home.path(), "inv.yml");
     // Inside the host: the user logs in with its password, has its home under the fleet's
     // directory, and the sudo rules are there.
     let run = clearfleet(home.path())
-        .args(["exec", "-i"])
-        .arg(&inv)
-        .arg("--known-hosts")
-        .arg(fleet.known_hosts_path())
+        .arg("exec")
+        .fleet(&inv, fleet.known_hosts_path())
         .args([
             "--",
             "id -un; pwd; getent passwd cf-sudo >/dev/null && echo has-cf-sudo; ls /etc/sudoers.d",

@@ -1,12 +1,12 @@
 //! sudo through real sshd as the `cf-sudo` user (password-protected sudo; the test users exist
 //! only in the hosts' namespaces, see tests/support/sshd.rs): right and wrong passwords, no password, stdin, and root.
 
-mod support;
+use crate::support;
 
 use std::time::Duration;
 
-use clearfleet::connection::{Become, Connection, ExecError, ExecOptions, ExitStatus};
-use clearfleet::secret::Secret;
+use clearfleet_base::secret::Secret;
+use clearfleet_ssh::{Become, Connection, ExecError, ExecOptions, ExitStatus};
 use support::Fleet;
 
 fn sudo(password: Option<&str>) -> ExecOptions {
@@ -29,9 +29,6 @@ async fn cf_sudo(fleet: &Fleet) -> Connection {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn become_root_with_the_right_password() {
-    if !support::require_test_users() {
-        return;
-    }
     let Some(fleet) = Fleet::builder().test_users(true).build() else {
         return;
     };
@@ -74,9 +71,6 @@ async fn become_root_with_the_right_password() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn wrong_or_missing_sudo_password_fails_without_leaking_it() {
-    if !support::require_test_users() {
-        return;
-    }
     let Some(fleet) = Fleet::builder().test_users(true).build() else {
         return;
     };
@@ -121,9 +115,6 @@ async fn wrong_or_missing_sudo_password_fails_without_leaking_it() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_prompt_means_no_password_is_sent() {
-    if !support::require_test_users() {
-        return;
-    }
     let Some(fleet) = Fleet::builder().test_users(true).build() else {
         return;
     };
@@ -148,19 +139,10 @@ async fn no_prompt_means_no_password_is_sent() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn user_without_sudo_rights_gets_a_clear_reason() {
-    if !support::require_test_users() {
-        return;
-    }
-    let Some(fleet) = Fleet::builder()
-        .password_auth(true)
-        .test_users(true)
-        .build()
-    else {
+    let Some(fleet) = Fleet::with_test_users(1) else {
         return;
     };
-    let mut target = fleet.target(0, "cf-pass");
-    target.identity_files.clear();
-    target.password = Some(Secret::new(support::CF_PASS_PASSWORD));
+    let target = fleet.password_target(0, "cf-pass", support::CF_PASS_PASSWORD);
     let conn = Connection::connect(&target, &fleet.settings())
         .await
         .expect("cf-pass login");

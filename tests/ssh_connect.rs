@@ -1,7 +1,7 @@
 //! Connecting against real sshd: unreachable hosts, timeouts, known_hosts policies, every
 //! authentication method, and ProxyJump.
 
-mod support;
+use crate::support;
 
 use std::fs;
 use std::io::Read;
@@ -12,11 +12,11 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use clearfleet::connection::{
+use clearfleet_base::secret::Secret;
+use clearfleet_ssh::{
     ConnectError, Connection, Defaults, ExecOptions, HostKeyChecking, HostParams, SshConfig,
     SshSettings, Target,
 };
-use clearfleet::secret::Secret;
 use support::{Agent, Fleet};
 
 async fn whoami(conn: &Connection) -> String {
@@ -295,29 +295,22 @@ async fn tab_separated_and_hashed_entries_match() {
 
 #[tokio::test]
 async fn password_auth() {
-    if !support::require_test_users() {
-        return;
-    }
-    let Some(fleet) = Fleet::builder()
-        .password_auth(true)
-        .test_users(true)
-        .build()
-    else {
+    let Some(fleet) = Fleet::with_test_users(1) else {
         return;
     };
-    let mut target = fleet.target(0, "cf-pass");
-    target.identity_files.clear();
-    target.password = Some(Secret::new(support::CF_PASS_PASSWORD));
+    let target = fleet.password_target(0, "cf-pass", support::CF_PASS_PASSWORD);
     let conn = Connection::connect(&target, &fleet.settings())
         .await
         .expect("password login");
     assert_eq!(whoami(&conn).await, "cf-pass");
 
     let wrong = "wrong-password-xyz";
-    target.password = Some(Secret::new(wrong));
-    let err = Connection::connect(&target, &fleet.settings())
-        .await
-        .expect_err("wrong password");
+    let err = Connection::connect(
+        &fleet.password_target(0, "cf-pass", wrong),
+        &fleet.settings(),
+    )
+    .await
+    .expect_err("wrong password");
     match &err {
         ConnectError::AuthFailed { user, tried, .. } => {
             assert_eq!(user, "cf-pass");
@@ -583,21 +576,33 @@ async fn max_startups_drops_are_retried() {
 }
 
 #[test]
-fn inventory_yaml_lists_every_host() {
+fn the_fleet_inventory_lists_every_host() {
     let Some(fleet) = Fleet::start(2) else { return };
-    let path = fleet.dir().join("inventory.yml");
-    fleet.write_inventory_yaml(&path);
-    let text = fs::read_to_string(&path).expect("read");
+    let text = fleet
+        .inventory()
+        .host_var("h02", "ansible_user", "cf-pass")
+        .group("second", &["h02"])
+        .to_string();
     for (i, h) in fleet.hosts().iter().enumerate() {
-        assert!(text.contains(&format!("    h{:02}:\n", i + 1)), "{text}");
         assert!(
-            text.contains(&format!("ansible_port: {}\n", h.port())),
+            text.contains(&format!(
+                "    h{:02}:\n      ansible_port: {}\n",
+                i + 1,
+                h.port()
+            )),
             "{text}"
         );
     }
-    assert_eq!(text.matches("ansible_user: root").count(), 2);
+    assert!(
+        text.starts_with("all:\n  vars:\n    ansible_host: 127.0.0.1\n    ansible_user: root\n")
+    );
     assert!(text.contains(&format!(
-        "ansible_ssh_private_key_file: {}",
+        "    ansible_ssh_private_key_file: {}\n",
         fleet.client_key().display()
     )));
+    assert!(text.contains("      ansible_user: cf-pass\n"), "{text}");
+    assert!(
+        text.ends_with("  children:\n    second:\n      hosts:\n        h02:\n"),
+        "{text}"
+    );
 }

@@ -1,11 +1,11 @@
 //! Running commands over one connection against real sshd: output capture, concurrency above
 //! MaxSessions, large outputs, timeouts and lost connections.
 
-mod support;
+use crate::support;
 
 use std::time::{Duration, Instant};
 
-use clearfleet::connection::{Connection, ExecError, ExecOptions, ExitStatus};
+use clearfleet_ssh::{Connection, ExecError, ExecOptions, ExitStatus};
 use support::Fleet;
 
 async fn connect(fleet: &Fleet, i: usize) -> Connection {
@@ -161,10 +161,7 @@ async fn timeout_kills_the_remote_command() {
         start.elapsed()
     );
     assert!(
-        support::eventually(Duration::from_secs(3), || !support::process_running(
-            &marker
-        ))
-        .await,
+        support::process_comes_to(&marker, false, Duration::from_secs(3)).await,
         "remote command still running after timeout; log:\n{}",
         fleet.host(0).log()
     );
@@ -228,15 +225,12 @@ async fn commands_cancelled_at_any_moment_leave_nothing_running() {
         let evidence = std::env::temp_dir().join(&marker);
         let cmd = format!("touch {}; sleep 300; echo {marker}", evidence.display());
         let _ = tokio::time::timeout(Duration::from_millis(delay_ms), conn.exec(&cmd, &opts)).await;
-        clearfleet::connection::cancelled_commands_settled(Duration::from_secs(10)).await;
+        clearfleet_ssh::cancelled_commands_settled(Duration::from_secs(10)).await;
         if std::fs::remove_file(&evidence).is_ok() {
             started += 1;
         }
         assert!(
-            support::eventually(Duration::from_secs(5), || !support::process_running(
-                &marker
-            ))
-            .await,
+            support::process_comes_to(&marker, false, Duration::from_secs(5)).await,
             "cancelled after {delay_ms} ms and still running"
         );
     }
@@ -246,7 +240,7 @@ async fn commands_cancelled_at_any_moment_leave_nothing_running() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cancelled_exec_kills_the_command_and_frees_its_channel() {
     let Some(fleet) = Fleet::start(1) else { return };
-    let settings = clearfleet::connection::SshSettings {
+    let settings = clearfleet_ssh::SshSettings {
         max_channels: 1,
         ..fleet.settings()
     };
@@ -265,17 +259,9 @@ async fn cancelled_exec_kills_the_command_and_frees_its_channel() {
             conn.exec(&cmd, &opts).await
         })
     };
+    support::abort_once_running(task, &marker).await;
     assert!(
-        support::eventually(Duration::from_secs(5), || support::process_running(&marker)).await,
-        "command did not start"
-    );
-    task.abort();
-    let _ = task.await;
-    assert!(
-        support::eventually(Duration::from_secs(5), || !support::process_running(
-            &marker
-        ))
-        .await,
+        support::process_comes_to(&marker, false, Duration::from_secs(5)).await,
         "cancelled command still running"
     );
     // The only channel slot is free again.

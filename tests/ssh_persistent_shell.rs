@@ -3,13 +3,12 @@
 //! and stdin; timeouts and cancellations kill them; stdin and sudo passwords fall back to a
 //! channel of their own; `--no-persistent-shell` turns it off.
 
-mod support;
+use crate::support;
 
-use std::path::Path;
 use std::time::Duration;
 
-use clearfleet::connection::{Become, Connection, ExecError, ExecOptions, ExitStatus, SshSettings};
-use clearfleet::secret::Secret;
+use clearfleet_base::secret::Secret;
+use clearfleet_ssh::{Become, Connection, ExecError, ExecOptions, ExitStatus, SshSettings};
 use support::Fleet;
 use support::cli::{clearfleet, temp_home, write};
 
@@ -19,7 +18,7 @@ async fn connect_with(fleet: &Fleet, user: &str, settings: &SshSettings) -> Conn
         .expect("connect")
 }
 
-async fn run(conn: &Connection, cmd: &str) -> clearfleet::connection::ExecOutput {
+async fn run(conn: &Connection, cmd: &str) -> clearfleet_ssh::ExecOutput {
     conn.exec(cmd, &ExecOptions::default())
         .await
         .unwrap_or_else(|e| panic!("{cmd}: {e}"))
@@ -186,10 +185,7 @@ async fn timeout_kills_the_command_and_the_next_one_runs() {
     let err = conn.exec(&cmd, &opts).await.expect_err("must time out");
     assert!(matches!(err, ExecError::Timeout { .. }), "{err:?}");
     assert!(
-        support::eventually(Duration::from_secs(3), || !support::process_running(
-            &marker
-        ))
-        .await,
+        support::process_comes_to(&marker, false, Duration::from_secs(3)).await,
         "the timed-out command still runs"
     );
     let out = run(&conn, "echo next").await;
@@ -211,18 +207,10 @@ async fn a_cancelled_command_is_killed_and_the_shell_replaced() {
         let cmd = format!("sh -c 'sleep 300; echo {marker}'");
         tokio::spawn(async move { conn.exec(&cmd, &ExecOptions::default()).await })
     };
+    support::abort_once_running(task, &marker).await;
+    clearfleet_ssh::cancelled_commands_settled(Duration::from_secs(5)).await;
     assert!(
-        support::eventually(Duration::from_secs(5), || support::process_running(&marker)).await,
-        "command did not start"
-    );
-    task.abort();
-    let _ = task.await;
-    clearfleet::connection::cancelled_commands_settled(Duration::from_secs(5)).await;
-    assert!(
-        support::eventually(Duration::from_secs(5), || !support::process_running(
-            &marker
-        ))
-        .await,
+        support::process_comes_to(&marker, false, Duration::from_secs(5)).await,
         "cancelled command still running"
     );
     let out = tokio::time::timeout(Duration::from_secs(10), run(&conn, "echo next"))
@@ -315,27 +303,11 @@ async fn turned_off_every_command_gets_a_session() {
     conn.close().await;
 }
 
-/// An inventory of the fleet's hosts as root.
-fn inventory(fleet: &Fleet, dir: &Path) -> std::path::PathBuf {
-    let mut s = format!(
-        "all:\n  vars:\n    ansible_host: 127.0.0.1\n    ansible_user: root\n    ansible_ssh_private_key_file: {}\n  hosts:\n",
-        fleet.client_key().display(),
-    );
-    for h in fleet.hosts() {
-        s.push_str(&format!(
-            "    {}:\n      ansible_port: {}\n",
-            h.name(),
-            h.port()
-        ));
-    }
-    write(dir, "inv.yml", &s)
-}
-
 #[test]
 fn a_ten_task_play_opens_one_session_per_host() {
     let Some(fleet) = Fleet::start(2) else { return };
     let home = temp_home();
-    let inv = inventory(&fleet, home.path());
+    let inv = fleet.inventory().write(home.path(), "inv.yml");
     let mut play = String::from(
         "- hosts: all\n  gather_facts: false\n  tasks:\n    - command: sh -c 'echo \"${CF_T:-none}\"'\n      environment:\n        CF_T: only-here\n      register: first\n",
     );

@@ -6,7 +6,7 @@
 use std::io::Write;
 use std::process::{Command, Stdio};
 
-use clearfleet::template::{Origin, Templates};
+use clearfleet_template::{Origin, Templates};
 use serde_json::{Value, json};
 
 /// (kind, source, vars). Kinds: "template" (render), "expr" (eval), "cond" (eval_bool).
@@ -376,6 +376,13 @@ b' }}",
         (c, "true is boolean", json!({})),
         (c, "'no' is truthy", json!({})),
         (c, "'no' is truthy(convert_bool=true)", json!({})),
+        // Ansible's boolean(): stripped strings, numbers equal to 1 or 0, and no '1.0'/'0.0'.
+        (c, "' No ' is truthy(convert_bool=true)", json!({})),
+        (c, "'0.0' is truthy(convert_bool=true)", json!({})),
+        (c, "'1.0' is falsy(convert_bool=true)", json!({})),
+        (c, "0.0 is truthy(convert_bool=true)", json!({})),
+        (c, "x is falsy(convert_bool=true)", json!({"x": 1.0})),
+        (c, "2 is truthy(convert_bool=true)", json!({})),
         (c, "'' is falsy", json!({})),
         (c, "[1] is subset([1, 2])", json!({})),
         (c, "[1, 2] is superset([1])", json!({})),

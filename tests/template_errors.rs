@@ -1,8 +1,8 @@
 //! Error reporting: undefined names, origin file:line:col, syntax error columns, non-bool conditions.
 
-mod common;
+use crate::common;
 
-use clearfleet::template::{Origin, TemplateError, Templates};
+use clearfleet_template::{Origin, TemplateError, Templates};
 use common::*;
 use serde_json::json;
 

@@ -1,7 +1,7 @@
 //! Every filter, with the examples from Ansible's documentation (playbooks_filters.rst and the
 //! filter plugins' EXAMPLES) where they exist.
 
-mod common;
+use crate::common;
 
 use common::*;
 use serde_json::json;
@@ -15,7 +15,7 @@ fn default_and_d() {
     assert_eq!(r("{{ '' | default('x') }}"), json!(""));
     assert_eq!(
         rv("{{ x.nope | default(omit) }}", json!({"x": {}})),
-        json!(clearfleet::template::OMIT)
+        json!(clearfleet_template::OMIT)
     );
     assert_eq!(
         rv("{{ x.y | default(1) }}", json!({"x": {"y": null}})),
@@ -421,7 +421,7 @@ fn native_types_and_string_context() {
 
 #[test]
 fn render_str_and_is_template() {
-    use clearfleet::template::Templates;
+    use clearfleet_template::Templates;
     let mut t = Templates::new();
     let id = t.compile("{{ [1, 2] }}", origin()).expect("compiles");
     assert_eq!(t.render_str(id, &json!({})).expect("renders"), "[1, 2]");
@@ -433,7 +433,7 @@ fn render_str_and_is_template() {
 
 #[test]
 fn no_auto_escaping_for_any_name() {
-    let t = clearfleet::template::Templates::new();
+    let t = clearfleet_template::Templates::new();
     for name in ["vars.yml", "x.json", "index.html", "a.js"] {
         let out = t
             .render_file(name, "{{ v }}", &json!({"v": "<a> & \"b\""}))
@@ -444,7 +444,7 @@ fn no_auto_escaping_for_any_name() {
 
 #[test]
 fn context_is_reusable() {
-    use clearfleet::template::Templates;
+    use clearfleet_template::Templates;
     let mut t = Templates::new();
     let a = t.compile("{{ x + 1 }}", origin()).expect("compiles");
     let ctx = Templates::context(&json!({"x": 1}));
@@ -455,7 +455,7 @@ fn context_is_reusable() {
 #[test]
 fn templates_are_send_and_sync() {
     fn check<T: Send + Sync>() {}
-    check::<clearfleet::template::Templates>();
+    check::<clearfleet_template::Templates>();
 }
 
 #[test]
@@ -537,7 +537,7 @@ fn backslashes_in_field_literals_are_kept() {
     // Statements and conditionals unescape as Jinja does.
     assert_eq!(r(r"{% set v = 'a\tb' %}{{ v | length }}"), json!(3));
     assert!(c(r"'x1' is search('\d')", json!({})));
-    let t = clearfleet::template::Templates::new();
+    let t = clearfleet_template::Templates::new();
     assert_eq!(
         t.render_file("f.j2", r"{{ 'a\tb' }}", &json!({})).ok(),
         Some("a\tb".to_owned())

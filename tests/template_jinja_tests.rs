@@ -1,6 +1,6 @@
 //! Every Jinja test (`is ...`), with the examples from Ansible's playbooks_tests.rst.
 
-mod common;
+use crate::common;
 
 use common::*;
 use serde_json::json;
@@ -178,7 +178,7 @@ fn conditionals() {
 
 #[test]
 fn eval_returns_values() {
-    use clearfleet::template::Templates;
+    use clearfleet_template::Templates;
     let mut t = Templates::new();
     let id = t.compile_expr("[x, y | int]", origin()).expect("compiles");
     assert_eq!(

@@ -7,7 +7,7 @@
 //! Each trap is a function of one host; a test installs one host per trap in one fleet and plays
 //! them side by side (`play`).
 
-mod support;
+use crate::support;
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -132,6 +132,11 @@ fn wait_inspect(h: &DockerHost, name: &str, fmt: &str, want: &str) {
             Err(format!("{seen}\n{}", tail(&logs(h, name))))
         }
     });
+}
+
+/// Waits until container `name`'s status and exit code read `want` (`exited 0`).
+fn wait_state(h: &DockerHost, name: &str, want: &str) {
+    wait_inspect(h, name, "{{.State.Status}} {{.State.ExitCode}}", want);
 }
 
 /// Waits until `docker logs NAME` holds `needle`; returns the logs.
@@ -368,8 +373,8 @@ fn direct_1_16_to_2_3_fails_with_mongo_exit_62_and_the_backup_brings_1_16_back(h
 }
 
 /// The documented hops 1.16 → 1.17 → 2.0 → 2.3 each start every container, raise the FCV
-/// (5.0, 6.0, 7.0) and keep the uid; 2.3 wants credentials for `server.info`, and §9's probes
-/// answer on the upgraded host.
+/// (5.0, 6.0, 7.0) and keep the uid; 2.3 wants credentials for `server.info`, and the health
+/// probes (see the end of the function) answer on the upgraded host.
 fn hops_1_16_to_1_17_to_2_0_to_2_3_succeed_and_keep_the_uid(h: &DockerHost) {
     let uid = server_uid(h, "").as_str().unwrap_or_default().to_owned();
     assert_eq!(uid.len(), 32, "uid {uid:?}");
@@ -400,7 +405,9 @@ fn hops_1_16_to_1_17_to_2_0_to_2_3_succeed_and_keep_the_uid(h: &DockerHost) {
         (Some(401), Some(20)),
         "{noauth}"
     );
-    // The probes of §9 on the upgraded host.
+    // Health probes on the upgraded host: the FCV query of playbooks/clearml/hop.yml, redis,
+    // Elasticsearch, the file server and the web server's `/api` proxy
+    // (docs/upstream.md Summary fact 13).
     let fcv_probe = h
         .sh("docker exec clearml-mongo mongosh --quiet --eval 'db.adminCommand({getParameter:1, featureCompatibilityVersion:1})'")
         .ok();
@@ -467,12 +474,7 @@ fn trap_a_1_17_straight_to_2_3_fails_but_setting_fcv_by_hand_on_mongo_6_works(h:
 /// 7.16 and crash-loops, so does the apiserver; via 1.16 (ES 7.17.18) it works.
 fn hop_1_5_to_1_17_fails_on_elasticsearch_7_16(h: &DockerHost) {
     hop(h, "1.17");
-    wait_inspect(
-        h,
-        "clearml-elastic",
-        "{{.State.Status}} {{.State.ExitCode}}",
-        "restarting 1",
-    );
+    wait_state(h, "clearml-elastic", "restarting 1");
     wait_logs(
         h,
         "clearml-elastic",
@@ -488,12 +490,7 @@ fn hop_1_5_to_1_17_fails_on_elasticsearch_7_16(h: &DockerHost) {
     h.wait_for_apiserver(LIMIT);
     // No agent key: the services agent leaves at once (SHUTDOWN_IF_NO_ACCESS_KEY).
     settle(h, &["clearml-agent-services"]);
-    wait_inspect(
-        h,
-        "clearml-agent-services",
-        "{{.State.Status}} {{.State.ExitCode}}",
-        "exited 0",
-    );
+    wait_state(h, "clearml-agent-services", "exited 0");
 }
 
 /// The documented MongoDB 3.6 → 4.4 migration of a 1.1 server (clearml-docs
@@ -535,12 +532,7 @@ done"#;
         "failed to locate provided credentials",
     );
     settle(h, &["clearml-agent-services"]);
-    wait_inspect(
-        h,
-        "clearml-agent-services",
-        "{{.State.Status}} {{.State.ExitCode}}",
-        "restarting 1",
-    );
+    wait_state(h, "clearml-agent-services", "restarting 1");
     resupply_agent_credentials(h);
     assert_eq!(json_file(h, MONGO_MARKER)["binary"], "4.4.29");
     let info = api(h, "", "server.info");
@@ -637,12 +629,7 @@ fn up_without_the_agent_key_wipes_the_credentials(h: &DockerHost) {
         "clearml-apiserver",
         "Resetting credentials for existing user __services_agent__ (services_agent)",
     );
-    wait_inspect(
-        h,
-        "clearml-agent-services",
-        "{{.State.Status}} {{.State.ExitCode}}",
-        "exited 0",
-    );
+    wait_state(h, "clearml-agent-services", "exited 0");
     wait_logs(
         h,
         "clearml-agent-services",
@@ -655,12 +642,7 @@ fn up_without_the_agent_key_wipes_the_credentials(h: &DockerHost) {
         "docker compose down && CLEARML_API_ACCESS_KEY=AK CLEARML_API_SECRET_KEY=AS docker compose up -d",
     )
     .ok();
-    wait_inspect(
-        h,
-        "clearml-agent-services",
-        "{{.State.Status}} {{.State.ExitCode}}",
-        "restarting 1",
-    );
+    wait_state(h, "clearml-agent-services", "restarting 1");
     wait_logs(
         h,
         "clearml-agent-services",

@@ -2,7 +2,7 @@
 //! sshd, dockerd, compose v1 or v2 and registry: tests/support/docker_host.rs) running stand-in
 //! images of the real services under their real names (docs/simulator.md, "Real Docker hosts").
 
-mod support;
+use crate::support;
 
 use std::path::Path;
 use std::process::Command;
@@ -22,10 +22,7 @@ fn upgrade(
     clearfleet(home.path())
         .arg("upgrade")
         .args(flags)
-        .arg("-i")
-        .arg(inv)
-        .arg("--known-hosts")
-        .arg(fleet.known_hosts_path())
+        .fleet(inv, fleet.known_hosts_path())
         .arg("--compose-mirror")
         .arg(mirror)
         .run()
@@ -54,11 +51,7 @@ impl OneHost {
     fn new(era: &str, label: &str) -> Option<OneHost> {
         let (fleet, home, mirror) = sim_fleet(1)?;
         fleet.host(0).install(&["--era", era]);
-        let inv = format!(
-            "{}{}",
-            fleet.inventory_head(),
-            fleet.host(0).inventory_entry(label)
-        );
+        let inv = support::docker_inventory(&fleet, [(fleet.host(0), label)]);
         let inv = write(home.path(), "inv.yml", &inv);
         Some(OneHost {
             fleet,
@@ -90,6 +83,29 @@ fn row(run: &support::cli::Run, label: &str) -> String {
         .to_owned()
 }
 
+/// What the `UPGRADE RESULT` table says of `label` (panics when it has no row).
+fn result(run: &support::cli::Run, label: &str) -> String {
+    result_rows(&run.stdout)
+        .into_iter()
+        .find(|l| l.starts_with(&format!("{label} ")))
+        .map(|l| l[label.len()..].trim().to_owned())
+        .unwrap_or_else(|| panic!("no result for {label}:\n{}", run.stdout))
+}
+
+/// Asserts what `detect` (`after`) says of a server upgraded to the target: 2.3.0, answering
+/// its services agent's credentials.
+fn assert_serves_2_3(label: &str, after: &serde_json::Value) {
+    assert_eq!(
+        after["version"].as_str().map(|v| v.starts_with("2.3.0")),
+        Some(true),
+        "{label}: {after}"
+    );
+    assert_eq!(
+        after["version_probe"], "server-info-authenticated",
+        "{label}: {after}"
+    );
+}
+
 /// The lines of the `UPGRADE RESULT` table (its title first).
 fn result_rows(stdout: &str) -> Vec<&str> {
     stdout
@@ -101,33 +117,23 @@ fn result_rows(stdout: &str) -> Vec<&str> {
 /// `clearfleet detect --output json` on the inventory.
 fn detect_json(home: &tempfile::TempDir, inv: &Path, fleet: &DockerFleet) -> support::cli::Run {
     clearfleet(home.path())
-        .args(["detect", "--output", "json", "-i"])
-        .arg(inv)
-        .arg("--known-hosts")
-        .arg(fleet.known_hosts_path())
+        .args(["detect", "--output", "json"])
+        .fleet(inv, fleet.known_hosts_path())
         .run()
 }
 
 /// Every file under `dir` with its bytes, for byte-identical comparisons.
 fn snapshot(dir: &Path) -> Vec<(String, Vec<u8>)> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                stack.push(p);
-            } else {
-                let rel = p
-                    .strip_prefix(dir)
-                    .map(|r| r.display().to_string())
-                    .unwrap_or_default();
-                out.push((rel, std::fs::read(&p).unwrap_or_default()));
-            }
-        }
-    }
-    out.sort();
-    out
+    support::report::walk(dir)
+        .into_iter()
+        .map(|p| {
+            let rel = p
+                .strip_prefix(dir)
+                .map(|r| r.display().to_string())
+                .unwrap_or_default();
+            (rel, std::fs::read(&p).unwrap_or_default())
+        })
+        .collect()
 }
 
 #[test]
@@ -148,10 +154,7 @@ fn upgrades_rolls_back_and_leaves_up_to_date_hosts_alone() {
         vec!["--era", "2.0"],
         vec!["--era", "2.3"],
     ]);
-    let mut inv = fleet.inventory_head();
-    for (host, label) in fleet.hosts().iter().zip(labels) {
-        inv.push_str(&host.inventory_entry(label));
-    }
+    let inv = support::docker_inventory(&fleet, fleet.hosts().iter().zip(labels));
     // The 2.3 server image fails to start on this host: its upgrade must roll back.
     fleet
         .host(1)
@@ -161,19 +164,12 @@ fn upgrades_rolls_back_and_leaves_up_to_date_hosts_alone() {
     let run = upgrade(&home, &inv, &fleet, &mirror, &["--wait", "20", "-vv"]);
     eprintln!("{}\n{}", run.stdout, run.stderr);
     assert_eq!(run.code, 2, "one host rolled back: {run:?}");
-    let result = |label: &str| {
-        result_rows(&run.stdout)
-            .into_iter()
-            .find(|l| l.starts_with(&format!("{label} ")))
-            .map(|l| l[label.len()..].trim().to_owned())
-            .unwrap_or_else(|| panic!("no result for {label}:\n{}", run.stdout))
-    };
-    assert_eq!(result("clearml-1.12"), "upgraded 1.12.1 → 2.3.0");
+    assert_eq!(result(&run, "clearml-1.12"), "upgraded 1.12.1 → 2.3.0");
     assert_eq!(
-        result("broken-2.0"),
+        result(&run, "broken-2.0"),
         "rolled back to 2.0.0: Wait for the apiserver: the apiserver did not answer /debug.ping in time"
     );
-    assert_eq!(result("current-2.3"), "up to date (2.3.0)");
+    assert_eq!(result(&run, "current-2.3"), "up to date (2.3.0)");
     let data_after = snapshot(&fleet.host(1).dir().join("opt/clearml/data"));
     assert_eq!(
         data_before, data_after,
@@ -299,10 +295,8 @@ fn every_era_in_one_parallel_run() {
     let inv = write(home.path(), "inv.yml", &inv);
     let detect = |label: &str| {
         clearfleet(home.path())
-            .args(["detect", "--output", "json", "--connect-retries", "0", "-i"])
-            .arg(&inv)
-            .arg("--known-hosts")
-            .arg(fleet.known_hosts_path())
+            .args(["detect", "--output", "json", "--connect-retries", "0"])
+            .fleet(&inv, fleet.known_hosts_path())
             .run()
             .host_json(label)["detected"]
             .clone()
@@ -370,25 +364,18 @@ fn every_era_in_one_parallel_run() {
         &run,
         &[home.path().join("rep").as_path()],
     );
-    let result = |label: &str| {
-        result_rows(&run.stdout)
-            .into_iter()
-            .find(|l| l.starts_with(&format!("{label} ")))
-            .map(|l| l[label.len()..].trim().to_owned())
-            .unwrap_or_else(|| panic!("no result for {label}:\n{}", run.stdout))
-    };
     for era in ["0.14", "0.15"] {
         assert!(
-            result(&format!("era-{era}")).starts_with("refused: Host runs Trains Server ≤0.15 (Elasticsearch 5 data at /opt/trains/data/elastic)"),
+            result(&run, &format!("era-{era}")).starts_with("refused: Host runs Trains Server ≤0.15 (Elasticsearch 5 data at /opt/trains/data/elastic)"),
             "{}",
-            result(&format!("era-{era}"))
+            result(&run, &format!("era-{era}"))
         );
     }
-    assert_eq!(result("down"), "unreachable");
-    assert_eq!(result("era-2.3"), "up to date (2.3.0)");
+    assert_eq!(result(&run, "down"), "unreachable");
+    assert_eq!(result(&run, "era-2.3"), "up to date (2.3.0)");
     for (i, era) in eras.iter().enumerate().skip(2).take(8) {
         let label = format!("era-{era}");
-        let r = result(&label);
+        let r = result(&run, &label);
         assert!(
             r.starts_with("upgraded ") && r.ends_with(" → 2.3.0"),
             "{label}: {r}"
@@ -396,15 +383,7 @@ fn every_era_in_one_parallel_run() {
         // The same server, its data files, and working services-agent credentials: 2.3 answers
         // server.info only to them.
         let after = detect(&label);
-        assert_eq!(
-            after["version"].as_str().map(|v| v.starts_with("2.3.0")),
-            Some(true),
-            "{label}: {after}"
-        );
-        assert_eq!(
-            after["version_probe"], "server-info-authenticated",
-            "{label}: {after}"
-        );
+        assert_serves_2_3(&label, &after);
         assert_eq!(after["uid"], uid_before[i], "{label}: uid changed");
         assert_eq!(after["root"], "/opt/clearml", "{label}");
         let agent = after["containers"]
@@ -450,11 +429,13 @@ fn a_spent_failure_budget_stops_the_rollout() {
     let Some((fleet, home, mirror)) = sim_fleet(3) else {
         return;
     };
-    let mut inv = fleet.inventory_head();
     fleet.install(&vec![vec!["--era", "2.0"]; 3]);
-    for (i, host) in fleet.hosts().iter().enumerate() {
-        inv.push_str(&host.inventory_entry(&format!("s{i}")));
-    }
+    let names = fleet
+        .hosts()
+        .iter()
+        .enumerate()
+        .map(|(i, h)| (h, format!("s{i}")));
+    let inv = support::docker_inventory(&fleet, names);
     fleet.hosts()[0].inject(&["--broken-tag", "clearml/server:2.3.0"]);
     let inv = write(home.path(), "inv.yml", &inv);
     let run = upgrade(
@@ -518,18 +499,15 @@ fn trap_b_mongo_6_left_at_fcv_5_is_raised_before_the_mongo_7_hop() {
     let cli = |args: &[&str]| {
         clearfleet(home.path())
             .args(args)
-            .arg("-i")
-            .arg(&inv)
-            .arg("--known-hosts")
-            .arg(fleet.known_hosts_path())
+            .fleet(&inv, fleet.known_hosts_path())
             .run()
     };
-    // A 2.2 server on MongoDB 6 whose data was left at FCV 5.0 (clearml-upgrade.md §5, Trap B).
+    // A 2.2 server on MongoDB 6 whose data was left at FCV 5.0 (Trap B: 2.2's compose file pins
+    // MongoDB 6.0.19, but 2.2 raises the FCV only on MongoDB 7: docs/upstream.md Summary
+    // fact 8 and §6.1).
     let lowered = clearfleet(home.path())
-        .args(["exec", "-i"])
-        .arg(&inv)
-        .arg("--known-hosts")
-        .arg(fleet.known_hosts_path())
+        .arg("exec")
+        .fleet(&inv, fleet.known_hosts_path())
         .args([
             "--",
             "docker exec clearml-mongo mongosh --quiet --eval 'db.adminCommand({setFeatureCompatibilityVersion:\"5.0\"})'",
@@ -997,10 +975,8 @@ fn allow_es_migration_brings_trains_0_14_and_0_15_to_the_latest_or_rolls_back() 
 
     // Without the flag: refused, as the docs say.
     let plan = clearfleet(home.path())
-        .args(["plan", "--allow-es-migration", "-i"])
-        .arg(&inv)
-        .arg("--known-hosts")
-        .arg(fleet.known_hosts_path())
+        .args(["plan", "--allow-es-migration"])
+        .fleet(&inv, fleet.known_hosts_path())
         .run();
     assert!(
         plan.stdout
@@ -1233,10 +1209,8 @@ fn a_failed_rollback_is_reported_loudly_with_the_backup() {
     host.inject(&["--clear", "--latest", "allegroai/clearml=1.16.2"]);
     host.sh("docker pull -q allegroai/clearml:latest").ok();
     let plan = clearfleet(t.home.path())
-        .args(["plan", "-i"])
-        .arg(&t.inv)
-        .arg("--known-hosts")
-        .arg(t.fleet.known_hosts_path())
+        .arg("plan")
+        .fleet(&t.inv, t.fleet.known_hosts_path())
         .run();
     assert!(
         plan.stdout
@@ -1501,15 +1475,7 @@ fn the_upstream_matrix_in_one_parallel_run() {
         );
         let after = detect(label);
         // Exactly the target (not the 2.4.0 `latest`), answering its agent's credentials.
-        assert_eq!(
-            after["version"].as_str().map(|v| v.starts_with("2.3.0")),
-            Some(true),
-            "{label}: {after}"
-        );
-        assert_eq!(
-            after["version_probe"], "server-info-authenticated",
-            "{label}: {after}"
-        );
+        assert_serves_2_3(label, &after);
         if before[i]["uid"].is_string() {
             assert_eq!(after["uid"], before[i]["uid"], "{label}: uid changed");
         }

@@ -1,7 +1,7 @@
 //! Helpers shared by the integration tests.
 #![allow(dead_code)]
 
-use clearfleet::template::{Origin, TemplateError, Templates};
+use clearfleet_template::{Origin, TemplateError, Templates};
 use serde_json::{Value, json};
 
 pub fn origin() -> Origin {

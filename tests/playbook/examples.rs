@@ -1,8 +1,8 @@
 //! Example playbooks an Ansible user would write load cleanly; one is checked field by field.
 
-use super::support::ok_file;
-use clearfleet::diagnostic::Location;
-use clearfleet::playbook::{Spanned, Strategy, TaskBody};
+use super::support::{block_parts, ok_file};
+use clearfleet_base::diagnostic::Location;
+use clearfleet_playbook::{Spanned, Strategy, TaskBody};
 use serde_json::json;
 
 /// Every top-level example playbook: the test fixtures and the shipped examples.
@@ -130,17 +130,10 @@ fn basic_field_by_field() {
 fn rolling_upgrade_shape() {
     let pb = ok_file("playbooks/examples/rolling_upgrade.yml");
     let play = &pb.plays[0];
-    assert_eq!(play.serial, Some(clearfleet::playbook::Serial::Number(1)));
+    assert_eq!(play.serial, Some(clearfleet_playbook::Serial::Number(1)));
     assert_eq!(play.max_fail_percentage, Some(0.0));
     assert_eq!(play.vars_files[0].value, "vars/clearml.yml");
-    let TaskBody::Block {
-        block,
-        rescue,
-        always,
-    } = &play.tasks[0].body
-    else {
-        panic!("not a block")
-    };
+    let (block, rescue, always) = block_parts(&play.tasks[0]);
     assert_eq!((block.len(), rescue.len(), always.len()), (4, 3, 1));
     assert_eq!(block[3].retries, Some(30));
     assert_eq!(block[3].delay, Some(10.0));

@@ -1,8 +1,8 @@
 //! Ansible's rules, one test each: what the model holds for a given task or play.
 
-use super::support::{assert_text, check, errors, file_errors, ok, ok_file};
-use clearfleet::diagnostic::Location;
-use clearfleet::playbook::{
+use super::support::{assert_text, block_parts, check, errors, file_errors, ok, ok_file};
+use clearfleet_base::diagnostic::Location;
+use clearfleet_playbook::{
     BecomeSpec, Inherited, Serial, SerialStep, Strategy, Task, TaskBody, TemplateKind,
     load_playbook_str, load_tasks_file, resolve_path,
 };
@@ -25,7 +25,7 @@ fn module(t: &Task) -> (&str, &Value) {
     }
 }
 
-fn conditions(c: &[clearfleet::playbook::Spanned<String>]) -> Vec<&str> {
+fn conditions(c: &[clearfleet_playbook::Spanned<String>]) -> Vec<&str> {
     c.iter().map(|s| s.value.as_str()).collect()
 }
 
@@ -240,14 +240,7 @@ fn block_keywords_inherit_to_children() {
         "- hosts: all\n  become: yes\n  become_user: app\n  environment: {A: \"1\"}\n  tasks:\n    - when: outer\n      tags: t1\n      become_user: root\n      ignore_errors: yes\n      environment: {B: 2}\n      vars: {v: 1}\n      block:\n        - command: \"true\"\n          when: inner\n          environment: {A: x}\n          ignore_errors: no\n      rescue:\n        - debug: msg=r\n      always:\n        - debug: msg=a\n          tags: [t2]\n",
     );
     let play = &pb.plays[0];
-    let TaskBody::Block {
-        block,
-        rescue,
-        always,
-    } = &play.tasks[0].body
-    else {
-        panic!("not a block")
-    };
+    let (block, rescue, always) = block_parts(&play.tasks[0]);
     let child = &block[0];
     assert_eq!(conditions(&child.when), ["outer", "inner"]);
     assert_eq!(child.tags, ["t1"]);
@@ -647,9 +640,7 @@ fn handlers_can_be_blocks_and_include_tasks() {
     let pb = ok(
         "- hosts: all\n  handlers:\n    - name: restart\n      block:\n        - command: \"true\"\n          listen: restart all\n",
     );
-    let TaskBody::Block { block, .. } = &pb.plays[0].handlers[0].body else {
-        panic!("not a block")
-    };
+    let (block, _, _) = block_parts(&pb.plays[0].handlers[0]);
     assert_eq!(block[0].listen, ["restart all"]);
 }
 

@@ -1,8 +1,8 @@
 //! Helpers: a stand-in template checker and short ways to load a playbook.
 
-use clearfleet::diagnostic::Location;
-use clearfleet::playbook::{
-    Playbook, PlaybookError, TemplateKind, load_playbook, load_playbook_str,
+use clearfleet_base::diagnostic::Location;
+use clearfleet_playbook::{
+    Playbook, PlaybookError, Task, TaskBody, TemplateKind, load_playbook, load_playbook_str,
 };
 use std::path::Path;
 
@@ -61,4 +61,17 @@ pub fn assert_text(actual: &str, expected: &str) {
     if actual != expected {
         panic!("\n--- expected\n{expected}\n--- actual\n{actual}\n---");
     }
+}
+
+/// The `block`, `rescue` and `always` tasks of a block (panics on any other task).
+pub fn block_parts(task: &Task) -> (&[Task], &[Task], &[Task]) {
+    let TaskBody::Block {
+        block,
+        rescue,
+        always,
+    } = &task.body
+    else {
+        panic!("not a block: {task:?}")
+    };
+    (block, rescue, always)
 }

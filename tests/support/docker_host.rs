@@ -17,7 +17,6 @@ use super::netns::{Link, available, sshd_config, trust, wait_for_sshd};
 use super::registry::{self, Store};
 use super::sshd::Fleet;
 
-const SIM: &str = env!("CARGO_BIN_EXE_clearml-sim");
 const SCRIPT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/support/docker-host.sh");
 const RUNTIME: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/support/clamped-runc");
 
@@ -221,7 +220,11 @@ impl DockerHost {
     /// lays out a server's files and data).
     pub fn sim(&self, args: &[&str]) -> Run {
         let quoted: Vec<String> = args.iter().map(|a| shell_quote(a)).collect();
-        self.sh(&format!("CLEARML_SIM_FSROOT=/ {SIM} {}", quoted.join(" ")))
+        self.sh(&format!(
+            "CLEARML_SIM_FSROOT=/ {} {}",
+            super::sim(),
+            quoted.join(" ")
+        ))
     }
 
     /// Installs ClearML (or Trains) as a site would have: `args` are `clearml-sim init`'s
@@ -236,7 +239,7 @@ impl DockerHost {
         let stopped = args.contains(&"--stopped");
         let exited = args.contains(&"--exited");
         // `init --stopped` and the pulls as back then: the simulator's `host-install`
-        // (src/bin/clearml-sim/standin/host.rs, shared with scripts/demo).
+        // (crates/clearml-sim/src/standin/host.rs, shared with scripts/demo).
         let store = registry::store().dir.display().to_string();
         let storage = self.registry_root().display().to_string();
         let mut install = vec!["host-install", "--store", &store, "--registry", &storage];
@@ -524,9 +527,9 @@ pub fn shell_quote(s: &str) -> String {
 }
 
 /// Everything the inside script mounts, under `dir`: the simulator's `host-layout`
-/// (src/bin/clearml-sim/standin/host.rs, shared with scripts/demo).
+/// (crates/clearml-sim/src/standin/host.rs, shared with scripts/demo).
 fn lay_out(dir: &Path, store: &Store, cgroup: &str) {
-    let out = Command::new(SIM)
+    let out = Command::new(super::sim())
         .arg("host-layout")
         .arg(dir)
         .arg("--store")

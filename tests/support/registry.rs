@@ -3,11 +3,11 @@
 //! registry process answers as `registry-1.docker.io` and `docker.elastic.co`.
 //!
 //! The store itself is the simulator's (`clearml-sim standin-store`,
-//! src/bin/clearml-sim/standin/store.rs, also used by scripts/demo): every image any release's
+//! crates/clearml-sim/src/standin/store.rs, also used by scripts/demo): every image any release's
 //! compose file names, as a stand-in, built once per build of the simulator and cached under the
 //! target dir; each host gets a hard-linked copy, so that one host's faults (a broken or missing
-//! tag, a moved `latest`) stay its own. This module reads its `index.json` and compiles store.rs
-//! for the registry helpers the hosts use (one copy of that logic).
+//! tag, a moved `latest`) stay its own. This module reads its `index.json` and uses store.rs (the
+//! simulator's library) for the registry helpers the hosts use (one copy of that logic).
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -17,13 +17,8 @@ use std::sync::OnceLock;
 
 use serde_json::Value;
 
-#[path = "../../src/bin/clearml-sim/standin/store.rs"]
-mod standin_store;
-
 #[allow(unused_imports)]
-pub use standin_store::{REGISTRY_NAMES, identity, registry_path, seed_reference};
-
-const SIM: &str = env!("CARGO_BIN_EXE_clearml-sim");
+pub use clearml_sim::standin::store::{REGISTRY_NAMES, identity, registry_path, seed_reference};
 
 /// A built store: its directory (what `clearml-sim host-layout --store` and `host-install
 /// --store` take), its storage root, the registry's certificate and key, the CA that signed
@@ -115,7 +110,7 @@ pub fn store() -> &'static Store {
 
 /// `clearml-sim standin-images ARGS` as JSON.
 pub fn listing(args: &[&str]) -> Vec<Value> {
-    let out = run(Command::new(SIM).arg("standin-images").args(args));
+    let out = run(Command::new(super::sim()).arg("standin-images").args(args));
     serde_json::from_str(&out)
         .unwrap_or_else(|e| panic!("clearml-sim standin-images {args:?}: {e}\n{out}"))
 }
@@ -124,7 +119,7 @@ pub fn listing(args: &[&str]) -> Vec<Value> {
 /// share it: the simulator builds each store once), then its `index.json`.
 fn build() -> Store {
     let cache = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("standin-registry");
-    let out = run(Command::new(SIM).arg("standin-store").arg(&cache));
+    let out = run(Command::new(super::sim()).arg("standin-store").arg(&cache));
     let dir = PathBuf::from(out.trim());
     let index: Value = serde_json::from_slice(
         &fs::read(dir.join("index.json")).unwrap_or_else(|e| panic!("index.json: {e}")),
@@ -157,11 +152,11 @@ fn build() -> Store {
 /// Writes a link file (`sha256:…`) at `path` below the storage, replacing (never writing
 /// through) what was there: the per-host copies share files by hard links.
 pub fn put_link(path: &Path, digest: &str) {
-    standin_store::put_link(path, digest).unwrap_or_else(|e| panic!("{e}"));
+    clearml_sim::standin::store::put_link(path, digest).unwrap_or_else(|e| panic!("{e}"));
 }
 
 /// Makes `repository:tag` name the manifest `manifest` (whose blobs are in the store).
 pub fn tag_manifest(storage: &Path, repository: &str, tag: &str, manifest: &str, blobs: &[String]) {
-    standin_store::tag_manifest(storage, repository, tag, manifest, blobs)
+    clearml_sim::standin::store::tag_manifest(storage, repository, tag, manifest, blobs)
         .unwrap_or_else(|e| panic!("{e}"));
 }

@@ -4,8 +4,8 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-/// Every file under `dir` (recursively) with its text, sorted by path.
-pub fn files(dir: &Path) -> Vec<(PathBuf, String)> {
+/// Every file under `dir` (recursively), sorted.
+pub fn walk(dir: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
@@ -14,14 +14,23 @@ pub fn files(dir: &Path) -> Vec<(PathBuf, String)> {
             if p.is_dir() {
                 stack.push(p);
             } else {
-                let text =
-                    String::from_utf8_lossy(&std::fs::read(&p).unwrap_or_default()).into_owned();
-                out.push((p, text));
+                out.push(p);
             }
         }
     }
     out.sort();
     out
+}
+
+/// Every file under `dir` (recursively) with its text, sorted by path.
+pub fn files(dir: &Path) -> Vec<(PathBuf, String)> {
+    walk(dir)
+        .into_iter()
+        .map(|p| {
+            let text = String::from_utf8_lossy(&std::fs::read(&p).unwrap_or_default()).into_owned();
+            (p, text)
+        })
+        .collect()
 }
 
 /// Parses `junit.xml` with Python's xml.etree and checks the schema's shape and that the

@@ -14,7 +14,7 @@
 //! `/etc/shadow` and `/etc/group` (the machine's lines plus the users'), a private
 //! `/etc/sudoers.d` (the machine's rules plus the users') are bind-mounted over the machine's, so
 //! `sshd` and the `sudo` of its sessions see them, and nothing else on the machine does. Their
-//! homes are under the fleet's temporary directory. Tests needing them first check
+//! homes are under the fleet's temporary directory. Building such a fleet checks
 //! [`require_test_users`] (root, sudo, unshare, openssl), which skips the same way.
 
 use std::fs;
@@ -26,7 +26,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use clearfleet::connection::{HostKeyChecking, SshSettings, Target};
+use clearfleet_ssh::{HostKeyChecking, SshSettings, Target};
 
 const SSHD: &str = "/usr/sbin/sshd";
 
@@ -285,7 +285,7 @@ impl FleetBuilder {
         self
     }
     /// Give the hosts the test users ([`TEST_USERS`]), visible only to their sshd and its
-    /// sessions. Check [`require_test_users`] first.
+    /// sessions ([`FleetBuilder::build`] checks [`require_test_users`]).
     pub fn test_users(mut self, on: bool) -> Self {
         self.test_users = on;
         self
@@ -296,8 +296,12 @@ impl FleetBuilder {
         self
     }
 
-    /// Starts the hosts; `None` (after printing why) when sshd is not installed.
+    /// Starts the hosts; `None` (after printing why: the test is skipped) when sshd is not
+    /// installed, or the test users are asked for and [`require_test_users`] says no.
     pub fn build(self) -> Option<Fleet> {
+        if self.test_users && !require_test_users() {
+            return None;
+        }
         if !Path::new(SSHD).exists() {
             unavailable("/usr/sbin/sshd is not installed");
             return None;
@@ -368,28 +372,26 @@ pub struct Fleet {
 }
 
 impl Fleet {
-    /// A YAML inventory of the fleet's hosts as root, `work_dir: work` and `vars` (whole
-    /// lines, indented four spaces) under `all.vars`, and each host's `extra` lines (indented
-    /// six spaces) under it.
-    pub fn inventory(&self, work: &Path, vars: &str, extra: &[(&str, &str)]) -> String {
-        let mut s = format!(
-            "all:\n  vars:\n    ansible_host: 127.0.0.1\n    ansible_user: root\n    ansible_ssh_private_key_file: {}\n    work_dir: {}\n{vars}  hosts:\n",
-            self.client_key().display(),
-            work.display()
-        );
-        for h in self.hosts() {
-            s.push_str(&format!(
-                "    {}:\n      ansible_port: {}\n",
-                h.name(),
-                h.port()
-            ));
-            for (name, line) in extra {
-                if *name == h.name() {
-                    s.push_str(&format!("      {line}\n"));
-                }
-            }
+    /// An inventory of every host of the fleet (h01…, each with its `ansible_port`), reached at
+    /// 127.0.0.1 as root with the client key (`all.vars`). Refine it with the [`Inventory`]
+    /// methods, then [`Inventory::write`] it.
+    pub fn inventory(&self) -> Inventory {
+        Inventory {
+            vars: vec![
+                ("ansible_host".into(), "127.0.0.1".into()),
+                ("ansible_user".into(), "root".into()),
+                (
+                    "ansible_ssh_private_key_file".into(),
+                    self.client_key.display().to_string(),
+                ),
+            ],
+            hosts: self
+                .hosts
+                .iter()
+                .map(|h| (h.name().to_owned(), vec![port_var(h.port())]))
+                .collect(),
+            groups: Vec::new(),
         }
-        s
     }
 
     pub fn builder() -> FleetBuilder {
@@ -406,6 +408,16 @@ impl Fleet {
     /// `n` hosts with default options; `None` when sshd is missing (test skipped).
     pub fn start(n: usize) -> Option<Fleet> {
         Fleet::builder().hosts(n).build()
+    }
+
+    /// `n` hosts with the test users ([`TEST_USERS`]) and password logins; `None` when either
+    /// is unavailable (test skipped).
+    pub fn with_test_users(n: usize) -> Option<Fleet> {
+        Fleet::builder()
+            .hosts(n)
+            .password_auth(true)
+            .test_users(true)
+            .build()
     }
 
     pub fn hosts(&self) -> &[SshdHost] {
@@ -455,20 +467,6 @@ impl Fleet {
         f.write_all(key.as_bytes()).expect("append key");
     }
 
-    /// An Ansible YAML inventory with every host (h01…), as root with the client key.
-    pub fn write_inventory_yaml(&self, path: &Path) {
-        let mut y = String::from("all:\n  hosts:\n");
-        for h in &self.hosts {
-            y.push_str(&format!(
-                "    {}:\n      ansible_host: 127.0.0.1\n      ansible_port: {}\n      ansible_user: root\n      ansible_ssh_private_key_file: {}\n",
-                h.name(),
-                h.port(),
-                self.client_key.display()
-            ));
-        }
-        fs::write(path, y).expect("write inventory");
-    }
-
     /// Settings for tests: this fleet's known_hosts, strict checking, no agent, no default
     /// keys, short connect timeout.
     pub fn settings(&self) -> SshSettings {
@@ -479,6 +477,15 @@ impl Fleet {
             use_agent: false,
             default_identity_files: Vec::new(),
             ..SshSettings::default()
+        }
+    }
+
+    /// Host `i` as `user` logging in with `password` (no key).
+    pub fn password_target(&self, i: usize, user: &str, password: &str) -> Target {
+        Target {
+            identity_files: Vec::new(),
+            password: Some(clearfleet_base::secret::Secret::new(password)),
+            ..self.target(i, user)
         }
     }
 
@@ -495,6 +502,108 @@ impl Fleet {
             connect_timeout: None,
             jump: None,
         }
+    }
+}
+
+/// A YAML inventory of sshd hosts on 127.0.0.1 (from [`Fleet::inventory`]): `all.vars`, each
+/// host with its own vars, and groups of them. Values are written as given (YAML scalars: quote
+/// them yourself when they need it).
+#[derive(Debug, Clone)]
+pub struct Inventory {
+    vars: Vec<(String, String)>,
+    hosts: Vec<(String, Vec<(String, String)>)>,
+    groups: Vec<(String, Vec<String>)>,
+}
+
+/// `ansible_port: PORT`.
+fn port_var(port: u16) -> (String, String) {
+    ("ansible_port".into(), port.to_string())
+}
+
+/// Sets `name: value` in `vars`, in place of an earlier value.
+fn set_var(vars: &mut Vec<(String, String)>, name: &str, value: String) {
+    match vars.iter_mut().find(|(n, _)| n == name) {
+        Some(var) => var.1 = value,
+        None => vars.push((name.to_owned(), value)),
+    }
+}
+
+impl Inventory {
+    /// `name: value` under `all.vars` (replacing the value it had).
+    pub fn var(mut self, name: &str, value: impl std::fmt::Display) -> Self {
+        set_var(&mut self.vars, name, value.to_string());
+        self
+    }
+
+    /// `work_dir: DIR` under `all.vars`, for playbooks that write their files there.
+    pub fn work_dir(self, dir: &Path) -> Self {
+        self.var("work_dir", dir.display())
+    }
+
+    /// Removes `name` from `all.vars` (the client key, for a host that logs in otherwise).
+    pub fn unset_var(mut self, name: &str) -> Self {
+        self.vars.retain(|(n, _)| n != name);
+        self
+    }
+
+    /// `name: value` in the vars of `host` (replacing the value it had).
+    pub fn host_var(mut self, host: &str, name: &str, value: impl std::fmt::Display) -> Self {
+        let Some((_, vars)) = self.hosts.iter_mut().find(|(h, _)| h == host) else {
+            panic!("no host {host} in the inventory");
+        };
+        set_var(vars, name, value.to_string());
+        self
+    }
+
+    /// Another host, on `port` (of 127.0.0.1 unless its `ansible_host` says otherwise): an
+    /// alias of an sshd host, a closed port, a silent listener.
+    pub fn host(mut self, name: &str, port: u16) -> Self {
+        self.hosts.push((name.to_owned(), vec![port_var(port)]));
+        self
+    }
+
+    /// Drops every host, to list others with [`Inventory::host`].
+    pub fn without_hosts(mut self) -> Self {
+        self.hosts.clear();
+        self
+    }
+
+    /// A group `name` (under `all.children`) of `hosts`.
+    pub fn group(mut self, name: &str, hosts: &[&str]) -> Self {
+        let hosts = hosts.iter().map(|h| (*h).to_owned()).collect();
+        self.groups.push((name.to_owned(), hosts));
+        self
+    }
+
+    /// Writes the inventory to `dir/name` and returns that path.
+    pub fn write(&self, dir: &Path, name: &str) -> PathBuf {
+        super::cli::write(dir, name, &self.to_string())
+    }
+}
+
+impl std::fmt::Display for Inventory {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        writeln!(f, "all:\n  vars:")?;
+        for (name, value) in &self.vars {
+            writeln!(f, "    {name}: {value}")?;
+        }
+        writeln!(f, "  hosts:")?;
+        for (host, vars) in &self.hosts {
+            writeln!(f, "    {host}:")?;
+            for (name, value) in vars {
+                writeln!(f, "      {name}: {value}")?;
+            }
+        }
+        if !self.groups.is_empty() {
+            writeln!(f, "  children:")?;
+        }
+        for (group, hosts) in &self.groups {
+            writeln!(f, "    {group}:\n      hosts:")?;
+            for host in hosts {
+                writeln!(f, "        {host}:")?;
+            }
+        }
+        Ok(())
     }
 }
 

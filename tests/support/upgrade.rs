@@ -6,8 +6,6 @@ use std::process::Command;
 
 use super::cli::write;
 
-const SIM: &str = env!("CARGO_BIN_EXE_clearml-sim");
-
 /// The compose mirror: upstream-shaped files for the releases the hops use (server images on
 /// `:latest`, except the 1.17.1 upgrade compose, which upstream pins).
 pub fn write_mirror(dir: &Path) {
@@ -16,7 +14,7 @@ pub fn write_mirror(dir: &Path) {
         if v == "1.17.1" {
             args.push("--pin");
         }
-        let out = Command::new(SIM)
+        let out = Command::new(super::sim())
             .args(&args)
             .output()
             .unwrap_or_else(|e| panic!("clearml-sim: {e}"));

@@ -1,0 +1,522 @@
+//! `command`, `shell` and `raw`: run what the task says, once; `creates`/`removes` make them
+//! idempotent and let check mode predict them, as in Ansible.
+//!
+//! One round trip: a POSIX sh script changes directory, evaluates `creates`/`removes` (globs
+//! `*` and `?` honoured), then `exec`s the command. When the command does not run, the script
+//! prints a per-call marker instead, so the command's own output is never mistaken for ours.
+
+use clearfleet_base::time::ansible_timestamp;
+use std::time::SystemTime;
+
+use serde_json::{Value, json};
+
+use super::args::{ArgError, Args, Key, extract_kv};
+use super::context::ModuleContext;
+use super::probe::{call, nonce};
+use super::remote::{Remote, RemoteOutput};
+use super::result::ModuleResult;
+use clearfleet_base::shell::quote;
+use clearfleet_base::shlex;
+
+/// Arguments of `command` and `shell`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CommandArgs {
+    /// The command line (`_raw_params` or `cmd`): split with shlex rules for `command`,
+    /// given to the shell as is for `shell`.
+    pub cmd: Option<String>,
+    /// `argv` (command only): the words, each quoted.
+    pub argv: Option<Vec<String>>,
+    pub chdir: Option<String>,
+    pub creates: Option<String>,
+    pub removes: Option<String>,
+    /// Fed to the command's stdin.
+    pub stdin: Option<String>,
+    pub stdin_add_newline: bool,
+    pub strip_empty_ends: bool,
+    /// command: expand `$VAR`, `${VAR}` and a leading `~` in words, as Ansible does.
+    pub expand_argument_vars: bool,
+    /// shell: the shell to run the command with (default `/bin/sh`).
+    pub executable: Option<String>,
+}
+
+/// Arguments of `raw`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RawArgs {
+    /// Sent to the login shell unchanged: raw is the one module whose whole point is an
+    /// uninterpreted command line.
+    pub cmd: String,
+    /// Run as `executable -c 'cmd'` instead.
+    pub executable: Option<String>,
+}
+
+const FREE_FORM_KEYS: &[&str] = &[
+    "chdir",
+    "creates",
+    "removes",
+    "executable",
+    "stdin",
+    "stdin_add_newline",
+    "strip_empty_ends",
+    "expand_argument_vars",
+];
+
+/// Accepted keys of `command`.
+pub const COMMAND_KEYS: &[Key] = &[
+    ("_raw_params", &[]),
+    ("_uses_shell", &[]),
+    ("cmd", &[]),
+    ("argv", &[]),
+    ("chdir", &[]),
+    ("creates", &[]),
+    ("removes", &[]),
+    ("stdin", &[]),
+    ("stdin_add_newline", &[]),
+    ("strip_empty_ends", &[]),
+    ("expand_argument_vars", &[]),
+    ("executable", &[]),
+];
+
+/// Accepted keys of `shell` (no `argv`, as in Ansible).
+pub const SHELL_KEYS: &[Key] = &[
+    ("_raw_params", &[]),
+    ("_uses_shell", &[]),
+    ("cmd", &[]),
+    ("chdir", &[]),
+    ("creates", &[]),
+    ("removes", &[]),
+    ("stdin", &[]),
+    ("stdin_add_newline", &[]),
+    ("strip_empty_ends", &[]),
+    ("executable", &[]),
+];
+
+/// Accepted keys of `raw`.
+pub const RAW_KEYS: &[Key] = &[("_raw_params", &[]), ("executable", &[])];
+
+/// Moves `k=v` words for known keys out of `_raw_params` (`command: touch x creates=x`).
+pub(super) fn lift_free_form(args: &serde_json::Value) -> serde_json::Value {
+    let mut args = args.clone();
+    if let Some(obj) = args.as_object_mut()
+        && let Some(Value::String(raw)) = obj.get("_raw_params").cloned()
+    {
+        let (rest, kv) = extract_kv(&raw, FREE_FORM_KEYS);
+        obj.insert("_raw_params".into(), Value::String(rest));
+        for (k, v) in kv {
+            obj.entry(k).or_insert(Value::String(v));
+        }
+    }
+    args
+}
+
+impl CommandArgs {
+    /// Parses `command` (`shell == false`) or `shell` arguments.
+    pub fn parse(args: &serde_json::Value, shell: bool) -> Result<CommandArgs, ArgError> {
+        let module = if shell { "shell" } else { "command" };
+        let keys = if shell { SHELL_KEYS } else { COMMAND_KEYS };
+        let mut a = Args::new(module, keys, &lift_free_form(args))?;
+        let raw = a.str("_raw_params")?.filter(|s| !s.trim().is_empty());
+        a.value("_uses_shell");
+        let cmd = a.str("cmd")?.filter(|s| !s.trim().is_empty());
+        let argv = if shell { None } else { a.list_str("argv")? };
+        let given = [raw.is_some(), cmd.is_some(), argv.is_some()];
+        if given.iter().filter(|g| **g).count() > 1 {
+            return Err(ArgError::general(format!(
+                "{module}: parameters are mutually exclusive: cmd|argv|free-form command"
+            )));
+        }
+        let cmd = raw.or(cmd);
+        if cmd.is_none() && argv.as_ref().is_none_or(Vec::is_empty) {
+            return Err(ArgError::general(format!("{module}: no command given")));
+        }
+        if !shell && let Some(c) = &cmd {
+            shlex::split(c, false).map_err(|e| ArgError::field("cmd", e.to_string()))?;
+        }
+        let parsed = CommandArgs {
+            cmd,
+            argv,
+            chdir: a.str("chdir")?,
+            creates: a.str("creates")?,
+            removes: a.str("removes")?,
+            stdin: a.str("stdin")?,
+            stdin_add_newline: a.bool("stdin_add_newline", true)?,
+            strip_empty_ends: a.bool("strip_empty_ends", true)?,
+            expand_argument_vars: a.bool("expand_argument_vars", true)?,
+            executable: a.str("executable")?,
+        };
+        a.finish()?;
+        Ok(parsed)
+    }
+
+    /// The words `command` runs.
+    fn words(&self) -> Vec<String> {
+        match (&self.argv, &self.cmd) {
+            (Some(v), _) => v.clone(),
+            (None, Some(c)) => shlex::split(c, false).unwrap_or_default(),
+            (None, None) => Vec::new(),
+        }
+    }
+}
+
+impl RawArgs {
+    /// Parses `raw` arguments.
+    pub fn parse(args: &serde_json::Value) -> Result<RawArgs, ArgError> {
+        let mut a = Args::new("raw", RAW_KEYS, &lift_free_form(args))?;
+        let cmd = a
+            .str("_raw_params")?
+            .filter(|s| !s.trim().is_empty())
+            .ok_or_else(|| ArgError::general("raw: no command given"))?;
+        let parsed = RawArgs {
+            cmd,
+            executable: a.str("executable")?,
+        };
+        a.finish()?;
+        Ok(parsed)
+    }
+}
+
+/// `chdir`, `creates` and `removes`, shared with `script`.
+#[derive(Debug, Clone, Default)]
+pub(super) struct Guard<'a> {
+    pub chdir: Option<&'a str>,
+    pub creates: Option<&'a str>,
+    pub removes: Option<&'a str>,
+}
+
+/// Why the command did not run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum Marker {
+    Chdir,
+    Creates,
+    Removes,
+    WouldRun,
+    Setup,
+}
+
+impl Guard<'_> {
+    /// The script prefix: exits 0 after printing `<nonce>:<why>` when the command must not
+    /// run; with `check`, also when it would.
+    pub fn script(&self, nonce: &str, check: bool) -> String {
+        let mut s = String::new();
+        if let Some(d) = self.chdir {
+            s.push_str(&format!(
+                "cd {} 2>/dev/null || {{ echo {nonce}:chdir; exit 0; }}\n",
+                super::probe::qpath(d)
+            ));
+        }
+        if let Some(c) = self.creates {
+            s.push_str(&format!(
+                "for f in {}; do if [ -e \"$f\" ] || [ -L \"$f\" ]; then echo {nonce}:creates; exit 0; fi; done\n",
+                glob_word(c)
+            ));
+        }
+        if let Some(r) = self.removes {
+            s.push_str(&format!(
+                "_cf_found=; for f in {}; do if [ -e \"$f\" ] || [ -L \"$f\" ]; then _cf_found=1; fi; done\n\
+                 [ -n \"$_cf_found\" ] || {{ echo {nonce}:removes; exit 0; }}\n",
+                glob_word(r)
+            ));
+        }
+        if check {
+            s.push_str(&format!("echo {nonce}:would; exit 0\n"));
+        }
+        s
+    }
+
+    /// The marker the script printed, if the command did not run.
+    pub fn marker(out: &RemoteOutput, nonce: &str) -> Option<Marker> {
+        let text = String::from_utf8_lossy(&out.stdout);
+        let rest = text.trim_end().strip_prefix(nonce)?.strip_prefix(':')?;
+        Some(match rest {
+            "chdir" => Marker::Chdir,
+            "creates" => Marker::Creates,
+            "removes" => Marker::Removes,
+            "would" => Marker::WouldRun,
+            _ => Marker::Setup,
+        })
+    }
+
+    /// The result for a command that did not run (`None`: it did, or would, run).
+    pub fn not_run(&self, marker: &Marker, check: bool) -> Option<ModuleResult> {
+        let shoulda = if check { "Would" } else { "Did" };
+        Some(match marker {
+            Marker::Chdir => ModuleResult::fail(format!(
+                "Unable to change directory before execution: {}",
+                self.chdir.unwrap_or_default()
+            )),
+            Marker::Creates => {
+                let c = self.creates.unwrap_or_default();
+                let mut r = ModuleResult::ok()
+                    .with_msg(format!("{shoulda} not run command since '{c}' exists"));
+                r.rc = Some(0);
+                r.stdout = Some(format!("skipped, since {c} exists"));
+                r.stderr = Some(String::new());
+                r
+            }
+            Marker::Removes => {
+                let c = self.removes.unwrap_or_default();
+                let mut r = ModuleResult::ok().with_msg(format!(
+                    "{shoulda} not run command since '{c}' does not exist"
+                ));
+                r.rc = Some(0);
+                r.stdout = Some(format!("skipped, since {c} does not exist"));
+                r.stderr = Some(String::new());
+                r
+            }
+            Marker::WouldRun => {
+                let mut r =
+                    ModuleResult::changed().with_msg("Command would have run if not in check mode");
+                r.rc = Some(0);
+                r
+            }
+            Marker::Setup => return None,
+        })
+    }
+}
+
+/// A path pattern as one shell word: literal parts quoted, `*` and `?` left to the shell.
+fn glob_word(pattern: &str) -> String {
+    let mut out = String::new();
+    let mut lit = String::new();
+    for c in pattern.chars() {
+        if c == '*' || c == '?' {
+            if !lit.is_empty() {
+                out.push_str(&quote(&std::mem::take(&mut lit)));
+            }
+            out.push(c);
+        } else {
+            lit.push(c);
+        }
+    }
+    if !lit.is_empty() || out.is_empty() {
+        out.push_str(&quote(&lit));
+    }
+    if out.starts_with('-') {
+        out.insert_str(0, "./");
+    }
+    out
+}
+
+/// One `command` word: quoted, with `$VAR`/`${VAR}` and a leading `~` expanded by the remote
+/// shell inside double quotes (so no other expansion happens). An unset variable stays as
+/// written, like Python's `os.path.expandvars`.
+pub(super) fn expand_word(w: &str) -> String {
+    if !w.contains('$') && !w.starts_with('~') {
+        return quote(w);
+    }
+    let mut out = String::new();
+    let mut rest = w;
+    if rest == "~" || rest.starts_with("~/") {
+        out.push_str("\"$HOME\"");
+        rest = &rest[1..];
+    }
+    out.push('"');
+    let mut chars = rest.char_indices().peekable();
+    while let Some((i, c)) = chars.next() {
+        if c == '$' {
+            let tail = &rest[i + 1..];
+            let (name, used) = if let Some(inner) = tail.strip_prefix('{') {
+                match inner.find('}') {
+                    Some(end) if is_ident(&inner[..end]) => (&inner[..end], end + 2),
+                    _ => ("", 0),
+                }
+            } else {
+                let end = tail
+                    .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                    .unwrap_or(tail.len());
+                (&tail[..end], end)
+            };
+            if is_ident(name) {
+                out.push_str(&format!("${{{name}-\\${name}}}"));
+                for _ in 0..used {
+                    chars.next();
+                }
+                continue;
+            }
+        }
+        if matches!(c, '"' | '\\' | '$' | '`') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out.push('"');
+    out
+}
+
+fn is_ident(s: &str) -> bool {
+    let mut cs = s.chars();
+    matches!(cs.next(), Some(c) if c.is_ascii_alphabetic() || c == '_')
+        && cs.all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+/// Runs `command` or `shell`.
+pub async fn run_command<R: Remote>(
+    args: &CommandArgs,
+    shell: bool,
+    ctx: &ModuleContext<'_, R>,
+) -> ModuleResult {
+    let guard = Guard {
+        chdir: args.chdir.as_deref(),
+        creates: args.creates.as_deref(),
+        removes: args.removes.as_deref(),
+    };
+    let decides = args.creates.is_some() || args.removes.is_some();
+    if ctx.check_mode && !decides {
+        return ModuleResult::skipped_check("Command would have run if not in check mode");
+    }
+    let n = nonce();
+    let mut script = guard.script(&n, ctx.check_mode);
+    let (line, cmd_value) = if shell {
+        let c = args.cmd.clone().unwrap_or_default();
+        let exe = args.executable.as_deref().unwrap_or("/bin/sh");
+        (format!("exec {} -c {}", quote(exe), quote(&c)), json!(c))
+    } else {
+        let words = args.words();
+        let line: Vec<String> = words
+            .iter()
+            .map(|w| {
+                if args.expand_argument_vars {
+                    expand_word(w)
+                } else {
+                    quote(w)
+                }
+            })
+            .collect();
+        (format!("exec {}", line.join(" ")), json!(words))
+    };
+    script.push_str(&line);
+    script.push('\n');
+    let stdin = args.stdin.as_ref().map(|s| {
+        let mut s = s.clone();
+        if args.stdin_add_newline {
+            s.push('\n');
+        }
+        s.into_bytes()
+    });
+    let start = now();
+    let out = match call(ctx, &script, stdin, None).await {
+        Ok(o) => o,
+        Err(r) => return r,
+    };
+    let end = now();
+    if let Some(m) = Guard::marker(&out, &n)
+        && let Some(r) = guard.not_run(&m, ctx.check_mode)
+    {
+        return r.with("cmd", cmd_value);
+    }
+    finish(out, args.strip_empty_ends, start, end).with("cmd", cmd_value)
+}
+
+/// Runs `raw`. Check mode: skipped.
+pub async fn run_raw<R: Remote>(args: &RawArgs, ctx: &ModuleContext<'_, R>) -> ModuleResult {
+    if ctx.check_mode {
+        return ModuleResult::skipped_check("raw does not support check mode");
+    }
+    let line = match &args.executable {
+        Some(exe) => format!("{} -c {}", quote(exe), quote(&args.cmd)),
+        None => args.cmd.clone(),
+    };
+    let start = now();
+    let out = match ctx.remote.run(&line, None, None).await {
+        Ok(o) => o,
+        Err(e) => return ModuleResult::from_remote_error(&e),
+    };
+    let end = now();
+    let mut r = finish(out, false, start, end);
+    r.data.remove("start");
+    r.data.remove("end");
+    r.data.remove("delta");
+    r
+}
+
+/// The result of a command that ran: `changed`, rc, output, timing.
+pub(super) fn finish(
+    out: RemoteOutput,
+    strip: bool,
+    start: SystemTime,
+    end: SystemTime,
+) -> ModuleResult {
+    let text = |b: &[u8]| {
+        let s = String::from_utf8_lossy(b).into_owned();
+        if strip {
+            s.trim_end_matches(['\r', '\n']).to_owned()
+        } else {
+            s
+        }
+    };
+    let mut r = ModuleResult::changed();
+    r.stdout = Some(text(&out.stdout));
+    r.stderr = Some(text(&out.stderr));
+    r.rc = out.rc;
+    match out.rc {
+        Some(0) => r.msg = Some(String::new()),
+        Some(_) => {
+            r.failed = true;
+            r.msg = Some("non-zero return code".into());
+        }
+        None => {
+            r.failed = true;
+            r.rc = Some(-1);
+            r.msg = Some("command was killed by a signal".into());
+        }
+    }
+    let delta = end.duration_since(start).unwrap_or_default();
+    r.with("start", ansible_timestamp(start))
+        .with("end", ansible_timestamp(end))
+        .with(
+            "delta",
+            format!(
+                "{}:{:02}:{:02}.{:06}",
+                delta.as_secs() / 3600,
+                delta.as_secs() / 60 % 60,
+                delta.as_secs() % 60,
+                delta.subsec_micros()
+            ),
+        )
+}
+
+fn now() -> SystemTime {
+    SystemTime::now()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Python's `shlex.split`, as Ansible's command module splits: a backslash in `"…"` stays
+    /// before `$` (the old copy here dropped it), and `\<newline>` outside quotes is a newline.
+    #[test]
+    fn command_lines_split_like_python() {
+        let words = |line: &str| {
+            CommandArgs::parse(&serde_json::json!({ "_raw_params": line }), false)
+                .map(|c| c.words())
+        };
+        assert_eq!(
+            words(r#"echo "a \$HOME" 'b c'"#),
+            Ok(vec![
+                "echo".to_owned(),
+                r"a \$HOME".to_owned(),
+                "b c".to_owned()
+            ])
+        );
+        assert_eq!(
+            words("printf a\\\nb"),
+            Ok(vec!["printf".to_owned(), "a\nb".to_owned()])
+        );
+        assert!(words("echo 'open").is_err());
+    }
+
+    #[test]
+    fn words_are_quoted_and_vars_expanded_safely() {
+        assert_eq!(expand_word("a b"), "'a b'");
+        assert_eq!(expand_word("$HOME/x"), "\"${HOME-\\$HOME}/x\"");
+        assert_eq!(expand_word("~/x"), "\"$HOME\"\"/x\"");
+        assert_eq!(expand_word("$(id)`id`\"$"), "\"\\$(id)\\`id\\`\\\"\\$\"");
+    }
+
+    #[test]
+    fn globs_keep_literals_quoted() {
+        assert_eq!(glob_word("/tmp/a b/*.txt"), "'/tmp/a b/'*.txt");
+        assert_eq!(glob_word("/x;y"), "'/x;y'");
+        assert_eq!(glob_word(""), "''");
+    }
+}

@@ -1,0 +1,353 @@
+//! `copy`: put bytes (inline `content` or a controller file) at a remote path, only if they
+//! differ; also the engine of `template`, which is copy with rendered content.
+//!
+//! Round trips: 1 to learn the state (stat + sha1 of dest, plus its content when `--diff`),
+//! then, only when needed and not in check mode, 1 to write (content on stdin into a temporary
+//! file beside dest, validate, chmod/chown, backup, `mv`), or 1 `chmod`/`chown` when only
+//! attributes differ.
+
+use std::path::Path;
+
+use serde_json::Value;
+
+use super::args::{ArgError, Args, Key, Mode};
+use super::context::ModuleContext;
+use super::probe::{self, Content, Probe, Write, call, diff_text, owner_differs, qpath, sha1_hex};
+use super::remote::Remote;
+use super::result::{Diff, ModuleResult};
+use clearfleet_base::shell::quote;
+
+/// Arguments of `copy`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CopyArgs {
+    pub content: Option<String>,
+    /// A controller-side file (relative: `files/`, then the playbook dir).
+    pub src: Option<String>,
+    pub dest: String,
+    pub file: FileParams,
+    /// Write through a symlink at dest instead of replacing it.
+    pub follow: bool,
+}
+
+/// Accepted keys.
+pub const KEYS: &[Key] = &[
+    ("content", &[]),
+    ("src", &[]),
+    ("dest", &["path"]),
+    ("mode", &[]),
+    ("owner", &[]),
+    ("group", &[]),
+    ("backup", &[]),
+    ("force", &["thirsty"]),
+    ("validate", &[]),
+    ("remote_src", &[]),
+    ("follow", &[]),
+    ("local_follow", &[]),
+    ("directory_mode", &[]),
+    ("unsafe_writes", &[]),
+    ("decrypt", &[]),
+];
+
+/// The whole-file write options shared by `copy` and `template`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FileParams {
+    pub mode: Option<Mode>,
+    pub owner: Option<String>,
+    pub group: Option<String>,
+    pub backup: bool,
+    /// `false`: never replace an existing dest.
+    pub force: bool,
+    /// A command with `%s` (the temporary file) that must succeed before the file is moved in.
+    pub validate: Option<String>,
+}
+
+impl FileParams {
+    /// Takes the shared keys (`mode`, `owner`, `group`, `backup`, `force`, `validate`).
+    pub(super) fn take(a: &mut Args) -> Result<FileParams, ArgError> {
+        let validate = a.str("validate")?;
+        if let Some(v) = &validate
+            && !v.contains("%s")
+        {
+            return Err(ArgError::field(
+                "validate",
+                format!("validate must contain %s: {v}"),
+            ));
+        }
+        Ok(FileParams {
+            mode: a.mode("mode", true)?,
+            owner: a.str("owner")?,
+            group: a.str("group")?,
+            backup: a.bool("backup", false)?,
+            force: a.bool("force", true)?,
+            validate,
+        })
+    }
+}
+
+impl CopyArgs {
+    /// Parses and checks the arguments.
+    pub fn parse(v: &Value) -> Result<CopyArgs, ArgError> {
+        let mut a = Args::new("copy", KEYS, v)?;
+        let content = match a.value("content") {
+            None => None,
+            Some(Value::String(s)) => Some(s),
+            // Ansible writes a mapping or list given as content as JSON.
+            Some(other) => Some(other.to_string()),
+        };
+        let src = a.str("src")?;
+        if content.is_some() && src.is_some() {
+            return Err(ArgError::general(
+                "copy: parameters are mutually exclusive: content|src",
+            ));
+        }
+        if content.is_none() && src.is_none() {
+            return Err(ArgError::general("copy: src (or content) is required"));
+        }
+        let dest = a.req_str("dest")?;
+        let file = FileParams::take(&mut a)?;
+        if a.bool("remote_src", false)? {
+            return Err(ArgError::field(
+                "remote_src",
+                "remote_src: true is not supported by clearfleet yet",
+            ));
+        }
+        let follow = a.bool("follow", false)?;
+        for ignored in ["local_follow", "unsafe_writes", "decrypt"] {
+            a.bool(ignored, false)?;
+        }
+        a.mode("directory_mode", false)?;
+        a.finish()?;
+        Ok(CopyArgs {
+            content,
+            src,
+            dest,
+            file,
+            follow,
+        })
+    }
+}
+
+/// Runs `copy`.
+pub async fn run<R: Remote>(args: &CopyArgs, ctx: &ModuleContext<'_, R>) -> ModuleResult {
+    let (bytes, src_mode, name) = match (&args.content, &args.src) {
+        (Some(c), _) => (c.clone().into_bytes(), None, None),
+        (None, Some(src)) => match read_source(ctx, src, "files").await {
+            Ok((b, m)) => (
+                b,
+                m,
+                Path::new(src)
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned()),
+            ),
+            Err(r) => return r,
+        },
+        (None, None) => return ModuleResult::fail("copy: src (or content) is required"),
+    };
+    let put = Put {
+        content: bytes,
+        src_name: name,
+        src_mode,
+        dest: &args.dest,
+        file: &args.file,
+        follow: args.follow,
+    };
+    let mut r = put.run(ctx).await;
+    if let Some(s) = &args.src {
+        r.data.insert("src".into(), Value::String(s.clone()));
+    }
+    r
+}
+
+/// Reads a controller file and its permission bits.
+pub(super) async fn read_source<R: Remote>(
+    ctx: &ModuleContext<'_, R>,
+    src: &str,
+    sub: &str,
+) -> Result<(Vec<u8>, Option<u32>), ModuleResult> {
+    let path = ctx.find_source(src, sub).ok_or_else(|| {
+        ModuleResult::fail(format!(
+            "Could not find or access '{src}' on the controller"
+        ))
+    })?;
+    if path.is_dir() {
+        return Err(ModuleResult::fail(format!(
+            "'{src}' is a directory: copying directories is not supported by clearfleet"
+        )));
+    }
+    let bytes = tokio::fs::read(&path)
+        .await
+        .map_err(|e| ModuleResult::fail(format!("could not read '{}': {e}", path.display())))?;
+    let mode = {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::metadata(&path)
+            .ok()
+            .map(|m| m.permissions().mode() & 0o7777)
+    };
+    Ok((bytes, mode))
+}
+
+/// One whole-file write, query then apply.
+pub(super) struct Put<'a> {
+    pub content: Vec<u8>,
+    /// The source's file name, used when dest is a directory.
+    pub src_name: Option<String>,
+    /// The source's mode (for `mode: preserve`).
+    pub src_mode: Option<u32>,
+    pub dest: &'a str,
+    pub file: &'a FileParams,
+    pub follow: bool,
+}
+
+impl Put<'_> {
+    pub(super) async fn run<R: Remote>(&self, ctx: &ModuleContext<'_, R>) -> ModuleResult {
+        let (owner, group) = (self.file.owner.as_deref(), self.file.group.as_deref());
+        let content_kind = if ctx.diff {
+            Content::Small
+        } else {
+            Content::None
+        };
+        // With a source file name, dest may be a directory: look at dest/<name> in the same trip.
+        let joined = self.src_name.as_ref().map(|n| {
+            if self.dest.ends_with('/') {
+                format!("{}{n}", self.dest)
+            } else {
+                format!("{}/{n}", self.dest)
+            }
+        });
+        // Followed: a link's own mode (0777) must not leak into the file written in its place.
+        let mut probes = vec![Probe {
+            content: content_kind,
+            follow: true,
+            ..Probe::sha1(self.dest)
+        }];
+        if let Some(j) = &joined {
+            probes.push(Probe {
+                content: content_kind,
+                follow: true,
+                ..Probe::sha1(j)
+            });
+        }
+        let probed = match probe::probe(ctx, &probes).await {
+            Ok(p) => p,
+            Err(r) => return r,
+        };
+        let dest_info = &probed.infos[0];
+        let (target, info, before) = if dest_info.is_dir() || self.dest.ends_with('/') {
+            match (&joined, probed.infos.get(1)) {
+                (Some(j), Some(i)) => (j.as_str(), i.clone(), probed.content.clone()),
+                _ => {
+                    return ModuleResult::fail(format!(
+                        "can not use content with a dir as dest: {}",
+                        self.dest
+                    ));
+                }
+            }
+        } else {
+            (self.dest, dest_info.clone(), probed.content.clone())
+        };
+        if info.exists && info.is_dir() {
+            return ModuleResult::fail(format!("dest {target} is a directory"));
+        }
+        let checksum = sha1_hex(&self.content);
+        let base = |r: ModuleResult| {
+            r.with("dest", target.to_owned())
+                .with("checksum", checksum.clone())
+                .with("size", self.content.len() as u64)
+        };
+        if info.exists && !self.file.force {
+            return base(ModuleResult::ok().with("msg", "file already exists"));
+        }
+        let current = info.exists.then_some(info.mode);
+        let mode = match &self.file.mode {
+            Some(Mode::Preserve) => self.src_mode.or(current),
+            Some(m) => match m.resolve(current, false) {
+                Ok(b) => Some(b),
+                Err(e) => return ModuleResult::fail(format!("bad mode: {e}")),
+            },
+            None => current,
+        };
+        let content_changed = !info.exists || info.checksum.as_deref() != Some(checksum.as_str());
+        if info.exists && info.checksum.is_none() {
+            return ModuleResult::fail(format!(
+                "could not checksum {target} on the host (unreadable, or no sha1sum/shasum)"
+            ));
+        }
+        let attrs_changed = info.exists
+            && (mode.is_some_and(|m| m != info.mode) || owner_differs(&info, owner, group));
+        if !content_changed && !attrs_changed {
+            return base(ModuleResult::ok())
+                .with("mode", format!("{:04o}", info.mode))
+                .with("owner", info.owner.clone())
+                .with("group", info.group.clone());
+        }
+        let mut r = ModuleResult::changed();
+        if ctx.diff && content_changed {
+            let before_text = match (&before, info.exists) {
+                (_, false) => String::new(),
+                (Some(b), true) => diff_text(b),
+                (None, true) => "(content not shown: file too large)\n".into(),
+            };
+            r.diff = Some(Diff::content(target, before_text, diff_text(&self.content)));
+        }
+        if let Some(m) = mode {
+            r = r.with("mode", format!("{m:04o}"));
+        }
+        if ctx.check_mode {
+            return base(r);
+        }
+        if content_changed {
+            let w = Write {
+                dest: target,
+                mode,
+                owner,
+                group,
+                keep_ids: info.exists.then_some((info.uid, info.gid)),
+                backup: self.file.backup,
+                validate: self.file.validate.as_deref(),
+                make_parents: false,
+                follow_links: self.follow,
+            };
+            match probe::write(ctx, &w, self.content.clone()).await {
+                Ok(Some(b)) => r = r.with("backup_file", b),
+                Ok(None) => {}
+                Err(e) => return base(e),
+            }
+        } else if let Err(e) = set_attrs(ctx, target, mode, owner, group).await {
+            return base(e);
+        }
+        base(r)
+    }
+}
+
+/// `chmod`/`chown` an existing path in one round trip.
+pub(super) async fn set_attrs<R: Remote>(
+    ctx: &ModuleContext<'_, R>,
+    path: &str,
+    mode: Option<u32>,
+    owner: Option<&str>,
+    group: Option<&str>,
+) -> Result<(), ModuleResult> {
+    let q = qpath(path);
+    let mut s = String::new();
+    if let Some(m) = mode {
+        s.push_str(&format!("chmod {m:o} {q} || exit 1\n"));
+    }
+    match (owner, group) {
+        (Some(o), Some(g)) => s.push_str(&format!(
+            "chown {} {q} || exit 1\n",
+            quote(&format!("{o}:{g}"))
+        )),
+        (Some(o), None) => s.push_str(&format!("chown {} {q} || exit 1\n", quote(o))),
+        (None, Some(g)) => s.push_str(&format!("chgrp {} {q} || exit 1\n", quote(g))),
+        (None, None) => {}
+    }
+    let out = call(ctx, &s, None, None).await?;
+    if out.rc == Some(0) {
+        Ok(())
+    } else {
+        Err(ModuleResult::fail(format!(
+            "failed to set attributes of {path}: {}",
+            out.stderr_text()
+        )))
+    }
+}

@@ -1,0 +1,222 @@
+//! `fetch`: copy a remote file to the controller (`dest/<host>/<src>`, or `dest` with `flat`),
+//! only when the local copy differs.
+//!
+//! Round trips: 1 (stat + sha1 of src); 1 more (`cat`) only when the local copy is missing or
+//! different and not in check mode. The received bytes are checked against the remote sha1
+//! (`validate_checksum`) before they replace the local file (temporary file + rename).
+
+use std::path::{Component, Path, PathBuf};
+
+use serde_json::Value;
+
+use super::args::{ArgError, Args, Key};
+use super::context::ModuleContext;
+use super::probe::{self, Probe, call, qpath, sha1_hex};
+use super::remote::Remote;
+use super::result::ModuleResult;
+
+/// Arguments of `fetch`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FetchArgs {
+    pub src: String,
+    /// Controller path (relative: to the playbook dir).
+    pub dest: String,
+    pub flat: bool,
+    pub fail_on_missing: bool,
+    pub validate_checksum: bool,
+}
+
+/// Accepted keys.
+pub const KEYS: &[Key] = &[
+    ("src", &[]),
+    ("dest", &[]),
+    ("flat", &[]),
+    ("fail_on_missing", &[]),
+    ("validate_checksum", &[]),
+];
+
+impl FetchArgs {
+    /// Parses and checks the arguments.
+    pub fn parse(v: &Value) -> Result<FetchArgs, ArgError> {
+        let mut a = Args::new("fetch", KEYS, v)?;
+        let parsed = FetchArgs {
+            src: a.req_str("src")?,
+            dest: a.req_str("dest")?,
+            flat: a.bool("flat", false)?,
+            fail_on_missing: a.bool("fail_on_missing", true)?,
+            validate_checksum: a.bool("validate_checksum", true)?,
+        };
+        a.finish()?;
+        Ok(parsed)
+    }
+}
+
+/// Why a fetched file has no place on the controller.
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+pub enum DestError {
+    /// `flat` into a directory (`dest` ending in `/`) and `src` has no file name.
+    #[error("src has no file name")]
+    NoFileName,
+    /// `..` in the path would climb out of `dest`.
+    #[error("refusing a destination outside {}: {}", base.display(), rel.display())]
+    Outside { base: PathBuf, rel: PathBuf },
+}
+
+/// Where the file goes on the controller; `..` that would climb out of `dest` is refused.
+pub fn local_dest(
+    controller_dir: &Path,
+    args: &FetchArgs,
+    host: &str,
+) -> Result<PathBuf, DestError> {
+    let base = controller_dir.join(&args.dest);
+    let rel = if args.flat {
+        if args.dest.ends_with('/') {
+            Path::new(&args.src)
+                .file_name()
+                .map(PathBuf::from)
+                .ok_or(DestError::NoFileName)?
+        } else {
+            return Ok(base);
+        }
+    } else {
+        Path::new(host).join(args.src.trim_start_matches('/'))
+    };
+    let mut clean = PathBuf::new();
+    for c in rel.components() {
+        match c {
+            Component::Normal(p) => clean.push(p),
+            Component::CurDir | Component::RootDir => {}
+            _ => {
+                return Err(DestError::Outside { base, rel });
+            }
+        }
+    }
+    Ok(base.join(clean))
+}
+
+/// Runs `fetch`.
+pub async fn run<R: Remote>(args: &FetchArgs, ctx: &ModuleContext<'_, R>) -> ModuleResult {
+    let info = match probe::probe(
+        ctx,
+        &[Probe {
+            follow: true,
+            ..Probe::sha1(&args.src)
+        }],
+    )
+    .await
+    {
+        Ok(mut p) => p.infos.remove(0),
+        Err(r) => return r,
+    };
+    let base = |r: ModuleResult| r.with("file", args.src.clone());
+    if !info.exists {
+        let r = ModuleResult::ok()
+            .with_msg("the remote file does not exist, not transferring, ignored");
+        return base(ModuleResult {
+            failed: args.fail_on_missing,
+            ..r
+        });
+    }
+    if info.is_dir() {
+        return base(ModuleResult::fail(
+            "remote file is a directory, fetch cannot work on directories",
+        ));
+    }
+    let Some(remote_sum) = info.checksum.clone() else {
+        return base(ModuleResult::fail(
+            "unable to calculate the checksum of the remote file",
+        ));
+    };
+    let dest = match local_dest(ctx.controller_dir, args, ctx.remote.host()) {
+        Ok(d) => d,
+        Err(e) => return base(ModuleResult::fail(e.to_string())),
+    };
+    let dest_s = dest.display().to_string();
+    let base = |r: ModuleResult| {
+        base(r)
+            .with("dest", dest_s.clone())
+            .with("remote_checksum", remote_sum.clone())
+    };
+    let local_sum = std::fs::read(&dest).ok().map(|b| sha1_hex(&b));
+    if local_sum.as_deref() == Some(remote_sum.as_str()) {
+        return base(ModuleResult::ok()).with("checksum", remote_sum.clone());
+    }
+    if ctx.check_mode {
+        return base(ModuleResult::changed());
+    }
+    let out = match call(ctx, &format!("cat {}", qpath(&args.src)), None, None).await {
+        Ok(o) => o,
+        Err(r) => return base(r),
+    };
+    if out.rc != Some(0) {
+        return base(ModuleResult::fail(format!(
+            "failed to read {}: {}",
+            args.src,
+            out.stderr_text()
+        )));
+    }
+    let got = sha1_hex(&out.stdout);
+    if args.validate_checksum && got != remote_sum {
+        return base(ModuleResult::fail(
+            "checksum mismatch after transfer (the file changed while it was fetched?)",
+        ));
+    }
+    if let Err(e) = write_local(&dest, &out.stdout) {
+        return base(ModuleResult::fail(format!(
+            "failed to write {}: {e}",
+            dest.display()
+        )));
+    }
+    base(ModuleResult::changed()).with("checksum", got)
+}
+
+/// Writes atomically: a temporary file beside `dest`, then rename.
+fn write_local(dest: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    if let Some(dir) = dest.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let tmp = dest.with_file_name(format!(
+        ".{}.clearfleet-{}",
+        dest.file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default(),
+        probe::nonce()
+    ));
+    std::fs::write(&tmp, bytes)?;
+    std::fs::rename(&tmp, dest).inspect_err(|_| {
+        let _ = std::fs::remove_file(&tmp);
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(src: &str, dest: &str, flat: bool) -> FetchArgs {
+        FetchArgs {
+            src: src.into(),
+            dest: dest.into(),
+            flat,
+            fail_on_missing: true,
+            validate_checksum: true,
+        }
+    }
+
+    #[test]
+    fn destinations_like_ansible() {
+        let c = Path::new("/pb");
+        assert_eq!(
+            local_dest(c, &args("/etc/hosts", "out", false), "web1"),
+            Ok(PathBuf::from("/pb/out/web1/etc/hosts"))
+        );
+        assert_eq!(
+            local_dest(c, &args("/etc/hosts", "out/", true), "web1"),
+            Ok(PathBuf::from("/pb/out/hosts"))
+        );
+        assert_eq!(
+            local_dest(c, &args("/etc/hosts", "/tmp/h", true), "web1"),
+            Ok(PathBuf::from("/tmp/h"))
+        );
+        assert!(local_dest(c, &args("/../../etc/passwd", "out", false), "web1").is_err());
+    }
+}

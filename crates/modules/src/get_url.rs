@@ -1,0 +1,375 @@
+//! `get_url`: download a URL on the host to a path, only when needed.
+//!
+//! Round trips: 1 probe (stat + sha1, or the `checksum` algorithm, of dest); then, unless dest
+//! already satisfies the task (exists and `force: no`, or matches `checksum`) or in check mode,
+//! 1 download script: `curl` (else `wget`) into a temporary file beside dest, verify
+//! `checksum`, compare sha1 with dest, and `mv` only if different. Request details (URL,
+//! headers, credentials) go on stdin as curl/wget config files, never in the command line.
+
+use serde_json::Value;
+
+use super::args::{ArgError, Args, Key, Mode, Secret};
+use super::context::ModuleContext;
+use super::copy::set_attrs;
+use super::probe::{self, Probe, algo_arg, call, nonce, owner_differs, qpath};
+use super::remote::Remote;
+use super::result::ModuleResult;
+use super::uri::{check_url, curl_str, http_agent};
+use clearfleet_base::shell::quote;
+
+/// Arguments of `get_url`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GetUrlArgs {
+    pub url: String,
+    pub dest: String,
+    /// `(algorithm, lowercase hex)` from `sha256:abc…`.
+    pub checksum: Option<(String, String)>,
+    pub mode: Option<Mode>,
+    pub owner: Option<String>,
+    pub group: Option<String>,
+    pub force: bool,
+    pub backup: bool,
+    pub timeout: f64,
+    pub headers: Vec<(String, String)>,
+    pub url_username: Option<String>,
+    /// no_log: sent on stdin only, never returned.
+    pub url_password: Option<Secret>,
+    pub validate_certs: bool,
+    pub http_agent: String,
+    /// `false`: ignore `*_proxy` environment variables on the host.
+    pub use_proxy: bool,
+}
+
+/// Accepted keys.
+pub const KEYS: &[Key] = &[
+    ("url", &[]),
+    ("dest", &[]),
+    ("checksum", &[]),
+    ("mode", &[]),
+    ("owner", &[]),
+    ("group", &[]),
+    ("force", &[]),
+    ("backup", &[]),
+    ("timeout", &[]),
+    ("headers", &[]),
+    ("url_username", &["username"]),
+    ("url_password", &["password"]),
+    ("force_basic_auth", &[]),
+    ("validate_certs", &[]),
+    ("http_agent", &[]),
+    ("use_proxy", &[]),
+];
+
+impl GetUrlArgs {
+    /// Parses and checks the arguments.
+    pub fn parse(v: &Value) -> Result<GetUrlArgs, ArgError> {
+        let mut a = Args::new("get_url", KEYS, v)?;
+        let url = a.req_str("url")?;
+        check_url(&url)?;
+        let checksum = match a.str("checksum")?.filter(|s| !s.is_empty()) {
+            None => None,
+            Some(c) => {
+                let (alg, hex) = c.split_once(':').ok_or_else(|| {
+                    ArgError::field("checksum", "format must be <algorithm>:<checksum>")
+                })?;
+                if algo_arg(alg).is_none() {
+                    return Err(ArgError::field(
+                        "checksum",
+                        format!("unsupported algorithm: {alg}"),
+                    ));
+                }
+                if hex.contains("://") {
+                    return Err(ArgError::field(
+                        "checksum",
+                        "checksum URLs are not supported by clearfleet",
+                    ));
+                }
+                if hex.is_empty() || !hex.chars().all(|c| c.is_ascii_hexdigit()) {
+                    return Err(ArgError::field(
+                        "checksum",
+                        "the checksum is not hexadecimal",
+                    ));
+                }
+                Some((alg.to_owned(), hex.to_ascii_lowercase()))
+            }
+        };
+        let parsed = GetUrlArgs {
+            url,
+            dest: a.req_str("dest")?,
+            checksum,
+            mode: a.mode("mode", false)?,
+            owner: a.str("owner")?,
+            group: a.str("group")?,
+            force: a.bool("force", false)?,
+            backup: a.bool("backup", false)?,
+            timeout: a.seconds("timeout")?.unwrap_or(10.0),
+            headers: a.str_map("headers")?,
+            url_username: a.str("url_username")?,
+            url_password: a.str("url_password")?.map(Secret),
+            validate_certs: a.bool("validate_certs", true)?,
+            http_agent: http_agent(&mut a)?,
+            use_proxy: a.bool("use_proxy", true)?,
+        };
+        a.bool("force_basic_auth", false)?;
+        a.finish()?;
+        for (k, v) in &parsed.headers {
+            if k.contains(['\n', '\r', ':']) || v.contains(['\n', '\r']) {
+                return Err(ArgError::field("headers", format!("bad header {k:?}")));
+            }
+        }
+        Ok(parsed)
+    }
+
+    /// curl config, then a separator line, then wgetrc, then separator, then the URL.
+    fn configs(&self, sep: &str) -> String {
+        let mut c = format!(
+            "url = {}\nlocation\nfail\nmax-time = {}\n",
+            curl_str(&self.url),
+            self.timeout
+        );
+        c.push_str(&format!("user-agent = {}\n", curl_str(&self.http_agent)));
+        if !self.validate_certs {
+            c.push_str("insecure\n");
+        }
+        if !self.use_proxy {
+            c.push_str("noproxy = \"*\"\n");
+        }
+        for (k, v) in &self.headers {
+            c.push_str(&format!("header = {}\n", curl_str(&format!("{k}: {v}"))));
+        }
+        let mut w = format!(
+            "timeout = {}\nuser_agent = {}\n",
+            self.timeout,
+            self.http_agent.replace('\n', " ")
+        );
+        if !self.validate_certs {
+            w.push_str("check_certificate = off\n");
+        }
+        if !self.use_proxy {
+            w.push_str("use_proxy = off\n");
+        }
+        for (k, v) in &self.headers {
+            w.push_str(&format!("header = {k}: {v}\n"));
+        }
+        if let Some(u) = &self.url_username {
+            let p = self
+                .url_password
+                .as_ref()
+                .map(|s| s.0.as_str())
+                .unwrap_or_default();
+            c.push_str(&format!("user = {}\n", curl_str(&format!("{u}:{p}"))));
+            w.push_str(&format!(
+                "http_user = {u}\nhttp_password = {p}\nauth_no_challenge = on\n"
+            ));
+        }
+        format!("{c}{sep}\n{w}{sep}\n{}\n", self.url)
+    }
+}
+
+/// The file name a URL suggests (for a directory dest).
+fn url_file_name(url: &str) -> String {
+    let path = url.split(['?', '#']).next().unwrap_or_default();
+    let name = path.rsplit('/').next().unwrap_or_default();
+    if name.is_empty() || path.matches('/').count() < 3 {
+        "index.html".to_owned()
+    } else {
+        name.to_owned()
+    }
+}
+
+/// Runs `get_url`.
+pub async fn run<R: Remote>(args: &GetUrlArgs, ctx: &ModuleContext<'_, R>) -> ModuleResult {
+    let alg = args
+        .checksum
+        .as_ref()
+        .and_then(|(a, _)| algo_arg(a))
+        .unwrap_or("1");
+    let joined = format!(
+        "{}/{}",
+        args.dest.trim_end_matches('/'),
+        url_file_name(&args.url)
+    );
+    let probed = match probe::probe(
+        ctx,
+        &[
+            Probe {
+                checksum: Some(alg),
+                follow: true,
+                ..Probe::stat(&args.dest)
+            },
+            Probe {
+                checksum: Some(alg),
+                follow: true,
+                ..Probe::stat(&joined)
+            },
+        ],
+    )
+    .await
+    {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
+    let (dest, info) = if probed.infos[0].is_dir() || args.dest.ends_with('/') {
+        (joined.as_str(), probed.infos[1].clone())
+    } else {
+        (args.dest.as_str(), probed.infos[0].clone())
+    };
+    let base = |r: ModuleResult| {
+        r.with("dest", dest.to_owned())
+            .with("url", args.url.clone())
+    };
+    let current = info.exists.then_some(info.mode);
+    let mode = match &args.mode {
+        Some(m) => match m.resolve(current, false) {
+            Ok(b) => Some(b),
+            Err(e) => return base(ModuleResult::fail(format!("bad mode: {e}"))),
+        },
+        None => None,
+    };
+    let attrs_changed = info.exists
+        && (mode.is_some_and(|m| m != info.mode)
+            || owner_differs(&info, args.owner.as_deref(), args.group.as_deref()));
+    let satisfied = info.exists
+        && match &args.checksum {
+            Some((_, want)) => info.checksum.as_deref() == Some(want.as_str()),
+            None => !args.force,
+        };
+    if satisfied {
+        let mut r = if attrs_changed {
+            ModuleResult::changed()
+        } else {
+            ModuleResult::ok()
+        };
+        r.msg = Some("file already exists".into());
+        if attrs_changed
+            && !ctx.check_mode
+            && let Err(e) = set_attrs(
+                ctx,
+                dest,
+                mode,
+                args.owner.as_deref(),
+                args.group.as_deref(),
+            )
+            .await
+        {
+            return base(e);
+        }
+        return base(r);
+    }
+    if ctx.check_mode {
+        return base(ModuleResult::changed().with_msg("file would be downloaded"));
+    }
+    let sep = format!("--clearfleet-{}--", nonce());
+    let mut s = format!(
+        "{}p={}\nd=$(dirname {})\n",
+        probe::PRELUDE,
+        qpath(dest),
+        qpath(dest)
+    );
+    s.push_str(&format!(
+        "[ -d \"$d\" ] || {{ printf 'Destination %s does not exist\\n' \"$d\" >&2; exit 1; }}\n\
+         c=$(mktemp \"${{TMPDIR:-/tmp}}/clearfleet-get.XXXXXXXX\") || exit 1\n\
+         t=$(mktemp \"$d/.clearfleet.XXXXXXXX\") || {{ rm -f \"$c\"; exit 1; }}\n\
+         trap 'rm -f \"$t\" \"$c\" \"$c.w\" \"$c.u\"' EXIT\n\
+         awk -v s={sep} -v a=\"$c\" -v b=\"$c.w\" -v u=\"$c.u\" '$0==s{{n++;next}} {{print > (n==0?a:(n==1?b:u))}}' || exit 1\n\
+         if command -v curl >/dev/null 2>&1; then curl -sS -K \"$c\" -o \"$t\" || exit 92\n\
+         elif command -v wget >/dev/null 2>&1; then wget -q --config=\"$c.w\" -i \"$c.u\" -O \"$t\" || exit 92\n\
+         else echo 'get_url needs curl or wget on the host' >&2; exit 93; fi\n",
+        sep = quote(&sep)
+    ));
+    if let Some((_, want)) = &args.checksum {
+        s.push_str(&format!(
+            "got=$(_cf_sum {alg} \"$t\"); [ \"$got\" = {} ] || {{ printf 'The checksum for %s did not match %s; it was %s.\\n' \"$p\" {} \"$got\" >&2; exit 94; }}\n",
+            quote(want),
+            quote(want)
+        ));
+    }
+    s.push_str("new=$(_cf_sum 1 \"$t\"); size=$(wc -c < \"$t\"); old=; [ -f \"$p\" ] && old=$(_cf_sum 1 \"$p\")\n");
+    let chmod = match mode {
+        Some(m) => format!("chmod {m:o}"),
+        None if info.exists => format!("chmod {:o}", info.mode),
+        None => "chmod \"$(printf '%o' $((0666 & ~$(umask))))\"".to_owned(),
+    };
+    let chown = match (&args.owner, &args.group) {
+        (Some(o), Some(g)) => format!("chown {}", quote(&format!("{o}:{g}"))),
+        (Some(o), None) => format!("chown {}", quote(o)),
+        (None, Some(g)) => format!("chgrp {}", quote(g)),
+        (None, None) => "true".to_owned(),
+    };
+    s.push_str(&format!(
+        "if [ \"$new\" = \"$old\" ]; then {chmod} \"$p\" && {chown} \"$p\" || exit 1; echo \"same $new $old $size\"; exit 0; fi\n\
+         {chmod} \"$t\" && {chown} \"$t\" || exit 1\n"
+    ));
+    if args.backup {
+        s.push_str("if [ -f \"$p\" ]; then b=\"$p.$$.$(date +%Y-%m-%d@%H:%M:%S)~\"; cp -p \"$p\" \"$b\" || exit 1; fi\n");
+    }
+    s.push_str("mv -f \"$t\" \"$p\" || exit 1\necho \"new $new ${old:--} $size ${b:-}\"\n");
+    let timeout = std::time::Duration::from_secs_f64(args.timeout + 60.0);
+    let out = match call(
+        ctx,
+        &s,
+        Some(args.configs(&sep).into_bytes()),
+        Some(timeout),
+    )
+    .await
+    {
+        Ok(o) => o,
+        Err(r) => return base(r),
+    };
+    match out.rc {
+        Some(0) => {}
+        Some(92) => {
+            return base(ModuleResult::fail(format!(
+                "Request failed: {}",
+                out.stderr_text()
+            )));
+        }
+        _ => return base(ModuleResult::fail(out.stderr_text())),
+    }
+    let text = out.stdout_text();
+    let f: Vec<&str> = text.split_whitespace().collect();
+    let (Some(kind), Some(new), Some(size)) = (f.first(), f.get(1), f.get(3)) else {
+        return base(ModuleResult::fail(format!(
+            "unexpected output from the download script: {text:?}"
+        )));
+    };
+    let changed = *kind == "new" || attrs_changed;
+    let mut r = if changed {
+        ModuleResult::changed()
+    } else {
+        ModuleResult::ok()
+    };
+    r.msg = Some(format!("OK ({size} bytes)"));
+    r = r
+        .with("checksum_src", *new)
+        .with("size", size.parse::<u64>().unwrap_or(0))
+        .with("status_code", 200);
+    if let Some(old) = f.get(2).filter(|o| **o != "-") {
+        r = r.with("checksum_dest", *old);
+    }
+    if let Some(b) = f.get(4) {
+        r = r.with("backup_file", *b);
+    }
+    base(r)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn names_and_checksums() {
+        assert_eq!(url_file_name("http://h/a/b.tar.gz?x=1"), "b.tar.gz");
+        assert_eq!(url_file_name("http://h/"), "index.html");
+        assert!(
+            GetUrlArgs::parse(&json!({"url": "http://h/x", "dest": "/d", "checksum": "sha256:zz"}))
+                .is_err()
+        );
+        assert!(GetUrlArgs::parse(&json!({"url": "ftp://h/x", "dest": "/d"})).is_err());
+        let a = GetUrlArgs::parse(
+            &json!({"url": "http://h/x", "dest": "/d", "checksum": "SHA256:AB"}).clone(),
+        );
+        assert!(a.is_err(), "algorithm names are lowercase, as in Ansible");
+    }
+}

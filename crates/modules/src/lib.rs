@@ -1,0 +1,261 @@
+//! The host-touching modules: typed arguments, a query phase (does the host need a change?)
+//! and an apply phase that runs only outside check mode, so `changed` is honest, a second run
+//! reports nothing changed and `--check` changes nothing.
+//!
+//! # Layout
+//! - [`remote`]: the [`Remote`] trait, the only way a module reaches a host (one command line
+//!   plus optional stdin per round trip). [`LocalRemote`] implements it with the local shell.
+//! - [`context`], [`result`]: what a module gets ([`ModuleContext`]) and gives back
+//!   ([`ModuleResult`], which [`ModuleResult::to_registered`] turns into Ansible's dict).
+//! - [`args`]: argument checking with Ansible's aliases and coercions; [`probe`]: the shell
+//!   snippets every module shares (stat + checksum probe, atomic write).
+//! - One file per module.
+//!
+//! # Shell safety
+//! Every value placed in a remote command line goes through [`clearfleet_base::shell::quote`] (paths
+//! through [`probe::qpath`], which also guards a leading `-`). File contents, scripts, request
+//! bodies, headers and credentials travel on stdin, never in the command line. Exceptions are
+//! code by design: `shell`/`raw` commands and `validate` commands, which the playbook author
+//! writes as shell code.
+//!
+//! # Round trips per module (Q = query, A = apply; A never runs in check mode)
+//! | module | round trips |
+//! |---|---|
+//! | command, shell, script | 1 (chdir, creates/removes and the command in one script) |
+//! | raw | 1 (the text itself) |
+//! | copy, template | Q 1 (stat + sha1, + content with `--diff`); A 1 (write) or 1 (chmod/chown) |
+//! | file | Q 1 (+1 `find` with `recurse`); A 1 (create + chmod/chown together) |
+//! | lineinfile | Q 1 (stat + content); A 1 (write) or 1 (chmod/chown) |
+//! | stat, slurp, wait_for | 1 |
+//! | fetch | Q 1 (stat + sha1); A 1 (`cat`) |
+//! | get_url | Q 1 (stat + checksum of dest); A 1 (download, verify, compare, move) |
+//! | uri | 1 (+1 with creates/removes) |
+//!
+//! # Known differences from Ansible
+//! - Times (`start`/`end` of command) are the controller's, in UTC.
+//! - `command` runs the words through `exec` in `/bin/sh` (each word quoted): `$VAR`, `${VAR}`
+//!   and a leading `~` expand on the host as Ansible's `expand_argument_vars`; an unset
+//!   `${VAR}` stays as `$VAR`. A command killed by a signal may report rc 128+N.
+//! - `creates`/`removes` globs honour `*` and `?` only (not `[...]`).
+//! - `script` arguments are quoted (Ansible hands them to the remote shell unquoted).
+//! - `copy`: no directory sources, no `remote_src: true`; `template`: the engine renders.
+//! - `file`: symbolic modes with `recurse` always report a change; `touch` with an explicit
+//!   time stamp always reports a change; `*_time_format` only the default.
+//! - `lineinfile`: Rust `regex` syntax (no look-around or pattern backreferences; `\Z` is
+//!   mapped); the diff is one entry (Ansible returns content and attribute diffs).
+//! - `get_url`: `checksum` URLs and Content-Disposition file names are not supported; in check
+//!   mode a download is predicted without fetching; the `wget` fallback needs GNU wget.
+//! - `uri`: needs `curl` on the host; `dest`, `src`, `unix_socket`, `form-multipart`, client
+//!   certificates and cookies are not supported (`cookies` is always `{}`); basic auth is
+//!   sent without waiting for a challenge; skipped in check mode (as Ansible's).
+//! - `wait_for`: `search_regex` is matched by `grep -E` on the host (common Python escapes
+//!   translated); no `drained`, no `search_regex` on ports; the poll loop has 1 s resolution.
+//! - `fetch`: no `..` climbing out of `dest`.
+
+pub mod actions;
+pub mod args;
+pub mod command;
+pub mod context;
+pub mod copy;
+pub mod fetch;
+pub mod file;
+pub mod get_url;
+pub mod lineinfile;
+pub mod local;
+pub mod probe;
+pub mod remote;
+pub mod result;
+pub mod script;
+pub mod slurp;
+pub mod stat;
+pub mod template;
+pub mod uri;
+pub mod wait_for;
+
+use serde_json::Value;
+
+pub use self::args::ArgError;
+pub use self::command::{CommandArgs, RawArgs};
+pub use self::context::ModuleContext;
+pub use self::copy::{CopyArgs, FileParams};
+pub use self::fetch::FetchArgs;
+pub use self::file::{FileArgs, FileState};
+pub use self::get_url::GetUrlArgs;
+pub use self::lineinfile::LineinfileArgs;
+pub use self::local::LocalRemote;
+pub use self::remote::{Remote, RemoteError, RemoteOutput};
+pub use self::result::{Diff, ModuleResult};
+pub use self::script::ScriptArgs;
+pub use self::slurp::SlurpArgs;
+pub use self::stat::StatArgs;
+pub use self::template::TemplateArgs;
+pub use self::uri::UriArgs;
+pub use self::wait_for::WaitForArgs;
+
+/// Every task action a playbook may name: the host modules below and the engine's own
+/// [`actions::ACTIONS`] (short names; `ansible.builtin.` is stripped by the loader).
+pub const MODULES: &[&str] =
+    &concat::<{ HOST_MODULES.len() + actions::ACTIONS.len() }>(HOST_MODULES, actions::ACTIONS);
+
+/// `a` then `b` as one array of length `N` (`N` must be their total length).
+const fn concat<const N: usize>(a: &[&'static str], b: &[&'static str]) -> [&'static str; N] {
+    let mut out = [""; N];
+    let mut i = 0;
+    while i < a.len() {
+        out[i] = a[i];
+        i += 1;
+    }
+    while i < N {
+        out[i] = b[i - a.len()];
+        i += 1;
+    }
+    out
+}
+
+/// The module names this file handles (short names; the engine strips `ansible.builtin.`).
+pub const HOST_MODULES: &[&str] = &[
+    "command",
+    "shell",
+    "raw",
+    "script",
+    "copy",
+    "template",
+    "file",
+    "lineinfile",
+    "stat",
+    "slurp",
+    "fetch",
+    "get_url",
+    "wait_for",
+    "uri",
+];
+
+/// One parsed module call.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ModuleCall {
+    Command(CommandArgs),
+    Shell(CommandArgs),
+    Raw(RawArgs),
+    Script(ScriptArgs),
+    Copy(CopyArgs),
+    Template(TemplateArgs),
+    File(FileArgs),
+    Lineinfile(LineinfileArgs),
+    Stat(StatArgs),
+    Slurp(SlurpArgs),
+    Fetch(FetchArgs),
+    GetUrl(GetUrlArgs),
+    WaitFor(WaitForArgs),
+    Uri(UriArgs),
+}
+
+fn unknown(module: &str) -> ArgError {
+    ArgError::general(format!(
+        "unknown module `{module}`; known: {}",
+        HOST_MODULES.join(", ")
+    ))
+}
+
+/// The accepted keys (with aliases) of a module.
+fn keys(module: &str) -> Option<&'static [args::Key]> {
+    Some(match module {
+        "command" => command::COMMAND_KEYS,
+        "shell" => command::SHELL_KEYS,
+        "raw" => command::RAW_KEYS,
+        "script" => script::KEYS,
+        "copy" => copy::KEYS,
+        "template" => template::KEYS,
+        "file" => file::KEYS,
+        "lineinfile" => lineinfile::KEYS,
+        "stat" => stat::KEYS,
+        "slurp" => slurp::KEYS,
+        "fetch" => fetch::KEYS,
+        "get_url" => get_url::KEYS,
+        "wait_for" => wait_for::KEYS,
+        "uri" => uri::KEYS,
+        _ => return None,
+    })
+}
+
+/// Key-level check before any host is contacted (values may still be templates): the module
+/// exists, the arguments are a mapping (or a free-form string) and every key is known.
+pub fn validate_args(module: &str, args: &Value) -> Result<(), ArgError> {
+    if actions::ACTIONS.contains(&module) {
+        return actions::validate(module, args);
+    }
+    let keys = keys(module).ok_or_else(|| unknown(module))?;
+    let name = HOST_MODULES
+        .iter()
+        .find(|m| **m == module)
+        .copied()
+        .unwrap_or("module");
+    let args = match module {
+        "command" | "shell" | "raw" | "script" => command::lift_free_form(args),
+        _ => args.clone(),
+    };
+    args::Args::new(name, keys, &args).map(|_| ())
+}
+
+impl ModuleCall {
+    /// Parses a task's rendered arguments (a JSON object; free-form commands arrive as
+    /// `{"_raw_params": "..."}`): unknown keys are rejected, types checked, aliases accepted.
+    pub fn parse(module: &str, args: &Value) -> Result<ModuleCall, ArgError> {
+        Ok(match module {
+            "command" => ModuleCall::Command(CommandArgs::parse(args, false)?),
+            "shell" => ModuleCall::Shell(CommandArgs::parse(args, true)?),
+            "raw" => ModuleCall::Raw(RawArgs::parse(args)?),
+            "script" => ModuleCall::Script(ScriptArgs::parse(args)?),
+            "copy" => ModuleCall::Copy(CopyArgs::parse(args)?),
+            "template" => ModuleCall::Template(TemplateArgs::parse(args)?),
+            "file" => ModuleCall::File(FileArgs::parse(args)?),
+            "lineinfile" => ModuleCall::Lineinfile(LineinfileArgs::parse(args)?),
+            "stat" => ModuleCall::Stat(StatArgs::parse(args)?),
+            "slurp" => ModuleCall::Slurp(SlurpArgs::parse(args)?),
+            "fetch" => ModuleCall::Fetch(FetchArgs::parse(args)?),
+            "get_url" => ModuleCall::GetUrl(GetUrlArgs::parse(args)?),
+            "wait_for" => ModuleCall::WaitFor(WaitForArgs::parse(args)?),
+            "uri" => ModuleCall::Uri(UriArgs::parse(args)?),
+            other => return Err(unknown(other)),
+        })
+    }
+
+    /// The module's name.
+    pub fn name(&self) -> &'static str {
+        match self {
+            ModuleCall::Command(_) => "command",
+            ModuleCall::Shell(_) => "shell",
+            ModuleCall::Raw(_) => "raw",
+            ModuleCall::Script(_) => "script",
+            ModuleCall::Copy(_) => "copy",
+            ModuleCall::Template(_) => "template",
+            ModuleCall::File(_) => "file",
+            ModuleCall::Lineinfile(_) => "lineinfile",
+            ModuleCall::Stat(_) => "stat",
+            ModuleCall::Slurp(_) => "slurp",
+            ModuleCall::Fetch(_) => "fetch",
+            ModuleCall::GetUrl(_) => "get_url",
+            ModuleCall::WaitFor(_) => "wait_for",
+            ModuleCall::Uri(_) => "uri",
+        }
+    }
+
+    /// Runs the module on the context's host: query, then apply unless in check mode.
+    pub async fn run<R: Remote>(&self, ctx: &ModuleContext<'_, R>) -> ModuleResult {
+        match self {
+            ModuleCall::Command(a) => command::run_command(a, false, ctx).await,
+            ModuleCall::Shell(a) => command::run_command(a, true, ctx).await,
+            ModuleCall::Raw(a) => command::run_raw(a, ctx).await,
+            ModuleCall::Script(a) => script::run(a, ctx).await,
+            ModuleCall::Copy(a) => copy::run(a, ctx).await,
+            ModuleCall::Template(a) => template::run(a, ctx).await,
+            ModuleCall::File(a) => file::run(a, ctx).await,
+            ModuleCall::Lineinfile(a) => lineinfile::run(a, ctx).await,
+            ModuleCall::Stat(a) => stat::run(a, ctx).await,
+            ModuleCall::Slurp(a) => slurp::run(a, ctx).await,
+            ModuleCall::Fetch(a) => fetch::run(a, ctx).await,
+            ModuleCall::GetUrl(a) => get_url::run(a, ctx).await,
+            ModuleCall::WaitFor(a) => wait_for::run(a, ctx).await,
+            ModuleCall::Uri(a) => uri::run(a, ctx).await,
+        }
+    }
+}

@@ -1,0 +1,549 @@
+//! `uri`: an HTTP request made from the host (health checks, APIs), returning status, headers,
+//! content and parsed JSON as Ansible does.
+//!
+//! One round trip, with the host's `curl` (required; `wget` cannot report status and headers
+//! portably). Everything about the request (URL, headers, credentials, body) goes to curl as a
+//! config file on stdin (`curl -K -`), so nothing secret appears in the command line (`ps`).
+//! The script prints curl's exit code and the sizes of three parts (`-w` summary, headers,
+//! body), then the parts, so binary bodies survive.
+
+use std::time::Instant;
+
+use serde_json::{Map, Value, json};
+
+use super::args::{ArgError, Args, Key, Secret};
+use super::command::Guard;
+use super::context::ModuleContext;
+use super::probe::{call, nonce};
+use super::remote::Remote;
+use super::result::ModuleResult;
+
+/// Arguments of `uri`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UriArgs {
+    pub url: String,
+    pub method: String,
+    pub body: Option<Value>,
+    /// `raw`, `json`, `form-urlencoded`.
+    pub body_format: String,
+    pub headers: Vec<(String, String)>,
+    pub status_code: Vec<i64>,
+    pub return_content: bool,
+    pub url_username: Option<String>,
+    /// no_log: sent on stdin only, never returned.
+    pub url_password: Option<Secret>,
+    pub validate_certs: bool,
+    pub timeout: f64,
+    /// `safe` (GET/HEAD only), `all`, `none`.
+    pub follow_redirects: String,
+    pub creates: Option<String>,
+    pub removes: Option<String>,
+    pub http_agent: String,
+    /// `false`: ignore `*_proxy` environment variables on the host.
+    pub use_proxy: bool,
+}
+
+/// Accepted keys.
+pub const KEYS: &[Key] = &[
+    ("url", &[]),
+    ("method", &[]),
+    ("body", &[]),
+    ("body_format", &[]),
+    ("headers", &[]),
+    ("status_code", &[]),
+    ("return_content", &[]),
+    ("url_username", &["user"]),
+    ("url_password", &["password"]),
+    ("force_basic_auth", &[]),
+    ("validate_certs", &[]),
+    ("timeout", &[]),
+    ("follow_redirects", &[]),
+    ("creates", &[]),
+    ("removes", &[]),
+    ("http_agent", &[]),
+    ("use_proxy", &[]),
+];
+
+impl UriArgs {
+    /// Parses and checks the arguments.
+    pub fn parse(v: &Value) -> Result<UriArgs, ArgError> {
+        let mut a = Args::new("uri", KEYS, v)?;
+        let url = a.req_str("url")?;
+        check_url(&url)?;
+        let status_code = match a.value("status_code") {
+            None => vec![200],
+            Some(Value::Array(items)) => items
+                .iter()
+                .map(status_int)
+                .collect::<Option<Vec<_>>>()
+                .ok_or_else(|| {
+                ArgError::field("status_code", "must be an integer or a list of integers")
+            })?,
+            Some(one) => vec![status_int(&one).ok_or_else(|| {
+                ArgError::field("status_code", "must be an integer or a list of integers")
+            })?],
+        };
+        let follow = match a.value("follow_redirects") {
+            None => "safe".to_owned(),
+            Some(v) => match clearfleet_base::boolean::ansible_bool(&v) {
+                Some(true) => "all".to_owned(),
+                Some(false) => "none".to_owned(),
+                None => match v.as_str() {
+                    Some(s @ ("safe" | "all" | "none" | "urllib2")) => s.replace("urllib2", "safe"),
+                    _ => {
+                        return Err(ArgError::field(
+                            "follow_redirects",
+                            "value must be one of: all, none, safe, urllib2, yes, no",
+                        ));
+                    }
+                },
+            },
+        };
+        let parsed = UriArgs {
+            url,
+            method: a
+                .str("method")?
+                .unwrap_or_else(|| "GET".into())
+                .to_ascii_uppercase(),
+            body: a.value("body"),
+            body_format: a
+                .choice(
+                    "body_format",
+                    &["raw", "json", "form-urlencoded"],
+                    Some("raw"),
+                )?
+                .unwrap_or_default(),
+            headers: a.str_map("headers")?,
+            status_code,
+            return_content: a.bool("return_content", false)?,
+            url_username: a.str("url_username")?,
+            url_password: a.str("url_password")?.map(Secret),
+            validate_certs: a.bool("validate_certs", true)?,
+            timeout: a.seconds("timeout")?.unwrap_or(30.0),
+            follow_redirects: follow,
+            creates: a.str("creates")?,
+            removes: a.str("removes")?,
+            http_agent: http_agent(&mut a)?,
+            use_proxy: a.bool("use_proxy", true)?,
+        };
+        a.bool("force_basic_auth", false)?;
+        a.finish()?;
+        if !parsed.method.chars().all(|c| c.is_ascii_alphabetic()) {
+            return Err(ArgError::field("method", "not an HTTP method"));
+        }
+        Ok(parsed)
+    }
+}
+
+fn status_int(v: &Value) -> Option<i64> {
+    match v {
+        Value::Number(n) => n.as_i64(),
+        Value::String(s) => s.trim().parse().ok(),
+        _ => None,
+    }
+}
+
+/// The `http_agent` argument, defaulting to Ansible's `ansible-httpget`.
+pub(super) fn http_agent(a: &mut Args) -> Result<String, ArgError> {
+    Ok(a.str("http_agent")?
+        .unwrap_or_else(|| "ansible-httpget".into()))
+}
+
+/// Only http(s) URLs, without newlines (they would end a config line).
+pub(super) fn check_url(url: &str) -> Result<(), ArgError> {
+    if !(url.starts_with("http://") || url.starts_with("https://")) {
+        return Err(ArgError::field(
+            "url",
+            format!("only http:// and https:// URLs are supported: {url}"),
+        ));
+    }
+    if url.contains(['\n', '\r']) {
+        return Err(ArgError::field("url", "URL contains a newline"));
+    }
+    Ok(())
+}
+
+/// A curl config string value (`"..."` with curl's escapes).
+pub(super) fn curl_str(s: &str) -> String {
+    let mut o = String::from("\"");
+    for c in s.chars() {
+        match c {
+            '\\' => o.push_str("\\\\"),
+            '"' => o.push_str("\\\""),
+            '\n' => o.push_str("\\n"),
+            '\r' => o.push_str("\\r"),
+            '\t' => o.push_str("\\t"),
+            c => o.push(c),
+        }
+    }
+    o.push('"');
+    o
+}
+
+/// `application/x-www-form-urlencoded`, as Python's `urlencode`.
+fn form_encode(v: &Value) -> Option<String> {
+    let pairs: Vec<(String, String)> = match v {
+        Value::Object(m) => m.iter().map(|(k, v)| (k.clone(), scalar(v))).collect(),
+        Value::Array(items) => items
+            .iter()
+            .filter_map(|i| match i {
+                Value::Array(p) if p.len() == 2 => Some((scalar(&p[0]), scalar(&p[1]))),
+                _ => None,
+            })
+            .collect(),
+        Value::String(s) => return Some(s.clone()),
+        _ => return None,
+    };
+    Some(
+        pairs
+            .iter()
+            .map(|(k, v)| format!("{}={}", quote_plus(k), quote_plus(v)))
+            .collect::<Vec<_>>()
+            .join("&"),
+    )
+}
+
+fn scalar(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+fn quote_plus(s: &str) -> String {
+    let mut o = String::new();
+    for b in s.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'_' | b'.' | b'-' | b'~' => {
+                o.push(b as char)
+            }
+            b' ' => o.push('+'),
+            b => o.push_str(&format!("%{b:02X}")),
+        }
+    }
+    o
+}
+
+/// Why the request cannot be put in a curl config.
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+enum ConfigError {
+    #[error("body must be a mapping or a list of pairs for form-urlencoded")]
+    FormBody,
+    #[error("body contains a NUL byte")]
+    NulInBody,
+}
+
+/// The curl config (sent on stdin).
+fn curl_config(a: &UriArgs) -> Result<String, ConfigError> {
+    let mut c = format!("url = {}\n", curl_str(&a.url));
+    if a.method == "HEAD" {
+        c.push_str("head\n");
+    } else {
+        c.push_str(&format!("request = {}\n", curl_str(&a.method)));
+    }
+    let follow = match a.follow_redirects.as_str() {
+        "all" => true,
+        "none" => false,
+        _ => a.method == "GET" || a.method == "HEAD",
+    };
+    if follow {
+        c.push_str("location\nmax-redirs = 50\n");
+    }
+    if !a.validate_certs {
+        c.push_str("insecure\n");
+    }
+    if !a.use_proxy {
+        c.push_str("noproxy = \"*\"\n");
+    }
+    c.push_str(&format!("max-time = {}\n", a.timeout));
+    c.push_str(&format!("user-agent = {}\n", curl_str(&a.http_agent)));
+    let has = |name: &str| a.headers.iter().any(|(k, _)| k.eq_ignore_ascii_case(name));
+    for (k, v) in &a.headers {
+        c.push_str(&format!("header = {}\n", curl_str(&format!("{k}: {v}"))));
+    }
+    if let Some(u) = &a.url_username {
+        let p = a
+            .url_password
+            .as_ref()
+            .map(|s| s.0.as_str())
+            .unwrap_or_default();
+        c.push_str(&format!("user = {}\n", curl_str(&format!("{u}:{p}"))));
+    }
+    if let Some(body) = &a.body {
+        let (text, ctype) = match a.body_format.as_str() {
+            "json" => (
+                match body {
+                    Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                },
+                "application/json",
+            ),
+            "form-urlencoded" => (
+                form_encode(body).ok_or(ConfigError::FormBody)?,
+                "application/x-www-form-urlencoded",
+            ),
+            _ => (scalar(body), ""),
+        };
+        if !ctype.is_empty() && !has("Content-Type") {
+            c.push_str(&format!(
+                "header = {}\n",
+                curl_str(&format!("Content-Type: {ctype}"))
+            ));
+        }
+        if text.contains('\0') {
+            return Err(ConfigError::NulInBody);
+        }
+        c.push_str(&format!("data-raw = {}\n", curl_str(&text)));
+    }
+    Ok(c)
+}
+
+/// The script: curl with its config on stdin, then the framed parts.
+const SCRIPT: &str = r#"command -v curl >/dev/null 2>&1 || { echo 'uri needs curl on the host' >&2; exit 127; }
+d=$(mktemp -d "${TMPDIR:-/tmp}/clearfleet-uri.XXXXXXXX") || exit 1
+trap 'rm -rf "$d"' EXIT
+curl -sS -K - -o "$d/b" -D "$d/h" -w '%{http_code} %{num_redirects} %{url_effective}' > "$d/w" 2> "$d/e"
+rc=$?
+touch "$d/b" "$d/h"
+printf '%s %s %s %s\n' "$rc" $(wc -c < "$d/w") $(wc -c < "$d/h") $(wc -c < "$d/b")
+cat "$d/w" "$d/h" "$d/b"
+cat "$d/e" >&2
+"#;
+
+/// A parsed HTTP exchange.
+#[derive(Debug, Default)]
+pub(super) struct Response {
+    pub curl_rc: i32,
+    pub status: i64,
+    pub redirects: u64,
+    pub url: String,
+    pub reason: String,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+/// Why [`SCRIPT`]'s output cannot be read.
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+enum OutputError {
+    #[error("no output from the request script")]
+    Empty,
+    /// The first line is not four numbers.
+    #[error("unexpected output from the request script: {0:?}")]
+    Header(String),
+    #[error("truncated output from the request script")]
+    Truncated,
+}
+
+/// Parses [`SCRIPT`]'s output.
+fn parse(stdout: &[u8]) -> Result<Response, OutputError> {
+    let nl = stdout
+        .iter()
+        .position(|&b| b == b'\n')
+        .ok_or(OutputError::Empty)?;
+    let head = String::from_utf8_lossy(&stdout[..nl]);
+    let nums: Vec<usize> = head
+        .split_whitespace()
+        .filter_map(|x| x.parse().ok())
+        .collect();
+    let [rc, w, h, b] = nums[..] else {
+        return Err(OutputError::Header(head.into_owned()));
+    };
+    let rest = &stdout[nl + 1..];
+    if rest.len() != w + h + b {
+        return Err(OutputError::Truncated);
+    }
+    let summary = String::from_utf8_lossy(&rest[..w]).into_owned();
+    let mut parts = summary.splitn(3, ' ');
+    let status = parts.next().and_then(|s| s.parse().ok()).unwrap_or(0);
+    let redirects = parts.next().and_then(|s| s.parse().ok()).unwrap_or(0);
+    let url = parts.next().unwrap_or_default().to_owned();
+    let raw_headers = String::from_utf8_lossy(&rest[w..w + h]).replace("\r\n", "\n");
+    // Several blocks with redirects or `100 Continue`: the last one is the response.
+    let block = raw_headers
+        .split("\n\n")
+        .filter(|b| b.starts_with("HTTP/"))
+        .last()
+        .unwrap_or_default();
+    let mut lines = block.lines();
+    let reason = lines
+        .next()
+        .and_then(|l| l.splitn(3, ' ').nth(2))
+        .unwrap_or_default()
+        .trim()
+        .to_owned();
+    let headers = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned()))
+        .collect();
+    Ok(Response {
+        curl_rc: rc as i32,
+        status: if status == 0 { -1 } else { status },
+        redirects,
+        url,
+        reason,
+        headers,
+        body: rest[w + h..].to_vec(),
+    })
+}
+
+/// Headers as Ansible returns them: lowercase, `-` → `_`, repeated ones joined with `, `.
+pub(super) fn header_map(headers: &[(String, String)]) -> Map<String, Value> {
+    let mut m = Map::new();
+    for (k, v) in headers {
+        let key = k.to_ascii_lowercase().replace('-', "_");
+        match m.get_mut(&key) {
+            Some(Value::String(s)) => {
+                s.push_str(", ");
+                s.push_str(v);
+            }
+            _ => {
+                m.insert(key, json!(v));
+            }
+        }
+    }
+    m
+}
+
+/// Runs `uri`. Check mode: skipped (Ansible's uri does not support it).
+pub async fn run<R: Remote>(args: &UriArgs, ctx: &ModuleContext<'_, R>) -> ModuleResult {
+    if args.creates.is_some() || args.removes.is_some() {
+        let n = nonce();
+        let guard = Guard {
+            chdir: None,
+            creates: args.creates.as_deref(),
+            removes: args.removes.as_deref(),
+        };
+        let out = match call(
+            ctx,
+            &format!("{}echo go", guard.script(&n, false)),
+            None,
+            None,
+        )
+        .await
+        {
+            Ok(o) => o,
+            Err(r) => return r,
+        };
+        if let Some(m) = Guard::marker(&out, &n)
+            && let Some(mut r) = guard.not_run(&m, ctx.check_mode)
+        {
+            r.msg = r.msg.map(|m| m.replace("run command", "run"));
+            r.stdout = None;
+            r.stderr = None;
+            r.rc = None;
+            return r;
+        }
+    }
+    if ctx.check_mode {
+        return ModuleResult::skipped_check("uri does not support check mode");
+    }
+    let config = match curl_config(args) {
+        Ok(c) => c,
+        Err(e) => return ModuleResult::fail(e.to_string()),
+    };
+    let started = Instant::now();
+    let timeout = std::time::Duration::from_secs_f64(args.timeout + 30.0);
+    let out = match call(ctx, SCRIPT, Some(config.into_bytes()), Some(timeout)).await {
+        Ok(o) => o,
+        Err(r) => return r,
+    };
+    let elapsed = started.elapsed().as_secs();
+    if out.rc == Some(127) {
+        return ModuleResult::fail(out.stderr_text());
+    }
+    let resp = match parse(&out.stdout) {
+        Ok(r) => r,
+        Err(e) => return ModuleResult::fail(format!("{e}: {}", out.stderr_text())),
+    };
+    let mut r = ModuleResult::ok();
+    for (k, v) in header_map(&resp.headers) {
+        r.data.insert(k, v);
+    }
+    let content_type = resp
+        .headers
+        .iter()
+        .rev()
+        .find(|(k, _)| k.eq_ignore_ascii_case("content-type"))
+        .map(|(_, v)| v.to_ascii_lowercase())
+        .unwrap_or_default();
+    let text = String::from_utf8_lossy(&resp.body).into_owned();
+    if content_type.contains("json")
+        && let Ok(js) = serde_json::from_str::<Value>(&text)
+    {
+        r.data.insert("json".into(), js);
+    }
+    r = r
+        .with("status", resp.status)
+        .with(
+            "url",
+            if resp.url.is_empty() {
+                args.url.clone()
+            } else {
+                resp.url.clone()
+            },
+        )
+        .with("redirected", resp.redirects > 0)
+        .with("elapsed", elapsed)
+        .with("cookies", json!({}));
+    if args.return_content {
+        r = r.with("content", text);
+    }
+    let detail = if resp.curl_rc != 0 {
+        format!("Request failed: {}", out.stderr_text())
+    } else if (200..400).contains(&resp.status) {
+        let len = resp
+            .headers
+            .iter()
+            .rev()
+            .find(|(k, _)| k.eq_ignore_ascii_case("content-length"))
+            .map(|(_, v)| v.clone());
+        format!("OK ({} bytes)", len.unwrap_or_else(|| "unknown".into()))
+    } else {
+        format!("HTTP Error {}: {}", resp.status, resp.reason)
+    };
+    if resp.curl_rc != 0 || !args.status_code.contains(&resp.status) {
+        let codes: Vec<String> = args.status_code.iter().map(i64::to_string).collect();
+        r.failed = true;
+        r.msg = Some(format!(
+            "Status code was {} and not [{}]: {detail}",
+            resp.status,
+            codes.join(", ")
+        ));
+    } else {
+        r.msg = Some(detail);
+    }
+    r
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn curl_strings_escape() {
+        assert_eq!(curl_str("a\"b\\c\nd"), "\"a\\\"b\\\\c\\nd\"");
+    }
+
+    #[test]
+    fn form_encoding() {
+        assert_eq!(
+            form_encode(&json!({"a b": "c&d", "n": 1})),
+            Some("a+b=c%26d&n=1".into())
+        );
+        assert_eq!(form_encode(&json!([["x", "é"]])), Some("x=%C3%A9".into()));
+    }
+
+    #[test]
+    fn password_only_in_config() {
+        let a = UriArgs::parse(
+            &json!({"url": "http://127.0.0.1/", "url_username": "u", "url_password": "s3cret"}),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert!(
+            curl_config(&a)
+                .unwrap_or_default()
+                .contains("user = \"u:s3cret\"")
+        );
+        assert!(!SCRIPT.contains("s3cret"));
+    }
+}

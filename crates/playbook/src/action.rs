@@ -1,0 +1,178 @@
+//! Which module a task calls and with what arguments: Ansible's `ModuleArgsParser` rules
+//! (`action:`/`local_action:`, free-form `k=v` text, `args:` merged underneath), then the
+//! registry's argument check.
+
+use super::cx::{Cx, File, shown};
+use super::kv::{join_args, parse_kv, split_args};
+use super::model::TemplateSite;
+use super::template::is_template;
+use clearfleet_base::suggest::did_you_mean;
+use clearfleet_modules::MODULES;
+use clearfleet_yaml::syntax::{Kind, Node, key_text};
+use serde_json::{Map, Value};
+
+/// Modules whose free-form text keeps non-option `k=v` words in `_raw_params`.
+const FREE_FORM: &[&str] = &["command", "shell", "raw", "script"];
+
+/// The canonical short name of a module key (`ansible.builtin.copy` → `copy`), if known.
+pub fn canonical_module(key: &str) -> Option<&'static str> {
+    let short = key
+        .strip_prefix("ansible.builtin.")
+        .or_else(|| key.strip_prefix("ansible.legacy."))
+        .unwrap_or(key);
+    MODULES.iter().copied().find(|m| *m == short)
+}
+
+/// The key that names the module (or `action`/`local_action`) and its value.
+pub struct Action<'a> {
+    /// The key as written (`copy`, `ansible.builtin.copy`, `action`).
+    pub written: String,
+    pub key: &'a Node,
+    pub value: &'a Node,
+}
+
+/// Resolves the module and its arguments (free-form text, `action:`, `args:`), validating
+/// argument names.
+pub fn module_call(
+    cx: &mut Cx,
+    f: &File,
+    action: &Action,
+    args_kw: Option<&Node>,
+    sites: &mut Vec<TemplateSite>,
+) -> Option<(&'static str, Value)> {
+    let v = action.value;
+    let (module, mut args, arg_node) = if action.written == "action"
+        || action.written == "local_action"
+    {
+        match &v.kind {
+            Kind::Str(s) => {
+                let words = match split_args(s) {
+                    Ok(w) => w,
+                    Err(e) => {
+                        cx.error(f, v, e.to_string());
+                        return None;
+                    }
+                };
+                let name = words
+                    .first()
+                    .map(|w| w.trim().to_owned())
+                    .unwrap_or_default();
+                let module = known_module(cx, f, v, &name)?;
+                let rest = join_args(words.get(1..).unwrap_or(&[]));
+                let args = kv(cx, f, v, &rest, FREE_FORM.contains(&module))?;
+                (module, args, None)
+            }
+            Kind::Map(entries) => {
+                let Some((_, name_node)) = entries.iter().find(|(k, _)| key_text(k) == "module")
+                else {
+                    cx.error(f, v, format!("`{}` needs a `module:` key", action.written));
+                    return None;
+                };
+                let name = name_node.as_text().unwrap_or_default();
+                let module = known_module(cx, f, name_node, &name)?;
+                let mut args = Map::new();
+                for (k, val) in entries {
+                    let key = key_text(k);
+                    if key != "module" {
+                        args.insert(key, val.to_value());
+                    }
+                }
+                (module, args, Some(v))
+            }
+            _ => {
+                cx.error(
+                    f,
+                    v,
+                    format!(
+                        "`{}` must be a string or a mapping, got {}",
+                        action.written,
+                        v.type_name()
+                    ),
+                );
+                return None;
+            }
+        }
+    } else {
+        let module = canonical_module(&action.written)?;
+        let args = match &v.kind {
+            Kind::Null => Map::new(),
+            Kind::Str(s) => kv(cx, f, v, s, FREE_FORM.contains(&module))?,
+            Kind::Map(entries) => entries
+                .iter()
+                .map(|(k, val)| (key_text(k), val.to_value()))
+                .collect(),
+            _ => {
+                cx.error(
+                    f,
+                    v,
+                    format!(
+                        "arguments of `{}` must be a mapping or `key=value` text, got {}",
+                        action.written,
+                        shown(v)
+                    ),
+                );
+                return None;
+            }
+        };
+        (module, args, v.as_map().map(|_| v))
+    };
+    cx.templates(f, v, "args", sites);
+    if let Some(a) = args_kw {
+        let extra = match &a.kind {
+            Kind::Null => Map::new(),
+            Kind::Map(entries) => entries
+                .iter()
+                .map(|(k, val)| (key_text(k), val.to_value()))
+                .collect(),
+            Kind::Str(s) if !is_template(s) => kv(cx, f, a, s, FREE_FORM.contains(&module))?,
+            _ => {
+                cx.error(f, a, format!("`args` must be a mapping, got {}", shown(a)));
+                return None;
+            }
+        };
+        cx.templates(f, a, "args", sites);
+        // The module's own arguments win over `args:`, as in Ansible.
+        for (k, val) in extra {
+            args.entry(k).or_insert(val);
+        }
+    }
+    let args = Value::Object(args);
+    if let Err(e) = clearfleet_modules::validate_args(module, &args) {
+        let key_node = e.field.as_deref().and_then(|field| {
+            [arg_node, args_kw]
+                .into_iter()
+                .flatten()
+                .filter_map(Node::as_map)
+                .flatten()
+                .find(|(k, _)| key_text(k) == field)
+                .map(|(k, _)| k)
+        });
+        cx.error(f, key_node.unwrap_or(v), e.message);
+        return None;
+    }
+    Some((module, args))
+}
+
+fn known_module(cx: &mut Cx, f: &File, n: &Node, name: &str) -> Option<&'static str> {
+    let m = canonical_module(name);
+    if m.is_none() {
+        let short = name.rsplit('.').next().unwrap_or(name);
+        cx.error_hint(
+            f,
+            n,
+            format!("unknown module `{name}`"),
+            did_you_mean(short, MODULES.iter().copied()),
+        );
+    }
+    m
+}
+
+fn kv(cx: &mut Cx, f: &File, n: &Node, text: &str, check_raw: bool) -> Option<Map<String, Value>> {
+    match parse_kv(text, check_raw) {
+        Ok(m) => Some(m),
+        Err(e) => {
+            cx.error(f, n, e.to_string());
+            None
+        }
+    }
+}

@@ -1,0 +1,122 @@
+//! Reading the files a playbook names: the text of each kept for diagnostics, its YAML parsed,
+//! the stack of files being read (an import or include cycle, or runaway nesting, is reported)
+//! and `vars_files` checked. Shared by the playbook files (`play`) and tasks files (`task`).
+
+use super::cx::{Cx, File};
+use super::model::SourceFile;
+use clearfleet_base::diagnostic::Diagnostic;
+use clearfleet_yaml::syntax::{Node, parse_yaml};
+use std::path::{Path, PathBuf};
+
+/// Includes nested deeper than this are reported (a guard against runaway recursion).
+const MAX_INCLUDE_DEPTH: usize = 64;
+
+/// `path` made absolute with its links resolved (as given when that fails): the key of the stack.
+pub(crate) fn canonical(path: &Path) -> PathBuf {
+    path.canonicalize().unwrap_or_else(|_| path.to_path_buf())
+}
+
+/// Reads `path`, reporting a missing file at `from` (the scalar that named it).
+pub(crate) fn read(
+    cx: &mut Cx,
+    from: Option<(&File, &Node)>,
+    path: &Path,
+    what: &str,
+) -> Option<File> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => {
+            if !cx.files.iter().any(|s| s.path == path) {
+                cx.files.push(SourceFile {
+                    path: path.to_path_buf(),
+                    text: text.clone(),
+                });
+            }
+            Some(File {
+                path: path.to_path_buf(),
+                text,
+            })
+        }
+        Err(e) => {
+            let msg = if e.kind() == std::io::ErrorKind::NotFound {
+                format!("{what} `{}` not found", path.display())
+            } else {
+                format!("cannot read {what} `{}`: {e}", path.display())
+            };
+            cx.diags.push(match from {
+                Some((f, n)) => Cx::diag(f, n, msg),
+                None => Diagnostic::new(msg),
+            });
+            None
+        }
+    }
+}
+
+/// Parses a file's YAML, reporting a syntax error at its place (`Err`); `Ok(None)` for a
+/// file with no document.
+pub(crate) fn parse(cx: &mut Cx, f: &File) -> Result<Option<Node>, ()> {
+    parse_yaml(&f.text).map_err(|e| {
+        cx.diags.push(Diagnostic::at(
+            format!("invalid YAML: {}", e.message),
+            &f.path,
+            &f.text,
+            e.line,
+            e.column,
+        ));
+    })
+}
+
+/// Ansible's "Empty playbook, nothing to do", at the top of the file.
+pub(crate) fn empty_playbook(f: &File) -> Diagnostic {
+    Diagnostic::at("empty playbook, nothing to do", &f.path, &f.text, 1, 1)
+}
+
+/// Why a file cannot be entered; `what` is `import` or `include`.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum EnterError {
+    /// The file is already on the stack: `a.yml -> b.yml -> a.yml`.
+    #[error("{what} cycle: {chain}")]
+    Cycle { what: &'static str, chain: String },
+    #[error("more than {MAX_INCLUDE_DEPTH} nested {what}s")]
+    TooDeep { what: &'static str },
+}
+
+/// Pushes `path` on the include stack; `Err` when it is already there (a cycle) or the stack is
+/// full. `what`: `import` or `include`, for the message.
+pub(crate) fn enter(cx: &mut Cx, path: &Path, what: &'static str) -> Result<(), EnterError> {
+    let c = canonical(path);
+    if let Some(i) = cx.stack.iter().position(|(p, _)| *p == c) {
+        let mut chain: Vec<String> = cx.stack[i..]
+            .iter()
+            .map(|(_, shown)| shown.display().to_string())
+            .collect();
+        chain.push(path.display().to_string());
+        return Err(EnterError::Cycle {
+            what,
+            chain: chain.join(" -> "),
+        });
+    }
+    if cx.stack.len() >= MAX_INCLUDE_DEPTH {
+        return Err(EnterError::TooDeep { what });
+    }
+    cx.stack.push((c, path.to_path_buf()));
+    Ok(())
+}
+
+/// Checks that a `vars_files` entry exists and holds a mapping (the runner reads it).
+pub(crate) fn vars_file(cx: &mut Cx, f: &File, at: &Node, path: &Path) {
+    let Some(file) = read(cx, Some((f, at)), path, "vars file") else {
+        return;
+    };
+    if let Ok(Some(root)) = parse(cx, &file)
+        && root.as_map().is_none()
+    {
+        cx.error(
+            &file,
+            &root,
+            format!(
+                "a vars file must be a mapping of variables, got {}",
+                root.type_name()
+            ),
+        );
+    }
+}

@@ -1,0 +1,147 @@
+//! Ansible's keyword lists (ansible-core 2.19 `Play`/`Task`/`Block`/`Handler` field
+//! attributes), split into what clearfleet supports and what it rejects by name (the "did you
+//! mean" check over them is `clearfleet_base::suggest`).
+
+/// Play keywords clearfleet implements.
+pub const PLAY: &[&str] = &[
+    "name",
+    "hosts",
+    "vars",
+    "vars_files",
+    "gather_facts",
+    "serial",
+    "max_fail_percentage",
+    "any_errors_fatal",
+    "strategy",
+    "become",
+    "become_user",
+    "become_method",
+    "become_flags",
+    "pre_tasks",
+    "tasks",
+    "post_tasks",
+    "handlers",
+    "tags",
+    "environment",
+    "ignore_errors",
+    "no_log",
+    "run_once",
+    "timeout",
+];
+
+/// Play keywords Ansible has and clearfleet does not (an error naming the keyword).
+pub const PLAY_UNSUPPORTED: &[&str] = &[
+    "become_exe",
+    "check_mode",
+    "collections",
+    "connection",
+    "debugger",
+    "diff",
+    "fact_path",
+    "force_handlers",
+    "gather_subset",
+    "gather_timeout",
+    "ignore_unreachable",
+    "module_defaults",
+    "order",
+    "port",
+    "remote_user",
+    "roles",
+    "throttle",
+    "vars_prompt",
+];
+
+/// Task keywords clearfleet implements (besides the module key).
+pub const TASK: &[&str] = &[
+    "name",
+    "when",
+    "register",
+    "loop",
+    "loop_control",
+    "with_items",
+    "with_list",
+    "changed_when",
+    "failed_when",
+    "ignore_errors",
+    "retries",
+    "until",
+    "delay",
+    "no_log",
+    "tags",
+    "notify",
+    "become",
+    "become_user",
+    "become_method",
+    "become_flags",
+    "environment",
+    "timeout",
+    "run_once",
+    "check_mode",
+    "delegate_to",
+    "vars",
+    "args",
+    "action",
+    "local_action",
+];
+
+/// Task keywords Ansible has and clearfleet does not.
+pub const TASK_UNSUPPORTED: &[&str] = &[
+    "any_errors_fatal",
+    "async",
+    "become_exe",
+    "collections",
+    "connection",
+    "debugger",
+    "delegate_facts",
+    "diff",
+    "ignore_unreachable",
+    "module_defaults",
+    "poll",
+    "port",
+    "remote_user",
+    "throttle",
+];
+
+/// Keywords a `block` accepts (Ansible's `Block` attributes that clearfleet implements).
+pub const BLOCK: &[&str] = &[
+    "block",
+    "rescue",
+    "always",
+    "name",
+    "when",
+    "become",
+    "become_user",
+    "become_method",
+    "become_flags",
+    "environment",
+    "ignore_errors",
+    "no_log",
+    "run_once",
+    "tags",
+    "timeout",
+    "delegate_to",
+    "notify",
+    "vars",
+];
+
+/// `loop_control` keys clearfleet implements, and the ones it rejects by name.
+pub const LOOP_CONTROL: &[&str] = &["label", "loop_var", "index_var"];
+pub const LOOP_CONTROL_UNSUPPORTED: &[&str] =
+    &["pause", "extended", "extended_allitems", "break_when"];
+
+/// Keys an `import_playbook` entry accepts.
+pub const IMPORT_PLAYBOOK: &[&str] = &["name", "vars", "tags", "when"];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clearfleet_base::suggest::closest;
+
+    #[test]
+    fn suggestions() {
+        assert_eq!(closest("becom", TASK.iter().copied()), Some("become"));
+        assert_eq!(closest("hots", PLAY.iter().copied()), Some("hosts"));
+        assert_eq!(closest("whne", TASK.iter().copied()), Some("when"));
+        assert_eq!(closest("xyz", PLAY.iter().copied()), None);
+    }
+}

@@ -1,0 +1,100 @@
+//! The public entry points: a playbook (from a file or a string) or a tasks file loaded, with
+//! everything found turned into one [`PlaybookError`]; where a path written in a file points.
+//! The files themselves are read in `files`, playbook files in `play`, tasks files in `task`.
+
+use super::cx::{Cx, File};
+use super::error::PlaybookError;
+use super::files::{canonical, empty_playbook, parse};
+use super::inherit::Inherited;
+use super::model::{Play, Playbook, SourceFile, Task};
+use super::play::{self, playbook_file};
+use super::task::tasks_file;
+use super::template::TemplateCheck;
+use clearfleet_base::diagnostic::Location;
+use std::path::{Path, PathBuf};
+
+/// Loads the playbook at `path` and everything it imports, checking every template with
+/// `hook`. Touches only the local filesystem.
+pub fn load_playbook(path: &Path, hook: &mut dyn TemplateCheck) -> Result<Playbook, PlaybookError> {
+    let mut cx = Cx::new(hook);
+    let plays = playbook_file(&mut cx, None, path, 0);
+    finish(cx, plays)
+}
+
+/// Loads a playbook from `text`, as if read from `path` (includes resolve next to `path`).
+pub fn load_playbook_str(
+    path: &Path,
+    text: &str,
+    hook: &mut dyn TemplateCheck,
+) -> Result<Playbook, PlaybookError> {
+    let mut cx = Cx::new(hook);
+    let file = File {
+        path: path.to_path_buf(),
+        text: text.to_owned(),
+    };
+    cx.files.push(SourceFile {
+        path: file.path.clone(),
+        text: file.text.clone(),
+    });
+    cx.stack.push((canonical(path), path.to_path_buf()));
+    let plays = match parse(&mut cx, &file) {
+        Ok(Some(root)) => play::plays(&mut cx, &file, &root, 0),
+        Ok(None) => {
+            cx.diags.push(empty_playbook(&file));
+            Vec::new()
+        }
+        Err(()) => Vec::new(),
+    };
+    finish(cx, plays)
+}
+
+/// Loads a tasks file for a dynamic `include_tasks` reached at run time. `parent` is
+/// [`Inherited::for_include`] of the include task.
+pub fn load_tasks_file(
+    path: &Path,
+    parent: &Inherited,
+    handlers: bool,
+    hook: &mut dyn TemplateCheck,
+) -> Result<(Vec<Task>, Vec<SourceFile>), PlaybookError> {
+    let mut cx = Cx::new(hook);
+    let tasks = tasks_file(
+        &mut cx,
+        &File {
+            path: PathBuf::new(),
+            text: String::new(),
+        },
+        None,
+        path,
+        parent,
+        handlers,
+        true,
+        0,
+    )
+    .unwrap_or_default();
+    if cx.diags.is_empty() {
+        Ok((tasks, cx.files))
+    } else {
+        Err(PlaybookError::new(cx.diags))
+    }
+}
+
+/// Where a path written in a playbook file points: relative paths are taken from the
+/// directory of the file that names them (`at` is where it is written), as Ansible does for
+/// `vars_files`, `include_tasks` and `import_*`.
+pub fn resolve_path(at: &Location, written: &str) -> PathBuf {
+    at.path
+        .parent()
+        .unwrap_or(Path::new(""))
+        .join(written.trim())
+}
+
+fn finish(cx: Cx, plays: Vec<Play>) -> Result<Playbook, PlaybookError> {
+    if cx.diags.is_empty() {
+        Ok(Playbook {
+            plays,
+            files: cx.files,
+        })
+    } else {
+        Err(PlaybookError::new(cx.diags))
+    }
+}

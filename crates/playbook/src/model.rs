@@ -1,0 +1,199 @@
+//! The validated playbook the runner executes: every keyword typed, every module name
+//! canonical, every task carrying the file:line:col it came from.
+//!
+//! Keyword inheritance is applied by the loader (see the module docs of `playbook`): a leaf
+//! task's `when`, `tags`, `become_`, `environment`, `ignore_errors`, `no_log`, `run_once`,
+//! `timeout`, `delegate_to` and `vars` already include what its enclosing blocks (and, for
+//! `become_`/`environment`/`tags`/`ignore_errors`/`no_log`/`run_once`/`timeout`, its play)
+//! set. The runner evaluates leaf tasks only and never re-applies a parent's keywords.
+
+use clearfleet_base::diagnostic::Location;
+use indexmap::IndexMap;
+use serde_json::Value;
+use std::path::PathBuf;
+
+/// A value together with where it was written, so later errors can point at it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Spanned<T> {
+    pub value: T,
+    pub location: Location,
+}
+
+impl<T> Spanned<T> {
+    pub fn new(value: T, location: Location) -> Self {
+        Spanned { value, location }
+    }
+}
+
+/// A file that was read while loading, kept so diagnostics found later can quote it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SourceFile {
+    pub path: PathBuf,
+    pub text: String,
+}
+
+/// A loaded playbook: its plays (with `import_playbook` expanded in place) and every file read.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Playbook {
+    pub plays: Vec<Play>,
+    pub files: Vec<SourceFile>,
+}
+
+/// One play.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Play {
+    pub name: Option<String>,
+    /// A host pattern (a YAML list of patterns is joined with `,`); may be templated.
+    pub hosts: String,
+    pub vars: IndexMap<String, Value>,
+    /// Paths as written (may be templated). The runner renders them, then resolves them
+    /// with [`crate::resolve_path`] against the file the play is written in.
+    pub vars_files: Vec<Spanned<String>>,
+    pub gather_facts: bool,
+    pub serial: Option<Serial>,
+    pub max_fail_percentage: Option<f64>,
+    pub any_errors_fatal: bool,
+    pub strategy: Strategy,
+    /// The play's own `become*` keywords (already inherited by its tasks).
+    pub become_: Option<BecomeSpec>,
+    pub pre_tasks: Vec<Task>,
+    pub tasks: Vec<Task>,
+    pub post_tasks: Vec<Task>,
+    pub handlers: Vec<Task>,
+    /// The play's own tags (already added to every task's tags).
+    pub tags: Vec<String>,
+    /// The play's own environment (already merged into every task's environment).
+    pub environment: IndexMap<String, String>,
+    /// Every templated string of the play's own keywords (`hosts`, `name`, `vars`…).
+    pub templates: Vec<TemplateSite>,
+    /// Where the play's mapping starts (its first key).
+    pub location: Location,
+}
+
+/// `serial:` — a batch size, or a list of batch sizes whose last one repeats.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Serial {
+    Number(u32),
+    Percent(u8),
+    List(Vec<SerialStep>),
+}
+
+/// One step of a `serial:` list.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum SerialStep {
+    Number(u32),
+    Percent(u8),
+}
+
+/// `strategy:`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Strategy {
+    #[default]
+    Linear,
+    Free,
+}
+
+/// The `become`, `become_user`, `become_method` and `become_flags` keywords; `None` fields
+/// were not set anywhere in the chain (the runner's defaults apply: `sudo`, `root`).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct BecomeSpec {
+    pub enabled: Option<bool>,
+    pub user: Option<String>,
+    pub method: Option<String>,
+    pub flags: Option<String>,
+}
+
+impl BecomeSpec {
+    /// `self` with every field that `child` sets taken from `child` (Ansible's override).
+    pub fn overridden_by(&self, child: &BecomeSpec) -> BecomeSpec {
+        BecomeSpec {
+            enabled: child.enabled.or(self.enabled),
+            user: child.user.clone().or_else(|| self.user.clone()),
+            method: child.method.clone().or_else(|| self.method.clone()),
+            flags: child.flags.clone().or_else(|| self.flags.clone()),
+        }
+    }
+}
+
+/// What a task does.
+#[derive(Debug, Clone, PartialEq)]
+pub enum TaskBody {
+    /// A module call.
+    Module {
+        /// The canonical short name (`ansible.builtin.` and `ansible.legacy.` stripped).
+        module: String,
+        /// The arguments: a mapping. Free-form text (`command: ls -l chdir=/tmp`) becomes
+        /// `{"_raw_params": "ls -l", "chdir": "/tmp"}` as Ansible's `parse_kv` does, and the
+        /// `args:` keyword is merged underneath (the module's own arguments win).
+        args: Value,
+    },
+    /// `block` with its `rescue` and `always` sections.
+    Block {
+        block: Vec<Task>,
+        rescue: Vec<Task>,
+        always: Vec<Task>,
+    },
+    /// `include_tasks` (dynamic: `static_tasks` is `None`, the runner loads `file` with
+    /// [`crate::load_tasks_file`] when it reaches the task) or `import_tasks`
+    /// (static: loaded now, keywords of the import already applied to each task).
+    IncludeTasks {
+        /// The path as written (may be templated). The runner renders it, then resolves it
+        /// with [`crate::resolve_path`] against the task's `location`.
+        file: String,
+        static_tasks: Option<Vec<Task>>,
+    },
+}
+
+/// One task, handler or block.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Task {
+    pub name: Option<String>,
+    pub body: TaskBody,
+    /// Conditions, ANDed; the enclosing blocks' conditions come first.
+    pub when: Vec<Spanned<String>>,
+    pub register: Option<String>,
+    /// `loop:` (a list or a template string); `with_items`/`with_list` map here.
+    pub loop_: Option<Value>,
+    /// Set for `with_items`: the runner flattens the rendered list by one level, as Ansible.
+    pub loop_flatten: bool,
+    pub loop_label: Option<String>,
+    /// `loop_control.loop_var` (default `item`).
+    pub loop_var: Option<String>,
+    /// `loop_control.index_var`.
+    pub index_var: Option<String>,
+    pub changed_when: Vec<Spanned<String>>,
+    pub failed_when: Vec<Spanned<String>>,
+    pub ignore_errors: bool,
+    /// `None` with `until` set means Ansible's default of 3.
+    pub retries: Option<u32>,
+    pub until: Option<Spanned<String>>,
+    pub delay: Option<f64>,
+    pub no_log: bool,
+    /// `check_mode: false` runs the task for real under `--check` (read-only probes);
+    /// `true` always runs it in check mode. `None`: as the run says.
+    pub check_mode: Option<bool>,
+    pub tags: Vec<String>,
+    pub notify: Vec<String>,
+    pub become_: Option<BecomeSpec>,
+    pub environment: IndexMap<String, String>,
+    pub timeout: Option<u64>,
+    pub run_once: bool,
+    /// Only `localhost` (`127.0.0.1` is normalised to it) is accepted.
+    pub delegate_to: Option<String>,
+    /// Handler topics (`listen:`); empty for tasks.
+    pub listen: Vec<String>,
+    /// The task's first key.
+    pub location: Location,
+    pub vars: IndexMap<String, Value>,
+    /// Every templated string of this task (module arguments, name, loop, vars…), with the
+    /// exact place of its YAML scalar.
+    pub templates: Vec<TemplateSite>,
+}
+
+/// A string that contains `{{` or `{%`, where it was written, and the key path that leads
+/// to it from the task or play (`args.dest`, `loop[1]`, `vars.url`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct TemplateSite {
+    pub key_path: String,
+    pub location: Location,
+}

@@ -1,0 +1,61 @@
+//! Reporters: the only writers of run output. Each turns the runner's events into one format.
+
+mod detect_table;
+pub mod digest;
+pub mod files;
+mod human;
+mod json;
+pub mod live;
+mod playbook;
+mod releases;
+pub mod rerun;
+mod text;
+pub mod upgrade_table;
+
+pub use human::{HumanReporter, View};
+pub use json::JsonReporter;
+pub use releases::releases_table;
+
+pub use clearfleet_events::Reporter;
+
+/// Keeps the first I/O error of a reporter so a run never stops because output failed.
+#[derive(Debug, Default)]
+pub(crate) struct FirstError(Option<std::io::Error>);
+
+impl FirstError {
+    pub fn keep(&mut self, r: std::io::Result<()>) {
+        if let (Err(e), None) = (r, &self.0) {
+            self.0 = Some(e);
+        }
+    }
+
+    pub fn take(&mut self) -> std::io::Result<()> {
+        self.0.take().map_or(Ok(()), Err)
+    }
+}
+
+/// A duration as people read it: `83ms`, `1.24s`, `2m05s`.
+pub fn human_duration(d: std::time::Duration) -> String {
+    let ms = d.as_millis();
+    if ms < 1000 {
+        format!("{ms}ms")
+    } else if ms < 60_000 {
+        format!("{:.2}s", d.as_secs_f64())
+    } else {
+        let s = d.as_secs();
+        format!("{}m{:02}s", s / 60, s % 60)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::human_duration;
+    use std::time::Duration;
+
+    #[test]
+    fn durations_read_naturally() {
+        assert_eq!(human_duration(Duration::from_millis(83)), "83ms");
+        assert_eq!(human_duration(Duration::from_millis(1240)), "1.24s");
+        assert_eq!(human_duration(Duration::from_secs(125)), "2m05s");
+    }
+}

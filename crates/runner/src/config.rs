@@ -1,0 +1,33 @@
+//! What a run needs, validated: the hosts in inventory order and how to reach each, the SSH
+//! settings and limits. Built by the binary from the command line and the inventory.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use clearfleet_base::secret::Redactor;
+use clearfleet_ssh::{Become, SshSettings, Target};
+
+/// What the runner needs to work on one host.
+#[derive(Debug, Clone)]
+pub struct HostPlan {
+    pub name: String,
+    pub target: Target,
+    pub become_: Option<Become>,
+    /// The host's become user, method and password, for tasks that ask for `become`.
+    pub become_settings: Become,
+}
+
+/// The validated run: selected hosts in inventory order, SSH settings and limits.
+pub struct RunConfig {
+    pub hosts: Vec<HostPlan>,
+    pub ssh: Arc<SshSettings>,
+    pub forks: usize,
+    /// Connections the open-file limit lets the run hold at once. A playbook keeps each host's
+    /// connection from task to task; with more hosts than this it reopens them for each task.
+    pub max_connections: usize,
+    pub command_timeout: Option<Duration>,
+    /// Masks every password the run knows of in anything printed.
+    pub redactor: Redactor,
+    /// Notes for the operator found while validating (forks lowered, host keys not checked).
+    pub warnings: Vec<String>,
+}

@@ -1,0 +1,944 @@
+//! Runs a loaded playbook across the inventory: plays in order, hosts in parallel (bounded by
+//! `--forks`), tasks in lockstep (`strategy: linear`) or per host (`free`), `serial` batches,
+//! handlers, blocks with rescue and always. Every outcome becomes an event; nothing prints.
+
+mod facts;
+mod host;
+mod remote;
+mod task;
+mod templating;
+pub mod undefined;
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use futures::StreamExt;
+use serde_json::{Map, Value, json};
+use tokio::sync::mpsc;
+
+use crate::config::RunConfig;
+use clearfleet_events::Reporter;
+use clearfleet_events::{Event, EventKind, HostOutcome, HostStatus, RunSummary};
+use clearfleet_inventory::Inventory;
+use clearfleet_playbook::{Play, Playbook, Serial, SerialStep, Strategy, Task, TaskBody};
+
+pub use host::HostRun;
+pub use templating::TemplateCache;
+
+/// Run-wide choices from the command line.
+#[derive(Debug, Clone, Default)]
+pub struct PlaybookOptions {
+    pub check: bool,
+    pub diff: bool,
+    pub tags: Vec<String>,
+    pub skip_tags: Vec<String>,
+    pub start_at_task: Option<String>,
+    /// `-e`: the highest precedence of all.
+    pub extra_vars: Map<String, Value>,
+    /// Per-host variables from the caller (e.g. `clearfleet upgrade`'s detected state and
+    /// plan): above everything but `-e`.
+    pub host_vars: std::collections::HashMap<String, Map<String, Value>>,
+    pub limit: Option<String>,
+}
+
+/// Everything a playbook run shares: read-only while hosts work.
+pub struct Engine {
+    pub inventory: Inventory,
+    pub config: RunConfig,
+    pub templates: Arc<TemplateCache>,
+    pub options: PlaybookOptions,
+    pub playbook_dir: PathBuf,
+    /// `groups`: the same for every host, so held once here and layered under each host's
+    /// variables by [`Engine::context`] (a copy in every host's variables made each task cost
+    /// time and memory proportional to the number of hosts).
+    groups: Map<String, Value>,
+    /// `groups` converted once for templates.
+    shared: clearfleet_template::Value,
+    events: mpsc::UnboundedSender<EventKind>,
+    /// 0 running, 1 Ctrl-C once (no new task starts), 2 twice.
+    interrupted: Arc<AtomicU8>,
+}
+
+/// Runs `playbook`; returns the summary also sent as `RunFinished`.
+pub async fn run(
+    playbook: Playbook,
+    inventory: Inventory,
+    config: RunConfig,
+    templates: Arc<TemplateCache>,
+    options: PlaybookOptions,
+    playbook_dir: PathBuf,
+    reporter: &mut dyn Reporter,
+) -> RunSummary {
+    let started = Instant::now();
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let interrupted = Arc::new(AtomicU8::new(0));
+    for message in &config.warnings {
+        reporter.report(&Event {
+            elapsed: started.elapsed(),
+            kind: EventKind::Warning {
+                message: message.clone(),
+            },
+        });
+    }
+    let groups = groups_of(&inventory);
+    let shared = clearfleet_template::Templates::context_map(&Map::from_iter([(
+        "groups".to_owned(),
+        Value::Object(groups.clone()),
+    )]));
+    let engine = Engine {
+        inventory,
+        groups,
+        shared,
+        config,
+        templates,
+        options,
+        playbook_dir,
+        events: tx,
+        interrupted: interrupted.clone(),
+    };
+    // The hosts live outside the work so a second Ctrl-C, which drops the work (and with it
+    // every running command), still leaves their state for the recap.
+    let mut hosts = engine.host_runs();
+    let mut work = Some(Box::pin(async {
+        for play in &playbook.plays {
+            if engine.stopping() {
+                let names = engine.play_hosts(play);
+                let next = format!("play `{}`", play_label(play));
+                for h in hosts.iter_mut().filter(|h| names.contains(&h.name)) {
+                    h.stop_before(&next);
+                }
+                break;
+            }
+            if engine.run_play(play, &mut hosts).await.is_break() {
+                // `any_errors_fatal`, `max_fail_percentage` or a whole batch failed: Ansible
+                // ends the playbook.
+                break;
+            }
+        }
+    }));
+    while let Some(running) = work.as_mut() {
+        tokio::select! {
+            () = running => work = None,
+            Some(kind) = rx.recv() => reporter.report(&Event { elapsed: started.elapsed(), kind }),
+            _ = tokio::signal::ctrl_c(), if interrupted.load(Ordering::SeqCst) < 2 => {
+                let stage = interrupted.fetch_add(1, Ordering::SeqCst) + 1;
+                reporter.report(&Event { elapsed: started.elapsed(), kind: EventKind::Interrupted { stage } });
+                if stage == 2 {
+                    // Dropping the work drops every running command: each is killed on its
+                    // host (see `connection::exec`), which the wait below lets finish.
+                    work = None;
+                }
+            }
+        }
+    }
+    drop(work);
+    let stage = interrupted.load(Ordering::SeqCst);
+    if stage >= 2 {
+        clearfleet_ssh::cancelled_commands_settled(std::time::Duration::from_secs(5)).await;
+    }
+    for h in &mut hosts {
+        if let Some(task) = h.current.take() {
+            h.interrupted = Some(format!("cancelled during `{task}`"));
+        }
+        h.close().await;
+    }
+    while let Ok(kind) = rx.try_recv() {
+        reporter.report(&Event {
+            elapsed: started.elapsed(),
+            kind,
+        });
+    }
+    let mut summary = RunSummary {
+        was_interrupted: stage > 0,
+        duration: started.elapsed(),
+        ..RunSummary::default()
+    };
+    for h in hosts {
+        let r = h.recap;
+        let status = if r.unreachable > 0 || h.unreachable {
+            HostStatus::Unreachable
+        } else if r.failed > 0 {
+            HostStatus::Failed
+        } else if h.interrupted.is_some() {
+            HostStatus::Interrupted
+        } else {
+            HostStatus::Ok
+        };
+        let outcome = HostOutcome {
+            recap: Some(r),
+            failures: h.failures,
+            error: h.interrupted.filter(|_| status == HostStatus::Interrupted),
+            ..HostOutcome::new(h.name, status)
+        };
+        reporter.report(&Event {
+            elapsed: started.elapsed(),
+            kind: EventKind::HostFinished(outcome.clone()),
+        });
+        match status {
+            HostStatus::Ok => summary.ok += 1,
+            HostStatus::Failed => summary.failed += 1,
+            HostStatus::Unreachable => summary.unreachable += 1,
+            HostStatus::Interrupted => summary.interrupted += 1,
+            HostStatus::Refused => summary.refused += 1,
+        }
+        summary.outcomes.push(outcome);
+    }
+    reporter.report(&Event {
+        elapsed: started.elapsed(),
+        kind: EventKind::RunFinished(summary.clone()),
+    });
+    summary
+}
+
+impl Engine {
+    pub(crate) fn emit(&self, kind: EventKind) {
+        // The receiver lives as long as the run; a send can only fail after it.
+        let _ = self.events.send(kind);
+    }
+
+    pub(crate) fn stopping(&self) -> bool {
+        self.interrupted.load(Ordering::SeqCst) > 0
+    }
+
+    /// The template context of a host's variables: `vars` over the run-wide ones (`groups`).
+    pub(crate) fn context(&self, vars: &Map<String, Value>) -> clearfleet_template::Value {
+        clearfleet_template::Templates::layered([
+            self.shared.clone(),
+            clearfleet_template::Templates::context_map(vars),
+        ])
+    }
+
+    /// One state per host the run may touch, with inventory and magic variables (`groups` is
+    /// shared, see [`Engine::context`]).
+    fn host_runs(&self) -> Vec<HostRun> {
+        // Each host's groups, in the order of `groups`, from one pass over the memberships.
+        let mut member_of: HashMap<&str, Vec<&String>> = HashMap::new();
+        for (g, members) in &self.groups {
+            if g == "all" {
+                continue;
+            }
+            for m in members.as_array().into_iter().flatten() {
+                if let Some(m) = m.as_str() {
+                    let entry = member_of.entry(m).or_default();
+                    if !entry.contains(&g) {
+                        entry.push(g);
+                    }
+                }
+            }
+        }
+        self.config
+            .hosts
+            .iter()
+            .map(|plan| {
+                let mut vars: Map<String, Value> = self
+                    .inventory
+                    .host_vars(&plan.name)
+                    .unwrap_or_default()
+                    .into_iter()
+                    .collect();
+                let group_names = member_of
+                    .get(plan.name.as_str())
+                    .cloned()
+                    .unwrap_or_default();
+                vars.insert("inventory_hostname".to_owned(), json!(plan.name));
+                vars.insert(
+                    "inventory_hostname_short".to_owned(),
+                    json!(plan.name.split('.').next().unwrap_or(&plan.name)),
+                );
+                vars.insert("group_names".to_owned(), json!(group_names));
+                // The magic `groups` wins over an inventory variable of that name, as before.
+                vars.remove("groups");
+                vars.insert("playbook_dir".to_owned(), json!(self.playbook_dir));
+                vars.insert("ansible_check_mode".to_owned(), json!(self.options.check));
+                vars.insert("ansible_diff_mode".to_owned(), json!(self.options.diff));
+                vars.insert("omit".to_owned(), json!(clearfleet_template::OMIT));
+                HostRun::new(plan.clone(), vars)
+            })
+            .collect()
+    }
+
+    /// The hosts of a play: its pattern, then `--limit`, among the hosts of this run.
+    fn play_hosts(&self, play: &Play) -> Vec<String> {
+        let pattern = if clearfleet_template::Templates::is_template(&play.hosts) {
+            let ctx = clearfleet_template::Templates::context(&Value::Object(
+                self.options.extra_vars.clone(),
+            ));
+            self.templates
+                .render(&play.hosts, &ctx, &play.location, "play `hosts`")
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_owned))
+                .unwrap_or_default()
+        } else {
+            play.hosts.clone()
+        };
+        self.inventory
+            .select_limited(&pattern, self.options.limit.as_deref())
+            .unwrap_or_default()
+    }
+
+    /// Runs one play; `Break` when the rest of the playbook must not run.
+    async fn run_play(&self, play: &Play, hosts: &mut [HostRun]) -> std::ops::ControlFlow<()> {
+        let names = self.play_hosts(play);
+        let name = play.name.clone().unwrap_or_else(|| play.hosts.clone());
+        self.emit(EventKind::PlayStarted {
+            name,
+            hosts: names.clone(),
+        });
+        let in_play: Vec<usize> = hosts
+            .iter()
+            .enumerate()
+            .filter(|(_, h)| names.contains(&h.name))
+            .map(|(i, _)| i)
+            .collect();
+        // A host that failed in an earlier play stays out, as in Ansible.
+        let in_play: Vec<usize> = in_play.into_iter().filter(|i| !hosts[*i].failed).collect();
+        let play_vars = self.play_vars(play);
+        let ctx = PlayCtx {
+            play,
+            vars: play_vars,
+            once: Mutex::new(HashMap::new()),
+            abort: AtomicBool::new(false),
+            batch: Mutex::new(Vec::new()),
+        };
+        let batches = batches(play.serial.as_ref(), in_play.len());
+        let mut offset = 0;
+        for size in batches {
+            if self.stopping() {
+                for i in &in_play[offset..] {
+                    hosts[*i].stop_before(&format!("its batch of play `{}`", play_label(play)));
+                }
+                break;
+            }
+            let batch: Vec<usize> = in_play[offset..(offset + size).min(in_play.len())].to_vec();
+            offset += size;
+            if play.gather_facts {
+                self.gather_facts(hosts, &batch).await;
+            }
+            *ctx.batch.lock().unwrap_or_else(|p| p.into_inner()) = batch.clone();
+            // `run_once` is once per batch.
+            ctx.once.lock().unwrap_or_else(|p| p.into_inner()).clear();
+            for i in &batch {
+                hosts[*i].once_seen.clear();
+            }
+            match play.strategy {
+                Strategy::Linear => {
+                    let mut started_at = self.options.start_at_task.is_none();
+                    self.run_sections(hosts, &batch, &ctx, &mut started_at)
+                        .await;
+                }
+                Strategy::Free => {
+                    // Each host goes through the whole play at its own pace; `--forks`
+                    // bounds how many hosts run at once.
+                    let runs = hosts
+                        .iter_mut()
+                        .enumerate()
+                        .filter(|(i, _)| batch.contains(i))
+                        .map(|(_, h)| {
+                            let ctx = &ctx;
+                            async move {
+                                let mut started_at = self.options.start_at_task.is_none();
+                                let one = std::slice::from_mut(h);
+                                self.run_sections(one, &[0], ctx, &mut started_at).await;
+                            }
+                        });
+                    futures::stream::iter(runs)
+                        .buffer_unordered(self.config.forks.max(1))
+                        .collect::<Vec<()>>()
+                        .await;
+                }
+            }
+            let failed = batch
+                .iter()
+                .filter(|i| hosts[**i].failed || hosts[**i].unreachable)
+                .count();
+            let too_many = match play.max_fail_percentage {
+                Some(p) => !batch.is_empty() && (failed as f64) * 100.0 / (batch.len() as f64) > p,
+                None => false,
+            };
+            if too_many
+                || ctx.abort.load(Ordering::SeqCst)
+                || (play.any_errors_fatal && failed > 0)
+                || (!batch.is_empty() && failed == batch.len())
+            {
+                // The failure budget is spent: the remaining batches and plays are not
+                // attempted.
+                return std::ops::ControlFlow::Break(());
+            }
+        }
+        std::ops::ControlFlow::Continue(())
+    }
+
+    /// `pre_tasks`, `tasks` and `post_tasks`, each followed by its handlers.
+    async fn run_sections(
+        &self,
+        hosts: &mut [HostRun],
+        sel: &[usize],
+        ctx: &PlayCtx<'_>,
+        started_at: &mut bool,
+    ) {
+        for tasks in [&ctx.play.pre_tasks, &ctx.play.tasks, &ctx.play.post_tasks] {
+            self.run_tasks(tasks, hosts, sel, ctx, started_at).await;
+            self.flush_handlers(hosts, sel, ctx).await;
+        }
+    }
+
+    fn play_vars(&self, play: &Play) -> Map<String, Value> {
+        let mut vars: Map<String, Value> = play.vars.clone().into_iter().collect();
+        for file in &play.vars_files {
+            let written = if clearfleet_template::Templates::is_template(&file.value) {
+                let ctx = self.context(&vars);
+                match self
+                    .templates
+                    .render(&file.value, &ctx, &file.location, "vars_files")
+                {
+                    Ok(Value::String(s)) => s,
+                    _ => file.value.clone(),
+                }
+            } else {
+                file.value.clone()
+            };
+            let path = clearfleet_playbook::resolve_path(&file.location, &written);
+            if let Ok(text) = std::fs::read_to_string(&path)
+                && let Ok(Value::Object(m)) = serde_saphyr::from_str::<Value>(&text)
+            {
+                vars.extend(m);
+            }
+        }
+        vars
+    }
+
+    /// Closes `h`'s connection after a task when the open-file limit cannot hold one per host
+    /// (`RunConfig::max_connections`); its next task connects again.
+    async fn release_connection(&self, h: &mut HostRun) {
+        if self.config.hosts.len() > self.config.max_connections {
+            h.close().await;
+        }
+    }
+
+    async fn gather_facts(&self, hosts: &mut [HostRun], batch: &[usize]) {
+        self.emit(EventKind::TaskStarted {
+            name: "Gathering Facts".to_owned(),
+            location: String::new(),
+            handler: false,
+        });
+        let ssh = self.config.ssh.clone();
+        let futures = hosts
+            .iter_mut()
+            .enumerate()
+            .filter(|(i, h)| batch.contains(i) && h.active() && h.facts.is_empty())
+            .map(|(_, h)| {
+                let ssh = ssh.clone();
+                let span = clearfleet_events::host_span(&h.name);
+                tracing::Instrument::instrument(
+                    async move {
+                        task::gather(self, h, &ssh).await;
+                        self.release_connection(h).await;
+                    },
+                    span,
+                )
+            });
+        futures::stream::iter(futures)
+            .buffer_unordered(self.config.forks)
+            .collect::<Vec<()>>()
+            .await;
+    }
+
+    /// Runs `tasks` on the selected hosts in order; a host that fails stops taking tasks.
+    fn run_tasks<'a>(
+        &'a self,
+        tasks: &'a [Task],
+        hosts: &'a mut [HostRun],
+        sel: &'a [usize],
+        ctx: &'a PlayCtx<'a>,
+        started_at: &'a mut bool,
+    ) -> futures::future::LocalBoxFuture<'a, ()> {
+        Box::pin(async move {
+            for t in tasks {
+                if self.stopping() {
+                    let next = format!("`{}`", task::display_name(t));
+                    for i in sel {
+                        hosts[*i].stop_before(&next);
+                    }
+                    return;
+                }
+                if ctx.abort.load(Ordering::SeqCst) {
+                    // `any_errors_fatal`: a host failed, the play ends for every host.
+                    for i in sel {
+                        hosts[*i].failed = true;
+                    }
+                    return;
+                }
+                match &t.body {
+                    TaskBody::Block {
+                        block,
+                        rescue,
+                        always,
+                    } => {
+                        let entered: Vec<usize> =
+                            sel.iter().copied().filter(|i| hosts[*i].active()).collect();
+                        let has_rescue = !rescue.is_empty();
+                        if has_rescue {
+                            for i in &entered {
+                                hosts[*i].rescuable += 1;
+                            }
+                        }
+                        self.run_tasks(block, hosts, &entered, ctx, started_at)
+                            .await;
+                        if has_rescue {
+                            for i in &entered {
+                                hosts[*i].rescuable = hosts[*i].rescuable.saturating_sub(1);
+                            }
+                        }
+                        let failed: Vec<usize> = entered
+                            .iter()
+                            .copied()
+                            .filter(|i| hosts[*i].failed && !hosts[*i].unreachable)
+                            .collect();
+                        // Ansible counted the failure as `rescued` when it happened.
+                        if has_rescue && !failed.is_empty() && !ctx.abort.load(Ordering::SeqCst) {
+                            for i in &failed {
+                                hosts[*i].failed = false;
+                            }
+                            self.run_tasks(rescue, hosts, &failed, ctx, started_at)
+                                .await;
+                        }
+                        if !always.is_empty() {
+                            let still_failed: Vec<usize> = entered
+                                .iter()
+                                .copied()
+                                .filter(|i| hosts[*i].failed)
+                                .collect();
+                            for i in &still_failed {
+                                hosts[*i].failed = false;
+                            }
+                            let reachable: Vec<usize> = entered
+                                .iter()
+                                .copied()
+                                .filter(|i| !hosts[*i].unreachable)
+                                .collect();
+                            self.run_tasks(always, hosts, &reachable, ctx, started_at)
+                                .await;
+                            for i in still_failed {
+                                hosts[i].failed = true;
+                            }
+                        }
+                    }
+                    TaskBody::IncludeTasks {
+                        static_tasks: Some(inner),
+                        ..
+                    } => self.run_tasks(inner, hosts, sel, ctx, started_at).await,
+                    TaskBody::IncludeTasks {
+                        file,
+                        static_tasks: None,
+                    } => {
+                        // The include's own tags decide whether it happens (they are not
+                        // given to the included tasks, as in Ansible).
+                        // Before `--start-at-task`'s task, includes are skipped like any
+                        // task (Ansible cannot start inside a dynamic include either).
+                        if *started_at && self.tags_selected(&t.tags) {
+                            self.include_tasks(t, file, hosts, sel, ctx, started_at)
+                                .await
+                        }
+                    }
+                    TaskBody::Module { module, .. } if module == "meta" => {
+                        self.flush_handlers(hosts, sel, ctx).await;
+                    }
+                    TaskBody::Module { .. } => {
+                        if !*started_at {
+                            if self.options.start_at_task.as_deref() == t.name.as_deref() {
+                                *started_at = true;
+                            } else {
+                                continue;
+                            }
+                        }
+                        if !self.tags_selected(&t.tags) {
+                            continue;
+                        }
+                        self.run_module_task(t, hosts, sel, ctx, false).await;
+                        // A failure a `rescue` will handle does not count (yet).
+                        if ctx.play.any_errors_fatal
+                            && sel
+                                .iter()
+                                .any(|i| hosts[*i].failed && hosts[*i].rescuable == 0)
+                        {
+                            ctx.abort.store(true, Ordering::SeqCst);
+                            for i in sel {
+                                hosts[*i].failed = true;
+                            }
+                        }
+                        self.check_fail_budget(hosts, ctx);
+                    }
+                }
+            }
+        })
+    }
+
+    /// `max_fail_percentage`, checked after every task as Ansible's linear strategy does:
+    /// over budget, every host of the batch stops. (Under `free` it is checked per batch.)
+    fn check_fail_budget(&self, hosts: &mut [HostRun], ctx: &PlayCtx<'_>) {
+        let Some(pct) = ctx.play.max_fail_percentage else {
+            return;
+        };
+        if ctx.play.strategy != Strategy::Linear {
+            return;
+        }
+        let batch = ctx.batch.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        if batch.is_empty() || batch.iter().any(|i| *i >= hosts.len()) {
+            return;
+        }
+        let failed = batch
+            .iter()
+            .filter(|i| (hosts[**i].failed && hosts[**i].rescuable == 0) || hosts[**i].unreachable)
+            .count();
+        if (failed as f64) * 100.0 / (batch.len() as f64) > pct {
+            ctx.abort.store(true, Ordering::SeqCst);
+        }
+    }
+
+    /// Whether an include happens on a host: its own `when` (an error counts as false).
+    fn include_wanted(&self, t: &Task, vars: &clearfleet_template::Value) -> bool {
+        t.when.iter().all(|c| {
+            self.templates
+                .condition(&c.value, vars, &c.location, "when")
+                .unwrap_or(false)
+        })
+    }
+
+    async fn include_tasks(
+        &self,
+        t: &Task,
+        file: &str,
+        hosts: &mut [HostRun],
+        sel: &[usize],
+        ctx: &PlayCtx<'_>,
+        started_at: &mut bool,
+    ) {
+        // The file name may be templated per host; hosts with the same file run it together.
+        let mut by_file: Vec<(String, Vec<usize>)> = Vec::new();
+        for i in sel.iter().copied().filter(|i| hosts[*i].active()) {
+            let vars = task::vars_for(self, &hosts[i], ctx, t);
+            if !self.include_wanted(t, &vars) {
+                continue;
+            }
+            let written =
+                match self
+                    .templates
+                    .render_value(&json!(file), &vars, &t.location, "include_tasks")
+                {
+                    Ok(Value::String(p)) => p,
+                    _ => file.to_owned(),
+                };
+            let path = clearfleet_playbook::resolve_path(&t.location, &written)
+                .display()
+                .to_string();
+            match by_file.iter_mut().find(|(f, _)| *f == path) {
+                Some((_, v)) => v.push(i),
+                None => by_file.push((path, vec![i])),
+            }
+        }
+        if t.loop_.is_some() {
+            return Box::pin(self.include_tasks_loop(t, file, hosts, sel, ctx, started_at)).await;
+        }
+        for (path, group) in by_file {
+            let mut check =
+                |src: &str,
+                 kind: clearfleet_playbook::TemplateKind,
+                 at: &clearfleet_base::diagnostic::Location| {
+                    self.templates.check(src, kind, at)
+                };
+            let parent = clearfleet_playbook::Inherited::for_include(t);
+            match clearfleet_playbook::load_tasks_file(
+                std::path::Path::new(&path),
+                &parent,
+                false,
+                &mut check,
+            ) {
+                Ok((tasks, _)) => {
+                    // Ansible counts the include itself as `ok` on every host that includes.
+                    self.emit(EventKind::TaskStarted {
+                        name: task::display_name(t),
+                        location: t.location.to_string(),
+                        handler: false,
+                    });
+                    for i in &group {
+                        task::included(self, &mut hosts[*i], t, &path);
+                    }
+                    self.run_tasks(&tasks, hosts, &group, ctx, started_at).await;
+                }
+                Err(e) => {
+                    for i in group {
+                        task::fail_host(self, &mut hosts[i], t, &e.to_string());
+                    }
+                }
+            }
+        }
+    }
+
+    /// `include_tasks` with `loop`: item `i` of every host runs together, the item bound to the
+    /// loop variable for the included tasks (hosts with fewer items stop taking part).
+    async fn include_tasks_loop(
+        &self,
+        t: &Task,
+        file: &str,
+        hosts: &mut [HostRun],
+        sel: &[usize],
+        ctx: &PlayCtx<'_>,
+        started_at: &mut bool,
+    ) {
+        let loop_var = t.loop_var.clone().unwrap_or_else(|| "item".to_owned());
+        let mut items: Vec<(usize, Vec<Value>)> = Vec::new();
+        let active: Vec<usize> = sel.iter().copied().filter(|i| hosts[*i].active()).collect();
+        for i in active {
+            let vars = task::vars_for(self, &hosts[i], ctx, t);
+            if !self.include_wanted(t, &vars) {
+                continue;
+            }
+            let Some(l) = &t.loop_ else { return };
+            match self.templates.render_value(l, &vars, &t.location, "loop") {
+                Ok(Value::Array(a)) => items.push((i, a)),
+                Ok(other) => task::fail_host(
+                    self,
+                    &mut hosts[i],
+                    t,
+                    &format!("loop: expected a list, got {other}"),
+                ),
+                Err(e) => task::fail_host(self, &mut hosts[i], t, &e.to_string()),
+            }
+        }
+        let longest = items.iter().map(|(_, a)| a.len()).max().unwrap_or(0);
+        let mut single = t.clone();
+        single.loop_ = None;
+        for n in 0..longest {
+            let mut group = Vec::new();
+            for (i, list) in &items {
+                if let Some(item) = list.get(n)
+                    && hosts[*i].active()
+                {
+                    hosts[*i].vars.insert(loop_var.clone(), item.clone());
+                    group.push(*i);
+                }
+            }
+            if group.is_empty() {
+                break;
+            }
+            self.include_tasks(&single, file, hosts, &group, ctx, started_at)
+                .await;
+        }
+        for (i, _) in &items {
+            hosts[*i].vars.remove(&loop_var);
+        }
+    }
+
+    async fn run_module_task(
+        &self,
+        t: &Task,
+        hosts: &mut [HostRun],
+        sel: &[usize],
+        ctx: &PlayCtx<'_>,
+        handler: bool,
+    ) {
+        let active: Vec<usize> = sel.iter().copied().filter(|i| hosts[*i].active()).collect();
+        if active.is_empty() {
+            return;
+        }
+        let vars = task::vars_for(self, &hosts[active[0]], ctx, t);
+        self.emit(EventKind::TaskStarted {
+            name: task::rendered_name(self, t, &vars),
+            location: t.location.to_string(),
+            handler,
+        });
+        if t.run_once {
+            // The first host runs it; what it registered or set is given to every host.
+            // Under `strategy: free` the hosts reach the task one by one: the first runs it,
+            // the others wait for it and take its values.
+            let first = active[0];
+            let location = t.location.to_string();
+            let mut occurrence = 0;
+            for i in &active {
+                let n = hosts[*i].once_seen.entry(location.clone()).or_insert(0);
+                *n += 1;
+                occurrence = occurrence.max(*n);
+            }
+            let cell = ctx
+                .once
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .entry(format!("{location}#{occurrence}"))
+                .or_default()
+                .clone();
+            let mut ran = false;
+            let set = cell
+                .get_or_init(|| {
+                    ran = true;
+                    let h = &mut hosts[first];
+                    async move {
+                        let before = h.vars.clone();
+                        run_tracked(self, t, h, ctx).await;
+                        self.release_connection(h).await;
+                        h.vars
+                            .iter()
+                            .filter(|(k, v)| before.get(*k) != Some(*v))
+                            .map(|(k, v)| (k.clone(), v.clone()))
+                            .collect::<Map<String, Value>>()
+                    }
+                })
+                .await
+                .clone();
+            let others = if ran { &active[1..] } else { &active[..] };
+            for i in others {
+                for (k, v) in &set {
+                    hosts[*i].vars.insert(k.clone(), v.clone());
+                }
+            }
+            return;
+        }
+        let futures = hosts
+            .iter_mut()
+            .enumerate()
+            .filter(|(i, _)| active.contains(i))
+            .map(|(_, h)| async move {
+                run_tracked(self, t, h, ctx).await;
+                self.release_connection(h).await;
+            });
+        futures::stream::iter(futures)
+            .buffer_unordered(self.config.forks)
+            .collect::<Vec<()>>()
+            .await;
+    }
+
+    async fn flush_handlers(&self, hosts: &mut [HostRun], sel: &[usize], ctx: &PlayCtx<'_>) {
+        for handler in &ctx.play.handlers {
+            let name = handler.name.clone().unwrap_or_default();
+            let notified: Vec<usize> = sel
+                .iter()
+                .copied()
+                .filter(|i| {
+                    hosts[*i].active()
+                        && hosts[*i]
+                            .notified
+                            .iter()
+                            .any(|n| *n == name || handler.listen.contains(n))
+                })
+                .collect();
+            if notified.is_empty() {
+                continue;
+            }
+            self.run_module_task(handler, hosts, &notified, ctx, true)
+                .await;
+        }
+        for i in sel {
+            hosts[*i].notified.clear();
+        }
+    }
+
+    /// Ansible's tag rules: `--tags` (with `always`, `never`, `all`, `tagged`, `untagged`)
+    /// then `--skip-tags`.
+    fn tags_selected(&self, task_tags: &[String]) -> bool {
+        let has = |t: &str| task_tags.iter().any(|x| x == t);
+        if self.options.skip_tags.iter().any(|s| {
+            has(s)
+                || (s == "tagged" && !task_tags.is_empty())
+                || (s == "untagged" && task_tags.is_empty())
+        }) {
+            return false;
+        }
+        let wanted = &self.options.tags;
+        if wanted.is_empty() || wanted.iter().any(|w| w == "all") {
+            return !has("never") || wanted.iter().any(|w| has(w) && w != "all");
+        }
+        has("always")
+            || wanted.iter().any(|w| has(w))
+            || (wanted.iter().any(|w| w == "tagged") && !task_tags.is_empty())
+            || (wanted.iter().any(|w| w == "untagged") && task_tags.is_empty())
+    }
+}
+
+/// Runs `t` on `h` in the host's log span and remembers it as the host's last finished task.
+async fn run_tracked(e: &Engine, t: &Task, h: &mut HostRun, ctx: &PlayCtx<'_>) {
+    let span = clearfleet_events::host_span(&h.name);
+    tracing::Instrument::instrument(task::run_on_host(e, t, h, ctx), span).await;
+    h.last_done = h.current.take();
+}
+
+/// `groups`: every group of the inventory and its hosts.
+fn groups_of(inventory: &Inventory) -> Map<String, Value> {
+    inventory
+        .group_names()
+        .map(|g| {
+            let members = inventory.select(g).unwrap_or_default();
+            (g.to_owned(), json!(members))
+        })
+        .collect()
+}
+
+/// What a `run_once` task set on the host that ran it (registered and `set_fact` values).
+type OnceResult = Arc<tokio::sync::OnceCell<Map<String, Value>>>;
+
+/// What every task of a play shares.
+pub struct PlayCtx<'a> {
+    pub play: &'a Play,
+    pub vars: Map<String, Value>,
+    /// `run_once` tasks of the current batch (by location): what the host that ran them set.
+    once: Mutex<HashMap<String, OnceResult>>,
+    /// Set when a host fails in an `any_errors_fatal` play, or the batch went over
+    /// `max_fail_percentage`: every host stops, and so does the playbook.
+    abort: AtomicBool,
+    /// The hosts of the current `serial` batch.
+    batch: Mutex<Vec<usize>>,
+}
+
+/// A play as the output names it: its `name`, else its `hosts` pattern.
+fn play_label(play: &Play) -> String {
+    play.name.clone().unwrap_or_else(|| play.hosts.clone())
+}
+
+/// Batch sizes for `serial` (a number, a percentage, or a list whose last step repeats).
+pub fn batches(serial: Option<&Serial>, hosts: usize) -> Vec<usize> {
+    let size = |step: SerialStep| -> usize {
+        let n = match step {
+            SerialStep::Number(n) => n as usize,
+            SerialStep::Percent(p) => (hosts * p as usize) / 100,
+        };
+        n.max(1)
+    };
+    let steps: Vec<SerialStep> = match serial {
+        None => return vec![hosts.max(1)],
+        Some(Serial::Number(0)) | Some(Serial::Percent(0)) => return vec![hosts.max(1)],
+        Some(Serial::Number(n)) => vec![SerialStep::Number(*n)],
+        Some(Serial::Percent(p)) => vec![SerialStep::Percent(*p)],
+        Some(Serial::List(l)) if l.is_empty() => return vec![hosts.max(1)],
+        Some(Serial::List(l)) => l.clone(),
+    };
+    let mut out = Vec::new();
+    let mut left = hosts;
+    let mut i = 0;
+    while left > 0 {
+        let step = steps[i.min(steps.len() - 1)];
+        let n = size(step).min(left);
+        out.push(n);
+        left -= n;
+        i += 1;
+    }
+    if out.is_empty() {
+        out.push(0);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn serial_batches_follow_ansible() {
+        assert_eq!(batches(None, 5), vec![5]);
+        assert_eq!(batches(Some(&Serial::Number(2)), 5), vec![2, 2, 1]);
+        assert_eq!(batches(Some(&Serial::Percent(30)), 10), vec![3, 3, 3, 1]);
+        assert_eq!(batches(Some(&Serial::Percent(10)), 3), vec![1, 1, 1]);
+        let list = Serial::List(vec![SerialStep::Number(1), SerialStep::Percent(50)]);
+        assert_eq!(batches(Some(&list), 6), vec![1, 3, 2]);
+    }
+}

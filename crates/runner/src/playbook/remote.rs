@@ -1,0 +1,92 @@
+//! How modules reach a host during a playbook run: over the host's one SSH connection, with the
+//! task's become, environment and timeout applied.
+
+use std::time::Duration;
+
+use indexmap::IndexMap;
+
+use clearfleet_base::shell::quote;
+use clearfleet_modules::{Remote, RemoteError, RemoteOutput};
+use clearfleet_ssh::{Become, Connection, ExecError, ExecOptions, ExitStatus};
+
+/// A [`Remote`] over an established SSH connection.
+pub struct SshRemote<'a> {
+    pub host: &'a str,
+    pub connection: &'a Connection,
+    pub become_: Option<Become>,
+}
+
+/// `cmd` with the task's `environment` exported first (values quoted, never interpreted).
+fn with_environment(environment: &IndexMap<String, String>, cmd: &str) -> String {
+    if environment.is_empty() {
+        return cmd.to_owned();
+    }
+    let mut line = String::new();
+    for (k, v) in environment {
+        // Names are checked by the loader.
+        line.push_str(&format!("export {k}={}; ", quote(v)));
+    }
+    line.push_str(cmd);
+    format!("sh -c {}", quote(&line))
+}
+
+/// A host's [`Remote`] (SSH, or the controller for `delegate_to: localhost`) with the task's
+/// environment and timeout applied.
+pub struct TaskRemote<'a, R> {
+    pub inner: R,
+    pub environment: &'a IndexMap<String, String>,
+    /// The task's `timeout:`, applied when the module asks for none.
+    pub timeout: Option<Duration>,
+}
+
+impl<R: Remote> Remote for TaskRemote<'_, R> {
+    async fn run(
+        &self,
+        cmd: &str,
+        stdin: Option<Vec<u8>>,
+        timeout: Option<Duration>,
+    ) -> Result<RemoteOutput, RemoteError> {
+        let command = with_environment(self.environment, cmd);
+        self.inner
+            .run(&command, stdin, timeout.or(self.timeout))
+            .await
+    }
+
+    fn host(&self) -> &str {
+        self.inner.host()
+    }
+}
+
+impl Remote for SshRemote<'_> {
+    async fn run(
+        &self,
+        cmd: &str,
+        stdin: Option<Vec<u8>>,
+        timeout: Option<Duration>,
+    ) -> Result<RemoteOutput, RemoteError> {
+        let options = ExecOptions {
+            stdin,
+            timeout,
+            become_: self.become_.clone(),
+        };
+        match self.connection.exec(cmd, &options).await {
+            Ok(out) => Ok(RemoteOutput {
+                stdout: out.stdout,
+                stderr: out.stderr,
+                rc: match out.exit {
+                    ExitStatus::Code(c) => Some(i32::try_from(c).unwrap_or(i32::MAX)),
+                    ExitStatus::Signal(_) => None,
+                },
+            }),
+            Err(ExecError::ConnectionLost { .. }) => {
+                Err(RemoteError::Unreachable("connection lost".to_owned()))
+            }
+            Err(ExecError::Timeout { after }) => Err(RemoteError::Timeout(after)),
+            Err(e) => Err(RemoteError::Other(e.to_string())),
+        }
+    }
+
+    fn host(&self) -> &str {
+        self.host
+    }
+}

@@ -1,0 +1,1207 @@
+//! One task on one host: variables, `when`, `loop`, templated arguments, the module (or an
+//! engine-level action such as `debug` or `set_fact`), `until`/`retries`, `changed_when`,
+//! `failed_when`, `register`, `notify` and `ignore_errors`; then the result as an event.
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use serde_json::{Map, Value, json};
+
+use super::host::HostRun;
+use super::remote::{SshRemote, TaskRemote};
+use super::{Engine, PlayCtx};
+use clearfleet_events::{EventKind, TaskResult, TaskStatus};
+use clearfleet_modules::{LocalRemote, ModuleCall, ModuleContext, ModuleResult, Remote};
+use clearfleet_playbook::{Task, TaskBody};
+use clearfleet_ssh::{Become, SshSettings};
+use clearfleet_template::{TemplateError, Templates, Value as Ctx};
+
+const NO_LOG: &str =
+    "the output has been hidden due to the fact that 'no_log: true' was specified for this result";
+
+pub(crate) fn display_name(t: &Task) -> String {
+    match (&t.name, &t.body) {
+        (Some(n), _) => n.clone(),
+        (None, TaskBody::Module { module, .. }) => module.clone(),
+        (None, _) => "block".to_owned(),
+    }
+}
+
+/// The task's name with its templates rendered for a host (the raw name if they cannot be).
+pub(crate) fn rendered_name(e: &Engine, t: &Task, vars: &Ctx) -> String {
+    let name = display_name(t);
+    if !Templates::is_template(&name) {
+        return name;
+    }
+    match e.templates.render(&name, vars, &t.location, "task name") {
+        Ok(Value::String(s)) => s,
+        Ok(other) => other.to_string(),
+        Err(_) => name,
+    }
+}
+
+/// The variables a task sees on a host, lowest precedence first: inventory, play vars, facts,
+/// registered and set_fact values, task vars, extra vars.
+pub(crate) fn vars_for(e: &Engine, h: &HostRun, ctx: &PlayCtx<'_>, t: &Task) -> Ctx {
+    e.context(&var_map(e, h, ctx, t))
+}
+
+fn var_map(e: &Engine, h: &HostRun, ctx: &PlayCtx<'_>, t: &Task) -> Map<String, Value> {
+    var_map_with(e, h, ctx, t, &Map::new())
+}
+
+/// [`var_map`] with the loop variables of one item (`item`, `index_var`), which variables
+/// written by the user may refer to (`vars: {path: "/x/{{ item }}"}`).
+fn var_map_with(
+    e: &Engine,
+    h: &HostRun,
+    ctx: &PlayCtx<'_>,
+    t: &Task,
+    loop_vars: &Map<String, Value>,
+) -> Map<String, Value> {
+    // Variables written by the user (inventory, play vars, vars_files, task vars) may refer to
+    // any other variable, whatever its layer: Ansible templates them when they are used. Here
+    // they are layered raw, then rendered in the full context until nothing changes (chains
+    // of references resolve in a few passes). Registered results, facts and extra vars are
+    // data, never templated again (a registered stdout containing `{{` stays text).
+    let mut vars = h.inventory_vars.clone();
+    let mut lazy: Vec<String> = h
+        .inventory_vars
+        .iter()
+        .filter(|(_, v)| has_template(v))
+        .map(|(k, _)| k.clone())
+        .collect();
+    let layer = |m: &Map<String, Value>,
+                 vars: &mut Map<String, Value>,
+                 lazy: &mut Vec<String>,
+                 templated: bool| {
+        for (k, v) in m {
+            vars.insert(k.clone(), v.clone());
+            lazy.retain(|x| x != k);
+            if templated && has_template(v) {
+                lazy.push(k.clone());
+            }
+        }
+    };
+    layer(&ctx.vars, &mut vars, &mut lazy, true);
+    layer(&h.facts, &mut vars, &mut lazy, false);
+    layer(&h.vars, &mut vars, &mut lazy, false);
+    let task_vars: Map<String, Value> = t.vars.clone().into_iter().collect();
+    layer(&task_vars, &mut vars, &mut lazy, true);
+    layer(loop_vars, &mut vars, &mut lazy, false);
+    // The caller's per-host values (clearfleet upgrade's detected state and plan): data, never
+    // templates.
+    if let Some(hv) = e.options.host_vars.get(&h.name) {
+        layer(hv, &mut vars, &mut lazy, false);
+    }
+    layer(&e.options.extra_vars, &mut vars, &mut lazy, false);
+    resolve_lazy(e, t, &mut vars, lazy);
+    vars
+}
+
+/// Renders the `lazy` variables of `vars` in the full context until nothing changes; drops
+/// those that still cannot render.
+fn resolve_lazy(e: &Engine, t: &Task, vars: &mut Map<String, Value>, mut lazy: Vec<String>) {
+    for _ in 0..8 {
+        if lazy.is_empty() {
+            break;
+        }
+        let c = e.context(vars);
+        let mut progress = false;
+        let mut still = Vec::new();
+        for k in lazy {
+            let Some(v) = vars.get(&k) else { continue };
+            match e
+                .templates
+                .render_value(v, &c, &t.location, &format!("variable `{k}`"))
+            {
+                Ok(new) => {
+                    if has_template(&new) && new != *v {
+                        still.push(k.clone());
+                    }
+                    if new != *v {
+                        progress = true;
+                        vars.insert(k, new);
+                    }
+                }
+                // It may need a variable that is itself not rendered yet: try again.
+                Err(_) => still.push(k),
+            }
+        }
+        lazy = still;
+        if !progress {
+            break;
+        }
+    }
+    // What still cannot render refers to something undefined: the variable is undefined too
+    // (a use reports it; `| default(...)` still works), never its raw template text.
+    for k in lazy {
+        let c = e.context(vars);
+        if let Some(v) = vars.get(&k)
+            && e.templates
+                .render_value(v, &c, &t.location, &format!("variable `{k}`"))
+                .is_err()
+        {
+            vars.remove(&k);
+        }
+    }
+}
+
+/// Whether a variable's value holds a template anywhere inside.
+fn has_template(v: &Value) -> bool {
+    match v {
+        Value::String(s) => Templates::is_template(s),
+        Value::Array(a) => a.iter().any(has_template),
+        Value::Object(m) => m.values().any(has_template),
+        _ => false,
+    }
+}
+
+/// Reports an `include_tasks` that loaded on a host (`ok`, as Ansible counts it).
+pub(crate) fn included(e: &Engine, h: &mut HostRun, t: &Task, path: &str) {
+    h.recap.ok += 1;
+    emit_engine_result(e, h, t, TaskStatus::Ok, format!("included: {path}"));
+}
+
+/// Marks a host failed by something outside a module (an include that does not load).
+pub(crate) fn fail_host(e: &Engine, h: &mut HostRun, t: &Task, msg: &str) {
+    h.failed = true;
+    h.count_failure(display_name(t), t.location.to_string(), msg.to_owned());
+    emit_engine_result(e, h, t, TaskStatus::Failed, msg.to_owned());
+}
+
+/// Emits the result of a step the engine took itself (no module, no output, no time).
+fn emit_engine_result(e: &Engine, h: &HostRun, t: &Task, status: TaskStatus, msg: String) {
+    e.emit(EventKind::TaskResult(Box::new(TaskResult {
+        host: h.name.clone(),
+        task: display_name(t),
+        location: t.location.to_string(),
+        status,
+        item: None,
+        msg: Some(msg),
+        rc: None,
+        stdout: String::new(),
+        stderr: String::new(),
+        diff: None,
+        duration: Duration::ZERO,
+    })));
+}
+
+/// Gathers facts on one host (one round trip).
+pub(crate) async fn gather(e: &Engine, h: &mut HostRun, ssh: &SshSettings) {
+    let started = Instant::now();
+    let name = h.name.clone();
+    let result = match h.connection(ssh).await {
+        Err(err) => Err((true, err.to_string())),
+        Ok(conn) => {
+            let remote = SshRemote {
+                host: &name,
+                connection: conn,
+                become_: None,
+            };
+            match remote
+                .run(
+                    &format!(
+                        "sh -c {}",
+                        clearfleet_base::shell::quote(super::facts::SCRIPT)
+                    ),
+                    None,
+                    None,
+                )
+                .await
+            {
+                Ok(out) => Ok(super::facts::parse(&out.stdout_text())),
+                Err(err) => Err((
+                    matches!(err, clearfleet_modules::RemoteError::Unreachable(_)),
+                    err.to_string(),
+                )),
+            }
+        }
+    };
+    let (status, msg) = match result {
+        Ok(facts) => {
+            h.facts = facts;
+            h.recap.ok += 1;
+            (TaskStatus::Ok, None)
+        }
+        Err((unreachable, msg)) => {
+            if unreachable {
+                h.unreachable = true;
+                h.recap.unreachable += 1;
+            } else {
+                h.failed = true;
+                h.recap.failed += 1;
+            }
+            h.failures
+                .push(("Gathering Facts".to_owned(), String::new(), msg.clone()));
+            let status = if unreachable {
+                TaskStatus::Unreachable
+            } else {
+                TaskStatus::Failed
+            };
+            (status, Some(msg))
+        }
+    };
+    e.emit(EventKind::TaskResult(Box::new(TaskResult {
+        host: h.name.clone(),
+        task: "Gathering Facts".to_owned(),
+        location: String::new(),
+        status,
+        item: None,
+        msg,
+        rc: None,
+        stdout: String::new(),
+        stderr: String::new(),
+        diff: None,
+        duration: started.elapsed(),
+    })));
+}
+
+/// The effective become for a task on a host: the task's keywords over the host's defaults.
+fn become_of(h: &HostRun, t: &Task) -> Option<Become> {
+    let spec = t.become_.as_ref();
+    let enabled = spec
+        .and_then(|s| s.enabled)
+        .unwrap_or(h.plan.become_.is_some());
+    if !enabled {
+        return None;
+    }
+    let mut b = h.plan.become_settings.clone();
+    if let Some(user) = spec.and_then(|s| s.user.clone()) {
+        b.user = user;
+    }
+    Some(b)
+}
+
+/// One run of the task's action (one loop item), before `changed_when`/`failed_when`.
+struct Outcome {
+    result: ModuleResult,
+    registered: Value,
+}
+
+impl Outcome {
+    fn of(result: ModuleResult) -> Self {
+        let registered = result.to_registered();
+        Outcome { result, registered }
+    }
+
+    fn fail(msg: impl Into<String>) -> Self {
+        Outcome::of(ModuleResult::fail(msg))
+    }
+}
+
+/// Runs the task's action once: its arguments rendered, then an engine-level action (`debug`,
+/// `fail`, `assert`, `set_fact`, `pause`) or a module on the host.
+async fn action(
+    e: &Engine,
+    h: &mut HostRun,
+    t: &Task,
+    module: &str,
+    args: &Value,
+    vars: &Ctx,
+    var_map: &Map<String, Value>,
+) -> Outcome {
+    let rendered = match e.templates.render_value(
+        args,
+        vars,
+        &t.location,
+        &format!("task `{}`", display_name(t)),
+    ) {
+        Ok(v) => v,
+        Err(err) => return Outcome::fail(err.to_string()),
+    };
+    match module {
+        "debug" => debug(e, t, &rendered, vars),
+        "fail" => Outcome::fail(
+            rendered
+                .get("msg")
+                .and_then(Value::as_str)
+                .unwrap_or("Failed as requested from task"),
+        ),
+        "assert" => assert(e, t, args, &rendered, vars),
+        "set_fact" => set_fact(h, rendered),
+        "pause" => pause(&rendered).await,
+        _ => Outcome::of(run_host_module(e, h, t, module, rendered, vars, var_map).await),
+    }
+}
+
+/// `debug`: `var` rendered as an expression, else `msg`.
+fn debug(e: &Engine, t: &Task, rendered: &Value, vars: &Ctx) -> Outcome {
+    let msg = if let Some(var) = rendered.get("var").and_then(Value::as_str) {
+        let expr = format!("{{{{ {var} }}}}");
+        match e.templates.render(&expr, vars, &t.location, "debug var") {
+            Ok(v) => format!("{var}: {}", v),
+            Err(err) => return Outcome::fail(err.to_string()),
+        }
+    } else {
+        match rendered.get("msg") {
+            Some(Value::String(s)) => s.clone(),
+            Some(other) => other.to_string(),
+            None => "Hello world!".to_owned(),
+        }
+    };
+    Outcome::of(ModuleResult::ok().with_msg(msg))
+}
+
+/// `assert`: each `that` (as written, not rendered) must hold.
+fn assert(e: &Engine, t: &Task, args: &Value, rendered: &Value, vars: &Ctx) -> Outcome {
+    let that: Vec<String> = match args.get("that") {
+        Some(Value::String(s)) => vec![s.clone()],
+        Some(Value::Array(a)) => a
+            .iter()
+            .filter_map(|v| v.as_str().map(str::to_owned))
+            .collect(),
+        _ => return Outcome::fail("assert: `that` is required"),
+    };
+    for cond in &that {
+        match e.templates.condition(cond, vars, &t.location, "assert") {
+            Ok(true) => {}
+            Ok(false) => {
+                let msg = rendered
+                    .get("fail_msg")
+                    .or_else(|| rendered.get("msg"))
+                    .and_then(Value::as_str)
+                    .map(str::to_owned)
+                    .unwrap_or_else(|| "Assertion failed".to_owned());
+                let mut r = ModuleResult::fail(msg);
+                r.data.insert("assertion".into(), json!(cond));
+                r.data.insert("evaluated_to".into(), json!(false));
+                return Outcome::of(r);
+            }
+            Err(err) => return Outcome::fail(err.to_string()),
+        }
+    }
+    let msg = rendered
+        .get("success_msg")
+        .and_then(Value::as_str)
+        .unwrap_or("All assertions passed");
+    Outcome::of(ModuleResult::ok().with_msg(msg))
+}
+
+/// `set_fact`: the host's variables (all but `cacheable`), for the rest of the run.
+fn set_fact(h: &mut HostRun, rendered: Value) -> Outcome {
+    if let Value::Object(m) = &rendered {
+        for (k, v) in m {
+            if k != "cacheable" {
+                h.vars.insert(k.clone(), v.clone());
+            }
+        }
+    }
+    let mut r = ModuleResult::ok();
+    r.data.insert("ansible_facts".into(), rendered);
+    Outcome::of(r)
+}
+
+/// `pause`: `seconds` plus `minutes`; interactive prompts are refused.
+async fn pause(rendered: &Value) -> Outcome {
+    let secs = rendered.get("seconds").and_then(num).unwrap_or(0.0)
+        + 60.0 * rendered.get("minutes").and_then(num).unwrap_or(0.0);
+    if rendered.get("prompt").is_some() && secs == 0.0 {
+        return Outcome::fail(
+            "pause: interactive prompts are not supported; give seconds or minutes",
+        );
+    }
+    tokio::time::sleep(Duration::from_secs_f64(secs.max(0.0))).await;
+    Outcome::of(ModuleResult::ok().with("delta", json!(secs)))
+}
+
+/// A module run on the host (or on the controller with `delegate_to`), with the task's
+/// `environment`, timeout and become; `template` gets its file rendered first.
+async fn run_host_module(
+    e: &Engine,
+    h: &mut HostRun,
+    t: &Task,
+    module: &str,
+    mut rendered: Value,
+    vars: &Ctx,
+    var_map: &Map<String, Value>,
+) -> ModuleResult {
+    if module == "template" {
+        match render_template_file(e, &rendered, var_map) {
+            Ok(content) => {
+                if let Some(m) = rendered.as_object_mut() {
+                    m.insert("_rendered".into(), json!(content));
+                }
+            }
+            Err(err) => return ModuleResult::fail(err.to_string()),
+        }
+    }
+    let call = match ModuleCall::parse(module, &rendered) {
+        Ok(c) => c,
+        Err(err) => return ModuleResult::fail(format!("{module}: {}", err.message)),
+    };
+    let env = match environment(e, t, vars) {
+        Ok(env) => env,
+        Err(err) => return ModuleResult::fail(err.to_string()),
+    };
+    let timeout = t
+        .timeout
+        .map(Duration::from_secs)
+        .or(e.config.command_timeout);
+    if t.delegate_to.is_some() {
+        let remote = TaskRemote {
+            inner: LocalRemote::new(h.name.clone()),
+            environment: &env,
+            timeout,
+        };
+        return run_module(e, t, &call, &remote, false).await;
+    }
+    let become_ = become_of(h, t);
+    let ssh = e.config.ssh.clone();
+    let name = h.name.clone();
+    match h.connection(&ssh).await {
+        Err(err) => {
+            let mut r = ModuleResult::fail(err.to_string());
+            r.unreachable = true;
+            r
+        }
+        Ok(conn) => {
+            let remote = TaskRemote {
+                inner: SshRemote {
+                    host: &name,
+                    connection: conn,
+                    become_: become_.clone(),
+                },
+                environment: &env,
+                timeout,
+            };
+            run_module(e, t, &call, &remote, become_.is_some()).await
+        }
+    }
+}
+
+/// The task's `environment`, each value rendered (non-strings as JSON).
+fn environment(
+    e: &Engine,
+    t: &Task,
+    vars: &Ctx,
+) -> Result<indexmap::IndexMap<String, String>, TemplateError> {
+    let mut env = indexmap::IndexMap::new();
+    for (k, v) in &t.environment {
+        let v = match e
+            .templates
+            .render_value(&json!(v), vars, &t.location, "environment")?
+        {
+            Value::String(s) => s,
+            other => other.to_string(),
+        };
+        env.insert(k.clone(), v);
+    }
+    Ok(env)
+}
+
+/// A failed command's reason for the digest and the upgrade result: "non-zero return code"
+/// alone says nothing, so the last line of its stderr (redacted) is added. `register` keeps
+/// Ansible's bare message.
+fn with_stderr_reason(e: &Engine, msg: Option<String>, r: &ModuleResult) -> Option<String> {
+    let last = r
+        .stderr
+        .as_deref()
+        .and_then(|s| s.lines().rev().map(str::trim).find(|l| !l.is_empty()));
+    match (msg.as_deref(), last) {
+        (Some(m @ "non-zero return code"), Some(line)) => {
+            Some(format!("{m}: {}", e.config.redactor.redact(line)))
+        }
+        _ => msg,
+    }
+}
+
+/// Counts a task's final status on a host in its PLAY RECAP.
+fn count(
+    h: &mut HostRun,
+    t: &Task,
+    name: &str,
+    status: TaskStatus,
+    changed: bool,
+    failure: Option<String>,
+) {
+    match status {
+        TaskStatus::Ok => h.recap.ok += 1,
+        TaskStatus::Changed => {
+            h.recap.ok += 1;
+            h.recap.changed += 1;
+        }
+        TaskStatus::Skipped => h.recap.skipped += 1,
+        TaskStatus::Failed => h.count_failure(
+            name.to_owned(),
+            t.location.to_string(),
+            failure.unwrap_or_default(),
+        ),
+        TaskStatus::Unreachable => h.recap.unreachable += 1,
+        TaskStatus::Ignored => {
+            // Ansible: an ignored failure is `ok` and `ignored`, and `changed` if it changed.
+            h.recap.ok += 1;
+            h.recap.ignored += 1;
+            if changed {
+                h.recap.changed += 1;
+            }
+        }
+    }
+}
+
+fn num(v: &Value) -> Option<f64> {
+    v.as_f64()
+        .or_else(|| v.as_str().and_then(|s| s.trim().parse().ok()))
+}
+
+/// Why the `template` module's source cannot be rendered.
+#[derive(Debug, thiserror::Error)]
+enum TemplateFileError {
+    #[error("template: `src` is required")]
+    NoSrc,
+    #[error("template: could not find `{0}` (looked in templates/ and the playbook directory)")]
+    NotFound(String),
+    #[error("template: {}: {source}", path.display())]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Render(#[from] TemplateError),
+}
+
+/// The `template` module's `src` (under `templates/`, the playbook's directory, or as given)
+/// rendered with the task's variables.
+fn render_template_file(
+    e: &Engine,
+    args: &Value,
+    vars: &Map<String, Value>,
+) -> Result<String, TemplateFileError> {
+    let src = args
+        .get("src")
+        .and_then(Value::as_str)
+        .ok_or(TemplateFileError::NoSrc)?;
+    let candidates = [
+        e.playbook_dir.join("templates").join(src),
+        e.playbook_dir.join(src),
+        PathBuf::from(src),
+    ];
+    let path = candidates
+        .iter()
+        .find(|p| p.is_file())
+        .ok_or_else(|| TemplateFileError::NotFound(src.to_owned()))?;
+    let text = std::fs::read_to_string(path).map_err(|source| TemplateFileError::Read {
+        path: path.clone(),
+        source,
+    })?;
+    Ok(e.templates
+        .render_file(&path.display().to_string(), &text, &e.context(vars))?)
+}
+
+async fn run_module<R: Remote>(
+    e: &Engine,
+    t: &Task,
+    call: &ModuleCall,
+    remote: &R,
+    become_: bool,
+) -> ModuleResult {
+    let ctx = ModuleContext {
+        remote,
+        // The task's `check_mode:` wins over `--check`, as in Ansible.
+        check_mode: t.check_mode.unwrap_or(e.options.check),
+        diff: e.options.diff,
+        become_,
+        controller_dir: &e.playbook_dir,
+    };
+    call.run(&ctx).await
+}
+
+fn status_of(r: &ModuleResult, ignore_errors: bool) -> TaskStatus {
+    if r.unreachable {
+        TaskStatus::Unreachable
+    } else if r.failed {
+        if ignore_errors {
+            TaskStatus::Ignored
+        } else {
+            TaskStatus::Failed
+        }
+    } else if r.skipped_check_mode {
+        TaskStatus::Skipped
+    } else if r.changed {
+        TaskStatus::Changed
+    } else {
+        TaskStatus::Ok
+    }
+}
+
+fn diff_text(r: &ModuleResult) -> Option<String> {
+    let d = r.diff.as_ref()?;
+    let header = d.before_header.clone().unwrap_or_default();
+    let mut s = format!(
+        "--- before: {header}\n+++ after: {}\n",
+        d.after_header.clone().unwrap_or(header.clone())
+    );
+    let before: Vec<&str> = d.before.lines().collect();
+    let after: Vec<&str> = d.after.lines().collect();
+    // A simple line diff: common prefix and suffix kept out, the middle shown as -/+.
+    let prefix = before
+        .iter()
+        .zip(&after)
+        .take_while(|(a, b)| a == b)
+        .count();
+    let suffix = before[prefix..]
+        .iter()
+        .rev()
+        .zip(after[prefix..].iter().rev())
+        .take_while(|(a, b)| a == b)
+        .count();
+    for l in &before[prefix..before.len() - suffix] {
+        s.push_str(&format!("-{l}\n"));
+    }
+    for l in &after[prefix..after.len() - suffix] {
+        s.push_str(&format!("+{l}\n"));
+    }
+    Some(s)
+}
+
+/// Runs `t` on host `h` and reports it. The host's failure and recap are updated here.
+pub(crate) async fn run_on_host(e: &Engine, t: &Task, h: &mut HostRun, ctx: &PlayCtx<'_>) {
+    let started = Instant::now();
+    let TaskBody::Module { module, args } = &t.body else {
+        return;
+    };
+    let mut var_map = var_map(e, h, ctx, t);
+    let vars = e.context(&var_map);
+    let run = TaskRun::start(e, t, h, ctx, module, args, &vars);
+    let items = match loop_items(e, t, &vars) {
+        Ok(items) => items,
+        Err(err) => return run.fail_loop(h, err, started),
+    };
+    let looped = items.is_some();
+    let runs: Vec<Option<(usize, Value)>> = match items {
+        None => vec![None],
+        Some(items) => items.into_iter().enumerate().map(Some).collect(),
+    };
+    let mut tally = Tally::new();
+    for item in runs {
+        run.run_item(h, &mut var_map, &vars, item, &mut tally).await;
+        if h.unreachable {
+            break;
+        }
+    }
+    run.finish(h, looped, tally);
+}
+
+/// The task's `loop` rendered for the host (flattened one level with `with_flattened`);
+/// `None` for a task without a loop.
+fn loop_items(e: &Engine, t: &Task, vars: &Ctx) -> Result<Option<Vec<Value>>, LoopError> {
+    let Some(l) = &t.loop_ else {
+        return Ok(None);
+    };
+    match e.templates.render_value(l, vars, &t.location, "loop")? {
+        Value::Array(a) if t.loop_flatten => Ok(Some(
+            a.into_iter()
+                .flat_map(|v| match v {
+                    Value::Array(inner) => inner,
+                    other => vec![other],
+                })
+                .collect(),
+        )),
+        Value::Array(a) => Ok(Some(a)),
+        other => Err(LoopError::NotAList(other)),
+    }
+}
+
+/// Why a task's `loop` gives no items.
+#[derive(Debug, thiserror::Error)]
+enum LoopError {
+    #[error(transparent)]
+    Template(#[from] TemplateError),
+    #[error("loop: expected a list, got {0}")]
+    NotAList(Value),
+}
+
+/// Whether every condition holds (`when`, `changed_when`, `failed_when`, `until`: a list is
+/// an `and`), evaluated in `vars`.
+fn conditions(
+    e: &Engine,
+    vars: &Ctx,
+    conds: &[clearfleet_playbook::Spanned<String>],
+    what: &str,
+) -> Result<bool, TemplateError> {
+    for c in conds {
+        if !e.templates.condition(&c.value, vars, &c.location, what)? {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
+/// What the items of a task add up to on a host.
+struct Tally {
+    /// Each item's registered result (for `register`'s `results`).
+    results: Vec<Value>,
+    any_changed: bool,
+    any_failed: bool,
+    all_skipped: bool,
+    /// The message of the last failed item, for the digest.
+    failure: Option<String>,
+}
+
+impl Tally {
+    fn new() -> Self {
+        Tally {
+            results: Vec::new(),
+            any_changed: false,
+            any_failed: false,
+            all_skipped: true,
+            failure: None,
+        }
+    }
+}
+
+/// One task on one host while it runs: what each step needs to run and report an item.
+struct TaskRun<'a> {
+    e: &'a Engine,
+    t: &'a Task,
+    ctx: &'a PlayCtx<'a>,
+    module: &'a str,
+    args: &'a Value,
+    /// The task's name rendered for the host, as every event of it says.
+    name: String,
+    /// `loop_control.loop_var` (default `item`).
+    loop_var: String,
+}
+
+impl<'a> TaskRun<'a> {
+    /// Names the task for the host and announces it (`HostTask`).
+    fn start(
+        e: &'a Engine,
+        t: &'a Task,
+        h: &mut HostRun,
+        ctx: &'a PlayCtx<'a>,
+        module: &'a str,
+        args: &'a Value,
+        vars: &Ctx,
+    ) -> Self {
+        let name = rendered_name(e, t, vars);
+        h.current = Some(name.clone());
+        e.emit(EventKind::HostTask {
+            host: h.name.clone(),
+            task: name.clone(),
+        });
+        TaskRun {
+            e,
+            t,
+            ctx,
+            module,
+            args,
+            name,
+            loop_var: t.loop_var.clone().unwrap_or_else(|| "item".to_owned()),
+        }
+    }
+
+    /// `failed`, or `ignored` under `ignore_errors`.
+    fn failed_status(&self) -> TaskStatus {
+        if self.t.ignore_errors {
+            TaskStatus::Ignored
+        } else {
+            TaskStatus::Failed
+        }
+    }
+
+    /// Reports one item (every item is reported; the recap counts the task once, see
+    /// [`count`]); returns the message as reported (redacted, or hidden by `no_log`).
+    fn report(
+        &self,
+        h: &mut HostRun,
+        status: TaskStatus,
+        item: Option<String>,
+        r: Option<&ModuleResult>,
+        msg: Option<String>,
+        dur: Duration,
+    ) -> Option<String> {
+        let (e, t) = (self.e, self.t);
+        let hide = t.no_log;
+        let text = |s: Option<&String>| {
+            if hide {
+                String::new()
+            } else {
+                e.config
+                    .redactor
+                    .redact(s.map(String::as_str).unwrap_or(""))
+            }
+        };
+        // Ansible prints `(item=None)` for a hidden item.
+        let item = if hide {
+            item.map(|_| "None".to_owned())
+        } else {
+            item
+        };
+        let msg = msg.or_else(|| r.and_then(|r| r.msg.clone()));
+        let msg = if hide && msg.is_some() {
+            Some(NO_LOG.to_owned())
+        } else {
+            msg.map(|m| e.config.redactor.redact(&m))
+        };
+        if status == TaskStatus::Unreachable {
+            h.failures.push((
+                self.name.clone(),
+                t.location.to_string(),
+                msg.clone().unwrap_or_default(),
+            ));
+        }
+        e.emit(EventKind::TaskResult(Box::new(TaskResult {
+            host: h.name.clone(),
+            task: self.name.clone(),
+            location: t.location.to_string(),
+            status,
+            item,
+            msg: msg.clone(),
+            rc: r.and_then(|r| r.rc).map(i64::from),
+            stdout: text(r.and_then(|r| r.stdout.as_ref())),
+            stderr: text(r.and_then(|r| r.stderr.as_ref())),
+            diff: if hide { None } else { r.and_then(diff_text) },
+            duration: dur,
+        })));
+        msg
+    }
+
+    /// The task fails (or is ignored) as a whole because its `loop` gives no items.
+    fn fail_loop(&self, h: &mut HostRun, err: LoopError, started: Instant) {
+        h.failed = !self.t.ignore_errors;
+        let status = self.failed_status();
+        let msg = self.report(
+            h,
+            status,
+            None,
+            None,
+            Some(err.to_string()),
+            started.elapsed(),
+        );
+        count(h, self.t, &self.name, status, false, msg);
+    }
+
+    /// One loop item, or the one run of a task without a loop: its variables and label, `when`,
+    /// the action with its retries, the report. After `set_fact`, `var_map` is built anew.
+    async fn run_item(
+        &self,
+        h: &mut HostRun,
+        var_map: &mut Map<String, Value>,
+        vars: &Ctx,
+        run: Option<(usize, Value)>,
+        tally: &mut Tally,
+    ) {
+        let item_started = Instant::now();
+        // Without a loop the task's variables are used as they are (no copy per task).
+        let looped = run.as_ref().map(|(i, item)| self.item_var_map(h, *i, item));
+        let item_map: &Map<String, Value> = looped.as_ref().unwrap_or(&*var_map);
+        let label = run.as_ref().map(|(_, item)| self.label(item_map, item));
+        let item_vars = match &looped {
+            Some(m) => self.e.context(m),
+            None => vars.clone(),
+        };
+        match conditions(self.e, &item_vars, &self.t.when, "when") {
+            Ok(true) => {}
+            Ok(false) => return self.skip_item(h, run.as_ref(), label, item_started, tally),
+            Err(err) => return self.fail_item(h, &err, label, item_started, tally),
+        }
+        tally.all_skipped = false;
+        let outcome = self.attempt_until(h, &item_vars, item_map).await;
+        self.record(h, run.as_ref(), label, &outcome, item_started, tally);
+        if self.module == "set_fact" {
+            *var_map = self::var_map(self.e, h, self.ctx, self.t);
+        }
+    }
+
+    /// The variables of loop item `item` (number `i`): the task's, with the loop variable and
+    /// `index_var`, which the task's own variables may refer to.
+    fn item_var_map(&self, h: &HostRun, i: usize, item: &Value) -> Map<String, Value> {
+        let t = self.t;
+        let mut loop_vars = Map::new();
+        loop_vars.insert(self.loop_var.clone(), item.clone());
+        if let Some(iv) = &t.index_var {
+            loop_vars.insert(iv.clone(), json!(i));
+        }
+        let mut m = var_map_with(self.e, h, self.ctx, t, &loop_vars);
+        m.insert(self.loop_var.clone(), item.clone());
+        if let Some(iv) = &t.index_var {
+            m.insert(iv.clone(), json!(i));
+        }
+        m
+    }
+
+    /// How the output names an item: `loop_control.label` rendered (as written if it cannot
+    /// be), else the item itself.
+    fn label(&self, item_map: &Map<String, Value>, item: &Value) -> String {
+        match &self.t.loop_label {
+            Some(l) => {
+                let c = self.e.context(item_map);
+                match self.e.templates.render_value(
+                    &json!(l),
+                    &c,
+                    &self.t.location,
+                    "loop_control.label",
+                ) {
+                    Ok(Value::String(s)) => s,
+                    Ok(v) => v.to_string(),
+                    Err(_) => l.clone(),
+                }
+            }
+            None => match item {
+                Value::String(s) => s.clone(),
+                other => other.to_string(),
+            },
+        }
+    }
+
+    /// `when` is false: the item is skipped.
+    fn skip_item(
+        &self,
+        h: &mut HostRun,
+        run: Option<&(usize, Value)>,
+        label: Option<String>,
+        item_started: Instant,
+        tally: &mut Tally,
+    ) {
+        let mut skipped = json!({"changed": false, "skipped": true, "skip_reason": "Conditional result was False"});
+        if let (Some((_, item)), Some(m)) = (run, skipped.as_object_mut()) {
+            m.insert(self.loop_var.clone(), item.clone());
+        }
+        tally.results.push(skipped);
+        self.report(
+            h,
+            TaskStatus::Skipped,
+            label,
+            None,
+            None,
+            item_started.elapsed(),
+        );
+    }
+
+    /// `when` cannot be evaluated: the item fails (or is ignored).
+    fn fail_item(
+        &self,
+        h: &mut HostRun,
+        err: &TemplateError,
+        label: Option<String>,
+        item_started: Instant,
+        tally: &mut Tally,
+    ) {
+        tally.any_failed = true;
+        tally.all_skipped = false;
+        let r = ModuleResult::fail(err.to_string());
+        tally.results.push(r.to_registered());
+        tally.failure = self.report(
+            h,
+            self.failed_status(),
+            label,
+            Some(&r),
+            None,
+            item_started.elapsed(),
+        );
+    }
+
+    /// The action, with `changed_when` and `failed_when` applied to its result, run again
+    /// while `until` is false (`retries` times more, `delay` seconds apart).
+    async fn attempt_until(
+        &self,
+        h: &mut HostRun,
+        item_vars: &Ctx,
+        item_map: &Map<String, Value>,
+    ) -> Outcome {
+        let t = self.t;
+        let attempts_max = if t.until.is_some() {
+            t.retries.unwrap_or(3) + 1
+        } else {
+            1
+        };
+        let checks = !t.changed_when.is_empty() || !t.failed_when.is_empty() || t.until.is_some();
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let mut o = action(self.e, h, t, self.module, self.args, item_vars, item_map).await;
+            if !checks {
+                return o;
+            }
+            let check_vars = result_vars(t, item_vars, item_map, &o.registered);
+            if !o.result.unreachable {
+                self.apply_checks(&mut o.result, &check_vars);
+            }
+            o.registered = o.result.to_registered();
+            if let (Some(until), false) = (&t.until, o.result.unreachable) {
+                let ok = conditions(self.e, &check_vars, std::slice::from_ref(until), "until")
+                    .unwrap_or(false);
+                set_attempts(&mut o.registered, attempt);
+                if !ok && attempt < attempts_max && !self.e.stopping() {
+                    tokio::time::sleep(Duration::from_secs_f64(t.delay.unwrap_or(5.0))).await;
+                    continue;
+                }
+                if !ok {
+                    o.result.failed = true;
+                    o.result
+                        .msg
+                        .get_or_insert_with(|| "Retries exhausted".to_owned());
+                    o.registered = o.result.to_registered();
+                    set_attempts(&mut o.registered, attempt);
+                }
+            }
+            return o;
+        }
+    }
+
+    /// `changed_when` and `failed_when` over a result (one that cannot be evaluated fails it).
+    fn apply_checks(&self, r: &mut ModuleResult, check_vars: &Ctx) {
+        let t = self.t;
+        if !t.changed_when.is_empty() {
+            match conditions(self.e, check_vars, &t.changed_when, "changed_when") {
+                Ok(c) => r.changed = c,
+                Err(err) => *r = ModuleResult::fail(err.to_string()),
+            }
+        }
+        if !t.failed_when.is_empty() {
+            match conditions(self.e, check_vars, &t.failed_when, "failed_when") {
+                Ok(f) => {
+                    r.failed = f;
+                    if f && r.msg.is_none() {
+                        r.msg = Some("failed_when condition was true".to_owned());
+                    }
+                }
+                Err(err) => *r = ModuleResult::fail(err.to_string()),
+            }
+        }
+    }
+
+    /// Adds an item's outcome to the tally and reports it.
+    fn record(
+        &self,
+        h: &mut HostRun,
+        run: Option<&(usize, Value)>,
+        label: Option<String>,
+        outcome: &Outcome,
+        item_started: Instant,
+        tally: &mut Tally,
+    ) {
+        let status = status_of(&outcome.result, self.t.ignore_errors);
+        tally.any_changed |= outcome.result.changed;
+        tally.any_failed |= outcome.result.failed || outcome.result.unreachable;
+        let mut reg = outcome.registered.clone();
+        if let (Some((_, item)), Some(m)) = (run, reg.as_object_mut()) {
+            m.insert(self.loop_var.clone(), item.clone());
+            m.insert("ansible_loop_var".into(), json!(self.loop_var));
+        }
+        tally.results.push(reg);
+        if outcome.result.unreachable {
+            h.unreachable = true;
+        }
+        let msg = self.report(
+            h,
+            status,
+            label,
+            Some(&outcome.result),
+            None,
+            item_started.elapsed(),
+        );
+        if outcome.result.failed {
+            tally.failure = with_stderr_reason(self.e, msg, &outcome.result);
+        }
+    }
+
+    /// After the last item: `register`, the task's status on the host (failing it), the
+    /// failed task's variables for `rescue`, the recap, `notify`.
+    fn finish(&self, h: &mut HostRun, looped: bool, mut tally: Tally) {
+        self.register(h, looped, &mut tally);
+        if tally.any_failed && !self.t.ignore_errors {
+            h.failed = true;
+        }
+        let status = if h.unreachable {
+            TaskStatus::Unreachable
+        } else if tally.any_failed {
+            self.failed_status()
+        } else if tally.all_skipped {
+            TaskStatus::Skipped
+        } else if tally.any_changed {
+            TaskStatus::Changed
+        } else {
+            TaskStatus::Ok
+        };
+        if status == TaskStatus::Failed {
+            self.note_failed_task(h, looped, &tally);
+        }
+        count(
+            h,
+            self.t,
+            &self.name,
+            status,
+            tally.any_changed,
+            tally.failure,
+        );
+        if tally.any_changed {
+            for n in &self.t.notify {
+                if !h.notified.contains(n) {
+                    h.notified.push(n.clone());
+                }
+            }
+        }
+    }
+
+    /// `register`: the items' results under `results` for a loop, else the one result (taken
+    /// out of the tally).
+    fn register(&self, h: &mut HostRun, looped: bool, tally: &mut Tally) {
+        let Some(reg) = &self.t.register else {
+            return;
+        };
+        let value = if looped {
+            json!({
+                "results": tally.results,
+                "changed": tally.any_changed,
+                "failed": tally.any_failed,
+                "skipped": tally.all_skipped,
+                "msg": if tally.any_failed { "One or more items failed" } else { "All items completed" },
+            })
+        } else {
+            tally
+                .results
+                .pop()
+                .unwrap_or_else(|| json!({"skipped": true}))
+        };
+        h.vars.insert(reg.clone(), value);
+    }
+
+    /// For `rescue` and `always`, as Ansible's `ansible_failed_task`/`_result`: the task's
+    /// whole result (its `stderr` too) whether registered or not, except under `no_log`.
+    fn note_failed_task(&self, h: &mut HostRun, looped: bool, tally: &Tally) {
+        let t = self.t;
+        let result = t
+            .register
+            .as_ref()
+            .and_then(|r| h.vars.get(r).cloned())
+            .or_else(|| match (looped, tally.results.last()) {
+                (false, Some(r)) if !t.no_log => Some(r.clone()),
+                _ => None,
+            })
+            .unwrap_or_else(|| json!({"failed": true, "msg": tally.failure.clone()}));
+        h.vars.insert(
+            "ansible_failed_task".to_owned(),
+            json!({"name": self.name, "action": self.module}),
+        );
+        h.vars.insert("ansible_failed_result".to_owned(), result);
+    }
+}
+
+/// What `changed_when`, `failed_when` and `until` see: the result under the `register` name
+/// and its fields as bare names, layered over the task's variables (only the result is new).
+fn result_vars(
+    t: &Task,
+    item_vars: &Ctx,
+    item_map: &Map<String, Value>,
+    registered: &Value,
+) -> Ctx {
+    let mut result_vars = Map::new();
+    for (k, v) in registered.as_object().into_iter().flatten() {
+        if !item_map.contains_key(k) {
+            result_vars.insert(k.clone(), v.clone());
+        }
+    }
+    if let Some(reg) = &t.register {
+        result_vars.insert(reg.clone(), registered.clone());
+    }
+    Templates::layered([item_vars.clone(), Templates::context_map(&result_vars)])
+}
+
+/// `attempts` in a registered result (`until`).
+fn set_attempts(registered: &mut Value, attempt: u32) {
+    if let Some(m) = registered.as_object_mut() {
+        m.insert("attempts".into(), json!(attempt));
+    }
+}

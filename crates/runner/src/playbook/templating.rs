@@ -1,0 +1,161 @@
+//! Templates compiled once per run and rendered per host: a cache keyed by source text, shared
+//! by every host task of the run.
+
+use std::collections::HashMap;
+use std::sync::RwLock;
+
+use serde_json::Value;
+
+use clearfleet_base::diagnostic::Location;
+use clearfleet_template::{ExprId, Origin, TemplateError, TemplateId, Templates};
+
+#[derive(Default)]
+struct Inner {
+    templates: Templates,
+    texts: HashMap<String, TemplateId>,
+    exprs: HashMap<String, ExprId>,
+}
+
+/// The run's templates. Compiling takes the write lock once per distinct string; rendering
+/// only reads.
+#[derive(Default)]
+pub struct TemplateCache {
+    inner: RwLock<Inner>,
+}
+
+fn origin(at: &Location, what: &str) -> Origin {
+    Origin::new(&at.path, at.line, at.column, what)
+}
+
+impl TemplateCache {
+    /// Compiles a text template (once), for the loader's syntax check and for rendering.
+    pub fn compile_text(
+        &self,
+        source: &str,
+        at: &Location,
+        what: &str,
+    ) -> Result<TemplateId, TemplateError> {
+        if let Some(id) = self.read(|i| i.texts.get(source).copied()) {
+            return Ok(id);
+        }
+        let mut inner = self.inner.write().unwrap_or_else(|p| p.into_inner());
+        if let Some(id) = inner.texts.get(source) {
+            return Ok(*id);
+        }
+        let id = inner.templates.compile(source, origin(at, what))?;
+        inner.texts.insert(source.to_owned(), id);
+        Ok(id)
+    }
+
+    /// The loader's syntax check (`playbook::TemplateCheck`): compiles what it is given, so the
+    /// run later renders without compiling again.
+    pub fn check(
+        &self,
+        source: &str,
+        kind: clearfleet_playbook::TemplateKind,
+        at: &Location,
+    ) -> Result<(), TemplateError> {
+        match kind {
+            clearfleet_playbook::TemplateKind::Text => {
+                self.compile_text(source, at, "template").map(|_| ())
+            }
+            clearfleet_playbook::TemplateKind::Expression => {
+                self.compile_expr(source, at, "condition").map(|_| ())
+            }
+        }
+    }
+
+    /// Compiles a bare expression (`when:` and friends) once.
+    pub fn compile_expr(
+        &self,
+        source: &str,
+        at: &Location,
+        what: &str,
+    ) -> Result<ExprId, TemplateError> {
+        if let Some(id) = self.read(|i| i.exprs.get(source).copied()) {
+            return Ok(id);
+        }
+        let mut inner = self.inner.write().unwrap_or_else(|p| p.into_inner());
+        if let Some(id) = inner.exprs.get(source) {
+            return Ok(*id);
+        }
+        let id = inner.templates.compile_expr(source, origin(at, what))?;
+        inner.exprs.insert(source.to_owned(), id);
+        Ok(id)
+    }
+
+    fn read<T>(&self, f: impl FnOnce(&Inner) -> T) -> T {
+        f(&self.inner.read().unwrap_or_else(|p| p.into_inner()))
+    }
+
+    /// Renders `source` with Ansible's native types (a lone `{{ x }}` keeps x's type).
+    pub fn render(
+        &self,
+        source: &str,
+        ctx: &clearfleet_template::Value,
+        at: &Location,
+        what: &str,
+    ) -> Result<Value, TemplateError> {
+        let id = self.compile_text(source, at, what)?;
+        self.read(|i| i.templates.render_ctx(id, ctx))
+    }
+
+    /// Renders every string inside `value` (objects and arrays walked).
+    pub fn render_value(
+        &self,
+        value: &Value,
+        ctx: &clearfleet_template::Value,
+        at: &Location,
+        what: &str,
+    ) -> Result<Value, TemplateError> {
+        Ok(match value {
+            Value::String(s) if Templates::is_template(s) => self.render(s, ctx, at, what)?,
+            Value::Array(items) => Value::Array(
+                items
+                    .iter()
+                    .map(|v| self.render_value(v, ctx, at, what))
+                    .collect::<Result<_, _>>()?,
+            ),
+            Value::Object(map) => {
+                let mut out = serde_json::Map::new();
+                for (k, v) in map {
+                    let v = self.render_value(v, ctx, at, what)?;
+                    // Ansible's `omit`: the argument is left out.
+                    if v.as_str() != Some(clearfleet_template::OMIT) {
+                        out.insert(k.clone(), v);
+                    }
+                }
+                Value::Object(out)
+            }
+            other => other.clone(),
+        })
+    }
+
+    /// Evaluates a condition to a boolean, as Ansible 2.19 does.
+    pub fn condition(
+        &self,
+        expr: &str,
+        ctx: &clearfleet_template::Value,
+        at: &Location,
+        what: &str,
+    ) -> Result<bool, TemplateError> {
+        let id = self.compile_expr(expr, at, what)?;
+        self.read(|i| i.templates.eval_bool_ctx(id, ctx))
+    }
+
+    /// The variables `source` reads without setting them (see [`Templates::undeclared`]).
+    pub fn undeclared(&self, source: &str, kind: clearfleet_playbook::TemplateKind) -> Vec<String> {
+        let expression = matches!(kind, clearfleet_playbook::TemplateKind::Expression);
+        self.read(|i| i.templates.undeclared(source, expression))
+    }
+
+    /// Renders a whole template file (the `template` module).
+    pub fn render_file(
+        &self,
+        name: &str,
+        source: &str,
+        ctx: &clearfleet_template::Value,
+    ) -> Result<String, TemplateError> {
+        self.read(|i| i.templates.render_file_ctx(name, source, ctx))
+    }
+}

@@ -1,0 +1,180 @@
+//! Template errors that point at the template's place in the playbook (`file:line:col`).
+
+use std::path::PathBuf;
+
+use super::preprocess::Processed;
+use clearfleet_base::diagnostic::{Location, line_col};
+
+/// Where a template string came from, for error messages.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Origin {
+    /// The YAML file holding the template.
+    pub file: PathBuf,
+    /// 1-based line of the template's first character in `file`.
+    pub line: usize,
+    /// 1-based column of the template's first character in `file`.
+    pub column: usize,
+    /// What the template is, e.g. "task `install docker`, field `cmd`".
+    pub what: String,
+}
+
+impl Origin {
+    pub fn new(
+        file: impl Into<PathBuf>,
+        line: usize,
+        column: usize,
+        what: impl Into<String>,
+    ) -> Self {
+        Origin {
+            file: file.into(),
+            line,
+            column,
+            what: what.into(),
+        }
+    }
+
+    /// The location of byte `offset` of `source`, a template that starts at this origin: on the
+    /// template's first line columns add up; on later lines the template's own column is used
+    /// (the YAML indentation of a block scalar is not known here).
+    pub fn locate(&self, source: &str, offset: usize) -> Location {
+        let (line, column) = line_col(source, offset);
+        if line == 1 {
+            Location::new(&self.file, self.line, self.column + column - 1)
+        } else {
+            Location::new(&self.file, self.line + line - 1, column)
+        }
+    }
+}
+
+/// An error from compiling or rendering a template.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum TemplateError {
+    /// The template does not parse.
+    #[error("{location}: {what}: template syntax error: {message}")]
+    Syntax {
+        location: Location,
+        what: String,
+        message: String,
+    },
+    /// A variable (or attribute) the template uses is not defined.
+    #[error(
+        "{location}: {what}: '{name}' is undefined{}",
+        detail_suffix(message, name)
+    )]
+    Undefined {
+        location: Location,
+        what: String,
+        /// The undefined expression as written, e.g. `missing` or `user.name`.
+        name: String,
+        message: String,
+    },
+    /// Any other failure while rendering (a filter error, a bad operation, a non-boolean
+    /// condition).
+    #[error("{location}: {what}: {message}")]
+    Render {
+        location: Location,
+        what: String,
+        message: String,
+    },
+    /// The id does not belong to this `Templates`.
+    #[error("unknown template id {0}")]
+    UnknownId(usize),
+}
+
+fn detail_suffix(message: &str, name: &str) -> String {
+    let plain = format!("`{name}` is undefined");
+    if message == plain || message.is_empty() {
+        String::new()
+    } else {
+        format!(" ({message})")
+    }
+}
+
+impl TemplateError {
+    /// The place in the YAML file the error points at.
+    pub fn location(&self) -> Option<&Location> {
+        match self {
+            TemplateError::Syntax { location, .. }
+            | TemplateError::Undefined { location, .. }
+            | TemplateError::Render { location, .. } => Some(location),
+            TemplateError::UnknownId(_) => None,
+        }
+    }
+
+    /// The name of the undefined variable when that is the cause.
+    pub fn undefined_name(&self) -> Option<&str> {
+        match self {
+            TemplateError::Undefined { name, .. } => Some(name),
+            _ => None,
+        }
+    }
+
+    /// Converts a minijinja error into a located error. `field` is the whole string as written
+    /// at `origin`; the compiled text is `field[field_offset..]` behind a `prefix_len`-byte
+    /// wrapper (e.g. `{% set x = (`); `map` undoes the
+    /// rewrites of `preprocess`.
+    pub(crate) fn from_minijinja(
+        err: &minijinja::Error,
+        origin: &Origin,
+        field: &str,
+        field_offset: usize,
+        prefix_len: usize,
+        map: &Processed,
+    ) -> TemplateError {
+        let offset = match (err.range(), err.line()) {
+            (Some(range), _) => field_offset + map.original(range.start.saturating_sub(prefix_len)),
+            (None, Some(line)) => {
+                field_offset + line_start(&field[field_offset.min(field.len())..], line)
+            }
+            (None, None) => field_offset,
+        };
+        let location = origin.locate(field, offset.min(field.len()));
+        let what = origin.what.clone();
+        let message = err
+            .detail()
+            .map_or_else(|| err.kind().to_string(), str::to_owned);
+        if err.kind() == minijinja::ErrorKind::SyntaxError {
+            return TemplateError::Syntax {
+                location,
+                what,
+                message,
+            };
+        }
+        if let Some(name) = undefined_name(&message) {
+            // minijinja says "`x` is undefined"; Ansible says "'x' is undefined".
+            return TemplateError::Undefined {
+                location,
+                what,
+                name,
+                message,
+            };
+        }
+        let message = if err.kind() == minijinja::ErrorKind::UndefinedError {
+            format!("undefined value ({message})")
+        } else {
+            message
+        };
+        TemplateError::Render {
+            location,
+            what,
+            message,
+        }
+    }
+}
+
+fn line_start(source: &str, line: usize) -> usize {
+    if line <= 1 {
+        return 0;
+    }
+    source
+        .match_indices('\n')
+        .nth(line - 2)
+        .map_or(source.len(), |(i, _)| i + 1)
+}
+
+/// Extracts `x` from minijinja's "... (`x` is undefined ...)" detail.
+fn undefined_name(detail: &str) -> Option<String> {
+    let end = detail.find("` is undefined")?;
+    let start = detail[..end].rfind('`')? + 1;
+    Some(detail[start..end].to_owned())
+}

@@ -1,0 +1,467 @@
+//! Jinja templating that behaves like Ansible's (ansible-core 2.19) on top of minijinja 3.1.
+//!
+//! # Use
+//! Compile every templated string of a playbook once with [`Templates::compile`] (string
+//! fields) or [`Templates::compile_expr`] (`when:`, `changed_when:`, `failed_when:`, `until:`),
+//! then render per host. Rendering never re-parses. Variables are passed as JSON; converting a
+//! large variable set costs one walk over it per call, so a caller rendering many templates for
+//! one host should convert once with [`Templates::context`] and use the `*_ctx` methods.
+//!
+//! # Ansible semantics kept (checked against ansible-core 2.19.14, see tests/template_ansible_diff.rs)
+//! - Native types: a template that outputs exactly one node yields that node's value (list,
+//!   dict, int, bool, None): `"{{ [1] }}"`, `"{% if c %}{{ [1] }}{% endif %}"`; no node yields
+//!   None; several nodes join into a string (`"x{{ 3 }}"` is `"x3"`).
+//! - In string context None prints as nothing, booleans as `True`/`False`, floats as Python's
+//!   `repr`, lists and dicts as Python's `repr`.
+//! - Undefined variables: printing, testing (`{% if x %}`), iterating, comparing, concatenating
+//!   or filtering an undefined value is an error naming it (`'missing' is undefined`);
+//!   `x | default(..)`, `x is defined`, `x is undefined` work, also on chains whose root is
+//!   missing (`missing.a.b | default(1)`, `missing.a is defined`) through a small source
+//!   rewrite (`preprocess`).
+//! - String literals inside `{{ }}` of fields keep their backslashes (Ansible's
+//!   `escape_backslashes`): `regex_replace('(a)', '\1')` works as in Ansible.
+//! - Python `%` formatting with a literal on the left (`'%s:%d' % (h, p)`), and
+//!   `ansible.builtin.`/`ansible.legacy.` filter and test names.
+//! - No auto-escaping for any template name.
+//! - `trim_blocks` on, trailing newlines of the source kept (Ansible's `preserve_trailing_newlines`).
+//! - Conditionals must evaluate to a boolean (ansible-core 2.19's default); a conditional
+//!   written as `{{ expr }}` is accepted (2.19 accepts it with a deprecation warning).
+//! - `to_yaml`/`to_nice_yaml` are byte-for-byte PyYAML+libyaml output; `from_yaml` resolves
+//!   scalars like PyYAML (YAML 1.1: `yes`/`on` are booleans, `y`/`n` are not, `0755` is octal).
+//!
+//! # Known differences from Ansible
+//! - Regular expressions use the `regex` crate: lookaround and backreferences in patterns are
+//!   an error. Python's `$` also matches before a final newline: `search`/`match`/`regex` and
+//!   `regex_search` emulate that, `regex_replace`/`regex_findall` do not.
+//! - `%` formatting only with a string literal on the left (`fmt_var % x` fails), and a list on
+//!   the right is spread over the conversions (Python would format it as one value).
+//! - The undefined-chain rewrite only covers a chain written directly before `| default`,
+//!   `| d`, `is [not] defined`, `is [not] undefined`: `(missing.a) | default(1)` still fails.
+//! - The native-type rule counts formatter calls, so output printed inside `{% set %}` blocks or
+//!   macros also counts as a node (the joined string is then returned; same text).
+//! - Not available: `version_type='pep440'`, `lookup()`/`query()`, `password_hash`,
+//!   `to_datetime`, `strftime`, `ipaddr` and other less common filters.
+//!   `random`/`shuffle` with a `seed` give CPython's numbers; without one, any numbers.
+//! - `from_yaml` returns timestamps as strings (PyYAML builds dates); `!vault` is an error.
+//! - Error messages are minijinja's, reworded where Ansible's are well known
+//!   (`'x' is undefined`, `Conditionals must have a boolean result`).
+
+mod env;
+mod error;
+mod filters;
+mod preprocess;
+mod tests;
+pub mod version;
+mod yaml;
+mod yaml_load;
+
+pub use env::OMIT;
+pub use error::{Origin, TemplateError};
+pub use minijinja::Value;
+
+use minijinja::Environment;
+use preprocess::Processed;
+
+/// A compiled string template.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct TemplateId(usize);
+
+/// A compiled expression (`when:` and friends).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ExprId(usize);
+
+/// The variable holding an expression's value in the wrapper template.
+const RESULT_VAR: &str = "__clearfleet_result";
+const EXPR_PREFIX: &str = "{% set __clearfleet_result = (";
+const EXPR_SUFFIX: &str = "\n) %}";
+
+struct CompiledTemplate {
+    /// Name of the template in the environment (renders the string).
+    name: String,
+    /// For a single `{{ expr }}`: the expression wrapper that yields its native value.
+    native: Option<String>,
+    source: String,
+    /// Maps offsets of the compiled (rewritten) text back to `source`.
+    map: Processed,
+    origin: Origin,
+}
+
+struct CompiledExpr {
+    name: String,
+    /// The expression the user wrote (inside any `{{ }}`), as rewritten by `preprocess`.
+    map: Processed,
+    /// Bytes between the start of the compiled wrapper and the start of `source` in the origin.
+    prefix_len: usize,
+    /// Byte offset of `source` inside the original field (after a stripped `{{`).
+    field_offset: usize,
+    field: String,
+    origin: Origin,
+}
+
+/// The templating engine: owns one minijinja environment and every compiled template.
+/// `Send + Sync`; compile once, render many times from any thread.
+pub struct Templates {
+    env: Environment<'static>,
+    templates: Vec<CompiledTemplate>,
+    exprs: Vec<CompiledExpr>,
+}
+
+impl Default for Templates {
+    fn default() -> Self {
+        Templates::new()
+    }
+}
+
+impl std::fmt::Debug for Templates {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Templates")
+            .field("templates", &self.templates.len())
+            .field("exprs", &self.exprs.len())
+            .finish()
+    }
+}
+
+impl Templates {
+    pub fn new() -> Templates {
+        Templates {
+            env: env::build(),
+            templates: Vec::new(),
+            exprs: Vec::new(),
+        }
+    }
+
+    /// True when `s` contains `{{`, `{%` or `{#`.
+    pub fn is_template(s: &str) -> bool {
+        s.contains("{{") || s.contains("{%") || s.contains("{#")
+    }
+
+    /// Converts variables once, for the `*_ctx` methods.
+    pub fn context(vars: &serde_json::Value) -> Value {
+        Value::from(minijinja::value::Serde(vars))
+    }
+
+    /// [`Templates::context`] of a variable map, without building a `serde_json::Value` first.
+    pub fn context_map(vars: &serde_json::Map<String, serde_json::Value>) -> Value {
+        Value::from(minijinja::value::Serde(vars))
+    }
+
+    /// Layers contexts: a name is looked up in `layers` from last to first, lazily (nothing is
+    /// copied), so run-wide variables can sit under every host's without a copy per host.
+    pub fn layered(layers: impl IntoIterator<Item = Value>) -> Value {
+        minijinja::value::merge_maps(layers)
+    }
+
+    /// Compiles a string field once, remembering where it came from for errors.
+    pub fn compile(&mut self, source: &str, origin: Origin) -> Result<TemplateId, TemplateError> {
+        let id = self.templates.len();
+        let name = format!("t{id}");
+        let map = preprocess::template(source, true);
+        self.env
+            .add_template_owned(name.clone(), map.text.clone())
+            .map_err(|e| TemplateError::from_minijinja(&e, &origin, source, 0, 0, &map))?;
+        let native = match single_expression(&map.text) {
+            Some((inner, _)) if self.env.compile_expression(inner).is_ok() => {
+                let native_name = format!("t{id}n");
+                let wrapper = format!("{EXPR_PREFIX}{inner}{EXPR_SUFFIX}");
+                // It parsed as an expression, so the wrapper parses too; if not, stay a string.
+                self.env
+                    .add_template_owned(native_name.clone(), wrapper)
+                    .ok()
+                    .map(|()| native_name)
+            }
+            _ => None,
+        };
+        self.templates.push(CompiledTemplate {
+            name,
+            native,
+            source: source.to_owned(),
+            map,
+            origin,
+        });
+        Ok(TemplateId(id))
+    }
+
+    /// Compiles a `when:`/`changed_when:`/`failed_when:`/`until:` expression (no braces; a
+    /// single `{{ expr }}` is accepted too, as Ansible does).
+    pub fn compile_expr(&mut self, expr: &str, origin: Origin) -> Result<ExprId, TemplateError> {
+        let id = self.exprs.len();
+        let name = format!("e{id}");
+        let (source, field_offset) = match single_expression(expr) {
+            Some((inner, offset)) => (inner, offset),
+            None => (expr, 0),
+        };
+        let map = preprocess::expression(source);
+        let located = |e: &minijinja::Error, prefix: usize| {
+            TemplateError::from_minijinja(e, &origin, expr, field_offset, prefix, &map)
+        };
+        // Parse the bare expression first so that errors point into what the user wrote.
+        self.env
+            .compile_expression(&map.text)
+            .map_err(|e| located(&e, 0))?;
+        let wrapper = format!("{EXPR_PREFIX}{}{EXPR_SUFFIX}", map.text);
+        self.env
+            .add_template_owned(name.clone(), wrapper)
+            .map_err(|e| located(&e, EXPR_PREFIX.len()))?;
+        self.exprs.push(CompiledExpr {
+            name,
+            map,
+            prefix_len: EXPR_PREFIX.len(),
+            field_offset,
+            field: expr.to_owned(),
+            origin,
+        });
+        Ok(ExprId(id))
+    }
+
+    /// The variables `source` reads that it does not set itself (`{% set %}`, loop targets),
+    /// top-level names only; empty when it does not compile. `expression`: a `when:`-style
+    /// condition rather than a text template.
+    pub fn undeclared(&self, source: &str, expression: bool) -> Vec<String> {
+        let names = if expression {
+            let inner = single_expression(source).map_or(source, |(inner, _)| inner);
+            let map = preprocess::expression(inner);
+            match self.env.compile_expression(&map.text) {
+                Ok(e) => e.undeclared_variables(false),
+                Err(_) => return Vec::new(),
+            }
+        } else {
+            let map = preprocess::template(source, true);
+            match self.env.template_from_str(&map.text) {
+                Ok(t) => t.undeclared_variables(false),
+                Err(_) => return Vec::new(),
+            }
+        };
+        let mut names: Vec<String> = names
+            .into_iter()
+            .filter(|n| self.env.globals().all(|(g, _)| g != n.as_str()))
+            .collect();
+        names.sort();
+        names
+    }
+
+    /// Renders with Ansible's native types (see the module docs).
+    pub fn render(
+        &self,
+        id: TemplateId,
+        vars: &serde_json::Value,
+    ) -> Result<serde_json::Value, TemplateError> {
+        self.render_ctx(id, &Self::context(vars))
+    }
+
+    /// [`Templates::render`] with pre-converted variables.
+    pub fn render_ctx(
+        &self,
+        id: TemplateId,
+        ctx: &Value,
+    ) -> Result<serde_json::Value, TemplateError> {
+        let t = self
+            .templates
+            .get(id.0)
+            .ok_or(TemplateError::UnknownId(id.0))?;
+        if let Some(native) = &t.native {
+            let value = self.eval_wrapper(native, ctx, |e| {
+                TemplateError::from_minijinja(e, &t.origin, &t.source, 0, 0, &t.map)
+            });
+            match value {
+                // An undefined result, or an error: render as a string to get the error with
+                // the right name and column.
+                Ok(v) if !v.is_undefined() => return to_json(&v, &t.origin, &t.source),
+                _ => {}
+            }
+        }
+        if !Self::is_template(&t.source) {
+            return Ok(serde_json::Value::String(t.source.clone()));
+        }
+        // Ansible's native concatenation: no output node gives None, exactly one node gives
+        // that node's value, more give the joined string.
+        let located = |e: &minijinja::Error| {
+            TemplateError::from_minijinja(e, &t.origin, &t.source, 0, 0, &t.map)
+        };
+        let template = self.env.get_template(&t.name).map_err(|e| located(&e))?;
+        let captured = template.render_captured(ctx).map_err(|e| located(&e))?;
+        let (count, written, last) = match captured.state().get_extension::<env::Emits>() {
+            Some(e) => (e.count, e.written, Some(e.last.clone())),
+            None => (0, 0, None),
+        };
+        let output = captured.into_output();
+        let raw_text = output.len() != written;
+        let value = match (count, raw_text, last) {
+            (0, false, _) => Value::from(()),
+            (1, false, Some(last)) => last,
+            _ => Value::from(output),
+        };
+        match value.as_str() {
+            Some(s) => Ok(serde_json::Value::String(restore_trailing_newlines(
+                &t.source,
+                s.to_owned(),
+            ))),
+            None => to_json(&value, &t.origin, &t.source),
+        }
+    }
+
+    /// Renders to a string, whatever the expression's type.
+    pub fn render_str(
+        &self,
+        id: TemplateId,
+        vars: &serde_json::Value,
+    ) -> Result<String, TemplateError> {
+        self.render_str_ctx(id, &Self::context(vars))
+    }
+
+    /// [`Templates::render_str`] with pre-converted variables.
+    pub fn render_str_ctx(&self, id: TemplateId, ctx: &Value) -> Result<String, TemplateError> {
+        let t = self
+            .templates
+            .get(id.0)
+            .ok_or(TemplateError::UnknownId(id.0))?;
+        let located = |e: &minijinja::Error| {
+            TemplateError::from_minijinja(e, &t.origin, &t.source, 0, 0, &t.map)
+        };
+        let template = self.env.get_template(&t.name).map_err(|e| located(&e))?;
+        let out = template.render(ctx).map_err(|e| located(&e))?;
+        Ok(restore_trailing_newlines(&t.source, out))
+    }
+
+    /// Evaluates an expression to its value.
+    pub fn eval(
+        &self,
+        id: ExprId,
+        vars: &serde_json::Value,
+    ) -> Result<serde_json::Value, TemplateError> {
+        self.eval_ctx(id, &Self::context(vars))
+    }
+
+    /// [`Templates::eval`] with pre-converted variables.
+    pub fn eval_ctx(&self, id: ExprId, ctx: &Value) -> Result<serde_json::Value, TemplateError> {
+        let (e, v) = self.eval_value(id, ctx)?;
+        to_json(&v, &e.origin, &e.field)
+    }
+
+    /// Evaluates a conditional. As in ansible-core 2.19, the result must be a boolean: any
+    /// other type is an error ("Conditionals must have a boolean result").
+    pub fn eval_bool(&self, id: ExprId, vars: &serde_json::Value) -> Result<bool, TemplateError> {
+        self.eval_bool_ctx(id, &Self::context(vars))
+    }
+
+    /// [`Templates::eval_bool`] with pre-converted variables.
+    pub fn eval_bool_ctx(&self, id: ExprId, ctx: &Value) -> Result<bool, TemplateError> {
+        let (e, v) = self.eval_value(id, ctx)?;
+        if v.kind() == minijinja::value::ValueKind::Bool {
+            return Ok(v.is_true());
+        }
+        Err(TemplateError::Render {
+            location: e.origin.locate(&e.field, e.field_offset),
+            what: e.origin.what.clone(),
+            message: format!(
+                "Conditional result ({}) was derived from value of type '{}'. Conditionals must have a boolean result.",
+                if v.is_true() { "True" } else { "False" },
+                filters::type_name(&v)
+            ),
+        })
+    }
+
+    /// Renders a whole template file once (the `template` module); `name` appears in errors.
+    pub fn render_file(
+        &self,
+        name: &str,
+        source: &str,
+        vars: &serde_json::Value,
+    ) -> Result<String, TemplateError> {
+        self.render_file_ctx(name, source, &Self::context(vars))
+    }
+
+    /// [`Templates::render_file`] with variables converted by [`Templates::context`].
+    pub fn render_file_ctx(
+        &self,
+        name: &str,
+        source: &str,
+        ctx: &Value,
+    ) -> Result<String, TemplateError> {
+        let origin = Origin::new(name, 1, 1, format!("template `{name}`"));
+        // The template module does not escape backslashes (ansible-core passes
+        // escape_backslashes=False), but undefined chains are rewritten as for fields.
+        let map = preprocess::template(source, false);
+        let located =
+            |e: &minijinja::Error| TemplateError::from_minijinja(e, &origin, source, 0, 0, &map);
+        let out = self
+            .env
+            .render_named_str(name, &map.text, ctx.clone())
+            .map_err(|e| located(&e))?;
+        Ok(restore_trailing_newlines(source, out))
+    }
+
+    fn eval_value(&self, id: ExprId, ctx: &Value) -> Result<(&CompiledExpr, Value), TemplateError> {
+        let e = self.exprs.get(id.0).ok_or(TemplateError::UnknownId(id.0))?;
+        let located = |err: &minijinja::Error| {
+            TemplateError::from_minijinja(
+                err,
+                &e.origin,
+                &e.field,
+                e.field_offset,
+                e.prefix_len,
+                &e.map,
+            )
+        };
+        let v = self.eval_wrapper(&e.name, ctx, located)?;
+        if v.is_undefined() {
+            // `{% set %}` accepts an undefined value; evaluate it in a way that fails and names it.
+            let probe = format!("{{{{ {} }}}}", e.map.text);
+            let err = self.env.render_str(&probe, ctx).err().map(|err| {
+                TemplateError::from_minijinja(&err, &e.origin, &e.field, e.field_offset, 3, &e.map)
+            });
+            return Err(err.unwrap_or_else(|| TemplateError::Render {
+                location: e.origin.locate(&e.field, e.field_offset),
+                what: e.origin.what.clone(),
+                message: "the expression is undefined".into(),
+            }));
+        }
+        Ok((e, v))
+    }
+
+    fn eval_wrapper(
+        &self,
+        name: &str,
+        ctx: &Value,
+        located: impl Fn(&minijinja::Error) -> TemplateError,
+    ) -> Result<Value, TemplateError> {
+        let template = self.env.get_template(name).map_err(|e| located(&e))?;
+        let captured = template.render_captured(ctx).map_err(|e| located(&e))?;
+        Ok(captured.state().lookup(RESULT_VAR).unwrap_or_default())
+    }
+}
+
+/// If `source` is exactly one `{{ expr }}` (whitespace control allowed), the expression text
+/// and its byte offset in `source`. The caller confirms that it parses as one expression.
+fn single_expression(source: &str) -> Option<(&str, usize)> {
+    let rest = source.strip_prefix("{{")?;
+    let mut start = 2;
+    let rest = match rest.strip_prefix(['-', '+']) {
+        Some(r) => {
+            start += 1;
+            r
+        }
+        None => rest,
+    };
+    let inner = rest.strip_suffix("}}")?;
+    let inner = inner.strip_suffix(['-', '+']).unwrap_or(inner);
+    if inner.trim().is_empty() {
+        return None;
+    }
+    Some((inner, start))
+}
+
+/// Ansible appends the trailing newlines of the source that rendering dropped.
+fn restore_trailing_newlines(source: &str, mut out: String) -> String {
+    let count = |s: &str| s.len() - s.trim_end_matches('\n').len();
+    let missing = count(source).saturating_sub(count(&out));
+    out.extend(std::iter::repeat_n('\n', missing));
+    out
+}
+
+fn to_json(v: &Value, origin: &Origin, source: &str) -> Result<serde_json::Value, TemplateError> {
+    serde_json::to_value(v).map_err(|e| TemplateError::Render {
+        location: origin.locate(source, 0),
+        what: origin.what.clone(),
+        message: format!("the result cannot be represented as data: {e}"),
+    })
+}

@@ -1,0 +1,270 @@
+//! Ansible's Jinja tests (`is version(...)`, `is match(...)`, `is succeeded`, ...).
+
+use std::path::Path;
+
+use clearfleet_base::boolean::{ansible_bool_number, ansible_bool_text};
+use minijinja::value::{Kwargs, Value, ValueKind};
+use minijinja::{Environment, Error, State};
+
+use super::filters::{
+    check_defined, compile_regex, dollar_fallback, fail, kwarg_flag, py_str, truthy, type_name,
+    version_compare,
+};
+
+/// Registers the Ansible tests on `env`.
+pub(crate) fn register(env: &mut Environment<'static>) {
+    env.add_test("version", version_test);
+    env.add_test("version_compare", version_test);
+    env.add_test("match", is_match);
+    env.add_test("search", is_search);
+    env.add_test("regex", is_regex);
+    env.add_test("succeeded", succeeded);
+    env.add_test("success", succeeded);
+    env.add_test("successful", succeeded);
+    env.add_test("failed", failed);
+    env.add_test("failure", failed);
+    env.add_test("changed", changed);
+    env.add_test("change", changed);
+    env.add_test("skipped", skipped);
+    env.add_test("skip", skipped);
+    env.add_test("reachable", reachable);
+    env.add_test("unreachable", unreachable);
+    env.add_test("contains", contains);
+    env.add_test("truthy", is_truthy);
+    env.add_test("falsy", is_falsy);
+    env.add_test("subset", subset);
+    env.add_test("issubset", subset);
+    env.add_test("superset", superset);
+    env.add_test("issuperset", superset);
+    env.add_test("sequence", is_sequence);
+    env.add_test("exists", exists);
+    env.add_test("file", is_file);
+    env.add_test("directory", is_dir);
+    env.add_test("link", is_link);
+}
+
+fn version_test(
+    state: &State,
+    value: &Value,
+    version: &Value,
+    operator: Option<String>,
+    kwargs: Kwargs,
+) -> Result<bool, Error> {
+    version_compare(state, value, version, operator, kwargs)
+}
+
+/// Ansible's `regex` test: `match_type` is `search` (default), `match` or `fullmatch`.
+fn is_regex(
+    state: &State,
+    value: &Value,
+    pattern: Option<String>,
+    kwargs: Kwargs,
+) -> Result<bool, Error> {
+    let match_type = kwargs
+        .get::<Option<String>>("match_type")?
+        .unwrap_or_else(|| "search".into());
+    regex_test(state, value, pattern, kwargs, &match_type)
+}
+
+fn is_match(
+    state: &State,
+    value: &Value,
+    pattern: Option<String>,
+    kwargs: Kwargs,
+) -> Result<bool, Error> {
+    regex_test(state, value, pattern, kwargs, "match")
+}
+
+fn is_search(
+    state: &State,
+    value: &Value,
+    pattern: Option<String>,
+    kwargs: Kwargs,
+) -> Result<bool, Error> {
+    regex_test(state, value, pattern, kwargs, "search")
+}
+
+fn regex_test(
+    state: &State,
+    value: &Value,
+    pattern: Option<String>,
+    kwargs: Kwargs,
+    match_type: &str,
+) -> Result<bool, Error> {
+    check_defined(state, value)?;
+    let ignorecase = kwarg_flag(&kwargs, "ignorecase")?;
+    let multiline = kwarg_flag(&kwargs, "multiline")?;
+    kwargs.assert_all_used()?;
+    if value.kind() != ValueKind::String {
+        return Err(fail(format!(
+            "the {match_type} test expects a string, got {}",
+            type_name(value)
+        )));
+    }
+    let text = py_str(value);
+    let pattern = pattern.unwrap_or_default();
+    // `re.match` anchors at the start of the string only, even with `multiline`.
+    let pattern = match match_type {
+        "match" => format!("\\A(?:{pattern})"),
+        "fullmatch" => format!("\\A(?:{pattern})\\z"),
+        _ => pattern,
+    };
+    let re = compile_regex(&pattern, ignorecase, multiline)?;
+    Ok(re.is_match(&text)
+        || dollar_fallback(&pattern, multiline, &text).is_some_and(|t| re.is_match(t)))
+}
+
+fn result_map<'a>(value: &'a Value, test: &str) -> Result<&'a Value, Error> {
+    if value.kind() != ValueKind::Map {
+        return Err(fail(format!("The '{test}' test expects a dictionary")));
+    }
+    Ok(value)
+}
+
+fn flag(value: &Value, key: &str) -> bool {
+    value.get_attr(key).is_ok_and(|v| truthy(&v))
+}
+
+fn failed(state: &State, value: &Value) -> Result<bool, Error> {
+    check_defined(state, value)?;
+    Ok(flag(result_map(value, "failed")?, "failed"))
+}
+
+fn succeeded(state: &State, value: &Value) -> Result<bool, Error> {
+    check_defined(state, value)?;
+    Ok(!flag(result_map(value, "failed")?, "failed"))
+}
+
+fn unreachable(state: &State, value: &Value) -> Result<bool, Error> {
+    check_defined(state, value)?;
+    Ok(flag(result_map(value, "unreachable")?, "unreachable"))
+}
+
+fn reachable(state: &State, value: &Value) -> Result<bool, Error> {
+    Ok(!unreachable(state, value)?)
+}
+
+fn skipped(state: &State, value: &Value) -> Result<bool, Error> {
+    check_defined(state, value)?;
+    Ok(flag(result_map(value, "skipped")?, "skipped"))
+}
+
+/// `changed`: the `changed` key, or, without it, whether any item of `results` changed.
+fn changed(state: &State, value: &Value) -> Result<bool, Error> {
+    check_defined(state, value)?;
+    let map = result_map(value, "changed")?;
+    let changed_key = map.get_attr("changed")?;
+    if !changed_key.is_undefined() {
+        return Ok(truthy(&changed_key));
+    }
+    let results = map.get_attr("results")?;
+    if results.kind() == ValueKind::Seq
+        && results
+            .get_item_by_index(0)
+            .is_ok_and(|first| first.kind() == ValueKind::Map)
+    {
+        for res in results.try_iter()? {
+            if flag(&res, "changed") {
+                return Ok(true);
+            }
+        }
+    }
+    Ok(false)
+}
+
+/// `contains(seq, value)`: `value in seq`.
+fn contains(state: &State, seq: &Value, value: &Value) -> Result<bool, Error> {
+    check_defined(state, seq)?;
+    check_defined(state, value)?;
+    if let (Some(hay), Some(needle)) = (seq.as_str(), value.as_str()) {
+        return Ok(hay.contains(needle));
+    }
+    Ok(seq.try_iter()?.any(|item| &item == value))
+}
+
+/// `truthy(value, convert_bool=False)`.
+fn is_truthy(state: &State, value: &Value, kwargs: Kwargs) -> Result<bool, Error> {
+    check_defined(state, value)?;
+    let convert = kwargs.get::<Option<bool>>("convert_bool")?.unwrap_or(false);
+    kwargs.assert_all_used()?;
+    if convert {
+        // Ansible: `value = boolean(value)`, and a value that is no boolean stays as it is.
+        let converted = match value.kind() {
+            ValueKind::String => value.as_str().and_then(ansible_bool_text),
+            ValueKind::Bool => Some(value.is_true()),
+            ValueKind::Number => f64::try_from(value.clone())
+                .ok()
+                .and_then(ansible_bool_number),
+            _ => None,
+        };
+        if let Some(b) = converted {
+            return Ok(b);
+        }
+    }
+    Ok(truthy(value))
+}
+
+fn is_falsy(state: &State, value: &Value, kwargs: Kwargs) -> Result<bool, Error> {
+    Ok(!is_truthy(state, value, kwargs)?)
+}
+
+fn all_in(state: &State, small: &Value, big: &Value) -> Result<bool, Error> {
+    check_defined(state, small)?;
+    check_defined(state, big)?;
+    let big: Vec<Value> = big.try_iter()?.collect();
+    for item in small.try_iter()? {
+        if !big.contains(&item) {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
+/// `a is subset(b)`: every item of `a` is in `b`.
+fn subset(state: &State, a: &Value, b: &Value) -> Result<bool, Error> {
+    all_in(state, a, b)
+}
+
+/// `a is superset(b)`: every item of `b` is in `a`.
+fn superset(state: &State, a: &Value, b: &Value) -> Result<bool, Error> {
+    all_in(state, b, a)
+}
+
+/// Jinja's `sequence`: anything with a length and items, strings and dicts included.
+fn is_sequence(value: &Value) -> bool {
+    matches!(
+        value.kind(),
+        ValueKind::String | ValueKind::Seq | ValueKind::Map | ValueKind::Bytes
+    )
+}
+
+fn path_arg(state: &State, value: &Value) -> Result<String, Error> {
+    check_defined(state, value)?;
+    Ok(py_str(value))
+}
+
+/// `exists` (on the controller, like Ansible): follows symlinks; `~` is expanded.
+fn exists(state: &State, value: &Value) -> Result<bool, Error> {
+    Ok(Path::new(&expand_user(&path_arg(state, value)?)).exists())
+}
+
+fn is_file(state: &State, value: &Value) -> Result<bool, Error> {
+    Ok(Path::new(&path_arg(state, value)?).is_file())
+}
+
+fn is_dir(state: &State, value: &Value) -> Result<bool, Error> {
+    Ok(Path::new(&path_arg(state, value)?).is_dir())
+}
+
+fn is_link(state: &State, value: &Value) -> Result<bool, Error> {
+    Ok(Path::new(&path_arg(state, value)?).is_symlink())
+}
+
+fn expand_user(p: &str) -> String {
+    match (p.strip_prefix('~'), std::env::var("HOME")) {
+        (Some(rest), Ok(home)) if rest.is_empty() || rest.starts_with('/') => {
+            format!("{home}{rest}")
+        }
+        _ => p.to_owned(),
+    }
+}
