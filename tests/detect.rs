@@ -6,8 +6,9 @@ use crate::support;
 use std::path::Path;
 use std::time::Duration;
 
+use clearfleet_base::shell::quote;
 use support::cli::{Run, clearfleet, temp_home, write};
-use support::docker_host::{DockerFleet, DockerHost, shell_quote};
+use support::docker_host::{DockerFleet, DockerHost};
 
 /// The versions of the machine's compose v2 plugin and compose v1 (scripts/install-docker.sh),
 /// which the containers they create carry in their `com.docker.compose.version` label.
@@ -617,7 +618,7 @@ fn compose_of_the_containers_plugin_under_root_and_mongo_shell_errors() {
         .unwrap_or_else(|e| panic!("the compose v2 plugin: {e}"));
         host.sh(&format!(
             "mount --bind {} /root",
-            shell_quote(&host.dir().join("root-home").display().to_string())
+            quote(&host.dir().join("root-home").display().to_string())
         ))
         .ok();
         host.install(&["--era", "1.16"]);

@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::Duration;
 
+use clearfleet_base::shell::quote;
 use serde_json::Value;
 
 use super::netns::{Link, available, sshd_config, trust, wait_for_sshd};
@@ -165,17 +166,17 @@ impl DockerHost {
     pub fn on_event(&self, filters: &[&str], pattern: &str, script: &str) {
         let filters: String = std::iter::once("type=container")
             .chain(filters.iter().copied())
-            .map(|f| format!(" --filter {}", shell_quote(f)))
+            .map(|f| format!(" --filter {}", quote(f)))
             .collect();
         let watch = format!(
             "docker events --since \"$since\"{filters} --format '{{{{.Action}}}} {{{{.Actor.Attributes.name}}}} \
              {{{{.Actor.Attributes.image}}}}' | while read -r ev; do case \"$ev\" in {pattern}) \
              echo \"fired on $ev\"; {{ {script}\n}}; echo \"done: $?\"; exit;; esac; done"
         );
-        let log = shell_quote(&self.dir.join("hooks.log").display().to_string());
+        let log = quote(&self.dir.join("hooks.log").display().to_string());
         let started = self.sh(&format!(
             "since=$(date +%s.%N) setsid sh -c {} </dev/null >>{log} 2>&1 &",
-            shell_quote(&watch)
+            quote(&watch)
         ));
         assert_eq!(started.code, 0, "{}{}", started.stdout, started.stderr);
     }
@@ -219,7 +220,7 @@ impl DockerHost {
     /// `clearml-sim ARGS` inside the host (e.g. `compose-file --era X`, or `init --era X`, which
     /// lays out a server's files and data).
     pub fn sim(&self, args: &[&str]) -> Run {
-        let quoted: Vec<String> = args.iter().map(|a| shell_quote(a)).collect();
+        let quoted: Vec<String> = args.iter().map(|a| quote(a)).collect();
         self.sh(&format!(
             "CLEARML_SIM_FSROOT=/ {} {}",
             super::sim(),
@@ -286,7 +287,7 @@ impl DockerHost {
         let up = format!(
             "cd {} && if docker compose version >/dev/null 2>&1; then docker compose up -d; \
              else docker-compose up -d; fi",
-            shell_quote(dir)
+            quote(dir)
         );
         let mut r = self.sh(&up);
         if r.code != 0 && r.stderr.contains("error running hook") {
@@ -411,9 +412,9 @@ impl DockerHost {
                     let root = self.server_root();
                     self.sh(&format!(
                         "chown -R {}:{} {}/data",
-                        shell_quote(uid),
-                        shell_quote(uid),
-                        shell_quote(&root)
+                        quote(uid),
+                        quote(uid),
+                        quote(&root)
                     ))
                     .ok();
                 }
@@ -424,13 +425,13 @@ impl DockerHost {
                         .unwrap_or_else(|| panic!("--disk PATH=SIZE, not {v}"));
                     self.sh(&format!(
                         "mkdir -p {p} && mount -t tmpfs -o size={} cf-disk {p}",
-                        shell_quote(size),
-                        p = shell_quote(path)
+                        quote(size),
+                        p = quote(path)
                     ))
                     .ok();
                 }
                 "--fill-disk-on-down" => {
-                    let fill = shell_quote(&format!("{}/.cf-fill", value()));
+                    let fill = quote(&format!("{}/.cf-fill", value()));
                     self.on_event(
                         &["event=die", "container=clearml-apiserver"],
                         "*",
@@ -519,11 +520,6 @@ fn blobs_of(manifest: &Value) -> Vec<String> {
         v.push(c.to_owned());
     }
     v
-}
-
-/// `'…'` quoting for sh.
-pub fn shell_quote(s: &str) -> String {
-    format!("'{}'", s.replace('\'', r"'\''"))
 }
 
 /// Everything the inside script mounts, under `dir`: the simulator's `host-layout`
