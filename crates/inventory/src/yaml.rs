@@ -230,7 +230,7 @@ mod tests {
         assert_eq!(v["b"], false);
         assert_eq!(v["c"], "yEs");
         assert_eq!(v["e"], "1e3");
-        assert_eq!(v["f"], 1500.0);
+        assert_eq!(v["f"], "1.5e3");
         assert_eq!(v["g"], "0o17");
         assert_eq!(v["h"], 31);
         assert_eq!(v["i"], serde_json::Value::Null);

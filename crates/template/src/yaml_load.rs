@@ -7,7 +7,9 @@
 
 use std::collections::HashMap;
 
-use clearfleet_yaml::resolve::{Resolved, bool_value, resolve};
+use clearfleet_yaml::resolve::{
+    Number as YamlNumber, Resolved, bool_value, float_value, int_value, resolve,
+};
 use serde_json::{Map, Number, Value as J};
 use serde_saphyr::granit_parser::{Event, Parser, ScalarStyle, ScanError};
 
@@ -43,73 +45,27 @@ pub enum YamlLoadError {
     SeveralDocuments,
 }
 
-/// Python's int from a YAML 1.1 int literal.
+/// Python's int from a YAML 1.1 int literal (text that does not parse stays a string).
 fn construct_int(text: &str) -> J {
-    let v = text.replace('_', "");
-    let (neg, v) = match v.strip_prefix('-') {
-        Some(r) => (true, r.to_owned()),
-        None => (false, v.strip_prefix('+').unwrap_or(&v).to_owned()),
-    };
-    let magnitude: Option<i128> = if v == "0" {
-        Some(0)
-    } else if let Some(b) = v.strip_prefix("0b") {
-        i128::from_str_radix(b, 2).ok()
-    } else if let Some(h) = v.strip_prefix("0x") {
-        i128::from_str_radix(h, 16).ok()
-    } else if let Some(o) = v.strip_prefix('0') {
-        i128::from_str_radix(o, 8).ok()
-    } else if v.contains(':') {
-        v.split(':').try_fold(0i128, |acc, part| {
-            part.parse::<i128>()
-                .ok()
-                .and_then(|d| acc.checked_mul(60)?.checked_add(d))
-        })
-    } else {
-        v.parse::<i128>().ok()
-    };
-    match magnitude {
-        Some(m) => {
-            let n = if neg { -m } else { m };
-            if let Ok(i) = i64::try_from(n) {
-                J::Number(i.into())
-            } else if let Ok(u) = u64::try_from(n) {
-                J::Number(u.into())
-            } else {
-                float(n as f64)
-            }
-        }
-        None => J::String(text.to_owned()),
+    int_value(text).map_or_else(|| J::String(text.to_owned()), number)
+}
+
+fn number(n: YamlNumber) -> J {
+    match n {
+        YamlNumber::Int(i) => J::Number(i.into()),
+        YamlNumber::UInt(u) => J::Number(u.into()),
+        YamlNumber::Float(f) => float(f),
     }
 }
 
+// JSON has no NaN/Infinity: they become null, as json.dumps(allow_nan=False) would refuse.
 fn float(f: f64) -> J {
     Number::from_f64(f).map_or(J::Null, J::Number)
 }
 
 /// Python's float from a YAML 1.1 float literal (`.inf`, `.nan` and sexagesimal included).
 fn construct_float(text: &str) -> J {
-    let v = text.replace('_', "").to_lowercase();
-    let (neg, v) = match v.strip_prefix('-') {
-        Some(r) => (true, r.to_owned()),
-        None => (false, v.strip_prefix('+').unwrap_or(&v).to_owned()),
-    };
-    let sign = if neg { -1.0 } else { 1.0 };
-    let f = if v == ".inf" {
-        f64::INFINITY
-    } else if v == ".nan" {
-        f64::NAN
-    } else if v.contains(':') {
-        v.split(':').fold(0.0, |acc, part| {
-            acc * 60.0 + part.parse::<f64>().unwrap_or(0.0)
-        })
-    } else {
-        match v.parse::<f64>() {
-            Ok(f) => f,
-            Err(_) => return J::String(text.to_owned()),
-        }
-    };
-    // JSON has no NaN/Infinity: they become null, as json.dumps(allow_nan=False) would refuse.
-    float(sign * f)
+    float_value(text).map_or_else(|| J::String(text.to_owned()), float)
 }
 
 /// Resolves and constructs a plain scalar as PyYAML's SafeLoader does (timestamps, `<<`, `=`

@@ -95,6 +95,73 @@ pub fn bool_value(text: &str) -> Option<bool> {
     }
 }
 
+/// A YAML 1.1 number as PyYAML constructs it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Number {
+    Int(i64),
+    /// Above `i64::MAX`, up to `u64::MAX`.
+    UInt(u64),
+    Float(f64),
+}
+
+/// Python's int from a YAML 1.1 int literal (PyYAML's `construct_yaml_int`: `_` ignored,
+/// `0b`, `0x`, a leading `0` for octal, `:` for base 60). Beyond `u64` the value becomes a
+/// float (Python keeps a big int); `None` when the digits do not parse (PyYAML raises).
+pub fn int_value(text: &str) -> Option<Number> {
+    let v = text.replace('_', "");
+    let (neg, v) = match v.strip_prefix('-') {
+        Some(r) => (true, r),
+        None => (false, v.strip_prefix('+').unwrap_or(&v)),
+    };
+    let magnitude: i128 = if v == "0" {
+        0
+    } else if let Some(b) = v.strip_prefix("0b") {
+        i128::from_str_radix(b, 2).ok()?
+    } else if let Some(h) = v.strip_prefix("0x") {
+        i128::from_str_radix(h, 16).ok()?
+    } else if let Some(o) = v.strip_prefix('0') {
+        i128::from_str_radix(o, 8).ok()?
+    } else if v.contains(':') {
+        v.split(':').try_fold(0i128, |acc, part| {
+            part.parse::<i128>()
+                .ok()
+                .and_then(|d| acc.checked_mul(60)?.checked_add(d))
+        })?
+    } else {
+        v.parse::<i128>().ok()?
+    };
+    let n = if neg { -magnitude } else { magnitude };
+    Some(if let Ok(i) = i64::try_from(n) {
+        Number::Int(i)
+    } else if let Ok(u) = u64::try_from(n) {
+        Number::UInt(u)
+    } else {
+        Number::Float(n as f64)
+    })
+}
+
+/// Python's float from a YAML 1.1 float literal (PyYAML's `construct_yaml_float`: `_`
+/// ignored, `.inf`, `.nan`, `:` for base 60); `None` when the text does not parse.
+pub fn float_value(text: &str) -> Option<f64> {
+    let v = text.replace('_', "").to_lowercase();
+    let (neg, v) = match v.strip_prefix('-') {
+        Some(r) => (true, r),
+        None => (false, v.strip_prefix('+').unwrap_or(&v)),
+    };
+    let f = if v == ".inf" {
+        f64::INFINITY
+    } else if v == ".nan" {
+        f64::NAN
+    } else if v.contains(':') {
+        v.split(':').try_fold(0.0, |acc, part| {
+            part.parse::<f64>().ok().map(|d| acc * 60.0 + d)
+        })?
+    } else {
+        v.parse::<f64>().ok()?
+    };
+    Some(if neg { -f } else { f })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -156,6 +223,44 @@ mod tests {
         for (text, want) in cases {
             assert_eq!(resolve(text), *want, "{text:?}");
         }
+    }
+
+    /// Expected values: PyYAML 6's `yaml.safe_load` of each literal.
+    #[test]
+    fn numbers_construct_like_pyyaml() {
+        use Number::*;
+        let ints: &[(&str, Number)] = &[
+            ("0", Int(0)),
+            ("-12", Int(-12)),
+            ("+0x1F", Int(31)),
+            ("0b101", Int(5)),
+            ("0755", Int(493)),
+            ("1_000", Int(1000)),
+            ("1:30", Int(90)),
+            ("190:20:30", Int(685230)),
+            ("-1:30", Int(-90)),
+            ("18446744073709551615", UInt(u64::MAX)),
+            ("99999999999999999999", Float(1e20)),
+        ];
+        for (text, want) in ints {
+            assert_eq!(int_value(text), Some(*want), "{text:?}");
+        }
+        let floats: &[(&str, f64)] = &[
+            ("1.5", 1.5),
+            ("1.", 1.0),
+            (".5", 0.5),
+            ("1.0e+3", 1000.0),
+            ("1_000.5", 1000.5),
+            ("1:30.5", 90.5),
+            ("-.Inf", f64::NEG_INFINITY),
+            (".inf", f64::INFINITY),
+        ];
+        for (text, want) in floats {
+            assert_eq!(float_value(text), Some(*want), "{text:?}");
+        }
+        assert!(float_value(".NaN").is_some_and(f64::is_nan));
+        assert_eq!(float_value("abc"), None);
+        assert_eq!(int_value("0b"), None);
     }
 
     #[test]

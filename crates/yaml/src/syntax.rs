@@ -5,7 +5,7 @@
 //! free key naming the module) does not fit a derive, and walking a positioned tree lets the
 //! loader report every mistake of a file instead of stopping at the first.
 
-use crate::resolve::{Resolved, resolve};
+use crate::resolve::{Number, Resolved, bool_value, float_value, int_value, resolve};
 use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::Value;
 use std::fmt;
@@ -285,6 +285,8 @@ fn parse_here(text: &str) -> Result<Node, SyntaxError> {
     opts.legacy_octal_numbers = true;
     opts.strict_booleans = false;
     opts.with_snippet = false;
+    // `.inf` and `.nan` are floats to PyYAML (and so Ansible), not errors.
+    opts.non_finite_float_policy = serde_saphyr::options::NonFiniteFloatPolicy::PassThrough;
     serde_saphyr::from_str_with_options::<Node>(text, opts).map_err(|e| {
         let (line, column) = e.location().map_or((1, 1), |l| {
             (
@@ -306,14 +308,10 @@ fn parse_here(text: &str) -> Result<Node, SyntaxError> {
     })
 }
 
-/// Brings scalars in line with PyYAML's YAML 1.1 resolver ([`resolve`]) where serde-saphyr is
-/// more liberal (only `yes/Yes/YES`… are booleans, only `~`/`null`… are null, `0o17` is no
-/// int), and reads back local tags.
-///
-/// Floats keep this parser's own rule, a `.` or `inf`/`nan`, which is laxer than PyYAML's:
-/// `1.5e3`, `1.e3` and `+.5` stay floats here where PyYAML (and so Ansible) reads strings
-/// (the inventory's unit tests pin `1.5e3` → 1500.0). Where saphyr is stricter than PyYAML
-/// (sexagesimal `1:30`, `1_000.5`) the scalar stays a string.
+/// Brings scalars in line with PyYAML's YAML 1.1 resolver ([`resolve`]), and so Ansible's,
+/// where serde-saphyr reads YAML 1.2: a plain (unquoted, untagged, not block) scalar gets the
+/// type and value PyYAML constructs (`y` and `0o17` are strings, `1.5e3` and `+.5` too, `1:30`
+/// is 90, `1_000.5` 1000.5, `.inf` infinite), and reads back local tags.
 fn pyyaml_scalars(node: &mut Node, text: &str, depth: usize) {
     if depth > MAX_DEPTH {
         return;
@@ -325,60 +323,102 @@ fn pyyaml_scalars(node: &mut Node, text: &str, depth: usize) {
     node.tag = node.span.and_then(|(o, _)| tag_of(text, o, src));
     let tagged = node.tag.is_some();
     // What PyYAML makes of the text of an untagged scalar (a tag decides its own type).
-    let resolved = src.filter(|s| !tagged && !s.is_empty()).map(resolve);
-    let demote = match (&mut node.kind, src) {
+    // `!unsafe` marks a value, it does not type it: ansible-core 2.19 resolves `!unsafe 12` to
+    // the int 12, as if plain. Other local tags (`!vault`) hold strings.
+    let unsafe_tag = node.tag.as_deref() == Some("!unsafe");
+    let plain = src
+        .map(|s| s.strip_prefix("!unsafe").map_or(s, str::trim_start))
+        .filter(|s| {
+            (!tagged || unsafe_tag)
+                && !s.starts_with(['"', '\''])
+                && !node.span.is_some_and(|(o, _)| in_block(text, o))
+        });
+    let kind = match (&mut node.kind, plain) {
         (Kind::Seq(items), _) => {
             for i in items {
                 pyyaml_scalars(i, text, depth + 1);
             }
-            false
+            return;
         }
         (Kind::Map(entries), _) => {
             for (k, v) in entries {
                 pyyaml_scalars(k, text, depth + 1);
                 pyyaml_scalars(v, text, depth + 1);
             }
-            false
+            return;
         }
-        (Kind::Bool(_), _) => resolved.is_some_and(|r| r != Resolved::Bool),
-        (Kind::Null, _) => resolved.is_some_and(|r| r != Resolved::Null),
-        (Kind::Float(_), Some(s)) if resolved.is_some() => {
-            let special = s.to_ascii_lowercase();
-            !s.contains('.') && !special.ends_with("inf") && !special.ends_with("nan")
-        }
-        // `0o17` is YAML 1.2 only, tagged (`!unsafe 0o17`) or not.
-        (Kind::Int(_), Some(s)) => s.starts_with("0o") || s.starts_with("0O"),
-        _ => false,
+        (_, None) => return,
+        (_, Some(s)) => plain_scalar(s),
     };
-    if demote && let Some(s) = src {
+    if let Some(kind) = kind {
+        node.kind = kind;
+    } else if !matches!(node.kind, Kind::Str(_))
+        && let Some(s) = plain
+    {
+        // A string to PyYAML that saphyr typed (`y`, `0o17`, `1e3`): its text.
         node.kind = Kind::Str(s.to_owned());
     }
+}
+
+/// The value PyYAML constructs for the plain scalar `s`, or `None` for a string (saphyr's
+/// string is kept: for a plain scalar over several lines it is the folded text).
+fn plain_scalar(s: &str) -> Option<Kind> {
+    match resolve(s) {
+        Resolved::Bool => bool_value(s).map(Kind::Bool),
+        Resolved::Null => Some(Kind::Null),
+        Resolved::Int => int_value(s).map(|n| match n {
+            Number::Int(i) => Kind::Int(i),
+            Number::UInt(u) => Kind::UInt(u),
+            Number::Float(f) => Kind::Float(f),
+        }),
+        Resolved::Float => float_value(s).map(Kind::Float),
+        Resolved::Merge
+        | Resolved::Timestamp
+        | Resolved::Value
+        | Resolved::Yaml
+        | Resolved::Str => None,
+    }
+}
+
+/// Whether the text at byte `offset` is the content of a block scalar (`|` or `>` ends the
+/// line above, and only indentation precedes it on its own line).
+fn in_block(text: &str, offset: usize) -> bool {
+    block_header(text, offset).is_some()
+}
+
+/// The block scalar header line (`key: !tag |-`, trimmed) above the content starting at
+/// `offset`, if that content is a block scalar's.
+fn block_header(text: &str, offset: usize) -> Option<&str> {
+    let head = text.get(..offset)?;
+    let line_start = head.rfind('\n').map_or(0, |i| i + 1);
+    if line_start == 0 || !head.get(line_start..)?.trim().is_empty() {
+        return None;
+    }
+    let prev = head.get(..line_start - 1)?;
+    let prev = prev
+        .get(prev.rfind('\n').map_or(0, |i| i + 1)..)?
+        .trim_end();
+    prev.rsplit(char::is_whitespace)
+        .next()
+        .is_some_and(|w| w.starts_with('|') || w.starts_with('>'))
+        .then_some(prev)
 }
 
 /// The `!tag` of the node whose text starts at byte `offset` (`src`: that text). A tag
 /// is written before the node on its line, or, for a block scalar (whose span starts at its
 /// content), before the `|`/`>` indicator on the line above.
 fn tag_of(text: &str, offset: usize, src: Option<&str>) -> Option<String> {
-    let head = text.get(..offset)?;
-    let line_start = head.rfind('\n').map_or(0, |i| i + 1);
-    let before = head.get(line_start..)?.trim_end();
-    if before.trim_start().is_empty() && line_start > 0 {
-        let prev = head.get(..line_start - 1)?;
-        let prev = prev
-            .get(prev.rfind('\n').map_or(0, |i| i + 1)..)?
-            .trim_end();
-        let mut words = prev.rsplit(char::is_whitespace);
-        if words
-            .next()
-            .is_some_and(|w| w.starts_with('|') || w.starts_with('>'))
-        {
-            let tag = words.next()?;
-            return tag.starts_with('!').then(|| tag.to_owned());
-        }
+    if let Some(header) = block_header(text, offset) {
+        let tag = header.rsplit(char::is_whitespace).nth(1)?;
+        return tag.starts_with('!').then(|| tag.to_owned());
     }
     if let Some(s) = src.filter(|s| s.starts_with('!')) {
         return Some(s.chars().take_while(|c| !c.is_whitespace()).collect());
     }
+    let head = text.get(..offset)?;
+    let before = head
+        .get(head.rfind('\n').map_or(0, |i| i + 1)..)?
+        .trim_end();
     let last = before.rsplit(char::is_whitespace).next()?;
     last.starts_with('!').then(|| last.to_owned())
 }
@@ -427,6 +467,8 @@ impl Node {
             Kind::Bool(b) => Value::Bool(*b),
             Kind::Int(i) => Value::from(*i),
             Kind::UInt(u) => Value::from(*u),
+            // JSON has no infinity or NaN: Python's spelling of them (`str(float('nan'))`).
+            Kind::Float(f) if f.is_nan() => Value::String("nan".to_owned()),
             Kind::Float(f) => serde_json::Number::from_f64(*f)
                 .map_or_else(|| Value::String(f.to_string()), Value::Number),
             Kind::Str(s) => Value::String(s.clone()),
@@ -493,8 +535,8 @@ mod tests {
         assert_eq!((m[3].1.line, m[3].1.column), (4, 6));
     }
 
-    /// Expected values: PyYAML 6's `yaml.safe_load` of the same documents, but for the floats
-    /// noted at [`pyyaml_scalars`].
+    /// Expected values: PyYAML 6's `yaml.safe_load` of the same documents (`.inf` is a string
+    /// here because JSON has none).
     #[test]
     fn scalars_resolve_like_pyyaml() {
         let n = parse(
@@ -509,9 +551,35 @@ mod tests {
                 "null": "k",
             })
         );
-        // Laxer than PyYAML, which reads "1.5e3", "1.e3", "+.5".
-        let n = parse("[1.5e3, 1.e3, +.5]");
-        assert_eq!(n.to_value(), serde_json::json!([1500.0, 1000.0, 0.5]));
+        let n = parse(
+            "[1.5e3, 1.e3, +.5, .inf, -.Inf, .NaN, 1:30, 1_000.5, 1:30.5, 190:20:30, 0b101, -0x1F, 2024-01-01, '1:30', \"0755\"]",
+        );
+        assert_eq!(
+            n.to_value(),
+            serde_json::json!([
+                "1.5e3",
+                "1.e3",
+                "+.5",
+                "inf",
+                "-inf",
+                "nan",
+                90,
+                1000.5,
+                90.5,
+                685230,
+                5,
+                -31,
+                "2024-01-01",
+                "1:30",
+                "0755"
+            ])
+        );
+        // Block scalars and multi-line plain scalars are strings, whatever their text.
+        let n = parse("a: |\n  1:30\nb: >-\n  0755\nc: 1\n  2\n");
+        assert_eq!(
+            n.to_value(),
+            serde_json::json!({"a": "1:30\n", "b": "0755", "c": "1 2"})
+        );
     }
 
     #[test]
