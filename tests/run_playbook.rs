@@ -356,7 +356,16 @@ fn a_playbook_in_memory_reads_its_includes_vars_and_sources_from_memory() {
     let read = |name: &str| std::fs::read_to_string(work.join(name)).unwrap_or_default();
     assert_eq!(read("t.txt"), "hello from memory\n", "{:#?}", results.0);
     assert_eq!(read("c.txt"), "copied from memory\n", "{:#?}", results.0);
-    // The included tasks say where they were written: the in-memory file, by its name.
+    // The include and the included tasks name the in-memory file as written, never a path on
+    // disk (the upgrade's `included: clearml/hop.yml`).
+    assert!(
+        results
+            .0
+            .iter()
+            .any(|r| r.ends_with(" ok included: tasks/dyn.yml")),
+        "{:#?}",
+        results.0
+    );
     assert!(
         results
             .0
