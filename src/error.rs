@@ -52,12 +52,6 @@ pub enum Error {
     ExtraVars { value: String, reason: String },
     #[error("invalid --serial `{0}` (expected a number or a percentage such as 25%)")]
     Serial(String),
-    #[error("failed to write the upgrade playbook to {}: {source}", path.display())]
-    PlaybookFiles {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
     #[error("HOME is not set: give --known-hosts")]
     NoHome,
     #[error("failed to read a password from the terminal: {0}")]

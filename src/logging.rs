@@ -1,6 +1,7 @@
 //! Diagnostic logs: `tracing` to stderr (`-v` info, `-vv` debug) and to `--log-file` (always
-//! debug), one span per host. Every line passes through the run's [`Redactor`] on its way out,
-//! so a secret that reaches a log message is masked like anywhere else.
+//! debug; a new file is made 0600, a symbolic link there is refused), one span per host. Every
+//! line passes through the run's [`Redactor`] on its way out, so a secret that reaches a log
+//! message is masked like anywhere else.
 
 use std::io::Write;
 use std::path::Path;
@@ -84,10 +85,8 @@ pub fn init(verbose: u8, quiet: bool, log_file: Option<&Path>) -> std::io::Resul
         .with_filter(stderr_filter);
     let file = match log_file {
         Some(path) => {
-            let f = std::fs::OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(path)?;
+            // Made 0600 if new, never opened through a symbolic link.
+            let f = clearfleet_base::private_files::open_append(path)?;
             Some(
                 tracing_subscriber::fmt::layer()
                     .with_writer(Sink::File(Arc::new(Mutex::new(f))))

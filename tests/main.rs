@@ -15,6 +15,7 @@ mod interrupt;
 mod inventory_cli;
 mod layers;
 mod live_view;
+mod local_files;
 mod logging;
 mod modules;
 mod real_docker;

@@ -43,6 +43,7 @@ impl T {
             diff,
             become_: false,
             controller_dir: self.dir.path(),
+            files: &clearfleet_base::controller_files::ControllerFiles::Disk,
         }
     }
 

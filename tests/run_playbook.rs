@@ -255,3 +255,123 @@ fn an_unreachable_host_is_reported_and_the_others_finish() {
     );
     assert!(run.stdout.contains("FAILURES (1 cause)"), "{}", run.stdout);
 }
+
+/// Every task result of a run, as `location status msg`.
+#[derive(Default)]
+struct Results(Vec<String>);
+
+impl clearfleet_events::Reporter for Results {
+    fn report(&mut self, event: &clearfleet_events::Event) {
+        if let clearfleet_events::EventKind::TaskResult(r) = &event.kind {
+            self.0.push(format!(
+                "{} {} {}",
+                r.location,
+                r.status.as_str(),
+                r.msg.as_deref().unwrap_or("")
+            ));
+        }
+    }
+
+    fn finish(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[test]
+fn a_playbook_in_memory_reads_its_includes_vars_and_sources_from_memory() {
+    use clearfleet_playbook::{ControllerFiles, load_playbook_from};
+    use clearfleet_runner::config::{HostPlan, RunConfig};
+    use clearfleet_runner::playbook::{PlaybookOptions, TemplateCache};
+    use std::sync::Arc;
+    let Some(fleet) = Fleet::start(1) else {
+        return;
+    };
+    let home = temp_home();
+    let work = home.path().join("work");
+    let dest = |name: &str| work.join(name).display().to_string();
+    // What the run reads at run time: a `vars_files` file, a dynamic `include_tasks` (its name
+    // templated), a `template` source under templates/ and a `copy` source under files/.
+    let files = ControllerFiles::memory([
+        (
+            "site.yml",
+            "- hosts: all\n  gather_facts: false\n  vars_files: [vars/main.yml]\n  tasks:\n\
+             \x20   - include_tasks: \"{{ 'tasks/' ~ part }}.yml\"\n"
+                .to_owned(),
+        ),
+        (
+            "vars/main.yml",
+            "part: dyn\ngreeting: hello from memory\n".to_owned(),
+        ),
+        (
+            "tasks/dyn.yml",
+            format!(
+                "- file: {{ path: {work}, state: directory }}\n\
+                 - template: {{ src: greet.j2, dest: {t} }}\n\
+                 - copy: {{ src: data.txt, dest: {c} }}\n",
+                work = work.display(),
+                t = dest("t.txt"),
+                c = dest("c.txt"),
+            ),
+        ),
+        ("templates/greet.j2", "{{ greeting }}\n".to_owned()),
+        ("files/data.txt", "copied from memory\n".to_owned()),
+    ]);
+    let templates = Arc::new(TemplateCache::default());
+    let mut check =
+        |src: &str,
+         kind: clearfleet_playbook::TemplateKind,
+         at: &clearfleet_base::diagnostic::Location| { templates.check(src, kind, at) };
+    let playbook = load_playbook_from(&files, Path::new("site.yml"), &mut check)
+        .unwrap_or_else(|e| panic!("{e}"));
+    let inv = fleet.inventory().write(home.path(), "inv.yml");
+    let inventory = clearfleet_inventory::Inventory::load(&[inv]).unwrap_or_else(|e| panic!("{e}"));
+    let host = fleet.host(0).name().to_owned();
+    let config = RunConfig {
+        hosts: vec![HostPlan {
+            name: host.clone(),
+            target: fleet.target(0, "root"),
+            become_: None,
+            become_settings: clearfleet_ssh::Become::sudo(None),
+        }],
+        ssh: Arc::new(fleet.settings()),
+        forks: 1,
+        max_connections: 8,
+        command_timeout: None,
+        redactor: Default::default(),
+        warnings: Vec::new(),
+    };
+    let runtime = tokio::runtime::Runtime::new().unwrap_or_else(|e| panic!("{e}"));
+    let mut results = Results::default();
+    let summary = runtime.block_on(clearfleet_runner::playbook::run(
+        playbook,
+        inventory,
+        config,
+        templates,
+        PlaybookOptions::default(),
+        PathBuf::new(),
+        &mut results,
+    ));
+    runtime.shutdown_background();
+    assert_eq!(summary.ok, 1, "{:#?}", results.0);
+    let read = |name: &str| std::fs::read_to_string(work.join(name)).unwrap_or_default();
+    assert_eq!(read("t.txt"), "hello from memory\n", "{:#?}", results.0);
+    assert_eq!(read("c.txt"), "copied from memory\n", "{:#?}", results.0);
+    // The include and the included tasks name the in-memory file as written, never a path on
+    // disk (the upgrade's `included: clearml/hop.yml`).
+    assert!(
+        results
+            .0
+            .iter()
+            .any(|r| r.ends_with(" ok included: tasks/dyn.yml")),
+        "{:#?}",
+        results.0
+    );
+    assert!(
+        results
+            .0
+            .iter()
+            .any(|r| r.starts_with("tasks/dyn.yml:2:3 ")),
+        "{:#?}",
+        results.0
+    );
+}

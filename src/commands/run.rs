@@ -21,7 +21,10 @@ pub fn playbook(args: &RunArgs) -> Result<u8, Error> {
         connect,
         ..args.clone()
     };
-    let loaded = load_playbook(&args.playbook)?;
+    let loaded = load_playbook(
+        &clearfleet_base::controller_files::ControllerFiles::Disk,
+        &args.playbook,
+    )?;
     let extra_vars = parse_extra_vars(&args.extra_vars)?;
     let known = inventory
         .host_names()

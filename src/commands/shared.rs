@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use crate::cli::{ConnectArgs, OutputFormat};
 use crate::error::Error;
+use clearfleet_base::controller_files::ControllerFiles;
 use clearfleet_base::secret::Redactor;
 use clearfleet_clearml::{Releases, Version};
 use clearfleet_events::{Event, RunSummary};
@@ -191,8 +192,9 @@ pub struct LoadedPlaybook {
     pub sites: Vec<Site>,
 }
 
-/// Loads the playbook at `path` and checks its templates; nothing is contacted.
-pub fn load_playbook(path: &Path) -> Result<LoadedPlaybook, Error> {
+/// Loads the playbook at `path` of `files` (the disk, or the built-in playbook in memory) and
+/// checks its templates; nothing is contacted.
+pub fn load_playbook(files: &ControllerFiles, path: &Path) -> Result<LoadedPlaybook, Error> {
     let templates = Arc::new(TemplateCache::default());
     let mut sites = Vec::new();
     let mut check = |src: &str,
@@ -205,7 +207,7 @@ pub fn load_playbook(path: &Path) -> Result<LoadedPlaybook, Error> {
         });
         templates.check(src, kind, at)
     };
-    let playbook = clearfleet_playbook::load_playbook(path, &mut check)?;
+    let playbook = clearfleet_playbook::load_playbook_from(files, path, &mut check)?;
     Ok(LoadedPlaybook {
         playbook,
         templates,

@@ -13,7 +13,6 @@ use std::sync::Arc;
 use std::time::SystemTime;
 
 use serde_json::{Map, Value};
-use tempfile::TempDir;
 
 use super::shared::{
     LoadedPlaybook, PlaybookRun, Tee, files_reporter, init_logging, load_playbook, run_playbook,
@@ -21,6 +20,7 @@ use super::shared::{
 };
 use crate::cli::{OutputFormat, UpgradeArgs};
 use crate::error::Error;
+use clearfleet_base::controller_files::ControllerFiles;
 use clearfleet_base::secret::Secret;
 use clearfleet_clearml::plan::PlanOptions;
 use clearfleet_clearml::playbook_vars::{
@@ -96,35 +96,19 @@ fn parse_serial(s: &str) -> Result<Serial, Error> {
     }
 }
 
-/// Writes the built-in upgrade playbook into a new private directory and returns it with the
-/// playbook's main file. The directory has a random name and mode 0700, so no other local user
-/// can have made it beforehand or read it; it is removed when the [`TempDir`] drops.
-fn materialize_playbook() -> Result<(TempDir, PathBuf), Error> {
-    use std::os::unix::fs::PermissionsExt;
-    // A temporary directory is made with the umask's mode (often 0755) unless told otherwise.
-    let dir = tempfile::Builder::new()
-        .prefix("clearfleet-upgrade-")
-        .permissions(std::fs::Permissions::from_mode(0o700))
-        .tempdir()
-        .map_err(|source| Error::PlaybookFiles {
-            path: std::env::temp_dir(),
-            source,
-        })?;
-    for (name, text) in PLAYBOOK_FILES {
-        let path = dir.path().join(name);
-        let write = || -> std::io::Result<()> {
-            if let Some(parent) = path.parent() {
-                std::fs::create_dir_all(parent)?;
-            }
-            std::fs::write(&path, text)
-        };
-        write().map_err(|source| Error::PlaybookFiles {
-            path: path.clone(),
-            source,
-        })?;
+/// The built-in playbook's main file among [`PLAYBOOK_FILES`], its other files relative to it.
+const PLAYBOOK_MAIN: &str = "clearml-upgrade.yml";
+
+/// Where the playbook comes from: the built-in one in memory (nothing of it is written to disk,
+/// and its diagnostics name `clearml/hop.yml`), or `--playbook` on disk.
+fn playbook_source(args: &UpgradeArgs) -> (ControllerFiles, PathBuf) {
+    match &args.playbook {
+        Some(p) => (ControllerFiles::Disk, p.clone()),
+        None => (
+            ControllerFiles::memory(PLAYBOOK_FILES.iter().copied()),
+            PathBuf::from(PLAYBOOK_MAIN),
+        ),
     }
-    let main = dir.path().join("clearml-upgrade.yml");
-    Ok((dir, main))
 }
 
 /// Everything `upgrade` reads and checks before it contacts a host.
@@ -140,8 +124,8 @@ struct Input {
 }
 
 /// Step 1: the release data, `--target`, `--serial`, the playbook (its templates checked) and
-/// the inventory. With the input comes the built-in playbook's directory, if it is the one used.
-fn load_and_check(args: &UpgradeArgs) -> Result<(Input, Option<TempDir>), Error> {
+/// the inventory.
+fn load_and_check(args: &UpgradeArgs) -> Result<Input, Error> {
     init_logging(&args.connect)?;
     let releases = Releases::load(args.data.releases.as_deref()).map_err(Error::Releases)?;
     let target = super::shared::resolve_target(&releases, args.target.as_deref())?;
@@ -157,14 +141,8 @@ fn load_and_check(args: &UpgradeArgs) -> Result<(Input, Option<TempDir>), Error>
                 .unwrap_or_else(|_| m.clone()),
         ),
     };
-    let (playbook_path, workdir) = match &args.playbook {
-        Some(p) => (p.clone(), None),
-        None => {
-            let (dir, main) = materialize_playbook()?;
-            (main, Some(dir))
-        }
-    };
-    let mut playbook = load_playbook(&playbook_path)?;
+    let (files, playbook_path) = playbook_source(args);
+    let mut playbook = load_playbook(&files, &playbook_path)?;
     for play in &mut playbook.playbook.plays {
         if serial.is_some() {
             play.serial = serial.clone();
@@ -190,7 +168,7 @@ fn load_and_check(args: &UpgradeArgs) -> Result<(Input, Option<TempDir>), Error>
             .unwrap_or_default(),
         inventory,
     };
-    Ok((input, workdir))
+    Ok(input)
 }
 
 /// Step 2: detect and plan every selected host, on screen and in the report directory (made
@@ -499,8 +477,7 @@ fn report(
 
 /// Runs `clearfleet upgrade`.
 pub fn run(args: &UpgradeArgs) -> Result<u8, Error> {
-    // The built-in playbook's files stay until the end: `include_tasks` reads them while running.
-    let (input, _workdir) = load_and_check(args)?;
+    let input = load_and_check(args)?;
     let runtime = super::shared::runtime()?;
     let (mut files, detected) = detect(&runtime, &input)?;
     if detected.was_interrupted {
@@ -544,30 +521,6 @@ pub fn run(args: &UpgradeArgs) -> Result<u8, Error> {
 mod tests {
     use super::*;
     use clearfleet_events::Recap;
-
-    #[test]
-    fn the_built_in_playbook_is_written_to_a_private_directory_removed_on_drop() {
-        use std::os::unix::fs::PermissionsExt;
-        let (dir, main) = materialize_playbook().unwrap_or_else(|e| panic!("{e}"));
-        let (other, _) = materialize_playbook().unwrap_or_else(|e| panic!("{e}"));
-        let path = dir.path().to_path_buf();
-        assert_ne!(path, other.path(), "a fresh name each time");
-        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
-        assert!(name.starts_with("clearfleet-upgrade-"), "{name}");
-        assert_ne!(name, format!("clearfleet-upgrade-{}", std::process::id()));
-        let mode = std::fs::metadata(&path)
-            .unwrap_or_else(|e| panic!("{e}"))
-            .permissions()
-            .mode();
-        assert_eq!(mode & 0o777, 0o700, "{mode:o}");
-        assert!(main.starts_with(&path) && main.is_file(), "{main:?}");
-        for (name, _) in PLAYBOOK_FILES {
-            assert!(path.join(name).is_file(), "{name}");
-        }
-        drop(dir);
-        assert!(!path.exists(), "{path:?} is left behind");
-        assert!(other.path().exists());
-    }
 
     fn host(
         name: &str,

@@ -4,6 +4,7 @@
 mod ansible;
 mod diagnostics;
 mod examples;
+mod memory;
 mod no_panic;
 mod rules;
 mod support;

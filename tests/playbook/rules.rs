@@ -3,8 +3,8 @@
 use super::support::{assert_text, block_parts, check, errors, file_errors, ok, ok_file};
 use clearfleet_base::diagnostic::Location;
 use clearfleet_playbook::{
-    BecomeSpec, Inherited, Serial, SerialStep, Strategy, Task, TaskBody, TemplateKind,
-    load_playbook_str, load_tasks_file, resolve_path,
+    BecomeSpec, ControllerFiles, Inherited, Serial, SerialStep, Strategy, Task, TaskBody,
+    TemplateKind, load_playbook_str, load_tasks_file, resolve_path,
 };
 use serde_json::{Value, json};
 use std::path::Path;
@@ -322,7 +322,13 @@ fn include_tasks_is_left_for_run_time() {
     // The runner loads it later with the include's inheritable keywords.
     let path = resolve_path(&t[1].location, "tasks/setup.yml");
     assert_eq!(path, Path::new("tests/fixtures/playbooks/tasks/setup.yml"));
-    let loaded = load_tasks_file(&path, &Inherited::for_include(&t[1]), false, &mut check);
+    let loaded = load_tasks_file(
+        &ControllerFiles::Disk,
+        &path,
+        &Inherited::for_include(&t[1]),
+        false,
+        &mut check,
+    );
     let Ok((tasks, files)) = loaded else {
         panic!("{loaded:?}")
     };

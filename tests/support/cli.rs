@@ -102,6 +102,8 @@ enum Wrap {
     Plain,
     /// Under `sh -c 'ulimit -n N && exec …'`.
     FdLimit(u32),
+    /// Under `sh -c 'umask MASK && exec …'`.
+    Umask(u32),
     /// On a pseudo-terminal of `rows` x `cols` (util-linux `script`).
     Terminal {
         rows: u16,
@@ -173,6 +175,12 @@ impl Clearfleet {
         self
     }
 
+    /// Runs with file mode creation mask `mask` (`umask 022`: what most shells start with).
+    pub fn umask(mut self, mask: u32) -> Self {
+        self.wrap = Wrap::Umask(mask);
+        self
+    }
+
     /// Runs on a pseudo-terminal of `rows` x `cols`: see [`Clearfleet::run_on_terminal`]. TERM
     /// stays unset (no live view) unless given with [`Clearfleet::env`].
     pub fn terminal(mut self, rows: u16, cols: u16) -> Self {
@@ -193,6 +201,14 @@ impl Clearfleet {
                 let mut cmd = Command::new("sh");
                 cmd.arg("-c")
                     .arg(format!("ulimit -n {limit} && exec \"$0\" \"$@\""))
+                    .arg(bin())
+                    .args(&self.args);
+                cmd
+            }
+            Wrap::Umask(mask) => {
+                let mut cmd = Command::new("sh");
+                cmd.arg("-c")
+                    .arg(format!("umask {mask:03o} && exec \"$0\" \"$@\""))
                     .arg(bin())
                     .args(&self.args);
                 cmd

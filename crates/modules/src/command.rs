@@ -363,7 +363,10 @@ pub async fn run_command<R: Remote>(
     if ctx.check_mode && !decides {
         return ModuleResult::skipped_check("Command would have run if not in check mode");
     }
-    let n = nonce();
+    let n = match nonce() {
+        Ok(n) => n,
+        Err(r) => return *r,
+    };
     let mut script = guard.script(&n, ctx.check_mode);
     let (line, cmd_value) = if shell {
         let c = args.cmd.clone().unwrap_or_default();

@@ -169,21 +169,19 @@ pub(super) async fn read_source<R: Remote>(
             "Could not find or access '{src}' on the controller"
         ))
     })?;
-    if path.is_dir() {
+    if ctx.files.is_dir(&path) {
         return Err(ModuleResult::fail(format!(
             "'{src}' is a directory: copying directories is not supported by clearfleet"
         )));
     }
-    let bytes = tokio::fs::read(&path)
+    // Off the async workers, as `tokio::fs::read` does: a source may be a large file on disk.
+    let (files, at) = (ctx.files.clone(), path.clone());
+    let bytes = tokio::task::spawn_blocking(move || files.read(&at))
         .await
+        .map_err(std::io::Error::other)
+        .and_then(|read| read)
         .map_err(|e| ModuleResult::fail(format!("could not read '{}': {e}", path.display())))?;
-    let mode = {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::metadata(&path)
-            .ok()
-            .map(|m| m.permissions().mode() & 0o7777)
-    };
-    Ok((bytes, mode))
+    Ok((bytes, ctx.files.mode(&path)))
 }
 
 /// One whole-file write, query then apply.

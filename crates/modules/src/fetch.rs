@@ -170,8 +170,10 @@ pub async fn run<R: Remote>(args: &FetchArgs, ctx: &ModuleContext<'_, R>) -> Mod
     base(ModuleResult::changed()).with("checksum", got)
 }
 
-/// Writes atomically: a temporary file beside `dest`, then rename.
+/// Writes atomically: a temporary file beside `dest`, then rename. The temporary name is random
+/// and the file must be new (`O_EXCL`), so nothing planted there beforehand is written through.
 fn write_local(dest: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
     if let Some(dir) = dest.parent() {
         std::fs::create_dir_all(dir)?;
     }
@@ -180,12 +182,18 @@ fn write_local(dest: &Path, bytes: &[u8]) -> std::io::Result<()> {
         dest.file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default(),
-        probe::nonce()
+        clearfleet_base::random::token().map_err(std::io::Error::other)?
     ));
-    std::fs::write(&tmp, bytes)?;
-    std::fs::rename(&tmp, dest).inspect_err(|_| {
-        let _ = std::fs::remove_file(&tmp);
-    })
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&tmp)?;
+    // Ours from here on: removed if it cannot take the place of `dest`.
+    file.write_all(bytes)
+        .and_then(|()| std::fs::rename(&tmp, dest))
+        .inspect_err(|_| {
+            let _ = std::fs::remove_file(&tmp);
+        })
 }
 
 #[cfg(test)]

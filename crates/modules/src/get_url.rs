@@ -259,7 +259,10 @@ pub async fn run<R: Remote>(args: &GetUrlArgs, ctx: &ModuleContext<'_, R>) -> Mo
     if ctx.check_mode {
         return base(ModuleResult::changed().with_msg("file would be downloaded"));
     }
-    let sep = format!("--clearfleet-{}--", nonce());
+    let sep = match nonce() {
+        Ok(n) => format!("--clearfleet-{n}--"),
+        Err(r) => return base(*r),
+    };
     let mut s = format!(
         "{}p={}\nd=$(dirname {})\n",
         probe::PRELUDE,

@@ -8,8 +8,7 @@
 //! `sha<N>sum`, then `shasum -a <N>` (macOS), and `md5sum`, then `md5 -q`. Paths that start with
 //! `-` get a `./` prefix, so no tool reads them as options (BSD tools lack `--`).
 
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use super::context::ModuleContext;
 use super::remote::{Remote, RemoteOutput};
@@ -33,19 +32,16 @@ pub fn qpath(p: &str) -> String {
     }
 }
 
-/// A per-call unique token (markers in output).
-pub fn nonce() -> String {
-    static N: AtomicU64 = AtomicU64::new(0);
-    let t = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_nanos())
-        .unwrap_or(0);
-    format!(
-        "{:x}{:x}{:x}",
-        t,
-        std::process::id(),
-        N.fetch_add(1, Ordering::Relaxed)
-    )
+/// A per-call token from the OS's random source (clearfleet_base::random), for the markers in
+/// a script's output and the names of temporary files: a command cannot guess it, so its own
+/// output is never mistaken for ours. Without random bytes the module fails with the result in
+/// `Err` (boxed: it is large, and almost never made).
+pub fn nonce() -> Result<String, Box<ModuleResult>> {
+    clearfleet_base::random::token().map_err(|e| {
+        Box::new(ModuleResult::fail(format!(
+            "no random marker from the OS: {e}"
+        )))
+    })
 }
 
 /// Runs a script on the host: transport errors become the module's result.
@@ -493,6 +489,16 @@ pub fn diff_text(bytes: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn nonces_are_random_tokens_not_a_clock_or_a_pid() {
+        let (a, b) = (nonce().unwrap_or_default(), nonce().unwrap_or_default());
+        // 128 bits from the OS, whatever the time and the process: 32 hex digits, never
+        // the same twice.
+        assert_eq!((a.len(), b.len()), (32, 32), "{a} {b}");
+        assert!(a.bytes().all(|c| c.is_ascii_hexdigit()), "{a}");
+        assert_ne!(a, b);
+    }
 
     fn out(s: &str) -> RemoteOutput {
         RemoteOutput {

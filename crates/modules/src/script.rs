@@ -94,7 +94,10 @@ pub async fn run<R: Remote>(args: &ScriptArgs, ctx: &ModuleContext<'_, R>) -> Mo
         Ok(b) => b,
         Err(r) => return r,
     };
-    let n = nonce();
+    let n = match nonce() {
+        Ok(n) => n,
+        Err(r) => return *r,
+    };
     let mut script = guard.script(&n, ctx.check_mode);
     let name = Path::new(&args.path)
         .file_name()

@@ -106,12 +106,9 @@ pub async fn run<R: Remote>(args: &TemplateArgs, ctx: &ModuleContext<'_, R>) -> 
         ));
     };
     let src_mode = match args.file.mode {
-        Some(Mode::Preserve) => ctx.find_source(&args.src, "templates").and_then(|p| {
-            use std::os::unix::fs::PermissionsExt;
-            std::fs::metadata(p)
-                .ok()
-                .map(|m| m.permissions().mode() & 0o7777)
-        }),
+        Some(Mode::Preserve) => ctx
+            .find_source(&args.src, "templates")
+            .and_then(|p| ctx.files.mode(&p)),
         _ => None,
     };
     let put = Put {

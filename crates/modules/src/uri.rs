@@ -407,7 +407,10 @@ pub(super) fn header_map(headers: &[(String, String)]) -> Map<String, Value> {
 /// Runs `uri`. Check mode: skipped (Ansible's uri does not support it).
 pub async fn run<R: Remote>(args: &UriArgs, ctx: &ModuleContext<'_, R>) -> ModuleResult {
     if args.creates.is_some() || args.removes.is_some() {
-        let n = nonce();
+        let n = match nonce() {
+            Ok(n) => n,
+            Err(r) => return *r,
+        };
         let guard = Guard {
             chdir: None,
             creates: args.creates.as_deref(),

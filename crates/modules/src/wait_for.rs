@@ -159,7 +159,10 @@ const TCP_FN: &str = r#"_cf_tcp() {
 
 /// Runs `wait_for`.
 pub async fn run<R: Remote>(args: &WaitForArgs, ctx: &ModuleContext<'_, R>) -> ModuleResult {
-    let n = nonce();
+    let n = match nonce() {
+        Ok(n) => n,
+        Err(r) => return *r,
+    };
     let cond = match (&args.port, &args.path) {
         (Some(p), _) => {
             let probe = format!("_cf_tcp {} {p} {}", quote(&args.host), args.connect_timeout);

@@ -5,6 +5,7 @@
 use super::model::{SourceFile, Spanned, TemplateSite};
 use super::template::{TemplateCheck, TemplateKind, is_template};
 use clearfleet_base::boolean::{ansible_bool_number, ansible_bool_text};
+use clearfleet_base::controller_files::ControllerFiles;
 use clearfleet_base::diagnostic::{Diagnostic, Location};
 use clearfleet_yaml::syntax::{Kind, Node, key_text};
 use indexmap::IndexMap;
@@ -29,6 +30,8 @@ impl File {
 pub struct Cx<'h> {
     pub diags: Vec<Diagnostic>,
     pub hook: &'h mut dyn TemplateCheck,
+    /// Where the files are read from (the disk, or the built-in playbook in memory).
+    pub source: ControllerFiles,
     pub files: Vec<SourceFile>,
     /// The files being loaded, outermost first, as (canonical path, path as shown):
     /// cycle detection.
@@ -36,10 +39,11 @@ pub struct Cx<'h> {
 }
 
 impl<'h> Cx<'h> {
-    pub fn new(hook: &'h mut dyn TemplateCheck) -> Self {
+    pub fn new(hook: &'h mut dyn TemplateCheck, source: &ControllerFiles) -> Self {
         Cx {
             diags: Vec::new(),
             hook,
+            source: source.clone(),
             files: Vec::new(),
             stack: Vec::new(),
         }

@@ -6,24 +6,20 @@ use super::cx::{Cx, File};
 use super::model::SourceFile;
 use clearfleet_base::diagnostic::Diagnostic;
 use clearfleet_yaml::syntax::{Node, parse_yaml};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 /// Includes nested deeper than this are reported (a guard against runaway recursion).
 const MAX_INCLUDE_DEPTH: usize = 64;
 
-/// `path` made absolute with its links resolved (as given when that fails): the key of the stack.
-pub(crate) fn canonical(path: &Path) -> PathBuf {
-    path.canonicalize().unwrap_or_else(|_| path.to_path_buf())
-}
-
-/// Reads `path`, reporting a missing file at `from` (the scalar that named it).
+/// Reads `path` (from the load's [`Cx::source`]), reporting a missing file at `from` (the
+/// scalar that named it).
 pub(crate) fn read(
     cx: &mut Cx,
     from: Option<(&File, &Node)>,
     path: &Path,
     what: &str,
 ) -> Option<File> {
-    match std::fs::read_to_string(path) {
+    match cx.source.read_to_string(path) {
         Ok(text) => {
             if !cx.files.iter().any(|s| s.path == path) {
                 cx.files.push(SourceFile {
@@ -83,7 +79,7 @@ pub(crate) enum EnterError {
 /// Pushes `path` on the include stack; `Err` when it is already there (a cycle) or the stack is
 /// full. `what`: `import` or `include`, for the message.
 pub(crate) fn enter(cx: &mut Cx, path: &Path, what: &'static str) -> Result<(), EnterError> {
-    let c = canonical(path);
+    let c = cx.source.canonical(path);
     if let Some(i) = cx.stack.iter().position(|(p, _)| *p == c) {
         let mut chain: Vec<String> = cx.stack[i..]
             .iter()

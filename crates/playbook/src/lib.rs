@@ -14,6 +14,9 @@
 //! [`resolve_path`] against the include task's location, and load it with
 //! [`load_tasks_file`] and [`Inherited::for_include`].
 //!
+//! Files are read through [`ControllerFiles`]: the disk, or a set of files in memory
+//! ([`load_playbook_from`]; the built-in upgrade playbook, which is never written to disk).
+//!
 //! Keyword inheritance is resolved here, not in the runner: see [`inherit`] for the rules.
 
 pub mod action;
@@ -29,9 +32,12 @@ pub mod play;
 pub mod task;
 pub mod template;
 
+pub use clearfleet_base::controller_files::ControllerFiles;
 pub use error::PlaybookError;
 pub use inherit::Inherited;
-pub use load::{load_playbook, load_playbook_str, load_tasks_file, resolve_path};
+pub use load::{
+    load_playbook, load_playbook_from, load_playbook_str, load_tasks_file, resolve_path,
+};
 pub use model::{
     BecomeSpec, Play, Playbook, Serial, SerialStep, SourceFile, Spanned, Strategy, Task, TaskBody,
     TemplateSite,

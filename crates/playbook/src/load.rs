@@ -1,22 +1,35 @@
 //! The public entry points: a playbook (from a file or a string) or a tasks file loaded, with
 //! everything found turned into one [`PlaybookError`]; where a path written in a file points.
-//! The files themselves are read in `files`, playbook files in `play`, tasks files in `task`.
+//! The files themselves are read in `files` (from the disk or from memory, as the
+//! [`ControllerFiles`] given say), playbook files in `play`, tasks files in `task`.
 
 use super::cx::{Cx, File};
 use super::error::PlaybookError;
-use super::files::{canonical, empty_playbook, parse};
+use super::files::{empty_playbook, parse};
 use super::inherit::Inherited;
 use super::model::{Play, Playbook, SourceFile, Task};
 use super::play::{self, playbook_file};
 use super::task::tasks_file;
 use super::template::TemplateCheck;
+use clearfleet_base::controller_files::ControllerFiles;
 use clearfleet_base::diagnostic::Location;
 use std::path::{Path, PathBuf};
 
 /// Loads the playbook at `path` and everything it imports, checking every template with
 /// `hook`. Touches only the local filesystem.
 pub fn load_playbook(path: &Path, hook: &mut dyn TemplateCheck) -> Result<Playbook, PlaybookError> {
-    let mut cx = Cx::new(hook);
+    load_playbook_from(&ControllerFiles::Disk, path, hook)
+}
+
+/// Loads the playbook at `path` of `source` and everything it imports from there: with
+/// [`ControllerFiles::Memory`] (the built-in upgrade playbook) nothing is read from disk but
+/// what an absolute path names, and diagnostics name the files by their relative paths.
+pub fn load_playbook_from(
+    source: &ControllerFiles,
+    path: &Path,
+    hook: &mut dyn TemplateCheck,
+) -> Result<Playbook, PlaybookError> {
+    let mut cx = Cx::new(hook, source);
     let plays = playbook_file(&mut cx, None, path, 0);
     finish(cx, plays)
 }
@@ -27,7 +40,7 @@ pub fn load_playbook_str(
     text: &str,
     hook: &mut dyn TemplateCheck,
 ) -> Result<Playbook, PlaybookError> {
-    let mut cx = Cx::new(hook);
+    let mut cx = Cx::new(hook, &ControllerFiles::Disk);
     let file = File {
         path: path.to_path_buf(),
         text: text.to_owned(),
@@ -36,7 +49,8 @@ pub fn load_playbook_str(
         path: file.path.clone(),
         text: file.text.clone(),
     });
-    cx.stack.push((canonical(path), path.to_path_buf()));
+    cx.stack
+        .push((cx.source.canonical(path), path.to_path_buf()));
     let plays = match parse(&mut cx, &file) {
         Ok(Some(root)) => play::plays(&mut cx, &file, &root, 0),
         Ok(None) => {
@@ -48,15 +62,16 @@ pub fn load_playbook_str(
     finish(cx, plays)
 }
 
-/// Loads a tasks file for a dynamic `include_tasks` reached at run time. `parent` is
-/// [`Inherited::for_include`] of the include task.
+/// Loads a tasks file of `source` for a dynamic `include_tasks` reached at run time. `parent`
+/// is [`Inherited::for_include`] of the include task.
 pub fn load_tasks_file(
+    source: &ControllerFiles,
     path: &Path,
     parent: &Inherited,
     handlers: bool,
     hook: &mut dyn TemplateCheck,
 ) -> Result<(Vec<Task>, Vec<SourceFile>), PlaybookError> {
-    let mut cx = Cx::new(hook);
+    let mut cx = Cx::new(hook, source);
     let tasks = tasks_file(
         &mut cx,
         &File {
@@ -93,6 +108,7 @@ fn finish(cx: Cx, plays: Vec<Play>) -> Result<Playbook, PlaybookError> {
         Ok(Playbook {
             plays,
             files: cx.files,
+            source: cx.source,
         })
     } else {
         Err(PlaybookError::new(cx.diags))

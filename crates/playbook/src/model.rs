@@ -7,6 +7,7 @@
 //! `become_`/`environment`/`tags`/`ignore_errors`/`no_log`/`run_once`/`timeout`, its play)
 //! set. The runner evaluates leaf tasks only and never re-applies a parent's keywords.
 
+use clearfleet_base::controller_files::ControllerFiles;
 use clearfleet_base::diagnostic::Location;
 use indexmap::IndexMap;
 use serde_json::Value;
@@ -32,11 +33,14 @@ pub struct SourceFile {
     pub text: String,
 }
 
-/// A loaded playbook: its plays (with `import_playbook` expanded in place) and every file read.
+/// A loaded playbook: its plays (with `import_playbook` expanded in place), every file read,
+/// and where they were read from (the runner reads `include_tasks`, `vars_files` and `template`
+/// sources from there too).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Playbook {
     pub plays: Vec<Play>,
     pub files: Vec<SourceFile>,
+    pub source: ControllerFiles,
 }
 
 /// One play.

@@ -82,14 +82,6 @@ struct UnsupportedMethod {
     method: String,
 }
 
-/// 32 hex digits from the OS's random source, for the markers of a command's output: a
-/// command cannot guess them, so it cannot fake sudo's success or the end of its output.
-pub(crate) fn random_token() -> Result<String, getrandom::Error> {
-    let mut bytes = [0u8; 16];
-    getrandom::fill(&mut bytes)?;
-    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
-}
-
 /// What the exec loop must do after feeding output to [`SudoState`].
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) enum Action {
@@ -133,7 +125,9 @@ impl SudoState {
     pub(crate) fn start(b: &Become, command: &str) -> Result<(SudoState, String), ExecError> {
         b.check()
             .map_err(|e| ExecError::UnsupportedBecome { method: e.method })?;
-        let token = random_token().map_err(ExecError::Random)?;
+        // Random (clearfleet_base::random): a command cannot guess the markers, so it cannot fake
+        // sudo's success or the end of its output.
+        let token = clearfleet_base::random::token().map_err(ExecError::Random)?;
         let prompt = format!("[cf-sudo-{}] ", &token[..16]);
         let success = format!("CF-BECOME-SUCCESS-{}", &token[16..]);
         let inner = format!("echo {success}; {command}");

@@ -428,7 +428,7 @@ struct PidLine {
 impl PidLine {
     fn new() -> Result<PidLine, getrandom::Error> {
         Ok(PidLine {
-            tag: format!("cf-pid-{}:", &crate::r#become::random_token()?[..16]),
+            tag: format!("cf-pid-{}:", &clearfleet_base::random::token()?[..16]),
             buf: Vec::new(),
             done: false,
             pid: None,

@@ -40,7 +40,7 @@ use russh::{ChannelMsg, ChannelReadHalf};
 use tokio::sync::{OwnedMutexGuard, mpsc};
 use tokio::time::Instant;
 
-use super::r#become::{Action, SudoState, random_token};
+use super::r#become::{Action, SudoState};
 use super::driver::{Driver, Event, Job, Slot, State};
 use super::error::ExecError;
 use super::output::{
@@ -48,6 +48,7 @@ use super::output::{
 };
 use super::session::Connection;
 use super::shell_frame::{StreamCut, driver_script, frame_command, parse_rc};
+use clearfleet_base::random::token as random_token;
 
 /// Longest stderr noise (rc files) searched for the driver's pid line.
 const MAX_START_NOISE: usize = 64 * 1024;

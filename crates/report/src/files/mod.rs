@@ -1,6 +1,7 @@
 //! `--report-dir`: a reporter that keeps what every other reporter prints, then writes a
 //! directory an operator can archive and read later: summary, per-host pages, JUnit, the JSON
-//! event stream and one self-contained HTML page.
+//! event stream and one self-contained HTML page. The directory and its files are private
+//! (0700, 0600) and never reached through a symbolic link (`clearfleet_base::private_files`).
 
 mod host;
 mod html;
@@ -16,6 +17,7 @@ use serde_json::{Value, json};
 
 use super::upgrade_table::UpgradeRow;
 use super::{FirstError, JsonReporter, Reporter};
+use clearfleet_base::private_files::PrivateDir;
 use clearfleet_base::secret::Redactor;
 use clearfleet_base::time;
 use clearfleet_events::{
@@ -25,11 +27,9 @@ use clearfleet_events::{
 /// Where `upgrade` puts its reports unless told otherwise (and where `--rerun` looks).
 pub const DEFAULT_PARENT: &str = "reports";
 
-/// Creates `base`, or `base-2`, `base-3`... if it exists: the first that did not.
+/// Creates `base`, or `base-2`, `base-3`... if it exists: the first that did not (mode 0700,
+/// missing parents too; a symbolic link counts as existing and is left alone).
 fn claim_dir(base: &Path) -> std::io::Result<PathBuf> {
-    if let Some(parent) = base.parent() {
-        std::fs::create_dir_all(parent)?;
-    }
     for n in 1u32.. {
         let path = if n == 1 {
             base.to_path_buf()
@@ -38,8 +38,8 @@ fn claim_dir(base: &Path) -> std::io::Result<PathBuf> {
             name.push(format!("-{n}"));
             base.with_file_name(name)
         };
-        match std::fs::create_dir(&path) {
-            Ok(()) => return Ok(path),
+        match PrivateDir::create_new(&path) {
+            Ok(_) => return Ok(path),
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
             Err(e) => return Err(e),
         }
@@ -49,16 +49,16 @@ fn claim_dir(base: &Path) -> std::io::Result<PathBuf> {
 
 /// Removes the host pages (`hosts/*.json`, `hosts/*.md`) of an earlier report in the same
 /// directory that this report does not rewrite; nothing else is touched.
-fn remove_stale_host_pages(hosts_dir: &Path, keep: &[String]) -> std::io::Result<()> {
-    for entry in std::fs::read_dir(hosts_dir)? {
-        let path = entry?.path();
+fn remove_stale_host_pages(hosts_dir: &PrivateDir, keep: &[String]) -> std::io::Result<()> {
+    for name in hosts_dir.files()? {
+        let path = Path::new(&name);
         let ours = matches!(
             path.extension().and_then(|e| e.to_str()),
             Some("json" | "md")
         );
         let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("");
-        if ours && path.is_file() && !keep.iter().any(|k| k == stem) {
-            std::fs::remove_file(&path)?;
+        if ours && !keep.iter().any(|k| k == stem) {
+            hosts_dir.remove_file(&name)?;
         }
     }
     Ok(())
@@ -226,7 +226,10 @@ impl Report {
 
 /// Collects a run's events and writes the report directory on [`FilesReporter::write`].
 pub struct FilesReporter {
-    dir: PathBuf,
+    /// The report directory, held open: its files are written relative to it.
+    out: PrivateDir,
+    /// Its `hosts/`.
+    hosts_dir: PrivateDir,
     run_id: String,
     command: String,
     /// What the current runner run calls itself (`exec -- uptime`): the step name of a command.
@@ -273,11 +276,13 @@ impl FilesReporter {
         kind: RunKind,
         redactor: Redactor,
     ) -> std::io::Result<Self> {
-        std::fs::create_dir_all(dir.join("hosts"))?;
+        let out = PrivateDir::open_or_create(&dir)?;
+        let hosts_dir = out.subdir("hosts")?;
         let wall_start = SystemTime::now();
         let command_line = command_line.iter().map(|a| redactor.redact(a)).collect();
         Ok(FilesReporter {
-            dir,
+            out,
+            hosts_dir,
             run_id: format!("{}-{}", time::compact(wall_start), std::process::id()),
             command: command.to_owned(),
             run_command: command.to_owned(),
@@ -304,7 +309,7 @@ impl FilesReporter {
     }
 
     pub fn dir(&self) -> &Path {
-        &self.dir
+        self.out.path()
     }
 
     /// More secrets to keep out of the files (found after the reporter was made).
@@ -439,17 +444,19 @@ impl FilesReporter {
             exit_code: self.exit_code,
         };
         let r = &self.redactor;
-        let put = |name: &str, text: &str| std::fs::write(self.dir.join(name), r.redact(text));
+        let put = |name: &str, text: &str| self.out.write(name, r.redact(text).as_bytes());
+        let put_host =
+            |name: &str, text: &str| self.hosts_dir.write(name, r.redact(text).as_bytes());
         put("summary.json", &summary_json(&report))?;
         let stems: Vec<String> = report.hosts.iter().map(HostRecord::file_stem).collect();
-        remove_stale_host_pages(&self.dir.join("hosts"), &stems)?;
+        remove_stale_host_pages(&self.hosts_dir, &stems)?;
         for h in &report.hosts {
             let stem = h.file_stem();
-            put(
-                &format!("hosts/{stem}.json"),
+            put_host(
+                &format!("{stem}.json"),
                 &pretty(&serde_json::to_value(h).unwrap_or_default()),
             )?;
-            put(&format!("hosts/{stem}.md"), &host::markdown(h))?;
+            put_host(&format!("{stem}.md"), &host::markdown(h))?;
         }
         put("junit.xml", &junit::junit(&report))?;
         let mut events = String::from_utf8_lossy(self.events.get_ref()).into_owned();
@@ -795,7 +802,8 @@ mod tests {
         for f in ["a.json", "a.md", "old.json", "old.md", "notes.txt"] {
             std::fs::write(hosts.join(f), "x").unwrap_or_else(|e| panic!("{e}"));
         }
-        remove_stale_host_pages(&hosts, &["a".to_owned()]).unwrap_or_else(|e| panic!("{e}"));
+        let held = PrivateDir::open_or_create(&hosts).unwrap_or_else(|e| panic!("{e}"));
+        remove_stale_host_pages(&held, &["a".to_owned()]).unwrap_or_else(|e| panic!("{e}"));
         let mut left: Vec<String> = std::fs::read_dir(&hosts)
             .unwrap_or_else(|e| panic!("{e}"))
             .flatten()

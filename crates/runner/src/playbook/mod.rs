@@ -20,6 +20,7 @@ use serde_json::{Map, Value, json};
 use tokio::sync::mpsc;
 
 use crate::config::RunConfig;
+use clearfleet_base::controller_files::ControllerFiles;
 use clearfleet_events::Reporter;
 use clearfleet_events::{Event, EventKind, HostOutcome, HostStatus, RunSummary};
 use clearfleet_inventory::Inventory;
@@ -51,6 +52,9 @@ pub struct Engine {
     pub templates: Arc<TemplateCache>,
     pub options: PlaybookOptions,
     pub playbook_dir: PathBuf,
+    /// Where the playbook's files live (the disk, or memory for the built-in playbook): a
+    /// dynamic `include_tasks`, `vars_files` and `template`/`copy` sources are read from there.
+    pub files: ControllerFiles,
     /// `groups`: the same for every host, so held once here and layered under each host's
     /// variables by [`Engine::context`] (a copy in every host's variables made each task cost
     /// time and memory proportional to the number of hosts).
@@ -96,6 +100,7 @@ pub async fn run(
         templates,
         options,
         playbook_dir,
+        files: playbook.source.clone(),
         events: tx,
         interrupted: interrupted.clone(),
     };
@@ -401,7 +406,7 @@ impl Engine {
                 file.value.clone()
             };
             let path = clearfleet_playbook::resolve_path(&file.location, &written);
-            if let Ok(text) = std::fs::read_to_string(&path)
+            if let Ok(text) = self.files.read_to_string(&path)
                 && let Ok(Value::Object(m)) = serde_saphyr::from_str::<Value>(&text)
             {
                 vars.extend(m);
@@ -651,6 +656,7 @@ impl Engine {
                 };
             let parent = clearfleet_playbook::Inherited::for_include(t);
             match clearfleet_playbook::load_tasks_file(
+                &self.files,
                 std::path::Path::new(&path),
                 &parent,
                 false,

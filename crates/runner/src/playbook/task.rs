@@ -578,12 +578,15 @@ fn render_template_file(
     ];
     let path = candidates
         .iter()
-        .find(|p| p.is_file())
+        .find(|p| e.files.is_file(p))
         .ok_or_else(|| TemplateFileError::NotFound(src.to_owned()))?;
-    let text = std::fs::read_to_string(path).map_err(|source| TemplateFileError::Read {
-        path: path.clone(),
-        source,
-    })?;
+    let text = e
+        .files
+        .read_to_string(path)
+        .map_err(|source| TemplateFileError::Read {
+            path: path.clone(),
+            source,
+        })?;
     Ok(e.templates
         .render_file(&path.display().to_string(), &text, &e.context(vars))?)
 }
@@ -602,6 +605,7 @@ async fn run_module<R: Remote>(
         diff: e.options.diff,
         become_,
         controller_dir: &e.playbook_dir,
+        files: &e.files,
     };
     call.run(&ctx).await
 }

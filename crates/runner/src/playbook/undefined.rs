@@ -75,7 +75,7 @@ pub fn check(
                 continue;
             }
             let path = clearfleet_playbook::resolve_path(&f.location, &f.value);
-            if let Ok(text) = std::fs::read_to_string(&path)
+            if let Ok(text) = playbook.source.read_to_string(&path)
                 && let Ok(Value::Object(m)) = serde_saphyr::from_str::<Value>(&text)
             {
                 defined.extend(m.keys().cloned());
