@@ -7,7 +7,13 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 /// Upgrade fleets of self-hosted ClearML servers over SSH; run commands and playbooks on many
 /// hosts at once, Ansible-style.
 #[derive(Debug, Parser)]
-#[command(name = "clearfleet", version, about, propagate_version = true)]
+// The version carries the commit the binary was built from (build/git_version.rs).
+#[command(
+    name = "clearfleet",
+    version = env!("CLEARFLEET_VERSION"),
+    about,
+    propagate_version = true
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,

@@ -35,3 +35,4 @@ mod template_filters;
 mod template_jinja_tests;
 mod traps;
 mod upgrade;
+mod version;
