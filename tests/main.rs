@@ -6,6 +6,7 @@ mod common;
 mod playbook;
 mod support;
 
+mod completions;
 mod detect;
 mod exec;
 mod faults;
@@ -16,6 +17,7 @@ mod inventory_cli;
 mod layers;
 mod live_view;
 mod logging;
+mod man_pages;
 mod modules;
 mod real_docker;
 mod reports;
