@@ -20,6 +20,7 @@ mod logging;
 mod man_pages;
 mod modules;
 mod real_docker;
+mod release_archive;
 mod reports;
 mod rerun;
 mod run_ansible_diff;
