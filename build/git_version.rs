@@ -35,7 +35,7 @@ pub struct Described {
     /// `None` when built outside a git checkout of `root` (a tarball, a copied directory, no
     /// `git` program).
     pub commit: Option<Commit>,
-    /// Git's files that change with HEAD, the branch it points at and the index.
+    /// Git's files that change when HEAD moves: HEAD itself and the branch it points at.
     pub git_files: Vec<PathBuf>,
 }
 
@@ -93,25 +93,35 @@ pub fn describe(pkg_version: &str, root: &Path, git: &OsStr) -> Described {
     }
 }
 
-/// Where git keeps a checkout's state: per worktree (HEAD, index) and shared (refs).
+/// Where git keeps a checkout's state: per worktree (HEAD) and shared (the branches).
 struct GitDirs {
     git_dir: PathBuf,
     common_dir: PathBuf,
 }
 
 impl GitDirs {
-    /// HEAD, the index, and the refs HEAD may point at (loose under refs/heads, or packed),
-    /// those that exist: a missing one would make cargo run the build script every time.
+    /// HEAD and the branch it points at, loose (`refs/heads/NAME`) or packed (`packed-refs`).
+    /// A loose branch that does not exist yet is watched through the nearest directory that
+    /// does (a commit creates it there). Not the index: `git status` rewrites it now and then,
+    /// and each rewrite would cost a release build its whole fat-LTO link again; what the
+    /// index could tell (a source changed, staged or not) the sources' own times tell. Only
+    /// paths that exist: a missing one would make cargo run the build script every time.
     fn watched(&self) -> Vec<PathBuf> {
-        [
-            self.git_dir.join("HEAD"),
-            self.git_dir.join("index"),
-            self.common_dir.join("refs").join("heads"),
-            self.common_dir.join("packed-refs"),
-        ]
-        .into_iter()
-        .filter(|p| p.exists())
-        .collect()
+        let head = self.git_dir.join("HEAD");
+        let mut files = vec![head.clone(), self.common_dir.join("packed-refs")];
+        let branch = std::fs::read_to_string(&head)
+            .ok()
+            .and_then(|h| h.strip_prefix("ref: ").map(|r| r.trim().to_owned()));
+        if let Some(branch) = branch {
+            let refs = self.common_dir.join("refs");
+            let loose = self.common_dir.join(branch);
+            let mut up = loose.ancestors().take_while(|p| p.starts_with(&refs));
+            if let Some(existing) = up.find(|p| p.exists()) {
+                files.push(existing.to_path_buf());
+            }
+        }
+        files.retain(|p| p.exists());
+        files
     }
 }
 

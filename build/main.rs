@@ -13,7 +13,7 @@ fn main() {
     println!("cargo:rustc-env=CLEARFLEET_VERSION={}", described.version);
     let date = described.commit.map(|c| c.date).unwrap_or_default();
     println!("cargo:rustc-env=CLEARFLEET_COMMIT_DATE={date}");
-    // Run again when the commit, the branch, the index or a source of the binary changes
+    // Run again when HEAD moves (a commit, a checkout) or a source of the binary changes
     // (directories are scanned whole by cargo). Without any such line cargo would run it again
     // after a change to any file of the package, and never after a commit.
     for source in git_version::SOURCES {
