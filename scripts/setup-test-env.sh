@@ -5,7 +5,9 @@
 #     passwords with `openssl passwd -6`), iproute2 (`ip netns` for the network-cut test,
 #     tests/faults.rs), chromium (the headless browser of the report's HTML test,
 #     tests/reports.rs), python3 and python3-venv (ansible-core for the differential tests; the
-#     tests' Elasticsearch migration script) when missing (apt-get update only then);
+#     tests' Elasticsearch migration script), bash-completion, zsh, fish and man-db (the
+#     completion scripts and man pages, tests/completions.rs, tests/man_pages.rs and
+#     scripts/test-install) when missing (apt-get update only then);
 #   - creates /run/sshd (sshd's privilege-separation directory; sshd exits without it).
 # It adds no user, group or sudo rule to this machine: the test users (cf-pass, cf-sudo, cf-nopw,
 # cf-docker), their passwords, home directories and sudo rules exist only inside the private
@@ -22,7 +24,8 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 
 missing=()
-for pkg in openssh-server openssh-client sudo openssl iproute2 chromium python3 python3-venv; do
+for pkg in openssh-server openssh-client sudo openssl iproute2 chromium python3 python3-venv \
+    bash-completion zsh fish man-db; do
     if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed"; then
         missing+=("$pkg")
     fi

@@ -7,7 +7,13 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 /// Upgrade fleets of self-hosted ClearML servers over SSH; run commands and playbooks on many
 /// hosts at once, Ansible-style.
 #[derive(Debug, Parser)]
-#[command(name = "clearfleet", version, about, propagate_version = true)]
+// The version carries the commit the binary was built from (build/git_version.rs).
+#[command(
+    name = "clearfleet",
+    version = env!("CLEARFLEET_VERSION"),
+    about,
+    propagate_version = true
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -35,6 +41,35 @@ pub enum Command {
     /// Print the ClearML release data in use: releases and their pins, the upgrade hops with
     /// their pinned images, and the upstream source of each.
     Releases(ReleasesArgs),
+    /// Print the shell completion script for bash, zsh or fish (README, "Install" says where
+    /// each shell looks for it).
+    Completions(CompletionsArgs),
+    /// Print the man page clearfleet(1), or write it and one page per subcommand
+    /// (clearfleet-upgrade(1), ...) into a directory.
+    Man(ManArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete for.
+    #[arg(value_enum)]
+    pub shell: Shell,
+}
+
+/// A shell `clearfleet completions` writes a script for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Shell {
+    Bash,
+    Zsh,
+    Fish,
+}
+
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// Write clearfleet.1 and clearfleet-<command>.1 for every command into DIR (created if
+    /// missing) instead of printing clearfleet.1.
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
 }
 
 /// Where the ClearML release data comes from.

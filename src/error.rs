@@ -70,6 +70,12 @@ pub enum Error {
     },
     #[error(transparent)]
     Rerun(#[from] clearfleet_report::rerun::RerunError),
+    #[error("failed to write the man page {}: {source}", path.display())]
+    ManPage {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
     #[error("failed to write output: {0}")]
     Output(#[source] std::io::Error),
     #[error("failed to start the async runtime: {0}")]
@@ -80,7 +86,7 @@ impl Error {
     /// The documented exit code for this error.
     pub fn exit_code(&self) -> u8 {
         match self {
-            Error::Output(_) | Error::Runtime(_) | Error::Report { .. } => {
+            Error::Output(_) | Error::Runtime(_) | Error::Report { .. } | Error::ManPage { .. } => {
                 clearfleet_events::exit::INTERNAL
             }
             _ => clearfleet_events::exit::INVALID_INPUT,

@@ -1,8 +1,10 @@
 //! Runs one parsed command line to its exit code: the glue between the CLI and the layers,
 //! one file per command.
 
+mod completions;
 mod detect;
 mod inventory;
+mod man;
 mod releases;
 mod run;
 mod shared;
@@ -30,6 +32,8 @@ pub fn run(cli: Cli) -> u8 {
         Command::Detect(args) => detect::detect(&args, View::Detect),
         Command::Plan(args) => detect::detect(&args, View::Plan),
         Command::Releases(args) => releases::releases(&args),
+        Command::Completions(args) => completions::completions(&args),
+        Command::Man(args) => man::man(&args),
     };
     match result {
         Ok(code) => code,
