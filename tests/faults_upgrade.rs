@@ -39,10 +39,10 @@ fn upgrade_faults_leave_each_server_running_with_its_data() {
     let h = |i: usize| fleet.host(i);
     // The registry does not have the 2.3 MongoDB image: the pull fails in the preflight.
     h(0).inject(&["--missing-tag", "mongo:7.0.22"]);
-    h(0).sh("mkdir -p /opt/backups").ok();
+    h(0).sh("mkdir -m 700 /opt/backups").ok();
     // The 2.3 server image exits at start: the health check after `up` fails.
     h(1).inject(&["--broken-tag", "clearml/server:2.3.0"]);
-    h(1).sh("mkdir -p /opt/backups").ok();
+    h(1).sh("mkdir -m 700 /opt/backups").ok();
     // Enough disk for the preflight (a 600 MB file system), filled by another process as the
     // server stops, so the backup runs out of space.
     h(2).inject(&["--disk", "/opt/backups=600m"]);
@@ -100,8 +100,9 @@ fn upgrade_faults_leave_each_server_running_with_its_data() {
     let fills = result(&run, "disk-fills");
     assert_eq!(
         fills,
-        "restarted 2.0.0 (data untouched, no verified backup): Back up data and config: gzip: stdout: No space left on device; \
-         tar: Child returned status 1; tar: Error is not recoverable: exiting now"
+        "restarted 2.0.0 (data untouched, no verified backup): Back up data and config: \
+         find: 'standard output': No space left on device; find: write error; the manifest of \
+         /opt/clearml/data could not be made"
     );
     let short = result(&run, "disk-short");
     assert!(
