@@ -6,6 +6,7 @@ mod common;
 mod playbook;
 mod support;
 
+mod backup;
 mod detect;
 mod exec;
 mod faults;
