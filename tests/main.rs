@@ -6,6 +6,7 @@ mod common;
 mod playbook;
 mod support;
 
+mod backup;
 mod completions;
 mod detect;
 mod exec;

@@ -1089,14 +1089,17 @@ fn a_failed_backup_restarts_the_old_server_and_touches_no_data() {
         return;
     };
     let host = t.host();
-    // The backup directory's parent is a file: the preflight sees the disk space of /opt, but
-    // `mkdir` fails once the server is down.
-    std::fs::write(host.dir().join("opt/not-a-dir"), "x").unwrap_or_else(|e| panic!("{e}"));
+    // The backup directory is on a private file system mounted read-only: the preflight sees
+    // its room, but `mkdir` fails once the server is down.
+    host.sh("mkdir -m 700 /opt/ro && mount -t tmpfs -o size=1g,mode=0700,ro cf-ro /opt/ro")
+        .ok();
     let before = snapshot(&host.dir().join("opt/clearml"));
-    let run = t.upgrade(&["--backup-dir", "/opt/not-a-dir/backup", "--wait", "30"]);
+    let run = t.upgrade(&["--backup-dir", "/opt/ro", "--wait", "30"]);
     assert!(
         row(&run, "nobackup").contains(
-            "restarted 1.16.2 (data untouched, no verified backup): Back up data and config:"
+            "restarted 1.16.2 (data untouched, no verified backup): Back up data and config: \
+             mkdir: cannot create directory '/opt/ro/nobackup': Read-only file system; \
+             cannot make the backup directory /opt/ro/nobackup"
         ),
         "{}",
         run.stdout

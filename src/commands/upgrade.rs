@@ -250,6 +250,11 @@ fn plan(input: &Input, detected: &RunSummary, now: SystemTime) -> Plans {
                     "clearml_wait_retries".into(),
                     Value::from((args.wait / delay).max(1)),
                 );
+                // The directory the user named holds every host's backup: the preflight
+                // refuses it when others may open it.
+                if let Some(dir) = &args.backup_dir {
+                    vars.insert("clearml_backup_parent".into(), Value::from(dir.clone()));
+                }
                 plans.hosts.push(o.host.clone());
                 plans.vars.insert(o.host.clone(), vars);
                 continue;

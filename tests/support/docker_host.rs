@@ -331,7 +331,9 @@ impl DockerHost {
     /// release), `--max-map-count N` (the host's `vm.max_map_count`), `--memory-mb N` (the
     /// host's MemTotal), `--avx off` (no AVX flags in the host's /proc/cpuinfo), `--chown-data
     /// UID` (the server's data tree, for real), `--disk PATH=SIZE` (a file system of SIZE, e.g.
-    /// `64m`, mounted at PATH inside the host: a small disk), `--fill-disk-on-down PATH`
+    /// `64m`, mounted at PATH inside the host, mode 0700: a small disk), `--tar-fault MODE`
+    /// (the data archive the upgrade's backup writes is damaged: see [`DockerHost::tar_fault`]),
+    /// `--fill-disk-on-down PATH`
     /// (another process fills PATH's file system as soon as the apiserver container dies, i.e.
     /// as the upgrade stops the server), `--kill-dockerd` (SIGKILL to the host's dockerd: the
     /// containers keep running under their shims, the docker CLI gets no answer), `--clear` (the
@@ -423,13 +425,16 @@ impl DockerHost {
                     let (path, size) = v
                         .split_once('=')
                         .unwrap_or_else(|| panic!("--disk PATH=SIZE, not {v}"));
+                    // Private (0700), as a backup disk must be: the preflight refuses a
+                    // backup directory others may open.
                     self.sh(&format!(
-                        "mkdir -p {p} && mount -t tmpfs -o size={} cf-disk {p}",
+                        "mkdir -p {p} && mount -t tmpfs -o size={},mode=0700 cf-disk {p}",
                         quote(size),
                         p = quote(path)
                     ))
                     .ok();
                 }
+                "--tar-fault" => self.tar_fault(value()),
                 "--fill-disk-on-down" => {
                     let fill = quote(&format!("{}/.cf-fill", value()));
                     self.on_event(
@@ -462,6 +467,65 @@ impl DockerHost {
                 other => panic!("inject {other}: not a real fault on real-Docker hosts yet"),
             }
         }
+    }
+
+    /// From now on `tar -czf …/clearml_backup_data.tgz -C DIR .` (the upgrade's backup, in
+    /// either argument form) writes a damaged archive, by a `tar` in front of the real one on
+    /// the host's PATH (its /usr/local/bin): `truncate` (cut to half its size: not a whole gzip
+    /// file), `tamper` (a valid archive of the data with the first byte of its first non-empty
+    /// file changed: same size, other content) or `drop` (a valid archive without that file).
+    /// Every other use of tar is the real one. `/opt/tar-fault.log` says what was done.
+    pub fn tar_fault(&self, mode: &str) {
+        assert!(
+            ["truncate", "tamper", "drop"].contains(&mode),
+            "--tar-fault truncate|tamper|drop, not {mode}"
+        );
+        let wrapper = format!(
+            r#"#!/bin/sh
+# A fault of the clearfleet tests (DockerHost::tar_fault, {mode}): the backup's data archive is damaged.
+case $1 in czf|-czf) ;; *) exec /bin/tar "$@" ;; esac
+case $2 in */clearml_backup_data.tgz) ;; *) exec /bin/tar "$@" ;; esac
+out=$2 dir= prev=
+for a in "$@"; do [ "$prev" = -C ] && dir=$a; prev=$a; done
+if [ {mode} = truncate ]; then
+    /bin/tar "$@" || exit
+    n=$(stat -c %s "$out")
+    truncate -s $((n / 2)) "$out" && echo "truncate $out $n" >>/opt/tar-fault.log
+    exit
+fi
+t=$(mktemp -d) || exit 1
+cp -a "$dir/." "$t/" && chmod --reference="$dir" "$t" && chown --reference="$dir" "$t" || exit 1
+f=$(cd "$t" && find . -type f -size +0 | LC_ALL=C sort | head -n 1)
+if [ {mode} = tamper ]; then
+    c=X; [ "$(head -c 1 "$t/$f")" = X ] && c=Y
+    printf %s "$c" | dd of="$t/$f" bs=1 count=1 conv=notrunc 2>/dev/null || exit 1
+else
+    rm -f "$t/$f"
+fi
+echo "{mode} $f" >>/opt/tar-fault.log
+/bin/tar -czf "$out" -C "$t" . ; rc=$?
+rm -rf "$t"
+exit $rc
+"#
+        );
+        let path = self.dir.join("empty/tar");
+        fs::write(&path, wrapper).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        self.sh("chmod 755 /usr/local/bin/tar").ok();
+    }
+
+    /// What [`DockerHost::tar_fault`] did: `truncate ARCHIVE SIZE`, `tamper ./PATH` or
+    /// `drop ./PATH` lines.
+    pub fn tar_fault_log(&self) -> String {
+        fs::read_to_string(self.dir.join("opt/tar-fault.log")).unwrap_or_default()
+    }
+
+    /// The host's mount namespace (the `/proc/PID/ns/mnt` link of its processes: its sshd,
+    /// every SSH session and what they run, its dockerd).
+    pub fn mount_namespace(&self) -> String {
+        let pid = self.anchor.as_ref().map_or(0, Child::id);
+        fs::read_link(format!("/proc/{pid}/ns/mnt"))
+            .map(|l| l.to_string_lossy().into_owned())
+            .unwrap_or_else(|e| panic!("the host's mount namespace: {e}"))
     }
 
     /// The names and states of the host's containers (`docker ps -a`).

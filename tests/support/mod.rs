@@ -2,6 +2,7 @@
 //! (`setup` puts the two together).
 #![allow(dead_code)]
 
+pub mod argv_watch;
 pub mod cli;
 pub mod docker_host;
 pub mod netns;
