@@ -5,7 +5,8 @@
 #     passwords with `openssl passwd -6`), iproute2 (`ip netns` for the network-cut test,
 #     tests/faults.rs), chromium (the headless browser of the report's HTML test,
 #     tests/reports.rs), python3 and python3-venv (ansible-core for the differential tests; the
-#     tests' Elasticsearch migration script) when missing (apt-get update only then);
+#     tests' Elasticsearch migration script), time (GNU time: the controller's peak memory in
+#     tests/exec.rs) when missing (apt-get update only then);
 #   - creates /run/sshd (sshd's privilege-separation directory; sshd exits without it).
 # It adds no user, group or sudo rule to this machine: the test users (cf-pass, cf-sudo, cf-nopw,
 # cf-docker), their passwords, home directories and sudo rules exist only inside the private
@@ -22,7 +23,7 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 
 missing=()
-for pkg in openssh-server openssh-client sudo openssl iproute2 chromium python3 python3-venv; do
+for pkg in openssh-server openssh-client sudo openssl iproute2 chromium python3 python3-venv time; do
     if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed"; then
         missing+=("$pkg")
     fi
