@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use clearfleet_base::capture::MaxOutput;
 
 /// Upgrade fleets of self-hosted ClearML servers over SSH; run commands and playbooks on many
 /// hosts at once, Ansible-style.
@@ -259,10 +260,28 @@ pub struct PingArgs {
     pub connect: ConnectArgs,
 }
 
+/// How much of a command's output is kept: shared by the commands that run things.
+#[derive(Debug, Args, Clone, Copy)]
+pub struct OutputArgs {
+    /// Bytes of each command's stdout, and of its stderr, kept per task (e.g. 4MiB, 512KiB,
+    /// 1000000): past it the first and last halves are kept and the task fails, saying how
+    /// much was dropped. A `clearfleet_max_output` variable (host, group, play, task, -e) wins
+    /// over this.
+    #[arg(
+        long,
+        value_name = "SIZE",
+        default_value_t = MaxOutput::DEFAULT,
+        env = "CLEARFLEET_MAX_OUTPUT"
+    )]
+    pub max_output: MaxOutput,
+}
+
 #[derive(Debug, Args)]
 pub struct ExecArgs {
     #[command(flatten)]
     pub connect: ConnectArgs,
+    #[command(flatten)]
+    pub output: OutputArgs,
     /// The command; several words are joined with spaces, as ssh does.
     #[arg(last = true, required = true, value_name = "CMD")]
     pub command: Vec<String>,
@@ -272,6 +291,8 @@ pub struct ExecArgs {
 pub struct RunArgs {
     #[command(flatten)]
     pub connect: ConnectArgs,
+    #[command(flatten)]
+    pub output: OutputArgs,
     /// The playbook file.
     #[arg(value_name = "PLAYBOOK")]
     pub playbook: PathBuf,
@@ -300,6 +321,8 @@ pub struct RunArgs {
 pub struct UpgradeArgs {
     #[command(flatten)]
     pub connect: ConnectArgs,
+    #[command(flatten)]
+    pub output: OutputArgs,
     #[command(flatten)]
     pub data: ReleaseDataArgs,
     /// The release to reach (default: the latest in the release data).

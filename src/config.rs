@@ -13,6 +13,7 @@ use serde_json::Value;
 
 use crate::cli::{ConnectArgs, HostKeyCheckingArg};
 use crate::error::Error;
+use clearfleet_base::capture::{MAX_OUTPUT_VAR, MaxOutput};
 use clearfleet_base::secret::{Redactor, Secret, is_secret_var};
 use clearfleet_inventory::Inventory;
 use clearfleet_runner::config::{HostPlan, RunConfig};
@@ -20,8 +21,13 @@ use clearfleet_ssh::{
     Become, Defaults, HostKeyChecking, HostParams, PassphrasePrompt, SshConfig, SshSettings, Target,
 };
 
-/// Selects the `--limit` hosts of an inventory already loaded and resolves them.
-pub fn from_inventory(args: &ConnectArgs, inventory: &Inventory) -> Result<RunConfig, Error> {
+/// Selects the `--limit` hosts of an inventory already loaded and resolves them;
+/// `max_output` is `--max-output` (the default for commands without it).
+pub fn from_inventory(
+    args: &ConnectArgs,
+    inventory: &Inventory,
+    max_output: MaxOutput,
+) -> Result<RunConfig, Error> {
     let names = match &args.limit {
         Some(pattern) => inventory.select(pattern)?,
         None => inventory.select("all")?,
@@ -31,7 +37,7 @@ pub fn from_inventory(args: &ConnectArgs, inventory: &Inventory) -> Result<RunCo
             pattern: args.limit.clone().unwrap_or_else(|| "all".to_owned()),
         });
     }
-    for_hosts(args, inventory, names)
+    for_hosts(args, inventory, names, max_output)
 }
 
 /// Resolves how to reach each of `names` (already selected from `inventory`).
@@ -39,6 +45,7 @@ pub fn for_hosts(
     args: &ConnectArgs,
     inventory: &Inventory,
     names: Vec<String>,
+    max_output: MaxOutput,
 ) -> Result<RunConfig, Error> {
     let ssh_config = load_ssh_config(args.ssh_config.as_deref())?;
     let ask_pass = if args.ask_pass {
@@ -81,11 +88,13 @@ pub fn for_hosts(
             })?;
         let (wanted, settings) = become_for(&name, &vars, args, ask_become_pass.as_ref())?;
         let become_ = wanted.then(|| settings.clone());
+        let max_output = host_max_output(&name, &vars)?.unwrap_or(max_output);
         hosts.push(HostPlan {
             name,
             target,
             become_,
             become_settings: settings,
+            max_output,
         });
     }
 
@@ -132,6 +141,7 @@ pub fn for_hosts(
         forks,
         max_connections,
         command_timeout: (args.timeout > 0).then(|| Duration::from_secs(args.timeout)),
+        max_output,
         redactor: Redactor::new(secrets),
         warnings,
     })
@@ -300,6 +310,21 @@ fn expand_tilde(p: &str) -> PathBuf {
     match (p.strip_prefix("~/"), home_dir()) {
         (Some(rest), Some(home)) => home.join(rest),
         _ => PathBuf::from(p),
+    }
+}
+
+/// The host's `clearfleet_max_output`, checked before any host is contacted (a playbook's
+/// task may still set its own).
+fn host_max_output(host: &str, vars: &IndexMap<String, Value>) -> Result<Option<MaxOutput>, Error> {
+    match vars.get(MAX_OUTPUT_VAR) {
+        None | Some(Value::Null) => Ok(None),
+        Some(v) => MaxOutput::from_var(v)
+            .map(Some)
+            .map_err(|e| Error::HostVar {
+                host: host.to_owned(),
+                var: MAX_OUTPUT_VAR.to_owned(),
+                reason: e.to_string(),
+            }),
     }
 }
 

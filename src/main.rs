@@ -12,6 +12,19 @@ mod logging;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    let cli = <cli::Cli as clap::Parser>::parse();
+    let cli = match <cli::Cli as clap::Parser>::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            // `--help` and `--version` go to stdout and are not errors. A bad command line is
+            // invalid input (exit 4, README "Exit codes"), not clap's 2, which means that a
+            // host failed.
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() {
+                clearfleet_events::exit::INVALID_INPUT
+            } else {
+                clearfleet_events::exit::OK
+            });
+        }
+    };
     ExitCode::from(commands::run(cli))
 }

@@ -202,3 +202,213 @@ fn forks_are_lowered_to_what_the_open_file_limit_allows() {
         run.stderr
     );
 }
+
+/// `printf HEAD`, `n` bytes of `o`, `printf TAIL`: a command whose output has a known head
+/// and tail.
+fn loud(n: u64) -> String {
+    format!("printf HEAD; head -c {n} /dev/zero | tr '\\0' o; printf TAIL")
+}
+
+#[test]
+fn output_past_the_limit_fails_the_host_with_its_head_tail_and_count() {
+    // h01's own limit (a host variable) wins over --max-output.
+    let Some(s) = Setup::with(2, |inv| {
+        inv.host_var("h01", "clearfleet_max_output", "32KiB")
+    }) else {
+        return;
+    };
+    let run = s
+        .clearfleet("exec")
+        .args([
+            "--output",
+            "json",
+            "--max-output",
+            "64KiB",
+            "--",
+            &loud(300_000),
+        ])
+        .run();
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    for (host, limit, shown) in [("h01", 32768, "32KiB"), ("h02", 65536, "64KiB")] {
+        let v = run.host_json(host);
+        assert_eq!(v["status"], "failed", "{v}");
+        assert_eq!(v["rc"], 0, "the command itself succeeded: {v}");
+        assert_eq!(v["stdout_dropped"], 300_008 - limit, "{host}");
+        assert!(v.get("stderr_dropped").is_none(), "{v}");
+        let stdout = v["stdout"].as_str().unwrap_or_default();
+        let marker = format!(
+            "\n[... clearfleet dropped {} bytes of stdout ...]\n",
+            300_008 - limit
+        );
+        let (head, tail) = stdout
+            .split_once(&marker)
+            .unwrap_or_else(|| panic!("{host}: no marker"));
+        assert_eq!(head, format!("HEAD{}", "o".repeat(limit as usize / 2 - 4)));
+        assert_eq!(tail, format!("{}TAIL", "o".repeat(limit as usize / 2 - 4)));
+        let error = v["error"].as_str().unwrap_or_default();
+        for words in [
+            "stdout was 300008 bytes (293.0 KiB)",
+            &format!("more than the output limit of {shown} per stream"),
+            "--max-output SIZE or the clearfleet_max_output variable",
+        ] {
+            assert!(error.contains(words), "{host}: {error}");
+        }
+    }
+
+    // Within the limit nothing changes; the human view shows where bytes were dropped.
+    let run = s
+        .clearfleet("exec")
+        .args(["--max-output", "1MiB", "--", &loud(300_000)])
+        .run();
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(run.stdout.contains("h02 | ok | rc=0"), "{}", run.stdout);
+    assert!(run.stdout.contains("h01 | FAILED | rc=0"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains(&format!(
+            "o\n[... clearfleet dropped {} bytes of stdout ...]\no",
+            300_008 - 32768
+        )),
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
+fn with_nothing_set_the_limit_is_4_mib() {
+    let Some(s) = Setup::new(1) else {
+        return;
+    };
+    let run = s
+        .clearfleet("exec")
+        .args([
+            "--output",
+            "json",
+            "--",
+            &format!("{{ {}; }} >&2", loud(5_000_000)),
+        ])
+        .run();
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    let v = run.host_json("h01");
+    assert_eq!(
+        v["stderr_dropped"],
+        5_000_008 - 4 * 1024 * 1024,
+        "{}",
+        v["error"]
+    );
+    let marker = "\n[... clearfleet dropped 805704 bytes of stderr ...]\n";
+    let stderr = v["stderr"].as_str().unwrap_or_default();
+    assert!(stderr.contains(marker));
+    assert_eq!(stderr.len(), 4 * 1024 * 1024 + marker.len());
+    assert!(
+        v["error"].as_str().is_some_and(|e| e
+            .starts_with("stderr was 5000008 bytes (4.8 MiB), more than the output limit of 4MiB")),
+        "{v}"
+    );
+}
+
+#[test]
+fn a_bad_max_output_is_invalid_input_and_contacts_no_host() {
+    let Some(s) = Setup::with(1, |inv| {
+        inv.host_var("h01", "clearfleet_max_output", "lots")
+    }) else {
+        return;
+    };
+    for (value, why) in [
+        ("4XB", "unknown unit"),
+        ("0", "at least one byte is kept"),
+        ("lots", "no number"),
+    ] {
+        let run = clearfleet(s.home())
+            .args(["exec", "-i"])
+            .arg(&s.inv)
+            .args(["--max-output", value, "--", "true"])
+            .run();
+        assert_eq!(run.code, 4, "{value}: {run:?}");
+        assert!(
+            run.stderr.contains(&format!(
+                "invalid value '{value}' for '--max-output <SIZE>'"
+            )),
+            "{}",
+            run.stderr
+        );
+        assert!(
+            run.stderr.contains(why) && run.stderr.contains("e.g. 4MiB"),
+            "{}",
+            run.stderr
+        );
+    }
+    // The inventory's value is checked before any host is contacted too.
+    let run = s.clearfleet("exec").args(["--", "true"]).run();
+    assert_eq!(run.code, 4, "{run:?}");
+    assert!(
+        run.stderr
+            .contains("invalid `clearfleet_max_output` for host `h01`: `lots` is not a size"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(s.fleet.hosts()[0].accepted_connections(), 0);
+    // --help still exits 0.
+    let help = clearfleet(s.home()).args(["exec", "--help"]).run();
+    assert_eq!(help.code, 0, "{help:?}");
+    assert!(
+        help.stdout.contains("--max-output <SIZE>"),
+        "{}",
+        help.stdout
+    );
+}
+
+/// The controller's memory stays bounded whatever a host prints: a host printing 400 MB
+/// leaves `clearfleet exec` under 64 MiB at its peak with the default limit, through the
+/// persistent shell and on a channel of its own, measured by GNU time (the child's own peak,
+/// from `wait4`). Before the limit it held all of it, several times over (1.5 GB of output
+/// took it to 4.5 GB resident).
+#[test]
+fn a_host_printing_400_mb_leaves_the_controller_small() {
+    if !std::path::Path::new(support::cli::GNU_TIME).exists() {
+        assert!(
+            std::env::var_os("CI").is_none_or(|v| v.is_empty()),
+            "{} is missing (package time, scripts/setup-test-env.sh)",
+            support::cli::GNU_TIME
+        );
+        eprintln!(
+            "SKIPPED: {} is missing (package time)",
+            support::cli::GNU_TIME
+        );
+        return;
+    }
+    let Some(s) = Setup::new(1) else {
+        return;
+    };
+    for way in [&[][..], &["--no-persistent-shell"][..]] {
+        let rss = s.home().join("rss");
+        let out = s.home().join("out.jsonl");
+        let file = std::fs::File::create(&out).unwrap_or_else(|e| panic!("{out:?}: {e}"));
+        let status = s
+            .clearfleet("exec")
+            .args(way)
+            .args([
+                "--output",
+                "json",
+                "--",
+                "head -c 400000000 /dev/zero | tr '\\0' a",
+            ])
+            .max_rss(&rss)
+            .command()
+            .stdout(file)
+            .status()
+            .unwrap_or_else(|e| panic!("cannot run clearfleet: {e}"));
+        let peak = support::cli::max_rss_kib(&rss);
+        eprintln!("measured {way:?}: peak RSS {peak} KiB for 400 MB of output");
+        assert!(peak < 64 * 1024, "{way:?}: peak RSS {peak} KiB");
+        assert_eq!(status.code(), Some(2), "{way:?}");
+        let line = std::fs::read_to_string(&out).unwrap_or_default();
+        let v: serde_json::Value = serde_json::from_str(line.lines().next().unwrap_or_default())
+            .unwrap_or_else(|e| panic!("{e}: {}", &line[..line.len().min(300)]));
+        assert_eq!(
+            v["stdout_dropped"],
+            400_000_000 - 4 * 1024 * 1024,
+            "{way:?}"
+        );
+        assert!(line.len() < 5 * 1024 * 1024, "{} bytes printed", line.len());
+    }
+}

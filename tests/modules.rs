@@ -27,6 +27,14 @@ impl T {
         }
     }
 
+    /// With an output limit of `size` per stream.
+    fn with_limit(size: &str) -> T {
+        T {
+            remote: LocalRemote::new("web1").with_max_output(size.parse().expect("a size")),
+            ..T::new()
+        }
+    }
+
     fn p(&self, rel: &str) -> String {
         self.dir.path().join(rel).display().to_string()
     }
@@ -803,6 +811,98 @@ async fn fetch_to_host_dirs_and_flat() {
     assert!(!r.failed && !r.changed);
 }
 
+// ---------- the output limit ----------
+
+#[tokio::test]
+async fn commands_past_the_limit_keep_head_and_tail_and_fail() {
+    let t = T::with_limit("1KiB");
+    let loud = "printf HEAD; head -c 100000 /dev/zero | tr '\\0' o; printf TAIL; echo warn >&2";
+    for module in ["shell", "raw"] {
+        let r = t.run(module, json!({"_raw_params": loud})).await;
+        assert!(r.failed && r.changed, "{module}: {r:?}");
+        assert_eq!(r.rc, Some(0), "the command itself succeeded");
+        let msg = r.msg.clone().unwrap_or_default();
+        assert!(
+            msg.starts_with(
+                "stdout was 100008 bytes (97.7 KiB), more than the output limit of 1KiB per stream"
+            ) && msg.contains("98984 bytes between them were dropped")
+                && msg.ends_with("--max-output SIZE or the clearfleet_max_output variable"),
+            "{module}: {msg}"
+        );
+        let stdout = r.stdout.clone().unwrap_or_default();
+        let expected = format!(
+            "HEAD{}\n[... clearfleet dropped 98984 bytes of stdout ...]\n{}TAIL",
+            "o".repeat(508),
+            "o".repeat(508)
+        );
+        assert_eq!(stdout, expected, "{module}");
+        assert_eq!(
+            r.stderr.as_deref().map(str::trim_end),
+            Some("warn"),
+            "{module}"
+        );
+        let reg = r.to_registered();
+        assert_eq!(reg["stdout_dropped"], json!(98984), "{module}");
+        assert!(reg.get("stderr_dropped").is_none(), "{module}");
+        assert_eq!(
+            reg["stdout_lines"][1],
+            json!("[... clearfleet dropped 98984 bytes of stdout ...]")
+        );
+    }
+    // Within the limit: as ever.
+    let r = t.run("shell", json!({"cmd": "echo small"})).await;
+    ok(&r);
+    assert!(r.to_registered().get("stdout_dropped").is_none());
+}
+
+#[tokio::test]
+async fn modules_that_read_content_never_take_a_cut_one_and_fetch_takes_it_all() {
+    let t = T::with_limit("1KiB");
+    let big: String = (0..20_000).map(|i| format!("line {i}\n")).collect();
+    std::fs::write(t.path("big"), &big).expect("write");
+    // slurp: no content at all rather than part of it.
+    let r = t.run("slurp", json!({"src": t.p("big")})).await;
+    assert!(r.failed && r.data.get("content").is_none(), "{r:?}");
+    let msg = r.msg.clone().unwrap_or_default();
+    assert!(
+        msg.contains("stdout was") && msg.contains("--max-output"),
+        "{msg}"
+    );
+    assert!(
+        r.data["stdout_dropped"].as_u64().is_some_and(|d| d > 0),
+        "{r:?}"
+    );
+    // lineinfile reads the file it edits: it fails and leaves the file alone.
+    let r = t
+        .run("lineinfile", json!({"path": t.p("big"), "line": "added"}))
+        .await;
+    assert!(r.failed && !r.changed, "{r:?}");
+    assert_eq!(read(&t.path("big")), big);
+    // fetch writes the file as it comes, whatever the limit.
+    let r = t
+        .run(
+            "fetch",
+            json!({"src": t.p("big"), "dest": "out", "flat": true}),
+        )
+        .await;
+    ok(&r);
+    assert!(r.changed);
+    assert_eq!(read(&t.path("out")), big);
+    assert!(
+        !t.run(
+            "fetch",
+            json!({"src": t.p("big"), "dest": "out", "flat": true})
+        )
+        .await
+        .changed
+    );
+    // A small file is slurped as ever.
+    std::fs::write(t.path("small"), "hi\n").expect("write");
+    let r = t.run("slurp", json!({"src": t.p("small")})).await;
+    ok(&r);
+    assert_eq!(r.data["content"], json!("aGkK"));
+}
+
 // ---------- a tiny HTTP server on 127.0.0.1 ----------
 
 /// Serves canned responses; records each request's head.
@@ -1288,6 +1388,23 @@ impl Remote for Wrapped {
         }
     }
 
+    async fn run_to(
+        &self,
+        cmd: &str,
+        stdin: Option<Vec<u8>>,
+        timeout: Option<std::time::Duration>,
+        stdout: &mut (dyn std::io::Write + Send),
+    ) -> Result<clearfleet_modules::RemoteOutput, clearfleet_modules::RemoteError> {
+        if let Ok(mut l) = self.lines.lock() {
+            l.push(cmd.to_owned());
+        }
+        let line = match &self.path {
+            Some(path) => format!("PATH={path}; export PATH; {cmd}"),
+            None => cmd.to_owned(),
+        };
+        self.inner.run_to(&line, stdin, timeout, stdout).await
+    }
+
     fn host(&self) -> &str {
         "web1"
     }
@@ -1511,6 +1628,20 @@ impl Remote for Canned {
         self.out.clone()
     }
 
+    async fn run_to(
+        &self,
+        _cmd: &str,
+        _stdin: Option<Vec<u8>>,
+        _timeout: Option<std::time::Duration>,
+        stdout: &mut (dyn std::io::Write + Send),
+    ) -> Result<clearfleet_modules::RemoteOutput, clearfleet_modules::RemoteError> {
+        let mut out = self.out.clone()?;
+        stdout
+            .write_all(&std::mem::take(&mut out.stdout))
+            .map_err(|e| clearfleet_modules::RemoteError::Other(e.to_string()))?;
+        Ok(out)
+    }
+
     fn host(&self) -> &str {
         "web1"
     }
@@ -1550,29 +1681,29 @@ async fn malformed_output_and_lost_connections_are_results() {
     let t = T::new();
     let garbage = [
         RemoteOutput {
-            stdout: Vec::new(),
-            stderr: Vec::new(),
             rc: Some(0),
+            ..RemoteOutput::default()
         },
         RemoteOutput {
             stdout: b"garbage\n".to_vec(),
             stderr: b"boom".to_vec(),
             rc: Some(0),
+            ..RemoteOutput::default()
         },
         RemoteOutput {
             stdout: b"e=1\ns=1|2\n]\n".to_vec(),
-            stderr: Vec::new(),
             rc: Some(0),
+            ..RemoteOutput::default()
         },
         RemoteOutput {
             stdout: vec![0xff, 0xfe, b'\n', 0],
-            stderr: Vec::new(),
             rc: None,
+            ..RemoteOutput::default()
         },
         RemoteOutput {
             stdout: b"7 1 1 99999999999\nxyz".to_vec(),
-            stderr: Vec::new(),
             rc: Some(0),
+            ..RemoteOutput::default()
         },
     ];
     for out in garbage {

@@ -332,6 +332,7 @@ fn a_playbook_in_memory_reads_its_includes_vars_and_sources_from_memory() {
             target: fleet.target(0, "root"),
             become_: None,
             become_settings: clearfleet_ssh::Become::sudo(None),
+            max_output: Default::default(),
         }],
         ssh: Arc::new(fleet.settings()),
         forks: 1,
@@ -339,6 +340,7 @@ fn a_playbook_in_memory_reads_its_includes_vars_and_sources_from_memory() {
         command_timeout: None,
         redactor: Default::default(),
         warnings: Vec::new(),
+        max_output: Default::default(),
     };
     let runtime = tokio::runtime::Runtime::new().unwrap_or_else(|e| panic!("{e}"));
     let mut results = Results::default();
@@ -373,5 +375,110 @@ fn a_playbook_in_memory_reads_its_includes_vars_and_sources_from_memory() {
             .any(|r| r.starts_with("tasks/dyn.yml:2:3 ")),
         "{:#?}",
         results.0
+    );
+}
+
+#[test]
+fn output_past_the_limit_fails_a_task_unless_the_task_says_otherwise() {
+    // h01's limit is its host variable; h02's comes from --max-output.
+    let Some(s) = Setup::with(2, |inv| {
+        inv.host_var("h01", "clearfleet_max_output", "16KiB")
+    }) else {
+        return;
+    };
+    let loud = "printf HEAD; head -c 100000 /dev/zero | tr '\\0' o; printf TAIL";
+    let pb = s.play(&format!(
+        "    - name: loud\n      shell: {loud}\n      register: loud\n      ignore_errors: true\n\
+         \x20   - name: allowed\n      shell: {loud}\n      register: allowed\n      failed_when: false\n\
+         \x20   - name: raised\n      shell: {loud}\n      register: raised\n      vars:\n        clearfleet_max_output: 1MiB\n\
+         \x20   - name: bad limit\n      command: \"true\"\n      ignore_errors: true\n      vars:\n        clearfleet_max_output: lots\n\
+         \x20   - name: report\n      debug:\n        msg: \"{{{{ loud.stdout_dropped }}}} {{{{ allowed.stdout_dropped }}}} {{{{ raised.stdout_dropped | default('none') }}}} {{{{ allowed.stdout_lines[1] }}}}\"\n"
+    ));
+    let run = s.run(&pb, &["--output", "json", "--max-output", "32KiB"]);
+    assert_eq!(
+        run.code, 0,
+        "every failure was ignored or judged by hand: {run:?}"
+    );
+    let results: Vec<serde_json::Value> = run
+        .json_lines()
+        .into_iter()
+        .filter(|v| v["type"] == "result")
+        .collect();
+    let result = |host: &str, task: &str| {
+        results
+            .iter()
+            .find(|r| r["host"] == host && r["task"] == task)
+            .cloned()
+            .unwrap_or_else(|| panic!("no result of {task} on {host}: {results:?}"))
+    };
+    for (host, limit, shown) in [("h01", 16384, "16KiB"), ("h02", 32768, "32KiB")] {
+        let dropped = 100_008 - limit;
+        let loud = result(host, "loud");
+        assert_eq!(loud["status"], "ignored", "{loud}");
+        let msg = loud["msg"].as_str().unwrap_or_default();
+        assert!(
+            msg.starts_with(&format!(
+                "stdout was 100008 bytes (97.7 KiB), more than the output limit of {shown} per stream"
+            )) && msg.contains("--max-output SIZE or the clearfleet_max_output variable"),
+            "{host}: {msg}"
+        );
+        let stdout = loud["stdout"].as_str().unwrap_or_default();
+        assert!(
+            stdout.starts_with("HEADooo") && stdout.ends_with("oooTAIL"),
+            "{host}"
+        );
+        assert_eq!(
+            result(host, "allowed")["status"],
+            "changed",
+            "failed_when: false"
+        );
+        assert_eq!(
+            result(host, "raised")["status"],
+            "changed",
+            "a task variable raised it"
+        );
+        let bad = result(host, "bad limit");
+        assert_eq!(bad["status"], "ignored");
+        assert!(
+            bad["msg"]
+                .as_str()
+                .is_some_and(|m| m.starts_with("clearfleet_max_output: `lots` is not a size")),
+            "{bad}"
+        );
+        assert_eq!(
+            result(host, "report")["msg"],
+            format!(
+                "{dropped} {dropped} none [... clearfleet dropped {dropped} bytes of stdout ...]"
+            ),
+            "{host}"
+        );
+    }
+
+    // Extra variables win over every other: nothing is cut (so `report` finds no
+    // `stdout_dropped`), and the task's bad value is overridden.
+    let run = s.run(
+        &pb,
+        &["--output", "json", "-e", "clearfleet_max_output=2MiB"],
+    );
+    let lines = run.json_lines();
+    let status = |host: &str, task: &str| {
+        lines
+            .iter()
+            .find(|r| r["type"] == "result" && r["host"] == host && r["task"] == task)
+            .map(|r| r["status"].clone())
+            .unwrap_or_default()
+    };
+    for host in ["h01", "h02"] {
+        assert_eq!(status(host, "loud"), "changed", "{host}");
+        assert_eq!(status(host, "bad limit"), "changed", "{host}");
+        assert_eq!(status(host, "report"), "failed", "{host}");
+    }
+    assert!(
+        lines
+            .iter()
+            .filter(|r| r["task"] == "loud")
+            .all(|r| r["stdout"].as_str().map(str::len) == Some(100_008)),
+        "{}",
+        run.stderr
     );
 }

@@ -160,3 +160,40 @@ async fn user_without_sudo_rights_gets_a_clear_reason() {
     }
     assert!(!format!("{err:?}").contains(support::CF_PASS_PASSWORD));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sudo_prompt_and_marker_are_found_after_more_output_than_the_limit() {
+    let Some(fleet) = Fleet::builder().test_users(true).build() else {
+        return;
+    };
+    let conn = cf_sudo(&fleet).await;
+    // The login shell's rc file prints 300 kB on each stream before sudo starts: sudo's
+    // prompt and success marker come after more than the 16 KiB limit.
+    let rc = "head -c 300000 /dev/zero | tr '\\0' o; head -c 300000 /dev/zero | tr '\\0' e >&2\n";
+    let write_rc = ExecOptions {
+        stdin: Some(rc.as_bytes().to_vec()),
+        ..ExecOptions::default()
+    };
+    let out = conn
+        .exec("cat > ~/.bashrc", &write_rc)
+        .await
+        .expect("write .bashrc");
+    assert!(out.success());
+    let mut opts = sudo(Some(support::CF_SUDO_PASSWORD));
+    opts.max_output = "16KiB".parse().expect("a size");
+    let out = conn
+        .exec("id -un; echo to-stderr >&2", &opts)
+        .await
+        .expect("become after the noise");
+    assert!(out.success());
+    // stdout: the rc file's noise, cut, then the command's output (the marker line gone).
+    assert!(
+        out.stdout.ends_with(b"ooooroot\n"),
+        "{:?}",
+        String::from_utf8_lossy(&out.stdout[out.stdout.len() - 40..])
+    );
+    assert_eq!(out.truncation.stdout_dropped, 300_005 - 16384);
+    // stderr: everything up to sudo's prompt is sudo's, dropped as it came.
+    assert_eq!(String::from_utf8_lossy(&out.stderr), "to-stderr\n");
+    assert_eq!(out.truncation.stderr_dropped, 0);
+}

@@ -5,6 +5,7 @@ use crate::support;
 
 use std::time::{Duration, Instant};
 
+use clearfleet_base::capture::MaxOutput;
 use clearfleet_ssh::{Connection, ExecError, ExecOptions, ExitStatus};
 use support::Fleet;
 
@@ -12,6 +13,10 @@ async fn connect(fleet: &Fleet, i: usize) -> Connection {
     Connection::connect(&fleet.target(i, "root"), &fleet.settings())
         .await
         .expect("connect")
+}
+
+fn limit(size: &str) -> MaxOutput {
+    size.parse().unwrap_or_else(|e| panic!("{size}: {e}"))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -118,9 +123,11 @@ async fn large_output_does_not_stall_a_parallel_exec() {
     let big_conn = conn.clone();
     let big = tokio::spawn(async move {
         let start = Instant::now();
-        let r = big_conn
-            .exec("head -c 20000000 /dev/zero", &ExecOptions::default())
-            .await;
+        let opts = ExecOptions {
+            max_output: limit("32MiB"),
+            ..ExecOptions::default()
+        };
+        let r = big_conn.exec("head -c 20000000 /dev/zero", &opts).await;
         (r, start.elapsed())
     });
     tokio::time::sleep(Duration::from_millis(100)).await;
@@ -297,5 +304,121 @@ async fn server_max_sessions_below_max_channels_is_absorbed() {
     {
         let out = r.unwrap_or_else(|e| panic!("exec {i}: {e}"));
         assert_eq!(out.stdout, format!("{i}\n").into_bytes());
+    }
+}
+
+/// A command printing `HEAD`, `n` bytes of `fill` and `TAIL` on stdout, and the same with
+/// `m` bytes of `e` on stderr, at once; it exits 3.
+fn loud(n: u64, m: u64) -> String {
+    format!(
+        "{{ printf HEAD; head -c {m} /dev/zero | tr '\\0' e; printf TAIL; }} >&2 & \
+         printf HEAD; head -c {n} /dev/zero | tr '\\0' o; printf TAIL; wait; exit 3"
+    )
+}
+
+/// What `HEAD` + `n` × `fill` + `TAIL` becomes under `limit` on `stream`.
+pub fn head_and_tail(n: u64, fill: u8, limit: u64, stream: &str) -> Vec<u8> {
+    let total = n + 8;
+    let byte = |i: u64| match i {
+        0..4 => b"HEAD"[i as usize],
+        i if i >= total - 4 => b"TAIL"[(i - (total - 4)) as usize],
+        _ => fill,
+    };
+    if total <= limit {
+        return (0..total).map(byte).collect();
+    }
+    let head = limit / 2;
+    let mut out: Vec<u8> = (0..head).map(byte).collect();
+    out.push(b'\n');
+    out.extend_from_slice(
+        format!(
+            "[... clearfleet dropped {} bytes of {stream} ...]\n",
+            total - limit
+        )
+        .as_bytes(),
+    );
+    out.extend((total - (limit - head)..total).map(byte));
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn output_past_the_limit_keeps_its_head_and_tail_on_a_channel() {
+    let Some(fleet) = Fleet::start(1) else { return };
+    let settings = clearfleet_ssh::SshSettings {
+        persistent_shell: false,
+        ..fleet.settings()
+    };
+    let conn = Connection::connect(&fleet.target(0, "root"), &settings)
+        .await
+        .expect("connect");
+    let opts = ExecOptions {
+        max_output: limit("64KiB"),
+        ..ExecOptions::default()
+    };
+    let out = conn
+        .exec(&loud(3_000_000, 1_000_000), &opts)
+        .await
+        .expect("exec");
+    assert_eq!(out.exit, ExitStatus::Code(3));
+    assert!(
+        out.stdout == head_and_tail(3_000_000, b'o', 65536, "stdout"),
+        "{}",
+        String::from_utf8_lossy(&out.stdout[..200])
+    );
+    assert!(out.stderr == head_and_tail(1_000_000, b'e', 65536, "stderr"));
+    assert_eq!(out.truncation.stdout_dropped, 3_000_008 - 65536);
+    assert_eq!(out.truncation.stderr_dropped, 1_000_008 - 65536);
+    assert_eq!(out.truncation.limit, limit("64KiB"));
+
+    // Nothing set: 4 MiB per stream.
+    let out = conn
+        .exec(&loud(5_000_000, 10), &ExecOptions::default())
+        .await
+        .expect("exec");
+    assert_eq!(out.truncation.stdout_dropped, 5_000_008 - 4 * 1024 * 1024);
+    assert!(out.stdout == head_and_tail(5_000_000, b'o', 4 * 1024 * 1024, "stdout"));
+    assert_eq!(out.stderr, b"HEADeeeeeeeeeeTAIL");
+    assert_eq!(out.truncation.stderr_dropped, 0);
+
+    // The channels were read to their end: the connection goes on.
+    let after = conn
+        .exec("echo after", &ExecOptions::default())
+        .await
+        .expect("exec after");
+    assert_eq!(after.stdout, b"after\n");
+    conn.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn exec_to_writes_all_of_stdout_whatever_the_limit() {
+    let Some(fleet) = Fleet::start(1) else { return };
+    for persistent_shell in [true, false] {
+        let settings = clearfleet_ssh::SshSettings {
+            persistent_shell,
+            ..fleet.settings()
+        };
+        let conn = Connection::connect(&fleet.target(0, "root"), &settings)
+            .await
+            .expect("connect");
+        let opts = ExecOptions {
+            max_output: limit("1KiB"),
+            ..ExecOptions::default()
+        };
+        let mut file = Vec::new();
+        let out = conn
+            .exec_to(&loud(3_000_000, 2000), &opts, &mut file)
+            .await
+            .expect("exec_to");
+        assert!(
+            file == head_and_tail(3_000_000, b'o', u64::MAX, "stdout"),
+            "shell {persistent_shell}: {} bytes",
+            file.len()
+        );
+        assert!(out.stdout.is_empty());
+        assert_eq!(out.truncation.stdout_dropped, 0);
+        // stderr keeps to the limit.
+        assert!(out.stderr == head_and_tail(2000, b'e', 1024, "stderr"));
+        assert_eq!(out.exit, ExitStatus::Code(3));
+        conn.close().await;
     }
 }

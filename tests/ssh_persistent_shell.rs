@@ -140,12 +140,17 @@ async fn output_is_byte_exact_and_stdin_is_eof() {
     assert_eq!(text(&out.stdout), "0123 begin\n0123 end 0\n");
     assert_eq!(text(&out.stderr), "cf-drv-x 1\n");
 
-    // Large output on both streams at once: 5 MB and 1 MB, exact.
-    let out = run(
-        &conn,
-        "head -c 1000000 /dev/zero | tr '\\0' e >&2 & head -c 5000000 /dev/zero | tr '\\0' o; wait",
-    )
-    .await;
+    // Large output on both streams at once: 5 MB and 1 MB, exact (under the limit).
+    let out = conn
+        .exec(
+            "head -c 1000000 /dev/zero | tr '\\0' e >&2 & head -c 5000000 /dev/zero | tr '\\0' o; wait",
+            &ExecOptions {
+                max_output: "8MiB".parse().expect("a size"),
+                ..ExecOptions::default()
+            },
+        )
+        .await
+        .expect("exec");
     assert!(out.success());
     assert_eq!(out.stdout.len(), 5_000_000);
     assert!(out.stdout.iter().all(|&b| b == b'o'));
@@ -338,4 +343,34 @@ fn a_ten_task_play_opens_one_session_per_host() {
     for (i, b) in before.iter().enumerate() {
         assert_eq!(sessions(&fleet, i) - b, 11, "{}", fleet.host(i).log());
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn output_past_the_limit_keeps_head_and_tail_and_the_shell_stays_in_step() {
+    use crate::ssh_exec::head_and_tail;
+    let Some(fleet) = Fleet::start(1) else { return };
+    let conn = connect_with(&fleet, "root", &fleet.settings()).await;
+    let opts = ExecOptions {
+        max_output: "64KiB".parse().expect("a size"),
+        ..ExecOptions::default()
+    };
+    let loud = "{ printf HEAD; head -c 1000000 /dev/zero | tr '\\0' e; printf TAIL; } >&2 & \
+                printf HEAD; head -c 3000000 /dev/zero | tr '\\0' o; printf TAIL; wait; exit 3";
+    for _ in 0..2 {
+        let out = conn.exec(loud, &opts).await.expect("exec");
+        assert_eq!(out.exit, ExitStatus::Code(3));
+        assert!(out.stdout == head_and_tail(3_000_000, b'o', 65536, "stdout"));
+        assert!(out.stderr == head_and_tail(1_000_000, b'e', 65536, "stderr"));
+        assert_eq!(out.truncation.stdout_dropped, 3_000_008 - 65536);
+        assert_eq!(out.truncation.stderr_dropped, 1_000_008 - 65536);
+        // The driver's end markers came after the dropped bytes and were found: the next
+        // command gets its own output only.
+        let next = run(&conn, "printf next; printf err >&2").await;
+        assert_eq!(
+            (text(&next.stdout), text(&next.stderr)),
+            ("next".into(), "err".into())
+        );
+    }
+    assert_eq!(sessions(&fleet, 0), 1, "{}", fleet.host(0).log());
+    conn.close().await;
 }

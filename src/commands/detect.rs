@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use crate::cli::DetectArgs;
 use crate::error::Error;
+use clearfleet_base::capture::MaxOutput;
 use clearfleet_clearml::Releases;
 use clearfleet_clearml::plan::PlanOptions;
 use clearfleet_report::View;
@@ -23,5 +24,11 @@ pub fn detect(args: &DetectArgs, view: View) -> Result<u8, Error> {
         },
     };
     let name = if view == View::Plan { "plan" } else { "detect" };
-    hosts(&args.connect, job, name.to_owned(), view)
+    hosts(
+        &args.connect,
+        job,
+        name.to_owned(),
+        view,
+        MaxOutput::DEFAULT,
+    )
 }

@@ -12,6 +12,7 @@ mod upgrade;
 
 use crate::cli::{Cli, Command};
 use crate::error::print_error;
+use clearfleet_base::capture::MaxOutput;
 use clearfleet_report::View;
 use clearfleet_runner::Job;
 
@@ -19,13 +20,23 @@ use clearfleet_runner::Job;
 pub fn run(cli: Cli) -> u8 {
     let result = match cli.command {
         Command::Inventory(args) => inventory::inventory(&args),
-        Command::Ping(args) => {
-            shared::hosts(&args.connect, Job::Ping, "ping".to_owned(), View::Commands)
-        }
+        Command::Ping(args) => shared::hosts(
+            &args.connect,
+            Job::Ping,
+            "ping".to_owned(),
+            View::Commands,
+            MaxOutput::DEFAULT,
+        ),
         Command::Exec(args) => {
             let command = args.command.join(" ");
             let line = format!("exec -- {command}");
-            shared::hosts(&args.connect, Job::Exec { command }, line, View::Commands)
+            shared::hosts(
+                &args.connect,
+                Job::Exec { command },
+                line,
+                View::Commands,
+                args.output.max_output,
+            )
         }
         Command::Run(args) => run::playbook(&args),
         Command::Upgrade(args) => upgrade::run(&args),

@@ -56,7 +56,8 @@ pub fn playbook(args: &RunArgs) -> Result<u8, Error> {
                 .unwrap_or_else(|| "all".to_owned()),
         });
     }
-    let config = crate::config::for_hosts(&args.connect, &inventory, names)?;
+    let config =
+        crate::config::for_hosts(&args.connect, &inventory, names, args.output.max_output)?;
     let redactor = config.redactor.with(
         extra_vars
             .iter()

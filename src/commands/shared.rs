@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use crate::cli::{ConnectArgs, OutputFormat};
 use crate::error::Error;
+use clearfleet_base::capture::MaxOutput;
 use clearfleet_base::controller_files::ControllerFiles;
 use clearfleet_base::secret::Redactor;
 use clearfleet_clearml::{Releases, Version};
@@ -160,11 +161,18 @@ pub fn write_report(
     Ok(())
 }
 
-pub fn hosts(args: &ConnectArgs, job: Job, command_line: String, view: View) -> Result<u8, Error> {
+/// Runs `job` on the selected hosts; `max_output` is `--max-output` where the command has it.
+pub fn hosts(
+    args: &ConnectArgs,
+    job: Job,
+    command_line: String,
+    view: View,
+    max_output: MaxOutput,
+) -> Result<u8, Error> {
     init_logging(args)?;
     let inventory = Inventory::load(&args.inventory)?;
     let args = &with_rerun(args, &inventory)?;
-    let config = crate::config::from_inventory(args, &inventory)?;
+    let config = crate::config::from_inventory(args, &inventory, max_output)?;
     crate::logging::add_secrets(&config.redactor);
     let (command, kind) = match (&job, view) {
         (Job::Ping, _) => ("ping", RunKind::Commands),

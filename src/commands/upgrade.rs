@@ -179,7 +179,8 @@ fn detect(
 ) -> Result<(Option<FilesReporter>, RunSummary), Error> {
     let args = &input.args;
     // The inventory is read once: detection and the playbook both use it.
-    let config = crate::config::from_inventory(&args.connect, &input.inventory)?;
+    let config =
+        crate::config::from_inventory(&args.connect, &input.inventory, args.output.max_output)?;
     crate::logging::add_secrets(&config.redactor);
     let mut files = files_reporter(
         &args.connect,
@@ -284,7 +285,12 @@ fn upgrade(
     plans: &Plans,
     mut files: Option<&mut FilesReporter>,
 ) -> Result<(RunSummary, HashMap<String, BackupProgress>), Error> {
-    let mut config = crate::config::for_hosts(&args.connect, &inventory, plans.hosts.clone())?;
+    let mut config = crate::config::for_hosts(
+        &args.connect,
+        &inventory,
+        plans.hosts.clone(),
+        args.output.max_output,
+    )?;
     if let Some(f) = files.as_deref_mut() {
         f.redact_also(plans.secrets.iter().cloned());
     }

@@ -109,7 +109,12 @@ enum Wrap {
         rows: u16,
         cols: u16,
     },
+    /// Under GNU time, which writes the peak resident set size (KiB) to this file.
+    MaxRss(PathBuf),
 }
+
+/// GNU time, which measures a child's peak memory exactly (from `wait4`).
+pub const GNU_TIME: &str = "/usr/bin/time";
 
 /// The path of the built binary.
 pub fn bin() -> &'static str {
@@ -188,6 +193,13 @@ impl Clearfleet {
         self
     }
 
+    /// Runs under [`GNU_TIME`], which writes its peak resident set size in KiB to `file`
+    /// (see [`max_rss_kib`]).
+    pub fn max_rss(mut self, file: &Path) -> Self {
+        self.wrap = Wrap::MaxRss(file.to_path_buf());
+        self
+    }
+
     /// The command, stdin from /dev/null, in HOME (`upgrade` writes reports/<time>/ under the
     /// current directory by default), for a test that spawns it itself.
     pub fn command(self) -> Command {
@@ -209,6 +221,14 @@ impl Clearfleet {
                 let mut cmd = Command::new("sh");
                 cmd.arg("-c")
                     .arg(format!("umask {mask:03o} && exec \"$0\" \"$@\""))
+                    .arg(bin())
+                    .args(&self.args);
+                cmd
+            }
+            Wrap::MaxRss(file) => {
+                let mut cmd = Command::new(GNU_TIME);
+                cmd.args(["-f", "%M", "-o"])
+                    .arg(file)
                     .arg(bin())
                     .args(&self.args);
                 cmd
@@ -288,6 +308,15 @@ impl Clearfleet {
             String::from_utf8_lossy(&out).replace("\r\n", "\n"),
         )
     }
+}
+
+/// The peak resident set size GNU time wrote to `file` (see [`Clearfleet::max_rss`]).
+pub fn max_rss_kib(file: &Path) -> u64 {
+    let text = std::fs::read_to_string(file).unwrap_or_else(|e| panic!("read {file:?}: {e}"));
+    text.lines()
+        .rev()
+        .find_map(|l| l.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no peak RSS in {file:?}: {text}"))
 }
 
 /// A fresh temporary directory to use as HOME.

@@ -108,7 +108,13 @@ impl Redactor {
     }
 
     pub fn redact(&self, text: &str) -> String {
-        let mut out = text.to_owned();
+        self.redact_owned(text.to_owned())
+    }
+
+    /// [`Redactor::redact`] of a text the caller gives up: no copy unless a secret is in it
+    /// (a command's output can be as large as the output limit).
+    pub fn redact_owned(&self, text: String) -> String {
+        let mut out = text;
         for s in &self.secrets {
             if out.contains(s.expose()) {
                 out = out.replace(s.expose(), "********");

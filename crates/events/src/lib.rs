@@ -147,8 +147,12 @@ pub struct HostOutcome {
     pub status: HostStatus,
     /// The remote command's exit status, when it ran to completion.
     pub rc: Option<i64>,
+    /// The command's output, within the output limit per stream.
     pub stdout: String,
     pub stderr: String,
+    /// Bytes the output limit dropped from the middle of stdout and of stderr.
+    pub stdout_dropped: u64,
+    pub stderr_dropped: u64,
     pub duration: Duration,
     /// Why the host failed or was unreachable, when it was not just a non-zero exit status.
     pub error: Option<String>,
@@ -169,6 +173,8 @@ impl HostOutcome {
             rc: None,
             stdout: String::new(),
             stderr: String::new(),
+            stdout_dropped: 0,
+            stderr_dropped: 0,
             duration: Duration::ZERO,
             error: None,
             detected: None,
@@ -181,7 +187,8 @@ impl HostOutcome {
 /// The totals of a run, owned and counted by the dispatcher.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RunSummary {
-    /// Every finished host, in inventory order.
+    /// Every finished host, in inventory order, without the output of its command (`stdout`
+    /// and `stderr` come with its `HostFinished` event only).
     pub outcomes: Vec<HostOutcome>,
     pub ok: usize,
     pub failed: usize,

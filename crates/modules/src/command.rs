@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 
 use super::args::{ArgError, Args, Key, extract_kv};
 use super::context::ModuleContext;
-use super::probe::{call, nonce};
+use super::probe::{call_any, nonce};
 use super::remote::{Remote, RemoteOutput};
 use super::result::ModuleResult;
 use clearfleet_base::shell::quote;
@@ -396,7 +396,7 @@ pub async fn run_command<R: Remote>(
         s.into_bytes()
     });
     let start = now();
-    let out = match call(ctx, &script, stdin, None).await {
+    let out = match call_any(ctx, &script, stdin, None).await {
         Ok(o) => o,
         Err(r) => return r,
     };
@@ -446,7 +446,7 @@ pub(super) fn finish(
             s
         }
     };
-    let mut r = ModuleResult::changed();
+    let mut r = ModuleResult::changed().with_truncation(&out.truncation);
     r.stdout = Some(text(&out.stdout));
     r.stderr = Some(text(&out.stderr));
     r.rc = out.rc;
@@ -461,6 +461,12 @@ pub(super) fn finish(
             r.rc = Some(-1);
             r.msg = Some("command was killed by a signal".into());
         }
+    }
+    // Output cut at the limit fails the task (its output is not all there), unless the task
+    // says otherwise (`failed_when`, `ignore_errors`).
+    if let Some(why) = out.truncation.message() {
+        r.failed = true;
+        r.msg = Some(why);
     }
     let delta = end.duration_since(start).unwrap_or_default();
     r.with("start", ansible_timestamp(start))

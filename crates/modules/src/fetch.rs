@@ -2,16 +2,20 @@
 //! only when the local copy differs.
 //!
 //! Round trips: 1 (stat + sha1 of src); 1 more (`cat`) only when the local copy is missing or
-//! different and not in check mode. The received bytes are checked against the remote sha1
-//! (`validate_checksum`) before they replace the local file (temporary file + rename).
+//! different and not in check mode. The bytes go straight into a temporary file as they
+//! arrive (a file of any size, never whole in memory: the output limit does not apply) and
+//! are checked against the remote sha1 (`validate_checksum`) before they replace the local
+//! file (rename).
 
+use std::io::{Read, Write};
 use std::path::{Component, Path, PathBuf};
 
 use serde_json::Value;
+use sha1::{Digest, Sha1};
 
 use super::args::{ArgError, Args, Key};
 use super::context::ModuleContext;
-use super::probe::{self, Probe, call, qpath, sha1_hex};
+use super::probe::{self, Probe, call_to, hex, qpath};
 use super::remote::Remote;
 use super::result::ModuleResult;
 
@@ -137,43 +141,59 @@ pub async fn run<R: Remote>(args: &FetchArgs, ctx: &ModuleContext<'_, R>) -> Mod
             .with("dest", dest_s.clone())
             .with("remote_checksum", remote_sum.clone())
     };
-    let local_sum = std::fs::read(&dest).ok().map(|b| sha1_hex(&b));
+    let local_sum = file_sha1(&dest).ok();
     if local_sum.as_deref() == Some(remote_sum.as_str()) {
         return base(ModuleResult::ok()).with("checksum", remote_sum.clone());
     }
     if ctx.check_mode {
         return base(ModuleResult::changed());
     }
-    let out = match call(ctx, &format!("cat {}", qpath(&args.src)), None, None).await {
-        Ok(o) => o,
-        Err(r) => return base(r),
+    match receive(ctx, args, &dest, &remote_sum).await {
+        Ok(got) => base(ModuleResult::changed()).with("checksum", got),
+        Err(r) => base(r),
+    }
+}
+
+/// Streams the remote file into a temporary file beside `dest` (never whole in memory), checks
+/// its sha1, then renames it over `dest`; the sha1 received.
+async fn receive<R: Remote>(
+    ctx: &ModuleContext<'_, R>,
+    args: &FetchArgs,
+    dest: &Path,
+    remote_sum: &str,
+) -> Result<String, ModuleResult> {
+    let write_failed =
+        |e: std::io::Error| ModuleResult::fail(format!("failed to write {}: {e}", dest.display()));
+    let (tmp, file) = temp_beside(dest).map_err(write_failed)?;
+    // Removes the temporary file on every way out but the rename.
+    let mut guard = TempFile(Some(tmp.clone()));
+    let mut sink = Sha1Writer {
+        inner: std::io::BufWriter::new(file),
+        sha1: Sha1::new(),
     };
+    let out = call_to(ctx, &format!("cat {}", qpath(&args.src)), &mut sink).await?;
     if out.rc != Some(0) {
-        return base(ModuleResult::fail(format!(
+        return Err(ModuleResult::fail(format!(
             "failed to read {}: {}",
             args.src,
             out.stderr_text()
         )));
     }
-    let got = sha1_hex(&out.stdout);
+    sink.inner.flush().map_err(write_failed)?;
+    let got = hex(&sink.sha1.finalize());
     if args.validate_checksum && got != remote_sum {
-        return base(ModuleResult::fail(
+        return Err(ModuleResult::fail(
             "checksum mismatch after transfer (the file changed while it was fetched?)",
         ));
     }
-    if let Err(e) = write_local(&dest, &out.stdout) {
-        return base(ModuleResult::fail(format!(
-            "failed to write {}: {e}",
-            dest.display()
-        )));
-    }
-    base(ModuleResult::changed()).with("checksum", got)
+    std::fs::rename(&tmp, dest).map_err(write_failed)?;
+    guard.0 = None;
+    Ok(got)
 }
 
-/// Writes atomically: a temporary file beside `dest`, then rename. The temporary name is random
-/// and the file must be new (`O_EXCL`), so nothing planted there beforehand is written through.
-fn write_local(dest: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    use std::io::Write;
+/// A new temporary file beside `dest` (its directory created). Its name is random and it must
+/// be new (`O_EXCL`), so nothing planted there beforehand is written through.
+fn temp_beside(dest: &Path) -> std::io::Result<(PathBuf, std::fs::File)> {
     if let Some(dir) = dest.parent() {
         std::fs::create_dir_all(dir)?;
     }
@@ -184,16 +204,53 @@ fn write_local(dest: &Path, bytes: &[u8]) -> std::io::Result<()> {
             .unwrap_or_default(),
         clearfleet_base::random::token().map_err(std::io::Error::other)?
     ));
-    let mut file = std::fs::OpenOptions::new()
+    let file = std::fs::OpenOptions::new()
         .write(true)
         .create_new(true)
         .open(&tmp)?;
-    // Ours from here on: removed if it cannot take the place of `dest`.
-    file.write_all(bytes)
-        .and_then(|()| std::fs::rename(&tmp, dest))
-        .inspect_err(|_| {
-            let _ = std::fs::remove_file(&tmp);
-        })
+    Ok((tmp, file))
+}
+
+/// A file removed when dropped, unless its path was taken out.
+struct TempFile(Option<PathBuf>);
+
+impl Drop for TempFile {
+    fn drop(&mut self) {
+        if let Some(p) = self.0.take() {
+            let _ = std::fs::remove_file(p);
+        }
+    }
+}
+
+/// Writes through to `inner`, hashing what passes.
+struct Sha1Writer<W: Write> {
+    inner: W,
+    sha1: Sha1,
+}
+
+impl<W: Write> Write for Sha1Writer<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.sha1.update(&buf[..n]);
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+/// The sha1 of a local file, read a piece at a time.
+fn file_sha1(path: &Path) -> std::io::Result<String> {
+    let mut file = std::fs::File::open(path)?;
+    let mut sha1 = Sha1::new();
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        match file.read(&mut buf)? {
+            0 => return Ok(hex(&sha1.finalize())),
+            n => sha1.update(&buf[..n]),
+        }
+    }
 }
 
 #[cfg(test)]

@@ -18,6 +18,17 @@
 //! code by design: `shell`/`raw` commands and `validate` commands, which the playbook author
 //! writes as shell code.
 //!
+//! # Output limit
+//! What a command prints is kept within the output limit per stream (`--max-output`, the
+//! `clearfleet_max_output` variable; see [`clearfleet_base::capture`]): past it, its first
+//! and last halves and the count of bytes dropped between them. `command`, `shell`, `raw` and
+//! `script` return that cut output (`stdout_dropped`/`stderr_dropped` say how much is
+//! missing) and fail unless the task says otherwise (`failed_when`, `ignore_errors`). Every
+//! other module reads its command's output as data and never takes a cut one for the whole:
+//! `slurp` of a file, `lineinfile` of the file it edits, `uri` of a response body larger than
+//! the limit fail (with no content) and change nothing. `fetch` writes the file straight to
+//! disk as it arrives, whatever its size.
+//!
 //! # Round trips per module (Q = query, A = apply; A never runs in check mode)
 //! | module | round trips |
 //! |---|---|

@@ -1,9 +1,12 @@
 //! [`Remote`] on the controller itself (`sh -c`): for `delegate_to: localhost` and for tests.
+//! Its output is read as it comes and kept within the output limit, as over SSH.
 
+use std::io::Write;
 use std::process::Stdio;
 use std::time::Duration;
 
-use tokio::io::AsyncWriteExt;
+use clearfleet_base::capture::{MaxOutput, Sink, Stream, Truncation};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 use tokio::process::Command;
 
 use super::remote::{Remote, RemoteError, RemoteOutput};
@@ -12,27 +15,31 @@ use super::remote::{Remote, RemoteError, RemoteOutput};
 #[derive(Debug, Clone)]
 pub struct LocalRemote {
     host: String,
+    max_output: MaxOutput,
 }
 
 impl LocalRemote {
-    /// A local "host" named `host` (the inventory name, for fetch's `dest/<host>/`).
+    /// A local "host" named `host` (the inventory name, for fetch's `dest/<host>/`), with the
+    /// default output limit.
     pub fn new(host: impl Into<String>) -> LocalRemote {
-        LocalRemote { host: host.into() }
+        LocalRemote {
+            host: host.into(),
+            max_output: MaxOutput::DEFAULT,
+        }
     }
-}
 
-impl Default for LocalRemote {
-    fn default() -> LocalRemote {
-        LocalRemote::new("localhost")
+    /// The same with another output limit.
+    pub fn with_max_output(mut self, max_output: MaxOutput) -> LocalRemote {
+        self.max_output = max_output;
+        self
     }
-}
 
-impl Remote for LocalRemote {
-    async fn run(
+    async fn run_with<W: Write + Send + ?Sized>(
         &self,
         cmd: &str,
         stdin: Option<Vec<u8>>,
         timeout: Option<Duration>,
+        writer: Option<&mut W>,
     ) -> Result<RemoteOutput, RemoteError> {
         let mut child = Command::new("/bin/sh")
             .arg("-c")
@@ -51,22 +58,86 @@ impl Remote for LocalRemote {
             }
             drop(pipe);
         };
+        let mut stdout = Sink::new(self.max_output, writer);
+        let mut stderr = Sink::<W>::new(self.max_output, None);
+        let (out_pipe, err_pipe) = (child.stdout.take(), child.stderr.take());
         let run = async {
-            let ((), out) = tokio::join!(feed, child.wait_with_output());
-            out
+            let ((), out, err) = tokio::join!(
+                feed,
+                read_into(out_pipe, &mut stdout),
+                read_into(err_pipe, &mut stderr)
+            );
+            out.and(err)?;
+            child.wait().await
         };
-        let out = match timeout {
+        let status = match timeout {
             Some(t) => tokio::time::timeout(t, run)
                 .await
                 .map_err(|_| RemoteError::Timeout(t))?,
             None => run.await,
         }
         .map_err(|e| RemoteError::Other(e.to_string()))?;
+        let (stdout, stdout_dropped) = stdout
+            .finish(Stream::Stdout)
+            .map_err(|e| RemoteError::Other(format!("cannot write the command's output: {e}")))?;
+        let (stderr, stderr_dropped) = stderr
+            .finish(Stream::Stderr)
+            .map_err(|e| RemoteError::Other(e.to_string()))?;
         Ok(RemoteOutput {
-            stdout: out.stdout,
-            stderr: out.stderr,
-            rc: out.status.code(),
+            stdout,
+            stderr,
+            rc: status.code(),
+            truncation: Truncation {
+                limit: self.max_output,
+                stdout_dropped,
+                stderr_dropped,
+            },
         })
+    }
+}
+
+/// Reads `pipe` to its end into `sink`, a chunk at a time.
+async fn read_into<W: Write + ?Sized>(
+    pipe: Option<impl AsyncRead + Unpin>,
+    sink: &mut Sink<'_, W>,
+) -> std::io::Result<()> {
+    let Some(mut pipe) = pipe else {
+        return Ok(());
+    };
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        match pipe.read(&mut buf).await? {
+            0 => return Ok(()),
+            n => sink.push(&buf[..n]),
+        }
+    }
+}
+
+impl Default for LocalRemote {
+    fn default() -> LocalRemote {
+        LocalRemote::new("localhost")
+    }
+}
+
+impl Remote for LocalRemote {
+    async fn run(
+        &self,
+        cmd: &str,
+        stdin: Option<Vec<u8>>,
+        timeout: Option<Duration>,
+    ) -> Result<RemoteOutput, RemoteError> {
+        self.run_with::<dyn Write + Send>(cmd, stdin, timeout, None)
+            .await
+    }
+
+    async fn run_to(
+        &self,
+        cmd: &str,
+        stdin: Option<Vec<u8>>,
+        timeout: Option<Duration>,
+        stdout: &mut (dyn Write + Send),
+    ) -> Result<RemoteOutput, RemoteError> {
+        self.run_with(cmd, stdin, timeout, Some(stdout)).await
     }
 
     fn host(&self) -> &str {

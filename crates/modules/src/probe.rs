@@ -44,8 +44,25 @@ pub fn nonce() -> Result<String, Box<ModuleResult>> {
     })
 }
 
-/// Runs a script on the host: transport errors become the module's result.
+/// Runs a script on the host whose output the module reads as data (a stat, a file's
+/// content, a response body): transport errors become the module's result, and so does
+/// output cut at the output limit, which is never taken for the whole.
 pub async fn call<R: Remote>(
+    ctx: &ModuleContext<'_, R>,
+    script: &str,
+    stdin: Option<Vec<u8>>,
+    timeout: Option<Duration>,
+) -> Result<RemoteOutput, ModuleResult> {
+    let out = call_any(ctx, script, stdin, timeout).await?;
+    match cut(&out) {
+        Some(failure) => Err(failure),
+        None => Ok(out),
+    }
+}
+
+/// [`call`] for a command whose output is shown, not read (`command`, `shell`, `script`):
+/// output cut at the limit is handed over as it is.
+pub async fn call_any<R: Remote>(
     ctx: &ModuleContext<'_, R>,
     script: &str,
     stdin: Option<Vec<u8>>,
@@ -55,6 +72,35 @@ pub async fn call<R: Remote>(
         .run(&sh(script), stdin, timeout)
         .await
         .map_err(|e| ModuleResult::from_remote_error(&e))
+}
+
+/// [`call`] with the script's stdout written to `stdout` as it arrives, whatever its size
+/// (`fetch`); only its stderr is kept, within the limit.
+pub async fn call_to<R: Remote>(
+    ctx: &ModuleContext<'_, R>,
+    script: &str,
+    stdout: &mut (dyn std::io::Write + Send),
+) -> Result<RemoteOutput, ModuleResult> {
+    let out = ctx
+        .remote
+        .run_to(&sh(script), None, None, stdout)
+        .await
+        .map_err(|e| ModuleResult::from_remote_error(&e))?;
+    match cut(&out) {
+        Some(failure) => Err(failure),
+        None => Ok(out),
+    }
+}
+
+/// The module's failure if the output limit dropped part of `out`.
+fn cut(out: &RemoteOutput) -> Option<ModuleResult> {
+    let why = out.truncation.message()?;
+    Some(
+        ModuleResult::fail(format!(
+            "the module's command on the host printed more than it can read: {why}"
+        ))
+        .with_truncation(&out.truncation),
+    )
 }
 
 /// Shell functions: `_cf_stat [-L] PATH` and `_cf_sum ALGO PATH`.
@@ -467,8 +513,12 @@ pub async fn write<R: Remote>(
 /// Ansible's `checksum` of bytes: sha1 hex.
 pub fn sha1_hex(data: &[u8]) -> String {
     use sha1::{Digest, Sha1};
-    let d = Sha1::digest(data);
-    d.iter().map(|b| format!("{b:02x}")).collect()
+    hex(&Sha1::digest(data))
+}
+
+/// A digest in lowercase hex.
+pub fn hex(digest: &[u8]) -> String {
+    digest.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Whether `owner`/`group` differ from what the host reports (names or numeric ids).
@@ -503,8 +553,8 @@ mod tests {
     fn out(s: &str) -> RemoteOutput {
         RemoteOutput {
             stdout: s.as_bytes().to_vec(),
-            stderr: Vec::new(),
             rc: Some(0),
+            ..RemoteOutput::default()
         }
     }
 

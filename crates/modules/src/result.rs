@@ -3,6 +3,7 @@
 use serde_json::{Map, Value, json};
 
 use super::remote::RemoteError;
+use clearfleet_base::capture::Truncation;
 
 /// Before/after text for `--diff`, shaped like Ansible's `diff` result entry.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -105,6 +106,19 @@ impl ModuleResult {
     /// Sets a message.
     pub fn with_msg(mut self, msg: impl Into<String>) -> ModuleResult {
         self.msg = Some(msg.into());
+        self
+    }
+
+    /// Adds `stdout_dropped` and `stderr_dropped` for the streams the output limit cut.
+    pub fn with_truncation(mut self, t: &Truncation) -> ModuleResult {
+        for (key, dropped) in [
+            ("stdout_dropped", t.stdout_dropped),
+            ("stderr_dropped", t.stderr_dropped),
+        ] {
+            if dropped > 0 {
+                self.data.insert(key.to_owned(), json!(dropped));
+            }
+        }
         self
     }
 

@@ -13,7 +13,7 @@ use super::args::{ArgError, Args, Key};
 use super::command::{Guard, Marker, finish, lift_free_form};
 use super::context::ModuleContext;
 use super::copy::read_source;
-use super::probe::{call, nonce};
+use super::probe::{call_any, nonce};
 use super::remote::Remote;
 use super::result::ModuleResult;
 use clearfleet_base::shell::quote;
@@ -122,7 +122,7 @@ pub async fn run<R: Remote>(args: &ScriptArgs, ctx: &ModuleContext<'_, R>) -> Mo
     }
     script.push_str(&format!("{line} < /dev/null\n"));
     let start = std::time::SystemTime::now();
-    let out = match call(ctx, &script, Some(body), None).await {
+    let out = match call_any(ctx, &script, Some(body), None).await {
         Ok(o) => o,
         Err(r) => return r,
     };

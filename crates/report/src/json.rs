@@ -40,6 +40,17 @@ pub fn host_json(o: &HostOutcome) -> serde_json::Value {
         "duration_ms": u64::try_from(o.duration.as_millis()).unwrap_or(u64::MAX),
         "error": o.error,
     });
+    if let Some(map) = v.as_object_mut() {
+        // Only when the output limit dropped something, as a registered result has them.
+        for (key, dropped) in [
+            ("stdout_dropped", o.stdout_dropped),
+            ("stderr_dropped", o.stderr_dropped),
+        ] {
+            if dropped > 0 {
+                map.insert(key.to_owned(), json!(dropped));
+            }
+        }
+    }
     if let (Some(r), Some(map)) = (&o.recap, v.as_object_mut()) {
         map.insert(
             "recap".to_owned(),

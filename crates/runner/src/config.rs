@@ -4,6 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use clearfleet_base::capture::MaxOutput;
 use clearfleet_base::secret::Redactor;
 use clearfleet_ssh::{Become, SshSettings, Target};
 
@@ -15,6 +16,9 @@ pub struct HostPlan {
     pub become_: Option<Become>,
     /// The host's become user, method and password, for tasks that ask for `become`.
     pub become_settings: Become,
+    /// Kept of each output stream of a command (`clearfleet_max_output` of the host, else
+    /// `--max-output`); a playbook task's own variables may set another.
+    pub max_output: MaxOutput,
 }
 
 /// The validated run: selected hosts in inventory order, SSH settings and limits.
@@ -26,6 +30,9 @@ pub struct RunConfig {
     /// connection from task to task; with more hosts than this it reopens them for each task.
     pub max_connections: usize,
     pub command_timeout: Option<Duration>,
+    /// `--max-output` (or its default): the limit where no `clearfleet_max_output` variable
+    /// sets one.
+    pub max_output: MaxOutput,
     /// Masks every password the run knows of in anything printed.
     pub redactor: Redactor,
     /// Notes for the operator found while validating (forks lowered, host keys not checked).

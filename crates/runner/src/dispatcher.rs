@@ -97,8 +97,18 @@ pub async fn run(
                     }
                     None => continue,
                 };
-                emit(EventKind::HostFinished(outcome.clone()));
-                outcomes.push(outcome);
+                // The reporters take the host's output with this event; the summary keeps
+                // the rest (else every host's output, up to the output limit per stream,
+                // would stay in memory to the end of the run).
+                let mut kept = outcome;
+                let stdout = std::mem::take(&mut kept.stdout);
+                let stderr = std::mem::take(&mut kept.stderr);
+                emit(EventKind::HostFinished(HostOutcome {
+                    stdout,
+                    stderr,
+                    ..kept.clone()
+                }));
+                outcomes.push(kept);
             }
             _ = tokio::signal::ctrl_c(), if interrupt_stage < 2 => {
                 interrupt_stage += 1;

@@ -63,7 +63,14 @@ pub(crate) async fn run_host(plan: HostPlan, shared: Arc<Shared>) -> HostOutcome
             releases,
             target,
             options,
-        } => match detect::detect(&connection, plan.become_.as_ref(), releases).await {
+        } => match detect::detect(
+            &connection,
+            plan.become_.as_ref(),
+            plan.max_output,
+            releases,
+        )
+        .await
+        {
             Ok(state) => {
                 let plan = plan::plan(&state, releases, *target, *options);
                 outcome.status = HostStatus::Ok;
@@ -72,7 +79,9 @@ pub(crate) async fn run_host(plan: HostPlan, shared: Arc<Shared>) -> HostOutcome
             Err(e) => {
                 outcome.status = match &e {
                     detect::DetectError::Exec(x) => status_of(x),
-                    detect::DetectError::Script { .. } => HostStatus::Failed,
+                    detect::DetectError::Script { .. } | detect::DetectError::TooMuchOutput(_) => {
+                        HostStatus::Failed
+                    }
                 };
                 outcome.error = Some(shared.redactor.redact(&e.to_string()));
             }
@@ -97,15 +106,24 @@ async fn run_command(
         stdin: None,
         timeout: shared.timeout,
         become_: plan.become_.clone(),
+        max_output: plan.max_output,
     };
     match connection.exec(&command, &options).await {
         Ok(out) => {
-            outcome.stdout = shared
-                .redactor
-                .redact(&String::from_utf8_lossy(&out.stdout));
-            outcome.stderr = shared
-                .redactor
-                .redact(&String::from_utf8_lossy(&out.stderr));
+            outcome.stdout = shared.redactor.redact_owned(text(out.stdout));
+            outcome.stderr = shared.redactor.redact_owned(text(out.stderr));
+            outcome.stdout_dropped = out.truncation.stdout_dropped;
+            outcome.stderr_dropped = out.truncation.stderr_dropped;
+            if let Some(why) = out.truncation.message() {
+                // The command's output is not all there: the host failed, whatever its exit.
+                outcome.status = HostStatus::Failed;
+                outcome.rc = match out.exit {
+                    ExitStatus::Code(code) => Some(i64::from(code)),
+                    ExitStatus::Signal(_) => None,
+                };
+                outcome.error = Some(why);
+                return;
+            }
             match out.exit {
                 ExitStatus::Code(0) => {
                     outcome.status = HostStatus::Ok;
@@ -127,4 +145,9 @@ async fn run_command(
             outcome.error = Some(shared.redactor.redact(&e.to_string()));
         }
     }
+}
+
+/// Output as text (invalid UTF-8 replaced), without a copy when it is valid.
+fn text(bytes: Vec<u8>) -> String {
+    String::from_utf8(bytes).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
 }

@@ -12,10 +12,14 @@
 //!   waiting for sudo"; the channel ends without the success marker → sudo's own error
 //!   ("sudo is not installed", "not allowed to run sudo", or its last stderr line).
 //!
-//! The success marker line and sudo's stderr up to the last prompt are removed from the output.
+//! The success marker line and sudo's stderr up to the last prompt are removed from the output,
+//! as it arrives and before the output limit applies, so a prompt or marker that comes after
+//! more output than the limit (a login shell's rc files) is still found.
 //! The password appears in no output or error: sudo -S does not echo it.
 
+use clearfleet_base::capture::Capture;
 use clearfleet_base::shell::quote;
+use memchr::memmem;
 use std::time::Duration;
 
 use super::error::{ExecError, TargetError};
@@ -101,7 +105,9 @@ enum Phase {
     Failed,
 }
 
-/// The sudo conversation of one command.
+/// The sudo conversation of one command. It reads the output as it arrives, before any
+/// limit is applied (a prompt or marker that comes after more output than the limit is still
+/// seen), and holds back only what could be the start of a marker split across two chunks.
 pub(crate) struct SudoState {
     prompt: String,
     success: String,
@@ -112,12 +118,12 @@ pub(crate) struct SudoState {
     /// When the current wait (for a prompt or the success marker) times out.
     wait_until: Option<tokio::time::Instant>,
     prompts: usize,
-    /// Bytes of stderr already searched for the prompt.
-    scanned: usize,
-    /// End of the last prompt in stderr (everything before is sudo's).
-    last_prompt_end: usize,
-    /// stdout before the success marker.
-    pending_stdout: Vec<u8>,
+    /// The end of stdout so far that may be the start of the success marker.
+    stdout_carry: Vec<u8>,
+    /// The end of stderr so far that may be the start of a prompt.
+    stderr_carry: Vec<u8>,
+    /// The success marker ended a chunk: its newline, if any, starts the next one.
+    skip_newline: bool,
 }
 
 impl SudoState {
@@ -147,9 +153,9 @@ impl SudoState {
                 phase: Phase::Waiting,
                 wait_until: tokio::time::Instant::now().checked_add(b.timeout),
                 prompts: 0,
-                scanned: 0,
-                last_prompt_end: 0,
-                pending_stdout: Vec::new(),
+                stdout_carry: Vec::new(),
+                stderr_carry: Vec::new(),
+                skip_newline: false,
             },
             line,
         ))
@@ -192,36 +198,60 @@ impl SudoState {
         self.wait_until = tokio::time::Instant::now().checked_add(self.timeout);
     }
 
-    /// New stdout bytes; returns what the caller must append to the command's stdout.
-    pub(crate) fn on_stdout(&mut self, data: &[u8], stdout: &mut Vec<u8>) -> Option<Action> {
-        if self.phase == Phase::Running || self.phase == Phase::Failed {
-            stdout.extend_from_slice(data);
+    /// New stdout bytes: hands the command's stdout among them to `out` (the success marker
+    /// line taken out).
+    pub(crate) fn on_stdout(&mut self, data: &[u8], out: &mut dyn FnMut(&[u8])) -> Option<Action> {
+        if data.is_empty() {
             return None;
         }
-        self.pending_stdout.extend_from_slice(data);
-        let marker = self.success.as_bytes();
-        let pos = find(&self.pending_stdout, marker, 0)?;
-        let mut end = pos + marker.len();
-        if self.pending_stdout.get(end) == Some(&b'\n') {
-            end += 1;
+        if self.phase == Phase::Running || self.phase == Phase::Failed {
+            let data = if std::mem::take(&mut self.skip_newline) {
+                data.strip_prefix(b"\n").unwrap_or(data)
+            } else {
+                data
+            };
+            out(data);
+            return None;
         }
-        stdout.extend_from_slice(&self.pending_stdout[..pos]);
-        stdout.extend_from_slice(&self.pending_stdout[end..]);
-        self.pending_stdout.clear();
-        self.phase = Phase::Running;
-        Some(Action::Started)
+        let mut buf = std::mem::take(&mut self.stdout_carry);
+        buf.extend_from_slice(data);
+        let marker = self.success.as_bytes();
+        match memmem::find(&buf, marker) {
+            Some(pos) => {
+                out(&buf[..pos]);
+                let mut end = pos + marker.len();
+                if buf.get(end) == Some(&b'\n') {
+                    end += 1;
+                } else if end == buf.len() {
+                    self.skip_newline = true;
+                }
+                out(&buf[end..]);
+                self.phase = Phase::Running;
+                Some(Action::Started)
+            }
+            None => {
+                let keep = buf.len().min(marker.len() - 1);
+                out(&buf[..buf.len() - keep]);
+                self.stdout_carry = buf[buf.len() - keep..].to_vec();
+                None
+            }
+        }
     }
 
-    /// `stderr` already holds the new bytes; looks for new prompts.
-    pub(crate) fn on_stderr(&mut self, stderr: &[u8]) -> Option<Action> {
+    /// New stderr bytes, kept in `stderr`; looks for prompts. A prompt and everything before
+    /// it are sudo's, not the command's: `stderr` is emptied of them.
+    pub(crate) fn on_stderr(&mut self, data: &[u8], stderr: &mut Capture) -> Option<Action> {
+        stderr.push(data);
         if self.phase == Phase::Running || self.phase == Phase::Failed {
             return None;
         }
+        let mut buf = std::mem::take(&mut self.stderr_carry);
+        buf.extend_from_slice(data);
         let marker = self.prompt.as_bytes();
+        let mut from = 0;
         let mut action = None;
-        while let Some(pos) = find(stderr, marker, self.scanned) {
-            self.scanned = pos + marker.len();
-            self.last_prompt_end = self.scanned;
+        while let Some(pos) = memmem::find(&buf[from..], marker) {
+            from += pos + marker.len();
             self.prompts += 1;
             action = Some(if self.prompts > 1 {
                 self.phase = Phase::Failed;
@@ -236,22 +266,23 @@ impl SudoState {
                 break;
             }
         }
-        if action.is_none() {
-            self.scanned = stderr
-                .len()
-                .saturating_sub(marker.len() - 1)
-                .max(self.scanned);
+        let rest = &buf[from..];
+        if from > 0 {
+            // A prompt is longer than what is carried over, so it ended inside `data`: what
+            // follows it is the part of `data` to keep.
+            stderr.clear();
+            stderr.push(rest);
         }
+        let keep = rest.len().min(marker.len() - 1);
+        self.stderr_carry = rest[rest.len() - keep..].to_vec();
         action
     }
 
-    /// Removes sudo's own output from stderr (everything up to the last prompt, and any stray
-    /// prompt) once the command is done.
+    /// Removes any stray prompt from the command's stderr once it is done (sudo's output up
+    /// to the last prompt was dropped as it came).
     pub(crate) fn clean_stderr(&self, stderr: &mut Vec<u8>) {
-        let cut = self.last_prompt_end.min(stderr.len());
-        stderr.drain(..cut);
         let marker = self.prompt.as_bytes();
-        while let Some(pos) = find(stderr, marker, 0) {
+        while let Some(pos) = memmem::find(stderr, marker) {
             stderr.drain(pos..pos + marker.len());
         }
     }
@@ -280,16 +311,6 @@ impl SudoState {
     }
 }
 
-fn find(haystack: &[u8], needle: &[u8], from: usize) -> Option<usize> {
-    if needle.is_empty() || from >= haystack.len() {
-        return None;
-    }
-    haystack[from..]
-        .windows(needle.len())
-        .position(|w| w == needle)
-        .map(|p| p + from)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -315,49 +336,117 @@ mod tests {
         assert!(st.deadline().is_some());
     }
 
+    use clearfleet_base::capture::{MaxOutput, Stream};
+
+    fn capture(limit: u64) -> Capture {
+        Capture::new(MaxOutput::new(limit).unwrap_or_else(|| panic!("limit")))
+    }
+
+    fn stdout_of(st: &mut SudoState, chunks: &[&[u8]]) -> (Vec<u8>, Vec<Option<Action>>) {
+        let mut out = Vec::new();
+        let actions = chunks
+            .iter()
+            .map(|c| st.on_stdout(c, &mut |b: &[u8]| out.extend_from_slice(b)))
+            .collect();
+        (out, actions)
+    }
+
     #[tokio::test]
     async fn prompt_split_across_chunks_then_success() {
         let b = Become::sudo(Some(Secret::new("pw")));
         let (mut st, _) = SudoState::start(&b, "id").expect("sudo");
         let prompt = st.prompt.clone();
-        let mut stderr = b"lecture\n".to_vec();
+        let mut stderr = capture(1 << 20);
         let (a, z) = prompt.split_at(5);
-        stderr.extend_from_slice(a.as_bytes());
-        assert_eq!(st.on_stderr(&stderr), None);
-        stderr.extend_from_slice(z.as_bytes());
-        assert_eq!(st.on_stderr(&stderr), Some(Action::SendPassword));
-        st.password_sent();
-        let mut stdout = Vec::new();
-        let success = format!("{}\nuid=0", st.success);
-        assert_eq!(st.on_stdout(&success.as_bytes()[..4], &mut stdout), None);
+        assert_eq!(st.on_stderr(b"lecture\n", &mut stderr), None);
+        assert_eq!(st.on_stderr(a.as_bytes(), &mut stderr), None);
         assert_eq!(
-            st.on_stdout(&success.as_bytes()[4..], &mut stdout),
-            Some(Action::Started)
+            st.on_stderr(z.as_bytes(), &mut stderr),
+            Some(Action::SendPassword)
         );
+        st.password_sent();
+        let success = format!("{}\nuid=0", st.success);
+        let (a, z) = success.as_bytes().split_at(4);
+        let (stdout, actions) = stdout_of(&mut st, &[a, z]);
+        assert_eq!(actions, vec![None, Some(Action::Started)]);
         assert_eq!(stdout, b"uid=0");
-        stderr.extend_from_slice(b"warning\n");
-        assert_eq!(st.on_stderr(&stderr), None);
+        assert_eq!(st.on_stderr(b"warning\n", &mut stderr), None);
+        let (mut stderr, _) = stderr.finish(Stream::Stderr);
         st.clean_stderr(&mut stderr);
         assert_eq!(stderr, b"warning\n");
+    }
+
+    #[tokio::test]
+    async fn markers_are_found_after_more_output_than_the_limit() {
+        // A login shell's rc files print 100 KiB on stderr and on stdout before sudo's prompt
+        // and marker; the limit is 1 KiB. Split at every position around the markers.
+        let b = Become::sudo(Some(Secret::new("pw")));
+        let noise = vec![b'n'; 100 * 1024];
+        let (probe, _) = SudoState::start(&b, "id").expect("sudo");
+        for cut in 0..probe.prompt.len().max(probe.success.len()) + 2 {
+            let (mut st, _) = SudoState::start(&b, "id").expect("sudo");
+            let mut stderr = capture(1024);
+            let mut err = noise.clone();
+            err.extend_from_slice(st.prompt.as_bytes());
+            err.extend_from_slice(b"after the prompt\n");
+            let (x, y) = err.split_at(noise.len() + cut.min(st.prompt.len()));
+            let actions = [st.on_stderr(x, &mut stderr), st.on_stderr(y, &mut stderr)];
+            assert_eq!(
+                actions.iter().flatten().collect::<Vec<_>>(),
+                [&Action::SendPassword],
+                "cut {cut}"
+            );
+            st.password_sent();
+            let mut out = noise.clone();
+            out.extend_from_slice(format!("{}\nthe command's output", st.success).as_bytes());
+            let (x, y) = out.split_at(noise.len() + cut.min(st.success.len() + 1));
+            let (stdout, actions) = stdout_of(&mut st, &[x, y]);
+            assert_eq!(
+                actions.iter().flatten().collect::<Vec<_>>(),
+                [&Action::Started],
+                "cut {cut}"
+            );
+            assert!(st.running());
+            let mut expected = noise.clone();
+            expected.extend_from_slice(b"the command's output");
+            assert_eq!(stdout, expected, "cut {cut}");
+            let (stderr, dropped) = stderr.finish(Stream::Stderr);
+            assert_eq!(stderr, b"after the prompt\n", "cut {cut}");
+            assert_eq!(dropped, 0);
+        }
+    }
+
+    #[tokio::test]
+    async fn a_marker_at_the_end_of_a_chunk_takes_its_newline_from_the_next() {
+        let (mut st, _) = SudoState::start(&Become::sudo(None), "id").expect("sudo");
+        let success = st.success.clone();
+        let (stdout, _) = stdout_of(&mut st, &[success.as_bytes(), b"\nout\n"]);
+        assert_eq!(stdout, b"out\n");
     }
 
     #[tokio::test]
     async fn second_prompt_is_a_wrong_password_and_no_password_fails() {
         let b = Become::sudo(Some(Secret::new("pw")));
         let (mut st, _) = SudoState::start(&b, "id").expect("sudo");
-        let mut stderr = st.prompt.clone().into_bytes();
-        assert_eq!(st.on_stderr(&stderr), Some(Action::SendPassword));
-        st.password_sent();
-        stderr.extend_from_slice(format!("Sorry, try again.\n{}", st.prompt).as_bytes());
+        let mut stderr = capture(1 << 20);
+        let prompt = st.prompt.clone();
         assert_eq!(
-            st.on_stderr(&stderr),
+            st.on_stderr(prompt.as_bytes(), &mut stderr),
+            Some(Action::SendPassword)
+        );
+        st.password_sent();
+        assert_eq!(
+            st.on_stderr(
+                format!("Sorry, try again.\n{prompt}").as_bytes(),
+                &mut stderr
+            ),
             Some(Action::Fail("incorrect sudo password".into()))
         );
 
         let (mut st, _) = SudoState::start(&Become::sudo(None), "id").expect("sudo");
-        let stderr = st.prompt.clone().into_bytes();
+        let prompt = st.prompt.clone();
         assert_eq!(
-            st.on_stderr(&stderr),
+            st.on_stderr(prompt.as_bytes(), &mut stderr),
             Some(Action::Fail("a password is required".into()))
         );
     }
@@ -395,8 +484,12 @@ mod timeout_tests {
         );
         assert_eq!(st.deadline(), None);
         let (mut st, _) = SudoState::start(&b, "id").expect("sudo");
-        let stderr = st.prompt.clone().into_bytes();
-        assert_eq!(st.on_stderr(&stderr), Some(Action::SendPassword));
+        let prompt = st.prompt.clone();
+        let mut stderr = Capture::new(clearfleet_base::capture::MaxOutput::DEFAULT);
+        assert_eq!(
+            st.on_stderr(prompt.as_bytes(), &mut stderr),
+            Some(Action::SendPassword)
+        );
         st.password_sent();
         assert!(st.deadline().is_some());
         assert_eq!(

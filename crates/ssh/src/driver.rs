@@ -42,10 +42,11 @@ pub(crate) struct Driver {
     pub(crate) permit: OwnedSemaphorePermit,
 }
 
-/// One command handed to the reader task: where its output goes.
+/// One command handed to the reader task: where its output goes (a bounded queue: the
+/// command reads it to its end, or drops it before it stops reading).
 pub(crate) struct Job {
     pub(crate) nonce: String,
-    pub(crate) events: mpsc::UnboundedSender<Event>,
+    pub(crate) events: mpsc::Sender<Event>,
 }
 
 pub(crate) enum Event {

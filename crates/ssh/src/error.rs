@@ -192,6 +192,10 @@ pub enum ExecError {
     /// A become method other than sudo.
     #[error("become method {method:?} is not supported (only sudo is)")]
     UnsupportedBecome { method: String },
+    /// The command's stdout could not be written where it was to go (a full disk); the
+    /// command ran to its end.
+    #[error("cannot write the command's output: {source}")]
+    WriteOutput { source: io::Error },
     /// The OS gave no random bytes for the command's output markers; nothing was sent.
     #[error("cannot get random bytes from the OS for the command's markers: {0}")]
     Random(#[source] getrandom::Error),

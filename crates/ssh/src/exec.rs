@@ -3,12 +3,14 @@
 //!
 //! Every channel is drained until the server closes it: an unread channel stalls the whole
 //! connection in russh (its session loop blocks on a full channel queue), so stdout, stderr and
-//! stdin are handled concurrently in one loop. The exit status may arrive before the last data.
+//! stdin are handled concurrently in one loop, and output past the limit is still read (and
+//! only counted, see `output.rs`). The exit status may arrive before the last data.
 //! A channel that ends without exit status (nor exit signal) means the connection was lost.
 //! A semaphore keeps at most `max_channels` channels open per connection, below OpenSSH's
 //! `MaxSessions` (which also counts channels that are still closing).
 
 use std::future::Future;
+use std::io::Write;
 use std::pin::Pin;
 use std::time::Duration;
 
@@ -19,7 +21,7 @@ use tokio::time::Instant;
 use super::r#become::{Action, SudoState};
 use super::error::ExecError;
 use super::output::{
-    DRAIN_AFTER_KILL, ExecOptions, ExecOutput, ExitStatus, Killing, finish, signal_name_of,
+    Collect, DRAIN_AFTER_KILL, ExecOptions, ExecOutput, ExitStatus, Killing, signal_name_of,
     sleep_until, until,
 };
 use super::persistent_shell::{self, Routed};
@@ -40,17 +42,45 @@ enum Event {
 impl Connection {
     /// Runs `command` through the login user's shell: in the connection's persistent shell
     /// when its options allow (no stdin data, no sudo password) and that shell is free,
-    /// otherwise on a new channel.
+    /// otherwise on a new channel. stdout and stderr are kept within
+    /// [`ExecOptions::max_output`] each.
     ///
     /// A non-zero exit is not an error. Errors: [`ExecError::ConnectionLost`] if the connection
     /// died before the exit status came, [`ExecError::Timeout`], [`ExecError::BecomeFailed`],
     /// and channel/exec refusals.
     pub async fn exec(&self, command: &str, opts: &ExecOptions) -> Result<ExecOutput, ExecError> {
+        self.exec_with::<dyn Write + Send>(command, opts, None)
+            .await
+    }
+
+    /// [`Connection::exec`] with stdout written to `writer` as it arrives, whatever its size
+    /// (a file on the controller: `fetch`); the output's `stdout` is then empty. stderr is
+    /// kept within the limit as usual. A write error ([`ExecError::WriteOutput`]) stops the
+    /// writing, not the command.
+    pub async fn exec_to(
+        &self,
+        command: &str,
+        opts: &ExecOptions,
+        writer: &mut (dyn Write + Send),
+    ) -> Result<ExecOutput, ExecError> {
+        self.exec_with(command, opts, Some(writer)).await
+    }
+
+    async fn exec_with<W: Write + Send + ?Sized>(
+        &self,
+        command: &str,
+        opts: &ExecOptions,
+        mut writer: Option<&mut W>,
+    ) -> Result<ExecOutput, ExecError> {
         let deadline = opts.timeout.and_then(|t| Instant::now().checked_add(t));
         if let Some(slot) = &self.inner.shell
             && persistent_shell::eligible(opts)
         {
-            match self.exec_in_shell(slot, command, opts, deadline).await {
+            let writer = writer.as_deref_mut();
+            match self
+                .exec_in_shell(slot, command, opts, deadline, writer)
+                .await
+            {
                 Routed::Done(result) => return result,
                 Routed::Fallback => {}
             }
@@ -58,7 +88,7 @@ impl Connection {
         let timeout_err = || ExecError::Timeout {
             after: opts.timeout.unwrap_or_default(),
         };
-        let (mut sudo, line) = match &opts.become_ {
+        let (sudo, line) = match &opts.become_ {
             Some(b) => {
                 let (state, line) = SudoState::start(b, command)?;
                 (Some(state), line)
@@ -82,37 +112,37 @@ impl Connection {
         let channel = until(deadline, self.open_channel())
             .await
             .ok_or_else(timeout_err)??;
-        let (reader, writer) = channel.split();
+        let (reader, writer_half) = channel.split();
         let mut live = Live {
-            parts: Some((reader, writer, permit)),
+            parts: Some((reader, writer_half, permit)),
             conn: self.clone(),
             pid: None,
             pid_tag: pid_line.as_ref().map(|p| p.tag.clone()),
             drained: false,
         };
-        let Some((reader, writer, _permit)) = live.parts.as_mut() else {
+        let Some((reader, channel_writer, _permit)) = live.parts.as_mut() else {
             return Err(self.lost("channel vanished"));
         };
-        let writer: &ChannelWriteHalf<client::Msg> = writer;
-        if let Err(e) = writer.exec(true, line.into_bytes()).await {
+        let channel_writer: &ChannelWriteHalf<client::Msg> = channel_writer;
+        if let Err(e) = channel_writer.exec(true, line.into_bytes()).await {
             return Err(self.start_error(e));
         }
-        if let Some(s) = sudo.as_mut() {
+        let mut out = Collect::new(opts.max_output, sudo, writer);
+        let sudo_wait = out.sudo_mut().is_some();
+        if let Some(s) = out.sudo_mut() {
             s.arm(); // the become timeout runs from here, not while waiting for a channel
         }
 
-        let mut stdout = Vec::new();
-        let mut stderr = Vec::new();
         let mut status: Option<ExitStatus> = None;
         let mut confirmed = false;
         let mut stdin: Option<Pending<'_>> = None;
         let mut stdin_data = opts.stdin.clone();
-        if sudo.is_none() {
-            stdin = Some(send_stdin(writer, stdin_data.take()));
+        if !sudo_wait {
+            stdin = Some(send_stdin(channel_writer, stdin_data.take()));
         }
 
         loop {
-            let become_deadline = sudo.as_ref().and_then(SudoState::deadline);
+            let become_deadline = out.sudo_mut().and_then(|s| s.deadline());
             let event = tokio::select! {
                 msg = reader.wait() => Event::Msg(msg),
                 done = async { match stdin.as_mut() { Some(f) => f.await, None => Ok(()) } }, if stdin.is_some() => Event::StdinDone(done),
@@ -133,55 +163,48 @@ impl Connection {
                 }
                 Event::Timeout => {
                     drop(stdin.take());
-                    let _ = writer.signal(Sig::KILL).await;
+                    let _ = channel_writer.signal(Sig::KILL).await;
                     if let Some(pid) = pid_line.as_ref().and_then(|p| p.pid) {
                         self.kill_process_group(pid).await;
                     }
-                    let _ = writer.eof().await;
-                    let _ = writer.close().await;
+                    let _ = channel_writer.eof().await;
+                    let _ = channel_writer.close().await;
                     drain(reader).await;
                     live.drained = true;
                     return Err(timeout_err());
                 }
                 Event::BecomeTimeout => {
-                    let reason = match sudo.as_mut() {
-                        Some(s) => match s.timed_out() {
-                            Action::Fail(r) => r,
-                            _ => "timed out waiting for sudo".into(),
-                        },
-                        None => "timed out waiting for sudo".into(),
+                    let reason = match out.sudo_mut().map(SudoState::timed_out) {
+                        Some(Action::Fail(r)) => r,
+                        _ => "timed out waiting for sudo".into(),
                     };
                     drop(stdin.take());
-                    abandon(writer, reader).await;
+                    abandon(channel_writer, reader).await;
                     live.drained = true;
                     return Err(ExecError::BecomeFailed { reason });
                 }
             };
             match msg {
-                ChannelMsg::Data { data } => match sudo.as_mut() {
-                    Some(s) => {
-                        if let Some(Action::Started) = s.on_stdout(&data, &mut stdout) {
-                            stdin = Some(send_stdin(writer, stdin_data.take()));
-                        }
+                ChannelMsg::Data { data } => {
+                    if let Some(Action::Started) = out.stdout(&data) {
+                        stdin = Some(send_stdin(channel_writer, stdin_data.take()));
                     }
-                    None => stdout.extend_from_slice(&data),
-                },
+                }
                 ChannelMsg::ExtendedData { data, ext } => {
                     if ext != 1 {
                         continue;
                     }
-                    match pid_line.as_mut() {
+                    let action = match pid_line.as_mut() {
                         Some(p) if !p.done => {
                             let rest = p.feed(&data);
                             live.pid = p.pid;
                             if rest.is_empty() {
                                 continue;
                             }
-                            stderr.extend_from_slice(&rest);
+                            out.stderr(&rest)
                         }
-                        _ => stderr.extend_from_slice(&data),
-                    }
-                    let action = sudo.as_mut().and_then(|s| s.on_stderr(&stderr));
+                        _ => out.stderr(&data),
+                    };
                     match action {
                         Some(Action::SendPassword) => {
                             let password = opts
@@ -190,16 +213,20 @@ impl Connection {
                                 .and_then(|b| b.password.as_ref())
                                 .map(|p| format!("{}\n", p.expose()))
                                 .unwrap_or_default();
-                            if writer.data_bytes(password.into_bytes()).await.is_err() {
+                            if channel_writer
+                                .data_bytes(password.into_bytes())
+                                .await
+                                .is_err()
+                            {
                                 return Err(self.lost("while sending the sudo password"));
                             }
-                            if let Some(s) = sudo.as_mut() {
+                            if let Some(s) = out.sudo_mut() {
                                 s.password_sent();
                             }
                         }
                         Some(Action::Fail(reason)) => {
                             drop(stdin.take());
-                            abandon(writer, reader).await;
+                            abandon(channel_writer, reader).await;
                             live.drained = true;
                             return Err(ExecError::BecomeFailed { reason });
                         }
@@ -228,7 +255,7 @@ impl Connection {
         if let Some(p) = pid_line.as_mut()
             && !p.done
         {
-            stderr.extend_from_slice(&p.rest());
+            out.stderr(&p.rest());
         }
 
         let Some(exit) = status else {
@@ -239,7 +266,7 @@ impl Connection {
             };
             return Err(self.lost(detail));
         };
-        finish(sudo.as_ref(), stdout, stderr, exit)
+        out.finish(exit)
     }
 
     /// Opens a session channel. A server whose `MaxSessions` is below `max_channels` (or

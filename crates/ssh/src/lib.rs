@@ -8,13 +8,16 @@
 //!
 //! Error mapping for the runner: every [`ConnectError`] and [`ExecError::ConnectionLost`] make
 //! the host "unreachable"; every other [`ExecError`] makes the task "failed". A non-zero exit
-//! status is an [`ExecOutput`], not an error.
+//! status is an [`ExecOutput`], not an error, and so is output past
+//! [`ExecOptions::max_output`]: it is cut as it arrives (the channel still read to its end)
+//! and [`ExecOutput::truncation`] says what was dropped.
 //!
 //! Files: `target.rs` (resolving how to reach a host), `ssh_config.rs`, `known_hosts.rs`,
 //! `handler.rs` (russh's callbacks: the host key check), `auth.rs`, `session.rs` (connect,
-//! retries, jump hosts), `output.rs` (what a command is given and gives back), `exec.rs`
-//! (channel loop), `persistent_shell.rs` + `driver.rs` + `shell_frame.rs` (one long-lived shell
-//! per connection that runs most commands without a new channel), `become.rs` (sudo),
+//! retries, jump hosts), `output.rs` (what a command is given and gives back, its output
+//! collected within the limit as it arrives), `exec.rs` (channel loop),
+//! `persistent_shell.rs`, `driver.rs` and `shell_frame.rs` (one long-lived shell per
+//! connection that runs most commands without a new channel), `become.rs` (sudo),
 //! `settings.rs`, `error.rs`.
 
 mod auth;

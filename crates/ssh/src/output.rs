@@ -1,15 +1,17 @@
 //! What a command is given and gives back, whichever way it runs (its own channel, `exec.rs`,
-//! or the persistent shell, `persistent_shell.rs`): options, output, exit status, sudo's
-//! verdict on it, the count of commands being killed, and deadline helpers. Apart so that
-//! neither of the two ways depends on the other for it.
+//! or the persistent shell, `persistent_shell.rs`): options, output as it is collected within
+//! the output limit, exit status, sudo's verdict on it, the count of commands being killed,
+//! and deadline helpers. Apart so that neither of the two ways depends on the other for it.
 
 use std::future::Future;
+use std::io::Write;
 use std::time::Duration;
 
+use clearfleet_base::capture::{Capture, MaxOutput, Sink, Stream, Truncation};
 use russh::Sig;
 use tokio::time::Instant;
 
-use super::r#become::{Become, SudoState};
+use super::r#become::{Action, Become, SudoState};
 use super::error::ExecError;
 
 /// How to run one command.
@@ -27,14 +29,22 @@ pub struct ExecOptions {
     pub timeout: Option<Duration>,
     /// Run through sudo.
     pub become_: Option<Become>,
+    /// How much of stdout, and of stderr, is kept: past it, the first and last halves of the
+    /// limit (see [`Capture`]). The channel is read to its end all the same.
+    pub max_output: MaxOutput,
 }
 
 /// What a command printed and how it ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ExecOutput {
+    /// Within [`ExecOptions::max_output`], plus the line that says how many bytes were
+    /// dropped where some were; empty when stdout went to a writer
+    /// ([`crate::Connection::exec_to`]).
     pub stdout: Vec<u8>,
     pub stderr: Vec<u8>,
     pub exit: ExitStatus,
+    /// What the limit dropped.
+    pub truncation: Truncation,
 }
 
 impl ExecOutput {
@@ -56,31 +66,87 @@ pub enum ExitStatus {
 /// cleanly and frees its session slot on the server.
 pub(crate) const DRAIN_AFTER_KILL: Duration = Duration::from_secs(3);
 
-/// The command's output, or sudo's failure if sudo never started it (`sudo` = the become
-/// conversation, if any): shared by the channel path and the persistent shell.
-pub(crate) fn finish(
-    sudo: Option<&SudoState>,
-    stdout: Vec<u8>,
-    mut stderr: Vec<u8>,
-    exit: ExitStatus,
-) -> Result<ExecOutput, ExecError> {
-    if let Some(s) = sudo {
-        if !s.running() {
-            let code = match &exit {
-                ExitStatus::Code(c) => Some(*c),
-                ExitStatus::Signal(_) => None,
-            };
-            return Err(ExecError::BecomeFailed {
-                reason: s.failure_reason(&stderr, code),
-            });
+/// One command's output as it arrives, whichever way the command runs: sudo's conversation
+/// taken out first (so its prompt and marker are seen however much came before them), then
+/// each stream kept within the limit, or stdout written through to a writer.
+pub(crate) struct Collect<'w, W: Write + Send + ?Sized> {
+    limit: MaxOutput,
+    stdout: Sink<'w, W>,
+    stderr: Capture,
+    sudo: Option<SudoState>,
+}
+
+impl<'w, W: Write + Send + ?Sized> Collect<'w, W> {
+    pub(crate) fn new(
+        limit: MaxOutput,
+        sudo: Option<SudoState>,
+        writer: Option<&'w mut W>,
+    ) -> Collect<'w, W> {
+        Collect {
+            limit,
+            stdout: Sink::new(limit, writer),
+            stderr: Capture::new(limit),
+            sudo,
         }
-        s.clean_stderr(&mut stderr);
     }
-    Ok(ExecOutput {
-        stdout,
-        stderr,
-        exit,
-    })
+
+    pub(crate) fn sudo_mut(&mut self) -> Option<&mut SudoState> {
+        self.sudo.as_mut()
+    }
+
+    /// The next stdout bytes; what sudo's conversation asks for, if anything.
+    pub(crate) fn stdout(&mut self, data: &[u8]) -> Option<Action> {
+        let out = &mut self.stdout;
+        match self.sudo.as_mut() {
+            Some(s) => s.on_stdout(data, &mut |b: &[u8]| out.push(b)),
+            None => {
+                out.push(data);
+                None
+            }
+        }
+    }
+
+    /// The next stderr bytes; what sudo's conversation asks for, if anything.
+    pub(crate) fn stderr(&mut self, data: &[u8]) -> Option<Action> {
+        match self.sudo.as_mut() {
+            Some(s) => s.on_stderr(data, &mut self.stderr),
+            None => {
+                self.stderr.push(data);
+                None
+            }
+        }
+    }
+
+    /// The command's output, or sudo's failure if sudo never started it, or the writer's.
+    pub(crate) fn finish(self, exit: ExitStatus) -> Result<ExecOutput, ExecError> {
+        let (mut stderr, stderr_dropped) = self.stderr.finish(Stream::Stderr);
+        if let Some(s) = &self.sudo {
+            if !s.running() {
+                let code = match &exit {
+                    ExitStatus::Code(c) => Some(*c),
+                    ExitStatus::Signal(_) => None,
+                };
+                return Err(ExecError::BecomeFailed {
+                    reason: s.failure_reason(&stderr, code),
+                });
+            }
+            s.clean_stderr(&mut stderr);
+        }
+        let (stdout, stdout_dropped) = self
+            .stdout
+            .finish(Stream::Stdout)
+            .map_err(|source| ExecError::WriteOutput { source })?;
+        Ok(ExecOutput {
+            stdout,
+            stderr,
+            exit,
+            truncation: Truncation {
+                limit: self.limit,
+                stdout_dropped,
+                stderr_dropped,
+            },
+        })
+    }
 }
 
 /// Commands being killed because their caller dropped them (see [`Live`]).

@@ -33,6 +33,7 @@
 //! A task always reads the driver's channel to its end (russh stalls the whole connection on
 //! an unread channel), also between commands, when what arrives is dropped.
 
+use std::io::Write;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 
@@ -44,7 +45,7 @@ use super::r#become::{Action, SudoState};
 use super::driver::{Driver, Event, Job, Slot, State};
 use super::error::ExecError;
 use super::output::{
-    ExecOptions, ExecOutput, ExitStatus, Killing, finish, signal_name_of, sleep_until, until,
+    Collect, ExecOptions, ExecOutput, ExitStatus, Killing, signal_name_of, sleep_until, until,
 };
 use super::session::Connection;
 use super::shell_frame::{StreamCut, driver_script, frame_command, parse_rc};
@@ -52,6 +53,18 @@ use clearfleet_base::random::token as random_token;
 
 /// Longest stderr noise (rc files) searched for the driver's pid line.
 const MAX_START_NOISE: usize = 64 * 1024;
+
+/// Pieces of output (at most an SSH packet each) queued from the reader task to the command:
+/// the queue is bounded like the channel itself, so a command that prints faster than it is
+/// collected holds back the reader instead of growing memory.
+const EVENT_QUEUE: usize = 16;
+
+/// What the command's loop woke up for.
+enum Next {
+    Event(Option<Event>),
+    Timeout,
+    BecomeTimeout,
+}
 
 /// What [`Connection::exec_in_shell`] did.
 pub(super) enum Routed {
@@ -156,12 +169,13 @@ impl Drop for InFlight {
 impl Connection {
     /// Runs `command` in the connection's driver (started on first use), or says to fall
     /// back to a channel. `deadline` is the command's timeout, counted from the call.
-    pub(super) async fn exec_in_shell(
+    pub(super) async fn exec_in_shell<W: Write + Send + ?Sized>(
         &self,
         slot: &Slot,
         command: &str,
         opts: &ExecOptions,
         deadline: Option<Instant>,
+        writer: Option<&mut W>,
     ) -> Routed {
         let timeout_err = || ExecError::Timeout {
             after: opts.timeout.unwrap_or_default(),
@@ -169,7 +183,7 @@ impl Connection {
         let Ok(mut guard) = slot.clone().try_lock_owned() else {
             return Routed::Fallback; // busy with another command of this connection
         };
-        let (mut sudo, line) = match &opts.become_ {
+        let (sudo, line) = match &opts.become_ {
             Some(b) => match SudoState::start(b, command) {
                 Ok((state, line)) => (Some(state), line),
                 Err(e) => return Routed::Done(Err(e)),
@@ -211,7 +225,7 @@ impl Connection {
             flight.retire();
             return Routed::Fallback;
         };
-        let (tx, mut events) = mpsc::unbounded_channel();
+        let (tx, mut events) = mpsc::channel(EVENT_QUEUE);
         if driver.jobs.send(Job { nonce, events: tx }).is_err() {
             flight.retire();
             return Routed::Fallback;
@@ -222,69 +236,51 @@ impl Connection {
             flight.retire();
             return Routed::Fallback;
         }
-        if let Some(s) = sudo.as_mut() {
+        let mut out = Collect::new(opts.max_output, sudo, writer);
+        if let Some(s) = out.sudo_mut() {
             s.arm();
         }
 
-        let mut stdout = Vec::new();
-        let mut stderr = Vec::new();
         let exit = loop {
-            let become_deadline = sudo.as_ref().and_then(SudoState::deadline);
-            let event = tokio::select! {
-                event = events.recv() => event,
-                _ = sleep_until(deadline), if deadline.is_some() => {
-                    flight.kill().await;
-                    return Routed::Done(Err(timeout_err()));
-                }
-                _ = sleep_until(become_deadline), if become_deadline.is_some() => {
-                    let reason = match sudo.as_mut().map(SudoState::timed_out) {
+            let become_deadline = out.sudo_mut().and_then(|s| s.deadline());
+            let next = tokio::select! {
+                event = events.recv() => Next::Event(event),
+                _ = sleep_until(deadline), if deadline.is_some() => Next::Timeout,
+                _ = sleep_until(become_deadline), if become_deadline.is_some() => Next::BecomeTimeout,
+            };
+            let failure = match next {
+                Next::Timeout => timeout_err(),
+                Next::BecomeTimeout => ExecError::BecomeFailed {
+                    reason: match out.sudo_mut().map(SudoState::timed_out) {
                         Some(Action::Fail(r)) => r,
                         _ => "timed out waiting for sudo".into(),
-                    };
-                    flight.kill().await;
-                    return Routed::Done(Err(ExecError::BecomeFailed { reason }));
-                }
-            };
-            match event {
-                Some(Event::Stdout(data)) => match sudo.as_mut() {
-                    Some(s) => {
-                        s.on_stdout(&data, &mut stdout);
-                    }
-                    None => stdout.extend_from_slice(&data),
+                    },
                 },
-                Some(Event::Stderr(data)) => {
-                    stderr.extend_from_slice(&data);
-                    match sudo.as_mut().and_then(|s| s.on_stderr(&stderr)) {
-                        Some(Action::Fail(reason)) => {
-                            flight.kill().await;
-                            return Routed::Done(Err(ExecError::BecomeFailed { reason }));
-                        }
-                        Some(Action::SendPassword) => {
-                            // Not eligible with a password; without one sudo fails above.
-                            flight.kill().await;
-                            return Routed::Done(Err(ExecError::BecomeFailed {
-                                reason: "a password is required".into(),
-                            }));
-                        }
-                        Some(Action::Started) | None => {}
-                    }
+                Next::Event(Some(Event::Stdout(data))) => {
+                    out.stdout(&data);
+                    continue;
                 }
-                Some(Event::Finished(Some(rc))) => {
+                Next::Event(Some(Event::Stderr(data))) => match out.stderr(&data) {
+                    Some(Action::Fail(reason)) => ExecError::BecomeFailed { reason },
+                    // Not eligible with a password; without one sudo fails above.
+                    Some(Action::SendPassword) => ExecError::BecomeFailed {
+                        reason: "a password is required".into(),
+                    },
+                    Some(Action::Started) | None => continue,
+                },
+                Next::Event(Some(Event::Finished(Some(rc)))) => {
                     flight.done();
                     break ExitStatus::Code(rc);
                 }
-                Some(Event::Finished(None)) => {
-                    flight.kill().await;
-                    return Routed::Done(Err(ExecError::ExecRefused {
-                        host: self.inner.host.clone(),
-                        reason: "the persistent shell sent an unreadable exit status".into(),
-                    }));
-                }
-                Some(Event::Ended {
+                Next::Event(Some(Event::Finished(None))) => ExecError::ExecRefused {
+                    host: self.inner.host.clone(),
+                    reason: "the persistent shell sent an unreadable exit status".into(),
+                },
+                Next::Event(Some(Event::Ended {
                     exit,
                     began,
                     started,
-                }) => {
+                })) => {
                     if started {
                         flight.retire();
                     } else {
@@ -299,7 +295,7 @@ impl Connection {
                         None => return Routed::Done(Err(self.lost_midway())),
                     }
                 }
-                None => {
+                Next::Event(None) => {
                     // The reader ended before it took the command: nothing ran.
                     flight.retire();
                     if self.is_closed() {
@@ -307,9 +303,14 @@ impl Connection {
                     }
                     return Routed::Fallback;
                 }
-            }
+            };
+            // The reader must never wait on this command's full queue while the driver is
+            // being killed (it reads the driver's pid and the channel's end).
+            drop(events);
+            flight.kill().await;
+            return Routed::Done(Err(failure));
         };
-        Routed::Done(finish(sudo.as_ref(), stdout, stderr, exit))
+        Routed::Done(out.finish(exit))
     }
 
     fn lost_midway(&self) -> ExecError {
@@ -454,17 +455,17 @@ async fn read_driver(
         if is_err {
             cur.err.feed(&data, &mut piece);
             if !piece.is_empty() {
-                let _ = cur.job.events.send(Event::Stderr(piece));
+                let _ = cur.job.events.send(Event::Stderr(piece)).await;
             }
         } else {
             cur.out.feed(&data, &mut piece);
             if !piece.is_empty() {
-                let _ = cur.job.events.send(Event::Stdout(piece));
+                let _ = cur.job.events.send(Event::Stdout(piece)).await;
             }
         }
         if cur.out.done() && cur.err.done() {
             let rc = parse_rc(cur.out.trailer());
-            let _ = cur.job.events.send(Event::Finished(rc));
+            let _ = cur.job.events.send(Event::Finished(rc)).await;
             current = None;
         }
     }
@@ -478,18 +479,23 @@ async fn read_driver(
             let _ = cur
                 .job
                 .events
-                .send(Event::Stdout(std::mem::take(&mut piece)));
+                .send(Event::Stdout(std::mem::take(&mut piece)))
+                .await;
         }
         cur.err.finish(&mut piece);
         if !piece.is_empty() {
-            let _ = cur.job.events.send(Event::Stderr(piece));
+            let _ = cur.job.events.send(Event::Stderr(piece)).await;
         }
         let began = cur.out.began() || cur.err.began();
-        let _ = cur.job.events.send(Event::Ended {
-            exit,
-            began,
-            started,
-        });
+        let _ = cur
+            .job
+            .events
+            .send(Event::Ended {
+                exit,
+                began,
+                started,
+            })
+            .await;
     }
 }
 

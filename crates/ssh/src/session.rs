@@ -204,6 +204,9 @@ fn with_attempts(err: ConnectError, n: u32) -> ConnectError {
     }
 }
 
+/// See [`client::Config::channel_buffer_size`] in `client_config`.
+const CHANNEL_QUEUE: usize = 16;
+
 fn client_config(settings: &SshSettings, known_types: &[String]) -> Arc<client::Config> {
     let mut preferred = Preferred::default();
     if !known_types.is_empty() {
@@ -219,6 +222,11 @@ fn client_config(settings: &SshSettings, known_types: &[String]) -> Arc<client::
         inactivity_timeout: None,
         nodelay: true,
         preferred,
+        // Packets russh queues per channel before its reader takes them (russh's default is
+        // 100, 3.2 MiB of 32 KiB packets per channel when the reader lags behind, e.g. many
+        // hosts printing at once on a busy controller); every channel is read to its end
+        // (exec.rs), so a shorter queue only holds the host back sooner.
+        channel_buffer_size: CHANNEL_QUEUE,
         ..Default::default()
     })
 }

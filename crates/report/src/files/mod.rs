@@ -66,6 +66,8 @@ fn remove_stale_host_pages(hosts_dir: &PrivateDir, keep: &[String]) -> std::io::
 
 /// How many lines of stdout and stderr a report keeps per step.
 pub const TAIL_LINES: usize = 50;
+/// The most bytes of those lines a report keeps per step (their end).
+pub const TAIL_BYTES: usize = 16 * 1024;
 
 /// What kind of run the report is about: it decides the JUnit test cases.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -259,6 +261,15 @@ pub(crate) fn tail(text: &str, n: usize) -> String {
     let lines: Vec<&str> = text.lines().collect();
     let skip = lines.len().saturating_sub(n);
     let mut s = lines[skip..].join("\n");
+    // Lines can be long (up to the output limit): the report keeps every step's tail until
+    // it is written, so a tail is bounded in bytes too.
+    let mut cut = s.len().saturating_sub(TAIL_BYTES);
+    while !s.is_char_boundary(cut) {
+        cut += 1;
+    }
+    if cut > 0 {
+        s = format!("[… {cut} earlier bytes]{}", &s[cut..]);
+    }
     if skip > 0 {
         s = format!("[… {skip} earlier lines]\n{s}");
     }
@@ -661,6 +672,17 @@ mod tests {
         assert!(t.starts_with("[… 10 earlier lines]\nl11\n"), "{t}");
         assert!(t.ends_with("l60"), "{t}");
         assert_eq!(tail("a\nb", 50), "a\nb");
+        let long = format!("é{}", "x".repeat(TAIL_BYTES));
+        assert_eq!(
+            tail(&long, 50),
+            format!("[… 2 earlier bytes]{}", "x".repeat(TAIL_BYTES))
+        );
+        let t = tail(&format!("{}z", "é".repeat(TAIL_BYTES)), 50);
+        assert!(
+            t.ends_with("éz") && t.len() < TAIL_BYTES + 30,
+            "{}",
+            t.len()
+        );
     }
 
     #[test]

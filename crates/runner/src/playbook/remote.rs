@@ -1,19 +1,23 @@
 //! How modules reach a host during a playbook run: over the host's one SSH connection, with the
-//! task's become, environment and timeout applied.
+//! task's become, environment, timeout and output limit applied.
 
+use std::io::Write;
 use std::time::Duration;
 
 use indexmap::IndexMap;
 
+use clearfleet_base::capture::MaxOutput;
 use clearfleet_base::shell::quote;
 use clearfleet_modules::{Remote, RemoteError, RemoteOutput};
-use clearfleet_ssh::{Become, Connection, ExecError, ExecOptions, ExitStatus};
+use clearfleet_ssh::{Become, Connection, ExecError, ExecOptions, ExecOutput, ExitStatus};
 
 /// A [`Remote`] over an established SSH connection.
 pub struct SshRemote<'a> {
     pub host: &'a str,
     pub connection: &'a Connection,
     pub become_: Option<Become>,
+    /// Kept of each output stream of each command.
+    pub max_output: MaxOutput,
 }
 
 /// `cmd` with the task's `environment` exported first (values quoted, never interpreted).
@@ -52,8 +56,52 @@ impl<R: Remote> Remote for TaskRemote<'_, R> {
             .await
     }
 
+    async fn run_to(
+        &self,
+        cmd: &str,
+        stdin: Option<Vec<u8>>,
+        timeout: Option<Duration>,
+        stdout: &mut (dyn Write + Send),
+    ) -> Result<RemoteOutput, RemoteError> {
+        let command = with_environment(self.environment, cmd);
+        self.inner
+            .run_to(&command, stdin, timeout.or(self.timeout), stdout)
+            .await
+    }
+
     fn host(&self) -> &str {
         self.inner.host()
+    }
+}
+
+impl SshRemote<'_> {
+    fn options(&self, stdin: Option<Vec<u8>>, timeout: Option<Duration>) -> ExecOptions {
+        ExecOptions {
+            stdin,
+            timeout,
+            become_: self.become_.clone(),
+            max_output: self.max_output,
+        }
+    }
+}
+
+/// A command's result as modules see it.
+fn remote_result(result: Result<ExecOutput, ExecError>) -> Result<RemoteOutput, RemoteError> {
+    match result {
+        Ok(out) => Ok(RemoteOutput {
+            stdout: out.stdout,
+            stderr: out.stderr,
+            rc: match out.exit {
+                ExitStatus::Code(c) => Some(i32::try_from(c).unwrap_or(i32::MAX)),
+                ExitStatus::Signal(_) => None,
+            },
+            truncation: out.truncation,
+        }),
+        Err(ExecError::ConnectionLost { .. }) => {
+            Err(RemoteError::Unreachable("connection lost".to_owned()))
+        }
+        Err(ExecError::Timeout { after }) => Err(RemoteError::Timeout(after)),
+        Err(e) => Err(RemoteError::Other(e.to_string())),
     }
 }
 
@@ -64,26 +112,19 @@ impl Remote for SshRemote<'_> {
         stdin: Option<Vec<u8>>,
         timeout: Option<Duration>,
     ) -> Result<RemoteOutput, RemoteError> {
-        let options = ExecOptions {
-            stdin,
-            timeout,
-            become_: self.become_.clone(),
-        };
-        match self.connection.exec(cmd, &options).await {
-            Ok(out) => Ok(RemoteOutput {
-                stdout: out.stdout,
-                stderr: out.stderr,
-                rc: match out.exit {
-                    ExitStatus::Code(c) => Some(i32::try_from(c).unwrap_or(i32::MAX)),
-                    ExitStatus::Signal(_) => None,
-                },
-            }),
-            Err(ExecError::ConnectionLost { .. }) => {
-                Err(RemoteError::Unreachable("connection lost".to_owned()))
-            }
-            Err(ExecError::Timeout { after }) => Err(RemoteError::Timeout(after)),
-            Err(e) => Err(RemoteError::Other(e.to_string())),
-        }
+        let options = self.options(stdin, timeout);
+        remote_result(self.connection.exec(cmd, &options).await)
+    }
+
+    async fn run_to(
+        &self,
+        cmd: &str,
+        stdin: Option<Vec<u8>>,
+        timeout: Option<Duration>,
+        stdout: &mut (dyn Write + Send),
+    ) -> Result<RemoteOutput, RemoteError> {
+        let options = self.options(stdin, timeout);
+        remote_result(self.connection.exec_to(cmd, &options, stdout).await)
     }
 
     fn host(&self) -> &str {

@@ -10,6 +10,7 @@ use serde_json::{Map, Value, json};
 use super::host::HostRun;
 use super::remote::{SshRemote, TaskRemote};
 use super::{Engine, PlayCtx};
+use clearfleet_base::capture::{MAX_OUTPUT_VAR, MaxOutput};
 use clearfleet_events::{EventKind, TaskResult, TaskStatus};
 use clearfleet_modules::{LocalRemote, ModuleCall, ModuleContext, ModuleResult, Remote};
 use clearfleet_playbook::{Task, TaskBody};
@@ -191,6 +192,7 @@ fn emit_engine_result(e: &Engine, h: &HostRun, t: &Task, status: TaskStatus, msg
 pub(crate) async fn gather(e: &Engine, h: &mut HostRun, ssh: &SshSettings) {
     let started = Instant::now();
     let name = h.name.clone();
+    let max_output = h.plan.max_output;
     let result = match h.connection(ssh).await {
         Err(err) => Err((true, err.to_string())),
         Ok(conn) => {
@@ -198,6 +200,7 @@ pub(crate) async fn gather(e: &Engine, h: &mut HostRun, ssh: &SshSettings) {
                 host: &name,
                 connection: conn,
                 become_: None,
+                max_output,
             };
             match remote
                 .run(
@@ -210,7 +213,10 @@ pub(crate) async fn gather(e: &Engine, h: &mut HostRun, ssh: &SshSettings) {
                 )
                 .await
             {
-                Ok(out) => Ok(super::facts::parse(&out.stdout_text())),
+                Ok(out) => match out.truncation.message() {
+                    None => Ok(super::facts::parse(&out.stdout_text())),
+                    Some(why) => Err((false, format!("the facts cannot be read whole: {why}"))),
+                },
                 Err(err) => Err((
                     matches!(err, clearfleet_modules::RemoteError::Unreachable(_)),
                     err.to_string(),
@@ -438,9 +444,13 @@ async fn run_host_module(
         .timeout
         .map(Duration::from_secs)
         .or(e.config.command_timeout);
+    let max_output = match max_output(e, var_map) {
+        Ok(m) => m,
+        Err(err) => return ModuleResult::fail(err),
+    };
     if t.delegate_to.is_some() {
         let remote = TaskRemote {
-            inner: LocalRemote::new(h.name.clone()),
+            inner: LocalRemote::new(h.name.clone()).with_max_output(max_output),
             environment: &env,
             timeout,
         };
@@ -461,12 +471,23 @@ async fn run_host_module(
                     host: &name,
                     connection: conn,
                     become_: become_.clone(),
+                    max_output,
                 },
                 environment: &env,
                 timeout,
             };
             run_module(e, t, &call, &remote, become_.is_some()).await
         }
+    }
+}
+
+/// The task's output limit: its `clearfleet_max_output` variable, the most specific one
+/// (task, play, host or group vars, `-e`), else `--max-output`. A value that is not a size
+/// fails the task.
+fn max_output(e: &Engine, vars: &Map<String, Value>) -> Result<MaxOutput, String> {
+    match vars.get(MAX_OUTPUT_VAR) {
+        None | Some(Value::Null) => Ok(e.config.max_output),
+        Some(v) => MaxOutput::from_var(v).map_err(|err| format!("{MAX_OUTPUT_VAR}: {err}")),
     }
 }
 
