@@ -628,7 +628,10 @@ async fn run_module<R: Remote>(
         controller_dir: &e.playbook_dir,
         files: &e.files,
     };
-    call.run(&ctx).await
+    // Boxed: a module's future nests the SSH layer's (exec, the persistent shell, the output
+    // collection) inside every module's; inlined into the engine's, the whole is too deep
+    // for the compiler's layout queries (its recursion limit) in a clean build.
+    Box::pin(call.run(&ctx)).await
 }
 
 fn status_of(r: &ModuleResult, ignore_errors: bool) -> TaskStatus {
