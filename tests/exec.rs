@@ -217,16 +217,10 @@ fn output_past_the_limit_fails_the_host_with_its_head_tail_and_count() {
     }) else {
         return;
     };
+    let cmd = loud(300_000);
     let run = s
         .clearfleet("exec")
-        .args([
-            "--output",
-            "json",
-            "--max-output",
-            "64KiB",
-            "--",
-            &loud(300_000),
-        ])
+        .args(["--output", "json", "--max-output", "64KiB", "--", &cmd])
         .run();
     assert_eq!(run.code, 2, "{}", run.stderr);
     for (host, limit, shown) in [("h01", 32768, "32KiB"), ("h02", 65536, "64KiB")] {
@@ -278,14 +272,10 @@ fn with_nothing_set_the_limit_is_4_mib() {
     let Some(s) = Setup::new(1) else {
         return;
     };
+    let cmd = format!("{{ {}; }} >&2", loud(5_000_000));
     let run = s
         .clearfleet("exec")
-        .args([
-            "--output",
-            "json",
-            "--",
-            &format!("{{ {}; }} >&2", loud(5_000_000)),
-        ])
+        .args(["--output", "json", "--", &cmd])
         .run();
     assert_eq!(run.code, 2, "{}", run.stderr);
     let v = run.host_json("h01");
