@@ -11,8 +11,9 @@
 #   sh backup.sh restore BACKUP ROOT COMPOSE    unpack and copy back, then check the result
 #   sh backup.sh manifest DIR                   DIR's manifest on stdout (by hand, tests)
 #
-# Upstream (clearml/clearml-docs df22ffc, docs/deploying_clearml/clearml_server_linux_mac.md,
-# "Backing Up and Restoring Data and Configuration"): "Stop your server before backing up or
+# Upstream (clearml/clearml-docs, read at allegroai/clearml-docs 00043c1,
+# docs/deploying_clearml/clearml_server_linux_mac.md, "Backing Up and Restoring Data and
+# Configuration"): "Stop your server before backing up or
 # restoring"; `tar czvf ~/clearml_backup_data.tgz -C /opt/clearml/data .` and the same for
 # config; to restore, `rm -fR` the data and config, `tar -xzf` each archive into its
 # directory, then `chown -R 1000:1000 /opt/clearml` (macOS: `$(whoami):staff`), which
