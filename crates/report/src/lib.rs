@@ -2,9 +2,11 @@
 
 mod detect_table;
 pub mod digest;
+pub mod downtime;
 pub mod files;
 mod human;
 mod json;
+pub mod labels;
 pub mod live;
 mod playbook;
 mod releases;

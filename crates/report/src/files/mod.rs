@@ -6,6 +6,7 @@
 mod host;
 mod html;
 mod junit;
+mod next;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -15,13 +16,15 @@ use indexmap::IndexMap;
 use serde::Serialize;
 use serde_json::{Value, json};
 
+use super::downtime::{Downtime, TaskSpan, Tracker};
 use super::upgrade_table::UpgradeRow;
 use super::{FirstError, JsonReporter, Reporter};
 use clearfleet_base::private_files::PrivateDir;
 use clearfleet_base::secret::Redactor;
 use clearfleet_base::time;
+use clearfleet_clearml::playbook_vars::BACKUP_MANIFESTS;
 use clearfleet_events::{
-    Event, EventKind, HostOutcome, HostStatus, Recap, TaskStatus, UpgradeOutcome,
+    Event, EventKind, HostOutcome, HostStatus, Recap, TaskStatus, UpgradeLabel, UpgradeOutcome,
 };
 
 /// Where `upgrade` puts its reports unless told otherwise (and where `--rerun` looks).
@@ -107,9 +110,22 @@ pub(crate) struct HostRecord {
     /// How the host ended; `None` (written `pending`) while it has not.
     #[serde(serialize_with = "status_or_pending")]
     pub status: Option<HostStatus>,
+    /// `upgrade`: which of its distinct results the host had (`rolled_back`, `refused`...);
+    /// `None` for other commands and hosts the upgrade never decided.
+    pub label: Option<UpgradeLabel>,
+    /// When the host's first event came (since the report started).
     pub start_ms: Option<u64>,
+    /// When its own work ended: its last step's end (a playbook reports every host's end
+    /// together, after the run), or its `HostFinished` for a single command or a cancelled host.
     pub end_ms: Option<u64>,
+    /// `end_ms - start_ms`: the host's own time.
     pub duration_ms: u64,
+    /// `upgrade`: how long its server did not answer (see [`super::downtime`]); `None` if it
+    /// never stopped.
+    pub downtime: Option<Downtime>,
+    /// The downtime so far, from the task results.
+    #[serde(skip)]
+    tracker: Tracker,
     pub rc: Option<i64>,
     pub failure: Option<String>,
     pub version_before: Option<String>,
@@ -118,6 +134,12 @@ pub(crate) struct HostRecord {
     /// What the upgrade did (`upgraded 1.12.1 → 2.3.0`).
     pub result: Option<String>,
     pub backup: Option<String>,
+    /// The manifests of the backup (`<backup>/manifest.data`...), when there is a backup.
+    pub backup_manifests: Vec<String>,
+    /// The hops the plan chose (`1.17.1`, `2.0.0`, `2.3.0`), in order.
+    pub hops_planned: Vec<String>,
+    /// What to do next, a line each (commands included), for hosts that did not end ok.
+    pub next: Vec<String>,
     /// Where Ctrl-C left an interrupted host (the step it was in).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub step: Option<String>,
@@ -136,9 +158,12 @@ impl HostRecord {
         HostRecord {
             host: host.to_owned(),
             status: None,
+            label: None,
             start_ms: None,
             end_ms: None,
             duration_ms: 0,
+            downtime: None,
+            tracker: Tracker::default(),
             rc: None,
             failure: None,
             version_before: None,
@@ -146,6 +171,9 @@ impl HostRecord {
             hops_done: Vec::new(),
             result: None,
             backup: None,
+            backup_manifests: Vec::new(),
+            hops_planned: Vec::new(),
+            next: Vec::new(),
             step: None,
             backup_state: None,
             recap: None,
@@ -243,6 +271,9 @@ pub struct FilesReporter {
     clock: Instant,
     /// Offset of the current runner run's `elapsed` from the report's start.
     base: Duration,
+    /// The next event is the first of a runner run (the report's first, or one after a
+    /// `RunFinished`): it sets `base`. A playbook run sends no `RunStarted`.
+    new_run: bool,
     plays: Vec<Play>,
     play: Option<String>,
     hosts: IndexMap<String, HostRecord>,
@@ -303,6 +334,7 @@ impl FilesReporter {
             wall_start,
             clock: Instant::now(),
             base: Duration::ZERO,
+            new_run: true,
             plays: Vec::new(),
             play: None,
             hosts: IndexMap::new(),
@@ -339,12 +371,23 @@ impl FilesReporter {
         let play = self.play.clone();
         let h = self.host(&o.host);
         h.status = Some(o.status);
-        h.end_ms = Some(at);
+        // A playbook run reports every host's end together, after its last host: a host's own
+        // end is the end of its last step (a cancelled host's is now: it was in a step).
+        let last_step = h
+            .steps
+            .last()
+            .map(|s| s.start_ms.saturating_add(s.duration_ms));
+        let end = match (o.recap.is_some(), o.status, last_step) {
+            (true, HostStatus::Interrupted, _) | (true, _, None) | (false, _, _) => at,
+            (true, _, Some(step_end)) => step_end.min(at),
+        };
+        h.end_ms = Some(end);
         let start = h
             .start_ms
             .unwrap_or_else(|| at.saturating_sub(ms(o.duration)));
         h.start_ms.get_or_insert(start);
-        h.duration_ms = at.saturating_sub(h.start_ms.unwrap_or(start));
+        h.duration_ms = end.saturating_sub(h.start_ms.unwrap_or(start));
+        h.downtime = h.tracker.downtime(end);
         h.rc = o.rc.or(h.rc);
         if o.status == HostStatus::Interrupted {
             h.step = o.error.clone();
@@ -372,6 +415,13 @@ impl FilesReporter {
             h.version_after = h.version_before.clone();
             h.detected = serde_json::to_value(&d.state).ok();
             h.plan = serde_json::to_value(&d.plan).ok();
+            h.hops_planned = match &d.plan {
+                clearfleet_clearml::plan::Plan::Upgrade { hops, .. }
+                | clearfleet_clearml::plan::Plan::Resume { hops, .. } => {
+                    hops.iter().map(ToString::to_string).collect()
+                }
+                _ => Vec::new(),
+            };
             h.verdict = Some(d.verdict.clone());
         }
         // A command run (exec, ping, detect) is one step; a playbook's steps are its tasks.
@@ -395,11 +445,21 @@ impl FilesReporter {
 
     /// `upgrade`: what happened to each host, and the version it was taken to.
     pub fn set_upgrade(&mut self, rows: &[UpgradeRow], target: &str) {
+        let command_line = self.command_line.clone();
+        let dir = self.out.path().to_path_buf();
         for r in rows {
             let result = r.result();
             let h = self.host(&r.host);
             h.status = Some(r.status());
+            h.label = Some(r.outcome.label());
             h.backup = r.backup.clone();
+            h.backup_manifests = match &r.backup {
+                Some(b) => BACKUP_MANIFESTS
+                    .iter()
+                    .map(|m| format!("{}/{m}", b.trim_end_matches('/')))
+                    .collect(),
+                None => Vec::new(),
+            };
             h.step = r.step().map(str::to_owned);
             h.backup_state = r.backup_state();
             if matches!(r.outcome, UpgradeOutcome::Upgraded { .. }) {
@@ -415,6 +475,7 @@ impl FilesReporter {
                 h.failure = Some(result.clone());
             }
             h.result = Some(result);
+            h.next = next::upgrade(h, &command_line, &dir);
             let mut line = serde_json::to_value(r).unwrap_or_default();
             if let Some(m) = line.as_object_mut() {
                 m.insert("type".to_owned(), json!("upgrade"));
@@ -506,7 +567,9 @@ fn redact_record(h: &mut HostRecord, r: &Redactor) {
     ] {
         opt(s);
     }
-    h.hops_done.iter_mut().for_each(|x| *x = r.redact(x));
+    for list in [&mut h.hops_done, &mut h.next, &mut h.backup_manifests] {
+        list.iter_mut().for_each(|x| *x = r.redact(x));
+    }
     for v in [&mut h.detected, &mut h.plan].into_iter().flatten() {
         redact_value(v, r);
     }
@@ -540,10 +603,14 @@ fn summary_json(r: &Report) -> String {
             let mut v = json!({
                 "host": h.host,
                 "status": h.status_word(),
+                "label": h.label,
                 "version_before": h.version_before,
                 "version_after": h.version_after,
                 "hops_done": h.hops_done,
+                "start_ms": h.start_ms,
+                "end_ms": h.end_ms,
                 "duration_ms": h.duration_ms,
+                "downtime": h.downtime,
                 "failure": h.failure,
                 "result": h.result,
                 "backup": h.backup,
@@ -588,8 +655,11 @@ impl Reporter for FilesReporter {
     fn report(&mut self, event: &Event) {
         self.events.report(event);
         let now = self.clock.elapsed();
-        if let EventKind::RunStarted { hosts, command, .. } = &event.kind {
+        if self.new_run {
             self.base = now.saturating_sub(event.elapsed);
+            self.new_run = false;
+        }
+        if let EventKind::RunStarted { hosts, command, .. } = &event.kind {
             self.run_command = command.clone();
             for h in hosts {
                 self.host(h);
@@ -616,6 +686,13 @@ impl Reporter for FilesReporter {
                 let h = self.host(&t.host);
                 let start = at.saturating_sub(ms(t.duration));
                 h.start_ms.get_or_insert(start);
+                h.tracker.see(&TaskSpan {
+                    task: &t.task,
+                    location: &t.location,
+                    status: t.status,
+                    start_ms: start,
+                    end_ms: at,
+                });
                 if matches!(t.status, TaskStatus::Ok | TaskStatus::Changed)
                     && let Some(v) = hop_done(&t.task)
                     && !h.hops_done.iter().any(|d| d == v)
@@ -639,6 +716,7 @@ impl Reporter for FilesReporter {
             }
             EventKind::RunFinished(summary) => {
                 self.play = None;
+                self.new_run = true;
                 // Hosts that never started (an interrupted run) get no HostFinished event.
                 for o in &summary.outcomes {
                     let h = self.host(&o.host);
