@@ -5,7 +5,7 @@
 use indexmap::IndexMap;
 use serde::Serialize;
 
-use super::Reporter;
+use super::{Reporter, ms};
 use clearfleet_events::{Event, EventKind, TaskStatus};
 
 /// The tasks after whose start the server no longer answers: (task name, playbook file).
@@ -124,10 +124,6 @@ impl DowntimeWatch {
         let (tracker, end) = self.hosts.get(host)?;
         tracker.downtime(*end)
     }
-}
-
-fn ms(d: std::time::Duration) -> u64 {
-    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }
 
 impl Reporter for DowntimeWatch {

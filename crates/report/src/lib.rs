@@ -36,6 +36,11 @@ impl FirstError {
     }
 }
 
+/// A duration in whole milliseconds, as the JSON and report files write it.
+pub(crate) fn ms(d: std::time::Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
 /// A duration as people read it: `83ms`, `1.24s`, `2m05s`.
 pub fn human_duration(d: std::time::Duration) -> String {
     let ms = d.as_millis();

@@ -17,7 +17,7 @@ const SCRIPT: &str = r#"(function () {
   var filter = document.getElementById('filter');
   var rows = Array.prototype.slice.call(table.tBodies[0].rows);
   function counts() {
-    var c = {hosts: rows.length, shown: 0, ok: 0, failed: 0, unreachable: 0, interrupted: 0, pending: 0};
+    var c = {hosts: rows.length, shown: 0, ok: 0, failed: 0, unreachable: 0, interrupted: 0, refused: 0, pending: 0};
     rows.forEach(function (r) {
       var s = r.getAttribute('data-status');
       if (Object.prototype.hasOwnProperty.call(c, s)) { c[s] += 1; }

@@ -18,7 +18,7 @@ use serde_json::{Value, json};
 
 use super::downtime::{Downtime, TaskSpan, Tracker};
 use super::upgrade_table::UpgradeRow;
-use super::{FirstError, JsonReporter, Reporter};
+use super::{FirstError, JsonReporter, Reporter, ms};
 use clearfleet_base::private_files::PrivateDir;
 use clearfleet_base::secret::Redactor;
 use clearfleet_base::time;
@@ -281,10 +281,6 @@ pub struct FilesReporter {
     extra_events: Vec<u8>,
     exit_code: Option<u8>,
     error: FirstError,
-}
-
-fn ms(d: Duration) -> u64 {
-    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }
 
 /// The last `n` lines of `text`.
@@ -880,6 +876,101 @@ mod tests {
         f.write().unwrap_or_else(|e| panic!("{e}"));
         let events = std::fs::read_to_string(dir.path().join("r/events.jsonl")).unwrap_or_default();
         assert!(events.ends_with("\"type\":\"upgrade\"}\n"), "{events}");
+    }
+
+    fn result(host: &str, task: &str, file: &str, ms: u64) -> EventKind {
+        EventKind::TaskResult(Box::new(clearfleet_events::TaskResult {
+            host: host.into(),
+            task: task.into(),
+            location: format!("{file}:1:3"),
+            status: TaskStatus::Changed,
+            item: None,
+            msg: None,
+            rc: None,
+            stdout: String::new(),
+            stderr: String::new(),
+            diff: None,
+            duration: Duration::from_millis(ms),
+        }))
+    }
+
+    /// As `upgrade` sends them: a detect run, then a playbook run that sends no `RunStarted`
+    /// and reports every host's end together after its last task.
+    #[test]
+    fn each_host_has_its_own_duration_and_downtime() {
+        let dir = tempfile::TempDir::new().unwrap_or_else(|e| panic!("{e}"));
+        let mut f = FilesReporter::new(
+            dir.path().join("r"),
+            "upgrade",
+            &["clearfleet".to_owned(), "upgrade".to_owned()],
+            RunKind::Upgrade,
+            Redactor::default(),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        let hosts = vec!["a".to_owned(), "b".to_owned()];
+        f.report(&ev(
+            0,
+            EventKind::RunStarted {
+                command: "upgrade: detect".into(),
+                hosts: hosts.clone(),
+                forks: 2,
+            },
+        ));
+        for h in &hosts {
+            f.report(&ev(0, EventKind::HostStarted { host: h.clone() }));
+        }
+        for h in &hosts {
+            f.report(&ev(
+                40,
+                EventKind::HostFinished(HostOutcome::new(h, HostStatus::Ok)),
+            ));
+        }
+        f.report(&ev(40, EventKind::RunFinished(Default::default())));
+        // Planning takes a while: the playbook's clock starts later.
+        std::thread::sleep(Duration::from_millis(60));
+        f.report(&ev(
+            0,
+            EventKind::PlayStarted {
+                name: "Upgrade".into(),
+                hosts: hosts.clone(),
+            },
+        ));
+        f.report(&ev(
+            20,
+            result("a", "Stop the server", "clearml/backup.yml", 10),
+        ));
+        f.report(&ev(
+            25,
+            result("b", "Stop the server", "clearml/backup.yml", 10),
+        ));
+        f.report(&ev(
+            60,
+            result("a", "The file server answers", "clearml/postcheck.yml", 5),
+        ));
+        f.report(&ev(90, result("b", "Start 2.0.0", "clearml/hop.yml", 5)));
+        let mut done = Vec::new();
+        for h in &hosts {
+            let mut o = HostOutcome::new(h, HostStatus::Ok);
+            o.recap = Some(Recap::default());
+            done.push(o.clone());
+            f.report(&ev(100, EventKind::HostFinished(o)));
+        }
+        let a = f.host("a").clone();
+        let b = f.host("b").clone();
+        let (a_start, b_start) = (a.start_ms.unwrap_or(0), b.start_ms.unwrap_or(0));
+        // The playbook's steps come after detection (which ended at 40), not over it.
+        assert!(a.steps[1].start_ms > a_start + 40, "{a:?}");
+        // Each ends with its own last step.
+        assert_eq!(a.end_ms, Some(a.steps[2].start_ms + 5));
+        assert_eq!(b.end_ms, Some(b.steps[2].start_ms + 5));
+        assert_eq!(a.duration_ms, a.end_ms.unwrap_or(0) - a_start);
+        assert_eq!(b.duration_ms, b.end_ms.unwrap_or(0) - b_start);
+        assert_eq!(b.end_ms.unwrap_or(0) - a.end_ms.unwrap_or(0), 30);
+        // a: from the stop's start to the health check's end; b never answered.
+        let da = a.downtime.unwrap_or_else(|| panic!("{a:?}"));
+        assert_eq!((da.duration_ms, da.still_down), (50, false));
+        let db = b.downtime.unwrap_or_else(|| panic!("{b:?}"));
+        assert_eq!((db.duration_ms, db.still_down), (75, true));
     }
 
     #[test]
