@@ -287,7 +287,7 @@ fn each_host_has_its_own_duration_downtime_label_and_page() {
         "## Failed commands\n",
         "### ",
         "## What to do next\n",
-        " --rerun failed --from-report rep`",
+        " --wait 20 --rerun failed --from-report rep`",
     ] {
         assert!(broken.contains(part), "{part} missing:\n{broken}");
     }
