@@ -56,16 +56,37 @@ fn dumped(dir: &Path, name: &str) -> serde_json::Value {
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path:?} ({e}): {text}"))
 }
 
-#[test]
-fn ansible_and_clearfleet_agree_on_the_compat_playbook() {
-    let Some(ansible) = ansible_playbook() else {
-        return;
-    };
-    let Some(fleet) = Fleet::start(2) else {
-        return;
-    };
-    let home = temp_home();
-    let inv = fleet
+/// `ansible-playbook` with a clean environment: `HOME` is `home`, temporary files under it,
+/// no colours, no retry files, host keys checked.
+fn ansible_command(ansible: &Path, home: &Path) -> Command {
+    let tmp = home.join("ansible-tmp");
+    let mut cmd = Command::new(ansible);
+    cmd.env_clear()
+        .env(
+            "PATH",
+            format!(
+                "{}:{}",
+                ansible
+                    .parent()
+                    .map(Path::display)
+                    .map(|d| d.to_string())
+                    .unwrap_or_default(),
+                std::env::var("PATH").unwrap_or_default()
+            ),
+        )
+        .env("HOME", home)
+        .env("LANG", "C.UTF-8")
+        .env("ANSIBLE_LOCAL_TEMP", tmp.join("local"))
+        .env("ANSIBLE_REMOTE_TEMP", tmp.join("remote"))
+        .env("ANSIBLE_NOCOLOR", "1")
+        .env("ANSIBLE_RETRY_FILES_ENABLED", "0")
+        .env("ANSIBLE_HOST_KEY_CHECKING", "True");
+    cmd
+}
+
+/// An inventory of `fleet` that both tools read: Ansible's OpenSSH checks the fleet's host keys.
+fn shared_inventory(fleet: &Fleet, dir: &Path) -> PathBuf {
+    fleet
         .inventory()
         .var("ansible_python_interpreter", "/usr/bin/python3")
         .var(
@@ -75,7 +96,19 @@ fn ansible_and_clearfleet_agree_on_the_compat_playbook() {
                 fleet.known_hosts_path().display()
             ),
         )
-        .write(home.path(), "inv.yml");
+        .write(dir, "inv.yml")
+}
+
+#[test]
+fn ansible_and_clearfleet_agree_on_the_compat_playbook() {
+    let Some(ansible) = ansible_playbook() else {
+        return;
+    };
+    let Some(fleet) = Fleet::start(2) else {
+        return;
+    };
+    let home = temp_home();
+    let inv = shared_inventory(&fleet, home.path());
     let ours_dir = home.path().join("clearfleet");
     let theirs_dir = home.path().join("ansible");
     let playbook = fixture("ansible_compat.yml");
@@ -89,33 +122,12 @@ fn ansible_and_clearfleet_agree_on_the_compat_playbook() {
         .run();
     assert_eq!(ours.code, 0, "clearfleet: {ours:?}");
 
-    let tmp = home.path().join("ansible-tmp");
-    let out = Command::new(&ansible)
+    let out = ansible_command(&ansible, home.path())
         .arg("-i")
         .arg(&inv)
         .arg("-e")
         .arg(format!("work_dir={}", theirs_dir.display()))
         .arg(&playbook)
-        .env_clear()
-        .env(
-            "PATH",
-            format!(
-                "{}:{}",
-                ansible
-                    .parent()
-                    .map(Path::display)
-                    .map(|d| d.to_string())
-                    .unwrap_or_default(),
-                std::env::var("PATH").unwrap_or_default()
-            ),
-        )
-        .env("HOME", home.path())
-        .env("LANG", "C.UTF-8")
-        .env("ANSIBLE_LOCAL_TEMP", tmp.join("local"))
-        .env("ANSIBLE_REMOTE_TEMP", tmp.join("remote"))
-        .env("ANSIBLE_NOCOLOR", "1")
-        .env("ANSIBLE_RETRY_FILES_ENABLED", "0")
-        .env("ANSIBLE_HOST_KEY_CHECKING", "True")
         .env("ANSIBLE_FORKS", "5")
         .output()
         .unwrap_or_else(|e| panic!("cannot run {ansible:?}: {e}"));
@@ -162,5 +174,72 @@ fn ansible_and_clearfleet_agree_on_the_compat_playbook() {
             assert_eq!(a, b, "{h}/{f}");
         }
         assert!(!ours_dir.join(h).join("gamma.txt").exists());
+    }
+}
+
+/// The role-based playbook (tests/fixtures/run/roles_compat: `roles:` with a parameter and a
+/// duplicate, `meta/main.yml` dependencies run once, defaults, vars, `files/`, `templates/`,
+/// a role handler, `include_role` with `tasks_from`, `import_role`) under both tools.
+#[test]
+fn ansible_and_clearfleet_agree_on_roles() {
+    let Some(ansible) = ansible_playbook() else {
+        return;
+    };
+    let Some(fleet) = Fleet::start(2) else {
+        return;
+    };
+    let home = temp_home();
+    let inv = shared_inventory(&fleet, home.path());
+    let ours_dir = home.path().join("clearfleet");
+    let theirs_dir = home.path().join("ansible");
+    let playbook = fixture("roles_compat/site.yml");
+    let ours = clearfleet(home.path())
+        .arg("run")
+        .fleet(&inv, fleet.known_hosts_path())
+        .arg("-e")
+        .arg(format!("work_dir={}", ours_dir.display()))
+        .arg(&playbook)
+        .run();
+    let out = ansible_command(&ansible, home.path())
+        .arg("-i")
+        .arg(&inv)
+        .arg("-e")
+        .arg(format!("work_dir={}", theirs_dir.display()))
+        .arg(&playbook)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {ansible:?}: {e}"));
+    let theirs = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert_eq!(out.status.code(), Some(0), "ansible-playbook:\n{theirs}");
+    assert_eq!(ours.code, 0, "clearfleet: {ours:?}");
+    let hosts = ["h01", "h02"];
+    assert_eq!(
+        recaps(&ours.stdout, &hosts),
+        recaps(&theirs, &hosts),
+        "PLAY RECAP differs\n--- clearfleet:\n{}\n--- ansible:\n{theirs}",
+        ours.stdout
+    );
+    for h in hosts {
+        for f in ["result.json", "runs", "index.html", "site.conf"] {
+            let a = std::fs::read_to_string(ours_dir.join(h).join(f)).ok();
+            let b = std::fs::read_to_string(theirs_dir.join(h).join(f)).ok();
+            assert!(
+                a.is_some(),
+                "{h}/{f} missing under clearfleet:\n{}",
+                ours.stdout
+            );
+            assert_eq!(
+                a, b,
+                "{h}/{f}\n--- clearfleet:\n{}\n--- ansible:\n{theirs}",
+                ours.stdout
+            );
+        }
+    }
+    // Task names as Ansible prints them.
+    for name in [
+        "TASK [web : Copy the index from files/]",
+        "TASK [common : Make the host's directory]",
+    ] {
+        assert!(theirs.contains(name), "{theirs}");
+        assert!(ours.stdout.contains(name), "{}", ours.stdout);
     }
 }
