@@ -243,3 +243,94 @@ fn ansible_and_clearfleet_agree_on_roles() {
         assert!(ours.stdout.contains(name), "{}", ours.stdout);
     }
 }
+
+/// An `ansible.cfg` in the current directory gives the inventory, `remote_user`,
+/// `private_key_file`, `forks` and `roles_path`; the inventory sets none of the connection
+/// variables and the command lines name no inventory. Both tools must reach the hosts, find
+/// the role only through `roles_path`, and run one host at a time (`forks = 1`).
+#[test]
+fn ansible_and_clearfleet_agree_on_ansible_cfg() {
+    let Some(ansible) = ansible_playbook() else {
+        return;
+    };
+    let Some(fleet) = Fleet::start(2) else {
+        return;
+    };
+    let home = temp_home();
+    let dir = home.path();
+    fleet
+        .inventory()
+        .unset_var("ansible_user")
+        .unset_var("ansible_ssh_private_key_file")
+        .var("ansible_python_interpreter", "/usr/bin/python3")
+        .var(
+            "ansible_ssh_common_args",
+            format!(
+                "'-o UserKnownHostsFile={} -o StrictHostKeyChecking=yes'",
+                fleet.known_hosts_path().display()
+            ),
+        )
+        .write(dir, "fleet.yml");
+    support::cli::write(
+        dir,
+        "ansible.cfg",
+        &format!(
+            "[defaults]\ninventory = fleet.yml\nremote_user = root\nprivate_key_file = {}\nforks = 1\nroles_path = ./shelf\n",
+            fleet.client_key().display()
+        ),
+    );
+    support::cli::write(
+        dir,
+        "shelf/timed/tasks/main.yml",
+        "- name: Time the host's turn\n  ansible.builtin.shell: \"mkdir -p {{ out }} && date +%s%N > {{ out }}/start && sleep 0.5 && date +%s%N > {{ out }}/end && whoami > {{ out }}/user\"\n  vars:\n    out: \"{{ work_dir }}/{{ inventory_hostname }}\"\n",
+    );
+    let playbook = support::cli::write(
+        dir,
+        "play/site.yml",
+        "- hosts: all\n  gather_facts: false\n  roles:\n    - timed\n",
+    );
+    let ours_dir = dir.join("clearfleet");
+    let theirs_dir = dir.join("ansible");
+    let ours = clearfleet(dir)
+        .arg("run")
+        .arg("--known-hosts")
+        .arg(fleet.known_hosts_path())
+        .arg("-e")
+        .arg(format!("work_dir={}", ours_dir.display()))
+        .arg(&playbook)
+        .run();
+    let out = ansible_command(&ansible, dir)
+        .current_dir(dir)
+        .arg("-e")
+        .arg(format!("work_dir={}", theirs_dir.display()))
+        .arg(&playbook)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {ansible:?}: {e}"));
+    let theirs = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert_eq!(out.status.code(), Some(0), "ansible-playbook:\n{theirs}");
+    assert_eq!(ours.code, 0, "clearfleet: {ours:?}");
+    let hosts = ["h01", "h02"];
+    assert_eq!(recaps(&ours.stdout, &hosts), recaps(&theirs, &hosts));
+    for root in [&ours_dir, &theirs_dir] {
+        let read = |h: &str, f: &str| -> u128 {
+            let path = root.join(h).join(f);
+            let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path:?}: {e}"));
+            text.trim()
+                .parse()
+                .unwrap_or_else(|e| panic!("{path:?}: {e}"))
+        };
+        let (a, b) = (
+            (read("h01", "start"), read("h01", "end")),
+            (read("h02", "start"), read("h02", "end")),
+        );
+        assert!(
+            a.1 <= b.0 || b.1 <= a.0,
+            "{}: with forks = 1 the hosts' turns overlap: {a:?} {b:?}",
+            root.display()
+        );
+        for h in hosts {
+            let user = std::fs::read_to_string(root.join(h).join("user")).unwrap_or_default();
+            assert_eq!(user.trim(), "root", "{}", root.display());
+        }
+    }
+}

@@ -37,7 +37,8 @@ pub use clearfleet_base::controller_files::ControllerFiles;
 pub use error::PlaybookError;
 pub use inherit::Inherited;
 pub use load::{
-    load_playbook, load_playbook_from, load_playbook_str, load_tasks_file, resolve_path,
+    load_playbook, load_playbook_from, load_playbook_str, load_playbook_with, load_tasks_file,
+    resolve_path,
 };
 pub use model::{
     BecomeSpec, Play, Playbook, RoleScope, Serial, SerialStep, SourceFile, Spanned, Strategy, Task,
