@@ -99,53 +99,79 @@ fn shared_inventory(fleet: &Fleet, dir: &Path) -> PathBuf {
         .write(dir, "inv.yml")
 }
 
-#[test]
-fn ansible_and_clearfleet_agree_on_the_compat_playbook() {
-    let Some(ansible) = ansible_playbook() else {
-        return;
-    };
-    let Some(fleet) = Fleet::start(2) else {
-        return;
-    };
+/// Both runs of one fixture: clearfleet's (its `work_dir` is `home/clearfleet`) and
+/// ansible-playbook's (`home/ansible`), against the same two sshd hosts.
+struct Both {
+    home: tempfile::TempDir,
+    ours: support::cli::Run,
+    theirs: String,
+}
+
+impl Both {
+    fn ours_dir(&self) -> PathBuf {
+        self.home.path().join("clearfleet")
+    }
+
+    fn theirs_dir(&self) -> PathBuf {
+        self.home.path().join("ansible")
+    }
+}
+
+/// Runs the fixture `playbook` under both tools; both must succeed with the same PLAY RECAP
+/// of `hosts`. `None` when ansible-playbook or sshd is not available (skipped).
+fn run_both(playbook: &str, hosts: &[&str]) -> Option<Both> {
+    let ansible = ansible_playbook()?;
+    let fleet = Fleet::start(hosts.len())?;
     let home = temp_home();
     let inv = shared_inventory(&fleet, home.path());
-    let ours_dir = home.path().join("clearfleet");
-    let theirs_dir = home.path().join("ansible");
-    let playbook = fixture("ansible_compat.yml");
-
+    let playbook = fixture(playbook);
     let ours = clearfleet(home.path())
         .arg("run")
         .fleet(&inv, fleet.known_hosts_path())
         .arg("-e")
-        .arg(format!("work_dir={}", ours_dir.display()))
+        .arg(format!(
+            "work_dir={}",
+            home.path().join("clearfleet").display()
+        ))
         .arg(&playbook)
         .run();
-    assert_eq!(ours.code, 0, "clearfleet: {ours:?}");
-
     let out = ansible_command(&ansible, home.path())
         .arg("-i")
         .arg(&inv)
         .arg("-e")
-        .arg(format!("work_dir={}", theirs_dir.display()))
+        .arg(format!(
+            "work_dir={}",
+            home.path().join("ansible").display()
+        ))
         .arg(&playbook)
         .env("ANSIBLE_FORKS", "5")
         .output()
         .unwrap_or_else(|e| panic!("cannot run {ansible:?}: {e}"));
-    let theirs_stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    let theirs_stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    let theirs = String::from_utf8_lossy(&out.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(
         out.status.code(),
         Some(0),
-        "ansible-playbook:\n{theirs_stdout}\n{theirs_stderr}"
+        "ansible-playbook:\n{theirs}\n{stderr}"
     );
-
-    let hosts = ["h01", "h02"];
+    assert_eq!(ours.code, 0, "clearfleet: {ours:?}\n--- ansible:\n{theirs}");
     assert_eq!(
-        recaps(&ours.stdout, &hosts),
-        recaps(&theirs_stdout, &hosts),
-        "PLAY RECAP differs\n--- clearfleet:\n{}\n--- ansible:\n{theirs_stdout}",
+        recaps(&ours.stdout, hosts),
+        recaps(&theirs, hosts),
+        "PLAY RECAP differs\n--- clearfleet:\n{}\n--- ansible:\n{theirs}",
         ours.stdout
     );
+    Some(Both { home, ours, theirs })
+}
+
+#[test]
+fn ansible_and_clearfleet_agree_on_the_compat_playbook() {
+    let hosts = ["h01", "h02"];
+    let Some(both) = run_both("ansible_compat.yml", &hosts) else {
+        return;
+    };
+    let (ours, theirs_stdout) = (&both.ours, &both.theirs);
+    let (ours_dir, theirs_dir) = (both.ours_dir(), both.theirs_dir());
     for name in hosts
         .iter()
         .flat_map(|h| [format!("{h}-result.json"), format!("{h}-free.json")])
@@ -182,42 +208,12 @@ fn ansible_and_clearfleet_agree_on_the_compat_playbook() {
 /// a role handler, `include_role` with `tasks_from`, `import_role`) under both tools.
 #[test]
 fn ansible_and_clearfleet_agree_on_roles() {
-    let Some(ansible) = ansible_playbook() else {
-        return;
-    };
-    let Some(fleet) = Fleet::start(2) else {
-        return;
-    };
-    let home = temp_home();
-    let inv = shared_inventory(&fleet, home.path());
-    let ours_dir = home.path().join("clearfleet");
-    let theirs_dir = home.path().join("ansible");
-    let playbook = fixture("roles_compat/site.yml");
-    let ours = clearfleet(home.path())
-        .arg("run")
-        .fleet(&inv, fleet.known_hosts_path())
-        .arg("-e")
-        .arg(format!("work_dir={}", ours_dir.display()))
-        .arg(&playbook)
-        .run();
-    let out = ansible_command(&ansible, home.path())
-        .arg("-i")
-        .arg(&inv)
-        .arg("-e")
-        .arg(format!("work_dir={}", theirs_dir.display()))
-        .arg(&playbook)
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {ansible:?}: {e}"));
-    let theirs = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert_eq!(out.status.code(), Some(0), "ansible-playbook:\n{theirs}");
-    assert_eq!(ours.code, 0, "clearfleet: {ours:?}");
     let hosts = ["h01", "h02"];
-    assert_eq!(
-        recaps(&ours.stdout, &hosts),
-        recaps(&theirs, &hosts),
-        "PLAY RECAP differs\n--- clearfleet:\n{}\n--- ansible:\n{theirs}",
-        ours.stdout
-    );
+    let Some(both) = run_both("roles_compat/site.yml", &hosts) else {
+        return;
+    };
+    let (ours, theirs) = (&both.ours, &both.theirs);
+    let (ours_dir, theirs_dir) = (both.ours_dir(), both.theirs_dir());
     for h in hosts {
         for f in ["result.json", "runs", "index.html", "site.conf"] {
             let a = std::fs::read_to_string(ours_dir.join(h).join(f)).ok();

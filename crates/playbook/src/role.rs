@@ -230,24 +230,23 @@ struct Compiled {
 }
 
 impl Compiled {
-    /// `Role.get_default_vars()`: the dependencies' defaults under the role's own.
-    fn default_vars(&self) -> Vars {
+    /// The dependencies' `part` (recursively) under the role's own: `default_vars` is
+    /// `Role.get_default_vars()`, `exports` is `Role.get_vars(only_exports=True)`.
+    fn folded(&self, part: fn(&RoleData) -> &Vars) -> Vars {
         let mut out = Vars::new();
         for d in &self.deps {
-            out.extend(d.default_vars());
+            out.extend(d.folded(part));
         }
-        out.extend(self.data.defaults.clone());
+        out.extend(part(&self.data).clone());
         out
     }
 
-    /// `Role.get_vars(only_exports=True)`: the dependencies' `vars/` under the role's own.
+    fn default_vars(&self) -> Vars {
+        self.folded(|r| &r.defaults)
+    }
+
     fn exports(&self) -> Vars {
-        let mut out = Vars::new();
-        for d in &self.deps {
-            out.extend(d.exports());
-        }
-        out.extend(self.data.role_vars.clone());
-        out
+        self.folded(|r| &r.role_vars)
     }
 
     /// What a task of this role sees, given the roles that depend on it (`chain`, outermost
