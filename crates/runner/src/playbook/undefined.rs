@@ -2,7 +2,8 @@
 //! template that reads a variable defined nowhere in the run is reported with its place.
 //!
 //! "Defined somewhere" is deliberately generous, so that a report is always a real mistake:
-//! the inventory variables of every host, extra vars, play vars, `vars_files` keys, task and
+//! the inventory variables of every host, extra vars, play vars, `vars_files` keys, role
+//! defaults, vars and parameters, task and
 //! block `vars`, `register` names, `set_fact` keys, loop variables (`item`, `loop_var`,
 //! `index_var`), every `ansible_*` name (facts, connection variables) and the magic variables.
 //! Names are collected from the model and from every file the loader read (so a literal
