@@ -3,9 +3,9 @@
 //!
 //! "Defined somewhere" is deliberately generous, so that a report is always a real mistake:
 //! the inventory variables of every host, extra vars, play vars, `vars_files` keys, role
-//! defaults, vars and parameters, task and
-//! block `vars`, `register` names, `set_fact` keys, loop variables (`item`, `loop_var`,
-//! `index_var`), every `ansible_*` name (facts, connection variables) and the magic variables.
+//! defaults, vars and parameters, task and block `vars`, `register` names, `set_fact` keys,
+//! loop variables (`item`, `loop_var`, `index_var`), every `ansible_*` name (facts, connection
+//! variables) and the magic variables.
 //! Names are collected from the model and from every file the loader read (so a literal
 //! `include_tasks` file counts). A name guarded in the same template by `| default`, `| d`,
 //! `is defined` or `is undefined` is never reported. When a dynamic include's file name is
