@@ -17,7 +17,7 @@ static REDACTOR: RwLock<Option<Redactor>> = RwLock::new(None);
 pub fn add_secrets(redactor: &Redactor) {
     let mut r = REDACTOR.write().unwrap_or_else(|p| p.into_inner());
     *r = Some(match r.take() {
-        Some(old) => old.with(redactor.secrets().iter().cloned()),
+        Some(old) => old.merged(redactor),
         None => redactor.clone(),
     });
 }

@@ -18,3 +18,4 @@ pub mod shlex;
 pub mod size;
 pub mod suggest;
 pub mod time;
+pub mod vault;
