@@ -22,7 +22,8 @@ pub fn add_secrets(redactor: &Redactor) {
     });
 }
 
-fn redact(text: &str) -> String {
+/// `text` with every secret known so far masked.
+pub fn redact(text: &str) -> String {
     match &*REDACTOR.read().unwrap_or_else(|p| p.into_inner()) {
         Some(r) => r.redact(text),
         None => text.to_owned(),

@@ -151,7 +151,7 @@ fn load_and_check(args: &UpgradeArgs) -> Result<Input, Error> {
             play.max_fail_percentage = args.max_fail_percentage;
         }
     }
-    let inventory = Inventory::load(&args.connect.inventory)?;
+    let (inventory, _vault) = super::shared::load_inventory(&args.connect)?;
     let connect = super::shared::with_rerun(&args.connect, &inventory)?;
     let input = Input {
         args: UpgradeArgs {

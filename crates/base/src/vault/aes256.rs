@@ -161,7 +161,7 @@ mod tests {
 
     #[test]
     fn round_trip_and_padding_of_every_length() {
-        for n in 0..40 {
+        for n in [0, 1, 15, 16, 17, 31, 32, 33] {
             let text: Vec<u8> = (0..n).map(|i| u8::try_from(i).unwrap_or(0)).collect();
             let v = encrypt(&text, b"pw", b"salt");
             assert_eq!(decrypt(v.as_bytes(), b"pw"), Ok(text), "length {n}");
