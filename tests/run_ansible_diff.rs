@@ -23,7 +23,7 @@ fn fixture(name: &str) -> PathBuf {
         .join(name)
 }
 
-fn ansible_playbook() -> Option<PathBuf> {
+pub(crate) fn ansible_playbook() -> Option<PathBuf> {
     let dir = std::env::var_os("CLEARFLEET_ANSIBLE_BIN_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv-ansible/bin"));
@@ -43,11 +43,39 @@ fn ansible_playbook() -> Option<PathBuf> {
 }
 
 /// `host -> [ok, changed, unreachable, failed, skipped, rescued, ignored]` from a PLAY RECAP.
-fn recaps(stdout: &str, hosts: &[&str]) -> Vec<(String, [u32; 7])> {
+pub(crate) fn recaps(stdout: &str, hosts: &[&str]) -> Vec<(String, [u32; 7])> {
     hosts
         .iter()
         .map(|h| ((*h).to_owned(), Recap::of(stdout, h).counts()))
         .collect()
+}
+
+/// A tool of the venv (`ansible-playbook`, `ansible-vault`: `bin`) with a clean environment
+/// under `home`, as every differential test runs it.
+pub(crate) fn ansible_command(bin: &Path, home: &Path) -> Command {
+    let tmp = home.join("ansible-tmp");
+    let mut cmd = Command::new(bin);
+    cmd.env_clear()
+        .env(
+            "PATH",
+            format!(
+                "{}:{}",
+                bin.parent()
+                    .map(Path::display)
+                    .map(|d| d.to_string())
+                    .unwrap_or_default(),
+                std::env::var("PATH").unwrap_or_default()
+            ),
+        )
+        .env("HOME", home)
+        .env("LANG", "C.UTF-8")
+        .env("ANSIBLE_LOCAL_TEMP", tmp.join("local"))
+        .env("ANSIBLE_REMOTE_TEMP", tmp.join("remote"))
+        .env("ANSIBLE_NOCOLOR", "1")
+        .env("ANSIBLE_RETRY_FILES_ENABLED", "0")
+        .env("ANSIBLE_HOST_KEY_CHECKING", "True")
+        .env("ANSIBLE_FORKS", "5");
+    cmd
 }
 
 fn dumped(dir: &Path, name: &str) -> serde_json::Value {
@@ -89,34 +117,12 @@ fn ansible_and_clearfleet_agree_on_the_compat_playbook() {
         .run();
     assert_eq!(ours.code, 0, "clearfleet: {ours:?}");
 
-    let tmp = home.path().join("ansible-tmp");
-    let out = Command::new(&ansible)
+    let out = ansible_command(&ansible, home.path())
         .arg("-i")
         .arg(&inv)
         .arg("-e")
         .arg(format!("work_dir={}", theirs_dir.display()))
         .arg(&playbook)
-        .env_clear()
-        .env(
-            "PATH",
-            format!(
-                "{}:{}",
-                ansible
-                    .parent()
-                    .map(Path::display)
-                    .map(|d| d.to_string())
-                    .unwrap_or_default(),
-                std::env::var("PATH").unwrap_or_default()
-            ),
-        )
-        .env("HOME", home.path())
-        .env("LANG", "C.UTF-8")
-        .env("ANSIBLE_LOCAL_TEMP", tmp.join("local"))
-        .env("ANSIBLE_REMOTE_TEMP", tmp.join("remote"))
-        .env("ANSIBLE_NOCOLOR", "1")
-        .env("ANSIBLE_RETRY_FILES_ENABLED", "0")
-        .env("ANSIBLE_HOST_KEY_CHECKING", "True")
-        .env("ANSIBLE_FORKS", "5")
         .output()
         .unwrap_or_else(|e| panic!("cannot run {ansible:?}: {e}"));
     let theirs_stdout = String::from_utf8_lossy(&out.stdout).into_owned();
