@@ -20,6 +20,25 @@ pub struct Cli {
     pub command: Command,
 }
 
+impl Cli {
+    /// Why the command cannot run for want of an inventory (none given by `-i`, a variable
+    /// or ansible.cfg), if it needs one.
+    pub fn missing_inventory(&self) -> Option<String> {
+        let inventory = match &self.command {
+            Command::Inventory(a) => &a.inventory,
+            Command::Ping(a) => &a.connect.inventory,
+            Command::Exec(a) => &a.connect.inventory,
+            Command::Detect(a) | Command::Plan(a) => &a.connect.inventory,
+            Command::Run(a) => &a.connect.inventory,
+            Command::Upgrade(a) => &a.connect.inventory,
+            Command::Releases(_) | Command::Completions(_) | Command::Man(_) => return None,
+        };
+        inventory.is_empty().then(|| {
+            "no inventory: give `-i FILE`, set CLEARFLEET_INVENTORY or ANSIBLE_INVENTORY, or `inventory` in ansible.cfg's [defaults]".to_owned()
+        })
+    }
+}
+
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Show the inventory: the same JSON as `ansible-inventory --list`, a graph, or one host.
@@ -98,7 +117,6 @@ pub struct InventoryArgs {
         short = 'i',
         long = "inventory",
         env = "CLEARFLEET_INVENTORY",
-        required = true,
         value_delimiter = ','
     )]
     pub inventory: Vec<PathBuf>,
@@ -126,7 +144,8 @@ pub struct InventoryArgs {
 }
 
 /// The Ansible Vault passwords of a run, as `ansible-playbook` takes them (README, "Ansible
-/// Vault"). `ANSIBLE_VAULT_PASSWORD_FILE` and `ANSIBLE_VAULT_IDENTITY_LIST` add to them.
+/// Vault"). ansible.cfg's `vault_password_file` and `vault_identity_list` (or
+/// `ANSIBLE_VAULT_PASSWORD_FILE`, `ANSIBLE_VAULT_IDENTITY_LIST`) add to them.
 #[derive(Debug, Args, Clone, Default)]
 pub struct VaultArgs {
     /// Vault password file, or an executable script that prints the password (its label is
@@ -144,6 +163,10 @@ pub struct VaultArgs {
     /// source alone (label `default`); repeatable.
     #[arg(long = "vault-id", value_name = "[LABEL@]SOURCE")]
     pub vault_id: Vec<String>,
+    /// `vault_password_file` and `vault_identity_list` of ansible.cfg (or their `ANSIBLE_*`
+    /// variables), filled by `crate::ansible_cfg::apply`.
+    #[arg(skip)]
+    pub config: crate::ansible_cfg::VaultSettings,
 }
 
 /// How and where to connect: shared by every command that talks to hosts.
@@ -154,7 +177,6 @@ pub struct ConnectArgs {
         short = 'i',
         long = "inventory",
         env = "CLEARFLEET_INVENTORY",
-        required = true,
         value_delimiter = ','
     )]
     pub inventory: Vec<PathBuf>,
@@ -258,6 +280,10 @@ pub struct ConnectArgs {
     pub log_file: Option<PathBuf>,
     #[command(flatten)]
     pub vault: VaultArgs,
+    /// What ansible.cfg gives besides flags: `roles_path`, the Vault settings, warnings
+    /// (`crate::ansible_cfg::apply` fills it).
+    #[arg(skip)]
+    pub settings: crate::ansible_cfg::CfgExtras,
 }
 
 /// A host status of an earlier report, for `--rerun`.

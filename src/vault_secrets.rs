@@ -1,7 +1,8 @@
-//! The Ansible Vault passwords of a run, from the command line and the environment, as
-//! `ansible-playbook` gathers them (`CLI.build_vault_ids` and `get_file_vault_secret` of
-//! ansible-core): `ANSIBLE_VAULT_IDENTITY_LIST`, then `--vault-id`, then each password file
-//! (`--vault-password-file`, `ANSIBLE_VAULT_PASSWORD_FILE`) as `default@FILE`, then
+//! The Ansible Vault passwords of a run, from the command line and ansible.cfg, as
+//! `ansible-playbook` gathers them (`CLI.setup_vault_secrets`, `build_vault_ids` and
+//! `get_file_vault_secret` of ansible-core): `vault_identity_list` (`ANSIBLE_VAULT_IDENTITY_LIST`),
+//! then `--vault-id`, then each password file (`--vault-password-file`, then
+//! `vault_password_file` or `ANSIBLE_VAULT_PASSWORD_FILE`) as `default@FILE`, then
 //! `--ask-vault-pass` as a prompt.
 
 use std::os::unix::fs::PermissionsExt;
@@ -19,22 +20,14 @@ const ASK: &str = "prompt_ask_vault_pass";
 
 /// The vault of the run; from here on every value it decrypts is masked in logs and errors.
 pub fn vault(args: &VaultArgs) -> Result<Vault, Error> {
-    let mut ids: Vec<String> = std::env::var("ANSIBLE_VAULT_IDENTITY_LIST")
-        .unwrap_or_default()
-        .split(',')
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(str::to_owned)
-        .collect();
+    let mut ids: Vec<String> = args.config.identity_list.clone();
     ids.extend(args.vault_id.iter().cloned());
-    let env_file = std::env::var_os("ANSIBLE_VAULT_PASSWORD_FILE").filter(|f| !f.is_empty());
     for file in args
         .vault_password_file
         .iter()
-        .map(|p| p.as_os_str().to_owned())
-        .chain(env_file)
+        .chain(&args.config.password_file)
     {
-        ids.push(format!("{DEFAULT_ID}@{}", file.to_string_lossy()));
+        ids.push(format!("{DEFAULT_ID}@{}", file.display()));
     }
     if args.ask_vault_pass {
         ids.push(format!("{DEFAULT_ID}@{ASK}"));

@@ -137,16 +137,21 @@ fn project(ansible: &Path, home: &Path) -> PathBuf {
         &dir,
         &["encrypt_string", "--vault-password-file", "pw", INLINE],
     );
-    let inline: String = inline
-        .lines()
-        .filter(|l| !l.contains("!vault"))
-        .map(|l| format!("      {}\n", l.trim()))
-        .collect();
     write(
         &dir,
         "site.yml",
-        &PLAYBOOK.replace("INLINE_CIPHERTEXT\n", &inline),
+        &PLAYBOOK.replace("INLINE_CIPHERTEXT\n", &block(&inline)),
     )
+}
+
+/// The envelope lines of `encrypt_string`'s output, indented six spaces (the body of a
+/// `key: !vault |` block four spaces in).
+fn block(encrypt_string: &str) -> String {
+    encrypt_string
+        .lines()
+        .filter(|l| !l.contains("!vault"))
+        .map(|l| format!("      {}\n", l.trim()))
+        .collect()
 }
 
 #[test]
@@ -341,4 +346,97 @@ fn wrong_missing_and_tampered_vaults_stop_before_any_host_naming_the_file() {
         r.stderr
     );
     assert!(!r.stderr.contains("panicked"), "{}", r.stderr);
+}
+
+#[test]
+fn ansible_cfg_and_the_environment_give_vault_passwords_as_in_ansible() {
+    let Some(ansible) = ansible_playbook() else {
+        return;
+    };
+    let home = temp_home();
+    project(&ansible, home.path());
+    let dir = home.path().join("project");
+    let cipher = vault_tool(
+        &ansible,
+        home.path(),
+        &dir,
+        &[
+            "encrypt_string",
+            "--vault-id",
+            "prod@prod-pw",
+            "inv-secret-9",
+        ],
+    );
+    write(
+        &dir,
+        "inv.yml",
+        &format!(
+            "all:\n  hosts:\n    h01:\n  vars:\n    extra: !vault |\n{}",
+            block(&cipher)
+        ),
+    );
+    let host = |cfg: Option<&str>, env: &[(&str, &str)], args: &[&str]| {
+        match cfg {
+            Some(text) => {
+                write(&dir, "ansible.cfg", text);
+            }
+            None => {
+                let _ = std::fs::remove_file(dir.join("ansible.cfg"));
+            }
+        }
+        let mut c = clearfleet(&dir).args(["inventory", "-i", "inv.yml", "--host", "h01"]);
+        for (k, v) in env {
+            c = c.env(k, v);
+        }
+        c.args(args).run()
+    };
+    // Both passwords from ansible.cfg: the group_vars value (default) and the inventory's
+    // (prod); masked unless --show-secrets.
+    let cfg = "[defaults]\nvault_password_file = pw\nvault_identity_list = prod@prod-pw\n";
+    let r = host(Some(cfg), &[], &["--show-secrets"]);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(
+        r.stdout.contains(DB_PASSWORD) && r.stdout.contains("inv-secret-9"),
+        "{}",
+        r.stdout
+    );
+    let r = host(Some(cfg), &[], &[]);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(
+        !r.stdout.contains(DB_PASSWORD) && !r.stdout.contains("inv-secret-9"),
+        "{}",
+        r.stdout
+    );
+    // The same from the environment, and from the command line.
+    let r = host(
+        None,
+        &[
+            ("ANSIBLE_VAULT_PASSWORD_FILE", "pw"),
+            ("ANSIBLE_VAULT_IDENTITY_LIST", "prod@prod-pw"),
+        ],
+        &["--show-secrets"],
+    );
+    assert!(r.stdout.contains("inv-secret-9"), "{r:?}");
+    let r = host(
+        None,
+        &[],
+        &[
+            "--vault-password-file",
+            "pw",
+            "--vault-id",
+            "prod@prod-pw",
+            "--show-secrets",
+        ],
+    );
+    assert!(r.stdout.contains("inv-secret-9"), "{r:?}");
+    // Without the labelled one: an error naming the inventory file and place.
+    let r = host(None, &[], &["--vault-password-file", "pw"]);
+    assert_eq!(r.code, 4, "{r:?}");
+    assert!(
+        r.stderr.contains("inv.yml:6:7")
+            && r.stderr.contains("Decryption failed")
+            && !r.stderr.contains(DB_PASSWORD),
+        "{}",
+        r.stderr
+    );
 }

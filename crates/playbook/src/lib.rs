@@ -29,6 +29,7 @@ pub mod kv;
 pub mod load;
 pub mod model;
 pub mod play;
+pub mod role;
 pub mod task;
 pub mod template;
 
@@ -37,10 +38,11 @@ pub use error::PlaybookError;
 pub use files::{read_vars_file, remember_strings};
 pub use inherit::Inherited;
 pub use load::{
-    load_playbook, load_playbook_from, load_playbook_str, load_tasks_file, resolve_path,
+    load_playbook, load_playbook_from, load_playbook_str, load_playbook_with, load_tasks_file,
+    resolve_path,
 };
 pub use model::{
-    BecomeSpec, Play, Playbook, Serial, SerialStep, SourceFile, Spanned, Strategy, Task, TaskBody,
-    TemplateSite,
+    BecomeSpec, Play, Playbook, RoleScope, Serial, SerialStep, SourceFile, Spanned, Strategy, Task,
+    TaskBody, TemplateSite,
 };
 pub use template::{NoCheck, TemplateCheck, TemplateKind, TemplateRejected};

@@ -69,6 +69,8 @@ pub fn check(
     let mut dynamic = false;
     for play in &playbook.plays {
         defined.extend(play.vars.keys().cloned());
+        defined.extend(play.role_defaults.keys().cloned());
+        defined.extend(play.role_exports.keys().cloned());
         for f in &play.vars_files {
             if Templates::is_template(&f.value) {
                 dynamic = true;
@@ -205,6 +207,11 @@ fn task_names(t: &Task, defined: &mut HashSet<String>, dynamic: &mut bool) {
     defined.extend(t.register.iter().cloned());
     defined.extend(t.loop_var.iter().cloned());
     defined.extend(t.index_var.iter().cloned());
+    if let Some(role) = &t.role {
+        for m in [&role.defaults, &role.vars, &role.params] {
+            defined.extend(m.keys().cloned());
+        }
+    }
     match &t.body {
         TaskBody::Module { module, args } => {
             if module == "set_fact"
@@ -225,7 +232,8 @@ fn task_names(t: &Task, defined: &mut HashSet<String>, dynamic: &mut bool) {
         TaskBody::IncludeTasks {
             static_tasks: Some(inner),
             ..
-        } => {
+        }
+        | TaskBody::IncludeRole { tasks: inner, .. } => {
             for c in inner {
                 task_names(c, defined, dynamic);
             }
