@@ -429,6 +429,26 @@ fn ansible_cfg_and_the_environment_give_vault_passwords_as_in_ansible() {
         ],
     );
     assert!(r.stdout.contains("inv-secret-9"), "{r:?}");
+    // Typed on the terminal with `--ask-vault-pass`, not echoed (an unlabelled file beside it).
+    let (code, out) = clearfleet(&dir)
+        .terminal(24, 80)
+        .args([
+            "inventory",
+            "-i",
+            "inv.yml",
+            "--host",
+            "h01",
+            "--show-secrets",
+        ])
+        .args(["--vault-id", "prod-pw", "--ask-vault-pass"])
+        .run_on_terminal(&format!("{PASSWORD}\n"));
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("Vault password: "), "{out}");
+    assert!(!out.contains(PASSWORD), "typed password echoed: {out}");
+    assert!(
+        out.contains("inv-secret-9") && out.contains(DB_PASSWORD),
+        "{out}"
+    );
     // Without the labelled one: an error naming the inventory file and place.
     let r = host(None, &[], &["--vault-password-file", "pw"]);
     assert_eq!(r.code, 4, "{r:?}");
