@@ -4,6 +4,7 @@
 //! controller files a playbook reads (disk or memory), random tokens from the OS, private files
 //! written without following a symbolic link, byte sizes and the bounded capture of a command's
 //! output. Depends on no other clearfleet crate.
+
 pub mod boolean;
 pub mod capture;
 pub mod controller_files;
