@@ -37,8 +37,8 @@ pub enum CfgError {
 }
 
 /// The Vault settings of the configuration (`vault_password_file`, `vault_identity_list`),
-/// for the Vault support to take (issue #13, h4): already resolved to absolute paths and
-/// split into a list.
+/// already resolved to absolute paths and split into a list; `src/vault_secrets.rs` adds them
+/// to the command line's as Ansible does.
 #[derive(Debug, Clone, Default)]
 pub struct VaultSettings {
     pub password_file: Option<PathBuf>,
@@ -308,6 +308,7 @@ pub fn apply(cli: &mut Cli, matches: &ArgMatches) -> Result<CfgExtras, CfgError>
             {
                 args.inventory = inventory_list(&s);
             }
+            args.vault.config = extras.vault.clone();
         }
         Command::Ping(a) => connect(&mut a.connect, sub, file, &extras)?,
         Command::Exec(a) => connect(&mut a.connect, sub, file, &extras)?,
@@ -335,6 +336,7 @@ fn connect(
     extras: &CfgExtras,
 ) -> Result<(), CfgError> {
     args.settings = extras.clone();
+    args.vault.config = extras.vault.clone();
     if !given(m, "inventory")
         && let Some(s) = setting(file, "ANSIBLE_INVENTORY", "defaults", "inventory")
     {

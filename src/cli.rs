@@ -135,9 +135,38 @@ pub struct InventoryArgs {
     /// Host pattern selecting hosts for `--list-hosts` (Ansible syntax).
     #[arg(short = 'l', long, value_name = "PATTERN", conflicts_with_all = ["list", "graph", "host"])]
     pub limit: Option<String>,
-    /// Show passwords and other secret variables instead of masking them.
+    /// Show passwords and other secret variables (and values decrypted from Ansible Vault)
+    /// instead of masking them.
     #[arg(long)]
     pub show_secrets: bool,
+    #[command(flatten)]
+    pub vault: VaultArgs,
+}
+
+/// The Ansible Vault passwords of a run, as `ansible-playbook` takes them (README, "Ansible
+/// Vault"). ansible.cfg's `vault_password_file` and `vault_identity_list` (or
+/// `ANSIBLE_VAULT_PASSWORD_FILE`, `ANSIBLE_VAULT_IDENTITY_LIST`) add to them.
+#[derive(Debug, Args, Clone, Default)]
+pub struct VaultArgs {
+    /// Vault password file, or an executable script that prints the password (its label is
+    /// `default`); repeatable.
+    #[arg(
+        long = "vault-password-file",
+        visible_alias = "vault-pass-file",
+        value_name = "FILE"
+    )]
+    pub vault_password_file: Vec<PathBuf>,
+    /// Ask for the vault password on the terminal (not echoed).
+    #[arg(long = "ask-vault-pass", visible_alias = "ask-vault-password")]
+    pub ask_vault_pass: bool,
+    /// A vault password with a label: `LABEL@FILE`, `LABEL@SCRIPT`, `LABEL@prompt`, or a
+    /// source alone (label `default`); repeatable.
+    #[arg(long = "vault-id", value_name = "[LABEL@]SOURCE")]
+    pub vault_id: Vec<String>,
+    /// `vault_password_file` and `vault_identity_list` of ansible.cfg (or their `ANSIBLE_*`
+    /// variables), filled by `crate::ansible_cfg::apply`.
+    #[arg(skip)]
+    pub config: crate::ansible_cfg::VaultSettings,
 }
 
 /// How and where to connect: shared by every command that talks to hosts.
@@ -249,6 +278,8 @@ pub struct ConnectArgs {
     /// Also write a debug log here, one span per host (secrets masked).
     #[arg(long, value_name = "PATH")]
     pub log_file: Option<PathBuf>,
+    #[command(flatten)]
+    pub vault: VaultArgs,
     /// What ansible.cfg gives besides flags: `roles_path`, the Vault settings, warnings
     /// (`crate::ansible_cfg::apply` fills it).
     #[arg(skip)]

@@ -54,6 +54,8 @@ pub enum Error {
     Serial(String),
     #[error("HOME is not set: give --known-hosts")]
     NoHome,
+    #[error("vault password source `{source_name}`: {reason}")]
+    VaultPassword { source_name: String, reason: String },
     #[error("failed to read a password from the terminal: {0}")]
     Prompt(#[source] std::io::Error),
     #[error("failed to write the report in {}: {source}", path.display())]
@@ -107,5 +109,7 @@ pub fn print_error(err: &dyn std::error::Error) {
         }
         source = cause.source();
     }
+    // Values decrypted from the vault never reach the terminal, even in an error.
+    let text = crate::logging::redact(&text);
     let _ = std::io::stderr().lock().write_all(text.as_bytes());
 }

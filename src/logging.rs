@@ -17,12 +17,13 @@ static REDACTOR: RwLock<Option<Redactor>> = RwLock::new(None);
 pub fn add_secrets(redactor: &Redactor) {
     let mut r = REDACTOR.write().unwrap_or_else(|p| p.into_inner());
     *r = Some(match r.take() {
-        Some(old) => old.with(redactor.secrets().iter().cloned()),
+        Some(old) => old.merged(redactor),
         None => redactor.clone(),
     });
 }
 
-fn redact(text: &str) -> String {
+/// `text` with every secret known so far masked.
+pub fn redact(text: &str) -> String {
     match &*REDACTOR.read().unwrap_or_else(|p| p.into_inner()) {
         Some(r) => r.redact(text),
         None => text.to_owned(),

@@ -9,6 +9,7 @@ mod commands;
 mod config;
 mod error;
 mod logging;
+mod vault_secrets;
 
 use std::process::ExitCode;
 

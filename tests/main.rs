@@ -43,4 +43,5 @@ mod template_filters;
 mod template_jinja_tests;
 mod traps;
 mod upgrade;
+mod vault;
 mod version;

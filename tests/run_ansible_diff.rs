@@ -23,7 +23,7 @@ fn fixture(name: &str) -> PathBuf {
         .join(name)
 }
 
-fn ansible_playbook() -> Option<PathBuf> {
+pub(crate) fn ansible_playbook() -> Option<PathBuf> {
     let dir = std::env::var_os("CLEARFLEET_ANSIBLE_BIN_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv-ansible/bin"));
@@ -43,7 +43,7 @@ fn ansible_playbook() -> Option<PathBuf> {
 }
 
 /// `host -> [ok, changed, unreachable, failed, skipped, rescued, ignored]` from a PLAY RECAP.
-fn recaps(stdout: &str, hosts: &[&str]) -> Vec<(String, [u32; 7])> {
+pub(crate) fn recaps(stdout: &str, hosts: &[&str]) -> Vec<(String, [u32; 7])> {
     hosts
         .iter()
         .map(|h| ((*h).to_owned(), Recap::of(stdout, h).counts()))
@@ -58,7 +58,7 @@ fn dumped(dir: &Path, name: &str) -> serde_json::Value {
 
 /// `ansible-playbook` with a clean environment: `HOME` is `home`, temporary files under it,
 /// no colours, no retry files, host keys checked.
-fn ansible_command(ansible: &Path, home: &Path) -> Command {
+pub(crate) fn ansible_command(ansible: &Path, home: &Path) -> Command {
     let tmp = home.join("ansible-tmp");
     let mut cmd = Command::new(ansible);
     cmd.env_clear()

@@ -8,7 +8,8 @@ use clearfleet_base::secret::is_secret_var;
 use clearfleet_inventory::Inventory;
 
 pub fn inventory(args: &InventoryArgs) -> Result<u8, Error> {
-    let inventory = Inventory::load(&args.inventory)?;
+    let vault = crate::vault_secrets::vault(&args.vault)?;
+    let inventory = Inventory::load_vaulted(&args.inventory, &vault)?;
     let text = if args.list_hosts
         || (args.limit.is_some() && !args.list && args.host.is_none() && args.graph.is_none())
     {
@@ -26,6 +27,14 @@ pub fn inventory(args: &InventoryArgs) -> Result<u8, Error> {
         mask_json_text(&json, args.show_secrets)
     } else {
         mask_json_text(&inventory.to_list_json(), args.show_secrets)
+    };
+    // Values decrypted from the vault are masked like secret variables.
+    let text = if args.show_secrets {
+        text
+    } else {
+        clearfleet_base::secret::Redactor::default()
+            .watching(vault.found())
+            .redact_owned(text)
     };
     let mut out = std::io::stdout().lock();
     out.write_all(text.as_bytes())

@@ -8,21 +8,20 @@ use super::shared::{
 use crate::cli::RunArgs;
 use crate::error::Error;
 use clearfleet_base::secret::is_secret_var;
-use clearfleet_inventory::Inventory;
 use clearfleet_report::files::RunKind;
 
 /// `clearfleet run`: load and check everything, then run the playbook.
 pub fn playbook(args: &RunArgs) -> Result<u8, Error> {
     use clearfleet_runner::playbook::PlaybookOptions;
     init_logging(&args.connect)?;
-    let inventory = Inventory::load(&args.connect.inventory)?;
+    let (inventory, vault) = super::shared::load_inventory(&args.connect)?;
     let connect = with_rerun(&args.connect, &inventory)?;
     let args = &RunArgs {
         connect,
         ..args.clone()
     };
     let loaded = load_playbook(
-        &clearfleet_base::controller_files::ControllerFiles::Disk,
+        &clearfleet_base::controller_files::ControllerFiles::Vaulted(vault.clone()),
         &args.playbook,
         &args.connect.settings.roles_path,
     )?;
@@ -57,8 +56,9 @@ pub fn playbook(args: &RunArgs) -> Result<u8, Error> {
                 .unwrap_or_else(|| "all".to_owned()),
         });
     }
-    let config =
+    let mut config =
         crate::config::for_hosts(&args.connect, &inventory, names, args.output.max_output)?;
+    config.redactor = config.redactor.watching(vault.found());
     let redactor = config.redactor.with(
         extra_vars
             .iter()

@@ -11,6 +11,7 @@ use crate::error::Error;
 use clearfleet_base::capture::MaxOutput;
 use clearfleet_base::controller_files::ControllerFiles;
 use clearfleet_base::secret::Redactor;
+use clearfleet_base::vault::Vault;
 use clearfleet_clearml::{Releases, Version};
 use clearfleet_events::{Event, RunSummary};
 use clearfleet_inventory::Inventory;
@@ -29,6 +30,13 @@ pub fn init_logging(args: &ConnectArgs) -> Result<(), Error> {
             source,
         }
     })
+}
+
+/// The vault of the run (`--vault-*`) and the inventory read with it.
+pub fn load_inventory(args: &ConnectArgs) -> Result<(Inventory, Vault), Error> {
+    let vault = crate::vault_secrets::vault(&args.vault)?;
+    let inventory = Inventory::load_vaulted(&args.inventory, &vault)?;
+    Ok((inventory, vault))
 }
 
 /// The async runtime a command runs its hosts on.
@@ -170,9 +178,10 @@ pub fn hosts(
     max_output: MaxOutput,
 ) -> Result<u8, Error> {
     init_logging(args)?;
-    let inventory = Inventory::load(&args.inventory)?;
+    let (inventory, vault) = load_inventory(args)?;
     let args = &with_rerun(args, &inventory)?;
-    let config = crate::config::from_inventory(args, &inventory, max_output)?;
+    let mut config = crate::config::from_inventory(args, &inventory, max_output)?;
+    config.redactor = config.redactor.watching(vault.found());
     crate::logging::add_secrets(&config.redactor);
     let (command, kind) = match (&job, view) {
         (Job::Ping, _) => ("ping", RunKind::Commands),

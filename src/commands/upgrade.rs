@@ -21,7 +21,7 @@ use super::shared::{
 use crate::cli::{OutputFormat, UpgradeArgs};
 use crate::error::Error;
 use clearfleet_base::controller_files::ControllerFiles;
-use clearfleet_base::secret::Secret;
+use clearfleet_base::secret::{Secret, SecretSink};
 use clearfleet_clearml::plan::PlanOptions;
 use clearfleet_clearml::playbook_vars::{
     ComposeSource, PLAYBOOK_FILES, Skip, default_backup_dir, host_vars,
@@ -125,6 +125,8 @@ struct Input {
     playbook: LoadedPlaybook,
     playbook_dir: PathBuf,
     inventory: Inventory,
+    /// What the vault decrypted (the inventory's values): masked like every secret.
+    vault_found: SecretSink,
 }
 
 /// Step 1: the release data, `--target`, `--serial`, the playbook (its templates checked) and
@@ -155,7 +157,7 @@ fn load_and_check(args: &UpgradeArgs) -> Result<Input, Error> {
             play.max_fail_percentage = args.max_fail_percentage;
         }
     }
-    let inventory = Inventory::load(&args.connect.inventory)?;
+    let (inventory, vault) = super::shared::load_inventory(&args.connect)?;
     let connect = super::shared::with_rerun(&args.connect, &inventory)?;
     let input = Input {
         args: UpgradeArgs {
@@ -171,6 +173,7 @@ fn load_and_check(args: &UpgradeArgs) -> Result<Input, Error> {
             .map(std::path::Path::to_path_buf)
             .unwrap_or_default(),
         inventory,
+        vault_found: vault.found().clone(),
     };
     Ok(input)
 }
@@ -183,8 +186,9 @@ fn detect(
 ) -> Result<(Option<FilesReporter>, RunSummary), Error> {
     let args = &input.args;
     // The inventory is read once: detection and the playbook both use it.
-    let config =
+    let mut config =
         crate::config::from_inventory(&args.connect, &input.inventory, args.output.max_output)?;
+    config.redactor = config.redactor.watching(&input.vault_found);
     crate::logging::add_secrets(&config.redactor);
     let mut files = files_reporter(
         &args.connect,
@@ -223,12 +227,17 @@ struct Plans {
     vars: HashMap<String, Map<String, Value>>,
     /// Secrets found in the hosts' configuration (kept out of every output).
     secrets: Vec<Secret>,
+    /// What the vault decrypted of the inventory, kept out of every output too.
+    vault_found: SecretSink,
 }
 
 /// Step 3: per host, the playbook variables of its plan, or why it is left alone.
 fn plan(input: &Input, detected: &RunSummary, now: SystemTime) -> Plans {
     let args = &input.args;
-    let mut plans = Plans::default();
+    let mut plans = Plans {
+        vault_found: input.vault_found.clone(),
+        ..Plans::default()
+    };
     for o in &detected.outcomes {
         let Some(d) = &o.detected else {
             let outcome = match o.status {
@@ -298,7 +307,10 @@ fn upgrade(
     if let Some(f) = files.as_deref_mut() {
         f.redact_also(plans.secrets.iter().cloned());
     }
-    config.redactor = config.redactor.with(plans.secrets.iter().cloned());
+    config.redactor = config
+        .redactor
+        .with(plans.secrets.iter().cloned())
+        .watching(&plans.vault_found);
     crate::logging::add_secrets(&config.redactor);
     config.warnings.clear();
     let options = PlaybookOptions {

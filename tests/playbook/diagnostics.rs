@@ -303,7 +303,7 @@ fn vars_bad_name() {
 
 #[test]
 fn vault_value() {
-    let expected = r#"site.yml:4:7: `!vault` encrypted values are not supported
+    let expected = r#"site.yml:4:7: cannot decrypt this `!vault` value: Attempting to decrypt but no vault secrets found (give --vault-password-file, --ask-vault-pass or --vault-id)
   |
 4 |       $ANSIBLE_VAULT;1.1;AES256
   |       ^"#;

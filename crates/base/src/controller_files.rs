@@ -2,12 +2,15 @@
 //! held in memory (the built-in upgrade playbook), so that running it writes nothing to disk
 //! and its diagnostics name `clearml/hop.yml`, never a temporary path. The loader, the runner
 //! (`include_tasks`, `vars_files`, `template` sources) and the modules (`copy`/`script` sources)
-//! all read through it.
+//! all read through it. A vault-encrypted file is decrypted on reading, as Ansible's loader does
+//! (`copy`, `template` and `script` sources, `vars_files`, `include_tasks` files alike).
 
 use std::collections::BTreeMap;
 use std::io;
 use std::path::{Component, Path, PathBuf};
 use std::sync::Arc;
+
+use crate::vault::{Vault, VaultError, is_encrypted};
 
 /// The controller-side files a playbook reads.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -19,7 +22,15 @@ pub enum ControllerFiles {
     /// names one of them or nothing, never a file of the current directory. An absolute path
     /// still names a file on disk (an operator's `--compose-mirror` directory).
     Memory(Arc<BTreeMap<PathBuf, String>>),
+    /// The controller's filesystem, with the vault passwords of the run.
+    Vaulted(Vault),
 }
+
+/// A vault-encrypted file that could not be decrypted (an `io::Error` of kind `InvalidData`
+/// carries it, so every reader reports it where it reports a file it cannot read).
+#[derive(Debug, thiserror::Error)]
+#[error("vault-encrypted file: {0}")]
+pub struct VaultFileError(#[from] pub VaultError);
 
 /// `path` with `.` dropped and `..` applied, if it is relative and stays inside its root.
 fn relative_key(path: &Path) -> Option<PathBuf> {
@@ -68,22 +79,59 @@ impl ControllerFiles {
         }
     }
 
-    /// The text of the file at `path`.
-    pub fn read_to_string(&self, path: &Path) -> io::Result<String> {
-        match self.in_memory(path) {
-            Some((files, key)) => key
-                .and_then(|k| files.get(&k).cloned())
-                .ok_or_else(|| not_found(path)),
-            None => std::fs::read_to_string(path),
+    /// The vault passwords files are decrypted with (none but for [`ControllerFiles::Vaulted`]).
+    pub fn vault(&self) -> Vault {
+        match self {
+            ControllerFiles::Vaulted(v) => v.clone(),
+            _ => Vault::default(),
         }
     }
 
-    /// The bytes of the file at `path`.
+    /// The text of the file at `path` (decrypted when it is vault-encrypted).
+    pub fn read_to_string(&self, path: &Path) -> io::Result<String> {
+        self.read_text(path).map(|(text, _)| text)
+    }
+
+    /// The text of the file at `path`, and whether it was vault-encrypted.
+    pub fn read_text(&self, path: &Path) -> io::Result<(String, bool)> {
+        match self.in_memory(path) {
+            Some((files, key)) => key
+                .and_then(|k| files.get(&k).cloned())
+                .map(|t| (t, false))
+                .ok_or_else(|| not_found(path)),
+            None => {
+                let (bytes, vaulted) = self.decrypted(std::fs::read(path)?)?;
+                String::from_utf8(bytes)
+                    .map(|t| (t, vaulted))
+                    .map_err(|_| io::Error::new(io::ErrorKind::InvalidData, "file is not UTF-8"))
+            }
+        }
+    }
+
+    /// The bytes of the file at `path` (decrypted when it is vault-encrypted).
     pub fn read(&self, path: &Path) -> io::Result<Vec<u8>> {
         match self.in_memory(path) {
             Some(_) => self.read_to_string(path).map(String::into_bytes),
-            None => std::fs::read(path),
+            None => self.decrypted(std::fs::read(path)?).map(|(b, _)| b),
         }
+    }
+
+    /// `bytes` decrypted if they are vault data (every non-blank line of the plaintext is then
+    /// remembered as a secret, as well as the whole), and whether they were.
+    fn decrypted(&self, bytes: Vec<u8>) -> io::Result<(Vec<u8>, bool)> {
+        if !is_encrypted(&bytes) {
+            return Ok((bytes, false));
+        }
+        let vault = self.vault();
+        let plain = vault
+            .decrypt(&bytes)
+            .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, VaultFileError::from(e)))?;
+        vault.remember(
+            String::from_utf8_lossy(&plain)
+                .lines()
+                .map(|l| l.trim().to_owned()),
+        );
+        Ok((plain, true))
     }
 
     /// Whether `path` names a file (a directory does not count).

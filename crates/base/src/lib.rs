@@ -1,9 +1,9 @@
 //! The vocabulary every layer shares: source locations and diagnostics, secrets and their
-//! masking, POSIX shell quoting and splitting, Python-exact JSON and float text, Ansible's
-//! boolean rule, did-you-mean hints, UTC time stamps, the controller files a playbook reads
-//! (disk or memory), random tokens from the OS, private files written without following a
-//! symbolic link, byte sizes and the bounded capture of a command's output. Depends on no
-//! other clearfleet crate.
+//! masking, Ansible Vault's format and cipher, POSIX shell quoting and splitting, Python-exact
+//! JSON and float text, Ansible's boolean rule, did-you-mean hints, UTC time stamps, the
+//! controller files a playbook reads (disk or memory), random tokens from the OS, private files
+//! written without following a symbolic link, byte sizes and the bounded capture of a command's
+//! output. Depends on no other clearfleet crate.
 
 pub mod boolean;
 pub mod capture;
@@ -18,3 +18,4 @@ pub mod shlex;
 pub mod size;
 pub mod suggest;
 pub mod time;
+pub mod vault;

@@ -1,6 +1,7 @@
 //! A string that must never reach output, logs or reports: `Debug` and `Display` mask it.
 
 use std::fmt;
+use std::sync::{Arc, RwLock};
 
 /// A secret value (password, passphrase, token). Only [`Secret::expose`] gives the text.
 #[derive(Clone, Default, PartialEq, Eq)]
@@ -85,6 +86,33 @@ mod tests {
 #[derive(Debug, Clone, Default)]
 pub struct Redactor {
     secrets: Vec<Secret>,
+    /// Secrets found while the run goes on (values decrypted by the vault), shared with
+    /// whatever finds them.
+    live: Vec<SecretSink>,
+}
+
+/// Secrets learnt while running (values decrypted from Ansible Vault), shared between what
+/// finds them and every [`Redactor`] watching it. Cheap to clone.
+#[derive(Debug, Clone, Default)]
+pub struct SecretSink(Arc<RwLock<Vec<Secret>>>);
+
+impl SecretSink {
+    /// Remembers a secret (shorter than 4 characters: ignored, as by [`Redactor::new`]).
+    pub fn add(&self, secret: Secret) {
+        if secret.0.len() < 4 {
+            return;
+        }
+        let mut all = self.0.write().unwrap_or_else(|p| p.into_inner());
+        if !all.contains(&secret) {
+            all.push(secret);
+            all.sort_by_key(|s| std::cmp::Reverse(s.0.len()));
+        }
+    }
+
+    /// The secrets remembered so far.
+    pub fn secrets(&self) -> Vec<Secret> {
+        self.0.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
 }
 
 impl Redactor {
@@ -94,12 +122,34 @@ impl Redactor {
         // Longest first, so a secret that contains another is masked whole.
         secrets.sort_by_key(|s| std::cmp::Reverse(s.0.len()));
         secrets.dedup();
-        Redactor { secrets }
+        Redactor {
+            secrets,
+            live: Vec::new(),
+        }
     }
 
     /// This redactor plus more secrets (found while running, e.g. detected agent keys).
     pub fn with(&self, more: impl IntoIterator<Item = Secret>) -> Redactor {
-        Redactor::new(self.secrets.iter().cloned().chain(more))
+        let mut r = Redactor::new(self.secrets.iter().cloned().chain(more));
+        r.live = self.live.clone();
+        r
+    }
+
+    /// This redactor, also masking every secret `sink` holds now or later.
+    pub fn watching(mut self, sink: &SecretSink) -> Redactor {
+        if !self.live.iter().any(|l| Arc::ptr_eq(&l.0, &sink.0)) {
+            self.live.push(sink.clone());
+        }
+        self
+    }
+
+    /// This redactor plus everything `other` masks (its sinks too).
+    pub fn merged(&self, other: &Redactor) -> Redactor {
+        let mut r = self.with(other.secrets.iter().cloned());
+        for sink in &other.live {
+            r = r.watching(sink);
+        }
+        r
     }
 
     /// The secrets this redactor masks.
@@ -115,7 +165,13 @@ impl Redactor {
     /// (a command's output can be as large as the output limit).
     pub fn redact_owned(&self, text: String) -> String {
         let mut out = text;
-        for s in &self.secrets {
+        let mut all = self.secrets.clone();
+        for sink in &self.live {
+            all.extend(sink.secrets());
+        }
+        // Longest first, so a secret that contains another is masked whole.
+        all.sort_by_key(|s| std::cmp::Reverse(s.0.len()));
+        for s in &all {
             if out.contains(s.expose()) {
                 out = out.replace(s.expose(), "********");
             }
@@ -139,6 +195,20 @@ mod redactor_tests {
             r.redact("pw=hunter22 pw=hunter2 ab"),
             "pw=******** pw=******** ab"
         );
+    }
+
+    #[test]
+    fn masks_what_its_sink_learns_later_through_every_copy() {
+        let sink = super::SecretSink::default();
+        let r = Redactor::new([Secret::new("hunter2")]).watching(&sink);
+        let copy = r.with([Secret::new("other1")]);
+        sink.add(Secret::new("vaulted-value"));
+        sink.add(Secret::new("ab"));
+        assert_eq!(
+            copy.redact("vaulted-value hunter2 other1 ab"),
+            "******** ******** ******** ab"
+        );
+        assert_eq!(r.redact("vaulted-value"), "********");
     }
 }
 

@@ -8,6 +8,13 @@ use std::path::PathBuf;
 /// Everything that can go wrong loading or querying an inventory.
 #[derive(Debug, thiserror::Error)]
 pub enum InventoryError {
+    /// A vault-encrypted file that could not be decrypted.
+    #[error("cannot decrypt {path}: {source}")]
+    Vault {
+        path: PathBuf,
+        #[source]
+        source: clearfleet_base::vault::VaultError,
+    },
     /// A problem inside a user file (inventory, group_vars, host_vars), with its location.
     #[error("{0}")]
     Parse(Box<Diagnostic>),

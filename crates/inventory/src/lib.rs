@@ -17,6 +17,7 @@ pub mod output;
 pub mod pattern;
 pub mod range;
 pub mod vars_dirs;
+pub mod vault;
 pub mod yaml;
 
 pub use error::InventoryError;

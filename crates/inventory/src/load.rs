@@ -8,7 +8,9 @@ use super::model::{Data, UNGROUPED, Vars};
 use super::output::{graph, list_value, python_json};
 use super::pattern;
 use super::vars_dirs::load_entity_vars;
+use super::vault::{decrypt_values, read_text};
 use super::yaml::{Kind, YamlInventory, parse_yaml};
+use clearfleet_base::vault::Vault;
 use indexmap::IndexMap;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
@@ -38,14 +40,8 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> InventoryError + '_ {
     }
 }
 
-fn load_file(path: &Path, data: &mut Data) -> Result<(), InventoryError> {
-    let bytes = std::fs::read(path).map_err(io(path))?;
-    let text = String::from_utf8(bytes).map_err(|_| {
-        io(path)(std::io::Error::new(
-            std::io::ErrorKind::InvalidData,
-            "file is not UTF-8",
-        ))
-    })?;
+fn load_file(path: &Path, data: &mut Data, vault: &Vault) -> Result<(), InventoryError> {
+    let (text, vaulted) = read_text(path, vault)?;
     let ext = path
         .extension()
         .and_then(|e| e.to_str())
@@ -53,10 +49,8 @@ fn load_file(path: &Path, data: &mut Data) -> Result<(), InventoryError> {
     let yaml_ext = matches!(ext.as_deref(), Some("yml" | "yaml" | "json"));
     if ext.is_none() || yaml_ext {
         match parse_yaml(path, &text) {
-            Ok(Some(node)) if matches!(node.kind, Kind::Map(_)) => {
-                return YamlInventory { path, text: &text }.populate(data, &node);
-            }
-            Ok(Some(node)) if yaml_ext => {
+            Ok(Some(mut node)) if yaml_ext || matches!(node.kind, Kind::Map(_)) => {
+                decrypt_values(path, &text, &mut node, vault, vaulted)?;
                 return YamlInventory { path, text: &text }.populate(data, &node);
             }
             Ok(None) if yaml_ext => return Ok(()),
@@ -67,7 +61,12 @@ fn load_file(path: &Path, data: &mut Data) -> Result<(), InventoryError> {
     parse_ini(path, &text, data)
 }
 
-fn load_source(path: &Path, data: &mut Data, depth: usize) -> Result<(), InventoryError> {
+fn load_source(
+    path: &Path,
+    data: &mut Data,
+    depth: usize,
+    vault: &Vault,
+) -> Result<(), InventoryError> {
     if path.is_dir() {
         if depth > 16 {
             return Ok(());
@@ -80,11 +79,11 @@ fn load_source(path: &Path, data: &mut Data, depth: usize) -> Result<(), Invento
             .collect();
         names.sort();
         for n in names {
-            load_source(&path.join(n), data, depth + 1)?;
+            load_source(&path.join(n), data, depth + 1, vault)?;
         }
         Ok(())
     } else {
-        load_file(path, data)
+        load_file(path, data, vault)
     }
 }
 
@@ -93,6 +92,12 @@ impl Inventory {
     /// A source is an inventory file (YAML if it parses as a mapping of groups, else INI), a
     /// directory of them, or a comma-separated host list such as `web1,web2,`.
     pub fn load(paths: &[PathBuf]) -> Result<Inventory, InventoryError> {
+        Inventory::load_vaulted(paths, &Vault::default())
+    }
+
+    /// [`Inventory::load`] with the vault passwords of the run: vault-encrypted files and
+    /// `!vault` values are decrypted (and what they hold remembered as secrets by `vault`).
+    pub fn load_vaulted(paths: &[PathBuf], vault: &Vault) -> Result<Inventory, InventoryError> {
         if paths.is_empty() {
             return Err(InventoryError::NoSource);
         }
@@ -118,7 +123,7 @@ impl Inventory {
                     "no such file or directory",
                 )));
             }
-            load_source(p, &mut data, 0)?;
+            load_source(p, &mut data, 0, vault)?;
             basedirs.push(if p.is_dir() {
                 p.clone()
             } else {
@@ -139,13 +144,13 @@ impl Inventory {
             files.groups.push(
                 data.groups
                     .keys()
-                    .map(|g| load_entity_vars(&gdir, g))
+                    .map(|g| load_entity_vars(&gdir, g, vault))
                     .collect::<Result<_, _>>()?,
             );
             files.hosts.push(
                 data.hosts
                     .keys()
-                    .map(|h| load_entity_vars(&hdir, h))
+                    .map(|h| load_entity_vars(&hdir, h, vault))
                     .collect::<Result<_, _>>()?,
             );
         }

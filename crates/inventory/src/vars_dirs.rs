@@ -3,8 +3,10 @@
 
 use super::error::InventoryError;
 use super::model::Vars;
+use super::vault::{decrypt_values, read_text};
 use super::yaml::{Kind, parse_yaml};
 use clearfleet_base::diagnostic::Diagnostic;
+use clearfleet_base::vault::Vault;
 use std::path::{Path, PathBuf};
 
 const EXTENSIONS: [&str; 3] = ["yml", "yaml", "json"];
@@ -59,14 +61,12 @@ fn dir_files(dir: &Path, out: &mut Vec<PathBuf>, depth: usize) {
 }
 
 /// Reads one vars file: a YAML/JSON mapping (an empty file is no variables).
-pub fn load_vars_file(path: &Path) -> Result<Vars, InventoryError> {
-    let text = std::fs::read_to_string(path).map_err(|source| InventoryError::Io {
-        path: path.to_owned(),
-        source,
-    })?;
-    let Some(node) = parse_yaml(path, &text)? else {
+pub fn load_vars_file(path: &Path, vault: &Vault) -> Result<Vars, InventoryError> {
+    let (text, vaulted) = read_text(path, vault)?;
+    let Some(mut node) = parse_yaml(path, &text)? else {
         return Ok(Vars::new());
     };
+    decrypt_values(path, &text, &mut node, vault, vaulted)?;
     match node.to_value() {
         serde_json::Value::Object(m) => Ok(m.into_iter().collect()),
         _ if matches!(node.kind, Kind::Null) => Ok(Vars::new()),
@@ -81,10 +81,10 @@ pub fn load_vars_file(path: &Path) -> Result<Vars, InventoryError> {
 }
 
 /// The variables for `name` from `dir`, files merged in order (later files replace keys).
-pub fn load_entity_vars(dir: &Path, name: &str) -> Result<Vars, InventoryError> {
+pub fn load_entity_vars(dir: &Path, name: &str, vault: &Vault) -> Result<Vars, InventoryError> {
     let mut out = Vars::new();
     for f in find_vars_files(dir, name) {
-        for (k, v) in load_vars_file(&f)? {
+        for (k, v) in load_vars_file(&f, vault)? {
             out.insert(k, v);
         }
     }
@@ -110,13 +110,16 @@ mod tests {
         std::fs::write(gv.join("plain"), "p: yes\n")?;
         std::fs::write(gv.join("empty.yml"), "")?;
         std::fs::write(gv.join("list.yml"), "- 1\n")?;
-        let web = load_entity_vars(&gv, "web")?;
+        let web = load_entity_vars(&gv, "web", &Vault::default())?;
         assert_eq!(serde_json::to_string(&web)?, r#"{"x":2,"y":"b","z":true}"#);
-        assert_eq!(load_entity_vars(&gv, "db")?["d"], 1);
-        assert_eq!(load_entity_vars(&gv, "plain")?["p"], true);
-        assert!(load_entity_vars(&gv, "empty")?.is_empty());
-        assert!(load_entity_vars(&gv, "none")?.is_empty());
-        let e = load_entity_vars(&gv, "list")
+        assert_eq!(load_entity_vars(&gv, "db", &Vault::default())?["d"], 1);
+        assert_eq!(
+            load_entity_vars(&gv, "plain", &Vault::default())?["p"],
+            true
+        );
+        assert!(load_entity_vars(&gv, "empty", &Vault::default())?.is_empty());
+        assert!(load_entity_vars(&gv, "none", &Vault::default())?.is_empty());
+        let e = load_entity_vars(&gv, "list", &Vault::default())
             .err()
             .map(|e| e.to_string())
             .unwrap_or_default();

@@ -150,10 +150,6 @@ impl<'h> Cx<'h> {
 
     /// A string; numbers and booleans are converted as Python's `str()` would, null is `None`.
     pub fn string(&mut self, f: &File, key: &str, n: &Node) -> Option<String> {
-        if let Some(tag) = n.tag.as_deref().filter(|t| *t == "!vault") {
-            self.error(f, n, format!("`{tag}` encrypted values are not supported"));
-            return None;
-        }
         match &n.kind {
             Kind::Null => None,
             Kind::Seq(_) | Kind::Map(_) => {
@@ -255,10 +251,6 @@ impl<'h> Cx<'h> {
         depth: usize,
     ) {
         if depth > clearfleet_yaml::syntax::MAX_DEPTH {
-            return;
-        }
-        if n.tag.as_deref() == Some("!vault") {
-            self.error(f, n, "`!vault` encrypted values are not supported");
             return;
         }
         match &n.kind {

@@ -4,8 +4,11 @@
 
 use super::cx::{Cx, File};
 use super::model::SourceFile;
+use clearfleet_base::controller_files::ControllerFiles;
 use clearfleet_base::diagnostic::Diagnostic;
+use clearfleet_base::vault::{Vault, VaultError};
 use clearfleet_yaml::syntax::{Node, parse_yaml};
+use clearfleet_yaml::vault::{decrypt_vault_scalars, strings};
 use std::path::Path;
 
 /// Includes nested deeper than this are reported (a guard against runaway recursion).
@@ -19,8 +22,11 @@ pub(crate) fn read(
     path: &Path,
     what: &str,
 ) -> Option<File> {
-    match cx.source.read_to_string(path) {
-        Ok(text) => {
+    match cx.source.read_text(path) {
+        Ok((text, vaulted)) => {
+            if vaulted {
+                remember_strings(&cx.source.vault(), &text);
+            }
             if !cx.files.iter().any(|s| s.path == path) {
                 cx.files.push(SourceFile {
                     path: path.to_path_buf(),
@@ -47,10 +53,18 @@ pub(crate) fn read(
     }
 }
 
+/// Remembers every string of a decrypted YAML file as a secret (its lines already are).
+pub fn remember_strings(vault: &Vault, text: &str) {
+    if let Ok(Some(root)) = parse_yaml(text) {
+        vault.remember(strings(&root));
+    }
+}
+
 /// Parses a file's YAML, reporting a syntax error at its place (`Err`); `Ok(None)` for a
-/// file with no document.
+/// file with no document. `!vault` values are decrypted with the load's vault (one that does
+/// not decrypt is reported at its place and keeps its ciphertext).
 pub(crate) fn parse(cx: &mut Cx, f: &File) -> Result<Option<Node>, ()> {
-    parse_yaml(&f.text).map_err(|e| {
+    let mut root = parse_yaml(&f.text).map_err(|e| {
         cx.diags.push(Diagnostic::at(
             format!("invalid YAML: {}", e.message),
             &f.path,
@@ -58,7 +72,22 @@ pub(crate) fn parse(cx: &mut Cx, f: &File) -> Result<Option<Node>, ()> {
             e.line,
             e.column,
         ));
-    })
+    })?;
+    if let Some(n) = root.as_mut() {
+        let vault = cx.source.vault();
+        let failures =
+            decrypt_vault_scalars(n, &|c| vault.decrypt_text(c), &|| VaultError::NotText);
+        for fail in failures {
+            cx.diags.push(Diagnostic::at(
+                format!("cannot decrypt this `!vault` value: {}", fail.error),
+                &f.path,
+                &f.text,
+                fail.line,
+                fail.column,
+            ));
+        }
+    }
+    Ok(root)
 }
 
 /// Ansible's "Empty playbook, nothing to do", at the top of the file.
@@ -114,5 +143,31 @@ pub(crate) fn vars_file(cx: &mut Cx, f: &File, at: &Node, path: &Path) {
                 root.type_name()
             ),
         );
+    }
+}
+
+/// The variables of a `vars_files` entry as the runner reads them: YAML as PyYAML reads it,
+/// a vault-encrypted file or `!vault` values decrypted with `source`'s vault. `None` when the
+/// file cannot be read, parsed or decrypted, or holds no mapping (the loader reports each of
+/// these for every literal `vars_files` entry before the run).
+pub fn read_vars_file(
+    source: &ControllerFiles,
+    path: &Path,
+) -> Option<serde_json::Map<String, serde_json::Value>> {
+    let (text, vaulted) = source.read_text(path).ok()?;
+    let vault = source.vault();
+    if vaulted {
+        remember_strings(&vault, &text);
+    }
+    let mut root = parse_yaml(&text).ok()??;
+    let failures = decrypt_vault_scalars(&mut root, &|c| vault.decrypt_text(c), &|| {
+        VaultError::NotText
+    });
+    if !failures.is_empty() {
+        return None;
+    }
+    match root.to_value() {
+        serde_json::Value::Object(m) => Some(m),
+        _ => None,
     }
 }

@@ -35,6 +35,7 @@ pub mod template;
 
 pub use clearfleet_base::controller_files::ControllerFiles;
 pub use error::PlaybookError;
+pub use files::{read_vars_file, remember_strings};
 pub use inherit::Inherited;
 pub use load::{
     load_playbook, load_playbook_from, load_playbook_str, load_playbook_with, load_tasks_file,

@@ -4,3 +4,4 @@
 
 pub mod resolve;
 pub mod syntax;
+pub mod vault;

@@ -406,9 +406,7 @@ impl Engine {
                 file.value.clone()
             };
             let path = clearfleet_playbook::resolve_path(&file.location, &written);
-            if let Ok(text) = self.files.read_to_string(&path)
-                && let Ok(Value::Object(m)) = serde_saphyr::from_str::<Value>(&text)
-            {
+            if let Some(m) = clearfleet_playbook::read_vars_file(&self.files, &path) {
                 vars.extend(m);
             }
         }

@@ -40,11 +40,13 @@ pub(crate) fn rendered_name(e: &Engine, t: &Task, vars: &Ctx) -> String {
     if !Templates::is_template(&name) {
         return name;
     }
-    match e.templates.render(&name, vars, &t.location, "task name") {
+    // A name may show a secret (a value decrypted from the vault): masked like output.
+    let shown = match e.templates.render(&name, vars, &t.location, "task name") {
         Ok(Value::String(s)) => s,
         Ok(other) => other.to_string(),
         Err(_) => name,
-    }
+    };
+    e.config.redactor.redact_owned(shown)
 }
 
 /// The variables a task sees on a host, lowest precedence first: inventory, play vars, facts,
@@ -215,8 +217,9 @@ pub(crate) fn skipped(e: &Engine, h: &mut HostRun, t: &Task) {
 /// Marks a host failed by something outside a module (an include that does not load).
 pub(crate) fn fail_host(e: &Engine, h: &mut HostRun, t: &Task, msg: &str) {
     h.failed = true;
-    h.count_failure(display_name(t), t.location.to_string(), msg.to_owned());
-    emit_engine_result(e, h, t, TaskStatus::Failed, msg.to_owned());
+    let msg = e.config.redactor.redact(msg);
+    h.count_failure(display_name(t), t.location.to_string(), msg.clone());
+    emit_engine_result(e, h, t, TaskStatus::Failed, msg);
 }
 
 /// Emits the result of a step the engine took itself (no module, no output, no time).
@@ -912,7 +915,7 @@ impl<'a> TaskRun<'a> {
         let item = if hide {
             item.map(|_| "None".to_owned())
         } else {
-            item
+            item.map(|i| e.config.redactor.redact_owned(i))
         };
         let msg = msg.or_else(|| r.and_then(|r| r.msg.clone()));
         let msg = if hide && msg.is_some() {
@@ -937,7 +940,12 @@ impl<'a> TaskRun<'a> {
             rc: r.and_then(|r| r.rc).map(i64::from),
             stdout: text(r.and_then(|r| r.stdout.as_ref())),
             stderr: text(r.and_then(|r| r.stderr.as_ref())),
-            diff: if hide { None } else { r.and_then(diff_text) },
+            diff: if hide {
+                None
+            } else {
+                r.and_then(diff_text)
+                    .map(|d| e.config.redactor.redact_owned(d))
+            },
             duration: dur,
         })));
         msg

@@ -78,9 +78,7 @@ pub fn check(
                 continue;
             }
             let path = clearfleet_playbook::resolve_path(&f.location, &f.value);
-            if let Ok(text) = playbook.source.read_to_string(&path)
-                && let Ok(Value::Object(m)) = serde_saphyr::from_str::<Value>(&text)
-            {
+            if let Some(m) = clearfleet_playbook::read_vars_file(&playbook.source, &path) {
                 defined.extend(m.keys().cloned());
             }
         }
