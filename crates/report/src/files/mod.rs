@@ -6,6 +6,7 @@
 mod host;
 mod html;
 mod junit;
+mod timeline;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
