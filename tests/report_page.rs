@@ -672,6 +672,39 @@ fn a_500_host_upgrade_page_renders_in_chromium() {
         assert!(dom.contains(label), "{label} not drawn");
     }
     assert!(dom.contains("class=\"tick\""), "the axis has ticks");
+    // Every status label, counted (per 100 hosts: see `fate`).
+    for (label, n) in [
+        ("rollback failed", 10),
+        ("failed (rolled back)", 20),
+        ("failed (not changed)", 10),
+        ("unreachable", 10),
+        ("interrupted", 5),
+        ("not attempted", 5),
+        ("refused", 15),
+        ("up to date", 75),
+        ("upgraded", 350),
+    ] {
+        let count = format!("<span class=\"count\" data-label=\"{label}\">{n} ");
+        assert!(dom.contains(&count), "{count} not in the totals");
+        assert_eq!(
+            dom.matches(&format!(" {label}</td>")).count(),
+            n,
+            "rows labelled {label}"
+        );
+    }
+    // The downtime under the rows of every host whose server stopped: upgraded, rolled back,
+    // the rollback failed (still down), interrupted in a hop (still down).
+    assert_eq!(
+        dom.matches("<span class=\"down\"").count(),
+        350 + 20 + 10 + 5
+    );
+    assert!(
+        dom.contains("<p id=\"downtime\">downtime: "),
+        "the total and worst downtime"
+    );
+    // Failed hosts' sections: the failed commands (masked) and the next step.
+    assert!(dom.contains("<ul class=\"next\">"), "next steps");
+    assert!(dom.contains("--rerun failed"), "the rerun line");
     // Counts by version before and after.
     let versions = dom
         .split("<p id=\"versions\">")

@@ -22,6 +22,7 @@ fn redact_times(text: &str) -> String {
         (r#""(start|end)": "[0-9T:.-]+Z""#, r#""$1": "TIME""#),
         (r#""run_id": "[^"]+""#, r#""run_id": "RUN""#),
         (r"\b\d+ ms\b", "N ms"),
+        (r"\| \+[0-9.]+m?s \|", "| +T |"),
         (r#"time="[0-9.]+""#, r#"time="T""#),
         (r#"timestamp="[^"]+""#, r#"timestamp="TIME""#),
     ];
@@ -84,10 +85,14 @@ fn a_small_exec_run_writes_exactly_these_files() {
             r#"    {{
       "host": "{h}",
       "status": "ok",
+      "label": null,
       "version_before": null,
       "version_after": null,
       "hops_done": [],
+      "start_ms": 0,
+      "end_ms": 0,
       "duration_ms": 0,
+      "downtime": null,
       "failure": null,
       "result": null,
       "backup": null,
@@ -147,9 +152,11 @@ fn a_small_exec_run_writes_exactly_these_files() {
 
 ## Steps
 
-| # | step | status | duration | rc |
-|---|---|---|---|---|
-| 1 | exec -- echo hello; echo warn >&2 | ok | N ms | 0 |
+| # | step | status | start | duration | rc |
+|---|---|---|---|---|---|
+| 1 | exec -- echo hello; echo warn >&2 | ok | +T | N ms | 0 |
+
+## Output of the other steps
 
 ### 1. exec -- echo hello; echo warn >&2 (ok)
 
@@ -183,9 +190,11 @@ warn
         r#"{
   "host": "h02",
   "status": "ok",
+  "label": null,
   "start_ms": 0,
   "end_ms": 0,
   "duration_ms": 0,
+  "downtime": null,
   "rc": 0,
   "failure": null,
   "version_before": null,
@@ -193,6 +202,9 @@ warn
   "hops_done": [],
   "result": null,
   "backup": null,
+  "backup_manifests": [],
+  "hops_planned": [],
+  "next": [],
   "recap": null,
   "detected": null,
   "plan": null,
@@ -312,7 +324,10 @@ fn failures_reach_junit_html_and_the_digest() {
     assert_eq!(html.matches("<tr class=\"host\"").count(), 4);
     assert_eq!(html.matches("<details id=\"host-").count(), 4);
     let first = html.split("<tr class=\"host\"").nth(1).unwrap_or_default();
-    assert!(!first.starts_with(" data-status=\"ok\""), "failures first: {first}");
+    assert!(
+        !first.starts_with(" data-status=\"ok\""),
+        "failures first: {first}"
+    );
     assert!(html.contains("<a href=\"hosts/h01.md\">h01</a>"));
     let Some((dom, log)) = chromium_dom(&dir.join("index.html"), "") else {
         return;

@@ -207,5 +207,10 @@ fn upgrade_reruns_only_the_hosts_of_the_report() {
         .skip_while(|l| !l.contains("UPGRADE RESULT"))
         .skip(1)
         .collect();
-    assert_eq!(result, ["h02  up to date (2.3.0)"], "{}", run.stdout);
+    assert_eq!(
+        result,
+        ["h02  up to date (2.3.0)", "", "1 host: 1 up to date"],
+        "{}",
+        run.stdout
+    );
 }

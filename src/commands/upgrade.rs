@@ -30,6 +30,7 @@ use clearfleet_clearml::{Releases, Version};
 use clearfleet_events::{BackupProgress, HostOutcome, HostStatus, RunSummary, UpgradeOutcome};
 use clearfleet_inventory::Inventory;
 use clearfleet_playbook::Serial;
+use clearfleet_report::downtime::DowntimeWatch;
 use clearfleet_report::files::{FilesReporter, RunKind};
 use clearfleet_report::upgrade_table::{UpgradeRow, table};
 use clearfleet_report::{Reporter, View};
@@ -46,15 +47,18 @@ const ROLLED_BACK: &str = "rolled back";
 const RESTARTED: &str = "restarted";
 const ROLLBACK_FAILED: &str = "ROLLBACK FAILED";
 
-/// Notes each host's backup progress from the events of the backup tasks; writes nothing.
+/// Notes each host's backup progress from the events of the backup tasks, and its downtime;
+/// writes nothing.
 #[derive(Default)]
 struct BackupWatch {
     hosts: HashMap<String, BackupProgress>,
+    downtime: DowntimeWatch,
 }
 
 impl Reporter for BackupWatch {
     fn report(&mut self, event: &clearfleet_events::Event) {
         use clearfleet_events::{EventKind, TaskStatus};
+        self.downtime.report(event);
         match &event.kind {
             EventKind::HostTask { host, task } if task == BACKUP_TASK => {
                 self.hosts.insert(host.clone(), BackupProgress::Writing);
@@ -275,7 +279,7 @@ fn plan(input: &Input, detected: &RunSummary, now: SystemTime) -> Plans {
 
 /// Step 4: the playbook on the hosts to upgrade (in batches if `--serial` says so), each with
 /// its variables; `--check` runs only the preflight, whose checks are read-only and run for
-/// real. Returns the run and how far each host's backup got.
+/// real. Returns the run and what the watch saw (how far each host's backup got, its downtime).
 fn upgrade(
     runtime: tokio::runtime::Runtime,
     args: &UpgradeArgs,
@@ -284,7 +288,7 @@ fn upgrade(
     inventory: Inventory,
     plans: &Plans,
     mut files: Option<&mut FilesReporter>,
-) -> Result<(RunSummary, HashMap<String, BackupProgress>), Error> {
+) -> Result<(RunSummary, BackupWatch), Error> {
     let mut config = crate::config::for_hosts(
         &args.connect,
         &inventory,
@@ -317,13 +321,13 @@ fn upgrade(
     };
     let mut watch = BackupWatch::default();
     let summary = run_playbook(runtime, run, &args.connect, files, Some(&mut watch))?;
-    Ok((summary, watch.hosts))
+    Ok((summary, watch))
 }
 
 /// Step 5: what the playbook did to each host it ran on.
 fn collect(
     summary: &RunSummary,
-    backups: &HashMap<String, BackupProgress>,
+    watch: &BackupWatch,
     plans: &Plans,
     check: bool,
     target: Version,
@@ -336,7 +340,7 @@ fn collect(
             let var = |name: &str| vars.and_then(|v| v.get(name));
             // A resumed upgrade carries on from the verified backup its marker names.
             let resumed = var("clearml_resume").is_some();
-            let outcome = outcome(o, vars, backups.get(&o.host).copied(), check, target);
+            let outcome = outcome(o, vars, watch.hosts.get(&o.host).copied(), check, target);
             let backup = var("clearml_backup_dir")
                 .and_then(Value::as_str)
                 .filter(|_| resumed || outcome.backup_exists())
@@ -345,6 +349,7 @@ fn collect(
                 host: o.host.clone(),
                 outcome,
                 backup,
+                downtime: watch.downtime.get(&o.host),
             }
         })
         .collect()
@@ -513,7 +518,7 @@ pub fn run(args: &UpgradeArgs) -> Result<u8, Error> {
     if plans.hosts.is_empty() {
         runtime.shutdown_background();
     } else {
-        let (summary, backups) = upgrade(
+        let (summary, watch) = upgrade(
             runtime,
             &args,
             playbook,
@@ -523,7 +528,7 @@ pub fn run(args: &UpgradeArgs) -> Result<u8, Error> {
             files.as_mut(),
         )?;
         interrupted = summary.was_interrupted;
-        rows.extend(collect(&summary, &backups, &plans, args.check, target));
+        rows.extend(collect(&summary, &watch, &plans, args.check, target));
     }
     report(rows, &detected, interrupted, files.as_mut(), &args, target)
 }
@@ -668,7 +673,10 @@ mod tests {
             ],
             ..RunSummary::default()
         };
-        let backups = HashMap::from([("int".to_owned(), BackupProgress::Taken)]);
+        let backups = BackupWatch {
+            hosts: HashMap::from([("int".to_owned(), BackupProgress::Taken)]),
+            ..BackupWatch::default()
+        };
         let target: Version = "2.3.0".parse().unwrap_or_else(|e| panic!("{e}"));
         let rows = collect(&summary, &backups, &plans, false, target);
         let s = |x: &str| x.to_owned();
@@ -740,7 +748,13 @@ mod tests {
             ..RunSummary::default()
         };
         assert_eq!(
-            said(&collect(&checked, &HashMap::new(), &plans, true, target)),
+            said(&collect(
+                &checked,
+                &BackupWatch::default(),
+                &plans,
+                true,
+                target
+            )),
             [
                 (
                     Ok,

@@ -11,7 +11,7 @@ use serde::Serialize;
 
 pub use reporter::Reporter;
 pub use span::{EVENTS_TARGET, host_span};
-pub use upgrade::{BackupProgress, UpgradeOutcome};
+pub use upgrade::{BackupProgress, UpgradeLabel, UpgradeOutcome};
 
 /// Something that happened during a run, stamped with the time since the run started.
 #[derive(Debug, Clone)]

@@ -72,29 +72,136 @@ pub enum UpgradeOutcome {
     },
 }
 
+/// Which of the upgrade's distinct results a host had: one label per kind of
+/// [`UpgradeOutcome`], finer than [`HostStatus`] (a refused host is not a failed one, a host
+/// rolled back is not one whose rollback failed). Reporters put it into words
+/// (`clearfleet_report::labels`); [`UpgradeLabel::as_str`] is its stable name in JSON.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum UpgradeLabel {
+    Upgraded,
+    UpToDate,
+    /// `--check`: would be upgraded.
+    WouldUpgrade,
+    /// `--check`: an interrupted upgrade would be rolled back.
+    WouldRollBack,
+    /// Runs a release newer than the release data knows.
+    NewerThanKnown,
+    NoServer,
+    Refused,
+    /// Failed, and the rollback restored the backup.
+    RolledBack,
+    /// Failed before a verified backup existed: the old release was started again, data
+    /// untouched.
+    Restarted,
+    /// Failed, and so did the way back: the host needs a person.
+    RollbackFailed,
+    /// A task failed before anything was changed (the preflight, a pull).
+    NotChanged,
+    /// Failed otherwise (detection failed, no failed task to name).
+    Failed,
+    Unreachable,
+    Interrupted,
+    NotAttempted,
+}
+
+impl UpgradeLabel {
+    /// Every label, in the order reports list them (worst first).
+    pub const ALL: [UpgradeLabel; 15] = [
+        UpgradeLabel::RollbackFailed,
+        UpgradeLabel::Failed,
+        UpgradeLabel::RolledBack,
+        UpgradeLabel::Restarted,
+        UpgradeLabel::NotChanged,
+        UpgradeLabel::Unreachable,
+        UpgradeLabel::Interrupted,
+        UpgradeLabel::NotAttempted,
+        UpgradeLabel::Refused,
+        UpgradeLabel::Upgraded,
+        UpgradeLabel::WouldUpgrade,
+        UpgradeLabel::WouldRollBack,
+        UpgradeLabel::UpToDate,
+        UpgradeLabel::NewerThanKnown,
+        UpgradeLabel::NoServer,
+    ];
+
+    /// The label's stable name in JSON, HTML attributes and JUnit (`rolled_back`).
+    pub fn as_str(self) -> &'static str {
+        use UpgradeLabel as L;
+        match self {
+            L::Upgraded => "upgraded",
+            L::UpToDate => "up_to_date",
+            L::WouldUpgrade => "would_upgrade",
+            L::WouldRollBack => "would_roll_back",
+            L::NewerThanKnown => "newer_than_known",
+            L::NoServer => "no_server",
+            L::Refused => "refused",
+            L::RolledBack => "rolled_back",
+            L::Restarted => "restarted",
+            L::RollbackFailed => "rollback_failed",
+            L::NotChanged => "not_changed",
+            L::Failed => "failed",
+            L::Unreachable => "unreachable",
+            L::Interrupted => "interrupted",
+            L::NotAttempted => "not_attempted",
+        }
+    }
+
+    /// The status the label belongs to (colours, counts, `--rerun`, the exit code).
+    pub fn status(self) -> HostStatus {
+        use UpgradeLabel as L;
+        match self {
+            L::Upgraded
+            | L::UpToDate
+            | L::WouldUpgrade
+            | L::WouldRollBack
+            | L::NewerThanKnown
+            | L::NoServer => HostStatus::Ok,
+            L::Refused => HostStatus::Refused,
+            L::Unreachable => HostStatus::Unreachable,
+            L::Interrupted => HostStatus::Interrupted,
+            L::RolledBack
+            | L::Restarted
+            | L::RollbackFailed
+            | L::NotChanged
+            | L::Failed
+            | L::NotAttempted => HostStatus::Failed,
+        }
+    }
+}
+
+impl serde::Serialize for UpgradeLabel {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
 impl UpgradeOutcome {
-    /// How the host ended, for colours, counts and the exit code.
-    pub fn status(&self) -> HostStatus {
+    /// The outcome's label: every variant has exactly one.
+    pub fn label(&self) -> UpgradeLabel {
+        use UpgradeLabel as L;
         use UpgradeOutcome as O;
         match self {
-            O::UpToDate { .. }
-            | O::NewerThanKnown { .. }
-            | O::NoServer
-            | O::WouldUpgrade { .. }
-            | O::WouldRollBack { .. }
-            | O::Upgraded { .. } => HostStatus::Ok,
-            O::Refused { .. } => HostStatus::Refused,
-            O::Unreachable | O::UnreachableDuringUpgrade => HostStatus::Unreachable,
-            O::Interrupted { .. } => HostStatus::Interrupted,
-            O::DetectionFailed { .. }
-            | O::NotAttempted
-            | O::RolledBack { .. }
-            | O::Restarted { .. }
-            | O::RollbackFailed { .. }
-            | O::RollbackTaskFailed { .. }
-            | O::NotChanged { .. }
-            | O::Failed => HostStatus::Failed,
+            O::Unreachable | O::UnreachableDuringUpgrade => L::Unreachable,
+            O::DetectionFailed { .. } | O::Failed => L::Failed,
+            O::UpToDate { .. } => L::UpToDate,
+            O::NewerThanKnown { .. } => L::NewerThanKnown,
+            O::NoServer => L::NoServer,
+            O::Refused { .. } => L::Refused,
+            O::WouldUpgrade { .. } => L::WouldUpgrade,
+            O::WouldRollBack { .. } => L::WouldRollBack,
+            O::Upgraded { .. } => L::Upgraded,
+            O::NotAttempted => L::NotAttempted,
+            O::RolledBack { .. } => L::RolledBack,
+            O::Restarted { .. } => L::Restarted,
+            O::RollbackFailed { .. } | O::RollbackTaskFailed { .. } => L::RollbackFailed,
+            O::NotChanged { .. } => L::NotChanged,
+            O::Interrupted { .. } => L::Interrupted,
         }
+    }
+
+    /// How the host ended, for colours, counts and the exit code.
+    pub fn status(&self) -> HostStatus {
+        self.label().status()
     }
 
     /// Whether the host's backup directory exists: it got past the backup (upgraded, or rolled

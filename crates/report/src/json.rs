@@ -4,7 +4,7 @@ use std::io::Write;
 
 use serde_json::json;
 
-use super::{FirstError, Reporter};
+use super::{FirstError, Reporter, ms};
 use clearfleet_events::{Event, EventKind, HostOutcome};
 
 pub struct JsonReporter<W: Write, E: Write> {
@@ -69,7 +69,13 @@ pub fn host_json(o: &HostOutcome) -> serde_json::Value {
 impl<W: Write, E: Write> Reporter for JsonReporter<W, E> {
     fn report(&mut self, event: &Event) {
         let r = match &event.kind {
-            EventKind::HostFinished(o) => writeln!(self.out, "{}", host_json(o)),
+            EventKind::HostFinished(o) => {
+                let mut v = host_json(o);
+                if let Some(m) = v.as_object_mut() {
+                    m.insert("elapsed_ms".to_owned(), json!(ms(event.elapsed)));
+                }
+                writeln!(self.out, "{v}")
+            }
             EventKind::RunFinished(s) => writeln!(
                 self.out,
                 "{}",
@@ -112,6 +118,9 @@ impl<W: Write, E: Write> Reporter for JsonReporter<W, E> {
                         m.get("duration").cloned().unwrap_or_default(),
                     );
                     m.remove("duration");
+                    // When the result came, since its run started: the step ran from
+                    // `elapsed_ms - duration_ms` to `elapsed_ms`.
+                    m.insert("elapsed_ms".to_owned(), json!(ms(event.elapsed)));
                 }
                 writeln!(self.out, "{v}")
             }

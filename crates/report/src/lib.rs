@@ -2,9 +2,11 @@
 
 mod detect_table;
 pub mod digest;
+pub mod downtime;
 pub mod files;
 mod human;
 mod json;
+pub mod labels;
 pub mod live;
 mod playbook;
 mod releases;
@@ -32,6 +34,11 @@ impl FirstError {
     pub fn take(&mut self) -> std::io::Result<()> {
         self.0.take().map_or(Ok(()), Err)
     }
+}
+
+/// A duration in whole milliseconds, as the JSON and report files write it.
+pub(crate) fn ms(d: std::time::Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }
 
 /// A duration as people read it: `83ms`, `1.24s`, `2m05s`.

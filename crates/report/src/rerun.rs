@@ -17,6 +17,40 @@ pub enum RerunError {
     NoHosts { dir: PathBuf, statuses: Vec<String> },
 }
 
+/// `command_line`'s arguments quoted for a POSIX shell, without the options named in `drop`
+/// (and their values).
+fn quoted_without(command_line: &[String], drop: &[&str]) -> Vec<String> {
+    let mut args = Vec::new();
+    let mut it = command_line.iter();
+    while let Some(a) = it.next() {
+        if drop.contains(&a.as_str()) {
+            it.next();
+        } else if !drop.iter().any(|d| a.starts_with(&format!("{d}="))) {
+            args.push(clearfleet_base::shell::quote(a));
+        }
+    }
+    args
+}
+
+/// The command line that runs `command_line` again on the hosts of the report in `dir` that
+/// ended `status`: its arguments without an earlier `--rerun`/`--from-report`, then
+/// `--rerun STATUS --from-report DIR`, each quoted for a POSIX shell.
+pub fn line(command_line: &[String], status: &str, dir: &Path) -> String {
+    let mut args = quoted_without(command_line, &["--rerun", "--from-report"]);
+    args.push(format!("--rerun {status} --from-report"));
+    args.push(clearfleet_base::shell::quote(&dir.display().to_string()));
+    args.join(" ")
+}
+
+/// The command line that runs `command_line` again on `host` alone (`--limit HOST`, for a
+/// status `--rerun` does not take, e.g. `refused`).
+pub fn limit_line(command_line: &[String], host: &str) -> String {
+    let mut args = quoted_without(command_line, &["--rerun", "--from-report", "--limit", "-l"]);
+    args.push("--limit".to_owned());
+    args.push(clearfleet_base::shell::quote(host));
+    args.join(" ")
+}
+
 /// The report directory to read: `from`, else the newest under `parent` that has a
 /// `summary.json` (by its modification time, then by name).
 pub fn report_dir(from: Option<&Path>, parent: &Path) -> Result<PathBuf, RerunError> {
@@ -114,6 +148,29 @@ mod tests {
             none.as_ref()
                 .is_err_and(|e| e.contains("has no interrupted host")),
             "{none:?}"
+        );
+    }
+
+    #[test]
+    fn the_rerun_line_replaces_an_earlier_rerun() {
+        let argv: Vec<String> = [
+            "clearfleet",
+            "upgrade",
+            "-i",
+            "my inv.yml",
+            "--rerun",
+            "ok",
+            "--from-report=x",
+        ]
+        .map(str::to_owned)
+        .into();
+        assert_eq!(
+            line(&argv, "failed", Path::new("reports/20260101T000000Z")),
+            "clearfleet upgrade -i 'my inv.yml' --rerun failed --from-report reports/20260101T000000Z"
+        );
+        assert_eq!(
+            limit_line(&argv, "trains-e"),
+            "clearfleet upgrade -i 'my inv.yml' --limit trains-e"
         );
     }
 

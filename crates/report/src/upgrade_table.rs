@@ -5,8 +5,9 @@
 use anstyle::{AnsiColor, Style};
 use serde::{Serialize, Serializer};
 
+use super::downtime::Downtime;
 use super::text::{pad, width};
-use clearfleet_events::{BackupProgress, HostStatus, UpgradeOutcome};
+use clearfleet_events::{BackupProgress, HostStatus, UpgradeLabel, UpgradeOutcome};
 
 /// What the upgrade did to one host.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -15,6 +16,8 @@ pub struct UpgradeRow {
     pub outcome: UpgradeOutcome,
     /// The backup directory, when one exists (see [`UpgradeOutcome::backup_exists`]).
     pub backup: Option<String>,
+    /// How long its server did not answer ([`crate::downtime`]); `None` if it never stopped.
+    pub downtime: Option<Downtime>,
 }
 
 /// A row as the JSON Lines record and the report directory spell it.
@@ -22,8 +25,10 @@ pub struct UpgradeRow {
 struct Words<'a> {
     host: &'a str,
     status: HostStatus,
+    label: UpgradeLabel,
     result: String,
     backup: &'a Option<String>,
+    downtime: &'a Option<Downtime>,
     #[serde(skip_serializing_if = "Option::is_none")]
     step: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -35,8 +40,10 @@ impl Serialize for UpgradeRow {
         Words {
             host: &self.host,
             status: self.status(),
+            label: self.outcome.label(),
             result: self.result(),
             backup: &self.backup,
+            downtime: &self.downtime,
             step: self.step(),
             backup_state: self.backup_state(),
         }
@@ -51,6 +58,7 @@ impl UpgradeRow {
             host: host.to_owned(),
             outcome,
             backup: None,
+            downtime: None,
         }
     }
 
@@ -160,12 +168,69 @@ pub fn table(rows: &[UpgradeRow]) -> String {
             r.result()
         ));
         let indent = " ".repeat(host_width);
+        if let Some(d) = &r.downtime {
+            s.push_str(&format!("{indent}  {}\n", downtime_words(d)));
+        }
         match (r.backup_state(), &r.backup) {
             (Some(state), _) => s.push_str(&format!("{indent}  backup: {state}\n")),
             (None, Some(b)) => s.push_str(&format!("{indent}  backup: {b}\n")),
             (None, None) => {}
         }
     }
+    s.push_str(&summary_line(rows));
+    s
+}
+
+/// `down 12.30s`, or `down 1m05s, still down at the end of the run`.
+pub fn downtime_words(d: &Downtime) -> String {
+    let t = super::human_duration(std::time::Duration::from_millis(d.duration_ms));
+    if d.still_down {
+        format!("down {t}, still down at the end of its run")
+    } else {
+        format!("down {t}")
+    }
+}
+
+/// The closing line: the hosts by label, then the total and the worst downtime:
+/// `5 hosts: 3 upgraded, 1 up to date, 1 refused · downtime: total 36.90s, worst 12.30s (clearml-b)`.
+pub fn summary_line(rows: &[UpgradeRow]) -> String {
+    let mut parts = Vec::new();
+    for label in UpgradeLabel::ALL {
+        let n = rows.iter().filter(|r| r.outcome.label() == label).count();
+        if n > 0 {
+            parts.push(format!("{n} {}", super::labels::words(label)));
+        }
+    }
+    let n = rows.len();
+    let mut s = format!(
+        "\n{n} host{}: {}",
+        if n == 1 { "" } else { "s" },
+        parts.join(", ")
+    );
+    let total: u64 = rows
+        .iter()
+        .filter_map(|r| r.downtime.map(|d| d.duration_ms))
+        .fold(0, u64::saturating_add);
+    let worst = rows
+        .iter()
+        .filter_map(|r| Some((r.downtime?.duration_ms, &r.host)))
+        .max_by_key(|(ms, _)| *ms);
+    if let Some((ms, host)) = worst {
+        let t = |ms| super::human_duration(std::time::Duration::from_millis(ms));
+        s.push_str(&format!(
+            " · downtime: total {}, worst {} ({host})",
+            t(total),
+            t(ms)
+        ));
+        let still = rows
+            .iter()
+            .filter(|r| r.downtime.is_some_and(|d| d.still_down))
+            .count();
+        if still > 0 {
+            s.push_str(&format!(", {still} still down"));
+        }
+    }
+    s.push('\n');
     s
 }
 
@@ -208,6 +273,12 @@ mod tests {
         );
         let interrupted = UpgradeRow {
             backup: Some("/b".into()),
+            downtime: Some(Downtime {
+                from_ms: 10,
+                to_ms: 70,
+                duration_ms: 60,
+                still_down: true,
+            }),
             ..UpgradeRow::new(
                 "h",
                 UpgradeOutcome::Interrupted {
@@ -219,12 +290,12 @@ mod tests {
         let json = serde_json::to_string(&interrupted).unwrap_or_default();
         assert_eq!(
             json,
-            r#"{"host":"h","status":"interrupted","result":"interrupted: cancelled during `Start 2.0.0`","backup":"/b","step":"cancelled during `Start 2.0.0`","backup_state":"taken at /b, not verified"}"#
+            r#"{"host":"h","status":"interrupted","label":"interrupted","result":"interrupted: cancelled during `Start 2.0.0`","backup":"/b","downtime":{"from_ms":10,"to_ms":70,"duration_ms":60,"still_down":true},"step":"cancelled during `Start 2.0.0`","backup_state":"taken at /b, not verified"}"#
         );
         let json = serde_json::to_string(&UpgradeRow::new("h", UpgradeOutcome::NoServer));
         assert_eq!(
             json.unwrap_or_default(),
-            r#"{"host":"h","status":"ok","result":"no ClearML server: nothing to do","backup":null}"#
+            r#"{"host":"h","status":"ok","label":"no_server","result":"no ClearML server: nothing to do","backup":null,"downtime":null}"#
         );
     }
 
@@ -247,7 +318,74 @@ mod tests {
             "\nUPGRADE RESULT\n\
              服务器-1  up to date (2.3.0)\n\
              \x20         backup: /b/1\n\
-             web01     no ClearML server: nothing to do\n"
+             web01     no ClearML server: nothing to do\n\
+             \n\
+             2 hosts: 1 up to date, 1 no server\n"
         );
+    }
+
+    #[test]
+    fn the_summary_line_counts_labels_and_names_the_worst_downtime() {
+        let down = |ms, still_down| {
+            Some(Downtime {
+                from_ms: 0,
+                to_ms: ms,
+                duration_ms: ms,
+                still_down,
+            })
+        };
+        let upgraded = UpgradeOutcome::Upgraded {
+            from: "1.0.0".into(),
+            to: "2.0.0".into(),
+            resumed: false,
+            compose_v1_recreations: 0,
+        };
+        let rows = [
+            UpgradeRow {
+                downtime: down(58_000, false),
+                ..UpgradeRow::new("clearml-b", upgraded.clone())
+            },
+            UpgradeRow {
+                downtime: down(72_000, false),
+                ..UpgradeRow::new("clearml-a", upgraded)
+            },
+            UpgradeRow {
+                downtime: down(3_000, true),
+                ..UpgradeRow::new(
+                    "broken",
+                    UpgradeOutcome::RollbackFailed {
+                        report: "ROLLBACK FAILED at x".into(),
+                    },
+                )
+            },
+            UpgradeRow::new(
+                "rb",
+                UpgradeOutcome::RolledBack {
+                    report: "rolled back to 1.0.0: boom".into(),
+                },
+            ),
+            UpgradeRow::new("old", UpgradeOutcome::Refused { reason: "x".into() }),
+            UpgradeRow::new(
+                "d",
+                UpgradeOutcome::UpToDate {
+                    version: "2.0.0".into(),
+                },
+            ),
+        ];
+        assert_eq!(
+            summary_line(&rows),
+            "\n6 hosts: 1 rollback failed, 1 failed (rolled back), 1 refused, 2 upgraded, \
+             1 up to date · downtime: total 2m13s, worst 1m12s (clearml-a), 1 still down\n"
+        );
+        let text = plain(&table(&rows));
+        assert!(
+            text.contains("clearml-b  upgraded 1.0.0 → 2.0.0\n           down 58.00s\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("           down 3.00s, still down at the end of its run\n"),
+            "{text}"
+        );
+        assert!(!summary_line(&rows[3..]).contains("downtime"));
     }
 }

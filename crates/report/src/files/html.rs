@@ -6,15 +6,16 @@
 use super::junit::xml_escape as esc;
 use super::timeline::{self, duration, failed};
 use super::{HostRecord, PENDING, Report};
+use crate::labels;
 use clearfleet_base::time;
-use clearfleet_events::HostStatus;
+use clearfleet_events::{HostStatus, UpgradeLabel};
 
 const STYLE: &str = "body{font:14px system-ui,sans-serif;margin:1em 1.5em;color:#222}\
 h1{font-size:1.3em;margin:.2em 0}h2{font-size:1.1em;margin:1.2em 0 .4em}.muted{color:#666}\
 #fleet{border-collapse:collapse;width:100%;table-layout:fixed;margin:.5em 0}\
 #fleet th{position:sticky;top:0;z-index:2;background:#f3f3f3;cursor:pointer;user-select:none;text-align:left;vertical-align:bottom}\
 #fleet td,#fleet th{padding:1px 6px;border-bottom:1px solid #e6e6e6;white-space:nowrap;overflow:hidden;text-overflow:ellipsis;font-size:12.5px}\
-#fleet th.tl{cursor:default}col.c-host{width:11em}col.c-status{width:11em}col.c-version{width:10em}col.c-num{width:5.5em}\
+#fleet th.tl{cursor:default}col.c-host{width:10em}col.c-status{width:13em}col.c-version{width:9em}col.c-num{width:4.5em}\
 .axis{position:relative;height:15px;font-weight:normal;color:#555}.tick{position:absolute;top:0;padding-left:2px;border-left:1px solid #999;font-size:11px}\
 .track{position:relative;height:17px;background:#fafafa}\
 .seg{position:absolute;top:0;height:13px;box-sizing:border-box;border-right:1px solid #fff;font-size:10px;line-height:13px;padding-left:2px;overflow:hidden;white-space:nowrap;color:#1b3d1f}\
@@ -88,23 +89,29 @@ const SCRIPT: &str = r#"(function () {
   });
 })();"#;
 
-/// The words of a host's status on the page.
-fn label(h: &HostRecord) -> &str {
-    h.status_word()
+/// The words of a host's status on the page: its upgrade label (`failed (rolled back)`,
+/// `up to date`...), else its status (`ok`, `failed`, `pending`...).
+fn label(h: &HostRecord) -> &'static str {
+    h.label.map_or_else(|| h.status_word(), labels::words)
 }
 
-/// How soon a status is listed: failures first, hosts that ended well last.
-fn rank(label: &str) -> u8 {
-    match label {
-        "rollback failed" => 0,
-        "failed (rolled back)" => 1,
-        "failed" => 2,
-        "unreachable" => 3,
-        "interrupted" => 4,
-        "refused" => 5,
-        "not attempted" => 6,
-        PENDING => 7,
-        _ => 8,
+/// How soon a host is listed: failures first (the labels' own order, worst first), hosts that
+/// ended well last.
+fn rank(h: &HostRecord) -> usize {
+    if let Some(l) = h.label {
+        return UpgradeLabel::ALL
+            .iter()
+            .position(|x| *x == l)
+            .unwrap_or(UpgradeLabel::ALL.len());
+    }
+    let worst = |l: UpgradeLabel| UpgradeLabel::ALL.iter().position(|x| *x == l).unwrap_or(0);
+    match h.status {
+        Some(HostStatus::Failed) => worst(UpgradeLabel::Failed),
+        Some(HostStatus::Unreachable) => worst(UpgradeLabel::Unreachable),
+        Some(HostStatus::Interrupted) => worst(UpgradeLabel::Interrupted),
+        Some(HostStatus::Refused) => worst(UpgradeLabel::Refused),
+        None => worst(UpgradeLabel::Refused) + 1,
+        Some(HostStatus::Ok) => UpgradeLabel::ALL.len(),
     }
 }
 
@@ -112,20 +119,36 @@ fn rank(label: &str) -> u8 {
 fn glyph(label: &str) -> &'static str {
     match label {
         "upgraded" => "▲",
-        "ok" | "up to date" => "✔",
+        "ok" | "up to date" | "would upgrade" | "newer than known" | "no server" => "✔",
         "refused" => "⊘",
         "unreachable" => "⚠",
         "interrupted" => "‖",
         "not attempted" => "–",
         PENDING => "…",
         "rollback failed" => "‼",
+        "would roll back" => "↺",
         _ => "✖",
     }
 }
 
 /// The span of the host's downtime on the axis, when known.
-fn down_span(_h: &HostRecord) -> Option<(u64, u64)> {
-    None
+fn down_span(h: &HostRecord) -> Option<(u64, u64)> {
+    h.downtime.map(|d| (d.from_ms, d.to_ms))
+}
+
+/// Text with `code` in backticks (the next-step lines) as HTML.
+fn with_code(text: &str) -> String {
+    esc(text)
+        .split('`')
+        .enumerate()
+        .map(|(i, part)| {
+            if i % 2 == 1 {
+                format!("<code>{part}</code>")
+            } else {
+                part.to_owned()
+            }
+        })
+        .collect()
 }
 
 /// Versions sorted as versions (`1.9.0` before `1.12.1`), anything else after them.
@@ -157,7 +180,7 @@ fn version_counts<'a>(versions: impl Iterator<Item = Option<&'a str>>) -> String
 
 /// `3 upgraded · 1 refused`: how many hosts have each status, in the order of the rows.
 fn label_counts(hosts: &[&HostRecord]) -> String {
-    let mut counts: Vec<(&str, usize)> = Vec::new();
+    let mut counts: Vec<(&'static str, usize)> = Vec::new();
     for h in hosts {
         let l = label(h);
         match counts.iter_mut().find(|(x, _)| *x == l) {
@@ -193,18 +216,25 @@ fn row(h: &HostRecord, r: &Report, total_ms: u64) -> String {
     let v = |x: &Option<String>| x.as_deref().map(esc).unwrap_or_else(|| "-".to_owned());
     let l = label(h);
     let down = down_span(h);
-    let down_ms = down.map(|(a, b)| b.saturating_sub(a));
+    let down_ms = h.downtime.map(|d| d.duration_ms);
+    let still = if h.downtime.is_some_and(|d| d.still_down) {
+        "+"
+    } else {
+        ""
+    };
     format!(
         "<tr class=\"host\" data-status=\"{st}\" data-label=\"{le}\"><td><a href=\"#host-{stem}\">{host}</a></td><td class=\"lbl s-{st}\" data-key=\"{rank}\">{g} {le}</td><td>{} → {}</td><td data-key=\"{d}\">{}</td><td data-key=\"{dk}\">{}</td><td>{}</td></tr>\n",
         v(&h.version_before),
         v(&h.version_after),
         duration(h.duration_ms),
-        down_ms.map(duration).unwrap_or_else(|| "-".to_owned()),
+        down_ms
+            .map(|d| format!("{}{still}", duration(d)))
+            .unwrap_or_else(|| "-".to_owned()),
         timeline::track(h, r.kind, total_ms, down),
         st = h.status_word(),
         le = esc(l),
         g = glyph(l),
-        rank = rank(l),
+        rank = rank(h),
         stem = esc(&h.file_stem()),
         host = esc(&h.host),
         d = h.duration_ms,
@@ -285,8 +315,32 @@ fn section(h: &HostRecord, r: &Report) -> String {
     if let Some(b) = &h.backup {
         facts.push(("backup", format!("<code>{}</code>", esc(b))));
     }
+    if !h.backup_manifests.is_empty() {
+        let list: Vec<String> = h
+            .backup_manifests
+            .iter()
+            .map(|m| format!("<code>{}</code>", esc(m)))
+            .collect();
+        facts.push(("manifests", list.join("<br>")));
+    }
     if let Some(b) = &h.backup_state {
         facts.push(("backup state", esc(b)));
+    }
+    if let Some(d) = &h.downtime {
+        facts.push((
+            "downtime",
+            format!(
+                "{} (at {} to {}{})",
+                duration(d.duration_ms),
+                duration(d.from_ms),
+                duration(d.to_ms),
+                if d.still_down {
+                    ", no server answered by the end"
+                } else {
+                    ""
+                }
+            ),
+        ));
     }
     facts.push((
         "pages",
@@ -370,6 +424,13 @@ fn section(h: &HostRecord, r: &Report) -> String {
             }
         }
     }
+    if !h.next.is_empty() {
+        s.push_str("<p><b>Next</b></p>\n<ul class=\"next\">\n");
+        for line in &h.next {
+            s.push_str(&format!("<li>{}</li>\n", with_code(line)));
+        }
+        s.push_str("</ul>\n");
+    }
     s.push_str("</div>\n</details>\n");
     s
 }
@@ -390,13 +451,26 @@ pub fn page(r: &Report) -> String {
         esc(&r.command_line.join(" "))
     ));
     let mut hosts: Vec<&HostRecord> = r.hosts.iter().collect();
-    hosts.sort_by_key(|h| rank(label(h)));
+    hosts.sort_by_key(|h| rank(h));
     s.push_str(&format!(
         "<p id=\"totals\" data-hosts=\"{}\">{} hosts: {}</p>\n",
         hosts.len(),
         hosts.len(),
         label_counts(&hosts)
     ));
+    let downs: Vec<(&HostRecord, u64)> = hosts
+        .iter()
+        .filter_map(|h| Some((*h, h.downtime?.duration_ms)))
+        .collect();
+    if let Some((worst, worst_ms)) = downs.iter().max_by_key(|(_, d)| *d) {
+        s.push_str(&format!(
+            "<p id=\"downtime\">downtime: {} in total over {} hosts, the worst {} ({})</p>\n",
+            duration(downs.iter().map(|(_, d)| d).sum()),
+            downs.len(),
+            duration(*worst_ms),
+            esc(&worst.host)
+        ));
+    }
     if hosts
         .iter()
         .any(|h| h.version_before.is_some() || h.version_after.is_some())
@@ -422,7 +496,7 @@ pub fn page(r: &Report) -> String {
     s.push_str(LEGEND);
     let total = axis_end(r);
     s.push_str(&format!(
-        "<table id=\"fleet\" data-axis-ms=\"{total}\">\n<colgroup><col class=\"c-host\"><col class=\"c-status\"><col class=\"c-version\"><col class=\"c-num\"><col class=\"c-num\"><col></colgroup>\n<thead><tr><th>host</th><th>status</th><th>version</th><th>took</th><th>down</th><th class=\"tl\">{}</th></tr></thead>\n<tbody>\n",
+        "<table id=\"fleet\" data-axis-ms=\"{total}\">\n<colgroup><col class=\"c-host\"><col class=\"c-status\"><col class=\"c-version\"><col class=\"c-num\"><col class=\"c-num\"><col></colgroup>\n<thead><tr><th>host</th><th>status</th><th>version</th><th title=\"from its first step to its last\">took</th><th title=\"its server down: from the stop to the health check that answered again; + no server answered by the end\">down</th><th class=\"tl\">{}</th></tr></thead>\n<tbody>\n",
         timeline::axis(total)
     ));
     for h in &hosts {
@@ -465,25 +539,42 @@ mod tests {
 
     #[test]
     fn failures_are_ranked_first() {
-        let mut labels = [
-            "upgraded",
-            "refused",
-            "failed (rolled back)",
-            "rollback failed",
-            "up to date",
-            "unreachable",
+        let host = |label: Option<UpgradeLabel>, status: HostStatus| {
+            let mut h = HostRecord::new("h");
+            h.label = label;
+            h.status = Some(status);
+            h
+        };
+        let mut hosts = [
+            host(Some(UpgradeLabel::Upgraded), HostStatus::Ok),
+            host(Some(UpgradeLabel::Refused), HostStatus::Refused),
+            host(Some(UpgradeLabel::RolledBack), HostStatus::Failed),
+            host(Some(UpgradeLabel::RollbackFailed), HostStatus::Failed),
+            host(None, HostStatus::Ok),
+            host(Some(UpgradeLabel::Unreachable), HostStatus::Unreachable),
+            host(None, HostStatus::Unreachable),
         ];
-        labels.sort_by_key(|l| rank(l));
+        hosts.sort_by_key(rank);
+        let words: Vec<&str> = hosts.iter().map(label).collect();
         assert_eq!(
-            labels,
+            words,
             [
                 "rollback failed",
                 "failed (rolled back)",
                 "unreachable",
+                "unreachable",
                 "refused",
                 "upgraded",
-                "up to date"
+                "ok"
             ]
+        );
+    }
+
+    #[test]
+    fn next_steps_keep_their_commands_as_code() {
+        assert_eq!(
+            with_code("Then: `clearfleet upgrade --rerun failed` <now>"),
+            "Then: <code>clearfleet upgrade --rerun failed</code> &lt;now&gt;"
         );
     }
 }

@@ -35,6 +35,10 @@ struct Case {
     name: String,
     time_ms: u64,
     outcome: Outcome,
+    /// `upgrade`: the host's label (the `type` of its failure, error or skipped element).
+    label: Option<&'static str>,
+    /// `<property name=... value=...>` of the test case (`label`, `downtime_ms`...).
+    properties: Vec<(&'static str, String)>,
 }
 
 fn secs(ms: u64) -> String {
@@ -54,10 +58,20 @@ fn host_case(h: &HostRecord) -> Case {
         Some(HostStatus::Unreachable) => Outcome::Error(why()),
         Some(HostStatus::Interrupted | HostStatus::Refused) | None => Outcome::Skipped(why()),
     };
+    let mut properties = Vec::new();
+    if let Some(l) = h.label {
+        properties.push(("label", l.as_str().to_owned()));
+    }
+    if let Some(d) = &h.downtime {
+        properties.push(("downtime_ms", d.duration_ms.to_string()));
+        properties.push(("still_down", d.still_down.to_string()));
+    }
     Case {
         name: h.host.clone(),
         time_ms: h.duration_ms,
         outcome,
+        label: h.label.map(|l| l.as_str()),
+        properties,
     }
 }
 
@@ -87,6 +101,8 @@ fn play_case(h: &HostRecord, play: &str) -> Case {
             .iter()
             .fold(0u64, |t, s| t.saturating_add(s.duration_ms)),
         outcome,
+        label: None,
+        properties: Vec::new(),
     }
 }
 
@@ -109,18 +125,36 @@ fn suite(out: &mut String, name: &str, classname: &str, timestamp: &str, cases: 
             xml_escape(classname),
             secs(c.time_ms)
         );
+        let properties: String = if c.properties.is_empty() {
+            String::new()
+        } else {
+            let mut p = String::from("      <properties>\n");
+            for (name, value) in &c.properties {
+                p.push_str(&format!(
+                    "        <property name=\"{name}\" value=\"{}\"/>\n",
+                    xml_escape(value)
+                ));
+            }
+            p.push_str("      </properties>\n");
+            p
+        };
         let (tag, kind, msg) = match &c.outcome {
-            Outcome::Passed => {
+            Outcome::Passed if properties.is_empty() => {
                 out.push_str(&format!("{open}/>\n"));
+                continue;
+            }
+            Outcome::Passed => {
+                out.push_str(&format!("{open}>\n{properties}    </testcase>\n"));
                 continue;
             }
             Outcome::Failed(m) => ("failure", "failed", m),
             Outcome::Error(m) => ("error", "unreachable", m),
             Outcome::Skipped(m) => ("skipped", "interrupted", m),
         };
+        let kind = c.label.unwrap_or(kind);
         let first = msg.lines().next().unwrap_or("");
         out.push_str(&format!(
-            "{open}>\n      <{tag} message=\"{}\" type=\"{kind}\">{}</{tag}>\n    </testcase>\n",
+            "{open}>\n{properties}      <{tag} message=\"{}\" type=\"{kind}\">{}</{tag}>\n    </testcase>\n",
             xml_escape(first),
             xml_escape(msg)
         ));

@@ -6,6 +6,7 @@
 mod host;
 mod html;
 mod junit;
+mod next;
 mod timeline;
 
 use std::io::Write;
@@ -16,13 +17,15 @@ use indexmap::IndexMap;
 use serde::Serialize;
 use serde_json::{Value, json};
 
+use super::downtime::{Downtime, TaskSpan, Tracker};
 use super::upgrade_table::UpgradeRow;
-use super::{FirstError, JsonReporter, Reporter};
+use super::{FirstError, JsonReporter, Reporter, ms};
 use clearfleet_base::private_files::PrivateDir;
 use clearfleet_base::secret::Redactor;
 use clearfleet_base::time;
+use clearfleet_clearml::playbook_vars::BACKUP_MANIFESTS;
 use clearfleet_events::{
-    Event, EventKind, HostOutcome, HostStatus, Recap, TaskStatus, UpgradeOutcome,
+    Event, EventKind, HostOutcome, HostStatus, Recap, TaskStatus, UpgradeLabel, UpgradeOutcome,
 };
 
 /// Where `upgrade` puts its reports unless told otherwise (and where `--rerun` looks).
@@ -108,9 +111,22 @@ pub(crate) struct HostRecord {
     /// How the host ended; `None` (written `pending`) while it has not.
     #[serde(serialize_with = "status_or_pending")]
     pub status: Option<HostStatus>,
+    /// `upgrade`: which of its distinct results the host had (`rolled_back`, `refused`...);
+    /// `None` for other commands and hosts the upgrade never decided.
+    pub label: Option<UpgradeLabel>,
+    /// When the host's first event came (since the report started).
     pub start_ms: Option<u64>,
+    /// When its own work ended: its last step's end (a playbook reports every host's end
+    /// together, after the run), or its `HostFinished` for a single command or a cancelled host.
     pub end_ms: Option<u64>,
+    /// `end_ms - start_ms`: the host's own time.
     pub duration_ms: u64,
+    /// `upgrade`: how long its server did not answer (see [`super::downtime`]); `None` if it
+    /// never stopped.
+    pub downtime: Option<Downtime>,
+    /// The downtime so far, from the task results.
+    #[serde(skip)]
+    tracker: Tracker,
     pub rc: Option<i64>,
     pub failure: Option<String>,
     pub version_before: Option<String>,
@@ -119,6 +135,12 @@ pub(crate) struct HostRecord {
     /// What the upgrade did (`upgraded 1.12.1 → 2.3.0`).
     pub result: Option<String>,
     pub backup: Option<String>,
+    /// The manifests of the backup (`<backup>/manifest.data`...), when there is a backup.
+    pub backup_manifests: Vec<String>,
+    /// The hops the plan chose (`1.17.1`, `2.0.0`, `2.3.0`), in order.
+    pub hops_planned: Vec<String>,
+    /// What to do next, a line each (commands included), for hosts that did not end ok.
+    pub next: Vec<String>,
     /// Where Ctrl-C left an interrupted host (the step it was in).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub step: Option<String>,
@@ -137,9 +159,12 @@ impl HostRecord {
         HostRecord {
             host: host.to_owned(),
             status: None,
+            label: None,
             start_ms: None,
             end_ms: None,
             duration_ms: 0,
+            downtime: None,
+            tracker: Tracker::default(),
             rc: None,
             failure: None,
             version_before: None,
@@ -147,6 +172,9 @@ impl HostRecord {
             hops_done: Vec::new(),
             result: None,
             backup: None,
+            backup_manifests: Vec::new(),
+            hops_planned: Vec::new(),
+            next: Vec::new(),
             step: None,
             backup_state: None,
             recap: None,
@@ -244,6 +272,9 @@ pub struct FilesReporter {
     clock: Instant,
     /// Offset of the current runner run's `elapsed` from the report's start.
     base: Duration,
+    /// The next event is the first of a runner run (the report's first, or one after a
+    /// `RunFinished`): it sets `base`. A playbook run sends no `RunStarted`.
+    new_run: bool,
     plays: Vec<Play>,
     play: Option<String>,
     hosts: IndexMap<String, HostRecord>,
@@ -251,10 +282,6 @@ pub struct FilesReporter {
     extra_events: Vec<u8>,
     exit_code: Option<u8>,
     error: FirstError,
-}
-
-fn ms(d: Duration) -> u64 {
-    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }
 
 /// The last `n` lines of `text`.
@@ -304,6 +331,7 @@ impl FilesReporter {
             wall_start,
             clock: Instant::now(),
             base: Duration::ZERO,
+            new_run: true,
             plays: Vec::new(),
             play: None,
             hosts: IndexMap::new(),
@@ -340,12 +368,23 @@ impl FilesReporter {
         let play = self.play.clone();
         let h = self.host(&o.host);
         h.status = Some(o.status);
-        h.end_ms = Some(at);
+        // A playbook run reports every host's end together, after its last host: a host's own
+        // end is the end of its last step (a cancelled host's is now: it was in a step).
+        let last_step = h
+            .steps
+            .last()
+            .map(|s| s.start_ms.saturating_add(s.duration_ms));
+        let end = match (o.recap.is_some(), o.status, last_step) {
+            (true, HostStatus::Interrupted, _) | (true, _, None) | (false, _, _) => at,
+            (true, _, Some(step_end)) => step_end.min(at),
+        };
+        h.end_ms = Some(end);
         let start = h
             .start_ms
             .unwrap_or_else(|| at.saturating_sub(ms(o.duration)));
         h.start_ms.get_or_insert(start);
-        h.duration_ms = at.saturating_sub(h.start_ms.unwrap_or(start));
+        h.duration_ms = end.saturating_sub(h.start_ms.unwrap_or(start));
+        h.downtime = h.tracker.downtime(end);
         h.rc = o.rc.or(h.rc);
         if o.status == HostStatus::Interrupted {
             h.step = o.error.clone();
@@ -373,6 +412,13 @@ impl FilesReporter {
             h.version_after = h.version_before.clone();
             h.detected = serde_json::to_value(&d.state).ok();
             h.plan = serde_json::to_value(&d.plan).ok();
+            h.hops_planned = match &d.plan {
+                clearfleet_clearml::plan::Plan::Upgrade { hops, .. }
+                | clearfleet_clearml::plan::Plan::Resume { hops, .. } => {
+                    hops.iter().map(ToString::to_string).collect()
+                }
+                _ => Vec::new(),
+            };
             h.verdict = Some(d.verdict.clone());
         }
         // A command run (exec, ping, detect) is one step; a playbook's steps are its tasks.
@@ -396,11 +442,21 @@ impl FilesReporter {
 
     /// `upgrade`: what happened to each host, and the version it was taken to.
     pub fn set_upgrade(&mut self, rows: &[UpgradeRow], target: &str) {
+        let command_line = self.command_line.clone();
+        let dir = self.out.path().to_path_buf();
         for r in rows {
             let result = r.result();
             let h = self.host(&r.host);
             h.status = Some(r.status());
+            h.label = Some(r.outcome.label());
             h.backup = r.backup.clone();
+            h.backup_manifests = match &r.backup {
+                Some(b) => BACKUP_MANIFESTS
+                    .iter()
+                    .map(|m| format!("{}/{m}", b.trim_end_matches('/')))
+                    .collect(),
+                None => Vec::new(),
+            };
             h.step = r.step().map(str::to_owned);
             h.backup_state = r.backup_state();
             if matches!(r.outcome, UpgradeOutcome::Upgraded { .. }) {
@@ -416,6 +472,7 @@ impl FilesReporter {
                 h.failure = Some(result.clone());
             }
             h.result = Some(result);
+            h.next = next::upgrade(h, &command_line, &dir);
             let mut line = serde_json::to_value(r).unwrap_or_default();
             if let Some(m) = line.as_object_mut() {
                 m.insert("type".to_owned(), json!("upgrade"));
@@ -507,7 +564,9 @@ fn redact_record(h: &mut HostRecord, r: &Redactor) {
     ] {
         opt(s);
     }
-    h.hops_done.iter_mut().for_each(|x| *x = r.redact(x));
+    for list in [&mut h.hops_done, &mut h.next, &mut h.backup_manifests] {
+        list.iter_mut().for_each(|x| *x = r.redact(x));
+    }
     for v in [&mut h.detected, &mut h.plan].into_iter().flatten() {
         redact_value(v, r);
     }
@@ -541,10 +600,14 @@ fn summary_json(r: &Report) -> String {
             let mut v = json!({
                 "host": h.host,
                 "status": h.status_word(),
+                "label": h.label,
                 "version_before": h.version_before,
                 "version_after": h.version_after,
                 "hops_done": h.hops_done,
+                "start_ms": h.start_ms,
+                "end_ms": h.end_ms,
                 "duration_ms": h.duration_ms,
+                "downtime": h.downtime,
                 "failure": h.failure,
                 "result": h.result,
                 "backup": h.backup,
@@ -589,8 +652,11 @@ impl Reporter for FilesReporter {
     fn report(&mut self, event: &Event) {
         self.events.report(event);
         let now = self.clock.elapsed();
-        if let EventKind::RunStarted { hosts, command, .. } = &event.kind {
+        if self.new_run {
             self.base = now.saturating_sub(event.elapsed);
+            self.new_run = false;
+        }
+        if let EventKind::RunStarted { hosts, command, .. } = &event.kind {
             self.run_command = command.clone();
             for h in hosts {
                 self.host(h);
@@ -617,6 +683,13 @@ impl Reporter for FilesReporter {
                 let h = self.host(&t.host);
                 let start = at.saturating_sub(ms(t.duration));
                 h.start_ms.get_or_insert(start);
+                h.tracker.see(&TaskSpan {
+                    task: &t.task,
+                    location: &t.location,
+                    status: t.status,
+                    start_ms: start,
+                    end_ms: at,
+                });
                 if matches!(t.status, TaskStatus::Ok | TaskStatus::Changed)
                     && let Some(v) = hop_done(&t.task)
                     && !h.hops_done.iter().any(|d| d == v)
@@ -640,6 +713,7 @@ impl Reporter for FilesReporter {
             }
             EventKind::RunFinished(summary) => {
                 self.play = None;
+                self.new_run = true;
                 // Hosts that never started (an interrupted run) get no HostFinished event.
                 for o in &summary.outcomes {
                     let h = self.host(&o.host);
@@ -803,6 +877,101 @@ mod tests {
         f.write().unwrap_or_else(|e| panic!("{e}"));
         let events = std::fs::read_to_string(dir.path().join("r/events.jsonl")).unwrap_or_default();
         assert!(events.ends_with("\"type\":\"upgrade\"}\n"), "{events}");
+    }
+
+    fn result(host: &str, task: &str, file: &str, ms: u64) -> EventKind {
+        EventKind::TaskResult(Box::new(clearfleet_events::TaskResult {
+            host: host.into(),
+            task: task.into(),
+            location: format!("{file}:1:3"),
+            status: TaskStatus::Changed,
+            item: None,
+            msg: None,
+            rc: None,
+            stdout: String::new(),
+            stderr: String::new(),
+            diff: None,
+            duration: Duration::from_millis(ms),
+        }))
+    }
+
+    /// As `upgrade` sends them: a detect run, then a playbook run that sends no `RunStarted`
+    /// and reports every host's end together after its last task.
+    #[test]
+    fn each_host_has_its_own_duration_and_downtime() {
+        let dir = tempfile::TempDir::new().unwrap_or_else(|e| panic!("{e}"));
+        let mut f = FilesReporter::new(
+            dir.path().join("r"),
+            "upgrade",
+            &["clearfleet".to_owned(), "upgrade".to_owned()],
+            RunKind::Upgrade,
+            Redactor::default(),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        let hosts = vec!["a".to_owned(), "b".to_owned()];
+        f.report(&ev(
+            0,
+            EventKind::RunStarted {
+                command: "upgrade: detect".into(),
+                hosts: hosts.clone(),
+                forks: 2,
+            },
+        ));
+        for h in &hosts {
+            f.report(&ev(0, EventKind::HostStarted { host: h.clone() }));
+        }
+        for h in &hosts {
+            f.report(&ev(
+                40,
+                EventKind::HostFinished(HostOutcome::new(h, HostStatus::Ok)),
+            ));
+        }
+        f.report(&ev(40, EventKind::RunFinished(Default::default())));
+        // Planning takes a while: the playbook's clock starts later.
+        std::thread::sleep(Duration::from_millis(60));
+        f.report(&ev(
+            0,
+            EventKind::PlayStarted {
+                name: "Upgrade".into(),
+                hosts: hosts.clone(),
+            },
+        ));
+        f.report(&ev(
+            20,
+            result("a", "Stop the server", "clearml/backup.yml", 10),
+        ));
+        f.report(&ev(
+            25,
+            result("b", "Stop the server", "clearml/backup.yml", 10),
+        ));
+        f.report(&ev(
+            60,
+            result("a", "The file server answers", "clearml/postcheck.yml", 5),
+        ));
+        f.report(&ev(90, result("b", "Start 2.0.0", "clearml/hop.yml", 5)));
+        let mut done = Vec::new();
+        for h in &hosts {
+            let mut o = HostOutcome::new(h, HostStatus::Ok);
+            o.recap = Some(Recap::default());
+            done.push(o.clone());
+            f.report(&ev(100, EventKind::HostFinished(o)));
+        }
+        let a = f.host("a").clone();
+        let b = f.host("b").clone();
+        let (a_start, b_start) = (a.start_ms.unwrap_or(0), b.start_ms.unwrap_or(0));
+        // The playbook's steps come after detection (which ended at 40), not over it.
+        assert!(a.steps[1].start_ms > a_start + 40, "{a:?}");
+        // Each ends with its own last step.
+        assert_eq!(a.end_ms, Some(a.steps[2].start_ms + 5));
+        assert_eq!(b.end_ms, Some(b.steps[2].start_ms + 5));
+        assert_eq!(a.duration_ms, a.end_ms.unwrap_or(0) - a_start);
+        assert_eq!(b.duration_ms, b.end_ms.unwrap_or(0) - b_start);
+        assert_eq!(b.end_ms.unwrap_or(0) - a.end_ms.unwrap_or(0), 30);
+        // a: from the stop's start to the health check's end; b never answered.
+        let da = a.downtime.unwrap_or_else(|| panic!("{a:?}"));
+        assert_eq!((da.duration_ms, da.still_down), (50, false));
+        let db = b.downtime.unwrap_or_else(|| panic!("{b:?}"));
+        assert_eq!((db.duration_ms, db.still_down), (75, true));
     }
 
     #[test]

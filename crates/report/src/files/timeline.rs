@@ -302,10 +302,15 @@ pub(crate) fn axis(total_ms: u64) -> String {
     let mut s = String::from("<div class=\"axis\">");
     let mut t = 0;
     while t <= total_ms {
-        s.push_str(&format!(
-            "<span class=\"tick\" style=\"left:{}%\">{}</span>",
-            pct(t, total_ms),
+        // A label too close to the right end would be cut: its tick alone.
+        let left = pct(t, total_ms);
+        let text = if left > 96.0 {
+            String::new()
+        } else {
             tick_label(t, total_ms)
+        };
+        s.push_str(&format!(
+            "<span class=\"tick\" style=\"left:{left}%\">{text}</span>"
         ));
         t = t.saturating_add(step);
         if step == u64::MAX {
@@ -316,13 +321,9 @@ pub(crate) fn axis(total_ms: u64) -> String {
     s
 }
 
-/// A duration in words for titles: `830 ms`, `12.4 s`.
+/// A duration as the other reports write it (`830ms`, `12.40s`, `5m18s`).
 pub(crate) fn duration(ms: u64) -> String {
-    if ms < 1000 {
-        format!("{ms} ms")
-    } else {
-        format!("{:.1} s", ms as f64 / 1000.0)
-    }
+    crate::human_duration(std::time::Duration::from_millis(ms))
 }
 
 /// One host's track: its segments (a title listing the tasks; the failing one marked ✖ and
@@ -593,7 +594,7 @@ mod tests {
         // Another run kind: one segment per play or command.
         assert_eq!(segments(&h, RunKind::Playbook).len(), 2);
         let row = track(&h, RunKind::Upgrade, 300, Some((160, 296)));
-        assert!(row.contains("title=\"server down 136 ms\""), "{row}");
+        assert!(row.contains("title=\"server down 136ms\""), "{row}");
         assert_eq!(
             row.matches("class=\"seg ").count(),
             8,
@@ -604,7 +605,7 @@ mod tests {
             "{row}"
         );
         assert!(
-            row.contains("✖ The server reports 2.0.0 (failed, 40 ms)"),
+            row.contains("✖ The server reports 2.0.0 (failed, 40ms)"),
             "{row}"
         );
         assert!(row.contains(">✖ 2.0.0</span>"), "{row}");
@@ -633,7 +634,7 @@ mod tests {
             .collect();
         assert_eq!(
             labels,
-            ["0", "1 min", "2 min", "3 min", "4 min", "5 min", "6 min"]
+            ["0", "1 min", "2 min", "3 min", "4 min", "5 min", ""]
         );
         assert_eq!(tick_label(150_000, 600_000), "2.5 min");
     }
