@@ -15,7 +15,7 @@ h1{font-size:1.3em;margin:.2em 0}h2{font-size:1.1em;margin:1.2em 0 .4em}.muted{c
 #fleet{border-collapse:collapse;width:100%;table-layout:fixed;margin:.5em 0}\
 #fleet th{position:sticky;top:0;z-index:2;background:#f3f3f3;cursor:pointer;user-select:none;text-align:left;vertical-align:bottom}\
 #fleet td,#fleet th{padding:1px 6px;border-bottom:1px solid #e6e6e6;white-space:nowrap;overflow:hidden;text-overflow:ellipsis;font-size:12.5px}\
-#fleet th.tl{cursor:default}col.c-host{width:10em}col.c-status{width:13em}col.c-version{width:9em}col.c-num{width:4.5em}\
+#fleet th.tl{cursor:default}col.c-host{width:10em}col.c-status{width:13em}col.c-version{width:9em}col.c-num{width:5.5em}\
 .axis{position:relative;height:15px;font-weight:normal;color:#555}.tick{position:absolute;top:0;padding-left:2px;border-left:1px solid #999;font-size:11px}\
 .track{position:relative;height:17px;background:#fafafa}\
 .seg{position:absolute;top:0;height:13px;box-sizing:border-box;border-right:1px solid #fff;font-size:10px;line-height:13px;padding-left:2px;overflow:hidden;white-space:nowrap;color:#1b3d1f}\
