@@ -13,6 +13,7 @@ mod exec;
 mod faults;
 mod faults_upgrade;
 mod fuzz_parsers;
+mod host_numbers;
 mod interrupt;
 mod inventory_cli;
 mod layers;

@@ -149,10 +149,7 @@ pub fn markdown(h: &HostRecord) -> String {
             s.push_str(&format!("{line}\n\n"));
         }
     }
-    for (title, value) in [
-        ("Detected state", &h.detected),
-        ("Plan (as planned)", &h.plan),
-    ] {
+    for (title, value) in [("Detected state", &h.detected), ("Plan (JSON)", &h.plan)] {
         if let Some(v) = value {
             let text = serde_json::to_string_pretty(v).unwrap_or_default();
             s.push_str(&format!("\n## {title}\n\n{}", fenced("json", &text)));
