@@ -571,6 +571,43 @@ mod tests {
     }
 
     #[test]
+    fn a_command_run_has_a_row_and_a_section_per_host_failures_first_and_open() {
+        let host = |name: &str, status: HostStatus| {
+            let mut h = HostRecord::new(name);
+            h.status = Some(status);
+            h
+        };
+        let mut bad = host("web<2>", HostStatus::Failed);
+        bad.failure = Some("command exited with status 3".to_owned());
+        let r = Report {
+            run_id: "run".to_owned(),
+            command: "exec".to_owned(),
+            command_line: vec!["clearfleet".to_owned(), "exec".to_owned()],
+            kind: super::super::RunKind::Commands,
+            start: std::time::SystemTime::UNIX_EPOCH,
+            end: std::time::SystemTime::UNIX_EPOCH,
+            duration_ms: 10,
+            plays: Vec::new(),
+            hosts: vec![host("web1", HostStatus::Ok), bad],
+            exit_code: Some(2),
+        };
+        let html = page(&r);
+        let rows: Vec<&str> = html.split("<tr class=\"host\"").skip(1).collect();
+        assert_eq!(rows.len(), 2);
+        assert!(rows[0].starts_with(" data-status=\"failed\" data-label=\"failed\"><td><a href=\"#host-web_2_\">web&lt;2&gt;</a>"), "{}", rows[0]);
+        assert!(html.contains(
+            "<details id=\"host-web_2_\" class=\"hostsec\" data-status=\"failed\" open>"
+        ));
+        assert!(html.contains("<details id=\"host-web1\" class=\"hostsec\" data-status=\"ok\">"));
+        assert!(html.contains("<tr><th>failure</th><td>command exited with status 3</td></tr>"));
+        assert!(!html.contains("<svg"), "no chart per host");
+        assert!(
+            !html.contains("id=\"versions\""),
+            "no versions in a command run"
+        );
+    }
+
+    #[test]
     fn next_steps_keep_their_commands_as_code() {
         assert_eq!(
             with_code("Then: `clearfleet upgrade --rerun failed` <now>"),
