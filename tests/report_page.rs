@@ -672,6 +672,13 @@ fn a_500_host_upgrade_page_renders_in_chromium() {
         assert!(dom.contains(label), "{label} not drawn");
     }
     assert!(dom.contains("class=\"tick\""), "the axis has ticks");
+    // A mark at each failing step: the hop of a rolled-back host and of a host whose rollback
+    // failed (and that rollback's own failing step), the preflight of a host not changed, the
+    // detection of an unreachable host.
+    assert_eq!(
+        dom.matches("<span class=\"failmark\"").count(),
+        20 + 2 * 10 + 10 + 10
+    );
     // Every status label, counted (per 100 hosts: see `fate`).
     for (label, n) in [
         ("rollback failed", 10),

@@ -23,6 +23,7 @@ h1{font-size:1.3em;margin:.2em 0}h2{font-size:1.1em;margin:1.2em 0 .4em}.muted{c
 .o-failed{background:repeating-linear-gradient(45deg,#c62828 0 4px,#e57373 4px 8px);color:#fff;font-weight:bold}\
 .o-unreachable{background:repeating-linear-gradient(90deg,#6a1b9a 0 2px,#ce93d8 2px 5px);color:#fff}\
 .o-rollback{background:repeating-linear-gradient(-45deg,#ffb300 0 4px,#ffe082 4px 8px);color:#4e342e}\
+.failmark{position:absolute;top:-1px;height:17px;width:0;border-left:3px solid #000;margin-left:-2px}\
 .down{position:absolute;bottom:0;height:3px;background:repeating-linear-gradient(90deg,#222 0 4px,transparent 4px 6px)}\
 .legend span{display:inline-block;margin-right:1em}.legend .sw{position:static;display:inline-block;width:3em;height:12px;vertical-align:middle;margin-right:.3em}\
 .lbl{font-weight:bold}.s-ok{color:#1b5e20}.s-failed{color:#b71c1c}.s-unreachable{color:#6a1b9a}.s-interrupted,.s-pending{color:#8a5300}.s-refused{color:#0d47a1}\
@@ -435,7 +436,7 @@ fn section(h: &HostRecord, r: &Report) -> String {
     s
 }
 
-const LEGEND: &str = "<p class=\"legend\"><span><span class=\"seg sw o-ok\"></span>done</span><span><span class=\"seg sw p-hop o-ok\"></span>hop (its version)</span><span><span class=\"seg sw o-failed\"></span>✖ failed step (hover: the task)</span><span><span class=\"seg sw o-rollback\"></span>rollback</span><span><span class=\"seg sw o-unreachable\"></span>unreachable</span><span><span class=\"sw down\" style=\"position:static;display:inline-block\"></span>server down</span></p>\n";
+const LEGEND: &str = "<p class=\"legend\"><span><span class=\"seg sw o-ok\"></span>done</span><span><span class=\"seg sw p-hop o-ok\"></span>hop (its version)</span><span><span class=\"seg sw o-failed\"></span>✖ failed phase, ▌ its failing step (hover: the task)</span><span><span class=\"seg sw o-rollback\"></span>rollback</span><span><span class=\"seg sw o-unreachable\"></span>unreachable</span><span><span class=\"sw down\" style=\"position:static;display:inline-block\"></span>server down</span></p>\n";
 
 pub fn page(r: &Report) -> String {
     let title = format!("clearfleet {} · {}", r.command, r.run_id);

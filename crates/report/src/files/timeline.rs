@@ -390,6 +390,14 @@ pub(crate) fn track(
             if fail.is_some() { "✖ " } else { "" },
             esc(&seg.phase.label()),
         ));
+        // The failing step itself: a mark across the row where it ended.
+        if let Some(f) = fail {
+            s.push_str(&format!(
+                "<span class=\"failmark\" style=\"left:{}%\" title=\"✖ {}\"></span>",
+                pct(f.start_ms.saturating_add(f.duration_ms), total_ms),
+                esc(&f.name)
+            ));
+        }
     }
     s.push_str("</div>");
     s
@@ -613,6 +621,10 @@ mod tests {
         assert!(segs[8].failing_step().is_none());
         assert!(row.contains("p-rollback o-rollback"), "{row}");
         assert_eq!(row.matches("o-failed").count(), 1, "{row}");
+        assert!(
+            row.contains("<span class=\"failmark\" style=\"left:88.33%\" title=\"✖ The server reports 2.0.0\">"),
+            "{row}"
+        );
     }
 
     #[test]
