@@ -149,6 +149,9 @@ pub fn totals(summary: &RunSummary) -> String {
     if summary.interrupted > 0 {
         parts.push(format!("{} interrupted", summary.interrupted));
     }
+    if summary.refused > 0 {
+        parts.push(format!("{} refused", summary.refused));
+    }
     let hosts = summary.hosts();
     format!(
         "{hosts} host{} in {}: {}\n",
@@ -282,6 +285,17 @@ mod tests {
             plain,
             "\nRECAP\nh1    ok\nh2    unreachable  timed out\n2 hosts in 1.50s: 1 ok, 1 unreachable\n"
         );
+    }
+
+    #[test]
+    fn totals_count_refused_hosts_apart() {
+        let summary = RunSummary {
+            ok: 1,
+            refused: 1,
+            duration: Duration::from_millis(1500),
+            ..Default::default()
+        };
+        assert_eq!(totals(&summary), "2 hosts in 1.50s: 1 ok, 1 refused\n");
     }
 
     #[test]

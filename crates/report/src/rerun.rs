@@ -33,10 +33,11 @@ fn quoted_without(command_line: &[String], drop: &[&str]) -> Vec<String> {
 }
 
 /// The command line that runs `command_line` again on the hosts of the report in `dir` that
-/// ended `status`: its arguments without an earlier `--rerun`/`--from-report`, then
+/// ended `status`: its arguments without an earlier `--rerun`/`--from-report` and without
+/// `--report-dir` (the rerun writes a report of its own, not over the one it reads), then
 /// `--rerun STATUS --from-report DIR`, each quoted for a POSIX shell.
 pub fn line(command_line: &[String], status: &str, dir: &Path) -> String {
-    let mut args = quoted_without(command_line, &["--rerun", "--from-report"]);
+    let mut args = quoted_without(command_line, &["--rerun", "--from-report", "--report-dir"]);
     args.push(format!("--rerun {status} --from-report"));
     args.push(clearfleet_base::shell::quote(&dir.display().to_string()));
     args.join(" ")
@@ -161,6 +162,8 @@ mod tests {
             "--rerun",
             "ok",
             "--from-report=x",
+            "--report-dir",
+            "rep",
         ]
         .map(str::to_owned)
         .into();
@@ -170,7 +173,7 @@ mod tests {
         );
         assert_eq!(
             limit_line(&argv, "trains-e"),
-            "clearfleet upgrade -i 'my inv.yml' --limit trains-e"
+            "clearfleet upgrade -i 'my inv.yml' --report-dir rep --limit trains-e"
         );
     }
 

@@ -92,3 +92,68 @@ pub fn upgrade(h: &HostRecord, command_line: &[String], dir: &Path) -> Vec<Strin
         ],
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn host(label: UpgradeLabel) -> HostRecord {
+        let mut h = HostRecord::new("web 1");
+        h.label = Some(label);
+        h
+    }
+
+    const ARGV: [&str; 4] = ["clearfleet", "upgrade", "-i", "inv.yml"];
+
+    fn next(h: &HostRecord) -> String {
+        let argv: Vec<String> = ARGV.map(str::to_owned).into();
+        upgrade(h, &argv, Path::new("reports/X")).join("\n")
+    }
+
+    #[test]
+    fn each_label_says_what_to_do_next() {
+        assert_eq!(next(&host(UpgradeLabel::Upgraded)), "");
+        assert!(
+            next(&host(UpgradeLabel::RolledBack)).ends_with(
+                "\n`clearfleet upgrade -i inv.yml --rerun failed --from-report reports/X`"
+            )
+        );
+        assert!(
+            next(&host(UpgradeLabel::Unreachable))
+                .ends_with("--rerun unreachable --from-report reports/X`")
+        );
+        let mut broken = host(UpgradeLabel::RollbackFailed);
+        broken.backup = Some("/opt/clearml-backup-1".into());
+        broken.backup_manifests = vec!["/opt/clearml-backup-1/manifest.data".into()];
+        broken.detected = Some(
+            json!({"root": "/opt/clearml", "compose_file": "/opt/clearml/docker-compose.yml"}),
+        );
+        let text = next(&broken);
+        for part in [
+            "The backup (verified before anything changed) is at `/opt/clearml-backup-1`.",
+            "Its manifests: `/opt/clearml-backup-1/manifest.data`.",
+            "`clearfleet upgrade -i inv.yml --rerun failed --from-report reports/X`",
+            "`sh backup.sh restore /opt/clearml-backup-1 /opt/clearml /opt/clearml/docker-compose.yml`",
+        ] {
+            assert!(text.contains(part), "{part} missing:\n{text}");
+        }
+        let mut refused = host(UpgradeLabel::Refused);
+        refused.plan = Some(json!({"kind": "refused", "reason": "ES 5 data: migrate it first"}));
+        let text = next(&refused);
+        assert!(
+            text.starts_with("Refused: ES 5 data: migrate it first\n"),
+            "{text}"
+        );
+        assert!(
+            text.ends_with("`clearfleet upgrade -i inv.yml --limit 'web 1'`"),
+            "{text}"
+        );
+        let mut interrupted = host(UpgradeLabel::Interrupted);
+        interrupted.backup_state = Some("verified at /b".into());
+        assert!(
+            next(&interrupted)
+                .ends_with("--rerun interrupted --from-report reports/X`\nBackup: verified at /b.")
+        );
+    }
+}
