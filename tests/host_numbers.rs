@@ -304,7 +304,10 @@ fn each_host_has_its_own_duration_downtime_label_and_page() {
 
     // index.html counts the refused host as refused.
     let html = read(&dir.join("index.html"));
-    assert!(html.contains(r#"<tr data-status="refused">"#), "{html}");
+    assert!(
+        html.contains(r#"<tr class="host" data-status="refused" data-label="refused">"#),
+        "{html}"
+    );
     if let Some((dom, _)) = support::report::chromium_dom(&dir.join("index.html"), "") {
         for count in [
             r#"data-refused="1""#,

@@ -25,6 +25,7 @@ mod man_pages;
 mod modules;
 mod real_docker;
 mod release_archive;
+mod report_page;
 mod reports;
 mod rerun;
 mod roles;

@@ -320,7 +320,14 @@ fn failures_reach_junit_html_and_the_digest() {
             "{forbidden} in a self-contained page"
         );
     }
-    assert_eq!(html.matches("<svg class=\"timeline\"").count(), 4);
+    // One row per host at a glance (failures first), and a section per host.
+    assert_eq!(html.matches("<tr class=\"host\"").count(), 4);
+    assert_eq!(html.matches("<details id=\"host-").count(), 4);
+    let first = html.split("<tr class=\"host\"").nth(1).unwrap_or_default();
+    assert!(
+        !first.starts_with(" data-status=\"ok\""),
+        "failures first: {first}"
+    );
     assert!(html.contains("<a href=\"hosts/h01.md\">h01</a>"));
     let Some((dom, log)) = chromium_dom(&dir.join("index.html"), "") else {
         return;

@@ -7,6 +7,7 @@ mod host;
 mod html;
 mod junit;
 mod next;
+mod timeline;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
