@@ -30,6 +30,7 @@ pub struct Inherited {
     pub delegate_to: Option<String>,
     pub vars: IndexMap<String, Value>,
     pub check_mode: Option<bool>,
+    pub diff: Option<bool>,
 }
 
 impl Inherited {
@@ -49,6 +50,7 @@ impl Inherited {
             delegate_to: task.delegate_to.clone(),
             vars: task.vars.clone(),
             check_mode: task.check_mode,
+            diff: task.diff,
         }
     }
 
@@ -77,6 +79,7 @@ pub struct Own {
     pub delegate_to: Option<String>,
     pub vars: IndexMap<String, Value>,
     pub check_mode: Option<bool>,
+    pub diff: Option<bool>,
 }
 
 /// The effective keywords of a task: `own` over `parent`.
@@ -96,6 +99,7 @@ pub fn apply(parent: &Inherited, own: Own, task: &mut Task) {
     task.run_once = own.run_once.or(parent.run_once).unwrap_or(false);
     task.timeout = own.timeout.or(parent.timeout);
     task.check_mode = own.check_mode.or(parent.check_mode);
+    task.diff = own.diff.or(parent.diff);
     task.delegate_to = own.delegate_to.or_else(|| parent.delegate_to.clone());
     let mut vars = parent.vars.clone();
     vars.extend(own.vars);
