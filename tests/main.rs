@@ -6,6 +6,7 @@ mod common;
 mod playbook;
 mod support;
 
+mod ansible_targets;
 mod backup;
 mod completions;
 mod detect;
