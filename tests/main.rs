@@ -6,6 +6,7 @@ mod common;
 mod playbook;
 mod support;
 
+mod ansible_cfg;
 mod ansible_targets;
 mod backup;
 mod completions;
@@ -26,6 +27,7 @@ mod real_docker;
 mod release_archive;
 mod reports;
 mod rerun;
+mod roles;
 mod run_ansible_diff;
 mod run_keywords;
 mod run_playbook;

@@ -202,7 +202,12 @@ pub struct LoadedPlaybook {
 
 /// Loads the playbook at `path` of `files` (the disk, or the built-in playbook in memory) and
 /// checks its templates; nothing is contacted.
-pub fn load_playbook(files: &ControllerFiles, path: &Path) -> Result<LoadedPlaybook, Error> {
+/// `roles_path` is where roles are searched after `roles/` beside the playbook.
+pub fn load_playbook(
+    files: &ControllerFiles,
+    path: &Path,
+    roles_path: &[std::path::PathBuf],
+) -> Result<LoadedPlaybook, Error> {
     let templates = Arc::new(TemplateCache::default());
     let mut sites = Vec::new();
     let mut check = |src: &str,
@@ -215,7 +220,7 @@ pub fn load_playbook(files: &ControllerFiles, path: &Path) -> Result<LoadedPlayb
         });
         templates.check(src, kind, at)
     };
-    let playbook = clearfleet_playbook::load_playbook_from(files, path, &mut check)?;
+    let playbook = clearfleet_playbook::load_playbook_with(files, path, roles_path, &mut check)?;
     Ok(LoadedPlaybook {
         playbook,
         templates,

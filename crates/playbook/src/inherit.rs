@@ -11,9 +11,10 @@
 //! - `include_tasks` → each included task (loaded by the runner): as a block, except `when`
 //!   and `tags`, which in Ansible apply to the include itself only ([`Inherited::for_include`]).
 
-use super::model::{BecomeSpec, Spanned, Task};
+use super::model::{BecomeSpec, RoleScope, Spanned, Task};
 use indexmap::IndexMap;
 use serde_json::Value;
+use std::sync::Arc;
 
 /// What a task inherits from its enclosing play, blocks and imports.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -31,6 +32,8 @@ pub struct Inherited {
     pub vars: IndexMap<String, Value>,
     pub check_mode: Option<bool>,
     pub diff: Option<bool>,
+    /// The role whose tasks these are.
+    pub role: Option<Arc<RoleScope>>,
 }
 
 impl Inherited {
@@ -51,6 +54,7 @@ impl Inherited {
             vars: task.vars.clone(),
             check_mode: task.check_mode,
             diff: task.diff,
+            role: task.role.clone(),
         }
     }
 
@@ -104,6 +108,7 @@ pub fn apply(parent: &Inherited, own: Own, task: &mut Task) {
     let mut vars = parent.vars.clone();
     vars.extend(own.vars);
     task.vars = vars;
+    task.role = parent.role.clone();
 }
 
 fn union(parent: &[String], own: Vec<String>) -> Vec<String> {

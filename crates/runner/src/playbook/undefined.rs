@@ -2,7 +2,8 @@
 //! template that reads a variable defined nowhere in the run is reported with its place.
 //!
 //! "Defined somewhere" is deliberately generous, so that a report is always a real mistake:
-//! the inventory variables of every host, extra vars, play vars, `vars_files` keys, task and
+//! the inventory variables of every host, extra vars, play vars, `vars_files` keys, role
+//! defaults, vars and parameters, task and
 //! block `vars`, `register` names, `set_fact` keys, loop variables (`item`, `loop_var`,
 //! `index_var`), every `ansible_*` name (facts, connection variables) and the magic variables.
 //! Names are collected from the model and from every file the loader read (so a literal
@@ -69,6 +70,8 @@ pub fn check(
     let mut dynamic = false;
     for play in &playbook.plays {
         defined.extend(play.vars.keys().cloned());
+        defined.extend(play.role_defaults.keys().cloned());
+        defined.extend(play.role_exports.keys().cloned());
         for f in &play.vars_files {
             if Templates::is_template(&f.value) {
                 dynamic = true;
@@ -207,6 +210,11 @@ fn task_names(t: &Task, defined: &mut HashSet<String>, dynamic: &mut bool) {
     defined.extend(t.register.iter().cloned());
     defined.extend(t.loop_var.iter().cloned());
     defined.extend(t.index_var.iter().cloned());
+    if let Some(role) = &t.role {
+        for m in [&role.defaults, &role.vars, &role.params] {
+            defined.extend(m.keys().cloned());
+        }
+    }
     match &t.body {
         TaskBody::Module { module, args } => {
             if module == "set_fact"
@@ -227,7 +235,8 @@ fn task_names(t: &Task, defined: &mut HashSet<String>, dynamic: &mut bool) {
         TaskBody::IncludeTasks {
             static_tasks: Some(inner),
             ..
-        } => {
+        }
+        | TaskBody::IncludeRole { tasks: inner, .. } => {
             for c in inner {
                 task_names(c, defined, dynamic);
             }
