@@ -31,7 +31,8 @@ pub fn ansible_playbook() -> Option<PathBuf> {
 }
 
 /// `program` (a binary of the venv) with a clean environment: the venv first on `PATH`, `home` as
-/// HOME, its temporary directories under `home`, no colour, no retry files, host keys checked.
+/// HOME, its temporary directories under `home`, no colour, no retry files, host keys checked
+/// (no `ANSIBLE_FORKS`: an ansible.cfg under test may set forks).
 pub fn command(program: &Path, home: &Path) -> Command {
     let dir = program
         .parent()
@@ -50,7 +51,6 @@ pub fn command(program: &Path, home: &Path) -> Command {
         .env("ANSIBLE_REMOTE_TEMP", tmp.join("remote"))
         .env("ANSIBLE_NOCOLOR", "1")
         .env("ANSIBLE_RETRY_FILES_ENABLED", "0")
-        .env("ANSIBLE_HOST_KEY_CHECKING", "True")
-        .env("ANSIBLE_FORKS", "5");
+        .env("ANSIBLE_HOST_KEY_CHECKING", "True");
     cmd
 }
