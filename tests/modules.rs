@@ -741,6 +741,22 @@ async fn stat_reports_like_ansible() {
         json!("f572d396fae9206628714fb2ce00f72e94f2258f")
     );
     assert_eq!(s["mode"], json!(format!("{:04o}", mode_of(&t.path("f")))));
+    // mimetype/charset from the host's `file` (Ansible's `unknown` without it).
+    let has_file = std::process::Command::new("sh")
+        .args(["-c", "command -v file"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    let (mimetype, charset) = if has_file {
+        ("text/plain", "us-ascii")
+    } else {
+        ("unknown", "unknown")
+    };
+    assert_eq!(s["mimetype"], json!(mimetype), "{s}");
+    assert_eq!(s["charset"], json!(charset), "{s}");
+    let r = t
+        .run("stat", json!({"path": t.p("f"), "get_mime": false}))
+        .await;
+    assert!(r.data["stat"].get("mimetype").is_none(), "{r:?}");
     let r = t
         .run(
             "stat",
@@ -777,6 +793,73 @@ async fn slurp_base64() {
     assert_eq!(r.data["encoding"], json!("base64"));
     let r = t.run("slurp", json!({"path": t.p("nope")})).await;
     assert!(r.failed && r.msg.unwrap_or_default().contains("file not found"));
+}
+
+#[tokio::test]
+async fn ping_answers_data_and_changes_nothing() {
+    let t = T::new();
+    let r = t.run("ping", json!({})).await;
+    ok(&r);
+    assert!(!r.changed);
+    assert_eq!(r.data["ping"], json!("pong"));
+    let r = t.check("ping", json!({"data": "hello"})).await;
+    assert!(!r.changed && !r.failed);
+    assert_eq!(r.data["ping"], json!("hello"));
+    let r = t.run("ping", json!({"data": "crash"})).await;
+    assert!(r.failed && r.msg.as_deref() == Some("boom"), "{r:?}");
+    assert!(arg_err("ping", json!({"dat": 1})).contains("dat"));
+}
+
+#[tokio::test]
+async fn tempfile_creates_files_and_directories_like_ansible() {
+    let t = T::new();
+    let r = t
+        .run("tempfile", json!({"path": t.p(""), "suffix": ".test"}))
+        .await;
+    ok(&r);
+    assert!(r.changed);
+    let path = r.data["path"].as_str().expect("path").to_owned();
+    let name = Path::new(&path)
+        .file_name()
+        .expect("name")
+        .to_string_lossy();
+    // Python's mkstemp: prefix, 8 random characters, suffix; mode 0600.
+    assert!(
+        name.starts_with("ansible.") && name.ends_with(".test"),
+        "{name}"
+    );
+    assert_eq!(name.len(), "ansible.".len() + 8 + ".test".len());
+    assert!(Path::new(&path).is_file());
+    assert_eq!(mode_of(Path::new(&path)), 0o600);
+    assert_eq!(r.data["state"], json!("file"));
+    assert_eq!(r.data["mode"], json!("0600"));
+    assert_eq!(r.data["size"], json!(0));
+    for key in ["uid", "gid", "owner", "group"] {
+        assert!(r.data.get(key).is_some(), "{key} missing: {r:?}");
+    }
+    let r = t
+        .run(
+            "tempfile",
+            json!({"state": "directory", "path": t.p(""), "prefix": "cf-"}),
+        )
+        .await;
+    ok(&r);
+    let dir = r.data["path"].as_str().expect("path").to_owned();
+    assert!(Path::new(&dir).is_dir());
+    assert_eq!(mode_of(Path::new(&dir)), 0o700);
+    assert_eq!(r.data["state"], json!("directory"));
+    // Check mode: skipped (Ansible's module does not support it), nothing made.
+    let before = std::fs::read_dir(t.dir.path()).expect("ls").count();
+    let c = t.check("tempfile", json!({"path": t.p("")})).await;
+    assert!(c.skipped_check_mode && !c.changed && !c.failed, "{c:?}");
+    assert_eq!(std::fs::read_dir(t.dir.path()).expect("ls").count(), before);
+    let r = t.run("tempfile", json!({"path": t.p("missing")})).await;
+    assert!(r.failed, "{r:?}");
+    let bad = arg_err("tempfile", json!({"prefix": "a/b"}));
+    assert!(
+        bad.contains("prefix must be a valid file name component, got 'a/b'"),
+        "{bad}"
+    );
 }
 
 #[tokio::test]

@@ -12,8 +12,8 @@
 use crate::support;
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
+use support::ansible;
 use support::cli::{Recap, clearfleet, temp_home};
 use support::sshd::Fleet;
 
@@ -21,25 +21,6 @@ fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/fixtures/run")
         .join(name)
-}
-
-pub(crate) fn ansible_playbook() -> Option<PathBuf> {
-    let dir = std::env::var_os("CLEARFLEET_ANSIBLE_BIN_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv-ansible/bin"));
-    let bin = dir.join("ansible-playbook");
-    if bin.exists() {
-        return Some(bin);
-    }
-    let why = format!(
-        "{} not found (set CLEARFLEET_ANSIBLE_BIN_DIR)",
-        bin.display()
-    );
-    if std::env::var_os("CI").is_some_and(|v| !v.is_empty()) {
-        panic!("{why}; required because CI is set (run scripts/install-ansible.sh)");
-    }
-    eprintln!("SKIPPED: {why}");
-    None
 }
 
 /// `host -> [ok, changed, unreachable, failed, skipped, rescued, ignored]` from a PLAY RECAP.
@@ -54,34 +35,6 @@ fn dumped(dir: &Path, name: &str) -> serde_json::Value {
     let path = dir.join(name);
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path:?}: {e}"));
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path:?} ({e}): {text}"))
-}
-
-/// `ansible-playbook` with a clean environment: `HOME` is `home`, temporary files under it,
-/// no colours, no retry files, host keys checked.
-pub(crate) fn ansible_command(ansible: &Path, home: &Path) -> Command {
-    let tmp = home.join("ansible-tmp");
-    let mut cmd = Command::new(ansible);
-    cmd.env_clear()
-        .env(
-            "PATH",
-            format!(
-                "{}:{}",
-                ansible
-                    .parent()
-                    .map(Path::display)
-                    .map(|d| d.to_string())
-                    .unwrap_or_default(),
-                std::env::var("PATH").unwrap_or_default()
-            ),
-        )
-        .env("HOME", home)
-        .env("LANG", "C.UTF-8")
-        .env("ANSIBLE_LOCAL_TEMP", tmp.join("local"))
-        .env("ANSIBLE_REMOTE_TEMP", tmp.join("remote"))
-        .env("ANSIBLE_NOCOLOR", "1")
-        .env("ANSIBLE_RETRY_FILES_ENABLED", "0")
-        .env("ANSIBLE_HOST_KEY_CHECKING", "True");
-    cmd
 }
 
 /// An inventory of `fleet` that both tools read: Ansible's OpenSSH checks the fleet's host keys.
@@ -120,7 +73,7 @@ impl Both {
 /// Runs the fixture `playbook` under both tools; both must succeed with the same PLAY RECAP
 /// of `hosts`. `None` when ansible-playbook or sshd is not available (skipped).
 fn run_both(playbook: &str, hosts: &[&str]) -> Option<Both> {
-    let ansible = ansible_playbook()?;
+    let ansible = ansible::ansible_playbook()?;
     let fleet = Fleet::start(hosts.len())?;
     let home = temp_home();
     let inv = shared_inventory(&fleet, home.path());
@@ -135,7 +88,7 @@ fn run_both(playbook: &str, hosts: &[&str]) -> Option<Both> {
         ))
         .arg(&playbook)
         .run();
-    let out = ansible_command(&ansible, home.path())
+    let out = ansible::command(&ansible, home.path())
         .arg("-i")
         .arg(&inv)
         .arg("-e")
@@ -246,7 +199,7 @@ fn ansible_and_clearfleet_agree_on_roles() {
 /// the role only through `roles_path`, and run one host at a time (`forks = 1`).
 #[test]
 fn ansible_and_clearfleet_agree_on_ansible_cfg() {
-    let Some(ansible) = ansible_playbook() else {
+    let Some(ansible) = ansible::ansible_playbook() else {
         return;
     };
     let Some(fleet) = Fleet::start(2) else {
@@ -295,7 +248,7 @@ fn ansible_and_clearfleet_agree_on_ansible_cfg() {
         .arg(format!("work_dir={}", ours_dir.display()))
         .arg(&playbook)
         .run();
-    let out = ansible_command(&ansible, dir)
+    let out = ansible::command(&ansible, dir)
         .current_dir(dir)
         .arg("-e")
         .arg(format!("work_dir={}", theirs_dir.display()))

@@ -67,7 +67,9 @@ fn register_when_loops_changed_when_failed_when_and_ignore_errors() {
                       'n': looped.results | length, 'looped_changed': looped.changed,
                       'rc3': rc3.rc, 'rc3_failed': rc3.failed, 'rc3_changed': rc3.changed,
                       'ign_failed': ign.failed, 'ign_rc': ign.rc, 'nf_failed': nf.failed,
-                      'nf_rc': nf.rc} | to_nice_json }}"
+                      'nf_rc': nf.rc, 'rc3_fwr': rc3.failed_when_result,
+                      'nf_fwr': nf.failed_when_result,
+                      'ign_fwr': ign.failed_when_result is defined} | to_nice_json }}"
 "#,
     );
     let run = s.run(&pb, &[]);
@@ -81,7 +83,8 @@ fn register_when_loops_changed_when_failed_when_and_ignore_errors() {
         serde_json::json!({
             "names": ["a", "b"], "idx": ["item", "item"], "n": 2, "looped_changed": true,
             "rc3": 3, "rc3_failed": false, "rc3_changed": true,
-            "ign_failed": true, "ign_rc": 1, "nf_failed": false, "nf_rc": 1
+            "ign_failed": true, "ign_rc": 1, "nf_failed": false, "nf_rc": 1,
+            "rc3_fwr": false, "nf_fwr": false, "ign_fwr": false
         })
     );
     assert!(

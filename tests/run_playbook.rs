@@ -143,6 +143,27 @@ fn check_mode_with_diff_shows_the_change_and_leaves_the_file() {
 }
 
 #[test]
+fn the_diff_keyword_shows_or_hides_a_tasks_diff_whatever_the_command_line() {
+    let Some(s) = Setup::new(1) else {
+        return;
+    };
+    let pb = s.write(
+        "pb.yml",
+        "- hosts: all\n  gather_facts: no\n  tasks:\n    - copy:\n        dest: \"{{ work_dir }}/shown\"\n        content: \"shown-line\\n\"\n      diff: true\n    - block:\n        - copy:\n            dest: \"{{ work_dir }}/hidden\"\n            content: \"hidden-line\\n\"\n      diff: false\n",
+    );
+    // `diff: false` hides a diff `--diff` asks for (check mode: nothing is written).
+    let run = s.run(&pb, &["--diff", "--check"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(run.stdout.contains("+shown-line"), "{}", run.stdout);
+    assert!(!run.stdout.contains("+hidden-line"), "{}", run.stdout);
+    // `diff: true` shows one without `--diff`.
+    let run = s.run(&pb, &[]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(run.stdout.contains("+shown-line"), "{}", run.stdout);
+    assert!(!run.stdout.contains("+hidden-line"), "{}", run.stdout);
+}
+
+#[test]
 fn serial_batches_stop_when_the_failure_budget_is_spent() {
     let Some(s) = Setup::new(4) else {
         return;

@@ -6,7 +6,8 @@
 //! clearfleet prints, logs or reports; a wrong password, a tampered HMAC or a missing
 //! password stops the run before any host is contacted, naming the file.
 
-use crate::run_ansible_diff::{ansible_command, ansible_playbook, recaps};
+use crate::run_ansible_diff::recaps;
+use crate::support::ansible::{ansible_playbook, command as ansible_command};
 use crate::support;
 
 use std::path::{Path, PathBuf};

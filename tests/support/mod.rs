@@ -2,6 +2,8 @@
 //! (`setup` puts the two together).
 #![allow(dead_code)]
 
+pub mod ansible;
+pub mod ansible_source;
 pub mod argv_watch;
 pub mod cli;
 pub mod docker_host;

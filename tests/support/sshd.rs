@@ -635,6 +635,11 @@ impl SshdHost {
         format!("127.0.0.1:{}", self.port())
     }
 
+    /// The HOME of every session of this host (sshd's `SetEnv HOME`).
+    pub fn home(&self) -> PathBuf {
+        self.dir.join("home")
+    }
+
     pub fn log_path(&self) -> &Path {
         &self.log
     }
@@ -710,7 +715,7 @@ impl SshdHost {
         // behind when a test kills a login shell in it (timeouts, Ctrl-C), makes every later
         // login wait 60 s. Test hosts get an empty HOME, as real servers' non-interactive
         // logins have no such rc files (the benchmark's hosts do the same).
-        let home = self.dir.join("home");
+        let home = self.home();
         if !home.is_dir() {
             fs::create_dir(&home).expect("host home");
             set_mode(&home, 0o1777);

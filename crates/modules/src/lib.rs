@@ -37,10 +37,12 @@
 //! | copy, template | Q 1 (stat + sha1, + content with `--diff`); A 1 (write) or 1 (chmod/chown) |
 //! | file | Q 1 (+1 `find` with `recurse`); A 1 (create + chmod/chown together) |
 //! | lineinfile | Q 1 (stat + content); A 1 (write) or 1 (chmod/chown) |
-//! | stat, slurp, wait_for | 1 |
+//! | stat | 1 (+1 `file --mime-type` with `get_mime`, the default, when the path exists) |
+//! | slurp, wait_for, ping | 1 |
 //! | fetch | Q 1 (stat + sha1); A 1 (`cat`) |
 //! | get_url | Q 1 (stat + checksum of dest); A 1 (download, verify, compare, move) |
 //! | uri | 1 (+1 with creates/removes) |
+//! | tempfile | A 1 (`mktemp`) + 1 (stat); skipped in check mode |
 //!
 //! # Known differences from Ansible
 //! - Times (`start`/`end` of command) are the controller's, in UTC.
@@ -73,12 +75,14 @@ pub mod file;
 pub mod get_url;
 pub mod lineinfile;
 pub mod local;
+pub mod ping;
 pub mod probe;
 pub mod remote;
 pub mod result;
 pub mod script;
 pub mod slurp;
 pub mod stat;
+pub mod tempfile;
 pub mod template;
 pub mod uri;
 pub mod wait_for;
@@ -94,11 +98,13 @@ pub use self::file::{FileArgs, FileState};
 pub use self::get_url::GetUrlArgs;
 pub use self::lineinfile::LineinfileArgs;
 pub use self::local::LocalRemote;
+pub use self::ping::PingArgs;
 pub use self::remote::{Remote, RemoteError, RemoteOutput};
 pub use self::result::{Diff, ModuleResult};
 pub use self::script::ScriptArgs;
 pub use self::slurp::SlurpArgs;
 pub use self::stat::StatArgs;
+pub use self::tempfile::TempfileArgs;
 pub use self::template::TemplateArgs;
 pub use self::uri::UriArgs;
 pub use self::wait_for::WaitForArgs;
@@ -139,6 +145,8 @@ pub const HOST_MODULES: &[&str] = &[
     "get_url",
     "wait_for",
     "uri",
+    "ping",
+    "tempfile",
 ];
 
 /// One parsed module call.
@@ -158,6 +166,8 @@ pub enum ModuleCall {
     GetUrl(GetUrlArgs),
     WaitFor(WaitForArgs),
     Uri(UriArgs),
+    Ping(PingArgs),
+    Tempfile(TempfileArgs),
 }
 
 fn unknown(module: &str) -> ArgError {
@@ -184,6 +194,8 @@ fn keys(module: &str) -> Option<&'static [args::Key]> {
         "get_url" => get_url::KEYS,
         "wait_for" => wait_for::KEYS,
         "uri" => uri::KEYS,
+        "ping" => ping::KEYS,
+        "tempfile" => tempfile::KEYS,
         _ => return None,
     })
 }
@@ -226,6 +238,8 @@ impl ModuleCall {
             "get_url" => ModuleCall::GetUrl(GetUrlArgs::parse(args)?),
             "wait_for" => ModuleCall::WaitFor(WaitForArgs::parse(args)?),
             "uri" => ModuleCall::Uri(UriArgs::parse(args)?),
+            "ping" => ModuleCall::Ping(PingArgs::parse(args)?),
+            "tempfile" => ModuleCall::Tempfile(TempfileArgs::parse(args)?),
             other => return Err(unknown(other)),
         })
     }
@@ -247,6 +261,8 @@ impl ModuleCall {
             ModuleCall::GetUrl(_) => "get_url",
             ModuleCall::WaitFor(_) => "wait_for",
             ModuleCall::Uri(_) => "uri",
+            ModuleCall::Ping(_) => "ping",
+            ModuleCall::Tempfile(_) => "tempfile",
         }
     }
 
@@ -267,6 +283,8 @@ impl ModuleCall {
             ModuleCall::GetUrl(a) => get_url::run(a, ctx).await,
             ModuleCall::WaitFor(a) => wait_for::run(a, ctx).await,
             ModuleCall::Uri(a) => uri::run(a, ctx).await,
+            ModuleCall::Ping(a) => ping::run(a, ctx).await,
+            ModuleCall::Tempfile(a) => tempfile::run(a, ctx).await,
         }
     }
 }

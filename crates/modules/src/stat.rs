@@ -1,10 +1,11 @@
-//! `stat`: what a path is, in Ansible's `stat` dictionary; one round trip, never a change.
+//! `stat`: what a path is, in Ansible's `stat` dictionary; one round trip (two with `get_mime`,
+//! the default, for a path that exists), never a change.
 
 use serde_json::{Map, Value, json};
 
 use super::args::{ArgError, Args, Key};
 use super::context::ModuleContext;
-use super::probe::{Info, Kind, Probe, algo_arg, probe};
+use super::probe::{Info, Kind, Probe, algo_arg, call, probe, qpath};
 use super::remote::Remote;
 use super::result::ModuleResult;
 
@@ -16,9 +17,11 @@ pub struct StatArgs {
     pub get_checksum: bool,
     /// `sha1` (default), `sha224`, `sha256`, `sha384`, `sha512`, `md5`.
     pub checksum_algorithm: String,
+    /// `mimetype` and `charset` from the host's `file` command (default true).
+    pub get_mime: bool,
 }
 
-/// Accepted keys (`get_mime`/`get_attributes` are accepted and ignored: no fields for them).
+/// Accepted keys (`get_attributes` is accepted and ignored: no fields for it).
 pub const KEYS: &[Key] = &[
     ("path", &["dest", "name"]),
     ("follow", &[]),
@@ -43,8 +46,8 @@ impl StatArgs {
                     Some("sha1"),
                 )?
                 .unwrap_or_default(),
+            get_mime: a.bool("get_mime", true)?,
         };
-        a.bool("get_mime", true)?;
         a.bool("get_attributes", true)?;
         a.finish()?;
         Ok(parsed)
@@ -66,7 +69,40 @@ pub async fn run<R: Remote>(args: &StatArgs, ctx: &ModuleContext<'_, R>) -> Modu
         Ok(mut p) => p.infos.remove(0),
         Err(r) => return r,
     };
-    ModuleResult::ok().with("stat", stat_dict(&args.path, &info, args.get_checksum))
+    let mut stat = stat_dict(&args.path, &info, args.get_checksum);
+    if args.get_mime
+        && info.exists
+        && let Value::Object(m) = &mut stat
+    {
+        let (mimetype, charset) = mime(ctx, &args.path).await;
+        m.insert("mimetype".into(), json!(mimetype));
+        m.insert("charset".into(), json!(charset));
+    }
+    ModuleResult::ok().with("stat", stat)
+}
+
+/// `mimetype` and `charset` as Ansible's stat gets them: `file --mime-type --mime-encoding`
+/// (one more round trip), its last `: type; charset=x`; `unknown` for both without `file` or
+/// when it fails.
+async fn mime<R: Remote>(ctx: &ModuleContext<'_, R>, path: &str) -> (String, String) {
+    let unknown = || ("unknown".to_owned(), "unknown".to_owned());
+    let script = format!(
+        "command -v file >/dev/null 2>&1 || exit 9\nfile --mime-type --mime-encoding {}\n",
+        qpath(path)
+    );
+    let Ok(out) = call(ctx, &script, None, None).await else {
+        return unknown();
+    };
+    if out.rc != Some(0) {
+        return unknown();
+    }
+    let text = String::from_utf8_lossy(&out.stdout);
+    let parsed = text.trim_end().rsplit_once(':').and_then(|(_, rest)| {
+        let (mimetype, charset) = rest.split_once(';')?;
+        let (_, charset) = charset.split_once('=')?;
+        Some((mimetype.trim().to_owned(), charset.trim().to_owned()))
+    });
+    parsed.unwrap_or_else(unknown)
 }
 
 /// Ansible's `stat` dictionary.

@@ -31,6 +31,7 @@ pub struct Inherited {
     pub delegate_to: Option<String>,
     pub vars: IndexMap<String, Value>,
     pub check_mode: Option<bool>,
+    pub diff: Option<bool>,
     /// The role whose tasks these are.
     pub role: Option<Arc<RoleScope>>,
 }
@@ -52,6 +53,7 @@ impl Inherited {
             delegate_to: task.delegate_to.clone(),
             vars: task.vars.clone(),
             check_mode: task.check_mode,
+            diff: task.diff,
             role: task.role.clone(),
         }
     }
@@ -81,6 +83,7 @@ pub struct Own {
     pub delegate_to: Option<String>,
     pub vars: IndexMap<String, Value>,
     pub check_mode: Option<bool>,
+    pub diff: Option<bool>,
 }
 
 /// The effective keywords of a task: `own` over `parent`.
@@ -100,6 +103,7 @@ pub fn apply(parent: &Inherited, own: Own, task: &mut Task) {
     task.run_once = own.run_once.or(parent.run_once).unwrap_or(false);
     task.timeout = own.timeout.or(parent.timeout);
     task.check_mode = own.check_mode.or(parent.check_mode);
+    task.diff = own.diff.or(parent.diff);
     task.delegate_to = own.delegate_to.or_else(|| parent.delegate_to.clone());
     let mut vars = parent.vars.clone();
     vars.extend(own.vars);

@@ -77,6 +77,7 @@ pub const TASK: &[&str] = &[
     "timeout",
     "run_once",
     "check_mode",
+    "diff",
     "delegate_to",
     "vars",
     "args",
@@ -93,7 +94,6 @@ pub const TASK_UNSUPPORTED: &[&str] = &[
     "connection",
     "debugger",
     "delegate_facts",
-    "diff",
     "ignore_unreachable",
     "module_defaults",
     "poll",
@@ -122,6 +122,7 @@ pub const BLOCK: &[&str] = &[
     "delegate_to",
     "notify",
     "vars",
+    "diff",
 ];
 
 /// `loop_control` keys clearfleet implements, and the ones it rejects by name.

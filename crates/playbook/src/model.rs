@@ -206,6 +206,9 @@ pub struct Task {
     /// `check_mode: false` runs the task for real under `--check` (read-only probes);
     /// `true` always runs it in check mode. `None`: as the run says.
     pub check_mode: Option<bool>,
+    /// `diff: true` shows the task's changes as with `--diff`, `false` hides them. `None`: as
+    /// the run says.
+    pub diff: Option<bool>,
     pub tags: Vec<String>,
     pub notify: Vec<String>,
     pub become_: Option<BecomeSpec>,

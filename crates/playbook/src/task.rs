@@ -87,6 +87,7 @@ pub(crate) fn new_task(location: clearfleet_base::diagnostic::Location) -> Task 
         delay: None,
         no_log: false,
         check_mode: None,
+        diff: None,
         tags: Vec::new(),
         notify: Vec::new(),
         become_: None,
@@ -184,6 +185,7 @@ pub fn task(
             "ignore_errors" => own.ignore_errors = cx.bool(f, "ignore_errors", v),
             "no_log" => own.no_log = cx.bool(f, "no_log", v),
             "check_mode" => own.check_mode = cx.bool(f, "check_mode", v),
+            "diff" => own.diff = cx.bool(f, "diff", v),
             "run_once" => own.run_once = cx.bool(f, "run_once", v),
             "retries" => {
                 task.retries = cx

@@ -683,7 +683,8 @@ async fn run_module<R: Remote>(
         remote,
         // The task's `check_mode:` wins over `--check`, as in Ansible.
         check_mode: t.check_mode.unwrap_or(e.options.check),
-        diff: e.options.diff,
+        // So does its `diff:` over `--diff`.
+        diff: t.diff.unwrap_or(e.options.diff),
         become_,
         controller_dir: &e.playbook_dir,
         role_dir: t.role.as_ref().map(|r| r.path.as_path()),
@@ -1147,6 +1148,8 @@ impl<'a> TaskRun<'a> {
             match conditions(self.e, check_vars, &t.failed_when, "failed_when") {
                 Ok(f) => {
                     r.failed = f;
+                    // Ansible registers what the condition gave.
+                    r.data.insert("failed_when_result".into(), json!(f));
                     if f && r.msg.is_none() {
                         r.msg = Some("failed_when condition was true".to_owned());
                     }

@@ -1,4 +1,5 @@
-//! Encodings, paths, quoting and hashes: `b64encode`, `basename`, `quote`, `hash`, ...
+//! Encodings, paths, quoting and hashes: `b64encode`, `basename`, `expanduser`, `quote`, `hash`,
+//! ...
 
 use base64::Engine as _;
 
@@ -66,6 +67,89 @@ pub(super) fn dirname(state: &State, value: &Value) -> Result<String, Error> {
     } else {
         Ok(head.to_owned())
     }
+}
+
+/// Python's `posixpath.expanduser`, on the controller (where filters run): `~` is `$HOME` (the
+/// passwd entry of the controller's user without it), `~name` that user's home from
+/// `/etc/passwd`; an unknown user, or no leading `~`, leaves the path as it is.
+pub(super) fn expanduser(state: &State, value: &Value) -> Result<String, Error> {
+    check_defined(state, value)?;
+    let p = py_str(value);
+    if !p.starts_with('~') {
+        return Ok(p);
+    }
+    let end = p[1..].find('/').map_or(p.len(), |i| i + 1);
+    let home = if end == 1 {
+        std::env::var("HOME").ok().or_else(|| {
+            use std::os::unix::fs::MetadataExt as _;
+            let uid = std::fs::metadata("/proc/self").ok()?.uid();
+            passwd_home(|fields| fields.get(2) == Some(&uid.to_string().as_str()))
+        })
+    } else {
+        passwd_home(|fields| fields.first() == Some(&&p[1..end]))
+    };
+    let Some(home) = home else {
+        return Ok(p);
+    };
+    let joined = format!("{}{}", home.trim_end_matches('/'), &p[end..]);
+    Ok(if joined.is_empty() {
+        "/".into()
+    } else {
+        joined
+    })
+}
+
+/// The home directory (6th field) of the first `/etc/passwd` entry whose fields match.
+fn passwd_home(matches: impl Fn(&[&str]) -> bool) -> Option<String> {
+    let text = std::fs::read_to_string("/etc/passwd").ok()?;
+    text.lines()
+        .map(|l| l.split(':').collect::<Vec<_>>())
+        .find(|f| f.len() >= 7 && matches(f))
+        .map(|f| f[5].to_owned())
+}
+
+/// Python's `os.path.realpath` (not strict), on the controller: relative to the working
+/// directory, symbolic links resolved component by component, `.` and `..` folded; what does
+/// not exist is kept as written; a link loop (40 links) stops resolving.
+pub(super) fn realpath(state: &State, value: &Value) -> Result<String, Error> {
+    check_defined(state, value)?;
+    let p = py_str(value);
+    let abs = if p.starts_with('/') {
+        p
+    } else {
+        let cwd = std::env::current_dir().map_err(|e| fail(format!("realpath: {e}")))?;
+        format!("{}/{p}", cwd.display())
+    };
+    let mut todo: Vec<String> = abs.split('/').rev().map(str::to_owned).collect();
+    let mut done: Vec<String> = Vec::new();
+    let mut links = 0;
+    while let Some(part) = todo.pop() {
+        match part.as_str() {
+            "" | "." => continue,
+            ".." => {
+                done.pop();
+                continue;
+            }
+            _ => {}
+        }
+        let mut candidate = String::new();
+        for d in done.iter().chain([&part]) {
+            candidate.push('/');
+            candidate.push_str(d);
+        }
+        match std::fs::read_link(&candidate) {
+            Ok(target) if links < 40 => {
+                links += 1;
+                let target = target.to_string_lossy().into_owned();
+                if target.starts_with('/') {
+                    done.clear();
+                }
+                todo.extend(target.split('/').rev().map(str::to_owned));
+            }
+            _ => done.push(part),
+        }
+    }
+    Ok(format!("/{}", done.join("/")))
 }
 
 /// Python's `posixpath.splitext`, as a two-item list.

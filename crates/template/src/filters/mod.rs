@@ -46,6 +46,8 @@ pub(crate) fn register(env: &mut Environment<'static>) {
     env.add_filter("basename", basename);
     env.add_filter("dirname", dirname);
     env.add_filter("splitext", splitext);
+    env.add_filter("expanduser", expanduser);
+    env.add_filter("realpath", realpath);
     env.add_filter("combine", combine);
     env.add_filter("dict2items", dict2items);
     env.add_filter("items2dict", items2dict);
