@@ -56,16 +56,9 @@ fn dumped(dir: &Path, name: &str) -> serde_json::Value {
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path:?} ({e}): {text}"))
 }
 
-#[test]
-fn ansible_and_clearfleet_agree_on_the_compat_playbook() {
-    let Some(ansible) = ansible_playbook() else {
-        return;
-    };
-    let Some(fleet) = Fleet::start(2) else {
-        return;
-    };
-    let home = temp_home();
-    let inv = fleet
+/// An inventory of `fleet` that both tools read (Ansible's SSH checks the same known_hosts).
+fn inventory(fleet: &Fleet, home: &Path) -> PathBuf {
+    fleet
         .inventory()
         .var("ansible_python_interpreter", "/usr/bin/python3")
         .var(
@@ -75,27 +68,26 @@ fn ansible_and_clearfleet_agree_on_the_compat_playbook() {
                 fleet.known_hosts_path().display()
             ),
         )
-        .write(home.path(), "inv.yml");
-    let ours_dir = home.path().join("clearfleet");
-    let theirs_dir = home.path().join("ansible");
-    let playbook = fixture("ansible_compat.yml");
+        .write(home, "inv.yml")
+}
 
-    let ours = clearfleet(home.path())
-        .arg("run")
-        .fleet(&inv, fleet.known_hosts_path())
+/// `ansible-playbook -i inv -e work_dir=... playbook` with `env` added: (exit code, stdout,
+/// stderr).
+fn run_ansible(
+    ansible: &Path,
+    home: &Path,
+    inv: &Path,
+    work_dir: &Path,
+    playbook: &Path,
+    env: &[(&str, &str)],
+) -> (Option<i32>, String, String) {
+    let tmp = home.join("ansible-tmp");
+    let mut cmd = Command::new(ansible);
+    cmd.arg("-i")
+        .arg(inv)
         .arg("-e")
-        .arg(format!("work_dir={}", ours_dir.display()))
-        .arg(&playbook)
-        .run();
-    assert_eq!(ours.code, 0, "clearfleet: {ours:?}");
-
-    let tmp = home.path().join("ansible-tmp");
-    let out = Command::new(&ansible)
-        .arg("-i")
-        .arg(&inv)
-        .arg("-e")
-        .arg(format!("work_dir={}", theirs_dir.display()))
-        .arg(&playbook)
+        .arg(format!("work_dir={}", work_dir.display()))
+        .arg(playbook)
         .env_clear()
         .env(
             "PATH",
@@ -109,20 +101,54 @@ fn ansible_and_clearfleet_agree_on_the_compat_playbook() {
                 std::env::var("PATH").unwrap_or_default()
             ),
         )
-        .env("HOME", home.path())
+        .env("HOME", home)
         .env("LANG", "C.UTF-8")
         .env("ANSIBLE_LOCAL_TEMP", tmp.join("local"))
         .env("ANSIBLE_REMOTE_TEMP", tmp.join("remote"))
         .env("ANSIBLE_NOCOLOR", "1")
         .env("ANSIBLE_RETRY_FILES_ENABLED", "0")
         .env("ANSIBLE_HOST_KEY_CHECKING", "True")
-        .env("ANSIBLE_FORKS", "5")
+        .env("ANSIBLE_FORKS", "5");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = cmd
         .output()
         .unwrap_or_else(|e| panic!("cannot run {ansible:?}: {e}"));
-    let theirs_stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    let theirs_stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert_eq!(
+    (
         out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn ansible_and_clearfleet_agree_on_the_compat_playbook() {
+    let Some(ansible) = ansible_playbook() else {
+        return;
+    };
+    let Some(fleet) = Fleet::start(2) else {
+        return;
+    };
+    let home = temp_home();
+    let inv = inventory(&fleet, home.path());
+    let ours_dir = home.path().join("clearfleet");
+    let theirs_dir = home.path().join("ansible");
+    let playbook = fixture("ansible_compat.yml");
+
+    let ours = clearfleet(home.path())
+        .arg("run")
+        .fleet(&inv, fleet.known_hosts_path())
+        .arg("-e")
+        .arg(format!("work_dir={}", ours_dir.display()))
+        .arg(&playbook)
+        .run();
+    assert_eq!(ours.code, 0, "clearfleet: {ours:?}");
+
+    let (code, theirs_stdout, theirs_stderr) =
+        run_ansible(&ansible, home.path(), &inv, &theirs_dir, &playbook, &[]);
+    assert_eq!(
+        code,
         Some(0),
         "ansible-playbook:\n{theirs_stdout}\n{theirs_stderr}"
     );
@@ -162,5 +188,69 @@ fn ansible_and_clearfleet_agree_on_the_compat_playbook() {
             assert_eq!(a, b, "{h}/{f}");
         }
         assert!(!ours_dir.join(h).join("gamma.txt").exists());
+    }
+}
+
+/// Lookups (`lookup`/`query` of file, template, vars, env, pipe, first_found, fileglob,
+/// items, dict, together, sequence, indexed_items, password with a seed and with its file),
+/// `with_<lookup>` loops, `loop_control` `extended`/`pause`/`index_var`, templated `retries`,
+/// `delay`, `ignore_errors` and `loop_control.pause`, and variables left undefined on a path
+/// that never runs (tests/fixtures/run/lookups/): the same recap and values under both.
+#[test]
+fn ansible_and_clearfleet_agree_on_lookups_and_loops() {
+    let Some(ansible) = ansible_playbook() else {
+        return;
+    };
+    let Some(fleet) = Fleet::start(2) else {
+        return;
+    };
+    let home = temp_home();
+    let inv = inventory(&fleet, home.path());
+    let ours_dir = home.path().join("clearfleet");
+    let theirs_dir = home.path().join("ansible");
+    for d in [&ours_dir, &theirs_dir] {
+        std::fs::create_dir_all(d).unwrap_or_else(|e| panic!("{d:?}: {e}"));
+    }
+    let playbook = fixture("lookups/lookups.yml");
+    let env = [("CLEARFLEET_LOOKUP_TEST", "from-env")];
+
+    let ours = clearfleet(home.path())
+        .arg("run")
+        .fleet(&inv, fleet.known_hosts_path())
+        .arg("-e")
+        .arg(format!("work_dir={}", ours_dir.display()))
+        .arg(&playbook)
+        .env(env[0].0, env[0].1)
+        .run();
+    let (code, theirs_stdout, theirs_stderr) =
+        run_ansible(&ansible, home.path(), &inv, &theirs_dir, &playbook, &env);
+    assert_eq!(
+        code,
+        Some(0),
+        "ansible-playbook:\n{theirs_stdout}\n{theirs_stderr}"
+    );
+    assert_eq!(ours.code, 0, "clearfleet: {ours:?}");
+
+    let hosts = ["h01", "h02"];
+    assert_eq!(
+        recaps(&ours.stdout, &hosts),
+        recaps(&theirs_stdout, &hosts),
+        "PLAY RECAP differs\n--- clearfleet:\n{}\n--- ansible:\n{theirs_stdout}",
+        ours.stdout
+    );
+    for h in hosts {
+        let name = format!("{h}-lookups.json");
+        let (a, b) = (dumped(&ours_dir, &name), dumped(&theirs_dir, &name));
+        assert_eq!(
+            a, b,
+            "values differ in {name}\n--- clearfleet:\n{a:#}\n--- ansible:\n{b:#}"
+        );
+        // Not two empty dumps agreeing: the values are there.
+        assert_eq!(a["looked_up"]["file"], "message of the day", "{a:#}");
+        assert_eq!(a["w_seq"], serde_json::json!(["n1", "n2", "n3"]), "{a:#}");
+        assert_eq!(a["w_seq_loop"][1]["previtem"], "n1", "{a:#}");
+        // The password file holds what the lookup returned, and a newline.
+        let pw = std::fs::read_to_string(ours_dir.join("pw").join(h)).unwrap_or_default();
+        assert_eq!(pw.len(), 13, "{pw:?}");
     }
 }
