@@ -11,6 +11,7 @@
 
 use crate::support;
 
+use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -122,44 +123,76 @@ fn run_ansible(
     )
 }
 
-#[test]
-fn ansible_and_clearfleet_agree_on_the_compat_playbook() {
-    let Some(ansible) = ansible_playbook() else {
-        return;
-    };
-    let Some(fleet) = Fleet::start(2) else {
-        return;
-    };
+/// One fixture run by both tools against the same two sshd hosts (`h01`, `h02`), each with
+/// its own `work_dir` and `env` added; both must succeed with the same PLAY RECAP.
+struct Both {
+    /// Holds both work directories.
+    _home: tempfile::TempDir,
+    ours_dir: PathBuf,
+    theirs_dir: PathBuf,
+    ours_stdout: String,
+    theirs_stdout: String,
+}
+
+const HOSTS: [&str; 2] = ["h01", "h02"];
+
+fn run_both(fixture_name: &str, env: &[(&str, &str)]) -> Option<Both> {
+    let ansible = ansible_playbook()?;
+    let fleet = Fleet::start(2)?;
     let home = temp_home();
     let inv = inventory(&fleet, home.path());
     let ours_dir = home.path().join("clearfleet");
     let theirs_dir = home.path().join("ansible");
-    let playbook = fixture("ansible_compat.yml");
-
-    let ours = clearfleet(home.path())
+    for d in [&ours_dir, &theirs_dir] {
+        std::fs::create_dir_all(d).unwrap_or_else(|e| panic!("{d:?}: {e}"));
+    }
+    let playbook = fixture(fixture_name);
+    let mut ours = clearfleet(home.path())
         .arg("run")
         .fleet(&inv, fleet.known_hosts_path())
         .arg("-e")
         .arg(format!("work_dir={}", ours_dir.display()))
-        .arg(&playbook)
-        .run();
-    assert_eq!(ours.code, 0, "clearfleet: {ours:?}");
-
+        .arg(&playbook);
+    for (k, v) in env {
+        ours = ours.env(k, v);
+    }
+    let ours = ours.run();
     let (code, theirs_stdout, theirs_stderr) =
-        run_ansible(&ansible, home.path(), &inv, &theirs_dir, &playbook, &[]);
+        run_ansible(&ansible, home.path(), &inv, &theirs_dir, &playbook, env);
     assert_eq!(
         code,
         Some(0),
         "ansible-playbook:\n{theirs_stdout}\n{theirs_stderr}"
     );
-
-    let hosts = ["h01", "h02"];
+    assert_eq!(ours.code, 0, "clearfleet: {ours:?}");
     assert_eq!(
-        recaps(&ours.stdout, &hosts),
-        recaps(&theirs_stdout, &hosts),
+        recaps(&ours.stdout, &HOSTS),
+        recaps(&theirs_stdout, &HOSTS),
         "PLAY RECAP differs\n--- clearfleet:\n{}\n--- ansible:\n{theirs_stdout}",
         ours.stdout
     );
+    Some(Both {
+        _home: home,
+        ours_dir,
+        theirs_dir,
+        ours_stdout: ours.stdout,
+        theirs_stdout,
+    })
+}
+
+#[test]
+fn ansible_and_clearfleet_agree_on_the_compat_playbook() {
+    let Some(Both {
+        ours_dir,
+        theirs_dir,
+        ours_stdout,
+        theirs_stdout,
+        ..
+    }) = run_both("ansible_compat.yml", &[])
+    else {
+        return;
+    };
+    let hosts = HOSTS;
     for name in hosts
         .iter()
         .flat_map(|h| [format!("{h}-result.json"), format!("{h}-free.json")])
@@ -167,8 +200,7 @@ fn ansible_and_clearfleet_agree_on_the_compat_playbook() {
         assert_eq!(
             dumped(&ours_dir, &name),
             dumped(&theirs_dir, &name),
-            "registered values differ in {name}\n--- clearfleet:\n{}\n--- ansible:\n{theirs_stdout}",
-            ours.stdout
+            "registered values differ in {name}\n--- clearfleet:\n{ours_stdout}\n--- ansible:\n{theirs_stdout}",
         );
     }
     // Both left the same files on the hosts.
@@ -198,46 +230,18 @@ fn ansible_and_clearfleet_agree_on_the_compat_playbook() {
 /// that never runs (tests/fixtures/run/lookups/): the same recap and values under both.
 #[test]
 fn ansible_and_clearfleet_agree_on_lookups_and_loops() {
-    let Some(ansible) = ansible_playbook() else {
+    let Some(Both {
+        ours_dir,
+        theirs_dir,
+        ..
+    }) = run_both(
+        "lookups/lookups.yml",
+        &[("CLEARFLEET_LOOKUP_TEST", "from-env")],
+    )
+    else {
         return;
     };
-    let Some(fleet) = Fleet::start(2) else {
-        return;
-    };
-    let home = temp_home();
-    let inv = inventory(&fleet, home.path());
-    let ours_dir = home.path().join("clearfleet");
-    let theirs_dir = home.path().join("ansible");
-    for d in [&ours_dir, &theirs_dir] {
-        std::fs::create_dir_all(d).unwrap_or_else(|e| panic!("{d:?}: {e}"));
-    }
-    let playbook = fixture("lookups/lookups.yml");
-    let env = [("CLEARFLEET_LOOKUP_TEST", "from-env")];
-
-    let ours = clearfleet(home.path())
-        .arg("run")
-        .fleet(&inv, fleet.known_hosts_path())
-        .arg("-e")
-        .arg(format!("work_dir={}", ours_dir.display()))
-        .arg(&playbook)
-        .env(env[0].0, env[0].1)
-        .run();
-    let (code, theirs_stdout, theirs_stderr) =
-        run_ansible(&ansible, home.path(), &inv, &theirs_dir, &playbook, &env);
-    assert_eq!(
-        code,
-        Some(0),
-        "ansible-playbook:\n{theirs_stdout}\n{theirs_stderr}"
-    );
-    assert_eq!(ours.code, 0, "clearfleet: {ours:?}");
-
-    let hosts = ["h01", "h02"];
-    assert_eq!(
-        recaps(&ours.stdout, &hosts),
-        recaps(&theirs_stdout, &hosts),
-        "PLAY RECAP differs\n--- clearfleet:\n{}\n--- ansible:\n{theirs_stdout}",
-        ours.stdout
-    );
+    let hosts = HOSTS;
     for h in hosts {
         let name = format!("{h}-lookups.json");
         let (a, b) = (dumped(&ours_dir, &name), dumped(&theirs_dir, &name));
@@ -249,8 +253,11 @@ fn ansible_and_clearfleet_agree_on_lookups_and_loops() {
         assert_eq!(a["looked_up"]["file"], "message of the day", "{a:#}");
         assert_eq!(a["w_seq"], serde_json::json!(["n1", "n2", "n3"]), "{a:#}");
         assert_eq!(a["w_seq_loop"][1]["previtem"], "n1", "{a:#}");
-        // The password file holds what the lookup returned, and a newline.
-        let pw = std::fs::read_to_string(ours_dir.join("pw").join(h)).unwrap_or_default();
+        // The password file holds what the lookup returned, and a newline; 0600, as Ansible's.
+        let file = ours_dir.join("pw").join(h);
+        let pw = std::fs::read_to_string(&file).unwrap_or_default();
         assert_eq!(pw.len(), 13, "{pw:?}");
+        let mode = std::fs::metadata(&file).map(|m| m.permissions().mode() & 0o777);
+        assert_eq!(mode.ok(), Some(0o600));
     }
 }

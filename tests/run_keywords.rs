@@ -1061,6 +1061,44 @@ fn undefined_variables_fail_only_the_tasks_that_use_them() {
     );
 }
 
+/// A failing lookup and a templated keyword of the wrong type fail their task on the host,
+/// saying which lookup or keyword and where; `errors='ignore'` turns the failure into None.
+#[test]
+fn lookup_and_templated_keyword_errors_name_what_failed() {
+    let Some(s) = Setup::new(1) else {
+        return;
+    };
+    let pb = s.write(
+        "pb.yml",
+        r#"
+- hosts: all
+  gather_facts: false
+  vars:
+    n: many
+  tasks:
+    - debug: msg="{{ lookup('file', 'nope.txt', errors='ignore') is none }}"
+    - debug: msg="{{ lookup('file', 'nope.txt') }}"
+      ignore_errors: true
+    - debug: msg="{{ lookup('pipe', 'exit 3') }}"
+      ignore_errors: true
+    - command: "true"
+      retries: "{{ n }}"
+      until: true
+"#,
+    );
+    let run = s.run(&pb, &[]);
+    assert_eq!(run.code, 2, "{run:?}");
+    let out = run.all_output();
+    for want in [
+        "ok: [h01]: true",
+        "pb.yml:8:10: task `debug`: The lookup plugin 'file' failed: Unable to access the file 'nope.txt': File not found.",
+        "The lookup plugin 'pipe' failed: lookup_plugin.pipe(exit 3) returned 3",
+        "pb.yml:13:16: `retries`: \"many\" is not a number of retries",
+    ] {
+        assert!(out.contains(want), "{want}:\n{out}");
+    }
+}
+
 #[test]
 fn a_rescued_failure_does_not_trigger_any_errors_fatal() {
     let Some(s) = Setup::new(2) else {
