@@ -20,6 +20,25 @@ pub struct Cli {
     pub command: Command,
 }
 
+impl Cli {
+    /// Why the command cannot run for want of an inventory (none given by `-i`, a variable
+    /// or ansible.cfg), if it needs one.
+    pub fn missing_inventory(&self) -> Option<String> {
+        let inventory = match &self.command {
+            Command::Inventory(a) => &a.inventory,
+            Command::Ping(a) => &a.connect.inventory,
+            Command::Exec(a) => &a.connect.inventory,
+            Command::Detect(a) | Command::Plan(a) => &a.connect.inventory,
+            Command::Run(a) => &a.connect.inventory,
+            Command::Upgrade(a) => &a.connect.inventory,
+            Command::Releases(_) | Command::Completions(_) | Command::Man(_) => return None,
+        };
+        inventory.is_empty().then(|| {
+            "no inventory: give `-i FILE`, set CLEARFLEET_INVENTORY or ANSIBLE_INVENTORY, or `inventory` in ansible.cfg's [defaults]".to_owned()
+        })
+    }
+}
+
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Show the inventory: the same JSON as `ansible-inventory --list`, a graph, or one host.
@@ -98,7 +117,6 @@ pub struct InventoryArgs {
         short = 'i',
         long = "inventory",
         env = "CLEARFLEET_INVENTORY",
-        required = true,
         value_delimiter = ','
     )]
     pub inventory: Vec<PathBuf>,
@@ -130,7 +148,6 @@ pub struct ConnectArgs {
         short = 'i',
         long = "inventory",
         env = "CLEARFLEET_INVENTORY",
-        required = true,
         value_delimiter = ','
     )]
     pub inventory: Vec<PathBuf>,
@@ -232,6 +249,10 @@ pub struct ConnectArgs {
     /// Also write a debug log here, one span per host (secrets masked).
     #[arg(long, value_name = "PATH")]
     pub log_file: Option<PathBuf>,
+    /// What ansible.cfg gives besides flags: `roles_path`, the Vault settings, warnings
+    /// (`crate::ansible_cfg::apply` fills it).
+    #[arg(skip)]
+    pub settings: crate::ansible_cfg::CfgExtras,
 }
 
 /// A host status of an earlier report, for `--rerun`.

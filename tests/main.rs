@@ -6,6 +6,7 @@ mod common;
 mod playbook;
 mod support;
 
+mod ansible_cfg;
 mod backup;
 mod completions;
 mod detect;
@@ -25,6 +26,7 @@ mod real_docker;
 mod release_archive;
 mod reports;
 mod rerun;
+mod roles;
 mod run_ansible_diff;
 mod run_keywords;
 mod run_playbook;

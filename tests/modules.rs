@@ -51,6 +51,7 @@ impl T {
             diff,
             become_: false,
             controller_dir: self.dir.path(),
+            role_dir: None,
             files: &clearfleet_base::controller_files::ControllerFiles::Disk,
         }
     }

@@ -57,39 +57,12 @@ fn dumped(dir: &Path, name: &str) -> serde_json::Value {
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path:?} ({e}): {text}"))
 }
 
-/// An inventory of `fleet` that both tools read (Ansible's SSH checks the same known_hosts).
-fn inventory(fleet: &Fleet, home: &Path) -> PathBuf {
-    fleet
-        .inventory()
-        .var("ansible_python_interpreter", "/usr/bin/python3")
-        .var(
-            "ansible_ssh_common_args",
-            format!(
-                "'-o UserKnownHostsFile={} -o StrictHostKeyChecking=yes'",
-                fleet.known_hosts_path().display()
-            ),
-        )
-        .write(home, "inv.yml")
-}
-
-/// `ansible-playbook -i inv -e work_dir=... playbook` with `env` added: (exit code, stdout,
-/// stderr).
-fn run_ansible(
-    ansible: &Path,
-    home: &Path,
-    inv: &Path,
-    work_dir: &Path,
-    playbook: &Path,
-    env: &[(&str, &str)],
-) -> (Option<i32>, String, String) {
+/// `ansible-playbook` with a clean environment: `HOME` is `home`, temporary files under it,
+/// no colours, no retry files, host keys checked.
+fn ansible_command(ansible: &Path, home: &Path) -> Command {
     let tmp = home.join("ansible-tmp");
     let mut cmd = Command::new(ansible);
-    cmd.arg("-i")
-        .arg(inv)
-        .arg("-e")
-        .arg(format!("work_dir={}", work_dir.display()))
-        .arg(playbook)
-        .env_clear()
+    cmd.env_clear()
         .env(
             "PATH",
             format!(
@@ -108,91 +81,98 @@ fn run_ansible(
         .env("ANSIBLE_REMOTE_TEMP", tmp.join("remote"))
         .env("ANSIBLE_NOCOLOR", "1")
         .env("ANSIBLE_RETRY_FILES_ENABLED", "0")
-        .env("ANSIBLE_HOST_KEY_CHECKING", "True")
-        .env("ANSIBLE_FORKS", "5");
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    let out = cmd
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {ansible:?}: {e}"));
-    (
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+        .env("ANSIBLE_HOST_KEY_CHECKING", "True");
+    cmd
 }
 
-/// One fixture run by both tools against the same two sshd hosts (`h01`, `h02`), each with
-/// its own `work_dir` and `env` added; both must succeed with the same PLAY RECAP.
+/// An inventory of `fleet` that both tools read: Ansible's OpenSSH checks the fleet's host keys.
+fn shared_inventory(fleet: &Fleet, dir: &Path) -> PathBuf {
+    fleet
+        .inventory()
+        .var("ansible_python_interpreter", "/usr/bin/python3")
+        .var(
+            "ansible_ssh_common_args",
+            format!(
+                "'-o UserKnownHostsFile={} -o StrictHostKeyChecking=yes'",
+                fleet.known_hosts_path().display()
+            ),
+        )
+        .write(dir, "inv.yml")
+}
+
+/// Both runs of one fixture: clearfleet's (its `work_dir` is `home/clearfleet`) and
+/// ansible-playbook's (`home/ansible`), against the same two sshd hosts.
 struct Both {
-    /// Holds both work directories.
-    _home: tempfile::TempDir,
-    ours_dir: PathBuf,
-    theirs_dir: PathBuf,
-    ours_stdout: String,
-    theirs_stdout: String,
+    home: tempfile::TempDir,
+    ours: support::cli::Run,
+    theirs: String,
 }
 
-const HOSTS: [&str; 2] = ["h01", "h02"];
-
-fn run_both(fixture_name: &str, env: &[(&str, &str)]) -> Option<Both> {
-    let ansible = ansible_playbook()?;
-    let fleet = Fleet::start(2)?;
-    let home = temp_home();
-    let inv = inventory(&fleet, home.path());
-    let ours_dir = home.path().join("clearfleet");
-    let theirs_dir = home.path().join("ansible");
-    for d in [&ours_dir, &theirs_dir] {
-        std::fs::create_dir_all(d).unwrap_or_else(|e| panic!("{d:?}: {e}"));
+impl Both {
+    fn ours_dir(&self) -> PathBuf {
+        self.home.path().join("clearfleet")
     }
-    let playbook = fixture(fixture_name);
-    let mut ours = clearfleet(home.path())
+
+    fn theirs_dir(&self) -> PathBuf {
+        self.home.path().join("ansible")
+    }
+}
+
+/// Runs the fixture `playbook` under both tools; both must succeed with the same PLAY RECAP
+/// of `hosts`. `None` when ansible-playbook or sshd is not available (skipped).
+fn run_both(playbook: &str, hosts: &[&str]) -> Option<Both> {
+    let ansible = ansible_playbook()?;
+    let fleet = Fleet::start(hosts.len())?;
+    let home = temp_home();
+    let inv = shared_inventory(&fleet, home.path());
+    let playbook = fixture(playbook);
+    let ours = clearfleet(home.path())
         .arg("run")
         .fleet(&inv, fleet.known_hosts_path())
         .arg("-e")
-        .arg(format!("work_dir={}", ours_dir.display()))
-        .arg(&playbook);
-    for (k, v) in env {
-        ours = ours.env(k, v);
-    }
-    let ours = ours.run();
-    let (code, theirs_stdout, theirs_stderr) =
-        run_ansible(&ansible, home.path(), &inv, &theirs_dir, &playbook, env);
+        .arg(format!(
+            "work_dir={}",
+            home.path().join("clearfleet").display()
+        ))
+        .arg(&playbook)
+        .run();
+    let out = ansible_command(&ansible, home.path())
+        .arg("-i")
+        .arg(&inv)
+        .arg("-e")
+        .arg(format!(
+            "work_dir={}",
+            home.path().join("ansible").display()
+        ))
+        .arg(&playbook)
+        .env("ANSIBLE_FORKS", "5")
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {ansible:?}: {e}"));
+    let theirs = String::from_utf8_lossy(&out.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(
-        code,
+        out.status.code(),
         Some(0),
-        "ansible-playbook:\n{theirs_stdout}\n{theirs_stderr}"
+        "ansible-playbook:\n{theirs}\n{stderr}"
     );
-    assert_eq!(ours.code, 0, "clearfleet: {ours:?}");
+    assert_eq!(ours.code, 0, "clearfleet: {ours:?}\n--- ansible:\n{theirs}");
     assert_eq!(
-        recaps(&ours.stdout, &HOSTS),
-        recaps(&theirs_stdout, &HOSTS),
-        "PLAY RECAP differs\n--- clearfleet:\n{}\n--- ansible:\n{theirs_stdout}",
+        recaps(&ours.stdout, hosts),
+        recaps(&theirs, hosts),
+        "PLAY RECAP differs\n--- clearfleet:\n{}\n--- ansible:\n{theirs}",
         ours.stdout
     );
-    Some(Both {
-        _home: home,
-        ours_dir,
-        theirs_dir,
-        ours_stdout: ours.stdout,
-        theirs_stdout,
-    })
+    Some(Both { home, ours, theirs })
 }
 
 #[test]
 fn ansible_and_clearfleet_agree_on_the_compat_playbook() {
-    let Some(Both {
-        ours_dir,
-        theirs_dir,
-        ours_stdout,
-        theirs_stdout,
-        ..
-    }) = run_both("ansible_compat.yml", &[])
-    else {
+    let hosts = ["h01", "h02"];
+    let Some(both) = run_both("ansible_compat.yml", &hosts) else {
         return;
     };
-    let hosts = HOSTS;
+    let (ours, theirs_stdout) = (&both.ours, &both.theirs);
+    let (ours_dir, theirs_dir) = (both.ours_dir(), both.theirs_dir());
     for name in hosts
         .iter()
         .flat_map(|h| [format!("{h}-result.json"), format!("{h}-free.json")])
@@ -200,7 +180,8 @@ fn ansible_and_clearfleet_agree_on_the_compat_playbook() {
         assert_eq!(
             dumped(&ours_dir, &name),
             dumped(&theirs_dir, &name),
-            "registered values differ in {name}\n--- clearfleet:\n{ours_stdout}\n--- ansible:\n{theirs_stdout}",
+            "registered values differ in {name}\n--- clearfleet:\n{}\n--- ansible:\n{theirs_stdout}",
+            ours.stdout
         );
     }
     // Both left the same files on the hosts.
@@ -223,6 +204,134 @@ fn ansible_and_clearfleet_agree_on_the_compat_playbook() {
     }
 }
 
+/// The role-based playbook (tests/fixtures/run/roles_compat: `roles:` with a parameter and a
+/// duplicate, `meta/main.yml` dependencies run once, defaults, vars, `files/`, `templates/`,
+/// a role handler, `include_role` with `tasks_from`, `import_role`) under both tools.
+#[test]
+fn ansible_and_clearfleet_agree_on_roles() {
+    let hosts = ["h01", "h02"];
+    let Some(both) = run_both("roles_compat/site.yml", &hosts) else {
+        return;
+    };
+    let (ours, theirs) = (&both.ours, &both.theirs);
+    let (ours_dir, theirs_dir) = (both.ours_dir(), both.theirs_dir());
+    for h in hosts {
+        for f in ["result.json", "runs", "index.html", "site.conf"] {
+            let a = std::fs::read_to_string(ours_dir.join(h).join(f)).ok();
+            let b = std::fs::read_to_string(theirs_dir.join(h).join(f)).ok();
+            assert!(
+                a.is_some(),
+                "{h}/{f} missing under clearfleet:\n{}",
+                ours.stdout
+            );
+            assert_eq!(
+                a, b,
+                "{h}/{f}\n--- clearfleet:\n{}\n--- ansible:\n{theirs}",
+                ours.stdout
+            );
+        }
+    }
+    // Task names as Ansible prints them.
+    for name in [
+        "TASK [web : Copy the index from files/]",
+        "TASK [common : Make the host's directory]",
+    ] {
+        assert!(theirs.contains(name), "{theirs}");
+        assert!(ours.stdout.contains(name), "{}", ours.stdout);
+    }
+}
+
+/// An `ansible.cfg` in the current directory gives the inventory, `remote_user`,
+/// `private_key_file`, `forks` and `roles_path`; the inventory sets none of the connection
+/// variables and the command lines name no inventory. Both tools must reach the hosts, find
+/// the role only through `roles_path`, and run one host at a time (`forks = 1`).
+#[test]
+fn ansible_and_clearfleet_agree_on_ansible_cfg() {
+    let Some(ansible) = ansible_playbook() else {
+        return;
+    };
+    let Some(fleet) = Fleet::start(2) else {
+        return;
+    };
+    let home = temp_home();
+    let dir = home.path();
+    fleet
+        .inventory()
+        .unset_var("ansible_user")
+        .unset_var("ansible_ssh_private_key_file")
+        .var("ansible_python_interpreter", "/usr/bin/python3")
+        .var(
+            "ansible_ssh_common_args",
+            format!(
+                "'-o UserKnownHostsFile={} -o StrictHostKeyChecking=yes'",
+                fleet.known_hosts_path().display()
+            ),
+        )
+        .write(dir, "fleet.yml");
+    support::cli::write(
+        dir,
+        "ansible.cfg",
+        &format!(
+            "[defaults]\ninventory = fleet.yml\nremote_user = root\nprivate_key_file = {}\nforks = 1\nroles_path = ./shelf\n",
+            fleet.client_key().display()
+        ),
+    );
+    support::cli::write(
+        dir,
+        "shelf/timed/tasks/main.yml",
+        "- name: Time the host's turn\n  ansible.builtin.shell: \"mkdir -p {{ out }} && date +%s%N > {{ out }}/start && sleep 0.5 && date +%s%N > {{ out }}/end && whoami > {{ out }}/user\"\n  vars:\n    out: \"{{ work_dir }}/{{ inventory_hostname }}\"\n",
+    );
+    let playbook = support::cli::write(
+        dir,
+        "play/site.yml",
+        "- hosts: all\n  gather_facts: false\n  roles:\n    - timed\n",
+    );
+    let ours_dir = dir.join("clearfleet");
+    let theirs_dir = dir.join("ansible");
+    let ours = clearfleet(dir)
+        .arg("run")
+        .arg("--known-hosts")
+        .arg(fleet.known_hosts_path())
+        .arg("-e")
+        .arg(format!("work_dir={}", ours_dir.display()))
+        .arg(&playbook)
+        .run();
+    let out = ansible_command(&ansible, dir)
+        .current_dir(dir)
+        .arg("-e")
+        .arg(format!("work_dir={}", theirs_dir.display()))
+        .arg(&playbook)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {ansible:?}: {e}"));
+    let theirs = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert_eq!(out.status.code(), Some(0), "ansible-playbook:\n{theirs}");
+    assert_eq!(ours.code, 0, "clearfleet: {ours:?}");
+    let hosts = ["h01", "h02"];
+    assert_eq!(recaps(&ours.stdout, &hosts), recaps(&theirs, &hosts));
+    for root in [&ours_dir, &theirs_dir] {
+        let read = |h: &str, f: &str| -> u128 {
+            let path = root.join(h).join(f);
+            let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path:?}: {e}"));
+            text.trim()
+                .parse()
+                .unwrap_or_else(|e| panic!("{path:?}: {e}"))
+        };
+        let (a, b) = (
+            (read("h01", "start"), read("h01", "end")),
+            (read("h02", "start"), read("h02", "end")),
+        );
+        assert!(
+            a.1 <= b.0 || b.1 <= a.0,
+            "{}: with forks = 1 the hosts' turns overlap: {a:?} {b:?}",
+            root.display()
+        );
+        for h in hosts {
+            let user = std::fs::read_to_string(root.join(h).join("user")).unwrap_or_default();
+            assert_eq!(user.trim(), "root", "{}", root.display());
+        }
+    }
+}
+
 /// Lookups (`lookup`/`query` of file, template, vars, env, pipe, first_found, fileglob,
 /// items, dict, together, sequence, indexed_items, password with a seed and with its file),
 /// `with_<lookup>` loops, `loop_control` `extended`/`pause`/`index_var`, templated `retries`,
@@ -230,18 +339,11 @@ fn ansible_and_clearfleet_agree_on_the_compat_playbook() {
 /// that never runs (tests/fixtures/run/lookups/): the same recap and values under both.
 #[test]
 fn ansible_and_clearfleet_agree_on_lookups_and_loops() {
-    let Some(Both {
-        ours_dir,
-        theirs_dir,
-        ..
-    }) = run_both(
-        "lookups/lookups.yml",
-        &[("CLEARFLEET_LOOKUP_TEST", "from-env")],
-    )
-    else {
+    let hosts = ["h01", "h02"];
+    let Some(both) = run_both("lookups/lookups.yml", &hosts) else {
         return;
     };
-    let hosts = HOSTS;
+    let (ours_dir, theirs_dir) = (both.ours_dir(), both.theirs_dir());
     for h in hosts {
         let name = format!("{h}-lookups.json");
         let (a, b) = (dumped(&ours_dir, &name), dumped(&theirs_dir, &name));

@@ -24,6 +24,7 @@ pub fn playbook(args: &RunArgs) -> Result<u8, Error> {
     let loaded = load_playbook(
         &clearfleet_base::controller_files::ControllerFiles::Disk,
         &args.playbook,
+        &args.connect.settings.roles_path,
     )?;
     let extra_vars = parse_extra_vars(&args.extra_vars)?;
     if let Some(task) = &args.start_at_task

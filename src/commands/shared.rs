@@ -200,13 +200,18 @@ pub struct LoadedPlaybook {
 
 /// Loads the playbook at `path` of `files` (the disk, or the built-in playbook in memory) and
 /// checks its templates; nothing is contacted.
-pub fn load_playbook(files: &ControllerFiles, path: &Path) -> Result<LoadedPlaybook, Error> {
+/// `roles_path` is where roles are searched after `roles/` beside the playbook.
+pub fn load_playbook(
+    files: &ControllerFiles,
+    path: &Path,
+    roles_path: &[std::path::PathBuf],
+) -> Result<LoadedPlaybook, Error> {
     let templates = Arc::new(TemplateCache::default());
     let mut check =
         |src: &str,
          kind: clearfleet_playbook::TemplateKind,
          at: &clearfleet_base::diagnostic::Location| { templates.check(src, kind, at) };
-    let playbook = clearfleet_playbook::load_playbook_from(files, path, &mut check)?;
+    let playbook = clearfleet_playbook::load_playbook_with(files, path, roles_path, &mut check)?;
     Ok(LoadedPlaybook {
         playbook,
         templates,

@@ -142,7 +142,7 @@ fn load_and_check(args: &UpgradeArgs) -> Result<Input, Error> {
         ),
     };
     let (files, playbook_path) = playbook_source(args);
-    let mut playbook = load_playbook(&files, &playbook_path)?;
+    let mut playbook = load_playbook(&files, &playbook_path, &args.connect.settings.roles_path)?;
     for play in &mut playbook.playbook.plays {
         if serial.is_some() {
             play.serial = serial.clone();

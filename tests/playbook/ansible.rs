@@ -21,7 +21,7 @@ const ANSIBLE_REJECTS: &[&str] = &[
     "play_not_mapping",
     "playbook_not_list",
     "register_invalid",
-    "roles_unsupported",
+    "role_missing",
     "task_at_play_level",
     "task_not_mapping",
     "unknown_builtin_module",

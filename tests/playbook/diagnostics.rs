@@ -183,13 +183,12 @@ fn retries_not_a_number() {
 }
 
 #[test]
-fn roles_unsupported() {
-    let expected = r#"site.yml:2:3: the play keyword `roles` is not supported by clearfleet
+fn role_missing() {
+    let expected = r#"site.yml:3:7: the role `common` was not found in roles:.
   |
-2 |   roles:
-  |   ^
-  = hint: use `include_tasks` with the role's task files"#;
-    assert_text(&of("roles_unsupported"), expected);
+3 |     - common
+  |       ^"#;
+    assert_text(&of("role_missing"), expected);
 }
 
 #[test]

@@ -15,6 +15,8 @@ pub const ACTIONS: &[&str] = &[
     "pause",
     "include_tasks",
     "import_tasks",
+    "include_role",
+    "import_role",
     "import_playbook",
     "meta",
 ];
@@ -26,6 +28,18 @@ fn keys(action: &str) -> Option<&'static [&'static str]> {
         "fail" => &["msg"],
         "pause" => &["echo", "minutes", "prompt", "seconds"],
         "include_tasks" | "import_tasks" => &["_raw_params", "file"],
+        "include_role" | "import_role" => &[
+            "name",
+            "role",
+            "tasks_from",
+            "vars_from",
+            "defaults_from",
+            "handlers_from",
+            "apply",
+            "public",
+            "allow_duplicates",
+            "rolespec_validate",
+        ],
         "import_playbook" | "meta" => &["_raw_params"],
         _ => return None,
     })

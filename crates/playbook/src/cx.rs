@@ -36,6 +36,8 @@ pub struct Cx<'h> {
     /// The files being loaded, outermost first, as (canonical path, path as shown):
     /// cycle detection.
     pub stack: Vec<(PathBuf, PathBuf)>,
+    /// The roles of the play being loaded (`crate::role`).
+    pub roles: super::role::RoleCx,
 }
 
 impl<'h> Cx<'h> {
@@ -46,6 +48,7 @@ impl<'h> Cx<'h> {
             source: source.clone(),
             files: Vec::new(),
             stack: Vec::new(),
+            roles: super::role::RoleCx::default(),
         }
     }
 

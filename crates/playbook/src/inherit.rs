@@ -11,9 +11,10 @@
 //! - `include_tasks` → each included task (loaded by the runner): as a block, except `when`
 //!   and `tags`, which in Ansible apply to the include itself only ([`Inherited::for_include`]).
 
-use super::model::{BecomeSpec, Spanned, Task};
+use super::model::{BecomeSpec, RoleScope, Spanned, Task};
 use indexmap::IndexMap;
 use serde_json::Value;
+use std::sync::Arc;
 
 /// What a task inherits from its enclosing play, blocks and imports.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -30,6 +31,8 @@ pub struct Inherited {
     pub delegate_to: Option<String>,
     pub vars: IndexMap<String, Value>,
     pub check_mode: Option<bool>,
+    /// The role whose tasks these are.
+    pub role: Option<Arc<RoleScope>>,
 }
 
 impl Inherited {
@@ -49,6 +52,7 @@ impl Inherited {
             delegate_to: task.delegate_to.clone(),
             vars: task.vars.clone(),
             check_mode: task.check_mode,
+            role: task.role.clone(),
         }
     }
 
@@ -100,6 +104,7 @@ pub fn apply(parent: &Inherited, own: Own, task: &mut Task) {
     let mut vars = parent.vars.clone();
     vars.extend(own.vars);
     task.vars = vars;
+    task.role = parent.role.clone();
 }
 
 fn union(parent: &[String], own: Vec<String>) -> Vec<String> {

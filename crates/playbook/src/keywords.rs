@@ -21,6 +21,7 @@ pub const PLAY: &[&str] = &[
     "tasks",
     "post_tasks",
     "handlers",
+    "roles",
     "tags",
     "environment",
     "ignore_errors",
@@ -46,7 +47,6 @@ pub const PLAY_UNSUPPORTED: &[&str] = &[
     "order",
     "port",
     "remote_user",
-    "roles",
     "throttle",
     "vars_prompt",
 ];

@@ -29,6 +29,7 @@ pub mod kv;
 pub mod load;
 pub mod model;
 pub mod play;
+pub mod role;
 pub mod task;
 pub mod template;
 
@@ -36,10 +37,11 @@ pub use clearfleet_base::controller_files::ControllerFiles;
 pub use error::PlaybookError;
 pub use inherit::Inherited;
 pub use load::{
-    load_playbook, load_playbook_from, load_playbook_str, load_tasks_file, resolve_path,
+    load_playbook, load_playbook_from, load_playbook_str, load_playbook_with, load_tasks_file,
+    resolve_path,
 };
 pub use model::{
-    BecomeSpec, Play, Playbook, Serial, SerialStep, SourceFile, Spanned, Strategy, Task, TaskBody,
-    TemplateSite,
+    BecomeSpec, Play, Playbook, RoleScope, Serial, SerialStep, SourceFile, Spanned, Strategy, Task,
+    TaskBody, TemplateSite,
 };
 pub use template::{NoCheck, TemplateCheck, TemplateKind, TemplateRejected};

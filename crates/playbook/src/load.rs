@@ -29,7 +29,19 @@ pub fn load_playbook_from(
     path: &Path,
     hook: &mut dyn TemplateCheck,
 ) -> Result<Playbook, PlaybookError> {
+    load_playbook_with(source, path, &[], hook)
+}
+
+/// [`load_playbook_from`] with roles searched in `roles_path` too (after `roles/` beside the
+/// playbook, before the playbook's directory: ansible.cfg's `roles_path`).
+pub fn load_playbook_with(
+    source: &ControllerFiles,
+    path: &Path,
+    roles_path: &[PathBuf],
+    hook: &mut dyn TemplateCheck,
+) -> Result<Playbook, PlaybookError> {
     let mut cx = Cx::new(hook, source);
+    cx.roles.roles_path = roles_path.to_vec();
     let plays = playbook_file(&mut cx, None, path, 0);
     finish(cx, plays)
 }

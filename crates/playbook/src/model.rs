@@ -12,6 +12,7 @@ use clearfleet_base::diagnostic::Location;
 use indexmap::IndexMap;
 use serde_json::Value;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 /// A value together with where it was written, so later errors can point at it.
 #[derive(Debug, Clone, PartialEq)]
@@ -70,8 +71,33 @@ pub struct Play {
     pub environment: IndexMap<String, String>,
     /// Every templated string of the play's own keywords (`hosts`, `name`, `vars`…).
     pub templates: Vec<TemplateSite>,
+    /// The defaults of the play's public roles (`roles:`, `import_role`), which every task of
+    /// the play sees at the lowest precedence (Ansible's "role defaults").
+    pub role_defaults: IndexMap<String, Value>,
+    /// The `vars/` of the play's public roles and their dependencies, which every task of
+    /// the play sees above `vars_files` (Ansible's exported role vars).
+    pub role_exports: IndexMap<String, Value>,
     /// Where the play's mapping starts (its first key).
     pub location: Location,
+}
+
+/// The role a task belongs to, with the variables it sees through it (its dependency chain
+/// already folded in, as Ansible's `Role.get_default_vars`/`get_vars`/`get_role_params` do).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RoleScope {
+    /// The role's name as Ansible prints it (`web : install`): the last part of its path.
+    pub name: String,
+    /// The role's directory: `files/` and `templates/` there are searched first for a
+    /// relative `src:`.
+    pub path: PathBuf,
+    /// `defaults/` of the role, its dependencies and the roles that depend on it: the lowest
+    /// precedence of all.
+    pub defaults: IndexMap<String, Value>,
+    /// `vars/` of the role and its dependency chain, and the role's own `vars:`: above play
+    /// vars and `vars_files`, below block and task vars.
+    pub vars: IndexMap<String, Value>,
+    /// Role parameters (`- {role: web, port: 80}`): above everything but extra vars.
+    pub params: IndexMap<String, Value>,
 }
 
 /// `serial:` — a batch size, or a list of batch sizes whose last one repeats.
@@ -137,6 +163,10 @@ pub enum TaskBody {
         rescue: Vec<Task>,
         always: Vec<Task>,
     },
+    /// `include_role` with its role's tasks loaded up front; the include's own `when`,
+    /// `tags` and `loop` apply to the include (evaluated when the runner reaches it), the
+    /// tasks run as an `include_tasks` file's would.
+    IncludeRole { name: String, tasks: Vec<Task> },
     /// `include_tasks` (dynamic: `static_tasks` is `None`, the runner loads `file` with
     /// [`crate::load_tasks_file`] when it reaches the task) or `import_tasks`
     /// (static: loaded now, keywords of the import already applied to each task).
@@ -205,6 +235,8 @@ pub struct Task {
     /// `loop_control.pause`/`loop_control.extended`): the runner renders each per host and
     /// sets the typed field above from it before the task runs.
     pub templated: Vec<(String, Spanned<String>)>,
+    /// The role this task comes from (`roles:`, `import_role`, `include_role`, a dependency).
+    pub role: Option<Arc<RoleScope>>,
 }
 
 /// A string that contains `{{` or `{%`, where it was written, and the key path that leads

@@ -133,7 +133,8 @@ pub fn for_each_task(tasks: &mut [Task], visit: &mut dyn FnMut(&mut Task)) {
             TaskBody::IncludeTasks {
                 static_tasks: Some(tasks),
                 ..
-            } => for_each_task(tasks, visit),
+            }
+            | TaskBody::IncludeRole { tasks, .. } => for_each_task(tasks, visit),
             _ => {}
         }
     }
@@ -160,8 +161,12 @@ fn play(cx: &mut Cx, f: &File, n: &Node) -> Option<Play> {
         tags: Vec::new(),
         environment: IndexMap::new(),
         templates: Vec::new(),
+        role_defaults: IndexMap::new(),
+        role_exports: IndexMap::new(),
         location: Cx::loc(f, first),
     };
+    cx.roles = cx.roles.for_play(f.dir());
+    let mut roles: Option<&Node> = None;
     let mut inherited = Inherited::default();
     let mut become_ = BecomeSpec::default();
     let mut has_become = false;
@@ -207,12 +212,11 @@ fn play(cx: &mut Cx, f: &File, n: &Node) -> Option<Play> {
             "run_once" => inherited.run_once = cx.bool(f, "run_once", v),
             "timeout" => inherited.timeout = cx.uint(f, "timeout", v, u64::MAX),
             "pre_tasks" | "tasks" | "post_tasks" | "handlers" => sections.push((key.clone(), v)),
-            _ if PLAY_UNSUPPORTED.contains(&key.as_str()) => cx.error_hint(
+            "roles" => roles = Some(v),
+            _ if PLAY_UNSUPPORTED.contains(&key.as_str()) => cx.error(
                 f,
                 k,
                 format!("the play keyword `{key}` is not supported by clearfleet"),
-                (key == "roles")
-                    .then(|| "use `include_tasks` with the role's task files".to_owned()),
             ),
             _ => {
                 let hint = did_you_mean(&key, PLAY.iter().copied());
@@ -240,6 +244,11 @@ fn play(cx: &mut Cx, f: &File, n: &Node) -> Option<Play> {
     inherited.tags = play.tags.clone();
     inherited.become_ = play.become_.clone();
     inherited.environment = play.environment.clone();
+    // Ansible runs the roles after `pre_tasks` and before `tasks`, in the same section.
+    let role_tasks = match roles {
+        Some(v) => super::role::play_roles(cx, f, v, &inherited, &mut sites),
+        None => Vec::new(),
+    };
     for (key, v) in sections {
         let tasks = task_list(cx, f, v, &key, key == "handlers", &inherited, 0);
         match key.as_str() {
@@ -249,6 +258,14 @@ fn play(cx: &mut Cx, f: &File, n: &Node) -> Option<Play> {
             _ => play.handlers = tasks,
         }
     }
+    play.tasks.splice(0..0, role_tasks);
+    let roles = std::mem::take(&mut cx.roles);
+    cx.roles.roles_path = roles.roles_path;
+    // Handlers of `roles:` and `import_role` come before the play's own, `include_role`'s after.
+    play.handlers.splice(0..0, roles.handlers);
+    play.handlers.extend(roles.late_handlers);
+    play.role_defaults = roles.defaults;
+    play.role_exports = roles.exports;
     play.templates = sites;
     Some(play)
 }

@@ -68,7 +68,7 @@ pub fn task_list(
     }
 }
 
-fn new_task(location: clearfleet_base::diagnostic::Location) -> Task {
+pub(crate) fn new_task(location: clearfleet_base::diagnostic::Location) -> Task {
     Task {
         name: None,
         body: TaskBody::Module {
@@ -106,6 +106,7 @@ fn new_task(location: clearfleet_base::diagnostic::Location) -> Task {
         vars: IndexMap::new(),
         templates: Vec::new(),
         templated: Vec::new(),
+        role: None,
     }
 }
 
@@ -406,6 +407,9 @@ fn body(
                 args,
             })
         }
+        "include_role" | "import_role" => {
+            super::role::task_body(cx, f, task, action, module, &args, loops, depth)
+        }
         "include_tasks" | "import_tasks" => {
             let file = args
                 .get("file")
@@ -509,7 +513,7 @@ fn until(cx: &mut Cx, f: &File, v: &Node) -> Option<super::model::Spanned<String
     }
 }
 
-fn delegate_to(cx: &mut Cx, f: &File, v: &Node) -> Option<String> {
+pub(crate) fn delegate_to(cx: &mut Cx, f: &File, v: &Node) -> Option<String> {
     let s = cx.string(f, "delegate_to", v)?;
     match s.trim() {
         "localhost" | "127.0.0.1" => Some("localhost".to_owned()),

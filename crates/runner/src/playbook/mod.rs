@@ -547,8 +547,21 @@ impl Engine {
                         // Before `--start-at-task`'s task, includes are skipped like any
                         // task (Ansible cannot start inside a dynamic include either).
                         if *started_at && self.tags_selected(&t.tags) {
-                            self.include_tasks(t, file, hosts, sel, ctx, started_at)
+                            self.include_tasks(t, Included::File(file), hosts, sel, ctx, started_at)
                                 .await
+                        }
+                    }
+                    TaskBody::IncludeRole { tasks, .. } => {
+                        if *started_at && self.tags_selected(&t.tags) {
+                            self.include_tasks(
+                                t,
+                                Included::Role(tasks),
+                                hosts,
+                                sel,
+                                ctx,
+                                started_at,
+                            )
+                            .await
                         }
                     }
                     TaskBody::Module { module, .. } if module == "meta" => {
@@ -618,7 +631,7 @@ impl Engine {
     async fn include_tasks(
         &self,
         t: &Task,
-        file: &str,
+        included: Included<'_>,
         hosts: &mut [HostRun],
         sel: &[usize],
         ctx: &PlayCtx<'_>,
@@ -626,11 +639,23 @@ impl Engine {
     ) {
         // The file name may be templated per host; hosts with the same file run it together.
         let mut by_file: Vec<(String, Vec<usize>)> = Vec::new();
+        let mut skipped = Vec::new();
         for i in sel.iter().copied().filter(|i| hosts[*i].active()) {
             let vars = task::vars_for(self, &hosts[i], ctx, t);
             if !self.include_wanted(t, &vars) {
+                skipped.push(i);
                 continue;
             }
+            let file = match included {
+                Included::File(file) => file,
+                Included::Role(_) => {
+                    match by_file.first_mut() {
+                        Some((_, v)) => v.push(i),
+                        None => by_file.push((String::new(), vec![i])),
+                    }
+                    continue;
+                }
+            };
             let written =
                 match self
                     .templates
@@ -648,7 +673,34 @@ impl Engine {
             }
         }
         if t.loop_.is_some() {
-            return Box::pin(self.include_tasks_loop(t, file, hosts, sel, ctx, started_at)).await;
+            return Box::pin(self.include_tasks_loop(t, included, hosts, sel, ctx, started_at))
+                .await;
+        }
+        if let Included::Role(tasks) = included {
+            // As Ansible: `skipping` where the include's condition is false, `included: role`
+            // (counted `ok`) where it is true, then the role's tasks.
+            if skipped.is_empty() && by_file.is_empty() {
+                return;
+            }
+            self.emit(EventKind::TaskStarted {
+                name: task::display_name(t),
+                location: t.location.to_string(),
+                handler: false,
+            });
+            for i in skipped {
+                task::skipped(self, &mut hosts[i], t);
+            }
+            for (_, group) in by_file {
+                let name = match &t.body {
+                    TaskBody::IncludeRole { name, .. } => name.as_str(),
+                    _ => "",
+                };
+                for i in &group {
+                    task::included(self, &mut hosts[*i], t, name);
+                }
+                self.run_tasks(tasks, hosts, &group, ctx, started_at).await;
+            }
+            return;
         }
         for (path, group) in by_file {
             let mut check =
@@ -691,7 +743,7 @@ impl Engine {
     async fn include_tasks_loop(
         &self,
         t: &Task,
-        file: &str,
+        included: Included<'_>,
         hosts: &mut [HostRun],
         sel: &[usize],
         ctx: &PlayCtx<'_>,
@@ -727,7 +779,7 @@ impl Engine {
             if group.is_empty() {
                 break;
             }
-            self.include_tasks(&single, file, hosts, &group, ctx, started_at)
+            self.include_tasks(&single, included, hosts, &group, ctx, started_at)
                 .await;
         }
         for (i, _) in &items {
@@ -813,18 +865,31 @@ impl Engine {
     }
 
     async fn flush_handlers(&self, hosts: &mut [HostRun], sel: &[usize], ctx: &PlayCtx<'_>) {
-        for handler in &ctx.play.handlers {
-            let name = handler.name.clone().unwrap_or_default();
+        let handlers = &ctx.play.handlers;
+        // Ansible's rule: a notification by name runs the last handler loaded with that name
+        // (`restart web` or `web : restart web`); a `listen` topic runs every handler that
+        // listens to it, once per name (the last one loaded).
+        let named = |h: &Task, n: &str| {
+            h.name.as_deref().is_some_and(|name| {
+                name == n
+                    || h.role
+                        .as_ref()
+                        .is_some_and(|r| n == format!("{} : {name}", r.name))
+            })
+        };
+        for (j, handler) in handlers.iter().enumerate() {
+            let later = &handlers[j + 1..];
+            let wanted = |n: &String| {
+                (named(handler, n) && !later.iter().any(|h| named(h, n)))
+                    || (handler.listen.contains(n)
+                        && !later.iter().any(|h| {
+                            handler.name.is_some() && h.name == handler.name && h.listen.contains(n)
+                        }))
+            };
             let notified: Vec<usize> = sel
                 .iter()
                 .copied()
-                .filter(|i| {
-                    hosts[*i].active()
-                        && hosts[*i]
-                            .notified
-                            .iter()
-                            .any(|n| *n == name || handler.listen.contains(n))
-                })
+                .filter(|i| hosts[*i].active() && hosts[*i].notified.iter().any(wanted))
                 .collect();
             if notified.is_empty() {
                 continue;
@@ -875,6 +940,14 @@ fn groups_of(inventory: &Inventory) -> Map<String, Value> {
             (g.to_owned(), json!(members))
         })
         .collect()
+}
+
+/// What an include brings in: a tasks file named at run time (`include_tasks`), or a role's
+/// tasks loaded with the playbook (`include_role`).
+#[derive(Clone, Copy)]
+enum Included<'t> {
+    File(&'t str),
+    Role(&'t [Task]),
 }
 
 /// What a `run_once` task set on the host that ran it (registered and `set_fact` values).

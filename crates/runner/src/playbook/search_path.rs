@@ -6,16 +6,19 @@ use std::path::{Path, PathBuf};
 
 use clearfleet_playbook::Task;
 
-/// The directory of the file the task is written in, then the playbook's directory.
+/// The task's role's directory (a role's task), the directory of the file the task is written
+/// in, then the playbook's directory.
 pub(crate) fn search_path(playbook_dir: &Path, t: &Task) -> Vec<PathBuf> {
-    let mut dirs = Vec::new();
+    let mut dirs: Vec<PathBuf> = t.role.iter().map(|r| r.path.clone()).collect();
     if let Some(dir) = t.location.path.parent() {
         let dir = if dir.as_os_str().is_empty() {
             Path::new(".")
         } else {
             dir
         };
-        dirs.push(dir.to_path_buf());
+        if !dirs.iter().any(|d| d == dir) {
+            dirs.push(dir.to_path_buf());
+        }
     }
     if !dirs.iter().any(|d| d == playbook_dir) {
         dirs.push(playbook_dir.to_path_buf());

@@ -21,10 +21,16 @@ const NO_LOG: &str =
     "the output has been hidden due to the fact that 'no_log: true' was specified for this result";
 
 pub(crate) fn display_name(t: &Task) -> String {
-    match (&t.name, &t.body) {
+    let own = match (&t.name, &t.body) {
         (Some(n), _) => n.clone(),
         (None, TaskBody::Module { module, .. }) => module.clone(),
+        (None, TaskBody::IncludeRole { name, .. }) => format!("include_role : {name}"),
         (None, _) => "block".to_owned(),
+    };
+    // As Ansible prints a role's task: `web : install nginx`.
+    match &t.role {
+        Some(role) => format!("{} : {own}", role.name),
+        None => own,
     }
 }
 
@@ -65,17 +71,26 @@ fn var_map_with(
     // they are layered raw, then rendered in the full context until nothing changes (chains
     // of references resolve in a few passes). Registered results, facts and extra vars are
     // data, never templated again (a registered stdout containing `{{` stays text).
-    let mut vars = h.inventory_vars.clone();
+    // Role defaults are the lowest layer: the play's public roles', then the task's own role's.
+    let mut vars = Map::new();
     vars.insert(
         "ansible_search_path".to_owned(),
         json!(super::search_path::search_path(&e.playbook_dir, t)),
     );
-    let mut lazy: Vec<String> = h
-        .inventory_vars
+    let mut lazy: Vec<String> = Vec::new();
+    let defaults = ctx
+        .play
+        .role_defaults
         .iter()
-        .filter(|(_, v)| has_template(v))
-        .map(|(k, _)| k.clone())
-        .collect();
+        .chain(t.role.iter().flat_map(|r| r.defaults.iter()))
+        .chain(&h.inventory_vars);
+    for (k, v) in defaults {
+        vars.insert(k.clone(), v.clone());
+        lazy.retain(|x| x != k);
+        if has_template(v) {
+            lazy.push(k.clone());
+        }
+    }
     let layer = |m: &Map<String, Value>,
                  vars: &mut Map<String, Value>,
                  lazy: &mut Vec<String>,
@@ -88,11 +103,32 @@ fn var_map_with(
             }
         }
     };
+    let map = |m: &indexmap::IndexMap<String, Value>| -> Map<String, Value> {
+        m.iter().map(|(k, v)| (k.clone(), v.clone())).collect()
+    };
     layer(&ctx.vars, &mut vars, &mut lazy, true);
+    // Role vars: the play's public roles', then the task's own role's (its dependency chain
+    // and the role entry's `vars:`), above play vars and `vars_files`.
+    layer(&map(&ctx.play.role_exports), &mut vars, &mut lazy, true);
+    if let Some(role) = &t.role {
+        layer(&map(&role.vars), &mut vars, &mut lazy, true);
+        let magic = Map::from_iter([
+            ("role_name".to_owned(), json!(role.name)),
+            ("ansible_role_name".to_owned(), json!(role.name)),
+            (
+                "role_path".to_owned(),
+                json!(role.path.display().to_string()),
+            ),
+        ]);
+        layer(&magic, &mut vars, &mut lazy, false);
+    }
     layer(&h.facts, &mut vars, &mut lazy, false);
     layer(&h.vars, &mut vars, &mut lazy, false);
-    let task_vars: Map<String, Value> = t.vars.clone().into_iter().collect();
-    layer(&task_vars, &mut vars, &mut lazy, true);
+    layer(&map(&t.vars), &mut vars, &mut lazy, true);
+    // Role parameters (`- {role: web, port: 80}`) are above everything but extra vars.
+    if let Some(role) = &t.role {
+        layer(&map(&role.params), &mut vars, &mut lazy, true);
+    }
     layer(loop_vars, &mut vars, &mut lazy, false);
     // The caller's per-host values (clearfleet upgrade's detected state and plan): data, never
     // templates.
@@ -166,6 +202,18 @@ fn has_template(v: &Value) -> bool {
 pub(crate) fn included(e: &Engine, h: &mut HostRun, t: &Task, path: &str) {
     h.recap.ok += 1;
     emit_engine_result(e, h, t, TaskStatus::Ok, format!("included: {path}"));
+}
+
+/// Counts an include whose condition is false on `h` as skipped.
+pub(crate) fn skipped(e: &Engine, h: &mut HostRun, t: &Task) {
+    h.recap.skipped += 1;
+    emit_engine_result(
+        e,
+        h,
+        t,
+        TaskStatus::Skipped,
+        "Conditional result was False".to_owned(),
+    );
 }
 
 /// Marks a host failed by something outside a module (an include that does not load).
@@ -575,7 +623,7 @@ enum TemplateFileError {
     #[error("template: `src` is required")]
     NoSrc,
     #[error(
-        "template: could not find `{0}` (looked in templates/ and the directories of the task's file and the playbook)"
+        "template: could not find `{0}` (looked in templates/ and the directory itself of the role, the task's file's directory and the playbook's)"
     )]
     NotFound(String),
     #[error("template: {}: {source}", path.display())]
@@ -587,8 +635,8 @@ enum TemplateFileError {
     Render(#[from] TemplateError),
 }
 
-/// The `template` module's `src` (under `templates/`, the playbook's directory, or as given)
-/// rendered with the task's variables.
+/// The `template` module's `src` (under the role's `templates/` and directory, the playbook's
+/// `templates/` and directory, or as given) rendered with the task's variables.
 fn render_template_file(
     e: &Engine,
     t: &Task,
@@ -632,6 +680,7 @@ async fn run_module<R: Remote>(
         diff: e.options.diff,
         become_,
         controller_dir: &e.playbook_dir,
+        role_dir: t.role.as_ref().map(|r| r.path.as_path()),
         files: &e.files,
     };
     // Boxed: a module's future nests the SSH layer's (exec, the persistent shell, the output

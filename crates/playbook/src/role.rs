@@ -1,0 +1,803 @@
+//! Roles as Ansible defines them: where a role is found (`roles/` beside the playbook, the
+//! `roles_path`, the playbook's directory), what it holds (`tasks/`, `handlers/`,
+//! `defaults/`, `vars/`, `meta/` dependencies) and the tasks it gives a play (`roles:`,
+//! `import_role`, `include_role`), each task carrying the [`RoleScope`] it sees variables
+//! through.
+
+use super::action::Action;
+use super::cx::{Cx, File, shown};
+use super::files::{parse, read};
+use super::inherit::{self, Inherited, Own};
+use super::model::{BecomeSpec, RoleScope, Task, TaskBody, TemplateSite};
+use super::task::{become_keyword, delegate_to, new_task, tasks_file};
+use super::template::is_template;
+use clearfleet_yaml::syntax::{Kind, Node, key_text};
+use indexmap::IndexMap;
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::rc::Rc;
+use std::sync::Arc;
+
+type Vars = IndexMap<String, Value>;
+
+/// Role state of one load: where roles are searched, and what the play being loaded has
+/// gathered from its roles so far.
+#[derive(Default)]
+pub struct RoleCx {
+    /// Searched after `roles/` beside the playbook (ansible.cfg `roles_path`,
+    /// `ANSIBLE_ROLES_PATH`).
+    pub roles_path: Vec<PathBuf>,
+    /// The directory of the playbook file the current play is written in.
+    pub play_dir: PathBuf,
+    /// Roles already given to the play by `roles:` or as a dependency (their path, parameters
+    /// and keywords): Ansible runs such a role once per play unless `allow_duplicates`.
+    seen: Vec<String>,
+    /// Handlers of the play's `roles:` and `import_role` roles: before the play's own.
+    pub handlers: Vec<Task>,
+    /// Handlers of `include_role` roles: after the play's own.
+    pub late_handlers: Vec<Task>,
+    /// Defaults and exported vars of the play's public roles.
+    pub defaults: Vars,
+    pub exports: Vars,
+    /// Roles being loaded, outermost first: a dependency cycle is reported.
+    loading: Vec<PathBuf>,
+}
+
+impl RoleCx {
+    /// A fresh state for a play written in a file in `dir`.
+    pub fn for_play(&self, dir: &Path) -> RoleCx {
+        RoleCx {
+            roles_path: self.roles_path.clone(),
+            play_dir: dir.to_path_buf(),
+            ..RoleCx::default()
+        }
+    }
+}
+
+/// How a role comes into the play: it decides deduplication, publicity and handler order.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Entry {
+    /// A play's `roles:` entry.
+    Play,
+    /// A `meta/main.yml` dependency.
+    Dependency,
+    /// `import_role`.
+    Import,
+    /// `include_role`.
+    Include,
+}
+
+/// Which files of the role to read (`tasks_from`, `vars_from`, …); `None`: `main`.
+#[derive(Default, Clone)]
+pub(crate) struct FromFiles {
+    pub tasks: Option<String>,
+    pub vars: Option<String>,
+    pub defaults: Option<String>,
+    pub handlers: Option<String>,
+}
+
+/// A role as written: its name, the keywords that apply to its tasks, its `vars:` and its
+/// parameters.
+pub(crate) struct Spec<'n> {
+    pub name: String,
+    /// The node naming the role (errors point here).
+    pub at: &'n Node,
+    pub own: Own,
+    pub vars: Vars,
+    pub params: Vars,
+    pub from: FromFiles,
+}
+
+/// Role keywords clearfleet implements (Ansible's `Role` attributes); any other key of a
+/// role entry is a role parameter.
+const ROLE_KEYWORDS: &[&str] = &[
+    "when",
+    "tags",
+    "vars",
+    "environment",
+    "no_log",
+    "run_once",
+    "ignore_errors",
+    "check_mode",
+    "timeout",
+    "become",
+    "become_user",
+    "become_method",
+    "become_flags",
+    "delegate_to",
+];
+
+/// Role keywords Ansible has and clearfleet does not: an error, never a parameter.
+const ROLE_UNSUPPORTED: &[&str] = &[
+    "connection",
+    "port",
+    "remote_user",
+    "module_defaults",
+    "ignore_unreachable",
+    "diff",
+    "any_errors_fatal",
+    "throttle",
+    "debugger",
+    "collections",
+    "delegate_facts",
+];
+
+/// A role entry of `roles:` or `dependencies:`: a name, or a mapping with `role:` (or
+/// `name:`), keywords and parameters.
+pub(crate) fn spec<'n>(
+    cx: &mut Cx,
+    f: &File,
+    n: &'n Node,
+    sites: &mut Vec<TemplateSite>,
+) -> Option<Spec<'n>> {
+    let mut out = Spec {
+        name: String::new(),
+        at: n,
+        own: Own::default(),
+        vars: Vars::new(),
+        params: Vars::new(),
+        from: FromFiles::default(),
+    };
+    let entries = match &n.kind {
+        Kind::Str(s) => {
+            out.name = s.trim().to_owned();
+            if out.name.is_empty() {
+                cx.error(f, n, "a role needs a name");
+                return None;
+            }
+            return Some(out);
+        }
+        Kind::Map(entries) => entries,
+        _ => {
+            cx.error(
+                f,
+                n,
+                format!(
+                    "a role must be a name or a mapping with `role:`, got {}",
+                    shown(n)
+                ),
+            );
+            return None;
+        }
+    };
+    let mut become_ = BecomeSpec::default();
+    let mut has_become = false;
+    let mut named = false;
+    for (k, v) in entries {
+        let key = key_text(k);
+        match key.as_str() {
+            "role" | "name" if !named => {
+                named = true;
+                out.at = v;
+                out.name = cx.string(f, &key, v).unwrap_or_default().trim().to_owned();
+            }
+            "when" => out.own.when = cx.conditions(f, "when", v),
+            "tags" => out.own.tags = cx.strings(f, "tags", v, true),
+            "vars" => out.vars = cx.vars(f, v, sites),
+            "environment" => out.own.environment = cx.environment(f, v, sites),
+            "no_log" => out.own.no_log = cx.bool(f, "no_log", v),
+            "run_once" => out.own.run_once = cx.bool(f, "run_once", v),
+            "ignore_errors" => out.own.ignore_errors = cx.bool(f, "ignore_errors", v),
+            "check_mode" => out.own.check_mode = cx.bool(f, "check_mode", v),
+            "timeout" => out.own.timeout = cx.uint(f, "timeout", v, u64::MAX),
+            "delegate_to" => out.own.delegate_to = delegate_to(cx, f, v),
+            "become" | "become_user" | "become_method" | "become_flags" => {
+                has_become = true;
+                become_keyword(cx, f, &key, v, &mut become_, sites);
+            }
+            _ if ROLE_UNSUPPORTED.contains(&key.as_str()) => cx.error(
+                f,
+                k,
+                format!("the role keyword `{key}` is not supported by clearfleet"),
+            ),
+            _ => {
+                cx.templates(f, v, &format!("roles.{key}"), sites);
+                out.params.insert(key, v.to_value());
+            }
+        }
+    }
+    if has_become {
+        out.own.become_ = Some(become_);
+    }
+    if out.name.is_empty() {
+        cx.error_hint(
+            f,
+            n,
+            "a role entry needs `role:` (or `name:`)",
+            Some("for example `- role: web` or `- {role: web, port: 80}`".to_owned()),
+        );
+        return None;
+    }
+    debug_assert!(ROLE_KEYWORDS.iter().all(|k| !ROLE_UNSUPPORTED.contains(k)));
+    Some(out)
+}
+
+/// What one role holds besides its tasks and handlers (Ansible's `Role` attributes).
+struct RoleData {
+    name: String,
+    path: PathBuf,
+    defaults: Vars,
+    role_vars: Vars,
+    /// The `vars:` written on the role entry.
+    vars: Vars,
+    params: Vars,
+}
+
+/// A role with its dependencies, for the variables they export.
+struct Compiled {
+    data: Rc<RoleData>,
+    deps: Vec<Rc<Compiled>>,
+}
+
+impl Compiled {
+    /// The dependencies' `part` (recursively) under the role's own: `default_vars` is
+    /// `Role.get_default_vars()`, `exports` is `Role.get_vars(only_exports=True)`.
+    fn folded(&self, part: fn(&RoleData) -> &Vars) -> Vars {
+        let mut out = Vars::new();
+        for d in &self.deps {
+            out.extend(d.folded(part));
+        }
+        out.extend(part(&self.data).clone());
+        out
+    }
+
+    fn default_vars(&self) -> Vars {
+        self.folded(|r| &r.defaults)
+    }
+
+    fn exports(&self) -> Vars {
+        self.folded(|r| &r.role_vars)
+    }
+
+    /// What a task of this role sees, given the roles that depend on it (`chain`, outermost
+    /// first), as Ansible's `get_default_vars`/`get_vars`/`get_role_params` with a dep chain.
+    fn scope(&self, chain: &[Rc<RoleData>]) -> RoleScope {
+        let mut defaults = Vars::new();
+        for d in &self.deps {
+            defaults.extend(d.default_vars());
+        }
+        let mut vars = Vars::new();
+        let mut params = Vars::new();
+        for p in chain {
+            defaults.extend(p.defaults.clone());
+            vars.extend(p.vars.clone());
+            vars.extend(p.role_vars.clone());
+            params.extend(p.params.clone());
+        }
+        defaults.extend(self.data.defaults.clone());
+        for d in &self.deps {
+            vars.extend(d.exports());
+        }
+        vars.extend(self.data.role_vars.clone());
+        vars.extend(self.data.vars.clone());
+        params.extend(self.data.params.clone());
+        RoleScope {
+            name: self.data.name.clone(),
+            path: self.data.path.clone(),
+            defaults,
+            vars,
+            params,
+        }
+    }
+}
+
+/// The tasks of the role `spec` (written in `f`), its dependencies' first, each carrying its
+/// scope; its handlers go to [`RoleCx`]. `parent` is what the role's tasks inherit besides the
+/// role entry's own keywords; `chain` the roles that depend on this one.
+pub(crate) fn role_tasks(
+    cx: &mut Cx,
+    f: &File,
+    spec: Spec,
+    parent: &Inherited,
+    entry: Entry,
+    public: bool,
+    depth: usize,
+) -> Vec<Task> {
+    let mut tasks = Vec::new();
+    if let Some(c) = compile(cx, f, spec, parent, &[], entry, depth, &mut tasks)
+        && public
+    {
+        cx.roles.defaults.extend(c.default_vars());
+        cx.roles.exports.extend(c.exports());
+    }
+    tasks
+}
+
+#[expect(
+    clippy::too_many_arguments,
+    reason = "internal recursion over the dependency tree"
+)]
+fn compile(
+    cx: &mut Cx,
+    f: &File,
+    mut spec: Spec,
+    parent: &Inherited,
+    chain: &[Rc<RoleData>],
+    entry: Entry,
+    depth: usize,
+    out: &mut Vec<Task>,
+) -> Option<Rc<Compiled>> {
+    let (name, path) = find(cx, f, &spec, chain)?;
+    let canonical = cx.source.canonical(&path);
+    if let Some(i) = cx.roles.loading.iter().position(|p| *p == canonical) {
+        let mut names: Vec<String> = cx.roles.loading[i..].iter().map(|p| role_name(p)).collect();
+        names.push(name.clone());
+        cx.error(
+            f,
+            spec.at,
+            format!("role dependency cycle: {}", names.join(" -> ")),
+        );
+        return None;
+    }
+    let defaults = vars_file(
+        cx,
+        f,
+        &spec,
+        &path,
+        "defaults",
+        spec.from.defaults.as_deref(),
+    );
+    let role_vars = vars_file(cx, f, &spec, &path, "vars", spec.from.vars.as_deref());
+    let data = Rc::new(RoleData {
+        name: name.clone(),
+        path: path.clone(),
+        defaults,
+        role_vars,
+        vars: spec.vars.clone(),
+        params: spec.params.clone(),
+    });
+    let meta = meta(cx, &path);
+    let key = serde_json::json!([
+        canonical,
+        spec.params,
+        spec.vars,
+        [
+            &spec.from.tasks,
+            &spec.from.vars,
+            &spec.from.defaults,
+            &spec.from.handlers
+        ],
+        spec.own.tags,
+        spec.own.when.iter().map(|w| &w.value).collect::<Vec<_>>(),
+    ])
+    .to_string();
+    let dedup = matches!(entry, Entry::Play | Entry::Dependency);
+    let run = !(dedup && !meta.allow_duplicates && cx.roles.seen.contains(&key));
+    if dedup && run {
+        cx.roles.seen.push(key);
+    }
+
+    // What the role's tasks inherit: the parent's keywords under the entry's own.
+    let mut holder = new_task(Cx::loc(f, spec.at));
+    inherit::apply(parent, std::mem::take(&mut spec.own), &mut holder);
+    let mut inherited = Inherited::from_parent(&holder);
+
+    cx.roles.loading.push(canonical);
+    let mut deps = Vec::new();
+    let mut dep_chain = chain.to_vec();
+    dep_chain.push(data.clone());
+    for (file, node) in &meta.dependencies {
+        let Some(node) = node.as_ref() else { continue };
+        let mut sites = Vec::new();
+        let Some(dep) = self::spec(cx, file, node, &mut sites) else {
+            continue;
+        };
+        let mut dep_tasks = Vec::new();
+        if let Some(c) = compile(
+            cx,
+            file,
+            dep,
+            &inherited,
+            &dep_chain,
+            Entry::Dependency,
+            depth + 1,
+            &mut dep_tasks,
+        ) {
+            deps.push(c);
+        }
+        if run {
+            out.extend(dep_tasks);
+        }
+    }
+    cx.roles.loading.pop();
+
+    let compiled = Rc::new(Compiled { data, deps });
+    if !run {
+        return Some(compiled);
+    }
+    let scope = Arc::new(compiled.scope(chain));
+    inherited.role = Some(scope);
+    let main = spec.from.tasks.as_deref();
+    if let Some(file) = role_file(cx, f, &spec, &path, "tasks", main) {
+        out.extend(
+            tasks_file(cx, f, Some(spec.at), &file, &inherited, false, true, depth)
+                .unwrap_or_default(),
+        );
+    }
+    let main = spec.from.handlers.as_deref();
+    if let Some(file) = role_file(cx, f, &spec, &path, "handlers", main) {
+        let handlers = Inherited {
+            when: Vec::new(),
+            ..inherited.clone()
+        };
+        let list = tasks_file(cx, f, Some(spec.at), &file, &handlers, true, true, depth)
+            .unwrap_or_default();
+        match entry {
+            Entry::Include => cx.roles.late_handlers.extend(list),
+            _ => cx.roles.handlers.extend(list),
+        }
+    }
+    Some(compiled)
+}
+
+/// The role's name as printed: the last component of what was written.
+fn role_name(path: &Path) -> String {
+    path.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| path.display().to_string())
+}
+
+/// Where the role named by `spec` is: `roles/` beside the playbook, the `roles_path`, the
+/// directory of the role that depends on it, the playbook's directory, then the name as a
+/// path (Ansible's `RoleDefinition._load_role_path`).
+fn find(cx: &mut Cx, f: &File, spec: &Spec, chain: &[Rc<RoleData>]) -> Option<(String, PathBuf)> {
+    let mut search = vec![cx.roles.play_dir.join("roles")];
+    search.extend(cx.roles.roles_path.iter().cloned());
+    if let Some(parent) = chain.last().and_then(|p| p.path.parent()) {
+        search.push(parent.to_path_buf());
+    }
+    search.push(cx.roles.play_dir.clone());
+    for dir in &search {
+        let p = dir.join(&spec.name);
+        if cx.source.is_dir(&p) {
+            return Some((role_name(Path::new(&spec.name)), p));
+        }
+    }
+    let p = PathBuf::from(&spec.name);
+    if cx.source.is_dir(&p) {
+        return Some((role_name(&p), p));
+    }
+    let shown: Vec<String> = search
+        .iter()
+        .map(|p| match p.as_os_str().is_empty() {
+            true => ".".to_owned(),
+            false => p.display().to_string(),
+        })
+        .collect();
+    cx.error(
+        f,
+        spec.at,
+        format!(
+            "the role `{}` was not found in {}",
+            spec.name,
+            shown.join(":")
+        ),
+    );
+    None
+}
+
+/// The file of `sub/` to read: `main.yml`, `main.yaml`, `main.json` or `main` when `from` is
+/// `None` (none is fine: the role has no such part); else `from` as written or with one of
+/// those extensions (none is an error, as in Ansible).
+fn role_file(
+    cx: &mut Cx,
+    f: &File,
+    spec: &Spec,
+    path: &Path,
+    sub: &str,
+    from: Option<&str>,
+) -> Option<PathBuf> {
+    let dir = path.join(sub);
+    let candidates: Vec<String> = match from {
+        None => ["main.yml", "main.yaml", "main.json", "main"]
+            .iter()
+            .map(|s| (*s).to_owned())
+            .collect(),
+        Some(name) => [
+            name.to_owned(),
+            format!("{name}.yml"),
+            format!("{name}.yaml"),
+            format!("{name}.json"),
+        ]
+        .into(),
+    };
+    let found = candidates
+        .iter()
+        .map(|c| dir.join(c))
+        .find(|p| cx.source.is_file(p));
+    if found.is_none()
+        && let Some(name) = from
+    {
+        cx.error(
+            f,
+            spec.at,
+            format!(
+                "could not find `{sub}/{name}` in role `{}` ({})",
+                spec.name,
+                path.display()
+            ),
+        );
+    }
+    found
+}
+
+/// `defaults/` or `vars/` of the role: a mapping of variables (empty when there is none).
+fn vars_file(
+    cx: &mut Cx,
+    f: &File,
+    spec: &Spec,
+    path: &Path,
+    sub: &str,
+    from: Option<&str>,
+) -> Vars {
+    let mut out = Vars::new();
+    let Some(p) = role_file(cx, f, spec, path, sub, from) else {
+        return out;
+    };
+    let Some(file) = read(cx, Some((f, spec.at)), &p, "role vars file") else {
+        return out;
+    };
+    let root = match parse(cx, &file) {
+        Ok(Some(root)) => root,
+        _ => return out,
+    };
+    match &root.kind {
+        Kind::Null => {}
+        Kind::Map(_) => {
+            let mut sites = Vec::new();
+            out = cx.vars(&file, &root, &mut sites);
+        }
+        _ => cx.error(
+            &file,
+            &root,
+            format!(
+                "`{sub}/` of a role must hold a mapping of variables, got {}",
+                root.type_name()
+            ),
+        ),
+    }
+    out
+}
+
+/// What `meta/main.yml` says: the dependencies (each with the file it is written in) and
+/// `allow_duplicates`.
+struct Meta {
+    dependencies: Vec<(File, Option<Node>)>,
+    allow_duplicates: bool,
+}
+
+fn meta(cx: &mut Cx, path: &Path) -> Meta {
+    let mut out = Meta {
+        dependencies: Vec::new(),
+        allow_duplicates: false,
+    };
+    let dir = path.join("meta");
+    let Some(p) = ["main.yml", "main.yaml", "main.json", "main"]
+        .iter()
+        .map(|c| dir.join(c))
+        .find(|p| cx.source.is_file(p))
+    else {
+        return out;
+    };
+    let Some(file) = read(cx, None, &p, "role meta file") else {
+        return out;
+    };
+    let root = match parse(cx, &file) {
+        Ok(Some(root)) => root,
+        _ => return out,
+    };
+    let entries = match &root.kind {
+        Kind::Null => return out,
+        Kind::Map(entries) => entries,
+        _ => {
+            cx.error(
+                &file,
+                &root,
+                format!(
+                    "`meta/main.yml` must be a mapping, got {}",
+                    root.type_name()
+                ),
+            );
+            return out;
+        }
+    };
+    let mut deps = Vec::new();
+    for (k, v) in entries {
+        match key_text(k).as_str() {
+            "allow_duplicates" => {
+                out.allow_duplicates = cx.bool(&file, "allow_duplicates", v).unwrap_or(false);
+            }
+            "dependencies" => match &v.kind {
+                Kind::Null => {}
+                Kind::Seq(items) => deps.extend(items.iter().cloned()),
+                _ => cx.error(
+                    &file,
+                    v,
+                    format!(
+                        "`dependencies` must be a list of roles, got {}",
+                        v.type_name()
+                    ),
+                ),
+            },
+            // `galaxy_info`, `argument_specs`, `collections`…: not about running the role.
+            _ => {}
+        }
+    }
+    for d in deps {
+        out.dependencies.push((
+            File {
+                path: file.path.clone(),
+                text: file.text.clone(),
+            },
+            Some(d),
+        ));
+    }
+    out
+}
+
+/// `import_role` (its tasks loaded now, the task's keywords given to each, as `import_tasks`)
+/// or `include_role` (loaded now as well; its `when`, `tags` and `loop` apply to the include
+/// when the runner reaches it, as `include_tasks`).
+#[expect(
+    clippy::too_many_arguments,
+    reason = "one call site, the task walk's state"
+)]
+pub(crate) fn task_body(
+    cx: &mut Cx,
+    f: &File,
+    task: &Task,
+    action: &Action,
+    module: &str,
+    args: &Value,
+    loops: &[(String, &Node, &Node)],
+    depth: usize,
+) -> Option<TaskBody> {
+    let arg_node = |name: &str| -> &Node {
+        action
+            .value
+            .as_map()
+            .and_then(|m| m.iter().find(|(k, _)| key_text(k) == name).map(|(_, v)| v))
+            .unwrap_or(match action.value.kind {
+                Kind::Null => action.key,
+                _ => action.value,
+            })
+    };
+    let include = module == "include_role";
+    let name = args
+        .get("name")
+        .or_else(|| args.get("role"))
+        .and_then(Value::as_str)
+        .map(str::trim)
+        .filter(|s| !s.is_empty());
+    let at = arg_node(if args.get("name").is_some() {
+        "name"
+    } else {
+        "role"
+    });
+    let Some(name) = name else {
+        cx.error(f, at, format!("`{module}` needs the role's `name`"));
+        return None;
+    };
+    if is_template(name) {
+        cx.error_hint(
+            f,
+            at,
+            format!("`{module}` is read before the run, so its role name cannot be templated"),
+            Some("name the role literally; choose among roles with `when`".to_owned()),
+        );
+        return None;
+    }
+    let mut from = FromFiles::default();
+    for (key, slot) in [
+        ("tasks_from", &mut from.tasks),
+        ("vars_from", &mut from.vars),
+        ("defaults_from", &mut from.defaults),
+        ("handlers_from", &mut from.handlers),
+    ] {
+        match args.get(key) {
+            None | Some(Value::Null) => {}
+            Some(Value::String(s)) if !is_template(s) => *slot = Some(s.trim().to_owned()),
+            Some(Value::String(_)) => {
+                cx.error(
+                    f,
+                    arg_node(key),
+                    format!("`{module}` is read before the run, so `{key}` cannot be templated"),
+                );
+                return None;
+            }
+            Some(other) => {
+                cx.error(
+                    f,
+                    arg_node(key),
+                    format!("`{key}` must be a file name, got {other}"),
+                );
+                return None;
+            }
+        }
+    }
+    let public = match args.get("public") {
+        None | Some(Value::Null) => !include,
+        Some(v) => match clearfleet_base::boolean::ansible_bool(v) {
+            Some(b) => b,
+            None => {
+                cx.error(
+                    f,
+                    arg_node("public"),
+                    format!("`public` must be a boolean, got {v}"),
+                );
+                return None;
+            }
+        },
+    };
+    if args.get("apply").is_some() {
+        let msg = if include {
+            "`include_role: apply` is not supported by clearfleet"
+        } else {
+            "`apply` is only valid on `include_role`, not on `import_role`"
+        };
+        cx.error(f, arg_node("apply"), msg);
+        return None;
+    }
+    if !include && let Some((kind, k, _)) = loops.first() {
+        cx.error_hint(
+            f,
+            k,
+            format!("`import_role` cannot be used with `{kind}`"),
+            Some("use `include_role` to loop over a role".to_owned()),
+        );
+        return None;
+    }
+    let spec = Spec {
+        name: name.to_owned(),
+        at,
+        own: Own::default(),
+        vars: Vars::new(),
+        params: Vars::new(),
+        from,
+    };
+    if include {
+        let parent = Inherited::for_include(task);
+        let tasks = role_tasks(cx, f, spec, &parent, Entry::Include, public, depth);
+        Some(TaskBody::IncludeRole {
+            name: name.to_owned(),
+            tasks,
+        })
+    } else {
+        let parent = Inherited::from_parent(task);
+        let tasks = role_tasks(cx, f, spec, &parent, Entry::Import, public, depth);
+        Some(TaskBody::IncludeTasks {
+            file: name.to_owned(),
+            static_tasks: Some(tasks),
+        })
+    }
+}
+
+/// A play's `roles:`: the tasks of every role, in order (a role already given to the play
+/// with the same parameters is not given again).
+pub(crate) fn play_roles(
+    cx: &mut Cx,
+    f: &File,
+    n: &Node,
+    parent: &Inherited,
+    sites: &mut Vec<TemplateSite>,
+) -> Vec<Task> {
+    let items: Vec<&Node> = match &n.kind {
+        Kind::Null => return Vec::new(),
+        Kind::Seq(items) => items.iter().collect(),
+        _ => {
+            cx.error(
+                f,
+                n,
+                format!("`roles` must be a list of roles, got {}", n.type_name()),
+            );
+            return Vec::new();
+        }
+    };
+    let mut out = Vec::new();
+    for item in items {
+        if let Some(s) = spec(cx, f, item, sites) {
+            out.extend(role_tasks(cx, f, s, parent, Entry::Play, true, 0));
+        }
+    }
+    out
+}
