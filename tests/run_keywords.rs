@@ -1099,6 +1099,38 @@ fn lookup_and_templated_keyword_errors_name_what_failed() {
     }
 }
 
+/// In a role's task, lookups search the role's `files/`/`templates/` before the playbook's,
+/// as Ansible's search path puts the role first.
+#[test]
+fn lookups_in_a_role_search_the_role_first() {
+    let Some(s) = Setup::new(1) else {
+        return;
+    };
+    s.write("files/which.txt", "playbook\n");
+    s.write("roles/r/files/which.txt", "role\n");
+    s.write(
+        "roles/r/templates/t.j2",
+        "role template {{ inventory_hostname }}\n",
+    );
+    s.write(
+        "roles/r/tasks/main.yml",
+        "- debug: msg=\"{{ lookup('file', 'which.txt') }}|{{ lookup('template', 't.j2') | trim }}|{{ q('fileglob', '*.txt') | map('basename') | list }}\"\n",
+    );
+    let pb = s.write(
+        "pb.yml",
+        "- hosts: all\n  gather_facts: false\n  roles: [r]\n  tasks:\n    - debug: msg=\"{{ lookup('file', 'which.txt') }}\"\n",
+    );
+    let run = s.run(&pb, &[]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(
+        run.stdout
+            .contains("ok: [h01]: role|role template h01|['which.txt']"),
+        "{}",
+        run.stdout
+    );
+    assert!(run.stdout.contains("ok: [h01]: playbook"), "{}", run.stdout);
+}
+
 #[test]
 fn a_rescued_failure_does_not_trigger_any_errors_fatal() {
     let Some(s) = Setup::new(2) else {
