@@ -1079,7 +1079,7 @@ fn lookup_and_templated_keyword_errors_name_what_failed() {
     - debug: msg="{{ lookup('file', 'nope.txt', errors='ignore') is none }}"
     - debug: msg="{{ lookup('file', 'nope.txt') }}"
       ignore_errors: true
-    - debug: msg="{{ lookup('pipe', 'exit 3') }}"
+    - debug: msg="{{ lookup('pipe', 'echo why >&2; exit 3') }}"
       ignore_errors: true
     - command: "true"
       retries: "{{ n }}"
@@ -1092,7 +1092,7 @@ fn lookup_and_templated_keyword_errors_name_what_failed() {
     for want in [
         "ok: [h01]: true",
         "pb.yml:8:10: task `debug`: The lookup plugin 'file' failed: Unable to access the file 'nope.txt': File not found.",
-        "The lookup plugin 'pipe' failed: lookup_plugin.pipe(exit 3) returned 3",
+        "The lookup plugin 'pipe' failed: lookup_plugin.pipe(echo why >&2; exit 3) returned 3: why",
         "pb.yml:13:16: `retries`: \"many\" is not a number of retries",
     ] {
         assert!(out.contains(want), "{want}:\n{out}");

@@ -230,7 +230,8 @@ fn env(call: &Call, terms: &[Value]) -> Result<Vec<Value>, Error> {
 }
 
 /// `pipe`: each term run by `sh -c` on the controller in the playbook's directory; its
-/// stdout with trailing whitespace removed. A non-zero exit fails.
+/// stdout with trailing whitespace removed. A non-zero exit fails; stderr is kept out of
+/// the terminal.
 fn pipe(call: &Call, terms: &[Value]) -> Result<Vec<Value>, Error> {
     terms
         .iter()
@@ -241,17 +242,23 @@ fn pipe(call: &Call, terms: &[Value]) -> Result<Vec<Value>, Error> {
                 .arg(&cmd)
                 .current_dir(call.basedir())
                 .stdin(std::process::Stdio::null())
-                .stderr(std::process::Stdio::inherit())
                 .output()
                 .map_err(|e| fail(format!("lookup_plugin.pipe({cmd}): {e}")))?;
             match out.status.code() {
                 Some(0) => Ok(Value::from(
                     String::from_utf8_lossy(&out.stdout).trim_end().to_owned(),
                 )),
-                code => Err(fail(format!(
-                    "lookup_plugin.pipe({cmd}) returned {}",
-                    code.unwrap_or(-1)
-                ))),
+                // Ansible lets the command's stderr reach the terminal; clearfleet's output
+                // belongs to its reporters, so the last line goes into the error instead.
+                code => {
+                    let stderr = String::from_utf8_lossy(&out.stderr);
+                    let last = stderr.lines().rev().map(str::trim).find(|l| !l.is_empty());
+                    Err(fail(format!(
+                        "lookup_plugin.pipe({cmd}) returned {}{}",
+                        code.unwrap_or(-1),
+                        last.map(|l| format!(": {l}")).unwrap_or_default()
+                    )))
+                }
             }
         })
         .collect()
