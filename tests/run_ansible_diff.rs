@@ -11,6 +11,7 @@
 
 use crate::support;
 
+use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Path, PathBuf};
 
 use support::ansible;
@@ -281,5 +282,37 @@ fn ansible_and_clearfleet_agree_on_ansible_cfg() {
             let user = std::fs::read_to_string(root.join(h).join("user")).unwrap_or_default();
             assert_eq!(user.trim(), "root", "{}", root.display());
         }
+    }
+}
+
+/// Lookups (`lookup`/`query` of file, template, vars, env, pipe, first_found, fileglob,
+/// items, dict, together, sequence, indexed_items, password with a seed and with its file),
+/// `with_<lookup>` loops, `loop_control` `extended`/`pause`/`index_var`, templated `retries`,
+/// `delay`, `ignore_errors` and `loop_control.pause`, and variables left undefined on a path
+/// that never runs (tests/fixtures/run/lookups/): the same recap and values under both.
+#[test]
+fn ansible_and_clearfleet_agree_on_lookups_and_loops() {
+    let hosts = ["h01", "h02"];
+    let Some(both) = run_both("lookups/lookups.yml", &hosts) else {
+        return;
+    };
+    let (ours_dir, theirs_dir) = (both.ours_dir(), both.theirs_dir());
+    for h in hosts {
+        let name = format!("{h}-lookups.json");
+        let (a, b) = (dumped(&ours_dir, &name), dumped(&theirs_dir, &name));
+        assert_eq!(
+            a, b,
+            "values differ in {name}\n--- clearfleet:\n{a:#}\n--- ansible:\n{b:#}"
+        );
+        // Not two empty dumps agreeing: the values are there.
+        assert_eq!(a["looked_up"]["file"], "message of the day", "{a:#}");
+        assert_eq!(a["w_seq"], serde_json::json!(["n1", "n2", "n3"]), "{a:#}");
+        assert_eq!(a["w_seq_loop"][1]["previtem"], "n1", "{a:#}");
+        // The password file holds what the lookup returned, and a newline; 0600, as Ansible's.
+        let file = ours_dir.join("pw").join(h);
+        let pw = std::fs::read_to_string(&file).unwrap_or_default();
+        assert_eq!(pw.len(), 13, "{pw:?}");
+        let mode = std::fs::metadata(&file).map(|m| m.permissions().mode() & 0o777);
+        assert_eq!(mode.ok(), Some(0o600));
     }
 }

@@ -1003,59 +1003,135 @@ fn max_fail_percentage_lets_failures_within_the_budget_pass() {
     );
 }
 
+/// As in Ansible, a variable defined nowhere is no error until a task that runs uses it
+/// (the loader's check before the run rejected this playbook, exit 4, without contacting a
+/// host); then that task fails, naming the variable and where it was used.
 #[test]
-fn undefined_variables_are_reported_before_any_host_is_contacted() {
+fn undefined_variables_fail_only_the_tasks_that_use_them() {
     let Some(s) = Setup::with(1, |inv| inv.var("port", 80)) else {
         return;
     };
-    s.write(
-        "inc.yml",
-        "- set_fact:\n    from_include: 1\n- debug: msg={{ from_include }}\n",
-    );
     let pb = s.write(
         "pb.yml",
         r#"
 - hosts: all
+  gather_facts: false
   vars:
-    url: "http://x:{{ port }}"
+    unused: "{{ defined_nowhere }}"
   tasks:
-    - command: echo {{ prot }}
-      register: out
-    - debug:
-        msg: "{{ out.stdout }} {{ maybe | default('') }} {{ item }} {{ idx }} {{ ansible_hostname }}"
-      loop: [1]
-      loop_control: { index_var: idx }
-      when: other is not defined or other
-    - include_tasks: inc.yml
-    - debug: msg="{{ from_include }} {{ cli_var }} {{ url }} {{ nowhere.attr }}"
+    - debug: msg="{{ defined_nowhere }} {{ unused }}"
+      when: false
+    - debug: msg="{{ later | default('fine') }}"
+    - block:
+        - command: echo {{ prot }}
+      rescue:
+        - debug: msg="{{ nowhere.attr }}"
+          ignore_errors: true
+        - debug: var=missing_too
+          ignore_errors: true
+        - debug: msg=x
+          when: still_missing == 1
+          ignore_errors: true
+        - debug: msg="{{ item }}"
+          loop: "{{ no_list }}"
 "#,
     );
-    let run = s.run(&pb, &["-e", "cli_var=1"]);
-    assert_eq!(run.code, 4, "{run:?}");
-    assert!(
-        run.stderr
-            .contains("pb.yml:6:24: undefined variable `prot`"),
-        "{}",
-        run.stderr
-    );
-    assert!(
-        run.stderr.contains("did you mean `port`?"),
-        "{}",
-        run.stderr
-    );
-    assert!(
-        run.stderr
-            .contains("pb.yml:14:65: undefined variable `nowhere`"),
-        "{}",
-        run.stderr
-    );
+    let run = s.run(&pb, &[]);
+    assert_eq!(run.code, 2, "{run:?}");
+    let out = run.all_output();
+    for (what, at) in [
+        ("'prot' is undefined", "pb.yml:11:28"),
+        ("'nowhere' is undefined", "pb.yml:13:14"),
+        ("'missing_too' is undefined", "pb.yml:15:14"),
+        ("'still_missing' is undefined", "pb.yml:18:17"),
+        ("'no_list' is undefined", "pb.yml:21:20"),
+    ] {
+        assert!(
+            out.lines().any(|l| l.contains(what) && l.contains(at)),
+            "{what} at {at}:\n{out}"
+        );
+    }
+    assert!(!out.contains("undefined value"), "{out}");
+    let recap = Recap::of(&run.stdout, "h01");
     assert_eq!(
-        run.stderr.matches("undefined variable").count(),
-        2,
-        "{}",
-        run.stderr
+        (
+            recap.count("skipped"),
+            recap.count("rescued"),
+            recap.count("failed")
+        ),
+        (1, 1, 1),
+        "{out}"
     );
-    assert_eq!(s.fleet.hosts()[0].accepted_connections(), 0);
+}
+
+/// A failing lookup and a templated keyword of the wrong type fail their task on the host,
+/// saying which lookup or keyword and where; `errors='ignore'` turns the failure into None.
+#[test]
+fn lookup_and_templated_keyword_errors_name_what_failed() {
+    let Some(s) = Setup::new(1) else {
+        return;
+    };
+    let pb = s.write(
+        "pb.yml",
+        r#"
+- hosts: all
+  gather_facts: false
+  vars:
+    n: many
+  tasks:
+    - debug: msg="{{ lookup('file', 'nope.txt', errors='ignore') is none }}"
+    - debug: msg="{{ lookup('file', 'nope.txt') }}"
+      ignore_errors: true
+    - debug: msg="{{ lookup('pipe', 'echo why >&2; exit 3') }}"
+      ignore_errors: true
+    - command: "true"
+      retries: "{{ n }}"
+      until: true
+"#,
+    );
+    let run = s.run(&pb, &[]);
+    assert_eq!(run.code, 2, "{run:?}");
+    let out = run.all_output();
+    for want in [
+        "ok: [h01]: true",
+        "pb.yml:8:10: task `debug`: The lookup plugin 'file' failed: Unable to access the file 'nope.txt': File not found.",
+        "The lookup plugin 'pipe' failed: lookup_plugin.pipe(echo why >&2; exit 3) returned 3: why",
+        "pb.yml:13:16: `retries`: \"many\" is not a number of retries",
+    ] {
+        assert!(out.contains(want), "{want}:\n{out}");
+    }
+}
+
+/// In a role's task, lookups search the role's `files/`/`templates/` before the playbook's,
+/// as Ansible's search path puts the role first.
+#[test]
+fn lookups_in_a_role_search_the_role_first() {
+    let Some(s) = Setup::new(1) else {
+        return;
+    };
+    s.write("files/which.txt", "playbook\n");
+    s.write("roles/r/files/which.txt", "role\n");
+    s.write(
+        "roles/r/templates/t.j2",
+        "role template {{ inventory_hostname }}\n",
+    );
+    s.write(
+        "roles/r/tasks/main.yml",
+        "- debug: msg=\"{{ lookup('file', 'which.txt') }}|{{ lookup('template', 't.j2') | trim }}|{{ q('fileglob', '*.txt') | map('basename') | list }}\"\n",
+    );
+    let pb = s.write(
+        "pb.yml",
+        "- hosts: all\n  gather_facts: false\n  roles: [r]\n  tasks:\n    - debug: msg=\"{{ lookup('file', 'which.txt') }}\"\n",
+    );
+    let run = s.run(&pb, &[]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(
+        run.stdout
+            .contains("ok: [h01]: role|role template h01|['which.txt']"),
+        "{}",
+        run.stdout
+    );
+    assert!(run.stdout.contains("ok: [h01]: playbook"), "{}", run.stdout);
 }
 
 #[test]

@@ -26,25 +26,11 @@ pub fn playbook(args: &RunArgs) -> Result<u8, Error> {
         &args.connect.settings.roles_path,
     )?;
     let extra_vars = parse_extra_vars(&args.extra_vars)?;
-    let known = inventory
-        .host_names()
-        .flat_map(|h| inventory.host_vars(h).unwrap_or_default().into_keys())
-        .chain(extra_vars.keys().cloned())
-        .collect();
-    let mut undefined = clearfleet_runner::playbook::undefined::check(
-        &loaded.playbook,
-        &loaded.sites,
-        &known,
-        &loaded.templates,
-    );
-    if let Some(task) = &args.start_at_task {
-        undefined.extend(clearfleet_runner::playbook::undefined::check_start_at(
-            &loaded.playbook,
-            task,
-        ));
-    }
-    if !undefined.is_empty() {
-        return Err(clearfleet_playbook::PlaybookError::new(undefined).into());
+    if let Some(task) = &args.start_at_task
+        && let Some(d) =
+            clearfleet_runner::playbook::start_at::check_start_at(&loaded.playbook, task)
+    {
+        return Err(clearfleet_playbook::PlaybookError::new(vec![d]).into());
     }
     let names = inventory.select(args.connect.limit.as_deref().unwrap_or("all"))?;
     if names.is_empty() {

@@ -19,7 +19,6 @@ use clearfleet_report::files::{FilesReporter, RunKind};
 use clearfleet_report::{HumanReporter, JsonReporter, Reporter, View};
 use clearfleet_runner::Job;
 use clearfleet_runner::config::RunConfig;
-use clearfleet_runner::playbook::undefined::Site;
 use clearfleet_runner::playbook::{PlaybookOptions, TemplateCache};
 
 /// Starts logging (stderr and `--log-file`); see `logging.rs`.
@@ -202,11 +201,10 @@ pub fn hosts(
 }
 
 /// A playbook loaded with its templates compiled once (a template's syntax error is a load
-/// error), and every template site the loader saw (for `run`'s undefined-variable check).
+/// error).
 pub struct LoadedPlaybook {
     pub playbook: clearfleet_playbook::Playbook,
     pub templates: Arc<TemplateCache>,
-    pub sites: Vec<Site>,
 }
 
 /// Loads the playbook at `path` of `files` (the disk, or the built-in playbook in memory) and
@@ -218,22 +216,14 @@ pub fn load_playbook(
     roles_path: &[std::path::PathBuf],
 ) -> Result<LoadedPlaybook, Error> {
     let templates = Arc::new(TemplateCache::default());
-    let mut sites = Vec::new();
-    let mut check = |src: &str,
-                     kind: clearfleet_playbook::TemplateKind,
-                     at: &clearfleet_base::diagnostic::Location| {
-        sites.push(Site {
-            source: src.to_owned(),
-            kind,
-            location: at.clone(),
-        });
-        templates.check(src, kind, at)
-    };
+    let mut check =
+        |src: &str,
+         kind: clearfleet_playbook::TemplateKind,
+         at: &clearfleet_base::diagnostic::Location| { templates.check(src, kind, at) };
     let playbook = clearfleet_playbook::load_playbook_with(files, path, roles_path, &mut check)?;
     Ok(LoadedPlaybook {
         playbook,
         templates,
-        sites,
     })
 }
 

@@ -47,7 +47,7 @@ const ANSIBLE_ACCEPTS: &[&str] = &[
     "unsupported_keyword",
     "vault_value",
     "when_syntax",
-    "with_dict",
+    "with_nested",
 ];
 
 /// `ansible-playbook` from `$CLEARFLEET_ANSIBLE_BIN_DIR` (what scripts/test exports), the

@@ -320,13 +320,13 @@ fn when_syntax() {
 }
 
 #[test]
-fn with_dict() {
-    let expected = r#"site.yml:4:7: `with_dict` loops are not supported by clearfleet
+fn with_nested() {
+    let expected = r#"site.yml:4:7: `with_nested` loops are not supported by clearfleet
   |
-4 |       with_dict: "{{ users }}"
+4 |       with_nested: [[1, 2], [a, b]]
   |       ^
-  = hint: use `loop: "{{ your_dict | dict2items }}"`"#;
-    assert_text(&of("with_dict"), expected);
+  = hint: clearfleet has the lookups dict, env, file, fileglob, first_found, flattened, indexed_items, items, list, password, pipe, sequence, subelements, template, together, vars"#;
+    assert_text(&of("with_nested"), expected);
 }
 
 #[test]

@@ -625,13 +625,46 @@ fn vars_files_are_resolved_and_checked() {
     assert_eq!(pb.plays[0].vars_files[0].value, "vars/{{ env }}.yml");
 }
 
+/// `with_<lookup>` keeps its terms for the runner; keywords Ansible templates may be
+/// templates on a task (rendered per host); loop_control's pause/extended are typed.
+#[test]
+fn lookup_loops_and_templated_keywords() {
+    let all = tasks(
+        "    - debug: var=item\n      with_dict: \"{{ d }}\"\n      retries: \"{{ n }}\"\n      until: true\n      ignore_errors: \"{{ quiet }}\"\n    - debug: var=item\n      with_sequence: start=1 end=3\n      loop_control: {pause: 0.5, extended: true, extended_allitems: false}\n",
+    );
+    assert_eq!(all[0].loop_with.as_deref(), Some("dict"));
+    assert_eq!(all[0].loop_, Some(json!("{{ d }}")));
+    let templated: Vec<(&str, &str)> = all[0]
+        .templated
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.value.as_str()))
+        .collect();
+    assert_eq!(
+        templated,
+        [("retries", "{{ n }}"), ("ignore_errors", "{{ quiet }}")]
+    );
+    assert_eq!(all[0].retries, None);
+    assert_eq!(all[1].loop_with.as_deref(), Some("sequence"));
+    assert_eq!(all[1].loop_, Some(json!("start=1 end=3")));
+    assert_eq!(all[1].loop_pause, Some(0.5));
+    assert!(all[1].loop_extended && !all[1].loop_allitems);
+    // On a block they stay literal (inherited at load time).
+    let e = errors(
+        "- hosts: all\n  tasks:\n    - block: [{debug: msg=x}]\n      ignore_errors: \"{{ q }}\"\n",
+    );
+    assert!(
+        e.contains("site.yml:4:22: `ignore_errors` must be a literal boolean here"),
+        "{e}"
+    );
+}
+
 #[test]
 fn loop_control_rejects_what_it_does_not_support() {
     let e = errors(
-        "- hosts: all\n  tasks:\n    - debug: var=item\n      loop: [1]\n      loop_control:\n        pause: 2\n        lable: x\n",
+        "- hosts: all\n  tasks:\n    - debug: var=item\n      loop: [1]\n      loop_control:\n        break_when: [true]\n        lable: x\n",
     );
     assert!(
-        e.contains("site.yml:6:9: `loop_control.pause` is not supported by clearfleet"),
+        e.contains("site.yml:6:9: `loop_control.break_when` is not supported by clearfleet"),
         "{e}"
     );
     assert!(

@@ -170,6 +170,31 @@ impl ControllerFiles {
         }
     }
 
+    /// The files directly inside the directory `dir` (not its subdirectories), sorted; empty
+    /// when it is no directory (the `fileglob` lookup matches their names).
+    pub fn files_in(&self, dir: &Path) -> Vec<PathBuf> {
+        let mut out: Vec<PathBuf> = match self.in_memory(dir) {
+            Some((files, key)) => key.map_or_else(Vec::new, |k| {
+                files
+                    .keys()
+                    .filter(|f| f.parent() == Some(k.as_path()))
+                    .map(|f| dir.join(f.file_name().unwrap_or_default()))
+                    .collect()
+            }),
+            None => std::fs::read_dir(dir)
+                .map(|entries| {
+                    entries
+                        .filter_map(Result::ok)
+                        .map(|e| e.path())
+                        .filter(|p| p.is_file())
+                        .collect()
+                })
+                .unwrap_or_default(),
+        };
+        out.sort();
+        out
+    }
+
     /// One name per file, whatever the path's spelling: on disk made absolute with its links
     /// resolved (as given when that fails), in memory its key (an include cycle is found by it).
     pub fn canonical(&self, path: &Path) -> PathBuf {
@@ -204,6 +229,14 @@ mod tests {
         assert!(!f.is_file(Path::new("sub")));
         assert!(f.is_dir(Path::new("sub")) && f.exists(Path::new("sub")));
         assert!(!f.is_dir(Path::new("sub/task.yml")));
+        assert_eq!(
+            f.files_in(Path::new("sub")),
+            vec![PathBuf::from("sub/task.yml")]
+        );
+        assert_eq!(
+            f.files_in(Path::new(".")),
+            vec![PathBuf::from("./main.yml")]
+        );
         assert_eq!(f.mode(Path::new("main.yml")), None);
         assert_eq!(
             f.canonical(Path::new("./sub/../main.yml")),

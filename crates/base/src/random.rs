@@ -10,6 +10,29 @@ pub fn token() -> Result<String, getrandom::Error> {
     Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
 }
 
+/// `len` characters drawn uniformly from `pool` with the OS's random source (generated
+/// passwords); empty when `pool` is.
+pub fn chars_from(pool: &[char], len: usize) -> Result<String, getrandom::Error> {
+    let n = pool.len() as u64;
+    if n == 0 {
+        return Ok(String::new());
+    }
+    // Rejection sampling over u64 draws: no modulo bias.
+    let zone = u64::MAX - (u64::MAX % n);
+    let mut out = String::with_capacity(len);
+    while out.chars().count() < len {
+        let mut b = [0u8; 8];
+        getrandom::fill(&mut b)?;
+        let r = u64::from_le_bytes(b);
+        if r < zone
+            && let Some(c) = usize::try_from(r % n).ok().and_then(|i| pool.get(i))
+        {
+            out.push(*c);
+        }
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
@@ -19,5 +42,13 @@ mod tests {
         assert_eq!(a.len(), 32);
         assert!(a.bytes().all(|c| c.is_ascii_hexdigit()), "{a}");
         assert_ne!(a, b);
+    }
+
+    #[test]
+    fn chars_come_from_the_pool() {
+        let s = super::chars_from(&['a', 'b', 'c'], 40).unwrap_or_default();
+        assert_eq!(s.chars().count(), 40);
+        assert!(s.chars().all(|c| "abc".contains(c)), "{s}");
+        assert_eq!(super::chars_from(&[], 5).unwrap_or_default(), "");
     }
 }

@@ -85,6 +85,19 @@ pub const TASK: &[&str] = &[
     "local_action",
 ];
 
+/// Task keywords whose value may be a template on a task (Ansible's non-static field
+/// attributes, `task.py`/`base.py`): rendered per host when the task runs. `until`, `when` and
+/// friends are expressions already; strings (`become_user`, ...) are rendered as they are.
+pub const TEMPLATED: &[&str] = &[
+    "retries",
+    "delay",
+    "ignore_errors",
+    "no_log",
+    "timeout",
+    "become",
+    "check_mode",
+];
+
 /// Task keywords Ansible has and clearfleet does not.
 pub const TASK_UNSUPPORTED: &[&str] = &[
     "any_errors_fatal",
@@ -126,9 +139,15 @@ pub const BLOCK: &[&str] = &[
 ];
 
 /// `loop_control` keys clearfleet implements, and the ones it rejects by name.
-pub const LOOP_CONTROL: &[&str] = &["label", "loop_var", "index_var"];
-pub const LOOP_CONTROL_UNSUPPORTED: &[&str] =
-    &["pause", "extended", "extended_allitems", "break_when"];
+pub const LOOP_CONTROL: &[&str] = &[
+    "label",
+    "loop_var",
+    "index_var",
+    "pause",
+    "extended",
+    "extended_allitems",
+];
+pub const LOOP_CONTROL_UNSUPPORTED: &[&str] = &["break_when"];
 
 /// Keys an `import_playbook` entry accepts.
 pub const IMPORT_PLAYBOOK: &[&str] = &["name", "vars", "tags", "when"];

@@ -190,7 +190,16 @@ pub struct Task {
     pub loop_: Option<Value>,
     /// Set for `with_items`: the runner flattens the rendered list by one level, as Ansible.
     pub loop_flatten: bool,
+    /// `with_<lookup>` (other than `with_items`/`with_list`): the lookup whose result over
+    /// the rendered `loop_` terms gives the items (`with_dict` → `dict`).
+    pub loop_with: Option<String>,
     pub loop_label: Option<String>,
+    /// `loop_control.pause`: seconds between items.
+    pub loop_pause: Option<f64>,
+    /// `loop_control.extended`: `ansible_loop` for each item.
+    pub loop_extended: bool,
+    /// `loop_control.extended_allitems` (default true): `ansible_loop.allitems`.
+    pub loop_allitems: bool,
     /// `loop_control.loop_var` (default `item`).
     pub loop_var: Option<String>,
     /// `loop_control.index_var`.
@@ -225,6 +234,10 @@ pub struct Task {
     /// Every templated string of this task (module arguments, name, loop, vars…), with the
     /// exact place of its YAML scalar.
     pub templates: Vec<TemplateSite>,
+    /// Keywords written as templates (`retries: "{{ n }}"`; one of `keywords::TEMPLATED`, or
+    /// `loop_control.pause`/`loop_control.extended`): the runner renders each per host and
+    /// sets the typed field above from it before the task runs.
+    pub templated: Vec<(String, Spanned<String>)>,
     /// The role this task comes from (`roles:`, `import_role`, `include_role`, a dependency).
     pub role: Option<Arc<RoleScope>>,
 }

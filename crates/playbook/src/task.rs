@@ -5,12 +5,15 @@ use super::action::{Action, canonical_module, module_call};
 use super::cx::{Cx, File, is_identifier, shown};
 use super::files::{enter, parse, read};
 use super::inherit::{self, Inherited, Own};
-use super::keywords::{BLOCK, LOOP_CONTROL, LOOP_CONTROL_UNSUPPORTED, TASK, TASK_UNSUPPORTED};
-use super::model::{BecomeSpec, Task, TaskBody, TemplateSite};
+use super::keywords::{
+    BLOCK, LOOP_CONTROL, LOOP_CONTROL_UNSUPPORTED, TASK, TASK_UNSUPPORTED, TEMPLATED,
+};
+use super::model::{BecomeSpec, Spanned, Task, TaskBody, TemplateSite};
 use super::template::is_template;
 use clearfleet_base::diagnostic::Diagnostic;
 use clearfleet_base::suggest::did_you_mean;
 use clearfleet_modules::MODULES;
+use clearfleet_template::lookup::LOOKUPS;
 use clearfleet_yaml::syntax::{Kind, MAX_DEPTH, Node, key_text};
 use indexmap::IndexMap;
 use serde_json::{Map, Value};
@@ -76,7 +79,11 @@ pub(crate) fn new_task(location: clearfleet_base::diagnostic::Location) -> Task 
         register: None,
         loop_: None,
         loop_flatten: false,
+        loop_with: None,
         loop_label: None,
+        loop_pause: None,
+        loop_extended: false,
+        loop_allitems: true,
         loop_var: None,
         index_var: None,
         changed_when: Vec::new(),
@@ -99,6 +106,7 @@ pub(crate) fn new_task(location: clearfleet_base::diagnostic::Location) -> Task 
         location,
         vars: IndexMap::new(),
         templates: Vec::new(),
+        templated: Vec::new(),
         role: None,
     }
 }
@@ -162,6 +170,19 @@ pub fn task(
             );
             continue;
         }
+        // Ansible templates these per host; a task's own may be a template (a block's or a
+        // play's must be literal: they are inherited at load time).
+        if !is_block
+            && TEMPLATED.contains(&key.as_str())
+            && matches!(&v.kind, Kind::Str(s) if is_template(s))
+        {
+            if let Kind::Str(s) = &v.kind {
+                cx.templates(f, v, &key, &mut sites);
+                task.templated
+                    .push((key.clone(), Spanned::new(s.clone(), Cx::loc(f, v))));
+            }
+            continue;
+        }
         match key.as_str() {
             "name" => {
                 task.name = cx.string(f, "name", v);
@@ -181,6 +202,12 @@ pub fn task(
                 }
             }
             "loop" | "with_items" | "with_list" => loops.push((key.clone(), k, v)),
+            _ if key
+                .strip_prefix("with_")
+                .is_some_and(|l| LOOKUPS.contains(&l)) =>
+            {
+                loops.push((key.clone(), k, v));
+            }
             "loop_control" => loop_control(cx, f, v, &mut task, &mut sites),
             "ignore_errors" => own.ignore_errors = cx.bool(f, "ignore_errors", v),
             "no_log" => own.no_log = cx.bool(f, "no_log", v),
@@ -223,10 +250,7 @@ pub fn task(
                 f,
                 k,
                 format!("`{key}` loops are not supported by clearfleet"),
-                Some(match key.as_str() {
-                    "with_dict" => "use `loop: \"{{ your_dict | dict2items }}\"`".to_owned(),
-                    _ => "use `loop:` with a list".to_owned(),
-                }),
+                Some(format!("clearfleet has the lookups {}", LOOKUPS.join(", "))),
             ),
             _ if canonical_module(&key).is_some() => actions.push(Action {
                 written: key.clone(),
@@ -321,8 +345,20 @@ pub fn task(
             ),
         );
     } else if let Some((kind, _, v)) = loops.first() {
-        task.loop_ = loop_value(cx, f, kind, v);
-        task.loop_flatten = kind == "with_items";
+        match kind
+            .strip_prefix("with_")
+            .filter(|l| !matches!(*l, "items" | "list"))
+        {
+            // `with_<lookup>`: the terms as written; the runner renders them and runs the lookup.
+            Some(lookup) => {
+                task.loop_ = Some(v.to_value());
+                task.loop_with = Some(lookup.to_owned());
+            }
+            None => {
+                task.loop_ = loop_value(cx, f, kind, v);
+                task.loop_flatten = kind == "with_items";
+            }
+        }
         cx.templates(f, v, "loop", &mut sites);
     }
     task.body = body(cx, f, &task, action, module, args, &loops, handlers, depth)?;
@@ -552,6 +588,22 @@ fn loop_control(cx: &mut Cx, f: &File, v: &Node, task: &mut Task, sites: &mut Ve
                     ),
                     None => {}
                 }
+            }
+            "pause" | "extended" if matches!(&val.kind, Kind::Str(s) if is_template(s)) => {
+                if let Kind::Str(s) = &val.kind {
+                    let name = format!("loop_control.{key}");
+                    cx.templates(f, val, &name, sites);
+                    task.templated
+                        .push((name, Spanned::new(s.clone(), Cx::loc(f, val))));
+                }
+            }
+            "pause" => task.loop_pause = cx.number(f, "loop_control.pause", val),
+            "extended" => {
+                task.loop_extended = cx.bool(f, "loop_control.extended", val) == Some(true)
+            }
+            "extended_allitems" => {
+                task.loop_allitems =
+                    cx.bool(f, "loop_control.extended_allitems", val) != Some(false);
             }
             _ if LOOP_CONTROL_UNSUPPORTED.contains(&key.as_str()) => {
                 cx.error(

@@ -28,6 +28,10 @@ pub(crate) fn build() -> Environment<'static> {
     filters::register(&mut env);
     tests::register(&mut env);
     env.add_function(super::preprocess::GET_FN, chain_get);
+    super::lookup::register(
+        &mut env,
+        clearfleet_base::controller_files::ControllerFiles::Disk,
+    );
     env.add_global("omit", Value::from(OMIT));
     env.add_global("True", Value::from(true));
     env.add_global("False", Value::from(false));

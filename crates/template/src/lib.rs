@@ -39,7 +39,9 @@
 //!   `| d`, `is [not] defined`, `is [not] undefined`: `(missing.a) | default(1)` still fails.
 //! - The native-type rule counts formatter calls, so output printed inside `{% set %}` blocks or
 //!   macros also counts as a node (the joined string is then returned; same text).
-//! - Not available: `version_type='pep440'`, `lookup()`/`query()`, `password_hash`,
+//! - Lookups (`lookup()`, `query()`, `q()`): the set in [`lookup::LOOKUPS`], run on the
+//!   controller as in Ansible (see the `lookup` module).
+//! - Not available: `version_type='pep440'`, `password_hash`,
 //!   `to_datetime`, `strftime`, `ipaddr` and other less common filters.
 //!   `random`/`shuffle` with a `seed` give CPython's numbers; without one, any numbers.
 //! - `from_yaml` returns timestamps as strings (PyYAML builds dates); `!vault` is an error.
@@ -49,6 +51,7 @@
 mod env;
 mod error;
 mod filters;
+pub mod lookup;
 mod preprocess;
 mod tests;
 pub mod version;
@@ -128,6 +131,15 @@ impl Templates {
             templates: Vec::new(),
             exprs: Vec::new(),
         }
+    }
+
+    /// Where the lookups (`lookup('file', ...)`) read the playbook's files: the disk unless
+    /// set (the built-in playbook's files are in memory).
+    pub fn set_controller_files(
+        &mut self,
+        files: clearfleet_base::controller_files::ControllerFiles,
+    ) {
+        lookup::register(&mut self.env, files);
     }
 
     /// True when `s` contains `{{`, `{%` or `{#`.
@@ -211,32 +223,6 @@ impl Templates {
             origin,
         });
         Ok(ExprId(id))
-    }
-
-    /// The variables `source` reads that it does not set itself (`{% set %}`, loop targets),
-    /// top-level names only; empty when it does not compile. `expression`: a `when:`-style
-    /// condition rather than a text template.
-    pub fn undeclared(&self, source: &str, expression: bool) -> Vec<String> {
-        let names = if expression {
-            let inner = single_expression(source).map_or(source, |(inner, _)| inner);
-            let map = preprocess::expression(inner);
-            match self.env.compile_expression(&map.text) {
-                Ok(e) => e.undeclared_variables(false),
-                Err(_) => return Vec::new(),
-            }
-        } else {
-            let map = preprocess::template(source, true);
-            match self.env.template_from_str(&map.text) {
-                Ok(t) => t.undeclared_variables(false),
-                Err(_) => return Vec::new(),
-            }
-        };
-        let mut names: Vec<String> = names
-            .into_iter()
-            .filter(|n| self.env.globals().all(|(g, _)| g != n.as_str()))
-            .collect();
-        names.sort();
-        names
     }
 
     /// Renders with Ansible's native types (see the module docs).
@@ -451,7 +437,7 @@ fn single_expression(source: &str) -> Option<(&str, usize)> {
 }
 
 /// Ansible appends the trailing newlines of the source that rendering dropped.
-fn restore_trailing_newlines(source: &str, mut out: String) -> String {
+pub(crate) fn restore_trailing_newlines(source: &str, mut out: String) -> String {
     let count = |s: &str| s.len() - s.trim_end_matches('\n').len();
     let missing = count(source).saturating_sub(count(&out));
     out.extend(std::iter::repeat_n('\n', missing));

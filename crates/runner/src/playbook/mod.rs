@@ -4,10 +4,12 @@
 
 mod facts;
 mod host;
+mod keywords;
 mod remote;
+mod search_path;
+pub mod start_at;
 mod task;
 mod templating;
-pub mod undefined;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -92,6 +94,7 @@ pub async fn run(
         "groups".to_owned(),
         Value::Object(groups.clone()),
     )]));
+    templates.set_controller_files(playbook.source.clone());
     let engine = Engine {
         inventory,
         groups,
@@ -752,15 +755,9 @@ impl Engine {
             if !self.include_wanted(t, &vars) {
                 continue;
             }
-            let Some(l) = &t.loop_ else { return };
-            match self.templates.render_value(l, &vars, &t.location, "loop") {
-                Ok(Value::Array(a)) => items.push((i, a)),
-                Ok(other) => task::fail_host(
-                    self,
-                    &mut hosts[i],
-                    t,
-                    &format!("loop: expected a list, got {other}"),
-                ),
+            match task::loop_items(self, t, &vars) {
+                Ok(Some(a)) => items.push((i, a)),
+                Ok(None) => return,
                 Err(e) => task::fail_host(self, &mut hosts[i], t, &e.to_string()),
             }
         }

@@ -75,6 +75,10 @@ fn var_map_with(
     // data, never templated again (a registered stdout containing `{{` stays text).
     // Role defaults are the lowest layer: the play's public roles', then the task's own role's.
     let mut vars = Map::new();
+    vars.insert(
+        "ansible_search_path".to_owned(),
+        json!(super::search_path::search_path(&e.playbook_dir, t)),
+    );
     let mut lazy: Vec<String> = Vec::new();
     let defaults = ctx
         .play
@@ -622,7 +626,7 @@ enum TemplateFileError {
     #[error("template: `src` is required")]
     NoSrc,
     #[error(
-        "template: could not find `{0}` (looked in the role's templates/, the playbook's templates/ and the playbook directory)"
+        "template: could not find `{0}` (looked in templates/ and the directory itself of the role, the task's file's directory and the playbook's)"
     )]
     NotFound(String),
     #[error("template: {}: {source}", path.display())]
@@ -646,17 +650,10 @@ fn render_template_file(
         .get("src")
         .and_then(Value::as_str)
         .ok_or(TemplateFileError::NoSrc)?;
-    let role = t
-        .role
-        .iter()
-        .flat_map(|r| [r.path.join("templates").join(src), r.path.join(src)]);
-    let candidates: Vec<PathBuf> = role
-        .chain([
-            e.playbook_dir.join("templates").join(src),
-            e.playbook_dir.join(src),
-            PathBuf::from(src),
-        ])
-        .collect();
+    let search = super::search_path::search_path(&e.playbook_dir, t);
+    let mut candidates =
+        clearfleet_template::lookup::search::candidates(&search, Some("templates"), src);
+    candidates.push(PathBuf::from(src));
     let path = candidates
         .iter()
         .find(|p| e.files.is_file(p))
@@ -752,18 +749,36 @@ pub(crate) async fn run_on_host(e: &Engine, t: &Task, h: &mut HostRun, ctx: &Pla
     };
     let mut var_map = var_map(e, h, ctx, t);
     let vars = e.context(&var_map);
-    let run = TaskRun::start(e, t, h, ctx, module, args, &vars);
+    let resolved = super::keywords::resolve(e, t, &vars);
+    let (t, keyword_error) = match &resolved {
+        Ok(task) => (task.as_ref(), None),
+        Err(err) => (t, Some(err.to_string())),
+    };
+    let mut run = TaskRun::start(e, t, h, ctx, module, args, &vars);
+    if let Some(err) = keyword_error {
+        return run.fail_loop(h, LoopError::Keyword(err), started);
+    }
     let items = match loop_items(e, t, &vars) {
         Ok(items) => items,
         Err(err) => return run.fail_loop(h, err, started),
     };
     let looped = items.is_some();
+    if t.loop_extended {
+        run.items = items.clone().unwrap_or_default();
+    }
     let runs: Vec<Option<(usize, Value)>> = match items {
         None => vec![None],
         Some(items) => items.into_iter().enumerate().map(Some).collect(),
     };
     let mut tally = Tally::new();
-    for item in runs {
+    for (n, item) in runs.into_iter().enumerate() {
+        // `loop_control.pause`: between items, not before the first.
+        if let (Some(p), true) = (t.loop_pause, n > 0)
+            && p > 0.0
+            && !e.stopping()
+        {
+            tokio::time::sleep(Duration::from_secs_f64(p)).await;
+        }
         run.run_item(h, &mut var_map, &vars, item, &mut tally).await;
         if h.unreachable {
             break;
@@ -772,13 +787,43 @@ pub(crate) async fn run_on_host(e: &Engine, t: &Task, h: &mut HostRun, ctx: &Pla
     run.finish(h, looped, tally);
 }
 
-/// The task's `loop` rendered for the host (flattened one level with `with_flattened`);
-/// `None` for a task without a loop.
-fn loop_items(e: &Engine, t: &Task, vars: &Ctx) -> Result<Option<Vec<Value>>, LoopError> {
+/// The task's `loop` rendered for the host (flattened one level with `with_items`; through
+/// the lookup with `with_<lookup>`); `None` for a task without a loop.
+pub(crate) fn loop_items(
+    e: &Engine,
+    t: &Task,
+    vars: &Ctx,
+) -> Result<Option<Vec<Value>>, LoopError> {
     let Some(l) = &t.loop_ else {
         return Ok(None);
     };
-    match e.templates.render_value(l, vars, &t.location, "loop")? {
+    let rendered = match l {
+        // Ansible strips a `with_` string before templating it.
+        Value::String(s) if t.loop_with.is_some() => {
+            e.templates
+                .render_value(&json!(s.trim()), vars, &t.location, "loop")?
+        }
+        _ => e.templates.render_value(l, vars, &t.location, "loop")?,
+    };
+    if let Some(lookup) = &t.loop_with {
+        // As Ansible's `_get_loop_items`: terms that are not a list are one term.
+        let terms = match rendered {
+            Value::Array(a) => Value::Array(a),
+            other => Value::Array(vec![other]),
+        };
+        let module = match &t.body {
+            TaskBody::Module { module, .. } => module.as_str(),
+            _ => "include_tasks",
+        };
+        return match e
+            .templates
+            .lookup_items(lookup, terms, module, vars, &t.location)?
+        {
+            Value::Array(a) => Ok(Some(a)),
+            other => Err(LoopError::NotAList(other)),
+        };
+    }
+    match rendered {
         Value::Array(a) if t.loop_flatten => Ok(Some(
             a.into_iter()
                 .flat_map(|v| match v {
@@ -794,11 +839,14 @@ fn loop_items(e: &Engine, t: &Task, vars: &Ctx) -> Result<Option<Vec<Value>>, Lo
 
 /// Why a task's `loop` gives no items.
 #[derive(Debug, thiserror::Error)]
-enum LoopError {
+pub(crate) enum LoopError {
     #[error(transparent)]
     Template(#[from] TemplateError),
     #[error("loop: expected a list, got {0}")]
     NotAList(Value),
+    /// A templated keyword (`retries: "{{ n }}"`) has no usable value.
+    #[error("{0}")]
+    Keyword(String),
 }
 
 /// Whether every condition holds (`when`, `changed_when`, `failed_when`, `until`: a list is
@@ -851,6 +899,8 @@ struct TaskRun<'a> {
     name: String,
     /// `loop_control.loop_var` (default `item`).
     loop_var: String,
+    /// Every item, for `loop_control.extended` (empty without it).
+    items: Vec<Value>,
 }
 
 impl<'a> TaskRun<'a> {
@@ -878,6 +928,7 @@ impl<'a> TaskRun<'a> {
             args,
             name,
             loop_var: t.loop_var.clone().unwrap_or_else(|| "item".to_owned()),
+            items: Vec::new(),
         }
     }
 
@@ -1002,16 +1053,47 @@ impl<'a> TaskRun<'a> {
     /// The variables of loop item `item` (number `i`): the task's, with the loop variable and
     /// `index_var`, which the task's own variables may refer to.
     fn item_var_map(&self, h: &HostRun, i: usize, item: &Value) -> Map<String, Value> {
+        let loop_vars = self.loop_vars(i, item);
+        let mut m = var_map_with(self.e, h, self.ctx, self.t, &loop_vars);
+        m.extend(loop_vars);
+        m
+    }
+
+    /// What a loop item adds to the variables and to its registered result, as Ansible's
+    /// `_run_loop`: the loop variable, `ansible_loop_var`, `index_var` with
+    /// `ansible_index_var`, and `ansible_loop` under `loop_control.extended`.
+    fn loop_vars(&self, i: usize, item: &Value) -> Map<String, Value> {
         let t = self.t;
-        let mut loop_vars = Map::new();
-        loop_vars.insert(self.loop_var.clone(), item.clone());
-        if let Some(iv) = &t.index_var {
-            loop_vars.insert(iv.clone(), json!(i));
-        }
-        let mut m = var_map_with(self.e, h, self.ctx, t, &loop_vars);
+        let mut m = Map::new();
         m.insert(self.loop_var.clone(), item.clone());
+        m.insert("ansible_loop_var".into(), json!(self.loop_var));
         if let Some(iv) = &t.index_var {
             m.insert(iv.clone(), json!(i));
+            m.insert("ansible_index_var".into(), json!(iv));
+        }
+        if t.loop_extended {
+            let len = self.items.len();
+            let mut l = json!({
+                "index": i + 1,
+                "index0": i,
+                "first": i == 0,
+                "last": i + 1 == len,
+                "length": len,
+                "revindex": len.saturating_sub(i),
+                "revindex0": len.saturating_sub(i + 1),
+            });
+            if let Some(o) = l.as_object_mut() {
+                if t.loop_allitems {
+                    o.insert("allitems".into(), json!(self.items));
+                }
+                if let Some(next) = self.items.get(i + 1) {
+                    o.insert("nextitem".into(), next.clone());
+                }
+                if let Some(prev) = i.checked_sub(1).and_then(|p| self.items.get(p)) {
+                    o.insert("previtem".into(), prev.clone());
+                }
+            }
+            m.insert("ansible_loop".into(), l);
         }
         m
     }
@@ -1050,8 +1132,8 @@ impl<'a> TaskRun<'a> {
         tally: &mut Tally,
     ) {
         let mut skipped = json!({"changed": false, "skipped": true, "skip_reason": "Conditional result was False"});
-        if let (Some((_, item)), Some(m)) = (run, skipped.as_object_mut()) {
-            m.insert(self.loop_var.clone(), item.clone());
+        if let (Some((i, item)), Some(m)) = (run, skipped.as_object_mut()) {
+            m.extend(self.loop_vars(*i, item));
         }
         tally.results.push(skipped);
         self.report(
@@ -1173,9 +1255,8 @@ impl<'a> TaskRun<'a> {
         tally.any_changed |= outcome.result.changed;
         tally.any_failed |= outcome.result.failed || outcome.result.unreachable;
         let mut reg = outcome.registered.clone();
-        if let (Some((_, item)), Some(m)) = (run, reg.as_object_mut()) {
-            m.insert(self.loop_var.clone(), item.clone());
-            m.insert("ansible_loop_var".into(), json!(self.loop_var));
+        if let (Some((i, item)), Some(m)) = (run, reg.as_object_mut()) {
+            m.extend(self.loop_vars(*i, item));
         }
         tally.results.push(reg);
         if outcome.result.unreachable {

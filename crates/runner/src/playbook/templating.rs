@@ -84,6 +84,39 @@ impl TemplateCache {
         Ok(id)
     }
 
+    /// Where the lookups read the playbook's files (the built-in playbook's are in memory).
+    pub fn set_controller_files(&self, files: clearfleet_base::controller_files::ControllerFiles) {
+        let mut inner = self.inner.write().unwrap_or_else(|p| p.into_inner());
+        inner.templates.set_controller_files(files);
+    }
+
+    /// `with_<lookup>`: the lookup `name` (one of `clearfleet_template::lookup::LOOKUPS`, as the
+    /// loader checked) over `terms`, as a list (`query`), for a task running `module`.
+    pub fn lookup_items(
+        &self,
+        name: &str,
+        terms: Value,
+        module: &str,
+        ctx: &clearfleet_template::Value,
+        at: &Location,
+    ) -> Result<Value, TemplateError> {
+        const TERMS: &str = "__clearfleet_terms";
+        // `with_first_found` searches the directory its module's files live in (Ansible looks
+        // for `template`, `var`, `file` in the action's name; `files` when none is there).
+        let subdir = ["template", "var", "file"]
+            .into_iter()
+            .find(|s| module.contains(s))
+            .unwrap_or("file");
+        let source = format!(
+            "{{{{ query({name:?}, *{TERMS}, {}='{subdir}s') }}}}",
+            clearfleet_template::lookup::WITH_SUBDIR
+        );
+        let terms =
+            Templates::context_map(&serde_json::Map::from_iter([(TERMS.to_owned(), terms)]));
+        let ctx = Templates::layered([ctx.clone(), terms]);
+        self.render(&source, &ctx, at, &format!("with_{name}"))
+    }
+
     fn read<T>(&self, f: impl FnOnce(&Inner) -> T) -> T {
         f(&self.inner.read().unwrap_or_else(|p| p.into_inner()))
     }
@@ -141,12 +174,6 @@ impl TemplateCache {
     ) -> Result<bool, TemplateError> {
         let id = self.compile_expr(expr, at, what)?;
         self.read(|i| i.templates.eval_bool_ctx(id, ctx))
-    }
-
-    /// The variables `source` reads without setting them (see [`Templates::undeclared`]).
-    pub fn undeclared(&self, source: &str, kind: clearfleet_playbook::TemplateKind) -> Vec<String> {
-        let expression = matches!(kind, clearfleet_playbook::TemplateKind::Expression);
-        self.read(|i| i.templates.undeclared(source, expression))
     }
 
     /// Renders a whole template file (the `template` module).

@@ -6,8 +6,8 @@ mod core;
 mod data;
 mod encode;
 mod math;
-mod printf;
-mod random;
+pub(crate) mod printf;
+pub(crate) mod random;
 mod regex;
 
 use std::borrow::Cow;

@@ -30,6 +30,16 @@ pub(super) fn pyformat(state: &State, format: &Value, args: &Value) -> Result<St
             super::type_name(format)
         )));
     };
+    apply(fmt, args)
+}
+
+/// `fmt % value` for a value the caller produced (the `sequence` lookup's numbers).
+pub(crate) fn format_one(fmt: &str, value: &Value) -> Result<String, Error> {
+    apply(fmt, value)
+}
+
+/// `fmt % args` once both are known to be defined.
+fn apply(fmt: &str, args: &Value) -> Result<String, Error> {
     let (pieces, specs) = parse(fmt)?;
     let positional = specs
         .iter()

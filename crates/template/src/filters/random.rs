@@ -13,7 +13,7 @@ use super::{check_defined, fail, py_str};
 const N: usize = 624;
 
 /// CPython's Mersenne Twister (`_randommodule.c`).
-struct Mt {
+pub(crate) struct Mt {
     state: [u32; N],
     index: usize,
 }
@@ -92,7 +92,7 @@ impl Mt {
     }
 
     /// `_randbelow_with_getrandbits(n)`.
-    fn below(&mut self, n: u64) -> u64 {
+    pub(crate) fn below(&mut self, n: u64) -> u64 {
         let k = 64 - n.leading_zeros();
         loop {
             let r = self.getrandbits(k);
@@ -105,7 +105,7 @@ impl Mt {
 
 /// `random.Random(seed)`: strings seed with their bytes plus their SHA-512 (version 2
 /// seeding); integers with their absolute value.
-fn seeded(seed: &Value) -> Mt {
+pub(crate) fn seeded(seed: &Value) -> Mt {
     let bytes: Vec<u8> = if seed.is_integer() {
         let n = i128::try_from(seed.clone()).unwrap_or(0).unsigned_abs();
         n.to_be_bytes().to_vec()
