@@ -7,8 +7,8 @@
 //! password stops the run before any host is contacted, naming the file.
 
 use crate::run_ansible_diff::recaps;
-use crate::support::ansible::{ansible_playbook, command as ansible_command};
 use crate::support;
+use crate::support::ansible::{ansible_playbook, command as ansible_command};
 
 use std::path::{Path, PathBuf};
 
