@@ -39,7 +39,8 @@ pub fn man(args: &ManArgs) -> Result<u8, Error> {
 /// The page of `cmd`, dated with the commit the binary was built from (when known), its footer
 /// naming clearfleet and that version on every page (clap_mangen would say `upgrade 0.1.0`).
 fn page(cmd: clap::Command) -> Man {
-    let man = Man::new(cmd).source(format!("clearfleet {}", env!("CLEARFLEET_VERSION")));
+    let man =
+        Man::new(with_aliases(cmd)).source(format!("clearfleet {}", env!("CLEARFLEET_VERSION")));
     match env!("CLEARFLEET_COMMIT_DATE") {
         "" => man,
         date => man.date(date),
@@ -56,4 +57,30 @@ fn write_pages(cmd: clap::Command, dir: &Path) -> Result<(), Error> {
     let mut roff = Vec::new();
     man.render(&mut roff).map_err(Error::Output)?;
     std::fs::write(&path, roff).map_err(|source| Error::ManPage { path, source })
+}
+
+/// `cmd` with each option's visible aliases written after its help, as `--help` shows them:
+/// clap_mangen leaves aliases out, and a page should name every spelling a user may meet.
+fn with_aliases(cmd: clap::Command) -> clap::Command {
+    let aliased: Vec<(clap::Id, String)> = cmd
+        .get_arguments()
+        .filter_map(|a| {
+            let aliases = a.get_visible_aliases()?;
+            let list = aliases
+                .iter()
+                .map(|alias| format!("--{alias}"))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let help = a.get_help().map(|h| h.to_string()).unwrap_or_default();
+            let word = if aliases.len() == 1 {
+                "alias"
+            } else {
+                "aliases"
+            };
+            Some((a.get_id().clone(), format!("{help} [{word}: {list}]")))
+        })
+        .collect();
+    aliased
+        .into_iter()
+        .fold(cmd, |cmd, (id, help)| cmd.mut_arg(id, |a| a.help(help)))
 }
