@@ -48,9 +48,12 @@ pub fn human_duration(d: std::time::Duration) -> String {
         format!("{ms}ms")
     } else if ms < 60_000 {
         format!("{:.2}s", d.as_secs_f64())
-    } else {
+    } else if ms < 3_600_000 {
         let s = d.as_secs();
         format!("{}m{:02}s", s / 60, s % 60)
+    } else {
+        let s = d.as_secs();
+        format!("{}h{:02}m{:02}s", s / 3600, s / 60 % 60, s % 60)
     }
 }
 
@@ -64,5 +67,8 @@ mod tests {
         assert_eq!(human_duration(Duration::from_millis(83)), "83ms");
         assert_eq!(human_duration(Duration::from_millis(1240)), "1.24s");
         assert_eq!(human_duration(Duration::from_secs(125)), "2m05s");
+        assert_eq!(human_duration(Duration::from_secs(3599)), "59m59s");
+        // A fleet's total downtime: hours, not `878m30s`.
+        assert_eq!(human_duration(Duration::from_secs(52_710)), "14h38m30s");
     }
 }
