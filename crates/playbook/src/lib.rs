@@ -38,8 +38,8 @@ pub use error::PlaybookError;
 pub use files::{read_vars_file, remember_strings};
 pub use inherit::Inherited;
 pub use load::{
-    load_playbook, load_playbook_from, load_playbook_str, load_playbook_with, load_tasks_file,
-    resolve_path,
+    include_path, load_playbook, load_playbook_from, load_playbook_str, load_playbook_with,
+    load_tasks_file, resolve_path,
 };
 pub use model::{
     BecomeSpec, Play, Playbook, RoleScope, Serial, SerialStep, SourceFile, Spanned, Strategy, Task,

@@ -115,6 +115,29 @@ pub fn resolve_path(at: &Location, written: &str) -> PathBuf {
         .join(written.trim())
 }
 
+/// The tasks file an `include_tasks`/`import_tasks` written in a file of directory `dir` names.
+/// Outside a role, `written` taken from `dir` (as [`resolve_path`]). In the role at `role`, the first that exists of: that path, then the
+/// role's `tasks/` and the role itself, as Ansible's `DataLoader.path_dwim_relative(role,
+/// 'tasks'|'handlers', file, is_role=True)` searches (a role's handler that includes
+/// `cleanup.yml` gets `tasks/cleanup.yml`); when none exists, the first (for the error).
+pub fn include_path(
+    source: &ControllerFiles,
+    dir: &Path,
+    written: &str,
+    role: Option<&Path>,
+) -> PathBuf {
+    let first = dir.join(written.trim());
+    let Some(role) = role else { return first };
+    let written = Path::new(written.trim());
+    if written.is_absolute() || source.is_file(&first) {
+        return first;
+    }
+    [role.join("tasks").join(written), role.join(written)]
+        .into_iter()
+        .find(|p| source.is_file(p))
+        .unwrap_or(first)
+}
+
 fn finish(cx: Cx, plays: Vec<Play>) -> Result<Playbook, PlaybookError> {
     if cx.diags.is_empty() {
         Ok(Playbook {

@@ -426,7 +426,8 @@ fn body(
                 return None;
             };
             let at = file_node(action.value);
-            let path = f.dir().join(file.trim());
+            let role = task.role.as_ref().map(|r| r.path.as_path());
+            let path = super::load::include_path(&cx.source, f.dir(), file, role);
             let written = file.trim().to_owned();
             if module == "include_tasks" {
                 if !is_template(file) {

@@ -662,9 +662,14 @@ impl Engine {
                     Ok(Value::String(p)) => p,
                     _ => file.to_owned(),
                 };
-            let path = clearfleet_playbook::resolve_path(&t.location, &written)
-                .display()
-                .to_string();
+            let path = clearfleet_playbook::include_path(
+                &self.files,
+                t.location.path.parent().unwrap_or(std::path::Path::new("")),
+                &written,
+                t.role.as_ref().map(|r| r.path.as_path()),
+            )
+            .display()
+            .to_string();
             match by_file.iter_mut().find(|(f, _)| *f == path) {
                 Some((_, v)) => v.push(i),
                 None => by_file.push((path, vec![i])),
@@ -892,8 +897,42 @@ impl Engine {
             if notified.is_empty() {
                 continue;
             }
-            self.run_module_task(handler, hosts, &notified, ctx, true)
-                .await;
+            // A handler may include a tasks file or a role (ansible-core's own
+            // setup_remote_tmp_dir cleans up that way): their tasks run for the notified hosts.
+            let mut started_at = true;
+            match &handler.body {
+                TaskBody::IncludeTasks {
+                    file,
+                    static_tasks: None,
+                } => {
+                    let included = Included::File(file);
+                    Box::pin(self.include_tasks(
+                        handler,
+                        included,
+                        hosts,
+                        &notified,
+                        ctx,
+                        &mut started_at,
+                    ))
+                    .await
+                }
+                TaskBody::IncludeRole { tasks, .. } => {
+                    let included = Included::Role(tasks);
+                    Box::pin(self.include_tasks(
+                        handler,
+                        included,
+                        hosts,
+                        &notified,
+                        ctx,
+                        &mut started_at,
+                    ))
+                    .await
+                }
+                _ => {
+                    self.run_module_task(handler, hosts, &notified, ctx, true)
+                        .await
+                }
+            }
         }
         for i in sel {
             hosts[*i].notified.clear();
