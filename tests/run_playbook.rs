@@ -503,3 +503,25 @@ fn output_past_the_limit_fails_a_task_unless_the_task_says_otherwise() {
         run.stderr
     );
 }
+
+#[test]
+fn setup_gathers_the_facts_a_play_without_gather_facts_lacks() {
+    let Some(s) = Setup::new(1) else {
+        return;
+    };
+    // ansible-core's setup_remote_tmp_dir role starts this way.
+    let pb = s.write(
+        "pb.yml",
+        "- hosts: all\n  gather_facts: no\n  tasks:\n    - ansible.builtin.setup:\n        gather_subset: distribution\n      when: ansible_facts == {}\n      register: r\n    - ansible.builtin.setup:\n      when: ansible_facts == {}\n      register: again\n    - copy:\n        dest: \"{{ work_dir }}/facts\"\n        content: \"{{ ansible_os_family }}|{{ r.ansible_facts.os_family }}|{{ ansible_facts.system }}|{{ again is skipped }}\\n\"\n",
+    );
+    let run = s.run(&pb, &[]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let facts = s.read("facts");
+    let parts: Vec<&str> = facts.trim_end().split('|').collect();
+    assert_eq!(parts.len(), 4, "{facts:?}");
+    assert!(!parts[0].is_empty(), "{facts:?}");
+    assert_eq!(parts[0], parts[1], "{facts:?}");
+    assert_eq!(parts[2], "Linux", "{facts:?}");
+    // Facts gathered once: the second setup's `when` sees them.
+    assert_eq!(parts[3], "True", "{facts:?}");
+}

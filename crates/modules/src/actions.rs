@@ -13,6 +13,7 @@ pub const ACTIONS: &[&str] = &[
     "fail",
     "set_fact",
     "pause",
+    "setup",
     "include_tasks",
     "import_tasks",
     "include_role",
@@ -26,6 +27,7 @@ fn keys(action: &str) -> Option<&'static [&'static str]> {
         "debug" => &["msg", "var", "verbosity"],
         "assert" => &["fail_msg", "msg", "quiet", "success_msg", "that"],
         "fail" => &["msg"],
+        "setup" => &["fact_path", "filter", "gather_subset", "gather_timeout"],
         "pause" => &["echo", "minutes", "prompt", "seconds"],
         "include_tasks" | "import_tasks" => &["_raw_params", "file"],
         "include_role" | "import_role" => &[

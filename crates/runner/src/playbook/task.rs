@@ -124,6 +124,16 @@ fn var_map_with(
         ]);
         layer(&magic, &mut vars, &mut lazy, false);
     }
+    if !h.facts.contains_key("ansible_facts") {
+        // As in Ansible, `ansible_facts` is `{}` until facts are gathered
+        // (`when: ansible_facts == {}` guards a `setup`).
+        layer(
+            &Map::from_iter([("ansible_facts".to_owned(), json!({}))]),
+            &mut vars,
+            &mut lazy,
+            false,
+        );
+    }
     layer(&h.facts, &mut vars, &mut lazy, false);
     layer(&h.vars, &mut vars, &mut lazy, false);
     layer(&map(&t.vars), &mut vars, &mut lazy, true);
@@ -243,12 +253,15 @@ fn emit_engine_result(e: &Engine, h: &HostRun, t: &Task, status: TaskStatus, msg
     })));
 }
 
-/// Gathers facts on one host (one round trip).
-pub(crate) async fn gather(e: &Engine, h: &mut HostRun, ssh: &SshSettings) {
-    let started = Instant::now();
+/// The facts of `h` (`ansible_facts` and the `ansible_*` names), read by one command on its
+/// connection; `Err((unreachable, message))`.
+async fn facts_of(
+    h: &mut HostRun,
+    ssh: &SshSettings,
+) -> Result<Map<String, Value>, (bool, String)> {
     let name = h.name.clone();
     let max_output = h.plan.max_output;
-    let result = match h.connection(ssh).await {
+    match h.connection(ssh).await {
         Err(err) => Err((true, err.to_string())),
         Ok(conn) => {
             let remote = SshRemote {
@@ -278,7 +291,13 @@ pub(crate) async fn gather(e: &Engine, h: &mut HostRun, ssh: &SshSettings) {
                 )),
             }
         }
-    };
+    }
+}
+
+/// Gathers facts on one host (one round trip).
+pub(crate) async fn gather(e: &Engine, h: &mut HostRun, ssh: &SshSettings) {
+    let started = Instant::now();
+    let result = facts_of(h, ssh).await;
     let (status, msg) = match result {
         Ok(facts) => {
             h.facts = facts;
@@ -381,6 +400,7 @@ async fn action(
         ),
         "assert" => assert(e, t, args, &rendered, vars),
         "set_fact" => set_fact(h, rendered),
+        "setup" => setup(e, h).await,
         "pause" => pause(&rendered).await,
         _ => Outcome::of(run_host_module(e, h, t, module, rendered, vars, var_map).await),
     }
@@ -451,6 +471,25 @@ fn set_fact(h: &mut HostRun, rendered: Value) -> Outcome {
     let mut r = ModuleResult::ok();
     r.data.insert("ansible_facts".into(), rendered);
     Outcome::of(r)
+}
+
+/// `setup`: the facts `gather_facts` reads (one command; `gather_subset` and `filter` are
+/// accepted and the same light set is read whatever they say), given to the host and returned
+/// as Ansible's setup returns them (`ansible_facts`).
+async fn setup(e: &Engine, h: &mut HostRun) -> Outcome {
+    match facts_of(h, &e.config.ssh).await {
+        Ok(facts) => {
+            let returned = facts.get("ansible_facts").cloned().unwrap_or_default();
+            h.facts = facts;
+            let mut r = ModuleResult::ok();
+            r.data.insert("ansible_facts".into(), returned);
+            Outcome::of(r)
+        }
+        Err((true, msg)) => Outcome::of(ModuleResult::from_remote_error(
+            &clearfleet_modules::RemoteError::Unreachable(msg),
+        )),
+        Err((false, msg)) => Outcome::fail(msg),
+    }
 }
 
 /// `pause`: `seconds` plus `minutes`; interactive prompts are refused.
