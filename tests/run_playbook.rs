@@ -525,3 +525,39 @@ fn setup_gathers_the_facts_a_play_without_gather_facts_lacks() {
     // Facts gathered once: the second setup's `when` sees them.
     assert_eq!(parts[3], "True", "{facts:?}");
 }
+
+#[test]
+fn a_broken_include_fails_only_the_hosts_that_reach_it() {
+    let Some(s) = Setup::new(2) else {
+        return;
+    };
+    s.write("broken.yml", "- comand: ls\n");
+    let pb = s.write(
+        "pb.yml",
+        "- hosts: all\n  gather_facts: no\n  tasks:\n    - include_tasks: broken.yml\n      when: inventory_hostname == 'h01'\n    - copy:\n        dest: \"{{ work_dir }}/{{ inventory_hostname }}.done\"\n        content: done\n",
+    );
+    let run = s.run(&pb, &[]);
+    // Warned about before the run, as Ansible would not (it reads the file when h01 gets there).
+    assert!(
+        run.stderr.contains("warning: ") && run.stderr.contains("unknown module `comand`"),
+        "{run:?}"
+    );
+    assert_eq!(run.code, 2, "{run:?}");
+    assert_eq!(
+        Recap::of(&run.stdout, "h01").counts()[3],
+        1,
+        "{}",
+        run.stdout
+    );
+    assert_eq!(
+        Recap::of(&run.stdout, "h02").counts()[3],
+        0,
+        "{}",
+        run.stdout
+    );
+    assert!(
+        !s.exists("h01.done") && s.exists("h02.done"),
+        "{}",
+        run.stdout
+    );
+}

@@ -221,6 +221,11 @@ pub fn load_playbook(
          kind: clearfleet_playbook::TemplateKind,
          at: &clearfleet_base::diagnostic::Location| { templates.check(src, kind, at) };
     let playbook = clearfleet_playbook::load_playbook_with(files, path, roles_path, &mut check)?;
+    for w in &playbook.warnings {
+        eprintln!(
+            "warning: {w}\n  = note: read when a host reaches the include (as Ansible); it fails those hosts"
+        );
+    }
     Ok(LoadedPlaybook {
         playbook,
         templates,

@@ -29,6 +29,8 @@ impl File {
 /// State of one load.
 pub struct Cx<'h> {
     pub diags: Vec<Diagnostic>,
+    /// Found in dynamic includes' files: reported, not fatal (see `Playbook::warnings`).
+    pub warnings: Vec<Diagnostic>,
     pub hook: &'h mut dyn TemplateCheck,
     /// Where the files are read from (the disk, or the built-in playbook in memory).
     pub source: ControllerFiles,
@@ -44,6 +46,7 @@ impl<'h> Cx<'h> {
     pub fn new(hook: &'h mut dyn TemplateCheck, source: &ControllerFiles) -> Self {
         Cx {
             diags: Vec::new(),
+            warnings: Vec::new(),
             hook,
             source: source.clone(),
             files: Vec::new(),

@@ -144,6 +144,7 @@ fn finish(cx: Cx, plays: Vec<Play>) -> Result<Playbook, PlaybookError> {
             plays,
             files: cx.files,
             source: cx.source,
+            warnings: cx.warnings,
         })
     } else {
         Err(PlaybookError::new(cx.diags))

@@ -8,7 +8,7 @@
 //! set. The runner evaluates leaf tasks only and never re-applies a parent's keywords.
 
 use clearfleet_base::controller_files::ControllerFiles;
-use clearfleet_base::diagnostic::Location;
+use clearfleet_base::diagnostic::{Diagnostic, Location};
 use indexmap::IndexMap;
 use serde_json::Value;
 use std::path::PathBuf;
@@ -42,6 +42,10 @@ pub struct Playbook {
     pub plays: Vec<Play>,
     pub files: Vec<SourceFile>,
     pub source: ControllerFiles,
+    /// What the up-front check found in the file of a literal `include_tasks`: Ansible reads a
+    /// dynamic include only when a host reaches it, so these are warnings now and fail the
+    /// hosts that reach the include at run time (a Windows-only handler on Linux never does).
+    pub warnings: Vec<Diagnostic>,
 }
 
 /// One play.

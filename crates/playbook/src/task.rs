@@ -431,7 +431,10 @@ fn body(
             let written = file.trim().to_owned();
             if module == "include_tasks" {
                 if !is_template(file) {
-                    // Checked now so a missing or broken file is reported before the run.
+                    // Checked now so a missing or broken file is reported before the run: as
+                    // a warning, since Ansible reads the file only when a host reaches the
+                    // include (the run fails those hosts with the same error).
+                    let before = cx.diags.len();
                     tasks_file(
                         cx,
                         f,
@@ -442,6 +445,8 @@ fn body(
                         false,
                         depth,
                     );
+                    let found: Vec<Diagnostic> = cx.diags.drain(before..).collect();
+                    cx.warnings.extend(found);
                 }
                 return Some(TaskBody::IncludeTasks {
                     file: written.clone(),
