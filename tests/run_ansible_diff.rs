@@ -40,17 +40,7 @@ fn dumped(dir: &Path, name: &str) -> serde_json::Value {
 
 /// An inventory of `fleet` that both tools read: Ansible's OpenSSH checks the fleet's host keys.
 fn shared_inventory(fleet: &Fleet, dir: &Path) -> PathBuf {
-    fleet
-        .inventory()
-        .var("ansible_python_interpreter", "/usr/bin/python3")
-        .var(
-            "ansible_ssh_common_args",
-            format!(
-                "'-o UserKnownHostsFile={} -o StrictHostKeyChecking=yes'",
-                fleet.known_hosts_path().display()
-            ),
-        )
-        .write(dir, "inv.yml")
+    ansible::inventory(fleet).write(dir, "inv.yml")
 }
 
 /// Both runs of one fixture: clearfleet's (its `work_dir` is `home/clearfleet`) and
@@ -208,18 +198,9 @@ fn ansible_and_clearfleet_agree_on_ansible_cfg() {
     };
     let home = temp_home();
     let dir = home.path();
-    fleet
-        .inventory()
+    ansible::inventory(&fleet)
         .unset_var("ansible_user")
         .unset_var("ansible_ssh_private_key_file")
-        .var("ansible_python_interpreter", "/usr/bin/python3")
-        .var(
-            "ansible_ssh_common_args",
-            format!(
-                "'-o UserKnownHostsFile={} -o StrictHostKeyChecking=yes'",
-                fleet.known_hosts_path().display()
-            ),
-        )
         .write(dir, "fleet.yml");
     support::cli::write(
         dir,

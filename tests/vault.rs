@@ -166,17 +166,7 @@ fn a_vaulted_project_runs_the_same_under_ansible_and_clearfleet_and_leaks_nothin
     let home = temp_home();
     let playbook = project(&ansible, home.path());
     let dir = home.path().join("project");
-    let inv = fleet
-        .inventory()
-        .var("ansible_python_interpreter", "/usr/bin/python3")
-        .var(
-            "ansible_ssh_common_args",
-            format!(
-                "'-o UserKnownHostsFile={} -o StrictHostKeyChecking=yes'",
-                fleet.known_hosts_path().display()
-            ),
-        )
-        .write(&dir, "inv.yml");
+    let inv = support::ansible::inventory(&fleet).write(&dir, "inv.yml");
     let ours_dir = home.path().join("clearfleet");
     let theirs_dir = home.path().join("ansible");
     let report = home.path().join("report");

@@ -54,3 +54,18 @@ pub fn command(program: &Path, home: &Path) -> Command {
         .env("ANSIBLE_HOST_KEY_CHECKING", "True");
     cmd
 }
+
+/// The inventory of `fleet` that both tools read: the venv's Python on the host, and Ansible's
+/// OpenSSH checking the fleet's host keys.
+pub fn inventory(fleet: &super::sshd::Fleet) -> super::sshd::Inventory {
+    fleet
+        .inventory()
+        .var("ansible_python_interpreter", "/usr/bin/python3")
+        .var(
+            "ansible_ssh_common_args",
+            format!(
+                "'-o UserKnownHostsFile={} -o StrictHostKeyChecking=yes'",
+                fleet.known_hosts_path().display()
+            ),
+        )
+}

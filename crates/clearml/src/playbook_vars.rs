@@ -298,12 +298,12 @@ fn resume_vars(vars: &mut Map<String, Value>, root: &str, m: &InterruptedUpgrade
     vars.insert("clearml_resume".into(), json!(resume));
 }
 
-/// `<root>-backup-<UTC timestamp>`: beside the root, never inside what a restore removes.
 /// The manifests `clearml/backup.sh back-up` writes in the backup directory (`manifest.config`
 /// only when the server has a config directory): each entry's type, mode, owner, size and
 /// SHA-256.
 pub const BACKUP_MANIFESTS: [&str; 3] = ["manifest.data", "manifest.config", "manifest.files"];
 
+/// `<root>-backup-<UTC timestamp>`: beside the root, never inside what a restore removes.
 pub fn default_backup_dir(root: &str, now: std::time::SystemTime) -> String {
     format!(
         "{}-backup-{}",

@@ -780,17 +780,22 @@ mod tests {
         }
     }
 
-    #[test]
-    fn upgrade_rows_decide_status_versions_and_the_last_hop() {
-        let dir = tempfile::TempDir::new().unwrap_or_else(|e| panic!("{e}"));
-        let mut f = FilesReporter::new(
+    /// The files reporter of `clearfleet upgrade`, writing into `dir/r`.
+    fn upgrade_reporter(dir: &tempfile::TempDir) -> FilesReporter {
+        FilesReporter::new(
             dir.path().join("r"),
             "upgrade",
             &["clearfleet".to_owned(), "upgrade".to_owned()],
             RunKind::Upgrade,
             Redactor::default(),
         )
-        .unwrap_or_else(|e| panic!("{e}"));
+        .unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    #[test]
+    fn upgrade_rows_decide_status_versions_and_the_last_hop() {
+        let dir = tempfile::TempDir::new().unwrap_or_else(|e| panic!("{e}"));
+        let mut f = upgrade_reporter(&dir);
         let hosts = vec!["a".to_owned(), "b".to_owned(), "never".to_owned()];
         f.report(&ev(
             0,
@@ -900,14 +905,7 @@ mod tests {
     #[test]
     fn each_host_has_its_own_duration_and_downtime() {
         let dir = tempfile::TempDir::new().unwrap_or_else(|e| panic!("{e}"));
-        let mut f = FilesReporter::new(
-            dir.path().join("r"),
-            "upgrade",
-            &["clearfleet".to_owned(), "upgrade".to_owned()],
-            RunKind::Upgrade,
-            Redactor::default(),
-        )
-        .unwrap_or_else(|e| panic!("{e}"));
+        let mut f = upgrade_reporter(&dir);
         let hosts = vec!["a".to_owned(), "b".to_owned()];
         f.report(&ev(
             0,

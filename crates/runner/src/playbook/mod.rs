@@ -899,13 +899,17 @@ impl Engine {
             }
             // A handler may include a tasks file or a role (ansible-core's own
             // setup_remote_tmp_dir cleans up that way): their tasks run for the notified hosts.
-            let mut started_at = true;
-            match &handler.body {
+            let included = match &handler.body {
                 TaskBody::IncludeTasks {
                     file,
                     static_tasks: None,
-                } => {
-                    let included = Included::File(file);
+                } => Some(Included::File(file)),
+                TaskBody::IncludeRole { tasks, .. } => Some(Included::Role(tasks)),
+                _ => None,
+            };
+            match included {
+                Some(included) => {
+                    let mut started_at = true;
                     Box::pin(self.include_tasks(
                         handler,
                         included,
@@ -916,19 +920,7 @@ impl Engine {
                     ))
                     .await
                 }
-                TaskBody::IncludeRole { tasks, .. } => {
-                    let included = Included::Role(tasks);
-                    Box::pin(self.include_tasks(
-                        handler,
-                        included,
-                        hosts,
-                        &notified,
-                        ctx,
-                        &mut started_at,
-                    ))
-                    .await
-                }
-                _ => {
+                None => {
                     self.run_module_task(handler, hosts, &notified, ctx, true)
                         .await
                 }

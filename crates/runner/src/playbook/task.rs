@@ -124,16 +124,10 @@ fn var_map_with(
         ]);
         layer(&magic, &mut vars, &mut lazy, false);
     }
-    if !h.facts.contains_key("ansible_facts") {
-        // As in Ansible, `ansible_facts` is `{}` until facts are gathered
-        // (`when: ansible_facts == {}` guards a `setup`).
-        layer(
-            &Map::from_iter([("ansible_facts".to_owned(), json!({}))]),
-            &mut vars,
-            &mut lazy,
-            false,
-        );
-    }
+    // As in Ansible, `ansible_facts` is `{}` until facts are gathered (`when: ansible_facts ==
+    // {}` guards a `setup`); gathered facts replace it.
+    vars.insert("ansible_facts".to_owned(), json!({}));
+    lazy.retain(|k| k != "ansible_facts");
     layer(&h.facts, &mut vars, &mut lazy, false);
     layer(&h.vars, &mut vars, &mut lazy, false);
     layer(&map(&t.vars), &mut vars, &mut lazy, true);
