@@ -111,7 +111,9 @@ fn ansible_core_integration_targets() {
         .clamp(1, selected.len().max(1));
     let source = ansible_source::source_tree(&ansible::bin_dir().join("pip"));
     let targets_dir = source.join("test/integration/targets");
-    let Some(fleet) = Fleet::start(jobs) else {
+    // Each host has its own /tmp, as each ansible-test container has: `changed_when` lists
+    // /tmp (`ls -al /tmp`), which fails when another target's or test's files vanish meanwhile.
+    let Some(fleet) = Fleet::builder().hosts(jobs).private_tmp(true).build() else {
         return;
     };
     // Kept after the test (each tool's stdout and stderr per target), emptied when it starts.
@@ -165,8 +167,9 @@ fn ansible_core_integration_targets() {
 }
 
 /// One target's work directory: inventory, ansible.cfg, the wrapper play, `output_dir`.
-struct TargetRun {
+struct TargetRun<'h> {
     work: PathBuf,
+    host: &'h SshdHost,
     /// The sshd host's HOME (sshd's `SetEnv HOME`).
     host_home: PathBuf,
     /// root's home in the passwd database: the working directory of every command the targets
@@ -180,14 +183,14 @@ struct TargetRun {
     roles_path: String,
 }
 
-impl TargetRun {
+impl<'h> TargetRun<'h> {
     fn prepare(
         work: &Path,
         targets_dir: &Path,
         target: &str,
-        host: &SshdHost,
+        host: &'h SshdHost,
         fleet: &Fleet,
-    ) -> TargetRun {
+    ) -> TargetRun<'h> {
         let _ = std::fs::remove_dir_all(work);
         std::fs::create_dir_all(work).expect("work dir");
         let stand_ins = work.join("stand-in-roles");
@@ -235,6 +238,7 @@ impl TargetRun {
         );
         TargetRun {
             work: work.to_owned(),
+            host,
             host_home: host.home(),
             login_home: root_home(),
             targets_dir: targets_dir.to_owned(),
@@ -252,9 +256,10 @@ impl TargetRun {
         self.work.join("output")
     }
 
-    /// A fresh `output_dir` for the next tool, and the host's HOME as the harness made it
-    /// (targets write relative paths there: `lineinfile` creates `file.txt`).
+    /// A fresh `output_dir` for the next tool, the host's HOME as the harness made it
+    /// (targets write relative paths there: `lineinfile` creates `file.txt`) and its `/tmp` empty.
     fn fresh_output(&self) {
+        self.host.empty_private_tmp();
         let out = self.output_dir();
         let _ = std::fs::remove_dir_all(&out);
         std::fs::create_dir_all(&out).expect("output dir");

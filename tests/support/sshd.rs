@@ -265,6 +265,8 @@ pub struct FleetBuilder {
     empty_known_hosts: bool,
     /// The hosts see the test users ([`TEST_USERS`]) in their own mount namespace.
     test_users: bool,
+    /// Each host's sessions see their own empty `/tmp` (in their own mount namespace).
+    private_tmp: bool,
 }
 
 impl FleetBuilder {
@@ -290,6 +292,14 @@ impl FleetBuilder {
         self.test_users = on;
         self
     }
+    /// Give each host its own empty `/tmp`, seen only by its sshd and its sessions (as each
+    /// container of ansible-test has its own): what one host's commands do there, or list
+    /// there, never races with another host or with the rest of the machine. The fleet's own
+    /// directory stays visible at its path. Needs root and unshare, like the test users.
+    pub fn private_tmp(mut self, on: bool) -> Self {
+        self.private_tmp = on;
+        self
+    }
     /// Leave the fleet's known_hosts file empty (it is pre-populated by default).
     pub fn empty_known_hosts(mut self, on: bool) -> Self {
         self.empty_known_hosts = on;
@@ -299,7 +309,7 @@ impl FleetBuilder {
     /// Starts the hosts; `None` (after printing why: the test is skipped) when sshd is not
     /// installed, or the test users are asked for and [`require_test_users`] says no.
     pub fn build(self) -> Option<Fleet> {
-        if self.test_users && !require_test_users() {
+        if (self.test_users || self.private_tmp) && !require_test_users() {
             return None;
         }
         if !Path::new(SSHD).exists() {
@@ -402,6 +412,7 @@ impl Fleet {
             max_startups: None,
             empty_known_hosts: false,
             test_users: false,
+            private_tmp: false,
         }
     }
 
@@ -607,6 +618,24 @@ impl std::fmt::Display for Inventory {
     }
 }
 
+/// Run by `sh -c` in sshd's new mount namespace: `$0` the test users' files or `-`, `$1` the
+/// private `/tmp` or `-`, `$2` where the fleet's directory appears in it (or `-` when the fleet
+/// is not under `/tmp`), then sshd's argv.
+const NAMESPACE_MOUNTS: &str = "set -e\n\
+    if [ \"$0\" != - ]; then\n\
+      for f in passwd shadow group sudoers.d; do mount --bind \"$0/etc/$f\" \"/etc/$f\"; done\n\
+    fi\n\
+    if [ \"$1\" != - ]; then\n\
+      if [ \"$2\" != - ]; then\n\
+        fleet=\"/tmp/${2#\"$1\"/}\"\n\
+        mkdir -p \"$2\"\n\
+        mount --bind \"$fleet\" \"$2\"\n\
+      fi\n\
+      mount --rbind \"$1\" /tmp\n\
+    fi\n\
+    shift 2\n\
+    exec \"$@\"";
+
 /// One sshd process (and its config, keys and log).
 pub struct SshdHost {
     name: String,
@@ -638,6 +667,23 @@ impl SshdHost {
     /// The HOME of every session of this host (sshd's `SetEnv HOME`).
     pub fn home(&self) -> PathBuf {
         self.dir.join("home")
+    }
+
+    /// Empties this host's own `/tmp` ([`FleetBuilder::private_tmp`]; nothing to do without
+    /// one), as a fresh container's would be. Only between runs: a session may be using it.
+    pub fn empty_private_tmp(&self) {
+        if !self.options.private_tmp {
+            return;
+        }
+        let tmp = self.dir.join("tmp");
+        // The fleet's directory is mounted on its namespace's mount point here: kept.
+        let fleet = self.dir.parent().and_then(Path::file_name);
+        for entry in fs::read_dir(&tmp).into_iter().flatten().flatten() {
+            if Some(entry.file_name().as_os_str()) != fleet {
+                let p = entry.path();
+                let _ = fs::remove_dir_all(&p).or_else(|_| fs::remove_file(&p));
+            }
+        }
     }
 
     pub fn log_path(&self) -> &Path {
@@ -700,6 +746,31 @@ impl SshdHost {
         self.start_on(Some(port));
     }
 
+    /// The arguments of [`NAMESPACE_MOUNTS`] when this host's sshd runs in its own mount
+    /// namespace (test users or a private `/tmp`), `None` when it shares the machine's.
+    fn namespace_mounts(&self) -> Option<[std::ffi::OsString; 3]> {
+        let private_tmp = self.options.private_tmp.then(|| {
+            let tmp = self.dir.join("tmp");
+            fs::create_dir_all(&tmp).expect("private tmp");
+            set_mode(&tmp, 0o1777);
+            tmp
+        });
+        if self.users.is_none() && private_tmp.is_none() {
+            return None;
+        }
+        let or_dash = |p: Option<&Path>| p.map_or_else(|| "-".into(), |p| p.as_os_str().to_owned());
+        // The fleet's directory (config, keys, homes) is under /tmp: seen again at its path.
+        let fleet = self.dir.parent().expect("the fleet's directory");
+        let fleet_in_tmp = private_tmp
+            .as_ref()
+            .and_then(|tmp| Some(tmp.join(fleet.strip_prefix("/tmp").ok()?)));
+        Some([
+            or_dash(self.users.as_deref()),
+            or_dash(private_tmp.as_deref()),
+            or_dash(fleet_in_tmp.as_deref()),
+        ])
+    }
+
     fn write_config(&self, port: u16) {
         let o = &self.options;
         let mut c = format!(
@@ -738,7 +809,7 @@ impl SshdHost {
             let port = port.unwrap_or_else(free_port);
             self.write_config(port);
             let mut argv: Vec<std::ffi::OsString> = Vec::new();
-            if let Some(users) = &self.users {
+            if let Some(mounts) = self.namespace_mounts() {
                 // Every step execs, so the child's pid ends up being sshd's.
                 argv.extend(
                     [
@@ -748,13 +819,11 @@ impl SshdHost {
                         "private",
                         "sh",
                         "-c",
-                        "set -e\n\
-                         for f in passwd shadow group sudoers.d; do mount --bind \"$0/etc/$f\" \"/etc/$f\"; done\n\
-                         exec \"$@\"",
+                        NAMESPACE_MOUNTS,
                     ]
                     .map(Into::into),
                 );
-                argv.push(users.clone().into());
+                argv.extend(mounts);
             }
             argv.push(SSHD.into());
             let child = Command::new(&argv[0])
