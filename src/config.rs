@@ -18,7 +18,8 @@ use clearfleet_base::secret::{Redactor, Secret, is_secret_var};
 use clearfleet_inventory::Inventory;
 use clearfleet_runner::config::{HostPlan, RunConfig};
 use clearfleet_ssh::{
-    Become, Defaults, HostKeyChecking, HostParams, PassphrasePrompt, SshConfig, SshSettings, Target,
+    Become, Defaults, HostKeyChecking, HostParams, PassphrasePrompt, SshArgs, SshConfig,
+    SshSettings, Target,
 };
 
 /// Selects the `--limit` hosts of an inventory already loaded and resolves them;
@@ -67,6 +68,7 @@ pub fn for_hosts(
         password: ask_pass.clone(),
     };
 
+    let mut warnings = Vec::new();
     let mut secrets: Vec<Secret> = ask_pass.iter().chain(&ask_become_pass).cloned().collect();
     let mut hosts = Vec::with_capacity(names.len());
     for name in names {
@@ -86,6 +88,11 @@ pub fn for_hosts(
                     source,
                 }
             })?;
+        if target.host_key_checking == Some(HostKeyChecking::Off) {
+            warnings.push(format!(
+                "host key checking is off for {name} (StrictHostKeyChecking in its ansible_ssh_*args): any host can impersonate it"
+            ));
+        }
         let (wanted, settings) = become_for(&name, &vars, args, ask_become_pass.as_ref())?;
         let become_ = wanted.then(|| settings.clone());
         let max_output = host_max_output(&name, &vars)?.unwrap_or(max_output);
@@ -98,7 +105,6 @@ pub fn for_hosts(
         });
     }
 
-    let mut warnings = Vec::new();
     let (forks, max_connections) = cap_forks(args.forks.max(1), &mut warnings);
     if hosts.len() > max_connections {
         warnings.push(format!(
@@ -274,6 +280,7 @@ fn host_params(host: &str, vars: &IndexMap<String, Value>) -> Result<HostParams,
             reason: format!("connection type `{kind}` is not supported (only ssh)"),
         });
     }
+    let ssh_args = ssh_args(host, vars)?;
     let port = match first_var(host, vars, &["ansible_port", "ansible_ssh_port"])? {
         None => None,
         Some(p) => Some(p.trim().parse::<u16>().map_err(|_| Error::HostVar {
@@ -302,8 +309,33 @@ fn host_params(host: &str, vars: &IndexMap<String, Value>) -> Result<HostParams,
             ],
         )?
         .map(Secret::new),
-        proxy_jump: None,
+        proxy_jump: ssh_args.proxy_jump,
+        known_hosts: ssh_args.known_hosts,
+        host_key_checking: ssh_args.host_key_checking,
     })
+}
+
+/// The OpenSSH options of the host's `ansible_ssh_args`, `ansible_ssh_common_args` and
+/// `ansible_ssh_extra_args`, in the order Ansible puts them on `ssh`'s command line (the first
+/// value of an option wins).
+fn ssh_args(host: &str, vars: &IndexMap<String, Value>) -> Result<SshArgs, Error> {
+    let mut args = SshArgs::default();
+    let home = home_dir();
+    for var in [
+        "ansible_ssh_args",
+        "ansible_ssh_common_args",
+        "ansible_ssh_extra_args",
+    ] {
+        if let Some(text) = var_str(host, vars, var)? {
+            args.read(&text, home.as_deref())
+                .map_err(|reason| Error::HostVar {
+                    host: host.to_owned(),
+                    var: var.to_owned(),
+                    reason,
+                })?;
+        }
+    }
+    Ok(args)
 }
 
 fn expand_tilde(p: &str) -> PathBuf {

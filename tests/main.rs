@@ -34,6 +34,7 @@ mod run_ansible_diff;
 mod run_keywords;
 mod run_playbook;
 mod shlex_python;
+mod ssh_args;
 mod ssh_auth;
 mod ssh_become;
 mod ssh_connect;

@@ -37,6 +37,8 @@ fn local_target(port: u16) -> Target {
         password: None,
         connect_timeout: None,
         jump: None,
+        known_hosts: None,
+        host_key_checking: None,
     }
 }
 

@@ -512,6 +512,8 @@ impl Fleet {
             password: None,
             connect_timeout: None,
             jump: None,
+            known_hosts: None,
+            host_key_checking: None,
         }
     }
 }

@@ -13,7 +13,8 @@
 //! and [`ExecOutput::truncation`] says what was dropped.
 //!
 //! Files: `target.rs` (resolving how to reach a host), `ssh_config.rs`, `known_hosts.rs`,
-//! `handler.rs` (russh's callbacks: the host key check), `auth.rs`, `session.rs` (connect,
+//! `ssh_args.rs` (the OpenSSH options of `ansible_ssh_common_args`), `handler.rs` (russh's
+//! callbacks: the host key check), `auth.rs`, `session.rs` (connect,
 //! retries, jump hosts), `output.rs` (what a command is given and gives back, its output
 //! collected within the limit as it arrives), `exec.rs` (channel loop),
 //! `persistent_shell.rs`, `driver.rs` and `shell_frame.rs` (one long-lived shell per
@@ -32,6 +33,7 @@ mod persistent_shell;
 mod session;
 mod settings;
 mod shell_frame;
+mod ssh_args;
 mod ssh_config;
 mod target;
 
@@ -41,5 +43,6 @@ pub use self::known_hosts::HostKeyChecking;
 pub use self::output::{ExecOptions, ExecOutput, ExitStatus, cancelled_commands_settled};
 pub use self::session::Connection;
 pub use self::settings::{HandshakeGates, KeyCache, PassphrasePrompt, SshSettings};
+pub use self::ssh_args::SshArgs;
 pub use self::ssh_config::{HostConfig, SshConfig};
 pub use self::target::{Defaults, HostParams, Target};

@@ -240,19 +240,18 @@ async fn attempt_once(
 ) -> Result<Handle<ClientHandler>, ConnectError> {
     let addr = target.addr();
     let host = target.known_hosts_name();
-    let known_types = if settings.host_key_checking == HostKeyChecking::Off {
+    let known_hosts_file = target.known_hosts.as_ref().unwrap_or(&settings.known_hosts);
+    let policy = target
+        .host_key_checking
+        .unwrap_or(settings.host_key_checking);
+    let known_types = if policy == HostKeyChecking::Off {
         Vec::new()
     } else {
-        known_hosts::known_key_types(&settings.known_hosts, &host)
+        known_hosts::known_key_types(known_hosts_file, &host)
     };
     let config = client_config(settings, &known_types);
     let rejection = Arc::new(Mutex::new(None));
-    let handler = ClientHandler::new(
-        host,
-        settings.known_hosts.clone(),
-        settings.host_key_checking,
-        rejection.clone(),
-    );
+    let handler = ClientHandler::new(host, known_hosts_file.clone(), policy, rejection.clone());
     let connected = match via {
         None => {
             let stream = TcpStream::connect((target.address.as_str(), target.port))

@@ -12,6 +12,7 @@
 //! | password | `ansible_password` | CLI `--ask-pass` | | |
 //! | jump | `HostParams::proxy_jump` | ssh_config `ProxyJump` | none | |
 //! | connect timeout | ssh_config `ConnectTimeout` | `SshSettings::connect_timeout` | | |
+//! | known_hosts, checking | `HostParams` (`-o UserKnownHostsFile`, `-o StrictHostKeyChecking` in the `ansible_ssh_*args`) | `SshSettings` | | |
 //!
 //! Notes:
 //! - ssh_config is matched on the inventory name (as `ssh name` would) and, when
@@ -29,6 +30,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use super::error::{JumpSpecError, TargetError};
+use super::known_hosts::HostKeyChecking;
 use super::ssh_config::{HostConfig, SshConfig, jump_hops};
 use clearfleet_base::secret::Secret;
 
@@ -51,6 +53,10 @@ pub struct HostParams {
     /// A ProxyJump chain (`[user@]host[:port],...`), e.g. from `-J` in `ansible_ssh_common_args`.
     /// Overrides ssh_config's ProxyJump; `"none"` disables it.
     pub proxy_jump: Option<String>,
+    /// `-o UserKnownHostsFile` in `ansible_ssh_common_args` (or `_extra_args`, `ansible_ssh_args`).
+    pub known_hosts: Option<PathBuf>,
+    /// `-o StrictHostKeyChecking` there.
+    pub host_key_checking: Option<HostKeyChecking>,
 }
 
 /// Connection defaults from the CLI (`--user`, `--private-key`, `--ask-pass`); inventory
@@ -78,6 +84,10 @@ pub struct Target {
     pub connect_timeout: Option<Duration>,
     /// The last jump host before this one (whose own `jump` is the hop before it).
     pub jump: Option<Box<Target>>,
+    /// Overrides `SshSettings::known_hosts` for this host (not its jump hosts).
+    pub known_hosts: Option<PathBuf>,
+    /// Overrides `SshSettings::host_key_checking` for this host (not its jump hosts).
+    pub host_key_checking: Option<HostKeyChecking>,
 }
 
 impl Target {
@@ -143,6 +153,8 @@ impl Target {
                 .or_else(|| defaults.password.clone()),
             connect_timeout: hc.connect_timeout,
             jump,
+            known_hosts: params.known_hosts.clone(),
+            host_key_checking: params.host_key_checking,
         })
     }
 
@@ -252,6 +264,8 @@ fn resolve_chain(
             password: None,
             connect_timeout: hc.connect_timeout,
             jump,
+            known_hosts: None,
+            host_key_checking: None,
         }));
     }
     Ok(previous)
