@@ -7,6 +7,7 @@ mod playbook;
 mod support;
 
 mod ansible_cfg;
+mod ansible_project;
 mod ansible_targets;
 mod backup;
 mod completions;
