@@ -4,9 +4,12 @@
 //! docs/playbooks.md ("ansible-core's integration targets") records the numbers;
 //! `scripts/ansible-targets` rewrites it.
 //!
-//! The test is a ratchet: it fails when clearfleet passes fewer targets or assertions than the
-//! table records (or stops passing a target it passed), and when ansible-playbook's numbers
-//! change at all (then the harness, not clearfleet, broke).
+//! The test is a ratchet over the targets ansible-playbook passes (they run every assertion the
+//! same way each time): it fails when clearfleet passes fewer of them or fewer of their
+//! assertions than the table records (or stops passing one it passed), and when
+//! ansible-playbook's numbers for them change at all (then the harness, not clearfleet, broke).
+//! A target ansible-playbook fails stops where the machine lets it (ACL tools, network, the
+//! controller's shared /tmp): only that it still fails is held; its numbers are a note.
 //!
 //! Each target runs as `ansible-test` runs a role target: a play on `testhost` with the target
 //! as its role, `output_dir` in the play's vars, `gather_facts` from the target's aliases, the
@@ -630,7 +633,15 @@ fn check_against(recorded: &[Recorded], rows: &[Row]) {
             ));
             continue;
         };
-        if *ansible != (r.ansible.passed, r.ansible.assertions) {
+        // A target ansible-playbook passes runs every assertion the same way each time; one it
+        // fails stops where this machine lets it (ACL tools, network, the controller's /tmp),
+        // so only its status is held, and its numbers are a note.
+        let same = if ansible.0 {
+            *ansible == (r.ansible.passed, r.ansible.assertions)
+        } else {
+            !r.ansible.passed
+        };
+        if !same {
             problems.push(format!(
                 "{}: ansible-playbook {} with {} assertions, the table says {} with {}: the harness changed ({:?})",
                 r.target,
@@ -640,6 +651,15 @@ fn check_against(recorded: &[Recorded], rows: &[Row]) {
                 ansible.1,
                 r.ansible.failure
             ));
+        }
+        if !ansible.0 {
+            if (r.ansible.assertions, r.clearfleet.assertions) != (ansible.1, ours.1) {
+                eprintln!(
+                    "note: {} (ansible-playbook fails it): assertions {} under ansible-playbook, {} under clearfleet; the table says {} and {}",
+                    r.target, r.ansible.assertions, r.clearfleet.assertions, ansible.1, ours.1
+                );
+            }
+            continue;
         }
         if ours.0 && !r.clearfleet.passed {
             problems.push(format!(
@@ -654,12 +674,12 @@ fn check_against(recorded: &[Recorded], rows: &[Row]) {
     }
     if now_passed < had_passed || now_assertions < had_assertions {
         problems.push(format!(
-            "clearfleet passes {now_passed} targets with {now_assertions} assertions; the table records {had_passed} with {had_assertions}"
+            "of the targets ansible-playbook passes, clearfleet passes {now_passed} with {now_assertions} assertions; the table records {had_passed} with {had_assertions}"
         ));
     }
     if now_passed > had_passed || now_assertions > had_assertions {
         eprintln!(
-            "clearfleet improved ({now_passed} targets, {now_assertions} assertions): run scripts/ansible-targets to record it"
+            "clearfleet improved ({now_passed} targets, {now_assertions} assertions of those ansible-playbook passes): run scripts/ansible-targets to record it"
         );
     }
     assert!(problems.is_empty(), "{}", problems.join("\n"));
