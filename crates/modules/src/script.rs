@@ -55,9 +55,10 @@ impl ScriptArgs {
                 "script: parameters are mutually exclusive: cmd|free-form",
             ));
         }
-        let line = raw
-            .or(cmd)
-            .ok_or_else(|| ArgError::general("script: no script given"))?;
+        // Ansible's words (`required_one_of`).
+        let line = raw.or(cmd).ok_or_else(|| {
+            ArgError::general("one of the following is required: _raw_params, cmd")
+        })?;
         let mut words = shlex::split(&line, false)
             .map_err(|e| ArgError::field("cmd", e.to_string()))?
             .into_iter();
