@@ -32,6 +32,7 @@ mod reports;
 mod rerun;
 mod roles;
 mod run_ansible_diff;
+mod run_async;
 mod run_keywords;
 mod run_playbook;
 mod shlex_python;

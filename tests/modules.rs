@@ -322,6 +322,50 @@ async fn script_uploads_runs_and_cleans_up() {
     assert_eq!(r.rc, Some(4));
 }
 
+/// Ansible's script action skips on `creates`/`removes` with its own messages (in check mode
+/// too), reports only `changed` in check mode for a script that would run, and asks for a
+/// script with `required_one_of`'s words.
+#[tokio::test]
+async fn script_creates_removes_and_check_mode_skip_as_ansible() {
+    let t = T::new();
+    std::fs::create_dir(t.path("files")).expect("mkdir");
+    std::fs::write(t.path("files/make.sh"), "#!/bin/sh\ntouch \"$1\"\n").expect("write");
+    let f = t.p("made");
+    let creates = json!({"_raw_params": format!("make.sh {f}"), "creates": f});
+    let c = t.check("script", creates.clone()).await;
+    assert!(
+        c.changed && !c.skipped_check_mode && !t.path("made").exists(),
+        "{c:?}"
+    );
+    assert_eq!(c.to_registered(), json!({"changed": true, "failed": false}));
+    ok(&t.run("script", creates.clone()).await);
+    for r in [
+        t.run("script", creates.clone()).await,
+        t.check("script", creates).await,
+    ] {
+        assert!(r.skipped_check_mode && !r.changed, "{r:?}");
+        assert_eq!(r.msg, Some(format!("{f} exists, matching creates option")));
+    }
+    let gone = t.p("gone");
+    let removes = json!({"_raw_params": format!("make.sh {f}"), "removes": gone});
+    let r = t.run("script", removes).await;
+    assert!(r.skipped_check_mode && !r.changed, "{r:?}");
+    assert_eq!(
+        r.msg,
+        Some(format!("{gone} does not exist, matching removes option"))
+    );
+    let c = t.check("script", json!({"_raw_params": "make.sh x"})).await;
+    assert!(c.skipped_check_mode && !c.changed, "{c:?}");
+    assert_eq!(
+        c.msg.as_deref(),
+        Some("Check mode is not supported for this task.")
+    );
+    assert_eq!(
+        arg_err("script", json!({"chdir": "/tmp"})),
+        "one of the following is required: _raw_params, cmd"
+    );
+}
+
 // ---------- copy / template ----------
 
 #[tokio::test]

@@ -32,42 +32,47 @@ pub(crate) fn recaps(stdout: &str, hosts: &[&str]) -> Vec<(String, [u32; 7])> {
         .collect()
 }
 
-fn dumped(dir: &Path, name: &str) -> serde_json::Value {
+pub(crate) fn dumped(dir: &Path, name: &str) -> serde_json::Value {
     let path = dir.join(name);
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path:?}: {e}"));
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path:?} ({e}): {text}"))
 }
 
-/// An inventory of `fleet` that both tools read: Ansible's OpenSSH checks the fleet's host keys.
-fn shared_inventory(fleet: &Fleet, dir: &Path) -> PathBuf {
-    ansible::inventory(fleet).write(dir, "inv.yml")
-}
-
 /// Both runs of one fixture: clearfleet's (its `work_dir` is `home/clearfleet`) and
 /// ansible-playbook's (`home/ansible`), against the same two sshd hosts.
-struct Both {
+pub(crate) struct Both {
     home: tempfile::TempDir,
-    ours: support::cli::Run,
-    theirs: String,
+    pub(crate) ours: support::cli::Run,
+    pub(crate) theirs: String,
 }
 
 impl Both {
-    fn ours_dir(&self) -> PathBuf {
+    pub(crate) fn ours_dir(&self) -> PathBuf {
         self.home.path().join("clearfleet")
     }
 
-    fn theirs_dir(&self) -> PathBuf {
+    pub(crate) fn theirs_dir(&self) -> PathBuf {
         self.home.path().join("ansible")
     }
 }
 
 /// Runs the fixture `playbook` under both tools; both must succeed with the same PLAY RECAP
 /// of `hosts`. `None` when ansible-playbook or sshd is not available (skipped).
-fn run_both(playbook: &str, hosts: &[&str]) -> Option<Both> {
+pub(crate) fn run_both(playbook: &str, hosts: &[&str]) -> Option<Both> {
+    run_both_with(playbook, hosts, |_, inv| inv)
+}
+
+/// [`run_both`] with the shared inventory (Ansible's OpenSSH checks the fleet's host keys)
+/// adjusted by `inventory`.
+pub(crate) fn run_both_with(
+    playbook: &str,
+    hosts: &[&str],
+    inventory: impl FnOnce(&Fleet, support::sshd::Inventory) -> support::sshd::Inventory,
+) -> Option<Both> {
     let ansible = ansible::ansible_playbook()?;
     let fleet = Fleet::start(hosts.len())?;
     let home = temp_home();
-    let inv = shared_inventory(&fleet, home.path());
+    let inv = inventory(&fleet, ansible::inventory(&fleet)).write(home.path(), "inv.yml");
     let playbook = fixture(playbook);
     let ours = clearfleet(home.path())
         .arg("run")

@@ -348,65 +348,167 @@ fn is_ident(s: &str) -> bool {
         && cs.all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
+/// A `command` or `shell` call made ready to run: the script (guard, then `exec` of the
+/// command), what it feeds the command, and how its result is read back. The foreground run
+/// and the background job of `async` (`async_job`) share it.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) struct Prepared {
+    /// The per-call marker the guard prints when the command does not run.
+    pub nonce: String,
+    pub script: String,
+    pub stdin: Option<Vec<u8>>,
+    /// `cmd` of the result: the shell line, or the words.
+    pub cmd: Value,
+    pub strip_empty_ends: bool,
+    pub chdir: Option<String>,
+    pub creates: Option<String>,
+    pub removes: Option<String>,
+    pub check_mode: bool,
+}
+
+impl Prepared {
+    /// `args` made ready.
+    pub fn new(
+        args: &CommandArgs,
+        shell: bool,
+        check_mode: bool,
+    ) -> Result<Prepared, Box<ModuleResult>> {
+        let nonce = nonce()?;
+        let guard = Guard {
+            chdir: args.chdir.as_deref(),
+            creates: args.creates.as_deref(),
+            removes: args.removes.as_deref(),
+        };
+        let mut script = guard.script(&nonce, check_mode);
+        let (line, cmd) = if shell {
+            let c = args.cmd.clone().unwrap_or_default();
+            let exe = args.executable.as_deref().unwrap_or("/bin/sh");
+            (format!("exec {} -c {}", quote(exe), quote(&c)), json!(c))
+        } else {
+            let words = args.words();
+            let line: Vec<String> = words
+                .iter()
+                .map(|w| {
+                    if args.expand_argument_vars {
+                        expand_word(w)
+                    } else {
+                        quote(w)
+                    }
+                })
+                .collect();
+            (format!("exec {}", line.join(" ")), json!(words))
+        };
+        script.push_str(&line);
+        script.push('\n');
+        let stdin = args.stdin.as_ref().map(|s| {
+            let mut s = s.clone();
+            if args.stdin_add_newline {
+                s.push('\n');
+            }
+            s.into_bytes()
+        });
+        Ok(Prepared {
+            nonce,
+            script,
+            stdin,
+            cmd,
+            strip_empty_ends: args.strip_empty_ends,
+            chdir: args.chdir.clone(),
+            creates: args.creates.clone(),
+            removes: args.removes.clone(),
+            check_mode,
+        })
+    }
+
+    /// Whether the script runs at all: not in check mode without `creates`/`removes`, where
+    /// nothing on the host can tell what the command would do (the result is then
+    /// [`Prepared::would_run`]'s).
+    pub fn runs(&self) -> bool {
+        !self.check_mode || self.creates.is_some() || self.removes.is_some()
+    }
+
+    /// What a background job keeps of it on the host, to read its result back with
+    /// [`Prepared::from_json`] (the script and stdin have run by then).
+    pub fn to_json(&self) -> Value {
+        json!({
+            "nonce": self.nonce,
+            "cmd": self.cmd,
+            "strip_empty_ends": self.strip_empty_ends,
+            "chdir": self.chdir,
+            "creates": self.creates,
+            "removes": self.removes,
+            "check_mode": self.check_mode,
+        })
+    }
+
+    /// What [`Prepared::to_json`] kept (`None`: not that shape).
+    pub fn from_json(v: &Value) -> Option<Prepared> {
+        let s = |k: &str| v.get(k).and_then(Value::as_str).map(str::to_owned);
+        Some(Prepared {
+            nonce: s("nonce")?,
+            script: String::new(),
+            stdin: None,
+            cmd: v.get("cmd")?.clone(),
+            strip_empty_ends: v.get("strip_empty_ends")?.as_bool()?,
+            chdir: s("chdir"),
+            creates: s("creates"),
+            removes: s("removes"),
+            check_mode: v.get("check_mode")?.as_bool()?,
+        })
+    }
+
+    /// The result of check mode without `creates`/`removes`: skipped, with the fields of
+    /// Ansible's (`rc` 0, empty output, no times).
+    pub fn would_run(&self) -> ModuleResult {
+        let mut r = ModuleResult::skipped_check("Command would have run if not in check mode");
+        r.rc = Some(0);
+        r.stdout = Some(String::new());
+        r.stderr = Some(String::new());
+        r.with("cmd", self.cmd.clone())
+            .with("start", Value::Null)
+            .with("end", Value::Null)
+            .with("delta", Value::Null)
+    }
+
+    /// The result of the script's run, from what it printed and when it started and ended.
+    pub fn result(&self, out: RemoteOutput, start: SystemTime, end: SystemTime) -> ModuleResult {
+        if !self.runs() {
+            return self.would_run();
+        }
+        let guard = Guard {
+            chdir: self.chdir.as_deref(),
+            creates: self.creates.as_deref(),
+            removes: self.removes.as_deref(),
+        };
+        if let Some(m) = Guard::marker(&out, &self.nonce)
+            && let Some(r) = guard.not_run(&m, self.check_mode)
+        {
+            return r.with("cmd", self.cmd.clone());
+        }
+        finish(out, self.strip_empty_ends, start, end).with("cmd", self.cmd.clone())
+    }
+}
+
 /// Runs `command` or `shell`.
 pub async fn run_command<R: Remote>(
     args: &CommandArgs,
     shell: bool,
     ctx: &ModuleContext<'_, R>,
 ) -> ModuleResult {
-    let guard = Guard {
-        chdir: args.chdir.as_deref(),
-        creates: args.creates.as_deref(),
-        removes: args.removes.as_deref(),
-    };
-    let decides = args.creates.is_some() || args.removes.is_some();
-    if ctx.check_mode && !decides {
-        return ModuleResult::skipped_check("Command would have run if not in check mode");
-    }
-    let n = match nonce() {
-        Ok(n) => n,
+    let p = match Prepared::new(args, shell, ctx.check_mode) {
+        Ok(p) => p,
         Err(r) => return *r,
     };
-    let mut script = guard.script(&n, ctx.check_mode);
-    let (line, cmd_value) = if shell {
-        let c = args.cmd.clone().unwrap_or_default();
-        let exe = args.executable.as_deref().unwrap_or("/bin/sh");
-        (format!("exec {} -c {}", quote(exe), quote(&c)), json!(c))
-    } else {
-        let words = args.words();
-        let line: Vec<String> = words
-            .iter()
-            .map(|w| {
-                if args.expand_argument_vars {
-                    expand_word(w)
-                } else {
-                    quote(w)
-                }
-            })
-            .collect();
-        (format!("exec {}", line.join(" ")), json!(words))
-    };
-    script.push_str(&line);
-    script.push('\n');
-    let stdin = args.stdin.as_ref().map(|s| {
-        let mut s = s.clone();
-        if args.stdin_add_newline {
-            s.push('\n');
-        }
-        s.into_bytes()
-    });
+    if !p.runs() {
+        return p.would_run();
+    }
     let start = now();
-    let out = match call_any(ctx, &script, stdin, None).await {
+    let out = match call_any(ctx, &p.script, p.stdin.clone(), None).await {
         Ok(o) => o,
         Err(r) => return r,
     };
     let end = now();
-    if let Some(m) = Guard::marker(&out, &n)
-        && let Some(r) = guard.not_run(&m, ctx.check_mode)
-    {
-        return r.with("cmd", cmd_value);
-    }
-    finish(out, args.strip_empty_ends, start, end).with("cmd", cmd_value)
+    p.result(out, start, end)
 }
 
 /// Runs `raw`. Check mode: skipped.

@@ -43,6 +43,8 @@
 //! | get_url | Q 1 (stat + checksum of dest); A 1 (download, verify, compare, move) |
 //! | uri | 1 (+1 with creates/removes) |
 //! | tempfile | A 1 (`mktemp`) + 1 (stat); skipped in check mode |
+//! | command, shell with `async` | 1 to start the job, then 1 per `poll` (see [`async_job`]) |
+//! | async_status | 1 (the job's files read, or removed) |
 //!
 //! # Known differences from Ansible
 //! - Times (`start`/`end` of command) are the controller's, in UTC.
@@ -67,6 +69,7 @@
 
 pub mod actions;
 pub mod args;
+pub mod async_job;
 pub mod command;
 pub mod context;
 pub mod copy;
@@ -90,6 +93,7 @@ pub mod wait_for;
 use serde_json::Value;
 
 pub use self::args::ArgError;
+pub use self::async_job::{AsyncStatusArgs, AsyncSupport};
 pub use self::command::{CommandArgs, RawArgs};
 pub use self::context::ModuleContext;
 pub use self::copy::{CopyArgs, FileParams};
@@ -147,6 +151,7 @@ pub const HOST_MODULES: &[&str] = &[
     "uri",
     "ping",
     "tempfile",
+    "async_status",
 ];
 
 /// One parsed module call.
@@ -168,6 +173,7 @@ pub enum ModuleCall {
     Uri(UriArgs),
     Ping(PingArgs),
     Tempfile(TempfileArgs),
+    AsyncStatus(AsyncStatusArgs),
 }
 
 fn unknown(module: &str) -> ArgError {
@@ -196,6 +202,7 @@ fn keys(module: &str) -> Option<&'static [args::Key]> {
         "uri" => uri::KEYS,
         "ping" => ping::KEYS,
         "tempfile" => tempfile::KEYS,
+        "async_status" => async_job::KEYS,
         _ => return None,
     })
 }
@@ -240,6 +247,7 @@ impl ModuleCall {
             "uri" => ModuleCall::Uri(UriArgs::parse(args)?),
             "ping" => ModuleCall::Ping(PingArgs::parse(args)?),
             "tempfile" => ModuleCall::Tempfile(TempfileArgs::parse(args)?),
+            "async_status" => ModuleCall::AsyncStatus(AsyncStatusArgs::parse(args)?),
             other => return Err(unknown(other)),
         })
     }
@@ -263,6 +271,7 @@ impl ModuleCall {
             ModuleCall::Uri(_) => "uri",
             ModuleCall::Ping(_) => "ping",
             ModuleCall::Tempfile(_) => "tempfile",
+            ModuleCall::AsyncStatus(_) => "async_status",
         }
     }
 
@@ -285,6 +294,33 @@ impl ModuleCall {
             ModuleCall::Uri(a) => uri::run(a, ctx).await,
             ModuleCall::Ping(a) => ping::run(a, ctx).await,
             ModuleCall::Tempfile(a) => tempfile::run(a, ctx).await,
+            ModuleCall::AsyncStatus(a) => async_job::status(a, ctx).await,
+        }
+    }
+
+    /// Runs the module as a task with `async: limit` does: in the background on the host,
+    /// then (with `poll > 0`) polled until it finishes, or (`poll: 0`) left running with its
+    /// job id returned. Ansible's failure for an action that does not run in the background.
+    pub async fn run_async<R: Remote>(
+        &self,
+        limit: u64,
+        poll: u64,
+        ctx: &ModuleContext<'_, R>,
+    ) -> ModuleResult {
+        let (args, shell) = match self {
+            ModuleCall::Command(a) => (a, false),
+            ModuleCall::Shell(a) => (a, true),
+            other => {
+                let name = other.name();
+                return ModuleResult::fail(
+                    async_job::refusal(name).unwrap_or_else(|| format!("{name}: no async")),
+                );
+            }
+        };
+        if poll == 0 {
+            async_job::start(args, shell, limit, ctx).await
+        } else {
+            async_job::run_polled(args, shell, limit, poll, ctx).await
         }
     }
 }

@@ -55,9 +55,10 @@ impl ScriptArgs {
                 "script: parameters are mutually exclusive: cmd|free-form",
             ));
         }
-        let line = raw
-            .or(cmd)
-            .ok_or_else(|| ArgError::general("script: no script given"))?;
+        // Ansible's words (`required_one_of`).
+        let line = raw.or(cmd).ok_or_else(|| {
+            ArgError::general("one of the following is required: _raw_params, cmd")
+        })?;
         let mut words = shlex::split(&line, false)
             .map_err(|e| ArgError::field("cmd", e.to_string()))?
             .into_iter();
@@ -86,9 +87,7 @@ pub async fn run<R: Remote>(args: &ScriptArgs, ctx: &ModuleContext<'_, R>) -> Mo
         removes: args.removes.as_deref(),
     };
     if ctx.check_mode && args.creates.is_none() && args.removes.is_none() {
-        return ModuleResult::skipped_check(
-            "script does not support check mode without creates/removes",
-        );
+        return ModuleResult::skipped_check("Check mode is not supported for this task.");
     }
     let (body, _) = match read_source(ctx, &args.path, "files").await {
         Ok(b) => b,
@@ -132,6 +131,17 @@ pub async fn run<R: Remote>(args: &ScriptArgs, ctx: &ModuleContext<'_, R>) -> Mo
             "could not upload the script: {}",
             out.stderr_text()
         )),
+        // Ansible's script action skips on `creates`/`removes` (in check mode too), and in
+        // check mode reports only `changed` for a script that would run.
+        Some(Marker::Creates) => ModuleResult::skipped_check(format!(
+            "{} exists, matching creates option",
+            args.creates.as_deref().unwrap_or_default()
+        )),
+        Some(Marker::Removes) => ModuleResult::skipped_check(format!(
+            "{} does not exist, matching removes option",
+            args.removes.as_deref().unwrap_or_default()
+        )),
+        Some(Marker::WouldRun) => ModuleResult::changed(),
         Some(m) => guard.not_run(&m, ctx.check_mode).unwrap_or_default(),
         None => {
             let mut r = finish(out, false, start, end);

@@ -83,6 +83,8 @@ pub const TASK: &[&str] = &[
     "args",
     "action",
     "local_action",
+    "async",
+    "poll",
 ];
 
 /// Task keywords whose value may be a template on a task (Ansible's non-static field
@@ -96,12 +98,13 @@ pub const TEMPLATED: &[&str] = &[
     "timeout",
     "become",
     "check_mode",
+    "async",
+    "poll",
 ];
 
 /// Task keywords Ansible has and clearfleet does not.
 pub const TASK_UNSUPPORTED: &[&str] = &[
     "any_errors_fatal",
-    "async",
     "become_exe",
     "collections",
     "connection",
@@ -109,7 +112,6 @@ pub const TASK_UNSUPPORTED: &[&str] = &[
     "delegate_facts",
     "ignore_unreachable",
     "module_defaults",
-    "poll",
     "port",
     "remote_user",
     "throttle",

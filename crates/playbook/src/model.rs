@@ -227,6 +227,11 @@ pub struct Task {
     pub become_: Option<BecomeSpec>,
     pub environment: IndexMap<String, String>,
     pub timeout: Option<u64>,
+    /// `async:` seconds the task may run in the background on the host (`0`: not async).
+    pub async_: u64,
+    /// `poll:` seconds between status checks of an async task (`0`: fire and forget);
+    /// Ansible's default is 15.
+    pub poll: u64,
     pub run_once: bool,
     /// Only `localhost` (`127.0.0.1` is normalised to it) is accepted.
     pub delegate_to: Option<String>,

@@ -19,6 +19,9 @@ use indexmap::IndexMap;
 use serde_json::{Map, Value};
 use std::path::Path;
 
+/// Ansible's `poll:` default (`DEFAULT_POLL_INTERVAL`), in seconds.
+pub const DEFAULT_POLL: u64 = 15;
+
 /// One `become*` keyword of a play or task, into `become_` (string values may be templates).
 pub(crate) fn become_keyword(
     cx: &mut Cx,
@@ -100,6 +103,8 @@ pub(crate) fn new_task(location: clearfleet_base::diagnostic::Location) -> Task 
         become_: None,
         environment: IndexMap::new(),
         timeout: None,
+        async_: 0,
+        poll: DEFAULT_POLL,
         run_once: false,
         delegate_to: None,
         listen: Vec::new(),
@@ -221,6 +226,8 @@ pub fn task(
             }
             "delay" => task.delay = cx.number(f, "delay", v),
             "timeout" => own.timeout = cx.uint(f, "timeout", v, u64::MAX),
+            "async" => task.async_ = cx.uint(f, "async", v, u64::MAX).unwrap_or(0),
+            "poll" => task.poll = cx.uint(f, "poll", v, u64::MAX).unwrap_or(DEFAULT_POLL),
             "tags" => own.tags = cx.strings(f, "tags", v, true),
             "notify" => own.notify = cx.strings(f, "notify", v, false),
             "listen" if handlers => task.listen = cx.strings(f, "listen", v, false),

@@ -28,6 +28,8 @@ pub(crate) fn register(env: &mut Environment<'static>) {
     env.add_test("skipped", skipped);
     env.add_test("skip", skipped);
     env.add_test("reachable", reachable);
+    env.add_test("started", started);
+    env.add_test("finished", finished);
     env.add_test("unreachable", unreachable);
     env.add_test("contains", contains);
     env.add_test("truthy", is_truthy);
@@ -147,6 +149,23 @@ fn reachable(state: &State, value: &Value) -> Result<bool, Error> {
 fn skipped(state: &State, value: &Value) -> Result<bool, Error> {
     check_defined(state, value)?;
     Ok(flag(result_map(value, "skipped")?, "skipped"))
+}
+
+/// `started` (async): the `started` key; a result without one (no async task) has started.
+fn started(state: &State, value: &Value) -> Result<bool, Error> {
+    check_defined(state, value)?;
+    async_flag(result_map(value, "started")?, "started")
+}
+
+/// `finished` (async): the `finished` key; a result without one (no async task) has finished.
+fn finished(state: &State, value: &Value) -> Result<bool, Error> {
+    check_defined(state, value)?;
+    async_flag(result_map(value, "finished")?, "finished")
+}
+
+fn async_flag(map: &Value, key: &str) -> Result<bool, Error> {
+    let v = map.get_attr(key)?;
+    Ok(v.is_undefined() || truthy(&v))
 }
 
 /// `changed`: the `changed` key, or, without it, whether any item of `results` changed.

@@ -66,6 +66,8 @@ pub(crate) fn resolve<'t>(
             "timeout" => {
                 task.timeout = Some(uint().ok_or_else(|| wrong("a number of seconds"))? as u64)
             }
+            "async" => task.async_ = uint().ok_or_else(|| wrong("a number of seconds"))? as u64,
+            "poll" => task.poll = uint().ok_or_else(|| wrong("a number of seconds"))? as u64,
             "delay" => task.delay = Some(number().ok_or_else(|| wrong("a number of seconds"))?),
             "loop_control.pause" => {
                 task.loop_pause = Some(number().ok_or_else(|| wrong("a number of seconds"))?);

@@ -12,7 +12,7 @@ use super::remote::{SshRemote, TaskRemote};
 use super::{Engine, PlayCtx};
 use clearfleet_base::capture::{MAX_OUTPUT_VAR, MaxOutput};
 use clearfleet_events::{EventKind, TaskResult, TaskStatus};
-use clearfleet_modules::{LocalRemote, ModuleCall, ModuleContext, ModuleResult, Remote};
+use clearfleet_modules::{LocalRemote, ModuleCall, ModuleContext, ModuleResult, Remote, async_job};
 use clearfleet_playbook::{Task, TaskBody};
 use clearfleet_ssh::{Become, SshSettings};
 use clearfleet_template::{TemplateError, Templates, Value as Ctx};
@@ -384,6 +384,11 @@ async fn action(
         Ok(v) => v,
         Err(err) => return Outcome::fail(err.to_string()),
     };
+    if t.async_ > 0
+        && let Some(why) = async_job::refusal(module)
+    {
+        return Outcome::fail(why);
+    }
     match module {
         "debug" => debug(e, t, &rendered, vars),
         "fail" => Outcome::fail(
@@ -723,6 +728,9 @@ async fn run_module<R: Remote>(
     // Boxed: a module's future nests the SSH layer's (exec, the persistent shell, the output
     // collection) inside every module's; inlined into the engine's, the whole is too deep
     // for the compiler's layout queries (its recursion limit) in a clean build.
+    if t.async_ > 0 {
+        return Box::pin(call.run_async(t.async_, t.poll, &ctx)).await;
+    }
     Box::pin(call.run(&ctx)).await
 }
 
@@ -1075,8 +1083,11 @@ impl<'a> TaskRun<'a> {
             Ok(false) => return self.skip_item(h, run.as_ref(), label, item_started, tally),
             Err(err) => return self.fail_item(h, &err, label, item_started, tally),
         }
-        tally.all_skipped = false;
         let outcome = self.attempt_until(h, &item_vars, item_map).await;
+        // A module that skipped itself (check mode) leaves the task skipped, as in Ansible.
+        if !outcome.result.skipped_check_mode {
+            tally.all_skipped = false;
+        }
         self.record(h, run.as_ref(), label, &outcome, item_started, tally);
         if self.module == "set_fact" {
             *var_map = self::var_map(self.e, h, self.ctx, self.t);
