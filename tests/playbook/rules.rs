@@ -783,3 +783,33 @@ fn a_dynamic_includes_file_is_checked_up_front_as_a_warning() {
         "{e:?}"
     );
 }
+
+#[test]
+fn a_templated_loop_var_is_rendered_when_the_task_runs() {
+    // Ansible templates `loop_control.loop_var`/`index_var` per task (post_validate): a
+    // template is kept for the runner; a literal name is still checked now.
+    let t = one(
+        "    - debug: var=x\n      loop: [1]\n      loop_control: {loop_var: \"{{ name }}\", index_var: \"{{ idx }}\"}\n",
+    );
+    assert_eq!(t.loop_var, None);
+    assert_eq!(t.index_var, None);
+    let templated: Vec<(&str, &str)> = t
+        .templated
+        .iter()
+        .map(|(k, s)| (k.as_str(), s.value.as_str()))
+        .collect();
+    assert_eq!(
+        templated,
+        [
+            ("loop_control.loop_var", "{{ name }}"),
+            ("loop_control.index_var", "{{ idx }}")
+        ]
+    );
+    let e = errors(
+        "- hosts: all\n  tasks:\n    - debug: var=x\n      loop: [1]\n      loop_control: {index_var: my-idx}\n",
+    );
+    assert!(
+        e.contains("site.yml:5:33: invalid variable name in `loop_control.index_var`: `my-idx`"),
+        "{e}"
+    );
+}
