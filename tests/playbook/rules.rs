@@ -813,3 +813,27 @@ fn a_templated_loop_var_is_rendered_when_the_task_runs() {
         "{e}"
     );
 }
+
+#[test]
+fn shell_with_expand_argument_vars_is_a_warning_and_fails_when_it_runs() {
+    // Ansible's `shell` action refuses `command`'s `expand_argument_vars` only when the task
+    // runs: the playbook loads with a warning; an unknown argument is still an error.
+    let pb = ok(
+        "- hosts: all\n  tasks:\n    - shell: echo hi\n      args: {expand_argument_vars: false}\n    - command: echo $HOME expand_argument_vars=false\n",
+    );
+    let warnings: Vec<String> = pb.warnings.iter().map(|w| w.to_string()).collect();
+    assert_eq!(warnings.len(), 1, "{warnings:#?}");
+    assert!(
+        warnings[0].contains(
+            "site.yml:4:14: Unsupported parameters for (shell) module: expand_argument_vars"
+        ),
+        "{warnings:#?}"
+    );
+    let e = errors(
+        "- hosts: all\n  tasks:\n    - shell: echo hi\n      args: {expand_argument_var: false}\n",
+    );
+    assert!(
+        e.contains("unsupported argument `expand_argument_var` for module `shell`"),
+        "{e}"
+    );
+}

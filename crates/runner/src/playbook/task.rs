@@ -522,6 +522,7 @@ async fn run_host_module(
     }
     let call = match ModuleCall::parse(module, &rendered) {
         Ok(c) => c,
+        Err(err) if err.at_run_time => return ModuleResult::fail(err.message),
         Err(err) => return ModuleResult::fail(format!("{module}: {}", err.message)),
     };
     let env = match environment(e, t, vars) {
@@ -1077,6 +1078,11 @@ impl<'a> TaskRun<'a> {
             },
             duration: dur,
         })));
+        for w in r.map(|r| r.warnings.as_slice()).unwrap_or_default() {
+            e.emit(EventKind::Warning {
+                message: e.config.redactor.redact(w),
+            });
+        }
         msg
     }
 
