@@ -179,16 +179,31 @@ async fn command_does_not_use_a_shell_but_expands_vars() {
     let r = t
         .run(
             "command",
-            json!({"cmd": "echo a | b; echo $HOME ~ '$HOME' $NOPE_NOT_SET"}),
+            json!({"cmd": "echo a | b; echo $HOME ~ '$HOME' $NOPE_NOT_SET ${NOPE_NOT_SET}x"}),
         )
         .await;
     ok(&r);
     let home = std::env::var("HOME").unwrap_or_default();
     // The pipe and `;` are plain words; `$HOME` and `~` expand (as Ansible's expand_argument_vars),
-    // an unset variable stays as written.
+    // an unset variable stays as written, braces too (Python's os.path.expandvars).
     assert_eq!(
         r.stdout.unwrap_or_default(),
-        format!("a | b; echo {home} {home} {home} $NOPE_NOT_SET")
+        format!("a | b; echo {home} {home} {home} $NOPE_NOT_SET ${{NOPE_NOT_SET}}x")
+    );
+    assert!(r.warnings.is_empty(), "{:?}", r.warnings);
+    // `executable` is ignored by `command`, with Ansible's warning, registered as `warnings`.
+    let r = t
+        .run(
+            "command",
+            json!({"cmd": "ls /dev/null", "executable": "/bogus"}),
+        )
+        .await;
+    assert_eq!(r.stdout.as_deref(), Some("/dev/null"));
+    assert_eq!(
+        r.to_registered()["warnings"],
+        json!([
+            "As of Ansible 2.4, the parameter 'executable' is no longer supported with the 'command' module. Not using '/bogus'."
+        ])
     );
     let r = t.run("command", json!({"argv": ["printf", "%s|", "a b", "$(id)", "`id`"], "expand_argument_vars": false})).await;
     assert_eq!(r.stdout.as_deref(), Some("a b|$(id)|`id`|"));
@@ -270,7 +285,11 @@ async fn raw_is_verbatim_and_skipped_in_check_mode() {
 #[tokio::test]
 async fn command_argument_errors() {
     assert!(arg_err("command", json!({"cmd": "ls", "bogus": 1})).contains("bogus"));
-    assert!(arg_err("command", json!({})).contains("no command"));
+    // Ansible's words, the task failing with them when it runs.
+    assert_eq!(
+        arg_err("command", json!({})),
+        "one of the following is required: _raw_params, cmd, argv"
+    );
     assert!(
         arg_err("command", json!({"cmd": "ls", "argv": ["ls"]})).contains("mutually exclusive")
     );

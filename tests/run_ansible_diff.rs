@@ -302,3 +302,47 @@ fn ansible_and_clearfleet_agree_on_lookups_and_loops() {
         assert_eq!(mode.ok(), Some(0o600));
     }
 }
+
+/// Templated `loop_control.loop_var`/`index_var` on a module task and on an `include_tasks`
+/// loop (whose included tasks see the loop variables, `ansible_loop` too), `command`'s
+/// `expand_argument_vars` (true and false, free-form and `argv`; `${UNSET}` kept as written),
+/// `command`'s warning for `executable`, and `shell` refusing `expand_argument_vars` when the
+/// task runs (tests/fixtures/run/loop_command/): the same recap and values under both.
+#[test]
+fn ansible_and_clearfleet_agree_on_templated_loop_control_and_expand_argument_vars() {
+    let hosts = ["h01", "h02"];
+    let Some(both) = run_both("loop_command/loop_command.yml", &hosts) else {
+        return;
+    };
+    let (ours_dir, theirs_dir) = (both.ours_dir(), both.theirs_dir());
+    for h in hosts {
+        let name = format!("{h}-loop_command.json");
+        let (a, b) = (dumped(&ours_dir, &name), dumped(&theirs_dir, &name));
+        assert_eq!(
+            a, b,
+            "values differ in {name}\n--- clearfleet:\n{a:#}\n--- ansible:\n{b:#}"
+        );
+        // Not two empty dumps agreeing: the values are there.
+        assert_eq!(a["templated"][1], "pear at 1", "{a:#}");
+        assert_eq!(a["included"][1][0], "y", "{a:#}");
+        assert_eq!(a["literal"][0], "$HOME ~ ${CLEARFLEET_UNSET_VAR}", "{a:#}");
+        assert_eq!(
+            a["refused"][1], "Unsupported parameters for (shell) module: expand_argument_vars",
+            "{a:#}"
+        );
+    }
+    // `command`'s warning is reported too.
+    assert!(
+        both.ours.stderr.contains(
+            "warning: As of Ansible 2.4, the parameter 'executable' is no longer supported"
+        ),
+        "{}",
+        both.ours.stderr
+    );
+    // The up-front check warned about the task that fails only when it runs.
+    assert!(
+        both.ours.stderr.contains("warning:") && both.ours.stderr.contains("loop_command.yml:78:"),
+        "{}",
+        both.ours.stderr
+    );
+}

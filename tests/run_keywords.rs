@@ -1102,6 +1102,60 @@ fn lookup_and_templated_keyword_errors_name_what_failed() {
     }
 }
 
+/// A templated `loop_control.loop_var`/`index_var` that renders to no valid variable name fails
+/// its task on the host (a module task and an `include_tasks` loop alike), naming the task, the
+/// keyword and its place, and `register` keeps the failure; the play goes on with the hosts
+/// that did not fail.
+#[test]
+fn a_templated_loop_var_that_renders_invalid_fails_the_task() {
+    let Some(s) = Setup::new(1) else {
+        return;
+    };
+    let pb = s.write(
+        "pb.yml",
+        r#"
+- hosts: all
+  gather_facts: false
+  vars:
+    bad: my-item
+  tasks:
+    - name: loop over a bad name
+      debug: msg=hi
+      loop: [1]
+      loop_control: {loop_var: "{{ bad }}"}
+      ignore_errors: true
+      register: failed_loop
+    - name: the failure is registered, as Ansible registers it
+      assert:
+        that:
+          - failed_loop is failed
+          - failed_loop is not changed
+          - "'is not a valid variable name' in failed_loop.msg"
+    - name: include over a bad index name
+      include_tasks: inc.yml
+      loop: [1]
+      loop_control: {index_var: "{{ 'a b' }}"}
+"#,
+    );
+    s.write(
+        "inc.yml",
+        "- debug: msg=never
+",
+    );
+    let run = s.run(&pb, &[]);
+    assert_eq!(run.code, 2, "{run:?}");
+    let out = run.all_output();
+    for want in [
+        "loop over a bad name",
+        "pb.yml:10:32: `loop_control.loop_var`: \"my-item\" is not a valid variable name",
+        "include over a bad index name",
+        "pb.yml:22:33: `loop_control.index_var`: \"a b\" is not a valid variable name",
+    ] {
+        assert!(out.contains(want), "{want}:\n{out}");
+    }
+    assert!(!out.contains("never"), "{out}");
+}
+
 /// In a role's task, lookups search the role's `files/`/`templates/` before the playbook's,
 /// as Ansible's search path puts the role first.
 #[test]

@@ -670,3 +670,32 @@ fn extract_and_subelements() {
         json!([])
     );
 }
+
+#[test]
+fn now_formats_like_python_strftime() {
+    // `%f` is six digits of microseconds, as Python's; `%s` the epoch seconds.
+    assert_eq!(r("{{ now(fmt='%f') | length }}"), json!(6));
+    assert_eq!(
+        r("{{ now(fmt='%s.%f') is match('^[0-9]{10}[.][0-9]{6}$') }}"),
+        json!(true)
+    );
+    assert_eq!(r("{{ now(true, '%%Y') }}"), json!("%Y"));
+    assert_eq!(
+        r("{{ now() is match('^[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9:]{8}[.][0-9]{6}$') }}"),
+        json!(true)
+    );
+}
+
+#[test]
+fn list_index_like_python() {
+    assert_eq!(r("{{ ['a', 'b', 'c'].index('b') }}"), json!(1));
+    assert_eq!(r("{{ [1, 2, 1, 2].index(2, 2) }}"), json!(3));
+    assert_eq!(r("{{ [1, 2, 1, 2].index(1, -2, 4) }}"), json!(2));
+    // pycompat's methods still answer.
+    assert_eq!(r("{{ [1, 2, 1].count(1) }}"), json!(2));
+    let e = render("{{ ['a'].index('z') }}", json!({})).map_err(|e| e.to_string());
+    assert!(
+        e.as_ref().is_err_and(|e| e.contains("'z' is not in list")),
+        "{e:?}"
+    );
+}

@@ -223,7 +223,7 @@ pub fn load_playbook(
     let playbook = clearfleet_playbook::load_playbook_with(files, path, roles_path, &mut check)?;
     for w in &playbook.warnings {
         eprintln!(
-            "warning: {w}\n  = note: read when a host reaches the include (as Ansible); it fails those hosts"
+            "warning: {w}\n  = note: Ansible finds this only when a host reaches the include or task; so does the run, and it fails those hosts"
         );
     }
     Ok(LoadedPlaybook {

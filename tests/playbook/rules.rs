@@ -783,3 +783,57 @@ fn a_dynamic_includes_file_is_checked_up_front_as_a_warning() {
         "{e:?}"
     );
 }
+
+#[test]
+fn a_templated_loop_var_is_rendered_when_the_task_runs() {
+    // Ansible templates `loop_control.loop_var`/`index_var` per task (post_validate): a
+    // template is kept for the runner; a literal name is still checked now.
+    let t = one(
+        "    - debug: var=x\n      loop: [1]\n      loop_control: {loop_var: \"{{ name }}\", index_var: \"{{ idx }}\"}\n",
+    );
+    assert_eq!(t.loop_var, None);
+    assert_eq!(t.index_var, None);
+    let templated: Vec<(&str, &str)> = t
+        .templated
+        .iter()
+        .map(|(k, s)| (k.as_str(), s.value.as_str()))
+        .collect();
+    assert_eq!(
+        templated,
+        [
+            ("loop_control.loop_var", "{{ name }}"),
+            ("loop_control.index_var", "{{ idx }}")
+        ]
+    );
+    let e = errors(
+        "- hosts: all\n  tasks:\n    - debug: var=x\n      loop: [1]\n      loop_control: {index_var: my-idx}\n",
+    );
+    assert!(
+        e.contains("site.yml:5:33: invalid variable name in `loop_control.index_var`: `my-idx`"),
+        "{e}"
+    );
+}
+
+#[test]
+fn shell_with_expand_argument_vars_is_a_warning_and_fails_when_it_runs() {
+    // Ansible's `shell` action refuses `command`'s `expand_argument_vars` only when the task
+    // runs: the playbook loads with a warning; an unknown argument is still an error.
+    let pb = ok(
+        "- hosts: all\n  tasks:\n    - shell: echo hi\n      args: {expand_argument_vars: false}\n    - command: echo $HOME expand_argument_vars=false\n",
+    );
+    let warnings: Vec<String> = pb.warnings.iter().map(|w| w.to_string()).collect();
+    assert_eq!(warnings.len(), 1, "{warnings:#?}");
+    assert!(
+        warnings[0].contains(
+            "site.yml:4:14: Unsupported parameters for (shell) module: expand_argument_vars"
+        ),
+        "{warnings:#?}"
+    );
+    let e = errors(
+        "- hosts: all\n  tasks:\n    - shell: echo hi\n      args: {expand_argument_var: false}\n",
+    );
+    assert!(
+        e.contains("unsupported argument `expand_argument_var` for module `shell`"),
+        "{e}"
+    );
+}

@@ -62,12 +62,41 @@ pub fn ansible_timestamp(t: SystemTime) -> String {
     )
 }
 
+/// `t` (in UTC) formatted as Python's `datetime.strftime(fmt)`: `%f` is six digits of
+/// microseconds as in Python; the other directives are jiff's, which spell the common ones
+/// (`%Y %m %d %H %M %S %s %j %a %b %p %z %%`...) as Python does.
+pub fn strftime(t: SystemTime, fmt: &str) -> Result<String, String> {
+    let mut jiff_fmt = String::with_capacity(fmt.len());
+    let mut chars = fmt.chars();
+    while let Some(c) = chars.next() {
+        jiff_fmt.push(c);
+        if c == '%' {
+            match chars.next() {
+                Some('f') => jiff_fmt.push_str("6f"),
+                Some(d) => jiff_fmt.push(d),
+                None => {}
+            }
+        }
+    }
+    let ts = Timestamp::try_from(t).map_err(|e| e.to_string())?;
+    jiff::fmt::strtime::format(&jiff_fmt, &ts.to_zoned(TimeZone::UTC)).map_err(|e| e.to_string())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn at_micros(us: u64) -> SystemTime {
         UNIX_EPOCH + Duration::from_micros(us)
+    }
+
+    #[test]
+    fn strftime_like_python() {
+        let t = at_micros(1_714_564_800_000_123);
+        assert_eq!(
+            strftime(t, "%s.%f|%Y-%m-%d %H:%M:%S|%%f|%j %a %b").as_deref(),
+            Ok("1714564800.000123|2024-05-01 12:00:00|%f|122 Wed May")
+        );
     }
 
     #[test]

@@ -13,6 +13,10 @@ pub struct ArgError {
     /// The argument at fault (canonical name), if one is.
     pub field: Option<String>,
     pub message: String,
+    /// Ansible reports this only when the task runs (its action plugin checks it, as `shell`
+    /// does `expand_argument_vars`): the up-front check warns, the task fails with `message`
+    /// as Ansible words it.
+    pub at_run_time: bool,
 }
 
 impl ArgError {
@@ -21,6 +25,7 @@ impl ArgError {
         ArgError {
             field: Some(field.to_owned()),
             message: message.into(),
+            at_run_time: false,
         }
     }
 
@@ -29,6 +34,17 @@ impl ArgError {
         ArgError {
             field: None,
             message: message.into(),
+            at_run_time: false,
+        }
+    }
+
+    /// An error Ansible reports only when the task runs, in Ansible's words (see
+    /// [`ArgError::at_run_time`]), about `field` or the arguments as a whole.
+    pub fn at_run_time(field: Option<&str>, message: impl Into<String>) -> ArgError {
+        ArgError {
+            field: field.map(str::to_owned),
+            message: message.into(),
+            at_run_time: true,
         }
     }
 }

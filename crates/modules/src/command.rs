@@ -93,6 +93,18 @@ pub const SHELL_KEYS: &[Key] = &[
 /// Accepted keys of `raw`.
 pub const RAW_KEYS: &[Key] = &[("_raw_params", &[]), ("executable", &[])];
 
+/// Ansible's `shell` action refuses `command`'s `expand_argument_vars` when the task runs
+/// (plugins/action/shell.py; even set to null), in these words.
+pub(super) fn shell_refuses(args: &serde_json::Value) -> Result<(), ArgError> {
+    if args.get("expand_argument_vars").is_some() {
+        return Err(ArgError::at_run_time(
+            Some("expand_argument_vars"),
+            "Unsupported parameters for (shell) module: expand_argument_vars",
+        ));
+    }
+    Ok(())
+}
+
 /// Moves `k=v` words for known keys out of `_raw_params` (`command: touch x creates=x`).
 pub(super) fn lift_free_form(args: &serde_json::Value) -> serde_json::Value {
     let mut args = args.clone();
@@ -113,7 +125,11 @@ impl CommandArgs {
     pub fn parse(args: &serde_json::Value, shell: bool) -> Result<CommandArgs, ArgError> {
         let module = if shell { "shell" } else { "command" };
         let keys = if shell { SHELL_KEYS } else { COMMAND_KEYS };
-        let mut a = Args::new(module, keys, &lift_free_form(args))?;
+        let lifted = lift_free_form(args);
+        if shell {
+            shell_refuses(&lifted)?;
+        }
+        let mut a = Args::new(module, keys, &lifted)?;
         let raw = a.str("_raw_params")?.filter(|s| !s.trim().is_empty());
         a.value("_uses_shell");
         let cmd = a.str("cmd")?.filter(|s| !s.trim().is_empty());
@@ -126,7 +142,11 @@ impl CommandArgs {
         }
         let cmd = raw.or(cmd);
         if cmd.is_none() && argv.as_ref().is_none_or(Vec::is_empty) {
-            return Err(ArgError::general(format!("{module}: no command given")));
+            // Ansible's words (AnsibleModule's `required_one_of`), when the task runs.
+            return Err(ArgError::at_run_time(
+                None,
+                "one of the following is required: _raw_params, cmd, argv",
+            ));
         }
         if !shell && let Some(c) = &cmd {
             shlex::split(c, false).map_err(|e| ArgError::field("cmd", e.to_string()))?;
@@ -314,19 +334,24 @@ pub(super) fn expand_word(w: &str) -> String {
     while let Some((i, c)) = chars.next() {
         if c == '$' {
             let tail = &rest[i + 1..];
-            let (name, used) = if let Some(inner) = tail.strip_prefix('{') {
+            let (name, used, braced) = if let Some(inner) = tail.strip_prefix('{') {
                 match inner.find('}') {
-                    Some(end) if is_ident(&inner[..end]) => (&inner[..end], end + 2),
-                    _ => ("", 0),
+                    Some(end) if is_ident(&inner[..end]) => (&inner[..end], end + 2, true),
+                    _ => ("", 0, false),
                 }
             } else {
                 let end = tail
                     .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
                     .unwrap_or(tail.len());
-                (&tail[..end], end)
+                (&tail[..end], end, false)
             };
             if is_ident(name) {
-                out.push_str(&format!("${{{name}-\\${name}}}"));
+                // Unset, the word keeps the text as written: `$NAME` or `${NAME}`.
+                if braced {
+                    out.push_str(&format!("${{{name}-\\${{{name}\\}}}}"));
+                } else {
+                    out.push_str(&format!("${{{name}-\\${name}}}"));
+                }
                 for _ in 0..used {
                     chars.next();
                 }
@@ -489,8 +514,22 @@ impl Prepared {
     }
 }
 
-/// Runs `command` or `shell`.
+/// Runs `command` or `shell`. `command` ignores `executable`, with Ansible's warning.
 pub async fn run_command<R: Remote>(
+    args: &CommandArgs,
+    shell: bool,
+    ctx: &ModuleContext<'_, R>,
+) -> ModuleResult {
+    let mut r = command_result(args, shell, ctx).await;
+    if !shell && let Some(exe) = &args.executable {
+        r.warnings.push(format!(
+            "As of Ansible 2.4, the parameter 'executable' is no longer supported with the 'command' module. Not using '{exe}'."
+        ));
+    }
+    r
+}
+
+async fn command_result<R: Remote>(
     args: &CommandArgs,
     shell: bool,
     ctx: &ModuleContext<'_, R>,
@@ -620,6 +659,7 @@ mod tests {
     fn words_are_quoted_and_vars_expanded_safely() {
         assert_eq!(expand_word("a b"), "'a b'");
         assert_eq!(expand_word("$HOME/x"), "\"${HOME-\\$HOME}/x\"");
+        assert_eq!(expand_word("${HOME}x"), "\"${HOME-\\${HOME\\}}x\"");
         assert_eq!(expand_word("~/x"), "\"$HOME\"\"/x\"");
         assert_eq!(expand_word("$(id)`id`\"$"), "\"\\$(id)\\`id\\`\\\"\\$\"");
     }

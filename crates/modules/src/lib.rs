@@ -223,6 +223,9 @@ pub fn validate_args(module: &str, args: &Value) -> Result<(), ArgError> {
         "command" | "shell" | "raw" | "script" => command::lift_free_form(args),
         _ => args.clone(),
     };
+    if module == "shell" {
+        command::shell_refuses(&args)?;
+    }
     args::Args::new(name, keys, &args).map(|_| ())
 }
 

@@ -56,6 +56,8 @@ pub struct ModuleResult {
     pub unreachable: bool,
     /// The module does not support check mode (or could not decide) and did nothing.
     pub skipped_check_mode: bool,
+    /// Ansible's `warnings`: registered with the result, and reported as the run's warnings.
+    pub warnings: Vec<String>,
 }
 
 impl ModuleResult {
@@ -155,6 +157,9 @@ impl ModuleResult {
         }
         if self.skipped_check_mode {
             m.insert("skipped".into(), json!(true));
+        }
+        if !self.warnings.is_empty() {
+            m.insert("warnings".into(), json!(self.warnings));
         }
         for (k, v) in &self.data {
             m.insert(k.clone(), v.clone());

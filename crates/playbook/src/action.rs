@@ -147,8 +147,13 @@ pub fn module_call(
                 .find(|(k, _)| key_text(k) == field)
                 .map(|(k, _)| k)
         });
-        cx.error(f, key_node.unwrap_or(v), e.message);
-        return None;
+        let d = Cx::diag(f, key_node.unwrap_or(v), e.message);
+        if !e.at_run_time {
+            cx.diags.push(d);
+            return None;
+        }
+        // Ansible fails the task only when it runs; so does the runner.
+        cx.warnings.push(d);
     }
     Some((module, args))
 }

@@ -45,6 +45,8 @@ pub struct Playbook {
     /// What the up-front check found in the file of a literal `include_tasks`: Ansible reads a
     /// dynamic include only when a host reaches it, so these are warnings now and fail the
     /// hosts that reach the include at run time (a Windows-only handler on Linux never does).
+    /// Also the arguments Ansible's action refuses only when the task runs (`shell` with
+    /// `expand_argument_vars`): the task fails then, in Ansible's words.
     pub warnings: Vec<Diagnostic>,
 }
 
@@ -244,7 +246,7 @@ pub struct Task {
     /// exact place of its YAML scalar.
     pub templates: Vec<TemplateSite>,
     /// Keywords written as templates (`retries: "{{ n }}"`; one of `keywords::TEMPLATED`, or
-    /// `loop_control.pause`/`loop_control.extended`): the runner renders each per host and
+    /// `loop_control.pause`/`extended`/`loop_var`/`index_var`): the runner renders each per host and
     /// sets the typed field above from it before the task runs.
     pub templated: Vec<(String, Spanned<String>)>,
     /// The role this task comes from (`roles:`, `import_role`, `include_role`, a dependency).

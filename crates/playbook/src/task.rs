@@ -584,6 +584,17 @@ fn loop_control(cx: &mut Cx, f: &File, v: &Node, task: &mut Task, sites: &mut Ve
                 task.loop_label = cx.string(f, "loop_control.label", val);
                 cx.templates(f, val, "loop_control.label", sites);
             }
+            // A template is rendered per host when the task runs (as Ansible's
+            // `post_validate`), and checked then; a literal value is checked here.
+            "loop_var" | "index_var" | "pause" | "extended"
+                if let Kind::Str(s) = &val.kind
+                    && is_template(s) =>
+            {
+                let name = format!("loop_control.{key}");
+                cx.templates(f, val, &name, sites);
+                task.templated
+                    .push((name, Spanned::new(s.clone(), Cx::loc(f, val))));
+            }
             "loop_var" | "index_var" => {
                 let name = cx.string(f, &format!("loop_control.{key}"), val);
                 match name {
@@ -600,14 +611,6 @@ fn loop_control(cx: &mut Cx, f: &File, v: &Node, task: &mut Task, sites: &mut Ve
                         format!("invalid variable name in `loop_control.{key}`: `{n}`"),
                     ),
                     None => {}
-                }
-            }
-            "pause" | "extended" if matches!(&val.kind, Kind::Str(s) if is_template(s)) => {
-                if let Kind::Str(s) = &val.kind {
-                    let name = format!("loop_control.{key}");
-                    cx.templates(f, val, &name, sites);
-                    task.templated
-                        .push((name, Spanned::new(s.clone(), Cx::loc(f, val))));
                 }
             }
             "pause" => task.loop_pause = cx.number(f, "loop_control.pause", val),

@@ -24,7 +24,7 @@ pub(crate) fn build() -> Environment<'static> {
     }
     env.set_formatter(format_value);
     minijinja_contrib::add_to_environment(&mut env);
-    env.set_unknown_method_callback(minijinja_contrib::pycompat::unknown_method_callback);
+    env.set_unknown_method_callback(super::methods::unknown_method);
     filters::register(&mut env);
     tests::register(&mut env);
     env.add_function(super::preprocess::GET_FN, chain_get);

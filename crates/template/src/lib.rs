@@ -44,6 +44,7 @@
 //! - Not available: `version_type='pep440'`, `password_hash`,
 //!   `to_datetime`, `strftime`, `ipaddr` and other less common filters.
 //!   `random`/`shuffle` with a `seed` give CPython's numbers; without one, any numbers.
+//! - `now()` reads a UTC clock whatever `utc` says (Ansible's default is local time).
 //! - `from_yaml` returns timestamps as strings (PyYAML builds dates); `!vault` is an error.
 //! - Error messages are minijinja's, reworded where Ansible's are well known
 //!   (`'x' is undefined`, `Conditionals must have a boolean result`).
@@ -52,6 +53,7 @@ mod env;
 mod error;
 mod filters;
 pub mod lookup;
+mod methods;
 mod preprocess;
 mod tests;
 pub mod version;

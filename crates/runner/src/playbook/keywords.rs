@@ -8,6 +8,7 @@ use serde_json::Value;
 
 use super::Engine;
 use clearfleet_base::boolean::ansible_bool;
+use clearfleet_playbook::cx::is_identifier;
 use clearfleet_playbook::{BecomeSpec, Task};
 use clearfleet_template::Value as Ctx;
 
@@ -77,6 +78,17 @@ pub(crate) fn resolve<'t>(
             "check_mode" => task.check_mode = Some(boolean().ok_or_else(|| wrong("a boolean"))?),
             "loop_control.extended" => {
                 task.loop_extended = boolean().ok_or_else(|| wrong("a boolean"))?;
+            }
+            "loop_control.loop_var" | "loop_control.index_var" => {
+                let name = match &value {
+                    Value::String(s) if is_identifier(s) => s.clone(),
+                    _ => return Err(wrong("a valid variable name")),
+                };
+                if keyword == "loop_control.loop_var" {
+                    task.loop_var = Some(name);
+                } else {
+                    task.index_var = Some(name);
+                }
             }
             "become" => {
                 let enabled = boolean().ok_or_else(|| wrong("a boolean"))?;

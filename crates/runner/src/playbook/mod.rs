@@ -742,7 +742,9 @@ impl Engine {
     }
 
     /// `include_tasks` with `loop`: item `i` of every host runs together, the item bound to the
-    /// loop variable for the included tasks (hosts with fewer items stop taking part).
+    /// loop variable (with `index_var`, `ansible_loop`…, as for a module task) for the included
+    /// tasks (hosts with fewer items stop taking part). Templated `loop_control` keywords are
+    /// rendered per host.
     async fn include_tasks_loop(
         &self,
         t: &Task,
@@ -752,30 +754,43 @@ impl Engine {
         ctx: &PlayCtx<'_>,
         started_at: &mut bool,
     ) {
-        let loop_var = t.loop_var.clone().unwrap_or_else(|| "item".to_owned());
-        let mut items: Vec<(usize, Vec<Value>)> = Vec::new();
+        // Per host: its items and the task with its keywords rendered for it.
+        let mut items: Vec<(usize, Vec<Value>, std::borrow::Cow<'_, Task>)> = Vec::new();
         let active: Vec<usize> = sel.iter().copied().filter(|i| hosts[*i].active()).collect();
         for i in active {
             let vars = task::vars_for(self, &hosts[i], ctx, t);
             if !self.include_wanted(t, &vars) {
                 continue;
             }
+            let resolved = match keywords::resolve(self, t, &vars) {
+                Ok(r) => r,
+                Err(e) => {
+                    task::fail_host(self, &mut hosts[i], t, &e.to_string());
+                    continue;
+                }
+            };
             match task::loop_items(self, t, &vars) {
-                Ok(Some(a)) => items.push((i, a)),
+                Ok(Some(a)) => items.push((i, a, resolved)),
                 Ok(None) => return,
                 Err(e) => task::fail_host(self, &mut hosts[i], t, &e.to_string()),
             }
         }
-        let longest = items.iter().map(|(_, a)| a.len()).max().unwrap_or(0);
+        let longest = items.iter().map(|(_, a, _)| a.len()).max().unwrap_or(0);
         let mut single = t.clone();
         single.loop_ = None;
+        let mut bound: Vec<(usize, Vec<String>)> = Vec::new();
         for n in 0..longest {
             let mut group = Vec::new();
-            for (i, list) in &items {
+            for (i, list, rt) in &items {
                 if let Some(item) = list.get(n)
                     && hosts[*i].active()
                 {
-                    hosts[*i].vars.insert(loop_var.clone(), item.clone());
+                    let loop_var = rt.loop_var.as_deref().unwrap_or("item");
+                    let vars = task::loop_vars(rt, loop_var, list, n, item);
+                    if n == 0 {
+                        bound.push((*i, vars.keys().cloned().collect()));
+                    }
+                    hosts[*i].vars.extend(vars);
                     group.push(*i);
                 }
             }
@@ -785,8 +800,10 @@ impl Engine {
             self.include_tasks(&single, included, hosts, &group, ctx, started_at)
                 .await;
         }
-        for (i, _) in &items {
-            hosts[*i].vars.remove(&loop_var);
+        for (i, names) in &bound {
+            for name in names {
+                hosts[*i].vars.remove(name);
+            }
         }
     }
 

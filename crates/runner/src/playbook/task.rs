@@ -527,6 +527,7 @@ async fn run_host_module(
     }
     let call = match ModuleCall::parse(module, &rendered) {
         Ok(c) => c,
+        Err(err) if err.at_run_time => return ModuleResult::fail(err.message),
         Err(err) => return ModuleResult::fail(format!("{module}: {}", err.message)),
     };
     let env = match environment(e, t, vars) {
@@ -929,6 +930,50 @@ impl Tally {
     }
 }
 
+/// What loop item `item` (number `i`) adds to the variables and to its registered result, as
+/// Ansible's `_run_loop`: the loop variable `loop_var`, `ansible_loop_var`, `index_var` with
+/// `ansible_index_var`, and `ansible_loop` under `loop_control.extended` (over `items`).
+pub(crate) fn loop_vars(
+    t: &Task,
+    loop_var: &str,
+    items: &[Value],
+    i: usize,
+    item: &Value,
+) -> Map<String, Value> {
+    let mut m = Map::new();
+    m.insert(loop_var.to_owned(), item.clone());
+    m.insert("ansible_loop_var".into(), json!(loop_var));
+    if let Some(iv) = &t.index_var {
+        m.insert(iv.clone(), json!(i));
+        m.insert("ansible_index_var".into(), json!(iv));
+    }
+    if t.loop_extended {
+        let len = items.len();
+        let mut l = json!({
+            "index": i + 1,
+            "index0": i,
+            "first": i == 0,
+            "last": i + 1 == len,
+            "length": len,
+            "revindex": len.saturating_sub(i),
+            "revindex0": len.saturating_sub(i + 1),
+        });
+        if let Some(o) = l.as_object_mut() {
+            if t.loop_allitems {
+                o.insert("allitems".into(), json!(items));
+            }
+            if let Some(next) = items.get(i + 1) {
+                o.insert("nextitem".into(), next.clone());
+            }
+            if let Some(prev) = i.checked_sub(1).and_then(|p| items.get(p)) {
+                o.insert("previtem".into(), prev.clone());
+            }
+        }
+        m.insert("ansible_loop".into(), l);
+    }
+    m
+}
+
 /// One task on one host while it runs: what each step needs to run and report an item.
 struct TaskRun<'a> {
     e: &'a Engine,
@@ -1041,10 +1086,16 @@ impl<'a> TaskRun<'a> {
             },
             duration: dur,
         })));
+        for w in r.map(|r| r.warnings.as_slice()).unwrap_or_default() {
+            e.emit(EventKind::Warning {
+                message: e.config.redactor.redact(w),
+            });
+        }
         msg
     }
 
-    /// The task fails (or is ignored) as a whole because its `loop` gives no items.
+    /// The task fails (or is ignored) as a whole because its `loop` gives no items (or a
+    /// templated keyword no value).
     fn fail_loop(&self, h: &mut HostRun, err: LoopError, started: Instant) {
         h.failed = !self.t.ignore_errors;
         let status = self.failed_status();
@@ -1056,6 +1107,14 @@ impl<'a> TaskRun<'a> {
             Some(err.to_string()),
             started.elapsed(),
         );
+        // Registered as Ansible registers a failed lookup (`with_dict` over a list): `failed`
+        // and `msg`, no `changed`.
+        if let Some(reg) = &self.t.register {
+            h.vars.insert(
+                reg.clone(),
+                json!({"failed": true, "msg": msg.clone().unwrap_or_default()}),
+            );
+        }
         count(h, self.t, &self.name, status, false, msg);
     }
 
@@ -1103,43 +1162,9 @@ impl<'a> TaskRun<'a> {
         m
     }
 
-    /// What a loop item adds to the variables and to its registered result, as Ansible's
-    /// `_run_loop`: the loop variable, `ansible_loop_var`, `index_var` with
-    /// `ansible_index_var`, and `ansible_loop` under `loop_control.extended`.
+    /// What loop item `i` adds to the variables and to its registered result ([`loop_vars`]).
     fn loop_vars(&self, i: usize, item: &Value) -> Map<String, Value> {
-        let t = self.t;
-        let mut m = Map::new();
-        m.insert(self.loop_var.clone(), item.clone());
-        m.insert("ansible_loop_var".into(), json!(self.loop_var));
-        if let Some(iv) = &t.index_var {
-            m.insert(iv.clone(), json!(i));
-            m.insert("ansible_index_var".into(), json!(iv));
-        }
-        if t.loop_extended {
-            let len = self.items.len();
-            let mut l = json!({
-                "index": i + 1,
-                "index0": i,
-                "first": i == 0,
-                "last": i + 1 == len,
-                "length": len,
-                "revindex": len.saturating_sub(i),
-                "revindex0": len.saturating_sub(i + 1),
-            });
-            if let Some(o) = l.as_object_mut() {
-                if t.loop_allitems {
-                    o.insert("allitems".into(), json!(self.items));
-                }
-                if let Some(next) = self.items.get(i + 1) {
-                    o.insert("nextitem".into(), next.clone());
-                }
-                if let Some(prev) = i.checked_sub(1).and_then(|p| self.items.get(p)) {
-                    o.insert("previtem".into(), prev.clone());
-                }
-            }
-            m.insert("ansible_loop".into(), l);
-        }
-        m
+        loop_vars(self.t, &self.loop_var, &self.items, i, item)
     }
 
     /// How the output names an item: `loop_control.label` rendered (as written if it cannot

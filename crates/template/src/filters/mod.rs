@@ -6,6 +6,7 @@ mod core;
 mod data;
 mod encode;
 mod math;
+mod now;
 pub(crate) mod printf;
 pub(crate) mod random;
 mod regex;
@@ -81,6 +82,7 @@ pub(crate) fn register(env: &mut Environment<'static>) {
     env.add_filter("compose_rebase", compose_rebase);
     env.add_filter("zip_longest", zip_longest);
     env.add_function("dict", dict);
+    env.add_function("now", now::now);
     env.add_function(super::preprocess::PYFORMAT_FN, printf::pyformat);
 }
 
