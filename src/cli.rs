@@ -355,7 +355,7 @@ pub struct RunArgs {
     /// Report what would change without changing anything.
     #[arg(short = 'C', long)]
     pub check: bool,
-    /// Show content changes of copy, template and lineinfile.
+    /// Show content changes of copy, template, lineinfile, blockinfile and replace.
     #[arg(short = 'D', long)]
     pub diff: bool,
     /// Only tasks with these tags (comma-separated, repeatable).

@@ -786,6 +786,129 @@ async fn lineinfile_present_absent_diff_check() {
     assert!(arg_err("lineinfile", json!({"line": "x"})).contains("path"));
 }
 
+// ---------- blockinfile / replace ----------
+
+/// Runs `module` on a [`Wrapped`] local shell: the result and how many round trips it took.
+async fn counted(t: &T, module: &str, args: Value, check: bool) -> (ModuleResult, usize) {
+    let w = Wrapped::new(None);
+    let call = ModuleCall::parse(module, &args).unwrap_or_else(|e| panic!("{module}: {e}"));
+    let ctx = ModuleContext {
+        check_mode: check,
+        ..t.ctx(&w, false)
+    };
+    let r = call.run(&ctx).await;
+    let n = w.lines.lock().map(|l| l.len()).unwrap_or_default();
+    (r, n)
+}
+
+#[tokio::test]
+async fn blockinfile_query_then_apply() {
+    let t = T::new();
+    let f = t.p("hosts");
+    std::fs::write(&f, "127.0.0.1 localhost\n").expect("write");
+    let args = json!({"path": f, "block": "10.0.0.1 db\n10.0.0.2 web", "backup": true});
+    // Check mode: the change and the diff, nothing written, one round trip.
+    let (c, n) = counted(&t, "blockinfile", args.clone(), true).await;
+    assert!(c.changed && n == 1, "{c:?} {n}");
+    assert_eq!(read(Path::new(&f)), "127.0.0.1 localhost\n");
+    let (r, n) = counted(&t, "blockinfile", args.clone(), false).await;
+    assert!(r.changed && n == 2, "{r:?} {n}");
+    assert_eq!(r.msg.as_deref(), Some("Block inserted"));
+    assert_eq!(
+        read(Path::new(&f)),
+        "127.0.0.1 localhost\n# BEGIN ANSIBLE MANAGED BLOCK\n10.0.0.1 db\n10.0.0.2 web\n# END ANSIBLE MANAGED BLOCK\n"
+    );
+    // The backup holds the old text.
+    let backup = r.data["backup_file"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert_eq!(read(Path::new(&backup)), "127.0.0.1 localhost\n");
+    // Unchanged: one round trip, no backup.
+    let (again, n) = counted(&t, "blockinfile", args, false).await;
+    assert!(!again.changed && n == 1 && !again.data.contains_key("backup_file"));
+    // A failing validate leaves the file alone.
+    let before = read(Path::new(&f));
+    let r = t
+        .run(
+            "blockinfile",
+            json!({"path": f, "block": "x", "marker": "# {mark} v", "validate": "false %s"}),
+        )
+        .await;
+    assert!(r.failed && r.msg.unwrap_or_default().contains("failed to validate"));
+    assert_eq!(read(Path::new(&f)), before);
+    // Through a symlink: the target is edited, the link stays.
+    std::os::unix::fs::symlink(&f, t.path("link")).expect("symlink");
+    let r = t
+        .run(
+            "blockinfile",
+            json!({"path": t.p("link"), "state": "absent"}),
+        )
+        .await;
+    assert_eq!(r.msg.as_deref(), Some("Block removed"));
+    assert_eq!(read(Path::new(&f)), "127.0.0.1 localhost\n");
+    assert!(t.path("link").is_symlink());
+    assert!(arg_err("blockinfile", json!({"path": f, "nope": 1})).contains("nope"));
+}
+
+#[tokio::test]
+async fn replace_query_then_apply() {
+    let t = T::new();
+    let f = t.p("app.conf");
+    std::fs::write(&f, "host=a.example\nport=80\nhost=b.example\n").expect("write");
+    let args =
+        json!({"path": f, "regexp": "^host=(\\w+)\\.example$", "replace": "host=\\1.internal"});
+    let c = t.check("replace", args.clone()).await;
+    assert!(c.changed);
+    assert_eq!(c.msg.as_deref(), Some("2 replacements made"));
+    let d = c.diff.expect("diff");
+    assert_eq!(d.after, "host=a.internal\nport=80\nhost=b.internal\n");
+    assert_eq!(d.before_header.as_deref(), Some(f.as_str()));
+    assert_eq!(
+        read(Path::new(&f)),
+        "host=a.example\nport=80\nhost=b.example\n"
+    );
+    let (r, n) = counted(&t, "replace", args.clone(), false).await;
+    assert!(r.changed && n == 2 && r.rc == Some(0), "{r:?} {n}");
+    assert_eq!(
+        read(Path::new(&f)),
+        "host=a.internal\nport=80\nhost=b.internal\n"
+    );
+    let (again, n) = counted(&t, "replace", args, false).await;
+    assert!(!again.changed && n == 1 && again.msg.as_deref() == Some(""));
+    // A failing validate leaves the file alone.
+    let r = t
+        .run(
+            "replace",
+            json!({"path": f, "regexp": "80", "replace": "81", "validate": "false %s"}),
+        )
+        .await;
+    assert!(r.failed);
+    assert!(read(Path::new(&f)).contains("port=80"));
+    // Only the mode: one chmod.
+    let (r, n) = counted(
+        &t,
+        "replace",
+        json!({"path": f, "regexp": "nothing", "mode": "0600"}),
+        false,
+    )
+    .await;
+    assert!(r.changed && n == 2, "{r:?} {n}");
+    assert_eq!(
+        r.msg.as_deref(),
+        Some("ownership, perms or SE linux context changed")
+    );
+    assert_eq!(mode_of(Path::new(&f)), 0o600);
+    assert!(arg_err("replace", json!({"path": f})).contains("regexp"));
+    assert!(
+        arg_err(
+            "replace",
+            json!({"path": f, "regexp": "a", "encoding": "latin-1"})
+        )
+        .contains("utf-8")
+    );
+}
+
 // ---------- stat / slurp / fetch ----------
 
 #[tokio::test]

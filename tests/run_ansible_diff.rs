@@ -346,3 +346,79 @@ fn ansible_and_clearfleet_agree_on_templated_loop_control_and_expand_argument_va
         both.ours.stderr
     );
 }
+
+/// `blockinfile` and `replace` (tests/fixtures/run/textedit/textedit.yml): check mode,
+/// `--diff`, backups, markers, `insertafter`/`insertbefore` (with `(?m)`), blank lines
+/// around a block, `create`, mode-only changes, `after`/`before`, Python templates and
+/// `re.subn`'s empty matches, and the failures (missing file, directory, bad template), and
+/// a new file whose `mode` differs from the umask's ("... and ownership, perms or SE linux
+/// context changed", lineinfile too): the same recap, files and results under both.
+#[test]
+fn ansible_and_clearfleet_agree_on_blockinfile_and_replace() {
+    let hosts = ["h01"];
+    let Some(both) = run_both("textedit/textedit.yml", &hosts) else {
+        return;
+    };
+    let (ours_dir, theirs_dir) = (both.ours_dir(), both.theirs_dir());
+    let read = |p: PathBuf| std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{p:?}: {e}"));
+    for h in hosts {
+        let name = format!("{h}-textedit.jsonl");
+        let (a, b) = (read(ours_dir.join(&name)), read(theirs_dir.join(&name)));
+        for (i, (x, y)) in a.lines().zip(b.lines()).enumerate() {
+            assert_eq!(
+                x, y,
+                "result {i} differs\n--- clearfleet:\n{a}\n--- ansible:\n{b}"
+            );
+        }
+        assert_eq!(a.lines().count(), b.lines().count(), "{a}\n{b}");
+        // Not two empty dumps agreeing: the results are there.
+        assert_eq!(a.lines().count(), 29, "{a}");
+        assert!(
+            a.contains("Block inserted") && a.contains("replacements made"),
+            "{a}"
+        );
+        for f in [
+            "sshd_config",
+            "no_newline",
+            "listener",
+            "pangrams",
+            "kv",
+            "lines",
+            "empty",
+            "new/dir/conf",
+            "new/li",
+        ] {
+            let (x, y) = (
+                read(ours_dir.join(h).join(f)),
+                read(theirs_dir.join(h).join(f)),
+            );
+            assert_eq!(x, y, "{h}/{f}");
+            let mode = |p: PathBuf| {
+                std::fs::metadata(p)
+                    .map(|m| m.permissions().mode() & 0o7777)
+                    .ok()
+            };
+            assert_eq!(
+                mode(ours_dir.join(h).join(f)),
+                mode(theirs_dir.join(h).join(f)),
+                "{h}/{f}"
+            );
+        }
+        // One backup each of the files edited with `backup: true`, under both.
+        let backups = |dir: PathBuf| {
+            let mut v: Vec<String> = std::fs::read_dir(dir)
+                .map(|d| {
+                    d.filter_map(|e| e.ok())
+                        .map(|e| e.file_name().to_string_lossy().into_owned())
+                        .filter(|n| n.ends_with('~'))
+                        .map(|n| n.split('.').next().unwrap_or_default().to_owned())
+                        .collect()
+                })
+                .unwrap_or_default();
+            v.sort();
+            v
+        };
+        assert_eq!(backups(ours_dir.join(h)), ["pangrams", "sshd_config"]);
+        assert_eq!(backups(theirs_dir.join(h)), ["pangrams", "sshd_config"]);
+    }
+}

@@ -323,6 +323,17 @@ fn free_form(s: &str) -> Value {
     Value::Object(map)
 }
 
+/// Ansible's check of a `validate` command: it must name the file as `%s`.
+pub fn check_validate(v: Option<&str>) -> Result<(), ArgError> {
+    match v {
+        Some(v) if !v.contains("%s") => Err(ArgError::field(
+            "validate",
+            format!("validate must contain %s: {v}"),
+        )),
+        _ => Ok(()),
+    }
+}
+
 /// A JSON type name for messages.
 pub fn kind(v: &Value) -> &'static str {
     match v {

@@ -10,7 +10,7 @@ use std::path::Path;
 
 use serde_json::Value;
 
-use super::args::{ArgError, Args, Key, Mode};
+use super::args::{ArgError, Args, Key, Mode, check_validate};
 use super::context::ModuleContext;
 use super::probe::{self, Content, Probe, Write, call, diff_text, owner_differs, qpath, sha1_hex};
 use super::remote::Remote;
@@ -65,14 +65,7 @@ impl FileParams {
     /// Takes the shared keys (`mode`, `owner`, `group`, `backup`, `force`, `validate`).
     pub(super) fn take(a: &mut Args) -> Result<FileParams, ArgError> {
         let validate = a.str("validate")?;
-        if let Some(v) = &validate
-            && !v.contains("%s")
-        {
-            return Err(ArgError::field(
-                "validate",
-                format!("validate must contain %s: {v}"),
-            ));
-        }
+        check_validate(validate.as_deref())?;
         Ok(FileParams {
             mode: a.mode("mode", true)?,
             owner: a.str("owner")?,

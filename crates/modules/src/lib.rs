@@ -36,7 +36,7 @@
 //! | raw | 1 (the text itself) |
 //! | copy, template | Q 1 (stat + sha1, + content with `--diff`); A 1 (write) or 1 (chmod/chown) |
 //! | file | Q 1 (+1 `find` with `recurse`); A 1 (create + chmod/chown together) |
-//! | lineinfile | Q 1 (stat + content); A 1 (write) or 1 (chmod/chown) |
+//! | lineinfile, blockinfile, replace | Q 1 (stat + content); A 1 (write) or 1 (chmod/chown) |
 //! | stat | 1 (+1 `file --mime-type` with `get_mime`, the default, when the path exists) |
 //! | slurp, wait_for, ping | 1 |
 //! | fetch | Q 1 (stat + sha1); A 1 (`cat`) |
@@ -56,8 +56,9 @@
 //! - `copy`: no directory sources, no `remote_src: true`; `template`: the engine renders.
 //! - `file`: symbolic modes with `recurse` always report a change; `touch` with an explicit
 //!   time stamp always reports a change; `*_time_format` only the default.
-//! - `lineinfile`: Rust `regex` syntax (no look-around or pattern backreferences; `\Z` is
-//!   mapped); the diff is one entry (Ansible returns content and attribute diffs).
+//! - `lineinfile`, `blockinfile`, `replace`: Rust `regex` syntax (no look-around or pattern
+//!   backreferences; `\Z` is mapped); the diff is one entry (Ansible returns content and
+//!   attribute diffs). `replace`: `encoding` utf-8 only.
 //! - `get_url`: `checksum` URLs and Content-Disposition file names are not supported; in check
 //!   mode a download is predicted without fetching; the `wget` fallback needs GNU wget.
 //! - `uri`: needs `curl` on the host; `dest`, `src`, `unix_socket`, `form-multipart`, client
@@ -70,6 +71,7 @@
 pub mod actions;
 pub mod args;
 pub mod async_job;
+pub mod blockinfile;
 pub mod command;
 pub mod context;
 pub mod copy;
@@ -80,13 +82,16 @@ pub mod lineinfile;
 pub mod local;
 pub mod ping;
 pub mod probe;
+pub mod pyre;
 pub mod remote;
+pub mod replace;
 pub mod result;
 pub mod script;
 pub mod slurp;
 pub mod stat;
 pub mod tempfile;
 pub mod template;
+pub mod textedit;
 pub mod uri;
 pub mod wait_for;
 
@@ -94,6 +99,7 @@ use serde_json::Value;
 
 pub use self::args::ArgError;
 pub use self::async_job::{AsyncStatusArgs, AsyncSupport};
+pub use self::blockinfile::BlockinfileArgs;
 pub use self::command::{CommandArgs, RawArgs};
 pub use self::context::ModuleContext;
 pub use self::copy::{CopyArgs, FileParams};
@@ -104,6 +110,7 @@ pub use self::lineinfile::LineinfileArgs;
 pub use self::local::LocalRemote;
 pub use self::ping::PingArgs;
 pub use self::remote::{Remote, RemoteError, RemoteOutput};
+pub use self::replace::ReplaceArgs;
 pub use self::result::{Diff, ModuleResult};
 pub use self::script::ScriptArgs;
 pub use self::slurp::SlurpArgs;
@@ -143,6 +150,8 @@ pub const HOST_MODULES: &[&str] = &[
     "template",
     "file",
     "lineinfile",
+    "blockinfile",
+    "replace",
     "stat",
     "slurp",
     "fetch",
@@ -165,6 +174,8 @@ pub enum ModuleCall {
     Template(TemplateArgs),
     File(FileArgs),
     Lineinfile(LineinfileArgs),
+    Blockinfile(BlockinfileArgs),
+    Replace(ReplaceArgs),
     Stat(StatArgs),
     Slurp(SlurpArgs),
     Fetch(FetchArgs),
@@ -194,6 +205,8 @@ fn keys(module: &str) -> Option<&'static [args::Key]> {
         "template" => template::KEYS,
         "file" => file::KEYS,
         "lineinfile" => lineinfile::KEYS,
+        "blockinfile" => blockinfile::KEYS,
+        "replace" => replace::KEYS,
         "stat" => stat::KEYS,
         "slurp" => slurp::KEYS,
         "fetch" => fetch::KEYS,
@@ -242,6 +255,8 @@ impl ModuleCall {
             "template" => ModuleCall::Template(TemplateArgs::parse(args)?),
             "file" => ModuleCall::File(FileArgs::parse(args)?),
             "lineinfile" => ModuleCall::Lineinfile(LineinfileArgs::parse(args)?),
+            "blockinfile" => ModuleCall::Blockinfile(BlockinfileArgs::parse(args)?),
+            "replace" => ModuleCall::Replace(ReplaceArgs::parse(args)?),
             "stat" => ModuleCall::Stat(StatArgs::parse(args)?),
             "slurp" => ModuleCall::Slurp(SlurpArgs::parse(args)?),
             "fetch" => ModuleCall::Fetch(FetchArgs::parse(args)?),
@@ -266,6 +281,8 @@ impl ModuleCall {
             ModuleCall::Template(_) => "template",
             ModuleCall::File(_) => "file",
             ModuleCall::Lineinfile(_) => "lineinfile",
+            ModuleCall::Blockinfile(_) => "blockinfile",
+            ModuleCall::Replace(_) => "replace",
             ModuleCall::Stat(_) => "stat",
             ModuleCall::Slurp(_) => "slurp",
             ModuleCall::Fetch(_) => "fetch",
@@ -289,6 +306,8 @@ impl ModuleCall {
             ModuleCall::Template(a) => template::run(a, ctx).await,
             ModuleCall::File(a) => file::run(a, ctx).await,
             ModuleCall::Lineinfile(a) => lineinfile::run(a, ctx).await,
+            ModuleCall::Blockinfile(a) => blockinfile::run(a, ctx).await,
+            ModuleCall::Replace(a) => replace::run(a, ctx).await,
             ModuleCall::Stat(a) => stat::run(a, ctx).await,
             ModuleCall::Slurp(a) => slurp::run(a, ctx).await,
             ModuleCall::Fetch(a) => fetch::run(a, ctx).await,

@@ -7,15 +7,14 @@
 //! crate agrees (no look-around, no backreferences in patterns); `\1`, `\g<1>`, `\g<name>` in
 //! `line` are expanded with `backrefs`.
 
-use regex::bytes::Regex;
 use serde_json::Value;
 
-use super::args::{ArgError, Args, Key, Mode};
+use super::args::{ArgError, Args, Key, Mode, check_validate};
 use super::context::ModuleContext;
-use super::copy::set_attrs;
-use super::probe::{self, Content, Probe, Write, diff_text, owner_differs};
+use super::pyre::{compile, python_template, readlines, search_text};
 use super::remote::Remote;
-use super::result::{Diff, ModuleResult};
+use super::result::ModuleResult;
+use super::textedit::{self, Apply, Attrs};
 
 /// Arguments of `lineinfile`.
 #[derive(Debug, Clone)]
@@ -63,12 +62,6 @@ pub const KEYS: &[Key] = &[
     ("group", &[]),
     ("unsafe_writes", &[]),
 ];
-
-/// Python `re` to the `regex` crate: `\Z` is `\z`.
-fn compile(field: &str, pattern: &str) -> Result<Regex, ArgError> {
-    Regex::new(&pattern.replace(r"\Z", r"\z"))
-        .map_err(|e| ArgError::field(field, format!("invalid regular expression: {e}")))
-}
 
 impl LineinfileArgs {
     /// Parses and checks the arguments.
@@ -154,23 +147,9 @@ impl LineinfileArgs {
                 compile(k, p)?;
             }
         }
-        if let Some(v) = &parsed.validate
-            && !v.contains("%s")
-        {
-            return Err(ArgError::field(
-                "validate",
-                format!("validate must contain %s: {v}"),
-            ));
-        }
+        check_validate(parsed.validate.as_deref())?;
         Ok(parsed)
     }
-}
-
-/// Splits like Python's `readlines()`: each line keeps its `\n`.
-fn readlines(b: &[u8]) -> Vec<Vec<u8>> {
-    b.split_inclusive(|&c| c == b'\n')
-        .map(<[u8]>::to_vec)
-        .collect()
 }
 
 fn rstrip(b: &[u8]) -> &[u8] {
@@ -179,61 +158,6 @@ fn rstrip(b: &[u8]) -> &[u8] {
         end -= 1;
     }
     &b[..end]
-}
-
-/// The line without its `\n`, for `re.search` (Python's `$` also matches before it).
-fn search_text(b: &[u8]) -> &[u8] {
-    b.strip_suffix(b"\n").unwrap_or(b)
-}
-
-/// Python's `match.expand(template)` as a `regex` replacement string.
-fn python_template(t: &str) -> String {
-    let mut out = String::new();
-    let mut cs = t.chars().peekable();
-    while let Some(c) = cs.next() {
-        match c {
-            '$' => out.push_str("$$"),
-            '\\' => match cs.peek().copied() {
-                Some(d) if d.is_ascii_digit() => {
-                    let mut n = String::new();
-                    while let Some(&d) = cs.peek() {
-                        if d.is_ascii_digit() && n.len() < 2 {
-                            n.push(d);
-                            cs.next();
-                        } else {
-                            break;
-                        }
-                    }
-                    out.push_str(&format!("${{{n}}}"));
-                }
-                Some('g') => {
-                    cs.next();
-                    if cs.peek() == Some(&'<') {
-                        cs.next();
-                        let name: String = cs.by_ref().take_while(|&c| c != '>').collect();
-                        out.push_str(&format!("${{{name}}}"));
-                    } else {
-                        out.push_str("\\g");
-                    }
-                }
-                Some('n') => {
-                    cs.next();
-                    out.push('\n');
-                }
-                Some('t') => {
-                    cs.next();
-                    out.push('\t');
-                }
-                Some('\\') => {
-                    cs.next();
-                    out.push('\\');
-                }
-                _ => out.push('\\'),
-            },
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 /// The edit of `present()`: new lines and message.
@@ -311,10 +235,11 @@ fn present(a: &LineinfileArgs, mut lines: Vec<Vec<u8>>) -> (Vec<Vec<u8>>, &'stat
                 match re.captures(text) {
                     Some(caps) => {
                         let mut out = Vec::new();
-                        caps.expand(
-                            python_template(&String::from_utf8_lossy(&line)).as_bytes(),
-                            &mut out,
-                        );
+                        let text = String::from_utf8_lossy(&line);
+                        // A template Python refuses (`\\q`) stays as it is written.
+                        let template =
+                            python_template(&text).unwrap_or_else(|_| text.replace('$', "$$"));
+                        caps.expand(template.as_bytes(), &mut out);
                         out
                     }
                     None => line.clone(),
@@ -393,30 +318,11 @@ fn absent(a: &LineinfileArgs, lines: Vec<Vec<u8>>) -> (Vec<Vec<u8>>, usize) {
 
 /// Runs `lineinfile`.
 pub async fn run<R: Remote>(args: &LineinfileArgs, ctx: &ModuleContext<'_, R>) -> ModuleResult {
-    let probed = match probe::probe(
-        ctx,
-        &[Probe {
-            follow: true,
-            content: Content::All,
-            ..Probe::stat(&args.path)
-        }],
-    )
-    .await
-    {
-        Ok(p) => p,
+    let (info, content) = match textedit::read(ctx, &args.path).await {
+        Ok(x) => x,
         Err(r) => return r,
     };
-    let info = &probed.infos[0];
-    if info.is_dir() {
-        let mut r = ModuleResult::fail(format!("Path {} is a directory !", args.path));
-        r.rc = Some(256);
-        return r;
-    }
-    let before = match (&probed.content, info.exists) {
-        (Some(c), true) => c.clone(),
-        (None, true) => return ModuleResult::fail(format!("could not read {}", args.path)),
-        (_, false) => Vec::new(),
-    };
+    let before = content.unwrap_or_default();
     let (after, msg, changed, found) = if args.present {
         if !info.exists && !args.create {
             let mut r = ModuleResult::fail(format!("Destination {} does not exist !", args.path));
@@ -437,74 +343,33 @@ pub async fn run<R: Remote>(args: &LineinfileArgs, ctx: &ModuleContext<'_, R>) -
         };
         (lines.concat(), msg, n > 0, Some(n))
     };
-    let current = info.exists.then_some(info.mode);
-    let mode = match &args.mode {
-        Some(m) => match m.resolve(current, false) {
-            Ok(b) => Some(b),
-            Err(e) => return ModuleResult::fail(format!("bad mode: {e}")),
-        },
-        None => current,
-    };
-    let attrs_changed = info.exists
-        && (mode.is_some_and(|m| m != info.mode)
-            || owner_differs(info, args.owner.as_deref(), args.group.as_deref()));
     let mut r = ModuleResult {
-        changed: changed || attrs_changed,
-        msg: Some(msg.clone()),
+        changed,
+        msg: Some(msg),
         ..ModuleResult::default()
     };
-    if attrs_changed && !changed {
-        r.msg = Some("ownership, perms or SE linux context changed".into());
-    } else if attrs_changed {
-        r.msg = Some(format!(
-            "{msg} and ownership, perms or SE linux context changed"
-        ));
+    if ctx.diff {
+        r.diff = Some(textedit::content_diff(&args.path, &before, &after));
     }
+    let apply = Apply {
+        path: &args.path,
+        attrs: Attrs {
+            mode: args.mode.as_ref(),
+            owner: args.owner.as_deref(),
+            group: args.group.as_deref(),
+        },
+        backup: args.backup,
+        validate: args.validate.as_deref(),
+        make_parents: args.create,
+    };
+    let backup = match textedit::apply(ctx, &apply, &info, changed, after, &mut r).await {
+        Ok(b) => b.unwrap_or_default(),
+        Err(e) => return e,
+    };
     if let Some(n) = found {
         r = r.with("found", n as u64);
     }
-    if ctx.diff {
-        let header = format!("{} (content)", args.path);
-        r.diff = Some(Diff {
-            before: diff_text(&before),
-            after: diff_text(&after),
-            before_header: Some(header.clone()),
-            after_header: Some(header),
-        });
-    }
-    r = r.with("backup", "");
-    if ctx.check_mode || !r.changed {
-        return r;
-    }
-    if changed {
-        let w = Write {
-            dest: &args.path,
-            mode,
-            owner: args.owner.as_deref(),
-            group: args.group.as_deref(),
-            keep_ids: info.exists.then_some((info.uid, info.gid)),
-            backup: args.backup && info.exists,
-            validate: args.validate.as_deref(),
-            make_parents: args.create,
-            follow_links: true,
-        };
-        match probe::write(ctx, &w, after).await {
-            Ok(Some(b)) => r = r.with("backup", b),
-            Ok(None) => {}
-            Err(e) => return e,
-        }
-    } else if let Err(e) = set_attrs(
-        ctx,
-        &args.path,
-        mode,
-        args.owner.as_deref(),
-        args.group.as_deref(),
-    )
-    .await
-    {
-        return e;
-    }
-    r
+    r.with("backup", backup)
 }
 
 #[cfg(test)]

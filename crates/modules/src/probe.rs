@@ -484,7 +484,58 @@ pub fn write_script(w: &Write<'_>) -> String {
         );
     }
     s.push_str("mv -f \"$t\" \"$p\" || exit 1\ntrap - EXIT\n");
+    // Who wrote it, for the attributes a new file gets (see [`Written`]).
+    s.push_str(
+        "printf 'umask=%s\\nids=%s|%s|%s|%s\\n' \"$(umask)\" \"$(id -un 2>/dev/null)\" \"$(id -u)\" \"$(id -gn 2>/dev/null)\" \"$(id -g)\"\n",
+    );
     s
+}
+
+/// What [`write_reporting`] learnt: the backup made, and what a new file gets without a
+/// `mode`/`owner`/`group` (the writer's umask, user and group), as Ansible compares them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Written {
+    pub backup: Option<String>,
+    pub umask: Option<u32>,
+    /// `(name, id)` of the writing user and of its group.
+    pub user: Option<(String, String)>,
+    pub group: Option<(String, String)>,
+}
+
+impl Written {
+    /// Whether a file this write created differs from what `mode`, `owner`, `group` ask
+    /// (Ansible's `set_file_attributes_if_different` after `atomic_move` of a new file).
+    pub fn new_file_differs(
+        &self,
+        mode: Option<u32>,
+        owner: Option<&str>,
+        group: Option<&str>,
+    ) -> bool {
+        let differs = |want: Option<&str>, have: &Option<(String, String)>| {
+            want.is_some_and(|w| have.as_ref().is_some_and(|(n, i)| w != n && w != i))
+        };
+        mode.is_some_and(|m| self.umask.is_some_and(|u| m != 0o666 & !u))
+            || differs(owner, &self.user)
+            || differs(group, &self.group)
+    }
+
+    fn parse(stdout: &[u8]) -> Written {
+        let mut w = Written::default();
+        for l in String::from_utf8_lossy(stdout).lines() {
+            if let Some(b) = l.strip_prefix("backup=") {
+                w.backup = Some(b.to_owned());
+            } else if let Some(u) = l.strip_prefix("umask=") {
+                w.umask = u32::from_str_radix(u.trim(), 8).ok();
+            } else if let Some(ids) = l.strip_prefix("ids=") {
+                let f: Vec<&str> = ids.split('|').collect();
+                if let [un, u, gn, g] = f[..] {
+                    w.user = Some((un.to_owned(), u.to_owned()));
+                    w.group = Some((gn.to_owned(), g.to_owned()));
+                }
+            }
+        }
+        w
+    }
 }
 
 /// Writes `content` atomically; returns the backup path, if one was made.
@@ -493,11 +544,18 @@ pub async fn write<R: Remote>(
     w: &Write<'_>,
     content: Vec<u8>,
 ) -> Result<Option<String>, ModuleResult> {
+    write_reporting(ctx, w, content).await.map(|w| w.backup)
+}
+
+/// [`write`], with what the write learnt ([`Written`]).
+pub async fn write_reporting<R: Remote>(
+    ctx: &ModuleContext<'_, R>,
+    w: &Write<'_>,
+    content: Vec<u8>,
+) -> Result<Written, ModuleResult> {
     let out = call(ctx, &write_script(w), Some(content), None).await?;
     match out.rc {
-        Some(0) => Ok(String::from_utf8_lossy(&out.stdout)
-            .lines()
-            .find_map(|l| l.strip_prefix("backup=").map(str::to_owned))),
+        Some(0) => Ok(Written::parse(&out.stdout)),
         Some(91) => Err(ModuleResult {
             stderr: Some(out.stderr_text()),
             ..ModuleResult::fail(format!("failed to validate: {}", out.stderr_text()))
