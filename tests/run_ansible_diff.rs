@@ -64,6 +64,12 @@ impl Both {
 /// Runs the fixture `playbook` under both tools; both must succeed with the same PLAY RECAP
 /// of `hosts`. `None` when ansible-playbook or sshd is not available (skipped).
 fn run_both(playbook: &str, hosts: &[&str]) -> Option<Both> {
+    run_both_adding(playbook, hosts, &[])
+}
+
+/// [`run_both`] for a playbook that adds hosts (`add_host`): `added` are in the PLAY RECAPs
+/// compared, not in the inventory.
+fn run_both_adding(playbook: &str, hosts: &[&str], added: &[&str]) -> Option<Both> {
     let ansible = ansible::ansible_playbook()?;
     let fleet = Fleet::start(hosts.len())?;
     let home = temp_home();
@@ -99,9 +105,10 @@ fn run_both(playbook: &str, hosts: &[&str]) -> Option<Both> {
         "ansible-playbook:\n{theirs}\n{stderr}"
     );
     assert_eq!(ours.code, 0, "clearfleet: {ours:?}\n--- ansible:\n{theirs}");
+    let hosts: Vec<&str> = hosts.iter().chain(added).copied().collect();
     assert_eq!(
-        recaps(&ours.stdout, hosts),
-        recaps(&theirs, hosts),
+        recaps(&ours.stdout, &hosts),
+        recaps(&theirs, &hosts),
         "PLAY RECAP differs\n--- clearfleet:\n{}\n--- ansible:\n{theirs}",
         ours.stdout
     );
@@ -296,4 +303,31 @@ fn ansible_and_clearfleet_agree_on_lookups_and_loops() {
         let mode = std::fs::metadata(&file).map(|m| m.permissions().mode() & 0o777);
         assert_eq!(mode.ok(), Some(0o600));
     }
+}
+
+/// `group_by` and `add_host` (tests/fixtures/run/dynamic_inventory.yml): the groups they make
+/// in `groups`, `group_names` and later plays' patterns, their registered results (`changed`
+/// as Ansible decides it, in a loop too), and a host added with its own connection variables
+/// reached by a later play, under both tools.
+#[test]
+fn ansible_and_clearfleet_agree_on_group_by_and_add_host() {
+    let Some(both) = run_both_adding("dynamic_inventory.yml", &["h01", "h02"], &["again"]) else {
+        return;
+    };
+    let (ours, theirs) = (&both.ours, &both.theirs);
+    let (ours_dir, theirs_dir) = (both.ours_dir(), both.theirs_dir());
+    for name in [
+        "h01-made.json",
+        "h02-made.json",
+        "again-reached.json",
+        "h02-tier.json",
+    ] {
+        assert_eq!(
+            dumped(&ours_dir, name),
+            dumped(&theirs_dir, name),
+            "{name}\n--- clearfleet:\n{}\n--- ansible:\n{theirs}",
+            ours.stdout
+        );
+    }
+    assert!(!ours_dir.join("h01-tier.json").exists());
 }
