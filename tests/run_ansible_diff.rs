@@ -331,3 +331,21 @@ fn ansible_and_clearfleet_agree_on_group_by_and_add_host() {
     }
     assert!(!ours_dir.join("h01-tier.json").exists());
 }
+
+/// What a task registers when `changed_when`/`failed_when` decide or cannot be evaluated (the
+/// module's result kept, the error in `*_when_result`), the `exception` of a failure and its
+/// `failed_when_suppressed_exception`, and a loop's `failed`/`msg`
+/// (tests/fixtures/run/condition_results.yml), under both tools.
+#[test]
+fn ansible_and_clearfleet_agree_on_condition_results() {
+    let Some(both) = run_both("condition_results.yml", &["h01"]) else {
+        return;
+    };
+    let (ours, theirs) = (&both.ours, &both.theirs);
+    assert_eq!(
+        dumped(&both.ours_dir(), "h01-conditions.json"),
+        dumped(&both.theirs_dir(), "h01-conditions.json"),
+        "--- clearfleet:\n{}\n--- ansible:\n{theirs}",
+        ours.stdout
+    );
+}

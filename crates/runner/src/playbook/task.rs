@@ -1380,7 +1380,7 @@ impl<'a> TaskRun<'a> {
                 Err(err) => {
                     r.failed = true;
                     r.data
-                        .insert("changed_when_result".into(), json!(err.to_string()));
+                        .insert("changed_when_result".into(), json!(condition_error(&err)));
                     return;
                 }
             }
@@ -1404,7 +1404,7 @@ impl<'a> TaskRun<'a> {
                 Err(err) => {
                     r.failed = true;
                     r.data
-                        .insert("failed_when_result".into(), json!(err.to_string()));
+                        .insert("failed_when_result".into(), json!(condition_error(&err)));
                 }
             }
         }
@@ -1534,6 +1534,11 @@ impl<'a> TaskRun<'a> {
         );
         h.vars.insert("ansible_failed_result".to_owned(), result);
     }
+}
+
+/// A condition that cannot be evaluated, in the words of Ansible's `*_when_result`.
+fn condition_error(err: &TemplateError) -> String {
+    format!("Error while evaluating conditional: {}", err.bare_message())
 }
 
 /// The message a result shows: its `msg`, or for a failure without one, the error of the
