@@ -70,39 +70,25 @@ pub fn for_hosts(
 
     let mut warnings = Vec::new();
     let mut secrets: Vec<Secret> = ask_pass.iter().chain(&ask_become_pass).cloned().collect();
+    let planner = Arc::new(Planner {
+        args: args.clone(),
+        defaults,
+        ssh_config,
+        ask_become_pass,
+        max_output,
+    });
     let mut hosts = Vec::with_capacity(names.len());
     for name in names {
         let vars = inventory.host_vars(&name).unwrap_or_default();
         secrets.extend(secret_values(&vars));
-        let params = host_params(&name, &vars)?;
-        if let Some(key) = &params.private_key {
-            check_key_file(
-                key,
-                &format!("ansible_ssh_private_key_file of host `{name}`"),
-            )?;
-        }
-        let target =
-            Target::resolve(&name, &params, &defaults, ssh_config.as_ref()).map_err(|source| {
-                Error::Target {
-                    host: name.clone(),
-                    source,
-                }
-            })?;
-        if target.host_key_checking == Some(HostKeyChecking::Off) {
+        let plan = planner.plan(name, &vars)?;
+        if plan.target.host_key_checking == Some(HostKeyChecking::Off) {
             warnings.push(format!(
-                "host key checking is off for {name} (StrictHostKeyChecking in its ansible_ssh_*args): any host can impersonate it"
+                "host key checking is off for {} (StrictHostKeyChecking in its ansible_ssh_*args): any host can impersonate it",
+                plan.name
             ));
         }
-        let (wanted, settings) = become_for(&name, &vars, args, ask_become_pass.as_ref())?;
-        let become_ = wanted.then(|| settings.clone());
-        let max_output = host_max_output(&name, &vars)?.unwrap_or(max_output);
-        hosts.push(HostPlan {
-            name,
-            target,
-            become_,
-            become_settings: settings,
-            max_output,
-        });
+        hosts.push(plan);
     }
 
     let (forks, max_connections) = cap_forks(args.forks.max(1), &mut warnings);
@@ -150,7 +136,54 @@ pub fn for_hosts(
         max_output,
         redactor: Redactor::new(secrets),
         warnings,
+        new_host: Some(Arc::new(move |name, vars| {
+            let vars: IndexMap<String, Value> =
+                vars.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+            planner
+                .plan(name.to_owned(), &vars)
+                .map_err(|e| e.to_string())
+        })),
     })
+}
+
+/// What planning a host needs besides its variables: for the inventory's hosts and for those
+/// a playbook's `add_host` creates.
+struct Planner {
+    args: ConnectArgs,
+    defaults: Defaults,
+    ssh_config: Option<SshConfig>,
+    ask_become_pass: Option<Secret>,
+    /// `--max-output`.
+    max_output: MaxOutput,
+}
+
+impl Planner {
+    /// How to reach host `name` with variables `vars`.
+    fn plan(&self, name: String, vars: &IndexMap<String, Value>) -> Result<HostPlan, Error> {
+        let params = host_params(&name, vars)?;
+        if let Some(key) = &params.private_key {
+            check_key_file(
+                key,
+                &format!("ansible_ssh_private_key_file of host `{name}`"),
+            )?;
+        }
+        let target = Target::resolve(&name, &params, &self.defaults, self.ssh_config.as_ref())
+            .map_err(|source| Error::Target {
+                host: name.clone(),
+                source,
+            })?;
+        let (wanted, settings) =
+            become_for(&name, vars, &self.args, self.ask_become_pass.as_ref())?;
+        let become_ = wanted.then(|| settings.clone());
+        let max_output = host_max_output(&name, vars)?.unwrap_or(self.max_output);
+        Ok(HostPlan {
+            name,
+            target,
+            become_,
+            become_settings: settings,
+            max_output,
+        })
+    }
 }
 
 /// The user's home directory, from `$HOME`.

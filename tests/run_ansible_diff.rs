@@ -59,14 +59,16 @@ impl Both {
 /// Runs the fixture `playbook` under both tools; both must succeed with the same PLAY RECAP
 /// of `hosts`. `None` when ansible-playbook or sshd is not available (skipped).
 pub(crate) fn run_both(playbook: &str, hosts: &[&str]) -> Option<Both> {
-    run_both_with(playbook, hosts, |_, inv| inv)
+    run_both_with(playbook, hosts, &[], |_, inv| inv)
 }
 
 /// [`run_both`] with the shared inventory (Ansible's OpenSSH checks the fleet's host keys)
-/// adjusted by `inventory`.
+/// adjusted by `inventory`, for a playbook that adds hosts (`add_host`): `added` are in the
+/// PLAY RECAPs compared, not in the inventory.
 pub(crate) fn run_both_with(
     playbook: &str,
     hosts: &[&str],
+    added: &[&str],
     inventory: impl FnOnce(&Fleet, support::sshd::Inventory) -> support::sshd::Inventory,
 ) -> Option<Both> {
     let ansible = ansible::ansible_playbook()?;
@@ -104,9 +106,10 @@ pub(crate) fn run_both_with(
         "ansible-playbook:\n{theirs}\n{stderr}"
     );
     assert_eq!(ours.code, 0, "clearfleet: {ours:?}\n--- ansible:\n{theirs}");
+    let hosts: Vec<&str> = hosts.iter().chain(added).copied().collect();
     assert_eq!(
-        recaps(&ours.stdout, hosts),
-        recaps(&theirs, hosts),
+        recaps(&ours.stdout, &hosts),
+        recaps(&theirs, &hosts),
         "PLAY RECAP differs\n--- clearfleet:\n{}\n--- ansible:\n{theirs}",
         ours.stdout
     );
@@ -421,4 +424,54 @@ fn ansible_and_clearfleet_agree_on_blockinfile_and_replace() {
         assert_eq!(backups(ours_dir.join(h)), ["pangrams", "sshd_config"]);
         assert_eq!(backups(theirs_dir.join(h)), ["pangrams", "sshd_config"]);
     }
+}
+
+/// `group_by` and `add_host` (tests/fixtures/run/dynamic_inventory.yml): the groups they make
+/// in `groups`, `group_names` and later plays' patterns, their registered results (`changed`
+/// as Ansible decides it, in a loop too), and a host added with its own connection variables
+/// reached by a later play, under both tools.
+#[test]
+fn ansible_and_clearfleet_agree_on_group_by_and_add_host() {
+    let Some(both) = run_both_with(
+        "dynamic_inventory.yml",
+        &["h01", "h02"],
+        &["again"],
+        |_, inv| inv,
+    ) else {
+        return;
+    };
+    let (ours, theirs) = (&both.ours, &both.theirs);
+    let (ours_dir, theirs_dir) = (both.ours_dir(), both.theirs_dir());
+    for name in [
+        "h01-made.json",
+        "h02-made.json",
+        "again-reached.json",
+        "h02-tier.json",
+    ] {
+        assert_eq!(
+            dumped(&ours_dir, name),
+            dumped(&theirs_dir, name),
+            "{name}\n--- clearfleet:\n{}\n--- ansible:\n{theirs}",
+            ours.stdout
+        );
+    }
+    assert!(!ours_dir.join("h01-tier.json").exists());
+}
+
+/// What a task registers when `changed_when`/`failed_when` decide or cannot be evaluated (the
+/// module's result kept, the error in `*_when_result`), the `exception` of a failure and its
+/// `failed_when_suppressed_exception`, and a loop's `failed`/`msg`
+/// (tests/fixtures/run/condition_results.yml), under both tools.
+#[test]
+fn ansible_and_clearfleet_agree_on_condition_results() {
+    let Some(both) = run_both("condition_results.yml", &["h01"]) else {
+        return;
+    };
+    let (ours, theirs) = (&both.ours, &both.theirs);
+    assert_eq!(
+        dumped(&both.ours_dir(), "h01-conditions.json"),
+        dumped(&both.theirs_dir(), "h01-conditions.json"),
+        "--- clearfleet:\n{}\n--- ansible:\n{theirs}",
+        ours.stdout
+    );
 }

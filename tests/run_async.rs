@@ -124,7 +124,7 @@ fn fire_and_forget_then_async_status_reads_and_cleans_up() {
 #[test]
 fn ansible_and_clearfleet_agree_on_async() {
     let hosts = ["h01"];
-    let Some(both) = run_both_with("async_compat.yml", &hosts, |fleet, inv| {
+    let Some(both) = run_both_with("async_compat.yml", &hosts, &[], |fleet, inv| {
         let dir = fleet.host(0).home().join(".ansible_async");
         inv.var("ansible_async_dir", dir.display())
     }) else {

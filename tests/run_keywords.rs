@@ -491,6 +491,69 @@ fn run_once_shares_its_result_and_delegate_to_runs_on_the_controller() {
     assert_eq!(once_results, 1, "{}", run.stdout);
 }
 
+/// A host `add_host` creates with the port of an sshd host the inventory does not list is
+/// reached over SSH by a later play (its own connection, its own variables); `group_by`'s group
+/// selects hosts in a later play's pattern; a host whose variables cannot be read is
+/// unreachable in the play that selects it, and only there.
+#[test]
+fn add_host_and_group_by_feed_later_plays() {
+    let Some(fleet) = Fleet::start(2) else {
+        return;
+    };
+    let hidden = fleet.host(1).port();
+    let first = fleet.host(0).port();
+    let s = Setup::on(fleet, |inv| inv.without_hosts().host("h01", first));
+    let pb = s.write(
+        "pb.yml",
+        &format!(
+            r#"
+- hosts: all
+  gather_facts: false
+  tasks:
+    - add_host:
+        name: late
+        groups: [newcomers]
+        ansible_port: {hidden}
+        colour: blue
+      register: added
+    - add_host: name=broken groups=broken ansible_port=not-a-port
+    - group_by: key=by_{{{{ inventory_hostname }}}}
+- hosts: newcomers
+  gather_facts: false
+  tasks:
+    - shell: echo "$SSH_CONNECTION" | cut -d' ' -f4
+      register: port
+    - copy:
+        dest: "{{{{ work_dir }}}}/late.json"
+        content: "{{{{ {{'port': port.stdout, 'colour': colour, 'names': group_names,
+                       'all': groups['all']}} | to_json }}}}"
+- hosts: by_h01
+  gather_facts: false
+  tasks:
+    - copy: {{ dest: "{{{{ work_dir }}}}/by.txt", content: "{{{{ inventory_hostname }}}}" }}
+- hosts: broken
+  gather_facts: false
+  tasks:
+    - command: "true"
+"#
+        ),
+    );
+    let run = s.run(&pb, &[]);
+    assert_eq!(run.code, 3, "{run:?}");
+    assert_eq!(
+        s.json("late.json"),
+        serde_json::json!({"port": hidden.to_string(), "colour": "blue", "names": ["newcomers"],
+                           "all": ["h01", "late", "broken"]}),
+        "{run:?}"
+    );
+    assert_eq!(s.read("by.txt"), "h01");
+    assert_eq!(
+        Recap::of(&run.stdout, "late").counts(),
+        [2, 2, 0, 0, 0, 0, 0]
+    );
+    assert_eq!(Recap::of(&run.stdout, "broken").counts()[2], 1, "{run:?}");
+}
+
 #[test]
 fn nested_blocks_rescue_and_always_run_in_order() {
     let Some(s) = Setup::new(1) else {

@@ -14,6 +14,20 @@ pub struct DumpOptions {
     pub ensure_ascii: bool,
 }
 
+/// Python's name for the type of the value `v` decodes to (`str`, `dict`, `NoneType`...), for
+/// messages worded as Ansible's.
+pub fn type_name(v: &J) -> &'static str {
+    match v {
+        J::Null => "NoneType",
+        J::Bool(_) => "bool",
+        J::Number(n) if n.is_f64() => "float",
+        J::Number(_) => "int",
+        J::String(_) => "str",
+        J::Array(_) => "list",
+        J::Object(_) => "dict",
+    }
+}
+
 /// Serializes `v` exactly as Python's `json.dumps` would with these options.
 pub fn dumps(v: &J, opts: DumpOptions) -> String {
     let mut out = String::new();

@@ -7,6 +7,7 @@
 //! host patterns; `to_list_json`, `to_graph` and `to_host_json` print what
 //! `ansible-inventory --list/--graph/--host` prints. ansible-core 2.19 is the reference.
 
+pub mod dynamic;
 pub mod error;
 pub mod ini;
 pub mod literal;

@@ -18,8 +18,11 @@ use std::path::{Path, PathBuf};
 /// A loaded inventory: groups, hosts (first-appearance order) and each host's merged vars.
 #[derive(Debug, Clone)]
 pub struct Inventory {
-    data: Data,
-    merged: Vec<Vars>,
+    pub(crate) data: Data,
+    pub(crate) merged: Vec<Vars>,
+    /// The group_vars/ and host_vars/ files read at load, kept to merge the variables of hosts
+    /// and groups changed during a run (`add_host`, `group_by`: see `dynamic.rs`).
+    pub(crate) files: FileVars,
 }
 
 /// File names a directory source skips (Ansible's `IGNORED` + `INVENTORY_IGNORE_EXTS`).
@@ -157,7 +160,11 @@ impl Inventory {
         let merged = (0..data.hosts.len())
             .map(|h| merged_host_vars(&data, &files, h))
             .collect();
-        Ok(Inventory { data, merged })
+        Ok(Inventory {
+            data,
+            merged,
+            files,
+        })
     }
 
     /// Host names in first-appearance order.

@@ -21,6 +21,9 @@ pub enum ModelError {
     /// `ansible_group_priority` that is not an integer (the value as JSON).
     #[error("ansible_group_priority must be an integer, got {0}")]
     BadPriority(String),
+    /// A run-time change (`group_by`) for a host the inventory does not hold (Ansible's words).
+    #[error("{0} cannot be matched in inventory")]
+    UnknownHost(String),
 }
 
 /// Variables of a host or group, in insertion order.

@@ -12,6 +12,8 @@ pub const ACTIONS: &[&str] = &[
     "assert",
     "fail",
     "set_fact",
+    "group_by",
+    "add_host",
     "pause",
     "setup",
     "include_tasks",
@@ -27,6 +29,7 @@ fn keys(action: &str) -> Option<&'static [&'static str]> {
         "debug" => &["msg", "var", "verbosity"],
         "assert" => &["fail_msg", "msg", "quiet", "success_msg", "that"],
         "fail" => &["msg"],
+        "group_by" => &["key", "parents"],
         "setup" => &["fact_path", "filter", "gather_subset", "gather_timeout"],
         "pause" => &["echo", "minutes", "prompt", "seconds"],
         "include_tasks" | "import_tasks" => &["_raw_params", "file"],
@@ -47,7 +50,8 @@ fn keys(action: &str) -> Option<&'static [&'static str]> {
     })
 }
 
-/// Checks an action's argument names; `set_fact` takes any variable name.
+/// Checks an action's argument names; `set_fact` takes any variable name, `add_host` any
+/// variable of the new host.
 pub fn validate(action: &str, args: &Value) -> Result<(), ArgError> {
     let Value::Object(map) = args else {
         return Err(ArgError::general(format!(
@@ -62,6 +66,9 @@ pub fn validate(action: &str, args: &Value) -> Result<(), ArgError> {
             )),
             false => Ok(()),
         };
+    }
+    if action == "add_host" {
+        return Ok(());
     }
     let allowed =
         keys(action).ok_or_else(|| ArgError::general(format!("unknown action `{action}`")))?;

@@ -161,12 +161,20 @@ impl ModuleResult {
         if !self.warnings.is_empty() {
             m.insert("warnings".into(), json!(self.warnings));
         }
+        // ansible-core 2.19 gives every failed result an `exception` (its traceback only at
+        // -vvv, which clearfleet has none of).
+        if self.failed && !self.unreachable {
+            m.insert("exception".into(), json!(NO_TRACEBACK));
+        }
         for (k, v) in &self.data {
             m.insert(k.clone(), v.clone());
         }
         Value::Object(m)
     }
 }
+
+/// What ansible-core 2.19 puts in a failed result's `exception` without -vvv.
+pub const NO_TRACEBACK: &str = "(traceback unavailable)";
 
 /// Python's `str.splitlines()` for the `*_lines` keys.
 fn lines(s: &str) -> Vec<&str> {

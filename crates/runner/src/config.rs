@@ -21,6 +21,14 @@ pub struct HostPlan {
     pub max_output: MaxOutput,
 }
 
+/// How the binary plans a host `add_host` created during a run, from its inventory variables
+/// (the same reading as for the inventory's hosts): the reason when they do not say how.
+pub type NewHostPlan = Arc<
+    dyn Fn(&str, &serde_json::Map<String, serde_json::Value>) -> Result<HostPlan, String>
+        + Send
+        + Sync,
+>;
+
 /// The validated run: selected hosts in inventory order, SSH settings and limits.
 pub struct RunConfig {
     pub hosts: Vec<HostPlan>,
@@ -37,4 +45,31 @@ pub struct RunConfig {
     pub redactor: Redactor,
     /// Notes for the operator found while validating (forks lowered, host keys not checked).
     pub warnings: Vec<String>,
+    /// Plans the hosts `add_host` creates; `None` leaves them unreachable.
+    pub new_host: Option<NewHostPlan>,
+}
+
+impl RunConfig {
+    /// The plan of a host that cannot be reached (never connected to: the host is marked
+    /// unreachable before any task).
+    pub(crate) fn unreachable_plan(&self, name: &str) -> HostPlan {
+        HostPlan {
+            name: name.to_owned(),
+            target: Target {
+                name: name.to_owned(),
+                address: name.to_owned(),
+                port: 22,
+                user: String::new(),
+                identity_files: Vec::new(),
+                password: None,
+                connect_timeout: None,
+                jump: None,
+                known_hosts: None,
+                host_key_checking: None,
+            },
+            become_: None,
+            become_settings: Become::sudo(None),
+            max_output: self.max_output,
+        }
+    }
 }

@@ -101,6 +101,19 @@ impl TemplateError {
         }
     }
 
+    /// The error without its place and subject (`'x' is undefined`), for a message worded as
+    /// Ansible's.
+    pub fn bare_message(&self) -> String {
+        match self {
+            TemplateError::Syntax { message, .. } => format!("template syntax error: {message}"),
+            TemplateError::Undefined { name, message, .. } => {
+                format!("'{name}' is undefined{}", detail_suffix(message, name))
+            }
+            TemplateError::Render { message, .. } => message.clone(),
+            TemplateError::UnknownId(_) => self.to_string(),
+        }
+    }
+
     /// The name of the undefined variable when that is the cause.
     pub fn undefined_name(&self) -> Option<&str> {
         match self {

@@ -13,6 +13,9 @@ pub struct HostRun {
     connection: Option<Connection>,
     /// Inventory variables plus the magic ones (`inventory_hostname`, `group_names`...).
     pub inventory_vars: Map<String, Value>,
+    /// The inventory's generation `inventory_vars` were read at (`add_host` and `group_by`
+    /// change the inventory during the run).
+    pub inventory_generation: u64,
     /// Facts gathered (`ansible_facts` and the injected `ansible_*` names).
     pub facts: Map<String, Value>,
     /// `register:` and `set_fact:` results; they outlive the play.
@@ -47,6 +50,7 @@ impl HostRun {
             plan,
             connection: None,
             inventory_vars,
+            inventory_generation: 0,
             facts: Map::new(),
             vars: Map::new(),
             failed: false,

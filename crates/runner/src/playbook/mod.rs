@@ -4,6 +4,7 @@
 
 mod facts;
 mod host;
+mod inventory;
 mod keywords;
 mod remote;
 mod search_path;
@@ -49,7 +50,9 @@ pub struct PlaybookOptions {
 
 /// Everything a playbook run shares: read-only while hosts work.
 pub struct Engine {
-    pub inventory: Inventory,
+    /// The inventory, with `groups` (the same for every host, so held once and layered under
+    /// each host's variables by [`Engine::context`]); `add_host` and `group_by` change it.
+    inventory: inventory::RunInventory,
     pub config: RunConfig,
     pub templates: Arc<TemplateCache>,
     pub options: PlaybookOptions,
@@ -57,12 +60,6 @@ pub struct Engine {
     /// Where the playbook's files live (the disk, or memory for the built-in playbook): a
     /// dynamic `include_tasks`, `vars_files` and `template`/`copy` sources are read from there.
     pub files: ControllerFiles,
-    /// `groups`: the same for every host, so held once here and layered under each host's
-    /// variables by [`Engine::context`] (a copy in every host's variables made each task cost
-    /// time and memory proportional to the number of hosts).
-    groups: Map<String, Value>,
-    /// `groups` converted once for templates.
-    shared: clearfleet_template::Value,
     events: mpsc::UnboundedSender<EventKind>,
     /// 0 running, 1 Ctrl-C once (no new task starts), 2 twice.
     interrupted: Arc<AtomicU8>,
@@ -89,16 +86,9 @@ pub async fn run(
             },
         });
     }
-    let groups = groups_of(&inventory);
-    let shared = clearfleet_template::Templates::context_map(&Map::from_iter([(
-        "groups".to_owned(),
-        Value::Object(groups.clone()),
-    )]));
     templates.set_controller_files(playbook.source.clone());
     let engine = Engine {
-        inventory,
-        groups,
-        shared,
+        inventory: inventory::RunInventory::new(inventory),
         config,
         templates,
         options,
@@ -120,6 +110,8 @@ pub async fn run(
                 }
                 break;
             }
+            // Hosts `add_host` created take part in the plays that select them.
+            engine.adopt_added_hosts(play, &mut hosts);
             if engine.run_play(play, &mut hosts).await.is_break() {
                 // `any_errors_fatal`, `max_fail_percentage` or a whole batch failed: Ansible
                 // ends the playbook.
@@ -214,7 +206,7 @@ impl Engine {
     /// The template context of a host's variables: `vars` over the run-wide ones (`groups`).
     pub(crate) fn context(&self, vars: &Map<String, Value>) -> clearfleet_template::Value {
         clearfleet_template::Templates::layered([
-            self.shared.clone(),
+            self.inventory.shared(),
             clearfleet_template::Templates::context_map(vars),
         ])
     }
@@ -222,50 +214,83 @@ impl Engine {
     /// One state per host the run may touch, with inventory and magic variables (`groups` is
     /// shared, see [`Engine::context`]).
     fn host_runs(&self) -> Vec<HostRun> {
-        // Each host's groups, in the order of `groups`, from one pass over the memberships.
-        let mut member_of: HashMap<&str, Vec<&String>> = HashMap::new();
-        for (g, members) in &self.groups {
-            if g == "all" {
-                continue;
-            }
-            for m in members.as_array().into_iter().flatten() {
-                if let Some(m) = m.as_str() {
-                    let entry = member_of.entry(m).or_default();
-                    if !entry.contains(&g) {
-                        entry.push(g);
-                    }
-                }
-            }
-        }
+        let member_of = self.inventory.member_of();
         self.config
             .hosts
             .iter()
-            .map(|plan| {
-                let mut vars: Map<String, Value> = self
-                    .inventory
-                    .host_vars(&plan.name)
-                    .unwrap_or_default()
-                    .into_iter()
-                    .collect();
-                let group_names = member_of
-                    .get(plan.name.as_str())
-                    .cloned()
-                    .unwrap_or_default();
-                vars.insert("inventory_hostname".to_owned(), json!(plan.name));
-                vars.insert(
-                    "inventory_hostname_short".to_owned(),
-                    json!(plan.name.split('.').next().unwrap_or(&plan.name)),
-                );
-                vars.insert("group_names".to_owned(), json!(group_names));
-                // The magic `groups` wins over an inventory variable of that name, as before.
-                vars.remove("groups");
-                vars.insert("playbook_dir".to_owned(), json!(self.playbook_dir));
-                vars.insert("ansible_check_mode".to_owned(), json!(self.options.check));
-                vars.insert("ansible_diff_mode".to_owned(), json!(self.options.diff));
-                vars.insert("omit".to_owned(), json!(clearfleet_template::OMIT));
-                HostRun::new(plan.clone(), vars)
-            })
+            .map(|plan| HostRun::new(plan.clone(), self.inventory_vars(&plan.name, &member_of)))
             .collect()
+    }
+
+    /// A host's inventory variables with the magic ones (`inventory_hostname`, `group_names`,
+    /// ...); `member_of` is [`inventory::RunInventory::member_of`].
+    fn inventory_vars(
+        &self,
+        name: &str,
+        member_of: &HashMap<String, Vec<String>>,
+    ) -> Map<String, Value> {
+        let mut vars = self.inventory.host_vars(name);
+        // Sorted, as Ansible's `Host.get_magic_vars`.
+        let mut group_names = member_of.get(name).cloned().unwrap_or_default();
+        group_names.sort();
+        vars.insert("inventory_hostname".to_owned(), json!(name));
+        vars.insert(
+            "inventory_hostname_short".to_owned(),
+            json!(name.split('.').next().unwrap_or(name)),
+        );
+        vars.insert("group_names".to_owned(), json!(group_names));
+        // The magic `groups` wins over an inventory variable of that name, as before.
+        vars.remove("groups");
+        vars.insert("playbook_dir".to_owned(), json!(self.playbook_dir));
+        vars.insert("ansible_check_mode".to_owned(), json!(self.options.check));
+        vars.insert("ansible_diff_mode".to_owned(), json!(self.options.diff));
+        vars.insert("omit".to_owned(), json!(clearfleet_template::OMIT));
+        vars
+    }
+
+    /// Reads `h`'s inventory variables again when `add_host` or `group_by` changed the
+    /// inventory since it last did (its groups, `group_names`, its group variables).
+    pub(crate) fn refresh_inventory_vars(&self, h: &mut HostRun) {
+        let generation = self.inventory.generation();
+        if h.inventory_generation != generation {
+            h.inventory_vars = self.inventory_vars(&h.name, &self.inventory.member_of());
+            h.inventory_generation = generation;
+        }
+    }
+
+    /// Gives each host `add_host` created that `play` selects a state of its own, reached
+    /// through its own connection (its variables: `ansible_host`, `ansible_port`, ...). A host
+    /// whose variables say no way to reach it is unreachable.
+    fn adopt_added_hosts(&self, play: &Play, hosts: &mut Vec<HostRun>) {
+        let added: Vec<String> = self
+            .play_hosts(play)
+            .into_iter()
+            .filter(|name| !hosts.iter().any(|h| &h.name == name))
+            .collect();
+        if added.is_empty() {
+            return;
+        }
+        let member_of = self.inventory.member_of();
+        for name in added {
+            let vars = self.inventory_vars(&name, &member_of);
+            let planned = match &self.config.new_host {
+                Some(plan) => plan(&name, &vars),
+                None => Err("this run cannot reach hosts added by `add_host`".to_owned()),
+            };
+            let mut h = match planned {
+                Ok(plan) => HostRun::new(plan, vars),
+                Err(reason) => {
+                    let mut h = HostRun::new(self.config.unreachable_plan(&name), vars);
+                    h.unreachable = true;
+                    h.recap.unreachable += 1;
+                    h.failures
+                        .push(("add_host".to_owned(), String::new(), reason));
+                    h
+                }
+            };
+            h.inventory_generation = self.inventory.generation();
+            hosts.push(h);
+        }
     }
 
     /// The hosts of a play: its pattern, then `--limit`, among the hosts of this run.
@@ -825,7 +850,10 @@ impl Engine {
             location: t.location.to_string(),
             handler,
         });
-        if t.run_once {
+        // `add_host` runs once, on the first host, as Ansible's action bypasses the host loop
+        // (only the first host has its result, unless the task says `run_once`).
+        let bypass = matches!(&t.body, TaskBody::Module { module, .. } if module == "add_host");
+        if t.run_once || bypass {
             // The first host runs it; what it registered or set is given to every host.
             // Under `strategy: free` the hosts reach the task one by one: the first runs it,
             // the others wait for it and take its values.
@@ -862,7 +890,11 @@ impl Engine {
                 })
                 .await
                 .clone();
-            let others = if ran { &active[1..] } else { &active[..] };
+            let others = match (ran, t.run_once) {
+                (_, false) => &[][..],
+                (true, true) => &active[1..],
+                (false, true) => &active[..],
+            };
             for i in others {
                 for (k, v) in &set {
                     hosts[*i].vars.insert(k.clone(), v.clone());
@@ -972,20 +1004,10 @@ impl Engine {
 
 /// Runs `t` on `h` in the host's log span and remembers it as the host's last finished task.
 async fn run_tracked(e: &Engine, t: &Task, h: &mut HostRun, ctx: &PlayCtx<'_>) {
+    e.refresh_inventory_vars(h);
     let span = clearfleet_events::host_span(&h.name);
     tracing::Instrument::instrument(task::run_on_host(e, t, h, ctx), span).await;
     h.last_done = h.current.take();
-}
-
-/// `groups`: every group of the inventory and its hosts.
-fn groups_of(inventory: &Inventory) -> Map<String, Value> {
-    inventory
-        .group_names()
-        .map(|g| {
-            let members = inventory.select(g).unwrap_or_default();
-            (g.to_owned(), json!(members))
-        })
-        .collect()
 }
 
 /// What an include brings in: a tasks file named at run time (`include_tasks`), or a role's

@@ -399,6 +399,8 @@ async fn action(
         ),
         "assert" => assert(e, t, args, &rendered, vars),
         "set_fact" => set_fact(h, rendered),
+        "group_by" => group_by(e, h, &rendered),
+        "add_host" => add_host(e, rendered),
         "setup" => setup(e, h).await,
         "pause" => pause(&rendered).await,
         _ => Outcome::of(run_host_module(e, h, t, module, rendered, vars, var_map).await),
@@ -470,6 +472,121 @@ fn set_fact(h: &mut HostRun, rendered: Value) -> Outcome {
     let mut r = ModuleResult::ok();
     r.data.insert("ansible_facts".into(), rendered);
     Outcome::of(r)
+}
+
+/// `group_by`: the host put in group `key` (spaces become dashes), the group made a child of
+/// `parents` (default `all`). `changed` when the host or a parent is new to it, as in Ansible.
+fn group_by(e: &Engine, h: &HostRun, rendered: &Value) -> Outcome {
+    let Some(key) = rendered.get("key") else {
+        return Outcome::fail("the 'key' param is required when using group_by");
+    };
+    let dashed = |v: &Value| match v {
+        Value::String(s) => s.replace(' ', "-"),
+        other => other.to_string().replace(' ', "-"),
+    };
+    let group = dashed(key);
+    let parents: Vec<String> = match rendered.get("parents") {
+        None | Some(Value::Null) => vec!["all".to_owned()],
+        Some(Value::Array(a)) => a.iter().map(dashed).collect(),
+        Some(one) => vec![dashed(one)],
+    };
+    match e.inventory.add_group(&h.name, &group, &parents) {
+        Ok(changed) => {
+            let mut r = ModuleResult::ok();
+            r.changed = changed;
+            r.data.insert("add_group".into(), json!(group));
+            r.data.insert("parent_groups".into(), json!(parents));
+            Outcome::of(r)
+        }
+        Err(err) => Outcome::fail(err.to_string()),
+    }
+}
+
+/// `add_host`: host `name` (or `hostname`, `host`; `name:port` sets `ansible_ssh_port`) in
+/// `groups` (or `groupname`, `group`: a list or a comma-separated string), every other argument
+/// one of its variables, as Ansible's action (which keeps `host` and `group` as variables too).
+/// `changed` when the inventory changed.
+fn add_host(e: &Engine, rendered: Value) -> Outcome {
+    let Value::Object(mut args) = rendered else {
+        return Outcome::fail("add_host: the arguments must be a mapping");
+    };
+    match args.remove("_raw_params") {
+        None => {}
+        Some(Value::Object(raw)) => {
+            for (k, v) in raw {
+                args.entry(k).or_insert(v);
+            }
+        }
+        Some(other) => {
+            return Outcome::fail(format!(
+                "Invalid raw parameters passed, requires a dictionary/mapping got a  {}",
+                clearfleet_base::python_json::type_name(&other)
+            ));
+        }
+    }
+    let Some(given) = ["name", "hostname", "host"]
+        .iter()
+        .find_map(|k| args.get(*k).filter(|v| !v.is_null()))
+    else {
+        return Outcome::fail("name, host or hostname needs to be provided");
+    };
+    let given = match given {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    let name = match clearfleet_inventory::range::parse_address(&given) {
+        Ok((name, port)) => {
+            if let Some(port) = port {
+                args.insert("ansible_ssh_port".into(), json!(port));
+            }
+            name
+        }
+        // Not an address Ansible can parse, but maybe a usable name all the same.
+        Err(_) => given,
+    };
+    let mut groups: Vec<String> = Vec::new();
+    let listed = ["groupname", "groups", "group"]
+        .iter()
+        .find_map(|k| args.get(*k))
+        .cloned()
+        .unwrap_or(Value::Null);
+    let names: Vec<String> = match listed {
+        Value::Null => Vec::new(),
+        Value::String(s) if s.is_empty() => Vec::new(),
+        Value::String(s) => s.split(',').map(str::to_owned).collect(),
+        Value::Array(a) => a
+            .iter()
+            .map(|v| match v {
+                Value::String(s) => s.clone(),
+                other => other.to_string(),
+            })
+            .collect(),
+        other => {
+            return Outcome::fail(format!("Groups must be specified as a list. (got {other})"));
+        }
+    };
+    for g in names {
+        let g = g.trim().to_owned();
+        if !groups.contains(&g) {
+            groups.push(g);
+        }
+    }
+    let host_vars: clearfleet_inventory::Vars = args
+        .into_iter()
+        .filter(|(k, _)| !matches!(k.as_str(), "name" | "hostname" | "groupname" | "groups"))
+        .collect();
+    match e.inventory.add_host(&name, &groups, &host_vars) {
+        Ok(changed) => {
+            let mut r = ModuleResult::ok();
+            r.changed = changed;
+            r.data.insert(
+                "add_host".into(),
+                json!({"host_name": name, "groups": groups, "host_vars": host_vars}),
+            );
+            Outcome::of(r)
+        }
+        Err(err) => Outcome::fail(err.to_string()),
+    }
 }
 
 /// `setup`: the facts `gather_facts` reads (one command; `gather_subset` and `filter` are
@@ -1055,7 +1172,7 @@ impl<'a> TaskRun<'a> {
         } else {
             item.map(|i| e.config.redactor.redact_owned(i))
         };
-        let msg = msg.or_else(|| r.and_then(|r| r.msg.clone()));
+        let msg = msg.or_else(|| r.and_then(shown_msg));
         let msg = if hide && msg.is_some() {
             Some(NO_LOG.to_owned())
         } else {
@@ -1286,18 +1403,33 @@ impl<'a> TaskRun<'a> {
         }
     }
 
-    /// `changed_when` and `failed_when` over a result (one that cannot be evaluated fails it).
+    /// `changed_when` and `failed_when` over a result, as Ansible's `TaskExecutor._execute`: a
+    /// condition that cannot be evaluated fails the task, the module's result kept, the error
+    /// in `changed_when_result` or `failed_when_result` (`failed_when` is not evaluated after
+    /// a `changed_when` error). A failure `failed_when` turns off keeps its `exception` as
+    /// `failed_when_suppressed_exception`.
     fn apply_checks(&self, r: &mut ModuleResult, check_vars: &Ctx) {
         let t = self.t;
         if !t.changed_when.is_empty() {
             match conditions(self.e, check_vars, &t.changed_when, "changed_when") {
                 Ok(c) => r.changed = c,
-                Err(err) => *r = ModuleResult::fail(err.to_string()),
+                Err(err) => {
+                    r.failed = true;
+                    r.data
+                        .insert("changed_when_result".into(), json!(condition_error(&err)));
+                    return;
+                }
             }
         }
         if !t.failed_when.is_empty() {
             match conditions(self.e, check_vars, &t.failed_when, "failed_when") {
                 Ok(f) => {
+                    if r.failed && !f {
+                        r.data.insert(
+                            "failed_when_suppressed_exception".into(),
+                            json!(clearfleet_modules::result::NO_TRACEBACK),
+                        );
+                    }
                     r.failed = f;
                     // Ansible registers what the condition gave.
                     r.data.insert("failed_when_result".into(), json!(f));
@@ -1305,7 +1437,11 @@ impl<'a> TaskRun<'a> {
                         r.msg = Some("failed_when condition was true".to_owned());
                     }
                 }
-                Err(err) => *r = ModuleResult::fail(err.to_string()),
+                Err(err) => {
+                    r.failed = true;
+                    r.data
+                        .insert("failed_when_result".into(), json!(condition_error(&err)));
+                }
             }
         }
     }
@@ -1389,13 +1525,23 @@ impl<'a> TaskRun<'a> {
             return;
         };
         let value = if looped {
-            json!({
+            // As Ansible's `TaskExecutor.run`: `failed` only when an item failed.
+            let mut v = json!({
                 "results": tally.results,
                 "changed": tally.any_changed,
-                "failed": tally.any_failed,
                 "skipped": tally.all_skipped,
-                "msg": if tally.any_failed { "One or more items failed" } else { "All items completed" },
-            })
+                "msg": if tally.any_failed {
+                    "One or more items failed"
+                } else if tally.all_skipped {
+                    "All items skipped"
+                } else {
+                    "All items completed"
+                },
+            });
+            if let (true, Some(m)) = (tally.any_failed, v.as_object_mut()) {
+                m.insert("failed".into(), json!(true));
+            }
+            v
         } else {
             tally
                 .results
@@ -1423,6 +1569,26 @@ impl<'a> TaskRun<'a> {
             json!({"name": self.name, "action": self.module}),
         );
         h.vars.insert("ansible_failed_result".to_owned(), result);
+    }
+}
+
+/// A condition that cannot be evaluated, in the words of Ansible's `*_when_result`.
+fn condition_error(err: &TemplateError) -> String {
+    format!("Error while evaluating conditional: {}", err.bare_message())
+}
+
+/// The message a result shows: its `msg`, or for a failure without one, the error of the
+/// `changed_when`/`failed_when` condition that could not be evaluated.
+fn shown_msg(r: &ModuleResult) -> Option<String> {
+    let condition_error = || {
+        ["changed_when_result", "failed_when_result"]
+            .iter()
+            .find_map(|k| r.data.get(*k).and_then(Value::as_str).map(str::to_owned))
+    };
+    match &r.msg {
+        Some(m) if !m.is_empty() => Some(m.clone()),
+        _ if r.failed => condition_error().or_else(|| r.msg.clone()),
+        _ => r.msg.clone(),
     }
 }
 

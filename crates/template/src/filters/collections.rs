@@ -94,7 +94,7 @@ pub(super) fn combine(
         if !d.is_object() {
             return Err(fail(format!(
                 "failed to combine variables, expected dicts but got a '{}'",
-                json_type_name(d)
+                clearfleet_base::python_json::type_name(d)
             )));
         }
     }
@@ -106,18 +106,6 @@ pub(super) fn combine(
         result = merge_hash(&lower, &result, recursive, &list_merge);
     }
     Ok(from_j(result))
-}
-
-fn json_type_name(v: &J) -> &'static str {
-    match v {
-        J::Null => "NoneType",
-        J::Bool(_) => "bool",
-        J::Number(n) if n.is_f64() => "float",
-        J::Number(_) => "int",
-        J::String(_) => "str",
-        J::Array(_) => "list",
-        J::Object(_) => "dict",
-    }
 }
 
 /// The `key_name` and `value_name` arguments of `dict2items`/`items2dict` (the only ones).
