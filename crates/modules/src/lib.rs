@@ -43,6 +43,7 @@
 //! | get_url | Q 1 (stat + checksum of dest); A 1 (download, verify, compare, move) |
 //! | uri | 1 (+1 with creates/removes) |
 //! | tempfile | A 1 (`mktemp`) + 1 (stat); skipped in check mode |
+//! | group, user | Q 1 (`getent`); A 1 (`groupadd`/`useradd`/... and `getent` again) |
 //!
 //! # Known differences from Ansible
 //! - Times (`start`/`end` of command) are the controller's, in UTC.
@@ -65,6 +66,7 @@
 //!   translated); no `drained`, no `search_regex` on ports; the poll loop has 1 s resolution.
 //! - `fetch`: no `..` climbing out of `dest`.
 
+pub mod accounts;
 pub mod actions;
 pub mod args;
 pub mod command;
@@ -73,6 +75,7 @@ pub mod copy;
 pub mod fetch;
 pub mod file;
 pub mod get_url;
+pub mod group;
 pub mod lineinfile;
 pub mod local;
 pub mod ping;
@@ -85,6 +88,7 @@ pub mod stat;
 pub mod tempfile;
 pub mod template;
 pub mod uri;
+pub mod user;
 pub mod wait_for;
 
 use serde_json::Value;
@@ -96,6 +100,7 @@ pub use self::copy::{CopyArgs, FileParams};
 pub use self::fetch::FetchArgs;
 pub use self::file::{FileArgs, FileState};
 pub use self::get_url::GetUrlArgs;
+pub use self::group::GroupArgs;
 pub use self::lineinfile::LineinfileArgs;
 pub use self::local::LocalRemote;
 pub use self::ping::PingArgs;
@@ -107,6 +112,7 @@ pub use self::stat::StatArgs;
 pub use self::tempfile::TempfileArgs;
 pub use self::template::TemplateArgs;
 pub use self::uri::UriArgs;
+pub use self::user::UserArgs;
 pub use self::wait_for::WaitForArgs;
 
 /// Every task action a playbook may name: the host modules below and the engine's own
@@ -147,6 +153,8 @@ pub const HOST_MODULES: &[&str] = &[
     "uri",
     "ping",
     "tempfile",
+    "group",
+    "user",
 ];
 
 /// One parsed module call.
@@ -168,6 +176,8 @@ pub enum ModuleCall {
     Uri(UriArgs),
     Ping(PingArgs),
     Tempfile(TempfileArgs),
+    Group(GroupArgs),
+    User(UserArgs),
 }
 
 fn unknown(module: &str) -> ArgError {
@@ -196,6 +206,8 @@ fn keys(module: &str) -> Option<&'static [args::Key]> {
         "uri" => uri::KEYS,
         "ping" => ping::KEYS,
         "tempfile" => tempfile::KEYS,
+        "group" => group::KEYS,
+        "user" => user::KEYS,
         _ => return None,
     })
 }
@@ -240,6 +252,8 @@ impl ModuleCall {
             "uri" => ModuleCall::Uri(UriArgs::parse(args)?),
             "ping" => ModuleCall::Ping(PingArgs::parse(args)?),
             "tempfile" => ModuleCall::Tempfile(TempfileArgs::parse(args)?),
+            "group" => ModuleCall::Group(GroupArgs::parse(args)?),
+            "user" => ModuleCall::User(UserArgs::parse(args)?),
             other => return Err(unknown(other)),
         })
     }
@@ -263,6 +277,8 @@ impl ModuleCall {
             ModuleCall::Uri(_) => "uri",
             ModuleCall::Ping(_) => "ping",
             ModuleCall::Tempfile(_) => "tempfile",
+            ModuleCall::Group(_) => "group",
+            ModuleCall::User(_) => "user",
         }
     }
 
@@ -285,6 +301,8 @@ impl ModuleCall {
             ModuleCall::Uri(a) => uri::run(a, ctx).await,
             ModuleCall::Ping(a) => ping::run(a, ctx).await,
             ModuleCall::Tempfile(a) => tempfile::run(a, ctx).await,
+            ModuleCall::Group(a) => group::run(a, ctx).await,
+            ModuleCall::User(a) => user::run(a, ctx).await,
         }
     }
 }
