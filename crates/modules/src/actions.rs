@@ -14,6 +14,7 @@ pub const ACTIONS: &[&str] = &[
     "set_fact",
     "pause",
     "setup",
+    "gather_facts",
     "include_tasks",
     "import_tasks",
     "include_role",
@@ -28,6 +29,15 @@ fn keys(action: &str) -> Option<&'static [&'static str]> {
         "assert" => &["fail_msg", "msg", "quiet", "success_msg", "that"],
         "fail" => &["msg"],
         "setup" => &["fact_path", "filter", "gather_subset", "gather_timeout"],
+        // Ansible's `gather_facts` action runs the fact modules (here: `setup`) with its
+        // arguments.
+        "gather_facts" => &[
+            "fact_path",
+            "filter",
+            "gather_subset",
+            "gather_timeout",
+            "parallel",
+        ],
         "pause" => &["echo", "minutes", "prompt", "seconds"],
         "include_tasks" | "import_tasks" => &["_raw_params", "file"],
         "include_role" | "import_role" => &[

@@ -394,7 +394,7 @@ async fn action(
         ),
         "assert" => assert(e, t, args, &rendered, vars),
         "set_fact" => set_fact(h, rendered),
-        "setup" => setup(e, h).await,
+        "setup" | "gather_facts" => setup(e, h).await,
         "pause" => pause(&rendered).await,
         _ => Outcome::of(run_host_module(e, h, t, module, rendered, vars, var_map).await),
     }
