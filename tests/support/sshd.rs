@@ -16,6 +16,11 @@
 //! `sshd` and the `sudo` of its sessions see them, and nothing else on the machine does. Their
 //! homes are under the fleet's temporary directory. Building such a fleet checks
 //! [`require_test_users`] (root, sudo, unshare, openssl), which skips the same way.
+//!
+//! A fleet built with [`FleetBuilder::private_etc`] gives each host its own copy of the whole
+//! `/etc` instead (bound over `/etc` in its namespace, so `useradd`'s renames work there):
+//! modules that create users, groups or sudoers rules run for real and change only that copy,
+//! which [`SshdHost::etc`] shows to the test.
 
 use std::fs;
 use std::io::Write;
