@@ -116,7 +116,13 @@ fn ansible_core_integration_targets() {
     let targets_dir = source.join("test/integration/targets");
     // Each host has its own /tmp, as each ansible-test container has: `changed_when` lists
     // /tmp (`ls -al /tmp`), which fails when another target's or test's files vanish meanwhile.
-    let Some(fleet) = Fleet::builder().hosts(jobs).private_tmp(true).build() else {
+    // And its own copy of /etc: the users, groups and sudoers rules targets make stay there.
+    let Some(fleet) = Fleet::builder()
+        .hosts(jobs)
+        .private_tmp(true)
+        .private_etc(true)
+        .build()
+    else {
         return;
     };
     // Kept after the test (each tool's stdout and stderr per target), emptied when it starts.

@@ -6,6 +6,7 @@ mod common;
 mod playbook;
 mod support;
 
+mod accounts;
 mod ansible_cfg;
 mod ansible_project;
 mod ansible_targets;

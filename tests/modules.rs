@@ -1943,6 +1943,9 @@ fn every_module(t: &T) -> Vec<(&'static str, Value)> {
         ),
         ("wait_for", json!({"port": 1, "timeout": 1})),
         ("uri", json!({"url": "http://127.0.0.1:1/"})),
+        // Canned hosts only: these would change the machine's accounts.
+        ("group", json!({"name": "cf-canned"})),
+        ("user", json!({"name": "cf-canned", "password": "$6$x$y"})),
     ]
 }
 

@@ -15,7 +15,7 @@ use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Path, PathBuf};
 
 use support::ansible;
-use support::cli::{Recap, clearfleet, temp_home};
+use support::cli::{Recap, clearfleet, temp_home, write};
 use support::sshd::Fleet;
 
 fn fixture(name: &str) -> PathBuf {
@@ -474,4 +474,61 @@ fn ansible_and_clearfleet_agree_on_condition_results() {
         "--- clearfleet:\n{}\n--- ansible:\n{theirs}",
         ours.stdout
     );
+}
+
+/// The variables the `template` action adds (`ansible_managed` unless set, `template_path`,
+/// `template_fullpath`, `template_destpath`) render as ansible-playbook renders them.
+#[test]
+fn ansible_and_clearfleet_agree_on_the_template_actions_variables() {
+    let Some(ansible) = ansible::ansible_playbook() else {
+        return;
+    };
+    let Some(fleet) = Fleet::start(1) else {
+        return;
+    };
+    let home = temp_home();
+    let dir = home.path().join("pb");
+    write(
+        &dir,
+        "templates/vars.j2",
+        "{{ ansible_managed }}|{{ template_path }}|{{ template_fullpath }}|\
+         {{ template_destpath | basename }}\n",
+    );
+    let pb = write(
+        &dir,
+        "pb.yml",
+        "- hosts: all\n  gather_facts: false\n  tasks:\n\
+         \x20   - template: {src: vars.j2, dest: '{{ work_dir }}/default.txt'}\n\
+         \x20   - template: {src: vars.j2, dest: '{{ work_dir }}/set.txt'}\n\
+         \x20     vars: {ansible_managed: '{{ \"a \" ~ \"dynamic\" }}'}\n",
+    );
+    let inv = ansible::inventory(&fleet).write(home.path(), "inv.yml");
+    for tool in ["ansible", "clearfleet"] {
+        std::fs::create_dir_all(home.path().join(tool)).expect("work dir");
+    }
+    let work = |tool: &str| format!("work_dir={}", home.path().join(tool).display());
+    let ours = clearfleet(home.path())
+        .arg("run")
+        .fleet(&inv, fleet.known_hosts_path())
+        .args(["-e", &work("clearfleet")])
+        .arg(&pb)
+        .run();
+    assert_eq!(ours.code, 0, "clearfleet: {ours:?}");
+    let out = ansible::command(&ansible, home.path())
+        .arg("-i")
+        .arg(&inv)
+        .args(["-e", &work("ansible")])
+        .arg(&pb)
+        .output()
+        .expect("run ansible-playbook");
+    assert!(
+        out.status.success(),
+        "ansible-playbook: {}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    for file in ["default.txt", "set.txt"] {
+        let read = |tool: &str| std::fs::read_to_string(home.path().join(tool).join(file));
+        let theirs = read("ansible").expect("ansible's file");
+        assert_eq!(read("clearfleet").ok().as_ref(), Some(&theirs), "{file}");
+    }
 }

@@ -1325,3 +1325,29 @@ fn variables_referring_to_other_layers_and_loop_items_render_when_used() {
         "item q at 1|hello h01|{{ not templated again }}\n"
     );
 }
+
+/// `gather_facts` as a task (ansible-core's `setup_test_user` role gathers the distribution
+/// facts so) gathers the facts as `setup` does.
+#[test]
+fn the_gather_facts_action_gathers_facts_as_setup_does() {
+    let Some(s) = Setup::new(1) else {
+        return;
+    };
+    let pb = s.play(
+        r#"
+    - name: gather
+      gather_facts:
+        gather_subset: distribution
+      when: ansible_distribution is not defined
+    - copy:
+        dest: "{{ work_dir }}/facts.json"
+        content: "{{ {'system': ansible_system, 'same': ansible_facts.system == ansible_system} | to_json }}"
+"#,
+    );
+    let run = s.run(&pb, &[]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(
+        s.json("facts.json"),
+        serde_json::json!({"system": "Linux", "same": true})
+    );
+}

@@ -16,6 +16,11 @@
 //! `sshd` and the `sudo` of its sessions see them, and nothing else on the machine does. Their
 //! homes are under the fleet's temporary directory. Building such a fleet checks
 //! [`require_test_users`] (root, sudo, unshare, openssl), which skips the same way.
+//!
+//! A fleet built with [`FleetBuilder::private_etc`] gives each host its own copy of the whole
+//! `/etc` instead (bound over `/etc` in its namespace, so `useradd`'s renames work there):
+//! modules that create users, groups or sudoers rules run for real and change only that copy,
+//! which [`SshdHost::etc`] shows to the test.
 
 use std::fs;
 use std::io::Write;
@@ -267,6 +272,8 @@ pub struct FleetBuilder {
     test_users: bool,
     /// Each host's sessions see their own empty `/tmp` (in their own mount namespace).
     private_tmp: bool,
+    /// Each host's sessions see their own copy of `/etc` (in their own mount namespace).
+    private_etc: bool,
 }
 
 impl FleetBuilder {
@@ -300,6 +307,15 @@ impl FleetBuilder {
         self.private_tmp = on;
         self
     }
+    /// Give each host its own copy of the machine's `/etc` (taken when the host starts), seen
+    /// only by its sshd and its sessions: what `useradd`, `groupadd` or a sudoers rule change
+    /// there never reaches the machine or another host. The whole directory is bound, not
+    /// single files: `useradd` replaces `/etc/passwd` by a rename, which a file binding
+    /// refuses. Needs root and unshare, like the test users (not together with them).
+    pub fn private_etc(mut self, on: bool) -> Self {
+        self.private_etc = on;
+        self
+    }
     /// Leave the fleet's known_hosts file empty (it is pre-populated by default).
     pub fn empty_known_hosts(mut self, on: bool) -> Self {
         self.empty_known_hosts = on;
@@ -309,7 +325,11 @@ impl FleetBuilder {
     /// Starts the hosts; `None` (after printing why: the test is skipped) when sshd is not
     /// installed, or the test users are asked for and [`require_test_users`] says no.
     pub fn build(self) -> Option<Fleet> {
-        if (self.test_users || self.private_tmp) && !require_test_users() {
+        assert!(
+            !(self.test_users && self.private_etc),
+            "test_users binds files of /etc; private_etc replaces it: choose one"
+        );
+        if (self.test_users || self.private_tmp || self.private_etc) && !require_test_users() {
             return None;
         }
         if !Path::new(SSHD).exists() {
@@ -413,6 +433,7 @@ impl Fleet {
             empty_known_hosts: false,
             test_users: false,
             private_tmp: false,
+            private_etc: false,
         }
     }
 
@@ -622,8 +643,11 @@ impl std::fmt::Display for Inventory {
 
 /// Run by `sh -c` in sshd's new mount namespace: `$0` the test users' files or `-`, `$1` the
 /// private `/tmp` or `-`, `$2` where the fleet's directory appears in it (or `-` when the fleet
-/// is not under `/tmp`), then sshd's argv.
+/// is not under `/tmp`), `$3` the private copy of `/etc` or `-`, then sshd's argv.
 const NAMESPACE_MOUNTS: &str = "set -e\n\
+    if [ \"$3\" != - ]; then\n\
+      mount --bind \"$3\" /etc\n\
+    fi\n\
     if [ \"$0\" != - ]; then\n\
       for f in passwd shadow group sudoers.d; do mount --bind \"$0/etc/$f\" \"/etc/$f\"; done\n\
     fi\n\
@@ -635,7 +659,7 @@ const NAMESPACE_MOUNTS: &str = "set -e\n\
       fi\n\
       mount --rbind \"$1\" /tmp\n\
     fi\n\
-    shift 2\n\
+    shift 3\n\
     exec \"$@\"";
 
 /// One sshd process (and its config, keys and log).
@@ -750,14 +774,15 @@ impl SshdHost {
 
     /// The arguments of [`NAMESPACE_MOUNTS`] when this host's sshd runs in its own mount
     /// namespace (test users or a private `/tmp`), `None` when it shares the machine's.
-    fn namespace_mounts(&self) -> Option<[std::ffi::OsString; 3]> {
+    fn namespace_mounts(&self) -> Option<[std::ffi::OsString; 4]> {
         let private_tmp = self.options.private_tmp.then(|| {
             let tmp = self.dir.join("tmp");
             fs::create_dir_all(&tmp).expect("private tmp");
             set_mode(&tmp, 0o1777);
             tmp
         });
-        if self.users.is_none() && private_tmp.is_none() {
+        let private_etc = self.options.private_etc.then(|| self.copy_etc());
+        if self.users.is_none() && private_tmp.is_none() && private_etc.is_none() {
             return None;
         }
         let or_dash = |p: Option<&Path>| p.map_or_else(|| "-".into(), |p| p.as_os_str().to_owned());
@@ -770,7 +795,35 @@ impl SshdHost {
             or_dash(self.users.as_deref()),
             or_dash(private_tmp.as_deref()),
             or_dash(fleet_in_tmp.as_deref()),
+            or_dash(private_etc.as_deref()),
         ])
+    }
+
+    /// This host's copy of the machine's `/etc` ([`FleetBuilder::private_etc`]): taken once,
+    /// kept across restarts of the host.
+    fn copy_etc(&self) -> PathBuf {
+        let etc = self.dir.join("etc");
+        if !etc.is_dir() {
+            let out = Command::new("cp")
+                .arg("-a")
+                .arg("/etc")
+                .arg(&etc)
+                .output()
+                .expect("run cp -a /etc");
+            assert!(
+                out.status.success(),
+                "cp -a /etc {}: {}",
+                etc.display(),
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        etc
+    }
+
+    /// This host's private `/etc` as the machine sees it ([`FleetBuilder::private_etc`]):
+    /// read `passwd`, `group`, `shadow` there to see what the host's sessions did.
+    pub fn etc(&self) -> PathBuf {
+        self.dir.join("etc")
     }
 
     fn write_config(&self, port: u16) {

@@ -46,6 +46,12 @@ pub fn compact(t: SystemTime) -> String {
     )
 }
 
+/// `2026-11-26`: the UTC date (`useradd -e`'s form of an account expiry).
+pub fn date(t: SystemTime) -> String {
+    let (c, _) = civil(t);
+    format!("{:04}-{:02}-{:02}", c.year(), c.month(), c.day())
+}
+
 /// `2024-05-01 12:00:00.123456`: the `start`/`end` of Ansible's command results (in UTC, where
 /// Ansible prints the host's local time).
 pub fn ansible_timestamp(t: SystemTime) -> String {
@@ -104,6 +110,7 @@ mod tests {
         let t = UNIX_EPOCH + Duration::from_millis(1_795_689_448_123);
         assert_eq!(rfc3339(t), "2026-11-26T10:37:28.123Z");
         assert_eq!(compact(t), "20261126T103728Z");
+        assert_eq!(date(t), "2026-11-26");
         assert_eq!(rfc3339(UNIX_EPOCH), "1970-01-01T00:00:00.000Z");
         assert_eq!(
             ansible_timestamp(at_micros(1_714_564_800_000_123)),

@@ -16,6 +16,7 @@ pub const ACTIONS: &[&str] = &[
     "add_host",
     "pause",
     "setup",
+    "gather_facts",
     "include_tasks",
     "import_tasks",
     "include_role",
@@ -31,6 +32,15 @@ fn keys(action: &str) -> Option<&'static [&'static str]> {
         "fail" => &["msg"],
         "group_by" => &["key", "parents"],
         "setup" => &["fact_path", "filter", "gather_subset", "gather_timeout"],
+        // Ansible's `gather_facts` action runs the fact modules (here: `setup`) with its
+        // arguments.
+        "gather_facts" => &[
+            "fact_path",
+            "filter",
+            "gather_subset",
+            "gather_timeout",
+            "parallel",
+        ],
         "pause" => &["echo", "minutes", "prompt", "seconds"],
         "include_tasks" | "import_tasks" => &["_raw_params", "file"],
         "include_role" | "import_role" => &[

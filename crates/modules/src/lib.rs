@@ -43,6 +43,7 @@
 //! | get_url | Q 1 (stat + checksum of dest); A 1 (download, verify, compare, move) |
 //! | uri | 1 (+1 with creates/removes) |
 //! | tempfile | A 1 (`mktemp`) + 1 (stat); skipped in check mode |
+//! | group, user | Q 1 (`getent`); A 1 (`groupadd`/`useradd`/... and `getent` again) |
 //! | command, shell with `async` | 1 to start the job, then 1 per `poll` (see [`async_job`]) |
 //! | async_status | 1 (the job's files read, or removed) |
 //!
@@ -68,6 +69,7 @@
 //!   translated); no `drained`, no `search_regex` on ports; the poll loop has 1 s resolution.
 //! - `fetch`: no `..` climbing out of `dest`.
 
+pub mod accounts;
 pub mod actions;
 pub mod args;
 pub mod async_job;
@@ -78,6 +80,7 @@ pub mod copy;
 pub mod fetch;
 pub mod file;
 pub mod get_url;
+pub mod group;
 pub mod lineinfile;
 pub mod local;
 pub mod ping;
@@ -93,6 +96,7 @@ pub mod tempfile;
 pub mod template;
 pub mod textedit;
 pub mod uri;
+pub mod user;
 pub mod wait_for;
 
 use serde_json::Value;
@@ -106,6 +110,7 @@ pub use self::copy::{CopyArgs, FileParams};
 pub use self::fetch::FetchArgs;
 pub use self::file::{FileArgs, FileState};
 pub use self::get_url::GetUrlArgs;
+pub use self::group::GroupArgs;
 pub use self::lineinfile::LineinfileArgs;
 pub use self::local::LocalRemote;
 pub use self::ping::PingArgs;
@@ -118,6 +123,7 @@ pub use self::stat::StatArgs;
 pub use self::tempfile::TempfileArgs;
 pub use self::template::TemplateArgs;
 pub use self::uri::UriArgs;
+pub use self::user::UserArgs;
 pub use self::wait_for::WaitForArgs;
 
 /// Every task action a playbook may name: the host modules below and the engine's own
@@ -160,6 +166,8 @@ pub const HOST_MODULES: &[&str] = &[
     "uri",
     "ping",
     "tempfile",
+    "group",
+    "user",
     "async_status",
 ];
 
@@ -184,6 +192,8 @@ pub enum ModuleCall {
     Uri(UriArgs),
     Ping(PingArgs),
     Tempfile(TempfileArgs),
+    Group(GroupArgs),
+    User(UserArgs),
     AsyncStatus(AsyncStatusArgs),
 }
 
@@ -215,6 +225,8 @@ fn keys(module: &str) -> Option<&'static [args::Key]> {
         "uri" => uri::KEYS,
         "ping" => ping::KEYS,
         "tempfile" => tempfile::KEYS,
+        "group" => group::KEYS,
+        "user" => user::KEYS,
         "async_status" => async_job::KEYS,
         _ => return None,
     })
@@ -265,6 +277,8 @@ impl ModuleCall {
             "uri" => ModuleCall::Uri(UriArgs::parse(args)?),
             "ping" => ModuleCall::Ping(PingArgs::parse(args)?),
             "tempfile" => ModuleCall::Tempfile(TempfileArgs::parse(args)?),
+            "group" => ModuleCall::Group(GroupArgs::parse(args)?),
+            "user" => ModuleCall::User(UserArgs::parse(args)?),
             "async_status" => ModuleCall::AsyncStatus(AsyncStatusArgs::parse(args)?),
             other => return Err(unknown(other)),
         })
@@ -291,6 +305,8 @@ impl ModuleCall {
             ModuleCall::Uri(_) => "uri",
             ModuleCall::Ping(_) => "ping",
             ModuleCall::Tempfile(_) => "tempfile",
+            ModuleCall::Group(_) => "group",
+            ModuleCall::User(_) => "user",
             ModuleCall::AsyncStatus(_) => "async_status",
         }
     }
@@ -316,6 +332,8 @@ impl ModuleCall {
             ModuleCall::Uri(a) => uri::run(a, ctx).await,
             ModuleCall::Ping(a) => ping::run(a, ctx).await,
             ModuleCall::Tempfile(a) => tempfile::run(a, ctx).await,
+            ModuleCall::Group(a) => group::run(a, ctx).await,
+            ModuleCall::User(a) => user::run(a, ctx).await,
             ModuleCall::AsyncStatus(a) => async_job::status(a, ctx).await,
         }
     }

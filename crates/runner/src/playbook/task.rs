@@ -401,7 +401,7 @@ async fn action(
         "set_fact" => set_fact(h, rendered),
         "group_by" => group_by(e, h, &rendered),
         "add_host" => add_host(e, rendered),
-        "setup" => setup(e, h).await,
+        "setup" | "gather_facts" => setup(e, h).await,
         "pause" => pause(&rendered).await,
         _ => Outcome::of(run_host_module(e, h, t, module, rendered, vars, var_map).await),
     }
@@ -821,8 +821,33 @@ fn render_template_file(
             path: path.clone(),
             source,
         })?;
+    let vars = with_template_vars(vars, src, path, args.get("dest"));
     Ok(e.templates
-        .render_file(&path.display().to_string(), &text, &e.context(vars))?)
+        .render_file(&path.display().to_string(), &text, &e.context(&vars))?)
+}
+
+/// The variables Ansible's `template` action adds for the template: `template_path` (`src` as
+/// given), `template_fullpath` (where it was found), `template_destpath`, and `ansible_managed`
+/// (its default, `Ansible managed`) unless the task's variables set it.
+fn with_template_vars(
+    vars: &Map<String, Value>,
+    src: &str,
+    fullpath: &std::path::Path,
+    dest: Option<&Value>,
+) -> Map<String, Value> {
+    let mut vars = vars.clone();
+    vars.insert("template_path".into(), json!(src));
+    vars.insert(
+        "template_fullpath".into(),
+        json!(fullpath.display().to_string()),
+    );
+    vars.insert(
+        "template_destpath".into(),
+        dest.cloned().unwrap_or(Value::Null),
+    );
+    vars.entry("ansible_managed")
+        .or_insert_with(|| json!("Ansible managed"));
+    vars
 }
 
 async fn run_module<R: Remote>(

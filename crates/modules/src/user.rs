@@ -1,0 +1,532 @@
+//! `user`: an account present (uid, groups, home, shell, password hash, expiry, lock) or
+//! absent, through `useradd`, `usermod` and `userdel` as Ansible's generic (Linux) `user`
+//! module drives them, with its result keys. The password hash is a secret: it travels on
+//! stdin, and the result says `NOT_LOGGING_PASSWORD`.
+
+use std::time::{Duration, UNIX_EPOCH};
+
+use serde_json::Value;
+
+use super::accounts::{self, Group, Passwd, Shadow, Word};
+use super::args::{ArgError, Args, Key, Secret};
+use super::context::ModuleContext;
+use super::probe::nonce;
+use super::remote::Remote;
+use super::result::ModuleResult;
+use clearfleet_base::shell::quote;
+
+/// Arguments of `user`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UserArgs {
+    pub name: String,
+    pub present: bool,
+    pub uid: Option<i64>,
+    pub non_unique: bool,
+    /// The primary group (name or gid).
+    pub group: Option<String>,
+    /// Supplementary groups; `Some(empty)` removes them all (unless `append`).
+    pub groups: Option<Vec<String>>,
+    pub append: bool,
+    pub comment: Option<String>,
+    pub home: Option<String>,
+    pub move_home: bool,
+    pub create_home: bool,
+    pub skeleton: Option<String>,
+    pub shell: Option<String>,
+    /// A crypt hash (never shown).
+    pub password: Option<Secret>,
+    /// `update_password: on_create`.
+    pub password_on_create: bool,
+    pub password_lock: Option<bool>,
+    pub system: bool,
+    pub force: bool,
+    pub remove: bool,
+    /// Seconds since the epoch; negative: never expires.
+    pub expires: Option<f64>,
+    pub umask: Option<String>,
+    pub uid_min: Option<i64>,
+    pub uid_max: Option<i64>,
+}
+
+/// Accepted keys.
+pub const KEYS: &[Key] = &[
+    ("name", &["user"]),
+    ("state", &[]),
+    ("uid", &[]),
+    ("non_unique", &[]),
+    ("group", &[]),
+    ("groups", &[]),
+    ("append", &[]),
+    ("comment", &[]),
+    ("home", &[]),
+    ("move_home", &[]),
+    ("create_home", &["createhome"]),
+    ("skeleton", &[]),
+    ("shell", &[]),
+    ("password", &[]),
+    ("update_password", &[]),
+    ("password_lock", &[]),
+    ("system", &[]),
+    ("force", &[]),
+    ("remove", &[]),
+    ("expires", &[]),
+    ("umask", &[]),
+    ("uid_min", &[]),
+    ("uid_max", &[]),
+];
+
+impl UserArgs {
+    /// Parses and checks the arguments.
+    pub fn parse(v: &Value) -> Result<UserArgs, ArgError> {
+        let mut a = Args::new("user", KEYS, v)?;
+        let state = a.choice("state", &["absent", "present"], Some("present"))?;
+        let update = a.choice("update_password", &["always", "on_create"], Some("always"))?;
+        let expires = match a.value("expires") {
+            None => None,
+            Some(Value::Number(n)) => n.as_f64(),
+            Some(Value::String(s)) => Some(s.trim().parse::<f64>().map_err(|_| {
+                ArgError::field("expires", format!("'{s}' cannot be converted to a float"))
+            })?),
+            Some(other) => {
+                return Err(ArgError::field(
+                    "expires",
+                    format!("{other} cannot be converted to a float"),
+                ));
+            }
+        };
+        let password_lock = if a.has("password_lock") {
+            Some(a.bool("password_lock", false)?)
+        } else {
+            None
+        };
+        let parsed = UserArgs {
+            name: a.req_str("name")?,
+            present: state.as_deref() != Some("absent"),
+            uid: a.int("uid")?,
+            non_unique: a.bool("non_unique", false)?,
+            group: a.str("group")?,
+            groups: a.list_str("groups")?,
+            append: a.bool("append", false)?,
+            comment: a.str("comment")?,
+            home: a.str("home")?,
+            move_home: a.bool("move_home", false)?,
+            create_home: a.bool("create_home", true)?,
+            skeleton: a.str("skeleton")?,
+            shell: a.str("shell")?,
+            password: a.str("password")?.map(Secret),
+            password_on_create: update.as_deref() == Some("on_create"),
+            password_lock,
+            system: a.bool("system", false)?,
+            force: a.bool("force", false)?,
+            remove: a.bool("remove", false)?,
+            expires,
+            umask: a.str("umask")?,
+            uid_min: a.int("uid_min")?,
+            uid_max: a.int("uid_max")?,
+        };
+        a.finish()?;
+        Ok(parsed)
+    }
+
+    /// The requested supplementary groups: the list's items, blanks dropped, each once.
+    fn group_list(&self) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        for g in self.groups.iter().flatten().map(|g| g.trim()) {
+            if !g.is_empty() && !out.iter().any(|o| o == g) {
+                out.push(g.to_owned());
+            }
+        }
+        out
+    }
+
+    /// `-p HASH` (`!HASH` when locking), the hash read from stdin.
+    fn password_words(&self) -> [Word; 2] {
+        let prefix = if self.password_lock == Some(true) {
+            "!"
+        } else {
+            ""
+        };
+        [Word::lit("-p"), Word::Secret(prefix)]
+    }
+
+    /// `-e DATE` (`-e ''` for a negative time: never expires).
+    fn expires_words(expires: f64) -> [Word; 2] {
+        let date = if expires < 0.0 {
+            String::new()
+        } else {
+            clearfleet_base::time::date(UNIX_EPOCH + Duration::from_secs_f64(expires))
+        };
+        [Word::lit("-e"), Word::lit(date)]
+    }
+}
+
+/// What the look-up found.
+struct Found {
+    passwd: Option<Passwd>,
+    shadow: Option<Shadow>,
+    groups: Vec<Group>,
+    /// The home (the `home` argument, else the account's) exists.
+    home_exists: bool,
+}
+
+/// The look-up script: passwd entry, shadow entry, every group, whether the home exists.
+fn look_up(args: &UserArgs, mark: &str) -> String {
+    format!(
+        "{}echo {mark}\n{}echo {mark}\ngetent group || true\necho {mark}\n\
+         h={}\n[ -n \"$h\" ] || h=$(getent passwd -- {} | cut -d: -f6)\n\
+         if [ -n \"$h\" ] && [ -e \"$h\" ]; then echo home; fi\n",
+        accounts::getent("passwd", &args.name),
+        accounts::getent("shadow", &args.name),
+        quote(args.home.as_deref().unwrap_or("")),
+        quote(&args.name),
+    )
+}
+
+fn parse_found(out: &str, mark: &str) -> Found {
+    let sep = format!("{mark}\n");
+    let mut parts = out.split(&sep);
+    let mut next = || parts.next().unwrap_or("");
+    let passwd = next().lines().find_map(Passwd::parse);
+    let shadow = next().lines().find_map(Shadow::parse);
+    let groups = Group::parse_all(next());
+    let home_exists = next().lines().any(|l| l == "home");
+    Found {
+        passwd,
+        shadow,
+        groups,
+        home_exists,
+    }
+}
+
+/// A missing home made as Ansible's `create_homedir` and `chown_homedir` make it: a copy of
+/// the skeleton (or an empty directory), mode `HOME_MODE` (else from `UMASK`) of
+/// /etc/login.defs, owned by the account. `$h` is the home.
+fn make_home_script(args: &UserArgs, mark: &str) -> String {
+    format!(
+        "if [ -n \"$h\" ] && [ ! -e \"$h\" ]; then\n\
+         sk={}\n\
+         if [ -e \"$sk\" ] && [ \"$sk\" != /dev/null ]; then cp -R -P -p \"$sk\" \"$h\"; else mkdir -p \"$h\"; fi\n\
+         m=755\n\
+         if [ -f /etc/login.defs ]; then\n\
+         m=$(awk '/^HOME_MODE[ \\t]+[0-9]+$/ {{ print $2; f=1; exit }} /^UMASK[ \\t]+[0-9]+$/ {{ u=$2 }} \
+         END {{ if (!f) {{ if (u != \"\") print \"u\" u; else print 755 }} }}' /etc/login.defs)\n\
+         case $m in u*) m=$(printf '%o' $(( 0777 & ~0${{m#u}} )));; esac\n\
+         fi\n\
+         chmod \"$m\" \"$h\"\n\
+         chown -R \"$(id -u -- {name}):$(id -g -- {name})\" \"$h\"\n\
+         echo {mark}-home-made\n\
+         fi\n",
+        quote(args.skeleton.as_deref().unwrap_or("/etc/skel")),
+        name = quote(&args.name),
+    )
+}
+
+/// The `useradd` command line for a new account.
+fn useradd(args: &UserArgs, found: &Found) -> Result<Vec<Word>, String> {
+    let mut cmd = vec![Word::lit("useradd")];
+    if let Some(uid) = args.uid {
+        cmd.extend([Word::lit("-u"), Word::lit(uid.to_string())]);
+        if args.non_unique {
+            cmd.push(Word::lit("-o"));
+        }
+    }
+    if let Some(g) = &args.group {
+        if Group::find(&found.groups, g).is_none() {
+            return Err(format!("Group {g} does not exist"));
+        }
+        cmd.extend([Word::lit("-g"), Word::lit(g.clone())]);
+    } else if found.groups.iter().any(|g| g.name == args.name) {
+        cmd.push(Word::lit("-N"));
+    }
+    let groups = args.group_list();
+    if !groups.is_empty() {
+        if let Some(g) = groups
+            .iter()
+            .find(|g| Group::find(&found.groups, g).is_none())
+        {
+            return Err(format!("Group {g} does not exist"));
+        }
+        cmd.extend([Word::lit("-G"), Word::lit(groups.join(","))]);
+    }
+    if let Some(c) = &args.comment {
+        cmd.extend([Word::lit("-c"), Word::lit(c.clone())]);
+    }
+    if let Some(h) = &args.home {
+        cmd.extend([Word::lit("-d"), Word::lit(h.clone())]);
+    }
+    if let Some(s) = &args.shell {
+        cmd.extend([Word::lit("-s"), Word::lit(s.clone())]);
+    }
+    if let Some(e) = args.expires {
+        cmd.extend(UserArgs::expires_words(e));
+    }
+    if args.password.is_some() {
+        cmd.extend(args.password_words());
+    }
+    if args.create_home {
+        cmd.push(Word::lit("-m"));
+        if let Some(k) = &args.skeleton {
+            cmd.extend([Word::lit("-k"), Word::lit(k.clone())]);
+        }
+        if let Some(u) = &args.umask {
+            cmd.extend([Word::lit("-K"), Word::lit(format!("UMASK={u}"))]);
+        }
+    } else {
+        cmd.push(Word::lit("-M"));
+    }
+    if args.system {
+        cmd.push(Word::lit("-r"));
+    }
+    for (key, value) in [("UID_MIN", args.uid_min), ("UID_MAX", args.uid_max)] {
+        if let Some(v) = value {
+            cmd.extend([Word::lit("-K"), Word::lit(format!("{key}={v}"))]);
+        }
+    }
+    Ok(cmd)
+}
+
+/// The `usermod` options an existing account needs (empty: none).
+fn usermod(args: &UserArgs, info: &Passwd, found: &Found) -> Result<Vec<Word>, String> {
+    let mut cmd = Vec::new();
+    if let Some(uid) = args.uid.filter(|u| *u != i64::from(info.uid)) {
+        cmd.extend([Word::lit("-u"), Word::lit(uid.to_string())]);
+        if args.non_unique {
+            cmd.push(Word::lit("-o"));
+        }
+    }
+    if let Some(g) = &args.group {
+        let Some(group) = Group::find(&found.groups, g) else {
+            return Err(format!("Group {g} does not exist"));
+        };
+        if group.gid != info.gid {
+            cmd.extend([Word::lit("-g"), Word::lit(group.gid.to_string())]);
+        }
+    }
+    if args.groups.is_some() {
+        let current: Vec<&str> = found
+            .groups
+            .iter()
+            .filter(|g| g.members.contains(&args.name))
+            .map(|g| g.name.as_str())
+            .collect();
+        let mut wanted: Vec<String> = Vec::new();
+        for g in args.group_list() {
+            let Some(group) = Group::find(&found.groups, &g) else {
+                return Err(format!("Group {g} does not exist"));
+            };
+            if !wanted.contains(&group.name) {
+                wanted.push(group.name.clone());
+            }
+        }
+        let missing = wanted.iter().any(|w| !current.contains(&w.as_str()));
+        let extra = current.iter().any(|c| !wanted.iter().any(|w| w == c));
+        let needed = if args.append {
+            missing
+        } else {
+            missing || extra
+        };
+        if needed {
+            if args.append {
+                cmd.push(Word::lit("-a"));
+            }
+            cmd.extend([Word::lit("-G"), Word::lit(wanted.join(","))]);
+        }
+    }
+    if let Some(c) = args.comment.as_ref().filter(|c| **c != info.gecos) {
+        cmd.extend([Word::lit("-c"), Word::lit(c.clone())]);
+    }
+    if let Some(h) = args.home.as_ref().filter(|h| **h != info.home) {
+        cmd.extend([Word::lit("-d"), Word::lit(h.clone())]);
+        if args.move_home {
+            cmd.push(Word::lit("-m"));
+        }
+    }
+    if let Some(s) = args.shell.as_ref().filter(|s| **s != info.shell) {
+        cmd.extend([Word::lit("-s"), Word::lit(s.clone())]);
+    }
+    if let Some(e) = args.expires {
+        let current = found.shadow.as_ref().map_or(0, |s| s.expire);
+        let change = if e < 0.0 {
+            current >= 0
+        } else {
+            current < 0 || current != (e / 86400.0).floor() as i64
+        };
+        if change {
+            cmd.extend(UserArgs::expires_words(e));
+        }
+    }
+    // The hash: the shadow entry's when the passwd field is `x` (or empty).
+    let hash = if info.passwd.len() <= 1 {
+        found.shadow.as_ref().map_or("", |s| s.hash.as_str())
+    } else {
+        info.passwd.as_str()
+    };
+    let locked = hash.starts_with('!');
+    let mut lock = match args.password_lock {
+        Some(true) if !locked => vec![Word::lit("-L")],
+        Some(false) if locked => vec![Word::lit("-U")],
+        _ => Vec::new(),
+    };
+    if let Some(p) = &args.password
+        && !args.password_on_create
+        && hash.trim_start_matches('!') != p.0.trim_start_matches('!')
+    {
+        lock = args.password_words().to_vec();
+    }
+    cmd.extend(lock);
+    Ok(cmd)
+}
+
+/// Runs `user`: one look-up, then (outside check mode) one command with the missing home made
+/// and a look-up again.
+pub async fn run<R: Remote>(args: &UserArgs, ctx: &ModuleContext<'_, R>) -> ModuleResult {
+    let mark = match nonce() {
+        Ok(m) => m,
+        Err(r) => return *r,
+    };
+    let found = match accounts::query(ctx, &look_up(args, &mark)).await {
+        Ok(o) => parse_found(&o, &mark),
+        Err(r) => return r,
+    };
+    let state = if args.present { "present" } else { "absent" };
+    let base = |changed: bool| {
+        ModuleResult {
+            changed,
+            ..ModuleResult::ok()
+        }
+        .with("name", args.name.clone())
+        .with("state", state)
+    };
+    let Some(info) = found.passwd.clone() else {
+        if !args.present {
+            return base(false);
+        }
+        if ctx.check_mode {
+            return ModuleResult::changed();
+        }
+        let cmd = match useradd(args, &found) {
+            Ok(c) => c,
+            Err(msg) => return ModuleResult::fail(msg),
+        };
+        let result = base(true)
+            .with("system", args.system)
+            .with("create_home", args.create_home);
+        return apply(args, ctx, cmd, result, &mark, false).await;
+    };
+    if !args.present {
+        if ctx.check_mode {
+            return ModuleResult::changed();
+        }
+        let mut cmd = vec![Word::lit("userdel")];
+        if args.force {
+            cmd.push(Word::lit("-f"));
+        }
+        if args.remove {
+            cmd.push(Word::lit("-r"));
+        }
+        let result = base(true)
+            .with("force", args.force)
+            .with("remove", args.remove);
+        return apply(args, ctx, cmd, result, &mark, false).await;
+    }
+    let options = match usermod(args, &info, &found) {
+        Ok(c) => c,
+        Err(msg) => return ModuleResult::fail(msg),
+    };
+    let modify = !options.is_empty();
+    let make_home = args.create_home && !found.home_exists;
+    let result = base(modify || make_home)
+        .with("append", args.append)
+        .with("move_home", args.move_home);
+    if ctx.check_mode || !(modify || make_home) {
+        return finish(args, result, &info);
+    }
+    let cmd = if modify {
+        [vec![Word::lit("usermod")], options].concat()
+    } else {
+        Vec::new()
+    };
+    apply(args, ctx, cmd, result, &mark, make_home).await
+}
+
+/// The keys every result of a present account has, from its passwd entry.
+fn finish(args: &UserArgs, mut result: ModuleResult, info: &Passwd) -> ModuleResult {
+    if args.password.is_some() {
+        result = result.with("password", "NOT_LOGGING_PASSWORD");
+    }
+    result = result
+        .with("uid", info.uid)
+        .with("group", info.gid)
+        .with("comment", info.gecos.clone())
+        .with("home", info.home.clone())
+        .with("shell", info.shell.clone());
+    if let Some(g) = &args.groups {
+        result = result.with("groups", g.join(","));
+    }
+    result
+}
+
+/// Runs `cmd` (the account's name appended; none: only the home) with the home made when
+/// missing (for an existing account: `make_home`; useradd makes a new one's), then reports.
+async fn apply<R: Remote>(
+    args: &UserArgs,
+    ctx: &ModuleContext<'_, R>,
+    mut cmd: Vec<Word>,
+    mut result: ModuleResult,
+    mark: &str,
+    make_home: bool,
+) -> ModuleResult {
+    let ran = !cmd.is_empty();
+    if ran {
+        cmd.push(Word::lit(args.name.clone()));
+    } else {
+        cmd.push(Word::lit(":"));
+    }
+    let mut after = String::new();
+    if args.present {
+        after.push_str(&format!(
+            "h={}\n[ -n \"$h\" ] || h=$(getent passwd -- {} | cut -d: -f6)\n",
+            quote(args.home.as_deref().unwrap_or("")),
+            quote(&args.name)
+        ));
+        if make_home || (ran && args.create_home) {
+            after.push_str(&format!(
+                "if [ \"$cf_rc\" = 0 ]; then\n{}fi\n",
+                make_home_script(args, mark)
+            ));
+        }
+        after.push_str(&accounts::getent("passwd", &args.name));
+    }
+    let secret = args
+        .password
+        .as_ref()
+        .filter(|_| cmd.iter().any(|w| matches!(w, Word::Secret(_))))
+        .map(|p| p.0.as_str());
+    let applied = match accounts::apply(ctx, &cmd, secret, &after).await {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    if applied.rc != 0 {
+        let mut failed = ModuleResult::fail(applied.stderr).with("name", args.name.clone());
+        failed.rc = Some(applied.rc);
+        return failed;
+    }
+    if ran {
+        if !applied.stdout.is_empty() {
+            result.stdout = Some(applied.stdout);
+        }
+        if !applied.stderr.is_empty() {
+            result.stderr = Some(applied.stderr);
+        }
+    }
+    if applied.after.contains(&format!("{mark}-home-made")) {
+        result.changed = true;
+    }
+    if !args.present {
+        return result;
+    }
+    match applied.after.lines().find_map(Passwd::parse) {
+        Some(info) => finish(args, result, &info),
+        None => ModuleResult::fail(format!("failed to look up user name: {}", args.name)),
+    }
+}
