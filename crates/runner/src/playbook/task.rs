@@ -247,12 +247,20 @@ fn emit_engine_result(e: &Engine, h: &HostRun, t: &Task, status: TaskStatus, msg
     })));
 }
 
-/// The facts of `h` (`ansible_facts` and the `ansible_*` names), read by one command on its
-/// connection; `Err((unreachable, message))`.
+/// Every fact of `h` (names without `ansible_`), read by one command on its connection;
+/// `Err((unreachable, message))`.
 async fn facts_of(
     h: &mut HostRun,
     ssh: &SshSettings,
 ) -> Result<Map<String, Value>, (bool, String)> {
+    // A literal `ansible_python_interpreter` is the Python `ansible_python` describes.
+    let interpreter = h
+        .inventory_vars
+        .get("ansible_python_interpreter")
+        .and_then(Value::as_str)
+        .filter(|p| !p.contains("{{") && !p.starts_with("auto"))
+        .map(str::to_owned);
+    let script = super::facts::script(interpreter.as_deref());
     let name = h.name.clone();
     let max_output = h.plan.max_output;
     match h.connection(ssh).await {
@@ -266,10 +274,7 @@ async fn facts_of(
             };
             match remote
                 .run(
-                    &format!(
-                        "sh -c {}",
-                        clearfleet_base::shell::quote(super::facts::SCRIPT)
-                    ),
+                    &format!("sh -c {}", clearfleet_base::shell::quote(&script)),
                     None,
                     None,
                 )
@@ -294,7 +299,7 @@ pub(crate) async fn gather(e: &Engine, h: &mut HostRun, ssh: &SshSettings) {
     let result = facts_of(h, ssh).await;
     let (status, msg) = match result {
         Ok(facts) => {
-            h.facts = facts;
+            h.facts = super::facts::vars(&h.facts, super::facts::select(&facts, &Value::Null));
             h.recap.ok += 1;
             (TaskStatus::Ok, None)
         }
@@ -394,7 +399,7 @@ async fn action(
         ),
         "assert" => assert(e, t, args, &rendered, vars),
         "set_fact" => set_fact(h, rendered),
-        "setup" => setup(e, h).await,
+        "setup" => setup(e, h, &rendered).await,
         "pause" => pause(&rendered).await,
         _ => Outcome::of(run_host_module(e, h, t, module, rendered, vars, var_map).await),
     }
@@ -467,14 +472,18 @@ fn set_fact(h: &mut HostRun, rendered: Value) -> Outcome {
     Outcome::of(r)
 }
 
-/// `setup`: the facts `gather_facts` reads (one command; `gather_subset` and `filter` are
-/// accepted and the same light set is read whatever they say), given to the host and returned
-/// as Ansible's setup returns them (`ansible_facts`).
-async fn setup(e: &Engine, h: &mut HostRun) -> Outcome {
+/// `setup`: the facts `gather_facts` reads (one command), narrowed by `gather_subset` and
+/// `filter`, given to the host and returned as Ansible's setup returns them (`ansible_facts`
+/// with the `ansible_` names).
+async fn setup(e: &Engine, h: &mut HostRun, rendered: &Value) -> Outcome {
+    if let Some(message) = super::facts::bad_subset(rendered) {
+        return Outcome::fail(message);
+    }
     match facts_of(h, &e.config.ssh).await {
         Ok(facts) => {
-            let returned = facts.get("ansible_facts").cloned().unwrap_or_default();
-            h.facts = facts;
+            let kept = super::facts::select(&facts, rendered);
+            let returned = super::facts::returned(&kept);
+            h.facts = super::facts::vars(&h.facts, kept);
             let mut r = ModuleResult::ok();
             r.data.insert("ansible_facts".into(), returned);
             Outcome::of(r)
