@@ -2,6 +2,7 @@
 //! engine-level action such as `debug` or `set_fact`), `until`/`retries`, `changed_when`,
 //! `failed_when`, `register`, `notify` and `ignore_errors`; then the result as an event.
 
+use std::borrow::Cow;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -791,7 +792,13 @@ pub(crate) async fn run_on_host(e: &Engine, t: &Task, h: &mut HostRun, ctx: &Pla
     };
     let mut var_map = var_map(e, h, ctx, t);
     let vars = e.context(&var_map);
-    let resolved = super::keywords::resolve(e, t, &vars);
+    // A looped task's keywords but the loop's own are rendered per item (`run_item`).
+    let pick = if t.loop_.is_some() {
+        super::keywords::for_the_loop
+    } else {
+        |_: &str| true
+    };
+    let resolved = super::keywords::resolve(e, t, &vars, pick);
     let (t, keyword_error) = match &resolved {
         Ok(task) => (task.as_ref(), None),
         Err(err) => (t, Some(err.to_string())),
@@ -1085,8 +1092,30 @@ impl<'a> TaskRun<'a> {
             Err(err) => return self.fail_item(h, &err, label, item_started, tally),
         }
         tally.all_skipped = false;
-        let outcome = self.attempt_until(h, &item_vars, item_map).await;
-        self.record(h, run.as_ref(), label, &outcome, item_started, tally);
+        // The keywords left templated (a looped task's) are rendered with the item's variables.
+        let resolved = match super::keywords::resolve(self.e, self.t, &item_vars, |_| true) {
+            Ok(t) => t,
+            Err(err) => return self.fail_item(h, &err, label, item_started, tally),
+        };
+        let per_item;
+        let this = match &resolved {
+            Cow::Borrowed(_) => self,
+            Cow::Owned(t) => {
+                per_item = TaskRun {
+                    e: self.e,
+                    t,
+                    ctx: self.ctx,
+                    module: self.module,
+                    args: self.args,
+                    name: self.name.clone(),
+                    loop_var: self.loop_var.clone(),
+                    items: self.items.clone(),
+                };
+                &per_item
+            }
+        };
+        let outcome = this.attempt_until(h, &item_vars, item_map).await;
+        this.record(h, run.as_ref(), label, &outcome, item_started, tally);
         if self.module == "set_fact" {
             *var_map = self::var_map(self.e, h, self.ctx, self.t);
         }
@@ -1192,7 +1221,7 @@ impl<'a> TaskRun<'a> {
     fn fail_item(
         &self,
         h: &mut HostRun,
-        err: &TemplateError,
+        err: &dyn std::fmt::Display,
         label: Option<String>,
         item_started: Instant,
         tally: &mut Tally,
