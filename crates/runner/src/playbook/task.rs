@@ -399,7 +399,7 @@ async fn action(
                 .unwrap_or("Failed as requested from task"),
         ),
         "assert" => assert(e, t, args, &rendered, vars),
-        "set_fact" => set_fact(h, rendered),
+        "set_fact" => set_fact(e, t, h, rendered, vars),
         "setup" => setup(e, h, &rendered).await,
         "pause" => pause(&rendered).await,
         _ => Outcome::of(run_host_module(e, h, t, module, rendered, vars, var_map).await),
@@ -459,17 +459,39 @@ fn assert(e: &Engine, t: &Task, args: &Value, rendered: &Value, vars: &Ctx) -> O
     Outcome::of(ModuleResult::ok().with_msg(msg))
 }
 
-/// `set_fact`: the host's variables (all but `cacheable`), for the rest of the run.
-fn set_fact(h: &mut HostRun, rendered: Value) -> Outcome {
-    if let Value::Object(m) = &rendered {
+/// `set_fact`: the host's variables (all but `cacheable`), for the rest of the run. Names are
+/// templates too (`"path_{{ idx }}": ...`), and must be identifiers, as in Ansible.
+fn set_fact(e: &Engine, t: &Task, h: &mut HostRun, rendered: Value, vars: &Ctx) -> Outcome {
+    let mut facts = Map::new();
+    if let Value::Object(m) = rendered {
         for (k, v) in m {
-            if k != "cacheable" {
-                h.vars.insert(k.clone(), v.clone());
+            let name = if Templates::is_template(&k) {
+                match e
+                    .templates
+                    .render(&k, vars, &t.location, "set_fact's variable name")
+                {
+                    Ok(Value::String(s)) => s,
+                    Ok(other) => other.to_string(),
+                    Err(err) => return Outcome::fail(err.to_string()),
+                }
+            } else {
+                k
+            };
+            if !clearfleet_playbook::cx::is_identifier(&name) {
+                return Outcome::fail(format!(
+                    "Invalid variable name '{name}'. Variable names must be strings starting with a letter or underscore character, and contain only letters, numbers and underscores."
+                ));
             }
+            facts.insert(name, v);
+        }
+    }
+    for (k, v) in &facts {
+        if k != "cacheable" {
+            h.vars.insert(k.clone(), v.clone());
         }
     }
     let mut r = ModuleResult::ok();
-    r.data.insert("ansible_facts".into(), rendered);
+    r.data.insert("ansible_facts".into(), Value::Object(facts));
     Outcome::of(r)
 }
 
