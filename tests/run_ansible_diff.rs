@@ -532,3 +532,159 @@ fn ansible_and_clearfleet_agree_on_the_template_actions_variables() {
         assert_eq!(read("clearfleet").ok().as_ref(), Some(&theirs), "{file}");
     }
 }
+
+/// The facts clearfleet gathers (tests/fixtures/run/facts.yml) equal ansible-playbook's on the
+/// same sshd host, fact for fact; values that move between the two runs (free memory and
+/// blocks, the clock, the connection's environment) are compared by their stable parts.
+#[test]
+fn ansible_and_clearfleet_gather_the_same_facts() {
+    let hosts = ["h01"];
+    let Some(both) = run_both("facts.yml", &hosts) else {
+        return;
+    };
+    let (ours_dir, theirs_dir) = (both.ours_dir(), both.theirs_dir());
+    let ours = dumped(&ours_dir, "h01-facts.json");
+    let theirs = dumped(&theirs_dir, "h01-facts.json");
+    let out = &both.ours.stdout;
+    for name in [
+        "python",
+        "python_version",
+        "default_ipv4",
+        "default_ipv6",
+        "hostname",
+        "fqdn",
+        "domain",
+        "nodename",
+        "distribution",
+        "distribution_version",
+        "distribution_major_version",
+        "distribution_minor_version",
+        "distribution_release",
+        "os_family",
+        "system",
+        "kernel",
+        "kernel_version",
+        "architecture",
+        "machine",
+        "processor",
+        "processor_count",
+        "processor_cores",
+        "processor_threads_per_core",
+        "processor_vcpus",
+        "processor_nproc",
+        "memtotal_mb",
+        "swaptotal_mb",
+        "user_id",
+        "user_uid",
+        "user_gid",
+        "user_dir",
+        "user_shell",
+        "user_gecos",
+        "pkg_mgr",
+        "service_mgr",
+        "lsb",
+    ] {
+        assert!(ours.get(name).is_some(), "clearfleet lacks {name}:\n{out}");
+        assert_eq!(ours[name], theirs[name], "fact {name}");
+    }
+    // Other tests on the machine add and remove interfaces (network namespaces' veth pairs)
+    // between the two runs: the addresses both saw must agree, in order, and hold the default
+    // route's and no loopback one.
+    for (name, default) in [
+        ("all_ipv4_addresses", "default_ipv4"),
+        ("all_ipv6_addresses", "default_ipv6"),
+    ] {
+        let list = |f: &serde_json::Value| -> Vec<String> {
+            serde_json::from_value(f[name].clone()).unwrap_or_default()
+        };
+        let (a, b) = (list(&ours), list(&theirs));
+        let both = |x: &Vec<String>, y: &Vec<String>| -> Vec<String> {
+            x.iter().filter(|v| y.contains(v)).cloned().collect()
+        };
+        assert_eq!(both(&a, &b), both(&b, &a), "{name}: {a:?} vs {b:?}");
+        if let Some(address) = ours[default]["address"].as_str() {
+            assert!(a.iter().any(|v| v == address), "{name}: {a:?}");
+        }
+        assert!(
+            !a.iter().any(|v| v.starts_with("127.") || v == "::1"),
+            "{name}: {a:?}"
+        );
+    }
+    for key in ["HOME", "USER", "LOGNAME", "SHELL"] {
+        assert_eq!(ours["env"][key], theirs["env"][key], "env.{key}");
+    }
+    let dt = |f: &serde_json::Value| {
+        let d = &f["date_time"];
+        let mut keys: Vec<String> = d
+            .as_object()
+            .map(|m| m.keys().cloned().collect())
+            .unwrap_or_default();
+        keys.sort();
+        (
+            keys,
+            d["tz"].clone(),
+            d["tz_offset"].clone(),
+            d["tz_dst"].clone(),
+        )
+    };
+    assert_eq!(dt(&ours), dt(&theirs), "date_time's fields and zone");
+    let epoch = |f: &serde_json::Value| {
+        f["date_time"]["epoch"]
+            .as_str()
+            .and_then(|e| e.parse::<i64>().ok())
+            .unwrap_or(0)
+    };
+    assert!(
+        (epoch(&ours) - epoch(&theirs)).abs() < 600,
+        "date_time.epoch"
+    );
+    // Mounts: the same file systems, with the same fixed attributes.
+    let mounts = |f: &serde_json::Value| {
+        let mut m: Vec<String> = f["mounts"]
+            .as_array()
+            .map(Vec::as_slice)
+            .unwrap_or(&[])
+            .iter()
+            .map(|m| {
+                format!(
+                    "{} {} {} {} {} {} {} {} {}",
+                    m["mount"],
+                    m["device"],
+                    m["fstype"],
+                    m["options"],
+                    m["uuid"],
+                    m["block_size"],
+                    m["block_total"],
+                    m["inode_total"],
+                    m["size_total"]
+                )
+            })
+            .collect();
+        m.sort();
+        m
+    };
+    assert!(!mounts(&ours).is_empty(), "no mounts:\n{out}");
+    assert_eq!(mounts(&ours), mounts(&theirs), "mounts");
+    // The injected `ansible_*` variables are the same values.
+    assert_eq!(
+        dumped(&ours_dir, "h01-vars.json"),
+        dumped(&theirs_dir, "h01-vars.json"),
+        "ansible_* variables"
+    );
+    // `gather_subset` and `filter`: of the names clearfleet knows, the same ones are returned.
+    let names = |dir: &Path, f: &str| -> Vec<String> {
+        serde_json::from_value(dumped(dir, f)).unwrap_or_default()
+    };
+    let known: Vec<String> = ours
+        .as_object()
+        .map(|m| m.keys().map(|k| format!("ansible_{k}")).collect())
+        .unwrap_or_default();
+    for f in ["h01-setup.json", "h01-network.json"] {
+        let mine = names(&ours_dir, f);
+        let theirs: Vec<String> = names(&theirs_dir, f)
+            .into_iter()
+            .filter(|n| known.contains(n) || n == "gather_subset" || n == "module_setup")
+            .collect();
+        assert_eq!(mine, theirs, "{f}");
+    }
+}

@@ -150,6 +150,74 @@ fn until_retries_and_delay_count_attempts() {
     );
 }
 
+/// A looped task's templated `retries`/`delay` are rendered per item with the loop variables
+/// (`index_var`, the loop variable), as Ansible renders task keywords per item; the loop's own
+/// `loop_control` keywords once (ansible-core's loop-until target).
+#[test]
+fn templated_retries_see_each_items_loop_variables() {
+    let Some(s) = Setup::new(1) else {
+        return;
+    };
+    let pb = s.play(
+        r#"
+    - name: never succeeds, each item retried its own number of times
+      command: /bin/false
+      register: r
+      until: r.rc == 0
+      retries: "{{ idx + tries }}"
+      delay: "{{ 0 * idx }}"
+      ignore_errors: true
+      loop: [1, 2]
+      loop_control:
+        index_var: idx
+        loop_var: tries
+    - copy:
+        dest: "{{ work_dir }}/dump.json"
+        content: "{{ r.results | map(attribute='attempts') | list | to_json }}"
+"#,
+    );
+    let run = s.run(&pb, &[]);
+    assert_eq!(run.code, 0, "{run:?}");
+    // Item 0: retries 0 + 1 = 1, two attempts; item 1: retries 1 + 2 = 3, four attempts.
+    assert_eq!(s.json("dump.json"), serde_json::json!([2, 4]), "{run:?}");
+}
+
+/// `set_fact`'s variable names are templates too (ansible-core's loop-until target names one
+/// per loop item); a name that is not an identifier once rendered fails the task.
+#[test]
+fn set_fact_renders_its_variable_names() {
+    let Some(s) = Setup::new(1) else {
+        return;
+    };
+    let pb = s.play(
+        r#"
+    - set_fact:
+        "path_{{ idx }}": "{{ item }}"
+      loop: [a, b]
+      loop_control:
+        index_var: idx
+    - set_fact:
+        "{{ 'not valid' }}": 1
+      ignore_errors: true
+      register: bad
+    - copy:
+        dest: "{{ work_dir }}/dump.json"
+        content: "{{ {'p0': path_0, 'p1': lookup('vars', 'path_1'), 'bad': bad.msg} | to_json }}"
+"#,
+    );
+    let run = s.run(&pb, &[]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let dump = s.json("dump.json");
+    assert_eq!(dump["p0"], "a");
+    assert_eq!(dump["p1"], "b");
+    assert!(
+        dump["bad"]
+            .as_str()
+            .is_some_and(|m| m.starts_with("Invalid variable name 'not valid'.")),
+        "{dump}"
+    );
+}
+
 #[test]
 fn no_log_hides_secrets_from_every_output() {
     let Some(s) = Setup::with(1, |inv| inv.var("api_secret", "s3cr3t-Value-42")) else {

@@ -513,7 +513,7 @@ fn setup_gathers_the_facts_a_play_without_gather_facts_lacks() {
     // ansible-core's setup_remote_tmp_dir role starts this way.
     let pb = s.write(
         "pb.yml",
-        "- hosts: all\n  gather_facts: no\n  tasks:\n    - ansible.builtin.setup:\n        gather_subset: distribution\n      when: ansible_facts == {}\n      register: r\n    - ansible.builtin.setup:\n      when: ansible_facts == {}\n      register: again\n    - copy:\n        dest: \"{{ work_dir }}/facts\"\n        content: \"{{ ansible_os_family }}|{{ r.ansible_facts.os_family }}|{{ ansible_facts.system }}|{{ again is skipped }}\\n\"\n",
+        "- hosts: all\n  gather_facts: no\n  tasks:\n    - ansible.builtin.setup:\n        gather_subset: distribution\n      when: ansible_facts == {}\n      register: r\n    - ansible.builtin.setup:\n      when: ansible_facts == {}\n      register: again\n    - copy:\n        dest: \"{{ work_dir }}/facts\"\n        content: \"{{ ansible_os_family }}|{{ r.ansible_facts.ansible_os_family }}|{{ ansible_facts.system }}|{{ again is skipped }}\\n\"\n",
     );
     let run = s.run(&pb, &[]);
     assert_eq!(run.code, 0, "{run:?}");

@@ -2,13 +2,14 @@
 //! masking, Ansible Vault's format and cipher, POSIX shell quoting and splitting, Python-exact
 //! JSON and float text, Ansible's boolean rule, did-you-mean hints, UTC time stamps, the
 //! controller files a playbook reads (disk or memory), random tokens from the OS, private files
-//! written without following a symbolic link, byte sizes and the bounded capture of a command's
+//! written without following a symbolic link, `*`/`?` wildcards, byte sizes and the bounded capture of a command's
 //! output. Depends on no other clearfleet crate.
 
 pub mod boolean;
 pub mod capture;
 pub mod controller_files;
 pub mod diagnostic;
+pub mod glob;
 pub mod private_files;
 pub mod python_json;
 pub mod random;

@@ -26,6 +26,8 @@ use russh::keys::ssh_encoding::base64::{Base64, Encoding};
 use russh::keys::{Algorithm, HashAlg, PublicKey};
 use sha1::Sha1;
 
+use clearfleet_base::glob::glob_match;
+
 use super::error::ConnectError;
 
 /// What to do with host keys (Ansible's `host_key_checking` / OpenSSH's
@@ -218,28 +220,6 @@ fn hashed_match(salt_and_hash: &str, host: &str) -> bool {
     mac.chain_update(host.as_bytes())
         .verify_slice(&hash)
         .is_ok()
-}
-
-/// `*` (any run) and `?` (one character) glob, iterative with backtracking to the last `*`.
-fn glob_match(pattern: &[u8], text: &[u8]) -> bool {
-    let (mut p, mut t) = (0, 0);
-    let mut star: Option<(usize, usize)> = None;
-    while t < text.len() {
-        if p < pattern.len() && (pattern[p] == b'?' || pattern[p] == text[t]) {
-            p += 1;
-            t += 1;
-        } else if p < pattern.len() && pattern[p] == b'*' {
-            star = Some((p, t));
-            p += 1;
-        } else if let Some((sp, st)) = star {
-            p = sp + 1;
-            t = st + 1;
-            star = Some((sp, st + 1));
-        } else {
-            return false;
-        }
-    }
-    pattern[p..].iter().all(|&c| c == b'*')
 }
 
 /// Applies `policy` to `key` offered by `host`; under AcceptNew an unknown key is appended.

@@ -26,17 +26,25 @@ pub(crate) enum KeywordError {
     },
 }
 
-/// `t` with its templated keywords rendered in `vars`; `t` itself when it has none.
+/// The keywords of a looped task rendered once for the task, before its items: the loop's
+/// own (`loop_control.*`); Ansible renders the others per item, with the loop variables.
+pub(crate) fn for_the_loop(keyword: &str) -> bool {
+    keyword.starts_with("loop_control.")
+}
+
+/// `t` with its templated keywords that `pick` chooses rendered in `vars` (the others stay
+/// templates); `t` itself when it has none.
 pub(crate) fn resolve<'t>(
     e: &Engine,
     t: &'t Task,
     vars: &Ctx,
+    pick: fn(&str) -> bool,
 ) -> Result<Cow<'t, Task>, Box<KeywordError>> {
-    if t.templated.is_empty() {
+    if !t.templated.iter().any(|(k, _)| pick(k)) {
         return Ok(Cow::Borrowed(t));
     }
     let mut task = t.clone();
-    for (keyword, source) in &t.templated {
+    for (keyword, source) in t.templated.iter().filter(|(k, _)| pick(k)) {
         let value = e
             .templates
             .render(&source.value, vars, &source.location, keyword)
@@ -99,6 +107,6 @@ pub(crate) fn resolve<'t>(
             _ => {}
         }
     }
-    task.templated.clear();
+    task.templated.retain(|(k, _)| !pick(k));
     Ok(Cow::Owned(task))
 }

@@ -787,7 +787,7 @@ impl Engine {
             if !self.include_wanted(t, &vars) {
                 continue;
             }
-            let resolved = match keywords::resolve(self, t, &vars) {
+            let resolved = match keywords::resolve(self, t, &vars, |_| true) {
                 Ok(r) => r,
                 Err(e) => {
                     task::fail_host(self, &mut hosts[i], t, &e.to_string());

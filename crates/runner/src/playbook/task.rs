@@ -2,6 +2,7 @@
 //! engine-level action such as `debug` or `set_fact`), `until`/`retries`, `changed_when`,
 //! `failed_when`, `register`, `notify` and `ignore_errors`; then the result as an event.
 
+use std::borrow::Cow;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -247,12 +248,20 @@ fn emit_engine_result(e: &Engine, h: &HostRun, t: &Task, status: TaskStatus, msg
     })));
 }
 
-/// The facts of `h` (`ansible_facts` and the `ansible_*` names), read by one command on its
-/// connection; `Err((unreachable, message))`.
+/// Every fact of `h` (names without `ansible_`), read by one command on its connection;
+/// `Err((unreachable, message))`.
 async fn facts_of(
     h: &mut HostRun,
     ssh: &SshSettings,
 ) -> Result<Map<String, Value>, (bool, String)> {
+    // A literal `ansible_python_interpreter` is the Python `ansible_python` describes.
+    let interpreter = h
+        .inventory_vars
+        .get("ansible_python_interpreter")
+        .and_then(Value::as_str)
+        .filter(|p| !p.contains("{{") && !p.starts_with("auto"))
+        .map(str::to_owned);
+    let script = super::facts::script(interpreter.as_deref());
     let name = h.name.clone();
     let max_output = h.plan.max_output;
     match h.connection(ssh).await {
@@ -266,10 +275,7 @@ async fn facts_of(
             };
             match remote
                 .run(
-                    &format!(
-                        "sh -c {}",
-                        clearfleet_base::shell::quote(super::facts::SCRIPT)
-                    ),
+                    &format!("sh -c {}", clearfleet_base::shell::quote(&script)),
                     None,
                     None,
                 )
@@ -294,7 +300,7 @@ pub(crate) async fn gather(e: &Engine, h: &mut HostRun, ssh: &SshSettings) {
     let result = facts_of(h, ssh).await;
     let (status, msg) = match result {
         Ok(facts) => {
-            h.facts = facts;
+            h.facts = super::facts::vars(&h.facts, super::facts::select(&facts, &Value::Null));
             h.recap.ok += 1;
             (TaskStatus::Ok, None)
         }
@@ -398,10 +404,10 @@ async fn action(
                 .unwrap_or("Failed as requested from task"),
         ),
         "assert" => assert(e, t, args, &rendered, vars),
-        "set_fact" => set_fact(h, rendered),
+        "set_fact" => set_fact(e, t, h, rendered, vars),
         "group_by" => group_by(e, h, &rendered),
         "add_host" => add_host(e, rendered),
-        "setup" | "gather_facts" => setup(e, h).await,
+        "setup" | "gather_facts" => setup(e, h, &rendered).await,
         "pause" => pause(&rendered).await,
         _ => Outcome::of(run_host_module(e, h, t, module, rendered, vars, var_map).await),
     }
@@ -460,17 +466,39 @@ fn assert(e: &Engine, t: &Task, args: &Value, rendered: &Value, vars: &Ctx) -> O
     Outcome::of(ModuleResult::ok().with_msg(msg))
 }
 
-/// `set_fact`: the host's variables (all but `cacheable`), for the rest of the run.
-fn set_fact(h: &mut HostRun, rendered: Value) -> Outcome {
-    if let Value::Object(m) = &rendered {
+/// `set_fact`: the host's variables (all but `cacheable`), for the rest of the run. Names are
+/// templates too (`"path_{{ idx }}": ...`), and must be identifiers, as in Ansible.
+fn set_fact(e: &Engine, t: &Task, h: &mut HostRun, rendered: Value, vars: &Ctx) -> Outcome {
+    let mut facts = Map::new();
+    if let Value::Object(m) = rendered {
         for (k, v) in m {
-            if k != "cacheable" {
-                h.vars.insert(k.clone(), v.clone());
+            let name = if Templates::is_template(&k) {
+                match e
+                    .templates
+                    .render(&k, vars, &t.location, "set_fact's variable name")
+                {
+                    Ok(Value::String(s)) => s,
+                    Ok(other) => other.to_string(),
+                    Err(err) => return Outcome::fail(err.to_string()),
+                }
+            } else {
+                k
+            };
+            if !clearfleet_playbook::cx::is_identifier(&name) {
+                return Outcome::fail(format!(
+                    "Invalid variable name '{name}'. Variable names must be strings starting with a letter or underscore character, and contain only letters, numbers and underscores."
+                ));
             }
+            facts.insert(name, v);
+        }
+    }
+    for (k, v) in &facts {
+        if k != "cacheable" {
+            h.vars.insert(k.clone(), v.clone());
         }
     }
     let mut r = ModuleResult::ok();
-    r.data.insert("ansible_facts".into(), rendered);
+    r.data.insert("ansible_facts".into(), Value::Object(facts));
     Outcome::of(r)
 }
 
@@ -589,14 +617,18 @@ fn add_host(e: &Engine, rendered: Value) -> Outcome {
     }
 }
 
-/// `setup`: the facts `gather_facts` reads (one command; `gather_subset` and `filter` are
-/// accepted and the same light set is read whatever they say), given to the host and returned
-/// as Ansible's setup returns them (`ansible_facts`).
-async fn setup(e: &Engine, h: &mut HostRun) -> Outcome {
+/// `setup`: the facts `gather_facts` reads (one command), narrowed by `gather_subset` and
+/// `filter`, given to the host and returned as Ansible's setup returns them (`ansible_facts`
+/// with the `ansible_` names).
+async fn setup(e: &Engine, h: &mut HostRun, rendered: &Value) -> Outcome {
+    if let Some(message) = super::facts::bad_subset(rendered) {
+        return Outcome::fail(message);
+    }
     match facts_of(h, &e.config.ssh).await {
         Ok(facts) => {
-            let returned = facts.get("ansible_facts").cloned().unwrap_or_default();
-            h.facts = facts;
+            let kept = super::facts::select(&facts, rendered);
+            let returned = super::facts::returned(&kept);
+            h.facts = super::facts::vars(&h.facts, kept);
             let mut r = ModuleResult::ok();
             r.data.insert("ansible_facts".into(), returned);
             Outcome::of(r)
@@ -933,7 +965,13 @@ pub(crate) async fn run_on_host(e: &Engine, t: &Task, h: &mut HostRun, ctx: &Pla
     };
     let mut var_map = var_map(e, h, ctx, t);
     let vars = e.context(&var_map);
-    let resolved = super::keywords::resolve(e, t, &vars);
+    // A looped task's keywords but the loop's own are rendered per item (`run_item`).
+    let pick = if t.loop_.is_some() {
+        super::keywords::for_the_loop
+    } else {
+        |_: &str| true
+    };
+    let resolved = super::keywords::resolve(e, t, &vars, pick);
     let (t, keyword_error) = match &resolved {
         Ok(task) => (task.as_ref(), None),
         Err(err) => (t, Some(err.to_string())),
@@ -1284,12 +1322,37 @@ impl<'a> TaskRun<'a> {
             Ok(false) => return self.skip_item(h, run.as_ref(), label, item_started, tally),
             Err(err) => return self.fail_item(h, &err, label, item_started, tally),
         }
-        let outcome = self.attempt_until(h, &item_vars, item_map).await;
+        // The keywords left templated (a looped task's) are rendered with the item's variables.
+        let resolved = match super::keywords::resolve(self.e, self.t, &item_vars, |_| true) {
+            Ok(t) => t,
+            Err(err) => {
+                tally.all_skipped = false;
+                return self.fail_item(h, &err, label, item_started, tally);
+            }
+        };
+        let per_item;
+        let this = match &resolved {
+            Cow::Borrowed(_) => self,
+            Cow::Owned(t) => {
+                per_item = TaskRun {
+                    e: self.e,
+                    t,
+                    ctx: self.ctx,
+                    module: self.module,
+                    args: self.args,
+                    name: self.name.clone(),
+                    loop_var: self.loop_var.clone(),
+                    items: self.items.clone(),
+                };
+                &per_item
+            }
+        };
+        let outcome = this.attempt_until(h, &item_vars, item_map).await;
         // A module that skipped itself (check mode) leaves the task skipped, as in Ansible.
         if !outcome.result.skipped_check_mode {
             tally.all_skipped = false;
         }
-        self.record(h, run.as_ref(), label, &outcome, item_started, tally);
+        this.record(h, run.as_ref(), label, &outcome, item_started, tally);
         if self.module == "set_fact" {
             *var_map = self::var_map(self.e, h, self.ctx, self.t);
         }
@@ -1361,7 +1424,7 @@ impl<'a> TaskRun<'a> {
     fn fail_item(
         &self,
         h: &mut HostRun,
-        err: &TemplateError,
+        err: &dyn std::fmt::Display,
         label: Option<String>,
         item_started: Instant,
         tally: &mut Tally,
