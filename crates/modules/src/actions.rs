@@ -12,6 +12,7 @@ pub const ACTIONS: &[&str] = &[
     "assert",
     "fail",
     "set_fact",
+    "include_vars",
     "pause",
     "setup",
     "include_tasks",
@@ -22,6 +23,20 @@ pub const ACTIONS: &[&str] = &[
     "meta",
 ];
 
+/// `include_vars`'s arguments: a file's (`file`, free form), a directory's, and both's.
+pub const INCLUDE_VARS_ARGS: &[&str] = &[
+    "_raw_params",
+    "file",
+    "dir",
+    "depth",
+    "files_matching",
+    "ignore_files",
+    "extensions",
+    "ignore_unknown_extensions",
+    "name",
+    "hash_behaviour",
+];
+
 fn keys(action: &str) -> Option<&'static [&'static str]> {
     Some(match action {
         "debug" => &["msg", "var", "verbosity"],
@@ -30,6 +45,7 @@ fn keys(action: &str) -> Option<&'static [&'static str]> {
         "setup" => &["fact_path", "filter", "gather_subset", "gather_timeout"],
         "pause" => &["echo", "minutes", "prompt", "seconds"],
         "include_tasks" | "import_tasks" => &["_raw_params", "file"],
+        "include_vars" => INCLUDE_VARS_ARGS,
         "include_role" | "import_role" => &[
             "name",
             "role",

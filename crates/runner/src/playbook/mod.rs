@@ -4,6 +4,7 @@
 
 mod facts;
 mod host;
+mod include_vars;
 mod keywords;
 mod remote;
 mod search_path;
