@@ -178,10 +178,14 @@ fn load(
     Ok(())
 }
 
+/// Python's `splitext`: a name without a dot (or only a leading one) has the extension `''`,
+/// which `extensions: ['']` accepts.
 fn valid_extension(path: &Path, exts: &[String]) -> bool {
-    path.extension()
-        .and_then(|x| x.to_str())
-        .is_some_and(|x| exts.iter().any(|e| e == x))
+    let ext = path
+        .extension()
+        .map(|x| x.to_string_lossy())
+        .unwrap_or_default();
+    exts.iter().any(|e| *e == ext)
 }
 
 /// `dir`: relative to the role's `vars/` (a role's task) or to the task's file; every file of
