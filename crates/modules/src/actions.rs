@@ -44,7 +44,8 @@ fn keys(action: &str) -> Option<&'static [&'static str]> {
         "fail" => &["msg"],
         "setup" => &["fact_path", "filter", "gather_subset", "gather_timeout"],
         "pause" => &["echo", "minutes", "prompt", "seconds"],
-        "include_tasks" | "import_tasks" => &["_raw_params", "file"],
+        "include_tasks" => &["_raw_params", "file", "apply"],
+        "import_tasks" => &["_raw_params", "file"],
         "include_vars" => INCLUDE_VARS_ARGS,
         "include_role" | "import_role" => &[
             "name",
