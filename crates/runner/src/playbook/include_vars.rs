@@ -35,8 +35,11 @@ pub(crate) enum IncludeVarsError {
     Regex(String),
     #[error("`{0}` must be {1}")]
     Type(&'static str, &'static str),
-    #[error("Could not find or access '{0}'\nSearched in:\n{1}")]
-    NotFound(String, String),
+    /// Ansible's `AnsibleFileNotFound` text.
+    #[error(
+        "{0} on the Ansible Controller.\nIf you are using a module and expect the file to exist on the remote, see the remote_src option"
+    )]
+    NotFound(String),
     #[error("{0} directory does not exist")]
     NoDir(String),
     #[error("{0} is not a directory")]
@@ -144,14 +147,15 @@ fn find_file(e: &Engine, t: &Task, file: &str) -> Result<PathBuf, IncludeVarsErr
     if let Some(found) = candidates.iter().find(|p| e.files.is_file(p)) {
         return Ok(found.clone());
     }
-    let searched: Vec<String> = candidates
-        .iter()
-        .map(|p| format!("\t{}", p.display()))
-        .collect();
-    Err(IncludeVarsError::NotFound(
-        file.to_owned(),
-        searched.join("\n"),
-    ))
+    let searched: Vec<String> = candidates.iter().map(|p| p.display().to_string()).collect();
+    let what = match file {
+        "" => "Could not find file".to_owned(),
+        _ => format!("Could not find or access '{file}'"),
+    };
+    Err(IncludeVarsError::NotFound(format!(
+        "{what}\nSearched in:\n\t{}",
+        searched.join("\n\t")
+    )))
 }
 
 /// Reads one file into `vars` (noted in `out`); with `extensions`, a file whose extension is
