@@ -688,3 +688,28 @@ fn ansible_and_clearfleet_gather_the_same_facts() {
         assert_eq!(mine, theirs, "{f}");
     }
 }
+
+/// `include_vars` (tests/fixtures/run/include_vars/): free form and `file`, `name`, `dir` with
+/// `depth`, `files_matching`, `ignore_files`, `extensions`, `ignore_unknown_extensions`,
+/// `hash_behaviour: merge`, a loop with `when`, precedence (above play vars, below
+/// `set_fact`), a missing file and a bad extension failing, a role's `vars/`: the same recap
+/// and values under both tools.
+#[test]
+fn ansible_and_clearfleet_agree_on_include_vars() {
+    let hosts = ["h01", "h02"];
+    let Some(both) = run_both("include_vars/site.yml", &hosts) else {
+        return;
+    };
+    let (ours_dir, theirs_dir) = (both.ours_dir(), both.theirs_dir());
+    for h in hosts {
+        let name = format!("{h}-include_vars.json");
+        let (a, b) = (dumped(&ours_dir, &name), dumped(&theirs_dir, &name));
+        assert_eq!(
+            a, b,
+            "values differ in {name}\n--- clearfleet:\n{a:#}\n--- ansible:\n{b:#}"
+        );
+        // Not two empty dumps agreeing: the values are there.
+        assert_eq!(a["vars"][0], "included", "{a:#}");
+        assert_eq!(a["vars"][9], "fact", "{a:#}");
+    }
+}

@@ -1419,3 +1419,65 @@ fn the_gather_facts_action_gathers_facts_as_setup_does() {
         serde_json::json!({"system": "Linux", "same": true})
     );
 }
+
+#[test]
+fn include_tasks_apply_gives_its_keywords_to_every_included_task() {
+    let Some(s) = Setup::new(1) else {
+        return;
+    };
+    s.write(
+        "applied.yml",
+        "- { name: t-applied, debug: { msg: \"{{ from_apply }}\" } }\n- name: t-applied-2\n  copy: { dest: \"{{ work_dir }}/applied\", content: \"{{ from_apply }}\" }\n",
+    );
+    s.write(
+        "skipped.yml",
+        "- { name: t-skipped, copy: { dest: \"{{ work_dir }}/skipped\", content: x } }\n",
+    );
+    let pb = s.play(
+        r#"
+    - { name: t-plain, debug: { msg: plain } }
+    - name: t-inc
+      include_tasks:
+        file: applied.yml
+        apply:
+          tags: [app]
+          vars: { from_apply: applied }
+      tags: [app]
+    - name: t-when
+      include_tasks:
+        file: skipped.yml
+        apply:
+          when: false
+"#,
+    );
+    let ran = |args: &[&str]| -> Vec<String> {
+        let run = s.run(&pb, args);
+        assert_eq!(run.code, 0, "{run:?}");
+        run.stdout
+            .lines()
+            .filter_map(|l| l.strip_prefix("TASK ["))
+            .filter_map(|l| l.split(']').next())
+            .map(str::to_owned)
+            .collect()
+    };
+    // `apply: {tags}` selects the included tasks with the include (Ansible's idiom).
+    assert_eq!(
+        ran(&["--tags", "app"]),
+        ["t-inc", "t-applied", "t-applied-2"]
+    );
+    // `apply: {vars}` reached them.
+    assert_eq!(s.read("applied"), "applied");
+    // `apply: {when: false}` skips each included task, not the include.
+    assert_eq!(
+        ran(&[]),
+        [
+            "t-plain",
+            "t-inc",
+            "t-applied",
+            "t-applied-2",
+            "t-when",
+            "t-skipped"
+        ]
+    );
+    assert!(!s.exists("skipped"));
+}

@@ -562,3 +562,29 @@ fn a_broken_include_fails_only_the_hosts_that_reach_it() {
         run.stdout
     );
 }
+
+#[test]
+fn include_vars_of_bad_yaml_fails_the_host_naming_file_line_and_column() {
+    let Some(s) = Setup::new(1) else {
+        return;
+    };
+    s.write("vars/bad.yml", "ok: 1\nbroken: [unclosed\n");
+    let pb = s.write(
+        "pb.yml",
+        "- hosts: all\n  gather_facts: no\n  tasks:\n    - include_vars: bad.yml\n    - debug: msg=never\n",
+    );
+    let run = s.run(&pb, &[]);
+    assert_eq!(run.code, 2, "{run:?}");
+    assert_eq!(
+        Recap::of(&run.stdout, "h01").counts()[3],
+        1,
+        "{}",
+        run.stdout
+    );
+    let all = format!("{}{}", run.stdout, run.stderr);
+    assert!(
+        all.contains("vars/bad.yml:3:1: invalid YAML") || all.contains("vars/bad.yml:2:"),
+        "{all}"
+    );
+    assert!(!all.contains("never"), "{all}");
+}

@@ -56,6 +56,15 @@ INLINE_CIPHERTEXT
       copy:
         dest: "{{ work_dir }}/{{ inventory_hostname }}/echoed.txt"
         content: "{{ echoed.stdout }}\n"
+    - name: include_vars decrypts a vault-encrypted file
+      include_vars:
+        file: secrets.yml
+        name: included
+      register: included_r
+    - name: its values reach the host
+      copy:
+        dest: "{{ work_dir }}/{{ inventory_hostname }}/included.txt"
+        content: "{{ included.api_token }}|{{ included_r.ansible_included_var_files | map('basename') | list }}\n"
 "#;
 
 /// `ansible-vault` beside `ansible-playbook`, run in `dir`.
@@ -229,7 +238,13 @@ fn a_vaulted_project_runs_the_same_under_ansible_and_clearfleet_and_leaks_nothin
         ours.stdout
     );
     for h in hosts {
-        for f in ["values.txt", "secret.conf", "app.conf", "echoed.txt"] {
+        for f in [
+            "values.txt",
+            "secret.conf",
+            "app.conf",
+            "echoed.txt",
+            "included.txt",
+        ] {
             let a = std::fs::read_to_string(ours_dir.join(h).join(f)).ok();
             let b = std::fs::read_to_string(theirs_dir.join(h).join(f)).ok();
             assert!(a.is_some(), "{h}/{f} missing under clearfleet");
@@ -239,6 +254,11 @@ fn a_vaulted_project_runs_the_same_under_ansible_and_clearfleet_and_leaks_nothin
         assert_eq!(
             values.ok().as_deref(),
             Some(format!("{DB_PASSWORD}|{API_TOKEN}|{INLINE}\n").as_str())
+        );
+        let included = std::fs::read_to_string(ours_dir.join(h).join("included.txt"));
+        assert_eq!(
+            included.ok().as_deref(),
+            Some(format!("{API_TOKEN}|['secrets.yml']\n").as_str())
         );
     }
     // Ansible shows the values in its --diff; clearfleet shows them nowhere.

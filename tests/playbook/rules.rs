@@ -703,9 +703,17 @@ fn import_tasks_with_a_loop_is_an_error() {
 
 #[test]
 fn include_tasks_needs_a_file_and_rejects_other_arguments() {
-    let e = errors("- hosts: all\n  tasks:\n    - include_tasks:\n        apply: {tags: x}\n");
+    let e = errors("- hosts: all\n  tasks:\n    - include_tasks:\n        public: true\n");
     assert!(
-        e.starts_with("site.yml:4:9: unsupported argument `apply` for module `include_tasks`"),
+        e.starts_with("site.yml:4:9: unsupported argument `public` for module `include_tasks`"),
+        "{e}"
+    );
+    // `apply` is read as a block's keywords: a bad one is named at its place.
+    let e = errors(
+        "- hosts: all\n  tasks:\n    - include_tasks:\n        file: x.yml\n        apply: {tgas: x}\n",
+    );
+    assert!(
+        e.contains("site.yml:5:17: `tgas` is not a valid keyword for a block"),
         "{e}"
     );
     let e = errors("- hosts: all\n  tasks:\n    - include_tasks:\n");

@@ -14,6 +14,7 @@ pub const ACTIONS: &[&str] = &[
     "set_fact",
     "group_by",
     "add_host",
+    "include_vars",
     "pause",
     "setup",
     "gather_facts",
@@ -23,6 +24,20 @@ pub const ACTIONS: &[&str] = &[
     "import_role",
     "import_playbook",
     "meta",
+];
+
+/// `include_vars`'s arguments: a file's (`file`, free form), a directory's, and both's.
+pub const INCLUDE_VARS_ARGS: &[&str] = &[
+    "_raw_params",
+    "file",
+    "dir",
+    "depth",
+    "files_matching",
+    "ignore_files",
+    "extensions",
+    "ignore_unknown_extensions",
+    "name",
+    "hash_behaviour",
 ];
 
 fn keys(action: &str) -> Option<&'static [&'static str]> {
@@ -42,7 +57,9 @@ fn keys(action: &str) -> Option<&'static [&'static str]> {
             "parallel",
         ],
         "pause" => &["echo", "minutes", "prompt", "seconds"],
-        "include_tasks" | "import_tasks" => &["_raw_params", "file"],
+        "include_tasks" => &["_raw_params", "file", "apply"],
+        "import_tasks" => &["_raw_params", "file"],
+        "include_vars" => INCLUDE_VARS_ARGS,
         "include_role" | "import_role" => &[
             "name",
             "role",

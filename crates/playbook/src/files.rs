@@ -154,20 +154,81 @@ pub fn read_vars_file(
     source: &ControllerFiles,
     path: &Path,
 ) -> Option<serde_json::Map<String, serde_json::Value>> {
-    let (text, vaulted) = source.read_text(path).ok()?;
+    load_vars_file(source, path).ok().map(|f| f.vars)
+}
+
+/// A file of variables read at run time (`vars_files`, `include_vars`).
+#[derive(Debug)]
+pub struct VarsFile {
+    pub vars: serde_json::Map<String, serde_json::Value>,
+    /// The whole file was vault-encrypted (Ansible hides an `include_vars` result then).
+    pub vaulted: bool,
+}
+
+/// Why a file of variables could not be read; the YAML and vault errors name the file, line
+/// and column.
+#[derive(Debug, thiserror::Error)]
+pub enum VarsFileError {
+    #[error("cannot read `{path}`: {source}")]
+    Read {
+        path: std::path::PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{0}")]
+    Syntax(Box<Diagnostic>),
+    #[error("{0}")]
+    Vault(Box<Diagnostic>),
+    /// Ansible's words (`include_vars`).
+    #[error("{} must be stored as a dictionary/hash", path.display())]
+    NotMapping { path: std::path::PathBuf },
+}
+
+/// Reads a file of variables: YAML (or JSON) as PyYAML reads it, a vault-encrypted file or
+/// `!vault` values decrypted with `source`'s vault; an empty file has no variables.
+pub fn load_vars_file(source: &ControllerFiles, path: &Path) -> Result<VarsFile, VarsFileError> {
+    let (text, vaulted) = source.read_text(path).map_err(|e| VarsFileError::Read {
+        path: path.to_path_buf(),
+        source: e,
+    })?;
     let vault = source.vault();
     if vaulted {
         remember_strings(&vault, &text);
     }
-    let mut root = parse_yaml(&text).ok()??;
+    let root = parse_yaml(&text).map_err(|e| {
+        VarsFileError::Syntax(Box::new(Diagnostic::at(
+            format!("invalid YAML: {}", e.message),
+            path,
+            &text,
+            e.line,
+            e.column,
+        )))
+    })?;
+    let Some(mut root) = root else {
+        return Ok(VarsFile {
+            vars: serde_json::Map::new(),
+            vaulted,
+        });
+    };
     let failures = decrypt_vault_scalars(&mut root, &|c| vault.decrypt_text(c), &|| {
         VaultError::NotText
     });
-    if !failures.is_empty() {
-        return None;
+    if let Some(fail) = failures.first() {
+        return Err(VarsFileError::Vault(Box::new(Diagnostic::at(
+            format!("cannot decrypt this `!vault` value: {}", fail.error),
+            path,
+            &text,
+            fail.line,
+            fail.column,
+        ))));
     }
     match root.to_value() {
-        serde_json::Value::Object(m) => Some(m),
-        _ => None,
+        serde_json::Value::Object(vars) => Ok(VarsFile { vars, vaulted }),
+        serde_json::Value::Null => Ok(VarsFile {
+            vars: serde_json::Map::new(),
+            vaulted,
+        }),
+        _ => Err(VarsFileError::NotMapping {
+            path: path.to_path_buf(),
+        }),
     }
 }

@@ -9,7 +9,8 @@
 //!   own win).
 //! - `import_tasks` → each imported task: as a block.
 //! - `include_tasks` → each included task (loaded by the runner): as a block, except `when`
-//!   and `tags`, which in Ansible apply to the include itself only ([`Inherited::for_include`]).
+//!   and `tags`, which in Ansible apply to the include itself only ([`Inherited::for_include`]);
+//!   with `apply:`, its keywords as a block's over that (`Task::include_apply`).
 
 use super::model::{BecomeSpec, RoleScope, Spanned, Task};
 use indexmap::IndexMap;

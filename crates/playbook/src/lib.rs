@@ -35,7 +35,7 @@ pub mod template;
 
 pub use clearfleet_base::controller_files::ControllerFiles;
 pub use error::PlaybookError;
-pub use files::{read_vars_file, remember_strings};
+pub use files::{VarsFile, VarsFileError, load_vars_file, read_vars_file, remember_strings};
 pub use inherit::Inherited;
 pub use load::{
     include_path, load_playbook, load_playbook_from, load_playbook_str, load_playbook_with,

@@ -251,6 +251,9 @@ pub struct Task {
     pub templated: Vec<(String, Spanned<String>)>,
     /// The role this task comes from (`roles:`, `import_role`, `include_role`, a dependency).
     pub role: Option<Arc<RoleScope>>,
+    /// `include_tasks`' `apply:`: what the included tasks inherit (the include's inheritance
+    /// with `apply`'s keywords over it, as a block's); `None` without `apply`.
+    pub include_apply: Option<Box<crate::inherit::Inherited>>,
 }
 
 /// A string that contains `{{` or `{%`, where it was written, and the key path that leads

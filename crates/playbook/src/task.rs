@@ -113,6 +113,7 @@ pub(crate) fn new_task(location: clearfleet_base::diagnostic::Location) -> Task 
         templates: Vec::new(),
         templated: Vec::new(),
         role: None,
+        include_apply: None,
     }
 }
 
@@ -368,9 +369,60 @@ pub fn task(
         }
         cx.templates(f, v, "loop", &mut sites);
     }
+    let apply = match (module, &action.value.kind) {
+        ("include_tasks", Kind::Map(entries)) => entries
+            .iter()
+            .find(|(k, _)| key_text(k) == "apply")
+            .map(|(_, v)| v),
+        _ => None,
+    };
+    if let Some(apply) = apply {
+        task.include_apply = include_apply(cx, f, &task, apply, handlers, depth);
+    }
     task.body = body(cx, f, &task, action, module, args, &loops, handlers, depth)?;
     task.templates = sites;
     Some(task)
+}
+
+/// `include_tasks: {apply: {...}}`: the keywords of `apply` read as a block's, over what the
+/// include's tasks inherit anyway (Ansible loads `apply` as the included tasks' parent block).
+fn include_apply(
+    cx: &mut Cx,
+    f: &File,
+    include: &Task,
+    apply: &Node,
+    handlers: bool,
+    depth: usize,
+) -> Option<Box<Inherited>> {
+    let Kind::Map(entries) = &apply.kind else {
+        cx.error(
+            f,
+            apply,
+            format!(
+                "`apply` must be a mapping of keywords, got {}",
+                shown(apply)
+            ),
+        );
+        return None;
+    };
+    let mut entries = entries.clone();
+    entries.push((
+        Node {
+            kind: Kind::Str("block".to_owned()),
+            ..apply.clone()
+        },
+        Node {
+            kind: Kind::Seq(Vec::new()),
+            ..apply.clone()
+        },
+    ));
+    let block = Node {
+        kind: Kind::Map(entries),
+        ..apply.clone()
+    };
+    let parent = Inherited::for_include(include);
+    let block = task(cx, f, &block, handlers, &parent, depth + 1)?;
+    Some(Box::new(Inherited::from_parent(&block)))
 }
 
 #[expect(
@@ -442,16 +494,12 @@ fn body(
                     // a warning, since Ansible reads the file only when a host reaches the
                     // include (the run fails those hosts with the same error).
                     let before = cx.diags.len();
-                    tasks_file(
-                        cx,
-                        f,
-                        Some(at),
-                        &path,
-                        &Inherited::for_include(task),
-                        handlers,
-                        false,
-                        depth,
-                    );
+                    let parent = task
+                        .include_apply
+                        .as_deref()
+                        .cloned()
+                        .unwrap_or_else(|| Inherited::for_include(task));
+                    tasks_file(cx, f, Some(at), &path, &parent, handlers, false, depth);
                     let found: Vec<Diagnostic> = cx.diags.drain(before..).collect();
                     cx.warnings.extend(found);
                 }

@@ -62,6 +62,7 @@ mod yaml_load;
 
 pub use env::OMIT;
 pub use error::{Origin, TemplateError};
+pub use filters::merge_hash;
 pub use minijinja::Value;
 
 use minijinja::Environment;

@@ -20,6 +20,8 @@ pub struct HostRun {
     pub facts: Map<String, Value>,
     /// `register:` and `set_fact:` results; they outlive the play.
     pub vars: Map<String, Value>,
+    /// `include_vars` results (Ansible's vars cache: below `set_fact`); they outlive the play.
+    pub included_vars: Map<String, Value>,
     /// Failed in the current play: no further tasks except `rescue`/`always`.
     pub failed: bool,
     /// Lost for the rest of the run.
@@ -53,6 +55,7 @@ impl HostRun {
             inventory_generation: 0,
             facts: Map::new(),
             vars: Map::new(),
+            included_vars: Map::new(),
             failed: false,
             unreachable: false,
             notified: Vec::new(),

@@ -4,6 +4,7 @@
 
 mod facts;
 mod host;
+mod include_vars;
 mod inventory;
 mod keywords;
 mod remote;
@@ -737,7 +738,11 @@ impl Engine {
                  at: &clearfleet_base::diagnostic::Location| {
                     self.templates.check(src, kind, at)
                 };
-            let parent = clearfleet_playbook::Inherited::for_include(t);
+            let parent = t
+                .include_apply
+                .as_deref()
+                .cloned()
+                .unwrap_or_else(|| clearfleet_playbook::Inherited::for_include(t));
             match clearfleet_playbook::load_tasks_file(
                 &self.files,
                 std::path::Path::new(&path),

@@ -130,6 +130,8 @@ fn var_map_with(
     vars.insert("ansible_facts".to_owned(), json!({}));
     lazy.retain(|k| k != "ansible_facts");
     layer(&h.facts, &mut vars, &mut lazy, false);
+    // `include_vars` values are templates like any variables written by the user.
+    layer(&h.included_vars, &mut vars, &mut lazy, true);
     layer(&h.vars, &mut vars, &mut lazy, false);
     layer(&map(&t.vars), &mut vars, &mut lazy, true);
     // Role parameters (`- {role: web, port: 80}`) are above everything but extra vars.
@@ -405,6 +407,7 @@ async fn action(
         ),
         "assert" => assert(e, t, args, &rendered, vars),
         "set_fact" => set_fact(e, t, h, rendered, vars),
+        "include_vars" => include_vars(e, h, t, &rendered, vars, var_map),
         "group_by" => group_by(e, h, &rendered),
         "add_host" => add_host(e, rendered),
         "setup" | "gather_facts" => setup(e, h, &rendered).await,
@@ -464,6 +467,46 @@ fn assert(e: &Engine, t: &Task, args: &Value, rendered: &Value, vars: &Ctx) -> O
         .and_then(Value::as_str)
         .unwrap_or("All assertions passed");
     Outcome::of(ModuleResult::ok().with_msg(msg))
+}
+
+/// `include_vars`: the files' variables given to the host (below `set_fact`), returned as
+/// Ansible returns them (`ansible_facts` rendered, as Ansible renders them when the result is
+/// read; `ansible_included_var_files`); a file that cannot be read fails the task with
+/// Ansible's `message` and sets nothing.
+fn include_vars(
+    e: &Engine,
+    h: &mut HostRun,
+    t: &Task,
+    rendered: &Value,
+    vars: &Ctx,
+    var_map: &Map<String, Value>,
+) -> Outcome {
+    let inc = match super::include_vars::include_vars(e, t, rendered, var_map) {
+        Ok(inc) => inc,
+        Err(err) => return Outcome::fail(err.to_string()),
+    };
+    let facts = Value::Object(inc.facts);
+    let shown = e
+        .templates
+        .render_value(&facts, vars, &t.location, "include_vars")
+        .unwrap_or_else(|_| facts.clone());
+    let mut r = match &inc.error {
+        None => {
+            if let Value::Object(m) = facts {
+                h.included_vars.extend(m);
+            }
+            ModuleResult::ok()
+        }
+        Some(err) => {
+            let mut r = ModuleResult::fail(err.to_string());
+            r.data.insert("message".into(), json!(err.to_string()));
+            r
+        }
+    };
+    r.data
+        .insert("ansible_included_var_files".into(), json!(inc.files));
+    r.data.insert("ansible_facts".into(), shown);
+    Outcome::of(r)
 }
 
 /// `set_fact`: the host's variables (all but `cacheable`), for the rest of the run. Names are
@@ -1353,7 +1396,7 @@ impl<'a> TaskRun<'a> {
             tally.all_skipped = false;
         }
         this.record(h, run.as_ref(), label, &outcome, item_started, tally);
-        if self.module == "set_fact" {
+        if self.module == "set_fact" || self.module == "include_vars" {
             *var_map = self::var_map(self.e, h, self.ctx, self.t);
         }
     }

@@ -6,7 +6,9 @@ use serde_json::Value as J;
 
 use super::{check_defined, fail, from_j, to_j, type_name};
 
-fn merge_hash(x: &J, y: &J, recursive: bool, list_merge: &str) -> J {
+/// Ansible's `merge_hash`: `y` over `x`, mappings merged key by key (recursively when
+/// `recursive`), lists as `list_merge` says (`replace`, `append`, `prepend`...).
+pub fn merge_hash(x: &J, y: &J, recursive: bool, list_merge: &str) -> J {
     let (J::Object(xm), J::Object(ym)) = (x, y) else {
         return y.clone();
     };

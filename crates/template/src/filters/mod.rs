@@ -1,6 +1,7 @@
 //! Ansible's filters, written to match ansible-core 2.19 where minijinja's built-ins differ.
 
 mod collections;
+pub use collections::merge_hash;
 mod compose;
 mod core;
 mod data;
