@@ -42,6 +42,8 @@ const TARGETS: &[&str] = &[
     "copy",
     "file",
     "lineinfile",
+    "blockinfile",
+    "replace",
     "template",
     "stat",
     "slurp",
