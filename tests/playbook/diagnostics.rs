@@ -280,14 +280,14 @@ fn unknown_play_keyword() {
 
 #[test]
 fn unsupported_keyword() {
-    let expected = r#"site.yml:4:7: the task keyword `async` is not supported by clearfleet
+    let expected = r#"site.yml:4:7: the task keyword `throttle` is not supported by clearfleet
   |
-4 |       async: 120
+4 |       throttle: 1
   |       ^
 
-error: site.yml:5:7: the task keyword `poll` is not supported by clearfleet
+error: site.yml:5:7: the task keyword `delegate_facts` is not supported by clearfleet
   |
-5 |       poll: 0
+5 |       delegate_facts: true
   |       ^"#;
     assert_text(&of("unsupported_keyword"), expected);
 }
