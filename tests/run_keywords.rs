@@ -285,16 +285,7 @@ fn tags_skip_tags_always_never_and_start_at_task() {
         "inc.yml",
         "- { name: t-included, debug: { msg: included } }\n",
     );
-    let ran = |args: &[&str]| -> Vec<String> {
-        let run = s.run(&pb, args);
-        assert_eq!(run.code, 0, "{run:?}");
-        run.stdout
-            .lines()
-            .filter_map(|l| l.strip_prefix("TASK ["))
-            .filter_map(|l| l.split(']').next())
-            .map(str::to_owned)
-            .collect()
-    };
+    let ran = |args: &[&str]| s.tasks_run(&pb, args);
     assert_eq!(
         ran(&[]),
         [
@@ -1450,16 +1441,7 @@ fn include_tasks_apply_gives_its_keywords_to_every_included_task() {
           when: false
 "#,
     );
-    let ran = |args: &[&str]| -> Vec<String> {
-        let run = s.run(&pb, args);
-        assert_eq!(run.code, 0, "{run:?}");
-        run.stdout
-            .lines()
-            .filter_map(|l| l.strip_prefix("TASK ["))
-            .filter_map(|l| l.split(']').next())
-            .map(str::to_owned)
-            .collect()
-    };
+    let ran = |args: &[&str]| s.tasks_run(&pb, args);
     // `apply: {tags}` selects the included tasks with the include (Ansible's idiom).
     assert_eq!(
         ran(&["--tags", "app"]),

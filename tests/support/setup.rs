@@ -58,6 +58,19 @@ impl Setup {
         self.clearfleet("run").args(args).arg(playbook).run()
     }
 
+    /// Runs `playbook` with `args`, which must succeed, and gives the names of the tasks it
+    /// ran, in order (the `TASK [name]` headers).
+    pub fn tasks_run(&self, playbook: &Path, args: &[&str]) -> Vec<String> {
+        let run = self.run(playbook, args);
+        assert_eq!(run.code, 0, "{run:?}");
+        run.stdout
+            .lines()
+            .filter_map(|l| l.strip_prefix("TASK ["))
+            .filter_map(|l| l.split(']').next())
+            .map(str::to_owned)
+            .collect()
+    }
+
     /// Writes `HOME/name` and returns its path.
     pub fn write(&self, name: &str, text: &str) -> PathBuf {
         write(self.home(), name, text)

@@ -268,6 +268,14 @@ impl Args {
         }
     }
 
+    /// `state: present|absent` (default present): whether it is `present`.
+    pub fn present(&mut self) -> Result<bool, ArgError> {
+        Ok(self
+            .choice("state", &["present", "absent"], Some("present"))?
+            .as_deref()
+            == Some("present"))
+    }
+
     /// One of `choices` (or `default`).
     pub fn choice(
         &mut self,

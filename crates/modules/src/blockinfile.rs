@@ -65,10 +65,7 @@ impl BlockinfileArgs {
     /// Parses and checks the arguments.
     pub fn parse(v: &Value) -> Result<BlockinfileArgs, ArgError> {
         let mut a = Args::new("blockinfile", KEYS, v)?;
-        let present = a
-            .choice("state", &["present", "absent"], Some("present"))?
-            .as_deref()
-            == Some("present");
+        let present = a.present()?;
         let parsed = BlockinfileArgs {
             path: a.req_str("path")?,
             present,

@@ -67,10 +67,7 @@ impl LineinfileArgs {
     /// Parses and checks the arguments.
     pub fn parse(v: &Value) -> Result<LineinfileArgs, ArgError> {
         let mut a = Args::new("lineinfile", KEYS, v)?;
-        let present = a
-            .choice("state", &["present", "absent"], Some("present"))?
-            .as_deref()
-            == Some("present");
+        let present = a.present()?;
         let parsed = LineinfileArgs {
             path: a.req_str("path")?,
             present,
