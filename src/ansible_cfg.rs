@@ -191,11 +191,7 @@ fn world_writable(dir: &Path) -> bool {
 /// `~` expanded; a relative path taken from `base`.
 fn expand(p: &str, base: &Path) -> PathBuf {
     let p = p.trim();
-    let path = match (p.strip_prefix("~/"), crate::config::home_dir()) {
-        (Some(rest), Some(home)) => home.join(rest),
-        _ if p == "~" => crate::config::home_dir().unwrap_or_else(|| PathBuf::from(p)),
-        _ => PathBuf::from(p),
-    };
+    let path = clearfleet_base::home::expand_tilde(p, crate::config::home_dir().as_deref());
     if path.is_absolute() {
         path
     } else {

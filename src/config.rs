@@ -14,6 +14,8 @@ use serde_json::Value;
 use crate::cli::{ConnectArgs, HostKeyCheckingArg};
 use crate::error::Error;
 use clearfleet_base::capture::{MAX_OUTPUT_VAR, MaxOutput};
+use clearfleet_base::home::expand_tilde;
+pub use clearfleet_base::home::home_dir;
 use clearfleet_base::secret::{Redactor, Secret, is_secret_var};
 use clearfleet_inventory::Inventory;
 use clearfleet_runner::config::{HostPlan, RunConfig};
@@ -186,13 +188,6 @@ impl Planner {
     }
 }
 
-/// The user's home directory, from `$HOME`.
-pub fn home_dir() -> Option<PathBuf> {
-    std::env::var_os("HOME")
-        .filter(|h| !h.is_empty())
-        .map(PathBuf::from)
-}
-
 fn load_ssh_config(explicit: Option<&Path>) -> Result<Option<SshConfig>, Error> {
     let path = match explicit {
         Some(p) => p.to_path_buf(),
@@ -331,7 +326,7 @@ fn host_params(host: &str, vars: &IndexMap<String, Value>) -> Result<HostParams,
             vars,
             &["ansible_ssh_private_key_file", "ansible_private_key_file"],
         )?
-        .map(|p| expand_tilde(&p)),
+        .map(|p| expand_tilde(&p, home_dir().as_deref())),
         password: first_var(
             host,
             vars,
@@ -369,13 +364,6 @@ fn ssh_args(host: &str, vars: &IndexMap<String, Value>) -> Result<SshArgs, Error
         }
     }
     Ok(args)
-}
-
-fn expand_tilde(p: &str) -> PathBuf {
-    match (p.strip_prefix("~/"), home_dir()) {
-        (Some(rest), Some(home)) => home.join(rest),
-        _ => PathBuf::from(p),
-    }
 }
 
 /// The host's `clearfleet_max_output`, checked before any host is contacted (a playbook's

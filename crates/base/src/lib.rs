@@ -10,6 +10,7 @@ pub mod capture;
 pub mod controller_files;
 pub mod diagnostic;
 pub mod glob;
+pub mod home;
 pub mod private_files;
 pub mod python_json;
 pub mod random;

@@ -11,6 +11,7 @@
 use std::path::PathBuf;
 
 use super::known_hosts::HostKeyChecking;
+use clearfleet_base::home::expand_tilde;
 use clearfleet_base::shlex;
 
 /// What the options say; `None` = not given.
@@ -66,11 +67,7 @@ impl SshArgs {
                 if first.is_empty() {
                     return Err("`UserKnownHostsFile` has no file".to_owned());
                 }
-                let path = match (first.strip_prefix("~/"), home) {
-                    (Some(rest), Some(home)) => home.join(rest),
-                    _ => PathBuf::from(first),
-                };
-                self.known_hosts.get_or_insert(path);
+                self.known_hosts.get_or_insert(expand_tilde(first, home));
             }
             "stricthostkeychecking" => {
                 let policy = match value.to_ascii_lowercase().as_str() {
