@@ -148,7 +148,10 @@ fn ansible_core_integration_targets() {
                         ansible: run.ansible(&playbook_bin),
                         clearfleet: run.clearfleet(&run_dir.join("home")),
                     };
-                    eprintln!("{target} ({:.1} s): {row:?}", t0.elapsed().as_secs_f64());
+                    say(&format!(
+                        "{target} ({:.1} s): {row:?}",
+                        t0.elapsed().as_secs_f64()
+                    ));
                     rows.lock().expect("rows").push(row);
                 }
             });
@@ -690,5 +693,16 @@ fn check_against(recorded: &[Recorded], rows: &[Row]) {
             "clearfleet improved ({now_passed} targets, {now_assertions} assertions of those ansible-playbook passes): run scripts/ansible-targets to record it"
         );
     }
+    if !problems.is_empty() {
+        say(&format!("ansible-core targets: {}", problems.join("\n")));
+    }
     assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+/// Writes to the process's stderr past the test harness's capture, so that a run which only
+/// keeps a window of the log around the failing test's line (CI) still shows each target's
+/// outcome and why the ratchet failed.
+fn say(line: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr().lock(), "{line}");
 }
