@@ -1463,3 +1463,50 @@ fn include_tasks_apply_gives_its_keywords_to_every_included_task() {
     );
     assert!(!s.exists("skipped"));
 }
+
+#[test]
+fn a_builtin_module_clearfleet_lacks_loads_with_a_warning_and_fails_only_if_it_runs() {
+    // ansible-core's wait_for target installs psutil with `pip` only `when: ansible_system !=
+    // 'Linux'`: Ansible runs such a playbook on Linux, and so does clearfleet. A task that
+    // does reach such a module fails there (its arguments unrendered and unchecked), and the
+    // rescue runs; a typo of a module stays a load error (tests/playbook/diagnostics.rs).
+    let Some(s) = Setup::new(1) else {
+        return;
+    };
+    let pb = s.play(
+        r#"
+    - name: t-pip
+      pip: { name: psutil==5.9.8 }
+      when: ansible_system | default('Linux') != 'Linux'
+    - name: t-after
+      copy: { content: "after\n", dest: "{{ work_dir }}/after" }
+    - block:
+        - name: t-apt
+          ansible.builtin.apt: { name: "{{ never_defined }}", state: present }
+      rescue:
+        - name: t-rescued
+          copy: { content: "{{ ansible_failed_result.msg }}", dest: "{{ work_dir }}/why" }
+"#,
+    );
+    let run = s.run(&pb, &[]);
+    assert_eq!(run.code, 0, "{run:?}");
+    for want in [
+        "pb.yml:6:7: clearfleet does not run the module `ansible.builtin.pip`",
+        "pb.yml:12:11: clearfleet does not run the module `ansible.builtin.apt`",
+        "the task fails if it runs",
+    ] {
+        assert!(run.stderr.contains(want), "{want}: {}", run.stderr);
+    }
+    assert_eq!(s.read("after"), "after\n");
+    assert_eq!(
+        s.read("why"),
+        "clearfleet does not run the module `ansible.builtin.apt` (docs/playbooks.md lists the modules it runs)"
+    );
+    // ok: t-after, t-rescued; skipped: t-pip; failed then rescued: t-apt.
+    assert_eq!(
+        Recap::of(&run.stdout, "h01").counts(),
+        [2, 2, 0, 0, 1, 1, 0],
+        "{}",
+        run.stdout
+    );
+}

@@ -83,6 +83,7 @@ pub mod get_url;
 pub mod group;
 pub mod lineinfile;
 pub mod local;
+pub mod not_run;
 pub mod ping;
 pub mod probe;
 pub mod pyre;

@@ -8,19 +8,22 @@ use super::model::TemplateSite;
 use super::template::is_template;
 use clearfleet_base::suggest::did_you_mean;
 use clearfleet_modules::MODULES;
+use clearfleet_modules::not_run::{NOT_RUN, is_not_run, refusal};
 use clearfleet_yaml::syntax::{Kind, Node, key_text};
 use serde_json::{Map, Value};
 
 /// Modules whose free-form text keeps non-option `k=v` words in `_raw_params`.
 const FREE_FORM: &[&str] = &["command", "shell", "raw", "script"];
 
-/// The canonical short name of a module key (`ansible.builtin.copy` → `copy`), if known.
+/// The canonical short name of a module key (`ansible.builtin.copy` → `copy`), if known: one
+/// clearfleet runs, or an `ansible.builtin` module it does not run ([`NOT_RUN`]: such a task
+/// loads with a warning and fails when it runs, as Ansible fails a module only when it runs).
 pub fn canonical_module(key: &str) -> Option<&'static str> {
     let short = key
         .strip_prefix("ansible.builtin.")
         .or_else(|| key.strip_prefix("ansible.legacy."))
         .unwrap_or(key);
-    MODULES.iter().copied().find(|m| *m == short)
+    MODULES.iter().chain(NOT_RUN).copied().find(|m| *m == short)
 }
 
 /// The key that names the module (or `action`/`local_action`) and its value.
@@ -137,6 +140,15 @@ pub fn module_call(
         }
     }
     let args = Value::Object(args);
+    if is_not_run(module) {
+        // Its arguments are not checked: clearfleet does not know them.
+        cx.warnings.push(Cx::diag(
+            f,
+            action.key,
+            format!("{}; the task fails if it runs", refusal(module)),
+        ));
+        return Some((module, args));
+    }
     if let Err(e) = clearfleet_modules::validate_args(module, &args) {
         let key_node = e.field.as_deref().and_then(|field| {
             [arg_node, args_kw]

@@ -13,7 +13,9 @@ use super::remote::{SshRemote, TaskRemote};
 use super::{Engine, PlayCtx};
 use clearfleet_base::capture::{MAX_OUTPUT_VAR, MaxOutput};
 use clearfleet_events::{EventKind, TaskResult, TaskStatus};
-use clearfleet_modules::{LocalRemote, ModuleCall, ModuleContext, ModuleResult, Remote, async_job};
+use clearfleet_modules::{
+    LocalRemote, ModuleCall, ModuleContext, ModuleResult, Remote, async_job, not_run,
+};
 use clearfleet_playbook::{Task, TaskBody};
 use clearfleet_ssh::{Become, SshSettings};
 use clearfleet_template::{TemplateError, Templates, Value as Ctx};
@@ -383,6 +385,9 @@ async fn action(
     vars: &Ctx,
     var_map: &Map<String, Value>,
 ) -> Outcome {
+    if not_run::is_not_run(module) {
+        return Outcome::fail(not_run::refusal(module));
+    }
     let rendered = match e.templates.render_value(
         args,
         vars,
