@@ -10,6 +10,9 @@
 //! ansible-playbook's numbers for them change at all (then the harness, not clearfleet, broke).
 //! A target ansible-playbook fails stops where the machine lets it (ACL tools, network, the
 //! controller's shared /tmp): only that it still fails is held; its numbers are a note.
+//! Some targets assert on timing (`wait_for`'s `elapsed`, `until`'s delays), which a loaded
+//! machine running the whole suite can miss: a target whose numbers differ from the table runs
+//! once more, alone, and the second run is held (the first is printed as a note).
 //!
 //! Each target runs as `ansible-test` runs a role target: a play on `testhost` with the target
 //! as its role, `output_dir` in the play's vars, `gather_facts` from the target's aliases, the
@@ -140,18 +143,8 @@ fn ansible_core_integration_targets() {
                 loop {
                     let i = next.fetch_add(1, Ordering::SeqCst);
                     let Some(target) = selected.get(i) else { break };
-                    let work = run_dir.join(target);
-                    let run = TargetRun::prepare(&work, &targets_dir, target, host, &fleet);
-                    let t0 = Instant::now();
-                    let row = Row {
-                        target: target.clone(),
-                        ansible: run.ansible(&playbook_bin),
-                        clearfleet: run.clearfleet(&run_dir.join("home")),
-                    };
-                    say(&format!(
-                        "{target} ({:.1} s): {row:?}",
-                        t0.elapsed().as_secs_f64()
-                    ));
+                    let row =
+                        run_target(&run_dir, &targets_dir, target, host, &fleet, &playbook_bin);
                     rows.lock().expect("rows").push(row);
                 }
             });
@@ -169,15 +162,77 @@ fn ansible_core_integration_targets() {
         rows.len(),
         started.elapsed().as_secs_f64()
     );
-    let table = render(&rows);
-    eprintln!("{table}");
     let doc = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/playbooks.md");
     let text = std::fs::read_to_string(&doc).expect("docs/playbooks.md");
-    if std::env::var_os("CLEARFLEET_ANSIBLE_TARGETS_WRITE").is_some_and(|v| v == "1") {
+    let writing = std::env::var_os("CLEARFLEET_ANSIBLE_TARGETS_WRITE").is_some_and(|v| v == "1");
+    let table_rows = recorded(&text);
+    if !writing {
+        // ansible-core's targets hold timing assertions (`wait_for`'s `elapsed <= 15`, `until`
+        // delays) that a loaded 2-core machine running the whole suite can miss, under either
+        // tool. A target whose numbers differ from the table runs once more, alone, and that
+        // second run is the one held; the first is printed, so a flake is seen, never hidden.
+        let first_host = &fleet.hosts()[0];
+        for row in rows.iter_mut() {
+            if deviates(&table_rows, row) {
+                say(&format!(
+                    "note: {} differs from the table on its first run ({row:?}); running it again",
+                    row.target
+                ));
+                *row = run_target(
+                    &run_dir,
+                    &targets_dir,
+                    &row.target,
+                    first_host,
+                    &fleet,
+                    &playbook_bin,
+                );
+            }
+        }
+    }
+    let table = render(&rows);
+    eprintln!("{table}");
+    if writing {
         std::fs::write(&doc, replace_table(&text, &table)).expect("write docs/playbooks.md");
         return;
     }
-    check_against(&recorded(&text), &rows);
+    check_against(&table_rows, &rows);
+}
+
+/// Runs one target under both tools on `host`, its work directory under `run_dir`.
+fn run_target(
+    run_dir: &Path,
+    targets_dir: &Path,
+    target: &str,
+    host: &SshdHost,
+    fleet: &Fleet,
+    playbook_bin: &Path,
+) -> Row {
+    let run = TargetRun::prepare(&run_dir.join(target), targets_dir, target, host, fleet);
+    let t0 = Instant::now();
+    let row = Row {
+        target: target.to_owned(),
+        ansible: run.ansible(playbook_bin),
+        clearfleet: run.clearfleet(&run_dir.join("home")),
+    };
+    say(&format!(
+        "{target} ({:.1} s): {row:?}",
+        t0.elapsed().as_secs_f64()
+    ));
+    row
+}
+
+/// Whether a row's numbers differ from the table's where the ratchet holds them: both tools'
+/// on a target ansible-playbook passes, ansible-playbook's status on one it fails.
+fn deviates(recorded: &[Recorded], r: &Row) -> bool {
+    let Some((_, ansible, ours)) = recorded.iter().find(|(t, _, _)| *t == r.target) else {
+        return false;
+    };
+    if ansible.0 {
+        *ansible != (r.ansible.passed, r.ansible.assertions)
+            || *ours != (r.clearfleet.passed, r.clearfleet.assertions)
+    } else {
+        r.ansible.passed
+    }
 }
 
 /// One target's work directory: inventory, ansible.cfg, the wrapper play, `output_dir`.

@@ -104,7 +104,7 @@ fn basic_field_by_field() {
 
     let t = &play.tasks[4];
     assert_eq!(t.loop_, Some(json!("{{ packages }}")));
-    assert!(!t.loop_flatten);
+    assert_eq!(t.loop_with, None);
     assert_eq!(t.loop_label, None);
     // Everything else at its default.
     assert!(!t.ignore_errors && !t.no_log && !t.run_once);

@@ -100,11 +100,21 @@ fn with_items_and_with_list_become_loop() {
     let all = tasks(
         "    - debug: var=item\n      with_items: [a, [b, c]]\n    - debug: var=item\n      with_list: \"{{ xs }}\"\n    - debug: var=item\n      with_items: single\n    - debug: var=item\n      loop: [1, 2]\n      loop_control: {label: \"{{ item }}\", loop_var: it, index_var: i}\n",
     );
+    // The terms as written; the runner renders them and runs the `items` or `list` lookup.
     assert_eq!(all[0].loop_, Some(json!(["a", ["b", "c"]])));
-    assert!(all[0].loop_flatten);
+    assert_eq!(all[0].loop_with.as_deref(), Some("items"));
     assert_eq!(all[1].loop_, Some(json!("{{ xs }}")));
-    assert!(!all[1].loop_flatten);
-    assert_eq!(all[2].loop_, Some(json!(["single"])));
+    assert_eq!(all[1].loop_with.as_deref(), Some("list"));
+    assert_eq!(all[2].loop_, Some(json!("single")));
+    assert_eq!(all[3].loop_with, None);
+    // As ansible-playbook: `with_items:` with nothing is an error; `loop:` takes only a list.
+    let e = errors("- hosts: all\n  tasks:\n    - debug: var=item\n      with_items:\n");
+    assert!(
+        e.contains("site.yml:4:7: you must specify a value when using with_items"),
+        "{e}"
+    );
+    let e = errors("- hosts: all\n  tasks:\n    - debug: var=item\n      loop: {a: 1}\n");
+    assert!(e.contains("`loop` must be a list or a template"), "{e}");
     assert_eq!(all[3].loop_, Some(json!([1, 2])));
     assert_eq!(all[3].loop_label.as_deref(), Some("{{ item }}"));
     assert_eq!(all[3].loop_var.as_deref(), Some("it"));

@@ -192,12 +192,11 @@ pub struct Task {
     /// Conditions, ANDed; the enclosing blocks' conditions come first.
     pub when: Vec<Spanned<String>>,
     pub register: Option<String>,
-    /// `loop:` (a list or a template string); `with_items`/`with_list` map here.
+    /// `loop:` (a list or a template string), or the terms of `with_<lookup>` as written.
     pub loop_: Option<Value>,
-    /// Set for `with_items`: the runner flattens the rendered list by one level, as Ansible.
-    pub loop_flatten: bool,
-    /// `with_<lookup>` (other than `with_items`/`with_list`): the lookup whose result over
-    /// the rendered `loop_` terms gives the items (`with_dict` → `dict`).
+    /// `with_<lookup>`: the lookup whose result over the rendered `loop_` terms gives the
+    /// items (`with_dict` → `dict`; `with_items` → `items`, which flattens one level;
+    /// `with_list` → `list`). Terms that are not a list are one term, as in Ansible.
     pub loop_with: Option<String>,
     pub loop_label: Option<String>,
     /// `loop_control.pause`: seconds between items.

@@ -81,7 +81,6 @@ pub(crate) fn new_task(location: clearfleet_base::diagnostic::Location) -> Task 
         when: Vec::new(),
         register: None,
         loop_: None,
-        loop_flatten: false,
         loop_with: None,
         loop_label: None,
         loop_pause: None,
@@ -352,20 +351,17 @@ pub fn task(
                 loops[0].0, loops[1].0
             ),
         );
-    } else if let Some((kind, _, v)) = loops.first() {
-        match kind
-            .strip_prefix("with_")
-            .filter(|l| !matches!(*l, "items" | "list"))
-        {
+    } else if let Some((kind, k, v)) = loops.first() {
+        match kind.strip_prefix("with_") {
+            Some(_) if matches!(v.kind, Kind::Null) => {
+                cx.error(f, k, format!("you must specify a value when using {kind}"));
+            }
             // `with_<lookup>`: the terms as written; the runner renders them and runs the lookup.
             Some(lookup) => {
                 task.loop_ = Some(v.to_value());
                 task.loop_with = Some(lookup.to_owned());
             }
-            None => {
-                task.loop_ = loop_value(cx, f, kind, v);
-                task.loop_flatten = kind == "with_items";
-            }
+            None => task.loop_ = loop_value(cx, f, v),
         }
         cx.templates(f, v, "loop", &mut sites);
     }
@@ -592,22 +588,16 @@ pub(crate) fn delegate_to(cx: &mut Cx, f: &File, v: &Node) -> Option<String> {
     }
 }
 
-fn loop_value(cx: &mut Cx, f: &File, kind: &str, v: &Node) -> Option<Value> {
+fn loop_value(cx: &mut Cx, f: &File, v: &Node) -> Option<Value> {
     match &v.kind {
         Kind::Seq(_) => Some(v.to_value()),
         Kind::Str(s) if is_template(s) => Some(Value::String(s.clone())),
-        Kind::Null if kind != "loop" => Some(Value::Array(Vec::new())),
-        Kind::Str(_) | Kind::Int(_) | Kind::UInt(_) | Kind::Float(_) | Kind::Bool(_)
-            if kind != "loop" =>
-        {
-            Some(Value::Array(vec![v.to_value()]))
-        }
         _ => {
             cx.error(
                 f,
                 v,
                 format!(
-                    "`{kind}` must be a list or a template that gives one, got {}",
+                    "`loop` must be a list or a template that gives one, got {}",
                     shown(v)
                 ),
             );

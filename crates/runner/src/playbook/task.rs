@@ -960,7 +960,7 @@ async fn run_module<R: Remote>(
 fn status_of(r: &ModuleResult, ignore_errors: bool) -> TaskStatus {
     if r.unreachable {
         TaskStatus::Unreachable
-    } else if r.failed {
+    } else if is_failed(r) {
         if ignore_errors {
             TaskStatus::Ignored
         } else {
@@ -972,6 +972,19 @@ fn status_of(r: &ModuleResult, ignore_errors: bool) -> TaskStatus {
         TaskStatus::Changed
     } else {
         TaskStatus::Ok
+    }
+}
+
+/// Whether a result counts as failed, as Ansible's `TaskResult.is_failed`: by its
+/// `failed_when_result` when `failed_when` set one (even over a `failed` that ran out of
+/// `until` attempts), else by `failed`.
+fn is_failed(r: &ModuleResult) -> bool {
+    match r.data.get("failed_when_result") {
+        Some(Value::Bool(b)) => *b,
+        Some(Value::String(s)) => !s.is_empty(),
+        Some(Value::Null) => false,
+        Some(_) => true,
+        None => r.failed,
     }
 }
 
@@ -1030,6 +1043,17 @@ pub(crate) async fn run_on_host(e: &Engine, t: &Task, h: &mut HostRun, ctx: &Pla
     }
     let items = match loop_items(e, t, &vars) {
         Ok(items) => items,
+        // As Ansible's `TaskExecutor.run`: a loop over something undefined fails the task only
+        // when its `when` holds (evaluated without the loop variable); else it is skipped.
+        Err(LoopError::Template(err))
+            if matches!(err, TemplateError::Undefined { .. })
+                && matches!(first_false(e, &vars, &t.when, "when"), Ok(Some(_))) =>
+        {
+            let false_condition = first_false(e, &vars, &t.when, "when").ok().flatten();
+            let mut tally = Tally::new();
+            run.skip_item(h, None, false_condition, None, started, &mut tally);
+            return run.finish(h, false, tally);
+        }
         Err(err) => return run.fail_loop(h, err, started),
     };
     let looped = items.is_some();
@@ -1057,8 +1081,8 @@ pub(crate) async fn run_on_host(e: &Engine, t: &Task, h: &mut HostRun, ctx: &Pla
     run.finish(h, looped, tally);
 }
 
-/// The task's `loop` rendered for the host (flattened one level with `with_items`; through
-/// the lookup with `with_<lookup>`); `None` for a task without a loop.
+/// The task's `loop` rendered for the host (through the lookup with `with_<lookup>`, `items`
+/// flattening one level); `None` for a task without a loop.
 pub(crate) fn loop_items(
     e: &Engine,
     t: &Task,
@@ -1094,14 +1118,6 @@ pub(crate) fn loop_items(
         };
     }
     match rendered {
-        Value::Array(a) if t.loop_flatten => Ok(Some(
-            a.into_iter()
-                .flat_map(|v| match v {
-                    Value::Array(inner) => inner,
-                    other => vec![other],
-                })
-                .collect(),
-        )),
         Value::Array(a) => Ok(Some(a)),
         other => Err(LoopError::NotAList(other)),
     }
@@ -1127,12 +1143,38 @@ fn conditions(
     conds: &[clearfleet_playbook::Spanned<String>],
     what: &str,
 ) -> Result<bool, TemplateError> {
+    Ok(first_false(e, vars, conds, what)?.is_none())
+}
+
+/// The first condition that does not hold, evaluated in order in `vars` (none: all hold).
+fn first_false<'c>(
+    e: &Engine,
+    vars: &Ctx,
+    conds: &'c [clearfleet_playbook::Spanned<String>],
+    what: &str,
+) -> Result<Option<&'c str>, TemplateError> {
     for c in conds {
         if !e.templates.condition(&c.value, vars, &c.location, what)? {
-            return Ok(false);
+            return Ok(Some(&c.value));
         }
     }
-    Ok(true)
+    Ok(None)
+}
+
+/// A skipped result as Ansible 2.19 registers it: `false_condition` is the condition that
+/// was false, as written (a YAML boolean stays one).
+fn skipped_result(false_condition: Option<&str>) -> Value {
+    let mut r =
+        json!({"changed": false, "skipped": true, "skip_reason": "Conditional result was False"});
+    if let (Some(c), Some(m)) = (false_condition, r.as_object_mut()) {
+        let written = match c {
+            "true" | "True" => json!(true),
+            "false" | "False" => json!(false),
+            _ => json!(c),
+        };
+        m.insert("false_condition".into(), written);
+    }
+    r
 }
 
 /// What the items of a task add up to on a host.
@@ -1140,7 +1182,10 @@ struct Tally {
     /// Each item's registered result (for `register`'s `results`).
     results: Vec<Value>,
     any_changed: bool,
+    /// An item counts as failed (Ansible's `is_failed`: the task's status).
     any_failed: bool,
+    /// An item's result says `failed` (the registered loop result's `failed` and `msg`).
+    any_failed_key: bool,
     all_skipped: bool,
     /// The message of the last failed item, for the digest.
     failure: Option<String>,
@@ -1152,6 +1197,7 @@ impl Tally {
             results: Vec::new(),
             any_changed: false,
             any_failed: false,
+            any_failed_key: false,
             all_skipped: true,
             failure: None,
         }
@@ -1365,9 +1411,11 @@ impl<'a> TaskRun<'a> {
             Some(m) => self.e.context(m),
             None => vars.clone(),
         };
-        match conditions(self.e, &item_vars, &self.t.when, "when") {
-            Ok(true) => {}
-            Ok(false) => return self.skip_item(h, run.as_ref(), label, item_started, tally),
+        match first_false(self.e, &item_vars, &self.t.when, "when") {
+            Ok(None) => {}
+            Ok(Some(c)) => {
+                return self.skip_item(h, run.as_ref(), Some(c), label, item_started, tally);
+            }
             Err(err) => return self.fail_item(h, &err, label, item_started, tally),
         }
         // The keywords left templated (a looped task's) are rendered with the item's variables.
@@ -1449,11 +1497,12 @@ impl<'a> TaskRun<'a> {
         &self,
         h: &mut HostRun,
         run: Option<&(usize, Value)>,
+        false_condition: Option<&str>,
         label: Option<String>,
         item_started: Instant,
         tally: &mut Tally,
     ) {
-        let mut skipped = json!({"changed": false, "skipped": true, "skip_reason": "Conditional result was False"});
+        let mut skipped = skipped_result(false_condition);
         if let (Some((i, item)), Some(m)) = (run, skipped.as_object_mut()) {
             m.extend(self.loop_vars(*i, item));
         }
@@ -1478,6 +1527,7 @@ impl<'a> TaskRun<'a> {
         tally: &mut Tally,
     ) {
         tally.any_failed = true;
+        tally.any_failed_key = true;
         tally.all_skipped = false;
         let r = ModuleResult::fail(err.to_string());
         tally.results.push(r.to_registered());
@@ -1492,7 +1542,11 @@ impl<'a> TaskRun<'a> {
     }
 
     /// The action, with `changed_when` and `failed_when` applied to its result, run again
-    /// while `until` is false (`retries` times more, `delay` seconds apart).
+    /// while `until` is false (`retries` times more, `delay` seconds apart), as Ansible's
+    /// `TaskExecutor._execute`: `retries` without `until` retries until the result has not
+    /// failed; `attempts` is in the result before `changed_when`/`failed_when` see it, and
+    /// `until` sees the result they changed; out of attempts, the result fails with
+    /// `attempts` one less than the runs made (Ansible's `retries - 1`).
     async fn attempt_until(
         &self,
         h: &mut HostRun,
@@ -1500,41 +1554,56 @@ impl<'a> TaskRun<'a> {
         item_map: &Map<String, Value>,
     ) -> Outcome {
         let t = self.t;
-        let attempts_max = if t.until.is_some() {
-            t.retries.unwrap_or(3) + 1
-        } else {
-            1
+        let runs = match (t.retries, &t.until) {
+            (Some(r), _) => r.saturating_add(1),
+            (None, Some(_)) => 4,
+            (None, None) => 1,
         };
-        let checks = !t.changed_when.is_empty() || !t.failed_when.is_empty() || t.until.is_some();
+        let checks = !t.changed_when.is_empty() || !t.failed_when.is_empty() || runs > 1;
         let mut attempt = 0;
         loop {
             attempt += 1;
             let mut o = action(self.e, h, t, self.module, self.args, item_vars, item_map).await;
-            if !checks {
+            if !checks || o.result.unreachable {
                 return o;
             }
-            let check_vars = result_vars(t, item_vars, item_map, &o.registered);
-            if !o.result.unreachable {
+            if runs > 1 {
+                o.result.data.insert("attempts".into(), json!(attempt));
+            }
+            // Ansible evaluates them only on a result without `skipped`.
+            let skipped = o.result.skipped_check_mode
+                || o.result
+                    .data
+                    .get("skipped")
+                    .is_some_and(|v| v == &json!(true));
+            if !skipped {
+                let check_vars = result_vars(t, item_vars, item_map, &o.result.to_registered());
                 self.apply_checks(&mut o.result, &check_vars);
             }
             o.registered = o.result.to_registered();
-            if let (Some(until), false) = (&t.until, o.result.unreachable) {
-                let ok = conditions(self.e, &check_vars, std::slice::from_ref(until), "until")
-                    .unwrap_or(false);
-                set_attempts(&mut o.registered, attempt);
-                if !ok && attempt < attempts_max && !self.e.stopping() {
-                    tokio::time::sleep(Duration::from_secs_f64(t.delay.unwrap_or(5.0))).await;
-                    continue;
-                }
-                if !ok {
-                    o.result.failed = true;
-                    o.result
-                        .msg
-                        .get_or_insert_with(|| "Retries exhausted".to_owned());
-                    o.registered = o.result.to_registered();
-                    set_attempts(&mut o.registered, attempt);
-                }
+            if runs == 1 {
+                return o;
             }
+            let check_vars = result_vars(t, item_vars, item_map, &o.registered);
+            let done = match &t.until {
+                Some(until) => {
+                    conditions(self.e, &check_vars, std::slice::from_ref(until), "until")
+                        .unwrap_or(false)
+                }
+                None => !o.result.failed,
+            };
+            if done {
+                return o;
+            }
+            if attempt < runs && !self.e.stopping() {
+                tokio::time::sleep(Duration::from_secs_f64(t.delay.unwrap_or(5.0))).await;
+                continue;
+            }
+            o.result.failed = true;
+            o.result
+                .data
+                .insert("attempts".into(), json!(runs.saturating_sub(1)));
+            o.registered = o.result.to_registered();
             return o;
         }
     }
@@ -1594,7 +1663,9 @@ impl<'a> TaskRun<'a> {
     ) {
         let status = status_of(&outcome.result, self.t.ignore_errors);
         tally.any_changed |= outcome.result.changed;
-        tally.any_failed |= outcome.result.failed || outcome.result.unreachable;
+        let failed = is_failed(&outcome.result);
+        tally.any_failed |= failed || outcome.result.unreachable;
+        tally.any_failed_key |= outcome.result.failed;
         let mut reg = outcome.registered.clone();
         if let (Some((i, item)), Some(m)) = (run, reg.as_object_mut()) {
             m.extend(self.loop_vars(*i, item));
@@ -1611,7 +1682,7 @@ impl<'a> TaskRun<'a> {
             None,
             item_started.elapsed(),
         );
-        if outcome.result.failed {
+        if failed {
             tally.failure = with_stderr_reason(self.e, msg, &outcome.result);
         }
     }
@@ -1666,7 +1737,7 @@ impl<'a> TaskRun<'a> {
                 "results": tally.results,
                 "changed": tally.any_changed,
                 "skipped": tally.all_skipped,
-                "msg": if tally.any_failed {
+                "msg": if tally.any_failed_key {
                     "One or more items failed"
                 } else if tally.all_skipped {
                     "All items skipped"
@@ -1674,7 +1745,7 @@ impl<'a> TaskRun<'a> {
                     "All items completed"
                 },
             });
-            if let (true, Some(m)) = (tally.any_failed, v.as_object_mut()) {
+            if let (true, Some(m)) = (tally.any_failed_key, v.as_object_mut()) {
                 m.insert("failed".into(), json!(true));
             }
             v
@@ -1746,11 +1817,4 @@ fn result_vars(
         result_vars.insert(reg.clone(), registered.clone());
     }
     Templates::layered([item_vars.clone(), Templates::context_map(&result_vars)])
-}
-
-/// `attempts` in a registered result (`until`).
-fn set_attempts(registered: &mut Value, attempt: u32) {
-    if let Some(m) = registered.as_object_mut() {
-        m.insert("attempts".into(), json!(attempt));
-    }
 }
