@@ -171,6 +171,21 @@ async fn command_free_form_kv_chdir_stdin_removes() {
                 .unwrap_or_default()
                 .contains("Unable to change directory")
     );
+    // As Python's `os.chdir` leaves the command: in the directory a link points to, `$PWD`
+    // the physical path (ansible-core's command_shell target, "command symlink handling").
+    std::fs::create_dir_all(t.path("real/site")).expect("mkdir");
+    std::os::unix::fs::symlink(t.path("real"), t.path("link")).expect("symlink");
+    let r = t
+        .run(
+            "shell",
+            json!({"cmd": "dirname \"$PWD\"", "chdir": t.p("link/site")}),
+        )
+        .await;
+    ok(&r);
+    assert!(
+        r.stdout.as_deref().unwrap_or_default().ends_with("/real"),
+        "{r:?}"
+    );
 }
 
 #[tokio::test]

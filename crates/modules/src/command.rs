@@ -198,6 +198,10 @@ impl RawArgs {
 #[derive(Debug, Clone, Default)]
 pub(super) struct Guard<'a> {
     pub chdir: Option<&'a str>,
+    /// `cd -P`: the directory with its links resolved, as Python's `os.chdir` leaves a
+    /// command of the `command`/`shell` modules (`$PWD` is the physical path there); the
+    /// `script` action's plain `cd` keeps the path as written.
+    pub physical: bool,
     pub creates: Option<&'a str>,
     pub removes: Option<&'a str>,
 }
@@ -219,7 +223,8 @@ impl Guard<'_> {
         let mut s = String::new();
         if let Some(d) = self.chdir {
             s.push_str(&format!(
-                "cd {} 2>/dev/null || {{ echo {nonce}:chdir; exit 0; }}\n",
+                "cd {}{} 2>/dev/null || {{ echo {nonce}:chdir; exit 0; }}\n",
+                if self.physical { "-P " } else { "" },
                 super::probe::qpath(d)
             ));
         }
@@ -401,6 +406,7 @@ impl Prepared {
         let nonce = nonce()?;
         let guard = Guard {
             chdir: args.chdir.as_deref(),
+            physical: true,
             creates: args.creates.as_deref(),
             removes: args.removes.as_deref(),
         };
@@ -502,6 +508,7 @@ impl Prepared {
         }
         let guard = Guard {
             chdir: self.chdir.as_deref(),
+            physical: true,
             creates: self.creates.as_deref(),
             removes: self.removes.as_deref(),
         };

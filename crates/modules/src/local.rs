@@ -11,6 +11,10 @@ use tokio::process::Command;
 
 use super::remote::{Remote, RemoteError, RemoteOutput};
 
+/// How long output is still read after the command exited while something it started keeps
+/// its pipes open.
+const AFTER_EXIT: Duration = Duration::from_secs(1);
+
 /// Runs commands with the local `/bin/sh`.
 #[derive(Debug, Clone)]
 pub struct LocalRemote {
@@ -62,13 +66,31 @@ impl LocalRemote {
         let mut stderr = Sink::<W>::new(self.max_output, None);
         let (out_pipe, err_pipe) = (child.stdout.take(), child.stderr.take());
         let run = async {
-            let ((), out, err) = tokio::join!(
-                feed,
-                read_into(out_pipe, &mut stdout),
-                read_into(err_pipe, &mut stderr)
-            );
-            out.and(err)?;
-            child.wait().await
+            let reading = async {
+                let ((), out, err) = tokio::join!(
+                    feed,
+                    read_into(out_pipe, &mut stdout),
+                    read_into(err_pipe, &mut stderr)
+                );
+                out.and(err)
+            };
+            tokio::pin!(reading);
+            tokio::select! {
+                read = &mut reading => {
+                    read?;
+                    child.wait().await
+                }
+                status = child.wait() => {
+                    // A process the command left in the background (`cmd &`) may hold its
+                    // pipes open: as Ansible's `run_command`, which stops reading once the
+                    // command has exited and nothing comes for a second, the rest is read for
+                    // at most that long.
+                    if let Ok(read) = tokio::time::timeout(AFTER_EXIT, &mut reading).await {
+                        read?;
+                    }
+                    status
+                }
+            }
         };
         let status = match timeout {
             Some(t) => tokio::time::timeout(t, run)
@@ -142,5 +164,47 @@ impl Remote for LocalRemote {
 
     fn host(&self) -> &str {
         &self.host
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// ansible-core's command_shell target: `yoink.sh &` (a `sleep 10` in the background)
+    /// under `timeout: 5` must not hang on the pipes the background process keeps open.
+    #[tokio::test]
+    async fn a_command_that_backgrounds_returns_when_it_exits() {
+        let started = std::time::Instant::now();
+        let out = LocalRemote::default()
+            .run(
+                "echo before; sleep 30 & echo after",
+                None,
+                Some(Duration::from_secs(20)),
+            )
+            .await
+            .expect("runs");
+        assert_eq!(out.stdout, b"before\nafter\n");
+        assert_eq!(out.rc, Some(0));
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "{:?}",
+            started.elapsed()
+        );
+    }
+
+    /// Output written after the command exited by what it left behind is still read, within
+    /// the second after the exit.
+    #[tokio::test]
+    async fn output_just_after_the_exit_is_kept() {
+        let out = LocalRemote::default()
+            .run(
+                "(sleep 0.2; echo late) &",
+                None,
+                Some(Duration::from_secs(20)),
+            )
+            .await
+            .expect("runs");
+        assert_eq!(out.stdout, b"late\n");
     }
 }

@@ -83,6 +83,7 @@ impl ScriptArgs {
 pub async fn run<R: Remote>(args: &ScriptArgs, ctx: &ModuleContext<'_, R>) -> ModuleResult {
     let guard = Guard {
         chdir: args.chdir.as_deref(),
+        physical: false,
         creates: args.creates.as_deref(),
         removes: args.removes.as_deref(),
     };

@@ -413,6 +413,7 @@ pub async fn run<R: Remote>(args: &UriArgs, ctx: &ModuleContext<'_, R>) -> Modul
         };
         let guard = Guard {
             chdir: None,
+            physical: false,
             creates: args.creates.as_deref(),
             removes: args.removes.as_deref(),
         };
