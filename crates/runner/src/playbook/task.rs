@@ -361,12 +361,18 @@ fn become_of(h: &HostRun, t: &Task) -> Option<Become> {
 struct Outcome {
     result: ModuleResult,
     registered: Value,
+    /// What the output shows instead of the result's `msg` (`debug`'s `var: value`).
+    shown: Option<String>,
 }
 
 impl Outcome {
     fn of(result: ModuleResult) -> Self {
         let registered = result.to_registered();
-        Outcome { result, registered }
+        Outcome {
+            result,
+            registered,
+            shown: None,
+        }
     }
 
     fn fail(msg: impl Into<String>) -> Self {
@@ -421,22 +427,65 @@ async fn action(
     }
 }
 
-/// `debug`: `var` rendered as an expression, else `msg`.
+/// `debug` as ansible-core 2.19's action: `var` evaluated as an expression and registered
+/// under its own text (an undefined variable gives Ansible's `<< error 1 - 'x' is undefined >>`
+/// and a warning, not a failure), else `msg` as it is (a list stays a list, default `Hello
+/// world!`); `verbosity` above the run's (clearfleet has none: 0) skips it.
 fn debug(e: &Engine, t: &Task, rendered: &Value, vars: &Ctx) -> Outcome {
-    let msg = if let Some(var) = rendered.get("var").and_then(Value::as_str) {
+    let verbosity = rendered.get("verbosity").map_or(Some(0), |v| match v {
+        Value::Number(n) => n.as_i64(),
+        Value::String(s) => s.trim().parse().ok(),
+        _ => None,
+    });
+    let Some(verbosity) = verbosity else {
+        return Outcome::fail("debug: `verbosity` must be an integer");
+    };
+    if verbosity > 0 {
+        let mut r = ModuleResult::skipped_check("Verbosity threshold not met.");
+        r.msg = None;
+        r.data.insert(
+            "skipped_reason".into(),
+            json!("Verbosity threshold not met."),
+        );
+        return Outcome::of(r);
+    }
+    let mut r = ModuleResult::ok();
+    let shown = if let Some(var) = rendered.get("var").and_then(Value::as_str) {
         let expr = format!("{{{{ {var} }}}}");
-        match e.templates.render(&expr, vars, &t.location, "debug var") {
-            Ok(v) => format!("{var}: {}", v),
-            Err(err) => return Outcome::fail(err.to_string()),
-        }
+        let value = match e.templates.render(&expr, vars, &t.location, "debug var") {
+            Ok(v) => v,
+            Err(err) => match err.undefined_name() {
+                Some(name) => {
+                    let error = format!("error 1 - '{name}' is undefined");
+                    r.warnings
+                        .push(format!("Encountered 1 template error.\n{error}"));
+                    json!(format!("<< {error} >>"))
+                }
+                None => return Outcome::fail(err.to_string()),
+            },
+        };
+        let shown = format!("{var}: {value}");
+        r.data.insert(var.to_owned(), value);
+        shown
     } else {
         match rendered.get("msg") {
-            Some(Value::String(s)) => s.clone(),
-            Some(other) => other.to_string(),
-            None => "Hello world!".to_owned(),
+            Some(Value::String(s)) => {
+                r.msg = Some(s.clone());
+                s.clone()
+            }
+            Some(other) => {
+                r.data.insert("msg".into(), other.clone());
+                other.to_string()
+            }
+            None => {
+                r.msg = Some("Hello world!".to_owned());
+                "Hello world!".to_owned()
+            }
         }
     };
-    Outcome::of(ModuleResult::ok().with_msg(msg))
+    let mut o = Outcome::of(r);
+    o.shown = Some(shown);
+    o
 }
 
 /// `assert`: each `that` (as written, not rendered) must hold.
@@ -1679,7 +1728,7 @@ impl<'a> TaskRun<'a> {
             status,
             label,
             Some(&outcome.result),
-            None,
+            outcome.shown.clone(),
             item_started.elapsed(),
         );
         if failed {
