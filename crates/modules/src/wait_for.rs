@@ -96,29 +96,9 @@ impl WaitForArgs {
             search_regex: a.str("search_regex")?,
             msg: a.str("msg")?,
             exclude_hosts: a.list_str("exclude_hosts")?.unwrap_or_default(),
-            active_states: Vec::new(),
+            active_states: active_states(a.list_str("active_connection_states")?)?,
         };
-        let states = a.list_str("active_connection_states")?;
         a.finish()?;
-        let mut parsed = parsed;
-        parsed.active_states = match states {
-            None => TCP_STATES.iter().map(|(_, code)| *code).collect(),
-            Some(names) => names
-                .iter()
-                .map(|n| {
-                    TCP_STATES
-                        .iter()
-                        .find(|(name, _)| name == n)
-                        .map(|(_, code)| *code)
-                        .ok_or_else(|| {
-                            ArgError::at_run_time(
-                                Some("active_connection_states"),
-                                format!("unknown active_connection_state ({n}) defined"),
-                            )
-                        })
-                })
-                .collect::<Result<_, _>>()?,
-        };
         if excluding && parsed.state != "drained" {
             return Err(ArgError::at_run_time(
                 Some("exclude_hosts"),
@@ -163,6 +143,28 @@ impl WaitForArgs {
         }
         Ok(parsed)
     }
+}
+
+/// The `/proc/net/tcp` codes of `active_connection_states` (all of them when unset).
+fn active_states(names: Option<Vec<String>>) -> Result<Vec<&'static str>, ArgError> {
+    let Some(names) = names else {
+        return Ok(TCP_STATES.iter().map(|(_, code)| *code).collect());
+    };
+    names
+        .iter()
+        .map(|n| {
+            TCP_STATES
+                .iter()
+                .find(|(name, _)| name == n)
+                .map(|(_, code)| *code)
+                .ok_or_else(|| {
+                    ArgError::at_run_time(
+                        Some("active_connection_states"),
+                        format!("unknown active_connection_state ({n}) defined"),
+                    )
+                })
+        })
+        .collect()
 }
 
 /// A Python `re` pattern as `grep -E` reads it, for the host's polling loop (whether the file
@@ -515,8 +517,9 @@ mod tests {
     }
 
     /// The drained probe against this machine's own `/proc/net/tcp`: an established
-    /// connection on the port counts (at its address, at `0.0.0.0`, and as an IPv4-mapped
-    /// address), one from an excluded host does not, and none counts once it is closed.
+    /// connection on the port counts (at its address, at `0.0.0.0`, through a name; and in
+    /// `/proc/net/tcp6` as an IPv4-mapped address, where the machine has IPv6), one from an
+    /// excluded host does not, and none counts once it is closed.
     #[test]
     fn drained_counts_this_machines_connections() {
         if !Path::new("/proc/net/tcp").exists() {
@@ -524,7 +527,7 @@ mod tests {
         }
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
         let port = listener.local_addr().expect("addr").port();
-        let drained = |host: &str, exclude: &[&str]| {
+        let drained_on = |port: u16, host: &str, exclude: &[&str]| {
             let args = WaitForArgs::parse(&json!({
                 "port": port,
                 "host": host,
@@ -543,6 +546,7 @@ mod tests {
                 .expect("sh");
             String::from_utf8_lossy(&out.stdout).trim().to_owned()
         };
+        let drained = |host: &str, exclude: &[&str]| drained_on(port, host, exclude);
         assert_eq!(drained("127.0.0.1", &[]), "yes");
         let client = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect");
         let (server, _) = listener.accept().expect("accept");
@@ -554,6 +558,16 @@ mod tests {
         drop(client);
         drop(server);
         assert_eq!(drained("127.0.0.1", &[]), "yes");
+        // A dual-stack listener sees an IPv4 client as `::ffff:127.0.0.1` in /proc/net/tcp6.
+        if let Ok(six) = std::net::TcpListener::bind("[::]:0") {
+            let port6 = six.local_addr().expect("addr").port();
+            let client = std::net::TcpStream::connect(("127.0.0.1", port6)).expect("connect");
+            let (server, _) = six.accept().expect("accept");
+            assert_eq!(drained_on(port6, "127.0.0.1", &[]), "no");
+            assert_eq!(drained_on(port6, "127.0.0.2", &[]), "yes");
+            drop((client, server));
+            assert_eq!(drained_on(port6, "127.0.0.1", &[]), "yes");
+        }
     }
 
     #[test]

@@ -441,13 +441,11 @@ fn debug(e: &Engine, t: &Task, rendered: &Value, vars: &Ctx) -> Outcome {
         return Outcome::fail("debug: `verbosity` must be an integer");
     };
     if verbosity > 0 {
-        let mut r = ModuleResult::skipped_check("Verbosity threshold not met.");
-        r.msg = None;
-        r.data.insert(
-            "skipped_reason".into(),
-            json!("Verbosity threshold not met."),
-        );
-        return Outcome::of(r);
+        let skipped = ModuleResult {
+            skipped_check_mode: true,
+            ..ModuleResult::ok()
+        };
+        return Outcome::of(skipped.with("skipped_reason", "Verbosity threshold not met."));
     }
     let mut r = ModuleResult::ok();
     let shown = if let Some(var) = rendered.get("var").and_then(Value::as_str) {
@@ -1094,14 +1092,15 @@ pub(crate) async fn run_on_host(e: &Engine, t: &Task, h: &mut HostRun, ctx: &Pla
         Ok(items) => items,
         // As Ansible's `TaskExecutor.run`: a loop over something undefined fails the task only
         // when its `when` holds (evaluated without the loop variable); else it is skipped.
-        Err(LoopError::Template(err))
-            if matches!(err, TemplateError::Undefined { .. })
-                && matches!(first_false(e, &vars, &t.when, "when"), Ok(Some(_))) =>
-        {
-            let false_condition = first_false(e, &vars, &t.when, "when").ok().flatten();
-            let mut tally = Tally::new();
-            run.skip_item(h, None, false_condition, None, started, &mut tally);
-            return run.finish(h, false, tally);
+        Err(LoopError::Template(err @ TemplateError::Undefined { .. })) => {
+            match first_false(e, &vars, &t.when, "when") {
+                Ok(Some(c)) => {
+                    let mut tally = Tally::new();
+                    run.skip_item(h, None, Some(c), None, started, &mut tally);
+                    return run.finish(h, false, tally);
+                }
+                _ => return run.fail_loop(h, LoopError::Template(err), started),
+            }
         }
         Err(err) => return run.fail_loop(h, err, started),
     };
