@@ -403,13 +403,16 @@ impl<'h> TargetRun<'h> {
     }
 
     /// The failure without this run's temporary paths, so that the table does not change
-    /// from run to run: `targets/…` for the source package's targets, work files bare.
+    /// from run to run: `targets/…` for the source package's targets, work files bare. Its first
+    /// line whole: the log shows it so (CI's copy of the log is all a red run leaves), the
+    /// table shortened.
     fn tidy(&self, mut o: Outcome) -> Outcome {
         o.failure = o.failure.map(|f| {
-            shorten(
+            first_line(
                 &f.replace(&format!("{}/", self.targets_dir.display()), "targets/")
                     .replace(&format!("{}/", self.work.display()), ""),
             )
+            .to_owned()
         });
         o
     }
@@ -627,9 +630,13 @@ fn render(rows: &[Row]) -> String {
     );
     for r in rows {
         let why = match (&r.clearfleet.failure, &r.ansible.failure) {
-            (Some(c), Some(a)) => format!("{} (ansible-playbook: {})", cell(c), cell(a)),
-            (Some(c), None) => cell(c),
-            (None, Some(a)) => format!("(ansible-playbook: {})", cell(a)),
+            (Some(c), Some(a)) => format!(
+                "{} (ansible-playbook: {})",
+                cell(&shorten(c)),
+                cell(&shorten(a))
+            ),
+            (Some(c), None) => cell(&shorten(c)),
+            (None, Some(a)) => format!("(ansible-playbook: {})", cell(&shorten(a))),
             (None, None) => String::new(),
         };
         t.push_str(&format!(

@@ -38,6 +38,47 @@ pub(crate) fn dumped(dir: &Path, name: &str) -> serde_json::Value {
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path:?} ({e}): {text}"))
 }
 
+/// The reference reaches the test hosts from a work directory as deep as CI's clones make them:
+/// its ControlMaster sockets do not live under `HOME` (see [`ansible::control_path`]).
+#[test]
+fn ansible_reaches_the_hosts_from_a_deep_home() {
+    let Some(ansible) = ansible::ansible_playbook() else {
+        return;
+    };
+    let Some(fleet) = Fleet::start(1) else {
+        return;
+    };
+    let top = temp_home();
+    // Deeper than a Unix socket's 107 bytes, whatever the temporary directory's own path.
+    let home = top.path().join("d".repeat(60)).join("e".repeat(60));
+    std::fs::create_dir_all(&home).expect("deep home");
+    let inv = ansible::inventory(&fleet).write(&home, "inv.yml");
+    let playbook = write(
+        &home,
+        "pb.yml",
+        "- hosts: all\n  gather_facts: false\n  tasks:\n    - command: 'true'\n",
+    );
+    let out = ansible::command(&ansible, &home)
+        .arg("-i")
+        .arg(&inv)
+        .arg(&playbook)
+        // As the targets' inventory has it: CI's failure said "Data could not be sent".
+        .env("ANSIBLE_PIPELINING", "1")
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {ansible:?}: {e}"));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        recaps(&stdout, &["h01"]),
+        vec![("h01".to_owned(), [1, 1, 0, 0, 0, 0, 0])]
+    );
+}
+
 /// Both runs of one fixture: clearfleet's (its `work_dir` is `home/clearfleet`) and
 /// ansible-playbook's (`home/ansible`), against the same two sshd hosts.
 pub(crate) struct Both {

@@ -51,8 +51,20 @@ pub fn command(program: &Path, home: &Path) -> Command {
         .env("ANSIBLE_REMOTE_TEMP", tmp.join("remote"))
         .env("ANSIBLE_NOCOLOR", "1")
         .env("ANSIBLE_RETRY_FILES_ENABLED", "0")
-        .env("ANSIBLE_HOST_KEY_CHECKING", "True");
+        .env("ANSIBLE_HOST_KEY_CHECKING", "True")
+        .env("ANSIBLE_SSH_CONTROL_PATH", control_path());
     cmd
+}
+
+/// Where Ansible's OpenSSH keeps its ControlMaster sockets: the system's temporary directory and
+/// ssh's `%C` (a hash of the local host, the remote host, its port and the user). Ansible's own
+/// default, `~/.ansible/cp/<hash>` under `home`, breaks in a deep work directory: a socket's path
+/// (with the master's 17-character suffix while it starts) must fit in 107 bytes, and past that
+/// ssh exits 255, which ansible-playbook reports as "Data could not be sent to remote host"
+/// (CI's clone at stop 19 failed the targets whose names are 11 characters or more).
+/// `%%`: ansible formats the setting with Python's `%` before ssh reads it.
+pub fn control_path() -> String {
+    format!("{}/cf-ansible-%%C", std::env::temp_dir().display())
 }
 
 /// The inventory of `fleet` that both tools read: the venv's Python on the host, and Ansible's
