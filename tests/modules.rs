@@ -250,6 +250,71 @@ async fn command_failure_and_check_mode() {
     assert_eq!(c.to_registered()["skipped"], json!(true));
 }
 
+/// A program that cannot be executed fails as Ansible's `run_command` reports it (rc the errno,
+/// nothing on stdout or stderr, the words as run, quoted): not as a shell's `exec` (127).
+#[tokio::test]
+async fn command_of_a_program_that_cannot_run_fails_with_the_errno() {
+    let t = T::new();
+    std::fs::write(t.path("plain"), "echo hi\n").expect("plain file");
+    std::fs::create_dir(t.path("adir")).expect("a directory");
+    let cases = [
+        (
+            "command",
+            json!({"_raw_params": "commandthatdoesnotexist --would-be-awkward"}),
+            2,
+            "commandthatdoesnotexist --would-be-awkward".to_owned(),
+        ),
+        (
+            "command",
+            json!({"argv": [t.p("missing/x"), "a b"]}),
+            2,
+            format!("{} 'a b'", t.p("missing/x")),
+        ),
+        (
+            "command",
+            json!({"_raw_params": t.p("adir")}),
+            13,
+            t.p("adir"),
+        ),
+        (
+            "command",
+            json!({"_raw_params": format!("{} x", t.p("plain"))}),
+            13,
+            format!("{} x", t.p("plain")),
+        ),
+        (
+            "command",
+            json!({"_raw_params": "$CF_NOT_SET_EVER/bin/tool"}),
+            2,
+            "'$CF_NOT_SET_EVER/bin/tool'".to_owned(),
+        ),
+        (
+            "shell",
+            json!({"cmd": "echo hi", "executable": t.p("nosh")}),
+            2,
+            format!("{} -c 'echo hi'", t.p("nosh")),
+        ),
+    ];
+    for (module, args, errno, cmd) in cases {
+        let r = t.run(module, args.clone()).await;
+        assert!(r.failed && !r.changed, "{args}: {r:?}");
+        assert_eq!(r.rc, Some(errno), "{args}");
+        assert_eq!(r.msg.as_deref(), Some("Error executing command."), "{args}");
+        assert_eq!(
+            (r.stdout.as_deref(), r.stderr.as_deref()),
+            (Some(""), Some("")),
+            "{args}"
+        );
+        assert_eq!(r.data["cmd"], json!(cmd), "{args}");
+        assert!(!r.data.contains_key("start"), "{args}");
+    }
+    // Through the shell, a missing program is the shell's 127, as under Ansible.
+    let r = t
+        .run("shell", json!({"cmd": "commandthatdoesnotexist"}))
+        .await;
+    assert_eq!(r.rc, Some(127));
+}
+
 #[tokio::test]
 async fn shell_runs_through_sh() {
     let t = T::new();

@@ -213,8 +213,36 @@ pub(super) enum Marker {
     Creates,
     Removes,
     WouldRun,
+    /// `command`/`shell`'s program could not be executed (see [`EXEC_CHECK`]): the errno
+    /// Python's `subprocess` would raise, and the words as run, variables expanded.
+    Exec {
+        errno: i32,
+        words: Vec<String>,
+    },
     Setup,
 }
+
+/// Run before `exec "$@"`: finds the program as Python's `os.execvpe` does (a name with a
+/// slash as it is, else the first executable regular file of that name in `$PATH`) and, when
+/// there is none, prints `<nonce>:exec<errno>` and the words NUL-separated, and exits 0.
+/// Ansible's `run_command` reports that as "Error executing command." with the errno as `rc`
+/// and nothing on stdout or stderr (module_utils/basic.py of ansible-core 2.19.14); a shell's
+/// own `exec` would print "not found" and exit 127. errno 2 (ENOENT): no such file; 13
+/// (EACCES): a directory or a file without execute permission (Python keeps trying the rest of
+/// `$PATH` and raises EACCES only if nothing executable follows).
+const EXEC_CHECK: &str = r#"_cf_e=
+case $1 in
+  '') _cf_e=2 ;;
+  */*) if [ ! -e "$1" ]; then _cf_e=2; elif [ -d "$1" ] || [ ! -x "$1" ]; then _cf_e=13; fi ;;
+  *) _cf_e=2; _cf_ifs=$IFS; IFS=:
+     for _cf_d in ${PATH-/bin:/usr/bin}; do
+       _cf_f=${_cf_d:-.}/$1
+       if [ -f "$_cf_f" ] && [ -x "$_cf_f" ]; then _cf_e=; break; fi
+       [ -e "$_cf_f" ] && _cf_e=13
+     done
+     IFS=$_cf_ifs ;;
+esac
+"#;
 
 impl Guard<'_> {
     /// The script prefix: exits 0 after printing `<nonce>:<why>` when the command must not
@@ -250,13 +278,14 @@ impl Guard<'_> {
     /// The marker the script printed, if the command did not run.
     pub fn marker(out: &RemoteOutput, nonce: &str) -> Option<Marker> {
         let text = String::from_utf8_lossy(&out.stdout);
-        let rest = text.trim_end().strip_prefix(nonce)?.strip_prefix(':')?;
+        let rest = text.trim_end_matches(['\n', '\r', ' ', '\t']);
+        let rest = rest.strip_prefix(nonce)?.strip_prefix(':')?;
         Some(match rest {
             "chdir" => Marker::Chdir,
             "creates" => Marker::Creates,
             "removes" => Marker::Removes,
             "would" => Marker::WouldRun,
-            _ => Marker::Setup,
+            _ => return Some(exec_marker(rest).unwrap_or(Marker::Setup)),
         })
     }
 
@@ -293,9 +322,31 @@ impl Guard<'_> {
                 r.rc = Some(0);
                 r
             }
+            Marker::Exec { errno, words } => {
+                let mut r = ModuleResult::fail("Error executing command.");
+                r.rc = Some(*errno);
+                r.stdout = Some(String::new());
+                r.stderr = Some(String::new());
+                // `_clean_args`: the words shell-quoted and joined.
+                let cmd: Vec<String> = words.iter().map(|w| quote(w)).collect();
+                r.with("cmd", cmd.join(" "))
+            }
             Marker::Setup => return None,
         })
     }
+}
+
+/// `exec<errno>\n` and the NUL-separated words [`EXEC_CHECK`] printed after the nonce.
+fn exec_marker(rest: &str) -> Option<Marker> {
+    let (head, words) = rest.strip_prefix("exec")?.split_once('\n')?;
+    Some(Marker::Exec {
+        errno: head.parse().ok()?,
+        words: words
+            .split('\0')
+            .filter(|w| !w.is_empty())
+            .map(str::to_owned)
+            .collect(),
+    })
 }
 
 /// A path pattern as one shell word: literal parts quoted, `*` and `?` left to the shell.
@@ -414,7 +465,7 @@ impl Prepared {
         let (line, cmd) = if shell {
             let c = args.cmd.clone().unwrap_or_default();
             let exe = args.executable.as_deref().unwrap_or("/bin/sh");
-            (format!("exec {} -c {}", quote(exe), quote(&c)), json!(c))
+            (format!("{} -c {}", quote(exe), quote(&c)), json!(c))
         } else {
             let words = args.words();
             let line: Vec<String> = words
@@ -427,10 +478,11 @@ impl Prepared {
                     }
                 })
                 .collect();
-            (format!("exec {}", line.join(" ")), json!(words))
+            (line.join(" "), json!(words))
         };
-        script.push_str(&line);
-        script.push('\n');
+        script.push_str(&format!(
+            "set -- {line}\n{EXEC_CHECK}[ -z \"$_cf_e\" ] || {{ printf '%s:exec%s\\n' {nonce} \"$_cf_e\"; printf '%s\\0' \"$@\"; exit 0; }}\nexec \"$@\"\n"
+        ));
         let stdin = args.stdin.as_ref().map(|s| {
             let mut s = s.clone();
             if args.stdin_add_newline {
@@ -515,7 +567,11 @@ impl Prepared {
         if let Some(m) = Guard::marker(&out, &self.nonce)
             && let Some(r) = guard.not_run(&m, self.check_mode)
         {
-            return r.with("cmd", self.cmd.clone());
+            return if r.data.contains_key("cmd") {
+                r
+            } else {
+                r.with("cmd", self.cmd.clone())
+            };
         }
         finish(out, self.strip_empty_ends, start, end).with("cmd", self.cmd.clone())
     }
@@ -676,5 +732,49 @@ mod tests {
         assert_eq!(glob_word("/tmp/a b/*.txt"), "'/tmp/a b/'*.txt");
         assert_eq!(glob_word("/x;y"), "'/x;y'");
         assert_eq!(glob_word(""), "''");
+    }
+
+    /// [`EXEC_CHECK`] under this machine's `sh`: `$PATH` searched as `os.execvpe` searches it.
+    #[test]
+    fn the_exec_check_searches_path_as_python() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let d = |n: &str| dir.path().join(n).display().to_string();
+        for sub in ["a/tool", "b", "c"] {
+            std::fs::create_dir_all(dir.path().join(sub)).expect("dir");
+        }
+        std::fs::write(dir.path().join("b/tool"), "#!/bin/sh\n").expect("tool");
+        std::fs::write(dir.path().join("c/tool"), "#!/bin/sh\n").expect("tool");
+        std::fs::write(dir.path().join("c/plain"), "").expect("plain");
+        use std::os::unix::fs::PermissionsExt as _;
+        std::fs::set_permissions(
+            dir.path().join("c/tool"),
+            std::fs::Permissions::from_mode(0o755),
+        )
+        .expect("chmod");
+        let errno = |path: &str, word: &str| {
+            let out = std::process::Command::new("/bin/sh")
+                .arg("-c")
+                .arg(format!(
+                    "set -- {}\n{EXEC_CHECK}echo \"$_cf_e\"",
+                    quote(word)
+                ))
+                .env("PATH", path)
+                .output()
+                .expect("sh");
+            String::from_utf8_lossy(&out.stdout).trim().to_owned()
+        };
+        let path = [d("a"), d("b"), d("c")].join(":");
+        // A directory and a file without the execute bit come first; the executable one wins.
+        assert_eq!(errno(&path, "tool"), "");
+        // Only a directory and a non-executable file: EACCES.
+        assert_eq!(errno(&[d("a"), d("b")].join(":"), "tool"), "13");
+        assert_eq!(errno(&path, "plain"), "13");
+        assert_eq!(errno(&path, "nothing"), "2");
+        assert_eq!(errno(&path, ""), "2");
+        assert_eq!(errno(&path, &d("c/tool")), "");
+        assert_eq!(errno(&path, &d("c")), "13");
+        assert_eq!(errno(&path, &d("c/nothing")), "2");
+        // A word with IFS characters and globs stays one word.
+        assert_eq!(errno(&path, "to ol*"), "2");
     }
 }
