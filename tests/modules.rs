@@ -485,8 +485,26 @@ async fn copy_content_query_then_apply() {
         r.data["checksum"],
         json!("f6f646f13e035c2c329fc95c9e9f2e35749eb556")
     );
+    // As Ansible's copy of a new file: the file as written, its md5, where it was staged (gone).
+    let reg = r.to_registered();
+    assert_eq!(reg["md5sum"], json!("16eace3cd5e757939f94c6cb42ba509c"));
+    assert_eq!(
+        (&reg["mode"], &reg["size"], &reg["state"]),
+        (&json!("0640"), &json!(8), &json!("file"))
+    );
+    let meta = std::fs::metadata(t.path("app.conf")).expect("written");
+    use std::os::unix::fs::MetadataExt as _;
+    assert_eq!(
+        (&reg["uid"], &reg["gid"]),
+        (&json!(meta.uid()), &json!(meta.gid()))
+    );
+    let staged = reg["src"].as_str().expect("src: the staged file");
+    assert!(staged.starts_with(&t.p(".clearfleet.")) && !Path::new(staged).exists());
+    assert_eq!(reg["diff"].as_array().map(Vec::len), Some(1));
     let r = t.run("copy", args.clone()).await;
     assert!(!r.changed && !r.failed, "{r:?}");
+    assert_eq!(r.data["path"], json!(dest));
+    assert!(!r.data.contains_key("md5sum") && !r.data.contains_key("src"));
     // Mode only: changed, content untouched.
     let r = t
         .run(

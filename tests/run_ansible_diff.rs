@@ -509,6 +509,30 @@ fn ansible_and_clearfleet_agree_on_group_by_and_add_host() {
     assert!(!ours_dir.join("h01-tier.json").exists());
 }
 
+/// What copy and template register (tests/fixtures/run/file_results.yml): a new file, the same
+/// again, a mode change, check mode, `force: false`, a backup, a source into a directory, a
+/// template, field for field under both tools.
+#[test]
+fn ansible_and_clearfleet_agree_on_copy_and_template_results() {
+    let Some(both) = run_both("file_results.yml", &["h01"]) else {
+        return;
+    };
+    // Compared as pretty JSON, so that a difference reads as lines; each tool's `work_dir` as
+    // `WORK`.
+    let pretty = |dir: PathBuf| {
+        serde_json::to_string_pretty(&dumped(&dir, "h01-files.json"))
+            .unwrap_or_default()
+            .replace(&dir.display().to_string(), "WORK")
+    };
+    assert_eq!(
+        pretty(both.ours_dir()),
+        pretty(both.theirs_dir()),
+        "--- clearfleet:\n{}\n--- ansible:\n{}",
+        both.ours.stdout,
+        both.theirs
+    );
+}
+
 /// What a task registers when `changed_when`/`failed_when` decide or cannot be evaluated (the
 /// module's result kept, the error in `*_when_result`), the `exception` of a failure and its
 /// `failed_when_suppressed_exception`, and a loop's `failed`/`msg`

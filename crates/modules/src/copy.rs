@@ -12,7 +12,9 @@ use serde_json::Value;
 
 use super::args::{ArgError, Args, Key, Mode, check_validate};
 use super::context::ModuleContext;
-use super::probe::{self, Content, Probe, Write, call, diff_text, owner_differs, qpath, sha1_hex};
+use super::probe::{
+    self, Content, Info, PRELUDE, Probe, Write, call, diff_text, owner_differs, qpath, sha1_hex,
+};
 use super::remote::Remote;
 use super::result::{Diff, ModuleResult};
 use clearfleet_base::shell::quote;
@@ -143,12 +145,9 @@ pub async fn run<R: Remote>(args: &CopyArgs, ctx: &ModuleContext<'_, R>) -> Modu
         dest: &args.dest,
         file: &args.file,
         follow: args.follow,
+        src_arg: args.src.as_deref(),
     };
-    let mut r = put.run(ctx).await;
-    if let Some(s) = &args.src {
-        r.data.insert("src".into(), Value::String(s.clone()));
-    }
-    r
+    put.run(ctx).await
 }
 
 /// Reads a controller file and its permission bits.
@@ -187,10 +186,18 @@ pub(super) struct Put<'a> {
     pub dest: &'a str,
     pub file: &'a FileParams,
     pub follow: bool,
+    /// `src` as the task gave it (copy's), the `src` of a result under `force: false`.
+    pub src_arg: Option<&'a str>,
 }
 
 impl Put<'_> {
     pub(super) async fn run<R: Remote>(&self, ctx: &ModuleContext<'_, R>) -> ModuleResult {
+        // The shapes of Ansible's copy action (plugins/action/copy.py of ansible-core 2.19.14,
+        // `_copy_file`): every result but `force: false`'s carries `diff`, a list.
+        let listed = |r: ModuleResult| {
+            let diffs: Vec<Value> = r.diff.iter().map(Diff::to_json).collect();
+            r.with("diff", diffs)
+        };
         let (owner, group) = (self.file.owner.as_deref(), self.file.group.as_deref());
         let content_kind = if ctx.diff {
             Content::Small
@@ -220,59 +227,74 @@ impl Put<'_> {
         }
         let probed = match probe::probe(ctx, &probes).await {
             Ok(p) => p,
-            Err(r) => return r,
+            Err(r) => return listed(r),
         };
         let dest_info = &probed.infos[0];
         let (target, info, before) = if dest_info.is_dir() || self.dest.ends_with('/') {
             match (&joined, probed.infos.get(1)) {
                 (Some(j), Some(i)) => (j.as_str(), i.clone(), probed.content.clone()),
                 _ => {
-                    return ModuleResult::fail(format!(
-                        "can not use content with a dir as dest: {}",
-                        self.dest
-                    ));
+                    return listed(ModuleResult::fail("can not use content with a dir as dest"));
                 }
             }
         } else {
             (self.dest, dest_info.clone(), probed.content.clone())
         };
         if info.exists && info.is_dir() {
-            return ModuleResult::fail(format!("dest {target} is a directory"));
+            return listed(ModuleResult::fail(format!("dest {target} is a directory")));
         }
         let checksum = sha1_hex(&self.content);
-        let base = |r: ModuleResult| {
-            r.with("dest", target.to_owned())
-                .with("checksum", checksum.clone())
-                .with("size", self.content.len() as u64)
-        };
         if info.exists && !self.file.force {
-            return base(ModuleResult::ok().with("msg", "file already exists"));
+            // The action returns before the module: `dest` and the `src` given.
+            let r = ModuleResult::ok().with("dest", self.dest.to_owned());
+            return match self.src_arg {
+                Some(src) => r.with("src", src.to_owned()),
+                None => r,
+            };
         }
         let current = info.exists.then_some(info.mode);
         let mode = match &self.file.mode {
             Some(Mode::Preserve) => self.src_mode.or(current),
             Some(m) => match m.resolve(current, false) {
                 Ok(b) => Some(b),
-                Err(e) => return ModuleResult::fail(format!("bad mode: {e}")),
+                Err(e) => return listed(ModuleResult::fail(format!("bad mode: {e}"))),
             },
             None => current,
         };
         let content_changed = !info.exists || info.checksum.as_deref() != Some(checksum.as_str());
         if info.exists && info.checksum.is_none() {
-            return ModuleResult::fail(format!(
+            return listed(ModuleResult::fail(format!(
                 "could not checksum {target} on the host (unreadable, or no sha1sum/shasum)"
-            ));
+            )));
         }
-        let attrs_changed = info.exists
-            && (mode.is_some_and(|m| m != info.mode) || owner_differs(&info, owner, group));
-        if !content_changed && !attrs_changed {
-            return base(ModuleResult::ok())
-                .with("mode", format!("{:04o}", info.mode))
-                .with("owner", info.owner.clone())
-                .with("group", info.group.clone());
+        if !content_changed {
+            // Same content: the action runs the file module for the attributes, whose result
+            // is the path's (in check mode, as it is now).
+            let attrs_changed =
+                mode.is_some_and(|m| m != info.mode) || owner_differs(&info, owner, group);
+            let mut now = info.clone();
+            if attrs_changed && !ctx.check_mode {
+                match set_attrs(ctx, target, mode, owner, group).await {
+                    Ok(Some(after)) => now = after,
+                    Ok(None) => {}
+                    Err(e) => return listed(e),
+                }
+            }
+            let r = if attrs_changed {
+                ModuleResult::changed()
+            } else {
+                ModuleResult::ok()
+            };
+            return listed(
+                now.add_path_info(
+                    r.with("dest", target.to_owned())
+                        .with("path", target.to_owned())
+                        .with("checksum", checksum),
+                ),
+            );
         }
         let mut r = ModuleResult::changed();
-        if ctx.diff && content_changed {
+        if ctx.diff {
             let before_text = match (&before, info.exists) {
                 (_, false) => String::new(),
                 (Some(b), true) => diff_text(b),
@@ -280,46 +302,52 @@ impl Put<'_> {
             };
             r.diff = Some(Diff::content(target, before_text, diff_text(&self.content)));
         }
-        if let Some(m) = mode {
-            r = r.with("mode", format!("{m:04o}"));
-        }
         if ctx.check_mode {
-            return base(r);
+            return listed(r);
         }
-        if content_changed {
-            let w = Write {
-                dest: target,
-                mode,
-                owner,
-                group,
-                keep_ids: info.exists.then_some((info.uid, info.gid)),
-                backup: self.file.backup,
-                validate: self.file.validate.as_deref(),
-                make_parents: false,
-                follow_links: self.follow,
-            };
-            match probe::write(ctx, &w, self.content.clone()).await {
-                Ok(Some(b)) => r = r.with("backup_file", b),
-                Ok(None) => {}
-                Err(e) => return base(e),
-            }
-        } else if let Err(e) = set_attrs(ctx, target, mode, owner, group).await {
-            return base(e);
+        let w = Write {
+            dest: target,
+            mode,
+            owner,
+            group,
+            keep_ids: info.exists.then_some((info.uid, info.gid)),
+            backup: self.file.backup,
+            validate: self.file.validate.as_deref(),
+            make_parents: false,
+            follow_links: self.follow,
+        };
+        let written = match probe::write_reporting(ctx, &w, self.content.clone()).await {
+            Ok(w) => w,
+            Err(e) => return listed(e),
+        };
+        r = r
+            .with("dest", target.to_owned())
+            .with("checksum", checksum)
+            .with("md5sum", format!("{:x}", md5::compute(&self.content)));
+        if let Some(staged) = written.staged {
+            r = r.with("src", staged);
         }
-        base(r)
+        if let Some(b) = written.backup {
+            r = r.with("backup_file", b);
+        }
+        listed(match &written.stat {
+            Some(st) => st.add_path_info(r),
+            None => r,
+        })
     }
 }
 
-/// `chmod`/`chown` an existing path in one round trip.
+/// `chmod`/`chown` an existing path in one round trip; the path's [`Info`] after them (`None`:
+/// its `stat` could not be read).
 pub(super) async fn set_attrs<R: Remote>(
     ctx: &ModuleContext<'_, R>,
     path: &str,
     mode: Option<u32>,
     owner: Option<&str>,
     group: Option<&str>,
-) -> Result<(), ModuleResult> {
+) -> Result<Option<Info>, ModuleResult> {
     let q = qpath(path);
-    let mut s = String::new();
+    let mut s = String::from(PRELUDE);
     if let Some(m) = mode {
         s.push_str(&format!("chmod {m:o} {q} || exit 1\n"));
     }
@@ -332,9 +360,10 @@ pub(super) async fn set_attrs<R: Remote>(
         (None, Some(g)) => s.push_str(&format!("chgrp {} {q} || exit 1\n", quote(g))),
         (None, None) => {}
     }
+    s.push_str(&format!("_cf_stat -L {q} || :\n"));
     let out = call(ctx, &s, None, None).await?;
     if out.rc == Some(0) {
-        Ok(())
+        Ok(probe::stat_info(out.stdout_text().trim()).ok())
     } else {
         Err(ModuleResult::fail(format!(
             "failed to set attributes of {path}: {}",

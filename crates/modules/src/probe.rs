@@ -249,6 +249,29 @@ impl Info {
     pub fn mode_str(&self) -> String {
         format!("{:04o}", self.mode)
     }
+
+    /// `r` with what Ansible's `add_path_info` (module_utils/basic.py of ansible-core 2.19.14)
+    /// adds to a module's result about the path it worked on: `uid`, `gid`, `owner`, `group`,
+    /// `mode` (`'0%03o'`), `state` (`link`, `directory`, `hard` for a file of several links,
+    /// else `file`) and `size`; `state: absent` for a path that is not there.
+    pub fn add_path_info(&self, r: ModuleResult) -> ModuleResult {
+        if !self.exists {
+            return r.with("state", "absent");
+        }
+        let state = match self.kind {
+            Some(Kind::Link) => "link",
+            Some(Kind::Directory) => "directory",
+            _ if self.nlink > 1 => "hard",
+            _ => "file",
+        };
+        r.with("uid", self.uid)
+            .with("gid", self.gid)
+            .with("owner", self.owner.clone())
+            .with("group", self.group.clone())
+            .with("mode", format!("0{:03o}", self.mode))
+            .with("state", state)
+            .with("size", self.size)
+    }
 }
 
 /// The script for `probes`.
@@ -370,6 +393,16 @@ pub fn parse_probe(out: &RemoteOutput, n: usize) -> Result<Probed, ProbeError> {
     Ok(Probed { infos, content })
 }
 
+/// An existing path's [`Info`] from one `_cf_stat` line (see [`PRELUDE`]).
+pub fn stat_info(line: &str) -> Result<Info, ProbeError> {
+    let mut info = Info {
+        exists: true,
+        ..Info::default()
+    };
+    parse_stat(line, &mut info)?;
+    Ok(info)
+}
+
 /// `mode_hex|uid|gid|user|group|size|atime|mtime|ctime|inode|dev|nlink`.
 fn parse_stat(v: &str, info: &mut Info) -> Result<(), ProbeError> {
     let f: Vec<&str> = v.split('|').collect();
@@ -437,7 +470,7 @@ pub struct Write<'a> {
 
 /// The script for [`Write`]; the content comes on stdin. Exit 91: validation failed.
 pub fn write_script(w: &Write<'_>) -> String {
-    let mut s = format!("p={}\n", qpath(w.dest));
+    let mut s = format!("{PRELUDE}p={}\n", qpath(w.dest));
     if w.follow_links {
         // `readlink -f` is missing on older macOS: resolve one link at a time (at most 40).
         s.push_str(
@@ -484,6 +517,8 @@ pub fn write_script(w: &Write<'_>) -> String {
         );
     }
     s.push_str("mv -f \"$t\" \"$p\" || exit 1\ntrap - EXIT\n");
+    // Where the content was staged (Ansible's `src` of a write) and the file as written.
+    s.push_str("printf 'staged=%s\\nstat=%s\\n' \"$t\" \"$(_cf_stat '' \"$p\")\"\n");
     // Who wrote it, for the attributes a new file gets (see [`Written`]).
     s.push_str(
         "printf 'umask=%s\\nids=%s|%s|%s|%s\\n' \"$(umask)\" \"$(id -un 2>/dev/null)\" \"$(id -u)\" \"$(id -gn 2>/dev/null)\" \"$(id -g)\"\n",
@@ -496,6 +531,10 @@ pub fn write_script(w: &Write<'_>) -> String {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Written {
     pub backup: Option<String>,
+    /// The temporary file the content went through before it was moved into place.
+    pub staged: Option<String>,
+    /// The file as written (`None`: its `stat` could not be read).
+    pub stat: Option<Info>,
     pub umask: Option<u32>,
     /// `(name, id)` of the writing user and of its group.
     pub user: Option<(String, String)>,
@@ -524,6 +563,10 @@ impl Written {
         for l in String::from_utf8_lossy(stdout).lines() {
             if let Some(b) = l.strip_prefix("backup=") {
                 w.backup = Some(b.to_owned());
+            } else if let Some(t) = l.strip_prefix("staged=") {
+                w.staged = Some(t.to_owned());
+            } else if let Some(st) = l.strip_prefix("stat=") {
+                w.stat = stat_info(st).ok();
             } else if let Some(u) = l.strip_prefix("umask=") {
                 w.umask = u32::from_str_radix(u.trim(), 8).ok();
             } else if let Some(ids) = l.strip_prefix("ids=") {

@@ -101,13 +101,5 @@ pub async fn run<R: Remote>(args: &TempfileArgs, ctx: &ModuleContext<'_, R>) -> 
         Ok(p) => p.infos.into_iter().next().unwrap_or_default(),
         Err(r) => return r,
     };
-    ModuleResult::changed()
-        .with("path", path)
-        .with("state", if args.directory { "directory" } else { "file" })
-        .with("mode", info.mode_str())
-        .with("uid", info.uid)
-        .with("gid", info.gid)
-        .with("owner", info.owner)
-        .with("group", info.group)
-        .with("size", info.size)
+    info.add_path_info(ModuleResult::changed().with("path", path))
 }

@@ -111,8 +111,18 @@ pub async fn run<R: Remote>(args: &TemplateArgs, ctx: &ModuleContext<'_, R>) -> 
             .and_then(|p| ctx.files.mode(&p)),
         _ => None,
     };
+    let content = match args.render_options.get("output_encoding") {
+        Some(Value::String(label)) => match encode(text, label) {
+            Ok(bytes) => bytes,
+            Err(msg) => return ModuleResult::fail(msg),
+        },
+        Some(Value::Null) | None => text.clone().into_bytes(),
+        Some(other) => {
+            return ModuleResult::fail(format!("output_encoding must be a string, not {other}"));
+        }
+    };
     let put = Put {
-        content: text.clone().into_bytes(),
+        content,
         src_name: std::path::Path::new(&args.src)
             .file_name()
             .map(|n| n.to_string_lossy().into_owned()),
@@ -120,6 +130,56 @@ pub async fn run<R: Remote>(args: &TemplateArgs, ctx: &ModuleContext<'_, R>) -> 
         dest: &args.dest,
         file: &args.file,
         follow: args.follow,
+        // Ansible's template action hands copy a rendered temporary file, not the template.
+        src_arg: None,
     };
-    put.run(ctx).await.with("src", args.src.clone())
+    put.run(ctx).await
+}
+
+/// `text` in the encoding Python's codec `label` names (`''` is UTF-8, as the action's
+/// `output_encoding or 'utf-8'`), strictly: a character the encoding cannot hold fails, as
+/// `to_bytes(..., errors='surrogate_or_strict')` does.
+fn encode(text: &str, label: &str) -> Result<Vec<u8>, String> {
+    let python = label.trim().to_ascii_lowercase().replace('_', "-");
+    if matches!(python.as_str(), "" | "utf-8" | "utf8" | "u8") {
+        return Ok(text.as_bytes().to_vec());
+    }
+    let encoding = encoding_rs::Encoding::for_label(python.as_bytes())
+        .or_else(|| encoding_rs::Encoding::for_label(python.replace('-', "").as_bytes()))
+        .ok_or_else(|| format!("unknown encoding: {label}"))?;
+    // encoding_rs writes UTF-16 and a few others as UTF-8: not what was asked.
+    if encoding.output_encoding() != encoding {
+        return Err(format!(
+            "output_encoding {label} is not supported by clearfleet"
+        ));
+    }
+    let (bytes, _, unmappable) = encoding.encode(text);
+    if unmappable {
+        return Err(format!(
+            "'{label}' codec can't encode a character of the rendered template"
+        ));
+    }
+    Ok(bytes.into_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::encode;
+
+    #[test]
+    fn output_encodings_as_python_names_them() {
+        assert_eq!(encode("café", ""), Ok("café".as_bytes().to_vec()));
+        assert_eq!(encode("café", "UTF-8"), Ok("café".as_bytes().to_vec()));
+        assert_eq!(
+            encode("café €", "windows-1252"),
+            Ok(b"caf\xe9 \x80".to_vec())
+        );
+        assert_eq!(encode("café", "cp1252"), Ok(b"caf\xe9".to_vec()));
+        assert!(encode("日本", "windows-1252").is_err());
+        assert_eq!(
+            encode("x", "nope"),
+            Err("unknown encoding: nope".to_owned())
+        );
+        assert!(encode("x", "utf-16").is_err());
+    }
 }

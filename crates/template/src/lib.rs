@@ -51,6 +51,7 @@
 
 mod env;
 mod error;
+mod file_syntax;
 mod filters;
 pub mod lookup;
 mod methods;
@@ -62,8 +63,10 @@ mod yaml_load;
 
 pub use env::OMIT;
 pub use error::{Origin, TemplateError};
+pub use file_syntax::{FileSyntax, Setting};
 pub use filters::merge_hash;
 pub use minijinja::Value;
+pub use preprocess::Delimiters;
 
 use minijinja::Environment;
 use preprocess::Processed;
@@ -366,14 +369,85 @@ impl Templates {
         source: &str,
         ctx: &Value,
     ) -> Result<String, TemplateError> {
+        Self::render_file_in(&self.env, name, source, ctx, &Delimiters::default(), 1)
+    }
+
+    /// [`Templates::render_file_ctx`] with the `template` action's `syntax` (overridden by
+    /// the file's `#jinja2:` first line), whose `{% include %}`, `{% import %}`, `{% from %}`
+    /// and `{% extends %}` find the templates they name as the action's Jinja2
+    /// `FileSystemLoader` does (plugins/action/template.py of ansible-core 2.19.14): under each
+    /// directory of `search` in turn, read through `files`; a name with a `..` component is
+    /// not found (Jinja2's `split_template_path`). The environment is copied for the render,
+    /// so what one task's search path found is never another's.
+    pub fn render_file_searching(
+        &self,
+        name: &str,
+        source: &str,
+        ctx: &Value,
+        syntax: &FileSyntax,
+        search: Vec<std::path::PathBuf>,
+        files: clearfleet_base::controller_files::ControllerFiles,
+    ) -> Result<String, TemplateError> {
         let origin = Origin::new(name, 1, 1, format!("template `{name}`"));
+        let fail = |message: String| TemplateError::Render {
+            location: origin.locate(source, 0),
+            what: origin.what.clone(),
+            message,
+        };
+        let (syntax, body) = syntax.with_header(source).map_err(fail)?;
+        let first_line = if body.len() < source.len() { 2 } else { 1 };
+        let body = syntax.newlines(body);
+        let mut env = self.env.clone();
+        if syntax != FileSyntax::default() {
+            env.set_syntax(syntax.syntax_config().map_err(|e| fail(e.to_string()))?);
+        }
+        let loaded = syntax.clone();
+        env.set_loader(move |wanted: &str| {
+            let rel = std::path::Path::new(wanted);
+            if rel.components().any(|c| {
+                !matches!(
+                    c,
+                    std::path::Component::Normal(_) | std::path::Component::CurDir
+                )
+            }) {
+                return Ok(None);
+            }
+            for dir in &search {
+                let path = dir.join(rel);
+                if files.is_file(&path) {
+                    let text = files.read_to_string(&path).map_err(|e| {
+                        minijinja::Error::new(
+                            minijinja::ErrorKind::TemplateNotFound,
+                            format!("cannot read {}: {e}", path.display()),
+                        )
+                    })?;
+                    let text = loaded.newlines(&text);
+                    return Ok(Some(
+                        preprocess::template_with(&text, false, &loaded.delimiters).text,
+                    ));
+                }
+            }
+            Ok(None)
+        });
+        Self::render_file_in(&env, name, &body, ctx, &syntax.delimiters, first_line)
+    }
+
+    /// Renders `source`, whose first line is line `first_line` of the file `name`.
+    fn render_file_in(
+        env: &Environment<'static>,
+        name: &str,
+        source: &str,
+        ctx: &Value,
+        delims: &Delimiters,
+        first_line: usize,
+    ) -> Result<String, TemplateError> {
+        let origin = Origin::new(name, first_line, 1, format!("template `{name}`"));
         // The template module does not escape backslashes (ansible-core passes
         // escape_backslashes=False), but undefined chains are rewritten as for fields.
-        let map = preprocess::template(source, false);
+        let map = preprocess::template_with(source, false, delims);
         let located =
             |e: &minijinja::Error| TemplateError::from_minijinja(e, &origin, source, 0, 0, &map);
-        let out = self
-            .env
+        let out = env
             .render_named_str(name, &map.text, ctx.clone())
             .map_err(|e| located(&e))?;
         Ok(restore_trailing_newlines(source, out))
@@ -441,9 +515,20 @@ fn single_expression(source: &str) -> Option<(&str, usize)> {
 
 /// Ansible appends the trailing newlines of the source that rendering dropped.
 pub(crate) fn restore_trailing_newlines(source: &str, mut out: String) -> String {
-    let count = |s: &str| s.len() - s.trim_end_matches('\n').len();
-    let missing = count(source).saturating_sub(count(&out));
-    out.extend(std::iter::repeat_n('\n', missing));
+    // The newlines (`\r\n`, `\n` or `\r`) that end `s`, last first.
+    let trailing = |mut s: &str| {
+        let mut found = Vec::new();
+        while let Some(nl) = ["\r\n", "\n", "\r"].into_iter().find(|nl| s.ends_with(nl)) {
+            found.push(nl);
+            s = &s[..s.len() - nl.len()];
+        }
+        found
+    };
+    let had = trailing(source);
+    let missing = had.len().saturating_sub(trailing(&out).len());
+    for nl in had[..missing].iter().rev() {
+        out.push_str(nl);
+    }
     out
 }
 

@@ -46,9 +46,43 @@ impl Processed {
 
 /// Rewrites a whole template (`escape`: Ansible's escape_backslashes for `{{ }}` literals).
 pub(crate) fn template(source: &str, escape: bool) -> Processed {
+    template_with(source, escape, &Delimiters::default())
+}
+
+/// [`template`] for a template whose tags start and end with `delims`.
+pub(crate) fn template_with(source: &str, escape: bool, delims: &Delimiters) -> Processed {
     let mut s = Scanner::new(source, escape);
+    s.delims = delims.clone();
     s.template();
     s.finish()
+}
+
+/// The strings that open and close a template's blocks, expressions and comments (Jinja2's
+/// `block_start_string` and the rest).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Delimiters {
+    pub block: (String, String),
+    pub variable: (String, String),
+    pub comment: (String, String),
+}
+
+impl Default for Delimiters {
+    fn default() -> Self {
+        let pair = |a: &str, b: &str| (a.to_owned(), b.to_owned());
+        Delimiters {
+            block: pair("{%", "%}"),
+            variable: pair("{{", "}}"),
+            comment: pair("{#", "#}"),
+        }
+    }
+}
+
+/// Which tag a start delimiter opens.
+#[derive(Clone, Copy, PartialEq)]
+enum Tag {
+    Block,
+    Variable,
+    Comment,
 }
 
 /// Rewrites a bare expression (a `when:` condition); literals are not escaped there.
@@ -83,6 +117,7 @@ struct Scanner<'a> {
     src: &'a str,
     out: Processed,
     escape: bool,
+    delims: Delimiters,
 }
 
 const KEYWORDS: &[&str] = &[
@@ -106,7 +141,22 @@ impl<'a> Scanner<'a> {
                 anchors: vec![(0, 0)],
             },
             escape,
+            delims: Delimiters::default(),
         }
+    }
+
+    /// The first tag opening at or after `from`: where, which, and its start delimiter's
+    /// length (the longer delimiter where two start at the same place).
+    fn next_tag(&self, from: usize) -> Option<(usize, Tag, usize)> {
+        [
+            (&self.delims.variable.0, Tag::Variable),
+            (&self.delims.block.0, Tag::Block),
+            (&self.delims.comment.0, Tag::Comment),
+        ]
+        .into_iter()
+        .filter(|(d, _)| !d.is_empty())
+        .filter_map(|(d, tag)| self.find(from, d).map(|p| (p, tag, d.len())))
+        .min_by_key(|&(p, _, len)| (p, std::cmp::Reverse(len)))
     }
 
     fn finish(self) -> Processed {
@@ -138,49 +188,61 @@ impl<'a> Scanner<'a> {
         let src = self.src;
         let mut i = 0;
         let mut text_start = 0;
-        while let Some(p) = self.find(i, "{") {
-            let next = src.as_bytes().get(p + 1).copied();
-            match next {
-                Some(b'#') => {
-                    i = self.find(p + 2, "#}").map_or(src.len(), |e| e + 2);
+        while let Some((p, tag, len)) = self.next_tag(i) {
+            match tag {
+                Tag::Comment => {
+                    let close = &self.delims.comment.1;
+                    i = self
+                        .find(p + len, close)
+                        .map_or(src.len(), |e| e + close.len());
                 }
-                Some(b'{') => {
-                    self.copy(text_start, p + 2);
-                    let end = self.expr(p + 2, Stop::Var, self.escape);
+                Tag::Variable => {
+                    self.copy(text_start, p + len);
+                    let end = self.expr(p + len, Stop::Var, self.escape);
                     text_start = end;
                     i = end;
                 }
-                Some(b'%') => {
-                    self.copy(text_start, p + 2);
-                    let end = self.expr(p + 2, Stop::Block, false);
+                Tag::Block => {
+                    self.copy(text_start, p + len);
+                    let end = self.expr(p + len, Stop::Block, false);
                     let tag = src
-                        .get(p..end.saturating_add(2).min(src.len()))
+                        .get(p..end.saturating_add(self.delims.block.1.len()).min(src.len()))
                         .unwrap_or("");
                     text_start = end;
                     i = end;
-                    if tag_name(tag) == "raw" {
+                    if self.tag_name(tag) == "raw" {
                         let stop = self.find_endraw(end);
                         self.copy(text_start, stop);
                         text_start = stop;
                         i = stop;
                     }
                 }
-                _ => i = p + 1,
             }
         }
         self.copy(text_start, src.len());
     }
 
     fn find_endraw(&self, from: usize) -> usize {
+        let (open, close) = &self.delims.block;
         let mut at = from;
-        while let Some(p) = self.find(at, "{%") {
-            let end = self.find(p + 2, "%}").map_or(self.src.len(), |e| e + 2);
-            if tag_name(self.src.get(p..end).unwrap_or("")) == "endraw" {
+        while let Some(p) = self.find(at, open) {
+            let end = self
+                .find(p + open.len(), close)
+                .map_or(self.src.len(), |e| e + close.len());
+            if self.tag_name(self.src.get(p..end).unwrap_or("")) == "endraw" {
                 return p;
             }
-            at = p + 2;
+            at = p + open.len().max(1);
         }
         self.src.len()
+    }
+
+    /// The name of the block tag `tag` (`raw` of `{%- raw %}`).
+    fn tag_name<'t>(&self, tag: &'t str) -> &'t str {
+        let (open, close) = &self.delims.block;
+        let tag = tag.strip_prefix(open.as_str()).unwrap_or(tag);
+        let tag = tag.strip_suffix(close.as_str()).unwrap_or(tag);
+        tag.trim_matches(['-', '+']).trim()
     }
 
     /// Scans an expression body from `i`, emitting it, until `stop` (not consumed). Returns
@@ -195,8 +257,8 @@ impl<'a> Scanner<'a> {
             if depth == 0 {
                 let rest = &bytes[i..];
                 let at_stop = match stop {
-                    Stop::Var => rest.starts_with(b"}}"),
-                    Stop::Block => rest.starts_with(b"%}"),
+                    Stop::Var => rest.starts_with(self.delims.variable.1.as_bytes()),
+                    Stop::Block => rest.starts_with(self.delims.block.1.as_bytes()),
                     Stop::Bracket => c == ']',
                     Stop::At(end) => i >= end,
                     Stop::Eof => false,
@@ -525,13 +587,6 @@ impl<'a> Scanner<'a> {
         }
         self.emit_replacement(end, ")", end);
     }
-}
-
-fn tag_name(tag: &str) -> &str {
-    tag.trim_start_matches("{%")
-        .trim_end_matches("%}")
-        .trim_matches(['-', '+'])
-        .trim()
 }
 
 #[cfg(test)]

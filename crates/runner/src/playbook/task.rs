@@ -3,7 +3,6 @@
 //! `failed_when`, `register`, `notify` and `ignore_errors`; then the result as an event.
 
 use std::borrow::Cow;
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use serde_json::{Map, Value, json};
@@ -760,7 +759,7 @@ async fn run_host_module(
     var_map: &Map<String, Value>,
 ) -> ModuleResult {
     if module == "template" {
-        match render_template_file(e, t, &rendered, var_map) {
+        match super::template_file::render(e, t, &rendered, var_map) {
             Ok(content) => {
                 if let Some(m) = rendered.as_object_mut() {
                     m.insert("_rendered".into(), json!(content));
@@ -901,80 +900,6 @@ fn count(
 fn num(v: &Value) -> Option<f64> {
     v.as_f64()
         .or_else(|| v.as_str().and_then(|s| s.trim().parse().ok()))
-}
-
-/// Why the `template` module's source cannot be rendered.
-#[derive(Debug, thiserror::Error)]
-enum TemplateFileError {
-    #[error("template: `src` is required")]
-    NoSrc,
-    #[error(
-        "template: could not find `{0}` (looked in templates/ and the directory itself of the role, the task's file's directory and the playbook's)"
-    )]
-    NotFound(String),
-    #[error("template: {}: {source}", path.display())]
-    Read {
-        path: PathBuf,
-        source: std::io::Error,
-    },
-    #[error(transparent)]
-    Render(#[from] TemplateError),
-}
-
-/// The `template` module's `src` (under the role's `templates/` and directory, the playbook's
-/// `templates/` and directory, or as given) rendered with the task's variables.
-fn render_template_file(
-    e: &Engine,
-    t: &Task,
-    args: &Value,
-    vars: &Map<String, Value>,
-) -> Result<String, TemplateFileError> {
-    let src = args
-        .get("src")
-        .and_then(Value::as_str)
-        .ok_or(TemplateFileError::NoSrc)?;
-    let search = super::search_path::search_path(&e.playbook_dir, t);
-    let mut candidates =
-        clearfleet_template::lookup::search::candidates(&search, Some("templates"), src);
-    candidates.push(PathBuf::from(src));
-    let path = candidates
-        .iter()
-        .find(|p| e.files.is_file(p))
-        .ok_or_else(|| TemplateFileError::NotFound(src.to_owned()))?;
-    let text = e
-        .files
-        .read_to_string(path)
-        .map_err(|source| TemplateFileError::Read {
-            path: path.clone(),
-            source,
-        })?;
-    let vars = with_template_vars(vars, src, path, args.get("dest"));
-    Ok(e.templates
-        .render_file(&path.display().to_string(), &text, &e.context(&vars))?)
-}
-
-/// The variables Ansible's `template` action adds for the template: `template_path` (`src` as
-/// given), `template_fullpath` (where it was found), `template_destpath`, and `ansible_managed`
-/// (its default, `Ansible managed`) unless the task's variables set it.
-fn with_template_vars(
-    vars: &Map<String, Value>,
-    src: &str,
-    fullpath: &std::path::Path,
-    dest: Option<&Value>,
-) -> Map<String, Value> {
-    let mut vars = vars.clone();
-    vars.insert("template_path".into(), json!(src));
-    vars.insert(
-        "template_fullpath".into(),
-        json!(fullpath.display().to_string()),
-    );
-    vars.insert(
-        "template_destpath".into(),
-        dest.cloned().unwrap_or(Value::Null),
-    );
-    vars.entry("ansible_managed")
-        .or_insert_with(|| json!("Ansible managed"));
-    vars
 }
 
 async fn run_module<R: Remote>(

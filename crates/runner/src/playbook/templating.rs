@@ -176,13 +176,20 @@ impl TemplateCache {
         self.read(|i| i.templates.eval_bool_ctx(id, ctx))
     }
 
-    /// Renders a whole template file (the `template` module).
-    pub fn render_file(
+    /// Renders a whole template file (the `template` module) with the action's `syntax`, its
+    /// includes and imports found under `search`, read through `files`.
+    pub fn render_file_searching(
         &self,
         name: &str,
         source: &str,
         ctx: &clearfleet_template::Value,
+        syntax: &clearfleet_template::FileSyntax,
+        search: Vec<std::path::PathBuf>,
+        files: clearfleet_base::controller_files::ControllerFiles,
     ) -> Result<String, TemplateError> {
-        self.read(|i| i.templates.render_file_ctx(name, source, ctx))
+        self.read(|i| {
+            i.templates
+                .render_file_searching(name, source, ctx, syntax, search, files)
+        })
     }
 }
