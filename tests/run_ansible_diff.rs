@@ -533,6 +533,26 @@ fn ansible_and_clearfleet_agree_on_copy_and_template_results() {
     );
 }
 
+/// `!unsafe` values (tests/fixtures/run/unsafe_values.yml) are never templated: in vars, through
+/// another variable, in a fact, in a command, as a whole argument; nor is what a template
+/// produced (a registered output, a lookup's text) when a variable refers to it; under both
+/// tools.
+#[test]
+fn ansible_and_clearfleet_agree_on_unsafe_values() {
+    let Some(both) = run_both("unsafe_values.yml", &["h01"]) else {
+        return;
+    };
+    let ours = dumped(&both.ours_dir(), "h01-unsafe.json");
+    assert_eq!(
+        ours,
+        dumped(&both.theirs_dir(), "h01-unsafe.json"),
+        "--- clearfleet:\n{}\n--- ansible:\n{}",
+        both.ours.stdout,
+        both.theirs
+    );
+    assert_eq!(ours["secret"], "p@ss{{word}}{%x%}{#");
+}
+
 /// What a task registers when `changed_when`/`failed_when` decide or cannot be evaluated (the
 /// module's result kept, the error in `*_when_result`), the `exception` of a failure and its
 /// `failed_when_suppressed_exception`, and a loop's `failed`/`msg`

@@ -501,10 +501,11 @@ fn template_hook_sees_every_template_and_expression() {
 
 #[test]
 fn unsafe_values_are_not_template_checked() {
+    // Not checked, and kept as a template that renders to exactly the text.
     let pb = ok("- hosts: all\n  vars:\n    raw: !unsafe \"{{ not a template\"\n");
     assert_eq!(
         pb.plays[0].vars.get("raw"),
-        Some(&json!("{{ not a template"))
+        Some(&json!("{% raw +%}{{ not a template{% endraw +%}"))
     );
 }
 

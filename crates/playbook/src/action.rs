@@ -9,7 +9,7 @@ use super::template::is_template;
 use clearfleet_base::suggest::did_you_mean;
 use clearfleet_modules::MODULES;
 use clearfleet_modules::not_run::{NOT_RUN, is_not_run, refusal};
-use clearfleet_yaml::syntax::{Kind, Node, key_text};
+use clearfleet_yaml::syntax::{Kind, Node, key_text, unsafe_template};
 use serde_json::{Map, Value};
 
 /// Modules whose free-form text keeps non-option `k=v` words in `_raw_params`.
@@ -77,7 +77,7 @@ pub fn module_call(
                 for (k, val) in entries {
                     let key = key_text(k);
                     if key != "module" {
-                        args.insert(key, val.to_value());
+                        args.insert(key, val.to_template_value());
                     }
                 }
                 (module, args, Some(v))
@@ -99,10 +99,23 @@ pub fn module_call(
         let module = canonical_module(&action.written)?;
         let args = match &v.kind {
             Kind::Null => Map::new(),
-            Kind::Str(s) => kv(cx, f, v, s, FREE_FORM.contains(&module))?,
+            Kind::Str(s) => {
+                let args = kv(cx, f, v, s, FREE_FORM.contains(&module))?;
+                // `command: !unsafe echo {{ x }}`: every argument of it is unsafe.
+                if v.tag.as_deref() == Some("!unsafe") {
+                    args.into_iter()
+                        .map(|(k, a)| match a {
+                            Value::String(t) => (k, Value::String(unsafe_template(&t))),
+                            other => (k, other),
+                        })
+                        .collect()
+                } else {
+                    args
+                }
+            }
             Kind::Map(entries) => entries
                 .iter()
-                .map(|(k, val)| (key_text(k), val.to_value()))
+                .map(|(k, val)| (key_text(k), val.to_template_value()))
                 .collect(),
             _ => {
                 cx.error(
@@ -125,7 +138,7 @@ pub fn module_call(
             Kind::Null => Map::new(),
             Kind::Map(entries) => entries
                 .iter()
-                .map(|(k, val)| (key_text(k), val.to_value()))
+                .map(|(k, val)| (key_text(k), val.to_template_value()))
                 .collect(),
             Kind::Str(s) if !is_template(s) => kv(cx, f, a, s, FREE_FORM.contains(&module))?,
             _ => {

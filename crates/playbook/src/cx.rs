@@ -320,7 +320,7 @@ impl<'h> Cx<'h> {
                     continue;
                 }
                 self.templates(f, v, &format!("vars.{name}"), sites);
-                out.insert(name, v.to_value());
+                out.insert(name, v.to_template_value());
             }
         }
         out

@@ -221,7 +221,7 @@ pub fn load_vars_file(source: &ControllerFiles, path: &Path) -> Result<VarsFile,
             fail.column,
         ))));
     }
-    match root.to_value() {
+    match root.to_template_value() {
         serde_json::Value::Object(vars) => Ok(VarsFile { vars, vaulted }),
         serde_json::Value::Null => Ok(VarsFile {
             vars: serde_json::Map::new(),

@@ -192,7 +192,7 @@ pub(crate) fn spec<'n>(
             ),
             _ => {
                 cx.templates(f, v, &format!("roles.{key}"), sites);
-                out.params.insert(key, v.to_value());
+                out.params.insert(key, v.to_template_value());
             }
         }
     }

@@ -358,7 +358,7 @@ pub fn task(
             }
             // `with_<lookup>`: the terms as written; the runner renders them and runs the lookup.
             Some(lookup) => {
-                task.loop_ = Some(v.to_value());
+                task.loop_ = Some(v.to_template_value());
                 task.loop_with = Some(lookup.to_owned());
             }
             None => task.loop_ = loop_value(cx, f, v),
@@ -590,7 +590,7 @@ pub(crate) fn delegate_to(cx: &mut Cx, f: &File, v: &Node) -> Option<String> {
 
 fn loop_value(cx: &mut Cx, f: &File, v: &Node) -> Option<Value> {
     match &v.kind {
-        Kind::Seq(_) => Some(v.to_value()),
+        Kind::Seq(_) => Some(v.to_template_value()),
         Kind::Str(s) if is_template(s) => Some(Value::String(s.clone())),
         _ => {
             cx.error(

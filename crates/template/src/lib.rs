@@ -93,6 +93,8 @@ struct CompiledTemplate {
     /// Maps offsets of the compiled (rewritten) text back to `source`.
     map: Processed,
     origin: Origin,
+    /// The variables it reads by name (see [`Templates::names`]).
+    names: Vec<String>,
 }
 
 struct CompiledExpr {
@@ -189,14 +191,31 @@ impl Templates {
             }
             _ => None,
         };
+        let mut names: Vec<String> = self
+            .env
+            .get_template(&name)
+            .map(|t| t.undeclared_variables(false).into_iter().collect())
+            .unwrap_or_default();
+        names.extend(preprocess::chained_roots(&map.text));
+        names.sort();
+        names.dedup();
         self.templates.push(CompiledTemplate {
             name,
             native,
             source: source.to_owned(),
             map,
             origin,
+            names,
         });
         Ok(TemplateId(id))
+    }
+
+    /// The variables template `id` reads by name: those it uses that it does not set itself
+    /// (minijinja's `undeclared_variables`, globals and functions such as `lookup` included)
+    /// and the roots of its guarded chains (`missing.attr | default(x)`). Not those it reaches
+    /// at run time by a name in a string (`vars['x']`, `lookup('vars', 'x')`).
+    pub fn names(&self, id: TemplateId) -> &[String] {
+        self.templates.get(id.0).map_or(&[], |t| &t.names)
     }
 
     /// Compiles a `when:`/`changed_when:`/`failed_when:`/`until:` expression (no braces; a

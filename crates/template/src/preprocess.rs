@@ -85,6 +85,17 @@ enum Tag {
     Comment,
 }
 
+/// The variable names a rewritten text's guarded chains start from (`__clearfleet_get('a', …)`).
+pub(crate) fn chained_roots(text: &str) -> Vec<String> {
+    let head = format!("{GET_FN}('");
+    text.match_indices(&head)
+        .filter_map(|(at, _)| {
+            let rest = &text[at + head.len()..];
+            rest.find('\'').map(|end| rest[..end].to_owned())
+        })
+        .collect()
+}
+
 /// Rewrites a bare expression (a `when:` condition); literals are not escaped there.
 pub(crate) fn expression(source: &str) -> Processed {
     let mut s = Scanner::new(source, false);

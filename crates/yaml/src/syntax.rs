@@ -455,14 +455,24 @@ impl Node {
 
     /// The node as a JSON value (map keys become text).
     pub fn to_value(&self) -> Value {
-        self.to_value_at(0)
+        self.to_value_at(0, false)
     }
 
-    fn to_value_at(&self, depth: usize) -> Value {
+    /// [`Node::to_value`] for a playbook's values, which are templated: an `!unsafe` string
+    /// becomes a template that renders to exactly its text ([`unsafe_template`]), since Ansible
+    /// never templates an unsafe value.
+    pub fn to_template_value(&self) -> Value {
+        self.to_value_at(0, true)
+    }
+
+    fn to_value_at(&self, depth: usize, guard_unsafe: bool) -> Value {
         if depth > MAX_DEPTH {
             return Value::Null;
         }
         match &self.kind {
+            Kind::Str(s) if guard_unsafe && self.tag.as_deref() == Some("!unsafe") => {
+                Value::String(unsafe_template(s))
+            }
             Kind::Null => Value::Null,
             Kind::Bool(b) => Value::Bool(*b),
             Kind::Int(i) => Value::from(*i),
@@ -472,13 +482,16 @@ impl Node {
             Kind::Float(f) => serde_json::Number::from_f64(*f)
                 .map_or_else(|| Value::String(f.to_string()), Value::Number),
             Kind::Str(s) => Value::String(s.clone()),
-            Kind::Seq(items) => {
-                Value::Array(items.iter().map(|n| n.to_value_at(depth + 1)).collect())
-            }
+            Kind::Seq(items) => Value::Array(
+                items
+                    .iter()
+                    .map(|n| n.to_value_at(depth + 1, guard_unsafe))
+                    .collect(),
+            ),
             Kind::Map(entries) => Value::Object(
                 entries
                     .iter()
-                    .map(|(k, v)| (key_text(k), v.to_value_at(depth + 1)))
+                    .map(|(k, v)| (key_text(k), v.to_value_at(depth + 1, guard_unsafe)))
                     .collect(),
             ),
         }
@@ -499,6 +512,26 @@ impl Node {
 }
 
 /// A mapping key as text (`true`, `null` and numbers spelled as YAML wrote them).
+/// `text` as a template that renders to exactly `text`: unchanged without a `{{`, `{%` or
+/// `{#`; else each run of it without `{%` inside `{% raw +%}…{% endraw +%}` (`+`: the newline
+/// after a tag stays, whatever `trim_blocks` says) and each `{%` as `{{ '{%' }}`, so that no
+/// part of it is ever read as Jinja.
+pub fn unsafe_template(text: &str) -> String {
+    if !["{{", "{%", "{#"].iter().any(|m| text.contains(m)) {
+        return text.to_owned();
+    }
+    text.split("{%")
+        .map(|piece| {
+            if piece.is_empty() {
+                String::new()
+            } else {
+                format!("{{% raw +%}}{piece}{{% endraw +%}}")
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("{{ '{%' }}")
+}
+
 pub fn key_text(k: &Node) -> String {
     match &k.kind {
         Kind::Bool(b) => if *b { "true" } else { "false" }.to_owned(),
@@ -517,6 +550,27 @@ mod tests {
             Ok(Some(n)) => n,
             other => panic!("{other:?}"),
         }
+    }
+
+    /// Each run without `{%` in a raw block, each `{%` as an expression; plain text as it is.
+    #[test]
+    fn unsafe_text_becomes_a_template_of_itself() {
+        assert_eq!(unsafe_template("plain"), "plain");
+        assert_eq!(unsafe_template("a{{b}}"), "{% raw +%}a{{b}}{% endraw +%}");
+        assert_eq!(
+            unsafe_template("{%x%}{% endraw %}"),
+            "{{ '{%' }}{% raw +%}x%}{% endraw +%}{{ '{%' }}{% raw +%} endraw %}{% endraw +%}"
+        );
+        let n = parse(
+            "a: !unsafe '{{ x }}'
+b: '{{ y }}'
+",
+        );
+        assert_eq!(
+            n.to_template_value(),
+            serde_json::json!({"a": "{% raw +%}{{ x }}{% endraw +%}", "b": "{{ y }}"})
+        );
+        assert_eq!(n.to_value()["a"], "{{ x }}");
     }
 
     #[test]

@@ -150,9 +150,78 @@ fn var_map_with(
     vars
 }
 
+/// Renders the `lazy` variables of `vars`, each once, after the variables it refers to: Ansible
+/// templates a variable when it is used and never templates what a template produced, so an
+/// `!unsafe` value, a lookup's text or a registered output holding `{{` stays text. A variable
+/// that reaches others by a name in a string (`vars['x']`, `hostvars`, `lookup('vars', …)`)
+/// cannot say which, so it, and every variable that refers to it, renders last, again until
+/// nothing changes ([`resolve_fixpoint`]). A variable that cannot render (it refers to
+/// something undefined, or to itself through others) is dropped: undefined, never its text.
+fn resolve_lazy(e: &Engine, t: &Task, vars: &mut Map<String, Value>, lazy: Vec<String>) {
+    let mut refers: Vec<(String, Vec<String>)> = Vec::new();
+    let mut by_name: Vec<String> = Vec::new();
+    for k in lazy {
+        let Some(v) = vars.get(&k) else { continue };
+        let mut names = Vec::new();
+        let mut hidden = false;
+        for s in template_strings(v) {
+            hidden |= s.contains("vars");
+            if let Ok(n) = e
+                .templates
+                .names(s, &t.location, &format!("variable `{k}`"))
+            {
+                names.extend(n);
+            }
+        }
+        if hidden {
+            by_name.push(k);
+        } else {
+            refers.push((k, names));
+        }
+    }
+    // Whatever refers to a variable reached by name waits with it.
+    loop {
+        let (join, keep): (Vec<_>, Vec<_>) = std::mem::take(&mut refers)
+            .into_iter()
+            .partition(|(_, names)| names.iter().any(|n| by_name.contains(n)));
+        refers = keep;
+        if join.is_empty() {
+            break;
+        }
+        by_name.extend(join.into_iter().map(|(k, _)| k));
+    }
+    loop {
+        let pending: Vec<String> = refers.iter().map(|(k, _)| k.clone()).collect();
+        let (ready, blocked): (Vec<_>, Vec<_>) = std::mem::take(&mut refers)
+            .into_iter()
+            .partition(|(k, names)| names.iter().all(|n| n == k || !pending.contains(n)));
+        refers = blocked;
+        if ready.is_empty() {
+            break;
+        }
+        let c = e.context(vars);
+        for (k, _) in ready {
+            let Some(v) = vars.get(&k) else { continue };
+            match e
+                .templates
+                .render_value(v, &c, &t.location, &format!("variable `{k}`"))
+            {
+                Ok(new) => vars.insert(k, new),
+                Err(_) => vars.remove(&k),
+            };
+        }
+    }
+    // A cycle: each waits for another.
+    for (k, _) in refers {
+        vars.remove(&k);
+    }
+    resolve_fixpoint(e, t, vars, by_name);
+}
+
 /// Renders the `lazy` variables of `vars` in the full context until nothing changes; drops
-/// those that still cannot render.
-fn resolve_lazy(e: &Engine, t: &Task, vars: &mut Map<String, Value>, mut lazy: Vec<String>) {
+/// those that still cannot render. For the variables that reach others by a name in a string
+/// (see [`resolve_lazy`]).
+fn resolve_fixpoint(e: &Engine, t: &Task, vars: &mut Map<String, Value>, mut lazy: Vec<String>) {
     for _ in 0..8 {
         if lazy.is_empty() {
             break;
@@ -199,6 +268,16 @@ fn resolve_lazy(e: &Engine, t: &Task, vars: &mut Map<String, Value>, mut lazy: V
 }
 
 /// Whether a variable's value holds a template anywhere inside.
+/// The strings of `v` that are templates.
+fn template_strings(v: &Value) -> Vec<&str> {
+    match v {
+        Value::String(s) if Templates::is_template(s) => vec![s.as_str()],
+        Value::Array(a) => a.iter().flat_map(template_strings).collect(),
+        Value::Object(m) => m.values().flat_map(template_strings).collect(),
+        _ => Vec::new(),
+    }
+}
+
 fn has_template(v: &Value) -> bool {
     match v {
         Value::String(s) => Templates::is_template(s),

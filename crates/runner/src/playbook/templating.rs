@@ -65,6 +65,17 @@ impl TemplateCache {
         }
     }
 
+    /// The variables `source` reads by name ([`Templates::names`]), compiling it once.
+    pub fn names(
+        &self,
+        source: &str,
+        at: &Location,
+        what: &str,
+    ) -> Result<Vec<String>, TemplateError> {
+        let id = self.compile_text(source, at, what)?;
+        Ok(self.read(|i| i.templates.names(id).to_vec()))
+    }
+
     /// Compiles a bare expression (`when:` and friends) once.
     pub fn compile_expr(
         &self,
