@@ -30,6 +30,7 @@ pub const LOOKUPS: &[&str] = &[
     "flattened",
     "indexed_items",
     "items",
+    "lines",
     "list",
     "password",
     "pipe",
@@ -182,7 +183,14 @@ fn run(call: &Call, name: &str, terms: Vec<Value>) -> Result<Vec<Value>, Error> 
         "first_found" => files::first_found(call, &terms),
         "template" => files::template(call, &terms),
         "env" => env(call, &terms),
-        "pipe" => pipe(call, &terms),
+        "pipe" => pipe(call, &terms, "pipe")
+            .map(|outs| outs.iter().map(|o| Value::from(o.trim_end())).collect()),
+        "lines" => pipe(call, &terms, "lines").map(|outs| {
+            outs.iter()
+                .flat_map(|o| bytes_lines(o))
+                .map(Value::from)
+                .collect()
+        }),
         "vars" => vars(call, &terms),
         "password" => password::password(call, &terms),
         "items" => Ok(lists::flatten_once(terms)),
@@ -232,7 +240,8 @@ fn env(call: &Call, terms: &[Value]) -> Result<Vec<Value>, Error> {
 /// `pipe`: each term run by `sh -c` on the controller in the playbook's directory; its
 /// stdout with trailing whitespace removed. A non-zero exit fails; stderr is kept out of
 /// the terminal.
-fn pipe(call: &Call, terms: &[Value]) -> Result<Vec<Value>, Error> {
+/// `pipe` and `lines` (`plugin`): each term run by `/bin/sh -c` in the basedir, its stdout.
+fn pipe(call: &Call, terms: &[Value], plugin: &str) -> Result<Vec<String>, Error> {
     terms
         .iter()
         .map(|t| {
@@ -243,18 +252,16 @@ fn pipe(call: &Call, terms: &[Value]) -> Result<Vec<Value>, Error> {
                 .current_dir(call.basedir())
                 .stdin(std::process::Stdio::null())
                 .output()
-                .map_err(|e| fail(format!("lookup_plugin.pipe({cmd}): {e}")))?;
+                .map_err(|e| fail(format!("lookup_plugin.{plugin}({cmd}): {e}")))?;
             match out.status.code() {
-                Some(0) => Ok(Value::from(
-                    String::from_utf8_lossy(&out.stdout).trim_end().to_owned(),
-                )),
+                Some(0) => Ok(String::from_utf8_lossy(&out.stdout).into_owned()),
                 // Ansible lets the command's stderr reach the terminal; clearfleet's output
                 // belongs to its reporters, so the last line goes into the error instead.
                 code => {
                     let stderr = String::from_utf8_lossy(&out.stderr);
                     let last = stderr.lines().rev().map(str::trim).find(|l| !l.is_empty());
                     Err(fail(format!(
-                        "lookup_plugin.pipe({cmd}) returned {}{}",
+                        "lookup_plugin.{plugin}({cmd}) returned {}{}",
                         code.unwrap_or(-1),
                         last.map(|l| format!(": {l}")).unwrap_or_default()
                     )))
@@ -262,6 +269,22 @@ fn pipe(call: &Call, terms: &[Value]) -> Result<Vec<Value>, Error> {
             }
         })
         .collect()
+}
+
+/// Python's `bytes.splitlines()`: lines ended by `\n`, `\r\n` or `\r`, without their ends.
+fn bytes_lines(text: &str) -> Vec<&str> {
+    let mut lines = Vec::new();
+    let mut rest = text;
+    while !rest.is_empty() {
+        let end = rest.find(['\n', '\r']).unwrap_or(rest.len());
+        lines.push(&rest[..end]);
+        rest = &rest[end..];
+        rest = rest
+            .strip_prefix("\r\n")
+            .or_else(|| rest.strip_prefix(['\n', '\r']))
+            .unwrap_or(rest);
+    }
+    lines
 }
 
 /// `vars`: the values of the variables named (`default` for a missing one, else an error).
@@ -299,6 +322,29 @@ mod tests {
             .compile(src, Origin::new("t.yml", 1, 1, "test"))
             .map_err(|e| e.to_string())?;
         t.render(id, &vars).map_err(|e| e.to_string())
+    }
+
+    /// `lines`: the command's output split as Python's `bytes.splitlines()`; `pipe`: whole.
+    #[test]
+    fn lines_and_pipe_run_the_command() {
+        assert_eq!(
+            render("{{ query('lines', 'echo a; echo; echo c') }}", json!({})),
+            Ok(json!(["a", "", "c"]))
+        );
+        assert_eq!(
+            render("{{ lookup('lines', 'echo one; echo two') }}", json!({})),
+            Ok(json!("one,two"))
+        );
+        assert_eq!(
+            render("{{ lookup('pipe', 'echo one; echo two') }}", json!({})),
+            Ok(json!("one\ntwo"))
+        );
+        let err = render("{{ lookup('lines', 'exit 3') }}", json!({})).expect_err("exit 3 fails");
+        assert!(
+            err.contains("lookup_plugin.lines(exit 3) returned 3"),
+            "{err}"
+        );
+        assert_eq!(super::bytes_lines("a\rb\r\n\nc"), ["a", "b", "", "c"]);
     }
 
     #[test]
