@@ -325,7 +325,7 @@ fn with_nested() {
   |
 4 |       with_nested: [[1, 2], [a, b]]
   |       ^
-  = hint: clearfleet has the lookups dict, env, file, fileglob, first_found, flattened, indexed_items, items, list, password, pipe, sequence, subelements, template, together, vars"#;
+  = hint: clearfleet has the lookups dict, env, file, fileglob, first_found, flattened, indexed_items, items, lines, list, password, pipe, sequence, subelements, template, together, vars"#;
     assert_text(&of("with_nested"), expected);
 }
 
