@@ -278,8 +278,7 @@ impl Guard<'_> {
     /// The marker the script printed, if the command did not run.
     pub fn marker(out: &RemoteOutput, nonce: &str) -> Option<Marker> {
         let text = String::from_utf8_lossy(&out.stdout);
-        let rest = text.trim_end_matches(['\n', '\r', ' ', '\t']);
-        let rest = rest.strip_prefix(nonce)?.strip_prefix(':')?;
+        let rest = text.trim_end().strip_prefix(nonce)?.strip_prefix(':')?;
         Some(match rest {
             "chdir" => Marker::Chdir,
             "creates" => Marker::Creates,

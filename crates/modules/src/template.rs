@@ -50,7 +50,9 @@ pub const KEYS: &[Key] = &[
     ("_rendered", &[]),
 ];
 
-const RENDER_OPTIONS: &[&str] = &[
+/// The arguments that say how the source renders (the engine's, not the write's); all but
+/// `output_encoding` are Jinja2 settings.
+pub const RENDER_OPTIONS: &[&str] = &[
     "newline_sequence",
     "trim_blocks",
     "lstrip_blocks",

@@ -113,6 +113,9 @@ struct CompiledExpr {
 /// `Send + Sync`; compile once, render many times from any thread.
 pub struct Templates {
     env: Environment<'static>,
+    /// The same settings without the compiled fields: what a template file's render copies
+    /// (see [`Templates::render_file_searching`]), so the copy does not grow with the playbook.
+    file_env: Environment<'static>,
     templates: Vec<CompiledTemplate>,
     exprs: Vec<CompiledExpr>,
 }
@@ -136,6 +139,7 @@ impl Templates {
     pub fn new() -> Templates {
         Templates {
             env: env::build(),
+            file_env: env::build(),
             templates: Vec::new(),
             exprs: Vec::new(),
         }
@@ -147,6 +151,7 @@ impl Templates {
         &mut self,
         files: clearfleet_base::controller_files::ControllerFiles,
     ) {
+        lookup::register(&mut self.file_env, files.clone());
         lookup::register(&mut self.env, files);
     }
 
@@ -416,7 +421,7 @@ impl Templates {
         let (syntax, body) = syntax.with_header(source).map_err(fail)?;
         let first_line = if body.len() < source.len() { 2 } else { 1 };
         let body = syntax.newlines(body);
-        let mut env = self.env.clone();
+        let mut env = self.file_env.clone();
         if syntax != FileSyntax::default() {
             env.set_syntax(syntax.syntax_config().map_err(|e| fail(e.to_string()))?);
         }

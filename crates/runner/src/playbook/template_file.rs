@@ -9,6 +9,7 @@ use serde_json::{Map, Value, json};
 
 use super::Engine;
 use clearfleet_base::boolean::ansible_bool;
+use clearfleet_modules::template::RENDER_OPTIONS;
 use clearfleet_playbook::Task;
 use clearfleet_template::{FileSyntax, Setting, TemplateError};
 
@@ -110,19 +111,9 @@ fn with_template_vars(
 /// on unless set (`boolean(..., strict=False)`: anything not true is false), `lstrip_blocks`
 /// off, Jinja2's delimiters, `newline_sequence` `\n` (its escaped spellings `"\\n"` too).
 fn file_syntax(args: &Value) -> Result<FileSyntax, String> {
-    const KEYS: [&str; 9] = [
-        "trim_blocks",
-        "lstrip_blocks",
-        "newline_sequence",
-        "block_start_string",
-        "block_end_string",
-        "variable_start_string",
-        "variable_end_string",
-        "comment_start_string",
-        "comment_end_string",
-    ];
     let mut syntax = FileSyntax::default();
-    for key in KEYS {
+    // `output_encoding` is the module's: it encodes the rendered text.
+    for &key in RENDER_OPTIONS.iter().filter(|k| **k != "output_encoding") {
         let Some(v) = args.get(key).filter(|v| !v.is_null()) else {
             continue;
         };
