@@ -28,6 +28,12 @@ pub struct HumanReporter<W: Write, E: Write> {
     view: View,
     /// `-v`: show output of every task, not only of failed ones.
     pub verbose: bool,
+    /// The task whose header was printed last (name, location), and whether nothing was
+    /// printed under it yet.
+    banner: Option<(String, String)>,
+    banner_bare: bool,
+    /// The locations of the handlers started so far (a result's header says which it is).
+    handlers: std::collections::HashSet<String>,
     error: FirstError,
 }
 
@@ -39,8 +45,48 @@ impl<W: Write, E: Write> HumanReporter<W, E> {
             quiet,
             view,
             verbose: false,
+            banner: None,
+            banner_bare: false,
+            handlers: Default::default(),
             error: FirstError::default(),
         }
+    }
+
+    /// The header of a task starting on some host. Under the `free` strategy hosts start the
+    /// same task one after another: a header right under the same header is left out.
+    fn task_started(&mut self, name: &str, location: &str, handler: bool) -> std::io::Result<()> {
+        let same = self
+            .banner
+            .as_ref()
+            .is_some_and(|(n, l)| n == name && l == location);
+        if same && self.banner_bare {
+            return Ok(());
+        }
+        if handler {
+            self.handlers.insert(location.to_owned());
+        }
+        self.banner = Some((name.to_owned(), location.to_owned()));
+        self.banner_bare = true;
+        self.out
+            .write_all(super::playbook::task_header(name, handler).as_bytes())
+    }
+
+    /// A task's line, under its own header: when hosts run at their own pace (`free`), a result
+    /// may belong to another task than the last header, which is then printed again (as
+    /// Ansible's default callback does).
+    fn task_result(&mut self, r: &clearfleet_events::TaskResult) -> std::io::Result<()> {
+        // A task is known by its location (its name may be rendered per host).
+        let under = self.banner.as_ref().is_some_and(|(_, l)| *l == r.location);
+        if !under {
+            let handler = self.handlers.contains(&r.location);
+            self.out
+                .write_all(super::playbook::task_header(&r.task, handler).as_bytes())?;
+            self.banner = Some((r.task.clone(), r.location.clone()));
+        }
+        self.banner_bare = false;
+        self.out
+            .write_all(super::playbook::task_line(r, self.verbose).as_bytes())
+            .and_then(|()| self.out.flush())
     }
 }
 
@@ -177,12 +223,14 @@ impl<W: Write, E: Write> Reporter for HumanReporter<W, E> {
             EventKind::PlayStarted { name, .. } if !self.quiet => self
                 .out
                 .write_all(super::playbook::play_header(name).as_bytes()),
-            EventKind::TaskStarted { name, handler, .. } if !self.quiet => self
-                .out
-                .write_all(super::playbook::task_header(name, *handler).as_bytes()),
+            EventKind::TaskStarted {
+                name,
+                location,
+                handler,
+            } if !self.quiet => self.task_started(name, location, *handler),
+            EventKind::TaskResult(r) if !self.quiet => self.task_result(r),
             EventKind::TaskResult(r)
-                if !self.quiet
-                    || matches!(r.status, TaskStatus::Failed | TaskStatus::Unreachable) =>
+                if matches!(r.status, TaskStatus::Failed | TaskStatus::Unreachable) =>
             {
                 self.out
                     .write_all(super::playbook::task_line(r, self.verbose).as_bytes())
@@ -247,6 +295,93 @@ mod tests {
             duration: Duration::from_millis(12),
             ..HostOutcome::new(host, status)
         }
+    }
+
+    fn started(name: &str, location: &str, handler: bool) -> Event {
+        Event {
+            elapsed: Duration::ZERO,
+            kind: EventKind::TaskStarted {
+                name: name.into(),
+                location: location.into(),
+                handler,
+            },
+        }
+    }
+
+    fn result(host: &str, task: &str, location: &str) -> Event {
+        Event {
+            elapsed: Duration::ZERO,
+            kind: EventKind::TaskResult(Box::new(clearfleet_events::TaskResult {
+                host: host.into(),
+                task: task.into(),
+                location: location.into(),
+                status: TaskStatus::Ok,
+                item: None,
+                msg: None,
+                rc: None,
+                stdout: String::new(),
+                stderr: String::new(),
+                diff: None,
+                duration: Duration::from_millis(1),
+            })),
+        }
+    }
+
+    fn printed(events: &[Event]) -> String {
+        let mut out = Vec::new();
+        let mut r = HumanReporter::new(&mut out, std::io::sink(), false, View::Playbook);
+        for e in events {
+            r.report(e);
+        }
+        drop(r);
+        let text = String::from_utf8(out).unwrap_or_default();
+        anstream::adapter::strip_str(&text)
+            .to_string()
+            .lines()
+            .map(|l| l.trim_end_matches('*').trim_end().to_owned())
+            .filter(|l| !l.is_empty())
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    #[test]
+    fn hosts_at_their_own_pace_print_each_result_under_its_own_task() {
+        // The `free` strategy: a and b start task A, a goes on to B while b's A ends.
+        let text = printed(&[
+            started("A", "pb.yml:3:7", false),
+            started("A", "pb.yml:3:7", false),
+            result("a", "A", "pb.yml:3:7"),
+            started("B", "pb.yml:5:7", false),
+            result("b", "A", "pb.yml:3:7"),
+            result("a", "B", "pb.yml:5:7"),
+            started("h", "pb.yml:9:7", true),
+            result("a", "h", "pb.yml:9:7"),
+            result("b", "B", "pb.yml:5:7"),
+            result("b", "h", "pb.yml:9:7"),
+        ]);
+        assert_eq!(
+            text,
+            "TASK [A]\nok: [a]\nTASK [B]\nTASK [A]\nok: [b]\nTASK [B]\nok: [a]\n\
+             RUNNING HANDLER [h]\nok: [a]\nTASK [B]\nok: [b]\nRUNNING HANDLER [h]\nok: [b]"
+        );
+    }
+
+    #[test]
+    fn hosts_in_step_print_a_header_per_task_as_before() {
+        // `linear`: every header once, even the same task run twice (a loop of includes).
+        let text = printed(&[
+            started("A", "pb.yml:3:7", false),
+            result("a", "A", "pb.yml:3:7"),
+            result("b", "A", "pb.yml:3:7"),
+            started("A", "pb.yml:3:7", false),
+            result("a", "A", "pb.yml:3:7"),
+            started("Gathering Facts", "", false),
+            result("a", "Gathering Facts", ""),
+        ]);
+        assert_eq!(
+            text,
+            "TASK [A]\nok: [a]\nok: [b]\nTASK [A]\nok: [a]\nTASK [Gathering Facts]\nok: [a]"
+        );
     }
 
     #[test]
