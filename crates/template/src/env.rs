@@ -64,6 +64,8 @@ pub(crate) struct Emits {
     pub count: usize,
     pub written: usize,
     pub last: Value,
+    /// The length of what printing `last` wrote.
+    pub last_len: usize,
 }
 
 /// Prints values as Ansible does in string context: None as nothing, booleans as
@@ -74,18 +76,41 @@ fn format_value(
     state: &mut State<'_, '_>,
     value: &Value,
 ) -> Result<(), Error> {
-    let text: std::borrow::Cow<'_, str> = match value.kind() {
-        ValueKind::None => "".into(),
-        ValueKind::Bool | ValueKind::Number => filters::py_str(value).into(),
-        ValueKind::String => value.as_str().unwrap_or_default().into(),
+    if value.is_undefined() {
         // Strict mode fails here and names the undefined value.
-        ValueKind::Undefined => return minijinja::escape_formatter(out, state, value),
-        _ => value.to_string().into(),
-    };
+        return minijinja::escape_formatter(out, state, value);
+    }
+    let text = printed(value);
     out.write_str(&text).map_err(Error::from)?;
     let emits = state.get_or_insert_extension_with(Emits::default);
+    if value.kind() == ValueKind::String
+        && emits.count > 0
+        && emits.last_len == text.len()
+        && !matches!(emits.last.kind(), ValueKind::String | ValueKind::None)
+        && printed(&emits.last) == text
+    {
+        // A macro's call prints the text its body printed. When that body printed exactly one
+        // value, Jinja2's native mode (ansible-core 2.19) returns the value itself:
+        // `{{ m() }}` of `{% macro m() %}{{ {'a': 1} }}{% endmacro %}` is the dict. The value
+        // printed into the macro and its text printed again count as that one value; a
+        // template that printed both (`{{ d }}{{ d | string }}`) still has more text than
+        // one value, so it stays text (see `native_output`). What the macro's body printed
+        // is not in the output, so `written` keeps counting only this text.
+        return Ok(());
+    }
     emits.count += 1;
     emits.written += text.len();
     emits.last = value.clone();
+    emits.last_len = text.len();
     Ok(())
+}
+
+/// What `format_value` prints for `value` (not undefined).
+fn printed(value: &Value) -> std::borrow::Cow<'_, str> {
+    match value.kind() {
+        ValueKind::None => "".into(),
+        ValueKind::Bool | ValueKind::Number => filters::py_str(value).into(),
+        ValueKind::String => value.as_str().unwrap_or_default().into(),
+        _ => value.to_string().into(),
+    }
 }

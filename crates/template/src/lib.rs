@@ -288,30 +288,46 @@ impl Templates {
         if !Self::is_template(&t.source) {
             return Ok(serde_json::Value::String(t.source.clone()));
         }
-        // Ansible's native concatenation: no output node gives None, exactly one node gives
-        // that node's value, more give the joined string.
         let located = |e: &minijinja::Error| {
             TemplateError::from_minijinja(e, &t.origin, &t.source, 0, 0, &t.map)
         };
         let template = self.env.get_template(&t.name).map_err(|e| located(&e))?;
-        let captured = template.render_captured(ctx).map_err(|e| located(&e))?;
-        let (count, written, last) = match captured.state().get_extension::<env::Emits>() {
-            Some(e) => (e.count, e.written, Some(e.last.clone())),
-            None => (0, 0, None),
+        let value = native_output(&template, ctx, &t.source)
+            .map_err(|e| self.explain_undefined(located(&e), ctx))?;
+        to_json(&value, &t.origin, &t.source)
+    }
+
+    /// ansible-core 2.19 says why a chain whose last key a mapping lacks is undefined ("object
+    /// of type 'dict' has no attribute 'stdout'"): the undefined error of `r.stdout` or
+    /// `r['stdout']` says so too when `r` is a mapping, still naming the chain.
+    fn explain_undefined(&self, err: TemplateError, ctx: &Value) -> TemplateError {
+        let TemplateError::Undefined {
+            location,
+            what,
+            name,
+            message,
+        } = err
+        else {
+            return err;
         };
-        let output = captured.into_output();
-        let raw_text = output.len() != written;
-        let value = match (count, raw_text, last) {
-            (0, false, _) => Value::from(()),
-            (1, false, Some(last)) => last,
-            _ => Value::from(output),
+        let parent_is_map = |parent: &str| {
+            self.env
+                .compile_expression(parent)
+                .ok()
+                .and_then(|e| e.eval(ctx).ok())
+                .is_some_and(|v| v.kind() == minijinja::value::ValueKind::Map)
         };
-        match value.as_str() {
-            Some(s) => Ok(serde_json::Value::String(restore_trailing_newlines(
-                &t.source,
-                s.to_owned(),
-            ))),
-            None => to_json(&value, &t.origin, &t.source),
+        let message = match last_link(&name) {
+            Some((parent, key)) if parent_is_map(parent) => {
+                format!("object of type 'dict' has no attribute '{key}'")
+            }
+            _ => message,
+        };
+        TemplateError::Undefined {
+            location,
+            what,
+            name,
+            message,
         }
     }
 
@@ -421,38 +437,8 @@ impl Templates {
         let (syntax, body) = syntax.with_header(source).map_err(fail)?;
         let first_line = if body.len() < source.len() { 2 } else { 1 };
         let body = syntax.newlines(body);
-        let mut env = self.file_env.clone();
-        if syntax != FileSyntax::default() {
-            env.set_syntax(syntax.syntax_config().map_err(|e| fail(e.to_string()))?);
-        }
-        let loaded = syntax.clone();
-        env.set_loader(move |wanted: &str| {
-            let rel = std::path::Path::new(wanted);
-            if rel.components().any(|c| {
-                !matches!(
-                    c,
-                    std::path::Component::Normal(_) | std::path::Component::CurDir
-                )
-            }) {
-                return Ok(None);
-            }
-            for dir in &search {
-                let path = dir.join(rel);
-                if files.is_file(&path) {
-                    let text = files.read_to_string(&path).map_err(|e| {
-                        minijinja::Error::new(
-                            minijinja::ErrorKind::TemplateNotFound,
-                            format!("cannot read {}: {e}", path.display()),
-                        )
-                    })?;
-                    let text = loaded.newlines(&text);
-                    return Ok(Some(
-                        preprocess::template_with(&text, false, &loaded.delimiters).text,
-                    ));
-                }
-            }
-            Ok(None)
-        });
+        let env = searching_env(self.file_env.clone(), &syntax, search, files)
+            .map_err(|e| fail(e.to_string()))?;
         Self::render_file_in(&env, name, &body, ctx, &syntax.delimiters, first_line)
     }
 
@@ -538,6 +524,116 @@ fn single_expression(source: &str) -> Option<(&str, usize)> {
 }
 
 /// Ansible appends the trailing newlines of the source that rendering dropped.
+/// The value `ansible_managed` has unless the variables set it (ansible-core 2.19.14's
+/// `DEFAULT_MANAGED_STR`).
+pub const ANSIBLE_MANAGED: &str = "Ansible managed";
+
+/// The variables Ansible adds for a template file (`generate_ansible_template_vars` of
+/// ansible-core 2.19.14, `_internal/_templating/_template_vars.py`): `template_path` (the name
+/// as given), `template_fullpath` (where it was found) and `template_destpath`; and
+/// `ansible_managed` when the variables do not set it. Not added: `template_host`,
+/// `template_uid`, `template_mtime`, `template_run_date`.
+pub fn template_vars(
+    src: &str,
+    fullpath: &std::path::Path,
+    dest: Option<serde_json::Value>,
+) -> [(&'static str, serde_json::Value); 3] {
+    [
+        ("template_path", serde_json::Value::from(src)),
+        (
+            "template_fullpath",
+            serde_json::Value::from(fullpath.display().to_string()),
+        ),
+        ("template_destpath", dest.unwrap_or(serde_json::Value::Null)),
+    ]
+}
+
+/// `env` set up for a template file of `syntax` whose `{% include %}`, `{% import %}` and
+/// `{% extends %}` find the templates they name as Jinja2's `FileSystemLoader` does: under each
+/// directory of `search` in turn, read through `files`; a name with a `..` component is not
+/// found (Jinja2's `split_template_path`).
+pub(crate) fn searching_env(
+    mut env: Environment<'static>,
+    syntax: &FileSyntax,
+    search: Vec<std::path::PathBuf>,
+    files: clearfleet_base::controller_files::ControllerFiles,
+) -> Result<Environment<'static>, minijinja::Error> {
+    if *syntax != FileSyntax::default() {
+        env.set_syntax(syntax.syntax_config()?);
+    }
+    let loaded = syntax.clone();
+    env.set_loader(move |wanted: &str| {
+        let rel = std::path::Path::new(wanted);
+        if rel.components().any(|c| {
+            !matches!(
+                c,
+                std::path::Component::Normal(_) | std::path::Component::CurDir
+            )
+        }) {
+            return Ok(None);
+        }
+        for dir in &search {
+            let path = dir.join(rel);
+            if files.is_file(&path) {
+                let text = files.read_to_string(&path).map_err(|e| {
+                    minijinja::Error::new(
+                        minijinja::ErrorKind::TemplateNotFound,
+                        format!("cannot read {}: {e}", path.display()),
+                    )
+                })?;
+                let text = loaded.newlines(&text);
+                return Ok(Some(
+                    preprocess::template_with(&text, false, &loaded.delimiters).text,
+                ));
+            }
+        }
+        Ok(None)
+    });
+    Ok(env)
+}
+
+/// `r.stdout` and `r['stdout']` as `("r", "stdout")`: an undefined chain's parent and the
+/// string key its last link asked for.
+fn last_link(name: &str) -> Option<(&str, &str)> {
+    let ident = |k: &str| !k.is_empty() && k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    if let Some(inner) = name.strip_suffix(']') {
+        let open = inner.rfind('[')?;
+        let key = inner[open + 1..].trim();
+        let key = key
+            .strip_prefix('\'')
+            .and_then(|k| k.strip_suffix('\''))
+            .or_else(|| key.strip_prefix('"').and_then(|k| k.strip_suffix('"')))?;
+        return Some((inner[..open].trim_end(), key)).filter(|(p, _)| !p.is_empty());
+    }
+    let (parent, key) = name.rsplit_once('.')?;
+    (ident(key) && !parent.is_empty()).then_some((parent, key))
+}
+
+/// Renders `template` as Ansible's native concatenation does (ansible-core 2.19.14,
+/// `AnsibleEnvironment.concat`): no output node gives None, exactly one node and no text gives
+/// that node's value, more give the joined text, its trailing newlines (those of `source`)
+/// restored as Ansible's `preserve_trailing_newlines` does for a string result.
+pub(crate) fn native_output(
+    template: &minijinja::Template<'_, '_>,
+    ctx: &Value,
+    source: &str,
+) -> Result<Value, minijinja::Error> {
+    let captured = template.render_captured(ctx)?;
+    let (count, written, last) = match captured.state().get_extension::<env::Emits>() {
+        Some(e) => (e.count, e.written, Some(e.last.clone())),
+        None => (0, 0, None),
+    };
+    let output = captured.into_output();
+    let raw_text = output.len() != written;
+    let value = match (count, raw_text, last) {
+        (0, false, _) => return Ok(Value::from(())),
+        (1, false, Some(last)) if last.as_str().is_none() => return Ok(last),
+        (1, false, Some(last)) => last.as_str().unwrap_or_default().to_owned(),
+        _ => output,
+    };
+    Ok(Value::from(restore_trailing_newlines(source, value)))
+}
+
 pub(crate) fn restore_trailing_newlines(source: &str, mut out: String) -> String {
     // The newlines (`\r\n`, `\n` or `\r`) that end `s`, last first.
     let trailing = |mut s: &str| {
@@ -562,4 +658,47 @@ fn to_json(v: &Value, origin: &Origin, source: &str) -> Result<serde_json::Value
         what: origin.what.clone(),
         message: format!("the result cannot be represented as data: {e}"),
     })
+}
+
+#[cfg(test)]
+mod unit {
+    use super::*;
+
+    fn rendered(src: &str, vars: serde_json::Value) -> Result<serde_json::Value, String> {
+        let mut t = Templates::new();
+        let id = t
+            .compile(src, Origin::new("pb.yml", 1, 1, "field".to_owned()))
+            .map_err(|e| e.bare_message())?;
+        t.render(id, &vars).map_err(|e| e.bare_message())
+    }
+
+    #[test]
+    fn a_key_a_mapping_lacks_is_explained_as_ansible_does() {
+        let vars = serde_json::json!({"r": {"a": {"b": 1}}, "l": [1]});
+        for src in ["{{ r.stdout }}", "x{{ r.stdout }}", "{{ r['stdout'] }}"] {
+            let err = rendered(src, vars.clone()).err().unwrap_or_default();
+            assert!(
+                err.ends_with("is undefined (object of type 'dict' has no attribute 'stdout')"),
+                "{src}: {err}"
+            );
+        }
+        let err = rendered("{{ r.a.c }}", vars.clone())
+            .err()
+            .unwrap_or_default();
+        assert!(err.contains("has no attribute 'c'"), "{err}");
+        // A missing variable, or a key of something that is no mapping: no such words.
+        for src in ["{{ nope }}", "{{ nope.x }}", "{{ l.x }}"] {
+            let err = rendered(src, vars.clone()).err().unwrap_or_default();
+            assert!(!err.contains("has no attribute"), "{src}: {err}");
+        }
+    }
+
+    #[test]
+    fn last_links() {
+        assert_eq!(last_link("r.stdout"), Some(("r", "stdout")));
+        assert_eq!(last_link("r.a.b"), Some(("r.a", "b")));
+        assert_eq!(last_link("r['x y']"), Some(("r", "x y")));
+        assert_eq!(last_link("r[0]"), None);
+        assert_eq!(last_link("r"), None);
+    }
 }

@@ -93,17 +93,11 @@ fn with_template_vars(
     dest: Option<&Value>,
 ) -> Map<String, Value> {
     let mut vars = vars.clone();
-    vars.insert("template_path".into(), json!(src));
-    vars.insert(
-        "template_fullpath".into(),
-        json!(fullpath.display().to_string()),
-    );
-    vars.insert(
-        "template_destpath".into(),
-        dest.cloned().unwrap_or(Value::Null),
-    );
+    for (k, v) in clearfleet_template::template_vars(src, fullpath, dest.cloned()) {
+        vars.insert(k.into(), v);
+    }
     vars.entry("ansible_managed")
-        .or_insert_with(|| json!("Ansible managed"));
+        .or_insert_with(|| json!(clearfleet_template::ANSIBLE_MANAGED));
     vars
 }
 

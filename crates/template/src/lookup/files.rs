@@ -1,5 +1,6 @@
-//! The lookups that read the playbook's files on the controller: `file`, `fileglob`,
-//! `first_found` and `template`, each searching as Ansible does (see [`super::search`]).
+//! The lookups that read the playbook's files on the controller: `file`, `fileglob` and
+//! `first_found`, each searching as Ansible does (see [`super::search`]); `template` has a
+//! file of its own.
 
 use std::path::{Path, PathBuf};
 
@@ -10,13 +11,13 @@ use super::search::candidates;
 use super::{Call, fail, term_str};
 
 /// The first existing file among the candidates for `name`.
-fn find(call: &Call, subdir: Option<&str>, name: &str) -> Option<PathBuf> {
+pub(super) fn find(call: &Call, subdir: Option<&str>, name: &str) -> Option<PathBuf> {
     candidates(&call.search_path(), subdir, name)
         .into_iter()
         .find(|p| call.files.is_file(p))
 }
 
-fn flag(call: &Call, name: &str, default: bool) -> Result<bool, Error> {
+pub(super) fn flag(call: &Call, name: &str, default: bool) -> Result<bool, Error> {
     Ok(match call.kwarg(name)? {
         None => default,
         Some(v) => crate::filters::to_j(&v)
@@ -232,59 +233,6 @@ pub(crate) fn first_found(call: &Call, terms: &[Value]) -> Result<Vec<Value>, Er
         return Ok(Vec::new());
     }
     Err(fail("No file was found when using first_found."))
-}
-
-/// `template`: each file (searched under `templates/`) rendered with the task's variables
-/// and `template_vars`, as the `template` module renders (no backslash escaping).
-pub(crate) fn template(call: &Call, terms: &[Value]) -> Result<Vec<Value>, Error> {
-    let extra = call.kwarg("template_vars")?;
-    terms
-        .iter()
-        .map(|t| {
-            let name = term_str(t)?;
-            let path = find(call, Some("templates"), &name).ok_or_else(|| {
-                fail(format!(
-                    "the template file {name} could not be found for the lookup"
-                ))
-            })?;
-            let text = call
-                .files
-                .read_to_string(&path)
-                .map_err(|e| fail(format!("{}: {e}", path.display())))?;
-            let state = call.state;
-            let mut vars: Vec<(String, Value)> = state
-                .known_variables()
-                .iter()
-                .filter_map(|n| state.lookup(n).map(|v| (n.to_string(), v)))
-                .collect();
-            if let Some(extra) = &extra {
-                for k in extra.try_iter()? {
-                    let v = extra.get_item(&k)?;
-                    vars.push((crate::filters::py_str(&k), v));
-                }
-            }
-            let map = crate::preprocess::template(&text, false);
-            let out = state
-                .env()
-                .render_named_str(
-                    &path.display().to_string(),
-                    &map.text,
-                    Value::from(
-                        vars.into_iter()
-                            .collect::<std::collections::BTreeMap<_, _>>(),
-                    ),
-                )
-                .map_err(|e| {
-                    fail(format!(
-                        "{}: {}",
-                        path.display(),
-                        e.detail()
-                            .map_or_else(|| e.kind().to_string(), str::to_owned)
-                    ))
-                })?;
-            Ok(Value::from(crate::restore_trailing_newlines(&text, out)))
-        })
-        .collect()
 }
 
 #[cfg(test)]

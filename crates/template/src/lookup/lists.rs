@@ -125,6 +125,19 @@ pub(crate) fn subelements(terms: &[Value]) -> Result<Vec<Value>, Error> {
             ));
         }
     };
+    // A third term that is not a mapping must name only flags (ansible-core iterates it);
+    // a string's characters never do.
+    if let Some(flags) = terms.get(2).filter(|f| f.kind() != ValueKind::Map) {
+        let known = flags.kind() == ValueKind::Seq
+            && flags
+                .try_iter()
+                .is_ok_and(|mut i| i.all(|k| k.as_str() == Some("skip_missing")));
+        if !known {
+            return Err(err(
+                "the optional third item must be a dict with flags skip_missing",
+            ));
+        }
+    }
     let skip_missing = terms
         .get(2)
         .and_then(|f| f.get_attr("skip_missing").ok())
@@ -210,17 +223,42 @@ struct Seq {
     format: String,
 }
 
-/// A number as `sequence` reads it: decimal, `0x` hex or `0` octal.
-fn seq_number(s: &str) -> Result<i64, Error> {
-    let s = s.trim();
-    let parsed = if let Some(h) = s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
-        i64::from_str_radix(h, 16)
-    } else if s.len() > 1 && s.starts_with('0') {
-        i64::from_str_radix(s.trim_start_matches("0o").trim_start_matches('0'), 8)
-    } else {
-        s.parse()
+/// A number option of `sequence` as ansible-core 2.19.14 converts an `integer` option
+/// (`config/manager.py` `ensure_type`: `decimal.Decimal(value)`, whose integral part it must
+/// be). So `0x10` is no number and `010` is ten, whatever the plugin's documentation says.
+fn seq_number(key: &str, s: &str) -> Result<i64, Error> {
+    let t = s.trim().replace('_', "");
+    let lower = t.to_ascii_lowercase();
+    let (mantissa, exponent) = match lower.split_once('e') {
+        Some((m, e)) => (m, Some(e)),
+        None => (lower.as_str(), None),
     };
-    parsed.map_err(|_| fail(format!("can't parse {s:?} as an integer")))
+    let digits = mantissa.trim_start_matches(['+', '-']);
+    let well_formed = mantissa.len() - digits.len() <= 1
+        && !digits.is_empty()
+        && digits != "."
+        && digits.chars().all(|c| c.is_ascii_digit() || c == '.')
+        && digits.matches('.').count() <= 1
+        && exponent.is_none_or(|e| {
+            let d = e.trim_start_matches(['+', '-']);
+            e.len() - d.len() <= 1 && !d.is_empty() && d.chars().all(|c| c.is_ascii_digit())
+        });
+    let invalid = || {
+        fail(format!(
+            "Config '{key}' for 'sequence' lookup plugin from 'Direct' has an invalid value: \
+             Invalid value provided for 'integer': '{s}'"
+        ))
+    };
+    if !well_formed {
+        return Err(invalid());
+    }
+    if let Ok(n) = t.parse::<i64>() {
+        return Ok(n);
+    }
+    match lower.parse::<f64>() {
+        Ok(f) if f.is_finite() && f.fract() == 0.0 && f.abs() < 9.0e15 => Ok(f as i64),
+        _ => Err(invalid()),
+    }
 }
 
 /// `sequence`: the shortcut form `[start-]end[/stride][:format]` or `start= end= count=
@@ -228,7 +266,15 @@ fn seq_number(s: &str) -> Result<i64, Error> {
 /// (default `%d`) as a string.
 pub(crate) fn sequence(call: &Call, terms: &[Value]) -> Result<Vec<Value>, Error> {
     let mut terms: Vec<String> = terms.iter().map(term_str).collect::<Result<_, _>>()?;
-    if terms.is_empty() {
+    // Options given only as keywords still need a term to loop over; no term and no option
+    // is an empty list.
+    let mut options = Vec::new();
+    for key in ["start", "end", "count", "stride", "format"] {
+        if let Some(v) = call.kwarg(key)? {
+            options.push((key, term_str(&v)?));
+        }
+    }
+    if terms.is_empty() && !options.is_empty() {
         terms.push(String::new());
     }
     let mut out = Vec::new();
@@ -240,10 +286,8 @@ pub(crate) fn sequence(call: &Call, terms: &[Value]) -> Result<Vec<Value>, Error
             stride: 1,
             format: "%d".to_owned(),
         };
-        for key in ["start", "end", "count", "stride", "format"] {
-            if let Some(v) = call.kwarg(key)? {
-                set_field(&mut s, key, &term_str(&v)?)?;
-            }
+        for (key, v) in &options {
+            set_field(&mut s, key, v)?;
         }
         if !shortcut(&mut s, &term)? {
             for word in term.split_whitespace() {
@@ -262,10 +306,10 @@ pub(crate) fn sequence(call: &Call, terms: &[Value]) -> Result<Vec<Value>, Error
 
 fn set_field(s: &mut Seq, key: &str, v: &str) -> Result<(), Error> {
     match key {
-        "start" => s.start = seq_number(v)?,
-        "end" => s.end = Some(seq_number(v)?),
-        "count" => s.count = Some(seq_number(v)?),
-        "stride" => s.stride = seq_number(v)?,
+        "start" => s.start = seq_number(key, v)?,
+        "end" => s.end = Some(seq_number(key, v)?),
+        "count" => s.count = Some(seq_number(key, v)?),
+        "stride" => s.stride = seq_number(key, v)?,
         "format" => s.format = v.to_owned(),
         other => {
             return Err(fail(format!(
@@ -278,21 +322,22 @@ fn set_field(s: &mut Seq, key: &str, v: &str) -> Result<(), Error> {
 
 /// `[start-]end[/stride][:format]`; false when `term` is not in that form.
 fn shortcut(s: &mut Seq, term: &str) -> Result<bool, Error> {
+    // ansible-core 2.19.14's SHORTCUT (NUM is `0?x?[0-9a-f]+`, case-insensitive).
     let re = regex::Regex::new(
-        r"^(?:(0[xX][0-9a-fA-F]+|0[0-7]*|[1-9][0-9]*)-)?(0[xX][0-9a-fA-F]+|0[0-7]*|[1-9][0-9]*)(?:/(0[xX][0-9a-fA-F]+|0[0-7]*|[1-9][0-9]*))?(?::(.+))?$",
+        r"(?i)^(?:(0?x?[0-9a-f]+)-)?(0?x?[0-9a-f]+)(?:/(0?x?[0-9a-f]+))?(?::(.+))?$",
     )
     .map_err(|e| fail(e.to_string()))?;
-    let Some(c) = re.captures(term.trim()) else {
+    let Some(c) = re.captures(term) else {
         return Ok(false);
     };
     if let Some(m) = c.get(1) {
-        s.start = seq_number(m.as_str())?;
+        s.start = seq_number("start", m.as_str())?;
     }
     if let Some(m) = c.get(2) {
-        s.end = Some(seq_number(m.as_str())?);
+        s.end = Some(seq_number("end", m.as_str())?);
     }
     if let Some(m) = c.get(3) {
-        s.stride = seq_number(m.as_str())?;
+        s.stride = seq_number("stride", m.as_str())?;
     }
     if let Some(m) = c.get(4) {
         s.format = m.as_str().to_owned();

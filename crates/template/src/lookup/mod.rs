@@ -12,6 +12,7 @@ mod files;
 mod lists;
 mod password;
 pub mod search;
+mod template;
 
 use std::path::PathBuf;
 
@@ -181,7 +182,7 @@ fn run(call: &Call, name: &str, terms: Vec<Value>) -> Result<Vec<Value>, Error> 
         "file" => files::file(call, &terms),
         "fileglob" => files::fileglob(call, &terms),
         "first_found" => files::first_found(call, &terms),
-        "template" => files::template(call, &terms),
+        "template" => template::template(call, &terms),
         "env" => env(call, &terms),
         "pipe" => pipe(call, &terms, "pipe")
             .map(|outs| outs.iter().map(|o| Value::from(o.trim_end())).collect()),
@@ -367,9 +368,15 @@ mod tests {
             r("{{ q('sequence', '2-10/4') }}"),
             Ok(json!(["2", "6", "10"]))
         );
+        // ansible-core 2.19 reads the numbers as decimals (`Decimal(value)`): no hex, and a
+        // leading 0 is no octal (tests/fixtures/run/lookups/lookups.yml checks both tools).
         assert_eq!(
-            r("{{ q('sequence', 'count=3 start=0x0f') }}"),
-            Ok(json!(["15", "16", "17"]))
+            r("{{ q('sequence', 'count=3 start=010') }}"),
+            Ok(json!(["10", "11", "12"]))
+        );
+        assert!(
+            r("{{ q('sequence', 'count=3 start=0x0f') }}")
+                .is_err_and(|e| e.contains("has an invalid value"))
         );
         assert_eq!(
             r("{{ q('together', [1, 2], ['a']) }}"),
