@@ -336,6 +336,14 @@ fn ansible_and_clearfleet_agree_on_lookups_and_loops() {
         );
         // Not two empty dumps agreeing: the values are there.
         assert_eq!(a["looked_up"]["file"], "message of the day", "{a:#}");
+        let t = &a["looked_up"];
+        assert_eq!(
+            t["template_macro"],
+            serde_json::json!({"foo": "bar"}),
+            "{a:#}"
+        );
+        assert_eq!(t["template_include"], "Hello world!\n", "{a:#}");
+        assert_eq!(t["template_untrimmed"], "\nin\n\nout\n", "{a:#}");
         assert_eq!(a["w_seq"], serde_json::json!(["n1", "n2", "n3"]), "{a:#}");
         assert_eq!(a["w_seq_loop"][1]["previtem"], "n1", "{a:#}");
         // The password file holds what the lookup returned, and a newline; 0600, as Ansible's.
@@ -368,6 +376,17 @@ fn ansible_and_clearfleet_agree_on_templated_loop_control_and_expand_argument_va
         );
         // Not two empty dumps agreeing: the values are there.
         assert_eq!(a["templated"][1], "pear at 1", "{a:#}");
+        assert_eq!(
+            a["per_item"],
+            serde_json::json!([
+                ["changed", "-", "third", "fourth"],
+                [false, true, false, false],
+                [false, true, false, false],
+                true,
+                true
+            ]),
+            "{a:#}"
+        );
         assert_eq!(a["included"][1][0], "y", "{a:#}");
         assert_eq!(a["literal"][0], "$HOME ~ ${CLEARFLEET_UNSET_VAR}", "{a:#}");
         assert_eq!(

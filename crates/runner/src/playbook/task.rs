@@ -81,6 +81,9 @@ fn var_map_with(
         "ansible_search_path".to_owned(),
         json!(super::search_path::search_path(&e.playbook_dir, t)),
     );
+    // The connection's magic variable, as `PlayContext.update_vars` adds it to a task's
+    // variables when nothing set it: every host is reached over SSH.
+    vars.insert("ansible_connection".to_owned(), json!("ssh"));
     let mut lazy: Vec<String> = Vec::new();
     let defaults = ctx
         .play
@@ -1100,7 +1103,7 @@ pub(crate) async fn run_on_host(e: &Engine, t: &Task, h: &mut HostRun, ctx: &Pla
             match first_false(e, &vars, &t.when, "when") {
                 Ok(Some(c)) => {
                     let mut tally = Tally::new();
-                    run.skip_item(h, None, Some(c), None, started, &mut tally);
+                    run.skip_item(h, None, Some(c), &Map::new(), started, &mut tally);
                     return run.finish(h, false, tally);
                 }
                 _ => return run.fail_loop(h, LoopError::Template(err), started),
@@ -1435,11 +1438,12 @@ impl<'a> TaskRun<'a> {
         );
         // Registered as Ansible registers a failed lookup (`with_dict` over a list): `failed`
         // and `msg`, no `changed`.
+        let result = json!({"failed": true, "msg": msg.clone().unwrap_or_default()});
         if let Some(reg) = &self.t.register {
-            h.vars.insert(
-                reg.clone(),
-                json!({"failed": true, "msg": msg.clone().unwrap_or_default()}),
-            );
+            h.vars.insert(reg.clone(), result.clone());
+        }
+        if status == TaskStatus::Failed {
+            self.set_failed_task(h, result);
         }
         count(h, self.t, &self.name, status, false, msg);
     }
@@ -1458,7 +1462,6 @@ impl<'a> TaskRun<'a> {
         // Without a loop the task's variables are used as they are (no copy per task).
         let looped = run.as_ref().map(|(i, item)| self.item_var_map(h, *i, item));
         let item_map: &Map<String, Value> = looped.as_ref().unwrap_or(&*var_map);
-        let label = run.as_ref().map(|(_, item)| self.label(item_map, item));
         let item_vars = match &looped {
             Some(m) => self.e.context(m),
             None => vars.clone(),
@@ -1466,16 +1469,18 @@ impl<'a> TaskRun<'a> {
         match first_false(self.e, &item_vars, &self.t.when, "when") {
             Ok(None) => {}
             Ok(Some(c)) => {
-                return self.skip_item(h, run.as_ref(), Some(c), label, item_started, tally);
+                return self.skip_item(h, run.as_ref(), Some(c), item_map, item_started, tally);
             }
-            Err(err) => return self.fail_item(h, &err, label, item_started, tally),
+            Err(err) => {
+                return self.fail_item(h, &err, run.as_ref(), item_map, item_started, tally);
+            }
         }
         // The keywords left templated (a looped task's) are rendered with the item's variables.
         let resolved = match super::keywords::resolve(self.e, self.t, &item_vars, |_| true) {
             Ok(t) => t,
             Err(err) => {
                 tally.all_skipped = false;
-                return self.fail_item(h, &err, label, item_started, tally);
+                return self.fail_item(h, &err, run.as_ref(), item_map, item_started, tally);
             }
         };
         let per_item;
@@ -1500,7 +1505,7 @@ impl<'a> TaskRun<'a> {
         if !outcome.result.skipped_check_mode {
             tally.all_skipped = false;
         }
-        this.record(h, run.as_ref(), label, &outcome, item_started, tally);
+        this.record(h, run.as_ref(), item_map, &outcome, item_started, tally);
         if self.module == "set_fact" || self.module == "include_vars" {
             *var_map = self::var_map(self.e, h, self.ctx, self.t);
         }
@@ -1520,28 +1525,89 @@ impl<'a> TaskRun<'a> {
         loop_vars(self.t, &self.loop_var, &self.items, i, item)
     }
 
-    /// How the output names an item: `loop_control.label` rendered (as written if it cannot
-    /// be), else the item itself.
-    fn label(&self, item_map: &Map<String, Value>, item: &Value) -> String {
-        match &self.t.loop_label {
-            Some(l) => {
-                let c = self.e.context(item_map);
-                match self.e.templates.render_value(
-                    &json!(l),
-                    &c,
-                    &self.t.location,
-                    "loop_control.label",
-                ) {
-                    Ok(Value::String(s)) => s,
-                    Ok(v) => v.to_string(),
-                    Err(_) => l.clone(),
-                }
-            }
-            None => match item {
-                Value::String(s) => s.clone(),
-                other => other.to_string(),
-            },
+    /// After loop item `run` gave its result (the last of `tally.results`), as ansible-core
+    /// 2.19.14's `_run_loop` goes on: the registered variable holds that item's result for what
+    /// follows (the label, the next items' conditions), then `loop_control.label` is rendered
+    /// with it, else the item itself names the item. A label that cannot be rendered fails the
+    /// item (`failed`, and `msg` "Failed to template loop_control.label: ..." in its result):
+    /// the second value. Nothing for a task without a loop.
+    fn after_item(
+        &self,
+        h: &mut HostRun,
+        item_map: &Map<String, Value>,
+        run: Option<&(usize, Value)>,
+        tally: &mut Tally,
+    ) -> (Option<String>, Option<String>) {
+        let Some((_, item)) = run else {
+            return (None, None);
+        };
+        let last = tally.results.last().cloned().unwrap_or(Value::Null);
+        if let Some(reg) = &self.t.register {
+            h.vars.insert(reg.clone(), last.clone());
         }
+        let Some(label) = &self.t.loop_label else {
+            return (
+                Some(match item {
+                    Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                }),
+                None,
+            );
+        };
+        let c = match &self.t.register {
+            Some(reg) => {
+                let mut m = item_map.clone();
+                m.insert(reg.clone(), last);
+                self.e.context(&m)
+            }
+            None => self.e.context(item_map),
+        };
+        match self.e.templates.render_value(
+            &json!(label),
+            &c,
+            &self.t.location,
+            "loop_control.label",
+        ) {
+            Ok(Value::String(s)) => (Some(s), None),
+            Ok(v) => (Some(v.to_string()), None),
+            Err(err) => {
+                let msg = format!(
+                    "Failed to template loop_control.label: {}",
+                    err.bare_message()
+                );
+                if let Some(Value::Object(m)) = tally.results.last_mut() {
+                    m.insert("failed".into(), json!(true));
+                    m.insert("msg".into(), json!(msg));
+                }
+                if let (Some(reg), Some(last)) = (&self.t.register, tally.results.last()) {
+                    h.vars.insert(reg.clone(), last.clone());
+                }
+                tally.any_failed = true;
+                tally.any_failed_key = true;
+                tally.all_skipped = false;
+                (Some(label.clone()), Some(msg))
+            }
+        }
+    }
+
+    /// Reports an item whose label could not be rendered: failed, with why.
+    fn report_label_failure(
+        &self,
+        h: &mut HostRun,
+        label: Option<String>,
+        msg: String,
+        item_started: Instant,
+        tally: &mut Tally,
+    ) {
+        let r = ModuleResult::fail(msg);
+        tally.failure = self.report(
+            h,
+            self.failed_status(),
+            label,
+            Some(&r),
+            None,
+            item_started.elapsed(),
+        );
     }
 
     /// `when` is false: the item is skipped.
@@ -1550,7 +1616,7 @@ impl<'a> TaskRun<'a> {
         h: &mut HostRun,
         run: Option<&(usize, Value)>,
         false_condition: Option<&str>,
-        label: Option<String>,
+        item_map: &Map<String, Value>,
         item_started: Instant,
         tally: &mut Tally,
     ) {
@@ -1559,6 +1625,10 @@ impl<'a> TaskRun<'a> {
             m.extend(self.loop_vars(*i, item));
         }
         tally.results.push(skipped);
+        let (label, label_error) = self.after_item(h, item_map, run, tally);
+        if let Some(msg) = label_error {
+            return self.report_label_failure(h, label, msg, item_started, tally);
+        }
         self.report(
             h,
             TaskStatus::Skipped,
@@ -1574,7 +1644,8 @@ impl<'a> TaskRun<'a> {
         &self,
         h: &mut HostRun,
         err: &dyn std::fmt::Display,
-        label: Option<String>,
+        run: Option<&(usize, Value)>,
+        item_map: &Map<String, Value>,
         item_started: Instant,
         tally: &mut Tally,
     ) {
@@ -1583,6 +1654,7 @@ impl<'a> TaskRun<'a> {
         tally.all_skipped = false;
         let r = ModuleResult::fail(err.to_string());
         tally.results.push(r.to_registered());
+        let (label, _) = self.after_item(h, item_map, run, tally);
         tally.failure = self.report(
             h,
             self.failed_status(),
@@ -1708,7 +1780,7 @@ impl<'a> TaskRun<'a> {
         &self,
         h: &mut HostRun,
         run: Option<&(usize, Value)>,
-        label: Option<String>,
+        item_map: &Map<String, Value>,
         outcome: &Outcome,
         item_started: Instant,
         tally: &mut Tally,
@@ -1725,6 +1797,10 @@ impl<'a> TaskRun<'a> {
         tally.results.push(reg);
         if outcome.result.unreachable {
             h.unreachable = true;
+        }
+        let (label, label_error) = self.after_item(h, item_map, run, tally);
+        if let (Some(msg), false) = (label_error, failed || outcome.result.unreachable) {
+            return self.report_label_failure(h, label, msg, item_started, tally);
         }
         let msg = self.report(
             h,
@@ -1823,9 +1899,15 @@ impl<'a> TaskRun<'a> {
                 _ => None,
             })
             .unwrap_or_else(|| json!({"failed": true, "msg": tally.failure.clone()}));
+        self.set_failed_task(h, result);
+    }
+
+    /// `ansible_failed_task` is the task as Ansible serializes it: its own `name` (no role
+    /// prefix, `''` when it has none) and `action`.
+    fn set_failed_task(&self, h: &mut HostRun, result: Value) {
         h.vars.insert(
             "ansible_failed_task".to_owned(),
-            json!({"name": self.name, "action": self.module}),
+            json!({"name": self.t.name.clone().unwrap_or_default(), "action": self.module}),
         );
         h.vars.insert("ansible_failed_result".to_owned(), result);
     }
