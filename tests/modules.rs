@@ -752,6 +752,33 @@ async fn file_directory_touch_absent() {
 }
 
 #[tokio::test]
+async fn file_diff_peek_tells_whether_a_file_looks_binary() {
+    let t = T::new();
+    std::fs::write(t.path("text"), "plain\n").expect("write");
+    let mut binary = vec![b'x'; 100];
+    binary.push(0);
+    std::fs::write(t.path("bin"), &binary).expect("write");
+    // A NUL after the first 8192 bytes is not looked at.
+    let mut late = vec![b'x'; 9000];
+    late.push(0);
+    std::fs::write(t.path("late"), &late).expect("write");
+    for (name, want) in [
+        ("text", false),
+        ("bin", true),
+        ("late", false),
+        ("missing", false),
+    ] {
+        let r = t
+            .run("file", json!({"path": t.p(name), "_diff_peek": true}))
+            .await;
+        ok(&r);
+        assert!(!r.changed, "{name}");
+        assert_eq!(r.data.get("appears_binary"), Some(&json!(want)), "{name}");
+        assert_eq!(r.data.get("path"), Some(&json!(t.p(name))), "{name}");
+    }
+}
+
+#[tokio::test]
 async fn file_links() {
     let t = T::new();
     std::fs::write(t.path("target"), "x").expect("write");
@@ -897,6 +924,51 @@ async fn counted(t: &T, module: &str, args: Value, check: bool) -> (ModuleResult
     let r = call.run(&ctx).await;
     let n = w.lines.lock().map(|l| l.len()).unwrap_or_default();
     (r, n)
+}
+
+#[tokio::test]
+async fn lineinfile_backrefs_in_the_pattern_and_the_empty_pattern_warning() {
+    let t = T::new();
+    let f = t.p("f.txt");
+    std::fs::write(t.path("f.txt"), "REF x REF\nREF y FER\n").expect("write");
+    // ansible-core's lineinfile target: a pattern with a backreference (fancy-regex).
+    let args = json!({"path": f, "regexp": "^(REF) .* \\1$", "line": "[\\1]", "backrefs": true});
+    let r = t.run("lineinfile", args.clone()).await;
+    ok(&r);
+    assert!(r.changed);
+    assert_eq!(
+        std::fs::read_to_string(t.path("f.txt")).unwrap_or_default(),
+        "[REF]\nREF y FER\n"
+    );
+    assert!(!t.run("lineinfile", args).await.changed);
+    // An empty regexp matches every line: Ansible's warning, with the result.
+    let r = t
+        .run(
+            "lineinfile",
+            json!({"path": f, "regexp": "", "line": "last"}),
+        )
+        .await;
+    ok(&r);
+    assert!(
+        r.warnings[0].starts_with("The regular expression is an empty string"),
+        "{:?}",
+        r.warnings
+    );
+    let r = t
+        .run(
+            "lineinfile",
+            json!({"path": f, "search_string": "", "line": "last"}),
+        )
+        .await;
+    assert!(
+        r.warnings[0].starts_with("The search string is an empty string"),
+        "{:?}",
+        r.warnings
+    );
+    let r = t
+        .run("lineinfile", json!({"path": f, "line": "other"}))
+        .await;
+    assert!(r.warnings.is_empty(), "{:?}", r.warnings);
 }
 
 #[tokio::test]

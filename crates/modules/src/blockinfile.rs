@@ -168,9 +168,9 @@ fn edit(a: &BlockinfileArgs, original: Option<&[u8]>) -> (Vec<u8>, bool) {
                         let o = original.unwrap_or_default();
                         let count = |end: usize| o[..end].iter().filter(|&&c| c == b'\n').count();
                         if insertafter.is_some() {
-                            at = Some(count(m.end()));
+                            at = Some(count(m.end));
                         } else if insertbefore.is_some() {
-                            at = Some(count(m.start()));
+                            at = Some(count(m.start));
                         }
                     }
                 } else {

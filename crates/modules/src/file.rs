@@ -58,6 +58,8 @@ pub struct FileArgs {
     /// `touch`: `now` (default), `preserve`, or a `touch -t` stamp (`YYYYmmddHHMM.SS`).
     pub modification_time: Option<String>,
     pub access_time: Option<String>,
+    /// `_diff_peek`, the action plugins' own argument: only whether the file looks binary.
+    pub diff_peek: bool,
 }
 
 /// Accepted keys.
@@ -76,6 +78,7 @@ pub const KEYS: &[Key] = &[
     ("access_time", &[]),
     ("access_time_format", &[]),
     ("unsafe_writes", &[]),
+    ("_diff_peek", &[]),
 ];
 
 impl FileArgs {
@@ -108,6 +111,7 @@ impl FileArgs {
             follow: a.bool("follow", true)?,
             modification_time: a.str("modification_time")?,
             access_time: a.str("access_time")?,
+            diff_peek: a.bool("_diff_peek", false)?,
         };
         for f in ["modification_time_format", "access_time_format"] {
             if let Some(fmt) = a.str(f)?
@@ -147,6 +151,25 @@ impl FileArgs {
     }
 }
 
+/// `_diff_peek` (modules/file.py `execute_diff_peek` of ansible-core 2.19.14): a file whose
+/// first 8192 bytes hold a NUL appears binary; one that cannot be read is taken as text.
+async fn diff_peek<R: Remote>(ctx: &ModuleContext<'_, R>, path: &str) -> ModuleResult {
+    let p = qpath(path);
+    let cmd = format!(
+        "head -c 8192 -- {p} 2>/dev/null | wc -c; head -c 8192 -- {p} 2>/dev/null | tr -d '\\000' | wc -c"
+    );
+    let out = match call(ctx, &cmd, None, None).await {
+        Ok(o) => o,
+        Err(e) => return e,
+    };
+    let text = out.stdout_text();
+    let counts: Vec<&str> = text.split_whitespace().collect();
+    let appears_binary = counts.len() == 2 && counts[0] != counts[1];
+    ModuleResult::ok()
+        .with("path", path.to_owned())
+        .with("appears_binary", appears_binary)
+}
+
 /// Ansible's diff of a file's state: `{path, state, mode, ...}` before and after.
 fn state_diff(path: &str, before: Value, after: Value) -> Diff {
     let pretty = |v: &Value| format!("{}\n", serde_json::to_string_pretty(v).unwrap_or_default());
@@ -175,6 +198,9 @@ fn current_state(info: &Info) -> &'static str {
 /// Runs `file`.
 pub async fn run<R: Remote>(args: &FileArgs, ctx: &ModuleContext<'_, R>) -> ModuleResult {
     let path = args.path.as_str();
+    if args.diff_peek {
+        return diff_peek(ctx, path).await;
+    }
     let link_src = args.src.as_ref().map(|s| {
         if s.starts_with('/') {
             s.clone()

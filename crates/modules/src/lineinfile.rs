@@ -229,14 +229,14 @@ fn present(a: &LineinfileArgs, mut lines: Vec<Vec<u8>>) -> (Vec<Vec<u8>>, &'stat
         let mut new_line = match (a.backrefs, matched_line, &bre_m) {
             (true, Some(n), Some(re)) => {
                 let text = search_text(&lines[n]);
-                match re.captures(text) {
+                match re.captures_at(text, 0) {
                     Some(caps) => {
                         let mut out = Vec::new();
                         let text = String::from_utf8_lossy(&line);
                         // A template Python refuses (`\\q`) stays as it is written.
                         let template =
                             python_template(&text).unwrap_or_else(|_| text.replace('$', "$$"));
-                        caps.expand(template.as_bytes(), &mut out);
+                        caps.expand(&template, &mut out);
                         out
                     }
                     None => line.clone(),
@@ -315,6 +315,37 @@ fn absent(a: &LineinfileArgs, lines: Vec<Vec<u8>>) -> (Vec<Vec<u8>>, usize) {
 
 /// Runs `lineinfile`.
 pub async fn run<R: Remote>(args: &LineinfileArgs, ctx: &ModuleContext<'_, R>) -> ModuleResult {
+    let mut r = edit_file(args, ctx).await;
+    if let Some(w) = empty_pattern_warning(args) {
+        r.warnings.insert(0, w);
+    }
+    r
+}
+
+/// lineinfile.py's warning (ansible-core 2.19.14, `main`) for an empty `regexp` or
+/// `search_string`, which matches every line.
+fn empty_pattern_warning(a: &LineinfileArgs) -> Option<String> {
+    let name = if a.regexp.as_deref() == Some("") {
+        "regular expression"
+    } else if a.search_string.as_deref() == Some("") {
+        "search string"
+    } else {
+        return None;
+    };
+    let mut msg = format!(
+        "The {name} is an empty string, which will match every line in the file. This may have \
+         unintended consequences, such as replacing the last line in the file rather than \
+         appending."
+    );
+    if name == "regular expression" {
+        msg.push_str(
+            " If this is desired, use '^' to match every line in the file and avoid this warning.",
+        );
+    }
+    Some(msg)
+}
+
+async fn edit_file<R: Remote>(args: &LineinfileArgs, ctx: &ModuleContext<'_, R>) -> ModuleResult {
     let (info, content) = match textedit::read(ctx, &args.path).await {
         Ok(x) => x,
         Err(r) => return r,

@@ -7,13 +7,12 @@
 //! `chmod`/`chown` when only attributes differ. Regexes are Python's as far as the `regex`
 //! crate agrees (see [`super::pyre`]); `encoding` is utf-8 only.
 
-use regex::bytes::Regex;
 use serde_json::Value;
 
 use super::args::{ArgError, Args, Key, Mode, check_validate};
 use super::context::ModuleContext;
 use super::probe::diff_text;
-use super::pyre::{compile, python_template, subn};
+use super::pyre::{Pattern, compile, python_template, subn};
 use super::remote::Remote;
 use super::result::{Diff, ModuleResult};
 use super::textedit::{self, Apply, Attrs};
@@ -83,13 +82,13 @@ impl ReplaceArgs {
     }
 
     /// `regexp` with `re.MULTILINE`.
-    fn regex(&self) -> Result<Regex, ArgError> {
+    fn regex(&self) -> Result<Pattern, ArgError> {
         compile("regexp", &format!("(?m){}", self.regexp))
     }
 
     /// The pattern of the section between `after` and `before` (as Ansible's message shows
     /// it) and its regex (`re.DOTALL`), if either is given (and not empty).
-    fn section_regex(&self) -> Result<Option<(String, Regex)>, ArgError> {
+    fn section_regex(&self) -> Result<Option<(String, Pattern)>, ArgError> {
         let after = self.after.as_deref().filter(|s| !s.is_empty());
         let before = self.before.as_deref().filter(|s| !s.is_empty());
         let pattern = match (after, before) {
@@ -119,8 +118,11 @@ enum Outcome {
 fn edit(a: &ReplaceArgs, contents: &[u8]) -> Result<Outcome, String> {
     let re = a.regex().map_err(|e| e.to_string())?;
     let (range, section) = match a.section_regex().map_err(|e| e.to_string())? {
-        Some((pattern, sre)) => match sre.captures(contents).and_then(|c| c.name("subsection")) {
-            Some(m) => (m.range(), m.as_bytes()),
+        Some((pattern, sre)) => match sre
+            .captures_at(contents, 0)
+            .and_then(|c| c.name_range("subsection"))
+        {
+            Some(r) => (r.clone(), &contents[r]),
             None => return Ok(Outcome::NoSection(pattern)),
         },
         None => (0..contents.len(), contents),
