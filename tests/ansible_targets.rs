@@ -36,7 +36,8 @@ use support::ansible_source;
 use support::cli::clearfleet;
 use support::sshd::{Fleet, SshdHost, kill_tree};
 
-/// The targets of issue #13: the modules and keywords clearfleet supports.
+/// The targets of issue #13: the modules and keywords clearfleet supports, and the lookups' role
+/// targets (`lookup_env` and `lookup_fileglob` are `runme.sh` scripts of their own: not run).
 const TARGETS: &[&str] = &[
     "command_shell",
     "shell",
@@ -60,6 +61,20 @@ const TARGETS: &[&str] = &[
     "changed_when",
     "failed_when",
     "ignore_errors",
+    "lookup_dict",
+    "lookup_file",
+    "lookup_first_found",
+    "lookup_indexed_items",
+    "lookup_items",
+    "lookup_lines",
+    "lookup_list",
+    "lookup_password",
+    "lookup_pipe",
+    "lookup_sequence",
+    "lookup_subelements",
+    "lookup_template",
+    "lookup_together",
+    "lookup_vars",
 ];
 
 /// How long one tool may take over one target before it is killed (and the target fails).
