@@ -1602,6 +1602,22 @@ async fn wait_for_port_and_path() {
         r.msg.as_deref(),
         Some(format!("Timeout when waiting for 127.0.0.1:{port}").as_str())
     );
+    // `elapsed` is the host's count of whole seconds from before `delay`, as wait_for.py's
+    // (the `wait_for` target asserts `elapsed == 3` after `timeout: 3`), never the SSH round
+    // trip on top.
+    assert_eq!(r.data["elapsed"], json!(1), "{:?}", r.data);
+    let r = t
+        .run(
+            "wait_for",
+            json!({"port": port, "timeout": 2, "delay": 1, "sleep": 0.3}),
+        )
+        .await;
+    assert!(r.failed);
+    assert_eq!(r.data["elapsed"], json!(2), "{:?}", r.data);
+    // Nothing to wait for: `delay`, then `timeout` (the target's `elapsed >= 4`).
+    let r = t.run("wait_for", json!({"timeout": 1, "delay": 1})).await;
+    ok(&r);
+    assert_eq!(r.data["elapsed"], json!(2), "{:?}", r.data);
     // Path appears later; search_regex with groups.
     let f = t.p("ready");
     let f2 = f.clone();

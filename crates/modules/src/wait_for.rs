@@ -312,6 +312,16 @@ FNR == 1 { fam = (FILENAME ~ /6$/) ? 6 : 4; next }
 END { print c + 0 }
 "#;
 
+/// The host's clock in hundredths of a second since boot (`/proc/uptime`), or whole seconds
+/// (as hundredths) where there is none: `elapsed` is measured on the host, as wait_for.py
+/// measures it, not with the SSH round trip.
+const CLOCK_FN: &str = r#"_cf_t() {
+  if read _cf_u _cf_x < /proc/uptime 2>/dev/null; then echo "${_cf_u%%.*}${_cf_u#*.}"
+  else echo "$(( $(date +%s) * 100 ))"; fi
+}
+_cf_el() { echo $(( ($(_cf_t) - start) / 100 )); }
+"#;
+
 const TCP_FN: &str = r#"_cf_tcp() {
   if command -v nc >/dev/null 2>&1; then nc -z -w "$3" "$1" "$2" >/dev/null 2>&1
   elif command -v bash >/dev/null 2>&1; then
@@ -335,7 +345,7 @@ pub async fn run<R: Remote>(args: &WaitForArgs, ctx: &ModuleContext<'_, R>) -> M
         Ok(n) => n,
         Err(r) => return *r,
     };
-    let mut functions = String::from(TCP_FN);
+    let mut functions = format!("{CLOCK_FN}{TCP_FN}");
     let cond = match (&args.port, &args.path) {
         (Some(p), _) if args.state == "drained" => {
             functions.push_str(&drained_fn(args, *p));
@@ -360,14 +370,21 @@ pub async fn run<R: Remote>(args: &WaitForArgs, ctx: &ModuleContext<'_, R>) -> M
         (None, None) => "false".to_owned(),
     };
     let on_success = match (&args.path, &args.search_regex) {
-        (Some(path), Some(_)) => format!("echo {n}:ok; cat {}; exit 0", qpath(path)),
-        _ => format!("echo {n}:ok; exit 0"),
+        (Some(path), Some(_)) => format!("echo {n}:ok:$(_cf_el); cat {}; exit 0", qpath(path)),
+        _ => format!("echo {n}:ok:$(_cf_el); exit 0"),
+    };
+    // As wait_for.py: the clock starts before `delay`, and `timeout` counts from there; with
+    // nothing to wait for, it sleeps `delay`, then `timeout`.
+    let deadline = if args.port.is_none() && args.path.is_none() {
+        args.delay + args.timeout
+    } else {
+        args.timeout
     };
     let script = format!(
-        "_cf_n={n}\n{functions}sleep {delay}\nstart=$(date +%s)\nwhile :; do\n  if {cond}; then {on_success}; fi\n  \
-         [ $(( $(date +%s) - start )) -ge {timeout} ] && {{ echo {n}:timeout; exit 0; }}\n  sleep {sleep}\ndone\n",
+        "_cf_n={n}\n{functions}start=$(_cf_t)\nsleep {delay}\nwhile :; do\n  if {cond}; then {on_success}; fi\n  \
+         [ $(( $(_cf_t) - start )) -ge {timeout} ] && {{ echo {n}:timeout:$(_cf_el); exit 0; }}\n  sleep {sleep}\ndone\n",
         delay = args.delay,
-        timeout = args.timeout.ceil() as u64,
+        timeout = (deadline * 100.0).ceil() as u64,
         sleep = args.sleep,
     );
     let started = Instant::now();
@@ -376,8 +393,14 @@ pub async fn run<R: Remote>(args: &WaitForArgs, ctx: &ModuleContext<'_, R>) -> M
         Ok(o) => o,
         Err(r) => return r,
     };
-    let elapsed = started.elapsed().as_secs();
     let text = out.stdout_text();
+    // `N:ok:SECS` or `N:timeout:SECS` (the host's count), then a searched file's text.
+    let host_elapsed = text
+        .strip_prefix(&format!("{n}:"))
+        .and_then(|rest| rest.lines().next())
+        .and_then(|first| first.split_once(':'))
+        .and_then(|(_, secs)| secs.trim().parse::<u64>().ok());
+    let elapsed = host_elapsed.unwrap_or_else(|| started.elapsed().as_secs());
     // Every key of Ansible's `exit_json`, unset ones null (its `match_groups` starts as `()`).
     let mut base = ModuleResult::ok()
         .with("elapsed", elapsed)
@@ -435,7 +458,7 @@ pub async fn run<R: Remote>(args: &WaitForArgs, ctx: &ModuleContext<'_, R>) -> M
         return base;
     }
     if let Some(re) = &args.search_regex {
-        let content = rest.strip_prefix("ok\n").unwrap_or_default();
+        let content = rest.split_once('\n').map_or("", |(_, c)| c);
         let (groups, dict) = match Regex::new(&format!("(?m){re}")).ok().and_then(|r| {
             let caps = r.captures(content)?;
             let groups: Vec<Value> = caps
