@@ -311,19 +311,13 @@ mod tests {
     fn result(host: &str, task: &str, location: &str) -> Event {
         Event {
             elapsed: Duration::ZERO,
-            kind: EventKind::TaskResult(Box::new(clearfleet_events::TaskResult {
-                host: host.into(),
-                task: task.into(),
-                location: location.into(),
-                status: TaskStatus::Ok,
-                item: None,
-                msg: None,
-                rc: None,
-                stdout: String::new(),
-                stderr: String::new(),
-                diff: None,
-                duration: Duration::from_millis(1),
-            })),
+            kind: crate::test_events::task_result(
+                host,
+                task,
+                location,
+                TaskStatus::Ok,
+                Duration::from_millis(1),
+            ),
         }
     }
 

@@ -57,6 +57,36 @@ pub fn human_duration(d: std::time::Duration) -> String {
     }
 }
 
+/// Events for the reporters' unit tests.
+#[cfg(test)]
+pub(crate) mod test_events {
+    use clearfleet_events::{EventKind, TaskResult, TaskStatus};
+    use std::time::Duration;
+
+    /// A task's result with no item, message or output.
+    pub fn task_result(
+        host: &str,
+        task: &str,
+        location: &str,
+        status: TaskStatus,
+        duration: Duration,
+    ) -> EventKind {
+        EventKind::TaskResult(Box::new(TaskResult {
+            host: host.into(),
+            task: task.into(),
+            location: location.into(),
+            status,
+            item: None,
+            msg: None,
+            rc: None,
+            stdout: String::new(),
+            stderr: String::new(),
+            diff: None,
+            duration,
+        }))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::human_duration;

@@ -813,19 +813,13 @@ mod tests {
             f.host(h).version_before = Some("1.0.0".into());
         }
         let t = |host: &str, task: &str, status| {
-            EventKind::TaskResult(Box::new(clearfleet_events::TaskResult {
-                host: host.into(),
-                task: task.into(),
-                location: "hop.yml:29:3".into(),
+            crate::test_events::task_result(
+                host,
+                task,
+                "hop.yml:29:3",
                 status,
-                item: None,
-                msg: None,
-                rc: None,
-                stdout: String::new(),
-                stderr: String::new(),
-                diff: None,
-                duration: Duration::from_millis(3),
-            }))
+                Duration::from_millis(3),
+            )
         };
         f.report(&ev(
             0,
@@ -885,19 +879,13 @@ mod tests {
     }
 
     fn result(host: &str, task: &str, file: &str, ms: u64) -> EventKind {
-        EventKind::TaskResult(Box::new(clearfleet_events::TaskResult {
-            host: host.into(),
-            task: task.into(),
-            location: format!("{file}:1:3"),
-            status: TaskStatus::Changed,
-            item: None,
-            msg: None,
-            rc: None,
-            stdout: String::new(),
-            stderr: String::new(),
-            diff: None,
-            duration: Duration::from_millis(ms),
-        }))
+        crate::test_events::task_result(
+            host,
+            task,
+            &format!("{file}:1:3"),
+            TaskStatus::Changed,
+            Duration::from_millis(ms),
+        )
     }
 
     /// As `upgrade` sends them: a detect run, then a playbook run that sends no `RunStarted`

@@ -1590,8 +1590,9 @@ impl<'a> TaskRun<'a> {
         }
     }
 
-    /// Reports an item whose label could not be rendered: failed, with why.
-    fn report_label_failure(
+    /// Reports an item that failed before or after its action (its `when`, its keywords, its
+    /// label) with `msg`.
+    fn report_item_failure(
         &self,
         h: &mut HostRun,
         label: Option<String>,
@@ -1627,7 +1628,7 @@ impl<'a> TaskRun<'a> {
         tally.results.push(skipped);
         let (label, label_error) = self.after_item(h, item_map, run, tally);
         if let Some(msg) = label_error {
-            return self.report_label_failure(h, label, msg, item_started, tally);
+            return self.report_item_failure(h, label, msg, item_started, tally);
         }
         self.report(
             h,
@@ -1652,17 +1653,12 @@ impl<'a> TaskRun<'a> {
         tally.any_failed = true;
         tally.any_failed_key = true;
         tally.all_skipped = false;
-        let r = ModuleResult::fail(err.to_string());
-        tally.results.push(r.to_registered());
+        let msg = err.to_string();
+        tally
+            .results
+            .push(ModuleResult::fail(msg.clone()).to_registered());
         let (label, _) = self.after_item(h, item_map, run, tally);
-        tally.failure = self.report(
-            h,
-            self.failed_status(),
-            label,
-            Some(&r),
-            None,
-            item_started.elapsed(),
-        );
+        self.report_item_failure(h, label, msg, item_started, tally);
     }
 
     /// The action, with `changed_when` and `failed_when` applied to its result, run again
@@ -1800,7 +1796,7 @@ impl<'a> TaskRun<'a> {
         }
         let (label, label_error) = self.after_item(h, item_map, run, tally);
         if let (Some(msg), false) = (label_error, failed || outcome.result.unreachable) {
-            return self.report_label_failure(h, label, msg, item_started, tally);
+            return self.report_item_failure(h, label, msg, item_started, tally);
         }
         let msg = self.report(
             h,
