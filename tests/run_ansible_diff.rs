@@ -530,7 +530,7 @@ fn ansible_and_clearfleet_agree_on_group_by_and_add_host() {
 
 /// What copy and template register (tests/fixtures/run/file_results.yml): a new file, the same
 /// again, a mode change, check mode, `force: false`, a backup, a source into a directory, a
-/// template, field for field under both tools.
+/// template, field for field under both tools; then the play keywords `check_mode` and `diff`.
 #[test]
 fn ansible_and_clearfleet_agree_on_copy_and_template_results() {
     let Some(both) = run_both("file_results.yml", &["h01"]) else {
@@ -538,18 +538,23 @@ fn ansible_and_clearfleet_agree_on_copy_and_template_results() {
     };
     // Compared as pretty JSON, so that a difference reads as lines; each tool's `work_dir` as
     // `WORK`.
-    let pretty = |dir: PathBuf| {
-        serde_json::to_string_pretty(&dumped(&dir, "h01-files.json"))
+    let pretty = |dir: PathBuf, name: &str| {
+        serde_json::to_string_pretty(&dumped(&dir, name))
             .unwrap_or_default()
             .replace(&dir.display().to_string(), "WORK")
     };
-    assert_eq!(
-        pretty(both.ours_dir()),
-        pretty(both.theirs_dir()),
-        "--- clearfleet:\n{}\n--- ansible:\n{}",
-        both.ours.stdout,
-        both.theirs
-    );
+    // The second play: `check_mode` and `diff` on the play.
+    for name in ["h01-files.json", "h01-play-keywords.json"] {
+        assert_eq!(
+            pretty(both.ours_dir(), name),
+            pretty(both.theirs_dir(), name),
+            "{name}\n--- clearfleet:\n{}\n--- ansible:\n{}",
+            both.ours.stdout,
+            both.theirs
+        );
+    }
+    let keywords = dumped(&both.ours_dir(), "h01-play-keywords.json");
+    assert_eq!(keywords["exist"], serde_json::json!([false, true]));
 }
 
 /// `!unsafe` values (tests/fixtures/run/unsafe_values.yml) are never templated: in vars, through

@@ -445,6 +445,83 @@ fn become_per_task_with_the_inventory_password() {
     );
 }
 
+/// `remote_user` on a play, a block and a task (templated), under `ansible_user` when that is
+/// set (Ansible's variables beat its keywords), and a templated `become_user`.
+#[test]
+fn remote_user_logs_in_as_another_user_unless_ansible_user_says() {
+    let Some(fleet) = Fleet::builder().test_users(true).build() else {
+        return;
+    };
+    let s = Setup::on(fleet, |inv| inv.unset_var("ansible_user"));
+    let dump = s.home.path().join("users.json");
+    let pb = s.write(
+        "pb.yml",
+        &format!(
+            r#"
+- hosts: all
+  remote_user: cf-sudo
+  vars:
+    other: cf-nopw
+    target: cf-docker
+  tasks:
+    - command: whoami
+      register: play_user
+    - command: whoami
+      remote_user: "{{{{ other }}}}"
+      register: task_user
+    - remote_user: root
+      block:
+        - command: whoami
+          register: block_user
+    - command: whoami
+      remote_user: cf-nopw
+      become: true
+      become_user: "{{{{ target }}}}"
+      register: became
+    - command: whoami
+      remote_user: cf-nopw
+      vars:
+        ansible_user: root
+      register: var_wins
+    - copy:
+        dest: {}
+        content: "{{{{ {{'facts': ansible_user_id, 'play': play_user.stdout, 'task': task_user.stdout, 'block': block_user.stdout, 'became': became.stdout, 'var_wins': var_wins.stdout}} | to_json }}}}"
+      delegate_to: localhost
+"#,
+            dump.display()
+        ),
+    );
+    let run = s.run(&pb, &["-u", "root"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let got: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&dump).unwrap_or_default())
+            .unwrap_or_default();
+    assert_eq!(
+        got,
+        serde_json::json!({"facts": "cf-sudo", "play": "cf-sudo", "task": "cf-nopw",
+            "block": "root", "became": "cf-docker", "var_wins": "root"}),
+        "{run:?}"
+    );
+
+    // The inventory's `ansible_user` beats the play's `remote_user`.
+    let s = Setup::on(s.fleet, |inv| inv.var("ansible_user", "cf-nopw"));
+    let pb = s.write(
+        "pb.yml",
+        r#"
+- hosts: all
+  remote_user: cf-sudo
+  gather_facts: false
+  tasks:
+    - command: whoami
+      register: who
+    - assert:
+        that: who.stdout == 'cf-nopw'
+"#,
+    );
+    let run = s.run(&pb, &[]);
+    assert_eq!(run.code, 0, "{run:?}");
+}
+
 #[test]
 fn environment_and_timeout_kill_the_remote_command() {
     let Some(s) = Setup::new(1) else {

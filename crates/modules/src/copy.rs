@@ -300,7 +300,12 @@ impl Put<'_> {
                 (Some(b), true) => diff_text(b),
                 (None, true) => "(content not shown: file too large)\n".into(),
             };
-            r.diff = Some(Diff::content(target, before_text, diff_text(&self.content)));
+            let mut diff = Diff::content(target, before_text, diff_text(&self.content));
+            // Ansible's `_get_diff_data` names the file before only when there is one.
+            if !info.exists {
+                diff.before_header = None;
+            }
+            r.diff = Some(diff);
         }
         if ctx.check_mode {
             return listed(r);

@@ -3,7 +3,7 @@
 //! Rules (Ansible's, for the keywords clearfleet supports):
 //! - play → every task and handler: `tags` (added), `become*` (field by field, the task
 //!   wins), `environment` (key by key, the task wins), `ignore_errors`, `no_log`,
-//!   `run_once`, `timeout` (the task's own value wins).
+//!   `run_once`, `timeout`, `remote_user`, `check_mode`, `diff` (the task's own value wins).
 //! - block → each task of `block`, `rescue` and `always`: the above, plus `check_mode`, `when` (the block's
 //!   conditions come first, ANDed), `notify` (added), `delegate_to` and `vars` (the task's
 //!   own win).
@@ -30,6 +30,8 @@ pub struct Inherited {
     pub run_once: Option<bool>,
     pub timeout: Option<u64>,
     pub delegate_to: Option<String>,
+    /// `remote_user`: the login the host's connection uses (a template, rendered per host).
+    pub remote_user: Option<String>,
     pub vars: IndexMap<String, Value>,
     pub check_mode: Option<bool>,
     pub diff: Option<bool>,
@@ -52,6 +54,7 @@ impl Inherited {
             run_once: Some(task.run_once),
             timeout: task.timeout,
             delegate_to: task.delegate_to.clone(),
+            remote_user: task.remote_user.clone(),
             vars: task.vars.clone(),
             check_mode: task.check_mode,
             diff: task.diff,
@@ -82,6 +85,7 @@ pub struct Own {
     pub run_once: Option<bool>,
     pub timeout: Option<u64>,
     pub delegate_to: Option<String>,
+    pub remote_user: Option<String>,
     pub vars: IndexMap<String, Value>,
     pub check_mode: Option<bool>,
     pub diff: Option<bool>,
@@ -106,6 +110,7 @@ pub fn apply(parent: &Inherited, own: Own, task: &mut Task) {
     task.check_mode = own.check_mode.or(parent.check_mode);
     task.diff = own.diff.or(parent.diff);
     task.delegate_to = own.delegate_to.or_else(|| parent.delegate_to.clone());
+    task.remote_user = own.remote_user.or_else(|| parent.remote_user.clone());
     let mut vars = parent.vars.clone();
     vars.extend(own.vars);
     task.vars = vars;

@@ -28,16 +28,17 @@ pub const PLAY: &[&str] = &[
     "no_log",
     "run_once",
     "timeout",
+    "remote_user",
+    "check_mode",
+    "diff",
 ];
 
 /// Play keywords Ansible has and clearfleet does not (an error naming the keyword).
 pub const PLAY_UNSUPPORTED: &[&str] = &[
     "become_exe",
-    "check_mode",
     "collections",
     "connection",
     "debugger",
-    "diff",
     "fact_path",
     "force_handlers",
     "gather_subset",
@@ -46,7 +47,6 @@ pub const PLAY_UNSUPPORTED: &[&str] = &[
     "module_defaults",
     "order",
     "port",
-    "remote_user",
     "throttle",
     "vars_prompt",
 ];
@@ -85,6 +85,7 @@ pub const TASK: &[&str] = &[
     "local_action",
     "async",
     "poll",
+    "remote_user",
 ];
 
 /// Task keywords whose value may be a template on a task (Ansible's non-static field
@@ -113,7 +114,6 @@ pub const TASK_UNSUPPORTED: &[&str] = &[
     "ignore_unreachable",
     "module_defaults",
     "port",
-    "remote_user",
     "throttle",
 ];
 
@@ -135,9 +135,11 @@ pub const BLOCK: &[&str] = &[
     "tags",
     "timeout",
     "delegate_to",
+    "remote_user",
     "notify",
     "vars",
     "diff",
+    "check_mode",
 ];
 
 /// `loop_control` keys clearfleet implements, and the ones it rejects by name.

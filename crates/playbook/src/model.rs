@@ -65,6 +65,8 @@ pub struct Play {
     pub max_fail_percentage: Option<f64>,
     pub any_errors_fatal: bool,
     pub strategy: Strategy,
+    /// `remote_user:` (may be templated): who facts are gathered as; its tasks inherit it.
+    pub remote_user: Option<Spanned<String>>,
     /// The play's own `become*` keywords (already inherited by its tasks).
     pub become_: Option<BecomeSpec>,
     pub pre_tasks: Vec<Task>,
@@ -236,6 +238,10 @@ pub struct Task {
     pub run_once: bool,
     /// Only `localhost` (`127.0.0.1` is normalised to it) is accepted.
     pub delegate_to: Option<String>,
+    /// `remote_user`: who the host's connection logs in as, unless an `ansible_user` (or
+    /// `ansible_ssh_user`) variable says (Ansible's variables beat its keywords). May be a
+    /// template, rendered per host when the task runs.
+    pub remote_user: Option<String>,
     /// Handler topics (`listen:`); empty for tasks.
     pub listen: Vec<String>,
     /// The task's first key.

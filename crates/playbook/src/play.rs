@@ -7,7 +7,7 @@ use super::files::{self, empty_playbook, enter, parse, read};
 use super::inherit::Inherited;
 use super::keywords::{IMPORT_PLAYBOOK, PLAY, PLAY_UNSUPPORTED};
 use super::model::{BecomeSpec, Play, Serial, SerialStep, Spanned, Strategy, Task, TaskBody};
-use super::task::{become_keyword, task_list};
+use super::task::{become_keyword, remote_user, task_list};
 use super::template::is_template;
 use clearfleet_base::suggest::did_you_mean;
 use clearfleet_yaml::syntax::{Kind, Node, key_text};
@@ -153,6 +153,7 @@ fn play(cx: &mut Cx, f: &File, n: &Node) -> Option<Play> {
         max_fail_percentage: None,
         any_errors_fatal: false,
         strategy: Strategy::Linear,
+        remote_user: None,
         become_: None,
         pre_tasks: Vec::new(),
         tasks: Vec::new(),
@@ -211,6 +212,15 @@ fn play(cx: &mut Cx, f: &File, n: &Node) -> Option<Play> {
             "no_log" => inherited.no_log = cx.bool(f, "no_log", v),
             "run_once" => inherited.run_once = cx.bool(f, "run_once", v),
             "timeout" => inherited.timeout = cx.uint(f, "timeout", v, u64::MAX),
+            "check_mode" => inherited.check_mode = cx.bool(f, "check_mode", v),
+            "diff" => inherited.diff = cx.bool(f, "diff", v),
+            "remote_user" => {
+                inherited.remote_user = remote_user(cx, f, v, &mut sites);
+                play.remote_user = inherited
+                    .remote_user
+                    .clone()
+                    .map(|u| Spanned::new(u, Cx::loc(f, v)));
+            }
             "pre_tasks" | "tasks" | "post_tasks" | "handlers" => sections.push((key.clone(), v)),
             "roles" => roles = Some(v),
             _ if PLAY_UNSUPPORTED.contains(&key.as_str()) => cx.error(

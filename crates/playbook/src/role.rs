@@ -9,7 +9,7 @@ use super::cx::{Cx, File, shown};
 use super::files::{parse, read};
 use super::inherit::{self, Inherited, Own};
 use super::model::{BecomeSpec, RoleScope, Task, TaskBody, TemplateSite};
-use super::task::{become_keyword, delegate_to, new_task, tasks_file};
+use super::task::{become_keyword, delegate_to, new_task, remote_user, tasks_file};
 use super::template::is_template;
 use clearfleet_yaml::syntax::{Kind, Node, key_text};
 use indexmap::IndexMap;
@@ -105,16 +105,16 @@ const ROLE_KEYWORDS: &[&str] = &[
     "become_method",
     "become_flags",
     "delegate_to",
+    "remote_user",
+    "diff",
 ];
 
 /// Role keywords Ansible has and clearfleet does not: an error, never a parameter.
 const ROLE_UNSUPPORTED: &[&str] = &[
     "connection",
     "port",
-    "remote_user",
     "module_defaults",
     "ignore_unreachable",
-    "diff",
     "any_errors_fatal",
     "throttle",
     "debugger",
@@ -181,6 +181,8 @@ pub(crate) fn spec<'n>(
             "check_mode" => out.own.check_mode = cx.bool(f, "check_mode", v),
             "timeout" => out.own.timeout = cx.uint(f, "timeout", v, u64::MAX),
             "delegate_to" => out.own.delegate_to = delegate_to(cx, f, v),
+            "remote_user" => out.own.remote_user = remote_user(cx, f, v, sites),
+            "diff" => out.own.diff = cx.bool(f, "diff", v),
             "become" | "become_user" | "become_method" | "become_flags" => {
                 has_become = true;
                 become_keyword(cx, f, &key, v, &mut become_, sites);

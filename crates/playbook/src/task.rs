@@ -106,6 +106,7 @@ pub(crate) fn new_task(location: clearfleet_base::diagnostic::Location) -> Task 
         poll: DEFAULT_POLL,
         run_once: false,
         delegate_to: None,
+        remote_user: None,
         listen: Vec::new(),
         location,
         vars: IndexMap::new(),
@@ -239,6 +240,7 @@ pub fn task(
             "environment" => own.environment = cx.environment(f, v, &mut sites),
             "vars" => own.vars = cx.vars(f, v, &mut sites),
             "delegate_to" => own.delegate_to = delegate_to(cx, f, v),
+            "remote_user" => own.remote_user = remote_user(cx, f, v, &mut sites),
             "args" => args_kw = Some(v),
             "block" => sections[0] = Some(v),
             "rescue" => sections[1] = Some(v),
@@ -586,6 +588,22 @@ pub(crate) fn delegate_to(cx: &mut Cx, f: &File, v: &Node) -> Option<String> {
             None
         }
     }
+}
+
+/// `remote_user:` a login name, or a template rendered per host when the task runs.
+pub(crate) fn remote_user(
+    cx: &mut Cx,
+    f: &File,
+    v: &Node,
+    sites: &mut Vec<TemplateSite>,
+) -> Option<String> {
+    let s = cx.string(f, "remote_user", v)?;
+    cx.templates(f, v, "remote_user", sites);
+    if s.trim().is_empty() {
+        cx.error(f, v, "`remote_user` needs a user name");
+        return None;
+    }
+    Some(s)
 }
 
 fn loop_value(cx: &mut Cx, f: &File, v: &Node) -> Option<Value> {

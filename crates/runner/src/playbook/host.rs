@@ -11,6 +11,9 @@ pub struct HostRun {
     pub name: String,
     pub plan: HostPlan,
     connection: Option<Connection>,
+    /// Connections as other users (`remote_user` on a play, block or task), opened on first
+    /// use and kept, by user.
+    logins: Vec<(String, Connection)>,
     /// Inventory variables plus the magic ones (`inventory_hostname`, `group_names`...).
     pub inventory_vars: Map<String, Value>,
     /// The inventory's generation `inventory_vars` were read at (`add_host` and `group_by`
@@ -51,6 +54,7 @@ impl HostRun {
             name: plan.name.clone(),
             plan,
             connection: None,
+            logins: Vec::new(),
             inventory_vars,
             inventory_generation: 0,
             facts: Map::new(),
@@ -94,8 +98,35 @@ impl HostRun {
         Ok(self.connection.insert(c))
     }
 
+    /// The connection logged in as `user` (`None`: the host's own login), opened now if it
+    /// is not yet: the host's address, port, keys and jump hosts, another user.
+    pub async fn connection_as(
+        &mut self,
+        ssh: &SshSettings,
+        user: Option<&str>,
+    ) -> Result<&Connection, ConnectError> {
+        let user = match user {
+            Some(u) if u != self.plan.target.user => u,
+            _ => return self.connection(ssh).await,
+        };
+        let at = match self.logins.iter().position(|(u, _)| u == user) {
+            Some(at) => at,
+            None => {
+                let mut target = self.plan.target.clone();
+                target.user = user.to_owned();
+                let c = Connection::connect(&target, ssh).await?;
+                self.logins.push((user.to_owned(), c));
+                self.logins.len() - 1
+            }
+        };
+        Ok(&self.logins[at].1)
+    }
+
     pub async fn close(&mut self) {
         if let Some(c) = self.connection.take() {
+            c.close().await;
+        }
+        for (_, c) in self.logins.drain(..) {
             c.close().await;
         }
     }

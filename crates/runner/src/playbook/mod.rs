@@ -350,7 +350,7 @@ impl Engine {
             let batch: Vec<usize> = in_play[offset..(offset + size).min(in_play.len())].to_vec();
             offset += size;
             if play.gather_facts {
-                self.gather_facts(hosts, &batch).await;
+                self.gather_facts(play, hosts, &batch).await;
             }
             *ctx.batch.lock().unwrap_or_else(|p| p.into_inner()) = batch.clone();
             // `run_once` is once per batch.
@@ -451,7 +451,27 @@ impl Engine {
         }
     }
 
-    async fn gather_facts(&self, hosts: &mut [HostRun], batch: &[usize]) {
+    /// Who `h` gathers facts as in `play`: its `ansible_user` (or `ansible_ssh_user`), else the
+    /// play's `remote_user` rendered with the host's and the play's variables, else the
+    /// host's own login (`None`). A `remote_user` that cannot be rendered is the host's failure.
+    fn play_login(&self, play: &Play, h: &HostRun) -> Result<Option<String>, String> {
+        let Some(user) = &play.remote_user else {
+            return Ok(None);
+        };
+        let mut vars = h.inventory_vars.clone();
+        vars.extend(self.play_vars(play));
+        let ctx = self.context(&vars);
+        let chosen = ["ansible_user", "ansible_ssh_user"]
+            .into_iter()
+            .find_map(|name| vars.get(name).and_then(Value::as_str).map(|u| (name, u)));
+        let (what, source) = chosen.unwrap_or(("remote_user", &user.value));
+        self.templates
+            .render_string(source, &ctx, &user.location, what)
+            .map(Some)
+            .map_err(|err| err.to_string())
+    }
+
+    async fn gather_facts(&self, play: &Play, hosts: &mut [HostRun], batch: &[usize]) {
         self.emit(EventKind::TaskStarted {
             name: "Gathering Facts".to_owned(),
             location: String::new(),
@@ -467,7 +487,8 @@ impl Engine {
                 let span = clearfleet_events::host_span(&h.name);
                 tracing::Instrument::instrument(
                     async move {
-                        task::gather(self, h, &ssh).await;
+                        let login = self.play_login(play, h);
+                        task::gather(self, h, &ssh, login).await;
                         self.release_connection(h).await;
                     },
                     span,

@@ -338,6 +338,7 @@ fn emit_engine_result(e: &Engine, h: &HostRun, t: &Task, status: TaskStatus, msg
 async fn facts_of(
     h: &mut HostRun,
     ssh: &SshSettings,
+    login: Option<&str>,
 ) -> Result<Map<String, Value>, (bool, String)> {
     // A literal `ansible_python_interpreter` is the Python `ansible_python` describes.
     let interpreter = h
@@ -349,7 +350,7 @@ async fn facts_of(
     let script = super::facts::script(interpreter.as_deref());
     let name = h.name.clone();
     let max_output = h.plan.max_output;
-    match h.connection(ssh).await {
+    match h.connection_as(ssh, login).await {
         Err(err) => Err((true, err.to_string())),
         Ok(conn) => {
             let remote = SshRemote {
@@ -379,10 +380,19 @@ async fn facts_of(
     }
 }
 
-/// Gathers facts on one host (one round trip).
-pub(crate) async fn gather(e: &Engine, h: &mut HostRun, ssh: &SshSettings) {
+/// Gathers facts on one host (one round trip), logged in as `login` (the play's
+/// `remote_user`, rendered; `Err`: it could not be) or as the host's own login.
+pub(crate) async fn gather(
+    e: &Engine,
+    h: &mut HostRun,
+    ssh: &SshSettings,
+    login: Result<Option<String>, String>,
+) {
     let started = Instant::now();
-    let result = facts_of(h, ssh).await;
+    let result = match login {
+        Ok(login) => facts_of(h, ssh, login.as_deref()).await,
+        Err(msg) => Err((false, msg)),
+    };
     let (status, msg) = match result {
         Ok(facts) => {
             h.facts = super::facts::vars(&h.facts, super::facts::select(&facts, &Value::Null));
@@ -422,20 +432,56 @@ pub(crate) async fn gather(e: &Engine, h: &mut HostRun, ssh: &SshSettings) {
     })));
 }
 
-/// The effective become for a task on a host: the task's keywords over the host's defaults.
-fn become_of(h: &HostRun, t: &Task) -> Option<Become> {
+/// The effective become for a task on a host: the task's keywords over the host's defaults,
+/// `become_user` rendered with the task's variables (Ansible templates it per host).
+fn become_of(
+    e: &Engine,
+    h: &HostRun,
+    t: &Task,
+    vars: &Ctx,
+) -> Result<Option<Become>, TemplateError> {
     let spec = t.become_.as_ref();
     let enabled = spec
         .and_then(|s| s.enabled)
         .unwrap_or(h.plan.become_.is_some());
     if !enabled {
-        return None;
+        return Ok(None);
     }
     let mut b = h.plan.become_settings.clone();
-    if let Some(user) = spec.and_then(|s| s.user.clone()) {
-        b.user = user;
+    if let Some(user) = spec.and_then(|s| s.user.as_deref()) {
+        b.user = e
+            .templates
+            .render_string(user, vars, &t.location, "become_user")?;
     }
-    Some(b)
+    Ok(Some(b))
+}
+
+/// Who a task logs in to its host as, when a variable or keyword says: Ansible's connection
+/// variables `ansible_user` / `ansible_ssh_user` (which beat the keyword, as in
+/// `PlayContext.set_task_and_variable_override`), else the `remote_user` keyword of the task,
+/// its blocks or its play, rendered. `None`: the host's own login (inventory, `-u`,
+/// `ansible.cfg`, ssh_config, in that order).
+pub(crate) fn login(
+    e: &Engine,
+    t: &Task,
+    vars: &Ctx,
+    var_map: &Map<String, Value>,
+) -> Result<Option<String>, TemplateError> {
+    for name in ["ansible_user", "ansible_ssh_user"] {
+        if let Some(Value::String(user)) = var_map.get(name) {
+            return e
+                .templates
+                .render_string(user, vars, &t.location, name)
+                .map(Some);
+        }
+    }
+    match &t.remote_user {
+        Some(user) => e
+            .templates
+            .render_string(user, vars, &t.location, "remote_user")
+            .map(Some),
+        None => Ok(None),
+    }
 }
 
 /// One run of the task's action (one loop item), before `changed_when`/`failed_when`.
@@ -502,7 +548,10 @@ async fn action(
         "include_vars" => include_vars(e, h, t, &rendered, vars, var_map),
         "group_by" => group_by(e, h, &rendered),
         "add_host" => add_host(e, rendered),
-        "setup" | "gather_facts" => setup(e, h, &rendered).await,
+        "setup" | "gather_facts" => match login(e, t, vars, var_map) {
+            Ok(login) => setup(e, h, &rendered, login.as_deref()).await,
+            Err(err) => Outcome::fail(err.to_string()),
+        },
         "pause" => pause(&rendered).await,
         _ => Outcome::of(run_host_module(e, h, t, module, rendered, vars, var_map).await),
     }
@@ -796,11 +845,11 @@ fn add_host(e: &Engine, rendered: Value) -> Outcome {
 /// `setup`: the facts `gather_facts` reads (one command), narrowed by `gather_subset` and
 /// `filter`, given to the host and returned as Ansible's setup returns them (`ansible_facts`
 /// with the `ansible_` names).
-async fn setup(e: &Engine, h: &mut HostRun, rendered: &Value) -> Outcome {
+async fn setup(e: &Engine, h: &mut HostRun, rendered: &Value, login: Option<&str>) -> Outcome {
     if let Some(message) = super::facts::bad_subset(rendered) {
         return Outcome::fail(message);
     }
-    match facts_of(h, &e.config.ssh).await {
+    match facts_of(h, &e.config.ssh, login).await {
         Ok(facts) => {
             let kept = super::facts::select(&facts, rendered);
             let returned = super::facts::returned(&kept);
@@ -875,10 +924,17 @@ async fn run_host_module(
         };
         return run_module(e, t, &call, &remote, false).await;
     }
-    let become_ = become_of(h, t);
+    let become_ = match become_of(e, h, t, vars) {
+        Ok(b) => b,
+        Err(err) => return ModuleResult::fail(err.to_string()),
+    };
+    let login = match login(e, t, vars, var_map) {
+        Ok(login) => login,
+        Err(err) => return ModuleResult::fail(err.to_string()),
+    };
     let ssh = e.config.ssh.clone();
     let name = h.name.clone();
-    match h.connection(&ssh).await {
+    match h.connection_as(&ssh, login.as_deref()).await {
         Err(err) => {
             let mut r = ModuleResult::fail(err.to_string());
             r.unreachable = true;

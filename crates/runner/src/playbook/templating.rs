@@ -144,6 +144,24 @@ impl TemplateCache {
         self.read(|i| i.templates.render_ctx(id, ctx))
     }
 
+    /// Renders a keyword's string (`remote_user`, `become_user`): text as it is, a template
+    /// rendered, a non-string result as its JSON text.
+    pub fn render_string(
+        &self,
+        source: &str,
+        ctx: &clearfleet_template::Value,
+        at: &Location,
+        what: &str,
+    ) -> Result<String, TemplateError> {
+        if !Templates::is_template(source) {
+            return Ok(source.to_owned());
+        }
+        Ok(match self.render(source, ctx, at, what)? {
+            Value::String(s) => s,
+            other => other.to_string(),
+        })
+    }
+
     /// Renders every string inside `value` (objects and arrays walked).
     pub fn render_value(
         &self,
