@@ -751,6 +751,105 @@ async fn file_directory_touch_absent() {
     assert!(!t.run("file", gone).await.changed);
 }
 
+/// Whether `chattr` can set the `A` flag in `dir` (ext4 can; tmpfs and overlay cannot).
+fn attributes_work_in(dir: &Path) -> bool {
+    let probe = dir.join("attr-probe");
+    std::fs::write(&probe, "").is_ok()
+        && std::process::Command::new("chattr")
+            .arg("+A")
+            .arg(&probe)
+            .output()
+            .is_ok_and(|o| o.status.success() && o.stderr.is_empty())
+}
+
+/// `attributes` as `set_attributes_if_different` decides and applies it, and `stat`'s
+/// `attributes`/`attr_flags`/`version`.
+#[tokio::test]
+async fn file_attributes_with_lsattr_and_chattr() {
+    let t = T::new();
+    if !attributes_work_in(t.dir.path()) {
+        eprintln!(
+            "skipped: chattr cannot set attributes under {:?}",
+            t.dir.path()
+        );
+        return;
+    }
+    let f = t.p("a");
+    std::fs::write(t.path("a"), "").expect("write");
+    let flags = |t: &T| {
+        let out = std::process::Command::new("lsattr")
+            .arg("-d")
+            .arg(t.path("a"))
+            .output()
+            .expect("lsattr");
+        String::from_utf8_lossy(&out.stdout)
+            .split_whitespace()
+            .next()
+            .unwrap_or_default()
+            .replace('-', "")
+    };
+    let before = flags(&t);
+    // Check mode changes nothing and shows the flags before and the request after.
+    let c = t
+        .check("file", json!({"path": f, "attributes": "+A"}))
+        .await;
+    assert!(c.changed, "{c:?}");
+    assert_eq!(flags(&t), before);
+    let d = c.diff.expect("diff");
+    assert!(d.after.contains("\"+A\""), "{d:?}");
+    let r = t.run("file", json!({"path": f, "attributes": "+A"})).await;
+    ok(&r);
+    assert!(r.changed && flags(&t).contains('A'), "{r:?}");
+    // The exact set again: unchanged.
+    let exact = flags(&t);
+    assert!(
+        !t.run("file", json!({"path": f, "attr": exact}))
+            .await
+            .changed
+    );
+    // `-` always runs chattr; an empty request asks nothing.
+    let r = t.run("file", json!({"path": f, "attributes": "-A"})).await;
+    assert!(r.changed && !flags(&t).contains('A'), "{r:?}");
+    assert!(
+        !t.run("file", json!({"path": f, "attributes": ""}))
+            .await
+            .changed
+    );
+    // `stat` reports them as Ansible's does.
+    t.run("file", json!({"path": f, "attributes": "+A"})).await;
+    let st = t.run("stat", json!({"path": f})).await;
+    let stat = &st.data["stat"];
+    assert_eq!(stat["attr_flags"], json!(flags(&t)), "{stat}");
+    assert!(
+        stat["attributes"]
+            .as_array()
+            .is_some_and(|a| a.contains(&json!("noatime"))),
+        "{stat}"
+    );
+    assert!(stat["version"].is_string(), "{stat}");
+    let no_attrs = t
+        .run("stat", json!({"path": f, "get_attributes": false}))
+        .await;
+    assert!(no_attrs.data["stat"].get("attr_flags").is_none());
+    // A flag chattr refuses fails as Ansible's does.
+    let bad = t.run("file", json!({"path": f, "attributes": "=Q"})).await;
+    assert!(bad.failed, "{bad:?}");
+    assert_eq!(bad.msg.as_deref(), Some("chattr failed"));
+    assert!(
+        bad.data["details"]
+            .as_str()
+            .is_some_and(|d| d.starts_with("Error while setting attributes: ")),
+        "{bad:?}"
+    );
+    t.run("file", json!({"path": f, "attributes": "-A"})).await;
+    // With recurse: refused when the playbook is loaded, not half done.
+    let rec = ModuleCall::parse(
+        "file",
+        &json!({"path": t.p(""), "state": "directory", "recurse": true, "attributes": "A"}),
+    );
+    assert!(rec.is_err_and(|e| e.message.contains("recurse")));
+}
+
 #[tokio::test]
 async fn file_diff_peek_tells_whether_a_file_looks_binary() {
     let t = T::new();

@@ -530,7 +530,8 @@ fn ansible_and_clearfleet_agree_on_group_by_and_add_host() {
 
 /// What copy and template register (tests/fixtures/run/file_results.yml): a new file, the same
 /// again, a mode change, check mode, `force: false`, a backup, a source into a directory, a
-/// template, field for field under both tools; then the play keywords `check_mode` and `diff`.
+/// template, field for field under both tools; then the play keywords `check_mode` and `diff`,
+/// and `~` in path arguments.
 #[test]
 fn ansible_and_clearfleet_agree_on_copy_and_template_results() {
     let Some(both) = run_both("file_results.yml", &["h01"]) else {
@@ -543,8 +544,8 @@ fn ansible_and_clearfleet_agree_on_copy_and_template_results() {
             .unwrap_or_default()
             .replace(&dir.display().to_string(), "WORK")
     };
-    // The second play: `check_mode` and `diff` on the play.
-    for name in ["h01-files.json", "h01-play-keywords.json"] {
+    // The second play: `check_mode` and `diff` on the play; the third: `~` in paths.
+    for name in ["h01-files.json", "h01-play-keywords.json", "h01-home.json"] {
         assert_eq!(
             pretty(both.ours_dir(), name),
             pretty(both.theirs_dir(), name),
@@ -555,6 +556,9 @@ fn ansible_and_clearfleet_agree_on_copy_and_template_results() {
     }
     let keywords = dumped(&both.ours_dir(), "h01-play-keywords.json");
     assert_eq!(keywords["exist"], serde_json::json!([false, true]));
+    let home = dumped(&both.ours_dir(), "h01-home.json");
+    assert_eq!(home["stat"], serde_json::json!(["HOME/tilde-TOOL.txt", 5]));
+    assert_eq!(home["root"], serde_json::json!(["/root/tilde-TOOL.txt", 5]));
 }
 
 /// `!unsafe` values (tests/fixtures/run/unsafe_values.yml) are never templated: in vars, through

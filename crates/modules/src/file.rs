@@ -60,6 +60,9 @@ pub struct FileArgs {
     pub access_time: Option<String>,
     /// `_diff_peek`, the action plugins' own argument: only whether the file looks binary.
     pub diff_peek: bool,
+    /// `attributes` (`attr`): `lsattr` flags to set (`A`), add (`+A`) or remove (`-A`) with
+    /// `chattr` ([`super::file_attrs`]).
+    pub attributes: Option<String>,
 }
 
 /// Accepted keys.
@@ -79,6 +82,7 @@ pub const KEYS: &[Key] = &[
     ("access_time_format", &[]),
     ("unsafe_writes", &[]),
     ("_diff_peek", &[]),
+    ("attributes", &["attr"]),
 ];
 
 impl FileArgs {
@@ -112,6 +116,7 @@ impl FileArgs {
             modification_time: a.str("modification_time")?,
             access_time: a.str("access_time")?,
             diff_peek: a.bool("_diff_peek", false)?,
+            attributes: a.str("attributes")?,
         };
         for f in ["modification_time_format", "access_time_format"] {
             if let Some(fmt) = a.str(f)?
@@ -129,6 +134,12 @@ impl FileArgs {
             return Err(ArgError::field(
                 "src",
                 "src is required for state link and hard",
+            ));
+        }
+        if parsed.recurse && parsed.attributes.as_deref().is_some_and(|a| !a.is_empty()) {
+            return Err(ArgError::field(
+                "attributes",
+                "attributes with recurse are not supported by clearfleet (only the directory's own would be set)",
             ));
         }
         if parsed.recurse && !matches!(parsed.state, Some(FileState::Directory) | None) {
@@ -218,6 +229,7 @@ pub async fn run<R: Remote>(args: &FileArgs, ctx: &ModuleContext<'_, R>) -> Modu
         );
     let mut probes = vec![Probe {
         follow: follow_path,
+        attributes: args.attributes.is_some(),
         ..Probe::stat(path)
     }];
     if let Some(s) = &link_src {
@@ -402,7 +414,10 @@ pub async fn run<R: Remote>(args: &FileArgs, ctx: &ModuleContext<'_, R>) -> Modu
     }
 }
 
-/// Mode/owner/group of a path (on top of `r`, which may already say changed), in one round
+/// The apply script's exit code when `chattr` fails.
+const CHATTR_FAILED: i32 = 97;
+
+/// Mode/owner/group/attributes of a path (on top of `r`, which may already say changed), in one round
 /// trip after `prefix` (shell lines that create the path, if any).
 async fn attributes<R: Remote>(
     args: &FileArgs,
@@ -422,11 +437,24 @@ async fn attributes<R: Remote>(
     };
     let mode_diff = mode.is_some_and(|m| Some(m) != current);
     let owner_diff = owner_differs(info, args.owner.as_deref(), args.group.as_deref());
+    // A path made by this run (`prefix`) has no flags yet: asked of an empty set, as an
+    // absent file in check mode is (`check_file_absent_if_check_mode`).
+    let chattr = match &args.attributes {
+        Some(wanted) if !prefix.is_empty() => {
+            let made = Info {
+                chattr: true,
+                ..Info::default()
+            };
+            super::file_attrs::change(wanted, &made)
+        }
+        Some(wanted) => super::file_attrs::change(wanted, info),
+        None => None,
+    };
     if let Some(m) = mode.or(current) {
         r = r.with("mode", format!("{m:04o}"));
     }
     let recursed = args.recurse && r.changed;
-    if prefix.is_empty() && !(mode_diff || owner_diff || recursed) {
+    if prefix.is_empty() && !(mode_diff || owner_diff || recursed || chattr.is_some()) {
         if !info.owner.is_empty() {
             r = r
                 .with("owner", info.owner.clone())
@@ -437,12 +465,19 @@ async fn attributes<R: Remote>(
         return Ok(r);
     }
     r.changed = true;
-    if ctx.diff && r.diff.is_none() && mode_diff {
-        r.diff = Some(state_diff(
-            &args.path,
-            json!({"path": args.path, "mode": current.map(|m| format!("{m:04o}"))}),
-            json!({"path": args.path, "mode": mode.map(|m| format!("{m:04o}"))}),
-        ));
+    if ctx.diff && r.diff.is_none() && (mode_diff || chattr.is_some()) {
+        let mut before = json!({"path": args.path});
+        let mut after = json!({"path": args.path});
+        if mode_diff {
+            before["mode"] = json!(current.map(|m| format!("{m:04o}")));
+            after["mode"] = json!(mode.map(|m| format!("{m:04o}")));
+        }
+        if let Some(c) = &chattr {
+            let (b, a) = super::file_attrs::diff_entries(info, c);
+            before["attributes"] = b;
+            after["attributes"] = a;
+        }
+        r.diff = Some(state_diff(&args.path, before, after));
     }
     if ctx.check_mode {
         return Ok(r);
@@ -467,10 +502,25 @@ async fn attributes<R: Remote>(
         (None, Some(g)) => s.push_str(&format!("chgrp {rec}{} {q} || exit 1\n", quote(g))),
         (None, None) => {}
     }
+    if let Some(c) = &chattr {
+        // `set_attributes_if_different`: a non-zero exit or any stderr fails, with both.
+        s.push_str(&format!(
+            "e=$(chattr {} {q} 2>&1); r=$?; if [ $r -ne 0 ] || [ -n \"$e\" ]; then printf '%s' \"$e\"; exit {CHATTR_FAILED}; fi\n",
+            quote(c)
+        ));
+    }
     if s.is_empty() {
         return Ok(r);
     }
     let out = call(ctx, &s, None, None).await?;
+    if out.rc == Some(CHATTR_FAILED) {
+        return Err(ModuleResult::fail("chattr failed")
+            .with("path", args.path.clone())
+            .with(
+                "details",
+                format!("Error while setting attributes: {}", out.stdout_text()),
+            ));
+    }
     if out.rc != Some(0) {
         return Err(ModuleResult::fail(format!(
             "failed to update {}: {}",

@@ -142,6 +142,9 @@ pub struct Probe<'a> {
     /// The content comes back for the first probe (in order) asking for it that is a regular
     /// file (of acceptable size).
     pub content: Content,
+    /// `lsattr -d` and `lsattr -vd` of the path, and whether the host has `chattr`
+    /// ([`super::file_attrs`]).
+    pub attributes: bool,
 }
 
 impl<'a> Probe<'a> {
@@ -152,6 +155,7 @@ impl<'a> Probe<'a> {
             follow: false,
             checksum: None,
             content: Content::None,
+            attributes: false,
         }
     }
 
@@ -227,6 +231,12 @@ pub struct Info {
     pub readable: bool,
     pub writeable: bool,
     pub executable: bool,
+    /// The flags field of `lsattr -d` (dashes kept), if asked for and `lsattr` could tell.
+    pub attr_flags: Option<String>,
+    /// The version field of `lsattr -vd`, if asked for and `lsattr` could tell.
+    pub attr_version: Option<String>,
+    /// The host has `chattr` (asked for with the attributes).
+    pub chattr: bool,
 }
 
 impl Info {
@@ -287,6 +297,15 @@ pub fn probe_script(probes: &[Probe<'_>]) -> String {
             s.push_str(&format!(
                 "if [ -f \"$p\" ] && [ -r \"$p\" ]; then printf 'k=%s\\n' \"$(_cf_sum {alg} \"$p\")\"; fi\n"
             ));
+        }
+        if p.attributes {
+            // The first field of each, as Ansible's `out.split()` takes it.
+            s.push_str(
+                "if command -v lsattr >/dev/null 2>&1; then \
+                 t=$(lsattr -d \"$p\" 2>/dev/null) && printf 't=%s\\n' \"${t%%[ \t]*}\"; \
+                 t=$(lsattr -vd \"$p\" 2>/dev/null) && printf 'v=%s\\n' \"${t%%[ \t]*}\"; fi\n\
+                 command -v chattr >/dev/null 2>&1 && echo c=1\n",
+            );
         }
         s.push_str(
             "if [ -L \"$p\" ]; then printf 'l=%s\\n' \"$(readlink \"$p\")\"; fi\n\
@@ -376,6 +395,9 @@ pub fn parse_probe(out: &RemoteOutput, n: usize) -> Result<Probed, ProbeError> {
             "k" if !v.is_empty() => cur.checksum = Some(v.to_owned()),
             "k" => {}
             "l" => cur.link_target = Some(v.to_owned()),
+            "t" => cur.attr_flags = Some(v.to_owned()),
+            "v" => cur.attr_version = Some(v.to_owned()),
+            "c" => cur.chattr = v == "1",
             "a" => {
                 cur.readable = v.contains('r');
                 cur.writeable = v.contains('w');

@@ -19,9 +19,11 @@ pub struct StatArgs {
     pub checksum_algorithm: String,
     /// `mimetype` and `charset` from the host's `file` command (default true).
     pub get_mime: bool,
+    /// `version`, `attributes` and `attr_flags` from `lsattr` (default true).
+    pub get_attributes: bool,
 }
 
-/// Accepted keys (`get_attributes` is accepted and ignored: no fields for it).
+/// Accepted keys.
 pub const KEYS: &[Key] = &[
     ("path", &["dest", "name"]),
     ("follow", &[]),
@@ -47,8 +49,8 @@ impl StatArgs {
                 )?
                 .unwrap_or_default(),
             get_mime: a.bool("get_mime", true)?,
+            get_attributes: a.bool("get_attributes", true)?,
         };
-        a.bool("get_attributes", true)?;
         a.finish()?;
         Ok(parsed)
     }
@@ -63,6 +65,7 @@ pub async fn run<R: Remote>(args: &StatArgs, ctx: &ModuleContext<'_, R>) -> Modu
         } else {
             None
         },
+        attributes: args.get_attributes,
         ..Probe::stat(&args.path)
     };
     let info = match probe(ctx, &[p]).await {
@@ -77,6 +80,14 @@ pub async fn run<R: Remote>(args: &StatArgs, ctx: &ModuleContext<'_, R>) -> Modu
         let (mimetype, charset) = mime(ctx, &args.path).await;
         m.insert("mimetype".into(), json!(mimetype));
         m.insert("charset".into(), json!(charset));
+    }
+    if args.get_attributes
+        && info.exists
+        && let Value::Object(m) = &mut stat
+    {
+        for (k, v) in super::file_attrs::stat_fields(&info) {
+            m.insert(k.into(), v);
+        }
     }
     ModuleResult::ok().with("stat", stat)
 }

@@ -922,7 +922,7 @@ async fn run_host_module(
             environment: &env,
             timeout,
         };
-        return run_module(e, t, &call, &remote, false).await;
+        return run_module(e, t, (module, &rendered, &call), &remote, false).await;
     }
     let become_ = match become_of(e, h, t, vars) {
         Ok(b) => b,
@@ -951,7 +951,7 @@ async fn run_host_module(
                 environment: &env,
                 timeout,
             };
-            run_module(e, t, &call, &remote, become_.is_some()).await
+            run_module(e, t, (module, &rendered, &call), &remote, become_.is_some()).await
         }
     }
 }
@@ -1040,10 +1040,12 @@ fn num(v: &Value) -> Option<f64> {
         .or_else(|| v.as_str().and_then(|s| s.trim().parse().ok()))
 }
 
+/// Runs `call` (`module` with its `rendered` arguments, parsed) through `remote`; a path
+/// argument starting with `~` is expanded on the host first (`clearfleet_modules::home`).
 async fn run_module<R: Remote>(
     e: &Engine,
     t: &Task,
-    call: &ModuleCall,
+    (module, rendered, call): (&str, &Value, &ModuleCall),
     remote: &R,
     become_: bool,
 ) -> ModuleResult {
@@ -1057,6 +1059,20 @@ async fn run_module<R: Remote>(
         controller_dir: &e.playbook_dir,
         role_dir: t.role.as_ref().map(|r| r.path.as_path()),
         files: &e.files,
+    };
+    let expanded;
+    let call = if clearfleet_modules::home::needs_expanding(module, rendered) {
+        let args = match clearfleet_modules::home::expand(&ctx, module, rendered).await {
+            Ok(args) => args,
+            Err(r) => return r,
+        };
+        expanded = match ModuleCall::parse(module, &args) {
+            Ok(c) => c,
+            Err(err) => return ModuleResult::fail(err.message),
+        };
+        &expanded
+    } else {
+        call
     };
     // Boxed: a module's future nests the SSH layer's (exec, the persistent shell, the output
     // collection) inside every module's; inlined into the engine's, the whole is too deep
