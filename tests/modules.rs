@@ -932,7 +932,25 @@ async fn file_links() {
     let hard = json!({"src": t.p("target"), "path": t.p("h"), "state": "hard"});
     assert!(t.run("file", hard.clone()).await.changed);
     assert!(!t.run("file", hard).await.changed);
-    assert!(arg_err("file", json!({"path": "/x", "state": "link"})).contains("src"));
+    // A link without src, or src with another state: the module's own failures, at run time.
+    let no_src = t
+        .run("file", json!({"path": t.p("x"), "state": "link"}))
+        .await;
+    assert_eq!(
+        no_src.msg.as_deref(),
+        Some("src is required for creating new symlinks")
+    );
+    std::fs::write(t.path("plain"), "").expect("write");
+    let no_state = t
+        .run("file", json!({"path": t.p("plain"), "src": t.p("h")}))
+        .await;
+    assert_eq!(
+        no_state.msg.as_deref(),
+        Some("src option requires state to be 'link' or 'hard'"),
+        "{no_state:?}"
+    );
+    let src_file = ModuleCall::parse("file", &json!({"path": "/x", "src": "/y", "state": "file"}));
+    assert!(src_file.is_err_and(|e| e.at_run_time && e.message.contains("'link' or 'hard'")));
     assert!(arg_err("file", json!({"path": "/x", "state": "present"})).contains("one of"));
     assert!(
         arg_err(

@@ -531,7 +531,7 @@ fn ansible_and_clearfleet_agree_on_group_by_and_add_host() {
 /// What copy and template register (tests/fixtures/run/file_results.yml): a new file, the same
 /// again, a mode change, check mode, `force: false`, a backup, a source into a directory, a
 /// template, field for field under both tools; then the play keywords `check_mode` and `diff`,
-/// and `~` in path arguments.
+/// `~` in path arguments, and the `file` module's results (links, touch, a missing file, times).
 #[test]
 fn ansible_and_clearfleet_agree_on_copy_and_template_results() {
     let Some(both) = run_both("file_results.yml", &["h01"]) else {
@@ -545,7 +545,12 @@ fn ansible_and_clearfleet_agree_on_copy_and_template_results() {
             .replace(&dir.display().to_string(), "WORK")
     };
     // The second play: `check_mode` and `diff` on the play; the third: `~` in paths.
-    for name in ["h01-files.json", "h01-play-keywords.json", "h01-home.json"] {
+    for name in [
+        "h01-files.json",
+        "h01-play-keywords.json",
+        "h01-home.json",
+        "h01-file-module.json",
+    ] {
         assert_eq!(
             pretty(both.ours_dir(), name),
             pretty(both.theirs_dir(), name),
