@@ -77,6 +77,8 @@ pub mod blockinfile;
 pub mod command;
 pub mod context;
 pub mod copy;
+pub mod copy_remote;
+pub mod copy_tree;
 pub mod copy_walk;
 pub mod fetch;
 pub mod file;
