@@ -54,7 +54,8 @@
 //!   `${VAR}` stays as `$VAR`. A command killed by a signal may report rc 128+N.
 //! - `creates`/`removes` globs honour `*` and `?` only (not `[...]`).
 //! - `script` arguments are quoted (Ansible hands them to the remote shell unquoted).
-//! - `copy`: no directory sources, no `remote_src: true`; `template`: the engine renders.
+//! - `copy`: `~`/`$VAR` are expanded in `remote_src` paths only; with `remote_src`, a link at
+//!   dest is replaced, not followed (`follow`); `template`: the engine renders.
 //! - `file`: symbolic modes with `recurse` always report a change; `touch` with an explicit
 //!   time stamp always reports a change; `*_time_format` only the default.
 //! - `lineinfile`, `blockinfile`, `replace`: Rust `regex` syntax (no look-around or pattern
