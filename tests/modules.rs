@@ -620,6 +620,180 @@ async fn copy_src_backup_validate_and_directories() {
     );
 }
 
+/// `copy` of a controller directory (the action's `_walk_dirs` + `_copy_file`): `src` copies the
+/// directory, `src/` its contents; `local_follow` follows links or recreates them; new
+/// directories get `directory_mode`; a second run changes nothing; two round trips.
+#[tokio::test]
+async fn copy_controller_directories_recursively() {
+    use std::os::unix::fs::symlink;
+    let t = T::new();
+    for d in ["files/tree/sub", "files/tree/empty"] {
+        std::fs::create_dir_all(t.path(d)).expect("mkdir");
+    }
+    std::fs::write(t.path("files/tree/a.txt"), "a\n").expect("write");
+    std::fs::write(t.path("files/tree/sub/b.txt"), "b\n").expect("write");
+    symlink("../a.txt", t.path("files/tree/sub/l")).expect("symlink");
+    symlink("nowhere", t.path("files/tree/broken")).expect("symlink");
+    // No trailing slash: the directory itself, into a dest that does not exist yet.
+    let args = json!({"src": "tree", "dest": t.p("out"), "directory_mode": "0700"});
+    let c = t.check("copy", args.clone()).await;
+    assert!(c.changed && !t.path("out").exists(), "{c:?}");
+    let (r, trips) = counted(&t, "copy", args.clone(), false).await;
+    ok(&r);
+    assert!(r.changed);
+    assert_eq!(trips, 2, "one probe, one apply");
+    assert_eq!(r.data["dest"], json!(format!("{}/", t.p("out"))));
+    assert_eq!(r.data["src"], json!(t.p("files/tree")));
+    assert_eq!(read(&t.path("out/tree/a.txt")), "a\n");
+    assert_eq!(read(&t.path("out/tree/sub/b.txt")), "b\n");
+    // local_follow (the default): the link's file is copied as a file; a broken one stays a link.
+    assert_eq!(read(&t.path("out/tree/sub/l")), "a\n");
+    assert!(
+        !std::fs::symlink_metadata(t.path("out/tree/sub/l"))
+            .expect("l")
+            .is_symlink()
+    );
+    assert_eq!(
+        std::fs::read_link(t.path("out/tree/broken")).ok(),
+        Some("nowhere".into())
+    );
+    for d in ["out", "out/tree", "out/tree/sub", "out/tree/empty"] {
+        assert_eq!(mode_of(&t.path(d)), 0o700, "{d}");
+    }
+    let (again, trips) = counted(&t, "copy", args.clone(), false).await;
+    assert!(!again.changed && !again.failed, "{again:?}");
+    assert_eq!(trips, 1, "nothing to apply");
+    // A changed file is put back; only that is a change.
+    std::fs::write(t.path("out/tree/sub/b.txt"), "changed\n").expect("write");
+    assert!(t.run("copy", args).await.changed);
+    assert_eq!(read(&t.path("out/tree/sub/b.txt")), "b\n");
+    // A trailing slash: the contents; local_follow false recreates the links as links.
+    let args = json!({"src": "tree/", "dest": t.p("flat"), "local_follow": false, "mode": "0600"});
+    let r = t.run("copy", args.clone()).await;
+    ok(&r);
+    assert!(r.changed);
+    assert_eq!(r.data["src"], json!(format!("{}/", t.p("files/tree"))));
+    assert_eq!(read(&t.path("flat/a.txt")), "a\n");
+    assert_eq!(mode_of(&t.path("flat/a.txt")), 0o600);
+    assert_eq!(
+        std::fs::read_link(t.path("flat/sub/l")).ok(),
+        Some("../a.txt".into())
+    );
+    assert!(t.path("flat/empty").is_dir() && !t.path("flat/tree").exists());
+    assert!(!t.run("copy", args).await.changed);
+    // One file only: the result is that file's.
+    std::fs::create_dir_all(t.path("files/one")).expect("mkdir");
+    std::fs::write(t.path("files/one/x"), "x").expect("write");
+    let r = t
+        .run("copy", json!({"src": "one/", "dest": t.p("onedest")}))
+        .await;
+    assert!(
+        r.changed && r.data["dest"] == json!(t.p("onedest/x")),
+        "{r:?}"
+    );
+    let r = t
+        .run("copy", json!({"src": "one/", "dest": t.p("onedest")}))
+        .await;
+    assert!(
+        !r.changed && r.data["checksum"] == json!(sha1_of("x")),
+        "{r:?}"
+    );
+}
+
+fn sha1_of(s: &str) -> String {
+    clearfleet_modules::probe::sha1_hex(s.as_bytes())
+}
+
+/// `remote_src: true`: the copy module on the host. A file (`mode: preserve` takes the
+/// source's), then a directory: `src` copies it into dest, `src/` its contents, unchanged on the
+/// second run, a changed file copied again (the module's `copy_directory`).
+#[tokio::test]
+async fn copy_remote_src_files_and_directories() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let t = T::new();
+    std::fs::create_dir_all(t.path("h/dir/s")).expect("mkdir");
+    std::fs::write(t.path("h/src.txt"), "foo.txt\n").expect("write");
+    std::fs::set_permissions(t.path("h/src.txt"), std::fs::Permissions::from_mode(0o547))
+        .expect("chmod");
+    let args = json!({"src": t.p("h/src.txt"), "dest": t.p("h/copy.txt"), "mode": "preserve", "remote_src": true});
+    let r = t.run("copy", args.clone()).await;
+    ok(&r);
+    assert!(r.changed);
+    assert_eq!(mode_of(&t.path("h/copy.txt")), 0o547);
+    assert_eq!(r.data["mode"], json!("0547"));
+    assert_eq!(r.data["checksum"], json!(sha1_of("foo.txt\n")));
+    assert_eq!(read(&t.path("h/copy.txt")), "foo.txt\n");
+    assert!(!t.run("copy", args).await.changed);
+    // A missing source, as the module says it.
+    let r = t
+        .run(
+            "copy",
+            json!({"src": t.p("h/none"), "dest": t.p("h/x"), "remote_src": true}),
+        )
+        .await;
+    assert!(
+        r.failed && r.msg.as_deref() == Some(&format!("Source {} not found", t.p("h/none"))[..])
+    );
+    // Directories.
+    std::fs::write(t.path("h/dir/x"), "x\n").expect("write");
+    std::fs::write(t.path("h/dir/s/y"), "y\n").expect("write");
+    let into = json!({"src": t.p("h/dir"), "dest": t.p("h/out"), "remote_src": true});
+    let c = t.check("copy", into.clone()).await;
+    assert!(c.changed && !t.path("h/out").exists(), "{c:?}");
+    let r = t.run("copy", into.clone()).await;
+    ok(&r);
+    assert!(r.changed);
+    assert_eq!(read(&t.path("h/out/dir/s/y")), "y\n");
+    assert!(!t.run("copy", into.clone()).await.changed);
+    let contents = json!({"src": format!("{}/", t.p("h/dir")), "dest": format!("{}/", t.p("h/out2")), "remote_src": true});
+    assert!(t.run("copy", contents.clone()).await.changed);
+    assert_eq!(read(&t.path("h/out2/x")), "x\n");
+    assert!(!t.path("h/out2/dir").exists());
+    assert!(!t.run("copy", contents.clone()).await.changed);
+    std::fs::write(t.path("h/dir/s/y"), "new\n").expect("write");
+    std::fs::write(t.path("h/dir/z"), "z\n").expect("write");
+    let c = t.check("copy", contents.clone()).await;
+    assert!(c.changed && !t.path("h/out2/z").exists(), "{c:?}");
+    assert!(t.run("copy", contents.clone()).await.changed);
+    assert_eq!(read(&t.path("h/out2/s/y")), "new\n");
+    assert_eq!(read(&t.path("h/out2/z")), "z\n");
+    assert!(!t.run("copy", contents).await.changed);
+}
+
+/// Internal options and the action's own checks fail when the task runs (parsing defers
+/// them), in the action's words.
+#[tokio::test]
+async fn copy_internal_options_and_action_checks_fail_at_run_time() {
+    for (args, msg) in [
+        (
+            json!({"content": "x", "dest": "/x", "_diff_peek": true}),
+            "Invalid parameter specified: \"_diff_peek\"",
+        ),
+        (
+            json!({"src": "a", "dest": "/x", "_original_basename": "b"}),
+            "Invalid parameter specified: \"_original_basename\"",
+        ),
+        (
+            json!({"src": "", "dest": "/x"}),
+            "src (or content) is required",
+        ),
+        (json!({"src": "a"}), "dest is required"),
+        (
+            json!({"content": "x", "dest": "/x/"}),
+            "can not use content with a dir as dest",
+        ),
+        (
+            json!({"src": "a", "content": "x", "dest": "/x"}),
+            "src and content are mutually exclusive",
+        ),
+    ] {
+        match ModuleCall::parse("copy", &args) {
+            Err(e) => assert!(e.at_run_time && e.message == msg, "{args}: {e:?}"),
+            Ok(c) => panic!("{args} parsed: {c:?}"),
+        }
+    }
+}
+
 #[tokio::test]
 async fn copy_argument_errors() {
     assert!(arg_err("copy", json!({"content": "x"})).contains("dest"));

@@ -566,6 +566,39 @@ fn ansible_and_clearfleet_agree_on_copy_and_template_results() {
     assert_eq!(home["root"], serde_json::json!(["/root/tilde-TOOL.txt", 5]));
 }
 
+/// What `copy` registers for directories (tests/fixtures/run/copy_dirs.yml): a controller
+/// directory with and without a trailing slash, `local_follow: false`, `remote_src` of a file
+/// and of a directory, each twice; and what the copies hold, under both tools.
+#[test]
+fn ansible_and_clearfleet_agree_on_directory_copies() {
+    let Some(both) = run_both("copy_dirs.yml", &["h01"]) else {
+        return;
+    };
+    let pretty = |dir: PathBuf| {
+        serde_json::to_string_pretty(&dumped(&dir, "h01-dirs.json"))
+            .unwrap_or_default()
+            .replace(&dir.display().to_string(), "WORK")
+    };
+    let ours = pretty(both.ours_dir());
+    assert_eq!(
+        ours,
+        pretty(both.theirs_dir()),
+        "--- clearfleet:\n{}\n--- ansible:\n{}",
+        both.ours.stdout,
+        both.theirs
+    );
+    let dumped = dumped(&both.ours_dir(), "h01-dirs.json");
+    let changed: Vec<bool> = (0..10)
+        .map(|i| dumped["results"][i]["changed"] == true)
+        .collect();
+    assert_eq!(
+        changed,
+        [
+            true, false, true, false, true, false, true, false, true, false
+        ]
+    );
+}
+
 /// `!unsafe` values (tests/fixtures/run/unsafe_values.yml) are never templated: in vars, through
 /// another variable, in a fact, in a command, as a whole argument; nor is what a template
 /// produced (a registered output, a lookup's text) when a variable refers to it; under both

@@ -29,6 +29,12 @@ pub struct CopyArgs {
     pub file: FileParams,
     /// Write through a symlink at dest instead of replacing it.
     pub follow: bool,
+    /// `src` is a path on the host (copied there by the module, not the action).
+    pub remote_src: bool,
+    /// Follow symlinks of the source (the action's default: `true`; the module's: unset).
+    pub local_follow: Option<bool>,
+    /// The mode of directories a recursive copy creates.
+    pub directory_mode: Option<Mode>,
 }
 
 /// Accepted keys.
@@ -48,6 +54,8 @@ pub const KEYS: &[Key] = &[
     ("directory_mode", &[]),
     ("unsafe_writes", &[]),
     ("decrypt", &[]),
+    ("_original_basename", &[]),
+    ("_diff_peek", &[]),
 ];
 
 /// The whole-file write options shared by `copy` and `template`.
@@ -80,9 +88,20 @@ impl FileParams {
 }
 
 impl CopyArgs {
-    /// Parses and checks the arguments.
+    /// Parses and checks the arguments. The checks the action plugin makes when the task runs
+    /// (plugins/action/copy.py of ansible-core 2.19.14, `ActionModule.run`) fail the task then,
+    /// in its words, in its order.
     pub fn parse(v: &Value) -> Result<CopyArgs, ArgError> {
         let mut a = Args::new("copy", KEYS, v)?;
+        // "ensure user is not setting internal parameters"
+        for internal in ["_original_basename", "_diff_peek"] {
+            if a.has(internal) {
+                return Err(ArgError::at_run_time(
+                    Some(internal),
+                    format!("Invalid parameter specified: \"{internal}\""),
+                ));
+            }
+        }
         let content = match a.value("content") {
             None => None,
             Some(Value::String(s)) => Some(s),
@@ -90,27 +109,35 @@ impl CopyArgs {
             Some(other) => Some(other.to_string()),
         };
         let src = a.str("src")?;
-        if content.is_some() && src.is_some() {
-            return Err(ArgError::general(
-                "copy: parameters are mutually exclusive: content|src",
-            ));
+        let dest = a.str("dest")?;
+        let run_time = |m: &str| Err(ArgError::at_run_time(None, m));
+        match (&src, &content, &dest) {
+            (None, None, _) => return run_time("src (or content) is required"),
+            (Some(s), None, _) if s.is_empty() => return run_time("src (or content) is required"),
+            (_, _, None) => return run_time("dest is required"),
+            (_, _, Some(d)) if d.is_empty() => return run_time("dest is required"),
+            (Some(s), Some(_), _) if !s.is_empty() => {
+                return run_time("src and content are mutually exclusive");
+            }
+            (_, Some(_), Some(d)) if d.ends_with('/') => {
+                return run_time("can not use content with a dir as dest");
+            }
+            _ => {}
         }
-        if content.is_none() && src.is_none() {
-            return Err(ArgError::general("copy: src (or content) is required"));
-        }
-        let dest = a.req_str("dest")?;
+        // An empty `src` beside `content` is no source (the action's `not source`).
+        let src = src.filter(|s| !s.is_empty());
+        let dest = dest.unwrap_or_default();
         let file = FileParams::take(&mut a)?;
-        if a.bool("remote_src", false)? {
-            return Err(ArgError::field(
-                "remote_src",
-                "remote_src: true is not supported by clearfleet yet",
-            ));
-        }
+        let remote_src = a.bool("remote_src", false)?;
         let follow = a.bool("follow", false)?;
-        for ignored in ["local_follow", "unsafe_writes", "decrypt"] {
+        let local_follow = match a.has("local_follow") {
+            true => Some(a.bool("local_follow", true)?),
+            false => None,
+        };
+        for ignored in ["unsafe_writes", "decrypt"] {
             a.bool(ignored, false)?;
         }
-        a.mode("directory_mode", false)?;
+        let directory_mode = a.mode("directory_mode", false)?;
         a.finish()?;
         Ok(CopyArgs {
             content,
@@ -118,12 +145,32 @@ impl CopyArgs {
             dest,
             file,
             follow,
+            remote_src,
+            local_follow,
+            directory_mode,
         })
     }
 }
 
 /// Runs `copy`.
 pub async fn run<R: Remote>(args: &CopyArgs, ctx: &ModuleContext<'_, R>) -> ModuleResult {
+    if args.remote_src {
+        return super::copy_remote::run(args, ctx).await;
+    }
+    if let (None, Some(src)) = (&args.content, &args.src)
+        && let Some(path) = ctx.find_source(src, "files")
+        && ctx.files.is_dir(&path)
+    {
+        // The action keeps the trailing slash the task gave (`src/`: the contents).
+        let trailing = src.ends_with('/');
+        let shown = path.display().to_string();
+        let shown = format!(
+            "{}{}",
+            shown.trim_end_matches('/'),
+            if trailing { "/" } else { "" }
+        );
+        return super::copy_tree::run(args, ctx, &path, trailing, shown).await;
+    }
     let (bytes, src_mode, name) = match (&args.content, &args.src) {
         (Some(c), _) => (c.clone().into_bytes(), None, None),
         (None, Some(src)) => match read_source(ctx, src, "files").await {

@@ -54,7 +54,8 @@
 //!   `${VAR}` stays as `$VAR`. A command killed by a signal may report rc 128+N.
 //! - `creates`/`removes` globs honour `*` and `?` only (not `[...]`).
 //! - `script` arguments are quoted (Ansible hands them to the remote shell unquoted).
-//! - `copy`: no directory sources, no `remote_src: true`; `template`: the engine renders.
+//! - `copy`: `~`/`$VAR` are expanded in `remote_src` paths only; with `remote_src`, a link at
+//!   dest is replaced, not followed (`follow`); `template`: the engine renders.
 //! - `file`: symbolic modes with `recurse` always report a change; `touch` with an explicit
 //!   time stamp always reports a change; `*_time_format` only the default.
 //! - `lineinfile`, `blockinfile`, `replace`: Rust `regex` syntax (no look-around or pattern
@@ -77,6 +78,9 @@ pub mod blockinfile;
 pub mod command;
 pub mod context;
 pub mod copy;
+pub mod copy_remote;
+pub mod copy_tree;
+pub mod copy_walk;
 pub mod fetch;
 pub mod file;
 pub mod file_attrs;
@@ -95,6 +99,7 @@ pub mod result;
 pub mod script;
 pub mod slurp;
 pub mod stat;
+pub mod tar;
 pub mod tempfile;
 pub mod template;
 pub mod textedit;

@@ -35,6 +35,7 @@ case $dev in /*|\\*) ;; *:/*) ;; *) continue ;; esac; [ "$fs" = none ] && contin
 echo "$dev $mnt $fs $opts $dump $pass"; set -- "$@" "$(printf '%b' "$(printf '%s' "$mnt" | sed 's/\\\([0-7][0-7][0-7]\)/\\0\1/g')")"
 done < /proc/mounts; fi
 echo @@statfs; if [ $# -gt 0 ]; then if command -v timeout >/dev/null 2>&1; then timeout 10 stat -f -c '%s %S %b %f %a %c %d %n' "$@"; else stat -f -c '%s %S %b %f %a %c %d %n' "$@"; fi 2>/dev/null; fi
+echo @@fips; cat /proc/sys/crypto/fips_enabled 2>/dev/null
 echo @@docker; if command -v docker >/dev/null 2>&1; then echo yes; else echo no; fi
 if docker compose version >/dev/null 2>&1; then echo v2; elif command -v docker-compose >/dev/null 2>&1; then echo v1; else echo none; fi
 PYSRC='import sys, json, socket, time

@@ -79,6 +79,9 @@ pub fn parse(stdout: &str) -> Map<String, Value> {
     hardware::facts(&s, &mut facts);
     network::facts(&s, &mut facts);
     facts.insert("env".into(), env(s.env));
+    // FipsFactCollector (module_utils/facts/system/fips.py): `/proc/sys/crypto/fips_enabled`
+    // holding `1`.
+    facts.insert("fips".into(), json!(s.line("fips", 0) == "1"));
     facts.insert("docker".into(), json!(s.line("docker", 0) == "yes"));
     facts.insert("docker_compose".into(), json!(s.line("docker", 1)));
     facts
@@ -270,6 +273,8 @@ processor\t: 1\nvendor_id\t: GenuineIntel\nmodel name\t: Xeon\nphysical id\t: 1\
     #[test]
     fn parses_a_debian_host() {
         let f = parse(DEBIAN);
+        assert_eq!(f["fips"], false);
+        assert_eq!(parse("@@fips\n1\n")["fips"], true);
         assert_eq!(f["distribution"], "Debian");
         assert_eq!(f["distribution_version"], "12.5");
         assert_eq!(f["distribution_major_version"], "12");
