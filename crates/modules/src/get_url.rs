@@ -35,6 +35,9 @@ pub struct GetUrlArgs {
     /// no_log: sent on stdin only, never returned.
     pub url_password: Option<Secret>,
     pub validate_certs: bool,
+    /// `ciphers`, joined with `:`: curl's `--ciphers` (wget has no such setting: with
+    /// ciphers the host needs curl).
+    pub ciphers: Option<String>,
     pub http_agent: String,
     /// `false`: ignore `*_proxy` environment variables on the host.
     pub use_proxy: bool,
@@ -58,6 +61,7 @@ pub const KEYS: &[Key] = &[
     ("validate_certs", &[]),
     ("http_agent", &[]),
     ("use_proxy", &[]),
+    ("ciphers", &[]),
 ];
 
 impl GetUrlArgs {
@@ -107,6 +111,7 @@ impl GetUrlArgs {
             url_username: a.str("url_username")?,
             url_password: a.str("url_password")?.map(Secret),
             validate_certs: a.bool("validate_certs", true)?,
+            ciphers: super::uri::ciphers(&mut a)?,
             http_agent: http_agent(&mut a)?,
             use_proxy: a.bool("use_proxy", true)?,
         };
@@ -130,6 +135,9 @@ impl GetUrlArgs {
         c.push_str(&format!("user-agent = {}\n", curl_str(&self.http_agent)));
         if !self.validate_certs {
             c.push_str("insecure\n");
+        }
+        if let Some(list) = &self.ciphers {
+            c.push_str(&format!("ciphers = {}\n", curl_str(list)));
         }
         if !self.use_proxy {
             c.push_str("noproxy = \"*\"\n");
@@ -276,9 +284,15 @@ pub async fn run<R: Remote>(args: &GetUrlArgs, ctx: &ModuleContext<'_, R>) -> Mo
          trap 'rm -f \"$t\" \"$c\" \"$c.w\" \"$c.u\"' EXIT\n\
          awk -v s={sep} -v a=\"$c\" -v b=\"$c.w\" -v u=\"$c.u\" '$0==s{{n++;next}} {{print > (n==0?a:(n==1?b:u))}}' || exit 1\n\
          if command -v curl >/dev/null 2>&1; then curl -sS -K \"$c\" -o \"$t\" || exit 92\n\
-         elif command -v wget >/dev/null 2>&1; then wget -q --config=\"$c.w\" -i \"$c.u\" -O \"$t\" || exit 92\n\
-         else echo 'get_url needs curl or wget on the host' >&2; exit 93; fi\n",
-        sep = quote(&sep)
+         elif {wget} command -v wget >/dev/null 2>&1; then wget -q --config=\"$c.w\" -i \"$c.u\" -O \"$t\" || exit 92\n\
+         else echo {needs} >&2; exit 93; fi\n",
+        sep = quote(&sep),
+        wget = if args.ciphers.is_some() { "false &&" } else { "" },
+        needs = if args.ciphers.is_some() {
+            "'get_url with ciphers needs curl on the host'"
+        } else {
+            "'get_url needs curl or wget on the host'"
+        },
     ));
     if let Some((_, want)) = &args.checksum {
         s.push_str(&format!(
@@ -374,5 +388,29 @@ mod tests {
             &json!({"url": "http://h/x", "dest": "/d", "checksum": "SHA256:AB"}).clone(),
         );
         assert!(a.is_err(), "algorithm names are lowercase, as in Ansible");
+    }
+
+    #[test]
+    fn ciphers_go_to_curl_joined_and_keep_wget_out() {
+        let a = GetUrlArgs::parse(&json!({"url": "https://h/x", "dest": "/d",
+            "ciphers": ["ECDHE-RSA-AES128-SHA256", "AES256-SHA"]}))
+        .expect("parses");
+        assert_eq!(
+            a.ciphers.as_deref(),
+            Some("ECDHE-RSA-AES128-SHA256:AES256-SHA")
+        );
+        let c = a.configs("--");
+        assert!(
+            c.contains("ciphers = \"ECDHE-RSA-AES128-SHA256:AES256-SHA\"\n"),
+            "{c}"
+        );
+        let one = GetUrlArgs::parse(&json!({"url": "https://h/x", "dest": "/d",
+            "ciphers": "AES256-SHA"}))
+        .expect("parses");
+        assert_eq!(one.ciphers.as_deref(), Some("AES256-SHA"));
+        assert!(
+            GetUrlArgs::parse(&json!({"url": "https://h/x", "dest": "/d", "ciphers": {"a": 1}}))
+                .is_err()
+        );
     }
 }

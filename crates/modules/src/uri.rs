@@ -33,6 +33,8 @@ pub struct UriArgs {
     /// no_log: sent on stdin only, never returned.
     pub url_password: Option<Secret>,
     pub validate_certs: bool,
+    /// `ciphers`, joined with `:` (curl's `--ciphers`).
+    pub ciphers: Option<String>,
     pub timeout: f64,
     /// `safe` (GET/HEAD only), `all`, `none`.
     pub follow_redirects: String,
@@ -62,7 +64,29 @@ pub const KEYS: &[Key] = &[
     ("removes", &[]),
     ("http_agent", &[]),
     ("use_proxy", &[]),
+    ("ciphers", &[]),
 ];
+
+/// `ciphers` (module_utils/urls.py of 2.19.14): an OpenSSL cipher list, a list being joined
+/// with `:`; given to curl as `--ciphers`.
+pub(super) fn ciphers(a: &mut Args) -> Result<Option<String>, ArgError> {
+    match a.value("ciphers") {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s)),
+        Some(Value::Array(items)) => items
+            .iter()
+            .map(|v| match v {
+                Value::String(s) => Ok(s.clone()),
+                other => Ok(other.to_string()),
+            })
+            .collect::<Result<Vec<_>, ArgError>>()
+            .map(|l| Some(l.join(":"))),
+        Some(other) => Err(ArgError::field(
+            "ciphers",
+            format!("ciphers must be a string or a list, got {other}"),
+        )),
+    }
+}
 
 impl UriArgs {
     /// Parses and checks the arguments.
@@ -119,6 +143,7 @@ impl UriArgs {
             url_username: a.str("url_username")?,
             url_password: a.str("url_password")?.map(Secret),
             validate_certs: a.bool("validate_certs", true)?,
+            ciphers: ciphers(&mut a)?,
             timeout: a.seconds("timeout")?.unwrap_or(30.0),
             follow_redirects: follow,
             creates: a.str("creates")?,
@@ -251,6 +276,9 @@ fn curl_config(a: &UriArgs) -> Result<String, ConfigError> {
     }
     if !a.validate_certs {
         c.push_str("insecure\n");
+    }
+    if let Some(list) = &a.ciphers {
+        c.push_str(&format!("ciphers = {}\n", curl_str(list)));
     }
     if !a.use_proxy {
         c.push_str("noproxy = \"*\"\n");
