@@ -1,8 +1,10 @@
 //! `file`: a path's kind (file, directory, link, hard link, touched, absent) and attributes.
 //!
 //! Round trips: 1 probe (the path, and `src` for links); 1 more with `recurse` (a `find` for
-//! children whose mode or owner differ); then 1 apply script only when a change is needed and
-//! not in check mode. `touch` reports a change on every run, as Ansible's does (its default
+//! children whose mode or owner differ), 1 more with a `modification_time`/`access_time`
+//! stamp (read as the host's local time); then 1 apply script only when a change is needed and
+//! not in check mode, and after it 1 stat of the path for the result (`add_path_info`).
+//! `touch` reports a change on every run, as Ansible's does (its default
 //! `modification_time: now`); `modification_time: preserve` and `access_time: preserve` keep it
 //! idempotent.
 
