@@ -1453,7 +1453,10 @@ async fn ping_answers_data_and_changes_nothing() {
     assert!(!r.changed && !r.failed);
     assert_eq!(r.data["ping"], json!("hello"));
     let r = t.run("ping", json!({"data": "crash"})).await;
-    assert!(r.failed && r.msg.as_deref() == Some("boom"), "{r:?}");
+    assert!(
+        r.failed && r.msg.as_deref() == Some("Task failed: Module failed: boom"),
+        "{r:?}"
+    );
     assert!(arg_err("ping", json!({"dat": 1})).contains("dat"));
 }
 

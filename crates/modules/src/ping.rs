@@ -36,8 +36,9 @@ pub async fn run<R: Remote>(args: &PingArgs, ctx: &ModuleContext<'_, R>) -> Modu
         return r;
     }
     if args.data == "crash" {
-        // Ansible's module raises `Exception("boom")` here.
-        return ModuleResult::fail("boom");
+        // Ansible's module raises `Exception("boom")` here, which ansible-core 2.19 reports as
+        // `Task failed: Module failed: boom` (the ping target matches that message).
+        return ModuleResult::fail("Task failed: Module failed: boom");
     }
     ModuleResult::ok().with("ping", args.data.clone())
 }
