@@ -656,27 +656,13 @@ async fn attributes<R: Remote>(
     if let Some(d) = fd.as_mut() {
         // As basic.py's setters add them: owner, group, mode, attributes. The owner and group
         // after are as written (Ansible: the uid and gid they name).
-        let owner = args
-            .owner
-            .as_deref()
-            .filter(|o| *o != info.owner && *o != info.uid.to_string());
-        if let Some(o) = owner {
-            d.set(
-                "owner",
-                json!(info.uid),
-                json!(o.parse::<u64>().map_or(json!(o), |n| json!(n))),
-            );
-        }
-        let group = args
-            .group
-            .as_deref()
-            .filter(|g| *g != info.group && *g != info.gid.to_string());
-        if let Some(g) = group {
-            d.set(
-                "group",
-                json!(info.gid),
-                json!(g.parse::<u64>().map_or(json!(g), |n| json!(n))),
-            );
+        let owner = probe::wanted_other(args.owner.as_deref(), &info.owner, info.uid);
+        let group = probe::wanted_other(args.group.as_deref(), &info.group, info.gid);
+        for (key, wanted, id) in [("owner", owner, info.uid), ("group", group, info.gid)] {
+            if let Some(w) = wanted {
+                let after = w.parse::<u64>().map_or(json!(w), |n| json!(n));
+                d.set(key, json!(id), after);
+            }
         }
         if mode_diff {
             d.set(

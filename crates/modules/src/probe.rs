@@ -646,9 +646,13 @@ pub fn hex(digest: &[u8]) -> String {
 
 /// Whether `owner`/`group` differ from what the host reports (names or numeric ids).
 pub fn owner_differs(info: &Info, owner: Option<&str>, group: Option<&str>) -> bool {
-    let o = owner.is_some_and(|o| o != info.owner && o != info.uid.to_string());
-    let g = group.is_some_and(|g| g != info.group && g != info.gid.to_string());
-    o || g
+    wanted_other(owner, &info.owner, info.uid).is_some()
+        || wanted_other(group, &info.group, info.gid).is_some()
+}
+
+/// `wanted` (an owner or group, by name or number) when it is not `name`/`id`, the current one.
+pub fn wanted_other<'a>(wanted: Option<&'a str>, name: &str, id: u32) -> Option<&'a str> {
+    wanted.filter(|w| *w != name && *w != id.to_string())
 }
 
 /// Text for a diff, or a note when the content is not text.

@@ -454,12 +454,17 @@ impl Engine {
     /// Who `h` gathers facts as in `play`: its `ansible_user` (or `ansible_ssh_user`), else the
     /// play's `remote_user` rendered with the host's and the play's variables, else the
     /// host's own login (`None`). A `remote_user` that cannot be rendered is the host's failure.
-    fn play_login(&self, play: &Play, h: &HostRun) -> Result<Option<String>, String> {
+    fn play_login(
+        &self,
+        play: &Play,
+        play_vars: &Map<String, Value>,
+        h: &HostRun,
+    ) -> Result<Option<String>, String> {
         let Some(user) = &play.remote_user else {
             return Ok(None);
         };
         let mut vars = h.inventory_vars.clone();
-        vars.extend(self.play_vars(play));
+        vars.extend(play_vars.clone());
         let ctx = self.context(&vars);
         let chosen = ["ansible_user", "ansible_ssh_user"]
             .into_iter()
@@ -478,6 +483,12 @@ impl Engine {
             handler: false,
         });
         let ssh = self.config.ssh.clone();
+        // The play's vars (its vars_files read once, not per host) for a templated `remote_user`.
+        let play_vars = match play.remote_user {
+            Some(_) => self.play_vars(play),
+            None => Map::new(),
+        };
+        let play_vars = &play_vars;
         let futures = hosts
             .iter_mut()
             .enumerate()
@@ -487,7 +498,7 @@ impl Engine {
                 let span = clearfleet_events::host_span(&h.name);
                 tracing::Instrument::instrument(
                     async move {
-                        let login = self.play_login(play, h);
+                        let login = self.play_login(play, play_vars, h);
                         task::gather(self, h, &ssh, login).await;
                         self.release_connection(h).await;
                     },
