@@ -874,3 +874,27 @@ fn ansible_and_clearfleet_agree_on_include_vars() {
         assert_eq!(a["vars"][9], "fact", "{a:#}");
     }
 }
+
+/// What `apt` and `package` register (tests/fixtures/run/apt_results.yml): installed already,
+/// unknown, no candidate for a version, absent already, check-mode install and removal, a
+/// cache young enough, no argument that does anything; field for field under both tools.
+#[test]
+fn ansible_and_clearfleet_agree_on_apt_results() {
+    let Some(both) = run_both("apt_results.yml", &["h01"]) else {
+        return;
+    };
+    let pretty = |dir: PathBuf| {
+        serde_json::to_string_pretty(&dumped(&dir, "h01-apt.json")).unwrap_or_default()
+    };
+    let ours = pretty(both.ours_dir());
+    assert_eq!(
+        ours,
+        pretty(both.theirs_dir()),
+        "--- clearfleet:\n{}\n--- ansible:\n{}",
+        both.ours.stdout,
+        both.theirs
+    );
+    let dumped = dumped(&both.ours_dir(), "h01-apt.json");
+    assert_eq!(dumped[0]["changed"], false, "{ours}");
+    assert_eq!(dumped[1]["failed"], true, "{ours}");
+}

@@ -16,6 +16,7 @@ pub const ACTIONS: &[&str] = &[
     "add_host",
     "include_vars",
     "pause",
+    "package",
     "setup",
     "gather_facts",
     "include_tasks",
@@ -94,7 +95,8 @@ pub fn validate(action: &str, args: &Value) -> Result<(), ArgError> {
             false => Ok(()),
         };
     }
-    if action == "add_host" {
+    // `package` hands every argument but `use` to the module it picks on the host.
+    if action == "add_host" || action == "package" {
         return Ok(());
     }
     let allowed =

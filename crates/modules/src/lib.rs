@@ -72,6 +72,7 @@
 
 pub mod accounts;
 pub mod actions;
+pub mod apt;
 pub mod args;
 pub mod async_job;
 pub mod blockinfile;
@@ -81,6 +82,7 @@ pub mod copy;
 pub mod copy_remote;
 pub mod copy_tree;
 pub mod copy_walk;
+pub mod debversion;
 pub mod fetch;
 pub mod file;
 pub mod file_attrs;
@@ -109,6 +111,7 @@ pub mod wait_for;
 
 use serde_json::Value;
 
+pub use self::apt::AptArgs;
 pub use self::args::ArgError;
 pub use self::async_job::{AsyncStatusArgs, AsyncSupport};
 pub use self::blockinfile::BlockinfileArgs;
@@ -177,6 +180,7 @@ pub const HOST_MODULES: &[&str] = &[
     "group",
     "user",
     "async_status",
+    "apt",
 ];
 
 /// One parsed module call.
@@ -203,6 +207,7 @@ pub enum ModuleCall {
     Group(GroupArgs),
     User(UserArgs),
     AsyncStatus(AsyncStatusArgs),
+    Apt(AptArgs),
 }
 
 fn unknown(module: &str) -> ArgError {
@@ -236,6 +241,7 @@ fn keys(module: &str) -> Option<&'static [args::Key]> {
         "group" => group::KEYS,
         "user" => user::KEYS,
         "async_status" => async_job::KEYS,
+        "apt" => apt::KEYS,
         _ => return None,
     })
 }
@@ -288,6 +294,7 @@ impl ModuleCall {
             "group" => ModuleCall::Group(GroupArgs::parse(args)?),
             "user" => ModuleCall::User(UserArgs::parse(args)?),
             "async_status" => ModuleCall::AsyncStatus(AsyncStatusArgs::parse(args)?),
+            "apt" => ModuleCall::Apt(AptArgs::parse(args)?),
             other => return Err(unknown(other)),
         })
     }
@@ -316,6 +323,7 @@ impl ModuleCall {
             ModuleCall::Group(_) => "group",
             ModuleCall::User(_) => "user",
             ModuleCall::AsyncStatus(_) => "async_status",
+            ModuleCall::Apt(_) => "apt",
         }
     }
 
@@ -343,6 +351,7 @@ impl ModuleCall {
             ModuleCall::Group(a) => group::run(a, ctx).await,
             ModuleCall::User(a) => user::run(a, ctx).await,
             ModuleCall::AsyncStatus(a) => async_job::status(a, ctx).await,
+            ModuleCall::Apt(a) => apt::run(a, ctx).await,
         }
     }
 

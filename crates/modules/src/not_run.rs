@@ -1,6 +1,6 @@
 //! The `ansible.builtin` modules clearfleet does not run. A playbook naming one still loads
 //! (with a warning naming the task): Ansible users keep such tasks under conditions that are
-//! false on their hosts (`pip` when `ansible_system != 'Linux'`, `apt` on a Debian-only
+//! false on their hosts (`pip` when `ansible_system != 'Linux'`, `dnf` on a RedHat-only
 //! branch), and Ansible only fails a module when it runs. A typo of a module stays an error.
 
 /// Every module of ansible-core 2.19.14 (`lib/ansible/modules/*.py` of its source package)
@@ -8,7 +8,6 @@
 /// ([`crate::actions::ACTIONS`]). `async_wrapper` is left out: it is Ansible's internal
 /// helper for `async`, never a task's module.
 pub const NOT_RUN: &[&str] = &[
-    "apt",
     "apt_key",
     "apt_repository",
     "assemble",
@@ -26,7 +25,6 @@ pub const NOT_RUN: &[&str] = &[
     "iptables",
     "known_hosts",
     "mount_facts",
-    "package",
     "package_facts",
     "pip",
     "reboot",

@@ -11,6 +11,7 @@ use clearfleet_modules::MODULES;
 use clearfleet_modules::not_run::{NOT_RUN, is_not_run, refusal};
 use clearfleet_yaml::syntax::{Kind, Node, key_text, unsafe_template};
 use serde_json::{Map, Value};
+use std::borrow::Cow;
 
 /// Modules whose free-form text keeps non-option `k=v` words in `_raw_params`.
 const FREE_FORM: &[&str] = &["command", "shell", "raw", "script"];
@@ -42,7 +43,7 @@ pub fn module_call(
     action: &Action,
     args_kw: Option<&Node>,
     sites: &mut Vec<TemplateSite>,
-) -> Option<(&'static str, Value)> {
+) -> Option<(Cow<'static, str>, Value)> {
     let v = action.value;
     let (module, mut args, arg_node) = if action.written == "action"
         || action.written == "local_action"
@@ -60,8 +61,12 @@ pub fn module_call(
                     .first()
                     .map(|w| w.trim().to_owned())
                     .unwrap_or_default();
-                let module = known_module(cx, f, v, &name)?;
                 let rest = join_args(words.get(1..).unwrap_or(&[]));
+                if is_template(&name) {
+                    let args = kv(cx, f, v, &rest, false)?;
+                    return templated_call(cx, f, v, name, args, args_kw, sites);
+                }
+                let module = known_module(cx, f, v, &name)?;
                 let args = kv(cx, f, v, &rest, FREE_FORM.contains(&module))?;
                 (module, args, None)
             }
@@ -72,7 +77,6 @@ pub fn module_call(
                     return None;
                 };
                 let name = name_node.as_text().unwrap_or_default();
-                let module = known_module(cx, f, name_node, &name)?;
                 let mut args = Map::new();
                 for (k, val) in entries {
                     let key = key_text(k);
@@ -80,6 +84,10 @@ pub fn module_call(
                         args.insert(key, val.to_template_value());
                     }
                 }
+                if is_template(&name) {
+                    return templated_call(cx, f, v, name, args, args_kw, sites);
+                }
+                let module = known_module(cx, f, name_node, &name)?;
                 (module, args, Some(v))
             }
             _ => {
@@ -133,25 +141,14 @@ pub fn module_call(
         (module, args, v.as_map().map(|_| v))
     };
     cx.templates(f, v, "args", sites);
-    if let Some(a) = args_kw {
-        let extra = match &a.kind {
-            Kind::Null => Map::new(),
-            Kind::Map(entries) => entries
-                .iter()
-                .map(|(k, val)| (key_text(k), val.to_template_value()))
-                .collect(),
-            Kind::Str(s) if !is_template(s) => kv(cx, f, a, s, FREE_FORM.contains(&module))?,
-            _ => {
-                cx.error(f, a, format!("`args` must be a mapping, got {}", shown(a)));
-                return None;
-            }
-        };
-        cx.templates(f, a, "args", sites);
-        // The module's own arguments win over `args:`, as in Ansible.
-        for (k, val) in extra {
-            args.entry(k).or_insert(val);
-        }
-    }
+    merge_args_keyword(
+        cx,
+        f,
+        args_kw,
+        FREE_FORM.contains(&module),
+        &mut args,
+        sites,
+    )?;
     let args = Value::Object(args);
     if is_not_run(module) {
         // Its arguments are not checked: clearfleet does not know them.
@@ -160,7 +157,7 @@ pub fn module_call(
             action.key,
             format!("{}; the task fails if it runs", refusal(module)),
         ));
-        return Some((module, args));
+        return Some((module.into(), args));
     }
     if let Err(e) = clearfleet_modules::validate_args(module, &args) {
         let key_node = e.field.as_deref().and_then(|field| {
@@ -180,7 +177,56 @@ pub fn module_call(
         // Ansible fails the task only when it runs; so does the runner.
         cx.warnings.push(d);
     }
-    Some((module, args))
+    Some((module.into(), args))
+}
+
+/// `args:` merged under the module's own arguments, which win, as in Ansible.
+fn merge_args_keyword(
+    cx: &mut Cx,
+    f: &File,
+    args_kw: Option<&Node>,
+    free_form: bool,
+    args: &mut Map<String, Value>,
+    sites: &mut Vec<TemplateSite>,
+) -> Option<()> {
+    let Some(a) = args_kw else {
+        return Some(());
+    };
+    let extra = match &a.kind {
+        Kind::Null => Map::new(),
+        Kind::Map(entries) => entries
+            .iter()
+            .map(|(k, val)| (key_text(k), val.to_template_value()))
+            .collect(),
+        Kind::Str(s) if !is_template(s) => kv(cx, f, a, s, free_form)?,
+        _ => {
+            cx.error(f, a, format!("`args` must be a mapping, got {}", shown(a)));
+            return None;
+        }
+    };
+    cx.templates(f, a, "args", sites);
+    for (k, val) in extra {
+        args.entry(k).or_insert(val);
+    }
+    Some(())
+}
+
+/// A module named by a template (`action: "{{ ansible_facts.pkg_mgr }}"`): as ansible-core
+/// 2.19's `Task._post_validate_args`, the name is rendered when the task runs on a host, and
+/// only then are the module and its arguments checked (the runner's
+/// `resolve_templated_module`). The name is kept as written.
+fn templated_call(
+    cx: &mut Cx,
+    f: &File,
+    v: &Node,
+    name: String,
+    mut args: Map<String, Value>,
+    args_kw: Option<&Node>,
+    sites: &mut Vec<TemplateSite>,
+) -> Option<(Cow<'static, str>, Value)> {
+    cx.templates(f, v, "args", sites);
+    merge_args_keyword(cx, f, args_kw, false, &mut args, sites)?;
+    Some((Cow::Owned(name), Value::Object(args)))
 }
 
 fn known_module(cx: &mut Cx, f: &File, n: &Node, name: &str) -> Option<&'static str> {

@@ -367,7 +367,7 @@ pub fn task(
         }
         cx.templates(f, v, "loop", &mut sites);
     }
-    let apply = match (module, &action.value.kind) {
+    let apply = match (module.as_ref(), &action.value.kind) {
         ("include_tasks", Kind::Map(entries)) => entries
             .iter()
             .find(|(k, _)| key_text(k) == "apply")
@@ -377,7 +377,7 @@ pub fn task(
     if let Some(apply) = apply {
         task.include_apply = include_apply(cx, f, &task, apply, handlers, depth);
     }
-    task.body = body(cx, f, &task, action, module, args, &loops, handlers, depth)?;
+    task.body = body(cx, f, &task, action, &module, args, &loops, handlers, depth)?;
     task.templates = sites;
     Some(task)
 }
@@ -432,7 +432,7 @@ fn body(
     f: &File,
     task: &Task,
     action: &Action,
-    module: &'static str,
+    module: &str,
     args: Value,
     loops: &[(String, &Node, &Node)],
     handlers: bool,

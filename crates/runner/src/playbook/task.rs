@@ -553,8 +553,73 @@ async fn action(
             Err(err) => Outcome::fail(err.to_string()),
         },
         "pause" => pause(&rendered).await,
+        "package" => package(e, h, t, rendered, vars, var_map).await,
         _ => Outcome::of(run_host_module(e, h, t, module, rendered, vars, var_map).await),
     }
+}
+
+/// `package` as ansible-core 2.19.14's action (`plugins/action/package.py`): `use` (default
+/// `auto`: `ansible_package_use`, else the `pkg_mgr` fact, else one fact gathering for it)
+/// names the module, which runs with the other arguments.
+async fn package(
+    e: &Engine,
+    h: &mut HostRun,
+    t: &Task,
+    mut rendered: Value,
+    vars: &Ctx,
+    var_map: &Map<String, Value>,
+) -> Outcome {
+    let given = rendered.as_object_mut().and_then(|m| m.remove("use"));
+    let mut module = match given {
+        Some(Value::String(s)) => s,
+        Some(other) => other.to_string(),
+        None => "auto".to_owned(),
+    };
+    if module == "auto" {
+        let configured = var_map
+            .get("ansible_package_use")
+            .and_then(Value::as_str)
+            .filter(|s| !s.is_empty());
+        let fact = var_map
+            .get("ansible_facts")
+            .and_then(|f| f.get("pkg_mgr"))
+            .and_then(Value::as_str)
+            .filter(|s| !s.is_empty());
+        module = match (configured, fact) {
+            (Some(m), _) | (None, Some(m)) => m.to_owned(),
+            (None, None) => {
+                let login = match login(e, t, vars, var_map) {
+                    Ok(l) => l,
+                    Err(err) => return Outcome::fail(err.to_string()),
+                };
+                match facts_of(h, &e.config.ssh, login.as_deref()).await {
+                    Ok(facts) => match facts.get("pkg_mgr").and_then(Value::as_str) {
+                        Some(m) => m.to_owned(),
+                        None => {
+                            return Outcome::fail(
+                                "Could not detect a package manager. Try using the \"use\" option.",
+                            );
+                        }
+                    },
+                    Err((_, msg)) => {
+                        return Outcome::fail(format!(
+                            "Failed to fetch ansible_pkg_mgr to determine the package action \
+                             backend: {msg}"
+                        ));
+                    }
+                }
+            }
+        };
+    }
+    let Some(canon) = clearfleet_playbook::action::canonical_module(&module) else {
+        return Outcome::fail(format!(
+            "Could not find a matching action for the \"{module}\" package manager."
+        ));
+    };
+    if not_run::is_not_run(canon) {
+        return Outcome::fail(not_run::refusal(canon));
+    }
+    Outcome::of(run_host_module(e, h, t, canon, rendered, vars, var_map).await)
 }
 
 /// `debug` as ansible-core 2.19's action: `var` evaluated as an expression and registered
@@ -1159,11 +1224,18 @@ pub(crate) async fn run_on_host(e: &Engine, t: &Task, h: &mut HostRun, ctx: &Pla
         |_: &str| true
     };
     let resolved = super::keywords::resolve(e, t, &vars, pick);
-    let (t, keyword_error) = match &resolved {
+    let (t, mut keyword_error) = match &resolved {
         Ok(task) => (task.as_ref(), None),
         Err(err) => (t, Some(err.to_string())),
     };
-    let mut run = TaskRun::start(e, t, h, ctx, module, args, &vars);
+    let module = match resolve_module(e, t, module, args, &vars) {
+        Ok(m) => m,
+        Err(msg) => {
+            keyword_error.get_or_insert(msg);
+            Cow::Borrowed(module.as_str())
+        }
+    };
+    let mut run = TaskRun::start(e, t, h, ctx, &module, args, &vars);
     if let Some(err) = keyword_error {
         return run.fail_loop(h, LoopError::Keyword(err), started);
     }
@@ -1206,6 +1278,47 @@ pub(crate) async fn run_on_host(e: &Engine, t: &Task, h: &mut HostRun, ctx: &Pla
         }
     }
     run.finish(h, looped, tally);
+}
+
+/// The module a task calls: as written, or, named by a template (`action: "{{
+/// ansible_facts.pkg_mgr }}"`), rendered for the host and then checked as the loader checks a
+/// literal name, as ansible-core 2.19's `Task._post_validate_args` resolves it when the task
+/// runs. `Err`: the task fails with that message.
+fn resolve_module<'m>(
+    e: &Engine,
+    t: &Task,
+    module: &'m str,
+    args: &Value,
+    vars: &Ctx,
+) -> Result<Cow<'m, str>, String> {
+    if !Templates::is_template(module) {
+        return Ok(Cow::Borrowed(module));
+    }
+    let name = match e.templates.render(module, vars, &t.location, "action") {
+        Ok(Value::String(s)) => s,
+        Ok(other) => other.to_string(),
+        Err(err) => return Err(err.to_string()),
+    };
+    let Some(canon) = clearfleet_playbook::action::canonical_module(name.trim()) else {
+        return Err(format!("Cannot resolve '{name}' to an action or module."));
+    };
+    if matches!(
+        canon,
+        "include_tasks"
+            | "import_tasks"
+            | "include_role"
+            | "import_role"
+            | "import_playbook"
+            | "meta"
+    ) {
+        return Err(format!(
+            "clearfleet cannot run `{canon}` under a templated action name; name it as written"
+        ));
+    }
+    if !not_run::is_not_run(canon) {
+        clearfleet_modules::validate_args(canon, args).map_err(|e| e.to_string())?;
+    }
+    Ok(Cow::Owned(canon.to_owned()))
 }
 
 /// The task's `loop` rendered for the host (through the lookup with `with_<lookup>`, `items`
