@@ -87,7 +87,7 @@ const PLAYBOOK: &str = r#"- hosts: all
 "#;
 
 /// The lines of `file` in `host`'s private /etc for our accounts (`cf-*`).
-fn account_lines(host: &SshdHost, file: &str) -> Vec<String> {
+pub(crate) fn account_lines(host: &SshdHost, file: &str) -> Vec<String> {
     let path = host.etc().join(file);
     std::fs::read_to_string(&path)
         .unwrap_or_else(|e| panic!("{path:?}: {e}"))
@@ -100,7 +100,7 @@ fn account_lines(host: &SshdHost, file: &str) -> Vec<String> {
 /// The registered results with what is not the module's own removed (`invocation`, which
 /// clearfleet does not return; `warnings` and `deprecations`; ansible-core 2.19's
 /// `exception: (traceback unavailable)` on every failure).
-fn results(path: &Path) -> serde_json::Value {
+pub(crate) fn results(path: &Path) -> serde_json::Value {
     let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{path:?}: {e}"));
     let mut v: serde_json::Value =
         serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path:?} ({e}): {text}"));

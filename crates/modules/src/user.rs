@@ -7,12 +7,13 @@ use std::time::{Duration, UNIX_EPOCH};
 
 use serde_json::Value;
 
-use super::accounts::{self, Group, Passwd, Shadow, Word};
+use super::accounts::{self, Group, Passwd, SECRET_VAR, Shadow, Word};
 use super::args::{ArgError, Args, Key, Secret};
 use super::context::ModuleContext;
 use super::probe::nonce;
 use super::remote::Remote;
 use super::result::ModuleResult;
+use super::user_ssh_key::{KeyReport, PASSPHRASE_VAR, SshKeyArgs};
 use clearfleet_base::shell::quote;
 
 /// Arguments of `user`.
@@ -46,6 +47,8 @@ pub struct UserArgs {
     pub umask: Option<String>,
     pub uid_min: Option<i64>,
     pub uid_max: Option<i64>,
+    /// `generate_ssh_key: true` with its options.
+    pub ssh_key: Option<SshKeyArgs>,
 }
 
 /// Accepted keys.
@@ -73,6 +76,12 @@ pub const KEYS: &[Key] = &[
     ("umask", &[]),
     ("uid_min", &[]),
     ("uid_max", &[]),
+    ("generate_ssh_key", &[]),
+    ("ssh_key_bits", &[]),
+    ("ssh_key_type", &[]),
+    ("ssh_key_file", &[]),
+    ("ssh_key_comment", &[]),
+    ("ssh_key_passphrase", &[]),
 ];
 
 impl UserArgs {
@@ -123,6 +132,7 @@ impl UserArgs {
             umask: a.str("umask")?,
             uid_min: a.int("uid_min")?,
             uid_max: a.int("uid_max")?,
+            ssh_key: SshKeyArgs::parse(&mut a)?,
         };
         a.finish()?;
         Ok(parsed)
@@ -167,11 +177,14 @@ struct Found {
     groups: Vec<Group>,
     /// The home (the `home` argument, else the account's) exists.
     home_exists: bool,
+    /// With `generate_ssh_key`: what making the key would do now (a dry run).
+    key: Option<KeyReport>,
 }
 
-/// The look-up script: passwd entry, shadow entry, every group, whether the home exists.
+/// The look-up script: passwd entry, shadow entry, every group, whether the home exists, and
+/// (with `generate_ssh_key`) a dry run of the key's script.
 fn look_up(args: &UserArgs, mark: &str) -> String {
-    format!(
+    let mut s = format!(
         "{}echo {mark}\n{}echo {mark}\ngetent group || true\necho {mark}\n\
          h={}\n[ -n \"$h\" ] || h=$(getent passwd -- {} | cut -d: -f6)\n\
          if [ -n \"$h\" ] && [ -e \"$h\" ]; then echo home; fi\n",
@@ -179,10 +192,15 @@ fn look_up(args: &UserArgs, mark: &str) -> String {
         accounts::getent("shadow", &args.name),
         quote(args.home.as_deref().unwrap_or("")),
         quote(&args.name),
-    )
+    );
+    if let Some(key) = &args.ssh_key {
+        s.push_str(&format!("echo {mark}\n"));
+        s.push_str(&key.script(&args.name, args.force, true, mark));
+    }
+    s
 }
 
-fn parse_found(out: &str, mark: &str) -> Found {
+fn parse_found(args: &UserArgs, out: &str, mark: &str) -> Found {
     let sep = format!("{mark}\n");
     let mut parts = out.split(&sep);
     let mut next = || parts.next().unwrap_or("");
@@ -190,11 +208,16 @@ fn parse_found(out: &str, mark: &str) -> Found {
     let shadow = next().lines().find_map(Shadow::parse);
     let groups = Group::parse_all(next());
     let home_exists = next().lines().any(|l| l == "home");
+    let key = args
+        .ssh_key
+        .as_ref()
+        .map(|_| KeyReport::parse(next(), mark, &args.name));
     Found {
         passwd,
         shadow,
         groups,
         home_exists,
+        key,
     }
 }
 
@@ -385,7 +408,7 @@ pub async fn run<R: Remote>(args: &UserArgs, ctx: &ModuleContext<'_, R>) -> Modu
         Err(r) => return *r,
     };
     let found = match accounts::query(ctx, &look_up(args, &mark)).await {
-        Ok(o) => parse_found(&o, &mark),
+        Ok(o) => parse_found(args, &o, &mark),
         Err(r) => return r,
     };
     let state = if args.present { "present" } else { "absent" };
@@ -438,8 +461,13 @@ pub async fn run<R: Remote>(args: &UserArgs, ctx: &ModuleContext<'_, R>) -> Modu
     let result = base(modify || make_home)
         .with("append", args.append)
         .with("move_home", args.move_home);
-    if ctx.check_mode || !(modify || make_home) {
-        return finish(args, result, &info);
+    let make_key = found.key.as_ref().is_some_and(|k| k.changed);
+    if ctx.check_mode || !(modify || make_home || make_key) {
+        let result = finish(args, result, &info);
+        return match found.key {
+            Some(key) => key.into_result(result, &args.name),
+            None => result,
+        };
     }
     let cmd = if modify {
         [vec![Word::lit("usermod")], options].concat()
@@ -467,7 +495,8 @@ fn finish(args: &UserArgs, mut result: ModuleResult, info: &Passwd) -> ModuleRes
 }
 
 /// Runs `cmd` (the account's name appended; none: only the home) with the home made when
-/// missing (for an existing account: `make_home`; useradd makes a new one's), then reports.
+/// missing (for an existing account: `make_home`; useradd makes a new one's), then the SSH key
+/// (`generate_ssh_key`), then reports.
 async fn apply<R: Remote>(
     args: &UserArgs,
     ctx: &ModuleContext<'_, R>,
@@ -496,13 +525,24 @@ async fn apply<R: Remote>(
             ));
         }
         after.push_str(&accounts::getent("passwd", &args.name));
+        // user.py makes the key once the account exists and its home was made.
+        if let Some(key) = &args.ssh_key {
+            after.push_str(&format!(
+                "echo {mark}\nif [ \"$cf_rc\" = 0 ]; then\n{}fi\n",
+                key.script(&args.name, args.force, false, mark)
+            ));
+        }
     }
-    let secret = args
-        .password
-        .as_ref()
-        .filter(|_| cmd.iter().any(|w| matches!(w, Word::Secret(_))))
-        .map(|p| p.0.as_str());
-    let applied = match accounts::apply(ctx, &cmd, secret, &after).await {
+    let mut secrets: Vec<(&str, &str)> = Vec::new();
+    if let Some(p) = &args.password
+        && cmd.iter().any(|w| matches!(w, Word::Secret(_)))
+    {
+        secrets.push((SECRET_VAR, p.0.as_str()));
+    }
+    if let Some(p) = args.ssh_key.as_ref().and_then(|k| k.passphrase.as_ref()) {
+        secrets.push((PASSPHRASE_VAR, p.0.as_str()));
+    }
+    let applied = match accounts::apply(ctx, &cmd, &secrets, &after).await {
         Ok(a) => a,
         Err(r) => return r,
     };
@@ -525,8 +565,16 @@ async fn apply<R: Remote>(
     if !args.present {
         return result;
     }
-    match applied.after.lines().find_map(Passwd::parse) {
-        Some(info) => finish(args, result, &info),
-        None => ModuleResult::fail(format!("failed to look up user name: {}", args.name)),
+    let (account, key) = applied
+        .after
+        .split_once(&format!("{mark}\n"))
+        .unwrap_or((applied.after.as_str(), ""));
+    let Some(info) = account.lines().find_map(Passwd::parse) else {
+        return ModuleResult::fail(format!("failed to look up user name: {}", args.name));
+    };
+    let result = finish(args, result, &info);
+    match &args.ssh_key {
+        Some(_) => KeyReport::parse(key, mark, &args.name).into_result(result, &args.name),
+        None => result,
     }
 }
