@@ -105,6 +105,7 @@ pub mod template;
 pub mod textedit;
 pub mod uri;
 pub mod user;
+pub mod user_password_expiry;
 pub mod user_ssh_key;
 pub mod wait_for;
 

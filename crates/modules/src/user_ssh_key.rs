@@ -63,7 +63,7 @@ impl SshKeyArgs {
     /// it), then reports it, its events on lines `MARK-k EVENT` ([`KeyReport::parse`]). `dry`:
     /// only says what it would do, as user.py does in check mode (a missing `.ssh` directory
     /// is a change and the end; a missing home is no error). Outside a dry run the passphrase
-    /// is read from `$cf_key_secret`.
+    /// is read from `$cf_key_secret`, and `cf_kfail=1` is set when the key could not be made.
     pub fn script(&self, name: &str, force: bool, dry: bool, mark: &str) -> String {
         let m = format!("{mark}-k");
         let file = quote(&self.file);
@@ -91,7 +91,7 @@ impl SshKeyArgs {
         );
         if relative && !dry {
             s.push_str(&format!(
-                "if [ ! -e \"$cf_home\" ]; then echo {m} nohome; cf_go=0\n"
+                "if [ ! -e \"$cf_home\" ]; then echo {m} nohome; cf_go=0; cf_kfail=1\n"
             ));
         } else {
             s.push_str("if false; then :\n");
@@ -104,7 +104,7 @@ impl SshKeyArgs {
             s.push_str(&format!(
                 "elif [ ! -e \"$d\" ]; then\n\
                  if ! cf_err=$( {{ mkdir -m 700 -- \"$d\" && chown -- \"$cf_owner\" \"$d\"; }} 2>&1 ); then\n\
-                 echo {m} mkdir; echo {m} err; printf '%s\\n' \"$cf_err\"; cf_go=0\n\
+                 echo {m} mkdir; echo {m} err; printf '%s\\n' \"$cf_err\"; cf_go=0; cf_kfail=1\n\
                  fi\n\
                  fi\n"
             ));
@@ -151,7 +151,7 @@ impl SshKeyArgs {
                  cf_err=$(printf '%s\\n' \"$cf_y\" | {keygen} 2>&1 >/dev/null)\n\
                  cf_krc=$?\n\
                  echo {m} rc $cf_krc; echo {m} err; printf '%s\\n' \"$cf_err\"\n\
-                 if [ $cf_krc = 0 ]; then chown -- \"$cf_owner\" \"$k\" \"$k.pub\"; fi\n\
+                 if [ $cf_krc = 0 ]; then chown -- \"$cf_owner\" \"$k\" \"$k.pub\"; else cf_kfail=1; fi\n\
                  fi\n"
             ));
         }
