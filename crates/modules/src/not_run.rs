@@ -20,7 +20,6 @@ pub const NOT_RUN: &[&str] = &[
     "dpkg_selections",
     "expect",
     "find",
-    "getent",
     "git",
     "hostname",
     "iptables",
