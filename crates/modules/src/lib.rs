@@ -107,6 +107,7 @@ pub mod textedit;
 pub mod uri;
 pub mod user;
 pub mod user_password_expiry;
+pub mod user_password_warning;
 pub mod user_ssh_key;
 pub mod wait_for;
 

@@ -14,6 +14,7 @@ use super::probe::nonce;
 use super::remote::Remote;
 use super::result::ModuleResult;
 use super::user_password_expiry::{Expiry, ExpiryReport};
+use super::user_password_warning;
 use super::user_ssh_key::{KeyReport, PASSPHRASE_VAR, SshKeyArgs};
 use clearfleet_base::shell::quote;
 
@@ -441,8 +442,20 @@ fn usermod(args: &UserArgs, info: &Passwd, found: &Found) -> Result<Vec<Word>, S
 }
 
 /// Runs `user`: one look-up, then (outside check mode) one command with the missing home made
-/// and a look-up again.
+/// and a look-up again; user.py's warning first for a password that looks unhashed.
 pub async fn run<R: Remote>(args: &UserArgs, ctx: &ModuleContext<'_, R>) -> ModuleResult {
+    let mut result = run_account(args, ctx).await;
+    if let Some(w) = args
+        .password
+        .as_ref()
+        .and_then(|p| user_password_warning::warning(&p.0))
+    {
+        result.warnings.insert(0, w.to_owned());
+    }
+    result
+}
+
+async fn run_account<R: Remote>(args: &UserArgs, ctx: &ModuleContext<'_, R>) -> ModuleResult {
     let mark = match nonce() {
         Ok(m) => m,
         Err(r) => return *r,
