@@ -1,4 +1,4 @@
-//! The `group` and `user` modules against ansible-playbook's: the same playbook on twin sshd
+//! The `group`, `user` and `getent` modules against ansible-playbook's: the same playbook on twin sshd
 //! hosts, each with its own copy of `/etc` (nothing on the machine changes), must register
 //! the same results and leave the same `/etc/passwd`, `/etc/group` and `/etc/shadow` lines.
 
@@ -64,6 +64,15 @@ const PLAYBOOK: &str = r#"- hosts: all
       register: u1_shell_check
     - user: {name: cf-u1, groups: [cf-g2]}
       register: u1_groups
+    - getent: {database: passwd, key: cf-u1}
+      register: ge_u1
+    - getent: {database: group, split: ","}
+      register: ge_split
+    - getent: {database: passwd, key: cf-nosuch}
+      register: ge_fail
+      ignore_errors: true
+    - getent: {database: passwd, key: cf-nosuch, fail_key: false}
+      register: ge_missing
     - user: {name: cf-u2, system: true, create_home: false, uid: 23999}
       register: u2
     - user: {name: cf-u2, state: absent}
@@ -82,12 +91,12 @@ const PLAYBOOK: &str = r#"- hosts: all
       register: g3_del_again
     - copy:
         dest: "{{ out }}"
-        content: "{{ {'g1_check': g1_check, 'g1': g1, 'g1_again': g1_again, 'g1_mod_check': g1_mod_check, 'g1_mod': g1_mod, 'g2': g2, 'u1_check': u1_check, 'u1': u1, 'u1_again': u1_again, 'u1_append': u1_append, 'u1_lock': u1_lock, 'u1_lock_again': u1_lock_again, 'u1_shell_check': u1_shell_check, 'u1_groups': u1_groups, 'u2': u2, 'u2_del_check': u2_del_check, 'u2_del': u2_del, 'u2_del_again': u2_del_again, 'u3': u3, 'g3_del': g3_del, 'g3_del_again': g3_del_again} | to_json }}"
+        content: "{{ {'g1_check': g1_check, 'g1': g1, 'g1_again': g1_again, 'g1_mod_check': g1_mod_check, 'g1_mod': g1_mod, 'g2': g2, 'u1_check': u1_check, 'u1': u1, 'u1_again': u1_again, 'u1_append': u1_append, 'u1_lock': u1_lock, 'u1_lock_again': u1_lock_again, 'u1_shell_check': u1_shell_check, 'u1_groups': u1_groups, 'u2': u2, 'u2_del_check': u2_del_check, 'u2_del': u2_del, 'u2_del_again': u2_del_again, 'u3': u3, 'g3_del': g3_del, 'g3_del_again': g3_del_again, 'ge_u1': ge_u1, 'ge_split_has_g1': ge_split.ansible_facts.getent_group | select('match', 'cf-g1:') | list | length, 'ge_fail': ge_fail, 'ge_missing': ge_missing, 'ge_fact': ansible_facts.getent_passwd, 'ge_var': getent_passwd} | to_json }}"
       delegate_to: localhost
 "#;
 
 /// The lines of `file` in `host`'s private /etc for our accounts (`cf-*`).
-fn account_lines(host: &SshdHost, file: &str) -> Vec<String> {
+pub(crate) fn account_lines(host: &SshdHost, file: &str) -> Vec<String> {
     let path = host.etc().join(file);
     std::fs::read_to_string(&path)
         .unwrap_or_else(|e| panic!("{path:?}: {e}"))
@@ -100,7 +109,7 @@ fn account_lines(host: &SshdHost, file: &str) -> Vec<String> {
 /// The registered results with what is not the module's own removed (`invocation`, which
 /// clearfleet does not return; `warnings` and `deprecations`; ansible-core 2.19's
 /// `exception: (traceback unavailable)` on every failure).
-fn results(path: &Path) -> serde_json::Value {
+pub(crate) fn results(path: &Path) -> serde_json::Value {
     let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{path:?}: {e}"));
     let mut v: serde_json::Value =
         serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path:?} ({e}): {text}"));
@@ -168,7 +177,7 @@ fn group_and_user_agree_with_ansible_on_twin_hosts() {
     );
     assert_eq!(
         a.as_object().map(|m| m.len()),
-        Some(21),
+        Some(27),
         "ansible's results: {a}"
     );
     for (name, theirs_r) in a.as_object().expect("results") {

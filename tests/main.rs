@@ -49,5 +49,6 @@ mod template_filters;
 mod template_jinja_tests;
 mod traps;
 mod upgrade;
+mod user_ssh_keys;
 mod vault;
 mod version;

@@ -101,6 +101,9 @@ impl Shadow {
     }
 }
 
+/// The shell variable a [`Word::Secret`] reads the password hash from.
+pub const SECRET_VAR: &str = "cf_secret";
+
 /// One word of a command line: a literal (quoted), or the secret read from stdin into
 /// `$cf_secret` (so it appears in no command line of the session's shell).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -118,7 +121,7 @@ impl Word {
     fn shell(&self) -> String {
         match self {
             Word::Lit(s) => quote(s),
-            Word::Secret(prefix) => format!("{}\"$cf_secret\"", quote(prefix)),
+            Word::Secret(prefix) => format!("{}\"${SECRET_VAR}\"", quote(prefix)),
         }
     }
 }
@@ -141,26 +144,31 @@ pub async fn query<R: Remote>(
     Ok(out.stdout_text())
 }
 
-/// Runs `argv` (with `secret` on stdin when given), then `after` (a look-up script), in one
-/// round trip.
+/// Runs `argv`, then `after` (a look-up script), in one round trip. `secrets` (shell variable,
+/// value; one line each) travel on stdin, read into their variables first.
 pub async fn apply<R: Remote>(
     ctx: &ModuleContext<'_, R>,
     argv: &[Word],
-    secret: Option<&str>,
+    secrets: &[(&str, &str)],
     after: &str,
 ) -> Result<Applied, ModuleResult> {
     let mark = nonce().map_err(|r| *r)?;
     let command: Vec<String> = argv.iter().map(Word::shell).collect();
+    let reads: String = secrets
+        .iter()
+        .map(|(var, _)| format!("IFS= read -r {var}\n"))
+        .collect();
     let script = format!(
-        "{}{} </dev/null\ncf_rc=$?\nprintf '\\n%s %s\\n' {mark} \"$cf_rc\"\n{after}",
-        if secret.is_some() {
-            "IFS= read -r cf_secret\n"
-        } else {
-            ""
-        },
+        "{reads}{} </dev/null\ncf_rc=$?\nprintf '\\n%s %s\\n' {mark} \"$cf_rc\"\n{after}",
         command.join(" "),
     );
-    let stdin = secret.map(|s| format!("{s}\n").into_bytes());
+    let stdin = (!secrets.is_empty()).then(|| {
+        secrets
+            .iter()
+            .map(|(_, value)| format!("{value}\n"))
+            .collect::<String>()
+            .into_bytes()
+    });
     let out: RemoteOutput = call(ctx, &script, stdin, None).await?;
     let text = out.stdout_text();
     let Some((stdout, rest)) = text.rsplit_once(&format!("\n{mark} ")) else {

@@ -169,7 +169,7 @@ pub async fn run<R: Remote>(args: &GroupArgs, ctx: &ModuleContext<'_, R>) -> Mod
     let mut after = entry;
     if changed && !ctx.check_mode {
         argv.push(Word::lit(args.name.clone()));
-        let applied = match accounts::apply(ctx, &argv, None, &args.look_up()).await {
+        let applied = match accounts::apply(ctx, &argv, &[], &args.look_up()).await {
             Ok(a) => a,
             Err(r) => return r,
         };

@@ -38,7 +38,7 @@
 //! | file | Q 1 (+1 `find` with `recurse`); A 1 (create + chmod/chown together) |
 //! | lineinfile, blockinfile, replace | Q 1 (stat + content); A 1 (write) or 1 (chmod/chown) |
 //! | stat | 1 (+1 `file --mime-type` with `get_mime`, the default, when the path exists) |
-//! | slurp, wait_for, ping | 1 |
+//! | slurp, wait_for, ping, getent | 1 |
 //! | fetch | Q 1 (stat + sha1); A 1 (`cat`) |
 //! | get_url | Q 1 (stat + checksum of dest); A 1 (download, verify, compare, move) |
 //! | uri | 1 (+1 with creates/removes) |
@@ -87,6 +87,7 @@ pub mod fetch;
 pub mod file;
 pub mod file_attrs;
 pub mod get_url;
+pub mod getent;
 pub mod group;
 pub mod home;
 pub mod lineinfile;
@@ -107,6 +108,9 @@ pub mod template;
 pub mod textedit;
 pub mod uri;
 pub mod user;
+pub mod user_password_expiry;
+pub mod user_password_warning;
+pub mod user_ssh_key;
 pub mod wait_for;
 
 use serde_json::Value;
@@ -121,6 +125,7 @@ pub use self::copy::{CopyArgs, FileParams};
 pub use self::fetch::FetchArgs;
 pub use self::file::{FileArgs, FileState};
 pub use self::get_url::GetUrlArgs;
+pub use self::getent::GetentArgs;
 pub use self::group::GroupArgs;
 pub use self::lineinfile::LineinfileArgs;
 pub use self::local::LocalRemote;
@@ -179,6 +184,7 @@ pub const HOST_MODULES: &[&str] = &[
     "tempfile",
     "group",
     "user",
+    "getent",
     "async_status",
     "apt",
 ];
@@ -206,6 +212,7 @@ pub enum ModuleCall {
     Tempfile(TempfileArgs),
     Group(GroupArgs),
     User(UserArgs),
+    Getent(GetentArgs),
     AsyncStatus(AsyncStatusArgs),
     Apt(AptArgs),
 }
@@ -240,6 +247,7 @@ fn keys(module: &str) -> Option<&'static [args::Key]> {
         "tempfile" => tempfile::KEYS,
         "group" => group::KEYS,
         "user" => user::KEYS,
+        "getent" => getent::KEYS,
         "async_status" => async_job::KEYS,
         "apt" => apt::KEYS,
         _ => return None,
@@ -293,6 +301,7 @@ impl ModuleCall {
             "tempfile" => ModuleCall::Tempfile(TempfileArgs::parse(args)?),
             "group" => ModuleCall::Group(GroupArgs::parse(args)?),
             "user" => ModuleCall::User(UserArgs::parse(args)?),
+            "getent" => ModuleCall::Getent(GetentArgs::parse(args)?),
             "async_status" => ModuleCall::AsyncStatus(AsyncStatusArgs::parse(args)?),
             "apt" => ModuleCall::Apt(AptArgs::parse(args)?),
             other => return Err(unknown(other)),
@@ -322,6 +331,7 @@ impl ModuleCall {
             ModuleCall::Tempfile(_) => "tempfile",
             ModuleCall::Group(_) => "group",
             ModuleCall::User(_) => "user",
+            ModuleCall::Getent(_) => "getent",
             ModuleCall::AsyncStatus(_) => "async_status",
             ModuleCall::Apt(_) => "apt",
         }
@@ -350,6 +360,7 @@ impl ModuleCall {
             ModuleCall::Tempfile(a) => tempfile::run(a, ctx).await,
             ModuleCall::Group(a) => group::run(a, ctx).await,
             ModuleCall::User(a) => user::run(a, ctx).await,
+            ModuleCall::Getent(a) => getent::run(a, ctx).await,
             ModuleCall::AsyncStatus(a) => async_job::status(a, ctx).await,
             ModuleCall::Apt(a) => apt::run(a, ctx).await,
         }

@@ -19,7 +19,6 @@ pub const NOT_RUN: &[&str] = &[
     "dpkg_selections",
     "expect",
     "find",
-    "getent",
     "git",
     "hostname",
     "iptables",

@@ -554,7 +554,17 @@ async fn action(
         },
         "pause" => pause(&rendered).await,
         "package" => package(e, h, t, rendered, vars, var_map).await,
-        _ => Outcome::of(run_host_module(e, h, t, module, rendered, vars, var_map).await),
+        _ => {
+            let r = run_host_module(e, h, t, module, rendered, vars, var_map).await;
+            // A module's `ansible_facts` (getent's) become the host's facts, as Ansible's
+            // strategy gives them to the host.
+            if let Some(Value::Object(returned)) = r.data.get("ansible_facts")
+                && !r.failed
+            {
+                h.facts = super::facts::returned_by_module(&h.facts, returned);
+            }
+            Outcome::of(r)
+        }
     }
 }
 

@@ -231,6 +231,28 @@ pub fn vars(had: &Map<String, Value>, new: Map<String, Value>) -> Map<String, Va
     vars
 }
 
+/// The host variables after a module returned `facts` (`getent`'s): inside `ansible_facts`
+/// without an `ansible_` prefix (Ansible's `namespace_facts`), and as variables under the names
+/// the module gave (Ansible's injected facts); the host's earlier variables kept.
+pub fn returned_by_module(
+    had: &Map<String, Value>,
+    facts: &Map<String, Value>,
+) -> Map<String, Value> {
+    let short: Map<String, Value> = facts
+        .iter()
+        .map(|(k, v)| {
+            (
+                k.strip_prefix("ansible_").unwrap_or(k).to_owned(),
+                v.clone(),
+            )
+        })
+        .collect();
+    let mut out = had.clone();
+    out.extend(vars(had, short));
+    out.extend(facts.iter().map(|(k, v)| (k.clone(), v.clone())));
+    out
+}
+
 /// `setup`'s result: the facts under their `ansible_` names, as the module returns them.
 pub fn returned(facts: &Map<String, Value>) -> Value {
     Value::Object(
