@@ -898,3 +898,29 @@ fn ansible_and_clearfleet_agree_on_apt_results() {
     assert_eq!(dumped[0]["changed"], false, "{ours}");
     assert_eq!(dumped[1]["failed"], true, "{ours}");
 }
+
+/// Arguments given as a template and modules named by a template
+/// (tests/fixtures/run/args_splat.yml), rendered when the task runs, under both tools.
+#[test]
+fn ansible_and_clearfleet_agree_on_args_splat_and_templated_modules() {
+    let Some(both) = run_both("args_splat.yml", &["h01"]) else {
+        return;
+    };
+    let pretty = |dir: PathBuf| {
+        serde_json::to_string_pretty(&dumped(&dir, "h01-splat.json"))
+            .unwrap_or_default()
+            .replace(&dir.display().to_string(), "WORK")
+    };
+    let ours = pretty(both.ours_dir());
+    assert_eq!(
+        ours,
+        pretty(both.theirs_dir()),
+        "--- clearfleet:\n{}\n--- ansible:\n{}",
+        both.ours.stdout,
+        both.theirs
+    );
+    let dumped = dumped(&both.ours_dir(), "h01-splat.json");
+    assert_eq!(dumped["moded"], serde_json::json!(["0640", true]), "{ours}");
+    assert_eq!(dumped["named"], "named", "{ours}");
+    assert_eq!(dumped["listed"], serde_json::json!([true, true]), "{ours}");
+}

@@ -5,7 +5,7 @@
 use super::cx::{Cx, File, shown};
 use super::kv::{join_args, parse_kv, split_args};
 use super::model::TemplateSite;
-use super::template::is_template;
+use super::template::{is_possibly_all_template, is_template};
 use clearfleet_base::suggest::did_you_mean;
 use clearfleet_modules::MODULES;
 use clearfleet_modules::not_run::{NOT_RUN, is_not_run, refusal};
@@ -159,7 +159,19 @@ pub fn module_call(
         ));
         return Some((module.into(), args));
     }
-    if let Err(e) = clearfleet_modules::validate_args(module, &args) {
+    // An args splat (`assert: "{{ item }}"`, `args: "{{ x }}"`) is checked with the rest when
+    // the task runs; only the arguments written out are checked now.
+    let written = match splat_keys(module, &args) {
+        [] => Cow::Borrowed(&args),
+        keys => {
+            let mut m = args.as_object().cloned().unwrap_or_default();
+            for k in keys {
+                m.remove(*k);
+            }
+            Cow::Owned(Value::Object(m))
+        }
+    };
+    if let Err(e) = clearfleet_modules::validate_args(module, &written) {
         let key_node = e.field.as_deref().and_then(|field| {
             [arg_node, args_kw]
                 .into_iter()
@@ -178,6 +190,35 @@ pub fn module_call(
         cx.warnings.push(d);
     }
     Some((module.into(), args))
+}
+
+/// The key of `args: "{{ x }}"` in a task's arguments (Ansible's `_variable_params`).
+pub const VARIABLE_PARAMS: &str = "_variable_params";
+
+/// The keys of `args` that are an args splat, rendered into the arguments when the task runs:
+/// `_variable_params`, and a `_raw_params` that is one template for a module that takes no
+/// free-form text (ansible-core 2.19's `Task._post_validate_args`).
+pub fn splat_keys(module: &str, args: &Value) -> &'static [&'static str] {
+    let raw = args
+        .get("_raw_params")
+        .and_then(Value::as_str)
+        .is_some_and(|s| {
+            is_possibly_all_template(s)
+                && clearfleet_modules::validate_args(
+                    module,
+                    &Value::Object(Map::from_iter([(
+                        "_raw_params".to_owned(),
+                        Value::String(s.to_owned()),
+                    )])),
+                )
+                .is_err()
+        });
+    match (raw, args.get(VARIABLE_PARAMS).is_some()) {
+        (true, true) => &["_raw_params", VARIABLE_PARAMS],
+        (true, false) => &["_raw_params"],
+        (false, true) => &[VARIABLE_PARAMS],
+        (false, false) => &[],
+    }
 }
 
 /// `args:` merged under the module's own arguments, which win, as in Ansible.
@@ -199,6 +240,10 @@ fn merge_args_keyword(
             .map(|(k, val)| (key_text(k), val.to_template_value()))
             .collect(),
         Kind::Str(s) if !is_template(s) => kv(cx, f, a, s, free_form)?,
+        // `args: "{{ x }}"`: rendered into the arguments when the task runs (under them).
+        Kind::Str(s) if is_possibly_all_template(s) => {
+            Map::from_iter([(VARIABLE_PARAMS.to_owned(), Value::String(s.clone()))])
+        }
         _ => {
             cx.error(f, a, format!("`args` must be a mapping, got {}", shown(a)));
             return None;

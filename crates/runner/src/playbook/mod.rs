@@ -11,6 +11,7 @@ mod remote;
 mod search_path;
 pub mod start_at;
 mod task;
+mod task_args;
 mod template_file;
 mod templating;
 

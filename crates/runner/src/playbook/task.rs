@@ -521,6 +521,29 @@ async fn action(
     if not_run::is_not_run(module) {
         return Outcome::fail(not_run::refusal(module));
     }
+    let (args, splats) = match super::task_args::resolve(e, t, module, args, vars) {
+        Ok(a) => a,
+        Err(msg) => return Outcome::fail(msg),
+    };
+    let mut o = run_action(e, h, t, module, args.as_ref(), vars, var_map).await;
+    if splats > 0 {
+        let warnings = std::iter::repeat_n(super::task_args::SPLAT_WARNING.to_owned(), splats);
+        o.result.warnings.splice(0..0, warnings);
+        o.registered = o.result.to_registered();
+    }
+    o
+}
+
+/// [`action`] once its arguments are known.
+async fn run_action(
+    e: &Engine,
+    h: &mut HostRun,
+    t: &Task,
+    module: &str,
+    args: &Value,
+    vars: &Ctx,
+    var_map: &Map<String, Value>,
+) -> Outcome {
     let rendered = match e.templates.render_value(
         args,
         vars,
@@ -691,18 +714,51 @@ fn debug(e: &Engine, t: &Task, rendered: &Value, vars: &Ctx) -> Outcome {
     o
 }
 
-/// `assert`: each `that` (as written, not rendered) must hold.
+/// `assert` as ansible-core 2.19.14's action (`plugins/action/assert.py`): each `that` (as
+/// written, not rendered) must hold. A `that` that is one template rendering to a list is that
+/// list (its `finalize_task_arg`); a boolean is its own result; an empty one is an error, as
+/// `_strip_conditional_handle_empty` says; a condition wrapped in `{{ }}` that renders to a
+/// non-string is used as it is, with 2.19's deprecation in the result.
 fn assert(e: &Engine, t: &Task, args: &Value, rendered: &Value, vars: &Ctx) -> Outcome {
-    let that: Vec<String> = match args.get("that") {
-        Some(Value::String(s)) => vec![s.clone()],
-        Some(Value::Array(a)) => a
-            .iter()
-            .filter_map(|v| v.as_str().map(str::to_owned))
-            .collect(),
-        _ => return Outcome::fail("assert: `that` is required"),
+    let Some(given) = args.get("that") else {
+        return Outcome::fail("missing required arguments: that");
     };
+    let that: Vec<Value> = match given {
+        Value::String(s) if clearfleet_playbook::template::is_possibly_all_template(s) => {
+            match e.templates.render_value(given, vars, &t.location, "assert") {
+                Ok(Value::Array(a)) => a,
+                _ => vec![given.clone()],
+            }
+        }
+        Value::Array(a) => a.clone(),
+        other => vec![other.clone()],
+    };
+    let mut deprecations = Vec::new();
     for cond in &that {
-        match e.templates.condition(cond, vars, &t.location, "assert") {
+        let held = match cond {
+            Value::Bool(b) => Ok(*b),
+            Value::Null => Err("Empty conditional expressions are not allowed.".to_owned()),
+            Value::String(s) if s.trim().is_empty() => {
+                Err("Empty conditional expressions are not allowed.".to_owned())
+            }
+            Value::String(s) => {
+                if clearfleet_playbook::template::is_possibly_all_template(s) {
+                    deprecations.push(json!({
+                        "msg": "Conditionals should not be surrounded by templating delimiters such as {{ }} or {% %}.",
+                        "version": "2.23",
+                    }));
+                }
+                e.templates
+                    .condition(s, vars, &t.location, "assert")
+                    .map_err(|err| err.to_string())
+            }
+            _ => Err("Conditional expressions must be strings.".to_owned()),
+        };
+        let cond = match cond {
+            Value::String(s) => s.clone(),
+            other => other.to_string(),
+        };
+        match held {
             Ok(true) => {}
             Ok(false) => {
                 let msg = rendered
@@ -714,16 +770,27 @@ fn assert(e: &Engine, t: &Task, args: &Value, rendered: &Value, vars: &Ctx) -> O
                 let mut r = ModuleResult::fail(msg);
                 r.data.insert("assertion".into(), json!(cond));
                 r.data.insert("evaluated_to".into(), json!(false));
-                return Outcome::of(r);
+                return Outcome::of(with_deprecations(r, deprecations));
             }
-            Err(err) => return Outcome::fail(err.to_string()),
+            Err(err) => return Outcome::fail(err),
         }
     }
     let msg = rendered
         .get("success_msg")
         .and_then(Value::as_str)
         .unwrap_or("All assertions passed");
-    Outcome::of(ModuleResult::ok().with_msg(msg))
+    Outcome::of(with_deprecations(
+        ModuleResult::ok().with_msg(msg),
+        deprecations,
+    ))
+}
+
+/// 2.19's `deprecations` of a result, when there are any.
+fn with_deprecations(r: ModuleResult, deprecations: Vec<Value>) -> ModuleResult {
+    match deprecations.is_empty() {
+        true => r,
+        false => r.with("deprecations", deprecations),
+    }
 }
 
 /// `include_vars`: the files' variables given to the host (below `set_fact`), returned as
