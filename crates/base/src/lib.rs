@@ -2,8 +2,8 @@
 //! masking, Ansible Vault's format and cipher, POSIX shell quoting and splitting, Python-exact
 //! JSON and float text, Ansible's boolean rule, did-you-mean hints, UTC time stamps, the
 //! controller files a playbook reads (disk or memory), random tokens from the OS, private files
-//! written without following a symbolic link, `*`/`?` wildcards, byte sizes and the bounded capture of a command's
-//! output. Depends on no other clearfleet crate.
+//! written without following a symbolic link, `*`/`?` wildcards, byte sizes, the bounded capture of a command's
+//! output, and the strings authors wrote (2.19's trust). Depends on no other clearfleet crate.
 
 pub mod boolean;
 pub mod capture;
@@ -20,4 +20,5 @@ pub mod shlex;
 pub mod size;
 pub mod suggest;
 pub mod time;
+pub mod trust;
 pub mod vault;

@@ -8,7 +8,7 @@ use clearfleet_base::controller_files::ControllerFiles;
 use clearfleet_base::diagnostic::Diagnostic;
 use clearfleet_base::vault::{Vault, VaultError};
 use clearfleet_yaml::syntax::{Node, parse_yaml};
-use clearfleet_yaml::vault::{decrypt_vault_scalars, strings};
+use clearfleet_yaml::vault::{decrypt_vault_scalars, strings, trusted_strings};
 use std::path::Path;
 
 /// Includes nested deeper than this are reported (a guard against runaway recursion).
@@ -77,6 +77,7 @@ pub(crate) fn parse(cx: &mut Cx, f: &File) -> Result<Option<Node>, ()> {
         let vault = cx.source.vault();
         let failures =
             decrypt_vault_scalars(n, &|c| vault.decrypt_text(c), &|| VaultError::NotText);
+        clearfleet_base::trust::trust(trusted_strings(n));
         for fail in failures {
             cx.diags.push(Diagnostic::at(
                 format!("cannot decrypt this `!vault` value: {}", fail.error),
@@ -212,6 +213,7 @@ pub fn load_vars_file(source: &ControllerFiles, path: &Path) -> Result<VarsFile,
     let failures = decrypt_vault_scalars(&mut root, &|c| vault.decrypt_text(c), &|| {
         VaultError::NotText
     });
+    clearfleet_base::trust::trust(trusted_strings(&root));
     if let Some(fail) = failures.first() {
         return Err(VarsFileError::Vault(Box::new(Diagnostic::at(
             format!("cannot decrypt this `!vault` value: {}", fail.error),

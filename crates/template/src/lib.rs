@@ -109,6 +109,14 @@ struct CompiledExpr {
     origin: Origin,
 }
 
+/// What a condition evaluated to ([`Templates::eval_condition_ctx`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Truth {
+    Bool(bool),
+    /// A trusted expression a `{{ }}` condition led to: evaluate it in its place.
+    Indirect(String),
+}
+
 /// The templating engine: owns one minijinja environment and every compiled template.
 /// `Send + Sync`; compile once, render many times from any thread.
 pub struct Templates {
@@ -376,6 +384,28 @@ impl Templates {
     }
 
     /// [`Templates::eval_bool`] with pre-converted variables.
+    /// A condition's result, as ansible-core 2.19's `_normalize_and_evaluate_conditional`
+    /// gives it: a boolean, or, for a condition wrapped in `{{ }}` whose value is a string an
+    /// author wrote ([`clearfleet_base::trust`]), that string, to be evaluated as the
+    /// expression (`when: "{{ item }}"` over a list of expressions). A string no author wrote
+    /// is refused there, as 2.19 refuses an untrusted one.
+    pub fn eval_condition_ctx(&self, id: ExprId, ctx: &Value) -> Result<Truth, TemplateError> {
+        let (e, v) = self.eval_value(id, ctx)?;
+        if let (Some(s), true) = (v.as_str(), e.field_offset > 0) {
+            if !clearfleet_base::trust::is_trusted(s)
+                && !clearfleet_base::trust::is_trusted(s.trim())
+            {
+                return Err(TemplateError::Render {
+                    location: e.origin.locate(&e.field, e.field_offset),
+                    what: e.origin.what.clone(),
+                    message: clearfleet_base::trust::UNTRUSTED.into(),
+                });
+            }
+            return Ok(Truth::Indirect(s.trim().to_owned()));
+        }
+        self.eval_bool_ctx(id, ctx).map(Truth::Bool)
+    }
+
     pub fn eval_bool_ctx(&self, id: ExprId, ctx: &Value) -> Result<bool, TemplateError> {
         let (e, v) = self.eval_value(id, ctx)?;
         if v.kind() == minijinja::value::ValueKind::Bool {

@@ -131,6 +131,9 @@ struct Scanner<'a> {
     delims: Delimiters,
 }
 
+/// The prefix of 2.19's internal tag tests, renamed `protomatter_` (see `tests.rs`).
+const PROTOMATTER: &str = "ansible._protomatter.";
+
 const KEYWORDS: &[&str] = &[
     "and", "or", "not", "in", "is", "if", "else", "true", "false", "none", "True", "False", "None",
 ];
@@ -312,6 +315,13 @@ impl<'a> Scanner<'a> {
                         self.copy(copied, i);
                         self.emit_replacement(i, "", i + prefix.len());
                         i += prefix.len();
+                        copied = i;
+                        continue;
+                    }
+                    if src[i..].starts_with(PROTOMATTER) {
+                        self.copy(copied, i);
+                        self.emit_replacement(i, "protomatter_", i + PROTOMATTER.len());
+                        i += PROTOMATTER.len();
                         copied = i;
                         continue;
                     }

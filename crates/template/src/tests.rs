@@ -43,6 +43,30 @@ pub(crate) fn register(env: &mut Environment<'static>) {
     env.add_test("file", is_file);
     env.add_test("directory", is_dir);
     env.add_test("link", is_link);
+    // `ansible._protomatter.` (preprocess renames the prefix): 2.19's tag tests, for the one tag
+    // clearfleet can tell, `TrustedAsTemplate` (`clearfleet_base::trust`).
+    env.add_test("protomatter_tagged_with", tagged_with);
+    env.add_test("protomatter_tagged", tagged);
+}
+
+/// `ansible._protomatter.tagged_with(tag)`: only `TrustedAsTemplate` is known (a string an
+/// author wrote); asking for another tag is an error rather than a guess.
+fn tagged_with(value: &Value, tag: String) -> Result<bool, Error> {
+    if tag != "TrustedAsTemplate" {
+        return Err(fail(format!(
+            "clearfleet knows only the tag TrustedAsTemplate, not {tag}"
+        )));
+    }
+    Ok(value
+        .as_str()
+        .is_some_and(clearfleet_base::trust::is_trusted))
+}
+
+/// `ansible._protomatter.tagged`: whether the value carries a tag clearfleet knows.
+fn tagged(value: &Value) -> bool {
+    value
+        .as_str()
+        .is_some_and(clearfleet_base::trust::is_trusted)
 }
 
 fn version_test(

@@ -71,18 +71,31 @@ fn walk<E>(
 /// Every string scalar under `node` (the values of a decrypted vars file, to be masked).
 pub fn strings(node: &Node) -> Vec<String> {
     let mut out = Vec::new();
-    collect(node, &mut out, 0);
+    collect(node, &mut out, 0, false);
     out
 }
 
-fn collect(node: &Node, out: &mut Vec<String>, depth: usize) {
+/// Every string scalar under `node` but those tagged `!unsafe`: what its author wrote, for
+/// `clearfleet_base::trust`.
+pub fn trusted_strings(node: &Node) -> Vec<String> {
+    let mut out = Vec::new();
+    collect(node, &mut out, 0, true);
+    out
+}
+
+fn collect(node: &Node, out: &mut Vec<String>, depth: usize, skip_unsafe: bool) {
     if depth > MAX_DEPTH {
         return;
     }
     match &node.kind {
+        Kind::Str(_) if skip_unsafe && node.tag.as_deref() == Some("!unsafe") => {}
         Kind::Str(s) => out.push(s.clone()),
-        Kind::Seq(items) => items.iter().for_each(|i| collect(i, out, depth + 1)),
-        Kind::Map(entries) => entries.iter().for_each(|(_, v)| collect(v, out, depth + 1)),
+        Kind::Seq(items) => items
+            .iter()
+            .for_each(|i| collect(i, out, depth + 1, skip_unsafe)),
+        Kind::Map(entries) => entries
+            .iter()
+            .for_each(|(_, v)| collect(v, out, depth + 1, skip_unsafe)),
         _ => {}
     }
 }

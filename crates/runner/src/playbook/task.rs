@@ -741,8 +741,19 @@ fn assert(e: &Engine, t: &Task, args: &Value, rendered: &Value, vars: &Ctx) -> O
             Value::String(s) if s.trim().is_empty() => {
                 Err("Empty conditional expressions are not allowed.".to_owned())
             }
+            // A condition an args splat or a template gave must be one an author wrote.
+            Value::String(s)
+                if !clearfleet_base::trust::is_trusted(s)
+                    && !clearfleet_base::trust::is_trusted(s.trim()) =>
+            {
+                Err(clearfleet_base::trust::UNTRUSTED.to_owned())
+            }
             Value::String(s) => {
-                if clearfleet_playbook::template::is_possibly_all_template(s) {
+                if clearfleet_playbook::template::is_possibly_all_template(s)
+                    && e.templates
+                        .render_value(cond, vars, &t.location, "assert")
+                        .is_ok_and(|v| !v.is_string())
+                {
                     deprecations.push(json!({
                         "msg": "Conditionals should not be surrounded by templating delimiters such as {{ }} or {% %}.",
                         "version": "2.23",

@@ -7,7 +7,7 @@ use std::sync::RwLock;
 use serde_json::Value;
 
 use clearfleet_base::diagnostic::Location;
-use clearfleet_template::{ExprId, Origin, TemplateError, TemplateId, Templates};
+use clearfleet_template::{ExprId, Origin, TemplateError, TemplateId, Templates, Truth};
 
 #[derive(Default)]
 struct Inner {
@@ -202,7 +202,14 @@ impl TemplateCache {
         what: &str,
     ) -> Result<bool, TemplateError> {
         let id = self.compile_expr(expr, at, what)?;
-        self.read(|i| i.templates.eval_bool_ctx(id, ctx))
+        match self.read(|i| i.templates.eval_condition_ctx(id, ctx))? {
+            Truth::Bool(b) => Ok(b),
+            // One step of indirection, as 2.19 takes: the expression itself must be boolean.
+            Truth::Indirect(expression) => {
+                let id = self.compile_expr(&expression, at, what)?;
+                self.read(|i| i.templates.eval_bool_ctx(id, ctx))
+            }
+        }
     }
 
     /// Renders a whole template file (the `template` module) with the action's `syntax`, its
