@@ -924,3 +924,78 @@ fn ansible_and_clearfleet_agree_on_args_splat_and_templated_modules() {
     assert_eq!(dumped["named"], "named", "{ours}");
     assert_eq!(dumped["listed"], serde_json::json!([true, true]), "{ours}");
 }
+
+/// find (tests/fixtures/run/find.yml) registers what find.py does, field for field, for a tree
+/// made on the host: patterns, regexes, excludes, contains, file_type, recurse/depth, hidden,
+/// follow, size, age, mode, checksums, limit, a missing path. Files are compared sorted by
+/// path, without `atime`, `ctime` and `inode` (each tool has its own tree) and with the fresh
+/// file's `mtime` as `recent`.
+#[test]
+fn ansible_and_clearfleet_agree_on_find_results() {
+    let Some(both) = run_both("find.yml", &["h01"]) else {
+        return;
+    };
+    let names = [
+        "default",
+        "any",
+        "globs",
+        "regex",
+        "contains",
+        "whole",
+        "undecodable",
+        "dirs",
+        "links",
+        "follow",
+        "large",
+        "small",
+        "old",
+        "young",
+        "sum",
+        "mode",
+        "mode_any",
+        "limit",
+    ];
+    let normal = |dir: PathBuf| {
+        let mut v = dumped(&dir, "h01-find.json");
+        let Some(results) = v.as_array_mut() else {
+            panic!("not a list: {v}");
+        };
+        let mut out = serde_json::Map::new();
+        for (name, r) in names.iter().zip(results.iter_mut()) {
+            if let Some(files) = r.get_mut("files").and_then(|f| f.as_array_mut()) {
+                for f in files.iter_mut() {
+                    if let Some(m) = f.as_object_mut() {
+                        for k in ["atime", "ctime", "inode"] {
+                            m.remove(k);
+                        }
+                        if m.get("mtime").and_then(|t| t.as_f64()) != Some(1577880000.0) {
+                            m.insert("mtime".into(), "recent".into());
+                        }
+                    }
+                }
+                files.sort_by_key(|f| f["path"].as_str().unwrap_or_default().to_owned());
+            }
+            out.insert((*name).to_owned(), r.clone());
+        }
+        serde_json::to_string_pretty(&out)
+            .unwrap_or_default()
+            .replace(&dir.display().to_string(), "WORK")
+    };
+    let ours = normal(both.ours_dir());
+    assert_eq!(
+        ours,
+        normal(both.theirs_dir()),
+        "--- clearfleet:\n{}\n--- ansible:\n{}",
+        both.ours.stdout,
+        both.theirs
+    );
+    for want in [
+        "\"matched\": 2",
+        "Limit of matches reached",
+        "WORK/h01/tree/missing",
+        "due to an encoding error",
+        "\"checksum\":",
+    ] {
+        assert!(ours.contains(want), "{want} in {ours}");
+    }
+}

@@ -2,8 +2,9 @@
 //! masking, Ansible Vault's format and cipher, POSIX shell quoting and splitting, Python-exact
 //! JSON and float text, Ansible's boolean rule, did-you-mean hints, UTC time stamps, the
 //! controller files a playbook reads (disk or memory), random tokens from the OS, private files
-//! written without following a symbolic link, `*`/`?` wildcards, byte sizes, the bounded capture of a command's
-//! output, and the strings authors wrote (2.19's trust). Depends on no other clearfleet crate.
+//! written without following a symbolic link, `*`/`?` wildcards and Python's `fnmatch`, byte
+//! sizes, the bounded capture of a command's output, and the strings authors wrote (2.19's
+//! trust). Depends on no other clearfleet crate.
 
 pub mod boolean;
 pub mod capture;

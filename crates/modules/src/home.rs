@@ -51,7 +51,7 @@ const BY_ACTION: &[&str] = &["copy", "template", "fetch"];
 /// The tilde prefix of `path` (`~` or `~user`, up to the first `/`) when the shell would
 /// expand it: a user name of portable characters only, so it can go on a command line
 /// unquoted.
-fn tilde_prefix(path: &str) -> Option<&str> {
+pub(crate) fn tilde_prefix(path: &str) -> Option<&str> {
     let prefix = path.split('/').next()?;
     let user = prefix.strip_prefix('~')?;
     user.chars()

@@ -39,6 +39,7 @@
 //! | lineinfile, blockinfile, replace | Q 1 (stat + content); A 1 (write) or 1 (chmod/chown) |
 //! | stat | 1 (+1 `file --mime-type` with `get_mime`, the default, when the path exists) |
 //! | slurp, wait_for, ping, getent | 1 |
+//! | find | 1 (`find` + `stat`); +1 for `contains` or `get_checksum` (contents, checksums) |
 //! | fetch | Q 1 (stat + sha1); A 1 (`cat`) |
 //! | get_url | Q 1 (stat + checksum of dest); A 1 (download, verify, compare, move) |
 //! | uri | 1 (+1 with creates/removes) |
@@ -86,6 +87,10 @@ pub mod debversion;
 pub mod fetch;
 pub mod file;
 pub mod file_attrs;
+pub mod find;
+pub mod find_content;
+pub mod find_match;
+pub mod find_walk;
 pub mod get_url;
 pub mod getent;
 pub mod group;
@@ -124,6 +129,7 @@ pub use self::context::ModuleContext;
 pub use self::copy::{CopyArgs, FileParams};
 pub use self::fetch::FetchArgs;
 pub use self::file::{FileArgs, FileState};
+pub use self::find::FindArgs;
 pub use self::get_url::GetUrlArgs;
 pub use self::getent::GetentArgs;
 pub use self::group::GroupArgs;
@@ -187,6 +193,7 @@ pub const HOST_MODULES: &[&str] = &[
     "getent",
     "async_status",
     "apt",
+    "find",
 ];
 
 /// One parsed module call.
@@ -215,6 +222,7 @@ pub enum ModuleCall {
     Getent(GetentArgs),
     AsyncStatus(AsyncStatusArgs),
     Apt(AptArgs),
+    Find(FindArgs),
 }
 
 fn unknown(module: &str) -> ArgError {
@@ -250,6 +258,7 @@ fn keys(module: &str) -> Option<&'static [args::Key]> {
         "getent" => getent::KEYS,
         "async_status" => async_job::KEYS,
         "apt" => apt::KEYS,
+        "find" => find::KEYS,
         _ => return None,
     })
 }
@@ -304,6 +313,7 @@ impl ModuleCall {
             "getent" => ModuleCall::Getent(GetentArgs::parse(args)?),
             "async_status" => ModuleCall::AsyncStatus(AsyncStatusArgs::parse(args)?),
             "apt" => ModuleCall::Apt(AptArgs::parse(args)?),
+            "find" => ModuleCall::Find(FindArgs::parse(args)?),
             other => return Err(unknown(other)),
         })
     }
@@ -334,6 +344,7 @@ impl ModuleCall {
             ModuleCall::Getent(_) => "getent",
             ModuleCall::AsyncStatus(_) => "async_status",
             ModuleCall::Apt(_) => "apt",
+            ModuleCall::Find(_) => "find",
         }
     }
 
@@ -363,6 +374,7 @@ impl ModuleCall {
             ModuleCall::Getent(a) => getent::run(a, ctx).await,
             ModuleCall::AsyncStatus(a) => async_job::status(a, ctx).await,
             ModuleCall::Apt(a) => apt::run(a, ctx).await,
+            ModuleCall::Find(a) => find::run(a, ctx).await,
         }
     }
 

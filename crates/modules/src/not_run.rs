@@ -18,7 +18,6 @@ pub const NOT_RUN: &[&str] = &[
     "dnf5",
     "dpkg_selections",
     "expect",
-    "find",
     "git",
     "hostname",
     "iptables",

@@ -66,6 +66,14 @@ impl Pattern {
         self.captures_at(text, 0).is_some()
     }
 
+    /// Whether the pattern matches at the start of `text` (Python's `re.match`): a search
+    /// finds the leftmost match, which starts at 0 when one does.
+    pub fn matches_at_start(&self, text: &[u8]) -> bool {
+        self.captures_at(text, 0)
+            .and_then(|g| g.range(0))
+            .is_some_and(|m| m.start == 0)
+    }
+
     /// Where the first match is.
     pub fn find(&self, text: &[u8]) -> Option<Range<usize>> {
         match self {
