@@ -923,6 +923,17 @@ fn ansible_and_clearfleet_agree_on_args_splat_and_templated_modules() {
     assert_eq!(dumped["moded"], serde_json::json!(["0640", true]), "{ours}");
     assert_eq!(dumped["named"], "named", "{ours}");
     assert_eq!(dumped["listed"], serde_json::json!([true, true]), "{ours}");
+    assert_eq!(
+        dumped["indirect"],
+        serde_json::json!([false, true]),
+        "{ours}"
+    );
+    assert_eq!(
+        dumped["untrusted"],
+        serde_json::json!([true, true]),
+        "{ours}"
+    );
+    assert_eq!(dumped["tags"], serde_json::json!([true, false]), "{ours}");
 }
 
 /// find (tests/fixtures/run/find.yml) registers what find.py does, field for field, for a tree

@@ -28,6 +28,66 @@ pub fn type_name(v: &J) -> &'static str {
     }
 }
 
+/// Python's `repr()` of a string: single quotes unless it holds a `'` and no `"`.
+pub fn repr_str(s: &str) -> String {
+    let q = if s.contains('\'') && !s.contains('"') {
+        '"'
+    } else {
+        '\''
+    };
+    let mut out = String::from(q);
+    for c in s.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if c == q => {
+                out.push('\\');
+                out.push(c);
+            }
+            c if (c as u32) < 0x20 || c as u32 == 0x7f => {
+                out.push_str(&format!("\\x{:02x}", c as u32));
+            }
+            c => out.push(c),
+        }
+    }
+    out.push(q);
+    out
+}
+
+/// Python's `str()` of the value `v` decodes to (a dict or list as its `repr()`), as Ansible's
+/// `check_type_str` converts a mapping given where a string is wanted.
+pub fn str_of(v: &J) -> String {
+    match v {
+        J::String(s) => s.clone(),
+        other => repr(other),
+    }
+}
+
+fn repr(v: &J) -> String {
+    match v {
+        J::Null => "None".to_owned(),
+        J::Bool(true) => "True".to_owned(),
+        J::Bool(false) => "False".to_owned(),
+        J::Number(n) => match (n.as_i64(), n.as_u64(), n.as_f64()) {
+            (Some(i), _, _) => i.to_string(),
+            (_, Some(u), _) => u.to_string(),
+            (_, _, Some(f)) => float_repr(f, false),
+            _ => n.to_string(),
+        },
+        J::String(s) => repr_str(s),
+        J::Array(a) => format!("[{}]", a.iter().map(repr).collect::<Vec<_>>().join(", ")),
+        J::Object(m) => format!(
+            "{{{}}}",
+            m.iter()
+                .map(|(k, v)| format!("{}: {}", repr_str(k), repr(v)))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    }
+}
+
 /// Serializes `v` exactly as Python's `json.dumps` would with these options.
 pub fn dumps(v: &J, opts: DumpOptions) -> String {
     let mut out = String::new();

@@ -23,8 +23,10 @@ fn scalar_text(n: &Node) -> Option<String> {
 /// Parses YAML text (first document) into a [`Node`] tree; `Ok(None)` for an empty document.
 /// YAML 1.1 like PyYAML: `yes`/`no` booleans, `0755` octal, last duplicate key wins (the
 /// playbook loader's parser, with the inventory's error type).
+/// Its strings count as written by an author (`clearfleet_base::trust`), as 2.19 trusts an
+/// inventory's and its vars files' strings.
 pub fn parse_yaml(path: &Path, text: &str) -> Result<Option<Node>, InventoryError> {
-    clearfleet_yaml::syntax::parse_yaml(text).map_err(|e| {
+    let root = clearfleet_yaml::syntax::parse_yaml(text).map_err(|e| {
         InventoryError::parse(Diagnostic::at(
             format!("invalid YAML: {}", e.message),
             path,
@@ -32,7 +34,11 @@ pub fn parse_yaml(path: &Path, text: &str) -> Result<Option<Node>, InventoryErro
             e.line.max(1),
             e.column.max(1),
         ))
-    })
+    })?;
+    if let Some(n) = &root {
+        clearfleet_base::trust::trust(clearfleet_yaml::vault::trusted_strings(n));
+    }
+    Ok(root)
 }
 
 /// Populates `data` from a YAML inventory document (Ansible's `yaml` inventory plugin).

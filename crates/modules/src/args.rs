@@ -152,18 +152,13 @@ impl Args {
         self.map.remove(key)
     }
 
-    /// A string; numbers and booleans are converted as Ansible does for `type='str'`.
+    /// A string; anything else converted as Ansible's `check_type_str` converts it for
+    /// `type='str'` and `type='path'` (Python's `str()`: `True`, `1.5`, a mapping's `repr()`).
     pub fn str(&mut self, key: &str) -> Result<Option<String>, ArgError> {
-        match self.map.remove(key) {
-            None => Ok(None),
-            Some(Value::String(s)) => Ok(Some(s)),
-            Some(Value::Number(n)) => Ok(Some(n.to_string())),
-            Some(Value::Bool(b)) => Ok(Some(if b { "True" } else { "False" }.to_owned())),
-            Some(other) => Err(ArgError::field(
-                key,
-                format!("expected a string, got {}", kind(&other)),
-            )),
-        }
+        Ok(self
+            .map
+            .remove(key)
+            .map(|v| clearfleet_base::python_json::str_of(&v)))
     }
 
     /// A required string.

@@ -35,32 +35,7 @@ pub struct Found {
 }
 
 /// Python's `repr()` of a string, as `str(OSError)` shows a file name.
-pub fn py_repr(s: &str) -> String {
-    let q = if s.contains('\'') && !s.contains('"') {
-        '"'
-    } else {
-        '\''
-    };
-    let mut out = String::from(q);
-    for c in s.chars() {
-        match c {
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if c == q => {
-                out.push('\\');
-                out.push(c);
-            }
-            c if (c as u32) < 0x20 || c as u32 == 0x7f => {
-                out.push_str(&format!("\\x{:02x}", c as u32));
-            }
-            c => out.push(c),
-        }
-    }
-    out.push(q);
-    out
-}
+pub use clearfleet_base::python_json::repr_str as py_repr;
 
 /// `posixpath.join(a, b)` for a relative `b`.
 fn join(a: &str, b: &str) -> String {

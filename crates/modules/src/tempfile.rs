@@ -30,11 +30,6 @@ pub const KEYS: &[Key] = &[
     ("suffix", &[]),
 ];
 
-/// Python's repr of a string without quotes or backslashes in it: `'text'`.
-fn repr(s: &str) -> String {
-    format!("'{s}'")
-}
-
 impl TempfileArgs {
     /// Parses and checks the arguments (a prefix or suffix must be a file name component).
     pub fn parse(v: &Value) -> Result<TempfileArgs, ArgError> {
@@ -51,7 +46,7 @@ impl TempfileArgs {
             if value.contains('/') {
                 return Err(ArgError::general(format!(
                     "{key} must be a valid file name component, got {}",
-                    repr(value)
+                    clearfleet_base::python_json::repr_str(value)
                 )));
             }
         }
