@@ -83,6 +83,9 @@ const TARGETS: &[&str] = &[
     "user",
     "ping",
     "tempfile",
+    "find",
+    "getent",
+    "package",
 ];
 
 /// How long one tool may take over one target before it is killed (and the target fails).

@@ -375,7 +375,8 @@ async fn command_argument_errors() {
     );
     assert!(arg_err("command", json!({"cmd": "echo 'unclosed"})).contains("No closing quotation"));
     assert!(arg_err("shell", json!({"argv": ["ls"]})).contains("argv"));
-    assert!(arg_err("command", json!({"cmd": "ls", "creates": ["a"]})).contains("string"));
+    // A list where a string is wanted becomes Python's str() of it, as check_type_str converts.
+    assert!(ModuleCall::parse("command", &json!({"cmd": "ls", "creates": ["a"]})).is_ok());
     assert!(
         arg_err("command", json!({"cmd": "ls", "strip_empty_ends": "maybe"})).contains("boolean")
     );
@@ -810,11 +811,11 @@ async fn copy_argument_errors() {
         .contains("mode")
     );
     assert!(
-        arg_err(
+        ModuleCall::parse(
             "copy",
-            json!({"content": "x", "dest": "/x", "owner": ["a"]})
+            &json!({"content": "x", "dest": "/x", "owner": ["a"]})
         )
-        .contains("owner")
+        .is_ok()
     );
     assert!(
         arg_err(

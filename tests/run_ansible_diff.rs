@@ -900,7 +900,8 @@ fn ansible_and_clearfleet_agree_on_apt_results() {
 }
 
 /// Arguments given as a template and modules named by a template
-/// (tests/fixtures/run/args_splat.yml), rendered when the task runs, under both tools.
+/// (tests/fixtures/run/args_splat.yml), rendered when the task runs; conditions reached through
+/// a template (2.19's trust); `module_defaults` on a play, a block and a task; under both tools.
 #[test]
 fn ansible_and_clearfleet_agree_on_args_splat_and_templated_modules() {
     let Some(both) = run_both("args_splat.yml", &["h01"]) else {
@@ -934,6 +935,22 @@ fn ansible_and_clearfleet_agree_on_args_splat_and_templated_modules() {
         "{ours}"
     );
     assert_eq!(dumped["tags"], serde_json::json!([true, false]), "{ours}");
+    // The second play: `module_defaults` on the play, a block and a task.
+    let defaults = |dir: PathBuf| {
+        serde_json::to_string_pretty(&self::dumped(&dir, "h01-defaults.json")).unwrap_or_default()
+    };
+    let ours = defaults(both.ours_dir());
+    assert_eq!(
+        ours,
+        defaults(both.theirs_dir()),
+        "--- clearfleet:\n{}\n--- ansible:\n{}",
+        both.ours.stdout,
+        both.theirs
+    );
+    assert!(
+        ours.contains("\"0640\"") && ours.contains("from the task"),
+        "{ours}"
+    );
 }
 
 /// find (tests/fixtures/run/find.yml) registers what find.py does, field for field, for a tree

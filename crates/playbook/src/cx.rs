@@ -2,7 +2,7 @@
 //! far, the template hook, the files read, and typed readers that report a wrong type at the
 //! node's place and carry on (so one load reports every mistake).
 
-use super::model::{SourceFile, Spanned, TemplateSite};
+use super::model::{ModuleDefaults, SourceFile, Spanned, TemplateSite};
 use super::template::{TemplateCheck, TemplateKind, is_template};
 use clearfleet_base::boolean::{ansible_bool_number, ansible_bool_text};
 use clearfleet_base::controller_files::ControllerFiles;
@@ -369,6 +369,74 @@ impl<'h> Cx<'h> {
                 };
                 self.templates(f, v, &format!("environment.{name}"), sites);
                 out.insert(name, value);
+            }
+        }
+        out
+    }
+}
+
+impl Cx<'_> {
+    /// `module_defaults`: a mapping (or a list of mappings, later ones winning) from a module's
+    /// name to the arguments it gets unless the task gives them; names are canonical
+    /// (`ansible.builtin.` dropped). Action groups (`group/...`) are refused.
+    pub fn module_defaults(
+        &mut self,
+        f: &File,
+        n: &Node,
+        sites: &mut Vec<TemplateSite>,
+    ) -> ModuleDefaults {
+        let mut out = ModuleDefaults::new();
+        let maps: Vec<&Node> = match &n.kind {
+            Kind::Null => return out,
+            Kind::Seq(items) => items.iter().collect(),
+            _ => vec![n],
+        };
+        for m in maps {
+            let Some(entries) = m.as_map() else {
+                self.error(
+                    f,
+                    m,
+                    format!(
+                        "`module_defaults` must be a mapping of module names, got {}",
+                        shown(m)
+                    ),
+                );
+                continue;
+            };
+            for (k, v) in entries {
+                let name = key_text(k);
+                if name.starts_with("group/") {
+                    self.error(
+                        f,
+                        k,
+                        format!("`module_defaults` action groups (`{name}`) are not supported by clearfleet"),
+                    );
+                    continue;
+                }
+                let Some(module) = super::action::canonical_module(&name) else {
+                    self.error(
+                        f,
+                        k,
+                        format!("unknown module `{name}` in `module_defaults`"),
+                    );
+                    continue;
+                };
+                let Some(args) = v.as_map() else {
+                    self.error(
+                        f,
+                        v,
+                        format!(
+                            "the defaults of `{name}` must be a mapping of arguments, got {}",
+                            shown(v)
+                        ),
+                    );
+                    continue;
+                };
+                self.templates(f, v, &format!("module_defaults.{name}"), sites);
+                let entry = out.entry(module.to_owned()).or_default();
+                for (ak, av) in args {
+                    entry.insert(key_text(ak), av.to_template_value());
+                }
             }
         }
         out

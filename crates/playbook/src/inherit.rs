@@ -3,16 +3,17 @@
 //! Rules (Ansible's, for the keywords clearfleet supports):
 //! - play → every task and handler: `tags` (added), `become*` (field by field, the task
 //!   wins), `environment` (key by key, the task wins), `ignore_errors`, `no_log`,
-//!   `run_once`, `timeout`, `remote_user`, `check_mode`, `diff` (the task's own value wins).
+//!   `run_once`, `timeout`, `remote_user`, `check_mode`, `diff` (the task's own value wins),
+//!   `module_defaults`.
 //! - block → each task of `block`, `rescue` and `always`: the above, plus `check_mode`, `when` (the block's
 //!   conditions come first, ANDed), `notify` (added), `delegate_to` and `vars` (the task's
-//!   own win).
+//!   own win), `module_defaults` (module by module, argument by argument, the inner wins).
 //! - `import_tasks` → each imported task: as a block.
 //! - `include_tasks` → each included task (loaded by the runner): as a block, except `when`
 //!   and `tags`, which in Ansible apply to the include itself only ([`Inherited::for_include`]);
 //!   with `apply:`, its keywords as a block's over that (`Task::include_apply`).
 
-use super::model::{BecomeSpec, RoleScope, Spanned, Task};
+use super::model::{BecomeSpec, ModuleDefaults, RoleScope, Spanned, Task};
 use indexmap::IndexMap;
 use serde_json::Value;
 use std::sync::Arc;
@@ -35,6 +36,7 @@ pub struct Inherited {
     pub vars: IndexMap<String, Value>,
     pub check_mode: Option<bool>,
     pub diff: Option<bool>,
+    pub module_defaults: ModuleDefaults,
     /// The role whose tasks these are.
     pub role: Option<Arc<RoleScope>>,
 }
@@ -58,6 +60,7 @@ impl Inherited {
             vars: task.vars.clone(),
             check_mode: task.check_mode,
             diff: task.diff,
+            module_defaults: task.module_defaults.clone(),
             role: task.role.clone(),
         }
     }
@@ -89,6 +92,7 @@ pub struct Own {
     pub vars: IndexMap<String, Value>,
     pub check_mode: Option<bool>,
     pub diff: Option<bool>,
+    pub module_defaults: ModuleDefaults,
 }
 
 /// The effective keywords of a task: `own` over `parent`.
@@ -114,6 +118,11 @@ pub fn apply(parent: &Inherited, own: Own, task: &mut Task) {
     let mut vars = parent.vars.clone();
     vars.extend(own.vars);
     task.vars = vars;
+    let mut defaults = parent.module_defaults.clone();
+    for (module, args) in own.module_defaults {
+        defaults.entry(module).or_default().extend(args);
+    }
+    task.module_defaults = defaults;
     task.role = parent.role.clone();
 }
 

@@ -31,6 +31,7 @@ pub const PLAY: &[&str] = &[
     "remote_user",
     "check_mode",
     "diff",
+    "module_defaults",
 ];
 
 /// Play keywords Ansible has and clearfleet does not (an error naming the keyword).
@@ -44,7 +45,6 @@ pub const PLAY_UNSUPPORTED: &[&str] = &[
     "gather_subset",
     "gather_timeout",
     "ignore_unreachable",
-    "module_defaults",
     "order",
     "port",
     "throttle",
@@ -86,6 +86,7 @@ pub const TASK: &[&str] = &[
     "async",
     "poll",
     "remote_user",
+    "module_defaults",
 ];
 
 /// Task keywords whose value may be a template on a task (Ansible's non-static field
@@ -112,7 +113,6 @@ pub const TASK_UNSUPPORTED: &[&str] = &[
     "debugger",
     "delegate_facts",
     "ignore_unreachable",
-    "module_defaults",
     "port",
     "throttle",
 ];
@@ -140,6 +140,7 @@ pub const BLOCK: &[&str] = &[
     "vars",
     "diff",
     "check_mode",
+    "module_defaults",
 ];
 
 /// `loop_control` keys clearfleet implements, and the ones it rejects by name.

@@ -153,6 +153,10 @@ impl BecomeSpec {
     }
 }
 
+/// `module_defaults`: per module (canonical name), the arguments a task of it gets unless it
+/// gives them (values may be templates, rendered when the task runs).
+pub type ModuleDefaults = IndexMap<String, serde_json::Map<String, Value>>;
+
 /// What a task does.
 #[derive(Debug, Clone, PartialEq)]
 pub enum TaskBody {
@@ -256,6 +260,9 @@ pub struct Task {
     pub templated: Vec<(String, Spanned<String>)>,
     /// The role this task comes from (`roles:`, `import_role`, `include_role`, a dependency).
     pub role: Option<Arc<RoleScope>>,
+    /// `module_defaults`, the play's, blocks' and task's merged (the innermost wins per
+    /// argument).
+    pub module_defaults: ModuleDefaults,
     /// `include_tasks`' `apply:`: what the included tasks inherit (the include's inheritance
     /// with `apply`'s keywords over it, as a block's); `None` without `apply`.
     pub include_apply: Option<Box<crate::inherit::Inherited>>,

@@ -214,6 +214,9 @@ fn play(cx: &mut Cx, f: &File, n: &Node) -> Option<Play> {
             "timeout" => inherited.timeout = cx.uint(f, "timeout", v, u64::MAX),
             "check_mode" => inherited.check_mode = cx.bool(f, "check_mode", v),
             "diff" => inherited.diff = cx.bool(f, "diff", v),
+            "module_defaults" => {
+                inherited.module_defaults = cx.module_defaults(f, v, &mut sites);
+            }
             "remote_user" => {
                 inherited.remote_user = remote_user(cx, f, v, &mut sites);
                 play.remote_user = inherited

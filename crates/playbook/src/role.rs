@@ -107,13 +107,13 @@ const ROLE_KEYWORDS: &[&str] = &[
     "delegate_to",
     "remote_user",
     "diff",
+    "module_defaults",
 ];
 
 /// Role keywords Ansible has and clearfleet does not: an error, never a parameter.
 const ROLE_UNSUPPORTED: &[&str] = &[
     "connection",
     "port",
-    "module_defaults",
     "ignore_unreachable",
     "any_errors_fatal",
     "throttle",
@@ -183,6 +183,7 @@ pub(crate) fn spec<'n>(
             "delegate_to" => out.own.delegate_to = delegate_to(cx, f, v),
             "remote_user" => out.own.remote_user = remote_user(cx, f, v, sites),
             "diff" => out.own.diff = cx.bool(f, "diff", v),
+            "module_defaults" => out.own.module_defaults = cx.module_defaults(f, v, sites),
             "become" | "become_user" | "become_method" | "become_flags" => {
                 has_become = true;
                 become_keyword(cx, f, &key, v, &mut become_, sites);

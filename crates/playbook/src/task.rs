@@ -97,6 +97,7 @@ pub(crate) fn new_task(location: clearfleet_base::diagnostic::Location) -> Task 
         no_log: false,
         check_mode: None,
         diff: None,
+        module_defaults: IndexMap::new(),
         tags: Vec::new(),
         notify: Vec::new(),
         become_: None,
@@ -219,6 +220,7 @@ pub fn task(
             "no_log" => own.no_log = cx.bool(f, "no_log", v),
             "check_mode" => own.check_mode = cx.bool(f, "check_mode", v),
             "diff" => own.diff = cx.bool(f, "diff", v),
+            "module_defaults" => own.module_defaults = cx.module_defaults(f, v, &mut sites),
             "run_once" => own.run_once = cx.bool(f, "run_once", v),
             "retries" => {
                 task.retries = cx

@@ -652,6 +652,22 @@ async fn package(
     if not_run::is_not_run(canon) {
         return Outcome::fail(not_run::refusal(canon));
     }
+    // The chosen module's own `module_defaults` under the arguments (`_apply_action_arg_defaults`).
+    if let (Some(defaults), Value::Object(args)) = (t.module_defaults.get(canon), &mut rendered) {
+        let defaults = Value::Object(defaults.clone());
+        match e
+            .templates
+            .render_value(&defaults, vars, &t.location, "module_defaults")
+        {
+            Ok(Value::Object(d)) => {
+                for (k, v) in d {
+                    args.entry(k).or_insert(v);
+                }
+            }
+            Ok(_) => {}
+            Err(err) => return Outcome::fail(err.to_string()),
+        }
+    }
     Outcome::of(run_host_module(e, h, t, canon, rendered, vars, var_map).await)
 }
 

@@ -1,12 +1,12 @@
-//! A task's arguments given as a template (the "args splat": `assert: "{{ item }}"`, `args:
-//! "{{ x }}"`), rendered into its arguments when it runs on a host, as ansible-core 2.19.14's
-//! `Task._post_validate_args` and `_internal/_task.py`'s `TaskArgsFinalizer` do: each such layer
-//! must render to a mapping; the arguments written out win over `_raw_params`'s, which win over
-//! `args:`'s; then the whole is checked as the loader checks written arguments.
+//! A task's arguments as they are when it runs on a host, from the layers ansible-core
+//! 2.19.14's `Task._post_validate_args` and `_internal/_task.py`'s `TaskArgsFinalizer` stack:
+//! `module_defaults` at the bottom, then the arguments given as a template (the "args splat":
+//! `args: "{{ x }}"`, then `assert: "{{ item }}"`), each of which must render to a mapping, then
+//! the arguments written out; the whole is then checked as the loader checks written arguments.
 
 use std::borrow::Cow;
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use super::Engine;
 use clearfleet_playbook::Task;
@@ -28,11 +28,13 @@ pub(crate) fn resolve<'a>(
     vars: &Ctx,
 ) -> Result<(Cow<'a, Value>, usize), String> {
     let keys = splat_keys(module, args);
-    if keys.is_empty() {
+    let defaults = t.module_defaults.get(module);
+    if keys.is_empty() && defaults.is_none() {
         return Ok((Cow::Borrowed(args), 0));
     }
     let mut written = args.as_object().cloned().unwrap_or_default();
-    let mut merged = Map::new();
+    // `module_defaults` lie under everything (`_get_action_arg_defaults`, the first layer).
+    let mut merged = defaults.cloned().unwrap_or_default();
     // Lowest first: `args:`, then the module's own text.
     for key in [VARIABLE_PARAMS, "_raw_params"] {
         if !keys.contains(&key) {

@@ -192,7 +192,8 @@ fn lsb(s: &Sections) -> Value {
 }
 
 /// `pkg_mgr`: the last of Ansible's package-manager paths present, RedHat's dnf5/dnf/yum as
-/// Ansible prefers them; `unknown` when none.
+/// Ansible prefers them, `apt` on the Debian family whatever else is installed; `unknown` when
+/// none (ansible-core 2.19.14's `module_utils/facts/system/pkg_mgr.py`).
 fn pkg_mgr(s: &Sections, family: &str) -> String {
     fn name(path: &str) -> &str {
         match path.rsplit('/').next().unwrap_or("") {
@@ -219,7 +220,14 @@ fn pkg_mgr(s: &Sections, family: &str) -> String {
             }
         }
     }
-    found.last().map_or("unknown", |p| p).to_owned()
+    let last = found.last().map_or("unknown", |p| p);
+    // `PkgMgrFactCollector.collect`'s family defaults: dnf or zypper installed on Debian does
+    // not make the system use them; Altlinux's apt is APT-RPM.
+    match (family, last) {
+        ("Debian", _) => "apt".to_owned(),
+        ("Altlinux", "apt") => "apt_rpm".to_owned(),
+        _ => last.to_owned(),
+    }
 }
 
 /// `service_mgr`: PID 1's name unless it is `init` or a shell, else what the system shows.
