@@ -1019,14 +1019,15 @@ mod tests {
         assert_eq!(f.candidate.as_deref(), Some("1:0.64~dfsg-2"));
         assert_eq!(f.versions, ["1:0.64~dfsg-2", "1:0.64~dfsg-1"]);
         assert!(f.auto);
-        let st = status("libuser", None, f, true).unwrap();
+        let st = status("libuser", None, f, true).expect("libuser's status");
         assert!(st.installed && st.version_installed);
         assert_eq!(st.installable.as_deref(), Some("1:0.64~dfsg-2"));
-        let pinned = status("libuser", Some(("=", "1:0.64~dfsg-1")), f, true).unwrap();
+        let pinned =
+            status("libuser", Some(("=", "1:0.64~dfsg-1")), f, true).expect("a pinned status");
         assert!(pinned.version_installed);
         let (_, virt) = &look.packages[1];
         assert_eq!(virt.providers, [("exim4-daemon-light".to_owned(), true)]);
-        let st = status("mail-transport-agent", None, virt, true).unwrap();
+        let st = status("mail-transport-agent", None, virt, true).expect("a virtual status");
         assert!(st.installed);
         let none = status("nope", None, &Found::default(), true);
         assert_eq!(
@@ -1051,7 +1052,8 @@ mod tests {
     fn arguments_as_apt_py_checks_them() {
         assert!(AptArgs::parse(&json!({"state": "present"})).is_ok());
         assert!(AptArgs::parse(&json!({"name": "a", "upgrade": "dist"})).is_err());
-        let a = AptArgs::parse(&json!({"pkg": ["a", "b=1"], "update-cache": true})).unwrap();
+        let a = AptArgs::parse(&json!({"pkg": ["a", "b=1"], "update-cache": true}))
+            .expect("arguments apt.py accepts");
         assert_eq!(a.packages, ["a", "b=1"]);
         assert!(a.update_cache);
         assert_eq!(
