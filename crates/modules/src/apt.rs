@@ -491,6 +491,36 @@ struct Ran {
     mark: Option<(i32, String)>,
 }
 
+impl Ran {
+    /// `apt.py`'s failure of the command `what` (as its message quotes it): apt-get's stderr in
+    /// the message, and its rc, stdout and stderr.
+    fn failed(self, what: &str) -> ModuleResult {
+        let mut r = ModuleResult::fail(format!("{what} failed: {}", self.stderr));
+        r.rc = Some(self.rc);
+        r.stdout = Some(self.stdout);
+        r.stderr = Some(self.stderr);
+        r
+    }
+
+    /// `apt.py`'s result of a command that ran: `changed`, apt-get's plan as `diff`, its stdout
+    /// and stderr.
+    fn done<R: Remote>(self, changed: bool, ctx: &ModuleContext<'_, R>) -> ModuleResult {
+        let mut r = ModuleResult {
+            changed,
+            ..ModuleResult::ok()
+        }
+        .with("diff", diff_of(ctx, &self.stdout));
+        r.stdout = Some(self.stdout);
+        r.stderr = Some(self.stderr);
+        r
+    }
+}
+
+/// An option `apt.py` puts in its command line when `on`, else the empty word it leaves.
+fn opt(on: bool, word: &'static str) -> &'static str {
+    if on { word } else { "" }
+}
+
 /// Runs `cmd` (a command line of quoted words) with `policy_rc_d` in place, then `mark` (a
 /// command line, or nothing), in one round trip.
 async fn apply<R: Remote>(
@@ -757,7 +787,6 @@ async fn install<R: Remote>(
     }
     let shown: Vec<String> = list.iter().map(|p| format!("'{p}'")).collect();
     let quoted: Vec<String> = list.iter().map(|p| quote(p)).collect();
-    let opt = |on: bool, s: &'static str| if on { s } else { "" };
     let mut tail = String::new();
     if let Some(rel) = &args.default_release {
         tail.push_str(&format!(" -t '{rel}'"));
@@ -811,24 +840,13 @@ async fn install<R: Remote>(
     let run = format!("{}{}", head(&quoted.join(" ")), tail_quoted);
     let ran = apply(ctx, args, &run, mark.as_deref()).await?;
     if ran.rc != 0 {
-        let mut r = ModuleResult::fail(format!("'{cmd}' failed: {}", ran.stderr));
-        r.rc = Some(ran.rc);
-        r.stdout = Some(ran.stdout);
-        r.stderr = Some(ran.stderr);
-        return Err(r);
+        return Err(ran.failed(&format!("'{cmd}'")));
     }
     if let Some(failed) = check_mark(&ran) {
         return Err(failed);
     }
     let changed = !build_dep || !ran.stdout.contains(APT_GET_ZERO);
-    let mut r = ModuleResult {
-        changed,
-        ..ModuleResult::ok()
-    }
-    .with("diff", diff_of(ctx, &ran.stdout));
-    r.stdout = Some(ran.stdout);
-    r.stderr = Some(ran.stderr);
-    Ok(r)
+    Ok(ran.done(changed, ctx))
 }
 
 /// `mark_installed_manually`'s failure.
@@ -861,7 +879,6 @@ async fn remove<R: Remote>(
     if list.is_empty() {
         return Ok(ModuleResult::ok());
     }
-    let opt = |on: bool, s: &'static str| if on { s } else { "" };
     let shown: Vec<String> = list.iter().map(|p| format!("'{p}'")).collect();
     let quoted: Vec<String> = list.iter().map(|p| quote(p)).collect();
     let cmd = |packages: &str| {
@@ -884,20 +901,9 @@ async fn remove<R: Remote>(
     };
     let ran = apply(ctx, args, &cmd(&quoted.join(" ")), None).await?;
     if ran.rc != 0 {
-        let mut r = ModuleResult::fail(format!(
-            "'apt-get remove {}' failed: {}",
-            shown.join(" "),
-            ran.stderr
-        ));
-        r.rc = Some(ran.rc);
-        r.stdout = Some(ran.stdout);
-        r.stderr = Some(ran.stderr);
-        return Err(r);
+        return Err(ran.failed(&format!("'apt-get remove {}'", shown.join(" "))));
     }
-    let mut r = ModuleResult::changed().with("diff", diff_of(ctx, &ran.stdout));
-    r.stdout = Some(ran.stdout);
-    r.stderr = Some(ran.stderr);
-    Ok(r)
+    Ok(ran.done(true, ctx))
 }
 
 /// `cleanup`: `apt-get autoremove` or `autoclean`, changed when apt-get says it removed
@@ -908,7 +914,6 @@ async fn cleanup<R: Remote>(
     op: &str,
     dpkg: &str,
 ) -> Result<ModuleResult, ModuleResult> {
-    let opt = |on: bool, s: &'static str| if on { s } else { "" };
     let cmd = line(&[
         APT_GET,
         "-y",
@@ -920,25 +925,15 @@ async fn cleanup<R: Remote>(
     ]);
     let ran = apply(ctx, args, &cmd, None).await?;
     if ran.rc != 0 {
-        let mut r = ModuleResult::fail(format!("'apt-get {op}' failed: {}", ran.stderr));
-        r.rc = Some(ran.rc);
-        r.stdout = Some(ran.stdout);
-        r.stderr = Some(ran.stderr);
-        return Err(r);
+        return Err(ran.failed(&format!("'apt-get {op}'")));
     }
     let marker = if op == "autoremove" {
         "The following packages will be REMOVED"
     } else {
         "Del "
     };
-    let mut r = ModuleResult {
-        changed: ran.stdout.contains(marker),
-        ..ModuleResult::ok()
-    }
-    .with("diff", diff_of(ctx, &ran.stdout));
-    r.stdout = Some(ran.stdout);
-    r.stderr = Some(ran.stderr);
-    Ok(r)
+    let changed = ran.stdout.contains(marker);
+    Ok(ran.done(changed, ctx))
 }
 
 /// `upgrade` with apt-get (`apt.py` takes aptitude for `yes`/`full` when it is installed and
@@ -950,7 +945,6 @@ async fn upgrade<R: Remote>(
     mode: &str,
     dpkg: &str,
 ) -> Result<ModuleResult, ModuleResult> {
-    let opt = |on: bool, s: &'static str| if on { s } else { "" };
     let autoremove = opt(args.autoremove, "--auto-remove");
     let command = if mode == "dist" || mode == "full" {
         format!("dist-upgrade {autoremove}")
@@ -973,22 +967,18 @@ async fn upgrade<R: Remote>(
     }
     let ran = apply(ctx, args, &cmd, None).await?;
     if ran.rc != 0 {
-        let mut r = ModuleResult::fail(format!("'{APT_GET} {command}' failed: {}", ran.stderr));
-        r.rc = Some(ran.rc);
-        r.stdout = Some(ran.stdout);
+        // `apt.py`'s upgrade failure carries no stderr.
+        let mut r = ran.failed(&format!("'{APT_GET} {command}'"));
+        r.stderr = None;
         return Err(r);
     }
     let changed = !ran.stdout.contains(APT_GET_ZERO);
-    let mut r = ModuleResult {
-        changed,
-        ..ModuleResult::ok()
+    let msg = ran.stdout.clone();
+    let mut r = ran.done(changed, ctx).with_msg(msg);
+    // Nothing upgraded: `apt.py` exits without a diff.
+    if !changed {
+        r.data.remove("diff");
     }
-    .with_msg(ran.stdout.clone());
-    if changed {
-        r = r.with("diff", diff_of(ctx, &ran.stdout));
-    }
-    r.stdout = Some(ran.stdout);
-    r.stderr = Some(ran.stderr);
     Ok(r)
 }
 
