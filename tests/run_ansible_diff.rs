@@ -95,6 +95,26 @@ impl Both {
     pub(crate) fn theirs_dir(&self) -> PathBuf {
         self.home.path().join("ansible")
     }
+
+    /// The file `name` each run dumped into its `work_dir`, as pretty JSON (so that a
+    /// difference reads as lines) with that `work_dir` shown as `WORK`: asserted the same under
+    /// both tools, and clearfleet's returned.
+    pub(crate) fn same_dump(&self, name: &str) -> String {
+        let pretty = |dir: PathBuf| {
+            serde_json::to_string_pretty(&dumped(&dir, name))
+                .unwrap_or_default()
+                .replace(&dir.display().to_string(), "WORK")
+        };
+        let ours = pretty(self.ours_dir());
+        assert_eq!(
+            ours,
+            pretty(self.theirs_dir()),
+            "{name}\n--- clearfleet:\n{}\n--- ansible:\n{}",
+            self.ours.stdout,
+            self.theirs
+        );
+        ours
+    }
 }
 
 /// Runs the fixture `playbook` under both tools; both must succeed with the same PLAY RECAP
@@ -537,13 +557,6 @@ fn ansible_and_clearfleet_agree_on_copy_and_template_results() {
     let Some(both) = run_both("file_results.yml", &["h01"]) else {
         return;
     };
-    // Compared as pretty JSON, so that a difference reads as lines; each tool's `work_dir` as
-    // `WORK`.
-    let pretty = |dir: PathBuf, name: &str| {
-        serde_json::to_string_pretty(&dumped(&dir, name))
-            .unwrap_or_default()
-            .replace(&dir.display().to_string(), "WORK")
-    };
     // The second play: `check_mode` and `diff` on the play; the third: `~` in paths.
     for name in [
         "h01-files.json",
@@ -551,13 +564,7 @@ fn ansible_and_clearfleet_agree_on_copy_and_template_results() {
         "h01-home.json",
         "h01-file-module.json",
     ] {
-        assert_eq!(
-            pretty(both.ours_dir(), name),
-            pretty(both.theirs_dir(), name),
-            "{name}\n--- clearfleet:\n{}\n--- ansible:\n{}",
-            both.ours.stdout,
-            both.theirs
-        );
+        both.same_dump(name);
     }
     let keywords = dumped(&both.ours_dir(), "h01-play-keywords.json");
     assert_eq!(keywords["exist"], serde_json::json!([false, true]));
@@ -574,19 +581,7 @@ fn ansible_and_clearfleet_agree_on_directory_copies() {
     let Some(both) = run_both("copy_dirs.yml", &["h01"]) else {
         return;
     };
-    let pretty = |dir: PathBuf| {
-        serde_json::to_string_pretty(&dumped(&dir, "h01-dirs.json"))
-            .unwrap_or_default()
-            .replace(&dir.display().to_string(), "WORK")
-    };
-    let ours = pretty(both.ours_dir());
-    assert_eq!(
-        ours,
-        pretty(both.theirs_dir()),
-        "--- clearfleet:\n{}\n--- ansible:\n{}",
-        both.ours.stdout,
-        both.theirs
-    );
+    both.same_dump("h01-dirs.json");
     let dumped = dumped(&both.ours_dir(), "h01-dirs.json");
     let changed: Vec<bool> = (0..10)
         .map(|i| dumped["results"][i]["changed"] == true)
@@ -883,17 +878,7 @@ fn ansible_and_clearfleet_agree_on_apt_results() {
     let Some(both) = run_both("apt_results.yml", &["h01"]) else {
         return;
     };
-    let pretty = |dir: PathBuf| {
-        serde_json::to_string_pretty(&dumped(&dir, "h01-apt.json")).unwrap_or_default()
-    };
-    let ours = pretty(both.ours_dir());
-    assert_eq!(
-        ours,
-        pretty(both.theirs_dir()),
-        "--- clearfleet:\n{}\n--- ansible:\n{}",
-        both.ours.stdout,
-        both.theirs
-    );
+    let ours = both.same_dump("h01-apt.json");
     let dumped = dumped(&both.ours_dir(), "h01-apt.json");
     assert_eq!(dumped[0]["changed"], false, "{ours}");
     assert_eq!(dumped[1]["failed"], true, "{ours}");
@@ -907,19 +892,7 @@ fn ansible_and_clearfleet_agree_on_args_splat_and_templated_modules() {
     let Some(both) = run_both("args_splat.yml", &["h01"]) else {
         return;
     };
-    let pretty = |dir: PathBuf| {
-        serde_json::to_string_pretty(&dumped(&dir, "h01-splat.json"))
-            .unwrap_or_default()
-            .replace(&dir.display().to_string(), "WORK")
-    };
-    let ours = pretty(both.ours_dir());
-    assert_eq!(
-        ours,
-        pretty(both.theirs_dir()),
-        "--- clearfleet:\n{}\n--- ansible:\n{}",
-        both.ours.stdout,
-        both.theirs
-    );
+    let ours = both.same_dump("h01-splat.json");
     let dumped = dumped(&both.ours_dir(), "h01-splat.json");
     assert_eq!(dumped["moded"], serde_json::json!(["0640", true]), "{ours}");
     assert_eq!(dumped["named"], "named", "{ours}");
@@ -936,17 +909,7 @@ fn ansible_and_clearfleet_agree_on_args_splat_and_templated_modules() {
     );
     assert_eq!(dumped["tags"], serde_json::json!([true, false]), "{ours}");
     // The second play: `module_defaults` on the play, a block and a task.
-    let defaults = |dir: PathBuf| {
-        serde_json::to_string_pretty(&self::dumped(&dir, "h01-defaults.json")).unwrap_or_default()
-    };
-    let ours = defaults(both.ours_dir());
-    assert_eq!(
-        ours,
-        defaults(both.theirs_dir()),
-        "--- clearfleet:\n{}\n--- ansible:\n{}",
-        both.ours.stdout,
-        both.theirs
-    );
+    let ours = both.same_dump("h01-defaults.json");
     assert!(
         ours.contains("\"0640\"") && ours.contains("from the task"),
         "{ours}"
