@@ -26,6 +26,12 @@ pub fn is_trusted(s: &str) -> bool {
     set().read().unwrap_or_else(|p| p.into_inner()).contains(s)
 }
 
+/// Whether the condition `s` is trusted: as written, or with the surrounding whitespace 2.19
+/// strips from every condition (a YAML block scalar's trailing newline).
+pub fn is_trusted_condition(s: &str) -> bool {
+    is_trusted(s) || is_trusted(s.trim())
+}
+
 /// 2.19's message for an untrusted condition (`TemplateTrustCheckFailedError`).
 pub const UNTRUSTED: &str = "Encountered untrusted template or expression.";
 

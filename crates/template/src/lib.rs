@@ -392,9 +392,7 @@ impl Templates {
     pub fn eval_condition_ctx(&self, id: ExprId, ctx: &Value) -> Result<Truth, TemplateError> {
         let (e, v) = self.eval_value(id, ctx)?;
         if let (Some(s), true) = (v.as_str(), e.field_offset > 0) {
-            if !clearfleet_base::trust::is_trusted(s)
-                && !clearfleet_base::trust::is_trusted(s.trim())
-            {
+            if !clearfleet_base::trust::is_trusted_condition(s) {
                 return Err(TemplateError::Render {
                     location: e.origin.locate(&e.field, e.field_offset),
                     what: e.origin.what.clone(),

@@ -758,10 +758,7 @@ fn assert(e: &Engine, t: &Task, args: &Value, rendered: &Value, vars: &Ctx) -> O
                 Err("Empty conditional expressions are not allowed.".to_owned())
             }
             // A condition an args splat or a template gave must be one an author wrote.
-            Value::String(s)
-                if !clearfleet_base::trust::is_trusted(s)
-                    && !clearfleet_base::trust::is_trusted(s.trim()) =>
-            {
+            Value::String(s) if !clearfleet_base::trust::is_trusted_condition(s) => {
                 Err(clearfleet_base::trust::UNTRUSTED.to_owned())
             }
             Value::String(s) => {
