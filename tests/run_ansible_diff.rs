@@ -990,3 +990,36 @@ fn ansible_and_clearfleet_agree_on_find_results() {
         assert!(ours.contains(want), "{want} in {ours}");
     }
 }
+
+/// `delegate_to` another inventory host (tests/fixtures/run/delegate.yml): each delegated
+/// command ran on the host named (the sshd port it saw is that host's), with the delegating
+/// host's variables, the same under both tools.
+#[test]
+fn ansible_and_clearfleet_agree_on_delegation_to_other_hosts() {
+    let Some(both) = run_both("delegate.yml", &["h01", "h02"]) else {
+        return;
+    };
+    let h01 = dumped(&both.ours_dir(), "h01-delegate.json");
+    let h02 = dumped(&both.ours_dir(), "h02-delegate.json");
+    both.same_dump("h01-delegate.json");
+    both.same_dump("h02-delegate.json");
+    let (p1, p2) = (&h01["port"], &h02["port"]);
+    assert_ne!(p1, p2);
+    assert_eq!(h01["own"], *p1, "{h01}");
+    assert_eq!(h02["own"], *p2, "{h02}");
+    for dump in [&h01, &h02] {
+        assert_eq!(dump["on_h02"], *p2, "{dump}");
+        assert_eq!(dump["looped"], serde_json::json!([p1, p2]), "{dump}");
+        assert_eq!(dump["rescued"], *p1, "{dump}");
+    }
+    assert_eq!(h01["on_other"], *p2);
+    assert_eq!(h02["on_other"], *p1);
+    assert_eq!(
+        h01["names"],
+        format!("h01 {}", p1.as_str().unwrap_or_default())
+    );
+    assert_eq!(
+        h02["names"],
+        format!("h02 {}", p2.as_str().unwrap_or_default())
+    );
+}

@@ -36,7 +36,7 @@ const ANSIBLE_REJECTS: &[&str] = &[
 const ANSIBLE_ACCEPTS: &[&str] = &[
     "args_on_wrong_module",
     "become_not_boolean",
-    "delegate_elsewhere",
+    "delegate_empty",
     "loop_not_list",
     "meta_unsupported",
     "retries_not_a_number",

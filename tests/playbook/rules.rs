@@ -195,14 +195,16 @@ fn retries_until_delay_timeout() {
 }
 
 #[test]
-fn delegate_to_localhost_only() {
+fn delegate_to_a_host_or_a_template() {
     let t = one("    - command: \"true\"\n      delegate_to: 127.0.0.1\n");
     assert_eq!(t.delegate_to.as_deref(), Some("localhost"));
-    let e = errors("- hosts: all\n  tasks:\n    - command: \"true\"\n      delegate_to: db1\n");
-    assert!(
-        e.starts_with("site.yml:4:20: `delegate_to: db1` is not supported"),
-        "{e}"
-    );
+    let t = one("    - command: \"true\"\n      delegate_to: db1\n");
+    assert_eq!(t.delegate_to.as_deref(), Some("db1"));
+    let t = one("    - command: \"true\"\n      delegate_to: \"{{ groups.db[0] }}\"\n");
+    assert_eq!(t.delegate_to.as_deref(), Some("{{ groups.db[0] }}"));
+    let e =
+        errors("- hosts: all\n  tasks:\n    - command: \"true\"\n      delegate_to: \"{{ x\"\n");
+    assert!(e.starts_with("site.yml:4:20: "), "{e}");
     let e = errors(
         "- hosts: all\n  tasks:\n    - local_action: command hostname\n      delegate_to: localhost\n",
     );

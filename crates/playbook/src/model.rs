@@ -240,7 +240,8 @@ pub struct Task {
     /// Ansible's default is 15.
     pub poll: u64,
     pub run_once: bool,
-    /// Only `localhost` (`127.0.0.1` is normalised to it) is accepted.
+    /// The host the task runs on instead (`127.0.0.1` is normalised to `localhost`); may be a
+    /// template, rendered per host when the task runs.
     pub delegate_to: Option<String>,
     /// `remote_user`: who the host's connection logs in as, unless an `ansible_user` (or
     /// `ansible_ssh_user`) variable says (Ansible's variables beat its keywords). May be a

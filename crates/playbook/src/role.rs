@@ -180,7 +180,7 @@ pub(crate) fn spec<'n>(
             "ignore_errors" => out.own.ignore_errors = cx.bool(f, "ignore_errors", v),
             "check_mode" => out.own.check_mode = cx.bool(f, "check_mode", v),
             "timeout" => out.own.timeout = cx.uint(f, "timeout", v, u64::MAX),
-            "delegate_to" => out.own.delegate_to = delegate_to(cx, f, v),
+            "delegate_to" => out.own.delegate_to = delegate_to(cx, f, v, sites),
             "remote_user" => out.own.remote_user = remote_user(cx, f, v, sites),
             "diff" => out.own.diff = cx.bool(f, "diff", v),
             "module_defaults" => out.own.module_defaults = cx.module_defaults(f, v, sites),

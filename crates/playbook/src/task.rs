@@ -241,7 +241,7 @@ pub fn task(
             }
             "environment" => own.environment = cx.environment(f, v, &mut sites),
             "vars" => own.vars = cx.vars(f, v, &mut sites),
-            "delegate_to" => own.delegate_to = delegate_to(cx, f, v),
+            "delegate_to" => own.delegate_to = delegate_to(cx, f, v, &mut sites),
             "remote_user" => own.remote_user = remote_user(cx, f, v, &mut sites),
             "args" => args_kw = Some(v),
             "block" => sections[0] = Some(v),
@@ -576,19 +576,24 @@ fn until(cx: &mut Cx, f: &File, v: &Node) -> Option<super::model::Spanned<String
     }
 }
 
-pub(crate) fn delegate_to(cx: &mut Cx, f: &File, v: &Node) -> Option<String> {
+/// `delegate_to:` the host a task runs on instead of its own (an inventory host, reached with
+/// its connection settings, or the controller), or a template rendered per host when the task
+/// runs. `127.0.0.1` is normalised to `localhost`.
+pub(crate) fn delegate_to(
+    cx: &mut Cx,
+    f: &File,
+    v: &Node,
+    sites: &mut Vec<TemplateSite>,
+) -> Option<String> {
     let s = cx.string(f, "delegate_to", v)?;
+    cx.templates(f, v, "delegate_to", sites);
     match s.trim() {
-        "localhost" | "127.0.0.1" => Some("localhost".to_owned()),
-        _ => {
-            cx.error_hint(
-                f,
-                v,
-                format!("`delegate_to: {s}` is not supported"),
-                Some("clearfleet can only delegate to `localhost`".to_owned()),
-            );
+        "" => {
+            cx.error(f, v, "`delegate_to` needs a host name");
             None
         }
+        "localhost" | "127.0.0.1" => Some("localhost".to_owned()),
+        name => Some(name.to_owned()),
     }
 }
 

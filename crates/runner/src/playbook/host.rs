@@ -1,5 +1,6 @@
-//! One host's state across a playbook run: its connection (opened once, on first use), the
-//! variables it gathered or registered, its failure state and its PLAY RECAP counts.
+//! One host's state across a playbook run: how it is reached, the variables it gathered or
+//! registered, its failure state and its PLAY RECAP counts. Its connections are the run's
+//! ([`Connections`]), shared with the tasks other hosts delegate to it.
 
 use serde_json::{Map, Value};
 
@@ -7,13 +8,11 @@ use crate::config::HostPlan;
 use clearfleet_events::Recap;
 use clearfleet_ssh::{ConnectError, Connection, SshSettings};
 
+use super::connections::Connections;
+
 pub struct HostRun {
     pub name: String,
     pub plan: HostPlan,
-    connection: Option<Connection>,
-    /// Connections as other users (`remote_user` on a play, block or task), opened on first
-    /// use and kept, by user.
-    logins: Vec<(String, Connection)>,
     /// Inventory variables plus the magic ones (`inventory_hostname`, `group_names`...).
     pub inventory_vars: Map<String, Value>,
     /// The inventory's generation `inventory_vars` were read at (`add_host` and `group_by`
@@ -53,8 +52,6 @@ impl HostRun {
         HostRun {
             name: plan.name.clone(),
             plan,
-            connection: None,
-            logins: Vec::new(),
             inventory_vars,
             inventory_generation: 0,
             facts: Map::new(),
@@ -89,45 +86,21 @@ impl HostRun {
         !self.failed && !self.unreachable
     }
 
-    /// The host's one connection, opened now if it is not yet.
-    pub async fn connection(&mut self, ssh: &SshSettings) -> Result<&Connection, ConnectError> {
-        let c = match self.connection.take() {
-            Some(c) => c,
-            None => Connection::connect(&self.plan.target, ssh).await?,
-        };
-        Ok(self.connection.insert(c))
-    }
-
     /// The connection logged in as `user` (`None`: the host's own login), opened now if it
     /// is not yet: the host's address, port, keys and jump hosts, another user.
     pub async fn connection_as(
-        &mut self,
+        &self,
+        connections: &Connections,
         ssh: &SshSettings,
         user: Option<&str>,
-    ) -> Result<&Connection, ConnectError> {
-        let user = match user {
-            Some(u) if u != self.plan.target.user => u,
-            _ => return self.connection(ssh).await,
-        };
-        let at = match self.logins.iter().position(|(u, _)| u == user) {
-            Some(at) => at,
-            None => {
+    ) -> Result<Connection, ConnectError> {
+        match user {
+            Some(u) if u != self.plan.target.user => {
                 let mut target = self.plan.target.clone();
-                target.user = user.to_owned();
-                let c = Connection::connect(&target, ssh).await?;
-                self.logins.push((user.to_owned(), c));
-                self.logins.len() - 1
+                target.user = u.to_owned();
+                connections.get(&target, ssh).await
             }
-        };
-        Ok(&self.logins[at].1)
-    }
-
-    pub async fn close(&mut self) {
-        if let Some(c) = self.connection.take() {
-            c.close().await;
-        }
-        for (_, c) in self.logins.drain(..) {
-            c.close().await;
+            _ => connections.get(&self.plan.target, ssh).await,
         }
     }
 }

@@ -104,6 +104,15 @@ impl RunInventory {
             .collect()
     }
 
+    /// `host`'s variables; `None` when the inventory has no such host (the implicit
+    /// localhost included).
+    pub(crate) fn host_vars_of(&self, host: &str) -> Option<Map<String, Value>> {
+        self.lock()
+            .inventory
+            .host_vars(host)
+            .map(|vars| vars.into_iter().collect())
+    }
+
     /// The hosts `pattern` selects, within `limit`.
     pub(crate) fn select_limited(
         &self,

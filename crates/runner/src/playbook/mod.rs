@@ -2,6 +2,7 @@
 //! `--forks`), tasks in lockstep (`strategy: linear`) or per host (`free`), `serial` batches,
 //! handlers, blocks with rescue and always. Every outcome becomes an event; nothing prints.
 
+mod connections;
 mod facts;
 mod host;
 mod include_vars;
@@ -64,6 +65,8 @@ pub struct Engine {
     /// dynamic `include_tasks`, `vars_files` and `template`/`copy` sources are read from there.
     pub files: ControllerFiles,
     events: mpsc::UnboundedSender<EventKind>,
+    /// Every host's connections, shared by its own tasks and those delegated to it.
+    connections: connections::Connections,
     /// 0 running, 1 Ctrl-C once (no new task starts), 2 twice.
     interrupted: Arc<AtomicU8>,
 }
@@ -98,6 +101,7 @@ pub async fn run(
         playbook_dir,
         files: playbook.source.clone(),
         events: tx,
+        connections: connections::Connections::default(),
         interrupted: interrupted.clone(),
     };
     // The hosts live outside the work so a second Ctrl-C, which drops the work (and with it
@@ -146,8 +150,8 @@ pub async fn run(
         if let Some(task) = h.current.take() {
             h.interrupted = Some(format!("cancelled during `{task}`"));
         }
-        h.close().await;
     }
+    engine.connections.close_all().await;
     while let Ok(kind) = rx.try_recv() {
         reporter.report(&Event {
             elapsed: started.elapsed(),
@@ -448,7 +452,7 @@ impl Engine {
     /// (`RunConfig::max_connections`); its next task connects again.
     async fn release_connection(&self, h: &mut HostRun) {
         if self.config.hosts.len() > self.config.max_connections {
-            h.close().await;
+            self.connections.close_host(&h.name).await;
         }
     }
 

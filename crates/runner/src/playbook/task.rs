@@ -10,6 +10,7 @@ use serde_json::{Map, Value, json};
 use super::host::HostRun;
 use super::remote::{SshRemote, TaskRemote};
 use super::{Engine, PlayCtx};
+use crate::config::HostPlan;
 use clearfleet_base::capture::{MAX_OUTPUT_VAR, MaxOutput};
 use clearfleet_events::{EventKind, TaskResult, TaskStatus};
 use clearfleet_modules::{
@@ -336,7 +337,8 @@ fn emit_engine_result(e: &Engine, h: &HostRun, t: &Task, status: TaskStatus, msg
 /// Every fact of `h` (names without `ansible_`), read by one command on its connection;
 /// `Err((unreachable, message))`.
 async fn facts_of(
-    h: &mut HostRun,
+    e: &Engine,
+    h: &HostRun,
     ssh: &SshSettings,
     login: Option<&str>,
 ) -> Result<Map<String, Value>, (bool, String)> {
@@ -350,12 +352,12 @@ async fn facts_of(
     let script = super::facts::script(interpreter.as_deref());
     let name = h.name.clone();
     let max_output = h.plan.max_output;
-    match h.connection_as(ssh, login).await {
+    match h.connection_as(&e.connections, ssh, login).await {
         Err(err) => Err((true, err.to_string())),
         Ok(conn) => {
             let remote = SshRemote {
                 host: &name,
-                connection: conn,
+                connection: &conn,
                 become_: None,
                 max_output,
             };
@@ -390,7 +392,7 @@ pub(crate) async fn gather(
 ) {
     let started = Instant::now();
     let result = match login {
-        Ok(login) => facts_of(h, ssh, login.as_deref()).await,
+        Ok(login) => facts_of(e, h, ssh, login.as_deref()).await,
         Err(msg) => Err((false, msg)),
     };
     let (status, msg) = match result {
@@ -436,18 +438,18 @@ pub(crate) async fn gather(
 /// `become_user` rendered with the task's variables (Ansible templates it per host).
 fn become_of(
     e: &Engine,
-    h: &HostRun,
+    plan: &HostPlan,
     t: &Task,
     vars: &Ctx,
 ) -> Result<Option<Become>, TemplateError> {
     let spec = t.become_.as_ref();
     let enabled = spec
         .and_then(|s| s.enabled)
-        .unwrap_or(h.plan.become_.is_some());
+        .unwrap_or(plan.become_.is_some());
     if !enabled {
         return Ok(None);
     }
-    let mut b = h.plan.become_settings.clone();
+    let mut b = plan.become_settings.clone();
     if let Some(user) = spec.and_then(|s| s.user.as_deref()) {
         b.user = e
             .templates
@@ -625,7 +627,7 @@ async fn package(
                     Ok(l) => l,
                     Err(err) => return Outcome::fail(err.to_string()),
                 };
-                match facts_of(h, &e.config.ssh, login.as_deref()).await {
+                match facts_of(e, h, &e.config.ssh, login.as_deref()).await {
                     Ok(facts) => match facts.get("pkg_mgr").and_then(Value::as_str) {
                         Some(m) => m.to_owned(),
                         None => {
@@ -1015,7 +1017,7 @@ async fn setup(e: &Engine, h: &mut HostRun, rendered: &Value, login: Option<&str
     if let Some(message) = super::facts::bad_subset(rendered) {
         return Outcome::fail(message);
     }
-    match facts_of(h, &e.config.ssh, login).await {
+    match facts_of(e, h, &e.config.ssh, login).await {
         Ok(facts) => {
             let kept = super::facts::select(&facts, rendered);
             let returned = super::facts::returned(&kept);
@@ -1082,25 +1084,39 @@ async fn run_host_module(
         Ok(m) => m,
         Err(err) => return ModuleResult::fail(err),
     };
-    if t.delegate_to.is_some() {
-        let remote = TaskRemote {
-            inner: LocalRemote::new(h.name.clone()).with_max_output(max_output),
-            environment: &env,
-            timeout,
-        };
-        return run_module(e, t, (module, &rendered, &call), &remote, false).await;
-    }
-    let become_ = match become_of(e, h, t, vars) {
+    let delegated = match delegation(e, h, t, vars) {
+        Ok(d) => d,
+        Err(err) => return ModuleResult::fail(err),
+    };
+    let plan = match delegated {
+        Delegation::Own => &h.plan,
+        Delegation::Host(ref plan) => plan,
+        Delegation::Controller => {
+            let remote = TaskRemote {
+                inner: LocalRemote::new(h.name.clone()).with_max_output(max_output),
+                environment: &env,
+                timeout,
+            };
+            return run_module(e, t, (module, &rendered, &call), &remote, false).await;
+        }
+    };
+    let become_ = match become_of(e, plan, t, vars) {
         Ok(b) => b,
         Err(err) => return ModuleResult::fail(err.to_string()),
     };
-    let login = match login(e, t, vars, var_map) {
+    let login = match &delegated {
+        Delegation::Own => login(e, t, vars, var_map),
+        _ => delegated_login(e, plan, t, vars),
+    };
+    let login = match login {
         Ok(login) => login,
         Err(err) => return ModuleResult::fail(err.to_string()),
     };
-    let ssh = e.config.ssh.clone();
-    let name = h.name.clone();
-    match h.connection_as(&ssh, login.as_deref()).await {
+    let mut target = plan.target.clone();
+    if let Some(user) = login {
+        target.user = user;
+    }
+    match e.connections.get(&target, &e.config.ssh).await {
         Err(err) => {
             let mut r = ModuleResult::fail(err.to_string());
             r.unreachable = true;
@@ -1109,8 +1125,8 @@ async fn run_host_module(
         Ok(conn) => {
             let remote = TaskRemote {
                 inner: SshRemote {
-                    host: &name,
-                    connection: conn,
+                    host: &target.name,
+                    connection: &conn,
                     become_: become_.clone(),
                     max_output,
                 },
@@ -1119,6 +1135,72 @@ async fn run_host_module(
             };
             run_module(e, t, (module, &rendered, &call), &remote, become_.is_some()).await
         }
+    }
+}
+
+/// Where a task's module runs: on its own host, on the controller, or on another host.
+enum Delegation {
+    Own,
+    Controller,
+    Host(Box<HostPlan>),
+}
+
+/// The task's `delegate_to`, rendered with the host's variables: the implicit localhost (or an
+/// inventory host with `ansible_connection: local`) is the controller; any other name is
+/// reached as the inventory plans it (its address, port, user, keys, become settings), and a
+/// name the inventory lacks as an address with the run's defaults, as Ansible does.
+fn delegation(e: &Engine, h: &HostRun, t: &Task, vars: &Ctx) -> Result<Delegation, String> {
+    let Some(spec) = &t.delegate_to else {
+        return Ok(Delegation::Own);
+    };
+    let name = e
+        .templates
+        .render_string(spec, vars, &t.location, "delegate_to")
+        .map_err(|err| err.to_string())?;
+    let name = name.trim();
+    if name == h.name {
+        return Ok(Delegation::Own);
+    }
+    let host_vars = e.inventory.host_vars_of(name);
+    let local = match &host_vars {
+        None => matches!(name, "localhost" | "127.0.0.1" | "::1"),
+        Some(v) => v.get("ansible_connection").and_then(Value::as_str) == Some("local"),
+    };
+    if local {
+        return Ok(Delegation::Controller);
+    }
+    if let Some(plan) = e.config.hosts.iter().find(|p| p.name == name) {
+        return Ok(Delegation::Host(Box::new(plan.clone())));
+    }
+    let Some(new_host) = &e.config.new_host else {
+        return Err(format!(
+            "cannot delegate to `{name}`: no way to plan a host"
+        ));
+    };
+    new_host(name, &host_vars.unwrap_or_default())
+        .map(|plan| Delegation::Host(Box::new(plan)))
+        .map_err(|err| format!("cannot delegate to `{name}`: {err}"))
+}
+
+/// Who a task delegated to another host logs in as: that host's own `ansible_user` when its
+/// inventory sets one (it is in its plan), else the task's `remote_user` keyword, else the
+/// plan's login.
+fn delegated_login(
+    e: &Engine,
+    plan: &HostPlan,
+    t: &Task,
+    vars: &Ctx,
+) -> Result<Option<String>, TemplateError> {
+    let own = e
+        .inventory
+        .host_vars_of(&plan.name)
+        .is_some_and(|v| v.contains_key("ansible_user") || v.contains_key("ansible_ssh_user"));
+    match &t.remote_user {
+        Some(user) if !own => e
+            .templates
+            .render_string(user, vars, &t.location, "remote_user")
+            .map(Some),
+        _ => Ok(None),
     }
 }
 
