@@ -1023,3 +1023,30 @@ fn ansible_and_clearfleet_agree_on_delegation_to_other_hosts() {
         format!("h02 {}", p2.as_str().unwrap_or_default())
     );
 }
+
+/// `hostvars` (tests/fixtures/run/hostvars.yml): another host's variables as its last task left
+/// them, and an inventory host outside the play, field for field under both tools.
+#[test]
+fn ansible_and_clearfleet_agree_on_hostvars() {
+    let Some(both) = run_both_with("hostvars.yml", &["h01", "h02"], &[], |fleet, inv| {
+        inv.host("h03", fleet.host(1).port())
+            .host_var(
+                "h03",
+                "greeting",
+                "'hi {{ inventory_hostname }} in {{ group_names | join(\",\") }}'",
+            )
+            .group("db", &["h03"])
+    }) else {
+        return;
+    };
+    let h01 = both.same_dump("h01-hostvars.json");
+    both.same_dump("h02-hostvars.json");
+    for expected in [
+        r#""other_fact": "h02-fact""#,
+        r#""other_said": "said by h02""#,
+        r#""h03_greeting": "hi h03 in db""#,
+        r#""play_var": false"#,
+    ] {
+        assert!(h01.contains(expected), "{expected}\n{h01}");
+    }
+}

@@ -53,6 +53,7 @@ mod env;
 mod error;
 mod file_syntax;
 mod filters;
+mod lazy_map;
 pub mod lookup;
 mod methods;
 mod preprocess;
@@ -65,6 +66,7 @@ pub use env::OMIT;
 pub use error::{Origin, TemplateError};
 pub use file_syntax::{FileSyntax, Setting};
 pub use filters::merge_hash;
+pub use lazy_map::lazy_map;
 pub use minijinja::Value;
 pub use preprocess::Delimiters;
 

@@ -2,6 +2,8 @@
 //! registered, its failure state and its PLAY RECAP counts. Its connections are the run's
 //! ([`Connections`]), shared with the tasks other hosts delegate to it.
 
+use std::sync::Arc;
+
 use serde_json::{Map, Value};
 
 use crate::config::HostPlan;
@@ -14,16 +16,16 @@ pub struct HostRun {
     pub name: String,
     pub plan: HostPlan,
     /// Inventory variables plus the magic ones (`inventory_hostname`, `group_names`...).
-    pub inventory_vars: Map<String, Value>,
+    pub inventory_vars: Arc<Map<String, Value>>,
     /// The inventory's generation `inventory_vars` were read at (`add_host` and `group_by`
     /// change the inventory during the run).
     pub inventory_generation: u64,
     /// Facts gathered (`ansible_facts` and the injected `ansible_*` names).
-    pub facts: Map<String, Value>,
+    pub facts: Arc<Map<String, Value>>,
     /// `register:` and `set_fact:` results; they outlive the play.
-    pub vars: Map<String, Value>,
+    pub vars: Arc<Map<String, Value>>,
     /// `include_vars` results (Ansible's vars cache: below `set_fact`); they outlive the play.
-    pub included_vars: Map<String, Value>,
+    pub included_vars: Arc<Map<String, Value>>,
     /// Failed in the current play: no further tasks except `rescue`/`always`.
     pub failed: bool,
     /// Lost for the rest of the run.
@@ -52,11 +54,11 @@ impl HostRun {
         HostRun {
             name: plan.name.clone(),
             plan,
-            inventory_vars,
+            inventory_vars: Arc::new(inventory_vars),
             inventory_generation: 0,
-            facts: Map::new(),
-            vars: Map::new(),
-            included_vars: Map::new(),
+            facts: Arc::default(),
+            vars: Arc::default(),
+            included_vars: Arc::default(),
             failed: false,
             unreachable: false,
             notified: Vec::new(),

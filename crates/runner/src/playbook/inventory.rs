@@ -104,6 +104,15 @@ impl RunInventory {
             .collect()
     }
 
+    /// Every host of the inventory, in its order.
+    pub(crate) fn host_names(&self) -> Vec<String> {
+        self.lock()
+            .inventory
+            .host_names()
+            .map(str::to_owned)
+            .collect()
+    }
+
     /// `host`'s variables; `None` when the inventory has no such host (the implicit
     /// localhost included).
     pub(crate) fn host_vars_of(&self, host: &str) -> Option<Map<String, Value>> {

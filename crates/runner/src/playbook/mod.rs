@@ -5,9 +5,11 @@
 mod connections;
 mod facts;
 mod host;
+mod hostvars;
 mod include_vars;
 mod inventory;
 mod keywords;
+mod lazy_vars;
 mod remote;
 mod search_path;
 pub mod start_at;
@@ -67,6 +69,8 @@ pub struct Engine {
     events: mpsc::UnboundedSender<EventKind>,
     /// Every host's connections, shared by its own tasks and those delegated to it.
     connections: connections::Connections,
+    /// Every host's variables, for `hostvars`.
+    hostvars: hostvars::HostVars,
     /// 0 running, 1 Ctrl-C once (no new task starts), 2 twice.
     interrupted: Arc<AtomicU8>,
 }
@@ -93,6 +97,7 @@ pub async fn run(
         });
     }
     templates.set_controller_files(playbook.source.clone());
+    let hostvars = hostvars::HostVars::new(&options.extra_vars, playbook.source.clone());
     let engine = Engine {
         inventory: inventory::RunInventory::new(inventory),
         config,
@@ -102,6 +107,7 @@ pub async fn run(
         files: playbook.source.clone(),
         events: tx,
         connections: connections::Connections::default(),
+        hostvars,
         interrupted: interrupted.clone(),
     };
     // The hosts live outside the work so a second Ctrl-C, which drops the work (and with it
@@ -213,20 +219,39 @@ impl Engine {
     /// The template context of a host's variables: `vars` over the run-wide ones (`groups`).
     pub(crate) fn context(&self, vars: &Map<String, Value>) -> clearfleet_template::Value {
         clearfleet_template::Templates::layered([
-            self.inventory.shared(),
+            self.shared_context(),
             clearfleet_template::Templates::context_map(vars),
         ])
+    }
+
+    /// The run-wide layers under every host's variables: `groups` and `hostvars`.
+    pub(crate) fn shared_context(&self) -> clearfleet_template::Value {
+        clearfleet_template::Templates::layered([self.inventory.shared(), self.hostvars.layer()])
     }
 
     /// One state per host the run may touch, with inventory and magic variables (`groups` is
     /// shared, see [`Engine::context`]).
     fn host_runs(&self) -> Vec<HostRun> {
         let member_of = self.inventory.member_of();
-        self.config
+        let runs: Vec<HostRun> = self
+            .config
             .hosts
             .iter()
             .map(|plan| HostRun::new(plan.clone(), self.inventory_vars(&plan.name, &member_of)))
-            .collect()
+            .collect();
+        // `hostvars` names every inventory host, in inventory order; those outside `--limit`
+        // have their inventory variables only.
+        for name in self.inventory.host_names() {
+            match runs.iter().find(|h| h.name == name) {
+                Some(h) => self.hostvars.publish(h, self.inventory.shared()),
+                None => self.hostvars.seed(
+                    &name,
+                    self.inventory_vars(&name, &member_of),
+                    self.inventory.shared(),
+                ),
+            }
+        }
+        runs
     }
 
     /// A host's inventory variables with the magic ones (`inventory_hostname`, `group_names`,
@@ -260,7 +285,7 @@ impl Engine {
     pub(crate) fn refresh_inventory_vars(&self, h: &mut HostRun) {
         let generation = self.inventory.generation();
         if h.inventory_generation != generation {
-            h.inventory_vars = self.inventory_vars(&h.name, &self.inventory.member_of());
+            h.inventory_vars = Arc::new(self.inventory_vars(&h.name, &self.inventory.member_of()));
             h.inventory_generation = generation;
         }
     }
@@ -296,6 +321,7 @@ impl Engine {
                 }
             };
             h.inventory_generation = self.inventory.generation();
+            self.hostvars.publish(&h, self.inventory.shared());
             hosts.push(h);
         }
     }
@@ -448,9 +474,11 @@ impl Engine {
         vars
     }
 
-    /// Closes `h`'s connection after a task when the open-file limit cannot hold one per host
-    /// (`RunConfig::max_connections`); its next task connects again.
+    /// After each task of `h`: publishes its variables for `hostvars`, and closes its
+    /// connection when the open-file limit cannot hold one per host
+    /// (`RunConfig::max_connections`; its next task connects again).
     async fn release_connection(&self, h: &mut HostRun) {
+        self.hostvars.publish(h, self.inventory.shared());
         if self.config.hosts.len() > self.config.max_connections {
             self.connections.close_host(&h.name).await;
         }
@@ -468,7 +496,7 @@ impl Engine {
         let Some(user) = &play.remote_user else {
             return Ok(None);
         };
-        let mut vars = h.inventory_vars.clone();
+        let mut vars = (*h.inventory_vars).clone();
         vars.extend(play_vars.clone());
         let ctx = self.context(&vars);
         let chosen = ["ansible_user", "ansible_ssh_user"]
@@ -858,7 +886,7 @@ impl Engine {
                     if n == 0 {
                         bound.push((*i, vars.keys().cloned().collect()));
                     }
-                    hosts[*i].vars.extend(vars);
+                    Arc::make_mut(&mut hosts[*i].vars).extend(vars);
                     group.push(*i);
                 }
             }
@@ -870,7 +898,7 @@ impl Engine {
         }
         for (i, names) in &bound {
             for name in names {
-                hosts[*i].vars.remove(name);
+                Arc::make_mut(&mut hosts[*i].vars).remove(name);
             }
         }
     }
@@ -940,8 +968,9 @@ impl Engine {
             };
             for i in others {
                 for (k, v) in &set {
-                    hosts[*i].vars.insert(k.clone(), v.clone());
+                    Arc::make_mut(&mut hosts[*i].vars).insert(k.clone(), v.clone());
                 }
+                self.hostvars.publish(&hosts[*i], self.inventory.shared());
             }
             return;
         }

@@ -3,6 +3,7 @@
 //! `failed_when`, `register`, `notify` and `ignore_errors`; then the result as an event.
 
 use std::borrow::Cow;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde_json::{Map, Value, json};
@@ -91,11 +92,11 @@ fn var_map_with(
         .role_defaults
         .iter()
         .chain(t.role.iter().flat_map(|r| r.defaults.iter()))
-        .chain(&h.inventory_vars);
+        .chain(h.inventory_vars.iter());
     for (k, v) in defaults {
         vars.insert(k.clone(), v.clone());
         lazy.retain(|x| x != k);
-        if has_template(v) {
+        if super::lazy_vars::has_template(v) {
             lazy.push(k.clone());
         }
     }
@@ -106,7 +107,7 @@ fn var_map_with(
         for (k, v) in m {
             vars.insert(k.clone(), v.clone());
             lazy.retain(|x| x != k);
-            if templated && has_template(v) {
+            if templated && super::lazy_vars::has_template(v) {
                 lazy.push(k.clone());
             }
         }
@@ -150,145 +151,8 @@ fn var_map_with(
         layer(hv, &mut vars, &mut lazy, false);
     }
     layer(&e.options.extra_vars, &mut vars, &mut lazy, false);
-    resolve_lazy(e, t, &mut vars, lazy);
+    super::lazy_vars::Resolver::of(e, &t.location).resolve(&mut vars, lazy);
     vars
-}
-
-/// Renders the `lazy` variables of `vars`, each once, after the variables it refers to: Ansible
-/// templates a variable when it is used and never templates what a template produced, so an
-/// `!unsafe` value, a lookup's text or a registered output holding `{{` stays text. A variable
-/// that reaches others by a name in a string (`vars['x']`, `hostvars`, `lookup('vars', …)`)
-/// cannot say which, so it, and every variable that refers to it, renders last, again until
-/// nothing changes ([`resolve_fixpoint`]). A variable that cannot render (it refers to
-/// something undefined, or to itself through others) is dropped: undefined, never its text.
-fn resolve_lazy(e: &Engine, t: &Task, vars: &mut Map<String, Value>, lazy: Vec<String>) {
-    let mut refers: Vec<(String, Vec<String>)> = Vec::new();
-    let mut by_name: Vec<String> = Vec::new();
-    for k in lazy {
-        let Some(v) = vars.get(&k) else { continue };
-        let mut names = Vec::new();
-        let mut hidden = false;
-        for s in template_strings(v) {
-            hidden |= s.contains("vars");
-            if let Ok(n) = e
-                .templates
-                .names(s, &t.location, &format!("variable `{k}`"))
-            {
-                names.extend(n);
-            }
-        }
-        if hidden {
-            by_name.push(k);
-        } else {
-            refers.push((k, names));
-        }
-    }
-    // Whatever refers to a variable reached by name waits with it.
-    loop {
-        let (join, keep): (Vec<_>, Vec<_>) = std::mem::take(&mut refers)
-            .into_iter()
-            .partition(|(_, names)| names.iter().any(|n| by_name.contains(n)));
-        refers = keep;
-        if join.is_empty() {
-            break;
-        }
-        by_name.extend(join.into_iter().map(|(k, _)| k));
-    }
-    loop {
-        let pending: Vec<String> = refers.iter().map(|(k, _)| k.clone()).collect();
-        let (ready, blocked): (Vec<_>, Vec<_>) = std::mem::take(&mut refers)
-            .into_iter()
-            .partition(|(k, names)| names.iter().all(|n| n == k || !pending.contains(n)));
-        refers = blocked;
-        if ready.is_empty() {
-            break;
-        }
-        let c = e.context(vars);
-        for (k, _) in ready {
-            let Some(v) = vars.get(&k) else { continue };
-            match e
-                .templates
-                .render_value(v, &c, &t.location, &format!("variable `{k}`"))
-            {
-                Ok(new) => vars.insert(k, new),
-                Err(_) => vars.remove(&k),
-            };
-        }
-    }
-    // A cycle: each waits for another.
-    for (k, _) in refers {
-        vars.remove(&k);
-    }
-    resolve_fixpoint(e, t, vars, by_name);
-}
-
-/// Renders the `lazy` variables of `vars` in the full context until nothing changes; drops
-/// those that still cannot render. For the variables that reach others by a name in a string
-/// (see [`resolve_lazy`]).
-fn resolve_fixpoint(e: &Engine, t: &Task, vars: &mut Map<String, Value>, mut lazy: Vec<String>) {
-    for _ in 0..8 {
-        if lazy.is_empty() {
-            break;
-        }
-        let c = e.context(vars);
-        let mut progress = false;
-        let mut still = Vec::new();
-        for k in lazy {
-            let Some(v) = vars.get(&k) else { continue };
-            match e
-                .templates
-                .render_value(v, &c, &t.location, &format!("variable `{k}`"))
-            {
-                Ok(new) => {
-                    if has_template(&new) && new != *v {
-                        still.push(k.clone());
-                    }
-                    if new != *v {
-                        progress = true;
-                        vars.insert(k, new);
-                    }
-                }
-                // It may need a variable that is itself not rendered yet: try again.
-                Err(_) => still.push(k),
-            }
-        }
-        lazy = still;
-        if !progress {
-            break;
-        }
-    }
-    // What still cannot render refers to something undefined: the variable is undefined too
-    // (a use reports it; `| default(...)` still works), never its raw template text.
-    for k in lazy {
-        let c = e.context(vars);
-        if let Some(v) = vars.get(&k)
-            && e.templates
-                .render_value(v, &c, &t.location, &format!("variable `{k}`"))
-                .is_err()
-        {
-            vars.remove(&k);
-        }
-    }
-}
-
-/// Whether a variable's value holds a template anywhere inside.
-/// The strings of `v` that are templates.
-fn template_strings(v: &Value) -> Vec<&str> {
-    match v {
-        Value::String(s) if Templates::is_template(s) => vec![s.as_str()],
-        Value::Array(a) => a.iter().flat_map(template_strings).collect(),
-        Value::Object(m) => m.values().flat_map(template_strings).collect(),
-        _ => Vec::new(),
-    }
-}
-
-fn has_template(v: &Value) -> bool {
-    match v {
-        Value::String(s) => Templates::is_template(s),
-        Value::Array(a) => a.iter().any(has_template),
-        Value::Object(m) => m.values().any(has_template),
-        _ => false,
-    }
 }
 
 /// Reports an `include_tasks` that loaded on a host (`ok`, as Ansible counts it).
@@ -397,7 +261,10 @@ pub(crate) async fn gather(
     };
     let (status, msg) = match result {
         Ok(facts) => {
-            h.facts = super::facts::vars(&h.facts, super::facts::select(&facts, &Value::Null));
+            h.facts = Arc::new(super::facts::vars(
+                &h.facts,
+                super::facts::select(&facts, &Value::Null),
+            ));
             h.recap.ok += 1;
             (TaskStatus::Ok, None)
         }
@@ -586,7 +453,7 @@ async fn run_action(
             if let Some(Value::Object(returned)) = r.data.get("ansible_facts")
                 && !r.failed
             {
-                h.facts = super::facts::returned_by_module(&h.facts, returned);
+                h.facts = Arc::new(super::facts::returned_by_module(&h.facts, returned));
             }
             Outcome::of(r)
         }
@@ -843,7 +710,7 @@ fn include_vars(
     let mut r = match &inc.error {
         None => {
             if let Value::Object(m) = facts {
-                h.included_vars.extend(m);
+                Arc::make_mut(&mut h.included_vars).extend(m);
             }
             ModuleResult::ok()
         }
@@ -887,7 +754,7 @@ fn set_fact(e: &Engine, t: &Task, h: &mut HostRun, rendered: Value, vars: &Ctx) 
     }
     for (k, v) in &facts {
         if k != "cacheable" {
-            h.vars.insert(k.clone(), v.clone());
+            Arc::make_mut(&mut h.vars).insert(k.clone(), v.clone());
         }
     }
     let mut r = ModuleResult::ok();
@@ -1021,7 +888,7 @@ async fn setup(e: &Engine, h: &mut HostRun, rendered: &Value, login: Option<&str
         Ok(facts) => {
             let kept = super::facts::select(&facts, rendered);
             let returned = super::facts::returned(&kept);
-            h.facts = super::facts::vars(&h.facts, kept);
+            h.facts = Arc::new(super::facts::vars(&h.facts, kept));
             let mut r = ModuleResult::ok();
             r.data.insert("ansible_facts".into(), returned);
             Outcome::of(r)
@@ -1808,7 +1675,7 @@ impl<'a> TaskRun<'a> {
         // and `msg`, no `changed`.
         let result = json!({"failed": true, "msg": msg.clone().unwrap_or_default()});
         if let Some(reg) = &self.t.register {
-            h.vars.insert(reg.clone(), result.clone());
+            Arc::make_mut(&mut h.vars).insert(reg.clone(), result.clone());
         }
         if status == TaskStatus::Failed {
             self.set_failed_task(h, result);
@@ -1911,7 +1778,7 @@ impl<'a> TaskRun<'a> {
         };
         let last = tally.results.last().cloned().unwrap_or(Value::Null);
         if let Some(reg) = &self.t.register {
-            h.vars.insert(reg.clone(), last.clone());
+            Arc::make_mut(&mut h.vars).insert(reg.clone(), last.clone());
         }
         let Some(label) = &self.t.loop_label else {
             return (
@@ -1948,7 +1815,7 @@ impl<'a> TaskRun<'a> {
                     m.insert("msg".into(), json!(msg));
                 }
                 if let (Some(reg), Some(last)) = (&self.t.register, tally.results.last()) {
-                    h.vars.insert(reg.clone(), last.clone());
+                    Arc::make_mut(&mut h.vars).insert(reg.clone(), last.clone());
                 }
                 tally.any_failed = true;
                 tally.any_failed_key = true;
@@ -2247,7 +2114,7 @@ impl<'a> TaskRun<'a> {
                 .pop()
                 .unwrap_or_else(|| json!({"skipped": true}))
         };
-        h.vars.insert(reg.clone(), value);
+        Arc::make_mut(&mut h.vars).insert(reg.clone(), value);
     }
 
     /// For `rescue` and `always`, as Ansible's `ansible_failed_task`/`_result`: the task's
@@ -2269,11 +2136,11 @@ impl<'a> TaskRun<'a> {
     /// `ansible_failed_task` is the task as Ansible serializes it: its own `name` (no role
     /// prefix, `''` when it has none) and `action`.
     fn set_failed_task(&self, h: &mut HostRun, result: Value) {
-        h.vars.insert(
+        Arc::make_mut(&mut h.vars).insert(
             "ansible_failed_task".to_owned(),
             json!({"name": self.t.name.clone().unwrap_or_default(), "action": self.module}),
         );
-        h.vars.insert("ansible_failed_result".to_owned(), result);
+        Arc::make_mut(&mut h.vars).insert("ansible_failed_result".to_owned(), result);
     }
 }
 
