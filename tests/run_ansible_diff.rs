@@ -1022,6 +1022,17 @@ fn ansible_and_clearfleet_agree_on_delegation_to_other_hosts() {
         h02["names"],
         format!("h02 {}", p2.as_str().unwrap_or_default())
     );
+    // `delegate_facts`: h02's facts went to h02, and without it to h01.
+    both.same_dump("h01-delegate-facts.json");
+    both.same_dump("h02-delegate-facts.json");
+    let facts1 = dumped(&both.ours_dir(), "h01-delegate-facts.json");
+    let facts2 = dumped(&both.ours_dir(), "h02-delegate-facts.json");
+    assert_eq!(facts1["kept_empty"], true, "{facts1}");
+    assert_eq!(facts1["facts_port"], *p2, "{facts1}");
+    assert_eq!(facts1["h02_facts_port"], *p2, "{facts1}");
+    assert_eq!(facts1["h02_given"], "from h01", "{facts1}");
+    assert_eq!(facts2["given"], "from h01", "{facts2}");
+    assert_eq!(facts2["facts_port"], *p2, "{facts2}");
 }
 
 /// `hostvars` (tests/fixtures/run/hostvars.yml): another host's variables as its last task left

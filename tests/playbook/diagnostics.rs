@@ -284,9 +284,9 @@ fn unsupported_keyword() {
 4 |       throttle: 1
   |       ^
 
-error: site.yml:5:7: the task keyword `delegate_facts` is not supported by clearfleet
+error: site.yml:5:7: the task keyword `debugger` is not supported by clearfleet
   |
-5 |       delegate_facts: true
+5 |       debugger: never
   |       ^"#;
     assert_text(&of("unsupported_keyword"), expected);
 }

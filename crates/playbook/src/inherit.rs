@@ -31,6 +31,7 @@ pub struct Inherited {
     pub run_once: Option<bool>,
     pub timeout: Option<u64>,
     pub delegate_to: Option<String>,
+    pub delegate_facts: Option<bool>,
     /// `remote_user`: the login the host's connection uses (a template, rendered per host).
     pub remote_user: Option<String>,
     pub vars: IndexMap<String, Value>,
@@ -56,6 +57,7 @@ impl Inherited {
             run_once: Some(task.run_once),
             timeout: task.timeout,
             delegate_to: task.delegate_to.clone(),
+            delegate_facts: Some(task.delegate_facts),
             remote_user: task.remote_user.clone(),
             vars: task.vars.clone(),
             check_mode: task.check_mode,
@@ -88,6 +90,7 @@ pub struct Own {
     pub run_once: Option<bool>,
     pub timeout: Option<u64>,
     pub delegate_to: Option<String>,
+    pub delegate_facts: Option<bool>,
     pub remote_user: Option<String>,
     pub vars: IndexMap<String, Value>,
     pub check_mode: Option<bool>,
@@ -114,6 +117,10 @@ pub fn apply(parent: &Inherited, own: Own, task: &mut Task) {
     task.check_mode = own.check_mode.or(parent.check_mode);
     task.diff = own.diff.or(parent.diff);
     task.delegate_to = own.delegate_to.or_else(|| parent.delegate_to.clone());
+    task.delegate_facts = own
+        .delegate_facts
+        .or(parent.delegate_facts)
+        .unwrap_or(false);
     task.remote_user = own.remote_user.or_else(|| parent.remote_user.clone());
     let mut vars = parent.vars.clone();
     vars.extend(own.vars);

@@ -243,6 +243,9 @@ pub struct Task {
     /// The host the task runs on instead (`127.0.0.1` is normalised to `localhost`); may be a
     /// template, rendered per host when the task runs.
     pub delegate_to: Option<String>,
+    /// `delegate_facts`: facts the task sets (`setup`, `set_fact`, a module's `ansible_facts`)
+    /// go to the host delegated to, not the task's own.
+    pub delegate_facts: bool,
     /// `remote_user`: who the host's connection logs in as, unless an `ansible_user` (or
     /// `ansible_ssh_user`) variable says (Ansible's variables beat its keywords). May be a
     /// template, rendered per host when the task runs.

@@ -105,6 +105,7 @@ const ROLE_KEYWORDS: &[&str] = &[
     "become_method",
     "become_flags",
     "delegate_to",
+    "delegate_facts",
     "remote_user",
     "diff",
     "module_defaults",
@@ -119,7 +120,6 @@ const ROLE_UNSUPPORTED: &[&str] = &[
     "throttle",
     "debugger",
     "collections",
-    "delegate_facts",
 ];
 
 /// A role entry of `roles:` or `dependencies:`: a name, or a mapping with `role:` (or
@@ -177,6 +177,7 @@ pub(crate) fn spec<'n>(
             "environment" => out.own.environment = cx.environment(f, v, sites),
             "no_log" => out.own.no_log = cx.bool(f, "no_log", v),
             "run_once" => out.own.run_once = cx.bool(f, "run_once", v),
+            "delegate_facts" => out.own.delegate_facts = cx.bool(f, "delegate_facts", v),
             "ignore_errors" => out.own.ignore_errors = cx.bool(f, "ignore_errors", v),
             "check_mode" => out.own.check_mode = cx.bool(f, "check_mode", v),
             "timeout" => out.own.timeout = cx.uint(f, "timeout", v, u64::MAX),

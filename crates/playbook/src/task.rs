@@ -107,6 +107,7 @@ pub(crate) fn new_task(location: clearfleet_base::diagnostic::Location) -> Task 
         poll: DEFAULT_POLL,
         run_once: false,
         delegate_to: None,
+        delegate_facts: false,
         remote_user: None,
         listen: Vec::new(),
         location,
@@ -222,6 +223,7 @@ pub fn task(
             "diff" => own.diff = cx.bool(f, "diff", v),
             "module_defaults" => own.module_defaults = cx.module_defaults(f, v, &mut sites),
             "run_once" => own.run_once = cx.bool(f, "run_once", v),
+            "delegate_facts" => own.delegate_facts = cx.bool(f, "delegate_facts", v),
             "retries" => {
                 task.retries = cx
                     .uint(f, "retries", v, u64::from(u32::MAX))

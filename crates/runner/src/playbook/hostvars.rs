@@ -74,10 +74,35 @@ impl Shared {
     }
 }
 
+/// Facts or variables a task delegated to a host gave it (`delegate_facts`), waiting for that
+/// host's own state to take them.
+#[derive(Debug, Clone)]
+pub(crate) enum Delivered {
+    /// `setup`'s facts (as gathered, before they become variables).
+    Gathered(Map<String, Value>),
+    /// A module's `ansible_facts`.
+    Returned(Map<String, Value>),
+    /// `set_fact`'s values.
+    Set(Map<String, Value>),
+}
+
+impl Delivered {
+    fn apply(&self, facts: &mut Layer, vars: &mut Layer) {
+        match self {
+            Delivered::Gathered(new) => *facts = Arc::new(super::facts::vars(facts, new.clone())),
+            Delivered::Returned(new) => {
+                *facts = Arc::new(super::facts::returned_by_module(facts, new));
+            }
+            Delivered::Set(new) => Arc::make_mut(vars).extend(new.clone()),
+        }
+    }
+}
+
 /// The run's `hostvars`, and the template layer that names it.
 pub(crate) struct HostVars {
     shared: Arc<Shared>,
     layer: Ctx,
+    delivered: Mutex<std::collections::HashMap<String, Vec<Delivered>>>,
 }
 
 impl HostVars {
@@ -100,6 +125,7 @@ impl HostVars {
         );
         HostVars {
             shared,
+            delivered: Mutex::default(),
             layer: Ctx::from(std::collections::BTreeMap::from([(
                 "hostvars".to_owned(),
                 map,
@@ -127,8 +153,43 @@ impl HostVars {
         });
     }
 
-    /// `h`'s variables as they are now; nothing is rebuilt when no layer changed.
-    pub(crate) fn publish(&self, h: &HostRun, groups: Ctx) {
+    /// Gives `name` what a task delegated to it set (`delegate_facts`): at once for
+    /// `hostvars`, and to its own state when it next starts or ends a task ([`HostVars::take`]).
+    /// A name the inventory lacks (the implicit localhost) gets nothing.
+    pub(crate) fn deliver(&self, name: &str, d: Delivered) {
+        {
+            let mut hosts = self.shared.lock();
+            let Some(e) = hosts.get_mut(name) else {
+                return;
+            };
+            let [_, facts, _, vars] = &mut e.layers;
+            d.apply(facts, vars);
+            e.built = None;
+        }
+        self.delivered
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry(name.to_owned())
+            .or_default()
+            .push(d);
+    }
+
+    /// Takes into `h`'s state what tasks delegated to it set.
+    pub(crate) fn take(&self, h: &mut HostRun) {
+        let taken = self
+            .delivered
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&h.name);
+        for d in taken.into_iter().flatten() {
+            d.apply(&mut h.facts, &mut h.vars);
+        }
+    }
+
+    /// `h`'s variables as they are now (with what was delivered to it); nothing is rebuilt
+    /// when no layer changed.
+    pub(crate) fn publish(&self, h: &mut HostRun, groups: Ctx) {
+        self.take(h);
         let layers = [
             h.inventory_vars.clone(),
             h.facts.clone(),

@@ -233,7 +233,7 @@ impl Engine {
     /// shared, see [`Engine::context`]).
     fn host_runs(&self) -> Vec<HostRun> {
         let member_of = self.inventory.member_of();
-        let runs: Vec<HostRun> = self
+        let mut runs: Vec<HostRun> = self
             .config
             .hosts
             .iter()
@@ -242,7 +242,7 @@ impl Engine {
         // `hostvars` names every inventory host, in inventory order; those outside `--limit`
         // have their inventory variables only.
         for name in self.inventory.host_names() {
-            match runs.iter().find(|h| h.name == name) {
+            match runs.iter_mut().find(|h| h.name == name) {
                 Some(h) => self.hostvars.publish(h, self.inventory.shared()),
                 None => self.hostvars.seed(
                     &name,
@@ -321,7 +321,7 @@ impl Engine {
                 }
             };
             h.inventory_generation = self.inventory.generation();
-            self.hostvars.publish(&h, self.inventory.shared());
+            self.hostvars.publish(&mut h, self.inventory.shared());
             hosts.push(h);
         }
     }
@@ -970,7 +970,8 @@ impl Engine {
                 for (k, v) in &set {
                     Arc::make_mut(&mut hosts[*i].vars).insert(k.clone(), v.clone());
                 }
-                self.hostvars.publish(&hosts[*i], self.inventory.shared());
+                self.hostvars
+                    .publish(&mut hosts[*i], self.inventory.shared());
             }
             return;
         }
@@ -1077,6 +1078,7 @@ impl Engine {
 /// Runs `t` on `h` in the host's log span and remembers it as the host's last finished task.
 async fn run_tracked(e: &Engine, t: &Task, h: &mut HostRun, ctx: &PlayCtx<'_>) {
     e.refresh_inventory_vars(h);
+    e.hostvars.take(h);
     let span = clearfleet_events::host_span(&h.name);
     tracing::Instrument::instrument(task::run_on_host(e, t, h, ctx), span).await;
     h.last_done = h.current.take();

@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use serde_json::{Map, Value, json};
 
 use super::host::HostRun;
+use super::hostvars::Delivered;
 use super::remote::{SshRemote, TaskRemote};
 use super::{Engine, PlayCtx};
 use crate::config::HostPlan;
@@ -206,42 +207,82 @@ async fn facts_of(
     ssh: &SshSettings,
     login: Option<&str>,
 ) -> Result<Map<String, Value>, (bool, String)> {
-    // A literal `ansible_python_interpreter` is the Python `ansible_python` describes.
-    let interpreter = h
-        .inventory_vars
-        .get("ansible_python_interpreter")
-        .and_then(Value::as_str)
-        .filter(|p| !p.contains("{{") && !p.starts_with("auto"))
-        .map(str::to_owned);
-    let script = super::facts::script(interpreter.as_deref());
-    let name = h.name.clone();
-    let max_output = h.plan.max_output;
     match h.connection_as(&e.connections, ssh, login).await {
         Err(err) => Err((true, err.to_string())),
         Ok(conn) => {
             let remote = SshRemote {
-                host: &name,
+                host: &h.name,
                 connection: &conn,
                 become_: None,
-                max_output,
+                max_output: h.plan.max_output,
             };
-            match remote
-                .run(
-                    &format!("sh -c {}", clearfleet_base::shell::quote(&script)),
-                    None,
-                    None,
-                )
-                .await
-            {
-                Ok(out) => match out.truncation.message() {
-                    None => Ok(super::facts::parse(&out.stdout_text())),
-                    Some(why) => Err((false, format!("the facts cannot be read whole: {why}"))),
-                },
-                Err(err) => Err((
-                    matches!(err, clearfleet_modules::RemoteError::Unreachable(_)),
-                    err.to_string(),
-                )),
+            facts_through(&remote, &h.inventory_vars).await
+        }
+    }
+}
+
+/// Every fact read by one command through `remote`, from a host whose variables are `vars`.
+async fn facts_through(
+    remote: &impl Remote,
+    vars: &Map<String, Value>,
+) -> Result<Map<String, Value>, (bool, String)> {
+    // A literal `ansible_python_interpreter` is the Python `ansible_python` describes.
+    let interpreter = vars
+        .get("ansible_python_interpreter")
+        .and_then(Value::as_str)
+        .filter(|p| !p.contains("{{") && !p.starts_with("auto"));
+    let script = super::facts::script(interpreter);
+    match remote
+        .run(
+            &format!("sh -c {}", clearfleet_base::shell::quote(&script)),
+            None,
+            None,
+        )
+        .await
+    {
+        Ok(out) => match out.truncation.message() {
+            None => Ok(super::facts::parse(&out.stdout_text())),
+            Some(why) => Err((false, format!("the facts cannot be read whole: {why}"))),
+        },
+        Err(err) => Err((
+            matches!(err, clearfleet_modules::RemoteError::Unreachable(_)),
+            err.to_string(),
+        )),
+    }
+}
+
+/// The facts of the host a `setup` task is delegated to (`Delegation::Own` excluded).
+async fn delegated_facts_of(
+    e: &Engine,
+    h: &HostRun,
+    t: &Task,
+    vars: &Ctx,
+    delegated: &Delegation,
+) -> Result<Map<String, Value>, (bool, String)> {
+    match delegated {
+        Delegation::Host(plan) => {
+            let login = delegated_login(e, plan, t, vars).map_err(|e| (false, e.to_string()))?;
+            let mut target = plan.target.clone();
+            if let Some(user) = login {
+                target.user = user;
             }
+            let conn = e
+                .connections
+                .get(&target, &e.config.ssh)
+                .await
+                .map_err(|err| (true, err.to_string()))?;
+            let remote = SshRemote {
+                host: &plan.name,
+                connection: &conn,
+                become_: None,
+                max_output: plan.max_output,
+            };
+            let host_vars = e.inventory.host_vars_of(&plan.name).unwrap_or_default();
+            facts_through(&remote, &host_vars).await
+        }
+        _ => {
+            let remote = LocalRemote::new(h.name.clone()).with_max_output(h.plan.max_output);
+            facts_through(&remote, &Map::new()).await
         }
     }
 }
@@ -440,10 +481,7 @@ async fn run_action(
         "include_vars" => include_vars(e, h, t, &rendered, vars, var_map),
         "group_by" => group_by(e, h, &rendered),
         "add_host" => add_host(e, rendered),
-        "setup" | "gather_facts" => match login(e, t, vars, var_map) {
-            Ok(login) => setup(e, h, &rendered, login.as_deref()).await,
-            Err(err) => Outcome::fail(err.to_string()),
-        },
+        "setup" | "gather_facts" => setup(e, h, t, &rendered, vars, var_map).await,
         "pause" => pause(&rendered).await,
         "package" => package(e, h, t, rendered, vars, var_map).await,
         _ => {
@@ -453,7 +491,13 @@ async fn run_action(
             if let Some(Value::Object(returned)) = r.data.get("ansible_facts")
                 && !r.failed
             {
-                h.facts = Arc::new(super::facts::returned_by_module(&h.facts, returned));
+                match facts_receiver(e, h, t, vars) {
+                    Ok(Some(owner)) => {
+                        e.hostvars
+                            .deliver(&owner, Delivered::Returned(returned.clone()));
+                    }
+                    _ => h.facts = Arc::new(super::facts::returned_by_module(&h.facts, returned)),
+                }
             }
             Outcome::of(r)
         }
@@ -752,10 +796,15 @@ fn set_fact(e: &Engine, t: &Task, h: &mut HostRun, rendered: Value, vars: &Ctx) 
             facts.insert(name, v);
         }
     }
-    for (k, v) in &facts {
-        if k != "cacheable" {
-            Arc::make_mut(&mut h.vars).insert(k.clone(), v.clone());
-        }
+    let set: Map<String, Value> = facts
+        .iter()
+        .filter(|(k, _)| *k != "cacheable")
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    match facts_receiver(e, h, t, vars) {
+        Err(err) => return Outcome::fail(err),
+        Ok(Some(owner)) => e.hostvars.deliver(&owner, Delivered::Set(set)),
+        Ok(None) => Arc::make_mut(&mut h.vars).extend(set),
     }
     let mut r = ModuleResult::ok();
     r.data.insert("ansible_facts".into(), Value::Object(facts));
@@ -880,15 +929,36 @@ fn add_host(e: &Engine, rendered: Value) -> Outcome {
 /// `setup`: the facts `gather_facts` reads (one command), narrowed by `gather_subset` and
 /// `filter`, given to the host and returned as Ansible's setup returns them (`ansible_facts`
 /// with the `ansible_` names).
-async fn setup(e: &Engine, h: &mut HostRun, rendered: &Value, login: Option<&str>) -> Outcome {
+async fn setup(
+    e: &Engine,
+    h: &mut HostRun,
+    t: &Task,
+    rendered: &Value,
+    vars: &Ctx,
+    var_map: &Map<String, Value>,
+) -> Outcome {
     if let Some(message) = super::facts::bad_subset(rendered) {
         return Outcome::fail(message);
     }
-    match facts_of(e, h, &e.config.ssh, login).await {
+    let delegated = match delegation(e, h, t, vars) {
+        Ok(d) => d,
+        Err(err) => return Outcome::fail(err),
+    };
+    let facts = match &delegated {
+        Delegation::Own => match login(e, t, vars, var_map) {
+            Ok(login) => facts_of(e, h, &e.config.ssh, login.as_deref()).await,
+            Err(err) => return Outcome::fail(err.to_string()),
+        },
+        other => delegated_facts_of(e, h, t, vars, other).await,
+    };
+    match facts {
         Ok(facts) => {
             let kept = super::facts::select(&facts, rendered);
             let returned = super::facts::returned(&kept);
-            h.facts = Arc::new(super::facts::vars(&h.facts, kept));
+            match facts_owner(t, &delegated) {
+                Some(owner) => e.hostvars.deliver(owner, Delivered::Gathered(kept)),
+                None => h.facts = Arc::new(super::facts::vars(&h.facts, kept)),
+            }
             let mut r = ModuleResult::ok();
             r.data.insert("ansible_facts".into(), returned);
             Outcome::of(r)
@@ -897,6 +967,29 @@ async fn setup(e: &Engine, h: &mut HostRun, rendered: &Value, login: Option<&str
             &clearfleet_modules::RemoteError::Unreachable(msg),
         )),
         Err((false, msg)) => Outcome::fail(msg),
+    }
+}
+
+/// [`facts_owner`] for a task that has not resolved its delegation: `None` (the task's own
+/// host) unless it has `delegate_facts`.
+fn facts_receiver(e: &Engine, h: &HostRun, t: &Task, vars: &Ctx) -> Result<Option<String>, String> {
+    if !t.delegate_facts {
+        return Ok(None);
+    }
+    let delegated = delegation(e, h, t, vars)?;
+    Ok(facts_owner(t, &delegated).map(str::to_owned))
+}
+
+/// The host the facts a task sets go to instead of its own: the one it is delegated to, with
+/// `delegate_facts` (Ansible's strategy, `get_delegated_hosts`).
+fn facts_owner<'d>(t: &Task, delegated: &'d Delegation) -> Option<&'d str> {
+    if !t.delegate_facts {
+        return None;
+    }
+    match delegated {
+        Delegation::Own => None,
+        Delegation::Controller(name) => Some(name),
+        Delegation::Host(plan) => Some(&plan.name),
     }
 }
 
@@ -958,7 +1051,7 @@ async fn run_host_module(
     let plan = match delegated {
         Delegation::Own => &h.plan,
         Delegation::Host(ref plan) => plan,
-        Delegation::Controller => {
+        Delegation::Controller(_) => {
             let remote = TaskRemote {
                 inner: LocalRemote::new(h.name.clone()).with_max_output(max_output),
                 environment: &env,
@@ -1008,7 +1101,8 @@ async fn run_host_module(
 /// Where a task's module runs: on its own host, on the controller, or on another host.
 enum Delegation {
     Own,
-    Controller,
+    /// The controller, by the name the task gave.
+    Controller(String),
     Host(Box<HostPlan>),
 }
 
@@ -1034,7 +1128,7 @@ fn delegation(e: &Engine, h: &HostRun, t: &Task, vars: &Ctx) -> Result<Delegatio
         Some(v) => v.get("ansible_connection").and_then(Value::as_str) == Some("local"),
     };
     if local {
-        return Ok(Delegation::Controller);
+        return Ok(Delegation::Controller(name.to_owned()));
     }
     if let Some(plan) = e.config.hosts.iter().find(|p| p.name == name) {
         return Ok(Delegation::Host(Box::new(plan.clone())));
