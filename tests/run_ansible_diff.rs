@@ -1064,4 +1064,8 @@ fn ansible_and_clearfleet_agree_on_systemd_results() {
         "Ignoring \"pattern\" as it is not used in \"systemd\"",
         "{ours}"
     );
+    assert_eq!(
+        dumped["by_fact"]["warnings"][0], "Ignoring \"runlevel\" as it is not used in \"systemd\"",
+        "{ours}"
+    );
 }

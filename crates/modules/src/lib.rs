@@ -110,6 +110,8 @@ pub mod service;
 pub mod service_enable;
 pub mod service_exec;
 pub mod service_linux;
+#[cfg(test)]
+mod service_tests;
 pub mod service_tools;
 pub mod slurp;
 pub mod stat;
