@@ -71,6 +71,8 @@
 //! - `wait_for`: `search_regex` is matched by `grep -E` on the host (common Python escapes
 //!   translated); no `drained`, no `search_regex` on ports; the poll loop has 1 s resolution.
 //! - `fetch`: no `..` climbing out of `dest`.
+//! - `service`: Linux only (service.py's `LinuxService`), without upstart; `systemd`: as
+//!   systemd_service.py, each `systemctl` command a round trip.
 
 pub mod accounts;
 pub mod actions;
