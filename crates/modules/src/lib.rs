@@ -278,7 +278,7 @@ fn keys(module: &str) -> Option<&'static [args::Key]> {
         "async_status" => async_job::KEYS,
         "apt" => apt::KEYS,
         "find" => find::KEYS,
-        "service" => service::KEYS,
+        "service" => service::ACTION_KEYS,
         "systemd" | "systemd_service" => systemd::KEYS,
         _ => return None,
     })

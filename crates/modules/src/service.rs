@@ -35,6 +35,26 @@ pub const KEYS: &[Key] = &[
     ("use", &[]),
 ];
 
+/// What a `service` task may be given, checked before the run: the action hands every
+/// argument but `use` to the module it picks on the host, `service` or `systemd` (whose own
+/// arguments and aliases are these too), which checks its own when it runs.
+pub const ACTION_KEYS: &[Key] = &[
+    ("name", &["service", "unit"]),
+    ("state", &[]),
+    ("sleep", &[]),
+    ("pattern", &[]),
+    ("enabled", &[]),
+    ("runlevel", &[]),
+    ("arguments", &["args"]),
+    ("use", &[]),
+    ("force", &[]),
+    ("masked", &[]),
+    ("daemon_reload", &["daemon-reload"]),
+    ("daemon_reexec", &["daemon-reexec"]),
+    ("scope", &[]),
+    ("no_block", &[]),
+];
+
 /// The `state` argument.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SvcState {
@@ -202,5 +222,11 @@ mod tests {
         assert!(e.at_run_time);
         assert!(ServiceArgs::parse(&json!({"state": "started"})).is_err());
         assert!(ServiceArgs::parse(&json!({"name": "x", "state": "running"})).is_err());
+        // systemd's arguments pass the check before the run (the action may pick systemd),
+        // not the service module's own.
+        let systemd_args = json!({"name": "x", "masked": true, "use": "systemd"});
+        assert!(crate::validate_args("service", &systemd_args).is_ok());
+        assert!(crate::validate_args("service", &json!({"name": "x", "nope": 1})).is_err());
+        assert!(ServiceArgs::parse(&systemd_args).is_err());
     }
 }
