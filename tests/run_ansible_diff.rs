@@ -994,8 +994,9 @@ fn ansible_and_clearfleet_agree_on_find_results() {
 /// `service` on a host without a running systemd (tests/fixtures/run/service_results.yml):
 /// the SysV path of service.py (`/usr/sbin/service`, `update-rc.d`) for an LSB script the
 /// play installs, started, stopped, restarted, reloaded, enabled, disabled, in check mode, by
-/// pattern, missing; the results field for field and the actions the script was run with, in
-/// order, the same under both tools.
+/// pattern, missing; then `sysvinit` (the module `service` runs where the `service_mgr` fact is
+/// sysvinit) on the same script; the results field for field and the actions the script was
+/// run with, in order, the same under both tools.
 #[test]
 fn ansible_and_clearfleet_agree_on_service_results() {
     if !std::path::Path::new("/usr/sbin/update-rc.d").exists() {

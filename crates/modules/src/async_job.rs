@@ -72,7 +72,7 @@ pub fn support(module: &str) -> AsyncSupport {
         // Ansible's `normal` action (and `uri`'s own) support async.
         "file" | "lineinfile" | "stat" | "slurp" | "get_url" | "wait_for" | "uri" | "ping"
         | "tempfile" | "getent" | "async_status" | "setup" | "apt" | "service" | "systemd"
-        | "systemd_service" => AsyncSupport::NotInClearfleet,
+        | "systemd_service" | "sysvinit" => AsyncSupport::NotInClearfleet,
         _ => AsyncSupport::No,
     }
 }

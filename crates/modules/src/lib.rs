@@ -45,7 +45,7 @@
 //! | uri | 1 (+1 with creates/removes) |
 //! | tempfile | A 1 (`mktemp`) + 1 (stat); skipped in check mode |
 //! | group, user | Q 1 (`getent`); A 1 (`groupadd`/`useradd`/... and `getent` again) |
-//! | service, systemd | 1 look (tools, init script, links, locale), then 1 per command the Python module runs |
+//! | service, systemd, sysvinit | 1 look (tools, init script, links, locale), then 1 per command the Python module runs |
 //! | command, shell with `async` | 1 to start the job, then 1 per `poll` (see [`async_job`]) |
 //! | async_status | 1 (the job's files read, or removed) |
 //!
@@ -71,8 +71,8 @@
 //! - `wait_for`: `search_regex` is matched by `grep -E` on the host (common Python escapes
 //!   translated); no `drained`, no `search_regex` on ports; the poll loop has 1 s resolution.
 //! - `fetch`: no `..` climbing out of `dest`.
-//! - `service`: Linux only (service.py's `LinuxService`), without upstart; `systemd`: as
-//!   systemd_service.py, each `systemctl` command a round trip.
+//! - `service`: Linux only (service.py's `LinuxService`), without upstart; `systemd` and
+//!   `sysvinit`: as their modules, each command a round trip.
 
 pub mod accounts;
 pub mod actions;
@@ -119,6 +119,7 @@ pub mod slurp;
 pub mod stat;
 pub mod systemd;
 pub mod systemd_show;
+pub mod sysvinit;
 pub mod tar;
 pub mod tempfile;
 pub mod template;
@@ -156,6 +157,7 @@ pub use self::service::ServiceArgs;
 pub use self::slurp::SlurpArgs;
 pub use self::stat::StatArgs;
 pub use self::systemd::SystemdArgs;
+pub use self::sysvinit::SysvinitArgs;
 pub use self::tempfile::TempfileArgs;
 pub use self::template::TemplateArgs;
 pub use self::uri::UriArgs;
@@ -211,6 +213,7 @@ pub const HOST_MODULES: &[&str] = &[
     "service",
     "systemd",
     "systemd_service",
+    "sysvinit",
 ];
 
 /// One parsed module call.
@@ -242,6 +245,7 @@ pub enum ModuleCall {
     Find(FindArgs),
     Service(ServiceArgs),
     Systemd(SystemdArgs),
+    Sysvinit(SysvinitArgs),
 }
 
 fn unknown(module: &str) -> ArgError {
@@ -280,6 +284,7 @@ fn keys(module: &str) -> Option<&'static [args::Key]> {
         "find" => find::KEYS,
         "service" => service::ACTION_KEYS,
         "systemd" | "systemd_service" => systemd::KEYS,
+        "sysvinit" => sysvinit::KEYS,
         _ => return None,
     })
 }
@@ -337,6 +342,7 @@ impl ModuleCall {
             "find" => ModuleCall::Find(FindArgs::parse(args)?),
             "service" => ModuleCall::Service(ServiceArgs::parse(args)?),
             "systemd" | "systemd_service" => ModuleCall::Systemd(SystemdArgs::parse(args)?),
+            "sysvinit" => ModuleCall::Sysvinit(SysvinitArgs::parse(args)?),
             other => return Err(unknown(other)),
         })
     }
@@ -370,6 +376,7 @@ impl ModuleCall {
             ModuleCall::Find(_) => "find",
             ModuleCall::Service(_) => "service",
             ModuleCall::Systemd(_) => "systemd",
+            ModuleCall::Sysvinit(_) => "sysvinit",
         }
     }
 
@@ -402,6 +409,7 @@ impl ModuleCall {
             ModuleCall::Find(a) => find::run(a, ctx).await,
             ModuleCall::Service(a) => service::run(a, ctx).await,
             ModuleCall::Systemd(a) => systemd::run(a, ctx).await,
+            ModuleCall::Sysvinit(a) => sysvinit::run(a, ctx).await,
         }
     }
 

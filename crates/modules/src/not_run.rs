@@ -30,7 +30,6 @@ pub const NOT_RUN: &[&str] = &[
     "service_facts",
     "set_stats",
     "subversion",
-    "sysvinit",
     "unarchive",
     "validate_argument_spec",
     "wait_for_connection",

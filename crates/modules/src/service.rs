@@ -36,8 +36,8 @@ pub const KEYS: &[Key] = &[
 ];
 
 /// What a `service` task may be given, checked before the run: the action hands every
-/// argument but `use` to the module it picks on the host, `service` or `systemd` (whose own
-/// arguments and aliases are these too), which checks its own when it runs.
+/// argument but `use` to the module it picks on the host, `service`, `systemd` or `sysvinit`
+/// (whose own arguments and aliases are these too), which checks its own when it runs.
 pub const ACTION_KEYS: &[Key] = &[
     ("name", &["service", "unit"]),
     ("state", &[]),
@@ -53,6 +53,8 @@ pub const ACTION_KEYS: &[Key] = &[
     ("daemon_reexec", &["daemon-reexec"]),
     ("scope", &[]),
     ("no_block", &[]),
+    ("runlevels", &[]),
+    ("daemonize", &[]),
 ];
 
 /// The `state` argument.

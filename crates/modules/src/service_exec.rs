@@ -54,15 +54,27 @@ impl<R: Remote> Exec<'_, '_, R> {
         self.ran(&script).await
     }
 
-    /// `execute_command(cmd, daemonize=True)`.
+    /// `execute_command(cmd, daemonize=True)`: the locale alone as environment.
     pub async fn daemonized(&self, cmd: &str) -> Result<Ran, ModuleResult> {
-        let argv = words(cmd).map_err(|e| ModuleResult::fail(e.to_string()))?;
         let l = quote(self.locale.as_deref().unwrap_or("C"));
+        self.detached(cmd, &format!("env -i LANG={l} LC_ALL={l} LC_MESSAGES={l} "))
+            .await
+    }
+
+    /// `module_utils.service.daemonize(module, cmd)` (`sysvinit`'s `daemonize: true`): as
+    /// [`Exec::daemonized`], with the environment kept.
+    pub async fn daemonized_keep_env(&self, cmd: &str) -> Result<Ran, ModuleResult> {
+        self.detached(cmd, "").await
+    }
+
+    /// `cmd` from `/`, in a new session, its output through files.
+    async fn detached(&self, cmd: &str, env: &str) -> Result<Ran, ModuleResult> {
+        let argv = words(cmd).map_err(|e| ModuleResult::fail(e.to_string()))?;
         let script = format!(
             "{prelude}cd / || exit 1\n\
              t=$(mktemp -d) || exit 1\n\
              if command -v setsid >/dev/null 2>&1; then set -- setsid; else set --; fi\n\
-             \"$@\" env -i LANG={l} LC_ALL={l} LC_MESSAGES={l} {argv} </dev/null >\"$t/o\" 2>\"$t/e\"\n\
+             \"$@\" {env}{argv} </dev/null >\"$t/o\" 2>\"$t/e\"\n\
              rc=$?\n\
              cat \"$t/o\"; cat \"$t/e\" >&2; rm -rf \"$t\"\n\
              exit $rc\n",

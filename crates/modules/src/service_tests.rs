@@ -37,6 +37,7 @@ impl Scripted {
             .skip(1)
             .map(|c| {
                 let c = c.replace("'\"'\"'", "'");
+                let c = c.strip_prefix("/bin/sh -c '").unwrap_or(&c);
                 let line = c
                     .lines()
                     .find(|l| l.starts_with("exec ") || l.contains(" env -i "))
@@ -432,4 +433,60 @@ fn systemd_takes_an_init_script_as_found_and_reads_its_links() {
     assert_eq!(r.data["enabled"], true);
     let value: &Value = &r.data["status"];
     assert_eq!(value, &json!({}));
+}
+
+#[test]
+fn sysvinit_with_chkconfig_enables_in_runlevels_and_reports_an_illegal_one() {
+    let host = Scripted::new(
+        look("bin chkconfig /sbin/chkconfig\nsysv_exists\n"),
+        &[
+            ("/etc/init.d/ntp status", 3, "ntp is stopped\n", ""),
+            (
+                "chkconfig --level 35 ntp on",
+                1,
+                "",
+                "illegal runlevel specified\n",
+            ),
+        ],
+    );
+    let r = go(
+        &host,
+        "sysvinit",
+        json!({"name": "ntp", "enabled": true, "runlevels": ["3", "5"]}),
+        false,
+    );
+    assert_eq!(
+        r.msg.as_deref(),
+        Some("Illegal runlevel specified for enable operation on service ntp")
+    );
+    assert_eq!(r.data["status"]["enabled"]["rc"], 1, "{r:?}");
+    assert_eq!(
+        host.commands(),
+        [
+            "/etc/init.d/ntp status",
+            "/sbin/chkconfig --level 35 ntp on"
+        ]
+    );
+}
+
+#[test]
+fn sysvinit_falls_back_to_ps_and_warns() {
+    let host = Scripted::new(
+        look("sysv_exists\n"),
+        &[
+            ("/etc/init.d/odd status", 5, "a\nb\nc\n", ""),
+            ("ps auxww", 0, "root 1 odd --daemon\n", ""),
+        ],
+    );
+    let r = go(
+        &host,
+        "sysvinit",
+        json!({"name": "odd", "state": "started"}),
+        false,
+    );
+    assert!(!r.failed && !r.changed, "{r:?}");
+    assert_eq!(
+        r.warnings,
+        ["Used ps output to match service name and determine it is up, this is very unreliable"]
+    );
 }

@@ -1,9 +1,9 @@
 //! `service` as ansible-core 2.19.14's action (`plugins/action/service.py`): `use` (default
 //! `auto`: the `service_mgr` fact, of the delegated host with `delegate_to`, else one fact
-//! gathering for it) names the module; a name that is no module (`sysvinit` is one, which
-//! clearfleet does not run; PID 1's name such as `sshd` is none) gives `service`. For
-//! `systemd` the arguments it does not take are dropped with Ansible's warning; the chosen
-//! module's `module_defaults` apply.
+//! gathering for it) names the module (`systemd`, `sysvinit`); a name that is no module (PID
+//! 1's own, such as `sshd`) gives `service`. For `systemd` the arguments it does not take are
+//! dropped with Ansible's warning (in the result, as 2.19 gives it); the chosen module's
+//! `module_defaults` apply.
 
 use serde_json::Value;
 
