@@ -233,7 +233,7 @@ fn service_with_chkconfig_reads_runlevels_3_and_5() {
         true,
     );
     // Check mode ends the module with `changed` alone, as service.py's exit_json.
-    assert_eq!(r.changed, true);
+    assert!(r.changed);
     assert!(!r.data.contains_key("name"), "{r:?}");
 }
 
