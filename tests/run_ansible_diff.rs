@@ -1061,3 +1061,83 @@ fn ansible_and_clearfleet_agree_on_hostvars() {
         assert!(h01.contains(expected), "{expected}\n{h01}");
     }
 }
+
+/// `service` on a host without a running systemd (tests/fixtures/run/service_results.yml):
+/// the SysV path of service.py (`/usr/sbin/service`, `update-rc.d`) for an LSB script the
+/// play installs, started, stopped, restarted, reloaded, enabled, disabled, in check mode, by
+/// pattern, missing; then `sysvinit` (the module `service` runs where the `service_mgr` fact is
+/// sysvinit) on the same script; the results field for field and the actions the script was
+/// run with, in order, the same under both tools.
+#[test]
+fn ansible_and_clearfleet_agree_on_service_results() {
+    if !std::path::Path::new("/usr/sbin/update-rc.d").exists() {
+        eprintln!("skipped: no update-rc.d (init-system-helpers) on this machine");
+        return;
+    }
+    let Some(both) = run_both("service_results.yml", &["h01"]) else {
+        return;
+    };
+    let ours = both.same_dump("h01-service.json");
+    let dumped = dumped(&both.ours_dir(), "h01-service.json");
+    assert_eq!(dumped["started"]["changed"], true, "{ours}");
+    assert_eq!(dumped["started_already"]["changed"], false, "{ours}");
+    assert_eq!(
+        dumped["check_start"]["msg"], "service state changed",
+        "{ours}"
+    );
+    assert_eq!(dumped["enabled"]["enabled"], true, "{ours}");
+    assert_eq!(
+        dumped["missing"]["msg"], "Could not find the requested service SVC-missing: host",
+        "{ours}"
+    );
+    // service.py restarts by stop then start, each with the arguments.
+    let log = dumped["log"].as_array().cloned().unwrap_or_default();
+    for want in [
+        "stop --verbose two words",
+        "start --verbose two words",
+        "reload",
+    ] {
+        assert!(log.iter().any(|x| x == want), "{want}: {ours}");
+    }
+}
+
+/// `systemd` where systemd is installed but not running (tests/fixtures/run/systemd_results.yml):
+/// enable, disable, mask and unmask of unit files the play installs (systemctl works on unit
+/// files offline), a state and daemon-reload failing or warning (SYSTEMD_OFFLINE=1), a unit
+/// systemctl does not know, the argument checks, `service` with `use: systemd`; field for
+/// field under both tools.
+#[test]
+fn ansible_and_clearfleet_agree_on_systemd_results() {
+    if !std::path::Path::new("/usr/lib/systemd/system").is_dir() {
+        eprintln!("skipped: no systemd unit directory on this machine");
+        return;
+    }
+    let Some(both) = run_both("systemd_results.yml", &["h01"]) else {
+        return;
+    };
+    let ours = both.same_dump("h01-systemd.json");
+    let dumped = dumped(&both.ours_dir(), "h01-systemd.json");
+    assert_eq!(dumped["enabled"]["changed"], true, "{ours}");
+    assert_eq!(dumped["enabled_already"]["changed"], false, "{ours}");
+    assert_eq!(dumped["masked"]["changed"], true, "{ours}");
+    assert_eq!(
+        dumped["state_unknown"]["msg"], "Service is in unknown state",
+        "{ours}"
+    );
+    assert_eq!(dumped["state_offline"]["failed"], false, "{ours}");
+    assert!(
+        dumped["missing"]["cmd"]
+            .as_str()
+            .is_some_and(|c| c.ends_with("/systemctl")),
+        "{ours}"
+    );
+    assert_eq!(
+        dumped["via_service"]["warnings"][0],
+        "Ignoring \"pattern\" as it is not used in \"systemd\"",
+        "{ours}"
+    );
+    assert_eq!(
+        dumped["by_fact"]["warnings"][0], "Ignoring \"runlevel\" as it is not used in \"systemd\"",
+        "{ours}"
+    );
+}

@@ -71,7 +71,8 @@ pub fn support(module: &str) -> AsyncSupport {
         "command" | "shell" => AsyncSupport::Yes,
         // Ansible's `normal` action (and `uri`'s own) support async.
         "file" | "lineinfile" | "stat" | "slurp" | "get_url" | "wait_for" | "uri" | "ping"
-        | "tempfile" | "getent" | "async_status" | "setup" | "apt" => AsyncSupport::NotInClearfleet,
+        | "tempfile" | "getent" | "async_status" | "setup" | "apt" | "service" | "systemd"
+        | "systemd_service" | "sysvinit" => AsyncSupport::NotInClearfleet,
         _ => AsyncSupport::No,
     }
 }

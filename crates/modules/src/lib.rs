@@ -45,6 +45,7 @@
 //! | uri | 1 (+1 with creates/removes) |
 //! | tempfile | A 1 (`mktemp`) + 1 (stat); skipped in check mode |
 //! | group, user | Q 1 (`getent`); A 1 (`groupadd`/`useradd`/... and `getent` again) |
+//! | service, systemd, sysvinit | 1 look (tools, init script, links, locale), then 1 per command the Python module runs |
 //! | command, shell with `async` | 1 to start the job, then 1 per `poll` (see [`async_job`]) |
 //! | async_status | 1 (the job's files read, or removed) |
 //!
@@ -70,6 +71,8 @@
 //! - `wait_for`: `search_regex` is matched by `grep -E` on the host (common Python escapes
 //!   translated); no `drained`, no `search_regex` on ports; the poll loop has 1 s resolution.
 //! - `fetch`: no `..` climbing out of `dest`.
+//! - `service`: Linux only (service.py's `LinuxService`), without upstart; `systemd` and
+//!   `sysvinit`: as their modules, each command a round trip.
 
 pub mod accounts;
 pub mod actions;
@@ -105,8 +108,18 @@ pub mod remote;
 pub mod replace;
 pub mod result;
 pub mod script;
+pub mod service;
+pub mod service_enable;
+pub mod service_exec;
+pub mod service_linux;
+#[cfg(test)]
+mod service_tests;
+pub mod service_tools;
 pub mod slurp;
 pub mod stat;
+pub mod systemd;
+pub mod systemd_show;
+pub mod sysvinit;
 pub mod tar;
 pub mod tempfile;
 pub mod template;
@@ -140,8 +153,11 @@ pub use self::remote::{Remote, RemoteError, RemoteOutput};
 pub use self::replace::ReplaceArgs;
 pub use self::result::{Diff, ModuleResult};
 pub use self::script::ScriptArgs;
+pub use self::service::ServiceArgs;
 pub use self::slurp::SlurpArgs;
 pub use self::stat::StatArgs;
+pub use self::systemd::SystemdArgs;
+pub use self::sysvinit::SysvinitArgs;
 pub use self::tempfile::TempfileArgs;
 pub use self::template::TemplateArgs;
 pub use self::uri::UriArgs;
@@ -194,6 +210,10 @@ pub const HOST_MODULES: &[&str] = &[
     "async_status",
     "apt",
     "find",
+    "service",
+    "systemd",
+    "systemd_service",
+    "sysvinit",
 ];
 
 /// One parsed module call.
@@ -223,6 +243,9 @@ pub enum ModuleCall {
     AsyncStatus(AsyncStatusArgs),
     Apt(AptArgs),
     Find(FindArgs),
+    Service(ServiceArgs),
+    Systemd(SystemdArgs),
+    Sysvinit(SysvinitArgs),
 }
 
 fn unknown(module: &str) -> ArgError {
@@ -259,6 +282,9 @@ fn keys(module: &str) -> Option<&'static [args::Key]> {
         "async_status" => async_job::KEYS,
         "apt" => apt::KEYS,
         "find" => find::KEYS,
+        "service" => service::ACTION_KEYS,
+        "systemd" | "systemd_service" => systemd::KEYS,
+        "sysvinit" => sysvinit::KEYS,
         _ => return None,
     })
 }
@@ -314,6 +340,9 @@ impl ModuleCall {
             "async_status" => ModuleCall::AsyncStatus(AsyncStatusArgs::parse(args)?),
             "apt" => ModuleCall::Apt(AptArgs::parse(args)?),
             "find" => ModuleCall::Find(FindArgs::parse(args)?),
+            "service" => ModuleCall::Service(ServiceArgs::parse(args)?),
+            "systemd" | "systemd_service" => ModuleCall::Systemd(SystemdArgs::parse(args)?),
+            "sysvinit" => ModuleCall::Sysvinit(SysvinitArgs::parse(args)?),
             other => return Err(unknown(other)),
         })
     }
@@ -345,6 +374,9 @@ impl ModuleCall {
             ModuleCall::AsyncStatus(_) => "async_status",
             ModuleCall::Apt(_) => "apt",
             ModuleCall::Find(_) => "find",
+            ModuleCall::Service(_) => "service",
+            ModuleCall::Systemd(_) => "systemd",
+            ModuleCall::Sysvinit(_) => "sysvinit",
         }
     }
 
@@ -375,6 +407,9 @@ impl ModuleCall {
             ModuleCall::AsyncStatus(a) => async_job::status(a, ctx).await,
             ModuleCall::Apt(a) => apt::run(a, ctx).await,
             ModuleCall::Find(a) => find::run(a, ctx).await,
+            ModuleCall::Service(a) => service::run(a, ctx).await,
+            ModuleCall::Systemd(a) => systemd::run(a, ctx).await,
+            ModuleCall::Sysvinit(a) => sysvinit::run(a, ctx).await,
         }
     }
 

@@ -2,6 +2,8 @@
 //! engine-level action such as `debug` or `set_fact`), `until`/`retries`, `changed_when`,
 //! `failed_when`, `register`, `notify` and `ignore_errors`; then the result as an event.
 
+mod service_action;
+
 use std::borrow::Cow;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -484,6 +486,7 @@ async fn run_action(
         "setup" | "gather_facts" => setup(e, h, t, &rendered, vars, var_map).await,
         "pause" => pause(&rendered).await,
         "package" => package(e, h, t, rendered, vars, var_map).await,
+        "service" => service_action::service(e, h, t, rendered, vars, var_map).await,
         _ => {
             let r = run_host_module(e, h, t, module, rendered, vars, var_map).await;
             // A module's `ansible_facts` (getent's) become the host's facts, as Ansible's
@@ -565,8 +568,22 @@ async fn package(
     if not_run::is_not_run(canon) {
         return Outcome::fail(not_run::refusal(canon));
     }
-    // The chosen module's own `module_defaults` under the arguments (`_apply_action_arg_defaults`).
-    if let (Some(defaults), Value::Object(args)) = (t.module_defaults.get(canon), &mut rendered) {
+    if let Err(err) = apply_module_defaults(e, t, canon, &mut rendered, vars) {
+        return Outcome::fail(err);
+    }
+    Outcome::of(run_host_module(e, h, t, canon, rendered, vars, var_map).await)
+}
+
+/// The chosen module's own `module_defaults` under the arguments, as an action that picks a
+/// module applies them (`_apply_action_arg_defaults`): `package`, `service`.
+fn apply_module_defaults(
+    e: &Engine,
+    t: &Task,
+    canon: &str,
+    rendered: &mut Value,
+    vars: &Ctx,
+) -> Result<(), String> {
+    if let (Some(defaults), Value::Object(args)) = (t.module_defaults.get(canon), rendered) {
         let defaults = Value::Object(defaults.clone());
         match e
             .templates
@@ -578,10 +595,10 @@ async fn package(
                 }
             }
             Ok(_) => {}
-            Err(err) => return Outcome::fail(err.to_string()),
+            Err(err) => return Err(err.to_string()),
         }
     }
-    Outcome::of(run_host_module(e, h, t, canon, rendered, vars, var_map).await)
+    Ok(())
 }
 
 /// `debug` as ansible-core 2.19's action: `var` evaluated as an expression and registered

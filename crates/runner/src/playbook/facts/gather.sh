@@ -18,6 +18,7 @@ echo @@pid1; cat /proc/1/comm 2>/dev/null || ps -p 1 -o comm= 2>/dev/null
 echo @@init; [ -L /sbin/init ] && readlink /sbin/init
 echo @@service; command -v systemctl >/dev/null 2>&1 && { [ -d /run/systemd/system ] || [ -d /dev/.run/systemd ] || [ -d /dev/.systemd ]; } && echo systemd
 command -v initctl >/dev/null 2>&1 && [ -d /etc/init ] && echo upstart; [ -e /sbin/openrc ] && echo openrc
+command -v systemctl >/dev/null 2>&1 && [ -L /sbin/init ] && [ "$(basename "$(readlink /sbin/init)")" = systemd ] && echo systemd
 [ -d /etc/init.d ] && echo sysvinit; [ -d /etc/dinit.d ] && echo dinit
 echo @@pkg; for p in /usr/bin/rpm-ostree /usr/bin/yum /usr/bin/dnf-3 /usr/bin/dnf5 /usr/bin/apt-get /usr/bin/zypper /usr/sbin/urpmi /usr/bin/pacman /bin/opkg /usr/pkg/bin/pkgin /opt/local/bin/pkgin /opt/tools/bin/pkgin /opt/local/bin/port /usr/local/bin/brew /opt/homebrew/bin/brew /sbin/apk /usr/sbin/pkg /usr/sbin/swlist /usr/bin/emerge /usr/sbin/pkgadd /usr/bin/pkg /usr/bin/xbps-install /usr/local/sbin/pkg /usr/bin/swupd /usr/sbin/sorcery /usr/bin/installp; do [ -e "$p" ] && echo "$p"; done
 IP=$(command -v ip 2>/dev/null || { [ -x /sbin/ip ] && echo /sbin/ip; } || { [ -x /usr/sbin/ip ] && echo /usr/sbin/ip; })

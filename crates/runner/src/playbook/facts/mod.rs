@@ -323,6 +323,19 @@ processor\t: 1\nvendor_id\t: GenuineIntel\nmodel name\t: Xeon\nphysical id\t: 1\
         assert_eq!(f["memtotal_mb"], 2000);
         assert_eq!(f["pkg_mgr"], "apt");
         assert_eq!(f["service_mgr"], "systemd");
+        // PID 1 a shell: ServiceMgrFactCollector's checks in order (a running systemd, upstart,
+        // OpenRC, /sbin/init a link to systemd, /etc/init.d, /etc/dinit.d); the script prints
+        // those that hold, the first wins.
+        let shell_pid1 = |service: &str| {
+            parse(&DEBIAN.replace(
+                "@@pid1\nsystemd\n",
+                &format!("@@pid1\nbash\n@@service\n{service}"),
+            ))["service_mgr"]
+                .clone()
+        };
+        assert_eq!(shell_pid1("systemd\nsysvinit\n"), "systemd");
+        assert_eq!(shell_pid1("sysvinit\n"), "sysvinit");
+        assert_eq!(shell_pid1(""), "service");
         assert_eq!(f["date_time"]["iso8601"], "2026-01-02T02:04:05Z");
         assert_eq!(
             f["date_time"]["iso8601_micro"],
