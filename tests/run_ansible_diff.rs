@@ -990,3 +990,63 @@ fn ansible_and_clearfleet_agree_on_find_results() {
         assert!(ours.contains(want), "{want} in {ours}");
     }
 }
+
+/// unarchive (tests/fixtures/run/unarchive.yml) registers what unarchive.py and its action do,
+/// field for field: tar.gz, tar.bz2, tar.xz, plain tar and zip archives from the controller
+/// and on the host, second runs, check mode, list_files, exclude/include, creates,
+/// keep_newer, mode/owner/group, a missing dest and source, a non-archive. Differences by
+/// nature only are evened out: `invocation` is dropped, the temporary directory the
+/// controller's archive is sent to (Ansible's `ansible-tmp-…`, clearfleet's
+/// `clearfleet-unarchive.…`) is shown as `TMP`, and the lines of the no-handler message are
+/// sorted (ansible-core joins the handlers' reasons from a Python `set`, in the order of
+/// the process's string hashing).
+#[test]
+fn ansible_and_clearfleet_agree_on_unarchive_results() {
+    let Some(both) = run_both("unarchive.yml", &["h01"]) else {
+        return;
+    };
+    let tmp = regex::Regex::new(
+        r#"[^"\s]*/(ansible-tmp-[0-9.]+-[0-9]+-[0-9]+|clearfleet-unarchive\.[A-Za-z0-9]{8})"#,
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let normal = |dir: PathBuf| {
+        let mut v = dumped(&dir, "h01-unarchive.json");
+        if let Some(all) = v.as_object_mut() {
+            for r in all.values_mut().filter_map(|r| r.as_object_mut()) {
+                r.remove("invocation");
+                if let Some(serde_json::Value::String(msg)) = r.get_mut("msg")
+                    && msg.starts_with("Failed to find handler")
+                {
+                    let mut lines: Vec<&str> = msg.lines().collect();
+                    lines.sort_unstable();
+                    *msg = lines.join("\n");
+                }
+            }
+        }
+        let text = serde_json::to_string_pretty(&v)
+            .unwrap_or_default()
+            .replace(&dir.display().to_string(), "WORK");
+        tmp.replace_all(&text, "TMP").into_owned()
+    };
+    let ours = normal(both.ours_dir());
+    assert_eq!(
+        ours,
+        normal(both.theirs_dir()),
+        "--- clearfleet:\n{}\n--- ansible:\n{}",
+        both.ours.stdout,
+        both.theirs
+    );
+    for want in [
+        "\"handler\": \"TgzArchive\"",
+        "\"handler\": \"TarArchive\"",
+        "\"handler\": \"ZipArchive\"",
+        "\"prepared\":",
+        "Failed to find handler",
+        "must be an existing dir",
+        "skipped, since WORK/h01/gz/d exists",
+        "does not support check mode when using gtar",
+        "bad symbolic permission for mode: ao=r",
+    ] {
+        assert!(ours.contains(want), "{want} in {ours}");
+    }
+}

@@ -111,6 +111,10 @@ pub mod tar;
 pub mod tempfile;
 pub mod template;
 pub mod textedit;
+pub mod unarchive;
+pub mod unarchive_attrs;
+pub mod unarchive_check;
+pub mod unarchive_host;
 pub mod uri;
 pub mod user;
 pub mod user_password_expiry;
@@ -144,6 +148,7 @@ pub use self::slurp::SlurpArgs;
 pub use self::stat::StatArgs;
 pub use self::tempfile::TempfileArgs;
 pub use self::template::TemplateArgs;
+pub use self::unarchive::UnarchiveArgs;
 pub use self::uri::UriArgs;
 pub use self::user::UserArgs;
 pub use self::wait_for::WaitForArgs;
@@ -194,6 +199,7 @@ pub const HOST_MODULES: &[&str] = &[
     "async_status",
     "apt",
     "find",
+    "unarchive",
 ];
 
 /// One parsed module call.
@@ -223,6 +229,7 @@ pub enum ModuleCall {
     AsyncStatus(AsyncStatusArgs),
     Apt(AptArgs),
     Find(FindArgs),
+    Unarchive(UnarchiveArgs),
 }
 
 fn unknown(module: &str) -> ArgError {
@@ -259,6 +266,7 @@ fn keys(module: &str) -> Option<&'static [args::Key]> {
         "async_status" => async_job::KEYS,
         "apt" => apt::KEYS,
         "find" => find::KEYS,
+        "unarchive" => unarchive::KEYS,
         _ => return None,
     })
 }
@@ -314,6 +322,7 @@ impl ModuleCall {
             "async_status" => ModuleCall::AsyncStatus(AsyncStatusArgs::parse(args)?),
             "apt" => ModuleCall::Apt(AptArgs::parse(args)?),
             "find" => ModuleCall::Find(FindArgs::parse(args)?),
+            "unarchive" => ModuleCall::Unarchive(UnarchiveArgs::parse(args)?),
             other => return Err(unknown(other)),
         })
     }
@@ -345,6 +354,7 @@ impl ModuleCall {
             ModuleCall::AsyncStatus(_) => "async_status",
             ModuleCall::Apt(_) => "apt",
             ModuleCall::Find(_) => "find",
+            ModuleCall::Unarchive(_) => "unarchive",
         }
     }
 
@@ -375,6 +385,7 @@ impl ModuleCall {
             ModuleCall::AsyncStatus(a) => async_job::status(a, ctx).await,
             ModuleCall::Apt(a) => apt::run(a, ctx).await,
             ModuleCall::Find(a) => find::run(a, ctx).await,
+            ModuleCall::Unarchive(a) => unarchive::run(a, ctx).await,
         }
     }
 

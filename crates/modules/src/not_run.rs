@@ -34,7 +34,6 @@ pub const NOT_RUN: &[&str] = &[
     "systemd",
     "systemd_service",
     "sysvinit",
-    "unarchive",
     "validate_argument_spec",
     "wait_for_connection",
     "yum_repository",
