@@ -86,6 +86,7 @@ const TARGETS: &[&str] = &[
     "find",
     "getent",
     "package",
+    "unarchive",
 ];
 
 /// How long one tool may take over one target before it is killed (and the target fails).

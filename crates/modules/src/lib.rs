@@ -47,6 +47,7 @@
 //! | group, user | Q 1 (`getent`); A 1 (`groupadd`/`useradd`/... and `getent` again) |
 //! | command, shell with `async` | 1 to start the job, then 1 per `poll` (see [`async_job`]) |
 //! | async_status | 1 (the job's files read, or removed) |
+//! | unarchive | Q 1 (the archive sent, handlers tried, the check); A 1 (extract, mode/owner/group, clean up) |
 //!
 //! # Known differences from Ansible
 //! - Times (`start`/`end` of command) are the controller's, in UTC.
