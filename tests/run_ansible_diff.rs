@@ -994,10 +994,12 @@ fn ansible_and_clearfleet_agree_on_find_results() {
 /// unarchive (tests/fixtures/run/unarchive.yml) registers what unarchive.py and its action do,
 /// field for field: tar.gz, tar.bz2, tar.xz, plain tar and zip archives from the controller
 /// and on the host, second runs, check mode, list_files, exclude/include, creates,
-/// keep_newer, mode/owner/group, a missing dest and source, a non-archive. Differences by
+/// keep_newer, mode/owner/group, a missing dest and source, a non-archive, a URL (a web server
+/// on the controller, a 404, credentials masked). Differences by
 /// nature only are evened out: `invocation` is dropped, the temporary directory the
-/// controller's archive is sent to (Ansible's `ansible-tmp-…`, clearfleet's
-/// `clearfleet-unarchive.…`) is shown as `TMP`, and the lines of the no-handler message are
+/// controller's archive is sent to or a download is kept in (Ansible's `ansible-tmp-…` and
+/// `ansible-moduletmp-…`, clearfleet's `clearfleet-unarchive.…`) is shown as `TMP`, the
+/// download's random name and the web server's port are evened out, and the lines of the no-handler message are
 /// sorted (ansible-core joins the handlers' reasons from a Python `set`, in the order of
 /// the process's string hashing).
 #[test]
@@ -1006,9 +1008,14 @@ fn ansible_and_clearfleet_agree_on_unarchive_results() {
         return;
     };
     let tmp = regex::Regex::new(
-        r#"[^"\s]*/(ansible-tmp-[0-9.]+-[0-9]+-[0-9]+|clearfleet-unarchive\.[A-Za-z0-9]{8})"#,
+        r#"[^"\s]*/(ansible-tmp-[0-9.]+-[0-9]+-[0-9]+|ansible-moduletmp-[0-9.]+-[A-Za-z0-9_]+|clearfleet-unarchive\.[A-Za-z0-9]{8})"#,
     )
     .unwrap_or_else(|e| panic!("{e}"));
+    // The download's temporary file (8 random characters and `.tar.gz`: `_split_multiext`
+    // strips `a.tar.gz` to nothing) and the web server's port.
+    let download =
+        regex::Regex::new(r"TMP/[A-Za-z0-9_]{8}\.tar\.gz").unwrap_or_else(|e| panic!("{e}"));
+    let port = regex::Regex::new(r"127\.0\.0\.1:[0-9]+").unwrap_or_else(|e| panic!("{e}"));
     let normal = |dir: PathBuf| {
         let mut v = dumped(&dir, "h01-unarchive.json");
         if let Some(all) = v.as_object_mut() {
@@ -1026,7 +1033,9 @@ fn ansible_and_clearfleet_agree_on_unarchive_results() {
         let text = serde_json::to_string_pretty(&v)
             .unwrap_or_default()
             .replace(&dir.display().to_string(), "WORK");
-        tmp.replace_all(&text, "TMP").into_owned()
+        let text = tmp.replace_all(&text, "TMP");
+        let text = download.replace_all(&text, "TMP/RANDOM.tar.gz");
+        port.replace_all(&text, "127.0.0.1:PORT").into_owned()
     };
     let ours = normal(both.ours_dir());
     assert_eq!(
@@ -1046,6 +1055,9 @@ fn ansible_and_clearfleet_agree_on_unarchive_results() {
         "skipped, since WORK/h01/gz/d exists",
         "does not support check mode when using gtar",
         "bad symbolic permission for mode: ao=r",
+        "TMP/RANDOM.tar.gz",
+        "Failure downloading http://****:****@127.0.0.1:PORT/missing.tar.gz, HTTP Error 404",
+        "an URI src (http://****:****@127.0.0.1:PORT/a.tar.gz) is only supported",
     ] {
         assert!(ours.contains(want), "{want} in {ours}");
     }

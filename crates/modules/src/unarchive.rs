@@ -285,7 +285,7 @@ async fn controller_archive<R: Remote>(
 /// The curl config, wgetrc and URL of a download, split by `sep` (the look's stdin).
 fn download_configs(url: &str, validate_certs: bool, sep: &str) -> String {
     let mut c = format!(
-        "url = {}\nlocation\nfail\nmax-time = 10\nuser-agent = \"ansible-httpget\"\n",
+        "url = {}\nlocation\nmax-time = 10\nuser-agent = \"ansible-httpget\"\n",
         curl_str(url)
     );
     let mut w = String::from("timeout = 10\nuser_agent = ansible-httpget\n");
