@@ -1062,3 +1062,60 @@ fn ansible_and_clearfleet_agree_on_unarchive_results() {
         assert!(ours.contains(want), "{want} in {ours}");
     }
 }
+
+/// pip (tests/fixtures/run/pip.yml) registers what pip.py does, field for field, offline:
+/// wheels made on the controller installed into virtualenvs `python3 -m venv` makes (new,
+/// again, check mode, latest, forcereinstall, a requirements file, names split at commas,
+/// absent, executable, site packages) and pip.py's failures. Only `invocation` is dropped, and
+/// each tool's work directory is `WORK` where pip names it relative to the temporary
+/// directory it runs in.
+#[test]
+fn ansible_and_clearfleet_agree_on_pip_results() {
+    let Some(both) = run_both("pip.yml", &["h01"]) else {
+        return;
+    };
+    let normal = |dir: PathBuf| {
+        let mut v = dumped(&dir, "h01-pip.json");
+        if let Some(all) = v.as_object_mut() {
+            for r in all.values_mut().filter_map(|r| r.as_object_mut()) {
+                r.remove("invocation");
+            }
+        }
+        // pip names paths under its working directory (chdir's default, the temporary
+        // directory) relative to it.
+        let relative = dir
+            .strip_prefix(std::env::temp_dir())
+            .map(|r| format!("./{}", r.display()))
+            .unwrap_or_default();
+        let text = serde_json::to_string_pretty(&v)
+            .unwrap_or_default()
+            .replace(&dir.display().to_string(), "WORK");
+        match relative.len() > 2 {
+            true => text.replace(&relative, "WORK"),
+            false => text,
+        }
+    };
+    let ours = normal(both.ours_dir());
+    assert_eq!(
+        ours,
+        normal(both.theirs_dir()),
+        "--- clearfleet:\n{}\n--- ansible:\n{}",
+        both.ours.stdout,
+        both.theirs
+    );
+    for want in [
+        "Successfully installed tinypkg-1.0",
+        "Successfully installed tinypkg-2.0",
+        "\"otherpkg<2,>=1.0\"",
+        "WORK/h01/venv/bin/pip3 list --format=freeze",
+        "Successfully uninstalled otherpkg-1.0",
+        "WORK/h01/site/bin/pip3",
+        "Failed to find required executable",
+        "umask must be an octal integer",
+        "version is incompatible with state=latest",
+        "Unable to find pip in the virtualenv",
+        "Requirement already satisfied: otherpkg==1.0 in ./venv/lib",
+    ] {
+        assert!(ours.contains(want), "{want} in {ours}");
+    }
+}

@@ -45,6 +45,10 @@ const PATH_ARGS: &[(&str, &[&str])] = &[
     // `src` only when it is on the host (see `tilde_args`); the action expands dest and
     // creates (`_remote_expand_user`), the module its path arguments.
     ("unarchive", &["src", "dest", "creates"]),
+    (
+        "pip",
+        &["virtualenv", "virtualenv_command", "chdir", "executable"],
+    ),
 ];
 
 /// The modules whose action plugin expands `dest` (`src` for fetch) before the module runs

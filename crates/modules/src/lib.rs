@@ -48,6 +48,7 @@
 //! | command, shell with `async` | 1 to start the job, then 1 per `poll` (see [`async_job`]) |
 //! | async_status | 1 (the job's files read, or removed) |
 //! | unarchive | Q 1 (the archive sent, handlers tried, the check); A 1 (extract, mode/owner/group, clean up) |
+//! | pip | 1 (virtualenv, pip found, freeze before/after, the pip command; check mode: the listing) |
 //!
 //! # Known differences from Ansible
 //! - Times (`start`/`end` of command) are the controller's, in UTC.
@@ -100,6 +101,8 @@ pub mod lineinfile;
 pub mod local;
 pub mod not_run;
 pub mod ping;
+pub mod pip;
+pub mod pip_req;
 pub mod probe;
 pub mod pyre;
 pub mod remote;
@@ -141,6 +144,7 @@ pub use self::group::GroupArgs;
 pub use self::lineinfile::LineinfileArgs;
 pub use self::local::LocalRemote;
 pub use self::ping::PingArgs;
+pub use self::pip::PipArgs;
 pub use self::remote::{Remote, RemoteError, RemoteOutput};
 pub use self::replace::ReplaceArgs;
 pub use self::result::{Diff, ModuleResult};
@@ -201,6 +205,7 @@ pub const HOST_MODULES: &[&str] = &[
     "apt",
     "find",
     "unarchive",
+    "pip",
 ];
 
 /// One parsed module call.
@@ -231,6 +236,7 @@ pub enum ModuleCall {
     Apt(AptArgs),
     Find(FindArgs),
     Unarchive(UnarchiveArgs),
+    Pip(PipArgs),
 }
 
 fn unknown(module: &str) -> ArgError {
@@ -268,6 +274,7 @@ fn keys(module: &str) -> Option<&'static [args::Key]> {
         "apt" => apt::KEYS,
         "find" => find::KEYS,
         "unarchive" => unarchive::KEYS,
+        "pip" => pip::KEYS,
         _ => return None,
     })
 }
@@ -324,6 +331,7 @@ impl ModuleCall {
             "apt" => ModuleCall::Apt(AptArgs::parse(args)?),
             "find" => ModuleCall::Find(FindArgs::parse(args)?),
             "unarchive" => ModuleCall::Unarchive(UnarchiveArgs::parse(args)?),
+            "pip" => ModuleCall::Pip(PipArgs::parse(args)?),
             other => return Err(unknown(other)),
         })
     }
@@ -356,6 +364,7 @@ impl ModuleCall {
             ModuleCall::Apt(_) => "apt",
             ModuleCall::Find(_) => "find",
             ModuleCall::Unarchive(_) => "unarchive",
+            ModuleCall::Pip(_) => "pip",
         }
     }
 
@@ -387,6 +396,7 @@ impl ModuleCall {
             ModuleCall::Apt(a) => apt::run(a, ctx).await,
             ModuleCall::Find(a) => find::run(a, ctx).await,
             ModuleCall::Unarchive(a) => unarchive::run(a, ctx).await,
+            ModuleCall::Pip(a) => pip::run(a, ctx).await,
         }
     }
 

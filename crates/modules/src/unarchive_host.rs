@@ -120,9 +120,15 @@ pub fn tar_run(program: &str, args: &[Word]) -> String {
     )
 }
 
+/// `get_best_parsable_locale`: `l` set to the first of its preferences `locale -a` lists, else
+/// `C`.
+pub(super) const LOCALE: &str = "l=C; if cf_a=$(locale -a 2>/dev/null) && [ -n \"$cf_a\" ]; then \
+for cf_c in C.utf8 C.UTF-8 en_US.utf8 en_US.UTF-8 C POSIX; do \
+if printf '%s\\n' \"$cf_a\" | grep -qxF \"$cf_c\"; then l=$cf_c; break; fi; done; fi\n";
+
 /// Record helpers: `_cf_e NAME RC` prints `$cf_d/o` and `$cf_d/e` as a record, `_cf_v NAME
 /// VALUE` a value.
-const RECORDS: &str = "_cf_e() { printf '%s %s %s %s %s\\n' \"$n\" \"$1\" \"$2\" $(( $(wc -c <\"$cf_d/o\") )) $(( $(wc -c <\"$cf_d/e\") )); cat \"$cf_d/o\" \"$cf_d/e\"; }\n\
+pub(super) const RECORDS: &str = "_cf_e() { printf '%s %s %s %s %s\\n' \"$n\" \"$1\" \"$2\" $(( $(wc -c <\"$cf_d/o\") )) $(( $(wc -c <\"$cf_d/e\") )); cat \"$cf_d/o\" \"$cf_d/e\"; }\n\
 _cf_v() { printf '%s' \"$2\" >\"$cf_d/o\"; : >\"$cf_d/e\"; _cf_e \"$1\" 0; }\n";
 
 /// Where the archive comes from.
@@ -223,17 +229,16 @@ pub fn query_script(q: &Query) -> String {
     if q.check_mode {
         s.push_str("_cf_v checkskip \"\"; _cf_fail\n");
     }
-    s.push_str(
+    s.push_str(&format!(
         "t=$(command -v gtar 2>/dev/null || command -v tar 2>/dev/null)\n\
          _cf_v tar \"$t\"\n\
          g=\n\
          if [ -n \"$t\" ]; then \"$t\" --version </dev/null >\"$w/o\" 2>\"$w/e\"; _cf_e tarv $?\n\
          case $(head -n 1 \"$w/o\") in tar*) grep -q GNU \"$w/o\" && g=1 ;; esac; fi\n\
          if [ -n \"$g\" ]; then\n\
-         l=C; if a=$(locale -a 2>/dev/null) && [ -n \"$a\" ]; then for c in C.utf8 C.UTF-8 en_US.utf8 en_US.UTF-8 C POSIX; do \
-         if printf '%s\\n' \"$a\" | grep -qxF \"$c\"; then l=$c; break; fi; done; fi\n\
-         _cf_v loc \"$l\"\n",
-    );
+         {LOCALE}\
+         _cf_v loc \"$l\"\n"
+    ));
     for (i, (_, flag)) in TAR_HANDLERS.iter().enumerate() {
         s.push_str(&format!(
             "if [ -z \"$h\" ]; then {}; r=$?; _cf_e list{i} $r; [ $r = 0 ] && [ -s \"$w/o\" ] && h=tar{i}; fi\n",
