@@ -118,7 +118,11 @@ impl Package {
         let Some(v) = Version::parse(version) else {
             return false;
         };
-        p.specs.iter().all(|s| spec_contains(s, &v))
+        p.specs.iter().all(|s| match s.op {
+            // `===`: the version as printed, compared without regard to case.
+            "===" => version.trim().eq_ignore_ascii_case(&s.version),
+            _ => spec_contains(s, &v),
+        })
     }
 
     /// `str(Package)`: the requirement as `packaging` prints it.
@@ -219,14 +223,13 @@ fn normalize_marker(m: &str) -> Option<String> {
             .expect("regex")
     });
     let mut out = Vec::new();
-    for (i, part) in m.split(" and ").enumerate() {
+    for part in m.split(" and ") {
         let mut ors = Vec::new();
         for clause in part.split(" or ") {
             let c = CLAUSE.captures(clause)?;
             let value = c.get(3).or_else(|| c.get(4)).map_or("", |v| v.as_str());
             ors.push(format!("{} {} \"{value}\"", &c[1], &c[2]));
         }
-        let _ = i;
         out.push(ors.join(" or "));
     }
     Some(out.join(" and "))
@@ -421,7 +424,6 @@ fn version_split(v: &str) -> Vec<String> {
 fn spec_contains(s: &Spec, v: &Version) -> bool {
     let spec = || Version::parse(&s.version);
     match s.op {
-        "===" => false,
         "==" => equal(&s.version, v),
         "!=" => !equal(&s.version, v),
         "~=" => {
