@@ -16,6 +16,7 @@ use serde_json::{Value, json};
 
 use super::args::{ArgError, Args, Key};
 use super::context::ModuleContext;
+use super::copy::read_source_as;
 use super::find_walk::Lstat;
 use super::probe::{self, call, nonce, qpath};
 use super::remote::Remote;
@@ -237,49 +238,32 @@ fn as_id(s: &str) -> Option<u64> {
         .flatten()
 }
 
-/// The controller's archive, or the failure (the action's, after `creates`).
+/// The controller's archive ([`super::copy::read_source_as`], as `copy` and `script` read
+/// theirs), or the failure: the action's, after `creates`.
 async fn controller_archive<R: Remote>(
     args: &UnarchiveArgs,
     ctx: &ModuleContext<'_, R>,
 ) -> Result<Vec<u8>, ModuleResult> {
-    let found = ctx.find_source(&args.src, "files");
-    let failure = if args.src.contains("://") {
-        Some(ModuleResult::fail(format!(
+    let read = match args.src.contains("://") {
+        true => Err(ModuleResult::fail(format!(
             "Unsupported option, an URI src ({}) is only supported when remote_src is True",
             mask_url(&args.src)
-        )))
-    } else if found.as_ref().is_none_or(|p| ctx.files.is_dir(p)) {
-        Some(ModuleResult::fail(format!(
-            "Could not find or access '{}' on the controller",
-            args.src
-        )))
-    } else {
-        None
+        ))),
+        false => read_source_as(ctx, &args.src, "files", args.decrypt).await,
     };
-    if let Some(failure) = failure {
-        // The action looks at `creates` first.
-        if let Some(c) = &args.creates {
-            let out = call(ctx, &format!("[ -e {} ]", qpath(c)), None, None).await?;
-            if out.rc == Some(0) {
-                return Err(action_skip(format!("skipped, since {c} exists")));
+    match read {
+        Ok((bytes, _)) => Ok(bytes),
+        Err(failure) => {
+            // The action looks at `creates` first.
+            if let Some(c) = &args.creates {
+                let out = call(ctx, &format!("[ -e {} ]", qpath(c)), None, None).await?;
+                if out.rc == Some(0) {
+                    return Err(action_skip(format!("skipped, since {c} exists")));
+                }
             }
+            Err(failure)
         }
-        return Err(failure);
     }
-    let path = found.unwrap_or_default();
-    let (files, at, decrypt) = (ctx.files.clone(), path.clone(), args.decrypt);
-    // Off the async workers: an archive may be large.
-    tokio::task::spawn_blocking(move || {
-        if decrypt {
-            files.read(&at)
-        } else {
-            std::fs::read(&at).or_else(|_| files.read(&at))
-        }
-    })
-    .await
-    .map_err(std::io::Error::other)
-    .and_then(|read| read)
-    .map_err(|e| ModuleResult::fail(format!("could not read '{}': {e}", path.display())))
 }
 
 /// The curl config, wgetrc and URL of a download, split by `sep` (the look's stdin).
