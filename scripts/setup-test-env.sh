@@ -7,8 +7,11 @@
 #     tests/reports.rs), python3 and python3-venv (ansible-core for the differential tests; the
 #     tests' Elasticsearch migration script), bash-completion, zsh, fish and man-db (the
 #     completion scripts and man pages, tests/completions.rs, tests/man_pages.rs and
-#     scripts/test-install), time (GNU time: the controller's peak memory in tests/exec.rs)
-#     when missing (apt-get update only then);
+#     scripts/test-install), time (GNU time: the controller's peak memory in tests/exec.rs),
+#     unzip, bzip2 and xz-utils (unarchive's zip handler and the archives of the unarchive
+#     differential test, tests/run_ansible_diff.rs), python3-setuptools (ansible-core's pip
+#     module imports pkg_resources where the host's Python has no `packaging`: the pip
+#     differential test) when missing (apt-get update only then);
 #   - creates /run/sshd (sshd's privilege-separation directory; sshd exits without it).
 # It adds no user, group or sudo rule to this machine: the test users (cf-pass, cf-sudo, cf-nopw,
 # cf-docker), their passwords, home directories and sudo rules exist only inside the private
@@ -26,7 +29,8 @@ fi
 
 missing=()
 for pkg in openssh-server openssh-client sudo openssl iproute2 chromium python3 python3-venv \
-    bash-completion zsh fish man-db time; do
+    bash-completion zsh fish man-db time unzip bzip2 xz-utils \
+    python3-setuptools; do
     if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed"; then
         missing+=("$pkg")
     fi

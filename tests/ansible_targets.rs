@@ -91,6 +91,7 @@ const TARGETS: &[&str] = &[
     // systemd runs.
     "service",
     "systemd",
+    "unarchive",
 ];
 
 /// How long one tool may take over one target before it is killed (and the target fails).

@@ -1141,3 +1141,132 @@ fn ansible_and_clearfleet_agree_on_systemd_results() {
         "{ours}"
     );
 }
+
+/// unarchive (tests/fixtures/run/unarchive.yml) registers what unarchive.py and its action do,
+/// field for field: tar.gz, tar.bz2, tar.xz, plain tar and zip archives from the controller
+/// and on the host, second runs, check mode, list_files, exclude/include, creates,
+/// keep_newer, mode/owner/group, a missing dest and source, a non-archive, a URL (a web server
+/// on the controller, a 404, credentials masked). Differences by
+/// nature only are evened out: `invocation` is dropped, the temporary directory the
+/// controller's archive is sent to or a download is kept in (Ansible's `ansible-tmp-…` and
+/// `ansible-moduletmp-…`, clearfleet's `clearfleet-unarchive.…`) is shown as `TMP`, the
+/// download's random name and the web server's port are evened out, and the lines of the no-handler message are
+/// sorted (ansible-core joins the handlers' reasons from a Python `set`, in the order of
+/// the process's string hashing).
+#[test]
+fn ansible_and_clearfleet_agree_on_unarchive_results() {
+    let Some(both) = run_both("unarchive.yml", &["h01"]) else {
+        return;
+    };
+    let tmp = regex::Regex::new(
+        r#"[^"\s]*/(ansible-tmp-[0-9.]+-[0-9]+-[0-9]+|ansible-moduletmp-[0-9.]+-[A-Za-z0-9_]+|clearfleet-unarchive\.[A-Za-z0-9]{8})"#,
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    // The download's temporary file (8 random characters and `.tar.gz`: `_split_multiext`
+    // strips `a.tar.gz` to nothing) and the web server's port.
+    let download =
+        regex::Regex::new(r"TMP/[A-Za-z0-9_]{8}\.tar\.gz").unwrap_or_else(|e| panic!("{e}"));
+    let port = regex::Regex::new(r"127\.0\.0\.1:[0-9]+").unwrap_or_else(|e| panic!("{e}"));
+    let normal = |dir: PathBuf| {
+        let mut v = dumped(&dir, "h01-unarchive.json");
+        if let Some(all) = v.as_object_mut() {
+            for r in all.values_mut().filter_map(|r| r.as_object_mut()) {
+                r.remove("invocation");
+                if let Some(serde_json::Value::String(msg)) = r.get_mut("msg")
+                    && msg.starts_with("Failed to find handler")
+                {
+                    let mut lines: Vec<&str> = msg.lines().collect();
+                    lines.sort_unstable();
+                    *msg = lines.join("\n");
+                }
+            }
+        }
+        let text = serde_json::to_string_pretty(&v)
+            .unwrap_or_default()
+            .replace(&dir.display().to_string(), "WORK");
+        let text = tmp.replace_all(&text, "TMP");
+        let text = download.replace_all(&text, "TMP/RANDOM.tar.gz");
+        port.replace_all(&text, "127.0.0.1:PORT").into_owned()
+    };
+    let ours = normal(both.ours_dir());
+    assert_eq!(
+        ours,
+        normal(both.theirs_dir()),
+        "--- clearfleet:\n{}\n--- ansible:\n{}",
+        both.ours.stdout,
+        both.theirs
+    );
+    for want in [
+        "\"handler\": \"TgzArchive\"",
+        "\"handler\": \"TarArchive\"",
+        "\"handler\": \"ZipArchive\"",
+        "\"prepared\":",
+        "Failed to find handler",
+        "must be an existing dir",
+        "skipped, since WORK/h01/gz/d exists",
+        "does not support check mode when using gtar",
+        "bad symbolic permission for mode: ao=r",
+        "TMP/RANDOM.tar.gz",
+        "Failure downloading http://****:****@127.0.0.1:PORT/missing.tar.gz, HTTP Error 404",
+        "an URI src (http://****:****@127.0.0.1:PORT/a.tar.gz) is only supported",
+    ] {
+        assert!(ours.contains(want), "{want} in {ours}");
+    }
+}
+
+/// pip (tests/fixtures/run/pip.yml) registers what pip.py does, field for field, offline:
+/// wheels made on the controller installed into virtualenvs `python3 -m venv` makes (new,
+/// again, check mode, latest, forcereinstall, a requirements file, names split at commas,
+/// absent, executable, site packages) and pip.py's failures. Only `invocation` is dropped, and
+/// each tool's work directory is `WORK` where pip names it relative to the temporary
+/// directory it runs in.
+#[test]
+fn ansible_and_clearfleet_agree_on_pip_results() {
+    let Some(both) = run_both("pip.yml", &["h01"]) else {
+        return;
+    };
+    let normal = |dir: PathBuf| {
+        let mut v = dumped(&dir, "h01-pip.json");
+        if let Some(all) = v.as_object_mut() {
+            for r in all.values_mut().filter_map(|r| r.as_object_mut()) {
+                r.remove("invocation");
+            }
+        }
+        // pip names paths under its working directory (chdir's default, the temporary
+        // directory) relative to it.
+        let relative = dir
+            .strip_prefix(std::env::temp_dir())
+            .map(|r| format!("./{}", r.display()))
+            .unwrap_or_default();
+        let text = serde_json::to_string_pretty(&v)
+            .unwrap_or_default()
+            .replace(&dir.display().to_string(), "WORK");
+        match relative.len() > 2 {
+            true => text.replace(&relative, "WORK"),
+            false => text,
+        }
+    };
+    let ours = normal(both.ours_dir());
+    assert_eq!(
+        ours,
+        normal(both.theirs_dir()),
+        "--- clearfleet:\n{}\n--- ansible:\n{}",
+        both.ours.stdout,
+        both.theirs
+    );
+    for want in [
+        "Successfully installed tinypkg-1.0",
+        "Successfully installed tinypkg-2.0",
+        "\"otherpkg<2,>=1.0\"",
+        "WORK/h01/venv/bin/pip3 list --format=freeze",
+        "Successfully uninstalled otherpkg-1.0",
+        "WORK/h01/site/bin/pip3",
+        "Failed to find required executable",
+        "umask must be an octal integer",
+        "version is incompatible with state=latest",
+        "Unable to find pip in the virtualenv",
+        "Requirement already satisfied: otherpkg==1.0 in ./venv/lib",
+    ] {
+        assert!(ours.contains(want), "{want} in {ours}");
+    }
+}

@@ -1555,8 +1555,9 @@ fn include_tasks_apply_gives_its_keywords_to_every_included_task() {
 
 #[test]
 fn a_builtin_module_clearfleet_lacks_loads_with_a_warning_and_fails_only_if_it_runs() {
-    // ansible-core's wait_for target installs psutil with `pip` only `when: ansible_system !=
-    // 'Linux'`: Ansible runs such a playbook on Linux, and so does clearfleet. A task that
+    // Playbooks keep tasks for other systems under conditions (ansible-core's wait_for target
+    // installs psutil only `when: ansible_system != 'Linux'`): Ansible runs such a playbook on
+    // Linux, and so does clearfleet. A task that
     // does reach such a module fails there (its arguments unrendered and unchecked), and the
     // rescue runs; a typo of a module stays a load error (tests/playbook/diagnostics.rs).
     let Some(s) = Setup::new(1) else {
@@ -1564,8 +1565,8 @@ fn a_builtin_module_clearfleet_lacks_loads_with_a_warning_and_fails_only_if_it_r
     };
     let pb = s.play(
         r#"
-    - name: t-pip
-      pip: { name: psutil==5.9.8 }
+    - name: t-git
+      git: { repo: "https://example.com/psutil.git", dest: /opt/psutil }
       when: ansible_system | default('Linux') != 'Linux'
     - name: t-after
       copy: { content: "after\n", dest: "{{ work_dir }}/after" }
@@ -1580,7 +1581,7 @@ fn a_builtin_module_clearfleet_lacks_loads_with_a_warning_and_fails_only_if_it_r
     let run = s.run(&pb, &[]);
     assert_eq!(run.code, 0, "{run:?}");
     for want in [
-        "pb.yml:6:7: clearfleet does not run the module `ansible.builtin.pip`",
+        "pb.yml:6:7: clearfleet does not run the module `ansible.builtin.git`",
         "pb.yml:12:11: clearfleet does not run the module `ansible.builtin.dnf`",
         "the task fails if it runs",
     ] {
@@ -1591,7 +1592,7 @@ fn a_builtin_module_clearfleet_lacks_loads_with_a_warning_and_fails_only_if_it_r
         s.read("why"),
         "clearfleet does not run the module `ansible.builtin.dnf` (docs/playbooks.md lists the modules it runs)"
     );
-    // ok: t-after, t-rescued; skipped: t-pip; failed then rescued: t-dnf.
+    // ok: t-after, t-rescued; skipped: t-git; failed then rescued: t-dnf.
     assert_eq!(
         Recap::of(&run.stdout, "h01").counts(),
         [2, 2, 0, 0, 1, 1, 0],

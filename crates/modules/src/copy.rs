@@ -203,6 +203,17 @@ pub(super) async fn read_source<R: Remote>(
     src: &str,
     sub: &str,
 ) -> Result<(Vec<u8>, Option<u32>), ModuleResult> {
+    read_source_as(ctx, src, sub, true).await
+}
+
+/// [`read_source`]; a vault-encrypted file on disk is read as it is unless `decrypt`
+/// (the actions' `decrypt: false`).
+pub(super) async fn read_source_as<R: Remote>(
+    ctx: &ModuleContext<'_, R>,
+    src: &str,
+    sub: &str,
+    decrypt: bool,
+) -> Result<(Vec<u8>, Option<u32>), ModuleResult> {
     let path = ctx.find_source(src, sub).ok_or_else(|| {
         ModuleResult::fail(format!(
             "Could not find or access '{src}' on the controller"
@@ -215,11 +226,14 @@ pub(super) async fn read_source<R: Remote>(
     }
     // Off the async workers, as `tokio::fs::read` does: a source may be a large file on disk.
     let (files, at) = (ctx.files.clone(), path.clone());
-    let bytes = tokio::task::spawn_blocking(move || files.read(&at))
-        .await
-        .map_err(std::io::Error::other)
-        .and_then(|read| read)
-        .map_err(|e| ModuleResult::fail(format!("could not read '{}': {e}", path.display())))?;
+    let bytes = tokio::task::spawn_blocking(move || match decrypt {
+        true => files.read(&at),
+        false => std::fs::read(&at).or_else(|_| files.read(&at)),
+    })
+    .await
+    .map_err(std::io::Error::other)
+    .and_then(|read| read)
+    .map_err(|e| ModuleResult::fail(format!("could not read '{}': {e}", path.display())))?;
     Ok((bytes, ctx.files.mode(&path)))
 }
 

@@ -109,7 +109,7 @@ fn time(t: &str) -> Option<f64> {
 }
 
 /// An `S` record: `mode_hex|uid|gid|user|group|size|atime|mtime|ctime|inode|dev|nlink|path`.
-fn stat_record(r: &str) -> Option<(Lstat, &str)> {
+pub(super) fn stat_record(r: &str) -> Option<(Lstat, &str)> {
     let f: Vec<&str> = r.splitn(13, '|').collect();
     let [
         mode,

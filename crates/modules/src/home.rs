@@ -42,6 +42,13 @@ const PATH_ARGS: &[(&str, &[&str])] = &[
     ),
     ("tempfile", &["path"]),
     ("user", &["home", "shell", "ssh_key_file"]),
+    // `src` only when it is on the host (see `tilde_args`); the action expands dest and
+    // creates (`_remote_expand_user`), the module its path arguments.
+    ("unarchive", &["src", "dest", "creates"]),
+    (
+        "pip",
+        &["virtualenv", "virtualenv_command", "chdir", "executable"],
+    ),
 ];
 
 /// The modules whose action plugin expands `dest` (`src` for fetch) before the module runs
@@ -64,7 +71,17 @@ fn tilde_args<'a>(module: &str, args: &'a Value) -> Vec<(&'static str, &'a str)>
     let Some((_, keys)) = PATH_ARGS.iter().find(|(m, _)| *m == module) else {
         return Vec::new();
     };
+    // unarchive's `src` is the controller's unless `remote_src` (or `copy: false`) says
+    // otherwise.
+    let on_host = |key: &str| {
+        let flag = |k: &str| args.get(k).and_then(clearfleet_base::boolean::ansible_bool);
+        module != "unarchive"
+            || key != "src"
+            || flag("remote_src") == Some(true)
+            || flag("copy") == Some(false)
+    };
     keys.iter()
+        .filter(|k| on_host(k))
         .filter_map(|k| {
             let v = args.get(*k)?.as_str()?;
             tilde_prefix(v).map(|_| (*k, v))

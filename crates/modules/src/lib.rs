@@ -48,6 +48,8 @@
 //! | service, systemd, sysvinit | 1 look (tools, init script, links, locale), then 1 per command the Python module runs |
 //! | command, shell with `async` | 1 to start the job, then 1 per `poll` (see [`async_job`]) |
 //! | async_status | 1 (the job's files read, or removed) |
+//! | unarchive | Q 1 (the archive sent, handlers tried, the check); A 1 (extract, mode/owner/group, clean up) |
+//! | pip | 1 (virtualenv, pip found, freeze before/after, the pip command; check mode: the listing) |
 //!
 //! # Known differences from Ansible
 //! - Times (`start`/`end` of command) are the controller's, in UTC.
@@ -102,6 +104,8 @@ pub mod lineinfile;
 pub mod local;
 pub mod not_run;
 pub mod ping;
+pub mod pip;
+pub mod pip_req;
 pub mod probe;
 pub mod pyre;
 pub mod remote;
@@ -124,6 +128,10 @@ pub mod tar;
 pub mod tempfile;
 pub mod template;
 pub mod textedit;
+pub mod unarchive;
+pub mod unarchive_attrs;
+pub mod unarchive_check;
+pub mod unarchive_host;
 pub mod uri;
 pub mod user;
 pub mod user_password_expiry;
@@ -149,6 +157,7 @@ pub use self::group::GroupArgs;
 pub use self::lineinfile::LineinfileArgs;
 pub use self::local::LocalRemote;
 pub use self::ping::PingArgs;
+pub use self::pip::PipArgs;
 pub use self::remote::{Remote, RemoteError, RemoteOutput};
 pub use self::replace::ReplaceArgs;
 pub use self::result::{Diff, ModuleResult};
@@ -160,6 +169,7 @@ pub use self::systemd::SystemdArgs;
 pub use self::sysvinit::SysvinitArgs;
 pub use self::tempfile::TempfileArgs;
 pub use self::template::TemplateArgs;
+pub use self::unarchive::UnarchiveArgs;
 pub use self::uri::UriArgs;
 pub use self::user::UserArgs;
 pub use self::wait_for::WaitForArgs;
@@ -214,6 +224,8 @@ pub const HOST_MODULES: &[&str] = &[
     "systemd",
     "systemd_service",
     "sysvinit",
+    "unarchive",
+    "pip",
 ];
 
 /// One parsed module call.
@@ -246,6 +258,8 @@ pub enum ModuleCall {
     Service(ServiceArgs),
     Systemd(SystemdArgs),
     Sysvinit(SysvinitArgs),
+    Unarchive(UnarchiveArgs),
+    Pip(PipArgs),
 }
 
 fn unknown(module: &str) -> ArgError {
@@ -285,6 +299,8 @@ fn keys(module: &str) -> Option<&'static [args::Key]> {
         "service" => service::ACTION_KEYS,
         "systemd" | "systemd_service" => systemd::KEYS,
         "sysvinit" => sysvinit::KEYS,
+        "unarchive" => unarchive::KEYS,
+        "pip" => pip::KEYS,
         _ => return None,
     })
 }
@@ -343,6 +359,8 @@ impl ModuleCall {
             "service" => ModuleCall::Service(ServiceArgs::parse(args)?),
             "systemd" | "systemd_service" => ModuleCall::Systemd(SystemdArgs::parse(args)?),
             "sysvinit" => ModuleCall::Sysvinit(SysvinitArgs::parse(args)?),
+            "unarchive" => ModuleCall::Unarchive(UnarchiveArgs::parse(args)?),
+            "pip" => ModuleCall::Pip(PipArgs::parse(args)?),
             other => return Err(unknown(other)),
         })
     }
@@ -377,6 +395,8 @@ impl ModuleCall {
             ModuleCall::Service(_) => "service",
             ModuleCall::Systemd(_) => "systemd",
             ModuleCall::Sysvinit(_) => "sysvinit",
+            ModuleCall::Unarchive(_) => "unarchive",
+            ModuleCall::Pip(_) => "pip",
         }
     }
 
@@ -410,6 +430,8 @@ impl ModuleCall {
             ModuleCall::Service(a) => service::run(a, ctx).await,
             ModuleCall::Systemd(a) => systemd::run(a, ctx).await,
             ModuleCall::Sysvinit(a) => sysvinit::run(a, ctx).await,
+            ModuleCall::Unarchive(a) => unarchive::run(a, ctx).await,
+            ModuleCall::Pip(a) => pip::run(a, ctx).await,
         }
     }
 

@@ -1,6 +1,6 @@
 //! The `ansible.builtin` modules clearfleet does not run. A playbook naming one still loads
 //! (with a warning naming the task): Ansible users keep such tasks under conditions that are
-//! false on their hosts (`pip` when `ansible_system != 'Linux'`, `dnf` on a RedHat-only
+//! false on their hosts (`dnf` on a RedHat-only
 //! branch), and Ansible only fails a module when it runs. A typo of a module stays an error.
 
 /// Every module of ansible-core 2.19.14 (`lib/ansible/modules/*.py` of its source package)
@@ -24,13 +24,11 @@ pub const NOT_RUN: &[&str] = &[
     "known_hosts",
     "mount_facts",
     "package_facts",
-    "pip",
     "reboot",
     "rpm_key",
     "service_facts",
     "set_stats",
     "subversion",
-    "unarchive",
     "validate_argument_spec",
     "wait_for_connection",
     "yum_repository",

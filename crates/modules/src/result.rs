@@ -58,6 +58,9 @@ pub struct ModuleResult {
     pub skipped_check_mode: bool,
     /// Ansible's `warnings`: registered with the result, and reported as the run's warnings.
     pub warnings: Vec<String>,
+    /// An action plugin's own skip (`AnsibleActionSkip`, before any module ran): its result
+    /// has no `failed` key.
+    pub action_skip: bool,
 }
 
 impl ModuleResult {
@@ -134,7 +137,9 @@ impl ModuleResult {
     pub fn to_registered(&self) -> Value {
         let mut m = Map::new();
         m.insert("changed".into(), json!(self.changed));
-        m.insert("failed".into(), json!(self.failed));
+        if !self.action_skip {
+            m.insert("failed".into(), json!(self.failed));
+        }
         if let Some(msg) = &self.msg {
             m.insert("msg".into(), json!(msg));
         }
