@@ -59,6 +59,23 @@ impl Connections {
             .cloned()
     }
 
+    /// [`Connections::get`] logged in as `user` (`None`: `target`'s own user).
+    pub async fn get_as(
+        &self,
+        target: &Target,
+        user: Option<&str>,
+        ssh: &SshSettings,
+    ) -> Result<Connection, ConnectError> {
+        match user {
+            Some(u) if u != target.user => {
+                let mut target = target.clone();
+                target.user = u.to_owned();
+                self.get(&target, ssh).await
+            }
+            _ => self.get(target, ssh).await,
+        }
+    }
+
     /// Closes every connection to `host` (its next task connects again). A task delegated to
     /// `host` that is still running loses it, so this is only called between a host's tasks
     /// when the open-file limit cannot hold every connection.

@@ -96,14 +96,7 @@ impl HostRun {
         ssh: &SshSettings,
         user: Option<&str>,
     ) -> Result<Connection, ConnectError> {
-        match user {
-            Some(u) if u != self.plan.target.user => {
-                let mut target = self.plan.target.clone();
-                target.user = u.to_owned();
-                connections.get(&target, ssh).await
-            }
-            _ => connections.get(&self.plan.target, ssh).await,
-        }
+        connections.get_as(&self.plan.target, user, ssh).await
     }
 }
 

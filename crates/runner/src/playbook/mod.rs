@@ -477,7 +477,7 @@ impl Engine {
     /// After each task of `h`: publishes its variables for `hostvars`, and closes its
     /// connection when the open-file limit cannot hold one per host
     /// (`RunConfig::max_connections`; its next task connects again).
-    async fn release_connection(&self, h: &mut HostRun) {
+    async fn after_task(&self, h: &mut HostRun) {
         self.hostvars.publish(h, self.inventory.shared());
         if self.config.hosts.len() > self.config.max_connections {
             self.connections.close_host(&h.name).await;
@@ -533,7 +533,7 @@ impl Engine {
                     async move {
                         let login = self.play_login(play, play_vars, h);
                         task::gather(self, h, &ssh, login).await;
-                        self.release_connection(h).await;
+                        self.after_task(h).await;
                     },
                     span,
                 )
@@ -951,7 +951,7 @@ impl Engine {
                     async move {
                         let before = h.vars.clone();
                         run_tracked(self, t, h, ctx).await;
-                        self.release_connection(h).await;
+                        self.after_task(h).await;
                         h.vars
                             .iter()
                             .filter(|(k, v)| before.get(*k) != Some(*v))
@@ -981,7 +981,7 @@ impl Engine {
             .filter(|(i, _)| active.contains(i))
             .map(|(_, h)| async move {
                 run_tracked(self, t, h, ctx).await;
-                self.release_connection(h).await;
+                self.after_task(h).await;
             });
         futures::stream::iter(futures)
             .buffer_unordered(self.config.forks)

@@ -253,24 +253,25 @@ async fn facts_through(
     }
 }
 
-/// The facts of the host a `setup` task is delegated to (`Delegation::Own` excluded).
-async fn delegated_facts_of(
+/// The facts of the host a task's module runs on (`setup`, and the `service` action's own
+/// gathering): the task's own host, logged in as the task says, or the one it is delegated to.
+async fn task_facts(
     e: &Engine,
     h: &HostRun,
     t: &Task,
-    vars: &Ctx,
+    (vars, var_map): (&Ctx, &Map<String, Value>),
     delegated: &Delegation,
 ) -> Result<Map<String, Value>, (bool, String)> {
     match delegated {
+        Delegation::Own => {
+            let login = login(e, t, vars, var_map).map_err(|err| (false, err.to_string()))?;
+            facts_of(e, h, &e.config.ssh, login.as_deref()).await
+        }
         Delegation::Host(plan) => {
             let login = delegated_login(e, plan, t, vars).map_err(|e| (false, e.to_string()))?;
-            let mut target = plan.target.clone();
-            if let Some(user) = login {
-                target.user = user;
-            }
             let conn = e
                 .connections
-                .get(&target, &e.config.ssh)
+                .get_as(&plan.target, login.as_deref(), &e.config.ssh)
                 .await
                 .map_err(|err| (true, err.to_string()))?;
             let remote = SshRemote {
@@ -282,7 +283,7 @@ async fn delegated_facts_of(
             let host_vars = e.inventory.host_vars_of(&plan.name).unwrap_or_default();
             facts_through(&remote, &host_vars).await
         }
-        _ => {
+        Delegation::Controller(_) => {
             let remote = LocalRemote::new(h.name.clone()).with_max_output(h.plan.max_output);
             facts_through(&remote, &Map::new()).await
         }
@@ -961,14 +962,7 @@ async fn setup(
         Ok(d) => d,
         Err(err) => return Outcome::fail(err),
     };
-    let facts = match &delegated {
-        Delegation::Own => match login(e, t, vars, var_map) {
-            Ok(login) => facts_of(e, h, &e.config.ssh, login.as_deref()).await,
-            Err(err) => return Outcome::fail(err.to_string()),
-        },
-        other => delegated_facts_of(e, h, t, vars, other).await,
-    };
-    match facts {
+    match task_facts(e, h, t, (vars, var_map), &delegated).await {
         Ok(facts) => {
             let kept = super::facts::select(&facts, rendered);
             let returned = super::facts::returned(&kept);
@@ -1089,11 +1083,11 @@ async fn run_host_module(
         Ok(login) => login,
         Err(err) => return ModuleResult::fail(err.to_string()),
     };
-    let mut target = plan.target.clone();
-    if let Some(user) = login {
-        target.user = user;
-    }
-    match e.connections.get(&target, &e.config.ssh).await {
+    match e
+        .connections
+        .get_as(&plan.target, login.as_deref(), &e.config.ssh)
+        .await
+    {
         Err(err) => {
             let mut r = ModuleResult::fail(err.to_string());
             r.unreachable = true;
@@ -1102,7 +1096,7 @@ async fn run_host_module(
         Ok(conn) => {
             let remote = TaskRemote {
                 inner: SshRemote {
-                    host: &target.name,
+                    host: &plan.name,
                     connection: &conn,
                     become_: become_.clone(),
                     max_output,

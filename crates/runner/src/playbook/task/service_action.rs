@@ -8,8 +8,8 @@
 use serde_json::Value;
 
 use super::{
-    Delegation, Engine, HostRun, Outcome, apply_module_defaults, delegated_facts_of, delegation,
-    facts_of, login, run_host_module,
+    Delegation, Engine, HostRun, Outcome, apply_module_defaults, delegation, run_host_module,
+    task_facts,
 };
 use clearfleet_base::python_json::str_of;
 use clearfleet_modules::{HOST_MODULES, not_run};
@@ -65,13 +65,7 @@ pub(super) async fn service(
     // Without the fact, one fact gathering on the host the module runs on (the one delegated
     // to, with `delegate_to`), as the action's `_execute_module('setup')` does.
     if module == "auto" {
-        let facts = match (&delegated, login(e, t, vars, var_map)) {
-            (Delegation::Own, Ok(login)) => {
-                facts_of(e, h, &e.config.ssh, login.as_deref()).await.ok()
-            }
-            (Delegation::Own, Err(_)) => None,
-            (other, _) => delegated_facts_of(e, h, t, vars, other).await.ok(),
-        };
+        let facts = task_facts(e, h, t, (vars, var_map), &delegated).await.ok();
         if let Some(m) = facts.and_then(|f| f.get("service_mgr").map(str_of)) {
             module = m;
         }
