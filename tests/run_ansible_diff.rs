@@ -1270,3 +1270,57 @@ fn ansible_and_clearfleet_agree_on_pip_results() {
         assert!(ours.contains(want), "{want} in {ours}");
     }
 }
+
+/// `meta` (tests/fixtures/run/meta): `end_host`, `noop`, `flush_handlers` with a condition,
+/// `clear_host_errors` after a failure, `end_role` in a looped `include_role`, in a block and
+/// in an `import_role`, `clear_facts`, `reset_connection`, `end_batch` under `serial` and
+/// `end_play`, `end_host` under `strategy: free`: each host's trace of what ran and the PLAY RECAP under both tools (h03's
+/// failure is counted, and yet the run succeeds: its error was cleared).
+#[test]
+fn ansible_and_clearfleet_agree_on_meta() {
+    let hosts = ["h01", "h02", "h03"];
+    let Some(both) = run_both("meta/site.yml", &hosts) else {
+        return;
+    };
+    let h01 = both.same_dump("h01-meta.json");
+    let h02 = both.same_dump("h02-meta.json");
+    let h03 = both.same_dump("h03-meta.json");
+    // What each action did, beyond the two tools agreeing.
+    let trace = |text: &str| -> Vec<String> {
+        serde_json::from_str::<serde_json::Value>(text).expect("the dump is JSON")["trace"]
+            .as_array()
+            .expect("a trace")
+            .iter()
+            .map(|v| v.as_str().unwrap_or_default().to_owned())
+            .collect()
+    };
+    let (t1, t2, t3) = (trace(&h01), trace(&h02), trace(&h03));
+    assert_eq!(
+        t1[..3],
+        ["after end_host", "handler", "after flush"],
+        "{t1:?}"
+    );
+    assert!(!t2.contains(&"after end_host".to_owned()), "{t2:?}");
+    assert!(!t3.contains(&"after clear".to_owned()), "{t3:?}");
+    assert!(t3.contains(&"role 1".to_owned()), "h03 is back: {t3:?}");
+    assert!(!t1.contains(&"role after end_role 1".to_owned()), "{t1:?}");
+    assert!(t1.contains(&"role 2".to_owned()), "{t1:?}");
+    assert!(!t2.contains(&"role block 1".to_owned()), "{t2:?}");
+    assert!(t2.contains(&"role after end_role 1".to_owned()), "{t2:?}");
+    assert!(!t1.contains(&"after end_batch".to_owned()), "{t1:?}");
+    assert!(t3.contains(&"after end_batch".to_owned()), "{t3:?}");
+    assert!(t1.contains(&"end_play".to_owned()), "{t1:?}");
+    assert!(t3.contains(&"free after end_host".to_owned()), "{t3:?}");
+    assert!(!t2.contains(&"free after end_host".to_owned()), "{t2:?}");
+    for t in [&t1, &t2, &t3] {
+        assert!(
+            !t.iter()
+                .any(|s| s.contains("after end_play") || s == "post_tasks")
+        );
+    }
+    assert_eq!(
+        dumped(&both.ours_dir(), "h01-meta.json")["facts_after"],
+        0,
+        "{h01}"
+    );
+}

@@ -12,6 +12,7 @@ const ANSIBLE_REJECTS: &[&str] = &[
     "block_with_module",
     "collection_module",
     "conflicting_actions",
+    "end_role_outside_role",
     "free_form_unbalanced_quote",
     "hosts_missing",
     "import_templated",

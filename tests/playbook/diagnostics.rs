@@ -128,12 +128,21 @@ fn loop_not_list() {
 
 #[test]
 fn meta_unsupported() {
-    let expected = r#"site.yml:3:13: `meta: end_play` is not supported
+    let expected = r#"site.yml:3:13: `meta: refresh_inventory` is not supported
   |
-3 |     - meta: end_play
+3 |     - meta: refresh_inventory
   |             ^
-  = hint: clearfleet supports only `meta: flush_handlers`"#;
+  = hint: clearfleet reads the inventory once, before the run; `add_host` adds hosts during it"#;
     assert_text(&of("meta_unsupported"), expected);
+}
+
+#[test]
+fn end_role_outside_role() {
+    let expected = r#"site.yml:4:13: Cannot execute 'end_role' from outside of a role
+  |
+4 |       meta: end_role
+  |             ^"#;
+    assert_text(&of("end_role_outside_role"), expected);
 }
 
 #[test]

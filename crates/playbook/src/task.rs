@@ -456,12 +456,53 @@ fn body(
                 .get("_raw_params")
                 .and_then(Value::as_str)
                 .unwrap_or("");
-            if what != "flush_handlers" {
+            // ansible-core 2.19.14 lib/ansible/modules/meta.py's choices (`refresh_inventory`
+            // aside: clearfleet reads the inventory once, before the run).
+            const METAS: [&str; 9] = [
+                "flush_handlers",
+                "noop",
+                "end_host",
+                "end_play",
+                "end_batch",
+                "end_role",
+                "clear_facts",
+                "clear_host_errors",
+                "reset_connection",
+            ];
+            if !METAS.contains(&what) {
+                let hint = if what == "refresh_inventory" {
+                    "clearfleet reads the inventory once, before the run; \
+                     `add_host` adds hosts during it"
+                        .to_owned()
+                } else {
+                    format!("`meta` takes one of {}", METAS.join(", "))
+                };
                 cx.error_hint(
                     f,
                     action.value,
                     format!("`meta: {what}` is not supported"),
-                    Some("clearfleet supports only `meta: flush_handlers`".to_owned()),
+                    Some(hint),
+                );
+                return None;
+            }
+            // lib/ansible/playbook/helpers.py (load_list_of_tasks) refuses these at load.
+            if what == "end_role" && handlers {
+                cx.error(f, action.value, "Cannot execute 'end_role' from a handler");
+                return None;
+            }
+            if what == "end_role" && task.role.is_none() {
+                cx.error(
+                    f,
+                    action.value,
+                    "Cannot execute 'end_role' from outside of a role",
+                );
+                return None;
+            }
+            if what == "flush_handlers" && handlers {
+                cx.error(
+                    f,
+                    action.value,
+                    "flush_handlers cannot be used as a handler",
                 );
                 return None;
             }

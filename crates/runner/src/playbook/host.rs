@@ -30,6 +30,14 @@ pub struct HostRun {
     pub failed: bool,
     /// Lost for the rest of the run.
     pub unreachable: bool,
+    /// Ended for the rest of the play without failing (`meta: end_host`, `end_batch`,
+    /// `end_play`), or its errors cleared (`meta: clear_host_errors`): back in the next play.
+    pub ended: bool,
+    /// The role instance `meta: end_role` ended on the host: its remaining tasks are skipped.
+    pub ended_role: Option<Arc<clearfleet_playbook::RoleScope>>,
+    /// The failed and unreachable counts `meta: clear_host_errors` forgave: the host's
+    /// outcome is a failure only if it failed again.
+    pub cleared: Recap,
     /// Handlers notified and not yet run (names or `listen` topics).
     pub notified: Vec<String>,
     /// How many enclosing blocks with a `rescue` the host is in the `block` section of: a
@@ -61,6 +69,9 @@ impl HostRun {
             included_vars: Arc::default(),
             failed: false,
             unreachable: false,
+            ended: false,
+            ended_role: None,
+            cleared: Recap::default(),
             notified: Vec::new(),
             rescuable: 0,
             once_seen: std::collections::HashMap::new(),
@@ -85,7 +96,15 @@ impl HostRun {
 
     /// Still taking tasks in this play.
     pub fn active(&self) -> bool {
-        !self.failed && !self.unreachable
+        !self.failed && !self.unreachable && !self.ended
+    }
+
+    /// `meta: end_role` ended the role instance `t` belongs to on this host.
+    pub fn role_ended(&self, t: &clearfleet_playbook::Task) -> bool {
+        match (&self.ended_role, &t.role) {
+            (Some(ended), Some(role)) => Arc::ptr_eq(ended, role),
+            _ => false,
+        }
     }
 
     /// The connection logged in as `user` (`None`: the host's own login), opened now if it

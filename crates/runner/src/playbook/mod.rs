@@ -10,6 +10,7 @@ mod include_vars;
 mod inventory;
 mod keywords;
 mod lazy_vars;
+mod meta;
 mod remote;
 mod search_path;
 pub mod start_at;
@@ -171,9 +172,11 @@ pub async fn run(
     };
     for h in hosts {
         let r = h.recap;
-        let status = if r.unreachable > 0 || h.unreachable {
+        // `meta: clear_host_errors` forgave the failures counted before it (Ansible's exit
+        // status then ignores them; its PLAY RECAP still counts them).
+        let status = if r.unreachable > h.cleared.unreachable || h.unreachable {
             HostStatus::Unreachable
-        } else if r.failed > 0 {
+        } else if r.failed > h.cleared.failed {
             HostStatus::Failed
         } else if h.interrupted.is_some() {
             HostStatus::Interrupted
@@ -361,6 +364,11 @@ impl Engine {
             .collect();
         // A host that failed in an earlier play stays out, as in Ansible.
         let in_play: Vec<usize> = in_play.into_iter().filter(|i| !hosts[*i].failed).collect();
+        // `meta: end_host`, `end_role`... ended hosts for their play only.
+        for h in hosts.iter_mut() {
+            h.ended = false;
+            h.ended_role = None;
+        }
         let play_vars = self.play_vars(play);
         let ctx = PlayCtx {
             play,
@@ -368,10 +376,17 @@ impl Engine {
             once: Mutex::new(HashMap::new()),
             abort: AtomicBool::new(false),
             batch: Mutex::new(Vec::new()),
+            in_play: in_play.clone(),
+            batch_ended: AtomicBool::new(false),
+            play_ended: AtomicBool::new(false),
         };
         let batches = batches(play.serial.as_ref(), in_play.len());
         let mut offset = 0;
         for size in batches {
+            if ctx.play_ended.load(Ordering::SeqCst) {
+                break;
+            }
+            ctx.batch_ended.store(false, Ordering::SeqCst);
             if self.stopping() {
                 for i in &in_play[offset..] {
                     hosts[*i].stop_before(&format!("its batch of play `{}`", play_label(play)));
@@ -554,7 +569,26 @@ impl Engine {
         started_at: &'a mut bool,
     ) -> futures::future::LocalBoxFuture<'a, ()> {
         Box::pin(async move {
+            let all = sel;
             for t in tasks {
+                // `meta: end_role` ended the role of this task on some hosts.
+                let kept: Vec<usize>;
+                let sel = if all.iter().any(|i| hosts[*i].role_ended(t)) {
+                    kept = all
+                        .iter()
+                        .copied()
+                        .filter(|i| !hosts[*i].role_ended(t))
+                        .collect();
+                    &kept[..]
+                } else {
+                    all
+                };
+                if ctx.batch_ended.load(Ordering::SeqCst) {
+                    // `meta: end_batch`/`end_play` under `free`: the other hosts end as they
+                    // reach their next task.
+                    self.end_batch(hosts, sel, ctx);
+                    return;
+                }
                 if self.stopping() {
                     let next = format!("`{}`", task::display_name(t));
                     for i in sel {
@@ -654,9 +688,6 @@ impl Engine {
                             .await
                         }
                     }
-                    TaskBody::Module { module, .. } if module == "meta" => {
-                        self.flush_handlers(hosts, sel, ctx).await;
-                    }
                     TaskBody::Module { .. } => {
                         if !*started_at {
                             if self.options.start_at_task.as_deref() == t.name.as_deref() {
@@ -666,6 +697,10 @@ impl Engine {
                             }
                         }
                         if !self.tags_selected(&t.tags) {
+                            continue;
+                        }
+                        if let Some(m) = meta::Meta::of(t) {
+                            self.run_meta(t, m, hosts, sel, ctx, false).await;
                             continue;
                         }
                         self.run_module_task(t, hosts, sel, ctx, false).await;
@@ -794,6 +829,10 @@ impl Engine {
                     task::included(self, &mut hosts[*i], t, name);
                 }
                 self.run_tasks(tasks, hosts, &group, ctx, started_at).await;
+                // `meta: end_role` ended this inclusion only (a loop's next item runs it).
+                for i in &group {
+                    hosts[*i].ended_role = None;
+                }
             }
             return;
         }
@@ -1042,10 +1081,15 @@ impl Engine {
                     ))
                     .await
                 }
-                None => {
-                    self.run_module_task(handler, hosts, &notified, ctx, true)
-                        .await
-                }
+                None => match meta::Meta::of(handler) {
+                    Some(m) => {
+                        Box::pin(self.run_meta(handler, m, hosts, &notified, ctx, true)).await
+                    }
+                    None => {
+                        self.run_module_task(handler, hosts, &notified, ctx, true)
+                            .await
+                    }
+                },
             }
         }
         for i in sel {
@@ -1106,6 +1150,12 @@ pub struct PlayCtx<'a> {
     abort: AtomicBool,
     /// The hosts of the current `serial` batch.
     batch: Mutex<Vec<usize>>,
+    /// Every host of the play (`clear_facts` and `clear_host_errors` act on them all).
+    in_play: Vec<usize>,
+    /// `meta: end_batch` or `end_play` ran in the current batch: its hosts take no more tasks.
+    batch_ended: AtomicBool,
+    /// `meta: end_play` ran: no further batch starts.
+    play_ended: AtomicBool,
 }
 
 /// A play as the output names it: its `name`, else its `hosts` pattern.

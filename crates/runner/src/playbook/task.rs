@@ -176,6 +176,12 @@ pub(crate) fn skipped(e: &Engine, h: &mut HostRun, t: &Task) {
     );
 }
 
+/// A `meta` task's condition skipped `h`: reported, not counted (as Ansible's
+/// `_execute_meta` sends `v2_runner_on_skipped` without touching the stats).
+pub(crate) fn meta_skipped(e: &Engine, h: &HostRun, t: &Task, reason: String) {
+    emit_engine_result(e, h, t, TaskStatus::Skipped, reason);
+}
+
 /// Marks a host failed by something outside a module (an include that does not load).
 pub(crate) fn fail_host(e: &Engine, h: &mut HostRun, t: &Task, msg: &str) {
     h.failed = true;
