@@ -186,6 +186,7 @@ impl Host {
             self.at,
             EventKind::TaskResult(Box::new(TaskResult {
                 host: self.name.clone(),
+                delegated_to: None,
                 task: name,
                 location: task.location.clone(),
                 status,

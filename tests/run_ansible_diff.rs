@@ -1033,6 +1033,33 @@ fn ansible_and_clearfleet_agree_on_delegation_to_other_hosts() {
     assert_eq!(facts1["h02_given"], "from h01", "{facts1}");
     assert_eq!(facts2["given"], "from h01", "{facts2}");
     assert_eq!(facts2["facts_port"], *p2, "{facts2}");
+    // Each result names the host it ran on as Ansible's `host_label` does
+    // (`ok: [h01 -> h02(127.0.0.1)]`), item by item.
+    let labels = |out: &str| {
+        let mut v: Vec<String> = out
+            .lines()
+            .filter_map(|l| {
+                let (status, rest) = l.split_once(": [")?;
+                let (label, _) = rest.split_once(']')?;
+                // Ansible prints an ignored failure as `fatal: ... ...ignoring`.
+                let status = match status.trim() {
+                    "failed (ignored)" => "fatal",
+                    other => other,
+                };
+                label
+                    .contains(" -> ")
+                    .then(|| format!("{status}: [{label}]"))
+            })
+            .collect();
+        v.sort();
+        v
+    };
+    let ours = labels(&both.ours.stdout);
+    assert!(
+        ours.iter().any(|l| l.contains("[h01 -> h02(127.0.0.1)]")),
+        "{ours:?}"
+    );
+    assert_eq!(ours, labels(&both.theirs), "{}", both.ours.stdout);
 }
 
 /// `hostvars` (tests/fixtures/run/hostvars.yml): another host's variables as its last task left

@@ -86,6 +86,10 @@ pub struct TaskResult {
     /// `file:line:col` of the task.
     pub location: String,
     pub status: TaskStatus,
+    /// The host a delegated task ran on, as Ansible's `host_label` shows it: its name, then its
+    /// address in parentheses when that differs (`web02(10.0.0.2)`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub delegated_to: Option<String>,
     /// The loop item's label, for looped tasks.
     pub item: Option<String>,
     pub msg: Option<String>,

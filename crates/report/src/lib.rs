@@ -73,6 +73,7 @@ pub(crate) mod test_events {
     ) -> EventKind {
         EventKind::TaskResult(Box::new(TaskResult {
             host: host.into(),
+            delegated_to: None,
             task: task.into(),
             location: location.into(),
             status,

@@ -41,7 +41,10 @@ pub fn task_line(r: &TaskResult, verbose: bool) -> String {
         TaskStatus::Ignored => "failed (ignored)",
         other => other.as_str(),
     };
-    let mut s = format!("{st}{label}: [{}]", r.host);
+    let mut s = match &r.delegated_to {
+        Some(to) => format!("{st}{label}: [{} -> {to}]", r.host),
+        None => format!("{st}{label}: [{}]", r.host),
+    };
     if let Some(item) = &r.item {
         s.push_str(&format!(" => (item={item})"));
     }

@@ -194,6 +194,7 @@ pub(crate) fn fail_host(e: &Engine, h: &mut HostRun, t: &Task, msg: &str) {
 fn emit_engine_result(e: &Engine, h: &HostRun, t: &Task, status: TaskStatus, msg: String) {
     e.emit(EventKind::TaskResult(Box::new(TaskResult {
         host: h.name.clone(),
+        delegated_to: None,
         task: display_name(t),
         location: t.location.to_string(),
         status,
@@ -338,6 +339,7 @@ pub(crate) async fn gather(
     };
     e.emit(EventKind::TaskResult(Box::new(TaskResult {
         host: h.name.clone(),
+        delegated_to: None,
         task: "Gathering Facts".to_owned(),
         location: String::new(),
         status,
@@ -1160,6 +1162,37 @@ fn delegation(e: &Engine, h: &HostRun, t: &Task, vars: &Ctx) -> Result<Delegatio
         .map_err(|err| format!("cannot delegate to `{name}`: {err}"))
 }
 
+/// How a result names the host its task was delegated to (Ansible's
+/// `CallbackBase.host_label`, lib/ansible/plugins/callback/__init__.py): the rendered
+/// `delegate_to`, then the address it resolves to in parentheses when that differs (an
+/// inventory host's `ansible_host`; `127.0.0.1` for the implicit localhost). `None` when the
+/// task is not delegated, is delegated to its own host, or the name cannot be rendered.
+fn delegated_label(e: &Engine, h: &HostRun, t: &Task, vars: &Ctx) -> Option<String> {
+    let spec = t.delegate_to.as_ref()?;
+    let name = e
+        .templates
+        .render_string(spec, vars, &t.location, "delegate_to")
+        .ok()?;
+    let name = name.trim();
+    if name == h.name {
+        return None;
+    }
+    let address = match e.inventory.host_vars_of(name) {
+        Some(v) => v
+            .get("ansible_host")
+            .and_then(Value::as_str)
+            .unwrap_or(name)
+            .to_owned(),
+        None if name == "localhost" => "127.0.0.1".to_owned(),
+        None => name.to_owned(),
+    };
+    Some(if address == name {
+        name.to_owned()
+    } else {
+        format!("{name}({address})")
+    })
+}
+
 /// Who a task delegated to another host logs in as: that host's own `ansible_user` when its
 /// inventory sets one (it is in its plan), else the task's `remote_user` keyword, else the
 /// plan's login.
@@ -1662,6 +1695,8 @@ struct TaskRun<'a> {
     loop_var: String,
     /// Every item, for `loop_control.extended` (empty without it).
     items: Vec<Value>,
+    /// The host the current item is delegated to, as its results show it ([`delegated_label`]).
+    delegated: std::cell::RefCell<Option<String>>,
 }
 
 impl<'a> TaskRun<'a> {
@@ -1690,6 +1725,7 @@ impl<'a> TaskRun<'a> {
             name,
             loop_var: t.loop_var.clone().unwrap_or_else(|| "item".to_owned()),
             items: Vec::new(),
+            delegated: std::cell::RefCell::new(delegated_label(e, h, t, vars)),
         }
     }
 
@@ -1745,6 +1781,7 @@ impl<'a> TaskRun<'a> {
         }
         e.emit(EventKind::TaskResult(Box::new(TaskResult {
             host: h.name.clone(),
+            delegated_to: self.delegated.borrow().clone(),
             task: self.name.clone(),
             location: t.location.to_string(),
             status,
@@ -1812,6 +1849,11 @@ impl<'a> TaskRun<'a> {
             Some(m) => self.e.context(m),
             None => vars.clone(),
         };
+        if run.is_some() {
+            // `delegate_to` is rendered per item, before `when` (TaskExecutor._execute_internal).
+            self.delegated
+                .replace(delegated_label(self.e, h, self.t, &item_vars));
+        }
         match first_false(self.e, &item_vars, &self.t.when, "when") {
             Ok(None) => {}
             Ok(Some(c)) => {
@@ -1842,6 +1884,7 @@ impl<'a> TaskRun<'a> {
                     name: self.name.clone(),
                     loop_var: self.loop_var.clone(),
                     items: self.items.clone(),
+                    delegated: self.delegated.clone(),
                 };
                 &per_item
             }
