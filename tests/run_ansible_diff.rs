@@ -699,6 +699,21 @@ fn ansible_and_clearfleet_gather_the_same_facts() {
         return;
     };
     let (ours_dir, theirs_dir) = (both.ours_dir(), both.theirs_dir());
+    // The play's `gather_subset: "!all"` kept the minimal facts only.
+    let narrowed = both.same_dump("h01-play-subset.json");
+    let subset = dumped(&ours_dir, "h01-play-subset.json");
+    assert!(
+        subset["gathered"]
+            .as_array()
+            .is_some_and(|a| a.contains(&"distribution".into())),
+        "{narrowed}"
+    );
+    assert!(
+        subset["left"]
+            .as_array()
+            .is_some_and(|a| a.contains(&"memtotal_mb".into())),
+        "{narrowed}"
+    );
     let ours = dumped(&ours_dir, "h01-facts.json");
     let theirs = dumped(&theirs_dir, "h01-facts.json");
     let out = &both.ours.stdout;
@@ -996,7 +1011,9 @@ fn ansible_and_clearfleet_agree_on_find_results() {
 /// host's variables, the same under both tools.
 #[test]
 fn ansible_and_clearfleet_agree_on_delegation_to_other_hosts() {
-    let Some(both) = run_both("delegate.yml", &["h01", "h02"]) else {
+    let Some(both) = run_both_with("delegate.yml", &["h01", "h02"], &[], |_, inv| {
+        inv.host_var("h01", "ansible_package_use", "no-such-manager")
+    }) else {
         return;
     };
     let h01 = dumped(&both.ours_dir(), "h01-delegate.json");
@@ -1012,6 +1029,7 @@ fn ansible_and_clearfleet_agree_on_delegation_to_other_hosts() {
         assert_eq!(dump["looped"], serde_json::json!([p1, p2]), "{dump}");
         assert_eq!(dump["rescued"], *p1, "{dump}");
     }
+    assert_eq!(h01["package"], serde_json::json!([false, false]), "{h01}");
     assert_eq!(h01["on_other"], *p2);
     assert_eq!(h02["on_other"], *p1);
     assert_eq!(
@@ -1086,6 +1104,11 @@ fn ansible_and_clearfleet_agree_on_hostvars() {
         r#""play_var": false"#,
     ] {
         assert!(h01.contains(expected), "{expected}\n{h01}");
+    }
+    // h03 took part in no play: neither PLAY RECAP lists it.
+    for out in [&both.ours.stdout, &both.theirs] {
+        let recap = out.split("PLAY RECAP").nth(1).unwrap_or_default();
+        assert!(!recap.lines().any(|l| l.starts_with("h03")), "{out}");
     }
 }
 
@@ -1350,4 +1373,21 @@ fn ansible_and_clearfleet_agree_on_meta() {
         0,
         "{h01}"
     );
+}
+
+/// `script` (tests/fixtures/run/script): a run, and the action's own skips (`creates`,
+/// `removes`, check mode) registered field for field, with no `failed` key, under both tools.
+#[test]
+fn ansible_and_clearfleet_agree_on_script_results() {
+    let Some(both) = run_both("script/site.yml", &["h01"]) else {
+        return;
+    };
+    let ours = both.same_dump("h01-script.json");
+    let dumped = dumped(&both.ours_dir(), "h01-script.json");
+    assert_eq!(dumped["ran"]["rc"], 0, "{ours}");
+    assert_eq!(dumped["would_run"]["changed"], true, "{ours}");
+    for skip in ["created", "removed", "checked"] {
+        assert_eq!(dumped[skip]["skipped"], true, "{ours}");
+        assert!(dumped[skip].get("failed").is_none(), "{skip}: {ours}");
+    }
 }

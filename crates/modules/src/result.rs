@@ -95,6 +95,15 @@ impl ModuleResult {
         }
     }
 
+    /// An action plugin's own skip (`AnsibleActionSkip`, lib/ansible/errors/__init__.py):
+    /// skipped with `msg`, and no `failed` key.
+    pub fn action_skip(msg: impl Into<String>) -> ModuleResult {
+        ModuleResult {
+            action_skip: true,
+            ..ModuleResult::skipped_check(msg)
+        }
+    }
+
     /// The result of a transport error: unreachable, or failed on a timeout.
     pub fn from_remote_error(e: &RemoteError) -> ModuleResult {
         match e {

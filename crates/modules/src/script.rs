@@ -88,7 +88,7 @@ pub async fn run<R: Remote>(args: &ScriptArgs, ctx: &ModuleContext<'_, R>) -> Mo
         removes: args.removes.as_deref(),
     };
     if ctx.check_mode && args.creates.is_none() && args.removes.is_none() {
-        return ModuleResult::skipped_check("Check mode is not supported for this task.");
+        return ModuleResult::action_skip("Check mode is not supported for this task.");
     }
     let (body, _) = match read_source(ctx, &args.path, "files").await {
         Ok(b) => b,
@@ -134,21 +134,23 @@ pub async fn run<R: Remote>(args: &ScriptArgs, ctx: &ModuleContext<'_, R>) -> Mo
         )),
         // Ansible's script action skips on `creates`/`removes` (in check mode too), and in
         // check mode reports only `changed` for a script that would run.
-        Some(Marker::Creates) => ModuleResult::skipped_check(format!(
+        Some(Marker::Creates) => ModuleResult::action_skip(format!(
             "{} exists, matching creates option",
             args.creates.as_deref().unwrap_or_default()
         )),
-        Some(Marker::Removes) => ModuleResult::skipped_check(format!(
+        Some(Marker::Removes) => ModuleResult::action_skip(format!(
             "{} does not exist, matching removes option",
             args.removes.as_deref().unwrap_or_default()
         )),
         Some(Marker::WouldRun) => ModuleResult::changed(),
         Some(m) => guard.not_run(&m, ctx.check_mode).unwrap_or_default(),
         None => {
+            // The script action's result has no `msg`, `start`, `end` or `delta`.
             let mut r = finish(out, false, start, end);
             for k in ["start", "end", "delta"] {
                 r.data.remove(k);
             }
+            r.msg = None;
             r
         }
     }

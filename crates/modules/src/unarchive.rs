@@ -136,14 +136,6 @@ impl UnarchiveArgs {
     }
 }
 
-/// An action plugin's skip (`AnsibleActionSkip`): skipped, and no `failed` key.
-fn action_skip(msg: String) -> ModuleResult {
-    ModuleResult {
-        action_skip: true,
-        ..ModuleResult::skipped_check(msg)
-    }
-}
-
 /// `mask_url`: a URL's user and password shown as `****`.
 pub fn mask_url(url: &str) -> String {
     let Some((scheme, rest)) = url.split_once("://") else {
@@ -258,7 +250,9 @@ async fn controller_archive<R: Remote>(
             if let Some(c) = &args.creates {
                 let out = call(ctx, &format!("[ -e {} ]", qpath(c)), None, None).await?;
                 if out.rc == Some(0) {
-                    return Err(action_skip(format!("skipped, since {c} exists")));
+                    return Err(ModuleResult::action_skip(format!(
+                        "skipped, since {c} exists"
+                    )));
                 }
             }
             Err(failure)
@@ -325,7 +319,7 @@ pub async fn run<R: Remote>(args: &UnarchiveArgs, ctx: &ModuleContext<'_, R>) ->
     match recs.early.as_deref() {
         Some("creates") => {
             let c = args.creates.clone().unwrap_or_default();
-            return action_skip(format!("skipped, since {c} exists"));
+            return ModuleResult::action_skip(format!("skipped, since {c} exists"));
         }
         Some("nodest") => {
             return ModuleResult::fail(format!("dest '{}' must be an existing dir", args.dest));

@@ -61,6 +61,9 @@ pub struct Play {
     /// with [`crate::resolve_path`] against the file the play is written in.
     pub vars_files: Vec<Spanned<String>>,
     pub gather_facts: bool,
+    /// `gather_subset`: what the play's fact gathering keeps (setup's `gather_subset`; empty:
+    /// everything).
+    pub gather_subset: Vec<String>,
     pub serial: Option<Serial>,
     pub max_fail_percentage: Option<f64>,
     pub any_errors_fatal: bool,

@@ -149,6 +149,7 @@ fn play(cx: &mut Cx, f: &File, n: &Node) -> Option<Play> {
         vars: IndexMap::new(),
         vars_files: Vec::new(),
         gather_facts: true,
+        gather_subset: Vec::new(),
         serial: None,
         max_fail_percentage: None,
         any_errors_fatal: false,
@@ -191,6 +192,12 @@ fn play(cx: &mut Cx, f: &File, n: &Node) -> Option<Play> {
             "vars" => play.vars = cx.vars(f, v, &mut sites),
             "vars_files" => play.vars_files = vars_files(cx, f, v, &mut sites),
             "gather_facts" => play.gather_facts = cx.bool(f, "gather_facts", v).unwrap_or(true),
+            "gather_subset" => {
+                play.gather_subset = cx.strings(f, "gather_subset", v, true);
+                if play.gather_subset.iter().any(|s| s.contains("{{")) {
+                    cx.error(f, v, "`gather_subset` must be written out, not templated");
+                }
+            }
             "serial" => play.serial = serial(cx, f, v),
             "max_fail_percentage" => {
                 play.max_fail_percentage = cx.number(f, "max_fail_percentage", v);

@@ -3,7 +3,7 @@
 
 use anstyle::{AnsiColor, Style};
 
-use clearfleet_events::{RunSummary, TaskResult, TaskStatus};
+use clearfleet_events::{Recap, RunSummary, TaskResult, TaskStatus};
 
 /// `title` and stars to the 79th column (at least three), as Ansible draws it.
 fn banner(title: &str) -> String {
@@ -87,16 +87,25 @@ fn task_is_debug(r: &TaskResult) -> bool {
     r.stdout.is_empty() && r.status == TaskStatus::Ok && r.msg.is_some()
 }
 
-/// The PLAY RECAP, hosts in inventory order.
+/// The PLAY RECAP, hosts in inventory order: those that took part, as Ansible lists the hosts
+/// its stats processed (a host no play selected, or that ran only `meta` tasks, counts nothing
+/// and is left out unless it was interrupted).
 pub fn recap(summary: &RunSummary) -> String {
-    let width = summary
+    let listed: Vec<_> = summary
         .outcomes
+        .iter()
+        .filter(|o| {
+            o.recap.is_some_and(|r| r != Recap::default())
+                || o.status != clearfleet_events::HostStatus::Ok
+        })
+        .collect();
+    let width = listed
         .iter()
         .map(|o| super::text::width(&o.host))
         .max()
         .unwrap_or(0);
     let mut s = banner("PLAY RECAP");
-    for o in &summary.outcomes {
+    for o in listed {
         let r = o.recap.unwrap_or_default();
         s.push_str(&format!(
             "{} : ok={:<4} changed={:<4} unreachable={:<4} failed={:<4} skipped={:<4} rescued={:<4} ignored={}\n",
@@ -141,7 +150,7 @@ pub fn digest(summary: &RunSummary) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use clearfleet_events::{HostOutcome, HostStatus, Recap};
+    use clearfleet_events::{HostOutcome, HostStatus};
 
     #[test]
     fn banners_and_the_recap_count_columns_not_characters() {
@@ -168,5 +177,34 @@ mod tests {
         let lines: Vec<&str> = text.lines().skip(2).collect();
         assert!(lines[0].starts_with("服务器-1 : ok=1 "), "{text}");
         assert!(lines[1].starts_with("web01    : ok=1 "), "{text}");
+    }
+
+    #[test]
+    fn the_recap_leaves_out_hosts_that_took_no_part() {
+        let host = |name: &str, ok: u32, status: HostStatus| HostOutcome {
+            recap: Some(Recap {
+                ok,
+                ..Recap::default()
+            }),
+            ..HostOutcome::new(name, status)
+        };
+        let summary = RunSummary {
+            outcomes: vec![
+                host("web01", 2, HostStatus::Ok),
+                host("outside-every-play", 0, HostStatus::Ok),
+                host("stopped", 0, HostStatus::Interrupted),
+            ],
+            ..RunSummary::default()
+        };
+        let text = recap(&summary);
+        let hosts: Vec<&str> = text
+            .lines()
+            .skip(2)
+            .take_while(|l| !l.is_empty())
+            .filter_map(|l| l.split_whitespace().next())
+            .collect();
+        assert_eq!(hosts, ["web01", "stopped"], "{text}");
+        // Columns fit the hosts listed, not the longest name of the inventory.
+        assert!(text.contains("web01   : ok=2 "), "{text}");
     }
 }

@@ -16,6 +16,7 @@ use super::remote::{SshRemote, TaskRemote};
 use super::{Engine, PlayCtx};
 use crate::config::HostPlan;
 use clearfleet_base::capture::{MAX_OUTPUT_VAR, MaxOutput};
+use clearfleet_base::python_json::str_of;
 use clearfleet_events::{EventKind, TaskResult, TaskStatus};
 use clearfleet_modules::{
     LocalRemote, ModuleCall, ModuleContext, ModuleResult, Remote, async_job, not_run,
@@ -298,12 +299,14 @@ async fn task_facts(
 }
 
 /// Gathers facts on one host (one round trip), logged in as `login` (the play's
-/// `remote_user`, rendered; `Err`: it could not be) or as the host's own login.
+/// `remote_user`, rendered; `Err`: it could not be) or as the host's own login; keeps the
+/// play's `gather_subset` (empty: all).
 pub(crate) async fn gather(
     e: &Engine,
     h: &mut HostRun,
     ssh: &SshSettings,
     login: Result<Option<String>, String>,
+    subset: &[String],
 ) {
     let started = Instant::now();
     let result = match login {
@@ -314,7 +317,7 @@ pub(crate) async fn gather(
         Ok(facts) => {
             h.facts = Arc::new(super::facts::vars(
                 &h.facts,
-                super::facts::select(&facts, &Value::Null),
+                super::facts::select(&facts, &json!({ "gather_subset": subset })),
             ));
             h.recap.ok += 1;
             (TaskStatus::Ok, None)
@@ -516,6 +519,33 @@ async fn run_action(
     }
 }
 
+/// A fact of the host a task's module runs on, as an action that picks a module reads it
+/// (`service`, `package`): `ansible_facts.<name>`, or with `delegate_to`
+/// `hostvars[delegate_to].ansible_facts.<name>`. `None` where it was not gathered (or is
+/// empty).
+fn host_fact(
+    delegated: &Delegation,
+    vars: &Ctx,
+    var_map: &Map<String, Value>,
+    name: &str,
+) -> Option<String> {
+    let host = match delegated {
+        Delegation::Own => {
+            let fact = str_of(var_map.get("ansible_facts")?.get(name)?);
+            return (!fact.is_empty()).then_some(fact);
+        }
+        Delegation::Controller(host) => host.as_str(),
+        Delegation::Host(plan) => plan.name.as_str(),
+    };
+    let fact = vars
+        .get_attr("hostvars")
+        .and_then(|hv| hv.get_item(&Ctx::from(host)))
+        .and_then(|h| h.get_attr("ansible_facts"))
+        .and_then(|f| f.get_attr(name))
+        .ok()?;
+    fact.as_str().filter(|s| !s.is_empty()).map(str::to_owned)
+}
+
 /// `package` as ansible-core 2.19.14's action (`plugins/action/package.py`): `use` (default
 /// `auto`: `ansible_package_use`, else the `pkg_mgr` fact, else one fact gathering for it)
 /// names the module, which runs with the other arguments.
@@ -534,39 +564,42 @@ async fn package(
         None => "auto".to_owned(),
     };
     if module == "auto" {
-        let configured = var_map
-            .get("ansible_package_use")
-            .and_then(Value::as_str)
-            .filter(|s| !s.is_empty());
-        let fact = var_map
-            .get("ansible_facts")
-            .and_then(|f| f.get("pkg_mgr"))
-            .and_then(Value::as_str)
-            .filter(|s| !s.is_empty());
-        module = match (configured, fact) {
-            (Some(m), _) | (None, Some(m)) => m.to_owned(),
-            (None, None) => {
-                let login = match login(e, t, vars, var_map) {
-                    Ok(l) => l,
-                    Err(err) => return Outcome::fail(err.to_string()),
-                };
-                match facts_of(e, h, &e.config.ssh, login.as_deref()).await {
-                    Ok(facts) => match facts.get("pkg_mgr").and_then(Value::as_str) {
-                        Some(m) => m.to_owned(),
-                        None => {
-                            return Outcome::fail(
-                                "Could not detect a package manager. Try using the \"use\" option.",
-                            );
-                        }
-                    },
-                    Err((_, msg)) => {
-                        return Outcome::fail(format!(
-                            "Failed to fetch ansible_pkg_mgr to determine the package action \
-                             backend: {msg}"
-                        ));
+        let delegated = match delegation(e, h, t, vars) {
+            Ok(d) => d,
+            Err(err) => return Outcome::fail(err),
+        };
+        // With `delegate_to`, the delegated host's `ansible_package_use` and facts.
+        let configured = match &delegated {
+            Delegation::Own => var_map.get("ansible_package_use").map(str_of),
+            Delegation::Controller(name) => e
+                .inventory
+                .host_vars_of(name)
+                .and_then(|v| v.get("ansible_package_use").map(str_of)),
+            Delegation::Host(plan) => e
+                .inventory
+                .host_vars_of(&plan.name)
+                .and_then(|v| v.get("ansible_package_use").map(str_of)),
+        }
+        .filter(|s| !s.is_empty());
+        let fact = host_fact(&delegated, vars, var_map, "pkg_mgr");
+        module = match configured.or(fact) {
+            Some(m) => m,
+            None => match task_facts(e, h, t, (vars, var_map), &delegated).await {
+                Ok(facts) => match facts.get("pkg_mgr").and_then(Value::as_str) {
+                    Some(m) => m.to_owned(),
+                    None => {
+                        return Outcome::fail(
+                            "Could not detect a package manager. Try using the \"use\" option.",
+                        );
                     }
+                },
+                Err((_, msg)) => {
+                    return Outcome::fail(format!(
+                        "Failed to fetch ansible_pkg_mgr to determine the package action \
+                             backend: {msg}"
+                    ));
                 }
-            }
+            },
         };
     }
     let Some(canon) = clearfleet_playbook::action::canonical_module(&module) else {

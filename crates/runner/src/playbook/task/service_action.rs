@@ -8,7 +8,7 @@
 use serde_json::Value;
 
 use super::{
-    Delegation, Engine, HostRun, Outcome, apply_module_defaults, delegation, run_host_module,
+    Engine, HostRun, Outcome, apply_module_defaults, delegation, host_fact, run_host_module,
     task_facts,
 };
 use clearfleet_base::python_json::str_of;
@@ -19,29 +19,6 @@ use serde_json::Map;
 
 /// `UNUSED_PARAMS['systemd']`.
 const NOT_FOR_SYSTEMD: &[&str] = &["pattern", "runlevel", "sleep", "arguments", "args"];
-
-/// The `service_mgr` fact the action reads (`ansible_facts.service_mgr`, or
-/// `hostvars[delegate_to].ansible_facts.service_mgr`).
-fn service_mgr_fact(
-    delegated: &Delegation,
-    vars: &Ctx,
-    var_map: &Map<String, Value>,
-) -> Option<String> {
-    let name = match delegated {
-        Delegation::Own => {
-            return Some(str_of(var_map.get("ansible_facts")?.get("service_mgr")?));
-        }
-        Delegation::Controller(name) => name.as_str(),
-        Delegation::Host(plan) => plan.name.as_str(),
-    };
-    let fact = vars
-        .get_attr("hostvars")
-        .and_then(|hv| hv.get_item(&Ctx::from(name)))
-        .and_then(|h| h.get_attr("ansible_facts"))
-        .and_then(|f| f.get_attr("service_mgr"))
-        .ok()?;
-    fact.as_str().map(str::to_owned)
-}
 
 pub(super) async fn service(
     e: &Engine,
@@ -58,7 +35,7 @@ pub(super) async fn service(
         Err(err) => return Outcome::fail(err),
     };
     if module == "auto"
-        && let Some(m) = service_mgr_fact(&delegated, vars, var_map)
+        && let Some(m) = host_fact(&delegated, vars, var_map, "service_mgr")
     {
         module = m;
     }
