@@ -26,6 +26,8 @@
 //! - `trim_blocks` on, trailing newlines of the source kept (Ansible's `preserve_trailing_newlines`).
 //! - Conditionals must evaluate to a boolean (ansible-core 2.19's default); a conditional
 //!   written as `{{ expr }}` is accepted (2.19 accepts it with a deprecation warning).
+//! - String constants that look like templates are rendered: all of a bare conditional's,
+//!   only a lookup's terms elsewhere (`preprocess::Consts`).
 //! - `to_yaml`/`to_nice_yaml` are byte-for-byte PyYAML+libyaml output; `from_yaml` resolves
 //!   scalars like PyYAML (YAML 1.1: `yes`/`on` are booleans, `y`/`n` are not, `0755` is octal).
 //!
