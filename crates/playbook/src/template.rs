@@ -59,11 +59,9 @@ pub fn is_template(s: &str) -> bool {
     s.contains("{{") || s.contains("{%")
 }
 
-/// Whether `s` may be one template and nothing else (ansible-core 2.19's
-/// `_jinja_bits.is_possibly_all_template`: `{{ … }}` or `{% … %}` from end to end, surrounding
-/// whitespace aside): a task's whole arguments given so are rendered into its arguments when it
-/// runs (the "args splat").
+/// Whether `s` may be one template and nothing else
+/// ([`clearfleet_template::Templates::is_possibly_all_template`]): a task's whole arguments
+/// given so are rendered into its arguments when it runs (the "args splat").
 pub fn is_possibly_all_template(s: &str) -> bool {
-    let t = s.trim();
-    (t.starts_with("{{") && t.ends_with("}}")) || (t.starts_with("{%") && t.ends_with("%}"))
+    clearfleet_template::Templates::is_possibly_all_template(s)
 }

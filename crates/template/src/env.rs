@@ -1,8 +1,10 @@
 //! Builds the minijinja `Environment` configured like Ansible's Jinja2.
 
+use std::collections::BTreeMap;
+
 use minijinja::syntax::SyntaxConfig;
 use minijinja::value::{Rest, Value, ValueKind};
-use minijinja::{AutoEscape, Environment, Error, Output, State, UndefinedBehavior};
+use minijinja::{AutoEscape, Environment, Error, ErrorKind, Output, State, UndefinedBehavior};
 
 use super::{filters, tests};
 
@@ -28,6 +30,7 @@ pub(crate) fn build() -> Environment<'static> {
     filters::register(&mut env);
     tests::register(&mut env);
     env.add_function(super::preprocess::GET_FN, chain_get);
+    env.add_function(super::preprocess::CONST_TEMPLATE_FN, const_template);
     super::lookup::register(
         &mut env,
         clearfleet_base::controller_files::ControllerFiles::Disk,
@@ -55,6 +58,36 @@ fn chain_get(state: &State, name: &str, keys: Rest<Value>) -> Value {
         v = next.unwrap_or(Value::UNDEFINED);
     }
     v
+}
+
+/// `__clearfleet_const_template('…')`: a string constant that looks like a template, rendered
+/// where it stands with the template's variables, its result native (`'{{ [1] }}'` is a list).
+/// ansible-core 2.19.14 renders such a constant in a conditional expression
+/// (`AnsibleEnvironment._access_const`, `_internal/_templating/_jinja_bits.py`) and in a
+/// lookup's terms (`_invoke_lookup`, `_jinja_plugins.py`: `templar.template(value)` of each
+/// trusted constant); `preprocess` decides which constants these are.
+/// A constant that reads an undefined variable is undefined (2.19's marker), for `default`,
+/// `is defined` and strict mode's error at its use; a lookup's term (`term`) fails there,
+/// naming the variable, as `lookup` refuses an undefined term.
+fn const_template(state: &State, source: String, term: Option<bool>) -> Result<Value, Error> {
+    let map = super::preprocess::template(&source, true);
+    let template = state.env().template_from_str(&map.text)?;
+    match super::native_output(&template, &Value::from(variables(state)), &source) {
+        Err(e) if e.kind() == ErrorKind::UndefinedError && term != Some(true) => {
+            Ok(Value::UNDEFINED)
+        }
+        other => other,
+    }
+}
+
+/// The variables a render sees, by name: what a template rendered from inside it (a template
+/// constant, the `template` lookup's file) reads.
+pub(crate) fn variables(state: &State) -> BTreeMap<String, Value> {
+    state
+        .known_variables()
+        .iter()
+        .filter_map(|n| state.lookup(n).map(|v| (n.to_string(), v)))
+        .collect()
 }
 
 /// What the formatter printed during one render: Ansible returns the value itself when a

@@ -26,6 +26,8 @@
 //! - `trim_blocks` on, trailing newlines of the source kept (Ansible's `preserve_trailing_newlines`).
 //! - Conditionals must evaluate to a boolean (ansible-core 2.19's default); a conditional
 //!   written as `{{ expr }}` is accepted (2.19 accepts it with a deprecation warning).
+//! - String constants that look like templates are rendered: all of a bare conditional's,
+//!   only a lookup's terms elsewhere (`preprocess::Consts`).
 //! - `to_yaml`/`to_nice_yaml` are byte-for-byte PyYAML+libyaml output; `from_yaml` resolves
 //!   scalars like PyYAML (YAML 1.1: `yes`/`on` are booleans, `y`/`n` are not, `0755` is octal).
 //!
@@ -49,6 +51,8 @@
 //! - Error messages are minijinja's, reworded where Ansible's are well known
 //!   (`'x' is undefined`, `Conditionals must have a boolean result`).
 
+#[cfg(test)]
+mod const_templates_tests;
 mod env;
 mod error;
 mod file_syntax;
@@ -109,6 +113,11 @@ struct CompiledExpr {
     field_offset: usize,
     field: String,
     origin: Origin,
+    /// Written inside `{{ }}` (or as any other whole template): 2.19 renders it as a template,
+    /// and a string result is an expression to evaluate in its place ([`Truth::Indirect`]).
+    wrapped: bool,
+    /// A whole template that is not one `{{ expr }}` (`{{ a }} == {{ b }}`): `name` renders it.
+    template: bool,
 }
 
 /// What a condition evaluated to ([`Templates::eval_condition_ctx`]).
@@ -170,6 +179,17 @@ impl Templates {
         s.contains("{{") || s.contains("{%") || s.contains("{#")
     }
 
+    /// Whether `s` may be one template and nothing else (ansible-core 2.19.14's
+    /// `_jinja_bits.is_possibly_all_template`: the `#jinja2:` header first, or a start
+    /// delimiter (`{{`, `{%`, `{#`) first and an end delimiter last), surrounding whitespace
+    /// aside.
+    pub fn is_possibly_all_template(s: &str) -> bool {
+        let t = s.trim();
+        t.starts_with("#jinja2:")
+            || (["{{", "{%", "{#"].iter().any(|d| t.starts_with(d))
+                && ["}}", "%}", "#}"].iter().any(|d| t.ends_with(d)))
+    }
+
     /// Converts variables once, for the `*_ctx` methods.
     pub fn context(vars: &serde_json::Value) -> Value {
         Value::from(minijinja::value::Serde(vars))
@@ -206,14 +226,7 @@ impl Templates {
             }
             _ => None,
         };
-        let mut names: Vec<String> = self
-            .env
-            .get_template(&name)
-            .map(|t| t.undeclared_variables(false).into_iter().collect())
-            .unwrap_or_default();
-        names.extend(preprocess::chained_roots(&map.text));
-        names.sort();
-        names.dedup();
+        let names = self.names_read(&name, &map);
         self.templates.push(CompiledTemplate {
             name,
             native,
@@ -225,24 +238,87 @@ impl Templates {
         Ok(TemplateId(id))
     }
 
+    /// The names template `name` (compiled from `map`) reads: see [`Templates::names`].
+    fn names_read(&self, name: &str, map: &Processed) -> Vec<String> {
+        let mut names: Vec<String> = self
+            .env
+            .get_template(name)
+            .map(|t| t.undeclared_variables(false).into_iter().collect())
+            .unwrap_or_default();
+        names.extend(preprocess::chained_roots(&map.text));
+        // The constants it renders (`lookup('pipe', 'echo {{ x }}')` reads `x`).
+        for (from, to) in &map.consts {
+            let constant = map
+                .text
+                .get(*from..*to)
+                .and_then(|lit| self.env.compile_expression(lit).ok())
+                .and_then(|e| e.eval(()).ok());
+            let Some(text) = constant.as_ref().and_then(Value::as_str) else {
+                continue;
+            };
+            let inner = preprocess::template(text, true);
+            if let Ok(t) = self.env.template_from_str(&inner.text) {
+                names.extend(t.undeclared_variables(false));
+            }
+            names.extend(preprocess::chained_roots(&inner.text));
+        }
+        names.sort();
+        names.dedup();
+        names
+    }
+
     /// The variables template `id` reads by name: those it uses that it does not set itself
-    /// (minijinja's `undeclared_variables`, globals and functions such as `lookup` included)
-    /// and the roots of its guarded chains (`missing.attr | default(x)`). Not those it reaches
-    /// at run time by a name in a string (`vars['x']`, `lookup('vars', 'x')`).
+    /// (minijinja's `undeclared_variables`, globals and functions such as `lookup` included),
+    /// the roots of its guarded chains (`missing.attr | default(x)`) and those the template
+    /// constants it renders read (`lookup('pipe', 'echo {{ x }}')`). Not those it reaches at
+    /// run time by a name in a string (`vars['x']`, `lookup('vars', 'x')`).
     pub fn names(&self, id: TemplateId) -> &[String] {
         self.templates.get(id.0).map_or(&[], |t| &t.names)
     }
 
     /// Compiles a `when:`/`changed_when:`/`failed_when:`/`until:` expression (no braces; a
     /// single `{{ expr }}` is accepted too, as Ansible does).
+    ///
+    /// As ansible-core 2.19.14's `_normalize_and_evaluate_conditional`
+    /// (`_internal/_templating/_engine.py`): surrounding whitespace is stripped; a condition that
+    /// is a whole template (`is_possibly_all_template`) is rendered as a template, whose string
+    /// constants are left alone but for a lookup's terms; a bare expression renders every
+    /// template-looking string constant in it first (`"dude" == "du{{ 'de' }}"` holds), as
+    /// 2.19's `_render_jinja_const_template` does (see `preprocess::Consts`). A whole template
+    /// that is not one `{{ expr }}` (`{{ a }} == {{ b }}`) renders to text, which
+    /// [`Templates::eval_condition_ctx`] then treats as 2.19 treats a template's string.
     pub fn compile_expr(&mut self, expr: &str, origin: Origin) -> Result<ExprId, TemplateError> {
         let id = self.exprs.len();
         let name = format!("e{id}");
-        let (source, field_offset) = match single_expression(expr) {
-            Some((inner, offset)) => (inner, offset),
-            None => (expr, 0),
+        let lead = expr.len() - expr.trim_start().len();
+        let trimmed = expr.trim();
+        let wrapped = Self::is_possibly_all_template(trimmed);
+        let single = single_expression(trimmed).filter(|(inner, _)| {
+            let map = preprocess::expression(inner, preprocess::Consts::LookupTerms);
+            self.env.compile_expression(&map.text).is_ok()
+        });
+        if wrapped && single.is_none() {
+            let map = preprocess::template(trimmed, true);
+            self.env
+                .add_template_owned(name.clone(), map.text.clone())
+                .map_err(|e| TemplateError::from_minijinja(&e, &origin, expr, lead, 0, &map))?;
+            self.exprs.push(CompiledExpr {
+                name,
+                map,
+                prefix_len: 0,
+                field_offset: lead,
+                field: expr.to_owned(),
+                origin,
+                wrapped,
+                template: true,
+            });
+            return Ok(ExprId(id));
+        }
+        let (source, field_offset, consts) = match single {
+            Some((inner, offset)) => (inner, lead + offset, preprocess::Consts::LookupTerms),
+            None => (trimmed, lead, preprocess::Consts::All),
         };
-        let map = preprocess::expression(source);
+        let map = preprocess::expression(source, consts);
         let located = |e: &minijinja::Error, prefix: usize| {
             TemplateError::from_minijinja(e, &origin, expr, field_offset, prefix, &map)
         };
@@ -261,6 +337,8 @@ impl Templates {
             field_offset,
             field: expr.to_owned(),
             origin,
+            wrapped: single.is_some(),
+            template: false,
         });
         Ok(ExprId(id))
     }
@@ -393,7 +471,7 @@ impl Templates {
     /// is refused there, as 2.19 refuses an untrusted one.
     pub fn eval_condition_ctx(&self, id: ExprId, ctx: &Value) -> Result<Truth, TemplateError> {
         let (e, v) = self.eval_value(id, ctx)?;
-        if let (Some(s), true) = (v.as_str(), e.field_offset > 0) {
+        if let (Some(s), true) = (v.as_str(), e.wrapped) {
             if !clearfleet_base::trust::is_trusted_condition(s) {
                 return Err(TemplateError::Render {
                     location: e.origin.locate(&e.field, e.field_offset),
@@ -505,6 +583,14 @@ impl Templates {
                 &e.map,
             )
         };
+        if e.template {
+            let template = self
+                .env
+                .get_template(&e.name)
+                .map_err(|err| located(&err))?;
+            let v = native_output(&template, ctx, e.field.trim()).map_err(|err| located(&err))?;
+            return Ok((e, v));
+        }
         let v = self.eval_wrapper(&e.name, ctx, located)?;
         if v.is_undefined() {
             // `{% set %}` accepts an undefined value; evaluate it in a way that fails and names it.

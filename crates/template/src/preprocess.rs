@@ -12,11 +12,67 @@
 //! 3. Python's `%` formatting with a string literal on the left (`'%s:%s' % (h, p)`) becomes
 //!    `__clearfleet_pyformat('%s:%s', (h, p))`; minijinja has no `%` on strings.
 //! 4. `ansible.builtin.` / `ansible.legacy.` prefixes of filter and test names are dropped.
+//! 5. String constants that look like templates (ansible-core 2.19.14's `visit_Const` and
+//!    `AnsibleEnvironment._access_const`, `_internal/_templating/_jinja_bits.py`) become
+//!    `__clearfleet_const_template('…')`, which renders them with the template's variables
+//!    (see [`Consts`]): every one in a bare conditional expression, and in any other template
+//!    only the terms of a lookup (`lookup('pipe', 'echo {{ x }}')`), as 2.19's
+//!    `_invoke_lookup` trusts and renders those (`_trust_jinja_constants`).
 
 /// Name of the lookup helper the chain rewrite calls.
 pub(crate) const GET_FN: &str = "__clearfleet_get";
 /// Name of the helper `'literal' % args` becomes.
 pub(crate) const PYFORMAT_FN: &str = "__clearfleet_pyformat";
+/// Name of the helper that renders a template-looking string constant (see [`Consts`]).
+pub(crate) const CONST_TEMPLATE_FN: &str = "__clearfleet_const_template";
+
+/// Which string constants that look like templates are rendered where they stand.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Consts {
+    /// Only a lookup's terms: a constant that is a whole positional argument of `lookup()`,
+    /// `query()` or `q()` after the plugin's name, or a whole element of a list, tuple or
+    /// dict value written there (2.19's `_trust_jinja_constants` walks those). What a
+    /// constant becomes after an operator or a filter (`'a' ~ '{{ x }}'`) is no constant.
+    LookupTerms,
+    /// Every one: a conditional expression (2.19's `_render_jinja_const_template`, set by
+    /// `_normalize_and_evaluate_conditional` for the expression, not for a `{{ }}` condition).
+    All,
+}
+
+/// Whether a constant's text may be a template (2.19's `is_possibly_template`: a start
+/// delimiter anywhere, or the `#jinja2:` overrides header first).
+fn possibly_template(text: &str) -> bool {
+    text.starts_with("#jinja2:")
+        || text.contains("{{")
+        || text.contains("{%")
+        || text.contains("{#")
+}
+
+/// The lookup functions whose terms 2.19 trusts (`_lookup`, `_query`).
+const LOOKUP_FNS: &[&str] = &["lookup", "query", "q"];
+
+/// How a constant is rendered ([`CONST_TEMPLATE_FN`]'s second argument).
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Render {
+    /// A lookup's term: an undefined variable in it fails, naming it, as the lookup would
+    /// (`lookup` refuses an undefined term).
+    Term,
+    /// Elsewhere (a condition): an undefined variable makes the constant undefined, as 2.19's
+    /// marker (`'{{ x }}' is undefined` holds).
+    Value,
+}
+
+/// What an open bracket of an expression is, for [`Consts::LookupTerms`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Frame {
+    /// The arguments of a lookup call; `usize`: which argument (0 is the plugin's name).
+    Lookup(usize),
+    /// A list or tuple (or parentheses) written as a lookup's term, or inside one.
+    TermSeq,
+    /// A dict written as a lookup's term, or inside one.
+    TermDict,
+    Other,
+}
 
 /// Rewritten text plus a map from its byte offsets back to the original's.
 #[derive(Debug, Clone, Default)]
@@ -25,6 +81,8 @@ pub(crate) struct Processed {
     /// (offset in `text`, offset in the original) at every point where they stop advancing
     /// together; sorted by the first item.
     anchors: Vec<(usize, usize)>,
+    /// Where the string literals `text` renders as templates are in it ([`Consts`]).
+    pub consts: Vec<(usize, usize)>,
 }
 
 impl Processed {
@@ -51,7 +109,7 @@ pub(crate) fn template(source: &str, escape: bool) -> Processed {
 
 /// [`template`] for a template whose tags start and end with `delims`.
 pub(crate) fn template_with(source: &str, escape: bool, delims: &Delimiters) -> Processed {
-    let mut s = Scanner::new(source, escape);
+    let mut s = Scanner::new(source, escape, Consts::LookupTerms);
     s.delims = delims.clone();
     s.template();
     s.finish()
@@ -97,8 +155,10 @@ pub(crate) fn chained_roots(text: &str) -> Vec<String> {
 }
 
 /// Rewrites a bare expression (a `when:` condition); literals are not escaped there.
-pub(crate) fn expression(source: &str) -> Processed {
-    let mut s = Scanner::new(source, false);
+/// `consts`: [`Consts::All`] for a conditional expression, [`Consts::LookupTerms`] for the
+/// inside of a `{{ }}` condition (2.19 renders that as a template).
+pub(crate) fn expression(source: &str, consts: Consts) -> Processed {
+    let mut s = Scanner::new(source, false, consts);
     let end = s.expr(0, Stop::Eof, false);
     s.copy(end, source.len());
     s.finish()
@@ -129,6 +189,7 @@ struct Scanner<'a> {
     out: Processed,
     escape: bool,
     delims: Delimiters,
+    consts: Consts,
 }
 
 /// The prefix of 2.19's internal tag tests, renamed `protomatter_` (see `tests.rs`).
@@ -147,15 +208,17 @@ fn is_ident_char(c: char) -> bool {
 }
 
 impl<'a> Scanner<'a> {
-    fn new(src: &'a str, escape: bool) -> Self {
+    fn new(src: &'a str, escape: bool, consts: Consts) -> Self {
         Scanner {
             src,
             out: Processed {
                 text: String::with_capacity(src.len() + 16),
                 anchors: vec![(0, 0)],
+                consts: Vec::new(),
             },
             escape,
             delims: Delimiters::default(),
+            consts,
         }
     }
 
@@ -265,6 +328,7 @@ impl<'a> Scanner<'a> {
         let src = self.src;
         let bytes = src.as_bytes();
         let mut depth = 0usize;
+        let mut frames: Vec<Frame> = Vec::new();
         let mut copied = i;
         let mut prev: Option<char> = None;
         while let Some(c) = self.char_at(i) {
@@ -284,10 +348,11 @@ impl<'a> Scanner<'a> {
             match c {
                 '\'' | '"' => {
                     let end = self.string_end(i, c);
+                    let render = self.renders_const(i, end, frames.last().copied());
                     if let Some((operand, operand_end)) = self.percent_operand(end) {
                         self.copy(copied, i);
                         self.emit_replacement(i, &format!("{PYFORMAT_FN}("), i);
-                        self.literal(i, end, c, escape);
+                        self.const_literal(i, end, c, escape, render);
                         self.emit_replacement(end, ", ", operand);
                         let stop = self.expr(operand, Stop::At(operand_end), escape);
                         self.emit_replacement(stop, ")", stop);
@@ -296,17 +361,28 @@ impl<'a> Scanner<'a> {
                         prev = Some(')');
                         continue;
                     }
-                    if escape {
+                    if escape || render.is_some() {
                         self.copy(copied, i);
-                        self.escaped_literal(i, end, c);
+                        self.const_literal(i, end, c, escape, render);
                         copied = end;
                     }
                     i = end;
                     prev = Some(c);
                     continue;
                 }
-                '(' | '[' | '{' => depth += 1,
-                ')' | ']' | '}' => depth = depth.saturating_sub(1),
+                '(' | '[' | '{' => {
+                    frames.push(self.frame_at(i, c, frames.last().copied()));
+                    depth += 1;
+                }
+                ')' | ']' | '}' => {
+                    frames.pop();
+                    depth = depth.saturating_sub(1);
+                }
+                ',' => {
+                    if let Some(Frame::Lookup(n)) = frames.last_mut() {
+                        *n += 1;
+                    }
+                }
                 c if is_ident_start(c) && prev != Some('.') && !prev.is_some_and(is_ident_char) => {
                     if let Some(prefix) = ["ansible.builtin.", "ansible.legacy."]
                         .into_iter()
@@ -349,6 +425,95 @@ impl<'a> Scanner<'a> {
         }
         self.copy(copied, i);
         i
+    }
+
+    /// Emits a string literal (escaped or as written), inside a call of
+    /// [`CONST_TEMPLATE_FN`] when it is rendered.
+    fn const_literal(
+        &mut self,
+        start: usize,
+        end: usize,
+        q: char,
+        escape: bool,
+        render: Option<Render>,
+    ) {
+        let Some(render) = render else {
+            return self.literal(start, end, q, escape);
+        };
+        self.emit_replacement(start, &format!("{CONST_TEMPLATE_FN}("), start);
+        let at = self.out.text.len();
+        self.literal(start, end, q, escape);
+        self.out.consts.push((at, self.out.text.len()));
+        let close = match render {
+            Render::Term => ", true)",
+            Render::Value => ")",
+        };
+        self.emit_replacement(end, close, end);
+    }
+
+    /// Whether the string literal `src[start..end]`, inside bracket `top`, is a constant
+    /// rendered where it stands (see [`Consts`]), and how.
+    fn renders_const(&self, start: usize, end: usize, top: Option<Frame>) -> Option<Render> {
+        let text = self.src.get(start + 1..end.saturating_sub(1)).unwrap_or("");
+        if !possibly_template(text) {
+            return None;
+        }
+        let before = self.before(start);
+        let after = self
+            .src
+            .get(end..)
+            .and_then(|s| s.trim_start().chars().next());
+        let term = match top {
+            Some(Frame::Lookup(n)) => {
+                n >= 1 && before == Some(',') && matches!(after, Some(',' | ')'))
+            }
+            Some(Frame::TermSeq) => {
+                matches!(before, Some('(' | '[' | ',')) && matches!(after, Some(',' | ')' | ']'))
+            }
+            Some(Frame::TermDict) => before == Some(':') && matches!(after, Some(',' | '}')),
+            Some(Frame::Other) | None => false,
+        };
+        match (term, self.consts) {
+            (true, _) => Some(Render::Term),
+            (false, Consts::All) => Some(Render::Value),
+            (false, Consts::LookupTerms) => None,
+        }
+    }
+
+    /// What the bracket `open` opening at `i` inside bracket `top` is.
+    fn frame_at(&self, i: usize, open: char, top: Option<Frame>) -> Frame {
+        let head = self.src.get(..i).unwrap_or("").trim_end();
+        let name_start = head
+            .char_indices()
+            .rev()
+            .take_while(|&(_, c)| is_ident_char(c))
+            .last()
+            .map_or(head.len(), |(at, _)| at);
+        let name = &head[name_start..];
+        let called = head[..name_start]
+            .chars()
+            .next_back()
+            .is_none_or(|c| c != '.' && !is_ident_char(c));
+        if open == '(' && called && LOOKUP_FNS.contains(&name) {
+            return Frame::Lookup(0);
+        }
+        let before = self.before(i);
+        let a_term = match top {
+            Some(Frame::Lookup(n)) => n >= 1 && before == Some(','),
+            Some(Frame::TermSeq) => matches!(before, Some('(' | '[' | ',')),
+            Some(Frame::TermDict) => before == Some(':'),
+            Some(Frame::Other) | None => false,
+        };
+        match (a_term, open) {
+            (true, '{') => Frame::TermDict,
+            (true, _) => Frame::TermSeq,
+            (false, _) => Frame::Other,
+        }
+    }
+
+    /// The last character before `i` that is not whitespace.
+    fn before(&self, i: usize) -> Option<char> {
+        self.src.get(..i)?.trim_end().chars().next_back()
     }
 
     /// Emits a string literal, escaped or as written.
@@ -643,7 +808,11 @@ mod unit {
             "{{ __clearfleet_get('a', 'b', c.d, 0)|d(1) }}"
         );
         assert_eq!(
-            expression("a['x'].y is not defined and z.w is undefined").text,
+            expression(
+                "a['x'].y is not defined and z.w is undefined",
+                Consts::LookupTerms
+            )
+            .text,
             "__clearfleet_get('a', 'x', 'y') is not defined and __clearfleet_get('z', 'w') is undefined"
         );
         assert_eq!(
@@ -683,6 +852,74 @@ mod unit {
     }
 
     #[test]
+    fn wraps_template_constants_of_lookup_terms_only_in_templates() {
+        let f = CONST_TEMPLATE_FN;
+        assert_eq!(
+            t("{{ lookup('pipe', 'echo {{ x }}') }}"),
+            format!("{{{{ lookup('pipe', {f}('echo {{{{ x }}}}', true)) }}}}")
+        );
+        assert_eq!(
+            t("{% set y = q('list', ['{{ a }}', 'b'], {'k': '{{ a }}'}) %}"),
+            format!(
+                "{{% set y = q('list', [{f}('{{{{ a }}}}', true), 'b'], {{'k': {f}('{{{{ a }}}}', true)}}) %}}"
+            )
+        );
+        // Not: the plugin's name, keyword arguments, what an operator or filter makes of a
+        // constant, another function's arguments, a method called `lookup`.
+        for same in [
+            "{{ lookup('{{ p }}') }}",
+            "{{ lookup('env', 'X', default='{{ a }}') }}",
+            "{{ lookup('list', 'a' ~ '{{ b }}', '{{ c }}' | upper) }}",
+            "{{ joiner('{{ a }}') }}",
+            "{{ x.lookup('a', '{{ b }}') }}",
+            "{{ 'a{{ b }}' }}",
+        ] {
+            assert_eq!(t(same), same);
+        }
+        // Backslashes escaped inside, as for any literal of a field's `{{ }}`.
+        assert_eq!(
+            t(r"{{ lookup('pipe', '{{ a }}\1') }}"),
+            format!(r"{{{{ lookup('pipe', {f}('{{{{ a }}}}\\1', true)) }}}}")
+        );
+    }
+
+    #[test]
+    fn wraps_every_template_constant_of_a_conditional_expression() {
+        let f = CONST_TEMPLATE_FN;
+        let all = |src: &str| expression(src, Consts::All).text;
+        assert_eq!(
+            all(r#""dude" == "du{{'de'}}""#),
+            format!(r#""dude" == {f}("du{{{{'de'}}}}")"#)
+        );
+        assert_eq!(
+            all("dict({'k': '{{ a }}'}) and joiner('{% if b %}')"),
+            format!("dict({{'k': {f}('{{{{ a }}}}')}}) and joiner({f}('{{% if b %}}'))")
+        );
+        assert_eq!(
+            all("'#jinja2:x' == 'a{#'"),
+            format!("{f}('#jinja2:x') == {f}('a{{#')")
+        );
+        assert_eq!(all("'{ {' == 'x'"), "'{ {' == 'x'");
+        // A lookup's term in a condition fails on an undefined variable, as the lookup would.
+        assert_eq!(
+            all("lookup('list', '{{ a }}')"),
+            format!("lookup('list', {f}('{{{{ a }}}}', true))")
+        );
+        // The inside of a `{{ }}` condition is a template's: only a lookup's terms.
+        assert_eq!(
+            expression(
+                "'{{ a }}' == lookup('pipe', '{{ a }}')",
+                Consts::LookupTerms
+            )
+            .text,
+            format!("'{{{{ a }}}}' == lookup('pipe', {f}('{{{{ a }}}}', true))")
+        );
+        let p = expression("x and 'a{{ b }}'", Consts::All);
+        let (from, to) = p.consts.first().copied().unwrap_or_default();
+        assert_eq!(p.text.get(from..to), Some("'a{{ b }}'"));
+    }
+
+    #[test]
     fn maps_offsets_back() {
         let src = r"{{ '\d' }} {{ a.b | d(1) }} {{ x +* }}";
         let p = template(src, true);
@@ -717,7 +954,7 @@ mod unit {
             for i in 0..=p.text.len() {
                 assert!(p.original(i) <= src.len() + 1, "{src}");
             }
-            let _ = expression(src);
+            let _ = expression(src, Consts::All);
         }
     }
 }

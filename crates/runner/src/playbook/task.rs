@@ -76,6 +76,20 @@ fn var_map_with(
     t: &Task,
     loop_vars: &Map<String, Value>,
 ) -> Map<String, Value> {
+    let (mut vars, lazy) = layered_vars(e, h, ctx, t, loop_vars);
+    super::lazy_vars::Resolver::of(e, &t.location).resolve(&mut vars, lazy);
+    vars
+}
+
+/// The task's variables as written, layered as [`var_map_with`] layers them, before any is
+/// rendered; and the names of those that are templates to render.
+fn layered_vars(
+    e: &Engine,
+    h: &HostRun,
+    ctx: &PlayCtx<'_>,
+    t: &Task,
+    loop_vars: &Map<String, Value>,
+) -> (Map<String, Value>, Vec<String>) {
     // Variables written by the user (inventory, play vars, vars_files, task vars) may refer to
     // any other variable, whatever its layer: Ansible templates them when they are used. Here
     // they are layered raw, then rendered in the full context until nothing changes (chains
@@ -155,8 +169,7 @@ fn var_map_with(
         layer(hv, &mut vars, &mut lazy, false);
     }
     layer(&e.options.extra_vars, &mut vars, &mut lazy, false);
-    super::lazy_vars::Resolver::of(e, &t.location).resolve(&mut vars, lazy);
-    vars
+    (vars, lazy)
 }
 
 /// Reports an `include_tasks` that loaded on a host (`ok`, as Ansible counts it).
@@ -433,9 +446,11 @@ impl Outcome {
 
 /// Runs the task's action once: its arguments rendered, then an engine-level action (`debug`,
 /// `fail`, `assert`, `set_fact`, `pause`) or a module on the host.
+#[allow(clippy::too_many_arguments)]
 async fn action(
     e: &Engine,
     h: &mut HostRun,
+    ctx: &PlayCtx<'_>,
     t: &Task,
     module: &str,
     args: &Value,
@@ -449,7 +464,7 @@ async fn action(
         Ok(a) => a,
         Err(msg) => return Outcome::fail(msg),
     };
-    let mut o = run_action(e, h, t, module, args.as_ref(), vars, var_map).await;
+    let mut o = run_action(e, h, ctx, t, module, args.as_ref(), vars, var_map).await;
     if splats > 0 {
         let warnings = std::iter::repeat_n(super::task_args::SPLAT_WARNING.to_owned(), splats);
         o.result.warnings.splice(0..0, warnings);
@@ -459,17 +474,31 @@ async fn action(
 }
 
 /// [`action`] once its arguments are known.
+#[allow(clippy::too_many_arguments)]
 async fn run_action(
     e: &Engine,
     h: &mut HostRun,
+    ctx: &PlayCtx<'_>,
     t: &Task,
     module: &str,
     args: &Value,
     vars: &Ctx,
     var_map: &Map<String, Value>,
 ) -> Outcome {
+    // `assert`'s `that` is conditions, never rendered as an argument (its action's
+    // `finalize_task_arg` in ansible-core 2.19.14): `assert` reads it from `args`.
+    let unrendered;
+    let to_render = match (module, args) {
+        ("assert", Value::Object(m)) if m.contains_key("that") => {
+            let mut m = m.clone();
+            m.remove("that");
+            unrendered = Value::Object(m);
+            &unrendered
+        }
+        _ => args,
+    };
     let rendered = match e.templates.render_value(
-        args,
+        to_render,
         vars,
         &t.location,
         &format!("task `{}`", display_name(t)),
@@ -490,7 +519,7 @@ async fn run_action(
                 .and_then(Value::as_str)
                 .unwrap_or("Failed as requested from task"),
         ),
-        "assert" => assert(e, t, args, &rendered, vars),
+        "assert" => assert(e, h, ctx, t, args, &rendered, vars),
         "set_fact" => set_fact(e, t, h, rendered, vars),
         "include_vars" => include_vars(e, h, t, &rendered, vars, var_map),
         "group_by" => group_by(e, h, &rendered),
@@ -707,14 +736,34 @@ fn debug(e: &Engine, t: &Task, rendered: &Value, vars: &Ctx) -> Outcome {
 /// list (its `finalize_task_arg`); a boolean is its own result; an empty one is an error, as
 /// `_strip_conditional_handle_empty` says; a condition wrapped in `{{ }}` that renders to a
 /// non-string is used as it is, with 2.19's deprecation in the result.
-fn assert(e: &Engine, t: &Task, args: &Value, rendered: &Value, vars: &Ctx) -> Outcome {
+///
+/// 2.19 resolves such a `that` with `resolve_to_container`, which leaves the list's items
+/// unrendered (they are lazy): `that: "{{ thats }}"` over `thats: ["{{ 1 == 1 }}"]` evaluates
+/// the condition `{{ 1 == 1 }}` (and deprecates its braces). clearfleet renders variables
+/// before a task runs, so for a `that` naming one variable the list is taken as written
+/// ([`layered_vars`]); any other template's list comes rendered.
+fn assert(
+    e: &Engine,
+    h: &HostRun,
+    ctx: &PlayCtx<'_>,
+    t: &Task,
+    args: &Value,
+    rendered: &Value,
+    vars: &Ctx,
+) -> Outcome {
     let Some(given) = args.get("that") else {
         return Outcome::fail("missing required arguments: that");
     };
     let that: Vec<Value> = match given {
         Value::String(s) if clearfleet_playbook::template::is_possibly_all_template(s) => {
-            match e.templates.render_value(given, vars, &t.location, "assert") {
-                Ok(Value::Array(a)) => a,
+            let written = named_variable(s)
+                .and_then(|name| layered_vars(e, h, ctx, t, &Map::new()).0.remove(name));
+            match (
+                written,
+                e.templates.render_value(given, vars, &t.location, "assert"),
+            ) {
+                (Some(Value::Array(a)), Ok(Value::Array(_))) => a,
+                (_, Ok(Value::Array(a))) => a,
                 _ => vec![given.clone()],
             }
         }
@@ -746,7 +795,10 @@ fn assert(e: &Engine, t: &Task, args: &Value, rendered: &Value, vars: &Ctx) -> O
                 }
                 e.templates
                     .condition(s, vars, &t.location, "assert")
-                    .map_err(|err| err.to_string())
+                    .map_err(|err| match err.undefined_name() {
+                        Some(_) => condition_error(&err),
+                        None => err.bare_message(),
+                    })
             }
             _ => Err("Conditional expressions must be strings.".to_owned()),
         };
@@ -768,7 +820,8 @@ fn assert(e: &Engine, t: &Task, args: &Value, rendered: &Value, vars: &Ctx) -> O
                 r.data.insert("evaluated_to".into(), json!(false));
                 return Outcome::of(with_deprecations(r, deprecations));
             }
-            Err(err) => return Outcome::fail(err),
+            // 2.19 reports what the action raised as `Task failed: <message>`.
+            Err(err) => return Outcome::fail(format!("Task failed: {err}")),
         }
     }
     let msg = rendered
@@ -779,6 +832,21 @@ fn assert(e: &Engine, t: &Task, args: &Value, rendered: &Value, vars: &Ctx) -> O
         ModuleResult::ok().with_msg(msg),
         deprecations,
     ))
+}
+
+/// The variable a template names and nothing else (`thats` of `{{ thats }}`).
+fn named_variable(template: &str) -> Option<&str> {
+    let inner = template
+        .trim()
+        .strip_prefix("{{")?
+        .strip_suffix("}}")?
+        .trim();
+    let ident = inner
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_alphabetic() || c == '_')
+        && inner.chars().all(|c| c.is_alphanumeric() || c == '_');
+    ident.then_some(inner)
 }
 
 /// 2.19's `deprecations` of a result, when there are any.
@@ -2105,7 +2173,17 @@ impl<'a> TaskRun<'a> {
         let mut attempt = 0;
         loop {
             attempt += 1;
-            let mut o = action(self.e, h, t, self.module, self.args, item_vars, item_map).await;
+            let mut o = action(
+                self.e,
+                h,
+                self.ctx,
+                t,
+                self.module,
+                self.args,
+                item_vars,
+                item_map,
+            )
+            .await;
             if !checks || o.result.unreachable {
                 return o;
             }

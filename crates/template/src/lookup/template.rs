@@ -61,12 +61,7 @@ pub(crate) fn template(call: &Call, terms: &[Value]) -> Result<Vec<Value>, Error
                 .files
                 .read_to_string(&path)
                 .map_err(|e| fail(format!("{}: {e}", path.display())))?;
-            let state = call.state;
-            let mut vars: BTreeMap<String, Value> = state
-                .known_variables()
-                .iter()
-                .filter_map(|n| state.lookup(n).map(|v| (n.to_string(), v)))
-                .collect();
+            let mut vars: BTreeMap<String, Value> = crate::env::variables(call.state);
             for (k, v) in crate::template_vars(&name, &path, None) {
                 vars.insert(k.to_owned(), Value::from(minijinja::value::Serde(&v)));
             }
