@@ -630,6 +630,15 @@ fn ansible_and_clearfleet_agree_on_condition_results() {
         "--- clearfleet:\n{}\n--- ansible:\n{theirs}",
         ours.stdout
     );
+    // Both show `All assertions passed` for the same asserts: not for a `quiet` one.
+    let shown =
+        |out: &str, line: &str| out.lines().filter(|l| l.trim_end().ends_with(line)).count();
+    assert_eq!(
+        shown(&ours.stdout, ": All assertions passed"),
+        shown(theirs, "\"msg\": \"All assertions passed\""),
+        "--- clearfleet:\n{}\n--- ansible:\n{theirs}",
+        ours.stdout
+    );
 }
 
 /// The variables the `template` action adds (`ansible_managed` unless set, `template_path`,

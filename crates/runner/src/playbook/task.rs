@@ -828,10 +828,20 @@ fn assert(
         .get("success_msg")
         .and_then(Value::as_str)
         .unwrap_or("All assertions passed");
-    Outcome::of(with_deprecations(
+    let mut out = Outcome::of(with_deprecations(
         ModuleResult::ok().with_msg(msg),
         deprecations,
-    ))
+    ));
+    // `quiet`: the message is registered, not shown (assert.py sets `_ansible_verbose_always`
+    // only without it).
+    if rendered
+        .get("quiet")
+        .and_then(clearfleet_base::boolean::ansible_bool)
+        == Some(true)
+    {
+        out.shown = Some(String::new());
+    }
+    out
 }
 
 /// The variable a template names and nothing else (`thats` of `{{ thats }}`).
