@@ -20,16 +20,17 @@ use serde_json::Map;
 /// `UNUSED_PARAMS['systemd']`.
 const NOT_FOR_SYSTEMD: &[&str] = &["pattern", "runlevel", "sleep", "arguments", "args"];
 
-/// The `service_mgr` fact the action reads (`ansible_facts.service_mgr`, or
-/// `hostvars[delegate_to].ansible_facts.service_mgr`).
-fn service_mgr_fact(
+/// A fact an action reads to pick its module (`service_mgr`, `pkg_mgr`):
+/// `ansible_facts.<fact>`, or `hostvars[delegate_to].ansible_facts.<fact>`.
+pub(super) fn host_fact(
     delegated: &Delegation,
     vars: &Ctx,
     var_map: &Map<String, Value>,
+    fact: &str,
 ) -> Option<String> {
     let name = match delegated {
         Delegation::Own => {
-            return Some(str_of(var_map.get("ansible_facts")?.get("service_mgr")?));
+            return Some(str_of(var_map.get("ansible_facts")?.get(fact)?));
         }
         Delegation::Controller(name) => name.as_str(),
         Delegation::Host(plan) => plan.name.as_str(),
@@ -38,7 +39,7 @@ fn service_mgr_fact(
         .get_attr("hostvars")
         .and_then(|hv| hv.get_item(&Ctx::from(name)))
         .and_then(|h| h.get_attr("ansible_facts"))
-        .and_then(|f| f.get_attr("service_mgr"))
+        .and_then(|f| f.get_attr(fact))
         .ok()?;
     fact.as_str().map(str::to_owned)
 }
@@ -58,7 +59,7 @@ pub(super) async fn service(
         Err(err) => return Outcome::fail(err),
     };
     if module == "auto"
-        && let Some(m) = service_mgr_fact(&delegated, vars, var_map)
+        && let Some(m) = host_fact(&delegated, vars, var_map, "service_mgr")
     {
         module = m;
     }
