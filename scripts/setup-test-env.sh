@@ -11,7 +11,10 @@
 #     unzip, bzip2 and xz-utils (unarchive's zip handler and the archives of the unarchive
 #     differential test, tests/run_ansible_diff.rs), python3-setuptools (ansible-core's pip
 #     module imports pkg_resources where the host's Python has no `packaging`: the pip
-#     differential test) when missing (apt-get update only then);
+#     differential test), dnf, python3-dnf, rpm and createrepo-c (the dnf differential test
+#     builds tiny RPMs with rpmbuild, makes a repository of them with createrepo_c and installs
+#     them into a scratch --installroot, under clearfleet's dnf CLI and ansible-core's dnf.py,
+#     which imports the dnf Python bindings) when missing (apt-get update only then);
 #   - creates /run/sshd (sshd's privilege-separation directory; sshd exits without it).
 # It adds no user, group or sudo rule to this machine: the test users (cf-pass, cf-sudo, cf-nopw,
 # cf-docker), their passwords, home directories and sudo rules exist only inside the private
@@ -30,7 +33,7 @@ fi
 missing=()
 for pkg in openssh-server openssh-client sudo openssl iproute2 chromium python3 python3-venv \
     bash-completion zsh fish man-db time unzip bzip2 xz-utils \
-    python3-setuptools; do
+    python3-setuptools dnf python3-dnf rpm createrepo-c; do
     if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed"; then
         missing+=("$pkg")
     fi

@@ -1400,3 +1400,39 @@ fn ansible_and_clearfleet_agree_on_script_results() {
         assert!(dumped[skip].get("failed").is_none(), "{skip}: {ours}");
     }
 }
+
+/// dnf (tests/fixtures/run/dnf.yml) registers what ansible-core's dnf.py does (through the
+/// python3-dnf bindings on the host), field for field: noarch RPMs built on the host, a
+/// createrepo_c repository and a scratch installroot; versions, check mode, latest, a
+/// downgrade, update_only, missing packages, absent, every `list`, update_cache,
+/// download_only, conf_file, disablerepo, exclude, local files with and without the GPG check,
+/// a dependency problem, globs, `*`, the action's use_backend, `package` with `use: dnf`, and
+/// autoremove; and both leave the same packages installed.
+#[test]
+fn ansible_and_clearfleet_agree_on_dnf_results() {
+    let Some(both) = run_both("dnf.yml", &["h01"]) else {
+        return;
+    };
+    let ours = both.same_dump("h01-dnf.json");
+    for want in [
+        "\"Installed: tiny-1.0-1.noarch\"",
+        "\"Removed: tiny-2.0-1.noarch\"",
+        "\"Installed: dep-1.0-1.noarch\"",
+        "\"Downloaded: app-1.0-1.noarch\"",
+        "\"No package cf-no-such-package available.\"",
+        "\"No match for argument: cf-no-such-package\"",
+        "Check mode: No changes made, but would have if not in check mode",
+        "\"yumstate\": \"available\"",
+        "\"repoid\": \"local\"",
+        "Cache updated",
+        "cannot read configuration file",
+        "Failed to validate GPG signature for loose-1.0-1.noarch",
+        "\"Installed WORK/h01/loose-1.0-1.noarch.rpm\"",
+        "Depsolve Error occurred: \\n Problem: conflicting requests",
+        "Unable to detect release version",
+        "Could not detect which major revision of dnf is in use",
+        "Packages providing broken not installed due to update_only specified",
+    ] {
+        assert!(ours.contains(want), "{want} in {ours}");
+    }
+}

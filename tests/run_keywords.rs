@@ -1571,8 +1571,8 @@ fn a_builtin_module_clearfleet_lacks_loads_with_a_warning_and_fails_only_if_it_r
     - name: t-after
       copy: { content: "after\n", dest: "{{ work_dir }}/after" }
     - block:
-        - name: t-dnf
-          ansible.builtin.dnf: { name: "{{ never_defined }}", state: present }
+        - name: t-dnf5
+          ansible.builtin.dnf5: { name: "{{ never_defined }}", state: present }
       rescue:
         - name: t-rescued
           copy: { content: "{{ ansible_failed_result.msg }}", dest: "{{ work_dir }}/why" }
@@ -1582,7 +1582,7 @@ fn a_builtin_module_clearfleet_lacks_loads_with_a_warning_and_fails_only_if_it_r
     assert_eq!(run.code, 0, "{run:?}");
     for want in [
         "pb.yml:6:7: clearfleet does not run the module `ansible.builtin.git`",
-        "pb.yml:12:11: clearfleet does not run the module `ansible.builtin.dnf`",
+        "pb.yml:12:11: clearfleet does not run the module `ansible.builtin.dnf5`",
         "the task fails if it runs",
     ] {
         assert!(run.stderr.contains(want), "{want}: {}", run.stderr);
@@ -1590,9 +1590,9 @@ fn a_builtin_module_clearfleet_lacks_loads_with_a_warning_and_fails_only_if_it_r
     assert_eq!(s.read("after"), "after\n");
     assert_eq!(
         s.read("why"),
-        "clearfleet does not run the module `ansible.builtin.dnf` (docs/playbooks.md lists the modules it runs)"
+        "clearfleet does not run the module `ansible.builtin.dnf5` (docs/playbooks.md lists the modules it runs)"
     );
-    // ok: t-after, t-rescued; skipped: t-git; failed then rescued: t-dnf.
+    // ok: t-after, t-rescued; skipped: t-git; failed then rescued: t-dnf5.
     assert_eq!(
         Recap::of(&run.stdout, "h01").counts(),
         [2, 2, 0, 0, 1, 1, 0],

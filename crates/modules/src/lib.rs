@@ -50,6 +50,7 @@
 //! | async_status | 1 (the job's files read, or removed) |
 //! | unarchive | Q 1 (the archive sent, handlers tried, the check); A 1 (extract, mode/owner/group, clean up) |
 //! | pip | 1 (virtualenv, pip found, freeze before/after, the pip command; check mode: the listing) |
+//! | dnf | Q 1 (`rpm -q`, `dnf repoquery`, the cache); A 1 (`dnf shell`: the marks and `run`, `--assumeno` in check mode) |
 //!
 //! # Known differences from Ansible
 //! - Times (`start`/`end` of command) are the controller's, in UTC.
@@ -75,6 +76,8 @@
 //! - `fetch`: no `..` climbing out of `dest`.
 //! - `service`: Linux only (service.py's `LinuxService`), without upstart; `systemd` and
 //!   `sysvinit`: as their modules, each command a round trip.
+//! - `dnf`: the dnf 4 CLI (`rpm -q`, `dnf repoquery`, `dnf shell`) in place of the dnf Python
+//!   API; no groups, modules or RPM URLs; `results` sorted (see [`dnf`]).
 
 pub mod accounts;
 pub mod actions;
@@ -89,6 +92,9 @@ pub mod copy_remote;
 pub mod copy_tree;
 pub mod copy_walk;
 pub mod debversion;
+pub mod dnf;
+pub mod dnf_look;
+pub mod dnf_output;
 pub mod fetch;
 pub mod file;
 pub mod file_attrs;
@@ -111,6 +117,7 @@ pub mod pyre;
 pub mod remote;
 pub mod replace;
 pub mod result;
+pub mod rpmversion;
 pub mod script;
 pub mod service;
 pub mod service_enable;
@@ -148,6 +155,7 @@ pub use self::blockinfile::BlockinfileArgs;
 pub use self::command::{CommandArgs, RawArgs};
 pub use self::context::ModuleContext;
 pub use self::copy::{CopyArgs, FileParams};
+pub use self::dnf::DnfArgs;
 pub use self::fetch::FetchArgs;
 pub use self::file::{FileArgs, FileState};
 pub use self::find::FindArgs;
@@ -226,6 +234,7 @@ pub const HOST_MODULES: &[&str] = &[
     "sysvinit",
     "unarchive",
     "pip",
+    "dnf",
 ];
 
 /// One parsed module call.
@@ -260,6 +269,7 @@ pub enum ModuleCall {
     Sysvinit(SysvinitArgs),
     Unarchive(UnarchiveArgs),
     Pip(PipArgs),
+    Dnf(DnfArgs),
 }
 
 fn unknown(module: &str) -> ArgError {
@@ -301,6 +311,7 @@ fn keys(module: &str) -> Option<&'static [args::Key]> {
         "sysvinit" => sysvinit::KEYS,
         "unarchive" => unarchive::KEYS,
         "pip" => pip::KEYS,
+        "dnf" => dnf::KEYS,
         _ => return None,
     })
 }
@@ -361,6 +372,7 @@ impl ModuleCall {
             "sysvinit" => ModuleCall::Sysvinit(SysvinitArgs::parse(args)?),
             "unarchive" => ModuleCall::Unarchive(UnarchiveArgs::parse(args)?),
             "pip" => ModuleCall::Pip(PipArgs::parse(args)?),
+            "dnf" => ModuleCall::Dnf(DnfArgs::parse(args)?),
             other => return Err(unknown(other)),
         })
     }
@@ -397,6 +409,7 @@ impl ModuleCall {
             ModuleCall::Sysvinit(_) => "sysvinit",
             ModuleCall::Unarchive(_) => "unarchive",
             ModuleCall::Pip(_) => "pip",
+            ModuleCall::Dnf(_) => "dnf",
         }
     }
 
@@ -432,6 +445,7 @@ impl ModuleCall {
             ModuleCall::Sysvinit(a) => sysvinit::run(a, ctx).await,
             ModuleCall::Unarchive(a) => unarchive::run(a, ctx).await,
             ModuleCall::Pip(a) => pip::run(a, ctx).await,
+            ModuleCall::Dnf(a) => dnf::run(a, ctx).await,
         }
     }
 

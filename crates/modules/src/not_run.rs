@@ -1,6 +1,6 @@
 //! The `ansible.builtin` modules clearfleet does not run. A playbook naming one still loads
 //! (with a warning naming the task): Ansible users keep such tasks under conditions that are
-//! false on their hosts (`dnf` on a RedHat-only
+//! false on their hosts (`dnf5` on a Fedora-only
 //! branch), and Ansible only fails a module when it runs. A typo of a module stays an error.
 
 /// Every module of ansible-core 2.19.14 (`lib/ansible/modules/*.py` of its source package)
@@ -14,7 +14,6 @@ pub const NOT_RUN: &[&str] = &[
     "cron",
     "deb822_repository",
     "debconf",
-    "dnf",
     "dnf5",
     "dpkg_selections",
     "expect",

@@ -2,6 +2,7 @@
 //! engine-level action such as `debug` or `set_fact`), `until`/`retries`, `changed_when`,
 //! `failed_when`, `register`, `notify` and `ignore_errors`; then the result as an event.
 
+mod dnf_action;
 mod service_action;
 
 use std::borrow::Cow;
@@ -528,6 +529,7 @@ async fn run_action(
         "pause" => pause(&rendered).await,
         "package" => package(e, h, t, rendered, vars, var_map).await,
         "service" => service_action::service(e, h, t, rendered, vars, var_map).await,
+        "dnf" => dnf_action::dnf(e, h, t, rendered, vars, var_map).await,
         _ => {
             let r = run_host_module(e, h, t, module, rendered, vars, var_map).await;
             // A module's `ansible_facts` (getent's) become the host's facts, as Ansible's
