@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use clearfleet_base::capture::MaxOutput;
-use clearfleet_base::secret::Redactor;
+use clearfleet_base::secret::{Redactor, Secret};
 use clearfleet_ssh::{Become, SshSettings, Target};
 
 /// What the runner needs to work on one host.
@@ -47,6 +47,33 @@ pub struct RunConfig {
     pub warnings: Vec<String>,
     /// Plans the hosts `add_host` creates; `None` leaves them unreachable.
     pub new_host: Option<NewHostPlan>,
+    /// What the command line and `ansible.cfg` say of become, for a playbook's tasks.
+    pub become_defaults: BecomeDefaults,
+}
+
+/// The command line's and `ansible.cfg`'s become settings (`-b`, `--become-user`, `-K`,
+/// `--become-timeout`). In Ansible they are the defaults of the `become*` keywords
+/// (lib/ansible/playbook/base.py, `context.cliargs_deferred_get`) and the `-K` password is
+/// below the become plugin's variables (lib/ansible/executor/task_executor.py,
+/// `_set_connection_options`): a playbook's keywords and variables beat them.
+#[derive(Debug, Clone)]
+pub struct BecomeDefaults {
+    pub enabled: bool,
+    pub user: Option<String>,
+    pub password: Option<Secret>,
+    /// How long sudo may take to prompt or to accept the password.
+    pub timeout: Duration,
+}
+
+impl Default for BecomeDefaults {
+    fn default() -> Self {
+        BecomeDefaults {
+            enabled: false,
+            user: None,
+            password: None,
+            timeout: Duration::from_secs(10),
+        }
+    }
 }
 
 impl RunConfig {
