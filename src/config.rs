@@ -183,13 +183,11 @@ impl Planner {
             })?;
         let (wanted, settings) =
             become_for(&name, vars, &self.args, self.ask_become_pass.as_ref())?;
-        let become_ = wanted.then(|| settings.clone());
         let max_output = host_max_output(&name, vars)?.unwrap_or(self.max_output);
         Ok(HostPlan {
             name,
             target,
-            become_,
-            become_settings: settings,
+            become_: wanted.then_some(settings),
             max_output,
         })
     }
@@ -411,15 +409,11 @@ fn become_for(
             )
         })?,
     };
+    // Another method is refused where it is used (the host's commands under `exec`, the tasks
+    // that become in a playbook), as Ansible fails only what becomes with it.
     let method = var_str(host, vars, become_vars::METHOD)?
         .filter(|m| !m.is_empty())
         .unwrap_or_else(|| "sudo".to_owned());
-    if method != "sudo" {
-        return Err(bad(
-            become_vars::METHOD,
-            format!("become method `{method}` is not supported (only sudo)"),
-        ));
-    }
     let last = |names: &[&'static str]| match become_vars::last_set(names, |n| vars.get(n)) {
         None => Ok(None),
         Some((name, _)) => var_str(host, vars, name),

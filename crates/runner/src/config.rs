@@ -13,9 +13,9 @@ use clearfleet_ssh::{Become, SshSettings, Target};
 pub struct HostPlan {
     pub name: String,
     pub target: Target,
+    /// How `clearfleet exec` becomes on the host (its inventory's become variables over `-b`,
+    /// `--become-user`, `-K`); a playbook's tasks decide their own from all their variables.
     pub become_: Option<Become>,
-    /// The host's become user, method and password, for tasks that ask for `become`.
-    pub become_settings: Become,
     /// Kept of each output stream of a command (`clearfleet_max_output` of the host, else
     /// `--max-output`); a playbook task's own variables may set another.
     pub max_output: MaxOutput,
@@ -95,7 +95,6 @@ impl RunConfig {
                 host_key_checking: None,
             },
             become_: None,
-            become_settings: Become::sudo(None),
             max_output: self.max_output,
         }
     }
