@@ -195,10 +195,10 @@ pub struct ConnectArgs {
     /// Ask for the SSH password once, for hosts without `ansible_password`.
     #[arg(short = 'k', long)]
     pub ask_pass: bool,
-    /// Run commands with sudo (like `ansible_become: true` on every host).
+    /// Run commands with sudo unless `ansible_become` (or a playbook's `become`) says otherwise.
     #[arg(short = 'b', long = "become")]
     pub become_: bool,
-    /// User to become.
+    /// User to become where no `ansible_become_user` or `become_user` names one.
     #[arg(long, value_name = "USER")]
     pub become_user: Option<String>,
     /// Ask for the sudo password once, for hosts without `ansible_become_password`.

@@ -18,7 +18,8 @@ use clearfleet_base::home::expand_tilde;
 pub use clearfleet_base::home::home_dir;
 use clearfleet_base::secret::{Redactor, Secret, is_secret_var};
 use clearfleet_inventory::Inventory;
-use clearfleet_runner::config::{HostPlan, RunConfig};
+use clearfleet_runner::become_vars;
+use clearfleet_runner::config::{BecomeDefaults, HostPlan, RunConfig};
 use clearfleet_ssh::{
     Become, Defaults, HostKeyChecking, HostParams, PassphrasePrompt, SshArgs, SshConfig,
     SshSettings, Target,
@@ -138,6 +139,12 @@ pub fn for_hosts(
         max_output,
         redactor: Redactor::new(secrets),
         warnings,
+        become_defaults: BecomeDefaults {
+            enabled: args.become_,
+            user: args.become_user.clone(),
+            password: planner.ask_become_pass.clone(),
+            timeout: Duration::from_secs(args.become_timeout.max(1)),
+        },
         new_host: Some(Arc::new(move |name, vars| {
             let vars: IndexMap<String, Value> =
                 vars.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
@@ -176,13 +183,11 @@ impl Planner {
             })?;
         let (wanted, settings) =
             become_for(&name, vars, &self.args, self.ask_become_pass.as_ref())?;
-        let become_ = wanted.then(|| settings.clone());
         let max_output = host_max_output(&name, vars)?.unwrap_or(self.max_output);
         Ok(HostPlan {
             name,
             target,
-            become_,
-            become_settings: settings,
+            become_: wanted.then_some(settings),
             max_output,
         })
     }
@@ -381,44 +386,57 @@ fn host_max_output(host: &str, vars: &IndexMap<String, Value>) -> Result<Option<
     }
 }
 
-/// The host's become settings, and whether they apply to every command by default.
+/// The host's become settings, and whether they apply to every command by default: its
+/// inventory's become variables ([`become_vars`]) over `-b`, `--become-user` and `-K`, which
+/// Ansible orders lowest (the defaults of the `become*` keywords).
 fn become_for(
     host: &str,
     vars: &IndexMap<String, Value>,
     args: &ConnectArgs,
     ask_become_pass: Option<&Secret>,
 ) -> Result<(bool, Become), Error> {
-    let wanted = match vars.get("ansible_become") {
-        Some(v) => ansible_bool(v).ok_or_else(|| Error::HostVar {
-            host: host.to_owned(),
-            var: "ansible_become".to_owned(),
-            reason: format!("expected a boolean, found {v}"),
-        })?,
-        None => args.become_,
-    } || args.become_;
-    let method = var_str(host, vars, "ansible_become_method")?.unwrap_or_else(|| "sudo".to_owned());
-    if method != "sudo" {
-        return Err(Error::HostVar {
-            host: host.to_owned(),
-            var: "ansible_become_method".to_owned(),
-            reason: format!("become method `{method}` is not supported (only sudo)"),
-        });
-    }
-    let user = match &args.become_user {
-        Some(u) => u.clone(),
-        None => var_str(host, vars, "ansible_become_user")?.unwrap_or_else(|| "root".to_owned()),
+    let bad = |var: &str, reason: String| Error::HostVar {
+        host: host.to_owned(),
+        var: var.to_owned(),
+        reason,
     };
-    let password = first_var(
-        host,
-        vars,
-        &[
-            "ansible_become_password",
-            "ansible_become_pass",
-            "ansible_sudo_pass",
-        ],
-    )?
-    .map(Secret::new)
-    .or_else(|| ask_become_pass.cloned());
+    let wanted = match vars.get(become_vars::ENABLED) {
+        None | Some(Value::Null) => args.become_,
+        Some(v) => ansible_bool(v).ok_or_else(|| {
+            bad(
+                become_vars::ENABLED,
+                format!("expected a boolean, found {v}"),
+            )
+        })?,
+    };
+    // Another method is refused where it is used (the host's commands under `exec`, the tasks
+    // that become in a playbook), as Ansible fails only what becomes with it.
+    let method = var_str(host, vars, become_vars::METHOD)?
+        .filter(|m| !m.is_empty())
+        .unwrap_or_else(|| "sudo".to_owned());
+    let last = |names: &[&'static str]| match become_vars::last_set(names, |n| vars.get(n)) {
+        None => Ok(None),
+        Some((name, _)) => var_str(host, vars, name),
+    };
+    let user = match last(become_vars::USER)? {
+        Some(u) => u,
+        None => args
+            .become_user
+            .clone()
+            .unwrap_or_else(|| "root".to_owned()),
+    };
+    let password = last(become_vars::PASSWORD)?
+        .map(Secret::new)
+        .or_else(|| ask_become_pass.cloned());
+    let flags = match become_vars::last_set(become_vars::FLAGS, |n| vars.get(n)) {
+        None => None,
+        Some((name, _)) => var_str(host, vars, name)?
+            .map(|text| {
+                become_vars::sudo_flags(&text, password.is_some())
+                    .map_err(|e| bad(name, e.to_string()))
+            })
+            .transpose()?,
+    };
     Ok((
         wanted,
         Become {
@@ -426,6 +444,8 @@ fn become_for(
             method,
             password,
             timeout: Duration::from_secs(args.become_timeout.max(1)),
+            exe: last(become_vars::EXE)?,
+            flags,
         },
     ))
 }

@@ -132,6 +132,17 @@ pub(crate) fn run_both_with(
     added: &[&str],
     inventory: impl FnOnce(&Fleet, support::sshd::Inventory) -> support::sshd::Inventory,
 ) -> Option<Both> {
+    run_both_args(playbook, hosts, added, &[], inventory)
+}
+
+/// [`run_both_with`], both command lines ending with `args` before the playbook (`-e ...`).
+pub(crate) fn run_both_args(
+    playbook: &str,
+    hosts: &[&str],
+    added: &[&str],
+    args: &[&str],
+    inventory: impl FnOnce(&Fleet, support::sshd::Inventory) -> support::sshd::Inventory,
+) -> Option<Both> {
     let ansible = ansible::ansible_playbook()?;
     let fleet = Fleet::start(hosts.len())?;
     let home = temp_home();
@@ -145,6 +156,7 @@ pub(crate) fn run_both_with(
             "work_dir={}",
             home.path().join("clearfleet").display()
         ))
+        .args(args)
         .arg(&playbook)
         .run();
     let out = ansible::command(&ansible, home.path())
@@ -155,6 +167,7 @@ pub(crate) fn run_both_with(
             "work_dir={}",
             home.path().join("ansible").display()
         ))
+        .args(args)
         .arg(&playbook)
         .env("ANSIBLE_FORKS", "5")
         .output()
@@ -1435,4 +1448,87 @@ fn ansible_and_clearfleet_agree_on_dnf_results() {
     ] {
         assert!(ours.contains(want), "{want} in {ours}");
     }
+}
+
+/// Become set by variables wherever Ansible reads them (tests/fixtures/run/become_vars/site.yml):
+/// the inventory (h02's `ansible_become: true`), `vars_files`, play vars, task and block vars,
+/// role vars, `include_vars`, `set_fact`, templated, sudo's aliases, and for a task delegated
+/// to the other host that host's; each beats the `become*` keywords. `id -un` says who each
+/// command ran as, the same under both tools; the play's become password is masked in
+/// clearfleet's output once a task has read it (Ansible prints it).
+#[test]
+fn ansible_and_clearfleet_agree_on_become_variables() {
+    let hosts = ["h01", "h02"];
+    let Some(both) = run_both_args("become_vars/site.yml", &hosts, &[], &[], |_, inv| {
+        inv.host_var("h02", "ansible_become", "true")
+    }) else {
+        return;
+    };
+    let h01 = both.same_dump("h01-become.json");
+    let h02 = both.same_dump("h02-become.json");
+    let got = |text: &str| -> serde_json::Value { serde_json::from_str(text).unwrap_or_default() };
+    assert_eq!(
+        got(&h01),
+        serde_json::json!({"plain": "root", "play_user": "nobody",
+            "var_beats_keyword": "nobody", "task_enabled": "nobody", "task_disabled": "root",
+            "templated": "daemon", "aliases": "daemon", "block_user": "daemon",
+            "role_user": "daemon", "files_user": "daemon", "delegated": "nobody",
+            "included": "daemon", "fact_enabled": "daemon", "keyword_again": "daemon"}),
+        "{}",
+        both.ours.stdout
+    );
+    assert_eq!(got(&h02)["plain"], "nobody", "{h02}");
+    assert_eq!(got(&h02)["delegated"], "root", "{h02}");
+    assert!(
+        both.theirs.contains("password pw-from-play-vars"),
+        "{}",
+        both.theirs
+    );
+    assert!(
+        !both.ours.all_output().contains("pw-from-play-vars"),
+        "{}",
+        both.ours.all_output()
+    );
+    assert!(
+        both.ours.stdout.contains("password ********"),
+        "{}",
+        both.ours.stdout
+    );
+}
+
+/// Become variables given with `-e` (tests/fixtures/run/become_vars/extra_vars.yml) beat the
+/// keywords, task vars and `set_fact`; the password given so is masked in clearfleet's output.
+#[test]
+fn ansible_and_clearfleet_agree_on_become_extra_vars() {
+    let extra = [
+        "-e",
+        "ansible_become_user=daemon",
+        "-e",
+        "ansible_become_password=pw-from-extra-vars",
+    ];
+    let Some(both) = run_both_args(
+        "become_vars/extra_vars.yml",
+        &["h01"],
+        &[],
+        &extra,
+        |_, inv| inv,
+    ) else {
+        return;
+    };
+    let dump = both.same_dump("h01-extra.json");
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&dump).unwrap_or_default(),
+        serde_json::json!({"plain": "root", "keyword": "daemon", "task_var": "daemon",
+            "fact": "daemon"})
+    );
+    assert!(
+        both.theirs.contains("password pw-from-extra-vars"),
+        "{}",
+        both.theirs
+    );
+    assert!(
+        !both.ours.all_output().contains("pw-from-extra-vars"),
+        "{}",
+        both.ours.all_output()
+    );
 }

@@ -445,6 +445,84 @@ fn become_per_task_with_the_inventory_password() {
     );
 }
 
+/// The sudo password from the play's `vars` and from `-e` (no inventory password), the
+/// variable beating `-K`'s absence and the keyword; masked in the output, the `-vv` log and
+/// the report. A become method other than sudo named by a variable fails the task.
+#[test]
+fn become_password_and_method_from_play_and_extra_vars() {
+    let Some(fleet) = Fleet::builder().test_users(true).build() else {
+        return;
+    };
+    let s = Setup::on(fleet, |inv| inv.var("ansible_user", "cf-sudo"));
+    let pb = s.write(
+        "pb.yml",
+        r#"
+- hosts: all
+  gather_facts: false
+  vars:
+    ansible_become_password: "{{ pw }}"
+  tasks:
+    - command: whoami
+      become: true
+      register: root
+    - command: whoami
+      vars:
+        ansible_become: true
+        ansible_become_method: su
+      register: su
+      ignore_errors: true
+    - command: whoami
+      become: true
+      become_method: su
+      register: su_keyword
+      ignore_errors: true
+    - copy:
+        dest: "{{ work_dir }}/{{ inventory_hostname }}.json"
+        content: "{{ {'root': root.stdout, 'su': su.msg, 'su_keyword': su_keyword.msg} | to_json }}"
+      delegate_to: localhost
+    - debug:
+        msg: "pw is {{ ansible_become_password }}"
+"#,
+    );
+    let secret = support::sshd::CF_SUDO_PASSWORD;
+    for (n, args) in [
+        vec!["-e".to_owned(), format!("pw={secret}")],
+        vec![
+            "-e".to_owned(),
+            "pw=wrong-password".to_owned(),
+            "-e".to_owned(),
+            format!("ansible_become_password={secret}"),
+        ],
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let rep = s.home().join(format!("rep{n}"));
+        let mut all: Vec<String> = vec!["-vv".into(), "--report-dir".into()];
+        all.push(rep.display().to_string());
+        all.extend(args);
+        let all: Vec<&str> = all.iter().map(String::as_str).collect();
+        let run = s.run(&pb, &all);
+        assert_eq!(run.code, 0, "{run:?}");
+        let got = s.json(&format!("{}.json", s.fleet.host(0).name()));
+        assert_eq!(got["root"], "root", "{run:?}");
+        for (key, from) in [
+            ("su", "ansible_become_method"),
+            ("su_keyword", "the `become_method` keyword"),
+        ] {
+            assert_eq!(
+                got[key],
+                format!(
+                    "become method `su` (from {from}) is not supported: clearfleet becomes another user with sudo only"
+                ),
+                "{run:?}"
+            );
+        }
+        assert!(run.stdout.contains("pw is ********"), "{}", run.stdout);
+        support::secrets::assert_nowhere(&[secret], &run, &[&rep]);
+    }
+}
+
 /// `remote_user` on a play, a block and a task (templated), under `ansible_user` when that is
 /// set (Ansible's variables beat its keywords), and a templated `become_user`.
 #[test]

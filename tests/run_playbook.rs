@@ -352,7 +352,6 @@ fn a_playbook_in_memory_reads_its_includes_vars_and_sources_from_memory() {
             name: host.clone(),
             target: fleet.target(0, "root"),
             become_: None,
-            become_settings: clearfleet_ssh::Become::sudo(None),
             max_output: Default::default(),
         }],
         ssh: Arc::new(fleet.settings()),
@@ -363,6 +362,7 @@ fn a_playbook_in_memory_reads_its_includes_vars_and_sources_from_memory() {
         warnings: Vec::new(),
         max_output: Default::default(),
         new_host: None,
+        become_defaults: Default::default(),
     };
     let runtime = tokio::runtime::Runtime::new().unwrap_or_else(|e| panic!("{e}"));
     let mut results = Results::default();

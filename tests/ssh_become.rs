@@ -16,6 +16,8 @@ fn sudo(password: Option<&str>) -> ExecOptions {
             method: "sudo".into(),
             password: password.map(Secret::new),
             timeout: Duration::from_secs(10),
+            exe: None,
+            flags: None,
         }),
         ..Default::default()
     }

@@ -267,6 +267,8 @@ async fn stdin_and_sudo_passwords_get_their_own_channel() {
         method: "sudo".into(),
         password: Some(Secret::new(support::CF_SUDO_PASSWORD)),
         timeout: Duration::from_secs(10),
+        exe: None,
+        flags: None,
     };
     let opts = ExecOptions {
         become_: Some(become_),

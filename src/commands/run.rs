@@ -44,15 +44,22 @@ pub fn playbook(args: &RunArgs) -> Result<u8, Error> {
     }
     let mut config =
         crate::config::for_hosts(&args.connect, &inventory, names, args.output.max_output)?;
-    config.redactor = config.redactor.watching(vault.found());
-    let redactor = config.redactor.with(
+    // A password given with `-e` (`ansible_become_password=...`) is masked in the tasks'
+    // results as in the logs and the report.
+    config.redactor = config.redactor.watching(vault.found()).with(
         extra_vars
             .iter()
             .filter(|(k, _)| is_secret_var(k))
             .filter_map(|(_, v)| v.as_str().map(clearfleet_base::secret::Secret::new)),
     );
-    crate::logging::add_secrets(&redactor);
-    let mut files = files_reporter(&args.connect, "run", RunKind::Playbook, &redactor, false)?;
+    crate::logging::add_secrets(&config.redactor);
+    let mut files = files_reporter(
+        &args.connect,
+        "run",
+        RunKind::Playbook,
+        &config.redactor,
+        false,
+    )?;
     let playbook_dir = args
         .playbook
         .parent()

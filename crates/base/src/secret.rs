@@ -89,6 +89,9 @@ pub struct Redactor {
     /// Secrets found while the run goes on (values decrypted by the vault), shared with
     /// whatever finds them.
     live: Vec<SecretSink>,
+    /// Secrets learnt through this redactor ([`Redactor::learn`]): shared by every redactor
+    /// made from it ([`Redactor::with`], [`Redactor::merged`], clones).
+    learnt: SecretSink,
 }
 
 /// Secrets learnt while running (values decrypted from Ansible Vault), shared between what
@@ -125,6 +128,7 @@ impl Redactor {
         Redactor {
             secrets,
             live: Vec::new(),
+            learnt: SecretSink::default(),
         }
     }
 
@@ -132,7 +136,14 @@ impl Redactor {
     pub fn with(&self, more: impl IntoIterator<Item = Secret>) -> Redactor {
         let mut r = Redactor::new(self.secrets.iter().cloned().chain(more));
         r.live = self.live.clone();
+        r.learnt = self.learnt.clone();
         r
+    }
+
+    /// Masks `secret` from now on, here and in every redactor made from this one (a become
+    /// password a task's variables give, known only when the task runs).
+    pub fn learn(&self, secret: Secret) {
+        self.learnt.add(secret);
     }
 
     /// This redactor, also masking every secret `sink` holds now or later.
@@ -146,7 +157,7 @@ impl Redactor {
     /// This redactor plus everything `other` masks (its sinks too).
     pub fn merged(&self, other: &Redactor) -> Redactor {
         let mut r = self.with(other.secrets.iter().cloned());
-        for sink in &other.live {
+        for sink in other.live.iter().chain([&other.learnt]) {
             r = r.watching(sink);
         }
         r
@@ -166,7 +177,7 @@ impl Redactor {
     pub fn redact_owned(&self, text: String) -> String {
         let mut out = text;
         let mut all = self.secrets.clone();
-        for sink in &self.live {
+        for sink in self.live.iter().chain([&self.learnt]) {
             all.extend(sink.secrets());
         }
         // Longest first, so a secret that contains another is masked whole.
@@ -209,6 +220,18 @@ mod redactor_tests {
             "******** ******** ******** ab"
         );
         assert_eq!(r.redact("vaulted-value"), "********");
+    }
+
+    #[test]
+    fn a_secret_learnt_through_one_copy_is_masked_by_all() {
+        let r = Redactor::new([Secret::new("hunter2")]);
+        let logs = Redactor::default().merged(&r);
+        let files = r.with([Secret::new("other1")]);
+        let engine = r.clone();
+        engine.learn(Secret::new("become-pw"));
+        for each in [&r, &logs, &files, &engine] {
+            assert_eq!(each.redact("become-pw hunter2"), "******** ********");
+        }
     }
 }
 

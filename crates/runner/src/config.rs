@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use clearfleet_base::capture::MaxOutput;
-use clearfleet_base::secret::Redactor;
+use clearfleet_base::secret::{Redactor, Secret};
 use clearfleet_ssh::{Become, SshSettings, Target};
 
 /// What the runner needs to work on one host.
@@ -13,9 +13,9 @@ use clearfleet_ssh::{Become, SshSettings, Target};
 pub struct HostPlan {
     pub name: String,
     pub target: Target,
+    /// How `clearfleet exec` becomes on the host (its inventory's become variables over `-b`,
+    /// `--become-user`, `-K`); a playbook's tasks decide their own from all their variables.
     pub become_: Option<Become>,
-    /// The host's become user, method and password, for tasks that ask for `become`.
-    pub become_settings: Become,
     /// Kept of each output stream of a command (`clearfleet_max_output` of the host, else
     /// `--max-output`); a playbook task's own variables may set another.
     pub max_output: MaxOutput,
@@ -47,6 +47,33 @@ pub struct RunConfig {
     pub warnings: Vec<String>,
     /// Plans the hosts `add_host` creates; `None` leaves them unreachable.
     pub new_host: Option<NewHostPlan>,
+    /// What the command line and `ansible.cfg` say of become, for a playbook's tasks.
+    pub become_defaults: BecomeDefaults,
+}
+
+/// The command line's and `ansible.cfg`'s become settings (`-b`, `--become-user`, `-K`,
+/// `--become-timeout`). In Ansible they are the defaults of the `become*` keywords
+/// (lib/ansible/playbook/base.py, `context.cliargs_deferred_get`) and the `-K` password is
+/// below the become plugin's variables (lib/ansible/executor/task_executor.py,
+/// `_set_connection_options`): a playbook's keywords and variables beat them.
+#[derive(Debug, Clone)]
+pub struct BecomeDefaults {
+    pub enabled: bool,
+    pub user: Option<String>,
+    pub password: Option<Secret>,
+    /// How long sudo may take to prompt or to accept the password.
+    pub timeout: Duration,
+}
+
+impl Default for BecomeDefaults {
+    fn default() -> Self {
+        BecomeDefaults {
+            enabled: false,
+            user: None,
+            password: None,
+            timeout: Duration::from_secs(10),
+        }
+    }
 }
 
 impl RunConfig {
@@ -68,7 +95,6 @@ impl RunConfig {
                 host_key_checking: None,
             },
             become_: None,
-            become_settings: Become::sudo(None),
             max_output: self.max_output,
         }
     }

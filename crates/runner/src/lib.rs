@@ -2,6 +2,7 @@
 //!
 //! The dispatcher owns the run state and talks to reporters; the executor does one host's work.
 
+pub mod become_vars;
 pub mod config;
 pub mod detect;
 mod dispatcher;

@@ -1,8 +1,9 @@
 //! Runs a command as another user with sudo, feeding the password only to sudo's own prompt.
 //!
 //! The command sent is
-//! `sudo -S -p '<prompt marker>' -u '<user>' -H -- sh -c 'echo <success marker>; <command>'`.
-//! Both markers are random per command. Reading the channel:
+//! `sudo -S -p '<prompt marker>' -u '<user>' -H -- sh -c 'echo <success marker>; <command>'`
+//! (with `ansible_become_exe` in place of `sudo`, and `ansible_become_flags` in place of `-H`,
+//! before `-S`). Both markers are random per command. Reading the channel:
 //! - the prompt marker on stderr → send the password + newline (no password configured →
 //!   "a password is required"); a second prompt → "incorrect sudo password" (channel killed);
 //! - the success marker on stdout → sudo accepted, the command runs: only now is the caller's
@@ -36,6 +37,11 @@ pub struct Become {
     pub password: Option<Secret>,
     /// How long to wait for sudo to prompt, or to accept the password.
     pub timeout: Duration,
+    /// The sudo executable (`ansible_become_exe`); `None`: `sudo`.
+    pub exe: Option<String>,
+    /// sudo's options (`become_flags`, already split into words) in place of clearfleet's
+    /// `-H`; `-S`, `-p` and `-u` follow them, as the password exchange needs them.
+    pub flags: Option<Vec<String>>,
 }
 
 impl Become {
@@ -51,6 +57,8 @@ impl Become {
             method: method.into(),
             password,
             timeout,
+            exe: None,
+            flags: None,
         };
         b.check()
             .map_err(|e| TargetError::UnsupportedBecome { method: e.method })?;
@@ -64,6 +72,8 @@ impl Become {
             method: "sudo".into(),
             password,
             timeout: Duration::from_secs(10),
+            exe: None,
+            flags: None,
         }
     }
 
@@ -137,8 +147,13 @@ impl SudoState {
         let prompt = format!("[cf-sudo-{}] ", &token[..16]);
         let success = format!("CF-BECOME-SUCCESS-{}", &token[16..]);
         let inner = format!("echo {success}; {command}");
+        let exe = quote(b.exe.as_deref().unwrap_or("sudo"));
+        let (flags, home) = match &b.flags {
+            None => (String::new(), " -H"),
+            Some(words) => (words.iter().map(|w| format!(" {}", quote(w))).collect(), ""),
+        };
         let line = format!(
-            "sudo -S -p {} -u {} -H -- sh -c {}",
+            "{exe}{flags} -S -p {} -u {}{home} -- sh -c {}",
             quote(&prompt),
             quote(&b.user),
             quote(&inner)
@@ -334,6 +349,21 @@ mod tests {
         assert!(line.ends_with(r#"; echo '"'"'hi'"'"''"#), "{line}");
         assert!(!line.contains("pw"));
         assert!(st.deadline().is_some());
+    }
+
+    #[test]
+    fn exe_and_flags_replace_sudo_and_its_home_option() {
+        let b = Become {
+            exe: Some("/usr/local/bin/my sudo".into()),
+            flags: Some(vec!["-E".into(), "--preserve-env=A B".into()]),
+            ..Become::sudo(None)
+        };
+        let (_, line) = SudoState::start(&b, "id").expect("sudo");
+        assert!(
+            line.starts_with("'/usr/local/bin/my sudo' -E '--preserve-env=A B' -S -p '[cf-sudo-"),
+            "{line}"
+        );
+        assert!(line.contains(" -u root -- sh -c "), "{line}");
     }
 
     use clearfleet_base::capture::{MaxOutput, Stream};

@@ -138,6 +138,12 @@ impl HostVars {
         self.layer.clone()
     }
 
+    /// `name`'s layers as it last published them (inventory variables, facts, `include_vars`
+    /// results, registered and `set_fact` values); `None` for a name the inventory lacks.
+    pub(crate) fn layers(&self, name: &str) -> Option<[Layer; 4]> {
+        self.shared.lock().get(name).map(|e| e.layers.clone())
+    }
+
     /// A host the run does not touch (outside `--limit`): its inventory variables.
     pub(crate) fn seed(&self, name: &str, inventory_vars: Map<String, Value>, groups: Ctx) {
         let empty = Layer::default();

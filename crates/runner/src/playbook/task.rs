@@ -2,6 +2,8 @@
 //! engine-level action such as `debug` or `set_fact`), `until`/`retries`, `changed_when`,
 //! `failed_when`, `register`, `notify` and `ignore_errors`; then the result as an event.
 
+mod become_settings;
+mod delegated_vars;
 mod dnf_action;
 mod service_action;
 
@@ -23,7 +25,7 @@ use clearfleet_modules::{
     LocalRemote, ModuleCall, ModuleContext, ModuleResult, Remote, async_job, not_run,
 };
 use clearfleet_playbook::{Task, TaskBody};
-use clearfleet_ssh::{Become, SshSettings};
+use clearfleet_ssh::SshSettings;
 use clearfleet_template::{TemplateError, Templates, Value as Ctx};
 
 const NO_LOG: &str =
@@ -65,14 +67,31 @@ pub(crate) fn vars_for(e: &Engine, h: &HostRun, ctx: &PlayCtx<'_>, t: &Task) -> 
 }
 
 fn var_map(e: &Engine, h: &HostRun, ctx: &PlayCtx<'_>, t: &Task) -> Map<String, Value> {
-    var_map_with(e, h, ctx, t, &Map::new())
+    var_map_with(e, HostLayers::of(h), ctx, t, &Map::new())
+}
+
+/// The layers of a task's variables that belong to the host: its inventory variables, facts,
+/// `include_vars` results and registered or `set_fact` values, lowest first.
+pub(crate) struct HostLayers<'a> {
+    pub(crate) name: &'a str,
+    pub(crate) layers: [&'a Map<String, Value>; 4],
+}
+
+impl<'a> HostLayers<'a> {
+    fn of(h: &'a HostRun) -> Self {
+        HostLayers {
+            name: &h.name,
+            layers: [&h.inventory_vars, &h.facts, &h.included_vars, &h.vars],
+        }
+    }
 }
 
 /// [`var_map`] with the loop variables of one item (`item`, `index_var`), which variables
-/// written by the user may refer to (`vars: {path: "/x/{{ item }}"}`).
+/// written by the user may refer to (`vars: {path: "/x/{{ item }}"}`), for the host whose
+/// layers `h` holds (the task's own, or the one it is delegated to).
 fn var_map_with(
     e: &Engine,
-    h: &HostRun,
+    h: HostLayers<'_>,
     ctx: &PlayCtx<'_>,
     t: &Task,
     loop_vars: &Map<String, Value>,
@@ -86,11 +105,12 @@ fn var_map_with(
 /// rendered; and the names of those that are templates to render.
 fn layered_vars(
     e: &Engine,
-    h: &HostRun,
+    h: HostLayers<'_>,
     ctx: &PlayCtx<'_>,
     t: &Task,
     loop_vars: &Map<String, Value>,
 ) -> (Map<String, Value>, Vec<String>) {
+    let [inventory_vars, facts, included_vars, host_vars] = h.layers;
     // Variables written by the user (inventory, play vars, vars_files, task vars) may refer to
     // any other variable, whatever its layer: Ansible templates them when they are used. Here
     // they are layered raw, then rendered in the full context until nothing changes (chains
@@ -111,7 +131,7 @@ fn layered_vars(
         .role_defaults
         .iter()
         .chain(t.role.iter().flat_map(|r| r.defaults.iter()))
-        .chain(h.inventory_vars.iter());
+        .chain(inventory_vars.iter());
     for (k, v) in defaults {
         vars.insert(k.clone(), v.clone());
         lazy.retain(|x| x != k);
@@ -154,10 +174,10 @@ fn layered_vars(
     // {}` guards a `setup`); gathered facts replace it.
     vars.insert("ansible_facts".to_owned(), json!({}));
     lazy.retain(|k| k != "ansible_facts");
-    layer(&h.facts, &mut vars, &mut lazy, false);
+    layer(facts, &mut vars, &mut lazy, false);
     // `include_vars` values are templates like any variables written by the user.
-    layer(&h.included_vars, &mut vars, &mut lazy, true);
-    layer(&h.vars, &mut vars, &mut lazy, false);
+    layer(included_vars, &mut vars, &mut lazy, true);
+    layer(host_vars, &mut vars, &mut lazy, false);
     layer(&map(&t.vars), &mut vars, &mut lazy, true);
     // Role parameters (`- {role: web, port: 80}`) are above everything but extra vars.
     if let Some(role) = &t.role {
@@ -166,7 +186,7 @@ fn layered_vars(
     layer(loop_vars, &mut vars, &mut lazy, false);
     // The caller's per-host values (clearfleet upgrade's detected state and plan): data, never
     // templates.
-    if let Some(hv) = e.options.host_vars.get(&h.name) {
+    if let Some(hv) = e.options.host_vars.get(h.name) {
         layer(hv, &mut vars, &mut lazy, false);
     }
     layer(&e.options.extra_vars, &mut vars, &mut lazy, false);
@@ -368,30 +388,6 @@ pub(crate) async fn gather(
         diff: None,
         duration: started.elapsed(),
     })));
-}
-
-/// The effective become for a task on a host: the task's keywords over the host's defaults,
-/// `become_user` rendered with the task's variables (Ansible templates it per host).
-fn become_of(
-    e: &Engine,
-    plan: &HostPlan,
-    t: &Task,
-    vars: &Ctx,
-) -> Result<Option<Become>, TemplateError> {
-    let spec = t.become_.as_ref();
-    let enabled = spec
-        .and_then(|s| s.enabled)
-        .unwrap_or(plan.become_.is_some());
-    if !enabled {
-        return Ok(None);
-    }
-    let mut b = plan.become_settings.clone();
-    if let Some(user) = spec.and_then(|s| s.user.as_deref()) {
-        b.user = e
-            .templates
-            .render_string(user, vars, &t.location, "become_user")?;
-    }
-    Ok(Some(b))
 }
 
 /// Who a task logs in to its host as, when a variable or keyword says: Ansible's connection
@@ -758,8 +754,11 @@ fn assert(
     };
     let that: Vec<Value> = match given {
         Value::String(s) if clearfleet_playbook::template::is_possibly_all_template(s) => {
-            let written = named_variable(s)
-                .and_then(|name| layered_vars(e, h, ctx, t, &Map::new()).0.remove(name));
+            let written = named_variable(s).and_then(|name| {
+                layered_vars(e, HostLayers::of(h), ctx, t, &Map::new())
+                    .0
+                    .remove(name)
+            });
             match (
                 written,
                 e.templates.render_value(given, vars, &t.location, "assert"),
@@ -1192,7 +1191,14 @@ async fn run_host_module(
             return run_module(e, t, (module, &rendered, &call), &remote, false).await;
         }
     };
-    let become_ = match become_of(e, plan, t, vars) {
+    // The become variables of the host the connection goes to: the task's own, or those of
+    // the host it is delegated to (Ansible's `cvars`).
+    let empty = Map::new();
+    let conn_vars = match &delegated {
+        Delegation::Own => var_map,
+        _ => delegated_vars::of(var_map, &plan.name).unwrap_or(&empty),
+    };
+    let become_ = match become_settings::become_of(e, t, vars, conn_vars) {
         Ok(b) => b,
         Err(err) => return ModuleResult::fail(err.to_string()),
     };
@@ -1243,23 +1249,12 @@ enum Delegation {
 /// reached as the inventory plans it (its address, port, user, keys, become settings), and a
 /// name the inventory lacks as an address with the run's defaults, as Ansible does.
 fn delegation(e: &Engine, h: &HostRun, t: &Task, vars: &Ctx) -> Result<Delegation, String> {
-    let Some(spec) = &t.delegate_to else {
+    let Some(name) = delegate_name(e, h, t, vars)? else {
         return Ok(Delegation::Own);
     };
-    let name = e
-        .templates
-        .render_string(spec, vars, &t.location, "delegate_to")
-        .map_err(|err| err.to_string())?;
-    let name = name.trim();
-    if name == h.name {
-        return Ok(Delegation::Own);
-    }
+    let name = name.as_str();
     let host_vars = e.inventory.host_vars_of(name);
-    let local = match &host_vars {
-        None => matches!(name, "localhost" | "127.0.0.1" | "::1"),
-        Some(v) => v.get("ansible_connection").and_then(Value::as_str) == Some("local"),
-    };
-    if local {
+    if is_controller(name, host_vars.as_ref()) {
         return Ok(Delegation::Controller(name.to_owned()));
     }
     if let Some(plan) = e.config.hosts.iter().find(|p| p.name == name) {
@@ -1281,15 +1276,8 @@ fn delegation(e: &Engine, h: &HostRun, t: &Task, vars: &Ctx) -> Result<Delegatio
 /// inventory host's `ansible_host`; `127.0.0.1` for the implicit localhost). `None` when the
 /// task is not delegated, is delegated to its own host, or the name cannot be rendered.
 fn delegated_label(e: &Engine, h: &HostRun, t: &Task, vars: &Ctx) -> Option<String> {
-    let spec = t.delegate_to.as_ref()?;
-    let name = e
-        .templates
-        .render_string(spec, vars, &t.location, "delegate_to")
-        .ok()?;
-    let name = name.trim();
-    if name == h.name {
-        return None;
-    }
+    let name = delegate_name(e, h, t, vars).ok()??;
+    let name = name.as_str();
     let address = match e.inventory.host_vars_of(name) {
         Some(v) => v
             .get("ansible_host")
@@ -1304,6 +1292,30 @@ fn delegated_label(e: &Engine, h: &HostRun, t: &Task, vars: &Ctx) -> Option<Stri
     } else {
         format!("{name}({address})")
     })
+}
+
+/// The host a task is delegated to, its `delegate_to` rendered with the host's variables;
+/// `None` without one, or when it names the task's own host.
+fn delegate_name(e: &Engine, h: &HostRun, t: &Task, vars: &Ctx) -> Result<Option<String>, String> {
+    let Some(spec) = &t.delegate_to else {
+        return Ok(None);
+    };
+    let name = e
+        .templates
+        .render_string(spec, vars, &t.location, "delegate_to")
+        .map_err(|err| err.to_string())?;
+    let name = name.trim();
+    Ok((name != h.name).then(|| name.to_owned()))
+}
+
+/// Whether a task delegated to `name` (whose inventory variables are `host_vars`, `None` for
+/// a name the inventory lacks) runs on the controller: the implicit localhost, or a host with
+/// `ansible_connection: local`.
+fn is_controller(name: &str, host_vars: Option<&Map<String, Value>>) -> bool {
+    match host_vars {
+        None => matches!(name, "localhost" | "127.0.0.1" | "::1"),
+        Some(v) => v.get("ansible_connection").and_then(Value::as_str) == Some("local"),
+    }
 }
 
 /// Who a task delegated to another host logs in as: that host's own `ansible_user` when its
@@ -2002,7 +2014,17 @@ impl<'a> TaskRun<'a> {
                 &per_item
             }
         };
-        let outcome = this.attempt_until(h, &item_vars, item_map).await;
+        let loop_vars = run.as_ref().map(|(i, item)| self.loop_vars(*i, item));
+        // A delegated task's action also sees the variables of the host it is delegated to.
+        let action_map = delegated_vars::with_delegated(
+            self.e,
+            h,
+            self.ctx,
+            this.t,
+            (&item_vars, item_map),
+            loop_vars.as_ref().unwrap_or(&Map::new()),
+        );
+        let outcome = this.attempt_until(h, &item_vars, &action_map).await;
         // A module that skipped itself (check mode) leaves the task skipped, as in Ansible.
         if !outcome.result.skipped_check_mode {
             tally.all_skipped = false;
@@ -2017,7 +2039,7 @@ impl<'a> TaskRun<'a> {
     /// `index_var`, which the task's own variables may refer to.
     fn item_var_map(&self, h: &HostRun, i: usize, item: &Value) -> Map<String, Value> {
         let loop_vars = self.loop_vars(i, item);
-        let mut m = var_map_with(self.e, h, self.ctx, self.t, &loop_vars);
+        let mut m = var_map_with(self.e, HostLayers::of(h), self.ctx, self.t, &loop_vars);
         m.extend(loop_vars);
         m
     }
