@@ -1532,3 +1532,20 @@ fn ansible_and_clearfleet_agree_on_become_extra_vars() {
         both.ours.all_output()
     );
 }
+
+/// Variable precedence (tests/fixtures/run/precedence.yml) as ansible-core 2.19.14's
+/// `VariableManager.get_vars` layers it: a play variable beats a gathered fact's top-level name,
+/// and a task's `vars:` beat play vars but lose to `set_fact` and registered values.
+#[test]
+fn ansible_and_clearfleet_agree_on_variable_precedence() {
+    let Some(both) = run_both("precedence.yml", &["h01"]) else {
+        return;
+    };
+    let ours = both.same_dump("h01-precedence.json");
+    let dumped = dumped(&both.ours_dir(), "h01-precedence.json");
+    assert_eq!(dumped["play_vs_fact"], "from-play", "{ours}");
+    assert_ne!(dumped["fact"], "from-play", "{ours}");
+    assert_eq!(dumped["task_vs_set_fact"], "from-set-fact", "{ours}");
+    assert_eq!(dumped["task_vs_registered"], "registered", "{ours}");
+    assert_eq!(dumped["task_vs_play"], "from-task", "{ours}");
+}

@@ -154,6 +154,14 @@ fn layered_vars(
     let map = |m: &indexmap::IndexMap<String, Value>| -> Map<String, Value> {
         m.iter().map(|(k, v)| (k.clone(), v.clone())).collect()
     };
+    // Ansible's order (ansible-core 2.19.14 lib/ansible/vars/manager.py `get_vars`): facts
+    // above the inventory and below play vars; task vars below `include_vars`, `set_fact` and
+    // registered values.
+    // As in Ansible, `ansible_facts` is `{}` until facts are gathered (`when: ansible_facts ==
+    // {}` guards a `setup`); gathered facts replace it.
+    vars.insert("ansible_facts".to_owned(), json!({}));
+    lazy.retain(|k| k != "ansible_facts");
+    layer(facts, &mut vars, &mut lazy, false);
     layer(&ctx.vars, &mut vars, &mut lazy, true);
     // Role vars: the play's public roles', then the task's own role's (its dependency chain
     // and the role entry's `vars:`), above play vars and `vars_files`.
@@ -170,15 +178,10 @@ fn layered_vars(
         ]);
         layer(&magic, &mut vars, &mut lazy, false);
     }
-    // As in Ansible, `ansible_facts` is `{}` until facts are gathered (`when: ansible_facts ==
-    // {}` guards a `setup`); gathered facts replace it.
-    vars.insert("ansible_facts".to_owned(), json!({}));
-    lazy.retain(|k| k != "ansible_facts");
-    layer(facts, &mut vars, &mut lazy, false);
+    layer(&map(&t.vars), &mut vars, &mut lazy, true);
     // `include_vars` values are templates like any variables written by the user.
     layer(included_vars, &mut vars, &mut lazy, true);
     layer(host_vars, &mut vars, &mut lazy, false);
-    layer(&map(&t.vars), &mut vars, &mut lazy, true);
     // Role parameters (`- {role: web, port: 80}`) are above everything but extra vars.
     if let Some(role) = &t.role {
         layer(&map(&role.params), &mut vars, &mut lazy, true);
