@@ -1731,6 +1731,8 @@ struct Tally {
     any_failed: bool,
     /// An item's result says `failed` (the registered loop result's `failed` and `msg`).
     any_failed_key: bool,
+    /// An item was unreachable under `ignore_unreachable`: the task counts `ok` and `ignored`.
+    unreachable_ignored: bool,
     all_skipped: bool,
     /// The message of the last failed item, for the digest.
     failure: Option<String>,
@@ -1743,6 +1745,7 @@ impl Tally {
             any_changed: false,
             any_failed: false,
             any_failed_key: false,
+            unreachable_ignored: false,
             all_skipped: true,
             failure: None,
         }
@@ -1883,7 +1886,8 @@ impl<'a> TaskRun<'a> {
         } else {
             msg.map(|m| e.config.redactor.redact(&m))
         };
-        if status == TaskStatus::Unreachable {
+        // An ignored unreachable result (`ignore_unreachable`) is no failure of the run.
+        if status == TaskStatus::Unreachable && !t.ignore_unreachable {
             h.failures.push((
                 self.name.clone(),
                 t.location.to_string(),
@@ -2293,15 +2297,19 @@ impl<'a> TaskRun<'a> {
     ) {
         let status = status_of(&outcome.result, self.t.ignore_errors);
         tally.any_changed |= outcome.result.changed;
-        let failed = is_failed(&outcome.result);
-        tally.any_failed |= failed || outcome.result.unreachable;
-        tally.any_failed_key |= outcome.result.failed;
+        // ansible-core `_process_pending_results`: an unreachable result under
+        // `ignore_unreachable` leaves the host in the play, counted `ok` and `ignored`.
+        let ignored = outcome.result.unreachable && self.t.ignore_unreachable;
+        tally.unreachable_ignored |= ignored;
+        let failed = is_failed(&outcome.result) && !ignored;
+        tally.any_failed |= failed || (outcome.result.unreachable && !ignored);
+        tally.any_failed_key |= outcome.result.failed && !ignored;
         let mut reg = outcome.registered.clone();
         if let (Some((i, item)), Some(m)) = (run, reg.as_object_mut()) {
             m.extend(self.loop_vars(*i, item));
         }
         tally.results.push(reg);
-        if outcome.result.unreachable {
+        if outcome.result.unreachable && !ignored {
             h.unreachable = true;
         }
         let (label, label_error) = self.after_item(h, item_map, run, tally);
@@ -2332,6 +2340,8 @@ impl<'a> TaskRun<'a> {
             TaskStatus::Unreachable
         } else if tally.any_failed {
             self.failed_status()
+        } else if tally.unreachable_ignored {
+            TaskStatus::Ignored
         } else if tally.all_skipped {
             TaskStatus::Skipped
         } else if tally.any_changed {
