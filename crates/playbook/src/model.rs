@@ -70,6 +70,9 @@ pub struct Play {
     /// `force_handlers:` (`None`: unset, the run's `--force-handlers` decides): notified
     /// handlers also run on hosts that failed in the play (ansible-core `Play.force_handlers`).
     pub force_handlers: Option<bool>,
+    /// The play's own `ignore_unreachable` (its tasks inherit it): its fact gathering too
+    /// ignores an unreachable host, as ansible-core's implicit `setup` task is the play's.
+    pub ignore_unreachable: bool,
     /// `order:`: the order the play takes its hosts in (ansible-core
     /// `InventoryManager.get_hosts(order=...)`).
     pub order: HostOrder,

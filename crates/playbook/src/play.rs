@@ -156,6 +156,7 @@ fn play(cx: &mut Cx, f: &File, n: &Node) -> Option<Play> {
         max_fail_percentage: None,
         any_errors_fatal: false,
         force_handlers: None,
+        ignore_unreachable: false,
         order: HostOrder::Inventory,
         strategy: Strategy::Linear,
         remote_user: None,
@@ -224,6 +225,7 @@ fn play(cx: &mut Cx, f: &File, n: &Node) -> Option<Play> {
             "ignore_errors" => inherited.ignore_errors = cx.bool(f, "ignore_errors", v),
             "ignore_unreachable" => {
                 inherited.ignore_unreachable = cx.bool(f, "ignore_unreachable", v);
+                play.ignore_unreachable = inherited.ignore_unreachable.unwrap_or(false);
             }
             "no_log" => inherited.no_log = cx.bool(f, "no_log", v),
             "run_once" => inherited.run_once = cx.bool(f, "run_once", v),

@@ -586,7 +586,7 @@ impl Engine {
                 tracing::Instrument::instrument(
                     async move {
                         let login = self.play_login(play, play_vars, h);
-                        task::gather(self, h, &ssh, login, &play.gather_subset).await;
+                        task::gather(self, h, &ssh, login, play).await;
                         self.after_task(h).await;
                     },
                     span,

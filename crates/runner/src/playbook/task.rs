@@ -313,14 +313,16 @@ async fn task_facts(
 
 /// Gathers facts on one host (one round trip), logged in as `login` (the play's
 /// `remote_user`, rendered; `Err`: it could not be) or as the host's own login; keeps the
-/// play's `gather_subset` (empty: all).
+/// play's `gather_subset` (empty: all). Under the play's `ignore_unreachable` an unreachable
+/// host counts `ok` and `ignored` and stays in the play.
 pub(crate) async fn gather(
     e: &Engine,
     h: &mut HostRun,
     ssh: &SshSettings,
     login: Result<Option<String>, String>,
-    subset: &[String],
+    play: &clearfleet_playbook::Play,
 ) {
+    let subset = &play.gather_subset;
     let started = Instant::now();
     let result = match login {
         Ok(login) => facts_of(e, h, ssh, login.as_deref()).await,
@@ -334,6 +336,11 @@ pub(crate) async fn gather(
             ));
             h.recap.ok += 1;
             (TaskStatus::Ok, None)
+        }
+        Err((true, msg)) if play.ignore_unreachable => {
+            h.recap.ok += 1;
+            h.recap.ignored += 1;
+            (TaskStatus::Unreachable, Some(msg))
         }
         Err((unreachable, msg)) => {
             if unreachable {
