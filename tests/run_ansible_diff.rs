@@ -1525,8 +1525,8 @@ fn ansible_and_clearfleet_agree_on_order() {
 }
 
 /// `throttle` (tests/fixtures/run/keywords/throttle.yml): a block's `throttle: 1` runs its
-/// task on one host at a time though the forks allow more; the hosts' turns do not overlap
-/// under either tool.
+/// task on one host at a time though the forks allow more, and a task's under `strategy:
+/// free`; the hosts' turns do not overlap under either tool.
 #[test]
 fn ansible_and_clearfleet_agree_on_throttle() {
     let hosts = ["h01", "h02", "h03"];
@@ -1541,17 +1541,24 @@ fn ansible_and_clearfleet_agree_on_throttle() {
                 .parse()
                 .unwrap_or_else(|e| panic!("{path:?}: {e}"))
         };
-        let mut turns: Vec<(u128, u128)> = hosts
-            .iter()
-            .map(|h| (read(h, "start"), read(h, "end")))
-            .collect();
-        turns.sort_unstable();
-        for pair in turns.windows(2) {
-            assert!(
-                pair[0].1 <= pair[1].0,
-                "{}: with throttle: 1 the hosts' turns overlap: {turns:?}",
-                root.display()
-            );
+        for prefix in ["", "free-"] {
+            let mut turns: Vec<(u128, u128)> = hosts
+                .iter()
+                .map(|h| {
+                    (
+                        read(h, &format!("{prefix}start")),
+                        read(h, &format!("{prefix}end")),
+                    )
+                })
+                .collect();
+            turns.sort_unstable();
+            for pair in turns.windows(2) {
+                assert!(
+                    pair[0].1 <= pair[1].0,
+                    "{} ({prefix}): with throttle: 1 the hosts' turns overlap: {turns:?}",
+                    root.display()
+                );
+            }
         }
     }
 }

@@ -384,6 +384,7 @@ impl Engine {
             in_play: in_play.clone(),
             batch_ended: AtomicBool::new(false),
             play_ended: AtomicBool::new(false),
+            throttles: Mutex::new(HashMap::new()),
         };
         let batches = batches(play.serial.as_ref(), in_play.len());
         let mut offset = 0;
@@ -1058,6 +1059,11 @@ impl Engine {
             .enumerate()
             .filter(|(i, _)| active.contains(i))
             .map(|(_, h)| async move {
+                // Held while the task runs on this host (`strategy: free` and `throttle`).
+                let _slot = match ctx.throttle_slots(t) {
+                    Some(slots) => slots.acquire_owned().await.ok(),
+                    None => None,
+                };
                 run_tracked(self, t, h, ctx).await;
                 self.after_task(h).await;
             });
@@ -1201,9 +1207,29 @@ pub struct PlayCtx<'a> {
     batch_ended: AtomicBool,
     /// `meta: end_play` ran: no further batch starts.
     play_ended: AtomicBool,
+    /// Under `strategy: free`, the slots of each `throttle`d task (by location), shared by
+    /// the hosts that reach it (ansible-core's free strategy counts the workers on the task).
+    throttles: Mutex<HashMap<String, Arc<tokio::sync::Semaphore>>>,
 }
 
-/// A play as the output names it: its `name`, else its `hosts` pattern.
+impl PlayCtx<'_> {
+    /// The slots a `throttle`d task takes under `strategy: free`, where each host runs its
+    /// tasks alone (under `linear` the task's hosts run together, `throttle` at a time).
+    fn throttle_slots(&self, t: &Task) -> Option<Arc<tokio::sync::Semaphore>> {
+        let n = usize::try_from(t.throttle).ok().filter(|n| *n > 0)?;
+        if self.play.strategy != Strategy::Free {
+            return None;
+        }
+        let mut slots = self.throttles.lock().unwrap_or_else(|p| p.into_inner());
+        Some(
+            slots
+                .entry(t.location.to_string())
+                .or_insert_with(|| Arc::new(tokio::sync::Semaphore::new(n)))
+                .clone(),
+        )
+    }
+}
+
 /// A play's `order:` applied to its hosts (`in_play`, indexes into `hosts` in inventory
 /// order), as ansible-core's `InventoryManager.get_hosts(order=...)` does.
 fn order_hosts(order: HostOrder, in_play: &mut [usize], hosts: &[HostRun]) {
@@ -1222,6 +1248,7 @@ fn order_hosts(order: HostOrder, in_play: &mut [usize], hosts: &[HostRun]) {
     }
 }
 
+/// A play as the output names it: its `name`, else its `hosts` pattern.
 fn play_label(play: &Play) -> String {
     play.name.clone().unwrap_or_else(|| play.hosts.clone())
 }
