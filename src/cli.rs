@@ -367,6 +367,10 @@ pub struct RunArgs {
     /// Start at the first task with this name.
     #[arg(long, value_name = "NAME")]
     pub start_at_task: Option<String>,
+    /// Run notified handlers even on hosts that failed (the plays' `force_handlers`
+    /// default).
+    #[arg(long)]
+    pub force_handlers: bool,
 }
 
 #[derive(Debug, Args, Clone)]

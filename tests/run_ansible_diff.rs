@@ -132,7 +132,7 @@ pub(crate) fn run_both_with(
     added: &[&str],
     inventory: impl FnOnce(&Fleet, support::sshd::Inventory) -> support::sshd::Inventory,
 ) -> Option<Both> {
-    run_both_args(playbook, hosts, added, &[], inventory)
+    run_both_full(playbook, hosts, added, &[], inventory, true)
 }
 
 /// [`run_both_with`], both command lines ending with `args` before the playbook (`-e ...`).
@@ -142,6 +142,23 @@ pub(crate) fn run_both_args(
     added: &[&str],
     args: &[&str],
     inventory: impl FnOnce(&Fleet, support::sshd::Inventory) -> support::sshd::Inventory,
+) -> Option<Both> {
+    run_both_full(playbook, hosts, added, args, inventory, true)
+}
+
+/// [`run_both_with`] for a playbook in which some host fails: both tools must exit non-zero
+/// (ansible-playbook's 2 for a failed host), with the same PLAY RECAP.
+pub(crate) fn run_both_failing(playbook: &str, hosts: &[&str]) -> Option<Both> {
+    run_both_full(playbook, hosts, &[], &[], |_, inv| inv, false)
+}
+
+fn run_both_full(
+    playbook: &str,
+    hosts: &[&str],
+    added: &[&str],
+    args: &[&str],
+    inventory: impl FnOnce(&Fleet, support::sshd::Inventory) -> support::sshd::Inventory,
+    succeed: bool,
 ) -> Option<Both> {
     let ansible = ansible::ansible_playbook()?;
     let fleet = Fleet::start(hosts.len())?;
@@ -174,12 +191,21 @@ pub(crate) fn run_both_args(
         .unwrap_or_else(|e| panic!("cannot run {ansible:?}: {e}"));
     let theirs = String::from_utf8_lossy(&out.stdout).into_owned();
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "ansible-playbook:\n{theirs}\n{stderr}"
-    );
-    assert_eq!(ours.code, 0, "clearfleet: {ours:?}\n--- ansible:\n{theirs}");
+    if succeed {
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "ansible-playbook:\n{theirs}\n{stderr}"
+        );
+        assert_eq!(ours.code, 0, "clearfleet: {ours:?}\n--- ansible:\n{theirs}");
+    } else {
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "ansible-playbook:\n{theirs}\n{stderr}"
+        );
+        assert_ne!(ours.code, 0, "clearfleet: {ours:?}\n--- ansible:\n{theirs}");
+    }
     let hosts: Vec<&str> = hosts.iter().chain(added).copied().collect();
     assert_eq!(
         recaps(&ours.stdout, &hosts),
@@ -1548,4 +1574,141 @@ fn ansible_and_clearfleet_agree_on_variable_precedence() {
     assert_eq!(dumped["task_vs_set_fact"], "from-set-fact", "{ours}");
     assert_eq!(dumped["task_vs_registered"], "registered", "{ours}");
     assert_eq!(dumped["task_vs_play"], "from-task", "{ours}");
+}
+
+/// `force_handlers` (tests/fixtures/run/keywords/force_handlers.yml): a host that failed after
+/// notifying a handler still runs it when the play forces handlers, and does not otherwise;
+/// the same handler files and PLAY RECAP under both tools.
+#[test]
+fn ansible_and_clearfleet_agree_on_force_handlers() {
+    let Some(both) = run_both_failing("keywords/force_handlers.yml", &["h01", "h02", "h03"]) else {
+        return;
+    };
+    let files = |dir: PathBuf| -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(&dir)
+            .map(|d| {
+                d.filter_map(|e| e.ok())
+                    .map(|e| e.file_name().to_string_lossy().into_owned())
+                    .collect()
+            })
+            .unwrap_or_default();
+        names.sort();
+        names
+    };
+    let ours = files(both.ours_dir());
+    assert_eq!(
+        ours,
+        files(both.theirs_dir()),
+        "--- clearfleet:\n{}\n--- ansible:\n{}",
+        both.ours.stdout,
+        both.theirs
+    );
+    assert_eq!(
+        ours,
+        ["h01-forced", "h01-plain", "h02-forced"],
+        "{}",
+        both.ours.stdout
+    );
+}
+
+/// `ignore_unreachable` (tests/fixtures/run/keywords/ignore_unreachable.yml): `dead` (a closed
+/// port) stays in the play after unreachable results it ignores (a task's, a block's, and a
+/// play's, its fact gathering included), counted `ok` and `ignored`;
+/// its registered result and PLAY RECAP are the same under both tools.
+#[test]
+fn ansible_and_clearfleet_agree_on_ignore_unreachable() {
+    let Some(both) = run_both_with(
+        "keywords/ignore_unreachable.yml",
+        &["h01"],
+        &["dead"],
+        |_, inv| inv.host("dead", 1),
+    ) else {
+        return;
+    };
+    both.same_dump("h01-unreachable.json");
+    let dead = both.same_dump("dead-unreachable.json");
+    let v = dumped(&both.ours_dir(), "dead-unreachable.json");
+    assert_eq!(v["reached"]["is_unreachable"], true, "{dead}");
+    assert_eq!(v["again"], true, "{dead}");
+    assert_eq!(
+        Recap::of(&both.ours.stdout, "dead").counts(),
+        [7, 1, 0, 0, 0, 0, 4],
+        "{}",
+        both.ours.stdout
+    );
+    assert!(
+        !both.ours.stdout.contains("FAILURES"),
+        "ignored results are no failure: {}",
+        both.ours.stdout
+    );
+}
+
+/// `order` (tests/fixtures/run/keywords/order.yml): under `serial: 1` the hosts take their
+/// turns in the play's order; `a02` (an alias of h02) comes last in the inventory and first
+/// by name. The same turns under both tools.
+#[test]
+fn ansible_and_clearfleet_agree_on_order() {
+    let Some(both) = run_both_with(
+        "keywords/order.yml",
+        &["h01", "h02", "h03"],
+        &["a02"],
+        |fleet, inv| inv.host("a02", fleet.host(1).port()),
+    ) else {
+        return;
+    };
+    for (name, want) in [
+        ("reverse_inventory", "a02 h03 h02 h01"),
+        ("reverse_sorted", "h03 h02 h01 a02"),
+        ("sorted", "a02 h01 h02 h03"),
+    ] {
+        let read = |dir: PathBuf| {
+            std::fs::read_to_string(dir.join(name))
+                .unwrap_or_default()
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
+        let ours = read(both.ours_dir());
+        assert_eq!(ours, read(both.theirs_dir()), "{name}\n{}", both.theirs);
+        assert_eq!(ours, want, "{name}\n{}", both.ours.stdout);
+    }
+}
+
+/// `throttle` (tests/fixtures/run/keywords/throttle.yml): a block's `throttle: 1` runs its
+/// task on one host at a time though the forks allow more, and a task's under `strategy:
+/// free`; the hosts' turns do not overlap under either tool.
+#[test]
+fn ansible_and_clearfleet_agree_on_throttle() {
+    let hosts = ["h01", "h02", "h03"];
+    let Some(both) = run_both("keywords/throttle.yml", &hosts) else {
+        return;
+    };
+    for root in [both.ours_dir(), both.theirs_dir()] {
+        let read = |h: &str, f: &str| -> u128 {
+            let path = root.join(h).join(f);
+            let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path:?}: {e}"));
+            text.trim()
+                .parse()
+                .unwrap_or_else(|e| panic!("{path:?}: {e}"))
+        };
+        for prefix in ["", "free-"] {
+            let mut turns: Vec<(u128, u128)> = hosts
+                .iter()
+                .map(|h| {
+                    (
+                        read(h, &format!("{prefix}start")),
+                        read(h, &format!("{prefix}end")),
+                    )
+                })
+                .collect();
+            turns.sort_unstable();
+            for pair in turns.windows(2) {
+                assert!(
+                    pair[0].1 <= pair[1].0,
+                    "{} ({prefix}): with throttle: 1 the hosts' turns overlap: {turns:?}",
+                    root.display()
+                );
+            }
+        }
+    }
 }

@@ -1678,3 +1678,43 @@ fn a_builtin_module_clearfleet_lacks_loads_with_a_warning_and_fails_only_if_it_r
         run.stdout
     );
 }
+
+/// `--force-handlers` (ansible-playbook's flag, the default of the plays' `force_handlers`):
+/// a host that failed after notifying a handler runs it with the flag, and not without; a
+/// play's `force_handlers: false` wins over the flag.
+#[test]
+fn force_handlers_flag() {
+    let Some(s) = Setup::new(1) else {
+        return;
+    };
+    let pb = s.write(
+        "force.yml",
+        r#"
+- hosts: all
+  gather_facts: false
+  tasks:
+    - { name: notify, command: "true", changed_when: true, notify: record }
+    - { name: fail, fail: { msg: boom } }
+  handlers:
+    - { name: record, copy: { content: "ran\n", dest: "{{ work_dir }}/handled" } }
+"#,
+    );
+    let run = s.run(&pb, &[]);
+    assert_ne!(run.code, 0, "{}", run.stdout);
+    assert!(!s.exists("handled"), "{}", run.stdout);
+    let run = s.run(&pb, &["--force-handlers"]);
+    assert_ne!(run.code, 0, "{}", run.stdout);
+    assert_eq!(s.read("handled"), "ran\n", "{}", run.stdout);
+    let off = s.write(
+        "off.yml",
+        &std::fs::read_to_string(&pb)
+            .unwrap_or_default()
+            .replace(
+                "gather_facts: false",
+                "gather_facts: false\n  force_handlers: false",
+            )
+            .replace("/handled", "/handled-off"),
+    );
+    let run = s.run(&off, &["--force-handlers"]);
+    assert!(!s.exists("handled-off"), "{}", run.stdout);
+}

@@ -78,6 +78,7 @@ pub fn playbook(args: &RunArgs) -> Result<u8, Error> {
         tags: args.tags.clone(),
         skip_tags: args.skip_tags.clone(),
         start_at_task: args.start_at_task.clone(),
+        force_handlers: args.force_handlers,
         extra_vars,
         limit: args.connect.limit.clone(),
         host_vars: Default::default(),

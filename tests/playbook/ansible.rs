@@ -9,6 +9,7 @@ use std::process::Command;
 
 /// Diagnostic fixtures ansible-playbook --syntax-check also rejects.
 const ANSIBLE_REJECTS: &[&str] = &[
+    "force_handlers_not_boolean",
     "block_with_module",
     "collection_module",
     "conflicting_actions",
@@ -42,6 +43,8 @@ const ANSIBLE_ACCEPTS: &[&str] = &[
     "meta_unsupported",
     "retries_not_a_number",
     "serial_boolean",
+    "order_unknown",
+    "throttle_not_number",
     "strategy_typo",
     "template_syntax",
     "unknown_module_argument",

@@ -210,6 +210,33 @@ fn serial_boolean() {
 }
 
 #[test]
+fn order_unknown() {
+    let expected = r#"site.yml:2:10: unknown host `order` `reversed`: it is one of inventory, reverse_inventory, sorted, reverse_sorted, shuffle
+  |
+2 |   order: reversed
+  |          ^"#;
+    assert_text(&of("order_unknown"), expected);
+}
+
+#[test]
+fn force_handlers_not_boolean() {
+    let expected = r#"site.yml:2:19: `force_handlers` must be a boolean (true/false, yes/no), got `always`
+  |
+2 |   force_handlers: always
+  |                   ^"#;
+    assert_text(&of("force_handlers_not_boolean"), expected);
+}
+
+#[test]
+fn throttle_not_number() {
+    let expected = r#"site.yml:4:17: `throttle` must be a whole number, got `half`
+  |
+4 |       throttle: half
+  |                 ^"#;
+    assert_text(&of("throttle_not_number"), expected);
+}
+
+#[test]
 fn strategy_typo() {
     let expected = r#"site.yml:2:13: unknown strategy `lineer`: clearfleet has `linear` and `free`
   |
@@ -288,9 +315,9 @@ fn unknown_play_keyword() {
 
 #[test]
 fn unsupported_keyword() {
-    let expected = r#"site.yml:4:7: the task keyword `throttle` is not supported by clearfleet
+    let expected = r#"site.yml:4:7: the task keyword `port` is not supported by clearfleet
   |
-4 |       throttle: 1
+4 |       port: 22
   |       ^
 
 error: site.yml:5:7: the task keyword `debugger` is not supported by clearfleet

@@ -33,8 +33,37 @@ pub fn chars_from(pool: &[char], len: usize) -> Result<String, getrandom::Error>
     Ok(out)
 }
 
+/// Shuffles `items` in place (Fisher-Yates over the OS's random source): a play's
+/// `order: shuffle`. Without random bytes the order is left as it is.
+pub fn shuffle<T>(items: &mut [T]) -> Result<(), getrandom::Error> {
+    for i in (1..items.len()).rev() {
+        let n = i as u64 + 1;
+        let zone = u64::MAX - (u64::MAX % n);
+        let j = loop {
+            let mut b = [0u8; 8];
+            getrandom::fill(&mut b)?;
+            let r = u64::from_le_bytes(b);
+            if r < zone {
+                break (r % n) as usize;
+            }
+        };
+        items.swap(i, j);
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn shuffle_keeps_every_item() {
+        let mut v: Vec<u32> = (0..50).collect();
+        super::shuffle(&mut v).unwrap_or_default();
+        let mut sorted = v.clone();
+        sorted.sort_unstable();
+        assert_eq!(sorted, (0..50).collect::<Vec<u32>>());
+        assert_ne!(v, sorted, "50 items shuffled back into order");
+    }
+
     #[test]
     fn tokens_are_32_hex_digits_and_differ() {
         let a = super::token().unwrap_or_default();

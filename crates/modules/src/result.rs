@@ -146,7 +146,9 @@ impl ModuleResult {
     pub fn to_registered(&self) -> Value {
         let mut m = Map::new();
         m.insert("changed".into(), json!(self.changed));
-        if !self.action_skip {
+        // An unreachable result has no `failed` key (ansible-core's connection failure
+        // result: `unreachable`, `msg`, `changed`, `exception`), seen under `ignore_unreachable`.
+        if !self.action_skip && !self.unreachable {
             m.insert("failed".into(), json!(self.failed));
         }
         if let Some(msg) = &self.msg {
@@ -177,7 +179,7 @@ impl ModuleResult {
         }
         // ansible-core 2.19 gives every failed result an `exception` (its traceback only at
         // -vvv, which clearfleet has none of).
-        if self.failed && !self.unreachable {
+        if self.failed || self.unreachable {
             m.insert("exception".into(), json!(NO_TRACEBACK));
         }
         for (k, v) in &self.data {

@@ -3,7 +3,7 @@
 //! Rules (Ansible's, for the keywords clearfleet supports):
 //! - play → every task and handler: `tags` (added), `become*` (field by field, the task
 //!   wins), `environment` (key by key, the task wins), `ignore_errors`, `no_log`,
-//!   `run_once`, `timeout`, `remote_user`, `check_mode`, `diff` (the task's own value wins),
+//!   `ignore_unreachable`, `run_once`, `timeout`, `throttle`, `remote_user`, `check_mode`, `diff` (the task's own value wins),
 //!   `module_defaults`.
 //! - block → each task of `block`, `rescue` and `always`: the above, plus `check_mode`, `when` (the block's
 //!   conditions come first, ANDed), `notify` (added), `delegate_to` and `vars` (the task's
@@ -27,9 +27,11 @@ pub struct Inherited {
     pub become_: Option<BecomeSpec>,
     pub environment: IndexMap<String, String>,
     pub ignore_errors: Option<bool>,
+    pub ignore_unreachable: Option<bool>,
     pub no_log: Option<bool>,
     pub run_once: Option<bool>,
     pub timeout: Option<u64>,
+    pub throttle: Option<u64>,
     pub delegate_to: Option<String>,
     pub delegate_facts: Option<bool>,
     /// `remote_user`: the login the host's connection uses (a template, rendered per host).
@@ -53,9 +55,11 @@ impl Inherited {
             become_: task.become_.clone(),
             environment: task.environment.clone(),
             ignore_errors: Some(task.ignore_errors),
+            ignore_unreachable: Some(task.ignore_unreachable),
             no_log: Some(task.no_log),
             run_once: Some(task.run_once),
             timeout: task.timeout,
+            throttle: Some(task.throttle),
             delegate_to: task.delegate_to.clone(),
             delegate_facts: Some(task.delegate_facts),
             remote_user: task.remote_user.clone(),
@@ -86,9 +90,11 @@ pub struct Own {
     pub become_: Option<BecomeSpec>,
     pub environment: IndexMap<String, String>,
     pub ignore_errors: Option<bool>,
+    pub ignore_unreachable: Option<bool>,
     pub no_log: Option<bool>,
     pub run_once: Option<bool>,
     pub timeout: Option<u64>,
+    pub throttle: Option<u64>,
     pub delegate_to: Option<String>,
     pub delegate_facts: Option<bool>,
     pub remote_user: Option<String>,
@@ -111,9 +117,14 @@ pub fn apply(parent: &Inherited, own: Own, task: &mut Task) {
     env.extend(own.environment);
     task.environment = env;
     task.ignore_errors = own.ignore_errors.or(parent.ignore_errors).unwrap_or(false);
+    task.ignore_unreachable = own
+        .ignore_unreachable
+        .or(parent.ignore_unreachable)
+        .unwrap_or(false);
     task.no_log = own.no_log.or(parent.no_log).unwrap_or(false);
     task.run_once = own.run_once.or(parent.run_once).unwrap_or(false);
     task.timeout = own.timeout.or(parent.timeout);
+    task.throttle = own.throttle.or(parent.throttle).unwrap_or(0);
     task.check_mode = own.check_mode.or(parent.check_mode);
     task.diff = own.diff.or(parent.diff);
     task.delegate_to = own.delegate_to.or_else(|| parent.delegate_to.clone());

@@ -42,7 +42,7 @@ pub use load::{
     load_tasks_file, resolve_path,
 };
 pub use model::{
-    BecomeSpec, ModuleDefaults, Play, Playbook, RoleScope, Serial, SerialStep, SourceFile, Spanned,
-    Strategy, Task, TaskBody, TemplateSite,
+    BecomeSpec, HostOrder, ModuleDefaults, Play, Playbook, RoleScope, Serial, SerialStep,
+    SourceFile, Spanned, Strategy, Task, TaskBody, TemplateSite,
 };
 pub use template::{NoCheck, TemplateCheck, TemplateKind, TemplateRejected};

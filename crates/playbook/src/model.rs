@@ -67,6 +67,15 @@ pub struct Play {
     pub serial: Option<Serial>,
     pub max_fail_percentage: Option<f64>,
     pub any_errors_fatal: bool,
+    /// `force_handlers:` (`None`: unset, the run's `--force-handlers` decides): notified
+    /// handlers also run on hosts that failed in the play (ansible-core `Play.force_handlers`).
+    pub force_handlers: Option<bool>,
+    /// The play's own `ignore_unreachable` (its tasks inherit it): its fact gathering too
+    /// ignores an unreachable host, as ansible-core's implicit `setup` task is the play's.
+    pub ignore_unreachable: bool,
+    /// `order:`: the order the play takes its hosts in (ansible-core
+    /// `InventoryManager.get_hosts(order=...)`).
+    pub order: HostOrder,
     pub strategy: Strategy,
     /// `remote_user:` (may be templated): who facts are gathered as; its tasks inherit it.
     pub remote_user: Option<Spanned<String>>,
@@ -90,6 +99,21 @@ pub struct Play {
     pub role_exports: IndexMap<String, Value>,
     /// Where the play's mapping starts (its first key).
     pub location: Location,
+}
+
+/// A play's `order:` keyword (ansible-core `Play.order`, applied by
+/// `InventoryManager.get_hosts`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum HostOrder {
+    /// As the inventory lists them (the default).
+    #[default]
+    Inventory,
+    ReverseInventory,
+    /// By name.
+    Sorted,
+    ReverseSorted,
+    /// A random order, new for each play.
+    Shuffle,
 }
 
 /// The role a task belongs to, with the variables it sees through it (its dependency chain
@@ -221,6 +245,12 @@ pub struct Task {
     pub changed_when: Vec<Spanned<String>>,
     pub failed_when: Vec<Spanned<String>>,
     pub ignore_errors: bool,
+    /// `ignore_unreachable`: an unreachable result counts `ok` and `ignored` and the host
+    /// stays in the play (ansible-core `StrategyBase._process_pending_results`).
+    pub ignore_unreachable: bool,
+    /// `throttle`: at most this many hosts run the task at once (0: `--forks` alone), as
+    /// ansible-core's `StrategyBase._queue_task` caps its worker slots.
+    pub throttle: u64,
     /// `None` with `until` set means Ansible's default of 3.
     pub retries: Option<u32>,
     pub until: Option<Spanned<String>>,

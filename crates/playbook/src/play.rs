@@ -6,7 +6,9 @@ use super::cx::{Cx, File, shown};
 use super::files::{self, empty_playbook, enter, parse, read};
 use super::inherit::Inherited;
 use super::keywords::{IMPORT_PLAYBOOK, PLAY, PLAY_UNSUPPORTED};
-use super::model::{BecomeSpec, Play, Serial, SerialStep, Spanned, Strategy, Task, TaskBody};
+use super::model::{
+    BecomeSpec, HostOrder, Play, Serial, SerialStep, Spanned, Strategy, Task, TaskBody,
+};
 use super::task::{become_keyword, remote_user, task_list};
 use super::template::is_template;
 use clearfleet_base::suggest::did_you_mean;
@@ -153,6 +155,9 @@ fn play(cx: &mut Cx, f: &File, n: &Node) -> Option<Play> {
         serial: None,
         max_fail_percentage: None,
         any_errors_fatal: false,
+        force_handlers: None,
+        ignore_unreachable: false,
+        order: HostOrder::Inventory,
         strategy: Strategy::Linear,
         remote_user: None,
         become_: None,
@@ -208,6 +213,8 @@ fn play(cx: &mut Cx, f: &File, n: &Node) -> Option<Play> {
             "any_errors_fatal" => {
                 play.any_errors_fatal = cx.bool(f, "any_errors_fatal", v).unwrap_or(false)
             }
+            "force_handlers" => play.force_handlers = cx.bool(f, "force_handlers", v),
+            "order" => play.order = order(cx, f, v),
             "strategy" => play.strategy = strategy(cx, f, v),
             "become" | "become_user" | "become_method" | "become_flags" => {
                 has_become = true;
@@ -216,8 +223,13 @@ fn play(cx: &mut Cx, f: &File, n: &Node) -> Option<Play> {
             "tags" => play.tags = cx.strings(f, "tags", v, true),
             "environment" => play.environment = cx.environment(f, v, &mut sites),
             "ignore_errors" => inherited.ignore_errors = cx.bool(f, "ignore_errors", v),
+            "ignore_unreachable" => {
+                inherited.ignore_unreachable = cx.bool(f, "ignore_unreachable", v);
+                play.ignore_unreachable = inherited.ignore_unreachable.unwrap_or(false);
+            }
             "no_log" => inherited.no_log = cx.bool(f, "no_log", v),
             "run_once" => inherited.run_once = cx.bool(f, "run_once", v),
+            "throttle" => inherited.throttle = cx.uint(f, "throttle", v, u64::from(u32::MAX)),
             "timeout" => inherited.timeout = cx.uint(f, "timeout", v, u64::MAX),
             "check_mode" => inherited.check_mode = cx.bool(f, "check_mode", v),
             "diff" => inherited.diff = cx.bool(f, "diff", v),
@@ -392,6 +404,37 @@ fn serial(cx: &mut Cx, f: &File, v: &Node) -> Option<Serial> {
             SerialStep::Number(n) => Serial::Number(n),
             SerialStep::Percent(p) => Serial::Percent(p),
         }),
+    }
+}
+
+/// `order:`, the values ansible-core's `InventoryManager.get_hosts` knows (any other is its
+/// "Invalid 'order' specified for inventory hosts").
+fn order(cx: &mut Cx, f: &File, v: &Node) -> HostOrder {
+    const ORDERS: [&str; 5] = [
+        "inventory",
+        "reverse_inventory",
+        "sorted",
+        "reverse_sorted",
+        "shuffle",
+    ];
+    match cx.string(f, "order", v).as_deref() {
+        Some("inventory") | None => HostOrder::Inventory,
+        Some("reverse_inventory") => HostOrder::ReverseInventory,
+        Some("sorted") => HostOrder::Sorted,
+        Some("reverse_sorted") => HostOrder::ReverseSorted,
+        Some("shuffle") => HostOrder::Shuffle,
+        Some(other) => {
+            cx.error_hint(
+                f,
+                v,
+                format!(
+                    "unknown host `order` `{other}`: it is one of {}",
+                    ORDERS.join(", ")
+                ),
+                did_you_mean(other, ORDERS),
+            );
+            HostOrder::Inventory
+        }
     }
 }
 

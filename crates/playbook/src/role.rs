@@ -98,6 +98,8 @@ const ROLE_KEYWORDS: &[&str] = &[
     "no_log",
     "run_once",
     "ignore_errors",
+    "ignore_unreachable",
+    "throttle",
     "check_mode",
     "timeout",
     "become",
@@ -115,9 +117,7 @@ const ROLE_KEYWORDS: &[&str] = &[
 const ROLE_UNSUPPORTED: &[&str] = &[
     "connection",
     "port",
-    "ignore_unreachable",
     "any_errors_fatal",
-    "throttle",
     "debugger",
     "collections",
 ];
@@ -179,8 +179,12 @@ pub(crate) fn spec<'n>(
             "run_once" => out.own.run_once = cx.bool(f, "run_once", v),
             "delegate_facts" => out.own.delegate_facts = cx.bool(f, "delegate_facts", v),
             "ignore_errors" => out.own.ignore_errors = cx.bool(f, "ignore_errors", v),
+            "ignore_unreachable" => {
+                out.own.ignore_unreachable = cx.bool(f, "ignore_unreachable", v);
+            }
             "check_mode" => out.own.check_mode = cx.bool(f, "check_mode", v),
             "timeout" => out.own.timeout = cx.uint(f, "timeout", v, u64::MAX),
+            "throttle" => out.own.throttle = cx.uint(f, "throttle", v, u64::from(u32::MAX)),
             "delegate_to" => out.own.delegate_to = delegate_to(cx, f, v, sites),
             "remote_user" => out.own.remote_user = remote_user(cx, f, v, sites),
             "diff" => out.own.diff = cx.bool(f, "diff", v),

@@ -91,6 +91,8 @@ pub(crate) fn new_task(location: clearfleet_base::diagnostic::Location) -> Task 
         changed_when: Vec::new(),
         failed_when: Vec::new(),
         ignore_errors: false,
+        ignore_unreachable: false,
+        throttle: 0,
         retries: None,
         until: None,
         delay: None,
@@ -218,6 +220,9 @@ pub fn task(
             }
             "loop_control" => loop_control(cx, f, v, &mut task, &mut sites),
             "ignore_errors" => own.ignore_errors = cx.bool(f, "ignore_errors", v),
+            "ignore_unreachable" => {
+                own.ignore_unreachable = cx.bool(f, "ignore_unreachable", v);
+            }
             "no_log" => own.no_log = cx.bool(f, "no_log", v),
             "check_mode" => own.check_mode = cx.bool(f, "check_mode", v),
             "diff" => own.diff = cx.bool(f, "diff", v),
@@ -231,6 +236,7 @@ pub fn task(
             }
             "delay" => task.delay = cx.number(f, "delay", v),
             "timeout" => own.timeout = cx.uint(f, "timeout", v, u64::MAX),
+            "throttle" => own.throttle = cx.uint(f, "throttle", v, u64::from(u32::MAX)),
             "async" => task.async_ = cx.uint(f, "async", v, u64::MAX).unwrap_or(0),
             "poll" => task.poll = cx.uint(f, "poll", v, u64::MAX).unwrap_or(DEFAULT_POLL),
             "tags" => own.tags = cx.strings(f, "tags", v, true),

@@ -34,7 +34,9 @@ use clearfleet_base::controller_files::ControllerFiles;
 use clearfleet_events::Reporter;
 use clearfleet_events::{Event, EventKind, HostOutcome, HostStatus, RunSummary};
 use clearfleet_inventory::Inventory;
-use clearfleet_playbook::{Play, Playbook, Serial, SerialStep, Strategy, Task, TaskBody};
+use clearfleet_playbook::{
+    HostOrder, Play, Playbook, Serial, SerialStep, Strategy, Task, TaskBody,
+};
 
 pub use host::HostRun;
 pub use templating::TemplateCache;
@@ -53,6 +55,8 @@ pub struct PlaybookOptions {
     /// plan): above everything but `-e`.
     pub host_vars: std::collections::HashMap<String, Map<String, Value>>,
     pub limit: Option<String>,
+    /// `--force-handlers`: the default of the plays' `force_handlers`.
+    pub force_handlers: bool,
 }
 
 /// Everything a playbook run shares: read-only while hosts work.
@@ -363,7 +367,8 @@ impl Engine {
             .map(|(i, _)| i)
             .collect();
         // A host that failed in an earlier play stays out, as in Ansible.
-        let in_play: Vec<usize> = in_play.into_iter().filter(|i| !hosts[*i].failed).collect();
+        let mut in_play: Vec<usize> = in_play.into_iter().filter(|i| !hosts[*i].failed).collect();
+        order_hosts(play.order, &mut in_play, hosts);
         // `meta: end_host`, `end_role`... ended hosts for their play only.
         for h in hosts.iter_mut() {
             h.ended = false;
@@ -379,6 +384,7 @@ impl Engine {
             in_play: in_play.clone(),
             batch_ended: AtomicBool::new(false),
             play_ended: AtomicBool::new(false),
+            throttles: Mutex::new(HashMap::new()),
         };
         let batches = batches(play.serial.as_ref(), in_play.len());
         let mut offset = 0;
@@ -462,8 +468,42 @@ impl Engine {
     ) {
         for tasks in [&ctx.play.pre_tasks, &ctx.play.tasks, &ctx.play.post_tasks] {
             self.run_tasks(tasks, hosts, sel, ctx, started_at).await;
+            let forced = self.forced_handler_hosts(hosts, sel, ctx);
+            for i in &forced {
+                hosts[*i].failed = false;
+            }
             self.flush_handlers(hosts, sel, ctx).await;
+            for i in forced {
+                hosts[i].failed = true;
+            }
         }
+    }
+
+    /// `force_handlers` (the play's, else `--force-handlers`): the hosts that failed in this
+    /// section still run the handlers they were notified of. ansible-core (`Play.compile`)
+    /// wraps each section in a block whose `always` flushes the handlers, so a failed host
+    /// flushes them once and is then done; as its keyword doc says, not when the play itself
+    /// failed (here: `any_errors_fatal` or `max_fail_percentage` stopped it).
+    fn forced_handler_hosts(
+        &self,
+        hosts: &[HostRun],
+        sel: &[usize],
+        ctx: &PlayCtx<'_>,
+    ) -> Vec<usize> {
+        let forced = ctx
+            .play
+            .force_handlers
+            .unwrap_or(self.options.force_handlers);
+        if !forced || ctx.abort.load(Ordering::SeqCst) {
+            return Vec::new();
+        }
+        sel.iter()
+            .copied()
+            .filter(|i| {
+                let h = &hosts[*i];
+                h.failed && !h.unreachable && !h.ended && !h.notified.is_empty()
+            })
+            .collect()
     }
 
     fn play_vars(&self, play: &Play) -> Map<String, Value> {
@@ -547,7 +587,7 @@ impl Engine {
                 tracing::Instrument::instrument(
                     async move {
                         let login = self.play_login(play, play_vars, h);
-                        task::gather(self, h, &ssh, login, &play.gather_subset).await;
+                        task::gather(self, h, &ssh, login, play).await;
                         self.after_task(h).await;
                     },
                     span,
@@ -1019,11 +1059,22 @@ impl Engine {
             .enumerate()
             .filter(|(i, _)| active.contains(i))
             .map(|(_, h)| async move {
+                // Held while the task runs on this host (`strategy: free` and `throttle`).
+                let _slot = match ctx.throttle_slots(t) {
+                    Some(slots) => slots.acquire_owned().await.ok(),
+                    None => None,
+                };
                 run_tracked(self, t, h, ctx).await;
                 self.after_task(h).await;
             });
+        // `throttle` lowers the forks for this task only (ansible-core
+        // `StrategyBase._queue_task`: its rewind point is the smaller of the two).
+        let forks = match usize::try_from(t.throttle) {
+            Ok(n) if n > 0 => n.min(self.config.forks),
+            _ => self.config.forks,
+        };
         futures::stream::iter(futures)
-            .buffer_unordered(self.config.forks)
+            .buffer_unordered(forks.max(1))
             .collect::<Vec<()>>()
             .await;
     }
@@ -1156,6 +1207,45 @@ pub struct PlayCtx<'a> {
     batch_ended: AtomicBool,
     /// `meta: end_play` ran: no further batch starts.
     play_ended: AtomicBool,
+    /// Under `strategy: free`, the slots of each `throttle`d task (by location), shared by
+    /// the hosts that reach it (ansible-core's free strategy counts the workers on the task).
+    throttles: Mutex<HashMap<String, Arc<tokio::sync::Semaphore>>>,
+}
+
+impl PlayCtx<'_> {
+    /// The slots a `throttle`d task takes under `strategy: free`, where each host runs its
+    /// tasks alone (under `linear` the task's hosts run together, `throttle` at a time).
+    fn throttle_slots(&self, t: &Task) -> Option<Arc<tokio::sync::Semaphore>> {
+        let n = usize::try_from(t.throttle).ok().filter(|n| *n > 0)?;
+        if self.play.strategy != Strategy::Free {
+            return None;
+        }
+        let mut slots = self.throttles.lock().unwrap_or_else(|p| p.into_inner());
+        Some(
+            slots
+                .entry(t.location.to_string())
+                .or_insert_with(|| Arc::new(tokio::sync::Semaphore::new(n)))
+                .clone(),
+        )
+    }
+}
+
+/// A play's `order:` applied to its hosts (`in_play`, indexes into `hosts` in inventory
+/// order), as ansible-core's `InventoryManager.get_hosts(order=...)` does.
+fn order_hosts(order: HostOrder, in_play: &mut [usize], hosts: &[HostRun]) {
+    match order {
+        HostOrder::Inventory => {}
+        HostOrder::ReverseInventory => in_play.reverse(),
+        HostOrder::Sorted => in_play.sort_by(|a, b| hosts[*a].name.cmp(&hosts[*b].name)),
+        HostOrder::ReverseSorted => in_play.sort_by(|a, b| hosts[*b].name.cmp(&hosts[*a].name)),
+        HostOrder::Shuffle => {
+            if let Err(e) = clearfleet_base::random::shuffle(in_play) {
+                tracing::warn!(
+                    "order: shuffle: no random bytes from the OS ({e}): inventory order"
+                );
+            }
+        }
+    }
 }
 
 /// A play as the output names it: its `name`, else its `hosts` pattern.

@@ -337,14 +337,16 @@ async fn task_facts(
 
 /// Gathers facts on one host (one round trip), logged in as `login` (the play's
 /// `remote_user`, rendered; `Err`: it could not be) or as the host's own login; keeps the
-/// play's `gather_subset` (empty: all).
+/// play's `gather_subset` (empty: all). Under the play's `ignore_unreachable` an unreachable
+/// host counts `ok` and `ignored` and stays in the play.
 pub(crate) async fn gather(
     e: &Engine,
     h: &mut HostRun,
     ssh: &SshSettings,
     login: Result<Option<String>, String>,
-    subset: &[String],
+    play: &clearfleet_playbook::Play,
 ) {
+    let subset = &play.gather_subset;
     let started = Instant::now();
     let result = match login {
         Ok(login) => facts_of(e, h, ssh, login.as_deref()).await,
@@ -358,6 +360,11 @@ pub(crate) async fn gather(
             ));
             h.recap.ok += 1;
             (TaskStatus::Ok, None)
+        }
+        Err((true, msg)) if play.ignore_unreachable => {
+            h.recap.ok += 1;
+            h.recap.ignored += 1;
+            (TaskStatus::Unreachable, Some(msg))
         }
         Err((unreachable, msg)) => {
             if unreachable {
@@ -1748,6 +1755,8 @@ struct Tally {
     any_failed: bool,
     /// An item's result says `failed` (the registered loop result's `failed` and `msg`).
     any_failed_key: bool,
+    /// An item was unreachable under `ignore_unreachable`: the task counts `ok` and `ignored`.
+    unreachable_ignored: bool,
     all_skipped: bool,
     /// The message of the last failed item, for the digest.
     failure: Option<String>,
@@ -1760,6 +1769,7 @@ impl Tally {
             any_changed: false,
             any_failed: false,
             any_failed_key: false,
+            unreachable_ignored: false,
             all_skipped: true,
             failure: None,
         }
@@ -1900,7 +1910,8 @@ impl<'a> TaskRun<'a> {
         } else {
             msg.map(|m| e.config.redactor.redact(&m))
         };
-        if status == TaskStatus::Unreachable {
+        // An ignored unreachable result (`ignore_unreachable`) is no failure of the run.
+        if status == TaskStatus::Unreachable && !t.ignore_unreachable {
             h.failures.push((
                 self.name.clone(),
                 t.location.to_string(),
@@ -2320,15 +2331,19 @@ impl<'a> TaskRun<'a> {
     ) {
         let status = status_of(&outcome.result, self.t.ignore_errors);
         tally.any_changed |= outcome.result.changed;
-        let failed = is_failed(&outcome.result);
-        tally.any_failed |= failed || outcome.result.unreachable;
-        tally.any_failed_key |= outcome.result.failed;
+        // ansible-core `_process_pending_results`: an unreachable result under
+        // `ignore_unreachable` leaves the host in the play, counted `ok` and `ignored`.
+        let ignored = outcome.result.unreachable && self.t.ignore_unreachable;
+        tally.unreachable_ignored |= ignored;
+        let failed = is_failed(&outcome.result) && !ignored;
+        tally.any_failed |= failed || (outcome.result.unreachable && !ignored);
+        tally.any_failed_key |= outcome.result.failed && !ignored;
         let mut reg = outcome.registered.clone();
         if let (Some((i, item)), Some(m)) = (run, reg.as_object_mut()) {
             m.extend(self.loop_vars(*i, item));
         }
         tally.results.push(reg);
-        if outcome.result.unreachable {
+        if outcome.result.unreachable && !ignored {
             h.unreachable = true;
         }
         let (label, label_error) = self.after_item(h, item_map, run, tally);
@@ -2359,6 +2374,8 @@ impl<'a> TaskRun<'a> {
             TaskStatus::Unreachable
         } else if tally.any_failed {
             self.failed_status()
+        } else if tally.unreachable_ignored {
+            TaskStatus::Ignored
         } else if tally.all_skipped {
             TaskStatus::Skipped
         } else if tally.any_changed {
