@@ -513,7 +513,7 @@ fn become_password_and_method_from_play_and_extra_vars() {
             assert_eq!(
                 got[key],
                 format!(
-                    "become method `su` (from {from}) is not supported: clearfleet becomes another user with sudo only"
+                    "become method `su` (from {from}) with a password is not supported: su reads the password from a terminal; use sudo"
                 ),
                 "{run:?}"
             );

@@ -97,15 +97,27 @@ async fn wrong_or_missing_sudo_password_fails_without_leaking_it() {
         other => panic!("{other:?}"),
     }
 
+    let mut doas = sudo(None);
+    if let Some(b) = doas.become_.as_mut() {
+        b.method = "doas".into();
+    }
+    let err = conn.exec("whoami", &doas).await.expect_err("doas");
+    assert!(
+        matches!(err, ExecError::UnsupportedBecome { .. }),
+        "{err:?}"
+    );
+    // su without a password, by a user that is not root: su asks for one and fails at once.
     let mut su = sudo(None);
     if let Some(b) = su.become_.as_mut() {
         b.method = "su".into();
     }
     let err = conn.exec("whoami", &su).await.expect_err("su");
-    assert!(
-        matches!(err, ExecError::UnsupportedBecome { .. }),
-        "{err:?}"
-    );
+    match &err {
+        ExecError::BecomeFailed { reason } => {
+            assert!(reason.starts_with("su did not run the command"), "{reason}")
+        }
+        other => panic!("{other:?}"),
+    }
 
     // The connection survives all of this.
     let out = conn

@@ -77,8 +77,14 @@ impl Become {
         }
     }
 
+    /// `su`: ansible-core 2.19.14's lib/ansible/plugins/become/su.py, without a password (su
+    /// reads one from a terminal, which clearfleet's channels are not).
+    fn is_su(&self) -> bool {
+        self.method.eq_ignore_ascii_case("su")
+    }
+
     fn check(&self) -> Result<(), UnsupportedMethod> {
-        if self.method.eq_ignore_ascii_case("sudo") {
+        if self.method.eq_ignore_ascii_case("sudo") || (self.is_su() && self.password.is_none()) {
             Ok(())
         } else {
             Err(UnsupportedMethod {
@@ -91,7 +97,7 @@ impl Become {
 /// A become method other than sudo; each stage reports it in its own error
 /// ([`TargetError::UnsupportedBecome`], [`ExecError::UnsupportedBecome`]).
 #[derive(Debug, thiserror::Error)]
-#[error("become method {method:?} is not supported (only sudo is)")]
+#[error("become method {method:?} is not supported (sudo is, and su without a password)")]
 struct UnsupportedMethod {
     method: String,
 }
@@ -122,6 +128,8 @@ pub(crate) struct SudoState {
     prompt: String,
     success: String,
     has_password: bool,
+    /// `sudo` or `su`, as failures name it.
+    method: &'static str,
     user: String,
     timeout: Duration,
     phase: Phase,
@@ -147,6 +155,19 @@ impl SudoState {
         let prompt = format!("[cf-sudo-{}] ", &token[..16]);
         let success = format!("CF-BECOME-SUCCESS-{}", &token[16..]);
         let inner = format!("echo {success}; {command}");
+        if b.is_su() {
+            // su.py: `su <flags> <user> -c <sh -c '<success>; <command>'>`.
+            let exe = quote(b.exe.as_deref().unwrap_or("su"));
+            let flags: String = b
+                .flags
+                .iter()
+                .flatten()
+                .map(|w| format!(" {}", quote(w)))
+                .collect();
+            let shell = format!("sh -c {}", quote(&inner));
+            let line = format!("{exe}{flags} {} -c {}", quote(&b.user), quote(&shell));
+            return Ok((SudoState::new(b, prompt, success), line));
+        }
         let exe = quote(b.exe.as_deref().unwrap_or("sudo"));
         let (flags, home) = match &b.flags {
             None => (String::new(), " -H"),
@@ -158,22 +179,24 @@ impl SudoState {
             quote(&b.user),
             quote(&inner)
         );
-        Ok((
-            SudoState {
-                prompt,
-                success,
-                has_password: b.password.is_some(),
-                user: b.user.clone(),
-                timeout: b.timeout,
-                phase: Phase::Waiting,
-                wait_until: tokio::time::Instant::now().checked_add(b.timeout),
-                prompts: 0,
-                stdout_carry: Vec::new(),
-                stderr_carry: Vec::new(),
-                skip_newline: false,
-            },
-            line,
-        ))
+        Ok((SudoState::new(b, prompt, success), line))
+    }
+
+    fn new(b: &Become, prompt: String, success: String) -> SudoState {
+        SudoState {
+            prompt,
+            success,
+            has_password: b.password.is_some(),
+            method: if b.is_su() { "su" } else { "sudo" },
+            user: b.user.clone(),
+            timeout: b.timeout,
+            phase: Phase::Waiting,
+            wait_until: tokio::time::Instant::now().checked_add(b.timeout),
+            prompts: 0,
+            stdout_carry: Vec::new(),
+            stderr_carry: Vec::new(),
+            skip_newline: false,
+        }
     }
 
     pub(crate) fn running(&self) -> bool {
@@ -192,8 +215,9 @@ impl SudoState {
         self.phase = Phase::Failed;
         Action::Fail(match self.prompts {
             0 => format!(
-                "timed out after {}s waiting for sudo to start",
-                self.timeout.as_secs_f32()
+                "timed out after {}s waiting for {} to start",
+                self.timeout.as_secs_f32(),
+                self.method
             ),
             _ => format!(
                 "timed out after {}s waiting for sudo to accept the password",
@@ -321,7 +345,7 @@ impl SudoState {
                 .map(str::trim)
                 .rfind(|l| !l.is_empty())
                 .unwrap_or("no output");
-            format!("sudo did not run the command: {last}")
+            format!("{} did not run the command: {last}", self.method)
         }
     }
 }
@@ -332,9 +356,20 @@ mod tests {
 
     #[test]
     fn unsupported_method_is_an_error_up_front() {
-        let err = Become::new("root", "su", None, Duration::from_secs(1)).expect_err("su");
-        assert!(err.to_string().contains("\"su\""), "{err}");
+        let err = Become::new("root", "doas", None, Duration::from_secs(1)).expect_err("doas");
+        assert!(err.to_string().contains("\"doas\""), "{err}");
         assert!(Become::new("root", "sudo", None, Duration::from_secs(1)).is_ok());
+        assert!(Become::new("root", "su", None, Duration::from_secs(1)).is_ok());
+        let pw = Some(Secret::new("x"));
+        assert!(Become::new("root", "su", pw, Duration::from_secs(1)).is_err());
+    }
+
+    #[test]
+    fn su_runs_the_command_through_sh_as_su_py_builds_it() {
+        let b = Become::new("app", "su", None, Duration::from_secs(1)).expect("su");
+        let (_, line) = SudoState::start(&b, "id").expect("su");
+        assert!(line.starts_with("su app -c 'sh -c "), "{line}");
+        assert!(line.contains("CF-BECOME-SUCCESS-"), "{line}");
     }
 
     #[test]

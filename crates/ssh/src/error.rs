@@ -28,7 +28,7 @@ pub enum TargetError {
     #[error("proxyjump chain for {host} is longer than {max} hops (a loop in ssh config?)")]
     JumpTooDeep { host: String, max: usize },
     /// A become method other than sudo.
-    #[error("become method {method:?} is not supported (only sudo is)")]
+    #[error("become method {method:?} is not supported (sudo is, and su without a password)")]
     UnsupportedBecome { method: String },
 }
 
@@ -190,7 +190,7 @@ pub enum ExecError {
     #[error("privilege escalation failed: {reason}")]
     BecomeFailed { reason: String },
     /// A become method other than sudo.
-    #[error("become method {method:?} is not supported (only sudo is)")]
+    #[error("become method {method:?} is not supported (sudo is, and su without a password)")]
     UnsupportedBecome { method: String },
     /// The command's stdout could not be written where it was to go (a full disk); the
     /// command ran to its end.

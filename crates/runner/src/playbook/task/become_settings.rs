@@ -39,9 +39,13 @@ pub(crate) enum BecomeError {
     #[error("`{var}`: expected a string, found {value}")]
     NotString { var: &'static str, value: Value },
     #[error(
-        "become method `{method}` (from {from}) is not supported: clearfleet becomes another user with sudo only"
+        "become method `{method}` (from {from}) is not supported: clearfleet becomes another user with sudo, or su without a password"
     )]
     Unsupported { method: String, from: &'static str },
+    #[error(
+        "become method `su` (from {from}) with a password is not supported: su reads the password from a terminal; use sudo"
+    )]
+    SuPassword { from: &'static str },
     #[error("`{var}`: {reason}")]
     Flags { var: &'static str, reason: String },
 }
@@ -91,8 +95,11 @@ pub(crate) fn become_of(
             None => ("sudo".to_owned(), "the default"),
         },
     };
-    if method != "sudo" {
-        return Err(BecomeError::Unsupported { method, from });
+    match method.as_str() {
+        "sudo" => {}
+        "su" if password.is_none() => {}
+        "su" => return Err(BecomeError::SuPassword { from }),
+        _ => return Err(BecomeError::Unsupported { method, from }),
     }
     let user = match variable(USER)? {
         Some((_, u)) => u,
