@@ -1434,6 +1434,7 @@ fn ansible_and_clearfleet_agree_on_script_results() {
     let dumped = dumped(&both.ours_dir(), "h01-script.json");
     assert_eq!(dumped["ran"]["rc"], 0, "{ours}");
     assert_eq!(dumped["would_run"]["changed"], true, "{ours}");
+    assert_eq!(dumped["failing"]["msg"], "non-zero return code", "{ours}");
     for skip in ["created", "removed", "checked"] {
         assert_eq!(dumped[skip]["skipped"], true, "{ours}");
         assert!(dumped[skip].get("failed").is_none(), "{skip}: {ours}");

@@ -145,12 +145,15 @@ pub async fn run<R: Remote>(args: &ScriptArgs, ctx: &ModuleContext<'_, R>) -> Mo
         Some(Marker::WouldRun) => ModuleResult::changed(),
         Some(m) => guard.not_run(&m, ctx.check_mode).unwrap_or_default(),
         None => {
-            // The script action's result has no `msg`, `start`, `end` or `delta`.
+            // The script action's result has no `start`, `end` or `delta`, and a `msg` only
+            // when the script failed (script.py: `msg='non-zero return code'`).
             let mut r = finish(out, false, start, end);
             for k in ["start", "end", "delta"] {
                 r.data.remove(k);
             }
-            r.msg = None;
+            if !r.failed {
+                r.msg = None;
+            }
             r
         }
     }
