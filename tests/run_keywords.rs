@@ -1679,6 +1679,99 @@ fn a_builtin_module_clearfleet_lacks_loads_with_a_warning_and_fails_only_if_it_r
     );
 }
 
+#[test]
+fn the_playbooks_own_plugins_load_with_a_warning_and_fail_only_if_they_run() {
+    // Ansible adds `library/` and `action_plugins/` beside the playbook and in each role to its
+    // search paths (ansible-core's own integration targets ship such plugins). clearfleet runs
+    // no Python plugin: a task calling one loads with a warning naming the file and fails
+    // only when it runs, and a plugin named like a builtin (`copy`) is the plugin for a short
+    // name, as Ansible's `ansible.legacy` search finds it first: never silently the builtin.
+    let Some(s) = Setup::new(1) else {
+        return;
+    };
+    s.write("library/my_mod.py", "# a module\n");
+    s.write("action_plugins/copy.py", "# an action plugin\n");
+    s.write("roles/r1/library/role_mod.sh", "#!/bin/sh\n");
+    s.write(
+        "roles/r1/tasks/main.yml",
+        "- name: t-role-mod\n  role_mod: { x: 1 }\n  when: false\n",
+    );
+    s.write(
+        "inc.yml",
+        r#"- block:
+    - name: t-included
+      ansible.legacy.my_mod: { any: thing }
+  rescue:
+    - name: t-rescued-included
+      ansible.builtin.copy: { content: "{{ ansible_failed_result.msg }}", dest: "{{ work_dir }}/why-included" }
+"#,
+    );
+    let pb = s.write(
+        "pb.yml",
+        r#"- hosts: all
+  gather_facts: false
+  roles: [r1]
+  tasks:
+    - name: t-skipped
+      my_mod: { name: x }
+      when: false
+    - name: t-builtin
+      ansible.builtin.copy: { content: "builtin\n", dest: "{{ work_dir }}/builtin" }
+    - block:
+        - name: t-shadowed
+          copy: { content: "shadowed\n", dest: "{{ work_dir }}/shadowed" }
+      rescue:
+        - name: t-rescued
+          ansible.builtin.copy: { content: "{{ ansible_failed_result.msg }}", dest: "{{ work_dir }}/why" }
+    - name: t-action-form
+      action: my_mod name=y
+      ignore_errors: true
+    - include_tasks: "{{ 'inc.yml' }}"
+"#,
+    );
+    let run = s.run(&pb, &[]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let home = s.home().display().to_string();
+    for want in [
+        format!(
+            "pb.yml:6:7: clearfleet does not run the playbook's own plugin `my_mod` ({home}/library/my_mod.py)"
+        ),
+        format!(
+            "pb.yml:12:11: clearfleet does not run the playbook's own plugin `copy` ({home}/action_plugins/copy.py)"
+        ),
+        format!("{home}/roles/r1/library/role_mod.sh"),
+        "the task fails if it runs".to_owned(),
+    ] {
+        assert!(run.stderr.contains(&want), "{want}: {}", run.stderr);
+    }
+    assert_eq!(s.read("builtin"), "builtin\n");
+    assert!(
+        !s.exists("shadowed"),
+        "the builtin copy ran for a shadowed name"
+    );
+    assert_eq!(
+        s.read("why"),
+        format!(
+            "clearfleet does not run the playbook's own plugin `copy` ({home}/action_plugins/copy.py): it runs no Python plugins"
+        )
+    );
+    assert!(
+        s.read("why-included")
+            .starts_with("clearfleet does not run the playbook's own plugin `my_mod`"),
+        "{}",
+        s.read("why-included")
+    );
+    // ok: t-builtin, t-rescued, the include, t-rescued-included and the ignored
+    // t-action-form (Ansible counts it as ok too); skipped: t-role-mod, t-skipped; rescued:
+    // t-shadowed, t-included.
+    assert_eq!(
+        Recap::of(&run.stdout, "h01").counts(),
+        [5, 3, 0, 0, 2, 2, 1],
+        "{}",
+        run.stdout
+    );
+}
+
 /// `--force-handlers` (ansible-playbook's flag, the default of the plays' `force_handlers`):
 /// a host that failed after notifying a handler runs it with the flag, and not without; a
 /// play's `force_handlers: false` wins over the flag.

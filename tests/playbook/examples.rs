@@ -57,7 +57,8 @@ fn basic_field_by_field() {
         t.body,
         TaskBody::Module {
             module: "file".to_owned(),
-            args: json!({"path": "{{ app_dir }}", "state": "directory", "mode": "0755"})
+            args: json!({"path": "{{ app_dir }}", "state": "directory", "mode": "0755"}),
+            plugin: None,
         }
     );
     assert_eq!(t.location, Location::new(file, 11, 7));
@@ -71,7 +72,8 @@ fn basic_field_by_field() {
         t.body,
         TaskBody::Module {
             module: "copy".to_owned(),
-            args: json!({"content": "port={{ app_port }}\n", "dest": "{{ app_dir }}/app.conf", "mode": "0644"})
+            args: json!({"content": "port={{ app_port }}\n", "dest": "{{ app_dir }}/app.conf", "mode": "0644"}),
+            plugin: None,
         }
     );
 
@@ -80,7 +82,8 @@ fn basic_field_by_field() {
         t.body,
         TaskBody::Module {
             module: "command".to_owned(),
-            args: json!({"_raw_params": "uptime"})
+            args: json!({"_raw_params": "uptime"}),
+            plugin: None,
         }
     );
     assert_eq!(t.register.as_deref(), Some("up"));
@@ -121,7 +124,8 @@ fn basic_field_by_field() {
         h.body,
         TaskBody::Module {
             module: "shell".to_owned(),
-            args: json!({"_raw_params": "pkill -HUP app || true"})
+            args: json!({"_raw_params": "pkill -HUP app || true"}),
+            plugin: None,
         }
     );
 }

@@ -79,6 +79,7 @@ fn a_syntax_error_in_a_built_in_file_names_it_by_its_relative_path() {
         Path::new("clearml/hop.yml"),
         &Inherited::default(),
         false,
+        &Default::default(),
         &mut check,
     );
     let err = include.err().map(|e| e.to_string()).unwrap_or_default();
@@ -91,6 +92,7 @@ fn a_syntax_error_in_a_built_in_file_names_it_by_its_relative_path() {
         Path::new("Cargo.toml"),
         &Inherited::default(),
         false,
+        &Default::default(),
         &mut check,
     );
     let err = missing.err().map(|e| e.to_string()).unwrap_or_default();

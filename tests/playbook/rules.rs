@@ -20,7 +20,7 @@ fn one(yaml_task: &str) -> Task {
 
 fn module(t: &Task) -> (&str, &Value) {
     match &t.body {
-        TaskBody::Module { module, args } => (module.as_str(), args),
+        TaskBody::Module { module, args, .. } => (module.as_str(), args),
         other => panic!("not a module call: {other:?}"),
     }
 }
@@ -339,6 +339,7 @@ fn include_tasks_is_left_for_run_time() {
         &path,
         &Inherited::for_include(&t[1]),
         false,
+        &Default::default(),
         &mut check,
     );
     let Ok((tasks, files)) = loaded else {

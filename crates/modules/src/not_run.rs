@@ -45,6 +45,15 @@ pub fn refusal(module: &str) -> String {
     )
 }
 
+/// Why a task calling the playbook's own module or action plugin `name` (the file `path`, in
+/// a `library/` or `action_plugins/` directory beside the playbook or in a role) fails when it
+/// runs: clearfleet runs no Python plugin.
+pub fn plugin_refusal(name: &str, path: &str) -> String {
+    format!(
+        "clearfleet does not run the playbook's own plugin `{name}` ({path}): it runs no Python plugins"
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -8,10 +8,11 @@ use super::model::TemplateSite;
 use super::template::{is_possibly_all_template, is_template};
 use clearfleet_base::suggest::did_you_mean;
 use clearfleet_modules::MODULES;
-use clearfleet_modules::not_run::{NOT_RUN, is_not_run, refusal};
+use clearfleet_modules::not_run::{NOT_RUN, is_not_run, plugin_refusal, refusal};
 use clearfleet_yaml::syntax::{Kind, Node, key_text, unsafe_template};
 use serde_json::{Map, Value};
 use std::borrow::Cow;
+use std::path::PathBuf;
 
 /// Modules whose free-form text keeps non-option `k=v` words in `_raw_params`.
 const FREE_FORM: &[&str] = &["command", "shell", "raw", "script"];
@@ -35,6 +36,49 @@ pub struct Action<'a> {
     pub value: &'a Node,
 }
 
+/// A task's module call as the loader resolved it.
+pub struct Call {
+    /// The canonical short name, the plugin's name, or a template naming the module.
+    pub module: Cow<'static, str>,
+    pub args: Value,
+    /// The playbook's own plugin the task calls ([`crate::plugins`]): it fails when it runs.
+    pub plugin: Option<PathBuf>,
+}
+
+impl Call {
+    fn known(module: Cow<'static, str>, args: Value) -> Call {
+        Call {
+            module,
+            args,
+            plugin: None,
+        }
+    }
+}
+
+/// What a module key names: a module clearfleet knows (it may not run it), or the playbook's
+/// own plugin, which Ansible finds first for a short or `ansible.legacy.` name.
+enum Named {
+    Known(&'static str),
+    Plugin(String, PathBuf),
+}
+
+impl Named {
+    fn name(&self) -> &str {
+        match self {
+            Named::Known(m) => m,
+            Named::Plugin(name, _) => name,
+        }
+    }
+}
+
+/// The module or plugin `name` (written at `n`) names; an error when it is neither.
+fn named(cx: &mut Cx, f: &File, n: &Node, name: &str) -> Option<Named> {
+    if let Some((plugin, path)) = cx.plugins.find(name) {
+        return Some(Named::Plugin(plugin.to_owned(), path.to_owned()));
+    }
+    known_module(cx, f, n, name).map(Named::Known)
+}
+
 /// Resolves the module and its arguments (free-form text, `action:`, `args:`), validating
 /// argument names.
 pub fn module_call(
@@ -43,9 +87,9 @@ pub fn module_call(
     action: &Action,
     args_kw: Option<&Node>,
     sites: &mut Vec<TemplateSite>,
-) -> Option<(Cow<'static, str>, Value)> {
+) -> Option<Call> {
     let v = action.value;
-    let (module, mut args, arg_node) = if action.written == "action"
+    let (named, mut args, arg_node) = if action.written == "action"
         || action.written == "local_action"
     {
         match &v.kind {
@@ -66,8 +110,8 @@ pub fn module_call(
                     let args = kv(cx, f, v, &rest, false)?;
                     return templated_call(cx, f, v, name, args, args_kw, sites);
                 }
-                let module = known_module(cx, f, v, &name)?;
-                let args = kv(cx, f, v, &rest, FREE_FORM.contains(&module))?;
+                let module = named(cx, f, v, &name)?;
+                let args = kv(cx, f, v, &rest, FREE_FORM.contains(&module.name()))?;
                 (module, args, None)
             }
             Kind::Map(entries) => {
@@ -87,7 +131,7 @@ pub fn module_call(
                 if is_template(&name) {
                     return templated_call(cx, f, v, name, args, args_kw, sites);
                 }
-                let module = known_module(cx, f, name_node, &name)?;
+                let module = named(cx, f, name_node, &name)?;
                 (module, args, Some(v))
             }
             _ => {
@@ -104,11 +148,14 @@ pub fn module_call(
             }
         }
     } else {
-        let module = canonical_module(&action.written)?;
+        let module = match cx.plugins.find(&action.written) {
+            Some((name, path)) => Named::Plugin(name.to_owned(), path.to_owned()),
+            None => Named::Known(canonical_module(&action.written)?),
+        };
         let args = match &v.kind {
             Kind::Null => Map::new(),
             Kind::Str(s) => {
-                let args = kv(cx, f, v, s, FREE_FORM.contains(&module))?;
+                let args = kv(cx, f, v, s, FREE_FORM.contains(&module.name()))?;
                 // `command: !unsafe echo {{ x }}`: every argument of it is unsafe.
                 if v.tag.as_deref() == Some("!unsafe") {
                     args.into_iter()
@@ -145,11 +192,30 @@ pub fn module_call(
         cx,
         f,
         args_kw,
-        FREE_FORM.contains(&module),
+        FREE_FORM.contains(&named.name()),
         &mut args,
         sites,
     )?;
     let args = Value::Object(args);
+    let module = match named {
+        Named::Known(module) => module,
+        Named::Plugin(name, path) => {
+            // Its arguments are not checked: clearfleet does not know them.
+            cx.warnings.push(Cx::diag(
+                f,
+                action.key,
+                format!(
+                    "{}; the task fails if it runs",
+                    plugin_refusal(&name, &path.display().to_string())
+                ),
+            ));
+            return Some(Call {
+                module: Cow::Owned(name),
+                args,
+                plugin: Some(path),
+            });
+        }
+    };
     if is_not_run(module) {
         // Its arguments are not checked: clearfleet does not know them.
         cx.warnings.push(Cx::diag(
@@ -157,7 +223,7 @@ pub fn module_call(
             action.key,
             format!("{}; the task fails if it runs", refusal(module)),
         ));
-        return Some((module.into(), args));
+        return Some(Call::known(module.into(), args));
     }
     // An args splat (`assert: "{{ item }}"`, `args: "{{ x }}"`) is checked with the rest when
     // the task runs; only the arguments written out are checked now.
@@ -189,7 +255,7 @@ pub fn module_call(
         // Ansible fails the task only when it runs; so does the runner.
         cx.warnings.push(d);
     }
-    Some((module.into(), args))
+    Some(Call::known(module.into(), args))
 }
 
 /// The key of `args: "{{ x }}"` in a task's arguments (Ansible's `_variable_params`).
@@ -268,10 +334,10 @@ fn templated_call(
     mut args: Map<String, Value>,
     args_kw: Option<&Node>,
     sites: &mut Vec<TemplateSite>,
-) -> Option<(Cow<'static, str>, Value)> {
+) -> Option<Call> {
     cx.templates(f, v, "args", sites);
     merge_args_keyword(cx, f, args_kw, false, &mut args, sites)?;
-    Some((Cow::Owned(name), Value::Object(args)))
+    Some(Call::known(Cow::Owned(name), Value::Object(args)))
 }
 
 fn known_module(cx: &mut Cx, f: &File, n: &Node, name: &str) -> Option<&'static str> {

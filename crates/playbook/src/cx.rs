@@ -40,6 +40,8 @@ pub struct Cx<'h> {
     pub stack: Vec<(PathBuf, PathBuf)>,
     /// The roles of the play being loaded (`crate::role`).
     pub roles: super::role::RoleCx,
+    /// The module and action plugins of the directories loaded so far (`crate::plugins`).
+    pub plugins: super::plugins::Plugins,
 }
 
 impl<'h> Cx<'h> {
@@ -52,6 +54,7 @@ impl<'h> Cx<'h> {
             files: Vec::new(),
             stack: Vec::new(),
             roles: super::role::RoleCx::default(),
+            plugins: super::plugins::Plugins::default(),
         }
     }
 

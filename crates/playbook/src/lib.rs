@@ -29,6 +29,7 @@ pub mod kv;
 pub mod load;
 pub mod model;
 pub mod play;
+pub mod plugins;
 pub mod role;
 pub mod task;
 pub mod template;

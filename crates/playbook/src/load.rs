@@ -9,6 +9,7 @@ use super::files::{empty_playbook, parse};
 use super::inherit::Inherited;
 use super::model::{Play, Playbook, SourceFile, Task};
 use super::play::{self, playbook_file};
+use super::plugins::Plugins;
 use super::task::tasks_file;
 use super::template::TemplateCheck;
 use clearfleet_base::controller_files::ControllerFiles;
@@ -53,6 +54,8 @@ pub fn load_playbook_str(
     hook: &mut dyn TemplateCheck,
 ) -> Result<Playbook, PlaybookError> {
     let mut cx = Cx::new(hook, &ControllerFiles::Disk);
+    cx.plugins
+        .add_dir(&cx.source, path.parent().unwrap_or(Path::new("")));
     let file = File {
         path: path.to_path_buf(),
         text: text.to_owned(),
@@ -75,15 +78,18 @@ pub fn load_playbook_str(
 }
 
 /// Loads a tasks file of `source` for a dynamic `include_tasks` reached at run time. `parent`
-/// is [`Inherited::for_include`] of the include task.
+/// is [`Inherited::for_include`] of the include task; `plugins` the playbook's
+/// ([`Playbook::plugins`]).
 pub fn load_tasks_file(
     source: &ControllerFiles,
     path: &Path,
     parent: &Inherited,
     handlers: bool,
+    plugins: &Plugins,
     hook: &mut dyn TemplateCheck,
 ) -> Result<(Vec<Task>, Vec<SourceFile>), PlaybookError> {
     let mut cx = Cx::new(hook, source);
+    cx.plugins = plugins.clone();
     let tasks = tasks_file(
         &mut cx,
         &File {
@@ -145,6 +151,7 @@ fn finish(cx: Cx, plays: Vec<Play>) -> Result<Playbook, PlaybookError> {
             files: cx.files,
             source: cx.source,
             warnings: cx.warnings,
+            plugins: cx.plugins,
         })
     } else {
         Err(PlaybookError::new(cx.diags))

@@ -48,6 +48,9 @@ pub struct Playbook {
     /// Also the arguments Ansible's action refuses only when the task runs (`shell` with
     /// `expand_argument_vars`): the task fails then, in Ansible's words.
     pub warnings: Vec<Diagnostic>,
+    /// The module and action plugins of the playbook's and its roles' directories: a
+    /// dynamic `include_tasks` file loaded at run time may call them too.
+    pub plugins: crate::plugins::Plugins,
 }
 
 /// One play.
@@ -195,6 +198,9 @@ pub enum TaskBody {
         /// `{"_raw_params": "ls -l", "chdir": "/tmp"}` as Ansible's `parse_kv` does, and the
         /// `args:` keyword is merged underneath (the module's own arguments win).
         args: Value,
+        /// The playbook's own module or action plugin the task calls (its file): clearfleet
+        /// runs no Python plugin, so the task fails when it runs ([`crate::plugins`]).
+        plugin: Option<PathBuf>,
     },
     /// `block` with its `rescue` and `always` sections.
     Block {

@@ -467,6 +467,8 @@ pub(crate) fn playbook_file(
         }
         return Vec::new();
     }
+    cx.plugins
+        .add_dir(&cx.source, path.parent().unwrap_or(Path::new("")));
     let plays = match read(cx, from, path, "playbook") {
         Some(file) => match parse(cx, &file) {
             Ok(Some(root)) => plays(cx, &file, &root, depth),

@@ -326,6 +326,7 @@ fn compile(
     out: &mut Vec<Task>,
 ) -> Option<Rc<Compiled>> {
     let (name, path) = find(cx, f, &spec, chain)?;
+    cx.plugins.add_dir(&cx.source, &path);
     let canonical = cx.source.canonical(&path);
     if let Some(i) = cx.roles.loading.iter().position(|p| *p == canonical) {
         let mut names: Vec<String> = cx.roles.loading[i..].iter().map(|p| role_name(p)).collect();

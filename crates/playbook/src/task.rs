@@ -77,6 +77,7 @@ pub(crate) fn new_task(location: clearfleet_base::diagnostic::Location) -> Task 
         body: TaskBody::Module {
             module: String::new(),
             args: Value::Object(Map::new()),
+            plugin: None,
         },
         when: Vec::new(),
         register: None,
@@ -271,11 +272,12 @@ pub fn task(
                 format!("`{key}` loops are not supported by clearfleet"),
                 Some(format!("clearfleet has the lookups {}", LOOKUPS.join(", "))),
             ),
-            _ if canonical_module(&key).is_some() => actions.push(Action {
-                written: key.clone(),
-                key: k,
-                value: v,
-            }),
+            _ if canonical_module(&key).is_some() || cx.plugins.find(&key).is_some() => actions
+                .push(Action {
+                    written: key.clone(),
+                    key: k,
+                    value: v,
+                }),
             _ => unknown.push((k, key.clone())),
         }
     }
@@ -353,7 +355,8 @@ pub fn task(
         }
         return None;
     };
-    let (module, args) = module_call(cx, f, action, args_kw, &mut sites)?;
+    let call = module_call(cx, f, action, args_kw, &mut sites)?;
+    let (module, args) = (call.module, call.args);
     if loops.len() > 1 {
         cx.error(
             f,
@@ -387,7 +390,14 @@ pub fn task(
     if let Some(apply) = apply {
         task.include_apply = include_apply(cx, f, &task, apply, handlers, depth);
     }
-    task.body = body(cx, f, &task, action, &module, args, &loops, handlers, depth)?;
+    task.body = match call.plugin {
+        Some(plugin) => TaskBody::Module {
+            module: module.into_owned(),
+            args,
+            plugin: Some(plugin),
+        },
+        None => body(cx, f, &task, action, &module, args, &loops, handlers, depth)?,
+    };
     task.templates = sites;
     Some(task)
 }
@@ -515,6 +525,7 @@ fn body(
             Some(TaskBody::Module {
                 module: module.to_owned(),
                 args,
+                plugin: None,
             })
         }
         "include_role" | "import_role" => {
@@ -593,6 +604,7 @@ fn body(
         _ => Some(TaskBody::Module {
             module: module.to_owned(),
             args,
+            plugin: None,
         }),
     }
 }

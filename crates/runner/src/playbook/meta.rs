@@ -31,7 +31,12 @@ pub(super) enum Meta {
 impl Meta {
     /// The action a loaded `meta` task names (the loader accepts no other).
     pub(super) fn of(t: &Task) -> Option<Meta> {
-        let clearfleet_playbook::TaskBody::Module { module, args } = &t.body else {
+        let clearfleet_playbook::TaskBody::Module {
+            module,
+            args,
+            plugin: None,
+        } = &t.body
+        else {
             return None;
         };
         if module != "meta" {

@@ -71,6 +71,8 @@ pub struct Engine {
     /// Where the playbook's files live (the disk, or memory for the built-in playbook): a
     /// dynamic `include_tasks`, `vars_files` and `template`/`copy` sources are read from there.
     pub files: ControllerFiles,
+    /// The playbook's own module and action plugins, for a dynamic `include_tasks` file.
+    plugins: clearfleet_playbook::plugins::Plugins,
     events: mpsc::UnboundedSender<EventKind>,
     /// Every host's connections, shared by its own tasks and those delegated to it.
     connections: connections::Connections,
@@ -110,6 +112,7 @@ pub async fn run(
         options,
         playbook_dir,
         files: playbook.source.clone(),
+        plugins: playbook.plugins.clone(),
         events: tx,
         connections: connections::Connections::default(),
         hostvars,
@@ -893,6 +896,7 @@ impl Engine {
                 std::path::Path::new(&path),
                 &parent,
                 false,
+                &self.plugins,
                 &mut check,
             ) {
                 Ok((tasks, _)) => {

@@ -467,6 +467,12 @@ async fn action(
     if not_run::is_not_run(module) {
         return Outcome::fail(not_run::refusal(module));
     }
+    if let TaskBody::Module {
+        plugin: Some(path), ..
+    } = &t.body
+    {
+        return Outcome::fail(not_run::plugin_refusal(module, &path.display().to_string()));
+    }
     let (args, splats) = match super::task_args::resolve(e, t, module, args, vars) {
         Ok(a) => a,
         Err(msg) => return Outcome::fail(msg),
@@ -1541,7 +1547,7 @@ fn diff_text(r: &ModuleResult) -> Option<String> {
 /// Runs `t` on host `h` and reports it. The host's failure and recap are updated here.
 pub(crate) async fn run_on_host(e: &Engine, t: &Task, h: &mut HostRun, ctx: &PlayCtx<'_>) {
     let started = Instant::now();
-    let TaskBody::Module { module, args } = &t.body else {
+    let TaskBody::Module { module, args, .. } = &t.body else {
         return;
     };
     let mut var_map = var_map(e, h, ctx, t);
