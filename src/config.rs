@@ -13,6 +13,7 @@ use serde_json::Value;
 
 use crate::cli::{ConnectArgs, HostKeyCheckingArg};
 use crate::error::Error;
+use clearfleet_base::boolean::ansible_bool;
 use clearfleet_base::capture::{MAX_OUTPUT_VAR, MaxOutput};
 use clearfleet_base::home::expand_tilde;
 pub use clearfleet_base::home::home_dir;
@@ -287,21 +288,6 @@ fn first_var(
     Ok(None)
 }
 
-/// Ansible's boolean reading of a variable: `yes`, `on`, `true`, `1` (any case) are true.
-pub fn ansible_bool(v: &Value) -> Option<bool> {
-    match v {
-        Value::Bool(b) => Some(*b),
-        Value::Number(n) => n.as_f64().map(|f| f != 0.0),
-        Value::String(s) => match s.trim().to_ascii_lowercase().as_str() {
-            "yes" | "on" | "true" | "1" | "y" | "t" => Some(true),
-            "no" | "off" | "false" | "0" | "n" | "f" | "" => Some(false),
-            _ => None,
-        },
-        Value::Null => Some(false),
-        _ => None,
-    }
-}
-
 /// Reads the `ansible_*` connection variables, so existing inventories work unchanged.
 fn host_params(host: &str, vars: &IndexMap<String, Value>) -> Result<HostParams, Error> {
     if let Some(kind) = var_str(host, vars, "ansible_connection")?
@@ -524,14 +510,6 @@ mod tests {
             err.as_deref().is_some_and(|e| e.contains("winrm")),
             "{err:?}"
         );
-    }
-
-    #[test]
-    fn ansible_booleans() {
-        assert_eq!(ansible_bool(&json!("yes")), Some(true));
-        assert_eq!(ansible_bool(&json!("No")), Some(false));
-        assert_eq!(ansible_bool(&json!(1)), Some(true));
-        assert_eq!(ansible_bool(&json!("maybe")), None);
     }
 
     #[test]
