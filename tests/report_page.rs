@@ -179,7 +179,7 @@ impl Host {
             TaskStatus::Skipped => self.recap.skipped += 1,
             TaskStatus::Failed => self.recap.failed += 1,
             TaskStatus::Unreachable => self.recap.unreachable += 1,
-            TaskStatus::Ignored => self.recap.ignored += 1,
+            TaskStatus::Ignored | TaskStatus::UnreachableIgnored => self.recap.ignored += 1,
         }
         let failed = status == TaskStatus::Failed;
         f.report(&event(

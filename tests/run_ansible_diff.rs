@@ -1642,6 +1642,17 @@ fn ansible_and_clearfleet_agree_on_ignore_unreachable() {
         "ignored results are no failure: {}",
         both.ours.stdout
     );
+    // Ansible prints each ignored unreachable result, then `...ignoring`; clearfleet labels
+    // the same results `unreachable (ignored)`.
+    let ignoring = both.theirs.matches("...ignoring").count();
+    assert!(ignoring > 0, "{}", both.theirs);
+    assert_eq!(
+        both.ours.stdout.matches("unreachable (ignored): [dead]").count(),
+        ignoring,
+        "{}\n{}",
+        both.ours.stdout,
+        both.theirs
+    );
 }
 
 /// `order` (tests/fixtures/run/keywords/order.yml): under `serial: 1` the hosts take their

@@ -63,6 +63,10 @@ pub enum TaskStatus {
     Unreachable,
     /// Failed, with `ignore_errors`.
     Ignored,
+    /// Unreachable, with `ignore_unreachable`: the host stays in the play (Ansible's default
+    /// callback prints the result, then `...ignoring`).
+    #[serde(rename = "unreachable_ignored")]
+    UnreachableIgnored,
 }
 
 impl TaskStatus {
@@ -74,6 +78,7 @@ impl TaskStatus {
             TaskStatus::Failed => "failed",
             TaskStatus::Unreachable => "unreachable",
             TaskStatus::Ignored => "ignored",
+            TaskStatus::UnreachableIgnored => "unreachable_ignored",
         }
     }
 }

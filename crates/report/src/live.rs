@@ -65,7 +65,7 @@ impl LiveState {
                     TaskStatus::Changed => self.changed += 1,
                     TaskStatus::Failed => self.failed += 1,
                     TaskStatus::Unreachable => self.unreachable += 1,
-                    TaskStatus::Skipped | TaskStatus::Ignored => {}
+                    TaskStatus::Skipped | TaskStatus::Ignored | TaskStatus::UnreachableIgnored => {}
                 }
                 if r.status == TaskStatus::Unreachable {
                     self.done.insert(r.host.clone(), HostStatus::Unreachable);

@@ -25,7 +25,9 @@ pub fn task_header(name: &str, handler: bool) -> String {
 fn style(status: TaskStatus) -> Style {
     let color = match status {
         TaskStatus::Ok => AnsiColor::Green,
-        TaskStatus::Changed | TaskStatus::Ignored => AnsiColor::Yellow,
+        TaskStatus::Changed | TaskStatus::Ignored | TaskStatus::UnreachableIgnored => {
+            AnsiColor::Yellow
+        }
         TaskStatus::Skipped => AnsiColor::Cyan,
         TaskStatus::Failed | TaskStatus::Unreachable => AnsiColor::Red,
     };
@@ -39,6 +41,7 @@ pub fn task_line(r: &TaskResult, verbose: bool) -> String {
     let label = match r.status {
         TaskStatus::Failed => "fatal",
         TaskStatus::Ignored => "failed (ignored)",
+        TaskStatus::UnreachableIgnored => "unreachable (ignored)",
         other => other.as_str(),
     };
     let mut s = match &r.delegated_to {
@@ -52,7 +55,10 @@ pub fn task_line(r: &TaskResult, verbose: bool) -> String {
         && (verbose
             || matches!(
                 r.status,
-                TaskStatus::Failed | TaskStatus::Unreachable | TaskStatus::Ignored
+                TaskStatus::Failed
+                    | TaskStatus::Unreachable
+                    | TaskStatus::Ignored
+                    | TaskStatus::UnreachableIgnored
             )
             || task_is_debug(r))
     {

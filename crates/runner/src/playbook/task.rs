@@ -364,7 +364,7 @@ pub(crate) async fn gather(
         Err((true, msg)) if play.ignore_unreachable => {
             h.recap.ok += 1;
             h.recap.ignored += 1;
-            (TaskStatus::Unreachable, Some(msg))
+            (TaskStatus::UnreachableIgnored, Some(msg))
         }
         Err((unreachable, msg)) => {
             if unreachable {
@@ -1424,7 +1424,7 @@ fn count(
             failure.unwrap_or_default(),
         ),
         TaskStatus::Unreachable => h.recap.unreachable += 1,
-        TaskStatus::Ignored => {
+        TaskStatus::Ignored | TaskStatus::UnreachableIgnored => {
             // Ansible: an ignored failure is `ok` and `ignored`, and `changed` if it changed.
             h.recap.ok += 1;
             h.recap.ignored += 1;
@@ -1917,7 +1917,7 @@ impl<'a> TaskRun<'a> {
             msg.map(|m| e.config.redactor.redact(&m))
         };
         // An ignored unreachable result (`ignore_unreachable`) is no failure of the run.
-        if status == TaskStatus::Unreachable && !t.ignore_unreachable {
+        if status == TaskStatus::Unreachable {
             h.failures.push((
                 self.name.clone(),
                 t.location.to_string(),
@@ -2335,11 +2335,14 @@ impl<'a> TaskRun<'a> {
         item_started: Instant,
         tally: &mut Tally,
     ) {
-        let status = status_of(&outcome.result, self.t.ignore_errors);
-        tally.any_changed |= outcome.result.changed;
         // ansible-core `_process_pending_results`: an unreachable result under
         // `ignore_unreachable` leaves the host in the play, counted `ok` and `ignored`.
         let ignored = outcome.result.unreachable && self.t.ignore_unreachable;
+        let status = match ignored {
+            true => TaskStatus::UnreachableIgnored,
+            false => status_of(&outcome.result, self.t.ignore_errors),
+        };
+        tally.any_changed |= outcome.result.changed;
         tally.unreachable_ignored |= ignored;
         let failed = is_failed(&outcome.result) && !ignored;
         tally.any_failed |= failed || (outcome.result.unreachable && !ignored);
@@ -2381,7 +2384,7 @@ impl<'a> TaskRun<'a> {
         } else if tally.any_failed {
             self.failed_status()
         } else if tally.unreachable_ignored {
-            TaskStatus::Ignored
+            TaskStatus::UnreachableIgnored
         } else if tally.all_skipped {
             TaskStatus::Skipped
         } else if tally.any_changed {
