@@ -1098,6 +1098,14 @@ fn ansible_and_clearfleet_agree_on_delegation_to_other_hosts() {
     assert_eq!(facts1["h02_facts_port"], *p2, "{facts1}");
     assert_eq!(facts1["h02_given"], "from h01", "{facts1}");
     assert_eq!(facts2["given"], "from h01", "{facts2}");
+    assert_eq!(facts1["included"], false, "{facts1}");
+    assert_eq!(facts1["h02_included"], "from the file", "{facts1}");
+    assert_eq!(
+        facts1["kept_included"]["delegated_included"], "from the file",
+        "{facts1}"
+    );
+    assert_eq!(facts1["h02_kept_included"], false, "{facts1}");
+    assert_eq!(facts2["included"], "from the file", "{facts2}");
     assert_eq!(facts2["facts_port"], *p2, "{facts2}");
     // Each result names the host it ran on as Ansible's `host_label` does
     // (`ok: [h01 -> h02(127.0.0.1)]`), item by item.
@@ -1647,7 +1655,10 @@ fn ansible_and_clearfleet_agree_on_ignore_unreachable() {
     let ignoring = both.theirs.matches("...ignoring").count();
     assert!(ignoring > 0, "{}", both.theirs);
     assert_eq!(
-        both.ours.stdout.matches("unreachable (ignored): [dead]").count(),
+        both.ours
+            .stdout
+            .matches("unreachable (ignored): [dead]")
+            .count(),
         ignoring,
         "{}\n{}",
         both.ours.stdout,

@@ -84,16 +84,19 @@ pub(crate) enum Delivered {
     Returned(Map<String, Value>),
     /// `set_fact`'s values.
     Set(Map<String, Value>),
+    /// `include_vars`' variables.
+    Included(Map<String, Value>),
 }
 
 impl Delivered {
-    fn apply(&self, facts: &mut Layer, vars: &mut Layer) {
+    fn apply(&self, facts: &mut Layer, included: &mut Layer, vars: &mut Layer) {
         match self {
             Delivered::Gathered(new) => *facts = Arc::new(super::facts::vars(facts, new.clone())),
             Delivered::Returned(new) => {
                 *facts = Arc::new(super::facts::returned_by_module(facts, new));
             }
             Delivered::Set(new) => Arc::make_mut(vars).extend(new.clone()),
+            Delivered::Included(new) => Arc::make_mut(included).extend(new.clone()),
         }
     }
 }
@@ -168,8 +171,8 @@ impl HostVars {
             let Some(e) = hosts.get_mut(name) else {
                 return;
             };
-            let [_, facts, _, vars] = &mut e.layers;
-            d.apply(facts, vars);
+            let [_, facts, included, vars] = &mut e.layers;
+            d.apply(facts, included, vars);
             e.built = None;
         }
         self.delivered
@@ -188,7 +191,7 @@ impl HostVars {
             .unwrap_or_else(|p| p.into_inner())
             .remove(&h.name);
         for d in taken.into_iter().flatten() {
-            d.apply(&mut h.facts, &mut h.vars);
+            d.apply(&mut h.facts, &mut h.included_vars, &mut h.vars);
         }
     }
 

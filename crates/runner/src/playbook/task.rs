@@ -908,7 +908,13 @@ fn include_vars(
     let mut r = match &inc.error {
         None => {
             if let Value::Object(m) = facts {
-                Arc::make_mut(&mut h.included_vars).extend(m);
+                // With `delegate_facts`, the host delegated to gets them (Ansible's strategy
+                // sets them on `get_delegated_hosts`).
+                match facts_receiver(e, h, t, vars) {
+                    Err(err) => return Outcome::fail(err),
+                    Ok(Some(owner)) => e.hostvars.deliver(&owner, Delivered::Included(m)),
+                    Ok(None) => Arc::make_mut(&mut h.included_vars).extend(m),
+                }
             }
             ModuleResult::ok()
         }
