@@ -631,6 +631,14 @@ fn ansible_and_clearfleet_agree_on_directory_copies() {
             true, false, true, false, true, false, true, false, true, false
         ]
     );
+    // A `dest` ending in `/` that does not exist: made, each new directory 0750.
+    let new_dir: Vec<bool> = (0..3)
+        .map(|i| dumped["new_dir"][i]["changed"] == true)
+        .collect();
+    assert_eq!(new_dir, [true, true, false], "{dumped:#}");
+    assert_eq!(dumped["new_held"][0]["mode"], "0750", "{dumped:#}");
+    assert_eq!(dumped["new_held"][1]["mode"], "0750", "{dumped:#}");
+    assert_eq!(dumped["new_held"][2]["exists"], true, "{dumped:#}");
 }
 
 /// `!unsafe` values (tests/fixtures/run/unsafe_values.yml) are never templated: in vars, through

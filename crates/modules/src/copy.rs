@@ -17,7 +17,6 @@ use super::probe::{
 };
 use super::remote::Remote;
 use super::result::{Diff, ModuleResult};
-use clearfleet_base::shell::quote;
 
 /// Arguments of `copy`.
 #[derive(Debug, Clone, PartialEq)]
@@ -193,6 +192,7 @@ pub async fn run<R: Remote>(args: &CopyArgs, ctx: &ModuleContext<'_, R>) -> Modu
         file: &args.file,
         follow: args.follow,
         src_arg: args.src.as_deref(),
+        directory_mode: args.directory_mode.as_ref(),
     };
     put.run(ctx).await
 }
@@ -249,6 +249,8 @@ pub(super) struct Put<'a> {
     pub follow: bool,
     /// `src` as the task gave it (copy's), the `src` of a result under `force: false`.
     pub src_arg: Option<&'a str>,
+    /// The mode of the directories a `dest` ending in `/` makes (copy's `directory_mode`).
+    pub directory_mode: Option<&'a Mode>,
 }
 
 impl Put<'_> {
@@ -371,6 +373,23 @@ impl Put<'_> {
         if ctx.check_mode {
             return listed(r);
         }
+        // "Special handling for recursive copy - create intermediate dirs" (copy.py): a dest
+        // ending in `/` that does not exist is made, each new directory given
+        // `directory_mode`, `owner` and `group`.
+        if self.dest.ends_with('/') && !dest_info.exists {
+            let mode = match self
+                .directory_mode
+                .map(|m| m.resolve(None, true))
+                .transpose()
+            {
+                Ok(m) => m,
+                Err(e) => return listed(ModuleResult::fail(format!("bad mode: {e}"))),
+            };
+            let script = make_dirs_script(self.dest, mode, owner, group);
+            if let Err(e) = call(ctx, &script, None, None).await {
+                return listed(e);
+            }
+        }
         let w = Write {
             dest: target,
             mode,
@@ -403,6 +422,28 @@ impl Put<'_> {
     }
 }
 
+/// A script that makes `dir` and its missing parents, giving each directory it makes (not
+/// those that existed) `mode`, `owner` and `group`, as copy.py's
+/// `adjust_recursive_directory_permissions` walks the new ones.
+fn make_dirs_script(
+    dir: &str,
+    mode: Option<u32>,
+    owner: Option<&str>,
+    group: Option<&str>,
+) -> String {
+    let mut s = String::from(PRELUDE);
+    for d in super::copy_tree::ancestors(dir) {
+        let q = qpath(&d);
+        s.push_str(&format!("if [ ! -e {q} ]; then mkdir {q} || exit 1\n"));
+        if let Some(m) = mode {
+            s.push_str(&format!("chmod {m:o} {q} || exit 1\n"));
+        }
+        s.push_str(&super::copy_tree::chown_word(&q, owner, group, ""));
+        s.push_str("fi\n");
+    }
+    s
+}
+
 /// `chmod`/`chown` an existing path in one round trip; the path's [`Info`] after them (`None`:
 /// its `stat` could not be read).
 pub(super) async fn set_attrs<R: Remote>(
@@ -417,15 +458,7 @@ pub(super) async fn set_attrs<R: Remote>(
     if let Some(m) = mode {
         s.push_str(&format!("chmod {m:o} {q} || exit 1\n"));
     }
-    match (owner, group) {
-        (Some(o), Some(g)) => s.push_str(&format!(
-            "chown {} {q} || exit 1\n",
-            quote(&format!("{o}:{g}"))
-        )),
-        (Some(o), None) => s.push_str(&format!("chown {} {q} || exit 1\n", quote(o))),
-        (None, Some(g)) => s.push_str(&format!("chgrp {} {q} || exit 1\n", quote(g))),
-        (None, None) => {}
-    }
+    s.push_str(&super::copy_tree::chown_word(&q, owner, group, ""));
     s.push_str(&format!("_cf_stat -L {q} || :\n"));
     let out = call(ctx, &s, None, None).await?;
     if out.rc == Some(0) {

@@ -76,7 +76,7 @@ fn chown_line(path: &str, owner: Option<&str>, group: Option<&str>, h: &str) -> 
 
 /// The directories from the top of `path` down to it (`a/b/c` → `a`, `a/b`, `a/b/c`), without
 /// `/` and `.`.
-fn ancestors(path: &str) -> Vec<String> {
+pub(super) fn ancestors(path: &str) -> Vec<String> {
     let trimmed = path.trim_end_matches('/');
     let mut out = Vec::new();
     let mut at = 0;

@@ -134,6 +134,7 @@ pub async fn run<R: Remote>(args: &TemplateArgs, ctx: &ModuleContext<'_, R>) -> 
         follow: args.follow,
         // Ansible's template action hands copy a rendered temporary file, not the template.
         src_arg: None,
+        directory_mode: None,
     };
     put.run(ctx).await
 }
