@@ -639,6 +639,12 @@ fn ansible_and_clearfleet_agree_on_directory_copies() {
     assert_eq!(dumped["new_held"][0]["mode"], "0750", "{dumped:#}");
     assert_eq!(dumped["new_held"][1]["mode"], "0750", "{dumped:#}");
     assert_eq!(dumped["new_held"][2]["exists"], true, "{dumped:#}");
+    // A `remote_src` copy with `owner`: the copy is nobody's, its source still root's.
+    assert_eq!(
+        dumped["owned_held"],
+        serde_json::json!(["nobody", "nobody", "root", "root"]),
+        "{dumped:#}"
+    );
 }
 
 /// `!unsafe` values (tests/fixtures/run/unsafe_values.yml) are never templated: in vars, through

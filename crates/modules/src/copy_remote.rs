@@ -79,7 +79,8 @@ fn copy_directory_fn(
     owner: Option<&str>,
     group: Option<&str>,
 ) -> String {
-    let chown_r = chown_word("\"$1\"", owner, group, "-R ");
+    // The copy (`$2`), never its source: copy.py's `chown_recursive(dest)`.
+    let chown_r = chown_word("\"$2\"", owner, group, "-R ");
     let chown_b = chown_word("\"$b\"", owner, group, "");
     let chown_br = chown_word("\"$b\"", owner, group, "-R ");
     let tree = if local_follow == Some(true) {
