@@ -588,3 +588,47 @@ fn include_vars_of_bad_yaml_fails_the_host_naming_file_line_and_column() {
     );
     assert!(!all.contains("never"), "{all}");
 }
+
+/// An inventory without hosts still runs a play on the implicit localhost, on the controller
+/// with no SSH connection (as ansible-playbook does); a `--limit` matching nothing stays an
+/// error.
+#[test]
+fn an_empty_inventory_runs_plays_on_the_implicit_localhost() {
+    let home = temp_home();
+    let inv = write(home.path(), "inv.yml", "all:\n  hosts: {}\n");
+    let out = home.path().join("out");
+    let pb = write(
+        home.path(),
+        "pb.yml",
+        &format!(
+            "- hosts: localhost\n  gather_facts: true\n  tasks:\n    - copy: {{dest: '{}', content: \"{{{{ ansible_connection }}}} {{{{ group_names }}}}\"}}\n",
+            out.display()
+        ),
+    );
+    let run = clearfleet(home.path())
+        .arg("run")
+        .arg("-i")
+        .arg(&inv)
+        .arg(&pb)
+        .run();
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(
+        Recap::of(&run.stdout, "localhost").counts(),
+        [2, 1, 0, 0, 0, 0, 0],
+        "{}",
+        run.stdout
+    );
+    assert_eq!(
+        std::fs::read_to_string(&out).ok().as_deref(),
+        Some("local []")
+    );
+    let limited = clearfleet(home.path())
+        .arg("run")
+        .arg("-i")
+        .arg(&inv)
+        .arg("--limit")
+        .arg("nothere")
+        .arg(&pb)
+        .run();
+    assert_eq!(limited.code, 4, "{limited:?}");
+}
