@@ -543,7 +543,7 @@ impl Engine {
     /// How `h` is reached to gather facts in `play` ([`task::Reach`]): its transport (its
     /// `ansible_connection`, else the play's `connection`), login (its `ansible_user` or
     /// `ansible_ssh_user`, else the play's `remote_user`) and port (its `ansible_port`, else
-    /// the play's `port`), each rendered with the host's and the play's variables. One that
+    /// the play's `port`), each rendered with the host's, the play's and the extra variables. One that
     /// cannot be rendered, or a connection plugin clearfleet lacks, is the host's failure.
     fn play_reach(
         &self,
@@ -553,6 +553,8 @@ impl Engine {
     ) -> Result<task::Reach, String> {
         let mut vars = (*h.inventory_vars).clone();
         vars.extend(play_vars.clone());
+        // `-e ansible_connection=local` (or `ansible_user`, `ansible_port`) beats them all.
+        vars.extend(self.options.extra_vars.clone());
         let ctx = self.context(&vars);
         let at = &play.location;
         let connection = play.connection.as_ref();
