@@ -1754,7 +1754,8 @@ fn ansible_and_clearfleet_agree_on_local_connections_and_ports() {
         assert_eq!(d["own"], *port, "{h}: {d}");
         assert_eq!(d["facts_port"], *port, "{h}: {d}");
         assert_eq!(d["block_ssh"], *port, "{h}: {d}");
-        for local in ["local_task", "templated", "block_local"] {
+        assert_eq!(d["delegated_ssh"], p2, "{h}: {d}");
+        for local in ["local_task", "templated", "block_local", "delegated_local"] {
             assert_eq!(d[local], "", "{h} {local}: {d}");
         }
     }
