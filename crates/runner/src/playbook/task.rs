@@ -1324,25 +1324,11 @@ fn delegation(e: &Engine, h: &HostRun, t: &Task, vars: &Ctx) -> Result<Delegatio
     let own_connection = host_vars
         .as_ref()
         .is_some_and(|v| v.get("ansible_connection").is_some_and(|c| !c.is_null()));
-    if !own_connection && let Some(keyword) = &t.connection {
-        let plugin = e
-            .templates
-            .render_string(keyword, vars, &t.location, "connection")
-            .map_err(|err| err.to_string())?;
-        match clearfleet_playbook::connection::is_local_plugin(&plugin) {
-            Some(true) => return Ok(Delegation::Controller(name.to_owned())),
-            Some(false) => {}
-            None => {
-                return Err(format!(
-                    "{}: {}",
-                    t.location,
-                    clearfleet_playbook::connection::unsupported_plugin(
-                        plugin.trim(),
-                        "the keyword `connection`"
-                    )
-                ));
-            }
-        }
+    if !own_connection
+        && transport::keyword_transport(e, t.connection.as_deref(), &t.location, vars)?
+            == Some(Transport::Local)
+    {
+        return Ok(Delegation::Controller(name.to_owned()));
     }
     if let Some(plan) = e.config.hosts.iter().find(|p| p.name == name) {
         return Ok(Delegation::Host(Box::new(plan.clone())));

@@ -44,28 +44,52 @@ pub(crate) fn transport(
 ) -> Result<Transport, String> {
     // A task's variables hold the magic `ansible_connection` (its keyword, else `ssh`) unless
     // a variable set one; fact gathering's hold only what variables set.
-    let name = match var_text(vars, "ansible_connection") {
-        Some(v) => render(e, &v, at, vars, "ansible_connection")?,
-        None => match keyword {
-            Some(k) => render(e, k, at, vars, "connection")?,
-            None => return Ok(Transport::Ssh),
-        },
+    let Some(var) = var_text(vars, "ansible_connection") else {
+        return Ok(keyword_transport(e, keyword, at, vars)?.unwrap_or(Transport::Ssh));
     };
-    match is_local_plugin(&name) {
-        Some(true) => Ok(Transport::Local),
-        Some(false) => Ok(Transport::Ssh),
-        None => {
-            let from_keyword = keyword
-                .and_then(|k| render(e, k, at, vars, "connection").ok())
-                .is_some_and(|k| k == name);
-            let from = if from_keyword {
-                "the keyword `connection`"
-            } else {
-                "the variable `ansible_connection`"
-            };
-            Err(format!("{at}: {}", unsupported_plugin(&name, from)))
+    let name = render(e, &var, at, vars, "ansible_connection")?;
+    of_plugin(&name).ok_or_else(|| {
+        // The magic variable is the keyword's value: then the keyword is to blame.
+        let from_keyword = keyword
+            .and_then(|k| render(e, k, at, vars, "connection").ok())
+            .is_some_and(|k| k == name);
+        let from = if from_keyword {
+            "the keyword `connection`"
+        } else {
+            "the variable `ansible_connection`"
+        };
+        format!("{at}: {}", unsupported_plugin(&name, from))
+    })
+}
+
+/// The `connection` keyword alone, rendered: `None` without one.
+pub(crate) fn keyword_transport(
+    e: &Engine,
+    keyword: Option<&str>,
+    at: &Location,
+    vars: &Ctx,
+) -> Result<Option<Transport>, String> {
+    let Some(k) = keyword else {
+        return Ok(None);
+    };
+    let name = render(e, k, at, vars, "connection")?;
+    of_plugin(&name).map(Some).ok_or_else(|| {
+        format!(
+            "{at}: {}",
+            unsupported_plugin(&name, "the keyword `connection`")
+        )
+    })
+}
+
+/// The transport of a connection plugin clearfleet has.
+fn of_plugin(name: &str) -> Option<Transport> {
+    is_local_plugin(name).map(|local| {
+        if local {
+            Transport::Local
+        } else {
+            Transport::Ssh
         }
-    }
+    })
 }
 
 /// The SSH port of a host whose variables are `vars`, when a variable or keyword says: its
