@@ -19,6 +19,7 @@ use clearfleet_base::home::expand_tilde;
 pub use clearfleet_base::home::home_dir;
 use clearfleet_base::secret::{Redactor, Secret, is_secret_var};
 use clearfleet_inventory::Inventory;
+use clearfleet_playbook::connection::{is_local_plugin, unsupported_plugin};
 use clearfleet_runner::become_vars;
 use clearfleet_runner::config::{BecomeDefaults, HostPlan, RunConfig};
 use clearfleet_ssh::{
@@ -41,6 +42,20 @@ pub fn from_inventory(
         return Err(Error::NoHosts {
             pattern: args.limit.clone().unwrap_or_else(|| "all".to_owned()),
         });
+    }
+    for name in &names {
+        let vars = inventory.host_vars(name).unwrap_or_default();
+        if var_str(name, &vars, "ansible_connection")?
+            .is_some_and(|c| is_local_plugin(&c) == Some(true))
+        {
+            return Err(Error::HostVar {
+                host: name.clone(),
+                var: "ansible_connection".to_owned(),
+                reason: "a `local` host runs only in a playbook (`clearfleet run`); this command \
+                         reaches its hosts over SSH"
+                    .to_owned(),
+            });
+        }
     }
     for_hosts(args, inventory, names, max_output)
 }
@@ -290,13 +305,16 @@ fn first_var(
 
 /// Reads the `ansible_*` connection variables, so existing inventories work unchanged.
 fn host_params(host: &str, vars: &IndexMap<String, Value>) -> Result<HostParams, Error> {
+    // `local` hosts are planned too: a playbook runs their tasks on the controller (the
+    // commands without playbooks refuse them, see `from_inventory`).
     if let Some(kind) = var_str(host, vars, "ansible_connection")?
-        && !matches!(kind.as_str(), "ssh" | "smart" | "paramiko" | "paramiko_ssh")
+        && is_local_plugin(&kind).is_none()
+        && !clearfleet_playbook::template::is_template(&kind)
     {
         return Err(Error::HostVar {
             host: host.to_owned(),
             var: "ansible_connection".to_owned(),
-            reason: format!("connection type `{kind}` is not supported (only ssh)"),
+            reason: unsupported_plugin(kind.trim(), "the variable `ansible_connection`"),
         });
     }
     let ssh_args = ssh_args(host, vars)?;
@@ -510,6 +528,12 @@ mod tests {
             err.as_deref().is_some_and(|e| e.contains("winrm")),
             "{err:?}"
         );
+        for local in ["local", "ansible.builtin.local", "smart"] {
+            assert!(
+                host_params("h", &vars(json!({ "ansible_connection": local }))).is_ok(),
+                "{local}"
+            );
+        }
     }
 
     #[test]

@@ -1749,3 +1749,70 @@ fn ansible_and_clearfleet_agree_on_throttle() {
         }
     }
 }
+
+/// Local hosts and the `connection` and `port` keywords (tests/fixtures/run/connection/site.yml):
+/// the implicit localhost, an inventory host with `ansible_connection: local` among sshd hosts,
+/// `connection: local` on a play, block, role and task (literal and templated) and `ssh`/`smart`
+/// back, and `port` on a play and a task of a host without `ansible_port` (and beaten by one).
+/// Each command's dumped `SSH_CONNECTION` port says where it ran: a fleet port over SSH, empty
+/// on the controller. Dumps and recaps the same under both tools.
+#[test]
+fn ansible_and_clearfleet_agree_on_local_connections_and_ports() {
+    let hosts = ["h01", "h02"];
+    let added = ["ctl", "p01", "c01", "localhost"];
+    let mut ports = (0, 0);
+    let Some(both) = run_both_with("connection/site.yml", &hosts, &added, |fleet, inv| {
+        ports = (fleet.host(0).port(), fleet.host(1).port());
+        inv.var("h01_port", ports.0)
+            .var("h02_port", ports.1)
+            .host("c01", ports.0)
+            .host("ctl", 1)
+            .host_var("ctl", "ansible_connection", "local")
+            .host("p01", 1)
+            .unset_host_var("p01", "ansible_port")
+            .host_var("p01", "ansible_host", "127.0.0.1")
+    }) else {
+        return;
+    };
+    let (p1, p2) = (ports.0.to_string(), ports.1.to_string());
+    let local = both.same_dump("localhost.json");
+    let local: serde_json::Value = serde_json::from_str(&local).unwrap_or_default();
+    assert_eq!(local["seen"], "", "{local}");
+    assert_eq!(local["facts_port"], "", "{local}");
+    assert_eq!(local["connection"], "local", "{local}");
+    assert_eq!(local["content"], "written by localhost", "{local}");
+    let mixed = |h: &str| -> serde_json::Value {
+        let text = both.same_dump(&format!("{h}-mixed.json"));
+        serde_json::from_str(&text).unwrap_or_default()
+    };
+    for (h, port) in [("h01", &p1), ("h02", &p2), ("ctl", &String::new())] {
+        let d = mixed(h);
+        assert_eq!(d["own"], *port, "{h}: {d}");
+        assert_eq!(d["facts_port"], *port, "{h}: {d}");
+        assert_eq!(d["block_ssh"], *port, "{h}: {d}");
+        assert_eq!(d["delegated_ssh"], p2, "{h}: {d}");
+        for local in ["local_task", "templated", "block_local", "delegated_local"] {
+            assert_eq!(d[local], "", "{h} {local}: {d}");
+        }
+    }
+    let play = both.same_dump("c01-play.json");
+    let play: serde_json::Value = serde_json::from_str(&play).unwrap_or_default();
+    assert_eq!(play["role"], "", "{play}");
+    assert_eq!(play["play_local"], "", "{play}");
+    assert_eq!(play["facts_port"], "", "{play}");
+    assert_eq!(play["play_ssh"], p1, "{play}");
+    let role = both.same_dump("h02-role.json");
+    let role: serde_json::Value = serde_json::from_str(&role).unwrap_or_default();
+    assert_eq!(role["role"], "", "{role}");
+    assert_eq!(role["after_role"], p2, "{role}");
+    let port = both.same_dump("p01-port.json");
+    let port: serde_json::Value = serde_json::from_str(&port).unwrap_or_default();
+    assert_eq!(port["play_port"], p2, "{port}");
+    assert_eq!(port["facts_port"], p2, "{port}");
+    assert_eq!(port["task_port"], p1, "{port}");
+    let var_wins = both.same_dump("h01-port.json");
+    assert!(
+        var_wins.contains(&format!("\"var_wins\": \"{p1}\"")),
+        "{var_wins}"
+    );
+}

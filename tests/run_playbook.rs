@@ -588,3 +588,85 @@ fn include_vars_of_bad_yaml_fails_the_host_naming_file_line_and_column() {
     );
     assert!(!all.contains("never"), "{all}");
 }
+
+/// An inventory without hosts still runs a play on the implicit localhost, on the controller
+/// with no SSH connection (as ansible-playbook does); a `--limit` matching nothing stays an
+/// error.
+#[test]
+fn an_empty_inventory_runs_plays_on_the_implicit_localhost() {
+    let home = temp_home();
+    let inv = write(home.path(), "inv.yml", "all:\n  hosts: {}\n");
+    let out = home.path().join("out");
+    let pb = write(
+        home.path(),
+        "pb.yml",
+        &format!(
+            "- hosts: localhost\n  gather_facts: true\n  tasks:\n    - copy: {{dest: '{}', content: \"{{{{ ansible_connection }}}} {{{{ group_names }}}}\"}}\n",
+            out.display()
+        ),
+    );
+    let run = clearfleet(home.path())
+        .arg("run")
+        .arg("-i")
+        .arg(&inv)
+        .arg(&pb)
+        .run();
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(
+        Recap::of(&run.stdout, "localhost").counts(),
+        [2, 1, 0, 0, 0, 0, 0],
+        "{}",
+        run.stdout
+    );
+    assert_eq!(
+        std::fs::read_to_string(&out).ok().as_deref(),
+        Some("local []")
+    );
+    let limited = clearfleet(home.path())
+        .arg("run")
+        .arg("-i")
+        .arg(&inv)
+        .arg("--limit")
+        .arg("nothere")
+        .arg(&pb)
+        .run();
+    assert_eq!(limited.code, 4, "{limited:?}");
+}
+
+/// A connection plugin clearfleet lacks, given by a templated keyword or a play variable, fails
+/// the task when it runs, naming where it came from (a literal one is a load error, see
+/// tests/playbook/diagnostics.rs); `connection: local` runs on the controller without
+/// contacting the host (its port is closed).
+#[test]
+fn an_unsupported_connection_plugin_fails_the_task_naming_its_source() {
+    let home = temp_home();
+    let inv = write(
+        home.path(),
+        "inv.yml",
+        "all:\n  hosts:\n    x: {ansible_host: 127.0.0.1, ansible_port: 1}\n",
+    );
+    let pb = write(
+        home.path(),
+        "pb.yml",
+        "- hosts: x\n  gather_facts: false\n  vars: {plugin: docker}\n  tasks:\n    - command: echo one\n      connection: \"{{ plugin }}\"\n      ignore_errors: true\n    - command: echo two\n      connection: local\n    - command: echo three\n      vars: {ansible_connection: winrm}\n",
+    );
+    let run = clearfleet(home.path())
+        .arg("run")
+        .arg("-i")
+        .arg(&inv)
+        .arg(&pb)
+        .run();
+    assert_eq!(run.code, 2, "{run:?}");
+    for want in [
+        "pb.yml:5:7: the connection plugin `docker` (the keyword `connection`) is not supported by clearfleet",
+        "pb.yml:10:7: the connection plugin `winrm` (the variable `ansible_connection`) is not supported by clearfleet",
+    ] {
+        assert!(run.stdout.contains(want), "{want}\n{}", run.stdout);
+    }
+    assert_eq!(
+        Recap::of(&run.stdout, "x").counts(),
+        [2, 1, 0, 1, 0, 0, 1],
+        "{}",
+        run.stdout
+    );
+}

@@ -33,7 +33,10 @@ pub fn playbook(args: &RunArgs) -> Result<u8, Error> {
         return Err(clearfleet_playbook::PlaybookError::new(vec![d]).into());
     }
     let names = inventory.select(args.connect.limit.as_deref().unwrap_or("all"))?;
-    if names.is_empty() {
+    // An inventory without hosts still runs the plays on the implicit localhost, as
+    // ansible-playbook does ("provided hosts list is empty, only localhost is available"); a
+    // `--limit` that matches nothing is a mistake.
+    if names.is_empty() && args.connect.limit.is_some() {
         return Err(Error::NoHosts {
             pattern: args
                 .connect

@@ -38,6 +38,7 @@ const ANSIBLE_REJECTS: &[&str] = &[
 const ANSIBLE_ACCEPTS: &[&str] = &[
     "args_on_wrong_module",
     "become_not_boolean",
+    "connection_unsupported",
     "delegate_empty",
     "loop_not_list",
     "meta_unsupported",

@@ -61,6 +61,25 @@ fn conflicting_actions() {
 }
 
 #[test]
+fn connection_unsupported() {
+    let expected = r#"site.yml:2:15: the connection plugin `winrm` (the keyword `connection`) is not supported by clearfleet: it has `local` and `ssh` (also as `smart` and `paramiko`)
+  |
+2 |   connection: winrm
+  |               ^
+
+error: site.yml:5:19: the connection plugin `community.docker.docker` (the keyword `connection`) is not supported by clearfleet: it has `local` and `ssh` (also as `smart` and `paramiko`)
+  |
+5 |       connection: community.docker.docker
+  |                   ^
+
+error: site.yml:6:13: `port` must be a TCP port (1-65535), got `0`
+  |
+6 |       port: 0
+  |             ^"#;
+    assert_text(&of("connection_unsupported"), expected);
+}
+
+#[test]
 fn delegate_empty() {
     let expected = r#"site.yml:4:20: `delegate_to` needs a host name
   |
@@ -315,9 +334,9 @@ fn unknown_play_keyword() {
 
 #[test]
 fn unsupported_keyword() {
-    let expected = r#"site.yml:4:7: the task keyword `port` is not supported by clearfleet
+    let expected = r#"site.yml:4:7: the task keyword `become_exe` is not supported by clearfleet
   |
-4 |       port: 22
+4 |       become_exe: sudo
   |       ^
 
 error: site.yml:5:7: the task keyword `debugger` is not supported by clearfleet

@@ -589,6 +589,16 @@ impl Inventory {
         self
     }
 
+    /// Removes `name` from the vars of `host` (its `ansible_port`, for a host reached on the
+    /// port a playbook's `port` keyword gives).
+    pub fn unset_host_var(mut self, host: &str, name: &str) -> Self {
+        let Some((_, vars)) = self.hosts.iter_mut().find(|(h, _)| h == host) else {
+            panic!("no host {host} in the inventory");
+        };
+        vars.retain(|(n, _)| n != name);
+        self
+    }
+
     /// Another host, on `port` (of 127.0.0.1 unless its `ansible_host` says otherwise): an
     /// alias of an sshd host, a closed port, a silent listener.
     pub fn host(mut self, name: &str, port: u16) -> Self {

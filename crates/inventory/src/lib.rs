@@ -12,6 +12,7 @@ pub mod error;
 pub mod ini;
 pub mod literal;
 pub mod load;
+pub mod localhost;
 pub mod merge;
 pub mod model;
 pub mod output;

@@ -3,7 +3,7 @@
 //! Rules (Ansible's, for the keywords clearfleet supports):
 //! - play → every task and handler: `tags` (added), `become*` (field by field, the task
 //!   wins), `environment` (key by key, the task wins), `ignore_errors`, `no_log`,
-//!   `ignore_unreachable`, `run_once`, `timeout`, `throttle`, `remote_user`, `check_mode`, `diff` (the task's own value wins),
+//!   `ignore_unreachable`, `run_once`, `timeout`, `throttle`, `remote_user`, `connection`, `port`, `check_mode`, `diff` (the task's own value wins),
 //!   `module_defaults`.
 //! - block → each task of `block`, `rescue` and `always`: the above, plus `check_mode`, `when` (the block's
 //!   conditions come first, ANDed), `notify` (added), `delegate_to` and `vars` (the task's
@@ -36,6 +36,10 @@ pub struct Inherited {
     pub delegate_facts: Option<bool>,
     /// `remote_user`: the login the host's connection uses (a template, rendered per host).
     pub remote_user: Option<String>,
+    /// `connection`: the connection plugin (a template, rendered per host).
+    pub connection: Option<String>,
+    /// `port`: the SSH port (a template, rendered per host).
+    pub port: Option<String>,
     pub vars: IndexMap<String, Value>,
     pub check_mode: Option<bool>,
     pub diff: Option<bool>,
@@ -63,6 +67,8 @@ impl Inherited {
             delegate_to: task.delegate_to.clone(),
             delegate_facts: Some(task.delegate_facts),
             remote_user: task.remote_user.clone(),
+            connection: task.connection.clone(),
+            port: task.port.clone(),
             vars: task.vars.clone(),
             check_mode: task.check_mode,
             diff: task.diff,
@@ -98,6 +104,8 @@ pub struct Own {
     pub delegate_to: Option<String>,
     pub delegate_facts: Option<bool>,
     pub remote_user: Option<String>,
+    pub connection: Option<String>,
+    pub port: Option<String>,
     pub vars: IndexMap<String, Value>,
     pub check_mode: Option<bool>,
     pub diff: Option<bool>,
@@ -133,6 +141,8 @@ pub fn apply(parent: &Inherited, own: Own, task: &mut Task) {
         .or(parent.delegate_facts)
         .unwrap_or(false);
     task.remote_user = own.remote_user.or_else(|| parent.remote_user.clone());
+    task.connection = own.connection.or_else(|| parent.connection.clone());
+    task.port = own.port.or_else(|| parent.port.clone());
     let mut vars = parent.vars.clone();
     vars.extend(own.vars);
     task.vars = vars;

@@ -34,6 +34,8 @@ pub const PLAY: &[&str] = &[
     "throttle",
     "timeout",
     "remote_user",
+    "connection",
+    "port",
     "check_mode",
     "diff",
     "module_defaults",
@@ -43,11 +45,9 @@ pub const PLAY: &[&str] = &[
 pub const PLAY_UNSUPPORTED: &[&str] = &[
     "become_exe",
     "collections",
-    "connection",
     "debugger",
     "fact_path",
     "gather_timeout",
-    "port",
     "vars_prompt",
 ];
 
@@ -89,6 +89,8 @@ pub const TASK: &[&str] = &[
     "async",
     "poll",
     "remote_user",
+    "connection",
+    "port",
     "module_defaults",
 ];
 
@@ -108,14 +110,8 @@ pub const TEMPLATED: &[&str] = &[
 ];
 
 /// Task keywords Ansible has and clearfleet does not.
-pub const TASK_UNSUPPORTED: &[&str] = &[
-    "any_errors_fatal",
-    "become_exe",
-    "collections",
-    "connection",
-    "debugger",
-    "port",
-];
+pub const TASK_UNSUPPORTED: &[&str] =
+    &["any_errors_fatal", "become_exe", "collections", "debugger"];
 
 /// Keywords a `block` accepts (Ansible's `Block` attributes that clearfleet implements).
 pub const BLOCK: &[&str] = &[
@@ -139,6 +135,8 @@ pub const BLOCK: &[&str] = &[
     "delegate_to",
     "delegate_facts",
     "remote_user",
+    "connection",
+    "port",
     "notify",
     "vars",
     "diff",

@@ -20,6 +20,7 @@
 //! Keyword inheritance is resolved here, not in the runner: see [`inherit`] for the rules.
 
 pub mod action;
+pub mod connection;
 pub mod cx;
 pub mod error;
 mod files;

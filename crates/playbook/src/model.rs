@@ -82,6 +82,12 @@ pub struct Play {
     pub strategy: Strategy,
     /// `remote_user:` (may be templated): who facts are gathered as; its tasks inherit it.
     pub remote_user: Option<Spanned<String>>,
+    /// `connection:` (may be templated): how facts are gathered (`local`: on the controller);
+    /// its tasks inherit it.
+    pub connection: Option<Spanned<String>>,
+    /// `port:` (may be templated): the SSH port facts are gathered through, unless an
+    /// `ansible_port` variable says; its tasks inherit it.
+    pub port: Option<Spanned<String>>,
     /// The play's own `become*` keywords (already inherited by its tasks).
     pub become_: Option<BecomeSpec>,
     pub pre_tasks: Vec<Task>,
@@ -289,6 +295,13 @@ pub struct Task {
     /// `ansible_ssh_user`) variable says (Ansible's variables beat its keywords). May be a
     /// template, rendered per host when the task runs.
     pub remote_user: Option<String>,
+    /// `connection`: the connection plugin (`local` runs the task on the controller, `ssh`,
+    /// `smart`, `paramiko` through the host's SSH connection), unless an `ansible_connection`
+    /// variable says (Ansible's `TaskExecutor._execute`). May be a template.
+    pub connection: Option<String>,
+    /// `port`: the SSH port, unless an `ansible_port` (or `ansible_ssh_port`) variable says
+    /// (the ssh plugin's option precedence: variables, then keywords). May be a template.
+    pub port: Option<String>,
     /// Handler topics (`listen:`); empty for tasks.
     pub listen: Vec<String>,
     /// The task's first key.

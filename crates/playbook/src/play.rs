@@ -2,6 +2,7 @@
 //! sections loaded with the play's keywords inherited.
 
 use super::action::canonical_module;
+use super::connection;
 use super::cx::{Cx, File, shown};
 use super::files::{self, empty_playbook, enter, parse, read};
 use super::inherit::Inherited;
@@ -160,6 +161,8 @@ fn play(cx: &mut Cx, f: &File, n: &Node) -> Option<Play> {
         order: HostOrder::Inventory,
         strategy: Strategy::Linear,
         remote_user: None,
+        connection: None,
+        port: None,
         become_: None,
         pre_tasks: Vec::new(),
         tasks: Vec::new(),
@@ -242,6 +245,20 @@ fn play(cx: &mut Cx, f: &File, n: &Node) -> Option<Play> {
                     .remote_user
                     .clone()
                     .map(|u| Spanned::new(u, Cx::loc(f, v)));
+            }
+            "connection" => {
+                inherited.connection = connection::connection(cx, f, v, &mut sites);
+                play.connection = inherited
+                    .connection
+                    .clone()
+                    .map(|c| Spanned::new(c, Cx::loc(f, v)));
+            }
+            "port" => {
+                inherited.port = connection::port(cx, f, v, &mut sites);
+                play.port = inherited
+                    .port
+                    .clone()
+                    .map(|p| Spanned::new(p, Cx::loc(f, v)));
             }
             "pre_tasks" | "tasks" | "post_tasks" | "handlers" => sections.push((key.clone(), v)),
             "roles" => roles = Some(v),

@@ -5,6 +5,7 @@
 //! through.
 
 use super::action::Action;
+use super::connection;
 use super::cx::{Cx, File, shown};
 use super::files::{parse, read};
 use super::inherit::{self, Inherited, Own};
@@ -109,18 +110,14 @@ const ROLE_KEYWORDS: &[&str] = &[
     "delegate_to",
     "delegate_facts",
     "remote_user",
+    "connection",
+    "port",
     "diff",
     "module_defaults",
 ];
 
 /// Role keywords Ansible has and clearfleet does not: an error, never a parameter.
-const ROLE_UNSUPPORTED: &[&str] = &[
-    "connection",
-    "port",
-    "any_errors_fatal",
-    "debugger",
-    "collections",
-];
+const ROLE_UNSUPPORTED: &[&str] = &["any_errors_fatal", "debugger", "collections"];
 
 /// A role entry of `roles:` or `dependencies:`: a name, or a mapping with `role:` (or
 /// `name:`), keywords and parameters.
@@ -187,6 +184,8 @@ pub(crate) fn spec<'n>(
             "throttle" => out.own.throttle = cx.uint(f, "throttle", v, u64::from(u32::MAX)),
             "delegate_to" => out.own.delegate_to = delegate_to(cx, f, v, sites),
             "remote_user" => out.own.remote_user = remote_user(cx, f, v, sites),
+            "connection" => out.own.connection = connection::connection(cx, f, v, sites),
+            "port" => out.own.port = connection::port(cx, f, v, sites),
             "diff" => out.own.diff = cx.bool(f, "diff", v),
             "module_defaults" => out.own.module_defaults = cx.module_defaults(f, v, sites),
             "become" | "become_user" | "become_method" | "become_flags" => {

@@ -2,6 +2,7 @@
 //! imports, with inheritance applied (the module call itself is resolved in `action`).
 
 use super::action::{Action, canonical_module, module_call};
+use super::connection;
 use super::cx::{Cx, File, is_identifier, shown};
 use super::files::{enter, parse, read};
 use super::inherit::{self, Inherited, Own};
@@ -112,6 +113,8 @@ pub(crate) fn new_task(location: clearfleet_base::diagnostic::Location) -> Task 
         delegate_to: None,
         delegate_facts: false,
         remote_user: None,
+        connection: None,
+        port: None,
         listen: Vec::new(),
         location,
         vars: IndexMap::new(),
@@ -252,6 +255,8 @@ pub fn task(
             "vars" => own.vars = cx.vars(f, v, &mut sites),
             "delegate_to" => own.delegate_to = delegate_to(cx, f, v, &mut sites),
             "remote_user" => own.remote_user = remote_user(cx, f, v, &mut sites),
+            "connection" => own.connection = connection::connection(cx, f, v, &mut sites),
+            "port" => own.port = connection::port(cx, f, v, &mut sites),
             "args" => args_kw = Some(v),
             "block" => sections[0] = Some(v),
             "rescue" => sections[1] = Some(v),

@@ -107,15 +107,17 @@ impl HostRun {
         }
     }
 
-    /// The connection logged in as `user` (`None`: the host's own login), opened now if it
-    /// is not yet: the host's address, port, keys and jump hosts, another user.
+    /// The connection logged in as `user` at `port` (`None`: the host's own login, port),
+    /// opened now if it is not yet: the host's address, keys and jump hosts, another user.
     pub async fn connection_as(
         &self,
         connections: &Connections,
         ssh: &SshSettings,
         user: Option<&str>,
+        port: Option<u16>,
     ) -> Result<Connection, ConnectError> {
-        connections.get_as(&self.plan.target, user, ssh).await
+        let target = super::transport::at_port(&self.plan.target, port);
+        connections.get_as(&target, user, ssh).await
     }
 }
 

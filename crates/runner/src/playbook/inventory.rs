@@ -94,11 +94,15 @@ impl RunInventory {
         member_of
     }
 
-    /// A host's merged inventory variables (empty for a name the inventory does not hold).
+    /// A host's merged inventory variables: the implicit localhost's (`ansible_connection:
+    /// local`, the `all` group's variables) for that name, empty for another name the inventory
+    /// does not hold.
     pub(crate) fn host_vars(&self, host: &str) -> Map<String, Value> {
-        self.lock()
+        let state = self.lock();
+        state
             .inventory
             .host_vars(host)
+            .or_else(|| state.inventory.implicit_localhost_vars(host))
             .unwrap_or_default()
             .into_iter()
             .collect()

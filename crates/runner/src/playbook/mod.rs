@@ -18,6 +18,7 @@ mod task;
 mod task_args;
 mod template_file;
 mod templating;
+mod transport;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -542,29 +543,56 @@ impl Engine {
         }
     }
 
-    /// Who `h` gathers facts as in `play`: its `ansible_user` (or `ansible_ssh_user`), else the
-    /// play's `remote_user` rendered with the host's and the play's variables, else the
-    /// host's own login (`None`). A `remote_user` that cannot be rendered is the host's failure.
-    fn play_login(
+    /// How `h` is reached to gather facts in `play` ([`task::Reach`]): its transport (its
+    /// `ansible_connection`, else the play's `connection`), login (its `ansible_user` or
+    /// `ansible_ssh_user`, else the play's `remote_user`) and port (its `ansible_port`, else
+    /// the play's `port`), each rendered with the host's, the play's and the extra variables. One that
+    /// cannot be rendered, or a connection plugin clearfleet lacks, is the host's failure.
+    fn play_reach(
         &self,
         play: &Play,
         play_vars: &Map<String, Value>,
         h: &HostRun,
-    ) -> Result<Option<String>, String> {
-        let Some(user) = &play.remote_user else {
-            return Ok(None);
-        };
+    ) -> Result<task::Reach, String> {
         let mut vars = (*h.inventory_vars).clone();
         vars.extend(play_vars.clone());
+        // `-e ansible_connection=local` (or `ansible_user`, `ansible_port`) beats them all.
+        vars.extend(self.options.extra_vars.clone());
         let ctx = self.context(&vars);
-        let chosen = ["ansible_user", "ansible_ssh_user"]
-            .into_iter()
-            .find_map(|name| vars.get(name).and_then(Value::as_str).map(|u| (name, u)));
-        let (what, source) = chosen.unwrap_or(("remote_user", &user.value));
-        self.templates
-            .render_string(source, &ctx, &user.location, what)
-            .map(Some)
-            .map_err(|err| err.to_string())
+        let at = &play.location;
+        let connection = play.connection.as_ref();
+        let transport = transport::transport(
+            self,
+            connection.map(|c| c.value.as_str()),
+            connection.map_or(at, |c| &c.location),
+            &ctx,
+        )?;
+        let port = play.port.as_ref();
+        let port = transport::port(
+            self,
+            port.map(|p| p.value.as_str()),
+            port.map_or(at, |p| &p.location),
+            &ctx,
+        )?;
+        let login = match &play.remote_user {
+            None => None,
+            Some(user) => {
+                let chosen = ["ansible_user", "ansible_ssh_user"]
+                    .into_iter()
+                    .find_map(|name| vars.get(name).and_then(Value::as_str).map(|u| (name, u)));
+                let (what, source) = chosen.unwrap_or(("remote_user", &user.value));
+                let login = self
+                    .templates
+                    .render_string(source, &ctx, &user.location, what)
+                    .map_err(|err| err.to_string())?;
+                Some(login)
+            }
+        };
+        Ok(task::Reach {
+            transport,
+            login,
+            port,
+        })
     }
 
     async fn gather_facts(&self, play: &Play, hosts: &mut [HostRun], batch: &[usize]) {
@@ -574,11 +602,9 @@ impl Engine {
             handler: false,
         });
         let ssh = self.config.ssh.clone();
-        // The play's vars (its vars_files read once, not per host) for a templated `remote_user`.
-        let play_vars = match play.remote_user {
-            Some(_) => self.play_vars(play),
-            None => Map::new(),
-        };
+        // The play's vars (its vars_files read once, not per host) for its templated
+        // `remote_user`, `connection` and `port`, and the connection variables they may set.
+        let play_vars = self.play_vars(play);
         let play_vars = &play_vars;
         let futures = hosts
             .iter_mut()
@@ -589,8 +615,8 @@ impl Engine {
                 let span = clearfleet_events::host_span(&h.name);
                 tracing::Instrument::instrument(
                     async move {
-                        let login = self.play_login(play, play_vars, h);
-                        task::gather(self, h, &ssh, login, play).await;
+                        let reach = self.play_reach(play, play_vars, h);
+                        task::gather(self, h, &ssh, reach, play).await;
                         self.after_task(h).await;
                     },
                     span,

@@ -16,6 +16,7 @@ use serde_json::{Map, Value, json};
 use super::host::HostRun;
 use super::hostvars::Delivered;
 use super::remote::{SshRemote, TaskRemote};
+use super::transport::{self, Transport, at_port};
 use super::{Engine, PlayCtx};
 use crate::config::HostPlan;
 use clearfleet_base::capture::{MAX_OUTPUT_VAR, MaxOutput};
@@ -123,9 +124,15 @@ fn layered_vars(
         json!(super::search_path::search_path(&e.playbook_dir, t)),
     );
     // The connection's magic variable, as `PlayContext.update_vars` adds it to a task's
-    // variables when nothing set it: every host is reached over SSH.
-    vars.insert("ansible_connection".to_owned(), json!("ssh"));
+    // variables when nothing set it: the task's `connection` keyword (a template is rendered
+    // with the others), else SSH. A variable of a higher layer (the inventory's) replaces it,
+    // as `ansible_connection` beats the keyword (see `transport::transport`).
     let mut lazy: Vec<String> = Vec::new();
+    let connection = t.connection.as_deref().unwrap_or("ssh");
+    vars.insert("ansible_connection".to_owned(), json!(connection));
+    if super::lazy_vars::has_template(&json!(connection)) {
+        lazy.push("ansible_connection".to_owned());
+    }
     let defaults = ctx
         .play
         .role_defaults
@@ -253,8 +260,9 @@ async fn facts_of(
     h: &HostRun,
     ssh: &SshSettings,
     login: Option<&str>,
+    port: Option<u16>,
 ) -> Result<Map<String, Value>, (bool, String)> {
-    match h.connection_as(&e.connections, ssh, login).await {
+    match h.connection_as(&e.connections, ssh, login, port).await {
         Err(err) => Err((true, err.to_string())),
         Ok(conn) => {
             let remote = SshRemote {
@@ -310,13 +318,19 @@ async fn task_facts(
     match delegated {
         Delegation::Own => {
             let login = login(e, t, vars, var_map).map_err(|err| (false, err.to_string()))?;
-            facts_of(e, h, &e.config.ssh, login.as_deref()).await
+            let port = task_port(e, t, vars, delegated).map_err(|err| (false, err))?;
+            facts_of(e, h, &e.config.ssh, login.as_deref(), port).await
         }
         Delegation::Host(plan) => {
             let login = delegated_login(e, plan, t, vars).map_err(|e| (false, e.to_string()))?;
+            let port = task_port(e, t, vars, delegated).map_err(|err| (false, err))?;
             let conn = e
                 .connections
-                .get_as(&plan.target, login.as_deref(), &e.config.ssh)
+                .get_as(
+                    &at_port(&plan.target, port),
+                    login.as_deref(),
+                    &e.config.ssh,
+                )
                 .await
                 .map_err(|err| (true, err.to_string()))?;
             let remote = SshRemote {
@@ -328,28 +342,48 @@ async fn task_facts(
             let host_vars = e.inventory.host_vars_of(&plan.name).unwrap_or_default();
             facts_through(&remote, &host_vars).await
         }
-        Delegation::Controller(_) => {
+        Delegation::Controller(name) => {
             let remote = LocalRemote::new(h.name.clone()).with_max_output(h.plan.max_output);
-            facts_through(&remote, &Map::new()).await
+            facts_through(&remote, &e.inventory.host_vars(name)).await
+        }
+        Delegation::Local => {
+            let remote = LocalRemote::new(h.name.clone()).with_max_output(h.plan.max_output);
+            facts_through(&remote, &h.inventory_vars).await
         }
     }
 }
 
-/// Gathers facts on one host (one round trip), logged in as `login` (the play's
-/// `remote_user`, rendered; `Err`: it could not be) or as the host's own login; keeps the
+/// How a play's fact gathering reaches a host: its transport (`local`: the controller), and
+/// over SSH the login and port the variables or the play's keywords give (`None`: the host's
+/// own).
+pub(crate) struct Reach {
+    pub(crate) transport: Transport,
+    pub(crate) login: Option<String>,
+    pub(crate) port: Option<u16>,
+}
+
+/// Gathers facts on one host (one round trip), reached as `reach` says (the play's
+/// `connection`, `remote_user` and `port`, rendered; `Err`: they could not be); keeps the
 /// play's `gather_subset` (empty: all). Under the play's `ignore_unreachable` an unreachable
 /// host counts `ok` and `ignored` and stays in the play.
 pub(crate) async fn gather(
     e: &Engine,
     h: &mut HostRun,
     ssh: &SshSettings,
-    login: Result<Option<String>, String>,
+    reach: Result<Reach, String>,
     play: &clearfleet_playbook::Play,
 ) {
     let subset = &play.gather_subset;
     let started = Instant::now();
-    let result = match login {
-        Ok(login) => facts_of(e, h, ssh, login.as_deref()).await,
+    let result = match reach {
+        Ok(Reach {
+            transport: Transport::Local,
+            ..
+        }) => {
+            let remote = LocalRemote::new(h.name.clone()).with_max_output(h.plan.max_output);
+            facts_through(&remote, &h.inventory_vars).await
+        }
+        Ok(Reach { login, port, .. }) => facts_of(e, h, ssh, login.as_deref(), port).await,
         Err(msg) => Err((false, msg)),
     };
     let (status, msg) = match result {
@@ -573,7 +607,7 @@ fn host_fact(
     name: &str,
 ) -> Option<String> {
     let host = match delegated {
-        Delegation::Own => {
+        Delegation::Own | Delegation::Local => {
             let fact = str_of(var_map.get("ansible_facts")?.get(name)?);
             return (!fact.is_empty()).then_some(fact);
         }
@@ -613,7 +647,7 @@ async fn package(
         };
         // With `delegate_to`, the delegated host's `ansible_package_use` and facts.
         let configured = match &delegated {
-            Delegation::Own => var_map.get("ansible_package_use").map(str_of),
+            Delegation::Own | Delegation::Local => var_map.get("ansible_package_use").map(str_of),
             Delegation::Controller(name) => e
                 .inventory
                 .host_vars_of(name)
@@ -1140,7 +1174,7 @@ fn facts_owner<'d>(t: &Task, delegated: &'d Delegation) -> Option<&'d str> {
         return None;
     }
     match delegated {
-        Delegation::Own => None,
+        Delegation::Own | Delegation::Local => None,
         Delegation::Controller(name) => Some(name),
         Delegation::Host(plan) => Some(&plan.name),
     }
@@ -1204,7 +1238,7 @@ async fn run_host_module(
     let plan = match delegated {
         Delegation::Own => &h.plan,
         Delegation::Host(ref plan) => plan,
-        Delegation::Controller(_) => {
+        Delegation::Controller(_) | Delegation::Local => {
             let remote = TaskRemote {
                 inner: LocalRemote::new(h.name.clone()).with_max_output(max_output),
                 environment: &env,
@@ -1232,9 +1266,17 @@ async fn run_host_module(
         Ok(login) => login,
         Err(err) => return ModuleResult::fail(err.to_string()),
     };
+    let port = match task_port(e, t, vars, &delegated) {
+        Ok(port) => port,
+        Err(err) => return ModuleResult::fail(err),
+    };
     match e
         .connections
-        .get_as(&plan.target, login.as_deref(), &e.config.ssh)
+        .get_as(
+            &at_port(&plan.target, port),
+            login.as_deref(),
+            &e.config.ssh,
+        )
         .await
     {
         Err(err) => {
@@ -1258,9 +1300,12 @@ async fn run_host_module(
     }
 }
 
-/// Where a task's module runs: on its own host, on the controller, or on another host.
+/// Where a task's module runs: on its own host (over SSH, or on the controller when its
+/// connection is `local`), on the controller for a delegated task, or on another host.
 enum Delegation {
     Own,
+    /// The task's own host, whose connection is `local`: the controller.
+    Local,
     /// The controller, by the name the task gave.
     Controller(String),
     Host(Box<HostPlan>),
@@ -1269,14 +1314,32 @@ enum Delegation {
 /// The task's `delegate_to`, rendered with the host's variables: the implicit localhost (or an
 /// inventory host with `ansible_connection: local`) is the controller; any other name is
 /// reached as the inventory plans it (its address, port, user, keys, become settings), and a
-/// name the inventory lacks as an address with the run's defaults, as Ansible does.
+/// name the inventory lacks as an address with the run's defaults, as Ansible does. Without
+/// `delegate_to`, the host's own transport (`ansible_connection`, else the `connection`
+/// keyword). A host delegated to whose inventory sets no `ansible_connection` takes the
+/// task's `connection` keyword, as `TaskExecutor._execute` reads the delegated host's
+/// variables and then the task's keyword (`connection: local` runs it on the controller).
 fn delegation(e: &Engine, h: &HostRun, t: &Task, vars: &Ctx) -> Result<Delegation, String> {
     let Some(name) = delegate_name(e, h, t, vars)? else {
-        return Ok(Delegation::Own);
+        return Ok(
+            match transport::transport(e, t.connection.as_deref(), &t.location, vars)? {
+                Transport::Local => Delegation::Local,
+                Transport::Ssh => Delegation::Own,
+            },
+        );
     };
     let name = name.as_str();
     let host_vars = e.inventory.host_vars_of(name);
     if is_controller(name, host_vars.as_ref()) {
+        return Ok(Delegation::Controller(name.to_owned()));
+    }
+    let own_connection = host_vars
+        .as_ref()
+        .is_some_and(|v| v.get("ansible_connection").is_some_and(|c| !c.is_null()));
+    if !own_connection
+        && transport::keyword_transport(e, t.connection.as_deref(), &t.location, vars)?
+            == Some(Transport::Local)
+    {
         return Ok(Delegation::Controller(name.to_owned()));
     }
     if let Some(plan) = e.config.hosts.iter().find(|p| p.name == name) {
@@ -1337,6 +1400,32 @@ fn is_controller(name: &str, host_vars: Option<&Map<String, Value>>) -> bool {
     match host_vars {
         None => matches!(name, "localhost" | "127.0.0.1" | "::1"),
         Some(v) => v.get("ansible_connection").and_then(Value::as_str) == Some("local"),
+    }
+}
+
+/// The SSH port a task reaches its host through, when a variable or keyword says
+/// ([`transport::port`]); for a host delegated to, the task's `port` keyword unless that
+/// host's inventory sets its own port (Ansible resets the delegated host's `ansible_port`,
+/// which leaves the keyword in force). `None`: the planned port.
+fn task_port(
+    e: &Engine,
+    t: &Task,
+    vars: &Ctx,
+    delegated: &Delegation,
+) -> Result<Option<u16>, String> {
+    match delegated {
+        Delegation::Own => transport::port(e, t.port.as_deref(), &t.location, vars),
+        Delegation::Host(plan) => {
+            let own = e.inventory.host_vars_of(&plan.name).is_some_and(|v| {
+                v.contains_key("ansible_port") || v.contains_key("ansible_ssh_port")
+            });
+            if own {
+                Ok(None)
+            } else {
+                transport::keyword_port(e, t.port.as_deref(), &t.location, vars)
+            }
+        }
+        Delegation::Local | Delegation::Controller(_) => Ok(None),
     }
 }
 

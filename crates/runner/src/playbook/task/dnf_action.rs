@@ -55,7 +55,7 @@ pub(super) async fn dnf(
                 ));
             }
         };
-        let own = matches!(delegated, Delegation::Own) || t.delegate_facts;
+        let own = matches!(delegated, Delegation::Own | Delegation::Local) || t.delegate_facts;
         if own && module != "auto" {
             facts = Some(json!({"pkg_mgr": module}));
         }
