@@ -12,6 +12,7 @@ mod keywords;
 mod lazy_vars;
 mod meta;
 mod remote;
+mod role_names;
 mod search_path;
 pub mod start_at;
 mod task;
@@ -385,6 +386,7 @@ impl Engine {
             batch_ended: AtomicBool::new(false),
             play_ended: AtomicBool::new(false),
             throttles: Mutex::new(HashMap::new()),
+            roles: role_names::PlayRoles::of(play),
         };
         let batches = batches(play.serial.as_ref(), in_play.len());
         let mut offset = 0;
@@ -862,7 +864,16 @@ impl Engine {
             }
             for (_, group) in by_file {
                 let name = match &t.body {
-                    TaskBody::IncludeRole { name, .. } => name.as_str(),
+                    TaskBody::IncludeRole {
+                        name,
+                        role_names,
+                        dependencies,
+                        ..
+                    } => {
+                        // `IncludeRole.get_block_list` adds the role to `Play.roles` each time.
+                        ctx.roles.included(role_names, dependencies);
+                        name.as_str()
+                    }
                     _ => "",
                 };
                 for i in &group {
@@ -1210,6 +1221,8 @@ pub struct PlayCtx<'a> {
     /// Under `strategy: free`, the slots of each `throttle`d task (by location), shared by
     /// the hosts that reach it (ansible-core's free strategy counts the workers on the task).
     throttles: Mutex<HashMap<String, Arc<tokio::sync::Semaphore>>>,
+    /// The play's roles so far (`include_role`s join when they run).
+    roles: role_names::PlayRoles,
 }
 
 impl PlayCtx<'_> {
