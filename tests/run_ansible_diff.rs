@@ -296,7 +296,9 @@ fn ansible_and_clearfleet_agree_on_roles() {
 /// and `ignore_errors` given to the role's tasks), the role name variables before and after
 /// `include_role`s ran (in a role, a dependency, an include and an import inside roles), and
 /// `vars/`/`defaults/` given as directories of files, also through `vars_from` and
-/// `defaults_from`: the same recap and values under both tools.
+/// `defaults_from`, `include_role` with a templated `name` and `tasks_from` (per host and per
+/// loop item; hosts whose name renders alike take the first one's `tasks_from`, as Ansible)
+/// whose role has a handler: the same recap and values under both tools.
 #[test]
 fn ansible_and_clearfleet_agree_on_more_roles() {
     let hosts = ["h01", "h02"];
@@ -315,8 +317,16 @@ fn ansible_and_clearfleet_agree_on_more_roles() {
     );
     assert_eq!(d["applied"], "from apply", "{d:#}");
     assert_eq!(d["dirvars"][0]["shared_d"], "b", "{d:#}");
+    assert_eq!(d["handled"], true, "{d:#}");
     let d2 = dumped(&both.ours_dir(), "h02-roles.json");
     assert_eq!(d2["applied"], "skipped", "{d2:#}");
+    // The hosts' `tasks_from` differ, their role names do not: Ansible loads the role once for
+    // both, with the first host's file.
+    assert_eq!(
+        d2["picked"],
+        serde_json::json!(["one:picked", "other:other", "main:picked"]),
+        "{d2:#}"
+    );
 }
 
 /// An `ansible.cfg` in the current directory gives the inventory, `remote_user`,

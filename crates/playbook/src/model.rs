@@ -226,6 +226,9 @@ pub enum TaskBody {
         role_names: Vec<String>,
         /// The names of their dependencies, all levels (`ansible_dependent_role_names`).
         dependencies: Vec<String>,
+        /// Set when the role's `name` or a `*_from` is a template: the role is loaded when the
+        /// include runs, per host ([`crate::load_role`]), and `tasks` is empty.
+        deferred: Option<Box<DeferredRole>>,
     },
     /// `include_tasks` (dynamic: `static_tasks` is `None`, the runner loads `file` with
     /// [`crate::load_tasks_file`] when it reaches the task) or `import_tasks`
@@ -236,6 +239,31 @@ pub enum TaskBody {
         file: String,
         static_tasks: Option<Vec<Task>>,
     },
+}
+
+/// An `include_role` whose `name` or `*_from` is a template (ansible-core 2.19.14 templates
+/// them when the include runs: `IncludedFile.process_include_results`): what the runner needs
+/// to load the role then.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeferredRole {
+    /// The role's name and the `tasks_from`, `vars_from`, `defaults_from`, `handlers_from`
+    /// file names as written (templates, rendered per host).
+    pub name: String,
+    pub from: RoleFrom,
+    /// What the role's tasks inherit (the include's keywords, `apply`'s over them).
+    pub parent: crate::inherit::Inherited,
+    /// Where roles are searched: the directory of the play's file and the `roles_path`.
+    pub play_dir: PathBuf,
+    pub roles_path: Vec<PathBuf>,
+}
+
+/// Which files of a role to read (`tasks_from`, …); `None`: `main`.
+#[derive(Debug, Clone, PartialEq, Default, Eq, Hash)]
+pub struct RoleFrom {
+    pub tasks: Option<String>,
+    pub vars: Option<String>,
+    pub defaults: Option<String>,
+    pub handlers: Option<String>,
 }
 
 /// One task, handler or block.

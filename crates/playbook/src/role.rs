@@ -8,7 +8,7 @@ use super::action::Action;
 use super::cx::{Cx, File, shown};
 use super::files::{parse, read};
 use super::inherit::{self, Inherited, Own};
-use super::model::{BecomeSpec, RoleScope, Task, TaskBody, TemplateSite};
+use super::model::{BecomeSpec, DeferredRole, RoleFrom, RoleScope, Task, TaskBody, TemplateSite};
 use super::task::{become_keyword, delegate_to, new_task, remote_user, tasks_file};
 use super::template::is_template;
 use clearfleet_yaml::syntax::{Kind, Node, key_text};
@@ -74,15 +74,6 @@ pub(crate) enum Entry {
     Include,
 }
 
-/// Which files of the role to read (`tasks_from`, `vars_from`, …); `None`: `main`.
-#[derive(Default, Clone)]
-pub(crate) struct FromFiles {
-    pub tasks: Option<String>,
-    pub vars: Option<String>,
-    pub defaults: Option<String>,
-    pub handlers: Option<String>,
-}
-
 /// A role as written: its name, the keywords that apply to its tasks, its `vars:` and its
 /// parameters.
 pub(crate) struct Spec<'n> {
@@ -92,7 +83,7 @@ pub(crate) struct Spec<'n> {
     pub own: Own,
     pub vars: Vars,
     pub params: Vars,
-    pub from: FromFiles,
+    pub from: RoleFrom,
     /// The roles that `import_role`/`include_role` this one, innermost first
     /// ([`RoleScope::parents`]).
     pub parents: Vec<(String, PathBuf)>,
@@ -146,7 +137,7 @@ pub(crate) fn spec<'n>(
         own: Own::default(),
         vars: Vars::new(),
         params: Vars::new(),
-        from: FromFiles::default(),
+        from: RoleFrom::default(),
         parents: Vec::new(),
     };
     let entries = match &n.kind {
@@ -831,16 +822,19 @@ pub(crate) fn task_body(
         cx.error(f, at, format!("`{module}` needs the role's `name`"));
         return None;
     };
-    if is_template(name) {
+    // A templated name or `*_from` is rendered when the include runs (`include_role`), or now
+    // from the play's variables (`import_role`, which clearfleet cannot render at load).
+    let mut templated = is_template(name);
+    if templated && !include {
         cx.error_hint(
             f,
             at,
             format!("`{module}` is read before the run, so its role name cannot be templated"),
-            Some("name the role literally; choose among roles with `when`".to_owned()),
+            Some("use `include_role`, which renders its role name when it runs".to_owned()),
         );
         return None;
     }
-    let mut from = FromFiles::default();
+    let mut from = RoleFrom::default();
     for (key, slot) in [
         ("tasks_from", &mut from.tasks),
         ("vars_from", &mut from.vars),
@@ -850,11 +844,16 @@ pub(crate) fn task_body(
         match args.get(key) {
             None | Some(Value::Null) => {}
             Some(Value::String(s)) if !is_template(s) => *slot = Some(s.trim().to_owned()),
+            Some(Value::String(s)) if include => {
+                templated = true;
+                *slot = Some(s.clone());
+            }
             Some(Value::String(_)) => {
-                cx.error(
+                cx.error_hint(
                     f,
                     arg_node(key),
                     format!("`{module}` is read before the run, so `{key}` cannot be templated"),
+                    Some("use `include_role`, which renders it when it runs".to_owned()),
                 );
                 return None;
             }
@@ -901,6 +900,34 @@ pub(crate) fn task_body(
         );
         return None;
     }
+    if templated {
+        if public {
+            cx.error(
+                f,
+                arg_node("public"),
+                "`public: true` with a templated role name or `*_from` is not supported by clearfleet",
+            );
+            return None;
+        }
+        let parent = task
+            .include_apply
+            .as_deref()
+            .cloned()
+            .unwrap_or_else(|| Inherited::for_include(task));
+        return Some(TaskBody::IncludeRole {
+            name: name.to_owned(),
+            tasks: Vec::new(),
+            role_names: Vec::new(),
+            dependencies: Vec::new(),
+            deferred: Some(Box::new(DeferredRole {
+                name: name.to_owned(),
+                from,
+                parent,
+                play_dir: cx.roles.play_dir.clone(),
+                roles_path: cx.roles.roles_path.clone(),
+            })),
+        });
+    }
     let spec = Spec {
         name: name.to_owned(),
         at,
@@ -908,15 +935,7 @@ pub(crate) fn task_body(
         vars: Vars::new(),
         params: Vars::new(),
         from,
-        // `IncludeRole.get_include_params`: the role the include is written in, then its own
-        // parents.
-        parents: task
-            .role
-            .iter()
-            .flat_map(|r| {
-                std::iter::once((r.name.clone(), r.path.clone())).chain(r.parents.iter().cloned())
-            })
-            .collect(),
+        parents: parents_of(task.role.as_deref()),
     };
     if include {
         let parent = task
@@ -930,6 +949,7 @@ pub(crate) fn task_body(
             tasks,
             role_names: joined.names,
             dependencies: joined.dependencies,
+            deferred: None,
         })
     } else {
         let parent = Inherited::from_parent(task);
@@ -938,6 +958,68 @@ pub(crate) fn task_body(
             file: name.to_owned(),
             static_tasks: Some(tasks),
         })
+    }
+}
+
+/// The parents of a role an include in a task of `role` brings: `role`, then its own parents
+/// (`IncludeRole.get_include_params`).
+fn parents_of(role: Option<&RoleScope>) -> Vec<(String, PathBuf)> {
+    role.iter()
+        .flat_map(|r| {
+            std::iter::once((r.name.clone(), r.path.clone())).chain(r.parents.iter().cloned())
+        })
+        .collect()
+}
+
+/// A role an `include_role` with a templated `name` or `*_from` brings, loaded when it runs.
+#[derive(Debug)]
+pub struct LoadedRole {
+    pub tasks: Vec<Task>,
+    pub handlers: Vec<Task>,
+    /// What joins the play's roles ([`TaskBody::IncludeRole`]'s `role_names`,
+    /// `dependencies`).
+    pub role_names: Vec<String>,
+    pub dependencies: Vec<String>,
+}
+
+/// Loads the role `name` (rendered) with the files `from` (rendered) for `deferred`'s include,
+/// written at `at`, as the include would have been loaded with the playbook.
+pub(crate) fn load_deferred(
+    cx: &mut Cx,
+    deferred: &DeferredRole,
+    name: &str,
+    from: RoleFrom,
+    at: &clearfleet_base::diagnostic::Location,
+) -> LoadedRole {
+    cx.roles.play_dir = deferred.play_dir.clone();
+    cx.roles.roles_path = deferred.roles_path.clone();
+    let text = cx.source.read_to_string(&at.path).unwrap_or_default();
+    let f = File {
+        path: at.path.clone(),
+        text,
+    };
+    let node = Node {
+        kind: Kind::Str(name.to_owned()),
+        line: at.line,
+        column: at.column,
+        span: None,
+        tag: None,
+    };
+    let spec = Spec {
+        name: name.trim().to_owned(),
+        at: &node,
+        own: Own::default(),
+        vars: Vars::new(),
+        params: Vars::new(),
+        from,
+        parents: parents_of(deferred.parent.role.as_deref()),
+    };
+    let (tasks, joined) = role_tasks(cx, &f, spec, &deferred.parent, Entry::Include, false, 0);
+    LoadedRole {
+        tasks,
+        handlers: std::mem::take(&mut cx.roles.late_handlers),
+        role_names: joined.names,
+        dependencies: joined.dependencies,
     }
 }
 

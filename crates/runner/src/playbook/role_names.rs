@@ -8,15 +8,19 @@
 use super::Engine;
 use clearfleet_playbook::{Play, Task};
 use serde_json::{Map, Value, json};
+use std::borrow::Cow;
 use std::sync::Mutex;
 
 /// The play's roles so far: those it names and imports, then each `include_role` once it ran
 /// (`Play.roles`, which `IncludeRole.get_block_list` appends to), and their dependencies.
-pub(crate) struct PlayRoles(Mutex<(Vec<String>, Vec<String>)>);
+pub(crate) struct PlayRoles(Mutex<(Vec<String>, Vec<String>)>, Mutex<Vec<Task>>);
 
 impl PlayRoles {
     pub(crate) fn of(play: &Play) -> Self {
-        let roles = PlayRoles(Mutex::new((play.role_names.clone(), Vec::new())));
+        let roles = PlayRoles(
+            Mutex::new((play.role_names.clone(), Vec::new())),
+            Mutex::new(Vec::new()),
+        );
         roles.included(&[], &play.dependent_role_names);
         roles
     }
@@ -30,6 +34,22 @@ impl PlayRoles {
                 roles.1.push(d.clone());
             }
         }
+    }
+
+    /// The handlers of a role loaded at run time join the play's, after them
+    /// (`myplay.handlers + handlers` in `IncludeRole.get_block_list`).
+    pub(crate) fn add_handlers(&self, handlers: &[Task]) {
+        let mut late = self.1.lock().unwrap_or_else(|p| p.into_inner());
+        late.extend(handlers.iter().cloned());
+    }
+
+    /// `play`'s handlers, then those of roles loaded at run time.
+    pub(crate) fn handlers<'a>(&self, play: &'a [Task]) -> Cow<'a, [Task]> {
+        let late = self.1.lock().unwrap_or_else(|p| p.into_inner());
+        if late.is_empty() {
+            return Cow::Borrowed(play);
+        }
+        Cow::Owned(play.iter().chain(late.iter()).cloned().collect())
     }
 
     /// The magic variables of the play and of `t`'s role, above every other variable (Ansible
