@@ -87,3 +87,27 @@ fn a_missing_tasks_from_file_is_reported_at_the_include() {
         "{err}"
     );
 }
+
+/// `import_role` is read with the playbook: its name cannot be a template (`include_role`'s
+/// can); `public: true` with a templated `include_role` is refused; `apply` is for includes.
+#[test]
+fn templated_role_names_are_for_include_role() {
+    let home = temp_home();
+    let dir = home.path();
+    write(dir, "roles/web/tasks/main.yml", "- debug: msg=hi\n");
+    write(
+        dir,
+        "site.yml",
+        "- hosts: all\n  vars: {r: web}\n  tasks:\n    - import_role: {name: \"{{ r }}\"}\n    - include_role: {name: \"{{ r }}\", public: true}\n    - import_role: {name: web, apply: {tags: [x]}}\n    - include_role: {name: web, tasks_from: \"{{ r }}\"}\n",
+    );
+    let err = load_error(dir);
+    for expected in [
+        "site.yml:4:27: `import_role` is read before the run, so its role name cannot be templated",
+        "site.yml:5:47: `public: true` with a templated role name or `*_from` is not supported",
+        "site.yml:6:39: `apply` is only valid on `include_role`, not on `import_role`",
+    ] {
+        assert!(err.contains(expected), "{expected}\n{err}");
+    }
+    // The templated `tasks_from` of an `include_role` is no load error.
+    assert!(!err.contains("site.yml:7"), "{err}");
+}

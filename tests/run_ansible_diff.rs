@@ -292,6 +292,43 @@ fn ansible_and_clearfleet_agree_on_roles() {
     }
 }
 
+/// More of roles (tests/fixtures/run/roles_more): `include_role: apply` (its `vars`, `when`
+/// and `ignore_errors` given to the role's tasks), the role name variables before and after
+/// `include_role`s ran (in a role, a dependency, an include and an import inside roles), and
+/// `vars/`/`defaults/` given as directories of files, also through `vars_from` and
+/// `defaults_from`, `include_role` with a templated `name` and `tasks_from` (per host and per
+/// loop item; hosts whose name renders alike take the first one's `tasks_from`, as Ansible)
+/// whose role has a handler: the same recap and values under both tools.
+#[test]
+fn ansible_and_clearfleet_agree_on_more_roles() {
+    let hosts = ["h01", "h02"];
+    let Some(both) = run_both("roles_more/site.yml", &hosts) else {
+        return;
+    };
+    for h in hosts {
+        both.same_dump(&format!("{h}-roles.json"));
+    }
+    let d = dumped(&both.ours_dir(), "h01-roles.json");
+    // Not two empty dumps agreeing: the values are there.
+    assert_eq!(
+        d["leaf"]["parents"],
+        serde_json::json!(["inner", "outer"]),
+        "{d:#}"
+    );
+    assert_eq!(d["applied"], "from apply", "{d:#}");
+    assert_eq!(d["dirvars"][0]["shared_d"], "b", "{d:#}");
+    assert_eq!(d["handled"], true, "{d:#}");
+    let d2 = dumped(&both.ours_dir(), "h02-roles.json");
+    assert_eq!(d2["applied"], "skipped", "{d2:#}");
+    // The hosts' `tasks_from` differ, their role names do not: Ansible loads the role once for
+    // both, with the first host's file.
+    assert_eq!(
+        d2["picked"],
+        serde_json::json!(["one:picked", "other:other", "main:picked"]),
+        "{d2:#}"
+    );
+}
+
 /// An `ansible.cfg` in the current directory gives the inventory, `remote_user`,
 /// `private_key_file`, `forks` and `roles_path`; the inventory sets none of the connection
 /// variables and the command lines name no inventory. Both tools must reach the hosts, find

@@ -195,6 +195,33 @@ impl ControllerFiles {
         out
     }
 
+    /// Everything directly inside the directory `dir`, files and directories, sorted by name
+    /// (Python's `sorted(os.listdir(dir))`); empty when it is no directory.
+    pub fn entries_in(&self, dir: &Path) -> Vec<PathBuf> {
+        let mut names: Vec<std::ffi::OsString> = match self.in_memory(dir) {
+            Some((files, key)) => key.map_or_else(Vec::new, |k| {
+                files
+                    .keys()
+                    .filter_map(|f| f.strip_prefix(&k).ok())
+                    .filter_map(|rest| rest.components().next())
+                    .map(|c| c.as_os_str().to_owned())
+                    .filter(|n| !n.is_empty())
+                    .collect()
+            }),
+            None => std::fs::read_dir(dir)
+                .map(|entries| {
+                    entries
+                        .filter_map(Result::ok)
+                        .map(|e| e.file_name())
+                        .collect()
+                })
+                .unwrap_or_default(),
+        };
+        names.sort();
+        names.dedup();
+        names.into_iter().map(|n| dir.join(n)).collect()
+    }
+
     /// One name per file, whatever the path's spelling: on disk made absolute with its links
     /// resolved (as given when that fails), in memory its key (an include cycle is found by it).
     pub fn canonical(&self, path: &Path) -> PathBuf {
@@ -237,6 +264,12 @@ mod tests {
             f.files_in(Path::new(".")),
             vec![PathBuf::from("./main.yml")]
         );
+        // Files and directories alike, each once, by name.
+        assert_eq!(
+            f.entries_in(Path::new(".")),
+            vec![PathBuf::from("./main.yml"), PathBuf::from("./sub")]
+        );
+        assert!(f.entries_in(Path::new("nope")).is_empty());
         assert_eq!(f.mode(Path::new("main.yml")), None);
         assert_eq!(
             f.canonical(Path::new("./sub/../main.yml")),

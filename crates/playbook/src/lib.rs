@@ -41,10 +41,11 @@ pub use files::{VarsFile, VarsFileError, load_vars_file, read_vars_file, remembe
 pub use inherit::Inherited;
 pub use load::{
     include_path, load_playbook, load_playbook_from, load_playbook_str, load_playbook_with,
-    load_tasks_file, resolve_path,
+    load_role, load_tasks_file, resolve_path,
 };
 pub use model::{
-    BecomeSpec, HostOrder, ModuleDefaults, Play, Playbook, RoleScope, Serial, SerialStep,
-    SourceFile, Spanned, Strategy, Task, TaskBody, TemplateSite,
+    BecomeSpec, DeferredRole, HostOrder, ModuleDefaults, Play, Playbook, RoleFrom, RoleScope,
+    Serial, SerialStep, SourceFile, Spanned, Strategy, Task, TaskBody, TemplateSite,
 };
+pub use role::LoadedRole;
 pub use template::{NoCheck, TemplateCheck, TemplateKind, TemplateRejected};

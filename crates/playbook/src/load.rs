@@ -7,9 +7,10 @@ use super::cx::{Cx, File};
 use super::error::PlaybookError;
 use super::files::{empty_playbook, parse};
 use super::inherit::Inherited;
-use super::model::{Play, Playbook, SourceFile, Task};
+use super::model::{DeferredRole, Play, Playbook, RoleFrom, SourceFile, Task};
 use super::play::{self, playbook_file};
 use super::plugins::Plugins;
+use super::role::LoadedRole;
 use super::task::tasks_file;
 use super::template::TemplateCheck;
 use clearfleet_base::controller_files::ControllerFiles;
@@ -106,6 +107,30 @@ pub fn load_tasks_file(
     .unwrap_or_default();
     if cx.diags.is_empty() {
         Ok((tasks, cx.files))
+    } else {
+        Err(PlaybookError::new(cx.diags))
+    }
+}
+
+/// Loads the role of an `include_role` whose `name` or `*_from` is a template
+/// ([`DeferredRole`]), with `name` and `from` rendered for the hosts that reach it; `at` is
+/// where the include is written; `plugins` the playbook's ([`Playbook::plugins`]).
+/// ansible-core 2.19.14 loads such a role then
+/// (`IncludedFile.process_include_results`, `IncludeRole.get_block_list`).
+pub fn load_role(
+    source: &ControllerFiles,
+    deferred: &DeferredRole,
+    name: &str,
+    from: RoleFrom,
+    at: &Location,
+    plugins: &Plugins,
+    hook: &mut dyn TemplateCheck,
+) -> Result<LoadedRole, PlaybookError> {
+    let mut cx = Cx::new(hook, source);
+    cx.plugins = plugins.clone();
+    let loaded = super::role::load_deferred(&mut cx, deferred, name, from, at);
+    if cx.diags.is_empty() {
+        Ok(loaded)
     } else {
         Err(PlaybookError::new(cx.diags))
     }

@@ -106,6 +106,14 @@ pub struct Play {
     /// The `vars/` of the play's public roles and their dependencies, which every task of
     /// the play sees above `vars_files` (Ansible's exported role vars).
     pub role_exports: IndexMap<String, Value>,
+    /// The names of the roles the play names, in order: its `roles:` (a role named twice
+    /// twice) then its `import_role`s, each after those it imports (ansible-core 2.19.14
+    /// `Play.roles`; `include_role`s join when they run): `ansible_play_role_names`,
+    /// `role_names`.
+    pub role_names: Vec<String>,
+    /// The names of those roles' dependencies, all levels, as often as met:
+    /// `ansible_dependent_role_names` (each once).
+    pub dependent_role_names: Vec<String>,
     /// Where the play's mapping starts (its first key).
     pub location: Location,
 }
@@ -142,6 +150,11 @@ pub struct RoleScope {
     pub vars: IndexMap<String, Value>,
     /// Role parameters (`- {role: web, port: 80}`): above everything but extra vars.
     pub params: IndexMap<String, Value>,
+    /// The roles whose tasks `import_role`/`include_role` this role, innermost first, each
+    /// with its directory: `ansible_parent_role_names`/`ansible_parent_role_paths`
+    /// (ansible-core 2.19.14 `IncludeRole.get_include_params`); empty for a role the play
+    /// names.
+    pub parents: Vec<(String, PathBuf)>,
 }
 
 /// `serial:` — a batch size, or a list of batch sizes whose last one repeats.
@@ -217,7 +230,18 @@ pub enum TaskBody {
     /// `include_role` with its role's tasks loaded up front; the include's own `when`,
     /// `tags` and `loop` apply to the include (evaluated when the runner reaches it), the
     /// tasks run as an `include_tasks` file's would.
-    IncludeRole { name: String, tasks: Vec<Task> },
+    IncludeRole {
+        name: String,
+        tasks: Vec<Task>,
+        /// The roles that join the play's (`ansible_play_role_names`) each time the include
+        /// runs: those the role's tasks import, then the role itself.
+        role_names: Vec<String>,
+        /// The names of their dependencies, all levels (`ansible_dependent_role_names`).
+        dependencies: Vec<String>,
+        /// Set when the role's `name` or a `*_from` is a template: the role is loaded when the
+        /// include runs, per host ([`crate::load_role`]), and `tasks` is empty.
+        deferred: Option<Box<DeferredRole>>,
+    },
     /// `include_tasks` (dynamic: `static_tasks` is `None`, the runner loads `file` with
     /// [`crate::load_tasks_file`] when it reaches the task) or `import_tasks`
     /// (static: loaded now, keywords of the import already applied to each task).
@@ -227,6 +251,31 @@ pub enum TaskBody {
         file: String,
         static_tasks: Option<Vec<Task>>,
     },
+}
+
+/// An `include_role` whose `name` or `*_from` is a template (ansible-core 2.19.14 templates
+/// them when the include runs: `IncludedFile.process_include_results`): what the runner needs
+/// to load the role then.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeferredRole {
+    /// The role's name and the `tasks_from`, `vars_from`, `defaults_from`, `handlers_from`
+    /// file names as written (templates, rendered per host).
+    pub name: String,
+    pub from: RoleFrom,
+    /// What the role's tasks inherit (the include's keywords, `apply`'s over them).
+    pub parent: crate::inherit::Inherited,
+    /// Where roles are searched: the directory of the play's file and the `roles_path`.
+    pub play_dir: PathBuf,
+    pub roles_path: Vec<PathBuf>,
+}
+
+/// Which files of a role to read (`tasks_from`, …); `None`: `main`.
+#[derive(Debug, Clone, PartialEq, Default, Eq, Hash)]
+pub struct RoleFrom {
+    pub tasks: Option<String>,
+    pub vars: Option<String>,
+    pub defaults: Option<String>,
+    pub handlers: Option<String>,
 }
 
 /// One task, handler or block.
@@ -319,7 +368,7 @@ pub struct Task {
     /// `module_defaults`, the play's, blocks' and task's merged (the innermost wins per
     /// argument).
     pub module_defaults: ModuleDefaults,
-    /// `include_tasks`' `apply:`: what the included tasks inherit (the include's inheritance
+    /// `include_tasks`' or `include_role`'s `apply:`: what the included tasks inherit (the include's inheritance
     /// with `apply`'s keywords over it, as a block's); `None` without `apply`.
     pub include_apply: Option<Box<crate::inherit::Inherited>>,
 }

@@ -173,6 +173,8 @@ fn play(cx: &mut Cx, f: &File, n: &Node) -> Option<Play> {
         templates: Vec::new(),
         role_defaults: IndexMap::new(),
         role_exports: IndexMap::new(),
+        role_names: Vec::new(),
+        dependent_role_names: Vec::new(),
         location: Cx::loc(f, first),
     };
     cx.roles = cx.roles.for_play(f.dir());
@@ -315,6 +317,8 @@ fn play(cx: &mut Cx, f: &File, n: &Node) -> Option<Play> {
     play.handlers.extend(roles.late_handlers);
     play.role_defaults = roles.defaults;
     play.role_exports = roles.exports;
+    play.role_names = roles.play_names.into_iter().chain(roles.names).collect();
+    play.dependent_role_names = roles.dependent_names;
     play.templates = sites;
     Some(play)
 }

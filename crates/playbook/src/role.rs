@@ -9,7 +9,7 @@ use super::connection;
 use super::cx::{Cx, File, shown};
 use super::files::{parse, read};
 use super::inherit::{self, Inherited, Own};
-use super::model::{BecomeSpec, RoleScope, Task, TaskBody, TemplateSite};
+use super::model::{BecomeSpec, DeferredRole, RoleFrom, RoleScope, Task, TaskBody, TemplateSite};
 use super::task::{become_keyword, delegate_to, new_task, remote_user, tasks_file};
 use super::template::is_template;
 use clearfleet_yaml::syntax::{Kind, Node, key_text};
@@ -40,6 +40,13 @@ pub struct RoleCx {
     /// Defaults and exported vars of the play's public roles.
     pub defaults: Vars,
     pub exports: Vars,
+    /// The names of the play's `roles:` roles, then of its `import_role` roles (each after
+    /// the roles it imports, as `IncludeRole.get_block_list` loads them before adding itself
+    /// to `Play.roles`), and of their dependencies (`Role.get_all_dependencies`, each as
+    /// often as met).
+    pub play_names: Vec<String>,
+    pub names: Vec<String>,
+    pub dependent_names: Vec<String>,
     /// Roles being loaded, outermost first: a dependency cycle is reported.
     loading: Vec<PathBuf>,
 }
@@ -68,15 +75,6 @@ pub(crate) enum Entry {
     Include,
 }
 
-/// Which files of the role to read (`tasks_from`, `vars_from`, …); `None`: `main`.
-#[derive(Default, Clone)]
-pub(crate) struct FromFiles {
-    pub tasks: Option<String>,
-    pub vars: Option<String>,
-    pub defaults: Option<String>,
-    pub handlers: Option<String>,
-}
-
 /// A role as written: its name, the keywords that apply to its tasks, its `vars:` and its
 /// parameters.
 pub(crate) struct Spec<'n> {
@@ -86,7 +84,10 @@ pub(crate) struct Spec<'n> {
     pub own: Own,
     pub vars: Vars,
     pub params: Vars,
-    pub from: FromFiles,
+    pub from: RoleFrom,
+    /// The roles that `import_role`/`include_role` this one, innermost first
+    /// ([`RoleScope::parents`]).
+    pub parents: Vec<(String, PathBuf)>,
 }
 
 /// Role keywords clearfleet implements (Ansible's `Role` attributes); any other key of a
@@ -133,7 +134,8 @@ pub(crate) fn spec<'n>(
         own: Own::default(),
         vars: Vars::new(),
         params: Vars::new(),
-        from: FromFiles::default(),
+        from: RoleFrom::default(),
+        parents: Vec::new(),
     };
     let entries = match &n.kind {
         Kind::Str(s) => {
@@ -228,6 +230,7 @@ struct RoleData {
     /// The `vars:` written on the role entry.
     vars: Vars,
     params: Vars,
+    parents: Vec<(String, PathBuf)>,
 }
 
 /// A role with its dependencies, for the variables they export.
@@ -245,6 +248,22 @@ impl Compiled {
             out.extend(d.folded(part));
         }
         out.extend(part(&self.data).clone());
+        out
+    }
+
+    /// The names of every dependency, all levels (`Role.get_all_dependencies`), each once.
+    fn all_dependencies(&self) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        for d in &self.deps {
+            for n in d.all_dependencies() {
+                if !out.contains(&n) {
+                    out.push(n);
+                }
+            }
+            if !out.contains(&d.data.name) {
+                out.push(d.data.name.clone());
+            }
+        }
         out
     }
 
@@ -284,13 +303,16 @@ impl Compiled {
             defaults,
             vars,
             params,
+            parents: self.data.parents.clone(),
         }
     }
 }
 
 /// The tasks of the role `spec` (written in `f`), its dependencies' first, each carrying its
 /// scope; its handlers go to [`RoleCx`]. `parent` is what the role's tasks inherit besides the
-/// role entry's own keywords; `chain` the roles that depend on this one.
+/// role entry's own keywords. For an `include_role`, also what joins `Play.roles` when it
+/// runs: the names of the roles it brings (those its tasks import, then its own) and of their
+/// dependencies.
 pub(crate) fn role_tasks(
     cx: &mut Cx,
     f: &File,
@@ -299,15 +321,43 @@ pub(crate) fn role_tasks(
     entry: Entry,
     public: bool,
     depth: usize,
-) -> Vec<Task> {
+) -> (Vec<Task>, RoleNames) {
     let mut tasks = Vec::new();
-    if let Some(c) = compile(cx, f, spec, parent, &[], entry, depth, &mut tasks)
-        && public
-    {
+    let marks = (cx.roles.names.len(), cx.roles.dependent_names.len());
+    let compiled = compile(cx, f, spec, parent, &[], entry, depth, &mut tasks);
+    let mut joined = RoleNames::default();
+    if entry == Entry::Include {
+        // An include loads its role (and what the role imports) when it runs.
+        joined.names = cx.roles.names.drain(marks.0..).collect();
+        joined.dependencies = cx.roles.dependent_names.drain(marks.1..).collect();
+    }
+    let Some(c) = compiled else {
+        return (tasks, joined);
+    };
+    if public {
         cx.roles.defaults.extend(c.default_vars());
         cx.roles.exports.extend(c.exports());
     }
-    tasks
+    let deps = c.all_dependencies();
+    let name = c.data.name.clone();
+    match entry {
+        Entry::Play => cx.roles.play_names.push(name),
+        Entry::Import => cx.roles.names.push(name),
+        Entry::Include => joined.names.push(name),
+        Entry::Dependency => return (tasks, joined),
+    }
+    match entry {
+        Entry::Include => joined.dependencies.extend(deps),
+        _ => cx.roles.dependent_names.extend(deps),
+    }
+    (tasks, joined)
+}
+
+/// What an `include_role` adds to the play's roles when it runs.
+#[derive(Default)]
+pub(crate) struct RoleNames {
+    pub names: Vec<String>,
+    pub dependencies: Vec<String>,
 }
 
 #[expect(
@@ -353,6 +403,7 @@ fn compile(
         role_vars,
         vars: spec.vars.clone(),
         params: spec.params.clone(),
+        parents: spec.parents.clone(),
     });
     let meta = meta(cx, &path);
     let key = serde_json::json!([
@@ -387,9 +438,11 @@ fn compile(
     for (file, node) in &meta.dependencies {
         let Some(node) = node.as_ref() else { continue };
         let mut sites = Vec::new();
-        let Some(dep) = self::spec(cx, file, node, &mut sites) else {
+        let Some(mut dep) = self::spec(cx, file, node, &mut sites) else {
             continue;
         };
+        // A dependency's tasks sit under the same include as the role's.
+        dep.parents = spec.parents.clone();
         let mut dep_tasks = Vec::new();
         if let Some(c) = compile(
             cx,
@@ -529,7 +582,60 @@ fn role_file(
     found
 }
 
-/// `defaults/` or `vars/` of the role: a mapping of variables (empty when there is none).
+/// The files `defaults/` or `vars/` of the role are read from, in order: `main.yml`,
+/// `main.yaml`, `main.json`, `main` (or, with `from`, the name as written first), a directory
+/// of that name standing for every file under it (ansible-core 2.19.14
+/// `Role._load_role_yaml` with `allow_dir=True`, `DataLoader.find_vars_files`).
+fn vars_paths(cx: &Cx, dir: &Path, from: Option<&str>) -> Vec<PathBuf> {
+    if !cx.source.is_dir(dir) {
+        return Vec::new();
+    }
+    let (main, exts): (&str, [&str; 4]) = match from {
+        None => ("main", [".yml", ".yaml", ".json", ""]),
+        Some(name) => (name, ["", ".yml", ".yaml", ".json"]),
+    };
+    for ext in exts {
+        let full = dir.join(format!("{main}{ext}"));
+        if cx.source.is_dir(&full) {
+            let mut out = Vec::new();
+            dir_vars_paths(cx, &full, &mut out, 0);
+            return out;
+        }
+        if cx.source.is_file(&full) {
+            return vec![full];
+        }
+    }
+    Vec::new()
+}
+
+/// The files under `dir`, by name, subdirectories (without an extension) walked in place,
+/// hidden files and backups (`~`) left out, only `.yml`, `.yaml`, `.json` or no extension
+/// (`DataLoader._get_dir_vars_files`).
+fn dir_vars_paths(cx: &Cx, dir: &Path, out: &mut Vec<PathBuf>, depth: usize) {
+    if depth > clearfleet_yaml::syntax::MAX_DEPTH {
+        return;
+    }
+    for p in cx.source.entries_in(dir) {
+        let name = p
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        if name.starts_with('.') || name.ends_with('~') {
+            continue;
+        }
+        let ext = Path::new(&name).extension().map(|e| e.to_string_lossy());
+        if cx.source.is_dir(&p) && ext.is_none() {
+            dir_vars_paths(cx, &p, out, depth + 1);
+        } else if cx.source.is_file(&p)
+            && ext.is_none_or(|e| ["yml", "yaml", "json"].contains(&e.as_ref()))
+        {
+            out.push(p);
+        }
+    }
+}
+
+/// `defaults/` or `vars/` of the role: a mapping of variables (empty when there is none), the
+/// files of a directory merged in order, later ones winning (`combine_vars`).
 fn vars_file(
     cx: &mut Cx,
     f: &File,
@@ -539,30 +645,60 @@ fn vars_file(
     from: Option<&str>,
 ) -> Vars {
     let mut out = Vars::new();
-    let Some(p) = role_file(cx, f, spec, path, sub, from) else {
-        return out;
-    };
-    let Some(file) = read(cx, Some((f, spec.at)), &p, "role vars file") else {
-        return out;
-    };
-    let root = match parse(cx, &file) {
-        Ok(Some(root)) => root,
-        _ => return out,
-    };
-    match &root.kind {
-        Kind::Null => {}
-        Kind::Map(_) => {
-            let mut sites = Vec::new();
-            out = cx.vars(&file, &root, &mut sites);
-        }
-        _ => cx.error(
-            &file,
-            &root,
+    let dir = path.join(sub);
+    let found = vars_paths(cx, &dir, from);
+    if found.is_empty()
+        && let Some(name) = from
+    {
+        cx.error(
+            f,
+            spec.at,
             format!(
-                "`{sub}/` of a role must hold a mapping of variables, got {}",
-                root.type_name()
+                "could not find `{sub}/{name}` in role `{}` ({})",
+                spec.name,
+                path.display()
             ),
-        ),
+        );
+    }
+    for p in found {
+        if !cx
+            .source
+            .canonical(&p)
+            .starts_with(cx.source.canonical(&dir))
+        {
+            cx.error(
+                f,
+                spec.at,
+                format!(
+                    "`{}` is not inside the role's `{sub}/` ({})",
+                    p.display(),
+                    dir.display()
+                ),
+            );
+            continue;
+        }
+        let Some(file) = read(cx, Some((f, spec.at)), &p, "role vars file") else {
+            continue;
+        };
+        let root = match parse(cx, &file) {
+            Ok(Some(root)) => root,
+            _ => continue,
+        };
+        match &root.kind {
+            Kind::Null => {}
+            Kind::Map(_) => {
+                let mut sites = Vec::new();
+                out.extend(cx.vars(&file, &root, &mut sites));
+            }
+            _ => cx.error(
+                &file,
+                &root,
+                format!(
+                    "`{sub}/` of a role must hold a mapping of variables, got {}",
+                    root.type_name()
+                ),
+            ),
+        }
     }
     out
 }
@@ -686,16 +822,19 @@ pub(crate) fn task_body(
         cx.error(f, at, format!("`{module}` needs the role's `name`"));
         return None;
     };
-    if is_template(name) {
+    // A templated name or `*_from` is rendered when the include runs (`include_role`), or now
+    // from the play's variables (`import_role`, which clearfleet cannot render at load).
+    let mut templated = is_template(name);
+    if templated && !include {
         cx.error_hint(
             f,
             at,
             format!("`{module}` is read before the run, so its role name cannot be templated"),
-            Some("name the role literally; choose among roles with `when`".to_owned()),
+            Some("use `include_role`, which renders its role name when it runs".to_owned()),
         );
         return None;
     }
-    let mut from = FromFiles::default();
+    let mut from = RoleFrom::default();
     for (key, slot) in [
         ("tasks_from", &mut from.tasks),
         ("vars_from", &mut from.vars),
@@ -705,11 +844,16 @@ pub(crate) fn task_body(
         match args.get(key) {
             None | Some(Value::Null) => {}
             Some(Value::String(s)) if !is_template(s) => *slot = Some(s.trim().to_owned()),
+            Some(Value::String(s)) if include => {
+                templated = true;
+                *slot = Some(s.clone());
+            }
             Some(Value::String(_)) => {
-                cx.error(
+                cx.error_hint(
                     f,
                     arg_node(key),
                     format!("`{module}` is read before the run, so `{key}` cannot be templated"),
+                    Some("use `include_role`, which renders it when it runs".to_owned()),
                 );
                 return None;
             }
@@ -737,13 +881,14 @@ pub(crate) fn task_body(
             }
         },
     };
-    if args.get("apply").is_some() {
-        let msg = if include {
-            "`include_role: apply` is not supported by clearfleet"
-        } else {
-            "`apply` is only valid on `include_role`, not on `import_role`"
-        };
-        cx.error(f, arg_node("apply"), msg);
+    // `apply` of `include_role` is read with the task (`Task::include_apply`), as
+    // `include_tasks`'; an import inherits the task's keywords directly (`IncludeRole.load`).
+    if !include && args.get("apply").is_some() {
+        cx.error(
+            f,
+            arg_node("apply"),
+            "`apply` is only valid on `include_role`, not on `import_role`",
+        );
         return None;
     }
     if !include && let Some((kind, k, _)) = loops.first() {
@@ -755,6 +900,34 @@ pub(crate) fn task_body(
         );
         return None;
     }
+    if templated {
+        if public {
+            cx.error(
+                f,
+                arg_node("public"),
+                "`public: true` with a templated role name or `*_from` is not supported by clearfleet",
+            );
+            return None;
+        }
+        let parent = task
+            .include_apply
+            .as_deref()
+            .cloned()
+            .unwrap_or_else(|| Inherited::for_include(task));
+        return Some(TaskBody::IncludeRole {
+            name: name.to_owned(),
+            tasks: Vec::new(),
+            role_names: Vec::new(),
+            dependencies: Vec::new(),
+            deferred: Some(Box::new(DeferredRole {
+                name: name.to_owned(),
+                from,
+                parent,
+                play_dir: cx.roles.play_dir.clone(),
+                roles_path: cx.roles.roles_path.clone(),
+            })),
+        });
+    }
     let spec = Spec {
         name: name.to_owned(),
         at,
@@ -762,21 +935,91 @@ pub(crate) fn task_body(
         vars: Vars::new(),
         params: Vars::new(),
         from,
+        parents: parents_of(task.role.as_deref()),
     };
     if include {
-        let parent = Inherited::for_include(task);
-        let tasks = role_tasks(cx, f, spec, &parent, Entry::Include, public, depth);
+        let parent = task
+            .include_apply
+            .as_deref()
+            .cloned()
+            .unwrap_or_else(|| Inherited::for_include(task));
+        let (tasks, joined) = role_tasks(cx, f, spec, &parent, Entry::Include, public, depth);
         Some(TaskBody::IncludeRole {
             name: name.to_owned(),
             tasks,
+            role_names: joined.names,
+            dependencies: joined.dependencies,
+            deferred: None,
         })
     } else {
         let parent = Inherited::from_parent(task);
-        let tasks = role_tasks(cx, f, spec, &parent, Entry::Import, public, depth);
+        let (tasks, _) = role_tasks(cx, f, spec, &parent, Entry::Import, public, depth);
         Some(TaskBody::IncludeTasks {
             file: name.to_owned(),
             static_tasks: Some(tasks),
         })
+    }
+}
+
+/// The parents of a role an include in a task of `role` brings: `role`, then its own parents
+/// (`IncludeRole.get_include_params`).
+fn parents_of(role: Option<&RoleScope>) -> Vec<(String, PathBuf)> {
+    role.iter()
+        .flat_map(|r| {
+            std::iter::once((r.name.clone(), r.path.clone())).chain(r.parents.iter().cloned())
+        })
+        .collect()
+}
+
+/// A role an `include_role` with a templated `name` or `*_from` brings, loaded when it runs.
+#[derive(Debug)]
+pub struct LoadedRole {
+    pub tasks: Vec<Task>,
+    pub handlers: Vec<Task>,
+    /// What joins the play's roles ([`TaskBody::IncludeRole`]'s `role_names`,
+    /// `dependencies`).
+    pub role_names: Vec<String>,
+    pub dependencies: Vec<String>,
+}
+
+/// Loads the role `name` (rendered) with the files `from` (rendered) for `deferred`'s include,
+/// written at `at`, as the include would have been loaded with the playbook.
+pub(crate) fn load_deferred(
+    cx: &mut Cx,
+    deferred: &DeferredRole,
+    name: &str,
+    from: RoleFrom,
+    at: &clearfleet_base::diagnostic::Location,
+) -> LoadedRole {
+    cx.roles.play_dir = deferred.play_dir.clone();
+    cx.roles.roles_path = deferred.roles_path.clone();
+    let text = cx.source.read_to_string(&at.path).unwrap_or_default();
+    let f = File {
+        path: at.path.clone(),
+        text,
+    };
+    let node = Node {
+        kind: Kind::Str(name.to_owned()),
+        line: at.line,
+        column: at.column,
+        span: None,
+        tag: None,
+    };
+    let spec = Spec {
+        name: name.trim().to_owned(),
+        at: &node,
+        own: Own::default(),
+        vars: Vars::new(),
+        params: Vars::new(),
+        from,
+        parents: parents_of(deferred.parent.role.as_deref()),
+    };
+    let (tasks, joined) = role_tasks(cx, &f, spec, &deferred.parent, Entry::Include, false, 0);
+    LoadedRole {
+        tasks,
+        handlers: std::mem::take(&mut cx.roles.late_handlers),
+        role_names: joined.names,
+        dependencies: joined.dependencies,
     }
 }
 
@@ -804,7 +1047,7 @@ pub(crate) fn play_roles(
     let mut out = Vec::new();
     for item in items {
         if let Some(s) = spec(cx, f, item, sites) {
-            out.extend(role_tasks(cx, f, s, parent, Entry::Play, true, 0));
+            out.extend(role_tasks(cx, f, s, parent, Entry::Play, true, 0).0);
         }
     }
     out

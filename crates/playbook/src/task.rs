@@ -386,7 +386,7 @@ pub fn task(
         cx.templates(f, v, "loop", &mut sites);
     }
     let apply = match (module.as_ref(), &action.value.kind) {
-        ("include_tasks", Kind::Map(entries)) => entries
+        ("include_tasks" | "include_role", Kind::Map(entries)) => entries
             .iter()
             .find(|(k, _)| key_text(k) == "apply")
             .map(|(_, v)| v),
@@ -407,8 +407,9 @@ pub fn task(
     Some(task)
 }
 
-/// `include_tasks: {apply: {...}}`: the keywords of `apply` read as a block's, over what the
-/// include's tasks inherit anyway (Ansible loads `apply` as the included tasks' parent block).
+/// `include_tasks`/`include_role: {apply: {...}}`: the keywords of `apply` read as a block's,
+/// over what the include's tasks inherit anyway (Ansible loads `apply` as the included tasks'
+/// parent block: ansible-core 2.19.14 `TaskInclude.build_parent_block`).
 fn include_apply(
     cx: &mut Cx,
     f: &File,

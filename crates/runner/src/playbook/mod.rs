@@ -3,6 +3,7 @@
 //! handlers, blocks with rescue and always. Every outcome becomes an event; nothing prints.
 
 mod connections;
+mod deferred_role;
 mod facts;
 mod host;
 mod hostvars;
@@ -12,6 +13,9 @@ mod keywords;
 mod lazy_vars;
 mod meta;
 mod remote;
+mod role_names;
+
+use deferred_role::deferred_role;
 mod search_path;
 pub mod start_at;
 mod task;
@@ -389,6 +393,7 @@ impl Engine {
             batch_ended: AtomicBool::new(false),
             play_ended: AtomicBool::new(false),
             throttles: Mutex::new(HashMap::new()),
+            roles: role_names::PlayRoles::of(play),
         };
         let batches = batches(play.serial.as_ref(), in_play.len());
         let mut offset = 0;
@@ -834,7 +839,8 @@ impl Engine {
         // The file name may be templated per host; hosts with the same file run it together.
         let mut by_file: Vec<(String, Vec<usize>)> = Vec::new();
         let mut skipped = Vec::new();
-        for i in sel.iter().copied().filter(|i| hosts[*i].active()) {
+        let active: Vec<usize> = sel.iter().copied().filter(|i| hosts[*i].active()).collect();
+        for i in active {
             let vars = task::vars_for(self, &hosts[i], ctx, t);
             if !self.include_wanted(t, &vars) {
                 skipped.push(i);
@@ -843,9 +849,28 @@ impl Engine {
             let file = match included {
                 Included::File(file) => file,
                 Included::Role(_) => {
-                    match by_file.first_mut() {
+                    // A role named by a template: hosts whose name renders alike load it
+                    // together, with the files the first of them rendered (Ansible's
+                    // `IncludedFile.__eq__` compares the include's arguments once `name` and
+                    // `*_from` are taken out of them).
+                    // (With a loop, each item renders it: `include_tasks_loop`.)
+                    let key = match deferred_role(t).filter(|_| t.loop_.is_none()) {
+                        Some(d) => match self.render_role(t, d, &vars) {
+                            Ok(key) => key,
+                            Err(msg) => {
+                                task::fail_host(self, &mut hosts[i], t, &msg);
+                                continue;
+                            }
+                        },
+                        None => String::new(),
+                    };
+                    let name = deferred_role::rendered_name(&key);
+                    match by_file
+                        .iter_mut()
+                        .find(|(k, _)| deferred_role::rendered_name(k) == name)
+                    {
                         Some((_, v)) => v.push(i),
-                        None => by_file.push((String::new(), vec![i])),
+                        None => by_file.push((key, vec![i])),
                     }
                     continue;
                 }
@@ -889,10 +914,39 @@ impl Engine {
             for i in skipped {
                 task::skipped(self, &mut hosts[i], t);
             }
-            for (_, group) in by_file {
-                let name = match &t.body {
-                    TaskBody::IncludeRole { name, .. } => name.as_str(),
-                    _ => "",
+            for (key, group) in by_file {
+                let loaded = match deferred_role(t) {
+                    Some(d) => match self.load_deferred_role(t, d, &key) {
+                        Ok(loaded) => Some(loaded),
+                        Err(msg) => {
+                            for i in group {
+                                task::fail_host(self, &mut hosts[i], t, &msg);
+                            }
+                            continue;
+                        }
+                    },
+                    None => None,
+                };
+                let (name, tasks) = match (&loaded, &t.body) {
+                    (Some((name, role)), _) => {
+                        ctx.roles.included(&role.role_names, &role.dependencies);
+                        ctx.roles.add_handlers(&role.handlers);
+                        (name.as_str(), role.tasks.as_slice())
+                    }
+                    (
+                        None,
+                        TaskBody::IncludeRole {
+                            name,
+                            role_names,
+                            dependencies,
+                            ..
+                        },
+                    ) => {
+                        // `IncludeRole.get_block_list` adds the role to `Play.roles` each time.
+                        ctx.roles.included(role_names, dependencies);
+                        (name.as_str(), tasks)
+                    }
+                    _ => ("", tasks),
                 };
                 for i in &group {
                     task::included(self, &mut hosts[*i], t, name);
@@ -1110,7 +1164,9 @@ impl Engine {
     }
 
     async fn flush_handlers(&self, hosts: &mut [HostRun], sel: &[usize], ctx: &PlayCtx<'_>) {
-        let handlers = &ctx.play.handlers;
+        // The play's handlers, then those of roles loaded at run time.
+        let handlers = ctx.roles.handlers(&ctx.play.handlers);
+        let handlers = handlers.as_ref();
         // Ansible's rule: a notification by name runs the last handler loaded with that name
         // (`restart web` or `web : restart web`); a `listen` topic runs every handler that
         // listens to it, once per name (the last one loaded).
@@ -1240,6 +1296,8 @@ pub struct PlayCtx<'a> {
     /// Under `strategy: free`, the slots of each `throttle`d task (by location), shared by
     /// the hosts that reach it (ansible-core's free strategy counts the workers on the task).
     throttles: Mutex<HashMap<String, Arc<tokio::sync::Semaphore>>>,
+    /// The play's roles so far (`include_role`s join when they run).
+    roles: role_names::PlayRoles,
 }
 
 impl PlayCtx<'_> {

@@ -175,15 +175,6 @@ fn layered_vars(
     layer(&map(&ctx.play.role_exports), &mut vars, &mut lazy, true);
     if let Some(role) = &t.role {
         layer(&map(&role.vars), &mut vars, &mut lazy, true);
-        let magic = Map::from_iter([
-            ("role_name".to_owned(), json!(role.name)),
-            ("ansible_role_name".to_owned(), json!(role.name)),
-            (
-                "role_path".to_owned(),
-                json!(role.path.display().to_string()),
-            ),
-        ]);
-        layer(&magic, &mut vars, &mut lazy, false);
     }
     layer(&map(&t.vars), &mut vars, &mut lazy, true);
     // `include_vars` values are templates like any variables written by the user.
@@ -193,6 +184,13 @@ fn layered_vars(
     if let Some(role) = &t.role {
         layer(&map(&role.params), &mut vars, &mut lazy, true);
     }
+    // Include parameters: the roles that include this one.
+    layer(
+        &super::role_names::parent_roles(e, t),
+        &mut vars,
+        &mut lazy,
+        false,
+    );
     layer(loop_vars, &mut vars, &mut lazy, false);
     // The caller's per-host values (clearfleet upgrade's detected state and plan): data, never
     // templates.
@@ -200,6 +198,8 @@ fn layered_vars(
         layer(hv, &mut vars, &mut lazy, false);
     }
     layer(&e.options.extra_vars, &mut vars, &mut lazy, false);
+    // Magic variables come last (`VariableManager.get_vars`).
+    layer(&ctx.roles.magic(e, t), &mut vars, &mut lazy, false);
     (vars, lazy)
 }
 
