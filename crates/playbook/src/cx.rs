@@ -40,6 +40,9 @@ pub struct Cx<'h> {
     pub stack: Vec<(PathBuf, PathBuf)>,
     /// The roles of the play being loaded (`crate::role`).
     pub roles: super::role::RoleCx,
+    /// The `collections` of the play and blocks being loaded (for the hint of an unknown
+    /// module, `crate::controller_keywords::collections_hint`).
+    pub collections: Vec<String>,
 }
 
 impl<'h> Cx<'h> {
@@ -52,6 +55,7 @@ impl<'h> Cx<'h> {
             files: Vec::new(),
             stack: Vec::new(),
             roles: super::role::RoleCx::default(),
+            collections: Vec::new(),
         }
     }
 

@@ -20,6 +20,7 @@
 //! Keyword inheritance is resolved here, not in the runner: see [`inherit`] for the rules.
 
 pub mod action;
+pub mod controller_keywords;
 pub mod cx;
 pub mod error;
 mod files;
@@ -32,6 +33,7 @@ pub mod play;
 pub mod role;
 pub mod task;
 pub mod template;
+pub mod vars_prompt;
 
 pub use clearfleet_base::controller_files::ControllerFiles;
 pub use error::PlaybookError;
@@ -43,6 +45,6 @@ pub use load::{
 };
 pub use model::{
     BecomeSpec, HostOrder, ModuleDefaults, Play, Playbook, RoleScope, Serial, SerialStep,
-    SourceFile, Spanned, Strategy, Task, TaskBody, TemplateSite,
+    SourceFile, Spanned, Strategy, Task, TaskBody, TemplateSite, VarPrompt,
 };
 pub use template::{NoCheck, TemplateCheck, TemplateKind, TemplateRejected};

@@ -106,6 +106,7 @@ const ROLE_KEYWORDS: &[&str] = &[
     "become_user",
     "become_method",
     "become_flags",
+    "become_exe",
     "delegate_to",
     "delegate_facts",
     "remote_user",
@@ -189,7 +190,7 @@ pub(crate) fn spec<'n>(
             "remote_user" => out.own.remote_user = remote_user(cx, f, v, sites),
             "diff" => out.own.diff = cx.bool(f, "diff", v),
             "module_defaults" => out.own.module_defaults = cx.module_defaults(f, v, sites),
-            "become" | "become_user" | "become_method" | "become_flags" => {
+            "become" | "become_user" | "become_method" | "become_flags" | "become_exe" => {
                 has_become = true;
                 become_keyword(cx, f, &key, v, &mut become_, sites);
             }

@@ -246,24 +246,36 @@ fn emit_engine_result(e: &Engine, h: &HostRun, t: &Task, status: TaskStatus, msg
     })));
 }
 
-/// Every fact of `h` (names without `ansible_`), read by one command on its connection;
-/// `Err((unreachable, message))`.
+/// What one fact gathering gives: the facts (names without `ansible_`) and setup's warnings.
+pub(crate) type Gathered = (Map<String, Value>, Vec<String>);
+
+/// How a fact gathering reads: setup's `fact_path` and `gather_timeout`, and the become it
+/// runs with (the task's, or for the play's gathering the play's: ansible-core's implicit
+/// `gather_facts` task belongs to a block of the play, lib/ansible/executor/play_iterator.py).
+#[derive(Default)]
+pub(crate) struct GatherHow {
+    pub(crate) options: super::facts::Options,
+    pub(crate) become_: Option<clearfleet_ssh::Become>,
+}
+
+/// Every fact of `h`, read by one command on its connection; `Err((unreachable, message))`.
 async fn facts_of(
     e: &Engine,
     h: &HostRun,
     ssh: &SshSettings,
     login: Option<&str>,
-) -> Result<Map<String, Value>, (bool, String)> {
+    how: &GatherHow,
+) -> Result<Gathered, (bool, String)> {
     match h.connection_as(&e.connections, ssh, login).await {
         Err(err) => Err((true, err.to_string())),
         Ok(conn) => {
             let remote = SshRemote {
                 host: &h.name,
                 connection: &conn,
-                become_: None,
+                become_: how.become_.clone(),
                 max_output: h.plan.max_output,
             };
-            facts_through(&remote, &h.inventory_vars).await
+            facts_through(&remote, &h.inventory_vars, &how.options).await
         }
     }
 }
@@ -272,13 +284,14 @@ async fn facts_of(
 async fn facts_through(
     remote: &impl Remote,
     vars: &Map<String, Value>,
-) -> Result<Map<String, Value>, (bool, String)> {
+    options: &super::facts::Options,
+) -> Result<Gathered, (bool, String)> {
     // A literal `ansible_python_interpreter` is the Python `ansible_python` describes.
     let interpreter = vars
         .get("ansible_python_interpreter")
         .and_then(Value::as_str)
         .filter(|p| !p.contains("{{") && !p.starts_with("auto"));
-    let script = super::facts::script(interpreter);
+    let script = super::facts::script(interpreter, options);
     match remote
         .run(
             &format!("sh -c {}", clearfleet_base::shell::quote(&script)),
@@ -288,7 +301,7 @@ async fn facts_through(
         .await
     {
         Ok(out) => match out.truncation.message() {
-            None => Ok(super::facts::parse(&out.stdout_text())),
+            None => Ok(super::facts::parse_warned(&out.stdout_text())),
             Some(why) => Err((false, format!("the facts cannot be read whole: {why}"))),
         },
         Err(err) => Err((
@@ -298,19 +311,33 @@ async fn facts_through(
     }
 }
 
-/// The facts of the host a task's module runs on (`setup`, and the `service` action's own
+/// The facts of the host a task's module runs on (the `service` and package actions' own
 /// gathering): the task's own host, logged in as the task says, or the one it is delegated to.
 async fn task_facts(
     e: &Engine,
     h: &HostRun,
     t: &Task,
-    (vars, var_map): (&Ctx, &Map<String, Value>),
+    vars: (&Ctx, &Map<String, Value>),
     delegated: &Delegation,
 ) -> Result<Map<String, Value>, (bool, String)> {
+    task_facts_with(e, h, t, vars, delegated, &GatherHow::default())
+        .await
+        .map(|(facts, _)| facts)
+}
+
+/// [`task_facts`] read as `how` says (`setup`'s arguments and become).
+async fn task_facts_with(
+    e: &Engine,
+    h: &HostRun,
+    t: &Task,
+    (vars, var_map): (&Ctx, &Map<String, Value>),
+    delegated: &Delegation,
+    how: &GatherHow,
+) -> Result<Gathered, (bool, String)> {
     match delegated {
         Delegation::Own => {
             let login = login(e, t, vars, var_map).map_err(|err| (false, err.to_string()))?;
-            facts_of(e, h, &e.config.ssh, login.as_deref()).await
+            facts_of(e, h, &e.config.ssh, login.as_deref(), how).await
         }
         Delegation::Host(plan) => {
             let login = delegated_login(e, plan, t, vars).map_err(|e| (false, e.to_string()))?;
@@ -322,38 +349,63 @@ async fn task_facts(
             let remote = SshRemote {
                 host: &plan.name,
                 connection: &conn,
-                become_: None,
+                become_: how.become_.clone(),
                 max_output: plan.max_output,
             };
             let host_vars = e.inventory.host_vars_of(&plan.name).unwrap_or_default();
-            facts_through(&remote, &host_vars).await
+            facts_through(&remote, &host_vars, &how.options).await
         }
         Delegation::Controller(_) => {
             let remote = LocalRemote::new(h.name.clone()).with_max_output(h.plan.max_output);
-            facts_through(&remote, &Map::new()).await
+            facts_through(&remote, &Map::new(), &how.options).await
         }
     }
 }
 
+/// The become of the play's fact gathering on `h`: the implicit task's (`gather_task`, the
+/// play's `become*` keywords) with the host's variables for the play.
+pub(crate) fn gather_become(
+    e: &Engine,
+    h: &HostRun,
+    ctx: &PlayCtx<'_>,
+    gather_task: &Task,
+) -> Result<Option<clearfleet_ssh::Become>, String> {
+    let var_map = var_map(e, h, ctx, gather_task);
+    become_settings::become_of(e, gather_task, &e.context(&var_map), &var_map)
+        .map_err(|err| err.to_string())
+}
+
 /// Gathers facts on one host (one round trip), logged in as `login` (the play's
-/// `remote_user`, rendered; `Err`: it could not be) or as the host's own login; keeps the
-/// play's `gather_subset` (empty: all). Under the play's `ignore_unreachable` an unreachable
-/// host counts `ok` and `ignored` and stays in the play.
+/// `remote_user`, rendered; `Err`: it could not be) or as the host's own login, with the
+/// play's become (`Err`: it could not be decided) and its `fact_path` and `gather_timeout`;
+/// keeps the play's `gather_subset` (empty: all). Under the play's `ignore_unreachable` an
+/// unreachable host counts `ok` and `ignored` and stays in the play.
 pub(crate) async fn gather(
     e: &Engine,
     h: &mut HostRun,
     ssh: &SshSettings,
     login: Result<Option<String>, String>,
+    become_: Result<Option<clearfleet_ssh::Become>, String>,
     play: &clearfleet_playbook::Play,
 ) {
     let subset = &play.gather_subset;
     let started = Instant::now();
-    let result = match login {
-        Ok(login) => facts_of(e, h, ssh, login.as_deref()).await,
-        Err(msg) => Err((false, msg)),
+    let how = |become_| GatherHow {
+        options: super::facts::Options {
+            fact_path: play.fact_path.clone(),
+            gather_timeout: play.gather_timeout,
+        },
+        become_,
+    };
+    let result = match (login, become_) {
+        (Ok(login), Ok(become_)) => facts_of(e, h, ssh, login.as_deref(), &how(become_)).await,
+        (Err(msg), _) | (_, Err(msg)) => Err((false, msg)),
     };
     let (status, msg) = match result {
-        Ok(facts) => {
+        Ok((facts, warnings)) => {
+            for message in warnings {
+                e.emit(EventKind::Warning { message });
+            }
             h.facts = Arc::new(super::facts::vars(
                 &h.facts,
                 super::facts::select(&facts, &json!({ "gather_subset": subset })),
@@ -1092,8 +1144,33 @@ async fn setup(
         Ok(d) => d,
         Err(err) => return Outcome::fail(err),
     };
-    match task_facts(e, h, t, (vars, var_map), &delegated).await {
-        Ok(facts) => {
+    // The become of the host the module runs on, as for any module (setup runs as one).
+    let empty = Map::new();
+    let conn_vars = match &delegated {
+        Delegation::Host(plan) => delegated_vars::of(var_map, &plan.name).unwrap_or(&empty),
+        _ => var_map,
+    };
+    let become_ = match &delegated {
+        Delegation::Controller(_) => None,
+        _ => match become_settings::become_of(e, t, vars, conn_vars) {
+            Ok(b) => b,
+            Err(err) => return Outcome::fail(err.to_string()),
+        },
+    };
+    let how = GatherHow {
+        options: super::facts::Options {
+            fact_path: rendered
+                .get("fact_path")
+                .and_then(Value::as_str)
+                .map(str::to_owned),
+            gather_timeout: rendered
+                .get("gather_timeout")
+                .and_then(|v| v.as_u64().or_else(|| v.as_str()?.trim().parse().ok())),
+        },
+        become_,
+    };
+    match task_facts_with(e, h, t, (vars, var_map), &delegated, &how).await {
+        Ok((facts, warnings)) => {
             let kept = super::facts::select(&facts, rendered);
             let returned = super::facts::returned(&kept);
             match facts_owner(t, &delegated) {
@@ -1102,6 +1179,7 @@ async fn setup(
             }
             let mut r = ModuleResult::ok();
             r.data.insert("ansible_facts".into(), returned);
+            r.warnings = warnings;
             Outcome::of(r)
         }
         Err((true, msg)) => Outcome::of(ModuleResult::from_remote_error(
