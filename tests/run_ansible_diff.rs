@@ -1713,3 +1713,25 @@ fn ansible_and_clearfleet_agree_on_throttle() {
         }
     }
 }
+
+/// Fact gathering under the play's keywords (tests/fixtures/run/play_keywords/gather.yml): the
+/// play's `become` (as nobody, so `ansible_user_id` and `ansible_env` are nobody's) through its
+/// `become_exe`, its `fact_path` (`ansible_local` from JSON, INI, scripts run as nobody, and
+/// local.py's messages for a failing script, unreadable text, a bad INI reference and a broken
+/// link), `gather_timeout`, `collections` and `debugger: never`; then setup's own `fact_path`.
+#[test]
+fn ansible_and_clearfleet_agree_on_fact_gathering_keywords() {
+    let Some(both) = run_both("play_keywords/gather.yml", &["h01"]) else {
+        return;
+    };
+    let gathered = both.same_dump("h01-gather.json");
+    let got: serde_json::Value = serde_json::from_str(&gathered).unwrap_or_default();
+    assert_eq!(got["user_id"], "nobody", "{gathered}");
+    assert_eq!(got["exe_used"], true, "{gathered}");
+    assert_eq!(got["local"]["run"]["ran_as"], "nobody", "{gathered}");
+    assert_eq!(
+        got["local"]["ini"]["first"]["ref"], "value and %",
+        "{gathered}"
+    );
+    both.same_dump("h01-setup.json");
+}

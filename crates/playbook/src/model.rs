@@ -65,7 +65,8 @@ pub struct Play {
     /// everything).
     pub gather_subset: Vec<String>,
     /// `fact_path`: the directory of local facts (`*.fact`, `ansible_local`) the play's fact
-    /// gathering reads (setup's `fact_path`; `None`: setup's default `/etc/ansible/facts.d`).
+    /// gathering reads (setup's `fact_path`; `None`: setup's default `/etc/ansible/facts.d`);
+    /// may be a template, rendered per host with the play's variables.
     pub fact_path: Option<String>,
     /// `gather_timeout`: seconds the play's fact gathering may take (setup's
     /// `gather_timeout`; `None`: setup's default, 10 per collector).

@@ -223,9 +223,7 @@ fn play(cx: &mut Cx, f: &File, n: &Node) -> Option<Play> {
             }
             "fact_path" => {
                 play.fact_path = cx.string(f, "fact_path", v);
-                if play.fact_path.as_deref().is_some_and(is_template) {
-                    cx.error(f, v, "`fact_path` must be written out, not templated");
-                }
+                cx.templates(f, v, "fact_path", &mut sites);
             }
             "gather_timeout" => play.gather_timeout = cx.uint(f, "gather_timeout", v, u64::MAX),
             "vars_prompt" => {

@@ -592,8 +592,8 @@ impl Engine {
                 tracing::Instrument::instrument(
                     async move {
                         let login = self.play_login(play, play_vars, h);
-                        let become_ = task::gather_become(self, h, ctx, gather_task);
-                        task::gather(self, h, &ssh, login, become_, play).await;
+                        let how = task::gather_how(self, h, ctx, gather_task);
+                        task::gather(self, h, &ssh, login, how, play).await;
                         self.after_task(h).await;
                     },
                     span,

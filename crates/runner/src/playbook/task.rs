@@ -362,22 +362,41 @@ async fn task_facts_with(
     }
 }
 
-/// The become of the play's fact gathering on `h`: the implicit task's (`gather_task`, the
-/// play's `become*` keywords) with the host's variables for the play.
-pub(crate) fn gather_become(
+/// How the play's fact gathering reads on `h`: with the implicit task's become
+/// (`gather_task`, the play's `become*` keywords) and the play's `fact_path` (rendered) and
+/// `gather_timeout`, with the host's variables for the play.
+pub(crate) fn gather_how(
     e: &Engine,
     h: &HostRun,
     ctx: &PlayCtx<'_>,
     gather_task: &Task,
-) -> Result<Option<clearfleet_ssh::Become>, String> {
+) -> Result<GatherHow, String> {
     let var_map = var_map(e, h, ctx, gather_task);
-    become_settings::become_of(e, gather_task, &e.context(&var_map), &var_map)
-        .map_err(|err| err.to_string())
+    let vars = e.context(&var_map);
+    let become_ = become_settings::become_of(e, gather_task, &vars, &var_map)
+        .map_err(|err| err.to_string())?;
+    let fact_path = ctx
+        .play
+        .fact_path
+        .as_ref()
+        .map(|p| {
+            e.templates
+                .render_string(p, &vars, &ctx.play.location, "fact_path")
+        })
+        .transpose()
+        .map_err(|err| err.to_string())?;
+    Ok(GatherHow {
+        options: super::facts::Options {
+            fact_path,
+            gather_timeout: ctx.play.gather_timeout,
+        },
+        become_,
+    })
 }
 
 /// Gathers facts on one host (one round trip), logged in as `login` (the play's
 /// `remote_user`, rendered; `Err`: it could not be) or as the host's own login, with the
-/// play's become (`Err`: it could not be decided) and its `fact_path` and `gather_timeout`;
+/// play's become, `fact_path` and `gather_timeout` (`how`; `Err`: they could not be decided);
 /// keeps the play's `gather_subset` (empty: all). Under the play's `ignore_unreachable` an
 /// unreachable host counts `ok` and `ignored` and stays in the play.
 pub(crate) async fn gather(
@@ -385,20 +404,13 @@ pub(crate) async fn gather(
     h: &mut HostRun,
     ssh: &SshSettings,
     login: Result<Option<String>, String>,
-    become_: Result<Option<clearfleet_ssh::Become>, String>,
+    how: Result<GatherHow, String>,
     play: &clearfleet_playbook::Play,
 ) {
     let subset = &play.gather_subset;
     let started = Instant::now();
-    let how = |become_| GatherHow {
-        options: super::facts::Options {
-            fact_path: play.fact_path.clone(),
-            gather_timeout: play.gather_timeout,
-        },
-        become_,
-    };
-    let result = match (login, become_) {
-        (Ok(login), Ok(become_)) => facts_of(e, h, ssh, login.as_deref(), &how(become_)).await,
+    let result = match (login, how) {
+        (Ok(login), Ok(how)) => facts_of(e, h, ssh, login.as_deref(), &how).await,
         (Err(msg), _) | (_, Err(msg)) => Err((false, msg)),
     };
     let (status, msg) = match result {
