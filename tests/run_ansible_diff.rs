@@ -1735,3 +1735,35 @@ fn ansible_and_clearfleet_agree_on_fact_gathering_keywords() {
     );
     both.same_dump("h01-setup.json");
 }
+
+/// `vars_prompt` without a terminal (tests/fixtures/run/play_keywords/prompt.yml): both tools
+/// read nothing, warn, and take the defaults (rendered), else `None`; `-e` beats a prompt (it
+/// is not asked) and `vars_files` beats the answer; a later play does not see them.
+#[test]
+fn ansible_and_clearfleet_agree_on_vars_prompt_without_a_terminal() {
+    let Some(both) = run_both_args(
+        "play_keywords/prompt.yml",
+        &["h01"],
+        &[],
+        &["-e", "given=from-extra-vars"],
+        |_, inv| inv,
+    ) else {
+        return;
+    };
+    let prompted = both.same_dump("h01-prompt.json");
+    let got: serde_json::Value = serde_json::from_str(&prompted).unwrap_or_default();
+    assert_eq!(got["given"], "from-extra-vars", "{prompted}");
+    assert_eq!(got["no_default"], "None", "{prompted}");
+    assert_eq!(
+        got["templated_default"], "from play vars, defaulted",
+        "{prompted}"
+    );
+    both.same_dump("h01-later.json");
+    assert!(
+        both.ours
+            .all_output()
+            .contains("Not prompting as we are not in interactive mode"),
+        "{}",
+        both.ours.all_output()
+    );
+}
