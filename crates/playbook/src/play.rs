@@ -145,13 +145,12 @@ pub fn for_each_task(tasks: &mut [Task], visit: &mut dyn FnMut(&mut Task)) {
 impl Play {
     /// ansible-core's implicit `Gathering Facts` task (`PlayIterator.__init__`,
     /// lib/ansible/executor/play_iterator.py): in a block of the play, so with the play's
-    /// `become*` keywords, `remote_user` and `environment`.
+    /// `become*` keywords and `remote_user`.
     pub fn gather_task(&self) -> Task {
         let mut t = super::task::new_task(self.location.clone());
         t.name = Some("Gathering Facts".to_owned());
         t.become_ = self.become_.clone();
         t.remote_user = self.remote_user.as_ref().map(|u| u.value.clone());
-        t.environment = self.environment.clone();
         t
     }
 }

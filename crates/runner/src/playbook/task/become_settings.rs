@@ -8,8 +8,8 @@
 //!   `become_method`: lib/ansible/executor/task_executor.py `_set_become_plugin`;
 //! - `ansible_become_user` / `ansible_sudo_user` over `become_user`, the password variables
 //!   over `-K`, `ansible_become_exe` over `become_exe` and the flags variables over
-//!   `become_flags`: the sudo
-//!   plugin's options (lib/ansible/plugins/become/sudo.py), whose variables beat its keywords
+//!   `become_flags`: the sudo plugin's options (lib/ansible/plugins/become/sudo.py), whose
+//!   variables beat its keywords
 //!   (lib/ansible/config/manager.py `get_config_value_and_origin`), `-K` arriving as a keyword
 //!   (`_set_connection_options`).
 //!
