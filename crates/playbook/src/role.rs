@@ -112,16 +112,12 @@ const ROLE_KEYWORDS: &[&str] = &[
     "remote_user",
     "diff",
     "module_defaults",
-];
-
-/// Role keywords Ansible has and clearfleet does not: an error, never a parameter.
-const ROLE_UNSUPPORTED: &[&str] = &[
-    "connection",
-    "port",
-    "any_errors_fatal",
     "debugger",
     "collections",
 ];
+
+/// Role keywords Ansible has and clearfleet does not: an error, never a parameter.
+const ROLE_UNSUPPORTED: &[&str] = &["connection", "port", "any_errors_fatal"];
 
 /// A role entry of `roles:` or `dependencies:`: a name, or a mapping with `role:` (or
 /// `name:`), keywords and parameters.
@@ -193,6 +189,10 @@ pub(crate) fn spec<'n>(
             "become" | "become_user" | "become_method" | "become_flags" | "become_exe" => {
                 has_become = true;
                 become_keyword(cx, f, &key, v, &mut become_, sites);
+            }
+            "debugger" => super::controller_keywords::debugger(cx, f, v),
+            "collections" => {
+                super::controller_keywords::collections(cx, f, v);
             }
             _ if ROLE_UNSUPPORTED.contains(&key.as_str()) => cx.error(
                 f,
