@@ -449,6 +449,25 @@ processor\t: 1\nvendor_id\t: GenuineIntel\nmodel name\t: Xeon\nphysical id\t: 1\
         );
     }
 
+    /// `gather_timeout` bounds the mounts' sizes (0 and unset: setup's 10); `fact_path` is
+    /// quoted, `~` left to the remote shell's `$HOME`.
+    #[test]
+    fn the_script_takes_setups_options() {
+        let of = |fact_path: Option<&str>, gather_timeout| {
+            script(
+                None,
+                &Options {
+                    fact_path: fact_path.map(str::to_owned),
+                    gather_timeout,
+                },
+            )
+        };
+        assert!(of(None, None).contains("\nGT=10\nFP=/etc/ansible/facts.d\n"));
+        assert!(of(None, Some(0)).contains("\nGT=10\n"));
+        assert!(of(Some("~/my facts"), Some(25)).contains("\nGT=25\nFP=\"$HOME\"/'my facts'\n"));
+        assert!(of(None, None).contains("timeout \"$GT\" stat"));
+    }
+
     /// The script runs under this machine's `sh` and describes its Python.
     #[test]
     fn the_script_runs_here() {
