@@ -1853,3 +1853,172 @@ fn ansible_and_clearfleet_agree_on_local_connections_and_ports() {
         "{var_wins}"
     );
 }
+
+/// Fact gathering under the play's keywords (tests/fixtures/run/play_keywords/gather.yml): the
+/// play's `become` (as nobody, so `ansible_user_id` and `ansible_env` are nobody's) through its
+/// `become_exe`, its `fact_path` (`ansible_local` from JSON, INI, scripts run as nobody, and
+/// local.py's messages for a failing script, unreadable text, a bad INI reference and a broken
+/// link), `gather_timeout`, `collections` and `debugger: never`; then setup's own `fact_path`.
+#[test]
+fn ansible_and_clearfleet_agree_on_fact_gathering_keywords() {
+    let Some(both) = run_both("play_keywords/gather.yml", &["h01"]) else {
+        return;
+    };
+    let gathered = both.same_dump("h01-gather.json");
+    let got: serde_json::Value = serde_json::from_str(&gathered).unwrap_or_default();
+    assert_eq!(got["user_id"], "nobody", "{gathered}");
+    assert_eq!(got["exe_used"], true, "{gathered}");
+    assert_eq!(got["local"]["run"]["ran_as"], "nobody", "{gathered}");
+    assert_eq!(
+        got["local"]["ini"]["first"]["ref"], "value and %",
+        "{gathered}"
+    );
+    both.same_dump("h01-setup.json");
+}
+
+/// `vars_prompt` without a terminal (tests/fixtures/run/play_keywords/prompt.yml): both tools
+/// read nothing, warn, and take the defaults (rendered), else `None`; `-e` beats a prompt (it
+/// is not asked) and `vars_files` beats the answer; a later play does not see them.
+#[test]
+fn ansible_and_clearfleet_agree_on_vars_prompt_without_a_terminal() {
+    let Some(both) = run_both_args(
+        "play_keywords/prompt.yml",
+        &["h01"],
+        &[],
+        &["-e", "given=from-extra-vars"],
+        |_, inv| inv,
+    ) else {
+        return;
+    };
+    let prompted = both.same_dump("h01-prompt.json");
+    let got: serde_json::Value = serde_json::from_str(&prompted).unwrap_or_default();
+    assert_eq!(got["given"], "from-extra-vars", "{prompted}");
+    assert_eq!(got["no_default"], "None", "{prompted}");
+    assert_eq!(
+        got["templated_default"], "from play vars, defaulted",
+        "{prompted}"
+    );
+    both.same_dump("h01-later.json");
+    assert!(
+        both.ours
+            .all_output()
+            .contains("Not prompting as we are not in interactive mode"),
+        "{}",
+        both.ours.all_output()
+    );
+}
+
+/// `cmd` run on a pseudo-terminal by tests/fixtures/run/play_keywords/answer.py, which types
+/// each of `answers` (prompt, answer) when its prompt shows: the exit code and what the
+/// terminal showed.
+fn on_terminal(cmd: &std::process::Command, answers: &[(&str, &str)]) -> (i32, String) {
+    let mut wrapped = std::process::Command::new("python3");
+    wrapped
+        .arg(fixture("play_keywords/answer.py"))
+        .arg(cmd.get_program())
+        .args(cmd.get_args())
+        .env_clear()
+        .env("ANSWERS", serde_json::json!(answers).to_string());
+    for (k, v) in cmd.get_envs() {
+        if let Some(v) = v {
+            wrapped.env(k, v);
+        }
+    }
+    if let Some(dir) = cmd.get_current_dir() {
+        wrapped.current_dir(dir);
+    }
+    let out = wrapped
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run answer.py: {e}"));
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    )
+}
+
+/// `vars_prompt` on a terminal (tests/fixtures/run/play_keywords/prompt_tty.yml), the answers
+/// typed at the prompts: both tools ask the same questions, take the same answers (a default
+/// for an empty one, a confirmation asked again after a mismatch, `unsafe` text kept as typed)
+/// and clearfleet masks the private answer in its output.
+#[test]
+fn ansible_and_clearfleet_agree_on_vars_prompt_on_a_terminal() {
+    let Some(ansible) = ansible::ansible_playbook() else {
+        return;
+    };
+    let Some(fleet) = Fleet::start(1) else {
+        return;
+    };
+    let home = temp_home();
+    let inv = ansible::inventory(&fleet).write(home.path(), "inv.yml");
+    let playbook = fixture("play_keywords/prompt_tty.yml");
+    let answers = [
+        ("Secret word: ", "hunter2-secret"),
+        ("Visible word [from play vars]: ", ""),
+        ("Say it twice: ", "one"),
+        ("confirm Say it twice: ", "two"),
+        ("Say it twice: ", "same"),
+        ("confirm Say it twice: ", "same"),
+        ("Raw text: ", "{{ base }}"),
+        ("Rendered text: ", "{{ base }}"),
+    ];
+    let ours = clearfleet(home.path())
+        .arg("run")
+        .fleet(&inv, fleet.known_hosts_path())
+        .arg("-e")
+        .arg(format!(
+            "work_dir={}",
+            home.path().join("clearfleet").display()
+        ))
+        .arg(&playbook)
+        .command();
+    let (ours_code, ours_out) = on_terminal(&ours, &answers);
+    let mut theirs = ansible::command(&ansible, home.path());
+    theirs
+        .arg("-i")
+        .arg(&inv)
+        .arg("-e")
+        .arg(format!(
+            "work_dir={}",
+            home.path().join("ansible").display()
+        ))
+        .arg(&playbook);
+    let (theirs_code, theirs_out) = on_terminal(&theirs, &answers);
+    assert_eq!(theirs_code, 0, "ansible-playbook:\n{theirs_out}");
+    assert_eq!(
+        ours_code, 0,
+        "clearfleet:\n{ours_out}\n--- ansible:\n{theirs_out}"
+    );
+    assert_eq!(
+        recaps(&ours_out, &["h01"]),
+        recaps(&theirs_out, &["h01"]),
+        "PLAY RECAP differs\n--- clearfleet:\n{ours_out}\n--- ansible:\n{theirs_out}"
+    );
+    let both = Both {
+        home,
+        ours: support::cli::Run {
+            code: ours_code,
+            stdout: ours_out.clone(),
+            stderr: String::new(),
+        },
+        theirs: theirs_out.clone(),
+    };
+    let dump = both.same_dump("h01-prompt-tty.json");
+    let got: serde_json::Value = serde_json::from_str(&dump).unwrap_or_default();
+    assert_eq!(
+        got,
+        serde_json::json!({"secret": "hunter2-secret", "visible": "from play vars",
+            "twice": "same", "kept_raw": "{{ base }}", "rendered": "from play vars"}),
+        "{dump}"
+    );
+    for out in [&ours_out, &theirs_out] {
+        assert!(
+            out.contains("***** VALUES ENTERED DO NOT MATCH ****"),
+            "{out}"
+        );
+    }
+    assert!(
+        theirs_out.contains("the secret is hunter2-secret"),
+        "{theirs_out}"
+    );
+    assert!(!ours_out.contains("hunter2-secret"), "{ours_out}");
+}

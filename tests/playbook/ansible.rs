@@ -12,6 +12,7 @@ const ANSIBLE_REJECTS: &[&str] = &[
     "force_handlers_not_boolean",
     "block_with_module",
     "collection_module",
+    "collections_unknown_module",
     "conflicting_actions",
     "end_role_outside_role",
     "free_form_unbalanced_quote",
@@ -30,6 +31,7 @@ const ANSIBLE_REJECTS: &[&str] = &[
     "unknown_module_keyword_typo",
     "unknown_play_keyword",
     "vars_bad_name",
+    "vars_prompt_unknown_key",
     "yaml_syntax",
 ];
 
@@ -39,6 +41,8 @@ const ANSIBLE_ACCEPTS: &[&str] = &[
     "args_on_wrong_module",
     "become_not_boolean",
     "connection_unsupported",
+    "debugger_interactive",
+    "debugger_unknown",
     "delegate_empty",
     "loop_not_list",
     "meta_unsupported",
@@ -50,6 +54,7 @@ const ANSIBLE_ACCEPTS: &[&str] = &[
     "template_syntax",
     "unknown_module_argument",
     "unsupported_keyword",
+    "vars_prompt_encrypt",
     "vault_value",
     "when_syntax",
     "with_nested",

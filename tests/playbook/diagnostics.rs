@@ -334,16 +334,59 @@ fn unknown_play_keyword() {
 
 #[test]
 fn unsupported_keyword() {
-    let expected = r#"site.yml:4:7: the task keyword `become_exe` is not supported by clearfleet
+    let expected = r#"site.yml:4:7: the task keyword `any_errors_fatal` is not supported by clearfleet
   |
-4 |       become_exe: sudo
-  |       ^
-
-error: site.yml:5:7: the task keyword `debugger` is not supported by clearfleet
-  |
-5 |       debugger: never
+4 |       any_errors_fatal: true
   |       ^"#;
     assert_text(&of("unsupported_keyword"), expected);
+}
+
+#[test]
+fn debugger_interactive() {
+    let expected = r#"site.yml:2:13: `debugger: on_failed` is not supported: clearfleet has no interactive task debugger
+  |
+2 |   debugger: on_failed
+  |             ^
+  = hint: remove `debugger` (or write `debugger: never`); register the result and show it with `debug` instead"#;
+    assert_text(&of("debugger_interactive"), expected);
+}
+
+#[test]
+fn debugger_unknown() {
+    let expected = r#"site.yml:4:17: 'sometimes' is not a valid value for debugger. Must be one of always, on_failed, on_unreachable, on_skipped, never
+  |
+4 |       debugger: sometimes
+  |                 ^"#;
+    assert_text(&of("debugger_unknown"), expected);
+}
+
+#[test]
+fn vars_prompt_encrypt() {
+    let expected = r#"site.yml:5:7: `encrypt` in `vars_prompt` is not supported: clearfleet cannot hash a prompted value
+  |
+5 |       encrypt: sha512_crypt
+  |       ^
+  = hint: prompt for the value as it is and hash it where it is used, or give the hash with `-e`"#;
+    assert_text(&of("vars_prompt_encrypt"), expected);
+}
+
+#[test]
+fn vars_prompt_unknown_key() {
+    let expected = r#"site.yml:5:7: Invalid vars_prompt data structure, found unsupported key 'hidden'
+  |
+5 |       hidden: true
+  |       ^"#;
+    assert_text(&of("vars_prompt_unknown_key"), expected);
+}
+
+#[test]
+fn collections_unknown_module() {
+    let expected = r#"site.yml:5:7: unknown module `ufw`
+  |
+5 |     - ufw:
+  |       ^
+  = hint: clearfleet has no collection besides `ansible.builtin`: it cannot look for this module in `community.general` (see docs/playbooks.md); or did you mean `raw`?"#;
+    assert_text(&of("collections_unknown_module"), expected);
 }
 
 #[test]

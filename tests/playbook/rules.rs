@@ -259,6 +259,7 @@ fn block_keywords_inherit_to_children() {
     assert_eq!(
         child.become_,
         Some(BecomeSpec {
+            exe: None,
             enabled: Some(true),
             user: Some("root".to_owned()),
             method: None,
@@ -578,6 +579,7 @@ fn become_fields_override_one_by_one() {
     assert_eq!(
         t[0].become_,
         Some(BecomeSpec {
+            exe: None,
             enabled: Some(true),
             user: Some("{{ app_user }}".to_owned()),
             method: Some("su".to_owned()),

@@ -42,6 +42,9 @@ pub struct Cx<'h> {
     pub roles: super::role::RoleCx,
     /// The module and action plugins of the directories loaded so far (`crate::plugins`).
     pub plugins: super::plugins::Plugins,
+    /// The `collections` of the play and blocks being loaded (for the hint of an unknown
+    /// module, `crate::controller_keywords::collections_hint`).
+    pub collections: Vec<String>,
 }
 
 impl<'h> Cx<'h> {
@@ -55,6 +58,7 @@ impl<'h> Cx<'h> {
             stack: Vec::new(),
             roles: super::role::RoleCx::default(),
             plugins: super::plugins::Plugins::default(),
+            collections: Vec::new(),
         }
     }
 

@@ -20,6 +20,12 @@ pub const PLAY: &[&str] = &[
     "become_user",
     "become_method",
     "become_flags",
+    "become_exe",
+    "vars_prompt",
+    "fact_path",
+    "gather_timeout",
+    "collections",
+    "debugger",
     "pre_tasks",
     "tasks",
     "post_tasks",
@@ -42,14 +48,7 @@ pub const PLAY: &[&str] = &[
 ];
 
 /// Play keywords Ansible has and clearfleet does not (an error naming the keyword).
-pub const PLAY_UNSUPPORTED: &[&str] = &[
-    "become_exe",
-    "collections",
-    "debugger",
-    "fact_path",
-    "gather_timeout",
-    "vars_prompt",
-];
+pub const PLAY_UNSUPPORTED: &[&str] = &[];
 
 /// Task keywords clearfleet implements (besides the module key).
 pub const TASK: &[&str] = &[
@@ -75,6 +74,9 @@ pub const TASK: &[&str] = &[
     "become_user",
     "become_method",
     "become_flags",
+    "become_exe",
+    "collections",
+    "debugger",
     "environment",
     "timeout",
     "run_once",
@@ -110,8 +112,7 @@ pub const TEMPLATED: &[&str] = &[
 ];
 
 /// Task keywords Ansible has and clearfleet does not.
-pub const TASK_UNSUPPORTED: &[&str] =
-    &["any_errors_fatal", "become_exe", "collections", "debugger"];
+pub const TASK_UNSUPPORTED: &[&str] = &["any_errors_fatal"];
 
 /// Keywords a `block` accepts (Ansible's `Block` attributes that clearfleet implements).
 pub const BLOCK: &[&str] = &[
@@ -124,6 +125,9 @@ pub const BLOCK: &[&str] = &[
     "become_user",
     "become_method",
     "become_flags",
+    "become_exe",
+    "collections",
+    "debugger",
     "environment",
     "ignore_errors",
     "ignore_unreachable",

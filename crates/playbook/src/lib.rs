@@ -21,6 +21,7 @@
 
 pub mod action;
 pub mod connection;
+pub mod controller_keywords;
 pub mod cx;
 pub mod error;
 mod files;
@@ -34,6 +35,7 @@ pub mod plugins;
 pub mod role;
 pub mod task;
 pub mod template;
+pub mod vars_prompt;
 
 pub use clearfleet_base::controller_files::ControllerFiles;
 pub use error::PlaybookError;
@@ -45,7 +47,7 @@ pub use load::{
 };
 pub use model::{
     BecomeSpec, DeferredRole, HostOrder, ModuleDefaults, Play, Playbook, RoleFrom, RoleScope,
-    Serial, SerialStep, SourceFile, Spanned, Strategy, Task, TaskBody, TemplateSite,
+    Serial, SerialStep, SourceFile, Spanned, Strategy, Task, TaskBody, TemplateSite, VarPrompt,
 };
 pub use role::LoadedRole;
 pub use template::{NoCheck, TemplateCheck, TemplateKind, TemplateRejected};

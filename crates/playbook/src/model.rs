@@ -67,6 +67,16 @@ pub struct Play {
     /// `gather_subset`: what the play's fact gathering keeps (setup's `gather_subset`; empty:
     /// everything).
     pub gather_subset: Vec<String>,
+    /// `fact_path`: the directory of local facts (`*.fact`, `ansible_local`) the play's fact
+    /// gathering reads (setup's `fact_path`; `None`: setup's default `/etc/ansible/facts.d`);
+    /// may be a template, rendered per host with the play's variables.
+    pub fact_path: Option<String>,
+    /// `gather_timeout`: seconds the play's fact gathering may take (setup's
+    /// `gather_timeout`; `None`: setup's default, 10 per collector).
+    pub gather_timeout: Option<u64>,
+    /// `vars_prompt`: the variables asked on the controller before the play runs (they become
+    /// play vars), unless `-e` gives them.
+    pub vars_prompt: Vec<VarPrompt>,
     pub serial: Option<Serial>,
     pub max_fail_percentage: Option<f64>,
     pub any_errors_fatal: bool,
@@ -115,6 +125,25 @@ pub struct Play {
     /// `ansible_dependent_role_names` (each once).
     pub dependent_role_names: Vec<String>,
     /// Where the play's mapping starts (its first key).
+    pub location: Location,
+}
+
+/// One `vars_prompt` entry (ansible-core `Play._load_vars_prompt`, asked by
+/// `PlaybookExecutor.run` through `Display.do_var_prompt`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct VarPrompt {
+    pub name: String,
+    /// The question (may be a template, rendered with the play's variables); `None`: Ansible's
+    /// `input for NAME: `.
+    pub prompt: Option<String>,
+    /// The answer when none is given (may be a template); `None`: no default.
+    pub default: Option<String>,
+    /// Not echoed (the default); a private answer is a secret in clearfleet's output.
+    pub private: bool,
+    /// Asked twice, until both answers agree.
+    pub confirm: bool,
+    /// `unsafe: true`: the answer is never rendered as a template.
+    pub unsafe_: bool,
     pub location: Location,
 }
 
@@ -180,7 +209,7 @@ pub enum Strategy {
     Free,
 }
 
-/// The `become`, `become_user`, `become_method` and `become_flags` keywords; `None` fields
+/// The `become`, `become_user`, `become_method`, `become_flags` and `become_exe` keywords; `None` fields
 /// were not set anywhere in the chain (the runner's defaults apply: `sudo`, `root`).
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct BecomeSpec {
@@ -188,6 +217,8 @@ pub struct BecomeSpec {
     pub user: Option<String>,
     pub method: Option<String>,
     pub flags: Option<String>,
+    /// `become_exe`: the become program (`sudo`, `su`) to run, by name or path.
+    pub exe: Option<String>,
 }
 
 impl BecomeSpec {
@@ -198,6 +229,7 @@ impl BecomeSpec {
             user: child.user.clone().or_else(|| self.user.clone()),
             method: child.method.clone().or_else(|| self.method.clone()),
             flags: child.flags.clone().or_else(|| self.flags.clone()),
+            exe: child.exe.clone().or_else(|| self.exe.clone()),
         }
     }
 }

@@ -143,6 +143,19 @@ pub fn for_each_task(tasks: &mut [Task], visit: &mut dyn FnMut(&mut Task)) {
     }
 }
 
+impl Play {
+    /// ansible-core's implicit `Gathering Facts` task (`PlayIterator.__init__`,
+    /// lib/ansible/executor/play_iterator.py): in a block of the play, so with the play's
+    /// `become*` keywords and `remote_user`.
+    pub fn gather_task(&self) -> Task {
+        let mut t = super::task::new_task(self.location.clone());
+        t.name = Some("Gathering Facts".to_owned());
+        t.become_ = self.become_.clone();
+        t.remote_user = self.remote_user.as_ref().map(|u| u.value.clone());
+        t
+    }
+}
+
 fn play(cx: &mut Cx, f: &File, n: &Node) -> Option<Play> {
     let entries = n.as_map()?;
     let first = entries.first().map_or(n, |(k, _)| k);
@@ -153,6 +166,9 @@ fn play(cx: &mut Cx, f: &File, n: &Node) -> Option<Play> {
         vars_files: Vec::new(),
         gather_facts: true,
         gather_subset: Vec::new(),
+        fact_path: None,
+        gather_timeout: None,
+        vars_prompt: Vec::new(),
         serial: None,
         max_fail_percentage: None,
         any_errors_fatal: false,
@@ -187,6 +203,7 @@ fn play(cx: &mut Cx, f: &File, n: &Node) -> Option<Play> {
     let mut hosts_typo = false;
     let mut sections: Vec<(String, &Node)> = Vec::new();
     let mut sites = Vec::new();
+    let mut collections = Vec::new();
     for (k, v) in entries {
         let key = key_text(k);
         match key.as_str() {
@@ -208,6 +225,16 @@ fn play(cx: &mut Cx, f: &File, n: &Node) -> Option<Play> {
                     cx.error(f, v, "`gather_subset` must be written out, not templated");
                 }
             }
+            "fact_path" => {
+                play.fact_path = cx.string(f, "fact_path", v);
+                cx.templates(f, v, "fact_path", &mut sites);
+            }
+            "gather_timeout" => play.gather_timeout = cx.uint(f, "gather_timeout", v, u64::MAX),
+            "vars_prompt" => {
+                play.vars_prompt = super::vars_prompt::vars_prompt(cx, f, v, &mut sites)
+            }
+            "collections" => collections = super::controller_keywords::collections(cx, f, v),
+            "debugger" => super::controller_keywords::debugger(cx, f, v),
             "serial" => play.serial = serial(cx, f, v),
             "max_fail_percentage" => {
                 play.max_fail_percentage = cx.number(f, "max_fail_percentage", v);
@@ -221,7 +248,7 @@ fn play(cx: &mut Cx, f: &File, n: &Node) -> Option<Play> {
             "force_handlers" => play.force_handlers = cx.bool(f, "force_handlers", v),
             "order" => play.order = order(cx, f, v),
             "strategy" => play.strategy = strategy(cx, f, v),
-            "become" | "become_user" | "become_method" | "become_flags" => {
+            "become" | "become_user" | "become_method" | "become_flags" | "become_exe" => {
                 has_become = true;
                 become_keyword(cx, f, &key, v, &mut become_, &mut sites);
             }
@@ -295,6 +322,7 @@ fn play(cx: &mut Cx, f: &File, n: &Node) -> Option<Play> {
     inherited.tags = play.tags.clone();
     inherited.become_ = play.become_.clone();
     inherited.environment = play.environment.clone();
+    cx.collections = collections;
     // Ansible runs the roles after `pre_tasks` and before `tasks`, in the same section.
     let role_tasks = match roles {
         Some(v) => super::role::play_roles(cx, f, v, &inherited, &mut sites),
@@ -310,6 +338,7 @@ fn play(cx: &mut Cx, f: &File, n: &Node) -> Option<Play> {
         }
     }
     play.tasks.splice(0..0, role_tasks);
+    cx.collections.clear();
     let roles = std::mem::take(&mut cx.roles);
     cx.roles.roles_path = roles.roles_path;
     // Handlers of `roles:` and `import_role` come before the play's own, `include_role`'s after.

@@ -108,6 +108,7 @@ const ROLE_KEYWORDS: &[&str] = &[
     "become_user",
     "become_method",
     "become_flags",
+    "become_exe",
     "delegate_to",
     "delegate_facts",
     "remote_user",
@@ -115,10 +116,12 @@ const ROLE_KEYWORDS: &[&str] = &[
     "port",
     "diff",
     "module_defaults",
+    "debugger",
+    "collections",
 ];
 
 /// Role keywords Ansible has and clearfleet does not: an error, never a parameter.
-const ROLE_UNSUPPORTED: &[&str] = &["any_errors_fatal", "debugger", "collections"];
+const ROLE_UNSUPPORTED: &[&str] = &["any_errors_fatal"];
 
 /// A role entry of `roles:` or `dependencies:`: a name, or a mapping with `role:` (or
 /// `name:`), keywords and parameters.
@@ -190,9 +193,13 @@ pub(crate) fn spec<'n>(
             "port" => out.own.port = connection::port(cx, f, v, sites),
             "diff" => out.own.diff = cx.bool(f, "diff", v),
             "module_defaults" => out.own.module_defaults = cx.module_defaults(f, v, sites),
-            "become" | "become_user" | "become_method" | "become_flags" => {
+            "become" | "become_user" | "become_method" | "become_flags" | "become_exe" => {
                 has_become = true;
                 become_keyword(cx, f, &key, v, &mut become_, sites);
+            }
+            "debugger" => super::controller_keywords::debugger(cx, f, v),
+            "collections" => {
+                super::controller_keywords::collections(cx, f, v);
             }
             _ if ROLE_UNSUPPORTED.contains(&key.as_str()) => cx.error(
                 f,

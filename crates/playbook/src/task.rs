@@ -3,6 +3,7 @@
 
 use super::action::{Action, canonical_module, module_call};
 use super::connection;
+use super::controller_keywords;
 use super::cx::{Cx, File, is_identifier, shown};
 use super::files::{enter, parse, read};
 use super::inherit::{self, Inherited, Own};
@@ -41,6 +42,7 @@ pub(crate) fn become_keyword(
     match key {
         "become_user" => become_.user = s,
         "become_method" => become_.method = s,
+        "become_exe" => become_.exe = s,
         _ => become_.flags = s,
     }
 }
@@ -168,6 +170,7 @@ pub fn task(
     let mut args_kw: Option<&Node> = None;
     let mut loops: Vec<(String, &Node, &Node)> = Vec::new();
     let mut sections: [Option<&Node>; 3] = [None, None, None];
+    let mut collections: Vec<String> = Vec::new();
     for (k, v) in entries {
         let key = key_text(k);
         if is_block && !BLOCK.contains(&key.as_str()) {
@@ -247,7 +250,7 @@ pub fn task(
             "notify" => own.notify = cx.strings(f, "notify", v, false),
             "listen" if handlers => task.listen = cx.strings(f, "listen", v, false),
             "listen" => cx.error(f, k, "`listen` is only valid on handlers"),
-            "become" | "become_user" | "become_method" | "become_flags" => {
+            "become" | "become_user" | "become_method" | "become_flags" | "become_exe" => {
                 has_become = true;
                 become_keyword(cx, f, &key, v, &mut become_, &mut sites);
             }
@@ -258,6 +261,8 @@ pub fn task(
             "connection" => own.connection = connection::connection(cx, f, v, &mut sites),
             "port" => own.port = connection::port(cx, f, v, &mut sites),
             "args" => args_kw = Some(v),
+            "debugger" => controller_keywords::debugger(cx, f, v),
+            "collections" => collections = controller_keywords::collections(cx, f, v),
             "block" => sections[0] = Some(v),
             "rescue" => sections[1] = Some(v),
             "always" => sections[2] = Some(v),
@@ -305,11 +310,14 @@ pub fn task(
         let inherited = Inherited::from_parent(&task);
         let names = ["block", "rescue", "always"];
         let mut lists: [Vec<Task>; 3] = [Vec::new(), Vec::new(), Vec::new()];
+        let outer = cx.collections.len();
+        cx.collections.extend(collections);
         for (i, section) in sections.iter().enumerate() {
             if let Some(s) = section {
                 lists[i] = task_list(cx, f, s, names[i], handlers, &inherited, depth + 1);
             }
         }
+        cx.collections.truncate(outer);
         let [block, rescue, always] = lists;
         task.body = TaskBody::Block {
             block,
@@ -335,13 +343,18 @@ pub fn task(
         let foreign = key.contains('.')
             && !key.starts_with("ansible.builtin.")
             && !key.starts_with("ansible.legacy.");
+        let listed: Vec<String> = cx.collections.iter().chain(&collections).cloned().collect();
         let hint = if foreign {
             Some(
                 "clearfleet runs only its own `ansible.builtin` modules (see docs/playbooks.md)"
                     .to_owned(),
             )
         } else {
-            did_you_mean(short, candidates)
+            let typo = did_you_mean(short, candidates);
+            match controller_keywords::collections_hint(&listed) {
+                Some(h) => Some(typo.map_or(h.clone(), |t| format!("{h}; or {t}"))),
+                None => typo,
+            }
         };
         cx.error_hint(f, k, message, hint);
     }

@@ -23,6 +23,7 @@ mod task_args;
 mod template_file;
 mod templating;
 mod transport;
+mod vars_prompt;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -362,6 +363,8 @@ impl Engine {
 
     /// Runs one play; `Break` when the rest of the playbook must not run.
     async fn run_play(&self, play: &Play, hosts: &mut [HostRun]) -> std::ops::ControlFlow<()> {
+        // Asked before the play starts, as `PlaybookExecutor.run` asks them.
+        let prompted = vars_prompt::answers(self, play, &self.play_vars(play, &Map::new())).await;
         let names = self.play_hosts(play);
         let name = play.name.clone().unwrap_or_else(|| play.hosts.clone());
         self.emit(EventKind::PlayStarted {
@@ -382,7 +385,7 @@ impl Engine {
             h.ended = false;
             h.ended_role = None;
         }
-        let play_vars = self.play_vars(play);
+        let play_vars = self.play_vars(play, &prompted);
         let ctx = PlayCtx {
             play,
             vars: play_vars,
@@ -411,7 +414,7 @@ impl Engine {
             let batch: Vec<usize> = in_play[offset..(offset + size).min(in_play.len())].to_vec();
             offset += size;
             if play.gather_facts {
-                self.gather_facts(play, hosts, &batch).await;
+                self.gather_facts(&ctx, hosts, &batch).await;
             }
             *ctx.batch.lock().unwrap_or_else(|p| p.into_inner()) = batch.clone();
             // `run_once` is once per batch.
@@ -515,8 +518,11 @@ impl Engine {
             .collect()
     }
 
-    fn play_vars(&self, play: &Play) -> Map<String, Value> {
+    /// The play's `vars`, its `vars_prompt` answers (`prompted`: play vars, set over `vars` in
+    /// ansible-core) and its `vars_files`, lowest first.
+    fn play_vars(&self, play: &Play, prompted: &Map<String, Value>) -> Map<String, Value> {
         let mut vars: Map<String, Value> = play.vars.clone().into_iter().collect();
+        vars.extend(prompted.clone());
         for file in &play.vars_files {
             let written = if clearfleet_template::Templates::is_template(&file.value) {
                 let ctx = self.context(&vars);
@@ -600,7 +606,10 @@ impl Engine {
         })
     }
 
-    async fn gather_facts(&self, play: &Play, hosts: &mut [HostRun], batch: &[usize]) {
+    async fn gather_facts(&self, ctx: &PlayCtx<'_>, hosts: &mut [HostRun], batch: &[usize]) {
+        let play = ctx.play;
+        let gather_task = play.gather_task();
+        let gather_task = &gather_task;
         self.emit(EventKind::TaskStarted {
             name: "Gathering Facts".to_owned(),
             location: String::new(),
@@ -609,8 +618,7 @@ impl Engine {
         let ssh = self.config.ssh.clone();
         // The play's vars (its vars_files read once, not per host) for its templated
         // `remote_user`, `connection` and `port`, and the connection variables they may set.
-        let play_vars = self.play_vars(play);
-        let play_vars = &play_vars;
+        let play_vars = &ctx.vars;
         let futures = hosts
             .iter_mut()
             .enumerate()
@@ -621,7 +629,8 @@ impl Engine {
                 tracing::Instrument::instrument(
                     async move {
                         let reach = self.play_reach(play, play_vars, h);
-                        task::gather(self, h, &ssh, reach, play).await;
+                        let how = task::gather_how(self, h, ctx, gather_task);
+                        task::gather(self, h, &ssh, reach, how, play).await;
                         self.after_task(h).await;
                     },
                     span,

@@ -253,25 +253,37 @@ fn emit_engine_result(e: &Engine, h: &HostRun, t: &Task, status: TaskStatus, msg
     })));
 }
 
-/// Every fact of `h` (names without `ansible_`), read by one command on its connection;
-/// `Err((unreachable, message))`.
+/// What one fact gathering gives: the facts (names without `ansible_`) and setup's warnings.
+pub(crate) type Gathered = (Map<String, Value>, Vec<String>);
+
+/// How a fact gathering reads: setup's `fact_path` and `gather_timeout`, and the become it
+/// runs with (the task's, or for the play's gathering the play's: ansible-core's implicit
+/// `gather_facts` task belongs to a block of the play, lib/ansible/executor/play_iterator.py).
+#[derive(Default)]
+pub(crate) struct GatherHow {
+    pub(crate) options: super::facts::Options,
+    pub(crate) become_: Option<clearfleet_ssh::Become>,
+}
+
+/// Every fact of `h`, read by one command on its connection; `Err((unreachable, message))`.
 async fn facts_of(
     e: &Engine,
     h: &HostRun,
     ssh: &SshSettings,
     login: Option<&str>,
     port: Option<u16>,
-) -> Result<Map<String, Value>, (bool, String)> {
+    how: &GatherHow,
+) -> Result<Gathered, (bool, String)> {
     match h.connection_as(&e.connections, ssh, login, port).await {
         Err(err) => Err((true, err.to_string())),
         Ok(conn) => {
             let remote = SshRemote {
                 host: &h.name,
                 connection: &conn,
-                become_: None,
+                become_: how.become_.clone(),
                 max_output: h.plan.max_output,
             };
-            facts_through(&remote, &h.inventory_vars).await
+            facts_through(&remote, &h.inventory_vars, &how.options).await
         }
     }
 }
@@ -280,13 +292,14 @@ async fn facts_of(
 async fn facts_through(
     remote: &impl Remote,
     vars: &Map<String, Value>,
-) -> Result<Map<String, Value>, (bool, String)> {
+    options: &super::facts::Options,
+) -> Result<Gathered, (bool, String)> {
     // A literal `ansible_python_interpreter` is the Python `ansible_python` describes.
     let interpreter = vars
         .get("ansible_python_interpreter")
         .and_then(Value::as_str)
         .filter(|p| !p.contains("{{") && !p.starts_with("auto"));
-    let script = super::facts::script(interpreter);
+    let script = super::facts::script(interpreter, options);
     match remote
         .run(
             &format!("sh -c {}", clearfleet_base::shell::quote(&script)),
@@ -296,7 +309,7 @@ async fn facts_through(
         .await
     {
         Ok(out) => match out.truncation.message() {
-            None => Ok(super::facts::parse(&out.stdout_text())),
+            None => Ok(super::facts::parse_warned(&out.stdout_text())),
             Some(why) => Err((false, format!("the facts cannot be read whole: {why}"))),
         },
         Err(err) => Err((
@@ -306,20 +319,34 @@ async fn facts_through(
     }
 }
 
-/// The facts of the host a task's module runs on (`setup`, and the `service` action's own
+/// The facts of the host a task's module runs on (the `service` and package actions' own
 /// gathering): the task's own host, logged in as the task says, or the one it is delegated to.
 async fn task_facts(
     e: &Engine,
     h: &HostRun,
     t: &Task,
-    (vars, var_map): (&Ctx, &Map<String, Value>),
+    vars: (&Ctx, &Map<String, Value>),
     delegated: &Delegation,
 ) -> Result<Map<String, Value>, (bool, String)> {
+    task_facts_with(e, h, t, vars, delegated, &GatherHow::default())
+        .await
+        .map(|(facts, _)| facts)
+}
+
+/// [`task_facts`] read as `how` says (`setup`'s arguments and become).
+async fn task_facts_with(
+    e: &Engine,
+    h: &HostRun,
+    t: &Task,
+    (vars, var_map): (&Ctx, &Map<String, Value>),
+    delegated: &Delegation,
+    how: &GatherHow,
+) -> Result<Gathered, (bool, String)> {
     match delegated {
         Delegation::Own => {
             let login = login(e, t, vars, var_map).map_err(|err| (false, err.to_string()))?;
             let port = task_port(e, t, vars, delegated).map_err(|err| (false, err))?;
-            facts_of(e, h, &e.config.ssh, login.as_deref(), port).await
+            facts_of(e, h, &e.config.ssh, login.as_deref(), port, how).await
         }
         Delegation::Host(plan) => {
             let login = delegated_login(e, plan, t, vars).map_err(|e| (false, e.to_string()))?;
@@ -336,19 +363,19 @@ async fn task_facts(
             let remote = SshRemote {
                 host: &plan.name,
                 connection: &conn,
-                become_: None,
+                become_: how.become_.clone(),
                 max_output: plan.max_output,
             };
             let host_vars = e.inventory.host_vars_of(&plan.name).unwrap_or_default();
-            facts_through(&remote, &host_vars).await
+            facts_through(&remote, &host_vars, &how.options).await
         }
         Delegation::Controller(name) => {
             let remote = LocalRemote::new(h.name.clone()).with_max_output(h.plan.max_output);
-            facts_through(&remote, &e.inventory.host_vars(name)).await
+            facts_through(&remote, &e.inventory.host_vars(name), &how.options).await
         }
         Delegation::Local => {
             let remote = LocalRemote::new(h.name.clone()).with_max_output(h.plan.max_output);
-            facts_through(&remote, &h.inventory_vars).await
+            facts_through(&remote, &h.inventory_vars, &how.options).await
         }
     }
 }
@@ -362,32 +389,74 @@ pub(crate) struct Reach {
     pub(crate) port: Option<u16>,
 }
 
+/// How the play's fact gathering reads on `h`: with the implicit task's become
+/// (`gather_task`, the play's `become*` keywords) and the play's `fact_path` (rendered) and
+/// `gather_timeout`, with the host's variables for the play.
+pub(crate) fn gather_how(
+    e: &Engine,
+    h: &HostRun,
+    ctx: &PlayCtx<'_>,
+    gather_task: &Task,
+) -> Result<GatherHow, String> {
+    let var_map = var_map(e, h, ctx, gather_task);
+    let vars = e.context(&var_map);
+    let become_ = become_settings::become_of(e, gather_task, &vars, &var_map)
+        .map_err(|err| err.to_string())?;
+    let fact_path = ctx
+        .play
+        .fact_path
+        .as_ref()
+        .map(|p| {
+            e.templates
+                .render_string(p, &vars, &ctx.play.location, "fact_path")
+        })
+        .transpose()
+        .map_err(|err| err.to_string())?;
+    Ok(GatherHow {
+        options: super::facts::Options {
+            fact_path,
+            gather_timeout: ctx.play.gather_timeout,
+        },
+        become_,
+    })
+}
+
 /// Gathers facts on one host (one round trip), reached as `reach` says (the play's
-/// `connection`, `remote_user` and `port`, rendered; `Err`: they could not be); keeps the
-/// play's `gather_subset` (empty: all). Under the play's `ignore_unreachable` an unreachable
-/// host counts `ok` and `ignored` and stays in the play.
+/// `connection`, `remote_user` and `port`, rendered; `Err`: they could not be), with the
+/// play's become, `fact_path` and `gather_timeout` (`how`; `Err`: they could not be decided);
+/// keeps the play's `gather_subset` (empty: all). Under the play's `ignore_unreachable` an
+/// unreachable host counts `ok` and `ignored` and stays in the play.
 pub(crate) async fn gather(
     e: &Engine,
     h: &mut HostRun,
     ssh: &SshSettings,
     reach: Result<Reach, String>,
+    how: Result<GatherHow, String>,
     play: &clearfleet_playbook::Play,
 ) {
     let subset = &play.gather_subset;
     let started = Instant::now();
-    let result = match reach {
-        Ok(Reach {
-            transport: Transport::Local,
-            ..
-        }) => {
+    let result = match (reach, how) {
+        (
+            Ok(Reach {
+                transport: Transport::Local,
+                ..
+            }),
+            Ok(how),
+        ) => {
             let remote = LocalRemote::new(h.name.clone()).with_max_output(h.plan.max_output);
-            facts_through(&remote, &h.inventory_vars).await
+            facts_through(&remote, &h.inventory_vars, &how.options).await
         }
-        Ok(Reach { login, port, .. }) => facts_of(e, h, ssh, login.as_deref(), port).await,
-        Err(msg) => Err((false, msg)),
+        (Ok(Reach { login, port, .. }), Ok(how)) => {
+            facts_of(e, h, ssh, login.as_deref(), port, &how).await
+        }
+        (Err(msg), _) | (_, Err(msg)) => Err((false, msg)),
     };
     let (status, msg) = match result {
-        Ok(facts) => {
+        Ok((facts, warnings)) => {
+            for message in warnings {
+                e.emit(EventKind::Warning { message });
+            }
             h.facts = Arc::new(super::facts::vars(
                 &h.facts,
                 super::facts::select(&facts, &json!({ "gather_subset": subset })),
@@ -1138,8 +1207,33 @@ async fn setup(
         Ok(d) => d,
         Err(err) => return Outcome::fail(err),
     };
-    match task_facts(e, h, t, (vars, var_map), &delegated).await {
-        Ok(facts) => {
+    // The become of the host the module runs on, as for any module (setup runs as one).
+    let empty = Map::new();
+    let conn_vars = match &delegated {
+        Delegation::Host(plan) => delegated_vars::of(var_map, &plan.name).unwrap_or(&empty),
+        _ => var_map,
+    };
+    let become_ = match &delegated {
+        Delegation::Controller(_) => None,
+        _ => match become_settings::become_of(e, t, vars, conn_vars) {
+            Ok(b) => b,
+            Err(err) => return Outcome::fail(err.to_string()),
+        },
+    };
+    let how = GatherHow {
+        options: super::facts::Options {
+            fact_path: rendered
+                .get("fact_path")
+                .and_then(Value::as_str)
+                .map(str::to_owned),
+            gather_timeout: rendered
+                .get("gather_timeout")
+                .and_then(|v| v.as_u64().or_else(|| v.as_str()?.trim().parse().ok())),
+        },
+        become_,
+    };
+    match task_facts_with(e, h, t, (vars, var_map), &delegated, &how).await {
+        Ok((facts, warnings)) => {
             let kept = super::facts::select(&facts, rendered);
             let returned = super::facts::returned(&kept);
             match facts_owner(t, &delegated) {
@@ -1148,6 +1242,7 @@ async fn setup(
             }
             let mut r = ModuleResult::ok();
             r.data.insert("ansible_facts".into(), returned);
+            r.warnings = warnings;
             Outcome::of(r)
         }
         Err((true, msg)) => Outcome::of(ModuleResult::from_remote_error(

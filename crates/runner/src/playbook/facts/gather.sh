@@ -1,6 +1,7 @@
 # clearfleet's fact gathering: one POSIX sh run per host (Linux and macOS). Each section starts
 # with a line `@@name`; `env` comes last and runs to the end (NUL-separated where `env -0` works).
-# $PY (set before this script) is the Python to describe, `auto` for Ansible's discovery list.
+# $PY (set before this script) is the Python to describe, `auto` for Ansible's discovery list;
+# $GT the seconds a collector may take (setup's gather_timeout), $FP setup's fact_path.
 echo @@uname; uname -s; uname -r; uname -v; uname -m; uname -n
 echo @@hostname; hostname 2>/dev/null
 echo @@user; id -un; id -u; id -g
@@ -35,7 +36,15 @@ if [ -r /proc/mounts ]; then while read -r dev mnt fs opts dump pass; do
 case $dev in /*|\\*) ;; *:/*) ;; *) continue ;; esac; [ "$fs" = none ] && continue
 echo "$dev $mnt $fs $opts $dump $pass"; set -- "$@" "$(printf '%b' "$(printf '%s' "$mnt" | sed 's/\\\([0-7][0-7][0-7]\)/\\0\1/g')")"
 done < /proc/mounts; fi
-echo @@statfs; if [ $# -gt 0 ]; then if command -v timeout >/dev/null 2>&1; then timeout 10 stat -f -c '%s %S %b %f %a %c %d %n' "$@"; else stat -f -c '%s %S %b %f %a %c %d %n' "$@"; fi 2>/dev/null; fi
+echo @@statfs; if [ $# -gt 0 ]; then if command -v timeout >/dev/null 2>&1; then timeout "$GT" stat -f -c '%s %S %b %f %a %c %d %n' "$@"; else stat -f -c '%s %S %b %f %a %c %d %n' "$@"; fi 2>/dev/null; fi
+# Local facts (local.rs reads these lines): paths and contents in hex, `ls -lL`'s owner x bit
+# deciding what runs, as local.py's `stat.S_IXUSR`.
+echo @@local; if [ -n "$FP" ] && [ -e "$FP" ]; then for f in "$FP"/*.fact; do
+[ -e "$f" ] || [ -L "$f" ] || continue; echo "file $(printf %s "$f" | od -An -v -tx1 | tr -d ' \n')"
+[ -e "$f" ] || { echo stat; continue; }; x=$(ls -ldL "$f" 2>/dev/null | cut -c4)
+if [ "$x" = x ] || [ "$x" = s ]; then T=$(mktemp) && { "$f" </dev/null >"$T" 2>"$T.e"; echo "rc $?"
+echo "out $(od -An -v -tx1 <"$T" | tr -d ' \n')"; echo "err $(od -An -v -tx1 <"$T.e" | tr -d ' \n')"; rm -f "$T" "$T.e"; }
+else echo "rc -"; echo "out $(od -An -v -tx1 <"$f" 2>/dev/null | tr -d ' \n')"; fi; done; fi
 echo @@fips; cat /proc/sys/crypto/fips_enabled 2>/dev/null
 echo @@docker; if command -v docker >/dev/null 2>&1; then echo yes; else echo no; fi
 if docker compose version >/dev/null 2>&1; then echo v2; elif command -v docker-compose >/dev/null 2>&1; then echo v1; else echo none; fi

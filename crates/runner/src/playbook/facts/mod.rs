@@ -2,6 +2,7 @@
 //! (gather.sh), parsed here, cached for the run; `gather_subset` and `filter` choose among them.
 
 mod hardware;
+mod local;
 mod network;
 mod platform;
 
@@ -9,12 +10,44 @@ use std::collections::HashMap;
 
 use serde_json::{Map, Value, json};
 
+/// setup's `fact_path` default (lib/ansible/modules/setup.py).
+pub const DEFAULT_FACT_PATH: &str = "/etc/ansible/facts.d";
+
+/// setup's `gather_timeout` default (`DEFAULT_GATHER_TIMEOUT`,
+/// lib/ansible/module_utils/facts/timeout.py), also what `0` means (`gather_timeout or ...`).
+pub const DEFAULT_GATHER_TIMEOUT: u64 = 10;
+
+/// What a fact gathering reads besides the facts themselves: setup's `fact_path` and
+/// `gather_timeout` (the play's keywords for the play's own gathering).
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// `None`: [`DEFAULT_FACT_PATH`].
+    pub fact_path: Option<String>,
+    /// Seconds the mounts' sizes may take (`None` or 0: [`DEFAULT_GATHER_TIMEOUT`]): the one
+    /// collector of Linux whose time ansible-core bounds with it (`get_mount_facts`'
+    /// `maxtime`, module_utils/facts/hardware/linux.py).
+    pub gather_timeout: Option<u64>,
+}
+
 /// The one command that gathers every fact (POSIX sh; Linux and macOS), given the Python to
 /// describe (`ansible_python_interpreter`, else Ansible's discovery list).
-pub fn script(interpreter: Option<&str>) -> String {
+pub fn script(interpreter: Option<&str>, options: &Options) -> String {
+    let timeout = options
+        .gather_timeout
+        .filter(|t| *t > 0)
+        .unwrap_or(DEFAULT_GATHER_TIMEOUT);
+    let quote = clearfleet_base::shell::quote;
+    // A `path` option: `~` is the remote user's home (`os.path.expanduser`).
+    let fact_path = match options.fact_path.as_deref().unwrap_or(DEFAULT_FACT_PATH) {
+        "~" => "\"$HOME\"".to_owned(),
+        p => match p.strip_prefix("~/") {
+            Some(rest) => format!("\"$HOME\"/{}", quote(rest)),
+            None => quote(p),
+        },
+    };
     format!(
-        "PY={}\n{}",
-        clearfleet_base::shell::quote(interpreter.unwrap_or("auto")),
+        "PY={}\nGT={timeout}\nFP={fact_path}\n{}",
+        quote(interpreter.unwrap_or("auto")),
         include_str!("gather.sh")
     )
 }
@@ -72,9 +105,18 @@ fn env(raw: &str) -> Value {
 }
 
 /// Every fact the script's output yields, by its name without `ansible_` (`python`, `env`...).
-pub fn parse(stdout: &str) -> Map<String, Value> {
+#[cfg(test)]
+fn parse(stdout: &str) -> Map<String, Value> {
+    parse_warned(stdout).0
+}
+
+/// Every fact the script's output yields, by its name without `ansible_` (`python`, `env`...),
+/// with the warnings setup gives about them (unreadable local facts).
+pub fn parse_warned(stdout: &str) -> (Map<String, Value>, Vec<String>) {
     let s = Sections::new(stdout);
     let mut facts = Map::new();
+    let (local, warnings) = local::facts(s.get("local"));
+    facts.insert("local".into(), local);
     platform::facts(&s, &mut facts);
     hardware::facts(&s, &mut facts);
     network::facts(&s, &mut facts);
@@ -84,7 +126,7 @@ pub fn parse(stdout: &str) -> Map<String, Value> {
     facts.insert("fips".into(), json!(s.line("fips", 0) == "1"));
     facts.insert("docker".into(), json!(s.line("docker", 0) == "yes"));
     facts.insert("docker_compose".into(), json!(s.line("docker", 1)));
-    facts
+    (facts, warnings)
 }
 
 /// The `gather_subset` names ansible-core 2.19 accepts (its collectors and their fact ids).
@@ -407,6 +449,25 @@ processor\t: 1\nvendor_id\t: GenuineIntel\nmodel name\t: Xeon\nphysical id\t: 1\
         );
     }
 
+    /// `gather_timeout` bounds the mounts' sizes (0 and unset: setup's 10); `fact_path` is
+    /// quoted, `~` left to the remote shell's `$HOME`.
+    #[test]
+    fn the_script_takes_setups_options() {
+        let of = |fact_path: Option<&str>, gather_timeout| {
+            script(
+                None,
+                &Options {
+                    fact_path: fact_path.map(str::to_owned),
+                    gather_timeout,
+                },
+            )
+        };
+        assert!(of(None, None).contains("\nGT=10\nFP=/etc/ansible/facts.d\n"));
+        assert!(of(None, Some(0)).contains("\nGT=10\n"));
+        assert!(of(Some("~/my facts"), Some(25)).contains("\nGT=25\nFP=\"$HOME\"/'my facts'\n"));
+        assert!(of(None, None).contains("timeout \"$GT\" stat"));
+    }
+
     /// The script runs under this machine's `sh` and describes its Python.
     #[test]
     fn the_script_runs_here() {
@@ -417,12 +478,40 @@ processor\t: 1\nvendor_id\t: GenuineIntel\nmodel name\t: Xeon\nphysical id\t: 1\
             .ok()
             .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
             .filter(|p| !p.is_empty());
+        let dir = std::env::temp_dir().join(format!("cf-local-facts-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let write = |name: &str, text: &str, mode: u32| {
+            use std::os::unix::fs::PermissionsExt;
+            let p = dir.join(name);
+            std::fs::write(&p, text).expect("write fact");
+            std::fs::set_permissions(&p, std::fs::Permissions::from_mode(mode)).expect("chmod");
+        };
+        write("json.fact", "{\"a\": [1, 2]}\n", 0o644);
+        write("ini.fact", "[sec]\nK = v\n", 0o644);
+        write("run.fact", "#!/bin/sh\necho '{\"ran\": true}'\n", 0o755);
+        write("fail.fact", "#!/bin/sh\necho oops >&2\nexit 3\n", 0o755);
+        write("skipped.txt", "{}", 0o644);
+        let options = Options {
+            fact_path: Some(dir.display().to_string()),
+            gather_timeout: Some(5),
+        };
         let out = std::process::Command::new("sh")
             .arg("-c")
-            .arg(script(py.as_deref()))
+            .arg(script(py.as_deref(), &options))
             .output()
             .expect("run sh");
-        let f = parse(&String::from_utf8_lossy(&out.stdout));
+        let _ = std::fs::remove_dir_all(&dir);
+        let (f, warnings) = parse_warned(&String::from_utf8_lossy(&out.stdout));
+        let fail = format!(
+            "Failure executing fact script ({}/fail.fact), rc: 3, err: oops\n",
+            dir.display()
+        );
+        assert_eq!(
+            f["local"],
+            json!({"fail": fail, "ini": {"sec": {"k": "v"}}, "json": {"a": [1, 2]}, "run": {"ran": true}})
+        );
+        assert_eq!(warnings, [fail]);
         assert!(!f["system"].as_str().unwrap_or("").is_empty());
         assert!(f["env"].get("HOME").is_some());
         assert!(f["date_time"].get("epoch").is_some());

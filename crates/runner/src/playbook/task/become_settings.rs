@@ -7,8 +7,9 @@
 //! - `ansible_become` over `become`, and `ansible_become_method` (when not empty) over
 //!   `become_method`: lib/ansible/executor/task_executor.py `_set_become_plugin`;
 //! - `ansible_become_user` / `ansible_sudo_user` over `become_user`, the password variables
-//!   over `-K`, `ansible_become_exe` and the flags variables over `become_flags`: the sudo
-//!   plugin's options (lib/ansible/plugins/become/sudo.py), whose variables beat its keywords
+//!   over `-K`, `ansible_become_exe` over `become_exe` and the flags variables over
+//!   `become_flags`: the sudo plugin's options (lib/ansible/plugins/become/sudo.py), whose
+//!   variables beat its keywords
 //!   (lib/ansible/config/manager.py `get_config_value_and_origin`), `-K` arriving as a keyword
 //!   (`_set_connection_options`).
 //!
@@ -125,7 +126,10 @@ pub(crate) fn become_of(
         method,
         password,
         timeout: defaults.timeout,
-        exe: variable(EXE)?.map(|(_, exe)| exe),
+        exe: match variable(EXE)? {
+            Some((_, exe)) => Some(exe),
+            None => keyword(spec.and_then(|s| s.exe.as_ref()), "become_exe")?,
+        },
         flags,
     }))
 }
