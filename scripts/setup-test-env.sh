@@ -14,7 +14,14 @@
 #     differential test), dnf, python3-dnf, rpm and createrepo-c (the dnf differential test
 #     builds tiny RPMs with rpmbuild, makes a repository of them with createrepo_c and installs
 #     them into a scratch --installroot, under clearfleet's dnf CLI and ansible-core's dnf.py,
-#     which imports the dnf Python bindings) when missing (apt-get update only then);
+#     which imports the dnf Python bindings), libuser (luseradd, lusermod, luserdel, lchage,
+#     lgroupadd, lgroupmod, lgroupdel: the `local: true` of the user and group modules, their
+#     differential tests and ansible-core's user and group targets) when missing (apt-get update
+#     only then);
+#   - restores /etc/libuser.conf (the libuser package's conffile; every libuser tool refuses to
+#     start without it: "Error initializing libuser: could not open configuration file") when it
+#     is missing, by reinstalling libuser with --force-confmiss (dpkg leaves a deleted conffile
+#     deleted otherwise);
 #   - creates /run/sshd (sshd's privilege-separation directory; sshd exits without it).
 # It adds no user, group or sudo rule to this machine: the test users (cf-pass, cf-sudo, cf-nopw,
 # cf-docker), their passwords, home directories and sudo rules exist only inside the private
@@ -33,7 +40,7 @@ fi
 missing=()
 for pkg in openssh-server openssh-client sudo openssl iproute2 chromium python3 python3-venv \
     bash-completion zsh fish man-db time unzip bzip2 xz-utils \
-    python3-setuptools dnf python3-dnf rpm createrepo-c; do
+    python3-setuptools dnf python3-dnf rpm createrepo-c libuser; do
     if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed"; then
         missing+=("$pkg")
     fi
@@ -45,6 +52,15 @@ if [ "${#missing[@]}" -gt 0 ]; then
     # --no-install-recommends: no xauth etc.; policy-rc.d keeps the package from starting the
     # system sshd on machines where services can start.
     apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+if [ ! -e /etc/libuser.conf ]; then
+    echo "setup-test-env.sh: restoring /etc/libuser.conf (reinstalling libuser)"
+    export DEBIAN_FRONTEND=noninteractive
+    if ! apt-get install -y -qq --reinstall -o Dpkg::Options::=--force-confmiss libuser >/dev/null; then
+        apt-get update -qq
+        apt-get install -y -qq --reinstall -o Dpkg::Options::=--force-confmiss libuser >/dev/null
+    fi
 fi
 
 install -d -m 0755 /run/sshd

@@ -132,7 +132,7 @@ pub(crate) fn run_both_with(
     added: &[&str],
     inventory: impl FnOnce(&Fleet, support::sshd::Inventory) -> support::sshd::Inventory,
 ) -> Option<Both> {
-    run_both_full(playbook, hosts, added, &[], inventory, true)
+    run_both_full(playbook, hosts, added, &[], inventory, true, Fleet::start)
 }
 
 /// [`run_both_with`], both command lines ending with `args` before the playbook (`-e ...`).
@@ -143,13 +143,27 @@ pub(crate) fn run_both_args(
     args: &[&str],
     inventory: impl FnOnce(&Fleet, support::sshd::Inventory) -> support::sshd::Inventory,
 ) -> Option<Both> {
-    run_both_full(playbook, hosts, added, args, inventory, true)
+    run_both_full(playbook, hosts, added, args, inventory, true, Fleet::start)
 }
 
 /// [`run_both_with`] for a playbook in which some host fails: both tools must exit non-zero
 /// (ansible-playbook's 2 for a failed host), with the same PLAY RECAP.
 pub(crate) fn run_both_failing(playbook: &str, hosts: &[&str]) -> Option<Both> {
-    run_both_full(playbook, hosts, &[], &[], |_, inv| inv, false)
+    run_both_full(playbook, hosts, &[], &[], |_, inv| inv, false, Fleet::start)
+}
+
+/// [`run_both`] on hosts that each have their own copy of the machine's `/etc` (taken when the
+/// host starts), for the account modules: nothing they change reaches the machine.
+pub(crate) fn run_both_private_etc(playbook: &str, hosts: &[&str]) -> Option<Both> {
+    run_both_full(
+        playbook,
+        hosts,
+        &[],
+        &[],
+        |_, inv| inv,
+        true,
+        |n| Fleet::builder().hosts(n).private_etc(true).build(),
+    )
 }
 
 fn run_both_full(
@@ -159,9 +173,10 @@ fn run_both_full(
     args: &[&str],
     inventory: impl FnOnce(&Fleet, support::sshd::Inventory) -> support::sshd::Inventory,
     succeed: bool,
+    fleet: impl FnOnce(usize) -> Option<Fleet>,
 ) -> Option<Both> {
     let ansible = ansible::ansible_playbook()?;
-    let fleet = Fleet::start(hosts.len())?;
+    let fleet = fleet(hosts.len())?;
     let home = temp_home();
     let inv = inventory(&fleet, ansible::inventory(&fleet)).write(home.path(), "inv.yml");
     let playbook = fixture(playbook);
@@ -1377,6 +1392,65 @@ fn ansible_and_clearfleet_agree_on_unarchive_results() {
 /// absent, executable, site packages) and pip.py's failures. Only `invocation` is dropped, and
 /// each tool's work directory is `WORK` where pip names it relative to the temporary
 /// directory it runs in.
+/// `user` with `local: true` (tests/fixtures/run/user_local.yml): libuser's tools, run by both
+/// tools in turn on one host with a private `/etc`; the results (without `invocation`, which
+/// clearfleet does not return; keys in any order) and the account's lines after each step are
+/// the same.
+#[test]
+fn ansible_and_clearfleet_agree_on_user_local_results() {
+    let Some(both) = run_both_private_etc("user_local.yml", &["h01"]) else {
+        return;
+    };
+    let results = |dir: &Path| {
+        let mut v = dumped(dir, "h01-user-local.json");
+        for r in v
+            .as_object_mut()
+            .into_iter()
+            .flat_map(|m| m.values_mut())
+            .filter_map(|r| r.as_object_mut())
+        {
+            r.remove("invocation");
+        }
+        v
+    };
+    // Compared as values: the keys of a result in any order.
+    let value = |dir: PathBuf| {
+        let text = serde_json::to_string(&results(&dir))
+            .unwrap_or_default()
+            .replace(&dir.display().to_string(), "WORK");
+        serde_json::from_str::<serde_json::Value>(&text).unwrap_or_default()
+    };
+    let (ours_v, theirs_v) = (value(both.ours_dir()), value(both.theirs_dir()));
+    assert!(
+        ours_v == theirs_v,
+        "--- clearfleet:\n{ours_v:#}\n--- ansible:\n{theirs_v:#}\n--- clearfleet's run:\n{}",
+        both.ours.stdout
+    );
+    // The run did what its tasks say: the account made, changed and removed, the options
+    // `local` refuses refused.
+    let ours = results(&both.ours_dir());
+    for (key, changed, failed) in [
+        ("u_root", false, false),
+        ("u_new", true, false),
+        ("u_again", false, false),
+        ("u_mod", true, false),
+        ("u_groups", true, false),
+        ("u_append", true, false),
+        ("u_append_again", false, false),
+        ("u_unexpire", true, false),
+        ("u_unexpire_again", false, false),
+        ("u_expire", true, false),
+        ("u_umask", false, true),
+        ("u_uid_min", false, true),
+        ("u_del", true, false),
+        ("u_del_again", false, false),
+    ] {
+        let r = &ours[key];
+        assert_eq!(r["changed"], changed, "{key}: {r}");
+        assert_eq!(r["failed"].as_bool().unwrap_or(false), failed, "{key}: {r}");
+    }
+}
+
 #[test]
 fn ansible_and_clearfleet_agree_on_pip_results() {
     let Some(both) = run_both("pip.yml", &["h01"]) else {

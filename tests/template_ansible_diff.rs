@@ -232,6 +232,14 @@ b' }}",
         (c, "'ab\n' is search('^ab$')", json!({})),
         (c, "'ab\n' is match('ab$')", json!({})),
         (c, "x is search('^v$')", json!({"x": "v\n"})),
+        // A list, a dict, a number: searched as Python's str() of them (user's target tests
+        // a result's `warnings` list so).
+        (c, "['abc'] is search('a')", json!({})),
+        (c, "x is search(\"^\\['it's\")", json!({"x": ["it's"]})),
+        (c, "{'a': 1} is search(\"'a': 1\")", json!({})),
+        (c, "5 is search('5')", json!({})),
+        (c, "['x'] is match('.x')", json!({})),
+        (c, "none is search('None')", json!({})),
         // json / yaml / encodings
         (
             t,

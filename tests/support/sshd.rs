@@ -20,7 +20,8 @@
 //! A fleet built with [`FleetBuilder::private_etc`] gives each host its own copy of the whole
 //! `/etc` instead (bound over `/etc` in its namespace, so `useradd`'s renames work there):
 //! modules that create users, groups or sudoers rules run for real and change only that copy,
-//! which [`SshdHost::etc`] shows to the test.
+//! which [`SshdHost::etc`] shows to the test; and its own empty `/home`, where the homes of
+//! those accounts are made (`useradd -m`, `luseradd`), so that none outlives the host.
 
 use std::fs;
 use std::io::Write;
@@ -311,7 +312,10 @@ impl FleetBuilder {
     /// only by its sshd and its sessions: what `useradd`, `groupadd` or a sudoers rule change
     /// there never reaches the machine or another host. The whole directory is bound, not
     /// single files: `useradd` replaces `/etc/passwd` by a rename, which a file binding
-    /// refuses. Needs root and unshare, like the test users (not together with them).
+    /// refuses. `/home` is the host's own too, empty at first: a home made for an account of
+    /// that `/etc` (which ansible-core's `user` target leaves behind) never reaches the machine,
+    /// where the next run's `luseradd` would find it ("File exists"). Needs root and unshare,
+    /// like the test users (not together with them).
     pub fn private_etc(mut self, on: bool) -> Self {
         self.private_etc = on;
         self
@@ -653,10 +657,14 @@ impl std::fmt::Display for Inventory {
 
 /// Run by `sh -c` in sshd's new mount namespace: `$0` the test users' files or `-`, `$1` the
 /// private `/tmp` or `-`, `$2` where the fleet's directory appears in it (or `-` when the fleet
-/// is not under `/tmp`), `$3` the private copy of `/etc` or `-`, then sshd's argv.
+/// is not under `/tmp`), `$3` the private copy of `/etc` or `-`, `$4` the private `/home` (with
+/// that `/etc`) or `-`, then sshd's argv.
 const NAMESPACE_MOUNTS: &str = "set -e\n\
     if [ \"$3\" != - ]; then\n\
       mount --bind \"$3\" /etc\n\
+    fi\n\
+    if [ \"$4\" != - ]; then\n\
+      mount --bind \"$4\" /home\n\
     fi\n\
     if [ \"$0\" != - ]; then\n\
       for f in passwd shadow group sudoers.d; do mount --bind \"$0/etc/$f\" \"/etc/$f\"; done\n\
@@ -669,7 +677,7 @@ const NAMESPACE_MOUNTS: &str = "set -e\n\
       fi\n\
       mount --rbind \"$1\" /tmp\n\
     fi\n\
-    shift 3\n\
+    shift 4\n\
     exec \"$@\"";
 
 /// One sshd process (and its config, keys and log).
@@ -784,7 +792,7 @@ impl SshdHost {
 
     /// The arguments of [`NAMESPACE_MOUNTS`] when this host's sshd runs in its own mount
     /// namespace (test users or a private `/tmp`), `None` when it shares the machine's.
-    fn namespace_mounts(&self) -> Option<[std::ffi::OsString; 4]> {
+    fn namespace_mounts(&self) -> Option<[std::ffi::OsString; 5]> {
         let private_tmp = self.options.private_tmp.then(|| {
             let tmp = self.dir.join("tmp");
             fs::create_dir_all(&tmp).expect("private tmp");
@@ -792,6 +800,12 @@ impl SshdHost {
             tmp
         });
         let private_etc = self.options.private_etc.then(|| self.copy_etc());
+        let private_home = self.options.private_etc.then(|| {
+            let homes = self.dir.join("homes");
+            fs::create_dir_all(&homes).expect("private /home");
+            set_mode(&homes, 0o755);
+            homes
+        });
         if self.users.is_none() && private_tmp.is_none() && private_etc.is_none() {
             return None;
         }
@@ -806,6 +820,7 @@ impl SshdHost {
             or_dash(private_tmp.as_deref()),
             or_dash(fleet_in_tmp.as_deref()),
             or_dash(private_etc.as_deref()),
+            or_dash(private_home.as_deref()),
         ])
     }
 

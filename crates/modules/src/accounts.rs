@@ -144,24 +144,33 @@ pub async fn query<R: Remote>(
     Ok(out.stdout_text())
 }
 
-/// Runs `argv`, then `after` (a look-up script), in one round trip. `secrets` (shell variable,
-/// value; one line each) travel on stdin, read into their variables first.
+/// Runs `commands` in turn while each succeeds (the libuser tools of `local: true` take
+/// several: `luseradd`, then `lchage`, then one `lgroupmod` per group, their outputs and rc as
+/// user.py's `create_user_useradd` adds them up), then `after` (a look-up script), in one round
+/// trip. `secrets` (shell variable, value; one line each) travel on stdin, read into their
+/// variables first.
 pub async fn apply<R: Remote>(
     ctx: &ModuleContext<'_, R>,
-    argv: &[Word],
+    commands: &[Vec<Word>],
     secrets: &[(&str, &str)],
     after: &str,
 ) -> Result<Applied, ModuleResult> {
     let mark = nonce().map_err(|r| *r)?;
-    let command: Vec<String> = argv.iter().map(Word::shell).collect();
+    let lines: Vec<String> = commands
+        .iter()
+        .map(|argv| argv.iter().map(Word::shell).collect::<Vec<_>>().join(" "))
+        .collect();
     let reads: String = secrets
         .iter()
         .map(|(var, _)| format!("IFS= read -r {var}\n"))
         .collect();
-    let script = format!(
-        "{reads}{} </dev/null\ncf_rc=$?\nprintf '\\n%s %s\\n' {mark} \"$cf_rc\"\n{after}",
-        command.join(" "),
-    );
+    let mut run = String::from("cf_rc=0\n");
+    for line in &lines {
+        run.push_str(&format!(
+            "if [ \"$cf_rc\" = 0 ]; then {line} </dev/null; cf_rc=$?; fi\n"
+        ));
+    }
+    let script = format!("{reads}{run}printf '\\n%s %s\\n' {mark} \"$cf_rc\"\n{after}");
     let stdin = (!secrets.is_empty()).then(|| {
         secrets
             .iter()
@@ -174,7 +183,10 @@ pub async fn apply<R: Remote>(
     let Some((stdout, rest)) = text.rsplit_once(&format!("\n{mark} ")) else {
         return Err(ModuleResult::fail(format!(
             "{} did not finish: {}",
-            command.first().map(String::as_str).unwrap_or("the command"),
+            commands
+                .first()
+                .and_then(|argv| argv.first())
+                .map_or_else(|| "the command".to_owned(), Word::shell),
             out.stderr_text()
         )));
     };
@@ -186,6 +198,29 @@ pub async fn apply<R: Remote>(
         stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
         after: after.to_owned(),
     })
+}
+
+/// With `local: true`: whether `file` itself (`/etc/passwd`, `/etc/group`) has an entry named
+/// `name`, as user.py's `user_exists` and group.py's `group_exists` read it rather than NSS (a
+/// line starting `NAME:`): prints `local` when it has, `no-local-file` when `file` is missing.
+pub fn local_entry(file: &str, name: &str) -> String {
+    format!(
+        "if [ -e {f} ]; then cut -d: -f1 {f} | grep -qxF -e {n} && echo local; \
+         else echo no-local-file; fi\n",
+        f = quote(file),
+        n = quote(name),
+    )
+}
+
+/// What [`local_entry`] printed: `Err` with user.py's (group.py's) failure when `file` is
+/// missing, else whether the entry is there. `what` is `account` or `group`.
+pub fn local_found(out: &str, file: &str, what: &str) -> Result<bool, String> {
+    if out.lines().any(|l| l == "no-local-file") {
+        return Err(format!(
+            "'local: true' specified but unable to find local {what} file {file} to parse."
+        ));
+    }
+    Ok(out.lines().any(|l| l == "local"))
 }
 
 /// `getent DATABASE -- KEY`, printing nothing when the key is unknown.

@@ -9,7 +9,9 @@ use super::args::{ArgError, Args, Key};
 use super::context::ModuleContext;
 use super::remote::Remote;
 use super::result::ModuleResult;
-use clearfleet_base::shell::quote;
+
+/// The file `local: true` reads (group.py's `GROUPFILE`).
+const GROUP_FILE: &str = "/etc/group";
 
 /// Arguments of `group`.
 #[derive(Debug, Clone, PartialEq)]
@@ -91,23 +93,21 @@ impl GroupArgs {
     fn look_up(&self) -> String {
         let mut s = accounts::getent("group", &self.name);
         if self.local {
-            s.push_str(&format!(
-                "grep -q -e {} /etc/group && echo local\n",
-                quote(&format!("^{}:", self.name))
-            ));
+            s.push_str(&accounts::local_entry(GROUP_FILE, &self.name));
         }
         s
     }
 
-    /// Whether the group exists (in `/etc/group` with `local`), and its entry.
-    fn found(&self, out: &str) -> (bool, Option<Group>) {
+    /// Whether the group exists (in `/etc/group` with `local`), and its entry; `Err` with
+    /// group.py's message when `local` finds no `/etc/group`.
+    fn found(&self, out: &str) -> Result<(bool, Option<Group>), String> {
         let entry = out.lines().find_map(Group::parse);
         let exists = if self.local {
-            out.lines().any(|l| l == "local")
+            accounts::local_found(out, GROUP_FILE, "group")?
         } else {
             entry.is_some()
         };
-        (exists, entry.filter(|_| exists))
+        Ok((exists, entry.filter(|_| exists)))
     }
 }
 
@@ -117,7 +117,10 @@ pub async fn run<R: Remote>(args: &GroupArgs, ctx: &ModuleContext<'_, R>) -> Mod
         Ok(o) => o,
         Err(r) => return r,
     };
-    let (exists, entry) = args.found(&before);
+    let (exists, entry) = match args.found(&before) {
+        Ok(f) => f,
+        Err(msg) => return ModuleResult::fail(msg),
+    };
     let mut argv = Vec::new();
     if !args.present {
         if exists {
@@ -169,7 +172,7 @@ pub async fn run<R: Remote>(args: &GroupArgs, ctx: &ModuleContext<'_, R>) -> Mod
     let mut after = entry;
     if changed && !ctx.check_mode {
         argv.push(Word::lit(args.name.clone()));
-        let applied = match accounts::apply(ctx, &argv, &[], &args.look_up()).await {
+        let applied = match accounts::apply(ctx, &[argv], &[], &args.look_up()).await {
             Ok(a) => a,
             Err(r) => return r,
         };
@@ -182,7 +185,7 @@ pub async fn run<R: Remote>(args: &GroupArgs, ctx: &ModuleContext<'_, R>) -> Mod
         if !applied.stderr.is_empty() {
             result.stderr = Some(applied.stderr);
         }
-        after = args.found(&applied.after).1;
+        after = args.found(&applied.after).ok().and_then(|(_, entry)| entry);
     }
     if let Some(g) = after {
         result = result.with("system", args.system).with("gid", g.gid);

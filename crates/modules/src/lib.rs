@@ -141,6 +141,7 @@ pub mod unarchive_check;
 pub mod unarchive_host;
 pub mod uri;
 pub mod user;
+pub mod user_libuser;
 pub mod user_password_expiry;
 pub mod user_password_warning;
 pub mod user_ssh_key;

@@ -1,7 +1,9 @@
 //! `user`: an account present (uid, groups, home, shell, password hash, expiry, lock) or
 //! absent, through `useradd`, `usermod` and `userdel` as Ansible's generic (Linux) `user`
-//! module drives them, with its result keys. The password hash is a secret: it travels on
-//! stdin, and the result says `NOT_LOGGING_PASSWORD`.
+//! module drives them (with `local: true` libuser's `luseradd`, `lusermod`, `luserdel`,
+//! `lchage` and `lgroupmod`, the account looked for in `/etc/passwd` itself), with its result
+//! keys. The password hash is a secret: it travels on stdin, and the result says
+//! `NOT_LOGGING_PASSWORD`.
 
 use std::time::{Duration, UNIX_EPOCH};
 
@@ -13,6 +15,7 @@ use super::context::ModuleContext;
 use super::probe::nonce;
 use super::remote::Remote;
 use super::result::ModuleResult;
+use super::user_libuser::{LibuserSteps, expire_days};
 use super::user_password_expiry::{Expiry, ExpiryReport};
 use super::user_password_warning;
 use super::user_ssh_key::{KeyReport, PASSPHRASE_VAR, SshKeyArgs};
@@ -55,7 +58,17 @@ pub struct UserArgs {
     pub expiry: Expiry,
     /// `password_expire_account_disable`: days after expiry (`-f`).
     pub inactive: Option<i64>,
+    /// libuser's tools, and the account looked for in `/etc/passwd` rather than NSS.
+    pub local: bool,
 }
+
+/// The file `local: true` reads (user.py's `PASSWORDFILE`).
+const PASSWORD_FILE: &str = "/etc/passwd";
+
+/// user.py's `User.__init__` warning for `append` without `groups`, word for word (the two
+/// sentences joined without a space, as its string literals are).
+const APPEND_WARNING: &str = "'append' is set, but no 'groups' are specified. Use 'groups' for \
+                              appending new groups.This will change to an error in Ansible 2.14.";
 
 /// Accepted keys.
 pub const KEYS: &[Key] = &[
@@ -150,17 +163,34 @@ impl UserArgs {
                 warn: a.int("password_expire_warn")?,
             },
             inactive: a.int("password_expire_account_disable")?,
+            local: a.bool("local", false)?,
         };
-        // libuser's luseradd, lusermod, lchage and lgroupmod: not made yet; the task fails
-        // when it runs, as a playbook naming it still loads.
-        if a.bool("local", false)? {
-            return Err(ArgError::at_run_time(
-                Some("local"),
-                "clearfleet's user does not run `local` (libuser's luseradd) yet",
-            ));
-        }
         a.finish()?;
+        // user.py's `User.__init__`: the module fails when it runs.
+        if parsed.local {
+            for (key, set) in [
+                ("umask", parsed.umask.is_some()),
+                ("uid_min", parsed.uid_min.is_some()),
+                ("uid_max", parsed.uid_max.is_some()),
+            ] {
+                if set {
+                    return Err(ArgError::at_run_time(
+                        Some(key),
+                        format!("'{key}' can not be used with 'local'"),
+                    ));
+                }
+            }
+        }
         Ok(parsed)
+    }
+
+    /// `NAME`, or libuser's `lNAME` with `local` (user.py's `command_name`).
+    fn tool(&self, name: &str) -> Word {
+        Word::lit(if self.local {
+            format!("l{name}")
+        } else {
+            name.to_owned()
+        })
     }
 
     /// The requested supplementary groups: the list's items, blanks dropped, each once.
@@ -197,6 +227,7 @@ impl UserArgs {
 
 /// What the look-up found.
 struct Found {
+    /// The account's entry; with `local` only when `/etc/passwd` itself has it.
     passwd: Option<Passwd>,
     shadow: Option<Shadow>,
     groups: Vec<Group>,
@@ -211,8 +242,13 @@ struct Found {
 /// The look-up script: passwd entry, shadow entry, every group, whether the home exists, and
 /// dry runs of the key's script (`generate_ssh_key`) and of `chage`'s (`password_expire_*`).
 fn look_up(args: &UserArgs, mark: &str) -> String {
+    let local = if args.local {
+        accounts::local_entry(PASSWORD_FILE, &args.name)
+    } else {
+        String::new()
+    };
     let mut s = format!(
-        "{}echo {mark}\n{}echo {mark}\ngetent group || true\necho {mark}\n\
+        "{}echo {mark}\n{local}echo {mark}\n{}echo {mark}\ngetent group || true\necho {mark}\n\
          h={}\n[ -n \"$h\" ] || h=$(getent passwd -- {} | cut -d: -f6)\n\
          if [ -n \"$h\" ] && [ -e \"$h\" ]; then echo home; fi\n",
         accounts::getent("passwd", &args.name),
@@ -231,11 +267,16 @@ fn look_up(args: &UserArgs, mark: &str) -> String {
     s
 }
 
-fn parse_found(args: &UserArgs, out: &str, mark: &str) -> Found {
+/// What [`look_up`] printed; `Err` with user.py's failure when `local` finds no `/etc/passwd`.
+fn parse_found(args: &UserArgs, out: &str, mark: &str) -> Result<Found, String> {
     let sep = format!("{mark}\n");
     let mut parts = out.split(&sep);
     let mut next = || parts.next().unwrap_or("");
-    let passwd = next().lines().find_map(Passwd::parse);
+    let mut passwd = next().lines().find_map(Passwd::parse);
+    let local = next();
+    if args.local && !accounts::local_found(local, PASSWORD_FILE, "account")? {
+        passwd = None;
+    }
     let shadow = next().lines().find_map(Shadow::parse);
     let groups = Group::parse_all(next());
     let home_exists = next().lines().any(|l| l == "home");
@@ -245,14 +286,14 @@ fn parse_found(args: &UserArgs, out: &str, mark: &str) -> Found {
         .as_ref()
         .map(|_| KeyReport::parse(key_part, mark, &args.name));
     let expiry = ExpiryReport::parse(next(), mark);
-    Found {
+    Ok(Found {
         passwd,
         shadow,
         groups,
         home_exists,
         key,
         expiry,
-    }
+    })
 }
 
 /// A missing home made as Ansible's `create_homedir` and `chown_homedir` make it: a copy of
@@ -278,9 +319,11 @@ fn make_home_script(args: &UserArgs, mark: &str) -> String {
     )
 }
 
-/// The `useradd` command line for a new account.
-fn useradd(args: &UserArgs, found: &Found) -> Result<Vec<Word>, String> {
-    let mut cmd = vec![Word::lit("useradd")];
+/// The commands making a new account: the `useradd` command line, or with `local`
+/// `luseradd`'s (no `-G`, `-e` or `-m`; `-n` for `-N`) and then libuser's `lchage` and
+/// `lgroupmod` (user.py's `create_user_useradd`).
+fn useradd(args: &UserArgs, found: &Found) -> Result<Vec<Vec<Word>>, String> {
+    let mut cmd = vec![args.tool("useradd")];
     if let Some(uid) = args.uid {
         cmd.extend([Word::lit("-u"), Word::lit(uid.to_string())]);
         if args.non_unique {
@@ -293,16 +336,17 @@ fn useradd(args: &UserArgs, found: &Found) -> Result<Vec<Word>, String> {
         }
         cmd.extend([Word::lit("-g"), Word::lit(g.clone())]);
     } else if found.groups.iter().any(|g| g.name == args.name) {
-        cmd.push(Word::lit("-N"));
+        // "luseradd uses -n instead of -N".
+        cmd.push(Word::lit(if args.local { "-n" } else { "-N" }));
     }
     let groups = args.group_list();
-    if !groups.is_empty() {
-        if let Some(g) = groups
-            .iter()
-            .find(|g| Group::find(&found.groups, g).is_none())
-        {
-            return Err(format!("Group {g} does not exist"));
-        }
+    if let Some(g) = groups
+        .iter()
+        .find(|g| Group::find(&found.groups, g).is_none())
+    {
+        return Err(format!("Group {g} does not exist"));
+    }
+    if !groups.is_empty() && !args.local {
         cmd.extend([Word::lit("-G"), Word::lit(groups.join(","))]);
     }
     if let Some(c) = &args.comment {
@@ -314,7 +358,7 @@ fn useradd(args: &UserArgs, found: &Found) -> Result<Vec<Word>, String> {
     if let Some(s) = &args.shell {
         cmd.extend([Word::lit("-s"), Word::lit(s.clone())]);
     }
-    if let Some(e) = args.expires {
+    if let Some(e) = args.expires.filter(|_| !args.local) {
         cmd.extend(UserArgs::expires_words(e));
     }
     if let Some(days) = args.inactive {
@@ -324,7 +368,10 @@ fn useradd(args: &UserArgs, found: &Found) -> Result<Vec<Word>, String> {
         cmd.extend(args.password_words());
     }
     if args.create_home {
-        cmd.push(Word::lit("-m"));
+        // luseradd makes the home unless told `-M`.
+        if !args.local {
+            cmd.push(Word::lit("-m"));
+        }
         if let Some(k) = &args.skeleton {
             cmd.extend([Word::lit("-k"), Word::lit(k.clone())]);
         }
@@ -342,12 +389,29 @@ fn useradd(args: &UserArgs, found: &Found) -> Result<Vec<Word>, String> {
             cmd.extend([Word::lit("-K"), Word::lit(format!("{key}={v}"))]);
         }
     }
-    Ok(cmd)
+    cmd.push(Word::lit(args.name.clone()));
+    let mut commands = vec![cmd];
+    if args.local {
+        let steps = LibuserSteps {
+            expire_days: args.expires.map(expire_days),
+            join: groups,
+            leave: Vec::new(),
+        };
+        commands.extend(steps.commands(&args.name));
+    }
+    Ok(commands)
 }
 
-/// The `usermod` options an existing account needs (empty: none).
-fn usermod(args: &UserArgs, info: &Passwd, found: &Found) -> Result<Vec<Word>, String> {
+/// The `usermod` options an existing account needs (empty: none), and with `local` what
+/// libuser's `lchage` and `lgroupmod` have to do after `lusermod` (user.py's
+/// `modify_user_usermod`).
+fn usermod(
+    args: &UserArgs,
+    info: &Passwd,
+    found: &Found,
+) -> Result<(Vec<Word>, LibuserSteps), String> {
     let mut cmd = Vec::new();
+    let mut steps = LibuserSteps::default();
     if let Some(uid) = args.uid.filter(|u| *u != i64::from(info.uid)) {
         cmd.extend([Word::lit("-u"), Word::lit(uid.to_string())]);
         if args.non_unique {
@@ -385,7 +449,22 @@ fn usermod(args: &UserArgs, info: &Passwd, found: &Found) -> Result<Vec<Word>, S
         } else {
             missing || extra
         };
-        if needed {
+        if needed && args.local {
+            // lusermod has no `-a` (user.py's `_check_usermod_append` finds none in its
+            // `--help`).
+            steps.join = wanted
+                .iter()
+                .filter(|w| !current.contains(&w.as_str()))
+                .cloned()
+                .collect();
+            if !args.append {
+                steps.leave = current
+                    .iter()
+                    .filter(|c| !wanted.iter().any(|w| w == *c))
+                    .map(|c| (*c).to_owned())
+                    .collect();
+            }
+        } else if needed {
             if args.append {
                 cmd.push(Word::lit("-a"));
             }
@@ -411,7 +490,9 @@ fn usermod(args: &UserArgs, info: &Passwd, found: &Found) -> Result<Vec<Word>, S
         } else {
             current < 0 || current != (e / 86400.0).floor() as i64
         };
-        if change {
+        if change && args.local {
+            steps.expire_days = Some(expire_days(e));
+        } else if change {
             cmd.extend(UserArgs::expires_words(e));
         }
     }
@@ -438,11 +519,12 @@ fn usermod(args: &UserArgs, info: &Passwd, found: &Found) -> Result<Vec<Word>, S
         lock = args.password_words().to_vec();
     }
     cmd.extend(lock);
-    Ok(cmd)
+    Ok((cmd, steps))
 }
 
-/// Runs `user`: one look-up, then (outside check mode) one command with the missing home made
-/// and a look-up again; user.py's warning first for a password that looks unhashed.
+/// Runs `user`: one look-up, then (outside check mode) the commands with the missing home
+/// made and a look-up again; user.py's warnings first, in its order (`append` without
+/// `groups`, then a password that looks unhashed).
 pub async fn run<R: Remote>(args: &UserArgs, ctx: &ModuleContext<'_, R>) -> ModuleResult {
     let mut result = run_account(args, ctx).await;
     if let Some(w) = args
@@ -451,6 +533,9 @@ pub async fn run<R: Remote>(args: &UserArgs, ctx: &ModuleContext<'_, R>) -> Modu
         .and_then(|p| user_password_warning::warning(&p.0))
     {
         result.warnings.insert(0, w.to_owned());
+    }
+    if args.append && args.groups.is_none() {
+        result.warnings.insert(0, APPEND_WARNING.to_owned());
     }
     result
 }
@@ -461,7 +546,10 @@ async fn run_account<R: Remote>(args: &UserArgs, ctx: &ModuleContext<'_, R>) -> 
         Err(r) => return *r,
     };
     let found = match accounts::query(ctx, &look_up(args, &mark)).await {
-        Ok(o) => parse_found(args, &o, &mark),
+        Ok(o) => match parse_found(args, &o, &mark) {
+            Ok(f) => f,
+            Err(msg) => return ModuleResult::fail(msg),
+        },
         Err(r) => return r,
     };
     let state = if args.present { "present" } else { "absent" };
@@ -480,36 +568,51 @@ async fn run_account<R: Remote>(args: &UserArgs, ctx: &ModuleContext<'_, R>) -> 
         if ctx.check_mode {
             return ModuleResult::changed();
         }
-        let cmd = match useradd(args, &found) {
+        let commands = match useradd(args, &found) {
             Ok(c) => c,
             Err(msg) => return ModuleResult::fail(msg),
         };
         let result = base(true)
             .with("system", args.system)
             .with("create_home", args.create_home);
-        return apply(args, ctx, cmd, result, &mark, false).await;
+        return apply(args, ctx, commands, result, &mark, false).await;
     };
     if !args.present {
         if ctx.check_mode {
             return ModuleResult::changed();
         }
-        let mut cmd = vec![Word::lit("userdel")];
-        if args.force {
+        let mut cmd = vec![args.tool("userdel")];
+        // user.py's `remove_user_userdel`: luserdel gets no `-f`.
+        if args.force && !args.local {
             cmd.push(Word::lit("-f"));
         }
         if args.remove {
             cmd.push(Word::lit("-r"));
         }
+        cmd.push(Word::lit(args.name.clone()));
         let result = base(true)
             .with("force", args.force)
             .with("remove", args.remove);
-        return apply(args, ctx, cmd, result, &mark, false).await;
+        return apply(args, ctx, vec![cmd], result, &mark, false).await;
     }
-    let options = match usermod(args, &info, &found) {
+    let (options, steps) = match usermod(args, &info, &found) {
         Ok(c) => c,
         Err(msg) => return ModuleResult::fail(msg),
     };
-    let modify = !options.is_empty();
+    // user.py runs `lchage` and `lgroupmod` after `lusermod`, or alone when it has no options.
+    let mut commands = Vec::new();
+    if !options.is_empty() {
+        commands.push(
+            [
+                vec![args.tool("usermod")],
+                options,
+                vec![Word::lit(args.name.clone())],
+            ]
+            .concat(),
+        );
+    }
+    commands.extend(steps.commands(&args.name));
+    let modify = !commands.is_empty();
     let make_home = args.create_home && !found.home_exists;
     let result = base(modify || make_home)
         .with("append", args.append)
@@ -525,12 +628,7 @@ async fn run_account<R: Remote>(args: &UserArgs, ctx: &ModuleContext<'_, R>) -> 
         }
         return found.expiry.into_result(result, &args.name);
     }
-    let cmd = if modify {
-        [vec![Word::lit("usermod")], options].concat()
-    } else {
-        Vec::new()
-    };
-    apply(args, ctx, cmd, result, &mark, make_home).await
+    apply(args, ctx, commands, result, &mark, make_home).await
 }
 
 /// The keys every result of a present account has, from its passwd entry.
@@ -550,22 +648,20 @@ fn finish(args: &UserArgs, mut result: ModuleResult, info: &Passwd) -> ModuleRes
     result
 }
 
-/// Runs `cmd` (the account's name appended; none: only the home) with the home made when
-/// missing (for an existing account: `make_home`; useradd makes a new one's), then the SSH key
-/// (`generate_ssh_key`), then reports.
+/// Runs `commands` (none: only the home) with the home made when missing (for an existing
+/// account: `make_home`; useradd makes a new one's), then the SSH key (`generate_ssh_key`),
+/// then reports.
 async fn apply<R: Remote>(
     args: &UserArgs,
     ctx: &ModuleContext<'_, R>,
-    mut cmd: Vec<Word>,
+    mut commands: Vec<Vec<Word>>,
     mut result: ModuleResult,
     mark: &str,
     make_home: bool,
 ) -> ModuleResult {
-    let ran = !cmd.is_empty();
-    if ran {
-        cmd.push(Word::lit(args.name.clone()));
-    } else {
-        cmd.push(Word::lit(":"));
+    let ran = !commands.is_empty();
+    if !ran {
+        commands.push(vec![Word::lit(":")]);
     }
     let mut after = String::new();
     if args.present {
@@ -600,14 +696,17 @@ async fn apply<R: Remote>(
     }
     let mut secrets: Vec<(&str, &str)> = Vec::new();
     if let Some(p) = &args.password
-        && cmd.iter().any(|w| matches!(w, Word::Secret(_)))
+        && commands
+            .iter()
+            .flatten()
+            .any(|w| matches!(w, Word::Secret(_)))
     {
         secrets.push((SECRET_VAR, p.0.as_str()));
     }
     if let Some(p) = args.ssh_key.as_ref().and_then(|k| k.passphrase.as_ref()) {
         secrets.push((PASSPHRASE_VAR, p.0.as_str()));
     }
-    let applied = match accounts::apply(ctx, &cmd, &secrets, &after).await {
+    let applied = match accounts::apply(ctx, &commands, &secrets, &after).await {
         Ok(a) => a,
         Err(r) => return r,
     };
@@ -646,3 +745,7 @@ async fn apply<R: Remote>(
     }
     ExpiryReport::parse(expiry, mark).into_result(result, &args.name)
 }
+
+#[cfg(test)]
+#[path = "user_tests.rs"]
+mod tests;

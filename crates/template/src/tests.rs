@@ -3,11 +3,12 @@
 use std::path::Path;
 
 use clearfleet_base::boolean::{ansible_bool_number, ansible_bool_text};
+use clearfleet_base::python_json::str_of;
 use minijinja::value::{Kwargs, Value, ValueKind};
 use minijinja::{Environment, Error, State};
 
 use super::filters::{
-    check_defined, compile_regex, dollar_fallback, fail, kwarg_flag, py_str, truthy, type_name,
+    check_defined, compile_regex, dollar_fallback, fail, kwarg_flag, py_str, to_j, truthy,
     version_compare,
 };
 
@@ -121,13 +122,12 @@ fn regex_test(
     let ignorecase = kwarg_flag(&kwargs, "ignorecase")?;
     let multiline = kwarg_flag(&kwargs, "multiline")?;
     kwargs.assert_all_used()?;
-    if value.kind() != ValueKind::String {
-        return Err(fail(format!(
-            "the {match_type} test expects a string, got {}",
-            type_name(value)
-        )));
-    }
-    let text = py_str(value);
+    // Ansible's `regex` test (plugins/test/core.py) takes `to_text(value)`: Python's `str()`
+    // of a list, a dict or a number (`['a']`, `{'k': 1}`, `5`), which it searches.
+    let text = match value.kind() {
+        ValueKind::String => py_str(value),
+        _ => str_of(&to_j(value)?),
+    };
     let pattern = pattern.unwrap_or_default();
     // `re.match` anchors at the start of the string only, even with `multiline`.
     let pattern = match match_type {
