@@ -55,6 +55,8 @@ pub struct CfgExtras {
     pub file: Option<PathBuf>,
     /// Notes for the operator (a skipped world-writable `./ansible.cfg`).
     pub warnings: Vec<String>,
+    /// `[defaults] gathering` (`ANSIBLE_GATHERING`): which plays gather facts.
+    pub gathering: clearfleet_runner::playbook::Gathering,
 }
 
 /// Ansible's default `roles_path`.
@@ -293,6 +295,19 @@ pub fn apply(cli: &mut Cli, matches: &ArgMatches) -> Result<CfgExtras, CfgError>
             .filter(|v| !v.is_empty())
             .map(str::to_owned)
             .collect();
+    }
+    if let Some(s) = setting(file, "ANSIBLE_GATHERING", "defaults", "gathering") {
+        extras.gathering =
+            clearfleet_runner::playbook::Gathering::parse(&s.value).ok_or_else(|| {
+                CfgError::Value {
+                    key: "gathering".to_owned(),
+                    origin: s.origin.clone(),
+                    reason: format!(
+                        "`{}` is not one of implicit, explicit, smart",
+                        s.value.trim()
+                    ),
+                }
+            })?;
     }
     let Some((_, sub)) = matches.subcommand() else {
         return Ok(extras);

@@ -2096,3 +2096,28 @@ fn ansible_and_clearfleet_agree_on_vars_prompt_on_a_terminal() {
     );
     assert!(!ours_out.contains("hunter2-secret"), "{ours_out}");
 }
+
+/// Fact gathering per play (tests/fixtures/run/gathering.yml): under the default `gathering:
+/// implicit` every play that gathers contacts the host again and counts `ok` (ansible-core's
+/// `PlayIterator`); a play with `gather_facts: false` does not. The same recap and facts under
+/// both tools.
+#[test]
+fn ansible_and_clearfleet_agree_on_gathering_per_play() {
+    let Some(both) = run_both("gathering.yml", &["h01"]) else {
+        return;
+    };
+    both.same_dump("h01-gathering.json");
+    // Two gatherings, two copies, one debug.
+    assert_eq!(
+        Recap::of(&both.ours.stdout, "h01").count("ok"),
+        5,
+        "{}",
+        both.ours.stdout
+    );
+    assert_eq!(
+        both.ours.stdout.matches("TASK [Gathering Facts]").count(),
+        2,
+        "{}",
+        both.ours.stdout
+    );
+}

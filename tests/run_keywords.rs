@@ -1772,6 +1772,47 @@ fn the_playbooks_own_plugins_load_with_a_warning_and_fail_only_if_they_run() {
     );
 }
 
+/// ansible.cfg's `gathering` (here `ANSIBLE_GATHERING`): `smart` gathers a host once per run,
+/// `explicit` only in plays that say `gather_facts: true`, `implicit` (the default) in every
+/// play that does not say `false`; a value Ansible does not know is a configuration error.
+#[test]
+fn the_gathering_setting_decides_which_plays_gather() {
+    let Some(s) = Setup::new(1) else {
+        return;
+    };
+    let pb = s.write(
+        "pb.yml",
+        "- hosts: all\n  tasks: [{debug: {msg: one}}]\n\
+         - hosts: all\n  tasks: [{debug: {msg: two}}]\n\
+         - hosts: all\n  gather_facts: true\n  tasks: [{debug: {msg: three}}]\n",
+    );
+    let gatherings = |policy: Option<&str>| {
+        let mut c = s.clearfleet("run");
+        if let Some(p) = policy {
+            c = c.env("ANSIBLE_GATHERING", p);
+        }
+        let run = c.arg(&pb).run();
+        assert_eq!(run.code, 0, "{run:?}");
+        run.stdout.matches("TASK [Gathering Facts]").count()
+    };
+    assert_eq!(gatherings(None), 3);
+    assert_eq!(gatherings(Some("implicit")), 3);
+    assert_eq!(gatherings(Some("smart")), 1);
+    assert_eq!(gatherings(Some("explicit")), 1);
+    let bad = s
+        .clearfleet("run")
+        .env("ANSIBLE_GATHERING", "sometimes")
+        .arg(&pb)
+        .run();
+    assert_ne!(bad.code, 0, "{bad:?}");
+    assert!(
+        bad.stderr
+            .contains("invalid `gathering` in $ANSIBLE_GATHERING: `sometimes` is not one of implicit, explicit, smart"),
+        "{}",
+        bad.stderr
+    );
+}
+
 /// `--force-handlers` (ansible-playbook's flag, the default of the plays' `force_handlers`):
 /// a host that failed after notifying a handler runs it with the flag, and not without; a
 /// play's `force_handlers: false` wins over the flag.

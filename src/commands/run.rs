@@ -82,6 +82,7 @@ pub fn playbook(args: &RunArgs) -> Result<u8, Error> {
         skip_tags: args.skip_tags.clone(),
         start_at_task: args.start_at_task.clone(),
         force_handlers: args.force_handlers,
+        gathering: args.connect.settings.gathering,
         extra_vars,
         limit: args.connect.limit.clone(),
         host_vars: Default::default(),

@@ -34,7 +34,7 @@ fn basic_field_by_field() {
     let play = &pb.plays[0];
     assert_eq!(play.name.as_deref(), Some("Configure web servers"));
     assert_eq!(play.hosts, "webservers");
-    assert!(!play.gather_facts);
+    assert_eq!(play.gather_facts, Some(false));
     assert_eq!(
         serde_json::to_value(&play.vars).unwrap_or_default(),
         json!({"app_dir": "/opt/app", "app_port": 8080, "packages": ["curl", "git"]})

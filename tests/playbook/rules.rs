@@ -138,7 +138,7 @@ fn yaml_1_1_booleans() {
         "- hosts: all\n  gather_facts: no\n  become: yes\n  any_errors_fatal: on\n  tasks:\n    - command: \"true\"\n      ignore_errors: \"yes\"\n      no_log: True\n      run_once: 1\n",
     );
     let play = &pb.plays[0];
-    assert!(!play.gather_facts);
+    assert_eq!(play.gather_facts, Some(false));
     assert!(play.any_errors_fatal);
     assert_eq!(play.become_.as_ref().and_then(|b| b.enabled), Some(true));
     let t = &play.tasks[0];

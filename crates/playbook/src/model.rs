@@ -63,7 +63,8 @@ pub struct Play {
     /// Paths as written (may be templated). The runner renders them, then resolves them
     /// with [`crate::resolve_path`] against the file the play is written in.
     pub vars_files: Vec<Spanned<String>>,
-    pub gather_facts: bool,
+    /// `None` when not written: ansible.cfg's `gathering` decides.
+    pub gather_facts: Option<bool>,
     /// `gather_subset`: what the play's fact gathering keeps (setup's `gather_subset`; empty:
     /// everything).
     pub gather_subset: Vec<String>,

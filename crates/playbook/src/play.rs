@@ -164,7 +164,7 @@ fn play(cx: &mut Cx, f: &File, n: &Node) -> Option<Play> {
         hosts: String::new(),
         vars: IndexMap::new(),
         vars_files: Vec::new(),
-        gather_facts: true,
+        gather_facts: None,
         gather_subset: Vec::new(),
         fact_path: None,
         gather_timeout: None,
@@ -218,7 +218,7 @@ fn play(cx: &mut Cx, f: &File, n: &Node) -> Option<Play> {
             }
             "vars" => play.vars = cx.vars(f, v, &mut sites),
             "vars_files" => play.vars_files = vars_files(cx, f, v, &mut sites),
-            "gather_facts" => play.gather_facts = cx.bool(f, "gather_facts", v).unwrap_or(true),
+            "gather_facts" => play.gather_facts = cx.bool(f, "gather_facts", v),
             "gather_subset" => {
                 play.gather_subset = cx.strings(f, "gather_subset", v, true);
                 if play.gather_subset.iter().any(|s| s.contains("{{")) {

@@ -5,6 +5,7 @@
 mod connections;
 mod deferred_role;
 mod facts;
+mod gathering;
 mod host;
 mod hostvars;
 mod include_vars;
@@ -44,6 +45,7 @@ use clearfleet_playbook::{
     HostOrder, Play, Playbook, Serial, SerialStep, Strategy, Task, TaskBody,
 };
 
+pub use gathering::Gathering;
 pub use host::HostRun;
 pub use templating::TemplateCache;
 
@@ -63,6 +65,8 @@ pub struct PlaybookOptions {
     pub limit: Option<String>,
     /// `--force-handlers`: the default of the plays' `force_handlers`.
     pub force_handlers: bool,
+    /// ansible.cfg's `gathering`.
+    pub gathering: Gathering,
 }
 
 /// Everything a playbook run shares: read-only while hosts work.
@@ -413,7 +417,7 @@ impl Engine {
             }
             let batch: Vec<usize> = in_play[offset..(offset + size).min(in_play.len())].to_vec();
             offset += size;
-            if play.gather_facts {
+            if self.options.gathering.play_gathers(play.gather_facts) {
                 self.gather_facts(&ctx, hosts, &batch).await;
             }
             *ctx.batch.lock().unwrap_or_else(|p| p.into_inner()) = batch.clone();
@@ -622,7 +626,11 @@ impl Engine {
         let futures = hosts
             .iter_mut()
             .enumerate()
-            .filter(|(i, h)| batch.contains(i) && h.active() && h.facts.is_empty())
+            .filter(|(i, h)| {
+                batch.contains(i)
+                    && h.active()
+                    && self.options.gathering.host_gathers(!h.facts.is_empty())
+            })
             .map(|(_, h)| {
                 let ssh = ssh.clone();
                 let span = clearfleet_events::host_span(&h.name);
