@@ -2107,10 +2107,10 @@ fn ansible_and_clearfleet_agree_on_gathering_per_play() {
         return;
     };
     both.same_dump("h01-gathering.json");
-    // Two gatherings, two copies, one debug.
+    // Two gatherings, the directory, two copies, one debug.
     assert_eq!(
         Recap::of(&both.ours.stdout, "h01").count("ok"),
-        5,
+        6,
         "{}",
         both.ours.stdout
     );

@@ -614,6 +614,16 @@ impl Engine {
         let play = ctx.play;
         let gather_task = play.gather_task();
         let gather_task = &gather_task;
+        let gathers = |i: usize, h: &HostRun| {
+            batch.contains(&i)
+                && h.active()
+                && self.options.gathering.host_gathers(!h.facts.is_empty())
+        };
+        // No banner when no host gathers (`gathering: smart` on hosts with facts), as Ansible
+        // queues the implicit setup task for none of them.
+        if !hosts.iter().enumerate().any(|(i, h)| gathers(i, h)) {
+            return;
+        }
         self.emit(EventKind::TaskStarted {
             name: "Gathering Facts".to_owned(),
             location: String::new(),
@@ -626,11 +636,7 @@ impl Engine {
         let futures = hosts
             .iter_mut()
             .enumerate()
-            .filter(|(i, h)| {
-                batch.contains(i)
-                    && h.active()
-                    && self.options.gathering.host_gathers(!h.facts.is_empty())
-            })
+            .filter(|(i, h)| gathers(*i, h))
             .map(|(_, h)| {
                 let ssh = ssh.clone();
                 let span = clearfleet_events::host_span(&h.name);
