@@ -1647,7 +1647,10 @@ fn ansible_and_clearfleet_agree_on_ignore_unreachable() {
     let ignoring = both.theirs.matches("...ignoring").count();
     assert!(ignoring > 0, "{}", both.theirs);
     assert_eq!(
-        both.ours.stdout.matches("unreachable (ignored): [dead]").count(),
+        both.ours
+            .stdout
+            .matches("unreachable (ignored): [dead]")
+            .count(),
         ignoring,
         "{}\n{}",
         both.ours.stdout,

@@ -53,6 +53,7 @@
 
 #[cfg(test)]
 mod const_templates_tests;
+mod encrypt;
 mod env;
 mod error;
 mod file_syntax;
