@@ -281,6 +281,14 @@ b' }}",
         (t, "{{ 'abc' | hash }}", json!({})),
         (t, "{{ 'abc' | hash('md5') }}", json!({})),
         (t, "{{ 'abc' | hash('sha256') }}", json!({})),
+        // search/match on what is not a string: Python's str() of it
+        (t, "{{ d is search('Unable to slurp') }}", json!({"d": {"changed": false, "msg": "Unable to slurp file"}})),
+        (t, "{{ d is search(\"^.'k': 'v', 'n': None, 'b': True.$\") }}", json!({"d": {"k": "v", "n": null, "b": true}})),
+        (t, "{{ ['a'] is search(\"^.'a'.$\") }}", json!({})),
+        (t, "{{ 5 is match('5') }}", json!({})),
+        (t, "{{ 1.5 is search('^1.5$') }}", json!({})),
+        (t, "{{ none is search('None') }}", json!({})),
+        (t, "{{ true is match('True') }}", json!({})),
         // password_hash: passlib's hashes for a fixed salt and rounds, its salt sizes and
         // errors (ansible-core's get_encrypted_password, PasslibHash)
         (t, "{{ 'pw' | password_hash('sha512', 'saltsalt') }}", json!({})),

@@ -7,7 +7,7 @@ use minijinja::value::{Kwargs, Value, ValueKind};
 use minijinja::{Environment, Error, State};
 
 use super::filters::{
-    check_defined, compile_regex, dollar_fallback, fail, kwarg_flag, py_str, truthy, type_name,
+    check_defined, compile_regex, dollar_fallback, fail, kwarg_flag, py_str, truthy,
     version_compare,
 };
 
@@ -121,12 +121,8 @@ fn regex_test(
     let ignorecase = kwarg_flag(&kwargs, "ignorecase")?;
     let multiline = kwarg_flag(&kwargs, "multiline")?;
     kwargs.assert_all_used()?;
-    if value.kind() != ValueKind::String {
-        return Err(fail(format!(
-            "the {match_type} test expects a string, got {}",
-            type_name(value)
-        )));
-    }
+    // ansible-core 2.19's `regex` test (plugins/test/core.py): `to_text(value)`, Python's
+    // `str()` of anything that is not a string (a registered result searched as a whole).
     let text = py_str(value);
     let pattern = pattern.unwrap_or_default();
     // `re.match` anchors at the start of the string only, even with `multiline`.
