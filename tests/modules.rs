@@ -1439,8 +1439,21 @@ async fn slurp_base64() {
     ok(&r);
     assert_eq!(r.data["content"], json!("AGhpCg=="));
     assert_eq!(r.data["encoding"], json!("base64"));
+    // slurp.py's messages, by errno.
     let r = t.run("slurp", json!({"path": t.p("nope")})).await;
-    assert!(r.failed && r.msg.unwrap_or_default().contains("file not found"));
+    assert!(r.failed, "{r:?}");
+    assert_eq!(r.msg, Some(format!("File not found: {}", t.p("nope"))));
+    let r = t.run("slurp", json!({"path": t.p("")})).await;
+    assert!(r.failed, "{r:?}");
+    assert_eq!(
+        r.msg,
+        Some(format!(
+            "Source is a directory and must be a file: {}",
+            t.p("")
+        ))
+    );
+    let r = t.run("slurp", json!({"path": t.p("f/x")})).await;
+    assert_eq!(r.msg.as_deref(), Some("Unable to slurp file: {source}"));
 }
 
 #[tokio::test]

@@ -105,7 +105,7 @@ impl FileArgs {
                 "hard" => FileState::Hard,
                 _ => FileState::File,
             });
-        let parsed = FileArgs {
+        let mut parsed = FileArgs {
             path: a.req_str("path")?,
             state,
             mode: a.mode("mode", false)?,
@@ -155,10 +155,13 @@ impl FileArgs {
                 "recurse option requires state to be 'directory'",
             ));
         }
-        for t in [&parsed.modification_time, &parsed.access_time]
+        for t in [&mut parsed.modification_time, &mut parsed.access_time]
             .into_iter()
             .flatten()
         {
+            if let Some(full) = super::file_time::touch_stamp(t) {
+                *t = full;
+            }
             if t != "now" && t != "preserve" && !t.chars().all(|c| c.is_ascii_digit() || c == '.') {
                 return Err(ArgError::general(format!(
                     "bad time '{t}': now, preserve or YYYYmmddHHMM.SS"

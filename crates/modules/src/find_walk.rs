@@ -78,15 +78,18 @@ fn shell_word(path: &str) -> String {
 /// if it can be listed and the `S`/`D` records of everything `find` reaches under it (no
 /// deeper than `max_depth` levels; following links with `follow`, as find.py's
 /// `os.walk(followlinks=...)`; the path itself always followed, as `os.walk` lists it).
+/// An absolute path is walked from `/`: GNU find gives up in a working directory it cannot
+/// enter (a become user's in root's home), where `os.walk` does not care.
 pub fn script(paths: &[String], follow: bool, max_depth: Option<u32>) -> String {
-    let mut s = String::from("cf_g=; stat --printf '' . >/dev/null 2>&1 && cf_g=1\n");
+    let mut s = String::from("cf_g=; stat --printf '' / >/dev/null 2>&1 && cf_g=1\n");
     let opt = if follow { "-L" } else { "-H" };
     let depth = max_depth.map_or(String::new(), |d| format!(" -maxdepth {d}"));
     for p in paths {
         s.push_str(&format!(
             "p={w}\nprintf 'P%s\\0' \"$p\"\ncase $p in -*) q=./$p ;; *) q=$p ;; esac\n\
              if [ -d \"$q\" ]; then printf 'Y\\0'; [ -r \"$q\" ] && printf 'R\\0'\n\
-             find {opt} \"$q\" -mindepth 1{depth} -exec sh -c {batch} sh \"$cf_g\" {{}} + 2>/dev/null\n\
+             case $q in /*) cf_d=/ ;; *) cf_d=. ;; esac\n\
+             (cd \"$cf_d\" && find {opt} \"$q\" -mindepth 1{depth} -exec sh -c {batch} sh \"$cf_g\" {{}} +) 2>/dev/null\n\
              else printf 'N\\0'; fi\n",
             w = shell_word(p),
             batch = quote(STAT_BATCH),

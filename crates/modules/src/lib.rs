@@ -98,6 +98,7 @@ pub mod dnf_output;
 pub mod fetch;
 pub mod file;
 pub mod file_attrs;
+mod file_time;
 pub mod find;
 pub mod find_content;
 pub mod find_match;

@@ -30,33 +30,53 @@ impl SlurpArgs {
     }
 }
 
-/// Runs `slurp`: exit 2 means missing, 3 a directory, 4 unreadable.
+/// Runs `slurp` (modules/slurp.py of ansible-core 2.19.14): the file read as `open()` reads it,
+/// its failure named by the error (`cat`'s, in the C locale) as `main()` names the errno.
 pub async fn run<R: Remote>(args: &SlurpArgs, ctx: &ModuleContext<'_, R>) -> ModuleResult {
-    let script = format!(
-        "p={}\n[ -e \"$p\" ] || exit 2\n[ -d \"$p\" ] && exit 3\ncat \"$p\" || exit 4\n",
-        qpath(&args.src)
-    );
+    let script = format!("LC_ALL=C cat -- {}\n", qpath(&args.src));
     let out = match call(ctx, &script, None, None).await {
         Ok(o) => o,
         Err(r) => return r,
     };
-    match out.rc {
-        Some(0) => ModuleResult::ok()
+    if out.rc == Some(0) {
+        return ModuleResult::ok()
             .with(
                 "content",
                 base64::engine::general_purpose::STANDARD.encode(&out.stdout),
             )
             .with("encoding", "base64")
-            .with("source", args.src.clone()),
-        Some(2) => ModuleResult::fail(format!("file not found: {}", args.src)),
-        Some(3) => ModuleResult::fail(format!(
-            "source is a directory and must be a file: {}",
-            args.src
-        )),
-        _ => ModuleResult::fail(format!(
-            "unable to slurp file {}: {}",
-            args.src,
-            out.stderr_text()
-        )),
+            .with("source", args.src.clone());
+    }
+    ModuleResult::fail(failure(&args.src, &out.stderr_text()))
+}
+
+/// slurp.py's message for `open()`'s errno, read from `cat`'s error.
+fn failure(src: &str, stderr: &str) -> String {
+    if stderr.contains("No such file or directory") {
+        format!("File not found: {src}")
+    } else if stderr.contains("Permission denied") {
+        format!("File is not readable: {src}")
+    } else if stderr.contains("Is a directory") {
+        format!("Source is a directory and must be a file: {src}")
+    } else {
+        // slurp.py's own message: not an f-string, so `{source}` is printed as written.
+        "Unable to slurp file: {source}".to_owned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::failure;
+
+    #[test]
+    fn names_the_errno_as_slurp_py() {
+        let f = |e: &str| failure("/x", &format!("cat: /x: {e}\n"));
+        assert_eq!(f("No such file or directory"), "File not found: /x");
+        assert_eq!(f("Permission denied"), "File is not readable: /x");
+        assert_eq!(
+            f("Is a directory"),
+            "Source is a directory and must be a file: /x"
+        );
+        assert_eq!(f("Not a directory"), "Unable to slurp file: {source}");
     }
 }

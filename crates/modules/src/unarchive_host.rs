@@ -270,7 +270,7 @@ pub fn query_script(q: &Query) -> String {
          if [ \"$h\" = zip ]; then zc=$zi; zf=; else zc=$uz; zf=-Zl; fi\n\
          \"$zc\" $zf -T -s \"$s\" {filters} </dev/null >\"$w/zo\" 2>\"$w/e\"; r=$?; cp \"$w/zo\" \"$w/o\"; _cf_e zipinfo $r\n\
          awk {stamps} \"$w/zo\" >\"$w/o\" 2>\"$w/e\"; _cf_e stamps $?\n\
-         cf_g=; stat --printf '' . >/dev/null 2>&1 && cf_g=1\n\
+         cf_g=; stat --printf '' / >/dev/null 2>&1 && cf_g=1\n\
          while read -r f1 f2 f3 f4 f5 f6 f7 nm; do\n\
          [ ${{#f7}} -eq 15 ] && [ -n \"$nm\" ] || continue\n\
          p=$ad/$nm\n\

@@ -28,6 +28,10 @@
 //!   written as `{{ expr }}` is accepted (2.19 accepts it with a deprecation warning).
 //! - String constants that look like templates are rendered: all of a bare conditional's,
 //!   only a lookup's terms elsewhere (`preprocess::Consts`).
+//! - `password_hash` (and the `password` lookup's `encrypt`) give passlib 1.7's hashes byte for
+//!   byte for a given salt and rounds, with Ansible's default rounds (656000 for sha512,
+//!   535000 for sha256, 12 for bcrypt), passlib's random salt sizes and its error messages
+//!   (the `encrypt` module).
 //! - `to_yaml`/`to_nice_yaml` are byte-for-byte PyYAML+libyaml output; `from_yaml` resolves
 //!   scalars like PyYAML (YAML 1.1: `yes`/`on` are booleans, `y`/`n` are not, `0755` is octal).
 //!
@@ -43,8 +47,10 @@
 //!   macros also counts as a node (the joined string is then returned; same text).
 //! - Lookups (`lookup()`, `query()`, `q()`): the set in [`lookup::LOOKUPS`], run on the
 //!   controller as in Ansible (see the `lookup` module).
-//! - Not available: `version_type='pep440'`, `password_hash`,
+//! - Not available: `version_type='pep440'`,
 //!   `to_datetime`, `strftime`, `ipaddr` and other less common filters.
+//! - `password_hash` and the `password` lookup's `encrypt` hash with md5_crypt, sha256_crypt,
+//!   sha512_crypt and bcrypt only (passlib, which Ansible uses, has more: `pbkdf2_sha256`, ...).
 //!   `random`/`shuffle` with a `seed` give CPython's numbers; without one, any numbers.
 //! - `now()` reads a UTC clock whatever `utc` says (Ansible's default is local time).
 //! - `from_yaml` returns timestamps as strings (PyYAML builds dates); `!vault` is an error.
@@ -53,6 +59,7 @@
 
 #[cfg(test)]
 mod const_templates_tests;
+mod encrypt;
 mod env;
 mod error;
 mod file_syntax;

@@ -45,7 +45,9 @@ pub enum Kind {
 impl<'de> Deserialize<'de> for Node {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let s = serde_saphyr::Spanned::<Kind>::deserialize(d)?;
-        let span = s.referenced.span();
+        // The text as written where the value is defined: an alias (`*name`) replays its
+        // anchor's nodes, whose text is the anchor's, not the alias's.
+        let span = s.defined.span();
         let span = span
             .byte_offset()
             .zip(span.byte_len())
@@ -587,6 +589,19 @@ b: '{{ y }}'
         assert_eq!(m[2].1.tag.as_deref(), Some("!unsafe"));
         assert_eq!(m[2].1.as_str(), Some("{{ a }}"));
         assert_eq!((m[3].1.line, m[3].1.column), (4, 6));
+    }
+
+    /// An alias is its anchor's value, read as PyYAML reads the anchor's text (the slurp
+    /// target's `vars: *test_user_become`), not the alias's `*name`.
+    #[test]
+    fn aliases_are_their_anchors_values() {
+        let n = parse(
+            "- vars: &b\n    k: yes\n    n: 0o17\n    s: '3'\n- vars: *b\n- [&x 1.5e3, *x]\n",
+        );
+        let want = serde_json::json!({"k": true, "n": "0o17", "s": "3"});
+        assert_eq!(n.to_value()[0]["vars"], want);
+        assert_eq!(n.to_value()[1]["vars"], want);
+        assert_eq!(n.to_value()[2], serde_json::json!(["1.5e3", "1.5e3"]));
     }
 
     /// Expected values: PyYAML 6's `yaml.safe_load` of the same documents (`.inf` is a string

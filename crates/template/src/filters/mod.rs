@@ -8,6 +8,7 @@ mod data;
 mod encode;
 mod math;
 mod now;
+mod password_hash;
 pub(crate) mod printf;
 pub(crate) mod random;
 mod regex;
@@ -59,6 +60,7 @@ pub(crate) fn register(env: &mut Environment<'static>) {
     env.add_filter("quote", quote);
     env.add_filter("hash", hash);
     env.add_filter("checksum", checksum);
+    env.add_filter("password_hash", password_hash::password_hash);
     env.add_filter("zip", zip);
     env.add_filter("difference", difference);
     env.add_filter("intersect", intersect);

@@ -4,8 +4,9 @@
 //! trailing newline), so later runs read the same password. `/dev/null` always gives a new
 //! one and writes nothing. Options: `length` (20), `chars` (`ascii_letters,digits,.,:-_`
 //! style: names of Python's `string` constants or literal characters, `,,` for a comma),
-//! `seed` (the same password as Ansible's `random.Random(seed)`). `encrypt`, `ident` and
-//! `salt` are refused.
+//! `seed` (the same password as Ansible's `random.Random(seed)`), `encrypt` (a passlib name:
+//! the file keeps `<password> salt=<salt>[ ident=<ident>]` and the lookup gives the password
+//! hashed with that salt, `LookupModule.run`, `_parse_content`, `_format_content`), `ident`.
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -65,6 +66,9 @@ struct Params {
     length: usize,
     chars: Vec<String>,
     seed: Option<Value>,
+    /// A passlib algorithm name; empty is none.
+    encrypt: String,
+    ident: String,
 }
 
 fn params(call: &Call, term: &str) -> Result<Params, Error> {
@@ -73,6 +77,8 @@ fn params(call: &Call, term: &str) -> Result<Params, Error> {
         length: 20,
         chars: vec!["ascii_letters".into(), "digits".into(), ".,:-_".into()],
         seed: None,
+        encrypt: String::new(),
+        ident: String::new(),
     };
     let mut set = |k: &str, v: Value| -> Result<(), Error> {
         match k {
@@ -89,11 +95,8 @@ fn params(call: &Call, term: &str) -> Result<Params, Error> {
                 };
             }
             "seed" => p.seed = Some(v),
-            "encrypt" | "ident" | "salt" => {
-                return Err(fail(format!(
-                    "the password lookup's `{k}` is not supported by clearfleet"
-                )));
-            }
+            "encrypt" => p.encrypt = option_text(&v),
+            "ident" => p.ident = option_text(&v),
             other => {
                 return Err(fail(format!(
                     "Unrecognized parameter(s) given to password lookup: {other}"
@@ -102,7 +105,7 @@ fn params(call: &Call, term: &str) -> Result<Params, Error> {
         }
         Ok(())
     };
-    for k in ["length", "chars", "seed", "encrypt", "ident", "salt"] {
+    for k in ["length", "chars", "seed", "encrypt", "ident"] {
         if let Some(v) = call.kwarg(k)? {
             set(k, v)?;
         }
@@ -122,9 +125,47 @@ fn params(call: &Call, term: &str) -> Result<Params, Error> {
     Ok(p)
 }
 
-/// Ansible's `_parse_content`: the password is what comes before ` salt=`.
-fn stored_password(content: &str) -> &str {
-    content.rfind(" salt=").map_or(content, |i| &content[..i])
+/// A string option's text; `None` is empty (as Python's falsy checks read it).
+fn option_text(v: &Value) -> String {
+    match v.is_none() || v.is_undefined() {
+        true => String::new(),
+        false => crate::filters::py_str(v),
+    }
+}
+
+/// What a password file holds (Ansible's `_parse_content`): the password, then after the last
+/// ` salt=` the salt, then after the last ` ident=` in that the ident.
+#[derive(Debug, PartialEq, Eq)]
+struct Stored<'a> {
+    password: &'a str,
+    salt: &'a str,
+    ident: &'a str,
+}
+
+fn parse_content(content: &str) -> Stored<'_> {
+    let (password, rem) = match content.rfind(" salt=") {
+        Some(i) => (&content[..i], &content[i + " salt=".len()..]),
+        None => (content, ""),
+    };
+    let (salt, ident) = match rem.rfind(" ident=") {
+        Some(i) => (&rem[..i], &rem[i + " ident=".len()..]),
+        None => (rem, ""),
+    };
+    Stored {
+        password,
+        salt,
+        ident,
+    }
+}
+
+/// Ansible's `_format_content`: the password alone, or with its salt (and ident) when it is to
+/// be hashed.
+fn format_content(password: &str, salt: &str, ident: &str) -> String {
+    match (salt.is_empty(), ident.is_empty()) {
+        (true, _) => password.to_owned(),
+        (false, true) => format!("{password} salt={salt}"),
+        (false, false) => format!("{password} salt={salt} ident={ident}"),
+    }
 }
 
 fn generate(p: &Params) -> Result<String, Error> {
@@ -168,33 +209,77 @@ fn write_file(path: &Path, password: &str) -> Result<(), Error> {
     f.write_all(format!("{password}\n").as_bytes()).map_err(err)
 }
 
+/// One term: the file's password (generated and written when there is none), hashed when
+/// `encrypt` is given (Ansible's `LookupModule.run`).
+fn one(call: &Call, term: &Value) -> Result<Value, Error> {
+    let p = params(call, &term_str(term)?)?;
+    let path = {
+        let raw = PathBuf::from(&p.path);
+        if raw.is_absolute() {
+            raw
+        } else {
+            call.basedir().join(raw)
+        }
+    };
+    let dev_null = path == Path::new("/dev/null");
+    let content = match std::fs::read_to_string(&path) {
+        Ok(content) => Some(content.trim_end().to_owned()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) => return Err(fail(format!("{}: {e}", path.display()))),
+    };
+    let (password, mut salt, mut ident, mut changed) = match content.as_deref() {
+        Some(c) if !dev_null => {
+            let s = parse_content(c);
+            (
+                s.password.to_owned(),
+                s.salt.to_owned(),
+                s.ident.to_owned(),
+                false,
+            )
+        }
+        _ => (generate(&p)?, String::new(), String::new(), true),
+    };
+    let algorithm = crate::encrypt::Algorithm::passlib(&p.encrypt).ok();
+    let hash_err = |e: crate::encrypt::EncryptError| fail(e.to_string());
+    if !p.encrypt.is_empty() && salt.is_empty() {
+        changed = true;
+        salt = crate::encrypt::random_salt(algorithm.map_or(8, |a| a.salt_size()))
+            .map_err(hash_err)?;
+    }
+    if ident.is_empty() {
+        ident.clone_from(&p.ident);
+    } else if !p.ident.is_empty() && ident != p.ident {
+        // Ansible's message names the stored ident first, then the parameter.
+        return Err(fail(format!(
+            "The ident parameter provided ({ident}) does not match the stored one ({}).",
+            p.ident
+        )));
+    }
+    if !p.encrypt.is_empty()
+        && ident.is_empty()
+        && let Some(implicit) = algorithm.and_then(|a| a.implicit_ident())
+    {
+        implicit.clone_into(&mut ident);
+        changed = true;
+    }
+    if changed && !dev_null {
+        write_file(&path, &format_content(&password, &salt, &ident))?;
+    }
+    if p.encrypt.is_empty() {
+        return Ok(Value::from(password));
+    }
+    let settings = crate::encrypt::Settings {
+        salt: Some(salt),
+        ident: Some(ident),
+        ..Default::default()
+    };
+    crate::encrypt::do_encrypt(&password, &p.encrypt, &settings)
+        .map(Value::from)
+        .map_err(hash_err)
+}
+
 pub(crate) fn password(call: &Call, terms: &[Value]) -> Result<Vec<Value>, Error> {
-    terms
-        .iter()
-        .map(|t| {
-            let p = params(call, &term_str(t)?)?;
-            let path = {
-                let raw = PathBuf::from(&p.path);
-                if raw.is_absolute() {
-                    raw
-                } else {
-                    call.basedir().join(raw)
-                }
-            };
-            if path == Path::new("/dev/null") {
-                return generate(&p).map(Value::from);
-            }
-            match std::fs::read_to_string(&path) {
-                Ok(content) => Ok(Value::from(stored_password(content.trim_end()))),
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                    let pw = generate(&p)?;
-                    write_file(&path, &pw)?;
-                    Ok(Value::from(pw))
-                }
-                Err(e) => Err(fail(format!("{}: {e}", path.display()))),
-            }
-        })
-        .collect()
+    terms.iter().map(|t| one(call, t)).collect()
 }
 
 #[cfg(test)]
@@ -205,7 +290,17 @@ mod tests {
     fn chars_as_ansible_expands_them() {
         assert_eq!(candidate_chars(&chars_specs("digits,ab")), "0123456789ab");
         assert_eq!(candidate_chars(&chars_specs(",,,x")), ",x");
-        assert_eq!(stored_password("s3cret salt=abc"), "s3cret");
-        assert_eq!(stored_password("plain"), "plain");
+    }
+
+    #[test]
+    fn content_as_ansible_parses_and_formats_it() {
+        let c = parse_content("s3cret salt=abc ident=2b");
+        assert_eq!((c.password, c.salt, c.ident), ("s3cret", "abc", "2b"));
+        let c = parse_content("a salt=b salt=c");
+        assert_eq!((c.password, c.salt, c.ident), ("a salt=b", "c", ""));
+        assert_eq!(parse_content("plain").password, "plain");
+        assert_eq!(format_content("pw", "", "2b"), "pw");
+        assert_eq!(format_content("pw", "s", ""), "pw salt=s");
+        assert_eq!(format_content("pw", "s", "2b"), "pw salt=s ident=2b");
     }
 }
