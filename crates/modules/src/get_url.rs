@@ -2,9 +2,11 @@
 //!
 //! Round trips: 1 probe (stat + sha1, or the `checksum` algorithm, of dest); then, unless dest
 //! already satisfies the task (exists and `force: no`, or matches `checksum`) or in check mode,
-//! 1 download script: `curl` (else `wget`) into a temporary file beside dest, verify
-//! `checksum`, compare sha1 with dest, and `mv` only if different. Request details (URL,
-//! headers, credentials) go on stdin as curl/wget config files, never in the command line.
+//! 1 download script: `curl` (else `wget`) into a temporary file beside dest (or in
+//! `tmp_dest`), decode gzip (`decompress`), verify `checksum`, compare sha1 with dest, and `mv`
+//! only if different. Request details (URL, headers, credentials) go on stdin as curl/wget
+//! config files, never in the command line. The shared urls.py arguments are in
+//! [`super::url_fetch`]; `file://` URLs are read by curl, as urls.py's urllib reads them.
 
 use serde_json::Value;
 
@@ -15,6 +17,7 @@ use super::probe::{self, Probe, algo_arg, call, nonce, owner_differs, qpath};
 use super::remote::Remote;
 use super::result::ModuleResult;
 use super::uri::{check_url, curl_str, http_agent};
+use super::url_fetch::{self, CurlRequest, FetchOpts};
 use clearfleet_base::shell::quote;
 
 /// Arguments of `get_url`.
@@ -41,6 +44,11 @@ pub struct GetUrlArgs {
     pub http_agent: String,
     /// `false`: ignore `*_proxy` environment variables on the host.
     pub use_proxy: bool,
+    /// `decompress`, `use_netrc`, `use_gssapi`, `client_cert`, `client_key`,
+    /// `unredirected_headers`.
+    pub fetch: FetchOpts,
+    /// `tmp_dest`: an existing directory the download is staged in (url_get).
+    pub tmp_dest: Option<String>,
 }
 
 /// Accepted keys.
@@ -62,6 +70,14 @@ pub const KEYS: &[Key] = &[
     ("http_agent", &[]),
     ("use_proxy", &[]),
     ("ciphers", &[]),
+    ("decompress", &[]),
+    ("use_netrc", &[]),
+    ("use_gssapi", &[]),
+    ("client_cert", &[]),
+    ("client_key", &[]),
+    ("unredirected_headers", &[]),
+    ("tmp_dest", &[]),
+    ("unsafe_writes", &[]),
 ];
 
 impl GetUrlArgs {
@@ -69,7 +85,7 @@ impl GetUrlArgs {
     pub fn parse(v: &Value) -> Result<GetUrlArgs, ArgError> {
         let mut a = Args::new("get_url", KEYS, v)?;
         let url = a.req_str("url")?;
-        check_url(&url)?;
+        check_url(&url, true)?;
         let checksum = match a.str("checksum")?.filter(|s| !s.is_empty()) {
             None => None,
             Some(c) => {
@@ -114,8 +130,11 @@ impl GetUrlArgs {
             ciphers: super::uri::ciphers(&mut a)?,
             http_agent: http_agent(&mut a)?,
             use_proxy: a.bool("use_proxy", true)?,
+            fetch: FetchOpts::parse(&mut a)?,
+            tmp_dest: a.str("tmp_dest")?.filter(|t| !t.is_empty()),
         };
         a.bool("force_basic_auth", false)?;
+        a.bool("unsafe_writes", false)?;
         a.finish()?;
         for (k, v) in &parsed.headers {
             if k.contains(['\n', '\r', ':']) || v.contains(['\n', '\r']) {
@@ -125,13 +144,10 @@ impl GetUrlArgs {
         Ok(parsed)
     }
 
-    /// curl config, then a separator line, then wgetrc, then separator, then the URL.
-    fn configs(&self, sep: &str) -> String {
-        let mut c = format!(
-            "url = {}\nlocation\nfail\nmax-time = {}\n",
-            curl_str(&self.url),
-            self.timeout
-        );
+    /// The six stdin sections: the four of [`CurlRequest::sections`], then the wgetrc and
+    /// the URL for wget.
+    fn sections(&self) -> Vec<String> {
+        let mut c = format!("max-time = {}\n", self.timeout);
         c.push_str(&format!("user-agent = {}\n", curl_str(&self.http_agent)));
         if !self.validate_certs {
             c.push_str("insecure\n");
@@ -142,9 +158,20 @@ impl GetUrlArgs {
         if !self.use_proxy {
             c.push_str("noproxy = \"*\"\n");
         }
-        for (k, v) in &self.headers {
-            c.push_str(&format!("header = {}\n", curl_str(&format!("{k}: {v}"))));
-        }
+        let password = self
+            .url_password
+            .as_ref()
+            .map(|s| s.0.as_str())
+            .unwrap_or_default();
+        let curl = CurlRequest {
+            url: &self.url,
+            common: c,
+            headers: &self.headers,
+            user: self.url_username.as_deref().map(|u| (u, password)),
+            // urllib's HTTPRedirectHandler.max_redirections.
+            max_redirects: Some(10),
+            opts: &self.fetch,
+        };
         let mut w = format!(
             "timeout = {}\nuser_agent = {}\n",
             self.timeout,
@@ -156,21 +183,39 @@ impl GetUrlArgs {
         if !self.use_proxy {
             w.push_str("use_proxy = off\n");
         }
+        if !self.fetch.use_netrc {
+            w.push_str("netrc = off\n");
+        }
         for (k, v) in &self.headers {
             w.push_str(&format!("header = {k}: {v}\n"));
         }
         if let Some(u) = &self.url_username {
-            let p = self
-                .url_password
-                .as_ref()
-                .map(|s| s.0.as_str())
-                .unwrap_or_default();
-            c.push_str(&format!("user = {}\n", curl_str(&format!("{u}:{p}"))));
             w.push_str(&format!(
-                "http_user = {u}\nhttp_password = {p}\nauth_no_challenge = on\n"
+                "http_user = {u}\nhttp_password = {password}\nauth_no_challenge = on\n"
             ));
         }
-        format!("{c}{sep}\n{w}{sep}\n{}\n", self.url)
+        let mut all: Vec<String> = curl.sections().into();
+        all.push(w);
+        all.push(format!("{}\n", self.url));
+        all
+    }
+
+    /// The `_cf_curl` call for this download.
+    fn curl_call(&self, dir: &str, out: &str) -> String {
+        CurlRequest {
+            url: &self.url,
+            common: String::new(),
+            headers: &self.headers,
+            user: self.url_username.as_deref().map(|u| (u, "")),
+            max_redirects: None,
+            opts: &self.fetch,
+        }
+        .call(dir, out)
+    }
+
+    /// Whether the host needs curl (wget cannot do it).
+    fn needs_curl(&self) -> bool {
+        self.ciphers.is_some() || self.fetch.needs_curl() || self.url.starts_with("file:")
     }
 }
 
@@ -272,31 +317,59 @@ pub async fn run<R: Remote>(args: &GetUrlArgs, ctx: &ModuleContext<'_, R>) -> Mo
         Err(r) => return base(*r),
     };
     let mut s = format!(
-        "{}p={}\nd=$(dirname {})\n",
+        "{}{}p={}\nd=$(dirname {})\n",
         probe::PRELUDE,
+        url_fetch::SHELL,
         qpath(dest),
         qpath(dest)
     );
+    s.push_str(
+        "[ -d \"$d\" ] || { printf 'Destination %s does not exist\\n' \"$d\" >&2; exit 1; }\n",
+    );
+    // url_get: tmp_dest must be an existing directory.
+    let stage = match &args.tmp_dest {
+        Some(td) => {
+            s.push_str(&format!(
+                "td={}\nif [ ! -d \"$td\" ]; then if [ -e \"$td\" ]; then printf '%s is a file but should be a directory.\\n' \"$td\" >&2; else printf '%s directory does not exist.\\n' \"$td\" >&2; fi; exit 96; fi\n",
+                qpath(td)
+            ));
+            "$td"
+        }
+        None => "$d",
+    };
     s.push_str(&format!(
-        "[ -d \"$d\" ] || {{ printf 'Destination %s does not exist\\n' \"$d\" >&2; exit 1; }}\n\
-         c=$(mktemp \"${{TMPDIR:-/tmp}}/clearfleet-get.XXXXXXXX\") || exit 1\n\
-         t=$(mktemp \"$d/.clearfleet.XXXXXXXX\") || {{ rm -f \"$c\"; exit 1; }}\n\
-         trap 'rm -f \"$t\" \"$c\" \"$c.w\" \"$c.u\"' EXIT\n\
-         awk -v s={sep} -v a=\"$c\" -v b=\"$c.w\" -v u=\"$c.u\" '$0==s{{n++;next}} {{print > (n==0?a:(n==1?b:u))}}' || exit 1\n\
-         if command -v curl >/dev/null 2>&1; then curl -sS -K \"$c\" -o \"$t\" || exit 92\n\
-         elif {wget} command -v wget >/dev/null 2>&1; then wget -q --config=\"$c.w\" -i \"$c.u\" -O \"$t\" || exit 92\n\
-         else echo {needs} >&2; exit 93; fi\n",
+        "w=$(mktemp -d \"${{TMPDIR:-/tmp}}/clearfleet-get.XXXXXXXX\") || exit 1\n\
+         t=$(mktemp \"{stage}/.clearfleet.XXXXXXXX\") || {{ rm -rf \"$w\"; exit 1; }}\n\
+         trap 'rm -rf \"$w\"; rm -f \"$t\"' EXIT\n{}",
+        url_fetch::split_script("\"$w\"", &sep, 6)
+    ));
+    if args.fetch.use_gssapi {
+        s.push_str("_cf_gss\n");
+    }
+    s.push_str(&format!(
+        "if command -v curl >/dev/null 2>&1; then {}; rc=$?\n\
+         elif {wget} command -v wget >/dev/null 2>&1; then wget -nv -S --config=\"$w/s4\" -i \"$w/s5\" -O \"$t\" 2> \"$w/e\"; rc=$?\n\
+         awk '/^  HTTP\\//{{if(n++)print \"\"}} /^  /{{sub(/^  /,\"\"); print}}' \"$w/e\" > \"$w/h\"\n\
+         else echo {needs} >&2; exit 93; fi\n\
+         touch \"$w/h\"; cat \"$w/h\"; printf '\\n%s\\n' {sep}\n\
+         if [ \"$rc\" != 0 ] && ! grep -q '^HTTP/' \"$w/h\"; then grep -v '^ ' \"$w/e\" >&2; exit 92; fi\n\
+         st=$(awk '{{sub(/\\r$/,\"\")}} /^HTTP\\//{{s=$2}} END{{print s}}' \"$w/h\")\n\
+         case \"$st\" in 304) echo 304; exit 0;; 200|'') ;; *) exit 97;; esac\n",
+        args.curl_call("\"$w\"", "\"$t\""),
         sep = quote(&sep),
-        wget = if args.ciphers.is_some() { "false &&" } else { "" },
-        needs = if args.ciphers.is_some() {
-            "'get_url with ciphers needs curl on the host'"
+        wget = if args.needs_curl() { "false &&" } else { "" },
+        needs = if args.needs_curl() {
+            "'get_url with these arguments needs curl on the host'"
         } else {
             "'get_url needs curl or wget on the host'"
         },
     ));
+    if args.fetch.decompress {
+        s.push_str("_cf_gunzip \"$w/h\" \"$t\" || exit 1\n");
+    }
     if let Some((_, want)) = &args.checksum {
         s.push_str(&format!(
-            "got=$(_cf_sum {alg} \"$t\"); [ \"$got\" = {} ] || {{ printf 'The checksum for %s did not match %s; it was %s.\\n' \"$p\" {} \"$got\" >&2; exit 94; }}\n",
+            "got=$(_cf_sum {alg} \"$t\"); [ \"$got\" = {} ] || {{ printf 'The checksum for %s did not match %s; it was %s.\\n' \"$t\" {} \"$got\" >&2; exit 94; }}\n",
             quote(want),
             quote(want)
         ));
@@ -314,18 +387,23 @@ pub async fn run<R: Remote>(args: &GetUrlArgs, ctx: &ModuleContext<'_, R>) -> Mo
         (None, None) => "true".to_owned(),
     };
     s.push_str(&format!(
-        "if [ \"$new\" = \"$old\" ]; then {chmod} \"$p\" && {chown} \"$p\" || exit 1; echo \"same $new $old $size\"; exit 0; fi\n\
-         {chmod} \"$t\" && {chown} \"$t\" || exit 1\n"
+        "if [ \"$new\" = \"$old\" ]; then {chmod} \"$p\" && {chown} \"$p\" || exit 1; k=same\n\
+         else {chmod} \"$t\" && {chown} \"$t\" || exit 1\n"
     ));
     if args.backup {
         s.push_str("if [ -f \"$p\" ]; then b=\"$p.$$.$(date +%Y-%m-%d@%H:%M:%S)~\"; cp -p \"$p\" \"$b\" || exit 1; fi\n");
     }
-    s.push_str("mv -f \"$t\" \"$p\" || exit 1\necho \"new $new ${old:--} $size ${b:-}\"\n");
+    s.push_str(
+        "mv -f \"$t\" \"$p\" || exit 1; k=new; fi\n\
+         echo \"$k $new ${old:--} $size ${b:-}\"\n\
+         printf 'src=%s\\nmd5=%s\\nstat=%s\\n' \"$t\" \"$(_cf_sum md5 \"$p\")\" \"$(_cf_stat '' \"$p\")\"\n",
+    );
     let timeout = std::time::Duration::from_secs_f64(args.timeout + 60.0);
+    let started = std::time::Instant::now();
     let out = match call(
         ctx,
         &s,
-        Some(args.configs(&sep).into_bytes()),
+        Some(url_fetch::framed(&args.sections(), &sep).into_bytes()),
         Some(timeout),
     )
     .await
@@ -333,22 +411,57 @@ pub async fn run<R: Remote>(args: &GetUrlArgs, ctx: &ModuleContext<'_, R>) -> Mo
         Ok(o) => o,
         Err(r) => return base(r),
     };
+    let elapsed = started.elapsed().as_secs();
+    let text = out.stdout_text();
+    let (raw_headers, rest) = text
+        .split_once(&format!("\n{sep}\n"))
+        .unwrap_or(("", text.as_str()));
+    let (status, reason, headers) = url_fetch::last_block(raw_headers);
+    let timed = |r: ModuleResult| base(r).with("elapsed", elapsed);
     match out.rc {
         Some(0) => {}
+        // fetch_url's MissingModuleError and url_get's tmp_dest checks: only msg.
+        Some(95 | 96) => return ModuleResult::fail(out.stderr_text()),
         Some(92) => {
-            return base(ModuleResult::fail(format!(
-                "Request failed: {}",
-                out.stderr_text()
-            )));
+            let err = out.stderr_text();
+            let msg = match args.url.strip_prefix("file://") {
+                // urllib's FileHandler: `<urlopen error [Errno 2] ...>`.
+                Some(path) if err.contains("(37)") => format!(
+                    "Request failed: <urlopen error [Errno 2] No such file or directory: '{path}'>"
+                ),
+                _ => format!("Request failed: {err}"),
+            };
+            return timed(ModuleResult::fail(msg));
         }
-        _ => return base(ModuleResult::fail(out.stderr_text())),
+        Some(97) => {
+            let mut r = ModuleResult::fail("Request failed");
+            r = r.with("status_code", status.unwrap_or(-1)).with(
+                "response",
+                format!("HTTP Error {}: {reason}", status.unwrap_or(-1)),
+            );
+            return timed(r);
+        }
+        _ => return timed(ModuleResult::fail(out.stderr_text())),
     }
-    let text = out.stdout_text();
-    let f: Vec<&str> = text.split_whitespace().collect();
+    if rest.trim() == "304" {
+        let r = ModuleResult::ok()
+            .with_msg(format!("HTTP Error 304: {reason}"))
+            .with("status_code", 304);
+        return timed(r);
+    }
+    let mut lines = rest.lines();
+    let first = lines.next().unwrap_or_default();
+    let f: Vec<&str> = first.split_whitespace().collect();
     let (Some(kind), Some(new), Some(size)) = (f.first(), f.get(1), f.get(3)) else {
-        return base(ModuleResult::fail(format!(
+        return timed(ModuleResult::fail(format!(
             "unexpected output from the download script: {text:?}"
         )));
+    };
+    let field = |name: &str| {
+        rest.lines()
+            .find_map(|l| l.strip_prefix(&format!("{name}=")))
+            .unwrap_or_default()
+            .to_owned()
     };
     let changed = *kind == "new" || attrs_changed;
     let mut r = if changed {
@@ -356,18 +469,34 @@ pub async fn run<R: Remote>(args: &GetUrlArgs, ctx: &ModuleContext<'_, R>) -> Mo
     } else {
         ModuleResult::ok()
     };
-    r.msg = Some(format!("OK ({size} bytes)"));
+    // fetch_url: the Content-Length header, not the size written (gzip).
+    r.msg = Some(format!(
+        "OK ({} bytes)",
+        url_fetch::header(&headers, "content-length").unwrap_or("unknown")
+    ));
     r = r
         .with("checksum_src", *new)
         .with("size", size.parse::<u64>().unwrap_or(0))
-        .with("status_code", 200);
-    if let Some(old) = f.get(2).filter(|o| **o != "-") {
-        r = r.with("checksum_dest", *old);
-    }
+        .with("src", field("src"))
+        .with("md5sum", field("md5"))
+        .with(
+            "status_code",
+            status.map_or(serde_json::Value::Null, serde_json::Value::from),
+        )
+        .with(
+            "checksum_dest",
+            f.get(2)
+                .filter(|o| **o != "-")
+                .map_or(serde_json::Value::Null, |o| serde_json::Value::from(*o)),
+        );
     if let Some(b) = f.get(4) {
         r = r.with("backup_file", *b);
     }
-    base(r)
+    let r = timed(r);
+    match probe::stat_info(field("stat").trim()) {
+        Ok(info) => info.add_path_info(r),
+        Err(_) => r,
+    }
 }
 
 #[cfg(test)]
@@ -399,7 +528,7 @@ mod tests {
             a.ciphers.as_deref(),
             Some("ECDHE-RSA-AES128-SHA256:AES256-SHA")
         );
-        let c = a.configs("--");
+        let c = a.sections().join("");
         assert!(
             c.contains("ciphers = \"ECDHE-RSA-AES128-SHA256:AES256-SHA\"\n"),
             "{c}"

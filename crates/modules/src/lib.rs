@@ -68,8 +68,8 @@
 //!   attribute diffs). `replace`: `encoding` utf-8 only.
 //! - `get_url`: `checksum` URLs and Content-Disposition file names are not supported; in check
 //!   mode a download is predicted without fetching; the `wget` fallback needs GNU wget.
-//! - `uri`: needs `curl` on the host; `dest`, `src`, `unix_socket`, `form-multipart`, client
-//!   certificates and cookies are not supported (`cookies` is always `{}`); basic auth is
+//! - `uri`: needs `curl` on the host; `src`, `form-multipart`, `mode`/`owner`/`group` and
+//!   cookies are not supported (`cookies` is always `{}`); basic auth is
 //!   sent without waiting for a challenge; skipped in check mode (as Ansible's).
 //! - `wait_for`: `search_regex` is matched by `grep -E` on the host (common Python escapes
 //!   translated); no `drained`, no `search_regex` on ports; the poll loop has 1 s resolution.
@@ -140,6 +140,7 @@ pub mod unarchive_attrs;
 pub mod unarchive_check;
 pub mod unarchive_host;
 pub mod uri;
+pub mod url_fetch;
 pub mod user;
 pub mod user_password_expiry;
 pub mod user_password_warning;
