@@ -240,11 +240,12 @@ pub fn framed(sections: &[String], sep: &str) -> String {
     s
 }
 
-/// Shell that splits stdin at `sep` lines into `DIR/s0`, `DIR/s1`, ... (`dir` a shell word).
+/// Shell that splits stdin at `sep` lines into `DIR/s0`, `DIR/s1`, ... (`dir` a shell word;
+/// `n` starts at 0, or awk's empty `n` would send the first section to `DIR/s`).
 pub fn split_script(dir: &str, sep: &str, count: usize) -> String {
     format!(
         "for _cf_i in $(seq 0 {}); do : > {dir}/s$_cf_i; done\n\
-         awk -v s={} -v d={dir} '$0==s{{n++;next}} {{print > (d \"/s\" n)}}' || exit 1\n",
+         awk -v s={} -v d={dir} -v n=0 '$0==s{{n++;next}} {{print > (d \"/s\" n)}}' || exit 1\n",
         count.saturating_sub(1),
         clearfleet_base::shell::quote(sep)
     )

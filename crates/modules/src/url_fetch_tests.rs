@@ -101,5 +101,26 @@ fn the_last_header_block_counts() {
 fn sections_are_framed_and_split_by_the_same_separator() {
     let f = framed(&["a\n".into(), String::new(), "c".into()], "--s--");
     assert_eq!(f, "a\n--s--\n--s--\nc\n--s--\n");
-    assert!(split_script("\"$w\"", "--s--", 3).contains("seq 0 2"));
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let script = format!(
+        "w={}\n{}",
+        dir.path().display(),
+        split_script("\"$w\"", "--s--", 3)
+    );
+    let mut sh = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(&script)
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{e}"));
+    if let Some(mut stdin) = sh.stdin.take() {
+        std::io::Write::write_all(&mut stdin, f.as_bytes()).unwrap_or_else(|e| panic!("{e}"));
+    }
+    assert!(sh.wait().is_ok_and(|s| s.success()));
+    let read = |n: &str| std::fs::read_to_string(dir.path().join(n)).unwrap_or_default();
+    assert_eq!(
+        (read("s0"), read("s1"), read("s2")),
+        ("a\n".into(), String::new(), "c\n".into())
+    );
+    assert!(!dir.path().join("s").exists());
 }
