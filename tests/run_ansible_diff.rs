@@ -1718,7 +1718,8 @@ fn ansible_and_clearfleet_agree_on_throttle() {
 /// controller) register what get_url.py and uri.py do for the urls.py arguments: a gzip body
 /// decoded or not (`decompress`), netrc credentials replacing an Authorization header and
 /// `use_netrc: false`, `file://` URLs, `tmp_dest`, `unredirected_headers` over a redirect, and
-/// uri's `dest`. Evened out: `invocation`, the `Date` header, the staged download's path
+/// uri's `dest` and cookies; get_url again on an existing file (`If-Modified-Since` and a 304,
+/// `force`'s `cache-control: no-cache`, a matching checksum). Evened out: `invocation`, the `Date` header, the staged download's path
 /// (`src`), the work directory and the server's port.
 #[test]
 fn ansible_and_clearfleet_agree_on_get_url_and_uri_arguments() {
@@ -1757,6 +1758,9 @@ fn ansible_and_clearfleet_agree_on_get_url_and_uri_arguments() {
         "is a file but should be a directory.",
         "\"path\": \"WORK/h01/out/from-header.txt\"",
         "\"user\": \"foo\"",
+        "\"msg\": \"HTTP Error 304: Not Modified\"",
+        "file already exists but file attributes changed",
+        "\"cookies_string\": \"a=1; b=two\"",
     ] {
         assert!(ours.contains(want), "{want} in {ours}");
     }

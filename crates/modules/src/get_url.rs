@@ -1,8 +1,9 @@
 //! `get_url`: download a URL on the host to a path, only when needed.
 //!
 //! Round trips: 1 probe (stat + sha1, or the `checksum` algorithm, of dest); then, unless dest
-//! already satisfies the task (exists and `force: no`, or matches `checksum`) or in check mode,
-//! 1 download script: `curl` (else `wget`) into a temporary file beside dest (or in
+//! already satisfies the task (a file matching `checksum`, without `force`) or in check mode,
+//! 1 download script (an existing file dest's mtime sent as `If-Modified-Since`, a 304 leaving
+//! it alone): `curl` (else `wget`) into a temporary file beside dest (or in
 //! `tmp_dest`), decode gzip (`decompress`), verify `checksum`, compare sha1 with dest, and `mv`
 //! only if different. Request details (URL, headers, credentials) go on stdin as curl/wget
 //! config files, never in the command line. The shared urls.py arguments are in
@@ -262,7 +263,8 @@ pub async fn run<R: Remote>(args: &GetUrlArgs, ctx: &ModuleContext<'_, R>) -> Mo
         Ok(p) => p,
         Err(r) => return r,
     };
-    let (dest, info) = if probed.infos[0].is_dir() || args.dest.ends_with('/') {
+    let dest_is_dir = probed.infos[0].is_dir() || args.dest.ends_with('/');
+    let (dest, info) = if dest_is_dir {
         (joined.as_str(), probed.infos[1].clone())
     } else {
         (args.dest.as_str(), probed.infos[0].clone())
@@ -282,21 +284,24 @@ pub async fn run<R: Remote>(args: &GetUrlArgs, ctx: &ModuleContext<'_, R>) -> Mo
     let attrs_changed = info.exists
         && (mode.is_some_and(|m| m != info.mode)
             || owner_differs(&info, args.owner.as_deref(), args.group.as_deref()));
-    let satisfied = info.exists
-        && match &args.checksum {
-            Some((_, want)) => info.checksum.as_deref() == Some(want.as_str()),
-            None => !args.force,
-        };
+    // get_url.py main: only a file dest whose checksum matches `checksum` skips the download
+    // (without `force`); any other existing file is fetched with `If-Modified-Since`.
+    let satisfied = !dest_is_dir
+        && info.exists
+        && !args.force
+        && args
+            .checksum
+            .as_ref()
+            .is_some_and(|(_, want)| info.checksum.as_deref() == Some(want.as_str()));
     if satisfied {
-        let mut r = if attrs_changed {
-            ModuleResult::changed()
+        let r = if attrs_changed {
+            ModuleResult::changed().with_msg("file already exists but file attributes changed")
         } else {
-            ModuleResult::ok()
+            ModuleResult::ok().with_msg("file already exists")
         };
-        r.msg = Some("file already exists".into());
-        if attrs_changed
-            && !ctx.check_mode
-            && let Err(e) = set_attrs(
+        let mut now = info.clone();
+        if attrs_changed && !ctx.check_mode {
+            match set_attrs(
                 ctx,
                 dest,
                 mode,
@@ -304,10 +309,18 @@ pub async fn run<R: Remote>(args: &GetUrlArgs, ctx: &ModuleContext<'_, R>) -> Mo
                 args.group.as_deref(),
             )
             .await
-        {
-            return base(e);
+            {
+                Ok(Some(after)) => now = after,
+                Ok(None) => {}
+                Err(e) => return base(e),
+            }
         }
-        return base(r);
+        // get_url.py main's `result` as it stands before the download, and dest's path info.
+        let r = r
+            .with("checksum_dest", Value::Null)
+            .with("checksum_src", Value::Null)
+            .with("elapsed", 0);
+        return now.add_path_info(base(r));
     }
     if ctx.check_mode {
         return base(ModuleResult::changed().with_msg("file would be downloaded"));
@@ -326,23 +339,32 @@ pub async fn run<R: Remote>(args: &GetUrlArgs, ctx: &ModuleContext<'_, R>) -> Mo
     s.push_str(
         "[ -d \"$d\" ] || { printf 'Destination %s does not exist\\n' \"$d\" >&2; exit 1; }\n",
     );
-    // url_get: tmp_dest must be an existing directory.
-    let stage = match &args.tmp_dest {
+    // url_get: the response is read first; then tmp_dest must be an existing directory (exit
+    // 96 after the status checks; the body meanwhile staged in the work directory).
+    let (stage, td_check) = match &args.tmp_dest {
         Some(td) => {
-            s.push_str(&format!(
-                "td={}\nif [ ! -d \"$td\" ]; then if [ -e \"$td\" ]; then printf '%s is a file but should be a directory.\\n' \"$td\" >&2; else printf '%s directory does not exist.\\n' \"$td\" >&2; fi; exit 96; fi\n",
-                qpath(td)
-            ));
-            "$td"
+            s.push_str(&format!("td={}\nsg=\"$td\"\n", qpath(td)));
+            (
+                "$sg",
+                "if [ ! -d \"$td\" ]; then if [ -e \"$td\" ]; then printf '%s is a file but should be a directory.\\n' \"$td\" >&2; else printf '%s directory does not exist.\\n' \"$td\" >&2; fi; exit 96; fi\n",
+            )
         }
-        None => "$d",
+        None => ("$d", ""),
     };
     s.push_str(&format!(
         "w=$(mktemp -d \"${{TMPDIR:-/tmp}}/clearfleet-get.XXXXXXXX\") || exit 1\n\
+         [ -d \"{stage}\" ] || sg=\"$w\"\n\
          t=$(mktemp \"{stage}/.clearfleet.XXXXXXXX\") || {{ rm -rf \"$w\"; exit 1; }}\n\
          trap 'rm -rf \"$w\"; rm -f \"$t\"' EXIT\n{}",
         url_fetch::split_script("\"$w\"", &sep, 6)
     ));
+    // Request.open (urls.py): `force` sends `cache-control: no-cache`; else an existing file
+    // dest's mtime goes as `If-Modified-Since` (rfc2822_date_string, GMT).
+    if args.force {
+        s.push_str("printf 'header = \"cache-control: no-cache\"\\n' >> \"$w/s0\"; printf 'header = cache-control: no-cache\\n' >> \"$w/s4\"\n");
+    } else if !dest_is_dir {
+        s.push_str("if [ -e \"$p\" ]; then ims=$(LC_ALL=C date -u -r \"$p\" '+%a, %d %b %Y %H:%M:%S GMT') || exit 1; printf 'header = \"If-Modified-Since: %s\"\\n' \"$ims\" >> \"$w/s0\"; printf 'header = If-Modified-Since: %s\\n' \"$ims\" >> \"$w/s4\"; fi\n");
+    }
     if args.fetch.use_gssapi {
         s.push_str("_cf_gss\n");
     }
@@ -354,7 +376,7 @@ pub async fn run<R: Remote>(args: &GetUrlArgs, ctx: &ModuleContext<'_, R>) -> Mo
          touch \"$w/h\"; cat \"$w/h\"; printf '\\n%s\\n' {sep}\n\
          if [ \"$rc\" != 0 ] && ! grep -q '^HTTP/' \"$w/h\"; then grep -v '^ ' \"$w/e\" >&2; exit 92; fi\n\
          st=$(awk '{{sub(/\\r$/,\"\")}} /^HTTP\\//{{s=$2}} END{{print s}}' \"$w/h\")\n\
-         case \"$st\" in 304) echo 304; exit 0;; 200|'') ;; *) exit 97;; esac\n",
+         case \"$st\" in 304) echo 304; exit 0;; 200|'') ;; *) exit 97;; esac\n{td_check}",
         args.curl_call("\"$w\"", "\"$t\""),
         sep = quote(&sep),
         wget = if args.needs_curl() { "false &&" } else { "" },
@@ -420,8 +442,9 @@ pub async fn run<R: Remote>(args: &GetUrlArgs, ctx: &ModuleContext<'_, R>) -> Mo
     let timed = |r: ModuleResult| base(r).with("elapsed", elapsed);
     match out.rc {
         Some(0) => {}
-        // fetch_url's MissingModuleError and url_get's tmp_dest checks: only msg.
-        Some(95 | 96) => return ModuleResult::fail(out.stderr_text()),
+        // fetch_url's MissingModuleError: only msg; url_get's tmp_dest checks: msg, elapsed.
+        Some(95) => return ModuleResult::fail(out.stderr_text()),
+        Some(96) => return ModuleResult::fail(out.stderr_text()).with("elapsed", elapsed),
         Some(92) => {
             let err = out.stderr_text();
             let msg = match args.url.strip_prefix("file://") {
@@ -447,7 +470,8 @@ pub async fn run<R: Remote>(args: &GetUrlArgs, ctx: &ModuleContext<'_, R>) -> Mo
         let r = ModuleResult::ok()
             .with_msg(format!("HTTP Error 304: {reason}"))
             .with("status_code", 304);
-        return timed(r);
+        // exit_json with `dest`: dest's path info (the file left as it was).
+        return info.add_path_info(timed(r));
     }
     let mut lines = rest.lines();
     let first = lines.next().unwrap_or_default();

@@ -69,7 +69,8 @@
 //! - `get_url`: `checksum` URLs and Content-Disposition file names are not supported; in check
 //!   mode a download is predicted without fetching; the `wget` fallback needs GNU wget.
 //! - `uri`: needs `curl` on the host; `src`, `form-multipart`, `mode`/`owner`/`group` and
-//!   cookies are not supported (`cookies` is always `{}`); basic auth is
+//!   a cookie jar across redirects are not supported (`cookies` comes from the last response's
+//!   `Set-Cookie` headers only, without `Path`/`Domain`); basic auth is
 //!   sent without waiting for a challenge; skipped in check mode (as Ansible's).
 //! - `wait_for`: `search_regex` is matched by `grep -E` on the host (common Python escapes
 //!   translated); no `drained`, no `search_regex` on ports; the poll loop has 1 s resolution.

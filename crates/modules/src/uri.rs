@@ -509,6 +509,32 @@ pub(super) fn header_map(headers: &[(String, String)]) -> Map<String, Value> {
     m
 }
 
+/// fetch_url's `cookies` (name to value) and `cookies_string` (`name=value; ...`) from the
+/// response's `Set-Cookie` headers, in response order (a name set again keeps its last value);
+/// clearfleet reads only the last response's headers (not a redirect's) and ignores `Path`,
+/// `Domain` and expiry.
+pub(super) fn cookies(headers: &[(String, String)]) -> (Value, String) {
+    let mut list: Vec<(String, String)> = Vec::new();
+    for (_, v) in headers
+        .iter()
+        .filter(|(k, _)| k.eq_ignore_ascii_case("set-cookie"))
+    {
+        let pair = v.split(';').next().unwrap_or_default();
+        if let Some((name, value)) = pair.split_once('=') {
+            let name = name.trim().to_owned();
+            list.retain(|(n, _)| *n != name);
+            list.push((name, value.trim().to_owned()));
+        }
+    }
+    let string = list
+        .iter()
+        .map(|(n, v)| format!("{n}={v}"))
+        .collect::<Vec<_>>()
+        .join("; ");
+    let dict: Map<String, Value> = list.into_iter().map(|(n, v)| (n, json!(v))).collect();
+    (Value::Object(dict), string)
+}
+
 /// Runs `uri`. Check mode: skipped (Ansible's uri does not support it).
 pub async fn run<R: Remote>(args: &UriArgs, ctx: &ModuleContext<'_, R>) -> ModuleResult {
     if args.creates.is_some() || args.removes.is_some() {
@@ -597,8 +623,12 @@ pub async fn run<R: Remote>(args: &UriArgs, ctx: &ModuleContext<'_, R>) -> Modul
             },
         )
         .with("redirected", resp.redirects > 0)
-        .with("elapsed", elapsed)
-        .with("cookies", json!({}));
+        .with("elapsed", elapsed);
+    // fetch_url: `cookies` and `cookies_string` only when urllib raised no HTTPError (2xx).
+    if resp.curl_rc == 0 && (200..300).contains(&resp.status) {
+        let (dict, string) = cookies(&resp.headers);
+        r = r.with("cookies", dict).with("cookies_string", string);
+    }
     if args.return_content {
         r = r.with("content", text);
     }
