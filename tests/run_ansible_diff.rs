@@ -1719,7 +1719,8 @@ fn ansible_and_clearfleet_agree_on_throttle() {
 /// decoded or not (`decompress`), netrc credentials replacing an Authorization header and
 /// `use_netrc: false`, `file://` URLs, `tmp_dest`, `unredirected_headers` over a redirect, and
 /// uri's `dest` and cookies; get_url again on an existing file (`If-Modified-Since` and a 304,
-/// `force`'s `cache-control: no-cache`, a matching checksum). Evened out: `invocation`, the `Date` header, the staged download's path
+/// `force`'s `cache-control: no-cache`, a matching checksum, check mode's HEAD request).
+/// Evened out: `invocation`, the `Date` header, the staged download's path
 /// (`src`), the work directory and the server's port.
 #[test]
 fn ansible_and_clearfleet_agree_on_get_url_and_uri_arguments() {

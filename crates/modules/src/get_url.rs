@@ -1,11 +1,12 @@
 //! `get_url`: download a URL on the host to a path, only when needed.
 //!
 //! Round trips: 1 probe (stat + sha1, or the `checksum` algorithm, of dest); then, unless dest
-//! already satisfies the task (a file matching `checksum`, without `force`) or in check mode,
-//! 1 download script (an existing file dest's mtime sent as `If-Modified-Since`, a 304 leaving
-//! it alone): `curl` (else `wget`) into a temporary file beside dest (or in
-//! `tmp_dest`), decode gzip (`decompress`), verify `checksum`, compare sha1 with dest, and `mv`
-//! only if different. Request details (URL, headers, credentials) go on stdin as curl/wget
+//! already satisfies the task (a file matching `checksum`, without `force`), 1 download script
+//! (a HEAD request in check mode, as get_url.py's; an existing file dest's mtime sent as
+//! `If-Modified-Since`, a 304 leaving it alone): `curl` (else `wget`) into a temporary file
+//! beside dest (or in `tmp_dest`), decode gzip (`decompress`), verify `checksum`, compare sha1
+//! with dest, and `mv` only if different. Request details (URL, headers, credentials) go on
+//! stdin as curl/wget
 //! config files, never in the command line. The shared urls.py arguments are in
 //! [`super::url_fetch`]; `file://` URLs are read by curl, as urls.py's urllib reads them.
 
@@ -201,8 +202,9 @@ impl GetUrlArgs {
         all
     }
 
-    /// The `_cf_curl` call for this download.
-    fn curl_call(&self, dir: &str, out: &str) -> String {
+    /// The request without its secrets: what [`CurlRequest::call`] and
+    /// [`CurlRequest::netrc_host`] need.
+    fn bare_request(&self) -> CurlRequest<'_> {
         CurlRequest {
             url: &self.url,
             common: String::new(),
@@ -211,7 +213,16 @@ impl GetUrlArgs {
             max_redirects: None,
             opts: &self.fetch,
         }
-        .call(dir, out)
+    }
+
+    /// The `_cf_curl` call for this download.
+    fn curl_call(&self, dir: &str, out: &str) -> String {
+        self.bare_request().call(dir, out)
+    }
+
+    /// The host whose `.netrc` entry gives the credentials, for the `wget` fallback.
+    fn netrc_host(&self) -> Option<String> {
+        self.bare_request().netrc_host()
     }
 
     /// Whether the host needs curl (wget cannot do it).
@@ -322,9 +333,6 @@ pub async fn run<R: Remote>(args: &GetUrlArgs, ctx: &ModuleContext<'_, R>) -> Mo
             .with("elapsed", 0);
         return now.add_path_info(base(r));
     }
-    if ctx.check_mode {
-        return base(ModuleResult::changed().with_msg("file would be downloaded"));
-    }
     let sep = match nonce() {
         Ok(n) => format!("--clearfleet-{n}--"),
         Err(r) => return base(*r),
@@ -365,27 +373,43 @@ pub async fn run<R: Remote>(args: &GetUrlArgs, ctx: &ModuleContext<'_, R>) -> Mo
     } else if !dest_is_dir {
         s.push_str("if [ -e \"$p\" ]; then ims=$(LC_ALL=C date -u -r \"$p\" '+%a, %d %b %Y %H:%M:%S GMT') || exit 1; printf 'header = \"If-Modified-Since: %s\"\\n' \"$ims\" >> \"$w/s0\"; printf 'header = If-Modified-Since: %s\\n' \"$ims\" >> \"$w/s4\"; fi\n");
     }
+    // get_url.py main: check mode makes a HEAD request (curl's `head`, wget's `--spider`).
+    if ctx.check_mode {
+        s.push_str("printf 'head\\n' >> \"$w/s0\"\n");
+    }
     if args.fetch.use_gssapi {
         s.push_str("_cf_gss\n");
     }
     s.push_str(&format!(
         "if command -v curl >/dev/null 2>&1; then {}; rc=$?\n\
-         elif {wget} command -v wget >/dev/null 2>&1; then wget -nv -S --config=\"$w/s4\" -i \"$w/s5\" -O \"$t\" 2> \"$w/e\"; rc=$?\n\
+         elif {wget} command -v wget >/dev/null 2>&1; then {wnetrc}wget -nv -S{spider} --config=\"$w/s4\" -i \"$w/s5\" -O \"$t\" 2> \"$w/e\"; rc=$?\n\
          awk '/^  HTTP\\//{{if(n++)print \"\"}} /^  /{{sub(/^  /,\"\"); print}}' \"$w/e\" > \"$w/h\"\n\
          else echo {needs} >&2; exit 93; fi\n\
          touch \"$w/h\"; cat \"$w/h\"; printf '\\n%s\\n' {sep}\n\
          if [ \"$rc\" != 0 ] && ! grep -q '^HTTP/' \"$w/h\"; then grep -v '^ ' \"$w/e\" >&2; exit 92; fi\n\
          st=$(awk '{{sub(/\\r$/,\"\")}} /^HTTP\\//{{s=$2}} END{{print s}}' \"$w/h\")\n\
          case \"$st\" in 304) echo 304; exit 0;; 200|'') ;; *) exit 97;; esac\n{td_check}",
-        args.curl_call("\"$w\"", "\"$t\""),
+        args.curl_call(
+            "\"$w\"",
+            if ctx.check_mode { "\"$w/hb\"" } else { "\"$t\"" }
+        ),
         sep = quote(&sep),
+        spider = if ctx.check_mode { " --spider" } else { "" },
         wget = if args.needs_curl() { "false &&" } else { "" },
+        wnetrc = match args.netrc_host() {
+            Some(h) => format!("_cf_wnetrc \"$w/s4\" {} || exit 1; ", quote(&h)),
+            None => String::new(),
+        },
         needs = if args.needs_curl() {
             "'get_url with these arguments needs curl on the host'"
         } else {
             "'get_url needs curl or wget on the host'"
         },
     ));
+    if ctx.check_mode {
+        // The empty download's sha1 against dest's (get_url.py main, `module.check_mode`).
+        s.push_str("old=; [ -f \"$p\" ] && old=$(_cf_sum 1 \"$p\"); echo \"check ${old:--}\"; printf 'src=%s\\n' \"$t\"; exit 0\n");
+    }
     if args.fetch.decompress {
         s.push_str("_cf_gunzip \"$w/h\" \"$t\" || exit 1\n");
     }
@@ -473,6 +497,45 @@ pub async fn run<R: Remote>(args: &GetUrlArgs, ctx: &ModuleContext<'_, R>) -> Mo
         // exit_json with `dest`: dest's path info (the file left as it was).
         return info.add_path_info(timed(r));
     }
+    // fetch_url's msg: the Content-Length header, not the size written (gzip).
+    let ok_msg = format!(
+        "OK ({} bytes)",
+        url_fetch::header(&headers, "content-length").unwrap_or("unknown")
+    );
+    if let Some(old) = rest.lines().next().and_then(|l| l.strip_prefix("check ")) {
+        // sha1 of the empty file a HEAD request leaves.
+        const EMPTY_SHA1: &str = "da39a3ee5e6b4b0d3255bfef95601890afd80709";
+        let old = old.trim();
+        let mut r = if old == "-" || old != EMPTY_SHA1 {
+            ModuleResult::changed()
+        } else {
+            ModuleResult::ok()
+        };
+        r.msg = Some(ok_msg);
+        r = r
+            .with("checksum_src", EMPTY_SHA1)
+            .with(
+                "checksum_dest",
+                if old == "-" {
+                    Value::Null
+                } else {
+                    Value::from(old)
+                },
+            )
+            .with(
+                "src",
+                rest.lines()
+                    .find_map(|l| l.strip_prefix("src="))
+                    .unwrap_or_default(),
+            );
+        // AnsibleModule.add_path_info: nothing for a path that does not exist.
+        let r = timed(r);
+        return if info.exists {
+            info.add_path_info(r)
+        } else {
+            r
+        };
+    }
     let mut lines = rest.lines();
     let first = lines.next().unwrap_or_default();
     let f: Vec<&str> = first.split_whitespace().collect();
@@ -493,11 +556,7 @@ pub async fn run<R: Remote>(args: &GetUrlArgs, ctx: &ModuleContext<'_, R>) -> Mo
     } else {
         ModuleResult::ok()
     };
-    // fetch_url: the Content-Length header, not the size written (gzip).
-    r.msg = Some(format!(
-        "OK ({} bytes)",
-        url_fetch::header(&headers, "content-length").unwrap_or("unknown")
-    ));
+    r.msg = Some(ok_msg);
     r = r
         .with("checksum_src", *new)
         .with("size", size.parse::<u64>().unwrap_or(0))
@@ -541,6 +600,23 @@ mod tests {
             &json!({"url": "http://h/x", "dest": "/d", "checksum": "SHA256:AB"}).clone(),
         );
         assert!(a.is_err(), "algorithm names are lowercase, as in Ansible");
+    }
+
+    #[test]
+    fn wget_reads_netrc_only_without_a_user_or_with_use_netrc() {
+        let host = |v: Value| GetUrlArgs::parse(&v).expect("parses").netrc_host();
+        assert_eq!(
+            host(json!({"url": "http://H:8/x", "dest": "/d"})).as_deref(),
+            Some("h")
+        );
+        assert_eq!(
+            host(json!({"url": "http://h/x", "dest": "/d", "username": "u"})),
+            None
+        );
+        assert_eq!(
+            host(json!({"url": "http://h/x", "dest": "/d", "use_netrc": false})),
+            None
+        );
     }
 
     #[test]

@@ -167,7 +167,9 @@ impl CurlRequest<'_> {
 /// response headers (every hop's block) to `DIR/h`, `%{http_code} %{num_redirects}
 /// %{url_effective}` to `DIR/w`, curl's errors to `DIR/e`; with unredirected headers and
 /// redirects on, the first hop is made alone and the rest without `DIR/s1`.
-/// `_cf_netrc HOST` prints the login and password `netrc.authenticators(HOST)` would give
+/// `_cf_wnetrc WGETRC HOST` does for get_url's `wget` fallback what `_cf_curl` does with
+/// `.netrc` credentials (wget itself reads only `~/.netrc`, never `$NETRC`, and waits for a
+/// challenge). `_cf_netrc HOST` prints the login and password `netrc.authenticators(HOST)` would give
 /// (the host's entry, else `default`); `_cf_gunzip HEADERS BODY` decodes BODY in place when
 /// the last header block says `Content-Encoding: gzip`; `_cf_gss` fails as urls.py does
 /// without its GSSAPI library when the host's curl lacks GSS-API.
@@ -212,6 +214,14 @@ _cf_curl() {
     curl -sS -K "$_cf_w/s0" -K "$_cf_w/s1" -K "$_cf_w/s2" -K "$_cf_w/s3" -o "$2" -D "$_cf_w/h" -w "$_cf_fmt" > "$_cf_w/w" 2> "$_cf_w/e"; _cf_rc=$?
   fi
   return $_cf_rc
+}
+_cf_wnetrc() {
+  _cf_n=$(_cf_netrc "$2")
+  _cf_l=$(printf '%s\n' "$_cf_n" | sed -n 1p); _cf_p=$(printf '%s\n' "$_cf_n" | sed -n 2p)
+  [ -n "$_cf_l" ] && [ -n "$_cf_p" ] || return 0
+  grep -vi '^header = authorization:' "$1" > "$1.n"
+  printf 'http_user = %s\nhttp_password = %s\nauth_no_challenge = on\n' "$_cf_l" "$_cf_p" >> "$1.n"
+  mv -f "$1.n" "$1"
 }
 _cf_gunzip() {
   awk '{ l = tolower($0); sub(/\r$/, "", l) } l ~ /^http\// { g = 0 } l ~ /^content-encoding:[ \t]*gzip[ \t]*$/ { g = 1 } END { exit !g }' "$1" 2>/dev/null || return 0
