@@ -1718,10 +1718,10 @@ fn ansible_and_clearfleet_agree_on_throttle() {
 /// controller) register what get_url.py and uri.py do for the urls.py arguments: a gzip body
 /// decoded or not (`decompress`), netrc credentials replacing an Authorization header and
 /// `use_netrc: false`, `file://` URLs, `tmp_dest`, `unredirected_headers` over a redirect, and
-/// uri's `dest` and cookies; get_url again on an existing file (`If-Modified-Since` and a 304,
-/// `force`'s `cache-control: no-cache`, a matching checksum, check mode's HEAD request).
-/// Evened out: `invocation`, the `Date` header, the staged download's path
-/// (`src`), the work directory and the server's port.
+/// uri's `dest`, cookies, `src` and `remote_src`; get_url again on an existing file
+/// (`If-Modified-Since` and a 304, `force`'s `cache-control: no-cache`, a matching checksum,
+/// check mode's HEAD request). Evened out: `invocation`, the `Date` header, the staged
+/// download's path (`src`), the work directory and the server's port.
 #[test]
 fn ansible_and_clearfleet_agree_on_get_url_and_uri_arguments() {
     let Some(both) = run_both("urls/site.yml", &["h01"]) else {
@@ -1762,6 +1762,9 @@ fn ansible_and_clearfleet_agree_on_get_url_and_uri_arguments() {
         "\"msg\": \"HTTP Error 304: Not Modified\"",
         "file already exists but file attributes changed",
         "\"cookies_string\": \"a=1; b=two\"",
+        "\"posted\": \"from the controller\\n\"",
+        "\"type\": \"text/plain\"",
+        "Unable to open source file WORK/h01/nothere.txt",
     ] {
         assert!(ours.contains(want), "{want} in {ours}");
     }

@@ -51,6 +51,10 @@ pub struct UriArgs {
     pub force: bool,
     /// The urls.py arguments shared with get_url ([`super::url_fetch`]).
     pub fetch: FetchOpts,
+    /// `src`: a file sent as the body (uri.py's `uri`: opened, its size as `Content-Length`);
+    /// on the controller (the uri action plugin transfers it) unless `remote_src`.
+    pub src: Option<String>,
+    pub remote_src: bool,
 }
 
 /// Accepted keys.
@@ -84,6 +88,8 @@ pub const KEYS: &[Key] = &[
     ("unix_socket", &[]),
     ("ca_path", &[]),
     ("unsafe_writes", &[]),
+    ("src", &[]),
+    ("remote_src", &[]),
 ];
 
 /// `ciphers` (module_utils/urls.py of 2.19.14): an OpenSSL cipher list, a list being joined
@@ -172,10 +178,17 @@ impl UriArgs {
             dest: a.str("dest")?,
             force: a.bool("force", false)?,
             fetch: FetchOpts::parse(&mut a)?,
+            src: a.str("src")?,
+            remote_src: a.bool("remote_src", false)?,
         };
         a.bool("force_basic_auth", false)?;
         a.bool("unsafe_writes", false)?;
         a.finish()?;
+        if parsed.body.is_some() && parsed.src.is_some() {
+            return Err(ArgError::general(
+                "parameters are mutually exclusive: body|src",
+            ));
+        }
         if !parsed.method.chars().all(|c| c.is_ascii_alphabetic()) {
             return Err(ArgError::field("method", "not an HTTP method"));
         }
@@ -287,7 +300,8 @@ enum ConfigError {
 }
 
 /// The request as the four [`CurlRequest`] sections (sent on stdin).
-fn curl_config(a: &UriArgs) -> Result<Vec<String>, ConfigError> {
+/// `src` is the body file's path on the host (`src` itself, or the controller file's copy).
+fn curl_config(a: &UriArgs, src: Option<&str>) -> Result<Vec<String>, ConfigError> {
     let mut c = String::new();
     if a.method == "HEAD" {
         c.push_str("head\n");
@@ -339,6 +353,13 @@ fn curl_config(a: &UriArgs) -> Result<Vec<String>, ConfigError> {
         }
         c.push_str(&format!("data-raw = {}\n", curl_str(&text)));
     }
+    if let Some(path) = src {
+        // urllib's do_request_ adds the form Content-Type to a body without one, as curl does.
+        c.push_str(&format!(
+            "data-binary = {}\n",
+            curl_str(&format!("@{path}"))
+        ));
+    }
     let password = a
         .url_password
         .as_ref()
@@ -358,7 +379,7 @@ fn curl_config(a: &UriArgs) -> Result<Vec<String>, ConfigError> {
 /// The script: the sections split into files, `_cf_curl`, gzip decoding, the body staged
 /// beside `dest`, then the framed parts: curl's exit code and the sizes of four parts (`-w`
 /// summary, headers, body, `<dest is a dir 0|1> <staged file>`), then the parts.
-fn script(a: &UriArgs, sep: &str) -> String {
+fn script(a: &UriArgs, sep: &str, src: Option<&(String, bool)>) -> String {
     let mut s = format!(
         "{}{}command -v curl >/dev/null 2>&1 || {{ echo 'uri needs curl on the host' >&2; exit 127; }}\n\
          d=$(mktemp -d \"${{TMPDIR:-/tmp}}/clearfleet-uri.XXXXXXXX\") || exit 1\n\
@@ -367,6 +388,13 @@ fn script(a: &UriArgs, sep: &str) -> String {
         url_fetch::SHELL,
         url_fetch::split_script("\"$d\"", sep, 4)
     );
+    if let Some((path, copied)) = src {
+        s.push_str(&format!("S={}\n", super::probe::qpath(path)));
+        if *copied {
+            s.push_str("trap 'rm -rf \"$d\"; rm -f \"$S\"' EXIT\n");
+        }
+        s.push_str("[ -f \"$S\" ] && [ -r \"$S\" ] || { printf 'Unable to open source file %s\\n' \"$S\" >&2; exit 94; }\n");
+    }
     if a.fetch.use_gssapi {
         s.push_str("_cf_gss\n");
     }
@@ -509,6 +537,35 @@ pub(super) fn header_map(headers: &[(String, String)]) -> Map<String, Value> {
     m
 }
 
+/// Where `src` is on the host, and whether it is a copy of a controller file to remove after
+/// (the uri action plugin's `_transfer_file` into its tmpdir; one round trip).
+async fn host_src<R: Remote>(
+    ctx: &ModuleContext<'_, R>,
+    a: &UriArgs,
+) -> Result<Option<(String, bool)>, ModuleResult> {
+    let Some(src) = &a.src else {
+        return Ok(None);
+    };
+    if a.remote_src {
+        return Ok(Some((src.clone(), false)));
+    }
+    let (bytes, _) = super::copy::read_source(ctx, src, "files").await?;
+    let out = call(
+        ctx,
+        "umask 077; f=$(mktemp \"${TMPDIR:-/tmp}/clearfleet-uri-src.XXXXXXXX\") || exit 1; cat > \"$f\" || { rm -f \"$f\"; exit 1; }; echo \"$f\"",
+        Some(bytes),
+        None,
+    )
+    .await?;
+    match (out.rc, out.stdout_text().trim()) {
+        (Some(0), path) if !path.is_empty() => Ok(Some((path.to_owned(), true))),
+        _ => Err(ModuleResult::fail(format!(
+            "cannot copy {src} to the host: {}",
+            out.stderr_text()
+        ))),
+    }
+}
+
 /// fetch_url's `cookies` (name to value) and `cookies_string` (`name=value; ...`) from the
 /// response's `Set-Cookie` headers, in response order (a name set again keeps its last value);
 /// clearfleet reads only the last response's headers (not a redirect's) and ignores `Path`,
@@ -572,7 +629,11 @@ pub async fn run<R: Remote>(args: &UriArgs, ctx: &ModuleContext<'_, R>) -> Modul
     if ctx.check_mode {
         return ModuleResult::skipped_check("uri does not support check mode");
     }
-    let config = match curl_config(args) {
+    let src = match host_src(ctx, args).await {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let config = match curl_config(args, src.as_ref().map(|s| s.0.as_str())) {
         Ok(c) => c,
         Err(e) => return ModuleResult::fail(e.to_string()),
     };
@@ -583,11 +644,22 @@ pub async fn run<R: Remote>(args: &UriArgs, ctx: &ModuleContext<'_, R>) -> Modul
     let started = Instant::now();
     let timeout = std::time::Duration::from_secs_f64(args.timeout + 30.0);
     let stdin = url_fetch::framed(&config, &sep).into_bytes();
-    let out = match call(ctx, &script(args, &sep), Some(stdin), Some(timeout)).await {
+    let out = match call(
+        ctx,
+        &script(args, &sep, src.as_ref()),
+        Some(stdin),
+        Some(timeout),
+    )
+    .await
+    {
         Ok(o) => o,
         Err(r) => return r,
     };
     let elapsed = started.elapsed().as_secs();
+    if out.rc == Some(94) {
+        // uri(): `Unable to open source file`, with elapsed 0.
+        return ModuleResult::fail(out.stderr_text().trim_end()).with("elapsed", 0);
+    }
     if matches!(out.rc, Some(127 | 95)) {
         return ModuleResult::fail(out.stderr_text());
     }
@@ -822,11 +894,23 @@ mod tests {
         )
         .unwrap_or_else(|e| panic!("{e}"));
         assert!(
-            curl_config(&a)
+            curl_config(&a, None)
                 .unwrap_or_default()
                 .join("")
                 .contains("user = \"u:s3cret\"")
         );
-        assert!(!script(&a, "--s--").contains("s3cret"));
+        assert!(!script(&a, "--s--", None).contains("s3cret"));
+    }
+
+    #[test]
+    fn src_excludes_body_and_goes_to_curl_as_a_file() {
+        assert!(UriArgs::parse(&json!({"url": "http://h/", "body": "x", "src": "/f"})).is_err());
+        let a = UriArgs::parse(&json!({"url": "http://h/", "src": "/f", "remote_src": true}))
+            .expect("parses");
+        let c = curl_config(&a, Some("/f b")).expect("config").join("");
+        assert!(c.contains("data-binary = \"@/f b\"\n"), "{c}");
+        let s = script(&a, "--s--", Some(&("/f b".to_owned(), false)));
+        assert!(s.contains("Unable to open source file"), "{s}");
+        assert!(!s.contains("rm -f \"$S\""), "a remote src is left alone");
     }
 }
