@@ -476,7 +476,7 @@ pub async fn run<R: Remote>(args: &GetUrlArgs, ctx: &ModuleContext<'_, R>) -> Mo
                 Some(path) if err.contains("(37)") => format!(
                     "Request failed: <urlopen error [Errno 2] No such file or directory: '{path}'>"
                 ),
-                _ => format!("Request failed: {err}"),
+                _ => url_fetch::request_failed(&err),
             };
             return timed(ModuleResult::fail(msg));
         }

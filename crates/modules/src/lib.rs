@@ -66,9 +66,9 @@
 //! - `lineinfile`, `blockinfile`, `replace`: Rust `regex` syntax (no look-around or pattern
 //!   backreferences; `\Z` is mapped); the diff is one entry (Ansible returns content and
 //!   attribute diffs). `replace`: `encoding` utf-8 only.
-//! - `get_url`: `checksum` URLs and Content-Disposition file names are not supported; in check
-//!   mode a download is predicted without fetching; the `wget` fallback needs GNU wget.
-//! - `uri`: needs `curl` on the host; `src`, `form-multipart`, `mode`/`owner`/`group` and
+//! - `get_url`: `checksum` URLs and Content-Disposition file names (directory dest) are not
+//!   supported; the `wget` fallback needs GNU wget.
+//! - `uri`: needs `curl` on the host; `form-multipart`, `mode`/`owner`/`group` and
 //!   a cookie jar across redirects are not supported (`cookies` comes from the last response's
 //!   `Set-Cookie` headers only, without `Path`/`Domain`); basic auth is
 //!   sent without waiting for a challenge; skipped in check mode (as Ansible's).

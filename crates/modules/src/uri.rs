@@ -711,7 +711,7 @@ pub async fn run<R: Remote>(args: &UriArgs, ctx: &ModuleContext<'_, R>) -> Modul
         }
     }
     let detail = if resp.curl_rc != 0 {
-        format!("Request failed: {}", out.stderr_text())
+        url_fetch::request_failed(&out.stderr_text())
     } else if (200..400).contains(&resp.status) {
         let len = resp
             .headers

@@ -282,6 +282,28 @@ pub fn last_block(raw: &str) -> (Option<i64>, String, Vec<(String, String)>) {
     (status, reason, headers)
 }
 
+/// fetch_url's `Request failed: ...` text for a request curl could not make: urllib's
+/// `<urlopen error [Errno N] ...>` for the errors it words so (an unknown host; a connection
+/// refused, which newer curls word "Couldn't connect to server", or without a route), else
+/// curl's own message.
+pub fn request_failed(curl_stderr: &str) -> String {
+    let err = curl_stderr.trim();
+    let text = if err.contains("curl: (6)") {
+        "<urlopen error [Errno -2] Name or service not known>"
+    } else if err.contains("curl: (7)") {
+        if err.contains("No route to host") {
+            "<urlopen error [Errno 113] No route to host>"
+        } else if err.contains("Network is unreachable") {
+            "<urlopen error [Errno 101] Network is unreachable>"
+        } else {
+            "<urlopen error [Errno 111] Connection refused>"
+        }
+    } else {
+        err
+    };
+    format!("Request failed: {text}")
+}
+
 /// The value of a header (the last of its name).
 pub fn header<'h>(headers: &'h [(String, String)], name: &str) -> Option<&'h str> {
     headers

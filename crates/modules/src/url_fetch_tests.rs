@@ -124,3 +124,25 @@ fn sections_are_framed_and_split_by_the_same_separator() {
     );
     assert!(!dir.path().join("s").exists());
 }
+
+#[test]
+fn curl_errors_read_as_urllib_words_them() {
+    assert_eq!(
+        request_failed("curl: (6) Could not resolve host: httpbin.org\n"),
+        "Request failed: <urlopen error [Errno -2] Name or service not known>"
+    );
+    assert_eq!(
+        request_failed("curl: (7) Failed to connect to h port 1 after 0 ms: Connection refused"),
+        "Request failed: <urlopen error [Errno 111] Connection refused>"
+    );
+    assert_eq!(
+        request_failed(
+            "curl: (7) Failed to connect to h port 1 after 0 ms: Couldn't connect to server"
+        ),
+        "Request failed: <urlopen error [Errno 111] Connection refused>"
+    );
+    assert_eq!(
+        request_failed("curl: (28) timed out"),
+        "Request failed: curl: (28) timed out"
+    );
+}
