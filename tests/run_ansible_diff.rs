@@ -2157,3 +2157,60 @@ fn ansible_and_clearfleet_agree_on_gathering_per_play() {
         both.ours.stdout
     );
 }
+
+/// get_url and uri (tests/fixtures/run/urls/site.yml, a web server of its own on the
+/// controller) register what get_url.py and uri.py do for the urls.py arguments: a gzip body
+/// decoded or not (`decompress`), netrc credentials replacing an Authorization header and
+/// `use_netrc: false`, `file://` URLs, `tmp_dest`, `unredirected_headers` over a redirect, and
+/// uri's `dest`, cookies, `src` and `remote_src`; get_url again on an existing file
+/// (`If-Modified-Since` and a 304, `force`'s `cache-control: no-cache`, a matching checksum,
+/// check mode's HEAD request), a refused connection. Evened out: `invocation`, the `Date`
+/// header, the staged download's path (`src`), the work directory and the server's port.
+#[test]
+fn ansible_and_clearfleet_agree_on_get_url_and_uri_arguments() {
+    let Some(both) = run_both("urls/site.yml", &["h01"]) else {
+        return;
+    };
+    let port = regex::Regex::new(r"127\.0\.0\.1:[0-9]+").unwrap_or_else(|e| panic!("{e}"));
+    let normal = |dir: PathBuf| {
+        let mut v = dumped(&dir, "h01-urls.json");
+        if let Some(all) = v.as_object_mut() {
+            for r in all.values_mut().filter_map(|r| r.as_object_mut()) {
+                for k in ["invocation", "date", "src"] {
+                    r.remove(k);
+                }
+            }
+        }
+        let text = serde_json::to_string_pretty(&v)
+            .unwrap_or_default()
+            .replace(&dir.display().to_string(), "WORK");
+        port.replace_all(&text, "127.0.0.1:PORT").into_owned()
+    };
+    let ours = normal(both.ours_dir());
+    assert_eq!(
+        ours,
+        normal(both.theirs_dir()),
+        "--- clearfleet:\n{}\n--- ansible:\n{}",
+        both.ours.stdout,
+        both.theirs
+    );
+    for want in [
+        "\"gzipped\": true",
+        "\"status_code\": 401",
+        "\"response\": \"HTTP Error 401: Unauthorized\"",
+        "No such file or directory: 'WORK/h01/nothere.txt'",
+        "directory does not exist.",
+        "is a file but should be a directory.",
+        "\"path\": \"WORK/h01/out/from-header.txt\"",
+        "\"user\": \"foo\"",
+        "\"msg\": \"HTTP Error 304: Not Modified\"",
+        "file already exists but file attributes changed",
+        "\"cookies_string\": \"a=1; b=two\"",
+        "\"posted\": \"from the controller\\n\"",
+        "\"type\": \"text/plain\"",
+        "Unable to open source file WORK/h01/nothere.txt",
+        "Request failed: <urlopen error [Errno 111] Connection refused>",
+    ] {
+        assert!(ours.contains(want), "{want} in {ours}");
+    }
+}

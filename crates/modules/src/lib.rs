@@ -66,10 +66,11 @@
 //! - `lineinfile`, `blockinfile`, `replace`: Rust `regex` syntax (no look-around or pattern
 //!   backreferences; `\Z` is mapped); the diff is one entry (Ansible returns content and
 //!   attribute diffs). `replace`: `encoding` utf-8 only.
-//! - `get_url`: `checksum` URLs and Content-Disposition file names are not supported; in check
-//!   mode a download is predicted without fetching; the `wget` fallback needs GNU wget.
-//! - `uri`: needs `curl` on the host; `dest`, `src`, `unix_socket`, `form-multipart`, client
-//!   certificates and cookies are not supported (`cookies` is always `{}`); basic auth is
+//! - `get_url`: `checksum` URLs and Content-Disposition file names (directory dest) are not
+//!   supported; the `wget` fallback needs GNU wget.
+//! - `uri`: needs `curl` on the host; `form-multipart`, `mode`/`owner`/`group` and
+//!   a cookie jar across redirects are not supported (`cookies` comes from the last response's
+//!   `Set-Cookie` headers only, without `Path`/`Domain`); basic auth is
 //!   sent without waiting for a challenge; skipped in check mode (as Ansible's).
 //! - `wait_for`: `search_regex` is matched by `grep -E` on the host (common Python escapes
 //!   translated); no `drained`, no `search_regex` on ports; the poll loop has 1 s resolution.
@@ -141,6 +142,7 @@ pub mod unarchive_attrs;
 pub mod unarchive_check;
 pub mod unarchive_host;
 pub mod uri;
+pub mod url_fetch;
 pub mod user;
 pub mod user_libuser;
 pub mod user_password_expiry;

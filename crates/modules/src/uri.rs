@@ -17,6 +17,7 @@ use super::context::ModuleContext;
 use super::probe::{call, nonce};
 use super::remote::Remote;
 use super::result::ModuleResult;
+use super::url_fetch::{self, CurlRequest, FetchOpts};
 
 /// Arguments of `uri`.
 #[derive(Debug, Clone, PartialEq)]
@@ -43,6 +44,17 @@ pub struct UriArgs {
     pub http_agent: String,
     /// `false`: ignore `*_proxy` environment variables on the host.
     pub use_proxy: bool,
+    /// `dest`: the body is written there (uri.py's `write_file`), a directory taking the
+    /// Content-Disposition file name or the URL's last segment.
+    pub dest: Option<String>,
+    /// `force`: `Cache-Control: no-cache` and no `If-Modified-Since` for an existing dest.
+    pub force: bool,
+    /// The urls.py arguments shared with get_url ([`super::url_fetch`]).
+    pub fetch: FetchOpts,
+    /// `src`: a file sent as the body (uri.py's `uri`: opened, its size as `Content-Length`);
+    /// on the controller (the uri action plugin transfers it) unless `remote_src`.
+    pub src: Option<String>,
+    pub remote_src: bool,
 }
 
 /// Accepted keys.
@@ -65,6 +77,19 @@ pub const KEYS: &[Key] = &[
     ("http_agent", &[]),
     ("use_proxy", &[]),
     ("ciphers", &[]),
+    ("dest", &[]),
+    ("force", &[]),
+    ("decompress", &[]),
+    ("use_netrc", &[]),
+    ("use_gssapi", &[]),
+    ("client_cert", &[]),
+    ("client_key", &[]),
+    ("unredirected_headers", &[]),
+    ("unix_socket", &[]),
+    ("ca_path", &[]),
+    ("unsafe_writes", &[]),
+    ("src", &[]),
+    ("remote_src", &[]),
 ];
 
 /// `ciphers` (module_utils/urls.py of 2.19.14): an OpenSSL cipher list, a list being joined
@@ -93,7 +118,7 @@ impl UriArgs {
     pub fn parse(v: &Value) -> Result<UriArgs, ArgError> {
         let mut a = Args::new("uri", KEYS, v)?;
         let url = a.req_str("url")?;
-        check_url(&url)?;
+        check_url(&url, false)?;
         let status_code = match a.value("status_code") {
             None => vec![200],
             Some(Value::Array(items)) => items
@@ -150,9 +175,20 @@ impl UriArgs {
             removes: a.str("removes")?,
             http_agent: http_agent(&mut a)?,
             use_proxy: a.bool("use_proxy", true)?,
+            dest: a.str("dest")?,
+            force: a.bool("force", false)?,
+            fetch: FetchOpts::parse(&mut a)?,
+            src: a.str("src")?,
+            remote_src: a.bool("remote_src", false)?,
         };
         a.bool("force_basic_auth", false)?;
+        a.bool("unsafe_writes", false)?;
         a.finish()?;
+        if parsed.body.is_some() && parsed.src.is_some() {
+            return Err(ArgError::general(
+                "parameters are mutually exclusive: body|src",
+            ));
+        }
         if !parsed.method.chars().all(|c| c.is_ascii_alphabetic()) {
             return Err(ArgError::field("method", "not an HTTP method"));
         }
@@ -174,12 +210,17 @@ pub(super) fn http_agent(a: &mut Args) -> Result<String, ArgError> {
         .unwrap_or_else(|| "ansible-httpget".into()))
 }
 
-/// Only http(s) URLs, without newlines (they would end a config line).
-pub(super) fn check_url(url: &str) -> Result<(), ArgError> {
-    if !(url.starts_with("http://") || url.starts_with("https://")) {
+/// Only http(s) URLs (and `file://` where `file` is set: get_url's urllib opens them), without
+/// newlines (they would end a config line).
+pub(super) fn check_url(url: &str, file: bool) -> Result<(), ArgError> {
+    if !(url.starts_with("http://")
+        || url.starts_with("https://")
+        || (file && url.starts_with("file://")))
+    {
+        let also = if file { ", file://" } else { "" };
         return Err(ArgError::field(
             "url",
-            format!("only http:// and https:// URLs are supported: {url}"),
+            format!("only http://, https://{also} URLs are supported: {url}"),
         ));
     }
     if url.contains(['\n', '\r']) {
@@ -258,9 +299,10 @@ enum ConfigError {
     NulInBody,
 }
 
-/// The curl config (sent on stdin).
-fn curl_config(a: &UriArgs) -> Result<String, ConfigError> {
-    let mut c = format!("url = {}\n", curl_str(&a.url));
+/// The request as the four [`CurlRequest`] sections (sent on stdin).
+/// `src` is the body file's path on the host (`src` itself, or the controller file's copy).
+fn curl_config(a: &UriArgs, src: Option<&str>) -> Result<Vec<String>, ConfigError> {
+    let mut c = String::new();
     if a.method == "HEAD" {
         c.push_str("head\n");
     } else {
@@ -271,9 +313,6 @@ fn curl_config(a: &UriArgs) -> Result<String, ConfigError> {
         "none" => false,
         _ => a.method == "GET" || a.method == "HEAD",
     };
-    if follow {
-        c.push_str("location\nmax-redirs = 50\n");
-    }
     if !a.validate_certs {
         c.push_str("insecure\n");
     }
@@ -285,17 +324,11 @@ fn curl_config(a: &UriArgs) -> Result<String, ConfigError> {
     }
     c.push_str(&format!("max-time = {}\n", a.timeout));
     c.push_str(&format!("user-agent = {}\n", curl_str(&a.http_agent)));
+    let mut headers = a.headers.clone();
     let has = |name: &str| a.headers.iter().any(|(k, _)| k.eq_ignore_ascii_case(name));
-    for (k, v) in &a.headers {
-        c.push_str(&format!("header = {}\n", curl_str(&format!("{k}: {v}"))));
-    }
-    if let Some(u) = &a.url_username {
-        let p = a
-            .url_password
-            .as_ref()
-            .map(|s| s.0.as_str())
-            .unwrap_or_default();
-        c.push_str(&format!("user = {}\n", curl_str(&format!("{u}:{p}"))));
+    if a.force {
+        // Request.open: `cache-control: no-cache`, user headers after it.
+        headers.insert(0, ("cache-control".to_owned(), "no-cache".to_owned()));
     }
     if let Some(body) = &a.body {
         let (text, ctype) = match a.body_format.as_str() {
@@ -313,30 +346,97 @@ fn curl_config(a: &UriArgs) -> Result<String, ConfigError> {
             _ => (scalar(body), ""),
         };
         if !ctype.is_empty() && !has("Content-Type") {
-            c.push_str(&format!(
-                "header = {}\n",
-                curl_str(&format!("Content-Type: {ctype}"))
-            ));
+            headers.push(("Content-Type".to_owned(), ctype.to_owned()));
         }
         if text.contains('\0') {
             return Err(ConfigError::NulInBody);
         }
         c.push_str(&format!("data-raw = {}\n", curl_str(&text)));
     }
-    Ok(c)
+    if let Some(path) = src {
+        // urllib's do_request_ adds the form Content-Type to a body without one, as curl does.
+        c.push_str(&format!(
+            "data-binary = {}\n",
+            curl_str(&format!("@{path}"))
+        ));
+    }
+    let password = a
+        .url_password
+        .as_ref()
+        .map(|s| s.0.as_str())
+        .unwrap_or_default();
+    let req = CurlRequest {
+        url: &a.url,
+        common: c,
+        headers: &headers,
+        user: a.url_username.as_deref().map(|u| (u, password)),
+        max_redirects: follow.then_some(50),
+        opts: &a.fetch,
+    };
+    Ok(req.sections().into())
 }
 
-/// The script: curl with its config on stdin, then the framed parts.
-const SCRIPT: &str = r#"command -v curl >/dev/null 2>&1 || { echo 'uri needs curl on the host' >&2; exit 127; }
-d=$(mktemp -d "${TMPDIR:-/tmp}/clearfleet-uri.XXXXXXXX") || exit 1
-trap 'rm -rf "$d"' EXIT
-curl -sS -K - -o "$d/b" -D "$d/h" -w '%{http_code} %{num_redirects} %{url_effective}' > "$d/w" 2> "$d/e"
-rc=$?
-touch "$d/b" "$d/h"
-printf '%s %s %s %s\n' "$rc" $(wc -c < "$d/w") $(wc -c < "$d/h") $(wc -c < "$d/b")
-cat "$d/w" "$d/h" "$d/b"
-cat "$d/e" >&2
-"#;
+/// The script: the sections split into files, `_cf_curl`, gzip decoding, the body staged
+/// beside `dest`, then the framed parts: curl's exit code and the sizes of four parts (`-w`
+/// summary, headers, body, `<dest is a dir 0|1> <staged file>`), then the parts.
+fn script(a: &UriArgs, sep: &str, src: Option<&(String, bool)>) -> String {
+    let mut s = format!(
+        "{}{}command -v curl >/dev/null 2>&1 || {{ echo 'uri needs curl on the host' >&2; exit 127; }}\n\
+         d=$(mktemp -d \"${{TMPDIR:-/tmp}}/clearfleet-uri.XXXXXXXX\") || exit 1\n\
+         trap 'rm -rf \"$d\"' EXIT\n{}",
+        super::probe::PRELUDE,
+        url_fetch::SHELL,
+        url_fetch::split_script("\"$d\"", sep, 4)
+    );
+    if let Some((path, copied)) = src {
+        s.push_str(&format!("S={}\n", super::probe::qpath(path)));
+        if *copied {
+            s.push_str("trap 'rm -rf \"$d\"; rm -f \"$S\"' EXIT\n");
+        }
+        s.push_str("[ -f \"$S\" ] && [ -r \"$S\" ] || { printf 'Unable to open source file %s\\n' \"$S\" >&2; exit 94; }\n");
+    }
+    if a.fetch.use_gssapi {
+        s.push_str("_cf_gss\n");
+    }
+    if let Some(dest) = &a.dest {
+        s.push_str(&format!("D={}\n", super::probe::qpath(dest)));
+        if !a.force {
+            // uri(): an existing dest file's mtime as `If-Modified-Since`.
+            s.push_str("[ -f \"$D\" ] && printf 'header = \"If-Modified-Since: %s\"\\n' \"$(LC_ALL=C date -u -r \"$D\" '+%a, %d %b %Y %H:%M:%S GMT')\" >> \"$d/s0\"\n");
+        }
+    }
+    let password = a
+        .url_password
+        .as_ref()
+        .map(|s| s.0.as_str())
+        .unwrap_or_default();
+    let req = CurlRequest {
+        url: &a.url,
+        common: String::new(),
+        headers: &a.headers,
+        user: a.url_username.as_deref().map(|u| (u, password)),
+        max_redirects: None,
+        opts: &a.fetch,
+    };
+    s.push_str(&format!(
+        "{}\nrc=$?\ntouch \"$d/b\" \"$d/h\" \"$d/w\" \"$d/e\"\n: > \"$d/x\"\n",
+        req.call("\"$d\"", "\"$d/b\"")
+    ));
+    if a.fetch.decompress {
+        s.push_str("[ \"$rc\" = 0 ] && { _cf_gunzip \"$d/h\" \"$d/b\" || exit 1; }\n");
+    }
+    if a.dest.is_some() {
+        s.push_str(
+            "if [ \"$rc\" = 0 ]; then if [ -d \"$D\" ]; then i=1; sd=$D; else i=0; sd=$(dirname \"$D\"); fi\n\
+             sf=$(mktemp \"$sd/.clearfleet-uri.XXXXXXXX\" 2>/dev/null) && cat \"$d/b\" > \"$sf\" && printf '%s %s' \"$i\" \"$sf\" > \"$d/x\"; fi\n",
+        );
+    }
+    s.push_str(
+        "printf '%s %s %s %s %s\\n' \"$rc\" $(wc -c < \"$d/w\") $(wc -c < \"$d/h\") $(wc -c < \"$d/b\") $(wc -c < \"$d/x\")\n\
+         cat \"$d/w\" \"$d/h\" \"$d/b\" \"$d/x\"\ncat \"$d/e\" >&2\n",
+    );
+    s
+}
 
 /// A parsed HTTP exchange.
 #[derive(Debug, Default)]
@@ -348,9 +448,11 @@ pub(super) struct Response {
     pub reason: String,
     pub headers: Vec<(String, String)>,
     pub body: Vec<u8>,
+    /// With `dest`: whether dest is a directory, and the body's staged copy beside it.
+    pub staged: Option<(bool, String)>,
 }
 
-/// Why [`SCRIPT`]'s output cannot be read.
+/// Why [`script`]'s output cannot be read.
 #[derive(Debug, PartialEq, Eq, thiserror::Error)]
 enum OutputError {
     #[error("no output from the request script")]
@@ -362,7 +464,7 @@ enum OutputError {
     Truncated,
 }
 
-/// Parses [`SCRIPT`]'s output.
+/// Parses [`script`]'s output.
 fn parse(stdout: &[u8]) -> Result<Response, OutputError> {
     let nl = stdout
         .iter()
@@ -373,18 +475,18 @@ fn parse(stdout: &[u8]) -> Result<Response, OutputError> {
         .split_whitespace()
         .filter_map(|x| x.parse().ok())
         .collect();
-    let [rc, w, h, b] = nums[..] else {
+    let [rc, w, h, b, x] = nums[..] else {
         return Err(OutputError::Header(head.into_owned()));
     };
     let rest = &stdout[nl + 1..];
-    if rest.len() != w + h + b {
+    if rest.len() != w + h + b + x {
         return Err(OutputError::Truncated);
     }
     let summary = String::from_utf8_lossy(&rest[..w]).into_owned();
     let mut parts = summary.splitn(3, ' ');
     let status = parts.next().and_then(|s| s.parse().ok()).unwrap_or(0);
     let redirects = parts.next().and_then(|s| s.parse().ok()).unwrap_or(0);
-    let url = parts.next().unwrap_or_default().to_owned();
+    let url = parts.next().unwrap_or_default().trim().to_owned();
     let raw_headers = String::from_utf8_lossy(&rest[w..w + h]).replace("\r\n", "\n");
     // Several blocks with redirects or `100 Continue`: the last one is the response.
     let block = raw_headers
@@ -410,7 +512,10 @@ fn parse(stdout: &[u8]) -> Result<Response, OutputError> {
         url,
         reason,
         headers,
-        body: rest[w + h..].to_vec(),
+        body: rest[w + h..w + h + b].to_vec(),
+        staged: String::from_utf8_lossy(&rest[w + h + b..])
+            .split_once(' ')
+            .map(|(dir, path)| (dir == "1", path.to_owned())),
     })
 }
 
@@ -430,6 +535,61 @@ pub(super) fn header_map(headers: &[(String, String)]) -> Map<String, Value> {
         }
     }
     m
+}
+
+/// Where `src` is on the host, and whether it is a copy of a controller file to remove after
+/// (the uri action plugin's `_transfer_file` into its tmpdir; one round trip).
+async fn host_src<R: Remote>(
+    ctx: &ModuleContext<'_, R>,
+    a: &UriArgs,
+) -> Result<Option<(String, bool)>, ModuleResult> {
+    let Some(src) = &a.src else {
+        return Ok(None);
+    };
+    if a.remote_src {
+        return Ok(Some((src.clone(), false)));
+    }
+    let (bytes, _) = super::copy::read_source(ctx, src, "files").await?;
+    let out = call(
+        ctx,
+        "umask 077; f=$(mktemp \"${TMPDIR:-/tmp}/clearfleet-uri-src.XXXXXXXX\") || exit 1; cat > \"$f\" || { rm -f \"$f\"; exit 1; }; echo \"$f\"",
+        Some(bytes),
+        None,
+    )
+    .await?;
+    match (out.rc, out.stdout_text().trim()) {
+        (Some(0), path) if !path.is_empty() => Ok(Some((path.to_owned(), true))),
+        _ => Err(ModuleResult::fail(format!(
+            "cannot copy {src} to the host: {}",
+            out.stderr_text()
+        ))),
+    }
+}
+
+/// fetch_url's `cookies` (name to value) and `cookies_string` (`name=value; ...`) from the
+/// response's `Set-Cookie` headers, in response order (a name set again keeps its last value);
+/// clearfleet reads only the last response's headers (not a redirect's) and ignores `Path`,
+/// `Domain` and expiry.
+pub(super) fn cookies(headers: &[(String, String)]) -> (Value, String) {
+    let mut list: Vec<(String, String)> = Vec::new();
+    for (_, v) in headers
+        .iter()
+        .filter(|(k, _)| k.eq_ignore_ascii_case("set-cookie"))
+    {
+        let pair = v.split(';').next().unwrap_or_default();
+        if let Some((name, value)) = pair.split_once('=') {
+            let name = name.trim().to_owned();
+            list.retain(|(n, _)| *n != name);
+            list.push((name, value.trim().to_owned()));
+        }
+    }
+    let string = list
+        .iter()
+        .map(|(n, v)| format!("{n}={v}"))
+        .collect::<Vec<_>>()
+        .join("; ");
+    let dict: Map<String, Value> = list.into_iter().map(|(n, v)| (n, json!(v))).collect();
+    (Value::Object(dict), string)
 }
 
 /// Runs `uri`. Check mode: skipped (Ansible's uri does not support it).
@@ -469,18 +629,38 @@ pub async fn run<R: Remote>(args: &UriArgs, ctx: &ModuleContext<'_, R>) -> Modul
     if ctx.check_mode {
         return ModuleResult::skipped_check("uri does not support check mode");
     }
-    let config = match curl_config(args) {
+    let src = match host_src(ctx, args).await {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let config = match curl_config(args, src.as_ref().map(|s| s.0.as_str())) {
         Ok(c) => c,
         Err(e) => return ModuleResult::fail(e.to_string()),
     };
+    let sep = match nonce() {
+        Ok(n) => format!("--clearfleet-{n}--"),
+        Err(r) => return *r,
+    };
     let started = Instant::now();
     let timeout = std::time::Duration::from_secs_f64(args.timeout + 30.0);
-    let out = match call(ctx, SCRIPT, Some(config.into_bytes()), Some(timeout)).await {
+    let stdin = url_fetch::framed(&config, &sep).into_bytes();
+    let out = match call(
+        ctx,
+        &script(args, &sep, src.as_ref()),
+        Some(stdin),
+        Some(timeout),
+    )
+    .await
+    {
         Ok(o) => o,
         Err(r) => return r,
     };
     let elapsed = started.elapsed().as_secs();
-    if out.rc == Some(127) {
+    if out.rc == Some(94) {
+        // uri(): `Unable to open source file`, with elapsed 0.
+        return ModuleResult::fail(out.stderr_text().trim_end()).with("elapsed", 0);
+    }
+    if matches!(out.rc, Some(127 | 95)) {
         return ModuleResult::fail(out.stderr_text());
     }
     let resp = match parse(&out.stdout) {
@@ -515,13 +695,23 @@ pub async fn run<R: Remote>(args: &UriArgs, ctx: &ModuleContext<'_, R>) -> Modul
             },
         )
         .with("redirected", resp.redirects > 0)
-        .with("elapsed", elapsed)
-        .with("cookies", json!({}));
+        .with("elapsed", elapsed);
+    // fetch_url: `cookies` and `cookies_string` only when urllib raised no HTTPError (2xx).
+    if resp.curl_rc == 0 && (200..300).contains(&resp.status) {
+        let (dict, string) = cookies(&resp.headers);
+        r = r.with("cookies", dict).with("cookies_string", string);
+    }
     if args.return_content {
         r = r.with("content", text);
     }
+    if let (Some(dest), true) = (&args.dest, resp.status > 0) {
+        match write_dest(ctx, args, dest, &resp).await {
+            Ok(w) => r = w.apply(r),
+            Err(e) => return e,
+        }
+    }
     let detail = if resp.curl_rc != 0 {
-        format!("Request failed: {}", out.stderr_text())
+        url_fetch::request_failed(&out.stderr_text())
     } else if (200..400).contains(&resp.status) {
         let len = resp
             .headers
@@ -545,6 +735,138 @@ pub async fn run<R: Remote>(args: &UriArgs, ctx: &ModuleContext<'_, R>) -> Modul
         r.msg = Some(detail);
     }
     r
+}
+
+/// What [`write_dest`] did: the path, and whether it wrote (uri.py's `changed`).
+struct Written {
+    path: String,
+    wrote: bool,
+    stat: Option<super::probe::Info>,
+}
+
+impl Written {
+    fn apply(self, mut r: ModuleResult) -> ModuleResult {
+        r.changed = self.wrote;
+        r = r.with("path", self.path);
+        match self.stat {
+            Some(info) if !r.failed => info.add_path_info(r),
+            _ => r,
+        }
+    }
+}
+
+/// uri.py's `write_file` (after a response with a status in `status_code`, not 304): the
+/// staged body moved over dest when it differs (with dest's mode, else the umask's), `path`
+/// being dest, or in a directory dest the file name `get_response_filename` gives.
+async fn write_dest<R: Remote>(
+    ctx: &ModuleContext<'_, R>,
+    args: &UriArgs,
+    dest: &str,
+    resp: &Response,
+) -> Result<Written, ModuleResult> {
+    let Some((is_dir, staged)) = &resp.staged else {
+        return Ok(Written {
+            path: dest.to_owned(),
+            wrote: false,
+            stat: None,
+        });
+    };
+    let path = if *is_dir {
+        format!(
+            "{}/{}",
+            dest.trim_end_matches('/'),
+            response_filename(&resp.headers, &resp.url)
+        )
+    } else {
+        dest.to_owned()
+    };
+    let write = args.status_code.contains(&resp.status) && resp.status != 304;
+    let (s, q) = (super::probe::qpath(staged), super::probe::qpath(&path));
+    let script = if write {
+        format!(
+            "{}s={s}; q={q}\n\
+             if [ -f \"$q\" ] && cmp -s \"$s\" \"$q\"; then rm -f \"$s\"\n\
+             else if [ -e \"$q\" ]; then m=$(stat -c %a \"$q\" 2>/dev/null || stat -f %Lp \"$q\"); else m=$(printf '%o' $((0666 & ~$(umask)))); fi\n\
+             chmod \"$m\" \"$s\" && mv -f \"$s\" \"$q\" || {{ rm -f \"$s\"; exit 1; }}; fi\n\
+             printf 'stat=%s\\n' \"$(_cf_stat '' \"$q\")\"\n",
+            super::probe::PRELUDE
+        )
+    } else {
+        format!("rm -f {s}\n")
+    };
+    let out = call(ctx, &script, None, None).await?;
+    if out.rc != Some(0) {
+        return Err(ModuleResult::fail(format!(
+            "failed to copy {staged} to {path}: {}",
+            out.stderr_text()
+        )));
+    }
+    let text = out.stdout_text();
+    let stat = text
+        .lines()
+        .find_map(|l| l.strip_prefix("stat="))
+        .and_then(|l| super::probe::stat_info(l.trim()).ok());
+    Ok(Written {
+        path,
+        wrote: write,
+        stat,
+    })
+}
+
+/// urls.py's `get_response_filename`: Content-Disposition's `filename` (its base name), else
+/// the URL path's last segment (unquoted), else `index.html` (uri.py).
+fn response_filename(headers: &[(String, String)], url: &str) -> String {
+    if let Some(cd) = url_fetch::header(headers, "content-disposition")
+        && let Some(v) = cd
+            .split(';')
+            .filter_map(|p| p.trim().split_once('='))
+            .find(|(k, _)| k.trim().eq_ignore_ascii_case("filename"))
+            .map(|(_, v)| v.trim().trim_matches('"'))
+        && let Some(base) = v.rsplit('/').next().filter(|b| !b.is_empty())
+    {
+        return base.to_owned();
+    }
+    let path = url
+        .split_once("://")
+        .map(|(_, r)| r)
+        .unwrap_or(url)
+        .split(['?', '#'])
+        .next()
+        .unwrap_or_default();
+    let path = path.split_once('/').map(|(_, p)| p).unwrap_or_default();
+    let last = path
+        .trim_end_matches('/')
+        .rsplit('/')
+        .next()
+        .unwrap_or_default();
+    if last.is_empty() {
+        "index.html".to_owned()
+    } else {
+        percent_decode(last)
+    }
+}
+
+/// `urllib.parse.unquote` for UTF-8.
+fn percent_decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        let hex = b
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok());
+        match (b[i], hex.and_then(|h| u8::from_str_radix(h, 16).ok())) {
+            (b'%', Some(v)) => {
+                out.push(v);
+                i += 3;
+            }
+            (c, _) => {
+                out.push(c);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 #[cfg(test)]
@@ -572,10 +894,23 @@ mod tests {
         )
         .unwrap_or_else(|e| panic!("{e}"));
         assert!(
-            curl_config(&a)
+            curl_config(&a, None)
                 .unwrap_or_default()
+                .join("")
                 .contains("user = \"u:s3cret\"")
         );
-        assert!(!SCRIPT.contains("s3cret"));
+        assert!(!script(&a, "--s--", None).contains("s3cret"));
+    }
+
+    #[test]
+    fn src_excludes_body_and_goes_to_curl_as_a_file() {
+        assert!(UriArgs::parse(&json!({"url": "http://h/", "body": "x", "src": "/f"})).is_err());
+        let a = UriArgs::parse(&json!({"url": "http://h/", "src": "/f", "remote_src": true}))
+            .expect("parses");
+        let c = curl_config(&a, Some("/f b")).expect("config").join("");
+        assert!(c.contains("data-binary = \"@/f b\"\n"), "{c}");
+        let s = script(&a, "--s--", Some(&("/f b".to_owned(), false)));
+        assert!(s.contains("Unable to open source file"), "{s}");
+        assert!(!s.contains("rm -f \"$S\""), "a remote src is left alone");
     }
 }
