@@ -92,6 +92,8 @@ const TARGETS: &[&str] = &[
     "service",
     "systemd",
     "unarchive",
+    // `fact_path`'s local facts (the `gathering` target is a runme.sh one).
+    "facts_d",
 ];
 
 /// How long one tool may take over one target before it is killed (and the target fails).
