@@ -160,16 +160,12 @@ impl GetUrlArgs {
         if !self.use_proxy {
             c.push_str("noproxy = \"*\"\n");
         }
-        let password = self
-            .url_password
-            .as_ref()
-            .map(|s| s.0.as_str())
-            .unwrap_or_default();
+        let user = url_fetch::credentials(self.url_username.as_deref(), self.url_password.as_ref());
         let curl = CurlRequest {
             url: &self.url,
             common: c,
             headers: &self.headers,
-            user: self.url_username.as_deref().map(|u| (u, password)),
+            user,
             // urllib's HTTPRedirectHandler.max_redirections.
             max_redirects: Some(10),
             opts: &self.fetch,
@@ -191,7 +187,7 @@ impl GetUrlArgs {
         for (k, v) in &self.headers {
             w.push_str(&format!("header = {k}: {v}\n"));
         }
-        if let Some(u) = &self.url_username {
+        if let Some((u, password)) = user {
             w.push_str(&format!(
                 "http_user = {u}\nhttp_password = {password}\nauth_no_challenge = on\n"
             ));

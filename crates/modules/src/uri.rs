@@ -360,16 +360,11 @@ fn curl_config(a: &UriArgs, src: Option<&str>) -> Result<Vec<String>, ConfigErro
             curl_str(&format!("@{path}"))
         ));
     }
-    let password = a
-        .url_password
-        .as_ref()
-        .map(|s| s.0.as_str())
-        .unwrap_or_default();
     let req = CurlRequest {
         url: &a.url,
         common: c,
         headers: &headers,
-        user: a.url_username.as_deref().map(|u| (u, password)),
+        user: url_fetch::credentials(a.url_username.as_deref(), a.url_password.as_ref()),
         max_redirects: follow.then_some(50),
         opts: &a.fetch,
     };
@@ -405,16 +400,11 @@ fn script(a: &UriArgs, sep: &str, src: Option<&(String, bool)>) -> String {
             s.push_str("[ -f \"$D\" ] && printf 'header = \"If-Modified-Since: %s\"\\n' \"$(LC_ALL=C date -u -r \"$D\" '+%a, %d %b %Y %H:%M:%S GMT')\" >> \"$d/s0\"\n");
         }
     }
-    let password = a
-        .url_password
-        .as_ref()
-        .map(|s| s.0.as_str())
-        .unwrap_or_default();
     let req = CurlRequest {
         url: &a.url,
         common: String::new(),
         headers: &a.headers,
-        user: a.url_username.as_deref().map(|u| (u, password)),
+        user: url_fetch::credentials(a.url_username.as_deref(), a.url_password.as_ref()),
         max_redirects: None,
         opts: &a.fetch,
     };

@@ -4,7 +4,7 @@
 //! sections they need, and the host shell that honours them (`_cf_curl`, `_cf_netrc`,
 //! `_cf_gunzip`, `_cf_gss`).
 
-use super::args::{ArgError, Args};
+use super::args::{ArgError, Args, Secret};
 use super::uri::curl_str;
 
 /// The shared arguments, as `Request.open` (urls.py) takes them.
@@ -73,6 +73,15 @@ pub struct CurlRequest<'a> {
     /// Redirects followed (`None`: none).
     pub max_redirects: Option<u32>,
     pub opts: &'a FetchOpts,
+}
+
+/// A request's `user`: `url_username` with `url_password` (empty when not given), as urls.py
+/// sends basic credentials; `None` without a user name.
+pub fn credentials<'a>(
+    user: Option<&'a str>,
+    password: Option<&'a Secret>,
+) -> Option<(&'a str, &'a str)> {
+    user.map(|u| (u, password.map(|p| p.0.as_str()).unwrap_or_default()))
 }
 
 impl CurlRequest<'_> {
