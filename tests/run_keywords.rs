@@ -1238,6 +1238,14 @@ fn modules_script_slurp_fetch_get_url_uri_wait_for_pause_fail_assert_set_fact() 
         })
     );
     assert!(run.stdout.contains("all good"), "{}", run.stdout);
+    // A failed assertion is named in the output, after its message; the registered `msg`
+    // (above) is the message alone.
+    assert!(
+        run.stdout
+            .contains("computed is 3 (assertion: computed == '4')"),
+        "{}",
+        run.stdout
+    );
 
     // Second run: nothing but script (which always runs) and pause-free tasks change.
     let again = s.run(&pb, &[]);
@@ -1353,6 +1361,59 @@ fn undefined_variables_fail_only_the_tasks_that_use_them() {
     );
 }
 
+/// The same failing text written in two tasks: each failure points at its own place (the run
+/// compiles a text once, where the loader found it first), for an argument, a condition and a
+/// loop.
+#[test]
+fn a_failing_template_written_twice_is_reported_where_each_one_is() {
+    let Some(s) = Setup::new(1) else {
+        return;
+    };
+    let pb = s.write(
+        "pb.yml",
+        r#"
+- hosts: all
+  gather_facts: false
+  tasks:
+    - debug:
+        msg: "{{ nope.x }}"
+      ignore_errors: true
+    - debug:
+        msg: "{{ nope.x }}"
+      ignore_errors: true
+    - debug: msg=a
+      when: nope.y
+      ignore_errors: true
+    - debug: msg=a
+      when: nope.y
+      ignore_errors: true
+    - debug: msg=a
+      loop: "{{ nope.z }}"
+      ignore_errors: true
+    - debug: msg=a
+      loop: "{{ nope.z }}"
+      ignore_errors: true
+"#,
+    );
+    let run = s.run(&pb, &[]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let out = run.all_output();
+    let lines: Vec<String> = out
+        .lines()
+        .filter(|l| l.contains("'nope' is undefined"))
+        .filter_map(|l| {
+            let rest = l.split("pb.yml:").nth(1)?;
+            let mut parts = rest.splitn(3, ':');
+            Some(format!("{}:{}", parts.next()?, parts.next()?))
+        })
+        .collect();
+    assert_eq!(
+        lines,
+        ["6:17", "9:17", "12:13", "15:13", "18:16", "21:16"],
+        "{out}"
+    );
+}
+
 /// A failing lookup and a templated keyword of the wrong type fail their task on the host,
 /// saying which lookup or keyword and where; `errors='ignore'` turns the failure into None.
 #[test]
@@ -1383,7 +1444,9 @@ fn lookup_and_templated_keyword_errors_name_what_failed() {
     let out = run.all_output();
     for want in [
         "ok: [h01]: true",
-        "pb.yml:8:10: task `debug`: The lookup plugin 'file' failed: Unable to access the file 'nope.txt': File not found.",
+        "pb.yml:8:10: Task failed: Finalization of task args for 'ansible.builtin.debug' failed: \
+         Error while resolving value for 'msg': The lookup plugin 'file' failed: Unable to access \
+         the file 'nope.txt': File not found.",
         "The lookup plugin 'pipe' failed: lookup_plugin.pipe(echo why >&2; exit 3) returned 3: why",
         "pb.yml:13:16: `retries`: \"many\" is not a number of retries",
     ] {

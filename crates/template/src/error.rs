@@ -101,6 +101,32 @@ impl TemplateError {
         }
     }
 
+    /// The same error for the same text written at `to` instead of `from`, where it was
+    /// compiled first (a cache shares one compiled template between places).
+    pub fn moved(mut self, from: &Location, to: &Location) -> Self {
+        if from == to {
+            return self;
+        }
+        if let TemplateError::Syntax { location, .. }
+        | TemplateError::Undefined { location, .. }
+        | TemplateError::Render { location, .. } = &mut self
+        {
+            let (line, column) = if location.line == from.line {
+                (
+                    to.line,
+                    (to.column + location.column).saturating_sub(from.column),
+                )
+            } else {
+                (
+                    to.line + location.line.saturating_sub(from.line),
+                    location.column,
+                )
+            };
+            *location = Location::new(&to.path, line, column);
+        }
+        self
+    }
+
     /// The error without its place and subject (`'x' is undefined`), for a message worded as
     /// Ansible's.
     pub fn bare_message(&self) -> String {
@@ -164,6 +190,9 @@ impl TemplateError {
         }
         let message = if err.kind() == minijinja::ErrorKind::UndefinedError {
             format!("undefined value ({message})")
+        } else if let Some(python) = python_zero_division(&message) {
+            // 2.19's templar wraps the Python exception (`AnsibleTemplateError`).
+            format!("Error rendering template: {python}")
         } else {
             message
         };
@@ -183,6 +212,29 @@ fn line_start(source: &str, line: usize) -> usize {
         .match_indices('\n')
         .nth(line - 2)
         .map_or(source.len(), |(i, _)| i + 1)
+}
+
+/// Python's `ZeroDivisionError` text for minijinja's "unable to calculate 1 / 0": what a
+/// division by zero says under Ansible (CPython 3.11's `int`/`float` operators).
+fn python_zero_division(detail: &str) -> Option<&'static str> {
+    let calc = detail.strip_prefix("unable to calculate ")?;
+    let (lhs, op, rhs) = ["//", "/", "%"]
+        .into_iter()
+        .find_map(|op| calc.split_once(&format!(" {op} ")).map(|(l, r)| (l, op, r)))?;
+    if rhs.trim_start_matches('-').parse::<f64>().ok()? != 0.0 {
+        return None;
+    }
+    let float = [lhs, rhs]
+        .iter()
+        .any(|v| v.contains(['.', 'e', 'E']) || v.contains("inf") || v.contains("nan"));
+    Some(match (op, float) {
+        ("/", false) => "division by zero",
+        ("/", true) => "float division by zero",
+        ("//", false) => "integer division or modulo by zero",
+        ("//", true) => "float floor division by zero",
+        ("%", false) => "integer modulo by zero",
+        _ => "float modulo",
+    })
 }
 
 /// Extracts `x` from minijinja's "... (`x` is undefined ...)" detail.

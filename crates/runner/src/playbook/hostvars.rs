@@ -60,7 +60,10 @@ impl Shared {
                 }
             }
         }
-        Resolver::new(&self.templates, entry.groups.clone(), &self.at).resolve(&mut vars, lazy);
+        // Another host's variables are data one reads by name: an undefined one is named as
+        // read (`hostvars[h].x`), not by what it came to.
+        let _roots =
+            Resolver::new(&self.templates, entry.groups.clone(), &self.at).resolve(&mut vars, lazy);
         let built = Templates::layered([entry.groups.clone(), Templates::context_map(&vars)]);
         if let Some(e) = self.lock().get_mut(name)
             && e.layers

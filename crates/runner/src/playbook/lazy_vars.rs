@@ -47,7 +47,14 @@ impl<'a> Resolver<'a> {
     /// cannot say which, so it, and every variable that refers to it, renders last, again until
     /// nothing changes ([`Resolver::resolve_fixpoint`]). A variable that cannot render (it refers to
     /// something undefined, or to itself through others) is dropped: undefined, never its text.
-    pub(crate) fn resolve(&self, vars: &mut Map<String, Value>, lazy: Vec<String>) {
+    /// Returns, for each dropped variable that came to an undefined one, that variable's name
+    /// (see [`super::templating::UNDEFINED_ROOTS`]).
+    pub(crate) fn resolve(
+        &self,
+        vars: &mut Map<String, Value>,
+        lazy: Vec<String>,
+    ) -> Map<String, Value> {
+        let mut roots = Map::new();
         let mut refers: Vec<(String, Vec<String>)> = Vec::new();
         let mut by_name: Vec<String> = Vec::new();
         for k in lazy {
@@ -93,8 +100,12 @@ impl<'a> Resolver<'a> {
                     .templates
                     .render_value(v, &c, self.at, &format!("variable `{k}`"))
                 {
-                    Ok(new) => vars.insert(k, new),
-                    Err(_) => vars.remove(&k),
+                    Ok(new) => {
+                        vars.insert(k, new);
+                    }
+                    Err(err) => {
+                        dropped(vars, &mut roots, k, &err);
+                    }
                 };
             }
         }
@@ -102,13 +113,19 @@ impl<'a> Resolver<'a> {
         for (k, _) in refers {
             vars.remove(&k);
         }
-        self.resolve_fixpoint(vars, by_name);
+        self.resolve_fixpoint(vars, by_name, &mut roots);
+        roots
     }
 
     /// Renders the `lazy` variables of `vars` in the full context until nothing changes; drops
     /// those that still cannot render. For the variables that reach others by a name in a string
     /// (see [`Resolver::resolve`]).
-    fn resolve_fixpoint(&self, vars: &mut Map<String, Value>, mut lazy: Vec<String>) {
+    fn resolve_fixpoint(
+        &self,
+        vars: &mut Map<String, Value>,
+        mut lazy: Vec<String>,
+        roots: &mut Map<String, Value>,
+    ) {
         for _ in 0..8 {
             if lazy.is_empty() {
                 break;
@@ -145,14 +162,32 @@ impl<'a> Resolver<'a> {
         for k in lazy {
             let c = self.context(vars);
             if let Some(v) = vars.get(&k)
-                && self
-                    .templates
-                    .render_value(v, &c, self.at, &format!("variable `{k}`"))
-                    .is_err()
+                && let Err(err) =
+                    self.templates
+                        .render_value(v, &c, self.at, &format!("variable `{k}`"))
             {
-                vars.remove(&k);
+                dropped(vars, roots, k, &err);
             }
         }
+    }
+}
+
+/// Drops the variable `k`, which failed to render with `err`, noting in `roots` the undefined
+/// variable it came to: the one `err` names, or, when that is itself a dropped variable, the
+/// one that one came to.
+fn dropped(
+    vars: &mut Map<String, Value>,
+    roots: &mut Map<String, Value>,
+    k: String,
+    err: &clearfleet_template::TemplateError,
+) {
+    vars.remove(&k);
+    if let Some(name) = err.undefined_name() {
+        let root = roots
+            .get(super::templating::variable_of(name))
+            .cloned()
+            .unwrap_or_else(|| Value::from(name));
+        roots.insert(k, root);
     }
 }
 

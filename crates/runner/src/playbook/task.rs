@@ -98,7 +98,13 @@ fn var_map_with(
     loop_vars: &Map<String, Value>,
 ) -> Map<String, Value> {
     let (mut vars, lazy) = layered_vars(e, h, ctx, t, loop_vars);
-    super::lazy_vars::Resolver::of(e, &t.location).resolve(&mut vars, lazy);
+    let roots = super::lazy_vars::Resolver::of(e, &t.location).resolve(&mut vars, lazy);
+    if !roots.is_empty() {
+        vars.insert(
+            super::templating::UNDEFINED_ROOTS.to_owned(),
+            Value::Object(roots),
+        );
+    }
     vars
 }
 
@@ -589,6 +595,61 @@ async fn action(
     o
 }
 
+/// A task whose arguments do not render fails as 2.19.14's `Task._post_validate_args` words
+/// it (`Task failed: Finalization of task args for 'ansible.builtin.debug' failed: Error while
+/// resolving value for 'msg': 'x' is undefined`): the argument named is the first, in sorted
+/// order, that fails (`ChainTemplar.items`). The output shows the same words after the
+/// template's place (`file:line:col`), which Ansible prints as the error's origin.
+fn args_failure(
+    e: &Engine,
+    t: &Task,
+    module: &str,
+    args: &Value,
+    vars: &Ctx,
+    what: &str,
+    err: &TemplateError,
+) -> Outcome {
+    let fqcn = match module.contains('.') {
+        true => module.to_owned(),
+        false => format!("ansible.builtin.{module}"),
+    };
+    let mut keys: Vec<&String> = args
+        .as_object()
+        .map(|m| m.keys().collect())
+        .unwrap_or_default();
+    keys.sort();
+    let failed_key = keys.into_iter().find_map(|k| {
+        let one = args.get(k.as_str())?;
+        let at = t
+            .templates
+            .iter()
+            .find(|s| s.key_path.ends_with(&format!(".{k}")))
+            .map_or(&t.location, |s| &s.location);
+        e.templates
+            .render_value(one, vars, at, what)
+            .err()
+            .map(|err| (k, err))
+    });
+    let (cause, err) = match &failed_key {
+        Some((k, err)) => (
+            format!(
+                "Error while resolving value for '{k}': {}",
+                err.bare_message()
+            ),
+            err,
+        ),
+        None => (err.bare_message(), err),
+    };
+    let msg = format!("Task failed: Finalization of task args for '{fqcn}' failed: {cause}");
+    let shown = match err.location() {
+        Some(at) => format!("{at}: {msg}"),
+        None => msg.clone(),
+    };
+    let mut o = Outcome::fail(msg);
+    o.shown = Some(shown);
+    o
+}
+
 /// [`action`] once its arguments are known.
 #[allow(clippy::too_many_arguments)]
 async fn run_action(
@@ -613,14 +674,13 @@ async fn run_action(
         }
         _ => args,
     };
-    let rendered = match e.templates.render_value(
-        to_render,
-        vars,
-        &t.location,
-        &format!("task `{}`", display_name(t)),
-    ) {
+    let what = format!("task `{}`", display_name(t));
+    let rendered = match e
+        .templates
+        .render_value(to_render, vars, &t.location, &what)
+    {
         Ok(v) => v,
-        Err(err) => return Outcome::fail(err.to_string()),
+        Err(err) => return args_failure(e, t, module, to_render, vars, &what, &err),
     };
     if t.async_ > 0
         && let Some(why) = async_job::refusal(module)
@@ -935,10 +995,15 @@ fn assert(
                     .and_then(Value::as_str)
                     .map(str::to_owned)
                     .unwrap_or_else(|| "Assertion failed".to_owned());
+                // The output names the assertion that failed, as Ansible's result shows it
+                // (`"assertion": "x == 2"`); the registered `msg` stays as written.
+                let shown = format!("{msg} (assertion: {cond})");
                 let mut r = ModuleResult::fail(msg);
                 r.data.insert("assertion".into(), json!(cond));
                 r.data.insert("evaluated_to".into(), json!(false));
-                return Outcome::of(with_deprecations(r, deprecations));
+                let mut o = Outcome::of(with_deprecations(r, deprecations));
+                o.shown = Some(shown);
+                return o;
             }
             // 2.19 reports what the action raised as `Task failed: <message>`.
             Err(err) => return Outcome::fail(format!("Task failed: {err}")),
@@ -1846,6 +1911,14 @@ fn resolve_module<'m>(
     Ok(Cow::Owned(canon.to_owned()))
 }
 
+/// Where the loader found the task's template under `key_path` (`loop`), for errors.
+fn site<'t>(t: &'t Task, key_path: &str) -> Option<&'t clearfleet_base::diagnostic::Location> {
+    t.templates
+        .iter()
+        .find(|s| s.key_path == key_path)
+        .map(|s| &s.location)
+}
+
 /// The task's `loop` rendered for the host (through the lookup with `with_<lookup>`, `items`
 /// flattening one level); `None` for a task without a loop.
 pub(crate) fn loop_items(
@@ -1856,13 +1929,14 @@ pub(crate) fn loop_items(
     let Some(l) = &t.loop_ else {
         return Ok(None);
     };
+    let at = site(t, "loop").unwrap_or(&t.location);
     let rendered = match l {
         // Ansible strips a `with_` string before templating it.
         Value::String(s) if t.loop_with.is_some() => {
             e.templates
-                .render_value(&json!(s.trim()), vars, &t.location, "loop")?
+                .render_value(&json!(s.trim()), vars, at, "loop")?
         }
-        _ => e.templates.render_value(l, vars, &t.location, "loop")?,
+        _ => e.templates.render_value(l, vars, at, "loop")?,
     };
     if let Some(lookup) = &t.loop_with {
         // As Ansible's `_get_loop_items`: terms that are not a list are one term.
@@ -2146,6 +2220,16 @@ impl<'a> TaskRun<'a> {
     fn fail_loop(&self, h: &mut HostRun, err: LoopError, started: Instant) {
         h.failed = !self.t.ignore_errors;
         let status = self.failed_status();
+        // The output shows where the template is; the result says what 2.19 says
+        // (`TaskExecutor._get_loop_items`): `Task failed: 'x' is undefined`, `Error rendering
+        // template: division by zero`.
+        let registered = match &err {
+            LoopError::Template(t @ TemplateError::Undefined { .. }) => {
+                format!("Task failed: {}", t.bare_message())
+            }
+            LoopError::Template(t) => t.bare_message(),
+            other => other.to_string(),
+        };
         let msg = self.report(
             h,
             status,
@@ -2156,7 +2240,7 @@ impl<'a> TaskRun<'a> {
         );
         // Registered as Ansible registers a failed lookup (`with_dict` over a list): `failed`
         // and `msg`, no `changed`.
-        let result = json!({"failed": true, "msg": msg.clone().unwrap_or_default()});
+        let result = json!({"failed": true, "msg": registered});
         if let Some(reg) = &self.t.register {
             Arc::make_mut(&mut h.vars).insert(reg.clone(), result.clone());
         }

@@ -12,8 +12,11 @@ use clearfleet_template::{ExprId, Origin, TemplateError, TemplateId, Templates, 
 #[derive(Default)]
 struct Inner {
     templates: Templates,
-    texts: HashMap<String, TemplateId>,
-    exprs: HashMap<String, ExprId>,
+    /// Each text's template and where it was compiled first (its errors point there).
+    texts: HashMap<String, (TemplateId, Location)>,
+    exprs: HashMap<String, (ExprId, Location)>,
+    /// Every place the loader found each text, for errors.
+    places: HashMap<String, Vec<Location>>,
 }
 
 /// The run's templates. Compiling takes the write lock once per distinct string; rendering
@@ -21,6 +24,54 @@ struct Inner {
 #[derive(Default)]
 pub struct TemplateCache {
     inner: RwLock<Inner>,
+}
+
+/// The key of a task's variables under which the variables dropped for want of an undefined
+/// one map to its name (`lazy_vars`). Ansible's undefined marker travels through a chain of
+/// templates, so its error names the variable the chain ends at (`'sorry_not_defined' is
+/// undefined`, where `x: "{{ sorry_not_defined }}"` is what the task used): a render failing
+/// on a dropped variable is reworded so ([`rooted`]). Not a variable: no template reads it.
+pub(crate) const UNDEFINED_ROOTS: &str = "__clearfleet_undefined_roots";
+
+/// The variable an undefined expression starts from: `user` of `user.name` or `user['x']`.
+pub(crate) fn variable_of(expression: &str) -> &str {
+    expression
+        .split(['.', '['])
+        .next()
+        .unwrap_or(expression)
+        .trim()
+}
+
+/// `err` naming, in place of a dropped variable, the undefined variable it came to.
+fn rooted(err: TemplateError, ctx: &clearfleet_template::Value) -> TemplateError {
+    let TemplateError::Undefined {
+        location,
+        what,
+        name,
+        message,
+    } = err
+    else {
+        return err;
+    };
+    let root = ctx
+        .get_attr(UNDEFINED_ROOTS)
+        .and_then(|roots| roots.get_attr(variable_of(&name)))
+        .ok()
+        .and_then(|root| root.as_str().map(str::to_owned));
+    match root {
+        Some(root) => TemplateError::Undefined {
+            location,
+            what,
+            message: format!("`{root}` is undefined"),
+            name: root,
+        },
+        None => TemplateError::Undefined {
+            location,
+            what,
+            name,
+            message,
+        },
+    }
 }
 
 fn origin(at: &Location, what: &str) -> Origin {
@@ -35,16 +86,26 @@ impl TemplateCache {
         at: &Location,
         what: &str,
     ) -> Result<TemplateId, TemplateError> {
-        if let Some(id) = self.read(|i| i.texts.get(source).copied()) {
-            return Ok(id);
+        self.compiled_text(source, at, what).map(|(id, _)| id)
+    }
+
+    /// [`TemplateCache::compile_text`], with where the text was compiled first.
+    fn compiled_text(
+        &self,
+        source: &str,
+        at: &Location,
+        what: &str,
+    ) -> Result<(TemplateId, Location), TemplateError> {
+        if let Some(found) = self.read(|i| i.texts.get(source).cloned()) {
+            return Ok(found);
         }
         let mut inner = self.inner.write().unwrap_or_else(|p| p.into_inner());
-        if let Some(id) = inner.texts.get(source) {
-            return Ok(*id);
+        if let Some(found) = inner.texts.get(source) {
+            return Ok(found.clone());
         }
         let id = inner.templates.compile(source, origin(at, what))?;
-        inner.texts.insert(source.to_owned(), id);
-        Ok(id)
+        inner.texts.insert(source.to_owned(), (id, at.clone()));
+        Ok((id, at.clone()))
     }
 
     /// The loader's syntax check (`playbook::TemplateCheck`): compiles what it is given, so the
@@ -55,6 +116,13 @@ impl TemplateCache {
         kind: clearfleet_playbook::TemplateKind,
         at: &Location,
     ) -> Result<(), TemplateError> {
+        {
+            let mut inner = self.inner.write().unwrap_or_else(|p| p.into_inner());
+            let places = inner.places.entry(source.to_owned()).or_default();
+            if !places.contains(at) {
+                places.push(at.clone());
+            }
+        }
         match kind {
             clearfleet_playbook::TemplateKind::Text => {
                 self.compile_text(source, at, "template").map(|_| ())
@@ -83,16 +151,26 @@ impl TemplateCache {
         at: &Location,
         what: &str,
     ) -> Result<ExprId, TemplateError> {
-        if let Some(id) = self.read(|i| i.exprs.get(source).copied()) {
-            return Ok(id);
+        self.compiled_expr(source, at, what).map(|(id, _)| id)
+    }
+
+    /// [`TemplateCache::compile_expr`], with where the expression was compiled first.
+    fn compiled_expr(
+        &self,
+        source: &str,
+        at: &Location,
+        what: &str,
+    ) -> Result<(ExprId, Location), TemplateError> {
+        if let Some(found) = self.read(|i| i.exprs.get(source).cloned()) {
+            return Ok(found);
         }
         let mut inner = self.inner.write().unwrap_or_else(|p| p.into_inner());
-        if let Some(id) = inner.exprs.get(source) {
-            return Ok(*id);
+        if let Some(found) = inner.exprs.get(source) {
+            return Ok(found.clone());
         }
         let id = inner.templates.compile_expr(source, origin(at, what))?;
-        inner.exprs.insert(source.to_owned(), id);
-        Ok(id)
+        inner.exprs.insert(source.to_owned(), (id, at.clone()));
+        Ok((id, at.clone()))
     }
 
     /// Where the lookups read the playbook's files (the built-in playbook's are in memory).
@@ -140,8 +218,26 @@ impl TemplateCache {
         at: &Location,
         what: &str,
     ) -> Result<Value, TemplateError> {
-        let id = self.compile_text(source, at, what)?;
+        let (id, first) = self.compiled_text(source, at, what)?;
         self.read(|i| i.templates.render_ctx(id, ctx))
+            .map_err(|err| rooted(self.placed(err, source, &first, at), ctx))
+    }
+
+    /// `err`, from the text `source` compiled first at `first`, pointing at `at` when the
+    /// loader found the text there too (a cache shares one compiled template between places;
+    /// a caller that knows only the task's place keeps the first).
+    fn placed(
+        &self,
+        err: TemplateError,
+        source: &str,
+        first: &Location,
+        at: &Location,
+    ) -> TemplateError {
+        let known = self.read(|i| i.places.get(source).is_some_and(|p| p.contains(at)));
+        match known {
+            true => err.moved(first, at),
+            false => err,
+        }
     }
 
     /// Renders a keyword's string (`remote_user`, `become_user`): text as it is, a template
@@ -201,13 +297,17 @@ impl TemplateCache {
         at: &Location,
         what: &str,
     ) -> Result<bool, TemplateError> {
-        let id = self.compile_expr(expr, at, what)?;
-        match self.read(|i| i.templates.eval_condition_ctx(id, ctx))? {
+        let (id, first) = self.compiled_expr(expr, at, what)?;
+        let truth = self
+            .read(|i| i.templates.eval_condition_ctx(id, ctx))
+            .map_err(|err| rooted(self.placed(err, expr, &first, at), ctx))?;
+        match truth {
             Truth::Bool(b) => Ok(b),
             // One step of indirection, as 2.19 takes: the expression itself must be boolean.
             Truth::Indirect(expression) => {
-                let id = self.compile_expr(&expression, at, what)?;
+                let (id, first) = self.compiled_expr(&expression, at, what)?;
                 self.read(|i| i.templates.eval_bool_ctx(id, ctx))
+                    .map_err(|err| rooted(self.placed(err, &expression, &first, at), ctx))
             }
         }
     }
@@ -227,5 +327,6 @@ impl TemplateCache {
             i.templates
                 .render_file_searching(name, source, ctx, syntax, search, files)
         })
+        .map_err(|err| rooted(err, ctx))
     }
 }

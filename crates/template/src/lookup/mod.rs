@@ -119,13 +119,29 @@ fn invoke(
     kwargs: &Kwargs,
     query: bool,
 ) -> Result<Value, Error> {
-    // An undefined term fails naming it (`'x' is undefined`), as Ansible's marker does.
-    for t in &terms {
-        crate::filters::check_defined(state, t)?;
-    }
     let short = name
         .trim_start_matches("ansible.builtin.")
         .trim_start_matches("ansible.legacy.");
+    // An undefined argument. `_invoke_lookup` (2.19.14's `_jinja_plugins.py`) gives back the
+    // first marker among the terms and keyword arguments of a lookup that does not accept
+    // them: the lookup's value is that undefined value. The two that accept them fail reading
+    // one (`'x' is undefined`), but for `env`'s `default` (env.py: "the `default` arg can
+    // accept undefined values").
+    let accepts_markers = matches!(short, "first_found" | "env");
+    let kwarg_values = kwargs
+        .args()
+        .filter(|k| !(short == "env" && *k == "default"))
+        .map(|k| kwargs.peek::<Value>(k))
+        .collect::<Result<Vec<_>, _>>()?;
+    for v in terms.iter().chain(&kwarg_values) {
+        if !v.is_undefined() {
+            continue;
+        }
+        if !accepts_markers {
+            return Ok(v.clone());
+        }
+        crate::filters::check_defined(state, v)?;
+    }
     let wantlist = query
         || kwargs
             .get::<Option<Value>>("wantlist")?
@@ -223,7 +239,11 @@ pub(crate) fn term_str(v: &Value) -> Result<String, Error> {
 
 /// `env`: the controller's environment variables (`default` when unset, else '').
 fn env(call: &Call, terms: &[Value]) -> Result<Vec<Value>, Error> {
-    let default = call.kwarg("default")?;
+    // Not `kwarg`: an undefined default stays undefined.
+    let default = match call.kwargs.has("default") {
+        true => Some(call.kwargs.peek::<Value>("default")?),
+        false => None,
+    };
     terms
         .iter()
         .map(|t| {
