@@ -161,6 +161,7 @@ pub fn for_hosts(
             password: planner.ask_become_pass.clone(),
             timeout: Duration::from_secs(args.become_timeout.max(1)),
         },
+        reload_inventory: None,
         new_host: Some(Arc::new(move |name, vars| {
             let vars: IndexMap<String, Value> =
                 vars.iter().map(|(k, v)| (k.clone(), v.clone())).collect();

@@ -132,10 +132,21 @@ pub(crate) fn run_both_with(
     added: &[&str],
     inventory: impl FnOnce(&Fleet, support::sshd::Inventory) -> support::sshd::Inventory,
 ) -> Option<Both> {
-    run_both_full(playbook, hosts, added, &[], inventory, true, Fleet::start)
+    run_both_full(
+        playbook,
+        hosts,
+        added,
+        &[],
+        inventory,
+        true,
+        Fleet::start,
+        &|_| {},
+    )
 }
 
-/// [`run_both_with`], both command lines ending with `args` before the playbook (`-e ...`).
+/// [`run_both_with`], both command lines ending with `args` before the playbook (`-e ...`);
+/// `{work_dir}` in an argument is each tool's own work directory (for a file each run changes,
+/// such as an inventory source that `meta: refresh_inventory` reads again).
 pub(crate) fn run_both_args(
     playbook: &str,
     hosts: &[&str],
@@ -143,13 +154,31 @@ pub(crate) fn run_both_args(
     args: &[&str],
     inventory: impl FnOnce(&Fleet, support::sshd::Inventory) -> support::sshd::Inventory,
 ) -> Option<Both> {
-    run_both_full(playbook, hosts, added, args, inventory, true, Fleet::start)
+    run_both_full(
+        playbook,
+        hosts,
+        added,
+        args,
+        inventory,
+        true,
+        Fleet::start,
+        &|_| {},
+    )
 }
 
 /// [`run_both_with`] for a playbook in which some host fails: both tools must exit non-zero
 /// (ansible-playbook's 2 for a failed host), with the same PLAY RECAP.
 pub(crate) fn run_both_failing(playbook: &str, hosts: &[&str]) -> Option<Both> {
-    run_both_full(playbook, hosts, &[], &[], |_, inv| inv, false, Fleet::start)
+    run_both_full(
+        playbook,
+        hosts,
+        &[],
+        &[],
+        |_, inv| inv,
+        false,
+        Fleet::start,
+        &|_| {},
+    )
 }
 
 /// [`run_both`] on hosts that each have their own copy of the machine's `/etc` (taken when the
@@ -163,9 +192,21 @@ pub(crate) fn run_both_private_etc(playbook: &str, hosts: &[&str]) -> Option<Bot
         |_, inv| inv,
         true,
         |n| Fleet::builder().hosts(n).private_etc(true).build(),
+        &|_| {},
     )
 }
 
+/// `args` with `{work_dir}` made `work_dir`.
+fn own(args: &[&str], work_dir: &Path) -> Vec<String> {
+    let dir = work_dir.display().to_string();
+    args.iter().map(|a| a.replace("{work_dir}", &dir)).collect()
+}
+
+/// The one runner of both tools; `prepare` writes what the runs need in their home first.
+#[expect(
+    clippy::too_many_arguments,
+    reason = "the wrappers above name the common cases"
+)]
 fn run_both_full(
     playbook: &str,
     hosts: &[&str],
@@ -174,10 +215,12 @@ fn run_both_full(
     inventory: impl FnOnce(&Fleet, support::sshd::Inventory) -> support::sshd::Inventory,
     succeed: bool,
     fleet: impl FnOnce(usize) -> Option<Fleet>,
+    prepare: &dyn Fn(&Path),
 ) -> Option<Both> {
     let ansible = ansible::ansible_playbook()?;
     let fleet = fleet(hosts.len())?;
     let home = temp_home();
+    prepare(home.path());
     let inv = inventory(&fleet, ansible::inventory(&fleet)).write(home.path(), "inv.yml");
     let playbook = fixture(playbook);
     let ours = clearfleet(home.path())
@@ -188,7 +231,7 @@ fn run_both_full(
             "work_dir={}",
             home.path().join("clearfleet").display()
         ))
-        .args(args)
+        .args(own(args, &home.path().join("clearfleet")))
         .arg(&playbook)
         .run();
     let out = ansible::command(&ansible, home.path())
@@ -199,7 +242,7 @@ fn run_both_full(
             "work_dir={}",
             home.path().join("ansible").display()
         ))
-        .args(args)
+        .args(own(args, &home.path().join("ansible")))
         .arg(&playbook)
         .env("ANSIBLE_FORKS", "5")
         .output()
@@ -305,6 +348,100 @@ fn ansible_and_clearfleet_agree_on_roles() {
         assert!(theirs.contains(name), "{theirs}");
         assert!(ours.stdout.contains(name), "{}", ours.stdout);
     }
+}
+
+/// Role argument specs (tests/fixtures/run/roles_arg_spec, after ansible-core 2.19.14's
+/// roles_arg_spec target): the implicit validation task of `roles:`, `include_role` and
+/// `import_role` (entry points by `tasks_from`, one without a spec, the role's defaults, a spec
+/// in `meta/main.yml` with nested options), its failures as `rescue` sees them,
+/// `rolespec_validate: false`, the `validate_argument_spec` action itself; then the task's
+/// `always` tag under `--tags bar`.
+#[test]
+fn ansible_and_clearfleet_agree_on_role_argument_specs() {
+    let Some(both) = run_both("roles_arg_spec/site.yml", &["h01"]) else {
+        return;
+    };
+    both.same_dump("h01-argspec.json");
+    let d = dumped(&both.ours_dir(), "h01-argspec.json");
+    // Not two empty dumps agreeing: the values are there.
+    assert_eq!(
+        d["b_failed"]["task"],
+        "Validating arguments against arg spec 'main' - Main entry point for role B.",
+        "{d:#}"
+    );
+    assert_eq!(
+        d["b_failed"]["errors"][0], "missing required arguments: b_int, b_str",
+        "{d:#}"
+    );
+    assert_eq!(d["c_failed"][0], false, "{d:#}");
+    assert!(
+        d["d_failed"].as_array().is_some_and(|e| e.len() > 5),
+        "{d:#}"
+    );
+    for out in [&both.ours.stdout, &both.theirs] {
+        assert!(
+            out.contains("TASK [a : Validating arguments against arg spec 'main' - Main entry point for role A.]"),
+            "{out}"
+        );
+    }
+    let Some(tags) = run_both_args(
+        "roles_arg_spec/tags.yml",
+        &["h01"],
+        &[],
+        &["--tags", "bar"],
+        |_, inv| inv,
+    ) else {
+        return;
+    };
+    for out in [&tags.ours.stdout, &tags.theirs] {
+        assert!(
+            out.contains(
+                "a : Validating arguments against arg spec 'main' - Main entry point for role A."
+            ),
+            "{out}"
+        );
+    }
+}
+
+/// `meta: refresh_inventory` (tests/fixtures/run/refresh_inventory): a second inventory source,
+/// each tool's own copy, rewritten by a task and read again mid-play, twice; a host new to the
+/// inventory runs the next play, the `add_host` and `group_by` of the run survive, a host
+/// taken out of the play's group takes no more of its tasks (the recaps say so).
+#[test]
+fn ansible_and_clearfleet_agree_on_refresh_inventory() {
+    let hosts = ["h01", "h02"];
+    let first = "all:\n  children:\n    web:\n      hosts:\n        h01:\n          colour: blue\n";
+    let Some(both) = run_both_full(
+        "refresh_inventory/site.yml",
+        &hosts,
+        &[],
+        &["-i", "{work_dir}.inv.yml"],
+        |fleet, inv| {
+            inv.without_hosts()
+                .host("h01", fleet.host(0).port())
+                .var("h02_port", fleet.host(1).port())
+        },
+        true,
+        Fleet::start,
+        &|home| {
+            for tool in ["clearfleet", "ansible"] {
+                write(home, &format!("{tool}.inv.yml"), first);
+            }
+        },
+    ) else {
+        return;
+    };
+    for h in hosts {
+        both.same_dump(&format!("{h}-refresh.json"));
+    }
+    let d = dumped(&both.ours_dir(), "h01-refresh.json");
+    // Not two empty dumps agreeing: the values are there.
+    assert_eq!(d["after"]["colour"], "red", "{d:#}");
+    assert_eq!(d["after"]["dyn"], serde_json::json!(["dyn1"]), "{d:#}");
+    assert_eq!(d["still_in_web"], true, "{d:#}");
+    let d2 = dumped(&both.ours_dir(), "h02-refresh.json");
+    assert_eq!(d2["ran_in_web"], "green", "{d2:#}");
+    assert_eq!(d2["still_in_web"], false, "{d2:#}");
 }
 
 /// More of roles (tests/fixtures/run/roles_more): `include_role: apply` (its `vars`, `when`

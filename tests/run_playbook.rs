@@ -362,6 +362,7 @@ fn a_playbook_in_memory_reads_its_includes_vars_and_sources_from_memory() {
         warnings: Vec::new(),
         max_output: Default::default(),
         new_host: None,
+        reload_inventory: None,
         become_defaults: Default::default(),
     };
     let runtime = tokio::runtime::Runtime::new().unwrap_or_else(|e| panic!("{e}"));

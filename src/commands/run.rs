@@ -56,6 +56,12 @@ pub fn playbook(args: &RunArgs) -> Result<u8, Error> {
             .filter_map(|(_, v)| v.as_str().map(clearfleet_base::secret::Secret::new)),
     );
     crate::logging::add_secrets(&config.redactor);
+    // `meta: refresh_inventory` reads the same sources with the same vault.
+    let (sources, reload_vault) = (args.connect.inventory.clone(), vault.clone());
+    config.reload_inventory = Some(std::sync::Arc::new(move || {
+        clearfleet_inventory::Inventory::load_vaulted(&sources, &reload_vault)
+            .map_err(|e| e.to_string())
+    }));
     let mut files = files_reporter(
         &args.connect,
         "run",

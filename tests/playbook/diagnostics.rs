@@ -147,11 +147,11 @@ fn loop_not_list() {
 
 #[test]
 fn meta_unsupported() {
-    let expected = r#"site.yml:3:13: `meta: refresh_inventory` is not supported
+    let expected = r#"site.yml:3:13: `meta: bogus` is not supported
   |
-3 |     - meta: refresh_inventory
+3 |     - meta: bogus
   |             ^
-  = hint: clearfleet reads the inventory once, before the run; `add_host` adds hosts during it"#;
+  = hint: `meta` takes one of flush_handlers, noop, end_host, end_play, end_batch, end_role, clear_facts, clear_host_errors, reset_connection, refresh_inventory"#;
     assert_text(&of("meta_unsupported"), expected);
 }
 

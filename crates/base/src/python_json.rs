@@ -65,7 +65,8 @@ pub fn str_of(v: &J) -> String {
     }
 }
 
-fn repr(v: &J) -> String {
+/// Python's `repr()` of the value `v` decodes to (`None`, `True`, `'text'`, `[1, 'a']`).
+pub fn repr(v: &J) -> String {
     match v {
         J::Null => "None".to_owned(),
         J::Bool(true) => "True".to_owned(),

@@ -83,6 +83,10 @@
 pub mod accounts;
 pub mod actions;
 pub mod apt;
+pub mod arg_spec;
+#[cfg(test)]
+mod arg_spec_tests;
+pub mod arg_spec_types;
 pub mod args;
 pub mod async_job;
 pub mod blockinfile;

@@ -28,7 +28,6 @@ pub const NOT_RUN: &[&str] = &[
     "service_facts",
     "set_stats",
     "subversion",
-    "validate_argument_spec",
     "wait_for_connection",
     "yum_repository",
 ];

@@ -33,6 +33,7 @@ pub mod model;
 pub mod play;
 pub mod plugins;
 pub mod role;
+mod role_arg_spec;
 pub mod task;
 pub mod template;
 pub mod vars_prompt;

@@ -300,6 +300,8 @@ pub struct DeferredRole {
     /// Where roles are searched: the directory of the play's file and the `roles_path`.
     pub play_dir: PathBuf,
     pub roles_path: Vec<PathBuf>,
+    /// `rolespec_validate` of the include.
+    pub validate: bool,
 }
 
 /// Which files of a role to read (`tasks_from`, …); `None`: `main`.

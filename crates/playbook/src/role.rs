@@ -88,6 +88,10 @@ pub(crate) struct Spec<'n> {
     /// The roles that `import_role`/`include_role` this one, innermost first
     /// ([`RoleScope::parents`]).
     pub parents: Vec<(String, PathBuf)>,
+    /// Whether the role's argument spec is checked by an implicit first task
+    /// (`rolespec_validate` of `import_role`/`include_role`; always for `roles:` and
+    /// dependencies, as `Role.load` defaults `validate`).
+    pub validate: bool,
 }
 
 /// Role keywords clearfleet implements (Ansible's `Role` attributes); any other key of a
@@ -139,6 +143,7 @@ pub(crate) fn spec<'n>(
         params: Vars::new(),
         from: RoleFrom::default(),
         parents: Vec::new(),
+        validate: true,
     };
     let entries = match &n.kind {
         Kind::Str(s) => {
@@ -475,6 +480,12 @@ fn compile(
     }
     let scope = Arc::new(compiled.scope(chain));
     inherited.role = Some(scope);
+    if spec.validate {
+        let specs = super::role_arg_spec::role_argspecs(cx, &path, meta.argument_specs.as_ref());
+        out.extend(super::role_arg_spec::validation_task(
+            cx, f, &spec, &name, &path, &specs, &inherited,
+        ));
+    }
     let main = spec.from.tasks.as_deref();
     if let Some(file) = role_file(cx, f, &spec, &path, "tasks", main) {
         out.extend(
@@ -715,12 +726,15 @@ fn vars_file(
 struct Meta {
     dependencies: Vec<(File, Option<Node>)>,
     allow_duplicates: bool,
+    /// `argument_specs` of `meta/main.yml`, with the file it is written in.
+    argument_specs: Option<(File, Node)>,
 }
 
 fn meta(cx: &mut Cx, path: &Path) -> Meta {
     let mut out = Meta {
         dependencies: Vec::new(),
         allow_duplicates: false,
+        argument_specs: None,
     };
     let dir = path.join("meta");
     let Some(p) = ["main.yml", "main.yaml", "main.json", "main"]
@@ -770,7 +784,16 @@ fn meta(cx: &mut Cx, path: &Path) -> Meta {
                     ),
                 ),
             },
-            // `galaxy_info`, `argument_specs`, `collections`…: not about running the role.
+            "argument_specs" => {
+                out.argument_specs = Some((
+                    File {
+                        path: file.path.clone(),
+                        text: file.text.clone(),
+                    },
+                    v.clone(),
+                ));
+            }
+            // `galaxy_info`, `collections`…: not about running the role.
             _ => {}
         }
     }
@@ -874,6 +897,20 @@ pub(crate) fn task_body(
             }
         }
     }
+    let validate = match args.get("rolespec_validate") {
+        None | Some(Value::Null) => true,
+        Some(v) => match clearfleet_base::boolean::ansible_bool(v) {
+            Some(b) => b,
+            None => {
+                cx.error(
+                    f,
+                    arg_node("rolespec_validate"),
+                    format!("`rolespec_validate` must be a boolean, got {v}"),
+                );
+                return None;
+            }
+        },
+    };
     let public = match args.get("public") {
         None | Some(Value::Null) => !include,
         Some(v) => match clearfleet_base::boolean::ansible_bool(v) {
@@ -932,6 +969,7 @@ pub(crate) fn task_body(
                 parent,
                 play_dir: cx.roles.play_dir.clone(),
                 roles_path: cx.roles.roles_path.clone(),
+                validate,
             })),
         });
     }
@@ -943,6 +981,7 @@ pub(crate) fn task_body(
         params: Vars::new(),
         from,
         parents: parents_of(task.role.as_deref()),
+        validate,
     };
     if include {
         let parent = task
@@ -1020,6 +1059,7 @@ pub(crate) fn load_deferred(
         params: Vars::new(),
         from,
         parents: parents_of(deferred.parent.role.as_deref()),
+        validate: deferred.validate,
     };
     let (tasks, joined) = role_tasks(cx, &f, spec, &deferred.parent, Entry::Include, false, 0);
     LoadedRole {

@@ -491,9 +491,8 @@ fn body(
                 .get("_raw_params")
                 .and_then(Value::as_str)
                 .unwrap_or("");
-            // ansible-core 2.19.14 lib/ansible/modules/meta.py's choices (`refresh_inventory`
-            // aside: clearfleet reads the inventory once, before the run).
-            const METAS: [&str; 9] = [
+            // ansible-core 2.19.14 lib/ansible/modules/meta.py's choices.
+            const METAS: [&str; 10] = [
                 "flush_handlers",
                 "noop",
                 "end_host",
@@ -503,15 +502,10 @@ fn body(
                 "clear_facts",
                 "clear_host_errors",
                 "reset_connection",
+                "refresh_inventory",
             ];
             if !METAS.contains(&what) {
-                let hint = if what == "refresh_inventory" {
-                    "clearfleet reads the inventory once, before the run; \
-                     `add_host` adds hosts during it"
-                        .to_owned()
-                } else {
-                    format!("`meta` takes one of {}", METAS.join(", "))
-                };
+                let hint = format!("`meta` takes one of {}", METAS.join(", "));
                 cx.error_hint(
                     f,
                     action.value,

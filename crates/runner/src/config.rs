@@ -21,6 +21,11 @@ pub struct HostPlan {
     pub max_output: MaxOutput,
 }
 
+/// How `meta: refresh_inventory` reads the run's inventory sources again (with the run's
+/// vault): the reason when they do not load.
+pub type InventoryReload =
+    Arc<dyn Fn() -> Result<clearfleet_inventory::Inventory, String> + Send + Sync>;
+
 /// How the binary plans a host `add_host` created during a run, from its inventory variables
 /// (the same reading as for the inventory's hosts): the reason when they do not say how.
 pub type NewHostPlan = Arc<
@@ -47,6 +52,8 @@ pub struct RunConfig {
     pub warnings: Vec<String>,
     /// Plans the hosts `add_host` creates; `None` leaves them unreachable.
     pub new_host: Option<NewHostPlan>,
+    /// Reads the inventory again for `meta: refresh_inventory`; `None`: the run cannot.
+    pub reload_inventory: Option<InventoryReload>,
     /// What the command line and `ansible.cfg` say of become, for a playbook's tasks.
     pub become_defaults: BecomeDefaults,
 }

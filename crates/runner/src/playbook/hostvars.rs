@@ -228,4 +228,32 @@ impl HostVars {
             }
         }
     }
+
+    /// After `meta: refresh_inventory`: the inventory's hosts, in its order, each with its
+    /// inventory variables read again (what else it had is kept); a host the inventory no
+    /// longer holds is gone from `hostvars`, as from Ansible's.
+    pub(crate) fn reseed(&self, hosts: Vec<(String, Map<String, Value>)>, groups: Ctx) {
+        let mut map = self.shared.lock();
+        let mut fresh = IndexMap::new();
+        for (name, vars) in hosts {
+            let entry = match map.swap_remove(&name) {
+                Some(mut e) => {
+                    e.layers[0] = Arc::new(vars);
+                    e.groups = groups.clone();
+                    e.built = None;
+                    e
+                }
+                None => {
+                    let empty = Layer::default();
+                    Entry {
+                        layers: [Arc::new(vars), empty.clone(), empty.clone(), empty],
+                        groups: groups.clone(),
+                        built: None,
+                    }
+                }
+            };
+            fresh.insert(name, entry);
+        }
+        *map = fresh;
+    }
 }

@@ -1,6 +1,10 @@
 //! The run's inventory, which `add_host` and `group_by` change while hosts work: `groups` as
 //! templates see it, each host's inventory variables, and the hosts added for later plays.
 //! Every change bumps a generation, by which a host knows to read its variables again.
+//! `meta: refresh_inventory` replaces the inventory by its sources read again, with every
+//! `add_host` and `group_by` of the run replayed on it (ansible-core 2.19.14
+//! `InventoryManager.refresh_inventory`: `_cached_dynamic_hosts`, then
+//! `_cached_dynamic_grouping`).
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -19,6 +23,10 @@ pub(crate) struct RunInventory {
 
 struct State {
     inventory: Inventory,
+    /// Every `add_host` of the run (name, groups, variables), in order.
+    added_hosts: Vec<(String, Vec<String>, Vars)>,
+    /// Every `group_by` of the run (host, group, parents), in order.
+    grouped: Vec<(String, String, Vec<String>)>,
     /// `groups`: every group and its hosts.
     groups: Map<String, Value>,
     /// `groups` converted once (per change) for templates.
@@ -29,6 +37,8 @@ impl State {
     fn new(inventory: Inventory) -> Self {
         let mut s = State {
             inventory,
+            added_hosts: Vec::new(),
+            grouped: Vec::new(),
             groups: Map::new(),
             shared: clearfleet_template::Value::UNDEFINED,
         };
@@ -143,6 +153,9 @@ impl RunInventory {
         vars: &Vars,
     ) -> Result<bool, ModelError> {
         let mut state = self.lock();
+        state
+            .added_hosts
+            .push((name.to_owned(), groups.to_vec(), vars.clone()));
         let changed = state.inventory.add_dynamic_host(name, groups, vars)?;
         if changed {
             state.regroup();
@@ -159,11 +172,30 @@ impl RunInventory {
         parents: &[String],
     ) -> Result<bool, ModelError> {
         let mut state = self.lock();
+        state
+            .grouped
+            .push((host.to_owned(), group.to_owned(), parents.to_vec()));
         let changed = state.inventory.add_dynamic_group(host, group, parents)?;
         if changed {
             state.regroup();
             self.generation.fetch_add(1, Ordering::SeqCst);
         }
         Ok(changed)
+    }
+
+    /// `meta: refresh_inventory`: `fresh` (the sources read again) with the run's `add_host`s,
+    /// then its `group_by`s, replayed on it, in place of the inventory.
+    pub(crate) fn refresh(&self, mut fresh: Inventory) -> Result<(), ModelError> {
+        let mut state = self.lock();
+        for (name, groups, vars) in &state.added_hosts {
+            fresh.add_dynamic_host(name, groups, vars)?;
+        }
+        for (host, group, parents) in &state.grouped {
+            fresh.add_dynamic_group(host, group, parents)?;
+        }
+        state.inventory = fresh;
+        state.regroup();
+        self.generation.fetch_add(1, Ordering::SeqCst);
+        Ok(())
     }
 }

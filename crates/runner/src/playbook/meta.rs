@@ -13,8 +13,7 @@ use clearfleet_playbook::{Strategy, Task};
 
 use super::{Engine, HostRun, PlayCtx, task};
 
-/// What a `meta` task does (lib/ansible/modules/meta.py's choices, `refresh_inventory` aside,
-/// which the loader refuses).
+/// What a `meta` task does (lib/ansible/modules/meta.py's choices).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Meta {
     FlushHandlers,
@@ -26,6 +25,7 @@ pub(super) enum Meta {
     ClearFacts,
     ClearHostErrors,
     ResetConnection,
+    RefreshInventory,
 }
 
 impl Meta {
@@ -57,6 +57,7 @@ impl Meta {
                 "clear_facts" => Meta::ClearFacts,
                 "clear_host_errors" => Meta::ClearHostErrors,
                 "reset_connection" => Meta::ResetConnection,
+                "refresh_inventory" => Meta::RefreshInventory,
                 _ => return None,
             },
         )
@@ -73,6 +74,7 @@ impl Meta {
             Meta::ClearFacts => "clear_facts",
             Meta::ClearHostErrors => "clear_host_errors",
             Meta::ResetConnection => "reset_connection",
+            Meta::RefreshInventory => "refresh_inventory",
         }
     }
 
@@ -87,7 +89,10 @@ impl Meta {
 
     /// Takes no `when` (Ansible warns and ignores it).
     fn unconditional(self) -> bool {
-        matches!(self, Meta::Noop | Meta::ResetConnection)
+        matches!(
+            self,
+            Meta::Noop | Meta::ResetConnection | Meta::RefreshInventory
+        )
     }
 
     /// Why a host's false condition skips it, as `_execute_meta` words it.
@@ -99,7 +104,9 @@ impl Meta {
             Meta::EndBatch => ", continuing current batch".to_owned(),
             Meta::EndPlay => ", continuing play".to_owned(),
             Meta::EndHost => format!(", continuing execution for {host}"),
-            Meta::EndRole | Meta::Noop | Meta::ResetConnection => String::new(),
+            Meta::EndRole | Meta::Noop | Meta::ResetConnection | Meta::RefreshInventory => {
+                String::new()
+            }
         };
         format!("{} conditional evaluated to False{tail}", self.name())
     }
@@ -136,6 +143,9 @@ impl Engine {
                 for i in &active {
                     self.connections.close_host(&hosts[*i].name).await;
                 }
+            }
+            if meta == Meta::RefreshInventory {
+                self.refresh_inventory(hosts, sel, ctx);
             }
             return;
         }
@@ -204,7 +214,55 @@ impl Engine {
                     }
                 }
             }
-            Meta::Noop | Meta::ResetConnection => {}
+            Meta::Noop | Meta::ResetConnection | Meta::RefreshInventory => {}
+        }
+    }
+
+    /// `refresh_inventory` (`_execute_meta`: `InventoryManager.refresh_inventory`, then
+    /// `_set_hosts_cache`): the inventory read again from its sources, the run's `add_host`s
+    /// and `group_by`s replayed on it; each host's inventory variables, groups and `hostvars`
+    /// read again; a host of the play its pattern no longer selects takes no more of the
+    /// play's tasks (the strategy's hosts left come from the refreshed cache), and a host new
+    /// to the inventory joins the next plays that select it, not this one. Sources that no
+    /// longer load leave the inventory as it was, with a warning.
+    fn refresh_inventory(&self, hosts: &mut [HostRun], sel: &[usize], ctx: &PlayCtx<'_>) {
+        let Some(reload) = &self.config.reload_inventory else {
+            self.emit(EventKind::Warning {
+                message: "refresh_inventory: this run cannot read its inventory again; it is left as it was".to_owned(),
+            });
+            return;
+        };
+        let refreshed =
+            reload().and_then(|fresh| self.inventory.refresh(fresh).map_err(|e| e.to_string()));
+        if let Err(why) = refreshed {
+            self.emit(EventKind::Warning {
+                message: format!(
+                    "refresh_inventory: the inventory could not be read again, it is left as it was: {why}"
+                ),
+            });
+            return;
+        }
+        let names = self.inventory.host_names();
+        let member_of = self.inventory.member_of();
+        let seeds = names
+            .iter()
+            .map(|n| (n.clone(), self.inventory_vars(n, &member_of)))
+            .collect();
+        self.hostvars.reseed(seeds, self.inventory.shared());
+        for i in sel {
+            let h = &mut hosts[*i];
+            self.refresh_inventory_vars(h);
+            if names.contains(&h.name) {
+                self.hostvars.publish(h, self.inventory.shared());
+            }
+        }
+        let selected = self.play_hosts(ctx.play);
+        for i in &ctx.in_play {
+            if let Some(h) = hosts.get_mut(*i)
+                && !selected.contains(&h.name)
+            {
+                h.ended = true;
+            }
         }
     }
 

@@ -2,6 +2,7 @@
 //! engine-level action such as `debug` or `set_fact`), `until`/`retries`, `changed_when`,
 //! `failed_when`, `register`, `notify` and `ignore_errors`; then the result as an event.
 
+mod arg_spec_action;
 mod become_settings;
 mod delegated_vars;
 mod dnf_action;
@@ -705,6 +706,9 @@ async fn run_action(
         "package" => package(e, h, t, rendered, vars, var_map).await,
         "service" => service_action::service(e, h, t, rendered, vars, var_map).await,
         "dnf" => dnf_action::dnf(e, h, t, rendered, vars, var_map).await,
+        "validate_argument_spec" => {
+            Outcome::of(arg_spec_action::validate_argument_spec(&rendered, var_map))
+        }
         _ => {
             let r = run_host_module(e, h, t, module, rendered, vars, var_map).await;
             // A module's `ansible_facts` (getent's) become the host's facts, as Ansible's
