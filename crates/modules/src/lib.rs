@@ -83,6 +83,7 @@
 pub mod accounts;
 pub mod actions;
 pub mod apt;
+pub mod apt_deb;
 pub mod args;
 pub mod async_job;
 pub mod blockinfile;
@@ -97,6 +98,7 @@ pub mod dnf;
 pub mod dnf_look;
 pub mod dnf_output;
 pub mod fetch;
+pub mod fetch_file;
 pub mod file;
 pub mod file_attrs;
 mod file_time;
