@@ -1049,6 +1049,37 @@ fn ansible_and_clearfleet_agree_on_apt_results() {
     assert_eq!(dumped[1]["failed"], true, "{ours}");
 }
 
+/// [`Both::same_dump`] for modules that fetch a URL as urls.py's `fetch_file` does: the
+/// temporary directory (Ansible's `ansible-tmp-…/ansible-moduletmp-…`, clearfleet's
+/// `clearfleet-<module>.…`) shown as `TMP`, the random part `fetch_file` adds to the file
+/// named `stem` (a regex) and `ext` as `RANDOM`, the web server's port as `PORT`.
+fn same_fetched_dump(both: &Both, name: &str, stem: &str, ext: &str) -> String {
+    let tmp = regex::Regex::new(
+        r#"[^"\s]*/(ansible-tmp-[0-9.]+-[0-9]+-[0-9]+|ansible-moduletmp-[0-9.]+-[A-Za-z0-9_]+|clearfleet-[a-z]+\.[A-Za-z0-9]{8})"#,
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let random = regex::Regex::new(&format!(r"({stem})[A-Za-z0-9_]{{8}}{}", regex::escape(ext)))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let port = regex::Regex::new(r"127\.0\.0\.1:[0-9]+").unwrap_or_else(|e| panic!("{e}"));
+    let normal = |dir: PathBuf| {
+        let text = serde_json::to_string_pretty(&dumped(&dir, name))
+            .unwrap_or_default()
+            .replace(&dir.display().to_string(), "WORK");
+        let text = tmp.replace_all(&text, "TMP");
+        let text = random.replace_all(&text, format!("${{1}}RANDOM{ext}"));
+        port.replace_all(&text, "127.0.0.1:PORT").into_owned()
+    };
+    let ours = normal(both.ours_dir());
+    assert_eq!(
+        ours,
+        normal(both.theirs_dir()),
+        "{name}\n--- clearfleet:\n{}\n--- ansible:\n{}",
+        both.ours.stdout,
+        both.theirs
+    );
+    ours
+}
+
 /// What `apt` registers for `deb` and name patterns (tests/fixtures/run/apt_deb.yml): `.deb`
 /// files dpkg-deb builds, installed on the host (the machine itself; every cf-deb-* package is
 /// purged before and after), in check mode, again, from a URL (a web server on the controller),
@@ -1062,29 +1093,7 @@ fn ansible_and_clearfleet_agree_on_apt_deb_results() {
     let Some(both) = run_both("apt_deb.yml", &["h01"]) else {
         return;
     };
-    let tmp = regex::Regex::new(
-        r#"[^"\s]*/(ansible-tmp-[0-9.]+-[0-9]+-[0-9]+|ansible-moduletmp-[0-9.]+-[A-Za-z0-9_]+|clearfleet-apt\.[A-Za-z0-9]{8})"#,
-    )
-    .unwrap_or_else(|e| panic!("{e}"));
-    let random = regex::Regex::new(r"(cf-deb-tiny_2\.0_all)[A-Za-z0-9_]{8}\.deb")
-        .unwrap_or_else(|e| panic!("{e}"));
-    let port = regex::Regex::new(r"127\.0\.0\.1:[0-9]+").unwrap_or_else(|e| panic!("{e}"));
-    let normal = |dir: PathBuf| {
-        let text = serde_json::to_string_pretty(&dumped(&dir, "h01-apt-deb.json"))
-            .unwrap_or_default()
-            .replace(&dir.display().to_string(), "WORK");
-        let text = tmp.replace_all(&text, "TMP");
-        let text = random.replace_all(&text, "${1}RANDOM.deb");
-        port.replace_all(&text, "127.0.0.1:PORT").into_owned()
-    };
-    let ours = normal(both.ours_dir());
-    assert_eq!(
-        ours,
-        normal(both.theirs_dir()),
-        "--- clearfleet:\n{}\n--- ansible:\n{}",
-        both.ours.stdout,
-        both.theirs
-    );
+    let ours = same_fetched_dump(&both, "h01-apt-deb.json", "cf-deb-tiny_2\\.0_all", ".deb");
     for want in [
         "Unable to install package: E:Could not open file",
         "deb only supports state=present",
@@ -1687,7 +1696,7 @@ fn ansible_and_clearfleet_agree_on_dnf_results() {
     let Some(both) = run_both("dnf.yml", &["h01"]) else {
         return;
     };
-    let ours = both.same_dump("h01-dnf.json");
+    let ours = same_fetched_dump(&both, "h01-dnf.json", "loose-1\\.0-1\\.noarch", ".rpm");
     for want in [
         "\"Installed: tiny-1.0-1.noarch\"",
         "\"Removed: tiny-2.0-1.noarch\"",
@@ -1706,6 +1715,8 @@ fn ansible_and_clearfleet_agree_on_dnf_results() {
         "Unable to detect release version",
         "Could not detect which major revision of dnf is in use",
         "Packages providing broken not installed due to update_only specified",
+        "\"Installed TMP/loose-1.0-1.noarchRANDOM.rpm\"",
+        "Failure downloading http://****:****@127.0.0.1:PORT/cf-no-such.rpm",
     ] {
         assert!(ours.contains(want), "{want} in {ours}");
     }

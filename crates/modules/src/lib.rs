@@ -95,6 +95,7 @@ pub mod copy_tree;
 pub mod copy_walk;
 pub mod debversion;
 pub mod dnf;
+pub mod dnf_fetch;
 pub mod dnf_look;
 pub mod dnf_output;
 pub mod fetch;
