@@ -1186,6 +1186,80 @@ fn ansible_and_clearfleet_agree_on_apt_results() {
     assert_eq!(dumped[1]["failed"], true, "{ours}");
 }
 
+/// [`Both::same_dump`] for modules that fetch a URL as urls.py's `fetch_file` does: the
+/// temporary directory (Ansible's `ansible-tmp-…/ansible-moduletmp-…`, clearfleet's
+/// `clearfleet-<module>.…`) shown as `TMP`, the random part `fetch_file` adds to the file
+/// named `stem` (a regex) and `ext` as `RANDOM`, the web server's port as `PORT`.
+fn same_fetched_dump(both: &Both, name: &str, stem: &str, ext: &str) -> String {
+    let tmp = regex::Regex::new(
+        r#"[^"\s]*/(ansible-tmp-[0-9.]+-[0-9]+-[0-9]+|ansible-moduletmp-[0-9.]+-[A-Za-z0-9_]+|clearfleet-[a-z]+\.[A-Za-z0-9]{8})"#,
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let random = regex::Regex::new(&format!(r"({stem})[A-Za-z0-9_]{{8}}{}", regex::escape(ext)))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let port = regex::Regex::new(r"127\.0\.0\.1:[0-9]+").unwrap_or_else(|e| panic!("{e}"));
+    let normal = |dir: PathBuf| {
+        let text = serde_json::to_string_pretty(&dumped(&dir, name))
+            .unwrap_or_default()
+            .replace(&dir.display().to_string(), "WORK");
+        let text = tmp.replace_all(&text, "TMP");
+        let text = random.replace_all(&text, format!("${{1}}RANDOM{ext}"));
+        port.replace_all(&text, "127.0.0.1:PORT").into_owned()
+    };
+    let ours = normal(both.ours_dir());
+    assert_eq!(
+        ours,
+        normal(both.theirs_dir()),
+        "{name}\n--- clearfleet:\n{}\n--- ansible:\n{}",
+        both.ours.stdout,
+        both.theirs
+    );
+    ours
+}
+
+/// What `apt` registers for `deb` and name patterns (tests/fixtures/run/apt_deb.yml): `.deb`
+/// files dpkg-deb builds, installed on the host (the machine itself; every cf-deb-* package is
+/// purged before and after), in check mode, again, from a URL (a web server on the controller),
+/// two at once, upgraded, an older one with and without `allow_downgrade`, a dependency nothing
+/// satisfies with and without `force`, one apt-get installs first, dpkg failing; `[...]` classes
+/// in names and versions. The download's temporary directory (Ansible's `ansible-tmp-…`,
+/// clearfleet's `clearfleet-apt.…`) is shown as `TMP`, its random name and the server's port
+/// evened out.
+#[test]
+fn ansible_and_clearfleet_agree_on_apt_deb_results() {
+    let Some(both) = run_both("apt_deb.yml", &["h01"]) else {
+        return;
+    };
+    let ours = same_fetched_dump(&both, "h01-apt-deb.json", "cf-deb-tiny_2\\.0_all", ".deb");
+    for want in [
+        "Unable to install package: E:Could not open file",
+        "deb only supports state=present",
+        "A later version is already installed",
+        "Dependency is not satisfiable: cf-nothing-provides ( )|cf-never (>= 1)\\n",
+        "Failure downloading http://****:****@127.0.0.1:PORT/cf-no-such.deb",
+        "No package(s) matching 'cf-deb-t[!i]ny' available",
+        "cf-deb-tiny 1.0 installed",
+        "cf-deb-other 1.0 installed",
+    ] {
+        assert!(ours.contains(want), "{want} in {ours}");
+    }
+    let dumped = dumped(&both.ours_dir(), "h01-apt-deb.json");
+    for (name, changed) in [
+        ("check", true),
+        ("installed", true),
+        ("again", false),
+        ("url_again", false),
+        ("url_check", true),
+        ("two", true),
+        ("downgraded", true),
+        ("pattern_class", false),
+        ("pattern_version", false),
+        ("pattern_absent", true),
+    ] {
+        assert_eq!(dumped[name]["changed"], changed, "{name}: {ours}");
+    }
+}
+
 /// Arguments given as a template and modules named by a template
 /// (tests/fixtures/run/args_splat.yml), rendered when the task runs; conditions reached through
 /// a template (2.19's trust); `module_defaults` on a play, a block and a task; under both tools.
@@ -1759,7 +1833,7 @@ fn ansible_and_clearfleet_agree_on_dnf_results() {
     let Some(both) = run_both("dnf.yml", &["h01"]) else {
         return;
     };
-    let ours = both.same_dump("h01-dnf.json");
+    let ours = same_fetched_dump(&both, "h01-dnf.json", "loose-1\\.0-1\\.noarch", ".rpm");
     for want in [
         "\"Installed: tiny-1.0-1.noarch\"",
         "\"Removed: tiny-2.0-1.noarch\"",
@@ -1778,6 +1852,8 @@ fn ansible_and_clearfleet_agree_on_dnf_results() {
         "Unable to detect release version",
         "Could not detect which major revision of dnf is in use",
         "Packages providing broken not installed due to update_only specified",
+        "\"Installed TMP/loose-1.0-1.noarchRANDOM.rpm\"",
+        "Failure downloading http://****:****@127.0.0.1:PORT/cf-no-such.rpm",
     ] {
         assert!(ours.contains(want), "{want} in {ours}");
     }

@@ -2,17 +2,18 @@
 //! as ansible-core 2.19.14's `lib/ansible/modules/apt.py` decides it (its `package_status`,
 //! `install`, `remove`, `cleanup` and `upgrade`), with `apt-get`, `dpkg-query` and `apt-cache`
 //! in place of python-apt, and its result keys. One round trip looks (and updates the cache
-//! when it is due), one applies.
+//! when it is due), one applies. `deb` files are [`super::apt_deb`]'s.
 
 use serde_json::{Value, json};
 
+use super::apt_deb;
 use super::args::{ArgError, Args, Key};
 use super::context::ModuleContext;
 use super::debversion;
 use super::probe::{call, nonce};
 use super::remote::Remote;
 use super::result::ModuleResult;
-use clearfleet_base::glob::glob_match;
+use clearfleet_base::glob::fnmatch;
 use clearfleet_base::shell::quote;
 
 /// `apt.py`'s `DPKG_OPTIONS`.
@@ -20,7 +21,7 @@ const DPKG_OPTIONS: &str = "force-confdef,force-confold";
 /// `apt.py`'s `APT_GET_ZERO`: apt-get's line when it did nothing.
 const APT_GET_ZERO: &str = "\n0 upgraded, 0 newly installed, 0 to remove";
 /// `apt.py`'s `APT_ENV_VARS` (with the C locale `get_best_parsable_locale` finds).
-const ENV: &str = "export DEBIAN_FRONTEND=noninteractive DEBIAN_PRIORITY=critical LANG=C \
+pub(crate) const ENV: &str = "export DEBIAN_FRONTEND=noninteractive DEBIAN_PRIORITY=critical LANG=C \
                    LC_ALL=C LC_MESSAGES=C LC_CTYPE=C LANGUAGE=C\n";
 /// `apt.py`'s `APT_GET_CMD`, as `get_bin_path` finds it on Debian.
 const APT_GET: &str = "/usr/bin/apt-get";
@@ -39,6 +40,8 @@ pub enum AptState {
 #[derive(Debug, Clone, PartialEq)]
 pub struct AptArgs {
     pub packages: Vec<String>,
+    /// `deb`: `.deb` files split at commas, or one URL ([`super::apt_deb`]).
+    pub deb: Option<String>,
     pub state: AptState,
     pub update_cache: bool,
     pub cache_valid_time: i64,
@@ -111,12 +114,6 @@ impl AptArgs {
                 exclusive.join("|")
             )));
         }
-        if a.has("deb") {
-            return Err(ArgError::field(
-                "deb",
-                "clearfleet's apt does not install .deb files (`deb`) yet",
-            ));
-        }
         let state = match a
             .choice(
                 "state",
@@ -140,6 +137,7 @@ impl AptArgs {
             .filter(|u| u != "no");
         let parsed = AptArgs {
             packages: a.list_str("package")?.unwrap_or_default(),
+            deb: a.str("deb")?,
             state,
             update_cache: a.bool("update_cache", false)?,
             cache_valid_time: a.int("cache_valid_time")?.unwrap_or(0),
@@ -190,7 +188,7 @@ impl AptArgs {
     }
 
     /// `expand_dpkg_options` and the lock timeout, as `apt.py` joins them.
-    fn dpkg_options(&self) -> String {
+    pub(crate) fn dpkg_options(&self) -> String {
         let expanded: Vec<String> = self
             .dpkg_options
             .split(',')
@@ -220,35 +218,35 @@ fn split_spec(spec: &str) -> (&str, Option<(&str, &str)>) {
 
 /// What the look found about one package name.
 #[derive(Debug, Default, Clone, PartialEq)]
-struct Found {
+pub(crate) struct Found {
     /// dpkg's `db:Status-Status` (`installed`, `config-files`, ...), if dpkg knows it.
-    status: Option<String>,
-    installed_version: Option<String>,
-    candidate: Option<String>,
+    pub(crate) status: Option<String>,
+    pub(crate) installed_version: Option<String>,
+    pub(crate) candidate: Option<String>,
     /// Every version apt knows, highest first (`apt-cache policy`'s version table).
-    versions: Vec<String>,
+    pub(crate) versions: Vec<String>,
     /// Packages providing it (a virtual package), each with whether it is installed.
-    providers: Vec<(String, bool)>,
+    pub(crate) providers: Vec<(String, bool)>,
     /// `apt-mark showauto` lists it.
-    auto: bool,
+    pub(crate) auto: bool,
 }
 
 /// The look's output: the cache's times, whether it was updated, and each package.
 #[derive(Debug, Default)]
-struct Look {
+pub(crate) struct Look {
     mtime_before: i64,
     mtime_after: Option<i64>,
     stale: bool,
     update_error: Option<String>,
     names: Vec<String>,
-    packages: Vec<(String, Found)>,
+    pub(crate) packages: Vec<(String, Found)>,
     clean: Option<(i32, String, String)>,
 }
 
 /// The look script: `apt-get clean` (with `clean`), the cache's age and, when due, the update
 /// (`update_cache_retries` attempts with `apt.py`'s backoff; not in check mode), the package
 /// names (for wildcards), then each package's dpkg status, apt policy and providers.
-fn look_script(args: &AptArgs, names: &[&str], list_names: bool, check: bool) -> String {
+pub(crate) fn look_script(args: &AptArgs, names: &[&str], list_names: bool, check: bool) -> String {
     let mut s = String::from(ENV);
     if args.clean {
         s.push_str(
@@ -307,7 +305,7 @@ fn look_script(args: &AptArgs, names: &[&str], list_names: bool, check: bool) ->
     s
 }
 
-fn b64(s: &str) -> String {
+pub(crate) fn b64(s: &str) -> String {
     use base64::Engine;
     base64::engine::general_purpose::STANDARD
         .decode(s.trim())
@@ -315,7 +313,7 @@ fn b64(s: &str) -> String {
         .unwrap_or_default()
 }
 
-fn parse_look(out: &str) -> Look {
+pub(crate) fn parse_look(out: &str) -> Look {
     let mut look = Look::default();
     let mut current: Option<(String, Found)> = None;
     let mut clean_out = (0, String::new());
@@ -380,7 +378,7 @@ fn version_line(line: &str) -> Option<&str> {
 
 /// `package_status`'s answer: installed at all, installed matching the spec, the version to
 /// install (`Some("")`: let apt-get choose, a virtual package), files on disk.
-struct Status {
+pub(crate) struct Status {
     installed: bool,
     version_installed: bool,
     installable: Option<String>,
@@ -388,7 +386,7 @@ struct Status {
 }
 
 /// `package_status`, from what the look found.
-fn status(
+pub(crate) fn status(
     name: &str,
     spec: Option<(&str, &str)>,
     f: &Found,
@@ -421,11 +419,7 @@ fn status(
         .is_some_and(|s| s != "not-installed" && !s.is_empty());
     let installed = f.installed_version.is_some();
     let best = match spec {
-        Some(("=", pattern)) => f
-            .versions
-            .iter()
-            .find(|v| glob_match(pattern.as_bytes(), v.as_bytes()))
-            .cloned(),
+        Some(("=", pattern)) => f.versions.iter().find(|v| fnmatch(pattern, v)).cloned(),
         _ => f.candidate.clone(),
     };
     let Some(current) = &f.installed_version else {
@@ -438,9 +432,8 @@ fn status(
     };
     let (version_installed, matches_best) = match spec {
         Some(("=", pattern)) => (
-            glob_match(pattern.as_bytes(), current.as_bytes()),
-            best.as_deref()
-                .is_some_and(|b| glob_match(pattern.as_bytes(), b.as_bytes())),
+            fnmatch(pattern, current),
+            best.as_deref().is_some_and(|b| fnmatch(pattern, b)),
         ),
         Some((_, min)) => (
             debversion::compare(current, min).is_ge(),
@@ -460,7 +453,7 @@ fn status(
 
 /// `parse_diff`: apt-get's plan, between its "Reading state information..." line and its
 /// "N upgraded" line.
-fn parse_diff(out: &str) -> Value {
+pub(crate) fn parse_diff(out: &str) -> Value {
     let lines: Vec<&str> = out.lines().collect();
     let start = lines
         .iter()
@@ -484,10 +477,10 @@ fn parse_diff(out: &str) -> Value {
 }
 
 /// What one apt-get command printed, and `apt-mark manual` after it.
-struct Ran {
-    rc: i32,
-    stdout: String,
-    stderr: String,
+pub(crate) struct Ran {
+    pub(crate) rc: i32,
+    pub(crate) stdout: String,
+    pub(crate) stderr: String,
     mark: Option<(i32, String)>,
 }
 
@@ -523,7 +516,7 @@ fn opt(on: bool, word: &'static str) -> &'static str {
 
 /// Runs `cmd` (a command line of quoted words) with `policy_rc_d` in place, then `mark` (a
 /// command line, or nothing), in one round trip.
-async fn apply<R: Remote>(
+pub(crate) async fn apply<R: Remote>(
     ctx: &ModuleContext<'_, R>,
     args: &AptArgs,
     cmd: &str,
@@ -610,7 +603,7 @@ async fn run_inner<R: Remote>(
             let matches: Vec<String> = known
                 .iter()
                 .filter(|k| !(native && k.contains(':')))
-                .filter(|k| glob_match(name.as_bytes(), k.as_bytes()))
+                .filter(|k| fnmatch(name, k))
                 .cloned()
                 .collect();
             if matches.is_empty() {
@@ -631,7 +624,7 @@ async fn run_inner<R: Remote>(
                 .with("stdout", stdout.clone())
                 .with("rc", *rc));
         }
-        if wanted.is_empty() && args.upgrade.is_none() {
+        if wanted.is_empty() && args.upgrade.is_none() && args.deb.is_none() {
             let mut r = ModuleResult::changed().with_msg(stdout.clone());
             r.stdout = Some(stdout.clone());
             r.stderr = Some(stderr.clone());
@@ -658,6 +651,7 @@ async fn run_inner<R: Remote>(
     if (args.update_cache || args.cache_valid_time > 0)
         && args.packages.is_empty()
         && args.upgrade.is_none()
+        && args.deb.is_none()
     {
         let r = ModuleResult {
             changed: cache_updated,
@@ -668,6 +662,12 @@ async fn run_inner<R: Remote>(
     let dpkg = args.dpkg_options();
     if let Some(mode) = &args.upgrade {
         return upgrade(args, ctx, mode, &dpkg).await;
+    }
+    if let Some(deb) = &args.deb {
+        if args.state != AptState::Present {
+            return Err(ModuleResult::fail("deb only supports state=present"));
+        }
+        return apt_deb::install(args, ctx, deb).await;
     }
     if args.state == AptState::Latest && args.packages.iter().any(|p| p == "*") {
         if !wanted.is_empty() {
@@ -720,7 +720,7 @@ fn diff_of<R: Remote>(ctx: &ModuleContext<'_, R>, out: &str) -> Value {
     if ctx.diff { parse_diff(out) } else { json!({}) }
 }
 
-async fn install<R: Remote>(
+pub(crate) async fn install<R: Remote>(
     args: &AptArgs,
     ctx: &ModuleContext<'_, R>,
     wanted: &[String],

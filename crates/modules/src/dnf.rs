@@ -8,8 +8,10 @@
 //! in check mode the same with `--assumeno`, so dnf resolves but changes nothing.
 //!
 //! Differences from dnf.py (docs/playbooks.md lists them too):
-//! - Package groups and environments (`@group`), modularity streams and URLs of RPMs are not
-//!   handled: the task fails saying so. Local `.rpm` files are.
+//! - Package groups and environments (`@group`) and modularity streams are not handled: the
+//!   task fails saying so. Local `.rpm` files are, and URLs of RPMs, fetched first
+//!   ([`super::dnf_fetch`]) before the look (dnf.py fetches them after its root and
+//!   configuration checks).
 //! - dnf.py orders `results` as it iterates Python sets of packages; here the installed and
 //!   the removed packages are each sorted by name. `list` results: installed packages first,
 //!   then available ones, each by name, version and arch; `list: repos` in `dnf repolist`'s
@@ -27,6 +29,7 @@ use serde_json::{Value, json};
 
 use super::args::{ArgError, Args, Key};
 use super::context::ModuleContext;
+use super::dnf_fetch;
 use super::dnf_look::{self, Look, Pkg, Query};
 use super::dnf_output::{self, Outcome};
 use super::probe::call;
@@ -331,16 +334,11 @@ enum Name {
     Spec(String),
 }
 
-fn classify(names: &[String]) -> Result<Vec<Name>, Box<ModuleResult>> {
+fn classify(names: &[String], fetched: &[String]) -> Result<Vec<Name>, Box<ModuleResult>> {
     names
         .iter()
         .map(|n| {
-            if n.contains("://") {
-                Err(Box::new(fail(
-                    format!("clearfleet's dnf does not install RPMs from URLs ({n})"),
-                    false,
-                )))
-            } else if n.ends_with(".rpm") {
+            if n.ends_with(".rpm") || fetched.contains(n) {
                 Ok(Name::File(n.clone()))
             } else if n.starts_with('/') {
                 Ok(Name::Spec(n.clone()))
@@ -361,14 +359,42 @@ fn classify(names: &[String]) -> Result<Vec<Name>, Box<ModuleResult>> {
 
 /// Runs `dnf`.
 pub async fn run<R: Remote>(args: &DnfArgs, ctx: &ModuleContext<'_, R>) -> ModuleResult {
-    match run_inner(args, ctx).await {
-        Ok(r) | Err(r) => r,
+    // URLs fetched first (`_parse_spec_group_file`'s `fetch_file`), then taken as files.
+    let fetching = args.list.is_none() && args.names.iter().any(|n| n.contains("://"));
+    if !fetching {
+        return match run_inner(args, ctx, &[]).await {
+            Ok(r) | Err(r) => r,
+        };
     }
+    let fetched = match dnf_fetch::fetch(ctx, &args.names).await {
+        Ok(f) => f,
+        Err(r) => return r,
+    };
+    let files: Vec<String> = args
+        .names
+        .iter()
+        .zip(&fetched.names)
+        .filter(|(n, _)| n.contains("://"))
+        .map(|(_, f)| f.clone())
+        .collect();
+    let local = DnfArgs {
+        names: fetched.names.clone(),
+        ..args.clone()
+    };
+    let r = match run_inner(&local, ctx, &files).await {
+        Ok(r) | Err(r) => r,
+    };
+    if let Some(tmp) = &fetched.tmp {
+        dnf_fetch::cleanup(ctx, tmp).await;
+    }
+    r
 }
 
+/// `fetched`: the names that are files fetched from URLs.
 async fn run_inner<R: Remote>(
     args: &DnfArgs,
     ctx: &ModuleContext<'_, R>,
+    fetched: &[String],
 ) -> Result<ModuleResult, ModuleResult> {
     // `YumDnf.__init__`.
     for n in &args.names {
@@ -392,7 +418,7 @@ async fn run_inner<R: Remote>(
     }
     let cache_only = args.update_cache && args.names.is_empty() && args.list.is_none();
     let names = match (&args.list, cache_only) {
-        (None, false) => classify(&args.names).map_err(|r| *r)?,
+        (None, false) => classify(&args.names, fetched).map_err(|r| *r)?,
         _ => Vec::new(),
     };
     let upgrade_all = args.names == ["*"] && state == DnfState::Latest;

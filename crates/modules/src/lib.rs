@@ -83,6 +83,7 @@
 pub mod accounts;
 pub mod actions;
 pub mod apt;
+pub mod apt_deb;
 pub mod arg_spec;
 #[cfg(test)]
 mod arg_spec_tests;
@@ -98,9 +99,11 @@ pub mod copy_tree;
 pub mod copy_walk;
 pub mod debversion;
 pub mod dnf;
+pub mod dnf_fetch;
 pub mod dnf_look;
 pub mod dnf_output;
 pub mod fetch;
+pub mod fetch_file;
 pub mod file;
 pub mod file_attrs;
 mod file_time;

@@ -194,5 +194,5 @@ pub const NO_TRACEBACK: &str = "(traceback unavailable)";
 
 /// Python's `str.splitlines()` for the `*_lines` keys.
 fn lines(s: &str) -> Vec<&str> {
-    s.lines().collect()
+    super::service_exec::splitlines(s)
 }

@@ -110,30 +110,36 @@ pub fn best_locale(available: &[&str]) -> String {
     .to_owned()
 }
 
-/// Python's `str.splitlines()` for the line breaks command output holds (`\n`, `\r`,
-/// `\r\n`): no empty last line after a final break.
+/// Python's `str.splitlines()`: breaks at `\n`, `\r`, `\r\n`, `\v`, `\f`, `\x1c`-`\x1e`,
+/// `\x85`, `\u2028` and `\u2029`; no empty last line after a final break.
 pub fn splitlines(s: &str) -> Vec<&str> {
     let mut out = Vec::new();
-    let b = s.as_bytes();
-    let (mut start, mut i) = (0, 0);
-    while i < b.len() {
-        match b[i] {
-            b'\n' => {
-                out.push(&s[start..i]);
-                start = i + 1;
-            }
-            b'\r' => {
-                out.push(&s[start..i]);
-                if b.get(i + 1) == Some(&b'\n') {
-                    i += 1;
-                }
-                start = i + 1;
-            }
-            _ => {}
+    let mut start = 0;
+    let mut chars = s.char_indices().peekable();
+    while let Some((i, c)) = chars.next() {
+        let brk = matches!(
+            c,
+            '\n' | '\r'
+                | '\x0b'
+                | '\x0c'
+                | '\x1c'
+                | '\x1d'
+                | '\x1e'
+                | '\u{85}'
+                | '\u{2028}'
+                | '\u{2029}'
+        );
+        if !brk {
+            continue;
         }
-        i += 1;
+        out.push(&s[start..i]);
+        start = i + c.len_utf8();
+        if c == '\r' && chars.peek().is_some_and(|(_, n)| *n == '\n') {
+            chars.next();
+            start += 1;
+        }
     }
-    if start < b.len() {
+    if start < s.len() {
         out.push(&s[start..]);
     }
     out
@@ -162,6 +168,7 @@ mod tests {
     #[test]
     fn lines_split_as_python() {
         assert_eq!(splitlines("a\r\nb\rc\n"), ["a", "b", "c"]);
+        assert_eq!(splitlines("a\x0cb\u{2028}c\r"), ["a", "b", "c"]);
         assert_eq!(splitlines("a\n\nb"), ["a", "", "b"]);
         assert!(splitlines("").is_empty());
     }

@@ -17,6 +17,7 @@ use serde_json::{Value, json};
 use super::args::{ArgError, Args, Key};
 use super::context::ModuleContext;
 use super::copy::read_source_as;
+use super::fetch_file::{self, mask_url};
 use super::find_walk::Lstat;
 use super::probe::{self, call, nonce, qpath};
 use super::remote::Remote;
@@ -29,7 +30,6 @@ use super::unarchive_host::{
     Apply, Query, Records, Source, TAR_HANDLERS, TarOpts, apply_script, literal, query_script,
     tar_args,
 };
-use super::uri::curl_str;
 
 /// Arguments of `unarchive`.
 #[derive(Debug, Clone, PartialEq)]
@@ -136,56 +136,6 @@ impl UnarchiveArgs {
     }
 }
 
-/// `mask_url`: a URL's user and password shown as `****`.
-pub fn mask_url(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_owned();
-    };
-    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    let (netloc, tail) = rest.split_at(end);
-    let Some((cred, host)) = netloc.rsplit_once('@') else {
-        return url.to_owned();
-    };
-    let masked = if cred.contains(':') {
-        "****:****"
-    } else {
-        "****"
-    };
-    format!("{scheme}://{masked}@{host}{tail}")
-}
-
-/// `_split_multiext(basename(urlparse(url).path), count=2)`: the temporary file's prefix and
-/// extension.
-fn split_multiext(url: &str) -> (String, String) {
-    let rest = url.split_once("://").map_or(url, |(_, r)| r);
-    let path = rest
-        .find('/')
-        .map_or("", |i| &rest[i..])
-        .split(['?', '#'])
-        .next()
-        .unwrap_or_default();
-    let mut name = path.rsplit('/').next().unwrap_or_default().to_owned();
-    let suffixes: Vec<String> = if name.ends_with('.') {
-        Vec::new()
-    } else {
-        name.trim_start_matches('.')
-            .split('.')
-            .skip(1)
-            .map(|s| format!(".{s}"))
-            .collect()
-    };
-    let mut ext = String::new();
-    for sfx in suffixes.iter().rev().take(2) {
-        if !(3..=4).contains(&sfx.chars().count()) {
-            break;
-        }
-        ext = format!("{sfx}{ext}");
-        // Python's `rstrip(sfx)`: the suffix's characters, as a set.
-        name = name.trim_end_matches(|c| sfx.contains(c)).to_owned();
-    }
-    (name, ext)
-}
-
 /// Python's `os.path.normpath`.
 fn normpath(p: &str) -> String {
     let lead = if p.starts_with("//") && !p.starts_with("///") {
@@ -260,20 +210,6 @@ async fn controller_archive<R: Remote>(
     }
 }
 
-/// The curl config, wgetrc and URL of a download, split by `sep` (the look's stdin).
-fn download_configs(url: &str, validate_certs: bool, sep: &str) -> String {
-    let mut c = format!(
-        "url = {}\nlocation\nmax-time = 10\nuser-agent = \"ansible-httpget\"\n",
-        curl_str(url)
-    );
-    let mut w = String::from("timeout = 10\nuser_agent = ansible-httpget\n");
-    if !validate_certs {
-        c.push_str("insecure\n");
-        w.push_str("check_certificate = off\n");
-    }
-    format!("{c}{sep}\n{w}{sep}\n{url}\n")
-}
-
 /// Runs `unarchive`.
 pub async fn run<R: Remote>(args: &UnarchiveArgs, ctx: &ModuleContext<'_, R>) -> ModuleResult {
     let n = match nonce() {
@@ -287,9 +223,9 @@ pub async fn run<R: Remote>(args: &UnarchiveArgs, ctx: &ModuleContext<'_, R>) ->
             Err(r) => return r,
         }
     } else if url {
-        let (prefix, ext) = split_multiext(&args.src);
+        let (prefix, ext) = fetch_file::split_multiext(&args.src);
         let sep = format!("--clearfleet-{n}--");
-        let configs = download_configs(&args.src, args.validate_certs, &sep);
+        let configs = fetch_file::configs(&args.src, args.validate_certs, &sep);
         (Source::Url { prefix, ext, sep }, Some(configs.into_bytes()))
     } else {
         (Source::Remote(args.src.clone()), None)
@@ -859,28 +795,6 @@ fn path_info(r: ModuleResult, st: Option<String>) -> ModuleResult {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn urls_masked_and_split_as_urls_py() {
-        assert_eq!(
-            mask_url("http://user:pw@host/x.tgz"),
-            "http://****:****@host/x.tgz"
-        );
-        assert_eq!(mask_url("https://u@h/p"), "https://****@h/p");
-        assert_eq!(mask_url("https://h/p@x"), "https://h/p@x");
-        assert_eq!(
-            split_multiext("https://h/dir/foo.tar.gz?x=1"),
-            ("foo".into(), ".tar.gz".into())
-        );
-        assert_eq!(
-            split_multiext("https://h/foo.zip"),
-            ("foo".into(), ".zip".into())
-        );
-        assert_eq!(
-            split_multiext("https://h/v1.2.3.longext"),
-            ("v1.2.3.longext".into(), String::new())
-        );
-    }
 
     #[test]
     fn paths_as_os_path() {

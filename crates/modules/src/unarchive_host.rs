@@ -15,6 +15,7 @@
 
 use clearfleet_base::shell::quote;
 
+use super::fetch_file;
 use super::probe::{PRELUDE, qpath};
 
 /// A word of a command: text, or dest or the archive as the host knows them (`"$ad"`,
@@ -194,20 +195,16 @@ pub fn query_script(q: &Query) -> String {
             "s={}\n[ -e \"$s\" ] || {{ _cf_v nosrc \"\"; _cf_fail; }}\n",
             qpath(src)
         )),
-        Source::Url { prefix, ext, sep } => s.push_str(&format!(
-            "s=$(mktemp \"$w/\"{p}XXXXXXXX) && mv \"$s\" \"$s\"{e} && s=$s{e} || _cf_fail\n\
-             c=$w/curl\n\
-             awk -v s={sep} -v a=\"$c\" -v b=\"$c.w\" -v u=\"$c.u\" '$0==s{{n++;next}} {{print > (n==0?a:(n==1?b:u))}}' || _cf_fail\n\
-             : >\"$w/o\"\n\
-             if command -v curl >/dev/null 2>&1; then code=$(curl -sS -K \"$c\" -D \"$w/h\" -o \"$s\" -w '%{{http_code}}' </dev/null 2>\"$w/e\"); r=$?\n\
-             if [ $r = 0 ] && [ \"${{code:-0}}\" -ge 400 ] 2>/dev/null; then l=$(grep '^HTTP/' \"$w/h\" | tail -n 1 | tr -d '\\r'); printf 'HTTP Error %s: %s' \"$code\" \"${{l#* * }}\" >\"$w/e\"; r=22; fi\n\
-             elif command -v wget >/dev/null 2>&1; then wget -q --config=\"$c.w\" -i \"$c.u\" -O \"$s\" </dev/null 2>\"$w/e\"; r=$?\n\
-             else echo 'clearfleet needs curl or wget on the host' >\"$w/e\"; r=1; fi\n\
-             rm -f \"$c\" \"$c.w\" \"$c.u\"; [ $r = 0 ] || {{ _cf_e download $r; _cf_fail; }}\n",
-            p = quote(prefix),
-            e = quote(ext),
-            sep = quote(sep),
-        )),
+        Source::Url { prefix, ext, sep } => {
+            s.push_str(": >\"$w/o\"\n");
+            s.push_str(&fetch_file::script(
+                prefix,
+                ext,
+                sep,
+                "_cf_fail",
+                "_cf_e download $r; _cf_fail",
+            ));
+        }
     }
     s.push_str(
         "[ -r \"$s\" ] || { _cf_v unreadable \"$s\"; _cf_fail; }\n\
