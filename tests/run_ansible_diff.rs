@@ -1988,7 +1988,8 @@ fn ansible_and_clearfleet_agree_on_fact_gathering_keywords() {
 
 /// `vars_prompt` without a terminal (tests/fixtures/run/play_keywords/prompt.yml): both tools
 /// read nothing, warn, and take the defaults (rendered), else `None`; `-e` beats a prompt (it
-/// is not asked) and `vars_files` beats the answer; a later play does not see them.
+/// is not asked) and `vars_files` beats the answer; a later play does not see them; `encrypt`
+/// hashes the answer.
 #[test]
 fn ansible_and_clearfleet_agree_on_vars_prompt_without_a_terminal() {
     let Some(both) = run_both_args(
@@ -2008,6 +2009,14 @@ fn ansible_and_clearfleet_agree_on_vars_prompt_without_a_terminal() {
         got["templated_default"], "from play vars, defaulted",
         "{prompted}"
     );
+    // `encrypt`: passlib's hash of the default with the rendered salt; a random salt of
+    // `salt_size` characters.
+    assert_eq!(
+        got["hashed_sha512"],
+        "$6$rounds=656000$saltysalt$O7zmXU/B44cXj5llZvnregjvRH6Kz0sWLwcQczhr3vP2SRivpy1GVj8zdyLQ9lL5Iu7sUroPxo1PQTjYhpUwu1",
+        "{prompted}"
+    );
+    assert_eq!(got["hashed_sized_salt"], 8, "{prompted}");
     both.same_dump("h01-later.json");
     assert!(
         both.ours
@@ -2049,7 +2058,8 @@ fn on_terminal(cmd: &std::process::Command, answers: &[(&str, &str)]) -> (i32, S
 /// `vars_prompt` on a terminal (tests/fixtures/run/play_keywords/prompt_tty.yml), the answers
 /// typed at the prompts: both tools ask the same questions, take the same answers (a default
 /// for an empty one, a confirmation asked again after a mismatch, `unsafe` text kept as typed)
-/// and clearfleet masks the private answer in its output.
+/// and clearfleet masks the private answer in its output; an `encrypt` answer is passlib's
+/// sha256_crypt of what was typed, with the rendered `salt`.
 #[test]
 fn ansible_and_clearfleet_agree_on_vars_prompt_on_a_terminal() {
     let Some(ansible) = ansible::ansible_playbook() else {
@@ -2070,6 +2080,7 @@ fn ansible_and_clearfleet_agree_on_vars_prompt_on_a_terminal() {
         ("confirm Say it twice: ", "same"),
         ("Raw text: ", "{{ base }}"),
         ("Rendered text: ", "{{ base }}"),
+        ("Hashed word: ", "typed-to-hash"),
     ];
     let ours = clearfleet(home.path())
         .arg("run")
@@ -2117,7 +2128,8 @@ fn ansible_and_clearfleet_agree_on_vars_prompt_on_a_terminal() {
     assert_eq!(
         got,
         serde_json::json!({"secret": "hunter2-secret", "visible": "from play vars",
-            "twice": "same", "kept_raw": "{{ base }}", "rendered": "from play vars"}),
+            "twice": "same", "kept_raw": "{{ base }}", "rendered": "from play vars",
+            "hashed": "$5$rounds=535000$saltysalt$3ZHGWopzegrJmk.xr3na3ZCNUxcqw/05txGUixFLWD3"}),
         "{dump}"
     );
     for out in [&ours_out, &theirs_out] {
