@@ -2176,7 +2176,8 @@ fn ansible_and_clearfleet_agree_on_gathering_per_play() {
 /// `use_netrc: false`, `file://` URLs, `tmp_dest`, `unredirected_headers` over a redirect, and
 /// uri's `dest`, cookies, `src` and `remote_src`; get_url again on an existing file
 /// (`If-Modified-Since` and a 304, `force`'s `cache-control: no-cache`, a matching checksum,
-/// check mode's HEAD request), a refused connection. Evened out: `invocation`, the `Date`
+/// check mode's HEAD request), a refused connection; get_url into a directory, the file named
+/// by Content-Disposition or the URL after redirects. Evened out: `invocation`, the `Date`
 /// header, the staged download's path (`src`), the work directory and the server's port.
 #[test]
 fn ansible_and_clearfleet_agree_on_get_url_and_uri_arguments() {
@@ -2222,6 +2223,12 @@ fn ansible_and_clearfleet_agree_on_get_url_and_uri_arguments() {
         "\"type\": \"text/plain\"",
         "Unable to open source file WORK/h01/nothere.txt",
         "Request failed: <urlopen error [Errno 111] Connection refused>",
+        "\"dest\": \"WORK/h01/dl/from-header.txt\"",
+        "\"dest\": \"WORK/h01/dl/x;y.txt\"",
+        "\"dest\": \"WORK/h01/dl/named\"",
+        "\"dest\": \"WORK/h01/dl/static\"",
+        "\"dest\": \"WORK/h01/dl/checked.txt\"",
+        "from-header.txt 600 named",
     ] {
         assert!(ours.contains(want), "{want} in {ours}");
     }
