@@ -1986,6 +1986,26 @@ fn ansible_and_clearfleet_agree_on_fact_gathering_keywords() {
     both.same_dump("h01-setup.json");
 }
 
+/// become on `local` connections (tests/fixtures/run/become_local.yml): a `connection: local`
+/// play (its fact gathering too), a task with `ansible_connection: local` and one delegated to
+/// localhost run as `become_user` on the controller with sudo and su, as ansible-core's local
+/// connection runs the become plugin's command; the files they write are the user's.
+#[test]
+fn ansible_and_clearfleet_agree_on_become_on_local_connections() {
+    let Some(both) = run_both("become_local.yml", &["h01"]) else {
+        return;
+    };
+    let dump = both.same_dump("h01-become-local.json");
+    let got: serde_json::Value = serde_json::from_str(&dump).unwrap_or_default();
+    assert_eq!(
+        got,
+        serde_json::json!({"play_sudo": "cfbecome", "play_su": "cfbecome", "play_plain": "root",
+            "gathered_user": "cfbecome", "delegated": "cfbecome", "by_variable": "cfbecome",
+            "owners": ["by-delegation cfbecome 640", "by-play cfbecome 644"]}),
+        "{dump}"
+    );
+}
+
 /// `vars_prompt` without a terminal (tests/fixtures/run/play_keywords/prompt.yml): both tools
 /// read nothing, warn, and take the defaults (rendered), else `None`; `-e` beats a prompt (it
 /// is not asked) and `vars_files` beats the answer; a later play does not see them; `encrypt`
