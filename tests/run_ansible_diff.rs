@@ -2199,9 +2199,30 @@ fn ansible_and_clearfleet_agree_on_fact_gathering_keywords() {
     both.same_dump("h01-setup.json");
 }
 
+/// become on `local` connections (tests/fixtures/run/become_local.yml): a `connection: local`
+/// play (its fact gathering too), a task with `ansible_connection: local` and one delegated to
+/// localhost run as `become_user` on the controller with sudo and su, as ansible-core's local
+/// connection runs the become plugin's command; the files they write are the user's.
+#[test]
+fn ansible_and_clearfleet_agree_on_become_on_local_connections() {
+    let Some(both) = run_both("become_local.yml", &["h01"]) else {
+        return;
+    };
+    let dump = both.same_dump("h01-become-local.json");
+    let got: serde_json::Value = serde_json::from_str(&dump).unwrap_or_default();
+    assert_eq!(
+        got,
+        serde_json::json!({"play_sudo": "cfbecome", "play_su": "cfbecome", "play_plain": "root",
+            "gathered_user": "cfbecome", "delegated": "cfbecome", "by_variable": "cfbecome",
+            "owners": ["by-delegation cfbecome 640", "by-play cfbecome 644"]}),
+        "{dump}"
+    );
+}
+
 /// `vars_prompt` without a terminal (tests/fixtures/run/play_keywords/prompt.yml): both tools
 /// read nothing, warn, and take the defaults (rendered), else `None`; `-e` beats a prompt (it
-/// is not asked) and `vars_files` beats the answer; a later play does not see them.
+/// is not asked) and `vars_files` beats the answer; a later play does not see them; `encrypt`
+/// hashes the answer.
 #[test]
 fn ansible_and_clearfleet_agree_on_vars_prompt_without_a_terminal() {
     let Some(both) = run_both_args(
@@ -2221,6 +2242,14 @@ fn ansible_and_clearfleet_agree_on_vars_prompt_without_a_terminal() {
         got["templated_default"], "from play vars, defaulted",
         "{prompted}"
     );
+    // `encrypt`: passlib's hash of the default with the rendered salt; a random salt of
+    // `salt_size` characters.
+    assert_eq!(
+        got["hashed_sha512"],
+        "$6$rounds=656000$saltysalt$O7zmXU/B44cXj5llZvnregjvRH6Kz0sWLwcQczhr3vP2SRivpy1GVj8zdyLQ9lL5Iu7sUroPxo1PQTjYhpUwu1",
+        "{prompted}"
+    );
+    assert_eq!(got["hashed_sized_salt"], 8, "{prompted}");
     both.same_dump("h01-later.json");
     assert!(
         both.ours
@@ -2262,7 +2291,8 @@ fn on_terminal(cmd: &std::process::Command, answers: &[(&str, &str)]) -> (i32, S
 /// `vars_prompt` on a terminal (tests/fixtures/run/play_keywords/prompt_tty.yml), the answers
 /// typed at the prompts: both tools ask the same questions, take the same answers (a default
 /// for an empty one, a confirmation asked again after a mismatch, `unsafe` text kept as typed)
-/// and clearfleet masks the private answer in its output.
+/// and clearfleet masks the private answer in its output; an `encrypt` answer is passlib's
+/// sha256_crypt of what was typed, with the rendered `salt`.
 #[test]
 fn ansible_and_clearfleet_agree_on_vars_prompt_on_a_terminal() {
     let Some(ansible) = ansible::ansible_playbook() else {
@@ -2283,6 +2313,7 @@ fn ansible_and_clearfleet_agree_on_vars_prompt_on_a_terminal() {
         ("confirm Say it twice: ", "same"),
         ("Raw text: ", "{{ base }}"),
         ("Rendered text: ", "{{ base }}"),
+        ("Hashed word: ", "typed-to-hash"),
     ];
     let ours = clearfleet(home.path())
         .arg("run")
@@ -2330,7 +2361,8 @@ fn ansible_and_clearfleet_agree_on_vars_prompt_on_a_terminal() {
     assert_eq!(
         got,
         serde_json::json!({"secret": "hunter2-secret", "visible": "from play vars",
-            "twice": "same", "kept_raw": "{{ base }}", "rendered": "from play vars"}),
+            "twice": "same", "kept_raw": "{{ base }}", "rendered": "from play vars",
+            "hashed": "$5$rounds=535000$saltysalt$3ZHGWopzegrJmk.xr3na3ZCNUxcqw/05txGUixFLWD3"}),
         "{dump}"
     );
     for out in [&ours_out, &theirs_out] {
@@ -2377,7 +2409,8 @@ fn ansible_and_clearfleet_agree_on_gathering_per_play() {
 /// `use_netrc: false`, `file://` URLs, `tmp_dest`, `unredirected_headers` over a redirect, and
 /// uri's `dest`, cookies, `src` and `remote_src`; get_url again on an existing file
 /// (`If-Modified-Since` and a 304, `force`'s `cache-control: no-cache`, a matching checksum,
-/// check mode's HEAD request), a refused connection. Evened out: `invocation`, the `Date`
+/// check mode's HEAD request), a refused connection; get_url into a directory, the file named
+/// by Content-Disposition or the URL after redirects. Evened out: `invocation`, the `Date`
 /// header, the staged download's path (`src`), the work directory and the server's port.
 #[test]
 fn ansible_and_clearfleet_agree_on_get_url_and_uri_arguments() {
@@ -2423,6 +2456,12 @@ fn ansible_and_clearfleet_agree_on_get_url_and_uri_arguments() {
         "\"type\": \"text/plain\"",
         "Unable to open source file WORK/h01/nothere.txt",
         "Request failed: <urlopen error [Errno 111] Connection refused>",
+        "\"dest\": \"WORK/h01/dl/from-header.txt\"",
+        "\"dest\": \"WORK/h01/dl/x;y.txt\"",
+        "\"dest\": \"WORK/h01/dl/named\"",
+        "\"dest\": \"WORK/h01/dl/static\"",
+        "\"dest\": \"WORK/h01/dl/checked.txt\"",
+        "from-header.txt 600 named",
     ] {
         assert!(ours.contains(want), "{want} in {ours}");
     }

@@ -54,7 +54,6 @@ const ANSIBLE_ACCEPTS: &[&str] = &[
     "template_syntax",
     "unknown_module_argument",
     "unsupported_keyword",
-    "vars_prompt_encrypt",
     "vault_value",
     "when_syntax",
     "with_nested",

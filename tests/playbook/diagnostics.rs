@@ -361,16 +361,6 @@ fn debugger_unknown() {
 }
 
 #[test]
-fn vars_prompt_encrypt() {
-    let expected = r#"site.yml:5:7: `encrypt` in `vars_prompt` is not supported: clearfleet cannot hash a prompted value
-  |
-5 |       encrypt: sha512_crypt
-  |       ^
-  = hint: prompt for the value as it is and hash it where it is used, or give the hash with `-e`"#;
-    assert_text(&of("vars_prompt_encrypt"), expected);
-}
-
-#[test]
 fn vars_prompt_unknown_key() {
     let expected = r#"site.yml:5:7: Invalid vars_prompt data structure, found unsupported key 'hidden'
   |

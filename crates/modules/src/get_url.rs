@@ -5,7 +5,10 @@
 //! (a HEAD request in check mode, as get_url.py's; an existing file dest's mtime sent as
 //! `If-Modified-Since`, a 304 leaving it alone): `curl` (else `wget`) into a temporary file
 //! beside dest (or in `tmp_dest`), decode gzip (`decompress`), verify `checksum`, compare sha1
-//! with dest, and `mv` only if different. Request details (URL, headers, credentials) go on
+//! with dest, and `mv` only if different. A directory dest takes its file name from the
+//! response (get_url.py's `extract_filename_from_headers`, else `url_filename` of the URL after
+//! redirects): the download script stops after the request, keeping the staged file, and a
+//! second script (after a probe of the named file, unless it is the URL's) finishes it. Request details (URL, headers, credentials) go on
 //! stdin as curl/wget
 //! config files, never in the command line. The shared urls.py arguments are in
 //! [`super::url_fetch`]; `file://` URLs are read by curl, as urls.py's urllib reads them.
@@ -238,6 +241,75 @@ fn url_file_name(url: &str) -> String {
     }
 }
 
+/// The download's second half, from the staged file `$t` to `$p` (get_url.py main after
+/// url_get): check mode's answer, gzip decoding, the `checksum` check, the sha1 comparison,
+/// mode and owner, `backup`, the move; dest's `info` before it.
+fn tail_script(
+    args: &GetUrlArgs,
+    check_mode: bool,
+    mode: Option<u32>,
+    info: &probe::Info,
+    alg: &str,
+) -> String {
+    let mut s = String::new();
+    if check_mode {
+        // The empty download's sha1 against dest's (get_url.py main, `module.check_mode`).
+        s.push_str("old=; [ -f \"$p\" ] && old=$(_cf_sum 1 \"$p\"); echo \"check ${old:--}\"; printf 'src=%s\\n' \"$t\"; exit 0\n");
+    }
+    if args.fetch.decompress {
+        s.push_str("_cf_gunzip \"$w/h\" \"$t\" || exit 1\n");
+    }
+    if let Some((_, want)) = &args.checksum {
+        s.push_str(&format!(
+            "got=$(_cf_sum {alg} \"$t\"); [ \"$got\" = {} ] || {{ printf 'The checksum for %s did not match %s; it was %s.\\n' \"$t\" {} \"$got\" >&2; exit 94; }}\n",
+            quote(want),
+            quote(want)
+        ));
+    }
+    s.push_str("new=$(_cf_sum 1 \"$t\"); size=$(wc -c < \"$t\"); old=; [ -f \"$p\" ] && old=$(_cf_sum 1 \"$p\")\n");
+    let chmod = match mode {
+        Some(m) => format!("chmod {m:o}"),
+        None if info.exists => format!("chmod {:o}", info.mode),
+        None => "chmod \"$(printf '%o' $((0666 & ~$(umask))))\"".to_owned(),
+    };
+    let chown = match (&args.owner, &args.group) {
+        (Some(o), Some(g)) => format!("chown {}", quote(&format!("{o}:{g}"))),
+        (Some(o), None) => format!("chown {}", quote(o)),
+        (None, Some(g)) => format!("chgrp {}", quote(g)),
+        (None, None) => "true".to_owned(),
+    };
+    s.push_str(&format!(
+        "if [ \"$new\" = \"$old\" ]; then {chmod} \"$p\" && {chown} \"$p\" || exit 1; k=same\n\
+         else {chmod} \"$t\" && {chown} \"$t\" || exit 1\n"
+    ));
+    if args.backup {
+        s.push_str("if [ -f \"$p\" ]; then b=\"$p.$$.$(date +%Y-%m-%d@%H:%M:%S)~\"; cp -p \"$p\" \"$b\" || exit 1; fi\n");
+    }
+    s.push_str(
+        "mv -f \"$t\" \"$p\" || exit 1; k=new; fi\n\
+         echo \"$k $new ${old:--} $size ${b:-}\"\n\
+         printf 'src=%s\\nmd5=%s\\nstat=%s\\n' \"$t\" \"$(_cf_sum md5 \"$p\")\" \"$(_cf_stat '' \"$p\")\"\n",
+    );
+    s
+}
+
+/// `mode` resolved against dest's `info`, and whether an existing dest's mode or owner
+/// differs from what the task wants.
+fn wanted_attrs(args: &GetUrlArgs, info: &probe::Info) -> Result<(Option<u32>, bool), String> {
+    let current = info.exists.then_some(info.mode);
+    let mode = match &args.mode {
+        Some(m) => Some(
+            m.resolve(current, false)
+                .map_err(|e| format!("bad mode: {e}"))?,
+        ),
+        None => None,
+    };
+    let attrs_changed = info.exists
+        && (mode.is_some_and(|m| m != info.mode)
+            || owner_differs(info, args.owner.as_deref(), args.group.as_deref()));
+    Ok((mode, attrs_changed))
+}
+
 /// Runs `get_url`.
 pub async fn run<R: Remote>(args: &GetUrlArgs, ctx: &ModuleContext<'_, R>) -> ModuleResult {
     let alg = args
@@ -280,17 +352,10 @@ pub async fn run<R: Remote>(args: &GetUrlArgs, ctx: &ModuleContext<'_, R>) -> Mo
         r.with("dest", dest.to_owned())
             .with("url", args.url.clone())
     };
-    let current = info.exists.then_some(info.mode);
-    let mode = match &args.mode {
-        Some(m) => match m.resolve(current, false) {
-            Ok(b) => Some(b),
-            Err(e) => return base(ModuleResult::fail(format!("bad mode: {e}"))),
-        },
-        None => None,
+    let (mode, attrs_changed) = match wanted_attrs(args, &info) {
+        Ok(w) => w,
+        Err(e) => return base(ModuleResult::fail(e)),
     };
-    let attrs_changed = info.exists
-        && (mode.is_some_and(|m| m != info.mode)
-            || owner_differs(&info, args.owner.as_deref(), args.group.as_deref()));
     // get_url.py main: only a file dest whose checksum matches `checksum` skips the download
     // (without `force`); any other existing file is fetched with `If-Modified-Since`.
     let satisfied = !dest_is_dir
@@ -402,54 +467,22 @@ pub async fn run<R: Remote>(args: &GetUrlArgs, ctx: &ModuleContext<'_, R>) -> Mo
             "'get_url needs curl or wget on the host'"
         },
     ));
-    if ctx.check_mode {
-        // The empty download's sha1 against dest's (get_url.py main, `module.check_mode`).
-        s.push_str("old=; [ -f \"$p\" ] && old=$(_cf_sum 1 \"$p\"); echo \"check ${old:--}\"; printf 'src=%s\\n' \"$t\"; exit 0\n");
-    }
-    if args.fetch.decompress {
-        s.push_str("_cf_gunzip \"$w/h\" \"$t\" || exit 1\n");
-    }
-    if let Some((_, want)) = &args.checksum {
-        s.push_str(&format!(
-            "got=$(_cf_sum {alg} \"$t\"); [ \"$got\" = {} ] || {{ printf 'The checksum for %s did not match %s; it was %s.\\n' \"$t\" {} \"$got\" >&2; exit 94; }}\n",
-            quote(want),
-            quote(want)
-        ));
-    }
-    s.push_str("new=$(_cf_sum 1 \"$t\"); size=$(wc -c < \"$t\"); old=; [ -f \"$p\" ] && old=$(_cf_sum 1 \"$p\")\n");
-    let chmod = match mode {
-        Some(m) => format!("chmod {m:o}"),
-        None if info.exists => format!("chmod {:o}", info.mode),
-        None => "chmod \"$(printf '%o' $((0666 & ~$(umask))))\"".to_owned(),
-    };
-    let chown = match (&args.owner, &args.group) {
-        (Some(o), Some(g)) => format!("chown {}", quote(&format!("{o}:{g}"))),
-        (Some(o), None) => format!("chown {}", quote(o)),
-        (None, Some(g)) => format!("chgrp {}", quote(g)),
-        (None, None) => "true".to_owned(),
-    };
-    s.push_str(&format!(
-        "if [ \"$new\" = \"$old\" ]; then {chmod} \"$p\" && {chown} \"$p\" || exit 1; k=same\n\
-         else {chmod} \"$t\" && {chown} \"$t\" || exit 1\n"
-    ));
-    if args.backup {
-        s.push_str("if [ -f \"$p\" ]; then b=\"$p.$$.$(date +%Y-%m-%d@%H:%M:%S)~\"; cp -p \"$p\" \"$b\" || exit 1; fi\n");
-    }
-    s.push_str(
-        "mv -f \"$t\" \"$p\" || exit 1; k=new; fi\n\
-         echo \"$k $new ${old:--} $size ${b:-}\"\n\
-         printf 'src=%s\\nmd5=%s\\nstat=%s\\n' \"$t\" \"$(_cf_sum md5 \"$p\")\" \"$(_cf_stat '' \"$p\")\"\n",
+    let (sections, timeout) = (
+        url_fetch::framed(&args.sections(), &sep),
+        std::time::Duration::from_secs_f64(args.timeout + 60.0),
     );
-    let timeout = std::time::Duration::from_secs_f64(args.timeout + 60.0);
     let started = std::time::Instant::now();
-    let out = match call(
-        ctx,
-        &s,
-        Some(url_fetch::framed(&args.sections(), &sep).into_bytes()),
-        Some(timeout),
-    )
-    .await
-    {
+    // get_url.py main: for a directory dest the file name comes from the response
+    // (`extract_filename_from_headers`, else `url_filename(info['url'])`, the URL after
+    // redirects): the download stops here, keeping its staging files, and the rest runs once
+    // the name is known.
+    let mut tail = String::new();
+    if !dest_is_dir {
+        s.push_str(&tail_script(args, ctx.check_mode, mode, &info, alg));
+    } else {
+        s.push_str("trap - EXIT; printf 'stage=%s\\n%s\\n' \"$w\" \"$t\"; [ -s \"$w/w\" ] && cut -d' ' -f3- \"$w/w\" | head -n 1\n");
+    }
+    let out = match call(ctx, &s, Some(sections.into_bytes()), Some(timeout)).await {
         Ok(o) => o,
         Err(r) => return base(r),
     };
@@ -493,6 +526,79 @@ pub async fn run<R: Remote>(args: &GetUrlArgs, ctx: &ModuleContext<'_, R>) -> Mo
         // exit_json with `dest`: dest's path info (the file left as it was).
         return info.add_path_info(timed(r));
     }
+    let (dest, info) = if dest_is_dir {
+        let mut lines = rest.lines().skip_while(|l| !l.starts_with("stage="));
+        let work = lines
+            .next()
+            .and_then(|l| l.strip_prefix("stage="))
+            .unwrap_or_default();
+        let staged = lines.next().unwrap_or_default();
+        let url = lines.next().filter(|u| !u.is_empty()).unwrap_or(&args.url);
+        let name =
+            url_fetch::content_disposition_filename(&headers).unwrap_or_else(|| url_file_name(url));
+        let path = format!("{}/{name}", args.dest.trim_end_matches('/'));
+        let info = if path == joined {
+            info
+        } else {
+            match probe::probe(
+                ctx,
+                &[Probe {
+                    follow: true,
+                    ..Probe::stat(&path)
+                }],
+            )
+            .await
+            {
+                Ok(mut p) => p.infos.swap_remove(0),
+                Err(r) => {
+                    let _ = call(
+                        ctx,
+                        &format!("rm -rf {}; rm -f {}\n", qpath(work), qpath(staged)),
+                        None,
+                        None,
+                    )
+                    .await;
+                    return r.with("dest", path).with("url", args.url.clone());
+                }
+            }
+        };
+        tail = format!(
+            "{}{}p={}\nw={}\nt={}\ntrap 'rm -rf \"$w\"; rm -f \"$t\"' EXIT\n",
+            probe::PRELUDE,
+            url_fetch::SHELL,
+            qpath(&path),
+            qpath(work),
+            qpath(staged)
+        );
+        (path, info)
+    } else {
+        (dest.to_owned(), info)
+    };
+    let dest = dest.as_str();
+    let base = |r: ModuleResult| {
+        r.with("dest", dest.to_owned())
+            .with("url", args.url.clone())
+    };
+    let timed = |r: ModuleResult| base(r).with("elapsed", elapsed);
+    let (mode, attrs_changed) = match wanted_attrs(args, &info) {
+        Ok(w) => w,
+        Err(e) => return timed(ModuleResult::fail(e)),
+    };
+    // A file dest's script ran whole; a directory's runs its tail now.
+    let rest = if dest_is_dir {
+        tail.push_str(&tail_script(args, ctx.check_mode, mode, &info, alg));
+        let out = match call(ctx, &tail, None, Some(timeout)).await {
+            Ok(o) => o,
+            Err(r) => return timed(r),
+        };
+        if out.rc != Some(0) {
+            return timed(ModuleResult::fail(out.stderr_text()));
+        }
+        out.stdout_text()
+    } else {
+        rest.to_owned()
+    };
+    let rest = rest.as_str();
     // fetch_url's msg: the Content-Length header, not the size written (gzip).
     let ok_msg = format!(
         "OK ({} bytes)",

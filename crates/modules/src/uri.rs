@@ -806,15 +806,8 @@ async fn write_dest<R: Remote>(
 /// urls.py's `get_response_filename`: Content-Disposition's `filename` (its base name), else
 /// the URL path's last segment (unquoted), else `index.html` (uri.py).
 fn response_filename(headers: &[(String, String)], url: &str) -> String {
-    if let Some(cd) = url_fetch::header(headers, "content-disposition")
-        && let Some(v) = cd
-            .split(';')
-            .filter_map(|p| p.trim().split_once('='))
-            .find(|(k, _)| k.trim().eq_ignore_ascii_case("filename"))
-            .map(|(_, v)| v.trim().trim_matches('"'))
-        && let Some(base) = v.rsplit('/').next().filter(|b| !b.is_empty())
-    {
-        return base.to_owned();
+    if let Some(name) = url_fetch::content_disposition_filename(headers) {
+        return name;
     }
     let path = url
         .split_once("://")

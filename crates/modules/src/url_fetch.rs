@@ -322,6 +322,53 @@ pub fn header<'h>(headers: &'h [(String, String)], name: &str) -> Option<&'h str
         .map(|(_, v)| v.as_str())
 }
 
+/// `Message.get_param('filename', header='content-disposition')` (Python's email.message:
+/// `_parseparam`, `utils.unquote`) made a base name (`os.path.basename`), as get_url.py's
+/// `extract_filename_from_headers` and urls.py's `get_response_filename` take it: `None`
+/// without the header or the parameter, or for an empty name. RFC 2231's `filename*` is not
+/// read (Python gives a tuple there, which `os.path.basename` refuses).
+pub fn content_disposition_filename(headers: &[(String, String)]) -> Option<String> {
+    let value = header(headers, "content-disposition")?;
+    let name = header_params(value).into_iter().find_map(|p| {
+        let (k, v) = p.split_once('=')?;
+        (k.trim().eq_ignore_ascii_case("filename")).then(|| unquote(v.trim()))
+    })?;
+    let base = name.rsplit('/').next().unwrap_or_default();
+    (!base.is_empty()).then(|| base.to_owned())
+}
+
+/// email.message's `_parseparam`: a header value split at `;`s outside quotes.
+fn header_params(value: &str) -> Vec<String> {
+    let mut s = format!(";{value}");
+    let mut out = Vec::new();
+    while let Some(rest) = s.strip_prefix(';') {
+        let rest = rest.to_owned();
+        let quotes =
+            |end: usize| rest[..end].matches('"').count() - rest[..end].matches("\\\"").count();
+        let mut end = rest.find(';');
+        while let Some(e) = end.filter(|e| *e > 0 && quotes(*e) % 2 == 1) {
+            end = rest[e + 1..].find(';').map(|n| n + e + 1);
+        }
+        let end = end.unwrap_or(rest.len());
+        out.push(rest[..end].trim().to_owned());
+        s = rest[end..].to_owned();
+    }
+    out
+}
+
+/// email.utils's `unquote`.
+fn unquote(v: &str) -> String {
+    if v.len() > 1 {
+        if let Some(inner) = v.strip_prefix('"').and_then(|x| x.strip_suffix('"')) {
+            return inner.replace("\\\\", "\\").replace("\\\"", "\"");
+        }
+        if let Some(inner) = v.strip_prefix('<').and_then(|x| x.strip_suffix('>')) {
+            return inner.to_owned();
+        }
+    }
+    v.to_owned()
+}
+
 #[cfg(test)]
 #[path = "url_fetch_tests.rs"]
 mod tests;

@@ -146,3 +146,23 @@ fn curl_errors_read_as_urllib_words_them() {
         "Request failed: curl: (28) timed out"
     );
 }
+
+#[test]
+fn content_disposition_file_names_are_read_as_email_message_reads_them() {
+    let name =
+        |v: &str| content_disposition_filename(&[("Content-Disposition".to_owned(), v.to_owned())]);
+    assert_eq!(name("attachment; filename=a.txt").as_deref(), Some("a.txt"));
+    assert_eq!(
+        name("attachment; FileName=\"x;y \\\"q\\\".txt\"").as_deref(),
+        Some("x;y \"q\".txt")
+    );
+    assert_eq!(
+        name("attachment; filename=\"../../etc/passwd\"").as_deref(),
+        Some("passwd")
+    );
+    assert_eq!(name("attachment; filename=\"dir/\""), None);
+    assert_eq!(name("attachment; filename=\"\""), None);
+    assert_eq!(name("inline"), None);
+    assert_eq!(name("attachment; filename*=UTF-8''a.txt"), None);
+    assert_eq!(content_disposition_filename(&[]), None);
+}

@@ -145,6 +145,13 @@ pub struct VarPrompt {
     pub confirm: bool,
     /// `unsafe: true`: the answer is never rendered as a template.
     pub unsafe_: bool,
+    /// `encrypt`: the passlib algorithm the answer is hashed with (may be a template).
+    pub encrypt: Option<String>,
+    /// `salt` for `encrypt` (may be a template).
+    pub salt: Option<String>,
+    /// `salt_size` for `encrypt`: `Ok` for a YAML integer, `Err` with the text of anything else
+    /// (a template rendered when asked; other text is not the integer `do_encrypt` wants).
+    pub salt_size: Option<Result<i64, String>>,
     pub location: Location,
 }
 

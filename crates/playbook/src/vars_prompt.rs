@@ -66,6 +66,9 @@ fn entry(cx: &mut Cx, f: &File, item: &Node, sites: &mut Vec<TemplateSite>) -> O
         private: true,
         confirm: false,
         unsafe_: false,
+        encrypt: None,
+        salt: None,
+        salt_size: None,
         location: Cx::loc(f, item),
     };
     let mut ok = true;
@@ -84,17 +87,23 @@ fn entry(cx: &mut Cx, f: &File, item: &Node, sites: &mut Vec<TemplateSite>) -> O
             "private" => out.private = cx.bool(f, "private", v).unwrap_or(true),
             "confirm" => out.confirm = cx.bool(f, "confirm", v).unwrap_or(false),
             "unsafe" => out.unsafe_ = cx.bool(f, "unsafe", v).unwrap_or(false),
+            // Only read with `encrypt` (`Display.do_var_prompt` hands them to `do_encrypt`).
             "encrypt" => {
-                ok = false;
-                cx.error_hint(
-                    f,
-                    k,
-                    "`encrypt` in `vars_prompt` is not supported: clearfleet cannot hash a prompted value",
-                    Some("prompt for the value as it is and hash it where it is used, or give the hash with `-e`".to_owned()),
-                );
+                out.encrypt = cx.string(f, "encrypt", v);
+                cx.templates(f, v, "vars_prompt.encrypt", sites);
             }
-            // Only read with `encrypt` (`do_encrypt`).
-            "salt" | "salt_size" => {}
+            "salt" => {
+                out.salt = cx.string(f, "salt", v);
+                cx.templates(f, v, "vars_prompt.salt", sites);
+            }
+            "salt_size" => {
+                out.salt_size = match &v.kind {
+                    Kind::Int(n) => Some(Ok(*n)),
+                    Kind::UInt(n) => Some(i64::try_from(*n).map_err(|_| n.to_string())),
+                    _ => cx.string(f, "salt_size", v).map(Err),
+                };
+                cx.templates(f, v, "vars_prompt.salt_size", sites);
+            }
             _ if KEYS.contains(&key.as_str()) => {}
             _ => {
                 ok = false;

@@ -73,6 +73,7 @@ pub mod version;
 mod yaml;
 mod yaml_load;
 
+pub use encrypt::{EncryptError, Settings as EncryptSettings, do_encrypt};
 pub use env::OMIT;
 pub use error::{Origin, TemplateError};
 pub use file_syntax::{FileSyntax, Setting};

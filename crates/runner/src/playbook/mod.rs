@@ -368,7 +368,25 @@ impl Engine {
     /// Runs one play; `Break` when the rest of the playbook must not run.
     async fn run_play(&self, play: &Play, hosts: &mut [HostRun]) -> std::ops::ControlFlow<()> {
         // Asked before the play starts, as `PlaybookExecutor.run` asks them.
-        let prompted = vars_prompt::answers(self, play, &self.play_vars(play, &Map::new())).await;
+        let prompted =
+            match vars_prompt::answers(self, play, &self.play_vars(play, &Map::new())).await {
+                Ok(prompted) => prompted,
+                Err(err) => {
+                    // Ansible's `AnsibleError` from `PlaybookExecutor.run`: the play does not
+                    // start and the playbook ends; the play's hosts fail with the error.
+                    let names = self.play_hosts(play);
+                    for h in hosts.iter_mut().filter(|h| names.contains(&h.name)) {
+                        h.failed = true;
+                        h.recap.failed += 1;
+                        h.failures.push((
+                            "vars_prompt".to_owned(),
+                            err.location.to_string(),
+                            err.to_string(),
+                        ));
+                    }
+                    return std::ops::ControlFlow::Break(());
+                }
+            };
         let names = self.play_hosts(play);
         let name = play.name.clone().unwrap_or_else(|| play.hosts.clone());
         self.emit(EventKind::PlayStarted {

@@ -1,5 +1,6 @@
-//! How modules reach a host during a playbook run: over the host's one SSH connection, with the
-//! task's become, environment, timeout and output limit applied.
+//! How modules reach a host during a playbook run: over the host's one SSH connection, or on the
+//! controller for a `local` connection, with the task's become, environment, timeout and output
+//! limit applied.
 
 use std::io::Write;
 use std::time::Duration;
@@ -8,6 +9,7 @@ use indexmap::IndexMap;
 
 use clearfleet_base::capture::MaxOutput;
 use clearfleet_base::shell::quote;
+use clearfleet_modules::LocalRemote;
 use clearfleet_modules::{Remote, RemoteError, RemoteOutput};
 use clearfleet_ssh::{Become, Connection, ExecError, ExecOptions, ExecOutput, ExitStatus};
 
@@ -129,5 +131,83 @@ impl Remote for SshRemote<'_> {
 
     fn host(&self) -> &str {
         self.host
+    }
+}
+
+/// The controller as a `local` connection's host: plain `/bin/sh` without become, else the
+/// command through sudo or su as over SSH ([`clearfleet_ssh::exec_local`]).
+pub enum ControllerRemote {
+    Plain(LocalRemote),
+    Become {
+        host: String,
+        become_: Become,
+        max_output: MaxOutput,
+    },
+}
+
+impl ControllerRemote {
+    /// The controller as `host`, with `become_` when the task becomes someone.
+    pub fn new(host: &str, become_: Option<Become>, max_output: MaxOutput) -> ControllerRemote {
+        match become_ {
+            None => ControllerRemote::Plain(LocalRemote::new(host).with_max_output(max_output)),
+            Some(become_) => ControllerRemote::Become {
+                host: host.to_owned(),
+                become_,
+                max_output,
+            },
+        }
+    }
+
+    fn options(&self, stdin: Option<Vec<u8>>, timeout: Option<Duration>) -> ExecOptions {
+        let (become_, max_output) = match self {
+            ControllerRemote::Plain(_) => (None, MaxOutput::DEFAULT),
+            ControllerRemote::Become {
+                become_,
+                max_output,
+                ..
+            } => (Some(become_.clone()), *max_output),
+        };
+        ExecOptions {
+            stdin,
+            timeout,
+            become_,
+            max_output,
+        }
+    }
+}
+
+impl Remote for ControllerRemote {
+    async fn run(
+        &self,
+        cmd: &str,
+        stdin: Option<Vec<u8>>,
+        timeout: Option<Duration>,
+    ) -> Result<RemoteOutput, RemoteError> {
+        if let ControllerRemote::Plain(local) = self {
+            return local.run(cmd, stdin, timeout).await;
+        }
+        let options = self.options(stdin, timeout);
+        remote_result(clearfleet_ssh::exec_local::<dyn Write + Send>(cmd, &options, None).await)
+    }
+
+    async fn run_to(
+        &self,
+        cmd: &str,
+        stdin: Option<Vec<u8>>,
+        timeout: Option<Duration>,
+        stdout: &mut (dyn Write + Send),
+    ) -> Result<RemoteOutput, RemoteError> {
+        if let ControllerRemote::Plain(local) = self {
+            return local.run_to(cmd, stdin, timeout, stdout).await;
+        }
+        let options = self.options(stdin, timeout);
+        remote_result(clearfleet_ssh::exec_local(cmd, &options, Some(stdout)).await)
+    }
+
+    fn host(&self) -> &str {
+        match self {
+            ControllerRemote::Plain(local) => local.host(),
+            ControllerRemote::Become { host, .. } => host,
+        }
     }
 }

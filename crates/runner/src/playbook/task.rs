@@ -16,16 +16,14 @@ use serde_json::{Map, Value, json};
 
 use super::host::HostRun;
 use super::hostvars::Delivered;
-use super::remote::{SshRemote, TaskRemote};
+use super::remote::{ControllerRemote, SshRemote, TaskRemote};
 use super::transport::{self, Transport, at_port};
 use super::{Engine, PlayCtx};
 use crate::config::HostPlan;
 use clearfleet_base::capture::{MAX_OUTPUT_VAR, MaxOutput};
 use clearfleet_base::python_json::str_of;
 use clearfleet_events::{EventKind, TaskResult, TaskStatus};
-use clearfleet_modules::{
-    LocalRemote, ModuleCall, ModuleContext, ModuleResult, Remote, async_job, not_run,
-};
+use clearfleet_modules::{ModuleCall, ModuleContext, ModuleResult, Remote, async_job, not_run};
 use clearfleet_playbook::{Task, TaskBody};
 use clearfleet_ssh::SshSettings;
 use clearfleet_template::{TemplateError, Templates, Value as Ctx};
@@ -377,11 +375,11 @@ async fn task_facts_with(
             facts_through(&remote, &host_vars, &how.options).await
         }
         Delegation::Controller(name) => {
-            let remote = LocalRemote::new(h.name.clone()).with_max_output(h.plan.max_output);
+            let remote = ControllerRemote::new(&h.name, how.become_.clone(), h.plan.max_output);
             facts_through(&remote, &e.inventory.host_vars(name), &how.options).await
         }
         Delegation::Local => {
-            let remote = LocalRemote::new(h.name.clone()).with_max_output(h.plan.max_output);
+            let remote = ControllerRemote::new(&h.name, how.become_.clone(), h.plan.max_output);
             facts_through(&remote, &h.inventory_vars, &how.options).await
         }
     }
@@ -451,7 +449,7 @@ pub(crate) async fn gather(
             }),
             Ok(how),
         ) => {
-            let remote = LocalRemote::new(h.name.clone()).with_max_output(h.plan.max_output);
+            let remote = ControllerRemote::new(&h.name, how.become_.clone(), h.plan.max_output);
             facts_through(&remote, &h.inventory_vars, &how.options).await
         }
         (Ok(Reach { login, port, .. }), Ok(how)) => {
@@ -1399,28 +1397,33 @@ async fn run_host_module(
         Ok(d) => d,
         Err(err) => return ModuleResult::fail(err),
     };
-    let plan = match delegated {
-        Delegation::Own => &h.plan,
-        Delegation::Host(ref plan) => plan,
-        Delegation::Controller(_) | Delegation::Local => {
-            let remote = TaskRemote {
-                inner: LocalRemote::new(h.name.clone()).with_max_output(max_output),
-                environment: &env,
-                timeout,
-            };
-            return run_module(e, t, (module, &rendered, &call), &remote, false).await;
-        }
-    };
     // The become variables of the host the connection goes to: the task's own, or those of
     // the host it is delegated to (Ansible's `cvars`).
     let empty = Map::new();
     let conn_vars = match &delegated {
-        Delegation::Own => var_map,
-        _ => delegated_vars::of(var_map, &plan.name).unwrap_or(&empty),
+        // The controller by another name (`delegate_to: localhost`): the task's variables,
+        // as `with_delegated` publishes no delegated variables for it.
+        Delegation::Own | Delegation::Local | Delegation::Controller(_) => var_map,
+        Delegation::Host(plan) => delegated_vars::of(var_map, &plan.name).unwrap_or(&empty),
     };
     let become_ = match become_settings::become_of(e, t, vars, conn_vars) {
         Ok(b) => b,
         Err(err) => return ModuleResult::fail(err.to_string()),
+    };
+    let plan = match delegated {
+        Delegation::Own => &h.plan,
+        Delegation::Host(ref plan) => plan,
+        Delegation::Controller(_) | Delegation::Local => {
+            // A `local` connection becomes as the ssh one does (local.py runs the become
+            // plugin's command): sudo or su on the controller.
+            let has_become = become_.is_some();
+            let remote = TaskRemote {
+                inner: ControllerRemote::new(&h.name, become_, max_output),
+                environment: &env,
+                timeout,
+            };
+            return run_module(e, t, (module, &rendered, &call), &remote, has_become).await;
+        }
     };
     let login = match &delegated {
         Delegation::Own => login(e, t, vars, var_map),

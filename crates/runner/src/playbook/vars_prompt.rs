@@ -12,6 +12,11 @@
 //! - when stdin is not a terminal nothing is read: the warning `Not prompting as we are not in
 //!   interactive mode`, and the answer is the default, else Python's `str(None)`, `None`;
 //! - an empty answer is the default when there is one;
+//! - with `encrypt` the answer is hashed by `do_encrypt(result, encrypt, salt_size=, salt=)`
+//!   (lib/ansible/utils/encrypt.py, clearfleet_template's copy of it), passlib's algorithm
+//!   names; a hash that cannot be made ends the playbook before the play starts (Ansible's
+//!   `AnsibleError` from `PlaybookExecutor.run`), as does no answer at all (`None`, which
+//!   passlib refuses);
 //! - the answer is a play variable (below `vars_files`), rendered when used unless `unsafe`.
 //!
 //! A private answer typed at the terminal is a secret: masked in all output from then on.
@@ -28,15 +33,24 @@ use clearfleet_playbook::{Play, VarPrompt};
 /// What `do_var_prompt` prints when the two answers of a `confirm` entry differ.
 const MISMATCH: &str = "***** VALUES ENTERED DO NOT MATCH ****";
 
+/// An answer that could not be hashed: which entry, and why.
+#[derive(Debug, thiserror::Error)]
+#[error("vars_prompt `{name}`: {message}")]
+pub(crate) struct PromptError {
+    pub name: String,
+    pub location: clearfleet_base::diagnostic::Location,
+    pub message: String,
+}
+
 /// The answers to `play`'s `vars_prompt` (`play_vars`: the play's variables without them).
 pub(crate) async fn answers(
     e: &Engine,
     play: &Play,
     play_vars: &Map<String, Value>,
-) -> Map<String, Value> {
+) -> Result<Map<String, Value>, PromptError> {
     let mut out = Map::new();
     if play.vars_prompt.is_empty() {
-        return out;
+        return Ok(out);
     }
     let mut vars = play_vars.clone();
     vars.extend(e.options.extra_vars.clone());
@@ -90,9 +104,42 @@ pub(crate) async fn answers(
             e.config.redactor.learn(Secret::new(answer.clone()));
         }
         let answer = match (typed, default) {
-            (Some(a), _) if !a.is_empty() => a,
-            (_, Some(d)) => d,
-            (Some(a), None) => a,
+            (Some(a), _) if !a.is_empty() => Some(a),
+            (_, Some(d)) => Some(d),
+            (a, None) => a,
+        };
+        let encrypt = render(&p.encrypt, "vars_prompt `encrypt`").filter(|a| !a.is_empty());
+        let answer = match (answer, encrypt) {
+            (answer, Some(algorithm)) => {
+                let fail = |message: String| PromptError {
+                    name: p.name.clone(),
+                    location: p.location.clone(),
+                    message,
+                };
+                // passlib's `validate_secret`: a TypeError Ansible does not wrap.
+                let secret = answer
+                    .ok_or_else(|| fail("secret must be unicode or bytes, not None".to_owned()))?;
+                let salt_size = match &p.salt_size {
+                    None => None,
+                    Some(Ok(n)) => Some(Ok(*n)),
+                    // A template may render to the integer `do_encrypt` wants; other text
+                    // is not one.
+                    Some(Err(text)) if text.contains("{{") => {
+                        let rendered = render(&Some(text.clone()), "vars_prompt `salt_size`");
+                        Some(rendered.and_then(|r| r.trim().parse().ok()).ok_or(()))
+                    }
+                    Some(Err(_)) => Some(Err(())),
+                };
+                let settings = clearfleet_template::EncryptSettings {
+                    salt: render(&p.salt, "vars_prompt `salt`"),
+                    salt_size,
+                    ..Default::default()
+                };
+                clearfleet_template::do_encrypt(&secret, &algorithm, &settings)
+                    .map_err(|err| fail(err.to_string()))?
+            }
+            (Some(answer), None) => answer,
+            // Python's `str(None)`.
             (None, None) => "None".to_owned(),
         };
         let value = if p.unsafe_ {
@@ -102,7 +149,7 @@ pub(crate) async fn answers(
         };
         out.insert(p.name.clone(), Value::String(value));
     }
-    out
+    Ok(out)
 }
 
 /// The question `do_var_prompt` asks.

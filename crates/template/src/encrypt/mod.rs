@@ -98,7 +98,7 @@ impl Algorithm {
 /// What `do_encrypt` takes beside the secret, as the caller gave it (Python values turned
 /// into text and numbers; `None` where not given).
 #[derive(Debug, Default, Clone)]
-pub(crate) struct Settings {
+pub struct Settings {
     pub salt: Option<String>,
     /// `Err` holds a value that is not an integer (`salt_size must be an integer`).
     pub salt_size: Option<Result<i64, ()>>,
@@ -194,7 +194,7 @@ fn bcrypt_ident(ident: &str) -> Result<&'static str, EncryptError> {
 }
 
 /// Ansible's `do_encrypt(secret, algorithm, salt=, salt_size=, rounds=, ident=)`.
-pub(crate) fn do_encrypt(
+pub fn do_encrypt(
     secret: &str,
     algorithm: &str,
     settings: &Settings,
