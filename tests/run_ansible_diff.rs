@@ -2471,7 +2471,8 @@ fn ansible_and_clearfleet_agree_on_get_url_and_uri_arguments() {
 /// 2.19.14's words (`Task failed: Finalization of task args for 'ansible.builtin.debug' failed:
 /// Error while resolving value for 'msg': 'sorry_not_defined' is undefined`), naming the
 /// undefined variable a chain of variables ends at, the first failing argument in sorted
-/// order, Python's division-by-zero text; a lookup's undefined keyword argument.
+/// order, Python's division-by-zero text; a lookup's undefined keyword argument;
+/// `with_first_found` leaving out undefined terms.
 #[test]
 fn ansible_and_clearfleet_agree_on_template_failure_messages() {
     let Some(both) = run_both("template_failures.yml", &["h01"]) else {
@@ -2480,4 +2481,5 @@ fn ansible_and_clearfleet_agree_on_template_failure_messages() {
     let ours = both.same_dump("h01-failures.json");
     assert!(ours.contains("'sorry_not_defined' is undefined"), "{ours}");
     assert!(ours.contains("division by zero"), "{ours}");
+    assert!(ours.contains("\"template_failures.yml\""), "{ours}");
 }

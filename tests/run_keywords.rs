@@ -1790,6 +1790,10 @@ fn the_playbooks_own_plugins_load_with_a_warning_and_fail_only_if_they_run() {
       action: my_mod name=y
       ignore_errors: true
     - include_tasks: "{{ 'inc.yml' }}"
+    - name: t-failed-when
+      my_mod: { name: z }
+      failed_when: false
+      ignore_errors: true
 "#,
     );
     let run = s.run(&pb, &[]);
@@ -1825,11 +1829,12 @@ fn the_playbooks_own_plugins_load_with_a_warning_and_fail_only_if_they_run() {
         s.read("why-included")
     );
     // ok: t-builtin, t-rescued, the include, t-rescued-included and the ignored
-    // t-action-form (Ansible counts it as ok too); skipped: t-role-mod, t-skipped; rescued:
-    // t-shadowed, t-included.
+    // t-action-form and t-failed-when (Ansible counts them as ok too: a `failed_when` never
+    // sees a task that did not run); skipped: t-role-mod, t-skipped; rescued: t-shadowed,
+    // t-included.
     assert_eq!(
         Recap::of(&run.stdout, "h01").counts(),
-        [5, 3, 0, 0, 2, 2, 1],
+        [6, 3, 0, 0, 2, 2, 2],
         "{}",
         run.stdout
     );

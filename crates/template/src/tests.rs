@@ -44,6 +44,17 @@ pub(crate) fn register(env: &mut Environment<'static>) {
     env.add_test("file", is_file);
     env.add_test("directory", is_dir);
     env.add_test("link", is_link);
+    // ansible-core 2.19.14 plugins/test/files.py: the `is_` aliases and the path tests.
+    env.add_test("is_file", is_file);
+    env.add_test("is_dir", is_dir);
+    env.add_test("is_link", is_link);
+    env.add_test("link_exists", link_exists);
+    env.add_test("abs", is_abs);
+    env.add_test("is_abs", is_abs);
+    env.add_test("same_file", same_file);
+    env.add_test("is_same_file", same_file);
+    env.add_test("mount", is_mount);
+    env.add_test("is_mount", is_mount);
     // `ansible._protomatter.` (preprocess renames the prefix): 2.19's tag tests, for the one tag
     // clearfleet can tell, `TrustedAsTemplate` (`clearfleet_base::trust`).
     env.add_test("protomatter_tagged_with", tagged_with);
@@ -301,6 +312,49 @@ fn is_dir(state: &State, value: &Value) -> Result<bool, Error> {
 
 fn is_link(state: &State, value: &Value) -> Result<bool, Error> {
     Ok(Path::new(&path_arg(state, value)?).is_symlink())
+}
+
+/// `link_exists`: `os.path.lexists` of the path, `~` expanded.
+fn link_exists(state: &State, value: &Value) -> Result<bool, Error> {
+    Ok(std::fs::symlink_metadata(expand_user(&path_arg(state, value)?)).is_ok())
+}
+
+/// `abs`: `os.path.isabs`.
+fn is_abs(state: &State, value: &Value) -> Result<bool, Error> {
+    Ok(path_arg(state, value)?.starts_with('/'))
+}
+
+/// `same_file`: `os.path.samefile`, the same device and inode; a missing path fails, as
+/// Python's `os.stat` raises.
+fn same_file(state: &State, a: &Value, b: &Value) -> Result<bool, Error> {
+    use std::os::unix::fs::MetadataExt;
+    let stat = |v: &Value| -> Result<(u64, u64), Error> {
+        let p = path_arg(state, v)?;
+        let m = std::fs::metadata(&p).map_err(|e| {
+            Error::new(
+                minijinja::ErrorKind::InvalidOperation,
+                format!("[Errno {}] {}: '{p}'", e.raw_os_error().unwrap_or(0), e),
+            )
+        })?;
+        Ok((m.dev(), m.ino()))
+    };
+    Ok(stat(a)? == stat(b)?)
+}
+
+/// `mount`: `os.path.ismount`, a directory on another device than its parent, or the root.
+fn is_mount(state: &State, value: &Value) -> Result<bool, Error> {
+    use std::os::unix::fs::MetadataExt;
+    let p = path_arg(state, value)?;
+    let Ok(m) = std::fs::symlink_metadata(&p) else {
+        return Ok(false);
+    };
+    if m.file_type().is_symlink() {
+        return Ok(false);
+    }
+    let Ok(parent) = std::fs::symlink_metadata(Path::new(&p).join("..")) else {
+        return Ok(false);
+    };
+    Ok(m.dev() != parent.dev() || m.ino() == parent.ino())
 }
 
 fn expand_user(p: &str) -> String {

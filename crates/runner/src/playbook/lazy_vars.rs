@@ -47,8 +47,8 @@ impl<'a> Resolver<'a> {
     /// cannot say which, so it, and every variable that refers to it, renders last, again until
     /// nothing changes ([`Resolver::resolve_fixpoint`]). A variable that cannot render (it refers to
     /// something undefined, or to itself through others) is dropped: undefined, never its text.
-    /// Returns, for each dropped variable that came to an undefined one, that variable's name
-    /// (see [`super::templating::UNDEFINED_ROOTS`]).
+    /// Returns, for each dropped variable, its value as written and the undefined variable it
+    /// came to (see [`super::templating::UNDEFINED_ROOTS`]).
     pub(crate) fn resolve(
         &self,
         vars: &mut Map<String, Value>,
@@ -172,23 +172,26 @@ impl<'a> Resolver<'a> {
     }
 }
 
-/// Drops the variable `k`, which failed to render with `err`, noting in `roots` the undefined
-/// variable it came to: the one `err` names, or, when that is itself a dropped variable, the
-/// one that one came to.
+/// Drops the variable `k`, which failed to render with `err`, noting in `roots` its value as
+/// written (`raw`) and the undefined variable it came to (`root`): the one `err` names, or,
+/// when that is itself a dropped variable, the one that one came to.
 fn dropped(
     vars: &mut Map<String, Value>,
     roots: &mut Map<String, Value>,
     k: String,
     err: &clearfleet_template::TemplateError,
 ) {
-    vars.remove(&k);
+    let Some(raw) = vars.remove(&k) else { return };
+    let mut entry = Map::from_iter([("raw".to_owned(), raw)]);
     if let Some(name) = err.undefined_name() {
         let root = roots
             .get(super::templating::variable_of(name))
+            .and_then(|r| r.get("root"))
             .cloned()
             .unwrap_or_else(|| Value::from(name));
-        roots.insert(k, root);
+        entry.insert("root".to_owned(), root);
     }
+    roots.insert(k, Value::Object(entry));
 }
 
 /// Whether a variable's value holds a template anywhere inside.

@@ -542,6 +542,11 @@ struct Outcome {
     registered: Value,
     /// What the output shows instead of the result's `msg` (`debug`'s `var: value`).
     shown: Option<String>,
+    /// The task failed before its action ran: its arguments did not render, or clearfleet
+    /// does not run the action. Ansible raises there, out of `TaskExecutor._execute`, so
+    /// `changed_when`, `failed_when` and `until` never see the result (a `failed_when` that
+    /// holds false must not turn a task that never ran into `ok`).
+    raised: bool,
 }
 
 impl Outcome {
@@ -551,11 +556,20 @@ impl Outcome {
             result,
             registered,
             shown: None,
+            raised: false,
         }
     }
 
     fn fail(msg: impl Into<String>) -> Self {
         Outcome::of(ModuleResult::fail(msg))
+    }
+
+    /// A failure before the action ran (see [`Outcome::raised`]).
+    fn raise(msg: impl Into<String>) -> Self {
+        Outcome {
+            raised: true,
+            ..Outcome::fail(msg)
+        }
     }
 }
 
@@ -573,17 +587,17 @@ async fn action(
     var_map: &Map<String, Value>,
 ) -> Outcome {
     if not_run::is_not_run(module) {
-        return Outcome::fail(not_run::refusal(module));
+        return Outcome::raise(not_run::refusal(module));
     }
     if let TaskBody::Module {
         plugin: Some(path), ..
     } = &t.body
     {
-        return Outcome::fail(not_run::plugin_refusal(module, &path.display().to_string()));
+        return Outcome::raise(not_run::plugin_refusal(module, &path.display().to_string()));
     }
     let (args, splats) = match super::task_args::resolve(e, t, module, args, vars) {
         Ok(a) => a,
-        Err(msg) => return Outcome::fail(msg),
+        Err(msg) => return Outcome::raise(msg),
     };
     let mut o = run_action(e, h, ctx, t, module, args.as_ref(), vars, var_map).await;
     if splats > 0 {
@@ -644,7 +658,7 @@ fn args_failure(
         Some(at) => format!("{at}: {msg}"),
         None => msg.clone(),
     };
-    let mut o = Outcome::fail(msg);
+    let mut o = Outcome::raise(msg);
     o.shown = Some(shown);
     o
 }
@@ -1937,11 +1951,20 @@ pub(crate) fn loop_items(
         return Ok(None);
     };
     let at = site(t, "loop").unwrap_or(&t.location);
-    let rendered = match l {
-        // Ansible strips a `with_` string before templating it.
+    // Ansible strips a `with_` string before templating it.
+    let stripped;
+    let l = match l {
         Value::String(s) if t.loop_with.is_some() => {
-            e.templates
-                .render_value(&json!(s.trim()), vars, at, "loop")?
+            stripped = json!(s.trim());
+            &stripped
+        }
+        _ => l,
+    };
+    let rendered = match t.loop_with.as_deref() {
+        // `with_first_found` drops the terms that are undefined, at any depth (first_found.py's
+        // `_recurse_terms(terms, omit_undefined=True)` when `invoked_as_with`).
+        Some("first_found") => {
+            defined_terms(e, l, vars, at)?.unwrap_or_else(|| Value::Array(Vec::new()))
         }
         _ => e.templates.render_value(l, vars, at, "loop")?,
     };
@@ -1967,6 +1990,60 @@ pub(crate) fn loop_items(
         Value::Array(a) => Ok(Some(a)),
         other => Err(LoopError::NotAList(other)),
     }
+}
+
+/// `terms` rendered, leaving out every string (in lists and mappings too) whose template is
+/// undefined; `None` when `terms` itself is.
+fn defined_terms(
+    e: &Engine,
+    terms: &Value,
+    vars: &Ctx,
+    at: &clearfleet_base::diagnostic::Location,
+) -> Result<Option<Value>, TemplateError> {
+    Ok(Some(match terms {
+        Value::String(s) => match e.templates.render_value(terms, vars, at, "loop") {
+            // A variable holding undefined values (`files: ["{{ missing }}x", "y"]`) is
+            // undefined as a whole here; Ansible's holds them as markers, which the lookup
+            // drops. Its value as written is rendered the same way instead.
+            Err(TemplateError::Undefined { .. }) => {
+                match lone_variable(s).and_then(|name| super::templating::dropped_raw(vars, name)) {
+                    Some(raw) if !raw.is_string() => return defined_terms(e, &raw, vars, at),
+                    _ => return Ok(None),
+                }
+            }
+            other => other?,
+        },
+        Value::Array(items) => Value::Array(
+            items
+                .iter()
+                .filter_map(|v| defined_terms(e, v, vars, at).transpose())
+                .collect::<Result<_, _>>()?,
+        ),
+        Value::Object(m) => Value::Object(
+            m.iter()
+                .filter_map(|(k, v)| {
+                    defined_terms(e, v, vars, at)
+                        .transpose()
+                        .map(|v| v.map(|v| (k.clone(), v)))
+                })
+                .collect::<Result<_, _>>()?,
+        ),
+        other => other.clone(),
+    }))
+}
+
+/// The variable a template that is only `{{ name }}` names.
+fn lone_variable(template: &str) -> Option<&str> {
+    let inner = template
+        .trim()
+        .strip_prefix("{{")?
+        .strip_suffix("}}")?
+        .trim();
+    let mut chars = inner.chars();
+    let first = chars.next()?;
+    ((first.is_ascii_alphabetic() || first == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_'))
+    .then_some(inner)
 }
 
 /// Why a task's `loop` gives no items.
@@ -2519,7 +2596,7 @@ impl<'a> TaskRun<'a> {
                 item_map,
             )
             .await;
-            if !checks || o.result.unreachable {
+            if !checks || o.result.unreachable || o.raised {
                 return o;
             }
             if runs > 1 {

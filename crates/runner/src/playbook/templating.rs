@@ -26,8 +26,8 @@ pub struct TemplateCache {
     inner: RwLock<Inner>,
 }
 
-/// The key of a task's variables under which the variables dropped for want of an undefined
-/// one map to its name (`lazy_vars`). Ansible's undefined marker travels through a chain of
+/// The key of a task's variables under which each variable dropped for want of an undefined
+/// one maps to `{"root": its name, "raw": the dropped value as written}` (`lazy_vars`). Ansible's undefined marker travels through a chain of
 /// templates, so its error names the variable the chain ends at (`'sorry_not_defined' is
 /// undefined`, where `x: "{{ sorry_not_defined }}"` is what the task used): a render failing
 /// on a dropped variable is reworded so ([`rooted`]). Not a variable: no template reads it.
@@ -40,6 +40,18 @@ pub(crate) fn variable_of(expression: &str) -> &str {
         .next()
         .unwrap_or(expression)
         .trim()
+}
+
+/// The value as written of `name`, a variable dropped for want of an undefined one.
+pub(crate) fn dropped_raw(ctx: &clearfleet_template::Value, name: &str) -> Option<Value> {
+    let raw = ctx
+        .get_attr(UNDEFINED_ROOTS)
+        .and_then(|roots| roots.get_attr(name))
+        .and_then(|dropped| dropped.get_attr("raw"))
+        .ok()?;
+    (!raw.is_undefined())
+        .then(|| serde_json::to_value(&raw).ok())
+        .flatten()
 }
 
 /// `err` naming, in place of a dropped variable, the undefined variable it came to.
@@ -56,6 +68,7 @@ fn rooted(err: TemplateError, ctx: &clearfleet_template::Value) -> TemplateError
     let root = ctx
         .get_attr(UNDEFINED_ROOTS)
         .and_then(|roots| roots.get_attr(variable_of(&name)))
+        .and_then(|dropped| dropped.get_attr("root"))
         .ok()
         .and_then(|root| root.as_str().map(str::to_owned));
     match root {
