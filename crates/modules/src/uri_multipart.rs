@@ -210,6 +210,10 @@ fn base64_lines(data: &[u8]) -> Vec<u8> {
 /// `Content-Disposition`), its payload, the closing boundary.
 pub fn encode(fields: &[Field], boundary: &str) -> Vec<u8> {
     let mut out = Vec::new();
+    if fields.is_empty() {
+        // The generator's `_handle_multipart` writes one empty part for no subparts.
+        out.extend_from_slice(format!("--{boundary}\r\n\r\n").as_bytes());
+    }
     for f in fields {
         out.extend_from_slice(format!("--{boundary}\r\n").as_bytes());
         let payload = match &f.file {

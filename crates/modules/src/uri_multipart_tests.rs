@@ -91,3 +91,9 @@ fn bad_bodies_fail_as_ansible() {
         Err(MultipartError::Encoding)
     );
 }
+
+#[test]
+fn an_empty_mapping_is_one_empty_part() {
+    let fs = fields(Some(&json!({}))).expect("fields");
+    assert_eq!(encode(&fs, "B"), b"--B\r\n\r\n--B--\r\n".to_vec());
+}
