@@ -2407,7 +2407,9 @@ fn ansible_and_clearfleet_agree_on_gathering_per_play() {
 /// controller) register what get_url.py and uri.py do for the urls.py arguments: a gzip body
 /// decoded or not (`decompress`), netrc credentials replacing an Authorization header and
 /// `use_netrc: false`, `file://` URLs, `tmp_dest`, `unredirected_headers` over a redirect, and
-/// uri's `dest`, cookies, `src` and `remote_src`; get_url again on an existing file
+/// uri's `dest` (with `mode`/`owner`/`group`), cookies, `src` and `remote_src`, and
+/// `form-multipart` bodies (the server reports each part's name, file name, type, transfer
+/// encoding and content, not the boundary) and their errors; get_url again on an existing file
 /// (`If-Modified-Since` and a 304, `force`'s `cache-control: no-cache`, a matching checksum,
 /// check mode's HEAD request), a refused connection; get_url into a directory, the file named
 /// by Content-Disposition or the URL after redirects. Evened out: `invocation`, the `Date`
@@ -2462,6 +2464,12 @@ fn ansible_and_clearfleet_agree_on_get_url_and_uri_arguments() {
         "\"dest\": \"WORK/h01/dl/static\"",
         "\"dest\": \"WORK/h01/dl/checked.txt\"",
         "from-header.txt 600 named",
+        "\"filename\": \"notes.json\"",
+        "\"type\": \"text/x-raw\"",
+        "\"content\": \"no extension\\r\\n\"",
+        "failed to parse body as form-multipart: value must be a string, or mapping, cannot be type int",
+        "body must be mapping, cannot be type _AnsibleTaggedList",
+        "moded.txt 640  n a m e d",
     ] {
         assert!(ours.contains(want), "{want} in {ours}");
     }

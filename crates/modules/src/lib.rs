@@ -68,7 +68,8 @@
 //!   attribute diffs). `replace`: `encoding` utf-8 only.
 //! - `get_url`: `checksum` URLs and Content-Disposition file names (directory dest) are not
 //!   supported; the `wget` fallback needs GNU wget.
-//! - `uri`: needs `curl` on the host; `form-multipart`, `mode`/`owner`/`group` and
+//! - `uri`: needs `curl` on the host; `form-multipart` guesses types from Python's built-in
+//!   table only (not the host's `/etc/mime.types`); the SELinux file arguments and
 //!   a cookie jar across redirects are not supported (`cookies` comes from the last response's
 //!   `Set-Cookie` headers only, without `Path`/`Domain`); basic auth is
 //!   sent without waiting for a challenge; skipped in check mode (as Ansible's).
@@ -117,6 +118,7 @@ pub mod group;
 pub mod home;
 pub mod lineinfile;
 pub mod local;
+pub mod mime_types;
 pub mod not_run;
 pub mod ping;
 pub mod pip;
@@ -149,6 +151,7 @@ pub mod unarchive_attrs;
 pub mod unarchive_check;
 pub mod unarchive_host;
 pub mod uri;
+pub mod uri_multipart;
 pub mod url_fetch;
 pub mod user;
 pub mod user_libuser;

@@ -11,7 +11,7 @@ use std::time::Instant;
 
 use serde_json::{Map, Value, json};
 
-use super::args::{ArgError, Args, Key, Secret};
+use super::args::{ArgError, Args, Key, Mode, Secret};
 use super::command::Guard;
 use super::context::ModuleContext;
 use super::probe::{call, nonce};
@@ -25,7 +25,7 @@ pub struct UriArgs {
     pub url: String,
     pub method: String,
     pub body: Option<Value>,
-    /// `raw`, `json`, `form-urlencoded`.
+    /// `raw`, `json`, `form-urlencoded`, `form-multipart` ([`super::uri_multipart`]).
     pub body_format: String,
     pub headers: Vec<(String, String)>,
     pub status_code: Vec<i64>,
@@ -55,6 +55,10 @@ pub struct UriArgs {
     /// on the controller (the uri action plugin transfers it) unless `remote_src`.
     pub src: Option<String>,
     pub remote_src: bool,
+    /// The file arguments applied to a written `dest` (uri.py: `set_fs_attributes_if_different`).
+    pub mode: Option<Mode>,
+    pub owner: Option<String>,
+    pub group: Option<String>,
 }
 
 /// Accepted keys.
@@ -90,6 +94,9 @@ pub const KEYS: &[Key] = &[
     ("unsafe_writes", &[]),
     ("src", &[]),
     ("remote_src", &[]),
+    ("mode", &[]),
+    ("owner", &[]),
+    ("group", &[]),
 ];
 
 /// `ciphers` (module_utils/urls.py of 2.19.14): an OpenSSL cipher list, a list being joined
@@ -158,7 +165,7 @@ impl UriArgs {
             body_format: a
                 .choice(
                     "body_format",
-                    &["raw", "json", "form-urlencoded"],
+                    &["raw", "json", "form-urlencoded", "form-multipart"],
                     Some("raw"),
                 )?
                 .unwrap_or_default(),
@@ -180,6 +187,9 @@ impl UriArgs {
             fetch: FetchOpts::parse(&mut a)?,
             src: a.str("src")?,
             remote_src: a.bool("remote_src", false)?,
+            mode: a.mode("mode", false)?,
+            owner: a.str("owner")?,
+            group: a.str("group")?,
         };
         a.bool("force_basic_auth", false)?;
         a.bool("unsafe_writes", false)?;
@@ -300,8 +310,13 @@ enum ConfigError {
 }
 
 /// The request as the four [`CurlRequest`] sections (sent on stdin).
-/// `src` is the body file's path on the host (`src` itself, or the controller file's copy).
-fn curl_config(a: &UriArgs, src: Option<&str>) -> Result<Vec<String>, ConfigError> {
+/// `src` is the body file's path on the host (`src` itself, or the controller file's copy,
+/// or the form-multipart body made of `body`, whose `Content-Type` is `multipart`).
+fn curl_config(
+    a: &UriArgs,
+    src: Option<&str>,
+    multipart: Option<&str>,
+) -> Result<Vec<String>, ConfigError> {
     let mut c = String::new();
     if a.method == "HEAD" {
         c.push_str("head\n");
@@ -330,7 +345,12 @@ fn curl_config(a: &UriArgs, src: Option<&str>) -> Result<Vec<String>, ConfigErro
         // Request.open: `cache-control: no-cache`, user headers after it.
         headers.insert(0, ("cache-control".to_owned(), "no-cache".to_owned()));
     }
-    if let Some(body) = &a.body {
+    if let Some(ctype) = multipart {
+        // uri.py: `dict_headers['Content-Type'] = content_type`, which urllib's
+        // `capitalize()`d header names make win over any casing of a user's.
+        headers.retain(|(k, _)| !k.eq_ignore_ascii_case("content-type"));
+        headers.push(("Content-Type".to_owned(), ctype.to_owned()));
+    } else if let Some(body) = &a.body {
         let (text, ctype) = match a.body_format.as_str() {
             "json" => (
                 match body {
@@ -540,6 +560,16 @@ async fn host_src<R: Remote>(
         return Ok(Some((src.clone(), false)));
     }
     let (bytes, _) = super::copy::read_source(ctx, src, "files").await?;
+    Ok(Some((upload(ctx, bytes, src).await?, true)))
+}
+
+/// Writes `bytes` (`what`, for the error) to a new private temporary file on the host and
+/// returns its path.
+pub(super) async fn upload<R: Remote>(
+    ctx: &ModuleContext<'_, R>,
+    bytes: Vec<u8>,
+    what: &str,
+) -> Result<String, ModuleResult> {
     let out = call(
         ctx,
         "umask 077; f=$(mktemp \"${TMPDIR:-/tmp}/clearfleet-uri-src.XXXXXXXX\") || exit 1; cat > \"$f\" || { rm -f \"$f\"; exit 1; }; echo \"$f\"",
@@ -548,9 +578,9 @@ async fn host_src<R: Remote>(
     )
     .await?;
     match (out.rc, out.stdout_text().trim()) {
-        (Some(0), path) if !path.is_empty() => Ok(Some((path.to_owned(), true))),
+        (Some(0), path) if !path.is_empty() => Ok(path.to_owned()),
         _ => Err(ModuleResult::fail(format!(
-            "cannot copy {src} to the host: {}",
+            "cannot copy {what} to the host: {}",
             out.stderr_text()
         ))),
     }
@@ -619,11 +649,25 @@ pub async fn run<R: Remote>(args: &UriArgs, ctx: &ModuleContext<'_, R>) -> Modul
     if ctx.check_mode {
         return ModuleResult::skipped_check("uri does not support check mode");
     }
-    let src = match host_src(ctx, args).await {
+    let mut src = match host_src(ctx, args).await {
         Ok(s) => s,
         Err(r) => return r,
     };
-    let config = match curl_config(args, src.as_ref().map(|s| s.0.as_str())) {
+    let mut multipart = None;
+    if src.is_none() && args.body_format == "form-multipart" {
+        match super::uri_multipart::host_body(ctx, args.body.as_ref(), args.remote_src).await {
+            Ok((path, ctype)) => {
+                src = Some((path, true));
+                multipart = Some(ctype);
+            }
+            Err(r) => return r,
+        }
+    }
+    let config = match curl_config(
+        args,
+        src.as_ref().map(|s| s.0.as_str()),
+        multipart.as_deref(),
+    ) {
         Ok(c) => c,
         Err(e) => return ModuleResult::fail(e.to_string()),
     };
@@ -792,10 +836,30 @@ async fn write_dest<R: Remote>(
         )));
     }
     let text = out.stdout_text();
-    let stat = text
+    let mut stat = text
         .lines()
         .find_map(|l| l.strip_prefix("stat="))
         .and_then(|l| super::probe::stat_info(l.trim()).ok());
+    if write && (args.mode.is_some() || args.owner.is_some() || args.group.is_some()) {
+        // uri.py main: `load_file_common_arguments` and `set_fs_attributes_if_different` on
+        // the written path (its `changed` is already true).
+        let mode = match &args.mode {
+            Some(m) => Some(
+                m.resolve(stat.as_ref().map(|i| i.mode), false)
+                    .map_err(|e| ModuleResult::fail(format!("bad mode: {e}")))?,
+            ),
+            None => None,
+        };
+        let after = super::copy::set_attrs(
+            ctx,
+            &path,
+            mode,
+            args.owner.as_deref(),
+            args.group.as_deref(),
+        )
+        .await?;
+        stat = after.or(stat);
+    }
     Ok(Written {
         path,
         wrote: write,
@@ -877,7 +941,7 @@ mod tests {
         )
         .unwrap_or_else(|e| panic!("{e}"));
         assert!(
-            curl_config(&a, None)
+            curl_config(&a, None, None)
                 .unwrap_or_default()
                 .join("")
                 .contains("user = \"u:s3cret\"")
@@ -890,7 +954,9 @@ mod tests {
         assert!(UriArgs::parse(&json!({"url": "http://h/", "body": "x", "src": "/f"})).is_err());
         let a = UriArgs::parse(&json!({"url": "http://h/", "src": "/f", "remote_src": true}))
             .expect("parses");
-        let c = curl_config(&a, Some("/f b")).expect("config").join("");
+        let c = curl_config(&a, Some("/f b"), None)
+            .expect("config")
+            .join("");
         assert!(c.contains("data-binary = \"@/f b\"\n"), "{c}");
         let s = script(&a, "--s--", Some(&("/f b".to_owned(), false)));
         assert!(s.contains("Unable to open source file"), "{s}");
