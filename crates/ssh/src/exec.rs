@@ -207,12 +207,7 @@ impl Connection {
                     };
                     match action {
                         Some(Action::SendPassword) => {
-                            let password = opts
-                                .become_
-                                .as_ref()
-                                .and_then(|b| b.password.as_ref())
-                                .map(|p| format!("{}\n", p.expose()))
-                                .unwrap_or_default();
+                            let password = opts.become_password_line();
                             if channel_writer
                                 .data_bytes(password.into_bytes())
                                 .await

@@ -88,12 +88,7 @@ pub async fn exec_local<W: Write + Send + ?Sized>(
                 Ok(0) | Err(_) => err_open = false,
                 Ok(n) => match out.stderr(&err_buf[..n]) {
                     Some(Action::SendPassword) => {
-                        let password = opts
-                            .become_
-                            .as_ref()
-                            .and_then(|b| b.password.as_ref())
-                            .map(|p| format!("{}\n", p.expose()))
-                            .unwrap_or_default();
+                        let password = opts.become_password_line();
                         if let Some(pipe) = stdin.as_mut() {
                             // sudo may have given up meanwhile: its exit tells.
                             let _ = pipe.write_all(password.as_bytes()).await;

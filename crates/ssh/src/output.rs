@@ -34,6 +34,18 @@ pub struct ExecOptions {
     pub max_output: MaxOutput,
 }
 
+impl ExecOptions {
+    /// The line sudo or su is answered with when it asks for the password (an empty line
+    /// when none was given: the prompt fails as it would at a terminal).
+    pub(crate) fn become_password_line(&self) -> String {
+        self.become_
+            .as_ref()
+            .and_then(|b| b.password.as_ref())
+            .map(|p| format!("{}\n", p.expose()))
+            .unwrap_or_default()
+    }
+}
+
 /// What a command printed and how it ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ExecOutput {

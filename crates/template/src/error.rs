@@ -127,6 +127,20 @@ impl TemplateError {
         self
     }
 
+    /// An undefined error naming `name` instead (the variable a chain of variables came to);
+    /// any other error as it is.
+    pub fn renamed(self, name: String) -> Self {
+        match self {
+            TemplateError::Undefined { location, what, .. } => TemplateError::Undefined {
+                location,
+                what,
+                message: format!("`{name}` is undefined"),
+                name,
+            },
+            other => other,
+        }
+    }
+
     /// The error without its place and subject (`'x' is undefined`), for a message worded as
     /// Ansible's.
     pub fn bare_message(&self) -> String {

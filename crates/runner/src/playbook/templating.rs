@@ -56,34 +56,16 @@ pub(crate) fn dropped_raw(ctx: &clearfleet_template::Value, name: &str) -> Optio
 
 /// `err` naming, in place of a dropped variable, the undefined variable it came to.
 fn rooted(err: TemplateError, ctx: &clearfleet_template::Value) -> TemplateError {
-    let TemplateError::Undefined {
-        location,
-        what,
-        name,
-        message,
-    } = err
-    else {
-        return err;
-    };
-    let root = ctx
-        .get_attr(UNDEFINED_ROOTS)
-        .and_then(|roots| roots.get_attr(variable_of(&name)))
-        .and_then(|dropped| dropped.get_attr("root"))
-        .ok()
-        .and_then(|root| root.as_str().map(str::to_owned));
+    let root = err.undefined_name().and_then(|name| {
+        ctx.get_attr(UNDEFINED_ROOTS)
+            .and_then(|roots| roots.get_attr(variable_of(name)))
+            .and_then(|dropped| dropped.get_attr("root"))
+            .ok()
+            .and_then(|root| root.as_str().map(str::to_owned))
+    });
     match root {
-        Some(root) => TemplateError::Undefined {
-            location,
-            what,
-            message: format!("`{root}` is undefined"),
-            name: root,
-        },
-        None => TemplateError::Undefined {
-            location,
-            what,
-            name,
-            message,
-        },
+        Some(root) => err.renamed(root),
+        None => err,
     }
 }
 
